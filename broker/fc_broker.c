@@ -1,0 +1,672 @@
+/* fc_broker.c: the broker actor: service ROUTER, announce PUB, request handling, heartbeats. */
+#include "fc_broker.h"
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_limits.h"
+#include "fc_mpack.h"
+#include "fc_msg.h"
+#include "fc_store.h"
+#include "fc_util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+/* Requests handled per wakeup before heartbeats and the pipe get a turn. */
+#define S_BATCH 256
+/* Peers remembered for malformed-message counting; forgotten all at once past this. */
+#define S_MAX_BAD_PEERS 10000
+
+typedef struct {
+    zsock_t *pipe;
+    zsock_t *router;
+    zsock_t *pub;
+    zpoller_t *poller;
+    fc_store_t *store;
+    uint64_t epoch;
+    char service[FC_MAX_ENDPOINT + 1];
+    char announce[FC_MAX_ENDPOINT + 1];
+    bool verbose;
+    bool quiet;
+    int heartbeat_ms;
+    zhashx_t *bad_peers; /* routing id hex -> count of malformed messages */
+    fc_broker_stats_t stats;
+    bool terminated;
+} s_broker_t;
+
+struct fc_broker_t {
+    zactor_t *actor;
+    char service[FC_MAX_ENDPOINT + 1];
+    char announce[FC_MAX_ENDPOINT + 1];
+};
+
+/* --- setup ------------------------------------------------------------------------------ */
+
+/* The endpoint peers should use: the configured one unless its port was chosen by the
+   system ("*", "!", a range), in which case the one libzmq reports. */
+static void s_bound_endpoint(zsock_t *sock, const char *configured, char *out, size_t outsize)
+{
+    const char *colon = strrchr(configured, ':');
+    bool fixed_port =
+        colon && colon[1] != '\0' && strspn(colon + 1, "0123456789") == strlen(colon + 1);
+    char *last = fixed_port ? NULL : zsock_last_endpoint(sock);
+    snprintf(out, outsize, "%s", last ? last : configured);
+    zstr_free(&last);
+}
+
+static int s_bind(zsock_t *sock, const char *what, const char *endpoint, char *out, size_t outsize,
+                  char *text, size_t textsize)
+{
+    if (zsock_bind(sock, "%s", endpoint) < 0) {
+        snprintf(text, textsize, "cannot bind %s endpoint %s: %s", what, endpoint,
+                 zmq_strerror(zmq_errno()));
+        return FC_EIO;
+    }
+    s_bound_endpoint(sock, endpoint, out, outsize);
+    return FC_OK;
+}
+
+/* A fresh epoch at every start tells subscribers that sequence numbers may have jumped. */
+static uint64_t s_new_epoch(void)
+{
+    uint64_t epoch = 0;
+    if (getrandom(&epoch, sizeof epoch, 0) != (ssize_t)sizeof epoch)
+        epoch = (uint64_t)time(NULL) ^ ((uint64_t)zclock_usecs() << 20) ^ (uint64_t)getpid();
+    epoch &= INT64_MAX; /* stays positive wherever someone stores it signed */
+    return epoch ? epoch : 1;
+}
+
+static void s_broker_destroy(s_broker_t **self_p)
+{
+    s_broker_t *self = *self_p;
+    if (!self)
+        return;
+    zpoller_destroy(&self->poller);
+    zsock_destroy(&self->router);
+    zsock_destroy(&self->pub);
+    fc_store_destroy(&self->store);
+    zhashx_destroy(&self->bad_peers);
+    free(self);
+    *self_p = NULL;
+}
+
+static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config, int *err,
+                                char *text, size_t textsize)
+{
+    s_broker_t *self = zmalloc(sizeof *self);
+    self->pipe = pipe;
+    self->verbose = config->verbose;
+    self->quiet = config->quiet;
+    self->heartbeat_ms = config->heartbeat_ms > 0 ? config->heartbeat_ms : FC_BROKER_HEARTBEAT_MS;
+    self->epoch = s_new_epoch();
+    self->bad_peers = zhashx_new();
+    self->store = fc_store_new(config->data_dir, err, text, textsize);
+    if (!self->store) {
+        s_broker_destroy(&self);
+        return NULL;
+    }
+    self->router = zsock_new(ZMQ_ROUTER);
+    self->pub = zsock_new(ZMQ_PUB);
+    if (!self->router || !self->pub) {
+        snprintf(text, textsize, "cannot create sockets: %s", zmq_strerror(zmq_errno()));
+        *err = FC_EIO;
+        s_broker_destroy(&self);
+        return NULL;
+    }
+    fc_sock_tune(zsock_resolve(self->router));
+    fc_sock_tune(zsock_resolve(self->pub));
+    /* Mandatory routing makes a send to a vanished peer fail at once instead of silently
+       queueing nowhere; with the HWM it keeps every send non-blocking and bounded. */
+    zsock_set_router_mandatory(self->router, 1);
+    zsock_set_sndhwm(self->router, FC_BROKER_SNDHWM);
+    *err = s_bind(self->router, "service", config->service, self->service, sizeof self->service,
+                  text, textsize);
+    if (!*err)
+        *err = s_bind(self->pub, "announce", config->announce, self->announce,
+                      sizeof self->announce, text, textsize);
+    if (*err) {
+        s_broker_destroy(&self);
+        return NULL;
+    }
+    self->poller = zpoller_new(pipe, self->router, NULL);
+    /* Only $TERM stops the actor: the owner decides what a signal means. */
+    zpoller_set_nonstop(self->poller, true);
+    return self;
+}
+
+/* --- replies ---------------------------------------------------------------------------- */
+
+static void s_log_request(s_broker_t *self, zframe_t *peer, const fc_msg_t *m)
+{
+    if (!self->verbose)
+        return;
+    char *hex = zframe_strhex(peer);
+    char detail[FC_MAX_TEXT], blob[2 * FC_HASH_LEN + 1];
+    fc_hash_hex(m->blob, blob);
+    switch (m->type) {
+    case FC_MSG_HELLO:
+        snprintf(detail, sizeof detail, "role=%s id=%s channel=%s", m->role, m->id, m->channel);
+        break;
+    case FC_MSG_GET_CHUNK:
+        snprintf(detail, sizeof detail, "blob=%.16s offset=%llu length=%llu", blob,
+                 (unsigned long long)m->offset, (unsigned long long)m->length);
+        break;
+    case FC_MSG_PUT_CHUNK:
+        snprintf(detail, sizeof detail, "blob=%.16s offset=%llu", blob,
+                 (unsigned long long)m->offset);
+        break;
+    case FC_MSG_UPLOAD_QUERY:
+    case FC_MSG_BLOB_COMMIT:
+        snprintf(detail, sizeof detail, "blob=%.16s size=%llu", blob, (unsigned long long)m->size);
+        break;
+    case FC_MSG_RELEASE_COMMIT:
+        snprintf(detail, sizeof detail, "manifest=%zu bytes", m->bytes_len);
+        break;
+    case FC_MSG_REPORT:
+        snprintf(detail, sizeof detail, "agent=%s state=%s", m->nagents ? m->agents[0].id : "",
+                 m->nagents ? m->agents[0].state : "");
+        break;
+    default:
+        snprintf(detail, sizeof detail, "channel=%s", m->channel);
+        break;
+    }
+    zsys_info("fleetcast-broker: %s req=%llu from %s %s", fc_msg_type_name(m->type),
+              (unsigned long long)m->req, hex, detail);
+    zstr_free(&hex);
+}
+
+static void s_send(s_broker_t *self, zframe_t *peer, uint64_t req, fc_msg_t **reply_p)
+{
+    (*reply_p)->req = req;
+    if (fc_msg_send_to(reply_p, peer, zsock_resolve(self->router)) != 0)
+        self->stats.send_failed++;
+    fc_msg_destroy(reply_p); /* in case the codec refused it */
+}
+
+static void s_error(s_broker_t *self, zframe_t *peer, uint64_t req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void s_error(s_broker_t *self, zframe_t *peer, uint64_t req, int code, const char *fmt, ...)
+{
+    fc_msg_t *reply = fc_msg_new(FC_MSG_ERROR);
+    reply->code = (uint32_t)code;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(reply->text, sizeof reply->text, fmt, ap);
+        va_end(ap);
+    } else
+        fc_msg_set_str(reply->text, sizeof reply->text, fc_strerror(code));
+    if (self->verbose)
+        zsys_info("fleetcast-broker: req=%llu -> ERROR %s: %s", (unsigned long long)req,
+                  fc_strerror(code), reply->text);
+    self->stats.errors++;
+    s_send(self, peer, req, &reply);
+}
+
+static void s_ok(s_broker_t *self, zframe_t *peer, uint64_t req, uint64_t serial)
+{
+    fc_msg_t *reply = fc_msg_new(FC_MSG_OK);
+    reply->serial = serial;
+    s_send(self, peer, req, &reply);
+}
+
+/* --- malformed input -------------------------------------------------------------------- */
+
+/* Reads the req of a message the codec refused, if the frame is still a msgpack array with
+   an integer third element, so the sender learns why instead of timing out. */
+static bool s_peek_req(zframe_t *frame, uint64_t *req)
+{
+    if (!frame || zframe_size(frame) > FC_MAX_FRAME)
+        return false;
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 1024);
+    msgpack_object obj;
+    const msgpack_object *items;
+    size_t n;
+    bool ok = fc_mpack_unpack(zframe_data(frame), zframe_size(frame), 8, &zone, &obj) == 0 &&
+              fc_mpack_array(&obj, SIZE_MAX, -1, &items, &n) == 0 && n >= 3 &&
+              fc_mpack_u64(&items[2], req) == 0;
+    msgpack_zone_destroy(&zone);
+    return ok;
+}
+
+/* Counts a malformed message against its sender. */
+static void s_bad_peer(s_broker_t *self, zframe_t *peer)
+{
+    self->stats.malformed++;
+    char *hex = zframe_strhex(peer);
+    if (zhashx_size(self->bad_peers) >= S_MAX_BAD_PEERS)
+        zhashx_purge(self->bad_peers);
+    uintptr_t count = (uintptr_t)zhashx_lookup(self->bad_peers, hex) + 1;
+    zhashx_update(self->bad_peers, hex, (void *)count);
+    if (count == FC_BROKER_MAX_BAD && !self->quiet)
+        zsys_warning("fleetcast-broker: ignoring peer %s after %d malformed messages", hex,
+                     FC_BROKER_MAX_BAD);
+    zstr_free(&hex);
+}
+
+static bool s_peer_ignored(s_broker_t *self, zframe_t *peer)
+{
+    if (zhashx_size(self->bad_peers) == 0)
+        return false;
+    char *hex = zframe_strhex(peer);
+    uintptr_t count = (uintptr_t)zhashx_lookup(self->bad_peers, hex);
+    zstr_free(&hex);
+    return count >= FC_BROKER_MAX_BAD;
+}
+
+/* --- request handlers ------------------------------------------------------------------- */
+
+static void s_on_hello(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    if (streq(m->role, "agent")) {
+        if (fc_store_agent_seen(self->store, m->id, m->channel) != FC_OK) {
+            s_error(self, peer, m->req, FC_EINVAL, "invalid agent id or channel");
+            return;
+        }
+    } else if (!streq(m->role, "publisher")) {
+        s_error(self, peer, m->req, FC_EINVAL, "unknown role '%s'", m->role);
+        return;
+    }
+    fc_msg_t *reply = fc_msg_new(FC_MSG_WELCOME);
+    reply->epoch = self->epoch;
+    reply->seq = fc_store_seq(self->store);
+    fc_msg_set_str(reply->endpoint, sizeof reply->endpoint, self->announce);
+    reply->heartbeat_ms = (uint64_t)self->heartbeat_ms;
+    s_send(self, peer, m->req, &reply);
+}
+
+static void s_on_sync(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    fc_msg_t *reply = fc_msg_new(FC_MSG_SNAPSHOT);
+    reply->epoch = self->epoch;
+    reply->seq = fc_store_seq(self->store);
+    int err =
+        fc_store_latest_all(self->store, FC_MAX_SNAPSHOT, &reply->releases, &reply->nreleases);
+    if (!err && *m->channel) {
+        err = fc_store_latest(self->store, m->channel, NULL, &reply->bytes, &reply->bytes_len);
+        if (err == FC_ENOTFOUND)
+            err = FC_OK; /* no release yet: an empty manifest says so */
+    }
+    if (err) {
+        fc_msg_destroy(&reply);
+        s_error(self, peer, m->req, err, "cannot read the release history");
+        return;
+    }
+    s_send(self, peer, m->req, &reply);
+}
+
+static void s_on_get_chunk(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    uint64_t size;
+    if (m->length == 0 || m->length > FC_MAX_CHUNK_REQ) {
+        s_error(self, peer, m->req, FC_EINVAL, "length %llu outside 1..%u",
+                (unsigned long long)m->length, FC_MAX_CHUNK_REQ);
+        return;
+    }
+    int err = fc_store_blob_size(self->store, m->blob, &size);
+    if (err) {
+        s_error(self, peer, m->req, err, NULL);
+        return;
+    }
+    if (m->offset > size || m->length > size - m->offset) {
+        s_error(self, peer, m->req, FC_EINVAL, "range %llu+%llu outside the blob (%llu bytes)",
+                (unsigned long long)m->offset, (unsigned long long)m->length,
+                (unsigned long long)size);
+        return;
+    }
+    /* Read straight into the frame that goes on the wire: one copy of the chunk, held
+       only while it is queued. */
+    zframe_t *data = zframe_new(NULL, (size_t)m->length);
+    err = fc_store_blob_read(self->store, m->blob, m->offset, zframe_data(data), (size_t)m->length);
+    if (err) {
+        zframe_destroy(&data);
+        s_error(self, peer, m->req, err, NULL);
+        return;
+    }
+    fc_msg_t *reply = fc_msg_new(FC_MSG_CHUNK);
+    memcpy(reply->blob, m->blob, FC_HASH_LEN);
+    reply->offset = m->offset;
+    reply->data = data;
+    s_send(self, peer, m->req, &reply);
+}
+
+static void s_on_upload_query(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    fc_msg_t *reply = fc_msg_new(FC_MSG_UPLOAD_STATE);
+    int err = fc_store_blob_state(self->store, m->blob, m->size, &reply->flag, &reply->ranges,
+                                  &reply->nranges);
+    if (err) {
+        fc_msg_destroy(&reply);
+        s_error(self, peer, m->req, err, NULL);
+        return;
+    }
+    memcpy(reply->blob, m->blob, FC_HASH_LEN);
+    s_send(self, peer, m->req, &reply);
+}
+
+static void s_on_put_chunk(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    if (!m->data) {
+        s_error(self, peer, m->req, FC_EPROTO, "PUT_CHUNK without data");
+        return;
+    }
+    int err = fc_store_put_chunk(self->store, m->blob, m->offset, zframe_data(m->data),
+                                 zframe_size(m->data), m->hash);
+    if (err) {
+        s_error(self, peer, m->req, err,
+                err == FC_EINVAL ? "chunk at %llu is misplaced, of the wrong length, or its"
+                                   " blob has no upload in progress (send UPLOAD_QUERY)"
+                                 : "chunk at %llu refused",
+                (unsigned long long)m->offset);
+        return;
+    }
+    fc_msg_t *reply = fc_msg_new(FC_MSG_PUT_ACK);
+    memcpy(reply->blob, m->blob, FC_HASH_LEN);
+    reply->offset = m->offset;
+    s_send(self, peer, m->req, &reply);
+}
+
+static void s_on_blob_commit(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    int err = fc_store_blob_commit(self->store, m->blob, m->size);
+    char hex[2 * FC_HASH_LEN + 1];
+    fc_hash_hex(m->blob, hex);
+    if (err == FC_EHASH)
+        s_error(self, peer, m->req, err,
+                "blob %s: content does not match its hash; upload"
+                " discarded",
+                hex);
+    else if (err == FC_EMISSING)
+        s_error(self, peer, m->req, err, "blob %s: chunks are missing", hex);
+    else if (err)
+        s_error(self, peer, m->req, err, "blob %s: %s", hex, fc_strerror(err));
+    else
+        s_ok(self, peer, m->req, 0);
+}
+
+static void s_on_release_commit(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    fc_release_info_t info;
+    uint64_t seq = 0;
+    char text[FC_MAX_TEXT + 1] = "";
+    int err = fc_store_release_commit(self->store, m->bytes, m->bytes_len, &info, &seq, text,
+                                      sizeof text);
+    if (err) {
+        s_error(self, peer, m->req, err, "%s", *text ? text : fc_strerror(err));
+        return;
+    }
+    if (seq > 0) {
+        if (!self->quiet)
+            zsys_info("fleetcast-broker: release %s %s (serial %llu) committed, seq %llu",
+                      info.channel, info.version, (unsigned long long)info.serial,
+                      (unsigned long long)seq);
+        fc_msg_t *ann = fc_msg_new(FC_MSG_ANNOUNCE);
+        ann->epoch = self->epoch;
+        ann->seq = seq;
+        fc_msg_set_str(ann->channel, sizeof ann->channel, info.channel);
+        fc_msg_set_str(ann->version, sizeof ann->version, info.version);
+        ann->serial = info.serial;
+        /* Subscribers that miss this see the gap, or the heartbeat's seq, and SYNC. */
+        if (fc_msg_publish(&ann, zsock_resolve(self->pub)) == 0)
+            self->stats.announced++;
+        fc_msg_destroy(&ann);
+    }
+    s_ok(self, peer, m->req, info.serial);
+}
+
+static void s_on_list(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    fc_msg_t *reply = fc_msg_new(FC_MSG_LIST_REPLY);
+    int err =
+        fc_store_list(self->store, m->channel, FC_MAX_LIST, &reply->releases, &reply->nreleases);
+    if (err) {
+        fc_msg_destroy(&reply);
+        s_error(self, peer, m->req, err, NULL);
+        return;
+    }
+    s_send(self, peer, m->req, &reply);
+}
+
+static void s_on_report(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    if (m->nagents != 1) {
+        s_error(self, peer, m->req, FC_EINVAL, "REPORT carries exactly one agent status");
+        return;
+    }
+    int err = fc_store_agent_report(self->store, &m->agents[0]);
+    if (err)
+        s_error(self, peer, m->req, err, err == FC_EINVAL ? "invalid agent id or channel" : NULL);
+    else
+        s_ok(self, peer, m->req, 0);
+}
+
+static void s_on_status(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    fc_msg_t *reply = fc_msg_new(FC_MSG_STATUS_REPLY);
+    int err =
+        fc_store_agents(self->store, m->channel, FC_MAX_LIST, &reply->agents, &reply->nagents);
+    if (err) {
+        fc_msg_destroy(&reply);
+        s_error(self, peer, m->req, err, NULL);
+        return;
+    }
+    s_send(self, peer, m->req, &reply);
+}
+
+/* Takes ownership of msg (routing id frame first). */
+static void s_handle_request(s_broker_t *self, zmsg_t *msg)
+{
+    zframe_t *peer = zmsg_pop(msg);
+    if (!peer || zmsg_size(msg) == 0) {
+        self->stats.malformed++;
+        zframe_destroy(&peer);
+        zmsg_destroy(&msg);
+        return;
+    }
+    if (s_peer_ignored(self, peer)) {
+        self->stats.ignored++;
+        zframe_destroy(&peer);
+        zmsg_destroy(&msg);
+        return;
+    }
+    uint64_t req = 0;
+    bool have_req = s_peek_req(zmsg_first(msg), &req);
+    int err = FC_OK;
+    fc_msg_t *m = fc_msg_decode(&msg, &err);
+    zmsg_destroy(&msg);
+    if (!m) {
+        s_bad_peer(self, peer);
+        if (have_req)
+            s_error(self, peer, req, FC_EPROTO, "malformed request: %s", fc_strerror(err));
+        zframe_destroy(&peer);
+        return;
+    }
+    s_log_request(self, peer, m);
+    self->stats.requests++;
+    switch (m->type) {
+    case FC_MSG_HELLO:
+        s_on_hello(self, peer, m);
+        break;
+    case FC_MSG_SYNC:
+        s_on_sync(self, peer, m);
+        break;
+    case FC_MSG_GET_CHUNK:
+        s_on_get_chunk(self, peer, m);
+        break;
+    case FC_MSG_UPLOAD_QUERY:
+        s_on_upload_query(self, peer, m);
+        break;
+    case FC_MSG_PUT_CHUNK:
+        s_on_put_chunk(self, peer, m);
+        break;
+    case FC_MSG_BLOB_COMMIT:
+        s_on_blob_commit(self, peer, m);
+        break;
+    case FC_MSG_RELEASE_COMMIT:
+        s_on_release_commit(self, peer, m);
+        break;
+    case FC_MSG_LIST:
+        s_on_list(self, peer, m);
+        break;
+    case FC_MSG_REPORT:
+        s_on_report(self, peer, m);
+        break;
+    case FC_MSG_STATUS:
+        s_on_status(self, peer, m);
+        break;
+    default:
+        /* A reply or announcement type sent as a request. */
+        self->stats.requests--;
+        s_bad_peer(self, peer);
+        s_error(self, peer, m->req, FC_EPROTO, "%s is not a request", fc_msg_type_name(m->type));
+        break;
+    }
+    fc_msg_destroy(&m);
+    zframe_destroy(&peer);
+}
+
+/* --- loop ------------------------------------------------------------------------------- */
+
+static void s_heartbeat(s_broker_t *self)
+{
+    fc_msg_t *hb = fc_msg_new(FC_MSG_HEARTBEAT);
+    hb->epoch = self->epoch;
+    hb->seq = fc_store_seq(self->store);
+    fc_msg_publish(&hb, zsock_resolve(self->pub));
+    fc_msg_destroy(&hb);
+}
+
+static void s_handle_pipe(s_broker_t *self)
+{
+    char *command = zstr_recv(self->pipe);
+    if (!command)
+        return; /* a signal interrupted the read; the owner still sends $TERM */
+    if (streq(command, "$TERM"))
+        self->terminated = true;
+    else if (streq(command, "STATS")) {
+        fc_broker_stats_t *s = &self->stats;
+        zsock_send(self->pipe, "888888", s->requests, s->errors, s->malformed, s->ignored,
+                   s->send_failed, s->announced);
+    }
+    zstr_free(&command);
+}
+
+/* Receives one whole message but keeps at most the routing id and three frames: a peer
+   sending thousands of frames cannot make us hold them (a fourth is already one too many
+   for any request, so the codec still refuses the message). */
+static zmsg_t *s_recv_bounded(zsock_t *router)
+{
+    zframe_t *frame = zframe_recv(router);
+    if (!frame)
+        return NULL;
+    zmsg_t *msg = zmsg_new();
+    while (frame) {
+        bool more = zframe_more(frame);
+        if (zmsg_size(msg) < 4)
+            zmsg_append(msg, &frame);
+        else
+            zframe_destroy(&frame);
+        frame = more ? zframe_recv(router) : NULL;
+    }
+    return msg;
+}
+
+static void s_handle_router(s_broker_t *self)
+{
+    for (int i = 0; i < S_BATCH && (zsock_events(self->router) & ZMQ_POLLIN); i++) {
+        zmsg_t *msg = s_recv_bounded(self->router);
+        if (!msg)
+            break;
+        s_handle_request(self, msg);
+    }
+}
+
+void fc_broker_actor(zsock_t *pipe, void *args)
+{
+    const fc_broker_config_t *config = args;
+    zsock_signal(pipe, 0);
+    int err = FC_OK;
+    char text[FC_MAX_TEXT + 1] = "";
+    s_broker_t *self = s_broker_new(pipe, config, &err, text, sizeof text);
+    zsock_send(pipe, "isss", err, text, self ? self->service : "", self ? self->announce : "");
+    if (!self) {
+        /* Stay until told to go, so the owner's zactor_destroy finds us. */
+        char *command;
+        while ((command = zstr_recv(pipe)) && !streq(command, "$TERM"))
+            zstr_free(&command);
+        zstr_free(&command);
+        return;
+    }
+    int64_t next_beat = zclock_mono();
+    while (!self->terminated) {
+        int64_t now = zclock_mono();
+        if (now >= next_beat) {
+            s_heartbeat(self);
+            next_beat = now + self->heartbeat_ms;
+        }
+        void *which = zpoller_wait(self->poller, (int)(next_beat - now));
+        if (which == self->pipe)
+            s_handle_pipe(self);
+        else if (which == self->router)
+            s_handle_router(self);
+    }
+    s_broker_destroy(&self);
+}
+
+/* --- the owner's handle ----------------------------------------------------------------- */
+
+fc_broker_t *fc_broker_new(const fc_broker_config_t *config, int *err, char *text, size_t textsize)
+{
+    int dummy;
+    if (!err)
+        err = &dummy;
+    fc_broker_t *self = zmalloc(sizeof *self);
+    self->actor = zactor_new(fc_broker_actor, (void *)config);
+    int status = FC_EIO;
+    char *why = NULL, *service = NULL, *announce = NULL;
+    if (!self->actor || zsock_recv(self->actor, "isss", &status, &why, &service, &announce) != 0)
+        status = FC_EIO;
+    if (status == FC_OK) {
+        snprintf(self->service, sizeof self->service, "%s", service);
+        snprintf(self->announce, sizeof self->announce, "%s", announce);
+    } else if (text && textsize)
+        snprintf(text, textsize, "%s", why && *why ? why : fc_strerror(status));
+    zstr_free(&why);
+    zstr_free(&service);
+    zstr_free(&announce);
+    *err = status;
+    if (status != FC_OK)
+        fc_broker_destroy(&self);
+    return self;
+}
+
+void fc_broker_destroy(fc_broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zactor_destroy(&(*self_p)->actor);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+const char *fc_broker_service_endpoint(fc_broker_t *self)
+{
+    return self->service;
+}
+
+const char *fc_broker_announce_endpoint(fc_broker_t *self)
+{
+    return self->announce;
+}
+
+int fc_broker_stats(fc_broker_t *self, fc_broker_stats_t *stats)
+{
+    memset(stats, 0, sizeof *stats);
+    if (zstr_send(self->actor, "STATS") != 0)
+        return -1;
+    return zsock_recv(self->actor, "888888", &stats->requests, &stats->errors, &stats->malformed,
+                      &stats->ignored, &stats->send_failed, &stats->announced);
+}

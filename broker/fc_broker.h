@@ -1,0 +1,62 @@
+/* fc_broker.h: the broker actor: service ROUTER, announce PUB, request handling, heartbeats. */
+#ifndef FC_BROKER_H
+#define FC_BROKER_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define FC_BROKER_HEARTBEAT_MS 1000
+/* Replies queued per peer before further ones are dropped (the peer re-sends): bounds the
+   memory a peer that stops reading can hold, at most this many chunks. */
+#define FC_BROKER_SNDHWM 1000
+/* Malformed messages after which a peer's messages are ignored until it reconnects under
+   a new routing id (ROUTER cannot disconnect one peer with the stable libzmq API). */
+#define FC_BROKER_MAX_BAD 100
+
+typedef struct {
+    const char *data_dir; /* must exist; see fc_store.h for its layout */
+    /* Bind endpoints, e.g. "tcp://0.0.0.0:7400"; a host of "*" binds every interface and a
+       port of "*" takes any free one (see fc_broker_service_endpoint). */
+    const char *service;  /* the request ROUTER */
+    const char *announce; /* the announcement PUB */
+    bool verbose;         /* log one line per request (stderr, zsys) */
+    bool quiet;           /* log nothing, not even commits (self-tests) */
+    int heartbeat_ms;     /* 0 means FC_BROKER_HEARTBEAT_MS */
+} fc_broker_config_t;
+
+typedef struct {
+    uint64_t requests;    /* well-formed requests handled */
+    uint64_t errors;      /* ERROR replies sent, malformed requests included */
+    uint64_t malformed;   /* messages dropped or answered FC_EPROTO */
+    uint64_t ignored;     /* messages from peers past FC_BROKER_MAX_BAD */
+    uint64_t send_failed; /* replies dropped: peer gone or its queue full */
+    uint64_t announced;   /* ANNOUNCE messages published */
+} fc_broker_stats_t;
+
+typedef struct fc_broker_t fc_broker_t;
+
+/* Starts a broker in a background thread: opens the store, binds both sockets, and serves
+   until destroyed. config is read before this returns (the caller keeps ownership).
+   Returns NULL with *err (fc_error_t) and a one-line reason in text (may be NULL) if the
+   store cannot be opened or an endpoint cannot be bound. */
+fc_broker_t *fc_broker_new(const fc_broker_config_t *config, int *err, char *text, size_t textsize);
+/* Stops the actor (closing sockets and store); nulls *self_p; safe on NULL. */
+void fc_broker_destroy(fc_broker_t **self_p);
+
+/* The bound endpoints: the configured ones, or with the chosen port when the configured
+   port was a wildcard. Borrowed, valid while the broker lives. */
+const char *fc_broker_service_endpoint(fc_broker_t *self);
+const char *fc_broker_announce_endpoint(fc_broker_t *self);
+/* Copies the actor's counters. 0 or -1. */
+int fc_broker_stats(fc_broker_t *self, fc_broker_stats_t *stats);
+
+/* The actor itself, for zactor_new(fc_broker_actor, (void *)config). It signals the pipe
+   once started, then sends "isss": status (fc_error_t), error text, service endpoint,
+   announce endpoint. On a nonzero status it only waits for $TERM. Commands: "$TERM";
+   "STATS" answered with "888888" in fc_broker_stats_t order. */
+void fc_broker_actor(zsock_t *pipe, void *args);
+
+void fc_broker_test(bool verbose);
+
+#endif

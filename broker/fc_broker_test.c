@@ -1,0 +1,406 @@
+/* fc_broker_test.c: self-test of the broker actor over real sockets on 127.0.0.1. */
+#include "fc_broker.h"
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_manifest.h"
+#include "fc_msg.h"
+#include "fc_util.h"
+
+/* The self-test asserts must run in RelWithDebInfo builds too. */
+#undef NDEBUG
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_TIMEOUT_MS 5000
+
+/* Sends a request with the given req id on the DEALER. */
+static void s_request(zsock_t *dealer, fc_msg_t **m_p, uint64_t req)
+{
+    (*m_p)->req = req;
+    assert(fc_msg_send(m_p, zsock_resolve(dealer)) == 0);
+}
+
+/* Receives the next reply; asserts it answers req and has the expected type. */
+static fc_msg_t *s_reply(zsock_t *dealer, uint64_t req, fc_msg_type_t type)
+{
+    int err = 0;
+    fc_msg_t *r = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
+    assert(r);
+    if (r->type != type)
+        fprintf(stderr, "\nexpected %s, got %s (code %u: %s)\n", fc_msg_type_name(type),
+                fc_msg_type_name(r->type), r->code, r->text);
+    assert(r->type == type);
+    assert(r->req == req);
+    return r;
+}
+
+static fc_msg_t *s_call(zsock_t *dealer, fc_msg_t *m, uint64_t req, fc_msg_type_t type)
+{
+    s_request(dealer, &m, req);
+    return s_reply(dealer, req, type);
+}
+
+/* Expects ERROR with code. */
+static void s_expect_error(zsock_t *dealer, fc_msg_t *m, uint64_t req, int code)
+{
+    fc_msg_t *r = s_call(dealer, m, req, FC_MSG_ERROR);
+    assert(r->code == (uint32_t)code);
+    fc_msg_destroy(&r);
+}
+
+static void s_expect_ok(zsock_t *dealer, fc_msg_t *m, uint64_t req, uint64_t serial)
+{
+    fc_msg_t *r = s_call(dealer, m, req, FC_MSG_OK);
+    assert(r->serial == serial);
+    fc_msg_destroy(&r);
+}
+
+/* Next announcement that is not a heartbeat (or the heartbeat if want_heartbeat). */
+static fc_msg_t *s_announcement(zsock_t *sub, bool want_heartbeat)
+{
+    while (true) {
+        int err = 0;
+        fc_msg_t *a = fc_msg_recv_announce(zsock_resolve(sub), &err);
+        assert(a);
+        if ((a->type == FC_MSG_HEARTBEAT) == want_heartbeat)
+            return a;
+        fc_msg_destroy(&a);
+    }
+}
+
+static fc_msg_t *s_put_chunk(const uint8_t *blob, const uint8_t *buf, size_t len, size_t i)
+{
+    size_t off = i * FC_CHUNK_SIZE;
+    size_t clen = len - off < FC_CHUNK_SIZE ? len - off : FC_CHUNK_SIZE;
+    fc_msg_t *m = fc_msg_new(FC_MSG_PUT_CHUNK);
+    memcpy(m->blob, blob, FC_HASH_LEN);
+    m->offset = off;
+    fc_hash_buf(m->hash, buf + off, clen);
+    m->data = zframe_new(buf + off, clen);
+    return m;
+}
+
+static void s_test_garbage(zsock_t *dealer, fc_broker_t *broker)
+{
+    fc_broker_stats_t before, after;
+    assert(fc_broker_stats(broker, &before) == 0);
+    /* Not msgpack at all: dropped, no reply. */
+    assert(zstr_send(dealer, "garbage") == 0);
+    /* Three frames of junk. */
+    assert(zstr_sendm(dealer, "a") == 0 && zstr_sendm(dealer, "b") == 0 &&
+           zstr_send(dealer, "c") == 0);
+    /* Many frames in one message. */
+    for (int i = 0; i < 9; i++)
+        assert(zstr_sendm(dealer, "x") == 0);
+    assert(zstr_send(dealer, "x") == 0);
+    /* Empty frame. */
+    assert(zstr_send(dealer, "") == 0);
+    /* A msgpack array [1, 99, 77]: unknown type, but req 77 is readable. */
+    const uint8_t unknown[] = {0x93, 0x01, 0x63, 0x4d};
+    zframe_t *f = zframe_new(unknown, sizeof unknown);
+    assert(zframe_send(&f, dealer, 0) == 0);
+    fc_msg_t *r = s_reply(dealer, 77, FC_MSG_ERROR);
+    assert(r->code == FC_EPROTO);
+    fc_msg_destroy(&r);
+    /* A reply type sent as a request. */
+    fc_msg_t *m = fc_msg_new(FC_MSG_OK);
+    s_expect_error(dealer, m, 78, FC_EPROTO);
+    /* HELLO with a field of the wrong type: [1, 1, 79, 5, "x", "y"]. */
+    const uint8_t badhello[] = {0x96, 0x01, 0x01, 0x4f, 0x05, 0xa1, 'x', 0xa1, 'y'};
+    f = zframe_new(badhello, sizeof badhello);
+    assert(zframe_send(&f, dealer, 0) == 0);
+    r = s_reply(dealer, 79, FC_MSG_ERROR);
+    assert(r->code == FC_EPROTO);
+    fc_msg_destroy(&r);
+    /* The broker still answers. */
+    m = fc_msg_new(FC_MSG_HELLO);
+    fc_msg_set_str(m->role, sizeof m->role, "publisher");
+    fc_msg_set_str(m->id, sizeof m->id, "pub");
+    r = s_call(dealer, m, 80, FC_MSG_WELCOME);
+    fc_msg_destroy(&r);
+    assert(fc_broker_stats(broker, &after) == 0);
+    assert(after.malformed - before.malformed == 7);
+    assert(after.requests - before.requests == 1);
+}
+
+void fc_broker_test(bool verbose)
+{
+    printf(" * fc_broker: ");
+    assert(fc_crypto_init() == 0);
+    char base[] = "/tmp/fc_broker_test.XXXXXX";
+    assert(mkdtemp(base));
+    char data[300], tree[300];
+    snprintf(data, sizeof data, "%s/data", base);
+    snprintf(tree, sizeof tree, "%s/tree", base);
+    assert(fc_mkdirs(data, 0755) == 0 && fc_mkdirs(tree, 0755) == 0);
+
+    /* A port already in use is reported, not fatal. */
+    fc_broker_config_t config = {.data_dir = data,
+                                 .service = "tcp://127.0.0.1:*",
+                                 .announce = "tcp://127.0.0.1:*",
+                                 .quiet = !verbose,
+                                 .verbose = verbose,
+                                 .heartbeat_ms = 100};
+    int err = -1;
+    char text[FC_MAX_TEXT + 1];
+    fc_broker_t *broker = fc_broker_new(&config, &err, text, sizeof text);
+    assert(broker && err == FC_OK);
+    const char *service = fc_broker_service_endpoint(broker);
+    assert(strncmp(service, "tcp://127.0.0.1:", 16) == 0 && strcmp(service + 16, "*") != 0);
+    fc_broker_config_t clash = config;
+    clash.service = service;
+    clash.data_dir = base;
+    text[0] = '\0';
+    assert(fc_broker_new(&clash, &err, text, sizeof text) == NULL && err != FC_OK);
+    assert(strstr(text, "cannot bind") && strstr(text, service));
+    clash.service = "tcp://127.0.0.1:*";
+    clash.data_dir = "/nonexistent/fleetcast";
+    assert(fc_broker_new(&clash, &err, text, sizeof text) == NULL && err == FC_EIO);
+
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    assert(dealer);
+    fc_sock_tune(zsock_resolve(dealer));
+    zsock_set_rcvtimeo(dealer, S_TIMEOUT_MS);
+    assert(zsock_connect(dealer, "%s", service) == 0);
+
+    /* HELLO -> WELCOME names the announce endpoint. */
+    fc_msg_t *m = fc_msg_new(FC_MSG_HELLO);
+    fc_msg_set_str(m->role, sizeof m->role, "agent");
+    fc_msg_set_str(m->id, sizeof m->id, "agent-1");
+    fc_msg_set_str(m->channel, sizeof m->channel, "stable");
+    fc_msg_t *r = s_call(dealer, m, 1, FC_MSG_WELCOME);
+    uint64_t epoch = r->epoch;
+    assert(epoch != 0 && r->seq == 0 && r->heartbeat_ms == 100);
+    assert(streq(r->endpoint, fc_broker_announce_endpoint(broker)));
+    zsock_t *sub = zsock_new(ZMQ_SUB);
+    assert(sub);
+    fc_sock_tune(zsock_resolve(sub));
+    zsock_set_rcvtimeo(sub, S_TIMEOUT_MS);
+    zsock_set_subscribe(sub, FC_TOPIC_RELEASE);
+    zsock_set_subscribe(sub, FC_TOPIC_HEARTBEAT);
+    assert(zsock_connect(sub, "%s", r->endpoint) == 0);
+    fc_msg_destroy(&r);
+    m = fc_msg_new(FC_MSG_HELLO);
+    fc_msg_set_str(m->role, sizeof m->role, "wizard");
+    s_expect_error(dealer, m, 2, FC_EINVAL);
+
+    /* A heartbeat proves the subscription is live before anything is announced. */
+    fc_msg_t *a = s_announcement(sub, true);
+    assert(a->epoch == epoch && a->seq == 0);
+    fc_msg_destroy(&a);
+
+    /* A release of one file of two and a bit chunks. */
+    size_t len = 2 * FC_CHUNK_SIZE + 4321;
+    uint8_t *buf = malloc(len);
+    assert(buf);
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (uint8_t)(i * 7 + i / 1000);
+    char path[400];
+    snprintf(path, sizeof path, "%s/app.bin", tree);
+    assert(fc_write_file_atomic(path, buf, len, 0755) == 0);
+    fc_manifest_t *man = fc_manifest_new();
+    assert(fc_manifest_scan_dir(man, tree, NULL, NULL) == FC_OK && man->nfiles == 1);
+    snprintf(man->product, sizeof man->product, "demo");
+    snprintf(man->channel, sizeof man->channel, "stable");
+    snprintf(man->version, sizeof man->version, "1.2.3");
+    man->serial = 5;
+    man->created = 1700000000;
+    man->chunk_size = FC_CHUNK_SIZE;
+    uint8_t blob[FC_HASH_LEN];
+    memcpy(blob, man->files[0].hash, FC_HASH_LEN);
+    fc_signkey_t key;
+    fc_signkey_generate(&key);
+    size_t mlen;
+    uint8_t *signed_bytes = fc_manifest_sign(man, &key, &mlen);
+    assert(signed_bytes);
+    fc_manifest_destroy(&man);
+
+    /* Before the upload the commit names the missing blob. */
+    m = fc_msg_new(FC_MSG_RELEASE_COMMIT);
+    fc_msg_set_bytes(m, signed_bytes, mlen);
+    r = s_call(dealer, m, 3, FC_MSG_ERROR);
+    char hex[2 * FC_HASH_LEN + 1];
+    assert(r->code == FC_EMISSING && strstr(r->text, fc_hash_hex(blob, hex)));
+    fc_msg_destroy(&r);
+
+    /* Upload: query, one chunk, query again (resumes), the rest, commit. */
+    m = fc_msg_new(FC_MSG_UPLOAD_QUERY);
+    memcpy(m->blob, blob, FC_HASH_LEN);
+    m->size = len;
+    r = s_call(dealer, m, 4, FC_MSG_UPLOAD_STATE);
+    assert(!r->flag && r->nranges == 0 && !memcmp(r->blob, blob, FC_HASH_LEN));
+    fc_msg_destroy(&r);
+    r = s_call(dealer, s_put_chunk(blob, buf, len, 1), 5, FC_MSG_PUT_ACK);
+    assert(r->offset == FC_CHUNK_SIZE && !memcmp(r->blob, blob, FC_HASH_LEN));
+    fc_msg_destroy(&r);
+    m = fc_msg_new(FC_MSG_UPLOAD_QUERY);
+    memcpy(m->blob, blob, FC_HASH_LEN);
+    m->size = len;
+    r = s_call(dealer, m, 6, FC_MSG_UPLOAD_STATE);
+    assert(!r->flag && r->nranges == 1);
+    assert(r->ranges[0].offset == FC_CHUNK_SIZE && r->ranges[0].length == FC_CHUNK_SIZE);
+    fc_msg_destroy(&r);
+    m = s_put_chunk(blob, buf, len, 0);
+    m->hash[0] ^= 1;
+    s_expect_error(dealer, m, 7, FC_EHASH);
+    m = fc_msg_new(FC_MSG_BLOB_COMMIT);
+    memcpy(m->blob, blob, FC_HASH_LEN);
+    m->size = len;
+    s_expect_error(dealer, m, 8, FC_EMISSING);
+    /* Two PUT_CHUNKs in flight at once. */
+    m = s_put_chunk(blob, buf, len, 0);
+    s_request(dealer, &m, 9);
+    m = s_put_chunk(blob, buf, len, 2);
+    s_request(dealer, &m, 10);
+    r = s_reply(dealer, 9, FC_MSG_PUT_ACK);
+    fc_msg_destroy(&r);
+    r = s_reply(dealer, 10, FC_MSG_PUT_ACK);
+    assert(r->offset == 2 * FC_CHUNK_SIZE);
+    fc_msg_destroy(&r);
+    m = fc_msg_new(FC_MSG_BLOB_COMMIT);
+    memcpy(m->blob, blob, FC_HASH_LEN);
+    m->size = len;
+    s_expect_ok(dealer, m, 11, 0);
+
+    /* Commit: OK with the serial, and ANNOUNCE with the next sequence. */
+    m = fc_msg_new(FC_MSG_RELEASE_COMMIT);
+    fc_msg_set_bytes(m, signed_bytes, mlen);
+    s_expect_ok(dealer, m, 12, 5);
+    a = s_announcement(sub, false);
+    assert(a->type == FC_MSG_ANNOUNCE && a->epoch == epoch && a->seq == 1 && a->serial == 5);
+    assert(streq(a->channel, "stable") && streq(a->version, "1.2.3"));
+    fc_msg_destroy(&a);
+    /* An identical re-commit is OK and announces nothing: the next heartbeat carries seq 1
+       and the announce counter stays at one. */
+    m = fc_msg_new(FC_MSG_RELEASE_COMMIT);
+    fc_msg_set_bytes(m, signed_bytes, mlen);
+    s_expect_ok(dealer, m, 13, 5);
+    a = s_announcement(sub, true);
+    assert(a->seq == 1 && a->epoch == epoch);
+    fc_msg_destroy(&a);
+    fc_broker_stats_t stats;
+    assert(fc_broker_stats(broker, &stats) == 0 && stats.announced == 1);
+
+    /* SYNC returns the latest of every channel and this channel's signed manifest. */
+    m = fc_msg_new(FC_MSG_SYNC);
+    fc_msg_set_str(m->channel, sizeof m->channel, "stable");
+    r = s_call(dealer, m, 14, FC_MSG_SNAPSHOT);
+    assert(r->epoch == epoch && r->seq == 1 && r->nreleases == 1);
+    assert(r->releases[0].serial == 5 && r->releases[0].size == len);
+    assert(r->bytes_len == mlen && !memcmp(r->bytes, signed_bytes, mlen));
+    fc_msg_destroy(&r);
+    m = fc_msg_new(FC_MSG_SYNC);
+    fc_msg_set_str(m->channel, sizeof m->channel, "beta");
+    r = s_call(dealer, m, 15, FC_MSG_SNAPSHOT);
+    assert(r->nreleases == 1 && r->bytes_len == 0);
+    fc_msg_destroy(&r);
+
+    /* GET_CHUNK: the right bytes across a chunk boundary, many in flight; errors. */
+    for (uint64_t i = 0; i < 8; i++) {
+        m = fc_msg_new(FC_MSG_GET_CHUNK);
+        memcpy(m->blob, blob, FC_HASH_LEN);
+        m->offset = FC_CHUNK_SIZE - 100 + i * 1000;
+        m->length = 5000;
+        s_request(dealer, &m, 100 + i);
+    }
+    for (uint64_t i = 0; i < 8; i++) {
+        r = s_reply(dealer, 100 + i, FC_MSG_CHUNK);
+        assert(r->offset == FC_CHUNK_SIZE - 100 + i * 1000 && r->data);
+        assert(zframe_size(r->data) == 5000);
+        assert(!memcmp(zframe_data(r->data), buf + r->offset, 5000));
+        fc_msg_destroy(&r);
+    }
+    m = fc_msg_new(FC_MSG_GET_CHUNK);
+    memcpy(m->blob, blob, FC_HASH_LEN);
+    m->offset = len - 10;
+    m->length = 10;
+    r = s_call(dealer, m, 16, FC_MSG_CHUNK);
+    assert(!memcmp(zframe_data(r->data), buf + len - 10, 10));
+    fc_msg_destroy(&r);
+    m = fc_msg_new(FC_MSG_GET_CHUNK);
+    memcpy(m->blob, blob, FC_HASH_LEN);
+    m->offset = len - 10;
+    m->length = 11;
+    s_expect_error(dealer, m, 17, FC_EINVAL);
+    m = fc_msg_new(FC_MSG_GET_CHUNK);
+    memcpy(m->blob, blob, FC_HASH_LEN);
+    m->offset = 0;
+    m->length = FC_MAX_CHUNK_REQ + 1;
+    s_expect_error(dealer, m, 18, FC_EINVAL);
+    m = fc_msg_new(FC_MSG_GET_CHUNK);
+    fc_hash_buf(m->blob, "nope", 4);
+    m->length = 1;
+    s_expect_error(dealer, m, 19, FC_ENOTFOUND);
+
+    /* LIST, REPORT, STATUS. */
+    m = fc_msg_new(FC_MSG_LIST);
+    r = s_call(dealer, m, 20, FC_MSG_LIST_REPLY);
+    assert(r->nreleases == 1 && streq(r->releases[0].version, "1.2.3"));
+    fc_msg_destroy(&r);
+    m = fc_msg_new(FC_MSG_REPORT);
+    m->agents = calloc(1, sizeof *m->agents);
+    assert(m->agents);
+    m->nagents = 1;
+    fc_msg_set_str(m->agents[0].id, sizeof m->agents[0].id, "agent-1");
+    fc_msg_set_str(m->agents[0].channel, sizeof m->agents[0].channel, "stable");
+    fc_msg_set_str(m->agents[0].version, sizeof m->agents[0].version, "1.2.3");
+    fc_msg_set_str(m->agents[0].state, sizeof m->agents[0].state, "installed");
+    m->agents[0].done = m->agents[0].total = len;
+    s_expect_ok(dealer, m, 21, 0);
+    m = fc_msg_new(FC_MSG_STATUS);
+    fc_msg_set_str(m->channel, sizeof m->channel, "stable");
+    r = s_call(dealer, m, 22, FC_MSG_STATUS_REPLY);
+    assert(r->nagents == 1 && streq(r->agents[0].state, "installed"));
+    assert(r->agents[0].total == len && r->agents[0].last_seen > 0);
+    fc_msg_destroy(&r);
+
+    s_test_garbage(dealer, broker);
+
+    /* A peer that keeps sending garbage is ignored; others are still served. */
+    zsock_t *pest = zsock_new(ZMQ_DEALER);
+    assert(pest);
+    zsock_set_rcvtimeo(pest, 300);
+    assert(zsock_connect(pest, "%s", service) == 0);
+    for (int i = 0; i < FC_BROKER_MAX_BAD; i++)
+        assert(zstr_send(pest, "junk") == 0);
+    m = fc_msg_new(FC_MSG_HELLO);
+    fc_msg_set_str(m->role, sizeof m->role, "publisher");
+    s_request(pest, &m, 1);
+    assert(fc_msg_recv(zsock_resolve(pest), NULL, &err) == NULL);
+    assert(fc_broker_stats(broker, &stats) == 0 && stats.ignored == 1);
+    zsock_destroy(&pest);
+    m = fc_msg_new(FC_MSG_HELLO);
+    fc_msg_set_str(m->role, sizeof m->role, "publisher");
+    r = s_call(dealer, m, 23, FC_MSG_WELCOME);
+    fc_msg_destroy(&r);
+
+    zsock_destroy(&sub);
+    zsock_destroy(&dealer);
+    fc_broker_destroy(&broker);
+    fc_broker_destroy(&broker); /* safe on NULL */
+
+    /* A restarted broker has a new epoch and keeps its sequence and releases. */
+    broker = fc_broker_new(&config, &err, text, sizeof text);
+    assert(broker);
+    dealer = zsock_new(ZMQ_DEALER);
+    zsock_set_rcvtimeo(dealer, S_TIMEOUT_MS);
+    assert(zsock_connect(dealer, "%s", fc_broker_service_endpoint(broker)) == 0);
+    m = fc_msg_new(FC_MSG_HELLO);
+    fc_msg_set_str(m->role, sizeof m->role, "publisher");
+    fc_msg_set_str(m->id, sizeof m->id, "pub");
+    r = s_call(dealer, m, 1, FC_MSG_WELCOME);
+    assert(r->seq == 1 && r->epoch != epoch);
+    fc_msg_destroy(&r);
+    zsock_destroy(&dealer);
+    fc_broker_destroy(&broker);
+
+    free(buf);
+    free(signed_bytes);
+    fc_signkey_wipe(&key);
+    assert(fc_remove_tree(base) == 0);
+    if (verbose)
+        printf("(hello, upload, commit, announce, sync, chunks, garbage, restart) ");
+    printf("OK\n");
+}

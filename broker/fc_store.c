@@ -1,0 +1,584 @@
+/* fc_store.c: the broker's durable state: opening the database, releases, agents, sequence. */
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_manifest.h"
+#include "fc_store_priv.h"
+#include "fc_util.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FC_STORE_SCHEMA 1
+
+static const char *s_schema =
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', 0);"
+    "CREATE TABLE IF NOT EXISTS uploads (blob BLOB PRIMARY KEY, size INTEGER NOT NULL,"
+    "  started INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS upload_chunks (blob BLOB NOT NULL, idx INTEGER NOT NULL,"
+    "  PRIMARY KEY (blob, idx)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS releases (id INTEGER PRIMARY KEY, channel TEXT NOT NULL,"
+    "  serial INTEGER NOT NULL, version TEXT NOT NULL, product TEXT NOT NULL,"
+    "  manifest BLOB NOT NULL, size INTEGER NOT NULL, files INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL, mandatory INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    "  committed INTEGER NOT NULL, UNIQUE (channel, serial));"
+    "CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, channel TEXT NOT NULL,"
+    "  version TEXT NOT NULL, state TEXT NOT NULL, message TEXT NOT NULL,"
+    "  done INTEGER NOT NULL, total INTEGER NOT NULL, last_seen INTEGER NOT NULL);";
+/* --- helpers ---------------------------------------------------------------------------- */
+
+static void s_text(char *text, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void s_text(char *text, size_t size, const char *fmt, ...)
+{
+    if (!text || size == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, size, fmt, ap);
+    va_end(ap);
+}
+
+int fc_store_sqlite_error(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_FULL:
+        return FC_ENOSPC;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return FC_EPROTO;
+    case SQLITE_NOMEM:
+        return FC_ENOMEM;
+    default:
+        return FC_EIO;
+    }
+}
+
+sqlite3_stmt *fc_store_prep(fc_store_t *self, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    return st;
+}
+
+/* Runs a statement to completion and finalizes it; returns fc_error_t. */
+int fc_store_step_done(sqlite3_stmt *st)
+{
+    if (!st)
+        return FC_EIO;
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? FC_OK : fc_store_sqlite_error(rc);
+}
+
+int fc_store_exec(fc_store_t *self, const char *sql)
+{
+    int rc = sqlite3_exec(self->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? FC_OK : fc_store_sqlite_error(rc);
+}
+
+/* Chunk commits must survive power loss before they are acknowledged; agent status
+   reports may lose their last second, and need not pay an fsync each. */
+void fc_store_sync(fc_store_t *self, bool full)
+{
+    if (self->sync_full != full) {
+        fc_store_exec(self, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        self->sync_full = full;
+    }
+}
+
+static void s_col_str(sqlite3_stmt *st, int col, char *out, size_t outsize)
+{
+    const char *s = (const char *)sqlite3_column_text(st, col);
+    fc_msg_set_str(out, outsize, s ? s : "");
+}
+
+/* --- open / close ----------------------------------------------------------------------- */
+
+static int s_open_db(fc_store_t *self, char *text, size_t textsize)
+{
+    int rc =
+        sqlite3_open_v2(self->db_path, &self->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        s_text(text, textsize, "cannot open database %s: %s", self->db_path,
+               self->db ? sqlite3_errmsg(self->db) : sqlite3_errstr(rc));
+        return fc_store_sqlite_error(rc);
+    }
+    sqlite3_busy_timeout(self->db, 5000);
+    /* journal_mode is the first statement that reads the file: a corrupt or foreign file
+       fails here (SQLITE_NOTADB). */
+    sqlite3_stmt *st = fc_store_prep(self, "PRAGMA journal_mode=WAL");
+    rc = st ? sqlite3_step(st) : sqlite3_errcode(self->db);
+    bool wal = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+    sqlite3_finalize(st);
+    if (!wal) {
+        rc = sqlite3_errcode(self->db);
+        s_text(text, textsize, "database %s is unusable (corrupt or not a fleetcast database?): %s",
+               self->db_path, sqlite3_errmsg(self->db));
+        return rc == SQLITE_OK ? FC_EIO : fc_store_sqlite_error(rc);
+    }
+    fc_store_exec(self, "PRAGMA synchronous=FULL");
+    self->sync_full = true;
+
+    st = fc_store_prep(self, "PRAGMA user_version");
+    int version = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (version < 0 || version > FC_STORE_SCHEMA) {
+        s_text(text, textsize, "database %s has an unknown schema version %d", self->db_path,
+               version);
+        return FC_EPROTO;
+    }
+    int err = fc_store_exec(self, "BEGIN IMMEDIATE");
+    if (!err)
+        err = fc_store_exec(self, s_schema);
+    if (!err)
+        err = fc_store_exec(self, "PRAGMA user_version=1");
+    if (!err)
+        err = fc_store_exec(self, "COMMIT");
+    if (err) {
+        s_text(text, textsize, "cannot initialise database %s: %s", self->db_path,
+               sqlite3_errmsg(self->db));
+        fc_store_exec(self, "ROLLBACK");
+        return err;
+    }
+    st = fc_store_prep(self, "SELECT value FROM meta WHERE key = 'seq'");
+    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        s_text(text, textsize, "database %s: cannot read the sequence number", self->db_path);
+        return FC_EIO;
+    }
+    self->seq = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return FC_OK;
+}
+
+fc_store_t *fc_store_new(const char *dir, int *err, char *text, size_t textsize)
+{
+    int dummy;
+    if (!err)
+        err = &dummy;
+    *err = FC_OK;
+    struct stat sb;
+    if (!dir || stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        s_text(text, textsize, "data directory %s does not exist or is not a directory",
+               dir ? dir : "(null)");
+        *err = FC_EIO;
+        return NULL;
+    }
+    if (access(dir, R_OK | W_OK | X_OK) != 0) {
+        s_text(text, textsize, "data directory %s is not writable: %s", dir, strerror(errno));
+        *err = FC_EIO;
+        return NULL;
+    }
+    fc_store_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        *err = FC_ENOMEM;
+        return NULL;
+    }
+    for (int i = 0; i < FC_STORE_FDS; i++)
+        self->fds[i].fd = -1;
+    self->dir = strdup(dir);
+    size_t pathlen = strlen(dir) + sizeof "/fleetcast.db";
+    self->db_path = malloc(pathlen);
+    if (!self->dir || !self->db_path) {
+        *err = FC_ENOMEM;
+        fc_store_destroy(&self);
+        return NULL;
+    }
+    snprintf(self->db_path, pathlen, "%s/fleetcast.db", dir);
+    const char *subdirs[] = {"blobs", "incoming"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, subdirs[i]);
+        if (fc_mkdirs(path, 0755) != 0) {
+            *err = fc_errno_to_error(errno);
+            s_text(text, textsize, "cannot create %s: %s", path, strerror(errno));
+            fc_store_destroy(&self);
+            return NULL;
+        }
+    }
+    *err = s_open_db(self, text, textsize);
+    if (*err) {
+        fc_store_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void fc_store_destroy(fc_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    fc_store_t *self = *self_p;
+    for (int i = 0; i < FC_STORE_FDS; i++)
+        if (self->fds[i].fd >= 0)
+            close(self->fds[i].fd);
+    if (self->db)
+        sqlite3_close_v2(self->db);
+    free(self->db_path);
+    free(self->dir);
+    free(self);
+    *self_p = NULL;
+}
+
+/* --- releases --------------------------------------------------------------------------- */
+
+static void s_info_from_manifest(fc_release_info_t *info, const fc_manifest_t *m)
+{
+    memset(info, 0, sizeof *info);
+    fc_msg_set_str(info->channel, sizeof info->channel, m->channel);
+    fc_msg_set_str(info->version, sizeof info->version, m->version);
+    info->serial = m->serial;
+    info->size = fc_manifest_total_size(m);
+    info->files = m->nfiles;
+    info->created = m->created;
+    info->mandatory = m->mandatory;
+}
+
+#define S_RELEASE_COLS "channel, version, serial, size, files, created, mandatory"
+
+static void s_info_from_row(fc_release_info_t *info, sqlite3_stmt *st)
+{
+    memset(info, 0, sizeof *info);
+    s_col_str(st, 0, info->channel, sizeof info->channel);
+    s_col_str(st, 1, info->version, sizeof info->version);
+    info->serial = (uint64_t)sqlite3_column_int64(st, 2);
+    info->size = (uint64_t)sqlite3_column_int64(st, 3);
+    info->files = (uint64_t)sqlite3_column_int64(st, 4);
+    info->created = sqlite3_column_int64(st, 5);
+    info->mandatory = sqlite3_column_int(st, 6) != 0;
+}
+
+/* Checks every file's blob is stored; FC_EMISSING naming the first that is not. */
+static int s_check_blobs(fc_store_t *self, const fc_manifest_t *m, char *text, size_t textsize)
+{
+    for (uint32_t i = 0; i < m->nfiles; i++) {
+        const fc_file_t *f = &m->files[i];
+        uint64_t size;
+        if (f->size == 0)
+            continue; /* nothing to fetch: agents create empty files themselves */
+        if (!fc_store_blob_exists(self, f->hash, &size) || size != f->size) {
+            char hex[2 * FC_HASH_LEN + 1];
+            s_text(text, textsize, "blob %s (%.200s) is not uploaded", fc_hash_hex(f->hash, hex),
+                   f->path);
+            return FC_EMISSING;
+        }
+    }
+    return FC_OK;
+}
+
+/* Inside a transaction: inserts the release and bumps the sequence. */
+static int s_insert_release(fc_store_t *self, const fc_manifest_t *m, const uint8_t *bytes,
+                            size_t len, uint64_t seq)
+{
+    sqlite3_stmt *st =
+        fc_store_prep(self, "INSERT INTO releases (channel, serial, version, product,"
+                            " manifest, size, files, created, mandatory, seq, committed)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (st) {
+        sqlite3_bind_text(st, 1, m->channel, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)m->serial);
+        sqlite3_bind_text(st, 3, m->version, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, m->product, -1, SQLITE_STATIC);
+        sqlite3_bind_blob64(st, 5, bytes, len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)fc_manifest_total_size(m));
+        sqlite3_bind_int64(st, 7, (sqlite3_int64)m->nfiles);
+        sqlite3_bind_int64(st, 8, m->created);
+        sqlite3_bind_int(st, 9, m->mandatory ? 1 : 0);
+        sqlite3_bind_int64(st, 10, (sqlite3_int64)seq);
+        sqlite3_bind_int64(st, 11, (sqlite3_int64)time(NULL));
+    }
+    int err = fc_store_step_done(st);
+    if (err)
+        return err;
+    st = fc_store_prep(self, "UPDATE meta SET value = ? WHERE key = 'seq'");
+    if (st)
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    return fc_store_step_done(st);
+}
+
+int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t len,
+                            fc_release_info_t *info, uint64_t *seq, char *text, size_t textsize)
+{
+    *seq = 0;
+    if (text && textsize)
+        text[0] = '\0';
+    int err = FC_OK;
+    fc_manifest_t *m = fc_manifest_parse(manifest, len, NULL, &err);
+    if (!m) {
+        s_text(text, textsize, "manifest rejected: %s", fc_strerror(err));
+        return err ? err : FC_EPROTO;
+    }
+    if (!fc_name_valid(m->channel) || !fc_name_valid(m->version)) {
+        s_text(text, textsize, "manifest has an invalid channel or version name");
+        err = FC_EINVAL;
+    } else if (m->serial > INT64_MAX) {
+        s_text(text, textsize, "serial %llu is too large", (unsigned long long)m->serial);
+        err = FC_EINVAL;
+    }
+    if (!err)
+        err = s_check_blobs(self, m, text, textsize);
+    if (!err) {
+        fc_store_sync(self, true);
+        err = fc_store_exec(self, "BEGIN IMMEDIATE");
+    }
+    if (err) {
+        fc_manifest_destroy(&m);
+        return err;
+    }
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT serial, manifest FROM releases WHERE channel = ?"
+                                           " ORDER BY serial DESC LIMIT 1");
+    if (!st)
+        err = FC_EIO;
+    else {
+        sqlite3_bind_text(st, 1, m->channel, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            uint64_t latest = (uint64_t)sqlite3_column_int64(st, 0);
+            const void *old = sqlite3_column_blob(st, 1);
+            size_t oldlen = (size_t)sqlite3_column_bytes(st, 1);
+            if (m->serial == latest && oldlen == len && memcmp(old, manifest, len) == 0)
+                err = -1; /* identical re-commit: nothing to store or announce */
+            else if (m->serial <= latest) {
+                s_text(text, textsize, "serial %llu is not above channel %s's latest (%llu)",
+                       (unsigned long long)m->serial, m->channel, (unsigned long long)latest);
+                err = FC_ESERIAL;
+            }
+        } else if (rc != SQLITE_DONE)
+            err = fc_store_sqlite_error(rc);
+        sqlite3_finalize(st);
+    }
+    if (err == 0) {
+        err = s_insert_release(self, m, manifest, len, self->seq + 1);
+        if (!err)
+            err = fc_store_exec(self, "COMMIT");
+        if (!err)
+            *seq = ++self->seq;
+        else
+            s_text(text, textsize, "cannot store the release: %s", sqlite3_errmsg(self->db));
+    }
+    if (err)
+        fc_store_exec(self, "ROLLBACK");
+    if (err == -1)
+        err = FC_OK;
+    if (!err && info)
+        s_info_from_manifest(info, m);
+    fc_manifest_destroy(&m);
+    return err;
+}
+
+int fc_store_latest(fc_store_t *self, const char *channel, fc_release_info_t *info,
+                    uint8_t **manifest, size_t *len)
+{
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT " S_RELEASE_COLS ", manifest FROM releases"
+                                           " WHERE channel = ? ORDER BY serial DESC LIMIT 1");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_text(st, 1, channel ? channel : "", -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int err = rc == SQLITE_ROW    ? FC_OK
+              : rc == SQLITE_DONE ? FC_ENOTFOUND
+                                  : fc_store_sqlite_error(rc);
+    if (!err && info)
+        s_info_from_row(info, st);
+    if (!err && manifest) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 7);
+        *manifest = malloc(n ? n : 1);
+        if (!*manifest)
+            err = FC_ENOMEM;
+        else {
+            if (n)
+                memcpy(*manifest, sqlite3_column_blob(st, 7), n);
+            *len = n;
+        }
+    }
+    sqlite3_finalize(st);
+    return err;
+}
+
+/* Collects rows of S_RELEASE_COLS into a malloc'd array. */
+static int s_collect_releases(sqlite3_stmt *st, size_t max, fc_release_info_t **list, size_t *n)
+{
+    *list = NULL;
+    *n = 0;
+    size_t cap = 0;
+    int rc = SQLITE_DONE;
+    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            fc_release_info_t *bigger = realloc(*list, cap * sizeof **list);
+            if (!bigger) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            *list = bigger;
+        }
+        s_info_from_row(&(*list)[(*n)++], st);
+    }
+    sqlite3_finalize(st);
+    if (*n < max && rc != SQLITE_DONE) {
+        free(*list);
+        *list = NULL;
+        *n = 0;
+        return fc_store_sqlite_error(rc);
+    }
+    return FC_OK;
+}
+
+int fc_store_list(fc_store_t *self, const char *channel, size_t max, fc_release_info_t **list,
+                  size_t *n)
+{
+    bool all = !channel || !*channel;
+    sqlite3_stmt *st = fc_store_prep(self, all ? "SELECT " S_RELEASE_COLS " FROM releases"
+                                                 " ORDER BY seq DESC LIMIT ?"
+                                               : "SELECT " S_RELEASE_COLS " FROM releases"
+                                                 " WHERE channel = ?2 ORDER BY seq DESC LIMIT ?1");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+    if (!all)
+        sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
+    return s_collect_releases(st, max, list, n);
+}
+
+int fc_store_latest_all(fc_store_t *self, size_t max, fc_release_info_t **list, size_t *n)
+{
+    sqlite3_stmt *st =
+        fc_store_prep(self, "SELECT " S_RELEASE_COLS " FROM releases r WHERE serial ="
+                            " (SELECT max(serial) FROM releases WHERE channel = r.channel)"
+                            " ORDER BY channel LIMIT ?");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+    return s_collect_releases(st, max, list, n);
+}
+
+/* --- agents ----------------------------------------------------------------------------- */
+
+int fc_store_agent_report(fc_store_t *self, const fc_agent_status_t *s)
+{
+    if (!fc_name_valid(s->id) || (*s->channel && !fc_name_valid(s->channel)))
+        return FC_EINVAL;
+    fc_store_sync(self, false);
+    sqlite3_stmt *st =
+        fc_store_prep(self, "INSERT OR REPLACE INTO agents (id, channel, version, state,"
+                            " message, done, total, last_seen)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    if (st) {
+        sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, s->channel, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, s->version, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, s->state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, s->message, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)s->done);
+        sqlite3_bind_int64(st, 7, (sqlite3_int64)s->total);
+        sqlite3_bind_int64(st, 8, (sqlite3_int64)time(NULL));
+    }
+    return fc_store_step_done(st);
+}
+
+int fc_store_agent_seen(fc_store_t *self, const char *id, const char *channel)
+{
+    if (!id || !fc_name_valid(id) || !channel || (*channel && !fc_name_valid(channel)))
+        return FC_EINVAL;
+    fc_store_sync(self, false);
+    sqlite3_stmt *st =
+        fc_store_prep(self, "INSERT INTO agents (id, channel, version, state, message,"
+                            " done, total, last_seen) VALUES (?1, ?2, '', 'unknown', '',"
+                            " 0, 0, ?3) ON CONFLICT (id) DO UPDATE SET"
+                            " channel = ?2, last_seen = ?3");
+    if (st) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+    }
+    return fc_store_step_done(st);
+}
+
+int fc_store_agents(fc_store_t *self, const char *channel, size_t max, fc_agent_status_t **list,
+                    size_t *n)
+{
+    *list = NULL;
+    *n = 0;
+    bool all = !channel || !*channel;
+    sqlite3_stmt *st = fc_store_prep(
+        self, all ? "SELECT id, channel, version, state, message, done, total, last_seen"
+                    " FROM agents ORDER BY id LIMIT ?"
+                  : "SELECT id, channel, version, state, message, done, total, last_seen"
+                    " FROM agents WHERE channel = ?2 ORDER BY id LIMIT ?1");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+    if (!all)
+        sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
+    size_t cap = 0;
+    int rc = SQLITE_DONE;
+    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            fc_agent_status_t *bigger = realloc(*list, cap * sizeof **list);
+            if (!bigger) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            *list = bigger;
+        }
+        fc_agent_status_t *a = &(*list)[(*n)++];
+        memset(a, 0, sizeof *a);
+        s_col_str(st, 0, a->id, sizeof a->id);
+        s_col_str(st, 1, a->channel, sizeof a->channel);
+        s_col_str(st, 2, a->version, sizeof a->version);
+        s_col_str(st, 3, a->state, sizeof a->state);
+        s_col_str(st, 4, a->message, sizeof a->message);
+        a->done = (uint64_t)sqlite3_column_int64(st, 5);
+        a->total = (uint64_t)sqlite3_column_int64(st, 6);
+        a->last_seen = sqlite3_column_int64(st, 7);
+    }
+    sqlite3_finalize(st);
+    if (*n < max && rc != SQLITE_DONE) {
+        free(*list);
+        *list = NULL;
+        *n = 0;
+        return fc_store_sqlite_error(rc);
+    }
+    return FC_OK;
+}
+
+/* --- sequence and checks ---------------------------------------------------------------- */
+
+uint64_t fc_store_seq(fc_store_t *self)
+{
+    return self->seq;
+}
+
+int fc_store_next_seq(fc_store_t *self, uint64_t *seq)
+{
+    fc_store_sync(self, true);
+    sqlite3_stmt *st = fc_store_prep(self, "UPDATE meta SET value = ? WHERE key = 'seq'");
+    if (st)
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)(self->seq + 1));
+    int err = fc_store_step_done(st);
+    if (!err)
+        *seq = ++self->seq;
+    return err;
+}
+
+int fc_store_check(fc_store_t *self)
+{
+    sqlite3_stmt *st = fc_store_prep(self, "PRAGMA integrity_check");
+    if (!st)
+        return FC_EIO;
+    bool ok = sqlite3_step(st) == SQLITE_ROW &&
+              strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
+    sqlite3_finalize(st);
+    return ok ? FC_OK : FC_EPROTO;
+}

@@ -1,0 +1,112 @@
+/* fc_store.h: the broker's durable state: SQLite database, content-addressed blobs, uploads. */
+#ifndef FC_STORE_H
+#define FC_STORE_H
+
+#include "fc_msg.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Layout under the data directory DIR:
+     DIR/fleetcast.db            SQLite (WAL, synchronous=FULL): releases, agents, uploads, meta
+     DIR/blobs/<2 hex>/<64 hex>  complete, verified blobs, named by their hash, never rewritten
+     DIR/incoming/<64 hex>.part  partial uploads; which chunks they hold is in the database
+   A blob only appears under blobs/ (by rename) after its content matched its hash, so the
+   presence of that file is what "complete" means.
+
+   Single-threaded: one fc_store_t is used by one thread (the broker actor). */
+typedef struct fc_store_t fc_store_t;
+
+/* Opens (creating if needed) the store under dir, which must exist. Returns NULL with *err
+   set (FC_EIO, FC_ENOSPC, FC_EPROTO for a corrupt or foreign database) and, if text is
+   non-NULL, a one-line explanation naming the failing path. */
+fc_store_t *fc_store_new(const char *dir, int *err, char *text, size_t textsize);
+/* Closes the database and every cached file descriptor; nulls *self_p; safe on NULL. */
+void fc_store_destroy(fc_store_t **self_p);
+
+/* --- Blobs ------------------------------------------------------------------------------ */
+
+/* UPLOAD_QUERY. Sets *complete if the blob is already stored. Otherwise registers (or
+   resumes) an upload of a blob of this declared size and returns in *ranges (malloc'd,
+   caller frees; NULL if none) the chunk ranges already held, coalesced, at most
+   FC_MAX_RANGES (a publisher resending a held chunk is harmless). A different declared
+   size than an earlier, unfinished upload restarts that upload. Returns fc_error_t
+   (FC_ETOOBIG if size is over FC_MAX_FILE_SIZE). */
+int fc_store_blob_state(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size,
+                        bool *complete, fc_range_t **ranges, size_t *nranges);
+
+/* PUT_CHUNK. Checks that BLAKE2b(data) equals chunk_hash (FC_EHASH), that offset is a
+   multiple of FC_CHUNK_SIZE inside the declared size and len is exactly that chunk's
+   length (FC_EINVAL), writes the data at offset in the partial file, syncs it, and records
+   the range durably before returning FC_OK. Idempotent. A chunk for a blob already
+   complete is checked and accepted without writing. FC_EINVAL if no upload of this blob
+   was registered by fc_store_blob_state. data is borrowed. */
+int fc_store_put_chunk(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t offset,
+                       const void *data, size_t len, const uint8_t chunk_hash[FC_HASH_LEN]);
+
+/* BLOB_COMMIT. Once every chunk is held, re-reads the partial file chunk by chunk, checks
+   that the hash of the chunk hashes equals blob and moves it into blobs/ (fsync'd).
+   FC_EMISSING if chunks are missing (or no upload exists), FC_EINVAL if size differs from
+   the declared size, FC_EHASH if the content does not match (the partial upload is then
+   discarded). FC_OK at once if the blob is already complete. Memory used: one chunk plus
+   32 bytes per chunk of the blob. */
+int fc_store_blob_commit(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size);
+
+/* Size of a complete blob; FC_ENOTFOUND if not stored. Opens the blob into a small LRU of
+   file descriptors so that serving many chunks does not reopen it per request. */
+int fc_store_blob_size(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *size);
+/* Positioned read of len bytes at offset of a complete blob into buf (caller's, len bytes).
+   FC_ENOTFOUND unknown blob, FC_EINVAL range outside the blob, FC_EIO read failure. */
+int fc_store_blob_read(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t offset,
+                       void *buf, size_t len);
+
+/* --- Releases --------------------------------------------------------------------------- */
+
+/* RELEASE_COMMIT. Parses the signed manifest (signature checked against its embedded
+   signer; which signers agents trust is their business), checks every non-empty file's
+   blob is complete (FC_EMISSING, and the blob's hex in text), and that the serial is
+   higher than the channel's latest (FC_ESERIAL) — except that a manifest byte-identical
+   to the channel's latest is accepted again (idempotent push re-run). Stores it and bumps
+   the announcement sequence in one transaction.
+   On FC_OK fills *info (may be NULL) and sets *seq to the new sequence number to announce,
+   or to 0 for an identical re-commit (nothing new to announce). text (may be NULL) gets a
+   one-line reason on failure. manifest is borrowed. */
+int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t len,
+                            fc_release_info_t *info, uint64_t *seq, char *text, size_t textsize);
+
+/* Latest release of channel: fills *info (may be NULL) and, if manifest is non-NULL, a
+   malloc'd copy of its signed manifest (caller frees) in *manifest / *len.
+   FC_ENOTFOUND if the channel has none. */
+int fc_store_latest(fc_store_t *self, const char *channel, fc_release_info_t *info,
+                    uint8_t **manifest, size_t *len);
+/* Releases newest first (by commit order), only channel's unless channel is NULL or "",
+   at most max. *list is malloc'd (caller frees; NULL when empty). Returns fc_error_t. */
+int fc_store_list(fc_store_t *self, const char *channel, size_t max, fc_release_info_t **list,
+                  size_t *n);
+/* The latest release of every channel, by channel name, at most max. As fc_store_list. */
+int fc_store_latest_all(fc_store_t *self, size_t max, fc_release_info_t **list, size_t *n);
+
+/* --- Agents ----------------------------------------------------------------------------- */
+
+/* Records an agent's report (replacing its previous one); last_seen is set to now, the
+   status's own last_seen is ignored. FC_EINVAL if the id is not a valid name. */
+int fc_store_agent_report(fc_store_t *self, const fc_agent_status_t *status);
+/* HELLO from an agent: creates it if unknown, else updates channel and last_seen only. */
+int fc_store_agent_seen(fc_store_t *self, const char *id, const char *channel);
+/* Agents by id, only channel's unless channel is NULL or "", at most max. As fc_store_list. */
+int fc_store_agents(fc_store_t *self, const char *channel, size_t max, fc_agent_status_t **list,
+                    size_t *n);
+
+/* --- Sequence and checks ---------------------------------------------------------------- */
+
+/* The latest announcement sequence number (0 before the first announcement). */
+uint64_t fc_store_seq(fc_store_t *self);
+/* Durably increments the sequence and returns the new value in *seq (for announcements that
+   are not releases). Returns fc_error_t. */
+int fc_store_next_seq(fc_store_t *self, uint64_t *seq);
+/* PRAGMA integrity_check; FC_OK if the database reports "ok". */
+int fc_store_check(fc_store_t *self);
+
+void fc_store_test(bool verbose);
+
+#endif

@@ -1,0 +1,421 @@
+/* fc_store_blob.c: the store's content-addressed blobs and resumable chunked uploads. */
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_store_priv.h"
+#include "fc_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static void s_blob_path(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], char *out, size_t n)
+{
+    char hex[2 * FC_HASH_LEN + 1];
+    fc_hash_hex(blob, hex);
+    snprintf(out, n, "%s/blobs/%.2s/%s", self->dir, hex, hex);
+}
+
+static void s_part_path(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], char *out, size_t n)
+{
+    char hex[2 * FC_HASH_LEN + 1];
+    snprintf(out, n, "%s/incoming/%s.part", self->dir, fc_hash_hex(blob, hex));
+}
+
+static uint64_t s_chunk_len(uint64_t size, uint64_t idx)
+{
+    uint64_t off = idx * FC_CHUNK_SIZE;
+    return size - off < FC_CHUNK_SIZE ? size - off : FC_CHUNK_SIZE;
+}
+
+/* --- file descriptor cache -------------------------------------------------------------- */
+
+static fc_store_fd_t *s_fd_find(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], bool part)
+{
+    for (int i = 0; i < FC_STORE_FDS; i++) {
+        fc_store_fd_t *e = &self->fds[i];
+        if (e->fd >= 0 && e->part == part && memcmp(e->blob, blob, FC_HASH_LEN) == 0) {
+            e->used = ++self->tick;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static void s_fd_evict(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], bool part)
+{
+    fc_store_fd_t *e = s_fd_find(self, blob, part);
+    if (e) {
+        close(e->fd);
+        e->fd = -1;
+    }
+}
+
+/* Returns the cached entry, opening the file if needed; NULL with errno set. A partial
+   upload is opened read-write and created if create is set; a blob read-only. */
+static fc_store_fd_t *s_fd_get(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], bool part,
+                               bool create)
+{
+    fc_store_fd_t *e = s_fd_find(self, blob, part);
+    if (e)
+        return e;
+    char path[PATH_MAX];
+    int fd;
+    if (part) {
+        s_part_path(self, blob, path, sizeof path);
+        fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+    } else {
+        s_blob_path(self, blob, path, sizeof path);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    if (fd < 0)
+        return NULL;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return NULL;
+    }
+    fc_store_fd_t *slot = &self->fds[0];
+    for (int i = 0; i < FC_STORE_FDS; i++) {
+        if (self->fds[i].fd < 0) {
+            slot = &self->fds[i];
+            break;
+        }
+        if (self->fds[i].used < slot->used)
+            slot = &self->fds[i];
+    }
+    if (slot->fd >= 0)
+        close(slot->fd);
+    memcpy(slot->blob, blob, FC_HASH_LEN);
+    slot->part = part;
+    slot->fd = fd;
+    slot->size = (uint64_t)sb.st_size;
+    slot->used = ++self->tick;
+    return slot;
+}
+
+/* --- blobs ------------------------------------------------------------------------------ */
+
+/* true if the blob is complete; *size its size. */
+bool fc_store_blob_exists(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *size)
+{
+    fc_store_fd_t *e = s_fd_find(self, blob, false);
+    if (e) {
+        *size = e->size;
+        return true;
+    }
+    char path[PATH_MAX];
+    s_blob_path(self, blob, path, sizeof path);
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return false;
+    *size = (uint64_t)sb.st_size;
+    return true;
+}
+
+/* Declared size of the unfinished upload of blob: FC_OK, FC_ENOTFOUND or an error. */
+static int s_upload_size(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *size)
+{
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT size FROM uploads WHERE blob = ?");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int err = rc == SQLITE_ROW    ? FC_OK
+              : rc == SQLITE_DONE ? FC_ENOTFOUND
+                                  : fc_store_sqlite_error(rc);
+    if (rc == SQLITE_ROW)
+        *size = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return err;
+}
+
+static int s_forget_upload(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
+{
+    fc_store_sync(self, true);
+    int err = fc_store_exec(self, "BEGIN IMMEDIATE");
+    const char *sqls[] = {"DELETE FROM upload_chunks WHERE blob = ?",
+                          "DELETE FROM uploads WHERE blob = ?"};
+    for (size_t i = 0; i < 2 && !err; i++) {
+        sqlite3_stmt *st = fc_store_prep(self, sqls[i]);
+        if (st)
+            sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+        err = fc_store_step_done(st);
+    }
+    if (!err)
+        err = fc_store_exec(self, "COMMIT");
+    if (err)
+        fc_store_exec(self, "ROLLBACK");
+    return err;
+}
+
+/* Drops a partial upload: the records first, so a crash in between leaves an orphan file
+   rather than records claiming chunks that are gone. */
+static int s_discard_upload(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
+{
+    int err = s_forget_upload(self, blob);
+    s_fd_evict(self, blob, true);
+    char path[PATH_MAX];
+    s_part_path(self, blob, path, sizeof path);
+    unlink(path);
+    return err;
+}
+
+static int s_held_ranges(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size,
+                         fc_range_t **ranges, size_t *nranges)
+{
+    sqlite3_stmt *st =
+        fc_store_prep(self, "SELECT idx FROM upload_chunks WHERE blob = ? ORDER BY idx");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+    size_t n = 0, cap = 0;
+    fc_range_t *list = NULL;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
+        if (idx * FC_CHUNK_SIZE >= size)
+            continue; /* cannot happen: put_chunk checks bounds */
+        uint64_t off = idx * FC_CHUNK_SIZE, len = s_chunk_len(size, idx);
+        if (n > 0 && list[n - 1].offset + list[n - 1].length == off) {
+            list[n - 1].length += len;
+            continue;
+        }
+        if (n == FC_MAX_RANGES)
+            break; /* the publisher resends the rest: harmless */
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            fc_range_t *bigger = realloc(list, cap * sizeof *list);
+            if (!bigger) {
+                free(list);
+                sqlite3_finalize(st);
+                return FC_ENOMEM;
+            }
+            list = bigger;
+        }
+        list[n].offset = off;
+        list[n].length = len;
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        free(list);
+        return fc_store_sqlite_error(rc);
+    }
+    *ranges = list;
+    *nranges = n;
+    return FC_OK;
+}
+
+int fc_store_blob_state(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size,
+                        bool *complete, fc_range_t **ranges, size_t *nranges)
+{
+    *complete = false;
+    *ranges = NULL;
+    *nranges = 0;
+    if (size > FC_MAX_FILE_SIZE)
+        return FC_ETOOBIG;
+    uint64_t have;
+    if (fc_store_blob_exists(self, blob, &have)) {
+        *complete = true;
+        uint64_t stale;
+        if (s_upload_size(self, blob, &stale) == FC_OK)
+            s_discard_upload(self, blob); /* a crash between rename and cleanup */
+        return FC_OK;
+    }
+    uint64_t declared;
+    int err = s_upload_size(self, blob, &declared);
+    if (err == FC_OK) {
+        char path[PATH_MAX];
+        s_part_path(self, blob, path, sizeof path);
+        if (declared == size && access(path, F_OK) == 0)
+            return s_held_ranges(self, blob, size, ranges, nranges);
+        /* Another size for the same hash, or the partial file vanished: start over. */
+        err = s_discard_upload(self, blob);
+        if (err)
+            return err;
+    } else if (err != FC_ENOTFOUND)
+        return err;
+    fc_store_sync(self, true);
+    sqlite3_stmt *st =
+        fc_store_prep(self, "INSERT INTO uploads (blob, size, started) VALUES (?, ?, ?)");
+    if (st) {
+        sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+    }
+    return fc_store_step_done(st);
+}
+
+int fc_store_put_chunk(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t offset,
+                       const void *data, size_t len, const uint8_t chunk_hash[FC_HASH_LEN])
+{
+    uint8_t actual[FC_HASH_LEN];
+    fc_hash_buf(actual, data, len);
+    if (!fc_hash_equal(actual, chunk_hash))
+        return FC_EHASH;
+    uint64_t size;
+    bool complete = fc_store_blob_exists(self, blob, &size);
+    if (!complete) {
+        int err = s_upload_size(self, blob, &size);
+        if (err)
+            return err == FC_ENOTFOUND ? FC_EINVAL : err;
+    }
+    if (offset % FC_CHUNK_SIZE != 0 || offset >= size)
+        return FC_EINVAL;
+    uint64_t idx = offset / FC_CHUNK_SIZE;
+    if (len != s_chunk_len(size, idx))
+        return FC_EINVAL;
+    if (complete)
+        return FC_OK;
+
+    fc_store_fd_t *e = s_fd_get(self, blob, true, true);
+    if (!e)
+        return fc_errno_to_error(errno);
+    /* Data on disk before the record that says it is there. */
+    if (fc_pwrite_all(e->fd, data, len, offset) != 0 || fdatasync(e->fd) != 0) {
+        int err = fc_errno_to_error(errno);
+        s_fd_evict(self, blob, true);
+        return err;
+    }
+    fc_store_sync(self, true);
+    sqlite3_stmt *st =
+        fc_store_prep(self, "INSERT OR IGNORE INTO upload_chunks (blob, idx) VALUES (?, ?)");
+    if (st) {
+        sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)idx);
+    }
+    return fc_store_step_done(st);
+}
+
+/* Rehashes the partial file chunk by chunk; FC_OK if its hash of chunk hashes is blob. */
+static int s_verify_part(fc_store_t *self, int fd, const uint8_t blob[FC_HASH_LEN], uint64_t size)
+{
+    uint64_t nchunks = (size + FC_CHUNK_SIZE - 1) / FC_CHUNK_SIZE;
+    uint8_t(*hashes)[FC_HASH_LEN] = NULL;
+    uint8_t *buf = NULL;
+    if (nchunks > 0) {
+        hashes = malloc(nchunks * FC_HASH_LEN);
+        buf = malloc(FC_CHUNK_SIZE);
+        if (!hashes || !buf) {
+            free(hashes);
+            free(buf);
+            return FC_ENOMEM;
+        }
+    }
+    /* Every chunk was recorded after its data was synced, so a short file means someone
+       else truncated it: the content is not what was uploaded. */
+    struct stat sb;
+    int err = fstat(fd, &sb) != 0 ? FC_EIO : (uint64_t)sb.st_size != size ? FC_EHASH : FC_OK;
+    for (uint64_t i = 0; i < nchunks && !err; i++) {
+        size_t len = (size_t)s_chunk_len(size, i);
+        if (fc_pread_all(fd, buf, len, i * FC_CHUNK_SIZE) != 0)
+            err = FC_EIO;
+        else
+            fc_hash_buf(hashes[i], buf, len);
+    }
+    if (!err) {
+        uint8_t whole[FC_HASH_LEN];
+        fc_hash_of_chunks(whole, (const uint8_t(*)[FC_HASH_LEN])hashes, (size_t)nchunks);
+        if (!fc_hash_equal(whole, blob))
+            err = FC_EHASH;
+    }
+    free(hashes);
+    free(buf);
+    return err;
+}
+
+/* Moves a verified partial file into blobs/, durably. */
+static int s_install_blob(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], int fd)
+{
+    char path[PATH_MAX], part[PATH_MAX], sub[PATH_MAX], blobs[PATH_MAX];
+    s_blob_path(self, blob, path, sizeof path);
+    s_part_path(self, blob, part, sizeof part);
+    snprintf(blobs, sizeof blobs, "%s/blobs", self->dir);
+    snprintf(sub, sizeof sub, "%s", path);
+    *strrchr(sub, '/') = '\0';
+    if (fsync(fd) != 0)
+        return fc_errno_to_error(errno);
+    if (mkdir(sub, 0755) == 0) {
+        if (fc_fsync_dir(blobs) != 0)
+            return fc_errno_to_error(errno);
+    } else if (errno != EEXIST)
+        return fc_errno_to_error(errno);
+    if (rename(part, path) != 0 || fc_fsync_dir(sub) != 0)
+        return fc_errno_to_error(errno);
+    return FC_OK;
+}
+
+int fc_store_blob_commit(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size)
+{
+    uint64_t have, declared;
+    if (fc_store_blob_exists(self, blob, &have))
+        return FC_OK;
+    int err = s_upload_size(self, blob, &declared);
+    if (err)
+        return err == FC_ENOTFOUND ? FC_EMISSING : err;
+    if (declared != size)
+        return FC_EINVAL;
+    uint64_t nchunks = (size + FC_CHUNK_SIZE - 1) / FC_CHUNK_SIZE;
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT count(*) FROM upload_chunks WHERE blob = ?");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+    uint64_t held = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (held < nchunks)
+        return FC_EMISSING;
+
+    /* An empty blob has no chunks, hence no partial file yet. */
+    fc_store_fd_t *e = s_fd_get(self, blob, true, size == 0);
+    if (!e) {
+        if (errno != ENOENT)
+            return fc_errno_to_error(errno);
+        s_discard_upload(self, blob); /* records without their file */
+        return FC_EMISSING;
+    }
+    int fd = e->fd;
+    err = s_verify_part(self, fd, blob, size);
+    if (err == FC_EHASH) {
+        s_discard_upload(self, blob);
+        return FC_EHASH;
+    }
+    if (!err)
+        err = s_install_blob(self, blob, fd);
+    s_fd_evict(self, blob, true);
+    if (err)
+        return err;
+    s_forget_upload(self, blob); /* leftovers are cleaned by the next blob_state */
+    return FC_OK;
+}
+
+int fc_store_blob_size(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *size)
+{
+    fc_store_fd_t *e = s_fd_get(self, blob, false, false);
+    if (!e)
+        return errno == ENOENT ? FC_ENOTFOUND : FC_EIO;
+    *size = e->size;
+    return FC_OK;
+}
+
+int fc_store_blob_read(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t offset,
+                       void *buf, size_t len)
+{
+    fc_store_fd_t *e = s_fd_get(self, blob, false, false);
+    if (!e)
+        return errno == ENOENT ? FC_ENOTFOUND : FC_EIO;
+    if (offset > e->size || len > e->size - offset)
+        return FC_EINVAL;
+    if (fc_pread_all(e->fd, buf, len, offset) != 0) {
+        s_fd_evict(self, blob, false);
+        return FC_EIO;
+    }
+    return FC_OK;
+}

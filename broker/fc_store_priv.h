@@ -1,0 +1,43 @@
+/* fc_store_priv.h: internals shared by fc_store.c (database) and fc_store_blob.c (blobs). */
+#ifndef FC_STORE_PRIV_H
+#define FC_STORE_PRIV_H
+
+#include "fc_store.h"
+#include <sqlite3.h>
+
+/* Open blobs kept around for positioned reads: an agent fetches a blob chunk by chunk, and
+   many agents fetch the same few blobs of a new release at once. */
+#define FC_STORE_FDS 16
+
+typedef struct {
+    uint8_t blob[FC_HASH_LEN];
+    bool part;     /* the partial upload (read-write) rather than the complete blob */
+    int fd;        /* -1 when the slot is free */
+    uint64_t size; /* complete blobs only: they never change once stored */
+    uint64_t used; /* LRU tick */
+} fc_store_fd_t;
+
+struct fc_store_t {
+    char *dir;
+    char *db_path;
+    sqlite3 *db;
+    bool sync_full; /* current PRAGMA synchronous */
+    uint64_t seq;   /* cached meta 'seq' */
+    fc_store_fd_t fds[FC_STORE_FDS];
+    uint64_t tick;
+};
+
+/* SQLite helpers (fc_store.c). Errors are fc_error_t. */
+int fc_store_sqlite_error(int rc);
+/* Prepared statement, NULL on failure. */
+sqlite3_stmt *fc_store_prep(fc_store_t *self, const char *sql);
+/* Steps a statement once (NULL allowed: FC_EIO) and finalizes it. */
+int fc_store_step_done(sqlite3_stmt *st);
+int fc_store_exec(fc_store_t *self, const char *sql);
+/* PRAGMA synchronous FULL (before anything acknowledged as durable) or NORMAL. */
+void fc_store_sync(fc_store_t *self, bool full);
+
+/* true if the blob is complete (fc_store_blob.c); *size its size. */
+bool fc_store_blob_exists(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *size);
+
+#endif

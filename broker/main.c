@@ -1,0 +1,114 @@
+/* main.c: fleetcast-broker: parse options, start the broker actor, run until a signal. */
+#include "fc_broker.h"
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_util.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_DEFAULT_SERVICE "tcp://*:7400"
+#define S_DEFAULT_ANNOUNCE "tcp://*:7401"
+
+static void s_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: fleetcast-broker --data DIR [options]\n"
+            "\n"
+            "Stores releases and serves them to fleetcast publishers and agents over ZeroMQ.\n"
+            "\n"
+            "  -d, --data DIR        data directory (created if missing): fleetcast.db,\n"
+            "                        blobs/ and incoming/ live here\n"
+            "  -s, --service EP      bind the request (ROUTER) socket to EP\n"
+            "                        (default " S_DEFAULT_SERVICE ")\n"
+            "  -a, --announce EP     bind the announcement (PUB) socket to EP\n"
+            "                        (default " S_DEFAULT_ANNOUNCE ")\n"
+            "      --insecure        accepted for compatibility; this version has no CURVE\n"
+            "                        security yet, so every connection is unauthenticated\n"
+            "  -v, --verbose         log every request to stderr\n"
+            "  -h, --help            show this help and exit\n"
+            "\n"
+            "Runs until SIGINT or SIGTERM. Exit status: 0 after a clean stop, 1 if the broker\n"
+            "cannot start (data directory, database, or endpoint), 2 on bad usage.\n");
+}
+
+int main(int argc, char *argv[])
+{
+    const char *data = NULL, *service = S_DEFAULT_SERVICE, *announce = S_DEFAULT_ANNOUNCE;
+    bool verbose = false;
+    static const struct option options[] = {{"data", required_argument, NULL, 'd'},
+                                            {"service", required_argument, NULL, 's'},
+                                            {"announce", required_argument, NULL, 'a'},
+                                            {"insecure", no_argument, NULL, 'i'},
+                                            {"verbose", no_argument, NULL, 'v'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "d:s:a:vh", options, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            data = optarg;
+            break;
+        case 's':
+            service = optarg;
+            break;
+        case 'a':
+            announce = optarg;
+            break;
+        case 'i':
+            break; /* nothing to relax until CURVE exists */
+        case 'v':
+            verbose = true;
+            break;
+        case 'h':
+            s_usage(stdout);
+            return 0;
+        default:
+            s_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "fleetcast-broker: unexpected argument '%s'\n", argv[optind]);
+        s_usage(stderr);
+        return 2;
+    }
+    if (!data || !*data) {
+        fprintf(stderr, "fleetcast-broker: --data DIR is required\n");
+        s_usage(stderr);
+        return 2;
+    }
+    if (fc_crypto_init() != 0) {
+        fprintf(stderr, "fleetcast-broker: cannot initialise libsodium\n");
+        return 1;
+    }
+    if (fc_mkdirs(data, 0750) != 0) {
+        fprintf(stderr, "fleetcast-broker: cannot create data directory %s: %s\n", data,
+                strerror(errno));
+        return 1;
+    }
+    zsys_init();
+    zsys_set_logstream(stderr);
+    zsys_catch_interrupts();
+
+    fc_broker_config_t config = {
+        .data_dir = data, .service = service, .announce = announce, .verbose = verbose};
+    int err = FC_OK;
+    char text[FC_MAX_TEXT + 1] = "";
+    fc_broker_t *broker = fc_broker_new(&config, &err, text, sizeof text);
+    if (!broker) {
+        fprintf(stderr, "fleetcast-broker: %s\n", *text ? text : fc_strerror(err));
+        return 1;
+    }
+    fprintf(stderr, "fleetcast-broker: serving %s, announcing %s, data %s\n",
+            fc_broker_service_endpoint(broker), fc_broker_announce_endpoint(broker), data);
+    while (!zsys_interrupted)
+        zclock_sleep(200);
+    fc_broker_destroy(&broker);
+    fprintf(stderr, "fleetcast-broker: stopped\n");
+    return 0;
+}

@@ -1,0 +1,39 @@
+/* fc_client.h: a requester over DEALER: request ids, many requests in flight, re-sends on
+   timeout and on reconnect. Used by the publisher (and any program talking to a broker). */
+#ifndef FC_CLIENT_H
+#define FC_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "fc_msg.h"
+
+typedef struct fc_client_t fc_client_t;
+
+/* Connects a DEALER to endpoint (tuned with fc_sock_tune) and watches it with a monitor,
+   so requests outstanding when a connection drops are re-sent as soon as it is back.
+   resend_ms: a request unanswered that long is re-sent. NULL with *err on a bad endpoint. */
+fc_client_t *fc_client_new(const char *endpoint, int resend_ms, int *err);
+void fc_client_destroy(fc_client_t **self_p);
+
+/* Sends *req_p (consumed) with a fresh request id, which it returns; a copy is kept for
+   re-sends until the reply arrives. Returns 0 if the message could not be encoded. */
+uint64_t fc_client_send(fc_client_t *self, fc_msg_t **req_p);
+/* Waits up to timeout_ms for the reply to any outstanding request (re-sending as needed).
+   Replies to requests no longer outstanding (duplicates after a re-send) and malformed
+   frames are dropped. Returns the reply (caller owns; reply->req names its request) or
+   NULL on timeout or interrupt. */
+fc_msg_t *fc_client_recv(fc_client_t *self, int timeout_ms);
+/* Sends and waits for that request's reply; replies to other requests are dropped.
+   NULL on timeout. */
+fc_msg_t *fc_client_call(fc_client_t *self, fc_msg_t **req_p, int timeout_ms);
+/* Forgets an outstanding request (its reply, if any, will be dropped). */
+void fc_client_forget(fc_client_t *self, uint64_t req);
+size_t fc_client_outstanding(const fc_client_t *self);
+/* Requests re-sent so far (timeouts and reconnects). */
+uint64_t fc_client_retries(const fc_client_t *self);
+/* Connection drops seen so far. */
+uint64_t fc_client_disconnects(const fc_client_t *self);
+
+void fc_client_test(bool verbose);
+
+#endif

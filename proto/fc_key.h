@@ -1,0 +1,49 @@
+/* fc_key.h: Ed25519 publisher signing keys, key files, and the list of keys an agent trusts. */
+#ifndef FC_KEY_H
+#define FC_KEY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "fc_limits.h"
+
+/* File formats (text, one line each):
+     signing.key: "fleetcast-signing-secret-v1 <128 hex chars: libsodium secret key>"
+     signing.pub: "fleetcast-signing-public-v1 <64 hex chars>"
+   A trust file holds one or more public lines (blank lines and '#' comments allowed). */
+
+typedef struct {
+    uint8_t pk[FC_PUBKEY_LEN];
+    uint8_t sk[FC_SECKEY_LEN];
+} fc_signkey_t;
+
+typedef struct fc_trust_t fc_trust_t;
+
+/* Fresh key pair. */
+void fc_signkey_generate(fc_signkey_t *key);
+/* Writes DIR/signing.key (mode 0600) and DIR/signing.pub; creates DIR (0700) if missing.
+   Refuses (FC_EINVAL) to overwrite an existing signing.key. Returns fc_error_t. */
+int fc_signkey_save(const fc_signkey_t *key, const char *dir);
+/* Loads a secret key file; returns fc_error_t (FC_EIO unreadable, FC_EPROTO bad format). */
+int fc_signkey_load(fc_signkey_t *key, const char *path);
+/* Zeroes the secret. */
+void fc_signkey_wipe(fc_signkey_t *key);
+
+/* sig = Ed25519 detached signature of msg. */
+void fc_sign(uint8_t sig[FC_SIG_LEN], const void *msg, size_t len, const fc_signkey_t *key);
+/* true if sig is pk's signature of msg. */
+bool fc_sign_verify(const uint8_t sig[FC_SIG_LEN], const void *msg, size_t len,
+                    const uint8_t pk[FC_PUBKEY_LEN]);
+
+/* Loads a trust file; NULL with *err set if unreadable, malformed or empty. */
+fc_trust_t *fc_trust_load(const char *path, int *err);
+/* Empty list (for tests and embedders), and adding a key to it. */
+fc_trust_t *fc_trust_new(void);
+void fc_trust_add(fc_trust_t *self, const uint8_t pk[FC_PUBKEY_LEN]);
+void fc_trust_destroy(fc_trust_t **self_p);
+bool fc_trust_contains(const fc_trust_t *self, const uint8_t pk[FC_PUBKEY_LEN]);
+size_t fc_trust_size(const fc_trust_t *self);
+
+void fc_key_test(bool verbose);
+
+#endif

@@ -1,0 +1,28 @@
+/* fc_limits.h: every bound the wire and file formats enforce, in one place. */
+#ifndef FC_LIMITS_H
+#define FC_LIMITS_H
+
+#define FC_PROTO_VERSION 1
+
+/* Files are cut into fixed chunks of this size (last one shorter). Fixed, so a file's
+   hash (BLAKE2b over its chunk hashes) is the same for every publisher. */
+#define FC_CHUNK_SIZE (256u * 1024u)
+#define FC_HASH_LEN 32              /* BLAKE2b-256 */
+#define FC_PUBKEY_LEN 32            /* Ed25519 */
+#define FC_SECKEY_LEN 64
+#define FC_SIG_LEN 64
+
+#define FC_MAX_FRAME (16u * 1024u * 1024u)   /* ZMQ_MAXMSGSIZE on every socket */
+#define FC_MAX_MANIFEST (8u * 1024u * 1024u) /* signed manifest bytes */
+#define FC_MAX_CHUNK_REQ (1024u * 1024u)     /* largest GET_CHUNK / PUT_CHUNK length */
+#define FC_MAX_FILES 100000u                 /* files per release */
+#define FC_MAX_FILE_SIZE (1ull << 40)        /* 1 TiB per file */
+#define FC_MAX_PATH 1024                     /* relative path bytes */
+#define FC_MAX_NAME 64                       /* channel, agent id, version, product */
+#define FC_MAX_TEXT 512                      /* error and status text */
+#define FC_MAX_ENDPOINT 256
+#define FC_MAX_LIST 4096                     /* entries in a list reply */
+#define FC_MAX_RANGES 65536                  /* ranges in an UPLOAD_STATE */
+#define FC_MAX_SNAPSHOT 1024                 /* manifests in one SNAPSHOT */
+
+#endif

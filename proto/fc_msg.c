@@ -1,0 +1,656 @@
+/* fc_msg.c: encodes, decodes, sends and receives every service and announce message. */
+#include "fc_msg.h"
+#include "fc_error.h"
+#include "fc_mpack.h"
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Deepest legal nesting: message array > list > entry (release-info, agent-status, range). */
+#define S_MAX_DEPTH 3
+/* Most objects a legal message holds: UPLOAD_STATE with FC_MAX_RANGES ranges of three objects
+   each, plus its few scalars. Bounds what msgpack-c allocates (24 bytes per object) at a few
+   MB whatever the frame claims. */
+#define S_MAX_OBJECTS (16 + 3 * (size_t)FC_MAX_RANGES)
+#define S_ZONE_CHUNK 8192
+
+/* One field of a message or compound struct, in wire order. Encoder and decoder both walk
+   these tables, so the two can never disagree about a layout. */
+typedef enum {
+    F_END = 0,
+    F_STR,      /* char[size]: msgpack str of at most size - 1 bytes */
+    F_U64,      /* uint64_t: non-negative int */
+    F_U32,      /* uint32_t: non-negative int <= UINT32_MAX */
+    F_I64,      /* int64_t: any int */
+    F_BOOL,     /* bool */
+    F_HASH,     /* uint8_t[FC_HASH_LEN]: bin of exactly 32 */
+    F_BYTES,    /* fc_msg_t bytes/bytes_len: bin of at most size */
+    F_RANGES,   /* fc_msg_t ranges: [[offset, length]] of at most size */
+    F_RELEASES, /* fc_msg_t releases: [release-info] of at most size */
+    F_AGENTS,   /* fc_msg_t agents: [agent-status] of at most size */
+} s_kind_t;
+
+typedef struct {
+    s_kind_t kind;
+    size_t off;  /* offset of the member in its struct */
+    size_t size; /* F_STR: buffer size; lists and bytes: the limit */
+    long want;   /* lists: exact count required, or -1 */
+} s_field_t;
+
+/* Brace initializers, one per line: clang-format would spread each over five lines. */
+/* clang-format off */
+#define S_SIZEOF(T, f) sizeof(((T *)0)->f)
+#define S_STR(T, f) {F_STR, offsetof(T, f), S_SIZEOF(T, f), -1}
+#define S_U64(T, f) {F_U64, offsetof(T, f), 0, -1}
+#define S_U32(T, f) {F_U32, offsetof(T, f), 0, -1}
+#define S_I64(T, f) {F_I64, offsetof(T, f), 0, -1}
+#define S_BOOL(T, f) {F_BOOL, offsetof(T, f), 0, -1}
+#define S_HASH(T, f) {F_HASH, offsetof(T, f), 0, -1}
+#define M_STR(f) S_STR(fc_msg_t, f)
+#define M_U64(f) S_U64(fc_msg_t, f)
+#define M_HASH(f) S_HASH(fc_msg_t, f)
+#define M_MANIFEST {F_BYTES, 0, FC_MAX_MANIFEST, -1}
+#define M_RELEASES {F_RELEASES, 0, FC_MAX_LIST, -1}
+#define M_AGENTS {F_AGENTS, 0, FC_MAX_LIST, -1}
+/* clang-format on */
+
+/* release-info = [channel, version, serial, size, files, created, mandatory] */
+static const s_field_t s_release_fields[] = {
+    S_STR(fc_release_info_t, channel),    S_STR(fc_release_info_t, version),
+    S_U64(fc_release_info_t, serial),     S_U64(fc_release_info_t, size),
+    S_U64(fc_release_info_t, files),      S_I64(fc_release_info_t, created),
+    S_BOOL(fc_release_info_t, mandatory), {F_END, 0, 0, -1}};
+
+/* agent-status = [id, channel, version, state, message, done, total, last_seen] */
+static const s_field_t s_agent_fields[] = {S_STR(fc_agent_status_t, id),
+                                           S_STR(fc_agent_status_t, channel),
+                                           S_STR(fc_agent_status_t, version),
+                                           S_STR(fc_agent_status_t, state),
+                                           S_STR(fc_agent_status_t, message),
+                                           S_U64(fc_agent_status_t, done),
+                                           S_U64(fc_agent_status_t, total),
+                                           S_I64(fc_agent_status_t, last_seen),
+                                           {F_END, 0, 0, -1}};
+
+/* Each type's fields after [version, type, req], as docs/PROTOCOL.md section 3 lists them.
+   Unlisted entries are zero, i.e. F_END. */
+static const s_field_t s_layouts[FC_MSG_TYPE_MAX][6] = {
+    [FC_MSG_HELLO] = {M_STR(role), M_STR(id), M_STR(channel)},
+    [FC_MSG_WELCOME] = {M_U64(epoch), M_U64(seq), M_STR(endpoint), M_U64(heartbeat_ms)},
+    [FC_MSG_SYNC] = {M_STR(channel)},
+    [FC_MSG_SNAPSHOT] = {M_U64(epoch), M_U64(seq), M_RELEASES, M_MANIFEST},
+    [FC_MSG_GET_CHUNK] = {M_HASH(blob), M_U64(offset), M_U64(length)},
+    [FC_MSG_CHUNK] = {M_HASH(blob), M_U64(offset)},
+    [FC_MSG_UPLOAD_QUERY] = {M_HASH(blob), M_U64(size)},
+    [FC_MSG_UPLOAD_STATE] = {M_HASH(blob),
+                             S_BOOL(fc_msg_t, flag),
+                             {F_RANGES, 0, FC_MAX_RANGES, -1}},
+    [FC_MSG_PUT_CHUNK] = {M_HASH(blob), M_U64(offset), M_HASH(hash)},
+    [FC_MSG_PUT_ACK] = {M_HASH(blob), M_U64(offset)},
+    [FC_MSG_BLOB_COMMIT] = {M_HASH(blob), M_U64(size)},
+    [FC_MSG_RELEASE_COMMIT] = {M_MANIFEST},
+    [FC_MSG_LIST] = {M_STR(channel)},
+    [FC_MSG_LIST_REPLY] = {M_RELEASES},
+    [FC_MSG_REPORT] = {{F_AGENTS, 0, 1, 1}}, /* exactly the agent's own status */
+    [FC_MSG_STATUS] = {M_STR(channel)},
+    [FC_MSG_STATUS_REPLY] = {M_AGENTS},
+    [FC_MSG_OK] = {M_U64(serial)},
+    [FC_MSG_ERROR] = {S_U32(fc_msg_t, code), M_STR(text)},
+    [FC_MSG_ANNOUNCE] = {M_U64(epoch), M_U64(seq), M_STR(channel), M_U64(serial), M_STR(version)},
+    [FC_MSG_HEARTBEAT] = {M_U64(epoch), M_U64(seq)},
+};
+
+static const char *s_names[FC_MSG_TYPE_MAX] = {
+    [FC_MSG_HELLO] = "HELLO",
+    [FC_MSG_WELCOME] = "WELCOME",
+    [FC_MSG_SYNC] = "SYNC",
+    [FC_MSG_SNAPSHOT] = "SNAPSHOT",
+    [FC_MSG_GET_CHUNK] = "GET_CHUNK",
+    [FC_MSG_CHUNK] = "CHUNK",
+    [FC_MSG_UPLOAD_QUERY] = "UPLOAD_QUERY",
+    [FC_MSG_UPLOAD_STATE] = "UPLOAD_STATE",
+    [FC_MSG_PUT_CHUNK] = "PUT_CHUNK",
+    [FC_MSG_PUT_ACK] = "PUT_ACK",
+    [FC_MSG_BLOB_COMMIT] = "BLOB_COMMIT",
+    [FC_MSG_RELEASE_COMMIT] = "RELEASE_COMMIT",
+    [FC_MSG_LIST] = "LIST",
+    [FC_MSG_LIST_REPLY] = "LIST_REPLY",
+    [FC_MSG_REPORT] = "REPORT",
+    [FC_MSG_STATUS] = "STATUS",
+    [FC_MSG_STATUS_REPLY] = "STATUS_REPLY",
+    [FC_MSG_OK] = "OK",
+    [FC_MSG_ERROR] = "ERROR",
+    [FC_MSG_ANNOUNCE] = "ANNOUNCE",
+    [FC_MSG_HEARTBEAT] = "HEARTBEAT",
+};
+
+static bool s_known(uint64_t type)
+{
+    return type >= FC_MSG_HELLO && type < FC_MSG_TYPE_MAX;
+}
+
+static bool s_has_data(uint64_t type)
+{
+    return type == FC_MSG_CHUNK || type == FC_MSG_PUT_CHUNK;
+}
+
+static size_t s_count(const s_field_t *fields, size_t max)
+{
+    size_t n = 0;
+    while (n < max && fields[n].kind != F_END)
+        n++;
+    return n;
+}
+
+#define S_AT(T, base, f) ((T *)((char *)(base) + (f)->off))
+#define S_CAT(T, base, f) ((const T *)((const char *)(base) + (f)->off))
+
+fc_msg_t *fc_msg_new(fc_msg_type_t type)
+{
+    fc_msg_t *self = (fc_msg_t *)zmalloc(sizeof(fc_msg_t));
+    assert(self); /* zmalloc aborts on out of memory */
+    self->type = type;
+    return self;
+}
+
+void fc_msg_destroy(fc_msg_t **self_p)
+{
+    assert(self_p);
+    fc_msg_t *self = *self_p;
+    if (!self)
+        return;
+    free(self->bytes);
+    zframe_destroy(&self->data);
+    free(self->ranges);
+    free(self->releases);
+    free(self->agents);
+    free(self);
+    *self_p = NULL;
+}
+
+void fc_msg_set_str(char *dst, size_t dstsize, const char *src)
+{
+    assert(dst && dstsize > 0);
+    size_t len = src ? strlen(src) : 0;
+    if (len >= dstsize) {
+        len = dstsize - 1;
+        /* Cut before a UTF-8 continuation byte so the result stays valid text. */
+        while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)
+            len--;
+    }
+    if (len)
+        memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+void fc_msg_set_bytes(fc_msg_t *self, const void *buf, size_t len)
+{
+    assert(self);
+    assert(buf || len == 0);
+    free(self->bytes);
+    self->bytes = NULL;
+    self->bytes_len = 0;
+    if (len == 0)
+        return;
+    self->bytes = (uint8_t *)zmalloc(len);
+    memcpy(self->bytes, buf, len);
+    self->bytes_len = len;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Encoding */
+
+/* Packs one scalar field of base; -1 if it is over its limit or the packer fails. */
+static int s_pack_scalar(msgpack_packer *pk, const s_field_t *f, const void *base)
+{
+    switch (f->kind) {
+    case F_STR: {
+        const char *s = S_CAT(char, base, f);
+        size_t len = strnlen(s, f->size);
+        if (len == f->size)
+            return -1; /* not terminated inside its buffer: over the limit */
+        return msgpack_pack_str_with_body(pk, s, len);
+    }
+    case F_U64:
+        return msgpack_pack_uint64(pk, *S_CAT(uint64_t, base, f));
+    case F_U32:
+        return msgpack_pack_uint32(pk, *S_CAT(uint32_t, base, f));
+    case F_I64:
+        return msgpack_pack_int64(pk, *S_CAT(int64_t, base, f));
+    case F_BOOL:
+        return *S_CAT(bool, base, f) ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    case F_HASH:
+        return msgpack_pack_bin_with_body(pk, S_CAT(uint8_t, base, f), FC_HASH_LEN);
+    default:
+        return -1;
+    }
+}
+
+/* Packs a compound struct as an array of its fields. */
+static int s_pack_struct(msgpack_packer *pk, const s_field_t *fields, const void *base)
+{
+    size_t n = s_count(fields, SIZE_MAX);
+    int rc = msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = s_pack_scalar(pk, &fields[i], base);
+    return rc;
+}
+
+/* Lists must respect their limit (and exact count) and have storage behind their count. */
+static bool s_list_ok(const s_field_t *f, const void *items, size_t n)
+{
+    return n <= f->size && (f->want < 0 || n == (size_t)f->want) && (items || n == 0);
+}
+
+static int s_pack_field(msgpack_packer *pk, const s_field_t *f, const fc_msg_t *self)
+{
+    int rc = 0;
+    switch (f->kind) {
+    case F_BYTES:
+        if (self->bytes_len > f->size || (!self->bytes && self->bytes_len))
+            return -1;
+        rc = msgpack_pack_bin(pk, self->bytes_len);
+        if (rc == 0 && self->bytes_len)
+            rc = msgpack_pack_bin_body(pk, self->bytes, self->bytes_len);
+        return rc;
+    case F_RANGES:
+        if (!s_list_ok(f, self->ranges, self->nranges))
+            return -1;
+        rc = msgpack_pack_array(pk, self->nranges);
+        for (size_t i = 0; i < self->nranges && rc == 0; i++) {
+            rc = msgpack_pack_array(pk, 2);
+            rc = rc ? rc : msgpack_pack_uint64(pk, self->ranges[i].offset);
+            rc = rc ? rc : msgpack_pack_uint64(pk, self->ranges[i].length);
+        }
+        return rc;
+    case F_RELEASES:
+        if (!s_list_ok(f, self->releases, self->nreleases))
+            return -1;
+        rc = msgpack_pack_array(pk, self->nreleases);
+        for (size_t i = 0; i < self->nreleases && rc == 0; i++)
+            rc = s_pack_struct(pk, s_release_fields, &self->releases[i]);
+        return rc;
+    case F_AGENTS:
+        if (!s_list_ok(f, self->agents, self->nagents))
+            return -1;
+        rc = msgpack_pack_array(pk, self->nagents);
+        for (size_t i = 0; i < self->nagents && rc == 0; i++)
+            rc = s_pack_struct(pk, s_agent_fields, &self->agents[i]);
+        return rc;
+    default:
+        return s_pack_scalar(pk, f, self);
+    }
+}
+
+zmsg_t *fc_msg_encode(fc_msg_t *self)
+{
+    assert(self);
+    if (!s_known(self->type))
+        return NULL;
+    bool has_data = s_has_data(self->type);
+    if (has_data && self->data && zframe_size(self->data) > FC_MAX_CHUNK_REQ)
+        return NULL;
+    const s_field_t *fields = s_layouts[self->type];
+    size_t nfields = s_count(fields, 6);
+
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+    int rc = msgpack_pack_array(&pk, 3 + nfields);
+    rc = rc ? rc : msgpack_pack_uint64(&pk, FC_PROTO_VERSION);
+    rc = rc ? rc : msgpack_pack_uint64(&pk, (uint64_t)self->type);
+    rc = rc ? rc : msgpack_pack_uint64(&pk, self->req);
+    for (size_t i = 0; i < nfields && rc == 0; i++)
+        rc = s_pack_field(&pk, &fields[i], self);
+
+    zmsg_t *msg = NULL;
+    if (rc == 0 && sbuf.size <= FC_MAX_FRAME) {
+        msg = zmsg_new();
+        zmsg_addmem(msg, sbuf.data, sbuf.size);
+        if (has_data) {
+            /* A missing payload travels as an empty frame: the frame count stays fixed. */
+            zframe_t *data = self->data ? self->data : zframe_new_empty();
+            self->data = NULL;
+            zmsg_append(msg, &data);
+        }
+    }
+    msgpack_sbuffer_destroy(&sbuf);
+    return msg;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Decoding */
+
+static int s_read_scalar(const msgpack_object *o, const s_field_t *f, void *base)
+{
+    switch (f->kind) {
+    case F_STR:
+        return fc_mpack_str(o, S_AT(char, base, f), f->size);
+    case F_U64:
+        return fc_mpack_u64(o, S_AT(uint64_t, base, f));
+    case F_U32:
+        return fc_mpack_u32(o, S_AT(uint32_t, base, f));
+    case F_I64:
+        return fc_mpack_i64(o, S_AT(int64_t, base, f));
+    case F_BOOL:
+        return fc_mpack_bool(o, S_AT(bool, base, f));
+    case F_HASH:
+        return fc_mpack_hash(o, S_AT(uint8_t, base, f));
+    default:
+        return FC_EPROTO;
+    }
+}
+
+static int s_read_struct(const msgpack_object *o, const s_field_t *fields, void *base)
+{
+    size_t want = s_count(fields, SIZE_MAX);
+    const msgpack_object *items;
+    size_t n;
+    int rc = fc_mpack_array(o, want, (long)want, &items, &n);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = s_read_scalar(&items[i], &fields[i], base);
+    return rc;
+}
+
+/* Reads a list field into a zeroed array of elsize entries; the count is bounded already. */
+static int s_read_list(const msgpack_object *o, const s_field_t *f, size_t elsize, void **out,
+                       size_t *nout, const msgpack_object **items)
+{
+    size_t n;
+    int rc = fc_mpack_array(o, f->size, f->want, items, &n);
+    if (rc)
+        return rc;
+    *out = n ? zmalloc(n * elsize) : NULL;
+    *nout = n;
+    return 0;
+}
+
+static int s_read_field(const msgpack_object *o, const s_field_t *f, fc_msg_t *self)
+{
+    const msgpack_object *items = NULL;
+    int rc = 0;
+    switch (f->kind) {
+    case F_BYTES: {
+        const uint8_t *ptr;
+        size_t len;
+        rc = fc_mpack_bin(o, &ptr, &len, f->size);
+        if (rc == 0)
+            fc_msg_set_bytes(self, ptr, len); /* copied: ptr points into the frame */
+        return rc;
+    }
+    case F_RANGES:
+        rc = s_read_list(o, f, sizeof(fc_range_t), (void **)&self->ranges, &self->nranges, &items);
+        for (size_t i = 0; i < self->nranges && rc == 0; i++) {
+            const msgpack_object *pair;
+            size_t two;
+            rc = fc_mpack_array(&items[i], 2, 2, &pair, &two);
+            rc = rc ? rc : fc_mpack_u64(&pair[0], &self->ranges[i].offset);
+            rc = rc ? rc : fc_mpack_u64(&pair[1], &self->ranges[i].length);
+        }
+        return rc;
+    case F_RELEASES:
+        rc = s_read_list(o, f, sizeof(fc_release_info_t), (void **)&self->releases,
+                         &self->nreleases, &items);
+        for (size_t i = 0; i < self->nreleases && rc == 0; i++)
+            rc = s_read_struct(&items[i], s_release_fields, &self->releases[i]);
+        return rc;
+    case F_AGENTS:
+        rc = s_read_list(o, f, sizeof(fc_agent_status_t), (void **)&self->agents, &self->nagents,
+                         &items);
+        for (size_t i = 0; i < self->nagents && rc == 0; i++)
+            rc = s_read_struct(&items[i], s_agent_fields, &self->agents[i]);
+        return rc;
+    default:
+        return s_read_scalar(o, f, self);
+    }
+}
+
+/* Decodes the unpacked top object; frames is the message's frame count, *data_p its second
+   frame (moved into the message on success). */
+static int s_decode_top(const msgpack_object *top, size_t frames, zframe_t **data_p,
+                        fc_msg_t **self_p, uint64_t *req_p)
+{
+    if (top->type != MSGPACK_OBJECT_ARRAY || top->via.array.size < 3)
+        return FC_EPROTO;
+    const msgpack_object *it = top->via.array.ptr;
+    size_t n = top->via.array.size;
+    uint64_t version, type, req;
+    if (fc_mpack_u64(&it[2], &req))
+        return FC_EPROTO;
+    /* The request id is worth knowing even when the rest is wrong: the broker can then
+       answer ERROR to the right request instead of leaving it to time out. */
+    if (req_p)
+        *req_p = req;
+    if (fc_mpack_u64(&it[0], &version) || version != FC_PROTO_VERSION)
+        return FC_EPROTO;
+    if (fc_mpack_u64(&it[1], &type) || !s_known(type))
+        return FC_EPROTO;
+    const s_field_t *fields = s_layouts[type];
+    size_t nfields = s_count(fields, 6);
+    if (n != 3 + nfields)
+        return FC_EPROTO;
+    bool has_data = s_has_data(type);
+    if (frames != (has_data ? 2u : 1u))
+        return FC_EPROTO;
+    if (has_data && zframe_size(*data_p) > FC_MAX_CHUNK_REQ)
+        return FC_ETOOBIG;
+
+    fc_msg_t *self = fc_msg_new((fc_msg_type_t)type);
+    self->req = req;
+    int rc = 0;
+    for (size_t i = 0; i < nfields && rc == 0; i++)
+        rc = s_read_field(&it[3 + i], &fields[i], self);
+    if (rc) {
+        fc_msg_destroy(&self);
+        return rc;
+    }
+    if (has_data) {
+        self->data = *data_p;
+        *data_p = NULL;
+    }
+    *self_p = self;
+    return 0;
+}
+
+static int s_decode(zframe_t *body, size_t frames, zframe_t **data_p, fc_msg_t **self_p,
+                    uint64_t *req_p)
+{
+    if (!body)
+        return FC_EPROTO;
+    /* libzmq enforces ZMQ_MAXMSGSIZE on the socket; this catches messages built in-process
+       or received on a socket someone forgot to tune. */
+    if (zframe_size(body) > FC_MAX_FRAME)
+        return FC_ETOOBIG;
+    msgpack_zone zone;
+    if (!msgpack_zone_init(&zone, S_ZONE_CHUNK))
+        return FC_ENOMEM;
+    msgpack_object top;
+    int rc = fc_mpack_unpack_max(zframe_data(body), zframe_size(body), S_MAX_DEPTH, S_MAX_OBJECTS,
+                                 &zone, &top);
+    if (rc == 0)
+        rc = s_decode_top(&top, frames, data_p, self_p, req_p);
+    msgpack_zone_destroy(&zone);
+    return rc;
+}
+
+fc_msg_t *fc_msg_decode_req(zmsg_t **msg_p, int *err, uint64_t *req_p)
+{
+    int local_err;
+    if (!err)
+        err = &local_err;
+    *err = FC_EPROTO;
+    if (req_p)
+        *req_p = 0;
+    if (!msg_p || !*msg_p)
+        return NULL;
+    zmsg_t *msg = *msg_p;
+    *msg_p = NULL;
+    size_t frames = zmsg_size(msg);
+    zframe_t *body = zmsg_pop(msg);
+    zframe_t *data = zmsg_pop(msg);
+    fc_msg_t *self = NULL;
+    *err = s_decode(body, frames, &data, &self, req_p);
+    zframe_destroy(&body);
+    zframe_destroy(&data);
+    zmsg_destroy(&msg);
+    return self;
+}
+
+fc_msg_t *fc_msg_decode(zmsg_t **msg_p, int *err)
+{
+    return fc_msg_decode_req(msg_p, err, NULL);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Sending and receiving */
+
+/* Sends every frame of *msg_p with the given extra flags; always destroys *msg_p. */
+static int s_send_frames(zmsg_t **msg_p, void *sock, int flags)
+{
+    zmsg_t *msg = *msg_p;
+    size_t left = zmsg_size(msg);
+    int rc = 0;
+    for (zframe_t *frame = zmsg_first(msg); frame && rc == 0; frame = zmsg_next(msg)) {
+        int more = --left ? ZFRAME_MORE : 0;
+        rc = zframe_send(&frame, sock, ZFRAME_REUSE | more | flags);
+    }
+    zmsg_destroy(msg_p);
+    return rc == 0 ? 0 : -1;
+}
+
+int fc_msg_send(fc_msg_t **self_p, void *sock)
+{
+    assert(self_p && *self_p && sock);
+    zmsg_t *msg = fc_msg_encode(*self_p);
+    fc_msg_destroy(self_p);
+    if (!msg)
+        return -1;
+    return s_send_frames(&msg, sock, 0);
+}
+
+int fc_msg_send_to(fc_msg_t **self_p, zframe_t *routing_id, void *sock)
+{
+    assert(self_p && *self_p && sock);
+    zmsg_t *msg = fc_msg_encode(*self_p);
+    fc_msg_destroy(self_p);
+    if (!msg || !routing_id) {
+        zmsg_destroy(&msg);
+        return -1;
+    }
+    /* With ROUTER_MANDATORY the routing frame fails at once (EHOSTUNREACH for a gone peer,
+       EAGAIN for a full queue); the other frames then go to the same pipe and cannot
+       block. One stuck peer must never stall the broker. */
+    if (zframe_send(&routing_id, sock, ZFRAME_REUSE | ZFRAME_MORE | ZFRAME_DONTWAIT) != 0) {
+        zmsg_destroy(&msg);
+        return -1;
+    }
+    return s_send_frames(&msg, sock, ZFRAME_DONTWAIT);
+}
+
+/* Receives one whole multipart message but keeps at most keep frames: a peer sending
+   thousands of frames cannot make us hold them, and the rest of its message is still
+   consumed so the next receive starts on a message boundary. NULL if nothing came. */
+static zmsg_t *s_recv_bounded(void *sock, size_t keep)
+{
+    zframe_t *frame = zframe_recv(sock);
+    if (!frame)
+        return NULL;
+    zmsg_t *msg = zmsg_new();
+    while (frame) {
+        bool more = zframe_more(frame);
+        if (zmsg_size(msg) < keep)
+            zmsg_append(msg, &frame);
+        else
+            zframe_destroy(&frame);
+        frame = more ? zframe_recv(sock) : NULL;
+    }
+    return msg;
+}
+
+fc_msg_t *fc_msg_recv_req(void *sock, zframe_t **routing_id_p, int *err, uint64_t *req_p)
+{
+    assert(sock);
+    int local_err;
+    if (!err)
+        err = &local_err;
+    *err = FC_OK;
+    if (req_p)
+        *req_p = 0;
+    if (routing_id_p)
+        *routing_id_p = NULL;
+    /* Routing id, body, data, and one more so that too many frames is seen as such. */
+    zmsg_t *msg = s_recv_bounded(sock, (routing_id_p ? 1 : 0) + 3);
+    if (!msg)
+        return NULL; /* interrupted or timed out: *err stays FC_OK */
+    if (routing_id_p)
+        *routing_id_p = zmsg_pop(msg);
+    return fc_msg_decode_req(&msg, err, req_p);
+}
+
+fc_msg_t *fc_msg_recv(void *sock, zframe_t **routing_id_p, int *err)
+{
+    return fc_msg_recv_req(sock, routing_id_p, err, NULL);
+}
+
+/* Topic of an announcement: "R/<channel>" or "H"; -1 for other types. */
+static int s_topic(const fc_msg_t *self, char *out, size_t outsize)
+{
+    int n = -1;
+    if (self->type == FC_MSG_HEARTBEAT)
+        n = snprintf(out, outsize, "%s", FC_TOPIC_HEARTBEAT);
+    else if (self->type == FC_MSG_ANNOUNCE)
+        n = snprintf(out, outsize, "%s%s", FC_TOPIC_RELEASE, self->channel);
+    return n >= 0 && (size_t)n < outsize ? 0 : -1;
+}
+
+int fc_msg_publish(fc_msg_t **self_p, void *pub)
+{
+    assert(self_p && *self_p && pub);
+    /* Encode first: it checks the channel is terminated before the topic is built from it. */
+    zmsg_t *msg = fc_msg_encode(*self_p);
+    char topic[FC_MAX_NAME + 8];
+    if (msg && s_topic(*self_p, topic, sizeof topic) != 0)
+        zmsg_destroy(&msg);
+    fc_msg_destroy(self_p);
+    if (!msg)
+        return -1;
+    zmsg_pushstr(msg, topic);
+    return s_send_frames(&msg, pub, ZFRAME_DONTWAIT);
+}
+
+fc_msg_t *fc_msg_recv_announce(void *sub, int *err)
+{
+    assert(sub);
+    int local_err;
+    if (!err)
+        err = &local_err;
+    *err = FC_OK;
+    zmsg_t *msg = s_recv_bounded(sub, 3);
+    if (!msg)
+        return NULL;
+    *err = FC_EPROTO;
+    if (zmsg_size(msg) != 2) {
+        zmsg_destroy(&msg);
+        return NULL;
+    }
+    zframe_t *topic = zmsg_pop(msg);
+    fc_msg_t *self = fc_msg_decode(&msg, err);
+    /* The topic is what subscribers filter on, so it must say what the body says. */
+    char want[FC_MAX_NAME + 8];
+    if (self && (s_topic(self, want, sizeof want) != 0 || !zframe_streq(topic, want))) {
+        fc_msg_destroy(&self);
+        *err = FC_EPROTO;
+    }
+    zframe_destroy(&topic);
+    return self;
+}
+
+const char *fc_msg_type_name(int type)
+{
+    if (type < FC_MSG_HELLO || type >= FC_MSG_TYPE_MAX)
+        return "?";
+    return s_names[type];
+}

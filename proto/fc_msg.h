@@ -1,0 +1,152 @@
+/* fc_msg.h: the one codec for every message on the service and announce sockets. */
+#ifndef FC_MSG_H
+#define FC_MSG_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "fc_limits.h"
+
+/* Message types. Values travel on the wire: never renumber, only append.
+   docs/PROTOCOL.md describes each one; the field list says which fc_msg_t fields it uses. */
+typedef enum {
+    FC_MSG_HELLO = 1,          /* C>B  role, id, channel */
+    FC_MSG_WELCOME = 2,        /* B>C  epoch, seq, endpoint (announce), heartbeat_ms */
+    FC_MSG_SYNC = 3,           /* C>B  channel */
+    FC_MSG_SNAPSHOT = 4,       /* B>C  epoch, seq, releases (latest per channel), bytes (signed manifest of channel, may be empty) */
+    FC_MSG_GET_CHUNK = 5,      /* C>B  blob, offset, length */
+    FC_MSG_CHUNK = 6,          /* B>C  blob, offset, data (second frame) */
+    FC_MSG_UPLOAD_QUERY = 7,   /* P>B  blob, size */
+    FC_MSG_UPLOAD_STATE = 8,   /* B>P  blob, flag (complete), ranges (already held) */
+    FC_MSG_PUT_CHUNK = 9,      /* P>B  blob, offset, hash (of this chunk), data (second frame) */
+    FC_MSG_PUT_ACK = 10,       /* B>P  blob, offset */
+    FC_MSG_BLOB_COMMIT = 11,   /* P>B  blob, size -> OK once the whole blob verifies */
+    FC_MSG_RELEASE_COMMIT = 12,/* P>B  bytes (signed manifest) -> OK (serial) */
+    FC_MSG_LIST = 13,          /* P>B  channel ("" = all) */
+    FC_MSG_LIST_REPLY = 14,    /* B>P  releases */
+    FC_MSG_REPORT = 15,        /* A>B  agents[0] (own status) */
+    FC_MSG_STATUS = 16,        /* P>B  channel ("" = all) */
+    FC_MSG_STATUS_REPLY = 17,  /* B>P  agents */
+    FC_MSG_OK = 18,            /* B>C  serial (where meaningful) */
+    FC_MSG_ERROR = 19,         /* B>C  code (fc_error_t), text */
+    FC_MSG_ANNOUNCE = 20,      /* PUB  epoch, seq, channel, serial, version */
+    FC_MSG_HEARTBEAT = 21,     /* PUB  epoch, seq */
+    FC_MSG_TYPE_MAX
+} fc_msg_type_t;
+
+typedef struct {
+    uint64_t offset;
+    uint64_t length;
+} fc_range_t;
+
+/* One release as listed by LIST_REPLY and SNAPSHOT. */
+typedef struct {
+    char channel[FC_MAX_NAME + 1];
+    char version[FC_MAX_NAME + 1];
+    uint64_t serial;
+    uint64_t size;       /* total bytes of all files */
+    uint64_t files;
+    int64_t created;     /* unix seconds */
+    bool mandatory;
+} fc_release_info_t;
+
+/* One agent's status as sent in REPORT and listed by STATUS_REPLY. */
+typedef struct {
+    char id[FC_MAX_NAME + 1];
+    char channel[FC_MAX_NAME + 1];
+    char version[FC_MAX_NAME + 1];  /* installed, "" if none */
+    char state[FC_MAX_NAME + 1];    /* idle, downloading, installing, installed, postponed, failed, ... */
+    char message[FC_MAX_TEXT + 1];
+    uint64_t done;                  /* bytes of the release in hand */
+    uint64_t total;                 /* bytes of the release being fetched, 0 if none */
+    int64_t last_seen;              /* unix seconds; filled in by the broker */
+} fc_agent_status_t;
+
+/* A decoded message. Like a zproto codec: one struct with every field; each type uses the
+   fields its comment above names, the rest stay zero. Strings are NUL-terminated copies
+   (never pointers into a receive buffer). The struct owns bytes, data, ranges, releases
+   and agents; fc_msg_destroy frees them. */
+typedef struct {
+    fc_msg_type_t type;
+    uint64_t req;            /* request id chosen by the requester, echoed in the reply */
+    char role[FC_MAX_NAME + 1];
+    char id[FC_MAX_NAME + 1];
+    char channel[FC_MAX_NAME + 1];
+    char version[FC_MAX_NAME + 1];
+    char endpoint[FC_MAX_ENDPOINT + 1];
+    char text[FC_MAX_TEXT + 1];
+    uint64_t epoch;
+    uint64_t seq;
+    uint64_t serial;
+    uint64_t offset;
+    uint64_t length;
+    uint64_t size;
+    uint64_t heartbeat_ms;
+    uint32_t code;
+    bool flag;
+    uint8_t blob[FC_HASH_LEN];
+    uint8_t hash[FC_HASH_LEN];
+    uint8_t *bytes;          /* malloc'd, bytes_len long; NULL if empty */
+    size_t bytes_len;
+    zframe_t *data;          /* CHUNK and PUT_CHUNK payload, sent as a second frame */
+    fc_range_t *ranges;
+    size_t nranges;
+    fc_release_info_t *releases;
+    size_t nreleases;
+    fc_agent_status_t *agents;
+    size_t nagents;
+} fc_msg_t;
+
+/* New empty message of the given type; never NULL (aborts on out of memory, like CZMQ). */
+fc_msg_t *fc_msg_new(fc_msg_type_t type);
+/* Frees the message and what it owns; nulls *self_p; safe on NULL. */
+void fc_msg_destroy(fc_msg_t **self_p);
+
+/* Copies src into dst (bounded by FC_MAX_TEXT etc., truncating); for filling string fields. */
+void fc_msg_set_str(char *dst, size_t dstsize, const char *src);
+/* Copies len bytes into self->bytes (replacing). */
+void fc_msg_set_bytes(fc_msg_t *self, const void *buf, size_t len);
+
+/* Encodes the message into one frame (msgpack) plus, for CHUNK and PUT_CHUNK, a second frame
+   holding data (ownership of self->data moves to the zmsg; self->data becomes NULL).
+   Returns NULL if a field is over its limit. */
+zmsg_t *fc_msg_encode(fc_msg_t *self);
+/* Decodes *msg_p (which it destroys and nulls). Returns NULL and sets *err (FC_EPROTO,
+   FC_ETOOBIG) on anything malformed: wrong frame count, bad msgpack, wrong types, unknown
+   type, counts over limits, trailing bytes. Never asserts on input. */
+fc_msg_t *fc_msg_decode(zmsg_t **msg_p, int *err);
+
+/* Sends on a DEALER (or PUB, see fc_msg_publish). Destroys *self_p. Returns 0 or -1. */
+int fc_msg_send(fc_msg_t **self_p, void *sock);
+/* Sends on a ROUTER to routing_id (borrowed). Non-blocking: returns -1 if the peer is gone
+   or its queue is full (the request will be re-sent). Destroys *self_p. */
+int fc_msg_send_to(fc_msg_t **self_p, zframe_t *routing_id, void *sock);
+/* Receives one message. On a ROUTER pass routing_id_p to get the peer's id (caller owns).
+   Returns NULL on a malformed message (consumed and dropped, *err set) or interrupt. */
+fc_msg_t *fc_msg_recv(void *sock, zframe_t **routing_id_p, int *err);
+
+/* PUB topics: announce frames are [topic][body]. Agents subscribe to FC_TOPIC_RELEASE
+   (all channels, so gaps in the global sequence mean something) and FC_TOPIC_HEARTBEAT. */
+#define FC_TOPIC_RELEASE "R/"
+#define FC_TOPIC_CONFIG "C/"
+#define FC_TOPIC_HEARTBEAT "H"
+/* Publishes ANNOUNCE (topic "R/<channel>") or HEARTBEAT (topic "H"). Destroys *self_p. */
+int fc_msg_publish(fc_msg_t **self_p, void *pub);
+/* Receives one announcement from a SUB socket (topic frame checked and dropped). */
+fc_msg_t *fc_msg_recv_announce(void *sub, int *err);
+
+/* Like fc_msg_decode / fc_msg_recv, and also set *req_p (if not NULL) to the request id
+   whenever the header's req element could be read, even if the rest is malformed (else 0):
+   the broker then answers ERROR FC_EPROTO to that request instead of leaving it to time out.
+   fc_msg_recv / fc_msg_recv_req: NULL with *err == FC_OK means nothing was received
+   (interrupt or receive timeout); on a ROUTER, *routing_id_p is set whenever a message was
+   received, malformed or not, and the caller must destroy it. */
+fc_msg_t *fc_msg_decode_req(zmsg_t **msg_p, int *err, uint64_t *req_p);
+fc_msg_t *fc_msg_recv_req(void *sock, zframe_t **routing_id_p, int *err, uint64_t *req_p);
+
+/* Name of a type ("GET_CHUNK"), "?" if unknown. */
+const char *fc_msg_type_name(int type);
+
+void fc_msg_test(bool verbose);
+
+#endif

@@ -1,0 +1,358 @@
+/* main.c: the operator CLI `fleetcast`: keys, release push and list, fleet status. */
+#include <czmq.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fc_client.h"
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_json.h"
+#include "fc_key.h"
+#include "fc_progress.h"
+#include "fc_push.h"
+
+static const char *s_usage =
+    "usage: fleetcast [--broker ENDPOINT] [--timeout SECS] [--json] COMMAND ...\n"
+    "\n"
+    "Commands:\n"
+    "  keygen --out DIR                 make a publisher signing key pair (Ed25519):\n"
+    "                                   DIR/signing.key (secret, 0600), DIR/signing.pub\n"
+    "  release push DIR --channel NAME --version VER --key FILE\n"
+    "               [--mandatory] [--min-version VER] [--serial N] [--product NAME]\n"
+    "                                   hash, sign and upload DIR as a release; only what the\n"
+    "                                   broker lacks is sent, so a re-run resumes a failed push\n"
+    "  release list [--channel NAME]    releases on the broker, newest first\n"
+    "  status [--channel NAME]          every agent seen: id, channel, installed version,\n"
+    "                                   state, progress, last seen\n"
+    "\n"
+    "Options:\n"
+    "  --broker ENDPOINT   broker service endpoint (default $FLEETCAST_BROKER or\n"
+    "                      tcp://127.0.0.1:7400)\n"
+    "  --timeout SECS      give up when the broker does not answer for this long (default 30)\n"
+    "  --json              print the result as one JSON document on stdout\n"
+    "  --quiet             no progress bars\n"
+    "  --window BYTES      bytes of upload in flight (default 8388608)\n"
+    "  --help              this text\n"
+    "\n"
+    "Exit status: 0 success, 1 failure (the message says why), 2 usage error.\n";
+
+typedef struct {
+    const char *broker;
+    int timeout_ms;
+    bool json;
+    bool quiet;
+    const char *out;
+    const char *channel;
+    const char *version;
+    const char *key;
+    const char *min_version;
+    const char *product;
+    bool mandatory;
+    uint64_t serial;
+    uint64_t window;
+} s_options_t;
+
+static int s_usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "fleetcast: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(see fleetcast --help)\n");
+    return 2;
+}
+
+static int s_keygen(const s_options_t *o)
+{
+    if (!o->out)
+        return s_usage_error("keygen needs --out DIR%s", "");
+    fc_signkey_t key;
+    fc_signkey_generate(&key);
+    int rc = fc_signkey_save(&key, o->out);
+    fc_signkey_wipe(&key);
+    if (rc) {
+        fprintf(stderr, "fleetcast: cannot write keys to %s: %s%s\n", o->out, fc_strerror(rc),
+                rc == FC_EINVAL ? " (a signing.key is already there; not overwritten)" : "");
+        return 1;
+    }
+    if (o->json) {
+        fc_json_t *j = fc_json_new();
+        fc_json_open(j);
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/signing.key", o->out);
+        fc_json_key_str(j, "secret", path);
+        snprintf(path, sizeof path, "%s/signing.pub", o->out);
+        fc_json_key_str(j, "public", path);
+        fc_json_close(j);
+        puts(fc_json_text(j));
+        fc_json_destroy(&j);
+    } else
+        printf("wrote %s/signing.key (secret, keep it safe) and %s/signing.pub (give it to "
+               "agents with --trust)\n",
+               o->out, o->out);
+    return 0;
+}
+
+static fc_client_t *s_connect(const s_options_t *o)
+{
+    int err = 0;
+    fc_client_t *client = fc_client_new(o->broker, 2000, &err);
+    if (!client)
+        fprintf(stderr, "fleetcast: bad broker endpoint '%s'\n", o->broker);
+    return client;
+}
+
+static int s_push(const s_options_t *o, const char *dir)
+{
+    if (!dir)
+        return s_usage_error("release push needs a directory%s", "");
+    if (!o->channel || !o->version || !o->key)
+        return s_usage_error("release push needs --channel, --version and --key%s", "");
+    fc_signkey_t key;
+    int rc = fc_signkey_load(&key, o->key);
+    if (rc) {
+        fprintf(stderr, "fleetcast: cannot load signing key %s: %s\n", o->key, fc_strerror(rc));
+        return 1;
+    }
+    fc_client_t *client = s_connect(o);
+    if (!client) {
+        fc_signkey_wipe(&key);
+        return 1;
+    }
+    fc_push_options_t popt = {dir,        o->product, o->channel, o->version,    o->min_version,
+                              o->mandatory, o->serial, o->window,  o->timeout_ms, !o->quiet};
+    fc_push_result_t res;
+    rc = fc_push_release(client, &popt, &key, &res);
+    fc_signkey_wipe(&key);
+    fc_client_destroy(&client);
+    if (o->json) {
+        fc_json_t *j = fc_json_new();
+        fc_json_open(j);
+        fc_json_key_bool(j, "ok", rc == 0);
+        fc_json_key_str(j, "channel", o->channel);
+        fc_json_key_str(j, "version", o->version);
+        fc_json_key_uint(j, "serial", res.serial);
+        fc_json_key_uint(j, "files", res.files);
+        fc_json_key_uint(j, "bytes_total", res.bytes_total);
+        fc_json_key_uint(j, "bytes_uploaded", res.bytes_uploaded);
+        fc_json_key_uint(j, "bytes_present", res.bytes_present);
+        fc_json_key_uint(j, "requests_retried", res.requests_retried);
+        fc_json_key_double(j, "seconds", res.seconds);
+        if (rc)
+            fc_json_key_str(j, "error", res.message);
+        fc_json_close(j);
+        puts(fc_json_text(j));
+        fc_json_destroy(&j);
+    }
+    if (rc) {
+        fprintf(stderr, "fleetcast: push failed: %s\n", res.message);
+        return 1;
+    }
+    if (!o->json) {
+        char total[32], sent[32], present[32];
+        printf("pushed %s %s as serial %llu: %llu files, %s; uploaded %s, %s already on the "
+               "broker (%.2f s)\n",
+               o->channel, o->version, (unsigned long long)res.serial,
+               (unsigned long long)res.files, fc_format_bytes(total, sizeof total, res.bytes_total),
+               fc_format_bytes(sent, sizeof sent, res.bytes_uploaded),
+               fc_format_bytes(present, sizeof present, res.bytes_present), res.seconds);
+    }
+    return 0;
+}
+
+/* Sends one query and returns its reply, or NULL with a message printed. */
+static fc_msg_t *s_query(const s_options_t *o, fc_msg_t **req_p, fc_msg_type_t want)
+{
+    fc_client_t *client = s_connect(o);
+    if (!client) {
+        fc_msg_destroy(req_p);
+        return NULL;
+    }
+    fc_msg_t *reply = fc_client_call(client, req_p, o->timeout_ms);
+    fc_client_destroy(&client);
+    if (!reply) {
+        fprintf(stderr, "fleetcast: no answer from the broker at %s within %d s\n", o->broker,
+                o->timeout_ms / 1000);
+        return NULL;
+    }
+    if (reply->type != want) {
+        fprintf(stderr, "fleetcast: broker answered %s: %s\n", fc_msg_type_name(reply->type),
+                reply->type == FC_MSG_ERROR ? reply->text : "unexpected reply");
+        fc_msg_destroy(&reply);
+    }
+    return reply;
+}
+
+static void s_format_time(char *buf, size_t size, int64_t t)
+{
+    if (t <= 0) {
+        snprintf(buf, size, "-");
+        return;
+    }
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int s_list(const s_options_t *o)
+{
+    fc_msg_t *req = fc_msg_new(FC_MSG_LIST);
+    fc_msg_set_str(req->channel, sizeof req->channel, o->channel ? o->channel : "");
+    fc_msg_t *reply = s_query(o, &req, FC_MSG_LIST_REPLY);
+    if (!reply)
+        return 1;
+    if (o->json) {
+        fc_json_t *j = fc_json_new();
+        fc_json_open_array(j);
+        for (size_t i = 0; i < reply->nreleases; i++) {
+            const fc_release_info_t *r = &reply->releases[i];
+            fc_json_open(j);
+            fc_json_key_str(j, "channel", r->channel);
+            fc_json_key_str(j, "version", r->version);
+            fc_json_key_uint(j, "serial", r->serial);
+            fc_json_key_uint(j, "files", r->files);
+            fc_json_key_uint(j, "size", r->size);
+            fc_json_key_int(j, "created", r->created);
+            fc_json_key_bool(j, "mandatory", r->mandatory);
+            fc_json_close(j);
+        }
+        fc_json_close_array(j);
+        puts(fc_json_text(j));
+        fc_json_destroy(&j);
+    } else {
+        printf("%-16s %-16s %8s %7s %10s %-20s %s\n", "CHANNEL", "VERSION", "SERIAL", "FILES",
+               "SIZE", "CREATED", "MANDATORY");
+        for (size_t i = 0; i < reply->nreleases; i++) {
+            const fc_release_info_t *r = &reply->releases[i];
+            char size[32], created[32];
+            s_format_time(created, sizeof created, r->created);
+            printf("%-16s %-16s %8llu %7llu %10s %-20s %s\n", r->channel, r->version,
+                   (unsigned long long)r->serial, (unsigned long long)r->files,
+                   fc_format_bytes(size, sizeof size, r->size), created,
+                   r->mandatory ? "yes" : "no");
+        }
+        if (reply->nreleases == 0)
+            printf("(no releases)\n");
+    }
+    fc_msg_destroy(&reply);
+    return 0;
+}
+
+static int s_status(const s_options_t *o)
+{
+    fc_msg_t *req = fc_msg_new(FC_MSG_STATUS);
+    fc_msg_set_str(req->channel, sizeof req->channel, o->channel ? o->channel : "");
+    fc_msg_t *reply = s_query(o, &req, FC_MSG_STATUS_REPLY);
+    if (!reply)
+        return 1;
+    if (o->json) {
+        fc_json_t *j = fc_json_new();
+        fc_json_open_array(j);
+        for (size_t i = 0; i < reply->nagents; i++) {
+            const fc_agent_status_t *a = &reply->agents[i];
+            fc_json_open(j);
+            fc_json_key_str(j, "id", a->id);
+            fc_json_key_str(j, "channel", a->channel);
+            fc_json_key_str(j, "version", a->version);
+            fc_json_key_str(j, "state", a->state);
+            fc_json_key_uint(j, "done", a->done);
+            fc_json_key_uint(j, "total", a->total);
+            fc_json_key_int(j, "last_seen", a->last_seen);
+            fc_json_key_str(j, "message", a->message);
+            fc_json_close(j);
+        }
+        fc_json_close_array(j);
+        puts(fc_json_text(j));
+        fc_json_destroy(&j);
+    } else {
+        printf("%-20s %-12s %-12s %-12s %9s %-20s %s\n", "ID", "CHANNEL", "VERSION", "STATE",
+               "PROGRESS", "LAST-SEEN", "MESSAGE");
+        for (size_t i = 0; i < reply->nagents; i++) {
+            const fc_agent_status_t *a = &reply->agents[i];
+            char seen[32], progress[16];
+            s_format_time(seen, sizeof seen, a->last_seen);
+            if (a->total)
+                snprintf(progress, sizeof progress, "%.1f%%", 100.0 * a->done / a->total);
+            else
+                snprintf(progress, sizeof progress, "-");
+            printf("%-20s %-12s %-12s %-12s %9s %-20s %s\n", a->id, a->channel,
+                   *a->version ? a->version : "-", a->state, progress, seen, a->message);
+        }
+        if (reply->nagents == 0)
+            printf("(no agents seen)\n");
+    }
+    fc_msg_destroy(&reply);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    s_options_t o = {0};
+    o.broker = getenv("FLEETCAST_BROKER") ? getenv("FLEETCAST_BROKER") : "tcp://127.0.0.1:7400";
+    o.timeout_ms = 30000;
+    o.window = 8u << 20;
+    enum { O_BROKER = 256, O_TIMEOUT, O_JSON, O_QUIET, O_OUT, O_CHANNEL, O_VERSION, O_KEY,
+           O_MANDATORY, O_MINVER, O_SERIAL, O_PRODUCT, O_WINDOW, O_HELP };
+    static const struct option longopts[] = {
+        {"broker", required_argument, 0, O_BROKER},   {"timeout", required_argument, 0, O_TIMEOUT},
+        {"json", no_argument, 0, O_JSON},             {"quiet", no_argument, 0, O_QUIET},
+        {"out", required_argument, 0, O_OUT},         {"channel", required_argument, 0, O_CHANNEL},
+        {"version", required_argument, 0, O_VERSION}, {"key", required_argument, 0, O_KEY},
+        {"mandatory", no_argument, 0, O_MANDATORY},   {"min-version", required_argument, 0, O_MINVER},
+        {"serial", required_argument, 0, O_SERIAL},   {"product", required_argument, 0, O_PRODUCT},
+        {"window", required_argument, 0, O_WINDOW},   {"help", no_argument, 0, O_HELP},
+        {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_BROKER: o.broker = optarg; break;
+        case O_TIMEOUT:
+            o.timeout_ms = atoi(optarg) * 1000;
+            if (o.timeout_ms <= 0)
+                return s_usage_error("--timeout needs a positive number of seconds, not '%s'", optarg);
+            break;
+        case O_JSON: o.json = true; break;
+        case O_QUIET: o.quiet = true; break;
+        case O_OUT: o.out = optarg; break;
+        case O_CHANNEL: o.channel = optarg; break;
+        case O_VERSION: o.version = optarg; break;
+        case O_KEY: o.key = optarg; break;
+        case O_MANDATORY: o.mandatory = true; break;
+        case O_MINVER: o.min_version = optarg; break;
+        case O_SERIAL: o.serial = strtoull(optarg, NULL, 10); break;
+        case O_PRODUCT: o.product = optarg; break;
+        case O_WINDOW:
+            o.window = strtoull(optarg, NULL, 10);
+            if (o.window < 65536)
+                return s_usage_error("--window must be at least 65536 bytes, not '%s'", optarg);
+            break;
+        case 'h':
+        case O_HELP: fputs(s_usage, stdout); return 0;
+        default: return s_usage_error("unknown option%s", "");
+        }
+    }
+    if (optind >= argc) {
+        fputs(s_usage, stderr);
+        return 2;
+    }
+    if (fc_crypto_init() != 0) {
+        fprintf(stderr, "fleetcast: libsodium failed to initialise\n");
+        return 1;
+    }
+    /* CZMQ's own signal handling would swallow Ctrl-C during a long push; keep the default. */
+    zsys_handler_set(NULL);
+    zsys_set_logstream(NULL);
+    const char *cmd = argv[optind];
+    const char *sub = optind + 1 < argc ? argv[optind + 1] : NULL;
+    if (streq(cmd, "keygen"))
+        return s_keygen(&o);
+    if (streq(cmd, "status"))
+        return s_status(&o);
+    if (streq(cmd, "release") && sub && streq(sub, "push"))
+        return s_push(&o, optind + 2 < argc ? argv[optind + 2] : NULL);
+    if (streq(cmd, "release") && sub && streq(sub, "list"))
+        return s_list(&o);
+    return s_usage_error("unknown command '%s'", cmd);
+}

@@ -1,0 +1,701 @@
+/* fc_agent.c: the agent engine's session with the broker: sockets and their monitor, HELLO
+   and SYNC, announcements, re-sends, reports, the event loop and the public lifecycle. */
+#include "fc_agent_priv.h"
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_msg.h"
+#include "fc_util.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#define S_RESEND 5.0       /* control requests (HELLO, SYNC) unanswered this long are re-sent */
+#define S_REPORT_BUSY 1.0  /* REPORT at most this often while downloading */
+#define S_REPORT_IDLE 10.0 /* and at least this often otherwise */
+#define S_POLL_SYNC 60.0   /* daemon: SYNC this often even if the announce feed is silent */
+#define S_ERROR_RETRY 2.0  /* a chunk the broker could not serve: ask again after */
+#define S_TICK_MS 100
+
+/* "37.5 MiB": sizes in log lines and messages. */
+const char *fc_agent_size(char *buf, size_t size, uint64_t bytes)
+{
+    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    size_t u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, size, "%llu B", (unsigned long long)bytes);
+    else
+        snprintf(buf, size, "%.1f %s", v, units[u]);
+    return buf;
+}
+
+void fc_agent_log(fc_agent_t *self, const char *fmt, ...)
+{
+    char line[FC_MAX_TEXT + 128];
+    int n = snprintf(line, sizeof line, "agent %s: ", self->id);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    if (self->log)
+        self->log(line, self->log_arg);
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
+/* Sets state and message; a change makes a REPORT due. In --once the final message is the
+   program's to print, so events are logged only by a daemon (or when verbose). */
+void fc_agent_set_state(fc_agent_t *self, const char *state, const char *fmt, ...)
+{
+    char msg[FC_MAX_TEXT + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (streq(state, self->res.state) && streq(msg, self->res.message))
+        return;
+    fc_msg_set_str(self->res.state, sizeof self->res.state, state);
+    fc_msg_set_str(self->res.message, sizeof self->res.message, msg);
+    self->report_due = true;
+    if (self->mode == FC_AGENT_DAEMON || self->verbose)
+        fc_agent_log(self, "%s: %s", state, msg);
+}
+
+void fc_agent_finish(fc_agent_t *self, int exit_code, int error)
+{
+    self->res.error = error;
+    if (self->mode == FC_AGENT_DAEMON)
+        return;
+    self->res.exit_code = exit_code;
+    self->finished = true;
+}
+
+static uint64_t s_ctl_req(fc_agent_t *self)
+{
+    return FC_FETCH_CTL_BIT | (self->ctl_next++ & ~FC_FETCH_CTL_BIT);
+}
+
+static void *s_raw(zsock_t *sock)
+{
+    return zsock_resolve(sock);
+}
+
+/* ---------------------------------------------------------------- requests */
+
+/* Sends return 0, or -1 when no connection is ready (ZMQ_IMMEDIATE: nothing is queued for
+   a connection that is not up; the flush after reconnecting sends it). */
+static int s_send_hello(fc_agent_t *self, double now)
+{
+    fc_msg_t *m = fc_msg_new(FC_MSG_HELLO);
+    m->req = self->hello_req;
+    fc_msg_set_str(m->role, sizeof m->role, "agent");
+    fc_msg_set_str(m->id, sizeof m->id, self->id);
+    fc_msg_set_str(m->channel, sizeof m->channel, self->channel);
+    self->hello_sent = now;
+    int rc = fc_msg_send(&m, s_raw(self->dealer));
+    if (rc != 0)
+        self->flush_pending = true;
+    return rc;
+}
+
+static void s_hello(fc_agent_t *self, double now)
+{
+    if (!self->hello_req)
+        self->hello_req = s_ctl_req(self);
+    s_send_hello(self, now);
+}
+
+static int s_send_sync(fc_agent_t *self, double now)
+{
+    fc_msg_t *m = fc_msg_new(FC_MSG_SYNC);
+    m->req = self->sync_req;
+    fc_msg_set_str(m->channel, sizeof m->channel, self->channel);
+    self->sync_sent = now;
+    int rc = fc_msg_send(&m, s_raw(self->dealer));
+    if (rc != 0)
+        self->flush_pending = true;
+    return rc;
+}
+
+/* Asks for a snapshot at least as new as want. One SYNC at a time: the reply is compared with
+   want_seq, and asked again if older. */
+static void s_sync(fc_agent_t *self, uint64_t want, double now)
+{
+    if (want > self->want_seq)
+        self->want_seq = want;
+    if (self->sync_req)
+        return;
+    self->sync_req = s_ctl_req(self);
+    s_send_sync(self, now);
+}
+
+/* Best effort: no re-send (the next report carries newer news anyway). Returns 0 if sent. */
+int fc_agent_report(fc_agent_t *self, double now)
+{
+    self->last_report = now;
+    self->report_due = false;
+    if (self->mode == FC_AGENT_CHECK || !self->welcomed)
+        return -1;
+    fc_msg_t *m = fc_msg_new(FC_MSG_REPORT);
+    m->agents = (fc_agent_status_t *)calloc(1, sizeof(fc_agent_status_t));
+    if (!m->agents) {
+        fc_msg_destroy(&m);
+        return -1;
+    }
+    m->nagents = 1;
+    fc_agent_status_t *st = &m->agents[0];
+    fc_msg_set_str(st->id, sizeof st->id, self->id);
+    fc_msg_set_str(st->channel, sizeof st->channel, self->channel);
+    fc_msg_set_str(st->version, sizeof st->version, fc_install_version(self->inst));
+    fc_msg_set_str(st->state, sizeof st->state, self->res.state);
+    fc_msg_set_str(st->message, sizeof st->message, self->res.message);
+    if (self->stage) {
+        st->done = fc_stage_bytes_have(self->stage);
+        st->total = fc_stage_bytes_total(self->stage);
+    } else if (self->target)
+        st->total = fc_manifest_total_size(self->target);
+    self->report_req = m->req = s_ctl_req(self);
+    return fc_msg_send(&m, s_raw(self->dealer));
+}
+
+/* ---------------------------------------------------------------- sockets */
+
+static void s_sub_connect(fc_agent_t *self, const char *endpoint)
+{
+    zsock_destroy(&self->sub);
+    self->sub_endpoint[0] = '\0';
+    self->sub = zsock_new(ZMQ_SUB);
+    if (!self->sub)
+        return;
+    fc_sock_tune(s_raw(self->sub));
+    zsock_set_subscribe(self->sub, FC_TOPIC_RELEASE);
+    zsock_set_subscribe(self->sub, FC_TOPIC_HEARTBEAT);
+    if (zsock_connect(self->sub, "%s", endpoint) != 0) {
+        fc_agent_log(self, "cannot connect to announce endpoint %s; relying on polling", endpoint);
+        zsock_destroy(&self->sub);
+        return;
+    }
+    fc_msg_set_str(self->sub_endpoint, sizeof self->sub_endpoint, endpoint);
+}
+
+void fc_agent_progress(fc_agent_t *self, char *have, char *total, size_t size)
+{
+    uint64_t h = self->stage ? fc_stage_bytes_have(self->stage) : 0;
+    uint64_t t = self->stage ? fc_stage_bytes_total(self->stage) : 0;
+    fc_agent_size(have, size, h);
+    fc_agent_size(total, size, t);
+}
+
+/* Connection events. The DEALER has ZMQ_IMMEDIATE set: nothing waits in a queue for a
+   connection that is not up, and what was queued for a connection that drops is dropped
+   with it. So after any drop everything outstanding is sent again, once, as soon as a new
+   connection takes it (s_flush); and a connection that keeps failing before its handshake
+   (a proxy up with the broker down) piles nothing up. Only a connection that carried a
+   reply is worth a log line when lost. */
+static void s_on_monitor(fc_agent_t *self)
+{
+    zmsg_t *ev = zmsg_recv(self->monitor);
+    if (!ev)
+        return;
+    char *name = zmsg_popstr(ev);
+    if (name && streq(name, "DISCONNECTED")) {
+        self->connected = false;
+        self->flush_pending = true;
+        if (self->live) {
+            char have[32], total[32];
+            fc_agent_progress(self, have, total, sizeof have);
+            self->live = false;
+            self->lost_logged = true;
+            self->res.disconnects++;
+            if (self->stage)
+                fc_agent_log(self, "connection lost (have %s of %s, %zu requests in flight)", have,
+                             total, self->fetch ? fc_fetch_inflight(self->fetch) : 0);
+            else
+                fc_agent_log(self, "connection to %s lost", self->broker);
+        } else if (self->verbose)
+            fc_agent_log(self, "connection to %s dropped before any reply", self->broker);
+    } else if (name && streq(name, "CONNECTED"))
+        self->connected = true;
+    free(name);
+    zmsg_destroy(&ev);
+}
+
+/* After a (re)connect: HELLO first (the broker may have restarted: its WELCOME tells the
+   epoch), then everything that was outstanding. The HELLO is the probe: until the new
+   connection has finished its handshake it cannot be sent, and nothing else is tried. Only
+   called once CONNECTED was seen after the last DISCONNECTED: right after a drop, the dead
+   connection's queue may still take a message for a moment, and lose it. */
+static void s_flush(fc_agent_t *self, double now)
+{
+    if (!self->hello_req)
+        self->hello_req = s_ctl_req(self);
+    if (s_send_hello(self, now) != 0)
+        return;
+    self->flush_pending = false;
+    if (self->sync_req && s_send_sync(self, now) == 0)
+        self->retried_base++;
+    size_t n = self->fetch ? fc_fetch_resend_all(self->fetch, s_raw(self->dealer), now) : 0;
+    if (self->lost_logged) {
+        self->lost_logged = false;
+        char have[32], total[32];
+        fc_agent_progress(self, have, total, sizeof have);
+        if (self->stage)
+            fc_agent_log(self, "reconnected, resuming from %s of %s, re-sending %zu requests", have,
+                         total, n);
+        else
+            fc_agent_log(self, "reconnected to %s", self->broker);
+    }
+}
+
+/* ---------------------------------------------------------------- replies */
+
+static void s_on_welcome(fc_agent_t *self, fc_msg_t *msg, double now)
+{
+    if (msg->req != self->hello_req)
+        return;
+    self->hello_req = 0;
+    /* The broker answers in order: chunk requests sent before this HELLO and still
+       unanswered were lost with a connection. */
+    if (self->fetch) {
+        size_t n = fc_fetch_resend_before(self->fetch, s_raw(self->dealer), self->hello_sent, now);
+        if (n && self->verbose)
+            fc_agent_log(self, "re-sent %zu requests lost with an earlier connection", n);
+    }
+    self->last_progress = now;
+    if (self->welcomed && msg->epoch != self->epoch)
+        fc_agent_log(self, "broker restarted (new epoch), synchronising again");
+    self->welcomed = true;
+    self->epoch = msg->epoch;
+    self->seq = msg->seq;
+    char ep[FC_MAX_ENDPOINT + 1];
+    if (fc_endpoint_for_peer(ep, sizeof ep, msg->endpoint, self->broker) != 0)
+        fc_agent_log(self, "broker named an unusable announce endpoint '%s'; relying on polling",
+                     msg->endpoint);
+    else if (!self->sub || !streq(ep, self->sub_endpoint))
+        s_sub_connect(self, ep);
+    /* Subscribed first, then SYNC: nothing announced in between is lost. */
+    s_sync(self, 0, now);
+    self->report_due = true;
+}
+
+static void s_on_snapshot(fc_agent_t *self, fc_msg_t *msg, double now)
+{
+    if (msg->req != self->sync_req)
+        return;
+    self->sync_req = 0;
+    self->last_progress = now;
+    if (msg->epoch != self->epoch) {
+        s_hello(self, now); /* the broker changed between WELCOME and SNAPSHOT */
+        return;
+    }
+    if (msg->seq > self->seq)
+        self->seq = msg->seq;
+    self->next_sync = now + S_POLL_SYNC;
+    fc_agent_consider(self, msg->bytes, msg->bytes_len, now);
+    if (!self->finished && self->want_seq > msg->seq)
+        s_sync(self, 0, now);
+}
+
+static void s_on_error(fc_agent_t *self, fc_msg_t *msg, double now)
+{
+    bool chunk = self->fetch && fc_fetch_on_error(self->fetch, msg, S_ERROR_RETRY, now);
+    const char *what = chunk                          ? "GET_CHUNK"
+                       : msg->req == self->hello_req  ? "HELLO"
+                       : msg->req == self->sync_req   ? "SYNC"
+                       : msg->req == self->report_req ? "REPORT"
+                                                      : NULL;
+    if (!what)
+        return;
+    /* The broker may be restoring its store: log (not for every chunk), retry later. */
+    if (now - self->last_error_log >= 5 || self->verbose) {
+        fc_agent_log(
+            self, "broker answered %s with %s: %s%s", what, fc_agent_error_name((int)msg->code),
+            msg->text[0] ? msg->text : fc_strerror((int)msg->code), chunk ? "; retrying" : "");
+        self->last_error_log = now;
+    }
+    if (msg->req == self->hello_req || msg->req == self->sync_req) {
+        /* Not recoverable by waiting in a one-shot run; a daemon re-sends on its timer. */
+        if (self->mode != FC_AGENT_DAEMON) {
+            fc_agent_set_state(self, "failed", "broker refused %s: %s (%s)", what,
+                               msg->text[0] ? msg->text : fc_strerror((int)msg->code),
+                               fc_agent_error_name((int)msg->code));
+            fc_agent_finish(self, FC_AGENT_EXIT_ERROR, (int)msg->code);
+        }
+    }
+}
+
+static void s_on_service(fc_agent_t *self, fc_msg_t *msg, double now)
+{
+    switch (msg->type) {
+    case FC_MSG_CHUNK:
+        fc_agent_on_chunk(self, msg, now);
+        break;
+    case FC_MSG_WELCOME:
+        s_on_welcome(self, msg, now);
+        break;
+    case FC_MSG_SNAPSHOT:
+        s_on_snapshot(self, msg, now);
+        break;
+    case FC_MSG_ERROR:
+        s_on_error(self, msg, now);
+        break;
+    default:
+        break; /* OK to a REPORT, or anything unexpected: dropped */
+    }
+}
+
+static void s_on_announce(fc_agent_t *self, fc_msg_t *msg, double now)
+{
+    if (!self->welcomed)
+        return; /* a SYNC follows the WELCOME anyway */
+    if (msg->epoch != self->epoch) {
+        if (!self->hello_req)
+            s_hello(self, now);
+        return;
+    }
+    if (msg->type == FC_MSG_HEARTBEAT) {
+        if (msg->seq > self->seq)
+            s_sync(self, msg->seq, now); /* the last announcement was lost */
+        return;
+    }
+    if (msg->type != FC_MSG_ANNOUNCE)
+        return;
+    bool gap = msg->seq > self->seq + 1;
+    uint64_t newest = fc_install_serial(self->inst);
+    if (self->target && self->target->serial > newest)
+        newest = self->target->serial;
+    bool ours = streq(msg->channel, self->channel) && msg->serial > newest;
+    if (msg->seq > self->seq)
+        self->seq = msg->seq;
+    if (gap || ours)
+        s_sync(self, msg->seq, now);
+}
+
+static bool s_readable(void *sock)
+{
+    int events = 0;
+    size_t size = sizeof events;
+    return zmq_getsockopt(sock, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN);
+}
+
+static void s_drain(fc_agent_t *self, bool service)
+{
+    for (int i = 0; i < 1000 && !self->finished; i++) {
+        void *sock = service ? s_raw(self->dealer) : self->sub ? s_raw(self->sub) : NULL;
+        if (!sock || !s_readable(sock))
+            return;
+        int err = 0;
+        fc_msg_t *msg = service ? fc_msg_recv(sock, NULL, &err) : fc_msg_recv_announce(sock, &err);
+        if (!msg) {
+            if (zsys_interrupted)
+                return;
+            continue; /* malformed: dropped */
+        }
+        double now = fc_now();
+        if (service) {
+            self->live = true;
+            s_on_service(self, msg, now);
+        } else
+            s_on_announce(self, msg, now);
+        fc_msg_destroy(&msg);
+    }
+}
+
+/* ---------------------------------------------------------------- timers and loop */
+
+static void s_timers(fc_agent_t *self, double now)
+{
+    /* Offline, nothing is re-sent: the flush after reconnecting sends everything once. */
+    bool up = self->connected && !self->flush_pending;
+    if (up && self->hello_req && now - self->hello_sent >= S_RESEND) {
+        s_send_hello(self, now);
+        self->retried_base++;
+    }
+    if (up && self->sync_req && now - self->sync_sent >= S_RESEND) {
+        s_send_sync(self, now);
+        self->retried_base++;
+    }
+    if (up && self->fetch && now - self->last_expire >= 0.1) {
+        self->last_expire = now;
+        fc_fetch_expire(self->fetch, s_raw(self->dealer), now);
+    }
+    if (self->mode == FC_AGENT_DAEMON) {
+        if (!self->welcomed && !self->hello_req && !self->flush_pending)
+            s_hello(self, now);
+        if (self->welcomed && !self->sync_req && now >= self->next_sync)
+            s_sync(self, 0, now);
+        if (self->target && !self->stage && self->retry_at > 0 && now >= self->retry_at)
+            fc_agent_start_stage(self, now);
+    } else if (now - self->last_progress >= self->timeout) {
+        char have[32], total[32];
+        fc_agent_progress(self, have, total, sizeof have);
+        if (!self->welcomed)
+            fc_agent_set_state(self, "failed",
+                               "broker unreachable: no reply to HELLO from %s in %g s (%s)",
+                               self->broker, self->timeout, fc_agent_error_name(FC_ETIMEOUT));
+        else
+            fc_agent_set_state(self, "failed", "no progress from broker %s in %g s%s%s%s%s (%s)",
+                               self->broker, self->timeout, self->stage ? "; have " : "",
+                               self->stage ? have : "", self->stage ? " of " : "",
+                               self->stage ? total : "", fc_agent_error_name(FC_ETIMEOUT));
+        fc_agent_finish(self, FC_AGENT_EXIT_ERROR, FC_ETIMEOUT);
+        return;
+    }
+    bool busy = streq(self->res.state, "downloading");
+    if ((self->report_due && (!busy || now - self->last_report >= S_REPORT_BUSY)) ||
+        now - self->last_report >= (busy ? S_REPORT_BUSY : S_REPORT_IDLE))
+        fc_agent_report(self, now);
+}
+
+static void s_loop(fc_agent_t *self)
+{
+    while (!self->finished && !self->stop && !zsys_interrupted) {
+        double now = fc_now();
+        if (self->flush_pending && self->connected)
+            s_flush(self, now);
+        s_timers(self, now);
+        if (self->finished)
+            break;
+        if (self->fetch)
+            fc_fetch_pump(self->fetch, s_raw(self->dealer), now);
+        zmq_pollitem_t items[3] = {{s_raw(self->dealer), 0, ZMQ_POLLIN, 0},
+                                   {zsock_resolve(self->monitor), 0, ZMQ_POLLIN, 0},
+                                   {self->sub ? s_raw(self->sub) : NULL, 0, ZMQ_POLLIN, 0}};
+        /* Waiting for a connection to finish its handshake: look again soon. */
+        int rc = zmq_poll(items, self->sub ? 3 : 2, self->flush_pending ? 10 : S_TICK_MS);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        /* Replies first: those that came before a drop count for the connection lost. */
+        if (items[0].revents & ZMQ_POLLIN)
+            s_drain(self, true);
+        if (items[1].revents & ZMQ_POLLIN)
+            s_on_monitor(self);
+        if (self->sub && !self->finished)
+            s_drain(self, false);
+    }
+}
+
+/* --------------------------------------------------------------- public API */
+
+static char *s_strdup_or_null(const char *s)
+{
+    return s && s[0] ? strdup(s) : NULL;
+}
+
+/* The host name, made into a valid agent id. */
+static char *s_default_id(void)
+{
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+        snprintf(host, sizeof host, "agent");
+    host[FC_MAX_NAME] = '\0';
+    for (char *p = host; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-", *p))
+            *p = '-';
+    return strdup(host);
+}
+
+fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
+{
+    char msg[FC_MAX_TEXT];
+    int rc = fc_agent_config_check(cfg, msg, sizeof msg);
+    if (rc != 0) {
+        if (err)
+            *err = rc;
+        return NULL;
+    }
+    fc_agent_t *self = (fc_agent_t *)zmalloc(sizeof(fc_agent_t));
+    self->broker = strdup(cfg->broker);
+    self->channel = strdup(cfg->channel);
+    self->install_dir = strdup(cfg->install_dir);
+    self->state_dir = strdup(cfg->state_dir);
+    self->id = cfg->id && cfg->id[0] ? strdup(cfg->id) : s_default_id();
+    self->changing = s_strdup_or_null(cfg->exec_changing);
+    self->changed = s_strdup_or_null(cfg->exec_changed);
+    self->health = s_strdup_or_null(cfg->exec_health);
+    self->policy = cfg->policy;
+    self->window = cfg->window ? cfg->window : FC_AGENT_DEFAULT_WINDOW;
+    self->timeout = cfg->timeout > 0 ? cfg->timeout : 30;
+    self->retry_interval = cfg->retry_interval > 0 ? cfg->retry_interval : 30;
+    self->verbose = cfg->verbose;
+    self->log = cfg->log;
+    self->log_arg = cfg->log_arg;
+    self->ctl_next = ((uint64_t)randombytes_random() << 16) + 1;
+    fc_msg_set_str(self->res.id, sizeof self->res.id, self->id);
+    fc_msg_set_str(self->res.channel, sizeof self->res.channel, self->channel);
+    fc_msg_set_str(self->res.state, sizeof self->res.state, "idle");
+
+    int e = 0;
+    self->trust = cfg->trust;
+    if (!self->trust)
+        self->trust = self->own_trust = fc_trust_load(cfg->trust_file, &e);
+    if (self->trust)
+        self->inst = fc_install_new(self->install_dir, self->state_dir, self->trust, &e);
+    if (!self->inst) {
+        if (err)
+            *err = e ? e : FC_EIO;
+        fc_agent_destroy(&self);
+        return NULL;
+    }
+    fc_msg_set_str(self->res.version, sizeof self->res.version, fc_install_version(self->inst));
+
+    self->dealer = zsock_new(ZMQ_DEALER);
+    if (!self->dealer) {
+        if (err)
+            *err = FC_EIO;
+        fc_agent_destroy(&self);
+        return NULL;
+    }
+    fc_sock_tune(s_raw(self->dealer));
+    /* A send must never block the loop (requests are re-sent by timers and after a
+       reconnect), and nothing may pile up for a connection that is not up (s_on_monitor). */
+    zsock_set_sndtimeo(self->dealer, 0);
+    zsock_set_immediate(self->dealer, 1);
+    /* Watch the connection before connecting, so the first CONNECTED is seen too. */
+    self->monitor = zactor_new(zmonitor, self->dealer);
+    zstr_sendx(self->monitor, "LISTEN", "CONNECTED", "DISCONNECTED", NULL);
+    zstr_send(self->monitor, "START");
+    zsock_wait(self->monitor);
+    if (zsock_connect(self->dealer, "%s", self->broker) != 0) {
+        if (err)
+            *err = FC_EINVAL;
+        fc_agent_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void fc_agent_destroy(fc_agent_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    fc_agent_t *self = *self_p;
+    fc_agent_drop_target(self);
+    zactor_destroy(&self->monitor);
+    zsock_destroy(&self->sub);
+    zsock_destroy(&self->dealer);
+    fc_install_destroy(&self->inst);
+    fc_trust_destroy(&self->own_trust);
+    free(self->broker);
+    free(self->channel);
+    free(self->install_dir);
+    free(self->state_dir);
+    free(self->id);
+    free(self->changing);
+    free(self->changed);
+    free(self->health);
+    free(self);
+    *self_p = NULL;
+}
+
+static void s_begin(fc_agent_t *self, fc_agent_mode_t mode)
+{
+    fc_agent_result_t *r = &self->res;
+    self->mode = mode;
+    self->finished = false;
+    self->stop = 0;
+    self->started = self->last_progress = fc_now();
+    self->retried_base = self->hash_base = 0;
+    r->bytes_fetched = r->bytes_reused = r->bytes_total = 0;
+    r->disconnects = 0;
+    r->error = 0;
+    r->exit_code = FC_AGENT_EXIT_ERROR;
+    r->update_available = false;
+    r->available_version[0] = '\0';
+    r->available_serial = r->available_size = 0;
+    fc_msg_set_str(r->previous_version, sizeof r->previous_version, fc_install_version(self->inst));
+    fc_msg_set_str(r->version, sizeof r->version, fc_install_version(self->inst));
+    self->have_decided = false;
+    if (mode == FC_AGENT_DAEMON)
+        fc_agent_log(self, "following channel %s on %s (installed: %s)", self->channel,
+                     self->broker, r->version[0] ? r->version : "nothing");
+    fc_agent_set_state(self, "checking", "asking %s for the latest release of %s", self->broker,
+                       self->channel);
+    /* A fresh HELLO and SYNC: replies to an earlier run's requests are dropped. */
+    self->hello_req = self->sync_req = 0;
+    self->want_seq = 0;
+    self->flush_pending = true;
+    if (self->connected)
+        s_flush(self, self->started);
+}
+
+/* A one-shot run tells the broker how it ended, waiting briefly for the OK. */
+static void s_final_report(fc_agent_t *self)
+{
+    if (self->mode == FC_AGENT_CHECK || !self->welcomed)
+        return;
+    if (fc_agent_report(self, fc_now()) != 0)
+        return; /* no connection: nothing to wait for */
+    double deadline = fc_now() + 0.5;
+    void *dealer = s_raw(self->dealer);
+    while (fc_now() < deadline && !zsys_interrupted) {
+        zmq_pollitem_t item = {dealer, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 50) <= 0)
+            continue;
+        int err = 0;
+        fc_msg_t *msg = fc_msg_recv(dealer, NULL, &err);
+        bool done = msg && msg->req == self->report_req;
+        if (msg && msg->type == FC_MSG_CHUNK && msg->data)
+            self->res.bytes_fetched += zframe_size(msg->data);
+        fc_msg_destroy(&msg);
+        if (done)
+            break;
+    }
+}
+
+void fc_agent_status(const fc_agent_t *self, fc_agent_result_t *out)
+{
+    *out = self->res;
+    out->requests_retried = self->retried_base + (self->fetch ? fc_fetch_retried(self->fetch) : 0);
+    out->hash_errors = self->hash_base + (self->fetch ? fc_fetch_hash_errors(self->fetch) : 0);
+    out->seconds = fc_now() - self->started;
+    fc_msg_set_str(out->version, sizeof out->version, fc_install_version(self->inst));
+}
+
+int fc_agent_run_once(fc_agent_t *self, bool check_only, fc_agent_result_t *out)
+{
+    s_begin(self, check_only ? FC_AGENT_CHECK : FC_AGENT_ONCE);
+    s_loop(self);
+    if (!self->finished) {
+        fc_agent_set_state(self, "failed", "interrupted");
+        self->res.exit_code = FC_AGENT_EXIT_ERROR;
+    }
+    s_final_report(self);
+    /* A one-shot run leaves nothing half-open in memory; the stage stays on disk. */
+    if (self->fetch || self->stage) {
+        self->retried_base += self->fetch ? fc_fetch_retried(self->fetch) : 0;
+        self->hash_base += self->fetch ? fc_fetch_hash_errors(self->fetch) : 0;
+        fc_fetch_destroy(&self->fetch);
+        fc_stage_destroy(&self->stage);
+    }
+    fc_agent_drop_target(self);
+    fc_agent_result_t r;
+    fc_agent_status(self, &r);
+    if (out)
+        *out = r;
+    return r.exit_code;
+}
+
+int fc_agent_run(fc_agent_t *self)
+{
+    s_begin(self, FC_AGENT_DAEMON);
+    s_loop(self);
+    fc_agent_log(self, "stopping (%s: %s)", self->res.state, self->res.message);
+    return 0;
+}
+
+void fc_agent_stop(fc_agent_t *self)
+{
+    if (self)
+        self->stop = 1;
+}

@@ -1,0 +1,128 @@
+/* fc_agent_config.c: the agent's options (defaults, checks, policy names), error names and
+   the result as JSON: everything about the engine that needs no socket. */
+#include "fc_agent_priv.h"
+#include "fc_error.h"
+#include "fc_json.h"
+#include "fc_manifest.h"
+
+#include <errno.h>
+#include <string.h>
+
+static const char *s_error_names[] = {
+    "FC_OK",       "FC_EPROTO",  "FC_ETOOBIG",  "FC_EBADSIG",  "FC_EUNTRUSTED", "FC_ENOTFOUND",
+    "FC_ESERIAL",  "FC_EPATH",   "FC_EHASH",    "FC_EIO",      "FC_ENOSPC",     "FC_EINVAL",
+    "FC_ETIMEOUT", "FC_EDENIED", "FC_EMISSING", "FC_EREFUSED", "FC_ENOMEM",     "FC_EUNHEALTHY"};
+
+const char *fc_agent_error_name(int code)
+{
+    if (code >= 0 && (size_t)code < sizeof s_error_names / sizeof s_error_names[0])
+        return s_error_names[code];
+    return "FC_E?";
+}
+
+void fc_agent_config_defaults(fc_agent_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->policy = FC_AGENT_UPDATE_ALL;
+    cfg->window = FC_AGENT_DEFAULT_WINDOW;
+    cfg->timeout = 30;
+    cfg->retry_interval = 30;
+}
+
+int fc_agent_policy_parse(const char *text)
+{
+    if (!text)
+        return -1;
+    if (streq(text, "all"))
+        return FC_AGENT_UPDATE_ALL;
+    if (streq(text, "mandatory"))
+        return FC_AGENT_UPDATE_MANDATORY;
+    if (streq(text, "none"))
+        return FC_AGENT_UPDATE_NONE;
+    return -1;
+}
+
+int fc_agent_config_check(const fc_agent_config_t *cfg, char *msg, size_t msgsize)
+{
+#define S_BAD(...)                                                                                 \
+    do {                                                                                           \
+        snprintf(msg, msgsize, __VA_ARGS__);                                                       \
+        return FC_EINVAL;                                                                          \
+    } while (0)
+    if (!cfg)
+        S_BAD("no configuration");
+    if (!cfg->broker || !cfg->broker[0])
+        S_BAD("--broker is required (e.g. tcp://broker.example:7400)");
+    if (strncmp(cfg->broker, "tcp://", 6) && strncmp(cfg->broker, "ipc://", 6) &&
+        strncmp(cfg->broker, "inproc://", 9))
+        S_BAD("--broker '%s' is not a tcp://, ipc:// or inproc:// endpoint", cfg->broker);
+    if (strlen(cfg->broker) > FC_MAX_ENDPOINT)
+        S_BAD("--broker endpoint is longer than %d bytes", FC_MAX_ENDPOINT);
+    if (!cfg->channel || !cfg->channel[0])
+        S_BAD("--channel is required");
+    if (!fc_name_valid(cfg->channel))
+        S_BAD("--channel '%s' is not a valid name (1-%d of A-Z a-z 0-9 . _ + -)", cfg->channel,
+              FC_MAX_NAME);
+    if (cfg->id && cfg->id[0] && !fc_name_valid(cfg->id))
+        S_BAD("--id '%s' is not a valid name (1-%d of A-Z a-z 0-9 . _ + -)", cfg->id, FC_MAX_NAME);
+    if (!cfg->install_dir || !cfg->install_dir[0])
+        S_BAD("--install is required");
+    if (!cfg->state_dir || !cfg->state_dir[0])
+        S_BAD("--state is required");
+    if (cfg->policy != FC_AGENT_UPDATE_ALL && cfg->policy != FC_AGENT_UPDATE_MANDATORY &&
+        cfg->policy != FC_AGENT_UPDATE_NONE)
+        S_BAD("--auto-update must be all, mandatory or none");
+    if (cfg->window > (1ull << 30))
+        S_BAD("--window must be at most 1 GiB");
+    if (cfg->timeout < 0 || cfg->retry_interval < 0)
+        S_BAD("timeouts must not be negative");
+    if (!cfg->trust) {
+        if (!cfg->trust_file || !cfg->trust_file[0])
+            S_BAD("--trust is required (a file of trusted publisher keys)");
+        int err = 0;
+        fc_trust_t *trust = fc_trust_load(cfg->trust_file, &err);
+        if (!trust) {
+            snprintf(msg, msgsize, "cannot load trust file %s: %s (%s)", cfg->trust_file,
+                     err == FC_EIO && errno ? strerror(errno) : fc_strerror(err),
+                     fc_agent_error_name(err));
+            return err ? err : FC_EINVAL;
+        }
+        fc_trust_destroy(&trust);
+    }
+    return 0;
+#undef S_BAD
+}
+
+char *fc_agent_result_json(const fc_agent_result_t *r)
+{
+    fc_json_t *j = fc_json_new();
+    fc_json_open(j);
+    fc_json_key_str(j, "id", r->id);
+    fc_json_key_str(j, "channel", r->channel);
+    fc_json_key_str(j, "version", r->version);
+    fc_json_key_str(j, "previous_version", r->previous_version);
+    fc_json_key_str(j, "available_version", r->available_version);
+    fc_json_key_uint(j, "available_serial", r->available_serial);
+    fc_json_key_uint(j, "available_size", r->available_size);
+    fc_json_key_bool(j, "mandatory", r->mandatory);
+    fc_json_key_bool(j, "update_available", r->update_available);
+    fc_json_key_str(j, "state", r->state);
+    fc_json_key_str(j, "message", r->message);
+    fc_json_key(j, "error");
+    if (r->error)
+        fc_json_str(j, fc_agent_error_name(r->error));
+    else
+        fc_json_null(j);
+    fc_json_key_uint(j, "bytes_fetched", r->bytes_fetched);
+    fc_json_key_uint(j, "bytes_reused", r->bytes_reused);
+    fc_json_key_uint(j, "bytes_total", r->bytes_total);
+    fc_json_key_uint(j, "requests_retried", r->requests_retried);
+    fc_json_key_uint(j, "hash_errors", r->hash_errors);
+    fc_json_key_uint(j, "disconnects", r->disconnects);
+    fc_json_key_double(j, "seconds", r->seconds);
+    fc_json_key_int(j, "exit_code", r->exit_code);
+    fc_json_close(j);
+    char *text = strdup(fc_json_text(j));
+    fc_json_destroy(&j);
+    return text;
+}

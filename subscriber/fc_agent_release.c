@@ -1,0 +1,296 @@
+/* fc_agent_release.c: what the agent does with a release: verify and judge the manifest
+   (trust, channel, serial, failed before, policy), stage and fetch it, install it. */
+#include "fc_agent_priv.h"
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_msg.h"
+#include "fc_util.h"
+
+#include <string.h>
+
+static void *s_raw(zsock_t *sock)
+{
+    return zsock_resolve(sock);
+}
+
+void fc_agent_drop_target(fc_agent_t *self)
+{
+    if (self->fetch) {
+        self->retried_base += fc_fetch_retried(self->fetch);
+        self->hash_base += fc_fetch_hash_errors(self->fetch);
+        fc_fetch_destroy(&self->fetch);
+    }
+    fc_stage_destroy(&self->stage);
+    fc_manifest_destroy(&self->target);
+    free(self->target_bytes);
+    self->target_bytes = NULL;
+    self->target_len = 0;
+    self->retry_at = 0;
+    self->write_blocked = false;
+}
+
+/* Remembers a manifest not worth acting on, so a daemon's periodic SYNC does not redo it. */
+static void s_decided(fc_agent_t *self, const uint8_t id[FC_HASH_LEN])
+{
+    memcpy(self->decided_id, id, FC_HASH_LEN);
+    self->have_decided = true;
+}
+
+/* A failure that a daemon retries later and --once reports. */
+static void s_fail(fc_agent_t *self, int err, double retry_s, const char *msg)
+{
+    fc_agent_set_state(self, "failed", "%s", msg);
+    fc_agent_finish(self, FC_AGENT_EXIT_ERROR, err);
+    self->retry_at = fc_now() + retry_s;
+}
+
+static void s_install(fc_agent_t *self)
+{
+    if (self->fetch) {
+        self->retried_base += fc_fetch_retried(self->fetch);
+        self->hash_base += fc_fetch_hash_errors(self->fetch);
+        fc_fetch_destroy(&self->fetch);
+    }
+    const fc_manifest_t *m = self->target;
+    fc_agent_set_state(self, "installing", "installing %s (serial %llu)", m->version,
+                       (unsigned long long)m->serial);
+    fc_agent_report(self, fc_now());
+    fc_hooks_t hooks = {self->changing, self->changed, self->health};
+    char msg[FC_MAX_TEXT + 1] = "";
+    int rc = fc_install_commit(self->inst, &self->stage, &hooks, msg, sizeof msg);
+    fc_msg_set_str(self->res.version, sizeof self->res.version, fc_install_version(self->inst));
+    if (rc == 0) {
+        fc_agent_set_state(self, "installed", "%s", msg[0] ? msg : "installed");
+        self->res.update_available = false;
+        fc_agent_drop_target(self);
+        fc_agent_finish(self, FC_AGENT_EXIT_OK, 0);
+    } else if (rc == FC_EREFUSED) {
+        if (msg[0])
+            fc_agent_set_state(self, "postponed", "%s", msg);
+        else
+            fc_agent_set_state(self, "postponed",
+                               "install of %s postponed: the changing hook refused", m->version);
+        fc_agent_finish(self, FC_AGENT_EXIT_POSTPONED, rc);
+        self->retry_at = fc_now() + self->retry_interval;
+    } else if (rc == FC_EUNHEALTHY) {
+        fc_agent_set_state(self, "failed", "%s", msg[0] ? msg : "health check failed; rolled back");
+        s_decided(self, self->target_id);
+        fc_agent_drop_target(self);
+        fc_agent_finish(self, FC_AGENT_EXIT_UNHEALTHY, rc);
+    } else if (rc == FC_EHASH && ++self->install_attempts < 3) {
+        /* A staged chunk changed on disk since it was verified: the stage has forgotten it,
+           so open it again and fetch what is missing. */
+        fc_agent_log(self, "a staged chunk of %s no longer verifies; fetching it again",
+                     m->version);
+        fc_agent_start_stage(self, fc_now());
+    } else {
+        char text[FC_MAX_TEXT + 1];
+        snprintf(text, sizeof text, "install of %s failed: %s (%s)", m->version,
+                 msg[0] ? msg : fc_strerror(rc), fc_agent_error_name(rc));
+        s_fail(self, rc, rc == FC_ENOSPC ? FC_AGENT_NOSPC_RETRY : self->retry_interval, text);
+    }
+}
+
+/* Opens (or resumes) the stage of the target, copies what the installed release already has,
+   and starts fetching the rest. */
+void fc_agent_start_stage(fc_agent_t *self, double now)
+{
+    const fc_manifest_t *m = self->target;
+    char text[FC_MAX_TEXT + 1], a[32], b[32], c[32];
+    self->retry_at = 0;
+    int err = 0;
+    self->stage = fc_stage_open(self->inst, self->target_bytes, self->target_len, m, &err);
+    if (!self->stage) {
+        snprintf(text, sizeof text, "%s: cannot stage %s: %s (%s)",
+                 err == FC_ENOSPC ? "disk full" : "error", m->version, fc_strerror(err),
+                 fc_agent_error_name(err));
+        s_fail(self, err, err == FC_ENOSPC ? FC_AGENT_NOSPC_RETRY : self->retry_interval, text);
+        return;
+    }
+    uint64_t resumed = fc_stage_bytes_have(self->stage), reused = 0;
+    err = fc_stage_reuse_local(self->stage, &reused);
+    self->res.bytes_reused += reused;
+    self->res.bytes_total = fc_stage_bytes_total(self->stage);
+    if (err == FC_ENOSPC) {
+        snprintf(text, sizeof text, "disk full: cannot stage %s (%s)", m->version,
+                 fc_agent_error_name(err));
+        fc_stage_destroy(&self->stage);
+        s_fail(self, err, FC_AGENT_NOSPC_RETRY, text);
+        return;
+    }
+    self->fetch = fc_fetch_new(self->stage, self->window);
+    self->last_progress = now;
+    if (fc_fetch_done(self->fetch)) {
+        s_install(self); /* everything was staged already (a retry) or found locally */
+        return;
+    }
+    if (self->mode == FC_AGENT_DAEMON || self->verbose)
+        fc_agent_log(self, "fetching %s (serial %llu): %s, %s already staged, %s reused locally",
+                     m->version, (unsigned long long)m->serial,
+                     fc_agent_size(a, sizeof a, self->res.bytes_total),
+                     fc_agent_size(b, sizeof b, resumed), fc_agent_size(c, sizeof c, reused));
+    fc_agent_set_state(self, "downloading", "fetching %s (serial %llu)", m->version,
+                       (unsigned long long)m->serial);
+}
+
+/* What to do with the channel's latest signed manifest (empty: the channel has none). */
+void fc_agent_consider(fc_agent_t *self, const uint8_t *bytes, size_t len, double now)
+{
+    if (len == 0) {
+        if (self->target)
+            return; /* keep going with what we were given before */
+        self->res.update_available = false;
+        fc_agent_set_state(self, fc_install_serial(self->inst) ? "up-to-date" : "idle",
+                           "no release published on channel %s", self->channel);
+        fc_agent_finish(self, FC_AGENT_EXIT_OK, 0);
+        return;
+    }
+    uint8_t id[FC_HASH_LEN];
+    fc_hash_buf(id, bytes, len);
+    if (self->target && fc_hash_equal(id, self->target_id))
+        return;
+    if (self->mode == FC_AGENT_DAEMON && self->have_decided && fc_hash_equal(id, self->decided_id))
+        return;
+
+    int err = 0;
+    fc_manifest_t *m = fc_manifest_parse(bytes, len, self->trust, &err);
+    if (!m) {
+        fc_agent_set_state(self, "rejected", "release rejected: %s (%s)", fc_strerror(err),
+                           fc_agent_error_name(err));
+        s_decided(self, id);
+        fc_agent_finish(self, FC_AGENT_EXIT_ERROR, err);
+        return;
+    }
+    if (!streq(m->channel, self->channel)) {
+        fc_agent_set_state(self, "rejected",
+                           "release rejected: manifest is for channel '%s', not '%s' (%s)",
+                           m->channel, self->channel, fc_agent_error_name(FC_EINVAL));
+        s_decided(self, id);
+        fc_agent_finish(self, FC_AGENT_EXIT_ERROR, FC_EINVAL);
+        fc_manifest_destroy(&m);
+        return;
+    }
+    if (self->target && m->serial <= self->target->serial) {
+        fc_manifest_destroy(&m); /* not newer than what is being fetched */
+        return;
+    }
+    fc_agent_result_t *r = &self->res;
+    fc_msg_set_str(r->available_version, sizeof r->available_version, m->version);
+    r->available_serial = m->serial;
+    r->available_size = fc_manifest_total_size(m);
+    r->mandatory = m->mandatory;
+    uint64_t have = fc_install_serial(self->inst);
+    const char *installed = fc_install_version(self->inst);
+    char size[32];
+    fc_agent_size(size, sizeof size, r->available_size);
+
+    if (fc_install_check(self->inst, m) != 0) {
+        r->update_available = false;
+        if (m->serial == have)
+            fc_agent_set_state(self, "up-to-date", "%s (serial %llu) is installed and current",
+                               installed, (unsigned long long)have);
+        else {
+            fc_agent_set_state(
+                self, "rejected",
+                "release rejected: serial %llu (%s) is older than the installed serial %llu "
+                "(%s)",
+                (unsigned long long)m->serial, m->version, (unsigned long long)have,
+                fc_agent_error_name(FC_ESERIAL));
+            r->error = FC_ESERIAL;
+        }
+        s_decided(self, id);
+        fc_agent_finish(self, m->serial == have ? FC_AGENT_EXIT_OK : FC_AGENT_EXIT_ERROR,
+                        m->serial == have ? 0 : FC_ESERIAL);
+        fc_manifest_destroy(&m);
+        return;
+    }
+    if (self->target) {
+        if (self->mode == FC_AGENT_DAEMON || self->verbose)
+            fc_agent_log(self, "newer release %s (serial %llu) replaces %s being fetched",
+                         m->version, (unsigned long long)m->serial, self->target->version);
+        fc_agent_drop_target(self);
+    }
+    r->update_available = true;
+    if (fc_install_failed(self->inst, m->serial)) {
+        fc_agent_set_state(
+            self, "failed",
+            "release %s (serial %llu) failed its health check here before; staying on %s",
+            m->version, (unsigned long long)m->serial, installed[0] ? installed : "nothing");
+        s_decided(self, id);
+        /* For --check there is nothing to install: the latest is known bad here. */
+        r->update_available = self->mode != FC_AGENT_CHECK;
+        fc_agent_finish(self,
+                        self->mode == FC_AGENT_CHECK ? FC_AGENT_EXIT_OK : FC_AGENT_EXIT_UNHEALTHY,
+                        FC_EUNHEALTHY);
+        fc_manifest_destroy(&m);
+        return;
+    }
+    if (self->mode == FC_AGENT_CHECK) {
+        fc_agent_set_state(self, "idle", "update available: %s (serial %llu, %s%s), installed: %s",
+                           m->version, (unsigned long long)m->serial, size,
+                           m->mandatory ? ", mandatory" : "", installed[0] ? installed : "nothing");
+        fc_agent_finish(self, FC_AGENT_EXIT_AVAILABLE, 0);
+        fc_manifest_destroy(&m);
+        return;
+    }
+    bool above_min = m->min_version[0] && fc_version_cmp(m->min_version, installed) > 0;
+    bool allowed =
+        self->policy == FC_AGENT_UPDATE_ALL ||
+        (self->policy == FC_AGENT_UPDATE_MANDATORY && (m->mandatory || above_min || have == 0));
+    if (!allowed) {
+        fc_agent_set_state(self, "idle",
+                           "%s (serial %llu, %s) available, not installed: auto-update %s",
+                           m->version, (unsigned long long)m->serial, size,
+                           self->policy == FC_AGENT_UPDATE_NONE ? "none" : "mandatory only");
+        s_decided(self, id);
+        fc_agent_finish(self, FC_AGENT_EXIT_OK, 0);
+        fc_manifest_destroy(&m);
+        return;
+    }
+    self->target = m;
+    self->target_bytes = (uint8_t *)malloc(len);
+    if (!self->target_bytes) {
+        fc_agent_drop_target(self);
+        s_fail(self, FC_ENOMEM, self->retry_interval, "out of memory");
+        return;
+    }
+    memcpy(self->target_bytes, bytes, len);
+    self->target_len = len;
+    self->install_attempts = 0;
+    memcpy(self->target_id, id, FC_HASH_LEN);
+    fc_agent_start_stage(self, now);
+}
+
+void fc_agent_on_chunk(fc_agent_t *self, fc_msg_t *msg, double now)
+{
+    self->res.bytes_fetched += msg->data ? zframe_size(msg->data) : 0;
+    if (!self->fetch)
+        return;
+    int rc = fc_fetch_on_chunk(self->fetch, msg, s_raw(self->dealer), now, FC_AGENT_NOSPC_RETRY);
+    if (rc == 0) {
+        self->last_progress = now;
+        if (self->write_blocked) {
+            self->write_blocked = false;
+            fc_agent_log(self, "writing again, resuming %s", self->target->version);
+            fc_agent_set_state(self, "downloading", "fetching %s (serial %llu)",
+                               self->target->version, (unsigned long long)self->target->serial);
+        }
+        if (fc_fetch_done(self->fetch))
+            s_install(self);
+        else
+            fc_fetch_pump(self->fetch, s_raw(self->dealer), now);
+    } else if (rc == FC_EHASH) {
+        if (self->verbose)
+            fc_agent_log(self, "a chunk of %s did not match its hash; fetching it again",
+                         self->target->version);
+    } else if (rc > 0 && !self->write_blocked) {
+        self->write_blocked = true;
+        char have[32], total[32];
+        fc_agent_progress(self, have, total, sizeof have);
+        fc_agent_set_state(self, "failed",
+                           "%s writing %s (have %s of %s): %s (%s); keeping what is staged",
+                           rc == FC_ENOSPC ? "disk full" : "write error", self->target->version,
+                           have, total, fc_strerror(rc), fc_agent_error_name(rc));
+        fc_agent_finish(self, FC_AGENT_EXIT_ERROR, rc);
+    }
+}

@@ -1,0 +1,443 @@
+/* fc_agent_test.c: the agent engine's self-test: configuration, result JSON, and whole runs
+   against a small in-process fake broker (install, reuse, bad chunk, rejection, hooks). */
+#include "fc_agent.h"
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_install.h"
+#include "fc_manifest.h"
+#include "fc_msg.h"
+#include "fc_util.h"
+
+#include <czmq.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------- fake broker */
+
+/* Serves one channel from a manifest and a source dir, as the real broker would: HELLO,
+   SYNC, GET_CHUNK (by positioned reads), REPORT. Pipe commands: "MANIFEST" bytes srcdir,
+   "CORRUPT" n (damage the next n chunk replies), "DROP" n (ignore the next n chunk
+   requests), "NOTFOUND" n (answer the next n with ERROR), "$TERM". Replies to the pipe with the
+   service port, then the announce port, at start. */
+typedef struct {
+    uint8_t *bytes;
+    size_t len;
+    fc_manifest_t *m; /* parsed without trust: the fake broker serves whatever it is given */
+    char src[256];
+    int corrupt;
+    int drop;
+    int notfound;
+    uint64_t seq;
+} s_fake_t;
+
+static void s_fake_serve(s_fake_t *fake, zsock_t *router, int pub_port)
+{
+    zframe_t *who = NULL;
+    int err = 0;
+    fc_msg_t *req = fc_msg_recv(zsock_resolve(router), &who, &err);
+    if (!req) {
+        zframe_destroy(&who);
+        return;
+    }
+    fc_msg_t *rep = NULL;
+    if (req->type == FC_MSG_HELLO) {
+        rep = fc_msg_new(FC_MSG_WELCOME);
+        rep->epoch = 42;
+        rep->seq = fake->seq;
+        snprintf(rep->endpoint, sizeof rep->endpoint, "tcp://*:%d", pub_port);
+        rep->heartbeat_ms = 1000;
+    } else if (req->type == FC_MSG_SYNC) {
+        rep = fc_msg_new(FC_MSG_SNAPSHOT);
+        rep->epoch = 42;
+        rep->seq = fake->seq;
+        if (fake->bytes)
+            fc_msg_set_bytes(rep, fake->bytes, fake->len);
+    } else if (req->type == FC_MSG_GET_CHUNK && fake->drop > 0) {
+        fake->drop--; /* lost on the way: the agent must ask again */
+        fc_msg_destroy(&req);
+        zframe_destroy(&who);
+        return;
+    } else if (req->type == FC_MSG_GET_CHUNK && fake->notfound > 0) {
+        fake->notfound--; /* a broker still restoring its store */
+        rep = fc_msg_new(FC_MSG_ERROR);
+        rep->code = FC_ENOTFOUND;
+        fc_msg_set_str(rep->text, sizeof rep->text, "blob not found (yet)");
+    } else if (req->type == FC_MSG_GET_CHUNK) {
+        const fc_file_t *file = NULL;
+        for (uint32_t i = 0; fake->m && i < fake->m->nfiles; i++)
+            if (fc_hash_equal(fake->m->files[i].hash, req->blob))
+                file = &fake->m->files[i];
+        if (!file || req->offset + req->length > file->size) {
+            rep = fc_msg_new(FC_MSG_ERROR);
+            rep->code = FC_ENOTFOUND;
+        } else {
+            char path[600];
+            snprintf(path, sizeof path, "%s/%s", fake->src, file->path);
+            zframe_t *data = zframe_new(NULL, req->length);
+            int fd = open(path, O_RDONLY);
+            assert(fd >= 0);
+            assert(fc_pread_all(fd, zframe_data(data), req->length, req->offset) == 0);
+            close(fd);
+            if (fake->corrupt > 0 && req->length > 0) {
+                fake->corrupt--;
+                zframe_data(data)[0] ^= 0x5a;
+            }
+            rep = fc_msg_new(FC_MSG_CHUNK);
+            memcpy(rep->blob, req->blob, FC_HASH_LEN);
+            rep->offset = req->offset;
+            rep->data = data;
+        }
+    } else
+        rep = fc_msg_new(FC_MSG_OK);
+    rep->req = req->req;
+    fc_msg_send_to(&rep, who, zsock_resolve(router));
+    fc_msg_destroy(&req);
+    zframe_destroy(&who);
+}
+
+static void s_fake_broker(zsock_t *pipe, void *args)
+{
+    s_fake_t fake = {0};
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    zsock_t *pub = zsock_new(ZMQ_PUB);
+    int port = zsock_bind(router, "tcp://127.0.0.1:*");
+    int pub_port = zsock_bind(pub, "tcp://127.0.0.1:*");
+    assert(port > 0 && pub_port > 0);
+    zsock_signal(pipe, 0);
+    zsock_send(pipe, "ii", port, pub_port);
+    zpoller_t *poller = zpoller_new(pipe, router, NULL);
+    while (true) {
+        void *which = zpoller_wait(poller, -1);
+        if (which == router) {
+            s_fake_serve(&fake, router, pub_port);
+            continue;
+        }
+        if (which != pipe)
+            break;
+        zmsg_t *cmd = zmsg_recv(pipe);
+        char *name = cmd ? zmsg_popstr(cmd) : NULL;
+        bool term = !name || streq(name, "$TERM");
+        if (name && streq(name, "MANIFEST")) {
+            zframe_t *bytes = zmsg_pop(cmd);
+            char *src = zmsg_popstr(cmd);
+            free(fake.bytes);
+            fc_manifest_destroy(&fake.m);
+            fake.len = zframe_size(bytes);
+            fake.bytes = (uint8_t *)malloc(fake.len);
+            memcpy(fake.bytes, zframe_data(bytes), fake.len);
+            int err = 0;
+            fake.m = fc_manifest_parse(fake.bytes, fake.len, NULL, &err);
+            snprintf(fake.src, sizeof fake.src, "%s", src);
+            fake.seq++;
+            zframe_destroy(&bytes);
+            free(src);
+            zsock_signal(pipe, 0);
+        } else if (name &&
+                   (streq(name, "CORRUPT") || streq(name, "DROP") || streq(name, "NOTFOUND"))) {
+            char *n = zmsg_popstr(cmd);
+            int *counter = streq(name, "CORRUPT") ? &fake.corrupt
+                           : streq(name, "DROP")  ? &fake.drop
+                                                  : &fake.notfound;
+            *counter = atoi(n);
+            free(n);
+            zsock_signal(pipe, 0);
+        }
+        free(name);
+        zmsg_destroy(&cmd);
+        if (term)
+            break;
+    }
+    zpoller_destroy(&poller);
+    free(fake.bytes);
+    fc_manifest_destroy(&fake.m);
+    zsock_destroy(&pub);
+    zsock_destroy(&router);
+}
+
+/* Publishes dir as channel "stable" at version/serial, signed by key; tamper flips a bit of
+   the signature, as a hostile broker or a bad disk might. */
+static void s_publish_ex(zactor_t *broker, const char *dir, const char *version, uint64_t serial,
+                         const fc_signkey_t *key, bool tamper)
+{
+    fc_manifest_t *m = fc_manifest_new();
+    assert(fc_manifest_scan_dir(m, dir, NULL, NULL) == 0);
+    strcpy(m->product, "app");
+    strcpy(m->channel, "stable");
+    snprintf(m->version, sizeof m->version, "%s", version);
+    m->serial = serial;
+    m->created = 1700000000;
+    size_t len = 0;
+    uint8_t *bytes = fc_manifest_sign(m, key, &len);
+    assert(bytes);
+    if (tamper)
+        bytes[len - 1] ^= 0x01;
+    zmsg_t *cmd = zmsg_new();
+    zmsg_addstr(cmd, "MANIFEST");
+    zmsg_addmem(cmd, bytes, len);
+    zmsg_addstr(cmd, dir);
+    zmsg_send(&cmd, broker);
+    zsock_wait(broker);
+    free(bytes);
+    fc_manifest_destroy(&m);
+}
+
+static void s_publish(zactor_t *broker, const char *dir, const char *version, uint64_t serial,
+                      const fc_signkey_t *key)
+{
+    s_publish_ex(broker, dir, version, serial, key, false);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static void s_write(const char *dir, const char *name, const void *buf, size_t len)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    assert(fc_mkdirs(path, 0755) == 0);
+    *slash = '/';
+    assert(fc_write_file_atomic(path, buf, len, 0644) == 0);
+}
+
+static bool s_same(const char *path, const void *buf, size_t len)
+{
+    size_t got = 0;
+    uint8_t *data = fc_read_file(path, len + 1, &got);
+    bool same = data && got == len && memcmp(data, buf, len) == 0;
+    free(data);
+    return same;
+}
+
+static void s_quiet_log(const char *line, void *arg)
+{
+    if (*(bool *)arg)
+        fprintf(stderr, "\n    %s", line);
+}
+
+static void s_test_config(void)
+{
+    fc_agent_config_t cfg;
+    char msg[256];
+    fc_agent_config_defaults(&cfg);
+    assert(cfg.policy == FC_AGENT_UPDATE_ALL && cfg.window == 4u * 1024 * 1024);
+    assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL);
+    assert(strstr(msg, "--broker"));
+    cfg.broker = "http://x:1";
+    assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "tcp://"));
+    cfg.broker = "tcp://127.0.0.1:7400";
+    cfg.channel = "bad/channel";
+    assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "channel"));
+    cfg.channel = "stable";
+    cfg.install_dir = "/tmp/x";
+    cfg.state_dir = "/tmp/y";
+    assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "--trust"));
+    cfg.trust_file = "/nonexistent/fleetcast/trust.pub";
+    assert(fc_agent_config_check(&cfg, msg, sizeof msg) != 0 && strstr(msg, "trust file"));
+    cfg.id = "no spaces";
+    assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "--id"));
+    int err = 0;
+    assert(fc_agent_new(&cfg, &err) == NULL && err == FC_EINVAL);
+    assert(fc_agent_policy_parse("all") == FC_AGENT_UPDATE_ALL);
+    assert(fc_agent_policy_parse("mandatory") == FC_AGENT_UPDATE_MANDATORY);
+    assert(fc_agent_policy_parse("none") == FC_AGENT_UPDATE_NONE);
+    assert(fc_agent_policy_parse("some") == -1);
+
+    fc_agent_result_t r = {0};
+    strcpy(r.version, "1.2");
+    strcpy(r.state, "installed");
+    strcpy(r.message, "said \"hi\"");
+    r.bytes_fetched = 12345;
+    r.error = FC_EBADSIG;
+    r.exit_code = 1;
+    char *json = fc_agent_result_json(&r);
+    assert(json[0] == '{' && json[strlen(json) - 1] == '}');
+    assert(strstr(json, "\"version\":\"1.2\""));
+    assert(strstr(json, "\"state\":\"installed\""));
+    assert(strstr(json, "\"message\":\"said \\\"hi\\\"\""));
+    assert(strstr(json, "\"bytes_fetched\":12345"));
+    assert(strstr(json, "\"error\":\"FC_EBADSIG\""));
+    assert(strstr(json, "\"previous_version\":\"\""));
+    assert(strstr(json, "\"requests_retried\":0"));
+    free(json);
+}
+
+/* Runs once and checks the exit code, saying what happened when it is not the expected one. */
+static void s_expect(fc_agent_t *agent, bool check, int want, fc_agent_result_t *r)
+{
+    int rc = fc_agent_run_once(agent, check, r);
+    if (rc != want)
+        fprintf(stderr, "\n    expected exit %d, got %d: %s: %s\n", want, rc, r->state, r->message);
+    assert(rc == want);
+}
+
+/* ---------------------------------------------------------------- whole runs */
+
+static void s_test_runs(bool verbose)
+{
+    char root[] = "/tmp/fc_agent_test.XXXXXX";
+    assert(mkdtemp(root));
+    char src1[300], src2[300], inst[300], state[300], path[400];
+    snprintf(src1, sizeof src1, "%s/src1", root);
+    snprintf(src2, sizeof src2, "%s/src2", root);
+    snprintf(inst, sizeof inst, "%s/install", root);
+    snprintf(state, sizeof state, "%s/state", root);
+
+    /* Release 1.0: a 5-chunk binary and a small config file. */
+    size_t size = 4 * FC_CHUNK_SIZE + 1000;
+    uint8_t *app = (uint8_t *)malloc(size);
+    for (size_t i = 0; i < size; i++)
+        app[i] = (uint8_t)(i * 2654435761u >> 13);
+    s_write(src1, "bin/app", app, size);
+    s_write(src1, "etc/app.conf", "port=80\n", 8);
+
+    fc_signkey_t key, stranger;
+    fc_signkey_generate(&key);
+    fc_signkey_generate(&stranger);
+    fc_trust_t *trust = fc_trust_new();
+    fc_trust_add(trust, key.pk);
+
+    zactor_t *broker = zactor_new(s_fake_broker, NULL);
+    int port = 0, pub_port = 0;
+    zsock_recv(broker, "ii", &port, &pub_port);
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+    s_publish(broker, src1, "1.0", 1, &key);
+
+    fc_agent_config_t cfg;
+    fc_agent_config_defaults(&cfg);
+    cfg.broker = ep;
+    cfg.channel = "stable";
+    cfg.install_dir = inst;
+    cfg.state_dir = state;
+    cfg.trust = trust;
+    cfg.id = "test-agent";
+    cfg.timeout = 10;
+    cfg.log = s_quiet_log;
+    cfg.log_arg = &verbose;
+    cfg.verbose = verbose;
+    int err = 0;
+    fc_agent_t *agent = fc_agent_new(&cfg, &err);
+    assert(agent);
+    fc_agent_result_t r;
+
+    /* Nothing installed: --check says 100, --once installs. */
+    s_expect(agent, true, FC_AGENT_EXIT_AVAILABLE, &r);
+    assert(r.update_available && streq(r.available_version, "1.0") && r.bytes_fetched == 0);
+    s_expect(agent, false, FC_AGENT_EXIT_OK, &r);
+    assert(streq(r.state, "installed") && streq(r.version, "1.0"));
+    assert(streq(r.previous_version, ""));
+    assert(r.bytes_fetched == size + 8 && r.bytes_reused == 0 && r.bytes_total == size + 8);
+    snprintf(path, sizeof path, "%s/current/bin/app", inst);
+    assert(s_same(path, app, size));
+
+    /* Again: up to date, nothing fetched. */
+    s_expect(agent, false, FC_AGENT_EXIT_OK, &r);
+    assert(streq(r.state, "up-to-date") && r.bytes_fetched == 0 && !r.update_available);
+    s_expect(agent, true, FC_AGENT_EXIT_OK, &r);
+
+    /* 2.0 changes one chunk of the binary: only that chunk travels (and once more, since the
+       first copy arrives damaged); the rest is copied from 1.0. */
+    app[2 * FC_CHUNK_SIZE + 7] ^= 0xff;
+    s_write(src2, "bin/app", app, size);
+    s_write(src2, "etc/app.conf", "port=80\n", 8);
+    s_publish(broker, src2, "2.0", 2, &key);
+    zstr_sendx(broker, "CORRUPT", "1", NULL);
+    zsock_wait(broker);
+    s_expect(agent, false, FC_AGENT_EXIT_OK, &r);
+    assert(streq(r.version, "2.0") && streq(r.previous_version, "1.0"));
+    assert(r.bytes_fetched == 2 * FC_CHUNK_SIZE);
+    assert(r.bytes_reused == size + 8 - FC_CHUNK_SIZE);
+    assert(r.hash_errors == 1 && r.requests_retried >= 1);
+    assert(s_same(path, app, size));
+
+    /* 2.5 changes two chunks; the broker loses the first request and cannot serve the
+       second at first: one is re-sent once the link stays quiet, the other after a pause. */
+    char src3[300];
+    snprintf(src3, sizeof src3, "%s/src3", root);
+    app[7] ^= 0xff;
+    app[3 * FC_CHUNK_SIZE] ^= 0xff;
+    s_write(src3, "bin/app", app, size);
+    s_write(src3, "etc/app.conf", "port=80\n", 8);
+    s_publish(broker, src3, "2.5", 3, &key);
+    zstr_sendx(broker, "DROP", "1", NULL);
+    zsock_wait(broker);
+    zstr_sendx(broker, "NOTFOUND", "1", NULL);
+    zsock_wait(broker);
+    s_expect(agent, false, FC_AGENT_EXIT_OK, &r);
+    assert(streq(r.version, "2.5") && r.bytes_fetched == 2 * FC_CHUNK_SIZE);
+    assert(r.requests_retried >= 2 && r.seconds >= 4.5);
+    assert(s_same(path, app, size));
+
+    /* Signed by a key nobody trusts: rejected, nothing changes. */
+    s_publish(broker, src1, "3.0", 4, &stranger);
+    s_expect(agent, false, FC_AGENT_EXIT_ERROR, &r);
+    assert(streq(r.state, "rejected") && strstr(r.message, "FC_EUNTRUSTED"));
+    assert(streq(r.version, "2.5") && s_same(path, app, size));
+
+    /* A signature that does not verify: rejected, nothing written, nothing changes. */
+    s_publish_ex(broker, src1, "3.1", 4, &key, true);
+    s_expect(agent, false, FC_AGENT_EXIT_ERROR, &r);
+    assert(streq(r.state, "rejected") && strstr(r.message, "FC_EBADSIG"));
+    assert(strstr(r.message, "signature does not verify"));
+    assert(streq(r.version, "2.5") && r.bytes_fetched == 0 && s_same(path, app, size));
+    snprintf(path, sizeof path, "%s/releases/3.1", inst);
+    assert(access(path, F_OK) != 0);
+    snprintf(path, sizeof path, "%s/current/bin/app", inst);
+
+    /* An older serial than the installed one: rejected too. */
+    s_publish(broker, src1, "1.0", 1, &key);
+    s_expect(agent, false, FC_AGENT_EXIT_ERROR, &r);
+    assert(streq(r.state, "rejected") && strstr(r.message, "FC_ESERIAL"));
+    fc_agent_destroy(&agent);
+
+    /* Hooks: a refusing changing hook postpones; a failing health check rolls back, and the
+       same serial is not tried again. */
+    s_publish(broker, src1, "4.0", 4, &key);
+    cfg.exec_changing = "exit 1";
+    agent = fc_agent_new(&cfg, &err);
+    assert(agent);
+    s_expect(agent, false, FC_AGENT_EXIT_POSTPONED, &r);
+    assert(streq(r.state, "postponed") && streq(r.version, "2.5"));
+    fc_agent_destroy(&agent);
+    cfg.exec_changing = NULL;
+    cfg.exec_health = "exit 1";
+    agent = fc_agent_new(&cfg, &err);
+    assert(agent);
+    s_expect(agent, false, FC_AGENT_EXIT_UNHEALTHY, &r);
+    assert(streq(r.version, "2.5") && s_same(path, app, size));
+    s_expect(agent, false, FC_AGENT_EXIT_UNHEALTHY, &r);
+    assert(strstr(r.message, "before") && r.bytes_fetched == 0);
+    fc_agent_destroy(&agent);
+
+    /* Policy none: reports the release, installs nothing. */
+    s_publish(broker, src1, "5.0", 5, &key);
+    cfg.exec_health = NULL;
+    cfg.policy = FC_AGENT_UPDATE_NONE;
+    agent = fc_agent_new(&cfg, &err);
+    s_expect(agent, false, FC_AGENT_EXIT_OK, &r);
+    assert(r.update_available && streq(r.version, "2.5") && strstr(r.message, "5.0"));
+    fc_agent_destroy(&agent);
+
+    /* No broker: a clear error after the timeout. */
+    zactor_destroy(&broker);
+    cfg.policy = FC_AGENT_UPDATE_ALL;
+    cfg.timeout = 0.5;
+    agent = fc_agent_new(&cfg, &err);
+    s_expect(agent, false, FC_AGENT_EXIT_ERROR, &r);
+    assert(strstr(r.message, "unreachable") && r.error == FC_ETIMEOUT && r.seconds < 5);
+    fc_agent_destroy(&agent);
+
+    fc_trust_destroy(&trust);
+    free(app);
+    fc_remove_tree(root);
+}
+
+void fc_agent_test(bool verbose)
+{
+    printf(" * fc_agent: ");
+    s_test_config();
+    s_test_runs(verbose);
+    printf("OK\n");
+}

@@ -1,0 +1,84 @@
+/* fc_install.h: the agent's install tree: staging a release chunk by chunk, reusing local
+   chunks, and the atomic swap with hooks, health check and rollback. */
+#ifndef FC_INSTALL_H
+#define FC_INSTALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "fc_key.h"
+#include "fc_manifest.h"
+
+/* Layout:
+     <install>/releases/<version>/     complete trees (current and previous are kept)
+     <install>/releases/.staging-<serial>/  a release being downloaded
+     <install>/current -> releases/<version>   swapped atomically by rename
+     <state>/installed.manifest        signed manifest of the installed release
+     <state>/previous.manifest         ... of the previous one (for rollback)
+     <state>/failed                    serials that failed their health check, one per line
+     <state>/download-<serial>.manifest / .journal   the release being downloaded */
+
+typedef struct fc_install_t fc_install_t;
+typedef struct fc_stage_t fc_stage_t;
+
+typedef struct {
+    const char *changing; /* may refuse: non-zero exit postpones the install */
+    const char *changed;  /* after the swap: restart the application */
+    const char *health;   /* after changed: non-zero exit swaps back */
+} fc_hooks_t;
+
+/* Opens the install and state dirs (creating them, 0755/0700), loads the installed release
+   (its manifest re-verified against trust; a manifest that no longer verifies counts as
+   "nothing installed"). NULL with *err on failure. trust is borrowed and must outlive it. */
+fc_install_t *fc_install_new(const char *install_dir, const char *state_dir,
+                             const fc_trust_t *trust, int *err);
+void fc_install_destroy(fc_install_t **self_p);
+/* Installed release: serial 0 and version "" if none. The manifest is borrowed (NULL if none). */
+uint64_t fc_install_serial(const fc_install_t *self);
+const char *fc_install_version(const fc_install_t *self);
+const fc_manifest_t *fc_install_manifest(const fc_install_t *self);
+/* true if this serial failed its health check here before (not retried automatically). */
+bool fc_install_failed(const fc_install_t *self, uint64_t serial);
+/* Checks a parsed release against what is installed: FC_ESERIAL if its serial is not
+   higher than the installed one, else 0. */
+int fc_install_check(const fc_install_t *self, const fc_manifest_t *m);
+
+/* Starts or resumes staging a release: saves the signed manifest in the state dir, creates
+   the staging tree (files sized, parents made, nothing followed through symlinks), opens the
+   journal and re-verifies every journaled chunk by reading and hashing it (a chunk that no
+   longer verifies is fetched again). m is borrowed and must outlive the stage. Returns NULL
+   with *err (FC_ENOSPC, FC_EIO, ...). */
+fc_stage_t *fc_stage_open(fc_install_t *inst, const uint8_t *signed_manifest, size_t len,
+                          const fc_manifest_t *m, int *err);
+/* Closes the stage, keeping what is on disk for a later resume. Safe on NULL. */
+void fc_stage_destroy(fc_stage_t **self_p);
+/* Chunks are numbered across all files in manifest order. */
+uint64_t fc_stage_nchunks(const fc_stage_t *self);
+bool fc_stage_have(const fc_stage_t *self, uint64_t index);
+/* The chunk and (optionally) the file it belongs to; NULL if index is out of range. */
+const fc_chunk_t *fc_stage_chunk(const fc_stage_t *self, uint64_t index, const fc_file_t **file);
+/* Copies every missing chunk whose content exists in the installed release (found by chunk
+   hash, re-verified after reading) into the stage. Adds the bytes copied to *reused. */
+int fc_stage_reuse_local(fc_stage_t *self, uint64_t *reused);
+/* Verifies data against chunk index's hash (FC_EHASH if not), writes it at its offset, and
+   journals it; also fills any other missing chunk with the same hash. 0 or fc_error_t
+   (FC_ENOSPC when the disk is full: nothing is marked, retry later). */
+int fc_stage_write(fc_stage_t *self, uint64_t index, const void *data, size_t len);
+uint64_t fc_stage_bytes_have(const fc_stage_t *self);
+uint64_t fc_stage_bytes_total(const fc_stage_t *self);
+bool fc_stage_complete(const fc_stage_t *self);
+
+/* Installs a complete stage: checks every chunk is verified and every file hash matches its
+   chunks, sets modes, fsyncs, runs hooks->changing (non-zero: FC_EREFUSED, stage kept),
+   moves the tree to releases/<version>, swaps current atomically, runs hooks->changed and
+   hooks->health (non-zero: swaps back, records the serial as failed, FC_EUNHEALTHY), then
+   commits the state, removes the journal and releases older than the previous one.
+   Consumes *stage_p in every case. msg gets a human-readable outcome. Hooks run with
+   /bin/sh -c in the install dir with FLEETCAST_VERSION, FLEETCAST_PREVIOUS_VERSION,
+   FLEETCAST_RELEASE_DIR, FLEETCAST_INSTALL_DIR and FLEETCAST_CHANNEL set. */
+int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t *hooks,
+                      char *msg, size_t msgsize);
+
+void fc_install_test(bool verbose);
+
+#endif

@@ -1,0 +1,454 @@
+/* fc_install_test.c: self-test of staging and installing releases (fc_stage.c,
+   fc_install.c): resume, local reuse, corruption, hooks, health rollback, serials. */
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_install_priv.h"
+#include "fc_util.h"
+
+/* The self-test asserts must run in RelWithDebInfo builds too. */
+#undef NDEBUG
+#include <assert.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void s_test_write(const char *root, const char *rel, const void *data, size_t len,
+                         mode_t mode)
+{
+    char *path = fc_install_strf("%s/%s", root, rel);
+    char *dir = strdup(path);
+    *strrchr(dir, '/') = '\0';
+    assert(fc_mkdirs(dir, 0755) == 0);
+    assert(fc_write_file_atomic(path, data, len, mode) == 0);
+    free(dir);
+    free(path);
+}
+
+static uint8_t *s_test_random(size_t len, uint64_t seed)
+{
+    uint8_t *buf = malloc(len);
+    assert(buf);
+    uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        buf[i] = (uint8_t)x;
+    }
+    return buf;
+}
+
+static fc_manifest_t *s_test_release(const char *src, const fc_signkey_t *key,
+                                     const fc_trust_t *trust, const char *version, uint64_t serial,
+                                     uint8_t **bytes, size_t *len)
+{
+    fc_manifest_t *m = fc_manifest_new();
+    assert(m && fc_manifest_scan_dir(m, src, NULL, NULL) == 0);
+    snprintf(m->product, sizeof m->product, "app");
+    snprintf(m->channel, sizeof m->channel, "stable");
+    snprintf(m->version, sizeof m->version, "%s", version);
+    m->serial = serial;
+    m->created = 1700000000;
+    *bytes = fc_manifest_sign(m, key, len);
+    assert(*bytes);
+    fc_manifest_destroy(&m);
+    int err = -1;
+    m = fc_manifest_parse(*bytes, *len, trust, &err);
+    assert(m && err == 0);
+    return m;
+}
+
+/* Writes every missing chunk below limit from the source tree; returns the bytes written. */
+static uint64_t s_test_fill(fc_stage_t *st, const char *src, uint64_t limit)
+{
+    uint8_t *buf = malloc(FC_CHUNK_SIZE);
+    uint64_t bytes = 0;
+    for (uint64_t i = 0; i < fc_stage_nchunks(st) && i < limit; i++) {
+        if (fc_stage_have(st, i))
+            continue;
+        const fc_file_t *f = NULL;
+        const fc_chunk_t *c = fc_stage_chunk(st, i, &f);
+        assert(c && f);
+        char *path = fc_install_strf("%s/%s", src, f->path);
+        int fd = open(path, O_RDONLY);
+        assert(fd >= 0 && fc_pread_all(fd, buf, c->length, c->offset) == 0);
+        close(fd);
+        free(path);
+        assert(fc_stage_write(st, i, buf, c->length) == 0 && fc_stage_have(st, i));
+        bytes += c->length;
+    }
+    free(buf);
+    return bytes;
+}
+
+/* True if dir holds exactly m's files (content by chunk hashes, and modes). */
+static bool s_test_tree_matches(const char *dir, const fc_manifest_t *m)
+{
+    uint8_t *buf = malloc(FC_CHUNK_SIZE);
+    bool ok = true;
+    for (uint32_t i = 0; i < m->nfiles && ok; i++) {
+        const fc_file_t *f = &m->files[i];
+        char *path = fc_install_strf("%s/%s", dir, f->path);
+        struct stat st;
+        int fd = open(path, O_RDONLY);
+        ok = fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size == f->size &&
+             (st.st_mode & 0777) == f->mode;
+        for (uint32_t j = 0; ok && j < f->nchunks; j++) {
+            uint8_t h[FC_HASH_LEN];
+            ok = fc_pread_all(fd, buf, f->chunks[j].length, f->chunks[j].offset) == 0;
+            fc_hash_buf(h, buf, f->chunks[j].length);
+            ok = ok && fc_hash_equal(h, f->chunks[j].hash);
+        }
+        if (fd >= 0)
+            close(fd);
+        free(path);
+    }
+    free(buf);
+    return ok;
+}
+
+static bool s_test_same_file(const char *a, const char *b)
+{
+    size_t alen, blen;
+    uint8_t *x = fc_read_file(a, 64u << 20, &alen), *y = fc_read_file(b, 64u << 20, &blen);
+    struct stat sa, sb;
+    bool same = x && y && alen == blen && memcmp(x, y, alen) == 0 && stat(a, &sa) == 0 &&
+                stat(b, &sb) == 0 && (sa.st_mode & 0777) == (sb.st_mode & 0777);
+    free(x);
+    free(y);
+    return same;
+}
+
+static void s_test_current_is(const char *inst, const char *want)
+{
+    char *cur = fc_install_strf("%s/current", inst);
+    char target[PATH_MAX];
+    ssize_t n = readlink(cur, target, sizeof target - 1);
+    assert(n > 0);
+    target[n] = '\0';
+    assert(strcmp(target, want) == 0);
+    free(cur);
+}
+
+static bool s_test_exists(const char *root, const char *rel)
+{
+    char *path = fc_install_strf("%s/%s", root, rel);
+    struct stat st;
+    bool yes = lstat(path, &st) == 0;
+    free(path);
+    return yes;
+}
+
+static uint64_t s_test_count(const fc_stage_t *st)
+{
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < fc_stage_nchunks(st); i++)
+        n += fc_stage_have(st, i);
+    return n;
+}
+
+/* Global chunk index of chunk j of the file at path. */
+static uint64_t s_test_index(const fc_stage_t *st, const char *path, uint32_t j)
+{
+    for (uint64_t i = 0; i < fc_stage_nchunks(st); i++) {
+        const fc_file_t *f = NULL;
+        const fc_chunk_t *c = fc_stage_chunk(st, i, &f);
+        if (strcmp(f->path, path) == 0 && c == &f->chunks[j])
+            return i;
+    }
+    assert(false);
+    return 0;
+}
+
+void fc_install_test(bool verbose)
+{
+    if (verbose)
+        printf(" * fc_install: ");
+    assert(fc_crypto_init() == 0);
+    char root[] = "/tmp/fc_install_test.XXXXXX";
+    assert(mkdtemp(root));
+    char *src = fc_install_strf("%s/src", root), *inst = fc_install_strf("%s/inst", root);
+    char *state = fc_install_strf("%s/state", root), *log = fc_install_strf("%s/hook.log", root);
+    fc_signkey_t key;
+    fc_signkey_generate(&key);
+    fc_trust_t *trust = fc_trust_new();
+    fc_trust_add(trust, key.pk);
+    const uint32_t C = FC_CHUNK_SIZE;
+
+    /* Release 1: unique chunks, a duplicated file, an empty file, 80 small files (more than
+       the stage keeps open). */
+    uint8_t *app = s_test_random(3 * C + 1000, 1), *data = s_test_random(2 * C, 2);
+    s_test_write(src, "a.txt", "hello fleet\n", 12, 0644);
+    s_test_write(src, "bin/app", app, 3 * C + 1000, 0755);
+    s_test_write(src, "lib/data.bin", data, 2 * C, 0640);
+    s_test_write(src, "lib/dup.bin", data, 2 * C, 0600);
+    s_test_write(src, "empty", "", 0, 0644);
+    for (int i = 0; i < 80; i++) {
+        char name[32], text[32];
+        snprintf(name, sizeof name, "many/f%03d", i);
+        snprintf(text, sizeof text, "file %d\n", i);
+        s_test_write(src, name, text, strlen(text), 0644);
+    }
+    uint8_t *b1;
+    size_t l1;
+    fc_manifest_t *m1 = s_test_release(src, &key, trust, "1.0", 1, &b1, &l1);
+
+    int err = -1;
+    fc_install_t *in = fc_install_new(inst, state, trust, &err);
+    assert(in && err == 0);
+    assert(fc_install_serial(in) == 0 && strcmp(fc_install_version(in), "") == 0);
+    assert(fc_install_manifest(in) == NULL && !fc_install_failed(in, 1));
+    assert(fc_install_check(in, m1) == 0);
+
+    fc_stage_t *st = fc_stage_open(in, b1, l1, m1, &err);
+    assert(st && err == 0);
+    uint64_t n1 = fc_stage_nchunks(st);
+    assert(n1 == 1 + 4 + 2 + 2 + 80);
+    assert(fc_stage_bytes_total(st) == fc_manifest_total_size(m1));
+    assert(fc_stage_bytes_have(st) == 0 && !fc_stage_complete(st));
+    assert(fc_stage_chunk(st, n1, NULL) == NULL);
+    uint64_t reused = 0;
+    assert(fc_stage_reuse_local(st, &reused) == 0 && reused == 0);
+
+    /* Wrong content, wrong length, wrong index: refused, nothing marked. */
+    uint64_t app1 = s_test_index(st, "bin/app", 1);
+    uint8_t *junk = s_test_random(C, 99);
+    assert(fc_stage_write(st, app1, junk, C) == FC_EHASH);
+    assert(fc_stage_write(st, app1, app + C, C - 1) == FC_EHASH);
+    assert(fc_stage_write(st, n1, app + C, C) == FC_EINVAL);
+    assert(!fc_stage_have(st, app1) && fc_stage_bytes_have(st) == 0);
+    /* A chunk of lib/data.bin also fills the same chunk of lib/dup.bin. */
+    uint64_t data0 = s_test_index(st, "lib/data.bin", 0);
+    assert(fc_stage_write(st, data0, data, C) == 0);
+    assert(fc_stage_have(st, s_test_index(st, "lib/dup.bin", 0)));
+    assert(fc_stage_bytes_have(st) == 2ull * C && s_test_count(st) == 2);
+    assert(fc_stage_write(st, data0, data, C) == 0); /* a duplicate reply is harmless */
+
+    /* Half-way, closed and reopened: resumes with what it had. */
+    s_test_fill(st, src, n1 / 2);
+    uint64_t half = s_test_count(st), half_bytes = fc_stage_bytes_have(st);
+    assert(half >= n1 / 2 && half < n1 && fc_stage_have(st, app1));
+    fc_stage_destroy(&st);
+    assert(st == NULL);
+    st = fc_stage_open(in, b1, l1, m1, &err);
+    assert(st && s_test_count(st) == half && fc_stage_bytes_have(st) == half_bytes);
+    fc_stage_destroy(&st);
+
+    /* A journaled chunk damaged on disk is fetched again. */
+    char *staged_app = fc_install_strf("%s/releases/.staging-1/bin/app", inst);
+    int fd = open(staged_app, O_WRONLY);
+    assert(fd >= 0 && pwrite(fd, "X", 1, C + 10) == 1);
+    close(fd);
+    st = fc_stage_open(in, b1, l1, m1, &err);
+    assert(st && !fc_stage_have(st, app1) && s_test_count(st) == half - 1);
+    assert(fc_stage_bytes_have(st) == half_bytes - C);
+    fc_stage_destroy(&st);
+
+    /* A symlink planted in the staging tree is refused, not followed. */
+    char *many = fc_install_strf("%s/releases/.staging-1/many", inst);
+    char *outside = fc_install_strf("%s/outside", root);
+    assert(mkdir(outside, 0755) == 0);
+    assert(fc_remove_tree(many) == 0 && symlink(outside, many) == 0);
+    st = fc_stage_open(in, b1, l1, m1, &err);
+    assert(st == NULL && err == FC_EPATH);
+    assert(!s_test_exists(outside, "f000"));
+    assert(unlink(many) == 0);
+
+    /* Complete it and install. */
+    st = fc_stage_open(in, b1, l1, m1, &err);
+    assert(st && s_test_count(st) < half); /* the many/ chunks were forgotten */
+    s_test_fill(st, src, UINT64_MAX);
+    assert(fc_stage_complete(st) && fc_stage_bytes_have(st) == fc_stage_bytes_total(st));
+    char *changing =
+        fc_install_strf("test \"$FLEETCAST_VERSION\" = 1.0 && test \"$(pwd -P)\" = "
+                        "\"$FLEETCAST_INSTALL_DIR\" && test -f \"$FLEETCAST_RELEASE_DIR/a.txt\"");
+    char *changed = fc_install_strf("echo \"$FLEETCAST_VERSION<$FLEETCAST_PREVIOUS_VERSION "
+                                    "$FLEETCAST_CHANNEL $FLEETCAST_SERIAL\" >> %s",
+                                    log);
+    fc_hooks_t hooks = {changing, changed, "test -f \"$FLEETCAST_RELEASE_DIR/bin/app\""};
+    char msg[256] = "";
+    assert(fc_install_commit(in, &st, &hooks, msg, sizeof msg) == 0);
+    assert(st == NULL && strstr(msg, "1.0"));
+    s_test_current_is(inst, "releases/1.0");
+    assert(fc_install_serial(in) == 1 && strcmp(fc_install_version(in), "1.0") == 0);
+    assert(fc_install_manifest(in) && fc_install_manifest(in)->nfiles == m1->nfiles);
+    for (uint32_t i = 0; i < m1->nfiles; i++) {
+        char *a = fc_install_strf("%s/%s", src, m1->files[i].path);
+        char *b = fc_install_strf("%s/current/%s", inst, m1->files[i].path);
+        assert(s_test_same_file(a, b));
+        free(a);
+        free(b);
+    }
+    assert(s_test_exists(state, "installed.manifest") &&
+           !s_test_exists(state, "previous.manifest"));
+    assert(!s_test_exists(state, "download-1.manifest") &&
+           !s_test_exists(state, "download-1.journal"));
+    assert(!s_test_exists(inst, "releases/.staging-1"));
+    assert(!s_test_exists(state, "installed.manifest.next"));
+    size_t loglen;
+    char *text = (char *)fc_read_file(log, 4096, &loglen);
+    assert(text && strcmp(text, "1.0< stable 1\n") == 0);
+    free(text);
+
+    /* Release 2 changes one chunk of bin/app; a.txt was edited locally in the installed tree,
+       so its chunk cannot be reused either. */
+    app[C + 100] ^= 0xff;
+    s_test_write(src, "bin/app", app, 3 * C + 1000, 0755);
+    s_test_write(inst, "current/a.txt", "edited here\n", 12, 0644);
+    uint8_t *b2;
+    size_t l2;
+    fc_manifest_t *m2 = s_test_release(src, &key, trust, "2.0", 2, &b2, &l2);
+    assert(fc_install_check(in, m2) == 0);
+    st = fc_stage_open(in, b2, l2, m2, &err);
+    assert(st && s_test_count(st) == 0);
+    reused = 0;
+    assert(fc_stage_reuse_local(st, &reused) == 0);
+    assert(reused == fc_stage_bytes_total(st) - C - 12);
+    assert(fc_stage_bytes_have(st) == reused && s_test_count(st) == fc_stage_nchunks(st) - 2);
+    assert(!fc_stage_have(st, app1) && !fc_stage_have(st, s_test_index(st, "a.txt", 0)));
+    assert(s_test_fill(st, src, UINT64_MAX) == C + 12 && fc_stage_complete(st));
+    s_test_write(inst, "current/a.txt", "hello fleet\n", 12, 0644);
+
+    /* The changing hook refuses (or cannot run): postponed, nothing swapped, stage kept. */
+    fc_hooks_t norun = {"/nonexistent/fleetcast-hook", changed, NULL};
+    assert(fc_install_commit(in, &st, &norun, msg, sizeof msg) == FC_EREFUSED && st == NULL);
+    st = fc_stage_open(in, b2, l2, m2, &err);
+    assert(st && fc_stage_complete(st));
+    fc_hooks_t refuse = {"exit 1", changed, NULL};
+    assert(fc_install_commit(in, &st, &refuse, msg, sizeof msg) == FC_EREFUSED && st == NULL);
+    s_test_current_is(inst, "releases/1.0");
+    assert(fc_install_serial(in) == 1 && s_test_exists(inst, "releases/.staging-2"));
+
+    /* The health check fails: swapped back, the serial is remembered as failed, the app is
+       restarted on the old release. */
+    st = fc_stage_open(in, b2, l2, m2, &err);
+    assert(st && fc_stage_complete(st));
+    fc_hooks_t sick = {NULL, changed, "exit 1"};
+    assert(fc_install_commit(in, &st, &sick, msg, sizeof msg) == FC_EUNHEALTHY && st == NULL);
+    s_test_current_is(inst, "releases/1.0");
+    assert(fc_install_serial(in) == 1 && strcmp(fc_install_version(in), "1.0") == 0);
+    assert(fc_install_failed(in, 2) && !fc_install_failed(in, 1));
+    assert(!s_test_exists(inst, "releases/2.0") && !s_test_exists(state, "download-2.journal"));
+    char *current = fc_install_strf("%s/current", inst);
+    assert(s_test_tree_matches(current, m1));
+    text = (char *)fc_read_file(log, 4096, &loglen);
+    assert(text && strcmp(text, "1.0< stable 1\n2.0<1.0 stable 2\n1.0<2.0 stable 1\n") == 0);
+    free(text);
+    fc_install_t *again = fc_install_new(inst, state, trust, &err);
+    assert(again && fc_install_failed(again, 2) && fc_install_serial(again) == 1);
+    fc_install_destroy(&again);
+    assert(again == NULL);
+
+    /* Release 3 (same content as 2) installs; release 1 becomes the previous. */
+    uint8_t *b3;
+    size_t l3;
+    fc_manifest_t *m3 = s_test_release(src, &key, trust, "2.0", 3, &b3, &l3);
+    st = fc_stage_open(in, b3, l3, m3, &err);
+    reused = 0;
+    assert(st && fc_stage_reuse_local(st, &reused) == 0);
+    assert(reused == fc_stage_bytes_total(st) - C);
+    assert(s_test_fill(st, src, UINT64_MAX) == C);
+    fc_hooks_t healthy = {NULL, NULL, "true"};
+    assert(fc_install_commit(in, &st, &healthy, msg, sizeof msg) == 0);
+    s_test_current_is(inst, "releases/2.0");
+    assert(fc_install_serial(in) == 3 && s_test_tree_matches(current, m3));
+    assert(s_test_exists(inst, "releases/1.0") && s_test_exists(state, "previous.manifest"));
+    char *ppath = fc_install_strf("%s/previous.manifest", state);
+    char *ipath = fc_install_strf("%s/installed.manifest", state);
+    size_t plen, ilen;
+    uint8_t *pbytes = fc_read_file(ppath, FC_MAX_MANIFEST, &plen);
+    uint8_t *ibytes = fc_read_file(ipath, FC_MAX_MANIFEST, &ilen);
+    assert(pbytes && plen == l1 && memcmp(pbytes, b1, l1) == 0);
+    assert(ibytes && ilen == l3 && memcmp(ibytes, b3, l3) == 0);
+    free(pbytes);
+    free(ibytes);
+    /* Older and equal serials are refused, by check and by commit. */
+    assert(fc_install_check(in, m2) == FC_ESERIAL && fc_install_check(in, m3) == FC_ESERIAL);
+    st = fc_stage_open(in, b2, l2, m2, &err);
+    assert(st && fc_install_commit(in, &st, NULL, msg, sizeof msg) == FC_ESERIAL && !st);
+    assert(fc_install_serial(in) == 3);
+
+    /* Release 4 re-releases version 2.0: it goes beside the live 2.0, and 1.0 is dropped. */
+    s_test_write(src, "a.txt", "hello fleet, again\n", 19, 0600);
+    uint8_t *b4;
+    size_t l4;
+    fc_manifest_t *m4 = s_test_release(src, &key, trust, "2.0", 4, &b4, &l4);
+    st = fc_stage_open(in, b4, l4, m4, &err);
+    assert(st && fc_stage_reuse_local(st, NULL) == 0);
+    assert(s_test_fill(st, src, UINT64_MAX) == 19);
+    /* A chunk damaged after it was verified is caught by the commit and fetched again. */
+    uint64_t f0 = s_test_index(st, "many/f000", 0);
+    fc_stage_destroy(&st);
+    char *staged_f0 = fc_install_strf("%s/releases/.staging-4/many/f000", inst);
+    s_test_write(inst, "releases/.staging-4/many/f000", "file X\n", 7, 0600);
+    st = fc_stage_open(in, b4, l4, m4, &err);
+    assert(st && !fc_stage_have(st, f0));
+    assert(s_test_fill(st, src, UINT64_MAX) == 7 && fc_stage_complete(st));
+    fd = open(staged_f0, O_WRONLY);
+    assert(fd >= 0 && pwrite(fd, "Y", 1, 5) == 1);
+    close(fd);
+    assert(fc_install_commit(in, &st, NULL, msg, sizeof msg) == FC_EHASH && st == NULL);
+    s_test_current_is(inst, "releases/2.0");
+    st = fc_stage_open(in, b4, l4, m4, &err);
+    assert(st && !fc_stage_have(st, f0) && s_test_count(st) == fc_stage_nchunks(st) - 1);
+    assert(s_test_fill(st, src, UINT64_MAX) == 7);
+    assert(fc_install_commit(in, &st, NULL, msg, sizeof msg) == 0);
+    s_test_current_is(inst, "releases/2.0+4");
+    assert(s_test_tree_matches(current, m4) && s_test_exists(inst, "releases/2.0"));
+    assert(!s_test_exists(inst, "releases/1.0") && !s_test_exists(inst, "releases/.staging-2"));
+    assert(!s_test_exists(state, "download-2.manifest"));
+
+    /* A crash after a swap but before the state commit: the next start points current back
+       at the installed release. */
+    char *cur_tmp = fc_install_strf("%s/current.tmp", inst);
+    assert(symlink("releases/2.0", cur_tmp) == 0 && rename(cur_tmp, current) == 0);
+    free(cur_tmp);
+    again = fc_install_new(inst, state, trust, &err);
+    assert(again && fc_install_serial(again) == 4);
+    s_test_current_is(inst, "releases/2.0+4");
+    fc_install_destroy(&again);
+    /* A signer no longer trusted: nothing counts as installed, and the tree is left alone. */
+    fc_trust_t *empty = fc_trust_new();
+    again = fc_install_new(inst, state, empty, &err);
+    assert(again && fc_install_serial(again) == 0 && fc_install_manifest(again) == NULL);
+    s_test_current_is(inst, "releases/2.0+4");
+    fc_install_destroy(&again);
+    fc_trust_destroy(&empty);
+
+    fc_install_destroy(&in);
+    fc_install_destroy(&in);
+    fc_stage_destroy(&st);
+    fc_manifest_destroy(&m1);
+    fc_manifest_destroy(&m2);
+    fc_manifest_destroy(&m3);
+    fc_manifest_destroy(&m4);
+    free(b1);
+    free(b2);
+    free(b3);
+    free(b4);
+    free(app);
+    free(data);
+    free(junk);
+    free(staged_app);
+    free(staged_f0);
+    free(many);
+    free(outside);
+    free(changing);
+    free(changed);
+    free(current);
+    free(ppath);
+    free(ipath);
+    fc_trust_destroy(&trust);
+    fc_signkey_wipe(&key);
+    assert(fc_remove_tree(root) == 0);
+    free(src);
+    free(inst);
+    free(state);
+    free(log);
+    if (verbose)
+        printf("OK\n");
+}

@@ -1,0 +1,565 @@
+/* fc_stage.c: staging a release chunk by chunk: the staging tree, resumable through the
+   journal, with chunks reused from the installed release and re-verified before commit. */
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_install_priv.h"
+#include "fc_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Opens rel below rootfd one component at a time, never following a symlink and never
+   leaving the tree: a planted symlink (or a file where a directory should be) gives FC_EPATH.
+   With mkparents, missing directories are created 0755. Returns an fd or -fc_error_t. */
+static int s_open_below(int rootfd, const char *rel, int flags, mode_t mode, bool mkparents)
+{
+    char comp[FC_MAX_PATH + 1];
+    if (strlen(rel) > FC_MAX_PATH)
+        return -FC_EPATH;
+    int dfd = rootfd;
+    const char *p = rel;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        memcpy(comp, p, n);
+        comp[n] = '\0';
+        int fd;
+        if (slash) {
+            if (mkparents && mkdirat(dfd, comp, 0755) != 0 && errno != EEXIST)
+                fd = -1;
+            else
+                fd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        } else {
+            fd = openat(dfd, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+        }
+        int err = errno;
+        if (dfd != rootfd)
+            close(dfd);
+        if (fd < 0) {
+            if (err == ELOOP || err == ENOTDIR || err == EISDIR || err == EEXIST)
+                return -FC_EPATH;
+            return -fc_errno_to_error(err);
+        }
+        if (!slash) {
+            struct stat st;
+            if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return -FC_EPATH; /* a FIFO or device planted in the tree */
+            }
+            return fd;
+        }
+        dfd = fd;
+        p = slash + 1;
+    }
+}
+
+/* The file holding global chunk index (the last file whose first chunk is <= index, which
+   skips empty files), and the chunk within it. */
+static const fc_chunk_t *s_locate(const fc_stage_t *self, uint64_t index, uint32_t *fi)
+{
+    if (index >= self->nchunks)
+        return NULL;
+    uint32_t lo = 0, hi = self->m->nfiles; /* first[lo] <= index < first[hi] */
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (self->first[mid] <= index)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    *fi = lo;
+    return &self->m->files[lo].chunks[index - self->first[lo]];
+}
+
+/* The stage's fd for file fi, opened on demand; the least recently used is closed when
+   FC_STAGE_MAX_FDS are open. Returns an fd or -fc_error_t. */
+static int s_file_fd(fc_stage_t *self, uint32_t fi)
+{
+    self->tick++;
+    if (self->fds[fi] >= 0) {
+        for (size_t i = 0; i < self->nopen; i++)
+            if (self->lru[i] == fi)
+                self->lru_tick[i] = self->tick;
+        return self->fds[fi];
+    }
+    int fd = s_open_below(self->rootfd, self->m->files[fi].path, O_RDWR, 0, false);
+    if (fd < 0)
+        return fd;
+    size_t slot = self->nopen;
+    if (self->nopen == FC_STAGE_MAX_FDS) {
+        slot = 0;
+        for (size_t i = 1; i < self->nopen; i++)
+            if (self->lru_tick[i] < self->lru_tick[slot])
+                slot = i;
+        close(self->fds[self->lru[slot]]);
+        self->fds[self->lru[slot]] = -1;
+    } else
+        self->nopen++;
+    self->lru[slot] = fi;
+    self->lru_tick[slot] = self->tick;
+    self->fds[fi] = fd;
+    return fd;
+}
+
+static void s_close_files(fc_stage_t *self)
+{
+    for (size_t i = 0; i < self->nopen; i++) {
+        close(self->fds[self->lru[i]]);
+        self->fds[self->lru[i]] = -1;
+    }
+    self->nopen = 0;
+}
+
+/* Reads chunk index into self->buf and checks it against its hash. 0, FC_EHASH or FC_EIO. */
+static int s_read_chunk(fc_stage_t *self, uint64_t index, uint8_t out[FC_HASH_LEN])
+{
+    uint32_t fi;
+    const fc_chunk_t *c = s_locate(self, index, &fi);
+    int fd = s_file_fd(self, fi);
+    if (fd < 0)
+        return -fd;
+    if (fc_pread_all(fd, self->buf, c->length, c->offset) != 0)
+        return FC_EIO; /* short read: the file was truncated under us */
+    uint8_t h[FC_HASH_LEN];
+    fc_hash_buf(h, self->buf, c->length);
+    if (out)
+        memcpy(out, h, FC_HASH_LEN);
+    return fc_hash_equal(h, c->hash) ? 0 : FC_EHASH;
+}
+
+/* Writes already-verified data as chunk index and journals it. */
+static int s_write_one(fc_stage_t *self, uint64_t index, const void *data)
+{
+    uint32_t fi;
+    const fc_chunk_t *c = s_locate(self, index, &fi);
+    int fd = s_file_fd(self, fi);
+    if (fd < 0)
+        return -fd;
+    if (fc_pwrite_all(fd, data, c->length, c->offset) != 0)
+        return fc_errno_to_error(errno);
+    int rc = fc_journal_mark(self->journal, index);
+    if (rc == 0)
+        self->bytes_have += c->length;
+    return rc;
+}
+
+static int s_ref_cmp(const void *a, const void *b)
+{
+    const fc_chunk_ref_t *x = a, *y = b;
+    int rc = memcmp(x->hash, y->hash, FC_HASH_LEN);
+    if (rc == 0)
+        rc = x->index < y->index ? -1 : x->index > y->index;
+    return rc;
+}
+
+/* The range [*lo, return) of by_hash entries with this hash. */
+static size_t s_find_hash(const fc_stage_t *self, const uint8_t hash[FC_HASH_LEN], size_t *lo)
+{
+    size_t l = 0, h = (size_t)self->nchunks;
+    while (l < h) {
+        size_t mid = l + (h - l) / 2;
+        if (memcmp(self->by_hash[mid].hash, hash, FC_HASH_LEN) < 0)
+            l = mid + 1;
+        else
+            h = mid;
+    }
+    *lo = l;
+    size_t end = l;
+    while (end < self->nchunks && memcmp(self->by_hash[end].hash, hash, FC_HASH_LEN) == 0)
+        end++;
+    return end;
+}
+
+/* Writes verified data as every missing chunk with this hash; adds the bytes to *written.
+   The first failure stops it. */
+static int s_put_all(fc_stage_t *self, const uint8_t hash[FC_HASH_LEN], const void *data,
+                     uint64_t *written)
+{
+    size_t lo, end = s_find_hash(self, hash, &lo);
+    for (size_t i = lo; i < end; i++) {
+        uint64_t index = self->by_hash[i].index;
+        if (fc_journal_has(self->journal, index))
+            continue;
+        int rc = s_write_one(self, index, data);
+        if (rc != 0)
+            return rc;
+        uint32_t fi;
+        *written += s_locate(self, index, &fi)->length;
+    }
+    return 0;
+}
+
+/* Creates the staging tree: every file created (0600 until commit) and sized sparse. */
+static int s_create_files(fc_stage_t *self)
+{
+    for (uint32_t i = 0; i < self->m->nfiles; i++) {
+        const fc_file_t *f = &self->m->files[i];
+        int fd = s_open_below(self->rootfd, f->path, O_RDWR | O_CREAT, 0600, true);
+        if (fd < 0)
+            return -fd;
+        struct stat st;
+        int rc = fstat(fd, &st) == 0 ? 0 : FC_EIO;
+        /* Sparse: space is taken chunk by chunk, so a full disk fails a write, not this. */
+        if (rc == 0 && (uint64_t)st.st_size != f->size && ftruncate(fd, (off_t)f->size) != 0)
+            rc = fc_errno_to_error(errno);
+        close(fd);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* True if the file holds exactly these bytes. */
+static bool s_file_equals(const char *path, const uint8_t *bytes, size_t len)
+{
+    size_t have_len;
+    uint8_t *have = fc_read_file(path, FC_MAX_MANIFEST, &have_len);
+    bool same = have && have_len == len && memcmp(have, bytes, len) == 0;
+    free(have);
+    return same;
+}
+
+fc_stage_t *fc_stage_open(fc_install_t *inst, const uint8_t *signed_manifest, size_t len,
+                          const fc_manifest_t *m, int *err)
+{
+    int dummy;
+    if (!err)
+        err = &dummy;
+    if (!inst || !signed_manifest || !m || len == 0 || len > FC_MAX_MANIFEST) {
+        *err = FC_EINVAL;
+        return NULL;
+    }
+    /* The version names a directory: never trust it further than the manifest rules. */
+    if (!fc_name_valid(m->version) || m->nfiles > FC_MAX_FILES) {
+        *err = FC_EPROTO;
+        return NULL;
+    }
+    fc_stage_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        *err = FC_ENOMEM;
+        return NULL;
+    }
+    self->inst = inst;
+    self->m = m;
+    self->rootfd = -1;
+    self->len = len;
+    self->bytes = malloc(len);
+    self->first = calloc((size_t)m->nfiles + 1, sizeof *self->first);
+    self->fds = malloc(((size_t)m->nfiles + 1) * sizeof *self->fds);
+    self->buf = malloc(FC_CHUNK_SIZE);
+    char *mpath = fc_install_strf("%s/download-%" PRIu64 ".manifest", inst->state, m->serial);
+    char *jpath = fc_install_strf("%s/download-%" PRIu64 ".journal", inst->state, m->serial);
+    char *releases = fc_install_strf("%s/releases", inst->dir);
+    self->dir = fc_install_strf("%s/.staging-%" PRIu64, releases, m->serial);
+    *err = FC_ENOMEM;
+    if (!self->bytes || !self->first || !self->fds || !self->buf || !mpath || !jpath || !releases ||
+        !self->dir)
+        goto fail;
+    memcpy(self->bytes, signed_manifest, len);
+    for (uint32_t i = 0; i < m->nfiles; i++) {
+        self->fds[i] = -1;
+        self->first[i + 1] = self->first[i] + m->files[i].nchunks;
+        self->bytes_total += m->files[i].size;
+        for (uint32_t j = 0; j < m->files[i].nchunks; j++)
+            if (m->files[i].chunks[j].length > FC_CHUNK_SIZE) {
+                *err = FC_EPROTO;
+                goto fail;
+            }
+    }
+    self->nchunks = self->first[m->nfiles];
+    self->by_hash = malloc(((size_t)self->nchunks + 1) * sizeof *self->by_hash);
+    if (!self->by_hash)
+        goto fail;
+    for (uint64_t i = 0; i < self->nchunks; i++) {
+        uint32_t fi;
+        self->by_hash[i].hash = s_locate(self, i, &fi)->hash;
+        self->by_hash[i].index = i;
+    }
+    qsort(self->by_hash, (size_t)self->nchunks, sizeof *self->by_hash, s_ref_cmp);
+
+    /* A staging tree or journal left by a different manifest with this serial is not ours
+       to resume: start over rather than ship stray files. */
+    if (!s_file_equals(mpath, signed_manifest, len)) {
+        unlink(jpath);
+        if (fc_remove_tree(self->dir) != 0 && errno != ENOENT) {
+            *err = FC_EIO;
+            goto fail;
+        }
+        if (fc_write_file_atomic(mpath, signed_manifest, len, 0600) != 0) {
+            *err = fc_errno_to_error(errno);
+            goto fail;
+        }
+    }
+    if (fc_mkdirs(releases, 0755) != 0 || (mkdir(self->dir, 0755) != 0 && errno != EEXIST)) {
+        *err = fc_errno_to_error(errno);
+        goto fail;
+    }
+    self->rootfd = open(self->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (self->rootfd < 0) {
+        *err = errno == ELOOP || errno == ENOTDIR ? FC_EPATH : fc_errno_to_error(errno);
+        goto fail;
+    }
+    *err = s_create_files(self);
+    if (*err)
+        goto fail;
+    uint8_t id[FC_HASH_LEN];
+    fc_hash_buf(id, signed_manifest, len);
+    self->journal = fc_journal_open(jpath, id, self->nchunks, err);
+    if (!self->journal)
+        goto fail;
+    /* The journal is a hint: each chunk it names is read back and hashed, and fetched again
+       if the disk no longer holds it. */
+    for (uint64_t i = 0; i < self->nchunks; i++) {
+        if (!fc_journal_has(self->journal, i))
+            continue;
+        if (s_read_chunk(self, i, NULL) == 0) {
+            uint32_t fi;
+            self->bytes_have += s_locate(self, i, &fi)->length;
+        } else
+            fc_journal_forget(self->journal, i);
+    }
+    *err = 0;
+    free(mpath);
+    free(jpath);
+    free(releases);
+    return self;
+fail:
+    free(mpath);
+    free(jpath);
+    free(releases);
+    fc_stage_destroy(&self);
+    return NULL;
+}
+
+void fc_stage_destroy(fc_stage_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    fc_stage_t *self = *self_p;
+    if (self->fds)
+        s_close_files(self);
+    if (self->journal)
+        fc_journal_sync(self->journal);
+    fc_journal_destroy(&self->journal);
+    if (self->rootfd >= 0)
+        close(self->rootfd);
+    free(self->bytes);
+    free(self->dir);
+    free(self->first);
+    free(self->by_hash);
+    free(self->fds);
+    free(self->buf);
+    free(self);
+    *self_p = NULL;
+}
+
+uint64_t fc_stage_nchunks(const fc_stage_t *self)
+{
+    return self ? self->nchunks : 0;
+}
+
+bool fc_stage_have(const fc_stage_t *self, uint64_t index)
+{
+    return self && fc_journal_has(self->journal, index);
+}
+
+const fc_chunk_t *fc_stage_chunk(const fc_stage_t *self, uint64_t index, const fc_file_t **file)
+{
+    uint32_t fi;
+    const fc_chunk_t *c = self ? s_locate(self, index, &fi) : NULL;
+    if (c && file)
+        *file = &self->m->files[fi];
+    return c;
+}
+
+int fc_stage_reuse_local(fc_stage_t *self, uint64_t *reused)
+{
+    if (!self)
+        return FC_EINVAL;
+    uint64_t dummy = 0;
+    if (!reused)
+        reused = &dummy;
+    const fc_manifest_t *old = self->inst->installed;
+    if (!old || fc_stage_complete(self))
+        return 0;
+    char *cur = fc_install_strf("%s/current", self->inst->dir);
+    if (!cur)
+        return FC_ENOMEM;
+    /* Follows `current` itself (it is ours), but nothing inside the tree. */
+    int curfd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(cur);
+    if (curfd < 0)
+        return 0; /* nothing on disk to reuse: everything is fetched */
+    uint8_t *data = malloc(FC_CHUNK_SIZE);
+    if (!data) {
+        close(curfd);
+        return FC_ENOMEM;
+    }
+    int rc = 0;
+    /* In the old release's order, so each installed file is opened once and read forward. */
+    for (uint32_t fi = 0; fi < old->nfiles && rc == 0; fi++) {
+        const fc_file_t *f = &old->files[fi];
+        int fd = -1;
+        bool unusable = false;
+        for (uint32_t j = 0; j < f->nchunks && rc == 0 && !unusable; j++) {
+            const fc_chunk_t *c = &f->chunks[j];
+            size_t lo, end = s_find_hash(self, c->hash, &lo);
+            bool wanted = false;
+            for (size_t i = lo; i < end && !wanted; i++)
+                wanted = !fc_journal_has(self->journal, self->by_hash[i].index);
+            if (!wanted || c->length > FC_CHUNK_SIZE)
+                continue;
+            if (fd < 0) {
+                fd = s_open_below(curfd, f->path, O_RDONLY | O_NONBLOCK, 0, false);
+                unusable = fd < 0;
+                if (unusable)
+                    break;
+            }
+            /* The installed copy may have been edited locally: re-hash before trusting it. */
+            uint8_t h[FC_HASH_LEN];
+            if (fc_pread_all(fd, data, c->length, c->offset) != 0)
+                continue;
+            fc_hash_buf(h, data, c->length);
+            if (!fc_hash_equal(h, c->hash))
+                continue;
+            uint32_t sfi;
+            if (s_locate(self, self->by_hash[lo].index, &sfi)->length != c->length)
+                continue;
+            rc = s_put_all(self, c->hash, data, reused);
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    free(data);
+    close(curfd);
+    return rc;
+}
+
+int fc_stage_write(fc_stage_t *self, uint64_t index, const void *data, size_t len)
+{
+    uint32_t fi;
+    const fc_chunk_t *c = self ? s_locate(self, index, &fi) : NULL;
+    if (!c || (!data && len > 0))
+        return FC_EINVAL;
+    if (len != c->length)
+        return FC_EHASH;
+    uint8_t h[FC_HASH_LEN];
+    fc_hash_buf(h, data, len);
+    if (!fc_hash_equal(h, c->hash))
+        return FC_EHASH;
+    if (fc_journal_has(self->journal, index))
+        return 0; /* a duplicate reply */
+    int rc = s_write_one(self, index, data);
+    if (rc != 0)
+        return rc;
+    /* Other chunks with the same content are written now; a failure there only leaves
+       them missing, to be fetched like any other. */
+    uint64_t more = 0;
+    s_put_all(self, c->hash, data, &more);
+    return 0;
+}
+
+uint64_t fc_stage_bytes_have(const fc_stage_t *self)
+{
+    return self ? self->bytes_have : 0;
+}
+
+uint64_t fc_stage_bytes_total(const fc_stage_t *self)
+{
+    return self ? self->bytes_total : 0;
+}
+
+bool fc_stage_complete(const fc_stage_t *self)
+{
+    return self && fc_journal_count(self->journal) == self->nchunks;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Commit steps */
+
+/* Reads every chunk back and checks each file's hash against the hashes of what is on disk,
+   so a bit flipped since the write cannot be installed. A bad chunk is forgotten (fetched
+   again) and gives FC_EHASH. */
+int fc_stage_verify_all(fc_stage_t *self, char *msg, size_t msgsize)
+{
+    uint8_t(*hashes)[FC_HASH_LEN] = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    for (uint32_t fi = 0; fi < self->m->nfiles && rc == 0; fi++) {
+        const fc_file_t *f = &self->m->files[fi];
+        struct stat st;
+        int fd = s_file_fd(self, fi);
+        if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size != f->size) {
+            rc = fd < 0 ? -fd : FC_EIO;
+            fc_install_msg(msg, msgsize, "staged file %s is unusable", f->path);
+            break;
+        }
+        if (f->nchunks > cap) {
+            void *nh = realloc(hashes, (size_t)f->nchunks * FC_HASH_LEN);
+            if (!nh) {
+                rc = FC_ENOMEM;
+                break;
+            }
+            hashes = nh;
+            cap = f->nchunks;
+        }
+        for (uint32_t j = 0; j < f->nchunks; j++) {
+            int crc = s_read_chunk(self, self->first[fi] + j, hashes[j]);
+            if (crc != 0) {
+                fc_journal_forget(self->journal, self->first[fi] + j);
+                self->bytes_have -= f->chunks[j].length;
+                rc = crc == FC_EHASH || crc == FC_EIO ? FC_EHASH : crc;
+            }
+        }
+        uint8_t h[FC_HASH_LEN];
+        fc_hash_of_chunks(h, (const uint8_t(*)[FC_HASH_LEN])hashes, f->nchunks);
+        if (rc == 0 && !fc_hash_equal(h, f->hash))
+            rc = FC_EHASH;
+        if (rc != 0)
+            fc_install_msg(msg, msgsize, "staged file %s does not match its hash: re-fetching",
+                           f->path);
+    }
+    free(hashes);
+    return rc;
+}
+
+/* Sets the final modes and makes files and directories durable before the swap. */
+int fc_stage_finish_tree(fc_stage_t *self)
+{
+    for (uint32_t fi = 0; fi < self->m->nfiles; fi++) {
+        int fd = s_file_fd(self, fi);
+        if (fd < 0)
+            return -fd;
+        if (fchmod(fd, self->m->files[fi].mode & 0777) != 0 || fsync(fd) != 0)
+            return fc_errno_to_error(errno);
+    }
+    s_close_files(self);
+    /* Directories: each parent of a file (sorted paths keep siblings together). */
+    char last[FC_MAX_PATH + 1] = "";
+    for (uint32_t fi = 0; fi < self->m->nfiles; fi++) {
+        const char *path = self->m->files[fi].path;
+        const char *slash = strrchr(path, '/');
+        size_t n = slash ? (size_t)(slash - path) : 0;
+        if (fi > 0 && strlen(last) == n && strncmp(last, path, n) == 0)
+            continue;
+        memcpy(last, path, n);
+        last[n] = '\0';
+        /* Every ancestor of this directory, since any of them may be new. */
+        for (size_t k = 0; k <= n; k++) {
+            if (k < n && path[k] != '/')
+                continue;
+            char *dir = fc_install_strf("%s/%.*s", self->dir, (int)k, path);
+            int rc = dir && fc_fsync_dir(dir) == 0 ? 0 : FC_EIO;
+            free(dir);
+            if (rc)
+                return rc;
+        }
+    }
+    return fc_fsync_dir(self->dir) == 0 ? 0 : FC_EIO;
+}

@@ -1,0 +1,264 @@
+/* main.c: fleetcast-agent, the program: parses options and runs the agent engine once or as
+   a daemon until SIGINT/SIGTERM. */
+#include "fc_agent.h"
+#include "fc_error.h"
+#include "fc_hash.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void s_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: fleetcast-agent --broker tcp://HOST:7400 --channel NAME --install DIR\n"
+            "                       --state DIR --trust PUBKEYFILE [options]\n"
+            "\n"
+            "Follows a release channel on a fleetcast broker: fetches each new signed release\n"
+            "in verified chunks (resuming after any disconnect or restart), installs it\n"
+            "atomically under DIR/releases/<version> with DIR/current pointing at it, runs the\n"
+            "hooks, and reports its state to the broker.\n"
+            "\n"
+            "  --broker EP          broker service endpoint (required)\n"
+            "  --channel NAME       channel to follow (required)\n"
+            "  --install DIR        install tree (required)\n"
+            "  --state DIR          agent state: manifests, download journal (required)\n"
+            "  --trust FILE         trusted publisher public keys (required)\n"
+            "  --id NAME            agent id (default: the host name)\n"
+            "  --auto-update POLICY all | mandatory | none (default all)\n"
+            "  --exec-changing CMD  before the swap; a non-zero exit postpones the install\n"
+            "  --exec-changed CMD   after the swap (e.g. restart the application)\n"
+            "  --exec-health CMD    after changed; a non-zero exit rolls back\n"
+            "  --window BYTES       bytes of chunk requests in flight (default 4 MiB;\n"
+            "                       K, M, G suffixes accepted)\n"
+            "  --timeout SECS       --once/--check: give up after this long without an\n"
+            "                       answer from the broker (default 30)\n"
+            "  --retry SECS         daemon: retry a postponed or failed install (default 30)\n"
+            "  --once               install the latest release if newer, then exit\n"
+            "  --check              only report whether a newer release is available\n"
+            "  --json               --once/--check: print one JSON object on stdout\n"
+            "  --verbose            log every state change\n"
+            "  --help               this text\n"
+            "\n"
+            "Exit codes (--once, --check): 0 installed or up to date; 1 error or release\n"
+            "rejected; 2 postponed by the changing hook; 3 health check failed and rolled\n"
+            "back; 100 (--check) a newer release is available.\n");
+}
+
+/* "4M", "512K", "1048576". 0 on a malformed value. */
+static uint64_t s_parse_bytes(const char *text)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || text[0] == '-')
+        return 0;
+    uint64_t mult = 1;
+    if (*end == 'K' || *end == 'k')
+        mult = 1024, end++;
+    else if (*end == 'M' || *end == 'm')
+        mult = 1024 * 1024, end++;
+    else if (*end == 'G' || *end == 'g')
+        mult = 1024 * 1024 * 1024, end++;
+    if (*end == 'i' && mult > 1)
+        end++;
+    if ((*end == 'B' || *end == 'b') && mult > 1)
+        end++;
+    if (*end != '\0' || v > UINT64_MAX / mult)
+        return 0;
+    return (uint64_t)v * mult;
+}
+
+static bool s_parse_secs(const char *text, double *out)
+{
+    char *end = NULL;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || !(v > 0) || v > 1e6)
+        return false;
+    *out = v;
+    return true;
+}
+
+enum {
+    O_BROKER = 1000,
+    O_CHANNEL,
+    O_INSTALL,
+    O_STATE,
+    O_TRUST,
+    O_ID,
+    O_AUTO,
+    O_CHANGING,
+    O_CHANGED,
+    O_HEALTH,
+    O_WINDOW,
+    O_TIMEOUT,
+    O_RETRY,
+    O_ONCE,
+    O_CHECK,
+    O_JSON,
+    O_VERBOSE,
+    O_HELP
+};
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"broker", required_argument, NULL, O_BROKER},
+                                         {"channel", required_argument, NULL, O_CHANNEL},
+                                         {"install", required_argument, NULL, O_INSTALL},
+                                         {"state", required_argument, NULL, O_STATE},
+                                         {"trust", required_argument, NULL, O_TRUST},
+                                         {"id", required_argument, NULL, O_ID},
+                                         {"auto-update", required_argument, NULL, O_AUTO},
+                                         {"exec-changing", required_argument, NULL, O_CHANGING},
+                                         {"exec-changed", required_argument, NULL, O_CHANGED},
+                                         {"exec-health", required_argument, NULL, O_HEALTH},
+                                         {"window", required_argument, NULL, O_WINDOW},
+                                         {"timeout", required_argument, NULL, O_TIMEOUT},
+                                         {"retry", required_argument, NULL, O_RETRY},
+                                         {"once", no_argument, NULL, O_ONCE},
+                                         {"check", no_argument, NULL, O_CHECK},
+                                         {"json", no_argument, NULL, O_JSON},
+                                         {"verbose", no_argument, NULL, O_VERBOSE},
+                                         {"help", no_argument, NULL, O_HELP},
+                                         {NULL, 0, NULL, 0}};
+    fc_agent_config_t cfg;
+    fc_agent_config_defaults(&cfg);
+    bool once = false, check = false, json = false;
+    int c, policy;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_BROKER:
+            cfg.broker = optarg;
+            break;
+        case O_CHANNEL:
+            cfg.channel = optarg;
+            break;
+        case O_INSTALL:
+            cfg.install_dir = optarg;
+            break;
+        case O_STATE:
+            cfg.state_dir = optarg;
+            break;
+        case O_TRUST:
+            cfg.trust_file = optarg;
+            break;
+        case O_ID:
+            cfg.id = optarg;
+            break;
+        case O_CHANGING:
+            cfg.exec_changing = optarg;
+            break;
+        case O_CHANGED:
+            cfg.exec_changed = optarg;
+            break;
+        case O_HEALTH:
+            cfg.exec_health = optarg;
+            break;
+        case O_ONCE:
+            once = true;
+            break;
+        case O_CHECK:
+            check = true;
+            break;
+        case O_JSON:
+            json = true;
+            break;
+        case O_VERBOSE:
+            cfg.verbose = true;
+            break;
+        case O_HELP:
+            s_usage(stdout);
+            return 0;
+        case O_AUTO:
+            policy = fc_agent_policy_parse(optarg);
+            if (policy < 0) {
+                fprintf(stderr,
+                        "fleetcast-agent: --auto-update must be all, mandatory or "
+                        "none, not '%s'\n",
+                        optarg);
+                return 1;
+            }
+            cfg.policy = (fc_agent_policy_t)policy;
+            break;
+        case O_WINDOW:
+            cfg.window = s_parse_bytes(optarg);
+            if (cfg.window == 0) {
+                fprintf(stderr,
+                        "fleetcast-agent: --window needs a positive byte count, not "
+                        "'%s'\n",
+                        optarg);
+                return 1;
+            }
+            break;
+        case O_TIMEOUT:
+        case O_RETRY:
+            if (!s_parse_secs(optarg, c == O_TIMEOUT ? &cfg.timeout : &cfg.retry_interval)) {
+                fprintf(stderr,
+                        "fleetcast-agent: --%s needs a positive number of seconds, "
+                        "not '%s'\n",
+                        c == O_TIMEOUT ? "timeout" : "retry", optarg);
+                return 1;
+            }
+            break;
+        default:
+            if (optopt >= O_BROKER)
+                fprintf(stderr, "fleetcast-agent: option %s needs a value\n", argv[optind - 1]);
+            else
+                fprintf(stderr, "fleetcast-agent: unknown option %s\n", argv[optind - 1]);
+            fprintf(stderr, "try 'fleetcast-agent --help'\n");
+            return 1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "fleetcast-agent: unexpected argument '%s' (try --help)\n", argv[optind]);
+        return 1;
+    }
+    if (once && check) {
+        fprintf(stderr, "fleetcast-agent: --once and --check exclude each other\n");
+        return 1;
+    }
+    if (json && !once && !check) {
+        fprintf(stderr, "fleetcast-agent: --json goes with --once or --check\n");
+        return 1;
+    }
+    char msg[FC_MAX_TEXT];
+    if (fc_agent_config_check(&cfg, msg, sizeof msg) != 0) {
+        fprintf(stderr, "fleetcast-agent: %s\n", msg);
+        return 1;
+    }
+    if (fc_crypto_init() != 0) {
+        fprintf(stderr, "fleetcast-agent: libsodium failed to initialise\n");
+        return 1;
+    }
+    /* CZMQ's handler turns SIGINT/SIGTERM into zsys_interrupted, which the engine polls. */
+    zsys_init();
+    zsys_set_logstream(cfg.verbose ? stderr : NULL);
+    int err = 0;
+    fc_agent_t *agent = fc_agent_new(&cfg, &err);
+    if (!agent) {
+        fprintf(stderr, "fleetcast-agent: cannot open install dir %s / state dir %s: %s\n",
+                cfg.install_dir, cfg.state_dir, fc_strerror(err));
+        return 1;
+    }
+    int rc = 0;
+    if (once || check) {
+        fc_agent_result_t r;
+        rc = fc_agent_run_once(agent, check, &r);
+        if (json) {
+            char *text = fc_agent_result_json(&r);
+            printf("%s\n", text);
+            free(text);
+        } else if (check && rc != FC_AGENT_EXIT_ERROR)
+            printf("%s\n", r.message);
+        /* One line on stderr says how it ended (a check that worked says it on stdout). */
+        if (!check || rc == FC_AGENT_EXIT_ERROR)
+            fprintf(stderr, "fleetcast-agent: %s\n", r.message);
+    } else
+        fc_agent_run(agent);
+    fc_agent_destroy(&agent);
+    return rc;
+}

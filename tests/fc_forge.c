@@ -1,0 +1,149 @@
+/* fc_forge.c: test tool that signs hostile release manifests (bad paths, tampered bytes) the
+   publisher would never produce, so the suites can show agents refuse them. */
+#include <msgpack.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc_hash.h"
+#include "fc_key.h"
+#include "fc_limits.h"
+#include "fc_util.h"
+
+static void s_pack_str(msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str(pk, strlen(s));
+    msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+static void s_pack_bin(msgpack_packer *pk, const void *b, size_t len)
+{
+    msgpack_pack_bin(pk, len);
+    msgpack_pack_bin_body(pk, b, len);
+}
+
+static int s_usage(void)
+{
+    fprintf(stderr,
+            "usage: fc_forge sign --key SIGNING.KEY --out FILE --channel C --version V --serial N\n"
+            "                     --path P [--path P ...]   (each file holds the bytes 'forged')\n"
+            "       fc_forge tamper --in FILE --out FILE --offset N   (flips one byte)\n");
+    return 2;
+}
+
+/* Writes a correctly signed manifest whose files carry whatever paths were asked for. */
+static int s_sign(int argc, char **argv)
+{
+    const char *keyfile = NULL, *out = NULL, *channel = "stable", *version = "1";
+    const char *paths[16];
+    int npaths = 0;
+    unsigned long long serial = 1;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--key"))
+            keyfile = argv[i + 1];
+        else if (!strcmp(argv[i], "--out"))
+            out = argv[i + 1];
+        else if (!strcmp(argv[i], "--channel"))
+            channel = argv[i + 1];
+        else if (!strcmp(argv[i], "--version"))
+            version = argv[i + 1];
+        else if (!strcmp(argv[i], "--serial"))
+            serial = strtoull(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--path") && npaths < 16)
+            paths[npaths++] = argv[i + 1];
+        else
+            return s_usage();
+    }
+    if (!keyfile || !out || npaths == 0)
+        return s_usage();
+    fc_signkey_t key;
+    if (fc_signkey_load(&key, keyfile) != 0) {
+        fprintf(stderr, "fc_forge: cannot load %s\n", keyfile);
+        return 1;
+    }
+    const char content[] = "forged";
+    uint8_t chunk_hash[FC_HASH_LEN], file_hash[FC_HASH_LEN];
+    fc_hash_buf(chunk_hash, content, strlen(content));
+    fc_hash_of_chunks(file_hash, (const uint8_t(*)[FC_HASH_LEN])chunk_hash, 1);
+
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 10);
+    msgpack_pack_uint32(&pk, 1);
+    s_pack_str(&pk, "default");
+    s_pack_str(&pk, channel);
+    s_pack_str(&pk, version);
+    s_pack_str(&pk, "");
+    msgpack_pack_uint64(&pk, serial);
+    msgpack_pack_false(&pk);
+    msgpack_pack_int64(&pk, 1700000000);
+    msgpack_pack_uint32(&pk, FC_CHUNK_SIZE);
+    msgpack_pack_array(&pk, (size_t)npaths);
+    for (int i = 0; i < npaths; i++) {
+        msgpack_pack_array(&pk, 5);
+        s_pack_str(&pk, paths[i]);
+        msgpack_pack_uint32(&pk, 0644);
+        msgpack_pack_uint64(&pk, strlen(content));
+        s_pack_bin(&pk, file_hash, FC_HASH_LEN);
+        msgpack_pack_array(&pk, 1);
+        msgpack_pack_array(&pk, 3);
+        msgpack_pack_uint64(&pk, 0);
+        msgpack_pack_uint32(&pk, (uint32_t)strlen(content));
+        s_pack_bin(&pk, chunk_hash, FC_HASH_LEN);
+    }
+    uint8_t sig[FC_SIG_LEN];
+    fc_sign(sig, body.data, body.size, &key);
+
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init(&env);
+    msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 3);
+    s_pack_bin(&pk, body.data, body.size);
+    s_pack_bin(&pk, key.pk, FC_PUBKEY_LEN);
+    s_pack_bin(&pk, sig, FC_SIG_LEN);
+    int rc = fc_write_file_atomic(out, env.data, env.size, 0644);
+    msgpack_sbuffer_destroy(&body);
+    msgpack_sbuffer_destroy(&env);
+    fc_signkey_wipe(&key);
+    return rc ? 1 : 0;
+}
+
+static int s_tamper(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL;
+    long offset = -1;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--in"))
+            in = argv[i + 1];
+        else if (!strcmp(argv[i], "--out"))
+            out = argv[i + 1];
+        else if (!strcmp(argv[i], "--offset"))
+            offset = strtol(argv[i + 1], NULL, 10);
+        else
+            return s_usage();
+    }
+    size_t len = 0;
+    uint8_t *buf = in ? fc_read_file(in, FC_MAX_MANIFEST, &len) : NULL;
+    if (!buf || !out || offset < 0 || (size_t)offset >= len) {
+        free(buf);
+        return s_usage();
+    }
+    buf[offset] ^= 0x01;
+    int rc = fc_write_file_atomic(out, buf, len, 0644);
+    free(buf);
+    return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (fc_crypto_init() != 0 || argc < 2)
+        return s_usage();
+    if (!strcmp(argv[1], "sign"))
+        return s_sign(argc, argv);
+    if (!strcmp(argv[1], "tamper"))
+        return s_tamper(argc, argv);
+    return s_usage();
+}

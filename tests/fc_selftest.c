@@ -1,0 +1,66 @@
+/* fc_selftest.c: runs one class's self-test by name (one ctest per class), or all of them. */
+#include <czmq.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fc_client.h"
+#include "fc_hash.h"
+#include "fc_json.h"
+#include "fc_key.h"
+#include "fc_manifest.h"
+#include "fc_mpack.h"
+#include "fc_msg.h"
+#include "fc_util.h"
+#include "fc_store.h"
+#include "fc_broker.h"
+#include "fc_journal.h"
+#include "fc_install.h"
+#include "fc_agent.h"
+
+typedef struct {
+    const char *name;
+    void (*test)(bool verbose);
+} s_test_t;
+
+static const s_test_t s_tests[] = {
+    {"fc_hash", fc_hash_test},       {"fc_key", fc_key_test},
+    {"fc_json", fc_json_test},       {"fc_util", fc_util_test},
+    {"fc_mpack", fc_mpack_test},     {"fc_msg", fc_msg_test},
+    {"fc_manifest", fc_manifest_test}, {"fc_client", fc_client_test},
+    {"fc_store", fc_store_test},     {"fc_broker", fc_broker_test},
+    {"fc_journal", fc_journal_test}, {"fc_install", fc_install_test},
+    {"fc_agent", fc_agent_test},
+};
+
+int main(int argc, char **argv)
+{
+    bool verbose = false;
+    const char *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (streq(argv[i], "-v") || streq(argv[i], "--verbose"))
+            verbose = true;
+        else if (streq(argv[i], "--list")) {
+            for (size_t t = 0; t < sizeof s_tests / sizeof s_tests[0]; t++)
+                puts(s_tests[t].name);
+            return 0;
+        } else
+            only = argv[i];
+    }
+    if (fc_crypto_init() != 0) {
+        fprintf(stderr, "fc_selftest: libsodium failed to initialise\n");
+        return 1;
+    }
+    zsys_init();
+    zsys_set_logstream(verbose ? stderr : NULL);
+    int ran = 0;
+    for (size_t t = 0; t < sizeof s_tests / sizeof s_tests[0]; t++)
+        if (!only || streq(only, s_tests[t].name)) {
+            s_tests[t].test(verbose);
+            ran++;
+        }
+    if (ran == 0) {
+        fprintf(stderr, "fc_selftest: no test named '%s' (try --list)\n", only);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,126 @@
+# lib.sh: shared helpers for the integration suites and the demo: temp dirs, free ports,
+# starting programs and cleaning them up by PID.
+# Usage: source tests/lib.sh BUILD_DIR
+
+FC_BUILD=$(cd "${1:-build}" && pwd)
+FC_BIN="$FC_BUILD"
+FC_BROKER_BIN="$FC_BIN/broker/fleetcast-broker"
+FC_CLI_BIN="$FC_BIN/publisher/fleetcast"
+FC_AGENT_BIN="$FC_BIN/subscriber/fleetcast-agent"
+FC_PROXY_BIN="$FC_BIN/tools/fleetcast-faultproxy"
+FC_FREEPORT_BIN="$FC_BIN/tools/fleetcast-freeport"
+FC_FORGE_BIN="$FC_BIN/tests/fc_forge"
+FC_HOSTILE_BIN="$FC_BIN/tests/fc_hostile"
+for b in "$FC_BROKER_BIN" "$FC_CLI_BIN" "$FC_AGENT_BIN" "$FC_PROXY_BIN" "$FC_FREEPORT_BIN"; do
+  [ -x "$b" ] || { echo "missing $b: build first (./run.sh build)" >&2; exit 1; }
+done
+
+FC_TMP=$(mktemp -d "${TMPDIR:-/tmp}/fleetcast-test.XXXXXX")
+FC_PIDS=()
+FC_MOUNTS=()
+
+fc_cleanup() {
+  local pid
+  for pid in "${FC_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${FC_PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  FC_PIDS=()
+  local m
+  for m in "${FC_MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
+  if [ -n "${FC_KEEP_TMP:-}" ]; then echo "kept $FC_TMP" >&2; else rm -rf "$FC_TMP"; fi
+}
+trap fc_cleanup EXIT
+
+# Exit status 77 tells ctest the suite was skipped (SKIP_RETURN_CODE), with the reason.
+fc_skip() { echo "SKIP: $*" >&2; exit 77; }
+fc_fail() { echo "FAIL: $*" >&2; exit 1; }
+fc_pass() { echo "ok - $*"; }
+
+# Prints N free loopback ports.
+fc_ports() { "$FC_FREEPORT_BIN" "${1:-1}"; }
+
+# Starts a broker on free ports with data dir $1; sets FC_SERVICE, FC_ANNOUNCE, FC_BROKER_PID.
+fc_start_broker() {
+  local data=$1; shift
+  local ports; ports=($(fc_ports 2))
+  FC_SERVICE="tcp://127.0.0.1:${ports[0]}"
+  FC_ANNOUNCE="tcp://127.0.0.1:${ports[1]}"
+  fc_restart_broker "$data" "$@"
+}
+
+# (Re)starts a broker on the same FC_SERVICE/FC_ANNOUNCE as before.
+fc_restart_broker() {
+  local data=$1; shift
+  "$FC_BROKER_BIN" --data "$data" --service "$FC_SERVICE" --announce "$FC_ANNOUNCE" "$@" \
+    >>"$FC_TMP/broker.log" 2>&1 &
+  FC_BROKER_PID=$!
+  FC_PIDS+=("$FC_BROKER_PID")
+  fc_wait_port "${FC_SERVICE##*:}" || fc_fail "broker did not start (see log below)
+$(tail -20 "$FC_TMP/broker.log")"
+}
+
+fc_stop() { # PID: TERM and wait
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+fc_kill9() { kill -KILL "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# Waits until something listens on a loopback port (bash's /dev/tcp).
+fc_wait_port() {
+  local port=$1
+  for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# fleetcast CLI against the test broker.
+fc_cli() { "$FC_CLI_BIN" --broker "$FC_SERVICE" --quiet "$@"; }
+
+# Makes a publisher key in $FC_TMP/keys.
+fc_keygen() { "$FC_CLI_BIN" keygen --out "$FC_TMP/keys" >/dev/null; }
+
+# Agent --once for agent NAME with extra args; JSON result in $FC_TMP/NAME.json.
+# Run in the background with `fc_agent_once NAME &`: the exec makes $! the agent's own PID.
+fc_agent_once() {
+  local name=$1; shift
+  exec "$FC_AGENT_BIN" --broker "${FC_AGENT_BROKER:-$FC_SERVICE}" --channel "${FC_CHANNEL:-stable}" \
+    --install "$FC_TMP/$name/install" --state "$FC_TMP/$name/state" \
+    --trust "${FC_TRUST:-$FC_TMP/keys/signing.pub}" --id "$name" --once --json "$@" \
+    >"$FC_TMP/$name.json" 2>>"$FC_TMP/$name.log"
+}
+# In the foreground, run it in a subshell so the exec does not replace the test.
+fc_agent_run() { ( fc_agent_once "$@" ); }
+
+# Reads a numeric or string field from a one-object JSON file (flat keys only).
+fc_json_field() {
+  sed -n "s/.*\"$2\": *\"\{0,1\}\([^,\"}]*\)\"\{0,1\}.*/\1/p" "$1" | head -1
+}
+
+# Makes a file of N KiB of random bytes.
+fc_random_file() { head -c "$(( $2 * 1024 ))" /dev/urandom >"$1"; }
+
+# Starts the fault proxy in front of the broker's service socket with extra options; sets
+# FC_PROXY (endpoint) and FC_PROXY_PID. Its summary ("cuts N bytes M") lands in proxy.log.
+fc_start_proxy() {
+  local port; port=$(fc_ports 1)
+  "$FC_PROXY_BIN" --listen "127.0.0.1:$port" --upstream "127.0.0.1:${FC_SERVICE##*:}" "$@" \
+    >"$FC_TMP/proxy.out" 2>"$FC_TMP/proxy.log" &
+  FC_PROXY_PID=$!
+  FC_PIDS+=("$FC_PROXY_PID")
+  FC_PROXY="tcp://127.0.0.1:$port"
+  fc_wait_port "$port" || fc_fail "proxy did not start: $(cat "$FC_TMP/proxy.log")"
+}
+
+# Stops the proxy and prints "CUTS BYTES" from its summary line.
+fc_stop_proxy() {
+  fc_stop "$FC_PROXY_PID"
+  sed -n 's/.*cuts \([0-9]*\) bytes \([0-9]*\).*/\1 \2/p' "$FC_TMP/proxy.log" | tail -1
+}

@@ -11,7 +11,7 @@
 
 typedef enum {
     FC_AGENT_UPDATE_ALL = 0,       /* install every newer release */
-    FC_AGENT_UPDATE_MANDATORY = 1, /* only mandatory ones, or when min_version is above ours */
+    FC_AGENT_UPDATE_MANDATORY = 1, /* mandatory ones, min_version above ours, or a first install */
     FC_AGENT_UPDATE_NONE = 2       /* never install; report what is available */
 } fc_agent_policy_t;
 
@@ -41,8 +41,8 @@ typedef struct {
     const char *exec_changed;
     const char *exec_health;
     uint64_t window;       /* bytes of GET_CHUNK requests in flight; 0: 4 MiB */
-    double timeout;        /* --once/--check: give up after this long without a reply from
-                              the broker (seconds); 0: 30 */
+    double timeout;        /* --once/--check: give up after this long without progress (no
+                              WELCOME, SNAPSHOT or verified chunk) (seconds); 0: 30 */
     double retry_interval; /* daemon: retry a postponed or failed install after (s); 0: 30 */
     bool verbose;          /* log state changes too */
     fc_agent_log_fn *log;  /* NULL: lines go to stderr */

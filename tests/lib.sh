@@ -124,3 +124,11 @@ fc_stop_proxy() {
   fc_stop "$FC_PROXY_PID"
   sed -n 's/.*cuts \([0-9]*\) bytes \([0-9]*\).*/\1 \2/p' "$FC_TMP/proxy.log" | tail -1
 }
+
+# Waits up to $2 seconds (default 20) for a command ($3...) to succeed.
+fc_wait_for() {
+  local what=$1 secs=${2:-20}; shift 2
+  local i
+  for i in $(seq $((secs * 10))); do "$@" && return 0; sleep 0.1; done
+  fc_fail "timed out after ${secs}s waiting for $what"
+}

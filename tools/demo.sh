@@ -31,7 +31,7 @@ for a in agent-1 agent-2 agent-3; do
   j="$FC_TMP/$a.json"
   cur="$FC_TMP/$a/install/current"
   diff -r "$src" "$cur/" >/dev/null || fc_fail "$a: installed tree differs from the release"
-  printf '%s: installed version %s -> %s, fetched %s bytes, reused %s bytes, in %s s\n' \
+  printf '%s: installed version %s -> %s, fetched %s bytes, reused %s bytes, in %.3f s\n' \
     "$a" "$(fc_json_field "$j" version)" "$(readlink "$cur")" \
     "$(fc_json_field "$j" bytes_fetched)" "$(fc_json_field "$j" bytes_reused)" \
     "$(fc_json_field "$j" seconds)"

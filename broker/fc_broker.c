@@ -1,11 +1,13 @@
 /* fc_broker.c: the broker actor: service ROUTER, announce PUB, request handling, heartbeats. */
 #include "fc_broker.h"
+#include "fc_config_service.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_limits.h"
 #include "fc_mpack.h"
 #include "fc_msg.h"
 #include "fc_store.h"
+#include "fc_store_config.h"
 #include "fc_util.h"
 
 #include <stdarg.h>
@@ -25,6 +27,7 @@ typedef struct {
     zsock_t *pub;
     zpoller_t *poller;
     fc_store_t *store;
+    fc_config_service_t *config; /* config requests: fc_config_service.c */
     uint64_t epoch;
     char service[FC_MAX_ENDPOINT + 1];
     char announce[FC_MAX_ENDPOINT + 1];
@@ -86,6 +89,7 @@ static void s_broker_destroy(s_broker_t **self_p)
     zpoller_destroy(&self->poller);
     zsock_destroy(&self->router);
     zsock_destroy(&self->pub);
+    fc_config_service_destroy(&self->config);
     fc_store_destroy(&self->store);
     zhashx_destroy(&self->bad_peers);
     free(self);
@@ -107,6 +111,7 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
         s_broker_destroy(&self);
         return NULL;
     }
+    self->config = fc_config_service_new(self->store, config->restart_share, config->quiet);
     self->router = zsock_new(ZMQ_ROUTER);
     self->pub = zsock_new(ZMQ_PUB);
     if (!self->router || !self->pub) {
@@ -167,6 +172,15 @@ static void s_log_request(s_broker_t *self, zframe_t *peer, const fc_msg_t *m)
     case FC_MSG_REPORT:
         snprintf(detail, sizeof detail, "agent=%s state=%s", m->nagents ? m->agents[0].id : "",
                  m->nagents ? m->agents[0].state : "");
+        break;
+    case FC_MSG_CONFIG_PUSH:
+    case FC_MSG_CONFIG_SYNC:
+    case FC_MSG_CONFIG_ACK:
+    case FC_MSG_CONFIG_STATUS:
+    case FC_MSG_RESTART_SLOT:
+    case FC_MSG_AUDIT:
+        snprintf(detail, sizeof detail, "id=%s group=%s serial=%llu state=%s bytes=%zu", m->id,
+                 m->group, (unsigned long long)m->serial, m->state, m->bytes_len);
         break;
     default:
         snprintf(detail, sizeof detail, "channel=%s", m->channel);
@@ -262,8 +276,9 @@ static bool s_peer_ignored(s_broker_t *self, zframe_t *peer)
 static void s_on_hello(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
     if (streq(m->role, "agent")) {
-        if (fc_store_agent_seen(self->store, m->id, m->channel) != FC_OK) {
-            s_error(self, peer, m->req, FC_EINVAL, "invalid agent id or channel");
+        if (fc_store_agent_seen(self->store, m->id, m->channel) != FC_OK ||
+            (*m->group && fc_store_agent_group_set(self->store, m->id, m->group) != FC_OK)) {
+            s_error(self, peer, m->req, FC_EINVAL, "invalid agent id, channel or group");
             return;
         }
     } else if (!streq(m->role, "publisher")) {
@@ -394,6 +409,7 @@ static void s_on_release_commit(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     char text[FC_MAX_TEXT + 1] = "";
     int err = fc_store_release_commit(self->store, m->bytes, m->bytes_len, &info, &seq, text,
                                       sizeof text);
+    fc_config_service_audit_release(self->config, m->bytes, m->bytes_len, err, text, &info);
     if (err) {
         s_error(self, peer, m->req, err, "%s", *text ? text : fc_strerror(err));
         return;
@@ -452,6 +468,24 @@ static void s_on_status(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
         fc_msg_destroy(&reply);
         s_error(self, peer, m->req, err, NULL);
         return;
+    }
+    s_send(self, peer, m->req, &reply);
+}
+
+/* CONFIG_PUSH, CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, RESTART_SLOT, AUDIT. */
+static void s_on_config(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    fc_msg_t *ann = NULL;
+    fc_msg_t *reply = fc_config_service_handle(self->config, m, self->epoch, &ann);
+    /* Subscribers that miss this see the gap, or the heartbeat's seq, and re-sync. */
+    if (ann && fc_msg_publish(&ann, zsock_resolve(self->pub)) == 0)
+        self->stats.announced++;
+    fc_msg_destroy(&ann);
+    if (reply->type == FC_MSG_ERROR) {
+        self->stats.errors++;
+        if (self->verbose)
+            zsys_info("fleetcast-broker: req=%llu -> ERROR %s: %s", (unsigned long long)m->req,
+                      fc_strerror((int)reply->code), reply->text);
     }
     s_send(self, peer, m->req, &reply);
 }
@@ -516,6 +550,14 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         break;
     case FC_MSG_STATUS:
         s_on_status(self, peer, m);
+        break;
+    case FC_MSG_CONFIG_PUSH:
+    case FC_MSG_CONFIG_SYNC:
+    case FC_MSG_CONFIG_ACK:
+    case FC_MSG_CONFIG_STATUS:
+    case FC_MSG_RESTART_SLOT:
+    case FC_MSG_AUDIT:
+        s_on_config(self, peer, m);
         break;
     default:
         /* A reply or announcement type sent as a request. */

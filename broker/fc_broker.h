@@ -23,6 +23,9 @@ typedef struct {
     bool verbose;         /* log one line per request (stderr, zsys) */
     bool quiet;           /* log nothing, not even commits (self-tests) */
     int heartbeat_ms;     /* 0 means FC_BROKER_HEARTBEAT_MS */
+    /* Config restarts: percent of a revision's matching agents granted a restart slot at
+       once (at least one agent); 0 means FC_CONFIG_RESTART_SHARE (25). */
+    uint32_t restart_share;
 } fc_broker_config_t;
 
 typedef struct {

@@ -2,6 +2,7 @@
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_manifest.h"
+#include "fc_store_config.h"
 #include "fc_store_priv.h"
 #include "fc_util.h"
 
@@ -141,12 +142,16 @@ static int s_open_db(fc_store_t *self, char *text, size_t textsize)
     if (!err)
         err = fc_store_exec(self, s_schema);
     if (!err)
+        err = fc_store_config_init(self); /* config tables: fc_store_config.c */
+    if (!err)
         err = fc_store_exec(self, "PRAGMA user_version=1");
     if (!err)
         err = fc_store_exec(self, "COMMIT");
     if (err) {
         s_text(text, textsize, "cannot initialise database %s: %s", self->db_path,
-               sqlite3_errmsg(self->db));
+               err == FC_EPROTO && sqlite3_errcode(self->db) == SQLITE_OK
+                   ? "its config tables come from a newer fleetcast-broker"
+                   : sqlite3_errmsg(self->db));
         fc_store_exec(self, "ROLLBACK");
         return err;
     }

@@ -19,7 +19,8 @@ static void s_usage(FILE *out)
     fprintf(out,
             "Usage: fleetcast-broker --data DIR [options]\n"
             "\n"
-            "Stores releases and serves them to fleetcast publishers and agents over ZeroMQ.\n"
+            "Stores releases and config revisions and serves them to fleetcast publishers and\n"
+            "agents over ZeroMQ; keeps fleet status and an audit log.\n"
             "\n"
             "  -d, --data DIR        data directory (created if missing): fleetcast.db,\n"
             "                        blobs/ and incoming/ live here\n"
@@ -29,6 +30,11 @@ static void s_usage(FILE *out)
             "                        (default " S_DEFAULT_ANNOUNCE ")\n"
             "      --insecure        accepted for compatibility; this version has no CURVE\n"
             "                        security yet, so every connection is unauthenticated\n"
+            "      --restart-share PERCENT\n"
+            "                        config changes that need a restart: at most PERCENT of\n"
+            "                        the agents a revision applies to restart at once (at\n"
+            "                        least one; the next wave starts as they report back or\n"
+            "                        after 60 s), 1..100 (default 25)\n"
             "  -v, --verbose         log every request to stderr\n"
             "  -h, --help            show this help and exit\n"
             "\n"
@@ -40,10 +46,12 @@ int main(int argc, char *argv[])
 {
     const char *data = NULL, *service = S_DEFAULT_SERVICE, *announce = S_DEFAULT_ANNOUNCE;
     bool verbose = false;
+    uint32_t restart_share = 25;
     static const struct option options[] = {{"data", required_argument, NULL, 'd'},
                                             {"service", required_argument, NULL, 's'},
                                             {"announce", required_argument, NULL, 'a'},
                                             {"insecure", no_argument, NULL, 'i'},
+                                            {"restart-share", required_argument, NULL, 'r'},
                                             {"verbose", no_argument, NULL, 'v'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
@@ -61,6 +69,19 @@ int main(int argc, char *argv[])
             break;
         case 'i':
             break; /* nothing to relax until CURVE exists */
+        case 'r': {
+            char *end = NULL;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || (*end != '\0' && strcmp(end, "%") != 0) || v < 1 || v > 100) {
+                fprintf(stderr,
+                        "fleetcast-broker: --restart-share wants a percent 1..100, not"
+                        " '%s'\n",
+                        optarg);
+                return 2;
+            }
+            restart_share = (uint32_t)v;
+            break;
+        }
         case 'v':
             verbose = true;
             break;
@@ -95,8 +116,11 @@ int main(int argc, char *argv[])
     zsys_set_logstream(stderr);
     zsys_catch_interrupts();
 
-    fc_broker_config_t config = {
-        .data_dir = data, .service = service, .announce = announce, .verbose = verbose};
+    fc_broker_config_t config = {.data_dir = data,
+                                 .service = service,
+                                 .announce = announce,
+                                 .verbose = verbose,
+                                 .restart_share = restart_share};
     int err = FC_OK;
     char text[FC_MAX_TEXT + 1] = "";
     fc_broker_t *broker = fc_broker_new(&config, &err, text, sizeof text);

@@ -3,6 +3,7 @@
 #define FC_JSON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -34,6 +35,14 @@ void fc_json_key_bool(fc_json_t *self, const char *key, bool value);
 /* The text so far (borrowed; valid until the next call). */
 const char *fc_json_text(const fc_json_t *self);
 
+/* JSON input (config values, schemas): parses one JSON document (RFC 8259; depth at most 32, at most max bytes) into msgpack
+   bytes (malloc'd). Objects become maps with keys in document order. 0 or FC_EPROTO
+   (with a message naming line/column in errmsg) / FC_ETOOBIG. */
+int fc_json_to_msgpack(const char *text, size_t len, size_t max, uint8_t **out, size_t *outlen,
+                       char *errmsg, size_t errsize);
+
 void fc_json_test(bool verbose);
+/* Self-test of fc_json_to_msgpack (proto/fc_json_parse_test.c). */
+void fc_json_parse_test(bool verbose);
 
 #endif

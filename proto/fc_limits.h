@@ -25,4 +25,12 @@
 #define FC_MAX_RANGES 65536                  /* ranges in an UPLOAD_STATE */
 #define FC_MAX_SNAPSHOT 1024                 /* manifests in one SNAPSHOT */
 
+
+/* Runtime configuration. */
+#define FC_MAX_REVISION (1024u * 1024u)      /* signed config revision bytes */
+#define FC_MAX_KEY 128                       /* config key: [A-Za-z0-9._-] */
+#define FC_MAX_CHANGES 4096                  /* keys changed by one revision */
+#define FC_MAX_VALUE (64u * 1024u)           /* one value, msgpack-encoded */
+#define FC_MAX_SCOPE (FC_MAX_NAME + 8)       /* "global", "group:NAME", "agent:ID" */
+
 #endif

@@ -8,13 +8,16 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Deepest legal nesting: message array > list > entry (release-info, agent-status, range). */
+/* Deepest legal nesting: message array > list > entry (release-info, agent-status, range,
+   audit-entry). */
 #define S_MAX_DEPTH 3
 /* Most objects a legal message holds: UPLOAD_STATE with FC_MAX_RANGES ranges of three objects
    each, plus its few scalars. Bounds what msgpack-c allocates (24 bytes per object) at a few
    MB whatever the frame claims. */
 #define S_MAX_OBJECTS (16 + 3 * (size_t)FC_MAX_RANGES)
 #define S_ZONE_CHUNK 8192
+/* Most fields a message type has after its header. */
+#define S_MAX_FIELDS 6
 
 /* One field of a message or compound struct, in wire order. Encoder and decoder both walk
    these tables, so the two can never disagree about a layout. */
@@ -30,6 +33,11 @@ typedef enum {
     F_RANGES,   /* fc_msg_t ranges: [[offset, length]] of at most size */
     F_RELEASES, /* fc_msg_t releases: [release-info] of at most size */
     F_AGENTS,   /* fc_msg_t agents: [agent-status] of at most size */
+    F_ITEMS,    /* fc_msg_t items: [bin of at most FC_MAX_REVISION] of at most size */
+    F_AUDIT,    /* fc_msg_t audit: [audit-entry] of at most size */
+    F_OPTBOOL,  /* bool, last field only, left off the wire when false: OK gained its flag
+                   (RESTART_SLOT grants) after release 1, and an OK without it must keep
+                   the exact bytes older peers expect */
 } s_kind_t;
 
 typedef struct {
@@ -54,6 +62,10 @@ typedef struct {
 #define M_MANIFEST {F_BYTES, 0, FC_MAX_MANIFEST, -1}
 #define M_RELEASES {F_RELEASES, 0, FC_MAX_LIST, -1}
 #define M_AGENTS {F_AGENTS, 0, FC_MAX_LIST, -1}
+#define M_BOOL(f) S_BOOL(fc_msg_t, f)
+#define M_REVISION {F_BYTES, 0, FC_MAX_REVISION, -1}
+#define M_ITEMS {F_ITEMS, 0, FC_MAX_SNAPSHOT, -1}
+#define M_AUDIT {F_AUDIT, 0, FC_MAX_LIST, -1}
 /* clang-format on */
 
 /* release-info = [channel, version, serial, size, files, created, mandatory] */
@@ -74,9 +86,16 @@ static const s_field_t s_agent_fields[] = {S_STR(fc_agent_status_t, id),
                                            S_I64(fc_agent_status_t, last_seen),
                                            {F_END, 0, 0, -1}};
 
-/* Each type's fields after [version, type, req], as docs/PROTOCOL.md section 3 lists them.
+/* audit-entry = [time, who, action, detail, result] */
+static const s_field_t s_audit_fields[] = {
+    S_I64(fc_audit_entry_t, time),   S_STR(fc_audit_entry_t, who),
+    S_STR(fc_audit_entry_t, action), S_STR(fc_audit_entry_t, detail),
+    S_STR(fc_audit_entry_t, result), {F_END, 0, 0, -1}};
+
+/* Each type's fields after [version, type, req], as docs/PROTOCOL.md lists them (section 3,
+   and "Runtime configuration" for types 22-31).
    Unlisted entries are zero, i.e. F_END. */
-static const s_field_t s_layouts[FC_MSG_TYPE_MAX][6] = {
+static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_HELLO] = {M_STR(role), M_STR(id), M_STR(channel)},
     [FC_MSG_WELCOME] = {M_U64(epoch), M_U64(seq), M_STR(endpoint), M_U64(heartbeat_ms)},
     [FC_MSG_SYNC] = {M_STR(channel)},
@@ -96,10 +115,20 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][6] = {
     [FC_MSG_REPORT] = {{F_AGENTS, 0, 1, 1}}, /* exactly the agent's own status */
     [FC_MSG_STATUS] = {M_STR(channel)},
     [FC_MSG_STATUS_REPLY] = {M_AGENTS},
-    [FC_MSG_OK] = {M_U64(serial)},
+    [FC_MSG_OK] = {M_U64(serial), {F_OPTBOOL, offsetof(fc_msg_t, flag), 0, -1}},
     [FC_MSG_ERROR] = {S_U32(fc_msg_t, code), M_STR(text)},
     [FC_MSG_ANNOUNCE] = {M_U64(epoch), M_U64(seq), M_STR(channel), M_U64(serial), M_STR(version)},
     [FC_MSG_HEARTBEAT] = {M_U64(epoch), M_U64(seq)},
+    [FC_MSG_CONFIG_PUSH] = {M_REVISION},
+    [FC_MSG_CONFIG_SYNC] = {M_STR(id), M_STR(group), M_U64(serial)},
+    [FC_MSG_CONFIG_SNAPSHOT] = {M_U64(epoch), M_U64(seq), M_U64(serial), M_BOOL(flag), M_ITEMS},
+    [FC_MSG_CONFIG_ACK] = {M_STR(id), M_STR(group), M_U64(serial), M_STR(state), M_STR(text)},
+    [FC_MSG_CONFIG_STATUS] = {M_U64(serial)},
+    [FC_MSG_CONFIG_STATUS_REPLY] = {M_U64(serial), M_BOOL(flag), M_STR(text), M_AGENTS},
+    [FC_MSG_RESTART_SLOT] = {M_STR(id), M_STR(group), M_U64(serial)},
+    [FC_MSG_AUDIT] = {M_U64(serial)},
+    [FC_MSG_AUDIT_REPLY] = {M_AUDIT},
+    [FC_MSG_CONFIG_ANNOUNCE] = {M_U64(epoch), M_U64(seq), M_U64(serial), M_STR(text)},
 };
 
 static const char *s_names[FC_MSG_TYPE_MAX] = {
@@ -124,6 +153,16 @@ static const char *s_names[FC_MSG_TYPE_MAX] = {
     [FC_MSG_ERROR] = "ERROR",
     [FC_MSG_ANNOUNCE] = "ANNOUNCE",
     [FC_MSG_HEARTBEAT] = "HEARTBEAT",
+    [FC_MSG_CONFIG_PUSH] = "CONFIG_PUSH",
+    [FC_MSG_CONFIG_SYNC] = "CONFIG_SYNC",
+    [FC_MSG_CONFIG_SNAPSHOT] = "CONFIG_SNAPSHOT",
+    [FC_MSG_CONFIG_ACK] = "CONFIG_ACK",
+    [FC_MSG_CONFIG_STATUS] = "CONFIG_STATUS",
+    [FC_MSG_CONFIG_STATUS_REPLY] = "CONFIG_STATUS_REPLY",
+    [FC_MSG_RESTART_SLOT] = "RESTART_SLOT",
+    [FC_MSG_AUDIT] = "AUDIT",
+    [FC_MSG_AUDIT_REPLY] = "AUDIT_REPLY",
+    [FC_MSG_CONFIG_ANNOUNCE] = "CONFIG_ANNOUNCE",
 };
 
 static bool s_known(uint64_t type)
@@ -166,6 +205,10 @@ void fc_msg_destroy(fc_msg_t **self_p)
     free(self->ranges);
     free(self->releases);
     free(self->agents);
+    for (size_t i = 0; i < self->nitems && self->items; i++)
+        free(self->items[i].data);
+    free(self->items);
+    free(self->audit);
     free(self);
     *self_p = NULL;
 }
@@ -220,6 +263,7 @@ static int s_pack_scalar(msgpack_packer *pk, const s_field_t *f, const void *bas
     case F_I64:
         return msgpack_pack_int64(pk, *S_CAT(int64_t, base, f));
     case F_BOOL:
+    case F_OPTBOOL:
         return *S_CAT(bool, base, f) ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
     case F_HASH:
         return msgpack_pack_bin_with_body(pk, S_CAT(uint8_t, base, f), FC_HASH_LEN);
@@ -242,6 +286,34 @@ static int s_pack_struct(msgpack_packer *pk, const s_field_t *fields, const void
 static bool s_list_ok(const s_field_t *f, const void *items, size_t n)
 {
     return n <= f->size && (f->want < 0 || n == (size_t)f->want) && (items || n == 0);
+}
+
+/* Items are checked before any is packed: a snapshot whose revisions add up past the frame
+   limit is refused without first copying up to a gigabyte into the buffer (the broker
+   pages instead, setting flag). */
+static bool s_items_ok(const s_field_t *f, const fc_msg_t *self)
+{
+    if (!s_list_ok(f, self->items, self->nitems))
+        return false;
+    size_t total = 0;
+    for (size_t i = 0; i < self->nitems; i++) {
+        const fc_item_t *item = &self->items[i];
+        if (item->len > FC_MAX_REVISION || (!item->data && item->len))
+            return false;
+        total += item->len;
+        if (total > FC_MAX_FRAME)
+            return false;
+    }
+    return true;
+}
+
+/* Fields actually on the wire: a trailing optional bool at false is left off. */
+static size_t s_wire_fields(const s_field_t *fields, size_t nfields, const fc_msg_t *self)
+{
+    if (nfields && fields[nfields - 1].kind == F_OPTBOOL &&
+        !*S_CAT(bool, self, &fields[nfields - 1]))
+        return nfields - 1;
+    return nfields;
 }
 
 static int s_pack_field(msgpack_packer *pk, const s_field_t *f, const fc_msg_t *self)
@@ -279,6 +351,23 @@ static int s_pack_field(msgpack_packer *pk, const s_field_t *f, const fc_msg_t *
         for (size_t i = 0; i < self->nagents && rc == 0; i++)
             rc = s_pack_struct(pk, s_agent_fields, &self->agents[i]);
         return rc;
+    case F_ITEMS:
+        if (!s_items_ok(f, self))
+            return -1;
+        rc = msgpack_pack_array(pk, self->nitems);
+        for (size_t i = 0; i < self->nitems && rc == 0; i++) {
+            rc = msgpack_pack_bin(pk, self->items[i].len);
+            if (rc == 0 && self->items[i].len)
+                rc = msgpack_pack_bin_body(pk, self->items[i].data, self->items[i].len);
+        }
+        return rc;
+    case F_AUDIT:
+        if (!s_list_ok(f, self->audit, self->naudit))
+            return -1;
+        rc = msgpack_pack_array(pk, self->naudit);
+        for (size_t i = 0; i < self->naudit && rc == 0; i++)
+            rc = s_pack_struct(pk, s_audit_fields, &self->audit[i]);
+        return rc;
     default:
         return s_pack_scalar(pk, f, self);
     }
@@ -293,7 +382,7 @@ zmsg_t *fc_msg_encode(fc_msg_t *self)
     if (has_data && self->data && zframe_size(self->data) > FC_MAX_CHUNK_REQ)
         return NULL;
     const s_field_t *fields = s_layouts[self->type];
-    size_t nfields = s_count(fields, 6);
+    size_t nfields = s_wire_fields(fields, s_count(fields, S_MAX_FIELDS), self);
 
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init(&sbuf);
@@ -336,6 +425,7 @@ static int s_read_scalar(const msgpack_object *o, const s_field_t *f, void *base
     case F_I64:
         return fc_mpack_i64(o, S_AT(int64_t, base, f));
     case F_BOOL:
+    case F_OPTBOOL:
         return fc_mpack_bool(o, S_AT(bool, base, f));
     case F_HASH:
         return fc_mpack_hash(o, S_AT(uint8_t, base, f));
@@ -403,6 +493,25 @@ static int s_read_field(const msgpack_object *o, const s_field_t *f, fc_msg_t *s
         for (size_t i = 0; i < self->nagents && rc == 0; i++)
             rc = s_read_struct(&items[i], s_agent_fields, &self->agents[i]);
         return rc;
+    case F_ITEMS:
+        rc = s_read_list(o, f, sizeof(fc_item_t), (void **)&self->items, &self->nitems, &items);
+        for (size_t i = 0; i < self->nitems && rc == 0; i++) {
+            const uint8_t *ptr;
+            size_t len;
+            rc = fc_mpack_bin(&items[i], &ptr, &len, FC_MAX_REVISION);
+            if (rc == 0 && len) { /* copied: ptr points into the frame */
+                self->items[i].data = (uint8_t *)zmalloc(len);
+                memcpy(self->items[i].data, ptr, len);
+                self->items[i].len = len;
+            }
+        }
+        return rc;
+    case F_AUDIT:
+        rc = s_read_list(o, f, sizeof(fc_audit_entry_t), (void **)&self->audit, &self->naudit,
+                         &items);
+        for (size_t i = 0; i < self->naudit && rc == 0; i++)
+            rc = s_read_struct(&items[i], s_audit_fields, &self->audit[i]);
+        return rc;
     default:
         return s_read_scalar(o, f, self);
     }
@@ -429,8 +538,11 @@ static int s_decode_top(const msgpack_object *top, size_t frames, zframe_t **dat
     if (fc_mpack_u64(&it[1], &type) || !s_known(type))
         return FC_EPROTO;
     const s_field_t *fields = s_layouts[type];
-    size_t nfields = s_count(fields, 6);
-    if (n != 3 + nfields)
+    size_t nfields = s_count(fields, S_MAX_FIELDS);
+    bool optional_last = nfields && fields[nfields - 1].kind == F_OPTBOOL;
+    if (optional_last && n == 3 + nfields - 1)
+        nfields--; /* left off: stays false */
+    else if (n != 3 + nfields)
         return FC_EPROTO;
     bool has_data = s_has_data(type);
     if (frames != (has_data ? 2u : 1u))
@@ -595,7 +707,10 @@ fc_msg_t *fc_msg_recv(void *sock, zframe_t **routing_id_p, int *err)
     return fc_msg_recv_req(sock, routing_id_p, err, NULL);
 }
 
-/* Topic of an announcement: "R/<channel>" or "H"; -1 for other types. */
+/* Longest topic: "C/" and a scope held in text. */
+#define S_TOPIC_SIZE (FC_MAX_TEXT + 8)
+
+/* Topic of an announcement: "R/<channel>", "C/<scope>" or "H"; -1 for other types. */
 static int s_topic(const fc_msg_t *self, char *out, size_t outsize)
 {
     int n = -1;
@@ -603,6 +718,8 @@ static int s_topic(const fc_msg_t *self, char *out, size_t outsize)
         n = snprintf(out, outsize, "%s", FC_TOPIC_HEARTBEAT);
     else if (self->type == FC_MSG_ANNOUNCE)
         n = snprintf(out, outsize, "%s%s", FC_TOPIC_RELEASE, self->channel);
+    else if (self->type == FC_MSG_CONFIG_ANNOUNCE)
+        n = snprintf(out, outsize, "%s%s", FC_TOPIC_CONFIG, self->text);
     return n >= 0 && (size_t)n < outsize ? 0 : -1;
 }
 
@@ -611,7 +728,7 @@ int fc_msg_publish(fc_msg_t **self_p, void *pub)
     assert(self_p && *self_p && pub);
     /* Encode first: it checks the channel is terminated before the topic is built from it. */
     zmsg_t *msg = fc_msg_encode(*self_p);
-    char topic[FC_MAX_NAME + 8];
+    char topic[S_TOPIC_SIZE];
     if (msg && s_topic(*self_p, topic, sizeof topic) != 0)
         zmsg_destroy(&msg);
     fc_msg_destroy(self_p);
@@ -639,7 +756,7 @@ fc_msg_t *fc_msg_recv_announce(void *sub, int *err)
     zframe_t *topic = zmsg_pop(msg);
     fc_msg_t *self = fc_msg_decode(&msg, err);
     /* The topic is what subscribers filter on, so it must say what the body says. */
-    char want[FC_MAX_NAME + 8];
+    char want[S_TOPIC_SIZE];
     if (self && (s_topic(self, want, sizeof want) != 0 || !zframe_streq(topic, want))) {
         fc_msg_destroy(&self);
         *err = FC_EPROTO;

@@ -27,10 +27,22 @@ typedef enum {
     FC_MSG_REPORT = 15,        /* A>B  agents[0] (own status) */
     FC_MSG_STATUS = 16,        /* P>B  channel ("" = all) */
     FC_MSG_STATUS_REPLY = 17,  /* B>P  agents */
-    FC_MSG_OK = 18,            /* B>C  serial (where meaningful) */
+    FC_MSG_OK = 18,            /* B>C  serial (where meaningful), flag (RESTART_SLOT: granted; on the wire only when true) */
     FC_MSG_ERROR = 19,         /* B>C  code (fc_error_t), text */
     FC_MSG_ANNOUNCE = 20,      /* PUB  epoch, seq, channel, serial, version */
     FC_MSG_HEARTBEAT = 21,     /* PUB  epoch, seq */
+    /* Runtime configuration (issue 3). A "revision" is a signed config revision envelope
+       (proto/fc_config.h), carried in items[] or bytes. */
+    FC_MSG_CONFIG_PUSH = 22,   /* P>B  bytes (signed revision) -> OK (serial = rev) */
+    FC_MSG_CONFIG_SYNC = 23,   /* C>B  id, group, serial (revisions after this one); id "" = all (publisher view) */
+    FC_MSG_CONFIG_SNAPSHOT = 24, /* B>C  epoch, seq, serial (latest rev), flag (more to come), items (signed revisions matching the agent's scopes, rev order) */
+    FC_MSG_CONFIG_ACK = 25,    /* A>B  id, group, serial (rev), state, text (reason) -> OK */
+    FC_MSG_CONFIG_STATUS = 26, /* P>B  serial (rev; 0 = latest) -> CONFIG_STATUS_REPLY */
+    FC_MSG_CONFIG_STATUS_REPLY = 27, /* B>P  serial, flag (halted), text (halt reason), agents (id, channel = group, state, message; state "pending" for no answer) */
+    FC_MSG_RESTART_SLOT = 28,  /* A>B  id, group, serial (rev) -> OK with flag (granted) */
+    FC_MSG_AUDIT = 29,         /* P>B  serial (max entries, 0 = default 100) -> AUDIT_REPLY */
+    FC_MSG_AUDIT_REPLY = 30,   /* B>P  audit */
+    FC_MSG_CONFIG_ANNOUNCE = 31, /* PUB topic "C/": epoch, seq, serial (rev), text (scope) */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 
@@ -62,10 +74,25 @@ typedef struct {
     int64_t last_seen;              /* unix seconds; filled in by the broker */
 } fc_agent_status_t;
 
+/* One audit log entry (AUDIT_REPLY): who did what, when, with what result. */
+typedef struct {
+    int64_t time;                   /* unix seconds */
+    char who[FC_MAX_NAME + 1];      /* signer key (hex prefix) or peer role/id */
+    char action[FC_MAX_NAME + 1];   /* config.set, config.schema, config.promote, release.commit, ... */
+    char detail[FC_MAX_TEXT + 1];
+    char result[FC_MAX_TEXT + 1];   /* "ok" or the error text */
+} fc_audit_entry_t;
+
+/* One opaque byte string in a list (CONFIG_SNAPSHOT items). */
+typedef struct {
+    uint8_t *data;                  /* malloc'd */
+    size_t len;
+} fc_item_t;
+
 /* A decoded message. Like a zproto codec: one struct with every field; each type uses the
    fields its comment above names, the rest stay zero. Strings are NUL-terminated copies
-   (never pointers into a receive buffer). The struct owns bytes, data, ranges, releases
-   and agents; fc_msg_destroy frees them. */
+   (never pointers into a receive buffer). The struct owns bytes, data, ranges, releases,
+   agents, items (and each item's data) and audit; fc_msg_destroy frees them. */
 typedef struct {
     fc_msg_type_t type;
     uint64_t req;            /* request id chosen by the requester, echoed in the reply */
@@ -95,6 +122,12 @@ typedef struct {
     size_t nreleases;
     fc_agent_status_t *agents;
     size_t nagents;
+    char group[FC_MAX_NAME + 1];    /* config: the agent's group ("" = none) */
+    char state[FC_MAX_NAME + 1];    /* CONFIG_ACK: applied, restarted, vetoed, failed, unchanged, restart-required */
+    fc_item_t *items;               /* CONFIG_SNAPSHOT: at most FC_MAX_SNAPSHOT, total within FC_MAX_FRAME */
+    size_t nitems;
+    fc_audit_entry_t *audit;        /* AUDIT_REPLY: at most FC_MAX_LIST */
+    size_t naudit;
 } fc_msg_t;
 
 /* New empty message of the given type; never NULL (aborts on out of memory, like CZMQ). */
@@ -130,7 +163,8 @@ fc_msg_t *fc_msg_recv(void *sock, zframe_t **routing_id_p, int *err);
 #define FC_TOPIC_RELEASE "R/"
 #define FC_TOPIC_CONFIG "C/"
 #define FC_TOPIC_HEARTBEAT "H"
-/* Publishes ANNOUNCE (topic "R/<channel>") or HEARTBEAT (topic "H"). Destroys *self_p. */
+/* Publishes ANNOUNCE (topic "R/<channel>"), CONFIG_ANNOUNCE (topic "C/<scope>", scope in
+   text) or HEARTBEAT (topic "H"). Destroys *self_p. */
 int fc_msg_publish(fc_msg_t **self_p, void *pub);
 /* Receives one announcement from a SUB socket (topic frame checked and dropped). */
 fc_msg_t *fc_msg_recv_announce(void *sub, int *err);
@@ -148,5 +182,7 @@ fc_msg_t *fc_msg_recv_req(void *sock, zframe_t **routing_id_p, int *err, uint64_
 const char *fc_msg_type_name(int type);
 
 void fc_msg_test(bool verbose);
+/* The config messages' part of fc_msg_test (fc_msg_config_test.c); fc_msg_test calls it. */
+void fc_msg_config_test(bool verbose);
 
 #endif

@@ -881,5 +881,6 @@ void fc_msg_test(bool verbose)
     s_test_dealer_router(verbose);
     s_test_full_queue();
     s_test_announce();
+    fc_msg_config_test(verbose);
     printf("OK\n");
 }

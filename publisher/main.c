@@ -1,4 +1,5 @@
-/* main.c: the operator CLI `fleetcast`: keys, release push and list, fleet status. */
+/* main.c: the operator CLI `fleetcast`: keys, release push and list, fleet status, runtime
+   configuration (fc_config_cmd.c). */
 #include <czmq.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "fc_client.h"
+#include "fc_config_cmd.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_json.h"
@@ -28,6 +30,34 @@ static const char *s_usage =
     "  status [--channel NAME]          every agent seen: id, channel, installed version,\n"
     "                                   state, progress, last seen\n"
     "\n"
+    "Runtime configuration (commands that publish sign a revision with --key FILE):\n"
+    "  config set KEY=VALUE... --key FILE [--scope SCOPE] [--message TEXT]\n"
+    "             [--canary PERCENT] [--halt-percent N]\n"
+    "                                   one atomic revision; VALUE is JSON if it parses\n"
+    "                                   (42, 1.5, true, \"text\", {\"a\":1}), else a string;\n"
+    "                                   SCOPE is global (default), group:NAME or agent:ID;\n"
+    "                                   --canary applies it to that share of the agents\n"
+    "                                   first and halts it when more than N% of those\n"
+    "                                   fail (default 20)\n"
+    "  config unset KEY... --key FILE [--scope SCOPE]\n"
+    "  config get [KEY] [--scope SCOPE | --agent ID [--group NAME]]\n"
+    "                                   a scope's own values, or what agent ID sees\n"
+    "  config history                   every revision: when, scope, signer, changes\n"
+    "  config diff REV1 REV2 [--scope SCOPE | --agent ID [--group NAME]]\n"
+    "  config rollback REV --key FILE [--scope SCOPE]\n"
+    "                                   a new revision restoring REV's values of the keys\n"
+    "                                   changed since\n"
+    "  config schema set FILE --key FILE\n"
+    "                                   types, bounds, enums, hot or restart per key; later\n"
+    "                                   changes that break it are refused before publishing\n"
+    "  config status [REV]              how many agents applied, restarted, vetoed, failed,\n"
+    "                                   need a restart, were unchanged or have not answered\n"
+    "                                   (pending), and which; HALTED with the reason when a\n"
+    "                                   canary failed\n"
+    "  config promote REV --key FILE    widen a canary revision to every matching agent\n"
+    "                                   (refused when it is halted)\n"
+    "  audit                            the broker's audit log: time, who, action, result\n"
+    "\n"
     "Options:\n"
     "  --broker ENDPOINT   broker service endpoint (default $FLEETCAST_BROKER or\n"
     "                      tcp://127.0.0.1:7400)\n"
@@ -35,6 +65,7 @@ static const char *s_usage =
     "  --json              print the result as one JSON document on stdout\n"
     "  --quiet             no progress bars\n"
     "  --window BYTES      bytes of upload in flight (default 8388608)\n"
+    "  --key FILE          publisher signing key (release push, config changes)\n"
     "  --help              this text\n"
     "\n"
     "Exit status: 0 success, 1 failure (the message says why), 2 usage error.\n";
@@ -53,6 +84,7 @@ typedef struct {
     bool mandatory;
     uint64_t serial;
     uint64_t window;
+    fc_config_cmd_options_t config;
 } s_options_t;
 
 static int s_usage_error(const char *fmt, const char *arg)
@@ -294,7 +326,8 @@ int main(int argc, char **argv)
     o.timeout_ms = 30000;
     o.window = 8u << 20;
     enum { O_BROKER = 256, O_TIMEOUT, O_JSON, O_QUIET, O_OUT, O_CHANNEL, O_VERSION, O_KEY,
-           O_MANDATORY, O_MINVER, O_SERIAL, O_PRODUCT, O_WINDOW, O_HELP };
+           O_MANDATORY, O_MINVER, O_SERIAL, O_PRODUCT, O_WINDOW, O_HELP, O_SCOPE, O_MESSAGE,
+           O_CANARY, O_HALT, O_AGENT, O_GROUP };
     static const struct option longopts[] = {
         {"broker", required_argument, 0, O_BROKER},   {"timeout", required_argument, 0, O_TIMEOUT},
         {"json", no_argument, 0, O_JSON},             {"quiet", no_argument, 0, O_QUIET},
@@ -303,6 +336,9 @@ int main(int argc, char **argv)
         {"mandatory", no_argument, 0, O_MANDATORY},   {"min-version", required_argument, 0, O_MINVER},
         {"serial", required_argument, 0, O_SERIAL},   {"product", required_argument, 0, O_PRODUCT},
         {"window", required_argument, 0, O_WINDOW},   {"help", no_argument, 0, O_HELP},
+        {"scope", required_argument, 0, O_SCOPE},     {"message", required_argument, 0, O_MESSAGE},
+        {"canary", required_argument, 0, O_CANARY},   {"halt-percent", required_argument, 0, O_HALT},
+        {"agent", required_argument, 0, O_AGENT},     {"group", required_argument, 0, O_GROUP},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -328,6 +364,19 @@ int main(int argc, char **argv)
             if (o.window < 65536)
                 return s_usage_error("--window must be at least 65536 bytes, not '%s'", optarg);
             break;
+        case O_SCOPE: o.config.scope = optarg; break;
+        case O_MESSAGE: o.config.message = optarg; break;
+        case O_CANARY:
+        case O_HALT: {
+            char *end = NULL;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (end == optarg || *end || v < 1 || v > 100)
+                return s_usage_error("--canary and --halt-percent take 1..100, not '%s'", optarg);
+            *(c == O_CANARY ? &o.config.canary : &o.config.halt_percent) = (uint32_t)v;
+            break;
+        }
+        case O_AGENT: o.config.agent = optarg; break;
+        case O_GROUP: o.config.group = optarg; break;
         case 'h':
         case O_HELP: fputs(s_usage, stdout); return 0;
         default: return s_usage_error("unknown option%s", "");
@@ -346,6 +395,14 @@ int main(int argc, char **argv)
     zsys_set_logstream(NULL);
     const char *cmd = argv[optind];
     const char *sub = optind + 1 < argc ? argv[optind + 1] : NULL;
+    o.config.broker = o.broker;
+    o.config.timeout_ms = o.timeout_ms;
+    o.config.json = o.json;
+    o.config.key = o.key;
+    if (streq(cmd, "config"))
+        return fc_config_cmd_run(&o.config, argc - optind - 1, argv + optind + 1);
+    if (streq(cmd, "audit"))
+        return fc_audit_cmd_run(&o.config, argc - optind, argv + optind);
     if (streq(cmd, "keygen"))
         return s_keygen(&o);
     if (streq(cmd, "status"))

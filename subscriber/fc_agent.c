@@ -4,6 +4,7 @@
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_msg.h"
+#include "fc_reconf.h"
 #include "fc_util.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #define S_POLL_SYNC 60.0   /* daemon: SYNC this often even if the announce feed is silent */
 #define S_ERROR_RETRY 2.0  /* a chunk the broker could not serve: ask again after */
 #define S_TICK_MS 100
+#define S_MAX_PIPES 8 /* fetcher worker pipes polled */
 
 /* "37.5 MiB": sizes in log lines and messages. */
 const char *fc_agent_size(char *buf, size_t size, uint64_t bytes)
@@ -177,6 +179,7 @@ static void s_sub_connect(fc_agent_t *self, const char *endpoint)
     fc_sock_tune(s_raw(self->sub));
     zsock_set_subscribe(self->sub, FC_TOPIC_RELEASE);
     zsock_set_subscribe(self->sub, FC_TOPIC_HEARTBEAT);
+    zsock_set_subscribe(self->sub, FC_TOPIC_CONFIG);
     if (zsock_connect(self->sub, "%s", endpoint) != 0) {
         fc_agent_log(self, "cannot connect to announce endpoint %s; relying on polling", endpoint);
         zsock_destroy(&self->sub);
@@ -241,6 +244,7 @@ static void s_flush(fc_agent_t *self, double now)
     self->flush_pending = false;
     if (self->sync_req && s_send_sync(self, now) == 0)
         self->retried_base++;
+    fc_reconf_flush(self, now);
     size_t n = self->fetch ? fc_fetch_resend_all(self->fetch, s_raw(self->dealer), now) : 0;
     if (self->lost_logged) {
         self->lost_logged = false;
@@ -282,6 +286,7 @@ static void s_on_welcome(fc_agent_t *self, fc_msg_t *msg, double now)
         s_sub_connect(self, ep);
     /* Subscribed first, then SYNC: nothing announced in between is lost. */
     s_sync(self, 0, now);
+    fc_reconf_sync(self, now);
     self->report_due = true;
 }
 
@@ -333,6 +338,8 @@ static void s_on_error(fc_agent_t *self, fc_msg_t *msg, double now)
 
 static void s_on_service(fc_agent_t *self, fc_msg_t *msg, double now)
 {
+    if (fc_reconf_on_reply(self, msg, now))
+        return; /* answered a config request */
     switch (msg->type) {
     case FC_MSG_CHUNK:
         fc_agent_on_chunk(self, msg, now);
@@ -361,8 +368,21 @@ static void s_on_announce(fc_agent_t *self, fc_msg_t *msg, double now)
         return;
     }
     if (msg->type == FC_MSG_HEARTBEAT) {
-        if (msg->seq > self->seq)
+        if (msg->seq > self->seq) {
             s_sync(self, msg->seq, now); /* the last announcement was lost */
+            fc_reconf_sync(self, now);   /* it may have been a config one */
+        }
+        return;
+    }
+    if (msg->type == FC_MSG_CONFIG_ANNOUNCE) {
+        bool lost = msg->seq > self->seq + 1;
+        if (msg->seq > self->seq)
+            self->seq = msg->seq;
+        if (lost) {
+            s_sync(self, msg->seq, now);
+            fc_reconf_sync(self, now);
+        } else
+            fc_reconf_on_announce(self, msg, now);
         return;
     }
     if (msg->type != FC_MSG_ANNOUNCE)
@@ -376,6 +396,8 @@ static void s_on_announce(fc_agent_t *self, fc_msg_t *msg, double now)
         self->seq = msg->seq;
     if (gap || ours)
         s_sync(self, msg->seq, now);
+    if (gap)
+        fc_reconf_sync(self, now);
 }
 
 static bool s_readable(void *sock)
@@ -402,6 +424,9 @@ static void s_drain(fc_agent_t *self, bool service)
         if (service) {
             self->live = true;
             s_on_service(self, msg, now);
+            /* Keep the workers fed: what they finished frees window for new requests. */
+            if (self->fetch)
+                fc_agent_on_written(self, now);
         } else
             s_on_announce(self, msg, now);
         fc_msg_destroy(&msg);
@@ -414,6 +439,7 @@ static void s_timers(fc_agent_t *self, double now)
 {
     /* Offline, nothing is re-sent: the flush after reconnecting sends everything once. */
     bool up = self->connected && !self->flush_pending;
+    fc_reconf_timers(self, now);
     if (up && self->hello_req && now - self->hello_sent >= S_RESEND) {
         s_send_hello(self, now);
         self->retried_base++;
@@ -465,11 +491,18 @@ static void s_loop(fc_agent_t *self)
             break;
         if (self->fetch)
             fc_fetch_pump(self->fetch, s_raw(self->dealer), now);
-        zmq_pollitem_t items[3] = {{s_raw(self->dealer), 0, ZMQ_POLLIN, 0},
-                                   {zsock_resolve(self->monitor), 0, ZMQ_POLLIN, 0},
-                                   {self->sub ? s_raw(self->sub) : NULL, 0, ZMQ_POLLIN, 0}};
+        /* Service, monitor, the fetcher's workers, then announce (if subscribed). */
+        zmq_pollitem_t items[3 + S_MAX_PIPES] = {{s_raw(self->dealer), 0, ZMQ_POLLIN, 0},
+                                                 {zsock_resolve(self->monitor), 0, ZMQ_POLLIN, 0}};
+        void *pipes[S_MAX_PIPES];
+        size_t npipes = self->fetch ? fc_fetch_pipes(self->fetch, pipes, S_MAX_PIPES) : 0;
+        size_t n = 2;
+        for (size_t i = 0; i < npipes; i++)
+            items[n++] = (zmq_pollitem_t){pipes[i], 0, ZMQ_POLLIN, 0};
+        if (self->sub)
+            items[n++] = (zmq_pollitem_t){s_raw(self->sub), 0, ZMQ_POLLIN, 0};
         /* Waiting for a connection to finish its handshake: look again soon. */
-        int rc = zmq_poll(items, self->sub ? 3 : 2, self->flush_pending ? 10 : S_TICK_MS);
+        int rc = zmq_poll(items, (int)n, self->flush_pending ? 10 : S_TICK_MS);
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
@@ -480,6 +513,8 @@ static void s_loop(fc_agent_t *self)
             s_drain(self, true);
         if (items[1].revents & ZMQ_POLLIN)
             s_on_monitor(self);
+        if (npipes > 0 && !self->finished)
+            fc_agent_on_written(self, fc_now());
         if (self->sub && !self->finished)
             s_drain(self, false);
     }
@@ -548,6 +583,12 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
         return NULL;
     }
     fc_msg_set_str(self->res.version, sizeof self->res.version, fc_install_version(self->inst));
+    if (!fc_reconf_new(self, cfg)) {
+        if (err)
+            *err = FC_ENOMEM;
+        fc_agent_destroy(&self);
+        return NULL;
+    }
 
     self->dealer = zsock_new(ZMQ_DEALER);
     if (!self->dealer) {
@@ -580,11 +621,13 @@ void fc_agent_destroy(fc_agent_t **self_p)
     if (!self_p || !*self_p)
         return;
     fc_agent_t *self = *self_p;
+    fc_agent_join(self);
     fc_agent_drop_target(self);
     zactor_destroy(&self->monitor);
     zsock_destroy(&self->sub);
     zsock_destroy(&self->dealer);
     fc_install_destroy(&self->inst);
+    fc_reconf_destroy(&self->reconf);
     fc_trust_destroy(&self->own_trust);
     free(self->broker);
     free(self->channel);
@@ -670,6 +713,8 @@ int fc_agent_run_once(fc_agent_t *self, bool check_only, fc_agent_result_t *out)
         fc_agent_set_state(self, "failed", "interrupted");
         self->res.exit_code = FC_AGENT_EXIT_ERROR;
     }
+    if (self->mode == FC_AGENT_ONCE && self->finished && self->welcomed)
+        fc_reconf_run_once(self); /* the config too, before the final report */
     s_final_report(self);
     /* A one-shot run leaves nothing half-open in memory; the stage stays on disk. */
     if (self->fetch || self->stage) {

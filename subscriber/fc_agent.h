@@ -1,8 +1,10 @@
 /* fc_agent.h: the fleetcast agent engine (libfleetcast's public API): follows one channel on
-   a broker, fetches each new release in verified chunks, installs it with hooks, reports. */
+   a broker, fetches each new release in verified chunks, installs it with hooks, reports;
+   and applies runtime config revisions (Changing/Changed, restart path, acks). */
 #ifndef FC_AGENT_H
 #define FC_AGENT_H
 
+#include "fc_config.h"
 #include "fc_key.h"
 #include "fc_limits.h"
 #include <stdbool.h>
@@ -47,6 +49,13 @@ typedef struct {
     bool verbose;          /* log state changes too */
     fc_agent_log_fn *log;  /* NULL: lines go to stderr */
     void *log_arg;
+    /* Runtime configuration (fc_reconf.h). The config hooks get the diff as JSON on stdin. */
+    const char *group;           /* the agent's group for "group:NAME" scopes; NULL: none */
+    const char *config_changing; /* may veto a change (non-zero exit): restart path instead */
+    const char *config_changed;  /* applies a change live; non-zero exit: failed, old kept */
+    const char *exec_restart;    /* restarts the application on the restart path; NULL: the
+                                    agent keeps the old values and reports restart-required
+                                    (vetoed, if a handler vetoed) */
 } fc_agent_config_t;
 
 /* What one run did (fc_agent_run_once), or where a daemon stands (fc_agent_status). */
@@ -72,6 +81,10 @@ typedef struct {
     uint64_t disconnects;      /* connection losses seen */
     double seconds;            /* wall time of the run */
     int exit_code;             /* FC_AGENT_EXIT_* */
+    uint64_t config_rev;       /* config revision in force (0: none) */
+    /* Last config outcome: applied, restarted, unchanged, vetoed, restart-required, failed, ""
+       (none yet). */
+    char config_state[FC_MAX_NAME + 1];
 } fc_agent_result_t;
 
 typedef struct fc_agent_t fc_agent_t;
@@ -92,17 +105,51 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *config, int *err);
 void fc_agent_destroy(fc_agent_t **self_p);
 
 /* One pass: HELLO, SYNC, then (unless check_only) install the latest release if the policy
-   says so. Returns the exit code (FC_AGENT_EXIT_*), also stored in *out with the details
-   (out may be NULL). Gives up after config->timeout seconds without an answer. */
+   says so, and then sync the runtime config and apply it (Changing/Changed or the restart
+   path), acking each revision. Returns the exit code (FC_AGENT_EXIT_*), also stored in *out
+   with the details (out may be NULL); a config change that failed, a rejected revision, or
+   no answer to the config sync turn FC_AGENT_EXIT_OK into FC_AGENT_EXIT_ERROR. Gives up
+   after config->timeout seconds without an answer. */
 int fc_agent_run_once(fc_agent_t *self, bool check_only, fc_agent_result_t *out);
-/* Daemon: follows the channel until fc_agent_stop or zsys_interrupted (SIGINT/SIGTERM with
-   CZMQ's handler). Returns 0. */
+/* Daemon: follows the channel and the config until fc_agent_stop or zsys_interrupted
+   (SIGINT/SIGTERM with CZMQ's handler). Returns 0. */
 int fc_agent_run(fc_agent_t *self);
 /* Asks fc_agent_run / fc_agent_run_once to return soon. Async-signal-safe. */
 void fc_agent_stop(fc_agent_t *self);
 /* A snapshot of the current state and counters (e.g. from another place in the same thread,
    or after fc_agent_run returned). */
 void fc_agent_status(const fc_agent_t *self, fc_agent_result_t *out);
+
+/* ---- embedding: runtime configuration in-process (fc_agent_embed.c) -------------------
+   Callbacks run on the engine's thread (the one in fc_agent_run / fc_agent_run_once /
+   fc_agent_start), only when this agent's effective config changed. diff[0..n) is sorted by
+   key and borrowed for the duration of the call. Register them before running the engine. */
+/* Changing: return true to accept, false to veto (the change then takes the restart path). */
+typedef bool(fc_agent_changing_fn)(const fc_diff_entry_t *diff, size_t n, void *arg);
+/* Changed: apply the new values; return 0 if applied, non-zero if not (the change is reported
+   failed and the previous values stay in force: the callback is called again with the
+   reverse diff if a later step fails after it accepted). While it runs, the getters below
+   already return the new values. */
+typedef int(fc_agent_changed_fn)(const fc_diff_entry_t *diff, size_t n, void *arg);
+void fc_agent_on_config_changing(fc_agent_t *self, fc_agent_changing_fn *fn, void *arg);
+void fc_agent_on_config_changed(fc_agent_t *self, fc_agent_changed_fn *fn, void *arg);
+
+/* Typed getters of the config in force (safe from any thread). A missing key, or a value of
+   another type, gives the default. _str returns a malloc'd copy (of dflt if missing; NULL if
+   dflt is NULL), the caller frees it. _double accepts integers. */
+int64_t fc_agent_config_int(fc_agent_t *self, const char *key, int64_t dflt);
+char *fc_agent_config_str(fc_agent_t *self, const char *key, const char *dflt);
+bool fc_agent_config_bool(fc_agent_t *self, const char *key, bool dflt);
+double fc_agent_config_double(fc_agent_t *self, const char *key, double dflt);
+/* The revision in force (0: none yet), and the whole config as JSON (caller frees). */
+uint64_t fc_agent_config_rev(fc_agent_t *self);
+char *fc_agent_config_json(fc_agent_t *self);
+
+/* Runs fc_agent_run on a new thread, for programs with their own main loop. Returns 0, or -1
+   if a thread is already running or cannot be started. fc_agent_join stops it (as
+   fc_agent_stop) and waits for it; fc_agent_destroy joins too. */
+int fc_agent_start(fc_agent_t *self);
+void fc_agent_join(fc_agent_t *self);
 
 /* "FC_EBADSIG" for FC_EBADSIG, etc. (for messages and JSON); never NULL. */
 const char *fc_agent_error_name(int code);

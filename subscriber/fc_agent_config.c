@@ -65,6 +65,9 @@ int fc_agent_config_check(const fc_agent_config_t *cfg, char *msg, size_t msgsiz
               FC_MAX_NAME);
     if (cfg->id && cfg->id[0] && !fc_name_valid(cfg->id))
         S_BAD("--id '%s' is not a valid name (1-%d of A-Z a-z 0-9 . _ + -)", cfg->id, FC_MAX_NAME);
+    if (cfg->group && cfg->group[0] && !fc_name_valid(cfg->group))
+        S_BAD("--group '%s' is not a valid name (1-%d of A-Z a-z 0-9 . _ + -)", cfg->group,
+              FC_MAX_NAME);
     if (!cfg->install_dir || !cfg->install_dir[0])
         S_BAD("--install is required");
     if (!cfg->state_dir || !cfg->state_dir[0])
@@ -121,6 +124,8 @@ char *fc_agent_result_json(const fc_agent_result_t *r)
     fc_json_key_uint(j, "disconnects", r->disconnects);
     fc_json_key_double(j, "seconds", r->seconds);
     fc_json_key_int(j, "exit_code", r->exit_code);
+    fc_json_key_uint(j, "config_rev", r->config_rev);
+    fc_json_key_str(j, "config_state", r->config_state);
     fc_json_close(j);
     char *text = strdup(fc_json_text(j));
     fc_json_destroy(&j);

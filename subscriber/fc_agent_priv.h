@@ -71,6 +71,7 @@ struct fc_agent_t {
     uint64_t retried_base, hash_base; /* counters of fetchers already gone */
     fc_agent_result_t res;
     volatile sig_atomic_t stop;
+    struct fc_reconf_t *reconf; /* runtime configuration (fc_reconf.h) */
 };
 
 /* fc_agent.c */
@@ -93,8 +94,11 @@ void fc_agent_progress(fc_agent_t *self, char *have, char *total, size_t size);
 void fc_agent_consider(fc_agent_t *self, const uint8_t *bytes, size_t len, double now);
 /* Opens or resumes the target's stage, reuses local chunks, starts the fetcher. */
 void fc_agent_start_stage(fc_agent_t *self, double now);
-/* Handles a CHUNK reply (written, stale, bad hash, disk full); installs when complete. */
+/* Handles a CHUNK reply (written, handed to a worker, stale, bad hash, disk full); installs
+   when complete. */
 void fc_agent_on_chunk(fc_agent_t *self, fc_msg_t *msg, double now);
+/* Takes the chunks the fetcher's workers have finished; installs when complete. */
+void fc_agent_on_written(fc_agent_t *self, double now);
 /* Forgets the target (its stage stays on disk). */
 void fc_agent_drop_target(fc_agent_t *self);
 

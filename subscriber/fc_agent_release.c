@@ -57,7 +57,9 @@ static void s_install(fc_agent_t *self)
     fc_agent_report(self, fc_now());
     fc_hooks_t hooks = {self->changing, self->changed, self->health};
     char msg[FC_MAX_TEXT + 1] = "";
+    double t0dbg = fc_now(); if (getenv("FC_DEBUG_T")) fprintf(stderr, "DBG download done %.3f\n", t0dbg - self->started);
     int rc = fc_install_commit(self->inst, &self->stage, &hooks, msg, sizeof msg);
+    if (getenv("FC_DEBUG_T")) fprintf(stderr, "DBG commit %.3f\n", fc_now() - t0dbg);
     fc_msg_set_str(self->res.version, sizeof self->res.version, fc_install_version(self->inst));
     if (rc == 0) {
         fc_agent_set_state(self, "installed", "%s", msg[0] ? msg : "installed");
@@ -261,12 +263,9 @@ void fc_agent_consider(fc_agent_t *self, const uint8_t *bytes, size_t len, doubl
     fc_agent_start_stage(self, now);
 }
 
-void fc_agent_on_chunk(fc_agent_t *self, fc_msg_t *msg, double now)
+/* What a chunk's check and write came to (rc as from fc_fetch_on_chunk). */
+static void s_after_chunk(fc_agent_t *self, int rc, double now)
 {
-    self->res.bytes_fetched += msg->data ? zframe_size(msg->data) : 0;
-    if (!self->fetch)
-        return;
-    int rc = fc_fetch_on_chunk(self->fetch, msg, s_raw(self->dealer), now, FC_AGENT_NOSPC_RETRY);
     if (rc == 0) {
         self->last_progress = now;
         if (self->write_blocked) {
@@ -293,4 +292,21 @@ void fc_agent_on_chunk(fc_agent_t *self, fc_msg_t *msg, double now)
                            have, total, fc_strerror(rc), fc_agent_error_name(rc));
         fc_agent_finish(self, FC_AGENT_EXIT_ERROR, rc);
     }
+}
+
+void fc_agent_on_chunk(fc_agent_t *self, fc_msg_t *msg, double now)
+{
+    self->res.bytes_fetched += msg->data ? zframe_size(msg->data) : 0;
+    if (!self->fetch)
+        return;
+    int rc = fc_fetch_on_chunk(self->fetch, msg, s_raw(self->dealer), now, FC_AGENT_NOSPC_RETRY);
+    s_after_chunk(self, rc, now);
+}
+
+void fc_agent_on_written(fc_agent_t *self, double now)
+{
+    int rc;
+    while (self->fetch && !self->finished &&
+           (rc = fc_fetch_collect(self->fetch, s_raw(self->dealer), now, FC_AGENT_NOSPC_RETRY)) != -1)
+        s_after_chunk(self, rc, now);
 }

@@ -1,10 +1,13 @@
-/* fc_fetch.c: the agent's chunk fetcher: a window of GET_CHUNK requests, re-sends, writes. */
+/* fc_fetch.c: the agent's chunk fetcher: a window of GET_CHUNK requests, re-sends, and the
+   workers that hash and write the replies off the event loop. */
 #include "fc_fetch.h"
 #include "fc_error.h"
 #include "fc_hash.h"
+#include "fc_install_priv.h"
 
 #include <sodium.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Slot numbers live in the low bits of a request id, so a reply finds its request in one
    step; the bits above count requests, so a re-issued request never reuses an old id. */
@@ -13,6 +16,14 @@
 #define S_BASE_TIMEOUT 5.0 /* a request unanswered this long may be re-sent ... */
 #define S_QUIET 5.0        /* ... if nothing at all came back for this long, */
 #define S_MAX_TIMEOUT 60.0 /* or in any case after this long */
+/* Hashing is most of an agent's work (BLAKE2b: about 1.5 s of CPU per GiB), so replies are
+   hashed and written by worker actors while the loop receives the next ones. Each worker
+   holds at most this many chunks (queued or at work); beyond that, or for chunks too small
+   to be worth a handoff, the loop's own thread does it. Memory stays bounded by the window:
+   a request's slot is freed only once its chunk is written. */
+#define S_MAX_WORKERS 4
+#define S_JOBS_PER_WORKER 4
+#define S_INLINE_BELOW (64u * 1024u)
 
 typedef struct {
     uint64_t req;   /* 0: free */
@@ -22,7 +33,14 @@ typedef struct {
     uint64_t replies_at_send; /* the fetcher's reply count then */
     uint32_t ahead;           /* requests outstanding then, itself included */
     double due;               /* parked until then (then re-issued with a new id); 0: not parked */
+    bool busy;                /* answered; its chunk is with a worker */
 } s_slot_t;
+
+/* What travels to a worker and back, with the chunk's data in a second frame. */
+typedef struct {
+    uint64_t req; /* the request the chunk answered */
+    fc_stage_job_t job;
+} s_job_t;
 
 struct fc_fetch_t {
     fc_stage_t *stage;
@@ -44,10 +62,38 @@ struct fc_fetch_t {
        so its requests are not re-sent just because a full window takes more than 5 s. */
     uint64_t replies;
     double last_reply;
+    zactor_t *workers[S_MAX_WORKERS];
+    size_t jobs[S_MAX_WORKERS]; /* chunks each worker holds */
+    size_t nworkers;
 };
 
 _Static_assert((FC_FETCH_SLOTS & (FC_FETCH_SLOTS - 1)) == 0, "slots must be a power of two");
 _Static_assert(FC_FETCH_SLOTS == (1u << S_SLOT_BITS), "slot bits must match slots");
+
+/* A worker: hashes and writes each chunk it is given (fc_stage_job_run touches nothing but
+   the job), and sends the job back with its outcome and the data (for duplicate chunks). */
+static void s_worker(zsock_t *pipe, void *args)
+{
+    (void)args;
+    zsock_signal(pipe, 0);
+    while (true) {
+        zmsg_t *msg = zmsg_recv(pipe);
+        if (!msg)
+            break;
+        zframe_t *head = zmsg_first(msg);
+        zframe_t *data = zmsg_next(msg);
+        if (!data || zframe_size(head) != sizeof(s_job_t)) {
+            zmsg_destroy(&msg); /* $TERM */
+            break;
+        }
+        s_job_t j;
+        memcpy(&j, zframe_data(head), sizeof j);
+        fc_stage_job_run(&j.job, zframe_data(data), zframe_size(data));
+        memcpy(zframe_data(head), &j, sizeof j);
+        if (zmsg_send(&msg, pipe) != 0)
+            zmsg_destroy(&msg);
+    }
+}
 
 fc_fetch_t *fc_fetch_new(fc_stage_t *stage, uint64_t window)
 {
@@ -62,6 +108,19 @@ fc_fetch_t *fc_fetch_new(fc_stage_t *stage, uint64_t window)
     self->nfree = FC_FETCH_SLOTS;
     /* Random start, so replies meant for an earlier fetcher (or process) never match. */
     self->gen = ((uint64_t)randombytes_random() << 8) + 1;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t want = cpus > 1 ? (size_t)cpus : 0;
+    const char *env = getenv("FC_FETCH_WORKERS");
+    if (env)
+        want = (size_t)atoi(env);
+    if (want > S_MAX_WORKERS)
+        want = S_MAX_WORKERS;
+    while (self->nworkers < want) {
+        zactor_t *w = zactor_new(s_worker, NULL);
+        if (!w)
+            break; /* fewer workers (or none: everything on the loop's thread) */
+        self->workers[self->nworkers++] = w;
+    }
     return self;
 }
 
@@ -69,7 +128,12 @@ void fc_fetch_destroy(fc_fetch_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    free(*self_p);
+    fc_fetch_t *self = *self_p;
+    /* Each worker finishes what it holds first (closing its fds); the outcomes are dropped:
+       those chunks are not journaled, so a new fetcher asks for them again. */
+    for (size_t i = 0; i < self->nworkers; i++)
+        zactor_destroy(&self->workers[i]);
+    free(self);
     *self_p = NULL;
 }
 
@@ -156,11 +220,63 @@ bool fc_fetch_owns(const fc_fetch_t *self, uint64_t req)
     return s_lookup(self, req) != NULL;
 }
 
-int fc_fetch_on_chunk(fc_fetch_t *self, const fc_msg_t *msg, void *sock, double now, double retry_s)
+/* The outcome of a chunk's check and write, on the loop's thread: a written chunk is
+   journaled and its request freed, a bad one asked for again, a failed write parked. */
+static int s_settle(fc_fetch_t *self, s_slot_t *slot, int rc, void *sock, double now,
+                    double retry_s)
+{
+    slot->busy = false;
+    if (rc == 0) {
+        s_release(self, slot);
+        return 0;
+    }
+    if (rc == FC_EHASH) {
+        self->hash_errors++;
+        s_reissue(self, slot, sock, now);
+        return FC_EHASH;
+    }
+    /* Disk full or I/O error: keep the request and hold back new ones until retry time. */
+    slot->due = now + retry_s;
+    self->paused_until = now + retry_s;
+    return rc;
+}
+
+/* Hands the chunk to the least busy worker. false if none can take it now. */
+static bool s_dispatch(fc_fetch_t *self, s_slot_t *slot, zframe_t **data_p)
+{
+    size_t best = self->nworkers;
+    for (size_t i = 0; i < self->nworkers; i++)
+        if (self->jobs[i] < S_JOBS_PER_WORKER && (best == self->nworkers || self->jobs[i] < self->jobs[best]))
+            best = i;
+    if (best == self->nworkers)
+        return false;
+    s_job_t j;
+    memset(&j, 0, sizeof j);
+    j.req = slot->req;
+    if (fc_stage_job_prepare(self->stage, slot->index, &j.job) != 0)
+        return false; /* the loop's thread tries, and reports the error */
+    zmsg_t *msg = zmsg_new();
+    zmsg_addmem(msg, &j, sizeof j);
+    zmsg_append(msg, data_p);
+    if (zmsg_send(&msg, zactor_sock(self->workers[best])) != 0) {
+        /* Not sent: the message (and the data) are still ours. */
+        zframe_t *head = zmsg_pop(msg);
+        *data_p = zmsg_pop(msg);
+        zframe_destroy(&head);
+        zmsg_destroy(&msg);
+        close(j.job.fd);
+        return false;
+    }
+    self->jobs[best]++;
+    slot->busy = true;
+    return true;
+}
+
+int fc_fetch_on_chunk(fc_fetch_t *self, fc_msg_t *msg, void *sock, double now, double retry_s)
 {
     s_slot_t *slot = s_lookup(self, msg->req);
-    if (!slot)
-        return -1;
+    if (!slot || slot->busy)
+        return -1; /* a second copy of a reply already being checked: dropped too */
     const fc_file_t *file = NULL;
     const fc_chunk_t *chunk = fc_stage_chunk(self->stage, slot->index, &file);
     size_t size = msg->data ? zframe_size(msg->data) : 0;
@@ -178,20 +294,50 @@ int fc_fetch_on_chunk(fc_fetch_t *self, const fc_msg_t *msg, void *sock, double 
         s_release(self, slot);
         return 0;
     }
+    if (size >= S_INLINE_BELOW && size == chunk->length && s_dispatch(self, slot, &msg->data))
+        return FC_FETCH_PENDING;
     int rc = fc_stage_write(self->stage, slot->index, zframe_data(msg->data), size);
-    if (rc == 0) {
-        s_release(self, slot);
-        return 0;
+    return s_settle(self, slot, rc, sock, now, retry_s);
+}
+
+size_t fc_fetch_pipes(const fc_fetch_t *self, void **socks, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->nworkers && n < max; i++)
+        socks[n++] = zsock_resolve(self->workers[i]);
+    return n;
+}
+
+int fc_fetch_collect(fc_fetch_t *self, void *sock, double now, double retry_s)
+{
+    for (size_t i = 0; i < self->nworkers; i++) {
+        zsock_t *pipe = zactor_sock(self->workers[i]);
+        if (self->jobs[i] == 0 || !(zsock_events(pipe) & ZMQ_POLLIN))
+            continue;
+        zmsg_t *msg = zmsg_recv(pipe);
+        if (!msg)
+            continue;
+        self->jobs[i]--;
+        zframe_t *head = zmsg_first(msg);
+        zframe_t *data = zmsg_next(msg);
+        s_job_t j;
+        s_slot_t *slot = NULL;
+        if (data && zframe_size(head) == sizeof j) {
+            memcpy(&j, zframe_data(head), sizeof j);
+            slot = s_lookup(self, j.req);
+        }
+        int rc = -1;
+        if (slot && slot->busy) {
+            rc = j.job.rc;
+            if (rc == 0)
+                rc = fc_stage_job_done(self->stage, &j.job, zframe_data(data));
+            rc = s_settle(self, slot, rc, sock, now, retry_s);
+        }
+        zmsg_destroy(&msg);
+        if (rc != -1)
+            return rc;
     }
-    if (rc == FC_EHASH) {
-        self->hash_errors++;
-        s_reissue(self, slot, sock, now);
-        return FC_EHASH;
-    }
-    /* Disk full or I/O error: keep the request and hold back new ones until retry time. */
-    slot->due = now + retry_s;
-    self->paused_until = now + retry_s;
-    return rc;
+    return -1;
 }
 
 bool fc_fetch_on_error(fc_fetch_t *self, const fc_msg_t *msg, double retry_s, double now)
@@ -199,6 +345,8 @@ bool fc_fetch_on_error(fc_fetch_t *self, const fc_msg_t *msg, double retry_s, do
     s_slot_t *slot = s_lookup(self, msg->req);
     if (!slot)
         return false;
+    if (slot->busy)
+        return true; /* answered already: this copy's error does not matter */
     self->replies++;
     self->last_reply = now;
     slot->due = now + retry_s;
@@ -223,7 +371,7 @@ size_t fc_fetch_expire(fc_fetch_t *self, void *sock, double now)
     size_t resent = 0;
     for (size_t i = 0; i < FC_FETCH_SLOTS; i++) {
         s_slot_t *slot = &self->slots[i];
-        if (slot->req == 0)
+        if (slot->req == 0 || slot->busy)
             continue;
         if (slot->due > 0) {
             if (now >= slot->due) {
@@ -245,8 +393,8 @@ size_t fc_fetch_resend_all(fc_fetch_t *self, void *sock, double now)
     size_t resent = 0;
     for (size_t i = 0; i < FC_FETCH_SLOTS && resent < self->inflight; i++) {
         s_slot_t *slot = &self->slots[i];
-        if (slot->req == 0 || slot->due > 0)
-            continue; /* parked requests wait for their own time */
+        if (slot->req == 0 || slot->due > 0 || slot->busy)
+            continue; /* parked requests wait for their own time; answered ones are done */
         self->retried++;
         s_transmit(self, slot, sock, now);
         resent++;
@@ -259,7 +407,7 @@ size_t fc_fetch_resend_before(fc_fetch_t *self, void *sock, double before, doubl
     size_t resent = 0;
     for (size_t i = 0; i < FC_FETCH_SLOTS; i++) {
         s_slot_t *slot = &self->slots[i];
-        if (slot->req == 0 || slot->due > 0 || slot->sent >= before)
+        if (slot->req == 0 || slot->due > 0 || slot->busy || slot->sent >= before)
             continue;
         self->retried++;
         s_transmit(self, slot, sock, now);

@@ -26,12 +26,24 @@ void fc_fetch_destroy(fc_fetch_t **self_p);
 size_t fc_fetch_pump(fc_fetch_t *self, void *sock, double now);
 /* True if req is one of this fetcher's outstanding requests. */
 bool fc_fetch_owns(const fc_fetch_t *self, uint64_t req);
-/* Handles a CHUNK reply (msg borrowed). Returns 0 if the chunk was written (or was not
-   needed any more), -1 if the reply matches no outstanding request (dropped), FC_EHASH if
-   the data did not verify (already re-requested), or the fc_stage_write error (FC_ENOSPC,
-   FC_EIO: the request is parked and re-sent after retry_s, and new requests pause). */
-int fc_fetch_on_chunk(fc_fetch_t *self, const fc_msg_t *msg, void *sock, double now,
-                      double retry_s);
+/* fc_fetch_on_chunk's answer when the chunk went to a worker: its outcome comes later from
+   fc_fetch_collect. */
+#define FC_FETCH_PENDING (-2)
+
+/* Handles a CHUNK reply (msg borrowed; its data frame may be taken: msg->data is then NULL).
+   Returns 0 if the chunk was written (or was not needed any more), FC_FETCH_PENDING if a
+   worker is hashing and writing it, -1 if the reply matches no outstanding request
+   (dropped), FC_EHASH if the data did not verify (already re-requested), or the write error
+   (FC_ENOSPC, FC_EIO: the request is parked and re-sent after retry_s, and new requests
+   pause). A chunk counts (is journaled, its request freed) only once written. */
+int fc_fetch_on_chunk(fc_fetch_t *self, fc_msg_t *msg, void *sock, double now, double retry_s);
+/* The workers' pipes (raw libzmq handles, up to max into socks; returns how many): when one
+   is readable, call fc_fetch_collect. */
+size_t fc_fetch_pipes(const fc_fetch_t *self, void **socks, size_t max);
+/* Takes one chunk a worker has finished: journals it if it was written. Returns what
+   fc_fetch_on_chunk would have (0, FC_EHASH, FC_ENOSPC, FC_EIO...), or -1 if none was
+   ready. Call it again until -1. */
+int fc_fetch_collect(fc_fetch_t *self, void *sock, double now, double retry_s);
 /* Handles an ERROR reply to one of its requests: re-sends it after retry_s. Returns true if
    the request was ours. */
 bool fc_fetch_on_error(fc_fetch_t *self, const fc_msg_t *msg, double retry_s, double now);

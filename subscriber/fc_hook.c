@@ -57,15 +57,37 @@ static char **s_build_env(const fc_hook_env_t *env, size_t n, char ***owned_p)
 
 int fc_hook_run(const char *cmd, const char *dir, const fc_hook_env_t *env, size_t n)
 {
+    return fc_hook_run_input(cmd, dir, env, n, NULL, 0);
+}
+
+/* The input goes through an unlinked temporary file, not a pipe: a hook that never reads its
+   stdin cannot block the agent, whatever the size of the input. */
+static int s_input_fd(const void *input, size_t len)
+{
+    if (!input)
+        return open("/dev/null", O_RDONLY | O_CLOEXEC);
+    FILE *tmp = tmpfile();
+    if (!tmp)
+        return -1;
+    int fd = -1;
+    if (fwrite(input, 1, len, tmp) == len && fflush(tmp) == 0 && fseek(tmp, 0, SEEK_SET) == 0)
+        fd = fcntl(fileno(tmp), F_DUPFD_CLOEXEC, 0);
+    fclose(tmp);
+    return fd;
+}
+
+int fc_hook_run_input(const char *cmd, const char *dir, const fc_hook_env_t *env, size_t n,
+                      const void *input, size_t len)
+{
     if (!cmd || !*cmd)
         return 0;
     char **owned = NULL;
     char **envp = s_build_env(env, n, &owned);
     if (!envp)
         return -1;
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int input_fd = s_input_fd(input, len);
     char *const argv[] = {"sh", "-c", (char *)cmd, NULL};
-    pid_t pid = devnull >= 0 ? fork() : -1;
+    pid_t pid = input_fd >= 0 ? fork() : -1;
     if (pid == 0) {
         /* Child: only async-signal-safe calls until exec (the agent has threads). Reset
            what the agent may have changed: its signal mask and ignored signals. */
@@ -76,13 +98,13 @@ int fc_hook_run(const char *cmd, const char *dir, const fc_hook_env_t *env, size
         memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;
         sigaction(SIGPIPE, &dfl, NULL);
-        if ((dir && chdir(dir) != 0) || dup2(devnull, STDIN_FILENO) < 0)
+        if ((dir && chdir(dir) != 0) || dup2(input_fd, STDIN_FILENO) < 0)
             _exit(127);
         execve("/bin/sh", argv, envp);
         _exit(127);
     }
-    if (devnull >= 0)
-        close(devnull);
+    if (input_fd >= 0)
+        close(input_fd);
     for (size_t k = 0; k < n; k++)
         free(owned[k]);
     free(owned);

@@ -15,5 +15,9 @@ typedef struct {
    exit status (1..255), 128+signal if it was killed, or -1 if it could not be started.
    127 means the shell or the directory was unusable. */
 int fc_hook_run(const char *cmd, const char *dir, const fc_hook_env_t *env, size_t n);
+/* Like fc_hook_run, with input[0..len) on the command's stdin (input NULL: /dev/null).
+   input is borrowed for the duration of the call. */
+int fc_hook_run_input(const char *cmd, const char *dir, const fc_hook_env_t *env, size_t n,
+                      const void *input, size_t len);
 
 #endif

@@ -359,13 +359,7 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
         fc_stage_destroy(&st);
         return FC_ESERIAL;
     }
-    if (!fc_stage_complete(st)) {
-        fc_install_msg(msg, msgsize, "release %s incomplete: %" PRIu64 " of %" PRIu64 " chunks",
-                       m->version, fc_journal_count(st->journal), st->nchunks);
-        fc_stage_destroy(&st);
-        return FC_EMISSING;
-    }
-    int rc = fc_stage_verify_all(st, msg, msgsize);
+    int rc = fc_stage_check_all(st, msg, msgsize);
     if (rc != 0) {
         fc_stage_destroy(&st);
         return rc;

@@ -51,9 +51,31 @@ char *fc_install_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 /* snprintf into an optional message buffer. */
 void fc_install_msg(char *msg, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Commit steps that need the stage's files: read back and hash everything (bad chunks are
+/* Commit steps that need the stage's files: check it is complete, every staged file has its
+   size and every file hash is that of its chunks (nothing is read back: each chunk was hashed
+   when written, or when the stage was re-opened; a file of the wrong size has its chunks
    forgotten: FC_EHASH), then set modes and fsync files and directories. fc_error_t. */
-int fc_stage_verify_all(fc_stage_t *self, char *msg, size_t msgsize);
+int fc_stage_check_all(fc_stage_t *self, char *msg, size_t msgsize);
 int fc_stage_finish_tree(fc_stage_t *self);
+
+/* A received chunk checked and written on another thread (the fetcher's workers): the job
+   holds everything that takes, so the worker never touches the stage. */
+typedef struct {
+    uint64_t index;  /* global chunk index */
+    uint64_t offset; /* in its file */
+    uint32_t length;
+    int fd; /* a duplicate of the staged file's fd, owned by the job */
+    int rc; /* outcome of fc_stage_job_run */
+    uint8_t hash[FC_HASH_LEN];
+} fc_stage_job_t;
+
+/* Stage's thread: fills job for chunk index (duplicating the file's fd). 0 or fc_error_t. */
+int fc_stage_job_prepare(fc_stage_t *self, uint64_t index, fc_stage_job_t *job);
+/* Any thread, touching only the job: checks data against the chunk's hash (FC_EHASH), writes
+   it at its offset, starts its writeback, and closes job->fd. Sets and returns job->rc. */
+int fc_stage_job_run(fc_stage_job_t *job, const void *data, size_t len);
+/* Stage's thread, after a run that returned 0 (so the data is on its way to disk): journals
+   the chunk, and fills any other missing chunk with the same content from data. */
+int fc_stage_job_done(fc_stage_t *self, const fc_stage_job_t *job, const void *data);
 
 #endif

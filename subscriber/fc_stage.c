@@ -1,5 +1,6 @@
 /* fc_stage.c: staging a release chunk by chunk: the staging tree, resumable through the
-   journal, with chunks reused from the installed release and re-verified before commit. */
+   journal (re-verified when re-opened), with chunks reused from the installed release. */
+#define _GNU_SOURCE /* sync_file_range */
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_install_priv.h"
@@ -133,6 +134,30 @@ static int s_read_chunk(fc_stage_t *self, uint64_t index, uint8_t out[FC_HASH_LE
     return fc_hash_equal(h, c->hash) ? 0 : FC_EHASH;
 }
 
+/* Writes a chunk's bytes and starts their writeback at once (write-behind), so the fsync
+   before the swap finds little left to do: the disk works while the rest is downloaded. */
+static int s_pwrite_behind(int fd, const void *data, size_t len, uint64_t offset)
+{
+    if (fc_pwrite_all(fd, data, len, offset) != 0)
+        return fc_errno_to_error(errno);
+    /* Only a hint: a file system without it still gets the fsync at commit. */
+    static long batch = -1;
+    if (batch < 0) batch = getenv("FC_XP_SFR") ? atol(getenv("FC_XP_SFR")) : 0;
+    if (batch == 1) return 0;
+    if (batch == 0) {
+    if (len > 0)
+        sync_file_range(fd, (off_t)offset, (off_t)len, SYNC_FILE_RANGE_WRITE);
+    } else {
+        uint64_t end = offset + len;
+        if (end / (uint64_t)batch != offset / (uint64_t)batch) {
+            uint64_t b = end / (uint64_t)batch * (uint64_t)batch;
+            uint64_t from = b >= 2 * (uint64_t)batch ? b - 2 * (uint64_t)batch : 0;
+            sync_file_range(fd, (off_t)from, (off_t)(b - from), SYNC_FILE_RANGE_WRITE);
+        }
+    }
+    return 0;
+}
+
 /* Writes already-verified data as chunk index and journals it. */
 static int s_write_one(fc_stage_t *self, uint64_t index, const void *data)
 {
@@ -141,8 +166,9 @@ static int s_write_one(fc_stage_t *self, uint64_t index, const void *data)
     int fd = s_file_fd(self, fi);
     if (fd < 0)
         return -fd;
-    if (fc_pwrite_all(fd, data, c->length, c->offset) != 0)
-        return fc_errno_to_error(errno);
+    int wrc = s_pwrite_behind(fd, data, c->length, c->offset);
+    if (wrc != 0)
+        return wrc;
     int rc = fc_journal_mark(self->journal, index);
     if (rc == 0)
         self->bytes_have += c->length;
@@ -465,6 +491,69 @@ int fc_stage_write(fc_stage_t *self, uint64_t index, const void *data, size_t le
     return 0;
 }
 
+int fc_stage_job_prepare(fc_stage_t *self, uint64_t index, fc_stage_job_t *job)
+{
+    uint32_t fi;
+    const fc_chunk_t *c = self && job ? s_locate(self, index, &fi) : NULL;
+    if (!c)
+        return FC_EINVAL;
+    job->fd = -1;
+    if (!getenv("FC_XP_WRITE_MAIN")) {
+    int fd = s_file_fd(self, fi);
+    if (fd < 0)
+        return -fd;
+    /* The worker's own fd: the stage may close its copy (LRU) while the job waits. */
+    job->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (job->fd < 0)
+        return fc_errno_to_error(errno);
+    }
+    job->index = index;
+    job->offset = c->offset;
+    job->length = c->length;
+    job->rc = 0;
+    memcpy(job->hash, c->hash, FC_HASH_LEN);
+    return 0;
+}
+
+int fc_stage_job_run(fc_stage_job_t *job, const void *data, size_t len)
+{
+    uint8_t h[FC_HASH_LEN];
+    if (!data || len != job->length)
+        job->rc = FC_EHASH;
+    else {
+        fc_hash_buf(h, data, len);
+        job->rc = fc_hash_equal(h, job->hash) ? (job->fd >= 0 ? s_pwrite_behind(job->fd, data, len, job->offset) : 0)
+                                              : FC_EHASH;
+    }
+    if (job->fd >= 0)
+        close(job->fd);
+    job->fd = -1;
+    return job->rc;
+}
+
+int fc_stage_job_done(fc_stage_t *self, const fc_stage_job_t *job, const void *data)
+{
+    uint32_t fi;
+    const fc_chunk_t *c = self && job ? s_locate(self, job->index, &fi) : NULL;
+    if (!c || job->rc != 0 || job->length != c->length)
+        return FC_EINVAL;
+    /* Filled meanwhile by another chunk with the same content: same bytes, already marked. */
+    if (fc_journal_has(self->journal, job->index))
+        return 0;
+    if (getenv("FC_XP_WRITE_MAIN")) {
+        int wrc = s_write_one(self, job->index, data);
+        if (wrc) return wrc;
+    } else {
+    int rc = fc_journal_mark(self->journal, job->index);
+    if (rc != 0)
+        return rc;
+    self->bytes_have += c->length;
+    }
+    uint64_t more = 0;
+    s_put_all(self, c->hash, data, &more);
+    return 0;
+}
+
 uint64_t fc_stage_bytes_have(const fc_stage_t *self)
 {
     return self ? self->bytes_have : 0;
@@ -483,50 +572,59 @@ bool fc_stage_complete(const fc_stage_t *self)
 /* ---------------------------------------------------------------------------------------- */
 /* Commit steps */
 
-/* Reads every chunk back and checks each file's hash against the hashes of what is on disk,
-   so a bit flipped since the write cannot be installed. A bad chunk is forgotten (fetched
-   again) and gives FC_EHASH. */
-int fc_stage_verify_all(fc_stage_t *self, char *msg, size_t msgsize)
+/* Every chunk was hashed when it was written (or when the stage was re-opened from its
+   journal), so the commit does not read the release back: it checks the structure only. A
+   staged file of the wrong size (truncated under us) has its chunks forgotten: FC_EHASH,
+   and a re-opened stage fetches them again. */
+int fc_stage_check_all(fc_stage_t *self, char *msg, size_t msgsize)
 {
+    if (!fc_stage_complete(self)) {
+        fc_install_msg(msg, msgsize, "release %s incomplete: %" PRIu64 " of %" PRIu64 " chunks",
+                       self->m->version, fc_journal_count(self->journal), self->nchunks);
+        return FC_EMISSING;
+    }
     uint8_t(*hashes)[FC_HASH_LEN] = NULL;
     size_t cap = 0;
-    int rc = 0;
-    for (uint32_t fi = 0; fi < self->m->nfiles && rc == 0; fi++) {
+    for (uint32_t fi = 0; fi < self->m->nfiles; fi++) {
         const fc_file_t *f = &self->m->files[fi];
         struct stat st;
         int fd = s_file_fd(self, fi);
-        if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size != f->size) {
-            rc = fd < 0 ? -fd : FC_EIO;
+        if (fd < 0) {
+            free(hashes);
             fc_install_msg(msg, msgsize, "staged file %s is unusable", f->path);
-            break;
+            return -fd;
+        }
+        if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != f->size) {
+            for (uint32_t j = 0; j < f->nchunks; j++)
+                if (fc_journal_has(self->journal, self->first[fi] + j)) {
+                    fc_journal_forget(self->journal, self->first[fi] + j);
+                    self->bytes_have -= f->chunks[j].length;
+                }
+            free(hashes);
+            fc_install_msg(msg, msgsize, "staged file %s changed size: re-fetching", f->path);
+            return FC_EHASH;
         }
         if (f->nchunks > cap) {
             void *nh = realloc(hashes, (size_t)f->nchunks * FC_HASH_LEN);
             if (!nh) {
-                rc = FC_ENOMEM;
-                break;
+                free(hashes);
+                return FC_ENOMEM;
             }
             hashes = nh;
             cap = f->nchunks;
         }
-        for (uint32_t j = 0; j < f->nchunks; j++) {
-            int crc = s_read_chunk(self, self->first[fi] + j, hashes[j]);
-            if (crc != 0) {
-                fc_journal_forget(self->journal, self->first[fi] + j);
-                self->bytes_have -= f->chunks[j].length;
-                rc = crc == FC_EHASH || crc == FC_EIO ? FC_EHASH : crc;
-            }
-        }
+        for (uint32_t j = 0; j < f->nchunks; j++)
+            memcpy(hashes[j], f->chunks[j].hash, FC_HASH_LEN);
         uint8_t h[FC_HASH_LEN];
         fc_hash_of_chunks(h, (const uint8_t(*)[FC_HASH_LEN])hashes, f->nchunks);
-        if (rc == 0 && !fc_hash_equal(h, f->hash))
-            rc = FC_EHASH;
-        if (rc != 0)
-            fc_install_msg(msg, msgsize, "staged file %s does not match its hash: re-fetching",
-                           f->path);
+        if (!fc_hash_equal(h, f->hash)) {
+            free(hashes);
+            fc_install_msg(msg, msgsize, "file %s: its hash is not that of its chunks", f->path);
+            return FC_EPROTO;
+        }
     }
     free(hashes);
-    return rc;
+    return 0;
 }
 
 /* Sets the final modes and makes files and directories durable before the swap. */

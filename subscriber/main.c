@@ -1,5 +1,5 @@
-/* main.c: fleetcast-agent, the program: parses options and runs the agent engine once or as
-   a daemon until SIGINT/SIGTERM. */
+/* main.c: fleetcast-agent, the program: parses options and runs the agent engine (releases
+   and runtime config) once or as a daemon until SIGINT/SIGTERM. */
 #include "fc_agent.h"
 #include "fc_error.h"
 #include "fc_hash.h"
@@ -20,24 +20,42 @@ static void s_usage(FILE *out)
             "Follows a release channel on a fleetcast broker: fetches each new signed release\n"
             "in verified chunks (resuming after any disconnect or restart), installs it\n"
             "atomically under DIR/releases/<version> with DIR/current pointing at it, runs the\n"
-            "hooks, and reports its state to the broker.\n"
+            "hooks, and reports its state to the broker. Also follows the runtime config\n"
+            "revisions that concern it (global, its --group, its --id): writes the effective\n"
+            "config to STATE/config.json (kept: with the broker unreachable the last good\n"
+            "config stays there), runs the config hooks, and acknowledges each revision.\n"
             "\n"
             "  --broker EP          broker service endpoint (required)\n"
             "  --channel NAME       channel to follow (required)\n"
             "  --install DIR        install tree (required)\n"
-            "  --state DIR          agent state: manifests, download journal (required)\n"
+            "  --state DIR          agent state: manifests, download journal, config.json\n"
+            "                       (required)\n"
             "  --trust FILE         trusted publisher public keys (required)\n"
             "  --id NAME            agent id (default: the host name)\n"
             "  --auto-update POLICY all | mandatory | none (default all)\n"
             "  --exec-changing CMD  before the swap; a non-zero exit postpones the install\n"
             "  --exec-changed CMD   after the swap (e.g. restart the application)\n"
             "  --exec-health CMD    after changed; a non-zero exit rolls back\n"
+            "  --group NAME         config group of this agent (scope group:NAME)\n"
+            "  --config-changing CMD  a config change is coming: the diff as JSON on stdin\n"
+            "                       ({\"rev\":N,\"changes\":[{\"key\":K,\"old\":V,\"new\":V,\n"
+            "                       \"restart\":BOOL}]}); a non-zero exit vetoes it (the\n"
+            "                       restart path follows)\n"
+            "  --config-changed CMD apply the change live (diff on stdin); exit 0: applied and\n"
+            "                       config.json written; non-zero: failed, old config kept\n"
+            "  --exec-restart CMD   restart path (a veto, or a key the schema marks restart):\n"
+            "                       when the broker grants a restart slot, config.json is\n"
+            "                       written and CMD restarts the application; without it the\n"
+            "                       agent keeps the old values and reports restart-required\n"
+            "                       (vetoed, for a veto)\n"
+            "                       (config hooks get FLEETCAST_CONFIG_PHASE, _REV, _FILE)\n"
             "  --window BYTES       bytes of chunk requests in flight (default 4 MiB;\n"
             "                       K, M, G suffixes accepted)\n"
             "  --timeout SECS       --once/--check: give up after this long without an\n"
             "                       answer from the broker (default 30)\n"
             "  --retry SECS         daemon: retry a postponed or failed install (default 30)\n"
-            "  --once               install the latest release if newer, then exit\n"
+            "  --once               install the latest release if newer, apply the latest\n"
+            "                       config, then exit\n"
             "  --check              only report whether a newer release is available\n"
             "  --json               --once/--check: print one JSON object on stdout\n"
             "  --verbose            log every state change\n"
@@ -45,7 +63,9 @@ static void s_usage(FILE *out)
             "\n"
             "Exit codes (--once, --check): 0 installed or up to date; 1 error or release\n"
             "rejected; 2 postponed by the changing hook; 3 health check failed and rolled\n"
-            "back; 100 (--check) a newer release is available.\n");
+            "back; 100 (--check) a newer release is available. With --once, a config\n"
+            "change that failed, a rejected config revision, or no answer about config\n"
+            "turns 0 into 1. --check does not touch the config.\n");
 }
 
 /* "4M", "512K", "1048576". 0 on a malformed value. */
@@ -100,7 +120,11 @@ enum {
     O_CHECK,
     O_JSON,
     O_VERBOSE,
-    O_HELP
+    O_HELP,
+    O_GROUP,
+    O_CFG_ING,
+    O_CFG_ED,
+    O_RESTART
 };
 
 int main(int argc, char **argv)
@@ -123,6 +147,10 @@ int main(int argc, char **argv)
                                          {"json", no_argument, NULL, O_JSON},
                                          {"verbose", no_argument, NULL, O_VERBOSE},
                                          {"help", no_argument, NULL, O_HELP},
+                                         {"group", required_argument, NULL, O_GROUP},
+                                         {"config-changing", required_argument, NULL, O_CFG_ING},
+                                         {"config-changed", required_argument, NULL, O_CFG_ED},
+                                         {"exec-restart", required_argument, NULL, O_RESTART},
                                          {NULL, 0, NULL, 0}};
     fc_agent_config_t cfg;
     fc_agent_config_defaults(&cfg);
@@ -157,6 +185,18 @@ int main(int argc, char **argv)
             break;
         case O_HEALTH:
             cfg.exec_health = optarg;
+            break;
+        case O_GROUP:
+            cfg.group = optarg;
+            break;
+        case O_CFG_ING:
+            cfg.config_changing = optarg;
+            break;
+        case O_CFG_ED:
+            cfg.config_changed = optarg;
+            break;
+        case O_RESTART:
+            cfg.exec_restart = optarg;
             break;
         case O_ONCE:
             once = true;

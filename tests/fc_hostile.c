@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fc_config.h"
+#include "fc_hash.h"
 #include "fc_msg.h"
 #include "fc_util.h"
 
@@ -11,6 +13,10 @@ static int s_usage(void)
 {
     fprintf(stderr, "usage: fc_hostile client ENDPOINT   send malformed requests, then check the\n"
                     "                                    broker still answers a valid HELLO\n"
+                    "       fc_hostile config ENDPOINT   send config requests with hostile\n"
+                    "                                    content (bad revisions, odd ids, wrong\n"
+                    "                                    field types); each must be answered or\n"
+                    "                                    dropped, and the broker keep serving\n"
                     "       fc_hostile broker SERVICE ANNOUNCE SECONDS   answer everything with\n"
                     "                                    garbage for SECONDS\n");
     return 2;
@@ -112,6 +118,7 @@ static int s_fake_broker(const char *service, const char *announce, int seconds)
     while (zclock_mono() < end && !zsys_interrupted) {
         zstr_sendx(pub, "H", garbage[n % 4], NULL);
         zstr_sendx(pub, "R/stable", garbage[(n + 1) % 4], NULL);
+        zstr_sendx(pub, "C/global", garbage[(n + 2) % 4], NULL);
         if (!zpoller_wait(poller, 100))
             continue;
         zmsg_t *msg = zmsg_recv(router);
@@ -131,12 +138,156 @@ static int s_fake_broker(const char *service, const char *announce, int seconds)
     return 0;
 }
 
+/* --- config: well-framed requests with hostile config content --------------------------- */
+
+/* Sends one request on its own connection and waits for any reply to it; then checks the
+   broker still serves. Returns the number of failures (0 or more). */
+static int s_config_case(const char *endpoint, const char *name, fc_msg_t *req, const void *raw,
+                         size_t rawlen, bool want_reply)
+{
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    fc_sock_tune(zsock_resolve(dealer));
+    zsock_connect(dealer, "%s", endpoint);
+    if (req) {
+        req->req = 77;
+        fc_msg_send(&req, zsock_resolve(dealer));
+    } else
+        s_send_raw(dealer, raw, rawlen);
+    int failures = 0;
+    const char *answer = "no answer";
+    char text[FC_MAX_TEXT + 32] = "";
+    zpoller_t *poller = zpoller_new(dealer, NULL);
+    int64_t deadline = zclock_mono() + 2000;
+    while (zclock_mono() < deadline) {
+        if (!zpoller_wait(poller, 200))
+            continue;
+        int err = 0;
+        fc_msg_t *reply = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
+        if (reply && reply->req == 77) {
+            answer = fc_msg_type_name(reply->type);
+            if (reply->type == FC_MSG_ERROR)
+                snprintf(text, sizeof text, " (%s)", reply->text);
+            fc_msg_destroy(&reply);
+            break;
+        }
+        fc_msg_destroy(&reply);
+    }
+    zpoller_destroy(&poller);
+    if (want_reply && streq(answer, "no answer"))
+        failures++;
+    printf("%s: %s%s; ", name, answer, text);
+    failures += s_still_serving(dealer, "then");
+    zsock_destroy(&dealer);
+    return failures;
+}
+
+static fc_msg_t *s_push_bytes(const void *buf, size_t len)
+{
+    fc_msg_t *m = fc_msg_new(FC_MSG_CONFIG_PUSH);
+    fc_msg_set_bytes(m, buf, len);
+    return m;
+}
+
+static int s_config(const char *endpoint)
+{
+    int failures = 0;
+    /* A properly signed revision to damage: numbered far ahead so even intact it is refused
+       (the broker accepts only latest + 1), by a key nobody trusts. */
+    fc_crypto_init();
+    fc_signkey_t key;
+    fc_signkey_generate(&key);
+    fc_revision_t *rev = fc_revision_new(FC_REV_SET);
+    rev->rev = 999999;
+    snprintf(rev->scope, sizeof rev->scope, "global");
+    fc_value_t v = {0};
+    fc_value_from_text(&v, "1");
+    fc_revision_set(rev, "hostile", &v);
+    fc_value_free(&v);
+    size_t len = 0;
+    uint8_t *good = fc_revision_sign(rev, &key, &len);
+    fc_revision_destroy(&rev);
+    fc_signkey_wipe(&key);
+    if (!good) {
+        printf("cannot sign the test revision\n");
+        return 1;
+    }
+    uint8_t *bad = malloc(len);
+    memcpy(bad, good, len);
+    bad[len / 2] ^= 0x40;
+
+    failures +=
+        s_config_case(endpoint, "CONFIG_PUSH garbage", s_push_bytes("garbage", 7), NULL, 0, true);
+    failures += s_config_case(endpoint, "CONFIG_PUSH empty", s_push_bytes("", 0), NULL, 0, true);
+    failures +=
+        s_config_case(endpoint, "CONFIG_PUSH flipped byte", s_push_bytes(bad, len), NULL, 0, true);
+    failures += s_config_case(endpoint, "CONFIG_PUSH truncated", s_push_bytes(good, len - 9), NULL,
+                              0, true);
+    failures +=
+        s_config_case(endpoint, "CONFIG_PUSH wrong number", s_push_bytes(good, len), NULL, 0, true);
+    free(bad);
+    free(good);
+
+    fc_msg_t *m = fc_msg_new(FC_MSG_CONFIG_SYNC);
+    fc_msg_set_str(m->id, sizeof m->id, "../../etc/passwd");
+    fc_msg_set_str(m->group, sizeof m->group, "*");
+    m->serial = UINT64_MAX;
+    failures += s_config_case(endpoint, "CONFIG_SYNC odd id", m, NULL, 0, true);
+    m = fc_msg_new(FC_MSG_CONFIG_ACK);
+    fc_msg_set_str(m->id, sizeof m->id, "nobody");
+    m->serial = 424242;
+    fc_msg_set_str(m->state, sizeof m->state, "bogus-state");
+    failures += s_config_case(endpoint, "CONFIG_ACK unknown rev and state", m, NULL, 0, true);
+    m = fc_msg_new(FC_MSG_CONFIG_STATUS);
+    m->serial = 424242;
+    failures += s_config_case(endpoint, "CONFIG_STATUS unknown rev", m, NULL, 0, true);
+    m = fc_msg_new(FC_MSG_RESTART_SLOT);
+    fc_msg_set_str(m->id, sizeof m->id, "nobody");
+    m->serial = 424242;
+    failures += s_config_case(endpoint, "RESTART_SLOT unknown rev", m, NULL, 0, true);
+    m = fc_msg_new(FC_MSG_AUDIT);
+    m->serial = UINT64_MAX;
+    failures += s_config_case(endpoint, "AUDIT huge count", m, NULL, 0, true);
+    m = fc_msg_new(FC_MSG_CONFIG_SNAPSHOT);
+    failures += s_config_case(endpoint, "CONFIG_SNAPSHOT as a request", m, NULL, 0, true);
+    m = fc_msg_new(FC_MSG_CONFIG_ANNOUNCE);
+    failures += s_config_case(endpoint, "CONFIG_ANNOUNCE as a request", m, NULL, 0, true);
+
+    /* Raw frames: config types with wrong field types, counts and lengths (request id 77,
+       0x4d, so an ERROR naming it is matched like the others). */
+    const struct {
+        const char *name;
+        const char *bytes;
+        size_t len;
+    } raw[] = {
+        {"CONFIG_PUSH str for bytes",
+         "\x94\x01\x16\x4d\xa3"
+         "abc",
+         8},
+        {"CONFIG_SYNC int for id", "\x96\x01\x17\x4d\x05\xa0\x00", 7},
+        {"CONFIG_ACK missing fields",
+         "\x95\x01\x19\x4d\xa1"
+         "a\xa0",
+         7},
+        {"CONFIG_SNAPSHOT huge items", "\x98\x01\x18\x4d\x00\x00\x00\xc2\xdd\x7f\xff\xff\xff", 13},
+        {"AUDIT negative count", "\x94\x01\x1d\x4d\xff", 5},
+        {"CONFIG_PUSH bin32 length lie",
+         "\x94\x01\x16\x4d\xc6\x7f\xff\xff\xff"
+         "ab",
+         11},
+    };
+    for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++)
+        failures += s_config_case(endpoint, raw[i].name, NULL, raw[i].bytes, raw[i].len, false);
+    return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     zsys_init();
     zsys_set_logstream(NULL);
     if (argc == 3 && streq(argv[1], "client"))
         return s_client(argv[2]);
+    if (argc == 3 && streq(argv[1], "config"))
+        return s_config(argv[2]);
     if (argc == 5 && streq(argv[1], "broker"))
         return s_fake_broker(argv[2], argv[3], atoi(argv[4]));
     return s_usage();

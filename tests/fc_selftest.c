@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fc_client.h"
+#include "fc_config.h"
 #include "fc_hash.h"
 #include "fc_json.h"
 #include "fc_key.h"
@@ -13,9 +14,13 @@
 #include "fc_util.h"
 #include "fc_store.h"
 #include "fc_broker.h"
+#include "fc_config_service.h"
+#include "fc_store_config.h"
 #include "fc_journal.h"
 #include "fc_install.h"
 #include "fc_agent.h"
+#include "fc_history.h"
+#include "fc_reconf.h"
 
 typedef struct {
     const char *name;
@@ -30,6 +35,12 @@ static const s_test_t s_tests[] = {
     {"fc_store", fc_store_test},     {"fc_broker", fc_broker_test},
     {"fc_journal", fc_journal_test}, {"fc_install", fc_install_test},
     {"fc_agent", fc_agent_test},
+    {"fc_reconf", fc_reconf_test},
+    {"fc_config", fc_config_test},
+    {"fc_json_parse", fc_json_parse_test},
+    {"fc_store_config", fc_store_config_test},
+    {"fc_config_service", fc_config_service_test},
+    {"fc_history", fc_history_test},
 };
 
 int main(int argc, char **argv)

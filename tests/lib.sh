@@ -132,3 +132,62 @@ fc_wait_for() {
   for i in $(seq $((secs * 10))); do "$@" && return 0; sleep 0.1; done
   fc_fail "timed out after ${secs}s waiting for $what"
 }
+
+# --- runtime configuration helpers (it_config_*.sh) -------------------------------------
+
+# Starts agent NAME as a daemon following the config, with extra args (--group, --config-changed,
+# ...); logs to $FC_TMP/NAME.log. Sets FC_LAST_PID (also cleaned up with the others).
+fc_config_agent() {
+  local name=$1; shift
+  mkdir -p "$FC_TMP/$name"
+  "$FC_AGENT_BIN" --broker "${FC_AGENT_BROKER:-$FC_SERVICE}" --channel "${FC_CHANNEL:-stable}" \
+    --install "$FC_TMP/$name/install" --state "$FC_TMP/$name/state" \
+    --trust "${FC_TRUST:-$FC_TMP/keys/signing.pub}" --id "$name" "$@" \
+    >>"$FC_TMP/$name.out" 2>>"$FC_TMP/$name.log" &
+  FC_LAST_PID=$!
+  FC_PIDS+=("$FC_LAST_PID")
+}
+
+# fleetcast config ... signed with the test key.
+fc_config() { fc_cli config "$@" --key "$FC_TMP/keys/signing.key"; }
+
+# The agent's effective config file, as the application reads it.
+fc_config_file() { echo "$FC_TMP/$1/state/config.json"; }
+
+# The agent's config.json without whitespace ("" if none).
+fc_config_text() { local f; f=$(fc_config_file "$1"); [ -f "$f" ] && tr -d ' \n' <"$f" || true; }
+
+# True if agent NAME's config.json holds "KEY": VALUE (VALUE as compact JSON: 8080, "info";
+# whitespace is ignored, so keep string values in tests free of spaces).
+fc_config_has() {
+  local t; t=$(fc_config_text "$1")
+  grep -qF -e "\"$2\":$3," -e "\"$2\":$3}" <<<"$t"
+}
+
+# True if agent NAME has a config.json without key KEY.
+fc_config_lacks() {
+  local t; t=$(fc_config_text "$1")
+  [ -n "$t" ] && ! grep -qF "\"$2\":" <<<"$t"
+}
+
+# The _rev of agent NAME's config.json (empty if none).
+fc_config_rev() { fc_config_text "$1" | sed -n 's/.*"_rev":\([0-9]*\).*/\1/p'; }
+
+# True once agent NAME's config.json is at revision REV or later.
+fc_config_at() { local r; r=$(fc_config_rev "$1"); [ -n "$r" ] && [ "$r" -ge "$2" ]; }
+
+# The number N of the first `"KEY": N` in a JSON document on stdin.
+fc_json_num() { { tr -d ' \n' | grep -o "\"$1\":[0-9]*" | awk -F: 'NR == 1 { print $2 }'; } || true; }
+
+# True once `fleetcast status` lists every agent named in $@ (they said HELLO to the broker).
+fc_agents_seen() {
+  local st a; st=$(fc_cli status --json 2>/dev/null | tr -d ' \n') || return 1
+  for a in "$@"; do grep -qF "\"id\":\"$a\"" <<<"$st" || return 1; done
+}
+
+# Count of agents in STATE in `config status REV` (e.g. fc_config_count 3 applied).
+fc_config_count() { fc_cli config status "$1" --json 2>/dev/null | fc_json_num "$2"; }
+# True once config status REV shows at least N agents in STATE.
+fc_config_count_ge() { local c; c=$(fc_config_count "$1" "$2"); [ -n "$c" ] && [ "$c" -ge "$3" ]; }
+# Every number N of `"KEY": N` in JSON documents on stdin, one a line.
+fc_json_nums() { { tr -d ' ' | grep -o "\"$1\":[0-9]*" | cut -d: -f2; } || true; }

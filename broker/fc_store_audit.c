@@ -1,0 +1,98 @@
+/* fc_store_audit.c: the broker's audit log: who did what, when, with what result. */
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_mpack.h"
+#include "fc_store_config.h"
+#include "fc_store_priv.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int fc_store_audit_add(fc_store_t *self, const char *who, const char *action, const char *detail,
+                       const char *result)
+{
+    /* Inside a caller's transaction this only joins it; on its own it commits durably. */
+    if (sqlite3_get_autocommit(self->db))
+        fc_store_sync(self, true);
+    sqlite3_stmt *st = fc_store_prep(self, "INSERT INTO audit (time, who, action, detail, result)"
+                                           " VALUES (?, substr(?, 1, ?), substr(?, 1, ?),"
+                                           " substr(?, 1, ?), substr(?, 1, ?))");
+    if (st) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+        sqlite3_bind_text(st, 2, who ? who : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, FC_MAX_NAME);
+        sqlite3_bind_text(st, 4, action ? action : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 5, FC_MAX_NAME);
+        sqlite3_bind_text(st, 6, detail ? detail : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 7, FC_MAX_TEXT);
+        sqlite3_bind_text(st, 8, result ? result : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 9, FC_MAX_TEXT);
+    }
+    return fc_store_step_done(st);
+}
+
+int fc_store_audit_list(fc_store_t *self, size_t max, fc_audit_entry_t **list, size_t *n)
+{
+    *list = NULL;
+    *n = 0;
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT time, who, action, detail, result FROM audit"
+                                           " ORDER BY id DESC LIMIT ?");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)(max > INT64_MAX ? INT64_MAX : max));
+    size_t cap = 0;
+    int rc = SQLITE_DONE;
+    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            fc_audit_entry_t *bigger = realloc(*list, cap * sizeof **list);
+            if (!bigger) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            *list = bigger;
+        }
+        fc_audit_entry_t *e = &(*list)[(*n)++];
+        memset(e, 0, sizeof *e);
+        e->time = sqlite3_column_int64(st, 0);
+        /* substr counts characters, the fields bytes: fc_msg_set_str bounds them again. */
+        for (int col = 1; col <= 4; col++) {
+            const char *s = (const char *)sqlite3_column_text(st, col);
+            char *out = col == 1 ? e->who : col == 2 ? e->action : col == 3 ? e->detail : e->result;
+            size_t size = col <= 2 ? sizeof e->who : sizeof e->detail;
+            fc_msg_set_str(out, size, s ? s : "");
+        }
+    }
+    sqlite3_finalize(st);
+    if (*n < max && rc != SQLITE_DONE) {
+        free(*list);
+        *list = NULL;
+        *n = 0;
+        return fc_store_sqlite_error(rc);
+    }
+    return FC_OK;
+}
+
+void fc_store_audit_who(const uint8_t *envelope, size_t len, char *who, size_t size)
+{
+    snprintf(who, size, "unknown");
+    if (!envelope || len == 0 || len > FC_MAX_FRAME)
+        return;
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 256);
+    msgpack_object obj;
+    const msgpack_object *items;
+    size_t n;
+    uint8_t pk[FC_PUBKEY_LEN];
+    if (fc_mpack_unpack(envelope, len, 2, &zone, &obj) == 0 &&
+        fc_mpack_array(&obj, 3, 3, &items, &n) == 0 &&
+        fc_mpack_fixbin(&items[1], pk, sizeof pk) == 0) {
+        char hex[2 * FC_PUBKEY_LEN + 1];
+        fc_hex_encode(hex, pk, sizeof pk);
+        snprintf(who, size, "%.*s", FC_STORE_WHO_HEX, hex);
+    }
+    msgpack_zone_destroy(&zone);
+}

@@ -1,0 +1,123 @@
+/* fc_store_config.h: the broker's durable config state: revisions, agent groups, acks, audit. */
+#ifndef FC_STORE_CONFIG_H
+#define FC_STORE_CONFIG_H
+
+#include "fc_msg.h"
+#include "fc_store.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Tables in the store's database (all created with IF NOT EXISTS, so a database written by
+   a broker without config support opens unchanged; meta 'config_schema' records their
+   version):
+     config_revisions  every accepted signed revision, by rev, with its halt state
+     config_acks       (rev, agent) -> group, state, text, time
+     agent_groups      agent id -> the group it last told us, last heard from
+     audit             time, who, action, detail, result (every config push, release commit)
+   Every write is one transaction with synchronous=FULL: what was answered OK is on disk. */
+
+/* Hex prefix of a signer key used as "who" in the audit log. */
+#define FC_STORE_WHO_HEX 16
+
+/* What the broker keeps about one revision beside its signed bytes. */
+typedef struct {
+    uint64_t rev;
+    int kind; /* fc_rev_kind_t */
+    char scope[FC_MAX_SCOPE + 1];
+    char signer[FC_STORE_WHO_HEX + 1];
+    int64_t created;   /* the revision's own timestamp */
+    int64_t committed; /* when the broker stored it */
+    uint32_t canary;   /* SET: canary percent, 0 = none */
+    uint32_t halt_percent;
+    uint64_t target;      /* PROMOTE: the promoted revision */
+    uint64_t promoted_by; /* SET: the PROMOTE revision that widened it, 0 if none */
+    bool halted;
+    char reason[FC_MAX_TEXT + 1]; /* why it halted */
+    uint64_t seq;                 /* the announcement that carried it */
+} fc_store_rev_t;
+
+/* Creates the config tables inside the store's open transaction (fc_store.c calls it while
+   opening). FC_EPROTO if they were written by a newer broker. */
+int fc_store_config_init(fc_store_t *self);
+
+/* --- revisions (fc_store_config.c) ------------------------------------------------------ */
+
+/* The latest revision number, 0 if none. */
+uint64_t fc_store_config_latest(fc_store_t *self);
+
+/* CONFIG_PUSH. Parses the signed revision (signature against its embedded signer), then,
+   in one transaction: rev must be latest + 1 (FC_ESERIAL, text names the latest; pushing
+   bytes identical to a stored revision answers FC_OK again with *seq 0, so a re-sent
+   request is harmless); a SET is checked against the schema in force, the latest SCHEMA
+   revision (FC_EINVAL, text names key and rule); a SCHEMA must parse (FC_EINVAL); a
+   PROMOTE's target must be a canary SET revision not yet promoted (FC_EINVAL /
+   FC_ENOTFOUND) and not halted (FC_EREFUSED, text = the halt reason). Stores it, bumps the
+   announcement sequence (*seq) and writes the audit entry, accepted or refused.
+   info (may be NULL) is filled on FC_OK. bytes borrowed; text gets a one-line reason. */
+int fc_store_config_push(fc_store_t *self, const uint8_t *bytes, size_t len, fc_store_rev_t *info,
+                         uint64_t *seq, char *text, size_t textsize);
+
+/* Facts about one stored revision; FC_ENOTFOUND if none. */
+int fc_store_config_rev(fc_store_t *self, uint64_t rev, fc_store_rev_t *info);
+/* The latest SET revision's number in *rev; FC_ENOTFOUND if there is none. */
+int fc_store_config_latest_set(fc_store_t *self, uint64_t *rev);
+
+/* CONFIG_SYNC. Signed revisions with rev > after, in rev order, into *items (malloc'd array
+   of malloc'd copies; free with fc_store_items_free). If id is non-empty only those whose
+   scope matches (id, group) — PROMOTE and SCHEMA revisions match everyone. Stops before
+   max_items items or max_bytes bytes in all; *more then says whether a further matching
+   revision exists. */
+int fc_store_config_sync(fc_store_t *self, const char *id, const char *group, uint64_t after,
+                         size_t max_items, size_t max_bytes, fc_item_t **items, size_t *n,
+                         bool *more);
+void fc_store_items_free(fc_item_t **items, size_t n);
+
+/* The scope the agents of a revision are matched against: a SET's own scope, a PROMOTE's
+   target's, "global" for a SCHEMA. */
+int fc_store_config_rev_scope(fc_store_t *self, const fc_store_rev_t *info, char *scope,
+                              size_t size);
+
+/* --- agents, acks, status (fc_store_rollout.c) ------------------------------------------ */
+
+/* Records that agent id is in group (a non-empty group replaces the one recorded; an empty
+   one only marks the agent as heard from). FC_EINVAL on a bad id or group name. */
+int fc_store_agent_group_set(fc_store_t *self, const char *id, const char *group);
+/* The group agent id last told the broker ("" if none or unknown). */
+void fc_store_agent_group(fc_store_t *self, const char *id, char *group, size_t size);
+
+/* CONFIG_ACK. Records (rev, id, group, state, text, now), replacing the agent's earlier
+   ack of rev. FC_ENOTFOUND unknown rev, FC_EINVAL bad id, group or state. For a canary SET
+   revision not promoted nor halted, re-counts the acks of canary members and marks it
+   halted when (failed + vetoed) * 100 > halt_percent * acks with at least one failure:
+   *halted_now (may be NULL) is then set and reason filled, and the halt is audited. */
+int fc_store_config_ack(fc_store_t *self, uint64_t rev, const char *id, const char *group,
+                        const char *state, const char *text, bool *halted_now, char *reason,
+                        size_t reasonsize);
+/* true if state is one an agent may report. */
+bool fc_store_ack_state_valid(const char *state);
+
+/* CONFIG_STATUS. Every agent the broker knows (HELLO, or a config request) whose recorded
+   group matches the revision's scope, plus any that acked it, by id, at most max: id,
+   channel = group, state = its ack or "pending", message = ack text, last_seen = when it
+   was last heard from. *info gets the revision (halted, reason). */
+int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_rev_t *info,
+                           fc_agent_status_t **list, size_t *n);
+/* Number of known agents that scope applies to. */
+int fc_store_config_matching(fc_store_t *self, const char *scope, size_t *count);
+
+/* --- audit (fc_store_audit.c) ----------------------------------------------------------- */
+
+/* Appends an entry (time = now), durably. Strings are truncated to their fc_audit_entry_t
+   sizes. */
+int fc_store_audit_add(fc_store_t *self, const char *who, const char *action, const char *detail,
+                       const char *result);
+/* Newest first, at most max. *list malloc'd (caller frees; NULL when empty). */
+int fc_store_audit_list(fc_store_t *self, size_t max, fc_audit_entry_t **list, size_t *n);
+/* "who" for a signed envelope [body, signer, signature] (manifest or revision): the hex
+   prefix of the signer it claims, or "unknown" if it has none. Does not verify. */
+void fc_store_audit_who(const uint8_t *envelope, size_t len, char *who, size_t size);
+
+void fc_store_config_test(bool verbose);
+
+#endif

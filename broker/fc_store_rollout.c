@@ -1,0 +1,254 @@
+/* fc_store_rollout.c: config rollout state in the broker's database: agent groups, acks,
+   canary halting, and fleet convergence per revision. */
+#include "fc_config.h"
+#include "fc_error.h"
+#include "fc_manifest.h"
+#include "fc_store_config.h"
+#include "fc_store_priv.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *s_ack_states[] = {"applied",   "restarted",        "vetoed", "failed",
+                                     "unchanged", "restart-required", NULL};
+
+bool fc_store_ack_state_valid(const char *state)
+{
+    for (int i = 0; state && s_ack_states[i]; i++)
+        if (strcmp(state, s_ack_states[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool s_group_valid(const char *group)
+{
+    return group && (*group == '\0' || fc_name_valid(group));
+}
+
+/* --- groups ----------------------------------------------------------------------------- */
+
+/* Upsert without choosing durability: callers inside a transaction already did. */
+static int s_group_upsert(fc_store_t *self, const char *id, const char *group)
+{
+    sqlite3_stmt *st =
+        fc_store_prep(self, "INSERT INTO agent_groups (id, grp, last_seen) VALUES (?1, ?2, ?3)"
+                            " ON CONFLICT (id) DO UPDATE SET"
+                            " grp = CASE WHEN ?2 = '' THEN grp ELSE ?2 END, last_seen = ?3");
+    if (st) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, group, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+    }
+    return fc_store_step_done(st);
+}
+
+int fc_store_agent_group_set(fc_store_t *self, const char *id, const char *group)
+{
+    if (!id || !fc_name_valid(id) || !s_group_valid(group))
+        return FC_EINVAL;
+    /* Like HELLO: losing the last second of this to a power cut costs nothing. */
+    fc_store_sync(self, false);
+    return s_group_upsert(self, id, group);
+}
+
+void fc_store_agent_group(fc_store_t *self, const char *id, char *group, size_t size)
+{
+    if (size)
+        group[0] = '\0';
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT grp FROM agent_groups WHERE id = ?");
+    if (!st)
+        return;
+    sqlite3_bind_text(st, 1, id ? id : "", -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *g = (const char *)sqlite3_column_text(st, 0);
+        snprintf(group, size, "%s", g ? g : "");
+    }
+    sqlite3_finalize(st);
+}
+
+/* --- acks and canary halting ------------------------------------------------------------ */
+
+/* Inside the ack transaction: counts canary members' acks of a canary revision and marks
+   it halted (and audits that) when failures pass its threshold. */
+static int s_halt_check(fc_store_t *self, const fc_store_rev_t *info, bool *halted_now,
+                        char *reason, size_t reasonsize)
+{
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT agent, state FROM config_acks WHERE rev = ?");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)info->rev);
+    uint64_t acks = 0, failures = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *agent = (const char *)sqlite3_column_text(st, 0);
+        const char *state = (const char *)sqlite3_column_text(st, 1);
+        if (!agent || !state || !fc_canary_member(agent, info->canary))
+            continue;
+        acks++;
+        if (strcmp(state, "failed") == 0 || strcmp(state, "vetoed") == 0)
+            failures++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return fc_store_sqlite_error(rc);
+    if (failures == 0 || failures * 100 <= (uint64_t)info->halt_percent * acks)
+        return FC_OK;
+    char why[FC_MAX_TEXT + 1], detail[FC_MAX_TEXT + 1];
+    snprintf(why, sizeof why, "halted: %llu of %llu canaries failed or vetoed",
+             (unsigned long long)failures, (unsigned long long)acks);
+    st = fc_store_prep(self, "UPDATE config_revisions SET halted = 1, halt_reason = ?"
+                             " WHERE rev = ?");
+    if (st) {
+        sqlite3_bind_text(st, 1, why, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)info->rev);
+    }
+    int err = fc_store_step_done(st);
+    snprintf(detail, sizeof detail, "rev %llu %s (canary %u%%, halt at %u%%)",
+             (unsigned long long)info->rev, info->scope, info->canary, info->halt_percent);
+    if (!err)
+        err = fc_store_audit_add(self, "broker", "config.halt", detail, why);
+    if (!err) {
+        if (halted_now)
+            *halted_now = true;
+        fc_store_text(reason, reasonsize, "%s", why);
+    }
+    return err;
+}
+
+int fc_store_config_ack(fc_store_t *self, uint64_t rev, const char *id, const char *group,
+                        const char *state, const char *text, bool *halted_now, char *reason,
+                        size_t reasonsize)
+{
+    if (halted_now)
+        *halted_now = false;
+    if (reason && reasonsize)
+        reason[0] = '\0';
+    if (!id || !fc_name_valid(id) || !s_group_valid(group) || !fc_store_ack_state_valid(state))
+        return FC_EINVAL;
+    fc_store_rev_t info;
+    int err = fc_store_config_rev(self, rev, &info);
+    if (err)
+        return err;
+    /* An ack answered OK is never re-sent: it must be on disk first. */
+    fc_store_sync(self, true);
+    err = fc_store_exec(self, "BEGIN IMMEDIATE");
+    if (err)
+        return err;
+    sqlite3_stmt *st =
+        fc_store_prep(self, "INSERT OR REPLACE INTO config_acks (rev, agent, grp, state, text,"
+                            " time) VALUES (?, ?, ?, ?, ?, ?)");
+    if (st) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)rev);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, group, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, text ? text : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
+    }
+    err = fc_store_step_done(st);
+    if (!err)
+        err = s_group_upsert(self, id, group);
+    if (!err && info.kind == FC_REV_SET && info.canary > 0 && info.canary < 100 && !info.halted &&
+        !info.promoted_by)
+        err = s_halt_check(self, &info, halted_now, reason, reasonsize);
+    if (!err)
+        err = fc_store_exec(self, "COMMIT");
+    if (err) {
+        fc_store_exec(self, "ROLLBACK");
+        if (halted_now)
+            *halted_now = false;
+    }
+    return err;
+}
+
+/* --- fleet ------------------------------------------------------------------------------ */
+
+/* Every agent the broker knows, with its recorded group, when it was last heard from, and
+   its ack of rev (state NULL if none). */
+static sqlite3_stmt *s_fleet_query(fc_store_t *self, uint64_t rev)
+{
+    sqlite3_stmt *st = fc_store_prep(
+        self, "SELECT ids.id, coalesce(g.grp, ''),"
+              " max(coalesce(a.last_seen, 0), coalesce(g.last_seen, 0)), k.state, k.text, k.grp"
+              " FROM (SELECT id FROM agents UNION SELECT id FROM agent_groups"
+              "       UNION SELECT agent FROM config_acks WHERE rev = ?1) ids"
+              " LEFT JOIN agents a ON a.id = ids.id"
+              " LEFT JOIN agent_groups g ON g.id = ids.id"
+              " LEFT JOIN config_acks k ON k.rev = ?1 AND k.agent = ids.id"
+              " ORDER BY ids.id");
+    if (st)
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)(rev > INT64_MAX ? 0 : rev));
+    return st;
+}
+
+static const char *s_col(sqlite3_stmt *st, int col)
+{
+    const char *s = (const char *)sqlite3_column_text(st, col);
+    return s ? s : "";
+}
+
+int fc_store_config_matching(fc_store_t *self, const char *scope, size_t *count)
+{
+    *count = 0;
+    sqlite3_stmt *st = s_fleet_query(self, 0);
+    if (!st)
+        return FC_EIO;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fc_scope_matches(scope, s_col(st, 0), s_col(st, 1)))
+            (*count)++;
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? FC_OK : fc_store_sqlite_error(rc);
+}
+
+int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_rev_t *info,
+                           fc_agent_status_t **list, size_t *n)
+{
+    *list = NULL;
+    *n = 0;
+    int err = fc_store_config_rev(self, rev, info);
+    char scope[FC_MAX_SCOPE + 1];
+    if (!err)
+        err = fc_store_config_rev_scope(self, info, scope, sizeof scope);
+    if (err)
+        return err;
+    sqlite3_stmt *st = s_fleet_query(self, rev);
+    if (!st)
+        return FC_EIO;
+    size_t cap = 0;
+    int rc = SQLITE_DONE;
+    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        bool acked = sqlite3_column_type(st, 3) != SQLITE_NULL;
+        const char *id = s_col(st, 0), *group = s_col(st, 1);
+        if (!acked && !fc_scope_matches(scope, id, group))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            fc_agent_status_t *bigger = realloc(*list, cap * sizeof **list);
+            if (!bigger) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            *list = bigger;
+        }
+        fc_agent_status_t *a = &(*list)[(*n)++];
+        memset(a, 0, sizeof *a);
+        fc_msg_set_str(a->id, sizeof a->id, id);
+        fc_msg_set_str(a->channel, sizeof a->channel,
+                       acked && *s_col(st, 5) ? s_col(st, 5) : group);
+        fc_msg_set_str(a->state, sizeof a->state, acked ? s_col(st, 3) : "pending");
+        fc_msg_set_str(a->message, sizeof a->message, acked ? s_col(st, 4) : "");
+        a->last_seen = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_finalize(st);
+    if (*n < max && rc != SQLITE_DONE) {
+        free(*list);
+        *list = NULL;
+        *n = 0;
+        return fc_store_sqlite_error(rc);
+    }
+    return FC_OK;
+}

@@ -1,0 +1,478 @@
+/* fc_revision.c: signed config revisions: build, validate, encode and sign, parse and verify. */
+#include "fc_config.h"
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_mpack.h"
+
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_FORMAT 1
+#define S_BODY_FIELDS 11
+#define S_CHANGE_FIELDS 3
+/* envelope [body, signer, sig]: one level. body -> changes -> change -> value: three levels
+   of our own, and a value nests at most 16 more (fc_value.c); msgpack-c's cap is 32. */
+#define S_ENVELOPE_DEPTH 1
+#define S_BODY_DEPTH 32
+#define S_DEFAULT_HALT 20
+
+fc_revision_t *fc_revision_new(fc_rev_kind_t kind)
+{
+    fc_revision_t *self = calloc(1, sizeof *self);
+    if (!self)
+        abort(); /* like CZMQ: out of memory is not recoverable here */
+    self->kind = kind;
+    strcpy(self->scope, "global");
+    self->halt_percent = S_DEFAULT_HALT;
+    return self;
+}
+
+static void s_free_changes(fc_revision_t *self)
+{
+    for (size_t i = 0; self->changes && i < self->nchanges; i++)
+        fc_value_free(&self->changes[i].value);
+    free(self->changes);
+    self->changes = NULL;
+    self->nchanges = 0;
+}
+
+void fc_revision_destroy(fc_revision_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    fc_revision_t *self = *self_p;
+    s_free_changes(self);
+    free(self->schema_json);
+    free(self);
+    *self_p = NULL;
+}
+
+bool fc_key_valid(const char *key)
+{
+    if (!key)
+        return false;
+    size_t len = strnlen(key, FC_MAX_KEY + 1);
+    if (len == 0 || len > FC_MAX_KEY)
+        return false;
+    /* "_rev" is where the effective config's JSON says which revision it is. */
+    if (!strcmp(key, "_rev"))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = key[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* A group or agent name inside a scope: the same rule as agent ids (fc_name_valid), which
+   lives with the manifest; repeated here so values do not depend on manifests. */
+static bool s_scope_name_valid(const char *name)
+{
+    size_t len = strnlen(name, FC_MAX_NAME + 1);
+    if (len == 0 || len > FC_MAX_NAME || !strcmp(name, ".") || !strcmp(name, ".."))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '+' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+bool fc_scope_valid(const char *scope)
+{
+    if (!scope)
+        return false;
+    if (!strcmp(scope, "global"))
+        return true;
+    if (!strncmp(scope, "group:", 6))
+        return s_scope_name_valid(scope + 6);
+    if (!strncmp(scope, "agent:", 6))
+        return s_scope_name_valid(scope + 6);
+    return false;
+}
+
+bool fc_scope_matches(const char *scope, const char *agent_id, const char *group)
+{
+    if (!scope)
+        return false;
+    if (!strcmp(scope, "global"))
+        return true;
+    if (!strncmp(scope, "group:", 6))
+        return group && group[0] && !strcmp(scope + 6, group);
+    if (!strncmp(scope, "agent:", 6))
+        return agent_id && agent_id[0] && !strcmp(scope + 6, agent_id);
+    return false;
+}
+
+bool fc_canary_member(const char *agent_id, uint32_t percent)
+{
+    if (percent == 0 || percent >= 100)
+        return true;
+    if (!agent_id)
+        return false;
+    /* A hash, not a random draw: the broker and every agent reach the same answer, and an
+       agent stays in (or out of) the canary across restarts. */
+    uint8_t h[FC_HASH_LEN];
+    fc_hash_buf(h, agent_id, strlen(agent_id));
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | h[i];
+    return v % 100 < percent;
+}
+
+/* Index of key in the sorted changes, or where it would go (*found false). */
+static size_t s_find(const fc_revision_t *self, const char *key, bool *found)
+{
+    size_t lo = 0, hi = self->nchanges;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(self->changes[mid].key, key);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+/* Records a change in key order; value NULL means unset. Takes a copy of value. */
+static int s_put(fc_revision_t *self, const char *key, const fc_value_t *value)
+{
+    if (!self || self->kind != FC_REV_SET || !fc_key_valid(key))
+        return FC_EINVAL;
+    fc_value_t copy = {NULL, 0};
+    if (value) {
+        if (!value->mp || value->len == 0)
+            return FC_EINVAL;
+        if (value->len > FC_MAX_VALUE)
+            return FC_ETOOBIG;
+        int rc = fc_value_copy(&copy, value);
+        if (rc)
+            return rc;
+    }
+    bool found;
+    size_t at = s_find(self, key, &found);
+    if (!found) {
+        if (self->nchanges >= FC_MAX_CHANGES) {
+            fc_value_free(&copy);
+            return FC_ETOOBIG;
+        }
+        fc_change_t *nc = realloc(self->changes, (self->nchanges + 1) * sizeof *nc);
+        if (!nc) {
+            fc_value_free(&copy);
+            return FC_ENOMEM;
+        }
+        self->changes = nc;
+        memmove(&nc[at + 1], &nc[at], (self->nchanges - at) * sizeof *nc);
+        self->nchanges++;
+        memset(&nc[at], 0, sizeof *nc);
+        strcpy(nc[at].key, key);
+    } else
+        fc_value_free(&self->changes[at].value);
+    self->changes[at].unset = value == NULL;
+    self->changes[at].value = copy;
+    return FC_OK;
+}
+
+int fc_revision_set(fc_revision_t *self, const char *key, const fc_value_t *value)
+{
+    if (!value)
+        return FC_EINVAL;
+    return s_put(self, key, value);
+}
+
+int fc_revision_unset(fc_revision_t *self, const char *key)
+{
+    return s_put(self, key, NULL);
+}
+
+/* Every rule of the revision format, on a decoded or hand-filled revision. Shared by parse
+   and sign, so a signed revision always parses. Returns 0 or FC_EINVAL / FC_ETOOBIG. */
+static int s_validate(const fc_revision_t *self)
+{
+    if (self->kind != FC_REV_SET && self->kind != FC_REV_SCHEMA && self->kind != FC_REV_PROMOTE)
+        return FC_EINVAL;
+    if (self->rev == 0 || !fc_scope_valid(self->scope))
+        return FC_EINVAL;
+    if (memchr(self->message, '\0', sizeof self->message) == NULL)
+        return FC_EINVAL;
+    if (self->canary > 100 || self->halt_percent > 100)
+        return FC_EINVAL;
+    if (self->nchanges > FC_MAX_CHANGES)
+        return FC_ETOOBIG;
+    if (self->nchanges > 0 && !self->changes)
+        return FC_EINVAL;
+    /* Each kind carries only its own fields, so no field is silently ignored. */
+    bool set = self->kind == FC_REV_SET, schema = self->kind == FC_REV_SCHEMA,
+         promote = self->kind == FC_REV_PROMOTE;
+    if (!set && (self->nchanges > 0 || self->canary != 0))
+        return FC_EINVAL;
+    if (promote != (self->target != 0) || (promote && self->target >= self->rev))
+        return FC_EINVAL;
+    if (schema != (self->schema_json != NULL))
+        return FC_EINVAL;
+    if (schema) {
+        fc_schema_t *s = fc_schema_parse(self->schema_json, NULL, 0);
+        if (!s)
+            return FC_EINVAL;
+        fc_schema_destroy(&s);
+    }
+    for (size_t i = 0; i < self->nchanges; i++) {
+        const fc_change_t *c = &self->changes[i];
+        if (!memchr(c->key, '\0', sizeof c->key) || !fc_key_valid(c->key))
+            return FC_EINVAL;
+        /* Strictly increasing: sorted for lookup, and no key changed twice. */
+        if (i > 0 && strcmp(self->changes[i - 1].key, c->key) >= 0)
+            return FC_EINVAL;
+        if (c->unset != (c->value.mp == NULL))
+            return FC_EINVAL;
+        if (!c->unset && (c->value.len == 0 || c->value.len > FC_MAX_VALUE))
+            return c->value.len ? FC_ETOOBIG : FC_EINVAL;
+    }
+    return FC_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Encoding and signing */
+
+static int s_pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t len = strlen(s);
+    return msgpack_pack_str(pk, len) | msgpack_pack_str_body(pk, s, len);
+}
+
+static int s_pack_bin(msgpack_packer *pk, const void *p, size_t len)
+{
+    return msgpack_pack_bin(pk, len) | msgpack_pack_bin_body(pk, p, len);
+}
+
+/* Packs the body exactly as the fields say, without judging them. 0 or -1. */
+static int s_encode_body(const fc_revision_t *self, msgpack_sbuffer *sbuf)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+    int rc = msgpack_pack_array(&pk, S_BODY_FIELDS);
+    rc |= msgpack_pack_uint32(&pk, S_FORMAT);
+    rc |= msgpack_pack_uint32(&pk, (uint32_t)self->kind);
+    rc |= msgpack_pack_uint64(&pk, self->rev);
+    rc |= s_pack_str(&pk, self->scope);
+    rc |= s_pack_str(&pk, self->message);
+    rc |= msgpack_pack_int64(&pk, self->created);
+    rc |= msgpack_pack_uint32(&pk, self->canary);
+    rc |= msgpack_pack_uint32(&pk, self->halt_percent);
+    rc |= msgpack_pack_uint64(&pk, self->target);
+    rc |= msgpack_pack_array(&pk, self->nchanges);
+    for (size_t i = 0; rc == 0 && i < self->nchanges; i++) {
+        const fc_change_t *c = &self->changes[i];
+        rc |= msgpack_pack_array(&pk, S_CHANGE_FIELDS);
+        rc |= s_pack_str(&pk, c->key);
+        rc |= c->unset ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+        /* The value is one complete msgpack object already: its bytes go in as they are. */
+        if (c->unset || !c->value.mp)
+            rc |= msgpack_pack_nil(&pk);
+        else
+            rc |= msgpack_sbuffer_write(sbuf, (const char *)c->value.mp, c->value.len);
+    }
+    rc |= s_pack_str(&pk, self->schema_json ? self->schema_json : "");
+    return rc ? -1 : 0;
+}
+
+/* [body, signer, signature] around body bytes as they are. */
+static uint8_t *s_envelope(const void *body, size_t body_len, const fc_signkey_t *key, size_t *len)
+{
+    uint8_t sig[FC_SIG_LEN];
+    fc_sign(sig, body, body_len, key);
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+    int rc = msgpack_pack_array(&pk, 3);
+    rc |= s_pack_bin(&pk, body, body_len);
+    rc |= s_pack_bin(&pk, key->pk, FC_PUBKEY_LEN);
+    rc |= s_pack_bin(&pk, sig, FC_SIG_LEN);
+    if (rc || sbuf.size > FC_MAX_REVISION) {
+        msgpack_sbuffer_destroy(&sbuf);
+        return NULL;
+    }
+    *len = sbuf.size;
+    return (uint8_t *)sbuf.data; /* msgpack_sbuffer owns a malloc'd buffer: hand it over */
+}
+
+uint8_t *fc_revision_sign(const fc_revision_t *self, const fc_signkey_t *key, size_t *len)
+{
+    if (!self || !key || !len || s_validate(self) != FC_OK)
+        return NULL;
+    /* Values made by hand rather than by fc_value_from_*: only what a receiver would take
+       back byte for byte is signed. */
+    for (size_t i = 0; i < self->nchanges; i++) {
+        const fc_value_t *v = &self->changes[i].value;
+        fc_value_t check;
+        if (self->changes[i].unset)
+            continue;
+        if (fc_value_from_msgpack(&check, v->mp, v->len) != FC_OK)
+            return NULL;
+        bool same = fc_value_equal(&check, v);
+        fc_value_free(&check);
+        if (!same)
+            return NULL;
+    }
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    uint8_t *env = NULL;
+    if (s_encode_body(self, &body) == 0 && body.size <= FC_MAX_REVISION)
+        env = s_envelope(body.data, body.size, key, len);
+    msgpack_sbuffer_destroy(&body);
+    return env;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Parsing and verification */
+
+static int s_decode_change(const msgpack_object *o, fc_change_t *c)
+{
+    const msgpack_object *f;
+    size_t n;
+    int rc = fc_mpack_array(o, S_CHANGE_FIELDS, S_CHANGE_FIELDS, &f, &n);
+    if (!rc)
+        rc = fc_mpack_str(&f[0], c->key, sizeof c->key);
+    if (!rc)
+        rc = fc_mpack_bool(&f[1], &c->unset);
+    if (rc)
+        return rc;
+    if (c->unset)
+        return f[2].type == MSGPACK_OBJECT_NIL ? FC_OK : FC_EPROTO;
+    /* The value's own bytes are not kept apart by msgpack-c: re-encode the object, which
+       fc_value_from_msgpack then checks and brings to its canonical form. */
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+    if (msgpack_pack_object(&pk, f[2]) != 0)
+        rc = FC_ENOMEM;
+    else
+        rc = fc_value_from_msgpack(&c->value, (const uint8_t *)sbuf.data, sbuf.size);
+    msgpack_sbuffer_destroy(&sbuf);
+    return rc;
+}
+
+static int s_decode_body(const msgpack_object *o, fc_revision_t *self)
+{
+    const msgpack_object *f, *items;
+    size_t n, nitems;
+    uint32_t format = 0, kind = 0;
+    int rc = fc_mpack_array(o, S_BODY_FIELDS, S_BODY_FIELDS, &f, &n);
+    if (!rc)
+        rc = fc_mpack_u32(&f[0], &format);
+    if (!rc && format != S_FORMAT)
+        rc = FC_EPROTO;
+    if (!rc)
+        rc = fc_mpack_u32(&f[1], &kind);
+    if (!rc)
+        self->kind = (fc_rev_kind_t)kind;
+    if (!rc)
+        rc = fc_mpack_u64(&f[2], &self->rev);
+    if (!rc)
+        rc = fc_mpack_str(&f[3], self->scope, sizeof self->scope);
+    if (!rc)
+        rc = fc_mpack_str(&f[4], self->message, sizeof self->message);
+    if (!rc)
+        rc = fc_mpack_i64(&f[5], &self->created);
+    if (!rc)
+        rc = fc_mpack_u32(&f[6], &self->canary);
+    if (!rc)
+        rc = fc_mpack_u32(&f[7], &self->halt_percent);
+    if (!rc)
+        rc = fc_mpack_u64(&f[8], &self->target);
+    if (!rc)
+        rc = fc_mpack_array(&f[9], FC_MAX_CHANGES, -1, &items, &nitems);
+    if (!rc && nitems > 0) {
+        self->changes = calloc(nitems, sizeof *self->changes);
+        if (!self->changes)
+            rc = FC_ENOMEM;
+    }
+    for (size_t i = 0; !rc && i < nitems; i++) {
+        rc = s_decode_change(&items[i], &self->changes[i]);
+        self->nchanges = i + 1; /* so destroy frees what was decoded */
+    }
+    if (!rc && f[10].type != MSGPACK_OBJECT_STR)
+        rc = FC_EPROTO;
+    if (!rc && f[10].via.str.size > 0) {
+        const msgpack_object_str *s = &f[10].via.str;
+        if (memchr(s->ptr, '\0', s->size))
+            rc = FC_EPROTO;
+        else if (!(self->schema_json = strndup(s->ptr, s->size)))
+            rc = FC_ENOMEM;
+    }
+    return rc;
+}
+
+fc_revision_t *fc_revision_parse(const uint8_t *buf, size_t len, const fc_trust_t *trust, int *err)
+{
+    int dummy;
+    if (!err)
+        err = &dummy;
+    if (!buf || len == 0) {
+        *err = FC_EPROTO;
+        return NULL;
+    }
+    if (len > FC_MAX_REVISION) {
+        *err = FC_ETOOBIG;
+        return NULL;
+    }
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 1024);
+    msgpack_object env;
+    const msgpack_object *fld;
+    size_t n, body_len = 0;
+    const uint8_t *body = NULL;
+    uint8_t signer[FC_PUBKEY_LEN], sig[FC_SIG_LEN];
+    int rc = fc_mpack_unpack(buf, len, S_ENVELOPE_DEPTH, &zone, &env);
+    if (!rc)
+        rc = fc_mpack_array(&env, 3, 3, &fld, &n);
+    if (!rc)
+        rc = fc_mpack_bin(&fld[0], &body, &body_len, FC_MAX_REVISION);
+    if (!rc)
+        rc = fc_mpack_fixbin(&fld[1], signer, FC_PUBKEY_LEN);
+    if (!rc)
+        rc = fc_mpack_fixbin(&fld[2], sig, FC_SIG_LEN);
+    /* Nothing in the body is looked at before the signature checks out. */
+    if (!rc && !fc_sign_verify(sig, body, body_len, signer))
+        rc = FC_EBADSIG;
+    if (!rc && trust && !fc_trust_contains(trust, signer))
+        rc = FC_EUNTRUSTED;
+
+    fc_revision_t *self = NULL;
+    if (!rc) {
+        self = fc_revision_new(FC_REV_SET);
+        memcpy(self->signer, signer, FC_PUBKEY_LEN);
+        /* Even a trusted signer's body is decoded with every bound: a signing key can leak. */
+        msgpack_zone bzone;
+        msgpack_zone_init(&bzone, 4096);
+        msgpack_object obj;
+        rc = fc_mpack_unpack(body, body_len, S_BODY_DEPTH, &bzone, &obj);
+        if (!rc)
+            rc = s_decode_body(&obj, self);
+        if (!rc) {
+            /* Schema text is a string on the wire: "" means none. */
+            rc = s_validate(self);
+            if (rc == FC_EINVAL)
+                rc = FC_EPROTO; /* a bad field from the wire is a malformed message */
+        }
+        msgpack_zone_destroy(&bzone);
+        if (rc)
+            fc_revision_destroy(&self);
+    }
+    msgpack_zone_destroy(&zone);
+    *err = rc;
+    return self;
+}

@@ -1,0 +1,636 @@
+/* fc_reconf.c: the agent's config session with the broker: saved state at start, CONFIG_SYNC
+   pages, announcements, restart slots, acks with re-sends, timers, and the --once pass. */
+#include "fc_reconf.h"
+#include "fc_error.h"
+#include "fc_util.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#define S_RESEND 5.0      /* CONFIG_SYNC unanswered this long is sent again */
+#define S_RETRY_SEND 0.5  /* a send that found no connection is tried again after */
+#define S_ERROR_RETRY 5.0 /* the broker refused CONFIG_SYNC: ask again after */
+#define S_POLL 60.0       /* daemon: sync this often even if the announce feed is silent */
+#define S_SLOT_RESEND 2.0 /* RESTART_SLOT unanswered this long is sent again */
+#define S_ACK_RESEND 1.0  /* CONFIG_ACK without its OK is sent again after */
+#define S_ACK_SENDS 3     /* and at most this many times in all */
+#define S_ONCE_ACK_WAIT 1.0
+
+static void *s_raw(zsock_t *sock)
+{
+    return zsock_resolve(sock);
+}
+
+static bool s_loud(const fc_agent_t *agent)
+{
+    return agent->mode == FC_AGENT_DAEMON || agent->verbose;
+}
+
+uint64_t fc_reconf_req(fc_agent_t *agent)
+{
+    return FC_FETCH_CTL_BIT | (agent->ctl_next++ & ~FC_FETCH_CTL_BIT);
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static char *s_path(const char *dir, const char *name)
+{
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *path = (char *)malloc(len);
+    if (path)
+        snprintf(path, len, "%s/%s", dir, name);
+    return path;
+}
+
+static char *s_dup(const char *s)
+{
+    return s && s[0] ? strdup(s) : NULL;
+}
+
+/* The saved revisions were folded for one id and group: for another, fetch everything again
+   (group revisions this agent did not keep before may apply now). */
+static bool s_same_agent(fc_reconf_t *self, const char *id)
+{
+    size_t len = 0;
+    char *text = (char *)fc_read_file(self->who_path, 4 * FC_MAX_NAME, &len);
+    if (!text)
+        return errno == ENOENT;
+    char want[2 * FC_MAX_NAME + 4];
+    snprintf(want, sizeof want, "%s\n%s\n", id, self->group);
+    bool same = streq(text, want);
+    free(text);
+    return same;
+}
+
+static fc_config_t *s_load(fc_agent_t *agent, fc_reconf_t *self)
+{
+    if (access(self->revs_path, F_OK) == 0) {
+        if (!s_same_agent(self, agent->id)) {
+            fc_agent_log(agent, "saved config was for another id or group; fetching it again");
+            return fc_config_new(agent->id, self->group);
+        }
+        int err = 0;
+        fc_config_t *cfg =
+            fc_config_load(self->revs_path, agent->id, self->group, agent->trust, &err);
+        if (cfg)
+            return cfg;
+        /* config.json stays as it is for the application until the broker answers. */
+        fc_agent_log(agent, "saved config revisions %s unusable: %s (%s); fetching them again",
+                     self->revs_path, fc_strerror(err), fc_agent_error_name(err));
+    }
+    return fc_config_new(agent->id, self->group);
+}
+
+fc_reconf_t *fc_reconf_new(fc_agent_t *agent, const fc_agent_config_t *cfg)
+{
+    fc_reconf_t *self = (fc_reconf_t *)zmalloc(sizeof(fc_reconf_t));
+    self->group = strdup(cfg->group ? cfg->group : "");
+    self->changing = s_dup(cfg->config_changing);
+    self->changed = s_dup(cfg->config_changed);
+    self->restart = s_dup(cfg->exec_restart);
+    self->json_path = s_path(agent->state_dir, FC_RECONF_JSON);
+    self->revs_path = s_path(agent->state_dir, FC_RECONF_REVS);
+    self->who_path = s_path(agent->state_dir, FC_RECONF_WHO);
+    self->pending_path = s_path(agent->state_dir, FC_RECONF_PENDING);
+    pthread_mutex_init(&self->lock, NULL);
+    agent->reconf = self;
+    if (self->group && self->json_path && self->revs_path && self->who_path && self->pending_path)
+        self->cur = s_load(agent, self);
+    if (!self->cur) {
+        fc_reconf_destroy(&agent->reconf);
+        return NULL;
+    }
+    agent->res.config_rev = fc_config_last_rev(self->cur);
+    /* The application reads config.json: put it back if it went missing. */
+    if (agent->res.config_rev && access(self->json_path, F_OK) != 0)
+        fc_reconf_write_json(agent, self->cur);
+    fc_reconf_pending_load(agent);
+    return self;
+}
+
+void fc_reconf_destroy(fc_reconf_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    fc_reconf_t *self = *self_p;
+    fc_config_destroy(&self->cur);
+    fc_config_destroy(&self->held);
+    fc_config_destroy(&self->next);
+    pthread_mutex_destroy(&self->lock);
+    free(self->group);
+    free(self->changing);
+    free(self->changed);
+    free(self->restart);
+    free(self->json_path);
+    free(self->revs_path);
+    free(self->who_path);
+    free(self->pending_path);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ---------------------------------------------------------------- acks */
+
+static int s_send_ack(fc_agent_t *agent, fc_reconf_ack_t *ack, double now)
+{
+    fc_msg_t *m = fc_msg_new(FC_MSG_CONFIG_ACK);
+    m->req = ack->req;
+    fc_msg_set_str(m->id, sizeof m->id, agent->id);
+    fc_msg_set_str(m->group, sizeof m->group, agent->reconf->group);
+    m->serial = ack->rev;
+    fc_msg_set_str(m->state, sizeof m->state, ack->state);
+    fc_msg_set_str(m->text, sizeof m->text, ack->text);
+    ack->sent = now;
+    /* A send that found no connection does not count: the flush after reconnecting sends
+       it again. (No socket yet: an ack queued while starting.) */
+    if (!agent->dealer) {
+        fc_msg_destroy(&m);
+        return -1;
+    }
+    int rc = fc_msg_send(&m, s_raw(agent->dealer));
+    if (rc == 0)
+        ack->sends++;
+    return rc;
+}
+
+void fc_reconf_ack(fc_agent_t *agent, uint64_t rev, const char *state, const char *fmt, ...)
+{
+    fc_reconf_t *self = agent->reconf;
+    if (self->nacks == FC_RECONF_MAX_ACKS) {
+        memmove(&self->acks[0], &self->acks[1], (FC_RECONF_MAX_ACKS - 1) * sizeof self->acks[0]);
+        self->nacks--;
+    }
+    fc_reconf_ack_t *ack = &self->acks[self->nacks++];
+    memset(ack, 0, sizeof *ack);
+    ack->rev = rev;
+    fc_msg_set_str(ack->state, sizeof ack->state, state);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ack->text, sizeof ack->text, fmt, ap);
+    va_end(ap);
+    ack->req = fc_reconf_req(agent);
+    s_send_ack(agent, ack, fc_now());
+}
+
+static void s_ack_done(fc_reconf_t *self, size_t i)
+{
+    memmove(&self->acks[i], &self->acks[i + 1], (self->nacks - i - 1) * sizeof self->acks[0]);
+    self->nacks--;
+}
+
+/* ---------------------------------------------------------------- sync */
+
+/* What the next revisions build on: the batch being received, else the revisions judged
+   but not applied, else the config in force. */
+static fc_config_t *s_base(fc_reconf_t *self)
+{
+    return self->next ? self->next : self->held ? self->held : self->cur;
+}
+
+static int s_send_sync(fc_agent_t *agent, double now)
+{
+    fc_reconf_t *self = agent->reconf;
+    fc_msg_t *m = fc_msg_new(FC_MSG_CONFIG_SYNC);
+    m->req = self->sync_req;
+    fc_msg_set_str(m->id, sizeof m->id, agent->id);
+    fc_msg_set_str(m->group, sizeof m->group, self->group);
+    m->serial = fc_config_last_rev(s_base(self));
+    self->sync_sent = now;
+    int rc = fc_msg_send(&m, s_raw(agent->dealer));
+    if (rc != 0)
+        self->sync_sent = now - S_RESEND + S_RETRY_SEND;
+    return rc;
+}
+
+void fc_reconf_sync(fc_agent_t *agent, double now)
+{
+    fc_reconf_t *self = agent->reconf;
+    if (agent->mode == FC_AGENT_CHECK)
+        return; /* --check changes nothing */
+    /* One sync at a time; none while a restart waits for its slot (the revisions it
+       restarts for must not change under it): ask again when that is over. */
+    if (self->sync_req || self->slot_wait) {
+        self->sync_again = true;
+        return;
+    }
+    self->sync_again = false;
+    self->synced = false;
+    self->next_poll = now + S_POLL;
+    self->sync_req = fc_reconf_req(agent);
+    s_send_sync(agent, now);
+}
+
+/* Whether a verified revision concerns this agent (for its ack): scope, canary membership. */
+static bool s_ours(fc_agent_t *agent, const fc_revision_t *rev)
+{
+    fc_reconf_t *self = agent->reconf;
+    if (!fc_scope_matches(rev->scope, agent->id, self->group))
+        return false;
+    if (rev->kind == FC_REV_SET && rev->canary > 0 && rev->canary < 100 &&
+        !fc_canary_member(agent->id, rev->canary)) {
+        if (self->ncanary == FC_RECONF_MAX_CANARY) {
+            memmove(&self->canary[0], &self->canary[1],
+                    (FC_RECONF_MAX_CANARY - 1) * sizeof self->canary[0]);
+            self->ncanary--;
+        }
+        self->canary[self->ncanary++] = rev->rev;
+        return false;
+    }
+    return true;
+}
+
+static void s_batch_add(fc_reconf_t *self, uint64_t rev)
+{
+    if (self->nbatch == FC_RECONF_MAX_BATCH) {
+        memmove(&self->batch[0], &self->batch[1], (FC_RECONF_MAX_BATCH - 1) * sizeof(uint64_t));
+        self->nbatch--;
+    }
+    self->batch[self->nbatch++] = rev;
+}
+
+/* A promotion concerns the agents its canary left out: their ack is for the target. */
+static void s_promoted(fc_reconf_t *self, uint64_t target)
+{
+    for (size_t i = 0; i < self->ncanary; i++)
+        if (self->canary[i] == target) {
+            s_batch_add(self, target);
+            memmove(&self->canary[i], &self->canary[i + 1],
+                    (self->ncanary - i - 1) * sizeof self->canary[0]);
+            self->ncanary--;
+            return;
+        }
+}
+
+/* A revision that does not verify (untrusted signer, bad signature, malformed) is refused
+   and skipped: never applied, and no reason to hold back the trusted ones after it (they
+   carry higher numbers, so order holds). If its number can be read, this agent acks it
+   failed, so the operator sees why it went nowhere. Complaints once per revision. */
+static void s_refuse(fc_agent_t *agent, const uint8_t *buf, size_t len, int err)
+{
+    fc_reconf_t *self = agent->reconf;
+    uint64_t have = fc_config_last_rev(self->next);
+    int e = 0;
+    fc_revision_t *peek = fc_revision_parse(buf, len, NULL, &e);
+    uint64_t number = peek ? peek->rev : 0;
+    bool ours = peek && fc_scope_matches(peek->scope, agent->id, self->group);
+    fc_revision_destroy(&peek);
+    if (number && number <= have)
+        return; /* an old one replayed: nothing to say */
+    char text[FC_MAX_TEXT + 1];
+    if (number)
+        snprintf(text, sizeof text, "config revision %llu rejected: %s (%s)",
+                 (unsigned long long)number, fc_strerror(err), fc_agent_error_name(err));
+    else
+        snprintf(text, sizeof text, "config revision after %llu rejected: %s (%s)",
+                 (unsigned long long)have, fc_strerror(err), fc_agent_error_name(err));
+    if (agent->mode != FC_AGENT_DAEMON) {
+        self->once_error = true;
+        self->once_err = err;
+        snprintf(self->once_msg, sizeof self->once_msg, "%s", text);
+    }
+    uint64_t mark = number ? number : have + 1;
+    if (self->bad_rev == mark && !agent->verbose)
+        return;
+    self->bad_rev = mark;
+    fc_agent_log(agent, "%s; skipped", text);
+    if (number && ours)
+        fc_reconf_ack(agent, number, "failed", "rejected by the agent: %s (%s)", fc_strerror(err),
+                      fc_agent_error_name(err));
+}
+
+/* Verifies one signed revision and adds it to the batch. */
+static void s_add(fc_agent_t *agent, const uint8_t *buf, size_t len)
+{
+    fc_reconf_t *self = agent->reconf;
+    int err = 0;
+    fc_revision_t *rev = fc_revision_parse(buf, len, agent->trust, &err);
+    uint64_t have = fc_config_last_rev(self->next);
+    if (!rev) {
+        s_refuse(agent, buf, len, err ? err : FC_EPROTO);
+        return;
+    }
+    uint64_t number = rev->rev;
+    bool ours = number > have && s_ours(agent, rev);
+    uint64_t promoted = rev->kind == FC_REV_PROMOTE && number > have ? rev->target : 0;
+    int rc = fc_config_add(self->next, &rev, buf, len);
+    fc_revision_destroy(&rev);
+    if (rc == FC_ESERIAL) {
+        /* A replay or a revision out of order: never applied, and no reason to stop. */
+        if (agent->verbose)
+            fc_agent_log(agent, "config revision %llu ignored: not above %llu (%s)",
+                         (unsigned long long)number, (unsigned long long)have,
+                         fc_agent_error_name(rc));
+        return;
+    }
+    if (rc != 0) {
+        fc_agent_log(agent, "config revision %llu not usable: %s (%s)", (unsigned long long)number,
+                     fc_strerror(rc), fc_agent_error_name(rc));
+        return;
+    }
+    if (ours)
+        s_batch_add(self, number);
+    if (promoted)
+        s_promoted(self, promoted);
+}
+
+/* The whole batch is in: judge it, unless it brought nothing new. */
+static void s_batch_done(fc_agent_t *agent, double now)
+{
+    fc_reconf_t *self = agent->reconf;
+    fc_config_t *base = self->held ? self->held : self->cur;
+    if (fc_config_last_rev(self->next) == fc_config_last_rev(base))
+        fc_config_destroy(&self->next);
+    else if (self->nbatch == 0 && self->held) {
+        /* Nothing for us: the revisions held back are not judged again for it. */
+        fc_config_destroy(&self->held);
+        self->held = self->next;
+        self->next = NULL;
+    } else
+        fc_reconf_judge(agent, now);
+    if (self->slot_wait)
+        return;
+    self->nbatch = 0;
+    self->synced = true;
+    if (self->sync_again)
+        fc_reconf_sync(agent, now);
+}
+
+static void s_on_snapshot(fc_agent_t *agent, const fc_msg_t *msg, double now)
+{
+    fc_reconf_t *self = agent->reconf;
+    self->sync_req = 0;
+    self->sync_failed = false;
+    self->last_progress = now;
+    if (!self->next) {
+        self->next = fc_config_dup(self->held ? self->held : self->cur);
+        self->nbatch = 0;
+        if (!self->next) {
+            fc_agent_log(agent, "out of memory judging config revisions");
+            return;
+        }
+    }
+    uint64_t before = fc_config_last_rev(self->next);
+    for (size_t i = 0; i < msg->nitems; i++)
+        s_add(agent, msg->items[i].data, msg->items[i].len);
+    /* Pages: ask for what follows the last revision received, as long as pages move on. */
+    if (msg->flag && fc_config_last_rev(self->next) > before) {
+        self->sync_req = fc_reconf_req(agent);
+        s_send_sync(agent, now);
+        return;
+    }
+    s_batch_done(agent, now);
+}
+
+static void s_on_sync_error(fc_agent_t *agent, const fc_msg_t *msg, double now)
+{
+    fc_reconf_t *self = agent->reconf;
+    self->sync_req = 0;
+    self->last_progress = now;
+    /* The broker may be restoring its store, or predate config: complain now and then. */
+    if (!self->sync_failed || agent->verbose || now - self->last_log >= 60) {
+        fc_agent_log(agent, "broker answered CONFIG_SYNC with %s: %s",
+                     fc_agent_error_name((int)msg->code),
+                     msg->text[0] ? msg->text : fc_strerror((int)msg->code));
+        self->last_log = now;
+    }
+    self->sync_failed = true;
+    self->next_poll = now + (msg->code == FC_EPROTO ? S_POLL : S_ERROR_RETRY);
+    if (agent->mode != FC_AGENT_DAEMON) {
+        /* --once: judge the pages that came (a consistent prefix), and end. */
+        if (self->next)
+            s_batch_done(agent, now);
+        self->synced = true;
+        /* A broker without config (it does not know the message) fails nothing. */
+        if (msg->code != FC_EPROTO) {
+            self->once_error = true;
+            self->once_err = (int)msg->code;
+            snprintf(self->once_msg, sizeof self->once_msg,
+                     "broker refused CONFIG_SYNC: %.400s (%s)",
+                     msg->text[0] ? msg->text : fc_strerror((int)msg->code),
+                     fc_agent_error_name((int)msg->code));
+        }
+    }
+}
+
+void fc_reconf_on_announce(fc_agent_t *agent, const fc_msg_t *msg, double now)
+{
+    fc_reconf_t *self = agent->reconf;
+    if (msg->serial <= fc_config_last_rev(s_base(self)))
+        return;
+    /* The scope says whom it concerns; a promotion or schema may name none of ours, so only
+       a scope that clearly excludes this agent is skipped. */
+    if (msg->text[0] && fc_scope_valid(msg->text) &&
+        !fc_scope_matches(msg->text, agent->id, self->group) &&
+        (strncmp(msg->text, "group:", 6) == 0 || strncmp(msg->text, "agent:", 6) == 0))
+        return;
+    fc_reconf_sync(agent, now);
+}
+
+/* ---------------------------------------------------------------- restart slots */
+
+static void s_send_slot(fc_agent_t *agent, double now)
+{
+    fc_reconf_t *self = agent->reconf;
+    self->slot_req = fc_reconf_req(agent);
+    fc_msg_t *m = fc_msg_new(FC_MSG_RESTART_SLOT);
+    m->req = self->slot_req;
+    fc_msg_set_str(m->id, sizeof m->id, agent->id);
+    fc_msg_set_str(m->group, sizeof m->group, self->group);
+    m->serial = self->slot_rev;
+    self->slot_sent = now;
+    if (fc_msg_send(&m, s_raw(agent->dealer)) != 0)
+        self->slot_sent = now - S_SLOT_RESEND + S_RETRY_SEND;
+}
+
+/* Not granted yet: ask again after 200 ms to 1 s (spread, so a fleet does not ask in step). */
+static void s_slot_later(fc_reconf_t *self, double now)
+{
+    self->slot_req = 0;
+    self->slot_retry = now + 0.2 + (double)(randombytes_uniform(800)) / 1000.0;
+}
+
+static void s_on_slot(fc_agent_t *agent, const fc_msg_t *msg, double now)
+{
+    fc_reconf_t *self = agent->reconf;
+    if (msg->type == FC_MSG_OK && msg->flag) {
+        self->slot_req = 0;
+        self->last_progress = now;
+        if (s_loud(agent))
+            fc_agent_log(agent, "restart slot granted for config rev %llu",
+                         (unsigned long long)self->slot_rev);
+        fc_reconf_restart(agent);
+        self->nbatch = 0;
+        self->synced = true;
+        if (self->sync_again)
+            fc_reconf_sync(agent, now);
+        return;
+    }
+    if (msg->type == FC_MSG_ERROR && (now - self->last_log >= 10 || agent->verbose)) {
+        fc_agent_log(agent, "broker answered RESTART_SLOT with %s: %s; asking again",
+                     fc_agent_error_name((int)msg->code),
+                     msg->text[0] ? msg->text : fc_strerror((int)msg->code));
+        self->last_log = now;
+    }
+    s_slot_later(self, now);
+}
+
+/* ---------------------------------------------------------------- replies, timers */
+
+bool fc_reconf_on_reply(fc_agent_t *agent, const fc_msg_t *msg, double now)
+{
+    fc_reconf_t *self = agent->reconf;
+    if (!self || !(msg->req & FC_FETCH_CTL_BIT))
+        return false; /* a chunk, the bulk of the traffic */
+    if (msg->req == self->sync_req) {
+        if (msg->type == FC_MSG_CONFIG_SNAPSHOT)
+            s_on_snapshot(agent, msg, now);
+        else {
+            /* An ERROR, or any other answer (a broker that predates config): as an error
+               that fails nothing (FC_EPROTO). */
+            fc_msg_t *err = fc_msg_new(FC_MSG_ERROR);
+            err->code = msg->type == FC_MSG_ERROR ? msg->code : FC_EPROTO;
+            fc_msg_set_str(err->text, sizeof err->text,
+                           msg->type == FC_MSG_ERROR ? msg->text : "unexpected reply");
+            s_on_sync_error(agent, err, now);
+            fc_msg_destroy(&err);
+        }
+        return true;
+    }
+    if (self->slot_wait && msg->req == self->slot_req) {
+        s_on_slot(agent, msg, now);
+        return true;
+    }
+    for (size_t i = 0; i < self->nacks; i++)
+        if (self->acks[i].req == msg->req) {
+            if (msg->type == FC_MSG_ERROR && agent->verbose)
+                fc_agent_log(agent, "broker refused the ack of config rev %llu: %s",
+                             (unsigned long long)self->acks[i].rev,
+                             msg->text[0] ? msg->text : fc_strerror((int)msg->code));
+            s_ack_done(self, i);
+            return true;
+        }
+    return false;
+}
+
+static void s_timers(fc_agent_t *agent, double now, bool up)
+{
+    fc_reconf_t *self = agent->reconf;
+    if (up && self->sync_req && now - self->sync_sent >= S_RESEND) {
+        s_send_sync(agent, now);
+        agent->retried_base++;
+    }
+    if (agent->mode == FC_AGENT_DAEMON && agent->welcomed && !self->sync_req && !self->slot_wait &&
+        now >= self->next_poll)
+        fc_reconf_sync(agent, now);
+    if (up && self->slot_wait) {
+        if (self->slot_req ? now - self->slot_sent >= S_SLOT_RESEND : now >= self->slot_retry)
+            s_send_slot(agent, now);
+    }
+    for (size_t i = 0; up && i < self->nacks;) {
+        fc_reconf_ack_t *ack = &self->acks[i];
+        if (now - ack->sent < (ack->sends ? S_ACK_RESEND : S_RETRY_SEND)) {
+            i++;
+            continue;
+        }
+        if (ack->sends >= S_ACK_SENDS) {
+            s_ack_done(self, i); /* best effort: the broker sees the state next time */
+            continue;
+        }
+        s_send_ack(agent, ack, now);
+        i++;
+    }
+}
+
+void fc_reconf_timers(fc_agent_t *agent, double now)
+{
+    if (agent->reconf)
+        s_timers(agent, now, agent->connected && !agent->flush_pending);
+}
+
+void fc_reconf_flush(fc_agent_t *agent, double now)
+{
+    fc_reconf_t *self = agent->reconf;
+    if (!self)
+        return;
+    if (self->sync_req)
+        s_send_sync(agent, now);
+    if (self->slot_wait && self->slot_req)
+        s_send_slot(agent, now);
+    for (size_t i = 0; i < self->nacks; i++)
+        s_send_ack(agent, &self->acks[i], now);
+}
+
+/* ---------------------------------------------------------------- --once */
+
+void fc_reconf_run_once(fc_agent_t *agent)
+{
+    fc_reconf_t *self = agent->reconf;
+    void *dealer = s_raw(agent->dealer);
+    double now = fc_now(), acks_until = 0;
+    self->last_progress = now;
+    bool timed_out = false;
+    while (!agent->stop && !zsys_interrupted) {
+        now = fc_now();
+        if (!self->synced && !self->sync_req && !self->slot_wait)
+            fc_reconf_sync(agent, now);
+        bool busy = !self->synced || self->sync_req || self->slot_wait;
+        if (!busy) {
+            /* Done; give the acks a moment to be confirmed. */
+            if (!acks_until)
+                acks_until = now + S_ONCE_ACK_WAIT;
+            if (self->nacks == 0 || now >= acks_until)
+                break;
+        } else if (now - self->last_progress >= agent->timeout) {
+            timed_out = true;
+            break;
+        }
+        s_timers(agent, now, true);
+        zmq_pollitem_t item = {dealer, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 20) <= 0)
+            continue;
+        for (int i = 0; i < 100; i++) {
+            int err = 0;
+            fc_msg_t *msg = fc_msg_recv(dealer, NULL, &err);
+            if (msg) {
+                agent->live = true;
+                if (msg->type == FC_MSG_CHUNK && msg->data)
+                    agent->res.bytes_fetched += zframe_size(msg->data);
+                fc_reconf_on_reply(agent, msg, fc_now());
+                fc_msg_destroy(&msg);
+            }
+            int events = 0;
+            size_t size = sizeof events;
+            if (zmq_getsockopt(dealer, ZMQ_EVENTS, &events, &size) != 0 || !(events & ZMQ_POLLIN))
+                break;
+        }
+    }
+    fc_agent_result_t *r = &agent->res;
+    if (timed_out) {
+        self->once_error = true;
+        self->once_err = FC_ETIMEOUT;
+        snprintf(self->once_msg, sizeof self->once_msg, "%s in %g s (%s)",
+                 self->slot_wait ? "restart slot not granted"
+                                 : "no answer to CONFIG_SYNC from the broker",
+                 agent->timeout, fc_agent_error_name(FC_ETIMEOUT));
+        /* Nothing was applied: the next run asks again. */
+        self->slot_wait = false;
+        self->sync_req = 0;
+        fc_config_destroy(&self->next);
+        self->nbatch = 0;
+    }
+    if (self->once_error && r->exit_code == FC_AGENT_EXIT_OK) {
+        /* The release part went well; the run as a whole did not. */
+        char text[2 * FC_MAX_TEXT + 16];
+        snprintf(text, sizeof text, "%s; config: %s", r->message, self->once_msg);
+        fc_msg_set_str(r->message, sizeof r->message, text);
+        r->exit_code = FC_AGENT_EXIT_ERROR;
+        r->error = self->once_err;
+    }
+    self->once_error = false;
+    self->once_err = 0;
+    self->once_msg[0] = '\0';
+    self->synced = false;
+}

@@ -482,7 +482,8 @@ static void s_timers(fc_agent_t *self, double now)
 
 static void s_loop(fc_agent_t *self)
 {
-    while (!self->finished && !self->stop && !zsys_interrupted) {
+    while (!self->finished && !__atomic_load_n(&self->stop, __ATOMIC_RELAXED) &&
+           !zsys_interrupted) {
         double now = fc_now();
         if (self->flush_pending && self->connected)
             s_flush(self, now);
@@ -646,7 +647,7 @@ static void s_begin(fc_agent_t *self, fc_agent_mode_t mode)
     fc_agent_result_t *r = &self->res;
     self->mode = mode;
     self->finished = false;
-    self->stop = 0;
+    __atomic_store_n(&self->stop, 0, __ATOMIC_RELAXED);
     self->started = self->last_progress = fc_now();
     self->retried_base = self->hash_base = 0;
     r->bytes_fetched = r->bytes_reused = r->bytes_total = 0;
@@ -742,5 +743,5 @@ int fc_agent_run(fc_agent_t *self)
 void fc_agent_stop(fc_agent_t *self)
 {
     if (self)
-        self->stop = 1;
+        __atomic_store_n(&self->stop, 1, __ATOMIC_RELAXED); /* from a signal or another thread */
 }

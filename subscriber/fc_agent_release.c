@@ -57,9 +57,7 @@ static void s_install(fc_agent_t *self)
     fc_agent_report(self, fc_now());
     fc_hooks_t hooks = {self->changing, self->changed, self->health};
     char msg[FC_MAX_TEXT + 1] = "";
-    double t0dbg = fc_now(); if (getenv("FC_DEBUG_T")) fprintf(stderr, "DBG download done %.3f\n", t0dbg - self->started);
     int rc = fc_install_commit(self->inst, &self->stage, &hooks, msg, sizeof msg);
-    if (getenv("FC_DEBUG_T")) fprintf(stderr, "DBG commit %.3f\n", fc_now() - t0dbg);
     fc_msg_set_str(self->res.version, sizeof self->res.version, fc_install_version(self->inst));
     if (rc == 0) {
         fc_agent_set_state(self, "installed", "%s", msg[0] ? msg : "installed");
@@ -307,6 +305,7 @@ void fc_agent_on_written(fc_agent_t *self, double now)
 {
     int rc;
     while (self->fetch && !self->finished &&
-           (rc = fc_fetch_collect(self->fetch, s_raw(self->dealer), now, FC_AGENT_NOSPC_RETRY)) != -1)
+           (rc = fc_fetch_collect(self->fetch, s_raw(self->dealer), now, FC_AGENT_NOSPC_RETRY)) !=
+               -1)
         s_after_chunk(self, rc, now);
 }

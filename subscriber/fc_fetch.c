@@ -16,7 +16,7 @@
 #define S_BASE_TIMEOUT 5.0 /* a request unanswered this long may be re-sent ... */
 #define S_QUIET 5.0        /* ... if nothing at all came back for this long, */
 #define S_MAX_TIMEOUT 60.0 /* or in any case after this long */
-/* Hashing is most of an agent's work (BLAKE2b: about 1.5 s of CPU per GiB), so replies are
+/* Hashing is most of an agent's work (BLAKE2b: about 1.6 s of CPU per GiB), so replies are
    hashed and written by worker actors while the loop receives the next ones. Each worker
    holds at most this many chunks (queued or at work); beyond that, or for chunks too small
    to be worth a handoff, the loop's own thread does it. Memory stays bounded by the window:
@@ -108,11 +108,10 @@ fc_fetch_t *fc_fetch_new(fc_stage_t *stage, uint64_t window)
     self->nfree = FC_FETCH_SLOTS;
     /* Random start, so replies meant for an earlier fetcher (or process) never match. */
     self->gen = ((uint64_t)randombytes_random() << 8) + 1;
+    /* One worker per CPU but one: the loop's thread is the last hasher, taking what the
+       workers cannot (on one CPU it does everything, as a handoff would gain nothing). */
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t want = cpus > 1 ? (size_t)cpus : 0;
-    const char *env = getenv("FC_FETCH_WORKERS");
-    if (env)
-        want = (size_t)atoi(env);
+    size_t want = cpus > 1 ? (size_t)cpus - 1 : 0;
     if (want > S_MAX_WORKERS)
         want = S_MAX_WORKERS;
     while (self->nworkers < want) {
@@ -241,35 +240,40 @@ static int s_settle(fc_fetch_t *self, s_slot_t *slot, int rc, void *sock, double
     return rc;
 }
 
-/* Hands the chunk to the least busy worker. false if none can take it now. */
-static bool s_dispatch(fc_fetch_t *self, s_slot_t *slot, zframe_t **data_p)
+/* Hands the chunk to the least busy worker: 1 if it took it (the data is gone from
+ *data_p), 0 if none can take it now (the data stays). */
+static int s_dispatch(fc_fetch_t *self, s_slot_t *slot, zframe_t **data_p)
 {
     size_t best = self->nworkers;
     for (size_t i = 0; i < self->nworkers; i++)
-        if (self->jobs[i] < S_JOBS_PER_WORKER && (best == self->nworkers || self->jobs[i] < self->jobs[best]))
+        if (self->jobs[i] < S_JOBS_PER_WORKER &&
+            (best == self->nworkers || self->jobs[i] < self->jobs[best]))
             best = i;
     if (best == self->nworkers)
-        return false;
+        return 0;
     s_job_t j;
     memset(&j, 0, sizeof j);
     j.req = slot->req;
     if (fc_stage_job_prepare(self->stage, slot->index, &j.job) != 0)
-        return false; /* the loop's thread tries, and reports the error */
+        return 0; /* the loop's thread tries, and reports the error */
     zmsg_t *msg = zmsg_new();
     zmsg_addmem(msg, &j, sizeof j);
     zmsg_append(msg, data_p);
-    if (zmsg_send(&msg, zactor_sock(self->workers[best])) != 0) {
-        /* Not sent: the message (and the data) are still ours. */
+    int rc = zmsg_send(&msg, zactor_sock(self->workers[best]));
+    if (rc != 0 && zmsg_size(msg) == 2) {
+        /* Not sent (only when interrupted): CZMQ gives the message back. */
         zframe_t *head = zmsg_pop(msg);
         *data_p = zmsg_pop(msg);
         zframe_destroy(&head);
-        zmsg_destroy(&msg);
+    }
+    zmsg_destroy(&msg);
+    if (rc != 0) {
         close(j.job.fd);
-        return false;
+        return 0; /* with the data gone, the caller asks for the chunk again */
     }
     self->jobs[best]++;
     slot->busy = true;
-    return true;
+    return 1;
 }
 
 int fc_fetch_on_chunk(fc_fetch_t *self, fc_msg_t *msg, void *sock, double now, double retry_s)
@@ -296,6 +300,10 @@ int fc_fetch_on_chunk(fc_fetch_t *self, fc_msg_t *msg, void *sock, double now, d
     }
     if (size >= S_INLINE_BELOW && size == chunk->length && s_dispatch(self, slot, &msg->data))
         return FC_FETCH_PENDING;
+    if (!msg->data) {
+        s_reissue(self, slot, sock, now);
+        return -1;
+    }
     int rc = fc_stage_write(self->stage, slot->index, zframe_data(msg->data), size);
     return s_settle(self, slot, rc, sock, now, retry_s);
 }

@@ -250,7 +250,8 @@ void fc_install_test(bool verbose)
     assert(fc_stage_job_done(st, &job, junk) == FC_EINVAL && !fc_stage_have(st, app1));
     assert(fc_stage_job_prepare(st, app1, &job) == 0);
     pthread_t worker;
-    assert(pthread_create(&worker, NULL, s_test_run_job, &(s_test_job_t){&job, app + C}) == 0);
+    s_test_job_t run = {&job, app + C};
+    assert(pthread_create(&worker, NULL, s_test_run_job, &run) == 0);
     assert(pthread_join(worker, NULL) == 0);
     assert(job.rc == 0 && job.fd == -1 && !fc_stage_have(st, app1));
     assert(fc_stage_job_done(st, &job, app + C) == 0 && fc_stage_have(st, app1));

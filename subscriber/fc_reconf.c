@@ -373,6 +373,16 @@ static void s_on_snapshot(fc_agent_t *agent, const fc_msg_t *msg, double now)
         }
     }
     uint64_t before = fc_config_last_rev(self->next);
+    if (msg->serial < before && !self->warned_behind) {
+        /* Its history is not the one ours came from (a broker whose database was reset):
+           revisions numbered below ours are refused, as replays would be. Said once. */
+        fc_agent_log(agent,
+                     "broker's latest config revision %llu is below ours (%llu): was its "
+                     "history reset? Revisions up to %llu will be refused",
+                     (unsigned long long)msg->serial, (unsigned long long)before,
+                     (unsigned long long)before);
+        self->warned_behind = true;
+    }
     for (size_t i = 0; i < msg->nitems; i++)
         s_add(agent, msg->items[i].data, msg->items[i].len);
     /* Pages: ask for what follows the last revision received, as long as pages move on. */
@@ -572,7 +582,7 @@ void fc_reconf_run_once(fc_agent_t *agent)
     double now = fc_now(), acks_until = 0;
     self->last_progress = now;
     bool timed_out = false;
-    while (!agent->stop && !zsys_interrupted) {
+    while (!__atomic_load_n(&agent->stop, __ATOMIC_RELAXED) && !zsys_interrupted) {
         now = fc_now();
         if (!self->synced && !self->sync_req && !self->slot_wait)
             fc_reconf_sync(agent, now);

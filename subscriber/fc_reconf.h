@@ -41,8 +41,8 @@ typedef struct fc_reconf_t {
 
     /* cur is the config in force; only the engine thread replaces it, under lock, so getters
        on other threads see one or the other. held: verified revisions beyond cur that were
-       not applied (failed, restart-required): the base the next batch builds on, so they are
-       not fetched and judged again until something newer comes. next: the batch being
+       not applied (failed, vetoed, restart-required): the base the next batch builds on, so they
+       are not fetched and judged again until something newer comes. next: the batch being
        received, or waiting for a restart slot. */
     pthread_mutex_t lock;
     fc_config_t *cur, *held, *next;
@@ -74,7 +74,8 @@ typedef struct fc_reconf_t {
     bool once_error;      /* --once: the config part failed; once_msg says why */
     int once_err;         /* and its fc_error_t */
     char once_msg[FC_MAX_TEXT + 1];
-    double last_log; /* rate limit for repeated complaints */
+    double last_log;    /* rate limit for repeated complaints */
+    bool warned_behind; /* said that the broker's history is behind ours */
 
     /* The embedder's engine thread (fc_agent_embed.c). */
     pthread_t thread;

@@ -1,7 +1,8 @@
 /* fc_reconf_test.c: the agent's runtime configuration against an in-process fake config
    broker: late joiner, paging, unchanged, veto and restart-only restarts with slots,
-   restart-required, failed changes, config.json, saved state without a broker, replays and
-   forged revisions, and an embedded daemon with callbacks and a lost announcement. */
+   restart-required, vetoed, failed changes, config.json, saved state without a broker,
+   replays and forged revisions, canary and promotion, and an embedded daemon with callbacks
+   and a lost announcement. */
 #include "fc_error.h"
 #include "fc_reconf.h"
 #include "fc_util.h"
@@ -250,12 +251,21 @@ static void s_push(s_env_t *env, const char *scope, const char *pair)
     s_push_ex(env, scope, false, &pair, 1);
 }
 
+static void s_push_other(s_env_t *env, const char *json, uint64_t target, const fc_signkey_t *key);
+
+/* Signs and pushes a SCHEMA revision (json), or a PROMOTE of target if json is NULL. */
 static void s_push_schema(s_env_t *env, const char *json, const fc_signkey_t *key)
 {
-    fc_revision_t *r = fc_revision_new(FC_REV_SCHEMA);
+    s_push_other(env, json, 0, key);
+}
+
+static void s_push_other(s_env_t *env, const char *json, uint64_t target, const fc_signkey_t *key)
+{
+    fc_revision_t *r = fc_revision_new(json ? FC_REV_SCHEMA : FC_REV_PROMOTE);
     r->rev = ++env->rev;
     r->created = 1700000000;
-    r->schema_json = strdup(json);
+    r->schema_json = json ? strdup(json) : NULL;
+    r->target = target;
     size_t len = 0;
     uint8_t *bytes = fc_revision_sign(r, key, &len);
     assert(bytes);
@@ -632,6 +642,59 @@ static void s_test_forged(s_env_t *env)
     fc_signkey_wipe(&other);
 }
 
+/* A canary revision this agent is not a member of neither applies nor is acked here; its
+   promotion applies it, and the agent acks both the promotion and the revision. */
+static void s_test_canary(s_env_t *env)
+{
+    uint32_t percent = 1;
+    while (percent < 99 && fc_canary_member("a1", percent))
+        percent++;
+    assert(!fc_canary_member("a1", percent));
+    fc_revision_t *r = fc_revision_new(FC_REV_SET);
+    r->rev = ++env->rev;
+    r->created = 1700000000;
+    r->canary = percent;
+    fc_value_t v;
+    assert(fc_value_from_text(&v, "32") == 0);
+    assert(fc_revision_set(r, "cache.size", &v) == 0);
+    fc_value_free(&v);
+    snprintf(r->scope, sizeof r->scope, "agent:a1");
+    size_t len = 0;
+    uint8_t *bytes = fc_revision_sign(r, &env->key, &len);
+    assert(bytes);
+    zmsg_t *cmd = zmsg_new();
+    zmsg_addstr(cmd, "PUSH");
+    zmsg_addmem(cmd, bytes, len);
+    zmsg_addstr(cmd, "");
+    zmsg_send(&cmd, env->broker);
+    zsock_wait(env->broker);
+    free(bytes);
+    fc_revision_destroy(&r);
+    uint64_t canary = env->rev;
+
+    fc_agent_t *agent = s_agent(env, NULL, NULL, NULL, NULL);
+    int64_t before = fc_agent_config_int(agent, "cache.size", 0);
+    assert(before != 32);
+    s_once(agent, FC_AGENT_EXIT_OK, canary); /* seen, changes nothing */
+    assert(fc_agent_config_int(agent, "cache.size", 0) == before);
+    char *acks = s_acks(env);
+    char want[64];
+    snprintf(want, sizeof want, "%llu ", (unsigned long long)canary);
+    assert(!strstr(acks, want)); /* not a canary: not counted among them */
+    free(acks);
+
+    s_push_other(env, NULL, canary, &env->key);
+    s_once(agent, FC_AGENT_EXIT_OK, env->rev);
+    assert(fc_agent_config_int(agent, "cache.size", 0) == 32);
+    acks = s_acks(env);
+    snprintf(want, sizeof want, "%llu applied cache.size|", (unsigned long long)canary);
+    assert(strstr(acks, want));
+    snprintf(want, sizeof want, "%llu applied cache.size|", (unsigned long long)env->rev);
+    assert(strstr(acks, want));
+    free(acks);
+    fc_agent_destroy(&agent);
+}
+
 /* ---------------------------------------------------------------- embedded daemon */
 
 typedef struct {
@@ -759,6 +822,7 @@ void fc_reconf_test(bool verbose)
     s_test_no_broker(&env);
     s_test_daemon(&env);
     s_test_forged(&env);
+    s_test_canary(&env);
 
     /* Nothing half-written left behind by the atomic writes. */
     zdir_t *dir = zdir_new(env.state, NULL);

@@ -141,20 +141,8 @@ static int s_pwrite_behind(int fd, const void *data, size_t len, uint64_t offset
     if (fc_pwrite_all(fd, data, len, offset) != 0)
         return fc_errno_to_error(errno);
     /* Only a hint: a file system without it still gets the fsync at commit. */
-    static long batch = -1;
-    if (batch < 0) batch = getenv("FC_XP_SFR") ? atol(getenv("FC_XP_SFR")) : 0;
-    if (batch == 1) return 0;
-    if (batch == 0) {
     if (len > 0)
         sync_file_range(fd, (off_t)offset, (off_t)len, SYNC_FILE_RANGE_WRITE);
-    } else {
-        uint64_t end = offset + len;
-        if (end / (uint64_t)batch != offset / (uint64_t)batch) {
-            uint64_t b = end / (uint64_t)batch * (uint64_t)batch;
-            uint64_t from = b >= 2 * (uint64_t)batch ? b - 2 * (uint64_t)batch : 0;
-            sync_file_range(fd, (off_t)from, (off_t)(b - from), SYNC_FILE_RANGE_WRITE);
-        }
-    }
     return 0;
 }
 
@@ -497,8 +485,6 @@ int fc_stage_job_prepare(fc_stage_t *self, uint64_t index, fc_stage_job_t *job)
     const fc_chunk_t *c = self && job ? s_locate(self, index, &fi) : NULL;
     if (!c)
         return FC_EINVAL;
-    job->fd = -1;
-    if (!getenv("FC_XP_WRITE_MAIN")) {
     int fd = s_file_fd(self, fi);
     if (fd < 0)
         return -fd;
@@ -506,7 +492,6 @@ int fc_stage_job_prepare(fc_stage_t *self, uint64_t index, fc_stage_job_t *job)
     job->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (job->fd < 0)
         return fc_errno_to_error(errno);
-    }
     job->index = index;
     job->offset = c->offset;
     job->length = c->length;
@@ -522,7 +507,7 @@ int fc_stage_job_run(fc_stage_job_t *job, const void *data, size_t len)
         job->rc = FC_EHASH;
     else {
         fc_hash_buf(h, data, len);
-        job->rc = fc_hash_equal(h, job->hash) ? (job->fd >= 0 ? s_pwrite_behind(job->fd, data, len, job->offset) : 0)
+        job->rc = fc_hash_equal(h, job->hash) ? s_pwrite_behind(job->fd, data, len, job->offset)
                                               : FC_EHASH;
     }
     if (job->fd >= 0)
@@ -540,15 +525,10 @@ int fc_stage_job_done(fc_stage_t *self, const fc_stage_job_t *job, const void *d
     /* Filled meanwhile by another chunk with the same content: same bytes, already marked. */
     if (fc_journal_has(self->journal, job->index))
         return 0;
-    if (getenv("FC_XP_WRITE_MAIN")) {
-        int wrc = s_write_one(self, job->index, data);
-        if (wrc) return wrc;
-    } else {
     int rc = fc_journal_mark(self->journal, job->index);
     if (rc != 0)
         return rc;
     self->bytes_have += c->length;
-    }
     uint64_t more = 0;
     s_put_all(self, c->hash, data, &more);
     return 0;

@@ -119,9 +119,16 @@ fc_start_proxy() {
   fc_wait_port "$port" || fc_fail "proxy did not start: $(cat "$FC_TMP/proxy.log")"
 }
 
-# Stops the proxy and prints "CUTS BYTES" from its summary line.
+# Stops the proxy and prints "CUTS BYTES" from its summary line. Tests call it in a
+# subshell (`read ... < <(fc_stop_proxy)`), where `wait` cannot wait for the proxy (not its
+# child): wait for the summary line itself, or reading the log races the proxy's exit.
 fc_stop_proxy() {
   fc_stop "$FC_PROXY_PID"
+  local i
+  for i in $(seq 200); do
+    grep -q '^cuts [0-9]* bytes [0-9]*$' "$FC_TMP/proxy.log" 2>/dev/null && break
+    sleep 0.05
+  done
   sed -n 's/.*cuts \([0-9]*\) bytes \([0-9]*\).*/\1 \2/p' "$FC_TMP/proxy.log" | tail -1
 }
 

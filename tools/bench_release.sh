@@ -7,6 +7,9 @@
 #   broker / fleetcast / fleetcast-agent command lines (e.g. security options).
 # Both contenders read from the page cache (warm for both: the file was just written and
 # pushed) and write into the same file system, so the ratio compares transfer machinery.
+# curl is timed twice in the same run: when it exits (its data may still be dirty in the page
+# cache) and after an fsync of its output ("curl+sync"), which is the durability the agent
+# gives before it swaps (every chunk verified, files fsynced); the ratio is shown against both.
 set -euo pipefail
 
 PROG=bench_release.sh
@@ -212,6 +215,7 @@ run_child "$CLI" --broker "$ENDPOINT" "${CLIENT_EXTRA[@]}" release push "$WORK/s
 PUSH_S=$(elapsed "$t0" "$(now)")
 
 CURL_T=()
+CSYNC_T=()
 AGENT_T=()
 FETCHED=()
 RETRIED=()
@@ -221,7 +225,12 @@ for run in $(seq 1 "$RUNS"); do
     sync
     t0=$(now)
     run_child curl -sS -f -o "$WORK/out/file" "http://127.0.0.1:$P_HTTP/file" || die "curl failed"
-    CURL_T+=("$(elapsed "$t0" "$(now)")")
+    t1=$(now)
+    # `sync FILE` fsyncs just that file (not the whole file system)
+    run_child sync "$WORK/out/file" || die "sync of curl's output failed"
+    t2=$(now)
+    CURL_T+=("$(elapsed "$t0" "$t1")")
+    CSYNC_T+=("$(elapsed "$t0" "$t2")")
     cmp -s "$WORK/out/file" "$WORK/src/file" || die "curl copy differs from the source"
     rm -f "$WORK/out/file"
 
@@ -247,19 +256,23 @@ HWM_KIB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$BROKER_PID/status" 2>/dev/null ||
 [ -n "$HWM_KIB" ] || die "fleetcast-broker is gone before the end; its log: $(tail -5 "$WORK/broker.log")"
 
 CURL_MED=$(median "${CURL_T[@]}")
+CSYNC_MED=$(median "${CSYNC_T[@]}")
 AGENT_MED=$(median "${AGENT_T[@]}")
 mibs() { awk -v s="$1" -v m="$SIZE_MIB" 'BEGIN { printf "%.0f", (s > 0) ? m / s : 0 }'; }
 echo
 echo "fleetcast release benchmark: $SIZE_MIB MiB file, $RUNS runs, loopback, warm page cache"
 echo "push: ${PUSH_S} s ($(mibs "$PUSH_S") MiB/s)"
-printf '%-8s %12s %12s %14s %10s\n' run "curl s" "agent s" "agent fetched" retried
+printf '%-8s %12s %12s %12s %14s %10s\n' run "curl s" "curl+sync s" "agent s" "agent fetched" \
+    retried
 for i in $(seq 0 $((RUNS - 1))); do
-    printf '%-8s %12s %12s %14s %10s\n' $((i + 1)) "${CURL_T[$i]}" "${AGENT_T[$i]}" \
-        "${FETCHED[$i]:-?}" "${RETRIED[$i]:-?}"
+    printf '%-8s %12s %12s %12s %14s %10s\n' $((i + 1)) "${CURL_T[$i]}" "${CSYNC_T[$i]}" \
+        "${AGENT_T[$i]}" "${FETCHED[$i]:-?}" "${RETRIED[$i]:-?}"
 done
-printf '%-8s %12s %12s\n' median "$CURL_MED" "$AGENT_MED"
-printf '%-8s %12s %12s\n' "MiB/s" "$(mibs "$CURL_MED")" "$(mibs "$AGENT_MED")"
-awk -v a="$AGENT_MED" -v c="$CURL_MED" 'BEGIN { printf "ratio agent/curl (median): %.2f\n", (c > 0) ? a / c : 0 }'
+printf '%-8s %12s %12s %12s\n' median "$CURL_MED" "$CSYNC_MED" "$AGENT_MED"
+printf '%-8s %12s %12s %12s\n' "MiB/s" "$(mibs "$CURL_MED")" "$(mibs "$CSYNC_MED")" "$(mibs "$AGENT_MED")"
+ratio() { awk -v a="$AGENT_MED" -v c="$2" -v w="$1" 'BEGIN { printf "ratio agent/%s (median): %.2f\n", w, (c > 0) ? a / c : 0 }'; }
+ratio "curl" "$CURL_MED"
+ratio "(curl+sync)" "$CSYNC_MED"
 awk -v k="$HWM_KIB" 'BEGIN { printf "broker peak RSS (VmHWM): %.1f MiB\n", k / 1024 }'
 [ "${FETCHED[0]:-}" = "" ] || [ "${FETCHED[0]}" -ge "$SIZE_BYTES" ] ||
     echo "note: run 1 fetched ${FETCHED[0]} of $SIZE_BYTES bytes (reuse should be impossible cold)"

@@ -5,6 +5,7 @@
 #include "fc_error.h"
 #include "fc_manifest.h"
 #include "fc_store_config.h"
+#include "fc_util.h"
 
 #include <czmq.h>
 #include <stdio.h>
@@ -134,14 +135,10 @@ static fc_msg_t *s_restart_slot(fc_config_service_t *self, const fc_msg_t *m)
         }
     if (active >= limit)
         return s_ok(m->serial, false);
-    if (self->nslots == self->capslots) {
-        size_t cap = self->capslots ? self->capslots * 2 : 16;
-        s_slot_t *bigger = realloc(self->slots, cap * sizeof *bigger);
-        if (!bigger)
-            return s_error(FC_ENOMEM, NULL);
-        self->slots = bigger;
-        self->capslots = cap;
-    }
+    s_slot_t *bigger = fc_grow(self->slots, self->nslots, &self->capslots, sizeof *bigger);
+    if (!bigger)
+        return s_error(FC_ENOMEM, NULL);
+    self->slots = bigger;
     s_slot_t *slot = &self->slots[self->nslots++];
     slot->rev = m->serial;
     fc_msg_set_str(slot->id, sizeof slot->id, m->id);

@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,18 +33,6 @@ static const char *s_schema =
     "  version TEXT NOT NULL, state TEXT NOT NULL, message TEXT NOT NULL,"
     "  done INTEGER NOT NULL, total INTEGER NOT NULL, last_seen INTEGER NOT NULL);";
 /* --- helpers ---------------------------------------------------------------------------- */
-
-static void s_text(char *text, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void s_text(char *text, size_t size, const char *fmt, ...)
-{
-    if (!text || size == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, size, fmt, ap);
-    va_end(ap);
-}
 
 int fc_store_sqlite_error(int rc)
 {
@@ -110,8 +97,8 @@ static int s_open_db(fc_store_t *self, char *text, size_t textsize)
         sqlite3_open_v2(self->db_path, &self->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        s_text(text, textsize, "cannot open database %s: %s", self->db_path,
-               self->db ? sqlite3_errmsg(self->db) : sqlite3_errstr(rc));
+        fc_textf(text, textsize, "cannot open database %s: %s", self->db_path,
+                 self->db ? sqlite3_errmsg(self->db) : sqlite3_errstr(rc));
         return fc_store_sqlite_error(rc);
     }
     sqlite3_busy_timeout(self->db, 5000);
@@ -123,8 +110,9 @@ static int s_open_db(fc_store_t *self, char *text, size_t textsize)
     sqlite3_finalize(st);
     if (!wal) {
         rc = sqlite3_errcode(self->db);
-        s_text(text, textsize, "database %s is unusable (corrupt or not a fleetcast database?): %s",
-               self->db_path, sqlite3_errmsg(self->db));
+        fc_textf(text, textsize,
+                 "database %s is unusable (corrupt or not a fleetcast database?): %s",
+                 self->db_path, sqlite3_errmsg(self->db));
         return rc == SQLITE_OK ? FC_EIO : fc_store_sqlite_error(rc);
     }
     fc_store_exec(self, "PRAGMA synchronous=FULL");
@@ -134,8 +122,8 @@ static int s_open_db(fc_store_t *self, char *text, size_t textsize)
     int version = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
     sqlite3_finalize(st);
     if (version < 0 || version > FC_STORE_SCHEMA) {
-        s_text(text, textsize, "database %s has an unknown schema version %d", self->db_path,
-               version);
+        fc_textf(text, textsize, "database %s has an unknown schema version %d", self->db_path,
+                 version);
         return FC_EPROTO;
     }
     int err = fc_store_exec(self, "BEGIN IMMEDIATE");
@@ -148,17 +136,17 @@ static int s_open_db(fc_store_t *self, char *text, size_t textsize)
     if (!err)
         err = fc_store_exec(self, "COMMIT");
     if (err) {
-        s_text(text, textsize, "cannot initialise database %s: %s", self->db_path,
-               err == FC_EPROTO && sqlite3_errcode(self->db) == SQLITE_OK
-                   ? "its config tables come from a newer fleetcast-broker"
-                   : sqlite3_errmsg(self->db));
+        fc_textf(text, textsize, "cannot initialise database %s: %s", self->db_path,
+                 err == FC_EPROTO && sqlite3_errcode(self->db) == SQLITE_OK
+                     ? "its config tables come from a newer fleetcast-broker"
+                     : sqlite3_errmsg(self->db));
         fc_store_exec(self, "ROLLBACK");
         return err;
     }
     st = fc_store_prep(self, "SELECT value FROM meta WHERE key = 'seq'");
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_finalize(st);
-        s_text(text, textsize, "database %s: cannot read the sequence number", self->db_path);
+        fc_textf(text, textsize, "database %s: cannot read the sequence number", self->db_path);
         return FC_EIO;
     }
     self->seq = (uint64_t)sqlite3_column_int64(st, 0);
@@ -174,13 +162,13 @@ fc_store_t *fc_store_new(const char *dir, int *err, char *text, size_t textsize)
     *err = FC_OK;
     struct stat sb;
     if (!dir || stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        s_text(text, textsize, "data directory %s does not exist or is not a directory",
-               dir ? dir : "(null)");
+        fc_textf(text, textsize, "data directory %s does not exist or is not a directory",
+                 dir ? dir : "(null)");
         *err = FC_EIO;
         return NULL;
     }
     if (access(dir, R_OK | W_OK | X_OK) != 0) {
-        s_text(text, textsize, "data directory %s is not writable: %s", dir, strerror(errno));
+        fc_textf(text, textsize, "data directory %s is not writable: %s", dir, strerror(errno));
         *err = FC_EIO;
         return NULL;
     }
@@ -206,7 +194,7 @@ fc_store_t *fc_store_new(const char *dir, int *err, char *text, size_t textsize)
         snprintf(path, sizeof path, "%s/%s", dir, subdirs[i]);
         if (fc_mkdirs(path, 0755) != 0) {
             *err = fc_errno_to_error(errno);
-            s_text(text, textsize, "cannot create %s: %s", path, strerror(errno));
+            fc_textf(text, textsize, "cannot create %s: %s", path, strerror(errno));
             fc_store_destroy(&self);
             return NULL;
         }
@@ -273,8 +261,8 @@ static int s_check_blobs(fc_store_t *self, const fc_manifest_t *m, char *text, s
             continue; /* nothing to fetch: agents create empty files themselves */
         if (!fc_store_blob_exists(self, f->hash, &size) || size != f->size) {
             char hex[2 * FC_HASH_LEN + 1];
-            s_text(text, textsize, "blob %s (%.200s) is not uploaded", fc_hash_hex(f->hash, hex),
-                   f->path);
+            fc_textf(text, textsize, "blob %s (%.200s) is not uploaded", fc_hash_hex(f->hash, hex),
+                     f->path);
             return FC_EMISSING;
         }
     }
@@ -320,14 +308,14 @@ int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
     int err = FC_OK;
     fc_manifest_t *m = fc_manifest_parse(manifest, len, NULL, &err);
     if (!m) {
-        s_text(text, textsize, "manifest rejected: %s", fc_strerror(err));
+        fc_textf(text, textsize, "manifest rejected: %s", fc_strerror(err));
         return err ? err : FC_EPROTO;
     }
     if (!fc_name_valid(m->channel) || !fc_name_valid(m->version)) {
-        s_text(text, textsize, "manifest has an invalid channel or version name");
+        fc_textf(text, textsize, "manifest has an invalid channel or version name");
         err = FC_EINVAL;
     } else if (m->serial > INT64_MAX) {
-        s_text(text, textsize, "serial %llu is too large", (unsigned long long)m->serial);
+        fc_textf(text, textsize, "serial %llu is too large", (unsigned long long)m->serial);
         err = FC_EINVAL;
     }
     if (!err)
@@ -354,8 +342,8 @@ int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
             if (m->serial == latest && oldlen == len && memcmp(old, manifest, len) == 0)
                 err = -1; /* identical re-commit: nothing to store or announce */
             else if (m->serial <= latest) {
-                s_text(text, textsize, "serial %llu is not above channel %s's latest (%llu)",
-                       (unsigned long long)m->serial, m->channel, (unsigned long long)latest);
+                fc_textf(text, textsize, "serial %llu is not above channel %s's latest (%llu)",
+                         (unsigned long long)m->serial, m->channel, (unsigned long long)latest);
                 err = FC_ESERIAL;
             }
         } else if (rc != SQLITE_DONE)
@@ -369,7 +357,7 @@ int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
         if (!err)
             *seq = ++self->seq;
         else
-            s_text(text, textsize, "cannot store the release: %s", sqlite3_errmsg(self->db));
+            fc_textf(text, textsize, "cannot store the release: %s", sqlite3_errmsg(self->db));
     }
     if (err)
         fc_store_exec(self, "ROLLBACK");
@@ -418,15 +406,12 @@ static int s_collect_releases(sqlite3_stmt *st, size_t max, fc_release_info_t **
     size_t cap = 0;
     int rc = SQLITE_DONE;
     while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            fc_release_info_t *bigger = realloc(*list, cap * sizeof **list);
-            if (!bigger) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            *list = bigger;
+        fc_release_info_t *bigger = fc_grow(*list, *n, &cap, sizeof **list);
+        if (!bigger) {
+            rc = SQLITE_NOMEM;
+            break;
         }
+        *list = bigger;
         s_info_from_row(&(*list)[(*n)++], st);
     }
     sqlite3_finalize(st);
@@ -528,15 +513,12 @@ int fc_store_agents(fc_store_t *self, const char *channel, size_t max, fc_agent_
     size_t cap = 0;
     int rc = SQLITE_DONE;
     while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            fc_agent_status_t *bigger = realloc(*list, cap * sizeof **list);
-            if (!bigger) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            *list = bigger;
+        fc_agent_status_t *bigger = fc_grow(*list, *n, &cap, sizeof **list);
+        if (!bigger) {
+            rc = SQLITE_NOMEM;
+            break;
         }
+        *list = bigger;
         fc_agent_status_t *a = &(*list)[(*n)++];
         memset(a, 0, sizeof *a);
         s_col_str(st, 0, a->id, sizeof a->id);

@@ -4,6 +4,7 @@
 #include "fc_mpack.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
+#include "fc_util.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -46,15 +47,12 @@ int fc_store_audit_list(fc_store_t *self, size_t max, fc_audit_entry_t **list, s
     size_t cap = 0;
     int rc = SQLITE_DONE;
     while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            fc_audit_entry_t *bigger = realloc(*list, cap * sizeof **list);
-            if (!bigger) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            *list = bigger;
+        fc_audit_entry_t *bigger = fc_grow(*list, *n, &cap, sizeof **list);
+        if (!bigger) {
+            rc = SQLITE_NOMEM;
+            break;
         }
+        *list = bigger;
         fc_audit_entry_t *e = &(*list)[(*n)++];
         memset(e, 0, sizeof *e);
         e->time = sqlite3_column_int64(st, 0);

@@ -190,16 +190,13 @@ static int s_held_ranges(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
         }
         if (n == FC_MAX_RANGES)
             break; /* the publisher resends the rest: harmless */
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            fc_range_t *bigger = realloc(list, cap * sizeof *list);
-            if (!bigger) {
-                free(list);
-                sqlite3_finalize(st);
-                return FC_ENOMEM;
-            }
-            list = bigger;
+        fc_range_t *bigger = fc_grow(list, n, &cap, sizeof *list);
+        if (!bigger) {
+            free(list);
+            sqlite3_finalize(st);
+            return FC_ENOMEM;
         }
+        list = bigger;
         list[n].offset = off;
         list[n].length = len;
         n++;

@@ -4,9 +4,9 @@
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_store_priv.h"
+#include "fc_util.h"
 
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,16 +37,6 @@ static const char *s_tables =
 #define S_REV_COLS                                                                                 \
     "rev, kind, scope, signer, created, committed, canary, halt_percent, target,"                  \
     " promoted_by, halted, halt_reason, seq"
-
-void fc_store_text(char *text, size_t size, const char *fmt, ...)
-{
-    if (!text || size == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, size, fmt, ap);
-    va_end(ap);
-}
 
 int fc_store_config_init(fc_store_t *self)
 {
@@ -228,8 +218,8 @@ static int s_check_schema(fc_store_t *self, const fc_revision_t *r, char *text, 
     fc_revision_t *sr = fc_revision_parse(bytes, len, NULL, &err);
     free(bytes);
     if (!sr) {
-        fc_store_text(text, textsize, "the stored schema revision no longer parses: %s",
-                      fc_strerror(err));
+        fc_textf(text, textsize, "the stored schema revision no longer parses: %s",
+                 fc_strerror(err));
         return FC_EIO;
     }
     err = FC_OK;
@@ -237,14 +227,14 @@ static int s_check_schema(fc_store_t *self, const fc_revision_t *r, char *text, 
         char msg[FC_MAX_TEXT + 1] = "";
         fc_schema_t *schema = fc_schema_parse(sr->schema_json, msg, sizeof msg);
         if (!schema) {
-            fc_store_text(text, textsize, "the schema in force (rev %llu) is invalid: %s",
-                          (unsigned long long)sr->rev, msg);
+            fc_textf(text, textsize, "the schema in force (rev %llu) is invalid: %s",
+                     (unsigned long long)sr->rev, msg);
             err = FC_EIO;
         } else {
             msg[0] = '\0';
             err = fc_schema_check_revision(schema, r, msg, sizeof msg);
             if (err)
-                fc_store_text(text, textsize, "%s", *msg ? msg : "refused by the schema");
+                fc_textf(text, textsize, "%s", *msg ? msg : "refused by the schema");
             fc_schema_destroy(&schema);
         }
     }
@@ -257,21 +247,20 @@ static int s_check_promote(fc_store_t *self, const fc_revision_t *r, char *text,
     fc_store_rev_t t;
     int err = fc_store_config_rev(self, r->target, &t);
     if (err == FC_ENOTFOUND)
-        fc_store_text(text, textsize, "revision %llu does not exist",
-                      (unsigned long long)r->target);
+        fc_textf(text, textsize, "revision %llu does not exist", (unsigned long long)r->target);
     else if (err)
         return err;
     else if (t.kind != FC_REV_SET || t.canary == 0 || t.canary >= 100) {
-        fc_store_text(text, textsize, "revision %llu is not a canary revision",
-                      (unsigned long long)r->target);
+        fc_textf(text, textsize, "revision %llu is not a canary revision",
+                 (unsigned long long)r->target);
         err = FC_EINVAL;
     } else if (t.promoted_by) {
-        fc_store_text(text, textsize, "revision %llu was already promoted by revision %llu",
-                      (unsigned long long)r->target, (unsigned long long)t.promoted_by);
+        fc_textf(text, textsize, "revision %llu was already promoted by revision %llu",
+                 (unsigned long long)r->target, (unsigned long long)t.promoted_by);
         err = FC_EINVAL;
     } else if (t.halted) {
-        fc_store_text(text, textsize, "revision %llu %s", (unsigned long long)r->target,
-                      *t.reason ? t.reason : "halted");
+        fc_textf(text, textsize, "revision %llu %s", (unsigned long long)r->target,
+                 *t.reason ? t.reason : "halted");
         err = FC_EREFUSED;
     }
     return err;
@@ -333,8 +322,8 @@ static int s_check_push(fc_store_t *self, const fc_revision_t *r, const uint8_t 
             return -1;
     }
     if (r->rev != latest + 1) {
-        fc_store_text(text, textsize, "revision %llu is not the next one: the latest is %llu",
-                      (unsigned long long)r->rev, (unsigned long long)latest);
+        fc_textf(text, textsize, "revision %llu is not the next one: the latest is %llu",
+                 (unsigned long long)r->rev, (unsigned long long)latest);
         return FC_ESERIAL;
     }
     if (r->kind == FC_REV_SET)
@@ -345,7 +334,7 @@ static int s_check_push(fc_store_t *self, const fc_revision_t *r, const uint8_t 
         char msg[FC_MAX_TEXT + 1] = "";
         fc_schema_t *schema = fc_schema_parse(r->schema_json, msg, sizeof msg);
         if (!schema) {
-            fc_store_text(text, textsize, "invalid schema: %s", *msg ? msg : "cannot parse");
+            fc_textf(text, textsize, "invalid schema: %s", *msg ? msg : "cannot parse");
             return FC_EINVAL;
         }
         fc_schema_destroy(&schema);
@@ -372,7 +361,7 @@ int fc_store_config_push(fc_store_t *self, const uint8_t *bytes, size_t len, fc_
         if (len > FC_MAX_REVISION)
             err = FC_ETOOBIG;
         err = err ? err : FC_EPROTO;
-        fc_store_text(text, textsize, "revision rejected: %s", fc_strerror(err));
+        fc_textf(text, textsize, "revision rejected: %s", fc_strerror(err));
         snprintf(detail, sizeof detail, "%zu bytes", len);
         fc_store_audit_add(self, who, "config.push", detail, text);
         return err;
@@ -381,8 +370,8 @@ int fc_store_config_push(fc_store_t *self, const uint8_t *bytes, size_t len, fc_
     snprintf(scope, sizeof scope, "%s", *r->scope ? r->scope : "global");
     s_detail(r, len, detail, sizeof detail);
     if (r->rev == 0 || r->rev > INT64_MAX) {
-        fc_store_text(text, textsize, "revision number %llu is out of range",
-                      (unsigned long long)r->rev);
+        fc_textf(text, textsize, "revision number %llu is out of range",
+                 (unsigned long long)r->rev);
         err = FC_EINVAL;
     }
     fc_store_sync(self, true);
@@ -399,8 +388,7 @@ int fc_store_config_push(fc_store_t *self, const uint8_t *bytes, size_t len, fc_
             if (!err)
                 *seq = ++self->seq;
             else
-                fc_store_text(text, textsize, "cannot store the revision: %s",
-                              sqlite3_errmsg(self->db));
+                fc_textf(text, textsize, "cannot store the revision: %s", sqlite3_errmsg(self->db));
         }
         if (err)
             fc_store_exec(self, "ROLLBACK");
@@ -410,7 +398,7 @@ int fc_store_config_push(fc_store_t *self, const uint8_t *bytes, size_t len, fc_
         fc_store_audit_add(self, who, s_action(r->kind), detail, "ok (already stored)");
     } else if (err) {
         if (!*text)
-            fc_store_text(text, textsize, "%s", fc_strerror(err));
+            fc_textf(text, textsize, "%s", fc_strerror(err));
         snprintf(result, sizeof result, "%s: %s", fc_strerror(err), text);
         fc_store_audit_add(self, who, s_action(r->kind), detail, result);
     }
@@ -459,15 +447,12 @@ int fc_store_config_sync(fc_store_t *self, const char *id, const char *group, ui
             *more = true;
             break;
         }
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            fc_item_t *bigger = realloc(*items, cap * sizeof **items);
-            if (!bigger) {
-                err = FC_ENOMEM;
-                break;
-            }
-            *items = bigger;
+        fc_item_t *bigger = fc_grow(*items, *n, &cap, sizeof **items);
+        if (!bigger) {
+            err = FC_ENOMEM;
+            break;
         }
+        *items = bigger;
         uint8_t *copy = malloc(len ? len : 1);
         if (!copy) {
             err = FC_ENOMEM;

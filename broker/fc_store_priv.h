@@ -37,10 +37,6 @@ int fc_store_exec(fc_store_t *self, const char *sql);
 /* PRAGMA synchronous FULL (before anything acknowledged as durable) or NORMAL. */
 void fc_store_sync(fc_store_t *self, bool full);
 
-/* snprintf into text if text is non-NULL (fc_store_config.c): one-line failure reasons. */
-void fc_store_text(char *text, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* true if the blob is complete (fc_store_blob.c); *size its size. */
 bool fc_store_blob_exists(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *size);
 

@@ -5,6 +5,7 @@
 #include "fc_manifest.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
+#include "fc_util.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -113,7 +114,7 @@ static int s_halt_check(fc_store_t *self, const fc_store_rev_t *info, bool *halt
     if (!err) {
         if (halted_now)
             *halted_now = true;
-        fc_store_text(reason, reasonsize, "%s", why);
+        fc_textf(reason, reasonsize, "%s", why);
     }
     return err;
 }
@@ -225,15 +226,12 @@ int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_
         const char *id = s_col(st, 0), *group = s_col(st, 1);
         if (!acked && !fc_scope_matches(scope, id, group))
             continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            fc_agent_status_t *bigger = realloc(*list, cap * sizeof **list);
-            if (!bigger) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            *list = bigger;
+        fc_agent_status_t *bigger = fc_grow(*list, *n, &cap, sizeof **list);
+        if (!bigger) {
+            rc = SQLITE_NOMEM;
+            break;
         }
+        *list = bigger;
         fc_agent_status_t *a = &(*list)[(*n)++];
         memset(a, 0, sizeof *a);
         fc_msg_set_str(a->id, sizeof a->id, id);

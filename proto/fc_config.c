@@ -47,23 +47,14 @@ struct fc_config_t {
 /* ---------------------------------------------------------------------------------------- */
 /* Sorted maps */
 
+static int s_slot_cmp(const void *key, const void *slot)
+{
+    return strcmp(key, ((const s_slot_t *)slot)->key);
+}
+
 static size_t s_map_find(const s_map_t *m, const char *key, bool *found)
 {
-    size_t lo = 0, hi = m->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(m->slots[mid].key, key);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
+    return fc_bsearch(key, m->slots, m->n, sizeof *m->slots, s_slot_cmp, found);
 }
 
 static void s_map_set(s_map_t *m, const char *key, const fc_value_t *value)
@@ -74,14 +65,10 @@ static void s_map_set(s_map_t *m, const char *key, const fc_value_t *value)
         m->slots[at].value = value;
         return;
     }
-    if (m->n == m->cap) {
-        size_t ncap = m->cap ? m->cap * 2 : 16;
-        s_slot_t *ns = realloc(m->slots, ncap * sizeof *ns);
-        if (!ns)
-            abort(); /* like CZMQ: out of memory is not recoverable here */
-        m->slots = ns;
-        m->cap = ncap;
-    }
+    s_slot_t *ns = fc_grow(m->slots, m->n, &m->cap, sizeof *ns);
+    if (!ns)
+        abort(); /* like CZMQ: out of memory is not recoverable here */
+    m->slots = ns;
     memmove(&m->slots[at + 1], &m->slots[at], (m->n - at) * sizeof *m->slots);
     m->slots[at] = (s_slot_t){key, value};
     m->n++;
@@ -238,14 +225,10 @@ int fc_config_add(fc_config_t *self, fc_revision_t **rev_p, const uint8_t *signe
         self->last_seen = e; /* seen, changes nothing */
         return FC_OK;
     }
-    if (self->nentries == self->cap) {
-        size_t ncap = self->cap ? self->cap * 2 : 16;
-        s_entry_t *ne = realloc(self->entries, ncap * sizeof *ne);
-        if (!ne)
-            abort();
-        self->entries = ne;
-        self->cap = ncap;
-    }
+    s_entry_t *ne = fc_grow(self->entries, self->nentries, &self->cap, sizeof *ne);
+    if (!ne)
+        abort();
+    self->entries = ne;
     self->entries[self->nentries++] = e;
     s_fold(self);
     return FC_OK;

@@ -1,7 +1,9 @@
 /* fc_config_test.c: self-test of config values, revisions, schemas and the layered config. */
 #include "fc_config.h"
+#include "fc_envelope.h"
 #include "fc_error.h"
 #include "fc_hash.h"
+#include "fc_mpack.h"
 #include "fc_util.h"
 
 /* The self-test asserts must run in RelWithDebInfo builds too. */
@@ -86,33 +88,17 @@ static void s_assert_get(const fc_config_t *c, const char *key, const char *want
     s_assert_json(v, want);
 }
 
-static int s_pack_str(msgpack_packer *pk, const char *s)
-{
-    size_t len = strlen(s);
-    return msgpack_pack_str(pk, len) | msgpack_pack_str_body(pk, s, len);
-}
-
 /* Signs body bytes as they are (a hostile publisher's tool) and parses the envelope. */
 static int s_parse_body(const void *body, size_t body_len, const fc_signkey_t *key)
 {
-    uint8_t sig[FC_SIG_LEN];
-    fc_sign(sig, body, body_len, key);
-    msgpack_sbuffer sbuf;
-    msgpack_sbuffer_init(&sbuf);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 3);
-    msgpack_pack_bin(&pk, body_len);
-    msgpack_pack_bin_body(&pk, body, body_len);
-    msgpack_pack_bin(&pk, FC_PUBKEY_LEN);
-    msgpack_pack_bin_body(&pk, key->pk, FC_PUBKEY_LEN);
-    msgpack_pack_bin(&pk, FC_SIG_LEN);
-    msgpack_pack_bin_body(&pk, sig, FC_SIG_LEN);
+    size_t len;
+    uint8_t *env = fc_envelope_seal(body, body_len, key, FC_MAX_REVISION, &len);
+    assert(env);
     int err = -1;
-    fc_revision_t *r = fc_revision_parse((uint8_t *)sbuf.data, sbuf.size, NULL, &err);
+    fc_revision_t *r = fc_revision_parse(env, len, NULL, &err);
     assert(r == NULL || err == FC_OK);
     fc_revision_destroy(&r);
-    msgpack_sbuffer_destroy(&sbuf);
+    free(env);
     return err;
 }
 
@@ -128,18 +114,18 @@ static int s_parse_set_body(const char *scope, const char *key, uint64_t rev, ui
     msgpack_pack_uint32(&pk, 1);
     msgpack_pack_uint32(&pk, FC_REV_SET);
     msgpack_pack_uint64(&pk, rev);
-    s_pack_str(&pk, scope);
-    s_pack_str(&pk, "hostile");
+    fc_mpack_pack_str(&pk, scope);
+    fc_mpack_pack_str(&pk, "hostile");
     msgpack_pack_int64(&pk, 1);
     msgpack_pack_uint32(&pk, canary);
     msgpack_pack_uint32(&pk, 20);
     msgpack_pack_uint64(&pk, 0);
     msgpack_pack_array(&pk, 1);
     msgpack_pack_array(&pk, 3);
-    s_pack_str(&pk, key);
+    fc_mpack_pack_str(&pk, key);
     msgpack_pack_false(&pk);
     msgpack_pack_uint64(&pk, 5);
-    s_pack_str(&pk, "");
+    fc_mpack_pack_str(&pk, "");
     int err = s_parse_body(sbuf.data, sbuf.size, key_pair);
     msgpack_sbuffer_destroy(&sbuf);
     return err;

@@ -1,6 +1,7 @@
 /* fc_manifest.c: the signed release manifest: validate, encode and sign, parse and verify. */
 #define _GNU_SOURCE /* strverscmp */
 #include "fc_manifest.h"
+#include "fc_envelope.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_mpack.h"
@@ -16,8 +17,7 @@
 #define S_FORMAT 1
 #define S_BODY_FIELDS 10
 #define S_FILE_FIELDS 5
-/* envelope [body, signer, sig]: one level; body -> files -> file -> chunks -> chunk: five. */
-#define S_ENVELOPE_DEPTH 1
+/* body -> files -> file -> chunks -> chunk: five levels (the envelope is fc_envelope's). */
 #define S_BODY_DEPTH 5
 
 fc_manifest_t *fc_manifest_new(void)
@@ -213,17 +213,6 @@ static int s_validate(const fc_manifest_t *self)
 /* ---------------------------------------------------------------------------------------- */
 /* Encoding and signing */
 
-static int s_pack_str(msgpack_packer *pk, const char *s)
-{
-    size_t len = strlen(s);
-    return msgpack_pack_str(pk, len) | msgpack_pack_str_body(pk, s, len);
-}
-
-static int s_pack_bin(msgpack_packer *pk, const void *p, size_t len)
-{
-    return msgpack_pack_bin(pk, len) | msgpack_pack_bin_body(pk, p, len);
-}
-
 /* Packs the body exactly as the fields say, without judging them (the self-test uses this
    to build hostile manifests). 0 or -1. */
 static int s_encode_body(const fc_manifest_t *self, msgpack_sbuffer *sbuf)
@@ -232,10 +221,10 @@ static int s_encode_body(const fc_manifest_t *self, msgpack_sbuffer *sbuf)
     msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
     int rc = msgpack_pack_array(&pk, S_BODY_FIELDS);
     rc |= msgpack_pack_uint32(&pk, S_FORMAT);
-    rc |= s_pack_str(&pk, self->product);
-    rc |= s_pack_str(&pk, self->channel);
-    rc |= s_pack_str(&pk, self->version);
-    rc |= s_pack_str(&pk, self->min_version);
+    rc |= fc_mpack_pack_str(&pk, self->product);
+    rc |= fc_mpack_pack_str(&pk, self->channel);
+    rc |= fc_mpack_pack_str(&pk, self->version);
+    rc |= fc_mpack_pack_str(&pk, self->min_version);
     rc |= msgpack_pack_uint64(&pk, self->serial);
     rc |= self->mandatory ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
     rc |= msgpack_pack_int64(&pk, self->created);
@@ -244,41 +233,19 @@ static int s_encode_body(const fc_manifest_t *self, msgpack_sbuffer *sbuf)
     for (uint32_t i = 0; rc == 0 && i < self->nfiles; i++) {
         const fc_file_t *f = &self->files[i];
         rc |= msgpack_pack_array(&pk, S_FILE_FIELDS);
-        rc |= s_pack_str(&pk, f->path ? f->path : "");
+        rc |= fc_mpack_pack_str(&pk, f->path ? f->path : "");
         rc |= msgpack_pack_uint32(&pk, f->mode);
         rc |= msgpack_pack_uint64(&pk, f->size);
-        rc |= s_pack_bin(&pk, f->hash, FC_HASH_LEN);
+        rc |= fc_mpack_pack_bin(&pk, f->hash, FC_HASH_LEN);
         rc |= msgpack_pack_array(&pk, f->nchunks);
         for (uint32_t j = 0; rc == 0 && j < f->nchunks; j++) {
             rc |= msgpack_pack_array(&pk, 3);
             rc |= msgpack_pack_uint64(&pk, f->chunks[j].offset);
             rc |= msgpack_pack_uint32(&pk, f->chunks[j].length);
-            rc |= s_pack_bin(&pk, f->chunks[j].hash, FC_HASH_LEN);
+            rc |= fc_mpack_pack_bin(&pk, f->chunks[j].hash, FC_HASH_LEN);
         }
     }
     return rc ? -1 : 0;
-}
-
-/* Wraps a body into the signed envelope; malloc'd, or NULL. */
-static uint8_t *s_envelope(const uint8_t *body, size_t body_len, const fc_signkey_t *key,
-                           size_t *len)
-{
-    uint8_t sig[FC_SIG_LEN];
-    fc_sign(sig, body, body_len, key);
-    msgpack_sbuffer sbuf;
-    msgpack_sbuffer_init(&sbuf);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
-    int rc = msgpack_pack_array(&pk, 3);
-    rc |= s_pack_bin(&pk, body, body_len);
-    rc |= s_pack_bin(&pk, key->pk, FC_PUBKEY_LEN);
-    rc |= s_pack_bin(&pk, sig, FC_SIG_LEN);
-    if (rc != 0) {
-        msgpack_sbuffer_destroy(&sbuf);
-        return NULL;
-    }
-    *len = sbuf.size;
-    return (uint8_t *)msgpack_sbuffer_release(&sbuf);
 }
 
 uint8_t *fc_manifest_sign(const fc_manifest_t *self, const fc_signkey_t *key, size_t *len)
@@ -288,14 +255,10 @@ uint8_t *fc_manifest_sign(const fc_manifest_t *self, const fc_signkey_t *key, si
     msgpack_sbuffer body;
     msgpack_sbuffer_init(&body);
     uint8_t *env = NULL;
+    /* Over FC_MAX_MANIFEST, NULL: refuse what every receiver would refuse. */
     if (s_encode_body(self, &body) == 0)
-        env = s_envelope((const uint8_t *)body.data, body.size, key, len);
+        env = fc_envelope_seal(body.data, body.size, key, FC_MAX_MANIFEST, len);
     msgpack_sbuffer_destroy(&body);
-    /* Refuse what every receiver would refuse. */
-    if (env && *len > FC_MAX_MANIFEST) {
-        free(env);
-        env = NULL;
-    }
     return env;
 }
 
@@ -382,36 +345,10 @@ fc_manifest_t *fc_manifest_parse(const uint8_t *buf, size_t len, const fc_trust_
     int dummy;
     if (!err)
         err = &dummy;
-    if (!buf || len == 0) {
-        *err = FC_EPROTO;
-        return NULL;
-    }
-    if (len > FC_MAX_MANIFEST) {
-        *err = FC_ETOOBIG;
-        return NULL;
-    }
-    msgpack_zone zone;
-    msgpack_zone_init(&zone, 4096);
-    msgpack_object env;
-    const msgpack_object *fld;
-    size_t n, body_len = 0;
     const uint8_t *body = NULL;
-    uint8_t signer[FC_PUBKEY_LEN], sig[FC_SIG_LEN];
-    int rc = fc_mpack_unpack(buf, len, S_ENVELOPE_DEPTH, &zone, &env);
-    if (!rc)
-        rc = fc_mpack_array(&env, 3, 3, &fld, &n);
-    if (!rc)
-        rc = fc_mpack_bin(&fld[0], &body, &body_len, FC_MAX_MANIFEST);
-    if (!rc)
-        rc = fc_mpack_fixbin(&fld[1], signer, FC_PUBKEY_LEN);
-    if (!rc)
-        rc = fc_mpack_fixbin(&fld[2], sig, FC_SIG_LEN);
-    /* Nothing in the body is looked at before the signature checks out. */
-    if (!rc && !fc_sign_verify(sig, body, body_len, signer))
-        rc = FC_EBADSIG;
-    if (!rc && trust && !fc_trust_contains(trust, signer))
-        rc = FC_EUNTRUSTED;
-
+    size_t body_len = 0;
+    uint8_t signer[FC_PUBKEY_LEN];
+    int rc = fc_envelope_open(buf, len, FC_MAX_MANIFEST, trust, &body, &body_len, signer);
     fc_manifest_t *self = NULL;
     if (!rc) {
         self = fc_manifest_new();
@@ -431,7 +368,6 @@ fc_manifest_t *fc_manifest_parse(const uint8_t *buf, size_t len, const fc_trust_
         if (rc)
             fc_manifest_destroy(&self);
     }
-    msgpack_zone_destroy(&zone);
     *err = rc;
     return self;
 }
@@ -485,7 +421,7 @@ static fc_manifest_t *s_sample(void)
 static int s_parse_body_bytes(const void *body, size_t len, const fc_signkey_t *key)
 {
     size_t env_len;
-    uint8_t *env = s_envelope(body, len, key, &env_len);
+    uint8_t *env = fc_envelope_seal(body, len, key, FC_MAX_MANIFEST, &env_len);
     assert(env);
     int err = -1;
     fc_manifest_t *m = fc_manifest_parse(env, env_len, NULL, &err);
@@ -516,12 +452,12 @@ static int s_parse_wrong_type(int variant, const fc_signkey_t *key)
     msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, variant == 0 ? 9 : 10);
     msgpack_pack_uint32(&pk, 1);
-    s_pack_str(&pk, "app");
-    s_pack_str(&pk, "stable");
-    s_pack_str(&pk, "1.0");
-    s_pack_str(&pk, "");
+    fc_mpack_pack_str(&pk, "app");
+    fc_mpack_pack_str(&pk, "stable");
+    fc_mpack_pack_str(&pk, "1.0");
+    fc_mpack_pack_str(&pk, "");
     if (variant == 1)
-        s_pack_str(&pk, "7"); /* serial as a string */
+        fc_mpack_pack_str(&pk, "7"); /* serial as a string */
     else
         msgpack_pack_uint64(&pk, 7);
     msgpack_pack_false(&pk);
@@ -536,10 +472,10 @@ static int s_parse_wrong_type(int variant, const fc_signkey_t *key)
         uint8_t h[FC_HASH_LEN] = {0};
         msgpack_pack_array(&pk, 1);
         msgpack_pack_array(&pk, 5);
-        s_pack_str(&pk, "f");
+        fc_mpack_pack_str(&pk, "f");
         msgpack_pack_uint32(&pk, 0644);
         msgpack_pack_uint64(&pk, 0);
-        s_pack_bin(&pk, h, FC_HASH_LEN - 1); /* a 31-byte hash */
+        fc_mpack_pack_bin(&pk, h, FC_HASH_LEN - 1); /* a 31-byte hash */
         msgpack_pack_array(&pk, 0);
     } else if (variant != 0)
         msgpack_pack_array(&pk, 0);

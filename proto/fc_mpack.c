@@ -163,6 +163,17 @@ int fc_mpack_unpack_max(const uint8_t *buf, size_t len, int max_depth, size_t ma
     return 0;
 }
 
+int fc_mpack_pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t len = strlen(s);
+    return msgpack_pack_str(pk, len) | msgpack_pack_str_body(pk, s, len);
+}
+
+int fc_mpack_pack_bin(msgpack_packer *pk, const void *p, size_t len)
+{
+    return msgpack_pack_bin(pk, len) | msgpack_pack_bin_body(pk, p, len);
+}
+
 int fc_mpack_unpack(const uint8_t *buf, size_t len, int max_depth, msgpack_zone *zone,
                     msgpack_object *out)
 {
@@ -340,6 +351,15 @@ void fc_mpack_test(bool verbose)
     printf(" * fc_mpack: ");
     if (verbose)
         printf("\n");
+
+    /* The packing helpers: header and body together. */
+    msgpack_sbuffer small;
+    msgpack_sbuffer_init(&small);
+    msgpack_packer spk;
+    msgpack_packer_init(&spk, &small, msgpack_sbuffer_write);
+    assert(fc_mpack_pack_str(&spk, "ab") == 0 && fc_mpack_pack_bin(&spk, "\x01\x02", 2) == 0);
+    assert(small.size == 7 && !memcmp(small.data, "\xa2\x61\x62\xc4\x02\x01\x02", 7));
+    msgpack_sbuffer_destroy(&small);
 
     /* Valid: every type the walker knows, packed by msgpack-c. */
     size_t bigsize = 70000; /* over 65535: forces str32 / bin32 */

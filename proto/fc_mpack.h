@@ -39,6 +39,10 @@ int fc_mpack_array(const msgpack_object *o, size_t max, long want, const msgpack
 int fc_mpack_unpack_max(const uint8_t *buf, size_t len, int max_depth, size_t max_objects,
                         msgpack_zone *zone, msgpack_object *out);
 
+/* Encoding: a str of strlen(s) bytes, a bin of len bytes. 0, or -1 if the packer failed. */
+int fc_mpack_pack_str(msgpack_packer *pk, const char *s);
+int fc_mpack_pack_bin(msgpack_packer *pk, const void *p, size_t len);
+
 void fc_mpack_test(bool verbose);
 
 #endif

@@ -1,8 +1,10 @@
 /* fc_revision.c: signed config revisions: build, validate, encode and sign, parse and verify. */
 #include "fc_config.h"
+#include "fc_envelope.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_mpack.h"
+#include "fc_util.h"
 
 #include <msgpack.h>
 #include <stdlib.h>
@@ -11,9 +13,8 @@
 #define S_FORMAT 1
 #define S_BODY_FIELDS 11
 #define S_CHANGE_FIELDS 3
-/* envelope [body, signer, sig]: one level. body -> changes -> change -> value: three levels
-   of our own, and a value nests at most 16 more (fc_value.c); msgpack-c's cap is 32. */
-#define S_ENVELOPE_DEPTH 1
+/* body -> changes -> change -> value: three levels of our own (the envelope is fc_envelope's),
+   and a value nests at most 16 more (fc_value.c); msgpack-c's cap is 32. */
 #define S_BODY_DEPTH 32
 #define S_DEFAULT_HALT 20
 
@@ -125,24 +126,16 @@ bool fc_canary_member(const char *agent_id, uint32_t percent)
     return v % 100 < percent;
 }
 
+static int s_change_cmp(const void *key, const void *change)
+{
+    return strcmp(key, ((const fc_change_t *)change)->key);
+}
+
 /* Index of key in the sorted changes, or where it would go (*found false). */
 static size_t s_find(const fc_revision_t *self, const char *key, bool *found)
 {
-    size_t lo = 0, hi = self->nchanges;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(self->changes[mid].key, key);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
+    return fc_bsearch(key, self->changes, self->nchanges, sizeof *self->changes, s_change_cmp,
+                      found);
 }
 
 /* Records a change in key order; value NULL means unset. Takes a copy of value. */
@@ -245,17 +238,6 @@ static int s_validate(const fc_revision_t *self)
 /* ---------------------------------------------------------------------------------------- */
 /* Encoding and signing */
 
-static int s_pack_str(msgpack_packer *pk, const char *s)
-{
-    size_t len = strlen(s);
-    return msgpack_pack_str(pk, len) | msgpack_pack_str_body(pk, s, len);
-}
-
-static int s_pack_bin(msgpack_packer *pk, const void *p, size_t len)
-{
-    return msgpack_pack_bin(pk, len) | msgpack_pack_bin_body(pk, p, len);
-}
-
 /* Packs the body exactly as the fields say, without judging them. 0 or -1. */
 static int s_encode_body(const fc_revision_t *self, msgpack_sbuffer *sbuf)
 {
@@ -265,8 +247,8 @@ static int s_encode_body(const fc_revision_t *self, msgpack_sbuffer *sbuf)
     rc |= msgpack_pack_uint32(&pk, S_FORMAT);
     rc |= msgpack_pack_uint32(&pk, (uint32_t)self->kind);
     rc |= msgpack_pack_uint64(&pk, self->rev);
-    rc |= s_pack_str(&pk, self->scope);
-    rc |= s_pack_str(&pk, self->message);
+    rc |= fc_mpack_pack_str(&pk, self->scope);
+    rc |= fc_mpack_pack_str(&pk, self->message);
     rc |= msgpack_pack_int64(&pk, self->created);
     rc |= msgpack_pack_uint32(&pk, self->canary);
     rc |= msgpack_pack_uint32(&pk, self->halt_percent);
@@ -275,7 +257,7 @@ static int s_encode_body(const fc_revision_t *self, msgpack_sbuffer *sbuf)
     for (size_t i = 0; rc == 0 && i < self->nchanges; i++) {
         const fc_change_t *c = &self->changes[i];
         rc |= msgpack_pack_array(&pk, S_CHANGE_FIELDS);
-        rc |= s_pack_str(&pk, c->key);
+        rc |= fc_mpack_pack_str(&pk, c->key);
         rc |= c->unset ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
         /* The value is one complete msgpack object already: its bytes go in as they are. */
         if (c->unset || !c->value.mp)
@@ -283,29 +265,8 @@ static int s_encode_body(const fc_revision_t *self, msgpack_sbuffer *sbuf)
         else
             rc |= msgpack_sbuffer_write(sbuf, (const char *)c->value.mp, c->value.len);
     }
-    rc |= s_pack_str(&pk, self->schema_json ? self->schema_json : "");
+    rc |= fc_mpack_pack_str(&pk, self->schema_json ? self->schema_json : "");
     return rc ? -1 : 0;
-}
-
-/* [body, signer, signature] around body bytes as they are. */
-static uint8_t *s_envelope(const void *body, size_t body_len, const fc_signkey_t *key, size_t *len)
-{
-    uint8_t sig[FC_SIG_LEN];
-    fc_sign(sig, body, body_len, key);
-    msgpack_sbuffer sbuf;
-    msgpack_sbuffer_init(&sbuf);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
-    int rc = msgpack_pack_array(&pk, 3);
-    rc |= s_pack_bin(&pk, body, body_len);
-    rc |= s_pack_bin(&pk, key->pk, FC_PUBKEY_LEN);
-    rc |= s_pack_bin(&pk, sig, FC_SIG_LEN);
-    if (rc || sbuf.size > FC_MAX_REVISION) {
-        msgpack_sbuffer_destroy(&sbuf);
-        return NULL;
-    }
-    *len = sbuf.size;
-    return (uint8_t *)sbuf.data; /* msgpack_sbuffer owns a malloc'd buffer: hand it over */
 }
 
 uint8_t *fc_revision_sign(const fc_revision_t *self, const fc_signkey_t *key, size_t *len)
@@ -329,8 +290,8 @@ uint8_t *fc_revision_sign(const fc_revision_t *self, const fc_signkey_t *key, si
     msgpack_sbuffer body;
     msgpack_sbuffer_init(&body);
     uint8_t *env = NULL;
-    if (s_encode_body(self, &body) == 0 && body.size <= FC_MAX_REVISION)
-        env = s_envelope(body.data, body.size, key, len);
+    if (s_encode_body(self, &body) == 0)
+        env = fc_envelope_seal(body.data, body.size, key, FC_MAX_REVISION, len);
     msgpack_sbuffer_destroy(&body);
     return env;
 }
@@ -421,36 +382,10 @@ fc_revision_t *fc_revision_parse(const uint8_t *buf, size_t len, const fc_trust_
     int dummy;
     if (!err)
         err = &dummy;
-    if (!buf || len == 0) {
-        *err = FC_EPROTO;
-        return NULL;
-    }
-    if (len > FC_MAX_REVISION) {
-        *err = FC_ETOOBIG;
-        return NULL;
-    }
-    msgpack_zone zone;
-    msgpack_zone_init(&zone, 1024);
-    msgpack_object env;
-    const msgpack_object *fld;
-    size_t n, body_len = 0;
     const uint8_t *body = NULL;
-    uint8_t signer[FC_PUBKEY_LEN], sig[FC_SIG_LEN];
-    int rc = fc_mpack_unpack(buf, len, S_ENVELOPE_DEPTH, &zone, &env);
-    if (!rc)
-        rc = fc_mpack_array(&env, 3, 3, &fld, &n);
-    if (!rc)
-        rc = fc_mpack_bin(&fld[0], &body, &body_len, FC_MAX_REVISION);
-    if (!rc)
-        rc = fc_mpack_fixbin(&fld[1], signer, FC_PUBKEY_LEN);
-    if (!rc)
-        rc = fc_mpack_fixbin(&fld[2], sig, FC_SIG_LEN);
-    /* Nothing in the body is looked at before the signature checks out. */
-    if (!rc && !fc_sign_verify(sig, body, body_len, signer))
-        rc = FC_EBADSIG;
-    if (!rc && trust && !fc_trust_contains(trust, signer))
-        rc = FC_EUNTRUSTED;
-
+    size_t body_len = 0;
+    uint8_t signer[FC_PUBKEY_LEN];
+    int rc = fc_envelope_open(buf, len, FC_MAX_REVISION, trust, &body, &body_len, signer);
     fc_revision_t *self = NULL;
     if (!rc) {
         self = fc_revision_new(FC_REV_SET);
@@ -472,7 +407,6 @@ fc_revision_t *fc_revision_parse(const uint8_t *buf, size_t len, const fc_trust_
         if (rc)
             fc_revision_destroy(&self);
     }
-    msgpack_zone_destroy(&zone);
     *err = rc;
     return self;
 }

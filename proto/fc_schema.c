@@ -2,9 +2,9 @@
 #include "fc_config.h"
 #include "fc_error.h"
 #include "fc_mpack.h"
+#include "fc_util.h"
 
 #include <msgpack.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,18 +54,6 @@ void fc_schema_destroy(fc_schema_t **self_p)
     free(self->rules);
     free(self);
     *self_p = NULL;
-}
-
-static void s_msg(char *msg, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void s_msg(char *msg, size_t size, const char *fmt, ...)
-{
-    if (!msg || size == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, size, fmt, ap);
-    va_end(ap);
 }
 
 static bool s_str_eq(const msgpack_object *o, const char *s)
@@ -135,7 +123,7 @@ static bool s_type_ok(s_type_t type, fc_val_type_t vt)
 static int s_parse_rule(const msgpack_object *o, s_rule_t *r, char *errmsg, size_t errsize)
 {
     if (o->type != MSGPACK_OBJECT_MAP) {
-        s_msg(errmsg, errsize, "schema: %s: rules must be an object", r->key);
+        fc_textf(errmsg, errsize, "schema: %s: rules must be an object", r->key);
         return FC_EINVAL;
     }
     for (uint32_t i = 0; i < o->via.map.size; i++) {
@@ -148,17 +136,17 @@ static int s_parse_rule(const msgpack_object *o, s_rule_t *r, char *errmsg, size
                     known = true;
                 }
             if (!known) {
-                s_msg(errmsg, errsize,
-                      "schema: %s: type must be string, integer, float, boolean, struct or any",
-                      r->key);
+                fc_textf(errmsg, errsize,
+                         "schema: %s: type must be string, integer, float, boolean, struct or any",
+                         r->key);
                 return FC_EINVAL;
             }
         } else if (s_str_eq(k, "min") || s_str_eq(k, "max")) {
             bool is_min = s_str_eq(k, "min");
             long double n;
             if (!s_number(v, &n)) {
-                s_msg(errmsg, errsize, "schema: %s: %s must be a number", r->key,
-                      is_min ? "min" : "max");
+                fc_textf(errmsg, errsize, "schema: %s: %s must be a number", r->key,
+                         is_min ? "min" : "max");
                 return FC_EINVAL;
             }
             int rc = s_value_of(v, is_min ? &r->min_v : &r->max_v);
@@ -168,7 +156,7 @@ static int s_parse_rule(const msgpack_object *o, s_rule_t *r, char *errmsg, size
             *(is_min ? &r->has_min : &r->has_max) = true;
         } else if (s_str_eq(k, "enum")) {
             if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size == 0) {
-                s_msg(errmsg, errsize, "schema: %s: enum must be a non-empty array", r->key);
+                fc_textf(errmsg, errsize, "schema: %s: enum must be a non-empty array", r->key);
                 return FC_EINVAL;
             }
             r->enums = calloc(v->via.array.size, sizeof *r->enums);
@@ -177,8 +165,8 @@ static int s_parse_rule(const msgpack_object *o, s_rule_t *r, char *errmsg, size
             for (uint32_t e = 0; e < v->via.array.size; e++) {
                 int rc = s_value_of(&v->via.array.ptr[e], &r->enums[e]);
                 if (rc) {
-                    s_msg(errmsg, errsize, "schema: %s: enum entry %u is not a value", r->key,
-                          e + 1);
+                    fc_textf(errmsg, errsize, "schema: %s: enum entry %u is not a value", r->key,
+                             e + 1);
                     return FC_EINVAL;
                 }
                 r->nenums = e + 1;
@@ -189,35 +177,36 @@ static int s_parse_rule(const msgpack_object *o, s_rule_t *r, char *errmsg, size
             else if (s_str_eq(v, "restart"))
                 r->restart = true;
             else {
-                s_msg(errmsg, errsize, "schema: %s: reload must be hot or restart", r->key);
+                fc_textf(errmsg, errsize, "schema: %s: reload must be hot or restart", r->key);
                 return FC_EINVAL;
             }
         } else if (s_str_eq(k, "description")) {
             if (v->type != MSGPACK_OBJECT_STR) {
-                s_msg(errmsg, errsize, "schema: %s: description must be a string", r->key);
+                fc_textf(errmsg, errsize, "schema: %s: description must be a string", r->key);
                 return FC_EINVAL;
             }
         } else {
             /* A misspelt rule ("maximum") would otherwise silently never be enforced. */
             char name[FC_MAX_KEY + 1];
             s_str_copy(k, name, sizeof name);
-            s_msg(errmsg, errsize, "schema: %s: unknown rule '%s'", r->key, name);
+            fc_textf(errmsg, errsize, "schema: %s: unknown rule '%s'", r->key, name);
             return FC_EINVAL;
         }
     }
     if ((r->has_min || r->has_max) && r->type != S_INTEGER && r->type != S_FLOAT &&
         r->type != S_ANY) {
-        s_msg(errmsg, errsize, "schema: %s: min and max apply to integer and float only", r->key);
+        fc_textf(errmsg, errsize, "schema: %s: min and max apply to integer and float only",
+                 r->key);
         return FC_EINVAL;
     }
     if (r->has_min && r->has_max && r->min > r->max) {
-        s_msg(errmsg, errsize, "schema: %s: min is above max", r->key);
+        fc_textf(errmsg, errsize, "schema: %s: min is above max", r->key);
         return FC_EINVAL;
     }
     for (size_t e = 0; e < r->nenums; e++)
         if (!s_type_ok(r->type, fc_value_type(&r->enums[e]))) {
-            s_msg(errmsg, errsize, "schema: %s: enum entry %zu is not of type %s", r->key, e + 1,
-                  s_type_names[r->type]);
+            fc_textf(errmsg, errsize, "schema: %s: enum entry %zu is not of type %s", r->key, e + 1,
+                     s_type_names[r->type]);
             return FC_EINVAL;
         }
     return FC_OK;
@@ -231,7 +220,7 @@ static int s_rule_cmp(const void *a, const void *b)
 static int s_parse_keys(fc_schema_t *self, const msgpack_object *o, char *errmsg, size_t errsize)
 {
     if (o->type != MSGPACK_OBJECT_MAP) {
-        s_msg(errmsg, errsize, "schema: keys must be an object");
+        fc_textf(errmsg, errsize, "schema: keys must be an object");
         return FC_EINVAL;
     }
     if (o->via.map.size == 0)
@@ -246,7 +235,7 @@ static int s_parse_keys(fc_schema_t *self, const msgpack_object *o, char *errmsg
         if (fc_mpack_str(k, r->key, sizeof r->key) != 0 || !fc_key_valid(r->key)) {
             char name[FC_MAX_KEY + 1];
             s_str_copy(k, name, sizeof name);
-            s_msg(errmsg, errsize, "schema: '%s' is not a valid key name", name);
+            fc_textf(errmsg, errsize, "schema: '%s' is not a valid key name", name);
             return FC_EINVAL;
         }
         int rc = s_parse_rule(&o->via.map.ptr[i].val, r, errmsg, errsize);
@@ -256,7 +245,7 @@ static int s_parse_keys(fc_schema_t *self, const msgpack_object *o, char *errmsg
     qsort(self->rules, self->nrules, sizeof *self->rules, s_rule_cmp);
     for (size_t i = 1; i < self->nrules; i++)
         if (!strcmp(self->rules[i - 1].key, self->rules[i].key)) {
-            s_msg(errmsg, errsize, "schema: %s is listed twice", self->rules[i].key);
+            fc_textf(errmsg, errsize, "schema: %s is listed twice", self->rules[i].key);
             return FC_EINVAL;
         }
     return FC_OK;
@@ -264,9 +253,9 @@ static int s_parse_keys(fc_schema_t *self, const msgpack_object *o, char *errmsg
 
 fc_schema_t *fc_schema_parse(const char *json, char *errmsg, size_t errsize)
 {
-    s_msg(errmsg, errsize, "%s", "");
+    fc_textf(errmsg, errsize, "%s", "");
     if (!json) {
-        s_msg(errmsg, errsize, "schema: no text");
+        fc_textf(errmsg, errsize, "schema: no text");
         return NULL;
     }
     uint8_t *mp = NULL;
@@ -275,7 +264,7 @@ fc_schema_t *fc_schema_parse(const char *json, char *errmsg, size_t errsize)
     int rc =
         fc_json_to_msgpack(json, strlen(json), FC_MAX_REVISION, &mp, &mplen, jerr, sizeof jerr);
     if (rc) {
-        s_msg(errmsg, errsize, "schema: %s", jerr[0] ? jerr : fc_strerror(rc));
+        fc_textf(errmsg, errsize, "schema: %s", jerr[0] ? jerr : fc_strerror(rc));
         return NULL;
     }
     msgpack_zone zone;
@@ -286,9 +275,9 @@ fc_schema_t *fc_schema_parse(const char *json, char *errmsg, size_t errsize)
         abort(); /* like CZMQ: out of memory is not recoverable here */
     rc = fc_mpack_unpack(mp, mplen, S_SCHEMA_DEPTH, &zone, &top);
     if (rc)
-        s_msg(errmsg, errsize, "schema: nested too deeply");
+        fc_textf(errmsg, errsize, "schema: nested too deeply");
     else if (top.type != MSGPACK_OBJECT_MAP) {
-        s_msg(errmsg, errsize, "schema: must be a JSON object");
+        fc_textf(errmsg, errsize, "schema: must be a JSON object");
         rc = FC_EINVAL;
     }
     bool seen_keys = false;
@@ -296,20 +285,20 @@ fc_schema_t *fc_schema_parse(const char *json, char *errmsg, size_t errsize)
         const msgpack_object *k = &top.via.map.ptr[i].key, *v = &top.via.map.ptr[i].val;
         if (s_str_eq(k, "keys")) {
             if (seen_keys) {
-                s_msg(errmsg, errsize, "schema: keys is given twice");
+                fc_textf(errmsg, errsize, "schema: keys is given twice");
                 rc = FC_EINVAL;
             } else
                 rc = s_parse_keys(self, v, errmsg, errsize);
             seen_keys = true;
         } else if (s_str_eq(k, "strict")) {
             if (fc_mpack_bool(v, &self->strict) != 0) {
-                s_msg(errmsg, errsize, "schema: strict must be true or false");
+                fc_textf(errmsg, errsize, "schema: strict must be true or false");
                 rc = FC_EINVAL;
             }
         } else {
             char name[FC_MAX_KEY + 1];
             s_str_copy(k, name, sizeof name);
-            s_msg(errmsg, errsize, "schema: unknown field '%s' (expected keys, strict)", name);
+            fc_textf(errmsg, errsize, "schema: unknown field '%s' (expected keys, strict)", name);
             rc = FC_EINVAL;
         }
     }
@@ -370,21 +359,21 @@ static bool s_value_number(const fc_value_t *v, long double *out)
 int fc_schema_check(const fc_schema_t *self, const char *key, const fc_value_t *value, char *msg,
                     size_t msgsize)
 {
-    s_msg(msg, msgsize, "%s", "");
+    fc_textf(msg, msgsize, "%s", "");
     if (!self)
         return FC_OK;
     const s_rule_t *r = s_find(self, key);
     if (!r) {
         if (!self->strict)
             return FC_OK;
-        s_msg(msg, msgsize, "%s: not in the schema (strict)", key ? key : "");
+        fc_textf(msg, msgsize, "%s: not in the schema (strict)", key ? key : "");
         return FC_EINVAL;
     }
     char shown[S_BRIEF + 8], bound[S_BRIEF + 8];
     if (!s_type_ok(r->type, fc_value_type(value))) {
         s_brief(value, true, shown, sizeof shown);
-        s_msg(msg, msgsize, "%s: %s is not of type %s (got %s)", key, shown, s_type_names[r->type],
-              fc_val_type_name(fc_value_type(value)));
+        fc_textf(msg, msgsize, "%s: %s is not of type %s (got %s)", key, shown,
+                 s_type_names[r->type], fc_val_type_name(fc_value_type(value)));
         return FC_EINVAL;
     }
     long double n;
@@ -392,13 +381,13 @@ int fc_schema_check(const fc_schema_t *self, const char *key, const fc_value_t *
         if (r->has_min && n < r->min) {
             s_brief(value, true, shown, sizeof shown);
             s_brief(&r->min_v, true, bound, sizeof bound);
-            s_msg(msg, msgsize, "%s: %s is below the minimum %s", key, shown, bound);
+            fc_textf(msg, msgsize, "%s: %s is below the minimum %s", key, shown, bound);
             return FC_EINVAL;
         }
         if (r->has_max && n > r->max) {
             s_brief(value, true, shown, sizeof shown);
             s_brief(&r->max_v, true, bound, sizeof bound);
-            s_msg(msg, msgsize, "%s: %s is above the maximum %s", key, shown, bound);
+            fc_textf(msg, msgsize, "%s: %s is above the maximum %s", key, shown, bound);
             return FC_EINVAL;
         }
     }
@@ -416,7 +405,7 @@ int fc_schema_check(const fc_schema_t *self, const char *key, const fc_value_t *
             used += (size_t)w;
         }
         s_brief(value, true, shown, sizeof shown);
-        s_msg(msg, msgsize, "%s: %s is not one of %s", key, shown, list);
+        fc_textf(msg, msgsize, "%s: %s is not one of %s", key, shown, list);
         return FC_EINVAL;
     }
     return FC_OK;
@@ -425,7 +414,7 @@ int fc_schema_check(const fc_schema_t *self, const char *key, const fc_value_t *
 int fc_schema_check_revision(const fc_schema_t *self, const fc_revision_t *rev, char *msg,
                              size_t msgsize)
 {
-    s_msg(msg, msgsize, "%s", "");
+    fc_textf(msg, msgsize, "%s", "");
     if (!self || !rev || rev->kind != FC_REV_SET)
         return FC_OK;
     /* Unsetting is always allowed, even of a key a strict schema does not list: it is how

@@ -1,4 +1,4 @@
-/* fc_util.c: file-system and socket helpers shared by the broker, the publisher and the agent. */
+/* fc_util.c: file-system, socket and small generic helpers shared by the three programs. */
 #include "fc_util.h"
 #include "fc_error.h"
 #include "fc_limits.h"
@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,22 +62,6 @@ static char *s_dirname(const char *path)
     return strndup(path, (size_t)(slash - path));
 }
 
-static int s_write_all(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int fc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
 {
     size_t plen = strlen(path);
@@ -101,7 +86,7 @@ int fc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t m
     /* mkstemp creates 0600; fchmod is not subject to the umask, so the mode is exact. */
     int rc = fchmod(fd, mode);
     if (rc == 0)
-        rc = s_write_all(fd, buf, len);
+        rc = fc_pwrite_all(fd, buf, len, 0); /* a new, empty file */
     if (rc == 0)
         rc = fsync(fd);
     int err = errno;
@@ -220,15 +205,12 @@ static int s_remove_dir(const char *path)
     while ((e = readdir(d)) != NULL) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nn = realloc(names, cap * sizeof *names);
-            if (!nn) {
-                rc = -1;
-                break;
-            }
-            names = nn;
+        char **nn = fc_grow(names, n, &cap, sizeof *names);
+        if (!nn) {
+            rc = -1;
+            break;
         }
+        names = nn;
         if (!(names[n] = strdup(e->d_name))) {
             rc = -1;
             break;
@@ -338,6 +320,77 @@ int fc_errno_to_error(int err)
     return FC_EIO;
 }
 
+void *fc_grow(void *items, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return items;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    if (size == 0 || ncap > SIZE_MAX / size)
+        return NULL;
+    void *bigger = realloc(items, ncap * size);
+    if (bigger)
+        *cap = ncap;
+    return bigger;
+}
+
+void fc_textf(char *text, size_t size, const char *fmt, ...)
+{
+    if (!text || size == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, size, fmt, ap);
+    va_end(ap);
+}
+
+char *fc_format_bytes(char *buf, size_t size, uint64_t bytes)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    size_t u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, size, "%llu B", (unsigned long long)bytes);
+    else
+        snprintf(buf, size, "%.1f %s", v, units[u]);
+    return buf;
+}
+
+void fc_format_time(char *buf, size_t size, int64_t t)
+{
+    if (t <= 0) {
+        snprintf(buf, size, "-");
+        return;
+    }
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+size_t fc_bsearch(const void *key, const void *base, size_t n, size_t size,
+                  int (*cmp)(const void *key, const void *element), bool *found)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp(key, (const char *)base + mid * size);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c > 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
 void fc_sock_tune(void *sock)
 {
     int64_t maxmsg = FC_MAX_FRAME;
@@ -407,6 +460,12 @@ int fc_endpoint_for_peer(char *out, size_t outsize, const char *bound, const cha
     if (n < 0 || (size_t)n >= outsize)
         return -1;
     return 0;
+}
+
+static int s_int_cmp(const void *key, const void *element)
+{
+    int a = *(const int *)key, b = *(const int *)element;
+    return (a > b) - (a < b);
 }
 
 static void s_endpoint_case(const char *bound, const char *via, const char *expect)
@@ -532,6 +591,56 @@ void fc_util_test(bool verbose)
     s_endpoint_case("tcp://nonsense", "tcp://10.1.2.3:7400", NULL);
     char tiny[10];
     assert(fc_endpoint_for_peer(tiny, sizeof tiny, "tcp://*:7401", "tcp://10.1.2.3:7400") == -1);
+
+    /* Sizes for people: bytes exact, then one decimal in the largest unit that fits. */
+    char size_text[32];
+    assert(!strcmp(fc_format_bytes(size_text, sizeof size_text, 0), "0 B"));
+    assert(!strcmp(fc_format_bytes(size_text, sizeof size_text, 1023), "1023 B"));
+    assert(!strcmp(fc_format_bytes(size_text, sizeof size_text, 1024), "1.0 KiB"));
+    assert(!strcmp(fc_format_bytes(size_text, sizeof size_text, 39321600), "37.5 MiB"));
+    assert(!strcmp(fc_format_bytes(size_text, sizeof size_text, 3ull << 40), "3.0 TiB"));
+    assert(!strcmp(fc_format_bytes(size_text, sizeof size_text, 2048ull << 40), "2048.0 TiB"));
+    assert(!strcmp(fc_format_bytes(size_text, 4, 39321600), "37."));
+
+    char when[32];
+    fc_format_time(when, sizeof when, 1795315551);
+    assert(!strcmp(when, "2026-11-22T02:45:51Z"));
+    fc_format_time(when, sizeof when, 0);
+    assert(!strcmp(when, "-"));
+    fc_format_time(when, sizeof when, -5);
+    assert(!strcmp(when, "-"));
+
+    char text[8] = "old";
+    fc_textf(text, sizeof text, "%s %d", "abc", 12345);
+    assert(!strcmp(text, "abc 123"));
+    fc_textf(NULL, 10, "%s", "no buffer: nothing happens");
+    fc_textf(text, 0, "%s", "no room: nothing happens");
+    assert(!strcmp(text, "abc 123"));
+
+    /* grow: doubles from 16 only when full; a failure leaves the array and capacity alone. */
+    size_t cap = 0;
+    int *grown = fc_grow(NULL, 0, &cap, sizeof(int));
+    assert(grown && cap == 16);
+    grown[15] = 7;
+    assert(fc_grow(grown, 15, &cap, sizeof(int)) == grown && cap == 16);
+    grown = fc_grow(grown, 16, &cap, sizeof(int));
+    assert(grown && cap == 32 && grown[15] == 7);
+    assert(fc_grow(grown, 32, &cap, SIZE_MAX / 32) == NULL && cap == 32);
+    free(grown);
+
+    /* bsearch: hits, and where misses would go (front, between, end, empty array). */
+    const int sorted[] = {10, 20, 30, 40, 50};
+    bool found = false;
+    for (size_t i = 0; i < 5; i++) {
+        assert(fc_bsearch(&sorted[i], sorted, 5, sizeof(int), s_int_cmp, &found) == i && found);
+        int between = sorted[i] + 5;
+        assert(fc_bsearch(&between, sorted, 5, sizeof(int), s_int_cmp, &found) == i + 1);
+        assert(!found);
+    }
+    int small = 1;
+    assert(fc_bsearch(&small, sorted, 5, sizeof(int), s_int_cmp, &found) == 0 && !found);
+    found = true;
+    assert(fc_bsearch(&small, NULL, 0, sizeof(int), s_int_cmp, &found) == 0 && !found);
 
     /* Socket options apply to every socket type without complaint; check the important one. */
     void *ctx = zmq_ctx_new();

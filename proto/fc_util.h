@@ -1,4 +1,4 @@
-/* fc_util.h: file-system and socket helpers shared by the three programs. */
+/* fc_util.h: file-system, socket and small generic helpers shared by the three programs. */
 #ifndef FC_UTIL_H
 #define FC_UTIL_H
 
@@ -26,6 +26,25 @@ int fc_pread_all(int fd, void *buf, size_t len, uint64_t offset);
 double fc_now(void);
 /* Maps an errno to fc_error_t (ENOSPC/EDQUOT -> FC_ENOSPC, else FC_EIO). */
 int fc_errno_to_error(int err);
+/* A size for people, "512 B" or "37.5 MiB" (binary units up to TiB), into buf of size
+   bytes (truncated to fit); returns buf. */
+char *fc_format_bytes(char *buf, size_t size, uint64_t bytes);
+/* Room for element n of a growing array of size-byte elements whose capacity is *cap: when n
+   has reached *cap, reallocs items to twice *cap (16 at first) and updates *cap. Returns the
+   array, moved or not, or NULL if out of memory (items and *cap untouched, still the
+   caller's). */
+void *fc_grow(void *items, size_t n, size_t *cap, size_t size);
+/* snprintf into text (size bytes); does nothing if text is NULL or size 0, for functions
+   whose callers may pass no buffer for the one-line reason of a failure. */
+void fc_textf(char *text, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Unix seconds t as UTC, "2026-11-22T02:45:51Z" ("-" for 0 or less), into buf of size bytes. */
+void fc_format_time(char *buf, size_t size, int64_t t);
+/* Binary search for key in base, n elements of size bytes each, in the order cmp sets
+   (cmp(key, element) returns <0, 0 or >0, as for bsearch(3)). Returns the index of the
+   element equal to key with *found true, or else the index where key would be inserted to
+   keep the order, with *found false. */
+size_t fc_bsearch(const void *key, const void *base, size_t n, size_t size,
+                  int (*cmp)(const void *key, const void *element), bool *found);
 
 /* Sets the options every fleetcast socket gets: ZMQ_MAXMSGSIZE (FC_MAX_FRAME), linger 0,
    fast reconnect (100 ms, backing off to 2 s), and ZMTP heartbeats so a dead peer is

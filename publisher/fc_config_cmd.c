@@ -100,18 +100,6 @@ char *fc_cmd_value_text(const fc_value_t *v)
     return fc_cmd_value_json(v);
 }
 
-void fc_cmd_format_time(char *buf, size_t size, int64_t t)
-{
-    if (t <= 0) {
-        snprintf(buf, size, "-");
-        return;
-    }
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 uint64_t fc_cmd_parse_rev(const char *text)
 {
     if (!text || !*text || strspn(text, "0123456789") != strlen(text) || strlen(text) > 19)

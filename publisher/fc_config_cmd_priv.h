@@ -25,8 +25,6 @@ fc_msg_t *fc_cmd_call(const fc_config_cmd_options_t *o, fc_client_t *client, fc_
 /* A value as JSON text / for humans (strings bare). Caller frees. */
 char *fc_cmd_value_json(const fc_value_t *v);
 char *fc_cmd_value_text(const fc_value_t *v);
-/* "2026-11-22T02:45:51Z" ("-" for 0). */
-void fc_cmd_format_time(char *buf, size_t size, int64_t t);
 /* Parses a revision number operand; 0 if not a positive number. */
 uint64_t fc_cmd_parse_rev(const char *text);
 /* A broker's halt reason without a leading "halted:" (borrowed; never NULL). */

@@ -3,6 +3,7 @@
 #include "fc_config_cmd_priv.h"
 #include "fc_error.h"
 #include "fc_json.h"
+#include "fc_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,7 +230,7 @@ int fc_cmd_history_show(const fc_config_cmd_options_t *o, int argc, char **argv)
     for (size_t i = 0; i < fc_history_size(hist); i++) {
         const fc_revision_t *r = fc_history_at(hist, i);
         char created[32], signer[17];
-        fc_cmd_format_time(created, sizeof created, r->created);
+        fc_format_time(created, sizeof created, r->created);
         s_signer_hex(signer, r->signer);
         printf("%-6llu %-20s %-20s %-16s ", (unsigned long long)r->rev, created, r->scope, signer);
         if (r->kind == FC_REV_SCHEMA)

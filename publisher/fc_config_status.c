@@ -3,6 +3,7 @@
 #include "fc_config_cmd_priv.h"
 #include "fc_error.h"
 #include "fc_json.h"
+#include "fc_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +72,7 @@ static void s_status_text(const fc_msg_t *reply, const size_t *counts)
             if (s_state_index(a->state) != s)
                 continue;
             char seen[32];
-            fc_cmd_format_time(seen, sizeof seen, a->last_seen);
+            fc_format_time(seen, sizeof seen, a->last_seen);
             printf("%-24s %-16s %-17s %-20s %s\n", a->id, *a->channel ? a->channel : "-", a->state,
                    seen, a->message);
         }
@@ -138,7 +139,7 @@ int fc_audit_cmd_run(const fc_config_cmd_options_t *o, int argc, char **argv)
         for (size_t i = 0; i < reply->naudit; i++) {
             const fc_audit_entry_t *e = &reply->audit[i];
             char when[32];
-            fc_cmd_format_time(when, sizeof when, e->time);
+            fc_format_time(when, sizeof when, e->time);
             printf("%-20s %-18s %-16s %-10s %s\n", when, e->who, e->action, e->result, e->detail);
         }
         if (reply->naudit == 0)

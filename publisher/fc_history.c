@@ -3,6 +3,7 @@
 #include "fc_history.h"
 #include "fc_error.h"
 #include "fc_hash.h"
+#include "fc_util.h"
 
 /* The self-test asserts must run in RelWithDebInfo builds too. */
 #undef NDEBUG
@@ -58,14 +59,10 @@ int fc_history_add(fc_history_t *self, const uint8_t *buf, size_t len)
         fc_revision_destroy(&rev); /* a duplicate from a re-sent request */
         return 0;
     }
-    if (self->n == self->cap) {
-        size_t ncap = self->cap ? self->cap * 2 : 16;
-        s_entry_t *ne = realloc(self->entries, ncap * sizeof *ne);
-        if (!ne)
-            abort();
-        self->entries = ne;
-        self->cap = ncap;
-    }
+    s_entry_t *ne = fc_grow(self->entries, self->n, &self->cap, sizeof *ne);
+    if (!ne)
+        abort();
+    self->entries = ne;
     s_entry_t *e = &self->entries[self->n++];
     e->rev = rev;
     e->bytes = malloc(len ? len : 1);
@@ -208,24 +205,15 @@ fc_schema_t *fc_history_schema(const fc_history_t *self, uint64_t upto, char *ms
     return NULL;
 }
 
+static int s_entry_cmp(const void *key, const void *entry)
+{
+    return strcmp(key, ((const fc_layer_entry_t *)entry)->key);
+}
+
 /* Index of key in the sorted layer, or where it would go (*found false). */
 static size_t s_layer_find(const fc_layer_t *layer, const char *key, bool *found)
 {
-    size_t lo = 0, hi = layer->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(layer->entries[mid].key, key);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
+    return fc_bsearch(key, layer->entries, layer->n, sizeof *layer->entries, s_entry_cmp, found);
 }
 
 static void s_layer_apply(fc_layer_t *layer, const fc_change_t *c)

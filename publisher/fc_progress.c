@@ -16,22 +16,6 @@ struct fc_progress_t {
     bool enabled;
 };
 
-char *fc_format_bytes(char *buf, size_t size, uint64_t bytes)
-{
-    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)bytes;
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, size, "%llu B", (unsigned long long)bytes);
-    else
-        snprintf(buf, size, "%.1f %s", v, units[u]);
-    return buf;
-}
-
 fc_progress_t *fc_progress_new(FILE *stream, const char *label, uint64_t total, bool enabled)
 {
     fc_progress_t *self = (fc_progress_t *)calloc(1, sizeof(fc_progress_t));

@@ -15,7 +15,4 @@ void fc_progress_update(fc_progress_t *self, uint64_t done);
 /* Draws the final state, ends the line, frees; safe on NULL. */
 void fc_progress_destroy(fc_progress_t **self_p);
 
-/* "1.5 MiB" style into buf; returns buf. */
-char *fc_format_bytes(char *buf, size_t size, uint64_t bytes);
-
 #endif

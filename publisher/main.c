@@ -15,6 +15,7 @@
 #include "fc_key.h"
 #include "fc_progress.h"
 #include "fc_push.h"
+#include "fc_util.h"
 
 static const char *s_usage =
     "usage: fleetcast [--broker ENDPOINT] [--timeout SECS] [--json] COMMAND ...\n"
@@ -216,18 +217,6 @@ static fc_msg_t *s_query(const s_options_t *o, fc_msg_t **req_p, fc_msg_type_t w
     return reply;
 }
 
-static void s_format_time(char *buf, size_t size, int64_t t)
-{
-    if (t <= 0) {
-        snprintf(buf, size, "-");
-        return;
-    }
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int s_list(const s_options_t *o)
 {
     fc_msg_t *req = fc_msg_new(FC_MSG_LIST);
@@ -259,7 +248,7 @@ static int s_list(const s_options_t *o)
         for (size_t i = 0; i < reply->nreleases; i++) {
             const fc_release_info_t *r = &reply->releases[i];
             char size[32], created[32];
-            s_format_time(created, sizeof created, r->created);
+            fc_format_time(created, sizeof created, r->created);
             printf("%-16s %-16s %8llu %7llu %10s %-20s %s\n", r->channel, r->version,
                    (unsigned long long)r->serial, (unsigned long long)r->files,
                    fc_format_bytes(size, sizeof size, r->size), created,
@@ -304,7 +293,7 @@ static int s_status(const s_options_t *o)
         for (size_t i = 0; i < reply->nagents; i++) {
             const fc_agent_status_t *a = &reply->agents[i];
             char seen[32], progress[16];
-            s_format_time(seen, sizeof seen, a->last_seen);
+            fc_format_time(seen, sizeof seen, a->last_seen);
             if (a->total)
                 snprintf(progress, sizeof progress, "%.1f%%", 100.0 * a->done / a->total);
             else

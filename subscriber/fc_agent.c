@@ -21,23 +21,6 @@
 #define S_TICK_MS 100
 #define S_MAX_PIPES 8 /* fetcher worker pipes polled */
 
-/* "37.5 MiB": sizes in log lines and messages. */
-const char *fc_agent_size(char *buf, size_t size, uint64_t bytes)
-{
-    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)bytes;
-    size_t u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, size, "%llu B", (unsigned long long)bytes);
-    else
-        snprintf(buf, size, "%.1f %s", v, units[u]);
-    return buf;
-}
-
 void fc_agent_log(fc_agent_t *self, const char *fmt, ...)
 {
     char line[FC_MAX_TEXT + 128];
@@ -192,8 +175,8 @@ void fc_agent_progress(fc_agent_t *self, char *have, char *total, size_t size)
 {
     uint64_t h = self->stage ? fc_stage_bytes_have(self->stage) : 0;
     uint64_t t = self->stage ? fc_stage_bytes_total(self->stage) : 0;
-    fc_agent_size(have, size, h);
-    fc_agent_size(total, size, t);
+    fc_format_bytes(have, size, h);
+    fc_format_bytes(total, size, t);
 }
 
 /* Connection events. The DEALER has ZMQ_IMMEDIATE set: nothing waits in a queue for a

@@ -83,8 +83,6 @@ void fc_agent_set_state(fc_agent_t *self, const char *state, const char *fmt, ..
 void fc_agent_finish(fc_agent_t *self, int exit_code, int error);
 /* Sends a REPORT now (best effort); 0 if it went out. */
 int fc_agent_report(fc_agent_t *self, double now);
-/* "37.5 MiB" into buf; returns buf. */
-const char *fc_agent_size(char *buf, size_t size, uint64_t bytes);
 /* Bytes staged and total of the stage, as sizes. */
 void fc_agent_progress(fc_agent_t *self, char *have, char *total, size_t size);
 

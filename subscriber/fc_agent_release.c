@@ -127,8 +127,8 @@ void fc_agent_start_stage(fc_agent_t *self, double now)
     if (self->mode == FC_AGENT_DAEMON || self->verbose)
         fc_agent_log(self, "fetching %s (serial %llu): %s, %s already staged, %s reused locally",
                      m->version, (unsigned long long)m->serial,
-                     fc_agent_size(a, sizeof a, self->res.bytes_total),
-                     fc_agent_size(b, sizeof b, resumed), fc_agent_size(c, sizeof c, reused));
+                     fc_format_bytes(a, sizeof a, self->res.bytes_total),
+                     fc_format_bytes(b, sizeof b, resumed), fc_format_bytes(c, sizeof c, reused));
     fc_agent_set_state(self, "downloading", "fetching %s (serial %llu)", m->version,
                        (unsigned long long)m->serial);
 }
@@ -182,7 +182,7 @@ void fc_agent_consider(fc_agent_t *self, const uint8_t *bytes, size_t len, doubl
     uint64_t have = fc_install_serial(self->inst);
     const char *installed = fc_install_version(self->inst);
     char size[32];
-    fc_agent_size(size, sizeof size, r->available_size);
+    fc_format_bytes(size, sizeof size, r->available_size);
 
     if (fc_install_check(self->inst, m) != 0) {
         r->update_available = false;

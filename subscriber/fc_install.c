@@ -33,16 +33,6 @@ char *fc_install_strf(const char *fmt, ...)
     return out;
 }
 
-void fc_install_msg(char *msg, size_t size, const char *fmt, ...)
-{
-    if (!msg || size == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, size, fmt, ap);
-    va_end(ap);
-}
-
 /* ---------------------------------------------------------------------------------------- */
 /* The install */
 
@@ -345,7 +335,7 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
     if (stage_p)
         *stage_p = NULL;
     if (!self || !st || st->inst != self) {
-        fc_install_msg(msg, msgsize, "invalid arguments");
+        fc_textf(msg, msgsize, "invalid arguments");
         fc_stage_destroy(&st);
         return FC_EINVAL;
     }
@@ -354,8 +344,8 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
         hooks = &no_hooks;
     const fc_manifest_t *m = st->m;
     if (fc_install_check(self, m) != 0) {
-        fc_install_msg(msg, msgsize, "serial %" PRIu64 " is not above the installed %" PRIu64,
-                       m->serial, fc_install_serial(self));
+        fc_textf(msg, msgsize, "serial %" PRIu64 " is not above the installed %" PRIu64, m->serial,
+                 fc_install_serial(self));
         fc_stage_destroy(&st);
         return FC_ESERIAL;
     }
@@ -369,8 +359,7 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
     fc_manifest_t *nm = fc_manifest_parse(st->bytes, st->len, self->trust, &perr);
     char previous[PATH_MAX];
     if (!nm || s_read_current(self, previous, sizeof previous) != 0) {
-        fc_install_msg(msg, msgsize, "cannot commit %s: %s", m->version,
-                       fc_strerror(nm ? FC_EIO : perr));
+        fc_textf(msg, msgsize, "cannot commit %s: %s", m->version, fc_strerror(nm ? FC_EIO : perr));
         fc_manifest_destroy(&nm);
         fc_stage_destroy(&st);
         return nm ? FC_EIO : perr;
@@ -378,8 +367,7 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
     const char *oldver = fc_install_version(self);
     int hrc = s_run_hook(self, hooks->changing, m, oldver, st->dir);
     if (hrc != 0) {
-        fc_install_msg(msg, msgsize, "changing hook refused %s (exit %d): postponed", m->version,
-                       hrc);
+        fc_textf(msg, msgsize, "changing hook refused %s (exit %d): postponed", m->version, hrc);
         fc_manifest_destroy(&nm);
         fc_stage_destroy(&st);
         return FC_EREFUSED;
@@ -422,7 +410,7 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
             rename(dest, st->dir); /* keep the stage for a retry */
     }
     if (rc != 0) {
-        fc_install_msg(msg, msgsize, "cannot install %s: %s", m->version, fc_strerror(rc));
+        fc_textf(msg, msgsize, "cannot install %s: %s", m->version, fc_strerror(rc));
         goto done;
     }
 
@@ -446,9 +434,8 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
             s_run_hook(self, hooks->changed, self->installed, m->version, olddir ? olddir : "");
             free(olddir);
         }
-        fc_install_msg(msg, msgsize, "%s hook failed for %s (exit %d): %s %s", what, m->version,
-                       hrc, brc ? "ROLLBACK FAILED:" : "rolled back to",
-                       brc ? fc_strerror(brc) : oldver);
+        fc_textf(msg, msgsize, "%s hook failed for %s (exit %d): %s %s", what, m->version, hrc,
+                 brc ? "ROLLBACK FAILED:" : "rolled back to", brc ? fc_strerror(brc) : oldver);
         goto done;
     }
 
@@ -473,9 +460,9 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
     nm = NULL;
     st->bytes = NULL;
     s_cleanup(self, self->installed->serial, name, prev_name ? prev_name : "");
-    fc_install_msg(msg, msgsize, "installed %s (serial %" PRIu64 ") in releases/%s%s",
-                   self->installed->version, self->installed->serial, name,
-                   rc ? " (state not saved)" : "");
+    fc_textf(msg, msgsize, "installed %s (serial %" PRIu64 ") in releases/%s%s",
+             self->installed->version, self->installed->serial, name,
+             rc ? " (state not saved)" : "");
 done:
     if (inext)
         unlink(inext); /* gone already after a commit; stale after a failure */

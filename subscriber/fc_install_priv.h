@@ -48,9 +48,6 @@ struct fc_stage_t {
 
 /* malloc'd printf (NULL if out of memory). */
 char *fc_install_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* snprintf into an optional message buffer. */
-void fc_install_msg(char *msg, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 /* Commit steps that need the stage's files: check it is complete, every staged file has its
    size and every file hash is that of its chunks (nothing is read back: each chunk was hashed
    when written, or when the stage was re-opened; a file of the wrong size has its chunks

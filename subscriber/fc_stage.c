@@ -559,8 +559,8 @@ bool fc_stage_complete(const fc_stage_t *self)
 int fc_stage_check_all(fc_stage_t *self, char *msg, size_t msgsize)
 {
     if (!fc_stage_complete(self)) {
-        fc_install_msg(msg, msgsize, "release %s incomplete: %" PRIu64 " of %" PRIu64 " chunks",
-                       self->m->version, fc_journal_count(self->journal), self->nchunks);
+        fc_textf(msg, msgsize, "release %s incomplete: %" PRIu64 " of %" PRIu64 " chunks",
+                 self->m->version, fc_journal_count(self->journal), self->nchunks);
         return FC_EMISSING;
     }
     uint8_t(*hashes)[FC_HASH_LEN] = NULL;
@@ -571,7 +571,7 @@ int fc_stage_check_all(fc_stage_t *self, char *msg, size_t msgsize)
         int fd = s_file_fd(self, fi);
         if (fd < 0) {
             free(hashes);
-            fc_install_msg(msg, msgsize, "staged file %s is unusable", f->path);
+            fc_textf(msg, msgsize, "staged file %s is unusable", f->path);
             return -fd;
         }
         if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != f->size) {
@@ -581,7 +581,7 @@ int fc_stage_check_all(fc_stage_t *self, char *msg, size_t msgsize)
                     self->bytes_have -= f->chunks[j].length;
                 }
             free(hashes);
-            fc_install_msg(msg, msgsize, "staged file %s changed size: re-fetching", f->path);
+            fc_textf(msg, msgsize, "staged file %s changed size: re-fetching", f->path);
             return FC_EHASH;
         }
         if (f->nchunks > cap) {
@@ -599,7 +599,7 @@ int fc_stage_check_all(fc_stage_t *self, char *msg, size_t msgsize)
         fc_hash_of_chunks(h, (const uint8_t(*)[FC_HASH_LEN])hashes, f->nchunks);
         if (!fc_hash_equal(h, f->hash)) {
             free(hashes);
-            fc_install_msg(msg, msgsize, "file %s: its hash is not that of its chunks", f->path);
+            fc_textf(msg, msgsize, "file %s: its hash is not that of its chunks", f->path);
             return FC_EPROTO;
         }
     }

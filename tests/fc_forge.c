@@ -6,22 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fc_envelope.h"
 #include "fc_hash.h"
 #include "fc_key.h"
 #include "fc_limits.h"
+#include "fc_mpack.h"
 #include "fc_util.h"
-
-static void s_pack_str(msgpack_packer *pk, const char *s)
-{
-    msgpack_pack_str(pk, strlen(s));
-    msgpack_pack_str_body(pk, s, strlen(s));
-}
-
-static void s_pack_bin(msgpack_packer *pk, const void *b, size_t len)
-{
-    msgpack_pack_bin(pk, len);
-    msgpack_pack_bin_body(pk, b, len);
-}
 
 static int s_usage(void)
 {
@@ -73,10 +63,10 @@ static int s_sign(int argc, char **argv)
     msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, 10);
     msgpack_pack_uint32(&pk, 1);
-    s_pack_str(&pk, "default");
-    s_pack_str(&pk, channel);
-    s_pack_str(&pk, version);
-    s_pack_str(&pk, "");
+    fc_mpack_pack_str(&pk, "default");
+    fc_mpack_pack_str(&pk, channel);
+    fc_mpack_pack_str(&pk, version);
+    fc_mpack_pack_str(&pk, "");
     msgpack_pack_uint64(&pk, serial);
     msgpack_pack_false(&pk);
     msgpack_pack_int64(&pk, 1700000000);
@@ -84,29 +74,21 @@ static int s_sign(int argc, char **argv)
     msgpack_pack_array(&pk, (size_t)npaths);
     for (int i = 0; i < npaths; i++) {
         msgpack_pack_array(&pk, 5);
-        s_pack_str(&pk, paths[i]);
+        fc_mpack_pack_str(&pk, paths[i]);
         msgpack_pack_uint32(&pk, 0644);
         msgpack_pack_uint64(&pk, strlen(content));
-        s_pack_bin(&pk, file_hash, FC_HASH_LEN);
+        fc_mpack_pack_bin(&pk, file_hash, FC_HASH_LEN);
         msgpack_pack_array(&pk, 1);
         msgpack_pack_array(&pk, 3);
         msgpack_pack_uint64(&pk, 0);
         msgpack_pack_uint32(&pk, (uint32_t)strlen(content));
-        s_pack_bin(&pk, chunk_hash, FC_HASH_LEN);
+        fc_mpack_pack_bin(&pk, chunk_hash, FC_HASH_LEN);
     }
-    uint8_t sig[FC_SIG_LEN];
-    fc_sign(sig, body.data, body.size, &key);
-
-    msgpack_sbuffer env;
-    msgpack_sbuffer_init(&env);
-    msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 3);
-    s_pack_bin(&pk, body.data, body.size);
-    s_pack_bin(&pk, key.pk, FC_PUBKEY_LEN);
-    s_pack_bin(&pk, sig, FC_SIG_LEN);
-    int rc = fc_write_file_atomic(out, env.data, env.size, 0644);
+    size_t len = 0;
+    uint8_t *env = fc_envelope_seal(body.data, body.size, &key, FC_MAX_MANIFEST, &len);
+    int rc = env ? fc_write_file_atomic(out, env, len, 0644) : -1;
+    free(env);
     msgpack_sbuffer_destroy(&body);
-    msgpack_sbuffer_destroy(&env);
     fc_signkey_wipe(&key);
     return rc ? 1 : 0;
 }

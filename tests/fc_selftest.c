@@ -5,6 +5,7 @@
 
 #include "fc_client.h"
 #include "fc_config.h"
+#include "fc_envelope.h"
 #include "fc_hash.h"
 #include "fc_json.h"
 #include "fc_key.h"
@@ -41,6 +42,7 @@ static const s_test_t s_tests[] = {
     {"fc_store_config", fc_store_config_test},
     {"fc_config_service", fc_config_service_test},
     {"fc_history", fc_history_test},
+    {"fc_envelope", fc_envelope_test},
 };
 
 int main(int argc, char **argv)

@@ -21,6 +21,12 @@
 /* Peers remembered for malformed-message counting; forgotten all at once past this. */
 #define S_MAX_BAD_PEERS 10000
 
+/* A reply waiting for its batch's commit. */
+typedef struct {
+    zframe_t *peer;
+    fc_msg_t *reply;
+} s_held_t;
+
 typedef struct {
     zsock_t *pipe;
     zsock_t *router;
@@ -37,6 +43,9 @@ typedef struct {
     zhashx_t *bad_peers; /* routing id hex -> count of malformed messages */
     fc_broker_stats_t stats;
     bool terminated;
+    /* Replies held back until the batch's transaction is on disk (see s_batch_flush). */
+    s_held_t held[S_BATCH];
+    size_t nheld;
 } s_broker_t;
 
 struct fc_broker_t {
@@ -191,9 +200,20 @@ static void s_log_request(s_broker_t *self, zframe_t *peer, const fc_msg_t *m)
     zstr_free(&hex);
 }
 
+static void s_batch_flush(s_broker_t *self);
+
 static void s_send(s_broker_t *self, zframe_t *peer, uint64_t req, fc_msg_t **reply_p)
 {
     (*reply_p)->req = req;
+    if (fc_store_batch_open(self->store) && self->nheld == S_BATCH)
+        s_batch_flush(self); /* never an OK before its write is on disk */
+    if (fc_store_batch_open(self->store)) {
+        s_held_t *h = &self->held[self->nheld++];
+        h->peer = zframe_dup(peer);
+        h->reply = *reply_p;
+        *reply_p = NULL;
+        return;
+    }
     if (fc_msg_send_to(reply_p, peer, zsock_resolve(self->router)) != 0)
         self->stats.send_failed++;
     fc_msg_destroy(reply_p); /* in case the codec refused it */
@@ -490,6 +510,41 @@ static void s_on_config(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
+/* --- batched writes --------------------------------------------------------------------- */
+
+/* Acks and reports arrive from a whole fleet at once, each wanting a durable write: the ones
+   read in one wakeup share a transaction, and their replies wait for its commit (an OK
+   still means on disk). Anything else ends the batch first, so replies keep their order. */
+static bool s_batchable(fc_msg_type_t type)
+{
+    return type == FC_MSG_CONFIG_ACK || type == FC_MSG_REPORT;
+}
+
+static void s_batch_flush(s_broker_t *self)
+{
+    if (!fc_store_batch_open(self->store))
+        return;
+    int err = fc_store_batch_commit(self->store);
+    for (size_t i = 0; i < self->nheld; i++) {
+        s_held_t *h = &self->held[i];
+        if (err && h->reply->type == FC_MSG_OK) {
+            /* Not on disk after all: the sender re-sends on an error. */
+            uint64_t req = h->reply->req;
+            fc_msg_destroy(&h->reply);
+            h->reply = fc_msg_new(FC_MSG_ERROR);
+            h->reply->req = req;
+            h->reply->code = (uint32_t)err;
+            fc_msg_set_str(h->reply->text, sizeof h->reply->text, fc_strerror(err));
+            self->stats.errors++;
+        }
+        if (fc_msg_send_to(&h->reply, h->peer, zsock_resolve(self->router)) != 0)
+            self->stats.send_failed++;
+        fc_msg_destroy(&h->reply);
+        zframe_destroy(&h->peer);
+    }
+    self->nheld = 0;
+}
+
 /* Takes ownership of msg (routing id frame first). */
 static void s_handle_request(s_broker_t *self, zmsg_t *msg)
 {
@@ -520,6 +575,10 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
     }
     s_log_request(self, peer, m);
     self->stats.requests++;
+    if (!s_batchable(m->type) || self->nheld == S_BATCH)
+        s_batch_flush(self);
+    if (s_batchable(m->type))
+        fc_store_batch_begin(self->store); /* on failure the write stands alone */
     switch (m->type) {
     case FC_MSG_HELLO:
         s_on_hello(self, peer, m);
@@ -624,6 +683,7 @@ static void s_handle_router(s_broker_t *self)
             break;
         s_handle_request(self, msg);
     }
+    s_batch_flush(self);
 }
 
 void fc_broker_actor(zsock_t *pipe, void *args)
@@ -655,6 +715,7 @@ void fc_broker_actor(zsock_t *pipe, void *args)
         else if (which == self->router)
             s_handle_router(self);
     }
+    s_batch_flush(self);
     s_broker_destroy(&self);
 }
 

@@ -356,6 +356,38 @@ void fc_broker_test(bool verbose)
     assert(r->agents[0].total == len && r->agents[0].last_seen > 0);
     fc_msg_destroy(&r);
 
+    /* Reports sent back to back share one transaction: each still gets its own answer, in
+       order, a bad one fails alone, and a request of another kind in between is served
+       after what came before it. */
+    for (int i = 0; i < 41; i++) {
+        m = fc_msg_new(FC_MSG_REPORT);
+        m->agents = calloc(1, sizeof *m->agents);
+        assert(m->agents);
+        m->nagents = 1;
+        snprintf(m->agents[0].id, sizeof m->agents[0].id, i == 20 ? "bad id!" : "batch-%d", i);
+        fc_msg_set_str(m->agents[0].channel, sizeof m->agents[0].channel, "stable");
+        fc_msg_set_str(m->agents[0].state, sizeof m->agents[0].state, "installed");
+        s_request(dealer, &m, 100 + (uint64_t)i);
+        if (i == 30) {
+            m = fc_msg_new(FC_MSG_LIST);
+            s_request(dealer, &m, 99);
+        }
+    }
+    for (int i = 0; i < 41; i++) {
+        r = s_reply(dealer, 100 + (uint64_t)i, i == 20 ? FC_MSG_ERROR : FC_MSG_OK);
+        assert(i != 20 || r->code == FC_EINVAL);
+        fc_msg_destroy(&r);
+        if (i == 30) {
+            r = s_reply(dealer, 99, FC_MSG_LIST_REPLY);
+            fc_msg_destroy(&r);
+        }
+    }
+    m = fc_msg_new(FC_MSG_STATUS);
+    fc_msg_set_str(m->channel, sizeof m->channel, "stable");
+    r = s_call(dealer, m, 24, FC_MSG_STATUS_REPLY);
+    assert(r->nagents == 41); /* agent-1 and the 40 good ones */
+    fc_msg_destroy(&r);
+
     s_test_garbage(dealer, broker);
 
     /* A peer that keeps sending garbage is ignored; others are still served. */
@@ -392,6 +424,11 @@ void fc_broker_test(bool verbose)
     fc_msg_set_str(m->id, sizeof m->id, "pub");
     r = s_call(dealer, m, 1, FC_MSG_WELCOME);
     assert(r->seq == 1 && r->epoch != epoch);
+    fc_msg_destroy(&r);
+    m = fc_msg_new(FC_MSG_STATUS); /* the batched reports were on disk */
+    fc_msg_set_str(m->channel, sizeof m->channel, "stable");
+    r = s_call(dealer, m, 2, FC_MSG_STATUS_REPLY);
+    assert(r->nagents == 41);
     fc_msg_destroy(&r);
     zsock_destroy(&dealer);
     fc_broker_destroy(&broker);

@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Largest signed revision carried inside its CONFIG_ANNOUNCE; bigger ones are fetched with
+   CONFIG_SYNC (a PUB message goes to every subscriber, wanted or not). */
+#define S_CARRY_MAX (64u * 1024u)
+
 /* One granted restart slot. */
 typedef struct {
     uint64_t rev;
@@ -168,6 +172,10 @@ static fc_msg_t *s_push(fc_config_service_t *self, const fc_msg_t *m, uint64_t e
         ann->seq = seq;
         ann->serial = info.rev;
         fc_msg_set_str(ann->text, sizeof ann->text, info.scope);
+        /* A small revision travels with its announcement: agents apply it without each
+           asking for it (a CONFIG_SYNC per agent per revision, all at once). */
+        if (m->bytes_len <= S_CARRY_MAX)
+            fc_msg_set_bytes(ann, m->bytes, m->bytes_len);
         *announce = ann;
     }
     return s_ok(info.rev, false);

@@ -57,6 +57,52 @@ sqlite3_stmt *fc_store_prep(fc_store_t *self, const char *sql)
     return st;
 }
 
+int fc_store_begin(fc_store_t *self)
+{
+    return fc_store_exec(self, self->batch ? "SAVEPOINT fc_op" : "BEGIN IMMEDIATE");
+}
+
+int fc_store_commit(fc_store_t *self)
+{
+    return fc_store_exec(self, self->batch ? "RELEASE fc_op" : "COMMIT");
+}
+
+void fc_store_rollback(fc_store_t *self)
+{
+    if (self->batch) {
+        fc_store_exec(self, "ROLLBACK TO fc_op");
+        fc_store_exec(self, "RELEASE fc_op");
+    } else
+        fc_store_exec(self, "ROLLBACK");
+}
+
+int fc_store_batch_begin(fc_store_t *self)
+{
+    if (self->batch)
+        return FC_OK;
+    fc_store_sync(self, true);
+    int err = fc_store_exec(self, "BEGIN IMMEDIATE");
+    if (!err)
+        self->batch = true;
+    return err;
+}
+
+int fc_store_batch_commit(fc_store_t *self)
+{
+    if (!self->batch)
+        return FC_OK;
+    self->batch = false;
+    int err = fc_store_exec(self, "COMMIT");
+    if (err)
+        fc_store_exec(self, "ROLLBACK");
+    return err;
+}
+
+bool fc_store_batch_open(const fc_store_t *self)
+{
+    return self->batch;
+}
+
 /* Runs a statement to completion and finalizes it; returns fc_error_t. */
 int fc_store_step_done(sqlite3_stmt *st)
 {
@@ -77,6 +123,8 @@ int fc_store_exec(fc_store_t *self, const char *sql)
    reports may lose their last second, and need not pay an fsync each. */
 void fc_store_sync(fc_store_t *self, bool full)
 {
+    if (self->batch)
+        return; /* FULL already, and PRAGMA synchronous is fixed inside a transaction */
     if (self->sync_full != full) {
         fc_store_exec(self, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
         self->sync_full = full;

@@ -107,6 +107,14 @@ int fc_store_next_seq(fc_store_t *self, uint64_t *seq);
 /* PRAGMA integrity_check; FC_OK if the database reports "ok". */
 int fc_store_check(fc_store_t *self);
 
+/* Batches writes (config acks, reports) into one durable transaction: nothing written in it
+   may be acknowledged before fc_store_batch_commit returns 0. Begin fails (an fc_error_t)
+   when a transaction cannot start; the operations then run on their own as usual. Commit
+   rolls back everything when it fails. */
+int fc_store_batch_begin(fc_store_t *self);
+int fc_store_batch_commit(fc_store_t *self);
+bool fc_store_batch_open(const fc_store_t *self);
+
 void fc_store_test(bool verbose);
 
 #endif

@@ -22,6 +22,7 @@ struct fc_store_t {
     char *db_path;
     sqlite3 *db;
     bool sync_full; /* current PRAGMA synchronous */
+    bool batch;     /* inside fc_store_batch_begin: transactions nest as savepoints */
     uint64_t seq;   /* cached meta 'seq' */
     fc_store_fd_t fds[FC_STORE_FDS];
     uint64_t tick;
@@ -34,8 +35,14 @@ sqlite3_stmt *fc_store_prep(fc_store_t *self, const char *sql);
 /* Steps a statement once (NULL allowed: FC_EIO) and finalizes it. */
 int fc_store_step_done(sqlite3_stmt *st);
 int fc_store_exec(fc_store_t *self, const char *sql);
-/* PRAGMA synchronous FULL (before anything acknowledged as durable) or NORMAL. */
+/* PRAGMA synchronous FULL (before anything acknowledged as durable) or NORMAL. Inside a
+   batch it stays FULL: the batch's commit is what its replies wait for. */
 void fc_store_sync(fc_store_t *self, bool full);
+/* One operation's transaction: BEGIN IMMEDIATE / COMMIT / ROLLBACK, or inside a batch a
+   savepoint, so a failed operation undoes only itself. */
+int fc_store_begin(fc_store_t *self);
+int fc_store_commit(fc_store_t *self);
+void fc_store_rollback(fc_store_t *self);
 
 /* true if the blob is complete (fc_store_blob.c); *size its size. */
 bool fc_store_blob_exists(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *size);

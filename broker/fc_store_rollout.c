@@ -135,7 +135,7 @@ int fc_store_config_ack(fc_store_t *self, uint64_t rev, const char *id, const ch
         return err;
     /* An ack answered OK is never re-sent: it must be on disk first. */
     fc_store_sync(self, true);
-    err = fc_store_exec(self, "BEGIN IMMEDIATE");
+    err = fc_store_begin(self);
     if (err)
         return err;
     sqlite3_stmt *st =
@@ -156,9 +156,9 @@ int fc_store_config_ack(fc_store_t *self, uint64_t rev, const char *id, const ch
         !info.promoted_by)
         err = s_halt_check(self, &info, halted_now, reason, reasonsize);
     if (!err)
-        err = fc_store_exec(self, "COMMIT");
+        err = fc_store_commit(self);
     if (err) {
-        fc_store_exec(self, "ROLLBACK");
+        fc_store_rollback(self);
         if (halted_now)
             *halted_now = false;
     }

@@ -437,7 +437,9 @@ int fc_config_save(const fc_config_t *self, const char *path)
         s_append(buf, &used, &self->entries[i]);
     if (self->last_seen.rev) /* newer than every entry */
         s_append(buf, &used, &self->last_seen);
-    int rc = fc_write_file_atomic(path, buf, used, 0600) == 0 ? FC_OK : fc_errno_to_error(errno);
+    /* Only the agent reads it back (at start): swapped in, not renamed over, so saving it
+       after every revision neither creates nor frees an inode. */
+    int rc = fc_write_file_swap(path, buf, used, 0600) == 0 ? FC_OK : fc_errno_to_error(errno);
     free(buf);
     return rc;
 }

@@ -38,6 +38,9 @@ typedef enum {
     F_OPTBOOL,  /* bool, last field only, left off the wire when false: OK gained its flag
                    (RESTART_SLOT grants) after release 1, and an OK without it must keep
                    the exact bytes older peers expect */
+    F_OPTBYTES, /* fc_msg_t bytes/bytes_len, last field only, left off the wire when empty:
+                   CONFIG_ANNOUNCE gained the revision itself after release 1, and agents
+                   that predate it must still decode announcements without it */
 } s_kind_t;
 
 typedef struct {
@@ -128,7 +131,11 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_RESTART_SLOT] = {M_STR(id), M_STR(group), M_U64(serial)},
     [FC_MSG_AUDIT] = {M_U64(serial)},
     [FC_MSG_AUDIT_REPLY] = {M_AUDIT},
-    [FC_MSG_CONFIG_ANNOUNCE] = {M_U64(epoch), M_U64(seq), M_U64(serial), M_STR(text)},
+    [FC_MSG_CONFIG_ANNOUNCE] = {M_U64(epoch),
+                                M_U64(seq),
+                                M_U64(serial),
+                                M_STR(text),
+                                {F_OPTBYTES, 0, FC_MAX_REVISION, -1}},
 };
 
 static const char *s_names[FC_MSG_TYPE_MAX] = {
@@ -307,11 +314,14 @@ static bool s_items_ok(const s_field_t *f, const fc_msg_t *self)
     return true;
 }
 
-/* Fields actually on the wire: a trailing optional bool at false is left off. */
+/* Fields actually on the wire: a trailing optional bool at false, or optional bytes that
+   are empty, are left off. */
 static size_t s_wire_fields(const s_field_t *fields, size_t nfields, const fc_msg_t *self)
 {
     if (nfields && fields[nfields - 1].kind == F_OPTBOOL &&
         !*S_CAT(bool, self, &fields[nfields - 1]))
+        return nfields - 1;
+    if (nfields && fields[nfields - 1].kind == F_OPTBYTES && self->bytes_len == 0)
         return nfields - 1;
     return nfields;
 }
@@ -321,6 +331,7 @@ static int s_pack_field(msgpack_packer *pk, const s_field_t *f, const fc_msg_t *
     int rc = 0;
     switch (f->kind) {
     case F_BYTES:
+    case F_OPTBYTES:
         if (self->bytes_len > f->size || (!self->bytes && self->bytes_len))
             return -1;
         rc = msgpack_pack_bin(pk, self->bytes_len);
@@ -463,7 +474,8 @@ static int s_read_field(const msgpack_object *o, const s_field_t *f, fc_msg_t *s
     const msgpack_object *items = NULL;
     int rc = 0;
     switch (f->kind) {
-    case F_BYTES: {
+    case F_BYTES:
+    case F_OPTBYTES: {
         const uint8_t *ptr;
         size_t len;
         rc = fc_mpack_bin(o, &ptr, &len, f->size);
@@ -539,7 +551,8 @@ static int s_decode_top(const msgpack_object *top, size_t frames, zframe_t **dat
         return FC_EPROTO;
     const s_field_t *fields = s_layouts[type];
     size_t nfields = s_count(fields, S_MAX_FIELDS);
-    bool optional_last = nfields && fields[nfields - 1].kind == F_OPTBOOL;
+    bool optional_last = nfields && (fields[nfields - 1].kind == F_OPTBOOL ||
+                                     fields[nfields - 1].kind == F_OPTBYTES);
     if (optional_last && n == 3 + nfields - 1)
         nfields--; /* left off: stays false */
     else if (n != 3 + nfields)

@@ -42,7 +42,7 @@ typedef enum {
     FC_MSG_RESTART_SLOT = 28,  /* A>B  id, group, serial (rev) -> OK with flag (granted) */
     FC_MSG_AUDIT = 29,         /* P>B  serial (max entries, 0 = default 100) -> AUDIT_REPLY */
     FC_MSG_AUDIT_REPLY = 30,   /* B>P  audit */
-    FC_MSG_CONFIG_ANNOUNCE = 31, /* PUB topic "C/": epoch, seq, serial (rev), text (scope) */
+    FC_MSG_CONFIG_ANNOUNCE = 31, /* PUB topic "C/": epoch, seq, serial (rev), text (scope), bytes (the signed revision; optional, only when small) */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 

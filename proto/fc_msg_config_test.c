@@ -489,6 +489,85 @@ static void s_test_limits(void)
     free(big);
 }
 
+/* CONFIG_ANNOUNCE's optional trailing revision: left off when empty (the exact bytes older
+   agents decode), carried and decoded when set, bounded, and a bin or nothing at all. */
+static void s_test_announce_bytes(void)
+{
+    fc_msg_t *m = fc_msg_new(FC_MSG_CONFIG_ANNOUNCE);
+    m->epoch = 1;
+    m->seq = 2;
+    m->serial = 3;
+    fc_msg_set_str(m->text, sizeof m->text, "global");
+    zmsg_t *msg = fc_msg_encode(m);
+    const uint8_t plain[] = {0x97, 1, 31, 0, 1, 2, 3, 0xa6, 'g', 'l', 'o', 'b', 'a', 'l'};
+    assert(msg && zframe_size(zmsg_first(msg)) == sizeof plain);
+    assert(!memcmp(zframe_data(zmsg_first(msg)), plain, sizeof plain));
+    fc_msg_t *got = s_decode_ok(msg);
+    assert(got->bytes_len == 0 && !got->bytes && got->serial == 3 && !strcmp(got->text, "global"));
+    fc_msg_destroy(&got);
+
+    fc_msg_set_bytes(m, "rev!", 4);
+    msg = fc_msg_encode(m);
+    const uint8_t carried[] = {0x98, 1,   31,  0,   1,    2, 3,   0xa6, 'g', 'l',
+                               'o',  'b', 'a', 'l', 0xc4, 4, 'r', 'e',  'v', '!'};
+    assert(msg && zframe_size(zmsg_first(msg)) == sizeof carried);
+    assert(!memcmp(zframe_data(zmsg_first(msg)), carried, sizeof carried));
+    got = s_decode_ok(msg);
+    assert(got->bytes_len == 4 && !memcmp(got->bytes, "rev!", 4) && got->seq == 2 &&
+           got->serial == 3 && got->epoch == 1 && !strcmp(got->text, "global"));
+    fc_msg_destroy(&got);
+
+    /* Through PUB/SUB too: the topic still says the scope. */
+    zsock_t *pub = zsock_new(ZMQ_PUB), *sub = zsock_new(ZMQ_SUB);
+    int port = zsock_bind(pub, "tcp://127.0.0.1:*");
+    assert(port > 0 && zsock_connect(sub, "tcp://127.0.0.1:%d", port) == 0);
+    zsock_set_subscribe(sub, FC_TOPIC_CONFIG);
+    zsock_set_rcvtimeo(sub, 100);
+    got = NULL;
+    for (int i = 0; i < 50 && !got; i++) { /* slow joiner: publish until one arrives */
+        fc_msg_t *copy = fc_msg_new(FC_MSG_CONFIG_ANNOUNCE);
+        copy->seq = 2;
+        copy->serial = 3;
+        fc_msg_set_str(copy->text, sizeof copy->text, "global");
+        fc_msg_set_bytes(copy, "rev!", 4);
+        assert(fc_msg_publish(&copy, zsock_resolve(pub)) == 0);
+        int err = 0;
+        got = fc_msg_recv_announce(zsock_resolve(sub), &err);
+    }
+    assert(got && got->bytes_len == 4 && !memcmp(got->bytes, "rev!", 4));
+    fc_msg_destroy(&got);
+    zsock_destroy(&sub);
+    zsock_destroy(&pub);
+
+    /* An explicit empty bin is accepted as nothing carried. */
+    msg = zmsg_new();
+    zmsg_addmem(msg, "\x98\x01\x1f\x00\x01\x02\x03\xa0\xc4\x00", 10);
+    got = s_decode_ok(msg);
+    assert(got->bytes_len == 0 && got->serial == 3);
+    fc_msg_destroy(&got);
+    msg = zmsg_new(); /* it must be a bin */
+    zmsg_addmem(msg, "\x98\x01\x1f\x00\x01\x02\x03\xa0\x01", 9);
+    s_reject(msg, FC_EPROTO);
+    msg = zmsg_new(); /* and nothing after it */
+    zmsg_addmem(msg, "\x99\x01\x1f\x00\x01\x02\x03\xa0\xc4\x00\xc3", 11);
+    s_reject(msg, FC_EPROTO);
+    msg = zmsg_new(); /* the scope is not optional */
+    zmsg_addmem(msg, "\x96\x01\x1f\x00\x01\x02\x03", 7);
+    s_reject(msg, FC_EPROTO);
+
+    /* Bounded like CONFIG_PUSH's revision. */
+    uint8_t *big = (uint8_t *)calloc(1, FC_MAX_REVISION + 1);
+    fc_msg_set_bytes(m, big, FC_MAX_REVISION + 1);
+    assert(fc_msg_encode(m) == NULL);
+    fc_msg_set_bytes(m, big, FC_MAX_REVISION);
+    msg = fc_msg_encode(m);
+    got = s_decode_ok(msg);
+    assert(got->bytes_len == FC_MAX_REVISION);
+    fc_msg_destroy(&got);
+    free(big);
+    fc_msg_destroy(&m);
+}
+
 /* OK's flag (a RESTART_SLOT grant) travels only when set, so every other OK keeps the
    four-element layout older peers decode. */
 static void s_test_ok_flag(void)
@@ -618,6 +697,7 @@ void fc_msg_config_test(bool verbose)
     s_test_malformed();
     s_test_limits();
     s_test_ok_flag();
+    s_test_announce_bytes();
     s_test_announce();
     if (verbose)
         printf("   config messages: ok\n");

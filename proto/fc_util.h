@@ -12,6 +12,12 @@ int fc_mkdirs(const char *path, mode_t mode);
 /* Writes len bytes to path atomically: temp file in the same dir, fsync, rename, fsync dir.
    0 or -1 (errno set; ENOSPC passes through, the old file is untouched). */
 int fc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode);
+/* Like fc_write_file_atomic, for files only their writer reads back (an open reader may see
+   the write after next rewrite its copy): writes <path>.spare (kept for the next write),
+   fsyncs it, exchanges it with path (renameat2 RENAME_EXCHANGE; a rename when path does not
+   exist yet or the file system cannot exchange), fsyncs the dir. No inode is created or
+   freed per write. 0 or -1 (errno set; the old content of path is untouched on error). */
+int fc_write_file_swap(const char *path, const void *buf, size_t len, mode_t mode);
 /* Reads a whole file of at most max bytes; malloc'd, NUL-terminated; NULL (errno) on error,
    EFBIG if over max. */
 uint8_t *fc_read_file(const char *path, size_t max, size_t *len);

@@ -359,13 +359,14 @@ static void s_on_announce(fc_agent_t *self, fc_msg_t *msg, double now)
     }
     if (msg->type == FC_MSG_CONFIG_ANNOUNCE) {
         bool lost = msg->seq > self->seq + 1;
+        bool in_order = msg->seq == self->seq + 1;
         if (msg->seq > self->seq)
             self->seq = msg->seq;
         if (lost) {
             s_sync(self, msg->seq, now);
             fc_reconf_sync(self, now);
         } else
-            fc_reconf_on_announce(self, msg, now);
+            fc_reconf_on_announce(self, msg, in_order, now);
         return;
     }
     if (msg->type != FC_MSG_ANNOUNCE)

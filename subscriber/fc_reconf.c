@@ -301,22 +301,17 @@ static void s_refuse(fc_agent_t *agent, const uint8_t *buf, size_t len, int err)
                       fc_agent_error_name(err));
 }
 
-/* Verifies one signed revision and adds it to the batch. */
-static void s_add(fc_agent_t *agent, const uint8_t *buf, size_t len)
+/* Adds one verified revision (taken from *rev_p, buf its signed bytes) to the batch. */
+static void s_add_verified(fc_agent_t *agent, fc_revision_t **rev_p, const uint8_t *buf, size_t len)
 {
     fc_reconf_t *self = agent->reconf;
-    int err = 0;
-    fc_revision_t *rev = fc_revision_parse(buf, len, agent->trust, &err);
+    fc_revision_t *rev = *rev_p;
     uint64_t have = fc_config_last_rev(self->next);
-    if (!rev) {
-        s_refuse(agent, buf, len, err ? err : FC_EPROTO);
-        return;
-    }
     uint64_t number = rev->rev;
     bool ours = number > have && s_ours(agent, rev);
     uint64_t promoted = rev->kind == FC_REV_PROMOTE && number > have ? rev->target : 0;
-    int rc = fc_config_add(self->next, &rev, buf, len);
-    fc_revision_destroy(&rev);
+    int rc = fc_config_add(self->next, rev_p, buf, len);
+    fc_revision_destroy(rev_p);
     if (rc == FC_ESERIAL) {
         /* A replay or a revision out of order: never applied, and no reason to stop. */
         if (agent->verbose)
@@ -334,6 +329,33 @@ static void s_add(fc_agent_t *agent, const uint8_t *buf, size_t len)
         s_batch_add(self, number);
     if (promoted)
         s_promoted(self, promoted);
+}
+
+/* Verifies one signed revision and adds it to the batch. */
+static void s_add(fc_agent_t *agent, const uint8_t *buf, size_t len)
+{
+    int err = 0;
+    fc_revision_t *rev = fc_revision_parse(buf, len, agent->trust, &err);
+    if (!rev) {
+        s_refuse(agent, buf, len, err ? err : FC_EPROTO);
+        return;
+    }
+    s_add_verified(agent, &rev, buf, len);
+}
+
+/* Starts a batch on top of the revisions judged so far; false when out of memory. */
+static bool s_batch_start(fc_agent_t *agent)
+{
+    fc_reconf_t *self = agent->reconf;
+    if (self->next)
+        return true;
+    self->next = fc_config_dup(self->held ? self->held : self->cur);
+    self->nbatch = 0;
+    if (!self->next) {
+        fc_agent_log(agent, "out of memory judging config revisions");
+        return false;
+    }
+    return true;
 }
 
 /* The whole batch is in: judge it, unless it brought nothing new. */
@@ -364,14 +386,8 @@ static void s_on_snapshot(fc_agent_t *agent, const fc_msg_t *msg, double now)
     self->sync_req = 0;
     self->sync_failed = false;
     self->last_progress = now;
-    if (!self->next) {
-        self->next = fc_config_dup(self->held ? self->held : self->cur);
-        self->nbatch = 0;
-        if (!self->next) {
-            fc_agent_log(agent, "out of memory judging config revisions");
-            return;
-        }
-    }
+    if (!s_batch_start(agent))
+        return;
     uint64_t before = fc_config_last_rev(self->next);
     if (msg->serial < before && !self->warned_behind) {
         /* Its history is not the one ours came from (a broker whose database was reset):
@@ -425,10 +441,49 @@ static void s_on_sync_error(fc_agent_t *agent, const fc_msg_t *msg, double now)
     }
 }
 
-void fc_reconf_on_announce(fc_agent_t *agent, const fc_msg_t *msg, double now)
+/* The announcement carries the revision itself and it is the very next one: applied
+   from there, without the CONFIG_SYNC round trip (which a fleet would make all at once).
+   False when it cannot be (nothing carried, a sync or restart under way, a gap, or it
+   does not verify): the caller syncs instead, which also reports a bad revision. */
+static bool s_apply_carried(fc_agent_t *agent, const fc_msg_t *msg, bool in_order, double now)
+{
+    fc_reconf_t *self = agent->reconf;
+    if (!msg->bytes_len || !in_order || agent->mode == FC_AGENT_CHECK || self->sync_req ||
+        self->slot_wait || self->next)
+        return false;
+    uint64_t have = fc_config_last_rev(s_base(self));
+    if (msg->serial != have + 1)
+        return false;
+    int err = 0;
+    fc_revision_t *rev = fc_revision_parse(msg->bytes, msg->bytes_len, agent->trust, &err);
+    if (!rev || rev->rev != msg->serial) {
+        fc_revision_destroy(&rev);
+        return false;
+    }
+    if (!s_batch_start(agent)) {
+        fc_revision_destroy(&rev);
+        return false;
+    }
+    self->last_progress = now;
+    s_add_verified(agent, &rev, msg->bytes, msg->bytes_len);
+    if (fc_config_last_rev(self->next) != msg->serial) {
+        /* Not taken after all (not usable here): the broker's copy decides. */
+        fc_config_destroy(&self->next);
+        self->nbatch = 0;
+        return false;
+    }
+    s_batch_done(agent, now);
+    return true;
+}
+
+void fc_reconf_on_announce(fc_agent_t *agent, const fc_msg_t *msg, bool in_order, double now)
 {
     fc_reconf_t *self = agent->reconf;
     if (msg->serial <= fc_config_last_rev(s_base(self)))
+        return;
+    /* Before the scope test: a revision for others still moves this agent's number on,
+       so the next one carried follows on from it. */
+    if (s_apply_carried(agent, msg, in_order, now))
         return;
     /* The scope says whom it concerns; a promotion or schema may name none of ours, so only
        a scope that clearly excludes this agent is skipped. */

@@ -89,8 +89,9 @@ fc_reconf_t *fc_reconf_new(fc_agent_t *agent, const fc_agent_config_t *cfg);
 void fc_reconf_destroy(fc_reconf_t **self_p);
 /* Asks for revisions newer than those judged (now, or after the running sync or restart). */
 void fc_reconf_sync(fc_agent_t *agent, double now);
-/* A CONFIG_ANNOUNCE from the SUB socket (gap: the global seq showed a lost announcement). */
-void fc_reconf_on_announce(fc_agent_t *agent, const fc_msg_t *msg, double now);
+/* A CONFIG_ANNOUNCE from the SUB socket, not after a gap. in_order: its seq is the one
+   after the last seen, so a revision it carries may be applied without a CONFIG_SYNC. */
+void fc_reconf_on_announce(fc_agent_t *agent, const fc_msg_t *msg, bool in_order, double now);
 /* A reply on the service socket: true if it answered a config request (consumed). */
 bool fc_reconf_on_reply(fc_agent_t *agent, const fc_msg_t *msg, double now);
 /* Re-sends, restart slot retries, periodic polls. */

@@ -16,7 +16,8 @@
    granted), REPORT. Pipe commands: "PUSH" bytes [quiet] (store, announce unless quiet),
    "BEAT" (heartbeat with the latest seq), "PAGE" n, "DENY" n, "REPLAY" (next snapshot starts
    with an old revision), "ACKS" (-> "rev state text" lines, cleared), "SLOTS" (-> requests
-   seen), "$TERM". Sends the service port at start. */
+   seen), "CARRY" 0|1 (announcements carry the signed revision), "SYNCS" (-> CONFIG_SYNCs
+   served), "$TERM". Sends the service port at start. */
 typedef struct {
     uint8_t *bytes;
     size_t len;
@@ -31,6 +32,8 @@ typedef struct {
     int deny;
     int slots;
     bool replay;
+    bool carry;
+    int syncs;
     uint64_t seq;
     char acks[8192];
 } s_fake_t;
@@ -87,9 +90,10 @@ static void s_fake_serve(s_fake_t *fake, zsock_t *router, int pub_port)
         rep = fc_msg_new(FC_MSG_SNAPSHOT);
         rep->epoch = 7;
         rep->seq = fake->seq;
-    } else if (req->type == FC_MSG_CONFIG_SYNC)
+    } else if (req->type == FC_MSG_CONFIG_SYNC) {
+        fake->syncs++;
         rep = s_config_snapshot(fake, req);
-    else if (req->type == FC_MSG_CONFIG_ACK) {
+    } else if (req->type == FC_MSG_CONFIG_ACK) {
         size_t used = strlen(fake->acks);
         snprintf(fake->acks + used, sizeof fake->acks - used, "%llu %s %s|%s\n",
                  (unsigned long long)req->serial, req->state, req->text, req->id);
@@ -128,6 +132,8 @@ static void s_fake_push(s_fake_t *fake, zmsg_t *cmd, zsock_t *pub)
         a->seq = fake->seq;
         a->serial = r->rev;
         fc_msg_set_str(a->text, sizeof a->text, r->scope);
+        if (fake->carry)
+            fc_msg_set_bytes(a, s->bytes, s->len);
         fc_msg_publish(&a, zsock_resolve(pub));
     }
     fc_revision_destroy(&r);
@@ -167,10 +173,12 @@ static void s_fake_broker(zsock_t *pipe, void *args)
             b->seq = fake->seq;
             fc_msg_publish(&b, zsock_resolve(pub));
             zsock_signal(pipe, 0);
-        } else if (name && (streq(name, "PAGE") || streq(name, "DENY"))) {
+        } else if (name && (streq(name, "PAGE") || streq(name, "DENY") || streq(name, "CARRY"))) {
             char *n = zmsg_popstr(cmd);
             if (streq(name, "PAGE"))
                 fake->page = (size_t)atoi(n);
+            else if (streq(name, "CARRY"))
+                fake->carry = atoi(n) != 0;
             else
                 fake->deny = atoi(n);
             free(n);
@@ -183,6 +191,8 @@ static void s_fake_broker(zsock_t *pipe, void *args)
             fake->acks[0] = '\0';
         } else if (name && streq(name, "SLOTS"))
             zsock_send(pipe, "i", fake->slots);
+        else if (name && streq(name, "SYNCS"))
+            zsock_send(pipe, "i", fake->syncs);
         free(name);
         zmsg_destroy(&cmd);
         if (term)
@@ -293,6 +303,14 @@ static char *s_acks(s_env_t *env)
 {
     zstr_send(env->broker, "ACKS");
     return zstr_recv(env->broker);
+}
+
+static int s_syncs(s_env_t *env)
+{
+    int n = -1;
+    zstr_send(env->broker, "SYNCS");
+    zsock_recv(env->broker, "i", &n);
+    return n;
 }
 
 static int s_slots(s_env_t *env)
@@ -753,6 +771,37 @@ static bool s_wait_for(s_env_t *env, const char *needle, char **all)
     return false;
 }
 
+/* Announcements that carry their revision: applied without a CONFIG_SYNC when each follows
+   the last; a lost announcement (seq gap) still means a sync. The agent has applied 3. */
+static void s_test_carried(s_env_t *env, s_app_t *app, char **all)
+{
+    char want[128];
+    s_cmd(env, "CARRY", "1");
+    int syncs = s_syncs(env);
+    s_push(env, "agent:a1", "log.level=\"debug\"");
+    snprintf(want, sizeof want, "%llu applied log.level|a1", (unsigned long long)env->rev);
+    assert(s_wait_for(env, want, all));
+    assert(s_level_is(app, "debug") && __atomic_load_n(&app->changed, __ATOMIC_SEQ_CST) == 4);
+    assert(s_syncs(env) == syncs);
+    /* Not ours: still moves the agent's number on, so the next one carried follows it. */
+    s_push(env, "agent:zz", "log.level=\"never\"");
+    s_push(env, "agent:a1", "log.level=\"notice\"");
+    snprintf(want, sizeof want, "%llu applied log.level|a1", (unsigned long long)env->rev);
+    assert(s_wait_for(env, want, all));
+    assert(s_level_is(app, "notice") && __atomic_load_n(&app->changed, __ATOMIC_SEQ_CST) == 5);
+    assert(s_syncs(env) == syncs);
+    /* A gap: the quiet push is never announced, so the next announcement is not the one
+       after the last seen: the agent syncs and gets both. */
+    const char *pair = "log.level=\"trace\"";
+    s_push_ex(env, "agent:a1", true, &pair, 1);
+    s_push(env, "agent:a1", "log.level=\"info\"");
+    snprintf(want, sizeof want, "%llu applied log.level|a1", (unsigned long long)env->rev);
+    assert(s_wait_for(env, want, all));
+    assert(s_level_is(app, "info") && __atomic_load_n(&app->changed, __ATOMIC_SEQ_CST) == 6);
+    assert(s_syncs(env) > syncs);
+    s_cmd(env, "CARRY", "0");
+}
+
 static void s_test_daemon(s_env_t *env)
 {
     s_app_t app = {0};
@@ -767,11 +816,13 @@ static void s_test_daemon(s_env_t *env)
     /* Startup: revisions 10-12 (held back or failed by earlier runs) come again. */
     assert(s_wait_for(env, "12 applied log.level|a1", &all));
     assert(__atomic_load_n(&app.changed, __ATOMIC_SEQ_CST) == 1 && s_level_is(&app, "warn"));
-    /* A live change announced over PUB. */
+    /* A live change announced over PUB, without the revision (an older broker): synced. */
+    int syncs = s_syncs(env);
     s_push(env, "agent:a1", "log.level=\"error\"");
     snprintf(want, sizeof want, "%llu applied log.level|a1", (unsigned long long)env->rev);
     assert(s_wait_for(env, want, &all));
     assert(s_level_is(&app, "error"));
+    assert(s_syncs(env) == syncs + 1);
     /* A lost announcement: the heartbeat shows the gap, the agent syncs. */
     const char *pair = "log.level=\"info\"";
     s_push_ex(env, "agent:a1", true, &pair, 1);
@@ -780,6 +831,7 @@ static void s_test_daemon(s_env_t *env)
     assert(s_wait_for(env, want, &all));
     assert(__atomic_load_n(&app.changed, __ATOMIC_SEQ_CST) == 3);
     assert(s_level_is(&app, "info"));
+    s_test_carried(env, &app, &all);
     /* Vetoed in-process, no --exec-restart: vetoed, old port kept. */
     s_push(env, "group:web", "listen.port=99");
     snprintf(want, sizeof want, "%llu vetoed vetoed by the in-process changing handler;",
@@ -787,7 +839,7 @@ static void s_test_daemon(s_env_t *env)
     assert(s_wait_for(env, want, &all));
     assert(__atomic_load_n(&app.vetoed_port, __ATOMIC_SEQ_CST) &&
            fc_agent_config_int(agent, "listen.port", 0) == 81);
-    assert(__atomic_load_n(&app.changed, __ATOMIC_SEQ_CST) == 3);
+    assert(__atomic_load_n(&app.changed, __ATOMIC_SEQ_CST) == 6);
     fc_agent_join(agent);
     free(all);
     fc_agent_destroy(&agent);

@@ -15,6 +15,12 @@ for b in "$FC_BROKER_BIN" "$FC_CLI_BIN" "$FC_AGENT_BIN" "$FC_PROXY_BIN" "$FC_FRE
   [ -x "$b" ] || { echo "missing $b: build first (./run.sh build)" >&2; exit 1; }
 done
 
+# Security arguments every direct invocation of the agent and the CLI passes (the helpers
+# below pass them already): the keys the test broker was started with. Filled in by
+# fc_start_broker; empty while a suite runs its broker with --insecure.
+FC_AGENT_SEC_ARGS=()
+FC_CLI_SEC_ARGS=()
+
 FC_TMP=$(mktemp -d "${TMPDIR:-/tmp}/fleetcast-test.XXXXXX")
 FC_PIDS=()
 FC_MOUNTS=()

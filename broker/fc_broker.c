@@ -1,8 +1,11 @@
 /* fc_broker.c: the broker actor: service ROUTER, announce PUB, request handling, heartbeats. */
 #include "fc_broker.h"
+#include "fc_broker_auth.h"
 #include "fc_config_service.h"
+#include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_hash.h"
+#include "fc_keyring.h"
 #include "fc_limits.h"
 #include "fc_mpack.h"
 #include "fc_msg.h"
@@ -20,6 +23,9 @@
 #define S_BATCH 256
 /* Peers remembered for malformed-message counting; forgotten all at once past this. */
 #define S_MAX_BAD_PEERS 10000
+/* Denied requests written to the audit log per second at most (each is a durable write; a
+   key that keeps trying is still logged, and counted in the stats). */
+#define S_MAX_DENY_AUDITS 10
 
 /* A reply waiting for its batch's commit. */
 typedef struct {
@@ -34,6 +40,9 @@ typedef struct {
     zpoller_t *poller;
     fc_store_t *store;
     fc_config_service_t *config; /* config requests: fc_config_service.c */
+    fc_broker_auth_t *auth;      /* CURVE, zauth and key roles (secure); NULL: insecure */
+    int64_t deny_second;         /* rate limit of denial audits: current second, count */
+    int deny_audits;
     uint64_t epoch;
     char service[FC_MAX_ENDPOINT + 1];
     char announce[FC_MAX_ENDPOINT + 1];
@@ -98,6 +107,7 @@ static void s_broker_destroy(s_broker_t **self_p)
     zpoller_destroy(&self->poller);
     zsock_destroy(&self->router);
     zsock_destroy(&self->pub);
+    fc_broker_auth_destroy(&self->auth);
     fc_config_service_destroy(&self->config);
     fc_store_destroy(&self->store);
     zhashx_destroy(&self->bad_peers);
@@ -131,6 +141,17 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
     }
     fc_sock_tune(zsock_resolve(self->router));
     fc_sock_tune(zsock_resolve(self->pub));
+    if (config->secure) {
+        /* Before any bind: with libzmq 4.3.4 a CURVE server without a ZAP handler admits
+           any key. */
+        self->auth = fc_broker_auth_new(config->data_dir, config->verbose, err, text, textsize);
+        if (!self->auth) {
+            s_broker_destroy(&self);
+            return NULL;
+        }
+        fc_broker_auth_apply(self->auth, self->router);
+        fc_broker_auth_apply(self->auth, self->pub);
+    }
     /* Mandatory routing makes a send to a vanished peer fail at once instead of silently
        queueing nowhere; with the HWM it keeps every send non-blocking and bounded. */
     zsock_set_router_mandatory(self->router, 1);
@@ -545,6 +566,33 @@ static void s_batch_flush(s_broker_t *self)
     self->nheld = 0;
 }
 
+/* A request this key's role may not send: FC_EPERM, a log line, and an audit entry (at most
+   S_MAX_DENY_AUDITS a second). */
+static void s_deny(s_broker_t *self, zframe_t *peer, const fc_msg_t *m, const char *key, int roles)
+{
+    const char *type = fc_msg_type_name(m->type);
+    const char *role = fc_keyring_role_name(roles);
+    self->stats.denied++;
+    if (!self->quiet)
+        zsys_warning("fleetcast-broker: denied %s from key %s (role %s)", type,
+                     *key ? key : "(none)", role);
+    int64_t second = zclock_mono() / 1000;
+    if (second != self->deny_second) {
+        self->deny_second = second;
+        self->deny_audits = 0;
+    }
+    if (self->deny_audits++ < S_MAX_DENY_AUDITS) {
+        char detail[FC_MAX_TEXT];
+        snprintf(detail, sizeof detail, "%s refused: key role %s", type, role);
+        fc_store_audit_add(self->store, *key ? key : "(no key)", "denied", detail, "FC_EPERM");
+    }
+    if (roles)
+        s_error(self, peer, m->req, FC_EPERM, "%s needs a publisher key; this key is an %s key",
+                type, role);
+    else
+        s_error(self, peer, m->req, FC_EPERM, "%s refused: this key is not enrolled", type);
+}
+
 /* Takes ownership of msg (routing id frame first). */
 static void s_handle_request(s_broker_t *self, zmsg_t *msg)
 {
@@ -561,6 +609,12 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         zmsg_destroy(&msg);
         return;
     }
+    /* zauth set User-Id to the Z85 key the connection authenticated with; libzmq attaches
+       it to the payload frames, not to the routing id ROUTER adds. */
+    char key[FC_CURVE_Z85_LEN + 1] = "";
+    const char *user = zframe_meta(zmsg_first(msg), "User-Id");
+    if (user)
+        snprintf(key, sizeof key, "%s", user);
     uint64_t req = 0;
     bool have_req = s_peek_req(zmsg_first(msg), &req);
     int err = FC_OK;
@@ -575,6 +629,13 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
     }
     s_log_request(self, peer, m);
     self->stats.requests++;
+    int roles = self->auth ? fc_broker_auth_roles(self->auth, key) : FC_ROLE_ALL;
+    if (!fc_keyring_allows(roles, m->type)) {
+        s_deny(self, peer, m, key, roles);
+        fc_msg_destroy(&m);
+        zframe_destroy(&peer);
+        return;
+    }
     if (!s_batchable(m->type) || self->nheld == S_BATCH)
         s_batch_flush(self);
     if (s_batchable(m->type))
@@ -649,8 +710,8 @@ static void s_handle_pipe(s_broker_t *self)
         self->terminated = true;
     else if (streq(command, "STATS")) {
         fc_broker_stats_t *s = &self->stats;
-        zsock_send(self->pipe, "888888", s->requests, s->errors, s->malformed, s->ignored,
-                   s->send_failed, s->announced);
+        zsock_send(self->pipe, "8888888", s->requests, s->errors, s->malformed, s->ignored,
+                   s->send_failed, s->announced, s->denied);
     }
     zstr_free(&command);
 }
@@ -770,6 +831,6 @@ int fc_broker_stats(fc_broker_t *self, fc_broker_stats_t *stats)
     memset(stats, 0, sizeof *stats);
     if (zstr_send(self->actor, "STATS") != 0)
         return -1;
-    return zsock_recv(self->actor, "888888", &stats->requests, &stats->errors, &stats->malformed,
-                      &stats->ignored, &stats->send_failed, &stats->announced);
+    return zsock_recv(self->actor, "8888888", &stats->requests, &stats->errors, &stats->malformed,
+                      &stats->ignored, &stats->send_failed, &stats->announced, &stats->denied);
 }

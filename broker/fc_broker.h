@@ -26,7 +26,19 @@ typedef struct {
     /* Config restarts: percent of a revision's matching agents granted a restart slot at
        once (at least one agent); 0 means FC_CONFIG_RESTART_SHARE (25). */
     uint32_t restart_share;
+    /* CURVE on both sockets with the broker's own cert data_dir/FC_BROKER_CERT_SECRET, a
+       zauth ZAP handler admitting the keys under data_dir/keys (started before binding), and
+       every request checked against its key's role (fc_keyring.h). One secure broker per
+       process: ZAP handlers are per libzmq context. false (--insecure): plain TCP, every peer
+       has every role. */
+    bool secure;
 } fc_broker_config_t;
+
+/* The broker's own certificate, in the data dir but outside keys/: zauth admits every cert
+   under keys/, which must never include the broker's own. */
+#define FC_BROKER_CERT "broker.cert"
+#define FC_BROKER_CERT_SECRET "broker.cert_secret"
+#define FC_BROKER_KEYS_DIR "keys"
 
 typedef struct {
     uint64_t requests;    /* well-formed requests handled */
@@ -35,6 +47,7 @@ typedef struct {
     uint64_t ignored;     /* messages from peers past FC_BROKER_MAX_BAD */
     uint64_t send_failed; /* replies dropped: peer gone or its queue full */
     uint64_t announced;   /* ANNOUNCE messages published */
+    uint64_t denied;      /* requests refused FC_EPERM: the key's role may not send them */
 } fc_broker_stats_t;
 
 typedef struct fc_broker_t fc_broker_t;
@@ -42,7 +55,8 @@ typedef struct fc_broker_t fc_broker_t;
 /* Starts a broker in a background thread: opens the store, binds both sockets, and serves
    until destroyed. config is read before this returns (the caller keeps ownership).
    Returns NULL with *err (fc_error_t) and a one-line reason in text (may be NULL) if the
-   store cannot be opened or an endpoint cannot be bound. */
+   store cannot be opened, an endpoint cannot be bound, or (secure) the broker's cert is
+   missing or unreadable (FC_ENOTFOUND: no DATA/broker.cert_secret). */
 fc_broker_t *fc_broker_new(const fc_broker_config_t *config, int *err, char *text, size_t textsize);
 /* Stops the actor (closing sockets and store); nulls *self_p; safe on NULL. */
 void fc_broker_destroy(fc_broker_t **self_p);
@@ -57,7 +71,7 @@ int fc_broker_stats(fc_broker_t *self, fc_broker_stats_t *stats);
 /* The actor itself, for zactor_new(fc_broker_actor, (void *)config). It signals the pipe
    once started, then sends "isss": status (fc_error_t), error text, service endpoint,
    announce endpoint. On a nonzero status it only waits for $TERM. Commands: "$TERM";
-   "STATS" answered with "888888" in fc_broker_stats_t order. */
+   "STATS" answered with "8888888" in fc_broker_stats_t order. */
 void fc_broker_actor(zsock_t *pipe, void *args);
 
 void fc_broker_test(bool verbose);

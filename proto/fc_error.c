@@ -30,8 +30,8 @@ const char *fc_strerror(int code)
         return "invalid argument";
     case FC_ETIMEOUT:
         return "timed out";
-    case FC_EDENIED:
-        return "not allowed for this peer's role";
+    case FC_EPERM:
+        return "permission denied: this key's role may not do that";
     case FC_EMISSING:
         return "a blob the release needs is not fully uploaded";
     case FC_EREFUSED:

@@ -18,7 +18,8 @@ typedef enum {
     FC_ENOSPC = 10,     /* disk full */
     FC_EINVAL = 11,     /* bad argument */
     FC_ETIMEOUT = 12,   /* no answer in time */
-    FC_EDENIED = 13,    /* not allowed for this peer's role */
+    FC_EPERM = 13,      /* not allowed for this peer's CURVE key (its role) */
+    FC_EDENIED = FC_EPERM, /* former name of FC_EPERM */
     FC_EMISSING = 14,   /* a blob the release needs is not (fully) uploaded */
     FC_EREFUSED = 15,   /* a hook refused (postponed) */
     FC_ENOMEM = 16,

@@ -11,7 +11,7 @@
 static const char *s_error_names[] = {
     "FC_OK",       "FC_EPROTO",  "FC_ETOOBIG",  "FC_EBADSIG",  "FC_EUNTRUSTED", "FC_ENOTFOUND",
     "FC_ESERIAL",  "FC_EPATH",   "FC_EHASH",    "FC_EIO",      "FC_ENOSPC",     "FC_EINVAL",
-    "FC_ETIMEOUT", "FC_EDENIED", "FC_EMISSING", "FC_EREFUSED", "FC_ENOMEM",     "FC_EUNHEALTHY"};
+    "FC_ETIMEOUT", "FC_EPERM", "FC_EMISSING", "FC_EREFUSED", "FC_ENOMEM",     "FC_EUNHEALTHY"};
 
 const char *fc_agent_error_name(int code)
 {

@@ -1,0 +1,256 @@
+/* fc_keyring.c: roles of enrolled CURVE keys, re-read when the key directories change. */
+#include "fc_keyring.h"
+#include "fc_curve.h"
+#include "fc_msg.h"
+#include "fc_util.h"
+
+#include <czmq.h>
+#include <dirent.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* A directory whose mtime is this close to now may change again within the same timestamp
+   tick, unseen by the next stat: such a scan is repeated at the next check. */
+#define S_SETTLE_NS 2000000000LL
+
+typedef struct {
+    const char *name;
+    int role;
+    struct timespec mtime;
+    bool present;
+} s_dir_t;
+
+struct fc_keyring_t {
+    char *keys_dir;
+    s_dir_t dirs[2];
+    zhashx_t *roles; /* Z85 key -> role bits (as uintptr_t) */
+    int64_t next_check_ms;
+    bool unsettled; /* the last scan saw a directory modified just before it */
+};
+
+static void s_path(const fc_keyring_t *self, const s_dir_t *dir, char *out, size_t size)
+{
+    snprintf(out, size, "%s/%s", self->keys_dir, dir->name);
+}
+
+static bool s_ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && streq(s + n - m, suffix);
+}
+
+static void s_scan_dir(fc_keyring_t *self, const s_dir_t *dir)
+{
+    char path[PATH_MAX];
+    s_path(self, dir, path, sizeof path);
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || s_ends_with(e->d_name, "_secret"))
+            continue;
+        char file[PATH_MAX], key[FC_CURVE_Z85_LEN + 1];
+        if (snprintf(file, sizeof file, "%s/%s", path, e->d_name) >= (int)sizeof file)
+            continue;
+        struct stat st;
+        /* Only a cert file enrols: a name alone (even a Z85 one) does not. */
+        if (stat(file, &st) != 0 || !S_ISREG(st.st_mode) || fc_curve_read_public(file, key))
+            continue;
+        uintptr_t roles = (uintptr_t)zhashx_lookup(self->roles, key) | (uintptr_t)dir->role;
+        zhashx_update(self->roles, key, (void *)roles);
+    }
+    closedir(d);
+}
+
+static bool s_changed(fc_keyring_t *self)
+{
+    bool changed = self->unsettled;
+    for (int i = 0; i < 2; i++) {
+        s_dir_t *dir = &self->dirs[i];
+        char path[PATH_MAX];
+        s_path(self, dir, path, sizeof path);
+        struct stat st;
+        bool present = stat(path, &st) == 0;
+        if (present != dir->present || (present && (st.st_mtim.tv_sec != dir->mtime.tv_sec ||
+                                                    st.st_mtim.tv_nsec != dir->mtime.tv_nsec)))
+            changed = true;
+        dir->present = present;
+        if (present)
+            dir->mtime = st.st_mtim;
+    }
+    return changed;
+}
+
+static void s_scan(fc_keyring_t *self)
+{
+    zhashx_purge(self->roles);
+    s_changed(self); /* records the mtimes this scan reflects */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    self->unsettled = false;
+    for (int i = 0; i < 2; i++) {
+        const s_dir_t *dir = &self->dirs[i];
+        long long age = (long long)(now.tv_sec - dir->mtime.tv_sec) * 1000000000LL +
+                        (now.tv_nsec - dir->mtime.tv_nsec);
+        if (dir->present && age < S_SETTLE_NS)
+            self->unsettled = true;
+        s_scan_dir(self, dir);
+    }
+}
+
+fc_keyring_t *fc_keyring_new(const char *keys_dir)
+{
+    fc_keyring_t *self = zmalloc(sizeof *self);
+    self->keys_dir = strdup(keys_dir);
+    self->dirs[0] = (s_dir_t){.name = "agents", .role = FC_ROLE_AGENT};
+    self->dirs[1] = (s_dir_t){.name = "publishers", .role = FC_ROLE_PUBLISHER};
+    self->roles = zhashx_new();
+    for (int i = 0; i < 2; i++) {
+        char path[PATH_MAX];
+        s_path(self, &self->dirs[i], path, sizeof path);
+        if (fc_mkdirs(path, 0750) != 0) {
+            fc_keyring_destroy(&self);
+            return NULL;
+        }
+    }
+    s_scan(self);
+    self->next_check_ms = zclock_mono() + FC_KEYRING_CHECK_MS;
+    return self;
+}
+
+void fc_keyring_destroy(fc_keyring_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    fc_keyring_t *self = *self_p;
+    zhashx_destroy(&self->roles);
+    free(self->keys_dir);
+    free(self);
+    *self_p = NULL;
+}
+
+void fc_keyring_refresh(fc_keyring_t *self, bool force)
+{
+    if (force || s_changed(self))
+        s_scan(self);
+    self->next_check_ms = zclock_mono() + FC_KEYRING_CHECK_MS;
+}
+
+int fc_keyring_roles(fc_keyring_t *self, const char *z85)
+{
+    if (zclock_mono() >= self->next_check_ms)
+        fc_keyring_refresh(self, false);
+    if (!z85 || !*z85)
+        return FC_ROLE_NONE;
+    return (int)(uintptr_t)zhashx_lookup(self->roles, z85);
+}
+
+size_t fc_keyring_size(const fc_keyring_t *self)
+{
+    return zhashx_size(self->roles);
+}
+
+bool fc_keyring_allows(int roles, int msg_type)
+{
+    if (roles & FC_ROLE_PUBLISHER)
+        return true;
+    if (!(roles & FC_ROLE_AGENT))
+        return false;
+    /* What an agent sends to follow releases and config and to report: nothing here can
+       change what another peer receives. A new type needs a publisher until added here. */
+    switch (msg_type) {
+    case FC_MSG_HELLO:
+    case FC_MSG_SYNC:
+    case FC_MSG_GET_CHUNK:
+    case FC_MSG_REPORT:
+    case FC_MSG_CONFIG_SYNC:
+    case FC_MSG_CONFIG_ACK:
+    case FC_MSG_RESTART_SLOT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+const char *fc_keyring_role_name(int roles)
+{
+    return (roles & FC_ROLE_PUBLISHER) ? "publisher" : (roles & FC_ROLE_AGENT) ? "agent" : "none";
+}
+
+void fc_keyring_test(bool verbose)
+{
+    printf(" * fc_keyring: ");
+    char dir[] = "/tmp/fc_keyring_test.XXXXXX";
+    assert(mkdtemp(dir));
+    char keys[256], path[PATH_MAX], agent[FC_CURVE_Z85_LEN + 1], publ[FC_CURVE_Z85_LEN + 1];
+    snprintf(keys, sizeof keys, "%s/keys", dir);
+    fc_keyring_t *ring = fc_keyring_new(keys);
+    assert(ring && fc_keyring_size(ring) == 0);
+
+    /* Own certs live outside: generate them there, enrol public copies. */
+    snprintf(path, sizeof path, "%s/agent.cert", dir);
+    assert(fc_curve_generate(path, false, agent) == 0);
+    snprintf(path, sizeof path, "%s/publisher.cert", dir);
+    assert(fc_curve_generate(path, false, publ) == 0);
+    assert(fc_keyring_roles(ring, agent) == FC_ROLE_NONE);
+    assert(fc_keyring_roles(ring, "") == FC_ROLE_NONE);
+    assert(fc_keyring_roles(ring, NULL) == FC_ROLE_NONE);
+
+    char agent_file[PATH_MAX], publ_file[PATH_MAX], hex[65];
+    fc_curve_key_hex(agent, hex);
+    snprintf(agent_file, sizeof agent_file, "%s/agents/%s.cert", keys, hex);
+    assert(fc_curve_save_public(agent, agent_file) == 0);
+    /* Any file name works, a plain copy included; secrets and junk are skipped. */
+    snprintf(path, sizeof path, "%s/publisher.cert", dir);
+    snprintf(publ_file, sizeof publ_file, "%s/publishers/copied-by-hand.cert", keys);
+    uint8_t *text;
+    size_t len;
+    assert((text = fc_read_file(path, FC_CURVE_MAX_CERT, &len)));
+    assert(fc_write_file_atomic(publ_file, text, len, 0644) == 0);
+    free(text);
+    snprintf(path, sizeof path, "%s/agents/junk", keys);
+    assert(fc_write_file_atomic(path, "not a cert", 10, 0644) == 0);
+
+    /* Not re-read before the check interval; a forced refresh sees both. */
+    fc_keyring_refresh(ring, true);
+    assert(fc_keyring_size(ring) == 2);
+    assert(fc_keyring_roles(ring, agent) == FC_ROLE_AGENT);
+    assert(fc_keyring_roles(ring, publ) == FC_ROLE_PUBLISHER);
+
+    /* Revocation: the file goes, the key goes within the check interval. */
+    assert(unlink(agent_file) == 0);
+    assert(fc_keyring_roles(ring, agent) == FC_ROLE_AGENT); /* cached */
+    zclock_sleep(FC_KEYRING_CHECK_MS + 50);
+    assert(fc_keyring_roles(ring, agent) == FC_ROLE_NONE);
+    assert(fc_keyring_roles(ring, publ) == FC_ROLE_PUBLISHER);
+    /* And added again, noticed without a forced refresh. */
+    assert(fc_curve_save_public(agent, agent_file) == 0);
+    zclock_sleep(FC_KEYRING_CHECK_MS + 50);
+    assert(fc_keyring_roles(ring, agent) == FC_ROLE_AGENT);
+
+    /* The role policy: deny by default. */
+    assert(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_HELLO));
+    assert(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_GET_CHUNK));
+    assert(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_CONFIG_ACK));
+    assert(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_PUT_CHUNK));
+    assert(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_RELEASE_COMMIT));
+    assert(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_CONFIG_PUSH));
+    assert(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_STATUS));
+    assert(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_AUDIT));
+    assert(!fc_keyring_allows(FC_ROLE_AGENT, 999));
+    assert(!fc_keyring_allows(FC_ROLE_NONE, FC_MSG_HELLO));
+    assert(fc_keyring_allows(FC_ROLE_PUBLISHER, FC_MSG_RELEASE_COMMIT));
+    assert(fc_keyring_allows(FC_ROLE_PUBLISHER, FC_MSG_GET_CHUNK));
+    assert(fc_keyring_allows(FC_ROLE_ALL, 999));
+    assert(streq(fc_keyring_role_name(FC_ROLE_ALL), "publisher"));
+    assert(streq(fc_keyring_role_name(FC_ROLE_NONE), "none"));
+
+    fc_keyring_destroy(&ring);
+    fc_keyring_destroy(&ring);
+    fc_remove_tree(dir);
+    if (verbose)
+        printf("(keys under %s) ", keys);
+    printf("OK\n");
+}

@@ -1,0 +1,43 @@
+/* fc_keyring.h: which role each enrolled CURVE key has (DATA/keys/agents and
+   DATA/keys/publishers), re-read when those directories change, and what each role may ask. */
+#ifndef FC_KEYRING_H
+#define FC_KEYRING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Role bits. A publisher may also do everything an agent may. */
+#define FC_ROLE_NONE 0
+#define FC_ROLE_AGENT 1
+#define FC_ROLE_PUBLISHER 2
+#define FC_ROLE_ALL (FC_ROLE_AGENT | FC_ROLE_PUBLISHER)
+
+/* The two directories are looked at (stat) at most this often, and re-read only when one
+   of them changed: a copied-in or removed cert counts within about a second. */
+#define FC_KEYRING_CHECK_MS 1000
+
+typedef struct fc_keyring_t fc_keyring_t;
+
+/* Reads keys_dir/agents and keys_dir/publishers (created 0750 if missing): every regular
+   file not ending in "_secret" that holds a CURVE public key (a CZMQ cert) enrols that key.
+   Files that are not certs are skipped. NULL if the directories cannot be created. */
+fc_keyring_t *fc_keyring_new(const char *keys_dir);
+void fc_keyring_destroy(fc_keyring_t **self_p);
+/* The roles (FC_ROLE_* bits) of a Z85 public key, as of the last re-read; FC_ROLE_NONE for a
+   key in neither directory, NULL or "". May re-read the directories (see above). */
+int fc_keyring_roles(fc_keyring_t *self, const char *z85);
+/* Re-reads now if a directory changed (force: in any case). */
+void fc_keyring_refresh(fc_keyring_t *self, bool force);
+/* Keys currently enrolled (both directories). */
+size_t fc_keyring_size(const fc_keyring_t *self);
+
+/* Whether a peer with these roles may send a request of this fc_msg_type_t. Deny by default:
+   agents get an allow-list of read and report types; everything else, unknown types
+   included, needs the publisher role. */
+bool fc_keyring_allows(int roles, int msg_type);
+/* "agent", "publisher", "agent+publisher" or "none". */
+const char *fc_keyring_role_name(int roles);
+
+void fc_keyring_test(bool verbose);
+
+#endif

@@ -28,8 +28,9 @@ static void s_usage(FILE *out)
             "                        (default " S_DEFAULT_SERVICE ")\n"
             "  -a, --announce EP     bind the announcement (PUB) socket to EP\n"
             "                        (default " S_DEFAULT_ANNOUNCE ")\n"
-            "      --insecure        accepted for compatibility; this version has no CURVE\n"
-            "                        security yet, so every connection is unauthenticated\n"
+            "      --insecure        no CURVE: plain TCP, anyone who can connect may push\n"
+            "                        releases and config (local development only; said\n"
+            "                        loudly on stderr at every start)\n"
             "      --restart-share PERCENT\n"
             "                        config changes that need a restart: at most PERCENT of\n"
             "                        the agents a revision applies to restart at once (at\n"
@@ -38,14 +39,24 @@ static void s_usage(FILE *out)
             "  -v, --verbose         log every request to stderr\n"
             "  -h, --help            show this help and exit\n"
             "\n"
+            "Security (the default): CURVE on both sockets. The broker's own certificate is\n"
+            "DIR/broker.cert_secret (make it once with 'fleetcast keygen --role broker --out\n"
+            "DIR'; give DIR/broker.cert to agents and publishers as --broker-key). A ZAP\n"
+            "handler admits only the keys enrolled under DIR/keys/agents (may fetch and\n"
+            "report) and DIR/keys/publishers (may also push, commit, change config and read\n"
+            "status and audit): 'fleetcast keys add-agent|add-publisher|revoke KEY --data\n"
+            "DIR', or copy a public .cert file there; changes count within a second, no\n"
+            "restart. Without DIR/broker.cert_secret the broker refuses to start.\n"
+            "\n"
             "Runs until SIGINT or SIGTERM. Exit status: 0 after a clean stop, 1 if the broker\n"
-            "cannot start (data directory, database, or endpoint), 2 on bad usage.\n");
+            "cannot start (data directory, database, endpoint, or no broker key), 2 on bad\n"
+            "usage.\n");
 }
 
 int main(int argc, char *argv[])
 {
     const char *data = NULL, *service = S_DEFAULT_SERVICE, *announce = S_DEFAULT_ANNOUNCE;
-    bool verbose = false;
+    bool verbose = false, insecure = false;
     uint32_t restart_share = 25;
     static const struct option options[] = {{"data", required_argument, NULL, 'd'},
                                             {"service", required_argument, NULL, 's'},
@@ -68,7 +79,8 @@ int main(int argc, char *argv[])
             announce = optarg;
             break;
         case 'i':
-            break; /* nothing to relax until CURVE exists */
+            insecure = true;
+            break;
         case 'r': {
             char *end = NULL;
             long v = strtol(optarg, &end, 10);
@@ -120,7 +132,14 @@ int main(int argc, char *argv[])
                                  .service = service,
                                  .announce = announce,
                                  .verbose = verbose,
-                                 .restart_share = restart_share};
+                                 .restart_share = restart_share,
+                                 .secure = !insecure};
+    if (insecure)
+        fprintf(stderr,
+                "fleetcast-broker: WARNING: INSECURE MODE (--insecure): no CURVE, no\n"
+                "fleetcast-broker: WARNING: authentication; anyone who can reach %s\n"
+                "fleetcast-broker: WARNING: may push releases and config to the fleet\n",
+                service);
     int err = FC_OK;
     char text[FC_MAX_TEXT + 1] = "";
     fc_broker_t *broker = fc_broker_new(&config, &err, text, sizeof text);
@@ -128,8 +147,9 @@ int main(int argc, char *argv[])
         fprintf(stderr, "fleetcast-broker: %s\n", *text ? text : fc_strerror(err));
         return 1;
     }
-    fprintf(stderr, "fleetcast-broker: serving %s, announcing %s, data %s\n",
-            fc_broker_service_endpoint(broker), fc_broker_announce_endpoint(broker), data);
+    fprintf(stderr, "fleetcast-broker: serving %s, announcing %s, data %s, %s\n",
+            fc_broker_service_endpoint(broker), fc_broker_announce_endpoint(broker), data,
+            insecure ? "INSECURE" : "CURVE (keys in DATA/keys)");
     while (!zsys_interrupted)
         zclock_sleep(200);
     fc_broker_destroy(&broker);

@@ -46,6 +46,8 @@ static int s_changed(const fc_diff_entry_t *diff, size_t n, void *arg)
 static void s_usage(FILE *out)
 {
     fprintf(out, "usage: reload_demo --broker tcp://HOST:7400 --state DIR --trust PUBKEYFILE\n"
+                 "                   (--broker-key BROKER.cert [--key AGENT.cert_secret] |\n"
+                 "                    --insecure)\n"
                  "                   [--id NAME] [--group NAME] [--channel NAME]\n"
                  "                   [--exec-restart CMD]\n"
                  "Follows the runtime config on a fleetcast broker in-process: prints log.level\n"
@@ -63,6 +65,9 @@ int main(int argc, char **argv)
                                          {"channel", required_argument, NULL, 'c'},
                                          {"exec-restart", required_argument, NULL, 'r'},
                                          {"help", no_argument, NULL, 'h'},
+                                         {"key", required_argument, NULL, 'k'},
+                                         {"broker-key", required_argument, NULL, 'K'},
+                                         {"insecure", no_argument, NULL, 'I'},
                                          {NULL, 0, NULL, 0}};
     fc_agent_config_t cfg;
     fc_agent_config_defaults(&cfg);
@@ -91,6 +96,15 @@ int main(int argc, char **argv)
             break;
         case 'r':
             cfg.exec_restart = optarg;
+            break;
+        case 'k':
+            cfg.key_file = optarg;
+            break;
+        case 'K':
+            cfg.broker_key = optarg;
+            break;
+        case 'I':
+            cfg.insecure = true;
             break;
         case 'h':
             s_usage(stdout);

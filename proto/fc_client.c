@@ -28,11 +28,12 @@ struct fc_client_t {
     bool connected;
 };
 
-fc_client_t *fc_client_new(const char *endpoint, int resend_ms, int *err)
+fc_client_t *fc_client_new(const char *endpoint, int resend_ms, const fc_curve_t *curve, int *err)
 {
     fc_client_t *self = (fc_client_t *)zmalloc(sizeof(fc_client_t));
     self->dealer = zsock_new(ZMQ_DEALER);
     fc_sock_tune(zsock_resolve(self->dealer));
+    fc_curve_apply(curve, self->dealer);
     /* Watch the connection before connecting, so the first CONNECTED is seen too. */
     self->monitor = zactor_new(zmonitor, self->dealer);
     zstr_sendx(self->monitor, "LISTEN", "CONNECTED", "DISCONNECTED", NULL);
@@ -102,7 +103,8 @@ uint64_t fc_client_send(fc_client_t *self, fc_msg_t **req_p)
         return 0;
     if (self->npending == self->maxpending) {
         self->maxpending = self->maxpending ? self->maxpending * 2 : 32;
-        self->pending = (s_pending_t *)realloc(self->pending, self->maxpending * sizeof(s_pending_t));
+        self->pending =
+            (s_pending_t *)realloc(self->pending, self->maxpending * sizeof(s_pending_t));
         assert(self->pending);
     }
     s_pending_t *p = &self->pending[self->npending++];
@@ -232,7 +234,7 @@ void fc_client_test(bool verbose)
     char ep[64];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
     int err = 0;
-    fc_client_t *client = fc_client_new(ep, 200, &err);
+    fc_client_t *client = fc_client_new(ep, 200, NULL, &err);
     assert(client);
 
     fc_msg_t *req = fc_msg_new(FC_MSG_LIST);

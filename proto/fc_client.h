@@ -3,16 +3,19 @@
 #ifndef FC_CLIENT_H
 #define FC_CLIENT_H
 
+#include "fc_curve.h"
+#include "fc_msg.h"
 #include <stdbool.h>
 #include <stdint.h>
-#include "fc_msg.h"
 
 typedef struct fc_client_t fc_client_t;
 
 /* Connects a DEALER to endpoint (tuned with fc_sock_tune) and watches it with a monitor,
    so requests outstanding when a connection drops are re-sent as soon as it is back.
-   resend_ms: a request unanswered that long is re-sent. NULL with *err on a bad endpoint. */
-fc_client_t *fc_client_new(const char *endpoint, int resend_ms, int *err);
+   resend_ms: a request unanswered that long is re-sent. curve: the CURVE client settings
+   (own cert and broker key; read here, the caller keeps it), NULL for a plain connection
+   (a broker started with --insecure). NULL with *err on a bad endpoint. */
+fc_client_t *fc_client_new(const char *endpoint, int resend_ms, const fc_curve_t *curve, int *err);
 void fc_client_destroy(fc_client_t **self_p);
 
 /* Sends *req_p (consumed) with a fresh request id, which it returns; a copy is kept for

@@ -42,7 +42,7 @@ int fc_cmd_fail(const char *fmt, ...)
 fc_client_t *fc_cmd_connect(const fc_config_cmd_options_t *o)
 {
     int err = 0;
-    fc_client_t *client = fc_client_new(o->broker, 2000, &err);
+    fc_client_t *client = fc_client_new(o->broker, 2000, o->curve, &err);
     if (!client)
         fc_cmd_fail("bad broker endpoint '%s'", o->broker);
     return client;

@@ -3,12 +3,14 @@
 #ifndef FC_CONFIG_CMD_H
 #define FC_CONFIG_CMD_H
 
+#include "fc_curve.h"
 #include <stdbool.h>
 #include <stdint.h>
 
 /* The options the config commands use; strings are borrowed from argv. */
 typedef struct {
     const char *broker;
+    const fc_curve_t *curve; /* CURVE settings (NULL: --insecure); borrowed */
     int timeout_ms;
     bool json;
     const char *key;       /* --key: signing key file (commands that publish) */

@@ -8,11 +8,11 @@
 #include "fc_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <time.h>
-#include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct {

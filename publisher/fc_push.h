@@ -3,33 +3,33 @@
 #ifndef FC_PUSH_H
 #define FC_PUSH_H
 
-#include <stdbool.h>
-#include <stdint.h>
 #include "fc_client.h"
 #include "fc_key.h"
+#include <stdbool.h>
+#include <stdint.h>
 
 typedef struct {
     const char *dir;
-    const char *product;     /* default "default" */
+    const char *product; /* default "default" */
     const char *channel;
     const char *version;
     const char *min_version; /* NULL or "" for none */
     bool mandatory;
-    uint64_t serial;         /* 0: the channel's latest + 1 */
-    uint64_t window;         /* bytes of PUT_CHUNK in flight */
-    int timeout_ms;          /* give up after this long without progress */
-    bool progress;           /* draw progress bars on stderr when it is a terminal */
+    uint64_t serial; /* 0: the channel's latest + 1 */
+    uint64_t window; /* bytes of PUT_CHUNK in flight */
+    int timeout_ms;  /* give up after this long without progress */
+    bool progress;   /* draw progress bars on stderr when it is a terminal */
 } fc_push_options_t;
 
 typedef struct {
     uint64_t serial;
     uint64_t files;
-    uint64_t bytes_total;     /* sum of file sizes */
-    uint64_t bytes_uploaded;  /* chunk bytes sent this run */
-    uint64_t bytes_present;   /* already on the broker (whole blobs or earlier partial upload) */
+    uint64_t bytes_total;    /* sum of file sizes */
+    uint64_t bytes_uploaded; /* chunk bytes sent this run */
+    uint64_t bytes_present;  /* already on the broker (whole blobs or earlier partial upload) */
     uint64_t requests_retried;
     double seconds;
-    char message[512];        /* what went wrong, if anything */
+    char message[512]; /* what went wrong, if anything */
 } fc_push_result_t;
 
 /* Runs the whole push over client (already connected, HELLO done by the caller or not:

@@ -13,16 +13,33 @@
 #include "fc_hash.h"
 #include "fc_json.h"
 #include "fc_key.h"
+#include "fc_keys_cmd.h"
 #include "fc_progress.h"
 #include "fc_push.h"
 #include "fc_util.h"
 
 static const char *s_usage =
-    "usage: fleetcast [--broker ENDPOINT] [--timeout SECS] [--json] COMMAND ...\n"
+    "usage: fleetcast [--broker ENDPOINT] [--broker-key KEY] [--cert FILE | --insecure]\n"
+    "                 [--timeout SECS] [--json] COMMAND ...\n"
     "\n"
-    "Commands:\n"
-    "  keygen --out DIR                 make a publisher signing key pair (Ed25519):\n"
-    "                                   DIR/signing.key (secret, 0600), DIR/signing.pub\n"
+    "Keys (local files, no broker needed):\n"
+    "  keygen --out DIR [--role publisher|agent|broker]\n"
+    "                                   publisher (default): signing key pair (Ed25519)\n"
+    "                                   DIR/signing.key (secret, 0600) and signing.pub, and\n"
+    "                                   the CURVE certificate DIR/publisher.cert_secret\n"
+    "                                   (0600) and publisher.cert; agent: DIR/agent.cert\n"
+    "                                   (+_secret); broker: DIR/broker.cert (+_secret) --\n"
+    "                                   use the broker's data dir as DIR. Secrets are never\n"
+    "                                   overwritten\n"
+    "  keys add-agent KEY --data DIR    enrol an agent's CURVE key (Z85 or .cert file) on\n"
+    "                                   the broker with data dir DIR (DIR/keys/agents/)\n"
+    "  keys add-publisher KEY --data DIR\n"
+    "                                   enrol a publisher key (DIR/keys/publishers/)\n"
+    "  keys revoke KEY --data DIR       remove a key from both; the broker refuses its new\n"
+    "                                   connections and requests within a second\n"
+    "  keys list --data DIR             enrolled keys: role, key, file\n"
+    "\n"
+    "Broker commands:\n"
     "  release push DIR --channel NAME --version VER --key FILE\n"
     "               [--mandatory] [--min-version VER] [--serial N] [--product NAME]\n"
     "                                   hash, sign and upload DIR as a release; only what the\n"
@@ -67,6 +84,12 @@ static const char *s_usage =
     "  --quiet             no progress bars\n"
     "  --window BYTES      bytes of upload in flight (default 8388608)\n"
     "  --key FILE          publisher signing key (release push, config changes)\n"
+    "  --broker-key KEY    the broker's public CURVE certificate (its DATA/broker.cert) or\n"
+    "                      Z85 key (default $FLEETCAST_BROKER_KEY); required unless\n"
+    "                      --insecure\n"
+    "  --cert FILE         this publisher's secret CURVE certificate (default:\n"
+    "                      publisher.cert_secret next to --key, if there)\n"
+    "  --insecure          no CURVE, for a broker started with --insecure\n"
     "  --help              this text\n"
     "\n"
     "Exit status: 0 success, 1 failure (the message says why), 2 usage error.\n";
@@ -85,6 +108,12 @@ typedef struct {
     bool mandatory;
     uint64_t serial;
     uint64_t window;
+    const char *broker_key;
+    const char *cert;
+    const char *role;
+    const char *data;
+    bool insecure;
+    fc_curve_t *curve; /* built once the command is known to need the broker */
     fc_config_cmd_options_t config;
 } s_options_t;
 
@@ -96,41 +125,49 @@ static int s_usage_error(const char *fmt, const char *arg)
     return 2;
 }
 
-static int s_keygen(const s_options_t *o)
+/* The CURVE client settings for commands that talk to the broker. 0, or 1 with a message. */
+static int s_security(s_options_t *o)
 {
-    if (!o->out)
-        return s_usage_error("keygen needs --out DIR%s", "");
-    fc_signkey_t key;
-    fc_signkey_generate(&key);
-    int rc = fc_signkey_save(&key, o->out);
-    fc_signkey_wipe(&key);
-    if (rc) {
-        fprintf(stderr, "fleetcast: cannot write keys to %s: %s%s\n", o->out, fc_strerror(rc),
-                rc == FC_EINVAL ? " (a signing.key is already there; not overwritten)" : "");
+    if (o->insecure)
+        return 0;
+    char cert[PATH_MAX] = "";
+    if (o->cert)
+        snprintf(cert, sizeof cert, "%s", o->cert);
+    else if (o->key) {
+        /* keygen puts publisher.cert_secret next to signing.key */
+        const char *slash = strrchr(o->key, '/');
+        int dirlen = slash ? (int)(slash - o->key) : 1;
+        snprintf(cert, sizeof cert, "%.*s/publisher.cert_secret", dirlen, slash ? o->key : ".");
+        if (access(cert, F_OK) != 0)
+            cert[0] = '\0';
+    }
+    if (!o->broker_key) {
+        fprintf(stderr, "fleetcast: --broker-key is required: the broker's public certificate"
+                        " (its DATA/broker.cert) or key; or --insecure for a broker started"
+                        " with --insecure\n");
         return 1;
     }
-    if (o->json) {
-        fc_json_t *j = fc_json_new();
-        fc_json_open(j);
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/signing.key", o->out);
-        fc_json_key_str(j, "secret", path);
-        snprintf(path, sizeof path, "%s/signing.pub", o->out);
-        fc_json_key_str(j, "public", path);
-        fc_json_close(j);
-        puts(fc_json_text(j));
-        fc_json_destroy(&j);
-    } else
-        printf("wrote %s/signing.key (secret, keep it safe) and %s/signing.pub (give it to "
-               "agents with --trust)\n",
-               o->out, o->out);
+    if (!cert[0]) {
+        fprintf(stderr, "fleetcast: --cert FILE is required: this publisher's secret CURVE"
+                        " certificate (fleetcast keygen makes DIR/publisher.cert_secret); or"
+                        " --insecure\n");
+        return 1;
+    }
+    int err = 0;
+    char text[FC_MAX_TEXT] = "";
+    o->curve = fc_curve_new_client(cert, o->broker_key, &err, text, sizeof text);
+    if (!o->curve) {
+        fprintf(stderr, "fleetcast: %s\n", text);
+        return 1;
+    }
+    o->config.curve = o->curve;
     return 0;
 }
 
 static fc_client_t *s_connect(const s_options_t *o)
 {
     int err = 0;
-    fc_client_t *client = fc_client_new(o->broker, 2000, &err);
+    fc_client_t *client = fc_client_new(o->broker, 2000, o->curve, &err);
     if (!client)
         fprintf(stderr, "fleetcast: bad broker endpoint '%s'\n", o->broker);
     return client;
@@ -153,8 +190,8 @@ static int s_push(const s_options_t *o, const char *dir)
         fc_signkey_wipe(&key);
         return 1;
     }
-    fc_push_options_t popt = {dir,        o->product, o->channel, o->version,    o->min_version,
-                              o->mandatory, o->serial, o->window,  o->timeout_ms, !o->quiet};
+    fc_push_options_t popt = {dir,          o->product, o->channel, o->version,    o->min_version,
+                              o->mandatory, o->serial,  o->window,  o->timeout_ms, !o->quiet};
     fc_push_result_t res;
     rc = fc_push_release(client, &popt, &key, &res);
     fc_signkey_wipe(&key);
@@ -308,53 +345,123 @@ static int s_status(const s_options_t *o)
     return 0;
 }
 
+static int s_dispatch(s_options_t *o, const char *cmd, const char *sub, int argc, char **argv);
+
 int main(int argc, char **argv)
 {
     s_options_t o = {0};
     o.broker = getenv("FLEETCAST_BROKER") ? getenv("FLEETCAST_BROKER") : "tcp://127.0.0.1:7400";
     o.timeout_ms = 30000;
     o.window = 8u << 20;
-    enum { O_BROKER = 256, O_TIMEOUT, O_JSON, O_QUIET, O_OUT, O_CHANNEL, O_VERSION, O_KEY,
-           O_MANDATORY, O_MINVER, O_SERIAL, O_PRODUCT, O_WINDOW, O_HELP, O_SCOPE, O_MESSAGE,
-           O_CANARY, O_HALT, O_AGENT, O_GROUP };
-    static const struct option longopts[] = {
-        {"broker", required_argument, 0, O_BROKER},   {"timeout", required_argument, 0, O_TIMEOUT},
-        {"json", no_argument, 0, O_JSON},             {"quiet", no_argument, 0, O_QUIET},
-        {"out", required_argument, 0, O_OUT},         {"channel", required_argument, 0, O_CHANNEL},
-        {"version", required_argument, 0, O_VERSION}, {"key", required_argument, 0, O_KEY},
-        {"mandatory", no_argument, 0, O_MANDATORY},   {"min-version", required_argument, 0, O_MINVER},
-        {"serial", required_argument, 0, O_SERIAL},   {"product", required_argument, 0, O_PRODUCT},
-        {"window", required_argument, 0, O_WINDOW},   {"help", no_argument, 0, O_HELP},
-        {"scope", required_argument, 0, O_SCOPE},     {"message", required_argument, 0, O_MESSAGE},
-        {"canary", required_argument, 0, O_CANARY},   {"halt-percent", required_argument, 0, O_HALT},
-        {"agent", required_argument, 0, O_AGENT},     {"group", required_argument, 0, O_GROUP},
-        {0, 0, 0, 0}};
+    o.broker_key = getenv("FLEETCAST_BROKER_KEY") && *getenv("FLEETCAST_BROKER_KEY")
+                       ? getenv("FLEETCAST_BROKER_KEY")
+                       : NULL;
+    enum {
+        O_BROKER = 256,
+        O_TIMEOUT,
+        O_JSON,
+        O_QUIET,
+        O_OUT,
+        O_CHANNEL,
+        O_VERSION,
+        O_KEY,
+        O_MANDATORY,
+        O_MINVER,
+        O_SERIAL,
+        O_PRODUCT,
+        O_WINDOW,
+        O_HELP,
+        O_SCOPE,
+        O_MESSAGE,
+        O_CANARY,
+        O_HALT,
+        O_AGENT,
+        O_GROUP,
+        O_BROKER_KEY,
+        O_CERT,
+        O_INSECURE,
+        O_ROLE,
+        O_DATA
+    };
+    static const struct option longopts[] = {{"broker", required_argument, 0, O_BROKER},
+                                             {"timeout", required_argument, 0, O_TIMEOUT},
+                                             {"json", no_argument, 0, O_JSON},
+                                             {"quiet", no_argument, 0, O_QUIET},
+                                             {"out", required_argument, 0, O_OUT},
+                                             {"channel", required_argument, 0, O_CHANNEL},
+                                             {"version", required_argument, 0, O_VERSION},
+                                             {"key", required_argument, 0, O_KEY},
+                                             {"mandatory", no_argument, 0, O_MANDATORY},
+                                             {"min-version", required_argument, 0, O_MINVER},
+                                             {"serial", required_argument, 0, O_SERIAL},
+                                             {"product", required_argument, 0, O_PRODUCT},
+                                             {"window", required_argument, 0, O_WINDOW},
+                                             {"help", no_argument, 0, O_HELP},
+                                             {"scope", required_argument, 0, O_SCOPE},
+                                             {"message", required_argument, 0, O_MESSAGE},
+                                             {"canary", required_argument, 0, O_CANARY},
+                                             {"halt-percent", required_argument, 0, O_HALT},
+                                             {"agent", required_argument, 0, O_AGENT},
+                                             {"group", required_argument, 0, O_GROUP},
+                                             {"broker-key", required_argument, 0, O_BROKER_KEY},
+                                             {"cert", required_argument, 0, O_CERT},
+                                             {"insecure", no_argument, 0, O_INSECURE},
+                                             {"role", required_argument, 0, O_ROLE},
+                                             {"data", required_argument, 0, O_DATA},
+                                             {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
-        case O_BROKER: o.broker = optarg; break;
+        case O_BROKER:
+            o.broker = optarg;
+            break;
         case O_TIMEOUT:
             o.timeout_ms = atoi(optarg) * 1000;
             if (o.timeout_ms <= 0)
-                return s_usage_error("--timeout needs a positive number of seconds, not '%s'", optarg);
+                return s_usage_error("--timeout needs a positive number of seconds, not '%s'",
+                                     optarg);
             break;
-        case O_JSON: o.json = true; break;
-        case O_QUIET: o.quiet = true; break;
-        case O_OUT: o.out = optarg; break;
-        case O_CHANNEL: o.channel = optarg; break;
-        case O_VERSION: o.version = optarg; break;
-        case O_KEY: o.key = optarg; break;
-        case O_MANDATORY: o.mandatory = true; break;
-        case O_MINVER: o.min_version = optarg; break;
-        case O_SERIAL: o.serial = strtoull(optarg, NULL, 10); break;
-        case O_PRODUCT: o.product = optarg; break;
+        case O_JSON:
+            o.json = true;
+            break;
+        case O_QUIET:
+            o.quiet = true;
+            break;
+        case O_OUT:
+            o.out = optarg;
+            break;
+        case O_CHANNEL:
+            o.channel = optarg;
+            break;
+        case O_VERSION:
+            o.version = optarg;
+            break;
+        case O_KEY:
+            o.key = optarg;
+            break;
+        case O_MANDATORY:
+            o.mandatory = true;
+            break;
+        case O_MINVER:
+            o.min_version = optarg;
+            break;
+        case O_SERIAL:
+            o.serial = strtoull(optarg, NULL, 10);
+            break;
+        case O_PRODUCT:
+            o.product = optarg;
+            break;
         case O_WINDOW:
             o.window = strtoull(optarg, NULL, 10);
             if (o.window < 65536)
                 return s_usage_error("--window must be at least 65536 bytes, not '%s'", optarg);
             break;
-        case O_SCOPE: o.config.scope = optarg; break;
-        case O_MESSAGE: o.config.message = optarg; break;
+        case O_SCOPE:
+            o.config.scope = optarg;
+            break;
+        case O_MESSAGE:
+            o.config.message = optarg;
+            break;
         case O_CANARY:
         case O_HALT: {
             char *end = NULL;
@@ -364,11 +471,33 @@ int main(int argc, char **argv)
             *(c == O_CANARY ? &o.config.canary : &o.config.halt_percent) = (uint32_t)v;
             break;
         }
-        case O_AGENT: o.config.agent = optarg; break;
-        case O_GROUP: o.config.group = optarg; break;
+        case O_AGENT:
+            o.config.agent = optarg;
+            break;
+        case O_GROUP:
+            o.config.group = optarg;
+            break;
+        case O_BROKER_KEY:
+            o.broker_key = optarg;
+            break;
+        case O_CERT:
+            o.cert = optarg;
+            break;
+        case O_INSECURE:
+            o.insecure = true;
+            break;
+        case O_ROLE:
+            o.role = optarg;
+            break;
+        case O_DATA:
+            o.data = optarg;
+            break;
         case 'h':
-        case O_HELP: fputs(s_usage, stdout); return 0;
-        default: return s_usage_error("unknown option%s", "");
+        case O_HELP:
+            fputs(s_usage, stdout);
+            return 0;
+        default:
+            return s_usage_error("unknown option%s", "");
         }
     }
     if (optind >= argc) {
@@ -388,17 +517,30 @@ int main(int argc, char **argv)
     o.config.timeout_ms = o.timeout_ms;
     o.config.json = o.json;
     o.config.key = o.key;
-    if (streq(cmd, "config"))
-        return fc_config_cmd_run(&o.config, argc - optind - 1, argv + optind + 1);
-    if (streq(cmd, "audit"))
-        return fc_audit_cmd_run(&o.config, argc - optind, argv + optind);
     if (streq(cmd, "keygen"))
-        return s_keygen(&o);
+        return fc_keygen_cmd(o.out, o.role, o.json);
+    if (streq(cmd, "keys"))
+        return fc_keys_cmd_run(o.data, o.json, argc - optind, argv + optind);
+    bool known = streq(cmd, "config") || streq(cmd, "audit") || streq(cmd, "status") ||
+                 (streq(cmd, "release") && sub && (streq(sub, "push") || streq(sub, "list")));
+    if (!known)
+        return s_usage_error("unknown command '%s'", cmd);
+    int rc = s_security(&o);
+    if (rc == 0)
+        rc = s_dispatch(&o, cmd, sub, argc, argv);
+    fc_curve_destroy(&o.curve);
+    return rc;
+}
+
+static int s_dispatch(s_options_t *o, const char *cmd, const char *sub, int argc, char **argv)
+{
+    if (streq(cmd, "config"))
+        return fc_config_cmd_run(&o->config, argc - optind - 1, argv + optind + 1);
+    if (streq(cmd, "audit"))
+        return fc_audit_cmd_run(&o->config, argc - optind, argv + optind);
     if (streq(cmd, "status"))
-        return s_status(&o);
+        return s_status(o);
     if (streq(cmd, "release") && sub && streq(sub, "push"))
-        return s_push(&o, optind + 2 < argc ? argv[optind + 2] : NULL);
-    if (streq(cmd, "release") && sub && streq(sub, "list"))
-        return s_list(&o);
-    return s_usage_error("unknown command '%s'", cmd);
+        return s_push(o, optind + 2 < argc ? argv[optind + 2] : NULL);
+    return s_list(o);
 }

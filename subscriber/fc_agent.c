@@ -160,6 +160,7 @@ static void s_sub_connect(fc_agent_t *self, const char *endpoint)
     if (!self->sub)
         return;
     fc_sock_tune(s_raw(self->sub));
+    fc_curve_apply(self->curve, self->sub);
     zsock_set_subscribe(self->sub, FC_TOPIC_RELEASE);
     zsock_set_subscribe(self->sub, FC_TOPIC_HEARTBEAT);
     zsock_set_subscribe(self->sub, FC_TOPIC_CONFIG);
@@ -525,6 +526,39 @@ static char *s_default_id(void)
     return strdup(host);
 }
 
+/* The CURVE client settings: own cert (the default one made on first start) and the broker's
+   key. Returns fc_error_t, the reason logged. */
+static int s_curve_setup(fc_agent_t *self, const fc_agent_config_t *cfg)
+{
+    char path[PATH_MAX], pub[FC_CURVE_Z85_LEN + 1], text[FC_MAX_TEXT] = "";
+    if (cfg->key_file && cfg->key_file[0])
+        snprintf(path, sizeof path, "%s", cfg->key_file);
+    else {
+        snprintf(path, sizeof path, "%s/agent.cert_secret", self->state_dir);
+        if (access(path, F_OK) != 0) {
+            char pubpath[PATH_MAX];
+            snprintf(pubpath, sizeof pubpath, "%s/agent.cert", self->state_dir);
+            int e = fc_curve_generate(pubpath, false, pub);
+            if (e) {
+                fc_agent_log(self, "cannot create the agent key %s: %s", path, fc_strerror(e));
+                return e;
+            }
+            fc_agent_log(self,
+                         "made a new agent key %s; enrol it on the broker with 'fleetcast keys"
+                         " add-agent %s --data BROKER_DATA_DIR' (or copy %s into"
+                         " BROKER_DATA_DIR/keys/agents/)",
+                         path, pub, pubpath);
+        }
+    }
+    int e = 0;
+    self->curve = fc_curve_new_client(path, cfg->broker_key, &e, text, sizeof text);
+    if (!self->curve) {
+        fc_agent_log(self, "%s", text);
+        return e;
+    }
+    return FC_OK;
+}
+
 fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
 {
     char msg[FC_MAX_TEXT];
@@ -575,6 +609,12 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
         return NULL;
     }
 
+    if (!cfg->insecure && (e = s_curve_setup(self, cfg)) != 0) {
+        if (err)
+            *err = e;
+        fc_agent_destroy(&self);
+        return NULL;
+    }
     self->dealer = zsock_new(ZMQ_DEALER);
     if (!self->dealer) {
         if (err)
@@ -583,6 +623,7 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
         return NULL;
     }
     fc_sock_tune(s_raw(self->dealer));
+    fc_curve_apply(self->curve, self->dealer);
     /* A send must never block the loop (requests are re-sent by timers and after a
        reconnect), and nothing may pile up for a connection that is not up (s_on_monitor). */
     zsock_set_sndtimeo(self->dealer, 0);
@@ -611,6 +652,7 @@ void fc_agent_destroy(fc_agent_t **self_p)
     zactor_destroy(&self->monitor);
     zsock_destroy(&self->sub);
     zsock_destroy(&self->dealer);
+    fc_curve_destroy(&self->curve);
     fc_install_destroy(&self->inst);
     fc_reconf_destroy(&self->reconf);
     fc_trust_destroy(&self->own_trust);

@@ -56,6 +56,13 @@ typedef struct {
     const char *exec_restart;    /* restarts the application on the restart path; NULL: the
                                     agent keeps the old values and reports restart-required
                                     (vetoed, if a handler vetoed) */
+    /* Transport security: CURVE on both sockets, unless insecure. */
+    const char *key_file;   /* own secret cert (NAME.cert_secret); NULL or "": STATE/
+                               agent.cert_secret, made on first start (its public key is
+                               logged, to enrol with `fleetcast keys add-agent`) */
+    const char *broker_key; /* the broker's public cert (DATA/broker.cert) or its 40-char Z85
+                               key; required unless insecure */
+    bool insecure;          /* plain TCP, for a broker started with --insecure */
 } fc_agent_config_t;
 
 /* What one run did (fc_agent_run_once), or where a daemon stands (fc_agent_status). */

@@ -1,6 +1,7 @@
 /* fc_agent_config.c: the agent's options (defaults, checks, policy names), error names and
    the result as JSON: everything about the engine that needs no socket. */
 #include "fc_agent_priv.h"
+#include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_json.h"
 #include "fc_manifest.h"
@@ -9,9 +10,9 @@
 #include <string.h>
 
 static const char *s_error_names[] = {
-    "FC_OK",       "FC_EPROTO",  "FC_ETOOBIG",  "FC_EBADSIG",  "FC_EUNTRUSTED", "FC_ENOTFOUND",
-    "FC_ESERIAL",  "FC_EPATH",   "FC_EHASH",    "FC_EIO",      "FC_ENOSPC",     "FC_EINVAL",
-    "FC_ETIMEOUT", "FC_EPERM", "FC_EMISSING", "FC_EREFUSED", "FC_ENOMEM",     "FC_EUNHEALTHY"};
+    "FC_OK",       "FC_EPROTO", "FC_ETOOBIG",  "FC_EBADSIG",  "FC_EUNTRUSTED", "FC_ENOTFOUND",
+    "FC_ESERIAL",  "FC_EPATH",  "FC_EHASH",    "FC_EIO",      "FC_ENOSPC",     "FC_EINVAL",
+    "FC_ETIMEOUT", "FC_EPERM",  "FC_EMISSING", "FC_EREFUSED", "FC_ENOMEM",     "FC_EUNHEALTHY"};
 
 const char *fc_agent_error_name(int code)
 {
@@ -79,6 +80,17 @@ int fc_agent_config_check(const fc_agent_config_t *cfg, char *msg, size_t msgsiz
         S_BAD("--window must be at most 1 GiB");
     if (cfg->timeout < 0 || cfg->retry_interval < 0)
         S_BAD("timeouts must not be negative");
+    if (!cfg->insecure) {
+        char key[FC_CURVE_Z85_LEN + 1];
+        if (!cfg->broker_key || !cfg->broker_key[0])
+            S_BAD("--broker-key is required: the broker's public certificate (its"
+                  " DATA/broker.cert) or key; or --insecure for a broker started with"
+                  " --insecure");
+        int err = fc_curve_read_public(cfg->broker_key, key);
+        if (err)
+            S_BAD("--broker-key %s: %s", cfg->broker_key,
+                  err == FC_EIO ? "cannot read the file" : "not a certificate or Z85 key");
+    }
     if (!cfg->trust) {
         if (!cfg->trust_file || !cfg->trust_file[0])
             S_BAD("--trust is required (a file of trusted publisher keys)");

@@ -4,6 +4,7 @@
 #define FC_AGENT_PRIV_H
 
 #include "fc_agent.h"
+#include "fc_curve.h"
 #include "fc_fetch.h"
 #include "fc_install.h"
 #include "fc_manifest.h"
@@ -31,6 +32,7 @@ struct fc_agent_t {
 
     /* Sockets: service DEALER (watched by a monitor) and announce SUB. */
     zsock_t *dealer;
+    fc_curve_t *curve; /* CURVE client settings for both sockets; NULL: insecure */
     zactor_t *monitor;
     zsock_t *sub;
     char sub_endpoint[FC_MAX_ENDPOINT + 1];

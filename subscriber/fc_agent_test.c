@@ -232,6 +232,13 @@ static void s_test_config(void)
     cfg.channel = "stable";
     cfg.install_dir = "/tmp/x";
     cfg.state_dir = "/tmp/y";
+    /* Secure by default: no broker key, no start. */
+    assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL &&
+           strstr(msg, "--broker-key") && strstr(msg, "--insecure"));
+    cfg.broker_key = "/nonexistent/broker.cert";
+    assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "broker.cert"));
+    cfg.broker_key = NULL;
+    cfg.insecure = true;
     assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "--trust"));
     cfg.trust_file = "/nonexistent/fleetcast/trust.pub";
     assert(fc_agent_config_check(&cfg, msg, sizeof msg) != 0 && strstr(msg, "trust file"));
@@ -307,6 +314,7 @@ static void s_test_runs(bool verbose)
 
     fc_agent_config_t cfg;
     fc_agent_config_defaults(&cfg);
+    cfg.insecure = true; /* the in-process broker runs without CURVE */
     cfg.broker = ep;
     cfg.channel = "stable";
     cfg.install_dir = inst;

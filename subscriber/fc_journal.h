@@ -3,9 +3,9 @@
 #ifndef FC_JOURNAL_H
 #define FC_JOURNAL_H
 
+#include "fc_limits.h"
 #include <stdbool.h>
 #include <stdint.h>
-#include "fc_limits.h"
 
 /* A journal is an append-only file: a header naming the release (the hash of its signed
    manifest) and the chunk count, then one fixed-size record per verified chunk (its global

@@ -15,7 +15,8 @@ static void s_usage(FILE *out)
 {
     fprintf(out,
             "usage: fleetcast-agent --broker tcp://HOST:7400 --channel NAME --install DIR\n"
-            "                       --state DIR --trust PUBKEYFILE [options]\n"
+            "                       --state DIR --trust PUBKEYFILE\n"
+            "                       (--broker-key BROKER.cert | --insecure) [options]\n"
             "\n"
             "Follows a release channel on a fleetcast broker: fetches each new signed release\n"
             "in verified chunks (resuming after any disconnect or restart), installs it\n"
@@ -31,6 +32,14 @@ static void s_usage(FILE *out)
             "  --state DIR          agent state: manifests, download journal, config.json\n"
             "                       (required)\n"
             "  --trust FILE         trusted publisher public keys (required)\n"
+            "  --broker-key KEY     the broker's public CURVE certificate (the broker's\n"
+            "                       DATA/broker.cert) or its 40-char Z85 key; required\n"
+            "                       unless --insecure. Both sockets use CURVE\n"
+            "  --key FILE           this agent's secret certificate (default\n"
+            "                       STATE/agent.cert_secret, made on the first start: the\n"
+            "                       agent prints its public key, which the operator enrols\n"
+            "                       with 'fleetcast keys add-agent KEY --data BROKERDATA')\n"
+            "  --insecure           no CURVE, for a broker started with --insecure\n"
             "  --id NAME            agent id (default: the host name)\n"
             "  --auto-update POLICY all | mandatory | none (default all)\n"
             "  --exec-changing CMD  before the swap; a non-zero exit postpones the install\n"
@@ -124,7 +133,10 @@ enum {
     O_GROUP,
     O_CFG_ING,
     O_CFG_ED,
-    O_RESTART
+    O_RESTART,
+    O_KEY,
+    O_BROKER_KEY,
+    O_INSECURE
 };
 
 int main(int argc, char **argv)
@@ -151,6 +163,9 @@ int main(int argc, char **argv)
                                          {"config-changing", required_argument, NULL, O_CFG_ING},
                                          {"config-changed", required_argument, NULL, O_CFG_ED},
                                          {"exec-restart", required_argument, NULL, O_RESTART},
+                                         {"key", required_argument, NULL, O_KEY},
+                                         {"broker-key", required_argument, NULL, O_BROKER_KEY},
+                                         {"insecure", no_argument, NULL, O_INSECURE},
                                          {NULL, 0, NULL, 0}};
     fc_agent_config_t cfg;
     fc_agent_config_defaults(&cfg);
@@ -197,6 +212,15 @@ int main(int argc, char **argv)
             break;
         case O_RESTART:
             cfg.exec_restart = optarg;
+            break;
+        case O_KEY:
+            cfg.key_file = optarg;
+            break;
+        case O_BROKER_KEY:
+            cfg.broker_key = optarg;
+            break;
+        case O_INSECURE:
+            cfg.insecure = true;
             break;
         case O_ONCE:
             once = true;
@@ -280,7 +304,7 @@ int main(int argc, char **argv)
     int err = 0;
     fc_agent_t *agent = fc_agent_new(&cfg, &err);
     if (!agent) {
-        fprintf(stderr, "fleetcast-agent: cannot open install dir %s / state dir %s: %s\n",
+        fprintf(stderr, "fleetcast-agent: cannot start (install dir %s, state dir %s, keys): %s\n",
                 cfg.install_dir, cfg.state_dir, fc_strerror(err));
         return 1;
     }

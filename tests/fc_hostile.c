@@ -5,13 +5,16 @@
 #include <string.h>
 
 #include "fc_config.h"
+#include "fc_curve.h"
 #include "fc_hash.h"
 #include "fc_msg.h"
 #include "fc_util.h"
 
 static int s_usage(void)
 {
-    fprintf(stderr, "usage: fc_hostile client ENDPOINT   send malformed requests, then check the\n"
+    fprintf(stderr, "usage: fc_hostile [--broker-key KEY --cert FILE | --server-cert FILE |\n"
+                    "                  --insecure] MODE ...\n"
+                    "       fc_hostile client ENDPOINT   send malformed requests, then check the\n"
                     "                                    broker still answers a valid HELLO\n"
                     "       fc_hostile config ENDPOINT   send config requests with hostile\n"
                     "                                    content (bad revisions, odd ids, wrong\n"
@@ -20,6 +23,16 @@ static int s_usage(void)
                     "       fc_hostile broker SERVICE ANNOUNCE SECONDS   answer everything with\n"
                     "                                    garbage for SECONDS\n");
     return 2;
+}
+
+/* A DEALER to endpoint, with CURVE when curve is set (the test broker's keys). */
+static zsock_t *s_dealer(const char *endpoint, const fc_curve_t *curve)
+{
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    fc_sock_tune(zsock_resolve(dealer));
+    fc_curve_apply(curve, dealer);
+    zsock_connect(dealer, "%s", endpoint);
+    return dealer;
 }
 
 static void s_send_raw(zsock_t *sock, const void *buf, size_t len)
@@ -53,7 +66,7 @@ static int s_still_serving(zsock_t *dealer, const char *after)
     return rc;
 }
 
-static int s_client(const char *endpoint)
+static int s_client(const char *endpoint, const fc_curve_t *curve)
 {
     int failures = 0;
     /* Each case on its own connection: the broker may drop a peer that sent garbage. */
@@ -71,47 +84,49 @@ static int s_client(const char *endpoint)
         {"wrong version", "\x93\x09\x01\x01", 4},
         {"wrong field type", "\x96\x01\x01\x01\x01\x01\x01", 7},
         {"trailing bytes", "\x93\x01\x0d\x01\xa0\xc0", 6},
-        {"GET_CHUNK of unknown blob", "\x96\x01\x05\x01\xc4\x20"
-                                      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00\x10",
+        {"GET_CHUNK of unknown blob",
+         "\x96\x01\x05\x01\xc4\x20"
+         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00\x10",
          40},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        zsock_t *dealer = zsock_new(ZMQ_DEALER);
-        fc_sock_tune(zsock_resolve(dealer));
-        zsock_connect(dealer, "%s", endpoint);
+        zsock_t *dealer = s_dealer(endpoint, curve);
         s_send_raw(dealer, cases[i].bytes, cases[i].len);
         failures += s_still_serving(dealer, cases[i].name);
         zsock_destroy(&dealer);
     }
     /* Three frames where one is allowed, and a frame over the size limit. */
-    zsock_t *dealer = zsock_new(ZMQ_DEALER);
-    zsock_connect(dealer, "%s", endpoint);
+    zsock_t *dealer = s_dealer(endpoint, curve);
     zstr_sendx(dealer, "a", "b", "c", NULL);
     failures += s_still_serving(dealer, "three frames");
     zsock_destroy(&dealer);
-    dealer = zsock_new(ZMQ_DEALER);
-    zsock_connect(dealer, "%s", endpoint);
+    dealer = s_dealer(endpoint, curve);
     size_t big = 20u << 20;
     char *buf = (char *)calloc(1, big);
     s_send_raw(dealer, buf, big);
     free(buf);
     zsock_destroy(&dealer);
-    dealer = zsock_new(ZMQ_DEALER);
-    zsock_connect(dealer, "%s", endpoint);
+    dealer = s_dealer(endpoint, curve);
     failures += s_still_serving(dealer, "20 MiB frame");
     zsock_destroy(&dealer);
     return failures ? 1 : 0;
 }
 
-static int s_fake_broker(const char *service, const char *announce, int seconds)
+static int s_fake_broker(const char *service, const char *announce, int seconds,
+                         const fc_curve_t *curve)
 {
     zsock_t *router = zsock_new(ZMQ_ROUTER);
     zsock_t *pub = zsock_new(ZMQ_PUB);
+    fc_sock_tune(zsock_resolve(router));
+    fc_sock_tune(zsock_resolve(pub));
+    fc_curve_apply(curve, router);
+    fc_curve_apply(curve, pub);
     if (zsock_bind(router, "%s", service) < 0 || zsock_bind(pub, "%s", announce) < 0) {
         fprintf(stderr, "fc_hostile: cannot bind\n");
         return 1;
     }
-    const char *garbage[] = {"\x93\x01\x02", "\xdd\x7f\xff\xff\xff", "\xc1", "\x95\x01\x02\x01\x01\x01"};
+    const char *garbage[] = {"\x93\x01\x02", "\xdd\x7f\xff\xff\xff", "\xc1",
+                             "\x95\x01\x02\x01\x01\x01"};
     zpoller_t *poller = zpoller_new(router, NULL);
     int64_t end = zclock_mono() + seconds * 1000;
     unsigned n = 0;
@@ -142,12 +157,10 @@ static int s_fake_broker(const char *service, const char *announce, int seconds)
 
 /* Sends one request on its own connection and waits for any reply to it; then checks the
    broker still serves. Returns the number of failures (0 or more). */
-static int s_config_case(const char *endpoint, const char *name, fc_msg_t *req, const void *raw,
-                         size_t rawlen, bool want_reply)
+static int s_config_case(const char *endpoint, const fc_curve_t *curve, const char *name,
+                         fc_msg_t *req, const void *raw, size_t rawlen, bool want_reply)
 {
-    zsock_t *dealer = zsock_new(ZMQ_DEALER);
-    fc_sock_tune(zsock_resolve(dealer));
-    zsock_connect(dealer, "%s", endpoint);
+    zsock_t *dealer = s_dealer(endpoint, curve);
     if (req) {
         req->req = 77;
         fc_msg_send(&req, zsock_resolve(dealer));
@@ -188,7 +201,7 @@ static fc_msg_t *s_push_bytes(const void *buf, size_t len)
     return m;
 }
 
-static int s_config(const char *endpoint)
+static int s_config(const char *endpoint, const fc_curve_t *curve)
 {
     int failures = 0;
     /* A properly signed revision to damage: numbered far ahead so even intact it is refused
@@ -215,15 +228,16 @@ static int s_config(const char *endpoint)
     memcpy(bad, good, len);
     bad[len / 2] ^= 0x40;
 
+    failures += s_config_case(endpoint, curve, "CONFIG_PUSH garbage", s_push_bytes("garbage", 7),
+                              NULL, 0, true);
     failures +=
-        s_config_case(endpoint, "CONFIG_PUSH garbage", s_push_bytes("garbage", 7), NULL, 0, true);
-    failures += s_config_case(endpoint, "CONFIG_PUSH empty", s_push_bytes("", 0), NULL, 0, true);
-    failures +=
-        s_config_case(endpoint, "CONFIG_PUSH flipped byte", s_push_bytes(bad, len), NULL, 0, true);
-    failures += s_config_case(endpoint, "CONFIG_PUSH truncated", s_push_bytes(good, len - 9), NULL,
-                              0, true);
-    failures +=
-        s_config_case(endpoint, "CONFIG_PUSH wrong number", s_push_bytes(good, len), NULL, 0, true);
+        s_config_case(endpoint, curve, "CONFIG_PUSH empty", s_push_bytes("", 0), NULL, 0, true);
+    failures += s_config_case(endpoint, curve, "CONFIG_PUSH flipped byte", s_push_bytes(bad, len),
+                              NULL, 0, true);
+    failures += s_config_case(endpoint, curve, "CONFIG_PUSH truncated", s_push_bytes(good, len - 9),
+                              NULL, 0, true);
+    failures += s_config_case(endpoint, curve, "CONFIG_PUSH wrong number", s_push_bytes(good, len),
+                              NULL, 0, true);
     free(bad);
     free(good);
 
@@ -231,26 +245,27 @@ static int s_config(const char *endpoint)
     fc_msg_set_str(m->id, sizeof m->id, "../../etc/passwd");
     fc_msg_set_str(m->group, sizeof m->group, "*");
     m->serial = UINT64_MAX;
-    failures += s_config_case(endpoint, "CONFIG_SYNC odd id", m, NULL, 0, true);
+    failures += s_config_case(endpoint, curve, "CONFIG_SYNC odd id", m, NULL, 0, true);
     m = fc_msg_new(FC_MSG_CONFIG_ACK);
     fc_msg_set_str(m->id, sizeof m->id, "nobody");
     m->serial = 424242;
     fc_msg_set_str(m->state, sizeof m->state, "bogus-state");
-    failures += s_config_case(endpoint, "CONFIG_ACK unknown rev and state", m, NULL, 0, true);
+    failures +=
+        s_config_case(endpoint, curve, "CONFIG_ACK unknown rev and state", m, NULL, 0, true);
     m = fc_msg_new(FC_MSG_CONFIG_STATUS);
     m->serial = 424242;
-    failures += s_config_case(endpoint, "CONFIG_STATUS unknown rev", m, NULL, 0, true);
+    failures += s_config_case(endpoint, curve, "CONFIG_STATUS unknown rev", m, NULL, 0, true);
     m = fc_msg_new(FC_MSG_RESTART_SLOT);
     fc_msg_set_str(m->id, sizeof m->id, "nobody");
     m->serial = 424242;
-    failures += s_config_case(endpoint, "RESTART_SLOT unknown rev", m, NULL, 0, true);
+    failures += s_config_case(endpoint, curve, "RESTART_SLOT unknown rev", m, NULL, 0, true);
     m = fc_msg_new(FC_MSG_AUDIT);
     m->serial = UINT64_MAX;
-    failures += s_config_case(endpoint, "AUDIT huge count", m, NULL, 0, true);
+    failures += s_config_case(endpoint, curve, "AUDIT huge count", m, NULL, 0, true);
     m = fc_msg_new(FC_MSG_CONFIG_SNAPSHOT);
-    failures += s_config_case(endpoint, "CONFIG_SNAPSHOT as a request", m, NULL, 0, true);
+    failures += s_config_case(endpoint, curve, "CONFIG_SNAPSHOT as a request", m, NULL, 0, true);
     m = fc_msg_new(FC_MSG_CONFIG_ANNOUNCE);
-    failures += s_config_case(endpoint, "CONFIG_ANNOUNCE as a request", m, NULL, 0, true);
+    failures += s_config_case(endpoint, curve, "CONFIG_ANNOUNCE as a request", m, NULL, 0, true);
 
     /* Raw frames: config types with wrong field types, counts and lengths (request id 77,
        0x4d, so an ERROR naming it is matched like the others). */
@@ -276,7 +291,8 @@ static int s_config(const char *endpoint)
          11},
     };
     for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++)
-        failures += s_config_case(endpoint, raw[i].name, NULL, raw[i].bytes, raw[i].len, false);
+        failures +=
+            s_config_case(endpoint, curve, raw[i].name, NULL, raw[i].bytes, raw[i].len, false);
     return failures ? 1 : 0;
 }
 
@@ -284,11 +300,41 @@ int main(int argc, char **argv)
 {
     zsys_init();
     zsys_set_logstream(NULL);
+    /* Security options first, as tests/lib.sh passes them: --broker-key KEY --cert FILE (a
+       client), --server-cert FILE (the fake broker), --insecure (nothing). */
+    const char *broker_key = NULL, *cert = NULL, *server_cert = NULL;
+    while (argc >= 2 && strncmp(argv[1], "--", 2) == 0) {
+        if (argc >= 3 && streq(argv[1], "--broker-key"))
+            broker_key = argv[2];
+        else if (argc >= 3 && streq(argv[1], "--cert"))
+            cert = argv[2];
+        else if (argc >= 3 && streq(argv[1], "--server-cert"))
+            server_cert = argv[2];
+        else if (!streq(argv[1], "--insecure"))
+            return s_usage();
+        int used = streq(argv[1], "--insecure") ? 1 : 2;
+        argc -= used;
+        argv += used;
+    }
+    char text[FC_MAX_TEXT] = "";
+    int err = 0;
+    fc_curve_t *curve = NULL;
+    if (server_cert)
+        curve = fc_curve_new_server(server_cert, &err, text, sizeof text);
+    else if (broker_key || cert)
+        curve = fc_curve_new_client(cert ? cert : "", broker_key ? broker_key : "", &err, text,
+                                    sizeof text);
+    if ((server_cert || broker_key || cert) && !curve) {
+        fprintf(stderr, "fc_hostile: %s\n", text);
+        return 2;
+    }
+    int rc = -1;
     if (argc == 3 && streq(argv[1], "client"))
-        return s_client(argv[2]);
-    if (argc == 3 && streq(argv[1], "config"))
-        return s_config(argv[2]);
-    if (argc == 5 && streq(argv[1], "broker"))
-        return s_fake_broker(argv[2], argv[3], atoi(argv[4]));
-    return s_usage();
+        rc = s_client(argv[2], curve);
+    else if (argc == 3 && streq(argv[1], "config"))
+        rc = s_config(argv[2], curve);
+    else if (argc == 5 && streq(argv[1], "broker"))
+        rc = s_fake_broker(argv[2], argv[3], atoi(argv[4]), curve);
+    fc_curve_destroy(&curve);
+    return rc < 0 ? s_usage() : rc;
 }

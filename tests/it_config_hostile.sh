@@ -11,7 +11,7 @@ fc_keygen
 fc_config_agent h1 --config-changed "cat >/dev/null"
 fc_wait_for "h1 to say HELLO" 20 fc_agents_seen h1
 
-"$FC_HOSTILE_BIN" config "$FC_SERVICE" >"$FC_TMP/hostile.out" 2>&1 ||
+"$FC_HOSTILE_BIN" "${FC_CLI_SEC_ARGS[@]}" config "$FC_SERVICE" >"$FC_TMP/hostile.out" 2>&1 ||
   fc_fail "hostile config requests: $(cat "$FC_TMP/hostile.out")"
 kill -0 "$FC_BROKER_PID" || fc_fail "broker died"
 grep -q "CONFIG_PUSH flipped byte: ERROR" "$FC_TMP/hostile.out" ||
@@ -42,7 +42,7 @@ fi
 
 # An agent facing a broker that publishes garbage on every topic (C/ included) exits cleanly.
 ports=($(fc_ports 2))
-"$FC_HOSTILE_BIN" broker "tcp://127.0.0.1:${ports[0]}" "tcp://127.0.0.1:${ports[1]}" 10 &
+"$FC_HOSTILE_BIN" "${FC_FAKE_BROKER_SEC_ARGS[@]}" broker "tcp://127.0.0.1:${ports[0]}" "tcp://127.0.0.1:${ports[1]}" 10 &
 FC_PIDS+=($!)
 fc_wait_port "${ports[0]}"
 rc=0

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh" "$1"
 fc_start_broker "$FC_TMP/broker"
 fc_keygen
 start_daemon() { # name policy
-  "$FC_AGENT_BIN" --broker "$FC_SERVICE" --channel stable --install "$FC_TMP/$1/install" \
+  "$FC_AGENT_BIN" "${FC_AGENT_SEC_ARGS[@]}" --broker "$FC_SERVICE" --channel stable --install "$FC_TMP/$1/install" \
     --state "$FC_TMP/$1/state" --trust "$FC_TMP/keys/signing.pub" --id "$1" \
     --auto-update "$2" 2>>"$FC_TMP/$1.log" &
   FC_PIDS+=($!)
@@ -16,8 +16,8 @@ start_daemon() { # name policy
 start_daemon d1 all
 start_daemon d2 mandatory
 installed() { [ "$(cat "$FC_TMP/$1/install/current/app" 2>/dev/null)" = "$2" ]; }
-fc_wait_for "both daemons to report to the broker" 20 \
-  bash -c "'$FC_CLI_BIN' --broker '$FC_SERVICE' status | grep -q d1 && '$FC_CLI_BIN' --broker '$FC_SERVICE' status | grep -q d2"
+both_seen() { fc_cli status | grep -q d1 && fc_cli status | grep -q d2; }
+fc_wait_for "both daemons to report to the broker" 20 both_seen
 
 mkdir -p "$FC_TMP/src"
 echo v1 >"$FC_TMP/src/app"
@@ -37,6 +37,6 @@ echo v3 >"$FC_TMP/src/app"
 fc_cli release push "$FC_TMP/src" --channel stable --version 3 --key "$FC_TMP/keys/signing.key" --min-version 3 >/dev/null
 fc_wait_for "d2 to install 3 (min-version above installed)" 20 installed d2 v3
 fc_wait_for "d1 to install 3" 20 installed d1 v3
-fc_wait_for "status to show both on 3" 20 \
-  bash -c "[ \$('$FC_CLI_BIN' --broker '$FC_SERVICE' status --json | grep -o '\"version\": *\"3\"' | wc -l) -eq 2 ]"
+both_at_3() { [ "$(fc_cli status --json | grep -o '"version": *"3"' | wc -l)" -eq 2 ]; }
+fc_wait_for "status to show both on 3" 20 both_at_3
 fc_pass "a release whose minimum version is above the installed one is installed at once"

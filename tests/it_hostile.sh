@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh" "$1"
 
 fc_start_broker "$FC_TMP/broker"
 fc_keygen
-"$FC_HOSTILE_BIN" client "$FC_SERVICE" >"$FC_TMP/hostile.out" || fc_fail "$(cat "$FC_TMP/hostile.out")"
+"$FC_HOSTILE_BIN" "${FC_CLI_SEC_ARGS[@]}" client "$FC_SERVICE" >"$FC_TMP/hostile.out" || fc_fail "$(cat "$FC_TMP/hostile.out")"
 kill -0 "$FC_BROKER_PID" || fc_fail "broker died"
 mkdir -p "$FC_TMP/src"; echo x >"$FC_TMP/src/x"
 fc_cli release push "$FC_TMP/src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null \
@@ -15,7 +15,7 @@ fc_cli release push "$FC_TMP/src" --channel stable --version 1 --key "$FC_TMP/ke
 fc_pass "broker survives $(wc -l <"$FC_TMP/hostile.out") kinds of malformed request and keeps serving"
 
 ports=($(fc_ports 2))
-"$FC_HOSTILE_BIN" broker "tcp://127.0.0.1:${ports[0]}" "tcp://127.0.0.1:${ports[1]}" 20 &
+"$FC_HOSTILE_BIN" "${FC_FAKE_BROKER_SEC_ARGS[@]}" broker "tcp://127.0.0.1:${ports[0]}" "tcp://127.0.0.1:${ports[1]}" 20 &
 FC_PIDS+=($!)
 fc_wait_port "${ports[0]}"
 rc=0

@@ -9,7 +9,7 @@ mkdir -p "$FC_TMP/src"
 fc_random_file "$FC_TMP/src/big.bin" $((32*1024))
 size=$((32*1048576))
 fc_start_proxy --rate $((8*1048576))
-"$FC_CLI_BIN" --broker "$FC_PROXY" --quiet release push "$FC_TMP/src" --channel stable \
+"$FC_CLI_BIN" "${FC_CLI_SEC_ARGS[@]}" --broker "$FC_PROXY" --quiet release push "$FC_TMP/src" --channel stable \
   --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null 2>&1 &
 pusher=$!
 FC_PIDS+=("$pusher")

@@ -16,10 +16,15 @@ for b in "$FC_BROKER_BIN" "$FC_CLI_BIN" "$FC_AGENT_BIN" "$FC_PROXY_BIN" "$FC_FRE
 done
 
 # Security arguments every direct invocation of the agent and the CLI passes (the helpers
-# below pass them already): the keys the test broker was started with. Filled in by
-# fc_start_broker; empty while a suite runs its broker with --insecure.
+# below pass them already), right after the binary: the CURVE keys of the test broker
+# (--broker-key, and --key / --cert), filled in by fc_start_broker. A suite that sets
+# FC_INSECURE=1 before fc_start_broker runs everything with --insecure instead.
+# FC_FAKE_BROKER_SEC_ARGS go to `fc_hostile broker` so agents (with FC_AGENT_SEC_ARGS) can
+# reach it: it serves with the test broker's own cert.
 FC_AGENT_SEC_ARGS=()
 FC_CLI_SEC_ARGS=()
+FC_BROKER_SEC_ARGS=()
+FC_FAKE_BROKER_SEC_ARGS=()
 
 FC_TMP=$(mktemp -d "${TMPDIR:-/tmp}/fleetcast-test.XXXXXX")
 FC_PIDS=()
@@ -50,9 +55,37 @@ fc_pass() { echo "ok - $*"; }
 # Prints N free loopback ports.
 fc_ports() { "$FC_FREEPORT_BIN" "${1:-1}"; }
 
-# Starts a broker on free ports with data dir $1; sets FC_SERVICE, FC_ANNOUNCE, FC_BROKER_PID.
+# Secure by default: one publisher key (signing + CURVE) and one agent key per suite in
+# $FC_TMP/keys, a broker key in data dir $1 (kept across restarts), both client keys enrolled
+# there; sets the *_SEC_ARGS arrays. With FC_INSECURE=1: --insecure everywhere.
+fc_secure_setup() {
+  local data=$1
+  if [ "${FC_INSECURE:-0}" = 1 ]; then
+    FC_BROKER_SEC_ARGS=(--insecure)
+    FC_AGENT_SEC_ARGS=(--insecure)
+    FC_CLI_SEC_ARGS=(--insecure)
+    FC_FAKE_BROKER_SEC_ARGS=()
+    return 0
+  fi
+  fc_keygen
+  [ -f "$FC_TMP/keys/agent.cert_secret" ] ||
+    "$FC_CLI_BIN" keygen --role agent --out "$FC_TMP/keys" >/dev/null
+  mkdir -p "$data"
+  [ -f "$data/broker.cert_secret" ] ||
+    "$FC_CLI_BIN" keygen --role broker --out "$data" >/dev/null
+  "$FC_CLI_BIN" keys add-publisher "$FC_TMP/keys/publisher.cert" --data "$data" >/dev/null
+  "$FC_CLI_BIN" keys add-agent "$FC_TMP/keys/agent.cert" --data "$data" >/dev/null
+  FC_BROKER_SEC_ARGS=()
+  FC_AGENT_SEC_ARGS=(--broker-key "$data/broker.cert" --key "$FC_TMP/keys/agent.cert_secret")
+  FC_CLI_SEC_ARGS=(--broker-key "$data/broker.cert" --cert "$FC_TMP/keys/publisher.cert_secret")
+  FC_FAKE_BROKER_SEC_ARGS=(--server-cert "$data/broker.cert_secret")
+}
+
+# Starts a broker on free ports with data dir $1 (keys: fc_secure_setup); sets FC_SERVICE,
+# FC_ANNOUNCE, FC_BROKER_PID.
 fc_start_broker() {
   local data=$1; shift
+  fc_secure_setup "$data"
   local ports; ports=($(fc_ports 2))
   FC_SERVICE="tcp://127.0.0.1:${ports[0]}"
   FC_ANNOUNCE="tcp://127.0.0.1:${ports[1]}"
@@ -62,7 +95,8 @@ fc_start_broker() {
 # (Re)starts a broker on the same FC_SERVICE/FC_ANNOUNCE as before.
 fc_restart_broker() {
   local data=$1; shift
-  "$FC_BROKER_BIN" --data "$data" --service "$FC_SERVICE" --announce "$FC_ANNOUNCE" "$@" \
+  "$FC_BROKER_BIN" --data "$data" --service "$FC_SERVICE" --announce "$FC_ANNOUNCE" \
+    "${FC_BROKER_SEC_ARGS[@]}" "$@" \
     >>"$FC_TMP/broker.log" 2>&1 &
   FC_BROKER_PID=$!
   FC_PIDS+=("$FC_BROKER_PID")
@@ -88,17 +122,19 @@ fc_wait_port() {
 }
 
 # fleetcast CLI against the test broker.
-fc_cli() { "$FC_CLI_BIN" --broker "$FC_SERVICE" --quiet "$@"; }
+fc_cli() { "$FC_CLI_BIN" "${FC_CLI_SEC_ARGS[@]}" --broker "$FC_SERVICE" --quiet "$@"; }
 
-# Makes a publisher key in $FC_TMP/keys.
-fc_keygen() { "$FC_CLI_BIN" keygen --out "$FC_TMP/keys" >/dev/null; }
+# Makes the publisher keys in $FC_TMP/keys (signing.key/.pub, publisher.cert/_secret), once.
+fc_keygen() {
+  [ -f "$FC_TMP/keys/signing.key" ] || "$FC_CLI_BIN" keygen --out "$FC_TMP/keys" >/dev/null
+}
 
 # Agent --once for agent NAME with extra args; JSON result in $FC_TMP/NAME.json.
 # Run in the background with `fc_agent_once NAME &`: the exec makes $! the agent's own PID.
 fc_agent_once() {
   local name=$1; shift
-  exec "$FC_AGENT_BIN" --broker "${FC_AGENT_BROKER:-$FC_SERVICE}" --channel "${FC_CHANNEL:-stable}" \
-    --install "$FC_TMP/$name/install" --state "$FC_TMP/$name/state" \
+  exec "$FC_AGENT_BIN" "${FC_AGENT_SEC_ARGS[@]}" --broker "${FC_AGENT_BROKER:-$FC_SERVICE}" \
+    --channel "${FC_CHANNEL:-stable}" --install "$FC_TMP/$name/install" --state "$FC_TMP/$name/state" \
     --trust "${FC_TRUST:-$FC_TMP/keys/signing.pub}" --id "$name" --once --json "$@" \
     >"$FC_TMP/$name.json" 2>>"$FC_TMP/$name.log"
 }
@@ -153,8 +189,8 @@ fc_wait_for() {
 fc_config_agent() {
   local name=$1; shift
   mkdir -p "$FC_TMP/$name"
-  "$FC_AGENT_BIN" --broker "${FC_AGENT_BROKER:-$FC_SERVICE}" --channel "${FC_CHANNEL:-stable}" \
-    --install "$FC_TMP/$name/install" --state "$FC_TMP/$name/state" \
+  "$FC_AGENT_BIN" "${FC_AGENT_SEC_ARGS[@]}" --broker "${FC_AGENT_BROKER:-$FC_SERVICE}" \
+    --channel "${FC_CHANNEL:-stable}" --install "$FC_TMP/$name/install" --state "$FC_TMP/$name/state" \
     --trust "${FC_TRUST:-$FC_TMP/keys/signing.pub}" --id "$name" "$@" \
     >>"$FC_TMP/$name.out" 2>>"$FC_TMP/$name.log" &
   FC_LAST_PID=$!

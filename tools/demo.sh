@@ -8,6 +8,13 @@ source "$here/../tests/lib.sh" "${1:-build}"
 echo "== fleetcast demo (temporary dir $FC_TMP)"
 fc_start_broker "$FC_TMP/broker"
 echo "broker: service $FC_SERVICE, announce $FC_ANNOUNCE (pid $FC_BROKER_PID)"
+if [ "${FC_INSECURE:-0}" = 1 ]; then
+  echo "security: NONE (FC_INSECURE=1: broker, agents and CLI run with --insecure)"
+else
+  echo "security: CURVE on both broker sockets; broker key $FC_TMP/broker/broker.cert,"
+  echo "  enrolled: publisher $FC_TMP/keys/publisher.cert, agent $FC_TMP/keys/agent.cert"
+  "$FC_CLI_BIN" keys list --data "$FC_TMP/broker" | sed 's/^/  /'
+fi
 
 fc_keygen
 echo "publisher key: $FC_TMP/keys/signing.key (agents trust $FC_TMP/keys/signing.pub)"

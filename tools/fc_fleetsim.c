@@ -31,10 +31,11 @@
 
 typedef struct {
     const char *broker, *broker_bin, *key_file, *trust_file, *group, *prefix;
+    const char *cert, *agent_key, *broker_key; /* CURVE; made in the temp dir if not given */
     int agents, rounds, io_threads;
     double round_timeout, sync_timeout;
     size_t stack_kib;
-    bool start_broker, json, verbose, keep;
+    bool start_broker, json, verbose, keep, insecure;
 } s_opts_t;
 
 /* One simulated agent. t[r]: when its changed callback saw round r (monotonic ns, 0: not). */
@@ -82,6 +83,12 @@ static void s_usage(FILE *out)
             "      --key FILE          publisher signing key (default: a fresh key pair)\n"
             "      --trust FILE        trust file for the engines (default: the key's public\n"
             "                          half)\n"
+            "      --broker-key KEY    the broker's public CURVE cert or Z85 key, and\n"
+            "      --cert FILE         the publisher's secret cert, and\n"
+            "      --agent-key FILE    the engines' secret cert (enrolled as an agent): needed\n"
+            "                          with --broker; --start-broker makes and enrols them\n"
+            "      --insecure          no CURVE (a broker started with --insecure; with\n"
+            "                          --start-broker, starts it so)\n"
             "      --bench-config ROUNDS  rounds (default 5)\n"
             "      --round-timeout S   give up on a round after S seconds (default 60)\n"
             "      --sync-timeout S    wait this long for all engines to sync (default 180)\n"
@@ -115,6 +122,10 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
                                          {"keep", no_argument, NULL, 'E'},
                                          {"verbose", no_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
+                                         {"broker-key", required_argument, NULL, 'x'},
+                                         {"cert", required_argument, NULL, 'c'},
+                                         {"agent-key", required_argument, NULL, 'a'},
+                                         {"insecure", no_argument, NULL, 'i'},
                                          {NULL, 0, NULL, 0}};
     *o = (s_opts_t){.prefix = "sim",
                     .agents = 1000,
@@ -180,6 +191,18 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
         case 'j':
             o->json = true;
             break;
+        case 'x':
+            o->broker_key = optarg;
+            break;
+        case 'c':
+            o->cert = optarg;
+            break;
+        case 'a':
+            o->agent_key = optarg;
+            break;
+        case 'i':
+            o->insecure = true;
+            break;
         case 'E':
             o->keep = true;
             break;
@@ -200,6 +223,11 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
     }
     if (!o->broker == !o->start_broker) {
         fprintf(stderr, "fleetcast-fleetsim: give exactly one of --broker EP, --start-broker\n");
+        return 2;
+    }
+    if (o->broker && !o->insecure && (!o->broker_key || !o->cert || !o->agent_key)) {
+        fprintf(stderr, "fleetcast-fleetsim: --broker needs --broker-key, --cert and --agent-key,"
+                        " or --insecure\n");
         return 2;
     }
     return 0;
@@ -388,6 +416,9 @@ static int s_start_engines(const s_opts_t *o, s_sim_agent_t *sims, const char di
         cfg.install_dir = install;
         cfg.state_dir = state;
         cfg.trust = trust;
+        cfg.insecure = o->insecure;
+        cfg.key_file = o->agent_key;
+        cfg.broker_key = o->broker_key;
         cfg.id = a->id;
         cfg.group = o->group;
         cfg.policy = FC_AGENT_UPDATE_NONE; /* config only */
@@ -660,6 +691,8 @@ int main(int argc, char **argv)
     fc_trust_t *trust = NULL;
     fc_simbroker_t broker = {0};
     fc_client_t *client = NULL;
+    fc_curve_t *curve = NULL;
+    char broker_key[PATH_MAX], cert[PATH_MAX], agent_key[PATH_MAX];
     int status = 1, n = 0;
     char msg[FC_MAX_TEXT + 256] = "";
     if (!rp || !sims || !times || !all || s_keys(&o, dir, &key, &trust) != 0)
@@ -681,7 +714,16 @@ int main(int argc, char **argv)
                     bin);
             goto done;
         }
-        if (fc_simbroker_start(&broker, bin, dir, msg, sizeof msg) != 0) {
+        if (!o.insecure &&
+            fc_simbroker_keys(dir, broker_key, cert, agent_key, msg, sizeof msg) == 0) {
+            o.broker_key = broker_key;
+            o.cert = cert;
+            o.agent_key = agent_key;
+        } else if (!o.insecure) {
+            fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
+            goto done;
+        }
+        if (fc_simbroker_start(&broker, bin, dir, o.insecure, msg, sizeof msg) != 0) {
             fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
             goto done;
         }
@@ -689,7 +731,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "fleetsim: broker pid %d on %s\n", (int)broker.pid, broker.service);
     }
     int err = 0;
-    client = fc_client_new(endpoint, 2000, &err);
+    if (!o.insecure &&
+        !(curve = fc_curve_new_client(o.cert, o.broker_key, &err, msg, sizeof msg))) {
+        fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
+        goto done;
+    }
+    client = fc_client_new(endpoint, 2000, curve, &err);
     if (!client) {
         fprintf(stderr, "fleetcast-fleetsim: bad broker endpoint '%s'\n", endpoint);
         goto done;
@@ -755,6 +802,7 @@ done:
     for (int i = 0; i < n; i++)
         fc_agent_destroy(&sims[i].agent);
     fc_client_destroy(&client);
+    fc_curve_destroy(&curve);
     fc_simbroker_stop(&broker);
     fc_trust_destroy(&trust);
     fc_signkey_wipe(&key);

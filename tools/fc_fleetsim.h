@@ -24,10 +24,16 @@ typedef struct {
 /* Finds the broker binary next to this one in the build tree (../broker/fleetcast-broker
    relative to /proc/self/exe). 0, or -1 if it is not there. */
 int fc_simbroker_find(char *path, size_t size);
-/* Starts bin with --data DIR/broker on two free loopback ports and waits (up to 10 s) until
-   its service port accepts connections. 0, or -1 with a reason in msg. */
-int fc_simbroker_start(fc_simbroker_t *self, const char *bin, const char *dir, char *msg,
-                       size_t msgsize);
+/* Starts bin with --data DIR/broker on two free loopback ports (with --insecure if asked) and
+   waits (up to 10 s) until its service port accepts connections. 0, or -1 with a reason in
+   msg. */
+int fc_simbroker_start(fc_simbroker_t *self, const char *bin, const char *dir, bool insecure,
+                       char *msg, size_t msgsize);
+/* CURVE keys for a broker started in DIR/broker: its cert there, and DIR/publisher.cert and
+   DIR/agent.cert (+_secret) enrolled in its keys/. Writes the paths of the broker's public
+   cert and of the two secret certs (each PATH_MAX). 0, or -1 with a reason in msg. */
+int fc_simbroker_keys(const char *dir, char *broker_cert, char *publisher_secret,
+                      char *agent_secret, char *msg, size_t msgsize);
 /* SIGTERM, wait up to 5 s, then SIGKILL. Safe if it never started. */
 void fc_simbroker_stop(fc_simbroker_t *self);
 

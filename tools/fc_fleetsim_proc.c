@@ -1,7 +1,10 @@
 /* fc_fleetsim_proc.c: fleetcast-fleetsim's broker child (free ports, start, stop) and the
    /proc readings (CPU time, peak RSS, threads, fds) it reports. */
 #define _GNU_SOURCE
+#include "fc_curve.h"
+#include "fc_error.h"
 #include "fc_fleetsim.h"
+#include "fc_util.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -66,8 +69,34 @@ static bool s_port_open(int port)
     return ok;
 }
 
-int fc_simbroker_start(fc_simbroker_t *self, const char *bin, const char *dir, char *msg,
-                       size_t msgsize)
+int fc_simbroker_keys(const char *dir, char *broker_cert, char *publisher_secret,
+                      char *agent_secret, char *msg, size_t msgsize)
+{
+    char data[1100], pub[FC_CURVE_Z85_LEN + 1], hex[65], path[1300]; /* dir: < 1024 */
+    snprintf(data, sizeof data, "%s/broker", dir);
+    snprintf(broker_cert, PATH_MAX, "%s/broker.cert", data);
+    int err = fc_mkdirs(data, 0700) == 0 ? fc_curve_generate(broker_cert, true, NULL) : FC_EIO;
+    const char *roles[2] = {"publisher", "agent"};
+    char *secrets[2] = {publisher_secret, agent_secret};
+    for (int i = 0; i < 2 && !err; i++) {
+        snprintf(path, sizeof path, "%s/%s.cert", dir, roles[i]);
+        snprintf(secrets[i], PATH_MAX, "%s_secret", path);
+        err = fc_curve_generate(path, false, pub);
+        snprintf(path, sizeof path, "%s/keys/%ss", data, roles[i]);
+        if (!err && fc_mkdirs(path, 0700) != 0)
+            err = FC_EIO;
+        fc_curve_key_hex(pub, hex);
+        snprintf(path, sizeof path, "%s/keys/%ss/%s.cert", data, roles[i], hex);
+        if (!err)
+            err = fc_curve_save_public(pub, path);
+    }
+    if (err)
+        snprintf(msg, msgsize, "cannot make CURVE keys in %s: %s", dir, fc_strerror(err));
+    return err ? -1 : 0;
+}
+
+int fc_simbroker_start(fc_simbroker_t *self, const char *bin, const char *dir, bool insecure,
+                       char *msg, size_t msgsize)
 {
     int ports[2];
     memset(self, 0, sizeof *self);
@@ -95,7 +124,7 @@ int fc_simbroker_start(fc_simbroker_t *self, const char *bin, const char *dir, c
             close(fd);
         }
         execl(bin, bin, "--data", data, "--service", self->service, "--announce", self->announce,
-              (char *)NULL);
+              insecure ? "--insecure" : (char *)NULL, (char *)NULL);
         _exit(127);
     }
     self->pid = pid;

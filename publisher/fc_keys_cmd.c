@@ -1,0 +1,220 @@
+/* fc_keys_cmd.c: `fleetcast keygen` (signing keys and CURVE certificates) and `fleetcast keys`
+   (enrol, revoke and list the CURVE keys a broker admits), all local file operations. */
+#include "fc_keys_cmd.h"
+#include "fc_curve.h"
+#include "fc_error.h"
+#include "fc_json.h"
+#include "fc_key.h"
+#include "fc_util.h"
+
+#include <czmq.h>
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Role directories under BROKERDATA/keys (the broker's fc_keyring reads the same). */
+static const char *s_role_dirs[] = {"agents", "publishers"};
+
+static int s_fail(const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "fleetcast: ");
+    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, "\n");
+    return 1;
+}
+
+/* Makes DIR/NAME.cert(+_secret) unless the secret is there; *made says whether it did. */
+static int s_make_cert(const char *dir, const char *name, bool broker, char *pub, bool *made)
+{
+    char path[PATH_MAX], secret[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s.cert", dir, name);
+    snprintf(secret, sizeof secret, "%s/%s.cert_secret", dir, name);
+    *made = false;
+    if (access(secret, F_OK) == 0)
+        return fc_curve_read_public(secret, pub);
+    int err = fc_curve_generate(path, broker, pub);
+    *made = err == FC_OK;
+    return err;
+}
+
+int fc_keygen_cmd(const char *out, const char *role, bool json)
+{
+    if (!out)
+        return fprintf(stderr, "fleetcast: keygen needs --out DIR\n"), 2;
+    role = role ? role : "publisher";
+    if (!streq(role, "publisher") && !streq(role, "agent") && !streq(role, "broker"))
+        return fprintf(stderr, "fleetcast: --role is publisher, agent or broker, not '%s'\n", role),
+               2;
+    if (fc_mkdirs(out, 0700) != 0)
+        return s_fail("cannot create %s: %s", out, strerror(errno));
+    bool signing_made = false, cert_made = false;
+    char signing[PATH_MAX];
+    snprintf(signing, sizeof signing, "%s/signing.key", out);
+    if (streq(role, "publisher") && access(signing, F_OK) != 0) {
+        fc_signkey_t key;
+        fc_signkey_generate(&key);
+        int rc = fc_signkey_save(&key, out);
+        fc_signkey_wipe(&key);
+        if (rc)
+            return s_fail("cannot write %s: %s", signing, fc_strerror(rc));
+        signing_made = true;
+    }
+    char pub[FC_CURVE_Z85_LEN + 1] = "";
+    int rc = s_make_cert(out, role, streq(role, "broker"), pub, &cert_made);
+    if (rc)
+        return s_fail("cannot write the %s certificate: %s", role, fc_strerror(rc));
+    if (!signing_made && !cert_made) {
+        fprintf(stderr, "fleetcast: %s keys are already in %s; not overwritten\n", role, out);
+        return 1;
+    }
+    char cert[PATH_MAX];
+    snprintf(cert, sizeof cert, "%s/%s.cert", out, role);
+    if (json) {
+        fc_json_t *j = fc_json_new();
+        fc_json_open(j);
+        fc_json_key_str(j, "role", role);
+        if (streq(role, "publisher")) {
+            fc_json_key_str(j, "secret", signing);
+            snprintf(signing, sizeof signing, "%s/signing.pub", out);
+            fc_json_key_str(j, "public", signing);
+        }
+        fc_json_key_str(j, "cert", cert);
+        strcat(cert, "_secret");
+        fc_json_key_str(j, "cert_secret", cert);
+        fc_json_key_str(j, "curve_key", pub);
+        fc_json_close(j);
+        puts(fc_json_text(j));
+        fc_json_destroy(&j);
+        return 0;
+    }
+    if (signing_made)
+        printf("wrote %s/signing.key (secret, keep it safe) and %s/signing.pub (give it to "
+               "agents with --trust)\n",
+               out, out);
+    if (!cert_made)
+        printf("kept the existing %s_secret\n", cert);
+    else if (streq(role, "broker"))
+        printf("wrote %s_secret (the broker's secret: keep it in the broker's data dir) and %s\n"
+               "(give it to agents and publishers as --broker-key); key %s\n",
+               cert, cert, pub);
+    else
+        printf("wrote %s_secret (secret: the %s's --%s) and %s;\n"
+               "enrol it on the broker: fleetcast keys add-%s %s --data BROKER_DATA_DIR\n",
+               cert, role, streq(role, "agent") ? "key" : "cert", cert, role, pub);
+    return 0;
+}
+
+/* Every enrolled cert file under data/keys: calls fn with role dir, file path and key. */
+typedef void(s_visit_fn)(const char *role, const char *file, const char *key, void *arg);
+
+static void s_visit(const char *data, s_visit_fn *fn, void *arg)
+{
+    for (size_t i = 0; i < 2; i++) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/keys/%s", data, s_role_dirs[i]);
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            size_t n = strlen(e->d_name);
+            if (e->d_name[0] == '.' || (n >= 7 && streq(e->d_name + n - 7, "_secret")))
+                continue;
+            char file[PATH_MAX], key[FC_CURVE_Z85_LEN + 1];
+            if (snprintf(file, sizeof file, "%s/%s", dir, e->d_name) >= (int)sizeof file)
+                continue;
+            struct stat st;
+            if (stat(file, &st) == 0 && S_ISREG(st.st_mode) && fc_curve_read_public(file, key) == 0)
+                fn(i == 0 ? "agent" : "publisher", file, key, arg);
+        }
+        if (d)
+            closedir(d);
+    }
+}
+
+typedef struct {
+    const char *key;
+    int removed;
+    int failed;
+} s_revoke_t;
+
+static void s_revoke_one(const char *role, const char *file, const char *key, void *arg)
+{
+    s_revoke_t *r = arg;
+    if (!streq(key, r->key))
+        return;
+    if (unlink(file) == 0) {
+        printf("revoked %s key %s (removed %s)\n", role, key, file);
+        r->removed++;
+    } else {
+        fprintf(stderr, "fleetcast: cannot remove %s: %s\n", file, strerror(errno));
+        r->failed++;
+    }
+}
+
+static void s_list_one(const char *role, const char *file, const char *key, void *arg)
+{
+    fc_json_t *j = arg;
+    if (j) {
+        fc_json_open(j);
+        fc_json_key_str(j, "role", role);
+        fc_json_key_str(j, "key", key);
+        fc_json_key_str(j, "file", file);
+        fc_json_close(j);
+    } else
+        printf("%-10s %s %s\n", role, key, file);
+}
+
+int fc_keys_cmd_run(const char *data, bool json, int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : NULL;
+    if (!sub)
+        return fprintf(stderr, "fleetcast: keys needs add-agent, add-publisher, revoke or list\n"),
+               2;
+    if (!data)
+        return fprintf(stderr, "fleetcast: keys %s needs --data BROKER_DATA_DIR\n", sub), 2;
+    if (streq(sub, "list")) {
+        fc_json_t *j = json ? fc_json_new() : NULL;
+        if (j)
+            fc_json_open_array(j);
+        else
+            printf("%-10s %-40s %s\n", "ROLE", "KEY", "FILE");
+        s_visit(data, s_list_one, j);
+        if (j) {
+            fc_json_close_array(j);
+            puts(fc_json_text(j));
+            fc_json_destroy(&j);
+        }
+        return 0;
+    }
+    bool add_agent = streq(sub, "add-agent"), add_pub = streq(sub, "add-publisher");
+    if (!add_agent && !add_pub && !streq(sub, "revoke"))
+        return fprintf(stderr, "fleetcast: unknown keys command '%s'\n", sub), 2;
+    if (argc != 3)
+        return fprintf(stderr, "fleetcast: keys %s needs one KEY (Z85 key or .cert file)\n", sub),
+               2;
+    char key[FC_CURVE_Z85_LEN + 1], hex[65];
+    int err = fc_curve_read_public(argv[2], key);
+    if (err)
+        return s_fail("'%s' is not a CURVE key or certificate file (%s)", argv[2],
+                      fc_strerror(err));
+    if (!add_agent && !add_pub) {
+        s_revoke_t r = {key, 0, 0};
+        s_visit(data, s_revoke_one, &r);
+        if (r.removed == 0 && r.failed == 0)
+            return s_fail("key %s is not enrolled in %s/keys", key, data);
+        return r.failed ? 1 : 0;
+    }
+    char dir[PATH_MAX], file[PATH_MAX + 80];
+    snprintf(dir, sizeof dir, "%s/keys/%s", data, add_agent ? "agents" : "publishers");
+    if (fc_mkdirs(dir, 0750) != 0)
+        return s_fail("cannot create %s: %s", dir, strerror(errno));
+    fc_curve_key_hex(key, hex);
+    snprintf(file, sizeof file, "%s/%s.cert", dir, hex);
+    err = fc_curve_save_public(key, file);
+    if (err)
+        return s_fail("cannot write %s: %s", file, fc_strerror(err));
+    printf("enrolled %s key %s (%s); the broker admits it within a second\n",
+           add_agent ? "agent" : "publisher", key, file);
+    return 0;
+}

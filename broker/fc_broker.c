@@ -23,9 +23,6 @@
 #define S_BATCH 256
 /* Peers remembered for malformed-message counting; forgotten all at once past this. */
 #define S_MAX_BAD_PEERS 10000
-/* Denied requests written to the audit log per second at most (each is a durable write; a
-   key that keeps trying is still logged, and counted in the stats). */
-#define S_MAX_DENY_AUDITS 10
 
 /* A reply waiting for its batch's commit. */
 typedef struct {
@@ -41,8 +38,6 @@ typedef struct {
     fc_store_t *store;
     fc_config_service_t *config; /* config requests: fc_config_service.c */
     fc_broker_auth_t *auth;      /* CURVE, zauth and key roles (secure); NULL: insecure */
-    int64_t deny_second;         /* rate limit of denial audits: current second, count */
-    int deny_audits;
     uint64_t epoch;
     char service[FC_MAX_ENDPOINT + 1];
     char announce[FC_MAX_ENDPOINT + 1];
@@ -566,33 +561,6 @@ static void s_batch_flush(s_broker_t *self)
     self->nheld = 0;
 }
 
-/* A request this key's role may not send: FC_EPERM, a log line, and an audit entry (at most
-   S_MAX_DENY_AUDITS a second). */
-static void s_deny(s_broker_t *self, zframe_t *peer, const fc_msg_t *m, const char *key, int roles)
-{
-    const char *type = fc_msg_type_name(m->type);
-    const char *role = fc_keyring_role_name(roles);
-    self->stats.denied++;
-    if (!self->quiet)
-        zsys_warning("fleetcast-broker: denied %s from key %s (role %s)", type,
-                     *key ? key : "(none)", role);
-    int64_t second = zclock_mono() / 1000;
-    if (second != self->deny_second) {
-        self->deny_second = second;
-        self->deny_audits = 0;
-    }
-    if (self->deny_audits++ < S_MAX_DENY_AUDITS) {
-        char detail[FC_MAX_TEXT];
-        snprintf(detail, sizeof detail, "%s refused: key role %s", type, role);
-        fc_store_audit_add(self->store, *key ? key : "(no key)", "denied", detail, "FC_EPERM");
-    }
-    if (roles)
-        s_error(self, peer, m->req, FC_EPERM, "%s needs a publisher key; this key is an %s key",
-                type, role);
-    else
-        s_error(self, peer, m->req, FC_EPERM, "%s refused: this key is not enrolled", type);
-}
-
 /* Takes ownership of msg (routing id frame first). */
 static void s_handle_request(s_broker_t *self, zmsg_t *msg)
 {
@@ -631,7 +599,11 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
     self->stats.requests++;
     int roles = self->auth ? fc_broker_auth_roles(self->auth, key) : FC_ROLE_ALL;
     if (!fc_keyring_allows(roles, m->type)) {
-        s_deny(self, peer, m, key, roles);
+        char text[FC_MAX_TEXT];
+        fc_broker_auth_deny(self->auth, self->store, key, roles, m->type, self->quiet, text,
+                            sizeof text);
+        self->stats.denied++;
+        s_error(self, peer, m->req, FC_EPERM, "%s", text);
         fc_msg_destroy(&m);
         zframe_destroy(&peer);
         return;

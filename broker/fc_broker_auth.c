@@ -4,6 +4,8 @@
 #include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_keyring.h"
+#include "fc_msg.h"
+#include "fc_store_config.h"
 #include "fc_util.h"
 
 #include <czmq.h>
@@ -16,6 +18,8 @@ struct fc_broker_auth_t {
     fc_curve_t *curve;
     fc_keyring_t *keyring;
     zactor_t *zauth;
+    int64_t deny_second; /* rate limit of denial audits: current second, count */
+    int deny_audits;
 };
 
 void fc_broker_auth_destroy(fc_broker_auth_t **self_p)
@@ -95,4 +99,28 @@ void fc_broker_auth_apply(fc_broker_auth_t *self, void *sock)
 int fc_broker_auth_roles(fc_broker_auth_t *self, const char *z85)
 {
     return fc_keyring_roles(self->keyring, z85);
+}
+
+void fc_broker_auth_deny(fc_broker_auth_t *self, fc_store_t *store, const char *key, int roles,
+                         int msg_type, bool quiet, char *text, size_t textsize)
+{
+    const char *type = fc_msg_type_name(msg_type);
+    const char *role = fc_keyring_role_name(roles);
+    if (!quiet)
+        zsys_warning("fleetcast-broker: denied %s from key %s (role %s)", type,
+                     *key ? key : "(none)", role);
+    int64_t second = zclock_mono() / 1000;
+    if (second != self->deny_second) {
+        self->deny_second = second;
+        self->deny_audits = 0;
+    }
+    if (self->deny_audits++ < FC_BROKER_AUTH_MAX_DENY_AUDITS) {
+        char detail[FC_MAX_TEXT];
+        snprintf(detail, sizeof detail, "%s refused: key role %s", type, role);
+        fc_store_audit_add(store, *key ? key : "(no key)", "denied", detail, "FC_EPERM");
+    }
+    if (roles)
+        fc_textf(text, textsize, "%s needs a publisher key; this key is an %s key", type, role);
+    else
+        fc_textf(text, textsize, "%s refused: this key is not enrolled", type);
 }

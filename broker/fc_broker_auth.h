@@ -3,6 +3,7 @@
 #ifndef FC_BROKER_AUTH_H
 #define FC_BROKER_AUTH_H
 
+#include "fc_store.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -21,5 +22,12 @@ void fc_broker_auth_destroy(fc_broker_auth_t **self_p);
 void fc_broker_auth_apply(fc_broker_auth_t *self, void *sock);
 /* FC_ROLE_* bits of a peer's Z85 key (the "User-Id" zauth gave its connection). */
 int fc_broker_auth_roles(fc_broker_auth_t *self, const char *z85);
+
+/* A request the key's role may not send: logs it (unless quiet), records it in the audit log
+   (at most FC_BROKER_AUTH_MAX_DENY_AUDITS a second: each is a durable write) and writes the
+   text of the FC_EPERM reply into text. */
+#define FC_BROKER_AUTH_MAX_DENY_AUDITS 10
+void fc_broker_auth_deny(fc_broker_auth_t *self, fc_store_t *store, const char *key, int roles,
+                         int msg_type, bool quiet, char *text, size_t textsize);
 
 #endif

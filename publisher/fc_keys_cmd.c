@@ -100,9 +100,9 @@ int fc_keygen_cmd(const char *out, const char *role, bool json)
                "(give it to agents and publishers as --broker-key); key %s\n",
                cert, cert, pub);
     else
-        printf("wrote %s_secret (secret: the %s's --%s) and %s;\n"
+        printf("wrote %s_secret (secret: the %s's --%s) and %s (public key '%s');\n"
                "enrol it on the broker: fleetcast keys add-%s %s --data BROKER_DATA_DIR\n",
-               cert, role, streq(role, "agent") ? "key" : "cert", cert, role, pub);
+               cert, role, streq(role, "agent") ? "key" : "cert", cert, pub, role, cert);
     return 0;
 }
 

@@ -38,6 +38,8 @@ static const char *s_usage =
     "  keys revoke KEY --data DIR       remove a key from both; the broker refuses its new\n"
     "                                   connections and requests within a second\n"
     "  keys list --data DIR             enrolled keys: role, key, file\n"
+    "                                   (quote Z85 keys for the shell; one starting with '-'\n"
+    "                                   goes last, after --)\n"
     "\n"
     "Broker commands:\n"
     "  release push DIR --channel NAME --version VER --key FILE\n"

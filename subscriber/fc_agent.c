@@ -544,9 +544,9 @@ static int s_curve_setup(fc_agent_t *self, const fc_agent_config_t *cfg)
                 return e;
             }
             fc_agent_log(self,
-                         "made a new agent key %s; enrol it on the broker with 'fleetcast keys"
-                         " add-agent %s --data BROKER_DATA_DIR' (or copy %s into"
-                         " BROKER_DATA_DIR/keys/agents/)",
+                         "made a new agent key %s (public key '%s'); enrol it on the broker"
+                         " with: fleetcast keys add-agent %s --data BROKER_DATA_DIR (or copy"
+                         " that file into BROKER_DATA_DIR/keys/agents/)",
                          path, pub, pubpath);
         }
     }

@@ -4,7 +4,9 @@
 # usage: tools/bench_release.sh [--size MIB] [--runs N] [--build-dir DIR]
 #   BUILD_DIR (env, default "build", relative to the repo root) holds the built programs.
 #   FC_BENCH_BROKER_ARGS / FC_BENCH_CLIENT_ARGS / FC_BENCH_AGENT_ARGS add words to the
-#   broker / fleetcast / fleetcast-agent command lines (e.g. security options).
+#   broker / fleetcast / fleetcast-agent command lines.
+#   Transport: CURVE (keys made and enrolled in the work dir), or plain TCP with
+#   FC_BENCH_INSECURE=1 (every program gets --insecure).
 # Both contenders read from the page cache (warm for both: the file was just written and
 # pushed) and write into the same file system, so the ratio compares transfer machinery.
 # curl is timed twice in the same run: when it exits (its data may still be dirty in the page
@@ -200,16 +202,31 @@ NGINX_PID=$!
 wait_port "$NGINX_PID" "$P_HTTP" nginx "$WORK/nginx/error.log"
 
 mkdir -p "$WORK/broker"
+"$CLI" keygen --out "$WORK/keys" >"$WORK/keygen.log" 2>&1 ||
+    die "fleetcast keygen failed: $(tail -5 "$WORK/keygen.log")"
+if [ "${FC_BENCH_INSECURE:-0}" = 1 ]; then
+    TRANSPORT=plain
+    BROKER_SEC=(--insecure) CLIENT_SEC=(--insecure) AGENT_SEC=(--insecure)
+else
+    TRANSPORT=curve
+    { "$CLI" keygen --role broker --out "$WORK/broker" &&
+      "$CLI" keygen --role agent --out "$WORK/keys" &&
+      "$CLI" keys add-publisher "$WORK/keys/publisher.cert" --data "$WORK/broker" &&
+      "$CLI" keys add-agent "$WORK/keys/agent.cert" --data "$WORK/broker"; } >>"$WORK/keygen.log" 2>&1 ||
+        die "CURVE keys failed: $(tail -5 "$WORK/keygen.log")"
+    BROKER_SEC=()
+    CLIENT_SEC=(--broker-key "$WORK/broker/broker.cert" --cert "$WORK/keys/publisher.cert_secret")
+    AGENT_SEC=(--broker-key "$WORK/broker/broker.cert" --key "$WORK/keys/agent.cert_secret")
+fi
+echo "$PROG: transport $TRANSPORT" >&2
 "$BROKER" --data "$WORK/broker" --service "$ENDPOINT" --announce "tcp://127.0.0.1:$P_ANNOUNCE" \
-    "${BROKER_EXTRA[@]}" >"$WORK/broker.log" 2>&1 &
+    "${BROKER_SEC[@]}" "${BROKER_EXTRA[@]}" >"$WORK/broker.log" 2>&1 &
 BROKER_PID=$!
 wait_port "$BROKER_PID" "$P_SERVICE" fleetcast-broker "$WORK/broker.log"
 
-"$CLI" "${CLIENT_EXTRA[@]}" keygen --out "$WORK/keys" >"$WORK/keygen.log" 2>&1 ||
-    die "fleetcast keygen failed: $(tail -5 "$WORK/keygen.log")"
 echo "$PROG: pushing the release" >&2
 t0=$(now)
-run_child "$CLI" --broker "$ENDPOINT" "${CLIENT_EXTRA[@]}" release push "$WORK/src" --channel bench \
+run_child "$CLI" --broker "$ENDPOINT" "${CLIENT_SEC[@]}" "${CLIENT_EXTRA[@]}" release push "$WORK/src" --channel bench \
     --version 1 --key "$WORK/keys/signing.key" >"$WORK/push.log" 2>&1 ||
     die "fleetcast release push failed: $(tail -5 "$WORK/push.log")"
 PUSH_S=$(elapsed "$t0" "$(now)")
@@ -240,7 +257,7 @@ for run in $(seq 1 "$RUNS"); do
     mkdir -p "$inst" "$state"
     t0=$(now)
     run_child "$AGENT" --broker "$ENDPOINT" --channel bench --install "$inst" --state "$state" \
-        --trust "$WORK/keys/signing.pub" --once --json "${AGENT_EXTRA[@]}" \
+        --trust "$WORK/keys/signing.pub" --once --json "${AGENT_SEC[@]}" "${AGENT_EXTRA[@]}" \
         >"$WORK/agent$run.json" 2>"$WORK/agent$run.log" ||
         die "fleetcast-agent failed in run $run: $(tail -5 "$WORK/agent$run.log")"
     AGENT_T+=("$(elapsed "$t0" "$(now)")")
@@ -260,7 +277,7 @@ CSYNC_MED=$(median "${CSYNC_T[@]}")
 AGENT_MED=$(median "${AGENT_T[@]}")
 mibs() { awk -v s="$1" -v m="$SIZE_MIB" 'BEGIN { printf "%.0f", (s > 0) ? m / s : 0 }'; }
 echo
-echo "fleetcast release benchmark: $SIZE_MIB MiB file, $RUNS runs, loopback, warm page cache"
+echo "fleetcast release benchmark: $SIZE_MIB MiB file, $RUNS runs, loopback, warm page cache, transport $TRANSPORT"
 echo "push: ${PUSH_S} s ($(mibs "$PUSH_S") MiB/s)"
 printf '%-8s %12s %12s %12s %14s %10s\n' run "curl s" "curl+sync s" "agent s" "agent fetched" \
     retried

@@ -19,13 +19,15 @@ typedef enum {
     FC_EINVAL = 11,     /* bad argument */
     FC_ETIMEOUT = 12,   /* no answer in time */
     FC_EPERM = 13,      /* not allowed for this peer's CURVE key (its role) */
-    FC_EDENIED = FC_EPERM, /* former name of FC_EPERM */
     FC_EMISSING = 14,   /* a blob the release needs is not (fully) uploaded */
     FC_EREFUSED = 15,   /* a hook refused (postponed) */
     FC_ENOMEM = 16,
     FC_EUNHEALTHY = 17, /* health check failed after install; rolled back */
     FC_ERROR_MAX
 } fc_error_t;
+
+/* Former name of FC_EPERM. */
+#define FC_EDENIED FC_EPERM
 
 /* Returns a static, human-readable description; never NULL. */
 const char *fc_strerror(int code);

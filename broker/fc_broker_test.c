@@ -1,5 +1,6 @@
 /* fc_broker_test.c: self-test of the broker actor over real sockets on 127.0.0.1. */
 #include "fc_broker.h"
+#include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_manifest.h"
@@ -123,6 +124,94 @@ static void s_test_garbage(zsock_t *dealer, fc_broker_t *broker)
     assert(fc_broker_stats(broker, &after) == 0);
     assert(after.malformed - before.malformed == 7);
     assert(after.requests - before.requests == 1);
+}
+
+/* A DEALER with CURVE client settings from secret cert path and the broker cert. */
+static zsock_t *s_curve_dealer(const char *cert, const char *broker_cert, const char *endpoint)
+{
+    int err = 0;
+    fc_curve_t *curve = fc_curve_new_client(cert, broker_cert, &err, NULL, 0);
+    assert(curve);
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    fc_sock_tune(zsock_resolve(dealer));
+    fc_curve_apply(curve, dealer);
+    fc_curve_destroy(&curve);
+    zsock_set_rcvtimeo(dealer, S_TIMEOUT_MS);
+    assert(zsock_connect(dealer, "%s", endpoint) == 0);
+    return dealer;
+}
+
+/* Secure mode: no start without the broker cert; an enrolled agent key is served but refused
+   a publisher's request (FC_EPERM, counted); an unknown key gets no reply; one secure broker
+   per process, and another once it is gone. */
+static void s_test_secure(const char *base, bool verbose)
+{
+    char data[300], other[300], path[400], agent[420], intruder[420], broker_cert[400];
+    char pub[FC_CURVE_Z85_LEN + 1], hex[65];
+    snprintf(data, sizeof data, "%s/secure", base);
+    snprintf(other, sizeof other, "%s/secure2", base);
+    assert(fc_mkdirs(data, 0700) == 0 && fc_mkdirs(other, 0700) == 0);
+    fc_broker_config_t config = {.data_dir = data,
+                                 .service = "tcp://127.0.0.1:*",
+                                 .announce = "tcp://127.0.0.1:*",
+                                 .quiet = !verbose,
+                                 .verbose = verbose,
+                                 .secure = true};
+    int err = 0;
+    char text[FC_MAX_TEXT + 1] = "";
+    assert(!fc_broker_new(&config, &err, text, sizeof text) && err == FC_ENOTFOUND);
+    assert(strstr(text, "fleetcast keygen --role broker"));
+
+    snprintf(broker_cert, sizeof broker_cert, "%s/" FC_BROKER_CERT, data);
+    assert(fc_curve_generate(broker_cert, true, NULL) == 0);
+    snprintf(path, sizeof path, "%s/" FC_BROKER_CERT, other);
+    assert(fc_curve_generate(path, true, NULL) == 0);
+    snprintf(path, sizeof path, "%s/agent.cert", base);
+    assert(fc_curve_generate(path, false, pub) == 0);
+    snprintf(agent, sizeof agent, "%s_secret", path);
+    snprintf(path, sizeof path, "%s/intruder.cert", base);
+    assert(fc_curve_generate(path, false, NULL) == 0);
+    snprintf(intruder, sizeof intruder, "%s_secret", path);
+    fc_curve_key_hex(pub, hex);
+    snprintf(path, sizeof path, "%s/keys/agents", data);
+    assert(fc_mkdirs(path, 0700) == 0);
+    snprintf(path, sizeof path, "%s/keys/agents/%s.cert", data, hex);
+    assert(fc_curve_save_public(pub, path) == 0);
+
+    fc_broker_t *broker = fc_broker_new(&config, &err, text, sizeof text);
+    assert(broker && err == FC_OK);
+    fc_broker_config_t second = config;
+    second.data_dir = other;
+    assert(!fc_broker_new(&second, &err, text, sizeof text) && err == FC_EINVAL);
+    assert(strstr(text, "ZAP"));
+
+    const char *ep = fc_broker_service_endpoint(broker);
+    zsock_t *dealer = s_curve_dealer(agent, broker_cert, ep);
+    fc_msg_t *m = fc_msg_new(FC_MSG_HELLO);
+    fc_msg_set_str(m->role, sizeof m->role, "agent");
+    fc_msg_set_str(m->id, sizeof m->id, "a1");
+    fc_msg_set_str(m->channel, sizeof m->channel, "stable");
+    fc_msg_t *r = s_call(dealer, m, 1, FC_MSG_WELCOME);
+    fc_msg_destroy(&r);
+    s_expect_error(dealer, fc_msg_new(FC_MSG_AUDIT), 2, FC_EPERM);
+    s_expect_error(dealer, fc_msg_new(FC_MSG_STATUS), 3, FC_EPERM);
+    fc_broker_stats_t stats;
+    assert(fc_broker_stats(broker, &stats) == 0 && stats.denied == 2);
+    zsock_destroy(&dealer);
+
+    dealer = s_curve_dealer(intruder, broker_cert, ep);
+    zsock_set_rcvtimeo(dealer, 500);
+    m = fc_msg_new(FC_MSG_HELLO);
+    s_request(dealer, &m, 4);
+    r = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
+    assert(!r); /* ZAP refused the handshake: nothing reaches the broker */
+    assert(fc_broker_stats(broker, &stats) == 0 && stats.denied == 2 && stats.requests == 3);
+    zsock_destroy(&dealer);
+    fc_broker_destroy(&broker);
+
+    broker = fc_broker_new(&second, &err, text, sizeof text);
+    assert(broker);
+    fc_broker_destroy(&broker);
 }
 
 void fc_broker_test(bool verbose)
@@ -433,11 +522,13 @@ void fc_broker_test(bool verbose)
     zsock_destroy(&dealer);
     fc_broker_destroy(&broker);
 
+    s_test_secure(base, verbose);
+
     free(buf);
     free(signed_bytes);
     fc_signkey_wipe(&key);
     assert(fc_remove_tree(base) == 0);
     if (verbose)
-        printf("(hello, upload, commit, announce, sync, chunks, garbage, restart) ");
+        printf("(hello, upload, commit, announce, sync, chunks, garbage, restart, curve) ");
     printf("OK\n");
 }

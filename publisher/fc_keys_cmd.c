@@ -17,6 +17,15 @@
 /* Role directories under BROKERDATA/keys (the broker's fc_keyring reads the same). */
 static const char *s_role_dirs[] = {"agents", "publishers"};
 
+/* A usage error: the message (one %s for arg) and exit status 2. */
+static int s_usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "fleetcast: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see fleetcast --help)\n");
+    return 2;
+}
+
 static int s_fail(const char *fmt, const char *a, const char *b)
 {
     fprintf(stderr, "fleetcast: ");
@@ -42,11 +51,10 @@ static int s_make_cert(const char *dir, const char *name, bool broker, char *pub
 int fc_keygen_cmd(const char *out, const char *role, bool json)
 {
     if (!out)
-        return fprintf(stderr, "fleetcast: keygen needs --out DIR\n"), 2;
+        return s_usage("keygen needs --out DIR%s", "");
     role = role ? role : "publisher";
     if (!streq(role, "publisher") && !streq(role, "agent") && !streq(role, "broker"))
-        return fprintf(stderr, "fleetcast: --role is publisher, agent or broker, not '%s'\n", role),
-               2;
+        return s_usage("--role is publisher, agent or broker, not '%s'", role);
     if (fc_mkdirs(out, 0700) != 0)
         return s_fail("cannot create %s: %s", out, strerror(errno));
     bool signing_made = false, cert_made = false;
@@ -169,10 +177,9 @@ int fc_keys_cmd_run(const char *data, bool json, int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : NULL;
     if (!sub)
-        return fprintf(stderr, "fleetcast: keys needs add-agent, add-publisher, revoke or list\n"),
-               2;
+        return s_usage("keys needs add-agent, add-publisher, revoke or list%s", "");
     if (!data)
-        return fprintf(stderr, "fleetcast: keys %s needs --data BROKER_DATA_DIR\n", sub), 2;
+        return s_usage("keys %s needs --data BROKER_DATA_DIR", sub);
     if (streq(sub, "list")) {
         fc_json_t *j = json ? fc_json_new() : NULL;
         if (j)
@@ -189,10 +196,9 @@ int fc_keys_cmd_run(const char *data, bool json, int argc, char **argv)
     }
     bool add_agent = streq(sub, "add-agent"), add_pub = streq(sub, "add-publisher");
     if (!add_agent && !add_pub && !streq(sub, "revoke"))
-        return fprintf(stderr, "fleetcast: unknown keys command '%s'\n", sub), 2;
+        return s_usage("unknown keys command '%s'", sub);
     if (argc != 3)
-        return fprintf(stderr, "fleetcast: keys %s needs one KEY (Z85 key or .cert file)\n", sub),
-               2;
+        return s_usage("keys %s needs one KEY (Z85 key or .cert file)", sub);
     char key[FC_CURVE_Z85_LEN + 1], hex[65];
     int err = fc_curve_read_public(argv[2], key);
     if (err)

@@ -6,6 +6,8 @@
 #include "fc_client.h"
 #include "fc_config.h"
 #include "fc_envelope.h"
+#include "fc_stamp.h"
+#include "fc_trustlist.h"
 #include "fc_hash.h"
 #include "fc_json.h"
 #include "fc_key.h"
@@ -43,6 +45,8 @@ static const s_test_t s_tests[] = {
     {"fc_config_service", fc_config_service_test},
     {"fc_history", fc_history_test},
     {"fc_envelope", fc_envelope_test},
+    {"fc_stamp", fc_stamp_test},
+    {"fc_trustlist", fc_trustlist_test},
 };
 
 int main(int argc, char **argv)

@@ -6,6 +6,7 @@
 #include "fc_limits.h"
 #include "fc_mpack.h"
 #include "fc_msg.h"
+#include "fc_stamp.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_util.h"
@@ -40,6 +41,8 @@ typedef struct {
     bool verbose;
     bool quiet;
     int heartbeat_ms;
+    bool stamped; /* heartbeats carry a signed timestamp (stamp_key) */
+    fc_signkey_t stamp_key;
     zhashx_t *bad_peers; /* routing id hex -> count of malformed messages */
     fc_broker_stats_t stats;
     bool terminated;
@@ -101,6 +104,7 @@ static void s_broker_destroy(s_broker_t **self_p)
     fc_config_service_destroy(&self->config);
     fc_store_destroy(&self->store);
     zhashx_destroy(&self->bad_peers);
+    fc_signkey_wipe(&self->stamp_key);
     free(self);
     *self_p = NULL;
 }
@@ -114,6 +118,10 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
     self->quiet = config->quiet;
     self->heartbeat_ms = config->heartbeat_ms > 0 ? config->heartbeat_ms : FC_BROKER_HEARTBEAT_MS;
     self->epoch = s_new_epoch();
+    if (config->timestamp_key) {
+        self->stamped = true;
+        self->stamp_key = *config->timestamp_key;
+    }
     self->bad_peers = zhashx_new();
     self->store = fc_store_new(config->data_dir, err, text, textsize);
     if (!self->store) {
@@ -182,6 +190,8 @@ static void s_log_request(s_broker_t *self, zframe_t *peer, const fc_msg_t *m)
         snprintf(detail, sizeof detail, "agent=%s state=%s", m->nagents ? m->agents[0].id : "",
                  m->nagents ? m->agents[0].state : "");
         break;
+    case FC_MSG_TRUST_PUSH:
+    case FC_MSG_GET_TRUST:
     case FC_MSG_CONFIG_PUSH:
     case FC_MSG_CONFIG_SYNC:
     case FC_MSG_CONFIG_ACK:
@@ -510,6 +520,47 @@ static void s_on_config(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
+static void s_on_trust_push(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    uint64_t serial = 0, seq = 0;
+    char text[FC_MAX_TEXT + 1] = "";
+    int err =
+        fc_store_trust_push(self->store, m->bytes, m->bytes_len, &serial, &seq, text, sizeof text);
+    if (err) {
+        s_error(self, peer, m->req, err, "%s", *text ? text : fc_strerror(err));
+        return;
+    }
+    if (!self->quiet)
+        zsys_info("fleetcast-broker: trust list serial %llu stored, seq %llu",
+                  (unsigned long long)serial, (unsigned long long)seq);
+    /* Agents fetch it with GET_TRUST; one that misses this sees the gap and re-syncs. */
+    fc_msg_t *ann = fc_msg_new(FC_MSG_TRUST_ANNOUNCE);
+    ann->epoch = self->epoch;
+    ann->seq = seq;
+    ann->serial = serial;
+    if (fc_msg_publish(&ann, zsock_resolve(self->pub)) == 0)
+        self->stats.announced++;
+    fc_msg_destroy(&ann);
+    s_ok(self, peer, m->req, serial);
+}
+
+static void s_on_get_trust(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    fc_msg_t *reply = fc_msg_new(FC_MSG_TRUST);
+    int err = fc_store_trust_latest(self->store, &reply->serial, &reply->bytes, &reply->bytes_len);
+    if (err && err != FC_ENOTFOUND) {
+        fc_msg_destroy(&reply);
+        s_error(self, peer, m->req, err, NULL);
+        return;
+    }
+    if (reply->serial <= m->serial) { /* nothing newer than what the asker holds */
+        free(reply->bytes);
+        reply->bytes = NULL;
+        reply->bytes_len = 0;
+    }
+    s_send(self, peer, m->req, &reply);
+}
+
 /* --- batched writes --------------------------------------------------------------------- */
 
 /* Acks and reports arrive from a whole fleet at once, each wanting a durable write: the ones
@@ -618,6 +669,12 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
     case FC_MSG_AUDIT:
         s_on_config(self, peer, m);
         break;
+    case FC_MSG_TRUST_PUSH:
+        s_on_trust_push(self, peer, m);
+        break;
+    case FC_MSG_GET_TRUST:
+        s_on_get_trust(self, peer, m);
+        break;
     default:
         /* A reply or announcement type sent as a request. */
         self->stats.requests--;
@@ -636,6 +693,10 @@ static void s_heartbeat(s_broker_t *self)
     fc_msg_t *hb = fc_msg_new(FC_MSG_HEARTBEAT);
     hb->epoch = self->epoch;
     hb->seq = fc_store_seq(self->store);
+    if (self->stamped) {
+        hb->time_ms = fc_stamp_now_ms();
+        fc_stamp_sign(hb->sig, hb->epoch, hb->seq, hb->time_ms, &self->stamp_key);
+    }
     fc_msg_publish(&hb, zsock_resolve(self->pub));
     fc_msg_destroy(&hb);
 }

@@ -2,6 +2,7 @@
 #ifndef FC_BROKER_H
 #define FC_BROKER_H
 
+#include "fc_key.h"
 #include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,6 +27,10 @@ typedef struct {
     /* Config restarts: percent of a revision's matching agents granted a restart slot at
        once (at least one agent); 0 means FC_CONFIG_RESTART_SHARE (25). */
     uint32_t restart_share;
+    /* Freeze defence: signs every HEARTBEAT's (epoch, seq, time) with this key (copied by
+       fc_broker_new), so agents pinning its public half can tell a live broker from a
+       frozen or replayed feed. NULL: heartbeats go unsigned. */
+    const fc_signkey_t *timestamp_key;
 } fc_broker_config_t;
 
 typedef struct {

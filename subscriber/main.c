@@ -30,7 +30,9 @@ static void s_usage(FILE *out)
             "  --install DIR        install tree (required)\n"
             "  --state DIR          agent state: manifests, download journal, config.json\n"
             "                       (required)\n"
-            "  --trust FILE         trusted publisher public keys (required)\n"
+            "  --trust FILE         trusted publisher public keys (required); a trusted-key\n"
+            "                       list from the broker signed by one of them (fleetcast\n"
+            "                       keys rotate) supersedes it, kept in STATE/trust.list\n"
             "  --id NAME            agent id (default: the host name)\n"
             "  --auto-update POLICY all | mandatory | none (default all)\n"
             "  --exec-changing CMD  before the swap; a non-zero exit postpones the install\n"
@@ -49,6 +51,11 @@ static void s_usage(FILE *out)
             "                       agent keeps the old values and reports restart-required\n"
             "                       (vetoed, for a veto)\n"
             "                       (config hooks get FLEETCAST_CONFIG_PHASE, _REV, _FILE)\n"
+            "  --timestamp-key FILE the broker's timestamp public key (signing.pub format):\n"
+            "                       only heartbeats whose time it signed, newer than the\n"
+            "                       last and not older than --freeze-after, count as fresh\n"
+            "  --freeze-after SECS  with --timestamp-key: no fresh timestamp for this long\n"
+            "                       and the agent reports itself stale (default 300)\n"
             "  --window BYTES       bytes of chunk requests in flight (default 4 MiB;\n"
             "                       K, M, G suffixes accepted)\n"
             "  --timeout SECS       --once/--check: give up after this long without an\n"
@@ -63,7 +70,9 @@ static void s_usage(FILE *out)
             "\n"
             "Exit codes (--once, --check): 0 installed or up to date; 1 error or release\n"
             "rejected; 2 postponed by the changing hook; 3 health check failed and rolled\n"
-            "back; 100 (--check) a newer release is available. With --once, a config\n"
+            "back; 4 (--once, --timestamp-key) otherwise fine, but no fresh signed timestamp\n"
+            "came from the broker within --timeout (frozen or replayed); 100 (--check) a\n"
+            "newer release is available. With --once, a config\n"
             "change that failed, a rejected config revision, or no answer about config\n"
             "turns 0 into 1. --check does not touch the config.\n");
 }
@@ -124,7 +133,9 @@ enum {
     O_GROUP,
     O_CFG_ING,
     O_CFG_ED,
-    O_RESTART
+    O_RESTART,
+    O_STAMP_KEY,
+    O_FREEZE
 };
 
 int main(int argc, char **argv)
@@ -151,10 +162,14 @@ int main(int argc, char **argv)
                                          {"config-changing", required_argument, NULL, O_CFG_ING},
                                          {"config-changed", required_argument, NULL, O_CFG_ED},
                                          {"exec-restart", required_argument, NULL, O_RESTART},
+                                         {"timestamp-key", required_argument, NULL, O_STAMP_KEY},
+                                         {"freeze-after", required_argument, NULL, O_FREEZE},
                                          {NULL, 0, NULL, 0}};
     fc_agent_config_t cfg;
     fc_agent_config_defaults(&cfg);
     bool once = false, check = false, json = false;
+    const char *stamp_file = NULL;
+    uint8_t stamp_pk[FC_PUBKEY_LEN];
     int c, policy;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -198,6 +213,9 @@ int main(int argc, char **argv)
         case O_RESTART:
             cfg.exec_restart = optarg;
             break;
+        case O_STAMP_KEY:
+            stamp_file = optarg;
+            break;
         case O_ONCE:
             once = true;
             break;
@@ -236,11 +254,17 @@ int main(int argc, char **argv)
             break;
         case O_TIMEOUT:
         case O_RETRY:
-            if (!s_parse_secs(optarg, c == O_TIMEOUT ? &cfg.timeout : &cfg.retry_interval)) {
+        case O_FREEZE:
+            if (!s_parse_secs(optarg, c == O_TIMEOUT ? &cfg.timeout
+                                      : c == O_RETRY ? &cfg.retry_interval
+                                                     : &cfg.freeze_after)) {
                 fprintf(stderr,
                         "fleetcast-agent: --%s needs a positive number of seconds, "
                         "not '%s'\n",
-                        c == O_TIMEOUT ? "timeout" : "retry", optarg);
+                        c == O_TIMEOUT ? "timeout"
+                        : c == O_RETRY ? "retry"
+                                       : "freeze-after",
+                        optarg);
                 return 1;
             }
             break;
@@ -264,6 +288,15 @@ int main(int argc, char **argv)
     if (json && !once && !check) {
         fprintf(stderr, "fleetcast-agent: --json goes with --once or --check\n");
         return 1;
+    }
+    if (stamp_file) {
+        int kerr = fc_pubkey_load(stamp_pk, stamp_file);
+        if (kerr) {
+            fprintf(stderr, "fleetcast-agent: --timestamp-key %s: %s (want one signing.pub line)\n",
+                    stamp_file, fc_strerror(kerr));
+            return 1;
+        }
+        cfg.timestamp_pk = stamp_pk;
     }
     char msg[FC_MAX_TEXT];
     if (fc_agent_config_check(&cfg, msg, sizeof msg) != 0) {

@@ -13,6 +13,7 @@
 #include "fc_hash.h"
 #include "fc_json.h"
 #include "fc_key.h"
+#include "fc_keys_cmd.h"
 #include "fc_progress.h"
 #include "fc_push.h"
 #include "fc_util.h"
@@ -23,6 +24,13 @@ static const char *s_usage =
     "Commands:\n"
     "  keygen --out DIR                 make a publisher signing key pair (Ed25519):\n"
     "                                   DIR/signing.key (secret, 0600), DIR/signing.pub\n"
+    "  keys rotate --key FILE --trust NEWKEYS [--serial N]\n"
+    "                                   publish a trusted-key list (NEWKEYS: signing.pub\n"
+    "                                   lines, at most 64) signed by --key, a key agents\n"
+    "                                   trust now; agents switch to it at once and keep it\n"
+    "                                   across restarts: releases and config signed only by\n"
+    "                                   keys left out are refused from then on\n"
+    "  keys trusted                     the broker's current trusted-key list\n"
     "  release push DIR --channel NAME --version VER --key FILE\n"
     "               [--mandatory] [--min-version VER] [--serial N] [--product NAME]\n"
     "                                   hash, sign and upload DIR as a release; only what the\n"
@@ -86,6 +94,7 @@ typedef struct {
     uint64_t serial;
     uint64_t window;
     fc_config_cmd_options_t config;
+    const char *trust;
 } s_options_t;
 
 static int s_usage_error(const char *fmt, const char *arg)
@@ -316,7 +325,7 @@ int main(int argc, char **argv)
     o.window = 8u << 20;
     enum { O_BROKER = 256, O_TIMEOUT, O_JSON, O_QUIET, O_OUT, O_CHANNEL, O_VERSION, O_KEY,
            O_MANDATORY, O_MINVER, O_SERIAL, O_PRODUCT, O_WINDOW, O_HELP, O_SCOPE, O_MESSAGE,
-           O_CANARY, O_HALT, O_AGENT, O_GROUP };
+           O_CANARY, O_HALT, O_AGENT, O_GROUP, O_TRUST };
     static const struct option longopts[] = {
         {"broker", required_argument, 0, O_BROKER},   {"timeout", required_argument, 0, O_TIMEOUT},
         {"json", no_argument, 0, O_JSON},             {"quiet", no_argument, 0, O_QUIET},
@@ -328,6 +337,7 @@ int main(int argc, char **argv)
         {"scope", required_argument, 0, O_SCOPE},     {"message", required_argument, 0, O_MESSAGE},
         {"canary", required_argument, 0, O_CANARY},   {"halt-percent", required_argument, 0, O_HALT},
         {"agent", required_argument, 0, O_AGENT},     {"group", required_argument, 0, O_GROUP},
+        {"trust", required_argument, 0, O_TRUST},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -366,6 +376,7 @@ int main(int argc, char **argv)
         }
         case O_AGENT: o.config.agent = optarg; break;
         case O_GROUP: o.config.group = optarg; break;
+        case O_TRUST: o.trust = optarg; break;
         case 'h':
         case O_HELP: fputs(s_usage, stdout); return 0;
         default: return s_usage_error("unknown option%s", "");
@@ -394,6 +405,10 @@ int main(int argc, char **argv)
         return fc_audit_cmd_run(&o.config, argc - optind, argv + optind);
     if (streq(cmd, "keygen"))
         return s_keygen(&o);
+    if (streq(cmd, "keys")) {
+        fc_keys_cmd_options_t ko = {o.broker, o.timeout_ms, o.json, o.key, o.trust, o.serial};
+        return fc_keys_cmd_run(&ko, argc - optind - 1, argv + optind + 1);
+    }
     if (streq(cmd, "status"))
         return s_status(&o);
     if (streq(cmd, "release") && sub && streq(sub, "push"))

@@ -129,6 +129,7 @@ int fc_store_trust_push(fc_store_t *self, const uint8_t *bytes, size_t len, uint
 int fc_store_trust_latest(fc_store_t *self, uint64_t *serial, uint8_t **bytes, size_t *len);
 /* Creates the table inside the store's open transaction (fc_store.c). */
 int fc_store_trust_init(fc_store_t *self);
+void fc_store_trust_test(bool verbose);
 
 void fc_store_test(bool verbose);
 

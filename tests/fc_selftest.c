@@ -47,6 +47,7 @@ static const s_test_t s_tests[] = {
     {"fc_envelope", fc_envelope_test},
     {"fc_stamp", fc_stamp_test},
     {"fc_trustlist", fc_trustlist_test},
+    {"fc_store_trust", fc_store_trust_test},
 };
 
 int main(int argc, char **argv)

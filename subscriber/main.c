@@ -70,11 +70,11 @@ static void s_usage(FILE *out)
             "\n"
             "Exit codes (--once, --check): 0 installed or up to date; 1 error or release\n"
             "rejected; 2 postponed by the changing hook; 3 health check failed and rolled\n"
-            "back; 4 (--once, --timestamp-key) otherwise fine, but no fresh signed timestamp\n"
-            "came from the broker within --timeout (frozen or replayed); 100 (--check) a\n"
-            "newer release is available. With --once, a config\n"
-            "change that failed, a rejected config revision, or no answer about config\n"
-            "turns 0 into 1. --check does not touch the config.\n");
+            "back; 4 (--once with --timestamp-key) otherwise fine, but no fresh signed\n"
+            "timestamp came from the broker within --timeout (frozen or replayed); 100\n"
+            "(--check) a newer release is available. With --once, a config change that\n"
+            "failed, a rejected config revision, or no answer about config turns 0 into 1.\n"
+            "--check does not touch the config.\n");
 }
 
 /* "4M", "512K", "1048576". 0 on a malformed value. */

@@ -72,7 +72,7 @@ static void s_send(fc_agent_t *self, double now)
 
 void fc_agent_trust_ask(fc_agent_t *self, double now)
 {
-    if (self->trust_req || self->trust_unsupported || self->mode == FC_AGENT_CHECK)
+    if (self->trust_req || self->trust_unsupported)
         return;
     self->trust_req = fc_agent_ctl_req(self);
     s_send(self, now);

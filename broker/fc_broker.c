@@ -9,6 +9,7 @@
 #include "fc_stamp.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_trust_service.h"
 #include "fc_util.h"
 
 #include <stdarg.h>
@@ -502,11 +503,15 @@ static void s_on_status(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
-/* CONFIG_PUSH, CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, RESTART_SLOT, AUDIT. */
+/* CONFIG_PUSH, CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, RESTART_SLOT, AUDIT; and TRUST_PUSH,
+   GET_TRUST (fc_trust_service.c). */
 static void s_on_config(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
     fc_msg_t *ann = NULL;
-    fc_msg_t *reply = fc_config_service_handle(self->config, m, self->epoch, &ann);
+    bool trust = m->type == FC_MSG_TRUST_PUSH || m->type == FC_MSG_GET_TRUST;
+    fc_msg_t *reply = trust
+                          ? fc_trust_service_handle(self->store, m, self->epoch, self->quiet, &ann)
+                          : fc_config_service_handle(self->config, m, self->epoch, &ann);
     /* Subscribers that miss this see the gap, or the heartbeat's seq, and re-sync. */
     if (ann && fc_msg_publish(&ann, zsock_resolve(self->pub)) == 0)
         self->stats.announced++;
@@ -516,47 +521,6 @@ static void s_on_config(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
         if (self->verbose)
             zsys_info("fleetcast-broker: req=%llu -> ERROR %s: %s", (unsigned long long)m->req,
                       fc_strerror((int)reply->code), reply->text);
-    }
-    s_send(self, peer, m->req, &reply);
-}
-
-static void s_on_trust_push(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
-{
-    uint64_t serial = 0, seq = 0;
-    char text[FC_MAX_TEXT + 1] = "";
-    int err =
-        fc_store_trust_push(self->store, m->bytes, m->bytes_len, &serial, &seq, text, sizeof text);
-    if (err) {
-        s_error(self, peer, m->req, err, "%s", *text ? text : fc_strerror(err));
-        return;
-    }
-    if (!self->quiet)
-        zsys_info("fleetcast-broker: trust list serial %llu stored, seq %llu",
-                  (unsigned long long)serial, (unsigned long long)seq);
-    /* Agents fetch it with GET_TRUST; one that misses this sees the gap and re-syncs. */
-    fc_msg_t *ann = fc_msg_new(FC_MSG_TRUST_ANNOUNCE);
-    ann->epoch = self->epoch;
-    ann->seq = seq;
-    ann->serial = serial;
-    if (fc_msg_publish(&ann, zsock_resolve(self->pub)) == 0)
-        self->stats.announced++;
-    fc_msg_destroy(&ann);
-    s_ok(self, peer, m->req, serial);
-}
-
-static void s_on_get_trust(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
-{
-    fc_msg_t *reply = fc_msg_new(FC_MSG_TRUST);
-    int err = fc_store_trust_latest(self->store, &reply->serial, &reply->bytes, &reply->bytes_len);
-    if (err && err != FC_ENOTFOUND) {
-        fc_msg_destroy(&reply);
-        s_error(self, peer, m->req, err, NULL);
-        return;
-    }
-    if (reply->serial <= m->serial) { /* nothing newer than what the asker holds */
-        free(reply->bytes);
-        reply->bytes = NULL;
-        reply->bytes_len = 0;
     }
     s_send(self, peer, m->req, &reply);
 }
@@ -667,13 +631,9 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
     case FC_MSG_CONFIG_STATUS:
     case FC_MSG_RESTART_SLOT:
     case FC_MSG_AUDIT:
-        s_on_config(self, peer, m);
-        break;
     case FC_MSG_TRUST_PUSH:
-        s_on_trust_push(self, peer, m);
-        break;
     case FC_MSG_GET_TRUST:
-        s_on_get_trust(self, peer, m);
+        s_on_config(self, peer, m);
         break;
     default:
         /* A reply or announcement type sent as a request. */

@@ -100,7 +100,7 @@ typedef struct {
     /* Freshness (with a pinned timestamp key; otherwise all zero). */
     bool stale;               /* no fresh signed timestamp for freeze_after seconds */
     int64_t last_fresh;       /* broker time of the newest accepted timestamp, unix s (0: none) */
-    uint64_t stamps_bad;      /* heartbeats dropped: unsigned or bad signature */
+    uint64_t stamps_bad;      /* dropped: unsigned, bad signature, or future */
     uint64_t stamps_replayed; /* heartbeats dropped: not newer than the newest, or too old */
     uint64_t trust_serial;    /* trusted-key list in force (0: the --trust file) */
 } fc_agent_result_t;

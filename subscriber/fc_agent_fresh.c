@@ -35,7 +35,13 @@ bool fc_agent_fresh_on_heartbeat(fc_agent_t *self, const fc_msg_t *msg, double n
        live broker, so the timestamp must move forward and be recent by our clock. */
     uint64_t wall = fc_stamp_now_ms();
     uint64_t window = (uint64_t)(self->freeze_after * 1000);
-    if (msg->time_ms <= self->stamp_newest_ms || msg->time_ms + window < wall) {
+    /* One far ahead of our clock would make every honest timestamp after it look old. */
+    if (msg->time_ms > wall + window) {
+        self->res.stamps_bad++;
+        s_dropped(self, "timestamp ahead of our clock by more than --freeze-after", now);
+        return false;
+    }
+    if (msg->time_ms <= self->stamp_newest_ms || (wall > window && msg->time_ms < wall - window)) {
         self->res.stamps_replayed++;
         s_dropped(self,
                   msg->time_ms <= self->stamp_newest_ms ? "timestamp not newer than the last"

@@ -23,6 +23,7 @@ static int s_usage(void)
             "            channel and config) whose heartbeats are, by MODE:\n"
             "              replay FILE   the recorded ones, over and over\n"
             "              forge KEY     signed now, by signing.key KEY (not the broker's)\n"
+            "              future KEY    signed by KEY, an hour ahead of the clock\n"
             "              unsigned      unsigned\n"
             "            until SIGTERM\n");
     return 2;
@@ -137,7 +138,7 @@ static int s_serve(const char *service, const char *announce, const char *mode, 
         if (first)
             epoch = first->epoch;
         fc_msg_destroy(&first);
-    } else if (streq(mode, "forge")) {
+    } else if (streq(mode, "forge") || streq(mode, "future")) {
         if (!arg || fc_signkey_load(&key, arg) != FC_OK)
             return s_usage();
     } else if (!streq(mode, "unsigned"))
@@ -163,8 +164,8 @@ static int s_serve(const char *service, const char *announce, const char *mode, 
             } else {
                 fc_msg_t *hb = fc_msg_new(FC_MSG_HEARTBEAT);
                 hb->epoch = epoch;
-                if (streq(mode, "forge")) {
-                    hb->time_ms = fc_stamp_now_ms();
+                if (!streq(mode, "unsigned")) {
+                    hb->time_ms = fc_stamp_now_ms() + (streq(mode, "future") ? 3600000 : 0);
                     fc_stamp_sign(hb->sig, hb->epoch, hb->seq, hb->time_ms, &key);
                 }
                 fc_msg_publish(&hb, zsock_resolve(pub));

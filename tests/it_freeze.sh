@@ -77,13 +77,23 @@ FC_AGENT_BROKER=$fake_svc fc_agent_run f3 "${pin[@]}" --freeze-after 2 --timeout
 fc_pass "replayed heartbeats: validly signed but old, dropped ($(fc_json_field "$FC_TMP/f3.json" stamps_replayed)), exit 4"
 fc_stop "$FAKE_PID"
 
-# 6. A fake broker signing with its own key, or not signing: never fresh for a pinned agent.
+# 6. A fake broker signing with its own key, from the future, or not signing: never fresh
+#    for a pinned agent.
 start_fake forge "$FC_TMP/other/signing.key"
 rc=0
 FC_AGENT_BROKER=$fake_svc fc_agent_run f4 "${pin[@]}" --timeout 3 || rc=$?
 [ "$rc" = 4 ] && [ "$(fc_json_field "$FC_TMP/f4.json" stamps_bad)" -gt 0 ] ||
   fc_fail "forged heartbeats: exit $rc: $(cat "$FC_TMP/f4.json")"
 fc_pass "forged heartbeats: dropped ($(fc_json_field "$FC_TMP/f4.json" stamps_bad)), exit 4"
+fc_stop "$FAKE_PID"
+# Validly signed but an hour ahead (a broker clock gone wrong, or a key used to pre-sign):
+# not fresh either, or every honest timestamp after it would look old.
+start_fake future "$FC_TMP/ts/signing.key"
+rc=0
+FC_AGENT_BROKER=$fake_svc fc_agent_run f7 "${pin[@]}" --timeout 3 || rc=$?
+[ "$rc" = 4 ] && [ "$(fc_json_field "$FC_TMP/f7.json" stamps_bad)" -gt 0 ] ||
+  fc_fail "future heartbeats: exit $rc: $(cat "$FC_TMP/f7.json")"
+fc_pass "heartbeats from an hour ahead: dropped ($(fc_json_field "$FC_TMP/f7.json" stamps_bad)), exit 4"
 fc_stop "$FAKE_PID"
 start_fake unsigned
 rc=0

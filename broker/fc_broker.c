@@ -9,8 +9,10 @@
 #include "fc_limits.h"
 #include "fc_mpack.h"
 #include "fc_msg.h"
+#include "fc_stamp.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_trust_service.h"
 #include "fc_util.h"
 
 #include <stdarg.h>
@@ -44,6 +46,8 @@ typedef struct {
     bool verbose;
     bool quiet;
     int heartbeat_ms;
+    bool stamped; /* heartbeats carry a signed timestamp (stamp_key) */
+    fc_signkey_t stamp_key;
     zhashx_t *bad_peers; /* routing id hex -> count of malformed messages */
     fc_broker_stats_t stats;
     bool terminated;
@@ -106,6 +110,7 @@ static void s_broker_destroy(s_broker_t **self_p)
     fc_config_service_destroy(&self->config);
     fc_store_destroy(&self->store);
     zhashx_destroy(&self->bad_peers);
+    fc_signkey_wipe(&self->stamp_key);
     free(self);
     *self_p = NULL;
 }
@@ -119,6 +124,10 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
     self->quiet = config->quiet;
     self->heartbeat_ms = config->heartbeat_ms > 0 ? config->heartbeat_ms : FC_BROKER_HEARTBEAT_MS;
     self->epoch = s_new_epoch();
+    if (config->timestamp_key) {
+        self->stamped = true;
+        self->stamp_key = *config->timestamp_key;
+    }
     self->bad_peers = zhashx_new();
     self->store = fc_store_new(config->data_dir, err, text, textsize);
     if (!self->store) {
@@ -146,6 +155,10 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
         }
         fc_broker_auth_apply(self->auth, self->router);
         fc_broker_auth_apply(self->auth, self->pub);
+        /* Secure by default includes freshness: heartbeats signed with the key agents find
+           in the broker's public cert, unless the caller gave one. */
+        if (!self->stamped && fc_broker_auth_timestamp_key(self->auth, &self->stamp_key) == 0)
+            self->stamped = true;
     }
     /* Mandatory routing makes a send to a vanished peer fail at once instead of silently
        queueing nowhere; with the HWM it keeps every send non-blocking and bounded. */
@@ -198,6 +211,8 @@ static void s_log_request(s_broker_t *self, zframe_t *peer, const fc_msg_t *m)
         snprintf(detail, sizeof detail, "agent=%s state=%s", m->nagents ? m->agents[0].id : "",
                  m->nagents ? m->agents[0].state : "");
         break;
+    case FC_MSG_TRUST_PUSH:
+    case FC_MSG_GET_TRUST:
     case FC_MSG_CONFIG_PUSH:
     case FC_MSG_CONFIG_SYNC:
     case FC_MSG_CONFIG_ACK:
@@ -508,11 +523,15 @@ static void s_on_status(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
-/* CONFIG_PUSH, CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, RESTART_SLOT, AUDIT. */
+/* CONFIG_PUSH, CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, RESTART_SLOT, AUDIT; and TRUST_PUSH,
+   GET_TRUST (fc_trust_service.c). */
 static void s_on_config(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
     fc_msg_t *ann = NULL;
-    fc_msg_t *reply = fc_config_service_handle(self->config, m, self->epoch, &ann);
+    bool trust = m->type == FC_MSG_TRUST_PUSH || m->type == FC_MSG_GET_TRUST;
+    fc_msg_t *reply = trust
+                          ? fc_trust_service_handle(self->store, m, self->epoch, self->quiet, &ann)
+                          : fc_config_service_handle(self->config, m, self->epoch, &ann);
     /* Subscribers that miss this see the gap, or the heartbeat's seq, and re-sync. */
     if (ann && fc_msg_publish(&ann, zsock_resolve(self->pub)) == 0)
         self->stats.announced++;
@@ -649,6 +668,8 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
     case FC_MSG_CONFIG_STATUS:
     case FC_MSG_RESTART_SLOT:
     case FC_MSG_AUDIT:
+    case FC_MSG_TRUST_PUSH:
+    case FC_MSG_GET_TRUST:
         s_on_config(self, peer, m);
         break;
     default:
@@ -669,6 +690,10 @@ static void s_heartbeat(s_broker_t *self)
     fc_msg_t *hb = fc_msg_new(FC_MSG_HEARTBEAT);
     hb->epoch = self->epoch;
     hb->seq = fc_store_seq(self->store);
+    if (self->stamped) {
+        hb->time_ms = fc_stamp_now_ms();
+        fc_stamp_sign(hb->sig, hb->epoch, hb->seq, hb->time_ms, &self->stamp_key);
+    }
     fc_msg_publish(&hb, zsock_resolve(self->pub));
     fc_msg_destroy(&hb);
 }

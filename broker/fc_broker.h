@@ -2,6 +2,7 @@
 #ifndef FC_BROKER_H
 #define FC_BROKER_H
 
+#include "fc_key.h"
 #include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,6 +33,10 @@ typedef struct {
        process: ZAP handlers are per libzmq context. false (--insecure): plain TCP, every peer
        has every role. */
     bool secure;
+    /* Freeze defence: signs every HEARTBEAT's (epoch, seq, time) with this key (copied by
+       fc_broker_new), so agents pinning its public half can tell a live broker from a
+       frozen or replayed feed. NULL: heartbeats go unsigned. */
+    const fc_signkey_t *timestamp_key;
 } fc_broker_config_t;
 
 /* The broker's own certificate, in the data dir but outside keys/: zauth admits every cert

@@ -34,6 +34,11 @@ void fc_broker_auth_destroy(fc_broker_auth_t **self_p)
     *self_p = NULL;
 }
 
+int fc_broker_auth_timestamp_key(const fc_broker_auth_t *self, fc_signkey_t *out)
+{
+    return fc_curve_timestamp_key(fc_curve_cert(self->curve), out);
+}
+
 /* zauth cannot report a failed bind (it crashes): see first whether the endpoint is free. */
 static bool s_zap_slot_free(void)
 {

@@ -3,6 +3,7 @@
 #ifndef FC_BROKER_AUTH_H
 #define FC_BROKER_AUTH_H
 
+#include "fc_key.h"
 #include "fc_store.h"
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,6 +21,9 @@ fc_broker_auth_t *fc_broker_auth_new(const char *data_dir, bool verbose, int *er
 void fc_broker_auth_destroy(fc_broker_auth_t **self_p);
 /* Makes sock (zsock_t) a CURVE server with the broker's cert, before it binds. */
 void fc_broker_auth_apply(fc_broker_auth_t *self, void *sock);
+/* The broker's timestamp signing key, derived from its CURVE secret (fc_curve_timestamp_key):
+   agents holding its public cert (--broker-key) pin the public half. 0 or fc_error_t. */
+int fc_broker_auth_timestamp_key(const fc_broker_auth_t *self, fc_signkey_t *out);
 /* FC_ROLE_* bits of a peer's Z85 key (the "User-Id" zauth gave its connection). */
 int fc_broker_auth_roles(fc_broker_auth_t *self, const char *z85);
 

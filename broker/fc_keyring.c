@@ -168,6 +168,7 @@ bool fc_keyring_allows(int roles, int msg_type)
     case FC_MSG_CONFIG_SYNC:
     case FC_MSG_CONFIG_ACK:
     case FC_MSG_RESTART_SLOT:
+    case FC_MSG_GET_TRUST:
         return true;
     default:
         return false;
@@ -239,6 +240,9 @@ void fc_keyring_test(bool verbose)
     assert(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_CONFIG_PUSH));
     assert(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_STATUS));
     assert(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_AUDIT));
+    /* Agents follow key rotation (GET_TRUST) but cannot publish a trusted-key list. */
+    assert(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_GET_TRUST));
+    assert(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_TRUST_PUSH));
     assert(!fc_keyring_allows(FC_ROLE_AGENT, 999));
     assert(!fc_keyring_allows(FC_ROLE_NONE, FC_MSG_HELLO));
     assert(fc_keyring_allows(FC_ROLE_PUBLISHER, FC_MSG_RELEASE_COMMIT));

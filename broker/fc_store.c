@@ -180,6 +180,8 @@ static int s_open_db(fc_store_t *self, char *text, size_t textsize)
     if (!err)
         err = fc_store_config_init(self); /* config tables: fc_store_config.c */
     if (!err)
+        err = fc_store_trust_init(self); /* trusted-key lists: fc_store_trust.c */
+    if (!err)
         err = fc_store_exec(self, "PRAGMA user_version=1");
     if (!err)
         err = fc_store_exec(self, "COMMIT");

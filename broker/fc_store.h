@@ -115,6 +115,22 @@ int fc_store_batch_begin(fc_store_t *self);
 int fc_store_batch_commit(fc_store_t *self);
 bool fc_store_batch_open(const fc_store_t *self);
 
+/* --- Trusted-key lists (fc_store_trust.c) ---------------------------------------------- */
+
+/* TRUST_PUSH. Opens the sealed list (fc_trustlist.h) and stores it if its serial is above
+   the latest stored one and its signer is one of that list's keys (FC_ESERIAL,
+   FC_EUNTRUSTED); the first list may be signed by any valid key, since the broker pins
+   none. Every push, accepted or refused, is audited ("trust.push"). On FC_OK sets *serial
+   and *seq (the sequence number to announce it under). text gets a reason on failure. */
+int fc_store_trust_push(fc_store_t *self, const uint8_t *bytes, size_t len, uint64_t *serial,
+                        uint64_t *seq, char *text, size_t textsize);
+/* The latest list: *serial, and a malloc'd copy in *bytes / *len (caller frees; both may be
+   NULL). FC_ENOTFOUND (serial 0) if none was ever pushed. */
+int fc_store_trust_latest(fc_store_t *self, uint64_t *serial, uint8_t **bytes, size_t *len);
+/* Creates the table inside the store's open transaction (fc_store.c). */
+int fc_store_trust_init(fc_store_t *self);
+void fc_store_trust_test(bool verbose);
+
 void fc_store_test(bool verbose);
 
 #endif

@@ -2,6 +2,7 @@
 #include "fc_broker.h"
 #include "fc_error.h"
 #include "fc_hash.h"
+#include "fc_key.h"
 #include "fc_util.h"
 
 #include <czmq.h>
@@ -36,6 +37,11 @@ static void s_usage(FILE *out)
             "                        the agents a revision applies to restart at once (at\n"
             "                        least one; the next wave starts as they report back or\n"
             "                        after 60 s), 1..100 (default 25)\n"
+            "      --timestamp-key FILE\n"
+            "                        sign every heartbeat's time with this signing.key\n"
+            "                        (fleetcast keygen); agents pinning its signing.pub\n"
+            "                        (fleetcast-agent --timestamp-key) notice a broker that\n"
+            "                        is frozen or replayed. Without it heartbeats are unsigned\n"
             "  -v, --verbose         log every request to stderr\n"
             "  -h, --help            show this help and exit\n"
             "\n"
@@ -58,11 +64,13 @@ int main(int argc, char *argv[])
     const char *data = NULL, *service = S_DEFAULT_SERVICE, *announce = S_DEFAULT_ANNOUNCE;
     bool verbose = false, insecure = false;
     uint32_t restart_share = 25;
+    const char *stamp_file = NULL;
     static const struct option options[] = {{"data", required_argument, NULL, 'd'},
                                             {"service", required_argument, NULL, 's'},
                                             {"announce", required_argument, NULL, 'a'},
                                             {"insecure", no_argument, NULL, 'i'},
                                             {"restart-share", required_argument, NULL, 'r'},
+                                            {"timestamp-key", required_argument, NULL, 't'},
                                             {"verbose", no_argument, NULL, 'v'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
@@ -94,6 +102,9 @@ int main(int argc, char *argv[])
             restart_share = (uint32_t)v;
             break;
         }
+        case 't':
+            stamp_file = optarg;
+            break;
         case 'v':
             verbose = true;
             break;
@@ -124,6 +135,15 @@ int main(int argc, char *argv[])
                 strerror(errno));
         return 1;
     }
+    fc_signkey_t stamp_key;
+    if (stamp_file) {
+        int kerr = fc_signkey_load(&stamp_key, stamp_file);
+        if (kerr) {
+            fprintf(stderr, "fleetcast-broker: cannot load --timestamp-key %s: %s\n", stamp_file,
+                    fc_strerror(kerr));
+            return 1;
+        }
+    }
     zsys_init();
     zsys_set_logstream(stderr);
     zsys_catch_interrupts();
@@ -133,7 +153,8 @@ int main(int argc, char *argv[])
                                  .announce = announce,
                                  .verbose = verbose,
                                  .restart_share = restart_share,
-                                 .secure = !insecure};
+                                 .secure = !insecure,
+                                 .timestamp_key = stamp_file ? &stamp_key : NULL};
     if (insecure)
         fprintf(stderr,
                 "fleetcast-broker: WARNING: INSECURE MODE (--insecure): no CURVE, no\n"
@@ -143,6 +164,8 @@ int main(int argc, char *argv[])
     int err = FC_OK;
     char text[FC_MAX_TEXT + 1] = "";
     fc_broker_t *broker = fc_broker_new(&config, &err, text, sizeof text);
+    if (stamp_file)
+        fc_signkey_wipe(&stamp_key); /* the broker keeps its own copy */
     if (!broker) {
         fprintf(stderr, "fleetcast-broker: %s\n", *text ? text : fc_strerror(err));
         return 1;

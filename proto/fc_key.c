@@ -230,6 +230,32 @@ size_t fc_trust_size(const fc_trust_t *self)
     return self ? self->nkeys : 0;
 }
 
+const uint8_t *fc_trust_key(const fc_trust_t *self, size_t i)
+{
+    return self && i < self->nkeys ? self->keys[i] : NULL;
+}
+
+void fc_trust_set(fc_trust_t *self, const fc_trust_t *src)
+{
+    if (!self || self == src)
+        return;
+    self->nkeys = 0;
+    for (size_t i = 0; src && i < src->nkeys; i++)
+        fc_trust_add(self, src->keys[i]);
+}
+
+int fc_pubkey_load(uint8_t pk[FC_PUBKEY_LEN], const char *path)
+{
+    int err = FC_OK;
+    fc_trust_t *one = fc_trust_load(path, &err);
+    if (one && one->nkeys != 1)
+        err = FC_EPROTO;
+    if (!err)
+        memcpy(pk, one->keys[0], FC_PUBKEY_LEN);
+    fc_trust_destroy(&one);
+    return err;
+}
+
 fc_trust_t *fc_trust_load(const char *path, int *err)
 {
     int dummy;

@@ -43,6 +43,14 @@ void fc_trust_add(fc_trust_t *self, const uint8_t pk[FC_PUBKEY_LEN]);
 void fc_trust_destroy(fc_trust_t **self_p);
 bool fc_trust_contains(const fc_trust_t *self, const uint8_t pk[FC_PUBKEY_LEN]);
 size_t fc_trust_size(const fc_trust_t *self);
+/* The i-th key (i < fc_trust_size), borrowed until the list changes. */
+const uint8_t *fc_trust_key(const fc_trust_t *self, size_t i);
+/* Replaces self's keys by a copy of src's: holders of self see the new keys at once (key
+   rotation swaps an agent's list in place). */
+void fc_trust_set(fc_trust_t *self, const fc_trust_t *src);
+/* Loads a file holding exactly one public key line (signing.pub format) into pk. Returns
+   fc_error_t (FC_EIO unreadable, FC_EPROTO malformed or more than one key). */
+int fc_pubkey_load(uint8_t pk[FC_PUBKEY_LEN], const char *path);
 
 void fc_key_test(bool verbose);
 

@@ -33,4 +33,8 @@
 #define FC_MAX_VALUE (64u * 1024u)           /* one value, msgpack-encoded */
 #define FC_MAX_SCOPE (FC_MAX_NAME + 8)       /* "global", "group:NAME", "agent:ID" */
 
+/* Signatures and freshness. */
+#define FC_MAX_TRUST_KEYS 64                 /* keys in one trust list */
+#define FC_MAX_TRUSTLIST 16384u              /* sealed trust list bytes */
+
 #endif

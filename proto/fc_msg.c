@@ -41,6 +41,10 @@ typedef enum {
     F_OPTBYTES, /* fc_msg_t bytes/bytes_len, last field only, left off the wire when empty:
                    CONFIG_ANNOUNCE gained the revision itself after release 1, and agents
                    that predate it must still decode announcements without it */
+    F_OPTU64,   /* uint64_t, first of an optional trailing group, which is left off the wire
+                   (all of it) when this is 0: HEARTBEAT gained its signed timestamp
+                   [time_ms, sig] after release 1 */
+    F_SIG,      /* uint8_t[FC_SIG_LEN]: bin of exactly 64 (only inside an optional group) */
 } s_kind_t;
 
 typedef struct {
@@ -69,6 +73,7 @@ typedef struct {
 #define M_REVISION {F_BYTES, 0, FC_MAX_REVISION, -1}
 #define M_ITEMS {F_ITEMS, 0, FC_MAX_SNAPSHOT, -1}
 #define M_AUDIT {F_AUDIT, 0, FC_MAX_LIST, -1}
+#define M_TRUSTLIST {F_BYTES, 0, FC_MAX_TRUSTLIST, -1}
 /* clang-format on */
 
 /* release-info = [channel, version, serial, size, files, created, mandatory] */
@@ -121,7 +126,10 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_OK] = {M_U64(serial), {F_OPTBOOL, offsetof(fc_msg_t, flag), 0, -1}},
     [FC_MSG_ERROR] = {S_U32(fc_msg_t, code), M_STR(text)},
     [FC_MSG_ANNOUNCE] = {M_U64(epoch), M_U64(seq), M_STR(channel), M_U64(serial), M_STR(version)},
-    [FC_MSG_HEARTBEAT] = {M_U64(epoch), M_U64(seq)},
+    [FC_MSG_HEARTBEAT] = {M_U64(epoch),
+                          M_U64(seq),
+                          {F_OPTU64, offsetof(fc_msg_t, time_ms), 0, -1},
+                          {F_SIG, offsetof(fc_msg_t, sig), 0, -1}},
     [FC_MSG_CONFIG_PUSH] = {M_REVISION},
     [FC_MSG_CONFIG_SYNC] = {M_STR(id), M_STR(group), M_U64(serial)},
     [FC_MSG_CONFIG_SNAPSHOT] = {M_U64(epoch), M_U64(seq), M_U64(serial), M_BOOL(flag), M_ITEMS},
@@ -136,6 +144,10 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
                                 M_U64(serial),
                                 M_STR(text),
                                 {F_OPTBYTES, 0, FC_MAX_REVISION, -1}},
+    [FC_MSG_TRUST_PUSH] = {M_TRUSTLIST},
+    [FC_MSG_GET_TRUST] = {M_U64(serial)},
+    [FC_MSG_TRUST] = {M_U64(serial), M_TRUSTLIST},
+    [FC_MSG_TRUST_ANNOUNCE] = {M_U64(epoch), M_U64(seq), M_U64(serial)},
 };
 
 static const char *s_names[FC_MSG_TYPE_MAX] = {
@@ -170,6 +182,10 @@ static const char *s_names[FC_MSG_TYPE_MAX] = {
     [FC_MSG_AUDIT] = "AUDIT",
     [FC_MSG_AUDIT_REPLY] = "AUDIT_REPLY",
     [FC_MSG_CONFIG_ANNOUNCE] = "CONFIG_ANNOUNCE",
+    [FC_MSG_TRUST_PUSH] = "TRUST_PUSH",
+    [FC_MSG_GET_TRUST] = "GET_TRUST",
+    [FC_MSG_TRUST] = "TRUST",
+    [FC_MSG_TRUST_ANNOUNCE] = "TRUST_ANNOUNCE",
 };
 
 static bool s_known(uint64_t type)
@@ -264,6 +280,7 @@ static int s_pack_scalar(msgpack_packer *pk, const s_field_t *f, const void *bas
         return msgpack_pack_str_with_body(pk, s, len);
     }
     case F_U64:
+    case F_OPTU64:
         return msgpack_pack_uint64(pk, *S_CAT(uint64_t, base, f));
     case F_U32:
         return msgpack_pack_uint32(pk, *S_CAT(uint32_t, base, f));
@@ -274,6 +291,8 @@ static int s_pack_scalar(msgpack_packer *pk, const s_field_t *f, const void *bas
         return *S_CAT(bool, base, f) ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
     case F_HASH:
         return msgpack_pack_bin_with_body(pk, S_CAT(uint8_t, base, f), FC_HASH_LEN);
+    case F_SIG:
+        return msgpack_pack_bin_with_body(pk, S_CAT(uint8_t, base, f), FC_SIG_LEN);
     default:
         return -1;
     }
@@ -314,16 +333,31 @@ static bool s_items_ok(const s_field_t *f, const fc_msg_t *self)
     return true;
 }
 
-/* Fields actually on the wire: a trailing optional bool at false, or optional bytes that
-   are empty, are left off. */
+/* Fields of the optional trailing group (0 if the layout has none): a lone F_OPTBOOL or
+   F_OPTBYTES last, or an F_OPTU64 and everything after it. */
+static size_t s_optional_tail(const s_field_t *fields, size_t nfields)
+{
+    for (size_t i = 0; i < nfields; i++)
+        if (fields[i].kind == F_OPTU64)
+            return nfields - i;
+    if (nfields &&
+        (fields[nfields - 1].kind == F_OPTBOOL || fields[nfields - 1].kind == F_OPTBYTES))
+        return 1;
+    return 0;
+}
+
+/* Fields actually on the wire: the optional group is left off when its first field is at
+   its empty value (false, no bytes, 0). */
 static size_t s_wire_fields(const s_field_t *fields, size_t nfields, const fc_msg_t *self)
 {
-    if (nfields && fields[nfields - 1].kind == F_OPTBOOL &&
-        !*S_CAT(bool, self, &fields[nfields - 1]))
-        return nfields - 1;
-    if (nfields && fields[nfields - 1].kind == F_OPTBYTES && self->bytes_len == 0)
-        return nfields - 1;
-    return nfields;
+    size_t tail = s_optional_tail(fields, nfields);
+    if (!tail)
+        return nfields;
+    const s_field_t *first = &fields[nfields - tail];
+    bool empty = first->kind == F_OPTBOOL    ? !*S_CAT(bool, self, first)
+                 : first->kind == F_OPTBYTES ? self->bytes_len == 0
+                                             : *S_CAT(uint64_t, self, first) == 0;
+    return empty ? nfields - tail : nfields;
 }
 
 static int s_pack_field(msgpack_packer *pk, const s_field_t *f, const fc_msg_t *self)
@@ -430,6 +464,7 @@ static int s_read_scalar(const msgpack_object *o, const s_field_t *f, void *base
     case F_STR:
         return fc_mpack_str(o, S_AT(char, base, f), f->size);
     case F_U64:
+    case F_OPTU64:
         return fc_mpack_u64(o, S_AT(uint64_t, base, f));
     case F_U32:
         return fc_mpack_u32(o, S_AT(uint32_t, base, f));
@@ -440,6 +475,8 @@ static int s_read_scalar(const msgpack_object *o, const s_field_t *f, void *base
         return fc_mpack_bool(o, S_AT(bool, base, f));
     case F_HASH:
         return fc_mpack_hash(o, S_AT(uint8_t, base, f));
+    case F_SIG:
+        return fc_mpack_fixbin(o, S_AT(uint8_t, base, f), FC_SIG_LEN);
     default:
         return FC_EPROTO;
     }
@@ -551,10 +588,9 @@ static int s_decode_top(const msgpack_object *top, size_t frames, zframe_t **dat
         return FC_EPROTO;
     const s_field_t *fields = s_layouts[type];
     size_t nfields = s_count(fields, S_MAX_FIELDS);
-    bool optional_last = nfields && (fields[nfields - 1].kind == F_OPTBOOL ||
-                                     fields[nfields - 1].kind == F_OPTBYTES);
-    if (optional_last && n == 3 + nfields - 1)
-        nfields--; /* left off: stays false */
+    size_t tail = s_optional_tail(fields, nfields);
+    if (tail && n == 3 + nfields - tail)
+        nfields -= tail; /* left off, all of it: stays zero */
     else if (n != 3 + nfields)
         return FC_EPROTO;
     bool has_data = s_has_data(type);
@@ -723,7 +759,7 @@ fc_msg_t *fc_msg_recv(void *sock, zframe_t **routing_id_p, int *err)
 /* Longest topic: "C/" and a scope held in text. */
 #define S_TOPIC_SIZE (FC_MAX_TEXT + 8)
 
-/* Topic of an announcement: "R/<channel>", "C/<scope>" or "H"; -1 for other types. */
+/* Topic of an announcement: "R/<channel>", "C/<scope>", "T" or "H"; -1 for other types. */
 static int s_topic(const fc_msg_t *self, char *out, size_t outsize)
 {
     int n = -1;
@@ -733,6 +769,8 @@ static int s_topic(const fc_msg_t *self, char *out, size_t outsize)
         n = snprintf(out, outsize, "%s%s", FC_TOPIC_RELEASE, self->channel);
     else if (self->type == FC_MSG_CONFIG_ANNOUNCE)
         n = snprintf(out, outsize, "%s%s", FC_TOPIC_CONFIG, self->text);
+    else if (self->type == FC_MSG_TRUST_ANNOUNCE)
+        n = snprintf(out, outsize, "%s", FC_TOPIC_TRUST);
     return n >= 0 && (size_t)n < outsize ? 0 : -1;
 }
 

@@ -30,7 +30,7 @@ typedef enum {
     FC_MSG_OK = 18,            /* B>C  serial (where meaningful), flag (RESTART_SLOT: granted; on the wire only when true) */
     FC_MSG_ERROR = 19,         /* B>C  code (fc_error_t), text */
     FC_MSG_ANNOUNCE = 20,      /* PUB  epoch, seq, channel, serial, version */
-    FC_MSG_HEARTBEAT = 21,     /* PUB  epoch, seq */
+    FC_MSG_HEARTBEAT = 21,     /* PUB  epoch, seq, [time_ms, sig] (signed timestamp; optional pair) */
     /* Runtime configuration (issue 3). A "revision" is a signed config revision envelope
        (proto/fc_config.h), carried in items[] or bytes. */
     FC_MSG_CONFIG_PUSH = 22,   /* P>B  bytes (signed revision) -> OK (serial = rev) */
@@ -43,6 +43,11 @@ typedef enum {
     FC_MSG_AUDIT = 29,         /* P>B  serial (max entries, 0 = default 100) -> AUDIT_REPLY */
     FC_MSG_AUDIT_REPLY = 30,   /* B>P  audit */
     FC_MSG_CONFIG_ANNOUNCE = 31, /* PUB topic "C/": epoch, seq, serial (rev), text (scope), bytes (the signed revision; optional, only when small) */
+    /* Key rotation (issue 4). A "trust list" is a sealed fc_trustlist (proto/fc_trustlist.h). */
+    FC_MSG_TRUST_PUSH = 32,    /* P>B  bytes (sealed trust list) -> OK (serial) */
+    FC_MSG_GET_TRUST = 33,     /* C>B  serial (the list the asker holds; 0 = none) -> TRUST */
+    FC_MSG_TRUST = 34,         /* B>C  serial (latest; 0 = none), bytes (sealed trust list, empty if none) */
+    FC_MSG_TRUST_ANNOUNCE = 35, /* PUB topic "T": epoch, seq, serial (of the new trust list) */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 
@@ -128,6 +133,8 @@ typedef struct {
     size_t nitems;
     fc_audit_entry_t *audit;        /* AUDIT_REPLY: at most FC_MAX_LIST */
     size_t naudit;
+    uint64_t time_ms;               /* HEARTBEAT: broker's clock, unix ms (0 = unsigned) */
+    uint8_t sig[FC_SIG_LEN];        /* HEARTBEAT: fc_stamp signature of (epoch, seq, time_ms) */
 } fc_msg_t;
 
 /* New empty message of the given type; never NULL (aborts on out of memory, like CZMQ). */
@@ -163,8 +170,9 @@ fc_msg_t *fc_msg_recv(void *sock, zframe_t **routing_id_p, int *err);
 #define FC_TOPIC_RELEASE "R/"
 #define FC_TOPIC_CONFIG "C/"
 #define FC_TOPIC_HEARTBEAT "H"
+#define FC_TOPIC_TRUST "T"
 /* Publishes ANNOUNCE (topic "R/<channel>"), CONFIG_ANNOUNCE (topic "C/<scope>", scope in
-   text) or HEARTBEAT (topic "H"). Destroys *self_p. */
+   text), TRUST_ANNOUNCE (topic "T") or HEARTBEAT (topic "H"). Destroys *self_p. */
 int fc_msg_publish(fc_msg_t **self_p, void *pub);
 /* Receives one announcement from a SUB socket (topic frame checked and dropped). */
 fc_msg_t *fc_msg_recv_announce(void *sub, int *err);
@@ -184,5 +192,7 @@ const char *fc_msg_type_name(int type);
 void fc_msg_test(bool verbose);
 /* The config messages' part of fc_msg_test (fc_msg_config_test.c); fc_msg_test calls it. */
 void fc_msg_config_test(bool verbose);
+/* The signed heartbeat and trust messages' part (fc_msg_fresh_test.c). */
+void fc_msg_fresh_test(bool verbose);
 
 #endif

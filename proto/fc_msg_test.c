@@ -149,6 +149,23 @@ static fc_msg_t *s_sample(fc_msg_type_t type)
     case FC_MSG_HEARTBEAT:
         m->epoch = 5;
         m->seq = 7;
+        m->time_ms = 1700000000123ull;
+        memset(m->sig, 0x5a, FC_SIG_LEN);
+        break;
+    case FC_MSG_TRUST_PUSH:
+        fc_msg_set_bytes(m, "sealed list", 11);
+        break;
+    case FC_MSG_GET_TRUST:
+        m->serial = 3;
+        break;
+    case FC_MSG_TRUST:
+        m->serial = 4;
+        fc_msg_set_bytes(m, "sealed list 4", 13);
+        break;
+    case FC_MSG_TRUST_ANNOUNCE:
+        m->epoch = 5;
+        m->seq = 9;
+        m->serial = 4;
         break;
     default:
         break;
@@ -175,6 +192,7 @@ static bool s_equal(const fc_msg_t *a, const fc_msg_t *b)
            a->nreleases == b->nreleases &&
            (!a->nreleases ||
             !memcmp(a->releases, b->releases, a->nreleases * sizeof(fc_release_info_t))) &&
+           a->time_ms == b->time_ms && !memcmp(a->sig, b->sig, FC_SIG_LEN) &&
            a->nagents == b->nagents &&
            (!a->nagents || !memcmp(a->agents, b->agents, a->nagents * sizeof(fc_agent_status_t)));
 }
@@ -882,5 +900,6 @@ void fc_msg_test(bool verbose)
     s_test_full_queue();
     s_test_announce();
     fc_msg_config_test(verbose);
+    fc_msg_fresh_test(verbose);
     printf("OK\n");
 }

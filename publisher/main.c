@@ -14,6 +14,7 @@
 #include "fc_json.h"
 #include "fc_key.h"
 #include "fc_keys_cmd.h"
+#include "fc_trust_cmd.h"
 #include "fc_progress.h"
 #include "fc_push.h"
 #include "fc_util.h"
@@ -42,6 +43,13 @@ static const char *s_usage =
     "                                   goes last, after --)\n"
     "\n"
     "Broker commands:\n"
+    "  keys rotate --key FILE --trust NEWKEYS [--serial N]\n"
+    "                                   publish a trusted-key list (NEWKEYS: signing.pub\n"
+    "                                   lines, at most 64) signed by --key, a key agents\n"
+    "                                   trust now; agents switch to it at once and keep it\n"
+    "                                   across restarts: releases and config signed only by\n"
+    "                                   keys left out are refused from then on\n"
+    "  keys trusted                     the broker's current trusted-key list\n"
     "  release push DIR --channel NAME --version VER --key FILE\n"
     "               [--mandatory] [--min-version VER] [--serial N] [--product NAME]\n"
     "                                   hash, sign and upload DIR as a release; only what the\n"
@@ -117,6 +125,7 @@ typedef struct {
     bool insecure;
     fc_curve_t *curve; /* built once the command is known to need the broker */
     fc_config_cmd_options_t config;
+    const char *trust;
 } s_options_t;
 
 static int s_usage_error(const char *fmt, const char *arg)
@@ -383,7 +392,8 @@ int main(int argc, char **argv)
         O_CERT,
         O_INSECURE,
         O_ROLE,
-        O_DATA
+        O_DATA,
+        O_TRUST
     };
     static const struct option longopts[] = {{"broker", required_argument, 0, O_BROKER},
                                              {"timeout", required_argument, 0, O_TIMEOUT},
@@ -410,6 +420,7 @@ int main(int argc, char **argv)
                                              {"insecure", no_argument, 0, O_INSECURE},
                                              {"role", required_argument, 0, O_ROLE},
                                              {"data", required_argument, 0, O_DATA},
+                                             {"trust", required_argument, 0, O_TRUST},
                                              {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -494,6 +505,9 @@ int main(int argc, char **argv)
         case O_DATA:
             o.data = optarg;
             break;
+        case O_TRUST:
+            o.trust = optarg;
+            break;
         case 'h':
         case O_HELP:
             fputs(s_usage, stdout);
@@ -521,9 +535,10 @@ int main(int argc, char **argv)
     o.config.key = o.key;
     if (streq(cmd, "keygen"))
         return fc_keygen_cmd(o.out, o.role, o.json);
-    if (streq(cmd, "keys"))
+    bool trust_cmd = streq(cmd, "keys") && sub && (streq(sub, "rotate") || streq(sub, "trusted"));
+    if (streq(cmd, "keys") && !trust_cmd)
         return fc_keys_cmd_run(o.data, o.json, argc - optind, argv + optind);
-    bool known = streq(cmd, "config") || streq(cmd, "audit") || streq(cmd, "status") ||
+    bool known = trust_cmd || streq(cmd, "config") || streq(cmd, "audit") || streq(cmd, "status") ||
                  (streq(cmd, "release") && sub && (streq(sub, "push") || streq(sub, "list")));
     if (!known)
         return s_usage_error("unknown command '%s'", cmd);
@@ -540,6 +555,11 @@ static int s_dispatch(s_options_t *o, const char *cmd, const char *sub, int argc
         return fc_config_cmd_run(&o->config, argc - optind - 1, argv + optind + 1);
     if (streq(cmd, "audit"))
         return fc_audit_cmd_run(&o->config, argc - optind, argv + optind);
+    if (streq(cmd, "keys")) {
+        fc_trust_cmd_options_t ko = {o->broker, o->timeout_ms, o->json, o->key, o->trust,
+                                     o->serial, o->curve};
+        return fc_trust_cmd_run(&ko, argc - optind - 1, argv + optind + 1);
+    }
     if (streq(cmd, "status"))
         return s_status(o);
     if (streq(cmd, "release") && sub && streq(sub, "push"))

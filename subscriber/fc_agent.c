@@ -2,6 +2,7 @@
    and SYNC, announcements, re-sends, reports, the event loop and the public lifecycle. */
 #include "fc_agent_priv.h"
 #include "fc_error.h"
+#include "fc_curve.h"
 #include "fc_hash.h"
 #include "fc_msg.h"
 #include "fc_reconf.h"
@@ -67,6 +68,11 @@ static uint64_t s_ctl_req(fc_agent_t *self)
     return FC_FETCH_CTL_BIT | (self->ctl_next++ & ~FC_FETCH_CTL_BIT);
 }
 
+uint64_t fc_agent_ctl_req(fc_agent_t *self)
+{
+    return s_ctl_req(self);
+}
+
 static void *s_raw(zsock_t *sock)
 {
     return zsock_resolve(sock);
@@ -113,6 +119,9 @@ static int s_send_sync(fc_agent_t *self, double now)
    want_seq, and asked again if older. */
 static void s_sync(fc_agent_t *self, uint64_t want, double now)
 {
+    /* First the trusted keys: the broker answers in order, so a rotation is in force before
+       the snapshot's manifest is judged. */
+    fc_agent_trust_ask(self, now);
     if (want > self->want_seq)
         self->want_seq = want;
     if (self->sync_req)
@@ -141,6 +150,7 @@ int fc_agent_report(fc_agent_t *self, double now)
     fc_msg_set_str(st->version, sizeof st->version, fc_install_version(self->inst));
     fc_msg_set_str(st->state, sizeof st->state, self->res.state);
     fc_msg_set_str(st->message, sizeof st->message, self->res.message);
+    fc_agent_fresh_note(self, st->message, sizeof st->message);
     if (self->stage) {
         st->done = fc_stage_bytes_have(self->stage);
         st->total = fc_stage_bytes_total(self->stage);
@@ -164,6 +174,7 @@ static void s_sub_connect(fc_agent_t *self, const char *endpoint)
     zsock_set_subscribe(self->sub, FC_TOPIC_RELEASE);
     zsock_set_subscribe(self->sub, FC_TOPIC_HEARTBEAT);
     zsock_set_subscribe(self->sub, FC_TOPIC_CONFIG);
+    zsock_set_subscribe(self->sub, FC_TOPIC_TRUST);
     if (zsock_connect(self->sub, "%s", endpoint) != 0) {
         fc_agent_log(self, "cannot connect to announce endpoint %s; relying on polling", endpoint);
         zsock_destroy(&self->sub);
@@ -226,6 +237,7 @@ static void s_flush(fc_agent_t *self, double now)
     if (s_send_hello(self, now) != 0)
         return;
     self->flush_pending = false;
+    fc_agent_trust_timers(self, now, true);
     if (self->sync_req && s_send_sync(self, now) == 0)
         self->retried_base++;
     fc_reconf_flush(self, now);
@@ -257,8 +269,10 @@ static void s_on_welcome(fc_agent_t *self, fc_msg_t *msg, double now)
             fc_agent_log(self, "re-sent %zu requests lost with an earlier connection", n);
     }
     self->last_progress = now;
-    if (self->welcomed && msg->epoch != self->epoch)
+    if (self->welcomed && msg->epoch != self->epoch) {
         fc_agent_log(self, "broker restarted (new epoch), synchronising again");
+        fc_agent_trust_reset(self);
+    }
     self->welcomed = true;
     self->epoch = msg->epoch;
     self->seq = msg->seq;
@@ -322,8 +336,8 @@ static void s_on_error(fc_agent_t *self, fc_msg_t *msg, double now)
 
 static void s_on_service(fc_agent_t *self, fc_msg_t *msg, double now)
 {
-    if (fc_reconf_on_reply(self, msg, now))
-        return; /* answered a config request */
+    if (fc_reconf_on_reply(self, msg, now) || fc_agent_trust_on_reply(self, msg, now))
+        return; /* answered a config or trust request */
     switch (msg->type) {
     case FC_MSG_CHUNK:
         fc_agent_on_chunk(self, msg, now);
@@ -344,6 +358,9 @@ static void s_on_service(fc_agent_t *self, fc_msg_t *msg, double now)
 
 static void s_on_announce(fc_agent_t *self, fc_msg_t *msg, double now)
 {
+    /* Before anything else: a forged or replayed heartbeat must not move us either. */
+    if (msg->type == FC_MSG_HEARTBEAT && !fc_agent_fresh_on_heartbeat(self, msg, now))
+        return;
     if (!self->welcomed)
         return; /* a SYNC follows the WELCOME anyway */
     if (msg->epoch != self->epoch) {
@@ -368,6 +385,17 @@ static void s_on_announce(fc_agent_t *self, fc_msg_t *msg, double now)
             fc_reconf_sync(self, now);
         } else
             fc_reconf_on_announce(self, msg, in_order, now);
+        return;
+    }
+    if (msg->type == FC_MSG_TRUST_ANNOUNCE) {
+        bool lost = msg->seq > self->seq + 1;
+        if (msg->seq > self->seq)
+            self->seq = msg->seq;
+        if (lost) {
+            s_sync(self, msg->seq, now); /* asks for the trust list too */
+            fc_reconf_sync(self, now);
+        } else if (msg->serial > self->trust_serial)
+            fc_agent_trust_ask(self, now);
         return;
     }
     if (msg->type != FC_MSG_ANNOUNCE)
@@ -425,6 +453,9 @@ static void s_timers(fc_agent_t *self, double now)
     /* Offline, nothing is re-sent: the flush after reconnecting sends everything once. */
     bool up = self->connected && !self->flush_pending;
     fc_reconf_timers(self, now);
+    fc_agent_fresh_timers(self, now);
+    if (up)
+        fc_agent_trust_timers(self, now, false);
     if (up && self->hello_req && now - self->hello_sent >= S_RESEND) {
         s_send_hello(self, now);
         self->retried_base++;
@@ -589,11 +620,18 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
     fc_msg_set_str(self->res.channel, sizeof self->res.channel, self->channel);
     fc_msg_set_str(self->res.state, sizeof self->res.state, "idle");
 
-    int e = 0;
-    self->trust = cfg->trust;
-    if (!self->trust)
-        self->trust = self->own_trust = fc_trust_load(cfg->trust_file, &e);
-    if (self->trust)
+    if (cfg->timestamp_pk) {
+        self->stamp_pinned = true;
+        memcpy(self->stamp_pk, cfg->timestamp_pk, FC_PUBKEY_LEN);
+    } else if (!cfg->insecure && cfg->broker_key &&
+               fc_curve_timestamp_pub(cfg->broker_key, self->stamp_pk) == 0) {
+        /* The broker's public cert names the key its heartbeats are signed with: pinning
+           the cert pins freshness too (a bare Z85 key carries no timestamp key). */
+        self->stamp_pinned = true;
+    }
+    self->freeze_after = cfg->freeze_after > 0 ? cfg->freeze_after : FC_AGENT_FREEZE_AFTER;
+    int e = fc_agent_trust_open(self, cfg);
+    if (!e)
         self->inst = fc_install_new(self->install_dir, self->state_dir, self->trust, &e);
     if (!self->inst) {
         if (err)
@@ -674,7 +712,7 @@ static void s_begin(fc_agent_t *self, fc_agent_mode_t mode)
     self->mode = mode;
     self->finished = false;
     __atomic_store_n(&self->stop, 0, __ATOMIC_RELAXED);
-    self->started = self->last_progress = fc_now();
+    self->started = self->last_progress = self->stamp_base = fc_now();
     self->retried_base = self->hash_base = 0;
     r->bytes_fetched = r->bytes_reused = r->bytes_total = 0;
     r->disconnects = 0;
@@ -742,6 +780,8 @@ int fc_agent_run_once(fc_agent_t *self, bool check_only, fc_agent_result_t *out)
     }
     if (self->mode == FC_AGENT_ONCE && self->finished && self->welcomed)
         fc_reconf_run_once(self); /* the config too, before the final report */
+    if (self->mode == FC_AGENT_ONCE && self->finished)
+        fc_agent_fresh_await(self);
     s_final_report(self);
     /* A one-shot run leaves nothing half-open in memory; the stage stays on disk. */
     if (self->fetch || self->stage) {

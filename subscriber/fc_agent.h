@@ -18,10 +18,14 @@ typedef enum {
 } fc_agent_policy_t;
 
 /* Exit codes of fc_agent_run_once (and of fleetcast-agent --once / --check). */
-#define FC_AGENT_EXIT_OK 0          /* installed, or already up to date */
-#define FC_AGENT_EXIT_ERROR 1       /* error, unreachable broker, rejected release */
-#define FC_AGENT_EXIT_POSTPONED 2   /* the changing hook refused */
-#define FC_AGENT_EXIT_UNHEALTHY 3   /* health check failed; rolled back */
+#define FC_AGENT_EXIT_OK 0        /* installed, or already up to date */
+#define FC_AGENT_EXIT_ERROR 1     /* error, unreachable broker, rejected release */
+#define FC_AGENT_EXIT_POSTPONED 2 /* the changing hook refused */
+#define FC_AGENT_EXIT_UNHEALTHY 3 /* health check failed; rolled back */
+#define FC_AGENT_EXIT_STALE                                                                        \
+    4                               /* --once with a pinned timestamp key: the run otherwise       \
+                                       succeeded, but no fresh signed timestamp came from          \
+                                       the broker (it may be frozen or replayed) */
 #define FC_AGENT_EXIT_AVAILABLE 100 /* --check: a newer release is available */
 
 /* Receives one log line (no trailing newline) about connection losses, resumes, installs.
@@ -63,7 +67,15 @@ typedef struct {
     const char *broker_key; /* the broker's public cert (DATA/broker.cert) or its 40-char Z85
                                key; required unless insecure */
     bool insecure;          /* plain TCP, for a broker started with --insecure */
+    /* Freeze defence. With a pinned timestamp key, only heartbeats carrying a timestamp
+       signed by it, newer than the newest accepted and not older than freeze_after, count as
+       fresh; the others are dropped (counted). No fresh one for freeze_after seconds: the
+       agent says it is stale (log, REPORT text, result). NULL: heartbeats are not checked. */
+    const uint8_t *timestamp_pk; /* FC_PUBKEY_LEN bytes, copied */
+    double freeze_after;         /* seconds; 0: FC_AGENT_FREEZE_AFTER */
 } fc_agent_config_t;
+
+#define FC_AGENT_FREEZE_AFTER 300.0
 
 /* What one run did (fc_agent_run_once), or where a daemon stands (fc_agent_status). */
 typedef struct {
@@ -92,6 +104,12 @@ typedef struct {
     /* Last config outcome: applied, restarted, unchanged, vetoed, restart-required, failed, ""
        (none yet). */
     char config_state[FC_MAX_NAME + 1];
+    /* Freshness (with a pinned timestamp key; otherwise all zero). */
+    bool stale;               /* no fresh signed timestamp for freeze_after seconds */
+    int64_t last_fresh;       /* broker time of the newest accepted timestamp, unix s (0: none) */
+    uint64_t stamps_bad;      /* dropped: unsigned, bad signature, or future */
+    uint64_t stamps_replayed; /* heartbeats dropped: not newer than the newest, or too old */
+    uint64_t trust_serial;    /* trusted-key list in force (0: the --trust file) */
 } fc_agent_result_t;
 
 typedef struct fc_agent_t fc_agent_t;

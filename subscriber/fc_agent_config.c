@@ -138,6 +138,15 @@ char *fc_agent_result_json(const fc_agent_result_t *r)
     fc_json_key_int(j, "exit_code", r->exit_code);
     fc_json_key_uint(j, "config_rev", r->config_rev);
     fc_json_key_str(j, "config_state", r->config_state);
+    fc_json_key_bool(j, "stale", r->stale);
+    fc_json_key(j, "last_fresh");
+    if (r->last_fresh)
+        fc_json_int(j, r->last_fresh);
+    else
+        fc_json_null(j);
+    fc_json_key_uint(j, "stamps_bad", r->stamps_bad);
+    fc_json_key_uint(j, "stamps_replayed", r->stamps_replayed);
+    fc_json_key_uint(j, "trust_serial", r->trust_serial);
     fc_json_close(j);
     char *text = strdup(fc_json_text(j));
     fc_json_destroy(&j);

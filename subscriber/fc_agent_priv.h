@@ -26,8 +26,21 @@ struct fc_agent_t {
     bool verbose;
     fc_agent_log_fn *log;
     void *log_arg;
-    fc_trust_t *own_trust;
-    const fc_trust_t *trust;
+    fc_trust_t *own_trust; /* the keys in force: --trust, or the rotated list (fc_agent_trust.c) */
+    const fc_trust_t *trust; /* == own_trust; rotation changes it in place */
+    uint64_t trust_serial;   /* trusted-key list in force, 0: none yet */
+    uint64_t trust_req;      /* GET_TRUST outstanding */
+    double trust_sent;
+    bool trust_unsupported; /* the broker refused GET_TRUST: not asked again this epoch */
+
+    /* Freshness of the broker's signed timestamps (fc_agent_fresh.c). */
+    bool stamp_pinned;
+    uint8_t stamp_pk[FC_PUBKEY_LEN];
+    double freeze_after;
+    uint64_t stamp_newest_ms; /* newest accepted timestamp (broker clock) */
+    double stamp_fresh_at;    /* local time it was accepted */
+    double stamp_base;        /* local time freshness is measured from before any arrived */
+    double stamp_bad_log;     /* last log line about a dropped heartbeat */
     fc_install_t *inst;
 
     /* Sockets: service DEALER (watched by a monitor) and announce SUB. */
@@ -85,8 +98,32 @@ void fc_agent_set_state(fc_agent_t *self, const char *state, const char *fmt, ..
 void fc_agent_finish(fc_agent_t *self, int exit_code, int error);
 /* Sends a REPORT now (best effort); 0 if it went out. */
 int fc_agent_report(fc_agent_t *self, double now);
+/* A fresh control request id (HELLO, SYNC, GET_TRUST, ...). */
+uint64_t fc_agent_ctl_req(fc_agent_t *self);
 /* Bytes staged and total of the stage, as sizes. */
 void fc_agent_progress(fc_agent_t *self, char *have, char *total, size_t size);
+
+/* fc_agent_fresh.c */
+/* A HEARTBEAT arrived: with a pinned key, checks its signed timestamp. false: drop it. */
+bool fc_agent_fresh_on_heartbeat(fc_agent_t *self, const fc_msg_t *msg, double now);
+/* Notices a broker gone quiet: marks the agent stale (logged, reported) when due. */
+void fc_agent_fresh_timers(fc_agent_t *self, double now);
+/* --once: waits (up to the timeout) for a fresh timestamp if none came in this run. */
+void fc_agent_fresh_await(fc_agent_t *self);
+/* Appends the staleness to a REPORT message. */
+void fc_agent_fresh_note(const fc_agent_t *self, char *message, size_t size);
+
+/* fc_agent_trust.c */
+/* At start: the --trust keys (or the embedder's), superseded by STATE/trust.list. */
+int fc_agent_trust_open(fc_agent_t *self, const fc_agent_config_t *cfg);
+/* Asks the broker for a newer trusted-key list (GET_TRUST), unless one is asked already. */
+void fc_agent_trust_ask(fc_agent_t *self, double now);
+/* TRUST (or an ERROR) answering our GET_TRUST: true if it was ours. */
+bool fc_agent_trust_on_reply(fc_agent_t *self, const fc_msg_t *msg, double now);
+/* Re-sends an unanswered GET_TRUST; after a reconnect (flush) at once. */
+void fc_agent_trust_timers(fc_agent_t *self, double now, bool flush);
+/* A new epoch: a broker that refused GET_TRUST may have been upgraded. */
+void fc_agent_trust_reset(fc_agent_t *self);
 
 /* fc_agent_release.c */
 /* Judges the channel's latest signed manifest (len 0: none) and starts fetching it if it is

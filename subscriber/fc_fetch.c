@@ -16,6 +16,7 @@
 #define S_BASE_TIMEOUT 5.0 /* a request unanswered this long may be re-sent ... */
 #define S_QUIET 5.0        /* ... if nothing at all came back for this long, */
 #define S_MAX_TIMEOUT 60.0 /* or in any case after this long */
+#define S_BAD_RETRY 0.5    /* a chunk that failed its hash is asked again after (s) */
 /* Hashing is most of an agent's work (BLAKE2b: about 1.6 s of CPU per GiB), so replies are
    hashed and written by worker actors while the loop receives the next ones. Each worker
    holds at most this many chunks (queued or at work); beyond that, or for chunks too small
@@ -179,6 +180,14 @@ static void s_release(fc_fetch_t *self, s_slot_t *slot)
     self->free_slots[self->nfree++] = (uint32_t)(slot - self->slots);
 }
 
+/* A chunk that came back wrong is asked for again after a pause, not at once: a broker
+   serving bytes that do not match the signed manifest (compromised, or its disk damaged)
+   would otherwise get the same request back thousands of times a second. */
+static void s_park_bad(s_slot_t *slot, double now)
+{
+    slot->due = now + S_BAD_RETRY;
+}
+
 static void s_reissue(fc_fetch_t *self, s_slot_t *slot, void *sock, double now)
 {
     slot->req = s_new_req(self, (size_t)(slot - self->slots));
@@ -231,7 +240,7 @@ static int s_settle(fc_fetch_t *self, s_slot_t *slot, int rc, void *sock, double
     }
     if (rc == FC_EHASH) {
         self->hash_errors++;
-        s_reissue(self, slot, sock, now);
+        s_park_bad(slot, now);
         return FC_EHASH;
     }
     /* Disk full or I/O error: keep the request and hold back new ones until retry time. */
@@ -290,7 +299,7 @@ int fc_fetch_on_chunk(fc_fetch_t *self, fc_msg_t *msg, void *sock, double now, d
     if (!chunk || !msg->data || memcmp(msg->blob, file->hash, FC_HASH_LEN) != 0 ||
         msg->offset != chunk->offset) {
         self->hash_errors++;
-        s_reissue(self, slot, sock, now);
+        s_park_bad(slot, now);
         return FC_EHASH;
     }
     /* Another chunk with the same content may have filled it already. */

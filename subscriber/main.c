@@ -31,7 +31,9 @@ static void s_usage(FILE *out)
             "  --install DIR        install tree (required)\n"
             "  --state DIR          agent state: manifests, download journal, config.json\n"
             "                       (required)\n"
-            "  --trust FILE         trusted publisher public keys (required)\n"
+            "  --trust FILE         trusted publisher public keys (required); a trusted-key\n"
+            "                       list from the broker signed by one of them (fleetcast\n"
+            "                       keys rotate) supersedes it, kept in STATE/trust.list\n"
             "  --broker-key KEY     the broker's public CURVE certificate (the broker's\n"
             "                       DATA/broker.cert) or its 40-char Z85 key; required\n"
             "                       unless --insecure. Both sockets use CURVE\n"
@@ -58,6 +60,13 @@ static void s_usage(FILE *out)
             "                       agent keeps the old values and reports restart-required\n"
             "                       (vetoed, for a veto)\n"
             "                       (config hooks get FLEETCAST_CONFIG_PHASE, _REV, _FILE)\n"
+            "  --timestamp-key FILE the broker's timestamp public key (signing.pub format);\n"
+            "                       by default the one named in the --broker-key cert file\n"
+            "                       (none with a bare Z85 key or --insecure): only heartbeats\n"
+            "                       whose time it signed, newer than the last and not older\n"
+            "                       than --freeze-after, count as fresh\n"
+            "  --freeze-after SECS  with a timestamp key: no fresh timestamp for this long\n"
+            "                       and the agent reports itself stale (default 300)\n"
             "  --window BYTES       bytes of chunk requests in flight (default 4 MiB;\n"
             "                       K, M, G suffixes accepted)\n"
             "  --timeout SECS       --once/--check: give up after this long without an\n"
@@ -72,9 +81,11 @@ static void s_usage(FILE *out)
             "\n"
             "Exit codes (--once, --check): 0 installed or up to date; 1 error or release\n"
             "rejected; 2 postponed by the changing hook; 3 health check failed and rolled\n"
-            "back; 100 (--check) a newer release is available. With --once, a config\n"
-            "change that failed, a rejected config revision, or no answer about config\n"
-            "turns 0 into 1. --check does not touch the config.\n");
+            "back; 4 (--once with a timestamp key) otherwise fine, but no fresh signed\n"
+            "timestamp came from the broker within --timeout (frozen or replayed); 100\n"
+            "(--check) a newer release is available. With --once, a config change that\n"
+            "failed, a rejected config revision, or no answer about config turns 0 into 1.\n"
+            "--check does not touch the config.\n");
 }
 
 /* "4M", "512K", "1048576". 0 on a malformed value. */
@@ -136,7 +147,9 @@ enum {
     O_RESTART,
     O_KEY,
     O_BROKER_KEY,
-    O_INSECURE
+    O_INSECURE,
+    O_STAMP_KEY,
+    O_FREEZE
 };
 
 int main(int argc, char **argv)
@@ -166,10 +179,14 @@ int main(int argc, char **argv)
                                          {"key", required_argument, NULL, O_KEY},
                                          {"broker-key", required_argument, NULL, O_BROKER_KEY},
                                          {"insecure", no_argument, NULL, O_INSECURE},
+                                         {"timestamp-key", required_argument, NULL, O_STAMP_KEY},
+                                         {"freeze-after", required_argument, NULL, O_FREEZE},
                                          {NULL, 0, NULL, 0}};
     fc_agent_config_t cfg;
     fc_agent_config_defaults(&cfg);
     bool once = false, check = false, json = false;
+    const char *stamp_file = NULL;
+    uint8_t stamp_pk[FC_PUBKEY_LEN];
     int c, policy;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -222,6 +239,9 @@ int main(int argc, char **argv)
         case O_INSECURE:
             cfg.insecure = true;
             break;
+        case O_STAMP_KEY:
+            stamp_file = optarg;
+            break;
         case O_ONCE:
             once = true;
             break;
@@ -260,11 +280,17 @@ int main(int argc, char **argv)
             break;
         case O_TIMEOUT:
         case O_RETRY:
-            if (!s_parse_secs(optarg, c == O_TIMEOUT ? &cfg.timeout : &cfg.retry_interval)) {
+        case O_FREEZE:
+            if (!s_parse_secs(optarg, c == O_TIMEOUT ? &cfg.timeout
+                                      : c == O_RETRY ? &cfg.retry_interval
+                                                     : &cfg.freeze_after)) {
                 fprintf(stderr,
                         "fleetcast-agent: --%s needs a positive number of seconds, "
                         "not '%s'\n",
-                        c == O_TIMEOUT ? "timeout" : "retry", optarg);
+                        c == O_TIMEOUT ? "timeout"
+                        : c == O_RETRY ? "retry"
+                                       : "freeze-after",
+                        optarg);
                 return 1;
             }
             break;
@@ -288,6 +314,15 @@ int main(int argc, char **argv)
     if (json && !once && !check) {
         fprintf(stderr, "fleetcast-agent: --json goes with --once or --check\n");
         return 1;
+    }
+    if (stamp_file) {
+        int kerr = fc_pubkey_load(stamp_pk, stamp_file);
+        if (kerr) {
+            fprintf(stderr, "fleetcast-agent: --timestamp-key %s: %s (want one signing.pub line)\n",
+                    stamp_file, fc_strerror(kerr));
+            return 1;
+        }
+        cfg.timestamp_pk = stamp_pk;
     }
     char msg[FC_MAX_TEXT];
     if (fc_agent_config_check(&cfg, msg, sizeof msg) != 0) {

@@ -8,6 +8,8 @@
 #include "fc_envelope.h"
 #include "fc_curve.h"
 #include "fc_keyring.h"
+#include "fc_stamp.h"
+#include "fc_trustlist.h"
 #include "fc_hash.h"
 #include "fc_json.h"
 #include "fc_key.h"
@@ -47,6 +49,9 @@ static const s_test_t s_tests[] = {
     {"fc_envelope", fc_envelope_test},
     {"fc_curve", fc_curve_test},
     {"fc_keyring", fc_keyring_test},
+    {"fc_stamp", fc_stamp_test},
+    {"fc_trustlist", fc_trustlist_test},
+    {"fc_store_trust", fc_store_trust_test},
 };
 
 int main(int argc, char **argv)

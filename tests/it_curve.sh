@@ -66,6 +66,14 @@ fc_agent_run a1 || fc_fail "an enrolled agent key cannot install: $(cat "$FC_TMP
 [ "$(cat "$FC_TMP/a1/install/current/app")" = v1 ] || fc_fail "a1 did not install v1"
 fc_pass "an agent key installs, but push, config set and audit get FC_EPERM (audited)"
 
+# Freshness comes with the broker's cert: its heartbeats are signed with the timestamp key
+# named in broker.cert, which the agent pins from --broker-key without another option.
+[ "$(fc_json_field "$FC_TMP/a1.json" stale)" = false ] || fc_fail "not fresh: $(cat "$FC_TMP/a1.json")"
+[ "$(fc_json_field "$FC_TMP/a1.json" last_fresh)" != null ] ||
+  fc_fail "heartbeats not checked against the cert's timestamp key: $(cat "$FC_TMP/a1.json")"
+[ "$(fc_json_field "$FC_TMP/a1.json" stamps_bad)" = 0 ] || fc_fail "bad stamps: $(cat "$FC_TMP/a1.json")"
+fc_pass "the broker cert pins the timestamp key: signed heartbeats are fresh"
+
 # A cert file copied by hand into keys/agents counts without a restart.
 "$FC_CLI_BIN" keygen --role agent --out "$FC_TMP/copied" >/dev/null
 cp "$FC_TMP/copied/agent.cert" "$data/keys/agents/copied-by-hand.cert"

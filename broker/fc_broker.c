@@ -466,6 +466,36 @@ static void s_on_list(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
+/* An agent that refused a release by hash names the blob ("blob HEX corrupt"): re-verify
+   our copy, and if it is damaged say so and stop serving it until a re-push repairs it. */
+static void s_check_reported_blob(s_broker_t *self, const fc_agent_status_t *st)
+{
+    const char *p = strcmp(st->state, "failed") == 0 ? strstr(st->message, "blob ") : NULL;
+    uint8_t blob[FC_HASH_LEN];
+    char hex[2 * FC_HASH_LEN + 1];
+    if (!p || strlen(p + 5) < 2 * FC_HASH_LEN || strncmp(p + 5 + 2 * FC_HASH_LEN, " corrupt", 8))
+        return;
+    memcpy(hex, p + 5, 2 * FC_HASH_LEN);
+    hex[2 * FC_HASH_LEN] = '\0';
+    if (fc_hex_decode(blob, FC_HASH_LEN, hex) != 0)
+        return;
+    int err = fc_store_blob_verify(self->store, blob);
+    if (err == FC_ENOTFOUND)
+        return; /* already moved aside (or never stored): nothing to serve, nothing to do */
+    if (err != FC_EHASH) {
+        zsys_info("fleetcast-broker: agent %s reports blob %s corrupt; our copy verifies (%s)",
+                  st->id, hex, err ? fc_strerror(err) : "ok");
+        return;
+    }
+    char reason[FC_MAX_TEXT + 64];
+    snprintf(reason, sizeof reason, "does not match its hash (reported by agent %s)", st->id);
+    err = fc_store_blob_quarantine(self->store, blob, reason);
+    zsys_error("fleetcast-broker: blob %s corrupt: %s; %s", hex, reason,
+               err ? fc_strerror(err)
+                   : "moved aside and no longer served: re-push a release "
+                     "holding it to repair it");
+}
+
 static void s_on_report(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
     if (m->nagents != 1) {
@@ -473,6 +503,8 @@ static void s_on_report(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
         return;
     }
     int err = fc_store_agent_report(self->store, &m->agents[0]);
+    if (!err)
+        s_check_reported_blob(self, &m->agents[0]);
     if (err)
         s_error(self, peer, m->req, err, err == FC_EINVAL ? "invalid agent id or channel" : NULL);
     else

@@ -178,7 +178,13 @@ static void s_check_release(fc_check_t *self, const char *data_dir, sqlite3_stmt
             continue;
         self->checked_blobs++;
         snprintf(path, sizeof path, "%s/blobs/%.2s/%s", data_dir, hex, hex);
-        if (access(path, F_OK) != 0)
+        char aside[PATH_MAX + 16];
+        snprintf(aside, sizeof aside, "%s.corrupt", path);
+        if (access(path, F_OK) != 0 && access(aside, F_OK) == 0)
+            fc_check_problem(self, "blob-corrupt", hex,
+                             "blob %s corrupt (%s of %s): moved aside by the broker", hex, f->path,
+                             where);
+        else if (access(path, F_OK) != 0)
             fc_check_problem(self, "blob-missing", hex, "blob of %s (%s) is missing", f->path,
                              where);
         else if (fc_check_file_content(path, f, why, sizeof why) != 0)

@@ -40,7 +40,9 @@ static fc_manifest_t *s_load(fc_check_t *self, const char *path)
 static size_t s_candidates(fc_check_t *self, const char *state, s_candidate_t *out)
 {
     size_t n = 0;
-    const char *fixed[] = {"installed.manifest", "installed.manifest.next", "previous.manifest"};
+    /* .next before installed: a commit renames the one onto the other, so a concurrent
+       commit cannot make us miss the manifest of the tree `current` was read to name */
+    const char *fixed[] = {"installed.manifest.next", "installed.manifest", "previous.manifest"};
     char path[PATH_MAX];
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", state, fixed[i]);
@@ -188,19 +190,23 @@ void fc_check_agent(fc_check_t *self, const char *install_dir, const char *state
     char cur[PATH_MAX], target[PATH_MAX], where[PATH_MAX + 16];
     snprintf(cur, sizeof cur, "%s/current", install_dir);
     snprintf(where, sizeof where, "%s", install_dir);
+    /* current first, then the manifests (see s_candidates) */
+    struct stat st;
+    int cur_rc = lstat(cur, &st);
+    ssize_t n = cur_rc == 0 && S_ISLNK(st.st_mode) ? readlink(cur, target, sizeof target - 1) : -1;
     s_candidate_t cands[S_MAX_CANDIDATES];
     size_t ncands = s_candidates(self, state_dir, cands);
-    const fc_manifest_t *installed =
-        ncands && !strcmp(cands[0].name, "installed.manifest") ? cands[0].m : NULL;
-    struct stat st;
-    ssize_t n = -1;
-    if (lstat(cur, &st) != 0) {
+    const fc_manifest_t *installed = NULL;
+    for (size_t i = 0; i < ncands; i++)
+        if (!strcmp(cands[i].name, "installed.manifest"))
+            installed = cands[i].m;
+    if (cur_rc != 0) {
         if (installed)
             fc_check_problem(self, "current-missing", where,
                              "no current, but the state says %s is installed", installed->version);
     } else if (!S_ISLNK(st.st_mode)) {
         fc_check_problem(self, "current-not-symlink", where, "current is not a symlink");
-    } else if ((n = readlink(cur, target, sizeof target - 1)) < 0) {
+    } else if (n < 0) {
         fc_check_problem(self, "current-unreadable", where, "readlink: %s", strerror(errno));
     } else {
         target[n] = '\0';

@@ -70,5 +70,7 @@ for a in "${agents[@]}"; do
   [ "$(tail -1 "$FC_TMP/$a.revs")" = "$latest_rev" ] || fc_fail "$a: last applied $(tail -1 "$FC_TMP/$a.revs")"
 done
 FC_CHECK_ARGS=--expect-latest fc_check "$data" "${agents[@]}" || fc_fail "checker: $(cat "$FC_TMP/check.out")"
+# The broker's side: every agent acknowledged the latest revision as applied.
+fc_wait_for "3 acks of revision $latest_rev" 30 fc_config_count_ge "$latest_rev" applied 3
 [ "${cuts:-0}" -ge 1 ] || fc_fail "the proxy cut nothing (bytes ${bytes:-0})"
 fc_pass "$rounds releases and revisions through $cuts cuts ($bytes bytes): 3 agents complete, in order, checker OK"

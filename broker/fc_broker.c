@@ -46,6 +46,9 @@ typedef struct {
     /* Replies held back until the batch's transaction is on disk (see s_batch_flush). */
     s_held_t held[S_BATCH];
     size_t nheld;
+    /* The last blob an agent reported corrupt, re-verified at most once a minute. */
+    uint8_t suspect[FC_HASH_LEN];
+    int64_t suspect_at;
 } s_broker_t;
 
 struct fc_broker_t {
@@ -479,6 +482,13 @@ static void s_check_reported_blob(s_broker_t *self, const fc_agent_status_t *st)
     hex[2 * FC_HASH_LEN] = '\0';
     if (fc_hex_decode(blob, FC_HASH_LEN, hex) != 0)
         return;
+    /* reading a large blob costs: one report, or a hostile agent's many, cannot make the
+       broker re-read the same blob more than once a minute */
+    int64_t now = (int64_t)time(NULL);
+    if (memcmp(blob, self->suspect, FC_HASH_LEN) == 0 && now - self->suspect_at < 60)
+        return;
+    memcpy(self->suspect, blob, FC_HASH_LEN);
+    self->suspect_at = now;
     int err = fc_store_blob_verify(self->store, blob);
     if (err == FC_ENOTFOUND)
         return; /* already moved aside (or never stored): nothing to serve, nothing to do */

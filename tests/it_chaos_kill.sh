@@ -18,7 +18,7 @@ fc_start_proxy --rate $((6 * 1048576))
 agents=(k1 k2 k3)
 declare -A apid
 start_agent() {
-  FC_AGENT_BROKER=$FC_PROXY fc_config_agent "$1" --exec-changing "sleep 0.1" \
+  FC_AGENT_BROKER=$FC_PROXY fc_config_agent "$1" --exec-changing "sleep 0.1" --exec-changed "sleep 0.2" \
     --config-changed "cat >/dev/null; sleep 0.1; echo \$FLEETCAST_CONFIG_REV >>$FC_TMP/$1.revs"
   apid[$1]=$FC_LAST_PID
 }

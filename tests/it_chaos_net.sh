@@ -18,9 +18,10 @@ fc_rand 128 512; stall_mean=$((FC_R * 1024))
 fc_rand 50 400; stall_ms=$FC_R
 fc_rand 4 16; rate=$((FC_R * 1048576))
 fc_rand 1 1000000; proxy_seed=$FC_R
-echo "proxy: --cut-mean $cut_mean --stall-mean $stall_mean --stall-ms $stall_ms --rate $rate --seed $proxy_seed"
+fc_rand 0 1; reset=$([ "$FC_R" = 1 ] && echo --reset || true)
+echo "proxy: --cut-mean $cut_mean --stall-mean $stall_mean --stall-ms $stall_ms --rate $rate --seed $proxy_seed $reset"
 fc_start_proxy --cut-mean "$cut_mean" --stall-mean "$stall_mean" --stall-ms "$stall_ms" \
-  --rate "$rate" --seed "$proxy_seed"
+  --rate "$rate" --seed "$proxy_seed" $reset
 
 agents=(n1 n2 n3)
 for a in "${agents[@]}"; do

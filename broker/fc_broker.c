@@ -346,7 +346,14 @@ static void s_on_get_chunk(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     }
     int err = fc_store_blob_size(self->store, m->blob, &size);
     if (err) {
-        s_error(self, peer, m->req, err, NULL);
+        char hex[2 * FC_HASH_LEN + 1];
+        if (err == FC_ENOTFOUND && fc_store_blob_marked(self->store, m->blob))
+            s_error(self, peer, m->req, err,
+                    "blob %s corrupt at the broker: re-push a release "
+                    "holding it",
+                    fc_hash_hex(m->blob, hex));
+        else
+            s_error(self, peer, m->req, err, NULL);
         return;
     }
     if (m->offset > size || m->length > size - m->offset) {
@@ -489,21 +496,13 @@ static void s_check_reported_blob(s_broker_t *self, const fc_agent_status_t *st)
         return;
     memcpy(self->suspect, blob, FC_HASH_LEN);
     self->suspect_at = now;
-    int err = fc_store_blob_verify(self->store, blob);
-    if (err == FC_ENOTFOUND)
-        return; /* already moved aside (or never stored): nothing to serve, nothing to do */
-    if (err != FC_EHASH) {
-        zsys_info("fleetcast-broker: agent %s reports blob %s corrupt; our copy verifies (%s)",
-                  st->id, hex, err ? fc_strerror(err) : "ok");
-        return;
-    }
-    char reason[FC_MAX_TEXT + 64];
-    snprintf(reason, sizeof reason, "does not match its hash (reported by agent %s)", st->id);
-    err = fc_store_blob_quarantine(self->store, blob, reason);
-    zsys_error("fleetcast-broker: blob %s corrupt: %s; %s", hex, reason,
-               err ? fc_strerror(err)
-                   : "moved aside and no longer served: re-push a release "
-                     "holding it to repair it");
+    char text[FC_MAX_TEXT + 256];
+    int err = fc_store_blob_suspect(self->store, blob, st->id, text, sizeof text);
+    if (err == FC_EHASH)
+        zsys_error("fleetcast-broker: blob %s corrupt: %s", hex, text);
+    else if (err != FC_ENOTFOUND) /* not found: already moved aside */
+        zsys_info("fleetcast-broker: agent %s reports blob %s corrupt; our copy %s", st->id, hex,
+                  err ? fc_strerror(err) : "verifies");
 }
 
 static void s_on_report(s_broker_t *self, zframe_t *peer, fc_msg_t *m)

@@ -456,3 +456,29 @@ size_t fc_store_corrupt_count(fc_store_t *self)
     sqlite3_finalize(st);
     return n;
 }
+
+int fc_store_blob_suspect(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], const char *who,
+                          char *text, size_t textsize)
+{
+    int err = fc_store_blob_verify(self, blob);
+    if (err != FC_EHASH)
+        return err;
+    char reason[FC_MAX_TEXT + 64];
+    snprintf(reason, sizeof reason, "does not match its hash (reported by agent %s)", who);
+    int qerr = fc_store_blob_quarantine(self, blob, reason);
+    snprintf(text, textsize, "%s; %s", reason,
+             qerr ? fc_strerror(qerr)
+                  : "moved aside and no longer served: re-push a release holding it to repair it");
+    return FC_EHASH;
+}
+
+bool fc_store_blob_marked(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
+{
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT 1 FROM corrupt_blobs WHERE blob = ?");
+    if (!st)
+        return false;
+    sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+    bool marked = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return marked;
+}

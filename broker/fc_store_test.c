@@ -395,15 +395,19 @@ static void s_test_corrupt(fc_store_t *store, const char *dir)
     assert(fd >= 0 && pwrite(fd, "X", 1, FC_CHUNK_SIZE + 5) == 1);
     close(fd);
     assert(fc_store_blob_verify(store, blob) == FC_EHASH);
-    assert(fc_store_corrupt_count(store) == 0);
-    assert(fc_store_blob_quarantine(store, blob, "test") == FC_OK);
-    assert(fc_store_corrupt_count(store) == 1);
+    assert(fc_store_corrupt_count(store) == 0 && !fc_store_blob_marked(store, blob));
+    char text[1024] = "";
+    assert(fc_store_blob_suspect(store, blob, "a1", text, sizeof text) == FC_EHASH);
+    assert(strstr(text, "reported by agent a1") && strstr(text, "re-push"));
+    assert(fc_store_corrupt_count(store) == 1 && fc_store_blob_marked(store, blob));
+    assert(fc_store_blob_suspect(store, blob, "a1", text, sizeof text) == FC_ENOTFOUND);
     uint64_t size;
     assert(fc_store_blob_size(store, blob, &size) == FC_ENOTFOUND); /* no longer served */
     assert(fc_store_blob_verify(store, blob) == FC_ENOTFOUND);
     s_upload(store, buf, len, blob); /* a re-push */
     assert(fc_store_blob_verify(store, blob) == FC_OK);
-    assert(fc_store_corrupt_count(store) == 0);
+    assert(fc_store_corrupt_count(store) == 0 && !fc_store_blob_marked(store, blob));
+    assert(fc_store_blob_suspect(store, blob, "a1", text, sizeof text) == FC_OK);
     free(buf);
 }
 

@@ -36,6 +36,9 @@ grep -q "PROBLEM blob-marked-corrupt: $hex" "$FC_TMP/check.out" \
   || { fc_check "$data" >/dev/null || true; grep -q "PROBLEM blob-marked-corrupt: $hex" "$FC_TMP/check.out"; } \
   || fc_fail "blob not marked: $(cat "$FC_TMP/check.out")"
 fc_pass "the broker noticed: $(grep "blob $hex corrupt" "$FC_TMP/broker.log" | head -1)"
+# No longer served: an agent asking for it is told why.
+if fc_agent_run a1 --timeout 3 --verbose; then fc_fail "installed from a quarantined blob"; fi
+grep -q "blob $hex corrupt at the broker: re-push" "$FC_TMP/a1.log" || fc_fail "GET_CHUNK error: $(tail -3 "$FC_TMP/a1.log")"
 
 fc_cli release push "$src" --channel stable --version 2 --key "$FC_TMP/keys/signing.key" >/dev/null \
   || fc_cli release push "$src" --channel stable --version 2.1 --key "$FC_TMP/keys/signing.key" >/dev/null \

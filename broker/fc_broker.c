@@ -54,6 +54,9 @@ typedef struct {
     /* Replies held back until the batch's transaction is on disk (see s_batch_flush). */
     s_held_t held[S_BATCH];
     size_t nheld;
+    /* The last blob an agent reported corrupt, re-verified at most once a minute. */
+    uint8_t suspect[FC_HASH_LEN];
+    int64_t suspect_at;
 } s_broker_t;
 
 struct fc_broker_t {
@@ -374,7 +377,14 @@ static void s_on_get_chunk(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     }
     int err = fc_store_blob_size(self->store, m->blob, &size);
     if (err) {
-        s_error(self, peer, m->req, err, NULL);
+        char hex[2 * FC_HASH_LEN + 1];
+        if (err == FC_ENOTFOUND && fc_store_blob_marked(self->store, m->blob))
+            s_error(self, peer, m->req, err,
+                    "blob %s corrupt at the broker: re-push a release "
+                    "holding it",
+                    fc_hash_hex(m->blob, hex));
+        else
+            s_error(self, peer, m->req, err, NULL);
         return;
     }
     if (m->offset > size || m->length > size - m->offset) {
@@ -497,6 +507,35 @@ static void s_on_list(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
+/* An agent that refused a release by hash names the blob ("blob HEX corrupt"): re-verify
+   our copy, and if it is damaged say so and stop serving it until a re-push repairs it. */
+static void s_check_reported_blob(s_broker_t *self, const fc_agent_status_t *st)
+{
+    const char *p = strcmp(st->state, "failed") == 0 ? strstr(st->message, "blob ") : NULL;
+    uint8_t blob[FC_HASH_LEN];
+    char hex[2 * FC_HASH_LEN + 1];
+    if (!p || strlen(p + 5) < 2 * FC_HASH_LEN || strncmp(p + 5 + 2 * FC_HASH_LEN, " corrupt", 8))
+        return;
+    memcpy(hex, p + 5, 2 * FC_HASH_LEN);
+    hex[2 * FC_HASH_LEN] = '\0';
+    if (fc_hex_decode(blob, FC_HASH_LEN, hex) != 0)
+        return;
+    /* reading a large blob costs: one report, or a hostile agent's many, cannot make the
+       broker re-read the same blob more than once a minute */
+    int64_t now = (int64_t)time(NULL);
+    if (memcmp(blob, self->suspect, FC_HASH_LEN) == 0 && now - self->suspect_at < 60)
+        return;
+    memcpy(self->suspect, blob, FC_HASH_LEN);
+    self->suspect_at = now;
+    char text[FC_MAX_TEXT + 256];
+    int err = fc_store_blob_suspect(self->store, blob, st->id, text, sizeof text);
+    if (err == FC_EHASH)
+        zsys_error("fleetcast-broker: blob %s corrupt: %s", hex, text);
+    else if (err != FC_ENOTFOUND) /* not found: already moved aside */
+        zsys_info("fleetcast-broker: agent %s reports blob %s corrupt; our copy %s", st->id, hex,
+                  err ? fc_strerror(err) : "verifies");
+}
+
 static void s_on_report(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
     if (m->nagents != 1) {
@@ -504,6 +543,8 @@ static void s_on_report(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
         return;
     }
     int err = fc_store_agent_report(self->store, &m->agents[0]);
+    if (!err)
+        s_check_reported_blob(self, &m->agents[0]);
     if (err)
         s_error(self, peer, m->req, err, err == FC_EINVAL ? "invalid agent id or channel" : NULL);
     else

@@ -31,7 +31,10 @@ static const char *s_schema =
     "  committed INTEGER NOT NULL, UNIQUE (channel, serial));"
     "CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, channel TEXT NOT NULL,"
     "  version TEXT NOT NULL, state TEXT NOT NULL, message TEXT NOT NULL,"
-    "  done INTEGER NOT NULL, total INTEGER NOT NULL, last_seen INTEGER NOT NULL);";
+    "  done INTEGER NOT NULL, total INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+    /* blobs found damaged after they were stored (moved aside until a re-push) */
+    "CREATE TABLE IF NOT EXISTS corrupt_blobs (blob BLOB PRIMARY KEY, reason TEXT NOT NULL,"
+    "  time INTEGER NOT NULL);";
 /* --- helpers ---------------------------------------------------------------------------- */
 
 int fc_store_sqlite_error(int rc)

@@ -60,6 +60,23 @@ int fc_store_blob_size(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64
 int fc_store_blob_read(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t offset,
                        void *buf, size_t len);
 
+/* Re-reads a complete blob chunk by chunk and checks it still hashes to its name: FC_OK,
+   FC_EHASH (damaged on disk: wrong size or content), FC_ENOTFOUND (not stored), FC_EIO. */
+int fc_store_blob_verify(fc_store_t *self, const uint8_t blob[FC_HASH_LEN]);
+/* Marks a damaged blob: moves its file aside (blobs/xx/HEX.corrupt) so it is no longer
+   served and a re-push uploads it again, and records it with reason in corrupt_blobs
+   until that upload commits. Returns fc_error_t. */
+int fc_store_blob_quarantine(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], const char *reason);
+/* An agent reported blob corrupt: re-verifies it and, if it no longer matches, quarantines
+   it. FC_EHASH when quarantined (text says so, naming who, and what to do), FC_OK when our
+   copy verifies, FC_ENOTFOUND when not stored (or already moved aside), else an error. */
+int fc_store_blob_suspect(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], const char *who,
+                          char *text, size_t textsize);
+/* true if blob is marked corrupt (moved aside, waiting for a re-push). */
+bool fc_store_blob_marked(fc_store_t *self, const uint8_t blob[FC_HASH_LEN]);
+/* Number of blobs currently marked corrupt. */
+size_t fc_store_corrupt_count(fc_store_t *self);
+
 /* --- Releases --------------------------------------------------------------------------- */
 
 /* RELEASE_COMMIT. Parses the signed manifest (signature checked against its embedded

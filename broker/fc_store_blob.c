@@ -390,6 +390,12 @@ int fc_store_blob_commit(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
     if (err)
         return err;
     s_forget_upload(self, blob); /* leftovers are cleaned by the next blob_state */
+    /* a blob marked corrupt is repaired by this upload */
+    st = fc_store_prep(self, "DELETE FROM corrupt_blobs WHERE blob = ?");
+    if (st) {
+        sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+        fc_store_step_done(st);
+    }
     return FC_OK;
 }
 
@@ -415,4 +421,64 @@ int fc_store_blob_read(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64
         return FC_EIO;
     }
     return FC_OK;
+}
+
+int fc_store_blob_verify(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
+{
+    fc_store_fd_t *e = s_fd_get(self, blob, false, false);
+    if (!e)
+        return errno == ENOENT ? FC_ENOTFOUND : FC_EIO;
+    return s_verify_part(self, e->fd, blob, e->size);
+}
+
+int fc_store_blob_quarantine(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], const char *reason)
+{
+    char path[PATH_MAX], aside[PATH_MAX + 16];
+    s_blob_path(self, blob, path, sizeof path);
+    snprintf(aside, sizeof aside, "%s.corrupt", path);
+    s_fd_evict(self, blob, false);
+    if (rename(path, aside) != 0 && errno != ENOENT)
+        return fc_errno_to_error(errno);
+    sqlite3_stmt *st = fc_store_prep(
+        self, "INSERT OR REPLACE INTO corrupt_blobs (blob, reason, time) VALUES (?, ?, ?)");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, reason ? reason : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+    return fc_store_step_done(st);
+}
+
+size_t fc_store_corrupt_count(fc_store_t *self)
+{
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT count(*) FROM corrupt_blobs");
+    size_t n = st && sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return n;
+}
+
+int fc_store_blob_suspect(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], const char *who,
+                          char *text, size_t textsize)
+{
+    int err = fc_store_blob_verify(self, blob);
+    if (err != FC_EHASH)
+        return err;
+    char reason[FC_MAX_TEXT + 64];
+    snprintf(reason, sizeof reason, "does not match its hash (reported by agent %s)", who);
+    int qerr = fc_store_blob_quarantine(self, blob, reason);
+    snprintf(text, textsize, "%s; %s", reason,
+             qerr ? fc_strerror(qerr)
+                  : "moved aside and no longer served: re-push a release holding it to repair it");
+    return FC_EHASH;
+}
+
+bool fc_store_blob_marked(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
+{
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT 1 FROM corrupt_blobs WHERE blob = ?");
+    if (!st)
+        return false;
+    sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+    bool marked = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return marked;
 }

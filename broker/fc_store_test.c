@@ -9,6 +9,7 @@
 #undef NDEBUG
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,6 +379,38 @@ static void s_test_open_errors(const char *base)
     assert(strstr(text, "fleetcast.db"));
 }
 
+/* A blob damaged on disk after it was stored: verify says so, quarantine stops serving it,
+   and uploading it again repairs it and clears the mark. */
+static void s_test_corrupt(fc_store_t *store, const char *dir)
+{
+    size_t len = 2 * FC_CHUNK_SIZE + 100;
+    uint8_t *buf = s_content(len, 77);
+    uint8_t blob[FC_HASH_LEN];
+    s_upload(store, buf, len, blob);
+    assert(fc_store_blob_verify(store, blob) == FC_OK);
+    char hex[2 * FC_HASH_LEN + 1], path[512];
+    fc_hash_hex(blob, hex);
+    snprintf(path, sizeof path, "%s/blobs/%.2s/%s", dir, hex, hex);
+    int fd = open(path, O_WRONLY);
+    assert(fd >= 0 && pwrite(fd, "X", 1, FC_CHUNK_SIZE + 5) == 1);
+    close(fd);
+    assert(fc_store_blob_verify(store, blob) == FC_EHASH);
+    assert(fc_store_corrupt_count(store) == 0 && !fc_store_blob_marked(store, blob));
+    char text[1024] = "";
+    assert(fc_store_blob_suspect(store, blob, "a1", text, sizeof text) == FC_EHASH);
+    assert(strstr(text, "reported by agent a1") && strstr(text, "re-push"));
+    assert(fc_store_corrupt_count(store) == 1 && fc_store_blob_marked(store, blob));
+    assert(fc_store_blob_suspect(store, blob, "a1", text, sizeof text) == FC_ENOTFOUND);
+    uint64_t size;
+    assert(fc_store_blob_size(store, blob, &size) == FC_ENOTFOUND); /* no longer served */
+    assert(fc_store_blob_verify(store, blob) == FC_ENOTFOUND);
+    s_upload(store, buf, len, blob); /* a re-push */
+    assert(fc_store_blob_verify(store, blob) == FC_OK);
+    assert(fc_store_corrupt_count(store) == 0 && !fc_store_blob_marked(store, blob));
+    assert(fc_store_blob_suspect(store, blob, "a1", text, sizeof text) == FC_OK);
+    free(buf);
+}
+
 void fc_store_test(bool verbose)
 {
     printf(" * fc_store: ");
@@ -400,6 +433,9 @@ void fc_store_test(bool verbose)
     s_test_releases(&store, dir, tree);
     if (verbose)
         printf("(releases, agents, reopen) ");
+    s_test_corrupt(store, dir);
+    if (verbose)
+        printf("(corrupt blob) ");
     assert(fc_store_check(store) == FC_OK);
     fc_store_destroy(&store);
     fc_store_destroy(&store); /* safe on NULL */

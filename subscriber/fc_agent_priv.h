@@ -12,6 +12,9 @@
 #include <signal.h>
 
 #define FC_AGENT_NOSPC_RETRY 5.0 /* disk full: try writing again after (s) */
+/* Chunks of one fetch that may fail their hash before the broker's copy is called corrupt
+   (a chunk is asked for again after each: a transient fault heals, a damaged blob does not) */
+#define FC_AGENT_MAX_HASH_ERRORS 3
 #define FC_AGENT_DEFAULT_WINDOW (4u * 1024u * 1024u)
 
 typedef enum { FC_AGENT_DAEMON, FC_AGENT_ONCE, FC_AGENT_CHECK } fc_agent_mode_t;

@@ -13,7 +13,8 @@ static void *s_raw(zsock_t *sock)
     return zsock_resolve(sock);
 }
 
-void fc_agent_drop_target(fc_agent_t *self)
+/* Stops fetching the target but keeps it: a daemon opens the stage again at retry_at. */
+static void s_stop_fetch(fc_agent_t *self)
 {
     if (self->fetch) {
         self->retried_base += fc_fetch_retried(self->fetch);
@@ -21,6 +22,11 @@ void fc_agent_drop_target(fc_agent_t *self)
         fc_fetch_destroy(&self->fetch);
     }
     fc_stage_destroy(&self->stage);
+}
+
+void fc_agent_drop_target(fc_agent_t *self)
+{
+    s_stop_fetch(self);
     fc_manifest_destroy(&self->target);
     free(self->target_bytes);
     self->target_bytes = NULL;
@@ -277,7 +283,25 @@ static void s_after_chunk(fc_agent_t *self, int rc, double now)
         else
             fc_fetch_pump(self->fetch, s_raw(self->dealer), now);
     } else if (rc == FC_EHASH) {
-        if (self->verbose)
+        uint64_t bad;
+        if (fc_fetch_hash_errors(self->fetch) >= FC_AGENT_MAX_HASH_ERRORS &&
+            fc_fetch_last_bad(self->fetch, &bad)) {
+            /* The broker keeps sending content that is not what the signed manifest says:
+               its copy is damaged. Refuse the release and say which blob, so the operator
+               (and the broker, which re-verifies a blob an agent names) can repair it. */
+            const fc_file_t *file = NULL;
+            const fc_chunk_t *c = fc_stage_chunk(self->stage, bad, &file);
+            char hex[2 * FC_HASH_LEN + 1], text[FC_MAX_TEXT + 1];
+            snprintf(text, sizeof text,
+                     "release %s refused: blob %s corrupt at the broker (%s at offset %llu does "
+                     "not match its hash, %llu bad chunks) (%s)",
+                     self->target->version, file ? fc_hash_hex(file->hash, hex) : "?",
+                     file ? file->path : "?", c ? (unsigned long long)c->offset : 0ULL,
+                     (unsigned long long)fc_fetch_hash_errors(self->fetch),
+                     fc_agent_error_name(FC_EHASH));
+            s_stop_fetch(self);
+            s_fail(self, FC_EHASH, self->retry_interval, text);
+        } else if (self->verbose)
             fc_agent_log(self, "a chunk of %s did not match its hash; fetching it again",
                          self->target->version);
     } else if (rc > 0 && !self->write_blocked) {

@@ -57,6 +57,8 @@ struct fc_fetch_t {
     double paused_until;
     uint64_t retried;
     uint64_t hash_errors;
+    uint64_t bad_index; /* the last chunk whose content did not match its hash */
+    bool have_bad;
     /* Replies matched so far, and when the last one came: a request is late when the link
        went quiet, or when more replies came since it was sent than requests were ahead of it
        (the broker answers in order, so it was skipped). A slow but moving link is neither,
@@ -240,6 +242,8 @@ static int s_settle(fc_fetch_t *self, s_slot_t *slot, int rc, void *sock, double
     }
     if (rc == FC_EHASH) {
         self->hash_errors++;
+        self->bad_index = slot->index;
+        self->have_bad = true;
         s_park_bad(slot, now);
         return FC_EHASH;
     }
@@ -468,4 +472,12 @@ uint64_t fc_fetch_retried(const fc_fetch_t *self)
 uint64_t fc_fetch_hash_errors(const fc_fetch_t *self)
 {
     return self->hash_errors;
+}
+
+bool fc_fetch_last_bad(const fc_fetch_t *self, uint64_t *index)
+{
+    if (!self || !self->have_bad)
+        return false;
+    *index = self->bad_index;
+    return true;
 }

@@ -69,5 +69,8 @@ bool fc_fetch_paused(const fc_fetch_t *self, double now);
 /* Counters since creation. */
 uint64_t fc_fetch_retried(const fc_fetch_t *self);
 uint64_t fc_fetch_hash_errors(const fc_fetch_t *self);
+/* The last chunk whose content came back not matching its hash (not a misaddressed reply):
+   true and *index set if there was one. */
+bool fc_fetch_last_bad(const fc_fetch_t *self, uint64_t *index);
 
 #endif

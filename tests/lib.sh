@@ -9,9 +9,11 @@ FC_CLI_BIN="$FC_BIN/publisher/fleetcast"
 FC_AGENT_BIN="$FC_BIN/subscriber/fleetcast-agent"
 FC_PROXY_BIN="$FC_BIN/tools/fleetcast-faultproxy"
 FC_FREEPORT_BIN="$FC_BIN/tools/fleetcast-freeport"
+FC_CHECK_BIN="$FC_BIN/tools/fleetcast-check"
 FC_FORGE_BIN="$FC_BIN/tests/fc_forge"
 FC_HOSTILE_BIN="$FC_BIN/tests/fc_hostile"
-for b in "$FC_BROKER_BIN" "$FC_CLI_BIN" "$FC_AGENT_BIN" "$FC_PROXY_BIN" "$FC_FREEPORT_BIN"; do
+for b in "$FC_BROKER_BIN" "$FC_CLI_BIN" "$FC_AGENT_BIN" "$FC_PROXY_BIN" "$FC_FREEPORT_BIN" \
+  "$FC_CHECK_BIN"; do
   [ -x "$b" ] || { echo "missing $b: build first (./run.sh build)" >&2; exit 1; }
 done
 
@@ -240,3 +242,27 @@ fc_config_count() { fc_cli config status "$1" --json 2>/dev/null | fc_json_num "
 fc_config_count_ge() { local c; c=$(fc_config_count "$1" "$2"); [ -n "$c" ] && [ "$c" -ge "$3" ]; }
 # Every number N of `"KEY": N` in JSON documents on stdin, one a line.
 fc_json_nums() { { tr -d ' ' | grep -o "\"$1\":[0-9]*" | cut -d: -f2; } || true; }
+
+# --- invariant checker and chaos helpers (it_check.sh, it_chaos_*.sh) ---------------------
+
+# fleetcast-check on broker data dir $1 and agents NAME... ($FC_TMP/NAME/{install,state}),
+# with the test key; extra checker options in FC_CHECK_ARGS (e.g. --expect-latest). Output
+# in $FC_TMP/check.out; the checker's exit status.
+fc_check() {
+  local data=$1; shift
+  local args=(--data "$data" --trust "${FC_TRUST:-$FC_TMP/keys/signing.pub}") a
+  for a in "$@"; do args+=(--agent "$FC_TMP/$a"); done
+  "$FC_CHECK_BIN" "${args[@]}" ${FC_CHECK_ARGS:-} >"$FC_TMP/check.out" 2>&1
+}
+
+# The chaos suites' seed: FC_CHAOS_SEED if set, else a fresh one; printed so a failure
+# replays with FC_CHAOS_SEED=N.
+fc_chaos_seed() {
+  FC_SEED=${FC_CHAOS_SEED:-$(( $(date +%s%N) % 1000000007 ))}
+  RANDOM=$FC_SEED
+  echo "seed $FC_SEED (replay: FC_CHAOS_SEED=$FC_SEED)"
+}
+
+# Sets FC_R to a seeded number in [$1, $2] from bash's RANDOM (seeded by fc_chaos_seed). Not
+# a $(...) function: a subshell would not advance the sequence.
+fc_rand() { FC_R=$(( $1 + (RANDOM * 32768 + RANDOM) % ($2 - $1 + 1) )); }

@@ -66,6 +66,7 @@ typedef struct {
     struct sockaddr_storage listen_addr, upstream_addr;
     socklen_t listen_len, upstream_len;
     uint64_t cut_every, cut_min, cut_max, seed, stall_every, rate, max_cuts, stall_ms, delay_ms;
+    uint64_t cut_mean, stall_mean; /* random intervals, uniform in 1..2*MEAN-1 */
     const char *port_file;
     bool verbose, reset;
 } options_t;
@@ -106,21 +107,25 @@ static uint64_t s_rng_next(uint64_t *state)
 
 static void s_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: fleetcast-faultproxy --listen HOST:PORT --upstream HOST:PORT [options]\n"
-            "  --cut-every BYTES       close both sides after BYTES relayed (both directions)\n"
-            "  --cut-random MIN:MAX    per-connection cut point uniform in MIN..MAX\n"
-            "  --seed N                PRNG seed for --cut-random (default 1)\n"
-            "  --max-cuts N            stop cutting after N cuts (0 = unlimited)\n"
-            "  --reset                 cut with a TCP reset instead of a FIN\n"
-            "  --stall-every BYTES     pause a connection after every BYTES relayed ...\n"
-            "  --stall-ms MS           ... for MS milliseconds (default 1000)\n"
-            "  --delay-ms MS           forward every read MS milliseconds late\n"
-            "  --rate BYTES_PER_SEC    throttle each direction of each connection\n"
-            "  --port-file FILE        write the listening port to FILE\n"
-            "  --verbose               log connections and cuts on stderr\n"
-            "Port 0 picks a free port; it is printed on stdout as 'port N'.\n"
-            "SIGUSR1 prints stats on stderr; SIGTERM/SIGINT exit with 'cuts N bytes M'.\n");
+    fprintf(
+        out,
+        "usage: fleetcast-faultproxy --listen HOST:PORT --upstream HOST:PORT [options]\n"
+        "  --cut-every BYTES       close both sides after BYTES relayed (both directions)\n"
+        "  --cut-random MIN:MAX    per-connection cut point uniform in MIN..MAX\n"
+        "  --cut-mean BYTES        per-connection cut point random with mean BYTES\n"
+        "  --seed N                PRNG seed of every random fault (default 1): the same\n"
+        "                          seed and traffic give the same faults\n"
+        "  --max-cuts N            stop cutting after N cuts (0 = unlimited)\n"
+        "  --reset                 cut with a TCP reset instead of a FIN\n"
+        "  --stall-every BYTES     pause a connection after every BYTES relayed ...\n"
+        "  --stall-mean BYTES      pause a connection at random points, BYTES apart on average\n"
+        "  --stall-ms MS           ... for MS milliseconds (default 1000)\n"
+        "  --delay-ms MS           forward every read MS milliseconds late\n"
+        "  --rate BYTES_PER_SEC    throttle each direction of each connection\n"
+        "  --port-file FILE        write the listening port to FILE\n"
+        "  --verbose               log connections and cuts on stderr\n"
+        "Port 0 picks a free port; it is printed on stdout as 'port N'.\n"
+        "SIGUSR1 prints stats on stderr; SIGTERM/SIGINT exit with 'cuts N bytes M'.\n");
 }
 
 static int s_parse_u64(const char *text, uint64_t *out)
@@ -181,13 +186,14 @@ static int s_parse_options(options_t *o, int argc, char **argv)
 {
     /* the numeric options come first so their index picks the field they fill */
     static const struct option longopts[] = {
-        {"cut-every", 1, 0, 0},   {"seed", 1, 0, 0},      {"max-cuts", 1, 0, 0},
-        {"stall-every", 1, 0, 0}, {"stall-ms", 1, 0, 0},  {"delay-ms", 1, 0, 0},
-        {"rate", 1, 0, 0},        {"listen", 1, 0, 0},    {"upstream", 1, 0, 0},
-        {"cut-random", 1, 0, 0},  {"port-file", 1, 0, 0}, {"reset", 0, 0, 0},
-        {"verbose", 0, 0, 'v'},   {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
-    uint64_t *numbers[] = {&o->cut_every, &o->seed,     &o->max_cuts, &o->stall_every,
-                           &o->stall_ms,  &o->delay_ms, &o->rate};
+        {"cut-every", 1, 0, 0},   {"seed", 1, 0, 0},     {"max-cuts", 1, 0, 0},
+        {"stall-every", 1, 0, 0}, {"stall-ms", 1, 0, 0}, {"delay-ms", 1, 0, 0},
+        {"rate", 1, 0, 0},        {"cut-mean", 1, 0, 0}, {"stall-mean", 1, 0, 0},
+        {"listen", 1, 0, 0},      {"upstream", 1, 0, 0}, {"cut-random", 1, 0, 0},
+        {"port-file", 1, 0, 0},   {"reset", 0, 0, 0},    {"verbose", 0, 0, 'v'},
+        {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+    uint64_t *numbers[] = {&o->cut_every, &o->seed, &o->max_cuts, &o->stall_every, &o->stall_ms,
+                           &o->delay_ms,  &o->rate, &o->cut_mean, &o->stall_mean};
     const int nnumbers = sizeof numbers / sizeof numbers[0];
     bool have_listen = false, have_upstream = false;
     int opt, idx = 0;
@@ -227,8 +233,14 @@ static int s_parse_options(options_t *o, int argc, char **argv)
         fprintf(stderr, "fleetcast-faultproxy: needs --listen and --upstream, and no operands\n");
         return -1;
     }
-    if (o->cut_every && o->cut_max) {
-        fprintf(stderr, "fleetcast-faultproxy: --cut-every and --cut-random exclude each other\n");
+    if ((o->cut_every != 0) + (o->cut_max != 0) + (o->cut_mean != 0) > 1) {
+        fprintf(stderr, "fleetcast-faultproxy: --cut-every, --cut-random and --cut-mean exclude "
+                        "each other\n");
+        return -1;
+    }
+    if (o->stall_every && o->stall_mean) {
+        fprintf(stderr,
+                "fleetcast-faultproxy: --stall-every and --stall-mean exclude each other\n");
         return -1;
     }
     if (o->seed == 0)
@@ -279,6 +291,18 @@ static void s_conn_destroy(proxy_t *p, conn_t **conn_p, bool reset)
     }
     free(c);
     *conn_p = NULL;
+}
+
+/* A random interval with mean `mean` (uniform in 1..2*mean-1), drawn from the seeded PRNG. */
+static uint64_t s_random_interval(proxy_t *p, uint64_t mean)
+{
+    return mean <= 1 ? 1 : 1 + s_rng_next(&p->rng) % (2 * mean - 1);
+}
+
+/* Bytes until a connection's next stall: fixed, random, or 0 for never. */
+static uint64_t s_stall_gap(proxy_t *p)
+{
+    return p->opt.stall_mean ? s_random_interval(p, p->opt.stall_mean) : p->opt.stall_every;
 }
 
 /* Room for one more connection in p->conns; 0 or -1. */
@@ -339,8 +363,10 @@ static void s_accept(proxy_t *p, int64_t now)
             else if (p->opt.cut_max)
                 c->cut_at =
                     p->opt.cut_min + s_rng_next(&p->rng) % (p->opt.cut_max - p->opt.cut_min + 1);
+            else if (p->opt.cut_mean)
+                c->cut_at = s_random_interval(p, p->opt.cut_mean);
         }
-        c->next_stall = p->opt.stall_every;
+        c->next_stall = s_stall_gap(p);
         for (int d = 0; d < 2; d++) {
             c->dir[d].token_ms = now;
             c->dir[d].tokens = s_burst(p);
@@ -455,7 +481,7 @@ static int s_flush(proxy_t *p, conn_t *c, int d, int64_t now)
         }
         if (c->next_stall && c->relayed >= c->next_stall) {
             c->stall_until = now + (int64_t)p->opt.stall_ms;
-            c->next_stall += p->opt.stall_every;
+            c->next_stall += s_stall_gap(p);
             s_log(p, "conn %" PRIu64 ": stall for %" PRIu64 " ms", c->id, p->opt.stall_ms);
         }
     }

@@ -1,0 +1,447 @@
+/* fc_check.c: fleetcast-check, the invariant checker: the broker's database and blobs, and
+   what agents have installed. Reads only (the database is opened read-only). */
+#define _GNU_SOURCE
+#include "fc_check.h"
+#include "fc_config.h"
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_json.h"
+#include "fc_manifest.h"
+#include "fc_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void fc_check_problem(fc_check_t *self, const char *kind, const char *where, const char *fmt, ...)
+{
+    char detail[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    if (self->nproblems == self->cap) {
+        size_t cap = self->cap * 2 + 16;
+        char **k = realloc(self->kinds, cap * sizeof *k);
+        if (k)
+            self->kinds = k;
+        char **w = realloc(self->wheres, cap * sizeof *w);
+        if (w)
+            self->wheres = w;
+        char **d = realloc(self->details, cap * sizeof *d);
+        if (d)
+            self->details = d;
+        if (!k || !w || !d) {
+            fprintf(stderr, "fleetcast-check: out of memory\n");
+            exit(2);
+        }
+        self->cap = cap;
+    }
+    self->kinds[self->nproblems] = strdup(kind);
+    self->wheres[self->nproblems] = strdup(where ? where : "");
+    self->details[self->nproblems] = strdup(detail);
+    self->nproblems++;
+}
+
+int fc_check_file_content(const char *path, const fc_file_t *file, char *why, size_t whysize)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        snprintf(why, whysize, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(why, whysize, "not a regular file");
+        close(fd);
+        return -1;
+    }
+    if ((uint64_t)st.st_size != file->size) {
+        snprintf(why, whysize, "size %" PRIu64 ", manifest says %" PRIu64, (uint64_t)st.st_size,
+                 file->size);
+        close(fd);
+        return -1;
+    }
+    uint8_t *buf = malloc(FC_CHUNK_SIZE);
+    uint8_t(*hashes)[FC_HASH_LEN] = calloc(file->nchunks ? file->nchunks : 1, FC_HASH_LEN);
+    int rc = buf && hashes ? 0 : -1;
+    if (rc)
+        snprintf(why, whysize, "out of memory");
+    for (uint32_t i = 0; rc == 0 && i < file->nchunks; i++) {
+        const fc_chunk_t *c = &file->chunks[i];
+        if (c->length > FC_CHUNK_SIZE || fc_pread_all(fd, buf, c->length, c->offset) != 0) {
+            snprintf(why, whysize, "read failed at offset %" PRIu64, c->offset);
+            rc = -1;
+            break;
+        }
+        fc_hash_buf(hashes[i], buf, c->length);
+        if (!fc_hash_equal(hashes[i], c->hash)) {
+            snprintf(why, whysize, "chunk %" PRIu32 " (offset %" PRIu64 ") does not match its hash",
+                     i, c->offset);
+            rc = -1;
+        }
+    }
+    if (rc == 0 && file->nchunks) {
+        uint8_t whole[FC_HASH_LEN];
+        fc_hash_of_chunks(whole, (const uint8_t(*)[FC_HASH_LEN])hashes, file->nchunks);
+        if (!fc_hash_equal(whole, file->hash)) {
+            snprintf(why, whysize, "file hash does not match");
+            rc = -1;
+        }
+    }
+    free(buf);
+    free(hashes);
+    close(fd);
+    return rc;
+}
+
+/* --- broker ----------------------------------------------------------------------------- */
+
+/* true if this blob was checked already (shared by releases); records it otherwise. */
+static bool s_seen_blob(char ***seen, size_t *n, const char *hex)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp((*seen)[i], hex))
+            return true;
+    char **s = realloc(*seen, (*n + 1) * sizeof *s);
+    if (!s)
+        return false;
+    *seen = s;
+    s[(*n)++] = strdup(hex);
+    return false;
+}
+
+static void s_note_latest(fc_check_t *self, const fc_manifest_t *m)
+{
+    for (size_t i = 0; i < self->nlatest; i++) {
+        fc_check_latest_t *l = &self->latest[i];
+        if (!strcmp(l->channel, m->channel)) {
+            if (m->serial > l->serial) {
+                l->serial = m->serial;
+                snprintf(l->version, sizeof l->version, "%s", m->version);
+            }
+            return;
+        }
+    }
+    fc_check_latest_t *l = realloc(self->latest, (self->nlatest + 1) * sizeof *l);
+    if (!l)
+        return;
+    self->latest = l;
+    l = &l[self->nlatest++];
+    snprintf(l->channel, sizeof l->channel, "%s", m->channel);
+    snprintf(l->version, sizeof l->version, "%s", m->version);
+    l->serial = m->serial;
+}
+
+static void s_check_release(fc_check_t *self, const char *data_dir, sqlite3_stmt *st, char ***seen,
+                            size_t *nseen)
+{
+    const char *channel = (const char *)sqlite3_column_text(st, 0);
+    uint64_t serial = (uint64_t)sqlite3_column_int64(st, 1);
+    const char *version = (const char *)sqlite3_column_text(st, 2);
+    const void *blob = sqlite3_column_blob(st, 3);
+    size_t len = (size_t)sqlite3_column_bytes(st, 3);
+    char where[FC_MAX_NAME * 2 + 32];
+    snprintf(where, sizeof where, "release %s/%s", channel ? channel : "?",
+             version ? version : "?");
+    self->checked_releases++;
+    int err = 0;
+    fc_manifest_t *m = blob ? fc_manifest_parse(blob, len, self->trust, &err) : NULL;
+    if (!m) {
+        fc_check_problem(self, "release-manifest", where, "manifest does not verify: %s",
+                         fc_strerror(err));
+        return;
+    }
+    if (!channel || !version || strcmp(m->channel, channel) || strcmp(m->version, version) ||
+        m->serial != serial)
+        fc_check_problem(self, "release-manifest", where,
+                         "database row (serial %" PRIu64 ") disagrees with its manifest "
+                         "(%s/%s serial %" PRIu64 ")",
+                         serial, m->channel, m->version, m->serial);
+    s_note_latest(self, m);
+    for (uint32_t i = 0; i < m->nfiles; i++) {
+        const fc_file_t *f = &m->files[i];
+        if (f->size == 0)
+            continue; /* empty files have no blob */
+        char hex[2 * FC_HASH_LEN + 1], path[PATH_MAX], why[256];
+        fc_hash_hex(f->hash, hex);
+        if (s_seen_blob(seen, nseen, hex))
+            continue;
+        self->checked_blobs++;
+        snprintf(path, sizeof path, "%s/blobs/%.2s/%s", data_dir, hex, hex);
+        char aside[PATH_MAX + 16];
+        snprintf(aside, sizeof aside, "%s.corrupt", path);
+        if (access(path, F_OK) != 0 && access(aside, F_OK) == 0)
+            fc_check_problem(self, "blob-corrupt", hex,
+                             "blob %s corrupt (%s of %s): moved aside by the broker", hex, f->path,
+                             where);
+        else if (access(path, F_OK) != 0)
+            fc_check_problem(self, "blob-missing", hex, "blob of %s (%s) is missing", f->path,
+                             where);
+        else if (fc_check_file_content(path, f, why, sizeof why) != 0)
+            fc_check_problem(self, "blob-corrupt", hex, "blob %s corrupt (%s of %s): %s", hex,
+                             f->path, where, why);
+    }
+    fc_manifest_destroy(&m);
+}
+
+static void s_check_revisions(fc_check_t *self, sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT rev, signed FROM config_revisions ORDER BY rev", -1, &st,
+                           NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return; /* a broker that never had config has no such table */
+    }
+    uint64_t expect = 1;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        uint64_t rev = (uint64_t)sqlite3_column_int64(st, 0);
+        char where[48];
+        snprintf(where, sizeof where, "revision %" PRIu64, rev);
+        self->checked_revisions++;
+        if (rev != expect)
+            fc_check_problem(self, "revision-gap", where,
+                             "config revisions %" PRIu64 "..%" PRIu64 " are missing", expect,
+                             rev - 1);
+        expect = rev + 1;
+        self->latest_rev = rev;
+        int err = 0;
+        fc_revision_t *r = fc_revision_parse(
+            sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), self->trust, &err);
+        if (!r)
+            fc_check_problem(self, "revision-signature", where, "does not verify: %s",
+                             fc_strerror(err));
+        else if (r->rev != rev)
+            fc_check_problem(self, "revision-signature", where, "signed as revision %" PRIu64,
+                             r->rev);
+        fc_revision_destroy(&r);
+    }
+    sqlite3_finalize(st);
+}
+
+/* Blobs the broker itself found corrupt (the corrupt_blobs table, if any). */
+static void s_check_marked(fc_check_t *self, sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT lower(hex(blob)), reason FROM corrupt_blobs", -1, &st,
+                           NULL) == SQLITE_OK)
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *hex = (const char *)sqlite3_column_text(st, 0);
+            fc_check_problem(self, "blob-marked-corrupt", hex,
+                             "the broker marked blob %s corrupt: %s", hex,
+                             (const char *)sqlite3_column_text(st, 1));
+        }
+    sqlite3_finalize(st);
+}
+
+void fc_check_broker(fc_check_t *self, const char *data_dir)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/fleetcast.db", data_dir);
+    self->have_broker = true;
+    sqlite3 *db = NULL;
+    if (access(path, R_OK) != 0 ||
+        sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        fc_check_problem(self, "database", path, "cannot open the database: %s",
+                         db ? sqlite3_errmsg(db) : strerror(errno));
+        sqlite3_close(db);
+        return;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st = NULL;
+    bool ok = false;
+    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK) {
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *line = (const char *)sqlite3_column_text(st, 0);
+            if (line && !strcmp(line, "ok"))
+                ok = true;
+            else
+                fc_check_problem(self, "database", path, "integrity_check: %s", line ? line : "?");
+        }
+        if (rc != SQLITE_DONE && !ok)
+            fc_check_problem(self, "database", path, "integrity_check: %s", sqlite3_errmsg(db));
+    } else {
+        fc_check_problem(self, "database", path, "integrity_check: %s", sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT channel, serial, version, manifest FROM releases ORDER BY id",
+                           -1, &st, NULL) == SQLITE_OK) {
+        char **seen = NULL;
+        size_t nseen = 0;
+        while (sqlite3_step(st) == SQLITE_ROW)
+            s_check_release(self, data_dir, st, &seen, &nseen);
+        for (size_t i = 0; i < nseen; i++)
+            free(seen[i]);
+        free(seen);
+    } else {
+        fc_check_problem(self, "database", path, "no releases table: %s", sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(st);
+    s_check_revisions(self, db);
+    s_check_marked(self, db);
+    sqlite3_close(db);
+}
+
+/* --- main ------------------------------------------------------------------------------- */
+
+static void s_usage(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: fleetcast-check [--data BROKER_DIR] [--agent DIR | --agent INSTALL:STATE]...\n"
+        "                       [--trust signing.pub] [--expect-latest] [--channel NAME] "
+        "[--json]\n"
+        "Checks fleetcast's invariants and prints one line per problem:\n"
+        "  --data DIR       broker data dir: PRAGMA integrity_check; every release's manifest\n"
+        "                   verifies and its blobs are present with the right hash; config\n"
+        "                   revisions contiguous and signed; blobs the broker marked corrupt\n"
+        "  --agent DIR      an agent (DIR/install and DIR/state, or INSTALL:STATE): `current`\n"
+        "                   is a complete tree matching a signed manifest (sizes, hashes,\n"
+        "                   modes), never a partial or staging tree\n"
+        "  --trust FILE     verify signatures against these keys (default: the embedded signer)\n"
+        "  --expect-latest  agents must run the latest release of their channel and have the\n"
+        "                   latest config revision in state/config.json (needs --data)\n"
+        "  --channel NAME   channel of agents with nothing installed (default stable)\n"
+        "  --json           {\"ok\":..,\"problems\":[{\"kind\",\"where\",\"detail\"}],...}\n"
+        "Exit status: 0 no problem, 1 problems found, 2 usage error.\n");
+}
+
+static void s_print(const fc_check_t *c, bool json)
+{
+    if (!json) {
+        for (size_t i = 0; i < c->nproblems; i++)
+            printf("PROBLEM %s: %s: %s\n", c->kinds[i], c->wheres[i], c->details[i]);
+        printf("%s: %zu releases, %zu blobs, %zu config revisions, %zu agents checked, %zu "
+               "problem%s\n",
+               c->nproblems ? "FAIL" : "OK", c->checked_releases, c->checked_blobs,
+               c->checked_revisions, c->checked_agents, c->nproblems, c->nproblems == 1 ? "" : "s");
+        return;
+    }
+    fc_json_t *j = fc_json_new();
+    if (!j)
+        return;
+    fc_json_open(j);
+    fc_json_key_bool(j, "ok", c->nproblems == 0);
+    fc_json_key_uint(j, "releases", c->checked_releases);
+    fc_json_key_uint(j, "blobs", c->checked_blobs);
+    fc_json_key_uint(j, "revisions", c->checked_revisions);
+    fc_json_key_uint(j, "agents", c->checked_agents);
+    fc_json_key(j, "problems");
+    fc_json_open_array(j);
+    for (size_t i = 0; i < c->nproblems; i++) {
+        fc_json_open(j);
+        fc_json_key_str(j, "kind", c->kinds[i]);
+        fc_json_key_str(j, "where", c->wheres[i]);
+        fc_json_key_str(j, "detail", c->details[i]);
+        fc_json_close(j);
+    }
+    fc_json_close_array(j);
+    fc_json_close(j);
+    printf("%s\n", fc_json_text(j));
+    fc_json_destroy(&j);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"data", 1, 0, 'd'},          {"agent", 1, 0, 'a'},
+                                             {"trust", 1, 0, 't'},         {"json", 0, 0, 'j'},
+                                             {"expect-latest", 0, 0, 'e'}, {"channel", 1, 0, 'c'},
+                                             {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
+    fc_check_t c = {.channel = "stable"};
+    const char *data = NULL, *trust_path = NULL;
+    char **agents = NULL;
+    size_t nagents = 0;
+    bool json = false;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'd':
+            data = optarg;
+            break;
+        case 't':
+            trust_path = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'e':
+            c.expect_latest = true;
+            break;
+        case 'c':
+            c.channel = optarg;
+            break;
+        case 'a': {
+            char **a = realloc(agents, (nagents + 1) * sizeof *a);
+            if (!a)
+                return 2;
+            agents = a;
+            agents[nagents++] = optarg;
+            break;
+        }
+        case 'h':
+            s_usage(stdout);
+            return 0;
+        default:
+            s_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc || (!data && !nagents) || (c.expect_latest && !data)) {
+        s_usage(stderr);
+        return 2;
+    }
+    if (fc_crypto_init() != 0) {
+        fprintf(stderr, "fleetcast-check: libsodium failed to initialise\n");
+        return 2;
+    }
+    fc_trust_t *trust = NULL;
+    if (trust_path) {
+        int err = 0;
+        trust = fc_trust_load(trust_path, &err);
+        if (!trust) {
+            fprintf(stderr, "fleetcast-check: %s: %s\n", trust_path, fc_strerror(err));
+            return 2;
+        }
+        c.trust = trust;
+    }
+    if (data)
+        fc_check_broker(&c, data);
+    for (size_t i = 0; i < nagents; i++) {
+        char install[PATH_MAX], state[PATH_MAX];
+        const char *colon = strchr(agents[i], ':');
+        if (colon) {
+            snprintf(install, sizeof install, "%.*s", (int)(colon - agents[i]), agents[i]);
+            snprintf(state, sizeof state, "%s", colon + 1);
+        } else {
+            snprintf(install, sizeof install, "%s/install", agents[i]);
+            snprintf(state, sizeof state, "%s/state", agents[i]);
+        }
+        fc_check_agent(&c, install, state);
+    }
+    s_print(&c, json);
+    int status = c.nproblems ? 1 : 0;
+    for (size_t i = 0; i < c.nproblems; i++) {
+        free(c.kinds[i]);
+        free(c.wheres[i]);
+        free(c.details[i]);
+    }
+    free(c.kinds);
+    free(c.wheres);
+    free(c.details);
+    free(c.latest);
+    free(agents);
+    fc_trust_destroy(&trust);
+    return status;
+}

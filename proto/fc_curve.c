@@ -49,7 +49,14 @@ static zcert_t *s_load(const char *path, bool need_secret, int *err, char *text,
         *err = FC_EPROTO;
         return NULL;
     }
-    zconfig_t *root = zconfig_load(path);
+    /* Read it ourselves and parse the text: zconfig_load leaks its zfile on a file that does
+       not parse, and a keys dir may hold any file. */
+    size_t len = 0;
+    char *textbuf = (char *)fc_read_file(path, FC_CURVE_MAX_CERT, &len);
+    zconfig_t *root = textbuf ? zconfig_str_load(textbuf) : NULL;
+    if (textbuf)
+        sodium_memzero(textbuf, len); /* it may hold a secret key */
+    free(textbuf);
     if (!root) {
         bool readable = access(path, R_OK) == 0;
         fc_textf(text, textsize, readable ? "%s is not a certificate file" : "cannot read %s",

@@ -150,6 +150,7 @@ void fc_trustlist_test(bool verbose)
     fc_trust_t *as_trust = fc_trustlist_trust(&got);
     assert(fc_trust_size(as_trust) == 1 && fc_trust_contains(as_trust, new_key.pk));
     fc_trust_destroy(&as_trust);
+    free(sealed);
 
     /* Verify: a signer the current list does not hold is refused (it may be trusted by the
        list it signs, which proves nothing). */

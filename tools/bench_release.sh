@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench_release.sh: times cold fleetcast-agent installs of one big release, over CURVE and plain TCP, against curl from nginx.
+# bench_release.sh: times cold fleetcast-agent installs of a big release (CURVE and plain) against curl.
 #
 # usage: tools/bench_release.sh [--size MIB] [--runs N] [--transport curve|plain|both] [--build-dir DIR]
 #   --transport both (the default) starts two brokers, one CURVE (keys made and enrolled in the
@@ -33,7 +33,7 @@ die() {
 }
 
 usage() {
-    sed -n '4,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+    sed -n '4,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 while [ $# -gt 0 ]; do

@@ -139,6 +139,31 @@ children_cpu() {
         printf "%.3f", t }' "$WORK/times")
 }
 
+# thread_cpu PID: "MAIN IO OTHER", the CPU seconds of a process's main thread, of its ZeroMQ
+# I/O threads (where libzmq encrypts and decrypts CURVE) and of all its other threads
+thread_cpu() {
+    { cat /proc/"$1"/task/*/stat 2>/dev/null || true; } | awk -v pid="$1" -v hz="$CLK_TCK" '
+        { t = ($14 + $15) / hz; if ($1 == pid) m += t; else if ($2 ~ /ZMQbg\/IO/) io += t; else o += t }
+        END { printf "%.2f %.2f %.2f", m, io, o }'
+}
+# cpu_sub "A B C" "D E F": "D-A E-B F-C"
+cpu_sub() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x); split(b, y)
+    printf "%.2f %.2f %.2f", y[1] - x[1], y[2] - x[2], y[3] - x[3] }'; }
+# sample_threads PID OUT: until PID is gone, keeps in OUT its largest thread_cpu sample (an
+# exiting process loses its threads from /proc before it is reaped)
+sample_threads() {
+    local cur best=0 sum
+    while kill -0 "$1" 2>/dev/null; do
+        cur=$(thread_cpu "$1")
+        sum=$(awk -v c="$cur" 'BEGIN { split(c, x); printf "%.2f", x[1] + x[2] + x[3] }')
+        if awk -v s="$sum" -v b="$best" 'BEGIN { exit !(s >= b) }'; then
+            best=$sum
+            echo "$cur" >"$2"
+        fi
+        sleep 0.1
+    done
+}
+
 TMPBASE=${TMPDIR:-/var/tmp}
 # source, one broker store per transport, curl copy, agent install
 need_kib=$(((SIZE_MIB * (3 + ${#TRANSPORTS[@]}) + 256) * 1024))
@@ -149,13 +174,14 @@ WORK=$(mktemp -d "$TMPBASE/fc-bench.XXXXXX")
 declare -A BROKER_PID=()
 NGINX_PID=""
 CHILD_PID=""
+SAMPLER_PID=""
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    for pid in $CHILD_PID $NGINX_PID "${BROKER_PID[@]}"; do
+    for pid in $SAMPLER_PID $CHILD_PID $NGINX_PID "${BROKER_PID[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
-    for pid in $CHILD_PID $NGINX_PID "${BROKER_PID[@]}"; do
+    for pid in $SAMPLER_PID $CHILD_PID $NGINX_PID "${BROKER_PID[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
     rm -rf "$WORK"
@@ -281,10 +307,12 @@ children_cpu
 B2_CPU=$(elapsed "$c0" "$CPU_NOW")
 
 # run_agent TRANSPORT RUN: one cold agent (fresh install and state dirs), timed from process
-# start to exit, with its CPU and the broker's CPU over the same span
-declare -A AGENT_T=() AGENT_CPU=() BROKER_CPU=() FETCHED=() RETRIED=()
+# start to exit, with its CPU and the broker's CPU over the same span, in total and per thread
+# kind (the agent's sampled every 0.1 s while it runs)
+declare -A AGENT_T=() AGENT_CPU=() BROKER_CPU=() AGENT_THR=() BROKER_THR=() FETCHED=() RETRIED=()
+# shellcheck disable=SC2034 # AGENT_THR and BROKER_THR are read through thr_med's nameref
 run_agent() {
-    local tr=$1 run=$2 t0 c0 b0 sec
+    local tr=$1 run=$2 t0 c0 b0 bt0 sec rc=0
     local inst="$WORK/run$run-$tr/install" state="$WORK/run$run-$tr/state" out="$WORK/agent$run-$tr"
     read -r -a sec <<<"${AGENT_SEC[$tr]}"
     sync
@@ -292,15 +320,27 @@ run_agent() {
     children_cpu
     c0=$CPU_NOW
     b0=$(proc_cpu "${BROKER_PID[$tr]}")
+    bt0=$(thread_cpu "${BROKER_PID[$tr]}")
     t0=$(now)
-    run_child "$AGENT" --broker "${ENDPOINT[$tr]}" --channel bench --install "$inst" --state "$state" \
+    "$AGENT" --broker "${ENDPOINT[$tr]}" --channel bench --install "$inst" --state "$state" \
         --trust "$WORK/keys/signing.pub" --once --json "${sec[@]}" "${AGENT_EXTRA[@]}" \
-        >"$out.json" 2>"$out.log" ||
-        die "fleetcast-agent over $tr failed in run $run: $(tail -5 "$out.log")"
+        >"$out.json" 2>"$out.log" &
+    CHILD_PID=$!
+    echo "0.00 0.00 0.00" >"$out.threads"
+    sample_threads "$CHILD_PID" "$out.threads" &
+    SAMPLER_PID=$!
+    wait "$CHILD_PID" || rc=$?
+    CHILD_PID=""
     AGENT_T[$tr,$run]=$(elapsed "$t0" "$(now)")
+    # before reaping the sampler, whose own children's CPU would be counted as ours
     children_cpu
     AGENT_CPU[$tr,$run]=$(elapsed "$c0" "$CPU_NOW")
     BROKER_CPU[$tr,$run]=$(elapsed "$b0" "$(proc_cpu "${BROKER_PID[$tr]}")")
+    BROKER_THR[$tr,$run]=$(cpu_sub "$bt0" "$(thread_cpu "${BROKER_PID[$tr]}")")
+    wait "$SAMPLER_PID" || true
+    SAMPLER_PID=""
+    AGENT_THR[$tr,$run]=$(cat "$out.threads")
+    [ $rc = 0 ] || die "fleetcast-agent over $tr failed in run $run: $(tail -5 "$out.log")"
     [ "$(json_num version "$out.json")" = 1 ] ||
         die "agent over $tr did not report version 1: $(head -c 400 "$out.json")"
     cmp -s "$inst/current/file" "$WORK/src/file" || die "agent install over $tr differs from the source"
@@ -394,6 +434,22 @@ if [ ${#TRANSPORTS[@]} = 2 ]; then
         printf "CURVE extra CPU (median, curve - plain): agent %+.2f s, broker %+.2f s;", ac - ap, bc - bp
         if (d > 0) printf " %.0f MiB per CPU-second of encrypt+decrypt\n", m / d; else printf " none measurable\n" }'
 fi
+# thr_med NAME TRANSPORT: the per-column medians of "MAIN IO OTHER" samples over the runs
+thr_med() {
+    local -n arr=$1
+    local r k out=()
+    for k in 1 2 3; do
+        out+=("$(median "$(for r in $(seq 1 "$RUNS"); do echo "${arr[$2,$r]}"; done |
+            awk -v k="$k" '{ print $k }')")")
+    done
+    echo "${out[*]}"
+}
+for tr in "${TRANSPORTS[@]}"; do
+    read -r am ai ao <<<"$(thr_med AGENT_THR "$tr")"
+    read -r bm bi bo <<<"$(thr_med BROKER_THR "$tr")"
+    echo "CPU s by thread over $tr (median): agent main $am, ZeroMQ I/O $ai, other (workers) $ao;" \
+        "broker main $bm, ZeroMQ I/O $bi, other (actors) $bo"
+done
 echo "BLAKE2b reference: b2sum of the file used $B2_CPU CPU-s ($(mibs "$B2_CPU") MiB per CPU-second)"
 for tr in "${TRANSPORTS[@]}"; do
     awk -v k="${HWM_KIB[$tr]}" -v t="$tr" 'BEGIN { printf "broker (%s) peak RSS (VmHWM): %.1f MiB\n", t, k / 1024 }'

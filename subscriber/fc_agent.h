@@ -56,6 +56,10 @@ typedef struct {
     const char *exec_restart;    /* restarts the application on the restart path; NULL: the
                                     agent keeps the old values and reports restart-required
                                     (vetoed, if a handler vetoed) */
+    /* Fleet simulators only (fleetcast-fleetsim: many engines sharing one disk): fetch and
+       verify every chunk but write none, so "installed" trees are sparse files of the right
+       size that read as zeros. Never set it in a real agent; false by default. */
+    bool sim_discard;
 } fc_agent_config_t;
 
 /* What one run did (fc_agent_run_once), or where a daemon stands (fc_agent_status). */

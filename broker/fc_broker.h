@@ -26,6 +26,9 @@ typedef struct {
     /* Config restarts: percent of a revision's matching agents granted a restart slot at
        once (at least one agent); 0 means FC_CONFIG_RESTART_SHARE (25). */
     uint32_t restart_share;
+    /* Chunk bytes read for GET_CHUNK and not yet sent, across all agents; requests beyond it
+       wait their turn. 0 means FC_CHUNKS_BUDGET (24 MiB). */
+    uint64_t chunk_budget;
 } fc_broker_config_t;
 
 typedef struct {

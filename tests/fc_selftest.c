@@ -15,6 +15,7 @@
 #include "fc_util.h"
 #include "fc_store.h"
 #include "fc_broker.h"
+#include "fc_chunks.h"
 #include "fc_config_service.h"
 #include "fc_store_config.h"
 #include "fc_journal.h"
@@ -43,6 +44,7 @@ static const s_test_t s_tests[] = {
     {"fc_config_service", fc_config_service_test},
     {"fc_history", fc_history_test},
     {"fc_envelope", fc_envelope_test},
+    {"fc_chunks", fc_chunks_test},
 };
 
 int main(int argc, char **argv)

@@ -643,10 +643,11 @@ typedef struct {
 static void s_json_load(const s_opts_t *o, const s_report_t *rp)
 {
     if (rp->idle_run)
-        printf(",\"idle\":{\"seconds\":%.1f,\"broker_cpu_seconds\":%.3f,\"broker_cpu_percent\":%.2f,"
-               "\"sim_cpu_percent\":%.1f,\"broker_rss_kib\":%llu}",
-               rp->idle.seconds, rp->idle.broker_cpu_seconds, rp->idle.broker_percent,
-               rp->idle.sim_percent, (unsigned long long)rp->idle.broker_rss_kib);
+        printf(
+            ",\"idle\":{\"seconds\":%.1f,\"broker_cpu_seconds\":%.3f,\"broker_cpu_percent\":%.2f,"
+            "\"sim_cpu_percent\":%.1f,\"broker_rss_kib\":%llu}",
+            rp->idle.seconds, rp->idle.broker_cpu_seconds, rp->idle.broker_percent,
+            rp->idle.sim_percent, (unsigned long long)rp->idle.broker_rss_kib);
     if (rp->release_run)
         printf(",\"release\":{\"mib\":%d,\"discard\":%s,\"push_seconds\":%.3f,\"installed\":%d,"
                "\"converged_seconds\":%.3f,\"p50_s\":%.3f,\"p99_s\":%.3f,\"max_s\":%.3f,"
@@ -663,9 +664,8 @@ static void s_print_load(FILE *out, const s_opts_t *o, const s_report_t *rp)
         fprintf(out,
                 "idle:    %d engines connected, %.1f s: broker cpu %.3f s = %.2f %% of one core "
                 "(rss %llu KiB); engines %.1f %%\n",
-                rp->started, rp->idle.seconds, rp->idle.broker_cpu_seconds,
-                rp->idle.broker_percent, (unsigned long long)rp->idle.broker_rss_kib,
-                rp->idle.sim_percent);
+                rp->started, rp->idle.seconds, rp->idle.broker_cpu_seconds, rp->idle.broker_percent,
+                (unsigned long long)rp->idle.broker_rss_kib, rp->idle.sim_percent);
     if (rp->release_run)
         fprintf(out,
                 "release: %d MiB%s, push %.2f s; installed %d/%d, all %.2f s after the push "
@@ -933,8 +933,7 @@ int main(int argc, char **argv)
             status = 1;
     }
     if (o.release_mib && !zsys_interrupted) {
-        if (s_release(&o, dir, endpoint, broker.pid, sims, n, rp) != 0 ||
-            rp->release.converged < n)
+        if (s_release(&o, dir, endpoint, broker.pid, sims, n, rp) != 0 || rp->release.converged < n)
             status = 1;
     }
     if (broker.pid) {

@@ -54,15 +54,15 @@ int fc_simload_push(const char *cli, const char *endpoint, const char *src, cons
 /* Polls the links current[0..n) (every 50 ms) until each points at releases/VERSION, or
    until t0 + timeout (monotonic seconds, as CLOCK_MONOTONIC). at[i]: seconds after t0 when
    link i was first seen there, -1 if never. Returns how many got there. */
-int fc_simload_wait_installed(char **current, int n, const char *version, double t0,
-                              double timeout, const volatile int *interrupted, double *at);
+int fc_simload_wait_installed(char **current, int n, const char *version, double t0, double timeout,
+                              const volatile int *interrupted, double *at);
 
 typedef struct {
-    double seconds;                   /* wall time measured */
-    double broker_cpu_seconds;        /* the broker's CPU time in it */
-    double broker_percent;            /* ... as % of one core */
+    double seconds;                      /* wall time measured */
+    double broker_cpu_seconds;           /* the broker's CPU time in it */
+    double broker_percent;               /* ... as % of one core */
     double sim_cpu_seconds, sim_percent; /* the same for this process (the engines) */
-    uint64_t broker_rss_kib;          /* VmRSS at the end */
+    uint64_t broker_rss_kib;             /* VmRSS at the end */
 } fc_simidle_t;
 /* Waits settle seconds, then measures the broker's (and this process's) CPU over seconds. */
 int fc_simload_idle(pid_t broker, double settle, double seconds, const volatile int *interrupted,

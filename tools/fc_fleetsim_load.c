@@ -125,8 +125,8 @@ static bool s_points_at(const char *path, const char *version)
     return strncmp(target, "releases/", 9) == 0 && strcmp(target + 9, version) == 0;
 }
 
-int fc_simload_wait_installed(char **current, int n, const char *version, double t0,
-                              double timeout, const volatile int *interrupted, double *at)
+int fc_simload_wait_installed(char **current, int n, const char *version, double t0, double timeout,
+                              const volatile int *interrupted, double *at)
 {
     int done = 0;
     for (int i = 0; i < n; i++)

@@ -3,11 +3,11 @@
 #ifndef FC_INSTALL_H
 #define FC_INSTALL_H
 
-#include "fc_key.h"
-#include "fc_manifest.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "fc_key.h"
+#include "fc_manifest.h"
 
 /* Layout:
      <install>/releases/<version>/     complete trees (current and previous are kept)
@@ -81,8 +81,8 @@ bool fc_stage_complete(const fc_stage_t *self);
    Consumes *stage_p in every case. msg gets a human-readable outcome. Hooks run with
    /bin/sh -c in the install dir with FLEETCAST_VERSION, FLEETCAST_PREVIOUS_VERSION,
    FLEETCAST_RELEASE_DIR, FLEETCAST_INSTALL_DIR and FLEETCAST_CHANNEL set. */
-int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t *hooks, char *msg,
-                      size_t msgsize);
+int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t *hooks,
+                      char *msg, size_t msgsize);
 
 void fc_install_test(bool verbose);
 

@@ -132,8 +132,8 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
         s_broker_destroy(&self);
         return NULL;
     }
-    fc_sock_tune(zsock_resolve(self->router));
-    fc_sock_tune(zsock_resolve(self->pub));
+    fc_sock_tune_bound(zsock_resolve(self->router));
+    fc_sock_tune_bound(zsock_resolve(self->pub));
     /* Mandatory routing makes a send to a vanished peer fail at once instead of silently
        queueing nowhere; with the HWM it keeps every send non-blocking and bounded. */
     zsock_set_router_mandatory(self->router, 1);

@@ -1,5 +1,5 @@
 /* fc_chunks.c: the broker's chunk server: GET_CHUNK answered by positioned reads within a
-   budget of bytes held, the rest queued in arrival order. */
+   budget of bytes held, the rest queued per peer and served one peer at a time in turn. */
 #include "fc_chunks.h"
 #include "fc_error.h"
 #include "fc_limits.h"
@@ -18,18 +18,31 @@ typedef struct {
 } s_account_t;
 
 typedef struct {
-    zframe_t *peer;
     uint64_t req, offset, length;
     uint8_t blob[FC_HASH_LEN];
 } s_waiting_t;
+
+/* A peer with requests waiting, oldest first. */
+typedef struct {
+    zframe_t *peer;
+    char *key; /* its routing id in hex */
+    zlistx_t *queue;
+    void *handle; /* its place in the turn */
+} s_peer_t;
 
 struct fc_chunks_t {
     fc_store_t *store;
     void *router;
     uint64_t budget;
     s_account_t *account;
-    zlistx_t *waiting; /* s_waiting_t, oldest first */
-    uint64_t send_failed;
+    /* Peers whose turn it is, in order: each gets one chunk, then goes to the back. In
+       arrival order instead, an agent's whole window would be served before the next agent
+       got anything, and with a thousand agents the last ones would hear nothing for long
+       enough to re-send everything. */
+    zlistx_t *turn;  /* s_peer_t, owned */
+    zhashx_t *peers; /* key -> s_peer_t, borrowed from turn */
+    size_t nwaiting;
+    uint64_t send_failed, dropped;
 };
 
 static void s_account_release(s_account_t *a, uint64_t bytes)
@@ -47,12 +60,20 @@ static void s_free_chunk(void *data, void *hint)
     free(block);
 }
 
-static void s_waiting_destroy(void **item)
+static void s_free_item(void **item)
 {
-    s_waiting_t *w = (s_waiting_t *)*item;
-    if (w) {
-        zframe_destroy(&w->peer);
-        free(w);
+    free(*item);
+    *item = NULL;
+}
+
+static void s_peer_destroy(void **item)
+{
+    s_peer_t *p = (s_peer_t *)*item;
+    if (p) {
+        zframe_destroy(&p->peer);
+        zstr_free(&p->key);
+        zlistx_destroy(&p->queue);
+        free(p);
         *item = NULL;
     }
 }
@@ -66,15 +87,17 @@ fc_chunks_t *fc_chunks_new(fc_store_t *store, void *router, uint64_t budget)
     self->router = router;
     self->budget = budget ? budget : FC_CHUNKS_BUDGET;
     self->account = calloc(1, sizeof *self->account);
-    self->waiting = zlistx_new();
-    if (!self->account || !self->waiting) {
+    self->turn = zlistx_new();
+    self->peers = zhashx_new();
+    if (!self->account || !self->turn || !self->peers) {
         free(self->account);
-        zlistx_destroy(&self->waiting);
+        zlistx_destroy(&self->turn);
+        zhashx_destroy(&self->peers);
         free(self);
         return NULL;
     }
     self->account->refs = 1;
-    zlistx_set_destructor(self->waiting, s_waiting_destroy);
+    zlistx_set_destructor(self->turn, s_peer_destroy);
     return self;
 }
 
@@ -83,7 +106,8 @@ void fc_chunks_destroy(fc_chunks_t **self_p)
     if (!self_p || !*self_p)
         return;
     fc_chunks_t *self = *self_p;
-    zlistx_destroy(&self->waiting);
+    zhashx_destroy(&self->peers);
+    zlistx_destroy(&self->turn);
     s_account_release(self->account, 0);
     free(self);
     *self_p = NULL;
@@ -155,45 +179,84 @@ int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, uint64_t req, const uint8_t
                  (unsigned long long)offset, (unsigned long long)length, (unsigned long long)size);
         return FC_EINVAL;
     }
-    /* Behind the queue, never ahead of it: each peer gets its chunks in the order asked. */
-    if (zlistx_size(self->waiting) == 0 && s_room(self, length)) {
+    char *key = zframe_strhex(peer);
+    s_peer_t *p = key ? (s_peer_t *)zhashx_lookup(self->peers, key) : NULL;
+    /* Behind its own queue, never ahead of it: each peer gets its chunks in the order it
+       asked for them. */
+    if (zlistx_size(self->turn) == 0 && s_room(self, length)) {
+        zstr_free(&key);
         s_serve(self, peer, req, blob, offset, length);
         return 0;
     }
-    if (zlistx_size(self->waiting) >= FC_CHUNKS_MAX_WAITING) {
-        fc_chunks_pump(self);
-        s_serve(self, peer, req, blob, offset, length);
-        return 0;
-    }
-    s_waiting_t *w = calloc(1, sizeof *w);
+    /* A re-sent request (same id) already waiting is waiting still: queueing it again would
+       send the chunk twice, and a requester that re-sends while it waits would make the
+       queue grow without end. */
+    for (s_waiting_t *w = p ? (s_waiting_t *)zlistx_first(p->queue) : NULL; w;
+         w = (s_waiting_t *)zlistx_next(p->queue))
+        if (w->req == req) {
+            zstr_free(&key);
+            return 0;
+        }
+    /* Past the cap (distinct requests of thousands of full windows), dropped unanswered:
+       every request is idempotent, and its requester re-sends it. */
+    s_waiting_t *w = key && self->nwaiting < FC_CHUNKS_MAX_WAITING ? calloc(1, sizeof *w) : NULL;
     if (!w) {
-        snprintf(text, textsize, "%s", fc_strerror(FC_ENOMEM));
-        return FC_ENOMEM;
+        zstr_free(&key);
+        self->dropped++;
+        return 0;
     }
-    w->peer = zframe_dup(peer);
     w->req = req;
     w->offset = offset;
     w->length = length;
     memcpy(w->blob, blob, FC_HASH_LEN);
-    zlistx_add_end(self->waiting, w);
+    if (!p) {
+        p = calloc(1, sizeof *p);
+        zlistx_t *queue = p ? zlistx_new() : NULL;
+        if (!queue) {
+            free(p);
+            free(w);
+            zstr_free(&key);
+            self->dropped++;
+            return 0;
+        }
+        p->queue = queue;
+        zlistx_set_destructor(p->queue, s_free_item);
+        p->peer = zframe_dup(peer);
+        p->key = key;
+        key = NULL;
+        p->handle = zlistx_add_end(self->turn, p);
+        zhashx_insert(self->peers, p->key, p);
+    }
+    zstr_free(&key);
+    zlistx_add_end(p->queue, w);
+    self->nwaiting++;
     return 0;
 }
 
 size_t fc_chunks_pump(fc_chunks_t *self)
 {
     size_t n = 0;
-    s_waiting_t *w;
-    while ((w = (s_waiting_t *)zlistx_first(self->waiting)) && s_room(self, w->length)) {
-        s_serve(self, w->peer, w->req, w->blob, w->offset, w->length);
-        zlistx_delete(self->waiting, zlistx_cursor(self->waiting));
+    s_peer_t *p;
+    while ((p = (s_peer_t *)zlistx_first(self->turn))) {
+        s_waiting_t *w = (s_waiting_t *)zlistx_first(p->queue);
+        if (!s_room(self, w->length))
+            break;
+        s_serve(self, p->peer, w->req, w->blob, w->offset, w->length);
+        zlistx_delete(p->queue, zlistx_cursor(p->queue));
+        self->nwaiting--;
         n++;
+        if (zlistx_size(p->queue) == 0) {
+            zhashx_delete(self->peers, p->key);
+            zlistx_delete(self->turn, p->handle); /* destroys p */
+        } else
+            zlistx_move_end(self->turn, p->handle);
     }
     return n;
 }
 
 size_t fc_chunks_waiting(const fc_chunks_t *self)
 {
-    return zlistx_size(self->waiting);
+    return self->nwaiting;
 }
 
 uint64_t fc_chunks_held(const fc_chunks_t *self)
@@ -204,4 +267,9 @@ uint64_t fc_chunks_held(const fc_chunks_t *self)
 uint64_t fc_chunks_send_failed(const fc_chunks_t *self)
 {
     return self->send_failed;
+}
+
+uint64_t fc_chunks_dropped(const fc_chunks_t *self)
+{
+    return self->dropped;
 }

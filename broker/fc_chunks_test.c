@@ -1,5 +1,6 @@
 /* fc_chunks_test.c: self-test of the chunk server: the bytes it holds never pass the budget,
-   queued requests are answered in order as ZeroMQ releases bytes, bad requests refused. */
+   queued requests are answered in order as ZeroMQ releases bytes, peers take turns, a
+   re-sent request is queued once, bad requests refused. */
 #include "fc_chunks.h"
 #include "fc_error.h"
 #include "fc_hash.h"
@@ -84,6 +85,48 @@ void fc_chunks_test(bool verbose)
     assert(fc_chunks_waiting(chunks) == 0 && fc_chunks_held(chunks) == 0);
     if (verbose)
         printf("(budget, order) ");
+
+    /* Two peers with full windows: served in turn, one chunk each, each in its own order;
+       a request re-sent while it waits is queued once. */
+    zsock_t *dealer2 = zsock_new(ZMQ_DEALER);
+    zsock_set_identity(dealer2, "peer2");
+    assert(dealer2 && zsock_connect(dealer2, "inproc://fc_chunks_test") == 0);
+    zframe_t *peer2 = zframe_new("peer2", 5);
+    /* The router learns peer2's identity when it handles the connection: have it do so. */
+    zstr_send(dealer2, "hi");
+    zmsg_t *hi = zmsg_recv(router);
+    assert(hi);
+    zmsg_destroy(&hi);
+    fc_chunks_t *one = fc_chunks_new(store, zsock_resolve(router), FC_CHUNK_SIZE);
+    for (uint64_t i = 0; i < 4; i++) {
+        assert(fc_chunks_get(one, peer, 300 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
+                             sizeof text) == 0);
+        if (i > 0) /* re-sent while waiting (300 went out at once: its re-send would count) */
+            assert(fc_chunks_get(one, peer, 300 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
+                                 sizeof text) == 0);
+    }
+    for (uint64_t i = 0; i < 4; i++)
+        assert(fc_chunks_get(one, peer2, 400 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
+                             sizeof text) == 0);
+    assert(fc_chunks_held(one) == FC_CHUNK_SIZE && fc_chunks_waiting(one) == 7);
+    /* peer got 300 at once; then peer (first to wait), peer2, peer, ... one chunk a turn. */
+    zsock_t *expect_sock[8] = {dealer, dealer, dealer2, dealer, dealer2, dealer, dealer2, dealer2};
+    uint64_t expect_req[8] = {300, 301, 400, 302, 401, 303, 402, 403};
+    for (int k = 0; k < 8; k++) {
+        fc_msg_t *m = s_recv(expect_sock[k]);
+        assert(m->type == FC_MSG_CHUNK && m->req == expect_req[k]);
+        fc_msg_destroy(&m);
+        fc_chunks_pump(one);
+    }
+    assert(fc_chunks_waiting(one) == 0 && fc_chunks_dropped(one) == 0);
+    zsock_set_rcvtimeo(dealer, 100);
+    zmsg_t *extra = zmsg_recv(dealer); /* no duplicate of a re-sent request */
+    assert(!extra);
+    fc_chunks_destroy(&one);
+    zframe_destroy(&peer2);
+    zsock_destroy(&dealer2);
+    if (verbose)
+        printf("(turns, re-sends) ");
 
     /* Refused at once: zero or oversized length, a range past the end, an unknown blob. */
     assert(fc_chunks_get(chunks, peer, 1, blob, 0, 0, text, sizeof text) == FC_EINVAL);

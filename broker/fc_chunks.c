@@ -5,6 +5,8 @@
 #include "fc_limits.h"
 #include "fc_msg.h"
 
+#include <pthread.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,18 @@
 typedef struct {
     uint64_t held; /* bytes */
     uint64_t refs;
+    /* Chunk-sized buffers kept for reuse (at most a budget's worth): freed by one thread
+       and allocated by another at thousands a second, they would otherwise fragment the
+       heap until it holds many times the budget. */
+    pthread_mutex_t lock;
+    uint64_t **spare;
+    size_t nspare, maxspare;
 } s_account_t;
+
+/* A reply's bytes travel behind a two-word header: their length, and whether the buffer is
+   chunk-sized (kept for reuse) or not. */
+#define S_HEADER 2
+#define S_POOLED FC_CHUNK_SIZE
 
 typedef struct {
     uint64_t req, offset, length;
@@ -48,16 +61,58 @@ struct fc_chunks_t {
 static void s_account_release(s_account_t *a, uint64_t bytes)
 {
     __atomic_sub_fetch(&a->held, bytes, __ATOMIC_RELEASE);
-    if (__atomic_sub_fetch(&a->refs, 1, __ATOMIC_ACQ_REL) == 0)
+    if (__atomic_sub_fetch(&a->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        for (size_t i = 0; i < a->nspare; i++)
+            free(a->spare[i]);
+        free(a->spare);
+        pthread_mutex_destroy(&a->lock);
         free(a);
+    }
 }
 
-/* ZeroMQ is done with a reply's bytes (any thread). The length travels in front of them. */
+/* A buffer for length bytes after the header: a spare one if chunk-sized. */
+static uint64_t *s_block_new(s_account_t *a, uint64_t length)
+{
+    uint64_t *block = NULL;
+    bool pooled = length <= S_POOLED;
+    if (pooled) {
+        pthread_mutex_lock(&a->lock);
+        if (a->nspare > 0)
+            block = a->spare[--a->nspare];
+        pthread_mutex_unlock(&a->lock);
+    }
+    if (!block)
+        block = malloc(S_HEADER * sizeof(uint64_t) + (size_t)(pooled ? S_POOLED : length));
+    if (block) {
+        block[0] = length;
+        block[1] = pooled;
+    }
+    return block;
+}
+
+/* Keeps a chunk-sized buffer for reuse, or frees it. */
+static void s_block_free(s_account_t *a, uint64_t *block)
+{
+    if (block[1]) {
+        pthread_mutex_lock(&a->lock);
+        bool kept = a->nspare < a->maxspare;
+        if (kept)
+            a->spare[a->nspare++] = block;
+        pthread_mutex_unlock(&a->lock);
+        if (kept)
+            return;
+    }
+    free(block);
+}
+
+/* ZeroMQ is done with a reply's bytes (any thread). */
 static void s_free_chunk(void *data, void *hint)
 {
-    uint64_t *block = (uint64_t *)data - 1;
-    s_account_release((s_account_t *)hint, *block);
-    free(block);
+    uint64_t *block = (uint64_t *)data - S_HEADER;
+    s_account_t *a = (s_account_t *)hint;
+    uint64_t length = block[0];
+    s_block_free(a, block);
+    s_account_release(a, length);
 }
 
 static void s_free_item(void **item)
@@ -87,9 +142,18 @@ fc_chunks_t *fc_chunks_new(fc_store_t *store, void *router, uint64_t budget)
     self->router = router;
     self->budget = budget ? budget : FC_CHUNKS_BUDGET;
     self->account = calloc(1, sizeof *self->account);
+    if (self->account) {
+        self->account->maxspare = (size_t)(self->budget / S_POOLED) + 2;
+        self->account->spare = calloc(self->account->maxspare, sizeof *self->account->spare);
+        pthread_mutex_init(&self->account->lock, NULL);
+    }
     self->turn = zlistx_new();
     self->peers = zhashx_new();
-    if (!self->account || !self->turn || !self->peers) {
+    if (!self->account || !self->account->spare || !self->turn || !self->peers) {
+        if (self->account) {
+            free(self->account->spare);
+            pthread_mutex_destroy(&self->account->lock);
+        }
         free(self->account);
         zlistx_destroy(&self->turn);
         zhashx_destroy(&self->peers);
@@ -129,15 +193,15 @@ static void s_serve(fc_chunks_t *self, zframe_t *peer, uint64_t req,
 {
     /* Read straight into the bytes that go on the wire, with their length in front for the
        accounting: one copy of the chunk, held only until ZeroMQ has sent it. */
-    uint64_t *block = malloc(sizeof(uint64_t) + (size_t)length);
+    uint64_t *block = s_block_new(self->account, length);
     if (!block) {
         s_error(self, peer, req, FC_ENOMEM);
         return;
     }
-    *block = length;
-    int err = fc_store_blob_read(self->store, blob, offset, block + 1, (size_t)length);
+    uint8_t *data = (uint8_t *)(block + S_HEADER);
+    int err = fc_store_blob_read(self->store, blob, offset, data, (size_t)length);
     if (err) {
-        free(block);
+        s_block_free(self->account, block);
         s_error(self, peer, req, err);
         return;
     }
@@ -147,7 +211,7 @@ static void s_serve(fc_chunks_t *self, zframe_t *peer, uint64_t req,
     reply->offset = offset;
     __atomic_add_fetch(&self->account->held, length, __ATOMIC_RELAXED);
     __atomic_add_fetch(&self->account->refs, 1, __ATOMIC_RELAXED);
-    if (fc_msg_send_to_owned(&reply, peer, self->router, block + 1, (size_t)length, s_free_chunk,
+    if (fc_msg_send_to_owned(&reply, peer, self->router, data, (size_t)length, s_free_chunk,
                              self->account) != 0)
         self->send_failed++;
 }

@@ -1,6 +1,7 @@
 /* fc_broker.c: the broker actor: service ROUTER, announce PUB, request handling, heartbeats. */
 #include "fc_broker.h"
 #include "fc_broker_auth.h"
+#include "fc_chunks.h"
 #include "fc_config_service.h"
 #include "fc_curve.h"
 #include "fc_error.h"
@@ -40,6 +41,7 @@ typedef struct {
     fc_store_t *store;
     fc_config_service_t *config; /* config requests: fc_config_service.c */
     fc_broker_auth_t *auth;      /* CURVE, zauth and key roles (secure); NULL: insecure */
+    fc_chunks_t *chunks;         /* GET_CHUNK within a memory budget: fc_chunks.c */
     uint64_t epoch;
     char service[FC_MAX_ENDPOINT + 1];
     char announce[FC_MAX_ENDPOINT + 1];
@@ -107,6 +109,7 @@ static void s_broker_destroy(s_broker_t **self_p)
     if (!self)
         return;
     zpoller_destroy(&self->poller);
+    fc_chunks_destroy(&self->chunks);
     zsock_destroy(&self->router);
     zsock_destroy(&self->pub);
     fc_broker_auth_destroy(&self->auth);
@@ -146,8 +149,8 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
         s_broker_destroy(&self);
         return NULL;
     }
-    fc_sock_tune(zsock_resolve(self->router));
-    fc_sock_tune(zsock_resolve(self->pub));
+    fc_sock_tune_bound(zsock_resolve(self->router));
+    fc_sock_tune_bound(zsock_resolve(self->pub));
     if (config->secure) {
         /* Before any bind: with libzmq 4.3.4 a CURVE server without a ZAP handler admits
            any key. */
@@ -173,6 +176,13 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
         *err = s_bind(self->pub, "announce", config->announce, self->announce,
                       sizeof self->announce, text, textsize);
     if (*err) {
+        s_broker_destroy(&self);
+        return NULL;
+    }
+    self->chunks = fc_chunks_new(self->store, zsock_resolve(self->router), config->chunk_budget);
+    if (!self->chunks) {
+        snprintf(text, textsize, "out of memory");
+        *err = FC_ENOMEM;
         s_broker_destroy(&self);
         return NULL;
     }
@@ -369,44 +379,11 @@ static void s_on_sync(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 
 static void s_on_get_chunk(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
-    uint64_t size;
-    if (m->length == 0 || m->length > FC_MAX_CHUNK_REQ) {
-        s_error(self, peer, m->req, FC_EINVAL, "length %llu outside 1..%u",
-                (unsigned long long)m->length, FC_MAX_CHUNK_REQ);
-        return;
-    }
-    int err = fc_store_blob_size(self->store, m->blob, &size);
-    if (err) {
-        char hex[2 * FC_HASH_LEN + 1];
-        if (err == FC_ENOTFOUND && fc_store_blob_marked(self->store, m->blob))
-            s_error(self, peer, m->req, err,
-                    "blob %s corrupt at the broker: re-push a release "
-                    "holding it",
-                    fc_hash_hex(m->blob, hex));
-        else
-            s_error(self, peer, m->req, err, NULL);
-        return;
-    }
-    if (m->offset > size || m->length > size - m->offset) {
-        s_error(self, peer, m->req, FC_EINVAL, "range %llu+%llu outside the blob (%llu bytes)",
-                (unsigned long long)m->offset, (unsigned long long)m->length,
-                (unsigned long long)size);
-        return;
-    }
-    /* Read straight into the frame that goes on the wire: one copy of the chunk, held
-       only while it is queued. */
-    zframe_t *data = zframe_new(NULL, (size_t)m->length);
-    err = fc_store_blob_read(self->store, m->blob, m->offset, zframe_data(data), (size_t)m->length);
-    if (err) {
-        zframe_destroy(&data);
-        s_error(self, peer, m->req, err, NULL);
-        return;
-    }
-    fc_msg_t *reply = fc_msg_new(FC_MSG_CHUNK);
-    memcpy(reply->blob, m->blob, FC_HASH_LEN);
-    reply->offset = m->offset;
-    reply->data = data;
-    s_send(self, peer, m->req, &reply);
+    char text[FC_MAX_TEXT];
+    int err =
+        fc_chunks_get(self->chunks, peer, m->req, m->blob, m->offset, m->length, text, sizeof text);
+    if (err)
+        s_error(self, peer, m->req, err, "%s", text);
 }
 
 static void s_on_upload_query(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
@@ -808,11 +785,17 @@ void fc_broker_actor(zsock_t *pipe, void *args)
             s_heartbeat(self);
             next_beat = now + self->heartbeat_ms;
         }
-        void *which = zpoller_wait(self->poller, (int)(next_beat - now));
+        /* Chunk requests waiting for the budget: ZeroMQ's I/O thread frees it as it writes,
+           without a wakeup for us, so look again soon. */
+        int wait = (int)(next_beat - now);
+        if (fc_chunks_waiting(self->chunks) && wait > 1)
+            wait = 1;
+        void *which = zpoller_wait(self->poller, wait);
         if (which == self->pipe)
             s_handle_pipe(self);
         else if (which == self->router)
             s_handle_router(self);
+        fc_chunks_pump(self->chunks);
     }
     s_batch_flush(self);
     s_broker_destroy(&self);

@@ -37,6 +37,9 @@ typedef struct {
        fc_broker_new), so agents pinning its public half can tell a live broker from a
        frozen or replayed feed. NULL: heartbeats go unsigned. */
     const fc_signkey_t *timestamp_key;
+    /* Chunk bytes read for GET_CHUNK and not yet sent, across all agents; requests beyond it
+       wait their turn. 0 means FC_CHUNKS_BUDGET (24 MiB). */
+    uint64_t chunk_budget;
 } fc_broker_config_t;
 
 /* The broker's own certificate, in the data dir but outside keys/: zauth admits every cert

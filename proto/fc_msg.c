@@ -711,6 +711,40 @@ int fc_msg_send_to(fc_msg_t **self_p, zframe_t *routing_id, void *sock)
     return s_send_frames(&msg, sock, ZFRAME_DONTWAIT);
 }
 
+int fc_msg_send_to_owned(fc_msg_t **self_p, zframe_t *routing_id, void *sock, void *data,
+                         size_t len, zmq_free_fn *free_fn, void *hint)
+{
+    assert(self_p && *self_p && sock && free_fn);
+    bool ok = s_has_data((*self_p)->type) && !(*self_p)->data && len <= FC_MAX_CHUNK_REQ;
+    zmsg_t *msg = ok ? fc_msg_encode(*self_p) : NULL;
+    fc_msg_destroy(self_p);
+    zmq_msg_t body;
+    /* From here on ZeroMQ owns data: closing the message frees it. */
+    if (zmq_msg_init_data(&body, data, len, free_fn, hint) != 0) {
+        free_fn(data, hint);
+        zmsg_destroy(&msg);
+        return -1;
+    }
+    /* The encoded message ends with an empty data frame: body takes its place. */
+    zframe_t *empty = msg ? zmsg_last(msg) : NULL;
+    if (empty) {
+        zmsg_remove(msg, empty);
+        zframe_destroy(&empty);
+    }
+    int rc = msg && routing_id && zmsg_size(msg) > 0 ? 0 : -1;
+    /* As in fc_msg_send_to: the routing frame fails at once or the rest cannot block. */
+    if (rc == 0)
+        rc = zframe_send(&routing_id, sock, ZFRAME_REUSE | ZFRAME_MORE | ZFRAME_DONTWAIT);
+    for (zframe_t *f = msg ? zmsg_first(msg) : NULL; f && rc == 0; f = zmsg_next(msg))
+        rc = zframe_send(&f, sock, ZFRAME_REUSE | ZFRAME_MORE | ZFRAME_DONTWAIT);
+    if (rc == 0 && zmq_msg_send(&body, sock, ZMQ_DONTWAIT) < 0)
+        rc = -1;
+    if (rc != 0)
+        zmq_msg_close(&body);
+    zmsg_destroy(&msg);
+    return rc == 0 ? 0 : -1;
+}
+
 /* Receives one whole multipart message but keeps at most keep frames: a peer sending
    thousands of frames cannot make us hold them, and the rest of its message is still
    consumed so the next receive starts on a message boundary. NULL if nothing came. */

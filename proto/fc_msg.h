@@ -161,6 +161,12 @@ int fc_msg_send(fc_msg_t **self_p, void *sock);
 /* Sends on a ROUTER to routing_id (borrowed). Non-blocking: returns -1 if the peer is gone
    or its queue is full (the request will be re-sent). Destroys *self_p. */
 int fc_msg_send_to(fc_msg_t **self_p, zframe_t *routing_id, void *sock);
+/* As fc_msg_send_to, for a CHUNK or PUT_CHUNK whose data (self->data must be NULL) is len
+   bytes at data, handed to ZeroMQ without a copy: free_fn(data, hint) runs once ZeroMQ is
+   done with them (possibly on its I/O thread, possibly before this returns, always exactly
+   once, also when the send fails). 0, or -1 if not sent. */
+int fc_msg_send_to_owned(fc_msg_t **self_p, zframe_t *routing_id, void *sock, void *data,
+                         size_t len, zmq_free_fn *free_fn, void *hint);
 /* Receives one message. On a ROUTER pass routing_id_p to get the peer's id (caller owns).
    Returns NULL on a malformed message (consumed and dropped, *err set) or interrupt. */
 fc_msg_t *fc_msg_recv(void *sock, zframe_t **routing_id_p, int *err);

@@ -73,6 +73,10 @@ typedef struct {
        agent says it is stale (log, REPORT text, result). NULL: heartbeats are not checked. */
     const uint8_t *timestamp_pk; /* FC_PUBKEY_LEN bytes, copied */
     double freeze_after;         /* seconds; 0: FC_AGENT_FREEZE_AFTER */
+    /* Fleet simulators only (fleetcast-fleetsim: many engines sharing one disk): fetch and
+       verify every chunk but write none, so "installed" trees are sparse files of the right
+       size that read as zeros. Never set it in a real agent; false by default. */
+    bool sim_discard;
 } fc_agent_config_t;
 
 #define FC_AGENT_FREEZE_AFTER 300.0

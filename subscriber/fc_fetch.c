@@ -281,7 +281,8 @@ static int s_dispatch(fc_fetch_t *self, s_slot_t *slot, zframe_t **data_p)
     }
     zmsg_destroy(&msg);
     if (rc != 0) {
-        close(j.job.fd);
+        if (j.job.fd >= 0)
+            close(j.job.fd);
         return 0; /* with the data gone, the caller asks for the chunk again */
     }
     self->jobs[best]++;

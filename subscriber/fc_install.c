@@ -234,6 +234,12 @@ void fc_install_destroy(fc_install_t **self_p)
     *self_p = NULL;
 }
 
+void fc_install_set_discard(fc_install_t *self, bool discard)
+{
+    if (self)
+        self->discard = discard;
+}
+
 uint64_t fc_install_serial(const fc_install_t *self)
 {
     return self && self->installed ? self->installed->serial : 0;

@@ -33,6 +33,11 @@ typedef struct {
 fc_install_t *fc_install_new(const char *install_dir, const char *state_dir,
                              const fc_trust_t *trust, int *err);
 void fc_install_destroy(fc_install_t **self_p);
+/* Fleet simulators only (many agents on one disk): every chunk is still fetched and verified
+   against its hash and the release is committed as usual, but no chunk is written, so the
+   installed files have the right sizes and read as zeros (sparse, taking no space). A real
+   agent must never set it: what it installs is not the release. */
+void fc_install_set_discard(fc_install_t *self, bool discard);
 /* Installed release: serial 0 and version "" if none. The manifest is borrowed (NULL if none). */
 uint64_t fc_install_serial(const fc_install_t *self);
 const char *fc_install_version(const fc_install_t *self);

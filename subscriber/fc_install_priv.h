@@ -18,6 +18,7 @@ struct fc_install_t {
     size_t installed_len;
     uint64_t *failed;
     size_t nfailed;
+    bool discard; /* fleet simulators: chunks verified, never written (fc_install_set_discard) */
 };
 
 /* A chunk by content, for finding every chunk of a release with a given hash. */
@@ -61,8 +62,9 @@ typedef struct {
     uint64_t index;  /* global chunk index */
     uint64_t offset; /* in its file */
     uint32_t length;
-    int fd; /* a duplicate of the staged file's fd, owned by the job */
-    int rc; /* outcome of fc_stage_job_run */
+    int fd;       /* a duplicate of the staged file's fd, owned by the job */
+    int rc;       /* outcome of fc_stage_job_run */
+    bool discard; /* verify only, write nothing (fc_install_set_discard) */
     uint8_t hash[FC_HASH_LEN];
 } fc_stage_job_t;
 

@@ -151,12 +151,14 @@ static int s_write_one(fc_stage_t *self, uint64_t index, const void *data)
 {
     uint32_t fi;
     const fc_chunk_t *c = s_locate(self, index, &fi);
-    int fd = s_file_fd(self, fi);
-    if (fd < 0)
-        return -fd;
-    int wrc = s_pwrite_behind(fd, data, c->length, c->offset);
-    if (wrc != 0)
-        return wrc;
+    if (!self->inst->discard) {
+        int fd = s_file_fd(self, fi);
+        if (fd < 0)
+            return -fd;
+        int wrc = s_pwrite_behind(fd, data, c->length, c->offset);
+        if (wrc != 0)
+            return wrc;
+    }
     int rc = fc_journal_mark(self->journal, index);
     if (rc == 0)
         self->bytes_have += c->length;
@@ -485,13 +487,17 @@ int fc_stage_job_prepare(fc_stage_t *self, uint64_t index, fc_stage_job_t *job)
     const fc_chunk_t *c = self && job ? s_locate(self, index, &fi) : NULL;
     if (!c)
         return FC_EINVAL;
-    int fd = s_file_fd(self, fi);
-    if (fd < 0)
-        return -fd;
-    /* The worker's own fd: the stage may close its copy (LRU) while the job waits. */
-    job->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (job->fd < 0)
-        return fc_errno_to_error(errno);
+    job->discard = self->inst->discard;
+    job->fd = -1;
+    if (!job->discard) {
+        int fd = s_file_fd(self, fi);
+        if (fd < 0)
+            return -fd;
+        /* The worker's own fd: the stage may close its copy (LRU) while the job waits. */
+        job->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (job->fd < 0)
+            return fc_errno_to_error(errno);
+    }
     job->index = index;
     job->offset = c->offset;
     job->length = c->length;
@@ -507,8 +513,9 @@ int fc_stage_job_run(fc_stage_job_t *job, const void *data, size_t len)
         job->rc = FC_EHASH;
     else {
         fc_hash_buf(h, data, len);
-        job->rc = fc_hash_equal(h, job->hash) ? s_pwrite_behind(job->fd, data, len, job->offset)
-                                              : FC_EHASH;
+        job->rc = !fc_hash_equal(h, job->hash) ? FC_EHASH
+                  : job->discard               ? 0
+                                               : s_pwrite_behind(job->fd, data, len, job->offset);
     }
     if (job->fd >= 0)
         close(job->fd);

@@ -19,6 +19,7 @@
 #include "fc_util.h"
 #include "fc_store.h"
 #include "fc_broker.h"
+#include "fc_chunks.h"
 #include "fc_config_service.h"
 #include "fc_store_config.h"
 #include "fc_journal.h"
@@ -52,6 +53,7 @@ static const s_test_t s_tests[] = {
     {"fc_stamp", fc_stamp_test},
     {"fc_trustlist", fc_trustlist_test},
     {"fc_store_trust", fc_store_trust_test},
+    {"fc_chunks", fc_chunks_test},
 };
 
 int main(int argc, char **argv)

@@ -1,5 +1,6 @@
 /* fc_fleetsim.c: fleetcast-fleetsim, runs N agent engines (libfleetcast) in one process
-   against a broker and measures how fast a config revision reaches all of them. */
+   against a broker and measures the broker's idle cost, how fast a release and how fast a
+   config revision reach all of them. */
 #define _GNU_SOURCE
 #include "fc_fleetsim.h"
 #include "fc_agent.h"
@@ -30,12 +31,12 @@
 #define S_SOCKETS_PER_ENGINE 6 /* dealer, sub, the monitor's pipe pair and its own socket */
 
 typedef struct {
-    const char *broker, *broker_bin, *key_file, *trust_file, *group, *prefix;
+    const char *broker, *broker_bin, *cli_bin, *key_file, *trust_file, *group, *prefix;
     const char *cert, *agent_key, *broker_key; /* CURVE; made in the temp dir if not given */
-    int agents, rounds, io_threads;
-    double round_timeout, sync_timeout;
+    int agents, rounds, io_threads, release_mib, window_kib;
+    double round_timeout, sync_timeout, idle, release_timeout;
     size_t stack_kib;
-    bool start_broker, json, verbose, keep, insecure;
+    bool start_broker, json, verbose, keep, discard, rounds_given, insecure;
 } s_opts_t;
 
 /* One simulated agent. t[r]: when its changed callback saw round r (monotonic ns, 0: not). */
@@ -68,16 +69,24 @@ static void s_usage(FILE *out)
             "Usage: fleetcast-fleetsim (--broker EP | --start-broker) [options]\n"
             "\n"
             "Runs N fleetcast agent engines (libfleetcast) in this one process, each with its\n"
-            "own sockets and state dir, and measures config propagation: per round it\n"
-            "publishes a signed SET revision (" S_KEY "=ROUND, scope global) and times, in\n"
-            "each engine's changed callback, how long after the push it ran.\n"
+            "own sockets and state dir, and measures, in this order:\n"
+            " - with --idle S: the broker's CPU over S seconds with every engine connected\n"
+            "   and nothing to do (heartbeats, reports), as %% of one core;\n"
+            " - with --bench-release MIB: a fresh release of one random MIB MiB file, pushed\n"
+            "   (fleetcast release push) once every engine is connected, and the time from the\n"
+            "   end of the push until every engine's install/current points at it, with the\n"
+            "   broker's CPU and peak RSS;\n"
+            " - config propagation: per round it publishes a signed SET revision\n"
+            "   (" S_KEY "=ROUND, scope global) and times, in each engine's changed callback,\n"
+            "   how long after the push it ran.\n"
             "\n"
             "  -n, --agents N          engines to run (default 1000); ids PREFIX-0001...\n"
             "      --id-prefix NAME    agent id prefix (default sim)\n"
             "  -g, --group NAME        the engines' group\n"
             "  -b, --broker EP         broker service endpoint (tcp://HOST:PORT)\n"
             "      --start-broker      start a broker child on free loopback ports with a temp\n"
-            "                          data dir, and report its CPU time and peak RSS\n"
+            "                          data dir, and report its CPU time and peak RSS; it is\n"
+            "                          started with --insecure (the engines have no keys)\n"
             "      --broker-bin PATH   broker binary (default: ../broker/fleetcast-broker next\n"
             "                          to this program)\n"
             "      --key FILE          publisher signing key (default: a fresh key pair)\n"
@@ -89,7 +98,22 @@ static void s_usage(FILE *out)
             "                          with --broker; --start-broker makes and enrols them\n"
             "      --insecure          no CURVE (a broker started with --insecure; with\n"
             "                          --start-broker, starts it so)\n"
-            "      --bench-config ROUNDS  rounds (default 5)\n"
+            "      --bench-config ROUNDS  config rounds (default 5; 0 with --bench-release or\n"
+            "                          --idle: none)\n"
+            "      --bench-release MIB release benchmark with a MIB MiB payload (e.g. 64)\n"
+            "      --discard           the engines fetch and verify every chunk but write none:\n"
+            "                          their installed trees are sparse files that read as\n"
+            "                          zeros (N x MIB would not fit on one disk). NOT a real\n"
+            "                          install: no write, no fsync of data. Without it every\n"
+            "                          engine writes, fsyncs and swaps the real tree (the\n"
+            "                          default; refused if N x MIB does not fit the temp dir)\n"
+            "      --window KIB        the engines' GET_CHUNK window (default: the agent's,\n"
+            "                          4096)\n"
+            "      --release-timeout S give up waiting for the installs after S (default 900)\n"
+            "      --cli-bin PATH      fleetcast CLI for the push (default:\n"
+            "                          ../publisher/fleetcast next to this program)\n"
+            "      --idle S            measure the broker's idle CPU over S seconds (after\n"
+            "                          a 3 s settle)\n"
             "      --round-timeout S   give up on a round after S seconds (default 60)\n"
             "      --sync-timeout S    wait this long for all engines to sync (default 180)\n"
             "      --io-threads N      ZeroMQ I/O threads of the shared context (default 1)\n"
@@ -99,8 +123,8 @@ static void s_usage(FILE *out)
             "  -v, --verbose           print the engines' log lines\n"
             "  -h, --help\n"
             "\n"
-            "Exit status: 0 if every engine converged in every round, 1 if not or on error,\n"
-            "2 on bad usage.\n");
+            "Exit status: 0 if every engine installed the release and converged in every\n"
+            "round, 1 if not or on error, 2 on bad usage.\n");
 }
 
 static int s_parse(int argc, char **argv, s_opts_t *o)
@@ -114,6 +138,12 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
                                          {"key", required_argument, NULL, 'k'},
                                          {"trust", required_argument, NULL, 't'},
                                          {"bench-config", required_argument, NULL, 'r'},
+                                         {"bench-release", required_argument, NULL, 'R'},
+                                         {"discard", no_argument, NULL, 'D'},
+                                         {"window", required_argument, NULL, 'W'},
+                                         {"release-timeout", required_argument, NULL, 'X'},
+                                         {"cli-bin", required_argument, NULL, 'C'},
+                                         {"idle", required_argument, NULL, 'i'},
                                          {"round-timeout", required_argument, NULL, 'T'},
                                          {"sync-timeout", required_argument, NULL, 'Y'},
                                          {"io-threads", required_argument, NULL, 'I'},
@@ -125,14 +155,15 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
                                          {"broker-key", required_argument, NULL, 'x'},
                                          {"cert", required_argument, NULL, 'c'},
                                          {"agent-key", required_argument, NULL, 'a'},
-                                         {"insecure", no_argument, NULL, 'i'},
+                                         {"insecure", no_argument, NULL, 'U'},
                                          {NULL, 0, NULL, 0}};
     *o = (s_opts_t){.prefix = "sim",
                     .agents = 1000,
                     .rounds = 5,
                     .io_threads = 1,
                     .round_timeout = 60,
-                    .sync_timeout = 180};
+                    .sync_timeout = 180,
+                    .release_timeout = 900};
     int c;
     while ((c = getopt_long(argc, argv, "n:g:b:vh", opts, NULL)) != -1) {
         char *end = NULL;
@@ -140,17 +171,26 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
         case 'n':
         case 'r':
         case 'I':
-        case 'K': {
+        case 'K':
+        case 'R':
+        case 'W': {
             long v = strtol(optarg, &end, 10);
             long max = c == 'n' ? 100000 : c == 'r' ? S_MAX_ROUNDS : c == 'I' ? 64 : 1 << 20;
-            if (end == optarg || *end || v < (c == 'K' ? 0 : 1) || v > max) {
-                fprintf(stderr, "fleetcast-fleetsim: bad number '%s' (1..%ld)\n", optarg, max);
+            long min = c == 'K' || c == 'r' ? 0 : c == 'W' ? 64 : 1;
+            if (end == optarg || *end || v < min || v > max) {
+                fprintf(stderr, "fleetcast-fleetsim: bad number '%s' (%ld..%ld)\n", optarg, min,
+                        max);
                 return 2;
             }
             if (c == 'n')
                 o->agents = (int)v;
-            else if (c == 'r')
+            else if (c == 'r') {
                 o->rounds = (int)v;
+                o->rounds_given = true;
+            } else if (c == 'R')
+                o->release_mib = (int)v;
+            else if (c == 'W')
+                o->window_kib = (int)v;
             else if (c == 'I')
                 o->io_threads = (int)v;
             else
@@ -158,15 +198,26 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
             break;
         }
         case 'T':
-        case 'Y': {
+        case 'Y':
+        case 'X':
+        case 'i': {
             double v = strtod(optarg, &end);
             if (end == optarg || *end || v <= 0) {
                 fprintf(stderr, "fleetcast-fleetsim: bad number of seconds '%s'\n", optarg);
                 return 2;
             }
-            *(c == 'T' ? &o->round_timeout : &o->sync_timeout) = v;
+            *(c == 'T'   ? &o->round_timeout
+              : c == 'Y' ? &o->sync_timeout
+              : c == 'X' ? &o->release_timeout
+                         : &o->idle) = v;
             break;
         }
+        case 'D':
+            o->discard = true;
+            break;
+        case 'C':
+            o->cli_bin = optarg;
+            break;
         case 'P':
             o->prefix = optarg;
             break;
@@ -200,7 +251,7 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
         case 'a':
             o->agent_key = optarg;
             break;
-        case 'i':
+        case 'U':
             o->insecure = true;
             break;
         case 'E':
@@ -230,6 +281,17 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
                         " or --insecure\n");
         return 2;
     }
+    if (o->rounds == 0 && !o->release_mib && !o->idle) {
+        fprintf(stderr, "fleetcast-fleetsim: nothing to measure (--bench-config 0 alone)\n");
+        return 2;
+    }
+    if (o->idle && !o->start_broker) {
+        fprintf(stderr, "fleetcast-fleetsim: --idle measures the broker it starts "
+                        "(--start-broker)\n");
+        return 2;
+    }
+    if (!o->rounds_given && (o->release_mib || o->idle))
+        o->rounds = 0; /* only what was asked for */
     return 0;
 }
 
@@ -421,7 +483,10 @@ static int s_start_engines(const s_opts_t *o, s_sim_agent_t *sims, const char di
         cfg.broker_key = o->broker_key;
         cfg.id = a->id;
         cfg.group = o->group;
-        cfg.policy = FC_AGENT_UPDATE_NONE; /* config only */
+        /* Config only, unless the release is measured too. */
+        cfg.policy = o->release_mib ? FC_AGENT_UPDATE_ALL : FC_AGENT_UPDATE_NONE;
+        cfg.sim_discard = o->discard;
+        cfg.window = (uint64_t)o->window_kib * 1024;
         cfg.verbose = o->verbose;
         cfg.log = o->verbose ? s_log : s_quiet;
         cfg.log_arg = a;
@@ -598,7 +663,115 @@ typedef struct {
     bool broker_stats;
     fc_procstat_t broker_total, broker_bench0, sim, broker_end;
     int fds_total, threads_total;
+    bool idle_run;
+    fc_simidle_t idle;
+    bool release_run;
+    s_round_t release; /* p50/p99/max in seconds after the push ended; converged: installed */
+    double push_seconds, release_seconds, release_broker_cpu;
+    uint64_t release_broker_hwm_kib;
 } s_report_t;
+
+static void s_json_load(const s_opts_t *o, const s_report_t *rp)
+{
+    if (rp->idle_run)
+        printf(
+            ",\"idle\":{\"seconds\":%.1f,\"broker_cpu_seconds\":%.3f,\"broker_cpu_percent\":%.2f,"
+            "\"sim_cpu_percent\":%.1f,\"broker_rss_kib\":%llu}",
+            rp->idle.seconds, rp->idle.broker_cpu_seconds, rp->idle.broker_percent,
+            rp->idle.sim_percent, (unsigned long long)rp->idle.broker_rss_kib);
+    if (rp->release_run)
+        printf(",\"release\":{\"mib\":%d,\"discard\":%s,\"push_seconds\":%.3f,\"installed\":%d,"
+               "\"converged_seconds\":%.3f,\"p50_s\":%.3f,\"p99_s\":%.3f,\"max_s\":%.3f,"
+               "\"broker_cpu_seconds\":%.2f,\"broker_peak_rss_kib\":%llu}",
+               o->release_mib, o->discard ? "true" : "false", rp->push_seconds,
+               rp->release.converged, rp->release_seconds, rp->release.p50, rp->release.p99,
+               rp->release.max, rp->release_broker_cpu,
+               (unsigned long long)rp->release_broker_hwm_kib);
+}
+
+static void s_print_load(FILE *out, const s_opts_t *o, const s_report_t *rp)
+{
+    if (rp->idle_run)
+        fprintf(out,
+                "idle:    %d engines connected, %.1f s: broker cpu %.3f s = %.2f %% of one core "
+                "(rss %llu KiB); engines %.1f %%\n",
+                rp->started, rp->idle.seconds, rp->idle.broker_cpu_seconds, rp->idle.broker_percent,
+                (unsigned long long)rp->idle.broker_rss_kib, rp->idle.sim_percent);
+    if (rp->release_run)
+        fprintf(out,
+                "release: %d MiB%s, push %.2f s; installed %d/%d, all %.2f s after the push "
+                "(p50 %.2f s, p99 %.2f s, max %.2f s); broker cpu %.2f s, peak rss %llu KiB\n",
+                o->release_mib, o->discard ? " (--discard: verified, not written)" : "",
+                rp->push_seconds, rp->release.converged, rp->started, rp->release_seconds,
+                rp->release.p50, rp->release.p99, rp->release.max, rp->release_broker_cpu,
+                (unsigned long long)rp->release_broker_hwm_kib);
+}
+
+/* The release benchmark: pushes dir/payload as a new version and waits for every engine's
+   current link to point at it. 0 if it ran (rp says how many installed), -1 on error. */
+static int s_release(const s_opts_t *o, const char *dir, const char *endpoint, pid_t broker,
+                     s_sim_agent_t *sims, int n, s_report_t *rp)
+{
+    char cli[PATH_MAX], src[PATH_MAX], key[PATH_MAX], log[PATH_MAX], version[64];
+    char msg[PATH_MAX + 256];
+    if (o->cli_bin)
+        snprintf(cli, sizeof cli, "%s", o->cli_bin);
+    else if (fc_simcli_find(cli, sizeof cli) != 0) {
+        fprintf(stderr, "fleetcast-fleetsim: no fleetcast CLI at %s (give --cli-bin PATH)\n", cli);
+        return -1;
+    }
+    snprintf(src, sizeof src, "%s/payload", dir);
+    snprintf(key, sizeof key, "%s", o->key_file ? o->key_file : "");
+    if (!o->key_file)
+        snprintf(key, sizeof key, "%s/keys/signing.key", dir);
+    snprintf(log, sizeof log, "%s/push.log", dir);
+    /* Fresh on every run, so an external broker's channel takes it as newer. */
+    snprintf(version, sizeof version, "sim-%lld", (long long)time(NULL));
+    char **current = calloc((size_t)n, sizeof *current);
+    double *at = calloc((size_t)n, sizeof *at);
+    int rc = current && at ? 0 : -1;
+    for (int i = 0; i < n && rc == 0; i++)
+        if (asprintf(&current[i], "%s/agents/%s/install/current", dir, sims[i].id) < 0) {
+            current[i] = NULL;
+            rc = -1;
+        }
+    fc_procstat_t b0 = {0}, b1 = {0};
+    if (rc == 0 && broker)
+        fc_procstat_read(broker, &b0);
+    fprintf(stderr, "fleetsim: pushing a %d MiB release (version %s)\n", o->release_mib, version);
+    if (rc == 0 && fc_simload_push(cli, endpoint, o->insecure ? NULL : o->broker_key,
+                                   o->insecure ? NULL : o->cert, src, "fleetsim", version, key, log,
+                                   &rp->push_seconds, msg, sizeof msg) != 0) {
+        fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
+        rc = -1;
+    }
+    if (rc == 0) {
+        double t0 = (double)s_mono_ns() / 1e9;
+        int done = fc_simload_wait_installed(current, n, version, t0, o->release_timeout,
+                                             &zsys_interrupted, at);
+        double *v = malloc(sizeof *v * (size_t)(n ? n : 1));
+        int k = 0;
+        for (int i = 0; v && i < n; i++)
+            if (at[i] >= 0)
+                v[k++] = at[i];
+        s_stats(v, k, &rp->release);
+        free(v);
+        rp->release_seconds = rp->release.max;
+        rp->release_run = true;
+        if (broker) {
+            fc_procstat_read(broker, &b1);
+            rp->release_broker_cpu = b1.cpu_seconds - b0.cpu_seconds;
+            rp->release_broker_hwm_kib = b1.peak_rss_kib;
+        }
+        fprintf(stderr, "fleetsim: %d/%d installed %s, the last %.2f s after the push\n", done, n,
+                version, rp->release.max);
+    }
+    for (int i = 0; current && i < n; i++)
+        free(current[i]);
+    free(current);
+    free(at);
+    return rc;
+}
 
 static void s_report(const s_opts_t *o, const s_report_t *rp)
 {
@@ -614,6 +787,7 @@ static void s_report(const s_opts_t *o, const s_report_t *rp)
         }
         printf("],\"overall\":");
         s_json_round(stdout, &rp->overall);
+        s_json_load(o, rp);
         printf(",\"sim\":{\"cpu_seconds\":%.2f,\"peak_rss_kib\":%llu}", rp->sim.cpu_seconds,
                (unsigned long long)rp->sim.peak_rss_kib);
         if (rp->broker_stats)
@@ -634,7 +808,9 @@ static void s_report(const s_opts_t *o, const s_report_t *rp)
         snprintf(name, sizeof name, "round %d", i);
         s_print_round(stdout, name, &rp->rounds[i], rp->started);
     }
-    s_print_round(stdout, "overall", &rp->overall, rp->started * rp->rounds_run);
+    if (rp->rounds_run)
+        s_print_round(stdout, "overall", &rp->overall, rp->started * rp->rounds_run);
+    s_print_load(stdout, o, rp);
     printf("simulator: cpu %.2f s, peak rss %llu KiB\n", rp->sim.cpu_seconds,
            (unsigned long long)rp->sim.peak_rss_kib);
     if (rp->broker_stats)
@@ -730,6 +906,32 @@ int main(int argc, char **argv)
         endpoint = broker.service;
         fprintf(stderr, "fleetsim: broker pid %d on %s\n", (int)broker.pid, broker.service);
     }
+    if (o.release_mib) {
+        /* Made before the engines start, so it costs nothing in the measured part. */
+        uint64_t need = (uint64_t)o.release_mib << 20;
+        if (!o.discard) {
+            need *= (uint64_t)o.agents + 2; /* every engine's tree, the payload, the store */
+            if (fc_simload_free_bytes(dir) < need + (need >> 4)) {
+                fprintf(stderr,
+                        "fleetcast-fleetsim: %d engines x %d MiB need about %llu MiB in %s, "
+                        "which has %llu MiB free: use --discard (verify, do not keep)\n",
+                        o.agents, o.release_mib, (unsigned long long)(need >> 20), dir,
+                        (unsigned long long)(fc_simload_free_bytes(dir) >> 20));
+                goto done;
+            }
+        }
+        char payload[PATH_MAX];
+        snprintf(payload, sizeof payload, "%s/payload", dir);
+        if (fc_mkdirs(payload, 0755) != 0) {
+            fprintf(stderr, "fleetcast-fleetsim: cannot create %s\n", payload);
+            goto done;
+        }
+        snprintf(payload, sizeof payload, "%s/payload/file.bin", dir);
+        if (fc_simload_make_payload(payload, o.release_mib, msg, sizeof msg) != 0) {
+            fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
+            goto done;
+        }
+    }
     int err = 0;
     if (!o.insecure &&
         !(curve = fc_curve_new_client(o.cert, o.broker_key, &err, msg, sizeof msg))) {
@@ -770,12 +972,23 @@ int main(int argc, char **argv)
         goto done;
     }
     fprintf(stderr, "fleetsim: all %d synced in %.1f s\n", n, rp->sync_seconds);
+    status = 0;
+    if (o.idle) {
+        fprintf(stderr, "fleetsim: measuring the idle cost over %.0f s\n", o.idle);
+        if (fc_simload_idle(broker.pid, 3, o.idle, &zsys_interrupted, &rp->idle) == 0)
+            rp->idle_run = true;
+        else
+            status = 1;
+    }
+    if (o.release_mib && !zsys_interrupted) {
+        if (s_release(&o, dir, endpoint, broker.pid, sims, n, rp) != 0 || rp->release.converged < n)
+            status = 1;
+    }
     if (broker.pid) {
         fc_procstat_read(broker.pid, &rp->broker_bench0);
         rp->broker_stats = true;
     }
     int nall = 0;
-    status = 0;
     for (int r = 1; r <= o.rounds && !zsys_interrupted; r++) {
         if (s_round(&o, client, &key, sims, n, r, &rp->rounds[r], all, &nall) != 0) {
             status = 1;

@@ -123,6 +123,7 @@ int fc_simbroker_start(fc_simbroker_t *self, const char *bin, const char *dir, b
             dup2(fd, 2);
             close(fd);
         }
+        /* Secure unless asked: the keys were made and enrolled in data beforehand. */
         execl(bin, bin, "--data", data, "--service", self->service, "--announce", self->announce,
               insecure ? "--insecure" : (char *)NULL, (char *)NULL);
         _exit(127);

@@ -1,0 +1,50 @@
+/* fc_chunks.h: the broker's chunk server: answers GET_CHUNK by positioned reads, holding at
+   most a budget of chunk bytes that ZeroMQ has not yet handed to the kernel, and queueing
+   the requests beyond it per peer, the peers served in turn. */
+#ifndef FC_CHUNKS_H
+#define FC_CHUNKS_H
+
+#include "fc_hash.h"
+#include "fc_store.h"
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Default budget: chunk bytes read and not yet sent, across all peers. Many agents asking
+   at once (each with a window of requests in flight) would otherwise have the broker read
+   every request at disk speed and hold the replies until the network takes them. */
+#define FC_CHUNKS_BUDGET (24u * 1024u * 1024u)
+/* Requests queued beyond it; past this many a new one is dropped unanswered (its requester
+   re-sends it, as after any loss). */
+#define FC_CHUNKS_MAX_WAITING 100000
+
+typedef struct fc_chunks_t fc_chunks_t;
+
+/* store is borrowed; router is the raw libzmq ROUTER the replies go out on. budget 0:
+   FC_CHUNKS_BUDGET. NULL if out of memory. */
+fc_chunks_t *fc_chunks_new(fc_store_t *store, void *router, uint64_t budget);
+/* Drops the queued requests (their peers re-send). Chunks still queued in ZeroMQ stay
+   valid: their bytes are released by ZeroMQ whenever it is done. Safe on NULL. */
+void fc_chunks_destroy(fc_chunks_t **self_p);
+
+/* A GET_CHUNK for length bytes at offset of blob, from peer (copied), request id req. Checks
+   it (length, blob, range) and returns the fc_error_t with a reason in text if it is not
+   servable (the caller answers ERROR). Otherwise 0: answered now, or queued until the
+   budget allows (answered by fc_chunks_pump, which also answers read errors itself): each
+   peer's requests in the order they came, peers in turn, one chunk each. A request id the
+   peer already has waiting is not queued twice. */
+int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, uint64_t req, const uint8_t blob[FC_HASH_LEN],
+                  uint64_t offset, uint64_t length, char *text, size_t textsize);
+/* Answers queued requests while the budget allows. Returns how many it answered. */
+size_t fc_chunks_pump(fc_chunks_t *self);
+/* Requests queued, and chunk bytes held (read, not yet taken by the kernel). */
+size_t fc_chunks_waiting(const fc_chunks_t *self);
+uint64_t fc_chunks_held(const fc_chunks_t *self);
+/* Replies that could not be sent (peer gone). */
+uint64_t fc_chunks_send_failed(const fc_chunks_t *self);
+/* Requests dropped past FC_CHUNKS_MAX_WAITING (or out of memory). */
+uint64_t fc_chunks_dropped(const fc_chunks_t *self);
+
+void fc_chunks_test(bool verbose);
+
+#endif

@@ -1,0 +1,158 @@
+/* fc_chunks_test.c: self-test of the chunk server: the bytes it holds never pass the budget,
+   queued requests are answered in order as ZeroMQ releases bytes, peers take turns, a
+   re-sent request is queued once, bad requests refused. */
+#include "fc_chunks.h"
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_msg.h"
+#include "fc_util.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define S_SIZE (8u * FC_CHUNK_SIZE)
+
+/* Stores buf as a complete blob and returns its id. */
+static void s_upload(fc_store_t *store, const uint8_t *buf, uint8_t blob[FC_HASH_LEN])
+{
+    uint8_t hashes[S_SIZE / FC_CHUNK_SIZE][FC_HASH_LEN];
+    for (size_t i = 0; i < S_SIZE / FC_CHUNK_SIZE; i++)
+        fc_hash_buf(hashes[i], buf + i * FC_CHUNK_SIZE, FC_CHUNK_SIZE);
+    fc_hash_of_chunks(blob, (const uint8_t(*)[FC_HASH_LEN])hashes, S_SIZE / FC_CHUNK_SIZE);
+    bool complete;
+    fc_range_t *ranges;
+    size_t nranges;
+    assert(fc_store_blob_state(store, blob, S_SIZE, &complete, &ranges, &nranges) == FC_OK);
+    free(ranges);
+    for (size_t i = 0; i < S_SIZE / FC_CHUNK_SIZE; i++)
+        assert(fc_store_put_chunk(store, blob, i * FC_CHUNK_SIZE, buf + i * FC_CHUNK_SIZE,
+                                  FC_CHUNK_SIZE, hashes[i]) == FC_OK);
+    assert(fc_store_blob_commit(store, blob, S_SIZE) == FC_OK);
+}
+
+/* Receives one reply on the dealer: the request id and, for a CHUNK, its offset and bytes. */
+static fc_msg_t *s_recv(zsock_t *dealer)
+{
+    zsock_set_rcvtimeo(dealer, 2000);
+    int err = 0;
+    fc_msg_t *m = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
+    assert(m);
+    return m;
+}
+
+void fc_chunks_test(bool verbose)
+{
+    printf(" * fc_chunks: ");
+    assert(fc_crypto_init() == 0);
+    char base[] = "/tmp/fc_chunks_test.XXXXXX";
+    assert(mkdtemp(base));
+    int err = -1;
+    fc_store_t *store = fc_store_new(base, &err, NULL, 0);
+    assert(store);
+    uint8_t *buf = malloc(S_SIZE), blob[FC_HASH_LEN];
+    for (size_t i = 0; i < S_SIZE; i++)
+        buf[i] = (uint8_t)(i * 7 + i / 4096);
+    s_upload(store, buf, blob);
+
+    zsock_t *router = zsock_new_router("inproc://fc_chunks_test");
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    zsock_set_identity(dealer, "peer");
+    assert(router && dealer && zsock_connect(dealer, "inproc://fc_chunks_test") == 0);
+    zframe_t *peer = zframe_new("peer", 4);
+    /* Two chunks' worth of budget; the replies stay in the inproc pipe until received. */
+    fc_chunks_t *chunks = fc_chunks_new(store, zsock_resolve(router), 2 * FC_CHUNK_SIZE);
+    assert(chunks);
+    char text[256];
+    for (uint64_t i = 0; i < 8; i++)
+        assert(fc_chunks_get(chunks, peer, 100 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
+                             sizeof text) == 0);
+    assert(fc_chunks_held(chunks) == 2 * FC_CHUNK_SIZE);
+    assert(fc_chunks_waiting(chunks) == 6);
+    assert(fc_chunks_pump(chunks) == 0); /* nothing released yet */
+    /* Each reply received releases its bytes; a pump then answers the next in line. */
+    for (uint64_t i = 0; i < 8; i++) {
+        fc_msg_t *m = s_recv(dealer);
+        assert(m->type == FC_MSG_CHUNK && m->req == 100 + i && m->offset == i * FC_CHUNK_SIZE);
+        assert(zframe_size(m->data) == FC_CHUNK_SIZE);
+        assert(memcmp(zframe_data(m->data), buf + i * FC_CHUNK_SIZE, FC_CHUNK_SIZE) == 0);
+        fc_msg_destroy(&m);
+        assert(fc_chunks_held(chunks) <= 2 * FC_CHUNK_SIZE);
+        fc_chunks_pump(chunks);
+    }
+    assert(fc_chunks_waiting(chunks) == 0 && fc_chunks_held(chunks) == 0);
+    if (verbose)
+        printf("(budget, order) ");
+
+    /* Two peers with full windows: served in turn, one chunk each, each in its own order;
+       a request re-sent while it waits is queued once. */
+    zsock_t *dealer2 = zsock_new(ZMQ_DEALER);
+    zsock_set_identity(dealer2, "peer2");
+    assert(dealer2 && zsock_connect(dealer2, "inproc://fc_chunks_test") == 0);
+    zframe_t *peer2 = zframe_new("peer2", 5);
+    /* The router learns peer2's identity when it handles the connection: have it do so. */
+    zstr_send(dealer2, "hi");
+    zmsg_t *hi = zmsg_recv(router);
+    assert(hi);
+    zmsg_destroy(&hi);
+    fc_chunks_t *one = fc_chunks_new(store, zsock_resolve(router), FC_CHUNK_SIZE);
+    for (uint64_t i = 0; i < 4; i++) {
+        assert(fc_chunks_get(one, peer, 300 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
+                             sizeof text) == 0);
+        if (i > 0) /* re-sent while waiting (300 went out at once: its re-send would count) */
+            assert(fc_chunks_get(one, peer, 300 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
+                                 sizeof text) == 0);
+    }
+    for (uint64_t i = 0; i < 4; i++)
+        assert(fc_chunks_get(one, peer2, 400 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
+                             sizeof text) == 0);
+    assert(fc_chunks_held(one) == FC_CHUNK_SIZE && fc_chunks_waiting(one) == 7);
+    /* peer got 300 at once; then peer (first to wait), peer2, peer, ... one chunk a turn. */
+    zsock_t *expect_sock[8] = {dealer, dealer, dealer2, dealer, dealer2, dealer, dealer2, dealer2};
+    uint64_t expect_req[8] = {300, 301, 400, 302, 401, 303, 402, 403};
+    for (int k = 0; k < 8; k++) {
+        fc_msg_t *m = s_recv(expect_sock[k]);
+        assert(m->type == FC_MSG_CHUNK && m->req == expect_req[k]);
+        fc_msg_destroy(&m);
+        fc_chunks_pump(one);
+    }
+    assert(fc_chunks_waiting(one) == 0 && fc_chunks_dropped(one) == 0);
+    zsock_set_rcvtimeo(dealer, 100);
+    zmsg_t *extra = zmsg_recv(dealer); /* no duplicate of a re-sent request */
+    assert(!extra);
+    fc_chunks_destroy(&one);
+    zframe_destroy(&peer2);
+    zsock_destroy(&dealer2);
+    if (verbose)
+        printf("(turns, re-sends) ");
+
+    /* Refused at once: zero or oversized length, a range past the end, an unknown blob. */
+    assert(fc_chunks_get(chunks, peer, 1, blob, 0, 0, text, sizeof text) == FC_EINVAL);
+    assert(fc_chunks_get(chunks, peer, 1, blob, 0, FC_MAX_CHUNK_REQ + 1, text, sizeof text) ==
+           FC_EINVAL);
+    assert(fc_chunks_get(chunks, peer, 1, blob, S_SIZE - 10, 11, text, sizeof text) == FC_EINVAL);
+    assert(strstr(text, "outside the blob"));
+    uint8_t other[FC_HASH_LEN] = {1};
+    assert(fc_chunks_get(chunks, peer, 1, other, 0, 10, text, sizeof text) == FC_ENOTFOUND);
+
+    /* Destroyed with replies still queued in ZeroMQ: they stay valid and are released
+       (the accounting outlives the server) when received. */
+    assert(fc_chunks_get(chunks, peer, 200, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    fc_chunks_destroy(&chunks);
+    fc_chunks_destroy(&chunks); /* safe on NULL */
+    fc_msg_t *m = s_recv(dealer);
+    assert(m->req == 200 && memcmp(zframe_data(m->data), buf, FC_CHUNK_SIZE) == 0);
+    fc_msg_destroy(&m);
+    if (verbose)
+        printf("(refusals, lifetime) ");
+
+    zframe_destroy(&peer);
+    zsock_destroy(&dealer);
+    zsock_destroy(&router);
+    fc_store_destroy(&store);
+    free(buf);
+    assert(fc_remove_tree(base) == 0);
+    printf("OK\n");
+}

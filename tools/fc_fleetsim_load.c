@@ -1,0 +1,176 @@
+/* fc_fleetsim_load.c: fleetcast-fleetsim's release benchmark (a random payload, a push through
+   the fleetcast CLI, watching every engine's `current` link) and its idle-cost reading. */
+#define _GNU_SOURCE
+#include "fc_fleetsim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void s_sleep(double seconds)
+{
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+int fc_simcli_find(char *path, size_t size)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    snprintf(path, size, "%s/../publisher/fleetcast", dirname(self));
+    return access(path, X_OK) == 0 ? 0 : -1;
+}
+
+uint64_t fc_simload_free_bytes(const char *dir)
+{
+    struct statvfs st;
+    if (statvfs(dir, &st) != 0)
+        return 0;
+    return (uint64_t)st.f_bavail * (uint64_t)st.f_frsize;
+}
+
+int fc_simload_make_payload(const char *path, int mib, char *msg, size_t msgsize)
+{
+    int in = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    char *buf = malloc(1 << 20);
+    int rc = in < 0 || out < 0 || !buf ? -1 : 0;
+    for (int i = 0; i < mib && rc == 0; i++) {
+        size_t have = 0;
+        while (have < (1u << 20) && rc == 0) {
+            ssize_t r = read(in, buf + have, (1u << 20) - have);
+            rc = r > 0 ? 0 : -1;
+            have += r > 0 ? (size_t)r : 0;
+        }
+        if (rc == 0 && write(out, buf, 1u << 20) != (ssize_t)(1u << 20))
+            rc = -1;
+    }
+    if (rc != 0)
+        snprintf(msg, msgsize, "cannot write %d MiB of random bytes to %s: %s", mib, path,
+                 strerror(errno));
+    free(buf);
+    if (in >= 0)
+        close(in);
+    if (out >= 0 && close(out) != 0 && rc == 0) {
+        snprintf(msg, msgsize, "cannot write %s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}
+
+int fc_simload_push(const char *cli, const char *endpoint, const char *broker_key, const char *cert,
+                    const char *src, const char *channel, const char *version, const char *key_file,
+                    const char *log, double *seconds, char *msg, size_t msgsize)
+{
+    double t0 = s_now();
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(msg, msgsize, "cannot fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        if (broker_key && cert)
+            execl(cli, cli, "--broker", endpoint, "--broker-key", broker_key, "--cert", cert,
+                  "--quiet", "release", "push", src, "--channel", channel, "--version", version,
+                  "--key", key_file, (char *)NULL);
+        else
+            execl(cli, cli, "--broker", endpoint, "--insecure", "--quiet", "release", "push", src,
+                  "--channel", channel, "--version", version, "--key", key_file, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    *seconds = s_now() - t0;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        snprintf(msg, msgsize, "%s release push failed (status %d); see %s", cli,
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1, log);
+        return -1;
+    }
+    return 0;
+}
+
+/* True if the link at path points at releases/VERSION. */
+static bool s_points_at(const char *path, const char *version)
+{
+    char target[PATH_MAX];
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    if (n <= 0)
+        return false;
+    target[n] = '\0';
+    return strncmp(target, "releases/", 9) == 0 && strcmp(target + 9, version) == 0;
+}
+
+int fc_simload_wait_installed(char **current, int n, const char *version, double t0, double timeout,
+                              const volatile int *interrupted, double *at)
+{
+    int done = 0;
+    for (int i = 0; i < n; i++)
+        at[i] = -1;
+    double deadline = t0 + timeout;
+    while (done < n && !*interrupted) {
+        double now = s_now();
+        for (int i = 0; i < n; i++)
+            if (at[i] < 0 && s_points_at(current[i], version)) {
+                at[i] = now - t0 > 0 ? now - t0 : 0;
+                done++;
+            }
+        if (done == n || now >= deadline)
+            break;
+        s_sleep(0.05);
+    }
+    return done;
+}
+
+int fc_simload_idle(pid_t broker, double settle, double seconds, const volatile int *interrupted,
+                    fc_simidle_t *out)
+{
+    memset(out, 0, sizeof *out);
+    for (double end = s_now() + settle; s_now() < end && !*interrupted;)
+        s_sleep(0.1);
+    fc_procstat_t b0, b1, s0, s1;
+    if (fc_procstat_read(broker, &b0) != 0 || fc_procstat_read(0, &s0) != 0)
+        return -1;
+    double t0 = s_now();
+    for (double end = t0 + seconds; s_now() < end && !*interrupted;)
+        s_sleep(0.1);
+    double wall = s_now() - t0;
+    if (fc_procstat_read(broker, &b1) != 0 || fc_procstat_read(0, &s1) != 0 || wall <= 0)
+        return -1;
+    out->seconds = wall;
+    out->broker_cpu_seconds = b1.cpu_seconds - b0.cpu_seconds;
+    out->broker_percent = 100.0 * out->broker_cpu_seconds / wall;
+    out->sim_cpu_seconds = s1.cpu_seconds - s0.cpu_seconds;
+    out->sim_percent = 100.0 * out->sim_cpu_seconds / wall;
+    out->broker_rss_kib = b1.rss_kib;
+    return 0;
+}

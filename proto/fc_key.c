@@ -33,6 +33,11 @@ void fc_signkey_generate(fc_signkey_t *key)
     crypto_sign_keypair(key->pk, key->sk);
 }
 
+void fc_signkey_from_seed(fc_signkey_t *key, const uint8_t seed[32])
+{
+    crypto_sign_seed_keypair(key->pk, key->sk, seed);
+}
+
 void fc_signkey_wipe(fc_signkey_t *key)
 {
     if (key)

@@ -1,117 +1,27 @@
-/* fc_hostile.c: test tool that plays a hostile peer: garbage requests at a broker, or a fake
-   broker that answers agents with garbage, so the suites can show nobody crashes. */
+/* fc_hostile_config.c: fleetcast-hostile's config mode (well-framed config requests with
+   hostile content) and its fake broker that answers agents with garbage. */
 #include <czmq.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "fc_config.h"
 #include "fc_hash.h"
+#include "fc_hostile.h"
 #include "fc_msg.h"
 #include "fc_util.h"
 
-static int s_usage(void)
-{
-    fprintf(stderr, "usage: fc_hostile client ENDPOINT   send malformed requests, then check the\n"
-                    "                                    broker still answers a valid HELLO\n"
-                    "       fc_hostile config ENDPOINT   send config requests with hostile\n"
-                    "                                    content (bad revisions, odd ids, wrong\n"
-                    "                                    field types); each must be answered or\n"
-                    "                                    dropped, and the broker keep serving\n"
-                    "       fc_hostile broker SERVICE ANNOUNCE SECONDS   answer everything with\n"
-                    "                                    garbage for SECONDS\n");
-    return 2;
-}
+/* --- broker: a fake broker answering everything with garbage ---------------------------- */
 
-static void s_send_raw(zsock_t *sock, const void *buf, size_t len)
-{
-    zframe_t *f = zframe_new(buf, len);
-    zframe_send(&f, sock, 0);
-}
-
-/* Returns 0 if the broker answers a proper HELLO with WELCOME within two seconds. */
-static int s_still_serving(zsock_t *dealer, const char *after)
-{
-    fc_msg_t *hello = fc_msg_new(FC_MSG_HELLO);
-    hello->req = 4242;
-    fc_msg_set_str(hello->role, sizeof hello->role, "publisher");
-    fc_msg_set_str(hello->id, sizeof hello->id, "hostile");
-    fc_msg_send(&hello, zsock_resolve(dealer));
-    zpoller_t *poller = zpoller_new(dealer, NULL);
-    int64_t deadline = zclock_mono() + 2000;
-    int rc = 1;
-    while (rc && zclock_mono() < deadline) {
-        if (!zpoller_wait(poller, 200))
-            continue;
-        int err = 0;
-        fc_msg_t *reply = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
-        if (reply && reply->type == FC_MSG_WELCOME && reply->req == 4242)
-            rc = 0;
-        fc_msg_destroy(&reply);
-    }
-    zpoller_destroy(&poller);
-    printf("%s: broker %s\n", after, rc ? "NOT ANSWERING" : "still serving");
-    return rc;
-}
-
-static int s_client(const char *endpoint)
-{
-    int failures = 0;
-    /* Each case on its own connection: the broker may drop a peer that sent garbage. */
-    const struct {
-        const char *name;
-        const char *bytes;
-        size_t len;
-    } cases[] = {
-        {"empty frame", "", 0},
-        {"not msgpack", "\xc1\xc1\xc1", 3},
-        {"truncated array", "\x93\x01", 2},
-        {"huge array count", "\xdd\x7f\xff\xff\xff", 5},
-        {"huge string", "\x93\x01\x01\xdb\xff\xff\xff\xff", 8},
-        {"unknown type", "\x93\x01\xcd\x03\xe7\x01", 6},
-        {"wrong version", "\x93\x09\x01\x01", 4},
-        {"wrong field type", "\x96\x01\x01\x01\x01\x01\x01", 7},
-        {"trailing bytes", "\x93\x01\x0d\x01\xa0\xc0", 6},
-        {"GET_CHUNK of unknown blob", "\x96\x01\x05\x01\xc4\x20"
-                                      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00\x10",
-         40},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        zsock_t *dealer = zsock_new(ZMQ_DEALER);
-        fc_sock_tune(zsock_resolve(dealer));
-        zsock_connect(dealer, "%s", endpoint);
-        s_send_raw(dealer, cases[i].bytes, cases[i].len);
-        failures += s_still_serving(dealer, cases[i].name);
-        zsock_destroy(&dealer);
-    }
-    /* Three frames where one is allowed, and a frame over the size limit. */
-    zsock_t *dealer = zsock_new(ZMQ_DEALER);
-    zsock_connect(dealer, "%s", endpoint);
-    zstr_sendx(dealer, "a", "b", "c", NULL);
-    failures += s_still_serving(dealer, "three frames");
-    zsock_destroy(&dealer);
-    dealer = zsock_new(ZMQ_DEALER);
-    zsock_connect(dealer, "%s", endpoint);
-    size_t big = 20u << 20;
-    char *buf = (char *)calloc(1, big);
-    s_send_raw(dealer, buf, big);
-    free(buf);
-    zsock_destroy(&dealer);
-    dealer = zsock_new(ZMQ_DEALER);
-    zsock_connect(dealer, "%s", endpoint);
-    failures += s_still_serving(dealer, "20 MiB frame");
-    zsock_destroy(&dealer);
-    return failures ? 1 : 0;
-}
-
-static int s_fake_broker(const char *service, const char *announce, int seconds)
+int fc_hostile_fake_broker(const char *service, const char *announce, int seconds)
 {
     zsock_t *router = zsock_new(ZMQ_ROUTER);
     zsock_t *pub = zsock_new(ZMQ_PUB);
     if (zsock_bind(router, "%s", service) < 0 || zsock_bind(pub, "%s", announce) < 0) {
-        fprintf(stderr, "fc_hostile: cannot bind\n");
+        fprintf(stderr, "fleetcast-hostile: cannot bind\n");
         return 1;
     }
-    const char *garbage[] = {"\x93\x01\x02", "\xdd\x7f\xff\xff\xff", "\xc1", "\x95\x01\x02\x01\x01\x01"};
+    const char *garbage[] = {"\x93\x01\x02", "\xdd\x7f\xff\xff\xff", "\xc1",
+                             "\x95\x01\x02\x01\x01\x01"};
     zpoller_t *poller = zpoller_new(router, NULL);
     int64_t end = zclock_mono() + seconds * 1000;
     unsigned n = 0;
@@ -145,14 +55,16 @@ static int s_fake_broker(const char *service, const char *announce, int seconds)
 static int s_config_case(const char *endpoint, const char *name, fc_msg_t *req, const void *raw,
                          size_t rawlen, bool want_reply)
 {
-    zsock_t *dealer = zsock_new(ZMQ_DEALER);
-    fc_sock_tune(zsock_resolve(dealer));
-    zsock_connect(dealer, "%s", endpoint);
+    zsock_t *dealer = fc_hostile_connect(endpoint);
+    if (!dealer)
+        return 1;
     if (req) {
         req->req = 77;
         fc_msg_send(&req, zsock_resolve(dealer));
-    } else
-        s_send_raw(dealer, raw, rawlen);
+    } else {
+        zframe_t *f = zframe_new(raw, rawlen);
+        zframe_send(&f, dealer, 0);
+    }
     int failures = 0;
     const char *answer = "no answer";
     char text[FC_MAX_TEXT + 32] = "";
@@ -175,10 +87,16 @@ static int s_config_case(const char *endpoint, const char *name, fc_msg_t *req, 
     zpoller_destroy(&poller);
     if (want_reply && streq(answer, "no answer"))
         failures++;
-    printf("%s: %s%s; ", name, answer, text);
-    failures += s_still_serving(dealer, "then");
+    printf("%s: %s%s\n", name, answer, text);
     zsock_destroy(&dealer);
-    return failures;
+    /* Then a proper request on a fresh connection must still be answered. */
+    fc_msg_t *hello = fc_msg_new(FC_MSG_HELLO);
+    fc_msg_set_str(hello->role, sizeof hello->role, "publisher");
+    fc_msg_set_str(hello->id, sizeof hello->id, "hostile");
+    zmsg_t *msg = fc_msg_encode(hello);
+    fc_msg_destroy(&hello);
+    return failures + fc_hostile_probe(endpoint, "  then HELLO", &msg, FC_HOSTILE_REPLY,
+                                       FC_MSG_WELCOME, false);
 }
 
 static fc_msg_t *s_push_bytes(const void *buf, size_t len)
@@ -188,7 +106,7 @@ static fc_msg_t *s_push_bytes(const void *buf, size_t len)
     return m;
 }
 
-static int s_config(const char *endpoint)
+int fc_hostile_config(const char *endpoint)
 {
     int failures = 0;
     /* A properly signed revision to damage: numbered far ahead so even intact it is refused
@@ -278,17 +196,4 @@ static int s_config(const char *endpoint)
     for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++)
         failures += s_config_case(endpoint, raw[i].name, NULL, raw[i].bytes, raw[i].len, false);
     return failures ? 1 : 0;
-}
-
-int main(int argc, char **argv)
-{
-    zsys_init();
-    zsys_set_logstream(NULL);
-    if (argc == 3 && streq(argv[1], "client"))
-        return s_client(argv[2]);
-    if (argc == 3 && streq(argv[1], "config"))
-        return s_config(argv[2]);
-    if (argc == 5 && streq(argv[1], "broker"))
-        return s_fake_broker(argv[2], argv[3], atoi(argv[4]));
-    return s_usage();
 }

@@ -37,7 +37,8 @@ kill -0 "$FC_BROKER_PID" || fc_fail "broker died"
 cmp -s "$FC_TMP/src/app" "$FC_TMP/a1/install/current/app" || fc_fail "installed app differs"
 cases=$(grep -c "still serving" "$FC_TMP/client.out")
 for kind in "not msgpack|reserved byte" "wrong version" "int for role" "count 2\^31" \
-            "cut to" "type 999" "as a request" "three frames" "over 1 MiB" "20 MiB frame"; do
+            "cut to" "type 999" "as a request" "three frames" "over 1 MiB" "20 MiB frame" \
+            "UPLOAD_QUERY size" "unaligned offset" "content that is not the blob"; do
   grep -qE "$kind" "$FC_TMP/client.out" || fc_fail "no case for '$kind' ran"
 done
 fc_pass "broker answers or drops $cases malformed requests and keeps serving; agent installed release 2 meanwhile"
@@ -50,7 +51,10 @@ fc_pass "a peer that keeps sending garbage is ignored: $(cat "$FC_TMP/flood.out"
 fc_stop "$FC_BROKER_PID"
 [ "$(sqlite3 "$data/fleetcast.db" "SELECT count(*) FROM releases;")" = 2 ] || fc_fail "release rows changed"
 [ "$(sqlite3 "$data/fleetcast.db" "PRAGMA integrity_check;")" = ok ] || fc_fail "store integrity check"
-fc_pass "store holds exactly the two pushed releases; integrity_check ok"
+blob=$(sed -n 's/.*blob \([0-9a-f]\{64\}\): content does not match.*/\1/p' "$FC_TMP/client.out")
+[ -n "$blob" ] || fc_fail "no forged blob commit in the output"
+[ -z "$(find "$data" -name "*$blob*")" ] || fc_fail "the forged upload was kept: $(find "$data" -name "*$blob*")"
+fc_pass "store holds exactly the two pushed releases, no trace of the forged upload; integrity_check ok"
 
 ports=($(fc_ports 2))
 "$FC_HOSTILE_BIN" broker "tcp://127.0.0.1:${ports[0]}" "tcp://127.0.0.1:${ports[1]}" 20 &

@@ -256,6 +256,68 @@ static int s_truncations(const char *endpoint, fc_msg_t *m, const char *what)
     return failures;
 }
 
+static zmsg_t *s_upload_msg(fc_msg_type_t type, const uint8_t blob[FC_HASH_LEN], uint64_t size,
+                            uint64_t offset, const void *data, size_t len)
+{
+    fc_msg_t *m = fc_msg_new(type);
+    memcpy(m->blob, blob, FC_HASH_LEN);
+    m->size = size;
+    m->offset = offset;
+    if (type == FC_MSG_PUT_CHUNK) {
+        m->data = zframe_new(data, len);
+        fc_hash_buf(m->hash, data, len);
+    }
+    return s_encode(&m);
+}
+
+/* Well-formed upload requests that break the upload rules (section 3.4 of PROTOCOL.md). */
+static int s_upload(const char *endpoint)
+{
+    uint8_t blob[FC_HASH_LEN];
+    fc_hash_buf(blob, "hostile upload", 14);
+    const uint64_t size = FC_CHUNK_SIZE + 1000;
+    int failures = 0;
+    zmsg_t *msg = s_upload_msg(FC_MSG_UPLOAD_QUERY, blob, UINT64_MAX, 0, NULL, 0);
+    failures += fc_hostile_probe(endpoint, "UPLOAD_QUERY size 2^64-1", &msg, FC_HOSTILE_ERROR,
+                                 FC_ETOOBIG, false);
+    msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, 0, "x", 1);
+    failures += fc_hostile_probe(endpoint, "PUT_CHUNK before UPLOAD_QUERY", &msg, FC_HOSTILE_ERROR,
+                                 FC_EINVAL, false);
+    msg = s_upload_msg(FC_MSG_UPLOAD_QUERY, blob, size, 0, NULL, 0);
+    failures += fc_hostile_probe(endpoint, "UPLOAD_QUERY", &msg, FC_HOSTILE_REPLY,
+                                 FC_MSG_UPLOAD_STATE, false);
+    msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, 1, "x", 1);
+    failures += fc_hostile_probe(endpoint, "PUT_CHUNK at an unaligned offset", &msg,
+                                 FC_HOSTILE_ERROR, FC_EINVAL, false);
+    msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, 2 * FC_CHUNK_SIZE, "x", 1);
+    failures += fc_hostile_probe(endpoint, "PUT_CHUNK past the declared size", &msg,
+                                 FC_HOSTILE_ERROR, FC_EINVAL, false);
+    msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, FC_CHUNK_SIZE, "too long", 8);
+    failures += fc_hostile_probe(endpoint, "PUT_CHUNK longer than the last chunk", &msg,
+                                 FC_HOSTILE_ERROR, FC_EINVAL, false);
+    /* The right length and a hash that matches the data, but not the blob's content. */
+    uint8_t *junk = calloc(1, 1000);
+    assert(junk);
+    msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, FC_CHUNK_SIZE, junk, 1000);
+    free(junk);
+    failures +=
+        fc_hostile_probe(endpoint, "PUT_CHUNK", &msg, FC_HOSTILE_REPLY, FC_MSG_PUT_ACK, false);
+    msg = s_upload_msg(FC_MSG_BLOB_COMMIT, blob, size, 0, NULL, 0);
+    failures += fc_hostile_probe(endpoint, "BLOB_COMMIT with chunks missing", &msg,
+                                 FC_HOSTILE_ERROR, FC_EMISSING, false);
+    /* Every chunk held, but their hashes do not add up to the blob's name. */
+    junk = calloc(1, FC_CHUNK_SIZE);
+    assert(junk);
+    msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, 0, junk, FC_CHUNK_SIZE);
+    free(junk);
+    failures +=
+        fc_hostile_probe(endpoint, "PUT_CHUNK", &msg, FC_HOSTILE_REPLY, FC_MSG_PUT_ACK, false);
+    msg = s_upload_msg(FC_MSG_BLOB_COMMIT, blob, size, 0, NULL, 0);
+    failures += fc_hostile_probe(endpoint, "BLOB_COMMIT of content that is not the blob", &msg,
+                                 FC_HOSTILE_ERROR, FC_EHASH, false);
+    return failures;
+}
+
 static int s_client(const char *endpoint)
 {
     int failures = 0;
@@ -341,6 +403,7 @@ static int s_client(const char *endpoint)
     msg = s_raw(big, 20u << 20);
     free(big);
     failures += fc_hostile_probe(endpoint, "20 MiB frame", &msg, FC_HOSTILE_DROP, 0, true);
+    failures += s_upload(endpoint);
     printf("%s\n", failures ? "FAILED" : "every malformed request answered or dropped");
     return failures ? 1 : 0;
 }

@@ -16,6 +16,8 @@ int fc_hostile_fake_broker(const char *service, const char *announce, int second
 {
     zsock_t *router = zsock_new(ZMQ_ROUTER);
     zsock_t *pub = zsock_new(ZMQ_PUB);
+    fc_sock_tune(zsock_resolve(router));
+    fc_sock_tune(zsock_resolve(pub));
     if (zsock_bind(router, "%s", service) < 0 || zsock_bind(pub, "%s", announce) < 0) {
         fprintf(stderr, "fleetcast-hostile: cannot bind\n");
         return 1;

@@ -26,8 +26,7 @@ for t in "${targets[@]}"; do
   findings=$build/fuzz-findings/$t
   mkdir -p "$corpus" "$work" "$findings"
   echo "fuzz.sh: $t for ${seconds}s (new inputs in $work, crashes in $findings/)" >&2
-  # Fresh inputs go to a scratch dir first; then only those adding coverage are merged in,
-  # so the checked-in corpus stays small.
+  # Fresh inputs go to a scratch dir ($work) first; the checked-in corpus is rebuilt below.
   if ! "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
          -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$findings/" \
          "$work" "$corpus" 2>"$build/fuzz-$t.log"; then
@@ -35,6 +34,18 @@ for t in "${targets[@]}"; do
     status=1
   fi
   grep -E "^(stat::|#[0-9]+ *DONE)" "$build/fuzz-$t.log" >&2 || tail -5 "$build/fuzz-$t.log" >&2
-  "$build/tests/fuzz/fuzz_$t" -merge=1 "$corpus" "$work" 2>>"$build/fuzz-$t.log" >/dev/null
+  # Rebuild the corpus as the smallest set of inputs (greedy set cover) that keeps every
+  # edge covered by the old corpus and the new finds (edges only, not hit counts: dozens of
+  # files instead of hundreds; the full set stays in $work for the next run). Regression
+  # inputs (regress-*, one per fixed finding) are always kept.
+  fresh=$build/fuzz-merge/$t
+  rm -rf "$fresh"; mkdir -p "$fresh"
+  "$build/tests/fuzz/fuzz_$t" -set_cover_merge=1 -use_counters=0 "$fresh" "$corpus" "$work" \
+    2>>"$build/fuzz-$t.log" >/dev/null
+  if [ -n "$(ls -A "$fresh")" ]; then
+    find "$corpus" -type f ! -name 'regress-*' -delete
+    cp "$fresh"/* "$corpus"/
+  fi
+  echo "fuzz.sh: $t corpus now $(ls "$corpus" | wc -l) files, $(du -sk "$corpus" | cut -f1) KiB" >&2
 done
 exit $status

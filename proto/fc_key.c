@@ -305,6 +305,21 @@ void fc_key_test(bool verbose)
     assert(fc_signkey_load(&loaded, path) == FC_OK);
     assert(memcmp(&loaded, &key, sizeof key) == 0);
 
+    /* A seeded key is the same every time, differs by seed, and signs like any other. */
+    uint8_t seed[32];
+    memset(seed, 7, sizeof seed);
+    fc_signkey_t s1, s2;
+    fc_signkey_from_seed(&s1, seed);
+    fc_signkey_from_seed(&s2, seed);
+    assert(memcmp(&s1, &s2, sizeof s1) == 0);
+    seed[0] = 8;
+    fc_signkey_from_seed(&s2, seed);
+    assert(memcmp(s1.pk, s2.pk, FC_PUBKEY_LEN) != 0);
+    uint8_t seeded_sig[FC_SIG_LEN];
+    fc_sign(seeded_sig, "seeded", 6, &s1);
+    assert(fc_sign_verify(seeded_sig, "seeded", 6, s1.pk) &&
+           !fc_sign_verify(seeded_sig, "seeded", 6, s2.pk));
+
     /* The public file is a valid one-key trust file, world-readable. */
     snprintf(path, sizeof path, "%s/signing.pub", keydir);
     assert(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);

@@ -18,10 +18,10 @@
 
 #define S_HELLO_REQ 4242
 
-static int s_usage(void)
+static int s_usage(FILE *out, int status)
 {
     fprintf(
-        stderr,
+        out,
         "usage: fleetcast-hostile client ENDPOINT\n"
         "           malformed msgpack, wrong types, huge counts, truncated frames, unknown\n"
         "           types, wrong frame counts, oversized frames: each must get an ERROR or\n"
@@ -40,7 +40,7 @@ static int s_usage(void)
         "       fleetcast-hostile broker SERVICE ANNOUNCE SECONDS\n"
         "           a fake broker that answers everything with garbage for SECONDS\n"
         "Exit status: 0 every case behaved, 1 a case did not (the output says which), 2 usage.\n");
-    return 2;
+    return status;
 }
 
 zsock_t *fc_hostile_connect(const char *endpoint)
@@ -580,5 +580,7 @@ int main(int argc, char **argv)
         return fc_hostile_config(argv[2]);
     if (argc == 5 && streq(argv[1], "broker"))
         return fc_hostile_fake_broker(argv[2], argv[3], atoi(argv[4]));
-    return s_usage();
+    if (argc == 2 && (streq(argv[1], "-h") || streq(argv[1], "--help")))
+        return s_usage(stdout, 0);
+    return s_usage(stderr, 2);
 }

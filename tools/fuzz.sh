@@ -46,6 +46,6 @@ for t in "${targets[@]}"; do
     find "$corpus" -type f ! -name 'regress-*' -delete
     cp "$fresh"/* "$corpus"/
   fi
-  echo "fuzz.sh: $t corpus now $(ls "$corpus" | wc -l) files, $(du -sk "$corpus" | cut -f1) KiB" >&2
+  echo "fuzz.sh: $t corpus now $(ls "$corpus" | wc -l) files, $(cat "$corpus"/* | wc -c) bytes" >&2
 done
 exit $status

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh: the quick start: installs what is missing (Debian), builds, then runs the demo or the tests.
 #   ./run.sh demo    broker + sample release + three agents, on embedded defaults
-#   ./run.sh test    the whole test suite (ctest)
+#   ./run.sh test    the whole test suite (ctest), then again under ASan+UBSan (build-asan/)
 #   ./run.sh build   just install and build
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -34,6 +34,16 @@ cmake --build "$build" -j"$(nproc)" >/dev/null || cmake --build "$build" -j1
 
 case "$what" in
   demo) exec bash tools/demo.sh "$build" ;;
-  test) exec ctest --test-dir "$build" --output-on-failure -j2 ;;
+  test)
+    ctest --test-dir "$build" --output-on-failure -j2
+    # The same suite again with the address and undefined-behaviour sanitizers: any memory
+    # error, leak or undefined behaviour aborts the program and so fails its test.
+    asan=build-asan
+    cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFC_SANITIZE=ON >/dev/null
+    cmake --build "$asan" -j"$(nproc)" >/dev/null || cmake --build "$asan" -j1
+    export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_stacktrace=1:detect_stack_use_after_return=0
+    export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+    exec ctest --test-dir "$asan" --output-on-failure -j2
+    ;;
   build) echo "run.sh: built into $build/" ;;
 esac

@@ -21,6 +21,9 @@ typedef struct fc_trust_t fc_trust_t;
 
 /* Fresh key pair. */
 void fc_signkey_generate(fc_signkey_t *key);
+/* The key pair derived from a 32-byte seed: the same seed gives the same key. For tests and
+   fuzz targets that need a fixed key; never for real keys. */
+void fc_signkey_from_seed(fc_signkey_t *key, const uint8_t seed[32]);
 /* Writes DIR/signing.key (mode 0600) and DIR/signing.pub; creates DIR (0700) if missing.
    Refuses (FC_EINVAL) to overwrite an existing signing.key. Returns fc_error_t. */
 int fc_signkey_save(const fc_signkey_t *key, const char *dir);

@@ -1,26 +1,68 @@
 #!/usr/bin/env bash
-# it_hostile.sh: malformed and oversized frames on every socket: the broker answers with an
-# error or drops them and keeps serving; an agent facing a garbage-spewing broker exits with
-# a clear error instead of crashing.
+# it_hostile.sh: malformed, truncated, oversized and unknown frames at the broker, and a peer
+# that keeps sending garbage: each gets an ERROR or is dropped, the garbage peer is ignored,
+# and all the while a well-behaved agent installs a release; nothing is stored from the
+# garbage. An agent facing a garbage-spewing broker exits with a clear error.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
+command -v sqlite3 >/dev/null || fc_fail "sqlite3 CLI missing (run.sh installs it)"
 
-fc_start_broker "$FC_TMP/broker"
+data="$FC_TMP/broker"
+fc_start_broker "$data"
 fc_keygen
-"$FC_HOSTILE_BIN" "${FC_CLI_SEC_ARGS[@]}" client "$FC_SERVICE" >"$FC_TMP/hostile.out" || fc_fail "$(cat "$FC_TMP/hostile.out")"
+mkdir -p "$FC_TMP/src"
+fc_random_file "$FC_TMP/src/app" 700
+echo one >"$FC_TMP/src/version"
+fc_cli release push "$FC_TMP/src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_agent_run a1 || fc_fail "release 1 not installed: $(cat "$FC_TMP/a1.log")"
+
+# The barrage, in the background, while release 2 is pushed and the agent installs it.
+"$FC_HOSTILE_BIN" "${FC_CLI_SEC_ARGS[@]}" client "$FC_SERVICE" >"$FC_TMP/client.out" 2>&1 &
+client_pid=$!
+"$FC_HOSTILE_BIN" "${FC_CLI_SEC_ARGS[@]}" flood "$FC_SERVICE" 150 >"$FC_TMP/flood.out" 2>&1 &
+flood_pid=$!
+fc_random_file "$FC_TMP/src/app" 900
+echo two >"$FC_TMP/src/version"
+fc_cli release push "$FC_TMP/src" --channel stable --version 2 --key "$FC_TMP/keys/signing.key" >/dev/null \
+  || fc_fail "push during the barrage"
+fc_agent_run a1 || fc_fail "agent could not install during the barrage: $(tail -3 "$FC_TMP/a1.log")"
+rc=0; wait "$client_pid" || rc=$?
+[ "$rc" = 0 ] || fc_fail "a malformed request was not answered or dropped:
+$(grep -E 'FAIL|NOT' "$FC_TMP/client.out" || tail -5 "$FC_TMP/client.out")"
+rc=0; wait "$flood_pid" || rc=$?
+[ "$rc" = 0 ] || fc_fail "garbage peer: $(cat "$FC_TMP/flood.out")"
 kill -0 "$FC_BROKER_PID" || fc_fail "broker died"
-mkdir -p "$FC_TMP/src"; echo x >"$FC_TMP/src/x"
-fc_cli release push "$FC_TMP/src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null \
-  || fc_fail "broker stopped serving after garbage"
-fc_pass "broker survives $(wc -l <"$FC_TMP/hostile.out") kinds of malformed request and keeps serving"
+
+[ "$(cat "$FC_TMP/a1/install/current/version")" = two ] || fc_fail "agent did not end on release 2"
+cmp -s "$FC_TMP/src/app" "$FC_TMP/a1/install/current/app" || fc_fail "installed app differs"
+cases=$(grep -c "still serving" "$FC_TMP/client.out")
+for kind in "not msgpack|reserved byte" "wrong version" "int for role" "count 2\^31" \
+            "cut to" "type 999" "as a request" "three frames" "over 1 MiB" "20 MiB frame" \
+            "UPLOAD_QUERY size" "unaligned offset" "content that is not the blob"; do
+  grep -qE "$kind" "$FC_TMP/client.out" || fc_fail "no case for '$kind' ran"
+done
+fc_pass "broker answers or drops $cases malformed requests and keeps serving; agent installed release 2 meanwhile"
+
+grep -q "is ignored; a fresh peer is served" "$FC_TMP/flood.out" || fc_fail "$(cat "$FC_TMP/flood.out")"
+grep -q "ignoring peer" "$FC_TMP/broker.log" || fc_fail "broker did not log the dropped peer"
+fc_pass "a peer that keeps sending garbage is ignored: $(cat "$FC_TMP/flood.out")"
+
+# Nothing was stored from the garbage: still exactly the two releases, a sound database.
+fc_stop "$FC_BROKER_PID"
+[ "$(sqlite3 "$data/fleetcast.db" "SELECT count(*) FROM releases;")" = 2 ] || fc_fail "release rows changed"
+[ "$(sqlite3 "$data/fleetcast.db" "PRAGMA integrity_check;")" = ok ] || fc_fail "store integrity check"
+blob=$(sed -n 's/.*blob \([0-9a-f]\{64\}\): content does not match.*/\1/p' "$FC_TMP/client.out")
+[ -n "$blob" ] || fc_fail "no forged blob commit in the output"
+[ -z "$(find "$data" -name "*$blob*")" ] || fc_fail "the forged upload was kept: $(find "$data" -name "*$blob*")"
+fc_pass "store holds exactly the two pushed releases, no trace of the forged upload; integrity_check ok"
 
 ports=($(fc_ports 2))
 "$FC_HOSTILE_BIN" "${FC_FAKE_BROKER_SEC_ARGS[@]}" broker "tcp://127.0.0.1:${ports[0]}" "tcp://127.0.0.1:${ports[1]}" 20 &
 FC_PIDS+=($!)
 fc_wait_port "${ports[0]}"
 rc=0
-FC_AGENT_BROKER="tcp://127.0.0.1:${ports[0]}" fc_agent_run a1 --timeout 3 || rc=$?
+FC_AGENT_BROKER="tcp://127.0.0.1:${ports[0]}" fc_agent_run a2 --timeout 3 || rc=$?
 [ "$rc" -ge 1 ] && [ "$rc" -lt 128 ] || fc_fail "agent exit status $rc against a garbage broker"
-[ -s "$FC_TMP/a1.log" ] || fc_fail "agent said nothing"
-[ ! -e "$FC_TMP/a1/install/current" ] || fc_fail "agent installed something"
-fc_pass "agent facing a garbage broker exits $rc with: $(tail -1 "$FC_TMP/a1.log")"
+[ -s "$FC_TMP/a2.log" ] || fc_fail "agent said nothing"
+[ ! -e "$FC_TMP/a2/install/current" ] || fc_fail "agent installed something"
+fc_pass "agent facing a garbage broker exits $rc with: $(tail -1 "$FC_TMP/a2.log")"

@@ -11,7 +11,7 @@ FC_PROXY_BIN="$FC_BIN/tools/fleetcast-faultproxy"
 FC_FREEPORT_BIN="$FC_BIN/tools/fleetcast-freeport"
 FC_CHECK_BIN="$FC_BIN/tools/fleetcast-check"
 FC_FORGE_BIN="$FC_BIN/tests/fc_forge"
-FC_HOSTILE_BIN="$FC_BIN/tests/fc_hostile"
+FC_HOSTILE_BIN="$FC_BIN/tools/fleetcast-hostile"
 for b in "$FC_BROKER_BIN" "$FC_CLI_BIN" "$FC_AGENT_BIN" "$FC_PROXY_BIN" "$FC_FREEPORT_BIN" \
   "$FC_CHECK_BIN"; do
   [ -x "$b" ] || { echo "missing $b: build first (./run.sh build)" >&2; exit 1; }
@@ -32,6 +32,13 @@ FC_TMP=$(mktemp -d "${TMPDIR:-/tmp}/fleetcast-test.XXXXXX")
 FC_PIDS=()
 FC_MOUNTS=()
 
+# Under the sanitizer build (./run.sh test sets ASAN_OPTIONS), every program's reports go
+# to files here, so an error or leak in a daemon the suite only kills fails the suite too.
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+  export ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$FC_TMP/sanitizer"
+  export UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$FC_TMP/sanitizer"
+fi
+
 fc_cleanup() {
   local pid
   for pid in "${FC_PIDS[@]}"; do
@@ -45,7 +52,13 @@ fc_cleanup() {
   FC_PIDS=()
   local m
   for m in "${FC_MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
+  local reports; reports=$(ls "$FC_TMP"/sanitizer.* 2>/dev/null || true)
+  if [ -n "$reports" ]; then
+    echo "FAIL: sanitizer reports:" >&2
+    cat $reports >&2
+  fi
   if [ -n "${FC_KEEP_TMP:-}" ]; then echo "kept $FC_TMP" >&2; else rm -rf "$FC_TMP"; fi
+  [ -z "$reports" ] || exit 1
 }
 trap fc_cleanup EXIT
 

@@ -1,0 +1,22 @@
+/* fc_fuzz.h: what the fuzz targets share: the libFuzzer entry point and the fixed test key. */
+#ifndef FC_FUZZ_H
+#define FC_FUZZ_H
+
+#include "fc_key.h"
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Every target defines this; libFuzzer calls it, and so does fc_fuzz_replay.c without it. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The fixed key the corpora are signed with, so a target that signs its input as a body
+   (or replays a signed envelope) gets past the signature to the parser. */
+static inline void fc_fuzz_key(fc_signkey_t *key)
+{
+    uint8_t seed[32];
+    memset(seed, 0x5a, sizeof seed);
+    fc_signkey_from_seed(key, seed);
+}
+
+#endif

@@ -1,0 +1,288 @@
+/* fc_fuzz_seed.c: writes the seed corpora of the fuzz targets from real encodings: every
+   message type, signed manifests and config revisions of each kind, and schemas.
+   Usage: fc_fuzz_seed CORPUS_DIR (tests/fuzz/corpus), then check the files in. */
+#include "fc_config.h"
+#include "fc_envelope.h"
+#include "fc_error.h"
+#include "fc_fuzz.h"
+#include "fc_hash.h"
+#include "fc_manifest.h"
+#include "fc_msg.h"
+#include "fc_util.h"
+#include <assert.h>
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static void s_write(const char *root, const char *target, const char *name, const void *buf,
+                    size_t len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root, target);
+    assert(fc_mkdirs(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/%s/seed-%s", root, target, name);
+    assert(fc_write_file_atomic(path, buf, len, 0644) == 0);
+}
+
+/* The msg target's input: [flags][split:u16 be] then the frames back to back. */
+static void s_write_msg(const char *root, fc_msg_t **m_p)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s", fc_msg_type_name((*m_p)->type));
+    zmsg_t *msg = fc_msg_encode(*m_p);
+    fc_msg_destroy(m_p);
+    assert(msg);
+    zframe_t *body = zmsg_first(msg), *data = zmsg_next(msg);
+    size_t blen = zframe_size(body), dlen = data ? zframe_size(data) : 0;
+    uint8_t *buf = malloc(3 + blen + dlen);
+    assert(buf && blen < 65536);
+    buf[0] = data != NULL;
+    buf[1] = (uint8_t)(blen >> 8);
+    buf[2] = (uint8_t)blen;
+    memcpy(buf + 3, zframe_data(body), blen);
+    if (data)
+        memcpy(buf + 3 + blen, zframe_data(data), dlen);
+    s_write(root, "msg", name, buf, 3 + blen + dlen);
+    free(buf);
+    zmsg_destroy(&msg);
+}
+
+static fc_msg_t *s_filled(fc_msg_type_t type, const uint8_t *manifest, size_t mlen,
+                          const uint8_t *revision, size_t rlen)
+{
+    fc_msg_t *m = fc_msg_new(type);
+    m->req = 77;
+    strcpy(m->role, "agent");
+    strcpy(m->id, "agent-1");
+    strcpy(m->channel, "stable");
+    strcpy(m->version, "1.2.3");
+    strcpy(m->endpoint, "tcp://127.0.0.1:7401");
+    strcpy(m->text, "global");
+    strcpy(m->group, "edge");
+    strcpy(m->state, "applied");
+    m->epoch = 123456789;
+    m->seq = 42;
+    m->serial = 3;
+    m->offset = type == FC_MSG_PUT_CHUNK ? FC_CHUNK_SIZE : 1000;
+    m->length = 4096;
+    m->size = 300000;
+    m->heartbeat_ms = 1000;
+    m->code = FC_EINVAL;
+    m->flag = true;
+    memset(m->blob, 0xab, sizeof m->blob);
+    memset(m->hash, 0xcd, sizeof m->hash);
+    if (type == FC_MSG_CHUNK || type == FC_MSG_PUT_CHUNK)
+        m->data = zframe_new("chunk-bytes", 11);
+    if (type == FC_MSG_SNAPSHOT || type == FC_MSG_RELEASE_COMMIT)
+        fc_msg_set_bytes(m, manifest, mlen);
+    if (type == FC_MSG_CONFIG_PUSH || type == FC_MSG_CONFIG_ANNOUNCE)
+        fc_msg_set_bytes(m, revision, rlen);
+    if (type == FC_MSG_UPLOAD_STATE) {
+        m->flag = false;
+        m->nranges = 2;
+        m->ranges = calloc(2, sizeof *m->ranges);
+        m->ranges[0] = (fc_range_t){0, FC_CHUNK_SIZE};
+        m->ranges[1] = (fc_range_t){2 * FC_CHUNK_SIZE, FC_CHUNK_SIZE};
+    }
+    if (type == FC_MSG_SNAPSHOT || type == FC_MSG_LIST_REPLY) {
+        m->nreleases = 2;
+        m->releases = calloc(2, sizeof *m->releases);
+        for (int i = 0; i < 2; i++) {
+            fc_release_info_t *r = &m->releases[i];
+            strcpy(r->channel, i ? "beta" : "stable");
+            strcpy(r->version, "1.0");
+            r->serial = 1 + i;
+            r->size = 1000;
+            r->files = 3;
+            r->created = 1700000000;
+            r->mandatory = i;
+        }
+    }
+    if (type == FC_MSG_REPORT || type == FC_MSG_STATUS_REPLY ||
+        type == FC_MSG_CONFIG_STATUS_REPLY) {
+        m->nagents = 1;
+        m->agents = calloc(1, sizeof *m->agents);
+        strcpy(m->agents[0].id, "agent-1");
+        strcpy(m->agents[0].channel, "stable");
+        strcpy(m->agents[0].version, "1.0");
+        strcpy(m->agents[0].state, "installed");
+        strcpy(m->agents[0].message, "ok");
+        m->agents[0].done = m->agents[0].total = 5000;
+        m->agents[0].last_seen = 1700000000;
+    }
+    if (type == FC_MSG_CONFIG_SNAPSHOT) {
+        m->nitems = 1;
+        m->items = calloc(1, sizeof *m->items);
+        m->items[0].data = malloc(rlen);
+        memcpy(m->items[0].data, revision, rlen);
+        m->items[0].len = rlen;
+    }
+    if (type == FC_MSG_AUDIT_REPLY) {
+        m->naudit = 1;
+        m->audit = calloc(1, sizeof *m->audit);
+        m->audit[0].time = 1700000000;
+        strcpy(m->audit[0].who, "5a5a5a5a");
+        strcpy(m->audit[0].action, "config.set");
+        strcpy(m->audit[0].detail, "rev 1 global: port");
+        strcpy(m->audit[0].result, "ok");
+    }
+    return m;
+}
+
+/* Writes one signed envelope to <env_target> and its body to <body_target>. */
+static void s_write_signed(const char *root, const char *body_target, const char *env_target,
+                           const char *name, const uint8_t *env, size_t len, size_t max)
+{
+    const uint8_t *body;
+    size_t body_len;
+    uint8_t signer[FC_PUBKEY_LEN];
+    assert(fc_envelope_open(env, len, max, NULL, &body, &body_len, signer) == FC_OK);
+    s_write(root, env_target, name, env, len);
+    s_write(root, body_target, name, body, body_len);
+}
+
+static void s_add_file(fc_manifest_t *m, const char *path, uint64_t size)
+{
+    m->files = realloc(m->files, (m->nfiles + 1) * sizeof *m->files);
+    fc_file_t *f = &m->files[m->nfiles++];
+    memset(f, 0, sizeof *f);
+    f->path = strdup(path);
+    f->mode = 0644;
+    f->size = size;
+    f->nchunks = (uint32_t)((size + FC_CHUNK_SIZE - 1) / FC_CHUNK_SIZE);
+    f->chunks = calloc(f->nchunks ? f->nchunks : 1, sizeof *f->chunks);
+    uint8_t *hashes = calloc(f->nchunks ? f->nchunks : 1, FC_HASH_LEN);
+    for (uint32_t i = 0; i < f->nchunks; i++) {
+        f->chunks[i].offset = (uint64_t)i * FC_CHUNK_SIZE;
+        uint64_t left = size - f->chunks[i].offset;
+        f->chunks[i].length = (uint32_t)(left < FC_CHUNK_SIZE ? left : FC_CHUNK_SIZE);
+        memset(f->chunks[i].hash, (int)(i + 1), FC_HASH_LEN);
+        memcpy(hashes + (size_t)i * FC_HASH_LEN, f->chunks[i].hash, FC_HASH_LEN);
+    }
+    fc_hash_of_chunks(f->hash, (const uint8_t(*)[FC_HASH_LEN])hashes, f->nchunks);
+    free(hashes);
+}
+
+static size_t s_manifests(const char *root, const fc_signkey_t *key, uint8_t **first)
+{
+    size_t first_len = 0;
+    for (int variant = 0; variant < 4; variant++) {
+        fc_manifest_t *m = fc_manifest_new();
+        strcpy(m->product, "app");
+        strcpy(m->channel, variant == 2 ? "beta" : "stable");
+        strcpy(m->version, variant ? "2.0.1" : "1.0");
+        if (variant == 3)
+            strcpy(m->min_version, "1.5");
+        m->serial = (uint64_t)variant + 1;
+        m->mandatory = variant == 3;
+        m->created = 1700000000;
+        m->chunk_size = FC_CHUNK_SIZE;
+        if (variant >= 1) {
+            s_add_file(m, "bin/app", 3 * FC_CHUNK_SIZE + 17);
+            s_add_file(m, "etc/app.conf", 120);
+        }
+        if (variant >= 2)
+            s_add_file(m, "share/empty", 0);
+        size_t len;
+        uint8_t *env = fc_manifest_sign(m, key, &len);
+        assert(env);
+        char name[32];
+        snprintf(name, sizeof name, "manifest-%d", variant);
+        s_write_signed(root, "manifest", "manifest_env", name, env, len, FC_MAX_MANIFEST);
+        if (variant == 1) {
+            *first = env;
+            first_len = len;
+        } else
+            free(env);
+        fc_manifest_destroy(&m);
+    }
+    return first_len;
+}
+
+static const char *s_schema = "{\"keys\": {\"log.level\": {\"type\": \"string\", \"enum\": "
+                              "[\"debug\", \"info\", \"warn\"]}, \"port\": {\"type\": "
+                              "\"integer\", \"min\": 1, \"max\": 65535, \"reload\": "
+                              "\"restart\"}, \"ratio\": {\"type\": \"float\", \"min\": 0, "
+                              "\"max\": 1, \"description\": \"share\"}, \"limits\": {\"type\": "
+                              "\"struct\"}, \"on\": {\"type\": \"boolean\"}}, \"strict\": true}";
+
+static size_t s_revisions(const char *root, const fc_signkey_t *key, uint8_t **first)
+{
+    size_t first_len = 0;
+    const char *values[] = {
+        "8080",           "\"info\"", "0.25", "true", "{\"rps\":[100,200,null]}",
+        "\"caf\\u00e9\"", "-12",      "1e300"};
+    for (int variant = 0; variant < 5; variant++) {
+        fc_revision_t *r = fc_revision_new(variant == 3   ? FC_REV_SCHEMA
+                                           : variant == 4 ? FC_REV_PROMOTE
+                                                          : FC_REV_SET);
+        r->rev = (uint64_t)variant + 1;
+        r->created = 1700000000;
+        strcpy(r->message, "seed");
+        strcpy(r->scope, variant == 1 ? "group:edge" : variant == 2 ? "agent:agent-1" : "global");
+        if (variant == 0) {
+            const char *keys[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+            for (int i = 0; i < 8; i++) {
+                fc_value_t v;
+                assert(fc_value_from_text(&v, values[i]) == FC_OK);
+                assert(fc_revision_set(r, keys[i], &v) == FC_OK);
+                fc_value_free(&v);
+            }
+        }
+        if (variant == 1) {
+            fc_value_t v;
+            assert(fc_value_from_text(&v, "9090") == FC_OK);
+            assert(fc_revision_set(r, "port", &v) == FC_OK);
+            fc_value_free(&v);
+            assert(fc_revision_unset(r, "log.level") == FC_OK);
+            r->canary = 25;
+            r->halt_percent = 20;
+        }
+        if (variant == 2)
+            assert(fc_revision_unset(r, "port") == FC_OK);
+        if (variant == 3)
+            r->schema_json = strdup(s_schema);
+        if (variant == 4)
+            r->target = 2;
+        size_t len;
+        uint8_t *env = fc_revision_sign(r, key, &len);
+        assert(env);
+        char name[32];
+        snprintf(name, sizeof name, "revision-%d", variant);
+        s_write_signed(root, "revision", "revision_env", name, env, len, FC_MAX_REVISION);
+        if (variant == 0) {
+            *first = env;
+            first_len = len;
+        } else
+            free(env);
+        fc_revision_destroy(&r);
+    }
+    return first_len;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: fc_fuzz_seed CORPUS_DIR\n");
+        return 2;
+    }
+    const char *root = argv[1];
+    assert(fc_crypto_init() == 0);
+    fc_signkey_t key;
+    fc_fuzz_key(&key);
+
+    uint8_t *manifest = NULL, *revision = NULL;
+    size_t mlen = s_manifests(root, &key, &manifest);
+    size_t rlen = s_revisions(root, &key, &revision);
+    for (int t = 1; t < FC_MSG_TYPE_MAX; t++) {
+        fc_msg_t *m = s_filled((fc_msg_type_t)t, manifest, mlen, revision, rlen);
+        s_write_msg(root, &m);
+    }
+    s_write(root, "schema", "schema", s_schema, strlen(s_schema));
+    const char *json = "{\"a\": [1, -2.5e3, true, false, null, \"x\\n\\u0041\"], \"b\": {}}";
+    s_write(root, "schema", "json", json, strlen(json));
+    free(manifest);
+    free(revision);
+    printf("fc_fuzz_seed: corpora written under %s\n", root);
+    return 0;
+}

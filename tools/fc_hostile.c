@@ -1,0 +1,626 @@
+/* fc_hostile.c: fleetcast-hostile, a hostile peer for the test suites: malformed and
+   oversized frames, out-of-range chunk requests, forged release commits and a flood of
+   garbage at a broker, each checked for a clear error or a dropped frame while the broker
+   keeps serving; or a fake broker answering agents with garbage. */
+#include <assert.h>
+#include <czmq.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_hostile.h"
+#include "fc_manifest.h"
+#include "fc_msg.h"
+#include "fc_util.h"
+
+#define S_HELLO_REQ 4242
+
+static int s_usage(FILE *out, int status)
+{
+    fprintf(
+        out,
+        "usage: fleetcast-hostile [SECURITY] MODE ...\n"
+        "  SECURITY (first; none for a broker started with --insecure):\n"
+        "       --broker-key KEY --cert FILE   a client: the broker's public cert or Z85 key\n"
+        "                                      and this peer's secret cert (enrolled)\n"
+        "       --server-cert FILE             the fake broker (mode broker): its secret cert\n"
+        "       --insecure                     nothing (accepted for symmetry)\n"
+        "  MODE:\n"
+        "       fleetcast-hostile client ENDPOINT\n"
+        "           malformed msgpack, wrong types, huge counts, truncated frames, unknown\n"
+        "           types, wrong frame counts, oversized frames: each must get an ERROR or\n"
+        "           be dropped, and the broker answer a proper HELLO after it\n"
+        "       fleetcast-hostile chunks ENDPOINT CHANNEL\n"
+        "           GET_CHUNK outside the first non-empty file of CHANNEL's latest release\n"
+        "           (past the end, length overflow, offset+length wrap, unknown blob)\n"
+        "       fleetcast-hostile commit ENDPOINT FILE\n"
+        "           sends FILE as a signed manifest in RELEASE_COMMIT; prints 'ok serial N'\n"
+        "           or 'error CODE (what): text'; exit 0 on an answer, 1 on none\n"
+        "       fleetcast-hostile flood ENDPOINT COUNT\n"
+        "           COUNT malformed messages on one connection: the broker must stop\n"
+        "           answering that peer and keep answering a fresh one\n"
+        "       fleetcast-hostile config ENDPOINT\n"
+        "           config requests with hostile content (bad revisions, odd ids, types)\n"
+        "       fleetcast-hostile broker SERVICE ANNOUNCE SECONDS\n"
+        "           a fake broker that answers everything with garbage for SECONDS\n"
+        "Exit status: 0 every case behaved, 1 a case did not (the output says which), 2 usage.\n");
+    return status;
+}
+
+zsock_t *fc_hostile_connect(const fc_hostile_target_t *target)
+{
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    if (!dealer)
+        return NULL;
+    fc_sock_tune(zsock_resolve(dealer));
+    fc_curve_apply(target->curve, dealer);
+    if (zsock_connect(dealer, "%s", target->endpoint) != 0) {
+        zsock_destroy(&dealer);
+        return NULL;
+    }
+    return dealer;
+}
+
+static zmsg_t *s_raw(const void *buf, size_t len)
+{
+    zmsg_t *msg = zmsg_new();
+    zmsg_addmem(msg, buf, len);
+    return msg;
+}
+
+static zmsg_t *s_encode(fc_msg_t **m_p)
+{
+    (*m_p)->req = FC_HOSTILE_REQ;
+    zmsg_t *msg = fc_msg_encode(*m_p);
+    fc_msg_destroy(m_p);
+    assert(msg);
+    return msg;
+}
+
+static zmsg_t *s_hello(void)
+{
+    fc_msg_t *hello = fc_msg_new(FC_MSG_HELLO);
+    hello->req = S_HELLO_REQ;
+    fc_msg_set_str(hello->role, sizeof hello->role, "publisher");
+    fc_msg_set_str(hello->id, sizeof hello->id, "hostile");
+    zmsg_t *msg = fc_msg_encode(hello);
+    fc_msg_destroy(&hello);
+    return msg;
+}
+
+/* Sends HELLO on dealer and waits up to ms for WELCOME. Until then, the first other reply is
+   described in got (if not NULL). Returns true if WELCOME came. */
+static bool s_await_welcome(zsock_t *dealer, int ms, char *got, size_t gotsize, int *type,
+                            int *code)
+{
+    zmsg_t *hello = s_hello();
+    zmsg_send(&hello, dealer);
+    zpoller_t *poller = zpoller_new(dealer, NULL);
+    int64_t deadline = zclock_mono() + ms;
+    bool welcome = false;
+    while (!welcome && zclock_mono() < deadline) {
+        if (!zpoller_wait(poller, 100))
+            continue;
+        int err = 0;
+        fc_msg_t *reply = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
+        if (reply && reply->type == FC_MSG_WELCOME && reply->req == S_HELLO_REQ)
+            welcome = true;
+        else if (got && *type == 0) {
+            *type = reply ? (int)reply->type : -1;
+            *code = reply ? (int)reply->code : err;
+            if (!reply)
+                snprintf(got, gotsize, "an undecodable reply (%s)", fc_strerror(err));
+            else if (reply->type == FC_MSG_ERROR)
+                snprintf(got, gotsize, "error %u (%s): %s", reply->code,
+                         fc_strerror((int)reply->code), reply->text);
+            else
+                snprintf(got, gotsize, "a %s reply", fc_msg_type_name(reply->type));
+        }
+        fc_msg_destroy(&reply);
+    }
+    zpoller_destroy(&poller);
+    return welcome;
+}
+
+int fc_hostile_probe(const fc_hostile_target_t *target, const char *name, zmsg_t **msg_p,
+                     fc_hostile_expect_t expect, int want, bool fresh_check)
+{
+    zsock_t *dealer = fc_hostile_connect(target);
+    if (!dealer) {
+        zmsg_destroy(msg_p);
+        printf("%s: FAIL cannot connect\n", name);
+        return 1;
+    }
+    zmsg_send(msg_p, dealer);
+    char got[FC_MAX_TEXT + 64] = "dropped";
+    int type = 0, code = 0;
+    bool serving;
+    if (fresh_check) {
+        /* libzmq closes the connection on such a frame: whatever follows on it is lost. */
+        zclock_sleep(200);
+        zsock_destroy(&dealer);
+        dealer = fc_hostile_connect(target);
+        serving = dealer && s_await_welcome(dealer, 3000, NULL, 0, NULL, NULL);
+    } else
+        serving = s_await_welcome(dealer, 3000, got, sizeof got, &type, &code);
+    zsock_destroy(&dealer);
+
+    bool ok;
+    switch (expect) {
+    case FC_HOSTILE_ERROR_OR_DROP:
+        ok = type == 0 || type == FC_MSG_ERROR;
+        break;
+    case FC_HOSTILE_ERROR:
+        ok = type == FC_MSG_ERROR && code == want;
+        break;
+    case FC_HOSTILE_REPLY:
+        ok = type == want;
+        break;
+    default:
+        ok = type == 0;
+    }
+    printf("%s: %s; broker %s%s\n", name, got, serving ? "still serving" : "NOT ANSWERING",
+           ok ? "" : " -- FAIL: not the expected outcome");
+    return ok && serving ? 0 : 1;
+}
+
+/* --- client: malformed frames ------------------------------------------------------------ */
+
+typedef struct {
+    const char *name;
+    const char *bytes;
+    size_t len;
+} s_case_t;
+
+/* Hand-made frames no encoder would produce; request id 0x4d where the header is readable. */
+static const s_case_t s_cases[] = {
+    /* malformed msgpack */
+    {"empty frame", "", 0},
+    {"reserved byte 0xc1", "\xc1\xc1\xc1", 3},
+    {"truncated array", "\x93\x01", 2},
+    {"nil header", "\x93\xc0\xc0\xc0", 4},
+    {"map instead of array", "\x83\x01\x01\x02\x05\x03\x4d", 7},
+    {"ext field", "\x94\x01\x0d\x4d\xd4\x01\x00", 7},
+    {"trailing bytes", "\x94\x01\x0d\x4d\xa0\xc0", 6},
+    {"two documents", "\x94\x01\x0d\x4d\xa0\x94\x01\x0d\x4d\xa0", 10},
+    {"float version", "\x93\xca\x3f\x80\x00\x00\x01\x4d", 8},
+    {"negative request id", "\x94\x01\x0d\xff\xa0", 5},
+    /* wrong types */
+    {"wrong version", "\x93\x09\x01\x4d", 4},
+    {"HELLO int for role", "\x96\x01\x01\x4d\x05\xa1\x61\xa1\x61", 9},
+    {"HELLO NUL in id", "\x96\x01\x01\x4d\xa5\x61\x67\x65\x6e\x74\xa2\x61\x00\xa1\x61", 15},
+    {"LIST bin for channel", "\x94\x01\x0d\x4d\xc4\x01\x61", 7},
+    {"GET_CHUNK str for blob", "\x96\x01\x05\x4d\xa2\x61\x62\x00\x10", 9},
+    {"GET_CHUNK 31-byte hash",
+     "\x96\x01\x05\x4d\xc4\x1f"
+     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00\x10",
+     39},
+    {"GET_CHUNK negative offset",
+     "\x96\x01\x05\x4d\xc4\x20"
+     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\xff\x10",
+     40},
+    {"GET_CHUNK float length",
+     "\x96\x01\x05\x4d\xc4\x20"
+     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00\xca\x3f\x80\x00\x00",
+     44},
+    {"GET_CHUNK missing field",
+     "\x95\x01\x05\x4d\xc4\x20"
+     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00",
+     39},
+    {"REPORT map for agents", "\x94\x01\x0f\x4d\x80", 5},
+    {"REPORT two agents",
+     "\x94\x01\x0f\x4d\x92"
+     "\x98\xa1\x61\xa0\xa0\xa0\xa0\x00\x00\x00"
+     "\x98\xa1\x62\xa0\xa0\xa0\xa0\x00\x00\x00",
+     25},
+    {"LIST 65-byte channel",
+     "\x94\x01\x0d\x4d\xd9\x41"
+     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+     71},
+    /* huge counts and lengths that lie */
+    {"array32 count 2^31", "\xdd\x7f\xff\xff\xff", 5},
+    {"str32 length 2^32-1", "\x94\x01\x0d\x4d\xdb\xff\xff\xff\xff", 9},
+    {"bin32 length lie", "\x94\x01\x0c\x4d\xc6\x7f\xff\xff\xff\x61\x62", 11},
+    {"REPORT agents count 65535", "\x94\x01\x0f\x4d\xdc\xff\xff", 7},
+    {"UPLOAD_STATE ranges count 2^32-1",
+     "\x96\x01\x08\x4d\xc4\x20"
+     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\xc2\xdd\xff\xff\xff\xff",
+     44},
+    {"nesting 200 deep",
+     "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+     "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+     "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+     "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+     "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+     "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+     "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+     "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+     "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+     "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x90",
+     200},
+    /* unknown message types */
+    {"type 0", "\x93\x01\x00\x4d", 4},
+    {"type 32", "\x93\x01\x20\x4d", 4},
+    {"type 999", "\x93\x01\xcd\x03\xe7\x4d", 6},
+    {"type 2^64-1", "\x93\x01\xcf\xff\xff\xff\xff\xff\xff\xff\xff\x4d", 12},
+};
+
+/* A valid message cut short at every length: each prefix is malformed. */
+static int s_truncations(const fc_hostile_target_t *target, fc_msg_t *m, const char *what)
+{
+    zmsg_t *whole = s_encode(&m);
+    zframe_t *f = zmsg_first(whole);
+    int failures = 0;
+    for (size_t cut = 0; cut < zframe_size(f); cut++) {
+        char name[96];
+        snprintf(name, sizeof name, "%s cut to %zu of %zu bytes", what, cut, zframe_size(f));
+        zmsg_t *msg = s_raw(zframe_data(f), cut);
+        failures += fc_hostile_probe(target, name, &msg, FC_HOSTILE_ERROR_OR_DROP, 0, false);
+    }
+    zmsg_destroy(&whole);
+    return failures;
+}
+
+static zmsg_t *s_upload_msg(fc_msg_type_t type, const uint8_t blob[FC_HASH_LEN], uint64_t size,
+                            uint64_t offset, const void *data, size_t len)
+{
+    fc_msg_t *m = fc_msg_new(type);
+    memcpy(m->blob, blob, FC_HASH_LEN);
+    m->size = size;
+    m->offset = offset;
+    if (type == FC_MSG_PUT_CHUNK) {
+        m->data = zframe_new(data, len);
+        fc_hash_buf(m->hash, data, len);
+    }
+    return s_encode(&m);
+}
+
+/* Well-formed upload requests that break the upload rules (section 3.4 of PROTOCOL.md). */
+static int s_upload(const fc_hostile_target_t *target)
+{
+    uint8_t blob[FC_HASH_LEN];
+    fc_hash_buf(blob, "hostile upload", 14);
+    const uint64_t size = FC_CHUNK_SIZE + 1000;
+    int failures = 0;
+    zmsg_t *msg = s_upload_msg(FC_MSG_UPLOAD_QUERY, blob, UINT64_MAX, 0, NULL, 0);
+    failures += fc_hostile_probe(target, "UPLOAD_QUERY size 2^64-1", &msg, FC_HOSTILE_ERROR,
+                                 FC_ETOOBIG, false);
+    msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, 0, "x", 1);
+    failures += fc_hostile_probe(target, "PUT_CHUNK before UPLOAD_QUERY", &msg, FC_HOSTILE_ERROR,
+                                 FC_EINVAL, false);
+    msg = s_upload_msg(FC_MSG_UPLOAD_QUERY, blob, size, 0, NULL, 0);
+    failures += fc_hostile_probe(target, "UPLOAD_QUERY", &msg, FC_HOSTILE_REPLY,
+                                 FC_MSG_UPLOAD_STATE, false);
+    msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, 1, "x", 1);
+    failures += fc_hostile_probe(target, "PUT_CHUNK at an unaligned offset", &msg, FC_HOSTILE_ERROR,
+                                 FC_EINVAL, false);
+    msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, 2 * FC_CHUNK_SIZE, "x", 1);
+    failures += fc_hostile_probe(target, "PUT_CHUNK past the declared size", &msg, FC_HOSTILE_ERROR,
+                                 FC_EINVAL, false);
+    msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, FC_CHUNK_SIZE, "too long", 8);
+    failures += fc_hostile_probe(target, "PUT_CHUNK longer than the last chunk", &msg,
+                                 FC_HOSTILE_ERROR, FC_EINVAL, false);
+    /* The right length and a hash that matches the data, but not the blob's content. */
+    uint8_t *junk = calloc(1, 1000);
+    assert(junk);
+    msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, FC_CHUNK_SIZE, junk, 1000);
+    free(junk);
+    failures +=
+        fc_hostile_probe(target, "PUT_CHUNK", &msg, FC_HOSTILE_REPLY, FC_MSG_PUT_ACK, false);
+    msg = s_upload_msg(FC_MSG_BLOB_COMMIT, blob, size, 0, NULL, 0);
+    failures += fc_hostile_probe(target, "BLOB_COMMIT with chunks missing", &msg, FC_HOSTILE_ERROR,
+                                 FC_EMISSING, false);
+    /* Every chunk held, but their hashes do not add up to the blob's name. */
+    junk = calloc(1, FC_CHUNK_SIZE);
+    assert(junk);
+    msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, 0, junk, FC_CHUNK_SIZE);
+    free(junk);
+    failures +=
+        fc_hostile_probe(target, "PUT_CHUNK", &msg, FC_HOSTILE_REPLY, FC_MSG_PUT_ACK, false);
+    msg = s_upload_msg(FC_MSG_BLOB_COMMIT, blob, size, 0, NULL, 0);
+    failures += fc_hostile_probe(target, "BLOB_COMMIT of content that is not the blob", &msg,
+                                 FC_HOSTILE_ERROR, FC_EHASH, false);
+    return failures;
+}
+
+static int s_client(const fc_hostile_target_t *target)
+{
+    int failures = 0;
+    for (size_t i = 0; i < sizeof s_cases / sizeof s_cases[0]; i++) {
+        zmsg_t *msg = s_raw(s_cases[i].bytes, s_cases[i].len);
+        failures +=
+            fc_hostile_probe(target, s_cases[i].name, &msg, FC_HOSTILE_ERROR_OR_DROP, 0, false);
+    }
+    /* Truncated frames. */
+    fc_msg_t *m = fc_msg_new(FC_MSG_GET_CHUNK);
+    memset(m->blob, 0xab, sizeof m->blob);
+    m->length = 4096;
+    failures += s_truncations(target, m, "GET_CHUNK");
+    m = fc_msg_new(FC_MSG_REPORT);
+    m->nagents = 1;
+    m->agents = calloc(1, sizeof *m->agents);
+    snprintf(m->agents[0].id, sizeof m->agents[0].id, "hostile");
+    snprintf(m->agents[0].state, sizeof m->agents[0].state, "idle");
+    failures += s_truncations(target, m, "REPORT");
+
+    /* Replies sent as requests: a well-formed message the broker does not serve. */
+    fc_msg_type_t replies[] = {FC_MSG_WELCOME,  FC_MSG_OK,        FC_MSG_ERROR,
+                               FC_MSG_ANNOUNCE, FC_MSG_HEARTBEAT, FC_MSG_LIST_REPLY};
+    for (size_t i = 0; i < sizeof replies / sizeof replies[0]; i++) {
+        m = fc_msg_new(replies[i]);
+        snprintf(m->channel, sizeof m->channel, "stable");
+        snprintf(m->version, sizeof m->version, "1");
+        char name[64];
+        snprintf(name, sizeof name, "%s as a request", fc_msg_type_name(replies[i]));
+        zmsg_t *msg = s_encode(&m);
+        failures += fc_hostile_probe(target, name, &msg, FC_HOSTILE_ERROR_OR_DROP, 0, false);
+    }
+
+    /* Wrong frame counts: three frames; a data frame where none belongs; none where one must. */
+    zmsg_t *msg = zmsg_new();
+    zmsg_addstr(msg, "a");
+    zmsg_addstr(msg, "b");
+    zmsg_addstr(msg, "c");
+    failures += fc_hostile_probe(target, "three frames", &msg, FC_HOSTILE_ERROR_OR_DROP, 0, false);
+    m = fc_msg_new(FC_MSG_LIST);
+    msg = s_encode(&m);
+    zmsg_addstr(msg, "stray data");
+    failures += fc_hostile_probe(target, "LIST with a data frame", &msg, FC_HOSTILE_ERROR_OR_DROP,
+                                 0, false);
+    m = fc_msg_new(FC_MSG_PUT_CHUNK);
+    m->data = zframe_new("x", 1);
+    msg = s_encode(&m);
+    zframe_t *data = zmsg_last(msg);
+    zmsg_remove(msg, data);
+    zframe_destroy(&data);
+    failures += fc_hostile_probe(target, "PUT_CHUNK without its data frame", &msg,
+                                 FC_HOSTILE_ERROR_OR_DROP, 0, false);
+
+    /* Oversized: a data frame over FC_MAX_CHUNK_REQ, a manifest over FC_MAX_MANIFEST (both
+       within the frame limit, so the codec must refuse them), and a 20 MiB frame over
+       ZMQ_MAXMSGSIZE (libzmq drops the connection). */
+    m = fc_msg_new(FC_MSG_PUT_CHUNK);
+    msg = s_encode(&m); /* the codec refuses to build it: swap the data frame afterwards */
+    data = zmsg_last(msg);
+    zmsg_remove(msg, data);
+    zframe_destroy(&data);
+    zmsg_append(msg, &(zframe_t *){zframe_new(NULL, FC_MAX_CHUNK_REQ + 1)});
+    failures += fc_hostile_probe(target, "PUT_CHUNK data over 1 MiB", &msg,
+                                 FC_HOSTILE_ERROR_OR_DROP, 0, false);
+    uint8_t *big = calloc(1, 20u << 20);
+    assert(big);
+    /* bin32 header: RELEASE_COMMIT [1, 12, 77, bin(FC_MAX_MANIFEST + 1)] */
+    size_t mlen = FC_MAX_MANIFEST + 1;
+    uint8_t head[] = {0x94,
+                      0x01,
+                      0x0c,
+                      0x4d,
+                      0xc6,
+                      (uint8_t)(mlen >> 24),
+                      (uint8_t)(mlen >> 16),
+                      (uint8_t)(mlen >> 8),
+                      (uint8_t)mlen};
+    memcpy(big, head, sizeof head);
+    msg = s_raw(big, sizeof head + mlen);
+    failures += fc_hostile_probe(target, "RELEASE_COMMIT manifest over 8 MiB", &msg,
+                                 FC_HOSTILE_ERROR_OR_DROP, 0, false);
+    msg = s_raw(big, 20u << 20);
+    free(big);
+    failures += fc_hostile_probe(target, "20 MiB frame", &msg, FC_HOSTILE_DROP, 0, true);
+    failures += s_upload(target);
+    printf("%s\n", failures ? "FAILED" : "every malformed request answered or dropped");
+    return failures ? 1 : 0;
+}
+
+/* --- chunks: GET_CHUNK outside a blob ----------------------------------------------------- */
+
+/* The first non-empty file of channel's latest release, from a SNAPSHOT. */
+static int s_pick_blob(const fc_hostile_target_t *target, const char *channel,
+                       uint8_t blob[FC_HASH_LEN], uint64_t *size)
+{
+    zsock_t *dealer = fc_hostile_connect(target);
+    if (!dealer)
+        return -1;
+    fc_msg_t *sync = fc_msg_new(FC_MSG_SYNC);
+    sync->req = 5;
+    fc_msg_set_str(sync->channel, sizeof sync->channel, channel);
+    fc_msg_send(&sync, zsock_resolve(dealer));
+    zpoller_t *poller = zpoller_new(dealer, NULL);
+    int rc = -1;
+    if (zpoller_wait(poller, 5000)) {
+        int err = 0;
+        fc_msg_t *snap = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
+        fc_manifest_t *man = snap && snap->type == FC_MSG_SNAPSHOT
+                                 ? fc_manifest_parse(snap->bytes, snap->bytes_len, NULL, &err)
+                                 : NULL;
+        for (uint32_t i = 0; man && rc != 0 && i < man->nfiles; i++)
+            if (man->files[i].size > 0) {
+                memcpy(blob, man->files[i].hash, FC_HASH_LEN);
+                *size = man->files[i].size;
+                rc = 0;
+            }
+        fc_manifest_destroy(&man);
+        fc_msg_destroy(&snap);
+    }
+    zpoller_destroy(&poller);
+    zsock_destroy(&dealer);
+    return rc;
+}
+
+static zmsg_t *s_get_chunk(const uint8_t blob[FC_HASH_LEN], uint64_t offset, uint64_t length)
+{
+    fc_msg_t *m = fc_msg_new(FC_MSG_GET_CHUNK);
+    memcpy(m->blob, blob, FC_HASH_LEN);
+    m->offset = offset;
+    m->length = length;
+    return s_encode(&m);
+}
+
+static int s_chunks(const fc_hostile_target_t *target, const char *channel)
+{
+    uint8_t blob[FC_HASH_LEN];
+    uint64_t size = 0;
+    if (s_pick_blob(target, channel, blob, &size) != 0) {
+        printf("no release with a non-empty file on channel %s\n", channel);
+        return 1;
+    }
+    printf("blob of %" PRIu64 " bytes\n", size);
+    const struct {
+        const char *name;
+        uint64_t offset, length;
+    } cases[] = {
+        {"offset at the end", size, 1},
+        {"offset past the end", size + 4096, 1},
+        {"offset 2^64-1", UINT64_MAX, 1},
+        {"length past the end", 0, size + 1},
+        {"length 2^64-1 (overflow)", 1, UINT64_MAX},
+        {"offset+length wraps to 0", size - 1, UINT64_MAX - size + 2},
+        {"offset+length wraps inside", UINT64_MAX - 10, 20},
+        {"length over 1 MiB", 0, FC_MAX_CHUNK_REQ + 1},
+        {"length 0", 0, 0},
+    };
+    int failures = 0;
+    zmsg_t *msg = s_get_chunk(blob, 0, size < 4096 ? size : 4096);
+    failures += fc_hostile_probe(target, "GET_CHUNK inside the blob", &msg, FC_HOSTILE_REPLY,
+                                 FC_MSG_CHUNK, false);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "GET_CHUNK %s", cases[i].name);
+        msg = s_get_chunk(blob, cases[i].offset, cases[i].length);
+        failures += fc_hostile_probe(target, name, &msg, FC_HOSTILE_ERROR, FC_EINVAL, false);
+    }
+    uint8_t unknown[FC_HASH_LEN];
+    fc_hash_buf(unknown, "no such blob", 12);
+    msg = s_get_chunk(unknown, 0, 1);
+    failures += fc_hostile_probe(target, "GET_CHUNK unknown blob", &msg, FC_HOSTILE_ERROR,
+                                 FC_ENOTFOUND, false);
+    memset(unknown, 0, sizeof unknown);
+    msg = s_get_chunk(unknown, 0, 1);
+    failures += fc_hostile_probe(target, "GET_CHUNK all-zero blob", &msg, FC_HOSTILE_ERROR,
+                                 FC_ENOTFOUND, false);
+    printf("%s\n", failures ? "FAILED" : "every out-of-range chunk request refused");
+    return failures ? 1 : 0;
+}
+
+/* --- commit: a manifest file as RELEASE_COMMIT ------------------------------------------- */
+
+static int s_commit(const fc_hostile_target_t *target, const char *file)
+{
+    size_t len = 0;
+    uint8_t *buf = fc_read_file(file, 2 * FC_MAX_MANIFEST, &len);
+    if (!buf) {
+        printf("cannot read %s\n", file);
+        return 1;
+    }
+    fc_msg_t *m = fc_msg_new(FC_MSG_RELEASE_COMMIT);
+    m->req = FC_HOSTILE_REQ;
+    fc_msg_set_bytes(m, buf, len);
+    free(buf);
+    zsock_t *dealer = fc_hostile_connect(target);
+    if (!dealer) {
+        fc_msg_destroy(&m);
+        return 1;
+    }
+    fc_msg_send(&m, zsock_resolve(dealer));
+    zpoller_t *poller = zpoller_new(dealer, NULL);
+    int rc = 1;
+    if (zpoller_wait(poller, 10000)) {
+        int err = 0;
+        fc_msg_t *reply = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
+        if (reply && reply->type == FC_MSG_OK)
+            printf("ok serial %" PRIu64 "\n", reply->serial);
+        else if (reply && reply->type == FC_MSG_ERROR)
+            printf("error %u (%s): %s\n", reply->code, fc_strerror((int)reply->code), reply->text);
+        else
+            printf("unexpected reply\n");
+        rc = reply && (reply->type == FC_MSG_OK || reply->type == FC_MSG_ERROR) ? 0 : 1;
+        fc_msg_destroy(&reply);
+    } else
+        printf("no answer\n");
+    zpoller_destroy(&poller);
+    zsock_destroy(&dealer);
+    return rc;
+}
+
+/* --- flood: one peer that keeps sending garbage ------------------------------------------ */
+
+static int s_flood(const fc_hostile_target_t *target, int count)
+{
+    zsock_t *dealer = fc_hostile_connect(target);
+    if (!dealer)
+        return 1;
+    /* Header readable (each earns an ERROR while the broker still listens), body not. */
+    for (int i = 0; i < count; i++) {
+        zmsg_t *msg = s_raw("\x94\x01\x05\x4d\xc0", 5);
+        zmsg_send(&msg, dealer);
+    }
+    char got[FC_MAX_TEXT + 64] = "";
+    int type = 0, code = 0;
+    bool answered = s_await_welcome(dealer, 2000, got, sizeof got, &type, &code);
+    zsock_destroy(&dealer);
+    dealer = fc_hostile_connect(target);
+    bool others = dealer && s_await_welcome(dealer, 3000, NULL, 0, NULL, NULL);
+    zsock_destroy(&dealer);
+    printf("after %d malformed messages: that peer %s; a fresh peer %s\n", count,
+           answered ? "STILL ANSWERED" : "is ignored", others ? "is served" : "IS NOT SERVED");
+    return !answered && others ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    zsys_init();
+    zsys_set_logstream(NULL);
+    fc_crypto_init();
+    setvbuf(stdout, NULL, _IOLBF, 0); /* lines in order with anything on stderr */
+    /* Security options first, as tests/lib.sh passes them: --broker-key KEY --cert FILE (a
+       client), --server-cert FILE (the fake broker), --insecure (nothing). */
+    const char *broker_key = NULL, *cert = NULL, *server_cert = NULL;
+    while (argc >= 2 && strncmp(argv[1], "--", 2) == 0 && !streq(argv[1], "--help")) {
+        if (argc >= 3 && streq(argv[1], "--broker-key"))
+            broker_key = argv[2];
+        else if (argc >= 3 && streq(argv[1], "--cert"))
+            cert = argv[2];
+        else if (argc >= 3 && streq(argv[1], "--server-cert"))
+            server_cert = argv[2];
+        else if (!streq(argv[1], "--insecure"))
+            return s_usage(stderr, 2);
+        int used = streq(argv[1], "--insecure") ? 1 : 2;
+        argc -= used;
+        argv += used;
+    }
+    char text[FC_MAX_TEXT] = "";
+    int err = 0;
+    fc_curve_t *curve = NULL;
+    if (server_cert)
+        curve = fc_curve_new_server(server_cert, &err, text, sizeof text);
+    else if (broker_key || cert)
+        curve = fc_curve_new_client(cert ? cert : "", broker_key ? broker_key : "", &err, text,
+                                    sizeof text);
+    if ((server_cert || broker_key || cert) && !curve) {
+        fprintf(stderr, "fleetcast-hostile: %s\n", text);
+        return 2;
+    }
+    fc_hostile_target_t target = {argc >= 3 ? argv[2] : NULL, curve};
+    int rc = -1;
+    if (argc == 3 && streq(argv[1], "client"))
+        rc = s_client(&target);
+    else if (argc == 4 && streq(argv[1], "chunks"))
+        rc = s_chunks(&target, argv[3]);
+    else if (argc == 4 && streq(argv[1], "commit"))
+        rc = s_commit(&target, argv[3]);
+    else if (argc == 4 && streq(argv[1], "flood"))
+        rc = s_flood(&target, atoi(argv[3]));
+    else if (argc == 3 && streq(argv[1], "config"))
+        rc = fc_hostile_config(&target);
+    else if (argc == 5 && streq(argv[1], "broker"))
+        rc = fc_hostile_fake_broker(argv[2], argv[3], atoi(argv[4]), curve);
+    fc_curve_destroy(&curve);
+    if (rc >= 0)
+        return rc;
+    if (argc == 2 && (streq(argv[1], "-h") || streq(argv[1], "--help")))
+        return s_usage(stdout, 0);
+    return s_usage(stderr, 2);
+}

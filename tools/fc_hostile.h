@@ -1,0 +1,46 @@
+/* fc_hostile.h: what the parts of fleetcast-hostile share: the one place it connects to a
+   broker, and probing a broker with a hostile message. */
+#ifndef FC_HOSTILE_H
+#define FC_HOSTILE_H
+
+#include "fc_curve.h"
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The request id hostile requests carry (0x4d), so an ERROR naming it is matched. */
+#define FC_HOSTILE_REQ 77
+
+/* What a probe may get back for its hostile message. */
+typedef enum {
+    FC_HOSTILE_ERROR_OR_DROP, /* garbage: an ERROR reply or nothing, never anything else */
+    FC_HOSTILE_ERROR,         /* an ERROR with the given code */
+    FC_HOSTILE_REPLY,         /* a reply of the given message type */
+    FC_HOSTILE_DROP           /* nothing at all (e.g. a frame libzmq refuses) */
+} fc_hostile_expect_t;
+
+/* The broker under attack: its service endpoint and the CURVE settings to reach it (NULL
+   for a broker started with --insecure). */
+typedef struct {
+    const char *endpoint;
+    const fc_curve_t *curve;
+} fc_hostile_target_t;
+
+/* Connects a DEALER to the target's service endpoint, tuned like every fleetcast socket and
+   with its CURVE settings. The only function that connects. NULL if it cannot. */
+zsock_t *fc_hostile_connect(const fc_hostile_target_t *target);
+
+/* Sends *msg_p (destroyed) on a fresh connection, then a proper HELLO; reports what came back
+   for the hostile message and whether the broker still answered the HELLO (on a second fresh
+   connection if fresh_check, for frames after which libzmq drops the connection). Prints one
+   line. Returns 0 if the outcome is the expected one and the broker still serves, else 1. */
+int fc_hostile_probe(const fc_hostile_target_t *target, const char *name, zmsg_t **msg_p,
+                     fc_hostile_expect_t expect, int want, bool fresh_check);
+
+/* The config modes (fc_hostile_config.c). */
+int fc_hostile_config(const fc_hostile_target_t *target);
+/* curve: the fake broker's server settings (NULL: plain). */
+int fc_hostile_fake_broker(const char *service, const char *announce, int seconds,
+                           const fc_curve_t *curve);
+
+#endif

@@ -1,0 +1,204 @@
+/* fc_hostile_config.c: fleetcast-hostile's config mode (well-framed config requests with
+   hostile content) and its fake broker that answers agents with garbage. */
+#include <czmq.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fc_config.h"
+#include "fc_hash.h"
+#include "fc_hostile.h"
+#include "fc_msg.h"
+#include "fc_util.h"
+
+/* --- broker: a fake broker answering everything with garbage ---------------------------- */
+
+int fc_hostile_fake_broker(const char *service, const char *announce, int seconds,
+                           const fc_curve_t *curve)
+{
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    zsock_t *pub = zsock_new(ZMQ_PUB);
+    fc_sock_tune(zsock_resolve(router));
+    fc_sock_tune(zsock_resolve(pub));
+    fc_curve_apply(curve, router);
+    fc_curve_apply(curve, pub);
+    if (zsock_bind(router, "%s", service) < 0 || zsock_bind(pub, "%s", announce) < 0) {
+        fprintf(stderr, "fleetcast-hostile: cannot bind\n");
+        return 1;
+    }
+    const char *garbage[] = {"\x93\x01\x02", "\xdd\x7f\xff\xff\xff", "\xc1",
+                             "\x95\x01\x02\x01\x01\x01"};
+    zpoller_t *poller = zpoller_new(router, NULL);
+    int64_t end = zclock_mono() + seconds * 1000;
+    unsigned n = 0;
+    while (zclock_mono() < end && !zsys_interrupted) {
+        zstr_sendx(pub, "H", garbage[n % 4], NULL);
+        zstr_sendx(pub, "R/stable", garbage[(n + 1) % 4], NULL);
+        zstr_sendx(pub, "C/global", garbage[(n + 2) % 4], NULL);
+        if (!zpoller_wait(poller, 100))
+            continue;
+        zmsg_t *msg = zmsg_recv(router);
+        if (!msg)
+            break;
+        zframe_t *id = zmsg_pop(msg);
+        zmsg_destroy(&msg);
+        /* Answer with garbage, and with a reply that is well formed but of the wrong kind. */
+        zframe_send(&id, router, ZFRAME_MORE | ZFRAME_REUSE);
+        zstr_send(router, garbage[n++ % 4]);
+        zframe_send(&id, router, ZFRAME_MORE);
+        zstr_sendx(router, "\x93\x01\x12", "extra", "frames", NULL);
+    }
+    zpoller_destroy(&poller);
+    zsock_destroy(&pub);
+    zsock_destroy(&router);
+    return 0;
+}
+
+/* --- config: well-framed requests with hostile config content --------------------------- */
+
+/* Sends one request on its own connection and waits for any reply to it; then checks the
+   broker still serves. Returns the number of failures (0 or more). */
+static int s_config_case(const fc_hostile_target_t *target, const char *name, fc_msg_t *req,
+                         const void *raw, size_t rawlen, bool want_reply)
+{
+    zsock_t *dealer = fc_hostile_connect(target);
+    if (!dealer)
+        return 1;
+    if (req) {
+        req->req = 77;
+        fc_msg_send(&req, zsock_resolve(dealer));
+    } else {
+        zframe_t *f = zframe_new(raw, rawlen);
+        zframe_send(&f, dealer, 0);
+    }
+    int failures = 0;
+    const char *answer = "no answer";
+    char text[FC_MAX_TEXT + 32] = "";
+    zpoller_t *poller = zpoller_new(dealer, NULL);
+    int64_t deadline = zclock_mono() + 2000;
+    while (zclock_mono() < deadline) {
+        if (!zpoller_wait(poller, 200))
+            continue;
+        int err = 0;
+        fc_msg_t *reply = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
+        if (reply && reply->req == 77) {
+            answer = fc_msg_type_name(reply->type);
+            if (reply->type == FC_MSG_ERROR)
+                snprintf(text, sizeof text, " (%s)", reply->text);
+            fc_msg_destroy(&reply);
+            break;
+        }
+        fc_msg_destroy(&reply);
+    }
+    zpoller_destroy(&poller);
+    if (want_reply && streq(answer, "no answer"))
+        failures++;
+    printf("%s: %s%s\n", name, answer, text);
+    zsock_destroy(&dealer);
+    /* Then a proper request on a fresh connection must still be answered. */
+    fc_msg_t *hello = fc_msg_new(FC_MSG_HELLO);
+    fc_msg_set_str(hello->role, sizeof hello->role, "publisher");
+    fc_msg_set_str(hello->id, sizeof hello->id, "hostile");
+    zmsg_t *msg = fc_msg_encode(hello);
+    fc_msg_destroy(&hello);
+    return failures +
+           fc_hostile_probe(target, "  then HELLO", &msg, FC_HOSTILE_REPLY, FC_MSG_WELCOME, false);
+}
+
+static fc_msg_t *s_push_bytes(const void *buf, size_t len)
+{
+    fc_msg_t *m = fc_msg_new(FC_MSG_CONFIG_PUSH);
+    fc_msg_set_bytes(m, buf, len);
+    return m;
+}
+
+int fc_hostile_config(const fc_hostile_target_t *target)
+{
+    int failures = 0;
+    /* A properly signed revision to damage: numbered far ahead so even intact it is refused
+       (the broker accepts only latest + 1), by a key nobody trusts. */
+    fc_crypto_init();
+    fc_signkey_t key;
+    fc_signkey_generate(&key);
+    fc_revision_t *rev = fc_revision_new(FC_REV_SET);
+    rev->rev = 999999;
+    snprintf(rev->scope, sizeof rev->scope, "global");
+    fc_value_t v = {0};
+    fc_value_from_text(&v, "1");
+    fc_revision_set(rev, "hostile", &v);
+    fc_value_free(&v);
+    size_t len = 0;
+    uint8_t *good = fc_revision_sign(rev, &key, &len);
+    fc_revision_destroy(&rev);
+    fc_signkey_wipe(&key);
+    if (!good) {
+        printf("cannot sign the test revision\n");
+        return 1;
+    }
+    uint8_t *bad = malloc(len);
+    memcpy(bad, good, len);
+    bad[len / 2] ^= 0x40;
+
+    failures +=
+        s_config_case(target, "CONFIG_PUSH garbage", s_push_bytes("garbage", 7), NULL, 0, true);
+    failures += s_config_case(target, "CONFIG_PUSH empty", s_push_bytes("", 0), NULL, 0, true);
+    failures +=
+        s_config_case(target, "CONFIG_PUSH flipped byte", s_push_bytes(bad, len), NULL, 0, true);
+    failures +=
+        s_config_case(target, "CONFIG_PUSH truncated", s_push_bytes(good, len - 9), NULL, 0, true);
+    failures +=
+        s_config_case(target, "CONFIG_PUSH wrong number", s_push_bytes(good, len), NULL, 0, true);
+    free(bad);
+    free(good);
+
+    fc_msg_t *m = fc_msg_new(FC_MSG_CONFIG_SYNC);
+    fc_msg_set_str(m->id, sizeof m->id, "../../etc/passwd");
+    fc_msg_set_str(m->group, sizeof m->group, "*");
+    m->serial = UINT64_MAX;
+    failures += s_config_case(target, "CONFIG_SYNC odd id", m, NULL, 0, true);
+    m = fc_msg_new(FC_MSG_CONFIG_ACK);
+    fc_msg_set_str(m->id, sizeof m->id, "nobody");
+    m->serial = 424242;
+    fc_msg_set_str(m->state, sizeof m->state, "bogus-state");
+    failures += s_config_case(target, "CONFIG_ACK unknown rev and state", m, NULL, 0, true);
+    m = fc_msg_new(FC_MSG_CONFIG_STATUS);
+    m->serial = 424242;
+    failures += s_config_case(target, "CONFIG_STATUS unknown rev", m, NULL, 0, true);
+    m = fc_msg_new(FC_MSG_RESTART_SLOT);
+    fc_msg_set_str(m->id, sizeof m->id, "nobody");
+    m->serial = 424242;
+    failures += s_config_case(target, "RESTART_SLOT unknown rev", m, NULL, 0, true);
+    m = fc_msg_new(FC_MSG_AUDIT);
+    m->serial = UINT64_MAX;
+    failures += s_config_case(target, "AUDIT huge count", m, NULL, 0, true);
+    m = fc_msg_new(FC_MSG_CONFIG_SNAPSHOT);
+    failures += s_config_case(target, "CONFIG_SNAPSHOT as a request", m, NULL, 0, true);
+    m = fc_msg_new(FC_MSG_CONFIG_ANNOUNCE);
+    failures += s_config_case(target, "CONFIG_ANNOUNCE as a request", m, NULL, 0, true);
+
+    /* Raw frames: config types with wrong field types, counts and lengths (request id 77,
+       0x4d, so an ERROR naming it is matched like the others). */
+    const struct {
+        const char *name;
+        const char *bytes;
+        size_t len;
+    } raw[] = {
+        {"CONFIG_PUSH str for bytes",
+         "\x94\x01\x16\x4d\xa3"
+         "abc",
+         8},
+        {"CONFIG_SYNC int for id", "\x96\x01\x17\x4d\x05\xa0\x00", 7},
+        {"CONFIG_ACK missing fields",
+         "\x95\x01\x19\x4d\xa1"
+         "a\xa0",
+         7},
+        {"CONFIG_SNAPSHOT huge items", "\x98\x01\x18\x4d\x00\x00\x00\xc2\xdd\x7f\xff\xff\xff", 13},
+        {"AUDIT negative count", "\x94\x01\x1d\x4d\xff", 5},
+        {"CONFIG_PUSH bin32 length lie",
+         "\x94\x01\x16\x4d\xc6\x7f\xff\xff\xff"
+         "ab",
+         11},
+    };
+    for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++)
+        failures += s_config_case(target, raw[i].name, NULL, raw[i].bytes, raw[i].len, false);
+    return failures ? 1 : 0;
+}

@@ -18,14 +18,15 @@ set -euo pipefail
 
 PROG=bench_fanout.sh
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tools/bench_lib.sh
+source "$REPO/tools/bench_lib.sh"
 AGENTS=100
 SIZE_MIB=64
 RUNS=3
 KEEP=0
 BUILD_DIR=${BUILD_DIR:-build}
 
-die() { echo "$PROG: $*" >&2; exit 1; }
-usage() { sed -n '4,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { bench_usage 4,9; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -41,63 +42,16 @@ done
 for v in "$AGENTS" "$SIZE_MIB" "$RUNS"; do
     [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "--agents, --size and --runs take positive numbers"
 done
-case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$REPO/$BUILD_DIR" ;; esac
+bench_find_programs
+bench_need_nginx_curl
 
-find_bin() {
-    local name=$1 sub=$2 cand
-    for cand in "$BUILD_DIR/$sub/$name" "$BUILD_DIR/$name" "$BUILD_DIR/bin/$name"; do
-        if [ -x "$cand" ] && [ -f "$cand" ]; then echo "$cand"; return 0; fi
-    done
-    die "$name not found in $BUILD_DIR; build first: cmake -S $REPO -B $BUILD_DIR && cmake --build $BUILD_DIR -j2"
-}
-BROKER=$(find_bin fleetcast-broker broker)
-CLI=$(find_bin fleetcast publisher)
-AGENT=$(find_bin fleetcast-agent subscriber)
-FREEPORT=$(find_bin fleetcast-freeport tools)
-read -r -a BROKER_EXTRA <<<"${FC_BENCH_BROKER_ARGS:-}"
-read -r -a CLIENT_EXTRA <<<"${FC_BENCH_CLIENT_ARGS:-}"
-read -r -a AGENT_EXTRA <<<"${FC_BENCH_AGENT_ARGS:-}"
-NGINX=${FC_BENCH_NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
-[ -x "$NGINX" ] || die "no nginx (looked for nginx in PATH and /usr/sbin/nginx; set FC_BENCH_NGINX)"
-command -v curl >/dev/null || die "no curl in PATH"
-
-now() { if [ -n "${EPOCHREALTIME:-}" ]; then echo "$EPOCHREALTIME"; else date +%s.%N; fi; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-    if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 json_str() { sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\{0,1\}\([^\",}]*\).*/\1/p" "$2" | head -1; }
-hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
 
-TMPBASE=${TMPDIR:-/var/tmp}
-need_kib=$(((SIZE_MIB * (2 * AGENTS + 3) + 512) * 1024))
-avail_kib=$(df -Pk "$TMPBASE" | awk 'NR == 2 { print $4 }')
-[ "$avail_kib" -ge "$need_kib" ] ||
-    die "$TMPBASE has $((avail_kib / 1024)) MiB free; this run needs $((need_kib / 1024)) MiB"
-WORK=$(mktemp -d "$TMPBASE/fc-fanout.XXXXXX")
 BROKER_PID=""
-NGINX_PID=""
 CHILDREN=()
-cleanup() {
-    local rc=$? pid
-    trap - EXIT INT TERM
-    for pid in "${CHILDREN[@]}" $NGINX_PID $BROKER_PID; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${CHILDREN[@]}" $NGINX_PID $BROKER_PID; do wait "$pid" 2>/dev/null || true; done
-    if [ "$KEEP" = 1 ]; then echo "$PROG: kept $WORK" >&2; else rm -rf "$WORK"; fi
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-wait_port() {
-    local pid=$1 port=$2 what=$3 log=$4 i
-    for i in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || die "$what exited during startup; its log: $(tail -5 "$log")"
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    die "$what did not listen on 127.0.0.1:$port within 10 s"
-}
+# bench_pids: what bench_cleanup stops on exit (with nginx)
+bench_pids() { echo "${CHILDREN[*]} $BROKER_PID"; }
+bench_make_work fc-fanout $(((SIZE_MIB * (2 * AGENTS + 3) + 512) * 1024)) "this run"
 
 # wait_all: waits for every PID in CHILDREN; returns how many failed
 wait_all() {
@@ -107,59 +61,21 @@ wait_all() {
     return $failed
 }
 
-mapfile -t PORTS < <("$FREEPORT" 3)
-[ ${#PORTS[@]} = 3 ] || die "fleetcast-freeport did not give 3 ports"
+bench_ports 3
 P_SERVICE=${PORTS[0]} P_ANNOUNCE=${PORTS[1]} P_HTTP=${PORTS[2]}
 ENDPOINT=tcp://127.0.0.1:$P_SERVICE
 
-echo "$PROG: making a ${SIZE_MIB} MiB random file in $WORK" >&2
-mkdir -p "$WORK/src" "$WORK/nginx/tmp"
-dd if=/dev/urandom of="$WORK/src/file" bs=1M count="$SIZE_MIB" iflag=fullblock status=none
-
-NGINX_USER=""
-[ "$(id -u)" = 0 ] && NGINX_USER="user $(id -un) $(id -gn);"
-cat >"$WORK/nginx/nginx.conf" <<NGINX
-$NGINX_USER
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    default_type application/octet-stream;
-    client_body_temp_path $WORK/nginx/tmp/body;
-    proxy_temp_path $WORK/nginx/tmp/proxy;
-    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-    scgi_temp_path $WORK/nginx/tmp/scgi;
-    server {
-        listen 127.0.0.1:$P_HTTP;
-        root $WORK/src;
-    }
-}
-NGINX
-"$NGINX" -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" \
-    >"$WORK/nginx/stdout.log" 2>&1 &
-NGINX_PID=$!
-wait_port "$NGINX_PID" "$P_HTTP" nginx "$WORK/nginx/error.log"
+bench_make_source "$SIZE_MIB"
+bench_start_nginx "$P_HTTP" 1024
 
 mkdir -p "$WORK/broker"
-"$CLI" keygen --out "$WORK/keys" >"$WORK/keygen.log" 2>&1 ||
-    die "fleetcast keygen failed: $(tail -5 "$WORK/keygen.log")"
+bench_keys
 # CURVE like a real fleet (one agent key shared by all the agents), unless FC_BENCH_INSECURE=1.
 if [ "${FC_BENCH_INSECURE:-0}" = 1 ]; then
     BROKER_EXTRA+=(--insecure) CLIENT_EXTRA+=(--insecure) AGENT_EXTRA+=(--insecure)
 else
-    { "$CLI" keygen --role broker --out "$WORK/broker" &&
-      "$CLI" keygen --role agent --out "$WORK/keys" &&
-      "$CLI" keys add-publisher "$WORK/keys/publisher.cert" --data "$WORK/broker" &&
-      "$CLI" keys add-agent "$WORK/keys/agent.cert" --data "$WORK/broker"; } >>"$WORK/keygen.log" 2>&1 ||
-        die "CURVE keys failed: $(tail -5 "$WORK/keygen.log")"
-    CLIENT_EXTRA+=(--broker-key "$WORK/broker/broker.cert" --cert "$WORK/keys/publisher.cert_secret")
-    AGENT_EXTRA+=(--broker-key "$WORK/broker/broker.cert" --key "$WORK/keys/agent.cert_secret")
+    bench_curve_keys "$WORK/broker"
+    CLIENT_EXTRA+=("${CURVE_CLIENT_ARGS[@]}") AGENT_EXTRA+=("${CURVE_AGENT_ARGS[@]}")
 fi
 "$BROKER" --data "$WORK/broker" --service "$ENDPOINT" --announce "tcp://127.0.0.1:$P_ANNOUNCE" \
     "${BROKER_EXTRA[@]}" >"$WORK/broker.log" 2>&1 &
@@ -189,7 +105,7 @@ run_curl() { # RUN: N curls at once; sets T_CURL, T_CSYNC
     sync "$dir"/* # fsync of each copy (not the whole file system)
     T_CURL=$(elapsed "$t0" "$t1")
     T_CSYNC=$(elapsed "$t0" "$(now)")
-    cmp -s "$dir/1" "$WORK/src/file" && cmp -s "$dir/$AGENTS" "$WORK/src/file" ||
+    { cmp -s "$dir/1" "$WORK/src/file" && cmp -s "$dir/$AGENTS" "$WORK/src/file"; } ||
         die "a curl copy differs from the source"
     rm -rf "$dir"
 }
@@ -215,8 +131,8 @@ run_agents() { # RUN: N agents at once; sets T_AGENT, FETCHED (total bytes)
         f=$(json_str bytes_fetched "$dir/$i.json")
         FETCHED=$((FETCHED + ${f:-0}))
     done
-    cmp -s "$dir/1/install/current/file" "$WORK/src/file" &&
-        cmp -s "$dir/$AGENTS/install/current/file" "$WORK/src/file" ||
+    { cmp -s "$dir/1/install/current/file" "$WORK/src/file" &&
+        cmp -s "$dir/$AGENTS/install/current/file" "$WORK/src/file"; } ||
         die "an agent's installed file differs from the source"
     rm -rf "$dir"
 }

@@ -21,20 +21,15 @@ set -euo pipefail
 
 PROG=bench_release.sh
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tools/bench_lib.sh
+source "$REPO/tools/bench_lib.sh"
 SIZE_MIB=1024
 RUNS=3
 BUILD_DIR=${BUILD_DIR:-build}
 TRANSPORT=both
 [ "${FC_BENCH_INSECURE:-0}" = 1 ] && TRANSPORT=plain
 
-die() {
-    echo "$PROG: $*" >&2
-    exit 1
-}
-
-usage() {
-    sed -n '4,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
-}
+usage() { bench_usage 4,11; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -53,77 +48,9 @@ curve | plain) TRANSPORTS=("$TRANSPORT") ;;
 both) TRANSPORTS=(curve plain) ;;
 *) die "--transport must be curve, plain or both" ;;
 esac
-case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$REPO/$BUILD_DIR" ;; esac
+bench_find_programs
+bench_need_nginx_curl
 
-# find_bin NAME SUBDIR: the built program, or a clear failure naming where it was looked for
-find_bin() {
-    local name=$1 sub=$2 cand
-    for cand in "$BUILD_DIR/$sub/$name" "$BUILD_DIR/$name" "$BUILD_DIR/bin/$name"; do
-        if [ -x "$cand" ] && [ -f "$cand" ]; then
-            echo "$cand"
-            return 0
-        fi
-    done
-    die "$name not found (looked in $BUILD_DIR/$sub, $BUILD_DIR, $BUILD_DIR/bin);" \
-        "build it first: cmake -S $REPO -B $BUILD_DIR && cmake --build $BUILD_DIR -j2"
-}
-BROKER=$(find_bin fleetcast-broker broker)
-CLI=$(find_bin fleetcast publisher)
-AGENT=$(find_bin fleetcast-agent subscriber)
-FREEPORT=$(find_bin fleetcast-freeport tools)
-read -r -a BROKER_EXTRA <<<"${FC_BENCH_BROKER_ARGS:-}"
-read -r -a CLIENT_EXTRA <<<"${FC_BENCH_CLIENT_ARGS:-}"
-read -r -a AGENT_EXTRA <<<"${FC_BENCH_AGENT_ARGS:-}"
-
-# nginx and curl are the baseline; install them only if they are missing
-APT_UPDATED=0
-apt_install() {
-    command -v apt-get >/dev/null || die "$* missing and no apt-get to install it"
-    [ "$(id -u)" = 0 ] || die "$* missing; install it (needs root for apt-get)"
-    local policy_made=0
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        # keep the package's postinst from starting a system nginx on port 80
-        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-        chmod 755 /usr/sbin/policy-rc.d
-        policy_made=1
-    fi
-    local ok=1
-    for pkg in "$@"; do
-        if DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >/dev/null 2>&1; then
-            ok=0
-            break
-        fi
-        if [ $APT_UPDATED = 0 ]; then
-            APT_UPDATED=1
-            apt-get update -q >/dev/null 2>&1 || true
-            if DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >/dev/null 2>&1; then
-                ok=0
-                break
-            fi
-        fi
-    done
-    [ $policy_made = 1 ] && rm -f /usr/sbin/policy-rc.d
-    [ $ok = 0 ] || die "could not install any of: $*"
-}
-NGINX=$(command -v nginx || true)
-[ -n "$NGINX" ] || [ ! -x /usr/sbin/nginx ] || NGINX=/usr/sbin/nginx
-if [ -z "$NGINX" ]; then
-    echo "$PROG: installing nginx" >&2
-    apt_install nginx-light nginx
-    NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-fi
-if ! command -v curl >/dev/null; then
-    echo "$PROG: installing curl" >&2
-    apt_install curl
-fi
-
-# monotonic-enough wall clock in seconds with microseconds, without forking
-now() {
-    if [ -n "${EPOCHREALTIME:-}" ]; then echo "$EPOCHREALTIME"; else date +%s.%N; fi
-}
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-    if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 json_num() { sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\{0,1\}\([0-9.]*\).*/\1/p" "$2" | head -1; }
 
 # clock ticks per second for /proc/PID/stat; CPU times are read from there and from `times`
@@ -164,32 +91,13 @@ sample_threads() {
     done
 }
 
-TMPBASE=${TMPDIR:-/var/tmp}
-# source, one broker store per transport, curl copy, agent install
-need_kib=$(((SIZE_MIB * (3 + ${#TRANSPORTS[@]}) + 256) * 1024))
-avail_kib=$(df -Pk "$TMPBASE" | awk 'NR == 2 { print $4 }')
-[ "$avail_kib" -ge "$need_kib" ] ||
-    die "$TMPBASE has $((avail_kib / 1024)) MiB free; --size $SIZE_MIB needs $((need_kib / 1024)) MiB"
-WORK=$(mktemp -d "$TMPBASE/fc-bench.XXXXXX")
 declare -A BROKER_PID=()
-NGINX_PID=""
 CHILD_PID=""
 SAMPLER_PID=""
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    for pid in $SAMPLER_PID $CHILD_PID $NGINX_PID "${BROKER_PID[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in $SAMPLER_PID $CHILD_PID $NGINX_PID "${BROKER_PID[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# bench_pids: what bench_cleanup stops on exit (with nginx)
+bench_pids() { echo "$SAMPLER_PID $CHILD_PID ${BROKER_PID[*]}"; }
+# room for the source, one broker store per transport, the curl copy and the agent install
+bench_make_work fc-bench $(((SIZE_MIB * (3 + ${#TRANSPORTS[@]}) + 256) * 1024)) "--size $SIZE_MIB"
 
 # run_child CMD...: runs CMD in the background and waits, so a signal interrupts the wait at
 # once (bash defers traps until a foreground command ends) and cleanup can kill CMD by PID
@@ -202,60 +110,15 @@ run_child() {
     return $rc
 }
 
-# wait_port PID PORT WHAT: until something accepts on PORT, failing if PID dies first
-wait_port() {
-    local pid=$1 port=$2 what=$3 i
-    for i in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || die "$what exited during startup; its log: $(tail -5 "$4")"
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    die "$what did not listen on 127.0.0.1:$port within 10 s"
-}
-
 NPORTS=$((1 + 2 * ${#TRANSPORTS[@]}))
-mapfile -t PORTS < <("$FREEPORT" "$NPORTS")
-[ ${#PORTS[@]} = "$NPORTS" ] || die "fleetcast-freeport did not give $NPORTS ports"
+bench_ports "$NPORTS"
 P_HTTP=${PORTS[0]}
 
-echo "$PROG: making a ${SIZE_MIB} MiB random file in $WORK" >&2
-mkdir -p "$WORK/src" "$WORK/nginx/tmp" "$WORK/out"
-dd if=/dev/urandom of="$WORK/src/file" bs=1M count="$SIZE_MIB" iflag=fullblock status=none
+bench_make_source "$SIZE_MIB"
+mkdir -p "$WORK/out"
 SIZE_BYTES=$((SIZE_MIB * 1024 * 1024))
-
-# a private nginx: its own config, pid, logs and temp paths, serving the source dir
-NGINX_USER=""
-[ "$(id -u)" = 0 ] && NGINX_USER="user $(id -un) $(id -gn);" # workers would be nobody
-cat >"$WORK/nginx/nginx.conf" <<NGINX
-$NGINX_USER
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 64; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    default_type application/octet-stream;
-    client_body_temp_path $WORK/nginx/tmp/body;
-    proxy_temp_path $WORK/nginx/tmp/proxy;
-    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-    scgi_temp_path $WORK/nginx/tmp/scgi;
-    server {
-        listen 127.0.0.1:$P_HTTP;
-        root $WORK/src;
-    }
-}
-NGINX
-"$NGINX" -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" \
-    >"$WORK/nginx/stdout.log" 2>&1 &
-NGINX_PID=$!
-wait_port "$NGINX_PID" "$P_HTTP" nginx "$WORK/nginx/error.log"
-
-"$CLI" keygen --out "$WORK/keys" >"$WORK/keygen.log" 2>&1 ||
-    die "fleetcast keygen failed: $(tail -5 "$WORK/keygen.log")"
+bench_start_nginx "$P_HTTP" 64
+bench_keys
 
 # one broker per transport, each with its own data dir, ports and security words; the CURVE
 # broker gets its own certificate and the publisher's and agent's keys enrolled
@@ -271,15 +134,10 @@ for tr in "${TRANSPORTS[@]}"; do
         broker_sec=(--insecure)
         CLIENT_SEC[$tr]=--insecure AGENT_SEC[$tr]=--insecure
     else
-        { "$CLI" keygen --role broker --out "$data" &&
-          "$CLI" keygen --role agent --out "$WORK/keys" &&
-          "$CLI" keys add-publisher "$WORK/keys/publisher.cert" --data "$data" &&
-          "$CLI" keys add-agent "$WORK/keys/agent.cert" --data "$data"; } >>"$WORK/keygen.log" 2>&1 ||
-            die "CURVE keys failed: $(tail -5 "$WORK/keygen.log")"
+        bench_curve_keys "$data"
         broker_sec=()
         # words with no spaces (the work dir is from mktemp under TMPDIR), split when used
-        CLIENT_SEC[$tr]="--broker-key $data/broker.cert --cert $WORK/keys/publisher.cert_secret"
-        AGENT_SEC[$tr]="--broker-key $data/broker.cert --key $WORK/keys/agent.cert_secret"
+        CLIENT_SEC[$tr]="${CURVE_CLIENT_ARGS[*]}" AGENT_SEC[$tr]="${CURVE_AGENT_ARGS[*]}"
     fi
     "$BROKER" --data "$data" --service "${ENDPOINT[$tr]}" --announce "$announce" \
         "${broker_sec[@]}" "${BROKER_EXTRA[@]}" >"$WORK/broker-$tr.log" 2>&1 &
@@ -373,7 +231,7 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 for tr in "${TRANSPORTS[@]}"; do
-    HWM_KIB[$tr]=$(awk '/^VmHWM:/ { print $2 }' "/proc/${BROKER_PID[$tr]}/status" 2>/dev/null || true)
+    HWM_KIB[$tr]=$(hwm_kib "${BROKER_PID[$tr]}")
     [ -n "${HWM_KIB[$tr]}" ] ||
         die "fleetcast-broker ($tr) is gone before the end; its log: $(tail -5 "$WORK/broker-$tr.log")"
 done

@@ -797,6 +797,13 @@ void fc_broker_actor(zsock_t *pipe, void *args)
             s_handle_router(self);
         fc_chunks_pump(self->chunks);
     }
+    /* For the operator (and the benchmarks): how much of the chunk traffic was load. */
+    uint64_t dup = fc_chunks_duplicates(self->chunks), drop = fc_chunks_dropped(self->chunks);
+    if (fc_chunks_served(self->chunks))
+        zsys_info("fleetcast-broker: chunk requests re-sent on a live connection and not "
+                  "answered twice: %llu; dropped past the queue cap: %llu; chunks sent: %llu",
+                  (unsigned long long)dup, (unsigned long long)drop,
+                  (unsigned long long)fc_chunks_served(self->chunks));
     s_batch_flush(self);
     s_broker_destroy(&self);
 }

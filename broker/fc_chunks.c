@@ -36,6 +36,19 @@ typedef struct {
     uint8_t blob[FC_HASH_LEN];
 } s_waiting_t;
 
+/* The request ids last answered on one connection, and when it last asked for anything. */
+#define S_SERVED 64
+typedef struct {
+    uint64_t req[S_SERVED];
+    size_t next;
+    int64_t seen; /* zclock_mono ms */
+} s_served_t;
+
+/* A connection that asked for nothing this long is forgotten (an agent re-sends a request
+   after at most 60 s, so a re-send of a chunk it is still receiving comes well before). */
+#define S_SERVED_TTL_MS (120 * 1000)
+#define S_SWEEP_MS (10 * 1000)
+
 /* A peer with requests waiting, oldest first. */
 typedef struct {
     zframe_t *peer;
@@ -56,7 +69,15 @@ struct fc_chunks_t {
     zlistx_t *turn;  /* s_peer_t, owned */
     zhashx_t *peers; /* key -> s_peer_t, borrowed from turn */
     size_t nwaiting;
-    uint64_t send_failed, dropped;
+    /* Per connection (routing id), the requests answered last. A request re-sent on the
+       same connection after its chunk went out is not answered again: ZeroMQ delivers in
+       order on a live connection, so that reply is on its way, merely late because the
+       link or the requester is slow. Sending it again would add load exactly when there
+       is too much, and make the next re-sends likelier. After a reconnect the routing id
+       is new, so a requester that lost replies with its connection gets them again. */
+    zhashx_t *served; /* key -> s_served_t, owned */
+    int64_t swept;
+    uint64_t send_failed, dropped, duplicates, nserved;
 };
 
 static void s_account_release(s_account_t *a, uint64_t bytes)
@@ -134,6 +155,57 @@ static void s_peer_destroy(void **item)
     }
 }
 
+static void s_served_destroy(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+/* Forgets connections idle past the TTL (gone, or done). */
+static void s_sweep(fc_chunks_t *self, int64_t now)
+{
+    if (now - self->swept < S_SWEEP_MS)
+        return;
+    self->swept = now;
+    zlistx_t *old = zlistx_new();
+    if (!old)
+        return;
+    for (s_served_t *sv = (s_served_t *)zhashx_first(self->served); sv;
+         sv = (s_served_t *)zhashx_next(self->served))
+        if (now - sv->seen > S_SERVED_TTL_MS)
+            zlistx_add_end(old, (void *)zhashx_cursor(self->served));
+    for (const char *k = (const char *)zlistx_first(old); k; k = (const char *)zlistx_next(old))
+        zhashx_delete(self->served, k);
+    zlistx_destroy(&old);
+}
+
+static bool s_was_served(fc_chunks_t *self, const char *key, uint64_t req, int64_t now)
+{
+    s_served_t *sv = (s_served_t *)zhashx_lookup(self->served, key);
+    if (!sv)
+        return false;
+    sv->seen = now;
+    for (size_t i = 0; i < S_SERVED; i++)
+        if (sv->req[i] == req)
+            return true;
+    return false;
+}
+
+static void s_mark_served(fc_chunks_t *self, const char *key, uint64_t req)
+{
+    s_served_t *sv = (s_served_t *)zhashx_lookup(self->served, key);
+    if (!sv) {
+        sv = calloc(1, sizeof *sv);
+        if (!sv || zhashx_insert(self->served, key, sv) != 0) {
+            free(sv);
+            return; /* not remembered: a re-send is answered again, as before */
+        }
+    }
+    sv->seen = zclock_mono();
+    sv->req[sv->next] = req;
+    sv->next = (sv->next + 1) % S_SERVED;
+}
+
 fc_chunks_t *fc_chunks_new(fc_store_t *store, void *router, uint64_t budget)
 {
     fc_chunks_t *self = calloc(1, sizeof *self);
@@ -150,7 +222,8 @@ fc_chunks_t *fc_chunks_new(fc_store_t *store, void *router, uint64_t budget)
     }
     self->turn = zlistx_new();
     self->peers = zhashx_new();
-    if (!self->account || !self->account->spare || !self->turn || !self->peers) {
+    self->served = zhashx_new();
+    if (!self->account || !self->account->spare || !self->turn || !self->peers || !self->served) {
         if (self->account) {
             free(self->account->spare);
             pthread_mutex_destroy(&self->account->lock);
@@ -158,9 +231,12 @@ fc_chunks_t *fc_chunks_new(fc_store_t *store, void *router, uint64_t budget)
         free(self->account);
         zlistx_destroy(&self->turn);
         zhashx_destroy(&self->peers);
+        zhashx_destroy(&self->served);
         free(self);
         return NULL;
     }
+    zhashx_set_destructor(self->served, s_served_destroy);
+    self->swept = zclock_mono();
     self->account->refs = 1;
     zlistx_set_destructor(self->turn, s_peer_destroy);
     return self;
@@ -173,6 +249,7 @@ void fc_chunks_destroy(fc_chunks_t **self_p)
     fc_chunks_t *self = *self_p;
     zhashx_destroy(&self->peers);
     zlistx_destroy(&self->turn);
+    zhashx_destroy(&self->served);
     s_account_release(self->account, 0);
     free(self);
     *self_p = NULL;
@@ -189,7 +266,7 @@ static void s_error(fc_chunks_t *self, zframe_t *peer, uint64_t req, int code)
 }
 
 /* Reads and sends one chunk (the request was checked when it came). */
-static void s_serve(fc_chunks_t *self, zframe_t *peer, uint64_t req,
+static void s_serve(fc_chunks_t *self, zframe_t *peer, const char *key, uint64_t req,
                     const uint8_t blob[FC_HASH_LEN], uint64_t offset, uint64_t length)
 {
     /* Read straight into the bytes that go on the wire, with their length in front for the
@@ -215,6 +292,11 @@ static void s_serve(fc_chunks_t *self, zframe_t *peer, uint64_t req,
     if (fc_msg_send_to_owned(&reply, peer, self->router, data, (size_t)length, s_free_chunk,
                              self->account) != 0)
         self->send_failed++;
+    else {
+        self->nserved++;
+        if (key)
+            s_mark_served(self, key, req);
+    }
 }
 
 /* Room for length more bytes? One chunk always goes, so a budget below a chunk still
@@ -250,12 +332,19 @@ int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, uint64_t req, const uint8_t
         return FC_EINVAL;
     }
     char *key = zframe_strhex(peer);
+    int64_t now = zclock_mono();
+    s_sweep(self, now);
+    if (key && s_was_served(self, key, req, now)) {
+        zstr_free(&key);
+        self->duplicates++;
+        return 0;
+    }
     s_peer_t *p = key ? (s_peer_t *)zhashx_lookup(self->peers, key) : NULL;
     /* Behind its own queue, never ahead of it: each peer gets its chunks in the order it
        asked for them. */
     if (zlistx_size(self->turn) == 0 && s_room(self, length)) {
+        s_serve(self, peer, key, req, blob, offset, length);
         zstr_free(&key);
-        s_serve(self, peer, req, blob, offset, length);
         return 0;
     }
     /* A re-sent request (same id) already waiting is waiting still: queueing it again would
@@ -311,7 +400,7 @@ size_t fc_chunks_pump(fc_chunks_t *self)
         s_waiting_t *w = (s_waiting_t *)zlistx_first(p->queue);
         if (!s_room(self, w->length))
             break;
-        s_serve(self, p->peer, w->req, w->blob, w->offset, w->length);
+        s_serve(self, p->peer, p->key, w->req, w->blob, w->offset, w->length);
         zlistx_delete(p->queue, zlistx_cursor(p->queue));
         self->nwaiting--;
         n++;
@@ -342,4 +431,14 @@ uint64_t fc_chunks_send_failed(const fc_chunks_t *self)
 uint64_t fc_chunks_dropped(const fc_chunks_t *self)
 {
     return self->dropped;
+}
+
+uint64_t fc_chunks_served(const fc_chunks_t *self)
+{
+    return self->nserved;
+}
+
+uint64_t fc_chunks_duplicates(const fc_chunks_t *self)
+{
+    return self->duplicates;
 }

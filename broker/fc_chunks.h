@@ -32,7 +32,8 @@ void fc_chunks_destroy(fc_chunks_t **self_p);
    servable (the caller answers ERROR). Otherwise 0: answered now, or queued until the
    budget allows (answered by fc_chunks_pump, which also answers read errors itself): each
    peer's requests in the order they came, peers in turn, one chunk each. A request id the
-   peer already has waiting is not queued twice. */
+   peer already has waiting is not queued twice, and one answered lately on the same
+   connection (routing id) is not answered again: that reply is on its way. */
 int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, uint64_t req, const uint8_t blob[FC_HASH_LEN],
                   uint64_t offset, uint64_t length, char *text, size_t textsize);
 /* Answers queued requests while the budget allows. Returns how many it answered. */
@@ -44,6 +45,10 @@ uint64_t fc_chunks_held(const fc_chunks_t *self);
 uint64_t fc_chunks_send_failed(const fc_chunks_t *self);
 /* Requests dropped past FC_CHUNKS_MAX_WAITING (or out of memory). */
 uint64_t fc_chunks_dropped(const fc_chunks_t *self);
+/* Chunks sent (handed to ZeroMQ). */
+uint64_t fc_chunks_served(const fc_chunks_t *self);
+/* Re-sent requests not answered again, their chunk sent already on the same connection. */
+uint64_t fc_chunks_duplicates(const fc_chunks_t *self);
 
 void fc_chunks_test(bool verbose);
 

@@ -1,6 +1,7 @@
 /* fc_chunks_test.c: self-test of the chunk server: the bytes it holds never pass the budget,
    queued requests are answered in order as ZeroMQ releases bytes, peers take turns, a
-   re-sent request is queued once, bad requests refused. */
+   re-sent request is queued once and not answered twice on one connection, bad requests
+   refused. */
 #include "fc_chunks.h"
 #include "fc_error.h"
 #include "fc_hash.h"
@@ -127,6 +128,44 @@ void fc_chunks_test(bool verbose)
     zsock_destroy(&dealer2);
     if (verbose)
         printf("(turns, re-sends) ");
+
+    /* A request re-sent on the same connection after its chunk went out (the reply late,
+       not lost) is not answered again; the same id from another connection is. */
+    fc_chunks_t *dup = fc_chunks_new(store, zsock_resolve(router), 0);
+    assert(dup);
+    assert(fc_chunks_get(dup, peer, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    assert(fc_chunks_get(dup, peer, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    fc_msg_t *first = s_recv(dealer);
+    assert(first->type == FC_MSG_CHUNK && first->req == 500);
+    fc_msg_destroy(&first);
+    assert(fc_chunks_get(dup, peer, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    assert(fc_chunks_duplicates(dup) == 2 && fc_chunks_waiting(dup) == 0);
+    zsock_set_rcvtimeo(dealer, 100);
+    extra = zmsg_recv(dealer);
+    assert(!extra);
+    /* A new request on it, and the same id from another peer, are answered. */
+    assert(fc_chunks_get(dup, peer, 501, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    fc_msg_t *next = s_recv(dealer);
+    assert(next->type == FC_MSG_CHUNK && next->req == 501);
+    fc_msg_destroy(&next);
+    zsock_t *dealer3 = zsock_new(ZMQ_DEALER);
+    zsock_set_identity(dealer3, "peer3");
+    assert(dealer3 && zsock_connect(dealer3, "inproc://fc_chunks_test") == 0);
+    zstr_send(dealer3, "hi");
+    hi = zmsg_recv(router);
+    assert(hi);
+    zmsg_destroy(&hi);
+    zframe_t *peer3 = zframe_new("peer3", 5);
+    assert(fc_chunks_get(dup, peer3, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    fc_msg_t *other3 = s_recv(dealer3);
+    assert(other3->type == FC_MSG_CHUNK && other3->req == 500);
+    fc_msg_destroy(&other3);
+    assert(fc_chunks_duplicates(dup) == 2);
+    fc_chunks_destroy(&dup);
+    zframe_destroy(&peer3);
+    zsock_destroy(&dealer3);
+    if (verbose)
+        printf("(late re-send not answered twice) ");
 
     /* Refused at once: zero or oversized length, a range past the end, an unknown blob. */
     assert(fc_chunks_get(chunks, peer, 1, blob, 0, 0, text, sizeof text) == FC_EINVAL);

@@ -16,6 +16,9 @@ out=$(TMPDIR="$FC_TMP" timeout 120 "$SIM" --start-broker -n 10 --bench-release 2
 grep -q '"release":{"mib":2,"discard":false,' <<<"$out" || fc_fail "no release result: $out"
 grep -q '"installed":10,' <<<"$out" || fc_fail "not all 10 installed: $out"
 grep -Eq '"broker_peak_rss_kib":[1-9][0-9]*' <<<"$out" || fc_fail "no broker peak RSS: $out"
+# What amplifies load is counted: the engines' CPU, re-sent requests and lost connections.
+grep -Eq '"sim_cpu_seconds":[0-9.]+,"requests_retried":[0-9]+,"disconnects":[0-9]+\}' \
+  <<<"$out" || fc_fail "no engine CPU, re-send and disconnect counts: $out"
 grep -Eq '"idle":\{"seconds":[0-9.]+,"broker_cpu_seconds":[0-9.]+,"broker_cpu_percent":[0-9.]+' \
   <<<"$out" || fc_fail "no idle reading: $out"
 dir=$(ls -d "$FC_TMP"/fleetsim.* | head -1)

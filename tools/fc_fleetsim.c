@@ -668,8 +668,11 @@ typedef struct {
     fc_simidle_t idle;
     bool release_run;
     s_round_t release; /* p50/p99/max in seconds after the push ended; converged: installed */
-    double push_seconds, release_seconds, release_broker_cpu;
+    double push_seconds, release_seconds, release_broker_cpu, release_sim_cpu;
     uint64_t release_broker_hwm_kib;
+    /* Requests the engines re-sent and connections they lost, all runs (read once they
+       stopped). */
+    uint64_t retried, disconnects;
 } s_report_t;
 
 static void s_json_load(const s_opts_t *o, const s_report_t *rp)
@@ -683,11 +686,13 @@ static void s_json_load(const s_opts_t *o, const s_report_t *rp)
     if (rp->release_run)
         printf(",\"release\":{\"mib\":%d,\"discard\":%s,\"push_seconds\":%.3f,\"installed\":%d,"
                "\"converged_seconds\":%.3f,\"p50_s\":%.3f,\"p99_s\":%.3f,\"max_s\":%.3f,"
-               "\"broker_cpu_seconds\":%.2f,\"broker_peak_rss_kib\":%llu}",
+               "\"broker_cpu_seconds\":%.2f,\"broker_peak_rss_kib\":%llu,"
+               "\"sim_cpu_seconds\":%.2f,\"requests_retried\":%llu,\"disconnects\":%llu}",
                o->release_mib, o->discard ? "true" : "false", rp->push_seconds,
                rp->release.converged, rp->release_seconds, rp->release.p50, rp->release.p99,
                rp->release.max, rp->release_broker_cpu,
-               (unsigned long long)rp->release_broker_hwm_kib);
+               (unsigned long long)rp->release_broker_hwm_kib, rp->release_sim_cpu,
+               (unsigned long long)rp->retried, (unsigned long long)rp->disconnects);
 }
 
 static void s_print_load(FILE *out, const s_opts_t *o, const s_report_t *rp)
@@ -701,11 +706,13 @@ static void s_print_load(FILE *out, const s_opts_t *o, const s_report_t *rp)
     if (rp->release_run)
         fprintf(out,
                 "release: %d MiB%s, push %.2f s; installed %d/%d, all %.2f s after the push "
-                "(p50 %.2f s, p99 %.2f s, max %.2f s); broker cpu %.2f s, peak rss %llu KiB\n",
+                "(p50 %.2f s, p99 %.2f s, max %.2f s); broker cpu %.2f s, peak rss %llu KiB; "
+                "engines cpu %.2f s, %llu requests re-sent, %llu disconnects\n",
                 o->release_mib, o->discard ? " (--discard: verified, not written)" : "",
                 rp->push_seconds, rp->release.converged, rp->started, rp->release_seconds,
                 rp->release.p50, rp->release.p99, rp->release.max, rp->release_broker_cpu,
-                (unsigned long long)rp->release_broker_hwm_kib);
+                (unsigned long long)rp->release_broker_hwm_kib, rp->release_sim_cpu,
+                (unsigned long long)rp->retried, (unsigned long long)rp->disconnects);
 }
 
 /* The release benchmark: pushes dir/payload as a new version and waits for every engine's
@@ -736,9 +743,10 @@ static int s_release(const s_opts_t *o, const char *dir, const char *endpoint, p
             current[i] = NULL;
             rc = -1;
         }
-    fc_procstat_t b0 = {0}, b1 = {0};
+    fc_procstat_t b0 = {0}, b1 = {0}, s0 = {0}, s1 = {0};
     if (rc == 0 && broker)
         fc_procstat_read(broker, &b0);
+    fc_procstat_read(0, &s0);
     fprintf(stderr, "fleetsim: pushing a %d MiB release (version %s)\n", o->release_mib, version);
     if (rc == 0 && fc_simload_push(cli, endpoint, o->insecure ? NULL : o->broker_key,
                                    o->insecure ? NULL : o->cert, src, "fleetsim", version, key, log,
@@ -759,6 +767,8 @@ static int s_release(const s_opts_t *o, const char *dir, const char *endpoint, p
         free(v);
         rp->release_seconds = rp->release.max;
         rp->release_run = true;
+        fc_procstat_read(0, &s1);
+        rp->release_sim_cpu = s1.cpu_seconds - s0.cpu_seconds;
         if (broker) {
             fc_procstat_read(broker, &b1);
             rp->release_broker_cpu = b1.cpu_seconds - b0.cpu_seconds;
@@ -1008,6 +1018,16 @@ int main(int argc, char **argv)
     if (broker.pid)
         fc_procstat_read(broker.pid, &rp->broker_end);
     fc_procstat_read(0, &rp->sim);
+    /* Stopped before the report, so their counters can be read. */
+    for (int i = 0; i < n; i++)
+        fc_agent_stop(sims[i].agent);
+    for (int i = 0; i < n; i++) {
+        fc_agent_join(sims[i].agent);
+        fc_agent_result_t res;
+        fc_agent_status(sims[i].agent, &res);
+        rp->retried += res.requests_retried;
+        rp->disconnects += res.disconnects;
+    }
     s_report(&o, rp);
 done:
     /* Stop every engine first, so they wind down together, then free them. */

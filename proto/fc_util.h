@@ -53,8 +53,9 @@ size_t fc_bsearch(const void *key, const void *base, size_t n, size_t size,
                   int (*cmp)(const void *key, const void *element), bool *found);
 
 /* Sets the options every fleetcast socket gets: ZMQ_MAXMSGSIZE (FC_MAX_FRAME), linger 0,
-   fast reconnect (100 ms, backing off to 2 s), and ZMTP heartbeats (a ping every 2 s, 5 s
-   without traffic after one: dead) so a dead peer is noticed in seconds. sock is a libzmq socket handle (zsock_resolve'd). */
+   fast reconnect (100 ms, backing off to 2 s), and ZMTP heartbeats (a ping every 5 s, 15 s
+   without traffic after one: dead) so a silently dead peer is noticed within seconds. sock
+   is a libzmq socket handle (zsock_resolve'd). */
 void fc_sock_tune(void *sock);
 /* For the broker's bound sockets (many peers on one I/O thread): fc_sock_tune without
    ZMTP pings of its own (its peers ping it), and TCP keepalive to drop vanished peers. */

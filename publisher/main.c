@@ -14,9 +14,9 @@
 #include "fc_json.h"
 #include "fc_key.h"
 #include "fc_keys_cmd.h"
-#include "fc_trust_cmd.h"
 #include "fc_progress.h"
 #include "fc_push.h"
+#include "fc_trust_cmd.h"
 #include "fc_util.h"
 
 static const char *s_usage =
@@ -556,8 +556,8 @@ static int s_dispatch(s_options_t *o, const char *cmd, const char *sub, int argc
     if (streq(cmd, "audit"))
         return fc_audit_cmd_run(&o->config, argc - optind, argv + optind);
     if (streq(cmd, "keys")) {
-        fc_trust_cmd_options_t ko = {o->broker, o->timeout_ms, o->json, o->key, o->trust,
-                                     o->serial, o->curve};
+        fc_trust_cmd_options_t ko = {o->broker, o->timeout_ms, o->json, o->key,
+                                     o->trust,  o->serial,     o->curve};
         return fc_trust_cmd_run(&ko, argc - optind - 1, argv + optind + 1);
     }
     if (streq(cmd, "status"))

@@ -1,8 +1,8 @@
 /* fc_agent.c: the agent engine's session with the broker: sockets and their monitor, HELLO
    and SYNC, announcements, re-sends, reports, the event loop and the public lifecycle. */
 #include "fc_agent_priv.h"
-#include "fc_error.h"
 #include "fc_curve.h"
+#include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_msg.h"
 #include "fc_reconf.h"

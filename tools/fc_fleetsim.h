@@ -55,10 +55,9 @@ int fc_simload_make_payload(const char *path, int mib, char *msg, size_t msgsize
 /* Runs `cli --broker EP --broker-key BK --cert CERT --quiet release push SRC --channel C
    --version V --key KEY` (--insecure instead when broker_key or cert is NULL) with its
    output in log; *seconds is its wall time. 0, or -1 with a reason in msg. */
-int fc_simload_push(const char *cli, const char *endpoint, const char *broker_key,
-                    const char *cert, const char *src, const char *channel, const char *version,
-                    const char *key_file, const char *log, double *seconds, char *msg,
-                    size_t msgsize);
+int fc_simload_push(const char *cli, const char *endpoint, const char *broker_key, const char *cert,
+                    const char *src, const char *channel, const char *version, const char *key_file,
+                    const char *log, double *seconds, char *msg, size_t msgsize);
 /* Polls the links current[0..n) (every 50 ms) until each points at releases/VERSION, or
    until t0 + timeout (monotonic seconds, as CLOCK_MONOTONIC). at[i]: seconds after t0 when
    link i was first seen there, -1 if never. Returns how many got there. */

@@ -88,11 +88,11 @@ fc_pass "a cert file copied into keys/agents is admitted without a restart"
 out=$("$FC_CLI_BIN" keys add-agent "$FC_TMP/revoked/agent.cert" --data "$data")
 key=$(awk '{ print $4 }' <<<"$out")
 [ ${#key} = 40 ] || fc_fail "keys add-agent printed no key: $out"
-"$FC_CLI_BIN" keys list --data "$data" | grep -qF "$key" || fc_fail "keys list lacks $key"
+"$FC_CLI_BIN" keys list --data "$data" | grep -qF -e "$key" || fc_fail "keys list lacks $key"
 fc_config_agent r1 --key "$FC_TMP/revoked/agent.cert_secret"
 fc_wait_for "r1 to report" 15 fc_agents_seen r1
 "$FC_CLI_BIN" keys revoke "$FC_TMP/revoked/agent.cert" --data "$data" >/dev/null
-"$FC_CLI_BIN" keys list --data "$data" | grep -qF "$key" && fc_fail "keys list still has $key"
+"$FC_CLI_BIN" keys list --data "$data" | grep -qF -e "$key" && fc_fail "keys list still has $key"
 sleep 1.5 # the broker looks at the key dirs once a second
 echo v3 >"$FC_TMP/src/app"
 fc_cli release push "$FC_TMP/src" --channel stable --version 3 --key "$FC_TMP/keys/signing.key" >/dev/null

@@ -8,6 +8,7 @@
 #include "fc_hash.h"
 #include "fc_manifest.h"
 #include "fc_msg.h"
+#include "fc_trustlist.h"
 #include "fc_util.h"
 #include <assert.h>
 #include <czmq.h>
@@ -260,6 +261,34 @@ static size_t s_revisions(const char *root, const fc_signkey_t *key, uint8_t **f
     return first_len;
 }
 
+/* Trusted-key lists of 1, 2 and 3 keys (bodies only: the target signs its input). */
+static void s_trustlists(const char *root, const fc_signkey_t *key)
+{
+    for (size_t n = 1; n <= 3; n++) {
+        fc_trust_t *trust = fc_trust_new();
+        for (size_t i = 0; i < n; i++) {
+            fc_signkey_t k;
+            fc_signkey_generate(&k);
+            fc_trust_add(trust, k.pk);
+        }
+        fc_trustlist_t list;
+        assert(fc_trustlist_from_trust(&list, trust, n) == FC_OK);
+        size_t len = 0;
+        uint8_t *env = fc_trustlist_seal(&list, key, &len);
+        assert(env);
+        char name[32];
+        snprintf(name, sizeof name, "trustlist-%zu", n);
+        const uint8_t *body;
+        size_t body_len;
+        uint8_t signer[FC_PUBKEY_LEN];
+        assert(fc_envelope_open(env, len, FC_MAX_TRUSTLIST, NULL, &body, &body_len, signer) ==
+               FC_OK);
+        s_write(root, "trustlist", name, body, body_len);
+        free(env);
+        fc_trust_destroy(&trust);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -278,6 +307,7 @@ int main(int argc, char **argv)
         fc_msg_t *m = s_filled((fc_msg_type_t)t, manifest, mlen, revision, rlen);
         s_write_msg(root, &m);
     }
+    s_trustlists(root, &key);
     s_write(root, "schema", "schema", s_schema, strlen(s_schema));
     const char *json = "{\"a\": [1, -2.5e3, true, false, null, \"x\\n\\u0041\"], \"b\": {}}";
     s_write(root, "schema", "json", json, strlen(json));

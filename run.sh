@@ -13,20 +13,12 @@ case "$what" in
   *) echo "usage: ./run.sh demo|test|build" >&2; exit 2 ;;
 esac
 
-# Build and test dependencies, as Debian package names.
+# Build and test dependencies, as Debian package names; nginx and curl are the baseline the
+# fan-out benchmark (and its smoke test) measures against.
 packages=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
           libsodium-dev libsqlite3-dev sqlite3 procps)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "run.sh: installing ${missing[*]}" >&2
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+[ "$what" = test ] && packages+=("nginx-light|nginx" curl)
+bash tools/apt_install.sh "${packages[@]}"
 
 build=build
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -49,37 +49,6 @@ bench_find_programs() {
     read -r -a AGENT_EXTRA <<<"${FC_BENCH_AGENT_ARGS:-}"
 }
 
-# apt_install PKG...: installs the first of PKG... that apt-get can install (apt-get update once
-# if needed), without letting a package start its system service; dies if none can be
-BENCH_APT_UPDATED=0
-apt_install() {
-    command -v apt-get >/dev/null || die "$* missing and no apt-get to install it"
-    [ "$(id -u)" = 0 ] || die "$* missing; install it (needs root for apt-get)"
-    local policy_made=0 ok=1 pkg
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        # keep the package's postinst from starting a system nginx on port 80
-        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-        chmod 755 /usr/sbin/policy-rc.d
-        policy_made=1
-    fi
-    for pkg in "$@"; do
-        if DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >/dev/null 2>&1; then
-            ok=0
-            break
-        fi
-        if [ $BENCH_APT_UPDATED = 0 ]; then
-            BENCH_APT_UPDATED=1
-            apt-get update -q >/dev/null 2>&1 || true
-            if DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >/dev/null 2>&1; then
-                ok=0
-                break
-            fi
-        fi
-    done
-    [ $policy_made = 1 ] && rm -f /usr/sbin/policy-rc.d
-    [ $ok = 0 ] || die "could not install any of: $*"
-}
-
 # bench_need_nginx_curl: sets NGINX to the nginx binary (FC_BENCH_NGINX, else nginx in PATH,
 # else /usr/sbin/nginx) and makes sure curl is in PATH; nginx and curl are the baseline, so
 # they are installed with apt-get (as root) only if they are missing
@@ -88,13 +57,13 @@ bench_need_nginx_curl() {
     [ -n "$NGINX" ] || [ ! -x /usr/sbin/nginx ] || NGINX=/usr/sbin/nginx
     if [ -z "$NGINX" ]; then
         echo "$PROG: installing nginx" >&2
-        apt_install nginx-light nginx
+        bash "$REPO/tools/apt_install.sh" "nginx-light|nginx" || die "could not install nginx"
         NGINX=$(command -v nginx || echo /usr/sbin/nginx)
     fi
     [ -x "$NGINX" ] || die "no nginx at $NGINX (set FC_BENCH_NGINX)"
     if ! command -v curl >/dev/null; then
         echo "$PROG: installing curl" >&2
-        apt_install curl
+        bash "$REPO/tools/apt_install.sh" curl || die "could not install curl"
     fi
 }
 

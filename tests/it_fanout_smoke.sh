@@ -17,8 +17,10 @@ out=$(TMPDIR="$FC_TMP" timeout 120 \
   fc_fail "bench_fanout.sh failed: $(tail -5 "$FC_TMP/bench.err")"
 echo "$out"
 grep -q '^fleetcast fan-out benchmark: 10 processes x 2 MiB' <<<"$out" || fc_fail "no header: $out"
-grep -Eq '^median +[0-9.]+ +[0-9.]+ +[0-9.]+$' <<<"$out" || fc_fail "no medians: $out"
+grep -Eq '^median +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$' <<<"$out" || fc_fail "no medians: $out"
 grep -Eq '^ratio agents/curl \(median\): [0-9.]+$' <<<"$out" || fc_fail "no ratio: $out"
+grep -Eq '^ratio agents/\(curl\+b2sum\+sync\) \(median\): [0-9.]+$' <<<"$out" ||
+  fc_fail "no ratio against verifying curls: $out"
 rss=$(sed -n 's/^broker peak RSS[^:]*: \([0-9.]*\) MiB$/\1/p' <<<"$out" | head -1)
 awk -v r="$rss" 'BEGIN { exit !(r > 0) }' || fc_fail "no broker peak RSS: $out"
 # Every agent fetched the whole file once (the script sums their bytes_fetched).

@@ -3,15 +3,17 @@
 # processes fetching the same file at once from nginx, side by side in each run.
 #
 # usage: tools/bench_fanout.sh [--agents N] [--size MIB] [--runs R] [--build-dir DIR] [--keep]
-#   defaults: 100 agents, 64 MiB, 3 runs; prints each run, the medians, the ratio agent/curl
-#   and the broker's peak RSS. FC_BENCH_BROKER_ARGS / FC_BENCH_CLIENT_ARGS /
-#   FC_BENCH_AGENT_ARGS add words to the broker / fleetcast / fleetcast-agent command lines.
+#   defaults: 100 agents, 64 MiB, 3 runs; prints each run, the medians, the ratios
+#   agents/curl and agents/(curl+b2sum+sync), and the broker's peak RSS.
+#   FC_BENCH_BROKER_ARGS / FC_BENCH_CLIENT_ARGS / FC_BENCH_AGENT_ARGS add words to the
+#   broker / fleetcast / fleetcast-agent command lines.
 #   Transport: CURVE (keys made and enrolled in the temp dir); FC_BENCH_INSECURE=1: plain TCP.
 # Both sides read from a warm page cache and write into the same file system: each curl
 # writes its own copy, each agent (fleetcast-agent --once, fresh install and state dirs)
 # verifies every chunk, writes, fsyncs and swaps its own tree. curl is timed when the last
 # one exits and again after an fsync of every copy ("curl+sync", the durability the agents
-# give). nginx: one worker, sendfile, on a free loopback port, config/pid/logs in the temp
+# give). A third phase does the agents' work with curl: each curl's copy checked against the
+# file's BLAKE2b by b2sum as soon as it is complete, then the fsync ("curl+b2sum+sync"). nginx: one worker, sendfile, on a free loopback port, config/pid/logs in the temp
 # dir, stopped by PID. The broker's peak RSS (VmHWM) is reset after the push (clear_refs),
 # so it is the peak while serving; its peak including the push is printed too.
 set -euo pipefail
@@ -26,7 +28,7 @@ RUNS=3
 KEEP=0
 BUILD_DIR=${BUILD_DIR:-build}
 
-usage() { bench_usage 4,9; }
+usage() { bench_usage 4,10; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -91,16 +93,26 @@ HWM_PUSH=$(hwm_kib "$BROKER_PID")
 HWM_RESET=0
 echo 5 >"/proc/$BROKER_PID/clear_refs" 2>/dev/null && HWM_RESET=1
 
-run_curl() { # RUN: N curls at once; sets T_CURL, T_CSYNC
+# The BLAKE2b (b2sum's 512-bit one: the same compression function as the agents' 256-bit
+# chunk hashes) a verifying curl checks its copy against.
+B2_SRC=$(b2sum <"$WORK/src/file" | cut -d' ' -f1)
+
+run_curl() { # RUN [verify]: N curls at once; sets T_CURL, T_CSYNC (with verify: each copy is
+    # hashed by b2sum when its curl exits and must match the source's hash)
     local dir="$WORK/curl$1" i t0 t1
     mkdir -p "$dir"
     sync
     t0=$(now)
     for i in $(seq 1 "$AGENTS"); do
-        curl -sS -f -o "$dir/$i" "http://127.0.0.1:$P_HTTP/file" &
+        if [ "${2:-}" = verify ]; then
+            (curl -sS -f -o "$dir/$i" "http://127.0.0.1:$P_HTTP/file" &&
+                [ "$(b2sum <"$dir/$i" | cut -d' ' -f1)" = "$B2_SRC" ]) &
+        else
+            curl -sS -f -o "$dir/$i" "http://127.0.0.1:$P_HTTP/file" &
+        fi
         CHILDREN+=($!)
     done
-    wait_all || die "curl failed in run $1"
+    wait_all || die "curl${2:+ $2} failed in run $1"
     t1=$(now)
     sync "$dir"/* # fsync of each copy (not the whole file system)
     T_CURL=$(elapsed "$t0" "$t1")
@@ -137,31 +149,43 @@ run_agents() { # RUN: N agents at once; sets T_AGENT, FETCHED (total bytes)
     rm -rf "$dir"
 }
 
-CURL_T=() CSYNC_T=() AGENT_T=()
+run_verify() { # RUN: curls that verify their copies; sets T_VERIFY
+    run_curl "$1" verify
+    T_VERIFY=$T_CSYNC
+}
+
+CURL_T=() CSYNC_T=() VERIFY_T=() AGENT_T=()
 for run in $(seq 1 "$RUNS"); do
     echo "$PROG: run $run/$RUNS" >&2
-    # Alternate who goes first, so neither always meets the other's leftovers.
-    if [ $((run % 2)) = 1 ]; then run_curl "$run"; run_agents "$run"; else run_agents "$run"; run_curl "$run"; fi
-    CURL_T+=("$T_CURL") CSYNC_T+=("$T_CSYNC") AGENT_T+=("$T_AGENT")
-    printf '%s: run %d: curl %s s, curl+sync %s s, agents %s s (fetched %s bytes)\n' "$PROG" "$run" \
-        "$T_CURL" "$T_CSYNC" "$T_AGENT" "$FETCHED" >&2
+    # Alternate who goes first, so neither always meets the others' leftovers.
+    if [ $((run % 2)) = 1 ]; then
+        run_curl "$run"; run_verify "$run"; run_agents "$run"
+    else
+        run_agents "$run"; run_verify "$run"; run_curl "$run"
+    fi
+    CURL_T+=("$T_CURL") CSYNC_T+=("$T_CSYNC") VERIFY_T+=("$T_VERIFY") AGENT_T+=("$T_AGENT")
+    printf '%s: run %d: curl %s s, curl+sync %s s, curl+b2sum+sync %s s, agents %s s (fetched %s bytes)\n' \
+        "$PROG" "$run" "$T_CURL" "$T_CSYNC" "$T_VERIFY" "$T_AGENT" "$FETCHED" >&2
 done
 HWM=$(hwm_kib "$BROKER_PID")
 [ -n "$HWM" ] || die "fleetcast-broker is gone before the end; its log: $(tail -5 "$WORK/broker.log")"
 
 CURL_MED=$(median "${CURL_T[@]}")
 CSYNC_MED=$(median "${CSYNC_T[@]}")
+VERIFY_MED=$(median "${VERIFY_T[@]}")
 AGENT_MED=$(median "${AGENT_T[@]}")
 echo
 echo "fleetcast fan-out benchmark: $AGENTS processes x $SIZE_MIB MiB at once, $RUNS runs, loopback"
-printf '%-8s %12s %12s %12s\n' run "curl s" "curl+sync s" "agents s"
+printf '%-8s %12s %12s %17s %12s\n' run "curl s" "curl+sync s" "curl+b2sum+sync s" "agents s"
 for i in $(seq 0 $((RUNS - 1))); do
-    printf '%-8s %12s %12s %12s\n' $((i + 1)) "${CURL_T[$i]}" "${CSYNC_T[$i]}" "${AGENT_T[$i]}"
+    printf '%-8s %12s %12s %17s %12s\n' $((i + 1)) "${CURL_T[$i]}" "${CSYNC_T[$i]}" "${VERIFY_T[$i]}" \
+        "${AGENT_T[$i]}"
 done
-printf '%-8s %12s %12s %12s\n' median "$CURL_MED" "$CSYNC_MED" "$AGENT_MED"
-awk -v a="$AGENT_MED" -v c="$CURL_MED" -v s="$CSYNC_MED" 'BEGIN {
+printf '%-8s %12s %12s %17s %12s\n' median "$CURL_MED" "$CSYNC_MED" "$VERIFY_MED" "$AGENT_MED"
+awk -v a="$AGENT_MED" -v c="$CURL_MED" -v s="$CSYNC_MED" -v v="$VERIFY_MED" 'BEGIN {
     printf "ratio agents/curl (median): %.2f\n", (c > 0) ? a / c : 0
-    printf "ratio agents/(curl+sync) (median): %.2f\n", (s > 0) ? a / s : 0 }'
+    printf "ratio agents/(curl+sync) (median): %.2f\n", (s > 0) ? a / s : 0
+    printf "ratio agents/(curl+b2sum+sync) (median): %.2f\n", (v > 0) ? a / v : 0 }'
 if [ "$HWM_RESET" = 1 ]; then
     awk -v k="$HWM" -v p="$HWM_PUSH" 'BEGIN {
         printf "broker peak RSS while serving (VmHWM after reset): %.1f MiB\n", k / 1024

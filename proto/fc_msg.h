@@ -194,6 +194,8 @@ fc_msg_t *fc_msg_recv_req(void *sock, zframe_t **routing_id_p, int *err, uint64_
 
 /* Name of a type ("GET_CHUNK"), "?" if unknown. */
 const char *fc_msg_type_name(int type);
+/* Whether messages of this type end with a data frame (CHUNK, PUT_CHUNK). */
+bool fc_msg_type_has_data(int type);
 
 void fc_msg_test(bool verbose);
 /* The config messages' part of fc_msg_test (fc_msg_config_test.c); fc_msg_test calls it. */

@@ -6,196 +6,11 @@
 
 #include "fc_error.h"
 #include "fc_msg.h"
+#include "fc_msg_sample.h"
 
 #include <msgpack.h>
 #include <stdio.h>
 #include <string.h>
-
-static void s_fill_hash(uint8_t *h, uint8_t seed)
-{
-    for (int i = 0; i < FC_HASH_LEN; i++)
-        h[i] = (uint8_t)(seed + i);
-}
-
-/* n release-infos with distinct values, including limit-length strings and negative time. */
-static void s_add_releases(fc_msg_t *m, size_t n)
-{
-    m->releases = (fc_release_info_t *)zmalloc(n * sizeof(fc_release_info_t));
-    m->nreleases = n;
-    for (size_t i = 0; i < n; i++) {
-        fc_release_info_t *r = &m->releases[i];
-        char s[FC_MAX_NAME + 1];
-        memset(s, 'a' + (int)i, FC_MAX_NAME);
-        s[FC_MAX_NAME] = '\0';
-        fc_msg_set_str(r->channel, sizeof r->channel, i == 0 ? s : "stable");
-        fc_msg_set_str(r->version, sizeof r->version, i == 1 ? "" : "1.2.3");
-        r->serial = 100 + i;
-        r->size = (1ull << 40) + i;
-        r->files = 7 * i;
-        r->created = i == 0 ? -5 : 1700000000 + (int64_t)i;
-        r->mandatory = i % 2;
-    }
-}
-
-static void s_add_agents(fc_msg_t *m, size_t n)
-{
-    m->agents = (fc_agent_status_t *)zmalloc(n * sizeof(fc_agent_status_t));
-    m->nagents = n;
-    for (size_t i = 0; i < n; i++) {
-        fc_agent_status_t *a = &m->agents[i];
-        char text[FC_MAX_TEXT + 1];
-        memset(text, 'm', FC_MAX_TEXT);
-        text[FC_MAX_TEXT] = '\0';
-        snprintf(a->id, sizeof a->id, "host-%zu", i);
-        fc_msg_set_str(a->channel, sizeof a->channel, "stable");
-        fc_msg_set_str(a->version, sizeof a->version, "1.2.3");
-        fc_msg_set_str(a->state, sizeof a->state, "downloading");
-        fc_msg_set_str(a->message, sizeof a->message, i == 0 ? text : "fine");
-        a->done = 1000 * i;
-        a->total = UINT64_MAX - i;
-        a->last_seen = -(int64_t)i;
-    }
-}
-
-/* A message of the given type with every field the header says it uses set, written out by
-   hand (not from the layout table) so a field the table forgets fails the round trip. */
-static fc_msg_t *s_sample(fc_msg_type_t type)
-{
-    fc_msg_t *m = fc_msg_new(type);
-    m->req = 0x1122334455667700ull + type;
-    switch (type) {
-    case FC_MSG_HELLO:
-        fc_msg_set_str(m->role, sizeof m->role, "agent");
-        fc_msg_set_str(m->id, sizeof m->id, "host-01");
-        fc_msg_set_str(m->channel, sizeof m->channel, "stable");
-        break;
-    case FC_MSG_WELCOME:
-        m->epoch = UINT64_MAX;
-        m->seq = 42;
-        fc_msg_set_str(m->endpoint, sizeof m->endpoint, "tcp://10.0.0.1:7401");
-        m->heartbeat_ms = 1000;
-        break;
-    case FC_MSG_SNAPSHOT:
-        m->epoch = 9;
-        m->seq = 10;
-        s_add_releases(m, 2);
-        fc_msg_set_bytes(m, "signed manifest", 15);
-        break;
-    case FC_MSG_GET_CHUNK:
-        s_fill_hash(m->blob, 1);
-        m->offset = 3 * FC_CHUNK_SIZE;
-        m->length = FC_CHUNK_SIZE;
-        break;
-    case FC_MSG_CHUNK:
-    case FC_MSG_PUT_CHUNK:
-        s_fill_hash(m->blob, 2);
-        m->offset = 1ull << 35;
-        m->data = zframe_new("payload", 7);
-        if (type == FC_MSG_PUT_CHUNK)
-            s_fill_hash(m->hash, 3);
-        break;
-    case FC_MSG_UPLOAD_STATE:
-        s_fill_hash(m->blob, 4);
-        m->flag = true;
-        m->ranges = (fc_range_t *)zmalloc(3 * sizeof(fc_range_t));
-        m->nranges = 3;
-        for (size_t i = 0; i < 3; i++)
-            m->ranges[i] = (fc_range_t){i * FC_CHUNK_SIZE, FC_CHUNK_SIZE - i};
-        break;
-    case FC_MSG_UPLOAD_QUERY:
-    case FC_MSG_BLOB_COMMIT:
-    case FC_MSG_PUT_ACK:
-        s_fill_hash(m->blob, 5);
-        if (type == FC_MSG_PUT_ACK)
-            m->offset = FC_CHUNK_SIZE;
-        else
-            m->size = 123456789;
-        break;
-    case FC_MSG_RELEASE_COMMIT:
-        fc_msg_set_bytes(m, "\x93\x01\x02\x03", 4);
-        break;
-    case FC_MSG_SYNC:
-    case FC_MSG_LIST:
-    case FC_MSG_STATUS:
-        fc_msg_set_str(m->channel, sizeof m->channel, type == FC_MSG_LIST ? "" : "beta");
-        break;
-    case FC_MSG_LIST_REPLY:
-        s_add_releases(m, 3);
-        break;
-    case FC_MSG_REPORT:
-        s_add_agents(m, 1);
-        break;
-    case FC_MSG_STATUS_REPLY:
-        s_add_agents(m, 2);
-        break;
-    case FC_MSG_OK:
-        m->serial = 77;
-        break;
-    case FC_MSG_ERROR: {
-        char text[FC_MAX_TEXT + 1];
-        memset(text, 't', FC_MAX_TEXT);
-        text[FC_MAX_TEXT] = '\0';
-        m->code = UINT32_MAX;
-        fc_msg_set_str(m->text, sizeof m->text, text);
-        break;
-    }
-    case FC_MSG_ANNOUNCE:
-        m->epoch = 5;
-        m->seq = 6;
-        fc_msg_set_str(m->channel, sizeof m->channel, "stable");
-        m->serial = 8;
-        fc_msg_set_str(m->version, sizeof m->version, "2.0.0");
-        break;
-    case FC_MSG_HEARTBEAT:
-        m->epoch = 5;
-        m->seq = 7;
-        m->time_ms = 1700000000123ull;
-        memset(m->sig, 0x5a, FC_SIG_LEN);
-        break;
-    case FC_MSG_TRUST_PUSH:
-        fc_msg_set_bytes(m, "sealed list", 11);
-        break;
-    case FC_MSG_GET_TRUST:
-        m->serial = 3;
-        break;
-    case FC_MSG_TRUST:
-        m->serial = 4;
-        fc_msg_set_bytes(m, "sealed list 4", 13);
-        break;
-    case FC_MSG_TRUST_ANNOUNCE:
-        m->epoch = 5;
-        m->seq = 9;
-        m->serial = 4;
-        break;
-    default:
-        break;
-    }
-    return m;
-}
-
-/* Every field compared; zmalloc zeroes both sides, so whole-struct compares of the
-   fixed-size list entries are exact. */
-static bool s_equal(const fc_msg_t *a, const fc_msg_t *b)
-{
-    bool data_eq = (!a->data && !b->data) || (a->data && b->data && zframe_eq(a->data, b->data));
-    return a->type == b->type && a->req == b->req && !strcmp(a->role, b->role) &&
-           !strcmp(a->id, b->id) && !strcmp(a->channel, b->channel) &&
-           !strcmp(a->version, b->version) && !strcmp(a->endpoint, b->endpoint) &&
-           !strcmp(a->text, b->text) && a->epoch == b->epoch && a->seq == b->seq &&
-           a->serial == b->serial && a->offset == b->offset && a->length == b->length &&
-           a->size == b->size && a->heartbeat_ms == b->heartbeat_ms && a->code == b->code &&
-           a->flag == b->flag && !memcmp(a->blob, b->blob, FC_HASH_LEN) &&
-           !memcmp(a->hash, b->hash, FC_HASH_LEN) && a->bytes_len == b->bytes_len &&
-           (a->bytes_len == 0 || !memcmp(a->bytes, b->bytes, a->bytes_len)) && data_eq &&
-           a->nranges == b->nranges &&
-           (!a->nranges || !memcmp(a->ranges, b->ranges, a->nranges * sizeof(fc_range_t))) &&
-           a->nreleases == b->nreleases &&
-           (!a->nreleases ||
-            !memcmp(a->releases, b->releases, a->nreleases * sizeof(fc_release_info_t))) &&
-           a->time_ms == b->time_ms && !memcmp(a->sig, b->sig, FC_SIG_LEN) &&
-           a->nagents == b->nagents &&
-           (!a->nagents || !memcmp(a->agents, b->agents, a->nagents * sizeof(fc_agent_status_t)));
-}
 
 /* Hand-packed frames, to test the wire layout independently of the encoder. */
 typedef struct {
@@ -235,22 +50,6 @@ static void s_pbin(msgpack_packer *pk, size_t n, uint8_t fill)
     msgpack_pack_bin_with_body(pk, buf, n);
 }
 
-static void s_reject(zmsg_t *msg, int want)
-{
-    int err = -1;
-    fc_msg_t *m = fc_msg_decode(&msg, &err);
-    assert(!m && !msg);
-    assert(err == want);
-}
-
-static fc_msg_t *s_accept(zmsg_t *msg)
-{
-    int err = -1;
-    fc_msg_t *m = fc_msg_decode(&msg, &err);
-    assert(m && !msg && err == FC_OK);
-    return m;
-}
-
 /* A SYNC whose channel is a string of len bytes. */
 static zmsg_t *s_sync_with(size_t len)
 {
@@ -272,7 +71,7 @@ static void s_test_wire_layout(void)
     msgpack_pack_uint64(pk, 12);
     s_pstr(pk, "tcp://h:7401");
     msgpack_pack_uint64(pk, 1000);
-    fc_msg_t *m = s_accept(s_raw_end(&r));
+    fc_msg_t *m = fc_msg_accept(s_raw_end(&r));
     assert(m->type == FC_MSG_WELCOME && m->req == 3 && m->epoch == 11 && m->seq == 12);
     assert(!strcmp(m->endpoint, "tcp://h:7401") && m->heartbeat_ms == 1000);
     fc_msg_destroy(&m);
@@ -287,7 +86,7 @@ static void s_test_wire_layout(void)
     msgpack_pack_array(pk, 2);
     msgpack_pack_uint64(pk, 20);
     msgpack_pack_uint64(pk, 5);
-    m = s_accept(s_raw_end(&r));
+    m = fc_msg_accept(s_raw_end(&r));
     assert(m->blob[31] == 0xab && m->flag && m->nranges == 2);
     assert(m->ranges[1].offset == 20 && m->ranges[1].length == 5);
     fc_msg_destroy(&m);
@@ -303,7 +102,7 @@ static void s_test_wire_layout(void)
     msgpack_pack_uint64(pk, 1);
     msgpack_pack_uint64(pk, 2);
     msgpack_pack_int64(pk, -3);
-    m = s_accept(s_raw_end(&r));
+    m = fc_msg_accept(s_raw_end(&r));
     fc_agent_status_t *a = &m->agents[0];
     assert(m->nagents == 1 && !strcmp(a->id, "id") && !strcmp(a->channel, "ch"));
     assert(!strcmp(a->version, "ver") && !strcmp(a->state, "state"));
@@ -320,7 +119,7 @@ static void s_test_wire_layout(void)
     msgpack_pack_uint64(pk, 11);
     msgpack_pack_int64(pk, 12);
     msgpack_pack_false(pk);
-    m = s_accept(s_raw_end(&r));
+    m = fc_msg_accept(s_raw_end(&r));
     fc_release_info_t *rel = &m->releases[0];
     assert(m->nreleases == 1 && !strcmp(rel->channel, "ch") && !strcmp(rel->version, "1.0"));
     assert(rel->serial == 9 && rel->size == 10 && rel->files == 11 && rel->created == 12);
@@ -333,7 +132,7 @@ static void s_test_wire_layout(void)
     s_pbin(pk, 32, 2);
     zmsg_t *msg = s_raw_end(&r);
     zmsg_addstr(msg, "data");
-    m = s_accept(msg);
+    m = fc_msg_accept(msg);
     assert(m->blob[0] == 1 && m->offset == FC_CHUNK_SIZE && m->hash[0] == 2);
     assert(m->data && zframe_streq(m->data, "data"));
     fc_msg_destroy(&m);
@@ -344,7 +143,7 @@ static void s_test_wire_layout(void)
     s_pstr(pk, "ch");
     msgpack_pack_uint64(pk, 3);
     s_pstr(pk, "4.0");
-    m = s_accept(s_raw_end(&r));
+    m = fc_msg_accept(s_raw_end(&r));
     assert(m->epoch == 1 && m->seq == 2 && !strcmp(m->channel, "ch") && m->serial == 3);
     assert(!strcmp(m->version, "4.0"));
     fc_msg_destroy(&m);
@@ -368,7 +167,7 @@ static void s_test_wire_layout(void)
 static void s_test_round_trips(void)
 {
     for (int t = FC_MSG_HELLO; t < FC_MSG_TYPE_MAX; t++) {
-        fc_msg_t *m = s_sample((fc_msg_type_t)t);
+        fc_msg_t *m = fc_msg_sample((fc_msg_type_t)t);
         zmsg_t *msg = fc_msg_encode(m);
         assert(msg);
         bool has_data = t == FC_MSG_CHUNK || t == FC_MSG_PUT_CHUNK;
@@ -376,14 +175,14 @@ static void s_test_round_trips(void)
         assert(m->data == NULL); /* moved into the zmsg */
         fc_msg_destroy(&m);
         assert(m == NULL);
-        fc_msg_t *got = s_accept(msg);
-        fc_msg_t *want = s_sample((fc_msg_type_t)t);
-        assert(s_equal(got, want));
+        fc_msg_t *got = fc_msg_accept(msg);
+        fc_msg_t *want = fc_msg_sample((fc_msg_type_t)t);
+        assert(fc_msg_equal(got, want));
         /* And it re-encodes to a message that decodes the same. */
         msg = fc_msg_encode(got);
         fc_msg_destroy(&got);
-        got = s_accept(msg);
-        assert(s_equal(got, want));
+        got = fc_msg_accept(msg);
+        assert(fc_msg_equal(got, want));
         fc_msg_destroy(&got);
         fc_msg_destroy(&want);
     }
@@ -400,22 +199,22 @@ static void s_test_encode_rejects(void)
     assert(fc_msg_encode(m) == NULL);
     fc_msg_destroy(&m);
 
-    m = s_sample(FC_MSG_SYNC); /* a string not terminated inside its buffer */
+    m = fc_msg_sample(FC_MSG_SYNC); /* a string not terminated inside its buffer */
     memset(m->channel, 'a', sizeof m->channel);
     assert(fc_msg_encode(m) == NULL);
     fc_msg_destroy(&m);
 
     m = fc_msg_new(FC_MSG_LIST_REPLY);
-    s_add_releases(m, FC_MAX_LIST + 1);
+    fc_msg_sample_releases(m, FC_MAX_LIST + 1);
     assert(fc_msg_encode(m) == NULL);
     m->nreleases = FC_MAX_LIST; /* at the limit is fine */
     zmsg_t *msg = fc_msg_encode(m);
     fc_msg_destroy(&m);
-    m = s_accept(msg);
+    m = fc_msg_accept(msg);
     assert(m->nreleases == FC_MAX_LIST);
     fc_msg_destroy(&m);
 
-    m = s_sample(FC_MSG_REPORT); /* REPORT carries exactly one status */
+    m = fc_msg_sample(FC_MSG_REPORT); /* REPORT carries exactly one status */
     m->nagents = 0;
     assert(fc_msg_encode(m) == NULL);
     fc_msg_destroy(&m);
@@ -427,11 +226,11 @@ static void s_test_encode_rejects(void)
     fc_msg_set_bytes(m, big, FC_MAX_MANIFEST);
     msg = fc_msg_encode(m);
     fc_msg_destroy(&m);
-    m = s_accept(msg);
+    m = fc_msg_accept(msg);
     assert(m->bytes_len == FC_MAX_MANIFEST);
     fc_msg_destroy(&m);
 
-    m = s_sample(FC_MSG_CHUNK); /* payload over the limit; the message keeps its data */
+    m = fc_msg_sample(FC_MSG_CHUNK); /* payload over the limit; the message keeps its data */
     zframe_destroy(&m->data);
     m->data = zframe_new(big, FC_MAX_CHUNK_REQ + 1);
     assert(fc_msg_encode(m) == NULL && m->data);
@@ -454,7 +253,7 @@ static void s_test_decode_rejects(void)
     /* Every truncation of an encoded message, with and without a data frame. */
     int types[] = {FC_MSG_STATUS_REPLY, FC_MSG_CHUNK, FC_MSG_SNAPSHOT, FC_MSG_UPLOAD_STATE};
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
-        fc_msg_t *m = s_sample((fc_msg_type_t)types[t]);
+        fc_msg_t *m = fc_msg_sample((fc_msg_type_t)types[t]);
         zmsg_t *good = fc_msg_encode(m);
         fc_msg_destroy(&m);
         zframe_t *body = zmsg_first(good);
@@ -463,7 +262,7 @@ static void s_test_decode_rejects(void)
             zmsg_addmem(msg, zframe_data(body), cut);
             if (zmsg_size(good) == 2)
                 zmsg_addstr(msg, "payload");
-            s_reject(msg, FC_EPROTO);
+            fc_msg_reject(msg, FC_EPROTO);
         }
         /* Trailing garbage */
         zmsg_t *msg = zmsg_dup(good);
@@ -473,7 +272,7 @@ static void s_test_decode_rejects(void)
         zframe_data(longer)[zframe_size(f)] = 0x00;
         zframe_destroy(&f);
         zmsg_prepend(msg, &longer);
-        s_reject(msg, FC_EPROTO);
+        fc_msg_reject(msg, FC_EPROTO);
         zmsg_destroy(&good);
     }
 
@@ -484,27 +283,27 @@ static void s_test_decode_rejects(void)
     msgpack_pack_uint64(pk, 1); /* role must be str */
     s_pstr(pk, "id");
     s_pstr(pk, "ch");
-    s_reject(s_raw_end(&r), FC_EPROTO);
+    fc_msg_reject(s_raw_end(&r), FC_EPROTO);
     pk = s_raw(&r, 6, 1, FC_MSG_GET_CHUNK, 1);
     s_pbin(pk, 32, 0);
     s_pstr(pk, "0"); /* offset must be an int */
     msgpack_pack_uint64(pk, 1);
-    s_reject(s_raw_end(&r), FC_EPROTO);
+    fc_msg_reject(s_raw_end(&r), FC_EPROTO);
     pk = s_raw(&r, 6, 1, FC_MSG_UPLOAD_STATE, 1);
     s_pbin(pk, 32, 0);
     msgpack_pack_uint64(pk, 1); /* flag must be a bool */
     msgpack_pack_array(pk, 0);
-    s_reject(s_raw_end(&r), FC_EPROTO);
+    fc_msg_reject(s_raw_end(&r), FC_EPROTO);
     pk = s_raw(&r, 4, 1, FC_MSG_OK, 1);
     msgpack_pack_int64(pk, -1); /* u64 must not be negative */
-    s_reject(s_raw_end(&r), FC_EPROTO);
+    fc_msg_reject(s_raw_end(&r), FC_EPROTO);
     pk = s_raw(&r, 5, 1, FC_MSG_ERROR, 1);
     msgpack_pack_uint64(pk, 1ull << 32); /* code is a u32 */
     s_pstr(pk, "x");
-    s_reject(s_raw_end(&r), FC_EPROTO);
+    fc_msg_reject(s_raw_end(&r), FC_EPROTO);
     pk = s_raw(&r, 4, 1, FC_MSG_RELEASE_COMMIT, 1);
     s_pstr(pk, "manifest"); /* must be bin */
-    s_reject(s_raw_end(&r), FC_EPROTO);
+    fc_msg_reject(s_raw_end(&r), FC_EPROTO);
     pk = s_raw(&r, 6, 1, FC_MSG_UPLOAD_STATE, 1);
     s_pbin(pk, 32, 0);
     msgpack_pack_false(pk);
@@ -513,7 +312,7 @@ static void s_test_decode_rejects(void)
     msgpack_pack_uint64(pk, 0);
     msgpack_pack_uint64(pk, 1);
     msgpack_pack_uint64(pk, 2);
-    s_reject(s_raw_end(&r), FC_EPROTO);
+    fc_msg_reject(s_raw_end(&r), FC_EPROTO);
     pk = s_raw(&r, 4, 1, FC_MSG_LIST_REPLY, 1);
     msgpack_pack_array(pk, 1);
     msgpack_pack_array(pk, 7);
@@ -524,33 +323,33 @@ static void s_test_decode_rejects(void)
     msgpack_pack_uint64(pk, 1);
     msgpack_pack_array(pk, 0); /* created: an array, one level too deep as well */
     msgpack_pack_true(pk);
-    s_reject(s_raw_end(&r), FC_EPROTO);
+    fc_msg_reject(s_raw_end(&r), FC_EPROTO);
     pk = s_raw(&r, 4, 1, FC_MSG_SYNC, 1);
     msgpack_pack_nil(pk);
-    s_reject(s_raw_end(&r), FC_EPROTO);
+    fc_msg_reject(s_raw_end(&r), FC_EPROTO);
 
     /* Not an array, or an array too short to hold the header */
     zmsg_t *msg = zmsg_new();
     zmsg_addmem(msg, "\x81\x01\x02", 3);
-    s_reject(msg, FC_EPROTO);
+    fc_msg_reject(msg, FC_EPROTO);
     msg = zmsg_new();
     zmsg_addmem(msg, "\x92\x01\x01", 3);
-    s_reject(msg, FC_EPROTO);
+    fc_msg_reject(msg, FC_EPROTO);
     msg = zmsg_new();
     zmsg_addmem(msg, "\x07", 1);
-    s_reject(msg, FC_EPROTO);
+    fc_msg_reject(msg, FC_EPROTO);
     msg = zmsg_new();
     zmsg_addmem(msg, "\xdd\x80\x00\x00\x00", 5); /* array32 claiming 2^31 elements */
-    s_reject(msg, FC_EPROTO);
+    fc_msg_reject(msg, FC_EPROTO);
     msg = zmsg_new();
     zmsg_addmem(msg, "\x94\x01\x03\x01\xd4\x00\x00", 7); /* ext where channel goes */
-    s_reject(msg, FC_EPROTO);
+    fc_msg_reject(msg, FC_EPROTO);
 
     /* Unknown types, unknown version; the request id is still reported */
     uint64_t bad_types[] = {999, 0, FC_MSG_TYPE_MAX};
     for (size_t i = 0; i < 3; i++) {
         s_raw(&r, 3, 1, bad_types[i], 1);
-        s_reject(s_raw_end(&r), FC_EPROTO);
+        fc_msg_reject(s_raw_end(&r), FC_EPROTO);
     }
     pk = s_raw(&r, 4, 2, FC_MSG_SYNC, 4242);
     s_pstr(pk, "ch");
@@ -563,19 +362,19 @@ static void s_test_decode_rejects(void)
     pk = s_raw(&r, 5, 1, FC_MSG_HELLO, 1);
     s_pstr(pk, "agent");
     s_pstr(pk, "id");
-    s_reject(s_raw_end(&r), FC_EPROTO);
+    fc_msg_reject(s_raw_end(&r), FC_EPROTO);
     pk = s_raw(&r, 7, 1, FC_MSG_HELLO, 1);
     s_pstr(pk, "agent");
     s_pstr(pk, "id");
     s_pstr(pk, "ch");
     s_pstr(pk, "extra");
-    s_reject(s_raw_end(&r), FC_EPROTO);
+    fc_msg_reject(s_raw_end(&r), FC_EPROTO);
 
     /* String limits: at the limit passes, one over is too big */
-    fc_msg_t *m = s_accept(s_sync_with(FC_MAX_NAME));
+    fc_msg_t *m = fc_msg_accept(s_sync_with(FC_MAX_NAME));
     assert(strlen(m->channel) == FC_MAX_NAME);
     fc_msg_destroy(&m);
-    s_reject(s_sync_with(FC_MAX_NAME + 1), FC_ETOOBIG);
+    fc_msg_reject(s_sync_with(FC_MAX_NAME + 1), FC_ETOOBIG);
     pk = s_raw(&r, 7, 1, FC_MSG_WELCOME, 1);
     msgpack_pack_uint64(pk, 1);
     msgpack_pack_uint64(pk, 1);
@@ -584,10 +383,10 @@ static void s_test_decode_rejects(void)
     ep[FC_MAX_ENDPOINT + 1] = '\0';
     s_pstr(pk, ep);
     msgpack_pack_uint64(pk, 1);
-    s_reject(s_raw_end(&r), FC_ETOOBIG);
+    fc_msg_reject(s_raw_end(&r), FC_ETOOBIG);
     pk = s_raw(&r, 4, 1, FC_MSG_SYNC, 1);
     msgpack_pack_str_with_body(pk, "a\0b", 3); /* embedded NUL */
-    s_reject(s_raw_end(&r), FC_EPROTO);
+    fc_msg_reject(s_raw_end(&r), FC_EPROTO);
 
     /* List limits */
     pk = s_raw(&r, 4, 1, FC_MSG_LIST_REPLY, 1);
@@ -600,7 +399,7 @@ static void s_test_decode_rejects(void)
             msgpack_pack_uint64(pk, 1);
         msgpack_pack_true(pk);
     }
-    s_reject(s_raw_end(&r), FC_ETOOBIG);
+    fc_msg_reject(s_raw_end(&r), FC_ETOOBIG);
     pk = s_raw(&r, 6, 1, FC_MSG_UPLOAD_STATE, 1);
     s_pbin(pk, 32, 0);
     msgpack_pack_false(pk);
@@ -610,10 +409,10 @@ static void s_test_decode_rejects(void)
         msgpack_pack_uint64(pk, i);
         msgpack_pack_uint64(pk, 1);
     }
-    s_reject(s_raw_end(&r), FC_ETOOBIG);
+    fc_msg_reject(s_raw_end(&r), FC_ETOOBIG);
     pk = s_raw(&r, 4, 1, FC_MSG_REPORT, 1);
     msgpack_pack_array(pk, 0); /* REPORT needs exactly its own status */
-    s_reject(s_raw_end(&r), FC_EPROTO);
+    fc_msg_reject(s_raw_end(&r), FC_EPROTO);
 
     /* Hashes of the wrong length */
     size_t hash_lens[] = {31, 33, 0};
@@ -621,30 +420,30 @@ static void s_test_decode_rejects(void)
         pk = s_raw(&r, 5, 1, FC_MSG_PUT_ACK, 1);
         s_pbin(pk, hash_lens[i], 7);
         msgpack_pack_uint64(pk, 0);
-        s_reject(s_raw_end(&r), FC_EPROTO);
+        fc_msg_reject(s_raw_end(&r), FC_EPROTO);
     }
 
     /* Frame counts: none, a stray second frame, a missing or extra data frame */
-    s_reject(zmsg_new(), FC_EPROTO);
-    s_reject(NULL, FC_EPROTO);
-    fc_msg_t *sm = s_sample(FC_MSG_GET_CHUNK);
+    fc_msg_reject(zmsg_new(), FC_EPROTO);
+    fc_msg_reject(NULL, FC_EPROTO);
+    fc_msg_t *sm = fc_msg_sample(FC_MSG_GET_CHUNK);
     msg = fc_msg_encode(sm);
     fc_msg_destroy(&sm);
     zmsg_addstr(msg, "stray");
-    s_reject(msg, FC_EPROTO);
-    sm = s_sample(FC_MSG_CHUNK);
+    fc_msg_reject(msg, FC_EPROTO);
+    sm = fc_msg_sample(FC_MSG_CHUNK);
     msg = fc_msg_encode(sm);
     fc_msg_destroy(&sm);
     zmsg_t *three = zmsg_dup(msg);
     zmsg_addstr(three, "extra");
-    s_reject(three, FC_EPROTO);
+    fc_msg_reject(three, FC_EPROTO);
     zframe_t *data = zmsg_last(msg);
     zmsg_remove(msg, data);
     zframe_destroy(&data);
-    s_reject(msg, FC_EPROTO);
+    fc_msg_reject(msg, FC_EPROTO);
 
     /* Sizes: payload, manifest and frame over their limits */
-    sm = s_sample(FC_MSG_CHUNK);
+    sm = fc_msg_sample(FC_MSG_CHUNK);
     msg = fc_msg_encode(sm);
     fc_msg_destroy(&sm);
     data = zmsg_last(msg);
@@ -652,14 +451,14 @@ static void s_test_decode_rejects(void)
     zframe_destroy(&data);
     data = zframe_new(NULL, FC_MAX_CHUNK_REQ + 1);
     zmsg_append(msg, &data);
-    s_reject(msg, FC_ETOOBIG);
+    fc_msg_reject(msg, FC_ETOOBIG);
     uint8_t *big = (uint8_t *)zmalloc(FC_MAX_FRAME + 1);
     pk = s_raw(&r, 4, 1, FC_MSG_RELEASE_COMMIT, 1);
     msgpack_pack_bin_with_body(pk, big, FC_MAX_MANIFEST + 1);
-    s_reject(s_raw_end(&r), FC_ETOOBIG);
+    fc_msg_reject(s_raw_end(&r), FC_ETOOBIG);
     msg = zmsg_new();
     zmsg_addmem(msg, big, FC_MAX_FRAME + 1);
-    s_reject(msg, FC_ETOOBIG);
+    fc_msg_reject(msg, FC_ETOOBIG);
     free(big);
 }
 
@@ -679,7 +478,7 @@ static void s_test_dealer_router(bool verbose)
     assert(port > 0);
     assert(zsock_connect(dealer, "tcp://127.0.0.1:%d", port) == 0);
 
-    fc_msg_t *m = s_sample(FC_MSG_GET_CHUNK);
+    fc_msg_t *m = fc_msg_sample(FC_MSG_GET_CHUNK);
     m->req = 7;
     assert(fc_msg_send(&m, dealer) == 0 && m == NULL);
     zframe_t *peer = NULL;
@@ -695,7 +494,7 @@ static void s_test_dealer_router(bool verbose)
         zframe_data(payload)[i] = (uint8_t)(i * 7 + (i >> 8));
     m = fc_msg_new(FC_MSG_CHUNK);
     m->req = 7;
-    s_fill_hash(m->blob, 1);
+    fc_msg_sample_hash(m->blob, 1);
     m->offset = 3 * FC_CHUNK_SIZE;
     m->data = zframe_dup(payload);
     assert(fc_msg_send_to(&m, peer, router) == 0 && m == NULL);
@@ -705,7 +504,7 @@ static void s_test_dealer_router(bool verbose)
     assert(m->data && zframe_eq(m->data, payload));
     fc_msg_destroy(&m);
 
-    m = s_sample(FC_MSG_PUT_CHUNK);
+    m = fc_msg_sample(FC_MSG_PUT_CHUNK);
     zframe_destroy(&m->data);
     m->data = zframe_dup(payload);
     assert(fc_msg_send(&m, dealer) == 0);
@@ -735,7 +534,7 @@ static void s_test_dealer_router(bool verbose)
     m = fc_msg_recv_req(router, &peer2, &err, &req);
     assert(!m && err == FC_EPROTO && req == 99);
     zframe_destroy(&peer2);
-    m = s_sample(FC_MSG_OK);
+    m = fc_msg_sample(FC_MSG_OK);
     assert(fc_msg_send(&m, dealer) == 0);
     m = fc_msg_recv(router, &peer2, &err);
     assert(m && m->type == FC_MSG_OK && m->serial == 77);
@@ -750,7 +549,7 @@ static void s_test_dealer_router(bool verbose)
     /* A peer that is not there: refused at once, never blocks */
     zframe_t *ghost = zframe_new("ghost", 5);
     int64_t start = zclock_mono();
-    m = s_sample(FC_MSG_OK);
+    m = fc_msg_sample(FC_MSG_OK);
     assert(fc_msg_send_to(&m, ghost, router) == -1 && m == NULL);
     assert(zmq_errno() == EHOSTUNREACH);
     assert(zclock_mono() - start < 1000);
@@ -778,7 +577,7 @@ static void s_test_full_queue(void)
     snprintf(endpoint, sizeof endpoint, "inproc://fc_msg_test-%p", (void *)router);
     assert(zsock_bind(router, "%s", endpoint) == 0);
     assert(zsock_connect(dealer, "%s", endpoint) == 0);
-    fc_msg_t *m = s_sample(FC_MSG_HELLO);
+    fc_msg_t *m = fc_msg_sample(FC_MSG_HELLO);
     assert(fc_msg_send(&m, dealer) == 0);
     zframe_t *peer = NULL;
     int err;
@@ -790,7 +589,7 @@ static void s_test_full_queue(void)
     int sent = 0;
     int rc = 0;
     while (sent < 10000) {
-        m = s_sample(FC_MSG_CHUNK);
+        m = fc_msg_sample(FC_MSG_CHUNK);
         rc = fc_msg_send_to(&m, peer, router);
         if (rc != 0)
             break;
@@ -827,7 +626,7 @@ static void s_test_announce(void)
     fc_msg_t *m = NULL;
     int err = -1;
     for (int tries = 0; tries < 250 && !m; tries++) {
-        fc_msg_t *hb = s_sample(FC_MSG_HEARTBEAT);
+        fc_msg_t *hb = fc_msg_sample(FC_MSG_HEARTBEAT);
         assert(fc_msg_publish(&hb, pub) == 0 && hb == NULL);
         m = fc_msg_recv_announce(sub, &err);
     }
@@ -838,12 +637,12 @@ static void s_test_announce(void)
         fc_msg_destroy(&m);
     zsock_set_rcvtimeo(sub, 5000);
 
-    m = s_sample(FC_MSG_ANNOUNCE);
+    m = fc_msg_sample(FC_MSG_ANNOUNCE);
     assert(fc_msg_publish(&m, pub) == 0);
     m = fc_msg_recv_announce(sub, &err);
-    fc_msg_t *want = s_sample(FC_MSG_ANNOUNCE);
+    fc_msg_t *want = fc_msg_sample(FC_MSG_ANNOUNCE);
     want->req = m ? m->req : 0; /* req travels as set; compare the rest */
-    assert(m && err == FC_OK && s_equal(m, want));
+    assert(m && err == FC_OK && fc_msg_equal(m, want));
     fc_msg_destroy(&m);
 
     /* An ANNOUNCE body under the heartbeat topic is refused; the next one still works. */
@@ -859,14 +658,14 @@ static void s_test_announce(void)
     m = fc_msg_recv_announce(sub, &err);
     assert(!m && err == FC_EPROTO);
     fc_msg_destroy(&want);
-    m = s_sample(FC_MSG_HEARTBEAT);
+    m = fc_msg_sample(FC_MSG_HEARTBEAT);
     assert(fc_msg_publish(&m, pub) == 0);
     m = fc_msg_recv_announce(sub, &err);
     assert(m && m->type == FC_MSG_HEARTBEAT);
     fc_msg_destroy(&m);
 
     /* Only announcements can be published. */
-    m = s_sample(FC_MSG_OK);
+    m = fc_msg_sample(FC_MSG_OK);
     assert(fc_msg_publish(&m, pub) == -1 && m == NULL);
 
     zsock_destroy(&sub);

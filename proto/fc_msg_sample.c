@@ -1,0 +1,227 @@
+/* fc_msg_sample.c: sample messages and checks shared by the codec's self-tests. */
+/* The asserts must run in RelWithDebInfo builds too. */
+#undef NDEBUG
+#include <assert.h>
+
+#include "fc_error.h"
+#include "fc_msg_sample.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void fc_msg_sample_hash(uint8_t *h, uint8_t seed)
+{
+    for (int i = 0; i < FC_HASH_LEN; i++)
+        h[i] = (uint8_t)(seed + i);
+}
+
+/* n release-infos with distinct values, including limit-length strings and negative time. */
+void fc_msg_sample_releases(fc_msg_t *m, size_t n)
+{
+    m->releases = (fc_release_info_t *)zmalloc(n * sizeof(fc_release_info_t));
+    m->nreleases = n;
+    for (size_t i = 0; i < n; i++) {
+        fc_release_info_t *r = &m->releases[i];
+        char s[FC_MAX_NAME + 1];
+        memset(s, 'a' + (int)i, FC_MAX_NAME);
+        s[FC_MAX_NAME] = '\0';
+        fc_msg_set_str(r->channel, sizeof r->channel, i == 0 ? s : "stable");
+        fc_msg_set_str(r->version, sizeof r->version, i == 1 ? "" : "1.2.3");
+        r->serial = 100 + i;
+        r->size = (1ull << 40) + i;
+        r->files = 7 * i;
+        r->created = i == 0 ? -5 : 1700000000 + (int64_t)i;
+        r->mandatory = i % 2;
+    }
+}
+
+static void s_add_agents(fc_msg_t *m, size_t n)
+{
+    m->agents = (fc_agent_status_t *)zmalloc(n * sizeof(fc_agent_status_t));
+    m->nagents = n;
+    for (size_t i = 0; i < n; i++) {
+        fc_agent_status_t *a = &m->agents[i];
+        char text[FC_MAX_TEXT + 1];
+        memset(text, 'm', FC_MAX_TEXT);
+        text[FC_MAX_TEXT] = '\0';
+        snprintf(a->id, sizeof a->id, "host-%zu", i);
+        fc_msg_set_str(a->channel, sizeof a->channel, "stable");
+        fc_msg_set_str(a->version, sizeof a->version, "1.2.3");
+        fc_msg_set_str(a->state, sizeof a->state, "downloading");
+        fc_msg_set_str(a->message, sizeof a->message, i == 0 ? text : "fine");
+        a->done = 1000 * i;
+        a->total = UINT64_MAX - i;
+        a->last_seen = -(int64_t)i;
+    }
+}
+
+fc_msg_t *fc_msg_sample(fc_msg_type_t type)
+{
+    fc_msg_t *m = fc_msg_new(type);
+    m->req = 0x1122334455667700ull + type;
+    switch (type) {
+    case FC_MSG_HELLO:
+        fc_msg_set_str(m->role, sizeof m->role, "agent");
+        fc_msg_set_str(m->id, sizeof m->id, "host-01");
+        fc_msg_set_str(m->channel, sizeof m->channel, "stable");
+        break;
+    case FC_MSG_WELCOME:
+        m->epoch = UINT64_MAX;
+        m->seq = 42;
+        fc_msg_set_str(m->endpoint, sizeof m->endpoint, "tcp://10.0.0.1:7401");
+        m->heartbeat_ms = 1000;
+        break;
+    case FC_MSG_SNAPSHOT:
+        m->epoch = 9;
+        m->seq = 10;
+        fc_msg_sample_releases(m, 2);
+        fc_msg_set_bytes(m, "signed manifest", 15);
+        break;
+    case FC_MSG_GET_CHUNK:
+        fc_msg_sample_hash(m->blob, 1);
+        m->offset = 3 * FC_CHUNK_SIZE;
+        m->length = FC_CHUNK_SIZE;
+        break;
+    case FC_MSG_CHUNK:
+    case FC_MSG_PUT_CHUNK:
+        fc_msg_sample_hash(m->blob, 2);
+        m->offset = 1ull << 35;
+        m->data = zframe_new("payload", 7);
+        if (type == FC_MSG_PUT_CHUNK)
+            fc_msg_sample_hash(m->hash, 3);
+        break;
+    case FC_MSG_UPLOAD_STATE:
+        fc_msg_sample_hash(m->blob, 4);
+        m->flag = true;
+        m->ranges = (fc_range_t *)zmalloc(3 * sizeof(fc_range_t));
+        m->nranges = 3;
+        for (size_t i = 0; i < 3; i++)
+            m->ranges[i] = (fc_range_t){i * FC_CHUNK_SIZE, FC_CHUNK_SIZE - i};
+        break;
+    case FC_MSG_UPLOAD_QUERY:
+    case FC_MSG_BLOB_COMMIT:
+    case FC_MSG_PUT_ACK:
+        fc_msg_sample_hash(m->blob, 5);
+        if (type == FC_MSG_PUT_ACK)
+            m->offset = FC_CHUNK_SIZE;
+        else
+            m->size = 123456789;
+        break;
+    case FC_MSG_RELEASE_COMMIT:
+        fc_msg_set_bytes(m, "\x93\x01\x02\x03", 4);
+        break;
+    case FC_MSG_SYNC:
+    case FC_MSG_LIST:
+    case FC_MSG_STATUS:
+        fc_msg_set_str(m->channel, sizeof m->channel, type == FC_MSG_LIST ? "" : "beta");
+        break;
+    case FC_MSG_LIST_REPLY:
+        fc_msg_sample_releases(m, 3);
+        break;
+    case FC_MSG_REPORT:
+        s_add_agents(m, 1);
+        break;
+    case FC_MSG_STATUS_REPLY:
+        s_add_agents(m, 2);
+        break;
+    case FC_MSG_OK:
+        m->serial = 77;
+        break;
+    case FC_MSG_ERROR: {
+        char text[FC_MAX_TEXT + 1];
+        memset(text, 't', FC_MAX_TEXT);
+        text[FC_MAX_TEXT] = '\0';
+        m->code = UINT32_MAX;
+        fc_msg_set_str(m->text, sizeof m->text, text);
+        break;
+    }
+    case FC_MSG_ANNOUNCE:
+        m->epoch = 5;
+        m->seq = 6;
+        fc_msg_set_str(m->channel, sizeof m->channel, "stable");
+        m->serial = 8;
+        fc_msg_set_str(m->version, sizeof m->version, "2.0.0");
+        break;
+    case FC_MSG_HEARTBEAT:
+        m->epoch = 5;
+        m->seq = 7;
+        m->time_ms = 1700000000123ull;
+        memset(m->sig, 0x5a, FC_SIG_LEN);
+        break;
+    case FC_MSG_TRUST_PUSH:
+        fc_msg_set_bytes(m, "sealed list", 11);
+        break;
+    case FC_MSG_GET_TRUST:
+        m->serial = 3;
+        break;
+    case FC_MSG_TRUST:
+        m->serial = 4;
+        fc_msg_set_bytes(m, "sealed list 4", 13);
+        break;
+    case FC_MSG_TRUST_ANNOUNCE:
+        m->epoch = 5;
+        m->seq = 9;
+        m->serial = 4;
+        break;
+    default:
+        break;
+    }
+    return m;
+}
+
+static bool s_items_equal(const fc_msg_t *a, const fc_msg_t *b)
+{
+    if (a->nitems != b->nitems)
+        return false;
+    for (size_t i = 0; i < a->nitems; i++) {
+        if (a->items[i].len != b->items[i].len)
+            return false;
+        if (a->items[i].len && memcmp(a->items[i].data, b->items[i].data, a->items[i].len))
+            return false;
+        if (!a->items[i].len && (a->items[i].data || b->items[i].data))
+            return false; /* empty items carry no buffer */
+    }
+    return true;
+}
+
+/* zmalloc zeroes both sides, so whole-struct compares of the fixed-size list entries are
+   exact. */
+bool fc_msg_equal(const fc_msg_t *a, const fc_msg_t *b)
+{
+    bool data_eq = (!a->data && !b->data) || (a->data && b->data && zframe_eq(a->data, b->data));
+    return a->type == b->type && a->req == b->req && !strcmp(a->role, b->role) &&
+           !strcmp(a->id, b->id) && !strcmp(a->group, b->group) && !strcmp(a->state, b->state) &&
+           !strcmp(a->channel, b->channel) && !strcmp(a->version, b->version) &&
+           !strcmp(a->endpoint, b->endpoint) && !strcmp(a->text, b->text) && a->epoch == b->epoch &&
+           a->seq == b->seq && a->serial == b->serial && a->offset == b->offset &&
+           a->length == b->length && a->size == b->size && a->heartbeat_ms == b->heartbeat_ms &&
+           a->code == b->code && a->flag == b->flag && !memcmp(a->blob, b->blob, FC_HASH_LEN) &&
+           !memcmp(a->hash, b->hash, FC_HASH_LEN) && a->bytes_len == b->bytes_len &&
+           (a->bytes_len == 0 || !memcmp(a->bytes, b->bytes, a->bytes_len)) && data_eq &&
+           a->nranges == b->nranges &&
+           (!a->nranges || !memcmp(a->ranges, b->ranges, a->nranges * sizeof(fc_range_t))) &&
+           a->nreleases == b->nreleases &&
+           (!a->nreleases ||
+            !memcmp(a->releases, b->releases, a->nreleases * sizeof(fc_release_info_t))) &&
+           a->time_ms == b->time_ms && !memcmp(a->sig, b->sig, FC_SIG_LEN) &&
+           a->nagents == b->nagents &&
+           (!a->nagents || !memcmp(a->agents, b->agents, a->nagents * sizeof(fc_agent_status_t))) &&
+           s_items_equal(a, b) && a->naudit == b->naudit &&
+           (!a->naudit || !memcmp(a->audit, b->audit, a->naudit * sizeof(fc_audit_entry_t)));
+}
+
+fc_msg_t *fc_msg_accept(zmsg_t *msg)
+{
+    int err = -1;
+    fc_msg_t *m = fc_msg_decode(&msg, &err);
+    assert(m && !msg && err == FC_OK);
+    return m;
+}
+
+void fc_msg_reject(zmsg_t *msg, int want)
+{
+    int err = -1;
+    fc_msg_t *m = fc_msg_decode(&msg, &err);
+    assert(!m && !msg);
+    assert(err == want);
+}

@@ -34,7 +34,7 @@ expect_problem() {
 }
 cur="$FC_TMP/a1/install/current"
 cp "$cur/data.bin" "$FC_TMP/data.bak"
-printf 'X' | dd of="$cur/data.bin" bs=1 seek=300000 conv=notrunc status=none
+fc_flip_byte "$cur/data.bin" 300000
 expect_problem current-file "a byte flipped in a current file"
 cp "$FC_TMP/data.bak" "$cur/data.bin"
 fc_check "$data" a1 a2 || fc_fail "restored file still flagged: $(cat "$FC_TMP/check.out")"
@@ -65,7 +65,7 @@ fc_check "$data" a1 a2 || fc_fail "restored agent still flagged: $(cat "$FC_TMP/
 
 blob=$(find "$data/blobs" -type f -size +100k | head -1)
 cp "$blob" "$FC_TMP/blob.bak"
-printf 'X' | dd of="$blob" bs=1 seek=1000 conv=notrunc status=none
+fc_flip_byte "$blob" 1000
 expect_problem blob-corrupt "a corrupt blob"
 rm "$blob"
 expect_problem blob-missing "a missing blob"

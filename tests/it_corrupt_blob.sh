@@ -20,7 +20,7 @@ echo two >"$src/app"
 fc_cli release push "$src" --channel stable --version 2 --key "$FC_TMP/keys/signing.key" >/dev/null
 blob=$(find "$data/blobs" -type f -size +500k | head -1)
 hex=$(basename "$blob")
-printf 'X' | dd of="$blob" bs=1 seek=700000 conv=notrunc status=none
+fc_flip_byte "$blob" 700000
 
 if fc_agent_run a1 --timeout 20; then fc_fail "a release with a corrupt blob installed"; fi
 [ "$(cat "$FC_TMP/a1/install/current/app")" = one ] || fc_fail "running version changed"

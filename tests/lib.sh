@@ -164,6 +164,16 @@ fc_json_field() {
 # Makes a file of N KiB of random bytes.
 fc_random_file() { head -c "$(( $2 * 1024 ))" /dev/urandom >"$1"; }
 
+# fc_flip_byte FILE OFFSET: inverts the byte at OFFSET, so the file surely changes (writing a
+# fixed byte over random data leaves it as it was once in 256 runs).
+fc_flip_byte() {
+  local b
+  b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+  [ -n "$b" ] || fc_fail "fc_flip_byte: $1 has no byte at $2"
+  # shellcheck disable=SC2059
+  printf "\\$(printf '%03o' $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 # Starts the fault proxy in front of the broker's service socket with extra options; sets
 # FC_PROXY (endpoint) and FC_PROXY_PID. Its summary ("cuts N bytes M") lands in proxy.log.
 fc_start_proxy() {

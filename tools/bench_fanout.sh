@@ -149,12 +149,14 @@ run_agents() { # RUN: N agents at once; sets T_AGENT, FETCHED (total bytes)
     rm -rf "$dir"
 }
 
-run_verify() { # RUN: curls that verify their copies; sets T_VERIFY
+run_verify() { # RUN: curls that verify their copies; sets T_VERIFY (T_CURL, T_CSYNC kept)
+    local curl=$T_CURL csync=$T_CSYNC
     run_curl "$1" verify
-    T_VERIFY=$T_CSYNC
+    T_VERIFY=$T_CSYNC T_CURL=$curl T_CSYNC=$csync
 }
 
 CURL_T=() CSYNC_T=() VERIFY_T=() AGENT_T=()
+T_CURL="" T_CSYNC=""
 for run in $(seq 1 "$RUNS"); do
     echo "$PROG: run $run/$RUNS" >&2
     # Alternate who goes first, so neither always meets the others' leftovers.

@@ -11,18 +11,17 @@ set -euo pipefail
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
 }
+# first_ok CMD ARG: runs CMD on each of ARG's |-separated choices until one succeeds
+first_ok() {
+    local choices p
+    IFS='|' read -r -a choices <<<"$2"
+    for p in "${choices[@]}"; do "$1" "$p" && return 0; done
+    return 1
+}
 
 missing=()
 for arg in "$@"; do
-    IFS='|' read -r -a alts <<<"$arg"
-    have=0
-    for p in "${alts[@]}"; do
-        if installed "$p"; then
-            have=1
-            break
-        fi
-    done
-    [ $have = 1 ] || missing+=("$arg")
+    first_ok installed "$arg" || missing+=("$arg")
 done
 [ ${#missing[@]} -gt 0 ] || exit 0
 
@@ -52,16 +51,8 @@ first=()
 for arg in "${missing[@]}"; do first+=("${arg%%|*}"); done
 get "${first[@]}" 2>/dev/null && exit 0
 for arg in "${missing[@]}"; do
-    IFS='|' read -r -a alts <<<"$arg"
-    ok=0
-    for p in "${alts[@]}"; do
-        if get "$p"; then
-            ok=1
-            break
-        fi
-    done
-    [ $ok = 1 ] || {
-        echo "apt_install.sh: could not install any of: ${alts[*]}" >&2
+    first_ok get "$arg" || {
+        echo "apt_install.sh: could not install any of: ${arg//|/ }" >&2
         exit 1
     }
 done

@@ -1,11 +1,15 @@
 /* fc_reconf_test.c: the agent's runtime configuration against an in-process fake config
    broker: late joiner, paging, unchanged, veto and restart-only restarts with slots,
    restart-required, vetoed, failed changes, config.json, saved state without a broker,
-   replays and forged revisions, canary and promotion, and (fc_reconf_test_daemon.c) an
-   embedded daemon with callbacks and a lost announcement. */
+   replays and forged revisions, canary and promotion, hung hooks stopped at the time limit,
+   and (fc_reconf_test_daemon.c) an embedded daemon with callbacks and a lost announcement. */
 #include "fc_reconf_test.h"
 #include "fc_error.h"
+#include "fc_hook.h"
 #include "fc_util.h"
+
+#include <errno.h>
+#include <signal.h>
 
 /* ---------------------------------------------------------------- scenarios */
 
@@ -326,6 +330,55 @@ static void s_test_canary(fc_reconf_env_t *env)
     fc_agent_destroy(&agent);
 }
 
+/* Hooks that hang are stopped at --hook-timeout: a changed handler that never returns fails
+   the change ("timed out"), the previous config stays in force (file and getters) and the
+   handler is gone; a changing handler that never returns counts as a veto. */
+static void s_test_hook_timeout(fc_reconf_env_t *env)
+{
+    char *hung = zsys_sprintf("echo $$ > %s/hung.pid; exec sleep 60", env->dir);
+    fc_agent_t *agent = fc_reconf_env_agent_ex(env, NULL, NULL, hung, NULL, 1);
+    uint64_t before_rev = fc_agent_config_rev(agent);
+    char *json_before = fc_reconf_env_file(env->state, "config.json");
+    fc_reconf_env_push(env, "agent:a1", "worker.count=4");
+    fc_agent_result_t r;
+    double t0 = zclock_mono();
+    assert(fc_agent_run_once(agent, false, &r) == FC_AGENT_EXIT_ERROR);
+    assert(zclock_mono() - t0 < 1000 * (1 + FC_HOOK_KILL_AFTER));
+    assert(strstr(r.message, "changed handler failed (timed out after 1 s)"));
+    assert(streq(r.config_state, "failed") && r.config_rev == before_rev);
+    char *acks = fc_reconf_env_acks(env);
+    char want[128];
+    snprintf(want, sizeof want,
+             "%llu failed changed handler failed (timed out after 1 s); previous config (rev "
+             "%llu) stays in force",
+             (unsigned long long)env->rev, (unsigned long long)before_rev);
+    assert(strstr(acks, want));
+    free(acks);
+    char *json = fc_reconf_env_file(env->state, "config.json");
+    assert(streq(json, json_before));
+    free(json);
+    free(json_before);
+    assert(fc_agent_config_int(agent, "worker.count", -1) == -1);
+    char *pid = fc_reconf_env_file(env->dir, "hung.pid");
+    assert(atoi(pid) > 1 && kill(atoi(pid), 0) != 0 && errno == ESRCH);
+    free(pid);
+    fc_agent_destroy(&agent);
+
+    /* The same hook in the Changing phase: vetoed (no --exec-restart: old values kept). */
+    agent = fc_reconf_env_agent_ex(env, NULL, hung, NULL, NULL, 1);
+    fc_reconf_env_push(env, "agent:a1", "worker.count=5");
+    assert(fc_agent_run_once(agent, false, &r) == FC_AGENT_EXIT_OK);
+    assert(streq(r.config_state, "vetoed"));
+    acks = fc_reconf_env_acks(env);
+    snprintf(want, sizeof want, "%llu vetoed vetoed by changing handler (timed out after 1 s);",
+             (unsigned long long)env->rev);
+    assert(strstr(acks, want));
+    free(acks);
+    assert(fc_agent_config_int(agent, "worker.count", -1) == -1);
+    fc_agent_destroy(&agent);
+    free(hung);
+}
+
 void fc_reconf_test(bool verbose)
 {
     printf(" * fc_reconf: ");
@@ -355,6 +408,7 @@ void fc_reconf_test(bool verbose)
     fc_reconf_test_daemon(&env);
     s_test_forged(&env);
     s_test_canary(&env);
+    s_test_hook_timeout(&env);
 
     /* Nothing half-written left behind by the atomic writes. */
     zdir_t *dir = zdir_new(env.state, NULL);

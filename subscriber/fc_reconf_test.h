@@ -55,6 +55,9 @@ ino_t fc_reconf_env_inode(const char *dir, const char *name);
 /* An agent "a1" in group web on the fake broker (or on endpoint), with these hooks. */
 fc_agent_t *fc_reconf_env_agent(fc_reconf_env_t *env, const char *endpoint, const char *changing,
                                 const char *changed, const char *restart);
+/* The same, with this --hook-timeout. */
+fc_agent_t *fc_reconf_env_agent_ex(fc_reconf_env_t *env, const char *endpoint, const char *changing,
+                                   const char *changed, const char *restart, double hook_timeout);
 /* Hook commands that count their runs and keep their stdin in DIR/<name>.json; caller
    frees. */
 char *fc_reconf_env_hook(fc_reconf_env_t *env, const char *name, int exit_code);

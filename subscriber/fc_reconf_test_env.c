@@ -132,6 +132,12 @@ ino_t fc_reconf_env_inode(const char *dir, const char *name)
 fc_agent_t *fc_reconf_env_agent(fc_reconf_env_t *env, const char *endpoint, const char *changing,
                                 const char *changed, const char *restart)
 {
+    return fc_reconf_env_agent_ex(env, endpoint, changing, changed, restart, FC_AGENT_HOOK_TIMEOUT);
+}
+
+fc_agent_t *fc_reconf_env_agent_ex(fc_reconf_env_t *env, const char *endpoint, const char *changing,
+                                   const char *changed, const char *restart, double hook_timeout)
+{
     fc_agent_config_t cfg;
     fc_agent_config_defaults(&cfg);
     cfg.insecure = true; /* in-process brokers run without CURVE */
@@ -145,6 +151,7 @@ fc_agent_t *fc_reconf_env_agent(fc_reconf_env_t *env, const char *endpoint, cons
     cfg.config_changing = changing;
     cfg.config_changed = changed;
     cfg.exec_restart = restart;
+    cfg.hook_timeout = hook_timeout;
     cfg.timeout = endpoint ? 1 : 10;
     cfg.log = s_log;
     cfg.log_arg = &env->verbose;

@@ -608,6 +608,7 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
     self->changing = s_strdup_or_null(cfg->exec_changing);
     self->changed = s_strdup_or_null(cfg->exec_changed);
     self->health = s_strdup_or_null(cfg->exec_health);
+    self->hook_timeout = cfg->hook_timeout;
     self->policy = cfg->policy;
     self->window = cfg->window ? cfg->window : FC_AGENT_DEFAULT_WINDOW;
     self->timeout = cfg->timeout > 0 ? cfg->timeout : 30;

@@ -60,6 +60,12 @@ typedef struct {
     const char *exec_restart;    /* restarts the application on the restart path; NULL: the
                                     agent keeps the old values and reports restart-required
                                     (vetoed, if a handler vetoed) */
+    /* Seconds any hook above (release or config) may run. One still running then is stopped
+       with everything it started in its process group (SIGTERM; 5 s later, SIGKILL) and
+       counts as a non-zero exit, "timed out after N s": a changing hook postpones or vetoes,
+       a changed or health hook rolls back, a config changed or restart hook fails with the
+       old config kept. fc_agent_config_defaults sets FC_AGENT_HOOK_TIMEOUT; 0: no limit. */
+    double hook_timeout;
     /* Transport security: CURVE on both sockets, unless insecure. */
     const char *key_file;   /* own secret cert (NAME.cert_secret); NULL or "": STATE/
                                agent.cert_secret, made on first start (its public key is
@@ -80,6 +86,7 @@ typedef struct {
 } fc_agent_config_t;
 
 #define FC_AGENT_FREEZE_AFTER 300.0
+#define FC_AGENT_HOOK_TIMEOUT 600.0
 
 /* What one run did (fc_agent_run_once), or where a daemon stands (fc_agent_status). */
 typedef struct {
@@ -118,7 +125,8 @@ typedef struct {
 
 typedef struct fc_agent_t fc_agent_t;
 
-/* Fills cfg with defaults (policy all, 4 MiB window, 30 s timeouts). */
+/* Fills cfg with defaults (policy all, 4 MiB window, 30 s timeouts, hooks stopped after
+   FC_AGENT_HOOK_TIMEOUT). */
 void fc_agent_config_defaults(fc_agent_config_t *cfg);
 /* Checks a configuration without starting anything: required fields, endpoint syntax, names,
    and that the trust file loads. Returns 0, or an fc_error_t with a one-line reason in msg. */

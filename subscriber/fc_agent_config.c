@@ -28,6 +28,7 @@ void fc_agent_config_defaults(fc_agent_config_t *cfg)
     cfg->window = FC_AGENT_DEFAULT_WINDOW;
     cfg->timeout = 30;
     cfg->retry_interval = 30;
+    cfg->hook_timeout = FC_AGENT_HOOK_TIMEOUT;
 }
 
 int fc_agent_policy_parse(const char *text)
@@ -78,7 +79,7 @@ int fc_agent_config_check(const fc_agent_config_t *cfg, char *msg, size_t msgsiz
         S_BAD("--auto-update must be all, mandatory or none");
     if (cfg->window > (1ull << 30))
         S_BAD("--window must be at most 1 GiB");
-    if (cfg->timeout < 0 || cfg->retry_interval < 0)
+    if (cfg->timeout < 0 || cfg->retry_interval < 0 || !(cfg->hook_timeout >= 0))
         S_BAD("timeouts must not be negative");
     if (!cfg->insecure) {
         char key[FC_CURVE_Z85_LEN + 1];

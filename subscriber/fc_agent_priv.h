@@ -23,6 +23,7 @@ struct fc_agent_t {
     /* Configuration, copied. */
     char *broker, *channel, *install_dir, *state_dir, *id;
     char *changing, *changed, *health;
+    double hook_timeout; /* for these and the config hooks (fc_reconf_apply.c); 0: none */
     fc_agent_policy_t policy;
     uint64_t window;
     double timeout, retry_interval;

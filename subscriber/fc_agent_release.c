@@ -61,7 +61,7 @@ static void s_install(fc_agent_t *self)
     fc_agent_set_state(self, "installing", "installing %s (serial %llu)", m->version,
                        (unsigned long long)m->serial);
     fc_agent_report(self, fc_now());
-    fc_hooks_t hooks = {self->changing, self->changed, self->health};
+    fc_hooks_t hooks = {self->changing, self->changed, self->health, self->hook_timeout};
     char msg[FC_MAX_TEXT + 1] = "";
     int rc = fc_install_commit(self->inst, &self->stage, &hooks, msg, sizeof msg);
     fc_msg_set_str(self->res.version, sizeof self->res.version, fc_install_version(self->inst));

@@ -222,6 +222,7 @@ static void s_test_config(void)
     char msg[256];
     fc_agent_config_defaults(&cfg);
     assert(cfg.policy == FC_AGENT_UPDATE_ALL && cfg.window == 4u * 1024 * 1024);
+    assert(cfg.hook_timeout == 600 && FC_AGENT_HOOK_TIMEOUT == 600);
     assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL);
     assert(strstr(msg, "--broker"));
     cfg.broker = "http://x:1";
@@ -232,6 +233,9 @@ static void s_test_config(void)
     cfg.channel = "stable";
     cfg.install_dir = "/tmp/x";
     cfg.state_dir = "/tmp/y";
+    cfg.hook_timeout = -1; /* 0 is "no limit"; below that means nothing */
+    assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "negative"));
+    cfg.hook_timeout = 0;
     /* Secure by default: no broker key, no start. */
     assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL &&
            strstr(msg, "--broker-key") && strstr(msg, "--insecure"));

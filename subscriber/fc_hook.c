@@ -1,5 +1,7 @@
-/* fc_hook.c: runs an operator's hook command (/bin/sh -c) with extra environment and waits. */
+/* fc_hook.c: runs an operator's hook command (/bin/sh -c) with extra environment and waits,
+   up to a time limit. */
 #include "fc_hook.h"
+#include "fc_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -55,11 +58,6 @@ static char **s_build_env(const fc_hook_env_t *env, size_t n, char ***owned_p)
     return out;
 }
 
-int fc_hook_run(const char *cmd, const char *dir, const fc_hook_env_t *env, size_t n)
-{
-    return fc_hook_run_input(cmd, dir, env, n, NULL, 0);
-}
-
 /* The input goes through an unlinked temporary file, not a pipe: a hook that never reads its
    stdin cannot block the agent, whatever the size of the input. */
 static int s_input_fd(const void *input, size_t len)
@@ -76,8 +74,72 @@ static int s_input_fd(const void *input, size_t len)
     return fd;
 }
 
-int fc_hook_run_input(const char *cmd, const char *dir, const fc_hook_env_t *env, size_t n,
-                      const void *input, size_t len)
+/* Sleeps *nap seconds (never past deadline), then doubles *nap up to 50 ms: a short hook is
+   noticed within milliseconds of its exit, and a long one costs 20 wake-ups a second. */
+static void s_nap(double *nap, double deadline)
+{
+    double left = deadline - fc_now();
+    double secs = left < *nap ? left : *nap;
+    if (secs > 0) {
+        struct timespec ts = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
+        nanosleep(&ts, NULL); /* an early wake-up (a signal) only means one more check */
+    }
+    *nap = *nap * 2 < 0.05 ? *nap * 2 : 0.05;
+}
+
+/* Waits for pid until timeout seconds have passed (0: for ever): 1 with *status once it
+   exited (reaped), 0 if it still runs at the limit, -1 on error. */
+static int s_wait(pid_t pid, int *status, double timeout)
+{
+    double deadline = fc_now() + timeout, nap = 0.001;
+    while (true) {
+        pid_t r = waitpid(pid, status, timeout > 0 ? WNOHANG : 0);
+        if (r == pid)
+            return 1;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (r == 0) {
+            if (fc_now() >= deadline)
+                return 0;
+            s_nap(&nap, deadline);
+        }
+    }
+}
+
+/* Stops a hook that ran out of time, with everything it started in its process group:
+   SIGTERM, then SIGKILL once FC_HOOK_KILL_AFTER has passed, unless the whole group is gone
+   by then; the hook itself is reaped either way. */
+static void s_stop(pid_t pid)
+{
+    kill(-pid, SIGTERM);
+    double deadline = fc_now() + FC_HOOK_KILL_AFTER, nap = 0.001;
+    bool reaped = false;
+    while (true) {
+        /* Our children in the group: the hook, and its orphans when this process is their
+           reaper (pid 1 of a container). Until the hook is reaped the group cannot be seen
+           to empty (its zombie is a member); after that, its number is not reused while
+           anything of the group is left, so signalling it cannot hit a stranger. */
+        pid_t r;
+        while ((r = waitpid(-pid, NULL, WNOHANG)) > 0)
+            reaped = reaped || r == pid;
+        if (reaped && kill(-pid, 0) != 0)
+            return;
+        if (fc_now() >= deadline)
+            break;
+        s_nap(&nap, deadline);
+    }
+    kill(-pid, SIGKILL);
+    if (!reaped) {
+        kill(pid, SIGKILL); /* in case it left its group */
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    while (waitpid(-pid, NULL, WNOHANG) > 0)
+        ;
+}
+
+int fc_hook_run_timed(const char *cmd, const char *dir, const fc_hook_env_t *env, size_t n,
+                      const void *input, size_t len, double timeout)
 {
     if (!cmd || !*cmd)
         return 0;
@@ -90,7 +152,9 @@ int fc_hook_run_input(const char *cmd, const char *dir, const fc_hook_env_t *env
     pid_t pid = input_fd >= 0 ? fork() : -1;
     if (pid == 0) {
         /* Child: only async-signal-safe calls until exec (the agent has threads). Reset
-           what the agent may have changed: its signal mask and ignored signals. */
+           what the agent may have changed: its signal mask and ignored signals. A group of
+           its own, so that a timeout stops whatever the hook started too. */
+        setpgid(0, 0);
         sigset_t all;
         sigemptyset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
@@ -103,6 +167,10 @@ int fc_hook_run_input(const char *cmd, const char *dir, const fc_hook_env_t *env
         execve("/bin/sh", argv, envp);
         _exit(127);
     }
+    /* Here too, so the group exists before we may signal it, whichever runs first
+       (EACCES once the child has exec'd: it has done it itself then). */
+    if (pid > 0)
+        setpgid(pid, pid);
     if (input_fd >= 0)
         close(input_fd);
     for (size_t k = 0; k < n; k++)
@@ -111,14 +179,41 @@ int fc_hook_run_input(const char *cmd, const char *dir, const fc_hook_env_t *env
     free(envp);
     if (pid < 0)
         return -1;
-    int status;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR)
-            return -1;
+    int status = 0;
+    int waited = s_wait(pid, &status, timeout > 0 ? timeout : 0);
+    if (waited == 0) {
+        s_stop(pid);
+        return FC_HOOK_TIMED_OUT;
     }
+    if (waited < 0)
+        return -1;
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     if (WIFSIGNALED(status))
         return 128 + WTERMSIG(status);
     return -1;
+}
+
+int fc_hook_run(const char *cmd, const char *dir, const fc_hook_env_t *env, size_t n)
+{
+    return fc_hook_run_timed(cmd, dir, env, n, NULL, 0, 0);
+}
+
+int fc_hook_run_input(const char *cmd, const char *dir, const fc_hook_env_t *env, size_t n,
+                      const void *input, size_t len)
+{
+    return fc_hook_run_timed(cmd, dir, env, n, input, len, 0);
+}
+
+const char *fc_hook_status(char *buf, size_t size, int status, double timeout)
+{
+    if (status == FC_HOOK_TIMED_OUT)
+        snprintf(buf, size, "timed out after %.10g s", timeout);
+    else if (status < 0)
+        snprintf(buf, size, "could not be started");
+    else if (status > 128)
+        snprintf(buf, size, "killed by signal %d", status - 128);
+    else
+        snprintf(buf, size, "exit %d", status);
+    return buf;
 }

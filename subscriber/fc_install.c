@@ -273,8 +273,8 @@ int fc_install_check(const fc_install_t *self, const fc_manifest_t *m)
 /* ---------------------------------------------------------------------------------------- */
 /* Commit */
 
-static int s_run_hook(const fc_install_t *self, const char *cmd, const fc_manifest_t *m,
-                      const char *previous, const char *release_dir)
+static int s_run_hook(const fc_install_t *self, const char *cmd, double timeout,
+                      const fc_manifest_t *m, const char *previous, const char *release_dir)
 {
     char serial[24];
     snprintf(serial, sizeof serial, "%" PRIu64, m->serial);
@@ -283,7 +283,7 @@ static int s_run_hook(const fc_install_t *self, const char *cmd, const fc_manife
         {"FLEETCAST_RELEASE_DIR", release_dir}, {"FLEETCAST_INSTALL_DIR", self->dir},
         {"FLEETCAST_CHANNEL", m->channel},      {"FLEETCAST_SERIAL", serial},
     };
-    return fc_hook_run(cmd, self->dir, env, sizeof env / sizeof env[0]);
+    return fc_hook_run_timed(cmd, self->dir, env, sizeof env / sizeof env[0], NULL, 0, timeout);
 }
 
 /* Removes download state and staging trees of serials up to this one, release trees other
@@ -345,7 +345,7 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
         fc_stage_destroy(&st);
         return FC_EINVAL;
     }
-    static const fc_hooks_t no_hooks = {NULL, NULL, NULL};
+    static const fc_hooks_t no_hooks = {NULL, NULL, NULL, 0};
     if (!hooks)
         hooks = &no_hooks;
     const fc_manifest_t *m = st->m;
@@ -371,9 +371,11 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
         return nm ? FC_EIO : perr;
     }
     const char *oldver = fc_install_version(self);
-    int hrc = s_run_hook(self, hooks->changing, m, oldver, st->dir);
+    char status[48];
+    int hrc = s_run_hook(self, hooks->changing, hooks->timeout, m, oldver, st->dir);
     if (hrc != 0) {
-        fc_textf(msg, msgsize, "changing hook refused %s (exit %d): postponed", m->version, hrc);
+        fc_textf(msg, msgsize, "changing hook refused %s (%s): postponed", m->version,
+                 fc_hook_status(status, sizeof status, hrc, hooks->timeout));
         fc_manifest_destroy(&nm);
         fc_stage_destroy(&st);
         return FC_EREFUSED;
@@ -420,10 +422,10 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
         goto done;
     }
 
-    hrc = s_run_hook(self, hooks->changed, m, oldver, dest);
+    hrc = s_run_hook(self, hooks->changed, hooks->timeout, m, oldver, dest);
     const char *what = "changed";
     if (hrc == 0) {
-        hrc = s_run_hook(self, hooks->health, m, oldver, dest);
+        hrc = s_run_hook(self, hooks->health, hooks->timeout, m, oldver, dest);
         what = "health";
     }
     if (hrc != 0) {
@@ -437,10 +439,12 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
         if (self->installed && brc == 0) {
             char *olddir = previous[0] == '/' ? strdup(previous)
                                               : fc_install_strf("%s/%s", self->dir, previous);
-            s_run_hook(self, hooks->changed, self->installed, m->version, olddir ? olddir : "");
+            s_run_hook(self, hooks->changed, hooks->timeout, self->installed, m->version,
+                       olddir ? olddir : "");
             free(olddir);
         }
-        fc_textf(msg, msgsize, "%s hook failed for %s (exit %d): %s %s", what, m->version, hrc,
+        fc_textf(msg, msgsize, "%s hook failed for %s (%s): %s %s", what, m->version,
+                 fc_hook_status(status, sizeof status, hrc, hooks->timeout),
                  brc ? "ROLLBACK FAILED:" : "rolled back to", brc ? fc_strerror(brc) : oldver);
         goto done;
     }

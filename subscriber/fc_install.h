@@ -25,6 +25,9 @@ typedef struct {
     const char *changing; /* may refuse: non-zero exit postpones the install */
     const char *changed;  /* after the swap: restart the application */
     const char *health;   /* after changed: non-zero exit swaps back */
+    double timeout;       /* seconds each hook may run; one still running then is stopped
+                             with its process group (fc_hook.h) and counts as a non-zero
+                             exit. 0: no limit */
 } fc_hooks_t;
 
 /* Opens the install and state dirs (creating them, 0755/0700), loads the installed release
@@ -77,7 +80,10 @@ bool fc_stage_complete(const fc_stage_t *self);
    chunks, sets modes, fsyncs, runs hooks->changing (non-zero: FC_EREFUSED, stage kept),
    moves the tree to releases/<version>, swaps current atomically, runs hooks->changed and
    hooks->health (non-zero: swaps back, records the serial as failed, FC_EUNHEALTHY), then
-   commits the state, removes the journal and releases older than the previous one.
+   commits the state, removes the journal and releases older than the previous one. A hook
+   still running after hooks->timeout seconds is stopped and fails as a non-zero exit would
+   (msg says "timed out after N s"); the changed hook run again on the old release after a
+   swap back has the same limit.
    Consumes *stage_p in every case. msg gets a human-readable outcome. Hooks run with
    /bin/sh -c in the install dir with FLEETCAST_VERSION, FLEETCAST_PREVIOUS_VERSION,
    FLEETCAST_RELEASE_DIR, FLEETCAST_INSTALL_DIR and FLEETCAST_CHANNEL set. */

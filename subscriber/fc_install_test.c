@@ -1,16 +1,20 @@
 /* fc_install_test.c: self-test of staging and installing releases (fc_stage.c,
-   fc_install.c): resume, local reuse, corruption, hooks, health rollback, serials. */
+   fc_install.c): resume, local reuse, corruption, hooks, health rollback, hook timeouts,
+   serials. */
 #include "fc_error.h"
 #include "fc_hash.h"
+#include "fc_hook.h"
 #include "fc_install_priv.h"
 #include "fc_util.h"
 
 /* The self-test asserts must run in RelWithDebInfo builds too. */
 #undef NDEBUG
 #include <assert.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +181,90 @@ static uint64_t s_test_index(const fc_stage_t *st, const char *path, uint32_t j)
     return 0;
 }
 
+/* The pid a hook wrote into root/name. */
+static pid_t s_test_pid(const char *root, const char *name)
+{
+    char *path = fc_install_strf("%s/%s", root, name);
+    size_t len = 0;
+    char *text = (char *)fc_read_file(path, 64, &len);
+    assert(text);
+    pid_t pid = (pid_t)atoi(text);
+    assert(pid > 1);
+    free(text);
+    free(path);
+    return pid;
+}
+
+/* True if pid no longer runs. A process that outlived its parent is reaped by init once it
+   dies, but some inits (a sandbox's, a container's) never reap: such a zombie runs nothing,
+   so it counts as gone. */
+static bool s_test_gone(pid_t pid)
+{
+    if (kill(pid, 0) != 0)
+        return errno == ESRCH;
+    char *path = fc_install_strf("/proc/%d/stat", (int)pid);
+    size_t len = 0;
+    char *text = (char *)fc_read_file(path, 4096, &len);
+    char *paren = text ? strrchr(text, ')') : NULL; /* after the command name */
+    bool zombie = paren && paren[1] == ' ' && paren[2] == 'Z';
+    free(text);
+    free(path);
+    return zombie;
+}
+
+/* Hooks that hang, with a 1 s limit, on top of release 4: a changing hook is stopped and
+   postpones the install (its stage kept); a health hook is stopped with the child it left in
+   the background (which ignores SIGTERM: SIGKILL follows), and the install is rolled back
+   and reported failed. Nothing of either hook is left running. */
+static void s_test_hook_timeout(fc_install_t *in, const char *root, const char *src,
+                                const char *inst, const fc_signkey_t *key, const fc_trust_t *trust,
+                                const char *changed)
+{
+    s_test_write(src, "a.txt", "hello fleet, five\n", 18, 0600);
+    uint8_t *b5;
+    size_t l5;
+    int err = 0;
+    char msg[256] = "";
+    fc_manifest_t *m5 = s_test_release(src, key, trust, "5.0", 5, &b5, &l5);
+    fc_stage_t *st = fc_stage_open(in, b5, l5, m5, &err);
+    assert(st && fc_stage_reuse_local(st, NULL) == 0);
+    s_test_fill(st, src, UINT64_MAX);
+    assert(fc_stage_complete(st));
+
+    char *hang = fc_install_strf("echo $$ > %s/changing.pid; exec sleep 60", root);
+    fc_hooks_t slow_changing = {hang, changed, NULL, 1};
+    double t0 = fc_now();
+    assert(fc_install_commit(in, &st, &slow_changing, msg, sizeof msg) == FC_EREFUSED);
+    double took = fc_now() - t0;
+    assert(strstr(msg, "changing hook refused 5.0 (timed out after 1 s): postponed"));
+    /* SIGTERM ended it: no wait for a SIGKILL. */
+    assert(took >= 1 && took < FC_HOOK_KILL_AFTER);
+    assert(s_test_gone(s_test_pid(root, "changing.pid")));
+    s_test_current_is(inst, "releases/2.0+4");
+    assert(fc_install_serial(in) == 4 && s_test_exists(inst, "releases/.staging-5"));
+    free(hang);
+
+    st = fc_stage_open(in, b5, l5, m5, &err);
+    assert(st && fc_stage_complete(st));
+    hang = fc_install_strf("echo $$ > %s/health.pid; (trap '' TERM; exec sleep 60) & "
+                           "echo $! > %s/child.pid; sleep 60",
+                           root, root);
+    fc_hooks_t slow_health = {NULL, changed, hang, 1};
+    t0 = fc_now();
+    assert(fc_install_commit(in, &st, &slow_health, msg, sizeof msg) == FC_EUNHEALTHY);
+    took = fc_now() - t0;
+    assert(strstr(msg, "health hook failed for 5.0 (timed out after 1 s): rolled back to 2.0"));
+    assert(took >= 1 && took < 1 + FC_HOOK_KILL_AFTER + 3);
+    assert(s_test_gone(s_test_pid(root, "health.pid")));
+    assert(s_test_gone(s_test_pid(root, "child.pid")));
+    s_test_current_is(inst, "releases/2.0+4");
+    assert(fc_install_serial(in) == 4 && fc_install_failed(in, 5));
+    assert(!s_test_exists(inst, "releases/5.0"));
+    free(hang);
+    fc_manifest_destroy(&m5);
+    free(b5);
+}
+
 void fc_install_test(bool verbose)
 {
     if (verbose)
@@ -299,7 +387,7 @@ void fc_install_test(bool verbose)
     char *changed = fc_install_strf("echo \"$FLEETCAST_VERSION<$FLEETCAST_PREVIOUS_VERSION "
                                     "$FLEETCAST_CHANNEL $FLEETCAST_SERIAL\" >> %s",
                                     log);
-    fc_hooks_t hooks = {changing, changed, "test -f \"$FLEETCAST_RELEASE_DIR/bin/app\""};
+    fc_hooks_t hooks = {changing, changed, "test -f \"$FLEETCAST_RELEASE_DIR/bin/app\"", 0};
     char msg[256] = "";
     assert(fc_install_commit(in, &st, &hooks, msg, sizeof msg) == 0);
     assert(st == NULL && strstr(msg, "1.0"));
@@ -344,11 +432,11 @@ void fc_install_test(bool verbose)
     s_test_write(inst, "current/a.txt", "hello fleet\n", 12, 0644);
 
     /* The changing hook refuses (or cannot run): postponed, nothing swapped, stage kept. */
-    fc_hooks_t norun = {"/nonexistent/fleetcast-hook", changed, NULL};
+    fc_hooks_t norun = {"/nonexistent/fleetcast-hook", changed, NULL, 0};
     assert(fc_install_commit(in, &st, &norun, msg, sizeof msg) == FC_EREFUSED && st == NULL);
     st = fc_stage_open(in, b2, l2, m2, &err);
     assert(st && fc_stage_complete(st));
-    fc_hooks_t refuse = {"exit 1", changed, NULL};
+    fc_hooks_t refuse = {"exit 1", changed, NULL, 0};
     assert(fc_install_commit(in, &st, &refuse, msg, sizeof msg) == FC_EREFUSED && st == NULL);
     s_test_current_is(inst, "releases/1.0");
     assert(fc_install_serial(in) == 1 && s_test_exists(inst, "releases/.staging-2"));
@@ -357,7 +445,7 @@ void fc_install_test(bool verbose)
        restarted on the old release. */
     st = fc_stage_open(in, b2, l2, m2, &err);
     assert(st && fc_stage_complete(st));
-    fc_hooks_t sick = {NULL, changed, "exit 1"};
+    fc_hooks_t sick = {NULL, changed, "exit 1", 0};
     assert(fc_install_commit(in, &st, &sick, msg, sizeof msg) == FC_EUNHEALTHY && st == NULL);
     s_test_current_is(inst, "releases/1.0");
     assert(fc_install_serial(in) == 1 && strcmp(fc_install_version(in), "1.0") == 0);
@@ -382,7 +470,7 @@ void fc_install_test(bool verbose)
     assert(st && fc_stage_reuse_local(st, &reused) == 0);
     assert(reused == fc_stage_bytes_total(st) - C);
     assert(s_test_fill(st, src, UINT64_MAX) == C);
-    fc_hooks_t healthy = {NULL, NULL, "true"};
+    fc_hooks_t healthy = {NULL, NULL, "true", 0};
     assert(fc_install_commit(in, &st, &healthy, msg, sizeof msg) == 0);
     s_test_current_is(inst, "releases/2.0");
     assert(fc_install_serial(in) == 3 && s_test_tree_matches(current, m3));
@@ -448,6 +536,7 @@ void fc_install_test(bool verbose)
     s_test_current_is(inst, "releases/2.0+4");
     fc_install_destroy(&again);
     fc_trust_destroy(&empty);
+    s_test_hook_timeout(in, root, src, inst, &key, trust, changed);
 
     fc_install_destroy(&in);
     fc_install_destroy(&in);

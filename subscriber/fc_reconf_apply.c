@@ -182,7 +182,8 @@ static char *s_diff_json(const fc_diff_entry_t *d, size_t n, uint64_t rev)
     return text;
 }
 
-/* Runs a config hook with the diff on stdin. Returns its status as fc_hook_run does. */
+/* Runs a config hook with the diff on stdin, for at most --hook-timeout. Returns its status as
+   fc_hook_run_timed does. */
 static int s_run(fc_agent_t *agent, const char *cmd, const char *phase, const char *json,
                  uint64_t rev)
 {
@@ -193,20 +194,14 @@ static int s_run(fc_agent_t *agent, const char *cmd, const char *phase, const ch
                            {"FLEETCAST_CONFIG_FILE", agent->reconf->json_path},
                            {"FLEETCAST_AGENT_ID", agent->id},
                            {"FLEETCAST_GROUP", agent->reconf->group}};
-    return fc_hook_run_input(cmd, NULL, env, sizeof env / sizeof env[0], json,
-                             json ? strlen(json) : 0);
+    return fc_hook_run_timed(cmd, NULL, env, sizeof env / sizeof env[0], json,
+                             json ? strlen(json) : 0, agent->hook_timeout);
 }
 
-/* "exit 3", "killed by signal 9", "could not be started". */
-static const char *s_status(char *buf, size_t size, int rc)
+/* "exit 3", "killed by signal 9", "timed out after 600 s", ... */
+static const char *s_status(const fc_agent_t *agent, char *buf, size_t size, int rc)
 {
-    if (rc < 0)
-        snprintf(buf, size, "could not be started");
-    else if (rc > 128)
-        snprintf(buf, size, "killed by signal %d", rc - 128);
-    else
-        snprintf(buf, size, "exit %d", rc);
-    return buf;
+    return fc_hook_status(buf, size, rc, agent->hook_timeout);
 }
 
 /* ---------------------------------------------------------------- the phases */
@@ -226,7 +221,8 @@ static void s_changing(fc_agent_t *agent, const fc_diff_entry_t *d, size_t n, co
         int rc = s_run(agent, self->changing, "changing", json, fc_config_last_rev(self->next));
         char st[48];
         if (rc != 0)
-            snprintf(why, size, "vetoed by changing handler (%s)", s_status(st, sizeof st, rc));
+            snprintf(why, size, "vetoed by changing handler (%s)",
+                     s_status(agent, st, sizeof st, rc));
     }
 }
 
@@ -256,7 +252,8 @@ static void s_changed(fc_agent_t *agent, fc_diff_entry_t *d, size_t n, const cha
     if (rc == 0 && self->changed) {
         rc = s_run(agent, self->changed, "changed", json, rev);
         if (rc != 0)
-            snprintf(why, sizeof why, "changed handler failed (%s)", s_status(st, sizeof st, rc));
+            snprintf(why, sizeof why, "changed handler failed (%s)",
+                     s_status(agent, st, sizeof st, rc));
     }
     if (rc == 0) {
         rc = fc_reconf_write_json(agent, neu);
@@ -370,7 +367,7 @@ void fc_reconf_restart(fc_agent_t *agent)
             fc_reconf_write_json(agent, self->cur);
             fc_reconf_save(agent, self->cur);
             snprintf(text, sizeof text, "restart command failed (%s); previous config restored",
-                     s_status(st, sizeof st, rc));
+                     s_status(agent, st, sizeof st, rc));
         }
     }
     unlink(self->pending_path);

@@ -60,6 +60,14 @@ static void s_usage(FILE *out)
             "                       agent keeps the old values and reports restart-required\n"
             "                       (vetoed, for a veto)\n"
             "                       (config hooks get FLEETCAST_CONFIG_PHASE, _REV, _FILE)\n"
+            "  --hook-timeout SECS  longest any hook above may run (default 600; 0: no\n"
+            "                       limit). A hook still running then is stopped with what\n"
+            "                       it started in its process group (SIGTERM; 5 s later,\n"
+            "                       SIGKILL) and fails, \"timed out after SECS s\", as a\n"
+            "                       non-zero exit would: a changing hook postpones the\n"
+            "                       install or vetoes the config change, a changed or\n"
+            "                       health hook rolls back, a --config-changed or\n"
+            "                       --exec-restart hook fails with the old config kept\n"
             "  --timestamp-key FILE the broker's timestamp public key (signing.pub format);\n"
             "                       by default the one named in the --broker-key cert file\n"
             "                       (none with a bare Z85 key or --insecure): only heartbeats\n"
@@ -112,11 +120,12 @@ static uint64_t s_parse_bytes(const char *text)
     return (uint64_t)v * mult;
 }
 
-static bool s_parse_secs(const char *text, double *out)
+/* Seconds, above 0 (or 0 too if zero_ok) and at most 1e6. */
+static bool s_parse_secs(const char *text, bool zero_ok, double *out)
 {
     char *end = NULL;
     double v = strtod(text, &end);
-    if (end == text || *end != '\0' || !(v > 0) || v > 1e6)
+    if (end == text || *end != '\0' || !(zero_ok ? v >= 0 : v > 0) || v > 1e6)
         return false;
     *out = v;
     return true;
@@ -149,7 +158,8 @@ enum {
     O_BROKER_KEY,
     O_INSECURE,
     O_STAMP_KEY,
-    O_FREEZE
+    O_FREEZE,
+    O_HOOK_TIMEOUT
 };
 
 int main(int argc, char **argv)
@@ -181,6 +191,7 @@ int main(int argc, char **argv)
                                          {"insecure", no_argument, NULL, O_INSECURE},
                                          {"timestamp-key", required_argument, NULL, O_STAMP_KEY},
                                          {"freeze-after", required_argument, NULL, O_FREEZE},
+                                         {"hook-timeout", required_argument, NULL, O_HOOK_TIMEOUT},
                                          {NULL, 0, NULL, 0}};
     fc_agent_config_t cfg;
     fc_agent_config_defaults(&cfg);
@@ -281,15 +292,25 @@ int main(int argc, char **argv)
         case O_TIMEOUT:
         case O_RETRY:
         case O_FREEZE:
-            if (!s_parse_secs(optarg, c == O_TIMEOUT ? &cfg.timeout
-                                      : c == O_RETRY ? &cfg.retry_interval
-                                                     : &cfg.freeze_after)) {
+            if (!s_parse_secs(optarg, false,
+                              c == O_TIMEOUT ? &cfg.timeout
+                              : c == O_RETRY ? &cfg.retry_interval
+                                             : &cfg.freeze_after)) {
                 fprintf(stderr,
                         "fleetcast-agent: --%s needs a positive number of seconds, "
                         "not '%s'\n",
                         c == O_TIMEOUT ? "timeout"
                         : c == O_RETRY ? "retry"
                                        : "freeze-after",
+                        optarg);
+                return 1;
+            }
+            break;
+        case O_HOOK_TIMEOUT:
+            if (!s_parse_secs(optarg, true, &cfg.hook_timeout)) {
+                fprintf(stderr,
+                        "fleetcast-agent: --hook-timeout needs a number of seconds (0: no "
+                        "limit), not '%s'\n",
                         optarg);
                 return 1;
             }

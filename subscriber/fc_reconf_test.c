@@ -294,17 +294,7 @@ static void s_test_canary(fc_reconf_env_t *env)
     assert(fc_revision_set(r, "cache.size", &v) == 0);
     fc_value_free(&v);
     snprintf(r->scope, sizeof r->scope, "agent:a1");
-    size_t len = 0;
-    uint8_t *bytes = fc_revision_sign(r, &env->key, &len);
-    assert(bytes);
-    zmsg_t *cmd = zmsg_new();
-    zmsg_addstr(cmd, "PUSH");
-    zmsg_addmem(cmd, bytes, len);
-    zmsg_addstr(cmd, "");
-    zmsg_send(&cmd, env->broker);
-    zsock_wait(env->broker);
-    free(bytes);
-    fc_revision_destroy(&r);
+    fc_reconf_env_push_rev(env, &r, &env->key, false);
     uint64_t canary = env->rev;
 
     fc_agent_t *agent = fc_reconf_env_agent(env, NULL, NULL, NULL, NULL);

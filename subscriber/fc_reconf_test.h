@@ -32,6 +32,10 @@ typedef struct {
 } fc_reconf_env_t;
 
 /* fc_reconf_test_env.c */
+/* Signs *r_p with key, pushes it to the fake broker (announced unless quiet) and destroys
+   it. */
+void fc_reconf_env_push_rev(fc_reconf_env_t *env, fc_revision_t **r_p, const fc_signkey_t *key,
+                            bool quiet);
 /* Signs and pushes a SET revision: "key=value" pairs (JSON literals or text). */
 void fc_reconf_env_push_ex(fc_reconf_env_t *env, const char *scope, bool quiet,
                            const char *const *pairs, size_t n);

@@ -11,6 +11,22 @@ static void s_log(const char *line, void *arg)
         fprintf(stderr, "\n    %s", line);
 }
 
+void fc_reconf_env_push_rev(fc_reconf_env_t *env, fc_revision_t **r_p, const fc_signkey_t *key,
+                            bool quiet)
+{
+    size_t len = 0;
+    uint8_t *bytes = fc_revision_sign(*r_p, key, &len);
+    assert(bytes);
+    zmsg_t *cmd = zmsg_new();
+    zmsg_addstr(cmd, "PUSH");
+    zmsg_addmem(cmd, bytes, len);
+    zmsg_addstr(cmd, quiet ? "quiet" : "");
+    zmsg_send(&cmd, env->broker);
+    zsock_wait(env->broker);
+    free(bytes);
+    fc_revision_destroy(r_p);
+}
+
 void fc_reconf_env_push_ex(fc_reconf_env_t *env, const char *scope, bool quiet,
                            const char *const *pairs, size_t n)
 {
@@ -27,17 +43,7 @@ void fc_reconf_env_push_ex(fc_reconf_env_t *env, const char *scope, bool quiet,
         assert(fc_revision_set(r, key, &v) == 0);
         fc_value_free(&v);
     }
-    size_t len = 0;
-    uint8_t *bytes = fc_revision_sign(r, &env->key, &len);
-    assert(bytes);
-    zmsg_t *cmd = zmsg_new();
-    zmsg_addstr(cmd, "PUSH");
-    zmsg_addmem(cmd, bytes, len);
-    zmsg_addstr(cmd, quiet ? "quiet" : "");
-    zmsg_send(&cmd, env->broker);
-    zsock_wait(env->broker);
-    free(bytes);
-    fc_revision_destroy(&r);
+    fc_reconf_env_push_rev(env, &r, &env->key, quiet);
 }
 
 void fc_reconf_env_push(fc_reconf_env_t *env, const char *scope, const char *pair)
@@ -58,17 +64,7 @@ void fc_reconf_env_push_other(fc_reconf_env_t *env, const char *json, uint64_t t
     r->created = 1700000000;
     r->schema_json = json ? strdup(json) : NULL;
     r->target = target;
-    size_t len = 0;
-    uint8_t *bytes = fc_revision_sign(r, key, &len);
-    assert(bytes);
-    zmsg_t *cmd = zmsg_new();
-    zmsg_addstr(cmd, "PUSH");
-    zmsg_addmem(cmd, bytes, len);
-    zmsg_addstr(cmd, "");
-    zmsg_send(&cmd, env->broker);
-    zsock_wait(env->broker);
-    free(bytes);
-    fc_revision_destroy(&r);
+    fc_reconf_env_push_rev(env, &r, key, false);
 }
 
 void fc_reconf_env_cmd(fc_reconf_env_t *env, const char *name, const char *arg)

@@ -135,7 +135,8 @@ typedef bool(fc_store_enrolled_fn)(const char *key, void *arg);
 int fc_store_agent_claim(fc_store_t *self, const char *id, const char *key,
                          fc_store_enrolled_fn *enrolled, void *arg, char *holder,
                          size_t holdersize);
-/* The key agent id belongs to, NULL if none; borrowed, valid until the next claim. */
+/* The key agent id belongs to, NULL if none; borrowed, valid until the next claim or batch
+   commit. */
 const char *fc_store_agent_key(fc_store_t *self, const char *id);
 
 /* --- Sequence and checks ---------------------------------------------------------------- */

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,14 +22,26 @@ int fc_store_agent_keys_init(fc_store_t *self)
     return fc_store_exec(self, s_tables);
 }
 
+/* The cache owns copies of the keys it holds. */
+static void *s_key_dup(const void *key)
+{
+    return strdup(key);
+}
+
+static void s_key_free(void **key_p)
+{
+    free(*key_p);
+    *key_p = NULL;
+}
+
 int fc_store_agent_keys_load(fc_store_t *self)
 {
     if (!self->agent_keys) {
         self->agent_keys = zhashx_new();
         if (!self->agent_keys)
             return FC_ENOMEM;
-        zhashx_set_destructor(self->agent_keys, (zhashx_destructor_fn *)zstr_free);
-        zhashx_set_duplicator(self->agent_keys, (zhashx_duplicator_fn *)strdup);
+        zhashx_set_destructor(self->agent_keys, s_key_free);
+        zhashx_set_duplicator(self->agent_keys, s_key_dup);
     }
     zhashx_purge(self->agent_keys);
     sqlite3_stmt *st = fc_store_prep(self, "SELECT agent_id, pubkey FROM agent_keys");

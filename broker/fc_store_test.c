@@ -6,6 +6,7 @@
 #include "fc_manifest.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_store_priv.h" /* fc_store_exec: a batch commit made to fail */
 #include "fc_util.h"
 
 /* The self-test asserts must run in RelWithDebInfo builds too. */
@@ -440,7 +441,7 @@ static size_t s_audits(fc_store_t *store, const char *action, const char *detail
 
 /* An agent id belongs to the first key heard with it: the same key again costs nothing,
    another is refused while the first is enrolled and takes the id once it is not; the
-   binding survives a reopen and is written with a batch. */
+   binding survives a reopen, is written with a batch, and is forgotten with a failed one. */
 static void s_test_agent_keys(fc_store_t **store_p, const char *dir)
 {
     fc_store_t *store = *store_p;
@@ -498,6 +499,15 @@ static void s_test_agent_keys(fc_store_t **store_p, const char *dir)
     assert(fc_store_batch_begin(store) == FC_OK);
     assert(fc_store_agent_claim(store, "web-05", k1, s_enrolled, &ring, NULL, 0) == FC_OK);
     assert(fc_store_batch_commit(store) == FC_OK);
+    /* A batch whose commit fails (here its transaction is gone from under it) forgets the
+       ids it bound: the cache is read again from the table. */
+    assert(fc_store_batch_begin(store) == FC_OK);
+    assert(fc_store_agent_claim(store, "web-06", k1, s_enrolled, &ring, NULL, 0) == FC_OK);
+    assert(streq(fc_store_agent_key(store, "web-06"), k1));
+    assert(fc_store_exec(store, "ROLLBACK") == FC_OK);
+    assert(fc_store_batch_commit(store) != FC_OK);
+    assert(fc_store_agent_key(store, "web-06") == NULL);
+    assert(streq(fc_store_agent_key(store, "web-05"), k1));
     fc_store_destroy(store_p);
     store = *store_p = fc_store_new(dir, &err, NULL, 0);
     assert(store);

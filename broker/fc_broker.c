@@ -6,7 +6,6 @@
 #include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_hash.h"
-#include "fc_keyring.h"
 #include "fc_limits.h"
 #include "fc_mpack.h"
 #include "fc_msg.h"
@@ -634,13 +633,14 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
     }
     s_log_request(self, peer, m);
     self->stats.requests++;
-    int roles = self->auth ? fc_broker_auth_roles(self->auth, key) : FC_ROLE_ALL;
-    if (!fc_keyring_allows(roles, m->type)) {
-        char text[FC_MAX_TEXT];
-        fc_broker_auth_deny(self->auth, self->store, key, roles, m->type, self->quiet, text,
-                            sizeof text);
-        self->stats.denied++;
-        s_error(self, peer, m->req, FC_EPERM, "%s", text);
+    /* Secure: the key's role, and the agent id the request names (fc_broker_auth.c). */
+    char text[FC_MAX_TEXT];
+    int refused = self->auth ? fc_broker_auth_check(self->auth, self->store, key, m, self->quiet,
+                                                    text, sizeof text)
+                             : FC_OK;
+    if (refused) {
+        self->stats.denied += refused == FC_EPERM;
+        s_error(self, peer, m->req, refused, "%s", text);
         fc_msg_destroy(&m);
         zframe_destroy(&peer);
         return;

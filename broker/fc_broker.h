@@ -29,9 +29,10 @@ typedef struct {
     uint32_t restart_share;
     /* CURVE on both sockets with the broker's own cert data_dir/FC_BROKER_CERT_SECRET, a
        zauth ZAP handler admitting the keys under data_dir/keys (started before binding), and
-       every request checked against its key's role (fc_keyring.h). One secure broker per
+       every request checked against its key's role (fc_keyring.h) and, from an agent key,
+       against the agent ids that key holds (fc_store_agent_claim). One secure broker per
        process: ZAP handlers are per libzmq context. false (--insecure): plain TCP, every peer
-       has every role. */
+       has every role, and agent ids are bound to nothing. */
     bool secure;
     /* Freeze defence: signs every HEARTBEAT's (epoch, seq, time) with this key (copied by
        fc_broker_new), so agents pinning its public half can tell a live broker from a
@@ -55,7 +56,8 @@ typedef struct {
     uint64_t ignored;     /* messages from peers past FC_BROKER_MAX_BAD */
     uint64_t send_failed; /* replies dropped: peer gone or its queue full */
     uint64_t announced;   /* ANNOUNCE messages published */
-    uint64_t denied;      /* requests refused FC_EPERM: the key's role may not send them */
+    uint64_t denied;      /* requests refused FC_EPERM: the key's role may not send them, or
+                             they name an agent id that belongs to another key */
 } fc_broker_stats_t;
 
 typedef struct fc_broker_t fc_broker_t;

@@ -1,4 +1,5 @@
-/* fc_broker_auth.c: the broker's CURVE cert, its zauth ZAP handler and the key roles. */
+/* fc_broker_auth.c: the broker's CURVE cert, its zauth ZAP handler, the key roles and the
+   agent ids each agent key holds. */
 #include "fc_broker_auth.h"
 #include "fc_broker.h"
 #include "fc_curve.h"
@@ -101,31 +102,91 @@ void fc_broker_auth_apply(fc_broker_auth_t *self, void *sock)
     fc_curve_apply(self->curve, sock);
 }
 
-int fc_broker_auth_roles(fc_broker_auth_t *self, const char *z85)
+/* Records a refusal in the audit log, at most FC_BROKER_AUTH_MAX_DENY_AUDITS a second: a
+   stolen key repeating a refused request must not turn each one into a durable write. */
+static void s_audit_denial(fc_broker_auth_t *self, fc_store_t *store, const char *key,
+                           const char *detail)
 {
-    return fc_keyring_roles(self->keyring, z85);
+    int64_t second = zclock_mono() / 1000;
+    if (second != self->deny_second) {
+        self->deny_second = second;
+        self->deny_audits = 0;
+    }
+    if (self->deny_audits++ < FC_BROKER_AUTH_MAX_DENY_AUDITS)
+        fc_store_audit_add(store, *key ? key : "(no key)", "denied", detail, "FC_EPERM");
 }
 
-void fc_broker_auth_deny(fc_broker_auth_t *self, fc_store_t *store, const char *key, int roles,
-                         int msg_type, bool quiet, char *text, size_t textsize)
+static int s_deny_role(fc_broker_auth_t *self, fc_store_t *store, const char *key, int roles,
+                       int msg_type, bool quiet, char *text, size_t textsize)
 {
     const char *type = fc_msg_type_name(msg_type);
     const char *role = fc_keyring_role_name(roles);
     if (!quiet)
         zsys_warning("fleetcast-broker: denied %s from key %s (role %s)", type,
                      *key ? key : "(none)", role);
-    int64_t second = zclock_mono() / 1000;
-    if (second != self->deny_second) {
-        self->deny_second = second;
-        self->deny_audits = 0;
-    }
-    if (self->deny_audits++ < FC_BROKER_AUTH_MAX_DENY_AUDITS) {
-        char detail[FC_MAX_TEXT];
-        snprintf(detail, sizeof detail, "%s refused: key role %s", type, role);
-        fc_store_audit_add(store, *key ? key : "(no key)", "denied", detail, "FC_EPERM");
-    }
+    char detail[FC_MAX_TEXT];
+    snprintf(detail, sizeof detail, "%s refused: key role %s", type, role);
+    s_audit_denial(self, store, key, detail);
     if (roles)
         fc_textf(text, textsize, "%s needs a publisher key; this key is an %s key", type, role);
     else
         fc_textf(text, textsize, "%s refused: this key is not enrolled", type);
+    return FC_EPERM;
+}
+
+/* The agent id a request speaks for ("" if none): each of these writes something under it
+   (last seen, status, group, ack, restart slot). CONFIG_SYNC without an id is the
+   publisher view and names nobody; HELLO names an agent only in the agent role. */
+static const char *s_agent_id(const fc_msg_t *m)
+{
+    switch (m->type) {
+    case FC_MSG_HELLO:
+        return streq(m->role, "agent") ? m->id : "";
+    case FC_MSG_REPORT:
+        return m->nagents == 1 ? m->agents[0].id : "";
+    case FC_MSG_CONFIG_SYNC:
+    case FC_MSG_CONFIG_ACK:
+    case FC_MSG_RESTART_SLOT:
+        return m->id;
+    default:
+        return "";
+    }
+}
+
+/* fc_store_enrolled_fn: a key holds its agent ids until it leaves the key directories. */
+static bool s_enrolled(const char *key, void *arg)
+{
+    fc_broker_auth_t *self = arg;
+    return fc_keyring_roles(self->keyring, key) != FC_ROLE_NONE;
+}
+
+int fc_broker_auth_check(fc_broker_auth_t *self, fc_store_t *store, const char *key,
+                         const fc_msg_t *m, bool quiet, char *text, size_t textsize)
+{
+    int roles = fc_keyring_roles(self->keyring, key);
+    if (!fc_keyring_allows(roles, m->type))
+        return s_deny_role(self, store, key, roles, m->type, quiet, text, textsize);
+    const char *id = s_agent_id(m);
+    /* Publishers act for any agent (config get --agent ID reads as that agent). */
+    if (!*id || (roles & FC_ROLE_PUBLISHER))
+        return FC_OK;
+    char holder[FC_CURVE_Z85_LEN + 1];
+    int err = fc_store_agent_claim(store, id, key, s_enrolled, self, holder, sizeof holder);
+    if (err == FC_EINVAL)
+        return FC_OK; /* not a valid id: the request's handler refuses it, and binds nothing */
+    const char *type = fc_msg_type_name(m->type);
+    if (err == FC_EPERM) {
+        if (!quiet)
+            zsys_warning("fleetcast-broker: denied %s as agent %s from key %s: the id belongs to"
+                         " key %s",
+                         type, id, key, holder);
+        char detail[FC_MAX_TEXT];
+        snprintf(detail, sizeof detail, "%s as agent %s refused: the id belongs to key %s", type,
+                 id, holder);
+        s_audit_denial(self, store, key, detail);
+        fc_textf(text, textsize, "%s refused: agent id %s belongs to another agent key", type, id);
+    } else if (err)
+        fc_textf(text, textsize, "%s: cannot record which key agent %s belongs to: %s", type, id,
+                 fc_strerror(err));
+    return err;
 }

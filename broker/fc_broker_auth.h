@@ -1,9 +1,11 @@
 /* fc_broker_auth.h: the broker's transport security: its own CURVE cert, the zauth ZAP
-   handler that admits enrolled keys, and the role of each key (fc_keyring). */
+   handler that admits enrolled keys, the role of each key (fc_keyring), and which agent ids
+   an agent key may speak for. */
 #ifndef FC_BROKER_AUTH_H
 #define FC_BROKER_AUTH_H
 
 #include "fc_key.h"
+#include "fc_msg.h"
 #include "fc_store.h"
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,14 +26,16 @@ void fc_broker_auth_apply(fc_broker_auth_t *self, void *sock);
 /* The broker's timestamp signing key, derived from its CURVE secret (fc_curve_timestamp_key):
    agents holding its public cert (--broker-key) pin the public half. 0 or fc_error_t. */
 int fc_broker_auth_timestamp_key(const fc_broker_auth_t *self, fc_signkey_t *out);
-/* FC_ROLE_* bits of a peer's Z85 key (the "User-Id" zauth gave its connection). */
-int fc_broker_auth_roles(fc_broker_auth_t *self, const char *z85);
-
-/* A request the key's role may not send: logs it (unless quiet), records it in the audit log
-   (at most FC_BROKER_AUTH_MAX_DENY_AUDITS a second: each is a durable write) and writes the
-   text of the FC_EPERM reply into text. */
+/* Whether the peer with Z85 key (the "User-Id" zauth gave its connection) may send request
+   m (borrowed): its role must allow the type (fc_keyring_allows), and an agent key speaks
+   only for the agent ids that belong to it (fc_store_agent_claim: the first key heard with
+   an id holds it until revoked; publisher keys speak for any agent). FC_OK, or FC_EPERM with
+   the reply's text in text: the refusal is logged (unless quiet) and recorded in the audit
+   log as "denied" (at most FC_BROKER_AUTH_MAX_DENY_AUDITS a second: each is a durable
+   write). Another error (the binding could not be written) also comes with text; the
+   request must not run. */
 #define FC_BROKER_AUTH_MAX_DENY_AUDITS 10
-void fc_broker_auth_deny(fc_broker_auth_t *self, fc_store_t *store, const char *key, int roles,
-                         int msg_type, bool quiet, char *text, size_t textsize);
+int fc_broker_auth_check(fc_broker_auth_t *self, fc_store_t *store, const char *key,
+                         const fc_msg_t *m, bool quiet, char *text, size_t textsize);
 
 #endif

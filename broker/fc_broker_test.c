@@ -142,11 +142,13 @@ static zsock_t *s_curve_dealer(const char *cert, const char *broker_cert, const 
 }
 
 /* Secure mode: no start without the broker cert; an enrolled agent key is served but refused
-   a publisher's request (FC_EPERM, counted); an unknown key gets no reply; one secure broker
-   per process, and another once it is gone. */
+   a publisher's request (FC_EPERM, counted), and another agent key cannot speak as its agent
+   id; an unknown key gets no reply; one secure broker per process, and another once it is
+   gone. */
 static void s_test_secure(const char *base, bool verbose)
 {
-    char data[300], other[300], path[400], agent[420], intruder[420], broker_cert[400];
+    char data[300], other[300], path[400], agent[420], agent2[420], intruder[420];
+    char broker_cert[400];
     char pub[FC_CURVE_Z85_LEN + 1], hex[65];
     snprintf(data, sizeof data, "%s/secure", base);
     snprintf(other, sizeof other, "%s/secure2", base);
@@ -177,6 +179,12 @@ static void s_test_secure(const char *base, bool verbose)
     assert(fc_mkdirs(path, 0700) == 0);
     snprintf(path, sizeof path, "%s/keys/agents/%s.cert", data, hex);
     assert(fc_curve_save_public(pub, path) == 0);
+    snprintf(path, sizeof path, "%s/agent2.cert", base);
+    assert(fc_curve_generate(path, false, pub) == 0);
+    snprintf(agent2, sizeof agent2, "%s_secret", path);
+    fc_curve_key_hex(pub, hex);
+    snprintf(path, sizeof path, "%s/keys/agents/%s.cert", data, hex);
+    assert(fc_curve_save_public(pub, path) == 0);
 
     fc_broker_t *broker = fc_broker_new(&config, &err, text, sizeof text);
     assert(broker && err == FC_OK);
@@ -199,13 +207,32 @@ static void s_test_secure(const char *base, bool verbose)
     assert(fc_broker_stats(broker, &stats) == 0 && stats.denied == 2);
     zsock_destroy(&dealer);
 
+    /* a1 belongs to the first key: another enrolled agent key cannot speak as a1 (FC_EPERM,
+       counted), but it takes an id of its own. */
+    dealer = s_curve_dealer(agent2, broker_cert, ep);
+    m = fc_msg_new(FC_MSG_HELLO);
+    fc_msg_set_str(m->role, sizeof m->role, "agent");
+    fc_msg_set_str(m->id, sizeof m->id, "a1");
+    s_expect_error(dealer, m, 5, FC_EPERM);
+    m = fc_msg_new(FC_MSG_CONFIG_ACK);
+    fc_msg_set_str(m->id, sizeof m->id, "a1");
+    fc_msg_set_str(m->state, sizeof m->state, "failed");
+    s_expect_error(dealer, m, 6, FC_EPERM);
+    m = fc_msg_new(FC_MSG_HELLO);
+    fc_msg_set_str(m->role, sizeof m->role, "agent");
+    fc_msg_set_str(m->id, sizeof m->id, "a2");
+    r = s_call(dealer, m, 7, FC_MSG_WELCOME);
+    fc_msg_destroy(&r);
+    assert(fc_broker_stats(broker, &stats) == 0 && stats.denied == 4);
+    zsock_destroy(&dealer);
+
     dealer = s_curve_dealer(intruder, broker_cert, ep);
     zsock_set_rcvtimeo(dealer, 500);
     m = fc_msg_new(FC_MSG_HELLO);
     s_request(dealer, &m, 4);
     r = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
     assert(!r); /* ZAP refused the handshake: nothing reaches the broker */
-    assert(fc_broker_stats(broker, &stats) == 0 && stats.denied == 2 && stats.requests == 3);
+    assert(fc_broker_stats(broker, &stats) == 0 && stats.denied == 4 && stats.requests == 6);
     zsock_destroy(&dealer);
     fc_broker_destroy(&broker);
 

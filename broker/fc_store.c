@@ -96,8 +96,10 @@ int fc_store_batch_commit(fc_store_t *self)
         return FC_OK;
     self->batch = false;
     int err = fc_store_exec(self, "COMMIT");
-    if (err)
+    if (err) {
         fc_store_exec(self, "ROLLBACK");
+        fc_store_agent_keys_load(self); /* forget ids the batch bound: they are not on disk */
+    }
     return err;
 }
 
@@ -185,6 +187,8 @@ static int s_open_db(fc_store_t *self, char *text, size_t textsize)
     if (!err)
         err = fc_store_trust_init(self); /* trusted-key lists: fc_store_trust.c */
     if (!err)
+        err = fc_store_agent_keys_init(self); /* agent id -> key: fc_store_agent_keys.c */
+    if (!err)
         err = fc_store_exec(self, "PRAGMA user_version=1");
     if (!err)
         err = fc_store_exec(self, "COMMIT");
@@ -204,7 +208,10 @@ static int s_open_db(fc_store_t *self, char *text, size_t textsize)
     }
     self->seq = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    return FC_OK;
+    err = fc_store_agent_keys_load(self);
+    if (err)
+        fc_textf(text, textsize, "database %s: cannot read the agent keys", self->db_path);
+    return err;
 }
 
 fc_store_t *fc_store_new(const char *dir, int *err, char *text, size_t textsize)
@@ -268,6 +275,7 @@ void fc_store_destroy(fc_store_t **self_p)
     for (int i = 0; i < FC_STORE_FDS; i++)
         if (self->fds[i].fd >= 0)
             close(self->fds[i].fd);
+    zhashx_destroy(&self->agent_keys);
     if (self->db)
         sqlite3_close_v2(self->db);
     free(self->db_path);

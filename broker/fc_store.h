@@ -8,7 +8,8 @@
 #include <stdint.h>
 
 /* Layout under the data directory DIR:
-     DIR/fleetcast.db            SQLite (WAL, synchronous=FULL): releases, agents, uploads, meta
+     DIR/fleetcast.db            SQLite (WAL, synchronous=FULL): releases, agents, agent keys,
+                                 uploads, meta
      DIR/blobs/<2 hex>/<64 hex>  complete, verified blobs, named by their hash, never rewritten
      DIR/incoming/<64 hex>.part  partial uploads; which chunks they hold is in the database
    A blob only appears under blobs/ (by rename) after its content matched its hash, so the
@@ -113,6 +114,30 @@ int fc_store_agent_seen(fc_store_t *self, const char *id, const char *channel);
 /* Agents by id, only channel's unless channel is NULL or "", at most max. As fc_store_list. */
 int fc_store_agents(fc_store_t *self, const char *channel, size_t max, fc_agent_status_t **list,
                     size_t *n);
+
+/* --- Agent ids and agent keys (fc_store_agent_keys.c) ---------------------------------- */
+
+/* An agent id belongs to the first agent key (Z85 CURVE public key) heard with it, trust on
+   first use, until that key is no longer enrolled; then the next key heard with it takes it.
+   Table agent_keys (agent_id, pubkey, first_seen), every row also held in memory (read at
+   open), so checking a known id costs no SQLite query. */
+
+/* Whether key is still enrolled (the broker asks its keyring); arg is the caller's. */
+typedef bool(fc_store_enrolled_fn)(const char *key, void *arg);
+
+/* key speaks for agent id. FC_OK if id belongs to key (nothing written), or belonged to no
+   key, or to one enrolled(previous, arg) says is gone: then it is bound to key now, in one
+   durable transaction with an audit entry (who = key, action "agent.bind" or
+   "agent.rebind"; inside a batch, durable with the batch). FC_EPERM if it belongs to another
+   key still enrolled (enrolled NULL: every key is): nothing written, holder (may be NULL)
+   gets that key. FC_EINVAL for an invalid id or a key that is not 40 Z85 characters. Else
+   a store error (nothing bound). */
+int fc_store_agent_claim(fc_store_t *self, const char *id, const char *key,
+                         fc_store_enrolled_fn *enrolled, void *arg, char *holder,
+                         size_t holdersize);
+/* The key agent id belongs to, NULL if none; borrowed, valid until the next claim or batch
+   commit. */
+const char *fc_store_agent_key(fc_store_t *self, const char *id);
 
 /* --- Sequence and checks ---------------------------------------------------------------- */
 

@@ -24,6 +24,9 @@ struct fc_store_t {
     bool sync_full; /* current PRAGMA synchronous */
     bool batch;     /* inside fc_store_batch_begin: transactions nest as savepoints */
     uint64_t seq;   /* cached meta 'seq' */
+    /* agent id -> Z85 key it belongs to: every row of agent_keys, filled only by
+       fc_store_agent_keys_load (fc_store_agent_keys.c) */
+    zhashx_t *agent_keys;
     fc_store_fd_t fds[FC_STORE_FDS];
     uint64_t tick;
 };
@@ -43,6 +46,12 @@ void fc_store_sync(fc_store_t *self, bool full);
 int fc_store_begin(fc_store_t *self);
 int fc_store_commit(fc_store_t *self);
 void fc_store_rollback(fc_store_t *self);
+
+/* Creates the agent_keys table inside the store's open transaction (fc_store_agent_keys.c). */
+int fc_store_agent_keys_init(fc_store_t *self);
+/* (Re)fills the agent_keys cache from the table: at open, and after a batch that may have
+   bound ids failed to commit. */
+int fc_store_agent_keys_load(fc_store_t *self);
 
 /* true if the blob is complete (fc_store_blob.c); *size its size. */
 bool fc_store_blob_exists(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *size);

@@ -1,8 +1,12 @@
-/* fc_store_test.c: self-test of fc_store: uploads, durability across reopen, releases, agents. */
+/* fc_store_test.c: self-test of fc_store: uploads, durability across reopen, releases, agents,
+   agent keys. */
+#include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_manifest.h"
 #include "fc_store.h"
+#include "fc_store_config.h"
+#include "fc_store_priv.h" /* fc_store_exec: a batch commit made to fail */
 #include "fc_util.h"
 
 /* The self-test asserts must run in RelWithDebInfo builds too. */
@@ -411,6 +415,107 @@ static void s_test_corrupt(fc_store_t *store, const char *dir)
     free(buf);
 }
 
+/* The keys the agent-key test treats as enrolled (fc_store_enrolled_fn). */
+typedef struct {
+    const char *revoked; /* every other key is enrolled */
+} s_keyring_t;
+
+static bool s_enrolled(const char *key, void *arg)
+{
+    const s_keyring_t *ring = arg;
+    return !ring->revoked || !streq(key, ring->revoked);
+}
+
+/* Audit entries with this action whose detail contains detail_part (of the newest
+   FC_MAX_LIST). */
+static size_t s_audits(fc_store_t *store, const char *action, const char *detail_part)
+{
+    fc_audit_entry_t *audit = NULL;
+    size_t n = 0, found = 0;
+    assert(fc_store_audit_list(store, FC_MAX_LIST, &audit, &n) == FC_OK);
+    for (size_t i = 0; i < n; i++)
+        found += streq(audit[i].action, action) && strstr(audit[i].detail, detail_part);
+    free(audit);
+    return found;
+}
+
+/* An agent id belongs to the first key heard with it: the same key again costs nothing,
+   another is refused while the first is enrolled and takes the id once it is not; the
+   binding survives a reopen, is written with a batch, and is forgotten with a failed one. */
+static void s_test_agent_keys(fc_store_t **store_p, const char *dir)
+{
+    fc_store_t *store = *store_p;
+    char k1[FC_CURVE_Z85_LEN + 1], k2[FC_CURVE_Z85_LEN + 1], holder[FC_CURVE_Z85_LEN + 1];
+    memset(k1, 'a', FC_CURVE_Z85_LEN);
+    memset(k2, 'b', FC_CURVE_Z85_LEN);
+    k1[FC_CURVE_Z85_LEN] = k2[FC_CURVE_Z85_LEN] = '\0';
+    s_keyring_t ring = {NULL};
+
+    assert(fc_store_agent_key(store, "web-01") == NULL);
+    assert(fc_store_agent_claim(store, "web-01", k1, s_enrolled, &ring, holder, sizeof holder) ==
+           FC_OK);
+    assert(streq(fc_store_agent_key(store, "web-01"), k1));
+    assert(s_audits(store, "agent.bind", "agent web-01 ") == 1);
+    /* Heard again with its key: nothing written. */
+    assert(fc_store_agent_claim(store, "web-01", k1, s_enrolled, &ring, NULL, 0) == FC_OK);
+    assert(s_audits(store, "agent.bind", "agent web-01 ") == 1);
+    /* Another enrolled key: refused, named, nothing written. */
+    assert(fc_store_agent_claim(store, "web-01", k2, s_enrolled, &ring, holder, sizeof holder) ==
+           FC_EPERM);
+    assert(streq(holder, k1) && streq(fc_store_agent_key(store, "web-01"), k1));
+    assert(fc_store_agent_claim(store, "web-01", k2, NULL, NULL, NULL, 0) == FC_EPERM);
+    /* One key may hold several ids (agents sharing a key). */
+    assert(fc_store_agent_claim(store, "web-02", k2, s_enrolled, &ring, NULL, 0) == FC_OK);
+    assert(fc_store_agent_claim(store, "web-03", k2, s_enrolled, &ring, NULL, 0) == FC_OK);
+    /* Invalid ids and keys bind nothing. */
+    assert(fc_store_agent_claim(store, "bad id", k1, s_enrolled, &ring, NULL, 0) == FC_EINVAL);
+    assert(fc_store_agent_claim(store, "", k1, s_enrolled, &ring, NULL, 0) == FC_EINVAL);
+    assert(fc_store_agent_claim(store, "web-04", "short", s_enrolled, &ring, NULL, 0) == FC_EINVAL);
+    assert(fc_store_agent_key(store, "bad id") == NULL && !fc_store_agent_key(store, "web-04"));
+
+    /* Durable: the bindings are read back at open. */
+    fc_store_destroy(store_p);
+    int err;
+    store = *store_p = fc_store_new(dir, &err, NULL, 0);
+    assert(store);
+    assert(streq(fc_store_agent_key(store, "web-01"), k1));
+    assert(streq(fc_store_agent_key(store, "web-03"), k2));
+    assert(fc_store_agent_claim(store, "web-01", k2, s_enrolled, &ring, holder, sizeof holder) ==
+           FC_EPERM);
+
+    /* k1 revoked: the next key heard with web-01 takes it (audited), and k1, enrolled again,
+       is now the one refused. */
+    ring.revoked = k1;
+    assert(fc_store_agent_claim(store, "web-01", k2, s_enrolled, &ring, holder, sizeof holder) ==
+           FC_OK);
+    assert(streq(fc_store_agent_key(store, "web-01"), k2));
+    assert(s_audits(store, "agent.rebind", k1) == 1);
+    ring.revoked = NULL;
+    assert(fc_store_agent_claim(store, "web-01", k1, s_enrolled, &ring, holder, sizeof holder) ==
+           FC_EPERM);
+    assert(streq(holder, k2));
+
+    /* Bound inside a batch (a REPORT from a new id): on disk with the batch's commit. */
+    assert(fc_store_batch_begin(store) == FC_OK);
+    assert(fc_store_agent_claim(store, "web-05", k1, s_enrolled, &ring, NULL, 0) == FC_OK);
+    assert(fc_store_batch_commit(store) == FC_OK);
+    /* A batch whose commit fails (here its transaction is gone from under it) forgets the
+       ids it bound: the cache is read again from the table. */
+    assert(fc_store_batch_begin(store) == FC_OK);
+    assert(fc_store_agent_claim(store, "web-06", k1, s_enrolled, &ring, NULL, 0) == FC_OK);
+    assert(streq(fc_store_agent_key(store, "web-06"), k1));
+    assert(fc_store_exec(store, "ROLLBACK") == FC_OK);
+    assert(fc_store_batch_commit(store) != FC_OK);
+    assert(fc_store_agent_key(store, "web-06") == NULL);
+    assert(streq(fc_store_agent_key(store, "web-05"), k1));
+    fc_store_destroy(store_p);
+    store = *store_p = fc_store_new(dir, &err, NULL, 0);
+    assert(store);
+    assert(streq(fc_store_agent_key(store, "web-01"), k2));
+    assert(streq(fc_store_agent_key(store, "web-05"), k1));
+    assert(s_audits(store, "agent.bind", "agent web-0") == 4);
+}
+
 void fc_store_test(bool verbose)
 {
     printf(" * fc_store: ");
@@ -436,6 +541,9 @@ void fc_store_test(bool verbose)
     s_test_corrupt(store, dir);
     if (verbose)
         printf("(corrupt blob) ");
+    s_test_agent_keys(&store, dir);
+    if (verbose)
+        printf("(agent keys: bind, refuse, rebind, reopen) ");
     assert(fc_store_check(store) == FC_OK);
     fc_store_destroy(&store);
     fc_store_destroy(&store); /* safe on NULL */

@@ -31,7 +31,8 @@ const char *fc_strerror(int code)
     case FC_ETIMEOUT:
         return "timed out";
     case FC_EPERM:
-        return "permission denied: this key's role may not do that";
+        return "permission denied: this key may not do that (its role, or an agent id that"
+               " belongs to another key)";
     case FC_EMISSING:
         return "a blob the release needs is not fully uploaded";
     case FC_EREFUSED:

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # it_curve.sh: CURVE transport security with real processes: the ZAP handler refuses unknown
 # keys and plain connections (libzmq 4.3.4 admits anyone without one), roles are checked per
-# request (an agent key cannot push or change config: FC_EPERM), enrolment and revocation
-# count without a restart (a revoked key is refused on its open connection too), and the
-# programs refuse to run without keys unless --insecure.
+# request (an agent key cannot push or change config: FC_EPERM), an agent id belongs to the
+# first agent key heard with it until that key is revoked, enrolment and revocation count
+# without a restart (a revoked key is refused on its open connection too), and the programs
+# refuse to run without keys unless --insecure.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 [ "${FC_INSECURE:-0}" = 1 ] && fc_skip "this suite is about the secure mode"
@@ -104,6 +105,60 @@ fc_agent_run r2 --key "$FC_TMP/revoked/agent.cert_secret" --timeout 3 || rc=$?
 [ "$rc" = 1 ] || fc_fail "a new connection with a revoked key got exit status $rc"
 fc_agent_run a1 || fc_fail "the other agents stopped being served"
 fc_pass "a revoked key is refused on its open connection and on new ones, without a restart"
+
+# Agent ids belong to keys: an id belongs to the first agent key heard with it. Another
+# enrolled agent key (a stolen one) cannot HELLO, REPORT, ack a config revision, take a
+# restart slot or sync config as that id: FC_EPERM, audited, no effect, and the first agent
+# (restarting with its key and id) is unaffected. Once the first key is revoked, the next
+# key heard with the id takes it (agent.rebind), and the old key, enrolled again, is refused.
+"$FC_CLI_BIN" keygen --role agent --out "$FC_TMP/victim" >/dev/null
+"$FC_CLI_BIN" keygen --role agent --out "$FC_TMP/thief" >/dev/null
+"$FC_CLI_BIN" keys add-agent "$FC_TMP/victim/agent.cert" --data "$data" >/dev/null
+thief_key=$("$FC_CLI_BIN" keys add-agent "$FC_TMP/thief/agent.cert" --data "$data" | awk '{ print $4 }')
+[ ${#thief_key} = 40 ] || fc_fail "keys add-agent printed no key for the thief"
+as_key() { # CERT_SECRET ID TYPE [ARG]: fleetcast-hostile as-agent, the broker's answer
+  local cert=$1; shift
+  "$FC_HOSTILE_BIN" --broker-key "$data/broker.cert" --cert "$cert" as-agent "$FC_SERVICE" "$@" 2>&1
+}
+as_thief() { as_key "$FC_TMP/thief/agent.cert_secret" "$@"; }
+as_victim() { as_key "$FC_TMP/victim/agent.cert_secret" "$@"; }
+welcomed() { [ "$("$@")" = WELCOME ]; }
+v1_ok() { fc_agent_run v1 --key "$FC_TMP/victim/agent.cert_secret" --timeout 3 2>/dev/null; }
+fc_wait_for "v1 (victim key) to install" 15 v1_ok
+fc_wait_for "the thief key to be admitted with an id of its own" 15 welcomed as_thief t1 hello
+fc_config set curve.id=1 >/dev/null || fc_fail "cannot push a config revision"
+rev=$(fc_cli config history | awk '$1 ~ /^[0-9]+$/ { r = $1 } END { print r }')
+[ -n "$rev" ] || fc_fail "no revision in: $(fc_cli config history)"
+for req in hello "report failed" "ack $rev" "slot $rev" sync; do
+  out=$(as_thief v1 $req)
+  grep -q "^error 13 (" <<<"$out" || fc_fail "the thief's key sent $req as v1: $out"
+done
+grep -qF "denied REPORT as agent v1 from key $thief_key" "$FC_TMP/broker.log" ||
+  fc_fail "no log line for the refused REPORT"
+audit=$(fc_cli audit)
+for t in HELLO REPORT CONFIG_ACK RESTART_SLOT CONFIG_SYNC; do
+  grep -qF "$t as agent v1 refused" <<<"$audit" || fc_fail "no audit line for $t as v1: $audit"
+done
+st=$(fc_cli status --json | tr -d ' \n')
+grep -qF '"id":"v1","channel":"stable","version":"3","state":"installed"' <<<"$st" ||
+  fc_fail "v1's status changed: $st"
+grep -q forged <<<"$st" && fc_fail "the forged report was recorded: $st"
+[ "$(fc_config_count "$rev" failed)" = 0 ] || fc_fail "the forged ack was recorded: $(fc_cli config status "$rev")"
+v1_ok || fc_fail "v1 restarting with its key and id was refused: $(tail -5 "$FC_TMP/v1.log")"
+[ "$(as_victim v1 report installed)" = ok ] || fc_fail "v1's own key cannot report as v1"
+fc_cli config get --agent v1 >/dev/null || fc_fail "a publisher cannot read as agent v1"
+fc_pass "an id belongs to its first key: another key is refused as it (FC_EPERM, audited, no effect)"
+
+"$FC_CLI_BIN" keys revoke "$FC_TMP/victim/agent.cert" --data "$data" >/dev/null
+fc_wait_for "the thief's key to take v1 once v1's key is revoked" 15 welcomed as_thief v1 hello
+fc_cli audit | grep -F "agent.rebind" | grep -qF "agent v1 moved" ||
+  fc_fail "the rebind is not in the audit log: $(fc_cli audit)"
+[ "$(as_thief v1 report installed)" = ok ] || fc_fail "the new holder of v1 cannot report"
+"$FC_CLI_BIN" keys add-agent "$FC_TMP/victim/agent.cert" --data "$data" >/dev/null
+fc_wait_for "the victim key to be enrolled again" 15 welcomed as_victim v2 hello
+out=$(as_victim v1 hello)
+grep -q "^error 13 (" <<<"$out" || fc_fail "the old key still speaks as v1 after the rebind: $out"
+fc_pass "revoking an id's key frees the id: the next key takes it (agent.rebind), the old key is refused"
 
 # First start of an agent without --key: it makes STATE/agent.cert_secret (0600) and says
 # how to enrol it; once enrolled, it works.

@@ -1,7 +1,7 @@
 /* fc_hostile.c: fleetcast-hostile, a hostile peer for the test suites: malformed and
-   oversized frames, out-of-range chunk requests, forged release commits and a flood of
-   garbage at a broker, each checked for a clear error or a dropped frame while the broker
-   keeps serving; or a fake broker answering agents with garbage. */
+   oversized frames, out-of-range chunk requests, forged release commits, requests as another
+   agent and a flood of garbage at a broker, each checked for a clear error or a dropped
+   frame while the broker keeps serving; or a fake broker answering agents with garbage. */
 #include <assert.h>
 #include <czmq.h>
 #include <inttypes.h>
@@ -44,6 +44,11 @@ static int s_usage(FILE *out, int status)
         "           answering that peer and keep answering a fresh one\n"
         "       fleetcast-hostile config ENDPOINT\n"
         "           config requests with hostile content (bad revisions, odd ids, types)\n"
+        "       fleetcast-hostile as-agent ENDPOINT ID TYPE [ARG]\n"
+        "           one agent request naming agent ID, with this peer's key: TYPE hello\n"
+        "           [CHANNEL], report [STATE] (default failed), sync, ack REV (failed),\n"
+        "           slot REV; prints 'ok', 'ok granted', the reply type or 'error CODE\n"
+        "           (what): text'; exit 0 on an answer, 1 on none\n"
         "       fleetcast-hostile broker SERVICE ANNOUNCE SECONDS\n"
         "           a fake broker that answers everything with garbage for SECONDS\n"
         "Exit status: 0 every case behaved, 1 a case did not (the output says which), 2 usage.\n");
@@ -615,6 +620,8 @@ int main(int argc, char **argv)
         rc = s_flood(&target, atoi(argv[3]));
     else if (argc == 3 && streq(argv[1], "config"))
         rc = fc_hostile_config(&target);
+    else if ((argc == 5 || argc == 6) && streq(argv[1], "as-agent"))
+        rc = fc_hostile_as_agent(&target, argv[4], argv[3], argc == 6 ? argv[5] : NULL);
     else if (argc == 5 && streq(argv[1], "broker"))
         rc = fc_hostile_fake_broker(argv[2], argv[3], atoi(argv[4]), curve);
     fc_curve_destroy(&curve);

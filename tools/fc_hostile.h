@@ -39,6 +39,12 @@ int fc_hostile_probe(const fc_hostile_target_t *target, const char *name, zmsg_t
 
 /* The config modes (fc_hostile_config.c). */
 int fc_hostile_config(const fc_hostile_target_t *target);
+/* The as-agent mode (fc_hostile_agent.c): one request of TYPE (hello [CHANNEL], report
+   [STATE], sync, ack REV, slot REV) naming agent id, saying it failed where it says
+   anything; prints the answer ("ok", "ok granted", a reply type, or "error CODE (name):
+   text"). 0 on an answer, 1 on none, -1 for an unknown TYPE or a missing REV. */
+int fc_hostile_as_agent(const fc_hostile_target_t *target, const char *type, const char *id,
+                        const char *arg);
 /* curve: the fake broker's server settings (NULL: plain). */
 int fc_hostile_fake_broker(const char *service, const char *announce, int seconds,
                            const fc_curve_t *curve);

@@ -1,0 +1,120 @@
+/* fc_store_agent_keys.c: which agent key each agent id belongs to (trust on first use),
+   durable in the database and cached in memory for the per-message check. */
+#include "fc_curve.h"
+#include "fc_error.h"
+#include "fc_manifest.h"
+#include "fc_store_config.h"
+#include "fc_store_priv.h"
+#include "fc_util.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *s_tables =
+    "CREATE TABLE IF NOT EXISTS agent_keys (agent_id TEXT PRIMARY KEY, pubkey TEXT NOT NULL,"
+    "  first_seen INTEGER NOT NULL);";
+
+int fc_store_agent_keys_init(fc_store_t *self)
+{
+    return fc_store_exec(self, s_tables);
+}
+
+/* The cache owns copies of the keys it holds. */
+static void *s_key_dup(const void *key)
+{
+    return strdup(key);
+}
+
+static void s_key_free(void **key_p)
+{
+    free(*key_p);
+    *key_p = NULL;
+}
+
+int fc_store_agent_keys_load(fc_store_t *self)
+{
+    if (!self->agent_keys) {
+        self->agent_keys = zhashx_new();
+        if (!self->agent_keys)
+            return FC_ENOMEM;
+        zhashx_set_destructor(self->agent_keys, s_key_free);
+        zhashx_set_duplicator(self->agent_keys, s_key_dup);
+    }
+    zhashx_purge(self->agent_keys);
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT agent_id, pubkey FROM agent_keys");
+    if (!st)
+        return FC_EIO;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        const char *key = (const char *)sqlite3_column_text(st, 1);
+        if (id && key)
+            zhashx_update(self->agent_keys, id, (void *)key);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? FC_OK : fc_store_sqlite_error(rc);
+}
+
+const char *fc_store_agent_key(fc_store_t *self, const char *id)
+{
+    return id ? zhashx_lookup(self->agent_keys, id) : NULL;
+}
+
+/* Binds id to key in one durable transaction with its audit entry; previous is the key it
+   belonged to before ("" for a first use). */
+static int s_bind(fc_store_t *self, const char *id, const char *key, const char *previous)
+{
+    char detail[FC_MAX_TEXT + 1];
+    if (*previous)
+        snprintf(detail, sizeof detail,
+                 "agent %s moved to this key from key %s (no longer enrolled)", id, previous);
+    else
+        snprintf(detail, sizeof detail, "agent %s bound to this key (first use)", id);
+    fc_store_sync(self, true);
+    int err = fc_store_begin(self);
+    if (err)
+        return err;
+    sqlite3_stmt *st = fc_store_prep(
+        self, "INSERT INTO agent_keys (agent_id, pubkey, first_seen) VALUES (?1, ?2,"
+              " ?3) ON CONFLICT (agent_id) DO UPDATE SET pubkey = ?2, first_seen = ?3");
+    if (st) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+    }
+    err = fc_store_step_done(st);
+    if (!err)
+        err =
+            fc_store_audit_add(self, key, *previous ? "agent.rebind" : "agent.bind", detail, "ok");
+    if (!err)
+        err = fc_store_commit(self);
+    else
+        fc_store_rollback(self);
+    return err;
+}
+
+int fc_store_agent_claim(fc_store_t *self, const char *id, const char *key,
+                         fc_store_enrolled_fn *enrolled, void *arg, char *holder, size_t holdersize)
+{
+    fc_textf(holder, holdersize, "%s", "");
+    if (!id || !fc_name_valid(id) || !key || strlen(key) != FC_CURVE_Z85_LEN)
+        return FC_EINVAL;
+    const char *bound = zhashx_lookup(self->agent_keys, id);
+    if (bound && streq(bound, key))
+        return FC_OK; /* every message after the first: a lookup, no SQLite */
+    if (bound && (!enrolled || enrolled(bound, arg))) {
+        fc_textf(holder, holdersize, "%s", bound);
+        return FC_EPERM;
+    }
+    char previous[FC_CURVE_Z85_LEN + 1];
+    snprintf(previous, sizeof previous, "%s", bound ? bound : "");
+    int err = s_bind(self, id, key, previous);
+    /* Inside a batch this is on disk only with the batch's commit; should that fail,
+       fc_store_batch_commit reloads the cache from the table. */
+    if (!err)
+        zhashx_update(self->agent_keys, id, (void *)key);
+    return err;
+}

@@ -1,0 +1,87 @@
+/* fc_hostile_agent.c: fleetcast-hostile's as-agent mode: one agent request naming any agent
+   id, sent with whatever key this peer was given (a stolen agent key speaking for another
+   agent), and the broker's answer printed. */
+#include <czmq.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc_error.h"
+#include "fc_hostile.h"
+#include "fc_msg.h"
+#include "fc_util.h"
+
+/* The request TYPE names, with what the forged request says: a failure, which is what would
+   halt a canary or put an agent in the wrong light. NULL for an unknown TYPE or a missing
+   ARG (a revision number for ack and slot). */
+static fc_msg_t *s_request(const char *type, const char *id, const char *arg)
+{
+    fc_msg_t *m = NULL;
+    if (streq(type, "hello")) {
+        m = fc_msg_new(FC_MSG_HELLO);
+        fc_msg_set_str(m->role, sizeof m->role, "agent");
+        fc_msg_set_str(m->channel, sizeof m->channel, arg ? arg : "stable");
+    } else if (streq(type, "report")) {
+        m = fc_msg_new(FC_MSG_REPORT);
+        m->agents = calloc(1, sizeof *m->agents);
+        if (!m->agents) {
+            fc_msg_destroy(&m);
+            return NULL;
+        }
+        m->nagents = 1;
+        fc_agent_status_t *st = &m->agents[0];
+        fc_msg_set_str(st->id, sizeof st->id, id);
+        fc_msg_set_str(st->channel, sizeof st->channel, "stable");
+        fc_msg_set_str(st->state, sizeof st->state, arg ? arg : "failed");
+        fc_msg_set_str(st->message, sizeof st->message, "forged by fleetcast-hostile");
+    } else if (streq(type, "sync")) {
+        m = fc_msg_new(FC_MSG_CONFIG_SYNC);
+    } else if ((streq(type, "ack") || streq(type, "slot")) && arg) {
+        m = fc_msg_new(streq(type, "ack") ? FC_MSG_CONFIG_ACK : FC_MSG_RESTART_SLOT);
+        m->serial = strtoull(arg, NULL, 10);
+        if (m->type == FC_MSG_CONFIG_ACK) {
+            fc_msg_set_str(m->state, sizeof m->state, "failed");
+            fc_msg_set_str(m->text, sizeof m->text, "forged by fleetcast-hostile");
+        }
+    }
+    if (m)
+        fc_msg_set_str(m->id, sizeof m->id, id);
+    return m;
+}
+
+int fc_hostile_as_agent(const fc_hostile_target_t *target, const char *type, const char *id,
+                        const char *arg)
+{
+    fc_msg_t *m = s_request(type, id, arg);
+    if (!m)
+        return -1; /* usage */
+    m->req = FC_HOSTILE_REQ;
+    zsock_t *dealer = fc_hostile_connect(target);
+    if (!dealer) {
+        fc_msg_destroy(&m);
+        printf("cannot connect\n");
+        return 1;
+    }
+    fc_msg_send(&m, zsock_resolve(dealer));
+    zpoller_t *poller = zpoller_new(dealer, NULL);
+    int rc = 1;
+    if (zpoller_wait(poller, 5000)) {
+        int err = 0;
+        fc_msg_t *reply = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
+        if (!reply)
+            printf("undecodable reply (%s)\n", fc_strerror(err));
+        else if (reply->type == FC_MSG_ERROR)
+            printf("error %u (%s): %s\n", reply->code, fc_strerror((int)reply->code), reply->text);
+        else if (reply->type == FC_MSG_OK)
+            printf("ok%s\n", reply->flag ? " granted" : "");
+        else
+            printf("%s\n", fc_msg_type_name(reply->type));
+        rc = reply ? 0 : 1;
+        fc_msg_destroy(&reply);
+    } else
+        printf("no answer\n");
+    zpoller_destroy(&poller);
+    zsock_destroy(&dealer);
+    return rc;
+}

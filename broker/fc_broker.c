@@ -1,13 +1,13 @@
 /* fc_broker.c: the broker actor: service ROUTER, announce PUB, request handling, heartbeats. */
 #include "fc_broker.h"
 #include "fc_broker_auth.h"
+#include "fc_broker_log.h"
 #include "fc_chunks.h"
 #include "fc_config_service.h"
 #include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_limits.h"
-#include "fc_mpack.h"
 #include "fc_msg.h"
 #include "fc_stamp.h"
 #include "fc_store.h"
@@ -193,56 +193,6 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
 
 /* --- replies ---------------------------------------------------------------------------- */
 
-static void s_log_request(s_broker_t *self, zframe_t *peer, const fc_msg_t *m)
-{
-    if (!self->verbose)
-        return;
-    char *hex = zframe_strhex(peer);
-    char detail[FC_MAX_TEXT], blob[2 * FC_HASH_LEN + 1];
-    fc_hash_hex(m->blob, blob);
-    switch (m->type) {
-    case FC_MSG_HELLO:
-        snprintf(detail, sizeof detail, "role=%s id=%s channel=%s", m->role, m->id, m->channel);
-        break;
-    case FC_MSG_GET_CHUNK:
-        snprintf(detail, sizeof detail, "blob=%.16s offset=%llu length=%llu", blob,
-                 (unsigned long long)m->offset, (unsigned long long)m->length);
-        break;
-    case FC_MSG_PUT_CHUNK:
-        snprintf(detail, sizeof detail, "blob=%.16s offset=%llu", blob,
-                 (unsigned long long)m->offset);
-        break;
-    case FC_MSG_UPLOAD_QUERY:
-    case FC_MSG_BLOB_COMMIT:
-        snprintf(detail, sizeof detail, "blob=%.16s size=%llu", blob, (unsigned long long)m->size);
-        break;
-    case FC_MSG_RELEASE_COMMIT:
-        snprintf(detail, sizeof detail, "manifest=%zu bytes", m->bytes_len);
-        break;
-    case FC_MSG_REPORT:
-        snprintf(detail, sizeof detail, "agent=%s state=%s", m->nagents ? m->agents[0].id : "",
-                 m->nagents ? m->agents[0].state : "");
-        break;
-    case FC_MSG_TRUST_PUSH:
-    case FC_MSG_GET_TRUST:
-    case FC_MSG_CONFIG_PUSH:
-    case FC_MSG_CONFIG_SYNC:
-    case FC_MSG_CONFIG_ACK:
-    case FC_MSG_CONFIG_STATUS:
-    case FC_MSG_RESTART_SLOT:
-    case FC_MSG_AUDIT:
-        snprintf(detail, sizeof detail, "id=%s group=%s serial=%llu state=%s bytes=%zu", m->id,
-                 m->group, (unsigned long long)m->serial, m->state, m->bytes_len);
-        break;
-    default:
-        snprintf(detail, sizeof detail, "channel=%s", m->channel);
-        break;
-    }
-    zsys_info("fleetcast-broker: %s req=%llu from %s %s", fc_msg_type_name(m->type),
-              (unsigned long long)m->req, hex, detail);
-    zstr_free(&hex);
-}
-
 static void s_batch_flush(s_broker_t *self);
 
 static void s_send(s_broker_t *self, zframe_t *peer, uint64_t req, fc_msg_t **reply_p)
@@ -290,24 +240,6 @@ static void s_ok(s_broker_t *self, zframe_t *peer, uint64_t req, uint64_t serial
 }
 
 /* --- malformed input -------------------------------------------------------------------- */
-
-/* Reads the req of a message the codec refused, if the frame is still a msgpack array with
-   an integer third element, so the sender learns why instead of timing out. */
-static bool s_peek_req(zframe_t *frame, uint64_t *req)
-{
-    if (!frame || zframe_size(frame) > FC_MAX_FRAME)
-        return false;
-    msgpack_zone zone;
-    msgpack_zone_init(&zone, 1024);
-    msgpack_object obj;
-    const msgpack_object *items;
-    size_t n;
-    bool ok = fc_mpack_unpack(zframe_data(frame), zframe_size(frame), 8, &zone, &obj) == 0 &&
-              fc_mpack_array(&obj, SIZE_MAX, -1, &items, &n) == 0 && n >= 3 &&
-              fc_mpack_u64(&items[2], req) == 0;
-    msgpack_zone_destroy(&zone);
-    return ok;
-}
 
 /* Counts a malformed message against its sender. */
 static void s_bad_peer(s_broker_t *self, zframe_t *peer)
@@ -620,7 +552,7 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
     if (user)
         snprintf(key, sizeof key, "%s", user);
     uint64_t req = 0;
-    bool have_req = s_peek_req(zmsg_first(msg), &req);
+    bool have_req = fc_msg_peek_req(zmsg_first(msg), &req);
     int err = FC_OK;
     fc_msg_t *m = fc_msg_decode(&msg, &err);
     zmsg_destroy(&msg);
@@ -631,7 +563,8 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         zframe_destroy(&peer);
         return;
     }
-    s_log_request(self, peer, m);
+    if (self->verbose)
+        fc_broker_log_request(peer, m);
     self->stats.requests++;
     /* Secure: the key's role, and the agent id the request names (fc_broker_auth.c). */
     char text[FC_MAX_TEXT];
@@ -731,30 +664,12 @@ static void s_handle_pipe(s_broker_t *self)
     zstr_free(&command);
 }
 
-/* Receives one whole message but keeps at most the routing id and three frames: a peer
-   sending thousands of frames cannot make us hold them (a fourth is already one too many
-   for any request, so the codec still refuses the message). */
-static zmsg_t *s_recv_bounded(zsock_t *router)
-{
-    zframe_t *frame = zframe_recv(router);
-    if (!frame)
-        return NULL;
-    zmsg_t *msg = zmsg_new();
-    while (frame) {
-        bool more = zframe_more(frame);
-        if (zmsg_size(msg) < 4)
-            zmsg_append(msg, &frame);
-        else
-            zframe_destroy(&frame);
-        frame = more ? zframe_recv(router) : NULL;
-    }
-    return msg;
-}
-
 static void s_handle_router(s_broker_t *self)
 {
     for (int i = 0; i < S_BATCH && (zsock_events(self->router) & ZMQ_POLLIN); i++) {
-        zmsg_t *msg = s_recv_bounded(self->router);
+        /* The routing id and three frames at most: a fourth is already one too many for any
+           request, so the codec still refuses the message. */
+        zmsg_t *msg = fc_msg_recv_frames(zsock_resolve(self->router), 4);
         if (!msg)
             break;
         s_handle_request(self, msg);

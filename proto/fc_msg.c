@@ -665,6 +665,22 @@ fc_msg_t *fc_msg_decode(zmsg_t **msg_p, int *err)
     return fc_msg_decode_req(msg_p, err, NULL);
 }
 
+bool fc_msg_peek_req(zframe_t *frame, uint64_t *req)
+{
+    if (!frame || zframe_size(frame) > FC_MAX_FRAME)
+        return false;
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 1024);
+    msgpack_object obj;
+    const msgpack_object *items;
+    size_t n;
+    bool ok = fc_mpack_unpack(zframe_data(frame), zframe_size(frame), 8, &zone, &obj) == 0 &&
+              fc_mpack_array(&obj, SIZE_MAX, -1, &items, &n) == 0 && n >= 3 &&
+              fc_mpack_u64(&items[2], req) == 0;
+    msgpack_zone_destroy(&zone);
+    return ok;
+}
+
 const char *fc_msg_type_name(int type)
 {
     if (type < FC_MSG_HELLO || type >= FC_MSG_TYPE_MAX)

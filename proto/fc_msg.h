@@ -196,6 +196,14 @@ fc_msg_t *fc_msg_recv_req(void *sock, zframe_t **routing_id_p, int *err, uint64_
 const char *fc_msg_type_name(int type);
 /* Whether messages of this type end with a data frame (CHUNK, PUT_CHUNK). */
 bool fc_msg_type_has_data(int type);
+/* Reads the req of a message the codec refused, if its first frame is still a msgpack array
+   with an integer third element, so the sender can learn why instead of timing out. */
+bool fc_msg_peek_req(zframe_t *frame, uint64_t *req);
+/* Receives one whole multipart message but keeps at most keep frames: a peer sending
+   thousands of frames cannot make us hold them, and the rest of its message is still
+   consumed so the next receive starts on a message boundary. NULL if nothing came. The
+   message is the caller's. */
+zmsg_t *fc_msg_recv_frames(void *sock, size_t keep);
 
 void fc_msg_test(bool verbose);
 /* The config messages' part of fc_msg_test (fc_msg_config_test.c); fc_msg_test calls it. */

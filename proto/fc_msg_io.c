@@ -82,10 +82,7 @@ int fc_msg_send_to_owned(fc_msg_t **self_p, zframe_t *routing_id, void *sock, vo
     return rc == 0 ? 0 : -1;
 }
 
-/* Receives one whole multipart message but keeps at most keep frames: a peer sending
-   thousands of frames cannot make us hold them, and the rest of its message is still
-   consumed so the next receive starts on a message boundary. NULL if nothing came. */
-static zmsg_t *s_recv_bounded(void *sock, size_t keep)
+zmsg_t *fc_msg_recv_frames(void *sock, size_t keep)
 {
     zframe_t *frame = zframe_recv(sock);
     if (!frame)
@@ -114,7 +111,7 @@ fc_msg_t *fc_msg_recv_req(void *sock, zframe_t **routing_id_p, int *err, uint64_
     if (routing_id_p)
         *routing_id_p = NULL;
     /* Routing id, body, data, and one more so that too many frames is seen as such. */
-    zmsg_t *msg = s_recv_bounded(sock, (routing_id_p ? 1 : 0) + 3);
+    zmsg_t *msg = fc_msg_recv_frames(sock, (routing_id_p ? 1 : 0) + 3);
     if (!msg)
         return NULL; /* interrupted or timed out: *err stays FC_OK */
     if (routing_id_p)
@@ -167,7 +164,7 @@ fc_msg_t *fc_msg_recv_announce(void *sub, int *err)
     if (!err)
         err = &local_err;
     *err = FC_OK;
-    zmsg_t *msg = s_recv_bounded(sub, 3);
+    zmsg_t *msg = fc_msg_recv_frames(sub, 3);
     if (!msg)
         return NULL;
     *err = FC_EPROTO;

@@ -1,0 +1,53 @@
+/* fc_broker_log.c: the broker's --verbose line for each request: its type, sender and fields. */
+#include "fc_broker_log.h"
+#include "fc_hash.h"
+
+#include <stdio.h>
+
+void fc_broker_log_request(zframe_t *peer, const fc_msg_t *m)
+{
+    char *hex = zframe_strhex(peer);
+    char detail[FC_MAX_TEXT], blob[2 * FC_HASH_LEN + 1];
+    fc_hash_hex(m->blob, blob);
+    switch (m->type) {
+    case FC_MSG_HELLO:
+        snprintf(detail, sizeof detail, "role=%s id=%s channel=%s", m->role, m->id, m->channel);
+        break;
+    case FC_MSG_GET_CHUNK:
+        snprintf(detail, sizeof detail, "blob=%.16s offset=%llu length=%llu", blob,
+                 (unsigned long long)m->offset, (unsigned long long)m->length);
+        break;
+    case FC_MSG_PUT_CHUNK:
+        snprintf(detail, sizeof detail, "blob=%.16s offset=%llu", blob,
+                 (unsigned long long)m->offset);
+        break;
+    case FC_MSG_UPLOAD_QUERY:
+    case FC_MSG_BLOB_COMMIT:
+        snprintf(detail, sizeof detail, "blob=%.16s size=%llu", blob, (unsigned long long)m->size);
+        break;
+    case FC_MSG_RELEASE_COMMIT:
+        snprintf(detail, sizeof detail, "manifest=%zu bytes", m->bytes_len);
+        break;
+    case FC_MSG_REPORT:
+        snprintf(detail, sizeof detail, "agent=%s state=%s", m->nagents ? m->agents[0].id : "",
+                 m->nagents ? m->agents[0].state : "");
+        break;
+    case FC_MSG_TRUST_PUSH:
+    case FC_MSG_GET_TRUST:
+    case FC_MSG_CONFIG_PUSH:
+    case FC_MSG_CONFIG_SYNC:
+    case FC_MSG_CONFIG_ACK:
+    case FC_MSG_CONFIG_STATUS:
+    case FC_MSG_RESTART_SLOT:
+    case FC_MSG_AUDIT:
+        snprintf(detail, sizeof detail, "id=%s group=%s serial=%llu state=%s bytes=%zu", m->id,
+                 m->group, (unsigned long long)m->serial, m->state, m->bytes_len);
+        break;
+    default:
+        snprintf(detail, sizeof detail, "channel=%s", m->channel);
+        break;
+    }
+    zsys_info("fleetcast-broker: %s req=%llu from %s %s", fc_msg_type_name(m->type),
+              (unsigned long long)m->req, hex, detail);
+    zstr_free(&hex);
+}

@@ -420,38 +420,53 @@ static int s_client(const fc_hostile_target_t *target)
     return failures ? 1 : 0;
 }
 
+fc_msg_t *fc_hostile_ask(const fc_hostile_target_t *target, fc_msg_t **m_p, int timeout_ms,
+                         char *why, size_t whysize)
+{
+    snprintf(why, whysize, "no answer");
+    zsock_t *dealer = fc_hostile_connect(target);
+    if (!dealer) {
+        fc_msg_destroy(m_p);
+        snprintf(why, whysize, "cannot connect");
+        return NULL;
+    }
+    fc_msg_send(m_p, zsock_resolve(dealer));
+    zpoller_t *poller = zpoller_new(dealer, NULL);
+    fc_msg_t *reply = NULL;
+    if (zpoller_wait(poller, timeout_ms)) {
+        int err = 0;
+        reply = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
+        if (!reply)
+            snprintf(why, whysize, "undecodable reply (%s)", fc_strerror(err));
+    }
+    zpoller_destroy(&poller);
+    zsock_destroy(&dealer);
+    return reply;
+}
+
 /* --- chunks: GET_CHUNK outside a blob ----------------------------------------------------- */
 
 /* The first non-empty file of channel's latest release, from a SNAPSHOT. */
 static int s_pick_blob(const fc_hostile_target_t *target, const char *channel,
                        uint8_t blob[FC_HASH_LEN], uint64_t *size)
 {
-    zsock_t *dealer = fc_hostile_connect(target);
-    if (!dealer)
-        return -1;
     fc_msg_t *sync = fc_msg_new(FC_MSG_SYNC);
     sync->req = 5;
     fc_msg_set_str(sync->channel, sizeof sync->channel, channel);
-    fc_msg_send(&sync, zsock_resolve(dealer));
-    zpoller_t *poller = zpoller_new(dealer, NULL);
-    int rc = -1;
-    if (zpoller_wait(poller, 5000)) {
-        int err = 0;
-        fc_msg_t *snap = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
-        fc_manifest_t *man = snap && snap->type == FC_MSG_SNAPSHOT
-                                 ? fc_manifest_parse(snap->bytes, snap->bytes_len, NULL, &err)
-                                 : NULL;
-        for (uint32_t i = 0; man && rc != 0 && i < man->nfiles; i++)
-            if (man->files[i].size > 0) {
-                memcpy(blob, man->files[i].hash, FC_HASH_LEN);
-                *size = man->files[i].size;
-                rc = 0;
-            }
-        fc_manifest_destroy(&man);
-        fc_msg_destroy(&snap);
-    }
-    zpoller_destroy(&poller);
-    zsock_destroy(&dealer);
+    char why[64];
+    fc_msg_t *snap = fc_hostile_ask(target, &sync, 5000, why, sizeof why);
+    int rc = -1, err = 0;
+    fc_manifest_t *man = snap && snap->type == FC_MSG_SNAPSHOT
+                             ? fc_manifest_parse(snap->bytes, snap->bytes_len, NULL, &err)
+                             : NULL;
+    for (uint32_t i = 0; man && rc != 0 && i < man->nfiles; i++)
+        if (man->files[i].size > 0) {
+            memcpy(blob, man->files[i].hash, FC_HASH_LEN);
+            *size = man->files[i].size;
+            rc = 0;
+        }
+    fc_manifest_destroy(&man);
+    fc_msg_destroy(&snap);
     return rc;
 }
 
@@ -524,29 +539,16 @@ static int s_commit(const fc_hostile_target_t *target, const char *file)
     m->req = FC_HOSTILE_REQ;
     fc_msg_set_bytes(m, buf, len);
     free(buf);
-    zsock_t *dealer = fc_hostile_connect(target);
-    if (!dealer) {
-        fc_msg_destroy(&m);
-        return 1;
-    }
-    fc_msg_send(&m, zsock_resolve(dealer));
-    zpoller_t *poller = zpoller_new(dealer, NULL);
-    int rc = 1;
-    if (zpoller_wait(poller, 10000)) {
-        int err = 0;
-        fc_msg_t *reply = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
-        if (reply && reply->type == FC_MSG_OK)
-            printf("ok serial %" PRIu64 "\n", reply->serial);
-        else if (reply && reply->type == FC_MSG_ERROR)
-            printf("error %u (%s): %s\n", reply->code, fc_strerror((int)reply->code), reply->text);
-        else
-            printf("unexpected reply\n");
-        rc = reply && (reply->type == FC_MSG_OK || reply->type == FC_MSG_ERROR) ? 0 : 1;
-        fc_msg_destroy(&reply);
-    } else
-        printf("no answer\n");
-    zpoller_destroy(&poller);
-    zsock_destroy(&dealer);
+    char why[64];
+    fc_msg_t *reply = fc_hostile_ask(target, &m, 10000, why, sizeof why);
+    if (reply && reply->type == FC_MSG_OK)
+        printf("ok serial %" PRIu64 "\n", reply->serial);
+    else if (reply && reply->type == FC_MSG_ERROR)
+        printf("error %u (%s): %s\n", reply->code, fc_strerror((int)reply->code), reply->text);
+    else
+        printf("%s\n", reply ? "unexpected reply" : why);
+    int rc = reply && (reply->type == FC_MSG_OK || reply->type == FC_MSG_ERROR) ? 0 : 1;
+    fc_msg_destroy(&reply);
     return rc;
 }
 

@@ -4,6 +4,7 @@
 #define FC_HOSTILE_H
 
 #include "fc_curve.h"
+#include "fc_msg.h"
 #include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +30,12 @@ typedef struct {
 /* Connects a DEALER to the target's service endpoint, tuned like every fleetcast socket and
    with its CURVE settings. The only function that connects. NULL if it cannot. */
 zsock_t *fc_hostile_connect(const fc_hostile_target_t *target);
+
+/* Sends *m_p (destroyed) on a fresh connection and waits up to timeout_ms for one reply,
+   which is the caller's; NULL with why set ("cannot connect", "no answer", "undecodable
+   reply (...)") when none came. */
+fc_msg_t *fc_hostile_ask(const fc_hostile_target_t *target, fc_msg_t **m_p, int timeout_ms,
+                         char *why, size_t whysize);
 
 /* Sends *msg_p (destroyed) on a fresh connection, then a proper HELLO; reports what came back
    for the hostile message and whether the broker still answered the HELLO (on a second fresh

@@ -57,31 +57,17 @@ int fc_hostile_as_agent(const fc_hostile_target_t *target, const char *type, con
     if (!m)
         return -1; /* usage */
     m->req = FC_HOSTILE_REQ;
-    zsock_t *dealer = fc_hostile_connect(target);
-    if (!dealer) {
-        fc_msg_destroy(&m);
-        printf("cannot connect\n");
-        return 1;
-    }
-    fc_msg_send(&m, zsock_resolve(dealer));
-    zpoller_t *poller = zpoller_new(dealer, NULL);
-    int rc = 1;
-    if (zpoller_wait(poller, 5000)) {
-        int err = 0;
-        fc_msg_t *reply = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
-        if (!reply)
-            printf("undecodable reply (%s)\n", fc_strerror(err));
-        else if (reply->type == FC_MSG_ERROR)
-            printf("error %u (%s): %s\n", reply->code, fc_strerror((int)reply->code), reply->text);
-        else if (reply->type == FC_MSG_OK)
-            printf("ok%s\n", reply->flag ? " granted" : "");
-        else
-            printf("%s\n", fc_msg_type_name(reply->type));
-        rc = reply ? 0 : 1;
-        fc_msg_destroy(&reply);
-    } else
-        printf("no answer\n");
-    zpoller_destroy(&poller);
-    zsock_destroy(&dealer);
+    char why[64];
+    fc_msg_t *reply = fc_hostile_ask(target, &m, 5000, why, sizeof why);
+    if (!reply)
+        printf("%s\n", why);
+    else if (reply->type == FC_MSG_ERROR)
+        printf("error %u (%s): %s\n", reply->code, fc_strerror((int)reply->code), reply->text);
+    else if (reply->type == FC_MSG_OK)
+        printf("ok%s\n", reply->flag ? " granted" : "");
+    else
+        printf("%s\n", fc_msg_type_name(reply->type));
+    int rc = reply ? 0 : 1;
+    fc_msg_destroy(&reply);
     return rc;
 }

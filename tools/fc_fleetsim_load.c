@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "fc_fleetsim.h"
 
+#include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -173,4 +174,73 @@ int fc_simload_idle(pid_t broker, double settle, double seconds, const volatile 
     out->sim_percent = 100.0 * out->sim_cpu_seconds / wall;
     out->broker_rss_kib = b1.rss_kib;
     return 0;
+}
+
+/* The release benchmark: pushes dir/payload as a new version and waits for every engine's
+   current link to point at it. 0 if it ran (rp says how many installed), -1 on error. */
+int fc_simload_release(const fc_simopts_t *o, const char *dir, const char *endpoint, pid_t broker,
+                       fc_simagent_t *sims, int n, fc_simreport_t *rp)
+{
+    char cli[PATH_MAX], src[PATH_MAX], key[PATH_MAX], log[PATH_MAX], version[64];
+    char msg[PATH_MAX + 256];
+    if (o->cli_bin)
+        snprintf(cli, sizeof cli, "%s", o->cli_bin);
+    else if (fc_simcli_find(cli, sizeof cli) != 0) {
+        fprintf(stderr, "fleetcast-fleetsim: no fleetcast CLI at %s (give --cli-bin PATH)\n", cli);
+        return -1;
+    }
+    snprintf(src, sizeof src, "%s/payload", dir);
+    snprintf(key, sizeof key, "%s", o->key_file ? o->key_file : "");
+    if (!o->key_file)
+        snprintf(key, sizeof key, "%s/keys/signing.key", dir);
+    snprintf(log, sizeof log, "%s/push.log", dir);
+    /* Fresh on every run, so an external broker's channel takes it as newer. */
+    snprintf(version, sizeof version, "sim-%lld", (long long)time(NULL));
+    char **current = calloc((size_t)n, sizeof *current);
+    double *at = calloc((size_t)n, sizeof *at);
+    int rc = current && at ? 0 : -1;
+    for (int i = 0; i < n && rc == 0; i++)
+        if (asprintf(&current[i], "%s/agents/%s/install/current", dir, sims[i].id) < 0) {
+            current[i] = NULL;
+            rc = -1;
+        }
+    fc_procstat_t b0 = {0}, b1 = {0}, s0 = {0}, s1 = {0};
+    if (rc == 0 && broker)
+        fc_procstat_read(broker, &b0);
+    fc_procstat_read(0, &s0);
+    fprintf(stderr, "fleetsim: pushing a %d MiB release (version %s)\n", o->release_mib, version);
+    if (rc == 0 && fc_simload_push(cli, endpoint, o->insecure ? NULL : o->broker_key,
+                                   o->insecure ? NULL : o->cert, src, "fleetsim", version, key, log,
+                                   &rp->push_seconds, msg, sizeof msg) != 0) {
+        fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
+        rc = -1;
+    }
+    if (rc == 0) {
+        double t0 = (double)fc_sim_now_ns() / 1e9;
+        int done = fc_simload_wait_installed(current, n, version, t0, o->release_timeout,
+                                             &zsys_interrupted, at);
+        double *v = malloc(sizeof *v * (size_t)(n ? n : 1));
+        int k = 0;
+        for (int i = 0; v && i < n; i++)
+            if (at[i] >= 0)
+                v[k++] = at[i];
+        fc_simstats(v, k, &rp->release);
+        free(v);
+        rp->release_seconds = rp->release.max;
+        rp->release_run = true;
+        fc_procstat_read(0, &s1);
+        rp->release_sim_cpu = s1.cpu_seconds - s0.cpu_seconds;
+        if (broker) {
+            fc_procstat_read(broker, &b1);
+            rp->release_broker_cpu = b1.cpu_seconds - b0.cpu_seconds;
+            rp->release_broker_hwm_kib = b1.peak_rss_kib;
+        }
+        fprintf(stderr, "fleetsim: %d/%d installed %s, the last %.2f s after the push\n", done, n,
+                version, rp->release.max);
+    }
+    for (int i = 0; current && i < n; i++)
+        free(current[i]);
+    free(current);
+    free(at);
+    return rc;
 }

@@ -13,6 +13,8 @@ out=$(TMPDIR="$FC_TMP" timeout 60 "$SIM" --start-broker -n 20 --bench-config 2 \
 echo "$out" >"$FC_TMP/sim.json"
 
 grep -q '"agents":20,"started":20,"synced":20,' <<<"$out" || fc_fail "not all engines synced: $out"
+# The rounds start only once every engine has heard a heartbeat on its announce socket too.
+grep -q '"heard":20,' <<<"$out" || fc_fail "not all engines heard a heartbeat: $out"
 rounds=$(grep -o '"round":[0-9]*,"rev":[0-9]*,"converged":20,' <<<"$out" | wc -l)
 # Two rounds plus the overall entry (round 0), which must not count 20 of 40.
 [ "$rounds" = 2 ] || fc_fail "expected 2 rounds with 20 converged, got $rounds: $out"

@@ -197,18 +197,22 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "fleetsim: %d engines started in %.1f s; waiting for rev %llu\n", n,
             fc_now() - start, (unsigned long long)base);
-    rp->synced = fc_simengines_wait_synced(sims, n, base, o.sync_timeout);
-    rp->sync_seconds = fc_now() - start;
+    int ready = fc_simengines_wait_ready(sims, n, base, start, o.sync_timeout, &rp->synced,
+                                         &rp->heard, &rp->sync_seconds);
+    rp->ready_seconds = fc_now() - start;
     fc_procstat_t ps;
     fc_procstat_read(0, &ps);
     rp->threads_total = ps.threads;
     rp->fds_total = fc_procstat_fds();
-    if (rp->synced < n) {
-        fprintf(stderr, "fleetcast-fleetsim: only %d of %d engines synced rev %llu in %.0f s\n",
-                rp->synced, n, (unsigned long long)base, o.sync_timeout);
+    if (ready < n) {
+        fprintf(stderr,
+                "fleetcast-fleetsim: in %.0f s, only %d of %d engines synced rev %llu and "
+                "heard a heartbeat (%d synced, %d heard one)\n",
+                o.sync_timeout, ready, n, (unsigned long long)base, rp->synced, rp->heard);
         goto done;
     }
-    fprintf(stderr, "fleetsim: all %d synced in %.1f s\n", n, rp->sync_seconds);
+    fprintf(stderr, "fleetsim: all %d synced in %.1f s, and heard a heartbeat by %.1f s\n", n,
+            rp->sync_seconds, rp->ready_seconds);
     status = 0;
     if (o.idle) {
         fprintf(stderr, "fleetsim: measuring the idle cost over %.0f s\n", o.idle);

@@ -47,8 +47,14 @@ typedef struct {
 int fc_simengines_start(const fc_simopts_t *o, fc_simagent_t *sims, const char dir[1024],
                         const char *broker, const fc_trust_t *trust, char *msg, size_t msgsize,
                         int *fds_per, int *threads_per);
-/* Waits until every engine's config revision is at least rev. Returns how many are. */
-int fc_simengines_wait_synced(fc_simagent_t *sims, int n, uint64_t rev, double timeout);
+/* Waits (up to timeout seconds) until every engine has synced config revision rev and heard
+   a heartbeat on its announce socket. Only then is a round's time propagation: an engine
+   that synced over its DEALER before its SUB had connected (1000 CURVE handshakes take a
+   while) learns of the next revision from the heartbeat after it, up to a second later: the
+   late-joiner path. Sets how many engines *synced and *heard, and *synced_seconds (after
+   start, fc_now() time) when all had synced (-1: not all). Returns how many did both. */
+int fc_simengines_wait_ready(fc_simagent_t *sims, int n, uint64_t rev, double start, double timeout,
+                             int *synced, int *heard, double *synced_seconds);
 
 /* ---- fc_fleetsim_report.c: measurements and the summary -------------------------------- */
 
@@ -153,8 +159,9 @@ int fc_simload_idle(pid_t broker, double settle, double seconds, const volatile 
 /* ---- fc_fleetsim_report.c (continued): everything measured -------------------------------- */
 
 typedef struct {
-    int requested, started, synced, fds_per, threads_per, rounds_run;
-    double sync_seconds;
+    int requested, started, synced, heard, fds_per, threads_per, rounds_run;
+    double sync_seconds;  /* from the first engine's start until all had synced */
+    double ready_seconds; /* ... until all had synced and heard a heartbeat */
     fc_simround_t rounds[FC_SIM_MAX_ROUNDS + 1], overall;
     bool broker_stats;
     fc_procstat_t broker_total, broker_bench0, sim, broker_end;

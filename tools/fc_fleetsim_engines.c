@@ -129,18 +129,27 @@ int fc_simengines_start(const fc_simopts_t *o, fc_simagent_t *sims, const char d
     return n;
 }
 
-/* Waits until every engine's config revision is at least rev. Returns how many are. */
-int fc_simengines_wait_synced(fc_simagent_t *sims, int n, uint64_t rev, double timeout)
+int fc_simengines_wait_ready(fc_simagent_t *sims, int n, uint64_t rev, double start, double timeout,
+                             int *synced, int *heard, double *synced_seconds)
 {
     double deadline = fc_now() + timeout;
-    int synced = 0;
+    int ready = 0;
+    *synced_seconds = -1;
     while (!zsys_interrupted) {
-        synced = 0;
-        for (int i = 0; i < n; i++)
-            synced += fc_agent_config_rev(sims[i].agent) >= rev;
-        if (synced == n || fc_now() >= deadline)
+        ready = *synced = *heard = 0;
+        /* Both getters are safe while the engines run; fc_agent_status is not. */
+        for (int i = 0; i < n; i++) {
+            bool s = fc_agent_config_rev(sims[i].agent) >= rev;
+            bool h = fc_agent_heartbeats(sims[i].agent) > 0;
+            *synced += s;
+            *heard += h;
+            ready += s && h;
+        }
+        if (*synced == n && *synced_seconds < 0)
+            *synced_seconds = fc_now() - start;
+        if (ready == n || fc_now() >= deadline)
             break;
         zclock_sleep(50);
     }
-    return synced;
+    return ready;
 }

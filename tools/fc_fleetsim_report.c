@@ -103,10 +103,11 @@ void fc_simreport_print(const fc_simopts_t *o, const fc_simreport_t *rp)
 {
     if (o->json) {
         printf("{\"agents\":%d,\"started\":%d,\"synced\":%d,\"sync_seconds\":%.3f,"
+               "\"heard\":%d,\"ready_seconds\":%.3f,"
                "\"threads_per_engine\":%d,\"fds_per_engine\":%d,\"threads_total\":%d,"
                "\"fds_total\":%d,\"rounds\":[",
-               rp->requested, rp->started, rp->synced, rp->sync_seconds, rp->threads_per,
-               rp->fds_per, rp->threads_total, rp->fds_total);
+               rp->requested, rp->started, rp->synced, rp->sync_seconds, rp->heard,
+               rp->ready_seconds, rp->threads_per, rp->fds_per, rp->threads_total, rp->fds_total);
         for (int i = 1; i <= rp->rounds_run; i++) {
             s_json_round(stdout, &rp->rounds[i]);
             printf(i < rp->rounds_run ? "," : "");
@@ -125,10 +126,10 @@ void fc_simreport_print(const fc_simopts_t *o, const fc_simreport_t *rp)
         printf("}\n");
         return;
     }
-    printf("fleetsim: %d/%d engines started, %d synced in %.1f s; per engine %d threads, %d "
-           "fds (process: %d threads, %d fds)\n",
-           rp->started, rp->requested, rp->synced, rp->sync_seconds, rp->threads_per, rp->fds_per,
-           rp->threads_total, rp->fds_total);
+    printf("fleetsim: %d/%d engines started, %d synced in %.1f s, %d heard a heartbeat by %.1f "
+           "s; per engine %d threads, %d fds (process: %d threads, %d fds)\n",
+           rp->started, rp->requested, rp->synced, rp->sync_seconds, rp->heard, rp->ready_seconds,
+           rp->threads_per, rp->fds_per, rp->threads_total, rp->fds_total);
     for (int i = 1; i <= rp->rounds_run; i++) {
         char name[24];
         snprintf(name, sizeof name, "round %d", i);

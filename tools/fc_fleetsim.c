@@ -58,6 +58,23 @@ static int s_keys(const fc_simopts_t *o, const char dir[1024], fc_signkey_t *key
     return 0;
 }
 
+/* The engines' dirs: dir/agents, or a new dir under --agents-dir. 0, or -1 (said; agents
+   "" then). */
+static int s_agents_dir(const fc_simopts_t *o, const char *dir, char agents[1024])
+{
+    int len = o->agents_dir ? snprintf(agents, 1024, "%s/fleetsim-agents.XXXXXX", o->agents_dir)
+                            : snprintf(agents, 1024, "%s/agents", dir);
+    if (len < 0 || len >= 1024) {
+        fprintf(stderr, "fleetcast-fleetsim: --agents-dir too long\n");
+    } else if (o->agents_dir && !mkdtemp(agents)) {
+        fprintf(stderr, "fleetcast-fleetsim: cannot create a dir in %s: %s\n", o->agents_dir,
+                strerror(errno));
+    } else
+        return 0;
+    agents[0] = '\0';
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     fc_simopts_t o;
@@ -108,8 +125,14 @@ int main(int argc, char **argv)
     char broker_key[PATH_MAX], cert[PATH_MAX], agent_key[PATH_MAX];
     int status = 1, n = 0;
     char msg[FC_MAX_TEXT + 256] = "";
-    if (!rp || !sims || !times || !all || s_keys(&o, dir, &key, &trust) != 0)
+    char agents[1024] = "";
+    if (!rp || !sims || !times || !all || s_keys(&o, dir, &key, &trust) != 0 ||
+        s_agents_dir(&o, dir, agents) != 0)
         goto done;
+    fc_simfs_type(o.agents_dir ? agents : dir, rp->agents_fs, sizeof rp->agents_fs);
+    fc_simfs_type(dir, rp->data_fs, sizeof rp->data_fs);
+    fprintf(stderr, "fleetsim: engines' dirs in %s (%s), broker data in %s (%s)\n", agents,
+            rp->agents_fs, dir, rp->data_fs);
     rp->requested = o.agents;
     for (int i = 0; i < o.agents; i++) {
         snprintf(sims[i].id, sizeof sims[i].id, "%s-%04d", o.prefix, i + 1);
@@ -143,31 +166,10 @@ int main(int argc, char **argv)
         endpoint = broker.service;
         fprintf(stderr, "fleetsim: broker pid %d on %s\n", (int)broker.pid, broker.service);
     }
-    if (o.release_mib) {
-        /* Made before the engines start, so it costs nothing in the measured part. */
-        uint64_t need = (uint64_t)o.release_mib << 20;
-        if (!o.discard) {
-            need *= (uint64_t)o.agents + 2; /* every engine's tree, the payload, the store */
-            if (fc_simload_free_bytes(dir) < need + (need >> 4)) {
-                fprintf(stderr,
-                        "fleetcast-fleetsim: %d engines x %d MiB need about %llu MiB in %s, "
-                        "which has %llu MiB free: use --discard (verify, do not keep)\n",
-                        o.agents, o.release_mib, (unsigned long long)(need >> 20), dir,
-                        (unsigned long long)(fc_simload_free_bytes(dir) >> 20));
-                goto done;
-            }
-        }
-        char payload[PATH_MAX];
-        snprintf(payload, sizeof payload, "%s/payload", dir);
-        if (fc_mkdirs(payload, 0755) != 0) {
-            fprintf(stderr, "fleetcast-fleetsim: cannot create %s\n", payload);
-            goto done;
-        }
-        snprintf(payload, sizeof payload, "%s/payload/file.bin", dir);
-        if (fc_simload_make_payload(payload, o.release_mib, msg, sizeof msg) != 0) {
-            fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
-            goto done;
-        }
+    /* Made before the engines start, so it costs nothing in the measured part. */
+    if (o.release_mib && fc_simload_prepare(&o, dir, agents, msg, sizeof msg) != 0) {
+        fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
+        goto done;
     }
     int err = 0;
     if (!o.insecure &&
@@ -187,7 +189,7 @@ int main(int argc, char **argv)
         goto done;
     }
     double start = fc_now();
-    n = fc_simengines_start(&o, sims, dir, endpoint, trust, msg, sizeof msg, &rp->fds_per,
+    n = fc_simengines_start(&o, sims, agents, endpoint, trust, msg, sizeof msg, &rp->fds_per,
                             &rp->threads_per);
     rp->started = n;
     if (n < o.agents) {
@@ -222,7 +224,7 @@ int main(int argc, char **argv)
             status = 1;
     }
     if (o.release_mib && !zsys_interrupted) {
-        if (fc_simload_release(&o, dir, endpoint, broker.pid, sims, n, rp) != 0 ||
+        if (fc_simload_release(&o, dir, agents, endpoint, broker.pid, sims, n, rp) != 0 ||
             rp->release.converged < n)
             status = 1;
     }
@@ -272,9 +274,13 @@ done:
     fc_trust_destroy(&trust);
     fc_signkey_wipe(&key);
     if (o.keep)
-        fprintf(stderr, "fleetsim: kept %s\n", dir);
-    else
+        fprintf(stderr, "fleetsim: kept %s%s%s\n", dir, o.agents_dir && *agents ? " and " : "",
+                o.agents_dir ? agents : "");
+    else {
         fc_rmtree(dir);
+        if (o.agents_dir && *agents)
+            fc_rmtree(agents);
+    }
     free(all);
     free(times);
     free(sims);

@@ -21,6 +21,7 @@
 typedef struct {
     const char *broker, *broker_bin, *cli_bin, *key_file, *trust_file, *group, *prefix;
     const char *cert, *agent_key, *broker_key; /* CURVE; made in the temp dir if not given */
+    const char *agents_dir; /* the engines' dirs go in a new dir here; NULL: the temp dir */
     int agents, rounds, io_threads, release_mib, window_kib;
     double round_timeout, sync_timeout, idle, release_timeout;
     size_t stack_kib;
@@ -42,9 +43,9 @@ typedef struct {
 } fc_simagent_t;
 
 /* Creates and starts up to o->agents engines (sims[i].id, .t and .rounds set by the caller),
-   their dirs under dir/agents/ID; returns how many run (msg says why not all). fds_per and
-   threads_per: what the first engine added to the process. */
-int fc_simengines_start(const fc_simopts_t *o, fc_simagent_t *sims, const char dir[1024],
+   their state and install dirs in agents/ID/; returns how many run (msg says why not all).
+   fds_per and threads_per: what the first engine added to the process. */
+int fc_simengines_start(const fc_simopts_t *o, fc_simagent_t *sims, const char agents[1024],
                         const char *broker, const fc_trust_t *trust, char *msg, size_t msgsize,
                         int *fds_per, int *threads_per);
 /* Waits (up to timeout seconds) until every engine has synced config revision rev and heard
@@ -124,6 +125,8 @@ int fc_procstat_read(pid_t pid, fc_procstat_t *out);
 int fc_procstat_fds(void);
 /* Removes a directory tree (best effort). */
 void fc_rmtree(const char *path);
+/* The type of path's file system ("ext4", "tmpfs", ..., or its magic number in hex). */
+void fc_simfs_type(const char *path, char *out, size_t size);
 
 /* ---- fc_fleetsim_load.c: the release benchmark and the idle cost ---------------------- */
 
@@ -131,6 +134,11 @@ void fc_rmtree(const char *path);
 int fc_simcli_find(char *path, size_t size);
 /* Bytes available to an unprivileged user on dir's file system (0 if unknown). */
 uint64_t fc_simload_free_bytes(const char *dir);
+/* Before the engines start: checks that N real installs of o->release_mib MiB fit in agents
+   (unless o->discard) and the payload and the broker's copy in dir, and writes the random
+   payload to dir/payload/file.bin. 0, or -1 with a reason in msg. */
+int fc_simload_prepare(const fc_simopts_t *o, const char *dir, const char *agents, char *msg,
+                       size_t msgsize);
 /* Writes mib MiB from /dev/urandom to path. 0, or -1 with a reason in msg. */
 int fc_simload_make_payload(const char *path, int mib, char *msg, size_t msgsize);
 /* Runs `cli --broker EP --broker-key BK --cert CERT --quiet release push SRC --channel C
@@ -160,8 +168,9 @@ int fc_simload_idle(pid_t broker, double settle, double seconds, const volatile 
 
 typedef struct {
     int requested, started, synced, heard, fds_per, threads_per, rounds_run;
-    double sync_seconds;  /* from the first engine's start until all had synced */
-    double ready_seconds; /* ... until all had synced and heard a heartbeat */
+    double sync_seconds;             /* from the first engine's start until all had synced */
+    double ready_seconds;            /* ... until all had synced and heard a heartbeat */
+    char agents_fs[32], data_fs[32]; /* file systems of the engines' dirs, the broker's data */
     fc_simround_t rounds[FC_SIM_MAX_ROUNDS + 1], overall;
     bool broker_stats;
     fc_procstat_t broker_total, broker_bench0, sim, broker_end;
@@ -177,11 +186,12 @@ typedef struct {
     uint64_t retried, disconnects;
 } fc_simreport_t;
 
-/* fc_fleetsim_load.c: the release benchmark: pushes dir/payload as a new version and waits for
-   every engine's current link to point at it. 0 if it ran (rp says how many installed), -1 on
-   error. */
-int fc_simload_release(const fc_simopts_t *o, const char *dir, const char *endpoint, pid_t broker,
-                       fc_simagent_t *sims, int n, fc_simreport_t *rp);
+/* fc_fleetsim_load.c: the release benchmark: pushes dir/payload as a new version and waits
+   for every engine's current link (agents/ID/install/current) to point at it. 0 if it ran
+   (rp says how many installed), -1 on error. */
+int fc_simload_release(const fc_simopts_t *o, const char *dir, const char *agents,
+                       const char *endpoint, pid_t broker, fc_simagent_t *sims, int n,
+                       fc_simreport_t *rp);
 
 /* One round's line (n: engines expected). */
 void fc_simreport_round(FILE *out, const char *name, const fc_simround_t *r, int n);

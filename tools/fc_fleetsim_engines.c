@@ -45,7 +45,7 @@ static void s_quiet(const char *line, void *arg)
 }
 
 /* Creates and starts up to o->agents engines; returns how many run (msg says why not all). */
-int fc_simengines_start(const fc_simopts_t *o, fc_simagent_t *sims, const char dir[1024],
+int fc_simengines_start(const fc_simopts_t *o, fc_simagent_t *sims, const char agents[1024],
                         const char *broker, const fc_trust_t *trust, char *msg, size_t msgsize,
                         int *fds_per, int *threads_per)
 {
@@ -82,8 +82,8 @@ int fc_simengines_start(const fc_simopts_t *o, fc_simagent_t *sims, const char d
         }
         room--;
         char state[PATH_MAX], install[PATH_MAX];
-        snprintf(state, sizeof state, "%s/agents/%s/state", dir, a->id);
-        snprintf(install, sizeof install, "%s/agents/%s/install", dir, a->id);
+        snprintf(state, sizeof state, "%s/%s/state", agents, a->id);
+        snprintf(install, sizeof install, "%s/%s/install", agents, a->id);
         fc_agent_config_t cfg;
         fc_agent_config_defaults(&cfg);
         cfg.broker = broker;

@@ -2,6 +2,7 @@
    the fleetcast CLI, watching every engine's `current` link) and its idle-cost reading. */
 #define _GNU_SOURCE
 #include "fc_fleetsim.h"
+#include "fc_util.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -50,6 +51,47 @@ uint64_t fc_simload_free_bytes(const char *dir)
     if (statvfs(dir, &st) != 0)
         return 0;
     return (uint64_t)st.f_bavail * (uint64_t)st.f_frsize;
+}
+
+/* Whether path's file system has need bytes free, with a 1/16 margin; msg says what if not. */
+static bool s_room(const char *path, uint64_t need, const char *what, char *msg, size_t msgsize)
+{
+    uint64_t free_bytes = fc_simload_free_bytes(path);
+    if (free_bytes >= need + (need >> 4))
+        return true;
+    snprintf(msg, msgsize,
+             "%s need about %llu MiB in %s, which has %llu MiB free: use --discard (verify, do "
+             "not keep)",
+             what, (unsigned long long)(need >> 20), path, (unsigned long long)(free_bytes >> 20));
+    return false;
+}
+
+int fc_simload_prepare(const fc_simopts_t *o, const char *dir, const char *agents, char *msg,
+                       size_t msgsize)
+{
+    uint64_t mib = (uint64_t)o->release_mib << 20;
+    if (!o->discard) {
+        /* Every engine's tree where the engines' dirs are; the payload and the broker's
+           store in dir. */
+        char what[96];
+        snprintf(what, sizeof what, "%d engines x %d MiB", o->agents, o->release_mib);
+        const char *where = o->agents_dir ? agents : dir; /* dir/agents does not exist yet */
+        uint64_t trees = mib * (uint64_t)o->agents, data = mib * 2;
+        struct stat sa, sd;
+        bool shared = stat(where, &sa) != 0 || stat(dir, &sd) != 0 || sa.st_dev == sd.st_dev;
+        if (!s_room(where, shared ? trees + data : trees, what, msg, msgsize))
+            return -1;
+        if (!shared && !s_room(dir, data, "the payload and the broker's copy", msg, msgsize))
+            return -1;
+    }
+    char payload[PATH_MAX];
+    snprintf(payload, sizeof payload, "%s/payload", dir);
+    if (fc_mkdirs(payload, 0755) != 0) {
+        snprintf(msg, msgsize, "cannot create %s: %s", payload, strerror(errno));
+        return -1;
+    }
+    snprintf(payload, sizeof payload, "%s/payload/file.bin", dir);
+    return fc_simload_make_payload(payload, o->release_mib, msg, msgsize);
 }
 
 int fc_simload_make_payload(const char *path, int mib, char *msg, size_t msgsize)
@@ -178,8 +220,9 @@ int fc_simload_idle(pid_t broker, double settle, double seconds, const volatile 
 
 /* The release benchmark: pushes dir/payload as a new version and waits for every engine's
    current link to point at it. 0 if it ran (rp says how many installed), -1 on error. */
-int fc_simload_release(const fc_simopts_t *o, const char *dir, const char *endpoint, pid_t broker,
-                       fc_simagent_t *sims, int n, fc_simreport_t *rp)
+int fc_simload_release(const fc_simopts_t *o, const char *dir, const char *agents,
+                       const char *endpoint, pid_t broker, fc_simagent_t *sims, int n,
+                       fc_simreport_t *rp)
 {
     char cli[PATH_MAX], src[PATH_MAX], key[PATH_MAX], log[PATH_MAX], version[64];
     char msg[PATH_MAX + 256];
@@ -200,7 +243,7 @@ int fc_simload_release(const fc_simopts_t *o, const char *dir, const char *endpo
     double *at = calloc((size_t)n, sizeof *at);
     int rc = current && at ? 0 : -1;
     for (int i = 0; i < n && rc == 0; i++)
-        if (asprintf(&current[i], "%s/agents/%s/install/current", dir, sims[i].id) < 0) {
+        if (asprintf(&current[i], "%s/%s/install/current", agents, sims[i].id) < 0) {
             current[i] = NULL;
             rc = -1;
         }

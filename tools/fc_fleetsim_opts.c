@@ -67,7 +67,15 @@ static void s_usage(FILE *out)
             "      --io-threads N      ZeroMQ I/O threads of the shared context (default 1)\n"
             "      --thread-stack KIB  default stack size of new threads (default: system)\n"
             "      --json              print a JSON summary on stdout (progress on stderr)\n"
-            "      --keep              keep the temp dir (broker data, agent states)\n"
+            "      --agents-dir DIR    put the engines' state and install dirs in a new dir\n"
+            "                          under DIR (e.g. a tmpfs such as /dev/shm) instead of\n"
+            "                          the temp dir; the broker's data stays in the temp dir\n"
+            "                          ($TMPDIR or /tmp). Each engine writes config.json and\n"
+            "                          config.revs after its changed handler; 1000 engines\n"
+            "                          doing so at once on one disk slow the whole process,\n"
+            "                          a cost a real agent (one per machine) does not pay\n"
+            "      --keep              keep the temp dir (broker data, agent states) and the\n"
+            "                          --agents-dir one\n"
             "  -v, --verbose           print the engines' log lines\n"
             "  -h, --help\n"
             "\n"
@@ -98,6 +106,7 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
                                          {"thread-stack", required_argument, NULL, 'K'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"keep", no_argument, NULL, 'E'},
+                                         {"agents-dir", required_argument, NULL, 'A'},
                                          {"verbose", no_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
                                          {"broker-key", required_argument, NULL, 'x'},
@@ -201,6 +210,9 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
             break;
         case 'U':
             o->insecure = true;
+            break;
+        case 'A':
+            o->agents_dir = optarg;
             break;
         case 'E':
             o->keep = true;

@@ -103,11 +103,12 @@ void fc_simreport_print(const fc_simopts_t *o, const fc_simreport_t *rp)
 {
     if (o->json) {
         printf("{\"agents\":%d,\"started\":%d,\"synced\":%d,\"sync_seconds\":%.3f,"
-               "\"heard\":%d,\"ready_seconds\":%.3f,"
+               "\"heard\":%d,\"ready_seconds\":%.3f,\"agents_fs\":\"%s\",\"data_fs\":\"%s\","
                "\"threads_per_engine\":%d,\"fds_per_engine\":%d,\"threads_total\":%d,"
                "\"fds_total\":%d,\"rounds\":[",
                rp->requested, rp->started, rp->synced, rp->sync_seconds, rp->heard,
-               rp->ready_seconds, rp->threads_per, rp->fds_per, rp->threads_total, rp->fds_total);
+               rp->ready_seconds, rp->agents_fs, rp->data_fs, rp->threads_per, rp->fds_per,
+               rp->threads_total, rp->fds_total);
         for (int i = 1; i <= rp->rounds_run; i++) {
             s_json_round(stdout, &rp->rounds[i]);
             printf(i < rp->rounds_run ? "," : "");

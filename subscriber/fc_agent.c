@@ -770,6 +770,7 @@ void fc_agent_status(const fc_agent_t *self, fc_agent_result_t *out)
     out->hash_errors = self->hash_base + (self->fetch ? fc_fetch_hash_errors(self->fetch) : 0);
     out->seconds = fc_now() - self->started;
     fc_msg_set_str(out->version, sizeof out->version, fc_install_version(self->inst));
+    out->heartbeats = fc_agent_heartbeats(self);
 }
 
 int fc_agent_run_once(fc_agent_t *self, bool check_only, fc_agent_result_t *out)

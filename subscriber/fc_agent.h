@@ -121,6 +121,8 @@ typedef struct {
     uint64_t stamps_bad;      /* dropped: unsigned, bad signature, or future */
     uint64_t stamps_replayed; /* heartbeats dropped: not newer than the newest, or too old */
     uint64_t trust_serial;    /* trusted-key list in force (0: the --trust file) */
+    uint64_t heartbeats;      /* heartbeats heard and accepted since fc_agent_new (with a
+                                 pinned timestamp key, only fresh validly signed ones) */
 } fc_agent_result_t;
 
 typedef struct fc_agent_t fc_agent_t;
@@ -154,8 +156,13 @@ int fc_agent_run(fc_agent_t *self);
 /* Asks fc_agent_run / fc_agent_run_once to return soon. Async-signal-safe. */
 void fc_agent_stop(fc_agent_t *self);
 /* A snapshot of the current state and counters (e.g. from another place in the same thread,
-   or after fc_agent_run returned). */
+   or after fc_agent_run returned). Not while the engine runs on another thread: the state it
+   copies is the engine thread's own. */
 void fc_agent_status(const fc_agent_t *self, fc_agent_result_t *out);
+/* Heartbeats heard on the announce socket and accepted (as the result's heartbeats): any
+   means the socket is connected and subscribed. Safe from any thread, while the engine runs
+   (e.g. fc_agent_start): it waits for nothing. */
+uint64_t fc_agent_heartbeats(const fc_agent_t *self);
 
 /* ---- embedding: runtime configuration in-process (fc_agent_embed.c) -------------------
    Callbacks run on the engine's thread (the one in fc_agent_run / fc_agent_run_once /

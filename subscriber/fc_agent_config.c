@@ -148,6 +148,7 @@ char *fc_agent_result_json(const fc_agent_result_t *r)
     fc_json_key_uint(j, "stamps_bad", r->stamps_bad);
     fc_json_key_uint(j, "stamps_replayed", r->stamps_replayed);
     fc_json_key_uint(j, "trust_serial", r->trust_serial);
+    fc_json_key_uint(j, "heartbeats", r->heartbeats);
     fc_json_close(j);
     char *text = strdup(fc_json_text(j));
     fc_json_destroy(&j);

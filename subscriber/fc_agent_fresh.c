@@ -1,5 +1,6 @@
-/* fc_agent_fresh.c: the freeze defence: checks the broker's signed heartbeat timestamps and
-   says so when no fresh one has come for freeze_after seconds. */
+/* fc_agent_fresh.c: the agent's heartbeats: counts those it accepts and, the freeze defence,
+   checks the broker's signed timestamps and says so when no fresh one has come for
+   freeze_after seconds. */
 #include "fc_agent_priv.h"
 #include "fc_error.h"
 #include "fc_msg.h"
@@ -21,7 +22,9 @@ static void s_dropped(fc_agent_t *self, const char *why, double now)
                  (unsigned long long)self->res.stamps_replayed);
 }
 
-bool fc_agent_fresh_on_heartbeat(fc_agent_t *self, const fc_msg_t *msg, double now)
+/* Whether a heartbeat may count: always without a pinned key, else only a fresh signed
+   timestamp. */
+static bool s_accept(fc_agent_t *self, const fc_msg_t *msg, double now)
 {
     if (!self->stamp_pinned)
         return true;
@@ -58,6 +61,21 @@ bool fc_agent_fresh_on_heartbeat(fc_agent_t *self, const fc_msg_t *msg, double n
         fc_agent_log(self, "fresh signed timestamps from the broker again");
     }
     return true;
+}
+
+bool fc_agent_fresh_on_heartbeat(fc_agent_t *self, const fc_msg_t *msg, double now)
+{
+    if (!s_accept(self, msg, now))
+        return false;
+    /* Atomic: a simulator (or an embedding program) polls it from its own thread to learn
+       that the announce socket is connected and hearing the broker. */
+    __atomic_add_fetch(&self->heartbeats, 1, __ATOMIC_RELAXED);
+    return true;
+}
+
+uint64_t fc_agent_heartbeats(const fc_agent_t *self)
+{
+    return __atomic_load_n(&self->heartbeats, __ATOMIC_RELAXED);
 }
 
 void fc_agent_fresh_timers(fc_agent_t *self, double now)

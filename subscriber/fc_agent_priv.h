@@ -45,6 +45,8 @@ struct fc_agent_t {
     double stamp_fresh_at;    /* local time it was accepted */
     double stamp_base;        /* local time freshness is measured from before any arrived */
     double stamp_bad_log;     /* last log line about a dropped heartbeat */
+    uint64_t heartbeats;      /* heartbeats accepted; atomic: fc_agent_heartbeats reads it
+                                 from other threads while the engine runs */
     fc_install_t *inst;
 
     /* Sockets: service DEALER (watched by a monitor) and announce SUB. */
@@ -108,7 +110,8 @@ uint64_t fc_agent_ctl_req(fc_agent_t *self);
 void fc_agent_progress(fc_agent_t *self, char *have, char *total, size_t size);
 
 /* fc_agent_fresh.c */
-/* A HEARTBEAT arrived: with a pinned key, checks its signed timestamp. false: drop it. */
+/* A HEARTBEAT arrived: with a pinned key, checks its signed timestamp. false: drop it;
+   true: counted in fc_agent_heartbeats. */
 bool fc_agent_fresh_on_heartbeat(fc_agent_t *self, const fc_msg_t *msg, double now);
 /* Notices a broker gone quiet: marks the agent stale (logged, reported) when due. */
 void fc_agent_fresh_timers(fc_agent_t *self, double now);

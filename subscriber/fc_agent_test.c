@@ -18,8 +18,8 @@
 /* Serves one channel from a manifest and a source dir, as the real broker would: HELLO,
    SYNC, GET_CHUNK (by positioned reads), REPORT. Pipe commands: "MANIFEST" bytes srcdir,
    "CORRUPT" n (damage the next n chunk replies), "DROP" n (ignore the next n chunk
-   requests), "NOTFOUND" n (answer the next n with ERROR), "$TERM". Replies to the pipe with the
-   service port, then the announce port, at start. */
+   requests), "NOTFOUND" n (answer the next n with ERROR), "BEAT" (publish a heartbeat),
+   "$TERM". Replies to the pipe with the service port, then the announce port, at start. */
 typedef struct {
     uint8_t *bytes;
     size_t len;
@@ -141,6 +141,12 @@ static void s_fake_broker(zsock_t *pipe, void *args)
                                                   : &fake.notfound;
             *counter = atoi(n);
             free(n);
+            zsock_signal(pipe, 0);
+        } else if (name && streq(name, "BEAT")) {
+            fc_msg_t *beat = fc_msg_new(FC_MSG_HEARTBEAT);
+            beat->epoch = 42;
+            beat->seq = fake.seq;
+            fc_msg_publish(&beat, zsock_resolve(pub));
             zsock_signal(pipe, 0);
         }
         free(name);
@@ -446,10 +452,72 @@ static void s_test_runs(bool verbose)
     fc_remove_tree(root);
 }
 
+/* fc_agent_heartbeats is read from another thread while the engine runs (fleetcast-fleetsim
+   waits on it): 0 before the announce socket hears anything, then counting. */
+static void s_test_heartbeats(bool verbose)
+{
+    char root[] = "/tmp/fc_agent_beat.XXXXXX";
+    assert(mkdtemp(root));
+    char inst[300], state[300];
+    snprintf(inst, sizeof inst, "%s/install", root);
+    snprintf(state, sizeof state, "%s/state", root);
+    fc_signkey_t key;
+    fc_signkey_generate(&key);
+    fc_trust_t *trust = fc_trust_new();
+    fc_trust_add(trust, key.pk);
+    zactor_t *broker = zactor_new(s_fake_broker, NULL);
+    int port = 0, pub_port = 0;
+    zsock_recv(broker, "ii", &port, &pub_port);
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+
+    fc_agent_config_t cfg;
+    fc_agent_config_defaults(&cfg);
+    cfg.insecure = true;
+    cfg.broker = ep;
+    cfg.channel = "stable";
+    cfg.install_dir = inst;
+    cfg.state_dir = state;
+    cfg.trust = trust;
+    cfg.id = "beat-agent";
+    cfg.policy = FC_AGENT_UPDATE_NONE;
+    cfg.log = s_quiet_log;
+    cfg.log_arg = &verbose;
+    cfg.verbose = verbose;
+    int err = 0;
+    fc_agent_t *agent = fc_agent_new(&cfg, &err);
+    assert(agent && fc_agent_heartbeats(agent) == 0);
+    assert(fc_agent_start(agent) == 0);
+    /* The SUB socket connects after the WELCOME and misses what was published before it
+       subscribed: beat until one is heard. */
+    int64_t deadline = zclock_mono() + 10000;
+    while (fc_agent_heartbeats(agent) == 0 && zclock_mono() < deadline) {
+        zstr_send(broker, "BEAT");
+        zsock_wait(broker);
+        zclock_sleep(50);
+    }
+    uint64_t heard = fc_agent_heartbeats(agent);
+    assert(heard > 0);
+    fc_agent_join(agent);
+    fc_agent_result_t r;
+    fc_agent_status(agent, &r);
+    assert(r.heartbeats >= heard);
+    char *json = fc_agent_result_json(&r);
+    char want[64];
+    snprintf(want, sizeof want, "\"heartbeats\":%llu", (unsigned long long)r.heartbeats);
+    assert(strstr(json, want));
+    free(json);
+    fc_agent_destroy(&agent);
+    zactor_destroy(&broker);
+    fc_trust_destroy(&trust);
+    fc_remove_tree(root);
+}
+
 void fc_agent_test(bool verbose)
 {
     printf(" * fc_agent: ");
     s_test_config();
     s_test_runs(verbose);
+    s_test_heartbeats(verbose);
     printf("OK\n");
 }

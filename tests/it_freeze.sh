@@ -22,7 +22,9 @@ fc_agent_run f1 "${pin[@]}" --freeze-after 5 --timeout 10 ||
   fc_fail "pinned agent against a live broker: exit $?: $(cat "$FC_TMP/f1.log")"
 [ "$(fc_json_field "$FC_TMP/f1.json" stale)" = false ] || fc_fail "live broker: $(cat "$FC_TMP/f1.json")"
 [ "$(fc_json_field "$FC_TMP/f1.json" last_fresh)" != null ] || fc_fail "no last_fresh: $(cat "$FC_TMP/f1.json")"
-fc_pass "live broker with signed heartbeats: fresh, last_fresh $(fc_json_field "$FC_TMP/f1.json" last_fresh)"
+# The verified heartbeats are counted (fleetcast-fleetsim waits on that count).
+[ "$(fc_json_field "$FC_TMP/f1.json" heartbeats)" -gt 0 ] || fc_fail "no heartbeats counted: $(cat "$FC_TMP/f1.json")"
+fc_pass "live broker with signed heartbeats: fresh, last_fresh $(fc_json_field "$FC_TMP/f1.json" last_fresh), $(fc_json_field "$FC_TMP/f1.json" heartbeats) heartbeats"
 
 # 2. The broker's heartbeats checked against another key: none is fresh, --once exits 4.
 rc=0
@@ -30,6 +32,7 @@ fc_agent_run f2 --timestamp-key "$FC_TMP/other/signing.pub" --freeze-after 5 --t
 [ "$rc" = 4 ] || fc_fail "wrong pinned key: exit $rc, want 4: $(cat "$FC_TMP/f2.json")"
 [ "$(fc_json_field "$FC_TMP/f2.json" stale)" = true ] || fc_fail "not stale: $(cat "$FC_TMP/f2.json")"
 [ "$(fc_json_field "$FC_TMP/f2.json" stamps_bad)" -gt 0 ] || fc_fail "bad stamps not counted"
+[ "$(fc_json_field "$FC_TMP/f2.json" heartbeats)" = 0 ] || fc_fail "dropped heartbeats counted as heard: $(cat "$FC_TMP/f2.json")"
 fc_pass "heartbeats signed by another key: dropped ($(fc_json_field "$FC_TMP/f2.json" stamps_bad)), exit 4"
 
 # 3. A daemon whose broker freezes (SIGSTOP: no heartbeats at all) says it is stale, and
@@ -87,6 +90,8 @@ rc=0
 FC_AGENT_BROKER=$fake_svc fc_agent_run f4 "${pin[@]}" --timeout 3 || rc=$?
 [ "$rc" = 4 ] && [ "$(fc_json_field "$FC_TMP/f4.json" stamps_bad)" -gt 0 ] ||
   fc_fail "forged heartbeats: exit $rc: $(cat "$FC_TMP/f4.json")"
+# Every heartbeat was forged: none counts as heard.
+[ "$(fc_json_field "$FC_TMP/f4.json" heartbeats)" = 0 ] || fc_fail "forged heartbeats counted: $(cat "$FC_TMP/f4.json")"
 fc_pass "forged heartbeats: dropped ($(fc_json_field "$FC_TMP/f4.json" stamps_bad)), exit 4"
 fc_stop "$FAKE_PID"
 # Validly signed but an hour ahead (a broker clock gone wrong, or a key used to pre-sign):

@@ -1,11 +1,93 @@
-/* fc_fleetsim.h: helpers of fleetcast-fleetsim: a broker child process and what it costs. */
+/* fc_fleetsim.h: the parts of fleetcast-fleetsim, one file each: options, engines, config
+   rounds, the release and idle benchmarks, the broker child, the report. Not a library. */
 #ifndef FC_FLEETSIM_H
 #define FC_FLEETSIM_H
 
+#include "fc_agent.h"
+#include "fc_client.h"
+#include "fc_key.h"
+#include "fc_limits.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
+
+#define FC_SIM_KEY "fleetsim.round" /* the key each round sets; its value is the round number */
+#define FC_SIM_MAX_ROUNDS 1000
+
+/* ---- fc_fleetsim_opts.c: the command line -------------------------------------------- */
+
+typedef struct {
+    const char *broker, *broker_bin, *cli_bin, *key_file, *trust_file, *group, *prefix;
+    const char *cert, *agent_key, *broker_key; /* CURVE; made in the temp dir if not given */
+    const char *agents_dir; /* the engines' dirs go in a new dir here; NULL: the temp dir */
+    int agents, rounds, io_threads, release_mib, window_kib;
+    double round_timeout, sync_timeout, idle, release_timeout;
+    size_t stack_kib;
+    bool start_broker, json, verbose, keep, discard, rounds_given, insecure;
+} fc_simopts_t;
+
+/* Parses the options into o (strings borrowed from argv). 0, or 2 on bad usage (said on
+   stderr); --help prints the usage and exits 0. */
+int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o);
+
+/* ---- fc_fleetsim_engines.c: the engines ------------------------------------------------ */
+
+/* One simulated agent. t[r]: when its changed callback saw round r (monotonic ns, 0: not). */
+typedef struct {
+    fc_agent_t *agent;
+    char id[FC_MAX_NAME + 1];
+    uint64_t *t;
+    int rounds;
+} fc_simagent_t;
+
+/* Creates and starts up to o->agents engines (sims[i].id, .t and .rounds set by the caller),
+   their state and install dirs in agents/ID/; returns how many run (msg says why not all).
+   fds_per and threads_per: what the first engine added to the process. */
+int fc_simengines_start(const fc_simopts_t *o, fc_simagent_t *sims, const char agents[1024],
+                        const char *broker, const fc_trust_t *trust, char *msg, size_t msgsize,
+                        int *fds_per, int *threads_per);
+/* Waits (up to timeout seconds) until every engine has synced config revision rev and heard
+   a heartbeat on its announce socket. Only then is a round's time propagation: an engine
+   that synced over its DEALER before its SUB had connected (1000 CURVE handshakes take a
+   while) learns of the next revision from the heartbeat after it, up to a second later: the
+   late-joiner path. Sets how many engines *synced and *heard, and *synced_seconds (after
+   start, fc_now() time) when all had synced (-1: not all). Returns how many did both. */
+int fc_simengines_wait_ready(fc_simagent_t *sims, int n, uint64_t rev, double start, double timeout,
+                             int *synced, int *heard, double *synced_seconds);
+
+/* ---- fc_fleetsim_report.c: measurements and the summary -------------------------------- */
+
+typedef struct {
+    int round;
+    uint64_t rev;
+    int converged;
+    double p50, p99, max, ack_ms;
+    int acked;       /* engines whose CONFIG_ACK the broker had recorded (config status) */
+    double acked_ms; /* when config status first showed them all (to about 50 ms) */
+} fc_simround_t;
+
+/* Monotonic clock, ns (the engines' callbacks and the publisher share it). */
+uint64_t fc_sim_now_ns(void);
+/* Sorts v[0..n) and sets r's converged (n), p50, p99 (nearest rank) and max. */
+void fc_simstats(double *v, int n, fc_simround_t *r);
+
+/* ---- fc_fleetsim_config.c: the config rounds ------------------------------------------- */
+
+/* Publishes FC_SIM_KEY=value as the broker's latest revision + 1 (retrying on FC_ESERIAL like
+   `fleetcast config set`). t0: just before the signed revision is sent; ack: when the
+   broker's OK arrived (monotonic ns). 0, or -1 with a reason in msg. */
+int fc_simconfig_publish(fc_client_t *client, const fc_signkey_t *key, int value, uint64_t *rev_out,
+                         uint64_t *t0, uint64_t *ack, char *msg, size_t msgsize);
+/* One round: publishes, waits for the callbacks, fills r with the latencies (ms) and appends
+   each to all[*nall...]; then waits for the broker to have every ack. 0, or -1 if the
+   revision could not be published. */
+int fc_simconfig_round(const fc_simopts_t *o, fc_client_t *client, const fc_signkey_t *key,
+                       fc_simagent_t *sims, int n, int round, fc_simround_t *r, double *all,
+                       int *nall);
+
+/* ---- fc_fleetsim_proc.c: the broker child and /proc readings --------------------------- */
 
 typedef struct {
     pid_t pid;
@@ -43,6 +125,8 @@ int fc_procstat_read(pid_t pid, fc_procstat_t *out);
 int fc_procstat_fds(void);
 /* Removes a directory tree (best effort). */
 void fc_rmtree(const char *path);
+/* The type of path's file system ("ext4", "tmpfs", ..., or its magic number in hex). */
+void fc_simfs_type(const char *path, char *out, size_t size);
 
 /* ---- fc_fleetsim_load.c: the release benchmark and the idle cost ---------------------- */
 
@@ -50,6 +134,11 @@ void fc_rmtree(const char *path);
 int fc_simcli_find(char *path, size_t size);
 /* Bytes available to an unprivileged user on dir's file system (0 if unknown). */
 uint64_t fc_simload_free_bytes(const char *dir);
+/* Before the engines start: checks that N real installs of o->release_mib MiB fit in agents
+   (unless o->discard) and the payload and the broker's copy in dir, and writes the random
+   payload to dir/payload/file.bin. 0, or -1 with a reason in msg. */
+int fc_simload_prepare(const fc_simopts_t *o, const char *dir, const char *agents, char *msg,
+                       size_t msgsize);
 /* Writes mib MiB from /dev/urandom to path. 0, or -1 with a reason in msg. */
 int fc_simload_make_payload(const char *path, int mib, char *msg, size_t msgsize);
 /* Runs `cli --broker EP --broker-key BK --cert CERT --quiet release push SRC --channel C
@@ -74,5 +163,39 @@ typedef struct {
 /* Waits settle seconds, then measures the broker's (and this process's) CPU over seconds. */
 int fc_simload_idle(pid_t broker, double settle, double seconds, const volatile int *interrupted,
                     fc_simidle_t *out);
+
+/* ---- fc_fleetsim_report.c (continued): everything measured -------------------------------- */
+
+typedef struct {
+    int requested, started, synced, heard, fds_per, threads_per, rounds_run;
+    double sync_seconds;             /* from the first engine's start until all had synced */
+    double ready_seconds;            /* ... until all had synced and heard a heartbeat */
+    char agents_fs[32], data_fs[32]; /* file systems of the engines' dirs, the broker's data */
+    fc_simround_t rounds[FC_SIM_MAX_ROUNDS + 1], overall;
+    bool broker_stats;
+    fc_procstat_t broker_total, broker_bench0, sim, broker_end;
+    int fds_total, threads_total;
+    bool idle_run;
+    fc_simidle_t idle;
+    bool release_run;
+    fc_simround_t release; /* p50/p99/max in seconds after the push ended; converged: installed */
+    double push_seconds, release_seconds, release_broker_cpu, release_sim_cpu;
+    uint64_t release_broker_hwm_kib;
+    /* Requests the engines re-sent and connections they lost, all runs (read once they
+       stopped). */
+    uint64_t retried, disconnects;
+} fc_simreport_t;
+
+/* fc_fleetsim_load.c: the release benchmark: pushes dir/payload as a new version and waits
+   for every engine's current link (agents/ID/install/current) to point at it. 0 if it ran
+   (rp says how many installed), -1 on error. */
+int fc_simload_release(const fc_simopts_t *o, const char *dir, const char *agents,
+                       const char *endpoint, pid_t broker, fc_simagent_t *sims, int n,
+                       fc_simreport_t *rp);
+
+/* One round's line (n: engines expected). */
+void fc_simreport_round(FILE *out, const char *name, const fc_simround_t *r, int n);
+/* The summary on stdout: text, or one JSON object with --json. */
+void fc_simreport_print(const fc_simopts_t *o, const fc_simreport_t *rp);
 
 #endif

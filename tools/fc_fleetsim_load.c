@@ -2,7 +2,9 @@
    the fleetcast CLI, watching every engine's `current` link) and its idle-cost reading. */
 #define _GNU_SOURCE
 #include "fc_fleetsim.h"
+#include "fc_util.h"
 
+#include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -49,6 +51,47 @@ uint64_t fc_simload_free_bytes(const char *dir)
     if (statvfs(dir, &st) != 0)
         return 0;
     return (uint64_t)st.f_bavail * (uint64_t)st.f_frsize;
+}
+
+/* Whether path's file system has need bytes free, with a 1/16 margin; msg says what if not. */
+static bool s_room(const char *path, uint64_t need, const char *what, char *msg, size_t msgsize)
+{
+    uint64_t free_bytes = fc_simload_free_bytes(path);
+    if (free_bytes >= need + (need >> 4))
+        return true;
+    snprintf(msg, msgsize,
+             "%s need about %llu MiB in %s, which has %llu MiB free: use --discard (verify, do "
+             "not keep)",
+             what, (unsigned long long)(need >> 20), path, (unsigned long long)(free_bytes >> 20));
+    return false;
+}
+
+int fc_simload_prepare(const fc_simopts_t *o, const char *dir, const char *agents, char *msg,
+                       size_t msgsize)
+{
+    uint64_t mib = (uint64_t)o->release_mib << 20;
+    if (!o->discard) {
+        /* Every engine's tree where the engines' dirs are; the payload and the broker's
+           store in dir. */
+        char what[96];
+        snprintf(what, sizeof what, "%d engines x %d MiB", o->agents, o->release_mib);
+        const char *where = o->agents_dir ? agents : dir; /* dir/agents does not exist yet */
+        uint64_t trees = mib * (uint64_t)o->agents, data = mib * 2;
+        struct stat sa, sd;
+        bool shared = stat(where, &sa) != 0 || stat(dir, &sd) != 0 || sa.st_dev == sd.st_dev;
+        if (!s_room(where, shared ? trees + data : trees, what, msg, msgsize))
+            return -1;
+        if (!shared && !s_room(dir, data, "the payload and the broker's copy", msg, msgsize))
+            return -1;
+    }
+    char payload[PATH_MAX];
+    snprintf(payload, sizeof payload, "%s/payload", dir);
+    if (fc_mkdirs(payload, 0755) != 0) {
+        snprintf(msg, msgsize, "cannot create %s: %s", payload, strerror(errno));
+        return -1;
+    }
+    snprintf(payload, sizeof payload, "%s/payload/file.bin", dir);
+    return fc_simload_make_payload(payload, o->release_mib, msg, msgsize);
 }
 
 int fc_simload_make_payload(const char *path, int mib, char *msg, size_t msgsize)
@@ -173,4 +216,74 @@ int fc_simload_idle(pid_t broker, double settle, double seconds, const volatile 
     out->sim_percent = 100.0 * out->sim_cpu_seconds / wall;
     out->broker_rss_kib = b1.rss_kib;
     return 0;
+}
+
+/* The release benchmark: pushes dir/payload as a new version and waits for every engine's
+   current link to point at it. 0 if it ran (rp says how many installed), -1 on error. */
+int fc_simload_release(const fc_simopts_t *o, const char *dir, const char *agents,
+                       const char *endpoint, pid_t broker, fc_simagent_t *sims, int n,
+                       fc_simreport_t *rp)
+{
+    char cli[PATH_MAX], src[PATH_MAX], key[PATH_MAX], log[PATH_MAX], version[64];
+    char msg[PATH_MAX + 256];
+    if (o->cli_bin)
+        snprintf(cli, sizeof cli, "%s", o->cli_bin);
+    else if (fc_simcli_find(cli, sizeof cli) != 0) {
+        fprintf(stderr, "fleetcast-fleetsim: no fleetcast CLI at %s (give --cli-bin PATH)\n", cli);
+        return -1;
+    }
+    snprintf(src, sizeof src, "%s/payload", dir);
+    snprintf(key, sizeof key, "%s", o->key_file ? o->key_file : "");
+    if (!o->key_file)
+        snprintf(key, sizeof key, "%s/keys/signing.key", dir);
+    snprintf(log, sizeof log, "%s/push.log", dir);
+    /* Fresh on every run, so an external broker's channel takes it as newer. */
+    snprintf(version, sizeof version, "sim-%lld", (long long)time(NULL));
+    char **current = calloc((size_t)n, sizeof *current);
+    double *at = calloc((size_t)n, sizeof *at);
+    int rc = current && at ? 0 : -1;
+    for (int i = 0; i < n && rc == 0; i++)
+        if (asprintf(&current[i], "%s/%s/install/current", agents, sims[i].id) < 0) {
+            current[i] = NULL;
+            rc = -1;
+        }
+    fc_procstat_t b0 = {0}, b1 = {0}, s0 = {0}, s1 = {0};
+    if (rc == 0 && broker)
+        fc_procstat_read(broker, &b0);
+    fc_procstat_read(0, &s0);
+    fprintf(stderr, "fleetsim: pushing a %d MiB release (version %s)\n", o->release_mib, version);
+    if (rc == 0 && fc_simload_push(cli, endpoint, o->insecure ? NULL : o->broker_key,
+                                   o->insecure ? NULL : o->cert, src, "fleetsim", version, key, log,
+                                   &rp->push_seconds, msg, sizeof msg) != 0) {
+        fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
+        rc = -1;
+    }
+    if (rc == 0) {
+        double t0 = (double)fc_sim_now_ns() / 1e9;
+        int done = fc_simload_wait_installed(current, n, version, t0, o->release_timeout,
+                                             &zsys_interrupted, at);
+        double *v = malloc(sizeof *v * (size_t)(n ? n : 1));
+        int k = 0;
+        for (int i = 0; v && i < n; i++)
+            if (at[i] >= 0)
+                v[k++] = at[i];
+        fc_simstats(v, k, &rp->release);
+        free(v);
+        rp->release_seconds = rp->release.max;
+        rp->release_run = true;
+        fc_procstat_read(0, &s1);
+        rp->release_sim_cpu = s1.cpu_seconds - s0.cpu_seconds;
+        if (broker) {
+            fc_procstat_read(broker, &b1);
+            rp->release_broker_cpu = b1.cpu_seconds - b0.cpu_seconds;
+            rp->release_broker_hwm_kib = b1.peak_rss_kib;
+        }
+        fprintf(stderr, "fleetsim: %d/%d installed %s, the last %.2f s after the push\n", done, n,
+                version, rp->release.max);
+    }
+    for (int i = 0; current && i < n; i++)
+        free(current[i]);
+    free(current);
+    free(at);
+    return rc;
 }

@@ -1,5 +1,5 @@
 /* fc_fleetsim_proc.c: fleetcast-fleetsim's broker child (free ports, start, stop) and the
-   /proc readings (CPU time, peak RSS, threads, fds) it reports. */
+   system readings it reports (/proc: CPU time, peak RSS, threads, fds; file system types). */
 #define _GNU_SOURCE
 #include "fc_curve.h"
 #include "fc_error.h"
@@ -21,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -227,4 +228,26 @@ static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *f
 void fc_rmtree(const char *path)
 {
     nftw(path, s_rm, 64, FTW_DEPTH | FTW_PHYS);
+}
+
+void fc_simfs_type(const char *path, char *out, size_t size)
+{
+    /* The few a benchmark here meets; the rest by number (statfs(2) lists them). */
+    static const struct {
+        unsigned long magic;
+        const char *name;
+    } known[] = {{0xEF53, "ext4"},      {0x01021994, "tmpfs"},     {0x58465342, "xfs"},
+                 {0x9123683E, "btrfs"}, {0x794C7630, "overlayfs"}, {0x6969, "nfs"},
+                 {0x2FC12FC1, "zfs"},   {0x858458F6, "ramfs"}};
+    struct statfs st;
+    if (statfs(path, &st) != 0) {
+        snprintf(out, size, "unknown");
+        return;
+    }
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if ((unsigned long)st.f_type == known[i].magic) {
+            snprintf(out, size, "%s", known[i].name);
+            return;
+        }
+    snprintf(out, size, "0x%lx", (unsigned long)st.f_type);
 }

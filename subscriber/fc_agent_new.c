@@ -1,0 +1,183 @@
+/* fc_agent_new.c: builds an agent engine from its config (id, hooks, install and state dirs,
+   CURVE keys, the DEALER and its monitor) and frees it. */
+#include "fc_agent_priv.h"
+#include "fc_curve.h"
+#include "fc_error.h"
+#include "fc_msg.h"
+#include "fc_reconf.h"
+#include "fc_util.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *s_strdup_or_null(const char *s)
+{
+    return s && s[0] ? strdup(s) : NULL;
+}
+
+/* The host name, made into a valid agent id. */
+static char *s_default_id(void)
+{
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+        snprintf(host, sizeof host, "agent");
+    host[FC_MAX_NAME] = '\0';
+    for (char *p = host; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-", *p))
+            *p = '-';
+    return strdup(host);
+}
+
+/* The CURVE client settings: own cert (the default one made on first start) and the broker's
+   key. Returns fc_error_t, the reason logged. */
+static int s_curve_setup(fc_agent_t *self, const fc_agent_config_t *cfg)
+{
+    char path[PATH_MAX], pub[FC_CURVE_Z85_LEN + 1], text[FC_MAX_TEXT] = "";
+    if (cfg->key_file && cfg->key_file[0])
+        snprintf(path, sizeof path, "%s", cfg->key_file);
+    else {
+        snprintf(path, sizeof path, "%s/agent.cert_secret", self->state_dir);
+        if (access(path, F_OK) != 0) {
+            char pubpath[PATH_MAX];
+            snprintf(pubpath, sizeof pubpath, "%s/agent.cert", self->state_dir);
+            int e = fc_curve_generate(pubpath, false, pub);
+            if (e) {
+                fc_agent_log(self, "cannot create the agent key %s: %s", path, fc_strerror(e));
+                return e;
+            }
+            fc_agent_log(self,
+                         "made a new agent key %s (public key '%s'); enrol it on the broker"
+                         " with: fleetcast keys add-agent %s --data BROKER_DATA_DIR (or copy"
+                         " that file into BROKER_DATA_DIR/keys/agents/)",
+                         path, pub, pubpath);
+        }
+    }
+    int e = 0;
+    self->curve = fc_curve_new_client(path, cfg->broker_key, &e, text, sizeof text);
+    if (!self->curve) {
+        fc_agent_log(self, "%s", text);
+        return e;
+    }
+    return FC_OK;
+}
+
+fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
+{
+    char msg[FC_MAX_TEXT];
+    int rc = fc_agent_config_check(cfg, msg, sizeof msg);
+    if (rc != 0) {
+        if (err)
+            *err = rc;
+        return NULL;
+    }
+    fc_agent_t *self = (fc_agent_t *)zmalloc(sizeof(fc_agent_t));
+    self->broker = strdup(cfg->broker);
+    self->channel = strdup(cfg->channel);
+    self->install_dir = strdup(cfg->install_dir);
+    self->state_dir = strdup(cfg->state_dir);
+    self->id = cfg->id && cfg->id[0] ? strdup(cfg->id) : s_default_id();
+    self->changing = s_strdup_or_null(cfg->exec_changing);
+    self->changed = s_strdup_or_null(cfg->exec_changed);
+    self->health = s_strdup_or_null(cfg->exec_health);
+    self->hook_timeout = cfg->hook_timeout;
+    self->policy = cfg->policy;
+    self->window = cfg->window ? cfg->window : FC_AGENT_DEFAULT_WINDOW;
+    self->timeout = cfg->timeout > 0 ? cfg->timeout : 30;
+    self->retry_interval = cfg->retry_interval > 0 ? cfg->retry_interval : 30;
+    self->verbose = cfg->verbose;
+    self->log = cfg->log;
+    self->log_arg = cfg->log_arg;
+    self->ctl_next = ((uint64_t)randombytes_random() << 16) + 1;
+    fc_msg_set_str(self->res.id, sizeof self->res.id, self->id);
+    fc_msg_set_str(self->res.channel, sizeof self->res.channel, self->channel);
+    fc_msg_set_str(self->res.state, sizeof self->res.state, "idle");
+
+    if (cfg->timestamp_pk) {
+        self->stamp_pinned = true;
+        memcpy(self->stamp_pk, cfg->timestamp_pk, FC_PUBKEY_LEN);
+    } else if (!cfg->insecure && cfg->broker_key &&
+               fc_curve_timestamp_pub(cfg->broker_key, self->stamp_pk) == 0) {
+        /* The broker's public cert names the key its heartbeats are signed with: pinning
+           the cert pins freshness too (a bare Z85 key carries no timestamp key). */
+        self->stamp_pinned = true;
+    }
+    self->freeze_after = cfg->freeze_after > 0 ? cfg->freeze_after : FC_AGENT_FREEZE_AFTER;
+    int e = fc_agent_trust_open(self, cfg);
+    if (!e)
+        self->inst = fc_install_new(self->install_dir, self->state_dir, self->trust, &e);
+    if (!self->inst) {
+        if (err)
+            *err = e ? e : FC_EIO;
+        fc_agent_destroy(&self);
+        return NULL;
+    }
+    fc_install_set_discard(self->inst, cfg->sim_discard);
+    fc_msg_set_str(self->res.version, sizeof self->res.version, fc_install_version(self->inst));
+    if (!fc_reconf_new(self, cfg)) {
+        if (err)
+            *err = FC_ENOMEM;
+        fc_agent_destroy(&self);
+        return NULL;
+    }
+
+    if (!cfg->insecure && (e = s_curve_setup(self, cfg)) != 0) {
+        if (err)
+            *err = e;
+        fc_agent_destroy(&self);
+        return NULL;
+    }
+    self->dealer = zsock_new(ZMQ_DEALER);
+    if (!self->dealer) {
+        if (err)
+            *err = FC_EIO;
+        fc_agent_destroy(&self);
+        return NULL;
+    }
+    fc_sock_tune(zsock_resolve(self->dealer));
+    fc_curve_apply(self->curve, self->dealer);
+    /* A send must never block the loop (requests are re-sent by timers and after a
+       reconnect), and nothing may pile up for a connection that is not up (s_on_monitor). */
+    zsock_set_sndtimeo(self->dealer, 0);
+    zsock_set_immediate(self->dealer, 1);
+    /* Watch the connection before connecting, so the first CONNECTED is seen too. */
+    self->monitor = zactor_new(zmonitor, self->dealer);
+    zstr_sendx(self->monitor, "LISTEN", "CONNECTED", "DISCONNECTED", NULL);
+    zstr_send(self->monitor, "START");
+    zsock_wait(self->monitor);
+    if (zsock_connect(self->dealer, "%s", self->broker) != 0) {
+        if (err)
+            *err = FC_EINVAL;
+        fc_agent_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void fc_agent_destroy(fc_agent_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    fc_agent_t *self = *self_p;
+    fc_agent_join(self);
+    fc_agent_drop_target(self);
+    zactor_destroy(&self->monitor);
+    zsock_destroy(&self->sub);
+    zsock_destroy(&self->dealer);
+    fc_curve_destroy(&self->curve);
+    fc_install_destroy(&self->inst);
+    fc_reconf_destroy(&self->reconf);
+    fc_trust_destroy(&self->own_trust);
+    free(self->broker);
+    free(self->channel);
+    free(self->install_dir);
+    free(self->state_dir);
+    free(self->id);
+    free(self->changing);
+    free(self->changed);
+    free(self->health);
+    free(self);
+    *self_p = NULL;
+}

@@ -698,6 +698,8 @@ void fc_broker_actor(zsock_t *pipe, void *args)
         int64_t now = zclock_mono();
         if (now >= next_beat) {
             s_heartbeat(self);
+            if (self->auth)
+                fc_broker_auth_flush(self->auth, self->store);
             next_beat = now + self->heartbeat_ms;
         }
         /* Chunk requests waiting for the budget: ZeroMQ's I/O thread frees it as it writes,

@@ -15,12 +15,22 @@
 /* The endpoint every ZAP handler binds (RFC 27); only one per libzmq context can. */
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 
+/* Keys whose refusals are counted at once; past this the counts are flushed and forgotten. */
+#define S_MAX_DENY_KEYS 10000
+
+/* One key's refusals in the current second: written one by one up to the limit, the rest
+   only counted, for a summary entry once the second is over. */
+typedef struct {
+    int64_t second;
+    uint32_t audited;
+    uint32_t suppressed;
+} s_denials_t;
+
 struct fc_broker_auth_t {
     fc_curve_t *curve;
     fc_keyring_t *keyring;
     zactor_t *zauth;
-    int64_t deny_second; /* rate limit of denial audits: current second, count */
-    int deny_audits;
+    zhashx_t *denials; /* key (Z85, or "(no key)") -> s_denials_t */
 };
 
 void fc_broker_auth_destroy(fc_broker_auth_t **self_p)
@@ -29,6 +39,7 @@ void fc_broker_auth_destroy(fc_broker_auth_t **self_p)
         return;
     fc_broker_auth_t *self = *self_p;
     zactor_destroy(&self->zauth);
+    zhashx_destroy(&self->denials);
     fc_keyring_destroy(&self->keyring);
     fc_curve_destroy(&self->curve);
     free(self);
@@ -66,6 +77,8 @@ fc_broker_auth_t *fc_broker_auth_new(const char *data_dir, bool verbose, int *er
         return NULL;
     }
     fc_broker_auth_t *self = zmalloc(sizeof *self);
+    self->denials = zhashx_new();
+    zhashx_set_destructor(self->denials, (zhashx_destructor_fn *)zstr_free);
     self->curve = fc_curve_new_server(path, err, text, textsize);
     if (!self->curve) {
         fc_broker_auth_destroy(&self);
@@ -102,18 +115,56 @@ void fc_broker_auth_apply(fc_broker_auth_t *self, void *sock)
     fc_curve_apply(self->curve, sock);
 }
 
-/* Records a refusal in the audit log, at most FC_BROKER_AUTH_MAX_DENY_AUDITS a second: a
-   stolen key repeating a refused request must not turn each one into a durable write. */
+/* Writes the summary of a key's refusals that were counted but not written one by one. */
+static void s_audit_suppressed(fc_store_t *store, const char *who, s_denials_t *d)
+{
+    if (d->suppressed == 0)
+        return;
+    char detail[FC_MAX_TEXT];
+    snprintf(detail, sizeof detail,
+             "%u more refusals of this key in one second, not recorded one by one (at most %d"
+             " a second per key)",
+             d->suppressed, FC_BROKER_AUTH_MAX_DENY_AUDITS);
+    fc_store_audit_add(store, who, "denied", detail, "FC_EPERM");
+    d->suppressed = 0;
+}
+
+/* Records a refusal in the audit log, at most FC_BROKER_AUTH_MAX_DENY_AUDITS a second per
+   key: a stolen key repeating a refused request must not turn each one into a durable
+   write, and must not be able to hide another key's refusals (nor, beyond a count, its own:
+   the rest are summed up once the second is over). */
 static void s_audit_denial(fc_broker_auth_t *self, fc_store_t *store, const char *key,
                            const char *detail)
 {
-    int64_t second = zclock_mono() / 1000;
-    if (second != self->deny_second) {
-        self->deny_second = second;
-        self->deny_audits = 0;
+    const char *who = *key ? key : "(no key)";
+    s_denials_t *d = zhashx_lookup(self->denials, who);
+    if (!d) {
+        if (zhashx_size(self->denials) >= S_MAX_DENY_KEYS) {
+            fc_broker_auth_flush(self, store);
+            zhashx_purge(self->denials);
+        }
+        d = zmalloc(sizeof *d);
+        zhashx_insert(self->denials, who, d);
     }
-    if (self->deny_audits++ < FC_BROKER_AUTH_MAX_DENY_AUDITS)
-        fc_store_audit_add(store, *key ? key : "(no key)", "denied", detail, "FC_EPERM");
+    int64_t second = zclock_mono() / 1000;
+    if (second != d->second) {
+        s_audit_suppressed(store, who, d);
+        d->second = second;
+        d->audited = 0;
+    }
+    if (d->audited < FC_BROKER_AUTH_MAX_DENY_AUDITS) {
+        d->audited++;
+        fc_store_audit_add(store, who, "denied", detail, "FC_EPERM");
+    } else
+        d->suppressed++;
+}
+
+void fc_broker_auth_flush(fc_broker_auth_t *self, fc_store_t *store)
+{
+    int64_t second = zclock_mono() / 1000;
+    for (s_denials_t *d = zhashx_first(self->denials); d; d = zhashx_next(self->denials))
+        if (d->suppressed && d->second != second)
+            s_audit_suppressed(store, (const char *)zhashx_cursor(self->denials), d);
 }
 
 static int s_deny_role(fc_broker_auth_t *self, fc_store_t *store, const char *key, int roles,

@@ -31,11 +31,15 @@ int fc_broker_auth_timestamp_key(const fc_broker_auth_t *self, fc_signkey_t *out
    only for the agent ids that belong to it (fc_store_agent_claim: the first key heard with
    an id holds it until revoked; publisher keys speak for any agent). FC_OK, or FC_EPERM with
    the reply's text in text: the refusal is logged (unless quiet) and recorded in the audit
-   log as "denied" (at most FC_BROKER_AUTH_MAX_DENY_AUDITS a second: each is a durable
-   write). Another error (the binding could not be written) also comes with text; the
-   request must not run. */
+   log as "denied" (at most FC_BROKER_AUTH_MAX_DENY_AUDITS a second per key, each being a
+   durable write; the rest are counted, and fc_broker_auth_flush writes their number).
+   Another error (the binding could not be written) also comes with text; the request must
+   not run. */
 #define FC_BROKER_AUTH_MAX_DENY_AUDITS 10
 int fc_broker_auth_check(fc_broker_auth_t *self, fc_store_t *store, const char *key,
                          const fc_msg_t *m, bool quiet, char *text, size_t textsize);
+/* Writes one audit entry per key whose refusals of a past second went beyond the limit,
+   with their number. The broker calls it every heartbeat. */
+void fc_broker_auth_flush(fc_broker_auth_t *self, fc_store_t *store);
 
 #endif

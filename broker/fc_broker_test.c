@@ -5,6 +5,8 @@
 #include "fc_hash.h"
 #include "fc_manifest.h"
 #include "fc_msg.h"
+#include "fc_store.h"
+#include "fc_store_config.h"
 #include "fc_util.h"
 
 /* The self-test asserts must run in RelWithDebInfo builds too. */
@@ -141,6 +143,36 @@ static zsock_t *s_curve_dealer(const char *cert, const char *broker_cert, const 
     return dealer;
 }
 
+/* Refusals of one key in the burst of s_test_secure. */
+#define S_BURST 25
+
+/* The audit log of the broker in data has exactly want refusals of key, counting each
+   summary entry ("N more refusals ...") as N, and some were summed up, not listed. */
+static void s_check_denial_audits(const char *data, const char *key, unsigned want)
+{
+    int err = 0;
+    char text[FC_MAX_TEXT + 1];
+    fc_store_t *store = fc_store_new(data, &err, text, sizeof text);
+    assert(store);
+    fc_audit_entry_t *list = NULL;
+    size_t n = 0;
+    assert(fc_store_audit_list(store, 1000, &list, &n) == 0);
+    unsigned listed = 0, summed = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!streq(list[i].action, "denied") || !streq(list[i].who, key))
+            continue;
+        unsigned more = 0;
+        if (sscanf(list[i].detail, "%u more refusals", &more) == 1)
+            summed += more;
+        else
+            listed++;
+    }
+    assert(listed + summed == want);
+    assert(summed > 0 && listed <= want - summed);
+    free(list);
+    fc_store_destroy(&store);
+}
+
 /* Secure mode: no start without the broker cert; an enrolled agent key is served but refused
    a publisher's request (FC_EPERM, counted), and another agent key cannot speak as its agent
    id; an unknown key gets no reply; one secure broker per process, and another once it is
@@ -224,6 +256,14 @@ static void s_test_secure(const char *base, bool verbose)
     r = s_call(dealer, m, 7, FC_MSG_WELCOME);
     fc_msg_destroy(&r);
     assert(fc_broker_stats(broker, &stats) == 0 && stats.denied == 4);
+    /* A burst of refusals: at most FC_BROKER_AUTH_MAX_DENY_AUDITS a second are audited one
+       by one, the rest summed up in an entry once the second is over (every heartbeat). */
+    for (uint64_t req = 100; req < 100 + S_BURST; req++) {
+        m = fc_msg_new(FC_MSG_CONFIG_ACK);
+        fc_msg_set_str(m->id, sizeof m->id, "a1");
+        s_expect_error(dealer, m, req, FC_EPERM);
+    }
+    zclock_sleep(2200);
     zsock_destroy(&dealer);
 
     dealer = s_curve_dealer(intruder, broker_cert, ep);
@@ -232,9 +272,11 @@ static void s_test_secure(const char *base, bool verbose)
     s_request(dealer, &m, 4);
     r = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
     assert(!r); /* ZAP refused the handshake: nothing reaches the broker */
-    assert(fc_broker_stats(broker, &stats) == 0 && stats.denied == 4 && stats.requests == 6);
+    assert(fc_broker_stats(broker, &stats) == 0 && stats.denied == 4 + S_BURST &&
+           stats.requests == 6 + S_BURST);
     zsock_destroy(&dealer);
     fc_broker_destroy(&broker);
+    s_check_denial_audits(data, pub, 2 + S_BURST);
 
     broker = fc_broker_new(&second, &err, text, sizeof text);
     assert(broker);

@@ -130,8 +130,10 @@ typedef bool(fc_store_enrolled_fn)(const char *key, void *arg);
    durable transaction with an audit entry (who = key, action "agent.bind" or
    "agent.rebind"; inside a batch, durable with the batch). FC_EPERM if it belongs to another
    key still enrolled (enrolled NULL: every key is): nothing written, holder (may be NULL)
-   gets that key. FC_EINVAL for an invalid id or a key that is not 40 Z85 characters. Else
-   a store error (nothing bound). */
+   gets that key (also when the table names another key than the in-memory copy did: the
+   copy is read again). FC_EINVAL for an invalid id or a key that is not 40 Z85 characters.
+   FC_EIO while the in-memory copy could not be read again after a failed batch (fails
+   closed: nothing bound, until a re-read succeeds). Else a store error (nothing bound). */
 int fc_store_agent_claim(fc_store_t *self, const char *id, const char *key,
                          fc_store_enrolled_fn *enrolled, void *arg, char *holder,
                          size_t holdersize);

@@ -34,28 +34,47 @@ static void s_key_free(void **key_p)
     *key_p = NULL;
 }
 
-int fc_store_agent_keys_load(fc_store_t *self)
+/* A new cache, filled from the table; NULL with *err if the table cannot be read. */
+static zhashx_t *s_cache_read(fc_store_t *self, int *err)
 {
-    if (!self->agent_keys) {
-        self->agent_keys = zhashx_new();
-        if (!self->agent_keys)
-            return FC_ENOMEM;
-        zhashx_set_destructor(self->agent_keys, s_key_free);
-        zhashx_set_duplicator(self->agent_keys, s_key_dup);
+    zhashx_t *cache = zhashx_new();
+    sqlite3_stmt *st =
+        cache ? fc_store_prep(self, "SELECT agent_id, pubkey FROM agent_keys") : NULL;
+    if (!st) {
+        zhashx_destroy(&cache);
+        *err = FC_EIO;
+        return NULL;
     }
-    zhashx_purge(self->agent_keys);
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT agent_id, pubkey FROM agent_keys");
-    if (!st)
-        return FC_EIO;
+    zhashx_set_destructor(cache, s_key_free);
+    zhashx_set_duplicator(cache, s_key_dup);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
         const char *key = (const char *)sqlite3_column_text(st, 1);
         if (id && key)
-            zhashx_update(self->agent_keys, id, (void *)key);
+            zhashx_update(cache, id, (void *)key);
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? FC_OK : fc_store_sqlite_error(rc);
+    if (rc != SQLITE_DONE) {
+        zhashx_destroy(&cache);
+        *err = fc_store_sqlite_error(rc);
+        return NULL;
+    }
+    return cache;
+}
+
+int fc_store_agent_keys_load(fc_store_t *self)
+{
+    int err = FC_OK;
+    zhashx_t *cache = s_cache_read(self, &err);
+    /* A cache that could not be read again is kept but marked stale: claims fail closed
+       (FC_EIO) until a reload succeeds, never taking an id it might not list. */
+    self->agent_keys_stale = !cache;
+    if (!cache)
+        return err;
+    zhashx_destroy(&self->agent_keys);
+    self->agent_keys = cache;
+    return FC_OK;
 }
 
 const char *fc_store_agent_key(fc_store_t *self, const char *id)
@@ -64,7 +83,9 @@ const char *fc_store_agent_key(fc_store_t *self, const char *id)
 }
 
 /* Binds id to key in one durable transaction with its audit entry; previous is the key it
-   belonged to before ("" for a first use). */
+   belonged to before ("" for a first use). The statement holds only if the table agrees
+   with previous (a new row, or the row still naming previous): a cache out of step with
+   the table fails closed (FC_EPERM) instead of taking the id. */
 static int s_bind(fc_store_t *self, const char *id, const char *key, const char *previous)
 {
     char detail[FC_MAX_TEXT + 1];
@@ -78,14 +99,20 @@ static int s_bind(fc_store_t *self, const char *id, const char *key, const char 
     if (err)
         return err;
     sqlite3_stmt *st = fc_store_prep(
-        self, "INSERT INTO agent_keys (agent_id, pubkey, first_seen) VALUES (?1, ?2,"
-              " ?3) ON CONFLICT (agent_id) DO UPDATE SET pubkey = ?2, first_seen = ?3");
+        self, *previous ? "UPDATE agent_keys SET pubkey = ?2, first_seen = ?3"
+                          " WHERE agent_id = ?1 AND pubkey = ?4"
+                        : "INSERT OR IGNORE INTO agent_keys (agent_id, pubkey, first_seen)"
+                          " VALUES (?1, ?2, ?3)");
     if (st) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+        if (*previous)
+            sqlite3_bind_text(st, 4, previous, -1, SQLITE_STATIC);
     }
     err = fc_store_step_done(st);
+    if (!err && sqlite3_changes(self->db) != 1)
+        err = FC_EPERM; /* the table names another key than the cache did */
     if (!err)
         err =
             fc_store_audit_add(self, key, *previous ? "agent.rebind" : "agent.bind", detail, "ok");
@@ -102,6 +129,8 @@ int fc_store_agent_claim(fc_store_t *self, const char *id, const char *key,
     fc_textf(holder, holdersize, "%s", "");
     if (!id || !fc_name_valid(id) || !key || strlen(key) != FC_CURVE_Z85_LEN)
         return FC_EINVAL;
+    if (self->agent_keys_stale && fc_store_agent_keys_load(self) != FC_OK)
+        return FC_EIO;
     const char *bound = zhashx_lookup(self->agent_keys, id);
     if (bound && streq(bound, key))
         return FC_OK; /* every message after the first: a lookup, no SQLite */
@@ -112,6 +141,11 @@ int fc_store_agent_claim(fc_store_t *self, const char *id, const char *key,
     char previous[FC_CURVE_Z85_LEN + 1];
     snprintf(previous, sizeof previous, "%s", bound ? bound : "");
     int err = s_bind(self, id, key, previous);
+    if (err == FC_EPERM) {
+        fc_store_agent_keys_load(self); /* the table knew better: take it from there */
+        const char *now = zhashx_lookup(self->agent_keys, id);
+        fc_textf(holder, holdersize, "%s", now ? now : "");
+    }
     /* Inside a batch this is on disk only with the batch's commit; should that fail,
        fc_store_batch_commit reloads the cache from the table. */
     if (!err)

@@ -27,6 +27,7 @@ struct fc_store_t {
     /* agent id -> Z85 key it belongs to: every row of agent_keys, filled only by
        fc_store_agent_keys_load (fc_store_agent_keys.c) */
     zhashx_t *agent_keys;
+    bool agent_keys_stale; /* the last reload failed: claims fail closed until one succeeds */
     fc_store_fd_t fds[FC_STORE_FDS];
     uint64_t tick;
 };

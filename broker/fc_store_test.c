@@ -508,11 +508,36 @@ static void s_test_agent_keys(fc_store_t **store_p, const char *dir)
     assert(fc_store_batch_commit(store) != FC_OK);
     assert(fc_store_agent_key(store, "web-06") == NULL);
     assert(streq(fc_store_agent_key(store, "web-05"), k1));
+    /* A batch that fails to commit while the table cannot be read back either: the cache
+       is stale, and claims fail closed (FC_EIO, nothing taken) until it can be read. */
+    assert(fc_store_batch_begin(store) == FC_OK);
+    assert(fc_store_agent_claim(store, "web-07", k1, s_enrolled, &ring, NULL, 0) == FC_OK);
+    assert(fc_store_exec(store, "ROLLBACK") == FC_OK);
+    assert(fc_store_exec(store, "ALTER TABLE agent_keys RENAME TO agent_keys_away") == FC_OK);
+    assert(fc_store_batch_commit(store) != FC_OK);
+    assert(fc_store_agent_claim(store, "web-01", k1, s_enrolled, &ring, holder, sizeof holder) ==
+           FC_EIO);
+    assert(fc_store_agent_claim(store, "web-08", k1, s_enrolled, &ring, NULL, 0) == FC_EIO);
+    assert(fc_store_exec(store, "ALTER TABLE agent_keys_away RENAME TO agent_keys") == FC_OK);
+    assert(fc_store_agent_claim(store, "web-01", k1, s_enrolled, &ring, holder, sizeof holder) ==
+           FC_EPERM);
+    assert(streq(holder, k2) && fc_store_agent_key(store, "web-07") == NULL);
+    /* A row the cache does not know (written behind its back): the bind does not overwrite
+       it, the claim is refused, and the cache learns the row. */
+    char sql[200];
+    snprintf(sql, sizeof sql, "INSERT INTO agent_keys VALUES ('web-09', '%s', 0)", k2);
+    assert(fc_store_exec(store, sql) == FC_OK);
+    assert(fc_store_agent_key(store, "web-09") == NULL);
+    assert(fc_store_agent_claim(store, "web-09", k1, s_enrolled, &ring, holder, sizeof holder) ==
+           FC_EPERM);
+    assert(streq(holder, k2) && streq(fc_store_agent_key(store, "web-09"), k2));
+
     fc_store_destroy(store_p);
     store = *store_p = fc_store_new(dir, &err, NULL, 0);
     assert(store);
     assert(streq(fc_store_agent_key(store, "web-01"), k2));
     assert(streq(fc_store_agent_key(store, "web-05"), k1));
+    assert(streq(fc_store_agent_key(store, "web-09"), k2));
     assert(s_audits(store, "agent.bind", "agent web-0") == 4);
 }
 

@@ -43,7 +43,8 @@ fi
 
 echo "apt_install.sh: installing ${missing[*]}" >&2
 $sudo apt-get update -qq
-get() { DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null; }
+# env inside sudo: sudo resets the environment, and apt must not stop to ask questions.
+get() { $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
 
 # One apt-get for the first choices; only if that fails, each argument's choices in turn, so
 # the error names the package that cannot be had.

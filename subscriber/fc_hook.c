@@ -3,8 +3,12 @@
 #include "fc_hook.h"
 #include "fc_util.h"
 
+#include <czmq.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -88,17 +92,25 @@ static void s_nap(double *nap, double deadline)
 }
 
 /* Waits for pid until timeout seconds have passed (0: for ever): 1 with *status once it
-   exited (reaped), 0 if it still runs at the limit, -1 on error. */
+   exited (reaped), 0 if it still runs at the limit, -1 on error. When the agent is told to
+   stop (SIGINT/SIGTERM: zsys_interrupted), the hook's group gets SIGTERM once: a terminal's
+   Ctrl-C reached hooks before they had a group of their own, and an agent shutting down
+   must not wait the whole limit for a hook that would end when asked. */
 static int s_wait(pid_t pid, int *status, double timeout)
 {
-    double deadline = fc_now() + timeout, nap = 0.001;
+    double deadline = timeout > 0 ? fc_now() + timeout : HUGE_VAL, nap = 0.001;
+    bool passed_on = false;
     while (true) {
-        pid_t r = waitpid(pid, status, timeout > 0 ? WNOHANG : 0);
+        pid_t r = waitpid(pid, status, WNOHANG);
         if (r == pid)
             return 1;
         if (r < 0 && errno != EINTR)
             return -1;
         if (r == 0) {
+            if (zsys_interrupted && !passed_on) {
+                kill(-pid, SIGTERM);
+                passed_on = true;
+            }
             if (fc_now() >= deadline)
                 return 0;
             s_nap(&nap, deadline);
@@ -134,8 +146,17 @@ static void s_stop(pid_t pid)
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
     }
-    while (waitpid(-pid, NULL, WNOHANG) > 0)
-        ;
+    /* SIGKILL is sent, not done: give the group up to a second to be gone, so that whatever
+       runs next (a restart of the application) does not meet it. */
+    deadline = fc_now() + 1.0;
+    nap = 0.001;
+    while (true) {
+        while (waitpid(-pid, NULL, WNOHANG) > 0)
+            ;
+        if (kill(-pid, 0) != 0 || fc_now() >= deadline)
+            return;
+        s_nap(&nap, deadline);
+    }
 }
 
 int fc_hook_run_timed(const char *cmd, const char *dir, const fc_hook_env_t *env, size_t n,
@@ -149,24 +170,33 @@ int fc_hook_run_timed(const char *cmd, const char *dir, const fc_hook_env_t *env
         return -1;
     int input_fd = s_input_fd(input, len);
     char *const argv[] = {"sh", "-c", (char *)cmd, NULL};
+    /* Every signal blocked across the fork: one sent to the new group before the child has
+       put its dispositions back (a SIGTERM passed on by s_wait) must not run the agent's
+       own handler in the child and be lost; it waits, and acts by default once unblocked. */
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
     pid_t pid = input_fd >= 0 ? fork() : -1;
     if (pid == 0) {
         /* Child: only async-signal-safe calls until exec (the agent has threads). Reset
-           what the agent may have changed: its signal mask and ignored signals. A group of
-           its own, so that a timeout stops whatever the hook started too. */
+           what the agent may have changed: every signal's disposition (its handlers and
+           ignored signals), then its signal mask. A group of its own, so that a timeout
+           stops whatever the hook started too. */
         setpgid(0, 0);
-        sigset_t all;
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
         struct sigaction dfl;
         memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;
-        sigaction(SIGPIPE, &dfl, NULL);
+        for (int sig = 1; sig < NSIG; sig++)
+            sigaction(sig, &dfl, NULL); /* SIGKILL, SIGSTOP and the rest: EINVAL, harmless */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         if ((dir && chdir(dir) != 0) || dup2(input_fd, STDIN_FILENO) < 0)
             _exit(127);
         execve("/bin/sh", argv, envp);
         _exit(127);
     }
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
     /* Here too, so the group exists before we may signal it, whichever runs first
        (EACCES once the child has exec'd: it has done it itself then). */
     if (pid > 0)

@@ -23,8 +23,10 @@ typedef struct {
    0; otherwise the exit status (1..255), 128+signal if it was killed, -1 if it could not be
    started, or FC_HOOK_TIMED_OUT if it was still running at the limit: then its process
    group was sent SIGTERM, then SIGKILL (see FC_HOOK_KILL_AFTER), and it was reaped before
-   this returns. 127 means the shell or the directory was unusable. Processes the command
-   leaves behind when it exits in time are left alone (a hook may start the application).
+   this returns. Should the process be told to stop meanwhile (zsys_interrupted: SIGINT or
+   SIGTERM under CZMQ's handler), the command's group gets SIGTERM once and the wait goes
+   on, within the same limit. 127 means the shell or the directory was unusable. Processes the
+   command leaves behind when it exits in time are left alone (a hook may start the application).
    input and env are borrowed for the duration of the call. */
 int fc_hook_run_timed(const char *cmd, const char *dir, const fc_hook_env_t *env, size_t n,
                       const void *input, size_t len, double timeout);

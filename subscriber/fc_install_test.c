@@ -10,6 +10,7 @@
 /* The self-test asserts must run in RelWithDebInfo builds too. */
 #undef NDEBUG
 #include <assert.h>
+#include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -210,6 +211,20 @@ static bool s_test_gone(pid_t pid)
     free(text);
     free(path);
     return zombie;
+}
+
+/* An agent told to stop (SIGINT/SIGTERM) passes SIGTERM on to a running hook's process
+   group: the hook ends at once, not at its limit, and its status says how. */
+static void s_test_hook_interrupted(const char *root)
+{
+    char *cmd = fc_install_strf("echo $$ > %s/stop.pid; exec sleep 30", root);
+    zsys_interrupted = 1;
+    double t0 = fc_now();
+    int rc = fc_hook_run_timed(cmd, NULL, NULL, 0, NULL, 0, 20);
+    double took = fc_now() - t0;
+    zsys_interrupted = 0;
+    assert(rc == 128 + SIGTERM && took < 5);
+    free(cmd);
 }
 
 /* Hooks that hang, with a 1 s limit, on top of release 4: a changing hook is stopped and
@@ -537,6 +552,7 @@ void fc_install_test(bool verbose)
     fc_install_destroy(&again);
     fc_trust_destroy(&empty);
     s_test_hook_timeout(in, root, src, inst, &key, trust, changed);
+    s_test_hook_interrupted(root);
 
     fc_install_destroy(&in);
     fc_install_destroy(&in);

@@ -144,7 +144,7 @@ static zsock_t *s_curve_dealer(const char *cert, const char *broker_cert, const 
 }
 
 /* Refusals of one key in the burst of s_test_secure. */
-#define S_BURST 25
+#define S_BURST 40
 
 /* The audit log of the broker in data has exactly want refusals of key, counting each
    summary entry ("N more refusals ...") as N, and some were summed up, not listed. */

@@ -2,6 +2,7 @@
    against a small in-process fake broker (install, reuse, bad chunk, rejection, hooks). */
 #include "fc_agent.h"
 #include "fc_error.h"
+#include "fc_fake_broker.h"
 #include "fc_hash.h"
 #include "fc_install.h"
 #include "fc_manifest.h"
@@ -28,36 +29,22 @@ typedef struct {
     int corrupt;
     int drop;
     int notfound;
-    uint64_t seq;
 } s_fake_t;
 
-static void s_fake_serve(s_fake_t *fake, zsock_t *router, int pub_port)
+/* fc_fake_serve_fn: SYNC with the release, GET_CHUNK by positioned reads from src. */
+static fc_msg_t *s_fake_serve(fc_fake_broker_t *broker, const fc_msg_t *req, bool *drop)
 {
-    zframe_t *who = NULL;
-    int err = 0;
-    fc_msg_t *req = fc_msg_recv(zsock_resolve(router), &who, &err);
-    if (!req) {
-        zframe_destroy(&who);
-        return;
-    }
+    s_fake_t *fake = broker->state;
     fc_msg_t *rep = NULL;
-    if (req->type == FC_MSG_HELLO) {
-        rep = fc_msg_new(FC_MSG_WELCOME);
-        rep->epoch = 42;
-        rep->seq = fake->seq;
-        snprintf(rep->endpoint, sizeof rep->endpoint, "tcp://*:%d", pub_port);
-        rep->heartbeat_ms = 1000;
-    } else if (req->type == FC_MSG_SYNC) {
+    if (req->type == FC_MSG_SYNC) {
         rep = fc_msg_new(FC_MSG_SNAPSHOT);
-        rep->epoch = 42;
-        rep->seq = fake->seq;
+        rep->epoch = broker->epoch;
+        rep->seq = broker->seq;
         if (fake->bytes)
             fc_msg_set_bytes(rep, fake->bytes, fake->len);
     } else if (req->type == FC_MSG_GET_CHUNK && fake->drop > 0) {
         fake->drop--; /* lost on the way: the agent must ask again */
-        fc_msg_destroy(&req);
-        zframe_destroy(&who);
-        return;
+        *drop = true;
     } else if (req->type == FC_MSG_GET_CHUNK && fake->notfound > 0) {
         fake->notfound--; /* a broker still restoring its store */
         rep = fc_msg_new(FC_MSG_ERROR);
@@ -88,77 +75,47 @@ static void s_fake_serve(s_fake_t *fake, zsock_t *router, int pub_port)
             rep->offset = req->offset;
             rep->data = data;
         }
+    }
+    return rep;
+}
+
+/* fc_fake_command_fn: MANIFEST, CORRUPT, DROP, NOTFOUND. */
+static bool s_fake_command(fc_fake_broker_t *broker, const char *name, zmsg_t *cmd, zsock_t *pipe)
+{
+    s_fake_t *fake = broker->state;
+    if (streq(name, "MANIFEST")) {
+        zframe_t *bytes = zmsg_pop(cmd);
+        char *src = zmsg_popstr(cmd);
+        free(fake->bytes);
+        fc_manifest_destroy(&fake->m);
+        fake->len = zframe_size(bytes);
+        fake->bytes = (uint8_t *)malloc(fake->len);
+        memcpy(fake->bytes, zframe_data(bytes), fake->len);
+        int err = 0;
+        fake->m = fc_manifest_parse(fake->bytes, fake->len, NULL, &err);
+        snprintf(fake->src, sizeof fake->src, "%s", src);
+        broker->seq++;
+        zframe_destroy(&bytes);
+        free(src);
+    } else if (streq(name, "CORRUPT") || streq(name, "DROP") || streq(name, "NOTFOUND")) {
+        char *n = zmsg_popstr(cmd);
+        int *counter = streq(name, "CORRUPT") ? &fake->corrupt
+                       : streq(name, "DROP")  ? &fake->drop
+                                              : &fake->notfound;
+        *counter = atoi(n);
+        free(n);
     } else
-        rep = fc_msg_new(FC_MSG_OK);
-    rep->req = req->req;
-    fc_msg_send_to(&rep, who, zsock_resolve(router));
-    fc_msg_destroy(&req);
-    zframe_destroy(&who);
+        return false;
+    zsock_signal(pipe, 0);
+    return true;
 }
 
 static void s_fake_broker(zsock_t *pipe, void *args)
 {
     s_fake_t fake = {0};
-    zsock_t *router = zsock_new(ZMQ_ROUTER);
-    zsock_t *pub = zsock_new(ZMQ_PUB);
-    int port = zsock_bind(router, "tcp://127.0.0.1:*");
-    int pub_port = zsock_bind(pub, "tcp://127.0.0.1:*");
-    assert(port > 0 && pub_port > 0);
-    zsock_signal(pipe, 0);
-    zsock_send(pipe, "ii", port, pub_port);
-    zpoller_t *poller = zpoller_new(pipe, router, NULL);
-    while (true) {
-        void *which = zpoller_wait(poller, -1);
-        if (which == router) {
-            s_fake_serve(&fake, router, pub_port);
-            continue;
-        }
-        if (which != pipe)
-            break;
-        zmsg_t *cmd = zmsg_recv(pipe);
-        char *name = cmd ? zmsg_popstr(cmd) : NULL;
-        bool term = !name || streq(name, "$TERM");
-        if (name && streq(name, "MANIFEST")) {
-            zframe_t *bytes = zmsg_pop(cmd);
-            char *src = zmsg_popstr(cmd);
-            free(fake.bytes);
-            fc_manifest_destroy(&fake.m);
-            fake.len = zframe_size(bytes);
-            fake.bytes = (uint8_t *)malloc(fake.len);
-            memcpy(fake.bytes, zframe_data(bytes), fake.len);
-            int err = 0;
-            fake.m = fc_manifest_parse(fake.bytes, fake.len, NULL, &err);
-            snprintf(fake.src, sizeof fake.src, "%s", src);
-            fake.seq++;
-            zframe_destroy(&bytes);
-            free(src);
-            zsock_signal(pipe, 0);
-        } else if (name &&
-                   (streq(name, "CORRUPT") || streq(name, "DROP") || streq(name, "NOTFOUND"))) {
-            char *n = zmsg_popstr(cmd);
-            int *counter = streq(name, "CORRUPT") ? &fake.corrupt
-                           : streq(name, "DROP")  ? &fake.drop
-                                                  : &fake.notfound;
-            *counter = atoi(n);
-            free(n);
-            zsock_signal(pipe, 0);
-        } else if (name && streq(name, "BEAT")) {
-            fc_msg_t *beat = fc_msg_new(FC_MSG_HEARTBEAT);
-            beat->epoch = 42;
-            beat->seq = fake.seq;
-            fc_msg_publish(&beat, zsock_resolve(pub));
-            zsock_signal(pipe, 0);
-        }
-        free(name);
-        zmsg_destroy(&cmd);
-        if (term)
-            break;
-    }
-    zpoller_destroy(&poller);
+    fc_fake_broker_run(pipe, 42, s_fake_serve, s_fake_command, &fake);
     free(fake.bytes);
     fc_manifest_destroy(&fake.m);
-    zsock_destroy(&pub);
-    zsock_destroy(&router);
 }
 
 /* Publishes dir as channel "stable" at version/serial, signed by key; tamper flips a bit of
@@ -289,6 +246,30 @@ static void s_expect(fc_agent_t *agent, bool check, int want, fc_agent_result_t 
     assert(rc == want);
 }
 
+/* Starts a fake broker (its endpoint into ep) and fills cfg for an agent of it: without
+   CURVE (the in-process broker has none), channel "stable", these dirs, trust and id, its
+   log quiet unless *verbose. */
+static zactor_t *s_fake_setup(char *ep, size_t epsize, fc_agent_config_t *cfg, const char *inst,
+                              const char *state, fc_trust_t *trust, const char *id, bool *verbose)
+{
+    zactor_t *broker = zactor_new(s_fake_broker, NULL);
+    int port = 0, pub_port = 0;
+    zsock_recv(broker, "ii", &port, &pub_port);
+    snprintf(ep, epsize, "tcp://127.0.0.1:%d", port);
+    fc_agent_config_defaults(cfg);
+    cfg->insecure = true;
+    cfg->broker = ep;
+    cfg->channel = "stable";
+    cfg->install_dir = inst;
+    cfg->state_dir = state;
+    cfg->trust = trust;
+    cfg->id = id;
+    cfg->log = s_quiet_log;
+    cfg->log_arg = verbose;
+    cfg->verbose = *verbose;
+    return broker;
+}
+
 /* ---------------------------------------------------------------- whole runs */
 
 static void s_test_runs(bool verbose)
@@ -315,26 +296,12 @@ static void s_test_runs(bool verbose)
     fc_trust_t *trust = fc_trust_new();
     fc_trust_add(trust, key.pk);
 
-    zactor_t *broker = zactor_new(s_fake_broker, NULL);
-    int port = 0, pub_port = 0;
-    zsock_recv(broker, "ii", &port, &pub_port);
     char ep[64];
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
-    s_publish(broker, src1, "1.0", 1, &key);
-
     fc_agent_config_t cfg;
-    fc_agent_config_defaults(&cfg);
-    cfg.insecure = true; /* the in-process broker runs without CURVE */
-    cfg.broker = ep;
-    cfg.channel = "stable";
-    cfg.install_dir = inst;
-    cfg.state_dir = state;
-    cfg.trust = trust;
-    cfg.id = "test-agent";
+    zactor_t *broker =
+        s_fake_setup(ep, sizeof ep, &cfg, inst, state, trust, "test-agent", &verbose);
+    s_publish(broker, src1, "1.0", 1, &key);
     cfg.timeout = 10;
-    cfg.log = s_quiet_log;
-    cfg.log_arg = &verbose;
-    cfg.verbose = verbose;
     int err = 0;
     fc_agent_t *agent = fc_agent_new(&cfg, &err);
     assert(agent);
@@ -465,25 +432,11 @@ static void s_test_heartbeats(bool verbose)
     fc_signkey_generate(&key);
     fc_trust_t *trust = fc_trust_new();
     fc_trust_add(trust, key.pk);
-    zactor_t *broker = zactor_new(s_fake_broker, NULL);
-    int port = 0, pub_port = 0;
-    zsock_recv(broker, "ii", &port, &pub_port);
     char ep[64];
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
-
     fc_agent_config_t cfg;
-    fc_agent_config_defaults(&cfg);
-    cfg.insecure = true;
-    cfg.broker = ep;
-    cfg.channel = "stable";
-    cfg.install_dir = inst;
-    cfg.state_dir = state;
-    cfg.trust = trust;
-    cfg.id = "beat-agent";
+    zactor_t *broker =
+        s_fake_setup(ep, sizeof ep, &cfg, inst, state, trust, "beat-agent", &verbose);
     cfg.policy = FC_AGENT_UPDATE_NONE;
-    cfg.log = s_quiet_log;
-    cfg.log_arg = &verbose;
-    cfg.verbose = verbose;
     int err = 0;
     fc_agent_t *agent = fc_agent_new(&cfg, &err);
     assert(agent && fc_agent_heartbeats(agent) == 0);

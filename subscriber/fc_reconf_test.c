@@ -384,8 +384,8 @@ void fc_reconf_test(bool verbose)
     env.trust = fc_trust_new();
     fc_trust_add(env.trust, env.key.pk);
     env.broker = zactor_new(fc_reconf_test_fake, NULL);
-    int port = 0;
-    zsock_recv(env.broker, "i", &port);
+    int port = 0, pub_port = 0;
+    zsock_recv(env.broker, "ii", &port, &pub_port);
     snprintf(env.endpoint, sizeof env.endpoint, "tcp://127.0.0.1:%d", port);
 
     s_test_late_joiner(&env);

@@ -14,7 +14,7 @@
    seq), "PAGE" n, "DENY" n, "REPLAY" (next snapshot starts with an old revision), "ACKS"
    (-> "rev state text" lines, cleared), "SLOTS" (-> requests seen), "CARRY" 0|1
    (announcements carry the signed revision), "SYNCS" (-> CONFIG_SYNCs served), "$TERM".
-   Sends the service port at start. */
+   Sends the service and announce ports at start (fc_fake_broker_run). */
 void fc_reconf_test_fake(zsock_t *pipe, void *args);
 
 /* One test run: the fake broker, a temporary dir with the agent's state and install dirs,

@@ -613,17 +613,11 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
     case FC_MSG_STATUS:
         s_on_status(self, peer, m);
         break;
-    case FC_MSG_CONFIG_PUSH:
-    case FC_MSG_CONFIG_SYNC:
-    case FC_MSG_CONFIG_ACK:
-    case FC_MSG_CONFIG_STATUS:
-    case FC_MSG_RESTART_SLOT:
-    case FC_MSG_AUDIT:
-    case FC_MSG_TRUST_PUSH:
-    case FC_MSG_GET_TRUST:
-        s_on_config(self, peer, m);
-        break;
     default:
+        if (fc_msg_type_is_config_request(m->type)) {
+            s_on_config(self, peer, m);
+            break;
+        }
         /* A reply or announcement type sent as a request. */
         self->stats.requests--;
         s_bad_peer(self, peer);

@@ -32,19 +32,12 @@ void fc_broker_log_request(zframe_t *peer, const fc_msg_t *m)
         snprintf(detail, sizeof detail, "agent=%s state=%s", m->nagents ? m->agents[0].id : "",
                  m->nagents ? m->agents[0].state : "");
         break;
-    case FC_MSG_TRUST_PUSH:
-    case FC_MSG_GET_TRUST:
-    case FC_MSG_CONFIG_PUSH:
-    case FC_MSG_CONFIG_SYNC:
-    case FC_MSG_CONFIG_ACK:
-    case FC_MSG_CONFIG_STATUS:
-    case FC_MSG_RESTART_SLOT:
-    case FC_MSG_AUDIT:
-        snprintf(detail, sizeof detail, "id=%s group=%s serial=%llu state=%s bytes=%zu", m->id,
-                 m->group, (unsigned long long)m->serial, m->state, m->bytes_len);
-        break;
     default:
-        snprintf(detail, sizeof detail, "channel=%s", m->channel);
+        if (fc_msg_type_is_config_request(m->type))
+            snprintf(detail, sizeof detail, "id=%s group=%s serial=%llu state=%s bytes=%zu", m->id,
+                     m->group, (unsigned long long)m->serial, m->state, m->bytes_len);
+        else
+            snprintf(detail, sizeof detail, "channel=%s", m->channel);
         break;
     }
     zsys_info("fleetcast-broker: %s req=%llu from %s %s", fc_msg_type_name(m->type),

@@ -193,6 +193,23 @@ static bool s_known(uint64_t type)
     return type >= FC_MSG_HELLO && type < FC_MSG_TYPE_MAX;
 }
 
+bool fc_msg_type_is_config_request(int type)
+{
+    switch (type) {
+    case FC_MSG_CONFIG_PUSH:
+    case FC_MSG_CONFIG_SYNC:
+    case FC_MSG_CONFIG_ACK:
+    case FC_MSG_CONFIG_STATUS:
+    case FC_MSG_RESTART_SLOT:
+    case FC_MSG_AUDIT:
+    case FC_MSG_TRUST_PUSH:
+    case FC_MSG_GET_TRUST:
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool fc_msg_type_has_data(int type)
 {
     return type == FC_MSG_CHUNK || type == FC_MSG_PUT_CHUNK;

@@ -196,6 +196,9 @@ fc_msg_t *fc_msg_recv_req(void *sock, zframe_t **routing_id_p, int *err, uint64_
 const char *fc_msg_type_name(int type);
 /* Whether messages of this type end with a data frame (CHUNK, PUT_CHUNK). */
 bool fc_msg_type_has_data(int type);
+/* Whether this type is a request of the config and trust-list services (CONFIG_PUSH,
+   CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, RESTART_SLOT, AUDIT, TRUST_PUSH, GET_TRUST). */
+bool fc_msg_type_is_config_request(int type);
 /* Reads the req of a message the codec refused, if its first frame is still a msgpack array
    with an integer third element, so the sender can learn why instead of timing out. */
 bool fc_msg_peek_req(zframe_t *frame, uint64_t *req);

@@ -682,6 +682,13 @@ void fc_msg_test(bool verbose)
     assert(!strcmp(fc_msg_type_name(FC_MSG_HEARTBEAT), "HEARTBEAT"));
     assert(!strcmp(fc_msg_type_name(0), "?") && !strcmp(fc_msg_type_name(999), "?"));
     assert(!strcmp(fc_msg_type_name(-1), "?"));
+    /* The broker routes these to its config and trust services. */
+    assert(fc_msg_type_is_config_request(FC_MSG_CONFIG_ACK) &&
+           fc_msg_type_is_config_request(FC_MSG_GET_TRUST) &&
+           fc_msg_type_is_config_request(FC_MSG_AUDIT));
+    assert(!fc_msg_type_is_config_request(FC_MSG_HELLO) &&
+           !fc_msg_type_is_config_request(FC_MSG_CONFIG_SNAPSHOT) &&
+           !fc_msg_type_is_config_request(FC_MSG_GET_CHUNK));
     for (int t = FC_MSG_HELLO; t < FC_MSG_TYPE_MAX; t++)
         assert(strcmp(fc_msg_type_name(t), "?") != 0);
     /* fc_strerror: every code has its own text (ERROR replies carry them). */

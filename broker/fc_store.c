@@ -378,6 +378,10 @@ int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
     } else if (m->serial > INT64_MAX) {
         fc_textf(text, textsize, "serial %llu is too large", (unsigned long long)m->serial);
         err = FC_EINVAL;
+    } else if (m->serial == 0) {
+        /* An agent with nothing installed holds serial 0: a release 0 would never install. */
+        fc_textf(text, textsize, "serial 0: release serials start at 1");
+        err = FC_ESERIAL;
     }
     if (!err)
         err = s_check_blobs(self, m, text, textsize);

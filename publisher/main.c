@@ -53,7 +53,11 @@ static const char *s_usage =
     "  release push DIR --channel NAME --version VER --key FILE\n"
     "               [--mandatory] [--min-version VER] [--serial N] [--product NAME]\n"
     "                                   hash, sign and upload DIR as a release; only what the\n"
-    "                                   broker lacks is sent, so a re-run resumes a failed push\n"
+    "                                   broker lacks is sent, so a re-run resumes a failed push;\n"
+    "                                   when the channel's latest release is VER with the same\n"
+    "                                   content, nothing is committed (exit 0, its serial is\n"
+    "                                   shown); VER with other content is refused: use a new\n"
+    "                                   version\n"
     "  release list [--channel NAME]    releases on the broker, newest first\n"
     "  status [--channel NAME]          every agent seen: id, channel, installed version,\n"
     "                                   state, progress, last seen\n"
@@ -214,6 +218,7 @@ static int s_push(const s_options_t *o, const char *dir)
         fc_json_key_str(j, "channel", o->channel);
         fc_json_key_str(j, "version", o->version);
         fc_json_key_uint(j, "serial", res.serial);
+        fc_json_key_bool(j, "already_published", res.already_published);
         fc_json_key_uint(j, "files", res.files);
         fc_json_key_uint(j, "bytes_total", res.bytes_total);
         fc_json_key_uint(j, "bytes_uploaded", res.bytes_uploaded);
@@ -230,7 +235,13 @@ static int s_push(const s_options_t *o, const char *dir)
         fprintf(stderr, "fleetcast: push failed: %s\n", res.message);
         return 1;
     }
-    if (!o->json) {
+    if (!o->json && res.already_published) {
+        char sent[32];
+        printf("%s %s is already published as serial %llu with this content: nothing committed "
+               "(uploaded %s the broker lacked; %.2f s)\n",
+               o->channel, o->version, (unsigned long long)res.serial,
+               fc_format_bytes(sent, sizeof sent, res.bytes_uploaded), res.seconds);
+    } else if (!o->json) {
         char total[32], sent[32], present[32];
         printf("pushed %s %s as serial %llu: %llu files, %s; uploaded %s, %s already on the "
                "broker (%.2f s)\n",

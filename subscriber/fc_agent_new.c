@@ -106,8 +106,12 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
     }
     self->freeze_after = cfg->freeze_after > 0 ? cfg->freeze_after : FC_AGENT_FREEZE_AFTER;
     int e = fc_agent_trust_open(self, cfg);
-    if (!e)
-        self->inst = fc_install_new(self->install_dir, self->state_dir, self->trust, &e);
+    if (!e) {
+        self->inst =
+            fc_install_new(self->install_dir, self->state_dir, self->trust, &e, msg, sizeof msg);
+        if (!self->inst && msg[0])
+            fc_agent_log(self, "%s", msg);
+    }
     if (!self->inst) {
         if (err)
             *err = e ? e : FC_EIO;

@@ -76,6 +76,7 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
     fc_agent_t *self = (fc_agent_t *)zmalloc(sizeof(fc_agent_t));
     self->broker = strdup(cfg->broker);
     self->channel = strdup(cfg->channel);
+    self->product = s_strdup_or_null(cfg->product);
     self->install_dir = strdup(cfg->install_dir);
     self->state_dir = strdup(cfg->state_dir);
     self->id = cfg->id && cfg->id[0] ? strdup(cfg->id) : s_default_id();
@@ -176,6 +177,7 @@ void fc_agent_destroy(fc_agent_t **self_p)
     fc_trust_destroy(&self->own_trust);
     free(self->broker);
     free(self->channel);
+    free(self->product);
     free(self->install_dir);
     free(self->state_dir);
     free(self->id);

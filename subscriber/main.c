@@ -29,6 +29,9 @@ static void s_usage(FILE *out)
             "\n"
             "  --broker EP          broker service endpoint (required)\n"
             "  --channel NAME       channel to follow (required)\n"
+            "  --product NAME       install only releases of this product (a release of\n"
+            "                       another product on the channel is rejected); default:\n"
+            "                       any product\n"
             "  --install DIR        install tree (required). DIR and DIR/releases must be\n"
             "                       real directories (no symlink), owned by root or this\n"
             "                       user, not writable by group or others: else the agent\n"
@@ -163,13 +166,15 @@ enum {
     O_INSECURE,
     O_STAMP_KEY,
     O_FREEZE,
-    O_HOOK_TIMEOUT
+    O_HOOK_TIMEOUT,
+    O_PRODUCT
 };
 
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"broker", required_argument, NULL, O_BROKER},
                                          {"channel", required_argument, NULL, O_CHANNEL},
+                                         {"product", required_argument, NULL, O_PRODUCT},
                                          {"install", required_argument, NULL, O_INSTALL},
                                          {"state", required_argument, NULL, O_STATE},
                                          {"trust", required_argument, NULL, O_TRUST},
@@ -211,6 +216,9 @@ int main(int argc, char **argv)
             break;
         case O_CHANNEL:
             cfg.channel = optarg;
+            break;
+        case O_PRODUCT:
+            cfg.product = optarg;
             break;
         case O_INSTALL:
             cfg.install_dir = optarg;

@@ -278,13 +278,13 @@ static int s_open_own_dir(int at, const char *name, const char *path, const char
         *err = fc_errno_to_error(errno);
         fc_textf(msg, msgsize, "cannot stat %s %s: %s", what, path, strerror(errno));
     } else if (st.st_uid != 0 && st.st_uid != me) {
-        *err = FC_EPERM;
+        *err = FC_EPATH;
         fc_textf(msg, msgsize,
                  "%s %s is owned by uid %u, neither root nor this agent (uid %u): that user "
                  "could change what the agent installs; chown %u %s (or use another --install)",
                  what, path, (unsigned)st.st_uid, (unsigned)me, (unsigned)me, path);
     } else if (st.st_mode & 022) {
-        *err = FC_EPERM;
+        *err = FC_EPATH;
         fc_textf(msg, msgsize,
                  "%s %s is writable by group or others (mode %04o): another local user could "
                  "change what the agent installs; chmod go-w %s",

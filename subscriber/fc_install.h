@@ -39,10 +39,10 @@ typedef struct {
 
 /* Opens the install and state dirs (creating them, 0755/0700), loads the installed release
    (its manifest re-verified against trust; a manifest that no longer verifies counts as
-   "nothing installed"). Refuses an install dir or releases/ that is a symlink (FC_EPATH), is
-   owned by a user other than root and this process's euid, or is writable by group or
-   others (FC_EPERM): whoever can write there could redirect what the agent installs or
-   removes. NULL with *err on failure, and msg (may be NULL) saying what is wrong and what to
+   "nothing installed"). Refuses (FC_EPATH, "otherwise unsafe") an install dir or releases/
+   that is a symlink, is owned by a user other than root and this process's euid, or is
+   writable by group or others: whoever can write there could redirect what the agent
+   installs or removes. NULL with *err on failure, and msg (may be NULL) saying what is wrong and what to
    do. trust is borrowed and must outlive it. */
 fc_install_t *fc_install_new(const char *install_dir, const char *state_dir,
                              const fc_trust_t *trust, int *err, char *msg, size_t msgsize);

@@ -341,17 +341,17 @@ static void s_test_install_dir(const char *root, const fc_trust_t *trust)
 
     /* Group- or other-writable: the install dir, then releases/. */
     assert(chmod(inst, 0775) == 0);
-    assert(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPERM);
+    assert(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
     assert(strstr(msg, "writable by group or others (mode 0775)") && strstr(msg, "chmod go-w"));
     assert(chmod(inst, 0755) == 0 && mkdir(rel, 0757) == 0 && chmod(rel, 0757) == 0);
-    assert(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPERM);
+    assert(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
     assert(strstr(msg, "releases dir") && strstr(msg, "writable by group or others"));
     assert(chmod(rel, 0755) == 0);
 
     /* Owned by another user: only root can make one. */
     if (geteuid() == 0) {
         assert(chown(inst, 12345, (gid_t)-1) == 0);
-        assert(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPERM);
+        assert(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
         assert(strstr(msg, "owned by uid 12345") && strstr(msg, "chown"));
         assert(chown(inst, 0, (gid_t)-1) == 0);
     }

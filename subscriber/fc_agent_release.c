@@ -176,6 +176,17 @@ void fc_agent_consider(fc_agent_t *self, const uint8_t *bytes, size_t len, doubl
         fc_manifest_destroy(&m);
         return;
     }
+    /* The broker serves a channel whatever the product: a release of another product pushed
+       to this channel is signed and well formed, but not ours to install. */
+    if (self->product && !streq(m->product, self->product)) {
+        fc_agent_set_state(self, "rejected",
+                           "release rejected: manifest is for product '%s', not '%s' (%s)",
+                           m->product, self->product, fc_agent_error_name(FC_EINVAL));
+        s_decided(self, id);
+        fc_agent_finish(self, FC_AGENT_EXIT_ERROR, FC_EINVAL);
+        fc_manifest_destroy(&m);
+        return;
+    }
     if (self->target && m->serial <= self->target->serial) {
         fc_manifest_destroy(&m); /* not newer than what is being fetched */
         return;

@@ -47,7 +47,7 @@ fc_pass "acks from made-up ids or ids outside the scope are refused (FC_EPERM) a
 
 # 4b. A global canary: an id first heard after the revision is in scope, and its ack is
 # recorded and listed, but it does not count towards the halt.
-rev=$(fc_config set mode=b --canary 99 --halt-percent 20 --json | fc_json_num rev)
+rev=$(fc_config set speed=b --canary 99 --halt-percent 20 --json | fc_json_num rev)
 fc_wait_for "the thief's key to say HELLO as x2" 15 welcomed x2
 out=$(as_thief x2 ack "$rev")
 [ "$out" = ok ] || fc_fail "the ack of an agent first heard after the revision: $out"

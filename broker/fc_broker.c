@@ -44,6 +44,8 @@ typedef struct {
     uint64_t epoch;
     char service[FC_MAX_ENDPOINT + 1];
     char announce[FC_MAX_ENDPOINT + 1];
+    char pub_bound[FC_MAX_ENDPOINT + 1]; /* what the PUB is bound to, for a re-bind */
+    bool pub_unbound;                    /* a re-bind failed: try again */
     bool verbose;
     bool quiet;
     int heartbeat_ms;
@@ -174,6 +176,11 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
     if (!*err)
         *err = s_bind(self->pub, "announce", config->announce, self->announce,
                       sizeof self->announce, text, textsize);
+    if (!*err) {
+        char *last = zsock_last_endpoint(self->pub);
+        snprintf(self->pub_bound, sizeof self->pub_bound, "%s", last ? last : config->announce);
+        zstr_free(&last);
+    }
     if (*err) {
         s_broker_destroy(&self);
         return NULL;
@@ -630,6 +637,30 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
 
 /* --- loop ------------------------------------------------------------------------------- */
 
+static void s_announce_bind(s_broker_t *self)
+{
+    self->pub_unbound = zsock_bind(self->pub, "%s", self->pub_bound) < 0;
+    if (self->pub_unbound)
+        zsys_error("fleetcast-broker: cannot bind the announce endpoint %s again: %s; trying"
+                   " again at the next heartbeat",
+                   self->pub_bound, zmq_strerror(zmq_errno()));
+}
+
+/* A revoked key keeps what libzmq already admitted: its subscription goes on hearing every
+   announcement. Unbinding closes every connection accepted on the endpoint, and binding it
+   again (same port) makes each subscriber reconnect and pass ZAP anew; agents notice the
+   announcements they missed by the sequence (heartbeat) and sync. Until the bind succeeds
+   it is tried again every heartbeat. */
+static void s_rebind_announce(s_broker_t *self)
+{
+    if (!self->quiet)
+        zsys_warning("fleetcast-broker: a key was revoked: re-binding the announce socket %s so"
+                     " every subscriber authenticates again",
+                     self->pub_bound);
+    zsock_unbind(self->pub, "%s", self->pub_bound);
+    s_announce_bind(self);
+}
+
 static void s_heartbeat(s_broker_t *self)
 {
     fc_msg_t *hb = fc_msg_new(FC_MSG_HEARTBEAT);
@@ -691,6 +722,10 @@ void fc_broker_actor(zsock_t *pipe, void *args)
     while (!self->terminated) {
         int64_t now = zclock_mono();
         if (now >= next_beat) {
+            if (self->auth && fc_broker_auth_revoked(self->auth))
+                s_rebind_announce(self);
+            else if (self->pub_unbound)
+                s_announce_bind(self);
             s_heartbeat(self);
             if (self->auth)
                 fc_broker_auth_flush(self->auth, self->store);

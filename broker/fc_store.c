@@ -556,7 +556,8 @@ int fc_store_agent_seen(fc_store_t *self, const char *id, const char *channel)
         sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
     }
-    return fc_store_step_done(st);
+    int err = fc_store_step_done(st);
+    return err ? err : fc_store_agent_known_mark(self, id);
 }
 
 int fc_store_agents(fc_store_t *self, const char *channel, size_t max, fc_agent_status_t **list,

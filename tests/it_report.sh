@@ -57,11 +57,11 @@ done
 fc_pass "20 reports naming two ${mb} MiB blobs in turn re-read each at most once"
 
 # States: only the documented ones are stored.
-out=$(as_agent a-bogus report bogus-state)
-grep -q "^error " <<<"$out" || fc_fail "a REPORT with state bogus-state was accepted: $out"
+bogus=$(as_agent a-bogus report bogus-state)
+grep -q "^error 1 (" <<<"$bogus" || fc_fail "a REPORT with state bogus-state was not refused FC_EPROTO: $bogus"
 st=$(fc_cli status)
 if grep -q "bogus-state" <<<"$st"; then fc_fail "status shows bogus-state: $st"; fi
 out=$(as_agent a-good report postponed)
 [ "$out" = ok ] || fc_fail "a REPORT with state postponed: $out"
 grep a-good <<<"$(fc_cli status)" | grep -q postponed || fc_fail "status: $(fc_cli status)"
-fc_pass "REPORT state bogus-state refused ($out), postponed stored and shown"
+fc_pass "REPORT state bogus-state refused ($bogus), postponed stored and shown"

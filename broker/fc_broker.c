@@ -12,8 +12,10 @@
 #include "fc_stamp.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_suspects.h"
 #include "fc_trust_service.h"
 #include "fc_util.h"
+#include "fc_verifier.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,9 +59,10 @@ typedef struct {
     /* Replies held back until the batch's transaction is on disk (see s_batch_flush). */
     s_held_t held[S_BATCH];
     size_t nheld;
-    /* The last blob an agent reported corrupt, re-verified at most once a minute. */
-    uint8_t suspect[FC_HASH_LEN];
-    int64_t suspect_at;
+    /* Blobs agents report corrupt: which reports to act on (per blob, per key), and the
+       thread that re-reads them off this loop. */
+    fc_suspects_t *suspects;
+    fc_verifier_t *verifier;
 } s_broker_t;
 
 struct fc_broker_t {
@@ -110,6 +113,8 @@ static void s_broker_destroy(s_broker_t **self_p)
     if (!self)
         return;
     zpoller_destroy(&self->poller);
+    fc_verifier_destroy(&self->verifier);
+    fc_suspects_destroy(&self->suspects);
     fc_chunks_destroy(&self->chunks);
     zsock_destroy(&self->router);
     zsock_destroy(&self->pub);
@@ -192,7 +197,16 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
         s_broker_destroy(&self);
         return NULL;
     }
-    self->poller = zpoller_new(pipe, self->router, NULL);
+    self->suspects = fc_suspects_new(FC_SUSPECT_BLOB_S, FC_SUSPECT_KEY_S, FC_SUSPECT_KEY_MAX,
+                                     FC_SUSPECT_MAX_ENTRIES);
+    self->verifier = fc_verifier_new(config->data_dir);
+    if (!self->verifier) {
+        snprintf(text, textsize, "cannot start the blob verifier thread");
+        *err = FC_EIO;
+        s_broker_destroy(&self);
+        return NULL;
+    }
+    self->poller = zpoller_new(pipe, self->router, fc_verifier_sock(self->verifier), NULL);
     /* Only $TERM stops the actor: the owner decides what a signal means. */
     zpoller_set_nonstop(self->poller, true);
     return self;
@@ -422,36 +436,58 @@ static void s_on_list(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
-/* An agent that refused a release by hash names the blob ("blob HEX corrupt"): re-verify
-   our copy, and if it is damaged say so and stop serving it until a re-push repairs it. */
-static void s_check_reported_blob(s_broker_t *self, const fc_agent_status_t *st)
+/* An agent that refused a release by hash names the blob in REPORT's blob field: re-read our
+   copy on the verifier's thread (s_on_verified acts on the answer). A REPORT is small and a
+   blob may be large: fc_suspects decides which reports are worth a re-read (each blob once a
+   minute, each key a few a minute), so a stolen key cannot keep the broker reading. */
+static void s_check_reported_blob(s_broker_t *self, const char *key, const fc_msg_t *m)
 {
-    const char *p = strcmp(st->state, "failed") == 0 ? strstr(st->message, "blob ") : NULL;
-    uint8_t blob[FC_HASH_LEN];
+    static const uint8_t none[FC_HASH_LEN];
+    const fc_agent_status_t *st = &m->agents[0];
+    uint64_t size;
+    if (!memcmp(m->blob, none, FC_HASH_LEN) ||
+        fc_store_blob_size(self->store, m->blob, &size) != FC_OK)
+        return; /* none named, or not ours (never stored, or already moved aside) */
     char hex[2 * FC_HASH_LEN + 1];
-    if (!p || strlen(p + 5) < 2 * FC_HASH_LEN || strncmp(p + 5 + 2 * FC_HASH_LEN, " corrupt", 8))
+    fc_hash_hex(m->blob, hex);
+    fc_suspect_verdict_t verdict =
+        fc_suspects_admit(self->suspects, m->blob, key, zclock_mono() / 1000);
+    int err =
+        verdict == FC_SUSPECT_VERIFY ? fc_verifier_request(self->verifier, m->blob, st->id) : FC_OK;
+    if (verdict != FC_SUSPECT_VERIFY || err) {
+        if (self->verbose)
+            zsys_info("fleetcast-broker: agent %s reports blob %s corrupt; not re-read: %s", st->id,
+                      hex, err ? "too many re-reads queued" : fc_suspect_verdict_name(verdict));
         return;
-    memcpy(hex, p + 5, 2 * FC_HASH_LEN);
-    hex[2 * FC_HASH_LEN] = '\0';
-    if (fc_hex_decode(blob, FC_HASH_LEN, hex) != 0)
-        return;
-    /* reading a large blob costs: one report, or a hostile agent's many, cannot make the
-       broker re-read the same blob more than once a minute */
-    int64_t now = (int64_t)time(NULL);
-    if (memcmp(blob, self->suspect, FC_HASH_LEN) == 0 && now - self->suspect_at < 60)
-        return;
-    memcpy(self->suspect, blob, FC_HASH_LEN);
-    self->suspect_at = now;
-    char text[FC_MAX_TEXT + 256];
-    int err = fc_store_blob_suspect(self->store, blob, st->id, text, sizeof text);
-    if (err == FC_EHASH)
-        zsys_error("fleetcast-broker: blob %s corrupt: %s", hex, text);
-    else if (err != FC_ENOTFOUND) /* not found: already moved aside */
-        zsys_info("fleetcast-broker: agent %s reports blob %s corrupt; our copy %s", st->id, hex,
-                  err ? fc_strerror(err) : "verifies");
+    }
+    if (!self->quiet)
+        zsys_info("fleetcast-broker: agent %s reports blob %s corrupt; re-reading it", st->id, hex);
 }
 
-static void s_on_report(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+/* A re-read is done: a damaged blob is marked here, on the loop that owns the store. */
+static void s_on_verified(s_broker_t *self)
+{
+    fc_verifier_result_t r;
+    if (fc_verifier_result(self->verifier, &r) != FC_OK)
+        return;
+    char hex[2 * FC_HASH_LEN + 1], text[FC_MAX_TEXT + 256];
+    fc_hash_hex(r.blob, hex);
+    if (r.err == FC_EHASH) {
+        char reason[FC_MAX_TEXT + 64];
+        snprintf(reason, sizeof reason, "does not match its hash (reported by agent %s)", r.who);
+        int qerr = fc_store_blob_quarantine(self->store, r.blob, reason);
+        snprintf(text, sizeof text, "%s; %s", reason,
+                 qerr ? fc_strerror(qerr)
+                      : "moved aside and no longer served: re-push a release holding it to "
+                        "repair it");
+        zsys_error("fleetcast-broker: blob %s corrupt: %s", hex, text);
+    } else if (r.err != FC_ENOTFOUND) /* not found: already moved aside */
+        zsys_info("fleetcast-broker: agent %s reports blob %s corrupt; our copy %s (re-read in "
+                  "%lld ms)",
+                  r.who, hex, r.err ? fc_strerror(r.err) : "verifies", (long long)r.msecs);
+}
+
+static void s_on_report(s_broker_t *self, zframe_t *peer, fc_msg_t *m, const char *key)
 {
     if (m->nagents != 1) {
         s_error(self, peer, m->req, FC_EINVAL, "REPORT carries exactly one agent status");
@@ -459,7 +495,7 @@ static void s_on_report(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     }
     int err = fc_store_agent_report(self->store, &m->agents[0]);
     if (!err)
-        s_check_reported_blob(self, &m->agents[0]);
+        s_check_reported_blob(self, key, m);
     if (err)
         s_error(self, peer, m->req, err, err == FC_EINVAL ? "invalid agent id or channel" : NULL);
     else
@@ -615,7 +651,7 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         s_on_list(self, peer, m);
         break;
     case FC_MSG_REPORT:
-        s_on_report(self, peer, m);
+        s_on_report(self, peer, m, key);
         break;
     case FC_MSG_STATUS:
         s_on_status(self, peer, m);
@@ -741,6 +777,8 @@ void fc_broker_actor(zsock_t *pipe, void *args)
             s_handle_pipe(self);
         else if (which == self->router)
             s_handle_router(self);
+        else if (which == fc_verifier_sock(self->verifier))
+            s_on_verified(self);
         fc_chunks_pump(self->chunks);
     }
     /* For the operator (and the benchmarks): how much of the chunk traffic was load. */

@@ -2,6 +2,7 @@
 #include "fc_msg.h"
 #include "fc_error.h"
 #include "fc_mpack.h"
+#include "fc_state.h"
 
 #include <assert.h>
 #include <stddef.h>
@@ -45,6 +46,8 @@ typedef enum {
                    (all of it) when this is 0: HEARTBEAT gained its signed timestamp
                    [time_ms, sig] after release 1 */
     F_SIG,      /* uint8_t[FC_SIG_LEN]: bin of exactly 64 (only inside an optional group) */
+    F_HASH0,    /* uint8_t[FC_HASH_LEN]: bin of exactly 32, or an empty bin for "none" (all
+                   zero in the struct: no BLAKE2b-256 output is 32 zero bytes in practice) */
 } s_kind_t;
 
 typedef struct {
@@ -120,7 +123,8 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_RELEASE_COMMIT] = {M_MANIFEST},
     [FC_MSG_LIST] = {M_STR(channel)},
     [FC_MSG_LIST_REPLY] = {M_RELEASES},
-    [FC_MSG_REPORT] = {{F_AGENTS, 0, 1, 1}}, /* exactly the agent's own status */
+    /* exactly the agent's own status; the blob it found corrupt at the broker, if any */
+    [FC_MSG_REPORT] = {{F_AGENTS, 0, 1, 1}, {F_HASH0, offsetof(fc_msg_t, blob), 0, -1}},
     [FC_MSG_STATUS] = {M_STR(channel)},
     [FC_MSG_STATUS_REPLY] = {M_AGENTS},
     [FC_MSG_OK] = {M_U64(serial), {F_OPTBOOL, offsetof(fc_msg_t, flag), 0, -1}},
@@ -310,6 +314,11 @@ static int s_pack_scalar(msgpack_packer *pk, const s_field_t *f, const void *bas
         return msgpack_pack_bin_with_body(pk, S_CAT(uint8_t, base, f), FC_HASH_LEN);
     case F_SIG:
         return msgpack_pack_bin_with_body(pk, S_CAT(uint8_t, base, f), FC_SIG_LEN);
+    case F_HASH0: {
+        static const uint8_t none[FC_HASH_LEN];
+        const uint8_t *h = S_CAT(uint8_t, base, f);
+        return msgpack_pack_bin_with_body(pk, h, memcmp(h, none, FC_HASH_LEN) ? FC_HASH_LEN : 0);
+    }
     default:
         return -1;
     }
@@ -494,6 +503,17 @@ static int s_read_scalar(const msgpack_object *o, const s_field_t *f, void *base
         return fc_mpack_hash(o, S_AT(uint8_t, base, f));
     case F_SIG:
         return fc_mpack_fixbin(o, S_AT(uint8_t, base, f), FC_SIG_LEN);
+    case F_HASH0: {
+        const uint8_t *ptr;
+        size_t len;
+        /* any other length is malformed, as for F_HASH (not merely too big) */
+        int rc = fc_mpack_bin(o, &ptr, &len, FC_MAX_FRAME);
+        if (rc == 0 && len != 0 && len != FC_HASH_LEN)
+            rc = FC_EPROTO;
+        if (rc == 0 && len)
+            memcpy(S_AT(uint8_t, base, f), ptr, FC_HASH_LEN);
+        return rc;
+    }
     default:
         return FC_EPROTO;
     }
@@ -621,6 +641,11 @@ static int s_decode_top(const msgpack_object *top, size_t frames, zframe_t **dat
     int rc = 0;
     for (size_t i = 0; i < nfields && rc == 0; i++)
         rc = s_read_field(&it[3 + i], &fields[i], self);
+    /* A state is one of the documented names (fc_state.h), never free text a broker stores
+       and a CLI shows. Only decoding checks: hostile-input tools must be able to send one. */
+    fc_state_t state;
+    if (rc == 0 && type == FC_MSG_REPORT && !fc_state_from_name(self->agents[0].state, &state))
+        rc = FC_EPROTO;
     if (rc) {
         fc_msg_destroy(&self);
         return rc;

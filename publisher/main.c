@@ -16,6 +16,7 @@
 #include "fc_keys_cmd.h"
 #include "fc_progress.h"
 #include "fc_push.h"
+#include "fc_state.h"
 #include "fc_trust_cmd.h"
 #include "fc_util.h"
 
@@ -320,6 +321,15 @@ static int s_list(const s_options_t *o)
     return 0;
 }
 
+/* The agent's state as the table names it: a broker only stores states from fc_state.h,
+   and a database from before that check may hold anything, shown as "unknown". */
+static const char *s_state_shown(const char *state)
+{
+    fc_state_t s = FC_STATE_UNKNOWN;
+    fc_state_from_name(state, &s);
+    return fc_state_name(s);
+}
+
 static int s_status(const s_options_t *o)
 {
     fc_msg_t *req = fc_msg_new(FC_MSG_STATUS);
@@ -336,7 +346,7 @@ static int s_status(const s_options_t *o)
             fc_json_key_str(j, "id", a->id);
             fc_json_key_str(j, "channel", a->channel);
             fc_json_key_str(j, "version", a->version);
-            fc_json_key_str(j, "state", a->state);
+            fc_json_key_str(j, "state", s_state_shown(a->state));
             fc_json_key_uint(j, "done", a->done);
             fc_json_key_uint(j, "total", a->total);
             fc_json_key_int(j, "last_seen", a->last_seen);
@@ -358,7 +368,8 @@ static int s_status(const s_options_t *o)
             else
                 snprintf(progress, sizeof progress, "-");
             printf("%-20s %-12s %-12s %-12s %9s %-20s %s\n", a->id, a->channel,
-                   *a->version ? a->version : "-", a->state, progress, seen, a->message);
+                   *a->version ? a->version : "-", s_state_shown(a->state), progress, seen,
+                   a->message);
         }
         if (reply->nagents == 0)
             printf("(no agents seen)\n");

@@ -86,6 +86,9 @@ struct fc_agent_t {
 
     /* State, reporting, results. */
     bool report_due;
+    /* The blob whose bad chunks made the current failure, named in REPORT's blob field
+       until the state changes (all zero: none). */
+    uint8_t corrupt_blob[FC_HASH_LEN];
     double last_report;
     fc_agent_mode_t mode;
     bool finished;

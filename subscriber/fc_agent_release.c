@@ -312,6 +312,8 @@ static void s_after_chunk(fc_agent_t *self, int rc, double now)
                      fc_agent_error_name(FC_EHASH));
             s_stop_fetch(self);
             s_fail(self, FC_EHASH, self->retry_interval, text);
+            if (file) /* the broker re-reads the blob named here, not the prose above */
+                memcpy(self->corrupt_blob, file->hash, FC_HASH_LEN);
         } else if (self->verbose)
             fc_agent_log(self, "a chunk of %s did not match its hash; fetching it again",
                          self->target->version);

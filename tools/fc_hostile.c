@@ -46,7 +46,8 @@ static int s_usage(FILE *out, int status)
         "           config requests with hostile content (bad revisions, odd ids, types)\n"
         "       fleetcast-hostile as-agent ENDPOINT ID TYPE [ARG]\n"
         "           one agent request naming agent ID, with this peer's key: TYPE hello\n"
-        "           [CHANNEL], report [STATE] (default failed), sync, ack REV (failed),\n"
+        "           [CHANNEL], report [STATE] (default failed), report-blob HEX (failed,\n"
+        "           naming blob HEX corrupt), sync, ack REV (failed),\n"
         "           slot REV; prints 'ok', 'ok granted', the reply type or 'error CODE\n"
         "           (what): text'; exit 0 on an answer, 1 on none\n"
         "       fleetcast-hostile broker SERVICE ANNOUNCE SECONDS\n"
@@ -215,12 +216,24 @@ static const s_case_t s_cases[] = {
      "\x95\x01\x05\x4d\xc4\x20"
      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00",
      39},
-    {"REPORT map for agents", "\x94\x01\x0f\x4d\x80", 5},
+    {"REPORT map for agents", "\x95\x01\x0f\x4d\x80\xc4\x00", 7},
     {"REPORT two agents",
-     "\x94\x01\x0f\x4d\x92"
-     "\x98\xa1\x61\xa0\xa0\xa0\xa0\x00\x00\x00"
-     "\x98\xa1\x62\xa0\xa0\xa0\xa0\x00\x00\x00",
-     25},
+     "\x95\x01\x0f\x4d\x92"
+     "\x98\xa1\x61\xa0\xa0\xa6\x66\x61\x69\x6c\x65\x64\xa0\x00\x00\x00"
+     "\x98\xa1\x62\xa0\xa0\xa6\x66\x61\x69\x6c\x65\x64\xa0\x00\x00\x00"
+     "\xc4\x00",
+     39},
+    {"REPORT state not in the table",
+     "\x95\x01\x0f\x4d\x91"
+     "\x98\xa1\x61\xa0\xa0\xab\x62\x6f\x67\x75\x73\x2d\x73\x74\x61\x74\x65\xa0\x00\x00\x00"
+     "\xc4\x00",
+     28},
+    {"REPORT blob of 31 bytes",
+     "\x95\x01\x0f\x4d\x91"
+     "\x98\xa1\x61\xa0\xa0\xa6\x66\x61\x69\x6c\x65\x64\xa0\x00\x00\x00"
+     "\xc4\x1f"
+     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+     54},
     {"LIST 65-byte channel",
      "\x94\x01\x0d\x4d\xd9\x41"
      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
@@ -229,7 +242,7 @@ static const s_case_t s_cases[] = {
     {"array32 count 2^31", "\xdd\x7f\xff\xff\xff", 5},
     {"str32 length 2^32-1", "\x94\x01\x0d\x4d\xdb\xff\xff\xff\xff", 9},
     {"bin32 length lie", "\x94\x01\x0c\x4d\xc6\x7f\xff\xff\xff\x61\x62", 11},
-    {"REPORT agents count 65535", "\x94\x01\x0f\x4d\xdc\xff\xff", 7},
+    {"REPORT agents count 65535", "\x95\x01\x0f\x4d\xdc\xff\xff", 7},
     {"UPLOAD_STATE ranges count 2^32-1",
      "\x96\x01\x08\x4d\xc4\x20"
      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\xc2\xdd\xff\xff\xff\xff",

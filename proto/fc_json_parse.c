@@ -74,9 +74,9 @@ static size_t s_stop(const char *text, size_t len, bool *deep)
     return len;
 }
 
-/* jansson's error as ours: its line and column (the last character it read), its text with
-   control bytes shown as \xNN (it quotes the token it stopped at), and a plainer text where
-   its own names jansson's API or a byte number alone. */
+/* jansson's error as ours: its line and column (the last character it read) and its text,
+   with control bytes shown as \xNN because it quotes the token it stopped at; plainer words
+   where jansson's name its own API (\u0000) or give a byte without saying it is bad UTF-8. */
 static int s_jansson_error(const json_error_t *err, const char *text, size_t len, char *errmsg,
                            size_t errsize)
 {
@@ -98,7 +98,7 @@ static int s_jansson_error(const json_error_t *err, const char *text, size_t len
                   (unsigned char)text[err->position]);
         return FC_EPROTO;
     }
-    char shown[4 * JSON_ERROR_TEXT_LENGTH];
+    char shown[4 * JSON_ERROR_TEXT_LENGTH + 1]; /* every byte as \xNN, and the NUL */
     size_t n = 0;
     for (size_t i = 0; err->text[i] && i < JSON_ERROR_TEXT_LENGTH; i++) {
         unsigned char c = (unsigned char)err->text[i];

@@ -109,9 +109,9 @@ int main(int argc, char **argv)
     }
     qsort(ms, (size_t)rounds, sizeof(double), s_cmp);
     double median = ms[rounds / 2];
-    printf("document %zu bytes (msgpack %zu), %lld rounds: CPU per parse best %.2f ms, "
-           "median %.2f ms, %.1f MiB/s at the median\n",
-           len, outlen, rounds, ms[0], median,
+    printf("document %zu bytes (msgpack %zu), %lld rounds: CPU per parse best %.1f us, "
+           "median %.1f us, %.1f MiB/s at the median\n",
+           len, outlen, rounds, ms[0] * 1e3, median * 1e3,
            median > 0 ? (double)len / (1 << 20) / (median / 1e3) : 0.0);
     free(ms);
     free(doc);

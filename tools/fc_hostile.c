@@ -339,6 +339,31 @@ static int s_client(const fc_hostile_target_t *target)
         failures +=
             fc_hostile_probe(target, s_cases[i].name, &msg, FC_HOSTILE_ERROR_OR_DROP, 0, false);
     }
+    /* PROTOCOL.md section 2: where req can be read, the answer is ERROR FC_EPROTO, even if
+       the rest of the frame is wrong. */
+    const s_case_t attributable[] = {
+        {"LIST with one trailing byte (req readable)", "\x94\x01\x0d\x4d\xa0\xc0", 6},
+        {"GET_CHUNK of 3 MiB of nils (req readable)", NULL, 3u << 20},
+    };
+    for (size_t i = 0; i < sizeof attributable / sizeof attributable[0]; i++) {
+        zmsg_t *msg;
+        if (attributable[i].bytes)
+            msg = s_raw(attributable[i].bytes, attributable[i].len);
+        else {
+            uint8_t *nils = malloc(attributable[i].len);
+            assert(nils);
+            memset(nils, 0xc0, attributable[i].len);
+            size_t n = attributable[i].len - 5;
+            memcpy(nils,
+                   (uint8_t[]){0xdd, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+                               (uint8_t)n, 0x01, 0x05, 0x4d},
+                   8);
+            msg = s_raw(nils, attributable[i].len);
+            free(nils);
+        }
+        failures += fc_hostile_probe(target, attributable[i].name, &msg, FC_HOSTILE_ERROR,
+                                     FC_EPROTO, false);
+    }
     /* Truncated frames. */
     fc_msg_t *m = fc_msg_new(FC_MSG_GET_CHUNK);
     memset(m->blob, 0xab, sizeof m->blob);

@@ -1,7 +1,7 @@
 /* fc_chunks_test.c: self-test of the chunk server: the bytes it holds never pass the budget,
    queued requests are answered in order as ZeroMQ releases bytes, peers take turns, a
-   re-sent request is queued once and not answered twice on one connection, bad requests
-   refused. */
+   re-sent request is queued once and not answered twice on one connection, a connection
+   at its share is passed over and one that stalls is dropped, bad requests refused. */
 #include "fc_chunks.h"
 #include "fc_error.h"
 #include "fc_hash.h"
@@ -166,6 +166,65 @@ void fc_chunks_test(bool verbose)
     zsock_destroy(&dealer3);
     if (verbose)
         printf("(late re-send not answered twice) ");
+
+    /* A connection that does not read fills its share and is passed over: another is
+       served from the rest of the budget meanwhile. Past the deadline without taking any of
+       its bytes, it is dropped: its bytes leave the budget, its queue is forgotten, and
+       its requests are refused from then on. */
+    fc_chunks_t *fair = fc_chunks_new(store, zsock_resolve(router), 8 * FC_CHUNK_SIZE);
+    assert(fair);
+    fc_chunks_set_share(fair, 2 * FC_CHUNK_SIZE);
+    fc_chunks_set_deadline(fair, 300);
+    for (uint64_t i = 0; i < 6; i++) /* "peer" is the hog: nothing read from dealer here */
+        assert(fc_chunks_get(fair, peer, 600 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
+                             sizeof text) == 0);
+    assert(fc_chunks_held(fair) == 2 * FC_CHUNK_SIZE && fc_chunks_waiting(fair) == 4);
+    zsock_t *dealer4 = zsock_new(ZMQ_DEALER);
+    zsock_set_identity(dealer4, "peer4");
+    assert(dealer4 && zsock_connect(dealer4, "inproc://fc_chunks_test") == 0);
+    zstr_send(dealer4, "hi");
+    hi = zmsg_recv(router);
+    assert(hi);
+    zmsg_destroy(&hi);
+    zframe_t *peer4 = zframe_new("peer4", 5);
+    for (uint64_t i = 0; i < 6; i++)
+        assert(fc_chunks_get(fair, peer4, 700 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
+                             sizeof text) == 0);
+    fc_chunks_pump(fair); /* as the broker does after each batch of requests */
+    assert(fc_chunks_held(fair) == 4 * FC_CHUNK_SIZE && fc_chunks_waiting(fair) == 8);
+    for (uint64_t i = 0; i < 6; i++) {
+        fc_msg_t *m = s_recv(dealer4);
+        assert(m->type == FC_MSG_CHUNK && m->req == 700 + i);
+        fc_msg_destroy(&m);
+        fc_chunks_pump(fair); /* the hog, first in turn, is passed over */
+    }
+    assert(fc_chunks_held(fair) == 2 * FC_CHUNK_SIZE && fc_chunks_waiting(fair) == 4);
+    assert(fc_chunks_dropped_links(fair) == 0);
+    zclock_sleep(1100); /* past the deadline, and the once-a-second check */
+    fc_chunks_pump(fair);
+    assert(fc_chunks_dropped_links(fair) == 1);
+    assert(fc_chunks_held(fair) == 0 && fc_chunks_waiting(fair) == 0);
+    assert(fc_chunks_ignored(fair) == 4);
+    assert(fc_chunks_get(fair, peer, 610, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    assert(fc_chunks_ignored(fair) == 5 && fc_chunks_waiting(fair) == 0);
+    /* The budget it held serves the others at once. */
+    assert(fc_chunks_get(fair, peer4, 710, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    fc_msg_t *m4 = s_recv(dealer4);
+    assert(m4->req == 710);
+    fc_msg_destroy(&m4);
+    /* The dropped connection's replies are still in ZeroMQ: released when it lets go,
+       without going below zero in the budget. */
+    for (uint64_t i = 0; i < 2; i++) {
+        fc_msg_t *m = s_recv(dealer);
+        assert(m->req == 600 + i);
+        fc_msg_destroy(&m);
+    }
+    assert(fc_chunks_held(fair) == 0);
+    fc_chunks_destroy(&fair);
+    zframe_destroy(&peer4);
+    zsock_destroy(&dealer4);
+    if (verbose)
+        printf("(share, deadline drop) ");
 
     /* Refused at once: zero or oversized length, a range past the end, an unknown blob. */
     assert(fc_chunks_get(chunks, peer, 1, blob, 0, 0, text, sizeof text) == FC_EINVAL);

@@ -48,7 +48,8 @@ typedef struct {
        frozen or replayed feed. NULL: heartbeats go unsigned. */
     const fc_signkey_t *timestamp_key;
     /* Chunk bytes read for GET_CHUNK and not yet sent, across all agents; requests beyond it
-       wait their turn. 0 means FC_CHUNKS_BUDGET (24 MiB). */
+       wait their turn. 0 means FC_CHUNKS_BUDGET (24 MiB). Each connection may hold at
+       most FC_CHUNKS_SHARE of it (fc_chunks.h). */
     uint64_t chunk_budget;
 } fc_broker_config_t;
 

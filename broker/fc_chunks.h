@@ -46,7 +46,8 @@ void fc_chunks_destroy(fc_chunks_t **self_p);
    budget allows (answered by fc_chunks_pump, which also answers read errors itself): each
    peer's requests in the order they came, peers in turn, one chunk each. A request id the
    peer already has waiting is not queued twice, and one answered lately on the same
-   connection (routing id) is not answered again: that reply is on its way. */
+   connection (routing id) is not answered again: that reply is on its way. A request from
+   a connection dropped past the deadline returns 0 and is never answered. */
 int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, uint64_t req, const uint8_t blob[FC_HASH_LEN],
                   uint64_t offset, uint64_t length, char *text, size_t textsize);
 /* Answers queued requests while the budget allows, passing over connections at their

@@ -324,11 +324,11 @@ static void s_on_sync(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
-static void s_on_get_chunk(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+static void s_on_get_chunk(s_broker_t *self, zframe_t *peer, const char *key, fc_msg_t *m)
 {
     char text[FC_MAX_TEXT];
-    int err =
-        fc_chunks_get(self->chunks, peer, m->req, m->blob, m->offset, m->length, text, sizeof text);
+    int err = fc_chunks_get(self->chunks, peer, key, m->req, m->blob, m->offset, m->length, text,
+                            sizeof text);
     if (err)
         s_error(self, peer, m->req, err, "%s", text);
 }
@@ -606,7 +606,7 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         s_on_sync(self, peer, m);
         break;
     case FC_MSG_GET_CHUNK:
-        s_on_get_chunk(self, peer, m);
+        s_on_get_chunk(self, peer, key, m);
         break;
     case FC_MSG_UPLOAD_QUERY:
         s_on_upload_query(self, peer, m);

@@ -32,18 +32,24 @@ typedef struct {
 /* What one connection (routing id) holds: its replies' bytes not yet taken by ZeroMQ, and
    how many it has released in all (progress). Shared with the I/O thread like the account:
    the server holds one reference while it knows the connection, and each reply one. */
-typedef struct {
+typedef struct s_conn_t {
     s_account_t *account; /* one reference of its own */
     uint64_t held, released;
     uint64_t nheld; /* replies */
     uint64_t refs;
     bool dropped; /* its bytes no longer count in the account's */
+    /* The record of the CURVE key the connection authenticated with (one reference), whose
+       held bytes are those of all its connections, dropped ones included; NULL for a key's
+       own record, or with --insecure. */
+    struct s_conn_t *owner;
+    size_t nlinks; /* a key's record: connections known with it (main thread) */
 } s_conn_t;
 
 /* What the server knows of a connection besides s_conn_t (main thread only). */
 typedef struct {
     s_conn_t *conn;
     char *key;           /* routing id in hex */
+    char *who;           /* the CURVE key, or NULL (--insecure) */
     int64_t seen;        /* last request, zclock_mono ms */
     int64_t progress_at; /* when its released count last moved, or it held nothing */
     uint64_t released;   /* conn->released then */
@@ -104,7 +110,8 @@ struct fc_chunks_t {
     /* Per connection: what it holds, against its share. One connection that stops reading
        (or reads slowly) fills its share and is then skipped, not waited on: the others are
        served from the rest of the budget. */
-    zhashx_t *links; /* key -> s_link_t, owned */
+    zhashx_t *links;  /* key -> s_link_t, owned */
+    zhashx_t *owners; /* CURVE key -> s_conn_t, one reference each */
     uint64_t share;
     int64_t deadline_ms, checked;
     uint64_t send_failed, dropped, duplicates, nserved, ndropped_links, ignored;
@@ -162,9 +169,18 @@ static void s_block_free(s_account_t *a, uint64_t *block)
 static void s_conn_release(s_conn_t *c)
 {
     if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        if (c->owner)
+            s_conn_release(c->owner);
         s_account_release(c->account, 0);
         free(c);
     }
+}
+
+static void s_owner_destroy(void **item)
+{
+    if (*item)
+        s_conn_release((s_conn_t *)*item);
+    *item = NULL;
 }
 
 /* ZeroMQ is done with a reply's bytes (any thread). */
@@ -181,6 +197,8 @@ static void s_free_chunk(void *data, void *hint)
     c->held -= length;
     c->nheld--;
     c->released += length;
+    if (c->owner)
+        c->owner->held -= length;
     if (!c->dropped)
         __atomic_sub_fetch(&a->held, length, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&a->lock);
@@ -191,19 +209,45 @@ static void s_link_destroy(void **item)
 {
     s_link_t *l = (s_link_t *)*item;
     if (l) {
+        if (l->conn->owner)
+            l->conn->owner->nlinks--;
         s_conn_release(l->conn);
         zstr_free(&l->key);
+        zstr_free(&l->who);
         free(l);
         *item = NULL;
     }
 }
 
-/* The record of the connection key, made if new; NULL if out of memory. */
-static s_link_t *s_link(fc_chunks_t *self, const char *key, int64_t now)
+/* The record of CURVE key who, made if new; NULL if out of memory. */
+static s_conn_t *s_owner(fc_chunks_t *self, const char *who)
+{
+    s_conn_t *o = (s_conn_t *)zhashx_lookup(self->owners, who);
+    if (o)
+        return o;
+    o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->account = self->account;
+    o->refs = 1;
+    __atomic_add_fetch(&self->account->refs, 1, __ATOMIC_RELAXED);
+    if (zhashx_insert(self->owners, who, o) != 0) {
+        s_conn_release(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* The record of the connection key (of CURVE key who, if not NULL), made if new; NULL if
+   out of memory. */
+static s_link_t *s_link(fc_chunks_t *self, const char *key, const char *who, int64_t now)
 {
     s_link_t *l = (s_link_t *)zhashx_lookup(self->links, key);
     if (l)
         return l;
+    s_conn_t *owner = who && *who ? s_owner(self, who) : NULL;
+    if (who && *who && !owner)
+        return NULL;
     l = calloc(1, sizeof *l);
     s_conn_t *c = l ? calloc(1, sizeof *c) : NULL;
     char *k = c ? strdup(key) : NULL;
@@ -215,8 +259,14 @@ static s_link_t *s_link(fc_chunks_t *self, const char *key, int64_t now)
     c->account = self->account;
     c->refs = 1;
     __atomic_add_fetch(&self->account->refs, 1, __ATOMIC_RELAXED);
+    if (owner) {
+        c->owner = owner;
+        owner->nlinks++;
+        __atomic_add_fetch(&owner->refs, 1, __ATOMIC_RELAXED);
+    }
     l->conn = c;
     l->key = k;
+    l->who = owner ? strdup(who) : NULL;
     l->seen = l->progress_at = now;
     if (zhashx_insert(self->links, key, l) != 0) {
         void *item = l;
@@ -318,8 +368,9 @@ fc_chunks_t *fc_chunks_new(fc_store_t *store, void *router, uint64_t budget)
     self->peers = zhashx_new();
     self->served = zhashx_new();
     self->links = zhashx_new();
+    self->owners = zhashx_new();
     if (!self->account || !self->account->spare || !self->turn || !self->peers || !self->served ||
-        !self->links) {
+        !self->links || !self->owners) {
         if (self->account) {
             free(self->account->spare);
             pthread_mutex_destroy(&self->account->lock);
@@ -329,10 +380,12 @@ fc_chunks_t *fc_chunks_new(fc_store_t *store, void *router, uint64_t budget)
         zhashx_destroy(&self->peers);
         zhashx_destroy(&self->served);
         zhashx_destroy(&self->links);
+        zhashx_destroy(&self->owners);
         free(self);
         return NULL;
     }
     zhashx_set_destructor(self->links, s_link_destroy);
+    zhashx_set_destructor(self->owners, s_owner_destroy);
     self->share = FC_CHUNKS_SHARE;
     self->deadline_ms = FC_CHUNKS_DEADLINE_MS;
     self->checked = zclock_mono();
@@ -352,6 +405,7 @@ void fc_chunks_destroy(fc_chunks_t **self_p)
     zlistx_destroy(&self->turn);
     zhashx_destroy(&self->served);
     zhashx_destroy(&self->links); /* records of replies still in ZeroMQ live on with them */
+    zhashx_destroy(&self->owners);
     s_account_release(self->account, 0);
     free(self);
     *self_p = NULL;
@@ -395,6 +449,8 @@ static void s_serve(fc_chunks_t *self, zframe_t *peer, s_link_t *link, uint64_t 
         link->progress_at = zclock_mono(); /* the deadline runs from its first held byte */
     c->held += length;
     c->nheld++;
+    if (c->owner)
+        c->owner->held += length;
     __atomic_add_fetch(&self->account->held, length, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&self->account->lock);
     __atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
@@ -420,8 +476,14 @@ static bool s_room(const fc_chunks_t *self, uint64_t length)
 static bool s_share_room(const fc_chunks_t *self, const s_link_t *l, uint64_t length)
 {
     uint64_t held = s_conn_held(l->conn);
-    return held == 0 || (held + length <= self->share &&
-                         __atomic_load_n(&l->conn->nheld, __ATOMIC_ACQUIRE) < FC_CHUNKS_SHARE_MSGS);
+    bool room =
+        held == 0 || (held + length <= self->share &&
+                      __atomic_load_n(&l->conn->nheld, __ATOMIC_ACQUIRE) < FC_CHUNKS_SHARE_MSGS);
+    /* All the connections of one key, dropped ones still held by ZeroMQ included: opening
+       more connections does not give a key more shares. */
+    const s_conn_t *o = l->conn->owner;
+    uint64_t owned = o ? s_conn_held(o) : 0;
+    return room && (owned == 0 || owned + length <= FC_CHUNKS_KEY_SHARES * self->share);
 }
 
 /* A connection that holds bytes and has released none for the deadline: its reader is
@@ -457,7 +519,8 @@ static void s_check_stalled(fc_chunks_t *self, int64_t now)
                      "connection %s dropped: %llu chunk bytes held, none taken for %lld ms", l->key,
                      (unsigned long long)held, (long long)(now - l->progress_at));
             zsys_warning("fleetcast-broker: chunk %s", detail);
-            fc_store_audit_add(self->store, l->key, "chunks.drop", detail, "dropped");
+            fc_store_audit_add(self->store, l->who ? l->who : l->key, "chunks.drop", detail,
+                               "dropped");
         } else if (gone && !waiting && held == 0 &&
                    (!c->dropped || now - l->seen > S_SERVED_TTL_MS))
             zlistx_add_end(gone, l->key);
@@ -467,6 +530,16 @@ static void s_check_stalled(fc_chunks_t *self, int64_t now)
     for (const char *k = gone ? (const char *)zlistx_first(gone) : NULL; k;
          k = (const char *)zlistx_next(gone))
         zhashx_delete(self->links, k);
+    zlistx_destroy(&gone);
+    /* Keys with no connection known and nothing held are forgotten. */
+    gone = zlistx_new();
+    for (s_conn_t *o = (s_conn_t *)zhashx_first(self->owners); o && gone;
+         o = (s_conn_t *)zhashx_next(self->owners))
+        if (o->nlinks == 0 && s_conn_held(o) == 0)
+            zlistx_add_end(gone, (void *)zhashx_cursor(self->owners));
+    for (const char *k = gone ? (const char *)zlistx_first(gone) : NULL; k;
+         k = (const char *)zlistx_next(gone))
+        zhashx_delete(self->owners, k);
     zlistx_destroy(&gone);
 }
 
@@ -480,8 +553,9 @@ void fc_chunks_set_deadline(fc_chunks_t *self, int64_t ms)
     self->deadline_ms = ms > 0 ? ms : FC_CHUNKS_DEADLINE_MS;
 }
 
-int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, uint64_t req, const uint8_t blob[FC_HASH_LEN],
-                  uint64_t offset, uint64_t length, char *text, size_t textsize)
+int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, const char *who, uint64_t req,
+                  const uint8_t blob[FC_HASH_LEN], uint64_t offset, uint64_t length, char *text,
+                  size_t textsize)
 {
     uint64_t size;
     if (length == 0 || length > FC_MAX_CHUNK_REQ) {
@@ -508,7 +582,7 @@ int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, uint64_t req, const uint8_t
     int64_t now = zclock_mono();
     s_sweep(self, now);
     s_check_stalled(self, now);
-    s_link_t *link = key ? s_link(self, key, now) : NULL;
+    s_link_t *link = key ? s_link(self, key, who, now) : NULL;
     if (!link) {
         zstr_free(&key);
         self->dropped++;

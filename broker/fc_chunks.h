@@ -27,6 +27,10 @@
 /* ... and at most this many chunk replies (many tiny chunks); FC_BROKER_SNDHWM leaves room
    above it for the connection's other replies. */
 #define FC_CHUNKS_SHARE_MSGS 32
+/* All the connections of one CURVE key hold at most this many shares together, dropped ones
+   included while ZeroMQ still holds their bytes: a key cannot open connections to take
+   more (two, so an agent's new connection is served while its old one is still going). */
+#define FC_CHUNKS_KEY_SHARES 2
 /* A connection holding bytes of which ZeroMQ has taken none for this long is dropped: its
    bytes leave the budget, and its requests are no longer answered. */
 #define FC_CHUNKS_DEADLINE_MS (30 * 1000)
@@ -40,7 +44,9 @@ fc_chunks_t *fc_chunks_new(fc_store_t *store, void *router, uint64_t budget);
    valid: their bytes are released by ZeroMQ whenever it is done. Safe on NULL. */
 void fc_chunks_destroy(fc_chunks_t **self_p);
 
-/* A GET_CHUNK for length bytes at offset of blob, from peer (copied), request id req. Checks
+/* A GET_CHUNK for length bytes at offset of blob, from peer (copied) authenticated with CURVE
+   key who (borrowed; NULL or "" with --insecure: each connection stands alone), request id
+   req. Checks
    it (length, blob, range) and returns the fc_error_t with a reason in text if it is not
    servable (the caller answers ERROR). Otherwise 0: answered now, or queued until the
    budget allows (answered by fc_chunks_pump, which also answers read errors itself): each
@@ -48,8 +54,9 @@ void fc_chunks_destroy(fc_chunks_t **self_p);
    peer already has waiting is not queued twice, and one answered lately on the same
    connection (routing id) is not answered again: that reply is on its way. A request from
    a connection dropped past the deadline returns 0 and is never answered. */
-int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, uint64_t req, const uint8_t blob[FC_HASH_LEN],
-                  uint64_t offset, uint64_t length, char *text, size_t textsize);
+int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, const char *who, uint64_t req,
+                  const uint8_t blob[FC_HASH_LEN], uint64_t offset, uint64_t length, char *text,
+                  size_t textsize);
 /* Answers queued requests while the budget allows, passing over connections at their
    share, and drops connections past the deadline (logged, and audited once as
    "chunks.drop" with the routing id). Returns how many it answered. */

@@ -53,7 +53,7 @@ typedef struct {
     int heartbeat_ms;
     bool stamped; /* heartbeats carry a signed timestamp (stamp_key) */
     fc_signkey_t stamp_key;
-    zhashx_t *bad_peers; /* routing id hex -> count of malformed messages */
+    zhashx_t *bad_peers; /* CURVE key (or routing id hex) -> count of malformed messages */
     fc_broker_stats_t stats;
     bool terminated;
     /* Replies held back until the batch's transaction is on disk (see s_batch_flush). */
@@ -176,6 +176,7 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
        queueing nowhere; with the HWM it keeps every send non-blocking and bounded. */
     zsock_set_router_mandatory(self->router, 1);
     zsock_set_sndhwm(self->router, FC_BROKER_SNDHWM);
+    zsock_set_rcvhwm(self->router, FC_BROKER_RCVHWM);
     *err = s_bind(self->router, "service", config->service, self->service, sizeof self->service,
                   text, textsize);
     if (!*err)
@@ -262,28 +263,43 @@ static void s_ok(s_broker_t *self, zframe_t *peer, uint64_t req, uint64_t serial
 
 /* --- malformed input -------------------------------------------------------------------- */
 
-/* Counts a malformed message against its sender. */
-static void s_bad_peer(s_broker_t *self, zframe_t *peer)
+/* Who a malformed message counts against: its CURVE key, so that a peer cannot start
+   afresh by reconnecting; with --insecure there is none, and its connection stands in. */
+static char *s_sender(zframe_t *peer, const char *key)
 {
-    self->stats.malformed++;
-    char *hex = zframe_strhex(peer);
-    if (zhashx_size(self->bad_peers) >= S_MAX_BAD_PEERS)
-        zhashx_purge(self->bad_peers);
-    uintptr_t count = (uintptr_t)zhashx_lookup(self->bad_peers, hex) + 1;
-    zhashx_update(self->bad_peers, hex, (void *)count);
-    if (count == FC_BROKER_MAX_BAD && !self->quiet)
-        zsys_warning("fleetcast-broker: ignoring peer %s after %d malformed messages", hex,
-                     FC_BROKER_MAX_BAD);
-    zstr_free(&hex);
+    return *key ? strdup(key) : zframe_strhex(peer);
 }
 
-static bool s_peer_ignored(s_broker_t *self, zframe_t *peer)
+/* Counts a malformed message against its sender. */
+static void s_bad_peer(s_broker_t *self, zframe_t *peer, const char *key)
+{
+    self->stats.malformed++;
+    char *who = s_sender(peer, key);
+    if (!who)
+        return;
+    if (zhashx_size(self->bad_peers) >= S_MAX_BAD_PEERS)
+        zhashx_purge(self->bad_peers);
+    uintptr_t count = (uintptr_t)zhashx_lookup(self->bad_peers, who) + 1;
+    zhashx_update(self->bad_peers, who, (void *)count);
+    if (count == FC_BROKER_MAX_BAD) {
+        if (!self->quiet)
+            zsys_warning("fleetcast-broker: ignoring %s %s after %d malformed messages",
+                         *key ? "key" : "peer", who, FC_BROKER_MAX_BAD);
+        char detail[FC_MAX_TEXT];
+        snprintf(detail, sizeof detail, "%d malformed messages: every further message ignored",
+                 FC_BROKER_MAX_BAD);
+        fc_store_audit_add(self->store, who, "peer.ignore", detail, "ignored");
+    }
+    free(who);
+}
+
+static bool s_peer_ignored(s_broker_t *self, zframe_t *peer, const char *key)
 {
     if (zhashx_size(self->bad_peers) == 0)
         return false;
-    char *hex = zframe_strhex(peer);
-    uintptr_t count = (uintptr_t)zhashx_lookup(self->bad_peers, hex);
-    zstr_free(&hex);
+    char *who = s_sender(peer, key);
+    uintptr_t count = who ? (uintptr_t)zhashx_lookup(self->bad_peers, who) : 0;
+    free(who);
     return count >= FC_BROKER_MAX_BAD;
 }
 
@@ -329,11 +345,11 @@ static void s_on_sync(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
-static void s_on_get_chunk(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+static void s_on_get_chunk(s_broker_t *self, zframe_t *peer, const char *key, fc_msg_t *m)
 {
     char text[FC_MAX_TEXT];
-    int err =
-        fc_chunks_get(self->chunks, peer, m->req, m->blob, m->offset, m->length, text, sizeof text);
+    int err = fc_chunks_get(self->chunks, peer, key, m->req, m->blob, m->offset, m->length, text,
+                            sizeof text);
     if (err)
         s_error(self, peer, m->req, err, "%s", text);
 }
@@ -582,25 +598,25 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         zmsg_destroy(&msg);
         return;
     }
-    if (s_peer_ignored(self, peer)) {
-        self->stats.ignored++;
-        zframe_destroy(&peer);
-        zmsg_destroy(&msg);
-        return;
-    }
     /* zauth set User-Id to the Z85 key the connection authenticated with; libzmq attaches
        it to the payload frames, not to the routing id ROUTER adds. */
     char key[FC_CURVE_Z85_LEN + 1] = "";
     const char *user = zframe_meta(zmsg_first(msg), "User-Id");
     if (user)
         snprintf(key, sizeof key, "%s", user);
+    if (s_peer_ignored(self, peer, key)) {
+        self->stats.ignored++;
+        zframe_destroy(&peer);
+        zmsg_destroy(&msg);
+        return;
+    }
     uint64_t req = 0;
     bool have_req = fc_msg_peek_req(zmsg_first(msg), &req);
     int err = FC_OK;
     fc_msg_t *m = fc_msg_decode(&msg, &err);
     zmsg_destroy(&msg);
     if (!m) {
-        s_bad_peer(self, peer);
+        s_bad_peer(self, peer, key);
         if (have_req)
             s_error(self, peer, req, FC_EPROTO, "malformed request: %s", fc_strerror(err));
         zframe_destroy(&peer);
@@ -633,7 +649,7 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         s_on_sync(self, peer, m);
         break;
     case FC_MSG_GET_CHUNK:
-        s_on_get_chunk(self, peer, m);
+        s_on_get_chunk(self, peer, key, m);
         break;
     case FC_MSG_UPLOAD_QUERY:
         s_on_upload_query(self, peer, m);
@@ -663,7 +679,7 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         }
         /* A reply or announcement type sent as a request. */
         self->stats.requests--;
-        s_bad_peer(self, peer);
+        s_bad_peer(self, peer, key);
         s_error(self, peer, m->req, FC_EPROTO, "%s is not a request", fc_msg_type_name(m->type));
         break;
     }
@@ -788,6 +804,11 @@ void fc_broker_actor(zsock_t *pipe, void *args)
                   "answered twice: %llu; dropped past the queue cap: %llu; chunks sent: %llu",
                   (unsigned long long)dup, (unsigned long long)drop,
                   (unsigned long long)fc_chunks_served(self->chunks));
+    if (fc_chunks_dropped_links(self->chunks))
+        zsys_info("fleetcast-broker: connections dropped for holding chunk bytes past the "
+                  "deadline: %llu; their requests refused since: %llu",
+                  (unsigned long long)fc_chunks_dropped_links(self->chunks),
+                  (unsigned long long)fc_chunks_ignored(self->chunks));
     s_batch_flush(self);
     s_broker_destroy(&self);
 }

@@ -707,20 +707,77 @@ fc_msg_t *fc_msg_decode(zmsg_t **msg_p, int *err)
     return fc_msg_decode_req(msg_p, err, NULL);
 }
 
+/* Skips one msgpack scalar of fixed size (nil, bool, integer, float) at p, before end, and
+   says whether it was a non-negative integer (*value); NULL for anything else or a short
+   buffer. */
+static const uint8_t *s_peek_scalar(const uint8_t *p, const uint8_t *end, uint64_t *value,
+                                    bool *is_u64)
+{
+    *is_u64 = false;
+    if (p >= end)
+        return NULL;
+    uint8_t b = *p++;
+    if (b <= 0x7f) {
+        *value = b;
+        *is_u64 = true;
+        return p;
+    }
+    if (b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+        return p;
+    size_t width;
+    if (b >= 0xcc && b <= 0xcf)
+        width = (size_t)1 << (b - 0xcc);
+    else if (b >= 0xd0 && b <= 0xd3)
+        width = (size_t)1 << (b - 0xd0);
+    else if (b == 0xca || b == 0xcb)
+        width = b == 0xca ? 4 : 8;
+    else
+        return NULL;
+    if ((size_t)(end - p) < width)
+        return NULL;
+    if (b <= 0xd3 && b >= 0xcc) {
+        uint64_t v = 0;
+        for (size_t i = 0; i < width; i++)
+            v = v << 8 | p[i];
+        bool negative = b >= 0xd0 && (p[0] & 0x80);
+        *value = v;
+        *is_u64 = !negative;
+    }
+    return p + width;
+}
+
 bool fc_msg_peek_req(zframe_t *frame, uint64_t *req)
 {
-    if (!frame || zframe_size(frame) > FC_MAX_FRAME)
+    /* Only the array header and the three leading scalars, at most 32 bytes: never the
+       whole frame. Unpacking a frame of 16 MiB of nils only to read its third element made
+       msgpack-c allocate a 24-byte object for each nil. */
+    if (!frame)
         return false;
-    msgpack_zone zone;
-    msgpack_zone_init(&zone, 1024);
-    msgpack_object obj;
-    const msgpack_object *items;
-    size_t n;
-    bool ok = fc_mpack_unpack(zframe_data(frame), zframe_size(frame), 8, &zone, &obj) == 0 &&
-              fc_mpack_array(&obj, SIZE_MAX, -1, &items, &n) == 0 && n >= 3 &&
-              fc_mpack_u64(&items[2], req) == 0;
-    msgpack_zone_destroy(&zone);
-    return ok;
+    const uint8_t *p = zframe_data(frame), *end = p + zframe_size(frame);
+    if (p == end)
+        return false;
+    uint8_t b = *p++;
+    size_t count;
+    if (b >= 0x90 && b <= 0x9f)
+        count = b & 0x0f;
+    else if (b == 0xdc && end - p >= 2) {
+        count = (size_t)p[0] << 8 | p[1];
+        p += 2;
+    } else if (b == 0xdd && end - p >= 4) {
+        count = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+        p += 4;
+    } else
+        return false;
+    if (count < 3)
+        return false;
+    uint64_t v = 0;
+    bool is_u64 = false;
+    for (int i = 0; i < 3 && p; i++)
+        p = s_peek_scalar(p, end, &v, &is_u64);
+    if (!p || !is_u64)
+        return false;
+    *req = v;
+    return true;
 }
 
 const char *fc_msg_type_name(int type)

@@ -200,8 +200,11 @@ bool fc_msg_type_has_data(int type);
 /* Whether this type is a request of the config and trust-list services (CONFIG_PUSH,
    CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, RESTART_SLOT, AUDIT, TRUST_PUSH, GET_TRUST). */
 bool fc_msg_type_is_config_request(int type);
-/* Reads the req of a message the codec refused, if its first frame is still a msgpack array
-   with an integer third element, so the sender can learn why instead of timing out. */
+/* Reads the req of a message the codec refused, if its first frame still begins with a
+   msgpack array header of at least three elements whose first two are scalars and whose
+   third is a non-negative integer, so the sender can learn why instead of timing out.
+   Reads only those leading bytes (at most 32), whatever follows them: a huge or trailing
+   body costs nothing here. */
 bool fc_msg_peek_req(zframe_t *frame, uint64_t *req);
 /* Receives one whole multipart message but keeps at most keep frames: a peer sending
    thousands of frames cannot make us hold them, and the rest of its message is still

@@ -719,6 +719,43 @@ static void s_test_announce(void)
     zsock_destroy(&pub);
 }
 
+/* fc_msg_peek_req reads only the header: a readable req whatever follows it, and nothing
+   from a frame whose header is not one. */
+static void s_test_peek_req(void)
+{
+    uint64_t req = 0;
+    zframe_t *f = zframe_new("\x94\x01\x0d\x4d\xa0\xc0", 6); /* one trailing byte */
+    assert(fc_msg_peek_req(f, &req) && req == 0x4d);
+    zframe_destroy(&f);
+    f = zframe_new("\x93\xca\x3f\x80\x00\x00\x01\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 16);
+    assert(fc_msg_peek_req(f, &req) && req == UINT64_MAX); /* float version, widest req */
+    zframe_destroy(&f);
+    f = zframe_new("\x93\x01\x05\xd0\x07", 5); /* a signed encoding of 7 */
+    assert(fc_msg_peek_req(f, &req) && req == 7);
+    zframe_destroy(&f);
+    const char *bad[] = {"\x92\x01\x05",
+                         "\x93\x01\x05\xff",
+                         "\x93\xa1\x61\x05\x01",
+                         "\x93\x01\x05\xcd\x01",
+                         "\x83\x01\x01\x02\x05\x03\x4d",
+                         ""};
+    const size_t badlen[] = {3, 4, 5, 5, 7, 0};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        f = zframe_new(bad[i], badlen[i]);
+        assert(!fc_msg_peek_req(f, &req));
+        zframe_destroy(&f);
+    }
+    /* 16 MiB of nils after the header (array32): read at once, nothing allocated for them. */
+    size_t big = 16u << 20;
+    f = zframe_new(NULL, big);
+    uint8_t *d = zframe_data(f);
+    memset(d, 0xc0, big);
+    memcpy(d, "\xdd\x00\xff\xff\xf8\x01\x05\x2a", 8);
+    assert(fc_msg_peek_req(f, &req) && req == 42);
+    zframe_destroy(&f);
+    assert(!fc_msg_peek_req(NULL, &req));
+}
+
 void fc_msg_test(bool verbose)
 {
     printf(" * fc_msg: ");
@@ -746,6 +783,7 @@ void fc_msg_test(bool verbose)
     }
 
     s_test_round_trips();
+    s_test_peek_req();
     s_test_wire_layout();
     s_test_encode_rejects();
     s_test_decode_rejects();

@@ -5,6 +5,7 @@
 #include "fc_hash.h"
 #include "fc_limits.h"
 #include "fc_msg.h"
+#include "fc_tsan.h"
 
 #include <pthread.h>
 
@@ -130,6 +131,8 @@ static void s_block_free(s_account_t *a, uint64_t *block)
 /* ZeroMQ is done with a reply's bytes (any thread). */
 static void s_free_chunk(void *data, void *hint)
 {
+    /* The bytes were written on the broker's thread and reached this one inside libzmq. */
+    fc_tsan_acquire(data);
     uint64_t *block = (uint64_t *)data - S_HEADER;
     s_account_t *a = (s_account_t *)hint;
     uint64_t length = block[0];
@@ -289,6 +292,7 @@ static void s_serve(fc_chunks_t *self, zframe_t *peer, const char *key, uint64_t
     reply->offset = offset;
     __atomic_add_fetch(&self->account->held, length, __ATOMIC_RELAXED);
     __atomic_add_fetch(&self->account->refs, 1, __ATOMIC_RELAXED);
+    fc_tsan_release(data); /* s_free_chunk reads the block on ZeroMQ's I/O thread */
     if (fc_msg_send_to_owned(&reply, peer, self->router, data, (size_t)length, s_free_chunk,
                              self->account) != 0)
         self->send_failed++;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh: the quick start: installs what is missing (Debian), builds, then runs the demo or the tests.
 #   ./run.sh demo    broker + sample release + three agents, on embedded defaults
-#   ./run.sh test    the whole test suite (ctest), then again under ASan+UBSan (build-asan/)
+#   ./run.sh test    the whole test suite (ctest), then again under ASan+UBSan (build-asan/),
+#                    then again under ThreadSanitizer (build-tsan/, tests/tsan.supp)
 #   ./run.sh build   just install and build
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -9,7 +10,7 @@ cd "$(dirname "$0")"
 what=${1:-demo}
 case "$what" in
   demo|test|build) ;;
-  -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: ./run.sh demo|test|build" >&2; exit 2 ;;
 esac
 
@@ -36,7 +37,18 @@ case "$what" in
     cmake --build "$asan" -j"$(nproc)" >/dev/null || cmake --build "$asan" -j1
     export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_stacktrace=1:detect_stack_use_after_return=0
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-    exec ctest --test-dir "$asan" --output-on-failure -j2
+    ctest --test-dir "$asan" --output-on-failure -j2
+    # And a third time with the thread sanitizer (it cannot share a build with ASan): the
+    # agent engine's thread, the broker's actor, the fetch workers, fleetsim's engines and
+    # ZeroMQ's I/O threads share memory, and a data race fails the program. The reports
+    # tests/tsan.supp drops come from inside uninstrumented libzmq, CZMQ and libsodium (why,
+    # there); a race in our code is fixed, not suppressed.
+    unset ASAN_OPTIONS UBSAN_OPTIONS
+    tsan=build-tsan
+    cmake -S . -B "$tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFC_TSAN=ON >/dev/null
+    cmake --build "$tsan" -j"$(nproc)" >/dev/null || cmake --build "$tsan" -j1
+    export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
+    exec ctest --test-dir "$tsan" --output-on-failure -j2
     ;;
   build) echo "run.sh: built into $build/" ;;
 esac

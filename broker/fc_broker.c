@@ -14,6 +14,7 @@
 #include "fc_store_config.h"
 #include "fc_suspects.h"
 #include "fc_trust_service.h"
+#include "fc_tsan.h"
 #include "fc_util.h"
 #include "fc_verifier.h"
 
@@ -761,6 +762,9 @@ void fc_broker_actor(zsock_t *pipe, void *args)
     int err = FC_OK;
     char text[FC_MAX_TEXT + 1] = "";
     s_broker_t *self = s_broker_new(pipe, config, &err, text, sizeof text);
+    /* Done with the owner's config: fc_broker_new may change or free it once it has this
+       reply (an ordering made by libzmq's pipe, shown to ThreadSanitizer here). */
+    fc_tsan_release(config);
     zsock_send(pipe, "isss", err, text, self ? self->service : "", self ? self->announce : "");
     if (!self) {
         /* Stay until told to go, so the owner's zactor_destroy finds us. */
@@ -826,6 +830,7 @@ fc_broker_t *fc_broker_new(const fc_broker_config_t *config, int *err, char *tex
     char *why = NULL, *service = NULL, *announce = NULL;
     if (!self->actor || zsock_recv(self->actor, "isss", &status, &why, &service, &announce) != 0)
         status = FC_EIO;
+    fc_tsan_acquire(config); /* the actor's reads of config came before its reply */
     if (status == FC_OK) {
         snprintf(self->service, sizeof self->service, "%s", service);
         snprintf(self->announce, sizeof self->announce, "%s", announce);

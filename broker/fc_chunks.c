@@ -8,6 +8,7 @@
 #include "fc_limits.h"
 #include "fc_msg.h"
 #include "fc_store_config.h" /* fc_store_audit_add */
+#include "fc_tsan.h"
 
 #include <pthread.h>
 
@@ -186,6 +187,8 @@ static void s_owner_destroy(void **item)
 /* ZeroMQ is done with a reply's bytes (any thread). */
 static void s_free_chunk(void *data, void *hint)
 {
+    /* The bytes were written on the broker's thread and reached this one inside libzmq. */
+    fc_tsan_acquire(data);
     uint64_t *block = (uint64_t *)data - S_HEADER;
     s_conn_t *c = (s_conn_t *)hint;
     s_account_t *a = c->account;
@@ -454,6 +457,7 @@ static void s_serve(fc_chunks_t *self, zframe_t *peer, s_link_t *link, uint64_t 
     __atomic_add_fetch(&self->account->held, length, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&self->account->lock);
     __atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+    fc_tsan_release(data); /* s_free_chunk reads the block on ZeroMQ's I/O thread */
     if (fc_msg_send_to_owned(&reply, peer, self->router, data, (size_t)length, s_free_chunk, c) !=
         0)
         self->send_failed++;

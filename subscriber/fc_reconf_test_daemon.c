@@ -41,6 +41,34 @@ static int s_app_changed(const fc_diff_entry_t *d, size_t n, void *arg)
     return 0;
 }
 
+/* The application's other thread: reads the config in force through every getter while
+   the engine thread swaps it, until told to stop. Under ThreadSanitizer (build-tsan/) a
+   getter that stops taking the engine's lock fails this test. */
+typedef struct {
+    fc_agent_t *agent;
+    int stop;
+    uint64_t reads;
+} s_reader_t;
+
+static void *s_reader(void *arg)
+{
+    s_reader_t *r = (s_reader_t *)arg;
+    while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+        char *level = fc_agent_config_str(r->agent, "log.level", "none");
+        char *json = fc_agent_config_json(r->agent);
+        assert(level && json && json[0] == '{');
+        (void)fc_agent_config_int(r->agent, "listen.port", 0);
+        (void)fc_agent_config_bool(r->agent, "feature.on", false);
+        (void)fc_agent_config_double(r->agent, "ratio", 0.0);
+        (void)fc_agent_config_rev(r->agent);
+        free(level);
+        free(json);
+        r->reads++;
+        zclock_sleep(1);
+    }
+    return NULL;
+}
+
 static bool s_wait_for(fc_reconf_env_t *env, const char *needle, char **all)
 {
     for (int i = 0; i < 100; i++) {
@@ -99,6 +127,9 @@ void fc_reconf_test_daemon(fc_reconf_env_t *env)
     fc_agent_on_config_changed(agent, s_app_changed, &app);
     assert(fc_agent_start(agent) == 0);
     assert(fc_agent_start(agent) == -1);
+    s_reader_t reader = {.agent = agent};
+    pthread_t reader_thread;
+    assert(pthread_create(&reader_thread, NULL, s_reader, &reader) == 0);
     char *all = strdup(""), want[128];
     /* Startup: revisions 10-12 (held back or failed by earlier runs) come again. */
     assert(s_wait_for(env, "12 applied log.level|a1", &all));
@@ -127,6 +158,8 @@ void fc_reconf_test_daemon(fc_reconf_env_t *env)
     assert(__atomic_load_n(&app.vetoed_port, __ATOMIC_SEQ_CST) &&
            fc_agent_config_int(agent, "listen.port", 0) == 81);
     assert(__atomic_load_n(&app.changed, __ATOMIC_SEQ_CST) == 6);
+    __atomic_store_n(&reader.stop, 1, __ATOMIC_RELEASE);
+    assert(pthread_join(reader_thread, NULL) == 0 && reader.reads > 0);
     fc_agent_join(agent);
     free(all);
     fc_agent_destroy(&agent);

@@ -32,11 +32,15 @@ FC_TMP=$(mktemp -d "${TMPDIR:-/tmp}/fleetcast-test.XXXXXX")
 FC_PIDS=()
 FC_MOUNTS=()
 
-# Under the sanitizer build (./run.sh test sets ASAN_OPTIONS), every program's reports go
-# to files here, so an error or leak in a daemon the suite only kills fails the suite too.
+# Under the sanitizer builds (./run.sh test sets ASAN_OPTIONS, then TSAN_OPTIONS), every
+# program's reports go to files here, so an error, leak or data race in a daemon the suite
+# only kills fails the suite too.
 if [ -n "${ASAN_OPTIONS:-}" ]; then
   export ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$FC_TMP/sanitizer"
   export UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$FC_TMP/sanitizer"
+fi
+if [ -n "${TSAN_OPTIONS:-}" ]; then
+  export TSAN_OPTIONS="$TSAN_OPTIONS:log_path=$FC_TMP/sanitizer"
 fi
 
 fc_cleanup() {

@@ -1,5 +1,6 @@
-/* fc_doccheck.c: checks that docs/PROTOCOL.md's numbers are the code's (error codes, limits,
-   message types, what an agent key may send), so the document cannot drift silently. */
+/* fc_doccheck.c: checks that docs/PROTOCOL.md's numbers and names are the code's (error
+   codes, limits, message types, what an agent key may send, ack and agent states), so the
+   document cannot drift silently. */
 #include <ctype.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -8,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fc_ack.h"
 #include "fc_error.h"
 #include "fc_keyring.h"
 #include "fc_limits.h"
 #include "fc_msg.h"
+#include "fc_state.h"
 #include "fc_util.h"
 
 /* The value of every constant of proto/fc_limits.h. The header's own list of names is read
@@ -265,6 +268,95 @@ static void s_check_agent_list(const char *doc)
     }
 }
 
+/* The text of the section of doc whose heading line starts with heading, up to the next
+   heading of any level; malloc'd, or NULL if there is no such heading. */
+static char *s_section(const char *doc, const char *heading)
+{
+    size_t hlen = strlen(heading);
+    const char *p = doc;
+    while (p && strncmp(p, heading, hlen) != 0) {
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    if (!p)
+        return NULL;
+    const char *end = strstr(p + hlen, "\n#");
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    char *out = malloc(len + 1);
+    memcpy(out, p, len);
+    out[len] = '\0';
+    return out;
+}
+
+/* The rows "| `name` | meaning |" of the one table of a section, as the names of a table
+   in proto/ (name_of over count values; meaning_of NULL: names only). has(i) says whether
+   value i must have a row. Both ways: no row without its value, no value without its row. */
+static void s_check_name_table(const char *doc, const char *heading, const char *what, int count,
+                               const char *(*name_of)(int), const char *(*meaning_of)(int),
+                               bool (*has)(int))
+{
+    char *sec = s_section(doc, heading);
+    if (!sec) {
+        s_fail("PROTOCOL.md: no section \"%s\"", heading);
+        return;
+    }
+    bool listed[64] = {false};
+    regex_t re;
+    if (count > 64 || regcomp(&re, "^\\| `([^`]*)` \\|", REG_EXTENDED | REG_NEWLINE) != 0)
+        abort();
+    regmatch_t g[2];
+    for (const char *p = sec; regexec(&re, p, 2, g, 0) == 0; p += g[0].rm_eo) {
+        char name[64], cell[1024];
+        snprintf(name, sizeof name, "%.*s", (int)(g[1].rm_eo - g[1].rm_so), p + g[1].rm_so);
+        int v = 0;
+        while (v < count && strcmp(name_of(v), name) != 0)
+            v++;
+        if (v == count || !has(v)) {
+            s_fail("PROTOCOL.md \"%s\": %s `%s` is not in the code's table", heading, what, name);
+            continue;
+        }
+        if (listed[v])
+            s_fail("PROTOCOL.md \"%s\": %s `%s` listed twice", heading, what, name);
+        listed[v] = true;
+        s_cell(p + g[0].rm_so - 1, 1, cell, sizeof cell);
+        if (meaning_of && strcmp(cell, meaning_of(v)) != 0)
+            s_fail("PROTOCOL.md \"%s\": %s `%s` means \"%s\", the code's table says \"%s\"",
+                   heading, what, name, cell, meaning_of(v));
+    }
+    regfree(&re);
+    for (int v = 0; v < count; v++)
+        if (has(v) && !listed[v])
+            s_fail("PROTOCOL.md \"%s\": %s `%s` of the code's table is not listed", heading, what,
+                   name_of(v));
+    free(sec);
+}
+
+static const char *s_ack_name(int v)
+{
+    return fc_ack_name((fc_ack_t)v);
+}
+
+static const char *s_ack_meaning(int v)
+{
+    return fc_ack_meaning((fc_ack_t)v);
+}
+
+static bool s_ack_sent(int v)
+{
+    return fc_ack_is((fc_ack_t)v, FC_ACK_F_SENT);
+}
+
+static const char *s_state_name(int v)
+{
+    return fc_state_name((fc_state_t)v);
+}
+
+static bool s_every(int v)
+{
+    (void)v;
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -285,13 +377,19 @@ int main(int argc, char **argv)
     for (int t = 1; t < FC_MSG_TYPE_MAX; t++)
         s_check_mentions(doc, fc_msg_type_name(t), (unsigned long long)t);
     s_check_agent_list(doc);
+    /* The outcomes an agent may ack with, with their meanings; the agent states by name (the
+       document's meanings say more than the code's one-liners). */
+    s_check_name_table(doc, "### CONFIG_ACK (", "ack state", FC_ACK_COUNT, s_ack_name,
+                       s_ack_meaning, s_ack_sent);
+    s_check_name_table(doc, "### 3.7 REPORT", "agent state", FC_STATE_COUNT, s_state_name, NULL,
+                       s_every);
     free(doc);
     free(errors);
     free(limits);
     if (s_failures)
         return 1;
-    printf("ok - docs/PROTOCOL.md: %zu error codes, %zu limits, %d message types and the agent "
-           "key's requests match the code\n",
+    printf("ok - docs/PROTOCOL.md: %zu error codes, %zu limits, %d message types, the agent "
+           "key's requests, ack and agent states match the code\n",
            n, S_NLIMITS, FC_MSG_TYPE_MAX - 1);
     return 0;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fc_ack.h"
 #include "fc_client.h"
 #include "fc_config.h"
 #include "fc_envelope.h"
@@ -58,6 +59,7 @@ static const s_test_t s_tests[] = {
     {"fc_store_trust", fc_store_trust_test},
     {"fc_chunks", fc_chunks_test},
     {"fc_state", fc_state_test},
+    {"fc_ack", fc_ack_test},
     {"fc_suspects", fc_suspects_test},
     {"fc_verifier", fc_verifier_test},
 };

@@ -198,7 +198,7 @@ char *fc_agent_config_json(fc_agent_t *self);
 int fc_agent_start(fc_agent_t *self);
 void fc_agent_join(fc_agent_t *self);
 
-/* "FC_EBADSIG" for FC_EBADSIG, etc. (for messages and JSON); never NULL. */
+/* "FC_EBADSIG" for FC_EBADSIG, etc. (for messages and JSON; fc_error_name); never NULL. */
 const char *fc_agent_error_name(int code);
 
 /* The result as one JSON object (no newline). Caller frees. */

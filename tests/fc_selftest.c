@@ -7,6 +7,7 @@
 #include "fc_client.h"
 #include "fc_config.h"
 #include "fc_envelope.h"
+#include "fc_error.h"
 #include "fc_curve.h"
 #include "fc_keyring.h"
 #include "fc_stamp.h"
@@ -60,6 +61,7 @@ static const s_test_t s_tests[] = {
     {"fc_chunks", fc_chunks_test},
     {"fc_state", fc_state_test},
     {"fc_ack", fc_ack_test},
+    {"fc_error", fc_error_test},
     {"fc_suspects", fc_suspects_test},
     {"fc_verifier", fc_verifier_test},
 };

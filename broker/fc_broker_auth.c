@@ -126,7 +126,7 @@ static void s_audit_suppressed(fc_store_t *store, const char *who, s_denials_t *
              "%u more refusals of this key in one second, not recorded one by one (at most %d"
              " a second per key)",
              d->suppressed, FC_BROKER_AUTH_MAX_DENY_AUDITS);
-    fc_store_audit_add(store, who, "denied", detail, "FC_EPERM");
+    fc_store_audit_add(store, who, "denied", detail, fc_error_name(FC_EPERM));
     d->suppressed = 0;
 }
 
@@ -155,7 +155,7 @@ static void s_audit_denial(fc_broker_auth_t *self, fc_store_t *store, const char
     }
     if (d->audited < FC_BROKER_AUTH_MAX_DENY_AUDITS) {
         d->audited++;
-        fc_store_audit_add(store, who, "denied", detail, "FC_EPERM");
+        fc_store_audit_add(store, who, "denied", detail, fc_error_name(FC_EPERM));
     } else
         d->suppressed++;
 }

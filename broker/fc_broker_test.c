@@ -261,6 +261,7 @@ static void s_test_secure(const char *base, bool verbose)
     for (uint64_t req = 100; req < 100 + S_BURST; req++) {
         m = fc_msg_new(FC_MSG_CONFIG_ACK);
         fc_msg_set_str(m->id, sizeof m->id, "a1");
+        fc_msg_set_str(m->state, sizeof m->state, "failed"); /* else malformed (fc_ack.h) */
         s_expect_error(dealer, m, req, FC_EPERM);
     }
     zclock_sleep(2200);

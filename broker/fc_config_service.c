@@ -1,6 +1,7 @@
 /* fc_config_service.c: the broker's config requests: push, sync, acks, status, restart slots,
    audit. */
 #include "fc_config_service.h"
+#include "fc_ack.h"
 #include "fc_config.h"
 #include "fc_curve.h"
 #include "fc_error.h"
@@ -244,7 +245,8 @@ static fc_msg_t *s_ack(fc_config_service_t *self, const fc_msg_t *m)
     }
     if (err)
         return s_error(err, "cannot record the ack");
-    if (streq(m->state, "restarted") || streq(m->state, "failed") || streq(m->state, "vetoed"))
+    fc_ack_t ack;
+    if (fc_ack_from_agent(m->state, &ack) && fc_ack_is(ack, FC_ACK_F_ENDS))
         s_slot_release(self, m->serial, m->id);
     if (halted && !self->quiet)
         zsys_warning("fleetcast-broker: config revision %llu %s", (unsigned long long)m->serial,

@@ -97,19 +97,18 @@ int fc_store_agent_known_since(fc_store_t *self, const char *id, uint64_t *since
 bool fc_store_config_in_scope(fc_store_t *self, const fc_store_rev_t *info, const char *id);
 
 /* CONFIG_ACK. Records (rev, id, group, state, text, now), replacing the agent's earlier
-   ack of rev. FC_ENOTFOUND unknown rev, FC_EINVAL bad id, group or state, FC_EPERM (nothing
-   recorded) if the revision's scope does not name the agent as the broker knows it (its id,
-   the group it last told before this ack): acks belong to the agents a revision is for. For
-   a canary SET revision not promoted nor halted, re-counts the acks of canary members known
-   before the revision (fc_store_agent_known_since; an agent first heard of later is listed
-   but does not count) and marks it halted when (failed + vetoed) * 100 > halt_percent *
-   acks with at least one failure: *halted_now (may be NULL) is then set and reason filled,
-   and the halt is audited. */
+   ack of rev. FC_ENOTFOUND unknown rev, FC_EINVAL bad id, group or state (a state not one
+   an agent may send, fc_ack_from_agent), FC_EPERM (nothing recorded) if the revision's
+   scope does not name the agent as the broker knows it (its id, the group it last told
+   before this ack): acks belong to the agents a revision is for. For a canary SET revision
+   not promoted nor halted, re-counts the acks of canary members known before the revision
+   (fc_store_agent_known_since; an agent first heard of later is listed but does not count)
+   and marks it halted when F * 100 > halt_percent * acks with F >= 1, F the acks that are
+   FC_ACK_F_FAILURE (failed, vetoed): *halted_now (may be NULL) is then set and reason
+   filled, and the halt is audited. */
 int fc_store_config_ack(fc_store_t *self, uint64_t rev, const char *id, const char *group,
                         const char *state, const char *text, bool *halted_now, char *reason,
                         size_t reasonsize);
-/* true if state is one an agent may report. */
-bool fc_store_ack_state_valid(const char *state);
 
 /* CONFIG_STATUS. Every agent the broker knows (HELLO, or a config request) whose recorded
    group matches the revision's scope, plus any that acked it, by id, at most max: id,

@@ -1,5 +1,6 @@
 /* fc_store_rollout.c: config rollout state in the broker's database: agent groups, acks,
    canary halting, and fleet convergence per revision. */
+#include "fc_ack.h"
 #include "fc_config.h"
 #include "fc_error.h"
 #include "fc_manifest.h"
@@ -12,17 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static const char *s_ack_states[] = {"applied",   "restarted",        "vetoed", "failed",
-                                     "unchanged", "restart-required", NULL};
-
-bool fc_store_ack_state_valid(const char *state)
-{
-    for (int i = 0; state && s_ack_states[i]; i++)
-        if (strcmp(state, s_ack_states[i]) == 0)
-            return true;
-    return false;
-}
 
 static bool s_group_valid(const char *group)
 {
@@ -121,7 +111,8 @@ static int s_halt_check(fc_store_t *self, const fc_store_rev_t *info, bool *halt
         if (!agent || !state || !fc_canary_member(agent, info->canary))
             continue;
         acks++;
-        if (strcmp(state, "failed") == 0 || strcmp(state, "vetoed") == 0)
+        fc_ack_t ack;
+        if (fc_ack_from_name(state, &ack) && fc_ack_is(ack, FC_ACK_F_FAILURE))
             failures++;
     }
     sqlite3_finalize(st);
@@ -168,7 +159,8 @@ int fc_store_config_ack(fc_store_t *self, uint64_t rev, const char *id, const ch
         *halted_now = false;
     if (reason && reasonsize)
         reason[0] = '\0';
-    if (!id || !fc_name_valid(id) || !s_group_valid(group) || !fc_store_ack_state_valid(state))
+    fc_ack_t ack;
+    if (!id || !fc_name_valid(id) || !s_group_valid(group) || !fc_ack_from_agent(state, &ack))
         return FC_EINVAL;
     fc_store_rev_t info;
     int err = fc_store_config_rev(self, rev, &info);
@@ -284,7 +276,8 @@ int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_
         fc_msg_set_str(a->id, sizeof a->id, id);
         fc_msg_set_str(a->channel, sizeof a->channel,
                        acked && *s_col(st, 5) ? s_col(st, 5) : group);
-        fc_msg_set_str(a->state, sizeof a->state, acked ? s_col(st, 3) : "pending");
+        fc_msg_set_str(a->state, sizeof a->state,
+                       acked ? s_col(st, 3) : fc_ack_name(FC_ACK_PENDING));
         if (acked && !sqlite3_column_int(st, 6))
             snprintf(a->message, sizeof a->message, "%s%s", FC_STORE_NOT_COUNTED, s_col(st, 4));
         else

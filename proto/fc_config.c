@@ -169,9 +169,10 @@ static void s_fold(fc_config_t *self)
         if (r->canary != 0 && !fc_canary_member(self->agent_id, r->canary) &&
             !s_promoted(self, r->rev))
             continue;
-        s_map_t *m = !strncmp(r->scope, "agent:", 6)   ? &layer[2]
-                     : !strncmp(r->scope, "group:", 6) ? &layer[1]
-                                                       : &layer[0];
+        fc_scope_kind_t kind = fc_scope_kind(r->scope, NULL);
+        s_map_t *m = kind == FC_SCOPE_AGENT   ? &layer[2]
+                     : kind == FC_SCOPE_GROUP ? &layer[1]
+                                              : &layer[0];
         for (size_t c = 0; c < r->nchanges; c++) {
             if (r->changes[c].unset)
                 s_map_remove(m, r->changes[c].key);

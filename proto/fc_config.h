@@ -90,6 +90,17 @@ fc_revision_t *fc_revision_parse(const uint8_t *buf, size_t len, const fc_trust_
                                  int *err);
 bool fc_key_valid(const char *key);
 bool fc_scope_valid(const char *scope);
+/* The kinds of scope, by their spelling: "global", "group:NAME", "agent:ID". */
+typedef enum {
+    FC_SCOPE_NONE = 0, /* none of these spellings */
+    FC_SCOPE_GLOBAL,
+    FC_SCOPE_GROUP,
+    FC_SCOPE_AGENT
+} fc_scope_kind_t;
+/* The kind of scope by its spelling alone (fc_scope_valid also checks the name), and *name
+   (may be NULL) set to the NAME or ID in scope ("" for global and none). The one place
+   that knows how a scope is spelled. */
+fc_scope_kind_t fc_scope_kind(const char *scope, const char **name);
 /* true if scope applies to an agent with this id and group (group may be "" = none). */
 bool fc_scope_matches(const char *scope, const char *agent_id, const char *group);
 /* Stable canary membership: BLAKE2b(agent id) mod 100 < percent (percent 0 or >= 100: all). */

@@ -299,6 +299,26 @@ static void s_test_names(void)
     for (size_t k = 0; k < sizeof badscope / sizeof *badscope; k++)
         assert(!fc_scope_valid(badscope[k]));
 
+    /* Each spelling's kind and name; the name is not checked here (fc_scope_valid does). */
+    const struct {
+        const char *scope;
+        fc_scope_kind_t kind;
+        const char *name;
+    } kinds[] = {{"global", FC_SCOPE_GLOBAL, ""},
+                 {"group:web", FC_SCOPE_GROUP, "web"},
+                 {"agent:a1", FC_SCOPE_AGENT, "a1"},
+                 {"group:", FC_SCOPE_GROUP, ""},
+                 {"agent:x/y", FC_SCOPE_AGENT, "x/y"},
+                 {"globalx", FC_SCOPE_NONE, ""},
+                 {"Group:web", FC_SCOPE_NONE, ""},
+                 {"", FC_SCOPE_NONE, ""},
+                 {NULL, FC_SCOPE_NONE, ""}};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        const char *name = NULL;
+        assert(fc_scope_kind(kinds[k].scope, &name) == kinds[k].kind);
+        assert(name && !strcmp(name, kinds[k].name));
+        assert(fc_scope_kind(kinds[k].scope, NULL) == kinds[k].kind);
+    }
     assert(fc_scope_matches("global", "a1", ""));
     assert(fc_scope_matches("group:web", "a1", "web"));
     assert(!fc_scope_matches("group:web", "a1", "db"));

@@ -1,48 +1,75 @@
-/* fc_error.c: human-readable text for every fc_error_t. */
+/* fc_error.c: name and text of every fc_error_t, from the one table in fc_error.h. */
 #include "fc_error.h"
+
+/* The self-test asserts must run in every build type. */
+#undef NDEBUG
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#define S_NAME(name, value, text) [value] = #name,
+static const char *const s_names[FC_ERROR_MAX] = {FC_ERROR_TABLE(S_NAME)};
+#undef S_NAME
+#define S_TEXT(name, value, text) [value] = text,
+static const char *const s_texts[FC_ERROR_MAX] = {FC_ERROR_TABLE(S_TEXT)};
+#undef S_TEXT
+/* Values are written by hand in the table: one per row, none skipped, so that every slot
+   of the arrays above is filled (a repeated value is -Woverride-init, an error). */
+#define S_ONE(name, value, text) +1
+_Static_assert(0 FC_ERROR_TABLE(S_ONE) == FC_ERROR_MAX, "fc_error.h: a value skipped");
+#undef S_ONE
 
 const char *fc_strerror(int code)
 {
-    switch (code) {
-    case FC_OK:
-        return "success";
-    case FC_EPROTO:
-        return "malformed message or field";
-    case FC_ETOOBIG:
-        return "size or count over its limit";
-    case FC_EBADSIG:
-        return "signature does not verify";
-    case FC_EUNTRUSTED:
-        return "signed by an untrusted key";
-    case FC_ENOTFOUND:
-        return "not found";
-    case FC_ESERIAL:
-        return "serial not higher than the one already present";
-    case FC_EPATH:
-        return "path absolute, with '..', or otherwise unsafe";
-    case FC_EHASH:
-        return "content does not match its hash";
-    case FC_EIO:
-        return "input/output error";
-    case FC_ENOSPC:
-        return "no space left on device";
-    case FC_EINVAL:
-        return "invalid argument";
-    case FC_ETIMEOUT:
-        return "timed out";
-    case FC_EPERM:
-        return "permission denied: this key may not do that (its role, or an agent id that"
-               " belongs to another key)";
-    case FC_EMISSING:
-        return "a blob the release needs is not fully uploaded";
-    case FC_EREFUSED:
-        return "refused by a hook";
-    case FC_ENOMEM:
-        return "out of memory";
-    case FC_EUNHEALTHY:
-        return "health check failed; rolled back";
-    default:
-        /* Codes come off the wire in ERROR replies; a newer peer may send one we lack. */
-        return "unknown error";
+    return code >= 0 && code < FC_ERROR_MAX ? s_texts[code] : "unknown error";
+}
+
+const char *fc_error_name(int code)
+{
+    return code >= 0 && code < FC_ERROR_MAX ? s_names[code] : "FC_E?";
+}
+
+bool fc_error_from_name(const char *name, int *code)
+{
+    if (!name)
+        return false;
+    for (int i = 0; i < FC_ERROR_MAX; i++)
+        if (strcmp(name, s_names[i]) == 0) {
+            *code = i;
+            return true;
+        }
+    return false;
+}
+
+void fc_error_test(bool verbose)
+{
+    printf(" * fc_error: ");
+    /* Every code has a name that maps back to it, and a text of its own. */
+    for (int i = 0; i < FC_ERROR_MAX; i++) {
+        int c = -1;
+        assert(fc_error_from_name(fc_error_name(i), &c) && c == i);
+        assert(strncmp(fc_error_name(i), "FC_", 3) == 0);
+        assert(*fc_strerror(i) && strcmp(fc_strerror(i), fc_strerror(FC_ERROR_MAX)) != 0);
+        for (int j = 0; j < i; j++)
+            assert(strcmp(fc_strerror(i), fc_strerror(j)) != 0);
+        if (verbose)
+            printf("\n   %2d %-14s %s", i, fc_error_name(i), fc_strerror(i));
     }
+    /* The values the wire and other programs rely on. */
+    assert(FC_OK == 0 && FC_EPROTO == 1 && FC_EPERM == 13 && FC_EUNHEALTHY == 17);
+    assert(strcmp(fc_error_name(FC_EPERM), "FC_EPERM") == 0 && FC_EDENIED == FC_EPERM);
+    assert(strcmp(fc_strerror(FC_EPROTO), "malformed message or field") == 0);
+    /* Codes outside the table (a newer peer's, or garbage off the wire). */
+    const int out[] = {-1, FC_ERROR_MAX, 999, -2147483647 - 1};
+    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) {
+        assert(strcmp(fc_error_name(out[i]), "FC_E?") == 0);
+        assert(strcmp(fc_strerror(out[i]), "unknown error") == 0);
+    }
+    const char *bad[] = {"FC_E?", "", "fc_eperm", "EPERM", "FC_EPERM ", "FC_EDENIED"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int c = 42;
+        assert(!fc_error_from_name(bad[i], &c) && c == 42);
+    }
+    assert(!fc_error_from_name(NULL, &(int){0}));
+    printf("OK\n");
 }

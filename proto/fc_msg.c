@@ -1,5 +1,6 @@
 /* fc_msg.c: encodes and decodes every service and announce message (fc_msg_io.c sends them). */
 #include "fc_msg.h"
+#include "fc_ack.h"
 #include "fc_error.h"
 #include "fc_mpack.h"
 #include "fc_state.h"
@@ -645,6 +646,10 @@ static int s_decode_top(const msgpack_object *top, size_t frames, zframe_t **dat
        and a CLI shows. Only decoding checks: hostile-input tools must be able to send one. */
     fc_state_t state;
     if (rc == 0 && type == FC_MSG_REPORT && !fc_state_from_name(self->agents[0].state, &state))
+        rc = FC_EPROTO;
+    /* Likewise an ack's outcome is one an agent may send (fc_ack.h). */
+    fc_ack_t ack;
+    if (rc == 0 && type == FC_MSG_CONFIG_ACK && !fc_ack_from_agent(self->state, &ack))
         rc = FC_EPROTO;
     if (rc) {
         fc_msg_destroy(&self);

@@ -72,7 +72,7 @@ typedef struct {
     char id[FC_MAX_NAME + 1];
     char channel[FC_MAX_NAME + 1];
     char version[FC_MAX_NAME + 1];  /* installed, "" if none */
-    char state[FC_MAX_NAME + 1];    /* REPORT, STATUS_REPLY: a name from fc_state.h; CONFIG_STATUS_REPLY: an ack state or "pending" */
+    char state[FC_MAX_NAME + 1];    /* REPORT, STATUS_REPLY: a name from fc_state.h; CONFIG_STATUS_REPLY: a name from fc_ack.h ("pending": no ack) */
     char message[FC_MAX_TEXT + 1];
     uint64_t done;                  /* bytes of the release in hand */
     uint64_t total;                 /* bytes of the release being fetched, 0 if none */
@@ -128,7 +128,7 @@ typedef struct {
     fc_agent_status_t *agents;
     size_t nagents;
     char group[FC_MAX_NAME + 1];    /* config: the agent's group ("" = none) */
-    char state[FC_MAX_NAME + 1];    /* CONFIG_ACK: applied, restarted, vetoed, failed, unchanged, restart-required */
+    char state[FC_MAX_NAME + 1];    /* CONFIG_ACK: a name from fc_ack.h an agent may send */
     fc_item_t *items;               /* CONFIG_SNAPSHOT: at most FC_MAX_SNAPSHOT, total within FC_MAX_FRAME */
     size_t nitems;
     fc_audit_entry_t *audit;        /* AUDIT_REPLY: at most FC_MAX_LIST */
@@ -153,7 +153,8 @@ void fc_msg_set_bytes(fc_msg_t *self, const void *buf, size_t len);
 zmsg_t *fc_msg_encode(fc_msg_t *self);
 /* Decodes *msg_p (which it destroys and nulls). Returns NULL and sets *err (FC_EPROTO,
    FC_ETOOBIG) on anything malformed: wrong frame count, bad msgpack, wrong types, unknown
-   type, counts over limits, trailing bytes, a REPORT whose state is not in fc_state.h.
+   type, counts over limits, trailing bytes, a REPORT whose state is not in fc_state.h, a
+   CONFIG_ACK whose state is not an agent's outcome in fc_ack.h.
    Never asserts on input. (Encoding does not check states: test tools send bad ones.) */
 fc_msg_t *fc_msg_decode(zmsg_t **msg_p, int *err);
 

@@ -304,6 +304,33 @@ static void s_test_malformed(void)
     }
 }
 
+/* A CONFIG_ACK carrying state, encoded (encoding does not check states). */
+static zmsg_t *s_ack_with(const char *state)
+{
+    fc_msg_t *m = s_sample(FC_MSG_CONFIG_ACK);
+    fc_msg_set_str(m->state, sizeof m->state, state);
+    zmsg_t *msg = fc_msg_encode(m);
+    fc_msg_destroy(&m);
+    return msg;
+}
+
+/* A CONFIG_ACK's state is an outcome an agent reports (fc_ack.h): anything else, "pending"
+   (the broker's word for no ack) included, is malformed, never free text the broker
+   stores and the CLI shows. */
+static void s_test_ack_states(void)
+{
+    const char *bad[] = {"bogus-state", "", "APPLIED", "applied ", "restart_required", "pending"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        fc_msg_reject(s_ack_with(bad[i]), FC_EPROTO);
+    const char *good[] = {"applied", "restarted",        "vetoed",
+                          "failed",  "restart-required", "unchanged"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        fc_msg_t *m = fc_msg_accept(s_ack_with(good[i]));
+        assert(m->type == FC_MSG_CONFIG_ACK && strcmp(m->state, good[i]) == 0);
+        fc_msg_destroy(&m);
+    }
+}
+
 /* An AUDIT_REPLY or CONFIG_SNAPSHOT list header claiming n elements, each a copy of elem. */
 static zmsg_t *s_list_frame(int type, size_t n, size_t elem_len)
 {
@@ -650,6 +677,7 @@ void fc_msg_config_test(bool verbose)
     s_test_round_trips();
     s_test_wire_layout();
     s_test_malformed();
+    s_test_ack_states();
     s_test_limits();
     s_test_ok_flag();
     s_test_announce_bytes();

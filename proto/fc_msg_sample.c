@@ -128,6 +128,9 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
     case FC_MSG_OK:
         m->serial = 77;
         break;
+    case FC_MSG_CONFIG_ACK: /* the codec refuses a state not in fc_ack.h */
+        fc_msg_set_str(m->state, sizeof m->state, "applied");
+        break;
     case FC_MSG_ERROR: {
         char text[FC_MAX_TEXT + 1];
         memset(text, 't', FC_MAX_TEXT);

@@ -84,30 +84,48 @@ static bool s_scope_name_valid(const char *name)
     return true;
 }
 
+fc_scope_kind_t fc_scope_kind(const char *scope, const char **name)
+{
+    fc_scope_kind_t kind = FC_SCOPE_NONE;
+    const char *rest = "";
+    if (scope && !strcmp(scope, "global"))
+        kind = FC_SCOPE_GLOBAL;
+    else if (scope && !strncmp(scope, "group:", 6))
+        kind = FC_SCOPE_GROUP, rest = scope + 6;
+    else if (scope && !strncmp(scope, "agent:", 6))
+        kind = FC_SCOPE_AGENT, rest = scope + 6;
+    if (name)
+        *name = rest;
+    return kind;
+}
+
 bool fc_scope_valid(const char *scope)
 {
-    if (!scope)
-        return false;
-    if (!strcmp(scope, "global"))
+    const char *name;
+    switch (fc_scope_kind(scope, &name)) {
+    case FC_SCOPE_GLOBAL:
         return true;
-    if (!strncmp(scope, "group:", 6))
-        return s_scope_name_valid(scope + 6);
-    if (!strncmp(scope, "agent:", 6))
-        return s_scope_name_valid(scope + 6);
-    return false;
+    case FC_SCOPE_GROUP:
+    case FC_SCOPE_AGENT:
+        return s_scope_name_valid(name);
+    default:
+        return false;
+    }
 }
 
 bool fc_scope_matches(const char *scope, const char *agent_id, const char *group)
 {
-    if (!scope)
-        return false;
-    if (!strcmp(scope, "global"))
+    const char *name;
+    switch (fc_scope_kind(scope, &name)) {
+    case FC_SCOPE_GLOBAL:
         return true;
-    if (!strncmp(scope, "group:", 6))
-        return group && group[0] && !strcmp(scope + 6, group);
-    if (!strncmp(scope, "agent:", 6))
-        return agent_id && agent_id[0] && !strcmp(scope + 6, agent_id);
-    return false;
+    case FC_SCOPE_GROUP:
+        return group && group[0] && !strcmp(name, group);
+    case FC_SCOPE_AGENT:
+        return agent_id && agent_id[0] && !strcmp(name, agent_id);
+    default:
+        return false;
+    }
 }
 
 bool fc_canary_member(const char *agent_id, uint32_t percent)

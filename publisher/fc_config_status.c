@@ -1,5 +1,6 @@
 /* fc_config_status.c: fleet convergence of a config revision (`config status`) and the
    broker's audit log (`fleetcast audit`). */
+#include "fc_ack.h"
 #include "fc_config_cmd_priv.h"
 #include "fc_error.h"
 #include "fc_json.h"
@@ -9,18 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The states an agent reports for a revision, in the order they are printed; anything else
-   the broker sends is counted as "other". */
-static const char *s_states[] = {"applied",          "restarted", "vetoed", "failed",
-                                 "restart-required", "unchanged", "pending"};
-#define S_NSTATES (sizeof s_states / sizeof s_states[0])
+/* The states of a revision's agents are fc_ack.h's, printed in its order; anything else a
+   (newer) broker sends is counted as "other", at index FC_ACK_COUNT. */
+#define S_NSTATES FC_ACK_COUNT
 
 static size_t s_state_index(const char *state)
 {
-    for (size_t i = 0; i < S_NSTATES; i++)
-        if (streq(state, s_states[i]))
-            return i;
-    return S_NSTATES;
+    fc_ack_t ack;
+    return fc_ack_from_name(state, &ack) ? (size_t)ack : S_NSTATES;
 }
 
 static void s_status_json(const fc_msg_t *reply, const size_t *counts)
@@ -32,7 +29,7 @@ static void s_status_json(const fc_msg_t *reply, const size_t *counts)
     fc_json_key_str(j, "halt_reason", reply->flag ? reply->text : "");
     fc_json_key_uint(j, "total", reply->nagents);
     for (size_t i = 0; i <= S_NSTATES; i++)
-        fc_json_key_uint(j, i < S_NSTATES ? s_states[i] : "other", counts[i]);
+        fc_json_key_uint(j, i < S_NSTATES ? fc_ack_name((fc_ack_t)i) : "other", counts[i]);
     fc_json_key(j, "agents");
     fc_json_open_array(j);
     for (size_t i = 0; i < reply->nagents; i++) {
@@ -55,7 +52,7 @@ static void s_status_text(const fc_msg_t *reply, const size_t *counts)
 {
     printf("config revision %llu: %zu agents:", (unsigned long long)reply->serial, reply->nagents);
     for (size_t i = 0; i < S_NSTATES; i++)
-        printf("%s %zu %s", i ? "," : "", counts[i], s_states[i]);
+        printf("%s %zu %s", i ? "," : "", counts[i], fc_ack_name((fc_ack_t)i));
     if (counts[S_NSTATES])
         printf(", %zu other", counts[S_NSTATES]);
     printf("\n");

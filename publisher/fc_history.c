@@ -70,8 +70,9 @@ int fc_history_add(fc_history_t *self, const uint8_t *buf, size_t len)
         abort();
     memcpy(e->bytes, buf, len);
     e->len = len;
-    if (!*self->group && strncmp(rev->scope, "group:", 6) == 0)
-        snprintf(self->group, sizeof self->group, "%s", rev->scope + 6);
+    const char *group;
+    if (!*self->group && fc_scope_kind(rev->scope, &group) == FC_SCOPE_GROUP)
+        snprintf(self->group, sizeof self->group, "%s", group);
     return 0;
 }
 

@@ -115,8 +115,8 @@ typedef struct {
     double seconds;            /* wall time of the run */
     int exit_code;             /* FC_AGENT_EXIT_* */
     uint64_t config_rev;       /* config revision in force (0: none) */
-    /* Last config outcome: applied, restarted, unchanged, vetoed, restart-required, failed, ""
-       (none yet). */
+    /* Last config outcome, an ack name an agent sends (fc_ack.h: applied, restarted, vetoed,
+       failed, restart-required, unchanged), or "" (none yet). */
     char config_state[FC_MAX_NAME + 1];
     /* Freshness (with a pinned timestamp key; otherwise all zero). */
     bool stale;               /* no fresh signed timestamp for freeze_after seconds */
@@ -198,7 +198,7 @@ char *fc_agent_config_json(fc_agent_t *self);
 int fc_agent_start(fc_agent_t *self);
 void fc_agent_join(fc_agent_t *self);
 
-/* "FC_EBADSIG" for FC_EBADSIG, etc. (for messages and JSON); never NULL. */
+/* "FC_EBADSIG" for FC_EBADSIG, etc. (for messages and JSON; fc_error_name); never NULL. */
 const char *fc_agent_error_name(int code);
 
 /* The result as one JSON object (no newline). Caller frees. */

@@ -9,16 +9,10 @@
 #include <errno.h>
 #include <string.h>
 
-static const char *s_error_names[] = {
-    "FC_OK",       "FC_EPROTO", "FC_ETOOBIG",  "FC_EBADSIG",  "FC_EUNTRUSTED", "FC_ENOTFOUND",
-    "FC_ESERIAL",  "FC_EPATH",  "FC_EHASH",    "FC_EIO",      "FC_ENOSPC",     "FC_EINVAL",
-    "FC_ETIMEOUT", "FC_EPERM",  "FC_EMISSING", "FC_EREFUSED", "FC_ENOMEM",     "FC_EUNHEALTHY"};
-
+/* The names come from proto/fc_error.h's table; this stays for embedders. */
 const char *fc_agent_error_name(int code)
 {
-    if (code >= 0 && (size_t)code < sizeof s_error_names / sizeof s_error_names[0])
-        return s_error_names[code];
-    return "FC_E?";
+    return fc_error_name(code);
 }
 
 void fc_agent_config_defaults(fc_agent_config_t *cfg)

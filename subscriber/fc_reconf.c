@@ -156,7 +156,7 @@ static int s_send_ack(fc_agent_t *agent, fc_reconf_ack_t *ack, double now)
     return rc;
 }
 
-void fc_reconf_ack(fc_agent_t *agent, uint64_t rev, const char *state, const char *fmt, ...)
+void fc_reconf_ack(fc_agent_t *agent, uint64_t rev, fc_ack_t result, const char *fmt, ...)
 {
     fc_reconf_t *self = agent->reconf;
     if (self->nacks == FC_RECONF_MAX_ACKS) {
@@ -166,7 +166,7 @@ void fc_reconf_ack(fc_agent_t *agent, uint64_t rev, const char *state, const cha
     fc_reconf_ack_t *ack = &self->acks[self->nacks++];
     memset(ack, 0, sizeof *ack);
     ack->rev = rev;
-    fc_msg_set_str(ack->state, sizeof ack->state, state);
+    fc_msg_set_str(ack->state, sizeof ack->state, fc_ack_name(result));
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(ack->text, sizeof ack->text, fmt, ap);
@@ -297,8 +297,8 @@ static void s_refuse(fc_agent_t *agent, const uint8_t *buf, size_t len, int err)
     self->bad_rev = mark;
     fc_agent_log(agent, "%s; skipped", text);
     if (number && ours)
-        fc_reconf_ack(agent, number, "failed", "rejected by the agent: %s (%s)", fc_strerror(err),
-                      fc_agent_error_name(err));
+        fc_reconf_ack(agent, number, FC_ACK_FAILED, "rejected by the agent: %s (%s)",
+                      fc_strerror(err), fc_agent_error_name(err));
 }
 
 /* Adds one verified revision (taken from *rev_p, buf its signed bytes) to the batch. */

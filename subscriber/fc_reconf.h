@@ -4,6 +4,7 @@
 #ifndef FC_RECONF_H
 #define FC_RECONF_H
 
+#include "fc_ack.h"
 #include "fc_agent_priv.h"
 #include "fc_config.h"
 #include "fc_msg.h"
@@ -100,8 +101,9 @@ void fc_reconf_timers(fc_agent_t *agent, double now);
 void fc_reconf_flush(fc_agent_t *agent, double now);
 /* --once: syncs, judges and applies the config, and waits briefly for the acks' OKs. */
 void fc_reconf_run_once(fc_agent_t *agent);
-/* Sends an ack (queued, re-sent until OK, at most a few times). */
-void fc_reconf_ack(fc_agent_t *agent, uint64_t rev, const char *state, const char *fmt, ...)
+/* Sends an ack (queued, re-sent until OK, at most a few times); ack is one an agent may
+   send (FC_ACK_F_SENT). */
+void fc_reconf_ack(fc_agent_t *agent, uint64_t rev, fc_ack_t ack, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* A new control request id (same space as the session's). */
 uint64_t fc_reconf_req(fc_agent_t *agent);

@@ -95,9 +95,10 @@ void fc_reconf_pending_load(fc_agent_t *agent)
         for (char *tok = strtok_r(note, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
             unsigned long long rev = strtoull(tok, NULL, 10);
             if (rev && rev <= have)
-                fc_reconf_ack(agent, rev, "restarted", "%s", why);
+                fc_reconf_ack(agent, rev, FC_ACK_RESTARTED, "%s", why);
         }
-        fc_msg_set_str(agent->res.config_state, sizeof agent->res.config_state, "restarted");
+        fc_msg_set_str(agent->res.config_state, sizeof agent->res.config_state,
+                       fc_ack_name(FC_ACK_RESTARTED));
     }
     free(note);
     unlink(self->pending_path);
@@ -135,17 +136,18 @@ static void s_ensure_json(fc_agent_t *agent)
 }
 
 /* Acks every revision of the batch that concerns this agent with the same outcome. */
-static void s_ack_batch(fc_agent_t *agent, const char *state, const char *text)
+static void s_ack_batch(fc_agent_t *agent, fc_ack_t ack, const char *text)
 {
     fc_reconf_t *self = agent->reconf;
     for (size_t i = 0; i < self->nbatch; i++)
-        fc_reconf_ack(agent, self->batch[i], state, "%s", text);
+        fc_reconf_ack(agent, self->batch[i], ack, "%s", text);
+    const char *state = fc_ack_name(ack);
     fc_msg_set_str(agent->res.config_state, sizeof agent->res.config_state, state);
     if (s_loud(agent) && self->nbatch)
         fc_agent_log(agent, "config rev %llu: %s%s%s",
                      (unsigned long long)self->batch[self->nbatch - 1], state, text[0] ? ": " : "",
                      text);
-    if (agent->mode != FC_AGENT_DAEMON && streq(state, "failed")) {
+    if (agent->mode != FC_AGENT_DAEMON && ack == FC_ACK_FAILED) {
         self->once_error = true;
         self->once_err = FC_EREFUSED;
         snprintf(self->once_msg, sizeof self->once_msg, "%s", text);
@@ -268,7 +270,7 @@ static void s_changed(fc_agent_t *agent, fc_diff_entry_t *d, size_t n, const cha
         fc_config_destroy(&old);
         fc_config_t *cfg = neu;
         fc_reconf_set_cur(agent, &cfg, true); /* in force already: records and saves it */
-        s_ack_batch(agent, "applied", keys);
+        s_ack_batch(agent, FC_ACK_APPLIED, keys);
         return;
     }
     pthread_mutex_lock(&self->lock);
@@ -288,7 +290,7 @@ static void s_changed(fc_agent_t *agent, fc_diff_entry_t *d, size_t n, const cha
     snprintf(text, sizeof text, "%s; previous config (rev %llu) stays in force", why,
              (unsigned long long)fc_config_last_rev(old));
     s_ensure_json(agent);
-    s_ack_batch(agent, "failed", text);
+    s_ack_batch(agent, FC_ACK_FAILED, text);
 }
 
 void fc_reconf_judge(fc_agent_t *agent, double now)
@@ -304,7 +306,7 @@ void fc_reconf_judge(fc_agent_t *agent, double now)
         fc_reconf_set_cur(agent, &self->next, save);
         s_ensure_json(agent);
         if (self->nbatch)
-            s_ack_batch(agent, "unchanged", "");
+            s_ack_batch(agent, FC_ACK_UNCHANGED, "");
         return;
     }
     uint64_t rev = fc_config_last_rev(self->next);
@@ -326,7 +328,7 @@ void fc_reconf_judge(fc_agent_t *agent, double now)
         s_ensure_json(agent);
         /* Nothing restarts: a veto is reported as such (a canary counts it as a failure),
            a restart-only key as waiting for someone to restart the application. */
-        s_ack_batch(agent, vetoed ? "vetoed" : "restart-required", text);
+        s_ack_batch(agent, vetoed ? FC_ACK_VETOED : FC_ACK_RESTART_REQUIRED, text);
     } else {
         /* The restart path waits for a slot: the broker staggers restarts across the fleet. */
         self->slot_wait = true;
@@ -377,10 +379,10 @@ void fc_reconf_restart(fc_agent_t *agent)
         fc_config_destroy(&self->held);
         self->held = self->next;
         self->next = NULL;
-        s_ack_batch(agent, "failed", text);
+        s_ack_batch(agent, FC_ACK_FAILED, text);
         return;
     }
     fc_config_destroy(&self->held);
     fc_reconf_set_cur(agent, &self->next, false); /* saved before the command */
-    s_ack_batch(agent, "restarted", self->restart_why);
+    s_ack_batch(agent, FC_ACK_RESTARTED, self->restart_why);
 }

@@ -1,5 +1,6 @@
-/* fc_doccheck.c: checks that docs/PROTOCOL.md's numbers are the code's (error codes, limits,
-   message types, what an agent key may send), so the document cannot drift silently. */
+/* fc_doccheck.c: checks that docs/PROTOCOL.md's numbers and names are the code's (error
+   codes, limits, message types, what an agent key may send, ack and agent states), so the
+   document cannot drift silently. */
 #include <ctype.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -8,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fc_ack.h"
 #include "fc_error.h"
 #include "fc_keyring.h"
 #include "fc_limits.h"
 #include "fc_msg.h"
+#include "fc_state.h"
 #include "fc_util.h"
 
 /* The value of every constant of proto/fc_limits.h. The header's own list of names is read
@@ -120,35 +123,33 @@ static void s_cell(const char *p, int i, char *out, size_t size)
     snprintf(out, size, "%.*s", (int)(end - p), p);
 }
 
-static void s_check_errors(const char *doc, const char *header)
+/* Section 6's table against proto/fc_error.h's: one row per code, number, name and text. */
+static void s_check_errors(const char *doc)
 {
-    s_const_t codes[S_MAX_NAMES];
-    size_t n = s_scan(header, "^ *(FC_[A-Z]+) = ([0-9]+),", codes, S_MAX_NAMES);
-    if (n != FC_ERROR_MAX)
-        s_fail("proto/fc_error.h: read %zu codes, FC_ERROR_MAX is %d", n, FC_ERROR_MAX);
-    for (size_t i = 0; i < n; i++) {
+    for (int code = 0; code < FC_ERROR_MAX; code++) {
         char num[32], name[64], cell[512];
-        snprintf(num, sizeof num, "%llu", codes[i].value);
-        snprintf(name, sizeof name, "`%.47s`", codes[i].name);
+        snprintf(num, sizeof num, "%d", code);
+        snprintf(name, sizeof name, "`%.47s`", fc_error_name(code));
         const char *row = s_row(doc, num);
         if (!row) {
-            s_fail("PROTOCOL.md: no row for error code %s (%s)", num, codes[i].name);
+            s_fail("PROTOCOL.md: no row for error code %s (%s)", num, fc_error_name(code));
             continue;
         }
         s_cell(row, 1, cell, sizeof cell);
         if (strcmp(cell, name) != 0)
             s_fail("PROTOCOL.md: error code %s is %s in the table, %s in fc_error.h", num, cell,
-                   codes[i].name);
+                   fc_error_name(code));
         s_cell(row, 2, cell, sizeof cell);
-        if (strcmp(cell, fc_strerror((int)codes[i].value)) != 0)
-            s_fail("PROTOCOL.md: the text of %s is \"%s\", fc_strerror says \"%s\"", codes[i].name,
-                   cell, fc_strerror((int)codes[i].value));
+        if (strcmp(cell, fc_strerror(code)) != 0)
+            s_fail("PROTOCOL.md: the text of %s is \"%s\", fc_strerror says \"%s\"",
+                   fc_error_name(code), cell, fc_strerror(code));
     }
     /* No row for a code that does not exist. */
     s_const_t rows[S_MAX_NAMES];
     size_t nrows = s_scan(doc, "^\\| [0-9]+ \\| `(FC_E?[A-Z]+)` \\|", rows, S_MAX_NAMES);
-    if (nrows != n)
-        s_fail("PROTOCOL.md: %zu rows in the error table, %zu codes in fc_error.h", nrows, n);
+    if (nrows != FC_ERROR_MAX)
+        s_fail("PROTOCOL.md: %zu rows in the error table, %d codes in fc_error.h", nrows,
+               FC_ERROR_MAX);
 }
 
 static bool s_limit_value(const char *name, unsigned long long *value)
@@ -265,6 +266,95 @@ static void s_check_agent_list(const char *doc)
     }
 }
 
+/* The text of the section of doc whose heading line starts with heading, up to the next
+   heading of any level; malloc'd, or NULL if there is no such heading. */
+static char *s_section(const char *doc, const char *heading)
+{
+    size_t hlen = strlen(heading);
+    const char *p = doc;
+    while (p && strncmp(p, heading, hlen) != 0) {
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    if (!p)
+        return NULL;
+    const char *end = strstr(p + hlen, "\n#");
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    char *out = malloc(len + 1);
+    memcpy(out, p, len);
+    out[len] = '\0';
+    return out;
+}
+
+/* The rows "| `name` | meaning |" of the one table of a section, as the names of a table
+   in proto/ (name_of over count values; meaning_of NULL: names only). has(i) says whether
+   value i must have a row. Both ways: no row without its value, no value without its row. */
+static void s_check_name_table(const char *doc, const char *heading, const char *what, int count,
+                               const char *(*name_of)(int), const char *(*meaning_of)(int),
+                               bool (*has)(int))
+{
+    char *sec = s_section(doc, heading);
+    if (!sec) {
+        s_fail("PROTOCOL.md: no section \"%s\"", heading);
+        return;
+    }
+    bool listed[64] = {false};
+    regex_t re;
+    if (count > 64 || regcomp(&re, "^\\| `([^`]*)` \\|", REG_EXTENDED | REG_NEWLINE) != 0)
+        abort();
+    regmatch_t g[2];
+    for (const char *p = sec; regexec(&re, p, 2, g, 0) == 0; p += g[0].rm_eo) {
+        char name[64], cell[1024];
+        snprintf(name, sizeof name, "%.*s", (int)(g[1].rm_eo - g[1].rm_so), p + g[1].rm_so);
+        int v = 0;
+        while (v < count && strcmp(name_of(v), name) != 0)
+            v++;
+        if (v == count || !has(v)) {
+            s_fail("PROTOCOL.md \"%s\": %s `%s` is not in the code's table", heading, what, name);
+            continue;
+        }
+        if (listed[v])
+            s_fail("PROTOCOL.md \"%s\": %s `%s` listed twice", heading, what, name);
+        listed[v] = true;
+        s_cell(p + g[0].rm_so - 1, 1, cell, sizeof cell);
+        if (meaning_of && strcmp(cell, meaning_of(v)) != 0)
+            s_fail("PROTOCOL.md \"%s\": %s `%s` means \"%s\", the code's table says \"%s\"",
+                   heading, what, name, cell, meaning_of(v));
+    }
+    regfree(&re);
+    for (int v = 0; v < count; v++)
+        if (has(v) && !listed[v])
+            s_fail("PROTOCOL.md \"%s\": %s `%s` of the code's table is not listed", heading, what,
+                   name_of(v));
+    free(sec);
+}
+
+static const char *s_ack_name(int v)
+{
+    return fc_ack_name((fc_ack_t)v);
+}
+
+static const char *s_ack_meaning(int v)
+{
+    return fc_ack_meaning((fc_ack_t)v);
+}
+
+static bool s_ack_sent(int v)
+{
+    return fc_ack_is((fc_ack_t)v, FC_ACK_F_SENT);
+}
+
+static const char *s_state_name(int v)
+{
+    return fc_state_name((fc_state_t)v);
+}
+
+static bool s_every(int v)
+{
+    (void)v;
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -272,26 +362,28 @@ int main(int argc, char **argv)
         return 2;
     }
     char *doc = s_read(argv[1], "docs/PROTOCOL.md");
-    char *errors = s_read(argv[1], "proto/fc_error.h");
     char *limits = s_read(argv[1], "proto/fc_limits.h");
-    s_check_errors(doc, errors);
+    s_check_errors(doc);
     s_check_limits(doc, limits);
-    s_const_t codes[S_MAX_NAMES];
-    size_t n = s_scan(errors, "^ *(FC_[A-Z]+) = ([0-9]+),", codes, S_MAX_NAMES);
-    for (size_t i = 0; i < n; i++)
-        s_check_mentions(doc, codes[i].name, codes[i].value);
+    for (int code = 0; code < FC_ERROR_MAX; code++)
+        s_check_mentions(doc, fc_error_name(code), (unsigned long long)code);
     for (size_t i = 0; i < S_NLIMITS; i++)
         s_check_mentions(doc, s_limits[i].name, s_limits[i].value);
     for (int t = 1; t < FC_MSG_TYPE_MAX; t++)
         s_check_mentions(doc, fc_msg_type_name(t), (unsigned long long)t);
     s_check_agent_list(doc);
+    /* The outcomes an agent may ack with, with their meanings; the agent states by name (the
+       document's meanings say more than the code's one-liners). */
+    s_check_name_table(doc, "### CONFIG_ACK (", "ack state", FC_ACK_COUNT, s_ack_name,
+                       s_ack_meaning, s_ack_sent);
+    s_check_name_table(doc, "### 3.7 REPORT", "agent state", FC_STATE_COUNT, s_state_name, NULL,
+                       s_every);
     free(doc);
-    free(errors);
     free(limits);
     if (s_failures)
         return 1;
-    printf("ok - docs/PROTOCOL.md: %zu error codes, %zu limits, %d message types and the agent "
-           "key's requests match the code\n",
-           n, S_NLIMITS, FC_MSG_TYPE_MAX - 1);
+    printf("ok - docs/PROTOCOL.md: %d error codes, %zu limits, %d message types, the agent "
+           "key's requests, ack and agent states match the code\n",
+           FC_ERROR_MAX, S_NLIMITS, FC_MSG_TYPE_MAX - 1);
     return 0;
 }

@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fc_ack.h"
 #include "fc_client.h"
 #include "fc_config.h"
 #include "fc_envelope.h"
+#include "fc_error.h"
 #include "fc_curve.h"
 #include "fc_keyring.h"
 #include "fc_stamp.h"
@@ -58,6 +60,8 @@ static const s_test_t s_tests[] = {
     {"fc_store_trust", fc_store_trust_test},
     {"fc_chunks", fc_chunks_test},
     {"fc_state", fc_state_test},
+    {"fc_ack", fc_ack_test},
+    {"fc_error", fc_error_test},
     {"fc_suspects", fc_suspects_test},
     {"fc_verifier", fc_verifier_test},
 };

@@ -1,6 +1,7 @@
 /* fc_fleetsim_config.c: fleetcast-fleetsim's config rounds: publishing a signed revision,
    timing every engine's changed callback, and waiting for the broker to record the acks. */
 #define _GNU_SOURCE
+#include "fc_ack.h"
 #include "fc_client.h"
 #include "fc_config.h"
 #include "fc_error.h"
@@ -106,7 +107,7 @@ static void s_wait_acked(fc_client_t *client, const char *prefix, int n, uint64_
             for (size_t i = 0; i < reply->nagents; i++) {
                 const fc_agent_status_t *a = &reply->agents[i];
                 acked += strncmp(a->id, prefix, plen) == 0 && a->id[plen] == '-' &&
-                         strcmp(a->state, "pending") != 0;
+                         strcmp(a->state, fc_ack_name(FC_ACK_PENDING)) != 0;
             }
         fc_msg_destroy(&reply);
         r->acked = acked;

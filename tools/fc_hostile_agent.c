@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fc_ack.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_hostile.h"
@@ -59,7 +60,7 @@ static fc_msg_t *s_request(const char *type, const char *id, const char *arg)
         m = fc_msg_new(streq(type, "ack") ? FC_MSG_CONFIG_ACK : FC_MSG_RESTART_SLOT);
         m->serial = strtoull(arg, NULL, 10);
         if (m->type == FC_MSG_CONFIG_ACK) {
-            fc_msg_set_str(m->state, sizeof m->state, "failed");
+            fc_msg_set_str(m->state, sizeof m->state, fc_ack_name(FC_ACK_FAILED));
             fc_msg_set_str(m->text, sizeof m->text, "forged by fleetcast-hostile");
         }
     }

@@ -1,9 +1,10 @@
-/* fc_agent_release.c: what the agent does with a release: verify and judge the manifest
-   (trust, channel, serial, failed before, policy), stage and fetch it, install it. */
+/* fc_agent_release.c: what the agent does with a release: verify the manifest, judge it
+   (fc_policy.h decides) and carry out the decision, stage and fetch it, install it. */
 #include "fc_agent_priv.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_msg.h"
+#include "fc_policy.h"
 #include "fc_util.h"
 
 #include <string.h>
@@ -139,132 +140,71 @@ void fc_agent_start_stage(fc_agent_t *self, double now)
                        (unsigned long long)m->serial);
 }
 
-/* What to do with the channel's latest signed manifest (empty: the channel has none). */
-void fc_agent_consider(fc_agent_t *self, const uint8_t *bytes, size_t len, double now)
+/* The message of a decision that ends the judging of m (NULL for FC_POLICY_NONE). */
+static void s_set_decided_state(fc_agent_t *self, const fc_policy_input_t *in,
+                                const fc_policy_decision_t *d, const fc_manifest_t *m)
 {
-    if (len == 0) {
-        if (self->target)
-            return; /* keep going with what we were given before */
-        self->res.update_available = false;
-        fc_agent_set_state(self, fc_install_serial(self->inst) ? "up-to-date" : "idle",
-                           "no release published on channel %s", self->channel);
-        fc_agent_finish(self, FC_AGENT_EXIT_OK, 0);
-        return;
-    }
-    uint8_t id[FC_HASH_LEN];
-    fc_hash_buf(id, bytes, len);
-    if (self->target && fc_hash_equal(id, self->target_id))
-        return;
-    if (self->mode == FC_AGENT_DAEMON && self->have_decided && fc_hash_equal(id, self->decided_id))
-        return;
-
-    int err = 0;
-    fc_manifest_t *m = fc_manifest_parse(bytes, len, self->trust, &err);
-    if (!m) {
-        fc_agent_set_state(self, "rejected", "release rejected: %s (%s)", fc_strerror(err),
-                           fc_agent_error_name(err));
-        s_decided(self, id);
-        fc_agent_finish(self, FC_AGENT_EXIT_ERROR, err);
-        return;
-    }
-    if (!streq(m->channel, self->channel)) {
-        fc_agent_set_state(self, "rejected",
-                           "release rejected: manifest is for channel '%s', not '%s' (%s)",
-                           m->channel, self->channel, fc_agent_error_name(FC_EINVAL));
-        s_decided(self, id);
-        fc_agent_finish(self, FC_AGENT_EXIT_ERROR, FC_EINVAL);
-        fc_manifest_destroy(&m);
-        return;
-    }
-    /* The broker serves a channel whatever the product: a release of another product pushed
-       to this channel is signed and well formed, but not ours to install. */
-    if (self->product && !streq(m->product, self->product)) {
-        fc_agent_set_state(self, "rejected",
-                           "release rejected: manifest is for product '%s', not '%s' (%s)",
-                           m->product, self->product, fc_agent_error_name(FC_EINVAL));
-        s_decided(self, id);
-        fc_agent_finish(self, FC_AGENT_EXIT_ERROR, FC_EINVAL);
-        fc_manifest_destroy(&m);
-        return;
-    }
-    if (self->target && m->serial <= self->target->serial) {
-        fc_manifest_destroy(&m); /* not newer than what is being fetched */
-        return;
-    }
-    fc_agent_result_t *r = &self->res;
-    fc_msg_set_str(r->available_version, sizeof r->available_version, m->version);
-    r->available_serial = m->serial;
-    r->available_size = fc_manifest_total_size(m);
-    r->mandatory = m->mandatory;
-    uint64_t have = fc_install_serial(self->inst);
-    const char *installed = fc_install_version(self->inst);
+    const char *installed = in->installed_version;
     char size[32];
-    fc_format_bytes(size, sizeof size, r->available_size);
-
-    if (fc_install_check(self->inst, m) != 0) {
-        r->update_available = false;
-        if (m->serial == have)
-            fc_agent_set_state(self, "up-to-date", "%s (serial %llu) is installed and current",
-                               installed, (unsigned long long)have);
-        else {
+    fc_format_bytes(size, sizeof size, self->res.available_size);
+    switch (d->action) {
+    case FC_POLICY_NONE:
+        fc_agent_set_state(self, in->installed_serial ? "up-to-date" : "idle",
+                           "no release published on channel %s", self->channel);
+        break;
+    case FC_POLICY_REJECT:
+        if (d->reason == FC_POLICY_REASON_UNVERIFIED)
+            fc_agent_set_state(self, "rejected", "release rejected: %s (%s)", fc_strerror(d->error),
+                               fc_agent_error_name(d->error));
+        else if (d->reason == FC_POLICY_REASON_CHANNEL)
+            fc_agent_set_state(self, "rejected",
+                               "release rejected: manifest is for channel '%s', not '%s' (%s)",
+                               m->channel, self->channel, fc_agent_error_name(d->error));
+        else if (d->reason == FC_POLICY_REASON_PRODUCT)
+            fc_agent_set_state(self, "rejected",
+                               "release rejected: manifest is for product '%s', not '%s' (%s)",
+                               m->product, self->product, fc_agent_error_name(d->error));
+        else
             fc_agent_set_state(
                 self, "rejected",
                 "release rejected: serial %llu (%s) is older than the installed serial %llu "
                 "(%s)",
-                (unsigned long long)m->serial, m->version, (unsigned long long)have,
-                fc_agent_error_name(FC_ESERIAL));
-            r->error = FC_ESERIAL;
-        }
-        s_decided(self, id);
-        fc_agent_finish(self, m->serial == have ? FC_AGENT_EXIT_OK : FC_AGENT_EXIT_ERROR,
-                        m->serial == have ? 0 : FC_ESERIAL);
-        fc_manifest_destroy(&m);
-        return;
-    }
-    if (self->target) {
-        if (self->mode == FC_AGENT_DAEMON || self->verbose)
-            fc_agent_log(self, "newer release %s (serial %llu) replaces %s being fetched",
-                         m->version, (unsigned long long)m->serial, self->target->version);
-        fc_agent_drop_target(self);
-    }
-    r->update_available = true;
-    if (fc_install_failed(self->inst, m->serial)) {
+                (unsigned long long)m->serial, m->version, (unsigned long long)in->installed_serial,
+                fc_agent_error_name(d->error));
+        break;
+    case FC_POLICY_UP_TO_DATE:
+        fc_agent_set_state(self, "up-to-date", "%s (serial %llu) is installed and current",
+                           installed, (unsigned long long)in->installed_serial);
+        break;
+    case FC_POLICY_FAILED_BEFORE:
         fc_agent_set_state(
             self, "failed",
             "release %s (serial %llu) failed its health check here before; staying on %s",
             m->version, (unsigned long long)m->serial, installed[0] ? installed : "nothing");
-        s_decided(self, id);
-        /* For --check there is nothing to install: the latest is known bad here. */
-        r->update_available = self->mode != FC_AGENT_CHECK;
-        fc_agent_finish(self,
-                        self->mode == FC_AGENT_CHECK ? FC_AGENT_EXIT_OK : FC_AGENT_EXIT_UNHEALTHY,
-                        FC_EUNHEALTHY);
-        fc_manifest_destroy(&m);
-        return;
-    }
-    if (self->mode == FC_AGENT_CHECK) {
+        break;
+    case FC_POLICY_AVAILABLE:
         fc_agent_set_state(self, "idle", "update available: %s (serial %llu, %s%s), installed: %s",
                            m->version, (unsigned long long)m->serial, size,
                            m->mandatory ? ", mandatory" : "", installed[0] ? installed : "nothing");
-        fc_agent_finish(self, FC_AGENT_EXIT_AVAILABLE, 0);
-        fc_manifest_destroy(&m);
-        return;
-    }
-    bool above_min = m->min_version[0] && fc_version_cmp(m->min_version, installed) > 0;
-    bool allowed =
-        self->policy == FC_AGENT_UPDATE_ALL ||
-        (self->policy == FC_AGENT_UPDATE_MANDATORY && (m->mandatory || above_min || have == 0));
-    if (!allowed) {
+        break;
+    case FC_POLICY_HOLD:
         fc_agent_set_state(self, "idle",
                            "%s (serial %llu, %s) available, not installed: auto-update %s",
                            m->version, (unsigned long long)m->serial, size,
                            self->policy == FC_AGENT_UPDATE_NONE ? "none" : "mandatory only");
-        s_decided(self, id);
-        fc_agent_finish(self, FC_AGENT_EXIT_OK, 0);
-        fc_manifest_destroy(&m);
-        return;
+        break;
+    case FC_POLICY_IGNORE:
+    case FC_POLICY_INSTALL:
+        break;
     }
-    self->target = m;
+}
+
+/* Makes m (owned, taken) the target and starts staging it. */
+static void s_take_target(fc_agent_t *self, fc_manifest_t **m_p, const uint8_t *bytes, size_t len,
+                          const uint8_t id[FC_HASH_LEN], double now)
+{
+    self->target = *m_p;
+    *m_p = NULL;
     self->target_bytes = (uint8_t *)malloc(len);
     if (!self->target_bytes) {
         fc_agent_drop_target(self);
@@ -276,6 +216,74 @@ void fc_agent_consider(fc_agent_t *self, const uint8_t *bytes, size_t len, doubl
     self->install_attempts = 0;
     memcpy(self->target_id, id, FC_HASH_LEN);
     fc_agent_start_stage(self, now);
+}
+
+/* Carries out a decision of the install policy: the result, the state, the target, the end
+   of a one-shot run. Consumes *m_p. */
+static void s_apply(fc_agent_t *self, const fc_policy_input_t *in, const fc_policy_decision_t *d,
+                    fc_manifest_t **m_p, const uint8_t *bytes, size_t len,
+                    const uint8_t id[FC_HASH_LEN], double now)
+{
+    const fc_manifest_t *m = *m_p;
+    fc_agent_result_t *r = &self->res;
+    if (d->action == FC_POLICY_IGNORE) {
+        fc_manifest_destroy(m_p);
+        return;
+    }
+    if (d->shown) {
+        fc_msg_set_str(r->available_version, sizeof r->available_version, m->version);
+        r->available_serial = m->serial;
+        r->available_size = fc_manifest_total_size(m);
+        r->mandatory = m->mandatory;
+    }
+    if (d->replaces_target) {
+        if (self->mode == FC_AGENT_DAEMON || self->verbose)
+            fc_agent_log(self, "newer release %s (serial %llu) replaces %s being fetched",
+                         m->version, (unsigned long long)m->serial, self->target->version);
+        fc_agent_drop_target(self);
+    }
+    if (d->shown || d->action == FC_POLICY_NONE)
+        r->update_available = d->available;
+    s_set_decided_state(self, in, d, m);
+    if (d->remember)
+        s_decided(self, id);
+    if (d->action == FC_POLICY_INSTALL) {
+        s_take_target(self, m_p, bytes, len, id, now);
+        return;
+    }
+    fc_agent_finish(self, d->exit_code, d->error);
+    fc_manifest_destroy(m_p);
+}
+
+/* What to do with the channel's latest signed manifest (empty: the channel has none): the
+   inputs gathered, the decision made by the policy (fc_policy.h), and carried out. */
+void fc_agent_consider(fc_agent_t *self, const uint8_t *bytes, size_t len, double now)
+{
+    uint8_t id[FC_HASH_LEN] = {0};
+    if (len > 0)
+        fc_hash_buf(id, bytes, len);
+    bool known = len > 0 && ((self->target && fc_hash_equal(id, self->target_id)) ||
+                             (self->mode == FC_AGENT_DAEMON && self->have_decided &&
+                              fc_hash_equal(id, self->decided_id)));
+    int err = 0;
+    fc_manifest_t *m = len > 0 && !known ? fc_manifest_parse(bytes, len, self->trust, &err) : NULL;
+    fc_policy_input_t in = {
+        .none = len == 0,
+        .known = known,
+        .m = m,
+        .parse_err = err,
+        .channel = self->channel,
+        .product = self->product,
+        .check_only = self->mode == FC_AGENT_CHECK,
+        .policy = self->policy,
+        .installed_serial = fc_install_serial(self->inst),
+        .installed_version = fc_install_version(self->inst),
+        .failed_before = m && fc_install_failed(self->inst, m->serial),
+        .fetching = self->target != NULL,
+        .target_serial = self->target ? self->target->serial : 0,
+    };
+    fc_policy_decision_t d = fc_policy_decide(&in);
+    s_apply(self, &in, &d, &m, bytes, len, id, now);
 }
 
 /* What a chunk's check and write came to (rc as from fc_fetch_on_chunk). */

@@ -1,9 +1,9 @@
-/* fc_install.c: the agent's install tree: the installed release and its state files, and
-   the commit of a staged release: atomic swap of `current`, hooks, health check, rollback. */
+/* fc_install.c: the agent's install tree: its directories, the installed release and its
+   state files, the `current` link. It calls neither the stage (fc_stage.c) nor the commit
+   (fc_install_commit.c): both build on it. */
 #define _GNU_SOURCE /* vasprintf */
 #include "fc_error.h"
 #include "fc_hash.h"
-#include "fc_hook.h"
 #include "fc_install_priv.h"
 #include "fc_util.h"
 
@@ -117,7 +117,7 @@ bool fc_install_is_staging(const char *name, uint64_t *serial)
 /* The install */
 
 /* The target of <install>/current ("releases/NAME"), or "" if missing; 0 or -1. */
-static int s_read_current(const fc_install_t *self, char *out, size_t size)
+int fc_install_read_current(const fc_install_t *self, char *out, size_t size)
 {
     ssize_t n = readlinkat(self->dirfd, "current", out, size - 1);
     if (n < 0) {
@@ -131,7 +131,7 @@ static int s_read_current(const fc_install_t *self, char *out, size_t size)
 }
 
 /* The release directory name inside a target "releases/NAME", or NULL. */
-static const char *s_target_name(const char *target)
+const char *fc_install_target_name(const char *target)
 {
     if (strncmp(target, "releases/", 9) != 0 || !target[9] || strchr(target + 9, '/'))
         return NULL;
@@ -140,7 +140,7 @@ static const char *s_target_name(const char *target)
 
 /* Points <install>/current at target atomically (symlink beside it, rename over it, fsync
    the directory), or removes it if target is "". Returns fc_error_t. */
-static int s_point_current(const fc_install_t *self, const char *target)
+int fc_install_point_current(const fc_install_t *self, const char *target)
 {
     char tmp[48];
     snprintf(tmp, sizeof tmp, "current.tmp-%ld", (long)getpid());
@@ -172,8 +172,8 @@ static bool s_is_release(const fc_install_t *self, const char *name)
 
 /* Records name as the installed tree of serial in the state dir (path is where: the file
    itself, or a .next beside it). 0 or fc_error_t. */
-static int s_save_name(const fc_install_t *self, const char *path, uint64_t serial,
-                       const char *name)
+int fc_install_save_name(const fc_install_t *self, const char *path, uint64_t serial,
+                         const char *name)
 {
     char *text = fc_install_strf("%" PRIu64 " %s\n", serial, name);
     int rc = text ? 0 : FC_ENOMEM;
@@ -217,8 +217,9 @@ static void s_load_name(fc_install_t *self)
     if (!self->name) {
         char target[PATH_MAX];
         char *plus = fc_install_strf("%s+%" PRIu64, m->version, m->serial);
-        const char *cur =
-            s_read_current(self, target, sizeof target) == 0 ? s_target_name(target) : NULL;
+        const char *cur = fc_install_read_current(self, target, sizeof target) == 0
+                              ? fc_install_target_name(target)
+                              : NULL;
         const char *found = NULL;
         if (plus && cur && (!strcmp(cur, plus) || !strcmp(cur, m->version)) &&
             s_is_release(self, cur))
@@ -228,7 +229,7 @@ static void s_load_name(fc_install_t *self)
         else if (s_is_release(self, m->version))
             found = m->version;
         if (found && (self->name = strdup(found)) && path)
-            s_save_name(self, path, m->serial, self->name);
+            fc_install_save_name(self, path, m->serial, self->name);
         free(plus);
     }
     free(path);
@@ -241,13 +242,13 @@ static void s_recover_current(fc_install_t *self)
     if (!self->name)
         return;
     char target[PATH_MAX];
-    if (s_read_current(self, target, sizeof target) != 0)
+    if (fc_install_read_current(self, target, sizeof target) != 0)
         return;
-    const char *cur = s_target_name(target);
+    const char *cur = fc_install_target_name(target);
     if (!cur || strcmp(cur, self->name) != 0) {
         char *want = fc_install_strf("releases/%s", self->name);
         if (want)
-            s_point_current(self, want);
+            fc_install_point_current(self, want);
         free(want);
     }
 }
@@ -320,7 +321,7 @@ static void s_load_failed(fc_install_t *self)
     free(text);
 }
 
-static int s_save_failed(fc_install_t *self, uint64_t serial)
+int fc_install_save_failed(fc_install_t *self, uint64_t serial)
 {
     uint64_t *nf = realloc(self->failed, (self->nfailed + 1) * sizeof *nf);
     if (!nf)
@@ -479,248 +480,4 @@ int fc_install_check(const fc_install_t *self, const fc_manifest_t *m)
     if (!self || !m)
         return FC_EINVAL;
     return m->serial > fc_install_serial(self) ? 0 : FC_ESERIAL;
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Commit */
-
-static int s_run_hook(const fc_install_t *self, const char *cmd, double timeout,
-                      const fc_manifest_t *m, const char *previous, const char *release_dir)
-{
-    char serial[24];
-    snprintf(serial, sizeof serial, "%" PRIu64, m->serial);
-    fc_hook_env_t env[] = {
-        {"FLEETCAST_VERSION", m->version},      {"FLEETCAST_PREVIOUS_VERSION", previous},
-        {"FLEETCAST_RELEASE_DIR", release_dir}, {"FLEETCAST_INSTALL_DIR", self->dir},
-        {"FLEETCAST_CHANNEL", m->channel},      {"FLEETCAST_SERIAL", serial},
-    };
-    return fc_hook_run_timed(cmd, self->dir, env, sizeof env / sizeof env[0], NULL, 0, timeout);
-}
-
-/* Removes download state and staging trees of serials up to this one, release trees other
-   than keep1/keep2, and swap leftovers. Best effort: a leftover only costs disk space. */
-static void s_cleanup(const fc_install_t *self, uint64_t serial, const char *keep1,
-                      const char *keep2)
-{
-    DIR *d = opendir(self->state);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (strncmp(e->d_name, "download-", 9) == 0 &&
-            strtoull(e->d_name + 9, NULL, 10) <= serial) {
-            char *p = fc_install_strf("%s/%s", self->state, e->d_name);
-            if (p)
-                unlink(p);
-            free(p);
-        }
-    }
-    if (d)
-        closedir(d);
-    /* Names first, removals after: the directory is not changed while it is read. Its own
-       open of releases/ (a dup would share, and leave at the end, relfd's read offset). */
-    int fd = openat(self->relfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!d && fd >= 0)
-        close(fd);
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    while (d && (e = readdir(d))) {
-        const char *name = e->d_name;
-        uint64_t s;
-        if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, keep1) ||
-            !strcmp(name, keep2))
-            continue;
-        if (fc_install_is_staging(name, &s) && s > serial)
-            continue; /* a newer release being downloaded */
-        char **more = fc_grow(names, n + 1, &cap, sizeof *names);
-        if (!more)
-            break;
-        names = more;
-        if ((names[n] = strdup(name)))
-            n++;
-    }
-    if (d)
-        closedir(d);
-    for (size_t i = 0; i < n; i++) {
-        fc_install_remove_at(self->relfd, names[i]);
-        free(names[i]);
-    }
-    free(names);
-}
-
-/* A failed release is not retried: its download state goes with its tree. */
-static void s_remove_download(const fc_install_t *self, uint64_t serial)
-{
-    const char *exts[] = {"manifest", "journal"};
-    for (int i = 0; i < 2; i++) {
-        char *p = fc_install_strf("%s/download-%" PRIu64 ".%s", self->state, serial, exts[i]);
-        if (p)
-            unlink(p);
-        free(p);
-    }
-}
-
-int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t *hooks, char *msg,
-                      size_t msgsize)
-{
-    fc_stage_t *st = stage_p ? *stage_p : NULL;
-    if (stage_p)
-        *stage_p = NULL;
-    if (!self || !st || st->inst != self) {
-        fc_textf(msg, msgsize, "invalid arguments");
-        fc_stage_destroy(&st);
-        return FC_EINVAL;
-    }
-    static const fc_hooks_t no_hooks = {NULL, NULL, NULL, 0};
-    if (!hooks)
-        hooks = &no_hooks;
-    const fc_manifest_t *m = st->m;
-    if (fc_install_check(self, m) != 0) {
-        fc_textf(msg, msgsize, "serial %" PRIu64 " is not above the installed %" PRIu64, m->serial,
-                 fc_install_serial(self));
-        fc_stage_destroy(&st);
-        return FC_ESERIAL;
-    }
-    int rc = fc_stage_check_all(st, msg, msgsize);
-    if (rc != 0) {
-        fc_stage_destroy(&st);
-        return rc;
-    }
-    /* Our own copy of the manifest, to keep as the installed one after the stage is gone. */
-    int perr = 0;
-    fc_manifest_t *nm = fc_manifest_parse(st->bytes, st->len, self->trust, &perr);
-    char previous[PATH_MAX];
-    if (!nm || s_read_current(self, previous, sizeof previous) != 0) {
-        fc_textf(msg, msgsize, "cannot commit %s: %s", m->version, fc_strerror(nm ? FC_EIO : perr));
-        fc_manifest_destroy(&nm);
-        fc_stage_destroy(&st);
-        return nm ? FC_EIO : perr;
-    }
-    const char *oldver = fc_install_version(self);
-    char status[48];
-    int hrc = s_run_hook(self, hooks->changing, hooks->timeout, m, oldver, st->dir);
-    if (hrc != 0) {
-        fc_textf(msg, msgsize, "changing hook refused %s (%s): postponed", m->version,
-                 fc_hook_status(status, sizeof status, hrc, hooks->timeout));
-        fc_manifest_destroy(&nm);
-        fc_stage_destroy(&st);
-        return FC_EREFUSED;
-    }
-    /* The new state is written aside first, so a full disk stops the install here (stage
-       intact) and the commit after the health check is two renames. */
-    char *inext = fc_install_strf("%s/installed.manifest.next", self->state);
-    char *pnext = fc_install_strf("%s/previous.manifest.next", self->state);
-    char *rnext = fc_install_strf("%s/installed.release.next", self->state);
-    char *name = NULL, *dest = NULL, *target = NULL;
-    rc = inext && pnext && rnext ? 0 : FC_ENOMEM;
-    if (rc == 0 && fc_write_file_atomic(inext, st->bytes, st->len, 0600) != 0)
-        rc = fc_errno_to_error(errno);
-    if (rc == 0 && self->installed_bytes &&
-        fc_write_file_atomic(pnext, self->installed_bytes, self->installed_len, 0600) != 0)
-        rc = fc_errno_to_error(errno);
-    /* Modes are set only now: a refused stage keeps 0600 files it can resume writing. */
-    if (rc == 0)
-        rc = fc_stage_finish_tree(st);
-    /* releases/<version>@<serial>: never the live tree's name, whatever the versions. */
-    const char *prev_name = s_target_name(previous);
-    if (rc == 0) {
-        name = fc_install_release_name(m);
-        dest = name ? fc_install_strf("%s/releases/%s", self->dir, name) : NULL;
-        target = name ? fc_install_strf("releases/%s", name) : NULL;
-        rc = name && dest && target ? 0 : FC_ENOMEM;
-    }
-    if (rc == 0 && prev_name && !strcmp(prev_name, name))
-        rc = FC_EIO; /* current already names this serial's tree: never remove it */
-    if (rc == 0)
-        rc = s_save_name(self, rnext, m->serial, name);
-    /* A tree left by an earlier attempt at this serial (a crash before the state commit). */
-    if (rc == 0 && fc_install_remove_at(self->relfd, name) != 0)
-        rc = FC_EIO;
-    if (rc == 0 && renameat(self->relfd, st->name, self->relfd, name) != 0)
-        rc = fc_errno_to_error(errno);
-    if (rc == 0) {
-        fsync(self->relfd);
-        rc = s_point_current(self, target);
-        if (rc != 0)
-            renameat(self->relfd, name, self->relfd, st->name); /* keep the stage for a retry */
-    }
-    if (rc != 0) {
-        fc_textf(msg, msgsize, "cannot install %s: %s", m->version, fc_strerror(rc));
-        goto done;
-    }
-
-    hrc = s_run_hook(self, hooks->changed, hooks->timeout, m, oldver, dest);
-    const char *what = "changed";
-    if (hrc == 0) {
-        hrc = s_run_hook(self, hooks->health, hooks->timeout, m, oldver, dest);
-        what = "health";
-    }
-    if (hrc != 0) {
-        /* Swap back, take the failed tree away and restart the application on the old one. */
-        rc = FC_EUNHEALTHY;
-        int brc = s_point_current(self, previous);
-        if (brc == 0)
-            fc_install_remove_at(self->relfd, name); /* never the tree current points at */
-        s_save_failed(self, m->serial);
-        s_remove_download(self, m->serial);
-        if (self->installed && brc == 0) {
-            char *olddir = previous[0] == '/' ? strdup(previous)
-                                              : fc_install_strf("%s/%s", self->dir, previous);
-            s_run_hook(self, hooks->changed, hooks->timeout, self->installed, m->version,
-                       olddir ? olddir : "");
-            free(olddir);
-        }
-        fc_textf(msg, msgsize, "%s hook failed for %s (%s): %s %s", what, m->version,
-                 fc_hook_status(status, sizeof status, hrc, hooks->timeout),
-                 brc ? "ROLLBACK FAILED:" : "rolled back to", brc ? fc_strerror(brc) : oldver);
-        goto done;
-    }
-
-    /* Commit the state: previous first, so a crash in between leaves installed == previous
-       (harmless), never a lost installed manifest. */
-    char *ipath = fc_install_strf("%s/installed.manifest", self->state);
-    char *ppath = fc_install_strf("%s/previous.manifest", self->state);
-    char *rpath = fc_install_strf("%s/installed.release", self->state);
-    if (!ipath || !ppath || !rpath)
-        rc = FC_ENOMEM;
-    else if (self->installed_bytes ? rename(pnext, ppath) != 0
-                                   : (unlink(ppath) != 0 && errno != ENOENT))
-        rc = fc_errno_to_error(errno);
-    /* The tree's name before the manifest: a record for another serial than the installed
-       manifest's is ignored at the next start, which then finds <version>@<serial>. */
-    if (rc == 0 && rename(rnext, rpath) != 0)
-        rc = fc_errno_to_error(errno);
-    if (rc == 0 && (rename(inext, ipath) != 0 || fc_fsync_dir(self->state) != 0))
-        rc = fc_errno_to_error(errno); /* the next start swaps back to the old release */
-    free(ipath);
-    free(ppath);
-    free(rpath);
-    fc_manifest_destroy(&self->installed);
-    free(self->installed_bytes);
-    self->installed = nm;
-    self->installed_bytes = st->bytes;
-    self->installed_len = st->len;
-    nm = NULL;
-    st->bytes = NULL;
-    free(self->name);
-    self->name = strdup(name);
-    s_cleanup(self, self->installed->serial, name, prev_name ? prev_name : "");
-    fc_textf(msg, msgsize, "installed %s (serial %" PRIu64 ") in releases/%s%s",
-             self->installed->version, self->installed->serial, name,
-             rc ? " (state not saved)" : "");
-done:
-    if (inext)
-        unlink(inext); /* gone already after a commit; stale after a failure */
-    if (pnext)
-        unlink(pnext);
-    if (rnext)
-        unlink(rnext);
-    free(inext);
-    free(pnext);
-    free(rnext);
-    free(name);
-    free(dest);
-    free(target);
-    fc_manifest_destroy(&nm);
-    fc_stage_destroy(&st);
-    return rc;
 }

@@ -1,5 +1,7 @@
-/* fc_install_priv.h: internals shared by fc_install.c (install, commit) and fc_stage.c
-   (staging); not a public API. */
+/* fc_install_priv.h: the install layer's insides; not a public API. Dependencies go one way:
+   fc_install.c (the install tree, owns fc_install_t) <- fc_stage.c (staging, owns fc_stage_t;
+   fc_fetch.c runs its chunk jobs) <- fc_install_commit.c (the commit, a private part of
+   fc_install.c that works on both structs). */
 #ifndef FC_INSTALL_PRIV_H
 #define FC_INSTALL_PRIV_H
 
@@ -66,6 +68,19 @@ char *fc_install_release_name(const fc_manifest_t *m);
 /* True if name is a staging dir, ".staging-<serial>" with only digits after the dash; its
    serial in *serial. */
 bool fc_install_is_staging(const char *name, uint64_t *serial);
+/* The target of <install>/current ("releases/NAME"), or "" if missing; 0 or -1. */
+int fc_install_read_current(const fc_install_t *self, char *out, size_t size);
+/* The release directory name inside a target "releases/NAME" (pointing into it), or NULL. */
+const char *fc_install_target_name(const char *target);
+/* Points <install>/current at target atomically (symlink beside it, rename over it, fsync
+   the directory), or removes it if target is "". fc_error_t. */
+int fc_install_point_current(const fc_install_t *self, const char *target);
+/* Records name as the installed tree of serial in the state dir (path is where: the file
+   itself, or a .next beside it). 0 or fc_error_t. */
+int fc_install_save_name(const fc_install_t *self, const char *path, uint64_t serial,
+                         const char *name);
+/* Adds serial to the failed list (not retried) and saves it (the last 1024). fc_error_t. */
+int fc_install_save_failed(fc_install_t *self, uint64_t serial);
 /* Commit steps that need the stage's files: check it is complete, every staged file has its
    size and every file hash is that of its chunks (nothing is read back: each chunk was hashed
    when written, or when the stage was re-opened; a file of the wrong size has its chunks

@@ -1,5 +1,7 @@
 /* fc_stage.c: staging a release chunk by chunk: the staging tree, resumable through the
-   journal (re-verified when re-opened), with chunks reused from the installed release. */
+   journal (re-verified when re-opened), with chunks reused from the installed release. Built
+   on the install tree (fc_install.c, through fc_install_priv.h), which never calls into it;
+   a complete stage is consumed by the commit (fc_install_commit.c). */
 #define _GNU_SOURCE /* sync_file_range */
 #include "fc_error.h"
 #include "fc_hash.h"

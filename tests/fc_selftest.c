@@ -29,6 +29,7 @@
 #include "fc_store_config.h"
 #include "fc_journal.h"
 #include "fc_install.h"
+#include "fc_policy.h"
 #include "fc_agent.h"
 #include "fc_history.h"
 #include "fc_reconf.h"
@@ -46,6 +47,7 @@ static const s_test_t s_tests[] = {
     {"fc_store", fc_store_test},     {"fc_broker", fc_broker_test},
     {"fc_journal", fc_journal_test}, {"fc_install", fc_install_test},
     {"fc_agent", fc_agent_test},
+    {"fc_policy", fc_policy_test},
     {"fc_reconf", fc_reconf_test},
     {"fc_config", fc_config_test},
     {"fc_json_parse", fc_json_parse_test},

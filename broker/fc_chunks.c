@@ -197,11 +197,13 @@ static void s_free_chunk(void *data, void *hint)
     /* Under the account's lock: a drop moves the connection's bytes out of the account's
        count at once, and they must not leave it twice. */
     pthread_mutex_lock(&a->lock);
-    c->held -= length;
-    c->nheld--;
-    c->released += length;
+    /* Atomic as well as locked: the broker's thread reads these counters without the lock
+       (s_conn_held, s_share_room, s_check_stalled). */
+    __atomic_sub_fetch(&c->held, length, __ATOMIC_RELEASE);
+    __atomic_sub_fetch(&c->nheld, 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&c->released, length, __ATOMIC_RELEASE);
     if (c->owner)
-        c->owner->held -= length;
+        __atomic_sub_fetch(&c->owner->held, length, __ATOMIC_RELEASE);
     if (!c->dropped)
         __atomic_sub_fetch(&a->held, length, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&a->lock);
@@ -450,10 +452,10 @@ static void s_serve(fc_chunks_t *self, zframe_t *peer, s_link_t *link, uint64_t 
     pthread_mutex_lock(&self->account->lock);
     if (c->held == 0)
         link->progress_at = zclock_mono(); /* the deadline runs from its first held byte */
-    c->held += length;
-    c->nheld++;
+    __atomic_add_fetch(&c->held, length, __ATOMIC_RELEASE); /* atomic: read without the lock */
+    __atomic_add_fetch(&c->nheld, 1, __ATOMIC_RELEASE);
     if (c->owner)
-        c->owner->held += length;
+        __atomic_add_fetch(&c->owner->held, length, __ATOMIC_RELEASE);
     __atomic_add_fetch(&self->account->held, length, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&self->account->lock);
     __atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);

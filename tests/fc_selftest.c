@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fc_client.h"
+#include "fc_requester.h"
 #include "fc_config.h"
 #include "fc_envelope.h"
 #include "fc_curve.h"
@@ -60,6 +61,7 @@ static const s_test_t s_tests[] = {
     {"fc_state", fc_state_test},
     {"fc_suspects", fc_suspects_test},
     {"fc_verifier", fc_verifier_test},
+    {"fc_requester", fc_requester_test},
 };
 
 int main(int argc, char **argv)

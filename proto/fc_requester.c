@@ -18,6 +18,7 @@ typedef struct {
     void *user;
     int64_t due;     /* next re-send (mono ms); INT64_MAX: never */
     int64_t expires; /* forgotten then (mono ms); 0: never */
+    int64_t sent;    /* last transmitted (mono ms); 0: never went out */
     int resend_ms;   /* -1: best effort */
     bool first;
 } s_pending_t;
@@ -39,6 +40,7 @@ struct fc_requester_t {
     size_t nexpired, maxexpired;
     bool connected;
     bool flush_pending;
+    int64_t reply_sent; /* when the last matched reply's request was last transmitted */
     uint64_t retries, disconnects, dropped, malformed;
 };
 
@@ -152,8 +154,13 @@ static int s_transmit(fc_requester_t *self, s_pending_t *p, int64_t now)
 {
     p->due = p->resend_ms < 0 ? INT64_MAX : now + p->resend_ms;
     zmsg_t *copy = zmsg_dup(p->wire);
-    if (copy && zmsg_send(&copy, self->dealer) == 0)
+    if (copy && zmsg_send(&copy, self->dealer) == 0) {
+        /* Only a request that went out before counts as re-sent. */
+        if (p->sent)
+            self->retries++;
+        p->sent = now;
         return 0;
+    }
     zmsg_destroy(&copy);
     if (p->resend_ms >= 0)
         self->flush_pending = true;
@@ -230,6 +237,7 @@ fc_requester_got_t fc_requester_recv(fc_requester_t *self, fc_msg_t **reply_p, v
         }
         if (user_p)
             *user_p = self->pending[i].user;
+        self->reply_sent = self->pending[i].sent;
         s_remove(self, (size_t)i);
         *reply_p = msg;
         return FC_REQUESTER_REPLY;
@@ -271,7 +279,6 @@ static bool s_flush(fc_requester_t *self, int64_t now)
                 continue;
             if (s_transmit(self, p, now) != 0 && pass == 0)
                 return false;
-            self->retries++;
         }
     return true;
 }
@@ -295,10 +302,8 @@ bool fc_requester_tick(fc_requester_t *self)
     if (self->flush_pending)
         return self->connected && s_flush(self, now);
     for (size_t i = 0; i < self->npending && !self->flush_pending; i++)
-        if (self->pending[i].due <= now) {
+        if (self->pending[i].due <= now)
             s_transmit(self, &self->pending[i], now);
-            self->retries++;
-        }
     return false;
 }
 
@@ -342,6 +347,31 @@ void *fc_requester_forget(fc_requester_t *self, uint64_t req)
     void *user = self->pending[i].user;
     s_remove(self, (size_t)i);
     return user;
+}
+
+size_t fc_requester_forget_user(fc_requester_t *self, const void *user)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->npending;)
+        if (self->pending[i].user == user) {
+            s_remove(self, i);
+            n++;
+        } else
+            i++;
+    return n;
+}
+
+size_t fc_requester_count(const fc_requester_t *self, const void *user)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->npending; i++)
+        n += self->pending[i].user == user;
+    return n;
+}
+
+int64_t fc_requester_reply_sent(const fc_requester_t *self)
+{
+    return self->reply_sent;
 }
 
 bool fc_requester_pending(const fc_requester_t *self, uint64_t req)

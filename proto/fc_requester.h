@@ -104,6 +104,15 @@ bool fc_requester_expired(fc_requester_t *self, uint64_t *req_p, void **user_p);
 /* Forgets a pending request (its reply, if any, will be dropped and counted as late).
    Returns its user pointer (still the caller's), NULL if it was not pending. */
 void *fc_requester_forget(fc_requester_t *self, uint64_t req);
+/* Forgets every pending request sent with this user pointer; returns how many. */
+size_t fc_requester_forget_user(fc_requester_t *self, const void *user);
+/* Pending requests sent with this user pointer (a caller that passes one pointer per kind of
+   request asks "is a SYNC outstanding?" without keeping its id). */
+size_t fc_requester_count(const fc_requester_t *self, const void *user);
+/* When (zclock_mono ms) the request of the last reply fc_requester_recv matched was last
+   transmitted, 0 if it never went out: what was sent before it on the same connection
+   and is still unanswered was lost with an earlier one (replies come in order). */
+int64_t fc_requester_reply_sent(const fc_requester_t *self);
 /* True if req is pending. */
 bool fc_requester_pending(const fc_requester_t *self, uint64_t req);
 size_t fc_requester_outstanding(const fc_requester_t *self);
@@ -115,7 +124,8 @@ bool fc_requester_connected(const fc_requester_t *self);
 bool fc_requester_flush_pending(const fc_requester_t *self);
 
 /* Counters. */
-uint64_t fc_requester_retries(const fc_requester_t *self);     /* re-sends: timer and flush */
+/* Re-sends (timer or flush) of requests that had gone out before. */
+uint64_t fc_requester_retries(const fc_requester_t *self);
 uint64_t fc_requester_disconnects(const fc_requester_t *self); /* drops the monitor saw */
 uint64_t fc_requester_dropped(const fc_requester_t *self);     /* duplicates and late replies */
 uint64_t fc_requester_malformed(const fc_requester_t *self);   /* frames that did not decode */

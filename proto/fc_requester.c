@@ -19,6 +19,8 @@ typedef struct {
     int64_t due;     /* next re-send (mono ms); INT64_MAX: never */
     int64_t expires; /* forgotten then (mono ms); 0: never */
     int64_t sent;    /* last transmitted (mono ms); 0: never went out */
+    int sends;       /* transmissions that went out */
+    int max_sends;   /* 0: no limit */
     int resend_ms;   /* -1: best effort */
     bool first;
 } s_pending_t;
@@ -159,6 +161,7 @@ static int s_transmit(fc_requester_t *self, s_pending_t *p, int64_t now)
         if (p->sent)
             self->retries++;
         p->sent = now;
+        p->sends++;
         return 0;
     }
     zmsg_destroy(&copy);
@@ -193,12 +196,17 @@ uint64_t fc_requester_send(fc_requester_t *self, fc_msg_t **req_p, void *user,
                                     : opts->resend_ms > 0 ? opts->resend_ms
                                                           : self->resend_ms,
                        .expires = opts->expire_ms > 0 ? now + opts->expire_ms : 0,
+                       .max_sends = opts->max_sends > 0 ? opts->max_sends : 0,
                        .first = opts->first};
-    /* While a flush waits for a connection, this one waits with it (in order). */
-    if (!self->flush_pending || p->resend_ms < 0)
+    /* While a flush waits for a connection, this one waits with it (in order). A best-effort
+       request that finds no connection is dropped at once: it would never go out. */
+    if (p->resend_ms < 0) {
+        if (s_transmit(self, p, now) != 0)
+            s_remove(self, self->npending - 1);
+    } else if (!self->flush_pending)
         s_transmit(self, p, now);
     else
-        p->due = p->resend_ms < 0 ? INT64_MAX : now + p->resend_ms;
+        p->due = now + p->resend_ms;
     return id;
 }
 
@@ -288,7 +296,9 @@ bool fc_requester_tick(fc_requester_t *self)
     int64_t now = zclock_mono();
     for (size_t i = 0; i < self->npending;) {
         s_pending_t *p = &self->pending[i];
-        if (p->expires == 0 || p->expires > now) {
+        /* Sent as often as it may be, and unanswered a re-send interval after the last. */
+        bool spent = p->max_sends && p->sends >= p->max_sends && p->due <= now;
+        if (!spent && (p->expires == 0 || p->expires > now)) {
             i++;
             continue;
         }
@@ -359,6 +369,14 @@ size_t fc_requester_forget_user(fc_requester_t *self, const void *user)
         } else
             i++;
     return n;
+}
+
+uint64_t fc_requester_oldest(const fc_requester_t *self, const void *user)
+{
+    for (size_t i = 0; i < self->npending; i++)
+        if (self->pending[i].user == user)
+            return self->pending[i].req;
+    return 0;
 }
 
 size_t fc_requester_count(const fc_requester_t *self, const void *user)

@@ -30,11 +30,15 @@ typedef struct {
 /* Per-request options to fc_requester_send. NULL: the requester's defaults. */
 typedef struct {
     /* Re-send after this long unanswered (0: the requester's resend_ms). -1: best effort:
-       sent once, never re-sent or flushed, but its reply is still matched. */
+       sent once, never re-sent or flushed, but its reply is still matched; if that one send
+       fails it is not kept (fc_requester_pending tells). */
     int resend_ms;
     /* Forget the request after this long unanswered (0: never); fc_requester_tick
        reports it through fc_requester_expired. */
     int expire_ms;
+    /* Expire after this many sends that went out (flushes count), once the re-send interval
+       after the last has passed unanswered (0: no limit). */
+    int max_sends;
     /* Flushed before every other request after a reconnect, and the flush waits until it
        goes through (the agent's HELLO: the broker must know us before anything else). */
     bool first;
@@ -106,6 +110,8 @@ bool fc_requester_expired(fc_requester_t *self, uint64_t *req_p, void **user_p);
 void *fc_requester_forget(fc_requester_t *self, uint64_t req);
 /* Forgets every pending request sent with this user pointer; returns how many. */
 size_t fc_requester_forget_user(fc_requester_t *self, const void *user);
+/* The oldest pending request sent with this user pointer, 0 if none. */
+uint64_t fc_requester_oldest(const fc_requester_t *self, const void *user);
 /* Pending requests sent with this user pointer (a caller that passes one pointer per kind of
    request asks "is a SYNC outstanding?" without keeping its id). */
 size_t fc_requester_count(const fc_requester_t *self, const void *user);

@@ -136,8 +136,42 @@ static void s_test_deadlines(void)
     size_t forgot = fc_requester_forget_user(r, kind_a);
     assert(forgot == 2 && fc_requester_count(r, kind_a) == 0);
     assert(fc_requester_outstanding(r) == 3);
+    assert(fc_requester_oldest(r, kind_b) && fc_requester_oldest(r, kind_a) == 0);
     fc_requester_destroy(&r);
     assert(r == NULL);
+
+    /* At most two sends: then, unanswered one interval later, it expires. */
+    fc_requester_opts_t fast = {.resend_ms = 30};
+    r = fc_requester_new(ep, &fast, NULL);
+    assert(r);
+    m = fc_msg_new(FC_MSG_LIST);
+    fc_requester_sendopts_t twice = {.max_sends = 2};
+    uint64_t d = fc_requester_send(r, &m, &token, &twice);
+    int copies = 0;
+    gone = 0;
+    int64_t end = zclock_mono() + 5000;
+    while (!gone && zclock_mono() < end) {
+        fc_msg_t *none = s_pump(r, 20, NULL, NULL);
+        assert(none == NULL);
+        while (fc_requester_expired(r, &gone, NULL))
+            ;
+        zframe_t *who = NULL;
+        fc_msg_t *got = NULL;
+        while ((got = s_peer_recv(router, &who, 0)) != NULL) {
+            copies += got->req == d;
+            fc_msg_destroy(&got);
+            zframe_destroy(&who);
+        }
+    }
+    zframe_t *who = NULL;
+    fc_msg_t *late = NULL;
+    while ((late = s_peer_recv(router, &who, 200)) != NULL) {
+        copies += late->req == d;
+        fc_msg_destroy(&late);
+        zframe_destroy(&who);
+    }
+    assert(gone == d && copies == 2 && fc_requester_outstanding(r) == 0);
+    fc_requester_destroy(&r);
     zsock_destroy(&router);
 }
 

@@ -299,6 +299,11 @@ static void s_test_reconnect(void)
     assert(seen);
     assert(!fc_requester_connected(r) && fc_requester_flush_pending(r));
     assert(fc_requester_disconnects(r) == 1);
+    /* A best-effort request finds no connection: not kept (it would never go out). */
+    m = fc_msg_new(FC_MSG_STATUS);
+    fc_requester_sendopts_t once = {.resend_ms = -1};
+    uint64_t lost = fc_requester_send(r, &m, NULL, &once);
+    assert(lost && !fc_requester_pending(r, lost));
     /* Offline nothing is sent: a request made now waits for the flush too. */
     m = fc_msg_new(FC_MSG_LIST);
     uint64_t offline = fc_requester_send(r, &m, NULL, NULL);

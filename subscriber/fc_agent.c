@@ -1,6 +1,6 @@
-/* fc_agent.c: the agent engine's session with the broker: sockets and their monitor, HELLO
-   and SYNC, announcements, re-sends, reports, the event loop and running it (fc_agent_new.c
-   builds and frees the engine). */
+/* fc_agent.c: the agent engine's session with the broker: connection events, HELLO and
+   SYNC and their replies, announcements, reports, the event loop and running it (requests
+   go through the engine's fc_requester; fc_agent_new.c builds and frees the engine). */
 #include "fc_agent_priv.h"
 #include "fc_curve.h"
 #include "fc_error.h"

@@ -1,5 +1,5 @@
 /* fc_agent_new.c: builds an agent engine from its config (id, hooks, install and state dirs,
-   CURVE keys, the DEALER and its monitor) and frees it. */
+   CURVE keys, the service requester) and frees it. */
 #include "fc_agent_priv.h"
 #include "fc_curve.h"
 #include "fc_error.h"

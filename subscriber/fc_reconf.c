@@ -1,5 +1,6 @@
 /* fc_reconf.c: the agent's config session with the broker: saved state at start, CONFIG_SYNC
-   pages, announcements, restart slots, acks with re-sends, timers, and the --once pass. */
+   pages, announcements, restart slots, acks (each a kind of request of the agent's
+   requester), timers, and the --once pass. */
 #include "fc_reconf.h"
 #include "fc_error.h"
 #include "fc_util.h"

@@ -299,11 +299,6 @@ static void s_test_reconnect(void)
     assert(seen);
     assert(!fc_requester_connected(r) && fc_requester_flush_pending(r));
     assert(fc_requester_disconnects(r) == 1);
-    /* A best-effort request finds no connection: not kept (it would never go out). */
-    m = fc_msg_new(FC_MSG_STATUS);
-    fc_requester_sendopts_t once = {.resend_ms = -1};
-    uint64_t lost = fc_requester_send(r, &m, NULL, &once);
-    assert(lost && !fc_requester_pending(r, lost));
     /* Offline nothing is sent: a request made now waits for the flush too. */
     m = fc_msg_new(FC_MSG_LIST);
     uint64_t offline = fc_requester_send(r, &m, NULL, NULL);
@@ -321,6 +316,29 @@ static void s_test_reconnect(void)
     assert(fc_requester_outstanding(r) == 3);
     fc_requester_destroy(&r);
     zsock_destroy(&router);
+}
+
+/* With ZMQ_IMMEDIATE and no connection ever made (nothing listens), a best-effort request
+   is not kept (it would never go out); another waits for the flush. (Right after a drop the
+   dying connection may still take a message, so this is tested where none ever was.) */
+static void s_test_no_connection(void)
+{
+    int port = 0;
+    zsock_t *gone = s_bind(0, &port, NULL, 0);
+    zsock_destroy(&gone);
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+    fc_requester_opts_t o = {.immediate = true};
+    fc_requester_t *r = fc_requester_new(ep, &o, NULL);
+    assert(r);
+    fc_msg_t *m = fc_msg_new(FC_MSG_STATUS);
+    fc_requester_sendopts_t once = {.resend_ms = -1};
+    uint64_t lost = fc_requester_send(r, &m, NULL, &once);
+    assert(lost && !fc_requester_pending(r, lost));
+    m = fc_msg_new(FC_MSG_STATUS);
+    uint64_t kept = fc_requester_send(r, &m, NULL, NULL);
+    assert(kept && fc_requester_pending(r, kept) && fc_requester_flush_pending(r));
+    fc_requester_destroy(&r);
 }
 
 /* Many in flight, answered in reverse order: each reply finds its own user pointer. */
@@ -374,8 +392,10 @@ void fc_requester_test(bool verbose)
     s_test_deadlines();
     s_test_loss_duplicates_late();
     s_test_reconnect();
+    s_test_no_connection();
     s_test_many();
     if (verbose)
-        printf("(deadlines, loss, duplicates, late, malformed, reconnect flush, many) ");
+        printf("(deadlines, loss, duplicates, late, malformed, reconnect flush, no connection, "
+               "many) ");
     printf("OK\n");
 }

@@ -1,54 +1,25 @@
-/* fc_client.c: a requester over DEALER with request ids, re-sends on timeout and reconnect. */
+/* fc_client.c: the blocking requester the CLI and tools use: a thin wrapper that waits on
+   fc_requester's sockets and deadlines. */
 #include "fc_client.h"
 #include "fc_error.h"
-#include "fc_util.h"
-
-#include <errno.h>
-#include <sodium.h>
-#include <string.h>
-
-/* One request in flight: the encoded message is kept so it can be re-sent unchanged. */
-typedef struct {
-    uint64_t req;
-    zmsg_t *wire;
-    int64_t sent_ms;
-} s_pending_t;
+#include "fc_requester.h"
 
 struct fc_client_t {
-    zsock_t *dealer;
-    zactor_t *monitor;
+    fc_requester_t *requester; /* ids, pending table, re-sends and the flush: all there */
     zpoller_t *poller;
-    int resend_ms;
-    uint64_t next_req;
-    s_pending_t *pending; /* small array: a window is tens of requests, not thousands */
-    size_t npending;
-    size_t maxpending;
-    uint64_t retries;
-    uint64_t disconnects;
-    bool connected;
 };
 
 fc_client_t *fc_client_new(const char *endpoint, int resend_ms, const fc_curve_t *curve, int *err)
 {
     fc_client_t *self = (fc_client_t *)zmalloc(sizeof(fc_client_t));
-    self->dealer = zsock_new(ZMQ_DEALER);
-    fc_sock_tune(zsock_resolve(self->dealer));
-    fc_curve_apply(curve, self->dealer);
-    /* Watch the connection before connecting, so the first CONNECTED is seen too. */
-    self->monitor = zactor_new(zmonitor, self->dealer);
-    zstr_sendx(self->monitor, "LISTEN", "CONNECTED", "DISCONNECTED", NULL);
-    zstr_send(self->monitor, "START");
-    zsock_wait(self->monitor);
-    if (zsock_connect(self->dealer, "%s", endpoint) != 0) {
-        if (err)
-            *err = FC_EINVAL;
+    fc_requester_opts_t opts = {.resend_ms = resend_ms, .curve = curve};
+    self->requester = fc_requester_new(endpoint, &opts, err);
+    if (!self->requester) {
         fc_client_destroy(&self);
         return NULL;
     }
-    self->poller = zpoller_new(self->dealer, self->monitor, NULL);
-    self->resend_ms = resend_ms > 0 ? resend_ms : 3000;
-    /* Random start, so ids from a restarted process never match replies meant for the old one. */
-    self->next_req = ((uint64_t)randombytes_random() << 20) + 1;
+    self->poller = zpoller_new(fc_requester_sock(self->requester),
+                               fc_requester_monitor(self->requester), NULL);
     return self;
 }
 
@@ -57,128 +28,39 @@ void fc_client_destroy(fc_client_t **self_p)
     if (!self_p || !*self_p)
         return;
     fc_client_t *self = *self_p;
-    for (size_t i = 0; i < self->npending; i++)
-        zmsg_destroy(&self->pending[i].wire);
-    free(self->pending);
     zpoller_destroy(&self->poller);
-    zactor_destroy(&self->monitor);
-    zsock_destroy(&self->dealer);
+    fc_requester_destroy(&self->requester);
     free(self);
     *self_p = NULL;
 }
 
-static ssize_t s_find(const fc_client_t *self, uint64_t req)
-{
-    for (size_t i = 0; i < self->npending; i++)
-        if (self->pending[i].req == req)
-            return (ssize_t)i;
-    return -1;
-}
-
-static void s_remove(fc_client_t *self, size_t i)
-{
-    zmsg_destroy(&self->pending[i].wire);
-    self->pending[i] = self->pending[self->npending - 1];
-    self->npending--;
-}
-
-static void s_transmit(fc_client_t *self, s_pending_t *p)
-{
-    zmsg_t *copy = zmsg_dup(p->wire);
-    /* A full queue is not an error here: the timeout re-sends it later. */
-    zsock_set_sndtimeo(self->dealer, 0);
-    if (zmsg_send(&copy, self->dealer) != 0)
-        zmsg_destroy(&copy);
-    p->sent_ms = zclock_mono();
-}
-
 uint64_t fc_client_send(fc_client_t *self, fc_msg_t **req_p)
 {
-    fc_msg_t *req = *req_p;
-    req->req = self->next_req++;
-    uint64_t id = req->req;
-    zmsg_t *wire = fc_msg_encode(req);
-    fc_msg_destroy(req_p);
-    if (!wire)
-        return 0;
-    if (self->npending == self->maxpending) {
-        self->maxpending = self->maxpending ? self->maxpending * 2 : 32;
-        self->pending =
-            (s_pending_t *)realloc(self->pending, self->maxpending * sizeof(s_pending_t));
-        assert(self->pending);
-    }
-    s_pending_t *p = &self->pending[self->npending++];
-    p->req = id;
-    p->wire = wire;
-    s_transmit(self, p);
-    return id;
+    return fc_requester_send(self->requester, req_p, NULL, NULL);
 }
 
-static void s_resend_all(fc_client_t *self, int64_t older_than_ms)
-{
-    int64_t now = zclock_mono();
-    for (size_t i = 0; i < self->npending; i++)
-        if (now - self->pending[i].sent_ms >= older_than_ms) {
-            s_transmit(self, &self->pending[i]);
-            self->retries++;
-        }
-}
-
-static void s_monitor_event(fc_client_t *self)
-{
-    zmsg_t *ev = zmsg_recv(self->monitor);
-    if (!ev)
-        return;
-    char *name = zmsg_popstr(ev);
-    if (name && streq(name, "DISCONNECTED")) {
-        self->connected = false;
-        self->disconnects++;
-    } else if (name && streq(name, "CONNECTED")) {
-        bool was_lost = self->disconnects > 0;
-        self->connected = true;
-        /* Whatever was in flight on the lost connection will never be answered. */
-        if (was_lost)
-            s_resend_all(self, 0);
-    }
-    free(name);
-    zmsg_destroy(&ev);
-}
-
+/* The blocking part: a poller over the requester's sockets, woken in time for its next
+   deadline. */
 fc_msg_t *fc_client_recv(fc_client_t *self, int timeout_ms)
 {
     int64_t deadline = zclock_mono() + timeout_ms;
     while (!zsys_interrupted) {
+        fc_msg_t *reply = NULL;
+        if (fc_requester_recv(self->requester, &reply, NULL) != FC_REQUESTER_NONE)
+            return reply; /* every id is ours: only replies come back */
         int64_t now = zclock_mono();
         if (now >= deadline)
             return NULL;
         int64_t wait = deadline - now;
-        /* Wake in time to re-send the oldest request. */
-        for (size_t i = 0; i < self->npending; i++) {
-            int64_t due = self->pending[i].sent_ms + self->resend_ms - now;
-            if (due < wait)
-                wait = due > 0 ? due : 0;
-        }
+        int64_t next = fc_requester_next_ms(self->requester);
+        if (next >= 0 && next < wait)
+            wait = next;
         void *which = zpoller_wait(self->poller, (int)wait);
-        if (which == self->monitor) {
-            s_monitor_event(self);
-            continue;
-        }
-        if (which == self->dealer) {
-            int err = 0;
-            fc_msg_t *reply = fc_msg_recv(zsock_resolve(self->dealer), NULL, &err);
-            if (!reply)
-                continue;
-            ssize_t i = s_find(self, reply->req);
-            if (i < 0) {
-                fc_msg_destroy(&reply); /* late duplicate of something already answered */
-                continue;
-            }
-            s_remove(self, (size_t)i);
-            return reply;
-        }
-        if (zpoller_terminated(self->poller))
+        if (which == fc_requester_monitor(self->requester))
+            fc_requester_on_monitor(self->requester);
+        else if (!which && zpoller_terminated(self->poller))
             return NULL;
-        s_resend_all(self, self->resend_ms);
+        fc_requester_tick(self->requester);
     }
     return NULL;
 }
@@ -204,24 +86,22 @@ fc_msg_t *fc_client_call(fc_client_t *self, fc_msg_t **req_p, int timeout_ms)
 
 void fc_client_forget(fc_client_t *self, uint64_t req)
 {
-    ssize_t i = s_find(self, req);
-    if (i >= 0)
-        s_remove(self, (size_t)i);
+    fc_requester_forget(self->requester, req);
 }
 
 size_t fc_client_outstanding(const fc_client_t *self)
 {
-    return self->npending;
+    return fc_requester_outstanding(self->requester);
 }
 
 uint64_t fc_client_retries(const fc_client_t *self)
 {
-    return self->retries;
+    return fc_requester_retries(self->requester);
 }
 
 uint64_t fc_client_disconnects(const fc_client_t *self)
 {
-    return self->disconnects;
+    return fc_requester_disconnects(self->requester);
 }
 
 /* A ROUTER echo that ignores the first request it sees, so the client must re-send it. */

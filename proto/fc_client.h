@@ -1,5 +1,6 @@
-/* fc_client.h: a requester over DEALER: request ids, many requests in flight, re-sends on
-   timeout and on reconnect. Used by the publisher (and any program talking to a broker). */
+/* fc_client.h: the blocking requester over DEALER (a thin wrapper over fc_requester: request
+   ids, many requests in flight, re-sends on timeout and on reconnect). Used by the publisher
+   and tools that wait for their replies; an event loop uses fc_requester itself. */
 #ifndef FC_CLIENT_H
 #define FC_CLIENT_H
 

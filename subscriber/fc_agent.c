@@ -1,6 +1,6 @@
-/* fc_agent.c: the agent engine's session with the broker: sockets and their monitor, HELLO
-   and SYNC, announcements, re-sends, reports, the event loop and running it (fc_agent_new.c
-   builds and frees the engine). */
+/* fc_agent.c: the agent engine's session with the broker: connection events, HELLO and
+   SYNC and their replies, announcements, reports, the event loop and running it (requests
+   go through the engine's fc_requester; fc_agent_new.c builds and frees the engine). */
 #include "fc_agent_priv.h"
 #include "fc_curve.h"
 #include "fc_error.h"
@@ -15,11 +15,11 @@
 #include <stdarg.h>
 #include <string.h>
 
-#define S_RESEND 5.0       /* control requests (HELLO, SYNC) unanswered this long are re-sent */
-#define S_REPORT_BUSY 1.0  /* REPORT at most this often while downloading */
-#define S_REPORT_IDLE 10.0 /* and at least this often otherwise */
-#define S_POLL_SYNC 60.0   /* daemon: SYNC this often even if the announce feed is silent */
-#define S_ERROR_RETRY 2.0  /* a chunk the broker could not serve: ask again after */
+#define S_RESEND FC_AGENT_RESEND /* a refused HELLO or SYNC: asked again after (daemon) */
+#define S_REPORT_BUSY 1.0        /* REPORT at most this often while downloading */
+#define S_REPORT_IDLE 10.0       /* and at least this often otherwise */
+#define S_POLL_SYNC 60.0         /* daemon: SYNC this often even if the announce feed is silent */
+#define S_ERROR_RETRY 2.0        /* a chunk the broker could not serve: ask again after */
 #define S_TICK_MS 100
 #define S_MAX_PIPES 8 /* fetcher worker pipes polled */
 
@@ -68,56 +68,61 @@ void fc_agent_finish(fc_agent_t *self, int exit_code, int error)
     self->finished = true;
 }
 
-static uint64_t s_ctl_req(fc_agent_t *self)
-{
-    return FC_FETCH_CTL_BIT | (self->ctl_next++ & ~FC_FETCH_CTL_BIT);
-}
-
-uint64_t fc_agent_ctl_req(fc_agent_t *self)
-{
-    return s_ctl_req(self);
-}
-
 static void *s_raw(zsock_t *sock)
 {
     return zsock_resolve(sock);
 }
 
+void *fc_agent_service(fc_agent_t *self)
+{
+    return s_raw(fc_requester_sock(self->req));
+}
+
+uint64_t fc_agent_request(fc_agent_t *self, fc_msg_t **m_p, const fc_agent_kind_t *kind,
+                          const fc_requester_sendopts_t *opts)
+{
+    return fc_requester_send(self->req, m_p, (void *)kind, opts);
+}
+
+bool fc_agent_asking(const fc_agent_t *self, const fc_agent_kind_t *kind)
+{
+    return fc_requester_count(self->req, kind) > 0;
+}
+
+bool fc_agent_up(const fc_agent_t *self)
+{
+    return fc_requester_connected(self->req) && !fc_requester_flush_pending(self->req);
+}
+
 /* ---------------------------------------------------------------- requests */
 
-/* Sends return 0, or -1 when no connection is ready (ZMQ_IMMEDIATE: nothing is queued for
-   a connection that is not up; the flush after reconnecting sends it). */
-static int s_send_hello(fc_agent_t *self, double now)
+static void s_on_hello_reply(fc_agent_t *self, const fc_msg_t *msg, double now);
+static void s_on_sync_reply(fc_agent_t *self, const fc_msg_t *msg, double now);
+static void s_on_report_reply(fc_agent_t *self, const fc_msg_t *msg, double now);
+
+/* HELLO is the probe after a reconnect: flushed before anything else, and nothing else is
+   tried until it goes through (the broker may have restarted: its WELCOME tells the epoch).
+   HELLO and SYNC are re-sent after 5 s (the requester's default); a REPORT never is (the
+   next one carries newer news anyway), and is forgotten if unanswered. */
+static const fc_agent_kind_t s_kind_hello = {"HELLO", s_on_hello_reply};
+static const fc_agent_kind_t s_kind_sync = {"SYNC", s_on_sync_reply};
+static const fc_agent_kind_t s_kind_report = {"REPORT", s_on_report_reply};
+static const fc_requester_sendopts_t s_hello_opts = {.first = true};
+static const fc_requester_sendopts_t s_report_opts = {.resend_ms = -1, .expire_ms = 30000};
+
+/* A HELLO unless one is outstanding. Sent when a connection takes it (ZMQ_IMMEDIATE:
+   nothing is queued for a connection that is not up; the flush after reconnecting sends it). */
+static void s_hello(fc_agent_t *self, double now)
 {
+    (void)now;
+    self->hello_retry_at = 0;
+    if (fc_agent_asking(self, &s_kind_hello))
+        return;
     fc_msg_t *m = fc_msg_new(FC_MSG_HELLO);
-    m->req = self->hello_req;
     fc_msg_set_str(m->role, sizeof m->role, "agent");
     fc_msg_set_str(m->id, sizeof m->id, self->id);
     fc_msg_set_str(m->channel, sizeof m->channel, self->channel);
-    self->hello_sent = now;
-    int rc = fc_msg_send(&m, s_raw(self->dealer));
-    if (rc != 0)
-        self->flush_pending = true;
-    return rc;
-}
-
-static void s_hello(fc_agent_t *self, double now)
-{
-    if (!self->hello_req)
-        self->hello_req = s_ctl_req(self);
-    s_send_hello(self, now);
-}
-
-static int s_send_sync(fc_agent_t *self, double now)
-{
-    fc_msg_t *m = fc_msg_new(FC_MSG_SYNC);
-    m->req = self->sync_req;
-    fc_msg_set_str(m->channel, sizeof m->channel, self->channel);
-    self->sync_sent = now;
-    int rc = fc_msg_send(&m, s_raw(self->dealer));
-    if (rc != 0)
-        self->flush_pending = true;
-    return rc;
+    fc_agent_request(self, &m, &s_kind_hello, &s_hello_opts);
 }
 
 /* Asks for a snapshot at least as new as want. One SYNC at a time: the reply is compared with
@@ -129,10 +134,12 @@ static void s_sync(fc_agent_t *self, uint64_t want, double now)
     fc_agent_trust_ask(self, now);
     if (want > self->want_seq)
         self->want_seq = want;
-    if (self->sync_req)
+    if (fc_agent_asking(self, &s_kind_sync) || self->sync_retry_at > now)
         return;
-    self->sync_req = s_ctl_req(self);
-    s_send_sync(self, now);
+    self->sync_retry_at = 0;
+    fc_msg_t *m = fc_msg_new(FC_MSG_SYNC);
+    fc_msg_set_str(m->channel, sizeof m->channel, self->channel);
+    fc_agent_request(self, &m, &s_kind_sync, NULL);
 }
 
 /* Best effort: no re-send (the next report carries newer news anyway). Returns 0 if sent. */
@@ -162,8 +169,9 @@ int fc_agent_report(fc_agent_t *self, double now)
         st->total = fc_stage_bytes_total(self->stage);
     } else if (self->target)
         st->total = fc_manifest_total_size(self->target);
-    self->report_req = m->req = s_ctl_req(self);
-    return fc_msg_send(&m, s_raw(self->dealer));
+    uint64_t id = fc_agent_request(self, &m, &s_kind_report, &s_report_opts);
+    /* Best effort: a REPORT that found no connection is not kept. */
+    return id && fc_requester_pending(self->req, id) ? 0 : -1;
 }
 
 /* ---------------------------------------------------------------- sockets */
@@ -199,55 +207,35 @@ void fc_agent_progress(fc_agent_t *self, char *have, char *total, size_t size)
 
 /* Connection events. The DEALER has ZMQ_IMMEDIATE set: nothing waits in a queue for a
    connection that is not up, and what was queued for a connection that drops is dropped
-   with it. So after any drop everything outstanding is sent again, once, as soon as a new
-   connection takes it (s_flush); and a connection that keeps failing before its handshake
-   (a proxy up with the broker down) piles nothing up. Only a connection that carried a
-   reply is worth a log line when lost. */
-static void s_on_monitor(fc_agent_t *self)
+   with it. So after any drop the requester sends everything outstanding again, once, as
+   soon as a new connection takes it, a HELLO first; and a connection that keeps failing
+   before its handshake (a proxy up with the broker down) piles nothing up. Only a
+   connection that carried a reply is worth a log line when lost. */
+static void s_on_monitor(fc_agent_t *self, double now)
 {
-    zmsg_t *ev = zmsg_recv(self->monitor);
-    if (!ev)
+    if (fc_requester_on_monitor(self->req) != FC_REQUESTER_EV_DISCONNECTED)
         return;
-    char *name = zmsg_popstr(ev);
-    if (name && streq(name, "DISCONNECTED")) {
-        self->connected = false;
-        self->flush_pending = true;
-        if (self->live) {
-            char have[32], total[32];
-            fc_agent_progress(self, have, total, sizeof have);
-            self->live = false;
-            self->lost_logged = true;
-            self->res.disconnects++;
-            if (self->stage)
-                fc_agent_log(self, "connection lost (have %s of %s, %zu requests in flight)", have,
-                             total, self->fetch ? fc_fetch_inflight(self->fetch) : 0);
-            else
-                fc_agent_log(self, "connection to %s lost", self->broker);
-        } else if (self->verbose)
-            fc_agent_log(self, "connection to %s dropped before any reply", self->broker);
-    } else if (name && streq(name, "CONNECTED"))
-        self->connected = true;
-    free(name);
-    zmsg_destroy(&ev);
+    s_hello(self, now); /* the probe the flush waits for */
+    if (self->live) {
+        char have[32], total[32];
+        fc_agent_progress(self, have, total, sizeof have);
+        self->live = false;
+        self->lost_logged = true;
+        self->res.disconnects++;
+        if (self->stage)
+            fc_agent_log(self, "connection lost (have %s of %s, %zu requests in flight)", have,
+                         total, self->fetch ? fc_fetch_inflight(self->fetch) : 0);
+        else
+            fc_agent_log(self, "connection to %s lost", self->broker);
+    } else if (self->verbose)
+        fc_agent_log(self, "connection to %s dropped before any reply", self->broker);
 }
 
-/* After a (re)connect: HELLO first (the broker may have restarted: its WELCOME tells the
-   epoch), then everything that was outstanding. The HELLO is the probe: until the new
-   connection has finished its handshake it cannot be sent, and nothing else is tried. Only
-   called once CONNECTED was seen after the last DISCONNECTED: right after a drop, the dead
-   connection's queue may still take a message for a moment, and lose it. */
-static void s_flush(fc_agent_t *self, double now)
+/* The requester's flush went out (a HELLO first, then every control request): the chunks
+   outstanding follow. */
+static void s_on_flushed(fc_agent_t *self, double now)
 {
-    if (!self->hello_req)
-        self->hello_req = s_ctl_req(self);
-    if (s_send_hello(self, now) != 0)
-        return;
-    self->flush_pending = false;
-    fc_agent_trust_timers(self, now, true);
-    if (self->sync_req && s_send_sync(self, now) == 0)
-        self->retried_base++;
-    fc_reconf_flush(self, now);
-    size_t n = self->fetch ? fc_fetch_resend_all(self->fetch, s_raw(self->dealer), now) : 0;
+    size_t n = self->fetch ? fc_fetch_resend_all(self->fetch, fc_agent_service(self), now) : 0;
     if (self->lost_logged) {
         self->lost_logged = false;
         char have[32], total[32];
@@ -262,15 +250,15 @@ static void s_flush(fc_agent_t *self, double now)
 
 /* ---------------------------------------------------------------- replies */
 
-static void s_on_welcome(fc_agent_t *self, fc_msg_t *msg, double now)
+static void s_on_error(fc_agent_t *self, const fc_msg_t *msg, const char *what, double now);
+
+static void s_on_welcome(fc_agent_t *self, const fc_msg_t *msg, double now)
 {
-    if (msg->req != self->hello_req)
-        return;
-    self->hello_req = 0;
     /* The broker answers in order: chunk requests sent before this HELLO and still
        unanswered were lost with a connection. */
     if (self->fetch) {
-        size_t n = fc_fetch_resend_before(self->fetch, s_raw(self->dealer), self->hello_sent, now);
+        double hello_sent = (double)fc_requester_reply_sent(self->req) / 1000.0;
+        size_t n = fc_fetch_resend_before(self->fetch, fc_agent_service(self), hello_sent, now);
         if (n && self->verbose)
             fc_agent_log(self, "re-sent %zu requests lost with an earlier connection", n);
     }
@@ -294,11 +282,8 @@ static void s_on_welcome(fc_agent_t *self, fc_msg_t *msg, double now)
     self->report_due = true;
 }
 
-static void s_on_snapshot(fc_agent_t *self, fc_msg_t *msg, double now)
+static void s_on_snapshot(fc_agent_t *self, const fc_msg_t *msg, double now)
 {
-    if (msg->req != self->sync_req)
-        return;
-    self->sync_req = 0;
     self->last_progress = now;
     if (msg->epoch != self->epoch) {
         s_hello(self, now); /* the broker changed between WELCOME and SNAPSHOT */
@@ -312,16 +297,10 @@ static void s_on_snapshot(fc_agent_t *self, fc_msg_t *msg, double now)
         s_sync(self, 0, now);
 }
 
-static void s_on_error(fc_agent_t *self, fc_msg_t *msg, double now)
+/* An ERROR answering what (GET_CHUNK, HELLO, SYNC or REPORT). */
+static void s_on_error(fc_agent_t *self, const fc_msg_t *msg, const char *what, double now)
 {
-    bool chunk = self->fetch && fc_fetch_on_error(self->fetch, msg, S_ERROR_RETRY, now);
-    const char *what = chunk                          ? "GET_CHUNK"
-                       : msg->req == self->hello_req  ? "HELLO"
-                       : msg->req == self->sync_req   ? "SYNC"
-                       : msg->req == self->report_req ? "REPORT"
-                                                      : NULL;
-    if (!what)
-        return;
+    bool chunk = streq(what, "GET_CHUNK");
     /* The broker may be restoring its store: log (not for every chunk), retry later. */
     if (now - self->last_error_log >= 5 || self->verbose) {
         fc_agent_log(
@@ -329,9 +308,14 @@ static void s_on_error(fc_agent_t *self, fc_msg_t *msg, double now)
             msg->text[0] ? msg->text : fc_strerror((int)msg->code), chunk ? "; retrying" : "");
         self->last_error_log = now;
     }
-    if (msg->req == self->hello_req || msg->req == self->sync_req) {
-        /* Not recoverable by waiting in a one-shot run; a daemon re-sends on its timer. */
-        if (self->mode != FC_AGENT_DAEMON) {
+    if (streq(what, "HELLO") || streq(what, "SYNC")) {
+        /* Not recoverable by waiting in a one-shot run; a daemon asks again later. */
+        if (self->mode == FC_AGENT_DAEMON) {
+            if (streq(what, "HELLO"))
+                self->hello_retry_at = now + S_RESEND;
+            else
+                self->sync_retry_at = now + S_RESEND;
+        } else {
             fc_agent_set_state(self, "failed", "broker refused %s: %s (%s)", what,
                                msg->text[0] ? msg->text : fc_strerror((int)msg->code),
                                fc_agent_error_name((int)msg->code));
@@ -340,26 +324,46 @@ static void s_on_error(fc_agent_t *self, fc_msg_t *msg, double now)
     }
 }
 
-static void s_on_service(fc_agent_t *self, fc_msg_t *msg, double now)
+static void s_on_hello_reply(fc_agent_t *self, const fc_msg_t *msg, double now)
 {
-    if (fc_reconf_on_reply(self, msg, now) || fc_agent_trust_on_reply(self, msg, now))
-        return; /* answered a config or trust request */
-    switch (msg->type) {
-    case FC_MSG_CHUNK:
-        fc_agent_on_chunk(self, msg, now);
-        break;
-    case FC_MSG_WELCOME:
+    if (msg->type == FC_MSG_WELCOME)
         s_on_welcome(self, msg, now);
-        break;
-    case FC_MSG_SNAPSHOT:
+    else if (msg->type == FC_MSG_ERROR)
+        s_on_error(self, msg, "HELLO", now);
+    else if (self->mode == FC_AGENT_DAEMON)
+        self->hello_retry_at = now + S_RESEND; /* anything else: asked again later */
+}
+
+static void s_on_sync_reply(fc_agent_t *self, const fc_msg_t *msg, double now)
+{
+    if (msg->type == FC_MSG_SNAPSHOT)
         s_on_snapshot(self, msg, now);
-        break;
-    case FC_MSG_ERROR:
-        s_on_error(self, msg, now);
-        break;
-    default:
-        break; /* OK to a REPORT, or anything unexpected: dropped */
-    }
+    else if (msg->type == FC_MSG_ERROR)
+        s_on_error(self, msg, "SYNC", now);
+    else
+        self->sync_retry_at = now + S_RESEND;
+}
+
+static void s_on_report_reply(fc_agent_t *self, const fc_msg_t *msg, double now)
+{
+    if (msg->type == FC_MSG_ERROR)
+        s_on_error(self, msg, "REPORT", now); /* OK: nothing to do */
+}
+
+/* A service message: a reply to a control request goes to its kind's handler; anything
+   else on the DEALER answers the fetcher's chunk requests. */
+static void s_on_service(fc_agent_t *self, fc_requester_got_t got, fc_msg_t *msg, void *user,
+                         double now)
+{
+    if (got == FC_REQUESTER_REPLY) {
+        const fc_agent_kind_t *kind = (const fc_agent_kind_t *)user;
+        kind->on_reply(self, msg, now);
+    } else if (msg->type == FC_MSG_CHUNK)
+        fc_agent_on_chunk(self, msg, now);
+    else if (msg->type == FC_MSG_ERROR && self->fetch &&
+             fc_fetch_on_error(self->fetch, msg, S_ERROR_RETRY, now))
+        s_on_error(self, msg, "GET_CHUNK", now);
+    /* anything unexpected: dropped */
 }
 
 static void s_on_announce(fc_agent_t *self, fc_msg_t *msg, double now)
@@ -370,8 +374,7 @@ static void s_on_announce(fc_agent_t *self, fc_msg_t *msg, double now)
     if (!self->welcomed)
         return; /* a SYNC follows the WELCOME anyway */
     if (msg->epoch != self->epoch) {
-        if (!self->hello_req)
-            s_hello(self, now);
+        s_hello(self, now);
         return;
     }
     if (msg->type == FC_MSG_HEARTBEAT) {
@@ -429,20 +432,30 @@ static bool s_readable(void *sock)
 static void s_drain(fc_agent_t *self, bool service)
 {
     for (int i = 0; i < 1000 && !self->finished; i++) {
-        void *sock = service ? s_raw(self->dealer) : self->sub ? s_raw(self->sub) : NULL;
-        if (!sock || !s_readable(sock))
-            return;
-        int err = 0;
-        fc_msg_t *msg = service ? fc_msg_recv(sock, NULL, &err) : fc_msg_recv_announce(sock, &err);
-        if (!msg) {
-            if (zsys_interrupted)
+        fc_msg_t *msg = NULL;
+        void *user = NULL;
+        fc_requester_got_t got = FC_REQUESTER_NONE;
+        if (service) {
+            /* Duplicates, late replies and malformed frames are dropped in there. */
+            got = fc_requester_recv(self->req, &msg, &user);
+            if (got == FC_REQUESTER_NONE)
                 return;
-            continue; /* malformed: dropped */
+        } else {
+            void *sock = self->sub ? s_raw(self->sub) : NULL;
+            if (!sock || !s_readable(sock))
+                return;
+            int err = 0;
+            msg = fc_msg_recv_announce(sock, &err);
+            if (!msg) {
+                if (zsys_interrupted)
+                    return;
+                continue; /* malformed: dropped */
+            }
         }
         double now = fc_now();
         if (service) {
             self->live = true;
-            s_on_service(self, msg, now);
+            s_on_service(self, got, msg, user, now);
             /* Keep the workers fed: what they finished frees window for new requests. */
             if (self->fetch)
                 fc_agent_on_written(self, now);
@@ -456,29 +469,27 @@ static void s_drain(fc_agent_t *self, bool service)
 
 static void s_timers(fc_agent_t *self, double now)
 {
-    /* Offline, nothing is re-sent: the flush after reconnecting sends everything once. */
-    bool up = self->connected && !self->flush_pending;
+    /* Offline, nothing is re-sent: the flush after reconnecting sends everything once (the
+       requester re-sends control requests; the fetcher's chunks are timed here). */
+    bool up = fc_agent_up(self);
     fc_reconf_timers(self, now);
     fc_agent_fresh_timers(self, now);
-    if (up)
-        fc_agent_trust_timers(self, now, false);
-    if (up && self->hello_req && now - self->hello_sent >= S_RESEND) {
-        s_send_hello(self, now);
-        self->retried_base++;
-    }
-    if (up && self->sync_req && now - self->sync_sent >= S_RESEND) {
-        s_send_sync(self, now);
-        self->retried_base++;
-    }
     if (up && self->fetch && now - self->last_expire >= 0.1) {
         self->last_expire = now;
-        fc_fetch_expire(self->fetch, s_raw(self->dealer), now);
+        fc_fetch_expire(self->fetch, fc_agent_service(self), now);
     }
     if (self->mode == FC_AGENT_DAEMON) {
-        if (!self->welcomed && !self->hello_req && !self->flush_pending)
+        bool asking_hello = fc_agent_asking(self, &s_kind_hello);
+        if (!self->welcomed && !asking_hello && !fc_requester_flush_pending(self->req) &&
+            now >= self->hello_retry_at)
             s_hello(self, now);
-        if (self->welcomed && !self->sync_req && now >= self->next_sync)
+        if (self->welcomed && self->hello_retry_at > 0 && now >= self->hello_retry_at)
+            s_hello(self, now);
+        if (self->welcomed && !fc_agent_asking(self, &s_kind_sync) &&
+            (self->sync_retry_at > 0 ? now >= self->sync_retry_at : now >= self->next_sync)) {
+            self->sync_retry_at = 0;
             s_sync(self, 0, now);
+        }
         if (self->target && !self->stage && self->retry_at > 0 && now >= self->retry_at)
             fc_agent_start_stage(self, now);
     } else if (now - self->last_progress >= self->timeout) {
@@ -507,16 +518,19 @@ static void s_loop(fc_agent_t *self)
     while (!self->finished && !__atomic_load_n(&self->stop, __ATOMIC_RELAXED) &&
            !zsys_interrupted) {
         double now = fc_now();
-        if (self->flush_pending && self->connected)
-            s_flush(self, now);
+        if (fc_requester_tick(self->req))
+            s_on_flushed(self, now);
+        while (fc_requester_expired(self->req, NULL, NULL))
+            ; /* only REPORTs expire: best effort */
         s_timers(self, now);
         if (self->finished)
             break;
         if (self->fetch)
-            fc_fetch_pump(self->fetch, s_raw(self->dealer), now);
+            fc_fetch_pump(self->fetch, fc_agent_service(self), now);
         /* Service, monitor, the fetcher's workers, then announce (if subscribed). */
-        zmq_pollitem_t items[3 + S_MAX_PIPES] = {{s_raw(self->dealer), 0, ZMQ_POLLIN, 0},
-                                                 {zsock_resolve(self->monitor), 0, ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[3 + S_MAX_PIPES] = {
+            {fc_agent_service(self), 0, ZMQ_POLLIN, 0},
+            {s_raw(fc_requester_monitor(self->req)), 0, ZMQ_POLLIN, 0}};
         void *pipes[S_MAX_PIPES];
         size_t npipes = self->fetch ? fc_fetch_pipes(self->fetch, pipes, S_MAX_PIPES) : 0;
         size_t n = 2;
@@ -524,8 +538,10 @@ static void s_loop(fc_agent_t *self)
             items[n++] = (zmq_pollitem_t){pipes[i], 0, ZMQ_POLLIN, 0};
         if (self->sub)
             items[n++] = (zmq_pollitem_t){s_raw(self->sub), 0, ZMQ_POLLIN, 0};
-        /* Waiting for a connection to finish its handshake: look again soon. */
-        int rc = zmq_poll(items, (int)n, self->flush_pending ? 10 : S_TICK_MS);
+        /* The requester's next deadline (10 ms while a new connection finishes its
+           handshake), at most a tick. */
+        int64_t next = fc_requester_next_ms(self->req);
+        int rc = zmq_poll(items, (int)n, next >= 0 && next < S_TICK_MS ? (long)next : S_TICK_MS);
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
@@ -535,7 +551,7 @@ static void s_loop(fc_agent_t *self)
         if (items[0].revents & ZMQ_POLLIN)
             s_drain(self, true);
         if (items[1].revents & ZMQ_POLLIN)
-            s_on_monitor(self);
+            s_on_monitor(self, fc_now());
         if (npipes > 0 && !self->finished)
             fc_agent_on_written(self, fc_now());
         if (self->sub && !self->finished)
@@ -553,6 +569,7 @@ static void s_begin(fc_agent_t *self, fc_agent_mode_t mode)
     __atomic_store_n(&self->stop, 0, __ATOMIC_RELAXED);
     self->started = self->last_progress = self->stamp_base = fc_now();
     self->retried_base = self->hash_base = 0;
+    self->req_retried_base = fc_requester_retries(self->req);
     r->bytes_fetched = r->bytes_reused = r->bytes_total = 0;
     r->disconnects = 0;
     r->error = 0;
@@ -569,11 +586,11 @@ static void s_begin(fc_agent_t *self, fc_agent_mode_t mode)
     fc_agent_set_state(self, "checking", "asking %s for the latest release of %s", self->broker,
                        self->channel);
     /* A fresh HELLO and SYNC: replies to an earlier run's requests are dropped. */
-    self->hello_req = self->sync_req = 0;
+    fc_requester_forget_user(self->req, &s_kind_hello);
+    fc_requester_forget_user(self->req, &s_kind_sync);
+    self->hello_retry_at = self->sync_retry_at = 0;
     self->want_seq = 0;
-    self->flush_pending = true;
-    if (self->connected)
-        s_flush(self, self->started);
+    s_hello(self, self->started);
 }
 
 /* A one-shot run tells the broker how it ended, waiting briefly for the OK. */
@@ -584,26 +601,30 @@ static void s_final_report(fc_agent_t *self)
     if (fc_agent_report(self, fc_now()) != 0)
         return; /* no connection: nothing to wait for */
     double deadline = fc_now() + 0.5;
-    void *dealer = s_raw(self->dealer);
-    while (fc_now() < deadline && !zsys_interrupted) {
-        zmq_pollitem_t item = {dealer, 0, ZMQ_POLLIN, 0};
+    bool done = false;
+    while (!done && fc_now() < deadline && !zsys_interrupted) {
+        zmq_pollitem_t item = {fc_agent_service(self), 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, 50) <= 0)
             continue;
-        int err = 0;
-        fc_msg_t *msg = fc_msg_recv(dealer, NULL, &err);
-        bool done = msg && msg->req == self->report_req;
-        if (msg && msg->type == FC_MSG_CHUNK && msg->data)
-            self->res.bytes_fetched += zframe_size(msg->data);
-        fc_msg_destroy(&msg);
-        if (done)
-            break;
+        fc_msg_t *msg = NULL;
+        void *user = NULL;
+        fc_requester_got_t got;
+        while (!done && (got = fc_requester_recv(self->req, &msg, &user)) != FC_REQUESTER_NONE) {
+            if (got == FC_REQUESTER_OTHER && msg->type == FC_MSG_CHUNK && msg->data)
+                self->res.bytes_fetched += zframe_size(msg->data);
+            done = got == FC_REQUESTER_REPLY && user == &s_kind_report &&
+                   !fc_agent_asking(self, &s_kind_report);
+            fc_msg_destroy(&msg);
+        }
     }
 }
 
 void fc_agent_status(const fc_agent_t *self, fc_agent_result_t *out)
 {
     *out = self->res;
-    out->requests_retried = self->retried_base + (self->fetch ? fc_fetch_retried(self->fetch) : 0);
+    out->requests_retried = self->retried_base +
+                            (fc_requester_retries(self->req) - self->req_retried_base) +
+                            (self->fetch ? fc_fetch_retried(self->fetch) : 0);
     out->hash_errors = self->hash_base + (self->fetch ? fc_fetch_hash_errors(self->fetch) : 0);
     out->seconds = fc_now() - self->started;
     fc_msg_set_str(out->version, sizeof out->version, fc_install_version(self->inst));

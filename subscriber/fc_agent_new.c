@@ -1,5 +1,5 @@
 /* fc_agent_new.c: builds an agent engine from its config (id, hooks, install and state dirs,
-   CURVE keys, the DEALER and its monitor) and frees it. */
+   CURVE keys, the service requester) and frees it. */
 #include "fc_agent_priv.h"
 #include "fc_curve.h"
 #include "fc_error.h"
@@ -91,7 +91,6 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
     self->verbose = cfg->verbose;
     self->log = cfg->log;
     self->log_arg = cfg->log_arg;
-    self->ctl_next = ((uint64_t)randombytes_random() << 16) + 1;
     fc_msg_set_str(self->res.id, sizeof self->res.id, self->id);
     fc_msg_set_str(self->res.channel, sizeof self->res.channel, self->channel);
     fc_msg_set_str(self->res.state, sizeof self->res.state, "idle");
@@ -121,12 +120,6 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
     }
     fc_install_set_discard(self->inst, cfg->sim_discard);
     fc_msg_set_str(self->res.version, sizeof self->res.version, fc_install_version(self->inst));
-    if (!fc_reconf_new(self, cfg)) {
-        if (err)
-            *err = FC_ENOMEM;
-        fc_agent_destroy(&self);
-        return NULL;
-    }
 
     if (!cfg->insecure && (e = s_curve_setup(self, cfg)) != 0) {
         if (err)
@@ -134,27 +127,24 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
         fc_agent_destroy(&self);
         return NULL;
     }
-    self->dealer = zsock_new(ZMQ_DEALER);
-    if (!self->dealer) {
+    /* Sends never block the loop (requests are re-sent on deadlines and after a reconnect),
+       and nothing piles up for a connection that is not up (ZMQ_IMMEDIATE, s_on_monitor).
+       Control ids carry FC_FETCH_CTL_BIT; the fetcher's chunk ids do not. Made before the
+       config part, which may ack a restart at once. */
+    fc_requester_opts_t ropts = {.resend_ms = (int)(FC_AGENT_RESEND * 1000),
+                                 .curve = self->curve,
+                                 .immediate = true,
+                                 .tag = FC_FETCH_CTL_BIT};
+    self->req = fc_requester_new(self->broker, &ropts, &e);
+    if (!self->req) {
         if (err)
-            *err = FC_EIO;
+            *err = e ? e : FC_EIO;
         fc_agent_destroy(&self);
         return NULL;
     }
-    fc_sock_tune(zsock_resolve(self->dealer));
-    fc_curve_apply(self->curve, self->dealer);
-    /* A send must never block the loop (requests are re-sent by timers and after a
-       reconnect), and nothing may pile up for a connection that is not up (s_on_monitor). */
-    zsock_set_sndtimeo(self->dealer, 0);
-    zsock_set_immediate(self->dealer, 1);
-    /* Watch the connection before connecting, so the first CONNECTED is seen too. */
-    self->monitor = zactor_new(zmonitor, self->dealer);
-    zstr_sendx(self->monitor, "LISTEN", "CONNECTED", "DISCONNECTED", NULL);
-    zstr_send(self->monitor, "START");
-    zsock_wait(self->monitor);
-    if (zsock_connect(self->dealer, "%s", self->broker) != 0) {
+    if (!fc_reconf_new(self, cfg)) {
         if (err)
-            *err = FC_EINVAL;
+            *err = FC_ENOMEM;
         fc_agent_destroy(&self);
         return NULL;
     }
@@ -168,9 +158,8 @@ void fc_agent_destroy(fc_agent_t **self_p)
     fc_agent_t *self = *self_p;
     fc_agent_join(self);
     fc_agent_drop_target(self);
-    zactor_destroy(&self->monitor);
     zsock_destroy(&self->sub);
-    zsock_destroy(&self->dealer);
+    fc_requester_destroy(&self->req);
     fc_curve_destroy(&self->curve);
     fc_install_destroy(&self->inst);
     fc_reconf_destroy(&self->reconf);

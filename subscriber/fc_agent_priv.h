@@ -8,10 +8,12 @@
 #include "fc_fetch.h"
 #include "fc_install.h"
 #include "fc_manifest.h"
+#include "fc_requester.h"
 #include <czmq.h>
 #include <signal.h>
 
 #define FC_AGENT_NOSPC_RETRY 5.0 /* disk full: try writing again after (s) */
+#define FC_AGENT_RESEND 5.0      /* control requests unanswered this long are re-sent (s) */
 /* Chunks of one fetch that may fail their hash before the broker's copy is called corrupt
    (a chunk is asked for again after each: a transient fault heals, a damaged blob does not) */
 #define FC_AGENT_MAX_HASH_ERRORS 3
@@ -34,9 +36,7 @@ struct fc_agent_t {
     fc_trust_t *own_trust; /* the keys in force: --trust, or the rotated list (fc_agent_trust.c) */
     const fc_trust_t *trust; /* == own_trust; rotation changes it in place */
     uint64_t trust_serial;   /* trusted-key list in force, 0: none yet */
-    uint64_t trust_req;      /* GET_TRUST outstanding */
-    double trust_sent;
-    bool trust_unsupported; /* the broker refused GET_TRUST: not asked again this epoch */
+    bool trust_unsupported;  /* the broker refused GET_TRUST: not asked again this epoch */
 
     /* Freshness of the broker's signed timestamps (fc_agent_fresh.c). */
     bool stamp_pinned;
@@ -50,21 +50,19 @@ struct fc_agent_t {
                                  from other threads while the engine runs */
     fc_install_t *inst;
 
-    /* Sockets: service DEALER (watched by a monitor) and announce SUB. */
-    zsock_t *dealer;
+    /* Sockets: the service requester (its DEALER, watched by its monitor; every control
+       request goes through it, ids with FC_FETCH_CTL_BIT; the fetcher sends its chunk
+       requests on the same DEALER, ids without) and the announce SUB. */
+    fc_requester_t *req;
     fc_curve_t *curve; /* CURVE client settings for both sockets; NULL: insecure */
-    zactor_t *monitor;
     zsock_t *sub;
     char sub_endpoint[FC_MAX_ENDPOINT + 1];
-    bool connected;     /* the monitor's last word, or a send went through */
-    bool live;          /* a reply came over the current connection */
-    bool flush_pending; /* outstanding requests wait for a connection to take them */
-    bool lost_logged;   /* a loss was logged; the resume will be too */
+    bool live;                 /* a reply came over the current connection */
+    bool lost_logged;          /* a loss was logged; the resume will be too */
+    uint64_t req_retried_base; /* the requester's re-sends when this run began */
 
-    /* Session. Control request ids have FC_FETCH_CTL_BIT set; chunk requests do not. */
-    uint64_t ctl_next;
-    uint64_t hello_req, sync_req, report_req;
-    double hello_sent, sync_sent;
+    /* Session. */
+    double hello_retry_at, sync_retry_at; /* refused: asked again then (0: not waiting) */
     bool welcomed;
     uint64_t epoch, seq, want_seq;
     double next_sync, last_expire;
@@ -108,8 +106,24 @@ void fc_agent_set_state(fc_agent_t *self, const char *state, const char *fmt, ..
 void fc_agent_finish(fc_agent_t *self, int exit_code, int error);
 /* Sends a REPORT now (best effort); 0 if it went out. */
 int fc_agent_report(fc_agent_t *self, double now);
-/* A fresh control request id (HELLO, SYNC, GET_TRUST, ...). */
-uint64_t fc_agent_ctl_req(fc_agent_t *self);
+/* The service DEALER's libzmq handle (for the fetcher's chunk requests). */
+void *fc_agent_service(fc_agent_t *self);
+
+/* A kind of control request: the requester hands each reply back with the kind it was sent
+   as (its user pointer), and the kind's handler takes it (msg borrowed). */
+typedef struct fc_agent_kind_t {
+    const char *name; /* the request, for logs */
+    void (*on_reply)(fc_agent_t *self, const fc_msg_t *msg, double now);
+} fc_agent_kind_t;
+/* Sends *m_p (consumed) as a control request of this kind; opts: per-request re-send
+   policy, NULL for the agent's default (re-sent after 5 s, flushed after a reconnect).
+   Returns its id, 0 if it could not be encoded. */
+uint64_t fc_agent_request(fc_agent_t *self, fc_msg_t **m_p, const fc_agent_kind_t *kind,
+                          const fc_requester_sendopts_t *opts);
+/* Whether a request of this kind is outstanding. */
+bool fc_agent_asking(const fc_agent_t *self, const fc_agent_kind_t *kind);
+/* True when requests can go out now (connected, nothing waiting for the flush). */
+bool fc_agent_up(const fc_agent_t *self);
 /* Bytes staged and total of the stage, as sizes. */
 void fc_agent_progress(fc_agent_t *self, char *have, char *total, size_t size);
 
@@ -129,10 +143,6 @@ void fc_agent_fresh_note(const fc_agent_t *self, char *message, size_t size);
 int fc_agent_trust_open(fc_agent_t *self, const fc_agent_config_t *cfg);
 /* Asks the broker for a newer trusted-key list (GET_TRUST), unless one is asked already. */
 void fc_agent_trust_ask(fc_agent_t *self, double now);
-/* TRUST (or an ERROR) answering our GET_TRUST: true if it was ours. */
-bool fc_agent_trust_on_reply(fc_agent_t *self, const fc_msg_t *msg, double now);
-/* Re-sends an unanswered GET_TRUST; after a reconnect (flush) at once. */
-void fc_agent_trust_timers(fc_agent_t *self, double now, bool flush);
 /* A new epoch: a broker that refused GET_TRUST may have been upgraded. */
 void fc_agent_trust_reset(fc_agent_t *self);
 

@@ -9,11 +9,6 @@
 
 #include <string.h>
 
-static void *s_raw(zsock_t *sock)
-{
-    return zsock_resolve(sock);
-}
-
 /* Stops fetching the target but keeps it: a daemon opens the stage again at retry_at. */
 static void s_stop_fetch(fc_agent_t *self)
 {
@@ -300,7 +295,7 @@ static void s_after_chunk(fc_agent_t *self, int rc, double now)
         if (fc_fetch_done(self->fetch))
             s_install(self);
         else
-            fc_fetch_pump(self->fetch, s_raw(self->dealer), now);
+            fc_fetch_pump(self->fetch, fc_agent_service(self), now);
     } else if (rc == FC_EHASH) {
         uint64_t bad;
         if (fc_fetch_hash_errors(self->fetch) >= FC_AGENT_MAX_HASH_ERRORS &&
@@ -342,7 +337,7 @@ void fc_agent_on_chunk(fc_agent_t *self, fc_msg_t *msg, double now)
     self->res.bytes_fetched += msg->data ? zframe_size(msg->data) : 0;
     if (!self->fetch)
         return;
-    int rc = fc_fetch_on_chunk(self->fetch, msg, s_raw(self->dealer), now, FC_AGENT_NOSPC_RETRY);
+    int rc = fc_fetch_on_chunk(self->fetch, msg, fc_agent_service(self), now, FC_AGENT_NOSPC_RETRY);
     s_after_chunk(self, rc, now);
 }
 
@@ -350,7 +345,7 @@ void fc_agent_on_written(fc_agent_t *self, double now)
 {
     int rc;
     while (self->fetch && !self->finished &&
-           (rc = fc_fetch_collect(self->fetch, s_raw(self->dealer), now, FC_AGENT_NOSPC_RETRY)) !=
-               -1)
+           (rc = fc_fetch_collect(self->fetch, fc_agent_service(self), now,
+                                  FC_AGENT_NOSPC_RETRY)) != -1)
         s_after_chunk(self, rc, now);
 }

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_RESEND 5.0 /* an unanswered GET_TRUST is sent again after (s) */
 #define S_FILE "trust.list"
 
 static char *s_path(const fc_agent_t *self)
@@ -60,28 +59,19 @@ int fc_agent_trust_open(fc_agent_t *self, const fc_agent_config_t *cfg)
     return FC_OK;
 }
 
-static void s_send(fc_agent_t *self, double now)
-{
-    fc_msg_t *m = fc_msg_new(FC_MSG_GET_TRUST);
-    m->req = self->trust_req;
-    m->serial = self->trust_serial;
-    self->trust_sent = now;
-    if (fc_msg_send(&m, zsock_resolve(self->dealer)) != 0)
-        self->flush_pending = true;
-}
+static void s_on_reply(fc_agent_t *self, const fc_msg_t *msg, double now);
+
+/* GET_TRUST: re-sent (after 5 s, and after a reconnect) until answered. */
+static const fc_agent_kind_t s_kind = {"GET_TRUST", s_on_reply};
 
 void fc_agent_trust_ask(fc_agent_t *self, double now)
 {
-    if (self->trust_req || self->trust_unsupported)
+    (void)now;
+    if (fc_agent_asking(self, &s_kind) || self->trust_unsupported)
         return;
-    self->trust_req = fc_agent_ctl_req(self);
-    s_send(self, now);
-}
-
-void fc_agent_trust_timers(fc_agent_t *self, double now, bool flush)
-{
-    if (self->trust_req && (flush || now - self->trust_sent >= S_RESEND))
-        s_send(self, now);
+    fc_msg_t *m = fc_msg_new(FC_MSG_GET_TRUST);
+    m->serial = self->trust_serial;
+    fc_agent_request(self, &m, &s_kind, NULL);
 }
 
 void fc_agent_trust_reset(fc_agent_t *self)
@@ -124,12 +114,10 @@ static void s_accept(fc_agent_t *self, const fc_msg_t *msg)
                  (unsigned long long)list.serial, list.nkeys);
 }
 
-bool fc_agent_trust_on_reply(fc_agent_t *self, const fc_msg_t *msg, double now)
+/* TRUST (or an ERROR) answering our GET_TRUST. */
+static void s_on_reply(fc_agent_t *self, const fc_msg_t *msg, double now)
 {
     (void)now;
-    if (!self->trust_req || msg->req != self->trust_req)
-        return false;
-    self->trust_req = 0;
     if (msg->type == FC_MSG_ERROR) {
         /* A broker that predates key rotation: asking again would only count against us. */
         if (msg->code == FC_EPROTO)
@@ -137,9 +125,8 @@ bool fc_agent_trust_on_reply(fc_agent_t *self, const fc_msg_t *msg, double now)
         if (self->verbose)
             fc_agent_log(self, "broker answered GET_TRUST with %s",
                          fc_agent_error_name((int)msg->code));
-        return true;
+        return;
     }
     if (msg->type == FC_MSG_TRUST && msg->bytes_len > 0 && msg->serial > self->trust_serial)
         s_accept(self, msg);
-    return true;
 }

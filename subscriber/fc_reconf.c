@@ -1,5 +1,6 @@
 /* fc_reconf.c: the agent's config session with the broker: saved state at start, CONFIG_SYNC
-   pages, announcements, restart slots, acks with re-sends, timers, and the --once pass. */
+   pages, announcements, restart slots, acks (each a kind of request of the agent's
+   requester), timers, and the --once pass. */
 #include "fc_reconf.h"
 #include "fc_error.h"
 #include "fc_util.h"
@@ -10,28 +11,31 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_RESEND 5.0      /* CONFIG_SYNC unanswered this long is sent again */
-#define S_RETRY_SEND 0.5  /* a send that found no connection is tried again after */
 #define S_ERROR_RETRY 5.0 /* the broker refused CONFIG_SYNC: ask again after */
 #define S_POLL 60.0       /* daemon: sync this often even if the announce feed is silent */
-#define S_SLOT_RESEND 2.0 /* RESTART_SLOT unanswered this long is sent again */
-#define S_ACK_RESEND 1.0  /* CONFIG_ACK without its OK is sent again after */
-#define S_ACK_SENDS 3     /* and at most this many times in all */
 #define S_ONCE_ACK_WAIT 1.0
 
-static void *s_raw(zsock_t *sock)
-{
-    return zsock_resolve(sock);
-}
+/* The config part's requests, one reply handler each. CONFIG_SYNC is re-sent after 5 s
+   (the agent's default), RESTART_SLOT after 2 s; a CONFIG_ACK without its OK after 1 s, and
+   at most 3 times in all (best effort: the broker sees the state next time). Every one is
+   flushed after a reconnect. */
+static void s_on_sync_reply(fc_agent_t *agent, const fc_msg_t *msg, double now);
+static void s_on_slot_reply(fc_agent_t *agent, const fc_msg_t *msg, double now);
+static void s_on_ack_reply(fc_agent_t *agent, const fc_msg_t *msg, double now);
+static const fc_agent_kind_t s_kind_sync = {"CONFIG_SYNC", s_on_sync_reply};
+static const fc_agent_kind_t s_kind_slot = {"RESTART_SLOT", s_on_slot_reply};
+static const fc_agent_kind_t s_kind_ack = {"CONFIG_ACK", s_on_ack_reply};
+static const fc_requester_sendopts_t s_slot_opts = {.resend_ms = 2000};
+static const fc_requester_sendopts_t s_ack_opts = {.resend_ms = 1000, .max_sends = 3};
 
 static bool s_loud(const fc_agent_t *agent)
 {
     return agent->mode == FC_AGENT_DAEMON || agent->verbose;
 }
 
-uint64_t fc_reconf_req(fc_agent_t *agent)
+static bool s_syncing(const fc_agent_t *agent)
 {
-    return FC_FETCH_CTL_BIT | (agent->ctl_next++ & ~FC_FETCH_CTL_BIT);
+    return fc_agent_asking(agent, &s_kind_sync);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -134,51 +138,35 @@ void fc_reconf_destroy(fc_reconf_t **self_p)
 
 /* ---------------------------------------------------------------- acks */
 
-static int s_send_ack(fc_agent_t *agent, fc_reconf_ack_t *ack, double now)
-{
-    fc_msg_t *m = fc_msg_new(FC_MSG_CONFIG_ACK);
-    m->req = ack->req;
-    fc_msg_set_str(m->id, sizeof m->id, agent->id);
-    fc_msg_set_str(m->group, sizeof m->group, agent->reconf->group);
-    m->serial = ack->rev;
-    fc_msg_set_str(m->state, sizeof m->state, ack->state);
-    fc_msg_set_str(m->text, sizeof m->text, ack->text);
-    ack->sent = now;
-    /* A send that found no connection does not count: the flush after reconnecting sends
-       it again. (No socket yet: an ack queued while starting.) */
-    if (!agent->dealer) {
-        fc_msg_destroy(&m);
-        return -1;
-    }
-    int rc = fc_msg_send(&m, s_raw(agent->dealer));
-    if (rc == 0)
-        ack->sends++;
-    return rc;
-}
-
 void fc_reconf_ack(fc_agent_t *agent, uint64_t rev, fc_ack_t result, const char *fmt, ...)
 {
-    fc_reconf_t *self = agent->reconf;
-    if (self->nacks == FC_RECONF_MAX_ACKS) {
-        memmove(&self->acks[0], &self->acks[1], (FC_RECONF_MAX_ACKS - 1) * sizeof self->acks[0]);
-        self->nacks--;
-    }
-    fc_reconf_ack_t *ack = &self->acks[self->nacks++];
-    memset(ack, 0, sizeof *ack);
-    ack->rev = rev;
-    fc_msg_set_str(ack->state, sizeof ack->state, fc_ack_name(result));
+    /* Too many waiting for their OK: the oldest go first. */
+    if (fc_requester_count(agent->req, &s_kind_ack) >= FC_RECONF_MAX_ACKS)
+        fc_requester_forget(agent->req, fc_requester_oldest(agent->req, &s_kind_ack));
+    fc_msg_t *m = fc_msg_new(FC_MSG_CONFIG_ACK);
+    fc_msg_set_str(m->id, sizeof m->id, agent->id);
+    fc_msg_set_str(m->group, sizeof m->group, agent->reconf->group);
+    m->serial = rev;
+    fc_msg_set_str(m->state, sizeof m->state, fc_ack_name(result));
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ack->text, sizeof ack->text, fmt, ap);
+    vsnprintf(m->text, sizeof m->text, fmt, ap);
     va_end(ap);
-    ack->req = fc_reconf_req(agent);
-    s_send_ack(agent, ack, fc_now());
+    /* A send that finds no connection waits for the flush after reconnecting. */
+    fc_agent_request(agent, &m, &s_kind_ack, &s_ack_opts);
 }
 
-static void s_ack_done(fc_reconf_t *self, size_t i)
+static void s_on_ack_reply(fc_agent_t *agent, const fc_msg_t *msg, double now)
 {
-    memmove(&self->acks[i], &self->acks[i + 1], (self->nacks - i - 1) * sizeof self->acks[0]);
-    self->nacks--;
+    (void)now;
+    if (msg->type == FC_MSG_ERROR && agent->verbose)
+        fc_agent_log(agent, "broker refused a config ack: %s",
+                     msg->text[0] ? msg->text : fc_strerror((int)msg->code));
+}
+
+void fc_reconf_slot_forget(fc_agent_t *agent)
+{
+    fc_requester_forget_user(agent->req, &s_kind_slot);
 }
 
 /* ---------------------------------------------------------------- sync */
@@ -190,19 +178,14 @@ static fc_config_t *s_base(fc_reconf_t *self)
     return self->next ? self->next : self->held ? self->held : self->cur;
 }
 
-static int s_send_sync(fc_agent_t *agent, double now)
+static void s_send_sync(fc_agent_t *agent)
 {
     fc_reconf_t *self = agent->reconf;
     fc_msg_t *m = fc_msg_new(FC_MSG_CONFIG_SYNC);
-    m->req = self->sync_req;
     fc_msg_set_str(m->id, sizeof m->id, agent->id);
     fc_msg_set_str(m->group, sizeof m->group, self->group);
     m->serial = fc_config_last_rev(s_base(self));
-    self->sync_sent = now;
-    int rc = fc_msg_send(&m, s_raw(agent->dealer));
-    if (rc != 0)
-        self->sync_sent = now - S_RESEND + S_RETRY_SEND;
-    return rc;
+    fc_agent_request(agent, &m, &s_kind_sync, NULL);
 }
 
 void fc_reconf_sync(fc_agent_t *agent, double now)
@@ -212,15 +195,14 @@ void fc_reconf_sync(fc_agent_t *agent, double now)
         return; /* --check changes nothing */
     /* One sync at a time; none while a restart waits for its slot (the revisions it
        restarts for must not change under it): ask again when that is over. */
-    if (self->sync_req || self->slot_wait) {
+    if (s_syncing(agent) || self->slot_wait) {
         self->sync_again = true;
         return;
     }
     self->sync_again = false;
     self->synced = false;
     self->next_poll = now + S_POLL;
-    self->sync_req = fc_reconf_req(agent);
-    s_send_sync(agent, now);
+    s_send_sync(agent);
 }
 
 /* Whether a verified revision concerns this agent (for its ack): scope, canary membership. */
@@ -383,7 +365,6 @@ static void s_batch_done(fc_agent_t *agent, double now)
 static void s_on_snapshot(fc_agent_t *agent, const fc_msg_t *msg, double now)
 {
     fc_reconf_t *self = agent->reconf;
-    self->sync_req = 0;
     self->sync_failed = false;
     self->last_progress = now;
     if (!s_batch_start(agent))
@@ -403,8 +384,7 @@ static void s_on_snapshot(fc_agent_t *agent, const fc_msg_t *msg, double now)
         s_add(agent, msg->items[i].data, msg->items[i].len);
     /* Pages: ask for what follows the last revision received, as long as pages move on. */
     if (msg->flag && fc_config_last_rev(self->next) > before) {
-        self->sync_req = fc_reconf_req(agent);
-        s_send_sync(agent, now);
+        s_send_sync(agent);
         return;
     }
     s_batch_done(agent, now);
@@ -413,7 +393,6 @@ static void s_on_snapshot(fc_agent_t *agent, const fc_msg_t *msg, double now)
 static void s_on_sync_error(fc_agent_t *agent, const fc_msg_t *msg, double now)
 {
     fc_reconf_t *self = agent->reconf;
-    self->sync_req = 0;
     self->last_progress = now;
     /* The broker may be restoring its store, or predate config: complain now and then. */
     if (!self->sync_failed || agent->verbose || now - self->last_log >= 60) {
@@ -448,7 +427,7 @@ static void s_on_sync_error(fc_agent_t *agent, const fc_msg_t *msg, double now)
 static bool s_apply_carried(fc_agent_t *agent, const fc_msg_t *msg, bool in_order, double now)
 {
     fc_reconf_t *self = agent->reconf;
-    if (!msg->bytes_len || !in_order || agent->mode == FC_AGENT_CHECK || self->sync_req ||
+    if (!msg->bytes_len || !in_order || agent->mode == FC_AGENT_CHECK || s_syncing(agent) ||
         self->slot_wait || self->next)
         return false;
     uint64_t have = fc_config_last_rev(s_base(self));
@@ -499,21 +478,17 @@ void fc_reconf_on_announce(fc_agent_t *agent, const fc_msg_t *msg, bool in_order
 static void s_send_slot(fc_agent_t *agent, double now)
 {
     fc_reconf_t *self = agent->reconf;
-    self->slot_req = fc_reconf_req(agent);
     fc_msg_t *m = fc_msg_new(FC_MSG_RESTART_SLOT);
-    m->req = self->slot_req;
     fc_msg_set_str(m->id, sizeof m->id, agent->id);
     fc_msg_set_str(m->group, sizeof m->group, self->group);
     m->serial = self->slot_rev;
-    self->slot_sent = now;
-    if (fc_msg_send(&m, s_raw(agent->dealer)) != 0)
-        self->slot_sent = now - S_SLOT_RESEND + S_RETRY_SEND;
+    (void)now;
+    fc_agent_request(agent, &m, &s_kind_slot, &s_slot_opts);
 }
 
 /* Not granted yet: ask again after 200 ms to 1 s (spread, so a fleet does not ask in step). */
 static void s_slot_later(fc_reconf_t *self, double now)
 {
-    self->slot_req = 0;
     self->slot_retry = now + 0.2 + (double)(randombytes_uniform(800)) / 1000.0;
 }
 
@@ -521,7 +496,6 @@ static void s_on_slot(fc_agent_t *agent, const fc_msg_t *msg, double now)
 {
     fc_reconf_t *self = agent->reconf;
     if (msg->type == FC_MSG_OK && msg->flag) {
-        self->slot_req = 0;
         self->last_progress = now;
         if (s_loud(agent))
             fc_agent_log(agent, "restart slot granted for config rev %llu",
@@ -544,88 +518,48 @@ static void s_on_slot(fc_agent_t *agent, const fc_msg_t *msg, double now)
 
 /* ---------------------------------------------------------------- replies, timers */
 
-bool fc_reconf_on_reply(fc_agent_t *agent, const fc_msg_t *msg, double now)
+static void s_on_sync_reply(fc_agent_t *agent, const fc_msg_t *msg, double now)
 {
-    fc_reconf_t *self = agent->reconf;
-    if (!self || !(msg->req & FC_FETCH_CTL_BIT))
-        return false; /* a chunk, the bulk of the traffic */
-    if (msg->req == self->sync_req) {
-        if (msg->type == FC_MSG_CONFIG_SNAPSHOT)
-            s_on_snapshot(agent, msg, now);
-        else {
-            /* An ERROR, or any other answer (a broker that predates config): as an error
-               that fails nothing (FC_EPROTO). */
-            fc_msg_t *err = fc_msg_new(FC_MSG_ERROR);
-            err->code = msg->type == FC_MSG_ERROR ? msg->code : FC_EPROTO;
-            fc_msg_set_str(err->text, sizeof err->text,
-                           msg->type == FC_MSG_ERROR ? msg->text : "unexpected reply");
-            s_on_sync_error(agent, err, now);
-            fc_msg_destroy(&err);
-        }
-        return true;
+    if (msg->type == FC_MSG_CONFIG_SNAPSHOT) {
+        s_on_snapshot(agent, msg, now);
+        return;
     }
-    if (self->slot_wait && msg->req == self->slot_req) {
-        s_on_slot(agent, msg, now);
-        return true;
-    }
-    for (size_t i = 0; i < self->nacks; i++)
-        if (self->acks[i].req == msg->req) {
-            if (msg->type == FC_MSG_ERROR && agent->verbose)
-                fc_agent_log(agent, "broker refused the ack of config rev %llu: %s",
-                             (unsigned long long)self->acks[i].rev,
-                             msg->text[0] ? msg->text : fc_strerror((int)msg->code));
-            s_ack_done(self, i);
-            return true;
-        }
-    return false;
+    /* An ERROR, or any other answer (a broker that predates config): as an error that fails
+       nothing (FC_EPROTO). */
+    fc_msg_t *err = fc_msg_new(FC_MSG_ERROR);
+    err->code = msg->type == FC_MSG_ERROR ? msg->code : FC_EPROTO;
+    fc_msg_set_str(err->text, sizeof err->text,
+                   msg->type == FC_MSG_ERROR ? msg->text : "unexpected reply");
+    s_on_sync_error(agent, err, now);
+    fc_msg_destroy(&err);
 }
 
+static void s_on_slot_reply(fc_agent_t *agent, const fc_msg_t *msg, double now)
+{
+    if (agent->reconf->slot_wait)
+        s_on_slot(agent, msg, now);
+}
+
+bool fc_reconf_kind(const void *kind)
+{
+    return kind == &s_kind_sync || kind == &s_kind_slot || kind == &s_kind_ack;
+}
+
+/* Re-sends are the requester's; here what is asked anew. up: requests can go out now. */
 static void s_timers(fc_agent_t *agent, double now, bool up)
 {
     fc_reconf_t *self = agent->reconf;
-    if (up && self->sync_req && now - self->sync_sent >= S_RESEND) {
-        s_send_sync(agent, now);
-        agent->retried_base++;
-    }
-    if (agent->mode == FC_AGENT_DAEMON && agent->welcomed && !self->sync_req && !self->slot_wait &&
-        now >= self->next_poll)
+    if (agent->mode == FC_AGENT_DAEMON && agent->welcomed && !s_syncing(agent) &&
+        !self->slot_wait && now >= self->next_poll)
         fc_reconf_sync(agent, now);
-    if (up && self->slot_wait) {
-        if (self->slot_req ? now - self->slot_sent >= S_SLOT_RESEND : now >= self->slot_retry)
-            s_send_slot(agent, now);
-    }
-    for (size_t i = 0; up && i < self->nacks;) {
-        fc_reconf_ack_t *ack = &self->acks[i];
-        if (now - ack->sent < (ack->sends ? S_ACK_RESEND : S_RETRY_SEND)) {
-            i++;
-            continue;
-        }
-        if (ack->sends >= S_ACK_SENDS) {
-            s_ack_done(self, i); /* best effort: the broker sees the state next time */
-            continue;
-        }
-        s_send_ack(agent, ack, now);
-        i++;
-    }
+    if (up && self->slot_wait && !fc_agent_asking(agent, &s_kind_slot) && now >= self->slot_retry)
+        s_send_slot(agent, now);
 }
 
 void fc_reconf_timers(fc_agent_t *agent, double now)
 {
     if (agent->reconf)
-        s_timers(agent, now, agent->connected && !agent->flush_pending);
-}
-
-void fc_reconf_flush(fc_agent_t *agent, double now)
-{
-    fc_reconf_t *self = agent->reconf;
-    if (!self)
-        return;
-    if (self->sync_req)
-        s_send_sync(agent, now);
-    if (self->slot_wait && self->slot_req)
-        s_send_slot(agent, now);
-    for (size_t i = 0; i < self->nacks; i++)
-        s_send_ack(agent, &self->acks[i], now);
+        s_timers(agent, now, fc_agent_up(agent));
 }
 
 /* ---------------------------------------------------------------- --once */
@@ -633,43 +567,48 @@ void fc_reconf_flush(fc_agent_t *agent, double now)
 void fc_reconf_run_once(fc_agent_t *agent)
 {
     fc_reconf_t *self = agent->reconf;
-    void *dealer = s_raw(agent->dealer);
     double now = fc_now(), acks_until = 0;
     self->last_progress = now;
     bool timed_out = false;
     while (!__atomic_load_n(&agent->stop, __ATOMIC_RELAXED) && !zsys_interrupted) {
         now = fc_now();
-        if (!self->synced && !self->sync_req && !self->slot_wait)
+        if (!self->synced && !s_syncing(agent) && !self->slot_wait)
             fc_reconf_sync(agent, now);
-        bool busy = !self->synced || self->sync_req || self->slot_wait;
+        bool busy = !self->synced || s_syncing(agent) || self->slot_wait;
         if (!busy) {
             /* Done; give the acks a moment to be confirmed. */
             if (!acks_until)
                 acks_until = now + S_ONCE_ACK_WAIT;
-            if (self->nacks == 0 || now >= acks_until)
+            if (!fc_agent_asking(agent, &s_kind_ack) || now >= acks_until)
                 break;
         } else if (now - self->last_progress >= agent->timeout) {
             timed_out = true;
             break;
         }
         s_timers(agent, now, true);
-        zmq_pollitem_t item = {dealer, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 20) <= 0)
+        fc_requester_tick(agent->req); /* re-sends, and the flush after a reconnect */
+        while (fc_requester_expired(agent->req, NULL, NULL))
+            ;
+        zmq_pollitem_t items[2] = {
+            {fc_agent_service(agent), 0, ZMQ_POLLIN, 0},
+            {zsock_resolve(fc_requester_monitor(agent->req)), 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 2, 20) <= 0)
             continue;
+        if (items[1].revents & ZMQ_POLLIN)
+            fc_requester_on_monitor(agent->req);
         for (int i = 0; i < 100; i++) {
-            int err = 0;
-            fc_msg_t *msg = fc_msg_recv(dealer, NULL, &err);
-            if (msg) {
-                agent->live = true;
-                if (msg->type == FC_MSG_CHUNK && msg->data)
-                    agent->res.bytes_fetched += zframe_size(msg->data);
-                fc_reconf_on_reply(agent, msg, fc_now());
-                fc_msg_destroy(&msg);
-            }
-            int events = 0;
-            size_t size = sizeof events;
-            if (zmq_getsockopt(dealer, ZMQ_EVENTS, &events, &size) != 0 || !(events & ZMQ_POLLIN))
+            fc_msg_t *msg = NULL;
+            void *kind = NULL;
+            fc_requester_got_t got = fc_requester_recv(agent->req, &msg, &kind);
+            if (got == FC_REQUESTER_NONE)
                 break;
+            agent->live = true;
+            if (got == FC_REQUESTER_OTHER && msg->type == FC_MSG_CHUNK && msg->data)
+                agent->res.bytes_fetched += zframe_size(msg->data);
+            /* Only the config part's replies: the release part is over. */
+            if (got == FC_REQUESTER_REPLY && fc_reconf_kind(kind))
+                ((const fc_agent_kind_t *)kind)->on_reply(agent, msg, fc_now());
+            fc_msg_destroy(&msg);
         }
     }
     fc_agent_result_t *r = &agent->res;
@@ -682,7 +621,7 @@ void fc_reconf_run_once(fc_agent_t *agent)
                  agent->timeout, fc_agent_error_name(FC_ETIMEOUT));
         /* Nothing was applied: the next run asks again. */
         self->slot_wait = false;
-        self->sync_req = 0;
+        fc_requester_forget_user(agent->req, &s_kind_sync);
         fc_config_destroy(&self->next);
         self->nbatch = 0;
     }

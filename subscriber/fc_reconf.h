@@ -21,16 +21,6 @@
                                    joiner does not ack the whole history) */
 #define FC_RECONF_MAX_CANARY 64 /* canary revisions skipped, remembered for a promote */
 
-/* One acknowledgement on its way: re-sent a couple of times until the broker says OK. */
-typedef struct {
-    uint64_t rev;
-    char state[FC_MAX_NAME + 1];
-    char text[FC_MAX_TEXT + 1];
-    uint64_t req;
-    double sent;
-    int sends;
-} fc_reconf_ack_t;
-
 typedef struct fc_reconf_t {
     char *group, *changing, *changed, *restart;
     char *json_path, *revs_path, *who_path, *pending_path;
@@ -53,9 +43,8 @@ typedef struct fc_reconf_t {
     uint64_t canary[FC_RECONF_MAX_CANARY];
     size_t ncanary;
 
-    /* Sync: one CONFIG_SYNC at a time, one request per page. */
-    uint64_t sync_req;
-    double sync_sent;
+    /* Sync: one CONFIG_SYNC at a time, one request per page (outstanding: the agent's
+       requester knows). */
     bool sync_again; /* an announce came while a sync ran or a restart waited */
     bool sync_failed;
     double next_poll;
@@ -63,12 +52,9 @@ typedef struct fc_reconf_t {
 
     /* Restart path: waiting for the broker to grant a slot for slot_rev. */
     bool slot_wait;
-    uint64_t slot_req, slot_rev;
-    double slot_sent, slot_retry;
+    uint64_t slot_rev;
+    double slot_retry; /* RESTART_SLOT asked (again) then, unless one is outstanding */
     char restart_why[FC_MAX_TEXT + 1];
-
-    fc_reconf_ack_t acks[FC_RECONF_MAX_ACKS];
-    size_t nacks;
 
     double last_progress; /* --once: last useful answer */
     bool synced;          /* --once: a whole snapshot came and was judged (or refused) */
@@ -93,20 +79,18 @@ void fc_reconf_sync(fc_agent_t *agent, double now);
 /* A CONFIG_ANNOUNCE from the SUB socket, not after a gap. in_order: its seq is the one
    after the last seen, so a revision it carries may be applied without a CONFIG_SYNC. */
 void fc_reconf_on_announce(fc_agent_t *agent, const fc_msg_t *msg, bool in_order, double now);
-/* A reply on the service socket: true if it answered a config request (consumed). */
-bool fc_reconf_on_reply(fc_agent_t *agent, const fc_msg_t *msg, double now);
-/* Re-sends, restart slot retries, periodic polls. */
+/* Restart slot retries, periodic polls (re-sends are the requester's). */
 void fc_reconf_timers(fc_agent_t *agent, double now);
-/* After a reconnect: sends again everything outstanding. */
-void fc_reconf_flush(fc_agent_t *agent, double now);
 /* --once: syncs, judges and applies the config, and waits briefly for the acks' OKs. */
 void fc_reconf_run_once(fc_agent_t *agent);
 /* Sends an ack (queued, re-sent until OK, at most a few times); ack is one an agent may
    send (FC_ACK_F_SENT). */
 void fc_reconf_ack(fc_agent_t *agent, uint64_t rev, fc_ack_t ack, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* A new control request id (same space as the session's). */
-uint64_t fc_reconf_req(fc_agent_t *agent);
+/* Whether kind (a requester user pointer) is one of the config part's requests. */
+bool fc_reconf_kind(const void *kind);
+/* Forgets an outstanding RESTART_SLOT (a new wait for a slot begins). */
+void fc_reconf_slot_forget(fc_agent_t *agent);
 
 /* fc_reconf_apply.c: judging a complete batch. */
 /* Diff cur against next: unchanged, Changing (veto?), restart path or Changed. */

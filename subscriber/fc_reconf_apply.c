@@ -332,7 +332,7 @@ void fc_reconf_judge(fc_agent_t *agent, double now)
     } else {
         /* The restart path waits for a slot: the broker staggers restarts across the fleet. */
         self->slot_wait = true;
-        self->slot_req = 0;
+        fc_reconf_slot_forget(agent);
         self->slot_rev = s_batch_rev(self);
         self->slot_retry = now;
         snprintf(self->restart_why, sizeof self->restart_why, "%s: restarted", why);

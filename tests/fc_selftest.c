@@ -5,6 +5,7 @@
 
 #include "fc_ack.h"
 #include "fc_client.h"
+#include "fc_requester.h"
 #include "fc_config.h"
 #include "fc_envelope.h"
 #include "fc_error.h"
@@ -66,6 +67,7 @@ static const s_test_t s_tests[] = {
     {"fc_error", fc_error_test},
     {"fc_suspects", fc_suspects_test},
     {"fc_verifier", fc_verifier_test},
+    {"fc_requester", fc_requester_test},
 };
 
 int main(int argc, char **argv)

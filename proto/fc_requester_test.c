@@ -1,0 +1,401 @@
+/* fc_requester_test.c: fc_requester's self-test against a ROUTER peer on 127.0.0.1 that
+   loses, duplicates, answers late, goes away and comes back. */
+#include "fc_error.h"
+#include "fc_requester.h"
+
+#include <string.h>
+
+/* Drives the requester as a caller's loop would (poll, monitor, tick) for up to wait_ms,
+   until a reply or another's message arrives. Returns it (caller owns), NULL if none. */
+static fc_msg_t *s_pump(fc_requester_t *r, int wait_ms, void **user_p, fc_requester_got_t *got)
+{
+    int64_t end = zclock_mono() + wait_ms;
+    while (zclock_mono() < end) {
+        fc_requester_tick(r);
+        fc_msg_t *msg = NULL;
+        fc_requester_got_t g = fc_requester_recv(r, &msg, user_p);
+        if (g != FC_REQUESTER_NONE) {
+            if (got)
+                *got = g;
+            return msg;
+        }
+        int64_t wait = end - zclock_mono();
+        int64_t next = fc_requester_next_ms(r);
+        if (next >= 0 && next < wait)
+            wait = next;
+        zmq_pollitem_t items[2] = {{zsock_resolve(fc_requester_sock(r)), 0, ZMQ_POLLIN, 0},
+                                   {zsock_resolve(fc_requester_monitor(r)), 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 2, wait > 0 ? (long)wait : 0) > 0 && (items[1].revents & ZMQ_POLLIN))
+            fc_requester_on_monitor(r);
+    }
+    return NULL;
+}
+
+/* Pumps until the requester has seen a connection event of this kind. */
+static bool s_await_event(fc_requester_t *r, fc_requester_event_t want, int wait_ms)
+{
+    int64_t end = zclock_mono() + wait_ms;
+    while (zclock_mono() < end) {
+        zmq_pollitem_t item = {zsock_resolve(fc_requester_monitor(r)), 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 50) > 0 && fc_requester_on_monitor(r) == want)
+            return true;
+    }
+    return false;
+}
+
+/* The peer's side: the next request within wait_ms (caller owns it and *who), or NULL. */
+static fc_msg_t *s_peer_recv(zsock_t *router, zframe_t **who, int wait_ms)
+{
+    zmq_pollitem_t item = {zsock_resolve(router), 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, wait_ms) <= 0)
+        return NULL;
+    int err = 0;
+    return fc_msg_recv(zsock_resolve(router), who, &err);
+}
+
+static void s_peer_reply(zsock_t *router, zframe_t *who, uint64_t req, uint64_t serial)
+{
+    fc_msg_t *ok = fc_msg_new(FC_MSG_OK);
+    ok->req = req;
+    ok->serial = serial;
+    int rc = fc_msg_send_to(&ok, who, zsock_resolve(router));
+    assert(rc == 0);
+    (void)rc;
+}
+
+static zsock_t *s_bind(int port, int *port_out, char *ep, size_t size)
+{
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    assert(router);
+    int got = port ? zsock_bind(router, "tcp://127.0.0.1:%d", port)
+                   : zsock_bind(router, "tcp://127.0.0.1:*");
+    if (got <= 0) {
+        zsock_destroy(&router);
+        return NULL;
+    }
+    if (port_out)
+        *port_out = port ? port : got;
+    if (ep)
+        snprintf(ep, size, "tcp://127.0.0.1:%d", port ? port : got);
+    return router;
+}
+
+static void s_test_deadlines(void)
+{
+    char ep[64];
+    zsock_t *router = s_bind(0, NULL, ep, sizeof ep);
+    fc_requester_opts_t o = {.resend_ms = 10000};
+    fc_requester_t *r = fc_requester_new(ep, &o, NULL);
+    assert(r);
+    assert(fc_requester_next_ms(r) == -1); /* nothing pending */
+    fc_msg_t *m = fc_msg_new(FC_MSG_LIST);
+    uint64_t a = fc_requester_send(r, &m, NULL, NULL);
+    assert(a && !m);
+    int64_t next = fc_requester_next_ms(r);
+    assert(next > 5000 && next <= 10000);
+    /* A shorter per-request interval moves the next deadline forward. */
+    m = fc_msg_new(FC_MSG_LIST);
+    fc_requester_sendopts_t quick = {.resend_ms = 500};
+    uint64_t b = fc_requester_send(r, &m, NULL, &quick);
+    assert(b && b != a);
+    next = fc_requester_next_ms(r);
+    assert(next >= 0 && next <= 500);
+    /* Best effort: no deadline of its own. */
+    void *mine = fc_requester_forget(r, b);
+    assert(mine == NULL);
+    m = fc_msg_new(FC_MSG_LIST);
+    fc_requester_sendopts_t once = {.resend_ms = -1};
+    assert(fc_requester_send(r, &m, NULL, &once));
+    next = fc_requester_next_ms(r);
+    assert(next > 5000 && next <= 10000);
+    /* An expiry is a deadline too; once passed, the request is handed back and forgotten. */
+    int token = 0;
+    m = fc_msg_new(FC_MSG_LIST);
+    fc_requester_sendopts_t brief = {.expire_ms = 20};
+    uint64_t c = fc_requester_send(r, &m, &token, &brief);
+    next = fc_requester_next_ms(r);
+    assert(next >= 0 && next <= 20);
+    zclock_sleep(30);
+    assert(fc_requester_next_ms(r) == 0);
+    fc_requester_tick(r);
+    uint64_t gone = 0;
+    void *user = NULL;
+    bool was = fc_requester_expired(r, &gone, &user);
+    assert(was && gone == c && user == &token);
+    was = fc_requester_expired(r, NULL, NULL);
+    assert(!was);
+    assert(!fc_requester_pending(r, c) && fc_requester_outstanding(r) == 2);
+    /* Requests of one kind, by their user pointer. */
+    static const char kind_a[] = "a", kind_b[] = "b";
+    for (int i = 0; i < 3; i++) {
+        m = fc_msg_new(FC_MSG_LIST);
+        uint64_t k = fc_requester_send(r, &m, (void *)(i < 2 ? kind_a : kind_b), NULL);
+        assert(k);
+    }
+    assert(fc_requester_count(r, kind_a) == 2 && fc_requester_count(r, kind_b) == 1);
+    size_t forgot = fc_requester_forget_user(r, kind_a);
+    assert(forgot == 2 && fc_requester_count(r, kind_a) == 0);
+    assert(fc_requester_outstanding(r) == 3);
+    assert(fc_requester_oldest(r, kind_b) && fc_requester_oldest(r, kind_a) == 0);
+    fc_requester_destroy(&r);
+    assert(r == NULL);
+
+    /* At most two sends: then, unanswered one interval later, it expires. */
+    fc_requester_opts_t fast = {.resend_ms = 30};
+    r = fc_requester_new(ep, &fast, NULL);
+    assert(r);
+    m = fc_msg_new(FC_MSG_LIST);
+    fc_requester_sendopts_t twice = {.max_sends = 2};
+    uint64_t d = fc_requester_send(r, &m, &token, &twice);
+    int copies = 0;
+    gone = 0;
+    int64_t end = zclock_mono() + 5000;
+    while (!gone && zclock_mono() < end) {
+        fc_msg_t *none = s_pump(r, 20, NULL, NULL);
+        assert(none == NULL);
+        while (fc_requester_expired(r, &gone, NULL))
+            ;
+        zframe_t *who = NULL;
+        fc_msg_t *got = NULL;
+        while ((got = s_peer_recv(router, &who, 0)) != NULL) {
+            copies += got->req == d;
+            fc_msg_destroy(&got);
+            zframe_destroy(&who);
+        }
+    }
+    zframe_t *who = NULL;
+    fc_msg_t *late = NULL;
+    while ((late = s_peer_recv(router, &who, 200)) != NULL) {
+        copies += late->req == d;
+        fc_msg_destroy(&late);
+        zframe_destroy(&who);
+    }
+    assert(gone == d && copies == 2 && fc_requester_outstanding(r) == 0);
+    fc_requester_destroy(&r);
+    zsock_destroy(&router);
+}
+
+/* A request the peer drops is re-sent at its deadline (not before) and answered; a second
+   reply to it is dropped and counted; a reply to a forgotten request too; so is a frame that
+   does not decode; and a message with another's id is handed over untouched. */
+static void s_test_loss_duplicates_late(void)
+{
+    char ep[64];
+    zsock_t *router = s_bind(0, NULL, ep, sizeof ep);
+    fc_requester_opts_t o = {.resend_ms = 200, .tag = 1ull << 63};
+    fc_requester_t *r = fc_requester_new(ep, &o, NULL);
+    assert(r);
+    int token = 0;
+    fc_msg_t *m = fc_msg_new(FC_MSG_LIST);
+    int64_t sent = zclock_mono();
+    uint64_t id = fc_requester_send(r, &m, &token, NULL);
+    assert(id & (1ull << 63));
+
+    zframe_t *who = NULL;
+    fc_msg_t *got = s_peer_recv(router, &who, 5000);
+    assert(got && got->type == FC_MSG_LIST && got->req == id);
+    fc_msg_destroy(&got);
+    zframe_destroy(&who); /* lost */
+    /* Nothing answers, so the requester re-sends at its deadline. */
+    fc_msg_t *none = s_pump(r, 300, NULL, NULL);
+    assert(none == NULL);
+    got = s_peer_recv(router, &who, 5000);
+    assert(got && got->req == id);
+    assert(zclock_mono() - sent >= 200);
+    assert(fc_requester_retries(r) >= 1);
+    fc_msg_destroy(&got);
+    s_peer_reply(router, who, id, 7);
+    s_peer_reply(router, who, id, 8); /* duplicate */
+
+    void *user = NULL;
+    fc_requester_got_t kind = FC_REQUESTER_NONE;
+    fc_msg_t *reply = s_pump(r, 5000, &user, &kind);
+    assert(reply && kind == FC_REQUESTER_REPLY && reply->req == id && reply->serial == 7);
+    assert(user == &token && fc_requester_outstanding(r) == 0);
+    assert(fc_requester_reply_sent(r) >= sent + 200); /* the re-sent copy was answered */
+    fc_msg_destroy(&reply);
+    none = s_pump(r, 100, NULL, NULL);
+    assert(none == NULL);
+    assert(fc_requester_dropped(r) == 1);
+
+    /* Late: the reply comes after the request was forgotten. */
+    m = fc_msg_new(FC_MSG_STATUS);
+    uint64_t late = fc_requester_send(r, &m, &token, NULL);
+    zframe_t *who2 = NULL;
+    got = s_peer_recv(router, &who2, 5000);
+    assert(got && got->req == late);
+    fc_msg_destroy(&got);
+    zframe_destroy(&who2);
+    void *mine = fc_requester_forget(r, late);
+    assert(mine == &token);
+    mine = fc_requester_forget(r, late);
+    assert(mine == NULL);
+    s_peer_reply(router, who, late, 1);
+    /* Malformed: a frame that is no message. */
+    zmsg_t *junk = zmsg_new();
+    zmsg_addmem(junk, zframe_data(who), zframe_size(who));
+    zmsg_addstr(junk, "not msgpack");
+    int rc = zmsg_send(&junk, router);
+    assert(rc == 0);
+    /* Another's: an id without the tag bit is handed over, not dropped. */
+    s_peer_reply(router, who, 42, 9);
+    reply = s_pump(r, 5000, &user, &kind);
+    assert(reply && kind == FC_REQUESTER_OTHER && reply->req == 42 && user == NULL);
+    fc_msg_destroy(&reply);
+    assert(fc_requester_dropped(r) == 2);
+    assert(fc_requester_malformed(r) == 1);
+    zframe_destroy(&who);
+    fc_requester_destroy(&r);
+    zsock_destroy(&router);
+}
+
+/* Drives the requester while the peer takes up to n requests (their ids in order);
+   returns how many came within 10 s. */
+static size_t s_collect(fc_requester_t *r, zsock_t *router, uint64_t *ids, size_t n)
+{
+    size_t got_n = 0;
+    int64_t end = zclock_mono() + 10000;
+    while (got_n < n && zclock_mono() < end) {
+        fc_msg_t *none = s_pump(r, 20, NULL, NULL);
+        assert(none == NULL);
+        zframe_t *who = NULL;
+        fc_msg_t *got = s_peer_recv(router, &who, 0);
+        while (got && got_n < n) {
+            ids[got_n++] = got->req;
+            fc_msg_destroy(&got);
+            zframe_destroy(&who);
+            got = s_peer_recv(router, &who, 10);
+        }
+        fc_msg_destroy(&got);
+        zframe_destroy(&who);
+    }
+    return got_n;
+}
+
+/* The peer goes away and comes back on the same port: what was outstanding is flushed once
+   the new connection is up, long before its re-send deadline, `first` requests first. */
+static void s_test_reconnect(void)
+{
+    int port = 0;
+    char ep[64];
+    zsock_t *router = s_bind(0, &port, ep, sizeof ep);
+    fc_requester_opts_t o = {.resend_ms = 60000, .immediate = true};
+    fc_requester_t *r = fc_requester_new(ep, &o, NULL);
+    assert(r);
+    bool seen = s_await_event(r, FC_REQUESTER_EV_CONNECTED, 5000);
+    assert(seen);
+    fc_msg_t *m = fc_msg_new(FC_MSG_LIST);
+    uint64_t plain = fc_requester_send(r, &m, NULL, NULL);
+    m = fc_msg_new(FC_MSG_STATUS);
+    fc_requester_sendopts_t first = {.first = true};
+    uint64_t probe = fc_requester_send(r, &m, NULL, &first);
+    /* A CONNECTED may come before the handshake is done: the flush sends them then. */
+    uint64_t order[3] = {0};
+    size_t n = s_collect(r, router, order, 2);
+    assert(n == 2 && (order[0] == plain || order[0] == probe));
+    assert(order[1] == (order[0] == plain ? probe : plain));
+    zsock_destroy(&router); /* gone, with both requests unanswered */
+    seen = s_await_event(r, FC_REQUESTER_EV_DISCONNECTED, 5000);
+    assert(seen);
+    assert(!fc_requester_connected(r) && fc_requester_flush_pending(r));
+    assert(fc_requester_disconnects(r) == 1);
+    /* Offline nothing is sent: a request made now waits for the flush too. */
+    m = fc_msg_new(FC_MSG_LIST);
+    uint64_t offline = fc_requester_send(r, &m, NULL, NULL);
+    bool flushed = fc_requester_tick(r);
+    assert(!flushed);
+
+    router = s_bind(port, NULL, NULL, 0);
+    assert(router); /* the same port, back */
+    n = s_collect(r, router, order, 3);
+    assert(n == 3 && order[0] == probe);
+    assert((order[1] == plain && order[2] == offline) ||
+           (order[1] == offline && order[2] == plain));
+    assert(fc_requester_connected(r) && !fc_requester_flush_pending(r));
+    assert(fc_requester_retries(r) == 2); /* `offline` had never gone out */
+    assert(fc_requester_outstanding(r) == 3);
+    fc_requester_destroy(&r);
+    zsock_destroy(&router);
+}
+
+/* With ZMQ_IMMEDIATE and no connection ever made (nothing listens), a best-effort request
+   is not kept (it would never go out); another waits for the flush. (Right after a drop the
+   dying connection may still take a message, so this is tested where none ever was.) */
+static void s_test_no_connection(void)
+{
+    int port = 0;
+    zsock_t *gone = s_bind(0, &port, NULL, 0);
+    zsock_destroy(&gone);
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+    fc_requester_opts_t o = {.immediate = true};
+    fc_requester_t *r = fc_requester_new(ep, &o, NULL);
+    assert(r);
+    fc_msg_t *m = fc_msg_new(FC_MSG_STATUS);
+    fc_requester_sendopts_t once = {.resend_ms = -1};
+    uint64_t lost = fc_requester_send(r, &m, NULL, &once);
+    assert(lost && !fc_requester_pending(r, lost));
+    m = fc_msg_new(FC_MSG_STATUS);
+    uint64_t kept = fc_requester_send(r, &m, NULL, NULL);
+    assert(kept && fc_requester_pending(r, kept) && fc_requester_flush_pending(r));
+    fc_requester_destroy(&r);
+}
+
+/* Many in flight, answered in reverse order: each reply finds its own user pointer. */
+static void s_test_many(void)
+{
+    enum { N = 300 };
+    char ep[64];
+    zsock_t *router = s_bind(0, NULL, ep, sizeof ep);
+    fc_requester_t *r = fc_requester_new(ep, NULL, NULL);
+    assert(r);
+    static int tokens[N];
+    uint64_t ids[N];
+    for (int i = 0; i < N; i++) {
+        fc_msg_t *m = fc_msg_new(FC_MSG_LIST);
+        ids[i] = fc_requester_send(r, &m, &tokens[i], NULL);
+        assert(ids[i]);
+    }
+    assert(fc_requester_outstanding(r) == N);
+    uint64_t seen[N];
+    zframe_t *who = NULL;
+    for (int i = 0; i < N; i++) {
+        zframe_destroy(&who);
+        fc_msg_t *got = s_peer_recv(router, &who, 5000);
+        assert(got);
+        seen[i] = got->req;
+        fc_msg_destroy(&got);
+    }
+    for (int i = N - 1; i >= 0; i--)
+        s_peer_reply(router, who, seen[i], (uint64_t)i);
+    zframe_destroy(&who);
+    for (int i = 0; i < N; i++) {
+        void *user = NULL;
+        fc_msg_t *reply = s_pump(r, 5000, &user, NULL);
+        assert(reply);
+        int k = (int)((int *)user - tokens);
+        assert(k >= 0 && k < N && ids[k] == reply->req);
+        fc_msg_destroy(&reply);
+    }
+    assert(fc_requester_outstanding(r) == 0 && fc_requester_dropped(r) == 0);
+    fc_requester_destroy(&r);
+    zsock_destroy(&router);
+}
+
+void fc_requester_test(bool verbose)
+{
+    printf(" * fc_requester: ");
+    int err = 0;
+    fc_requester_t *bad = fc_requester_new("not an endpoint", NULL, &err);
+    assert(bad == NULL && err == FC_EINVAL);
+    fc_requester_destroy(NULL);
+    s_test_deadlines();
+    s_test_loss_duplicates_late();
+    s_test_reconnect();
+    s_test_no_connection();
+    s_test_many();
+    if (verbose)
+        printf("(deadlines, loss, duplicates, late, malformed, reconnect flush, no connection, "
+               "many) ");
+    printf("OK\n");
+}

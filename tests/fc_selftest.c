@@ -15,6 +15,7 @@
 #include "fc_key.h"
 #include "fc_manifest.h"
 #include "fc_mpack.h"
+#include "fc_optval.h"
 #include "fc_msg.h"
 #include "fc_util.h"
 #include "fc_store.h"
@@ -60,6 +61,7 @@ static const s_test_t s_tests[] = {
     {"fc_state", fc_state_test},
     {"fc_suspects", fc_suspects_test},
     {"fc_verifier", fc_verifier_test},
+    {"fc_optval", fc_optval_test},
 };
 
 int main(int argc, char **argv)

@@ -44,7 +44,7 @@ for v in 150 0 -5 10.5 0x10 abc; do
   refused 2 --canary "$v" "${cli[@]}" config set a=1 --key "$key" --canary "$v"
   refused 2 --halt-percent "$v" "${cli[@]}" config set a=1 --key "$key" --canary 10 --halt-percent "$v"
 done
-for v in abc 3x -1 99999999999999999999; do
+for v in abc 3x 0 +1 99999999999999999999; do
   refused 2 "revision" "$v" "${cli[@]}" config status "$v"
   refused 2 "revision" "$v" "${cli[@]}" config rollback "$v" --key "$key"
 done

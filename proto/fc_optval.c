@@ -398,6 +398,12 @@ int fc_optval_endpoint(const char *name, const char *text, int flags, char *msg,
     return s_fail(msg, msgsize, name, what, text, "unknown or unsupported transport");
 }
 
+int fc_optval_refuse(const char *name, const char *what, const char *text, char *msg,
+                     size_t msgsize)
+{
+    return s_fail(msg, msgsize, name, what, text, NULL);
+}
+
 /* --- self-test -------------------------------------------------------------------------- */
 
 typedef enum { S_UINT, S_INT, S_SIZE, S_DUR, S_PCT, S_EP } s_kind_t;
@@ -620,6 +626,9 @@ void fc_optval_test(bool verbose)
     assert(rc == FC_EINVAL);
     assert(!strcmp(msg, "--broker needs an endpoint tcp://HOST:PORT, not 'tcp://h:70000' (port "
                         "not 1..65535)"));
+
+    rc = fc_optval_refuse("--listen", "HOST:PORT", "x\ty", msg, sizeof msg);
+    assert(rc == FC_EINVAL && !strcmp(msg, "--listen needs HOST:PORT, not 'x?y'"));
 
     /* A hostile value is clipped and its control characters replaced. */
     char evil[300];

@@ -54,6 +54,11 @@ enum {
    first, libzmq's "tcp://SRC;HOST:PORT"). Checks the form only: names are not resolved. */
 int fc_optval_endpoint(const char *name, const char *text, int flags, char *msg, size_t msgsize);
 
+/* The same refusal for a value of a grammar a program parses itself (with these parsers
+   for its parts), "--listen needs HOST:PORT, not 'x'": writes msg, returns FC_EINVAL. */
+int fc_optval_refuse(const char *name, const char *what, const char *text, char *msg,
+                     size_t msgsize);
+
 /* Self-test: a table of good and bad values for each parser. */
 void fc_optval_test(bool verbose);
 

@@ -53,7 +53,7 @@ static int s_digits(const char **p, uint64_t *v)
     return 0;
 }
 
-/* Why text is not a plain run of digits, for the message; NULL if it is one. */
+/* Why text does not start with a digit, for the message; NULL when no short reason fits. */
 static const char *s_why_not_digits(const char *text)
 {
     if (!*text)
@@ -65,8 +65,9 @@ static const char *s_why_not_digits(const char *text)
     return NULL;
 }
 
-/* A decimal number with an optional fraction ("12", "1.5") times unit/1 exactly, then the
-   rest of the text in *rest. 0; -1 malformed; -2 too large; -3 not a whole result. */
+/* A decimal number with an optional fraction ("12", "1.5") as its digits in *mant and the
+   count of them after the point in *frac; the text after it in *rest. 0; -1 malformed (or
+   more than 17 decimals); -2 too large. */
 static int s_scaled(const char *text, const char **rest, uint64_t *mant, unsigned *frac)
 {
     const char *p = text;
@@ -81,7 +82,9 @@ static int s_scaled(const char *text, const char **rest, uint64_t *mant, unsigne
             return -1;
         for (; *p >= '0' && *p <= '9'; p++, k++) {
             unsigned d = (unsigned)(*p - '0');
-            if (k >= 18 || v > (UINT64_MAX - d) / 10)
+            if (k >= 17)
+                return -1;
+            if (v > (UINT64_MAX - d) / 10)
                 return -2;
             v = v * 10 + d;
         }
@@ -485,6 +488,8 @@ static const s_case_t s_cases[] = {
     {S_DUR, "0", 0, 1000000000, FC_OK, 0},
     {S_DUR, "0", 1, 1000000000, FC_EINVAL, 0},
     {S_DUR, "0.0001", 0, 1000000000, FC_EINVAL, 0},
+    {S_DUR, "1.250000000000000000", 0, 1000000000, FC_EINVAL, 0},
+    {S_DUR, "1.2500", 0, 1000000000, FC_OK, 1250},
     {S_DUR, "-5", 0, 1000000000, FC_EINVAL, 0},
     {S_DUR, "10x", 0, 1000000000, FC_EINVAL, 0},
     {S_DUR, "5 s", 0, 1000000000, FC_EINVAL, 0},
@@ -592,6 +597,7 @@ void fc_optval_test(bool verbose)
         if (verbose || rc != c->rc || (rc == FC_OK && got != c->want))
             printf("\n   case %zu '%s': rc %d (want %d) value %" PRIu64 " (want %" PRIu64 ") %s", i,
                    c->text, rc, c->rc, got, c->want, msg);
+        fflush(stdout);
         assert(rc == c->rc);
         if (rc == FC_OK)
             assert(got == c->want);

@@ -109,7 +109,6 @@ static const char *s_usage =
     "  --insecure          no CURVE, for a broker started with --insecure\n"
     "  --help              this text\n"
     "\n"
-    "\n"
     "Values: numbers are whole and decimal (no sign, no 0x, no 1e3); --serial N and REV are\n"
     "1..9223372036854775807; PERCENT is 1..100 (a trailing % is fine). A bad value is\n"
     "refused, naming the option and the value, before anything is sent.\n"

@@ -299,7 +299,7 @@ int main(int argc, char **argv)
                                               : &cfg.hook_timeout,
                               msg, sizeof msg)) {
                 fprintf(stderr, "fleetcast-agent: %s%s\n", msg,
-                        c == O_HOOK_TIMEOUT ? " (0: no limit)" : "");
+                        c == O_HOOK_TIMEOUT ? "; 0 means no limit" : "");
                 return 1;
             }
             break;

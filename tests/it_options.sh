@@ -80,7 +80,28 @@ done
 [ ! -e "$FC_TMP/a1" ] || fc_fail "an agent refused for its options created its dirs"
 fc_pass "fleetcast-agent refuses bad --hook-timeout, --timeout, --window, --freeze-after, --broker (exit 1, named), creates nothing"
 
-# 4. The tools the suites drive (bad usage: 2).
+# 4. Good values in every form the grammar allows get past the option parsing (to the next
+#    check, which fails on purpose: no command, no --data, no --broker).
+accepted() { # WHAT PATTERN COMMAND...: COMMAND's stderr shows PATTERN, not a refused value
+  local what=$1 pattern=$2 err
+  shift 2
+  err=$(timeout 30 "$@" 2>&1 >/dev/null) || true
+  grep -q -- "$pattern" <<<"$err" && ! grep -q " needs .*, not '" <<<"$err" ||
+    fc_fail "$what refused: $err"
+}
+for v in 30 30s 500ms 5m 1h 0.5 0; do
+  accepted "agent --hook-timeout $v" "--broker is required" "$FC_AGENT_BIN" --hook-timeout "$v"
+done
+for v in 4096 64K 64KiB 8m 1G 1.5M; do
+  accepted "agent --window $v" "--broker is required" "$FC_AGENT_BIN" --window "$v"
+done
+accepted "fleetcast values" "unknown command 'nothing'" "$FC_CLI_BIN" --serial 7 --window 8M \
+  --timeout 90s --canary 10% --halt-percent 50 --broker "tcp://[::1]:7400" nothing
+accepted "broker values" "--data DIR is required" "$FC_BROKER_BIN" --restart-share 25% \
+  --service "tcp://*:7400" --announce "ipc://$FC_TMP/announce"
+fc_pass "good values in every documented form are taken (30, 30s, 500ms, 5m, 64KiB, 1.5M, 10%, [::1])"
+
+# 5. The tools the suites drive (bad usage: 2).
 sim="$FC_BIN/tools/fleetcast-fleetsim"
 if [ -x "$sim" ]; then
   for v in 5x 0 " 5" 0x10; do

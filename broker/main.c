@@ -3,6 +3,7 @@
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_key.h"
+#include "fc_optval.h"
 #include "fc_util.h"
 
 #include <czmq.h>
@@ -25,7 +26,8 @@ static void s_usage(FILE *out)
             "\n"
             "  -d, --data DIR        data directory (created if missing): fleetcast.db,\n"
             "                        blobs/ and incoming/ live here\n"
-            "  -s, --service EP      bind the request (ROUTER) socket to EP\n"
+            "  -s, --service EP      bind the request (ROUTER) socket to EP: tcp://HOST:PORT\n"
+            "                        (HOST or PORT may be *) or ipc://PATH\n"
             "                        (default " S_DEFAULT_SERVICE ")\n"
             "  -a, --announce EP     bind the announcement (PUB) socket to EP\n"
             "                        (default " S_DEFAULT_ANNOUNCE ")\n"
@@ -36,8 +38,9 @@ static void s_usage(FILE *out)
             "                        config changes that need a restart: at most PERCENT of\n"
             "                        the agents a revision applies to restart at once (at\n"
             "                        least one; the next wave starts as they report back or\n"
-            "                        after 60 s), 1..100 (default 25); the agents of one\n"
-            "                        agent key hold at most 8 slots at once\n"
+            "                        after 60 s), 1..100, a trailing %% is fine (default\n"
+            "                        25); the agents of one agent key hold at most 8 slots\n"
+            "                        at once\n"
             "      --timestamp-key FILE\n"
             "                        sign every heartbeat's time with this signing.key\n"
             "                        (fleetcast keygen); agents pinning its signing.pub\n"
@@ -76,33 +79,32 @@ int main(int argc, char *argv[])
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
     int c;
+    char msg[256];
     while ((c = getopt_long(argc, argv, "d:s:a:vh", options, NULL)) != -1) {
         switch (c) {
         case 'd':
             data = optarg;
             break;
         case 's':
-            service = optarg;
-            break;
         case 'a':
-            announce = optarg;
+            /* ipc:// too: an agent on the same machine reaches it; inproc:// never could. */
+            if (fc_optval_endpoint(c == 's' ? "--service" : "--announce", optarg,
+                                   FC_OPTVAL_BIND | FC_OPTVAL_IPC, msg, sizeof msg)) {
+                fprintf(stderr, "fleetcast-broker: %s\n", msg);
+                return 2;
+            }
+            *(c == 's' ? &service : &announce) = optarg;
             break;
         case 'i':
             insecure = true;
             break;
-        case 'r': {
-            char *end = NULL;
-            long v = strtol(optarg, &end, 10);
-            if (end == optarg || (*end != '\0' && strcmp(end, "%") != 0) || v < 1 || v > 100) {
-                fprintf(stderr,
-                        "fleetcast-broker: --restart-share wants a percent 1..100, not"
-                        " '%s'\n",
-                        optarg);
+        case 'r':
+            if (fc_optval_percent("--restart-share", optarg, 1, 100, &restart_share, msg,
+                                  sizeof msg)) {
+                fprintf(stderr, "fleetcast-broker: %s\n", msg);
                 return 2;
             }
-            restart_share = (uint32_t)v;
             break;
-        }
         case 't':
             stamp_file = optarg;
             break;

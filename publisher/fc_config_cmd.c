@@ -4,6 +4,7 @@
 #include "fc_error.h"
 #include "fc_json.h"
 #include "fc_key.h"
+#include "fc_optval.h"
 #include "fc_util.h"
 
 #include <errno.h>
@@ -102,9 +103,10 @@ char *fc_cmd_value_text(const fc_value_t *v)
 
 uint64_t fc_cmd_parse_rev(const char *text)
 {
-    if (!text || !*text || strspn(text, "0123456789") != strlen(text) || strlen(text) > 19)
+    uint64_t rev = 0;
+    if (fc_optval_uint("REV", text, 1, INT64_MAX, &rev, NULL, 0) != FC_OK)
         return 0;
-    return strtoull(text, NULL, 10);
+    return rev;
 }
 
 const char *fc_cmd_halt_reason(const char *text)

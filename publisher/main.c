@@ -14,6 +14,7 @@
 #include "fc_json.h"
 #include "fc_key.h"
 #include "fc_keys_cmd.h"
+#include "fc_optval.h"
 #include "fc_progress.h"
 #include "fc_push.h"
 #include "fc_state.h"
@@ -92,12 +93,13 @@ static const char *s_usage =
     "  audit                            the broker's audit log: time, who, action, result\n"
     "\n"
     "Options:\n"
-    "  --broker ENDPOINT   broker service endpoint (default $FLEETCAST_BROKER or\n"
-    "                      tcp://127.0.0.1:7400)\n"
-    "  --timeout SECS      give up when the broker does not answer for this long (default 30)\n"
+    "  --broker ENDPOINT   broker service endpoint, tcp://HOST:PORT or ipc://PATH (default\n"
+    "                      $FLEETCAST_BROKER or tcp://127.0.0.1:7400)\n"
+    "  --timeout SECS      give up when the broker does not answer for this long (default 30;\n"
+    "                      1s..1000000s, a unit may follow: 90s, 5m, 1h)\n"
     "  --json              print the result as one JSON document on stdout\n"
     "  --quiet             no progress bars\n"
-    "  --window BYTES      bytes of upload in flight (default 8388608)\n"
+    "  --window BYTES      bytes of upload in flight (default 8M; 64K..1G, K, M, G = 1024)\n"
     "  --key FILE          publisher signing key (release push, config changes)\n"
     "  --broker-key KEY    the broker's public CURVE certificate (its DATA/broker.cert) or\n"
     "                      Z85 key (default $FLEETCAST_BROKER_KEY); required unless\n"
@@ -106,6 +108,10 @@ static const char *s_usage =
     "                      publisher.cert_secret next to --key, if there)\n"
     "  --insecure          no CURVE, for a broker started with --insecure\n"
     "  --help              this text\n"
+    "\n"
+    "Values: numbers are whole and decimal (no sign, no 0x, no 1e3); --serial N and REV are\n"
+    "1..9223372036854775807; PERCENT is 1..100 (a trailing % is fine). A bad value is\n"
+    "refused, naming the option and the value, before anything is sent.\n"
     "\n"
     "Exit status: 0 success, 1 failure (the message says why), 2 usage error.\n";
 
@@ -445,16 +451,22 @@ int main(int argc, char **argv)
                                              {"trust", required_argument, 0, O_TRUST},
                                              {0, 0, 0, 0}};
     int c;
+    char msg[256];
+    uint64_t n = 0;
+    bool broker_given = false;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case O_BROKER:
+            if (fc_optval_endpoint("--broker", optarg, FC_OPTVAL_IPC, msg, sizeof msg))
+                return s_usage_error("%s", msg);
             o.broker = optarg;
+            broker_given = true;
             break;
         case O_TIMEOUT:
-            o.timeout_ms = atoi(optarg) * 1000;
-            if (o.timeout_ms <= 0)
-                return s_usage_error("--timeout needs a positive number of seconds, not '%s'",
-                                     optarg);
+            if (fc_optval_duration("--timeout", optarg, 1000, 1000, 1000000000, &n, msg,
+                                   sizeof msg))
+                return s_usage_error("%s", msg);
+            o.timeout_ms = (int)n;
             break;
         case O_JSON:
             o.json = true;
@@ -481,15 +493,15 @@ int main(int argc, char **argv)
             o.min_version = optarg;
             break;
         case O_SERIAL:
-            o.serial = strtoull(optarg, NULL, 10);
+            if (fc_optval_uint("--serial", optarg, 1, INT64_MAX, &o.serial, msg, sizeof msg))
+                return s_usage_error("%s", msg);
             break;
         case O_PRODUCT:
             o.product = optarg;
             break;
         case O_WINDOW:
-            o.window = strtoull(optarg, NULL, 10);
-            if (o.window < 65536)
-                return s_usage_error("--window must be at least 65536 bytes, not '%s'", optarg);
+            if (fc_optval_size("--window", optarg, 64 << 10, 1 << 30, &o.window, msg, sizeof msg))
+                return s_usage_error("%s", msg);
             break;
         case O_SCOPE:
             o.config.scope = optarg;
@@ -498,14 +510,12 @@ int main(int argc, char **argv)
             o.config.message = optarg;
             break;
         case O_CANARY:
-        case O_HALT: {
-            char *end = NULL;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (end == optarg || *end || v < 1 || v > 100)
-                return s_usage_error("--canary and --halt-percent take 1..100, not '%s'", optarg);
-            *(c == O_CANARY ? &o.config.canary : &o.config.halt_percent) = (uint32_t)v;
+        case O_HALT:
+            if (fc_optval_percent(c == O_CANARY ? "--canary" : "--halt-percent", optarg, 1, 100,
+                                  c == O_CANARY ? &o.config.canary : &o.config.halt_percent, msg,
+                                  sizeof msg))
+                return s_usage_error("%s", msg);
             break;
-        }
         case O_AGENT:
             o.config.agent = optarg;
             break;
@@ -564,6 +574,9 @@ int main(int argc, char **argv)
                  (streq(cmd, "release") && sub && (streq(sub, "push") || streq(sub, "list")));
     if (!known)
         return s_usage_error("unknown command '%s'", cmd);
+    if (!broker_given &&
+        fc_optval_endpoint("FLEETCAST_BROKER", o.broker, FC_OPTVAL_IPC, msg, sizeof msg))
+        return s_usage_error("%s", msg);
     int rc = s_security(&o);
     if (rc == 0)
         rc = s_dispatch(&o, cmd, sub, argc, argv);

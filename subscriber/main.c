@@ -3,6 +3,7 @@
 #include "fc_agent.h"
 #include "fc_error.h"
 #include "fc_hash.h"
+#include "fc_optval.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -27,7 +28,8 @@ static void s_usage(FILE *out)
             "last good config stays there), runs the config hooks, and acknowledges each\n"
             "revision.\n"
             "\n"
-            "  --broker EP          broker service endpoint (required)\n"
+            "  --broker EP          broker service endpoint, tcp://HOST:PORT or ipc://PATH\n"
+            "                       (required)\n"
             "  --channel NAME       channel to follow (required)\n"
             "  --product NAME       install only releases of this product (a release of\n"
             "                       another product on the channel is rejected); default:\n"
@@ -83,7 +85,7 @@ static void s_usage(FILE *out)
             "  --freeze-after SECS  with a timestamp key: no fresh timestamp for this long\n"
             "                       and the agent reports itself stale (default 300)\n"
             "  --window BYTES       bytes of chunk requests in flight (default 4 MiB;\n"
-            "                       K, M, G suffixes accepted)\n"
+            "                       at most 1G; K, M, G suffixes, K = 1024)\n"
             "  --timeout SECS       --once/--check: give up after this long without an\n"
             "                       answer from the broker (default 30)\n"
             "  --retry SECS         daemon: retry a postponed or failed install (default 30)\n"
@@ -100,41 +102,21 @@ static void s_usage(FILE *out)
             "timestamp came from the broker within --timeout (frozen or replayed); 100\n"
             "(--check) a newer release is available. With --once, a config change that\n"
             "failed, a rejected config revision, or no answer about config turns 0 into 1.\n"
-            "--check does not touch the config.\n");
+            "--check does not touch the config.\n"
+            "\n"
+            "Values: SECS is a number of seconds (0.5 too) or has a unit: 500ms, 30s, 5m, 1h;\n"
+            "at most 1000000 s. A bad value (or unknown option) is refused before anything\n"
+            "starts, naming the option and the value: exit 1.\n");
 }
 
-/* "4M", "512K", "1048576". 0 on a malformed value. */
-static uint64_t s_parse_bytes(const char *text)
+/* Seconds for a duration option: above 0 (or 0 too if zero_ok), at most 1e6 s. */
+static bool s_parse_secs(const char *name, const char *text, bool zero_ok, double *out, char *msg,
+                         size_t msgsize)
 {
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || end == text || text[0] == '-')
-        return 0;
-    uint64_t mult = 1;
-    if (*end == 'K' || *end == 'k')
-        mult = 1024, end++;
-    else if (*end == 'M' || *end == 'm')
-        mult = 1024 * 1024, end++;
-    else if (*end == 'G' || *end == 'g')
-        mult = 1024 * 1024 * 1024, end++;
-    if (*end == 'i' && mult > 1)
-        end++;
-    if ((*end == 'B' || *end == 'b') && mult > 1)
-        end++;
-    if (*end != '\0' || v > UINT64_MAX / mult)
-        return 0;
-    return (uint64_t)v * mult;
-}
-
-/* Seconds, above 0 (or 0 too if zero_ok) and at most 1e6. */
-static bool s_parse_secs(const char *text, bool zero_ok, double *out)
-{
-    char *end = NULL;
-    double v = strtod(text, &end);
-    if (end == text || *end != '\0' || !(zero_ok ? v >= 0 : v > 0) || v > 1e6)
+    uint64_t ms = 0;
+    if (fc_optval_duration(name, text, 1000, zero_ok ? 0 : 1, 1000000000, &ms, msg, msgsize))
         return false;
-    *out = v;
+    *out = (double)ms / 1000;
     return true;
 }
 
@@ -208,10 +190,15 @@ int main(int argc, char **argv)
     const char *stamp_file = NULL;
     uint8_t stamp_pk[FC_PUBKEY_LEN];
     int c, policy;
+    char msg[FC_MAX_TEXT];
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_BROKER:
+            if (fc_optval_endpoint("--broker", optarg, FC_OPTVAL_IPC, msg, sizeof msg)) {
+                fprintf(stderr, "fleetcast-agent: %s\n", msg);
+                return 1;
+            }
             cfg.broker = optarg;
             break;
         case O_CHANNEL:
@@ -292,38 +279,27 @@ int main(int argc, char **argv)
             cfg.policy = (fc_agent_policy_t)policy;
             break;
         case O_WINDOW:
-            cfg.window = s_parse_bytes(optarg);
-            if (cfg.window == 0) {
-                fprintf(stderr,
-                        "fleetcast-agent: --window needs a positive byte count, not "
-                        "'%s'\n",
-                        optarg);
+            if (fc_optval_size("--window", optarg, 1, 1 << 30, &cfg.window, msg, sizeof msg)) {
+                fprintf(stderr, "fleetcast-agent: %s\n", msg);
                 return 1;
             }
             break;
         case O_TIMEOUT:
         case O_RETRY:
         case O_FREEZE:
-            if (!s_parse_secs(optarg, false,
-                              c == O_TIMEOUT ? &cfg.timeout
-                              : c == O_RETRY ? &cfg.retry_interval
-                                             : &cfg.freeze_after)) {
-                fprintf(stderr,
-                        "fleetcast-agent: --%s needs a positive number of seconds, "
-                        "not '%s'\n",
-                        c == O_TIMEOUT ? "timeout"
-                        : c == O_RETRY ? "retry"
-                                       : "freeze-after",
-                        optarg);
-                return 1;
-            }
-            break;
         case O_HOOK_TIMEOUT:
-            if (!s_parse_secs(optarg, true, &cfg.hook_timeout)) {
-                fprintf(stderr,
-                        "fleetcast-agent: --hook-timeout needs a number of seconds (0: no "
-                        "limit), not '%s'\n",
-                        optarg);
+            if (!s_parse_secs(c == O_TIMEOUT  ? "--timeout"
+                              : c == O_RETRY  ? "--retry"
+                              : c == O_FREEZE ? "--freeze-after"
+                                              : "--hook-timeout",
+                              optarg, c == O_HOOK_TIMEOUT,
+                              c == O_TIMEOUT  ? &cfg.timeout
+                              : c == O_RETRY  ? &cfg.retry_interval
+                              : c == O_FREEZE ? &cfg.freeze_after
+                                              : &cfg.hook_timeout,
+                              msg, sizeof msg)) {
+                fprintf(stderr, "fleetcast-agent: %s%s\n", msg,
+                        c == O_HOOK_TIMEOUT ? "; 0 means no limit" : "");
                 return 1;
             }
             break;
@@ -357,7 +333,6 @@ int main(int argc, char **argv)
         }
         cfg.timestamp_pk = stamp_pk;
     }
-    char msg[FC_MAX_TEXT];
     if (fc_agent_config_check(&cfg, msg, sizeof msg) != 0) {
         fprintf(stderr, "fleetcast-agent: %s\n", msg);
         return 1;

@@ -11,6 +11,7 @@
 #include "fc_key.h"
 #include "fc_limits.h"
 #include "fc_mpack.h"
+#include "fc_optval.h"
 #include "fc_util.h"
 
 static int s_usage(void)
@@ -38,9 +39,16 @@ static int s_sign(int argc, char **argv)
             channel = argv[i + 1];
         else if (!strcmp(argv[i], "--version"))
             version = argv[i + 1];
-        else if (!strcmp(argv[i], "--serial"))
-            serial = strtoull(argv[i + 1], NULL, 10);
-        else if (!strcmp(argv[i], "--path") && npaths < 16)
+        else if (!strcmp(argv[i], "--serial")) {
+            /* Any serial a forger could sign, 0 too: the agents must refuse the wrong ones. */
+            uint64_t v = 0;
+            char msg[256];
+            if (fc_optval_uint("--serial", argv[i + 1], 0, UINT64_MAX, &v, msg, sizeof msg)) {
+                fprintf(stderr, "fc_forge: %s\n", msg);
+                return s_usage();
+            }
+            serial = v;
+        } else if (!strcmp(argv[i], "--path") && npaths < 16)
             paths[npaths++] = argv[i + 1];
         else
             return s_usage();
@@ -102,9 +110,15 @@ static int s_tamper(int argc, char **argv)
             in = argv[i + 1];
         else if (!strcmp(argv[i], "--out"))
             out = argv[i + 1];
-        else if (!strcmp(argv[i], "--offset"))
-            offset = strtol(argv[i + 1], NULL, 10);
-        else
+        else if (!strcmp(argv[i], "--offset")) {
+            uint64_t v = 0;
+            char msg[256];
+            if (fc_optval_uint("--offset", argv[i + 1], 0, FC_MAX_MANIFEST, &v, msg, sizeof msg)) {
+                fprintf(stderr, "fc_forge: %s\n", msg);
+                return s_usage();
+            }
+            offset = (long)v;
+        } else
             return s_usage();
     }
     size_t len = 0;

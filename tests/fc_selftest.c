@@ -18,6 +18,7 @@
 #include "fc_key.h"
 #include "fc_manifest.h"
 #include "fc_mpack.h"
+#include "fc_optval.h"
 #include "fc_msg.h"
 #include "fc_util.h"
 #include "fc_store.h"
@@ -68,6 +69,7 @@ static const s_test_t s_tests[] = {
     {"fc_suspects", fc_suspects_test},
     {"fc_verifier", fc_verifier_test},
     {"fc_requester", fc_requester_test},
+    {"fc_optval", fc_optval_test},
 };
 
 int main(int argc, char **argv)

@@ -1,6 +1,7 @@
 /* fc_fleetsim_opts.c: fleetcast-fleetsim's command line: its help text and option parsing. */
 #define _GNU_SOURCE
 #include "fc_fleetsim.h"
+#include "fc_optval.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -85,6 +86,9 @@ static void s_usage(FILE *out)
             "  -v, --verbose           print the engines' log lines\n"
             "  -h, --help\n"
             "\n"
+            "A duration S is a number of seconds (0.5 too) or has a unit: 500ms, 30s, 5m, 1h.\n"
+            "A bad value is refused, naming the option and the value.\n"
+            "\n"
             "Exit status: 0 if every engine installed the release and converged in every\n"
             "round, 1 if not or on error, 2 on bad usage.\n");
 }
@@ -129,8 +133,8 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
                         .sync_timeout = 180,
                         .release_timeout = 900};
     int c;
+    char msg[256];
     while ((c = getopt_long(argc, argv, "n:g:b:vh", opts, NULL)) != -1) {
-        char *end = NULL;
         switch (c) {
         case 'n':
         case 'r':
@@ -138,12 +142,20 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
         case 'K':
         case 'R':
         case 'W': {
-            long v = strtol(optarg, &end, 10);
-            long max = c == 'n' ? 100000 : c == 'r' ? FC_SIM_MAX_ROUNDS : c == 'I' ? 64 : 1 << 20;
-            long min = c == 'K' || c == 'r' ? 0 : c == 'W' ? 64 : 1;
-            if (end == optarg || *end || v < min || v > max) {
-                fprintf(stderr, "fleetcast-fleetsim: bad number '%s' (%ld..%ld)\n", optarg, min,
-                        max);
+            uint64_t v = 0;
+            uint64_t max = c == 'n'   ? 100000
+                           : c == 'r' ? FC_SIM_MAX_ROUNDS
+                           : c == 'I' ? 64
+                                      : 1 << 20;
+            uint64_t min = c == 'K' || c == 'r' ? 0 : c == 'W' ? 64 : 1;
+            const char *name = c == 'n'   ? "--agents"
+                               : c == 'r' ? "--bench-config"
+                               : c == 'I' ? "--io-threads"
+                               : c == 'K' ? "--thread-stack"
+                               : c == 'R' ? "--bench-release"
+                                          : "--window";
+            if (fc_optval_uint(name, optarg, min, max, &v, msg, sizeof msg)) {
+                fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
                 return 2;
             }
             if (c == 'n')
@@ -165,15 +177,19 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
         case 'Y':
         case 'X':
         case 'i': {
-            double v = strtod(optarg, &end);
-            if (end == optarg || *end || v <= 0) {
-                fprintf(stderr, "fleetcast-fleetsim: bad number of seconds '%s'\n", optarg);
+            uint64_t ms = 0;
+            const char *name = c == 'T'   ? "--round-timeout"
+                               : c == 'Y' ? "--sync-timeout"
+                               : c == 'X' ? "--release-timeout"
+                                          : "--idle";
+            if (fc_optval_duration(name, optarg, 1000, 1, 1000000000, &ms, msg, sizeof msg)) {
+                fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
                 return 2;
             }
             *(c == 'T'   ? &o->round_timeout
               : c == 'Y' ? &o->sync_timeout
               : c == 'X' ? &o->release_timeout
-                         : &o->idle) = v;
+                         : &o->idle) = (double)ms / 1000;
             break;
         }
         case 'D':
@@ -192,6 +208,10 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
             o->group = optarg;
             break;
         case 'b':
+            if (fc_optval_endpoint("--broker", optarg, FC_OPTVAL_IPC, msg, sizeof msg)) {
+                fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
+                return 2;
+            }
             o->broker = optarg;
             break;
         case 'S':

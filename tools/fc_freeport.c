@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fc_optval.h"
+
 #define FREEPORT_MAX 1000
 
 int main(int argc, char **argv)
@@ -19,12 +21,13 @@ int main(int argc, char **argv)
         return argc > 2 ? 2 : 0;
     }
     if (argc == 2) {
-        char *end;
-        count = strtol(argv[1], &end, 10);
-        if (*end || end == argv[1] || count < 1 || count > FREEPORT_MAX) {
-            fprintf(stderr, "fleetcast-freeport: N must be 1..%d\n", FREEPORT_MAX);
+        uint64_t n = 0;
+        char msg[256];
+        if (fc_optval_uint("N", argv[1], 1, FREEPORT_MAX, &n, msg, sizeof msg)) {
+            fprintf(stderr, "fleetcast-freeport: %s\n", msg);
             return 2;
         }
+        count = (long)n;
     }
     /* all sockets stay bound until every port is chosen, so the kernel cannot hand out the
        same port twice */

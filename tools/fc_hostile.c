@@ -4,6 +4,7 @@
    frame while the broker keeps serving; or a fake broker answering agents with garbage. */
 #include <assert.h>
 #include <czmq.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "fc_hostile.h"
 #include "fc_manifest.h"
 #include "fc_msg.h"
+#include "fc_optval.h"
 #include "fc_util.h"
 
 #define S_HELLO_REQ 4242
@@ -62,6 +64,8 @@ static int s_usage(FILE *out, int status)
         "           (what): text'; exit 0 on an answer, 1 on none\n"
         "       fleetcast-hostile broker SERVICE ANNOUNCE SECONDS\n"
         "           a fake broker that answers everything with garbage for SECONDS\n"
+        "  COUNT is 1..1000000, SECONDS 1..86400, MIB 1..1024, REV any whole number: decimal\n"
+        "  digits only, else refused (exit 2) naming the operand and the value.\n"
         "Exit status: 0 every case behaved, 1 a case did not (the output says which), 2 usage.\n");
     return status;
 }
@@ -748,24 +752,49 @@ int main(int argc, char **argv)
     fc_crypto_init();
     setvbuf(stdout, NULL, _IOLBF, 0); /* lines in order with anything on stderr */
     /* Security options first, as tests/lib.sh passes them: --broker-key KEY --cert FILE (a
-       client), --server-cert FILE (the fake broker), --insecure (nothing). */
+       client), --server-cert FILE (the fake broker), --insecure (nothing). The "+" stops
+       at MODE: what follows is the mode's own, even where it starts with '-'. */
+    static const struct option options[] = {{"broker-key", required_argument, NULL, 'k'},
+                                            {"cert", required_argument, NULL, 'c'},
+                                            {"server-cert", required_argument, NULL, 's'},
+                                            {"insecure", no_argument, NULL, 'i'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
     const char *broker_key = NULL, *cert = NULL, *server_cert = NULL;
     const char *more_certs[8];
     size_t nmore = 0;
-    while (argc >= 2 && strncmp(argv[1], "--", 2) == 0 && !streq(argv[1], "--help")) {
-        if (argc >= 3 && streq(argv[1], "--broker-key"))
-            broker_key = argv[2];
-        else if (argc >= 3 && streq(argv[1], "--cert") && cert && nmore < 8)
-            more_certs[nmore++] = argv[2];
-        else if (argc >= 3 && streq(argv[1], "--cert"))
-            cert = argv[2];
-        else if (argc >= 3 && streq(argv[1], "--server-cert"))
-            server_cert = argv[2];
-        else if (!streq(argv[1], "--insecure"))
-            return s_usage(stderr, 2);
-        int used = streq(argv[1], "--insecure") ? 1 : 2;
-        argc -= used;
-        argv += used;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+        if (opt == 'k')
+            broker_key = optarg;
+        else if (opt == 'c' && !cert)
+            cert = optarg;
+        else if (opt == 'c' && nmore < 8)
+            more_certs[nmore++] = optarg;
+        else if (opt == 's')
+            server_cert = optarg;
+        else if (opt == 'h')
+            return s_usage(stdout, 0);
+        else if (opt != 'i')
+            return s_usage(stderr, 2); /* getopt said what; or a tenth --cert */
+    }
+    /* MODE and its arguments, as argv[1...] */
+    argc -= optind - 1;
+    argv += optind - 1;
+    /* The numbers a mode takes, checked before anything connects. */
+    uint64_t num[2] = {0, 0};
+    char msg[256];
+    bool numbers_ok = true;
+    if (argc == 4 && streq(argv[1], "flood"))
+        numbers_ok = !fc_optval_uint("COUNT", argv[3], 1, 1000000, &num[0], msg, sizeof msg);
+    else if (argc == 5 && (streq(argv[1], "hog") || streq(argv[1], "broker")))
+        numbers_ok = !fc_optval_uint("SECONDS", argv[4], 1, 86400, &num[0], msg, sizeof msg);
+    else if (argc == 5 && streq(argv[1], "nilflood"))
+        numbers_ok = !fc_optval_uint("COUNT", argv[3], 1, 1000000, &num[0], msg, sizeof msg) &&
+                     !fc_optval_uint("MIB", argv[4], 1, 1024, &num[1], msg, sizeof msg);
+    if (!numbers_ok) {
+        fprintf(stderr, "fleetcast-hostile: %s\n", msg);
+        return s_usage(stderr, 2);
     }
     char text[FC_MAX_TEXT] = "";
     int err = 0;
@@ -799,23 +828,21 @@ int main(int argc, char **argv)
     else if (argc == 4 && streq(argv[1], "commit"))
         rc = s_commit(&target, argv[3]);
     else if (argc == 4 && streq(argv[1], "flood"))
-        rc = s_flood(&target, atoi(argv[3]));
+        rc = s_flood(&target, (int)num[0]);
     else if (argc == 5 && streq(argv[1], "hog"))
-        rc = s_hog(&target, argv[3], atoi(argv[4]));
+        rc = s_hog(&target, argv[3], (int)num[0]);
     else if (argc == 5 && streq(argv[1], "nilflood"))
-        rc = s_nilflood(&target, atoi(argv[3]), atoi(argv[4]));
+        rc = s_nilflood(&target, (int)num[0], (int)num[1]);
     else if (argc == 3 && streq(argv[1], "config"))
         rc = fc_hostile_config(&target);
     else if ((argc == 5 || argc == 6) && streq(argv[1], "as-agent"))
         rc = fc_hostile_as_agent(&target, argv[4], argv[3], argc == 6 ? argv[5] : NULL);
     else if (argc == 5 && streq(argv[1], "broker"))
-        rc = fc_hostile_fake_broker(argv[2], argv[3], atoi(argv[4]), curve);
+        rc = fc_hostile_fake_broker(argv[2], argv[3], (int)num[0], curve);
     fc_curve_destroy(&curve);
     for (size_t i = 0; i < nmore; i++)
         fc_curve_destroy(&more[i]);
     if (rc >= 0)
         return rc;
-    if (argc == 2 && (streq(argv[1], "-h") || streq(argv[1], "--help")))
-        return s_usage(stdout, 0);
     return s_usage(stderr, 2);
 }

@@ -12,6 +12,7 @@
 #include "fc_hash.h"
 #include "fc_hostile.h"
 #include "fc_msg.h"
+#include "fc_optval.h"
 #include "fc_util.h"
 
 /* The request TYPE names, with what the forged request says: a failure, which is what would
@@ -57,8 +58,15 @@ static fc_msg_t *s_request(const char *type, const char *id, const char *arg)
     } else if (streq(type, "sync")) {
         m = fc_msg_new(FC_MSG_CONFIG_SYNC);
     } else if ((streq(type, "ack") || streq(type, "slot")) && arg) {
+        /* Any revision a peer could name, 0 too: the broker must refuse the wrong ones. */
+        uint64_t rev = 0;
+        char msg[256];
+        if (fc_optval_uint("REV", arg, 0, UINT64_MAX, &rev, msg, sizeof msg)) {
+            fprintf(stderr, "fleetcast-hostile: %s\n", msg);
+            return NULL;
+        }
         m = fc_msg_new(streq(type, "ack") ? FC_MSG_CONFIG_ACK : FC_MSG_RESTART_SLOT);
-        m->serial = strtoull(arg, NULL, 10);
+        m->serial = rev;
         if (m->type == FC_MSG_CONFIG_ACK) {
             fc_msg_set_str(m->state, sizeof m->state, fc_ack_name(FC_ACK_FAILED));
             fc_msg_set_str(m->text, sizeof m->text, "forged by fleetcast-hostile");

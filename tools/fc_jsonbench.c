@@ -1,6 +1,7 @@
 /* fc_jsonbench.c: fleetcast-jsonbench, times fc_json_to_msgpack on a config-like document. */
 #include "fc_error.h"
 #include "fc_json.h"
+#include "fc_optval.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,15 +17,13 @@
 /* A positive decimal number for option name, or -1 with the reason printed. */
 static long long s_number(const char *name, const char *text, long long max)
 {
-    char *end = NULL;
-    errno = 0;
-    long long v = text && *text >= '0' && *text <= '9' ? strtoll(text, &end, 10) : -1;
-    if (v < 1 || errno || !end || *end || v > max) {
-        fprintf(stderr, "fleetcast-jsonbench: %s must be a number from 1 to %lld, not \"%s\"\n",
-                name, max, text ? text : "");
+    uint64_t v = 0;
+    char msg[256];
+    if (fc_optval_uint(name, text, 1, (uint64_t)max, &v, msg, sizeof msg)) {
+        fprintf(stderr, "fleetcast-jsonbench: %s\n", msg);
         return -1;
     }
-    return v;
+    return (long long)v;
 }
 
 /* One object of size bytes or a little more, shaped like a large config: keys with dots,

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fc_optval.h"
+
 #define PROXY_READ_SIZE (64 * 1024)
 /* Bytes a direction may hold before we stop reading: backpressure reaches the sender. */
 #define PROXY_QUEUE_CAP (256 * 1024)
@@ -128,26 +130,20 @@ static void s_usage(FILE *out)
         "SIGUSR1 prints stats on stderr; SIGTERM/SIGINT exit with 'cuts N bytes M'.\n");
 }
 
-static int s_parse_u64(const char *text, uint64_t *out)
+/* "HOST:PORT" or "[V6]:PORT", a numeric port (0 only where port0_ok: a free one). 0, or -1
+   with the message in msg. */
+static int s_parse_addr(const char *name, const char *text, bool port0_ok,
+                        struct sockaddr_storage *addr, socklen_t *len, char *msg, size_t msgsize)
 {
-    char *end;
-    if (!text || *text < '0' || *text > '9')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* "HOST:PORT" or "[V6]:PORT"; numeric port. */
-static int s_parse_addr(const char *text, struct sockaddr_storage *addr, socklen_t *len)
-{
+    const char *what =
+        port0_ok ? "HOST:PORT (PORT 0..65535, 0: a free one)" : "HOST:PORT (PORT 1..65535)";
     char host[256];
     const char *colon = text ? strrchr(text, ':') : NULL;
-    if (!colon || colon == text || (size_t)(colon - text) >= sizeof host)
+    if (!colon || colon == text || (size_t)(colon - text) >= sizeof host ||
+        fc_optval_uint(name, colon + 1, port0_ok ? 0 : 1, 65535, NULL, NULL, 0)) {
+        fc_optval_refuse(name, what, text, msg, msgsize);
         return -1;
+    }
     memcpy(host, text, colon - text);
     host[colon - text] = 0;
     char *h = host;
@@ -155,30 +151,33 @@ static int s_parse_addr(const char *text, struct sockaddr_storage *addr, socklen
         h[strlen(h) - 1] = 0;
         h++;
     }
-    uint64_t port;
-    if (s_parse_u64(colon + 1, &port) || port > 65535)
-        return -1;
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *res;
-    if (getaddrinfo(h, colon + 1, &hints, &res) != 0)
+    if (getaddrinfo(h, colon + 1, &hints, &res) != 0) {
+        fc_optval_refuse(name, "HOST:PORT with a host that resolves", text, msg, msgsize);
         return -1;
+    }
     memcpy(addr, res->ai_addr, res->ai_addrlen);
     *len = res->ai_addrlen;
     freeaddrinfo(res);
     return 0;
 }
 
-/* "MIN:MAX" with 0 < MIN <= MAX */
-static int s_parse_range(const char *text, uint64_t *min, uint64_t *max)
+/* "MIN:MAX" with 0 < MIN <= MAX. 0, or -1 with the message in msg. */
+static int s_parse_range(const char *name, const char *text, uint64_t *min, uint64_t *max,
+                         char *msg, size_t msgsize)
 {
     char buf[64];
     snprintf(buf, sizeof buf, "%s", text);
     char *colon = strchr(buf, ':');
-    if (!colon)
+    if (colon)
+        *colon = 0;
+    if (!colon || strlen(text) >= sizeof buf ||
+        fc_optval_uint(name, buf, 1, UINT64_MAX, min, NULL, 0) ||
+        fc_optval_uint(name, colon + 1, *min, UINT64_MAX, max, NULL, 0)) {
+        fc_optval_refuse(name, "MIN:MAX, whole numbers with 0 < MIN <= MAX", text, msg, msgsize);
         return -1;
-    *colon = 0;
-    if (s_parse_u64(buf, min) || s_parse_u64(colon + 1, max) || *min == 0 || *min > *max)
-        return -1;
+    }
     return 0;
 }
 
@@ -211,21 +210,27 @@ static int s_parse_options(options_t *o, int argc, char **argv)
         if (opt != 0)
             return -1; /* getopt has said what is wrong */
         const char *name = longopts[idx].name;
+        char optname[32], msg[256];
+        snprintf(optname, sizeof optname, "--%s", name);
         int rc = 0;
         if (idx < nnumbers)
-            rc = s_parse_u64(optarg, numbers[idx]);
+            rc = fc_optval_uint(optname, optarg, 0, UINT64_MAX, numbers[idx], msg, sizeof msg);
         else if (!strcmp(name, "listen"))
-            rc = s_parse_addr(optarg, &o->listen_addr, &o->listen_len), have_listen = true;
+            rc = s_parse_addr(optname, optarg, true, &o->listen_addr, &o->listen_len, msg,
+                              sizeof msg),
+            have_listen = true;
         else if (!strcmp(name, "upstream"))
-            rc = s_parse_addr(optarg, &o->upstream_addr, &o->upstream_len), have_upstream = true;
+            rc = s_parse_addr(optname, optarg, false, &o->upstream_addr, &o->upstream_len, msg,
+                              sizeof msg),
+            have_upstream = true;
         else if (!strcmp(name, "reset"))
             o->reset = true;
         else if (!strcmp(name, "cut-random"))
-            rc = s_parse_range(optarg, &o->cut_min, &o->cut_max);
+            rc = s_parse_range(optname, optarg, &o->cut_min, &o->cut_max, msg, sizeof msg);
         else
             o->port_file = optarg;
         if (rc) {
-            fprintf(stderr, "fleetcast-faultproxy: bad value for --%s: %s\n", name, optarg);
+            fprintf(stderr, "fleetcast-faultproxy: %s\n", msg);
             return -1;
         }
     }

@@ -119,7 +119,6 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
         fc_agent_destroy(&self);
         return NULL;
     }
-    fc_install_set_discard(self->inst, cfg->sim_discard);
     fc_msg_set_str(self->res.version, sizeof self->res.version, fc_install_version(self->inst));
     if (!fc_reconf_new(self, cfg)) {
         if (err)
@@ -186,4 +185,9 @@ void fc_agent_destroy(fc_agent_t **self_p)
     free(self->health);
     free(self);
     *self_p = NULL;
+}
+
+void fc_agent_sim_discard(fc_agent_t *self, bool on)
+{
+    fc_install_set_discard(self->inst, on);
 }

@@ -2,7 +2,7 @@
    so) and vetoes any change to listen.port, which it cannot rebind while running. Build it
    against an installed libfleetcast with:
      cc reload_demo.c $(pkg-config --cflags --libs libfleetcast) -o reload_demo */
-#include "fc_agent.h"
+#include <fleetcast/fleetcast.h>
 
 #include <czmq.h>
 #include <getopt.h>

@@ -9,24 +9,11 @@
 #include "fc_json.h"
 #include "fc_key.h"
 #include "fc_limits.h"
+#include <fleetcast/fc_value.h>
 
 /* ---- values --------------------------------------------------------------------------- */
-/* A value is kept as its msgpack encoding (one object: nil, bool, int, float, str, or an
-   array/map of those), so equality is byte equality and it travels unchanged. */
-typedef enum {
-    FC_VAL_NIL,
-    FC_VAL_BOOL,
-    FC_VAL_INT,
-    FC_VAL_FLOAT,
-    FC_VAL_STRING,
-    FC_VAL_STRUCT /* array or map */
-} fc_val_type_t;
-
-typedef struct {
-    uint8_t *mp; /* owned msgpack bytes */
-    size_t len;
-} fc_value_t;
-
+/* fc_val_type_t, fc_value_t (a value as its msgpack encoding), the typed reads and
+   fc_diff_entry_t are public: include/fleetcast/fc_value.h. */
 /* Parses operator text: a JSON literal (42, -1, 1.5, true, false, null, "quoted",
    {"a":1}, [1,2]) becomes that value; anything that is not valid JSON becomes a string.
    0 or fc_error_t (FC_ETOOBIG over FC_MAX_VALUE). */
@@ -36,13 +23,6 @@ int fc_value_from_msgpack(fc_value_t *out, const uint8_t *mp, size_t len);
 void fc_value_free(fc_value_t *v);
 int fc_value_copy(fc_value_t *dst, const fc_value_t *src);
 bool fc_value_equal(const fc_value_t *a, const fc_value_t *b);
-fc_val_type_t fc_value_type(const fc_value_t *v);
-const char *fc_val_type_name(fc_val_type_t t); /* "integer", "string", ... */
-/* Typed reads: 0, or FC_EINVAL if the value is not of that type. get_str returns a malloc'd copy. */
-int fc_value_get_bool(const fc_value_t *v, bool *out);
-int fc_value_get_int(const fc_value_t *v, int64_t *out);
-int fc_value_get_double(const fc_value_t *v, double *out); /* ints convert */
-int fc_value_get_str(const fc_value_t *v, char **out);
 /* Writes the value as JSON into j (as the next value). */
 void fc_value_to_json(const fc_value_t *v, fc_json_t *j);
 
@@ -131,13 +111,6 @@ bool fc_schema_restart_only(const fc_schema_t *self, const char *key);
    (global < group < agent: the most specific scope wins). A canary SET revision counts
    for this agent only if it is a member or the revision has been promoted. */
 typedef struct fc_config_t fc_config_t;
-
-typedef struct {
-    const char *key;
-    const fc_value_t *old_value; /* NULL if absent before */
-    const fc_value_t *new_value; /* NULL if absent after */
-    bool restart_only;           /* per the schema in force after the change */
-} fc_diff_entry_t;
 
 fc_config_t *fc_config_new(const char *agent_id, const char *group);
 void fc_config_destroy(fc_config_t **self_p);

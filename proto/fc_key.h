@@ -2,10 +2,11 @@
 #ifndef FC_KEY_H
 #define FC_KEY_H
 
+#include "fc_limits.h"
+#include <fleetcast/fc_trust.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "fc_limits.h"
 
 /* File formats (text, one line each):
      signing.key: "fleetcast-signing-secret-v1 <128 hex chars: libsodium secret key>"
@@ -16,8 +17,6 @@ typedef struct {
     uint8_t pk[FC_PUBKEY_LEN];
     uint8_t sk[FC_SECKEY_LEN];
 } fc_signkey_t;
-
-typedef struct fc_trust_t fc_trust_t;
 
 /* Fresh key pair. */
 void fc_signkey_generate(fc_signkey_t *key);
@@ -38,12 +37,8 @@ void fc_sign(uint8_t sig[FC_SIG_LEN], const void *msg, size_t len, const fc_sign
 bool fc_sign_verify(const uint8_t sig[FC_SIG_LEN], const void *msg, size_t len,
                     const uint8_t pk[FC_PUBKEY_LEN]);
 
-/* Loads a trust file; NULL with *err set if unreadable, malformed or empty. */
-fc_trust_t *fc_trust_load(const char *path, int *err);
-/* Empty list (for tests and embedders), and adding a key to it. */
-fc_trust_t *fc_trust_new(void);
-void fc_trust_add(fc_trust_t *self, const uint8_t pk[FC_PUBKEY_LEN]);
-void fc_trust_destroy(fc_trust_t **self_p);
+/* fc_trust_t, fc_trust_load/new/add/destroy and fc_pubkey_load are public:
+   include/fleetcast/fc_trust.h. */
 bool fc_trust_contains(const fc_trust_t *self, const uint8_t pk[FC_PUBKEY_LEN]);
 size_t fc_trust_size(const fc_trust_t *self);
 /* The i-th key (i < fc_trust_size), borrowed until the list changes. */
@@ -51,9 +46,6 @@ const uint8_t *fc_trust_key(const fc_trust_t *self, size_t i);
 /* Replaces self's keys by a copy of src's: holders of self see the new keys at once (key
    rotation swaps an agent's list in place). */
 void fc_trust_set(fc_trust_t *self, const fc_trust_t *src);
-/* Loads a file holding exactly one public key line (signing.pub format) into pk. Returns
-   fc_error_t (FC_EIO unreadable, FC_EPROTO malformed or more than one key). */
-int fc_pubkey_load(uint8_t pk[FC_PUBKEY_LEN], const char *path);
 
 void fc_key_test(bool verbose);
 

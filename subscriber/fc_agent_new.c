@@ -118,7 +118,6 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
         fc_agent_destroy(&self);
         return NULL;
     }
-    fc_install_set_discard(self->inst, cfg->sim_discard);
     fc_msg_set_str(self->res.version, sizeof self->res.version, fc_install_version(self->inst));
 
     if (!cfg->insecure && (e = s_curve_setup(self, cfg)) != 0) {
@@ -175,4 +174,9 @@ void fc_agent_destroy(fc_agent_t **self_p)
     free(self->health);
     free(self);
     *self_p = NULL;
+}
+
+void fc_agent_sim_discard(fc_agent_t *self, bool on)
+{
+    fc_install_set_discard(self->inst, on);
 }

@@ -1,11 +1,12 @@
 /* fc_fakebeat.c: test tool for the freeze defence: records a broker's signed heartbeats, and
-   plays a minimal fake broker whose heartbeats are replayed, forged or unsigned, so the
-   suites can show an agent does not take them for a live broker. */
+   plays a minimal fake broker (tests/support/fc_fake_broker.c) whose heartbeats are replayed,
+   forged or unsigned, so the suites can show an agent does not take them for a live broker. */
 #include <czmq.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "fc_error.h"
+#include "fc_fake_broker.h"
 #include "fc_hash.h"
 #include "fc_key.h"
 #include "fc_msg.h"
@@ -76,31 +77,36 @@ static size_t s_load(const char *path, zframe_t **beats)
     return n;
 }
 
-/* Answers what an agent asks in one run: nothing published, no config, no trust list. */
-static void s_answer(zsock_t *router, const char *announce, uint64_t epoch)
+/* What the fake broker fakes: its heartbeats (recorded ones, or signed by key). */
+typedef struct {
+    const char *mode;
+    const char *announce;
+    zframe_t *beats[S_MAX_BEATS];
+    size_t nbeats;
+    size_t next;
+    fc_signkey_t key;
+} s_fake_t;
+
+/* fc_fake_serve_fn: answers what an agent asks in one run: nothing published, no config, no
+   trust list. */
+static fc_msg_t *s_answer(fc_fake_broker_t *fake, const fc_msg_t *m, bool *drop)
 {
-    zframe_t *peer = NULL;
-    int err = 0;
-    fc_msg_t *m = fc_msg_recv(zsock_resolve(router), &peer, &err);
-    if (!m) {
-        zframe_destroy(&peer);
-        return;
-    }
+    s_fake_t *self = (s_fake_t *)fake->state;
     fc_msg_t *r = NULL;
     switch (m->type) {
     case FC_MSG_HELLO:
         r = fc_msg_new(FC_MSG_WELCOME);
-        r->epoch = epoch;
-        fc_msg_set_str(r->endpoint, sizeof r->endpoint, announce);
+        r->epoch = fake->epoch;
+        fc_msg_set_str(r->endpoint, sizeof r->endpoint, self->announce);
         r->heartbeat_ms = S_BEAT_MS;
         break;
     case FC_MSG_SYNC:
         r = fc_msg_new(FC_MSG_SNAPSHOT);
-        r->epoch = epoch;
+        r->epoch = fake->epoch;
         break;
     case FC_MSG_CONFIG_SYNC:
         r = fc_msg_new(FC_MSG_CONFIG_SNAPSHOT);
-        r->epoch = epoch;
+        r->epoch = fake->epoch;
         break;
     case FC_MSG_GET_TRUST:
         r = fc_msg_new(FC_MSG_TRUST);
@@ -114,72 +120,63 @@ static void s_answer(zsock_t *router, const char *announce, uint64_t epoch)
         r->code = FC_EPROTO;
         break;
     }
-    r->req = m->req;
-    fc_msg_send_to(&r, peer, zsock_resolve(router));
-    fc_msg_destroy(&m);
-    zframe_destroy(&peer);
+    return r;
+}
+
+/* fc_fake_tick_fn: the next heartbeat, replayed, forged, from the future or unsigned. */
+static void s_beat(fc_fake_broker_t *fake)
+{
+    s_fake_t *self = (s_fake_t *)fake->state;
+    if (self->nbeats) {
+        zmsg_t *msg = zmsg_new();
+        zmsg_addstr(msg, FC_TOPIC_HEARTBEAT);
+        zmsg_append(msg, &(zframe_t *){zframe_dup(self->beats[self->next++ % self->nbeats])});
+        zmsg_send(&msg, fake->pub);
+        return;
+    }
+    fc_msg_t *hb = fc_msg_new(FC_MSG_HEARTBEAT);
+    hb->epoch = fake->epoch;
+    if (!streq(self->mode, "unsigned")) {
+        hb->time_ms = fc_stamp_now_ms() + (streq(self->mode, "future") ? 3600000 : 0);
+        fc_stamp_sign(hb->sig, hb->epoch, hb->seq, hb->time_ms, &self->key);
+    }
+    fc_msg_publish(&hb, zsock_resolve(fake->pub));
 }
 
 static int s_serve(const char *service, const char *announce, const char *mode, const char *arg)
 {
-    zframe_t *beats[S_MAX_BEATS];
-    size_t nbeats = 0;
-    fc_signkey_t key;
+    s_fake_t self = {.mode = mode, .announce = announce};
     uint64_t epoch = 4242;
     if (streq(mode, "replay")) {
-        nbeats = arg ? s_load(arg, beats) : 0;
-        if (nbeats == 0)
+        self.nbeats = arg ? s_load(arg, self.beats) : 0;
+        if (self.nbeats == 0)
             return s_usage();
         /* The recording's epoch, so the agent keeps talking to us rather than re-HELLO. */
         zmsg_t *msg = zmsg_new();
-        zmsg_append(msg, &(zframe_t *){zframe_dup(beats[0])});
+        zmsg_append(msg, &(zframe_t *){zframe_dup(self.beats[0])});
         int err = 0;
         fc_msg_t *first = fc_msg_decode(&msg, &err);
         if (first)
             epoch = first->epoch;
         fc_msg_destroy(&first);
     } else if (streq(mode, "forge") || streq(mode, "future")) {
-        if (!arg || fc_signkey_load(&key, arg) != FC_OK)
+        if (!arg || fc_signkey_load(&self.key, arg) != FC_OK)
             return s_usage();
     } else if (!streq(mode, "unsigned"))
         return s_usage();
 
-    zsock_t *router = zsock_new(ZMQ_ROUTER);
-    zsock_t *pub = zsock_new(ZMQ_PUB);
-    if (zsock_bind(router, "%s", service) < 0 || zsock_bind(pub, "%s", announce) < 0) {
-        fprintf(stderr, "fc_fakebeat: cannot bind %s / %s\n", service, announce);
-        return 1;
-    }
-    zpoller_t *poller = zpoller_new(router, NULL);
-    int64_t next = zclock_mono();
-    size_t i = 0;
-    while (!zsys_interrupted) {
-        if (zclock_mono() >= next) {
-            next = zclock_mono() + S_BEAT_MS;
-            if (nbeats) {
-                zmsg_t *msg = zmsg_new();
-                zmsg_addstr(msg, FC_TOPIC_HEARTBEAT);
-                zmsg_append(msg, &(zframe_t *){zframe_dup(beats[i++ % nbeats])});
-                zmsg_send(&msg, pub);
-            } else {
-                fc_msg_t *hb = fc_msg_new(FC_MSG_HEARTBEAT);
-                hb->epoch = epoch;
-                if (!streq(mode, "unsigned")) {
-                    hb->time_ms = fc_stamp_now_ms() + (streq(mode, "future") ? 3600000 : 0);
-                    fc_stamp_sign(hb->sig, hb->epoch, hb->seq, hb->time_ms, &key);
-                }
-                fc_msg_publish(&hb, zsock_resolve(pub));
-            }
-        }
-        if (zpoller_wait(poller, S_BEAT_MS / 4) == router)
-            s_answer(router, announce, epoch);
-    }
-    for (size_t b = 0; b < nbeats; b++)
-        zframe_destroy(&beats[b]);
-    zpoller_destroy(&poller);
-    zsock_destroy(&router);
-    zsock_destroy(&pub);
-    return 0;
+    fc_fake_opts_t opts = {.service = service,
+                           .announce = announce,
+                           .epoch = epoch,
+                           .serve = s_answer,
+                           .tick = s_beat,
+                           .tick_ms = S_BEAT_MS,
+                           .state = &self};
+    int rc = fc_fake_broker_serve(&opts, NULL, 0); /* until SIGTERM */
+    for (size_t b = 0; b < self.nbeats; b++)
+        zframe_destroy(&self.beats[b]);
+    fc_signkey_wipe(&self.key);
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -98,7 +98,6 @@ int fc_simengines_start(const fc_simopts_t *o, fc_simagent_t *sims, const char a
         cfg.group = o->group;
         /* Config only, unless the release is measured too. */
         cfg.policy = o->release_mib ? FC_AGENT_UPDATE_ALL : FC_AGENT_UPDATE_NONE;
-        cfg.sim_discard = o->discard;
         cfg.window = (uint64_t)o->window_kib * 1024;
         cfg.verbose = o->verbose;
         cfg.log = o->verbose ? s_log : s_quiet;
@@ -110,6 +109,7 @@ int fc_simengines_start(const fc_simopts_t *o, fc_simagent_t *sims, const char a
                      fc_agent_error_name(err), strerror(errno));
             break;
         }
+        fc_agent_sim_discard(a->agent, o->discard);
         fc_agent_on_config_changed(a->agent, s_changed, a);
         if (fc_agent_start(a->agent) != 0) {
             snprintf(msg, msgsize, "cannot start the thread of engine %d (%s): %s", n + 1, a->id,

@@ -1,10 +1,12 @@
 /* fc_hostile_config.c: fleetcast-hostile's config mode (well-framed config requests with
-   hostile content) and its fake broker that answers agents with garbage. */
+   hostile content) and its fake broker that answers agents with garbage (on the tests' one
+   fake broker, tests/support/fc_fake_broker.c). */
 #include <czmq.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "fc_config.h"
+#include "fc_fake_broker.h"
 #include "fc_hash.h"
 #include "fc_hostile.h"
 #include "fc_msg.h"
@@ -12,45 +14,43 @@
 
 /* --- broker: a fake broker answering everything with garbage ---------------------------- */
 
+static const char *s_garbage[] = {"\x93\x01\x02", "\xdd\x7f\xff\xff\xff", "\xc1",
+                                  "\x95\x01\x02\x01\x01\x01"};
+
+/* fc_fake_tick_fn: garbage on every topic an agent subscribes to. */
+static void s_garbage_announce(fc_fake_broker_t *fake)
+{
+    unsigned n = *(unsigned *)fake->state;
+    zstr_sendx(fake->pub, "H", s_garbage[n % 4], NULL);
+    zstr_sendx(fake->pub, "R/stable", s_garbage[(n + 1) % 4], NULL);
+    zstr_sendx(fake->pub, "C/global", s_garbage[(n + 2) % 4], NULL);
+}
+
+/* fc_fake_raw_fn: answers with garbage, and with a reply that is well formed but of the wrong
+   kind; then announces garbage again. */
+static void s_garbage_answer(fc_fake_broker_t *fake, zframe_t *who, zmsg_t *msg)
+{
+    unsigned *n = (unsigned *)fake->state;
+    zframe_send(&who, fake->router, ZFRAME_MORE | ZFRAME_REUSE);
+    zstr_send(fake->router, s_garbage[(*n)++ % 4]);
+    zframe_send(&who, fake->router, ZFRAME_MORE | ZFRAME_REUSE);
+    zstr_sendx(fake->router, "\x93\x01\x12", "extra", "frames", NULL);
+    s_garbage_announce(fake);
+}
+
 int fc_hostile_fake_broker(const char *service, const char *announce, int seconds,
                            const fc_curve_t *curve)
 {
-    zsock_t *router = zsock_new(ZMQ_ROUTER);
-    zsock_t *pub = zsock_new(ZMQ_PUB);
-    fc_sock_tune(zsock_resolve(router));
-    fc_sock_tune(zsock_resolve(pub));
-    fc_curve_apply(curve, router);
-    fc_curve_apply(curve, pub);
-    if (zsock_bind(router, "%s", service) < 0 || zsock_bind(pub, "%s", announce) < 0) {
-        fprintf(stderr, "fleetcast-hostile: cannot bind\n");
-        return 1;
-    }
-    const char *garbage[] = {"\x93\x01\x02", "\xdd\x7f\xff\xff\xff", "\xc1",
-                             "\x95\x01\x02\x01\x01\x01"};
-    zpoller_t *poller = zpoller_new(router, NULL);
-    int64_t end = zclock_mono() + seconds * 1000;
     unsigned n = 0;
-    while (zclock_mono() < end && !zsys_interrupted) {
-        zstr_sendx(pub, "H", garbage[n % 4], NULL);
-        zstr_sendx(pub, "R/stable", garbage[(n + 1) % 4], NULL);
-        zstr_sendx(pub, "C/global", garbage[(n + 2) % 4], NULL);
-        if (!zpoller_wait(poller, 100))
-            continue;
-        zmsg_t *msg = zmsg_recv(router);
-        if (!msg)
-            break;
-        zframe_t *id = zmsg_pop(msg);
-        zmsg_destroy(&msg);
-        /* Answer with garbage, and with a reply that is well formed but of the wrong kind. */
-        zframe_send(&id, router, ZFRAME_MORE | ZFRAME_REUSE);
-        zstr_send(router, garbage[n++ % 4]);
-        zframe_send(&id, router, ZFRAME_MORE);
-        zstr_sendx(router, "\x93\x01\x12", "extra", "frames", NULL);
-    }
-    zpoller_destroy(&poller);
-    zsock_destroy(&pub);
-    zsock_destroy(&router);
-    return 0;
+    fc_fake_opts_t opts = {.service = service,
+                           .announce = announce,
+                           .curve = curve,
+                           .tune = true,
+                           .raw = s_garbage_answer,
+                           .tick = s_garbage_announce,
+                           .tick_ms = 100,
+                           .state = &n};
+    return fc_fake_broker_serve(&opts, NULL, zclock_mono() + (int64_t)seconds * 1000);
 }
 
 /* --- config: well-framed requests with hostile config content --------------------------- */

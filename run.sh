@@ -17,7 +17,7 @@ esac
 # fan-out benchmark (and its smoke test) measures against, python3 reads JSON and writes
 # damaged journals in two suites.
 packages=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
-          libsodium-dev libsqlite3-dev sqlite3 procps)
+          libsodium-dev libsqlite3-dev libjansson-dev sqlite3 procps)
 [ "$what" = test ] && packages+=("nginx-light|nginx" curl python3)
 bash tools/apt_install.sh "${packages[@]}"
 

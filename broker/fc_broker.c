@@ -12,8 +12,10 @@
 #include "fc_stamp.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_suspects.h"
 #include "fc_trust_service.h"
 #include "fc_util.h"
+#include "fc_verifier.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,20 +46,23 @@ typedef struct {
     uint64_t epoch;
     char service[FC_MAX_ENDPOINT + 1];
     char announce[FC_MAX_ENDPOINT + 1];
+    char pub_bound[FC_MAX_ENDPOINT + 1]; /* what the PUB is bound to, for a re-bind */
+    bool pub_unbound;                    /* a re-bind failed: try again */
     bool verbose;
     bool quiet;
     int heartbeat_ms;
     bool stamped; /* heartbeats carry a signed timestamp (stamp_key) */
     fc_signkey_t stamp_key;
-    zhashx_t *bad_peers; /* routing id hex -> count of malformed messages */
+    zhashx_t *bad_peers; /* CURVE key (or routing id hex) -> count of malformed messages */
     fc_broker_stats_t stats;
     bool terminated;
     /* Replies held back until the batch's transaction is on disk (see s_batch_flush). */
     s_held_t held[S_BATCH];
     size_t nheld;
-    /* The last blob an agent reported corrupt, re-verified at most once a minute. */
-    uint8_t suspect[FC_HASH_LEN];
-    int64_t suspect_at;
+    /* Blobs agents report corrupt: which reports to act on (per blob, per key), and the
+       thread that re-reads them off this loop. */
+    fc_suspects_t *suspects;
+    fc_verifier_t *verifier;
 } s_broker_t;
 
 struct fc_broker_t {
@@ -108,6 +113,8 @@ static void s_broker_destroy(s_broker_t **self_p)
     if (!self)
         return;
     zpoller_destroy(&self->poller);
+    fc_verifier_destroy(&self->verifier);
+    fc_suspects_destroy(&self->suspects);
     fc_chunks_destroy(&self->chunks);
     zsock_destroy(&self->router);
     zsock_destroy(&self->pub);
@@ -169,11 +176,17 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
        queueing nowhere; with the HWM it keeps every send non-blocking and bounded. */
     zsock_set_router_mandatory(self->router, 1);
     zsock_set_sndhwm(self->router, FC_BROKER_SNDHWM);
+    zsock_set_rcvhwm(self->router, FC_BROKER_RCVHWM);
     *err = s_bind(self->router, "service", config->service, self->service, sizeof self->service,
                   text, textsize);
     if (!*err)
         *err = s_bind(self->pub, "announce", config->announce, self->announce,
                       sizeof self->announce, text, textsize);
+    if (!*err) {
+        char *last = zsock_last_endpoint(self->pub);
+        snprintf(self->pub_bound, sizeof self->pub_bound, "%s", last ? last : config->announce);
+        zstr_free(&last);
+    }
     if (*err) {
         s_broker_destroy(&self);
         return NULL;
@@ -185,7 +198,16 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
         s_broker_destroy(&self);
         return NULL;
     }
-    self->poller = zpoller_new(pipe, self->router, NULL);
+    self->suspects = fc_suspects_new(FC_SUSPECT_BLOB_S, FC_SUSPECT_KEY_S, FC_SUSPECT_KEY_MAX,
+                                     FC_SUSPECT_MAX_ENTRIES);
+    self->verifier = fc_verifier_new(config->data_dir);
+    if (!self->verifier) {
+        snprintf(text, textsize, "cannot start the blob verifier thread");
+        *err = FC_EIO;
+        s_broker_destroy(&self);
+        return NULL;
+    }
+    self->poller = zpoller_new(pipe, self->router, fc_verifier_sock(self->verifier), NULL);
     /* Only $TERM stops the actor: the owner decides what a signal means. */
     zpoller_set_nonstop(self->poller, true);
     return self;
@@ -241,28 +263,43 @@ static void s_ok(s_broker_t *self, zframe_t *peer, uint64_t req, uint64_t serial
 
 /* --- malformed input -------------------------------------------------------------------- */
 
-/* Counts a malformed message against its sender. */
-static void s_bad_peer(s_broker_t *self, zframe_t *peer)
+/* Who a malformed message counts against: its CURVE key, so that a peer cannot start
+   afresh by reconnecting; with --insecure there is none, and its connection stands in. */
+static char *s_sender(zframe_t *peer, const char *key)
 {
-    self->stats.malformed++;
-    char *hex = zframe_strhex(peer);
-    if (zhashx_size(self->bad_peers) >= S_MAX_BAD_PEERS)
-        zhashx_purge(self->bad_peers);
-    uintptr_t count = (uintptr_t)zhashx_lookup(self->bad_peers, hex) + 1;
-    zhashx_update(self->bad_peers, hex, (void *)count);
-    if (count == FC_BROKER_MAX_BAD && !self->quiet)
-        zsys_warning("fleetcast-broker: ignoring peer %s after %d malformed messages", hex,
-                     FC_BROKER_MAX_BAD);
-    zstr_free(&hex);
+    return *key ? strdup(key) : zframe_strhex(peer);
 }
 
-static bool s_peer_ignored(s_broker_t *self, zframe_t *peer)
+/* Counts a malformed message against its sender. */
+static void s_bad_peer(s_broker_t *self, zframe_t *peer, const char *key)
+{
+    self->stats.malformed++;
+    char *who = s_sender(peer, key);
+    if (!who)
+        return;
+    if (zhashx_size(self->bad_peers) >= S_MAX_BAD_PEERS)
+        zhashx_purge(self->bad_peers);
+    uintptr_t count = (uintptr_t)zhashx_lookup(self->bad_peers, who) + 1;
+    zhashx_update(self->bad_peers, who, (void *)count);
+    if (count == FC_BROKER_MAX_BAD) {
+        if (!self->quiet)
+            zsys_warning("fleetcast-broker: ignoring %s %s after %d malformed messages",
+                         *key ? "key" : "peer", who, FC_BROKER_MAX_BAD);
+        char detail[FC_MAX_TEXT];
+        snprintf(detail, sizeof detail, "%d malformed messages: every further message ignored",
+                 FC_BROKER_MAX_BAD);
+        fc_store_audit_add(self->store, who, "peer.ignore", detail, "ignored");
+    }
+    free(who);
+}
+
+static bool s_peer_ignored(s_broker_t *self, zframe_t *peer, const char *key)
 {
     if (zhashx_size(self->bad_peers) == 0)
         return false;
-    char *hex = zframe_strhex(peer);
-    uintptr_t count = (uintptr_t)zhashx_lookup(self->bad_peers, hex);
-    zstr_free(&hex);
+    char *who = s_sender(peer, key);
+    uintptr_t count = who ? (uintptr_t)zhashx_lookup(self->bad_peers, who) : 0;
+    free(who);
     return count >= FC_BROKER_MAX_BAD;
 }
 
@@ -308,11 +345,11 @@ static void s_on_sync(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
-static void s_on_get_chunk(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+static void s_on_get_chunk(s_broker_t *self, zframe_t *peer, const char *key, fc_msg_t *m)
 {
     char text[FC_MAX_TEXT];
-    int err =
-        fc_chunks_get(self->chunks, peer, m->req, m->blob, m->offset, m->length, text, sizeof text);
+    int err = fc_chunks_get(self->chunks, peer, key, m->req, m->blob, m->offset, m->length, text,
+                            sizeof text);
     if (err)
         s_error(self, peer, m->req, err, "%s", text);
 }
@@ -415,36 +452,58 @@ static void s_on_list(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
-/* An agent that refused a release by hash names the blob ("blob HEX corrupt"): re-verify
-   our copy, and if it is damaged say so and stop serving it until a re-push repairs it. */
-static void s_check_reported_blob(s_broker_t *self, const fc_agent_status_t *st)
+/* An agent that refused a release by hash names the blob in REPORT's blob field: re-read our
+   copy on the verifier's thread (s_on_verified acts on the answer). A REPORT is small and a
+   blob may be large: fc_suspects decides which reports are worth a re-read (each blob once a
+   minute, each key a few a minute), so a stolen key cannot keep the broker reading. */
+static void s_check_reported_blob(s_broker_t *self, const char *key, const fc_msg_t *m)
 {
-    const char *p = strcmp(st->state, "failed") == 0 ? strstr(st->message, "blob ") : NULL;
-    uint8_t blob[FC_HASH_LEN];
+    static const uint8_t none[FC_HASH_LEN];
+    const fc_agent_status_t *st = &m->agents[0];
+    uint64_t size;
+    if (!memcmp(m->blob, none, FC_HASH_LEN) ||
+        fc_store_blob_size(self->store, m->blob, &size) != FC_OK)
+        return; /* none named, or not ours (never stored, or already moved aside) */
     char hex[2 * FC_HASH_LEN + 1];
-    if (!p || strlen(p + 5) < 2 * FC_HASH_LEN || strncmp(p + 5 + 2 * FC_HASH_LEN, " corrupt", 8))
+    fc_hash_hex(m->blob, hex);
+    fc_suspect_verdict_t verdict =
+        fc_suspects_admit(self->suspects, m->blob, key, zclock_mono() / 1000);
+    int err =
+        verdict == FC_SUSPECT_VERIFY ? fc_verifier_request(self->verifier, m->blob, st->id) : FC_OK;
+    if (verdict != FC_SUSPECT_VERIFY || err) {
+        if (self->verbose)
+            zsys_info("fleetcast-broker: agent %s reports blob %s corrupt; not re-read: %s", st->id,
+                      hex, err ? "too many re-reads queued" : fc_suspect_verdict_name(verdict));
         return;
-    memcpy(hex, p + 5, 2 * FC_HASH_LEN);
-    hex[2 * FC_HASH_LEN] = '\0';
-    if (fc_hex_decode(blob, FC_HASH_LEN, hex) != 0)
-        return;
-    /* reading a large blob costs: one report, or a hostile agent's many, cannot make the
-       broker re-read the same blob more than once a minute */
-    int64_t now = (int64_t)time(NULL);
-    if (memcmp(blob, self->suspect, FC_HASH_LEN) == 0 && now - self->suspect_at < 60)
-        return;
-    memcpy(self->suspect, blob, FC_HASH_LEN);
-    self->suspect_at = now;
-    char text[FC_MAX_TEXT + 256];
-    int err = fc_store_blob_suspect(self->store, blob, st->id, text, sizeof text);
-    if (err == FC_EHASH)
-        zsys_error("fleetcast-broker: blob %s corrupt: %s", hex, text);
-    else if (err != FC_ENOTFOUND) /* not found: already moved aside */
-        zsys_info("fleetcast-broker: agent %s reports blob %s corrupt; our copy %s", st->id, hex,
-                  err ? fc_strerror(err) : "verifies");
+    }
+    if (!self->quiet)
+        zsys_info("fleetcast-broker: agent %s reports blob %s corrupt; re-reading it", st->id, hex);
 }
 
-static void s_on_report(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+/* A re-read is done: a damaged blob is marked here, on the loop that owns the store. */
+static void s_on_verified(s_broker_t *self)
+{
+    fc_verifier_result_t r;
+    if (fc_verifier_result(self->verifier, &r) != FC_OK)
+        return;
+    char hex[2 * FC_HASH_LEN + 1], text[FC_MAX_TEXT + 256];
+    fc_hash_hex(r.blob, hex);
+    if (r.err == FC_EHASH) {
+        char reason[FC_MAX_TEXT + 64];
+        snprintf(reason, sizeof reason, "does not match its hash (reported by agent %s)", r.who);
+        int qerr = fc_store_blob_quarantine(self->store, r.blob, reason);
+        snprintf(text, sizeof text, "%s; %s", reason,
+                 qerr ? fc_strerror(qerr)
+                      : "moved aside and no longer served: re-push a release holding it to "
+                        "repair it");
+        zsys_error("fleetcast-broker: blob %s corrupt: %s", hex, text);
+    } else if (r.err != FC_ENOTFOUND) /* not found: already moved aside */
+        zsys_info("fleetcast-broker: agent %s reports blob %s corrupt; our copy %s (re-read in "
+                  "%lld ms)",
+                  r.who, hex, r.err ? fc_strerror(r.err) : "verifies", (long long)r.msecs);
+}
+
+static void s_on_report(s_broker_t *self, zframe_t *peer, fc_msg_t *m, const char *key)
 {
     if (m->nagents != 1) {
         s_error(self, peer, m->req, FC_EINVAL, "REPORT carries exactly one agent status");
@@ -452,7 +511,7 @@ static void s_on_report(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     }
     int err = fc_store_agent_report(self->store, &m->agents[0]);
     if (!err)
-        s_check_reported_blob(self, &m->agents[0]);
+        s_check_reported_blob(self, key, m);
     if (err)
         s_error(self, peer, m->req, err, err == FC_EINVAL ? "invalid agent id or channel" : NULL);
     else
@@ -539,25 +598,25 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         zmsg_destroy(&msg);
         return;
     }
-    if (s_peer_ignored(self, peer)) {
-        self->stats.ignored++;
-        zframe_destroy(&peer);
-        zmsg_destroy(&msg);
-        return;
-    }
     /* zauth set User-Id to the Z85 key the connection authenticated with; libzmq attaches
        it to the payload frames, not to the routing id ROUTER adds. */
     char key[FC_CURVE_Z85_LEN + 1] = "";
     const char *user = zframe_meta(zmsg_first(msg), "User-Id");
     if (user)
         snprintf(key, sizeof key, "%s", user);
+    if (s_peer_ignored(self, peer, key)) {
+        self->stats.ignored++;
+        zframe_destroy(&peer);
+        zmsg_destroy(&msg);
+        return;
+    }
     uint64_t req = 0;
     bool have_req = fc_msg_peek_req(zmsg_first(msg), &req);
     int err = FC_OK;
     fc_msg_t *m = fc_msg_decode(&msg, &err);
     zmsg_destroy(&msg);
     if (!m) {
-        s_bad_peer(self, peer);
+        s_bad_peer(self, peer, key);
         if (have_req)
             s_error(self, peer, req, FC_EPROTO, "malformed request: %s", fc_strerror(err));
         zframe_destroy(&peer);
@@ -590,7 +649,7 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         s_on_sync(self, peer, m);
         break;
     case FC_MSG_GET_CHUNK:
-        s_on_get_chunk(self, peer, m);
+        s_on_get_chunk(self, peer, key, m);
         break;
     case FC_MSG_UPLOAD_QUERY:
         s_on_upload_query(self, peer, m);
@@ -608,7 +667,7 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         s_on_list(self, peer, m);
         break;
     case FC_MSG_REPORT:
-        s_on_report(self, peer, m);
+        s_on_report(self, peer, m, key);
         break;
     case FC_MSG_STATUS:
         s_on_status(self, peer, m);
@@ -620,7 +679,7 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         }
         /* A reply or announcement type sent as a request. */
         self->stats.requests--;
-        s_bad_peer(self, peer);
+        s_bad_peer(self, peer, key);
         s_error(self, peer, m->req, FC_EPROTO, "%s is not a request", fc_msg_type_name(m->type));
         break;
     }
@@ -629,6 +688,30 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
 }
 
 /* --- loop ------------------------------------------------------------------------------- */
+
+static void s_announce_bind(s_broker_t *self)
+{
+    self->pub_unbound = zsock_bind(self->pub, "%s", self->pub_bound) < 0;
+    if (self->pub_unbound)
+        zsys_error("fleetcast-broker: cannot bind the announce endpoint %s again: %s; trying"
+                   " again at the next heartbeat",
+                   self->pub_bound, zmq_strerror(zmq_errno()));
+}
+
+/* A revoked key keeps what libzmq already admitted: its subscription goes on hearing every
+   announcement. Unbinding closes every connection accepted on the endpoint, and binding it
+   again (same port) makes each subscriber reconnect and pass ZAP anew; agents notice the
+   announcements they missed by the sequence (heartbeat) and sync. Until the bind succeeds
+   it is tried again every heartbeat. */
+static void s_rebind_announce(s_broker_t *self)
+{
+    if (!self->quiet)
+        zsys_warning("fleetcast-broker: a key was revoked: re-binding the announce socket %s so"
+                     " every subscriber authenticates again",
+                     self->pub_bound);
+    zsock_unbind(self->pub, "%s", self->pub_bound);
+    s_announce_bind(self);
+}
 
 static void s_heartbeat(s_broker_t *self)
 {
@@ -691,6 +774,10 @@ void fc_broker_actor(zsock_t *pipe, void *args)
     while (!self->terminated) {
         int64_t now = zclock_mono();
         if (now >= next_beat) {
+            if (self->auth && fc_broker_auth_revoked(self->auth))
+                s_rebind_announce(self);
+            else if (self->pub_unbound)
+                s_announce_bind(self);
             s_heartbeat(self);
             if (self->auth)
                 fc_broker_auth_flush(self->auth, self->store);
@@ -706,6 +793,8 @@ void fc_broker_actor(zsock_t *pipe, void *args)
             s_handle_pipe(self);
         else if (which == self->router)
             s_handle_router(self);
+        else if (which == fc_verifier_sock(self->verifier))
+            s_on_verified(self);
         fc_chunks_pump(self->chunks);
     }
     /* For the operator (and the benchmarks): how much of the chunk traffic was load. */
@@ -715,6 +804,11 @@ void fc_broker_actor(zsock_t *pipe, void *args)
                   "answered twice: %llu; dropped past the queue cap: %llu; chunks sent: %llu",
                   (unsigned long long)dup, (unsigned long long)drop,
                   (unsigned long long)fc_chunks_served(self->chunks));
+    if (fc_chunks_dropped_links(self->chunks))
+        zsys_info("fleetcast-broker: connections dropped for holding chunk bytes past the "
+                  "deadline: %llu; their requests refused since: %llu",
+                  (unsigned long long)fc_chunks_dropped_links(self->chunks),
+                  (unsigned long long)fc_chunks_ignored(self->chunks));
     s_batch_flush(self);
     s_broker_destroy(&self);
 }

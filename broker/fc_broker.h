@@ -8,11 +8,20 @@
 #include <stdint.h>
 
 #define FC_BROKER_HEARTBEAT_MS 1000
-/* Replies queued per peer before further ones are dropped (the peer re-sends): bounds the
-   memory a peer that stops reading can hold, at most this many chunks. */
-#define FC_BROKER_SNDHWM 1000
-/* Malformed messages after which a peer's messages are ignored until it reconnects under
-   a new routing id (ROUTER cannot disconnect one peer with the stable libzmq API). */
+/* Replies queued per connection before further ones are dropped (the peer re-sends): bounds
+   the number of replies a peer that stops reading can hold; chunk replies are bounded
+   further by its share (fc_chunks.h: bytes, and FC_CHUNKS_SHARE_MSGS replies), which this
+   leaves room above. */
+#define FC_BROKER_SNDHWM 64
+/* Requests queued per connection, received and not yet read by the broker: each may be up
+   to FC_MAX_FRAME, and a peer sending faster than the broker reads (a flood of large
+   garbage) would otherwise have libzmq hold 1000 of them (16 GiB). Beyond it libzmq stops
+   reading that connection (TCP pushes back on the sender); nothing is lost. (1 is too few:
+   with libzmq 4.3.4 a ROUTER with a receive HWM of 1 answered no CURVE client at all.) */
+#define FC_BROKER_RCVHWM 2
+/* Malformed messages after which a peer's messages are ignored: per CURVE key (secure),
+   so reconnecting does not start afresh, until the broker restarts; per connection
+   (routing id) with --insecure, where there is no key. */
 #define FC_BROKER_MAX_BAD 100
 
 typedef struct {
@@ -39,7 +48,8 @@ typedef struct {
        frozen or replayed feed. NULL: heartbeats go unsigned. */
     const fc_signkey_t *timestamp_key;
     /* Chunk bytes read for GET_CHUNK and not yet sent, across all agents; requests beyond it
-       wait their turn. 0 means FC_CHUNKS_BUDGET (24 MiB). */
+       wait their turn. 0 means FC_CHUNKS_BUDGET (24 MiB). Each connection may hold at
+       most FC_CHUNKS_SHARE of it (fc_chunks.h). */
     uint64_t chunk_budget;
 } fc_broker_config_t;
 
@@ -53,7 +63,7 @@ typedef struct {
     uint64_t requests;    /* well-formed requests handled */
     uint64_t errors;      /* ERROR replies sent, malformed requests included */
     uint64_t malformed;   /* messages dropped or answered FC_EPROTO */
-    uint64_t ignored;     /* messages from peers past FC_BROKER_MAX_BAD */
+    uint64_t ignored;     /* messages from keys (or connections) past FC_BROKER_MAX_BAD */
     uint64_t send_failed; /* replies dropped: peer gone or its queue full */
     uint64_t announced;   /* ANNOUNCE messages published */
     uint64_t denied;      /* requests refused FC_EPERM: the key's role may not send them, or

@@ -29,6 +29,7 @@ typedef struct {
 struct fc_broker_auth_t {
     fc_curve_t *curve;
     fc_keyring_t *keyring;
+    uint64_t revocations; /* fc_keyring_revocations as of the last fc_broker_auth_revoked */
     zactor_t *zauth;
     zhashx_t *denials; /* key (Z85, or "(no key)") -> s_denials_t */
 };
@@ -157,6 +158,15 @@ static void s_audit_denial(fc_broker_auth_t *self, fc_store_t *store, const char
         fc_store_audit_add(store, who, "denied", detail, "FC_EPERM");
     } else
         d->suppressed++;
+}
+
+bool fc_broker_auth_revoked(fc_broker_auth_t *self)
+{
+    fc_keyring_refresh(self->keyring, false);
+    uint64_t revocations = fc_keyring_revocations(self->keyring);
+    bool revoked = revocations != self->revocations;
+    self->revocations = revocations;
+    return revoked;
 }
 
 void fc_broker_auth_flush(fc_broker_auth_t *self, fc_store_t *store)

@@ -38,6 +38,10 @@ int fc_broker_auth_timestamp_key(const fc_broker_auth_t *self, fc_signkey_t *out
 #define FC_BROKER_AUTH_MAX_DENY_AUDITS 10
 int fc_broker_auth_check(fc_broker_auth_t *self, fc_store_t *store, const char *key,
                          const fc_msg_t *m, bool quiet, char *text, size_t textsize);
+/* Re-reads the key directories if they changed and says whether a key was revoked (gone,
+   or a role fewer) since the last call: zauth refuses it on new connections, but libzmq
+   keeps the ones it already admitted, so the broker re-binds its announce socket. */
+bool fc_broker_auth_revoked(fc_broker_auth_t *self);
 /* Writes one audit entry per key whose refusals of a past second went beyond the limit,
    with their number. The broker calls it every heartbeat. */
 void fc_broker_auth_flush(fc_broker_auth_t *self, fc_store_t *store);

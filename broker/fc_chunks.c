@@ -1,10 +1,13 @@
 /* fc_chunks.c: the broker's chunk server: GET_CHUNK answered by positioned reads within a
-   budget of bytes held, the rest queued per peer and served one peer at a time in turn. */
+   budget of bytes held, and within a share of it per connection, the rest queued per peer
+   and served one peer at a time in turn; a connection that holds bytes and takes none of
+   them for a deadline is dropped. */
 #include "fc_chunks.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_limits.h"
 #include "fc_msg.h"
+#include "fc_store_config.h" /* fc_store_audit_add */
 
 #include <pthread.h>
 
@@ -25,6 +28,32 @@ typedef struct {
     uint64_t **spare;
     size_t nspare, maxspare;
 } s_account_t;
+
+/* What one connection (routing id) holds: its replies' bytes not yet taken by ZeroMQ, and
+   how many it has released in all (progress). Shared with the I/O thread like the account:
+   the server holds one reference while it knows the connection, and each reply one. */
+typedef struct s_conn_t {
+    s_account_t *account; /* one reference of its own */
+    uint64_t held, released;
+    uint64_t nheld; /* replies */
+    uint64_t refs;
+    bool dropped; /* its bytes no longer count in the account's */
+    /* The record of the CURVE key the connection authenticated with (one reference), whose
+       held bytes are those of all its connections, dropped ones included; NULL for a key's
+       own record, or with --insecure. */
+    struct s_conn_t *owner;
+    size_t nlinks; /* a key's record: connections known with it (main thread) */
+} s_conn_t;
+
+/* What the server knows of a connection besides s_conn_t (main thread only). */
+typedef struct {
+    s_conn_t *conn;
+    char *key;           /* routing id in hex */
+    char *who;           /* the CURVE key, or NULL (--insecure) */
+    int64_t seen;        /* last request, zclock_mono ms */
+    int64_t progress_at; /* when its released count last moved, or it held nothing */
+    uint64_t released;   /* conn->released then */
+} s_link_t;
 
 /* A reply's bytes travel behind a two-word header: their length, and whether the buffer is
    chunk-sized (kept for reuse) or not. */
@@ -54,7 +83,8 @@ typedef struct {
     zframe_t *peer;
     char *key; /* its routing id in hex */
     zlistx_t *queue;
-    void *handle; /* its place in the turn */
+    void *handle;   /* its place in the turn */
+    s_link_t *link; /* borrowed from links; kept there while this waits */
 } s_peer_t;
 
 struct fc_chunks_t {
@@ -77,12 +107,20 @@ struct fc_chunks_t {
        is new, so a requester that lost replies with its connection gets them again. */
     zhashx_t *served; /* key -> s_served_t, owned */
     int64_t swept;
-    uint64_t send_failed, dropped, duplicates, nserved;
+    /* Per connection: what it holds, against its share. One connection that stops reading
+       (or reads slowly) fills its share and is then skipped, not waited on: the others are
+       served from the rest of the budget. */
+    zhashx_t *links;  /* key -> s_link_t, owned */
+    zhashx_t *owners; /* CURVE key -> s_conn_t, one reference each */
+    uint64_t share;
+    int64_t deadline_ms, checked;
+    uint64_t send_failed, dropped, duplicates, nserved, ndropped_links, ignored;
 };
 
 static void s_account_release(s_account_t *a, uint64_t bytes)
 {
-    __atomic_sub_fetch(&a->held, bytes, __ATOMIC_RELEASE);
+    if (bytes)
+        __atomic_sub_fetch(&a->held, bytes, __ATOMIC_RELEASE);
     if (__atomic_sub_fetch(&a->refs, 1, __ATOMIC_ACQ_REL) == 0) {
         for (size_t i = 0; i < a->nspare; i++)
             free(a->spare[i]);
@@ -127,14 +165,120 @@ static void s_block_free(s_account_t *a, uint64_t *block)
     free(block);
 }
 
+/* Drops one reference to a connection's record (any thread). */
+static void s_conn_release(s_conn_t *c)
+{
+    if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        if (c->owner)
+            s_conn_release(c->owner);
+        s_account_release(c->account, 0);
+        free(c);
+    }
+}
+
+static void s_owner_destroy(void **item)
+{
+    if (*item)
+        s_conn_release((s_conn_t *)*item);
+    *item = NULL;
+}
+
 /* ZeroMQ is done with a reply's bytes (any thread). */
 static void s_free_chunk(void *data, void *hint)
 {
     uint64_t *block = (uint64_t *)data - S_HEADER;
-    s_account_t *a = (s_account_t *)hint;
+    s_conn_t *c = (s_conn_t *)hint;
+    s_account_t *a = c->account;
     uint64_t length = block[0];
     s_block_free(a, block);
-    s_account_release(a, length);
+    /* Under the account's lock: a drop moves the connection's bytes out of the account's
+       count at once, and they must not leave it twice. */
+    pthread_mutex_lock(&a->lock);
+    c->held -= length;
+    c->nheld--;
+    c->released += length;
+    if (c->owner)
+        c->owner->held -= length;
+    if (!c->dropped)
+        __atomic_sub_fetch(&a->held, length, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&a->lock);
+    s_conn_release(c);
+}
+
+static void s_link_destroy(void **item)
+{
+    s_link_t *l = (s_link_t *)*item;
+    if (l) {
+        if (l->conn->owner)
+            l->conn->owner->nlinks--;
+        s_conn_release(l->conn);
+        zstr_free(&l->key);
+        zstr_free(&l->who);
+        free(l);
+        *item = NULL;
+    }
+}
+
+/* The record of CURVE key who, made if new; NULL if out of memory. */
+static s_conn_t *s_owner(fc_chunks_t *self, const char *who)
+{
+    s_conn_t *o = (s_conn_t *)zhashx_lookup(self->owners, who);
+    if (o)
+        return o;
+    o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->account = self->account;
+    o->refs = 1;
+    __atomic_add_fetch(&self->account->refs, 1, __ATOMIC_RELAXED);
+    if (zhashx_insert(self->owners, who, o) != 0) {
+        s_conn_release(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* The record of the connection key (of CURVE key who, if not NULL), made if new; NULL if
+   out of memory. */
+static s_link_t *s_link(fc_chunks_t *self, const char *key, const char *who, int64_t now)
+{
+    s_link_t *l = (s_link_t *)zhashx_lookup(self->links, key);
+    if (l)
+        return l;
+    s_conn_t *owner = who && *who ? s_owner(self, who) : NULL;
+    if (who && *who && !owner)
+        return NULL;
+    l = calloc(1, sizeof *l);
+    s_conn_t *c = l ? calloc(1, sizeof *c) : NULL;
+    char *k = c ? strdup(key) : NULL;
+    if (!k) {
+        free(c);
+        free(l);
+        return NULL;
+    }
+    c->account = self->account;
+    c->refs = 1;
+    __atomic_add_fetch(&self->account->refs, 1, __ATOMIC_RELAXED);
+    if (owner) {
+        c->owner = owner;
+        owner->nlinks++;
+        __atomic_add_fetch(&owner->refs, 1, __ATOMIC_RELAXED);
+    }
+    l->conn = c;
+    l->key = k;
+    l->who = owner ? strdup(who) : NULL;
+    l->seen = l->progress_at = now;
+    if (zhashx_insert(self->links, key, l) != 0) {
+        void *item = l;
+        s_link_destroy(&item);
+        return NULL;
+    }
+    return l;
+}
+
+static uint64_t s_conn_held(const s_conn_t *c)
+{
+    return __atomic_load_n(&c->held, __ATOMIC_ACQUIRE);
 }
 
 static void s_free_item(void **item)
@@ -223,7 +367,10 @@ fc_chunks_t *fc_chunks_new(fc_store_t *store, void *router, uint64_t budget)
     self->turn = zlistx_new();
     self->peers = zhashx_new();
     self->served = zhashx_new();
-    if (!self->account || !self->account->spare || !self->turn || !self->peers || !self->served) {
+    self->links = zhashx_new();
+    self->owners = zhashx_new();
+    if (!self->account || !self->account->spare || !self->turn || !self->peers || !self->served ||
+        !self->links || !self->owners) {
         if (self->account) {
             free(self->account->spare);
             pthread_mutex_destroy(&self->account->lock);
@@ -232,9 +379,16 @@ fc_chunks_t *fc_chunks_new(fc_store_t *store, void *router, uint64_t budget)
         zlistx_destroy(&self->turn);
         zhashx_destroy(&self->peers);
         zhashx_destroy(&self->served);
+        zhashx_destroy(&self->links);
+        zhashx_destroy(&self->owners);
         free(self);
         return NULL;
     }
+    zhashx_set_destructor(self->links, s_link_destroy);
+    zhashx_set_destructor(self->owners, s_owner_destroy);
+    self->share = FC_CHUNKS_SHARE;
+    self->deadline_ms = FC_CHUNKS_DEADLINE_MS;
+    self->checked = zclock_mono();
     zhashx_set_destructor(self->served, s_served_destroy);
     self->swept = zclock_mono();
     self->account->refs = 1;
@@ -250,6 +404,8 @@ void fc_chunks_destroy(fc_chunks_t **self_p)
     zhashx_destroy(&self->peers);
     zlistx_destroy(&self->turn);
     zhashx_destroy(&self->served);
+    zhashx_destroy(&self->links); /* records of replies still in ZeroMQ live on with them */
+    zhashx_destroy(&self->owners);
     s_account_release(self->account, 0);
     free(self);
     *self_p = NULL;
@@ -266,7 +422,7 @@ static void s_error(fc_chunks_t *self, zframe_t *peer, uint64_t req, int code)
 }
 
 /* Reads and sends one chunk (the request was checked when it came). */
-static void s_serve(fc_chunks_t *self, zframe_t *peer, const char *key, uint64_t req,
+static void s_serve(fc_chunks_t *self, zframe_t *peer, s_link_t *link, uint64_t req,
                     const uint8_t blob[FC_HASH_LEN], uint64_t offset, uint64_t length)
 {
     /* Read straight into the bytes that go on the wire, with their length in front for the
@@ -287,28 +443,119 @@ static void s_serve(fc_chunks_t *self, zframe_t *peer, const char *key, uint64_t
     reply->req = req;
     memcpy(reply->blob, blob, FC_HASH_LEN);
     reply->offset = offset;
+    s_conn_t *c = link->conn;
+    pthread_mutex_lock(&self->account->lock);
+    if (c->held == 0)
+        link->progress_at = zclock_mono(); /* the deadline runs from its first held byte */
+    c->held += length;
+    c->nheld++;
+    if (c->owner)
+        c->owner->held += length;
     __atomic_add_fetch(&self->account->held, length, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&self->account->refs, 1, __ATOMIC_RELAXED);
-    if (fc_msg_send_to_owned(&reply, peer, self->router, data, (size_t)length, s_free_chunk,
-                             self->account) != 0)
+    pthread_mutex_unlock(&self->account->lock);
+    __atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+    if (fc_msg_send_to_owned(&reply, peer, self->router, data, (size_t)length, s_free_chunk, c) !=
+        0)
         self->send_failed++;
     else {
         self->nserved++;
-        if (key)
-            s_mark_served(self, key, req);
+        s_mark_served(self, link->key, req);
     }
 }
 
-/* Room for length more bytes? One chunk always goes, so a budget below a chunk still
-   serves. */
+/* Room in the budget for length more bytes? One chunk always goes, so a budget below a
+   chunk still serves. */
 static bool s_room(const fc_chunks_t *self, uint64_t length)
 {
     uint64_t held = __atomic_load_n(&self->account->held, __ATOMIC_ACQUIRE);
     return held == 0 || held + length <= self->budget;
 }
 
-int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, uint64_t req, const uint8_t blob[FC_HASH_LEN],
-                  uint64_t offset, uint64_t length, char *text, size_t textsize)
+/* Room in the connection's share (the same rule, per connection), in bytes and in replies
+   (so that chunk replies alone never reach the ROUTER's send HWM, whatever their size)? */
+static bool s_share_room(const fc_chunks_t *self, const s_link_t *l, uint64_t length)
+{
+    uint64_t held = s_conn_held(l->conn);
+    bool room =
+        held == 0 || (held + length <= self->share &&
+                      __atomic_load_n(&l->conn->nheld, __ATOMIC_ACQUIRE) < FC_CHUNKS_SHARE_MSGS);
+    /* All the connections of one key, dropped ones still held by ZeroMQ included: opening
+       more connections does not give a key more shares. */
+    const s_conn_t *o = l->conn->owner;
+    uint64_t owned = o ? s_conn_held(o) : 0;
+    return room && (owned == 0 || owned + length <= FC_CHUNKS_KEY_SHARES * self->share);
+}
+
+/* A connection that holds bytes and has released none for the deadline: its reader is
+   gone or stopped (ZeroMQ keeps a connection whose peer's kernel still acknowledges, even
+   with a zero window, and ROUTER cannot close one). Its bytes leave the account, so the
+   budget it held serves others; its requests are refused from now on. Checked once a
+   second. */
+static void s_check_stalled(fc_chunks_t *self, int64_t now)
+{
+    if (now - self->checked < 1000)
+        return;
+    self->checked = now;
+    zlistx_t *gone = zlistx_new();
+    for (s_link_t *l = (s_link_t *)zhashx_first(self->links); l;
+         l = (s_link_t *)zhashx_next(self->links)) {
+        s_conn_t *c = l->conn;
+        uint64_t released = __atomic_load_n(&c->released, __ATOMIC_ACQUIRE);
+        uint64_t held = s_conn_held(c);
+        if (released != l->released || held == 0) {
+            l->released = released;
+            l->progress_at = now;
+        }
+        bool waiting = zhashx_lookup(self->peers, l->key) != NULL;
+        if (!c->dropped && held > 0 && now - l->progress_at >= self->deadline_ms) {
+            pthread_mutex_lock(&self->account->lock);
+            c->dropped = true;
+            held = c->held;
+            __atomic_sub_fetch(&self->account->held, held, __ATOMIC_RELEASE);
+            pthread_mutex_unlock(&self->account->lock);
+            self->ndropped_links++;
+            char detail[FC_MAX_TEXT];
+            snprintf(detail, sizeof detail,
+                     "connection %s dropped: %llu chunk bytes held, none taken for %lld ms", l->key,
+                     (unsigned long long)held, (long long)(now - l->progress_at));
+            zsys_warning("fleetcast-broker: chunk %s", detail);
+            fc_store_audit_add(self->store, l->who ? l->who : l->key, "chunks.drop", detail,
+                               "dropped");
+        } else if (gone && !waiting && held == 0 &&
+                   (!c->dropped || now - l->seen > S_SERVED_TTL_MS))
+            zlistx_add_end(gone, l->key);
+        /* A dropped connection is remembered until it has asked nothing for a while and
+           ZeroMQ has let go of its bytes: its requests keep being refused until then. */
+    }
+    for (const char *k = gone ? (const char *)zlistx_first(gone) : NULL; k;
+         k = (const char *)zlistx_next(gone))
+        zhashx_delete(self->links, k);
+    zlistx_destroy(&gone);
+    /* Keys with no connection known and nothing held are forgotten. */
+    gone = zlistx_new();
+    for (s_conn_t *o = (s_conn_t *)zhashx_first(self->owners); o && gone;
+         o = (s_conn_t *)zhashx_next(self->owners))
+        if (o->nlinks == 0 && s_conn_held(o) == 0)
+            zlistx_add_end(gone, (void *)zhashx_cursor(self->owners));
+    for (const char *k = gone ? (const char *)zlistx_first(gone) : NULL; k;
+         k = (const char *)zlistx_next(gone))
+        zhashx_delete(self->owners, k);
+    zlistx_destroy(&gone);
+}
+
+void fc_chunks_set_share(fc_chunks_t *self, uint64_t share)
+{
+    self->share = share ? share : FC_CHUNKS_SHARE;
+}
+
+void fc_chunks_set_deadline(fc_chunks_t *self, int64_t ms)
+{
+    self->deadline_ms = ms > 0 ? ms : FC_CHUNKS_DEADLINE_MS;
+}
+
+int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, const char *who, uint64_t req,
+                  const uint8_t blob[FC_HASH_LEN], uint64_t offset, uint64_t length, char *text,
+                  size_t textsize)
 {
     uint64_t size;
     if (length == 0 || length > FC_MAX_CHUNK_REQ) {
@@ -334,16 +581,32 @@ int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, uint64_t req, const uint8_t
     char *key = zframe_strhex(peer);
     int64_t now = zclock_mono();
     s_sweep(self, now);
-    if (key && s_was_served(self, key, req, now)) {
+    s_check_stalled(self, now);
+    s_link_t *link = key ? s_link(self, key, who, now) : NULL;
+    if (!link) {
+        zstr_free(&key);
+        self->dropped++;
+        return 0;
+    }
+    link->seen = now;
+    if (link->conn->dropped) {
+        /* Not answered: the requester's re-sends time out, and an agent that gives up on
+           this connection and opens another is served there. */
+        zstr_free(&key);
+        self->ignored++;
+        return 0;
+    }
+    if (s_was_served(self, key, req, now)) {
         zstr_free(&key);
         self->duplicates++;
         return 0;
     }
-    s_peer_t *p = key ? (s_peer_t *)zhashx_lookup(self->peers, key) : NULL;
+    s_peer_t *p = (s_peer_t *)zhashx_lookup(self->peers, key);
     /* Behind its own queue, never ahead of it: each peer gets its chunks in the order it
        asked for them. */
-    if (zlistx_size(self->turn) == 0 && s_room(self, length)) {
-        s_serve(self, peer, key, req, blob, offset, length);
+    if (!p && s_room(self, length) && s_share_room(self, link, length) &&
+        (zlistx_size(self->turn) == 0 || s_conn_held(link->conn) == 0)) {
+        s_serve(self, peer, link, req, blob, offset, length);
         zstr_free(&key);
         return 0;
     }
@@ -356,9 +619,12 @@ int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, uint64_t req, const uint8_t
             zstr_free(&key);
             return 0;
         }
-    /* Past the cap (distinct requests of thousands of full windows), dropped unanswered:
-       every request is idempotent, and its requester re-sends it. */
-    s_waiting_t *w = key && self->nwaiting < FC_CHUNKS_MAX_WAITING ? calloc(1, sizeof *w) : NULL;
+    /* Past the cap (distinct requests of thousands of full windows), or past one peer's
+       part of it (so one peer cannot fill it), dropped unanswered: every request is
+       idempotent, and its requester re-sends it. */
+    bool room = self->nwaiting < FC_CHUNKS_MAX_WAITING &&
+                (!p || zlistx_size(p->queue) < FC_CHUNKS_MAX_WAITING_PEER);
+    s_waiting_t *w = room ? calloc(1, sizeof *w) : NULL;
     if (!w) {
         zstr_free(&key);
         self->dropped++;
@@ -381,6 +647,7 @@ int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, uint64_t req, const uint8_t
         p->queue = queue;
         zlistx_set_destructor(p->queue, s_free_item);
         p->peer = zframe_dup(peer);
+        p->link = link;
         p->key = key;
         key = NULL;
         p->handle = zlistx_add_end(self->turn, p);
@@ -392,23 +659,47 @@ int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, uint64_t req, const uint8_t
     return 0;
 }
 
+static void s_peer_remove(fc_chunks_t *self, s_peer_t *p)
+{
+    self->nwaiting -= zlistx_size(p->queue);
+    zhashx_delete(self->peers, p->key);
+    zlistx_delete(self->turn, p->handle); /* destroys p */
+}
+
 size_t fc_chunks_pump(fc_chunks_t *self)
 {
+    s_check_stalled(self, zclock_mono());
     size_t n = 0;
-    s_peer_t *p;
-    while ((p = (s_peer_t *)zlistx_first(self->turn))) {
-        s_waiting_t *w = (s_waiting_t *)zlistx_first(p->queue);
-        if (!s_room(self, w->length))
-            break;
-        s_serve(self, p->peer, p->key, w->req, w->blob, w->offset, w->length);
-        zlistx_delete(p->queue, zlistx_cursor(p->queue));
-        self->nwaiting--;
-        n++;
-        if (zlistx_size(p->queue) == 0) {
-            zhashx_delete(self->peers, p->key);
-            zlistx_delete(self->turn, p->handle); /* destroys p */
-        } else
-            zlistx_move_end(self->turn, p->handle);
+    bool progress = true;
+    /* Rounds over the peers waiting, one chunk each, until the budget is spent or a whole
+       round served nobody: a peer at its share is passed over, not waited on. */
+    while (progress && zlistx_size(self->turn) > 0) {
+        progress = false;
+        size_t round = zlistx_size(self->turn);
+        for (size_t i = 0; i < round; i++) {
+            s_peer_t *p = (s_peer_t *)zlistx_first(self->turn);
+            if (p->link->conn->dropped) {
+                self->ignored += zlistx_size(p->queue);
+                s_peer_remove(self, p);
+                continue;
+            }
+            s_waiting_t *w = (s_waiting_t *)zlistx_first(p->queue);
+            if (!s_room(self, w->length))
+                return n;
+            if (!s_share_room(self, p->link, w->length)) {
+                zlistx_move_end(self->turn, p->handle);
+                continue;
+            }
+            s_serve(self, p->peer, p->link, w->req, w->blob, w->offset, w->length);
+            zlistx_delete(p->queue, zlistx_cursor(p->queue));
+            self->nwaiting--;
+            n++;
+            progress = true;
+            if (zlistx_size(p->queue) == 0)
+                s_peer_remove(self, p);
+            else
+                zlistx_move_end(self->turn, p->handle);
+        }
     }
     return n;
 }
@@ -441,4 +732,14 @@ uint64_t fc_chunks_served(const fc_chunks_t *self)
 uint64_t fc_chunks_duplicates(const fc_chunks_t *self)
 {
     return self->duplicates;
+}
+
+uint64_t fc_chunks_dropped_links(const fc_chunks_t *self)
+{
+    return self->ndropped_links;
+}
+
+uint64_t fc_chunks_ignored(const fc_chunks_t *self)
+{
+    return self->ignored;
 }

@@ -1,6 +1,7 @@
 /* fc_chunks.h: the broker's chunk server: answers GET_CHUNK by positioned reads, holding at
-   most a budget of chunk bytes that ZeroMQ has not yet handed to the kernel, and queueing
-   the requests beyond it per peer, the peers served in turn. */
+   most a budget of chunk bytes that ZeroMQ has not yet handed to the kernel (and a share of
+   it per connection), and queueing the requests beyond it per peer, the peers served in
+   turn. */
 #ifndef FC_CHUNKS_H
 #define FC_CHUNKS_H
 
@@ -17,6 +18,22 @@
 /* Requests queued beyond it; past this many a new one is dropped unanswered (its requester
    re-sends it, as after any loss). */
 #define FC_CHUNKS_MAX_WAITING 100000
+/* ... and past this many of one connection (a 1 GiB window of 1 MiB requests). */
+#define FC_CHUNKS_MAX_WAITING_PEER 1024
+/* Default share of one connection (routing id) in the budget: the agent's default window.
+   A peer that asks for more than it reads fills its share and is then passed over, so it
+   cannot take the budget from the others. */
+#define FC_CHUNKS_SHARE (4u * 1024u * 1024u)
+/* ... and at most this many chunk replies (many tiny chunks); FC_BROKER_SNDHWM leaves room
+   above it for the connection's other replies. */
+#define FC_CHUNKS_SHARE_MSGS 32
+/* All the connections of one CURVE key hold at most this many shares together, dropped ones
+   included while ZeroMQ still holds their bytes: a key cannot open connections to take
+   more (two, so an agent's new connection is served while its old one is still going). */
+#define FC_CHUNKS_KEY_SHARES 2
+/* A connection holding bytes of which ZeroMQ has taken none for this long is dropped: its
+   bytes leave the budget, and its requests are no longer answered. */
+#define FC_CHUNKS_DEADLINE_MS (30 * 1000)
 
 typedef struct fc_chunks_t fc_chunks_t;
 
@@ -27,17 +44,29 @@ fc_chunks_t *fc_chunks_new(fc_store_t *store, void *router, uint64_t budget);
    valid: their bytes are released by ZeroMQ whenever it is done. Safe on NULL. */
 void fc_chunks_destroy(fc_chunks_t **self_p);
 
-/* A GET_CHUNK for length bytes at offset of blob, from peer (copied), request id req. Checks
+/* A GET_CHUNK for length bytes at offset of blob, from peer (copied) authenticated with CURVE
+   key who (borrowed; NULL or "" with --insecure: each connection stands alone), request id
+   req. Checks
    it (length, blob, range) and returns the fc_error_t with a reason in text if it is not
    servable (the caller answers ERROR). Otherwise 0: answered now, or queued until the
    budget allows (answered by fc_chunks_pump, which also answers read errors itself): each
    peer's requests in the order they came, peers in turn, one chunk each. A request id the
    peer already has waiting is not queued twice, and one answered lately on the same
-   connection (routing id) is not answered again: that reply is on its way. */
-int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, uint64_t req, const uint8_t blob[FC_HASH_LEN],
-                  uint64_t offset, uint64_t length, char *text, size_t textsize);
-/* Answers queued requests while the budget allows. Returns how many it answered. */
+   connection (routing id) is not answered again: that reply is on its way. A request from
+   a connection dropped past the deadline returns 0 and is never answered. */
+int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, const char *who, uint64_t req,
+                  const uint8_t blob[FC_HASH_LEN], uint64_t offset, uint64_t length, char *text,
+                  size_t textsize);
+/* Answers queued requests while the budget allows, passing over connections at their
+   share, and drops connections past the deadline (logged, and audited once as
+   "chunks.drop" with the routing id). Returns how many it answered. */
 size_t fc_chunks_pump(fc_chunks_t *self);
+/* Per-connection share (0: FC_CHUNKS_SHARE) and stall deadline (0: FC_CHUNKS_DEADLINE_MS). */
+void fc_chunks_set_share(fc_chunks_t *self, uint64_t share);
+void fc_chunks_set_deadline(fc_chunks_t *self, int64_t ms);
+/* Connections dropped past the deadline; requests refused since because theirs. */
+uint64_t fc_chunks_dropped_links(const fc_chunks_t *self);
+uint64_t fc_chunks_ignored(const fc_chunks_t *self);
 /* Requests queued, and chunk bytes held (read, not yet taken by the kernel). */
 size_t fc_chunks_waiting(const fc_chunks_t *self);
 uint64_t fc_chunks_held(const fc_chunks_t *self);

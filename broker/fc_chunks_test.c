@@ -1,7 +1,8 @@
 /* fc_chunks_test.c: self-test of the chunk server: the bytes it holds never pass the budget,
    queued requests are answered in order as ZeroMQ releases bytes, peers take turns, a
-   re-sent request is queued once and not answered twice on one connection, bad requests
-   refused. */
+   re-sent request is queued once and not answered twice on one connection, a connection
+   at its share is passed over and one that stalls is dropped, one key's connections share
+   a cap, bad requests refused. */
 #include "fc_chunks.h"
 #include "fc_error.h"
 #include "fc_hash.h"
@@ -68,8 +69,8 @@ void fc_chunks_test(bool verbose)
     assert(chunks);
     char text[256];
     for (uint64_t i = 0; i < 8; i++)
-        assert(fc_chunks_get(chunks, peer, 100 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
-                             sizeof text) == 0);
+        assert(fc_chunks_get(chunks, peer, NULL, 100 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE,
+                             text, sizeof text) == 0);
     assert(fc_chunks_held(chunks) == 2 * FC_CHUNK_SIZE);
     assert(fc_chunks_waiting(chunks) == 6);
     assert(fc_chunks_pump(chunks) == 0); /* nothing released yet */
@@ -100,15 +101,15 @@ void fc_chunks_test(bool verbose)
     zmsg_destroy(&hi);
     fc_chunks_t *one = fc_chunks_new(store, zsock_resolve(router), FC_CHUNK_SIZE);
     for (uint64_t i = 0; i < 4; i++) {
-        assert(fc_chunks_get(one, peer, 300 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
+        assert(fc_chunks_get(one, peer, NULL, 300 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
                              sizeof text) == 0);
         if (i > 0) /* re-sent while waiting (300 went out at once: its re-send would count) */
-            assert(fc_chunks_get(one, peer, 300 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
-                                 sizeof text) == 0);
+            assert(fc_chunks_get(one, peer, NULL, 300 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE,
+                                 text, sizeof text) == 0);
     }
     for (uint64_t i = 0; i < 4; i++)
-        assert(fc_chunks_get(one, peer2, 400 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
-                             sizeof text) == 0);
+        assert(fc_chunks_get(one, peer2, NULL, 400 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE,
+                             text, sizeof text) == 0);
     assert(fc_chunks_held(one) == FC_CHUNK_SIZE && fc_chunks_waiting(one) == 7);
     /* peer got 300 at once; then peer (first to wait), peer2, peer, ... one chunk a turn. */
     zsock_t *expect_sock[8] = {dealer, dealer, dealer2, dealer, dealer2, dealer, dealer2, dealer2};
@@ -133,18 +134,18 @@ void fc_chunks_test(bool verbose)
        not lost) is not answered again; the same id from another connection is. */
     fc_chunks_t *dup = fc_chunks_new(store, zsock_resolve(router), 0);
     assert(dup);
-    assert(fc_chunks_get(dup, peer, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
-    assert(fc_chunks_get(dup, peer, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    assert(fc_chunks_get(dup, peer, NULL, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    assert(fc_chunks_get(dup, peer, NULL, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
     fc_msg_t *first = s_recv(dealer);
     assert(first->type == FC_MSG_CHUNK && first->req == 500);
     fc_msg_destroy(&first);
-    assert(fc_chunks_get(dup, peer, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    assert(fc_chunks_get(dup, peer, NULL, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
     assert(fc_chunks_duplicates(dup) == 2 && fc_chunks_waiting(dup) == 0);
     zsock_set_rcvtimeo(dealer, 100);
     extra = zmsg_recv(dealer);
     assert(!extra);
     /* A new request on it, and the same id from another peer, are answered. */
-    assert(fc_chunks_get(dup, peer, 501, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    assert(fc_chunks_get(dup, peer, NULL, 501, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
     fc_msg_t *next = s_recv(dealer);
     assert(next->type == FC_MSG_CHUNK && next->req == 501);
     fc_msg_destroy(&next);
@@ -156,7 +157,7 @@ void fc_chunks_test(bool verbose)
     assert(hi);
     zmsg_destroy(&hi);
     zframe_t *peer3 = zframe_new("peer3", 5);
-    assert(fc_chunks_get(dup, peer3, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    assert(fc_chunks_get(dup, peer3, NULL, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
     fc_msg_t *other3 = s_recv(dealer3);
     assert(other3->type == FC_MSG_CHUNK && other3->req == 500);
     fc_msg_destroy(&other3);
@@ -167,18 +168,124 @@ void fc_chunks_test(bool verbose)
     if (verbose)
         printf("(late re-send not answered twice) ");
 
+    /* A connection that does not read fills its share and is passed over: another is
+       served from the rest of the budget meanwhile. Past the deadline without taking any of
+       its bytes, it is dropped: its bytes leave the budget, its queue is forgotten, and
+       its requests are refused from then on. */
+    fc_chunks_t *fair = fc_chunks_new(store, zsock_resolve(router), 8 * FC_CHUNK_SIZE);
+    assert(fair);
+    fc_chunks_set_share(fair, 2 * FC_CHUNK_SIZE);
+    fc_chunks_set_deadline(fair, 300);
+    for (uint64_t i = 0; i < 6; i++) /* "peer" is the hog: nothing read from dealer here */
+        assert(fc_chunks_get(fair, peer, NULL, 600 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE,
+                             text, sizeof text) == 0);
+    assert(fc_chunks_held(fair) == 2 * FC_CHUNK_SIZE && fc_chunks_waiting(fair) == 4);
+    zsock_t *dealer4 = zsock_new(ZMQ_DEALER);
+    zsock_set_identity(dealer4, "peer4");
+    assert(dealer4 && zsock_connect(dealer4, "inproc://fc_chunks_test") == 0);
+    zstr_send(dealer4, "hi");
+    hi = zmsg_recv(router);
+    assert(hi);
+    zmsg_destroy(&hi);
+    zframe_t *peer4 = zframe_new("peer4", 5);
+    for (uint64_t i = 0; i < 6; i++)
+        assert(fc_chunks_get(fair, peer4, NULL, 700 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE,
+                             text, sizeof text) == 0);
+    fc_chunks_pump(fair); /* as the broker does after each batch of requests */
+    assert(fc_chunks_held(fair) == 4 * FC_CHUNK_SIZE && fc_chunks_waiting(fair) == 8);
+    for (uint64_t i = 0; i < 6; i++) {
+        fc_msg_t *m = s_recv(dealer4);
+        assert(m->type == FC_MSG_CHUNK && m->req == 700 + i);
+        fc_msg_destroy(&m);
+        fc_chunks_pump(fair); /* the hog, first in turn, is passed over */
+    }
+    assert(fc_chunks_held(fair) == 2 * FC_CHUNK_SIZE && fc_chunks_waiting(fair) == 4);
+    assert(fc_chunks_dropped_links(fair) == 0);
+    zclock_sleep(1100); /* past the deadline, and the once-a-second check */
+    fc_chunks_pump(fair);
+    assert(fc_chunks_dropped_links(fair) == 1);
+    assert(fc_chunks_held(fair) == 0 && fc_chunks_waiting(fair) == 0);
+    assert(fc_chunks_ignored(fair) == 4);
+    assert(fc_chunks_get(fair, peer, NULL, 610, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    assert(fc_chunks_ignored(fair) == 5 && fc_chunks_waiting(fair) == 0);
+    /* The budget it held serves the others at once. */
+    assert(fc_chunks_get(fair, peer4, NULL, 710, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    fc_msg_t *m4 = s_recv(dealer4);
+    assert(m4->req == 710);
+    fc_msg_destroy(&m4);
+    /* The dropped connection's replies are still in ZeroMQ: released when it lets go,
+       without going below zero in the budget. */
+    for (uint64_t i = 0; i < 2; i++) {
+        fc_msg_t *m = s_recv(dealer);
+        assert(m->req == 600 + i);
+        fc_msg_destroy(&m);
+    }
+    assert(fc_chunks_held(fair) == 0);
+    fc_chunks_destroy(&fair);
+    zframe_destroy(&peer4);
+    zsock_destroy(&dealer4);
+    if (verbose)
+        printf("(share, deadline drop) ");
+
+    /* The connections of one key hold at most FC_CHUNKS_KEY_SHARES shares together: more
+       connections do not get it more, while another key is served. */
+    fc_chunks_t *keyed = fc_chunks_new(store, zsock_resolve(router), 16 * FC_CHUNK_SIZE);
+    assert(keyed);
+    fc_chunks_set_share(keyed, 2 * FC_CHUNK_SIZE);
+    const char *ids[4] = {"k1", "k2", "k3", "o1"};
+    const char *whos[4] = {"KEY", "KEY", "KEY", "OTHER"};
+    const int asks[4] = {3, 3, 1, 1};
+    zsock_t *ds[4];
+    zframe_t *ps[4];
+    for (int i = 0; i < 4; i++) {
+        ds[i] = zsock_new(ZMQ_DEALER);
+        zsock_set_identity(ds[i], ids[i]);
+        assert(ds[i] && zsock_connect(ds[i], "inproc://fc_chunks_test") == 0);
+        zstr_send(ds[i], "hi");
+        hi = zmsg_recv(router);
+        assert(hi);
+        zmsg_destroy(&hi);
+        ps[i] = zframe_new(ids[i], 2);
+        for (int k = 0; k < asks[i]; k++)
+            assert(fc_chunks_get(keyed, ps[i], whos[i], 800 + 10 * i + k, blob,
+                                 (uint64_t)k * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
+                                 sizeof text) == 0);
+        fc_chunks_pump(keyed);
+    }
+    /* k1 and k2 took the key's two shares; k3 waits; o1, another key, was served. */
+    assert(fc_chunks_held(keyed) == 5 * FC_CHUNK_SIZE && fc_chunks_waiting(keyed) == 3);
+    fc_msg_t *o1 = s_recv(ds[3]);
+    assert(o1->req == 830);
+    fc_msg_destroy(&o1);
+    fc_chunks_pump(keyed);
+    assert(fc_chunks_held(keyed) == 4 * FC_CHUNK_SIZE && fc_chunks_waiting(keyed) == 3);
+    /* One of the key's chunks taken: room for one more of its requests, k1's (first). */
+    fc_msg_t *k1 = s_recv(ds[0]);
+    assert(k1->req == 800);
+    fc_msg_destroy(&k1);
+    fc_chunks_pump(keyed);
+    assert(fc_chunks_held(keyed) == 4 * FC_CHUNK_SIZE && fc_chunks_waiting(keyed) == 2);
+    fc_chunks_destroy(&keyed);
+    for (int i = 0; i < 4; i++) {
+        zframe_destroy(&ps[i]);
+        zsock_destroy(&ds[i]);
+    }
+    if (verbose)
+        printf("(shares per key) ");
+
     /* Refused at once: zero or oversized length, a range past the end, an unknown blob. */
-    assert(fc_chunks_get(chunks, peer, 1, blob, 0, 0, text, sizeof text) == FC_EINVAL);
-    assert(fc_chunks_get(chunks, peer, 1, blob, 0, FC_MAX_CHUNK_REQ + 1, text, sizeof text) ==
+    assert(fc_chunks_get(chunks, peer, NULL, 1, blob, 0, 0, text, sizeof text) == FC_EINVAL);
+    assert(fc_chunks_get(chunks, peer, NULL, 1, blob, 0, FC_MAX_CHUNK_REQ + 1, text, sizeof text) ==
            FC_EINVAL);
-    assert(fc_chunks_get(chunks, peer, 1, blob, S_SIZE - 10, 11, text, sizeof text) == FC_EINVAL);
+    assert(fc_chunks_get(chunks, peer, NULL, 1, blob, S_SIZE - 10, 11, text, sizeof text) ==
+           FC_EINVAL);
     assert(strstr(text, "outside the blob"));
     uint8_t other[FC_HASH_LEN] = {1};
-    assert(fc_chunks_get(chunks, peer, 1, other, 0, 10, text, sizeof text) == FC_ENOTFOUND);
+    assert(fc_chunks_get(chunks, peer, NULL, 1, other, 0, 10, text, sizeof text) == FC_ENOTFOUND);
 
     /* Destroyed with replies still queued in ZeroMQ: they stay valid and are released
        (the accounting outlives the server) when received. */
-    assert(fc_chunks_get(chunks, peer, 200, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    assert(fc_chunks_get(chunks, peer, NULL, 200, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
     fc_chunks_destroy(&chunks);
     fc_chunks_destroy(&chunks); /* safe on NULL */
     fc_msg_t *m = s_recv(dealer);

@@ -2,6 +2,7 @@
    audit. */
 #include "fc_config_service.h"
 #include "fc_config.h"
+#include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_manifest.h"
 #include "fc_store_config.h"
@@ -20,7 +21,8 @@
 typedef struct {
     uint64_t rev;
     char id[FC_MAX_NAME + 1];
-    int64_t granted; /* zclock_mono ms */
+    char key[FC_CURVE_Z85_LEN + 1]; /* the agent key id belongs to; "" if none (insecure) */
+    int64_t granted;                /* zclock_mono ms */
 } s_slot_t;
 
 struct fc_config_service_t {
@@ -111,7 +113,6 @@ static fc_msg_t *s_restart_slot(fc_config_service_t *self, const fc_msg_t *m)
 {
     if (!*m->id || !s_ids_valid(m->id, m->group, false))
         return s_error(FC_EINVAL, "invalid agent id or group");
-    fc_store_agent_group_set(self->store, m->id, m->group);
     fc_store_rev_t info;
     char scope[FC_MAX_SCOPE + 1], text[FC_MAX_TEXT + 1];
     int err = fc_store_config_rev(self->store, m->serial, &info);
@@ -125,19 +126,35 @@ static fc_msg_t *s_restart_slot(fc_config_service_t *self, const fc_msg_t *m)
                  err == FC_ENOTFOUND ? "no such revision" : fc_strerror(err));
         return s_error(err, text);
     }
+    /* Slots go to the agents the revision is for, as the broker knows them (their id, the
+       group they told before this request, heard of at all): a made-up id, or one outside
+       the scope, cannot take the slot of the agent a small scope names. */
+    uint64_t since = 0;
+    if (fc_store_agent_known_since(self->store, m->id, &since) != FC_OK ||
+        !fc_store_config_in_scope(self->store, &info, m->id)) {
+        snprintf(text, sizeof text, "agent %s is not in the scope of revision %llu", m->id,
+                 (unsigned long long)m->serial);
+        return s_error(FC_EPERM, text);
+    }
+    fc_store_agent_group_set(self->store, m->id, m->group);
     size_t limit = (self->share * matching + 99) / 100;
     if (limit < 1)
         limit = 1;
     s_slots_expire(self);
-    size_t active = 0;
-    for (size_t i = 0; i < self->nslots; i++)
+    const char *key = fc_store_agent_key(self->store, m->id);
+    size_t active = 0, held = 0;
+    for (size_t i = 0; i < self->nslots; i++) {
         if (self->slots[i].rev == m->serial) {
             /* A re-sent request keeps its slot (and its original expiry). */
             if (streq(self->slots[i].id, m->id))
                 return s_ok(m->serial, true);
             active++;
         }
-    if (active >= limit)
+        if (key && streq(self->slots[i].key, key))
+            held++;
+    }
+    /* One key cannot hold the fleet's slots through ids of its own making. */
+    if (active >= limit || held >= FC_CONFIG_SLOTS_PER_KEY)
         return s_ok(m->serial, false);
     s_slot_t *bigger = fc_grow(self->slots, self->nslots, &self->capslots, sizeof *bigger);
     if (!bigger)
@@ -146,6 +163,7 @@ static fc_msg_t *s_restart_slot(fc_config_service_t *self, const fc_msg_t *m)
     s_slot_t *slot = &self->slots[self->nslots++];
     slot->rev = m->serial;
     fc_msg_set_str(slot->id, sizeof slot->id, m->id);
+    fc_msg_set_str(slot->key, sizeof slot->key, key ? key : "");
     slot->granted = zclock_mono();
     return s_ok(m->serial, true);
 }
@@ -213,6 +231,12 @@ static fc_msg_t *s_ack(fc_config_service_t *self, const fc_msg_t *m)
                                   &halted, reason, sizeof reason);
     if (err == FC_EINVAL)
         return s_error(err, "invalid agent id, group or state");
+    if (err == FC_EPERM) {
+        char text[FC_MAX_TEXT + 1];
+        snprintf(text, sizeof text, "agent %s is not in the scope of revision %llu", m->id,
+                 (unsigned long long)m->serial);
+        return s_error(err, text);
+    }
     if (err == FC_ENOTFOUND) {
         char text[FC_MAX_TEXT + 1];
         snprintf(text, sizeof text, "revision %llu does not exist", (unsigned long long)m->serial);

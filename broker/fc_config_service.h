@@ -13,6 +13,10 @@
 /* A restart slot not released by an ack (restarted, failed, vetoed) is taken back after
    this long: an agent that died mid-restart must not block the next wave for ever. */
 #define FC_CONFIG_SLOT_TTL_MS 60000
+/* Restart slots held at once by the agent ids of one agent key, whatever the revisions: a
+   machine has one key and one id, so this only bounds a key that speaks for many ids (a
+   stolen one making ids up, or a simulator). */
+#define FC_CONFIG_SLOTS_PER_KEY 8
 /* CONFIG_SNAPSHOT pages stop before their revisions pass this many bytes, well inside
    FC_MAX_FRAME with room for the envelope. */
 #define FC_CONFIG_SYNC_BYTES (12u * 1024u * 1024u)

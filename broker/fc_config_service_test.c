@@ -3,6 +3,7 @@
 #include "fc_broker.h"
 #include "fc_config.h"
 #include "fc_config_service.h"
+#include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_key.h"
@@ -85,15 +86,20 @@ static void s_expect_error(fc_config_service_t *svc, fc_msg_t *m, int code, cons
     fc_msg_destroy(&r);
 }
 
-/* RESTART_SLOT answer for agent id. */
-static bool s_slot(fc_config_service_t *svc, const char *id, uint64_t rev)
+/* RESTART_SLOT answer for agent id of group. */
+static bool s_slot_in(fc_config_service_t *svc, const char *id, const char *group, uint64_t rev)
 {
     fc_msg_t *r =
-        s_handle(svc, s_agent_msg(FC_MSG_RESTART_SLOT, id, "web", rev, NULL), FC_MSG_OK, NULL);
+        s_handle(svc, s_agent_msg(FC_MSG_RESTART_SLOT, id, group, rev, NULL), FC_MSG_OK, NULL);
     assert(r->serial == rev);
     bool granted = r->flag;
     fc_msg_destroy(&r);
     return granted;
+}
+
+static bool s_slot(fc_config_service_t *svc, const char *id, uint64_t rev)
+{
+    return s_slot_in(svc, id, "web", rev);
 }
 
 static void s_ack(fc_config_service_t *svc, const char *id, const char *group, uint64_t rev,
@@ -177,7 +183,17 @@ static void s_test_handlers(fc_store_t *store, const fc_signkey_t *sk)
     r = s_handle(svc, s_push_msg(sk, 3, "agent:w1", 0, "debug", "true"), FC_MSG_OK, &ann);
     fc_msg_destroy(&ann);
     fc_msg_destroy(&r);
-    assert(s_slot(svc, "w1", 3) && !s_slot(svc, "w2", 3));
+    assert(s_slot(svc, "w1", 3));
+    /* Slots go only to agents the scope names: not to w2 (agent:w1), nor to a made-up id
+       or one outside the group, whatever group the request claims. */
+    s_expect_error(svc, s_agent_msg(FC_MSG_RESTART_SLOT, "w2", "web", 3, NULL), FC_EPERM,
+                   "not in the scope of revision 3");
+    s_expect_error(svc, s_agent_msg(FC_MSG_RESTART_SLOT, "ghost", "web", 2, NULL), FC_EPERM,
+                   "not in the scope");
+    s_expect_error(svc, s_agent_msg(FC_MSG_RESTART_SLOT, "d1", "web", 2, NULL), FC_EPERM,
+                   "not in the scope");
+    fc_store_agent_group(store, "d1", group, sizeof group);
+    assert(streq(group, "db"));
     s_expect_error(svc, s_agent_msg(FC_MSG_RESTART_SLOT, "w1", "web", 99, NULL), FC_ENOTFOUND,
                    "99");
 
@@ -206,16 +222,29 @@ static void s_test_handlers(fc_store_t *store, const fc_signkey_t *sk)
     fc_msg_destroy(&r);
     s_expect_error(svc, s_agent_msg(FC_MSG_CONFIG_STATUS, "", "", 50, NULL), FC_ENOTFOUND, NULL);
 
-    /* A canary that fails halts; status says so and PROMOTE is refused with the reason. */
+    /* A canary that fails halts; status says so and PROMOTE is refused with the reason. The
+       member is known before the revision. */
+    char member[16] = "", late[16] = "";
+    for (int i = 0; !*late; i++) {
+        char *next = *member ? late : member;
+        snprintf(next, sizeof member, "m%d", i);
+        if (!fc_canary_member(next, 50))
+            next[0] = '\0';
+    }
+    assert(fc_store_agent_seen(store, member, "stable") == FC_OK);
     r = s_handle(svc, s_push_msg(sk, 4, "global", 50, "feature", "on"), FC_MSG_OK, &ann);
     fc_msg_destroy(&ann);
     fc_msg_destroy(&r);
-    char member[16] = "";
-    for (int i = 0; !*member; i++) {
-        snprintf(member, sizeof member, "m%d", i);
-        if (!fc_canary_member(member, 50))
-            member[0] = '\0';
-    }
+    /* A canary member first heard of after the revision (a made-up id): listed, not
+       counted, no halt. */
+    s_ack(svc, late, "", 4, "vetoed");
+    r = s_handle(svc, s_agent_msg(FC_MSG_CONFIG_STATUS, "", "", 0, NULL),
+                 FC_MSG_CONFIG_STATUS_REPLY, NULL);
+    assert(r->serial == 4 && !r->flag);
+    fc_msg_destroy(&r);
+    /* An agent out of the scope (a made-up id for agent:w1's revision) is refused. */
+    s_expect_error(svc, s_agent_msg(FC_MSG_CONFIG_ACK, "ghost", "web", 3, "failed"), FC_EPERM,
+                   "not in the scope of revision 3");
     s_ack(svc, member, "", 4, "vetoed");
     r = s_handle(svc, s_agent_msg(FC_MSG_CONFIG_STATUS, "", "", 0, NULL),
                  FC_MSG_CONFIG_STATUS_REPLY, NULL);
@@ -251,6 +280,42 @@ static void s_test_handlers(fc_store_t *store, const fc_signkey_t *sk)
     fc_msg_destroy(&r);
     fc_config_service_destroy(&svc);
     assert(svc == NULL);
+    fc_config_service_destroy(&svc);
+}
+
+/* One agent key holds at most FC_CONFIG_SLOTS_PER_KEY restart slots at once, whatever the
+   share: a key speaking for many ids (made up before the revision) cannot take them all. */
+static void s_test_slots_per_key(fc_store_t *store, const fc_signkey_t *sk, uint64_t rev)
+{
+    fc_config_service_t *svc = fc_config_service_new(store, 100, true);
+    const char *thief = "0123456789012345678901234567890123456789";
+    const char *other = "abcdefghijabcdefghijabcdefghijabcdefghij";
+    char holder[FC_CURVE_Z85_LEN + 1];
+    for (int i = 0; i <= FC_CONFIG_SLOTS_PER_KEY + 1; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "k%d", i);
+        assert(fc_store_agent_seen(store, id, "stable") == FC_OK);
+        assert(fc_store_agent_group_set(store, id, "many") == FC_OK);
+        const char *key = i == FC_CONFIG_SLOTS_PER_KEY + 1 ? other : thief;
+        assert(fc_store_agent_claim(store, id, key, NULL, NULL, holder, sizeof holder) == FC_OK);
+    }
+    fc_msg_t *ann = NULL;
+    fc_msg_t *r = s_handle(svc, s_push_msg(sk, rev, "group:many", 0, "x", "1"), FC_MSG_OK, &ann);
+    fc_msg_destroy(&ann);
+    fc_msg_destroy(&r);
+    for (int i = 0; i < FC_CONFIG_SLOTS_PER_KEY; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "k%d", i);
+        assert(s_slot_in(svc, id, "many", rev));
+    }
+    char id[16];
+    snprintf(id, sizeof id, "k%d", FC_CONFIG_SLOTS_PER_KEY);
+    assert(!s_slot_in(svc, id, "many", rev));
+    snprintf(id, sizeof id, "k%d", FC_CONFIG_SLOTS_PER_KEY + 1);
+    assert(s_slot_in(svc, id, "many", rev)); /* another key's agent is not held back */
+    s_ack(svc, "k0", "many", rev, "restarted");
+    snprintf(id, sizeof id, "k%d", FC_CONFIG_SLOTS_PER_KEY);
+    assert(s_slot_in(svc, id, "many", rev));
     fc_config_service_destroy(&svc);
 }
 
@@ -343,6 +408,7 @@ void fc_config_service_test(bool verbose)
     fc_signkey_t sk;
     fc_signkey_generate(&sk);
     s_test_handlers(store, &sk);
+    s_test_slots_per_key(store, &sk, 5);
     fc_store_destroy(&store);
     /* The broker reopens the same data: revisions, groups and audit carry over. */
     s_test_wire(base, &sk, verbose);

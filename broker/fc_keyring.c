@@ -26,7 +26,8 @@ struct fc_keyring_t {
     s_dir_t dirs[2];
     zhashx_t *roles; /* Z85 key -> role bits (as uintptr_t) */
     int64_t next_check_ms;
-    bool unsettled; /* the last scan saw a directory modified just before it */
+    bool unsettled;       /* the last scan saw a directory modified just before it */
+    uint64_t revocations; /* scans that found a key gone, or with a role fewer */
 };
 
 static void s_path(const fc_keyring_t *self, const s_dir_t *dir, char *out, size_t size)
@@ -85,7 +86,8 @@ static bool s_changed(fc_keyring_t *self)
 
 static void s_scan(fc_keyring_t *self)
 {
-    zhashx_purge(self->roles);
+    zhashx_t *before = self->roles;
+    self->roles = zhashx_new();
     s_changed(self); /* records the mtimes this scan reflects */
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -98,6 +100,14 @@ static void s_scan(fc_keyring_t *self)
             self->unsettled = true;
         s_scan_dir(self, dir);
     }
+    for (void *roles = zhashx_first(before); roles; roles = zhashx_next(before)) {
+        uintptr_t now = (uintptr_t)zhashx_lookup(self->roles, zhashx_cursor(before));
+        if ((uintptr_t)roles & ~now) {
+            self->revocations++;
+            break;
+        }
+    }
+    zhashx_destroy(&before);
 }
 
 fc_keyring_t *fc_keyring_new(const char *keys_dir)
@@ -145,6 +155,11 @@ int fc_keyring_roles(fc_keyring_t *self, const char *z85)
     if (!z85 || !*z85)
         return FC_ROLE_NONE;
     return (int)(uintptr_t)zhashx_lookup(self->roles, z85);
+}
+
+uint64_t fc_keyring_revocations(const fc_keyring_t *self)
+{
+    return self->revocations;
 }
 
 size_t fc_keyring_size(const fc_keyring_t *self)
@@ -220,16 +235,21 @@ void fc_keyring_test(bool verbose)
     assert(fc_keyring_roles(ring, agent) == FC_ROLE_AGENT);
     assert(fc_keyring_roles(ring, publ) == FC_ROLE_PUBLISHER);
 
-    /* Revocation: the file goes, the key goes within the check interval. */
+    /* Revocation: the file goes, the key goes within the check interval, and the re-read
+       counts as one that revoked something (the broker then re-binds its announce socket). */
+    assert(fc_keyring_revocations(ring) == 0);
     assert(unlink(agent_file) == 0);
     assert(fc_keyring_roles(ring, agent) == FC_ROLE_AGENT); /* cached */
     zclock_sleep(FC_KEYRING_CHECK_MS + 50);
     assert(fc_keyring_roles(ring, agent) == FC_ROLE_NONE);
     assert(fc_keyring_roles(ring, publ) == FC_ROLE_PUBLISHER);
-    /* And added again, noticed without a forced refresh. */
+    assert(fc_keyring_revocations(ring) == 1);
+    /* And added again, noticed without a forced refresh; an enrolment revokes nothing. */
     assert(fc_curve_save_public(agent, agent_file) == 0);
     zclock_sleep(FC_KEYRING_CHECK_MS + 50);
     assert(fc_keyring_roles(ring, agent) == FC_ROLE_AGENT);
+    fc_keyring_refresh(ring, true);
+    assert(fc_keyring_revocations(ring) == 1);
 
     /* The role policy: deny by default. */
     assert(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_HELLO));

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Role bits. A publisher may also do everything an agent may. */
 #define FC_ROLE_NONE 0
@@ -28,6 +29,9 @@ void fc_keyring_destroy(fc_keyring_t **self_p);
 int fc_keyring_roles(fc_keyring_t *self, const char *z85);
 /* Re-reads now if a directory changed (force: in any case). */
 void fc_keyring_refresh(fc_keyring_t *self, bool force);
+/* How many re-reads so far found an enrolled key gone, or with a role fewer: a change
+   tells the broker to make every connection authenticate again. */
+uint64_t fc_keyring_revocations(const fc_keyring_t *self);
 /* Keys currently enrolled (both directories). */
 size_t fc_keyring_size(const fc_keyring_t *self);
 

@@ -378,6 +378,10 @@ int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
     } else if (m->serial > INT64_MAX) {
         fc_textf(text, textsize, "serial %llu is too large", (unsigned long long)m->serial);
         err = FC_EINVAL;
+    } else if (m->serial == 0) {
+        /* An agent with nothing installed holds serial 0: a release 0 would never install. */
+        fc_textf(text, textsize, "serial 0: release serials start at 1");
+        err = FC_ESERIAL;
     }
     if (!err)
         err = s_check_blobs(self, m, text, textsize);
@@ -552,7 +556,8 @@ int fc_store_agent_seen(fc_store_t *self, const char *id, const char *channel)
         sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
     }
-    return fc_store_step_done(st);
+    int err = fc_store_step_done(st);
+    return err ? err : fc_store_agent_known_mark(self, id);
 }
 
 int fc_store_agents(fc_store_t *self, const char *channel, size_t max, fc_agent_status_t **list,

@@ -64,6 +64,12 @@ int fc_store_blob_read(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64
 /* Re-reads a complete blob chunk by chunk and checks it still hashes to its name: FC_OK,
    FC_EHASH (damaged on disk: wrong size or content), FC_ENOTFOUND (not stored), FC_EIO. */
 int fc_store_blob_verify(fc_store_t *self, const uint8_t blob[FC_HASH_LEN]);
+/* As fc_store_blob_verify, for the complete blob under data dir dir, without a store: safe
+   on any thread (it opens and reads the file itself and touches no database), for the
+   broker's verifier thread. stop (may be NULL) is asked between chunks; when it returns true
+   the check ends early with FC_ETIMEOUT. FC_OK, FC_EHASH, FC_ENOTFOUND, FC_EIO. */
+int fc_store_blob_verify_file(const char *dir, const uint8_t blob[FC_HASH_LEN],
+                              bool (*stop)(void *arg), void *arg);
 /* Marks a damaged blob: moves its file aside (blobs/xx/HEX.corrupt) so it is no longer
    served and a re-push uploads it again, and records it with reason in corrupt_blobs
    until that upload commits. Returns fc_error_t. */

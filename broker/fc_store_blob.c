@@ -14,11 +14,17 @@
 #include <time.h>
 #include <unistd.h>
 
-static void s_blob_path(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], char *out, size_t n)
+/* The path of blob under data dir dir (fc_store_blob_verify_file has no store). */
+static void s_blob_path_in(const char *dir, const uint8_t blob[FC_HASH_LEN], char *out, size_t n)
 {
     char hex[2 * FC_HASH_LEN + 1];
     fc_hash_hex(blob, hex);
-    snprintf(out, n, "%s/blobs/%.2s/%s", self->dir, hex, hex);
+    snprintf(out, n, "%s/blobs/%.2s/%s", dir, hex, hex);
+}
+
+static void s_blob_path(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], char *out, size_t n)
+{
+    s_blob_path_in(self->dir, blob, out, n);
 }
 
 static void s_part_path(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], char *out, size_t n)
@@ -293,7 +299,11 @@ int fc_store_put_chunk(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64
 }
 
 /* Rehashes the partial file chunk by chunk; FC_OK if its hash of chunk hashes is blob. */
-static int s_verify_part(fc_store_t *self, int fd, const uint8_t blob[FC_HASH_LEN], uint64_t size)
+/* Hashes fd's size bytes chunk by chunk and checks the whole against blob. Touches nothing
+   of a store (any thread may call it); stop, if given, is asked between chunks and cuts the
+   work short (FC_ETIMEOUT) when it says so. */
+static int s_verify_fd(int fd, const uint8_t blob[FC_HASH_LEN], uint64_t size,
+                       bool (*stop)(void *arg), void *arg)
 {
     uint64_t nchunks = (size + FC_CHUNK_SIZE - 1) / FC_CHUNK_SIZE;
     uint8_t(*hashes)[FC_HASH_LEN] = NULL;
@@ -313,7 +323,9 @@ static int s_verify_part(fc_store_t *self, int fd, const uint8_t blob[FC_HASH_LE
     int err = fstat(fd, &sb) != 0 ? FC_EIO : (uint64_t)sb.st_size != size ? FC_EHASH : FC_OK;
     for (uint64_t i = 0; i < nchunks && !err; i++) {
         size_t len = (size_t)s_chunk_len(size, i);
-        if (fc_pread_all(fd, buf, len, i * FC_CHUNK_SIZE) != 0)
+        if (stop && stop(arg))
+            err = FC_ETIMEOUT;
+        else if (fc_pread_all(fd, buf, len, i * FC_CHUNK_SIZE) != 0)
             err = FC_EIO;
         else
             fc_hash_buf(hashes[i], buf, len);
@@ -327,6 +339,11 @@ static int s_verify_part(fc_store_t *self, int fd, const uint8_t blob[FC_HASH_LE
     free(hashes);
     free(buf);
     return err;
+}
+
+static int s_verify_part(fc_store_t *self, int fd, const uint8_t blob[FC_HASH_LEN], uint64_t size)
+{
+    return s_verify_fd(fd, blob, size, NULL, NULL);
 }
 
 /* Moves a verified partial file into blobs/, durably. */
@@ -429,6 +446,20 @@ int fc_store_blob_verify(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
     if (!e)
         return errno == ENOENT ? FC_ENOTFOUND : FC_EIO;
     return s_verify_part(self, e->fd, blob, e->size);
+}
+
+int fc_store_blob_verify_file(const char *dir, const uint8_t blob[FC_HASH_LEN],
+                              bool (*stop)(void *arg), void *arg)
+{
+    char path[PATH_MAX];
+    s_blob_path_in(dir, blob, path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? FC_ENOTFOUND : FC_EIO;
+    struct stat sb;
+    int err = fstat(fd, &sb) != 0 ? FC_EIO : s_verify_fd(fd, blob, (uint64_t)sb.st_size, stop, arg);
+    close(fd);
+    return err;
 }
 
 int fc_store_blob_quarantine(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], const char *reason)

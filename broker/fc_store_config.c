@@ -13,7 +13,7 @@
 #include <time.h>
 
 /* Version of the config tables; bump with a migration when they change. */
-#define S_CONFIG_SCHEMA 1
+#define S_CONFIG_SCHEMA 2
 
 static const char *s_tables =
     "CREATE TABLE IF NOT EXISTS config_revisions (rev INTEGER PRIMARY KEY,"
@@ -32,7 +32,16 @@ static const char *s_tables =
     "  last_seen INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
     "  who TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL, result TEXT NOT NULL);"
-    "INSERT OR IGNORE INTO meta (key, value) VALUES ('config_schema', 1);";
+    /* When the broker first heard of each agent id, as the announcement sequence then: an
+       ack counts towards a canary only from an agent known before the revision (schema 2). */
+    "CREATE TABLE IF NOT EXISTS agent_known (id TEXT PRIMARY KEY, since_seq INTEGER NOT NULL)"
+    "  WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO meta (key, value) VALUES ('config_schema', 2);";
+
+/* Schema 1 to 2: the agents a broker already knew were known before every revision. */
+static const char *s_migrate_2 = "INSERT OR IGNORE INTO agent_known (id, since_seq)"
+                                 "  SELECT id, 0 FROM agents UNION SELECT id, 0 FROM agent_groups;"
+                                 "UPDATE meta SET value = 2 WHERE key = 'config_schema';";
 
 #define S_REV_COLS                                                                                 \
     "rev, kind, scope, signer, created, committed, canary, halt_percent, target,"                  \
@@ -48,7 +57,9 @@ int fc_store_config_init(fc_store_t *self)
     sqlite3_finalize(st);
     if (version < 0)
         return FC_EIO;
-    return version > S_CONFIG_SCHEMA ? FC_EPROTO : FC_OK;
+    if (version > S_CONFIG_SCHEMA)
+        return FC_EPROTO;
+    return version < 2 ? fc_store_exec(self, s_migrate_2) : FC_OK;
 }
 
 static void s_rev_from_row(fc_store_rev_t *info, sqlite3_stmt *st)

@@ -86,11 +86,25 @@ int fc_store_agent_group_set(fc_store_t *self, const char *id, const char *group
 /* The group agent id last told the broker ("" if none or unknown). */
 void fc_store_agent_group(fc_store_t *self, const char *id, char *group, size_t size);
 
+/* Records that the broker has heard of agent id (HELLO, CONFIG_SYNC, an ack or a restart
+   slot), with the announcement sequence of the time, unless it had heard of it before. */
+int fc_store_agent_known_mark(fc_store_t *self, const char *id);
+/* The announcement sequence when the broker first heard of id: an agent known before a
+   revision has since_seq < the revision's seq. FC_ENOTFOUND for an id never heard of. */
+int fc_store_agent_known_since(fc_store_t *self, const char *id, uint64_t *since_seq);
+/* Whether agent id, in the group the broker recorded for it (not one a request claims), is
+   in the scope of revision info. */
+bool fc_store_config_in_scope(fc_store_t *self, const fc_store_rev_t *info, const char *id);
+
 /* CONFIG_ACK. Records (rev, id, group, state, text, now), replacing the agent's earlier
-   ack of rev. FC_ENOTFOUND unknown rev, FC_EINVAL bad id, group or state. For a canary SET
-   revision not promoted nor halted, re-counts the acks of canary members and marks it
-   halted when (failed + vetoed) * 100 > halt_percent * acks with at least one failure:
-   *halted_now (may be NULL) is then set and reason filled, and the halt is audited. */
+   ack of rev. FC_ENOTFOUND unknown rev, FC_EINVAL bad id, group or state, FC_EPERM (nothing
+   recorded) if the revision's scope does not name the agent as the broker knows it (its id,
+   the group it last told before this ack): acks belong to the agents a revision is for. For
+   a canary SET revision not promoted nor halted, re-counts the acks of canary members known
+   before the revision (fc_store_agent_known_since; an agent first heard of later is listed
+   but does not count) and marks it halted when (failed + vetoed) * 100 > halt_percent *
+   acks with at least one failure: *halted_now (may be NULL) is then set and reason filled,
+   and the halt is audited. */
 int fc_store_config_ack(fc_store_t *self, uint64_t rev, const char *id, const char *group,
                         const char *state, const char *text, bool *halted_now, char *reason,
                         size_t reasonsize);
@@ -99,8 +113,10 @@ bool fc_store_ack_state_valid(const char *state);
 
 /* CONFIG_STATUS. Every agent the broker knows (HELLO, or a config request) whose recorded
    group matches the revision's scope, plus any that acked it, by id, at most max: id,
-   channel = group, state = its ack or "pending", message = ack text, last_seen = when it
+   channel = group, state = its ack or "pending", message = ack text (prefixed with
+   FC_STORE_NOT_COUNTED for an agent first heard of after the revision), last_seen = when it
    was last heard from. *info gets the revision (halted, reason). */
+#define FC_STORE_NOT_COUNTED "not counted (agent first heard of after this revision): "
 int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_rev_t *info,
                            fc_agent_status_t **list, size_t *n);
 /* Number of known agents that scope applies to. */

@@ -290,6 +290,13 @@ static void s_test_fleet(fc_store_t *store, const fc_signkey_t *key)
     assert(fc_store_config_ack(store, 3, "a1", "web", "exploded", "", NULL, NULL, 0) == FC_EINVAL);
     assert(fc_store_config_ack(store, 99, "a1", "web", "applied", "", NULL, NULL, 0) ==
            FC_ENOTFOUND);
+    /* Acks belong to the agents the scope names as the broker knows them: a4 is in db, a2
+       told no group (claiming web in the ack does not put it there), nobody is unknown. */
+    assert(fc_store_config_ack(store, 3, "a4", "db", "failed", "", NULL, NULL, 0) == FC_EPERM);
+    assert(fc_store_config_ack(store, 3, "a2", "web", "failed", "", NULL, NULL, 0) == FC_EPERM);
+    assert(fc_store_config_ack(store, 3, "nobody", "web", "failed", "", NULL, NULL, 0) == FC_EPERM);
+    fc_store_agent_group(store, "a2", group, sizeof group);
+    assert(streq(group, "")); /* nothing recorded from a refused ack */
     fc_store_rev_t info;
     fc_agent_status_t *list;
     size_t n;
@@ -307,16 +314,32 @@ static void s_test_fleet(fc_store_t *store, const fc_signkey_t *key)
     assert(fc_store_config_status(store, 1, 100, &info, &list, &n) == FC_OK);
     assert(n == 4 && s_count(list, n, "pending") == 2 && s_count(list, n, "restarted") == 1);
     assert(streq(s_state(list, n, "a4"), "failed") && !info.halted);
+    /* a1..a4 were first heard of after revision 1: listed, marked as not counted. */
     for (size_t i = 0; i < n; i++)
         if (streq(list[i].id, "a4"))
-            assert(streq(list[i].message, "hook said no"));
+            assert(streq(list[i].message, FC_STORE_NOT_COUNTED "hook said no"));
     free(list);
     assert(fc_store_config_status(store, 42, 100, &info, &list, &n) == FC_ENOTFOUND);
 
     /* A canary revision at 50% halts when failures among canary acks pass 20%. */
-    char in[6][16], out[3][16];
-    s_canary_ids(50, in, 6, out, 3);
+    char in[7][16], out[3][16];
+    s_canary_ids(50, in, 7, out, 3);
+    for (int i = 0; i < 6; i++)
+        assert(fc_store_agent_seen(store, in[i], "stable") == FC_OK);
+    for (int i = 0; i < 3; i++)
+        assert(fc_store_agent_seen(store, out[i], "stable") == FC_OK);
+    uint64_t since;
+    assert(fc_store_agent_known_since(store, in[0], &since) == FC_OK && since == 4);
+    assert(fc_store_agent_known_since(store, in[6], &since) == FC_ENOTFOUND);
     s_push(store, s_set(key, 5, "global", 50, &len, "feature=true", NULL), &len, FC_OK, NULL, 5);
+    /* A canary member first heard of after the revision (an id made up by a stolen key):
+       its failure is recorded but does not count. */
+    assert(fc_store_agent_seen(store, in[6], "stable") == FC_OK);
+    assert(fc_store_agent_known_since(store, in[6], &since) == FC_OK && since == 5);
+    for (int i = 0; i < 3; i++)
+        assert(fc_store_config_ack(store, 5, in[6], "", "failed", "", &halted, reason,
+                                   sizeof reason) == FC_OK &&
+               !halted);
     for (int i = 0; i < 3; i++)
         assert(fc_store_config_ack(store, 5, out[i], "", "failed", "", &halted, reason,
                                    sizeof reason) == FC_OK &&
@@ -349,10 +372,12 @@ static void s_test_fleet(fc_store_t *store, const fc_signkey_t *key)
     assert(fc_store_config_status(store, 7, 100, &info, &list, &n) == FC_OK && n == 2);
     free(list);
     /* Acks after promotion never halt it. */
-    for (int i = 0; i < 3; i++)
-        assert(fc_store_config_ack(store, 6, in[i], "web", "failed", "", &halted, reason,
-                                   sizeof reason) == FC_OK &&
-               !halted);
+    assert(fc_store_config_ack(store, 6, "a1", "web", "failed", "", &halted, reason,
+                               sizeof reason) == FC_OK &&
+           !halted);
+    assert(fc_store_config_ack(store, 6, "a3", "web", "failed", "", &halted, reason,
+                               sizeof reason) == FC_OK &&
+           !halted);
     /* PROMOTE and SCHEMA revisions go to everyone. */
     uint64_t revs[16];
     bool more;
@@ -383,6 +408,21 @@ static void s_test_old_db(const char *base)
     store = fc_store_new(dir, &err, NULL, 0);
     assert(store && fc_store_config_latest(store) == 0);
     assert(fc_store_audit_add(store, "t", "a", "d", "ok") == FC_OK);
+    assert(fc_store_agent_seen(store, "old1", "stable") == FC_OK);
+    fc_store_destroy(&store);
+    /* Config schema 1 had no agent_known: the agents it knew were known before anything. */
+    assert(sqlite3_open(db, &h) == SQLITE_OK);
+    assert(sqlite3_exec(h,
+                        "DELETE FROM agent_known;"
+                        " UPDATE meta SET value = 1 WHERE key = 'config_schema';"
+                        " UPDATE meta SET value = 3 WHERE key = 'seq';",
+                        NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    store = fc_store_new(dir, &err, NULL, 0);
+    uint64_t since = 99;
+    assert(store && fc_store_agent_known_since(store, "old1", &since) == FC_OK && since == 0);
+    assert(fc_store_agent_seen(store, "new1", "stable") == FC_OK);
+    assert(fc_store_agent_known_since(store, "new1", &since) == FC_OK && since == 3);
     fc_store_destroy(&store);
     assert(sqlite3_open(db, &h) == SQLITE_OK);
     assert(sqlite3_exec(h, "UPDATE meta SET value = 99 WHERE key = 'config_schema'", NULL, NULL,
@@ -428,7 +468,8 @@ void fc_store_config_test(bool verbose)
     fc_agent_status_t *list;
     size_t n;
     assert(fc_store_config_status(store, 5, 100, &info, &list, &n) == FC_OK);
-    assert(info.halted && strstr(info.reason, "2 of 6") && s_count(list, n, "failed") == 4);
+    /* 2 counted failures, 2 outside the canary, 1 from an agent heard of too late. */
+    assert(info.halted && strstr(info.reason, "2 of 6") && s_count(list, n, "failed") == 5);
     free(list);
     char group[FC_MAX_NAME + 1];
     fc_store_agent_group(store, "a1", group, sizeof group);

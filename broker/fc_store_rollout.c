@@ -31,9 +31,37 @@ static bool s_group_valid(const char *group)
 
 /* --- groups ----------------------------------------------------------------------------- */
 
+int fc_store_agent_known_mark(fc_store_t *self, const char *id)
+{
+    sqlite3_stmt *st =
+        fc_store_prep(self, "INSERT OR IGNORE INTO agent_known (id, since_seq) VALUES (?, ?)");
+    if (st) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)fc_store_seq(self));
+    }
+    return fc_store_step_done(st);
+}
+
+int fc_store_agent_known_since(fc_store_t *self, const char *id, uint64_t *since_seq)
+{
+    *since_seq = 0;
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT since_seq FROM agent_known WHERE id = ?");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_text(st, 1, id ? id : "", -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *since_seq = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? FC_OK : rc == SQLITE_DONE ? FC_ENOTFOUND : fc_store_sqlite_error(rc);
+}
+
 /* Upsert without choosing durability: callers inside a transaction already did. */
 static int s_group_upsert(fc_store_t *self, const char *id, const char *group)
 {
+    int err = fc_store_agent_known_mark(self, id);
+    if (err)
+        return err;
     sqlite3_stmt *st =
         fc_store_prep(self, "INSERT INTO agent_groups (id, grp, last_seen) VALUES (?1, ?2, ?3)"
                             " ON CONFLICT (id) DO UPDATE SET"
@@ -77,10 +105,14 @@ void fc_store_agent_group(fc_store_t *self, const char *id, char *group, size_t 
 static int s_halt_check(fc_store_t *self, const fc_store_rev_t *info, bool *halted_now,
                         char *reason, size_t reasonsize)
 {
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT agent, state FROM config_acks WHERE rev = ?");
+    /* Only agents known before the revision: ids made up after it cannot vote. */
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT k.agent, k.state FROM config_acks k"
+                                           " JOIN agent_known n ON n.id = k.agent"
+                                           " WHERE k.rev = ?1 AND n.since_seq < ?2");
     if (!st)
         return FC_EIO;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)info->rev);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)(info->seq > INT64_MAX ? INT64_MAX : info->seq));
     uint64_t acks = 0, failures = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -119,6 +151,15 @@ static int s_halt_check(fc_store_t *self, const fc_store_rev_t *info, bool *halt
     return err;
 }
 
+bool fc_store_config_in_scope(fc_store_t *self, const fc_store_rev_t *info, const char *id)
+{
+    char scope[FC_MAX_SCOPE + 1], group[FC_MAX_NAME + 1];
+    if (fc_store_config_rev_scope(self, info, scope, sizeof scope) != FC_OK)
+        return false;
+    fc_store_agent_group(self, id, group, sizeof group);
+    return fc_scope_matches(scope, id, group);
+}
+
 int fc_store_config_ack(fc_store_t *self, uint64_t rev, const char *id, const char *group,
                         const char *state, const char *text, bool *halted_now, char *reason,
                         size_t reasonsize)
@@ -133,6 +174,8 @@ int fc_store_config_ack(fc_store_t *self, uint64_t rev, const char *id, const ch
     int err = fc_store_config_rev(self, rev, &info);
     if (err)
         return err;
+    if (!fc_store_config_in_scope(self, &info, id))
+        return FC_EPERM;
     /* An ack answered OK is never re-sent: it must be on disk first. */
     fc_store_sync(self, true);
     err = fc_store_begin(self);
@@ -167,21 +210,25 @@ int fc_store_config_ack(fc_store_t *self, uint64_t rev, const char *id, const ch
 
 /* --- fleet ------------------------------------------------------------------------------ */
 
-/* Every agent the broker knows, with its recorded group, when it was last heard from, and
-   its ack of rev (state NULL if none). */
-static sqlite3_stmt *s_fleet_query(fc_store_t *self, uint64_t rev)
+/* Every agent the broker knows, with its recorded group, when it was last heard from, its
+   ack of rev (state NULL if none), and whether it was known before announcement seq. */
+static sqlite3_stmt *s_fleet_query(fc_store_t *self, uint64_t rev, uint64_t seq)
 {
     sqlite3_stmt *st = fc_store_prep(
         self, "SELECT ids.id, coalesce(g.grp, ''),"
-              " max(coalesce(a.last_seen, 0), coalesce(g.last_seen, 0)), k.state, k.text, k.grp"
+              " max(coalesce(a.last_seen, 0), coalesce(g.last_seen, 0)), k.state, k.text, k.grp,"
+              " coalesce(n.since_seq < ?2, 0)"
               " FROM (SELECT id FROM agents UNION SELECT id FROM agent_groups"
               "       UNION SELECT agent FROM config_acks WHERE rev = ?1) ids"
               " LEFT JOIN agents a ON a.id = ids.id"
               " LEFT JOIN agent_groups g ON g.id = ids.id"
               " LEFT JOIN config_acks k ON k.rev = ?1 AND k.agent = ids.id"
+              " LEFT JOIN agent_known n ON n.id = ids.id"
               " ORDER BY ids.id");
-    if (st)
+    if (st) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)(rev > INT64_MAX ? 0 : rev));
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)(seq > INT64_MAX ? INT64_MAX : seq));
+    }
     return st;
 }
 
@@ -194,7 +241,7 @@ static const char *s_col(sqlite3_stmt *st, int col)
 int fc_store_config_matching(fc_store_t *self, const char *scope, size_t *count)
 {
     *count = 0;
-    sqlite3_stmt *st = s_fleet_query(self, 0);
+    sqlite3_stmt *st = s_fleet_query(self, 0, 0);
     if (!st)
         return FC_EIO;
     int rc;
@@ -216,7 +263,7 @@ int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_
         err = fc_store_config_rev_scope(self, info, scope, sizeof scope);
     if (err)
         return err;
-    sqlite3_stmt *st = s_fleet_query(self, rev);
+    sqlite3_stmt *st = s_fleet_query(self, rev, info->seq);
     if (!st)
         return FC_EIO;
     size_t cap = 0;
@@ -238,7 +285,10 @@ int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_
         fc_msg_set_str(a->channel, sizeof a->channel,
                        acked && *s_col(st, 5) ? s_col(st, 5) : group);
         fc_msg_set_str(a->state, sizeof a->state, acked ? s_col(st, 3) : "pending");
-        fc_msg_set_str(a->message, sizeof a->message, acked ? s_col(st, 4) : "");
+        if (acked && !sqlite3_column_int(st, 6))
+            snprintf(a->message, sizeof a->message, "%s%s", FC_STORE_NOT_COUNTED, s_col(st, 4));
+        else
+            fc_msg_set_str(a->message, sizeof a->message, acked ? s_col(st, 4) : "");
         a->last_seen = sqlite3_column_int64(st, 2);
     }
     sqlite3_finalize(st);

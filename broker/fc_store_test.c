@@ -283,6 +283,14 @@ static void s_test_releases(fc_store_t **store_p, const char *dir, const char *t
     assert(fc_store_release_commit(store, m3, m3len, &info, &seq, NULL, 0) == FC_OK && seq == 3);
     /* Now the old latest (m1) is no longer the latest: re-committing it is a serial error. */
     assert(fc_store_release_commit(store, m1, m1len, &info, &seq, NULL, 0) == FC_ESERIAL);
+    /* Serials start at 1, even on a channel without releases: an agent with nothing installed
+       holds serial 0, so it would take a release 0 for what it has and never install it. */
+    size_t mzlen;
+    uint8_t *mz = s_manifest(tree, "edge", "0.1", 0, &key, &mzlen);
+    assert(fc_store_release_commit(store, mz, mzlen, &info, &seq, text, sizeof text) == FC_ESERIAL);
+    assert(strstr(text, "serial 0") && seq == 0 && fc_store_seq(store) == 3);
+    assert(fc_store_latest(store, "edge", NULL, NULL, NULL) == FC_ENOTFOUND);
+    free(mz);
 
     /* Agents. */
     fc_agent_status_t st;

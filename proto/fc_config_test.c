@@ -186,6 +186,21 @@ static void s_test_values(void)
         free(s);
         fc_value_free(&v);
     }
+    /* Integers are int64 and floats float64: a number beyond them is not JSON to the
+       reader, so it stays the text it was, digits intact, not a rounded float. */
+    const char *huge[] = {"9223372036854775808", "-9223372036854775809", "1e400"};
+    for (size_t k = 0; k < sizeof huge / sizeof *huge; k++) {
+        assert(fc_value_from_text(&v, huge[k]) == 0 && fc_value_type(&v) == FC_VAL_STRING);
+        assert(fc_value_get_str(&v, &s) == 0 && !strcmp(s, huge[k]));
+        free(s);
+        fc_value_free(&v);
+    }
+    assert(fc_value_from_text(&v, "9223372036854775807") == 0 && fc_value_type(&v) == FC_VAL_INT);
+    assert(fc_value_get_int(&v, &i) == 0 && i == INT64_MAX);
+    fc_value_free(&v);
+    assert(fc_value_from_text(&v, "9223372036854775808.0") == 0);
+    assert(fc_value_type(&v) == FC_VAL_FLOAT);
+    fc_value_free(&v);
 
     assert(fc_value_from_text(&v, "{\"a\": 1, \"b\": [true, null, \"x\"]}") == 0);
     assert(fc_value_type(&v) == FC_VAL_STRUCT && fc_value_get_int(&v, &i) == FC_EINVAL);

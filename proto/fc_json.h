@@ -1,4 +1,4 @@
-/* fc_json.h: a small JSON writer for --json output and state files (no parser needed yet). */
+/* fc_json.h: a small JSON writer for --json output and state files, and the JSON reader. */
 #ifndef FC_JSON_H
 #define FC_JSON_H
 
@@ -35,9 +35,12 @@ void fc_json_key_bool(fc_json_t *self, const char *key, bool value);
 /* The text so far (borrowed; valid until the next call). */
 const char *fc_json_text(const fc_json_t *self);
 
-/* JSON input (config values, schemas): parses one JSON document (RFC 8259; depth at most 32, at most max bytes) into msgpack
-   bytes (malloc'd). Objects become maps with keys in document order. 0 or FC_EPROTO
-   (with a message naming line/column in errmsg) / FC_ETOOBIG. */
+/* JSON input (config values, schemas): parses one JSON document (RFC 8259, read by jansson;
+   at most max bytes, depth at most 32, no NUL byte or \u0000, no duplicate keys, integers
+   within int64 and floats within float64) into msgpack bytes (*out, malloc'd, the caller's
+   to free). Objects become maps with keys in document order. 0, or FC_EPROTO / FC_ETOOBIG /
+   FC_ENOMEM with *out NULL and, when errmsg is given, a message (naming line and column,
+   unless the document is over max). */
 int fc_json_to_msgpack(const char *text, size_t len, size_t max, uint8_t **out, size_t *outlen,
                        char *errmsg, size_t errsize);
 

@@ -2,6 +2,7 @@
 #include "fc_msg.h"
 #include "fc_error.h"
 #include "fc_mpack.h"
+#include "fc_state.h"
 
 #include <assert.h>
 #include <stddef.h>
@@ -45,6 +46,8 @@ typedef enum {
                    (all of it) when this is 0: HEARTBEAT gained its signed timestamp
                    [time_ms, sig] after release 1 */
     F_SIG,      /* uint8_t[FC_SIG_LEN]: bin of exactly 64 (only inside an optional group) */
+    F_HASH0,    /* uint8_t[FC_HASH_LEN]: bin of exactly 32, or an empty bin for "none" (all
+                   zero in the struct: no BLAKE2b-256 output is 32 zero bytes in practice) */
 } s_kind_t;
 
 typedef struct {
@@ -120,7 +123,8 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_RELEASE_COMMIT] = {M_MANIFEST},
     [FC_MSG_LIST] = {M_STR(channel)},
     [FC_MSG_LIST_REPLY] = {M_RELEASES},
-    [FC_MSG_REPORT] = {{F_AGENTS, 0, 1, 1}}, /* exactly the agent's own status */
+    /* exactly the agent's own status; the blob it found corrupt at the broker, if any */
+    [FC_MSG_REPORT] = {{F_AGENTS, 0, 1, 1}, {F_HASH0, offsetof(fc_msg_t, blob), 0, -1}},
     [FC_MSG_STATUS] = {M_STR(channel)},
     [FC_MSG_STATUS_REPLY] = {M_AGENTS},
     [FC_MSG_OK] = {M_U64(serial), {F_OPTBOOL, offsetof(fc_msg_t, flag), 0, -1}},
@@ -310,6 +314,11 @@ static int s_pack_scalar(msgpack_packer *pk, const s_field_t *f, const void *bas
         return msgpack_pack_bin_with_body(pk, S_CAT(uint8_t, base, f), FC_HASH_LEN);
     case F_SIG:
         return msgpack_pack_bin_with_body(pk, S_CAT(uint8_t, base, f), FC_SIG_LEN);
+    case F_HASH0: {
+        static const uint8_t none[FC_HASH_LEN];
+        const uint8_t *h = S_CAT(uint8_t, base, f);
+        return msgpack_pack_bin_with_body(pk, h, memcmp(h, none, FC_HASH_LEN) ? FC_HASH_LEN : 0);
+    }
     default:
         return -1;
     }
@@ -494,6 +503,17 @@ static int s_read_scalar(const msgpack_object *o, const s_field_t *f, void *base
         return fc_mpack_hash(o, S_AT(uint8_t, base, f));
     case F_SIG:
         return fc_mpack_fixbin(o, S_AT(uint8_t, base, f), FC_SIG_LEN);
+    case F_HASH0: {
+        const uint8_t *ptr;
+        size_t len;
+        /* any other length is malformed, as for F_HASH (not merely too big) */
+        int rc = fc_mpack_bin(o, &ptr, &len, FC_MAX_FRAME);
+        if (rc == 0 && len != 0 && len != FC_HASH_LEN)
+            rc = FC_EPROTO;
+        if (rc == 0 && len)
+            memcpy(S_AT(uint8_t, base, f), ptr, FC_HASH_LEN);
+        return rc;
+    }
     default:
         return FC_EPROTO;
     }
@@ -621,6 +641,11 @@ static int s_decode_top(const msgpack_object *top, size_t frames, zframe_t **dat
     int rc = 0;
     for (size_t i = 0; i < nfields && rc == 0; i++)
         rc = s_read_field(&it[3 + i], &fields[i], self);
+    /* A state is one of the documented names (fc_state.h), never free text a broker stores
+       and a CLI shows. Only decoding checks: hostile-input tools must be able to send one. */
+    fc_state_t state;
+    if (rc == 0 && type == FC_MSG_REPORT && !fc_state_from_name(self->agents[0].state, &state))
+        rc = FC_EPROTO;
     if (rc) {
         fc_msg_destroy(&self);
         return rc;
@@ -682,20 +707,77 @@ fc_msg_t *fc_msg_decode(zmsg_t **msg_p, int *err)
     return fc_msg_decode_req(msg_p, err, NULL);
 }
 
+/* Skips one msgpack scalar of fixed size (nil, bool, integer, float) at p, before end, and
+   says whether it was a non-negative integer (*value); NULL for anything else or a short
+   buffer. */
+static const uint8_t *s_peek_scalar(const uint8_t *p, const uint8_t *end, uint64_t *value,
+                                    bool *is_u64)
+{
+    *is_u64 = false;
+    if (p >= end)
+        return NULL;
+    uint8_t b = *p++;
+    if (b <= 0x7f) {
+        *value = b;
+        *is_u64 = true;
+        return p;
+    }
+    if (b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+        return p;
+    size_t width;
+    if (b >= 0xcc && b <= 0xcf)
+        width = (size_t)1 << (b - 0xcc);
+    else if (b >= 0xd0 && b <= 0xd3)
+        width = (size_t)1 << (b - 0xd0);
+    else if (b == 0xca || b == 0xcb)
+        width = b == 0xca ? 4 : 8;
+    else
+        return NULL;
+    if ((size_t)(end - p) < width)
+        return NULL;
+    if (b <= 0xd3 && b >= 0xcc) {
+        uint64_t v = 0;
+        for (size_t i = 0; i < width; i++)
+            v = v << 8 | p[i];
+        bool negative = b >= 0xd0 && (p[0] & 0x80);
+        *value = v;
+        *is_u64 = !negative;
+    }
+    return p + width;
+}
+
 bool fc_msg_peek_req(zframe_t *frame, uint64_t *req)
 {
-    if (!frame || zframe_size(frame) > FC_MAX_FRAME)
+    /* Only the array header and the three leading scalars, at most 32 bytes: never the
+       whole frame. Unpacking a frame of 16 MiB of nils only to read its third element made
+       msgpack-c allocate a 24-byte object for each nil. */
+    if (!frame)
         return false;
-    msgpack_zone zone;
-    msgpack_zone_init(&zone, 1024);
-    msgpack_object obj;
-    const msgpack_object *items;
-    size_t n;
-    bool ok = fc_mpack_unpack(zframe_data(frame), zframe_size(frame), 8, &zone, &obj) == 0 &&
-              fc_mpack_array(&obj, SIZE_MAX, -1, &items, &n) == 0 && n >= 3 &&
-              fc_mpack_u64(&items[2], req) == 0;
-    msgpack_zone_destroy(&zone);
-    return ok;
+    const uint8_t *p = zframe_data(frame), *end = p + zframe_size(frame);
+    if (p == end)
+        return false;
+    uint8_t b = *p++;
+    size_t count;
+    if (b >= 0x90 && b <= 0x9f)
+        count = b & 0x0f;
+    else if (b == 0xdc && end - p >= 2) {
+        count = (size_t)p[0] << 8 | p[1];
+        p += 2;
+    } else if (b == 0xdd && end - p >= 4) {
+        count = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+        p += 4;
+    } else
+        return false;
+    if (count < 3)
+        return false;
+    uint64_t v = 0;
+    bool is_u64 = false;
+    for (int i = 0; i < 3 && p; i++)
+        p = s_peek_scalar(p, end, &v, &is_u64);
+    if (!p || !is_u64)
+        return false;
+    *req = v;
+    return true;
 }
 
 const char *fc_msg_type_name(int type)

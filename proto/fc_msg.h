@@ -24,7 +24,7 @@ typedef enum {
     FC_MSG_RELEASE_COMMIT = 12,/* P>B  bytes (signed manifest) -> OK (serial) */
     FC_MSG_LIST = 13,          /* P>B  channel ("" = all) */
     FC_MSG_LIST_REPLY = 14,    /* B>P  releases */
-    FC_MSG_REPORT = 15,        /* A>B  agents[0] (own status) */
+    FC_MSG_REPORT = 15,        /* A>B  agents[0] (own status; state one of fc_state.h), blob (found corrupt at the broker; all zero = none) */
     FC_MSG_STATUS = 16,        /* P>B  channel ("" = all) */
     FC_MSG_STATUS_REPLY = 17,  /* B>P  agents */
     FC_MSG_OK = 18,            /* B>C  serial (where meaningful), flag (RESTART_SLOT: granted; on the wire only when true) */
@@ -72,7 +72,7 @@ typedef struct {
     char id[FC_MAX_NAME + 1];
     char channel[FC_MAX_NAME + 1];
     char version[FC_MAX_NAME + 1];  /* installed, "" if none */
-    char state[FC_MAX_NAME + 1];    /* idle, downloading, installing, installed, postponed, failed, ... */
+    char state[FC_MAX_NAME + 1];    /* REPORT, STATUS_REPLY: a name from fc_state.h; CONFIG_STATUS_REPLY: an ack state or "pending" */
     char message[FC_MAX_TEXT + 1];
     uint64_t done;                  /* bytes of the release in hand */
     uint64_t total;                 /* bytes of the release being fetched, 0 if none */
@@ -153,7 +153,8 @@ void fc_msg_set_bytes(fc_msg_t *self, const void *buf, size_t len);
 zmsg_t *fc_msg_encode(fc_msg_t *self);
 /* Decodes *msg_p (which it destroys and nulls). Returns NULL and sets *err (FC_EPROTO,
    FC_ETOOBIG) on anything malformed: wrong frame count, bad msgpack, wrong types, unknown
-   type, counts over limits, trailing bytes. Never asserts on input. */
+   type, counts over limits, trailing bytes, a REPORT whose state is not in fc_state.h.
+   Never asserts on input. (Encoding does not check states: test tools send bad ones.) */
 fc_msg_t *fc_msg_decode(zmsg_t **msg_p, int *err);
 
 /* Sends on a DEALER (or PUB, see fc_msg_publish). Destroys *self_p. Returns 0 or -1. */
@@ -199,8 +200,11 @@ bool fc_msg_type_has_data(int type);
 /* Whether this type is a request of the config and trust-list services (CONFIG_PUSH,
    CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, RESTART_SLOT, AUDIT, TRUST_PUSH, GET_TRUST). */
 bool fc_msg_type_is_config_request(int type);
-/* Reads the req of a message the codec refused, if its first frame is still a msgpack array
-   with an integer third element, so the sender can learn why instead of timing out. */
+/* Reads the req of a message the codec refused, if its first frame still begins with a
+   msgpack array header of at least three elements whose first two are scalars and whose
+   third is a non-negative integer, so the sender can learn why instead of timing out.
+   Reads only those leading bytes (at most 32), whatever follows them: a huge or trailing
+   body costs nothing here. */
 bool fc_msg_peek_req(zframe_t *frame, uint64_t *req);
 /* Receives one whole multipart message but keeps at most keep frames: a peer sending
    thousands of frames cannot make us hold them, and the rest of its message is still

@@ -120,6 +120,7 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
         break;
     case FC_MSG_REPORT:
         s_add_agents(m, 1);
+        memset(m->blob, 0xbc, FC_HASH_LEN);
         break;
     case FC_MSG_STATUS_REPLY:
         s_add_agents(m, 2);

@@ -7,6 +7,7 @@
 #include "fc_error.h"
 #include "fc_msg.h"
 #include "fc_msg_sample.h"
+#include "fc_state.h"
 
 #include <msgpack.h>
 #include <stdio.h>
@@ -62,6 +63,27 @@ static zmsg_t *s_sync_with(size_t len)
     return s_raw_end(&r);
 }
 
+/* A REPORT: one agent-status with this state, then a blob field of bloblen bytes of fill
+   (bloblen SIZE_MAX: left off, the layout before the field existed). */
+static zmsg_t *s_report_with(const char *state, size_t bloblen, uint8_t fill)
+{
+    s_raw_t r;
+    msgpack_packer *pk = s_raw(&r, bloblen == SIZE_MAX ? 4 : 5, 1, FC_MSG_REPORT, 5);
+    msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 8);
+    s_pstr(pk, "id");
+    s_pstr(pk, "ch");
+    s_pstr(pk, "ver");
+    s_pstr(pk, state);
+    s_pstr(pk, "msg");
+    msgpack_pack_uint64(pk, 1);
+    msgpack_pack_uint64(pk, 2);
+    msgpack_pack_int64(pk, -3);
+    if (bloblen != SIZE_MAX)
+        s_pbin(pk, bloblen, fill);
+    return s_raw_end(&r);
+}
+
 /* Hand-packed messages in the exact order of docs/PROTOCOL.md section 3. */
 static void s_test_wire_layout(void)
 {
@@ -91,22 +113,17 @@ static void s_test_wire_layout(void)
     assert(m->ranges[1].offset == 20 && m->ranges[1].length == 5);
     fc_msg_destroy(&m);
 
-    pk = s_raw(&r, 4, 1, FC_MSG_REPORT, 5);
-    msgpack_pack_array(pk, 1);
-    msgpack_pack_array(pk, 8);
-    s_pstr(pk, "id");
-    s_pstr(pk, "ch");
-    s_pstr(pk, "ver");
-    s_pstr(pk, "state");
-    s_pstr(pk, "msg");
-    msgpack_pack_uint64(pk, 1);
-    msgpack_pack_uint64(pk, 2);
-    msgpack_pack_int64(pk, -3);
-    m = fc_msg_accept(s_raw_end(&r));
+    m = fc_msg_accept(s_report_with("failed", 32, 0xcd));
     fc_agent_status_t *a = &m->agents[0];
     assert(m->nagents == 1 && !strcmp(a->id, "id") && !strcmp(a->channel, "ch"));
-    assert(!strcmp(a->version, "ver") && !strcmp(a->state, "state"));
+    assert(!strcmp(a->version, "ver") && !strcmp(a->state, "failed"));
     assert(!strcmp(a->message, "msg") && a->done == 1 && a->total == 2 && a->last_seen == -3);
+    assert(m->blob[0] == 0xcd && m->blob[31] == 0xcd);
+    fc_msg_destroy(&m);
+    /* An empty blob field: no blob named. */
+    m = fc_msg_accept(s_report_with("up-to-date", 0, 0));
+    uint8_t none[FC_HASH_LEN] = {0};
+    assert(!strcmp(m->agents[0].state, "up-to-date") && !memcmp(m->blob, none, FC_HASH_LEN));
     fc_msg_destroy(&m);
 
     pk = s_raw(&r, 4, 1, FC_MSG_LIST_REPLY, 6);
@@ -217,6 +234,22 @@ static void s_test_encode_rejects(void)
     m = fc_msg_sample(FC_MSG_REPORT); /* REPORT carries exactly one status */
     m->nagents = 0;
     assert(fc_msg_encode(m) == NULL);
+    fc_msg_destroy(&m);
+
+    /* REPORT's blob: 32 bytes on the wire when named, an empty bin when all zero. */
+    m = fc_msg_sample(FC_MSG_REPORT);
+    memset(m->blob, 0x5a, FC_HASH_LEN);
+    msg = fc_msg_encode(m);
+    fc_msg_destroy(&m);
+    m = fc_msg_accept(msg);
+    assert(m->blob[0] == 0x5a && m->blob[FC_HASH_LEN - 1] == 0x5a);
+    memset(m->blob, 0, FC_HASH_LEN);
+    msg = fc_msg_encode(m);
+    assert(zframe_size(zmsg_first(msg)) < 600 + FC_MAX_TEXT); /* no 32 zero bytes sent */
+    fc_msg_destroy(&m);
+    m = fc_msg_accept(msg);
+    uint8_t zero[FC_HASH_LEN] = {0};
+    assert(!memcmp(m->blob, zero, FC_HASH_LEN));
     fc_msg_destroy(&m);
 
     m = fc_msg_new(FC_MSG_RELEASE_COMMIT);
@@ -410,9 +443,23 @@ static void s_test_decode_rejects(void)
         msgpack_pack_uint64(pk, 1);
     }
     fc_msg_reject(s_raw_end(&r), FC_ETOOBIG);
-    pk = s_raw(&r, 4, 1, FC_MSG_REPORT, 1);
+    pk = s_raw(&r, 5, 1, FC_MSG_REPORT, 1);
     msgpack_pack_array(pk, 0); /* REPORT needs exactly its own status */
+    s_pbin(pk, 0, 0);
     fc_msg_reject(s_raw_end(&r), FC_EPROTO);
+    /* A REPORT's state is one of fc_state.h's names: anything else is malformed, and so is
+       a blob that is neither empty nor a hash, or a REPORT without the blob field. */
+    const char *bad_states[] = {"bogus-state", "", "FAILED", "installed\n"};
+    for (size_t i = 0; i < sizeof bad_states / sizeof bad_states[0]; i++)
+        fc_msg_reject(s_report_with(bad_states[i], 0, 0), FC_EPROTO);
+    for (int i = 0; i < FC_STATE_COUNT; i++) {
+        m = fc_msg_accept(s_report_with(fc_state_name((fc_state_t)i), 0, 0));
+        fc_msg_destroy(&m);
+    }
+    size_t blob_lens[] = {1, 31, 33, 64};
+    for (size_t i = 0; i < sizeof blob_lens / sizeof blob_lens[0]; i++)
+        fc_msg_reject(s_report_with("failed", blob_lens[i], 1), FC_EPROTO);
+    fc_msg_reject(s_report_with("failed", SIZE_MAX, 0), FC_EPROTO);
 
     /* Hashes of the wrong length */
     size_t hash_lens[] = {31, 33, 0};
@@ -672,6 +719,43 @@ static void s_test_announce(void)
     zsock_destroy(&pub);
 }
 
+/* fc_msg_peek_req reads only the header: a readable req whatever follows it, and nothing
+   from a frame whose header is not one. */
+static void s_test_peek_req(void)
+{
+    uint64_t req = 0;
+    zframe_t *f = zframe_new("\x94\x01\x0d\x4d\xa0\xc0", 6); /* one trailing byte */
+    assert(fc_msg_peek_req(f, &req) && req == 0x4d);
+    zframe_destroy(&f);
+    f = zframe_new("\x93\xca\x3f\x80\x00\x00\x01\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 16);
+    assert(fc_msg_peek_req(f, &req) && req == UINT64_MAX); /* float version, widest req */
+    zframe_destroy(&f);
+    f = zframe_new("\x93\x01\x05\xd0\x07", 5); /* a signed encoding of 7 */
+    assert(fc_msg_peek_req(f, &req) && req == 7);
+    zframe_destroy(&f);
+    const char *bad[] = {"\x92\x01\x05",
+                         "\x93\x01\x05\xff",
+                         "\x93\xa1\x61\x05\x01",
+                         "\x93\x01\x05\xcd\x01",
+                         "\x83\x01\x01\x02\x05\x03\x4d",
+                         ""};
+    const size_t badlen[] = {3, 4, 5, 5, 7, 0};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        f = zframe_new(bad[i], badlen[i]);
+        assert(!fc_msg_peek_req(f, &req));
+        zframe_destroy(&f);
+    }
+    /* 16 MiB of nils after the header (array32): read at once, nothing allocated for them. */
+    size_t big = 16u << 20;
+    f = zframe_new(NULL, big);
+    uint8_t *d = zframe_data(f);
+    memset(d, 0xc0, big);
+    memcpy(d, "\xdd\x00\xff\xff\xf8\x01\x05\x2a", 8);
+    assert(fc_msg_peek_req(f, &req) && req == 42);
+    zframe_destroy(&f);
+    assert(!fc_msg_peek_req(NULL, &req));
+}
+
 void fc_msg_test(bool verbose)
 {
     printf(" * fc_msg: ");
@@ -699,6 +783,7 @@ void fc_msg_test(bool verbose)
     }
 
     s_test_round_trips();
+    s_test_peek_req();
     s_test_wire_layout();
     s_test_encode_rejects();
     s_test_decode_rejects();

@@ -459,9 +459,14 @@ void fc_sock_tune(void *sock)
        outright closes its sockets and is noticed at once; a frozen one shows in the signed
        heartbeats on the announce socket within a second. */
     int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 0;
+    /* libzmq's default of 1000 received messages queued per connection, each up to
+       FC_MAX_FRAME, would let a peer that sends faster than we read make us hold 16 GiB.
+       Past the HWM libzmq stops reading that connection and TCP pushes back. */
+    int rcvhwm = FC_SOCK_RCVHWM;
     /* Errors ignored: not every socket type supports every option, and none is essential. */
     zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sock, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
     zmq_setsockopt(sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt(sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
     zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl);
@@ -761,6 +766,9 @@ void fc_util_test(bool verbose)
         int linger = -1;
         sz = sizeof linger;
         assert(zmq_getsockopt(s, ZMQ_LINGER, &linger, &sz) == 0 && linger == 0);
+        int rcvhwm = 0;
+        sz = sizeof rcvhwm;
+        assert(zmq_getsockopt(s, ZMQ_RCVHWM, &rcvhwm, &sz) == 0 && rcvhwm == FC_SOCK_RCVHWM);
         zmq_close(s);
     }
     zmq_ctx_term(ctx);

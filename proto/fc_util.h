@@ -52,7 +52,11 @@ void fc_format_time(char *buf, size_t size, int64_t t);
 size_t fc_bsearch(const void *key, const void *base, size_t n, size_t size,
                   int (*cmp)(const void *key, const void *element), bool *found);
 
-/* Sets the options every fleetcast socket gets: ZMQ_MAXMSGSIZE (FC_MAX_FRAME), linger 0,
+/* Messages received and not yet read that libzmq queues per connection (ZMQ_RCVHWM): a
+   chunk window's worth of replies and some. The broker's ROUTER has less (fc_broker.h). */
+#define FC_SOCK_RCVHWM 64
+/* Sets the options every fleetcast socket gets: ZMQ_MAXMSGSIZE (FC_MAX_FRAME), ZMQ_RCVHWM
+   (FC_SOCK_RCVHWM), linger 0,
    fast reconnect (100 ms, backing off to 2 s), and ZMTP heartbeats (a ping every 5 s, 15 s
    without traffic after one: dead) so a silently dead peer is noticed within seconds. sock
    is a libzmq socket handle (zsock_resolve'd). */

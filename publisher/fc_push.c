@@ -202,6 +202,62 @@ static int s_latest_serial(s_push_t *p, uint64_t *serial)
     return 0;
 }
 
+/* Asks the broker for the channel's latest signed manifest (SYNC) and opens it: *latest is
+   NULL if the channel has none. Only its own signature is checked: the publisher compares
+   it with what it is about to push, it installs nothing from it. */
+static int s_latest_manifest(s_push_t *p, fc_manifest_t **latest)
+{
+    *latest = NULL;
+    fc_msg_t *sync = fc_msg_new(FC_MSG_SYNC);
+    fc_msg_set_str(sync->channel, sizeof sync->channel, p->opt->channel);
+    fc_msg_t *snap = NULL;
+    int rc = s_call(p, &sync, FC_MSG_SNAPSHOT, &snap);
+    if (rc)
+        return rc;
+    if (snap->bytes_len > 0) {
+        int err = 0;
+        *latest = fc_manifest_parse(snap->bytes, snap->bytes_len, NULL, &err);
+        if (!*latest)
+            rc = s_fail(p, err, "cannot read the latest release of channel %s from the broker: %s",
+                        p->opt->channel, fc_strerror(err));
+    }
+    fc_msg_destroy(&snap);
+    return rc;
+}
+
+/* What makes two releases of one version differ, written into why ("" if nothing): the
+   content an agent installs and the flags that decide when it installs it. The serial,
+   creation time and signer are not content. */
+static bool s_same_content(const fc_manifest_t *a, const fc_manifest_t *b, char *why, size_t size)
+{
+    *why = '\0';
+    if (!streq(a->product, b->product))
+        snprintf(why, size, "product %s, published %s", a->product, b->product);
+    else if (a->mandatory != b->mandatory)
+        snprintf(why, size, "%s, published %s", a->mandatory ? "mandatory" : "optional",
+                 b->mandatory ? "mandatory" : "optional");
+    else if (!streq(a->min_version, b->min_version))
+        snprintf(why, size, "minimum version '%s', published '%s'", a->min_version, b->min_version);
+    /* Both lists are sorted by path: walk them side by side to name the first difference. */
+    uint32_t i = 0, j = 0;
+    while (!*why && (i < a->nfiles || j < b->nfiles)) {
+        const fc_file_t *fa = i < a->nfiles ? &a->files[i] : NULL;
+        const fc_file_t *fb = j < b->nfiles ? &b->files[j] : NULL;
+        int order = !fa ? 1 : !fb ? -1 : strcmp(fa->path, fb->path);
+        if (order < 0)
+            snprintf(why, size, "%s is not in the published release", fa->path);
+        else if (order > 0)
+            snprintf(why, size, "%s is only in the published release", fb->path);
+        else if (fa->size != fb->size || !fc_hash_equal(fa->hash, fb->hash))
+            snprintf(why, size, "%s has other content", fa->path);
+        else if (fa->mode != fb->mode)
+            snprintf(why, size, "%s has mode %03o, published %03o", fa->path, fa->mode, fb->mode);
+        i++;
+        j++;
+    }
+    return !*why;
+}
+
 int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_signkey_t *key,
                     fc_push_result_t *result)
 {
@@ -245,7 +301,25 @@ int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_
     uint64_t latest = 0;
     if (!rc)
         rc = s_latest_serial(&p, &latest);
-    if (!rc && opt->serial && opt->serial <= latest)
+    /* Re-running a push (a script run twice, a retry after a lost reply) must not publish
+       the same thing again under a new serial, which every agent would install again; and
+       a version must name one content, or two agents "on 1.0" run different code. */
+    fc_manifest_t *published = NULL;
+    if (!rc && latest)
+        rc = s_latest_manifest(&p, &published);
+    if (published && streq(published->version, opt->version)) {
+        char why[FC_MAX_PATH + 64];
+        if (s_same_content(m, published, why, sizeof why)) {
+            result->already_published = true;
+            result->serial = published->serial;
+        } else
+            rc = s_fail(&p, FC_EINVAL,
+                        "%s %s is already published as serial %llu with other content (%s): a "
+                        "version names one content; push this tree as a new version",
+                        opt->channel, opt->version, (unsigned long long)published->serial, why);
+    }
+    fc_manifest_destroy(&published);
+    if (!rc && !result->already_published && opt->serial && opt->serial <= latest)
         rc = s_fail(&p, FC_ESERIAL, "serial %llu is not above the channel's latest (%llu)",
                     (unsigned long long)opt->serial, (unsigned long long)latest);
     m->serial = opt->serial ? opt->serial : latest + 1;
@@ -264,7 +338,9 @@ int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_
     zhashx_destroy(&seen);
     fc_progress_destroy(&p.bar);
 
-    if (!rc) {
+    /* Already published: the blobs were still checked above, so a re-run repairs a blob the
+       broker lost or marked corrupt, but nothing is committed or announced. */
+    if (!rc && !result->already_published) {
         size_t len = 0;
         uint8_t *signed_manifest = fc_manifest_sign(m, key, &len);
         if (!signed_manifest)

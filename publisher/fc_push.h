@@ -22,7 +22,9 @@ typedef struct {
 } fc_push_options_t;
 
 typedef struct {
-    uint64_t serial;
+    uint64_t serial;        /* the release committed, or the one already published */
+    bool already_published; /* the channel's latest release is this version with this
+                               content: nothing was committed (a re-run push) */
     uint64_t files;
     uint64_t bytes_total;    /* sum of file sizes */
     uint64_t bytes_uploaded; /* chunk bytes sent this run */
@@ -33,7 +35,12 @@ typedef struct {
 } fc_push_result_t;
 
 /* Runs the whole push over client (already connected, HELLO done by the caller or not:
-   fc_push does its own HELLO). Returns fc_error_t; result->message explains a failure. */
+   fc_push does its own HELLO). Returns fc_error_t; result->message explains a failure.
+   When the channel's latest release has the same version and the same content (files,
+   modes, hashes, product, mandatory flag, minimum version), the blobs are still checked
+   (and any the broker lacks uploaded) but nothing is committed: result->already_published
+   is set with that release's serial, and 0 is returned. The same version with other
+   content is refused (FC_EINVAL): a version names one content. */
 int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_signkey_t *key,
                     fc_push_result_t *result);
 

@@ -16,6 +16,7 @@
 #include "fc_keys_cmd.h"
 #include "fc_progress.h"
 #include "fc_push.h"
+#include "fc_state.h"
 #include "fc_trust_cmd.h"
 #include "fc_util.h"
 
@@ -53,7 +54,11 @@ static const char *s_usage =
     "  release push DIR --channel NAME --version VER --key FILE\n"
     "               [--mandatory] [--min-version VER] [--serial N] [--product NAME]\n"
     "                                   hash, sign and upload DIR as a release; only what the\n"
-    "                                   broker lacks is sent, so a re-run resumes a failed push\n"
+    "                                   broker lacks is sent, so a re-run resumes a failed push;\n"
+    "                                   when the channel's latest release is VER with the same\n"
+    "                                   content, nothing is committed (exit 0, its serial is\n"
+    "                                   shown); VER with other content is refused: use a new\n"
+    "                                   version\n"
     "  release list [--channel NAME]    releases on the broker, newest first\n"
     "  status [--channel NAME]          every agent seen: id, channel, installed version,\n"
     "                                   state, progress, last seen\n"
@@ -214,6 +219,7 @@ static int s_push(const s_options_t *o, const char *dir)
         fc_json_key_str(j, "channel", o->channel);
         fc_json_key_str(j, "version", o->version);
         fc_json_key_uint(j, "serial", res.serial);
+        fc_json_key_bool(j, "already_published", res.already_published);
         fc_json_key_uint(j, "files", res.files);
         fc_json_key_uint(j, "bytes_total", res.bytes_total);
         fc_json_key_uint(j, "bytes_uploaded", res.bytes_uploaded);
@@ -230,7 +236,13 @@ static int s_push(const s_options_t *o, const char *dir)
         fprintf(stderr, "fleetcast: push failed: %s\n", res.message);
         return 1;
     }
-    if (!o->json) {
+    if (!o->json && res.already_published) {
+        char sent[32];
+        printf("%s %s is already published as serial %llu with this content: nothing committed "
+               "(uploaded %s the broker lacked; %.2f s)\n",
+               o->channel, o->version, (unsigned long long)res.serial,
+               fc_format_bytes(sent, sizeof sent, res.bytes_uploaded), res.seconds);
+    } else if (!o->json) {
         char total[32], sent[32], present[32];
         printf("pushed %s %s as serial %llu: %llu files, %s; uploaded %s, %s already on the "
                "broker (%.2f s)\n",
@@ -309,6 +321,15 @@ static int s_list(const s_options_t *o)
     return 0;
 }
 
+/* The agent's state as the table names it: a broker only stores states from fc_state.h,
+   and a database from before that check may hold anything, shown as "unknown". */
+static const char *s_state_shown(const char *state)
+{
+    fc_state_t s = FC_STATE_UNKNOWN;
+    fc_state_from_name(state, &s);
+    return fc_state_name(s);
+}
+
 static int s_status(const s_options_t *o)
 {
     fc_msg_t *req = fc_msg_new(FC_MSG_STATUS);
@@ -325,7 +346,7 @@ static int s_status(const s_options_t *o)
             fc_json_key_str(j, "id", a->id);
             fc_json_key_str(j, "channel", a->channel);
             fc_json_key_str(j, "version", a->version);
-            fc_json_key_str(j, "state", a->state);
+            fc_json_key_str(j, "state", s_state_shown(a->state));
             fc_json_key_uint(j, "done", a->done);
             fc_json_key_uint(j, "total", a->total);
             fc_json_key_int(j, "last_seen", a->last_seen);
@@ -347,7 +368,8 @@ static int s_status(const s_options_t *o)
             else
                 snprintf(progress, sizeof progress, "-");
             printf("%-20s %-12s %-12s %-12s %9s %-20s %s\n", a->id, a->channel,
-                   *a->version ? a->version : "-", a->state, progress, seen, a->message);
+                   *a->version ? a->version : "-", s_state_shown(a->state), progress, seen,
+                   a->message);
         }
         if (reply->nagents == 0)
             printf("(no agents seen)\n");

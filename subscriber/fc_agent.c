@@ -7,8 +7,10 @@
 #include "fc_hash.h"
 #include "fc_msg.h"
 #include "fc_reconf.h"
+#include "fc_state.h"
 #include "fc_util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
@@ -44,10 +46,14 @@ void fc_agent_set_state(fc_agent_t *self, const char *state, const char *fmt, ..
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fc_state_t known;
+    assert(fc_state_from_name(state, &known)); /* what the broker accepts: fc_state.h */
+    (void)known;
     if (streq(state, self->res.state) && streq(msg, self->res.message))
         return;
     fc_msg_set_str(self->res.state, sizeof self->res.state, state);
     fc_msg_set_str(self->res.message, sizeof self->res.message, msg);
+    memset(self->corrupt_blob, 0, FC_HASH_LEN); /* a new state names no blob unless set */
     self->report_due = true;
     if (self->mode == FC_AGENT_DAEMON || self->verbose)
         fc_agent_log(self, "%s: %s", state, msg);
@@ -149,6 +155,7 @@ int fc_agent_report(fc_agent_t *self, double now)
     fc_msg_set_str(st->version, sizeof st->version, fc_install_version(self->inst));
     fc_msg_set_str(st->state, sizeof st->state, self->res.state);
     fc_msg_set_str(st->message, sizeof st->message, self->res.message);
+    memcpy(m->blob, self->corrupt_blob, FC_HASH_LEN);
     fc_agent_fresh_note(self, st->message, sizeof st->message);
     if (self->stage) {
         st->done = fc_stage_bytes_have(self->stage);

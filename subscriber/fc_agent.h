@@ -36,6 +36,9 @@ typedef void(fc_agent_log_fn)(const char *line, void *arg);
 typedef struct {
     const char *broker;      /* service endpoint, "tcp://host:7400" (required) */
     const char *channel;     /* channel to follow (required) */
+    const char *product;     /* install only releases whose manifest names this product (a
+                                release of another product on the channel is rejected);
+                                NULL or "": any product */
     const char *install_dir; /* releases/ and the current symlink live here (required) */
     const char *state_dir;   /* manifests, journal, failed serials (required) */
     const char *trust_file;  /* trusted publisher keys (required unless trust is set) */

@@ -67,6 +67,9 @@ int fc_agent_config_check(const fc_agent_config_t *cfg, char *msg, size_t msgsiz
               FC_MAX_NAME);
     if (cfg->id && cfg->id[0] && !fc_name_valid(cfg->id))
         S_BAD("--id '%s' is not a valid name (1-%d of A-Z a-z 0-9 . _ + -)", cfg->id, FC_MAX_NAME);
+    if (cfg->product && cfg->product[0] && !fc_name_valid(cfg->product))
+        S_BAD("--product '%s' is not a valid name (1-%d of A-Z a-z 0-9 . _ + -)", cfg->product,
+              FC_MAX_NAME);
     if (cfg->group && cfg->group[0] && !fc_name_valid(cfg->group))
         S_BAD("--group '%s' is not a valid name (1-%d of A-Z a-z 0-9 . _ + -)", cfg->group,
               FC_MAX_NAME);

@@ -76,6 +76,7 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
     fc_agent_t *self = (fc_agent_t *)zmalloc(sizeof(fc_agent_t));
     self->broker = strdup(cfg->broker);
     self->channel = strdup(cfg->channel);
+    self->product = s_strdup_or_null(cfg->product);
     self->install_dir = strdup(cfg->install_dir);
     self->state_dir = strdup(cfg->state_dir);
     self->id = cfg->id && cfg->id[0] ? strdup(cfg->id) : s_default_id();
@@ -106,8 +107,12 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
     }
     self->freeze_after = cfg->freeze_after > 0 ? cfg->freeze_after : FC_AGENT_FREEZE_AFTER;
     int e = fc_agent_trust_open(self, cfg);
-    if (!e)
-        self->inst = fc_install_new(self->install_dir, self->state_dir, self->trust, &e);
+    if (!e) {
+        self->inst =
+            fc_install_new(self->install_dir, self->state_dir, self->trust, &e, msg, sizeof msg);
+        if (!self->inst && msg[0])
+            fc_agent_log(self, "%s", msg);
+    }
     if (!self->inst) {
         if (err)
             *err = e ? e : FC_EIO;
@@ -172,6 +177,7 @@ void fc_agent_destroy(fc_agent_t **self_p)
     fc_trust_destroy(&self->own_trust);
     free(self->broker);
     free(self->channel);
+    free(self->product);
     free(self->install_dir);
     free(self->state_dir);
     free(self->id);

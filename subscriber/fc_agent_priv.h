@@ -22,6 +22,7 @@ typedef enum { FC_AGENT_DAEMON, FC_AGENT_ONCE, FC_AGENT_CHECK } fc_agent_mode_t;
 struct fc_agent_t {
     /* Configuration, copied. */
     char *broker, *channel, *install_dir, *state_dir, *id;
+    char *product; /* NULL: any */
     char *changing, *changed, *health;
     double hook_timeout; /* for these and the config hooks (fc_reconf_apply.c); 0: none */
     fc_agent_policy_t policy;
@@ -85,6 +86,9 @@ struct fc_agent_t {
 
     /* State, reporting, results. */
     bool report_due;
+    /* The blob whose bad chunks made the current failure, named in REPORT's blob field
+       until the state changes (all zero: none). */
+    uint8_t corrupt_blob[FC_HASH_LEN];
     double last_report;
     fc_agent_mode_t mode;
     bool finished;

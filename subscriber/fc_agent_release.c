@@ -176,6 +176,17 @@ void fc_agent_consider(fc_agent_t *self, const uint8_t *bytes, size_t len, doubl
         fc_manifest_destroy(&m);
         return;
     }
+    /* The broker serves a channel whatever the product: a release of another product pushed
+       to this channel is signed and well formed, but not ours to install. */
+    if (self->product && !streq(m->product, self->product)) {
+        fc_agent_set_state(self, "rejected",
+                           "release rejected: manifest is for product '%s', not '%s' (%s)",
+                           m->product, self->product, fc_agent_error_name(FC_EINVAL));
+        s_decided(self, id);
+        fc_agent_finish(self, FC_AGENT_EXIT_ERROR, FC_EINVAL);
+        fc_manifest_destroy(&m);
+        return;
+    }
     if (self->target && m->serial <= self->target->serial) {
         fc_manifest_destroy(&m); /* not newer than what is being fetched */
         return;
@@ -301,6 +312,8 @@ static void s_after_chunk(fc_agent_t *self, int rc, double now)
                      fc_agent_error_name(FC_EHASH));
             s_stop_fetch(self);
             s_fail(self, FC_EHASH, self->retry_interval, text);
+            if (file) /* the broker re-reads the blob named here, not the prose above */
+                memcpy(self->corrupt_blob, file->hash, FC_HASH_LEN);
         } else if (self->verbose)
             fc_agent_log(self, "a chunk of %s did not match its hash; fetching it again",
                          self->target->version);

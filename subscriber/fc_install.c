@@ -33,21 +33,96 @@ char *fc_install_strf(const char *fmt, ...)
     return out;
 }
 
+/* A release tree may be as deep as a path is long: deeper is not ours to remove. */
+#define S_MAX_DEPTH (FC_MAX_PATH / 2 + 2)
+
+static int s_remove_at(int at, const char *name, int depth)
+{
+    struct stat st;
+    if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode))
+        return unlinkat(at, name, 0) == 0 || errno == ENOENT ? 0 : -1;
+    if (depth > S_MAX_DEPTH) {
+        errno = ELOOP;
+        return -1;
+    }
+    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        /* Swapped for a symlink or a file since the fstatat: that entry goes, not its
+           target. */
+        if (errno == ELOOP || errno == ENOTDIR)
+            return unlinkat(at, name, 0) == 0 || errno == ENOENT ? 0 : -1;
+        return errno == ENOENT ? 0 : -1;
+    }
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    /* Entries go while the directory is read, which may hide others from this pass: read it
+       again until a pass finds nothing. */
+    int rc = 0;
+    for (bool found = true; rc == 0 && found;) {
+        found = false;
+        rewinddir(d);
+        struct dirent *e;
+        while (rc == 0 && (e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            found = true;
+            rc = s_remove_at(fd, e->d_name, depth + 1);
+        }
+    }
+    int err = errno;
+    closedir(d);
+    if (rc == 0 && unlinkat(at, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+        return -1;
+    errno = err;
+    return rc;
+}
+
+int fc_install_remove_at(int at, const char *name)
+{
+    if (at < 0 || !name || !*name || strchr(name, '/') || !strcmp(name, ".") ||
+        !strcmp(name, "..")) {
+        errno = EINVAL;
+        return -1;
+    }
+    return s_remove_at(at, name, 0);
+}
+
+char *fc_install_release_name(const fc_manifest_t *m)
+{
+    return fc_install_strf("%s@%" PRIu64, m->version, m->serial);
+}
+
+bool fc_install_is_staging(const char *name, uint64_t *serial)
+{
+    if (strncmp(name, ".staging-", 9) != 0 || !name[9] ||
+        strspn(name + 9, "0123456789") != strlen(name + 9))
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(name + 9, NULL, 10);
+    if (errno)
+        return false;
+    if (serial)
+        *serial = v;
+    return true;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* The install */
 
 /* The target of <install>/current ("releases/NAME"), or "" if missing; 0 or -1. */
 static int s_read_current(const fc_install_t *self, char *out, size_t size)
 {
-    char *cur = fc_install_strf("%s/current", self->dir);
-    if (!cur)
-        return -1;
-    ssize_t n = readlink(cur, out, size - 1);
-    int err = errno;
-    free(cur);
+    ssize_t n = readlinkat(self->dirfd, "current", out, size - 1);
     if (n < 0) {
         out[0] = '\0';
-        return err == ENOENT ? 0 : -1;
+        return errno == ENOENT ? 0 : -1;
     }
     if ((size_t)n >= size - 1)
         return -1;
@@ -67,57 +142,157 @@ static const char *s_target_name(const char *target)
    the directory), or removes it if target is "". Returns fc_error_t. */
 static int s_point_current(const fc_install_t *self, const char *target)
 {
-    char *cur = fc_install_strf("%s/current", self->dir);
-    char *tmp = fc_install_strf("%s/current.tmp-%ld", self->dir, (long)getpid());
-    int rc = cur && tmp ? 0 : FC_ENOMEM;
-    if (rc == 0 && !*target) {
-        if (unlink(cur) != 0 && errno != ENOENT)
+    char tmp[48];
+    snprintf(tmp, sizeof tmp, "current.tmp-%ld", (long)getpid());
+    int rc = 0;
+    if (!*target) {
+        if (unlinkat(self->dirfd, "current", 0) != 0 && errno != ENOENT)
             rc = fc_errno_to_error(errno);
-    } else if (rc == 0) {
-        unlink(tmp);
-        if (symlink(target, tmp) != 0 || rename(tmp, cur) != 0) {
+    } else {
+        unlinkat(self->dirfd, tmp, 0);
+        if (symlinkat(target, self->dirfd, tmp) != 0 ||
+            renameat(self->dirfd, tmp, self->dirfd, "current") != 0) {
             rc = fc_errno_to_error(errno);
-            unlink(tmp);
+            unlinkat(self->dirfd, tmp, 0);
         }
     }
-    if (rc == 0 && fc_fsync_dir(self->dir) != 0)
+    if (rc == 0 && fsync(self->dirfd) != 0)
         rc = fc_errno_to_error(errno);
-    free(cur);
-    free(tmp);
     return rc;
 }
 
-static bool s_is_dir(const char *path)
+/* True if releases/name is a directory (not a symlink to one). */
+static bool s_is_release(const fc_install_t *self, const char *name)
 {
     struct stat st;
-    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    return name && *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..") &&
+           !fc_install_is_staging(name, NULL) &&
+           fstatat(self->relfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Records name as the installed tree of serial in the state dir (path is where: the file
+   itself, or a .next beside it). 0 or fc_error_t. */
+static int s_save_name(const fc_install_t *self, const char *path, uint64_t serial,
+                       const char *name)
+{
+    char *text = fc_install_strf("%" PRIu64 " %s\n", serial, name);
+    int rc = text ? 0 : FC_ENOMEM;
+    if (rc == 0 && fc_write_file_atomic(path, text, strlen(text), 0600) != 0)
+        rc = fc_errno_to_error(errno);
+    free(text);
+    return rc;
+}
+
+/* Which tree under releases/ holds the installed release: the one recorded for its serial;
+   else "<version>@<serial>"; else, for a tree installed by an earlier agent (which named
+   trees "<version>", or "<version>+<serial>" beside a live tree of that version), the one
+   `current` names if it is one of those, else "<version>+<serial>", else "<version>". The
+   guess is made once: what it finds is recorded. */
+static void s_load_name(fc_install_t *self)
+{
+    if (!self->installed)
+        return;
+    const fc_manifest_t *m = self->installed;
+    char *path = fc_install_strf("%s/installed.release", self->state);
+    char *text = path ? (char *)fc_read_file(path, 256, NULL) : NULL;
+    char *sp = text ? strchr(text, ' ') : NULL;
+    char *nl = sp ? strchr(sp, '\n') : NULL;
+    if (sp && nl && !nl[1]) {
+        *sp = *nl = '\0';
+        char *end;
+        errno = 0;
+        unsigned long long serial = strtoull(text, &end, 10);
+        /* Another serial's record: a crash between its rename and the manifest's. */
+        if (!errno && !*end && serial == m->serial && s_is_release(self, sp + 1))
+            self->name = strdup(sp + 1);
+    }
+    free(text);
+    if (!self->name) {
+        char *made = fc_install_release_name(m);
+        if (made && s_is_release(self, made))
+            self->name = made;
+        else
+            free(made);
+    }
+    if (!self->name) {
+        char target[PATH_MAX];
+        char *plus = fc_install_strf("%s+%" PRIu64, m->version, m->serial);
+        const char *cur =
+            s_read_current(self, target, sizeof target) == 0 ? s_target_name(target) : NULL;
+        const char *found = NULL;
+        if (plus && cur && (!strcmp(cur, plus) || !strcmp(cur, m->version)) &&
+            s_is_release(self, cur))
+            found = cur;
+        else if (plus && s_is_release(self, plus))
+            found = plus;
+        else if (s_is_release(self, m->version))
+            found = m->version;
+        if (found && (self->name = strdup(found)) && path)
+            s_save_name(self, path, m->serial, self->name);
+        free(plus);
+    }
+    free(path);
 }
 
 /* After a crash between the swap and the state commit, `current` names a release the state
    does not: point it back at the installed release, whose health was checked. */
 static void s_recover_current(fc_install_t *self)
 {
-    if (!self->installed)
+    if (!self->name)
         return;
     char target[PATH_MAX];
     if (s_read_current(self, target, sizeof target) != 0)
         return;
-    const fc_manifest_t *m = self->installed;
-    /* A "<version>+<serial>" directory is only ever made for this very serial: if it exists,
-       it is the installed tree; otherwise "<version>" is. */
-    char *plus = fc_install_strf("releases/%s+%" PRIu64, m->version, m->serial);
-    char *plain = fc_install_strf("releases/%s", m->version);
-    char *plus_dir = plus ? fc_install_strf("%s/%s", self->dir, plus) : NULL;
-    char *plain_dir = plain ? fc_install_strf("%s/%s", self->dir, plain) : NULL;
-    const char *want = plus_dir && s_is_dir(plus_dir)     ? plus
-                       : plain_dir && s_is_dir(plain_dir) ? plain
-                                                          : NULL;
-    if (want && strcmp(target, want) != 0)
-        s_point_current(self, want);
-    free(plain);
-    free(plus_dir);
-    free(plain_dir);
-    free(plus);
+    const char *cur = s_target_name(target);
+    if (!cur || strcmp(cur, self->name) != 0) {
+        char *want = fc_install_strf("releases/%s", self->name);
+        if (want)
+            s_point_current(self, want);
+        free(want);
+    }
+}
+
+/* Opens name below at as a directory this agent alone may change: not a symlink, owned by
+   root or our euid, not writable by group or others. path names it in msg. Returns the fd, or
+   -1 with *err and msg saying what to do. */
+static int s_open_own_dir(int at, const char *name, const char *path, const char *what, int *err,
+                          char *msg, size_t msgsize)
+{
+    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        bool link = fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+        *err = link || errno == ELOOP || errno == ENOTDIR ? FC_EPATH : fc_errno_to_error(errno);
+        if (link || errno == ELOOP)
+            fc_textf(msg, msgsize,
+                     "%s %s is a symlink: the agent installs only into a real directory, "
+                     "never through a link; remove the link and use a directory (or give "
+                     "--install the real path)",
+                     what, path);
+        else
+            fc_textf(msg, msgsize, "cannot open %s %s: %s", what, path, strerror(errno));
+        return -1;
+    }
+    uid_t me = geteuid();
+    if (fstat(fd, &st) != 0) {
+        *err = fc_errno_to_error(errno);
+        fc_textf(msg, msgsize, "cannot stat %s %s: %s", what, path, strerror(errno));
+    } else if (st.st_uid != 0 && st.st_uid != me) {
+        *err = FC_EPATH;
+        fc_textf(msg, msgsize,
+                 "%s %s is owned by uid %u, neither root nor this agent (uid %u): that user "
+                 "could change what the agent installs; chown %u %s (or use another --install)",
+                 what, path, (unsigned)st.st_uid, (unsigned)me, (unsigned)me, path);
+    } else if (st.st_mode & 022) {
+        *err = FC_EPATH;
+        fc_textf(msg, msgsize,
+                 "%s %s is writable by group or others (mode %04o): another local user could "
+                 "change what the agent installs; chmod go-w %s",
+                 what, path, (unsigned)(st.st_mode & 07777), path);
+    } else
+        return fd;
+    close(fd);
+    return -1;
 }
 
 static void s_load_failed(fc_install_t *self)
@@ -169,13 +344,15 @@ static int s_save_failed(fc_install_t *self, uint64_t serial)
 }
 
 fc_install_t *fc_install_new(const char *install_dir, const char *state_dir,
-                             const fc_trust_t *trust, int *err)
+                             const fc_trust_t *trust, int *err, char *msg, size_t msgsize)
 {
     int dummy;
     if (!err)
         err = &dummy;
+    fc_textf(msg, msgsize, "%s", "");
     if (!install_dir || !state_dir || !trust) {
         *err = FC_EINVAL;
+        fc_textf(msg, msgsize, "invalid arguments");
         return NULL;
     }
     fc_install_t *self = calloc(1, sizeof *self);
@@ -184,19 +361,48 @@ fc_install_t *fc_install_new(const char *install_dir, const char *state_dir,
         return NULL;
     }
     self->trust = trust;
-    /* Absolute paths: hooks run in the install dir and are told these. */
-    if (fc_mkdirs(install_dir, 0755) != 0 || fc_mkdirs(state_dir, 0700) != 0 ||
-        !(self->dir = realpath(install_dir, NULL)) || !(self->state = realpath(state_dir, NULL))) {
+    self->dirfd = self->relfd = -1;
+    struct stat st;
+    /* A symlink where the install dir should be is refused below, not followed to make it. */
+    if (lstat(install_dir, &st) != 0 && fc_mkdirs(install_dir, 0755) != 0) {
         *err = fc_errno_to_error(errno);
+        fc_textf(msg, msgsize, "cannot create install dir %s: %s", install_dir, strerror(errno));
         fc_install_destroy(&self);
         return NULL;
     }
-    char *releases = fc_install_strf("%s/releases", self->dir);
-    char *mpath = fc_install_strf("%s/installed.manifest", self->state);
-    if (!releases || !mpath || fc_mkdirs(releases, 0755) != 0) {
-        *err = releases && mpath ? fc_errno_to_error(errno) : FC_ENOMEM;
+    self->dirfd =
+        s_open_own_dir(AT_FDCWD, install_dir, install_dir, "install dir", err, msg, msgsize);
+    if (self->dirfd < 0) {
+        fc_install_destroy(&self);
+        return NULL;
+    }
+    char *releases = fc_install_strf("%s/releases", install_dir);
+    if (!releases || (mkdirat(self->dirfd, "releases", 0755) != 0 && errno != EEXIST)) {
+        *err = releases ? fc_errno_to_error(errno) : FC_ENOMEM;
+        fc_textf(msg, msgsize, "cannot create %s: %s", releases ? releases : "releases/",
+                 fc_strerror(*err));
         free(releases);
-        free(mpath);
+        fc_install_destroy(&self);
+        return NULL;
+    }
+    self->relfd =
+        s_open_own_dir(self->dirfd, "releases", releases, "releases dir", err, msg, msgsize);
+    free(releases);
+    if (self->relfd < 0) {
+        fc_install_destroy(&self);
+        return NULL;
+    }
+    /* Absolute paths: hooks run in the install dir and are told these. */
+    if (fc_mkdirs(state_dir, 0700) != 0 || !(self->dir = realpath(install_dir, NULL)) ||
+        !(self->state = realpath(state_dir, NULL))) {
+        *err = fc_errno_to_error(errno);
+        fc_textf(msg, msgsize, "cannot open state dir %s: %s", state_dir, strerror(errno));
+        fc_install_destroy(&self);
+        return NULL;
+    }
+    char *mpath = fc_install_strf("%s/installed.manifest", self->state);
+    if (!mpath) {
+        *err = FC_ENOMEM;
         fc_install_destroy(&self);
         return NULL;
     }
@@ -213,8 +419,8 @@ fc_install_t *fc_install_new(const char *install_dir, const char *state_dir,
             self->installed_len = 0;
         }
     }
-    free(releases);
     free(mpath);
+    s_load_name(self);
     s_recover_current(self);
     *err = 0;
     return self;
@@ -230,6 +436,11 @@ void fc_install_destroy(fc_install_t **self_p)
     free(self->failed);
     free(self->dir);
     free(self->state);
+    free(self->name);
+    if (self->dirfd >= 0)
+        close(self->dirfd);
+    if (self->relfd >= 0)
+        close(self->relfd);
     free(self);
     *self_p = NULL;
 }
@@ -304,22 +515,36 @@ static void s_cleanup(const fc_install_t *self, uint64_t serial, const char *kee
     }
     if (d)
         closedir(d);
-    char *releases = fc_install_strf("%s/releases", self->dir);
-    d = releases ? opendir(releases) : NULL;
+    /* Names first, removals after: the directory is not changed while it is read. Its own
+       open of releases/ (a dup would share, and leave at the end, relfd's read offset). */
+    int fd = openat(self->relfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d && fd >= 0)
+        close(fd);
+    char **names = NULL;
+    size_t n = 0, cap = 0;
     while (d && (e = readdir(d))) {
-        const char *n = e->d_name;
-        if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, keep1) || !strcmp(n, keep2))
+        const char *name = e->d_name;
+        uint64_t s;
+        if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, keep1) ||
+            !strcmp(name, keep2))
             continue;
-        if (strncmp(n, ".staging-", 9) == 0 && strtoull(n + 9, NULL, 10) > serial)
+        if (fc_install_is_staging(name, &s) && s > serial)
             continue; /* a newer release being downloaded */
-        char *p = fc_install_strf("%s/%s", releases, n);
-        if (p)
-            fc_remove_tree(p);
-        free(p);
+        char **more = fc_grow(names, n + 1, &cap, sizeof *names);
+        if (!more)
+            break;
+        names = more;
+        if ((names[n] = strdup(name)))
+            n++;
     }
     if (d)
         closedir(d);
-    free(releases);
+    for (size_t i = 0; i < n; i++) {
+        fc_install_remove_at(self->relfd, names[i]);
+        free(names[i]);
+    }
+    free(names);
 }
 
 /* A failed release is not retried: its download state goes with its tree. */
@@ -384,8 +609,9 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
        intact) and the commit after the health check is two renames. */
     char *inext = fc_install_strf("%s/installed.manifest.next", self->state);
     char *pnext = fc_install_strf("%s/previous.manifest.next", self->state);
+    char *rnext = fc_install_strf("%s/installed.release.next", self->state);
     char *name = NULL, *dest = NULL, *target = NULL;
-    rc = inext && pnext ? 0 : FC_ENOMEM;
+    rc = inext && pnext && rnext ? 0 : FC_ENOMEM;
     if (rc == 0 && fc_write_file_atomic(inext, st->bytes, st->len, 0600) != 0)
         rc = fc_errno_to_error(errno);
     if (rc == 0 && self->installed_bytes &&
@@ -394,28 +620,28 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
     /* Modes are set only now: a refused stage keeps 0600 files it can resume writing. */
     if (rc == 0)
         rc = fc_stage_finish_tree(st);
-    /* releases/<version>, unless that is the live tree (the same version re-released). */
+    /* releases/<version>@<serial>: never the live tree's name, whatever the versions. */
     const char *prev_name = s_target_name(previous);
     if (rc == 0) {
-        name = prev_name && strcmp(prev_name, m->version) == 0
-                   ? fc_install_strf("%s+%" PRIu64, m->version, m->serial)
-                   : strdup(m->version);
+        name = fc_install_release_name(m);
         dest = name ? fc_install_strf("%s/releases/%s", self->dir, name) : NULL;
         target = name ? fc_install_strf("releases/%s", name) : NULL;
         rc = name && dest && target ? 0 : FC_ENOMEM;
     }
-    if (rc == 0 && fc_remove_tree(dest) != 0)
+    if (rc == 0 && prev_name && !strcmp(prev_name, name))
+        rc = FC_EIO; /* current already names this serial's tree: never remove it */
+    if (rc == 0)
+        rc = s_save_name(self, rnext, m->serial, name);
+    /* A tree left by an earlier attempt at this serial (a crash before the state commit). */
+    if (rc == 0 && fc_install_remove_at(self->relfd, name) != 0)
         rc = FC_EIO;
-    if (rc == 0 && rename(st->dir, dest) != 0)
+    if (rc == 0 && renameat(self->relfd, st->name, self->relfd, name) != 0)
         rc = fc_errno_to_error(errno);
     if (rc == 0) {
-        char *releases = fc_install_strf("%s/releases", self->dir);
-        if (releases)
-            fc_fsync_dir(releases);
-        free(releases);
+        fsync(self->relfd);
         rc = s_point_current(self, target);
         if (rc != 0)
-            rename(dest, st->dir); /* keep the stage for a retry */
+            renameat(self->relfd, name, self->relfd, st->name); /* keep the stage for a retry */
     }
     if (rc != 0) {
         fc_textf(msg, msgsize, "cannot install %s: %s", m->version, fc_strerror(rc));
@@ -433,7 +659,7 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
         rc = FC_EUNHEALTHY;
         int brc = s_point_current(self, previous);
         if (brc == 0)
-            fc_remove_tree(dest); /* never the tree current still points at */
+            fc_install_remove_at(self->relfd, name); /* never the tree current points at */
         s_save_failed(self, m->serial);
         s_remove_download(self, m->serial);
         if (self->installed && brc == 0) {
@@ -453,15 +679,21 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
        (harmless), never a lost installed manifest. */
     char *ipath = fc_install_strf("%s/installed.manifest", self->state);
     char *ppath = fc_install_strf("%s/previous.manifest", self->state);
-    if (!ipath || !ppath)
+    char *rpath = fc_install_strf("%s/installed.release", self->state);
+    if (!ipath || !ppath || !rpath)
         rc = FC_ENOMEM;
     else if (self->installed_bytes ? rename(pnext, ppath) != 0
                                    : (unlink(ppath) != 0 && errno != ENOENT))
+        rc = fc_errno_to_error(errno);
+    /* The tree's name before the manifest: a record for another serial than the installed
+       manifest's is ignored at the next start, which then finds <version>@<serial>. */
+    if (rc == 0 && rename(rnext, rpath) != 0)
         rc = fc_errno_to_error(errno);
     if (rc == 0 && (rename(inext, ipath) != 0 || fc_fsync_dir(self->state) != 0))
         rc = fc_errno_to_error(errno); /* the next start swaps back to the old release */
     free(ipath);
     free(ppath);
+    free(rpath);
     fc_manifest_destroy(&self->installed);
     free(self->installed_bytes);
     self->installed = nm;
@@ -469,6 +701,8 @@ int fc_install_commit(fc_install_t *self, fc_stage_t **stage_p, const fc_hooks_t
     self->installed_len = st->len;
     nm = NULL;
     st->bytes = NULL;
+    free(self->name);
+    self->name = strdup(name);
     s_cleanup(self, self->installed->serial, name, prev_name ? prev_name : "");
     fc_textf(msg, msgsize, "installed %s (serial %" PRIu64 ") in releases/%s%s",
              self->installed->version, self->installed->serial, name,
@@ -478,8 +712,11 @@ done:
         unlink(inext); /* gone already after a commit; stale after a failure */
     if (pnext)
         unlink(pnext);
+    if (rnext)
+        unlink(rnext);
     free(inext);
     free(pnext);
+    free(rnext);
     free(name);
     free(dest);
     free(target);

@@ -10,13 +10,20 @@
 #include <stdint.h>
 
 /* Layout:
-     <install>/releases/<version>/     complete trees (current and previous are kept)
+     <install>/releases/<version>@<serial>/  complete trees (current and previous are kept);
+                                       '@' is never in a version, so names cannot collide
      <install>/releases/.staging-<serial>/  a release being downloaded
-     <install>/current -> releases/<version>   swapped atomically by rename
+     <install>/current -> releases/<version>@<serial>   swapped atomically by rename
      <state>/installed.manifest        signed manifest of the installed release
+     <state>/installed.release         "<serial> <dir name>": where it is installed
+                                       (earlier agents named trees <version> or <version>+<serial>:
+                                       such a tree is found once and recorded here)
      <state>/previous.manifest         ... of the previous one (for rollback)
      <state>/failed                    serials that failed their health check, one per line
-     <state>/download-<serial>.manifest / .journal   the release being downloaded */
+     <state>/download-<serial>.manifest / .journal   the release being downloaded
+   The install dir and releases/ are opened once, O_NOFOLLOW, and everything below is reached
+   relative to those descriptors, never following a symlink (a local writer cannot redirect
+   a write or a removal). */
 
 typedef struct fc_install_t fc_install_t;
 typedef struct fc_stage_t fc_stage_t;
@@ -32,9 +39,13 @@ typedef struct {
 
 /* Opens the install and state dirs (creating them, 0755/0700), loads the installed release
    (its manifest re-verified against trust; a manifest that no longer verifies counts as
-   "nothing installed"). NULL with *err on failure. trust is borrowed and must outlive it. */
+   "nothing installed"). Refuses (FC_EPATH, "otherwise unsafe") an install dir or releases/
+   that is a symlink, is owned by a user other than root and this process's euid, or is
+   writable by group or others: whoever can write there could redirect what the agent
+   installs or removes. NULL with *err on failure, and msg (may be NULL) saying what is wrong and what to
+   do. trust is borrowed and must outlive it. */
 fc_install_t *fc_install_new(const char *install_dir, const char *state_dir,
-                             const fc_trust_t *trust, int *err);
+                             const fc_trust_t *trust, int *err, char *msg, size_t msgsize);
 void fc_install_destroy(fc_install_t **self_p);
 /* Fleet simulators only (many agents on one disk): every chunk is still fetched and verified
    against its hash and the release is committed as usual, but no chunk is written, so the
@@ -78,7 +89,7 @@ bool fc_stage_complete(const fc_stage_t *self);
 
 /* Installs a complete stage: checks every chunk is verified and every file hash matches its
    chunks, sets modes, fsyncs, runs hooks->changing (non-zero: FC_EREFUSED, stage kept),
-   moves the tree to releases/<version>, swaps current atomically, runs hooks->changed and
+   moves the tree to releases/<version>@<serial>, swaps current atomically, runs hooks->changed and
    hooks->health (non-zero: swaps back, records the serial as failed, FC_EUNHEALTHY), then
    commits the state, removes the journal and releases older than the previous one. A hook
    still running after hooks->timeout seconds is stopped and fails as a non-zero exit would

@@ -10,8 +10,12 @@
 #define FC_STAGE_MAX_FDS 64
 
 struct fc_install_t {
-    char *dir;   /* absolute */
+    char *dir;   /* absolute; for hooks and messages only: files are reached through dirfd */
     char *state; /* absolute */
+    int dirfd;   /* the install dir, opened O_NOFOLLOW and checked (owner, mode) */
+    int relfd;   /* its releases/, likewise: every release tree is reached below it */
+    char *name;  /* the installed tree's directory under releases/ (state file
+                    installed.release), NULL if none */
     const fc_trust_t *trust;
     fc_manifest_t *installed; /* NULL if nothing installed */
     uint8_t *installed_bytes; /* its signed envelope */
@@ -32,7 +36,8 @@ struct fc_stage_t {
     const fc_manifest_t *m;
     uint8_t *bytes; /* the signed manifest */
     size_t len;
-    char *dir; /* <install>/releases/.staging-<serial> */
+    char *dir;  /* <install>/releases/.staging-<serial>, for hooks and messages */
+    char *name; /* .staging-<serial>, below inst->relfd */
     int rootfd;
     fc_journal_t *journal;
     uint64_t nchunks;
@@ -49,6 +54,18 @@ struct fc_stage_t {
 
 /* malloc'd printf (NULL if out of memory). */
 char *fc_install_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Removes the entry name below the directory fd at and, if it is a directory, everything in
+   it, by descriptor: each level is opened O_NOFOLLOW, a symlink is removed itself and never
+   followed, so a local writer swapping a directory for a symlink mid-way cannot make it
+   delete anything outside. Like rm -rf: a missing entry is fine. 0, or -1 with errno. */
+int fc_install_remove_at(int at, const char *name);
+/* The directory under releases/ a release is installed in: "<version>@<serial>" (malloc'd,
+   NULL if out of memory). A version never holds '@' (fc_name_valid) and serials only go up,
+   so no two releases share one, and no name is that of a staging dir. */
+char *fc_install_release_name(const fc_manifest_t *m);
+/* True if name is a staging dir, ".staging-<serial>" with only digits after the dash; its
+   serial in *serial. */
+bool fc_install_is_staging(const char *name, uint64_t *serial);
 /* Commit steps that need the stage's files: check it is complete, every staged file has its
    size and every file hash is that of its chunks (nothing is read back: each chunk was hashed
    when written, or when the stage was re-opened; a file of the wrong size has its chunks

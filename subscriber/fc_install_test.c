@@ -255,7 +255,7 @@ static void s_test_hook_timeout(fc_install_t *in, const char *root, const char *
     /* SIGTERM ended it: no wait for a SIGKILL. */
     assert(took >= 1 && took < FC_HOOK_KILL_AFTER);
     assert(s_test_gone(s_test_pid(root, "changing.pid")));
-    s_test_current_is(inst, "releases/2.0+4");
+    s_test_current_is(inst, "releases/2.0@4");
     assert(fc_install_serial(in) == 4 && s_test_exists(inst, "releases/.staging-5"));
     free(hang);
 
@@ -272,12 +272,189 @@ static void s_test_hook_timeout(fc_install_t *in, const char *root, const char *
     assert(took >= 1 && took < 1 + FC_HOOK_KILL_AFTER + 3);
     assert(s_test_gone(s_test_pid(root, "health.pid")));
     assert(s_test_gone(s_test_pid(root, "child.pid")));
-    s_test_current_is(inst, "releases/2.0+4");
+    s_test_current_is(inst, "releases/2.0@4");
     assert(fc_install_serial(in) == 4 && fc_install_failed(in, 5));
-    assert(!s_test_exists(inst, "releases/5.0"));
+    assert(!s_test_exists(inst, "releases/5.0@5"));
     free(hang);
     fc_manifest_destroy(&m5);
     free(b5);
+}
+
+/* Installs src as (version, serial) with no hooks. */
+static void s_test_install(fc_install_t *in, const char *src, const fc_signkey_t *key,
+                           const fc_trust_t *trust, const char *version, uint64_t serial)
+{
+    uint8_t *b;
+    size_t l;
+    int err = 0;
+    char msg[256] = "";
+    fc_manifest_t *m = s_test_release(src, key, trust, version, serial, &b, &l);
+    fc_stage_t *st = fc_stage_open(in, b, l, m, &err);
+    assert(st && fc_stage_reuse_local(st, NULL) == 0);
+    s_test_fill(st, src, UINT64_MAX);
+    assert(fc_install_commit(in, &st, NULL, msg, sizeof msg) == 0);
+    assert(fc_install_serial(in) == serial && !strcmp(fc_install_version(in), version));
+    fc_manifest_destroy(&m);
+    free(b);
+}
+
+/* The text of root/rel ("" if unreadable), up to 63 bytes. */
+static void s_test_text(const char *root, const char *rel, char *out)
+{
+    char *path = fc_install_strf("%s/%s", root, rel);
+    size_t len = 0;
+    uint8_t *text = fc_read_file(path, 63, &len);
+    memcpy(out, text ? (char *)text : "", text ? len : 0);
+    out[text ? len : 0] = '\0';
+    free(text);
+    free(path);
+}
+
+/* The install dir and releases/ are the agent's alone: a symlink at either, a directory
+   writable by group or others, or one owned by another user is refused with a message saying
+   what to do, and nothing is written or removed through a planted symlink. The recursive
+   removal never follows a symlink inside a tree. */
+static void s_test_install_dir(const char *root, const fc_trust_t *trust)
+{
+    char msg[512];
+    int err = 0;
+    char *base = fc_install_strf("%s/dirs", root);
+    char *elsewhere = fc_install_strf("%s/elsewhere", base);
+    char *inst = fc_install_strf("%s/inst", base), *state = fc_install_strf("%s/state", base);
+    char *rel = fc_install_strf("%s/releases", inst);
+    assert(fc_mkdirs(elsewhere, 0755) == 0 && fc_mkdirs(inst, 0755) == 0);
+    s_test_write(elsewhere, "keep", "precious\n", 9, 0644);
+
+    /* releases/ is a symlink. */
+    assert(symlink(elsewhere, rel) == 0);
+    assert(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+    assert(strstr(msg, "releases dir") && strstr(msg, "is a symlink") && strstr(msg, "remove"));
+    assert(s_test_exists(elsewhere, "keep") && !s_test_exists(elsewhere, ".staging-1"));
+    assert(unlink(rel) == 0);
+
+    /* The install dir is a symlink (to a good directory). */
+    char *link = fc_install_strf("%s/link", base);
+    assert(symlink(inst, link) == 0);
+    assert(!fc_install_new(link, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+    assert(strstr(msg, "install dir") && strstr(msg, "is a symlink"));
+    assert(!s_test_exists(inst, "releases"));
+
+    /* Group- or other-writable: the install dir, then releases/. */
+    assert(chmod(inst, 0775) == 0);
+    assert(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+    assert(strstr(msg, "writable by group or others (mode 0775)") && strstr(msg, "chmod go-w"));
+    assert(chmod(inst, 0755) == 0 && mkdir(rel, 0757) == 0 && chmod(rel, 0757) == 0);
+    assert(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+    assert(strstr(msg, "releases dir") && strstr(msg, "writable by group or others"));
+    assert(chmod(rel, 0755) == 0);
+
+    /* Owned by another user: only root can make one. */
+    if (geteuid() == 0) {
+        assert(chown(inst, 12345, (gid_t)-1) == 0);
+        assert(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+        assert(strstr(msg, "owned by uid 12345") && strstr(msg, "chown"));
+        assert(chown(inst, 0, (gid_t)-1) == 0);
+    }
+    fc_install_t *in = fc_install_new(inst, state, trust, &err, msg, sizeof msg);
+    assert(in && err == 0 && msg[0] == '\0');
+
+    /* Removal by descriptor: a symlink inside the tree goes, its target stays. */
+    s_test_write(rel, "old/a/b/file", "x", 1, 0644);
+    char *inner = fc_install_strf("%s/old/a/out", rel);
+    assert(symlink(elsewhere, inner) == 0);
+    assert(fc_install_remove_at(in->relfd, "old") == 0 && !s_test_exists(rel, "old"));
+    assert(fc_install_remove_at(in->relfd, "old") == 0); /* already gone: like rm -rf */
+    assert(fc_install_remove_at(in->relfd, "..") == -1 && errno == EINVAL);
+    assert(fc_install_remove_at(in->relfd, "a/b") == -1 && errno == EINVAL);
+    /* A symlink at the top goes itself. */
+    char *top = fc_install_strf("%s/top", rel);
+    assert(symlink(elsewhere, top) == 0);
+    assert(fc_install_remove_at(in->relfd, "top") == 0 && !s_test_exists(rel, "top"));
+    assert(s_test_exists(elsewhere, "keep"));
+    fc_install_destroy(&in);
+
+    uint64_t serial = 0;
+    assert(fc_install_is_staging(".staging-12", &serial) && serial == 12);
+    assert(!fc_install_is_staging(".staging-", NULL) &&
+           !fc_install_is_staging(".staging-3@3", NULL));
+    assert(!fc_install_is_staging(".staging-1x", NULL) && !fc_install_is_staging("1.0@1", NULL));
+    free(top);
+    free(inner);
+    free(link);
+    free(rel);
+    free(inst);
+    free(state);
+    free(elsewhere);
+    free(base);
+}
+
+/* Release directory names cannot collide, and the installed one survives a restart: "2.0+2"
+   (serial 1) then "2.0" (serial 2) stays on serial 2's tree (a restart once guessed
+   "<version>+<serial>" = "2.0+2"), a version named like its own staging dir (".staging-3",
+   serial 3) installs, and a tree named by an earlier agent is found once and recorded. */
+static void s_test_names(const char *root, const fc_signkey_t *key, const fc_trust_t *trust)
+{
+    char *src = fc_install_strf("%s/nsrc", root), *inst = fc_install_strf("%s/ninst", root);
+    char *state = fc_install_strf("%s/nstate", root);
+    char text[64];
+    int err = 0;
+    fc_install_t *in = fc_install_new(inst, state, trust, &err, NULL, 0);
+    assert(in);
+    s_test_write(src, "app", "first\n", 6, 0644);
+    s_test_install(in, src, key, trust, "2.0+2", 1);
+    s_test_write(src, "app", "second\n", 7, 0644);
+    s_test_install(in, src, key, trust, "2.0", 2);
+    fc_install_destroy(&in);
+    in = fc_install_new(inst, state, trust, &err, NULL, 0);
+    assert(in && fc_install_serial(in) == 2 && !strcmp(fc_install_version(in), "2.0"));
+    s_test_text(inst, "current/app", text);
+    assert(!strcmp(text, "second\n"));
+    s_test_current_is(inst, "releases/2.0@2");
+    s_test_text(state, "installed.release", text);
+    assert(!strcmp(text, "2 2.0@2\n"));
+
+    s_test_write(src, "app", "third\n", 6, 0644);
+    s_test_install(in, src, key, trust, ".staging-3", 3);
+    s_test_text(inst, "current/app", text);
+    assert(!strcmp(text, "third\n"));
+    s_test_current_is(inst, "releases/.staging-3@3");
+    fc_install_destroy(&in);
+    in = fc_install_new(inst, state, trust, &err, NULL, 0);
+    assert(in && fc_install_serial(in) == 3);
+    s_test_current_is(inst, "releases/.staging-3@3");
+    s_test_write(src, "app", "fourth\n", 7, 0644);
+    s_test_install(in, src, key, trust, "4.0", 4);
+    assert(s_test_exists(inst, "releases/.staging-3@3") && !s_test_exists(inst, "releases/2.0@2"));
+    s_test_install(in, src, key, trust, "5.0", 5);
+    assert(!s_test_exists(inst, "releases/.staging-3@3") && s_test_exists(inst, "releases/4.0@4"));
+    fc_install_destroy(&in);
+
+    /* An earlier agent's layout: 5.0 in releases/5.0, nothing recorded. Found through
+       current, recorded, and the next install keeps it as the previous tree. */
+    char *from = fc_install_strf("%s/releases/5.0@5", inst),
+         *to = fc_install_strf("%s/releases/5.0", inst);
+    char *cur = fc_install_strf("%s/current", inst),
+         *rec = fc_install_strf("%s/installed.release", state);
+    assert(rename(from, to) == 0 && unlink(cur) == 0 && symlink("releases/5.0", cur) == 0);
+    assert(unlink(rec) == 0);
+    in = fc_install_new(inst, state, trust, &err, NULL, 0);
+    assert(in && fc_install_serial(in) == 5);
+    s_test_current_is(inst, "releases/5.0");
+    s_test_text(state, "installed.release", text);
+    assert(!strcmp(text, "5 5.0\n"));
+    s_test_write(src, "app", "sixth\n", 6, 0644);
+    s_test_install(in, src, key, trust, "6.0", 6);
+    assert(s_test_exists(inst, "releases/5.0") && s_test_exists(inst, "releases/6.0@6"));
+    s_test_text(inst, "current/app", text);
+    assert(!strcmp(text, "sixth\n"));
+    fc_install_destroy(&in);
+    free(from);
+    free(to);
+    free(cur);
+    free(rec);
+    free(src);
+    free(inst);
+    free(state);
 }
 
 void fc_install_test(bool verbose)
@@ -314,7 +491,7 @@ void fc_install_test(bool verbose)
     fc_manifest_t *m1 = s_test_release(src, &key, trust, "1.0", 1, &b1, &l1);
 
     int err = -1;
-    fc_install_t *in = fc_install_new(inst, state, trust, &err);
+    fc_install_t *in = fc_install_new(inst, state, trust, &err, NULL, 0);
     assert(in && err == 0);
     assert(fc_install_serial(in) == 0 && strcmp(fc_install_version(in), "") == 0);
     assert(fc_install_manifest(in) == NULL && !fc_install_failed(in, 1));
@@ -406,7 +583,7 @@ void fc_install_test(bool verbose)
     char msg[256] = "";
     assert(fc_install_commit(in, &st, &hooks, msg, sizeof msg) == 0);
     assert(st == NULL && strstr(msg, "1.0"));
-    s_test_current_is(inst, "releases/1.0");
+    s_test_current_is(inst, "releases/1.0@1");
     assert(fc_install_serial(in) == 1 && strcmp(fc_install_version(in), "1.0") == 0);
     assert(fc_install_manifest(in) && fc_install_manifest(in)->nfiles == m1->nfiles);
     for (uint32_t i = 0; i < m1->nfiles; i++) {
@@ -453,7 +630,7 @@ void fc_install_test(bool verbose)
     assert(st && fc_stage_complete(st));
     fc_hooks_t refuse = {"exit 1", changed, NULL, 0};
     assert(fc_install_commit(in, &st, &refuse, msg, sizeof msg) == FC_EREFUSED && st == NULL);
-    s_test_current_is(inst, "releases/1.0");
+    s_test_current_is(inst, "releases/1.0@1");
     assert(fc_install_serial(in) == 1 && s_test_exists(inst, "releases/.staging-2"));
 
     /* The health check fails: swapped back, the serial is remembered as failed, the app is
@@ -462,16 +639,16 @@ void fc_install_test(bool verbose)
     assert(st && fc_stage_complete(st));
     fc_hooks_t sick = {NULL, changed, "exit 1", 0};
     assert(fc_install_commit(in, &st, &sick, msg, sizeof msg) == FC_EUNHEALTHY && st == NULL);
-    s_test_current_is(inst, "releases/1.0");
+    s_test_current_is(inst, "releases/1.0@1");
     assert(fc_install_serial(in) == 1 && strcmp(fc_install_version(in), "1.0") == 0);
     assert(fc_install_failed(in, 2) && !fc_install_failed(in, 1));
-    assert(!s_test_exists(inst, "releases/2.0") && !s_test_exists(state, "download-2.journal"));
+    assert(!s_test_exists(inst, "releases/2.0@2") && !s_test_exists(state, "download-2.journal"));
     char *current = fc_install_strf("%s/current", inst);
     assert(s_test_tree_matches(current, m1));
     text = (char *)fc_read_file(log, 4096, &loglen);
     assert(text && strcmp(text, "1.0< stable 1\n2.0<1.0 stable 2\n1.0<2.0 stable 1\n") == 0);
     free(text);
-    fc_install_t *again = fc_install_new(inst, state, trust, &err);
+    fc_install_t *again = fc_install_new(inst, state, trust, &err, NULL, 0);
     assert(again && fc_install_failed(again, 2) && fc_install_serial(again) == 1);
     fc_install_destroy(&again);
     assert(again == NULL);
@@ -487,9 +664,9 @@ void fc_install_test(bool verbose)
     assert(s_test_fill(st, src, UINT64_MAX) == C);
     fc_hooks_t healthy = {NULL, NULL, "true", 0};
     assert(fc_install_commit(in, &st, &healthy, msg, sizeof msg) == 0);
-    s_test_current_is(inst, "releases/2.0");
+    s_test_current_is(inst, "releases/2.0@3");
     assert(fc_install_serial(in) == 3 && s_test_tree_matches(current, m3));
-    assert(s_test_exists(inst, "releases/1.0") && s_test_exists(state, "previous.manifest"));
+    assert(s_test_exists(inst, "releases/1.0@1") && s_test_exists(state, "previous.manifest"));
     char *ppath = fc_install_strf("%s/previous.manifest", state);
     char *ipath = fc_install_strf("%s/installed.manifest", state);
     size_t plen, ilen;
@@ -525,34 +702,36 @@ void fc_install_test(bool verbose)
        was re-opened), but a staged file cut short since is caught and fetched again. */
     assert(truncate(staged_f0, 5) == 0);
     assert(fc_install_commit(in, &st, NULL, msg, sizeof msg) == FC_EHASH && st == NULL);
-    s_test_current_is(inst, "releases/2.0");
+    s_test_current_is(inst, "releases/2.0@3");
     st = fc_stage_open(in, b4, l4, m4, &err);
     assert(st && !fc_stage_have(st, f0) && s_test_count(st) == fc_stage_nchunks(st) - 1);
     assert(s_test_fill(st, src, UINT64_MAX) == 7);
     assert(fc_install_commit(in, &st, NULL, msg, sizeof msg) == 0);
-    s_test_current_is(inst, "releases/2.0+4");
-    assert(s_test_tree_matches(current, m4) && s_test_exists(inst, "releases/2.0"));
-    assert(!s_test_exists(inst, "releases/1.0") && !s_test_exists(inst, "releases/.staging-2"));
+    s_test_current_is(inst, "releases/2.0@4");
+    assert(s_test_tree_matches(current, m4) && s_test_exists(inst, "releases/2.0@3"));
+    assert(!s_test_exists(inst, "releases/1.0@1") && !s_test_exists(inst, "releases/.staging-2"));
     assert(!s_test_exists(state, "download-2.manifest"));
 
     /* A crash after a swap but before the state commit: the next start points current back
        at the installed release. */
     char *cur_tmp = fc_install_strf("%s/current.tmp", inst);
-    assert(symlink("releases/2.0", cur_tmp) == 0 && rename(cur_tmp, current) == 0);
+    assert(symlink("releases/2.0@3", cur_tmp) == 0 && rename(cur_tmp, current) == 0);
     free(cur_tmp);
-    again = fc_install_new(inst, state, trust, &err);
+    again = fc_install_new(inst, state, trust, &err, NULL, 0);
     assert(again && fc_install_serial(again) == 4);
-    s_test_current_is(inst, "releases/2.0+4");
+    s_test_current_is(inst, "releases/2.0@4");
     fc_install_destroy(&again);
     /* A signer no longer trusted: nothing counts as installed, and the tree is left alone. */
     fc_trust_t *empty = fc_trust_new();
-    again = fc_install_new(inst, state, empty, &err);
+    again = fc_install_new(inst, state, empty, &err, NULL, 0);
     assert(again && fc_install_serial(again) == 0 && fc_install_manifest(again) == NULL);
-    s_test_current_is(inst, "releases/2.0+4");
+    s_test_current_is(inst, "releases/2.0@4");
     fc_install_destroy(&again);
     fc_trust_destroy(&empty);
     s_test_hook_timeout(in, root, src, inst, &key, trust, changed);
     s_test_hook_interrupted(root);
+    s_test_install_dir(root, trust);
+    s_test_names(root, &key, trust);
 
     fc_install_destroy(&in);
     fc_install_destroy(&in);

@@ -271,11 +271,11 @@ fc_stage_t *fc_stage_open(fc_install_t *inst, const uint8_t *signed_manifest, si
     self->buf = malloc(FC_CHUNK_SIZE);
     char *mpath = fc_install_strf("%s/download-%" PRIu64 ".manifest", inst->state, m->serial);
     char *jpath = fc_install_strf("%s/download-%" PRIu64 ".journal", inst->state, m->serial);
-    char *releases = fc_install_strf("%s/releases", inst->dir);
-    self->dir = fc_install_strf("%s/.staging-%" PRIu64, releases, m->serial);
+    self->name = fc_install_strf(".staging-%" PRIu64, m->serial);
+    self->dir = fc_install_strf("%s/releases/%s", inst->dir, self->name ? self->name : "");
     *err = FC_ENOMEM;
-    if (!self->bytes || !self->first || !self->fds || !self->buf || !mpath || !jpath || !releases ||
-        !self->dir)
+    if (!self->bytes || !self->first || !self->fds || !self->buf || !mpath || !jpath ||
+        !self->name || !self->dir)
         goto fail;
     memcpy(self->bytes, signed_manifest, len);
     for (uint32_t i = 0; i < m->nfiles; i++) {
@@ -303,7 +303,7 @@ fc_stage_t *fc_stage_open(fc_install_t *inst, const uint8_t *signed_manifest, si
        to resume: start over rather than ship stray files. */
     if (!s_file_equals(mpath, signed_manifest, len)) {
         unlink(jpath);
-        if (fc_remove_tree(self->dir) != 0 && errno != ENOENT) {
+        if (fc_install_remove_at(inst->relfd, self->name) != 0) {
             *err = FC_EIO;
             goto fail;
         }
@@ -312,11 +312,12 @@ fc_stage_t *fc_stage_open(fc_install_t *inst, const uint8_t *signed_manifest, si
             goto fail;
         }
     }
-    if (fc_mkdirs(releases, 0755) != 0 || (mkdir(self->dir, 0755) != 0 && errno != EEXIST)) {
+    /* Below the releases/ descriptor, never through a symlink planted at .staging-N. */
+    if (mkdirat(inst->relfd, self->name, 0755) != 0 && errno != EEXIST) {
         *err = fc_errno_to_error(errno);
         goto fail;
     }
-    self->rootfd = open(self->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    self->rootfd = openat(inst->relfd, self->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (self->rootfd < 0) {
         *err = errno == ELOOP || errno == ENOTDIR ? FC_EPATH : fc_errno_to_error(errno);
         goto fail;
@@ -343,12 +344,10 @@ fc_stage_t *fc_stage_open(fc_install_t *inst, const uint8_t *signed_manifest, si
     *err = 0;
     free(mpath);
     free(jpath);
-    free(releases);
     return self;
 fail:
     free(mpath);
     free(jpath);
-    free(releases);
     fc_stage_destroy(&self);
     return NULL;
 }
@@ -367,6 +366,7 @@ void fc_stage_destroy(fc_stage_t **self_p)
         close(self->rootfd);
     free(self->bytes);
     free(self->dir);
+    free(self->name);
     free(self->first);
     free(self->by_hash);
     free(self->fds);
@@ -404,12 +404,10 @@ int fc_stage_reuse_local(fc_stage_t *self, uint64_t *reused)
     const fc_manifest_t *old = self->inst->installed;
     if (!old || fc_stage_complete(self))
         return 0;
-    char *cur = fc_install_strf("%s/current", self->inst->dir);
-    if (!cur)
-        return FC_ENOMEM;
-    /* Follows `current` itself (it is ours), but nothing inside the tree. */
-    int curfd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(cur);
+    /* The installed tree, below the releases/ descriptor, never through a symlink. */
+    int curfd = self->inst->name ? openat(self->inst->relfd, self->inst->name,
+                                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                                 : -1;
     if (curfd < 0)
         return 0; /* nothing on disk to reuse: everything is fetched */
     uint8_t *data = malloc(FC_CHUNK_SIZE);
@@ -614,6 +612,35 @@ int fc_stage_check_all(fc_stage_t *self, char *msg, size_t msgsize)
     return 0;
 }
 
+/* fsyncs the directory made of the first len bytes of rel below rootfd ("" is rootfd),
+   walking down without following a symlink. 0 or fc_error_t. */
+static int s_fsync_below(int rootfd, const char *rel, size_t len)
+{
+    char comp[FC_MAX_PATH + 1];
+    if (len > FC_MAX_PATH)
+        return FC_EPATH;
+    int dfd = rootfd;
+    for (size_t at = 0; at < len;) {
+        size_t n = strcspn(rel + at, "/");
+        if (at + n > len)
+            n = len - at;
+        memcpy(comp, rel + at, n);
+        comp[n] = '\0';
+        int fd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int err = errno;
+        if (dfd != rootfd)
+            close(dfd);
+        if (fd < 0)
+            return err == ELOOP || err == ENOTDIR ? FC_EPATH : fc_errno_to_error(err);
+        dfd = fd;
+        at += n + 1;
+    }
+    int rc = fsync(dfd) == 0 ? 0 : FC_EIO;
+    if (dfd != rootfd)
+        close(dfd);
+    return rc;
+}
+
 /* Sets the final modes and makes files and directories durable before the swap. */
 int fc_stage_finish_tree(fc_stage_t *self)
 {
@@ -639,12 +666,10 @@ int fc_stage_finish_tree(fc_stage_t *self)
         for (size_t k = 0; k <= n; k++) {
             if (k < n && path[k] != '/')
                 continue;
-            char *dir = fc_install_strf("%s/%.*s", self->dir, (int)k, path);
-            int rc = dir && fc_fsync_dir(dir) == 0 ? 0 : FC_EIO;
-            free(dir);
+            int rc = s_fsync_below(self->rootfd, path, k);
             if (rc)
                 return rc;
         }
     }
-    return fc_fsync_dir(self->dir) == 0 ? 0 : FC_EIO;
+    return fsync(self->rootfd) == 0 ? 0 : FC_EIO;
 }

@@ -20,15 +20,22 @@ static void s_usage(FILE *out)
             "\n"
             "Follows a release channel on a fleetcast broker: fetches each new signed release\n"
             "in verified chunks (resuming after any disconnect or restart), installs it\n"
-            "atomically under DIR/releases/<version> with DIR/current pointing at it, runs the\n"
-            "hooks, and reports its state to the broker. Also follows the runtime config\n"
-            "revisions that concern it (global, its --group, its --id): writes the effective\n"
-            "config to STATE/config.json (kept: with the broker unreachable the last good\n"
-            "config stays there), runs the config hooks, and acknowledges each revision.\n"
+            "atomically under DIR/releases/<version>@<serial> with DIR/current pointing at\n"
+            "it, runs the hooks, and reports its state to the broker. Also follows the runtime\n"
+            "config revisions that concern it (global, its --group, its --id): writes the\n"
+            "effective config to STATE/config.json (kept: with the broker unreachable the\n"
+            "last good config stays there), runs the config hooks, and acknowledges each\n"
+            "revision.\n"
             "\n"
             "  --broker EP          broker service endpoint (required)\n"
             "  --channel NAME       channel to follow (required)\n"
-            "  --install DIR        install tree (required)\n"
+            "  --product NAME       install only releases of this product (a release of\n"
+            "                       another product on the channel is rejected); default:\n"
+            "                       any product\n"
+            "  --install DIR        install tree (required). DIR and DIR/releases must be\n"
+            "                       real directories (no symlink), owned by root or this\n"
+            "                       user, not writable by group or others: else the agent\n"
+            "                       refuses to start and says what to fix\n"
             "  --state DIR          agent state: manifests, download journal, config.json\n"
             "                       (required)\n"
             "  --trust FILE         trusted publisher public keys (required); a trusted-key\n"
@@ -159,13 +166,15 @@ enum {
     O_INSECURE,
     O_STAMP_KEY,
     O_FREEZE,
-    O_HOOK_TIMEOUT
+    O_HOOK_TIMEOUT,
+    O_PRODUCT
 };
 
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"broker", required_argument, NULL, O_BROKER},
                                          {"channel", required_argument, NULL, O_CHANNEL},
+                                         {"product", required_argument, NULL, O_PRODUCT},
                                          {"install", required_argument, NULL, O_INSTALL},
                                          {"state", required_argument, NULL, O_STATE},
                                          {"trust", required_argument, NULL, O_TRUST},
@@ -207,6 +216,9 @@ int main(int argc, char **argv)
             break;
         case O_CHANNEL:
             cfg.channel = optarg;
+            break;
+        case O_PRODUCT:
+            cfg.product = optarg;
             break;
         case O_INSTALL:
             cfg.install_dir = optarg;

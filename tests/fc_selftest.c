@@ -20,6 +20,9 @@
 #include "fc_store.h"
 #include "fc_broker.h"
 #include "fc_chunks.h"
+#include "fc_state.h"
+#include "fc_suspects.h"
+#include "fc_verifier.h"
 #include "fc_config_service.h"
 #include "fc_store_config.h"
 #include "fc_journal.h"
@@ -54,6 +57,9 @@ static const s_test_t s_tests[] = {
     {"fc_trustlist", fc_trustlist_test},
     {"fc_store_trust", fc_store_trust_test},
     {"fc_chunks", fc_chunks_test},
+    {"fc_state", fc_state_test},
+    {"fc_suspects", fc_suspects_test},
+    {"fc_verifier", fc_verifier_test},
 };
 
 int main(int argc, char **argv)

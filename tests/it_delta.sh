@@ -27,5 +27,5 @@ reused=$(fc_json_field "$FC_TMP/a1.json" bytes_reused)
 [ "$fetched" -eq 262144 ] || fc_fail "agent fetched $fetched bytes for a one-chunk change"
 [ "$reused" -eq $(( 20*1048576 - 262144 )) ] || fc_fail "agent reused $reused bytes"
 diff -r "$src" "$FC_TMP/a1/install/current/" || fc_fail "release 2 tree differs"
-[ -d "$FC_TMP/a1/install/releases/1" ] || fc_fail "previous version not kept for rollback"
+[ -d "$FC_TMP/a1/install/releases/1@1" ] || fc_fail "previous version not kept for rollback"
 fc_pass "the agent fetches only the changed chunk and keeps the previous version"

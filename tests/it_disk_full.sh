@@ -6,8 +6,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 
 install="$FC_TMP/a1/install"
-mkdir -p "$install"
-mount -t tmpfs -o size=24m tmpfs "$install" 2>/dev/null || fc_skip "cannot mount a tmpfs (needs root)"
+mkdir -p "$install" # mode=0755: a tmpfs is 1777 by default, which the agent refuses
+mount -t tmpfs -o size=24m,mode=0755 tmpfs "$install" 2>/dev/null || fc_skip "cannot mount a tmpfs (needs root)"
 FC_MOUNTS+=("$install")
 
 fc_start_broker "$FC_TMP/broker"

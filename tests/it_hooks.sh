@@ -30,7 +30,7 @@ fc_pass "a refusing changing hook postpones the install"
 rc=0; fc_agent_run a1 --exec-health "test \"\$(cat current/app)\" = one" || rc=$?
 [ "$rc" -eq 3 ] || fc_fail "failed health check should exit 3, got $rc"
 [ "$(cat "$FC_TMP/a1/install/current/app")" = one ] || fc_fail "not rolled back to 1"
-[ "$(readlink "$FC_TMP/a1/install/current")" = releases/1 ] || fc_fail "current -> $(readlink "$FC_TMP/a1/install/current")"
+[ "$(readlink "$FC_TMP/a1/install/current")" = releases/1@1 ] || fc_fail "current -> $(readlink "$FC_TMP/a1/install/current")"
 st=$(fc_cli status --json)
 echo "$st" | grep -q '"state": *"failed"' || fc_fail "status does not show the failure: $st"
 fc_pass "a failing health check rolls back to the previous version and reports it"
@@ -56,7 +56,7 @@ took=$((SECONDS - start))
 [ "$took" -lt 30 ] || fc_fail "the agent waited ${took}s for a hook limited to 1 s"
 grep -q 'health hook failed for 3 (timed out after 1 s): rolled back to 1' "$FC_TMP/a1.json" ||
   fc_fail "the result does not say the hook timed out: $(cat "$FC_TMP/a1.json")"
-[ "$(readlink "$FC_TMP/a1/install/current")" = releases/1 ] || fc_fail "current -> $(readlink "$FC_TMP/a1/install/current")"
+[ "$(readlink "$FC_TMP/a1/install/current")" = releases/1@1 ] || fc_fail "current -> $(readlink "$FC_TMP/a1/install/current")"
 gone "$(cat "$FC_TMP/hook.pid")" || fc_fail "the timed-out hook still runs"
 gone "$(cat "$FC_TMP/child.pid")" || fc_fail "the timed-out hook's child still runs"
 st=$(fc_cli status --json)

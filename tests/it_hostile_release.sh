@@ -56,10 +56,12 @@ fc_pass "no release row from any refused manifest"
 
 # Symlinks planted where the agent stages and installs the next release (serial 3): the
 # staging dir and the release dir point outside. The agent must not write through them.
-mkdir -p "$FC_TMP/outside1" "$FC_TMP/outside2"
+mkdir -p "$FC_TMP/outside1" "$FC_TMP/outside2" "$FC_TMP/outside3"
+echo precious >"$FC_TMP/outside3/keep"
 rel="$FC_TMP/a1/install/releases"
 ln -s "$FC_TMP/outside1" "$rel/.staging-3"
-ln -s "$FC_TMP/outside2" "$rel/3"
+ln -s "$FC_TMP/outside2" "$rel/3@3"
+ln -s "$FC_TMP/outside3" "$rel/old" # the cleanup of old trees removes the link, not its files
 echo 3 >"$FC_TMP/src/version"; push 3
 rc=0; fc_agent_run a1 || rc=$?
 [ -z "$(find "$FC_TMP/outside1" "$FC_TMP/outside2" -mindepth 1)" ] || fc_fail "agent wrote through a planted symlink"
@@ -67,8 +69,9 @@ cur=$(readlink -f "$FC_TMP/a1/install/current")
 case "$cur" in "$rel"/*) ;; *) fc_fail "current resolves outside the install dir: $cur" ;; esac
 if [ "$rc" = 0 ]; then
   [ "$(cat "$FC_TMP/a1/install/current/version")" = 3 ] || fc_fail "release 3 content"
-  [ ! -L "$rel/3" ] || fc_fail "release 3 installed as the planted symlink"
-  fc_pass "planted symlinks at .staging-3 and releases/3 replaced, not followed; release 3 installed"
+  [ ! -L "$rel/3@3" ] || fc_fail "release 3 installed as the planted symlink"
+  [ "$(cat "$FC_TMP/outside3/keep")" = precious ] || fc_fail "the cleanup deleted through a symlink"
+  fc_pass "planted symlinks at .staging-3 and releases/3@3 replaced, not followed; release 3 installed; releases/old removed, its target kept"
 else
   grep -qiE "path|symlink|cannot" "$FC_TMP/a1.log" || fc_fail "no clear message: $(tail -3 "$FC_TMP/a1.log")"
   fc_pass "planted symlinks refused: $(tail -1 "$FC_TMP/a1.log")"

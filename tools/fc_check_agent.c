@@ -73,11 +73,21 @@ static size_t s_candidates(fc_check_t *self, const char *state, s_candidate_t *o
     return n;
 }
 
+/* The agent names a tree <version>@<serial>; earlier agents named it <version>, or
+   <version>+<serial> beside a live tree of that version. */
 static bool s_names_tree(const fc_manifest_t *m, const char *name)
 {
-    char plus[FC_MAX_NAME * 2 + 24];
+    char plus[FC_MAX_NAME * 2 + 24], at[FC_MAX_NAME * 2 + 24];
     snprintf(plus, sizeof plus, "%s+%" PRIu64, m->version, m->serial);
-    return !strcmp(name, m->version) || !strcmp(name, plus);
+    snprintf(at, sizeof at, "%s@%" PRIu64, m->version, m->serial);
+    return !strcmp(name, at) || !strcmp(name, m->version) || !strcmp(name, plus);
+}
+
+/* A staging dir is .staging-<serial>, digits only (a version may begin with .staging-). */
+static bool s_is_staging(const char *name)
+{
+    return !strncmp(name, ".staging-", 9) && name[9] &&
+           strspn(name + 9, "0123456789") == strlen(name + 9);
 }
 
 /* Files in the tree that the manifest does not list (a tree mixing two releases). */
@@ -213,7 +223,7 @@ void fc_check_agent(fc_check_t *self, const char *install_dir, const char *state
         const char *name = !strncmp(target, "releases/", 9) ? target + 9 : NULL;
         if (!name || !*name || strchr(name, '/')) {
             fc_check_problem(self, "current-target", where, "current points at %s", target);
-        } else if (name[0] == '.') {
+        } else if (s_is_staging(name)) {
             fc_check_problem(self, "current-partial", where, "current points at a staging tree %s",
                              target);
         } else {

@@ -223,6 +223,13 @@ int main(int argc, char **argv)
         else
             status = 1;
     }
+    if (o.revoke && !zsys_interrupted) {
+        fprintf(stderr, "fleetsim: revoking a key: the broker re-binds its announce socket\n");
+        int rc = fc_simrevoke_run(dir, broker.pid, sims, n, &zsys_interrupted, &rp->revoke);
+        rp->revoke_run = rc >= 0;
+        if (rc != 0)
+            status = 1;
+    }
     if (o.release_mib && !zsys_interrupted) {
         if (fc_simload_release(&o, dir, agents, endpoint, broker.pid, sims, n, rp) != 0 ||
             rp->release.converged < n)

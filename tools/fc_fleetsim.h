@@ -26,6 +26,7 @@ typedef struct {
     double round_timeout, sync_timeout, idle, release_timeout;
     size_t stack_kib;
     bool start_broker, json, verbose, keep, discard, rounds_given, insecure;
+    bool revoke; /* --bench-revoke */
 } fc_simopts_t;
 
 /* Parses the options into o (strings borrowed from argv). 0, or 2 on bad usage (said on
@@ -164,6 +165,22 @@ typedef struct {
 int fc_simload_idle(pid_t broker, double settle, double seconds, const volatile int *interrupted,
                     fc_simidle_t *out);
 
+/* ---- fc_fleetsim_revoke.c: the revocation benchmark ------------------------------------ */
+
+typedef struct {
+    double rebind_seconds;     /* from the revocation (cert removed) to the broker's re-bind */
+    double back_seconds;       /* from the re-bind until every engine heard a heartbeat again */
+    int back;                  /* engines that did */
+    double wall_seconds;       /* revocation to all back */
+    double broker_cpu_seconds; /* the broker's CPU time in that */
+} fc_simrevoke_t;
+/* Enrols a fresh agent key in the started broker's DIR/broker/keys/agents, lets it settle,
+   revokes it (removes the cert), waits for the broker's re-bind (its log, DIR/broker.log) and
+   then until every engine has heard a heartbeat again (its SUB reconnected through ZAP). 0 if
+   all came back, 1 if not within 60 s, -1 on error. */
+int fc_simrevoke_run(const char *dir, pid_t broker, fc_simagent_t *sims, int n,
+                     const volatile int *interrupted, fc_simrevoke_t *out);
+
 /* ---- fc_fleetsim_report.c (continued): everything measured -------------------------------- */
 
 typedef struct {
@@ -177,6 +194,8 @@ typedef struct {
     int fds_total, threads_total;
     bool idle_run;
     fc_simidle_t idle;
+    bool revoke_run;
+    fc_simrevoke_t revoke;
     bool release_run;
     fc_simround_t release; /* p50/p99/max in seconds after the push ended; converged: installed */
     double push_seconds, release_seconds, release_broker_cpu, release_sim_cpu;

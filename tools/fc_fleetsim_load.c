@@ -162,7 +162,8 @@ int fc_simload_push(const char *cli, const char *endpoint, const char *broker_ke
     return 0;
 }
 
-/* True if the link at path points at releases/VERSION. */
+/* True if the link at path points at a tree of VERSION: releases/VERSION@SERIAL (a version
+   never holds '@'). */
 static bool s_points_at(const char *path, const char *version)
 {
     char target[PATH_MAX];
@@ -170,7 +171,9 @@ static bool s_points_at(const char *path, const char *version)
     if (n <= 0)
         return false;
     target[n] = '\0';
-    return strncmp(target, "releases/", 9) == 0 && strcmp(target + 9, version) == 0;
+    size_t vlen = strlen(version);
+    return strncmp(target, "releases/", 9) == 0 && strncmp(target + 9, version, vlen) == 0 &&
+           target[9 + vlen] == '@';
 }
 
 int fc_simload_wait_installed(char **current, int n, const char *version, double t0, double timeout,

@@ -17,6 +17,9 @@ static void s_usage(FILE *out)
             "on its announce socket, then measures, in this order:\n"
             " - with --idle S: the broker's CPU over S seconds with every engine connected\n"
             "   and nothing to do (heartbeats, reports), as %% of one core;\n"
+            " - with --bench-revoke: enrols a fresh agent key, revokes it, and times the\n"
+            "   broker's re-bind of its announce socket and the reconnect of every engine\n"
+            "   (until each heard a heartbeat again), with the broker's CPU;\n"
             " - with --bench-release MIB: a fresh release of one random MIB MiB file, pushed\n"
             "   (fleetcast release push) once every engine is connected, and the time from the\n"
             "   end of the push until every engine's install/current points at it, with the\n"
@@ -45,8 +48,8 @@ static void s_usage(FILE *out)
             "                          with --broker; --start-broker makes and enrols them\n"
             "      --insecure          no CURVE (a broker started with --insecure; with\n"
             "                          --start-broker, starts it so)\n"
-            "      --bench-config ROUNDS  config rounds (default 5; 0 with --bench-release or\n"
-            "                          --idle: none)\n"
+            "      --bench-config ROUNDS  config rounds (default 5; 0 with --bench-release,\n"
+            "                          --idle or --bench-revoke: none)\n"
             "      --bench-release MIB release benchmark with a MIB MiB payload (e.g. 64)\n"
             "      --discard           the engines fetch and verify every chunk but write none:\n"
             "                          their installed trees are sparse files that read as\n"
@@ -62,6 +65,8 @@ static void s_usage(FILE *out)
             "                          ../publisher/fleetcast next to this program)\n"
             "      --idle S            measure the broker's idle CPU over S seconds (after\n"
             "                          a 3 s settle)\n"
+            "      --bench-revoke      revocation benchmark (with --start-broker, secure):\n"
+            "                          the cost of the announce socket's re-bind\n"
             "      --round-timeout S   give up on a round after S seconds (default 60)\n"
             "      --sync-timeout S    wait this long for all engines to sync and hear a\n"
             "                          heartbeat (default 180)\n"
@@ -101,6 +106,7 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
                                          {"release-timeout", required_argument, NULL, 'X'},
                                          {"cli-bin", required_argument, NULL, 'C'},
                                          {"idle", required_argument, NULL, 'i'},
+                                         {"bench-revoke", no_argument, NULL, 'V'},
                                          {"round-timeout", required_argument, NULL, 'T'},
                                          {"sync-timeout", required_argument, NULL, 'Y'},
                                          {"io-threads", required_argument, NULL, 'I'},
@@ -173,6 +179,9 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
         case 'D':
             o->discard = true;
             break;
+        case 'V':
+            o->revoke = true;
+            break;
         case 'C':
             o->cli_bin = optarg;
             break;
@@ -242,7 +251,12 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
                         " or --insecure\n");
         return 2;
     }
-    if (o->rounds == 0 && !o->release_mib && !o->idle) {
+    if (o->revoke && (!o->start_broker || o->insecure)) {
+        fprintf(stderr, "fleetcast-fleetsim: --bench-revoke revokes a key of the broker it starts"
+                        " (--start-broker, not --insecure)\n");
+        return 2;
+    }
+    if (o->rounds == 0 && !o->release_mib && !o->idle && !o->revoke) {
         fprintf(stderr, "fleetcast-fleetsim: nothing to measure (--bench-config 0 alone)\n");
         return 2;
     }
@@ -251,7 +265,7 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
                         "(--start-broker)\n");
         return 2;
     }
-    if (!o->rounds_given && (o->release_mib || o->idle))
+    if (!o->rounds_given && (o->release_mib || o->idle || o->revoke))
         o->rounds = 0; /* only what was asked for */
     return 0;
 }

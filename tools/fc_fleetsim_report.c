@@ -67,6 +67,11 @@ static void s_json_load(const fc_simopts_t *o, const fc_simreport_t *rp)
             "\"sim_cpu_percent\":%.1f,\"broker_rss_kib\":%llu}",
             rp->idle.seconds, rp->idle.broker_cpu_seconds, rp->idle.broker_percent,
             rp->idle.sim_percent, (unsigned long long)rp->idle.broker_rss_kib);
+    if (rp->revoke_run)
+        printf(",\"revoke\":{\"rebind_seconds\":%.3f,\"back\":%d,\"back_seconds\":%.3f,"
+               "\"wall_seconds\":%.3f,\"broker_cpu_seconds\":%.3f}",
+               rp->revoke.rebind_seconds, rp->revoke.back, rp->revoke.back_seconds,
+               rp->revoke.wall_seconds, rp->revoke.broker_cpu_seconds);
     if (rp->release_run)
         printf(",\"release\":{\"mib\":%d,\"discard\":%s,\"push_seconds\":%.3f,\"installed\":%d,"
                "\"converged_seconds\":%.3f,\"p50_s\":%.3f,\"p99_s\":%.3f,\"max_s\":%.3f,"
@@ -87,6 +92,12 @@ static void s_print_load(FILE *out, const fc_simopts_t *o, const fc_simreport_t 
                 "(rss %llu KiB); engines %.1f %%\n",
                 rp->started, rp->idle.seconds, rp->idle.broker_cpu_seconds, rp->idle.broker_percent,
                 (unsigned long long)rp->idle.broker_rss_kib, rp->idle.sim_percent);
+    if (rp->revoke_run)
+        fprintf(out,
+                "revoke:  re-bind %.2f s after the revocation; %d/%d engines heard a heartbeat "
+                "again %.2f s after the re-bind; broker cpu %.3f s over those %.2f s\n",
+                rp->revoke.rebind_seconds, rp->revoke.back, rp->started, rp->revoke.back_seconds,
+                rp->revoke.broker_cpu_seconds, rp->revoke.wall_seconds);
     if (rp->release_run)
         fprintf(out,
                 "release: %d MiB%s, push %.2f s; installed %d/%d, all %.2f s after the push "

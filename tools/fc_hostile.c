@@ -25,7 +25,9 @@ static int s_usage(FILE *out, int status)
         "usage: fleetcast-hostile [SECURITY] MODE ...\n"
         "  SECURITY (first; none for a broker started with --insecure):\n"
         "       --broker-key KEY --cert FILE   a client: the broker's public cert or Z85 key\n"
-        "                                      and this peer's secret cert (enrolled)\n"
+        "                                      and this peer's secret cert (enrolled); more\n"
+        "                                      --cert FILE (up to 8): each new connection\n"
+        "                                      takes the next key in turn\n"
         "       --server-cert FILE             the fake broker (mode broker): its secret cert\n"
         "       --insecure                     nothing (accepted for symmetry)\n"
         "  MODE:\n"
@@ -41,12 +43,21 @@ static int s_usage(FILE *out, int status)
         "           or 'error CODE (what): text'; exit 0 on an answer, 1 on none\n"
         "       fleetcast-hostile flood ENDPOINT COUNT\n"
         "           COUNT malformed messages on one connection: the broker must stop\n"
-        "           answering that peer and keep answering a fresh one\n"
+        "           answering that peer, on a new connection too (the same key), and keep\n"
+        "           answering another key (--insecure: any new connection)\n"
+        "       fleetcast-hostile hog ENDPOINT CHANNEL SECONDS\n"
+        "           asks for a 64 MiB window of chunks of CHANNEL's latest release with a\n"
+        "           1-message receive HWM, a 4 KiB receive buffer and no heartbeats, and\n"
+        "           reads none of them for SECONDS\n"
+        "       fleetcast-hostile nilflood ENDPOINT COUNT MIB\n"
+        "           COUNT frames of MIB MiB of msgpack nils (header readable) on one\n"
+        "           connection, as fast as the broker takes them; prints what it sent\n"
         "       fleetcast-hostile config ENDPOINT\n"
         "           config requests with hostile content (bad revisions, odd ids, types)\n"
         "       fleetcast-hostile as-agent ENDPOINT ID TYPE [ARG]\n"
         "           one agent request naming agent ID, with this peer's key: TYPE hello\n"
-        "           [CHANNEL], report [STATE] (default failed), sync, ack REV (failed),\n"
+        "           [CHANNEL], report [STATE] (default failed), report-blob HEX (failed,\n"
+        "           naming blob HEX corrupt), sync, ack REV (failed),\n"
         "           slot REV; prints 'ok', 'ok granted', the reply type or 'error CODE\n"
         "           (what): text'; exit 0 on an answer, 1 on none\n"
         "       fleetcast-hostile broker SERVICE ANNOUNCE SECONDS\n"
@@ -57,11 +68,28 @@ static int s_usage(FILE *out, int status)
 
 zsock_t *fc_hostile_connect(const fc_hostile_target_t *target)
 {
+    return fc_hostile_connect_tuned(target, FC_SOCK_RCVHWM, 0, true);
+}
+
+zsock_t *fc_hostile_connect_tuned(const fc_hostile_target_t *target, int rcvhwm, int rcvbuf,
+                                  bool heartbeats)
+{
     zsock_t *dealer = zsock_new(ZMQ_DEALER);
     if (!dealer)
         return NULL;
     fc_sock_tune(zsock_resolve(dealer));
-    fc_curve_apply(target->curve, dealer);
+    zsock_set_rcvhwm(dealer, rcvhwm);
+    if (rcvbuf > 0)
+        zsock_set_rcvbuf(dealer, rcvbuf);
+    if (!heartbeats)
+        zsock_set_heartbeat_ivl(dealer, 0);
+    const fc_curve_t *curve = target->curve;
+    if (target->nmore && target->turn) {
+        size_t k = (*target->turn)++ % (target->nmore + 1);
+        if (k > 0)
+            curve = target->more[k - 1];
+    }
+    fc_curve_apply(curve, dealer);
     if (zsock_connect(dealer, "%s", target->endpoint) != 0) {
         zsock_destroy(&dealer);
         return NULL;
@@ -215,12 +243,24 @@ static const s_case_t s_cases[] = {
      "\x95\x01\x05\x4d\xc4\x20"
      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00",
      39},
-    {"REPORT map for agents", "\x94\x01\x0f\x4d\x80", 5},
+    {"REPORT map for agents", "\x95\x01\x0f\x4d\x80\xc4\x00", 7},
     {"REPORT two agents",
-     "\x94\x01\x0f\x4d\x92"
-     "\x98\xa1\x61\xa0\xa0\xa0\xa0\x00\x00\x00"
-     "\x98\xa1\x62\xa0\xa0\xa0\xa0\x00\x00\x00",
-     25},
+     "\x95\x01\x0f\x4d\x92"
+     "\x98\xa1\x61\xa0\xa0\xa6\x66\x61\x69\x6c\x65\x64\xa0\x00\x00\x00"
+     "\x98\xa1\x62\xa0\xa0\xa6\x66\x61\x69\x6c\x65\x64\xa0\x00\x00\x00"
+     "\xc4\x00",
+     39},
+    {"REPORT state not in the table",
+     "\x95\x01\x0f\x4d\x91"
+     "\x98\xa1\x61\xa0\xa0\xab\x62\x6f\x67\x75\x73\x2d\x73\x74\x61\x74\x65\xa0\x00\x00\x00"
+     "\xc4\x00",
+     28},
+    {"REPORT blob of 31 bytes",
+     "\x95\x01\x0f\x4d\x91"
+     "\x98\xa1\x61\xa0\xa0\xa6\x66\x61\x69\x6c\x65\x64\xa0\x00\x00\x00"
+     "\xc4\x1f"
+     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+     54},
     {"LIST 65-byte channel",
      "\x94\x01\x0d\x4d\xd9\x41"
      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
@@ -229,7 +269,7 @@ static const s_case_t s_cases[] = {
     {"array32 count 2^31", "\xdd\x7f\xff\xff\xff", 5},
     {"str32 length 2^32-1", "\x94\x01\x0d\x4d\xdb\xff\xff\xff\xff", 9},
     {"bin32 length lie", "\x94\x01\x0c\x4d\xc6\x7f\xff\xff\xff\x61\x62", 11},
-    {"REPORT agents count 65535", "\x94\x01\x0f\x4d\xdc\xff\xff", 7},
+    {"REPORT agents count 65535", "\x95\x01\x0f\x4d\xdc\xff\xff", 7},
     {"UPLOAD_STATE ranges count 2^32-1",
      "\x96\x01\x08\x4d\xc4\x20"
      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\xc2\xdd\xff\xff\xff\xff",
@@ -338,6 +378,31 @@ static int s_client(const fc_hostile_target_t *target)
         zmsg_t *msg = s_raw(s_cases[i].bytes, s_cases[i].len);
         failures +=
             fc_hostile_probe(target, s_cases[i].name, &msg, FC_HOSTILE_ERROR_OR_DROP, 0, false);
+    }
+    /* PROTOCOL.md section 2: where req can be read, the answer is ERROR FC_EPROTO, even if
+       the rest of the frame is wrong. */
+    const s_case_t attributable[] = {
+        {"LIST with one trailing byte (req readable)", "\x94\x01\x0d\x4d\xa0\xc0", 6},
+        {"GET_CHUNK of 3 MiB of nils (req readable)", NULL, 3u << 20},
+    };
+    for (size_t i = 0; i < sizeof attributable / sizeof attributable[0]; i++) {
+        zmsg_t *msg;
+        if (attributable[i].bytes)
+            msg = s_raw(attributable[i].bytes, attributable[i].len);
+        else {
+            uint8_t *nils = malloc(attributable[i].len);
+            assert(nils);
+            memset(nils, 0xc0, attributable[i].len);
+            size_t n = attributable[i].len - 5;
+            memcpy(nils,
+                   (uint8_t[]){0xdd, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+                               (uint8_t)n, 0x01, 0x05, 0x4d},
+                   8);
+            msg = s_raw(nils, attributable[i].len);
+            free(nils);
+        }
+        failures += fc_hostile_probe(target, attributable[i].name, &msg, FC_HOSTILE_ERROR,
+                                     FC_EPROTO, false);
     }
     /* Truncated frames. */
     fc_msg_t *m = fc_msg_new(FC_MSG_GET_CHUNK);
@@ -556,7 +621,10 @@ static int s_commit(const fc_hostile_target_t *target, const char *file)
 
 static int s_flood(const fc_hostile_target_t *target, int count)
 {
-    zsock_t *dealer = fc_hostile_connect(target);
+    /* The first key only: the broker counts malformed messages per key (per connection
+       with --insecure, where there is none). */
+    fc_hostile_target_t one = {target->endpoint, target->curve, NULL, 0, NULL};
+    zsock_t *dealer = fc_hostile_connect(&one);
     if (!dealer)
         return 1;
     /* Header readable (each earns an ERROR while the broker still listens), body not. */
@@ -568,12 +636,109 @@ static int s_flood(const fc_hostile_target_t *target, int count)
     int type = 0, code = 0;
     bool answered = s_await_welcome(dealer, 2000, got, sizeof got, &type, &code);
     zsock_destroy(&dealer);
-    dealer = fc_hostile_connect(target);
-    bool others = dealer && s_await_welcome(dealer, 3000, NULL, 0, NULL, NULL);
+    /* Reconnecting: the same key is still ignored; with no key it starts afresh. */
+    dealer = fc_hostile_connect(&one);
+    bool again = dealer && s_await_welcome(dealer, 3000, NULL, 0, NULL, NULL);
     zsock_destroy(&dealer);
-    printf("after %d malformed messages: that peer %s; a fresh peer %s\n", count,
-           answered ? "STILL ANSWERED" : "is ignored", others ? "is served" : "IS NOT SERVED");
-    return !answered && others ? 0 : 1;
+    bool secure = target->curve != NULL;
+    printf("after %d malformed messages: that peer %s; reconnecting with the same %s it %s\n",
+           count, answered ? "STILL ANSWERED" : "is ignored", secure ? "key" : "(no) key",
+           again ? "is served" : "is ignored");
+    bool ok = !answered && again == !secure;
+    if (secure && target->nmore > 0) {
+        fc_hostile_target_t other = {target->endpoint, target->more[0], NULL, 0, NULL};
+        dealer = fc_hostile_connect(&other);
+        bool others = dealer && s_await_welcome(dealer, 3000, NULL, 0, NULL, NULL);
+        zsock_destroy(&dealer);
+        printf("another key %s\n", others ? "is served" : "IS NOT SERVED");
+        ok = ok && others;
+    }
+    return ok ? 0 : 1;
+}
+
+/* --- hog: a peer that asks for chunks and never reads them ------------------------------ */
+
+static int s_hog(const fc_hostile_target_t *target, const char *channel, int seconds)
+{
+    uint8_t blob[FC_HASH_LEN];
+    uint64_t size = 0;
+    if (s_pick_blob(target, channel, blob, &size) != 0) {
+        printf("no release with a non-empty file on channel %s\n", channel);
+        return 1;
+    }
+    /* A 1-message receive HWM, a 4 KiB kernel buffer and no heartbeats of its own: as
+       little as libzmq lets it take, and nothing that shows it alive but TCP itself. */
+    zsock_t *dealer = fc_hostile_connect_tuned(target, 1, 4096, false);
+    if (!dealer)
+        return 1;
+    const uint64_t window = 64u << 20;
+    uint64_t asked = 0, req = 1000;
+    while (asked < window) {
+        for (uint64_t off = 0; off < size && asked < window; off += FC_CHUNK_SIZE) {
+            uint64_t len = size - off < FC_CHUNK_SIZE ? size - off : FC_CHUNK_SIZE;
+            fc_msg_t *m = fc_msg_new(FC_MSG_GET_CHUNK);
+            memcpy(m->blob, blob, FC_HASH_LEN);
+            m->offset = off;
+            m->length = len;
+            m->req = req++;
+            fc_msg_send(&m, zsock_resolve(dealer));
+            asked += len;
+        }
+    }
+    printf("asked for %" PRIu64 " bytes of chunks in %" PRIu64 " requests; reading none for %d s\n",
+           asked, req - 1000, seconds);
+    zclock_sleep(seconds * 1000);
+    zsock_destroy(&dealer);
+    return 0;
+}
+
+/* --- nilflood: large frames of msgpack nils, their header readable ---------------------- */
+
+static int s_nilflood(const fc_hostile_target_t *target, int count, int mib)
+{
+    /* Under CURVE a frame grows by its box (about 40 bytes) before libzmq's size check:
+       MIB 16 is refused by the broker's libzmq outright, 15 is the largest that gets in. */
+    size_t len = (size_t)mib << 20;
+    if (mib <= 0 || len > FC_MAX_FRAME)
+        return 2;
+    uint8_t *buf = malloc(len);
+    if (!buf)
+        return 1;
+    /* GET_CHUNK [1, 5, 77, nil, nil, ...]: req readable, the rest millions of objects. */
+    memset(buf, 0xc0, len);
+    size_t n = len - 5;
+    memcpy(buf,
+           (uint8_t[]){0xdd, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n,
+                       0x01, 0x05, 0x4d},
+           8);
+    zsock_t *dealer = fc_hostile_connect(target);
+    if (!dealer) {
+        free(buf);
+        return 1;
+    }
+    /* A small send queue here: this process need not hold the flood, the broker should not. */
+    zsock_set_sndhwm(dealer, 2);
+    zpoller_t *poller = zpoller_new(dealer, NULL);
+    int sent = 0, answers = 0;
+    int64_t quiet_since = zclock_mono();
+    while (sent < count || zclock_mono() - quiet_since < 3000) {
+        if (sent < count && zmq_send(zsock_resolve(dealer), buf, len, ZMQ_DONTWAIT) == (int)len) {
+            sent++;
+            quiet_since = zclock_mono();
+        }
+        if (zpoller_wait(poller, sent < count ? 1 : 100)) {
+            zmsg_t *reply = zmsg_recv(dealer);
+            zmsg_destroy(&reply);
+            answers++;
+            quiet_since = zclock_mono();
+        }
+    }
+    printf("sent %d frames of %d MiB of nils; %d answers\n", sent, mib, answers);
+    zsock_set_linger(dealer, 10000); /* the last frames may still be queued here */
+    zpoller_destroy(&poller);
+    zsock_destroy(&dealer);
+    free(buf);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -585,9 +750,13 @@ int main(int argc, char **argv)
     /* Security options first, as tests/lib.sh passes them: --broker-key KEY --cert FILE (a
        client), --server-cert FILE (the fake broker), --insecure (nothing). */
     const char *broker_key = NULL, *cert = NULL, *server_cert = NULL;
+    const char *more_certs[8];
+    size_t nmore = 0;
     while (argc >= 2 && strncmp(argv[1], "--", 2) == 0 && !streq(argv[1], "--help")) {
         if (argc >= 3 && streq(argv[1], "--broker-key"))
             broker_key = argv[2];
+        else if (argc >= 3 && streq(argv[1], "--cert") && cert && nmore < 8)
+            more_certs[nmore++] = argv[2];
         else if (argc >= 3 && streq(argv[1], "--cert"))
             cert = argv[2];
         else if (argc >= 3 && streq(argv[1], "--server-cert"))
@@ -610,7 +779,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "fleetcast-hostile: %s\n", text);
         return 2;
     }
-    fc_hostile_target_t target = {argc >= 3 ? argv[2] : NULL, curve};
+    fc_curve_t *more[8] = {NULL};
+    for (size_t i = 0; i < nmore; i++) {
+        more[i] = fc_curve_new_client(more_certs[i], broker_key ? broker_key : "", &err, text,
+                                      sizeof text);
+        if (!more[i]) {
+            fprintf(stderr, "fleetcast-hostile: %s\n", text);
+            return 2;
+        }
+    }
+    size_t turn = 0;
+    fc_hostile_target_t target = {argc >= 3 ? argv[2] : NULL, curve,
+                                  (const fc_curve_t *const *)more, nmore, &turn};
     int rc = -1;
     if (argc == 3 && streq(argv[1], "client"))
         rc = s_client(&target);
@@ -620,6 +800,10 @@ int main(int argc, char **argv)
         rc = s_commit(&target, argv[3]);
     else if (argc == 4 && streq(argv[1], "flood"))
         rc = s_flood(&target, atoi(argv[3]));
+    else if (argc == 5 && streq(argv[1], "hog"))
+        rc = s_hog(&target, argv[3], atoi(argv[4]));
+    else if (argc == 5 && streq(argv[1], "nilflood"))
+        rc = s_nilflood(&target, atoi(argv[3]), atoi(argv[4]));
     else if (argc == 3 && streq(argv[1], "config"))
         rc = fc_hostile_config(&target);
     else if ((argc == 5 || argc == 6) && streq(argv[1], "as-agent"))
@@ -627,6 +811,8 @@ int main(int argc, char **argv)
     else if (argc == 5 && streq(argv[1], "broker"))
         rc = fc_hostile_fake_broker(argv[2], argv[3], atoi(argv[4]), curve);
     fc_curve_destroy(&curve);
+    for (size_t i = 0; i < nmore; i++)
+        fc_curve_destroy(&more[i]);
     if (rc >= 0)
         return rc;
     if (argc == 2 && (streq(argv[1], "-h") || streq(argv[1], "--help")))

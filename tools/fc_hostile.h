@@ -25,11 +25,22 @@ typedef enum {
 typedef struct {
     const char *endpoint;
     const fc_curve_t *curve;
+    /* More client keys (--cert given again): each new connection takes the next of curve
+       and these in turn, so that a barrage of malformed messages, counted per key by the
+       broker, spreads over several keys. turn is the caller's counter. */
+    const fc_curve_t *const *more;
+    size_t nmore;
+    size_t *turn;
 } fc_hostile_target_t;
 
 /* Connects a DEALER to the target's service endpoint, tuned like every fleetcast socket and
-   with its CURVE settings. The only function that connects. NULL if it cannot. */
+   with its CURVE settings. NULL if it cannot. */
 zsock_t *fc_hostile_connect(const fc_hostile_target_t *target);
+/* The same, then with a receive HWM of rcvhwm messages, a kernel receive buffer of rcvbuf
+   bytes (0: the system's) and no ZMTP heartbeats of its own if !heartbeats: a peer that
+   reads as little as it can. The only function that connects. */
+zsock_t *fc_hostile_connect_tuned(const fc_hostile_target_t *target, int rcvhwm, int rcvbuf,
+                                  bool heartbeats);
 
 /* Sends *m_p (destroyed) on a fresh connection and waits up to timeout_ms for one reply,
    which is the caller's; NULL with why set ("cannot connect", "no answer", "undecodable

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fc_error.h"
+#include "fc_hash.h"
 #include "fc_hostile.h"
 #include "fc_msg.h"
 #include "fc_util.h"
@@ -35,6 +36,23 @@ static fc_msg_t *s_request(const char *type, const char *id, const char *arg)
         fc_msg_set_str(st->channel, sizeof st->channel, "stable");
         fc_msg_set_str(st->state, sizeof st->state, arg ? arg : "failed");
         fc_msg_set_str(st->message, sizeof st->message, "forged by fleetcast-hostile");
+    } else if (streq(type, "report-blob") && arg) {
+        /* A failure naming a blob as corrupt: the broker re-reads that blob, so a stream of
+           these is what its rate limits are for. */
+        m = fc_msg_new(FC_MSG_REPORT);
+        m->agents = calloc(1, sizeof *m->agents);
+        if (!m->agents || fc_hex_decode(m->blob, FC_HASH_LEN, arg) != 0) {
+            fc_msg_destroy(&m);
+            return NULL;
+        }
+        m->nagents = 1;
+        fc_agent_status_t *st = &m->agents[0];
+        fc_msg_set_str(st->id, sizeof st->id, id);
+        fc_msg_set_str(st->channel, sizeof st->channel, "stable");
+        fc_msg_set_str(st->state, sizeof st->state, "failed");
+        snprintf(st->message, sizeof st->message,
+                 "release ? refused: blob %s corrupt at the broker (forged by fleetcast-hostile)",
+                 arg);
     } else if (streq(type, "sync")) {
         m = fc_msg_new(FC_MSG_CONFIG_SYNC);
     } else if ((streq(type, "ack") || streq(type, "slot")) && arg) {

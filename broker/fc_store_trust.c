@@ -150,7 +150,6 @@ int fc_store_trust_push(fc_store_t *self, const uint8_t *bytes, size_t len, uint
 /* ---------------------------------------------------------------------------------------- */
 /* Self-test */
 
-
 static int s_push(fc_store_t *store, const fc_signkey_t *signer, uint64_t serial,
                   const fc_signkey_t *member)
 {

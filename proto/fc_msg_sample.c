@@ -1,7 +1,7 @@
 /* fc_msg_sample.c: sample messages and checks shared by the codec's self-tests. */
 
-#include "fc_error.h"
 #include "fc_msg_sample.h"
+#include "fc_error.h"
 #include "fc_test_check.h"
 
 #include <stdio.h>

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run.sh: the quick start: installs what is missing (Debian), builds, then runs the demo or the tests.
 #   ./run.sh demo    broker + sample release + three agents, on embedded defaults
-#   ./run.sh test    the whole test suite (ctest), then again under ASan+UBSan (build-asan/),
-#                    then again under ThreadSanitizer (build-tsan/, tests/tsan.supp)
+#   ./run.sh test    the whole test suite (ctest), the unit tests again in a release build
+#                    (build-rel/, MinSizeRel: -DNDEBUG), the whole suite under ASan+UBSan
+#                    (build-asan/), then under ThreadSanitizer (build-tsan/, tests/tsan.supp)
 #   ./run.sh build   just install and build
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -10,7 +11,7 @@ cd "$(dirname "$0")"
 what=${1:-demo}
 case "$what" in
   demo|test|build) ;;
-  -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: ./run.sh demo|test|build" >&2; exit 2 ;;
 esac
 
@@ -30,6 +31,18 @@ case "$what" in
   demo) exec bash tools/demo.sh "$build" ;;
   test)
     ctest --test-dir "$build" --output-on-failure -j2
+    # The unit tests again in a release configuration: MinSizeRel sets -DNDEBUG, which drops
+    # every assert, so a self-test passes there only if it still checks (FC_CHECK, which
+    # NDEBUG keeps) and the code under test never depended on a call made inside an assert.
+    # Left out for now: the subscriber/ classes whose self-tests still use plain assert until
+    # the agent restructure lands (under NDEBUG their checks vanish and they would pass for
+    # nothing): unit.fc_policy, unit.fc_agent, unit.fc_reconf. (unit.fc_journal and
+    # unit.fc_install force their asserts on with #undef NDEBUG, so they run.)
+    rel=build-rel
+    cmake -S . -B "$rel" -DCMAKE_BUILD_TYPE=MinSizeRel >/dev/null
+    cmake --build "$rel" -j"$(nproc)" >/dev/null || cmake --build "$rel" -j1
+    ctest --test-dir "$rel" --output-on-failure -j2 -R '^unit\.' \
+          -E '^unit\.(fc_policy|fc_agent|fc_reconf)$'
     # The same suite again with the address and undefined-behaviour sanitizers: any memory
     # error, leak or undefined behaviour aborts the program and so fails its test.
     asan=build-asan

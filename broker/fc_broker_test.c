@@ -7,11 +7,9 @@
 #include "fc_msg.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_test_check.h"
 #include "fc_util.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +20,7 @@
 static void s_request(zsock_t *dealer, fc_msg_t **m_p, uint64_t req)
 {
     (*m_p)->req = req;
-    assert(fc_msg_send(m_p, zsock_resolve(dealer)) == 0);
+    FC_CHECK(fc_msg_send(m_p, zsock_resolve(dealer)) == 0);
 }
 
 /* Receives the next reply; asserts it answers req and has the expected type. */
@@ -30,12 +28,12 @@ static fc_msg_t *s_reply(zsock_t *dealer, uint64_t req, fc_msg_type_t type)
 {
     int err = 0;
     fc_msg_t *r = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
-    assert(r);
+    FC_CHECK(r);
     if (r->type != type)
         fprintf(stderr, "\nexpected %s, got %s (code %u: %s)\n", fc_msg_type_name(type),
                 fc_msg_type_name(r->type), r->code, r->text);
-    assert(r->type == type);
-    assert(r->req == req);
+    FC_CHECK(r->type == type);
+    FC_CHECK(r->req == req);
     return r;
 }
 
@@ -49,14 +47,14 @@ static fc_msg_t *s_call(zsock_t *dealer, fc_msg_t *m, uint64_t req, fc_msg_type_
 static void s_expect_error(zsock_t *dealer, fc_msg_t *m, uint64_t req, int code)
 {
     fc_msg_t *r = s_call(dealer, m, req, FC_MSG_ERROR);
-    assert(r->code == (uint32_t)code);
+    FC_CHECK(r->code == (uint32_t)code);
     fc_msg_destroy(&r);
 }
 
 static void s_expect_ok(zsock_t *dealer, fc_msg_t *m, uint64_t req, uint64_t serial)
 {
     fc_msg_t *r = s_call(dealer, m, req, FC_MSG_OK);
-    assert(r->serial == serial);
+    FC_CHECK(r->serial == serial);
     fc_msg_destroy(&r);
 }
 
@@ -66,7 +64,7 @@ static fc_msg_t *s_announcement(zsock_t *sub, bool want_heartbeat)
     while (true) {
         int err = 0;
         fc_msg_t *a = fc_msg_recv_announce(zsock_resolve(sub), &err);
-        assert(a);
+        FC_CHECK(a);
         if ((a->type == FC_MSG_HEARTBEAT) == want_heartbeat)
             return a;
         fc_msg_destroy(&a);
@@ -88,24 +86,24 @@ static fc_msg_t *s_put_chunk(const uint8_t *blob, const uint8_t *buf, size_t len
 static void s_test_garbage(zsock_t *dealer, fc_broker_t *broker)
 {
     fc_broker_stats_t before, after;
-    assert(fc_broker_stats(broker, &before) == 0);
+    FC_CHECK(fc_broker_stats(broker, &before) == 0);
     /* Not msgpack at all: dropped, no reply. */
-    assert(zstr_send(dealer, "garbage") == 0);
+    FC_CHECK(zstr_send(dealer, "garbage") == 0);
     /* Three frames of junk. */
-    assert(zstr_sendm(dealer, "a") == 0 && zstr_sendm(dealer, "b") == 0 &&
-           zstr_send(dealer, "c") == 0);
+    FC_CHECK(zstr_sendm(dealer, "a") == 0 && zstr_sendm(dealer, "b") == 0 &&
+             zstr_send(dealer, "c") == 0);
     /* Many frames in one message. */
     for (int i = 0; i < 9; i++)
-        assert(zstr_sendm(dealer, "x") == 0);
-    assert(zstr_send(dealer, "x") == 0);
+        FC_CHECK(zstr_sendm(dealer, "x") == 0);
+    FC_CHECK(zstr_send(dealer, "x") == 0);
     /* Empty frame. */
-    assert(zstr_send(dealer, "") == 0);
+    FC_CHECK(zstr_send(dealer, "") == 0);
     /* A msgpack array [1, 99, 77]: unknown type, but req 77 is readable. */
     const uint8_t unknown[] = {0x93, 0x01, 0x63, 0x4d};
     zframe_t *f = zframe_new(unknown, sizeof unknown);
-    assert(zframe_send(&f, dealer, 0) == 0);
+    FC_CHECK(zframe_send(&f, dealer, 0) == 0);
     fc_msg_t *r = s_reply(dealer, 77, FC_MSG_ERROR);
-    assert(r->code == FC_EPROTO);
+    FC_CHECK(r->code == FC_EPROTO);
     fc_msg_destroy(&r);
     /* A reply type sent as a request. */
     fc_msg_t *m = fc_msg_new(FC_MSG_OK);
@@ -113,9 +111,9 @@ static void s_test_garbage(zsock_t *dealer, fc_broker_t *broker)
     /* HELLO with a field of the wrong type: [1, 1, 79, 5, "x", "y"]. */
     const uint8_t badhello[] = {0x96, 0x01, 0x01, 0x4f, 0x05, 0xa1, 'x', 0xa1, 'y'};
     f = zframe_new(badhello, sizeof badhello);
-    assert(zframe_send(&f, dealer, 0) == 0);
+    FC_CHECK(zframe_send(&f, dealer, 0) == 0);
     r = s_reply(dealer, 79, FC_MSG_ERROR);
-    assert(r->code == FC_EPROTO);
+    FC_CHECK(r->code == FC_EPROTO);
     fc_msg_destroy(&r);
     /* The broker still answers. */
     m = fc_msg_new(FC_MSG_HELLO);
@@ -123,9 +121,9 @@ static void s_test_garbage(zsock_t *dealer, fc_broker_t *broker)
     fc_msg_set_str(m->id, sizeof m->id, "pub");
     r = s_call(dealer, m, 80, FC_MSG_WELCOME);
     fc_msg_destroy(&r);
-    assert(fc_broker_stats(broker, &after) == 0);
-    assert(after.malformed - before.malformed == 7);
-    assert(after.requests - before.requests == 1);
+    FC_CHECK(fc_broker_stats(broker, &after) == 0);
+    FC_CHECK(after.malformed - before.malformed == 7);
+    FC_CHECK(after.requests - before.requests == 1);
 }
 
 /* A DEALER with CURVE client settings from secret cert path and the broker cert. */
@@ -133,13 +131,13 @@ static zsock_t *s_curve_dealer(const char *cert, const char *broker_cert, const 
 {
     int err = 0;
     fc_curve_t *curve = fc_curve_new_client(cert, broker_cert, &err, NULL, 0);
-    assert(curve);
+    FC_CHECK(curve);
     zsock_t *dealer = zsock_new(ZMQ_DEALER);
     fc_sock_tune(zsock_resolve(dealer));
     fc_curve_apply(curve, dealer);
     fc_curve_destroy(&curve);
     zsock_set_rcvtimeo(dealer, S_TIMEOUT_MS);
-    assert(zsock_connect(dealer, "%s", endpoint) == 0);
+    FC_CHECK(zsock_connect(dealer, "%s", endpoint) == 0);
     return dealer;
 }
 
@@ -153,10 +151,10 @@ static void s_check_denial_audits(const char *data, const char *key, unsigned wa
     int err = 0;
     char text[FC_MAX_TEXT + 1];
     fc_store_t *store = fc_store_new(data, &err, text, sizeof text);
-    assert(store);
+    FC_CHECK(store);
     fc_audit_entry_t *list = NULL;
     size_t n = 0;
-    assert(fc_store_audit_list(store, 1000, &list, &n) == 0);
+    FC_CHECK(fc_store_audit_list(store, 1000, &list, &n) == 0);
     unsigned listed = 0, summed = 0;
     for (size_t i = 0; i < n; i++) {
         if (!streq(list[i].action, "denied") || !streq(list[i].who, key))
@@ -167,8 +165,8 @@ static void s_check_denial_audits(const char *data, const char *key, unsigned wa
         else
             listed++;
     }
-    assert(listed + summed == want);
-    assert(summed > 0 && listed <= want - summed);
+    FC_CHECK(listed + summed == want);
+    FC_CHECK(summed > 0 && listed <= want - summed);
     free(list);
     fc_store_destroy(&store);
 }
@@ -184,7 +182,7 @@ static void s_test_secure(const char *base, bool verbose)
     char pub[FC_CURVE_Z85_LEN + 1], hex[65];
     snprintf(data, sizeof data, "%s/secure", base);
     snprintf(other, sizeof other, "%s/secure2", base);
-    assert(fc_mkdirs(data, 0700) == 0 && fc_mkdirs(other, 0700) == 0);
+    FC_CHECK(fc_mkdirs(data, 0700) == 0 && fc_mkdirs(other, 0700) == 0);
     fc_broker_config_t config = {.data_dir = data,
                                  .service = "tcp://127.0.0.1:*",
                                  .announce = "tcp://127.0.0.1:*",
@@ -193,37 +191,37 @@ static void s_test_secure(const char *base, bool verbose)
                                  .secure = true};
     int err = 0;
     char text[FC_MAX_TEXT + 1] = "";
-    assert(!fc_broker_new(&config, &err, text, sizeof text) && err == FC_ENOTFOUND);
-    assert(strstr(text, "fleetcast keygen --role broker"));
+    FC_CHECK(!fc_broker_new(&config, &err, text, sizeof text) && err == FC_ENOTFOUND);
+    FC_CHECK(strstr(text, "fleetcast keygen --role broker"));
 
     snprintf(broker_cert, sizeof broker_cert, "%s/" FC_BROKER_CERT, data);
-    assert(fc_curve_generate(broker_cert, true, NULL) == 0);
+    FC_CHECK(fc_curve_generate(broker_cert, true, NULL) == 0);
     snprintf(path, sizeof path, "%s/" FC_BROKER_CERT, other);
-    assert(fc_curve_generate(path, true, NULL) == 0);
+    FC_CHECK(fc_curve_generate(path, true, NULL) == 0);
     snprintf(path, sizeof path, "%s/agent.cert", base);
-    assert(fc_curve_generate(path, false, pub) == 0);
+    FC_CHECK(fc_curve_generate(path, false, pub) == 0);
     snprintf(agent, sizeof agent, "%s_secret", path);
     snprintf(path, sizeof path, "%s/intruder.cert", base);
-    assert(fc_curve_generate(path, false, NULL) == 0);
+    FC_CHECK(fc_curve_generate(path, false, NULL) == 0);
     snprintf(intruder, sizeof intruder, "%s_secret", path);
     fc_curve_key_hex(pub, hex);
     snprintf(path, sizeof path, "%s/keys/agents", data);
-    assert(fc_mkdirs(path, 0700) == 0);
+    FC_CHECK(fc_mkdirs(path, 0700) == 0);
     snprintf(path, sizeof path, "%s/keys/agents/%s.cert", data, hex);
-    assert(fc_curve_save_public(pub, path) == 0);
+    FC_CHECK(fc_curve_save_public(pub, path) == 0);
     snprintf(path, sizeof path, "%s/agent2.cert", base);
-    assert(fc_curve_generate(path, false, pub) == 0);
+    FC_CHECK(fc_curve_generate(path, false, pub) == 0);
     snprintf(agent2, sizeof agent2, "%s_secret", path);
     fc_curve_key_hex(pub, hex);
     snprintf(path, sizeof path, "%s/keys/agents/%s.cert", data, hex);
-    assert(fc_curve_save_public(pub, path) == 0);
+    FC_CHECK(fc_curve_save_public(pub, path) == 0);
 
     fc_broker_t *broker = fc_broker_new(&config, &err, text, sizeof text);
-    assert(broker && err == FC_OK);
+    FC_CHECK(broker && err == FC_OK);
     fc_broker_config_t second = config;
     second.data_dir = other;
-    assert(!fc_broker_new(&second, &err, text, sizeof text) && err == FC_EINVAL);
-    assert(strstr(text, "ZAP"));
+    FC_CHECK(!fc_broker_new(&second, &err, text, sizeof text) && err == FC_EINVAL);
+    FC_CHECK(strstr(text, "ZAP"));
 
     const char *ep = fc_broker_service_endpoint(broker);
     zsock_t *dealer = s_curve_dealer(agent, broker_cert, ep);
@@ -236,7 +234,7 @@ static void s_test_secure(const char *base, bool verbose)
     s_expect_error(dealer, fc_msg_new(FC_MSG_AUDIT), 2, FC_EPERM);
     s_expect_error(dealer, fc_msg_new(FC_MSG_STATUS), 3, FC_EPERM);
     fc_broker_stats_t stats;
-    assert(fc_broker_stats(broker, &stats) == 0 && stats.denied == 2);
+    FC_CHECK(fc_broker_stats(broker, &stats) == 0 && stats.denied == 2);
     zsock_destroy(&dealer);
 
     /* a1 belongs to the first key: another enrolled agent key cannot speak as a1 (FC_EPERM,
@@ -255,7 +253,7 @@ static void s_test_secure(const char *base, bool verbose)
     fc_msg_set_str(m->id, sizeof m->id, "a2");
     r = s_call(dealer, m, 7, FC_MSG_WELCOME);
     fc_msg_destroy(&r);
-    assert(fc_broker_stats(broker, &stats) == 0 && stats.denied == 4);
+    FC_CHECK(fc_broker_stats(broker, &stats) == 0 && stats.denied == 4);
     /* A burst of refusals: at most FC_BROKER_AUTH_MAX_DENY_AUDITS a second are audited one
        by one, the rest summed up in an entry once the second is over (every heartbeat). */
     for (uint64_t req = 100; req < 100 + S_BURST; req++) {
@@ -272,28 +270,28 @@ static void s_test_secure(const char *base, bool verbose)
     m = fc_msg_new(FC_MSG_HELLO);
     s_request(dealer, &m, 4);
     r = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
-    assert(!r); /* ZAP refused the handshake: nothing reaches the broker */
-    assert(fc_broker_stats(broker, &stats) == 0 && stats.denied == 4 + S_BURST &&
-           stats.requests == 6 + S_BURST);
+    FC_CHECK(!r); /* ZAP refused the handshake: nothing reaches the broker */
+    FC_CHECK(fc_broker_stats(broker, &stats) == 0 && stats.denied == 4 + S_BURST &&
+             stats.requests == 6 + S_BURST);
     zsock_destroy(&dealer);
     fc_broker_destroy(&broker);
     s_check_denial_audits(data, pub, 2 + S_BURST);
 
     broker = fc_broker_new(&second, &err, text, sizeof text);
-    assert(broker);
+    FC_CHECK(broker);
     fc_broker_destroy(&broker);
 }
 
 void fc_broker_test(bool verbose)
 {
     printf(" * fc_broker: ");
-    assert(fc_crypto_init() == 0);
+    FC_CHECK(fc_crypto_init() == 0);
     char base[] = "/tmp/fc_broker_test.XXXXXX";
-    assert(mkdtemp(base));
+    FC_CHECK(mkdtemp(base));
     char data[300], tree[300];
     snprintf(data, sizeof data, "%s/data", base);
     snprintf(tree, sizeof tree, "%s/tree", base);
-    assert(fc_mkdirs(data, 0755) == 0 && fc_mkdirs(tree, 0755) == 0);
+    FC_CHECK(fc_mkdirs(data, 0755) == 0 && fc_mkdirs(tree, 0755) == 0);
 
     /* A port already in use is reported, not fatal. */
     fc_broker_config_t config = {.data_dir = data,
@@ -305,24 +303,24 @@ void fc_broker_test(bool verbose)
     int err = -1;
     char text[FC_MAX_TEXT + 1];
     fc_broker_t *broker = fc_broker_new(&config, &err, text, sizeof text);
-    assert(broker && err == FC_OK);
+    FC_CHECK(broker && err == FC_OK);
     const char *service = fc_broker_service_endpoint(broker);
-    assert(strncmp(service, "tcp://127.0.0.1:", 16) == 0 && strcmp(service + 16, "*") != 0);
+    FC_CHECK(strncmp(service, "tcp://127.0.0.1:", 16) == 0 && strcmp(service + 16, "*") != 0);
     fc_broker_config_t clash = config;
     clash.service = service;
     clash.data_dir = base;
     text[0] = '\0';
-    assert(fc_broker_new(&clash, &err, text, sizeof text) == NULL && err != FC_OK);
-    assert(strstr(text, "cannot bind") && strstr(text, service));
+    FC_CHECK(fc_broker_new(&clash, &err, text, sizeof text) == NULL && err != FC_OK);
+    FC_CHECK(strstr(text, "cannot bind") && strstr(text, service));
     clash.service = "tcp://127.0.0.1:*";
     clash.data_dir = "/nonexistent/fleetcast";
-    assert(fc_broker_new(&clash, &err, text, sizeof text) == NULL && err == FC_EIO);
+    FC_CHECK(fc_broker_new(&clash, &err, text, sizeof text) == NULL && err == FC_EIO);
 
     zsock_t *dealer = zsock_new(ZMQ_DEALER);
-    assert(dealer);
+    FC_CHECK(dealer);
     fc_sock_tune(zsock_resolve(dealer));
     zsock_set_rcvtimeo(dealer, S_TIMEOUT_MS);
-    assert(zsock_connect(dealer, "%s", service) == 0);
+    FC_CHECK(zsock_connect(dealer, "%s", service) == 0);
 
     /* HELLO -> WELCOME names the announce endpoint. */
     fc_msg_t *m = fc_msg_new(FC_MSG_HELLO);
@@ -331,15 +329,15 @@ void fc_broker_test(bool verbose)
     fc_msg_set_str(m->channel, sizeof m->channel, "stable");
     fc_msg_t *r = s_call(dealer, m, 1, FC_MSG_WELCOME);
     uint64_t epoch = r->epoch;
-    assert(epoch != 0 && r->seq == 0 && r->heartbeat_ms == 100);
-    assert(streq(r->endpoint, fc_broker_announce_endpoint(broker)));
+    FC_CHECK(epoch != 0 && r->seq == 0 && r->heartbeat_ms == 100);
+    FC_CHECK(streq(r->endpoint, fc_broker_announce_endpoint(broker)));
     zsock_t *sub = zsock_new(ZMQ_SUB);
-    assert(sub);
+    FC_CHECK(sub);
     fc_sock_tune(zsock_resolve(sub));
     zsock_set_rcvtimeo(sub, S_TIMEOUT_MS);
     zsock_set_subscribe(sub, FC_TOPIC_RELEASE);
     zsock_set_subscribe(sub, FC_TOPIC_HEARTBEAT);
-    assert(zsock_connect(sub, "%s", r->endpoint) == 0);
+    FC_CHECK(zsock_connect(sub, "%s", r->endpoint) == 0);
     fc_msg_destroy(&r);
     m = fc_msg_new(FC_MSG_HELLO);
     fc_msg_set_str(m->role, sizeof m->role, "wizard");
@@ -347,20 +345,20 @@ void fc_broker_test(bool verbose)
 
     /* A heartbeat proves the subscription is live before anything is announced. */
     fc_msg_t *a = s_announcement(sub, true);
-    assert(a->epoch == epoch && a->seq == 0);
+    FC_CHECK(a->epoch == epoch && a->seq == 0);
     fc_msg_destroy(&a);
 
     /* A release of one file of two and a bit chunks. */
     size_t len = 2 * FC_CHUNK_SIZE + 4321;
     uint8_t *buf = malloc(len);
-    assert(buf);
+    FC_CHECK(buf);
     for (size_t i = 0; i < len; i++)
         buf[i] = (uint8_t)(i * 7 + i / 1000);
     char path[400];
     snprintf(path, sizeof path, "%s/app.bin", tree);
-    assert(fc_write_file_atomic(path, buf, len, 0755) == 0);
+    FC_CHECK(fc_write_file_atomic(path, buf, len, 0755) == 0);
     fc_manifest_t *man = fc_manifest_new();
-    assert(fc_manifest_scan_dir(man, tree, NULL, NULL) == FC_OK && man->nfiles == 1);
+    FC_CHECK(fc_manifest_scan_dir(man, tree, NULL, NULL) == FC_OK && man->nfiles == 1);
     snprintf(man->product, sizeof man->product, "demo");
     snprintf(man->channel, sizeof man->channel, "stable");
     snprintf(man->version, sizeof man->version, "1.2.3");
@@ -373,7 +371,7 @@ void fc_broker_test(bool verbose)
     fc_signkey_generate(&key);
     size_t mlen;
     uint8_t *signed_bytes = fc_manifest_sign(man, &key, &mlen);
-    assert(signed_bytes);
+    FC_CHECK(signed_bytes);
     fc_manifest_destroy(&man);
 
     /* Before the upload the commit names the missing blob. */
@@ -381,7 +379,7 @@ void fc_broker_test(bool verbose)
     fc_msg_set_bytes(m, signed_bytes, mlen);
     r = s_call(dealer, m, 3, FC_MSG_ERROR);
     char hex[2 * FC_HASH_LEN + 1];
-    assert(r->code == FC_EMISSING && strstr(r->text, fc_hash_hex(blob, hex)));
+    FC_CHECK(r->code == FC_EMISSING && strstr(r->text, fc_hash_hex(blob, hex)));
     fc_msg_destroy(&r);
 
     /* Upload: query, one chunk, query again (resumes), the rest, commit. */
@@ -389,17 +387,17 @@ void fc_broker_test(bool verbose)
     memcpy(m->blob, blob, FC_HASH_LEN);
     m->size = len;
     r = s_call(dealer, m, 4, FC_MSG_UPLOAD_STATE);
-    assert(!r->flag && r->nranges == 0 && !memcmp(r->blob, blob, FC_HASH_LEN));
+    FC_CHECK(!r->flag && r->nranges == 0 && !memcmp(r->blob, blob, FC_HASH_LEN));
     fc_msg_destroy(&r);
     r = s_call(dealer, s_put_chunk(blob, buf, len, 1), 5, FC_MSG_PUT_ACK);
-    assert(r->offset == FC_CHUNK_SIZE && !memcmp(r->blob, blob, FC_HASH_LEN));
+    FC_CHECK(r->offset == FC_CHUNK_SIZE && !memcmp(r->blob, blob, FC_HASH_LEN));
     fc_msg_destroy(&r);
     m = fc_msg_new(FC_MSG_UPLOAD_QUERY);
     memcpy(m->blob, blob, FC_HASH_LEN);
     m->size = len;
     r = s_call(dealer, m, 6, FC_MSG_UPLOAD_STATE);
-    assert(!r->flag && r->nranges == 1);
-    assert(r->ranges[0].offset == FC_CHUNK_SIZE && r->ranges[0].length == FC_CHUNK_SIZE);
+    FC_CHECK(!r->flag && r->nranges == 1);
+    FC_CHECK(r->ranges[0].offset == FC_CHUNK_SIZE && r->ranges[0].length == FC_CHUNK_SIZE);
     fc_msg_destroy(&r);
     m = s_put_chunk(blob, buf, len, 0);
     m->hash[0] ^= 1;
@@ -416,7 +414,7 @@ void fc_broker_test(bool verbose)
     r = s_reply(dealer, 9, FC_MSG_PUT_ACK);
     fc_msg_destroy(&r);
     r = s_reply(dealer, 10, FC_MSG_PUT_ACK);
-    assert(r->offset == 2 * FC_CHUNK_SIZE);
+    FC_CHECK(r->offset == 2 * FC_CHUNK_SIZE);
     fc_msg_destroy(&r);
     m = fc_msg_new(FC_MSG_BLOB_COMMIT);
     memcpy(m->blob, blob, FC_HASH_LEN);
@@ -428,8 +426,8 @@ void fc_broker_test(bool verbose)
     fc_msg_set_bytes(m, signed_bytes, mlen);
     s_expect_ok(dealer, m, 12, 5);
     a = s_announcement(sub, false);
-    assert(a->type == FC_MSG_ANNOUNCE && a->epoch == epoch && a->seq == 1 && a->serial == 5);
-    assert(streq(a->channel, "stable") && streq(a->version, "1.2.3"));
+    FC_CHECK(a->type == FC_MSG_ANNOUNCE && a->epoch == epoch && a->seq == 1 && a->serial == 5);
+    FC_CHECK(streq(a->channel, "stable") && streq(a->version, "1.2.3"));
     fc_msg_destroy(&a);
     /* An identical re-commit is OK and announces nothing: the next heartbeat carries seq 1
        and the announce counter stays at one. */
@@ -437,23 +435,23 @@ void fc_broker_test(bool verbose)
     fc_msg_set_bytes(m, signed_bytes, mlen);
     s_expect_ok(dealer, m, 13, 5);
     a = s_announcement(sub, true);
-    assert(a->seq == 1 && a->epoch == epoch);
+    FC_CHECK(a->seq == 1 && a->epoch == epoch);
     fc_msg_destroy(&a);
     fc_broker_stats_t stats;
-    assert(fc_broker_stats(broker, &stats) == 0 && stats.announced == 1);
+    FC_CHECK(fc_broker_stats(broker, &stats) == 0 && stats.announced == 1);
 
     /* SYNC returns the latest of every channel and this channel's signed manifest. */
     m = fc_msg_new(FC_MSG_SYNC);
     fc_msg_set_str(m->channel, sizeof m->channel, "stable");
     r = s_call(dealer, m, 14, FC_MSG_SNAPSHOT);
-    assert(r->epoch == epoch && r->seq == 1 && r->nreleases == 1);
-    assert(r->releases[0].serial == 5 && r->releases[0].size == len);
-    assert(r->bytes_len == mlen && !memcmp(r->bytes, signed_bytes, mlen));
+    FC_CHECK(r->epoch == epoch && r->seq == 1 && r->nreleases == 1);
+    FC_CHECK(r->releases[0].serial == 5 && r->releases[0].size == len);
+    FC_CHECK(r->bytes_len == mlen && !memcmp(r->bytes, signed_bytes, mlen));
     fc_msg_destroy(&r);
     m = fc_msg_new(FC_MSG_SYNC);
     fc_msg_set_str(m->channel, sizeof m->channel, "beta");
     r = s_call(dealer, m, 15, FC_MSG_SNAPSHOT);
-    assert(r->nreleases == 1 && r->bytes_len == 0);
+    FC_CHECK(r->nreleases == 1 && r->bytes_len == 0);
     fc_msg_destroy(&r);
 
     /* GET_CHUNK: the right bytes across a chunk boundary, many in flight; errors. */
@@ -466,9 +464,9 @@ void fc_broker_test(bool verbose)
     }
     for (uint64_t i = 0; i < 8; i++) {
         r = s_reply(dealer, 100 + i, FC_MSG_CHUNK);
-        assert(r->offset == FC_CHUNK_SIZE - 100 + i * 1000 && r->data);
-        assert(zframe_size(r->data) == 5000);
-        assert(!memcmp(zframe_data(r->data), buf + r->offset, 5000));
+        FC_CHECK(r->offset == FC_CHUNK_SIZE - 100 + i * 1000 && r->data);
+        FC_CHECK(zframe_size(r->data) == 5000);
+        FC_CHECK(!memcmp(zframe_data(r->data), buf + r->offset, 5000));
         fc_msg_destroy(&r);
     }
     m = fc_msg_new(FC_MSG_GET_CHUNK);
@@ -476,7 +474,7 @@ void fc_broker_test(bool verbose)
     m->offset = len - 10;
     m->length = 10;
     r = s_call(dealer, m, 16, FC_MSG_CHUNK);
-    assert(!memcmp(zframe_data(r->data), buf + len - 10, 10));
+    FC_CHECK(!memcmp(zframe_data(r->data), buf + len - 10, 10));
     fc_msg_destroy(&r);
     m = fc_msg_new(FC_MSG_GET_CHUNK);
     memcpy(m->blob, blob, FC_HASH_LEN);
@@ -496,11 +494,11 @@ void fc_broker_test(bool verbose)
     /* LIST, REPORT, STATUS. */
     m = fc_msg_new(FC_MSG_LIST);
     r = s_call(dealer, m, 20, FC_MSG_LIST_REPLY);
-    assert(r->nreleases == 1 && streq(r->releases[0].version, "1.2.3"));
+    FC_CHECK(r->nreleases == 1 && streq(r->releases[0].version, "1.2.3"));
     fc_msg_destroy(&r);
     m = fc_msg_new(FC_MSG_REPORT);
     m->agents = calloc(1, sizeof *m->agents);
-    assert(m->agents);
+    FC_CHECK(m->agents);
     m->nagents = 1;
     fc_msg_set_str(m->agents[0].id, sizeof m->agents[0].id, "agent-1");
     fc_msg_set_str(m->agents[0].channel, sizeof m->agents[0].channel, "stable");
@@ -511,8 +509,8 @@ void fc_broker_test(bool verbose)
     m = fc_msg_new(FC_MSG_STATUS);
     fc_msg_set_str(m->channel, sizeof m->channel, "stable");
     r = s_call(dealer, m, 22, FC_MSG_STATUS_REPLY);
-    assert(r->nagents == 1 && streq(r->agents[0].state, "installed"));
-    assert(r->agents[0].total == len && r->agents[0].last_seen > 0);
+    FC_CHECK(r->nagents == 1 && streq(r->agents[0].state, "installed"));
+    FC_CHECK(r->agents[0].total == len && r->agents[0].last_seen > 0);
     fc_msg_destroy(&r);
 
     /* Reports sent back to back share one transaction: each still gets its own answer, in
@@ -521,7 +519,7 @@ void fc_broker_test(bool verbose)
     for (int i = 0; i < 41; i++) {
         m = fc_msg_new(FC_MSG_REPORT);
         m->agents = calloc(1, sizeof *m->agents);
-        assert(m->agents);
+        FC_CHECK(m->agents);
         m->nagents = 1;
         snprintf(m->agents[0].id, sizeof m->agents[0].id, i == 20 ? "bad id!" : "batch-%d", i);
         fc_msg_set_str(m->agents[0].channel, sizeof m->agents[0].channel, "stable");
@@ -534,7 +532,7 @@ void fc_broker_test(bool verbose)
     }
     for (int i = 0; i < 41; i++) {
         r = s_reply(dealer, 100 + (uint64_t)i, i == 20 ? FC_MSG_ERROR : FC_MSG_OK);
-        assert(i != 20 || r->code == FC_EINVAL);
+        FC_CHECK(i != 20 || r->code == FC_EINVAL);
         fc_msg_destroy(&r);
         if (i == 30) {
             r = s_reply(dealer, 99, FC_MSG_LIST_REPLY);
@@ -544,23 +542,23 @@ void fc_broker_test(bool verbose)
     m = fc_msg_new(FC_MSG_STATUS);
     fc_msg_set_str(m->channel, sizeof m->channel, "stable");
     r = s_call(dealer, m, 24, FC_MSG_STATUS_REPLY);
-    assert(r->nagents == 41); /* agent-1 and the 40 good ones */
+    FC_CHECK(r->nagents == 41); /* agent-1 and the 40 good ones */
     fc_msg_destroy(&r);
 
     s_test_garbage(dealer, broker);
 
     /* A peer that keeps sending garbage is ignored; others are still served. */
     zsock_t *pest = zsock_new(ZMQ_DEALER);
-    assert(pest);
+    FC_CHECK(pest);
     zsock_set_rcvtimeo(pest, 300);
-    assert(zsock_connect(pest, "%s", service) == 0);
+    FC_CHECK(zsock_connect(pest, "%s", service) == 0);
     for (int i = 0; i < FC_BROKER_MAX_BAD; i++)
-        assert(zstr_send(pest, "junk") == 0);
+        FC_CHECK(zstr_send(pest, "junk") == 0);
     m = fc_msg_new(FC_MSG_HELLO);
     fc_msg_set_str(m->role, sizeof m->role, "publisher");
     s_request(pest, &m, 1);
-    assert(fc_msg_recv(zsock_resolve(pest), NULL, &err) == NULL);
-    assert(fc_broker_stats(broker, &stats) == 0 && stats.ignored == 1);
+    FC_CHECK(fc_msg_recv(zsock_resolve(pest), NULL, &err) == NULL);
+    FC_CHECK(fc_broker_stats(broker, &stats) == 0 && stats.ignored == 1);
     zsock_destroy(&pest);
     m = fc_msg_new(FC_MSG_HELLO);
     fc_msg_set_str(m->role, sizeof m->role, "publisher");
@@ -574,20 +572,20 @@ void fc_broker_test(bool verbose)
 
     /* A restarted broker has a new epoch and keeps its sequence and releases. */
     broker = fc_broker_new(&config, &err, text, sizeof text);
-    assert(broker);
+    FC_CHECK(broker);
     dealer = zsock_new(ZMQ_DEALER);
     zsock_set_rcvtimeo(dealer, S_TIMEOUT_MS);
-    assert(zsock_connect(dealer, "%s", fc_broker_service_endpoint(broker)) == 0);
+    FC_CHECK(zsock_connect(dealer, "%s", fc_broker_service_endpoint(broker)) == 0);
     m = fc_msg_new(FC_MSG_HELLO);
     fc_msg_set_str(m->role, sizeof m->role, "publisher");
     fc_msg_set_str(m->id, sizeof m->id, "pub");
     r = s_call(dealer, m, 1, FC_MSG_WELCOME);
-    assert(r->seq == 1 && r->epoch != epoch);
+    FC_CHECK(r->seq == 1 && r->epoch != epoch);
     fc_msg_destroy(&r);
     m = fc_msg_new(FC_MSG_STATUS); /* the batched reports were on disk */
     fc_msg_set_str(m->channel, sizeof m->channel, "stable");
     r = s_call(dealer, m, 2, FC_MSG_STATUS_REPLY);
-    assert(r->nagents == 41);
+    FC_CHECK(r->nagents == 41);
     fc_msg_destroy(&r);
     zsock_destroy(&dealer);
     fc_broker_destroy(&broker);
@@ -597,7 +595,7 @@ void fc_broker_test(bool verbose)
     free(buf);
     free(signed_bytes);
     fc_signkey_wipe(&key);
-    assert(fc_remove_tree(base) == 0);
+    FC_CHECK(fc_remove_tree(base) == 0);
     if (verbose)
         printf("(hello, upload, commit, announce, sync, chunks, garbage, restart, curve) ");
     printf("OK\n");

@@ -7,9 +7,9 @@
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_msg.h"
+#include "fc_test_check.h"
 #include "fc_util.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +27,12 @@ static void s_upload(fc_store_t *store, const uint8_t *buf, uint8_t blob[FC_HASH
     bool complete;
     fc_range_t *ranges;
     size_t nranges;
-    assert(fc_store_blob_state(store, blob, S_SIZE, &complete, &ranges, &nranges) == FC_OK);
+    FC_CHECK(fc_store_blob_state(store, blob, S_SIZE, &complete, &ranges, &nranges) == FC_OK);
     free(ranges);
     for (size_t i = 0; i < S_SIZE / FC_CHUNK_SIZE; i++)
-        assert(fc_store_put_chunk(store, blob, i * FC_CHUNK_SIZE, buf + i * FC_CHUNK_SIZE,
-                                  FC_CHUNK_SIZE, hashes[i]) == FC_OK);
-    assert(fc_store_blob_commit(store, blob, S_SIZE) == FC_OK);
+        FC_CHECK(fc_store_put_chunk(store, blob, i * FC_CHUNK_SIZE, buf + i * FC_CHUNK_SIZE,
+                                    FC_CHUNK_SIZE, hashes[i]) == FC_OK);
+    FC_CHECK(fc_store_blob_commit(store, blob, S_SIZE) == FC_OK);
 }
 
 /* Receives one reply on the dealer: the request id and, for a CHUNK, its offset and bytes. */
@@ -41,19 +41,19 @@ static fc_msg_t *s_recv(zsock_t *dealer)
     zsock_set_rcvtimeo(dealer, 2000);
     int err = 0;
     fc_msg_t *m = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
-    assert(m);
+    FC_CHECK(m);
     return m;
 }
 
 void fc_chunks_test(bool verbose)
 {
     printf(" * fc_chunks: ");
-    assert(fc_crypto_init() == 0);
+    FC_CHECK(fc_crypto_init() == 0);
     char base[] = "/tmp/fc_chunks_test.XXXXXX";
-    assert(mkdtemp(base));
+    FC_CHECK(mkdtemp(base));
     int err = -1;
     fc_store_t *store = fc_store_new(base, &err, NULL, 0);
-    assert(store);
+    FC_CHECK(store);
     uint8_t *buf = malloc(S_SIZE), blob[FC_HASH_LEN];
     for (size_t i = 0; i < S_SIZE; i++)
         buf[i] = (uint8_t)(i * 7 + i / 4096);
@@ -62,29 +62,29 @@ void fc_chunks_test(bool verbose)
     zsock_t *router = zsock_new_router("inproc://fc_chunks_test");
     zsock_t *dealer = zsock_new(ZMQ_DEALER);
     zsock_set_identity(dealer, "peer");
-    assert(router && dealer && zsock_connect(dealer, "inproc://fc_chunks_test") == 0);
+    FC_CHECK(router && dealer && zsock_connect(dealer, "inproc://fc_chunks_test") == 0);
     zframe_t *peer = zframe_new("peer", 4);
     /* Two chunks' worth of budget; the replies stay in the inproc pipe until received. */
     fc_chunks_t *chunks = fc_chunks_new(store, zsock_resolve(router), 2 * FC_CHUNK_SIZE);
-    assert(chunks);
+    FC_CHECK(chunks);
     char text[256];
     for (uint64_t i = 0; i < 8; i++)
-        assert(fc_chunks_get(chunks, peer, NULL, 100 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE,
-                             text, sizeof text) == 0);
-    assert(fc_chunks_held(chunks) == 2 * FC_CHUNK_SIZE);
-    assert(fc_chunks_waiting(chunks) == 6);
-    assert(fc_chunks_pump(chunks) == 0); /* nothing released yet */
+        FC_CHECK(fc_chunks_get(chunks, peer, NULL, 100 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE,
+                               text, sizeof text) == 0);
+    FC_CHECK(fc_chunks_held(chunks) == 2 * FC_CHUNK_SIZE);
+    FC_CHECK(fc_chunks_waiting(chunks) == 6);
+    FC_CHECK(fc_chunks_pump(chunks) == 0); /* nothing released yet */
     /* Each reply received releases its bytes; a pump then answers the next in line. */
     for (uint64_t i = 0; i < 8; i++) {
         fc_msg_t *m = s_recv(dealer);
-        assert(m->type == FC_MSG_CHUNK && m->req == 100 + i && m->offset == i * FC_CHUNK_SIZE);
-        assert(zframe_size(m->data) == FC_CHUNK_SIZE);
-        assert(memcmp(zframe_data(m->data), buf + i * FC_CHUNK_SIZE, FC_CHUNK_SIZE) == 0);
+        FC_CHECK(m->type == FC_MSG_CHUNK && m->req == 100 + i && m->offset == i * FC_CHUNK_SIZE);
+        FC_CHECK(zframe_size(m->data) == FC_CHUNK_SIZE);
+        FC_CHECK(memcmp(zframe_data(m->data), buf + i * FC_CHUNK_SIZE, FC_CHUNK_SIZE) == 0);
         fc_msg_destroy(&m);
-        assert(fc_chunks_held(chunks) <= 2 * FC_CHUNK_SIZE);
+        FC_CHECK(fc_chunks_held(chunks) <= 2 * FC_CHUNK_SIZE);
         fc_chunks_pump(chunks);
     }
-    assert(fc_chunks_waiting(chunks) == 0 && fc_chunks_held(chunks) == 0);
+    FC_CHECK(fc_chunks_waiting(chunks) == 0 && fc_chunks_held(chunks) == 0);
     if (verbose)
         printf("(budget, order) ");
 
@@ -92,38 +92,38 @@ void fc_chunks_test(bool verbose)
        a request re-sent while it waits is queued once. */
     zsock_t *dealer2 = zsock_new(ZMQ_DEALER);
     zsock_set_identity(dealer2, "peer2");
-    assert(dealer2 && zsock_connect(dealer2, "inproc://fc_chunks_test") == 0);
+    FC_CHECK(dealer2 && zsock_connect(dealer2, "inproc://fc_chunks_test") == 0);
     zframe_t *peer2 = zframe_new("peer2", 5);
     /* The router learns peer2's identity when it handles the connection: have it do so. */
     zstr_send(dealer2, "hi");
     zmsg_t *hi = zmsg_recv(router);
-    assert(hi);
+    FC_CHECK(hi);
     zmsg_destroy(&hi);
     fc_chunks_t *one = fc_chunks_new(store, zsock_resolve(router), FC_CHUNK_SIZE);
     for (uint64_t i = 0; i < 4; i++) {
-        assert(fc_chunks_get(one, peer, NULL, 300 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
-                             sizeof text) == 0);
+        FC_CHECK(fc_chunks_get(one, peer, NULL, 300 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE,
+                               text, sizeof text) == 0);
         if (i > 0) /* re-sent while waiting (300 went out at once: its re-send would count) */
-            assert(fc_chunks_get(one, peer, NULL, 300 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE,
-                                 text, sizeof text) == 0);
+            FC_CHECK(fc_chunks_get(one, peer, NULL, 300 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE,
+                                   text, sizeof text) == 0);
     }
     for (uint64_t i = 0; i < 4; i++)
-        assert(fc_chunks_get(one, peer2, NULL, 400 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE,
-                             text, sizeof text) == 0);
-    assert(fc_chunks_held(one) == FC_CHUNK_SIZE && fc_chunks_waiting(one) == 7);
+        FC_CHECK(fc_chunks_get(one, peer2, NULL, 400 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE,
+                               text, sizeof text) == 0);
+    FC_CHECK(fc_chunks_held(one) == FC_CHUNK_SIZE && fc_chunks_waiting(one) == 7);
     /* peer got 300 at once; then peer (first to wait), peer2, peer, ... one chunk a turn. */
     zsock_t *expect_sock[8] = {dealer, dealer, dealer2, dealer, dealer2, dealer, dealer2, dealer2};
     uint64_t expect_req[8] = {300, 301, 400, 302, 401, 303, 402, 403};
     for (int k = 0; k < 8; k++) {
         fc_msg_t *m = s_recv(expect_sock[k]);
-        assert(m->type == FC_MSG_CHUNK && m->req == expect_req[k]);
+        FC_CHECK(m->type == FC_MSG_CHUNK && m->req == expect_req[k]);
         fc_msg_destroy(&m);
         fc_chunks_pump(one);
     }
-    assert(fc_chunks_waiting(one) == 0 && fc_chunks_dropped(one) == 0);
+    FC_CHECK(fc_chunks_waiting(one) == 0 && fc_chunks_dropped(one) == 0);
     zsock_set_rcvtimeo(dealer, 100);
     zmsg_t *extra = zmsg_recv(dealer); /* no duplicate of a re-sent request */
-    assert(!extra);
+    FC_CHECK(!extra);
     fc_chunks_destroy(&one);
     zframe_destroy(&peer2);
     zsock_destroy(&dealer2);
@@ -133,35 +133,35 @@ void fc_chunks_test(bool verbose)
     /* A request re-sent on the same connection after its chunk went out (the reply late,
        not lost) is not answered again; the same id from another connection is. */
     fc_chunks_t *dup = fc_chunks_new(store, zsock_resolve(router), 0);
-    assert(dup);
-    assert(fc_chunks_get(dup, peer, NULL, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
-    assert(fc_chunks_get(dup, peer, NULL, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    FC_CHECK(dup);
+    FC_CHECK(fc_chunks_get(dup, peer, NULL, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    FC_CHECK(fc_chunks_get(dup, peer, NULL, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
     fc_msg_t *first = s_recv(dealer);
-    assert(first->type == FC_MSG_CHUNK && first->req == 500);
+    FC_CHECK(first->type == FC_MSG_CHUNK && first->req == 500);
     fc_msg_destroy(&first);
-    assert(fc_chunks_get(dup, peer, NULL, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
-    assert(fc_chunks_duplicates(dup) == 2 && fc_chunks_waiting(dup) == 0);
+    FC_CHECK(fc_chunks_get(dup, peer, NULL, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    FC_CHECK(fc_chunks_duplicates(dup) == 2 && fc_chunks_waiting(dup) == 0);
     zsock_set_rcvtimeo(dealer, 100);
     extra = zmsg_recv(dealer);
-    assert(!extra);
+    FC_CHECK(!extra);
     /* A new request on it, and the same id from another peer, are answered. */
-    assert(fc_chunks_get(dup, peer, NULL, 501, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    FC_CHECK(fc_chunks_get(dup, peer, NULL, 501, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
     fc_msg_t *next = s_recv(dealer);
-    assert(next->type == FC_MSG_CHUNK && next->req == 501);
+    FC_CHECK(next->type == FC_MSG_CHUNK && next->req == 501);
     fc_msg_destroy(&next);
     zsock_t *dealer3 = zsock_new(ZMQ_DEALER);
     zsock_set_identity(dealer3, "peer3");
-    assert(dealer3 && zsock_connect(dealer3, "inproc://fc_chunks_test") == 0);
+    FC_CHECK(dealer3 && zsock_connect(dealer3, "inproc://fc_chunks_test") == 0);
     zstr_send(dealer3, "hi");
     hi = zmsg_recv(router);
-    assert(hi);
+    FC_CHECK(hi);
     zmsg_destroy(&hi);
     zframe_t *peer3 = zframe_new("peer3", 5);
-    assert(fc_chunks_get(dup, peer3, NULL, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    FC_CHECK(fc_chunks_get(dup, peer3, NULL, 500, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
     fc_msg_t *other3 = s_recv(dealer3);
-    assert(other3->type == FC_MSG_CHUNK && other3->req == 500);
+    FC_CHECK(other3->type == FC_MSG_CHUNK && other3->req == 500);
     fc_msg_destroy(&other3);
-    assert(fc_chunks_duplicates(dup) == 2);
+    FC_CHECK(fc_chunks_duplicates(dup) == 2);
     fc_chunks_destroy(&dup);
     zframe_destroy(&peer3);
     zsock_destroy(&dealer3);
@@ -173,54 +173,54 @@ void fc_chunks_test(bool verbose)
        its bytes, it is dropped: its bytes leave the budget, its queue is forgotten, and
        its requests are refused from then on. */
     fc_chunks_t *fair = fc_chunks_new(store, zsock_resolve(router), 8 * FC_CHUNK_SIZE);
-    assert(fair);
+    FC_CHECK(fair);
     fc_chunks_set_share(fair, 2 * FC_CHUNK_SIZE);
     fc_chunks_set_deadline(fair, 300);
     for (uint64_t i = 0; i < 6; i++) /* "peer" is the hog: nothing read from dealer here */
-        assert(fc_chunks_get(fair, peer, NULL, 600 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE,
-                             text, sizeof text) == 0);
-    assert(fc_chunks_held(fair) == 2 * FC_CHUNK_SIZE && fc_chunks_waiting(fair) == 4);
+        FC_CHECK(fc_chunks_get(fair, peer, NULL, 600 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE,
+                               text, sizeof text) == 0);
+    FC_CHECK(fc_chunks_held(fair) == 2 * FC_CHUNK_SIZE && fc_chunks_waiting(fair) == 4);
     zsock_t *dealer4 = zsock_new(ZMQ_DEALER);
     zsock_set_identity(dealer4, "peer4");
-    assert(dealer4 && zsock_connect(dealer4, "inproc://fc_chunks_test") == 0);
+    FC_CHECK(dealer4 && zsock_connect(dealer4, "inproc://fc_chunks_test") == 0);
     zstr_send(dealer4, "hi");
     hi = zmsg_recv(router);
-    assert(hi);
+    FC_CHECK(hi);
     zmsg_destroy(&hi);
     zframe_t *peer4 = zframe_new("peer4", 5);
     for (uint64_t i = 0; i < 6; i++)
-        assert(fc_chunks_get(fair, peer4, NULL, 700 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE,
-                             text, sizeof text) == 0);
+        FC_CHECK(fc_chunks_get(fair, peer4, NULL, 700 + i, blob, i * FC_CHUNK_SIZE, FC_CHUNK_SIZE,
+                               text, sizeof text) == 0);
     fc_chunks_pump(fair); /* as the broker does after each batch of requests */
-    assert(fc_chunks_held(fair) == 4 * FC_CHUNK_SIZE && fc_chunks_waiting(fair) == 8);
+    FC_CHECK(fc_chunks_held(fair) == 4 * FC_CHUNK_SIZE && fc_chunks_waiting(fair) == 8);
     for (uint64_t i = 0; i < 6; i++) {
         fc_msg_t *m = s_recv(dealer4);
-        assert(m->type == FC_MSG_CHUNK && m->req == 700 + i);
+        FC_CHECK(m->type == FC_MSG_CHUNK && m->req == 700 + i);
         fc_msg_destroy(&m);
         fc_chunks_pump(fair); /* the hog, first in turn, is passed over */
     }
-    assert(fc_chunks_held(fair) == 2 * FC_CHUNK_SIZE && fc_chunks_waiting(fair) == 4);
-    assert(fc_chunks_dropped_links(fair) == 0);
+    FC_CHECK(fc_chunks_held(fair) == 2 * FC_CHUNK_SIZE && fc_chunks_waiting(fair) == 4);
+    FC_CHECK(fc_chunks_dropped_links(fair) == 0);
     zclock_sleep(1100); /* past the deadline, and the once-a-second check */
     fc_chunks_pump(fair);
-    assert(fc_chunks_dropped_links(fair) == 1);
-    assert(fc_chunks_held(fair) == 0 && fc_chunks_waiting(fair) == 0);
-    assert(fc_chunks_ignored(fair) == 4);
-    assert(fc_chunks_get(fair, peer, NULL, 610, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
-    assert(fc_chunks_ignored(fair) == 5 && fc_chunks_waiting(fair) == 0);
+    FC_CHECK(fc_chunks_dropped_links(fair) == 1);
+    FC_CHECK(fc_chunks_held(fair) == 0 && fc_chunks_waiting(fair) == 0);
+    FC_CHECK(fc_chunks_ignored(fair) == 4);
+    FC_CHECK(fc_chunks_get(fair, peer, NULL, 610, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    FC_CHECK(fc_chunks_ignored(fair) == 5 && fc_chunks_waiting(fair) == 0);
     /* The budget it held serves the others at once. */
-    assert(fc_chunks_get(fair, peer4, NULL, 710, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    FC_CHECK(fc_chunks_get(fair, peer4, NULL, 710, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
     fc_msg_t *m4 = s_recv(dealer4);
-    assert(m4->req == 710);
+    FC_CHECK(m4->req == 710);
     fc_msg_destroy(&m4);
     /* The dropped connection's replies are still in ZeroMQ: released when it lets go,
        without going below zero in the budget. */
     for (uint64_t i = 0; i < 2; i++) {
         fc_msg_t *m = s_recv(dealer);
-        assert(m->req == 600 + i);
+        FC_CHECK(m->req == 600 + i);
         fc_msg_destroy(&m);
     }
-    assert(fc_chunks_held(fair) == 0);
+    FC_CHECK(fc_chunks_held(fair) == 0);
     fc_chunks_destroy(&fair);
     zframe_destroy(&peer4);
     zsock_destroy(&dealer4);
@@ -230,7 +230,7 @@ void fc_chunks_test(bool verbose)
     /* The connections of one key hold at most FC_CHUNKS_KEY_SHARES shares together: more
        connections do not get it more, while another key is served. */
     fc_chunks_t *keyed = fc_chunks_new(store, zsock_resolve(router), 16 * FC_CHUNK_SIZE);
-    assert(keyed);
+    FC_CHECK(keyed);
     fc_chunks_set_share(keyed, 2 * FC_CHUNK_SIZE);
     const char *ids[4] = {"k1", "k2", "k3", "o1"};
     const char *whos[4] = {"KEY", "KEY", "KEY", "OTHER"};
@@ -240,31 +240,31 @@ void fc_chunks_test(bool verbose)
     for (int i = 0; i < 4; i++) {
         ds[i] = zsock_new(ZMQ_DEALER);
         zsock_set_identity(ds[i], ids[i]);
-        assert(ds[i] && zsock_connect(ds[i], "inproc://fc_chunks_test") == 0);
+        FC_CHECK(ds[i] && zsock_connect(ds[i], "inproc://fc_chunks_test") == 0);
         zstr_send(ds[i], "hi");
         hi = zmsg_recv(router);
-        assert(hi);
+        FC_CHECK(hi);
         zmsg_destroy(&hi);
         ps[i] = zframe_new(ids[i], 2);
         for (int k = 0; k < asks[i]; k++)
-            assert(fc_chunks_get(keyed, ps[i], whos[i], 800 + 10 * i + k, blob,
-                                 (uint64_t)k * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
-                                 sizeof text) == 0);
+            FC_CHECK(fc_chunks_get(keyed, ps[i], whos[i], 800 + 10 * i + k, blob,
+                                   (uint64_t)k * FC_CHUNK_SIZE, FC_CHUNK_SIZE, text,
+                                   sizeof text) == 0);
         fc_chunks_pump(keyed);
     }
     /* k1 and k2 took the key's two shares; k3 waits; o1, another key, was served. */
-    assert(fc_chunks_held(keyed) == 5 * FC_CHUNK_SIZE && fc_chunks_waiting(keyed) == 3);
+    FC_CHECK(fc_chunks_held(keyed) == 5 * FC_CHUNK_SIZE && fc_chunks_waiting(keyed) == 3);
     fc_msg_t *o1 = s_recv(ds[3]);
-    assert(o1->req == 830);
+    FC_CHECK(o1->req == 830);
     fc_msg_destroy(&o1);
     fc_chunks_pump(keyed);
-    assert(fc_chunks_held(keyed) == 4 * FC_CHUNK_SIZE && fc_chunks_waiting(keyed) == 3);
+    FC_CHECK(fc_chunks_held(keyed) == 4 * FC_CHUNK_SIZE && fc_chunks_waiting(keyed) == 3);
     /* One of the key's chunks taken: room for one more of its requests, k1's (first). */
     fc_msg_t *k1 = s_recv(ds[0]);
-    assert(k1->req == 800);
+    FC_CHECK(k1->req == 800);
     fc_msg_destroy(&k1);
     fc_chunks_pump(keyed);
-    assert(fc_chunks_held(keyed) == 4 * FC_CHUNK_SIZE && fc_chunks_waiting(keyed) == 2);
+    FC_CHECK(fc_chunks_held(keyed) == 4 * FC_CHUNK_SIZE && fc_chunks_waiting(keyed) == 2);
     fc_chunks_destroy(&keyed);
     for (int i = 0; i < 4; i++) {
         zframe_destroy(&ps[i]);
@@ -274,22 +274,23 @@ void fc_chunks_test(bool verbose)
         printf("(shares per key) ");
 
     /* Refused at once: zero or oversized length, a range past the end, an unknown blob. */
-    assert(fc_chunks_get(chunks, peer, NULL, 1, blob, 0, 0, text, sizeof text) == FC_EINVAL);
-    assert(fc_chunks_get(chunks, peer, NULL, 1, blob, 0, FC_MAX_CHUNK_REQ + 1, text, sizeof text) ==
-           FC_EINVAL);
-    assert(fc_chunks_get(chunks, peer, NULL, 1, blob, S_SIZE - 10, 11, text, sizeof text) ==
-           FC_EINVAL);
-    assert(strstr(text, "outside the blob"));
+    FC_CHECK(fc_chunks_get(chunks, peer, NULL, 1, blob, 0, 0, text, sizeof text) == FC_EINVAL);
+    FC_CHECK(fc_chunks_get(chunks, peer, NULL, 1, blob, 0, FC_MAX_CHUNK_REQ + 1, text,
+                           sizeof text) == FC_EINVAL);
+    FC_CHECK(fc_chunks_get(chunks, peer, NULL, 1, blob, S_SIZE - 10, 11, text, sizeof text) ==
+             FC_EINVAL);
+    FC_CHECK(strstr(text, "outside the blob"));
     uint8_t other[FC_HASH_LEN] = {1};
-    assert(fc_chunks_get(chunks, peer, NULL, 1, other, 0, 10, text, sizeof text) == FC_ENOTFOUND);
+    FC_CHECK(fc_chunks_get(chunks, peer, NULL, 1, other, 0, 10, text, sizeof text) == FC_ENOTFOUND);
 
     /* Destroyed with replies still queued in ZeroMQ: they stay valid and are released
        (the accounting outlives the server) when received. */
-    assert(fc_chunks_get(chunks, peer, NULL, 200, blob, 0, FC_CHUNK_SIZE, text, sizeof text) == 0);
+    FC_CHECK(fc_chunks_get(chunks, peer, NULL, 200, blob, 0, FC_CHUNK_SIZE, text, sizeof text) ==
+             0);
     fc_chunks_destroy(&chunks);
     fc_chunks_destroy(&chunks); /* safe on NULL */
     fc_msg_t *m = s_recv(dealer);
-    assert(m->req == 200 && memcmp(zframe_data(m->data), buf, FC_CHUNK_SIZE) == 0);
+    FC_CHECK(m->req == 200 && memcmp(zframe_data(m->data), buf, FC_CHUNK_SIZE) == 0);
     fc_msg_destroy(&m);
     if (verbose)
         printf("(refusals, lifetime) ");
@@ -299,6 +300,6 @@ void fc_chunks_test(bool verbose)
     zsock_destroy(&router);
     fc_store_destroy(&store);
     free(buf);
-    assert(fc_remove_tree(base) == 0);
+    FC_CHECK(fc_remove_tree(base) == 0);
     printf("OK\n");
 }

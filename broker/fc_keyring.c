@@ -2,6 +2,7 @@
 #include "fc_keyring.h"
 #include "fc_curve.h"
 #include "fc_msg.h"
+#include "fc_test_check.h"
 #include "fc_util.h"
 
 #include <czmq.h>
@@ -199,77 +200,77 @@ void fc_keyring_test(bool verbose)
 {
     printf(" * fc_keyring: ");
     char dir[] = "/tmp/fc_keyring_test.XXXXXX";
-    assert(mkdtemp(dir));
+    FC_CHECK(mkdtemp(dir));
     char keys[256], path[PATH_MAX], agent[FC_CURVE_Z85_LEN + 1], publ[FC_CURVE_Z85_LEN + 1];
     snprintf(keys, sizeof keys, "%s/keys", dir);
     fc_keyring_t *ring = fc_keyring_new(keys);
-    assert(ring && fc_keyring_size(ring) == 0);
+    FC_CHECK(ring && fc_keyring_size(ring) == 0);
 
     /* Own certs live outside: generate them there, enrol public copies. */
     snprintf(path, sizeof path, "%s/agent.cert", dir);
-    assert(fc_curve_generate(path, false, agent) == 0);
+    FC_CHECK(fc_curve_generate(path, false, agent) == 0);
     snprintf(path, sizeof path, "%s/publisher.cert", dir);
-    assert(fc_curve_generate(path, false, publ) == 0);
-    assert(fc_keyring_roles(ring, agent) == FC_ROLE_NONE);
-    assert(fc_keyring_roles(ring, "") == FC_ROLE_NONE);
-    assert(fc_keyring_roles(ring, NULL) == FC_ROLE_NONE);
+    FC_CHECK(fc_curve_generate(path, false, publ) == 0);
+    FC_CHECK(fc_keyring_roles(ring, agent) == FC_ROLE_NONE);
+    FC_CHECK(fc_keyring_roles(ring, "") == FC_ROLE_NONE);
+    FC_CHECK(fc_keyring_roles(ring, NULL) == FC_ROLE_NONE);
 
     char agent_file[PATH_MAX], publ_file[PATH_MAX], hex[65];
     fc_curve_key_hex(agent, hex);
     snprintf(agent_file, sizeof agent_file, "%s/agents/%s.cert", keys, hex);
-    assert(fc_curve_save_public(agent, agent_file) == 0);
+    FC_CHECK(fc_curve_save_public(agent, agent_file) == 0);
     /* Any file name works, a plain copy included; secrets and junk are skipped. */
     snprintf(path, sizeof path, "%s/publisher.cert", dir);
     snprintf(publ_file, sizeof publ_file, "%s/publishers/copied-by-hand.cert", keys);
     uint8_t *text;
     size_t len;
-    assert((text = fc_read_file(path, FC_CURVE_MAX_CERT, &len)));
-    assert(fc_write_file_atomic(publ_file, text, len, 0644) == 0);
+    FC_CHECK((text = fc_read_file(path, FC_CURVE_MAX_CERT, &len)));
+    FC_CHECK(fc_write_file_atomic(publ_file, text, len, 0644) == 0);
     free(text);
     snprintf(path, sizeof path, "%s/agents/junk", keys);
-    assert(fc_write_file_atomic(path, "not a cert", 10, 0644) == 0);
+    FC_CHECK(fc_write_file_atomic(path, "not a cert", 10, 0644) == 0);
 
     /* Not re-read before the check interval; a forced refresh sees both. */
     fc_keyring_refresh(ring, true);
-    assert(fc_keyring_size(ring) == 2);
-    assert(fc_keyring_roles(ring, agent) == FC_ROLE_AGENT);
-    assert(fc_keyring_roles(ring, publ) == FC_ROLE_PUBLISHER);
+    FC_CHECK(fc_keyring_size(ring) == 2);
+    FC_CHECK(fc_keyring_roles(ring, agent) == FC_ROLE_AGENT);
+    FC_CHECK(fc_keyring_roles(ring, publ) == FC_ROLE_PUBLISHER);
 
     /* Revocation: the file goes, the key goes within the check interval, and the re-read
        counts as one that revoked something (the broker then re-binds its announce socket). */
-    assert(fc_keyring_revocations(ring) == 0);
-    assert(unlink(agent_file) == 0);
-    assert(fc_keyring_roles(ring, agent) == FC_ROLE_AGENT); /* cached */
+    FC_CHECK(fc_keyring_revocations(ring) == 0);
+    FC_CHECK(unlink(agent_file) == 0);
+    FC_CHECK(fc_keyring_roles(ring, agent) == FC_ROLE_AGENT); /* cached */
     zclock_sleep(FC_KEYRING_CHECK_MS + 50);
-    assert(fc_keyring_roles(ring, agent) == FC_ROLE_NONE);
-    assert(fc_keyring_roles(ring, publ) == FC_ROLE_PUBLISHER);
-    assert(fc_keyring_revocations(ring) == 1);
+    FC_CHECK(fc_keyring_roles(ring, agent) == FC_ROLE_NONE);
+    FC_CHECK(fc_keyring_roles(ring, publ) == FC_ROLE_PUBLISHER);
+    FC_CHECK(fc_keyring_revocations(ring) == 1);
     /* And added again, noticed without a forced refresh; an enrolment revokes nothing. */
-    assert(fc_curve_save_public(agent, agent_file) == 0);
+    FC_CHECK(fc_curve_save_public(agent, agent_file) == 0);
     zclock_sleep(FC_KEYRING_CHECK_MS + 50);
-    assert(fc_keyring_roles(ring, agent) == FC_ROLE_AGENT);
+    FC_CHECK(fc_keyring_roles(ring, agent) == FC_ROLE_AGENT);
     fc_keyring_refresh(ring, true);
-    assert(fc_keyring_revocations(ring) == 1);
+    FC_CHECK(fc_keyring_revocations(ring) == 1);
 
     /* The role policy: deny by default. */
-    assert(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_HELLO));
-    assert(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_GET_CHUNK));
-    assert(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_CONFIG_ACK));
-    assert(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_PUT_CHUNK));
-    assert(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_RELEASE_COMMIT));
-    assert(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_CONFIG_PUSH));
-    assert(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_STATUS));
-    assert(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_AUDIT));
+    FC_CHECK(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_HELLO));
+    FC_CHECK(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_GET_CHUNK));
+    FC_CHECK(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_CONFIG_ACK));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_PUT_CHUNK));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_RELEASE_COMMIT));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_CONFIG_PUSH));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_STATUS));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_AUDIT));
     /* Agents follow key rotation (GET_TRUST) but cannot publish a trusted-key list. */
-    assert(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_GET_TRUST));
-    assert(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_TRUST_PUSH));
-    assert(!fc_keyring_allows(FC_ROLE_AGENT, 999));
-    assert(!fc_keyring_allows(FC_ROLE_NONE, FC_MSG_HELLO));
-    assert(fc_keyring_allows(FC_ROLE_PUBLISHER, FC_MSG_RELEASE_COMMIT));
-    assert(fc_keyring_allows(FC_ROLE_PUBLISHER, FC_MSG_GET_CHUNK));
-    assert(fc_keyring_allows(FC_ROLE_ALL, 999));
-    assert(streq(fc_keyring_role_name(FC_ROLE_ALL), "publisher"));
-    assert(streq(fc_keyring_role_name(FC_ROLE_NONE), "none"));
+    FC_CHECK(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_GET_TRUST));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_TRUST_PUSH));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, 999));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_NONE, FC_MSG_HELLO));
+    FC_CHECK(fc_keyring_allows(FC_ROLE_PUBLISHER, FC_MSG_RELEASE_COMMIT));
+    FC_CHECK(fc_keyring_allows(FC_ROLE_PUBLISHER, FC_MSG_GET_CHUNK));
+    FC_CHECK(fc_keyring_allows(FC_ROLE_ALL, 999));
+    FC_CHECK(streq(fc_keyring_role_name(FC_ROLE_ALL), "publisher"));
+    FC_CHECK(streq(fc_keyring_role_name(FC_ROLE_NONE), "none"));
 
     fc_keyring_destroy(&ring);
     fc_keyring_destroy(&ring);

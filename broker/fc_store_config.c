@@ -410,7 +410,7 @@ int fc_store_config_push(fc_store_t *self, const uint8_t *bytes, size_t len, fc_
     } else if (err) {
         if (!*text)
             fc_textf(text, textsize, "%s", fc_strerror(err));
-        snprintf(result, sizeof result, "%s: %s", fc_strerror(err), text);
+        fc_textf(result, sizeof result, "%s: %s", fc_strerror(err), text); /* may cut text */
         fc_store_audit_add(self, who, s_action(r->kind), detail, result);
     }
     if (!err && info && fc_store_config_rev(self, r->rev, info) != FC_OK)

@@ -6,11 +6,9 @@
 #include "fc_key.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_test_check.h"
 #include "fc_util.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,7 +20,7 @@ static uint8_t *s_set(const fc_signkey_t *key, uint64_t rev, const char *scope, 
                       size_t *len, ...)
 {
     fc_revision_t *r = fc_revision_new(FC_REV_SET);
-    assert(r);
+    FC_CHECK(r);
     r->rev = rev;
     r->created = 1700000000;
     snprintf(r->scope, sizeof r->scope, "%s", scope);
@@ -35,18 +33,18 @@ static uint8_t *s_set(const fc_signkey_t *key, uint64_t rev, const char *scope, 
         char k[FC_MAX_KEY + 1];
         const char *eq = strchr(kv, '=');
         if (!eq) {
-            assert(fc_revision_unset(r, kv) == 0);
+            FC_CHECK(fc_revision_unset(r, kv) == 0);
             continue;
         }
         snprintf(k, sizeof k, "%.*s", (int)(eq - kv), kv);
         fc_value_t v;
-        assert(fc_value_from_text(&v, eq + 1) == 0);
-        assert(fc_revision_set(r, k, &v) == 0);
+        FC_CHECK(fc_value_from_text(&v, eq + 1) == 0);
+        FC_CHECK(fc_revision_set(r, k, &v) == 0);
         fc_value_free(&v);
     }
     va_end(ap);
     uint8_t *bytes = fc_revision_sign(r, key, len);
-    assert(bytes);
+    FC_CHECK(bytes);
     fc_revision_destroy(&r);
     return bytes;
 }
@@ -57,7 +55,7 @@ static uint8_t *s_schema(const fc_signkey_t *key, uint64_t rev, const char *json
     r->rev = rev;
     r->schema_json = strdup(json);
     uint8_t *bytes = fc_revision_sign(r, key, len);
-    assert(bytes);
+    FC_CHECK(bytes);
     fc_revision_destroy(&r);
     return bytes;
 }
@@ -68,7 +66,7 @@ static uint8_t *s_promote(const fc_signkey_t *key, uint64_t rev, uint64_t target
     r->rev = rev;
     r->target = target;
     uint8_t *bytes = fc_revision_sign(r, key, len);
-    assert(bytes);
+    FC_CHECK(bytes);
     fc_revision_destroy(&r);
     return bytes;
 }
@@ -84,12 +82,12 @@ static void s_push(fc_store_t *store, uint8_t *bytes, const size_t *lenp, int er
     int rc = fc_store_config_push(store, bytes, len, &info, &seq, text, sizeof text);
     if (rc != err || (want && !strstr(text, want)))
         fprintf(stderr, "\npush: got %d '%s', want %d '%s'\n", rc, text, err, want ? want : "");
-    assert(rc == err);
-    assert(!want || strstr(text, want));
+    FC_CHECK(rc == err);
+    FC_CHECK(!want || strstr(text, want));
     if (!err)
-        assert(seq == want_seq);
+        FC_CHECK(seq == want_seq);
     else
-        assert(seq == 0);
+        FC_CHECK(seq == 0);
     free(bytes);
 }
 
@@ -99,18 +97,18 @@ static size_t s_sync(fc_store_t *store, const char *id, const char *group, uint6
 {
     fc_item_t *items;
     size_t n;
-    assert(fc_store_config_sync(store, id, group, after, max_items, max_bytes, &items, &n, more) ==
-           FC_OK);
-    assert(n <= 16);
+    FC_CHECK(fc_store_config_sync(store, id, group, after, max_items, max_bytes, &items, &n,
+                                  more) == FC_OK);
+    FC_CHECK(n <= 16);
     for (size_t i = 0; i < n; i++) {
         int err;
         fc_revision_t *r = fc_revision_parse(items[i].data, items[i].len, NULL, &err);
-        assert(r);
+        FC_CHECK(r);
         out[i] = r->rev;
         fc_revision_destroy(&r);
     }
     fc_store_items_free(&items, n);
-    assert(!items);
+    FC_CHECK(!items);
     return n;
 }
 
@@ -136,7 +134,7 @@ static bool s_audited(fc_store_t *store, const char *action, const char *result)
 {
     fc_audit_entry_t *list;
     size_t n;
-    assert(fc_store_audit_list(store, 1000, &list, &n) == FC_OK);
+    FC_CHECK(fc_store_audit_list(store, 1000, &list, &n) == FC_OK);
     bool found = false;
     for (size_t i = 0; i < n && !found; i++)
         found =
@@ -156,7 +154,7 @@ static void s_canary_ids(uint32_t percent, char in[][16], size_t nin, char out[]
             snprintf(in[a++], 16, "%s", id);
         else if (!fc_canary_member(id, percent) && b < nout)
             snprintf(out[b++], 16, "%s", id);
-        assert(i < 10000);
+        FC_CHECK(i < 10000);
     }
 }
 
@@ -166,9 +164,9 @@ static void s_test_revisions(fc_store_t *store, const fc_signkey_t *key)
     char who[FC_STORE_WHO_HEX + 1], hex[2 * FC_PUBKEY_LEN + 1];
     fc_hex_encode(hex, key->pk, FC_PUBKEY_LEN);
     snprintf(who, sizeof who, "%.16s", hex);
-    assert(fc_store_config_latest(store) == 0);
+    FC_CHECK(fc_store_config_latest(store) == 0);
     uint64_t set;
-    assert(fc_store_config_latest_set(store, &set) == FC_ENOTFOUND);
+    FC_CHECK(fc_store_config_latest_set(store, &set) == FC_ENOTFOUND);
 
     /* rev 1..3, each bumping the announcement sequence. */
     uint8_t *b1 = s_set(key, 1, "global", 0, &len, "log.level=\"info\"", "port=8080", NULL);
@@ -179,8 +177,8 @@ static void s_test_revisions(fc_store_t *store, const fc_signkey_t *key)
     /* The same bytes again (a re-sent request): OK, nothing new to announce. */
     char text[FC_MAX_TEXT + 1];
     uint64_t seq = 7;
-    assert(fc_store_config_push(store, b1copy, b1len, NULL, &seq, text, sizeof text) == FC_OK);
-    assert(seq == 0);
+    FC_CHECK(fc_store_config_push(store, b1copy, b1len, NULL, &seq, text, sizeof text) == FC_OK);
+    FC_CHECK(seq == 0);
     free(b1copy);
     /* A different revision 1 (replay of the number), and a gap. */
     s_push(store, s_set(key, 1, "global", 0, &len, "port=1", NULL), &len, FC_ESERIAL,
@@ -206,56 +204,56 @@ static void s_test_revisions(fc_store_t *store, const fc_signkey_t *key)
     uint8_t *bad = s_set(key, 5, "global", 0, &len, "a=1", NULL);
     bad[len / 2] ^= 0x20;
     char text2[FC_MAX_TEXT + 1];
-    assert(fc_store_config_push(store, bad, len, NULL, &seq, text2, sizeof text2) != FC_OK);
+    FC_CHECK(fc_store_config_push(store, bad, len, NULL, &seq, text2, sizeof text2) != FC_OK);
     free(bad);
-    assert(fc_store_config_latest(store) == 4);
-    assert(fc_store_config_latest_set(store, &set) == FC_OK && set == 4);
+    FC_CHECK(fc_store_config_latest(store) == 4);
+    FC_CHECK(fc_store_config_latest_set(store, &set) == FC_OK && set == 4);
 
     fc_store_rev_t info;
-    assert(fc_store_config_rev(store, 3, &info) == FC_OK);
-    assert(info.kind == FC_REV_SET && streq(info.scope, "group:web") && info.seq == 3);
-    assert(streq(info.signer, who) && !info.halted && info.canary == 0);
-    assert(fc_store_config_rev(store, 9, &info) == FC_ENOTFOUND);
+    FC_CHECK(fc_store_config_rev(store, 3, &info) == FC_OK);
+    FC_CHECK(info.kind == FC_REV_SET && streq(info.scope, "group:web") && info.seq == 3);
+    FC_CHECK(streq(info.signer, who) && !info.halted && info.canary == 0);
+    FC_CHECK(fc_store_config_rev(store, 9, &info) == FC_ENOTFOUND);
 
     /* Sync: everything for the publisher; scopes filtered for agents. */
     uint64_t revs[16];
     bool more;
-    assert(s_sync(store, "", "", 0, 100, FC_MAX_FRAME, &more, revs) == 4 && !more);
-    assert(revs[0] == 1 && revs[3] == 4);
-    assert(s_sync(store, "a1", "web", 0, 100, FC_MAX_FRAME, &more, revs) == 3 && !more);
-    assert(revs[0] == 1 && revs[1] == 2 && revs[2] == 3);
-    assert(s_sync(store, "a2", "", 0, 100, FC_MAX_FRAME, &more, revs) == 3 && !more);
-    assert(revs[0] == 1 && revs[1] == 2 && revs[2] == 4);
-    assert(s_sync(store, "a2", "", 2, 100, FC_MAX_FRAME, &more, revs) == 1 && revs[0] == 4);
-    assert(s_sync(store, "a2", "", 4, 100, FC_MAX_FRAME, &more, revs) == 0 && !more);
+    FC_CHECK(s_sync(store, "", "", 0, 100, FC_MAX_FRAME, &more, revs) == 4 && !more);
+    FC_CHECK(revs[0] == 1 && revs[3] == 4);
+    FC_CHECK(s_sync(store, "a1", "web", 0, 100, FC_MAX_FRAME, &more, revs) == 3 && !more);
+    FC_CHECK(revs[0] == 1 && revs[1] == 2 && revs[2] == 3);
+    FC_CHECK(s_sync(store, "a2", "", 0, 100, FC_MAX_FRAME, &more, revs) == 3 && !more);
+    FC_CHECK(revs[0] == 1 && revs[1] == 2 && revs[2] == 4);
+    FC_CHECK(s_sync(store, "a2", "", 2, 100, FC_MAX_FRAME, &more, revs) == 1 && revs[0] == 4);
+    FC_CHECK(s_sync(store, "a2", "", 4, 100, FC_MAX_FRAME, &more, revs) == 0 && !more);
     /* Paging by count and by bytes: more says a further matching revision exists. */
-    assert(s_sync(store, "a1", "web", 0, 2, FC_MAX_FRAME, &more, revs) == 2 && more);
-    assert(s_sync(store, "a1", "web", 2, 2, FC_MAX_FRAME, &more, revs) == 1 && !more);
-    assert(revs[0] == 3);
+    FC_CHECK(s_sync(store, "a1", "web", 0, 2, FC_MAX_FRAME, &more, revs) == 2 && more);
+    FC_CHECK(s_sync(store, "a1", "web", 2, 2, FC_MAX_FRAME, &more, revs) == 1 && !more);
+    FC_CHECK(revs[0] == 3);
     /* a1 matches 1..3; a page of 3 that ends just before rev 4 (not a1's) has no more. */
-    assert(s_sync(store, "a1", "web", 0, 3, FC_MAX_FRAME, &more, revs) == 3 && !more);
-    assert(s_sync(store, "", "", 0, 100, 1, &more, revs) == 0 && more);
+    FC_CHECK(s_sync(store, "a1", "web", 0, 3, FC_MAX_FRAME, &more, revs) == 3 && !more);
+    FC_CHECK(s_sync(store, "", "", 0, 100, 1, &more, revs) == 0 && more);
     fc_item_t *items;
     size_t nitems;
-    assert(fc_store_config_sync(store, "", "", 0, 1, FC_MAX_FRAME, &items, &nitems, &more) ==
-               FC_OK &&
-           nitems == 1 && more);
+    FC_CHECK(fc_store_config_sync(store, "", "", 0, 1, FC_MAX_FRAME, &items, &nitems, &more) ==
+                 FC_OK &&
+             nitems == 1 && more);
     size_t first = items[0].len;
     fc_store_items_free(&items, nitems);
-    assert(s_sync(store, "", "", 0, 100, first + 5, &more, revs) == 1 && more && revs[0] == 1);
+    FC_CHECK(s_sync(store, "", "", 0, 100, first + 5, &more, revs) == 1 && more && revs[0] == 1);
 
-    assert(s_audited(store, "config.set", "ok"));
-    assert(s_audited(store, "config.schema", "ok"));
-    assert(s_audited(store, "config.set", fc_strerror(FC_EINVAL)));
-    assert(s_audited(store, "config.set", fc_strerror(FC_ESERIAL)));
-    assert(s_audited(store, "config.push", "revision rejected"));
+    FC_CHECK(s_audited(store, "config.set", "ok"));
+    FC_CHECK(s_audited(store, "config.schema", "ok"));
+    FC_CHECK(s_audited(store, "config.set", fc_strerror(FC_EINVAL)));
+    FC_CHECK(s_audited(store, "config.set", fc_strerror(FC_ESERIAL)));
+    FC_CHECK(s_audited(store, "config.push", "revision rejected"));
     fc_audit_entry_t *audit;
     size_t naudit;
-    assert(fc_store_audit_list(store, 2, &audit, &naudit) == FC_OK && naudit == 2);
+    FC_CHECK(fc_store_audit_list(store, 2, &audit, &naudit) == FC_OK && naudit == 2);
     /* Newest first: the junk, then the tampered revision, both refused before parsing. */
-    assert(audit[0].time >= audit[1].time);
-    assert(streq(audit[0].action, "config.push") && streq(audit[1].action, "config.push"));
-    assert(streq(audit[1].who, "unknown") && streq(audit[0].who, who));
+    FC_CHECK(audit[0].time >= audit[1].time);
+    FC_CHECK(streq(audit[0].action, "config.push") && streq(audit[1].action, "config.push"));
+    FC_CHECK(streq(audit[1].who, "unknown") && streq(audit[0].who, who));
     free(audit);
 }
 
@@ -263,126 +261,128 @@ static void s_test_fleet(fc_store_t *store, const fc_signkey_t *key)
 {
     size_t len;
     /* Agents: a1, a3 in group web, a2 without a group (HELLO only), a4 in db. */
-    assert(fc_store_agent_seen(store, "a1", "stable") == FC_OK);
-    assert(fc_store_agent_seen(store, "a2", "stable") == FC_OK);
-    assert(fc_store_agent_group_set(store, "a1", "web") == FC_OK);
-    assert(fc_store_agent_group_set(store, "a3", "web") == FC_OK);
-    assert(fc_store_agent_group_set(store, "a4", "db") == FC_OK);
-    assert(fc_store_agent_group_set(store, "a4", "") == FC_OK); /* keeps db */
-    assert(fc_store_agent_group_set(store, "../x", "web") == FC_EINVAL);
-    assert(fc_store_agent_group_set(store, "a5", "bad group") == FC_EINVAL);
+    FC_CHECK(fc_store_agent_seen(store, "a1", "stable") == FC_OK);
+    FC_CHECK(fc_store_agent_seen(store, "a2", "stable") == FC_OK);
+    FC_CHECK(fc_store_agent_group_set(store, "a1", "web") == FC_OK);
+    FC_CHECK(fc_store_agent_group_set(store, "a3", "web") == FC_OK);
+    FC_CHECK(fc_store_agent_group_set(store, "a4", "db") == FC_OK);
+    FC_CHECK(fc_store_agent_group_set(store, "a4", "") == FC_OK); /* keeps db */
+    FC_CHECK(fc_store_agent_group_set(store, "../x", "web") == FC_EINVAL);
+    FC_CHECK(fc_store_agent_group_set(store, "a5", "bad group") == FC_EINVAL);
     char group[FC_MAX_NAME + 1];
     fc_store_agent_group(store, "a4", group, sizeof group);
-    assert(streq(group, "db"));
+    FC_CHECK(streq(group, "db"));
     fc_store_agent_group(store, "a2", group, sizeof group);
-    assert(streq(group, ""));
+    FC_CHECK(streq(group, ""));
     size_t count;
-    assert(fc_store_config_matching(store, "group:web", &count) == FC_OK && count == 2);
-    assert(fc_store_config_matching(store, "global", &count) == FC_OK && count == 4);
-    assert(fc_store_config_matching(store, "agent:a2", &count) == FC_OK && count == 1);
+    FC_CHECK(fc_store_config_matching(store, "group:web", &count) == FC_OK && count == 2);
+    FC_CHECK(fc_store_config_matching(store, "global", &count) == FC_OK && count == 4);
+    FC_CHECK(fc_store_config_matching(store, "agent:a2", &count) == FC_OK && count == 1);
 
     /* Acks and status of rev 3 (group:web). */
     bool halted = true;
     char reason[FC_MAX_TEXT + 1];
-    assert(fc_store_config_ack(store, 3, "a1", "web", "applied", "", &halted, reason,
-                               sizeof reason) == FC_OK &&
-           !halted);
-    assert(fc_store_config_ack(store, 3, "a1", "web", "exploded", "", NULL, NULL, 0) == FC_EINVAL);
-    assert(fc_store_config_ack(store, 99, "a1", "web", "applied", "", NULL, NULL, 0) ==
-           FC_ENOTFOUND);
+    FC_CHECK(fc_store_config_ack(store, 3, "a1", "web", "applied", "", &halted, reason,
+                                 sizeof reason) == FC_OK &&
+             !halted);
+    FC_CHECK(fc_store_config_ack(store, 3, "a1", "web", "exploded", "", NULL, NULL, 0) ==
+             FC_EINVAL);
+    FC_CHECK(fc_store_config_ack(store, 99, "a1", "web", "applied", "", NULL, NULL, 0) ==
+             FC_ENOTFOUND);
     /* Acks belong to the agents the scope names as the broker knows them: a4 is in db, a2
        told no group (claiming web in the ack does not put it there), nobody is unknown. */
-    assert(fc_store_config_ack(store, 3, "a4", "db", "failed", "", NULL, NULL, 0) == FC_EPERM);
-    assert(fc_store_config_ack(store, 3, "a2", "web", "failed", "", NULL, NULL, 0) == FC_EPERM);
-    assert(fc_store_config_ack(store, 3, "nobody", "web", "failed", "", NULL, NULL, 0) == FC_EPERM);
+    FC_CHECK(fc_store_config_ack(store, 3, "a4", "db", "failed", "", NULL, NULL, 0) == FC_EPERM);
+    FC_CHECK(fc_store_config_ack(store, 3, "a2", "web", "failed", "", NULL, NULL, 0) == FC_EPERM);
+    FC_CHECK(fc_store_config_ack(store, 3, "nobody", "web", "failed", "", NULL, NULL, 0) ==
+             FC_EPERM);
     fc_store_agent_group(store, "a2", group, sizeof group);
-    assert(streq(group, "")); /* nothing recorded from a refused ack */
+    FC_CHECK(streq(group, "")); /* nothing recorded from a refused ack */
     fc_store_rev_t info;
     fc_agent_status_t *list;
     size_t n;
-    assert(fc_store_config_status(store, 3, 100, &info, &list, &n) == FC_OK);
-    assert(n == 2 && streq(s_state(list, n, "a1"), "applied") &&
-           streq(s_state(list, n, "a3"), "pending"));
-    assert(streq(list[0].channel, "web") && list[0].last_seen > 0);
+    FC_CHECK(fc_store_config_status(store, 3, 100, &info, &list, &n) == FC_OK);
+    FC_CHECK(n == 2 && streq(s_state(list, n, "a1"), "applied") &&
+             streq(s_state(list, n, "a3"), "pending"));
+    FC_CHECK(streq(list[0].channel, "web") && list[0].last_seen > 0);
     free(list);
     /* Global rev 1: every known agent; a changed ack replaces the earlier one. */
-    assert(fc_store_config_ack(store, 1, "a2", "", "restart-required", "no --exec-restart", NULL,
-                               NULL, 0) == FC_OK);
-    assert(fc_store_config_ack(store, 1, "a2", "", "restarted", "", NULL, NULL, 0) == FC_OK);
-    assert(fc_store_config_ack(store, 1, "a4", "db", "failed", "hook said no", NULL, NULL, 0) ==
-           FC_OK);
-    assert(fc_store_config_status(store, 1, 100, &info, &list, &n) == FC_OK);
-    assert(n == 4 && s_count(list, n, "pending") == 2 && s_count(list, n, "restarted") == 1);
-    assert(streq(s_state(list, n, "a4"), "failed") && !info.halted);
+    FC_CHECK(fc_store_config_ack(store, 1, "a2", "", "restart-required", "no --exec-restart", NULL,
+                                 NULL, 0) == FC_OK);
+    FC_CHECK(fc_store_config_ack(store, 1, "a2", "", "restarted", "", NULL, NULL, 0) == FC_OK);
+    FC_CHECK(fc_store_config_ack(store, 1, "a4", "db", "failed", "hook said no", NULL, NULL, 0) ==
+             FC_OK);
+    FC_CHECK(fc_store_config_status(store, 1, 100, &info, &list, &n) == FC_OK);
+    FC_CHECK(n == 4 && s_count(list, n, "pending") == 2 && s_count(list, n, "restarted") == 1);
+    FC_CHECK(streq(s_state(list, n, "a4"), "failed") && !info.halted);
     /* a1..a4 were first heard of after revision 1: listed, marked as not counted. */
     for (size_t i = 0; i < n; i++)
         if (streq(list[i].id, "a4"))
-            assert(streq(list[i].message, FC_STORE_NOT_COUNTED "hook said no"));
+            FC_CHECK(streq(list[i].message, FC_STORE_NOT_COUNTED "hook said no"));
     free(list);
-    assert(fc_store_config_status(store, 42, 100, &info, &list, &n) == FC_ENOTFOUND);
+    FC_CHECK(fc_store_config_status(store, 42, 100, &info, &list, &n) == FC_ENOTFOUND);
 
     /* A canary revision at 50% halts when failures among canary acks pass 20%. */
     char in[7][16], out[3][16];
     s_canary_ids(50, in, 7, out, 3);
     for (int i = 0; i < 6; i++)
-        assert(fc_store_agent_seen(store, in[i], "stable") == FC_OK);
+        FC_CHECK(fc_store_agent_seen(store, in[i], "stable") == FC_OK);
     for (int i = 0; i < 3; i++)
-        assert(fc_store_agent_seen(store, out[i], "stable") == FC_OK);
+        FC_CHECK(fc_store_agent_seen(store, out[i], "stable") == FC_OK);
     uint64_t since;
-    assert(fc_store_agent_known_since(store, in[0], &since) == FC_OK && since == 4);
-    assert(fc_store_agent_known_since(store, in[6], &since) == FC_ENOTFOUND);
+    FC_CHECK(fc_store_agent_known_since(store, in[0], &since) == FC_OK && since == 4);
+    FC_CHECK(fc_store_agent_known_since(store, in[6], &since) == FC_ENOTFOUND);
     s_push(store, s_set(key, 5, "global", 50, &len, "feature=true", NULL), &len, FC_OK, NULL, 5);
     /* A canary member first heard of after the revision (an id made up by a stolen key):
        its failure is recorded but does not count. */
-    assert(fc_store_agent_seen(store, in[6], "stable") == FC_OK);
-    assert(fc_store_agent_known_since(store, in[6], &since) == FC_OK && since == 5);
+    FC_CHECK(fc_store_agent_seen(store, in[6], "stable") == FC_OK);
+    FC_CHECK(fc_store_agent_known_since(store, in[6], &since) == FC_OK && since == 5);
     for (int i = 0; i < 3; i++)
-        assert(fc_store_config_ack(store, 5, in[6], "", "failed", "", &halted, reason,
-                                   sizeof reason) == FC_OK &&
-               !halted);
+        FC_CHECK(fc_store_config_ack(store, 5, in[6], "", "failed", "", &halted, reason,
+                                     sizeof reason) == FC_OK &&
+                 !halted);
     for (int i = 0; i < 3; i++)
-        assert(fc_store_config_ack(store, 5, out[i], "", "failed", "", &halted, reason,
-                                   sizeof reason) == FC_OK &&
-               !halted);
+        FC_CHECK(fc_store_config_ack(store, 5, out[i], "", "failed", "", &halted, reason,
+                                     sizeof reason) == FC_OK &&
+                 !halted);
     for (int i = 0; i < 4; i++)
-        assert(fc_store_config_ack(store, 5, in[i], "", "applied", "", &halted, reason,
-                                   sizeof reason) == FC_OK &&
-               !halted);
+        FC_CHECK(fc_store_config_ack(store, 5, in[i], "", "applied", "", &halted, reason,
+                                     sizeof reason) == FC_OK &&
+                 !halted);
     /* 1 of 5 is exactly 20%: not above it. */
-    assert(fc_store_config_ack(store, 5, in[4], "", "vetoed", "", &halted, reason, sizeof reason) ==
-               FC_OK &&
-           !halted);
-    assert(fc_store_config_ack(store, 5, in[5], "", "failed", "x", &halted, reason,
-                               sizeof reason) == FC_OK);
-    assert(halted && streq(reason, "halted: 2 of 6 canaries failed or vetoed"));
-    assert(s_audited(store, "config.halt", "halted: 2 of 6"));
-    assert(fc_store_config_status(store, 5, 100, &info, &list, &n) == FC_OK);
-    assert(info.halted && streq(info.reason, reason) && n >= 9);
+    FC_CHECK(fc_store_config_ack(store, 5, in[4], "", "vetoed", "", &halted, reason,
+                                 sizeof reason) == FC_OK &&
+             !halted);
+    FC_CHECK(fc_store_config_ack(store, 5, in[5], "", "failed", "x", &halted, reason,
+                                 sizeof reason) == FC_OK);
+    FC_CHECK(halted && streq(reason, "halted: 2 of 6 canaries failed or vetoed"));
+    FC_CHECK(s_audited(store, "config.halt", "halted: 2 of 6"));
+    FC_CHECK(fc_store_config_status(store, 5, 100, &info, &list, &n) == FC_OK);
+    FC_CHECK(info.halted && streq(info.reason, reason) && n >= 9);
     free(list);
     /* Promote: refused while halted (with the reason), not a canary, unknown target. */
     s_push(store, s_promote(key, 6, 5, &len), &len, FC_EREFUSED, "halted: 2 of 6", 0);
     s_push(store, s_promote(key, 6, 3, &len), &len, FC_EINVAL, "not a canary", 0);
-    assert(s_audited(store, "config.promote", fc_strerror(FC_EREFUSED)));
+    FC_CHECK(s_audited(store, "config.promote", fc_strerror(FC_EREFUSED)));
     /* A healthy canary is promoted once; its status follows the target's scope. */
     s_push(store, s_set(key, 6, "group:web", 30, &len, "feature=false", NULL), &len, FC_OK, NULL,
            6);
     s_push(store, s_promote(key, 7, 6, &len), &len, FC_OK, NULL, 7);
     s_push(store, s_promote(key, 8, 6, &len), &len, FC_EINVAL, "already promoted", 0);
-    assert(fc_store_config_rev(store, 6, &info) == FC_OK && info.promoted_by == 7);
-    assert(fc_store_config_status(store, 7, 100, &info, &list, &n) == FC_OK && n == 2);
+    FC_CHECK(fc_store_config_rev(store, 6, &info) == FC_OK && info.promoted_by == 7);
+    FC_CHECK(fc_store_config_status(store, 7, 100, &info, &list, &n) == FC_OK && n == 2);
     free(list);
     /* Acks after promotion never halt it. */
-    assert(fc_store_config_ack(store, 6, "a1", "web", "failed", "", &halted, reason,
-                               sizeof reason) == FC_OK &&
-           !halted);
-    assert(fc_store_config_ack(store, 6, "a3", "web", "failed", "", &halted, reason,
-                               sizeof reason) == FC_OK &&
-           !halted);
+    FC_CHECK(fc_store_config_ack(store, 6, "a1", "web", "failed", "", &halted, reason,
+                                 sizeof reason) == FC_OK &&
+             !halted);
+    FC_CHECK(fc_store_config_ack(store, 6, "a3", "web", "failed", "", &halted, reason,
+                                 sizeof reason) == FC_OK &&
+             !halted);
     /* PROMOTE and SCHEMA revisions go to everyone. */
     uint64_t revs[16];
     bool more;
-    assert(s_sync(store, "a4", "db", 4, 100, FC_MAX_FRAME, &more, revs) == 2);
-    assert(revs[0] == 5 && revs[1] == 7);
+    FC_CHECK(s_sync(store, "a4", "db", 4, 100, FC_MAX_FRAME, &more, revs) == 2);
+    FC_CHECK(revs[0] == 5 && revs[1] == 7);
 }
 
 /* A database written before config support (no config tables) opens and gains them; one
@@ -391,62 +391,62 @@ static void s_test_old_db(const char *base)
 {
     char dir[300], db[340];
     snprintf(dir, sizeof dir, "%s/old", base);
-    assert(fc_mkdirs(dir, 0755) == 0);
+    FC_CHECK(fc_mkdirs(dir, 0755) == 0);
     int err;
     fc_store_t *store = fc_store_new(dir, &err, NULL, 0);
-    assert(store);
+    FC_CHECK(store);
     fc_store_destroy(&store);
     snprintf(db, sizeof db, "%s/fleetcast.db", dir);
     sqlite3 *h;
-    assert(sqlite3_open(db, &h) == SQLITE_OK);
-    assert(sqlite3_exec(h,
-                        "DROP TABLE config_revisions; DROP TABLE config_acks;"
-                        " DROP TABLE agent_groups; DROP TABLE audit;"
-                        " DELETE FROM meta WHERE key = 'config_schema';",
-                        NULL, NULL, NULL) == SQLITE_OK);
+    FC_CHECK(sqlite3_open(db, &h) == SQLITE_OK);
+    FC_CHECK(sqlite3_exec(h,
+                          "DROP TABLE config_revisions; DROP TABLE config_acks;"
+                          " DROP TABLE agent_groups; DROP TABLE audit;"
+                          " DELETE FROM meta WHERE key = 'config_schema';",
+                          NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(h);
     store = fc_store_new(dir, &err, NULL, 0);
-    assert(store && fc_store_config_latest(store) == 0);
-    assert(fc_store_audit_add(store, "t", "a", "d", "ok") == FC_OK);
-    assert(fc_store_agent_seen(store, "old1", "stable") == FC_OK);
+    FC_CHECK(store && fc_store_config_latest(store) == 0);
+    FC_CHECK(fc_store_audit_add(store, "t", "a", "d", "ok") == FC_OK);
+    FC_CHECK(fc_store_agent_seen(store, "old1", "stable") == FC_OK);
     fc_store_destroy(&store);
     /* Config schema 1 had no agent_known: the agents it knew were known before anything. */
-    assert(sqlite3_open(db, &h) == SQLITE_OK);
-    assert(sqlite3_exec(h,
-                        "DELETE FROM agent_known;"
-                        " UPDATE meta SET value = 1 WHERE key = 'config_schema';"
-                        " UPDATE meta SET value = 3 WHERE key = 'seq';",
-                        NULL, NULL, NULL) == SQLITE_OK);
+    FC_CHECK(sqlite3_open(db, &h) == SQLITE_OK);
+    FC_CHECK(sqlite3_exec(h,
+                          "DELETE FROM agent_known;"
+                          " UPDATE meta SET value = 1 WHERE key = 'config_schema';"
+                          " UPDATE meta SET value = 3 WHERE key = 'seq';",
+                          NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(h);
     store = fc_store_new(dir, &err, NULL, 0);
     uint64_t since = 99;
-    assert(store && fc_store_agent_known_since(store, "old1", &since) == FC_OK && since == 0);
-    assert(fc_store_agent_seen(store, "new1", "stable") == FC_OK);
-    assert(fc_store_agent_known_since(store, "new1", &since) == FC_OK && since == 3);
+    FC_CHECK(store && fc_store_agent_known_since(store, "old1", &since) == FC_OK && since == 0);
+    FC_CHECK(fc_store_agent_seen(store, "new1", "stable") == FC_OK);
+    FC_CHECK(fc_store_agent_known_since(store, "new1", &since) == FC_OK && since == 3);
     fc_store_destroy(&store);
-    assert(sqlite3_open(db, &h) == SQLITE_OK);
-    assert(sqlite3_exec(h, "UPDATE meta SET value = 99 WHERE key = 'config_schema'", NULL, NULL,
-                        NULL) == SQLITE_OK);
+    FC_CHECK(sqlite3_open(db, &h) == SQLITE_OK);
+    FC_CHECK(sqlite3_exec(h, "UPDATE meta SET value = 99 WHERE key = 'config_schema'", NULL, NULL,
+                          NULL) == SQLITE_OK);
     sqlite3_close(h);
     char text[FC_MAX_TEXT + 1] = "";
-    assert(fc_store_new(dir, &err, text, sizeof text) == NULL && err == FC_EPROTO);
-    assert(strstr(text, "newer"));
+    FC_CHECK(fc_store_new(dir, &err, text, sizeof text) == NULL && err == FC_EPROTO);
+    FC_CHECK(strstr(text, "newer"));
 }
 
 void fc_store_config_test(bool verbose)
 {
     (void)verbose;
     printf(" * fc_store_config: ");
-    assert(fc_crypto_init() == 0);
+    FC_CHECK(fc_crypto_init() == 0);
     char base[] = "/tmp/fc_store_config_test.XXXXXX";
-    assert(mkdtemp(base));
+    FC_CHECK(mkdtemp(base));
     char dir[300];
     snprintf(dir, sizeof dir, "%s/data", base);
-    assert(fc_mkdirs(dir, 0755) == 0);
+    FC_CHECK(fc_mkdirs(dir, 0755) == 0);
     int err;
     char text[FC_MAX_TEXT + 1];
     fc_store_t *store = fc_store_new(dir, &err, text, sizeof text);
-    assert(store);
+    FC_CHECK(store);
     fc_signkey_t key;
     fc_signkey_generate(&key);
 
@@ -454,36 +454,36 @@ void fc_store_config_test(bool verbose)
     s_test_fleet(store, &key);
     fc_audit_entry_t *audit;
     size_t naudit;
-    assert(fc_store_audit_list(store, 1000, &audit, &naudit) == FC_OK && naudit > 10);
+    FC_CHECK(fc_store_audit_list(store, 1000, &audit, &naudit) == FC_OK && naudit > 10);
     free(audit);
     uint64_t seq = fc_store_seq(store);
-    assert(seq == 7);
+    FC_CHECK(seq == 7);
 
     /* Reopen: revisions, halt state, acks, groups, audit and the sequence are all there. */
     fc_store_destroy(&store);
     store = fc_store_new(dir, &err, text, sizeof text);
-    assert(store);
-    assert(fc_store_seq(store) == seq && fc_store_config_latest(store) == 7);
+    FC_CHECK(store);
+    FC_CHECK(fc_store_seq(store) == seq && fc_store_config_latest(store) == 7);
     fc_store_rev_t info;
     fc_agent_status_t *list;
     size_t n;
-    assert(fc_store_config_status(store, 5, 100, &info, &list, &n) == FC_OK);
+    FC_CHECK(fc_store_config_status(store, 5, 100, &info, &list, &n) == FC_OK);
     /* 2 counted failures, 2 outside the canary, 1 from an agent heard of too late. */
-    assert(info.halted && strstr(info.reason, "2 of 6") && s_count(list, n, "failed") == 5);
+    FC_CHECK(info.halted && strstr(info.reason, "2 of 6") && s_count(list, n, "failed") == 5);
     free(list);
     char group[FC_MAX_NAME + 1];
     fc_store_agent_group(store, "a1", group, sizeof group);
-    assert(streq(group, "web"));
+    FC_CHECK(streq(group, "web"));
     fc_audit_entry_t *again;
     size_t nagain;
-    assert(fc_store_audit_list(store, 1000, &again, &nagain) == FC_OK && nagain == naudit);
+    FC_CHECK(fc_store_audit_list(store, 1000, &again, &nagain) == FC_OK && nagain == naudit);
     free(again);
     uint64_t revs[16];
     bool more;
-    assert(s_sync(store, "", "", 0, 16, FC_MAX_FRAME, &more, revs) == 7 && !more);
+    FC_CHECK(s_sync(store, "", "", 0, 16, FC_MAX_FRAME, &more, revs) == 7 && !more);
     size_t len;
     s_push(store, s_set(&key, 8, "global", 0, &len, "after.reopen=1", NULL), &len, FC_OK, NULL, 8);
-    assert(fc_store_check(store) == FC_OK);
+    FC_CHECK(fc_store_check(store) == FC_OK);
     fc_store_destroy(&store);
 
     s_test_old_db(base);

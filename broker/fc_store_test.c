@@ -7,11 +7,9 @@
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h" /* fc_store_exec: a batch commit made to fail */
+#include "fc_test_check.h"
 #include "fc_util.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,7 +22,7 @@
 static uint8_t *s_content(size_t len, uint32_t seed)
 {
     uint8_t *buf = malloc(len ? len : 1);
-    assert(buf);
+    FC_CHECK(buf);
     uint32_t x = seed * 2654435761u + 1;
     for (size_t i = 0; i < len; i++) {
         x ^= x << 13;
@@ -51,7 +49,7 @@ static void s_blob_id(uint8_t blob[FC_HASH_LEN], const uint8_t *buf, size_t len)
 {
     size_t n = s_nchunks(len);
     uint8_t(*hashes)[FC_HASH_LEN] = calloc(n ? n : 1, FC_HASH_LEN);
-    assert(hashes);
+    FC_CHECK(hashes);
     for (size_t i = 0; i < n; i++)
         fc_hash_buf(hashes[i], buf + i * FC_CHUNK_SIZE, s_chunk_len(len, i));
     fc_hash_of_chunks(blob, (const uint8_t(*)[FC_HASH_LEN])hashes, n);
@@ -73,18 +71,18 @@ static void s_upload(fc_store_t *store, const uint8_t *buf, size_t len, uint8_t 
     bool complete;
     fc_range_t *ranges;
     size_t nranges;
-    assert(fc_store_blob_state(store, blob, len, &complete, &ranges, &nranges) == FC_OK);
+    FC_CHECK(fc_store_blob_state(store, blob, len, &complete, &ranges, &nranges) == FC_OK);
     free(ranges);
     for (size_t i = 0; i < s_nchunks(len); i++)
-        assert(s_put(store, blob, buf, len, i) == FC_OK);
-    assert(fc_store_blob_commit(store, blob, len) == FC_OK);
+        FC_CHECK(s_put(store, blob, buf, len, i) == FC_OK);
+    FC_CHECK(fc_store_blob_commit(store, blob, len) == FC_OK);
 }
 
 static void s_write(const char *dir, const char *name, const void *buf, size_t len)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    assert(fc_write_file_atomic(path, buf, len, 0644) == 0);
+    FC_CHECK(fc_write_file_atomic(path, buf, len, 0644) == 0);
 }
 
 /* Scans tree and signs it as channel/version/serial. Returns the signed bytes. */
@@ -92,7 +90,7 @@ static uint8_t *s_manifest(const char *tree, const char *channel, const char *ve
                            uint64_t serial, const fc_signkey_t *key, size_t *len)
 {
     fc_manifest_t *m = fc_manifest_new();
-    assert(fc_manifest_scan_dir(m, tree, NULL, NULL) == FC_OK);
+    FC_CHECK(fc_manifest_scan_dir(m, tree, NULL, NULL) == FC_OK);
     snprintf(m->product, sizeof m->product, "demo");
     snprintf(m->channel, sizeof m->channel, "%s", channel);
     snprintf(m->version, sizeof m->version, "%s", version);
@@ -101,7 +99,7 @@ static uint8_t *s_manifest(const char *tree, const char *channel, const char *ve
     m->created = 1700000000 + (int64_t)serial;
     m->chunk_size = FC_CHUNK_SIZE;
     uint8_t *bytes = fc_manifest_sign(m, key, len);
-    assert(bytes);
+    FC_CHECK(bytes);
     fc_manifest_destroy(&m);
     return bytes;
 }
@@ -117,109 +115,109 @@ static void s_test_uploads(fc_store_t **store_p, const char *dir)
     bool complete = true;
     fc_range_t *ranges = NULL;
     size_t nranges = 99;
-    assert(fc_store_blob_state(store, blob, len, &complete, &ranges, &nranges) == FC_OK);
-    assert(!complete && nranges == 0 && ranges == NULL);
+    FC_CHECK(fc_store_blob_state(store, blob, len, &complete, &ranges, &nranges) == FC_OK);
+    FC_CHECK(!complete && nranges == 0 && ranges == NULL);
     /* A chunk before UPLOAD_QUERY for an unknown blob is refused. */
     uint8_t other[FC_HASH_LEN];
     fc_hash_buf(other, "other", 5);
     uint8_t h[FC_HASH_LEN];
     fc_hash_buf(h, buf, FC_CHUNK_SIZE);
-    assert(fc_store_put_chunk(store, other, 0, buf, FC_CHUNK_SIZE, h) == FC_EINVAL);
+    FC_CHECK(fc_store_put_chunk(store, other, 0, buf, FC_CHUNK_SIZE, h) == FC_EINVAL);
 
-    assert(s_put(store, blob, buf, len, 2) == FC_OK);
-    assert(s_put(store, blob, buf, len, 0) == FC_OK);
-    assert(s_put(store, blob, buf, len, 0) == FC_OK); /* idempotent */
-    assert(fc_store_blob_commit(store, blob, len) == FC_EMISSING);
+    FC_CHECK(s_put(store, blob, buf, len, 2) == FC_OK);
+    FC_CHECK(s_put(store, blob, buf, len, 0) == FC_OK);
+    FC_CHECK(s_put(store, blob, buf, len, 0) == FC_OK); /* idempotent */
+    FC_CHECK(fc_store_blob_commit(store, blob, len) == FC_EMISSING);
 
     /* Wrong chunk hash, misaligned offset, wrong length, outside the size. */
     fc_hash_buf(h, buf, 10);
-    assert(fc_store_put_chunk(store, blob, FC_CHUNK_SIZE, buf + FC_CHUNK_SIZE, FC_CHUNK_SIZE, h) ==
-           FC_EHASH);
+    FC_CHECK(fc_store_put_chunk(store, blob, FC_CHUNK_SIZE, buf + FC_CHUNK_SIZE, FC_CHUNK_SIZE,
+                                h) == FC_EHASH);
     fc_hash_buf(h, buf + 100, FC_CHUNK_SIZE);
-    assert(fc_store_put_chunk(store, blob, 100, buf + 100, FC_CHUNK_SIZE, h) == FC_EINVAL);
+    FC_CHECK(fc_store_put_chunk(store, blob, 100, buf + 100, FC_CHUNK_SIZE, h) == FC_EINVAL);
     fc_hash_buf(h, buf + FC_CHUNK_SIZE, 1000);
-    assert(fc_store_put_chunk(store, blob, FC_CHUNK_SIZE, buf + FC_CHUNK_SIZE, 1000, h) ==
-           FC_EINVAL);
+    FC_CHECK(fc_store_put_chunk(store, blob, FC_CHUNK_SIZE, buf + FC_CHUNK_SIZE, 1000, h) ==
+             FC_EINVAL);
     fc_hash_buf(h, buf, 1000);
-    assert(fc_store_put_chunk(store, blob, 3 * FC_CHUNK_SIZE, buf, 1000, h) == FC_EINVAL);
+    FC_CHECK(fc_store_put_chunk(store, blob, 3 * FC_CHUNK_SIZE, buf, 1000, h) == FC_EINVAL);
 
     /* Held ranges survive a close and reopen. */
     fc_store_destroy(store_p);
-    assert(*store_p == NULL);
+    FC_CHECK(*store_p == NULL);
     int err = -1;
     store = *store_p = fc_store_new(dir, &err, NULL, 0);
-    assert(store && err == FC_OK);
-    assert(fc_store_blob_state(store, blob, len, &complete, &ranges, &nranges) == FC_OK);
-    assert(!complete && nranges == 2);
-    assert(ranges[0].offset == 0 && ranges[0].length == FC_CHUNK_SIZE);
-    assert(ranges[1].offset == 2 * FC_CHUNK_SIZE && ranges[1].length == 1000);
+    FC_CHECK(store && err == FC_OK);
+    FC_CHECK(fc_store_blob_state(store, blob, len, &complete, &ranges, &nranges) == FC_OK);
+    FC_CHECK(!complete && nranges == 2);
+    FC_CHECK(ranges[0].offset == 0 && ranges[0].length == FC_CHUNK_SIZE);
+    FC_CHECK(ranges[1].offset == 2 * FC_CHUNK_SIZE && ranges[1].length == 1000);
     free(ranges);
-    assert(fc_store_blob_commit(store, blob, len + 1) == FC_EINVAL);
-    assert(fc_store_blob_size(store, blob, &(uint64_t){0}) == FC_ENOTFOUND);
+    FC_CHECK(fc_store_blob_commit(store, blob, len + 1) == FC_EINVAL);
+    FC_CHECK(fc_store_blob_size(store, blob, &(uint64_t){0}) == FC_ENOTFOUND);
 
     /* The last chunk completes it; neighbouring ranges coalesce. */
-    assert(s_put(store, blob, buf, len, 1) == FC_OK);
-    assert(fc_store_blob_state(store, blob, len, &complete, &ranges, &nranges) == FC_OK);
-    assert(!complete && nranges == 1 && ranges[0].offset == 0 && ranges[0].length == len);
+    FC_CHECK(s_put(store, blob, buf, len, 1) == FC_OK);
+    FC_CHECK(fc_store_blob_state(store, blob, len, &complete, &ranges, &nranges) == FC_OK);
+    FC_CHECK(!complete && nranges == 1 && ranges[0].offset == 0 && ranges[0].length == len);
     free(ranges);
-    assert(fc_store_blob_commit(store, blob, len) == FC_OK);
-    assert(fc_store_blob_commit(store, blob, len) == FC_OK); /* idempotent */
-    assert(fc_store_blob_state(store, blob, len, &complete, &ranges, &nranges) == FC_OK);
-    assert(complete && nranges == 0);
+    FC_CHECK(fc_store_blob_commit(store, blob, len) == FC_OK);
+    FC_CHECK(fc_store_blob_commit(store, blob, len) == FC_OK); /* idempotent */
+    FC_CHECK(fc_store_blob_state(store, blob, len, &complete, &ranges, &nranges) == FC_OK);
+    FC_CHECK(complete && nranges == 0);
     char path[512], hex[2 * FC_HASH_LEN + 1];
     fc_hash_hex(blob, hex);
     snprintf(path, sizeof path, "%s/blobs/%.2s/%s", dir, hex, hex);
     struct stat sb;
-    assert(stat(path, &sb) == 0 && (size_t)sb.st_size == len);
+    FC_CHECK(stat(path, &sb) == 0 && (size_t)sb.st_size == len);
     snprintf(path, sizeof path, "%s/incoming/%s.part", dir, hex);
-    assert(stat(path, &sb) == -1 && errno == ENOENT);
+    FC_CHECK(stat(path, &sb) == -1 && errno == ENOENT);
     /* A chunk for a complete blob is still checked, then accepted. */
-    assert(s_put(store, blob, buf, len, 1) == FC_OK);
+    FC_CHECK(s_put(store, blob, buf, len, 1) == FC_OK);
     fc_hash_buf(h, buf, 1);
-    assert(fc_store_put_chunk(store, blob, 0, buf, FC_CHUNK_SIZE, h) == FC_EHASH);
+    FC_CHECK(fc_store_put_chunk(store, blob, 0, buf, FC_CHUNK_SIZE, h) == FC_EHASH);
 
     /* Positioned reads, across a chunk boundary; nothing outside the blob. */
     uint64_t size = 0;
-    assert(fc_store_blob_size(store, blob, &size) == FC_OK && size == len);
+    FC_CHECK(fc_store_blob_size(store, blob, &size) == FC_OK && size == len);
     uint8_t *rb = malloc(FC_CHUNK_SIZE);
-    assert(rb);
-    assert(fc_store_blob_read(store, blob, FC_CHUNK_SIZE - 500, rb, 1000) == FC_OK);
-    assert(memcmp(rb, buf + FC_CHUNK_SIZE - 500, 1000) == 0);
-    assert(fc_store_blob_read(store, blob, len - 10, rb, 10) == FC_OK);
-    assert(memcmp(rb, buf + len - 10, 10) == 0);
-    assert(fc_store_blob_read(store, blob, len - 10, rb, 11) == FC_EINVAL);
-    assert(fc_store_blob_read(store, blob, UINT64_MAX, rb, 2) == FC_EINVAL);
-    assert(fc_store_blob_read(store, other, 0, rb, 1) == FC_ENOTFOUND);
+    FC_CHECK(rb);
+    FC_CHECK(fc_store_blob_read(store, blob, FC_CHUNK_SIZE - 500, rb, 1000) == FC_OK);
+    FC_CHECK(memcmp(rb, buf + FC_CHUNK_SIZE - 500, 1000) == 0);
+    FC_CHECK(fc_store_blob_read(store, blob, len - 10, rb, 10) == FC_OK);
+    FC_CHECK(memcmp(rb, buf + len - 10, 10) == 0);
+    FC_CHECK(fc_store_blob_read(store, blob, len - 10, rb, 11) == FC_EINVAL);
+    FC_CHECK(fc_store_blob_read(store, blob, UINT64_MAX, rb, 2) == FC_EINVAL);
+    FC_CHECK(fc_store_blob_read(store, other, 0, rb, 1) == FC_ENOTFOUND);
     free(rb);
 
     /* Content that does not match the blob id: every chunk is self-consistent, so each
        PUT_CHUNK passes, but the commit fails and the partial upload is discarded. */
     uint8_t *liar = s_content(len, 2);
-    assert(fc_store_blob_state(store, other, len, &complete, &ranges, &nranges) == FC_OK);
+    FC_CHECK(fc_store_blob_state(store, other, len, &complete, &ranges, &nranges) == FC_OK);
     for (size_t i = 0; i < 3; i++)
-        assert(s_put(store, other, liar, len, i) == FC_OK);
-    assert(fc_store_blob_commit(store, other, len) == FC_EHASH);
+        FC_CHECK(s_put(store, other, liar, len, i) == FC_OK);
+    FC_CHECK(fc_store_blob_commit(store, other, len) == FC_EHASH);
     fc_hash_hex(other, hex);
     snprintf(path, sizeof path, "%s/incoming/%s.part", dir, hex);
-    assert(stat(path, &sb) == -1 && errno == ENOENT);
-    assert(fc_store_blob_commit(store, other, len) == FC_EMISSING);
-    assert(s_put(store, other, liar, len, 0) == FC_EINVAL); /* upload forgotten */
+    FC_CHECK(stat(path, &sb) == -1 && errno == ENOENT);
+    FC_CHECK(fc_store_blob_commit(store, other, len) == FC_EMISSING);
+    FC_CHECK(s_put(store, other, liar, len, 0) == FC_EINVAL); /* upload forgotten */
     free(liar);
 
     /* A different declared size restarts an unfinished upload. */
-    assert(fc_store_blob_state(store, other, len, &complete, &ranges, &nranges) == FC_OK);
-    assert(s_put(store, other, buf, len, 0) == FC_OK);
-    assert(fc_store_blob_state(store, other, 5, &complete, &ranges, &nranges) == FC_OK);
-    assert(!complete && nranges == 0);
-    assert(fc_store_blob_state(store, other, len, &complete, &ranges, &nranges) == FC_OK);
-    assert(nranges == 0);
-    assert(fc_store_blob_state(store, other, FC_MAX_FILE_SIZE + 1, &complete, &ranges, &nranges) ==
-           FC_ETOOBIG);
+    FC_CHECK(fc_store_blob_state(store, other, len, &complete, &ranges, &nranges) == FC_OK);
+    FC_CHECK(s_put(store, other, buf, len, 0) == FC_OK);
+    FC_CHECK(fc_store_blob_state(store, other, 5, &complete, &ranges, &nranges) == FC_OK);
+    FC_CHECK(!complete && nranges == 0);
+    FC_CHECK(fc_store_blob_state(store, other, len, &complete, &ranges, &nranges) == FC_OK);
+    FC_CHECK(nranges == 0);
+    FC_CHECK(fc_store_blob_state(store, other, FC_MAX_FILE_SIZE + 1, &complete, &ranges,
+                                 &nranges) == FC_ETOOBIG);
 
     /* An empty blob has no chunks and commits at once. */
     uint8_t empty[FC_HASH_LEN];
     s_upload(store, (const uint8_t *)"", 0, empty);
-    assert(fc_store_blob_size(store, empty, &size) == FC_OK && size == 0);
+    FC_CHECK(fc_store_blob_size(store, empty, &size) == FC_OK && size == 0);
     free(buf);
 }
 
@@ -230,10 +228,10 @@ static void s_test_releases(fc_store_t **store_p, const char *dir, const char *t
     fc_signkey_generate(&key);
     size_t alen = FC_CHUNK_SIZE + 77, blen = 5000;
     uint8_t *a = s_content(alen, 3), *b = s_content(blen, 4);
-    assert(fc_mkdirs(tree, 0755) == 0);
+    FC_CHECK(fc_mkdirs(tree, 0755) == 0);
     char sub[512];
     snprintf(sub, sizeof sub, "%s/sub", tree);
-    assert(fc_mkdirs(sub, 0755) == 0);
+    FC_CHECK(fc_mkdirs(sub, 0755) == 0);
     s_write(tree, "a.bin", a, alen);
     s_write(tree, "sub/b.bin", b, blen);
     s_write(tree, "empty", "", 0);
@@ -248,48 +246,51 @@ static void s_test_releases(fc_store_t **store_p, const char *dir, const char *t
     fc_release_info_t info;
     uint64_t seq = 99;
     char text[FC_MAX_TEXT + 1], hex[2 * FC_HASH_LEN + 1];
-    assert(fc_store_release_commit(store, m1, m1len, &info, &seq, text, sizeof text) ==
-           FC_EMISSING);
-    assert(strstr(text, fc_hash_hex(blob_b, hex)) != NULL);
-    assert(seq == 0 && fc_store_seq(store) == 0);
-    assert(fc_store_latest(store, "stable", NULL, NULL, NULL) == FC_ENOTFOUND);
+    FC_CHECK(fc_store_release_commit(store, m1, m1len, &info, &seq, text, sizeof text) ==
+             FC_EMISSING);
+    FC_CHECK(strstr(text, fc_hash_hex(blob_b, hex)) != NULL);
+    FC_CHECK(seq == 0 && fc_store_seq(store) == 0);
+    FC_CHECK(fc_store_latest(store, "stable", NULL, NULL, NULL) == FC_ENOTFOUND);
 
     s_upload(store, b, blen, blob_b);
-    assert(fc_store_release_commit(store, m1, m1len, &info, &seq, text, sizeof text) == FC_OK);
-    assert(seq == 1 && fc_store_seq(store) == 1);
-    assert(!strcmp(info.channel, "stable") && !strcmp(info.version, "1.0"));
-    assert(info.serial == 10 && info.files == 3 && info.size == alen + blen && info.mandatory);
+    FC_CHECK(fc_store_release_commit(store, m1, m1len, &info, &seq, text, sizeof text) == FC_OK);
+    FC_CHECK(seq == 1 && fc_store_seq(store) == 1);
+    FC_CHECK(!strcmp(info.channel, "stable") && !strcmp(info.version, "1.0"));
+    FC_CHECK(info.serial == 10 && info.files == 3 && info.size == alen + blen && info.mandatory);
     /* Identical re-commit: OK, nothing new to announce. */
-    assert(fc_store_release_commit(store, m1, m1len, &info, &seq, text, sizeof text) == FC_OK);
-    assert(seq == 0 && fc_store_seq(store) == 1 && info.serial == 10);
+    FC_CHECK(fc_store_release_commit(store, m1, m1len, &info, &seq, text, sizeof text) == FC_OK);
+    FC_CHECK(seq == 0 && fc_store_seq(store) == 1 && info.serial == 10);
 
     /* Lower serial, and the same serial with other content, are refused. */
     uint8_t *m0 = s_manifest(tree, "stable", "0.9", 9, &key, &m0len);
-    assert(fc_store_release_commit(store, m0, m0len, &info, &seq, text, sizeof text) == FC_ESERIAL);
+    FC_CHECK(fc_store_release_commit(store, m0, m0len, &info, &seq, text, sizeof text) ==
+             FC_ESERIAL);
     uint8_t *mx = s_manifest(tree, "stable", "1.0-other", 10, &key, &mxlen);
-    assert(fc_store_release_commit(store, mx, mxlen, &info, &seq, text, sizeof text) == FC_ESERIAL);
-    assert(seq == 0 && fc_store_seq(store) == 1);
+    FC_CHECK(fc_store_release_commit(store, mx, mxlen, &info, &seq, text, sizeof text) ==
+             FC_ESERIAL);
+    FC_CHECK(seq == 0 && fc_store_seq(store) == 1);
     /* Garbage is not a manifest. */
-    assert(fc_store_release_commit(store, (const uint8_t *)"junk", 4, &info, &seq, text,
-                                   sizeof text) != FC_OK);
+    FC_CHECK(fc_store_release_commit(store, (const uint8_t *)"junk", 4, &info, &seq, text,
+                                     sizeof text) != FC_OK);
     /* A tampered manifest fails its signature. */
     m1[m1len / 2] ^= 0x01;
-    assert(fc_store_release_commit(store, m1, m1len, &info, &seq, text, sizeof text) != FC_OK);
+    FC_CHECK(fc_store_release_commit(store, m1, m1len, &info, &seq, text, sizeof text) != FC_OK);
     m1[m1len / 2] ^= 0x01;
 
     uint8_t *m2 = s_manifest(tree, "stable", "1.1", 11, &key, &m2len);
-    assert(fc_store_release_commit(store, m2, m2len, &info, &seq, NULL, 0) == FC_OK && seq == 2);
+    FC_CHECK(fc_store_release_commit(store, m2, m2len, &info, &seq, NULL, 0) == FC_OK && seq == 2);
     uint8_t *m3 = s_manifest(tree, "beta", "2.0", 1, &key, &m3len);
-    assert(fc_store_release_commit(store, m3, m3len, &info, &seq, NULL, 0) == FC_OK && seq == 3);
+    FC_CHECK(fc_store_release_commit(store, m3, m3len, &info, &seq, NULL, 0) == FC_OK && seq == 3);
     /* Now the old latest (m1) is no longer the latest: re-committing it is a serial error. */
-    assert(fc_store_release_commit(store, m1, m1len, &info, &seq, NULL, 0) == FC_ESERIAL);
+    FC_CHECK(fc_store_release_commit(store, m1, m1len, &info, &seq, NULL, 0) == FC_ESERIAL);
     /* Serials start at 1, even on a channel without releases: an agent with nothing installed
        holds serial 0, so it would take a release 0 for what it has and never install it. */
     size_t mzlen;
     uint8_t *mz = s_manifest(tree, "edge", "0.1", 0, &key, &mzlen);
-    assert(fc_store_release_commit(store, mz, mzlen, &info, &seq, text, sizeof text) == FC_ESERIAL);
-    assert(strstr(text, "serial 0") && seq == 0 && fc_store_seq(store) == 3);
-    assert(fc_store_latest(store, "edge", NULL, NULL, NULL) == FC_ENOTFOUND);
+    FC_CHECK(fc_store_release_commit(store, mz, mzlen, &info, &seq, text, sizeof text) ==
+             FC_ESERIAL);
+    FC_CHECK(strstr(text, "serial 0") && seq == 0 && fc_store_seq(store) == 3);
+    FC_CHECK(fc_store_latest(store, "edge", NULL, NULL, NULL) == FC_ENOTFOUND);
     free(mz);
 
     /* Agents. */
@@ -303,63 +304,63 @@ static void s_test_releases(fc_store_t **store_p, const char *dir, const char *t
     st.done = 5;
     st.total = 10;
     st.last_seen = 42; /* ignored */
-    assert(fc_store_agent_report(store, &st) == FC_OK);
+    FC_CHECK(fc_store_agent_report(store, &st) == FC_OK);
     st.done = 10;
     snprintf(st.state, sizeof st.state, "installed");
-    assert(fc_store_agent_report(store, &st) == FC_OK); /* replaces */
-    assert(fc_store_agent_seen(store, "db-01", "beta") == FC_OK);
-    assert(fc_store_agent_seen(store, "web-01", "stable") == FC_OK); /* keeps its report */
-    assert(fc_store_agent_seen(store, "bad id", "beta") == FC_EINVAL);
+    FC_CHECK(fc_store_agent_report(store, &st) == FC_OK); /* replaces */
+    FC_CHECK(fc_store_agent_seen(store, "db-01", "beta") == FC_OK);
+    FC_CHECK(fc_store_agent_seen(store, "web-01", "stable") == FC_OK); /* keeps its report */
+    FC_CHECK(fc_store_agent_seen(store, "bad id", "beta") == FC_EINVAL);
     snprintf(st.id, sizeof st.id, "../x");
-    assert(fc_store_agent_report(store, &st) == FC_EINVAL);
+    FC_CHECK(fc_store_agent_report(store, &st) == FC_EINVAL);
     uint64_t next = 0;
-    assert(fc_store_next_seq(store, &next) == FC_OK && next == 4 && fc_store_seq(store) == 4);
+    FC_CHECK(fc_store_next_seq(store, &next) == FC_OK && next == 4 && fc_store_seq(store) == 4);
 
     /* Reopen: everything is still there. */
     fc_store_destroy(store_p);
     int err;
     store = *store_p = fc_store_new(dir, &err, NULL, 0);
-    assert(store);
-    assert(fc_store_seq(store) == 4);
+    FC_CHECK(store);
+    FC_CHECK(fc_store_seq(store) == 4);
     fc_release_info_t *list;
     size_t n;
-    assert(fc_store_list(store, "", FC_MAX_LIST, &list, &n) == FC_OK && n == 3);
-    assert(!strcmp(list[0].channel, "beta") && list[1].serial == 11 && list[2].serial == 10);
-    assert(!list[1].mandatory && list[2].mandatory && list[0].created == 1700000001);
+    FC_CHECK(fc_store_list(store, "", FC_MAX_LIST, &list, &n) == FC_OK && n == 3);
+    FC_CHECK(!strcmp(list[0].channel, "beta") && list[1].serial == 11 && list[2].serial == 10);
+    FC_CHECK(!list[1].mandatory && list[2].mandatory && list[0].created == 1700000001);
     free(list);
-    assert(fc_store_list(store, "stable", FC_MAX_LIST, &list, &n) == FC_OK && n == 2);
-    assert(list[0].serial == 11 && list[1].serial == 10);
+    FC_CHECK(fc_store_list(store, "stable", FC_MAX_LIST, &list, &n) == FC_OK && n == 2);
+    FC_CHECK(list[0].serial == 11 && list[1].serial == 10);
     free(list);
-    assert(fc_store_list(store, "stable", 1, &list, &n) == FC_OK && n == 1);
+    FC_CHECK(fc_store_list(store, "stable", 1, &list, &n) == FC_OK && n == 1);
     free(list);
-    assert(fc_store_list(store, "nope", FC_MAX_LIST, &list, &n) == FC_OK && n == 0 && !list);
-    assert(fc_store_latest_all(store, FC_MAX_SNAPSHOT, &list, &n) == FC_OK && n == 2);
-    assert(!strcmp(list[0].channel, "beta") && list[0].serial == 1);
-    assert(!strcmp(list[1].channel, "stable") && list[1].serial == 11);
+    FC_CHECK(fc_store_list(store, "nope", FC_MAX_LIST, &list, &n) == FC_OK && n == 0 && !list);
+    FC_CHECK(fc_store_latest_all(store, FC_MAX_SNAPSHOT, &list, &n) == FC_OK && n == 2);
+    FC_CHECK(!strcmp(list[0].channel, "beta") && list[0].serial == 1);
+    FC_CHECK(!strcmp(list[1].channel, "stable") && list[1].serial == 11);
     free(list);
     uint8_t *bytes = NULL;
     size_t blen2 = 0;
-    assert(fc_store_latest(store, "stable", &info, &bytes, &blen2) == FC_OK);
-    assert(info.serial == 11 && !strcmp(info.version, "1.1"));
-    assert(blen2 == m2len && memcmp(bytes, m2, m2len) == 0);
+    FC_CHECK(fc_store_latest(store, "stable", &info, &bytes, &blen2) == FC_OK);
+    FC_CHECK(info.serial == 11 && !strcmp(info.version, "1.1"));
+    FC_CHECK(blen2 == m2len && memcmp(bytes, m2, m2len) == 0);
     free(bytes);
     /* The identical re-commit still holds after a reopen. */
-    assert(fc_store_release_commit(store, m2, m2len, &info, &seq, NULL, 0) == FC_OK && seq == 0);
+    FC_CHECK(fc_store_release_commit(store, m2, m2len, &info, &seq, NULL, 0) == FC_OK && seq == 0);
 
     fc_agent_status_t *agents;
-    assert(fc_store_agents(store, "", FC_MAX_LIST, &agents, &n) == FC_OK && n == 2);
-    assert(!strcmp(agents[0].id, "db-01") && !strcmp(agents[0].state, "unknown"));
-    assert(!strcmp(agents[1].id, "web-01") && !strcmp(agents[1].state, "installed"));
-    assert(agents[1].done == 10 && agents[1].total == 10 && agents[1].last_seen > 1700000000);
-    assert(!strcmp(agents[1].message, "half way") && !strcmp(agents[1].version, "1.0"));
+    FC_CHECK(fc_store_agents(store, "", FC_MAX_LIST, &agents, &n) == FC_OK && n == 2);
+    FC_CHECK(!strcmp(agents[0].id, "db-01") && !strcmp(agents[0].state, "unknown"));
+    FC_CHECK(!strcmp(agents[1].id, "web-01") && !strcmp(agents[1].state, "installed"));
+    FC_CHECK(agents[1].done == 10 && agents[1].total == 10 && agents[1].last_seen > 1700000000);
+    FC_CHECK(!strcmp(agents[1].message, "half way") && !strcmp(agents[1].version, "1.0"));
     free(agents);
-    assert(fc_store_agents(store, "beta", FC_MAX_LIST, &agents, &n) == FC_OK && n == 1);
-    assert(!strcmp(agents[0].id, "db-01"));
+    FC_CHECK(fc_store_agents(store, "beta", FC_MAX_LIST, &agents, &n) == FC_OK && n == 1);
+    FC_CHECK(!strcmp(agents[0].id, "db-01"));
     free(agents);
 
     uint64_t size;
-    assert(fc_store_blob_size(store, blob_b, &size) == FC_OK && size == blen);
-    assert(fc_store_check(store) == FC_OK);
+    FC_CHECK(fc_store_blob_size(store, blob_b, &size) == FC_OK && size == blen);
+    FC_CHECK(fc_store_check(store) == FC_OK);
     free(a);
     free(b);
     free(m0);
@@ -376,19 +377,19 @@ static void s_test_open_errors(const char *base)
     int err = 0;
     /* Missing directory. */
     snprintf(path, sizeof path, "%s/missing", base);
-    assert(fc_store_new(path, &err, text, sizeof text) == NULL && err == FC_EIO);
-    assert(strstr(text, path));
+    FC_CHECK(fc_store_new(path, &err, text, sizeof text) == NULL && err == FC_EIO);
+    FC_CHECK(strstr(text, path));
     /* A file that is not a database. */
     snprintf(path, sizeof path, "%s/corrupt", base);
-    assert(fc_mkdirs(path, 0755) == 0);
+    FC_CHECK(fc_mkdirs(path, 0755) == 0);
     char db[600];
     snprintf(db, sizeof db, "%s/fleetcast.db", path);
     char junk[4096];
     memset(junk, 'x', sizeof junk);
-    assert(fc_write_file_atomic(db, junk, sizeof junk, 0644) == 0);
+    FC_CHECK(fc_write_file_atomic(db, junk, sizeof junk, 0644) == 0);
     text[0] = '\0';
-    assert(fc_store_new(path, &err, text, sizeof text) == NULL && err == FC_EPROTO);
-    assert(strstr(text, "fleetcast.db"));
+    FC_CHECK(fc_store_new(path, &err, text, sizeof text) == NULL && err == FC_EPROTO);
+    FC_CHECK(strstr(text, "fleetcast.db"));
 }
 
 /* A blob damaged on disk after it was stored: verify says so, quarantine stops serving it,
@@ -399,27 +400,27 @@ static void s_test_corrupt(fc_store_t *store, const char *dir)
     uint8_t *buf = s_content(len, 77);
     uint8_t blob[FC_HASH_LEN];
     s_upload(store, buf, len, blob);
-    assert(fc_store_blob_verify(store, blob) == FC_OK);
+    FC_CHECK(fc_store_blob_verify(store, blob) == FC_OK);
     char hex[2 * FC_HASH_LEN + 1], path[512];
     fc_hash_hex(blob, hex);
     snprintf(path, sizeof path, "%s/blobs/%.2s/%s", dir, hex, hex);
     int fd = open(path, O_WRONLY);
-    assert(fd >= 0 && pwrite(fd, "X", 1, FC_CHUNK_SIZE + 5) == 1);
+    FC_CHECK(fd >= 0 && pwrite(fd, "X", 1, FC_CHUNK_SIZE + 5) == 1);
     close(fd);
-    assert(fc_store_blob_verify(store, blob) == FC_EHASH);
-    assert(fc_store_corrupt_count(store) == 0 && !fc_store_blob_marked(store, blob));
+    FC_CHECK(fc_store_blob_verify(store, blob) == FC_EHASH);
+    FC_CHECK(fc_store_corrupt_count(store) == 0 && !fc_store_blob_marked(store, blob));
     char text[1024] = "";
-    assert(fc_store_blob_suspect(store, blob, "a1", text, sizeof text) == FC_EHASH);
-    assert(strstr(text, "reported by agent a1") && strstr(text, "re-push"));
-    assert(fc_store_corrupt_count(store) == 1 && fc_store_blob_marked(store, blob));
-    assert(fc_store_blob_suspect(store, blob, "a1", text, sizeof text) == FC_ENOTFOUND);
+    FC_CHECK(fc_store_blob_suspect(store, blob, "a1", text, sizeof text) == FC_EHASH);
+    FC_CHECK(strstr(text, "reported by agent a1") && strstr(text, "re-push"));
+    FC_CHECK(fc_store_corrupt_count(store) == 1 && fc_store_blob_marked(store, blob));
+    FC_CHECK(fc_store_blob_suspect(store, blob, "a1", text, sizeof text) == FC_ENOTFOUND);
     uint64_t size;
-    assert(fc_store_blob_size(store, blob, &size) == FC_ENOTFOUND); /* no longer served */
-    assert(fc_store_blob_verify(store, blob) == FC_ENOTFOUND);
+    FC_CHECK(fc_store_blob_size(store, blob, &size) == FC_ENOTFOUND); /* no longer served */
+    FC_CHECK(fc_store_blob_verify(store, blob) == FC_ENOTFOUND);
     s_upload(store, buf, len, blob); /* a re-push */
-    assert(fc_store_blob_verify(store, blob) == FC_OK);
-    assert(fc_store_corrupt_count(store) == 0 && !fc_store_blob_marked(store, blob));
-    assert(fc_store_blob_suspect(store, blob, "a1", text, sizeof text) == FC_OK);
+    FC_CHECK(fc_store_blob_verify(store, blob) == FC_OK);
+    FC_CHECK(fc_store_corrupt_count(store) == 0 && !fc_store_blob_marked(store, blob));
+    FC_CHECK(fc_store_blob_suspect(store, blob, "a1", text, sizeof text) == FC_OK);
     free(buf);
 }
 
@@ -440,7 +441,7 @@ static size_t s_audits(fc_store_t *store, const char *action, const char *detail
 {
     fc_audit_entry_t *audit = NULL;
     size_t n = 0, found = 0;
-    assert(fc_store_audit_list(store, FC_MAX_LIST, &audit, &n) == FC_OK);
+    FC_CHECK(fc_store_audit_list(store, FC_MAX_LIST, &audit, &n) == FC_OK);
     for (size_t i = 0; i < n; i++)
         found += streq(audit[i].action, action) && strstr(audit[i].detail, detail_part);
     free(audit);
@@ -459,112 +460,113 @@ static void s_test_agent_keys(fc_store_t **store_p, const char *dir)
     k1[FC_CURVE_Z85_LEN] = k2[FC_CURVE_Z85_LEN] = '\0';
     s_keyring_t ring = {NULL};
 
-    assert(fc_store_agent_key(store, "web-01") == NULL);
-    assert(fc_store_agent_claim(store, "web-01", k1, s_enrolled, &ring, holder, sizeof holder) ==
-           FC_OK);
-    assert(streq(fc_store_agent_key(store, "web-01"), k1));
-    assert(s_audits(store, "agent.bind", "agent web-01 ") == 1);
+    FC_CHECK(fc_store_agent_key(store, "web-01") == NULL);
+    FC_CHECK(fc_store_agent_claim(store, "web-01", k1, s_enrolled, &ring, holder, sizeof holder) ==
+             FC_OK);
+    FC_CHECK(streq(fc_store_agent_key(store, "web-01"), k1));
+    FC_CHECK(s_audits(store, "agent.bind", "agent web-01 ") == 1);
     /* Heard again with its key: nothing written. */
-    assert(fc_store_agent_claim(store, "web-01", k1, s_enrolled, &ring, NULL, 0) == FC_OK);
-    assert(s_audits(store, "agent.bind", "agent web-01 ") == 1);
+    FC_CHECK(fc_store_agent_claim(store, "web-01", k1, s_enrolled, &ring, NULL, 0) == FC_OK);
+    FC_CHECK(s_audits(store, "agent.bind", "agent web-01 ") == 1);
     /* Another enrolled key: refused, named, nothing written. */
-    assert(fc_store_agent_claim(store, "web-01", k2, s_enrolled, &ring, holder, sizeof holder) ==
-           FC_EPERM);
-    assert(streq(holder, k1) && streq(fc_store_agent_key(store, "web-01"), k1));
-    assert(fc_store_agent_claim(store, "web-01", k2, NULL, NULL, NULL, 0) == FC_EPERM);
+    FC_CHECK(fc_store_agent_claim(store, "web-01", k2, s_enrolled, &ring, holder, sizeof holder) ==
+             FC_EPERM);
+    FC_CHECK(streq(holder, k1) && streq(fc_store_agent_key(store, "web-01"), k1));
+    FC_CHECK(fc_store_agent_claim(store, "web-01", k2, NULL, NULL, NULL, 0) == FC_EPERM);
     /* One key may hold several ids (agents sharing a key). */
-    assert(fc_store_agent_claim(store, "web-02", k2, s_enrolled, &ring, NULL, 0) == FC_OK);
-    assert(fc_store_agent_claim(store, "web-03", k2, s_enrolled, &ring, NULL, 0) == FC_OK);
+    FC_CHECK(fc_store_agent_claim(store, "web-02", k2, s_enrolled, &ring, NULL, 0) == FC_OK);
+    FC_CHECK(fc_store_agent_claim(store, "web-03", k2, s_enrolled, &ring, NULL, 0) == FC_OK);
     /* Invalid ids and keys bind nothing. */
-    assert(fc_store_agent_claim(store, "bad id", k1, s_enrolled, &ring, NULL, 0) == FC_EINVAL);
-    assert(fc_store_agent_claim(store, "", k1, s_enrolled, &ring, NULL, 0) == FC_EINVAL);
-    assert(fc_store_agent_claim(store, "web-04", "short", s_enrolled, &ring, NULL, 0) == FC_EINVAL);
-    assert(fc_store_agent_key(store, "bad id") == NULL && !fc_store_agent_key(store, "web-04"));
+    FC_CHECK(fc_store_agent_claim(store, "bad id", k1, s_enrolled, &ring, NULL, 0) == FC_EINVAL);
+    FC_CHECK(fc_store_agent_claim(store, "", k1, s_enrolled, &ring, NULL, 0) == FC_EINVAL);
+    FC_CHECK(fc_store_agent_claim(store, "web-04", "short", s_enrolled, &ring, NULL, 0) ==
+             FC_EINVAL);
+    FC_CHECK(fc_store_agent_key(store, "bad id") == NULL && !fc_store_agent_key(store, "web-04"));
 
     /* Durable: the bindings are read back at open. */
     fc_store_destroy(store_p);
     int err;
     store = *store_p = fc_store_new(dir, &err, NULL, 0);
-    assert(store);
-    assert(streq(fc_store_agent_key(store, "web-01"), k1));
-    assert(streq(fc_store_agent_key(store, "web-03"), k2));
-    assert(fc_store_agent_claim(store, "web-01", k2, s_enrolled, &ring, holder, sizeof holder) ==
-           FC_EPERM);
+    FC_CHECK(store);
+    FC_CHECK(streq(fc_store_agent_key(store, "web-01"), k1));
+    FC_CHECK(streq(fc_store_agent_key(store, "web-03"), k2));
+    FC_CHECK(fc_store_agent_claim(store, "web-01", k2, s_enrolled, &ring, holder, sizeof holder) ==
+             FC_EPERM);
 
     /* k1 revoked: the next key heard with web-01 takes it (audited), and k1, enrolled again,
        is now the one refused. */
     ring.revoked = k1;
-    assert(fc_store_agent_claim(store, "web-01", k2, s_enrolled, &ring, holder, sizeof holder) ==
-           FC_OK);
-    assert(streq(fc_store_agent_key(store, "web-01"), k2));
-    assert(s_audits(store, "agent.rebind", k1) == 1);
+    FC_CHECK(fc_store_agent_claim(store, "web-01", k2, s_enrolled, &ring, holder, sizeof holder) ==
+             FC_OK);
+    FC_CHECK(streq(fc_store_agent_key(store, "web-01"), k2));
+    FC_CHECK(s_audits(store, "agent.rebind", k1) == 1);
     ring.revoked = NULL;
-    assert(fc_store_agent_claim(store, "web-01", k1, s_enrolled, &ring, holder, sizeof holder) ==
-           FC_EPERM);
-    assert(streq(holder, k2));
+    FC_CHECK(fc_store_agent_claim(store, "web-01", k1, s_enrolled, &ring, holder, sizeof holder) ==
+             FC_EPERM);
+    FC_CHECK(streq(holder, k2));
 
     /* Bound inside a batch (a REPORT from a new id): on disk with the batch's commit. */
-    assert(fc_store_batch_begin(store) == FC_OK);
-    assert(fc_store_agent_claim(store, "web-05", k1, s_enrolled, &ring, NULL, 0) == FC_OK);
-    assert(fc_store_batch_commit(store) == FC_OK);
+    FC_CHECK(fc_store_batch_begin(store) == FC_OK);
+    FC_CHECK(fc_store_agent_claim(store, "web-05", k1, s_enrolled, &ring, NULL, 0) == FC_OK);
+    FC_CHECK(fc_store_batch_commit(store) == FC_OK);
     /* A batch whose commit fails (here its transaction is gone from under it) forgets the
        ids it bound: the cache is read again from the table. */
-    assert(fc_store_batch_begin(store) == FC_OK);
-    assert(fc_store_agent_claim(store, "web-06", k1, s_enrolled, &ring, NULL, 0) == FC_OK);
-    assert(streq(fc_store_agent_key(store, "web-06"), k1));
-    assert(fc_store_exec(store, "ROLLBACK") == FC_OK);
-    assert(fc_store_batch_commit(store) != FC_OK);
-    assert(fc_store_agent_key(store, "web-06") == NULL);
-    assert(streq(fc_store_agent_key(store, "web-05"), k1));
+    FC_CHECK(fc_store_batch_begin(store) == FC_OK);
+    FC_CHECK(fc_store_agent_claim(store, "web-06", k1, s_enrolled, &ring, NULL, 0) == FC_OK);
+    FC_CHECK(streq(fc_store_agent_key(store, "web-06"), k1));
+    FC_CHECK(fc_store_exec(store, "ROLLBACK") == FC_OK);
+    FC_CHECK(fc_store_batch_commit(store) != FC_OK);
+    FC_CHECK(fc_store_agent_key(store, "web-06") == NULL);
+    FC_CHECK(streq(fc_store_agent_key(store, "web-05"), k1));
     /* A batch that fails to commit while the table cannot be read back either: the cache
        is stale, and claims fail closed (FC_EIO, nothing taken) until it can be read. */
-    assert(fc_store_batch_begin(store) == FC_OK);
-    assert(fc_store_agent_claim(store, "web-07", k1, s_enrolled, &ring, NULL, 0) == FC_OK);
-    assert(fc_store_exec(store, "ROLLBACK") == FC_OK);
-    assert(fc_store_exec(store, "ALTER TABLE agent_keys RENAME TO agent_keys_away") == FC_OK);
-    assert(fc_store_batch_commit(store) != FC_OK);
-    assert(fc_store_agent_claim(store, "web-01", k1, s_enrolled, &ring, holder, sizeof holder) ==
-           FC_EIO);
-    assert(fc_store_agent_claim(store, "web-08", k1, s_enrolled, &ring, NULL, 0) == FC_EIO);
-    assert(fc_store_exec(store, "ALTER TABLE agent_keys_away RENAME TO agent_keys") == FC_OK);
-    assert(fc_store_agent_claim(store, "web-01", k1, s_enrolled, &ring, holder, sizeof holder) ==
-           FC_EPERM);
-    assert(streq(holder, k2) && fc_store_agent_key(store, "web-07") == NULL);
+    FC_CHECK(fc_store_batch_begin(store) == FC_OK);
+    FC_CHECK(fc_store_agent_claim(store, "web-07", k1, s_enrolled, &ring, NULL, 0) == FC_OK);
+    FC_CHECK(fc_store_exec(store, "ROLLBACK") == FC_OK);
+    FC_CHECK(fc_store_exec(store, "ALTER TABLE agent_keys RENAME TO agent_keys_away") == FC_OK);
+    FC_CHECK(fc_store_batch_commit(store) != FC_OK);
+    FC_CHECK(fc_store_agent_claim(store, "web-01", k1, s_enrolled, &ring, holder, sizeof holder) ==
+             FC_EIO);
+    FC_CHECK(fc_store_agent_claim(store, "web-08", k1, s_enrolled, &ring, NULL, 0) == FC_EIO);
+    FC_CHECK(fc_store_exec(store, "ALTER TABLE agent_keys_away RENAME TO agent_keys") == FC_OK);
+    FC_CHECK(fc_store_agent_claim(store, "web-01", k1, s_enrolled, &ring, holder, sizeof holder) ==
+             FC_EPERM);
+    FC_CHECK(streq(holder, k2) && fc_store_agent_key(store, "web-07") == NULL);
     /* A row the cache does not know (written behind its back): the bind does not overwrite
        it, the claim is refused, and the cache learns the row. */
     char sql[200];
     snprintf(sql, sizeof sql, "INSERT INTO agent_keys VALUES ('web-09', '%s', 0)", k2);
-    assert(fc_store_exec(store, sql) == FC_OK);
-    assert(fc_store_agent_key(store, "web-09") == NULL);
-    assert(fc_store_agent_claim(store, "web-09", k1, s_enrolled, &ring, holder, sizeof holder) ==
-           FC_EPERM);
-    assert(streq(holder, k2) && streq(fc_store_agent_key(store, "web-09"), k2));
+    FC_CHECK(fc_store_exec(store, sql) == FC_OK);
+    FC_CHECK(fc_store_agent_key(store, "web-09") == NULL);
+    FC_CHECK(fc_store_agent_claim(store, "web-09", k1, s_enrolled, &ring, holder, sizeof holder) ==
+             FC_EPERM);
+    FC_CHECK(streq(holder, k2) && streq(fc_store_agent_key(store, "web-09"), k2));
 
     fc_store_destroy(store_p);
     store = *store_p = fc_store_new(dir, &err, NULL, 0);
-    assert(store);
-    assert(streq(fc_store_agent_key(store, "web-01"), k2));
-    assert(streq(fc_store_agent_key(store, "web-05"), k1));
-    assert(streq(fc_store_agent_key(store, "web-09"), k2));
-    assert(s_audits(store, "agent.bind", "agent web-0") == 4);
+    FC_CHECK(store);
+    FC_CHECK(streq(fc_store_agent_key(store, "web-01"), k2));
+    FC_CHECK(streq(fc_store_agent_key(store, "web-05"), k1));
+    FC_CHECK(streq(fc_store_agent_key(store, "web-09"), k2));
+    FC_CHECK(s_audits(store, "agent.bind", "agent web-0") == 4);
 }
 
 void fc_store_test(bool verbose)
 {
     printf(" * fc_store: ");
-    assert(fc_crypto_init() == 0);
+    FC_CHECK(fc_crypto_init() == 0);
     char base[] = "/tmp/fc_store_test.XXXXXX";
-    assert(mkdtemp(base));
+    FC_CHECK(mkdtemp(base));
     char dir[300], tree[300];
     snprintf(dir, sizeof dir, "%s/data", base);
     snprintf(tree, sizeof tree, "%s/tree", base);
-    assert(fc_mkdirs(dir, 0755) == 0);
+    FC_CHECK(fc_mkdirs(dir, 0755) == 0);
 
     int err = -1;
     char text[256] = "";
     fc_store_t *store = fc_store_new(dir, &err, text, sizeof text);
-    assert(store && err == FC_OK);
-    assert(fc_store_seq(store) == 0);
+    FC_CHECK(store && err == FC_OK);
+    FC_CHECK(fc_store_seq(store) == 0);
     s_test_uploads(&store, dir);
     if (verbose)
         printf("(uploads) ");
@@ -577,10 +579,10 @@ void fc_store_test(bool verbose)
     s_test_agent_keys(&store, dir);
     if (verbose)
         printf("(agent keys: bind, refuse, rebind, reopen) ");
-    assert(fc_store_check(store) == FC_OK);
+    FC_CHECK(fc_store_check(store) == FC_OK);
     fc_store_destroy(&store);
     fc_store_destroy(&store); /* safe on NULL */
     s_test_open_errors(base);
-    assert(fc_remove_tree(base) == 0);
+    FC_CHECK(fc_remove_tree(base) == 0);
     printf("OK\n");
 }

@@ -4,6 +4,7 @@
 #include "fc_hash.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
+#include "fc_test_check.h"
 #include "fc_trustlist.h"
 #include "fc_util.h"
 
@@ -149,10 +150,6 @@ int fc_store_trust_push(fc_store_t *self, const uint8_t *bytes, size_t len, uint
 /* ---------------------------------------------------------------------------------------- */
 /* Self-test */
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
-
 static int s_push(fc_store_t *store, const fc_signkey_t *signer, uint64_t serial,
                   const fc_signkey_t *member)
 {
@@ -163,11 +160,11 @@ static int s_push(fc_store_t *store, const fc_signkey_t *signer, uint64_t serial
     memcpy(list.keys[0], member->pk, FC_PUBKEY_LEN);
     size_t len = 0;
     uint8_t *sealed = fc_trustlist_seal(&list, signer, &len);
-    assert(sealed);
+    FC_CHECK(sealed);
     uint64_t got = 0, seq = 0;
     char text[FC_MAX_TEXT + 1] = "";
     int err = fc_store_trust_push(store, sealed, len, &got, &seq, text, sizeof text);
-    assert(err ? got == 0 && seq == 0 && *text : got == serial && seq > 0);
+    FC_CHECK(err ? got == 0 && seq == 0 && *text : got == serial && seq > 0);
     free(sealed);
     return err;
 }
@@ -177,54 +174,54 @@ void fc_store_trust_test(bool verbose)
     (void)verbose;
     printf(" * fc_store_trust: ");
     char dir[] = "/tmp/fc_store_trust_test.XXXXXX";
-    assert(mkdtemp(dir));
+    FC_CHECK(mkdtemp(dir));
     int err = 0;
     fc_store_t *store = fc_store_new(dir, &err, NULL, 0);
-    assert(store);
+    FC_CHECK(store);
     uint64_t serial = 99;
-    assert(fc_store_trust_latest(store, &serial, NULL, NULL) == FC_ENOTFOUND && serial == 0);
+    FC_CHECK(fc_store_trust_latest(store, &serial, NULL, NULL) == FC_ENOTFOUND && serial == 0);
 
     fc_signkey_t a, b, c;
     fc_signkey_generate(&a);
     fc_signkey_generate(&b);
     fc_signkey_generate(&c);
     /* The first list: any valid signature (the broker pins nothing). */
-    assert(s_push(store, &a, 1, &b) == FC_OK);
+    FC_CHECK(s_push(store, &a, 1, &b) == FC_OK);
     uint64_t seq = fc_store_seq(store);
     /* Then only a key of the current list ({b}) may sign, and only a higher serial. */
-    assert(s_push(store, &a, 2, &c) == FC_EUNTRUSTED);
-    assert(s_push(store, &c, 2, &c) == FC_EUNTRUSTED);
-    assert(s_push(store, &b, 1, &c) == FC_ESERIAL);
-    assert(fc_store_seq(store) == seq); /* refusals announce nothing */
-    assert(s_push(store, &b, 5, &c) == FC_OK);
-    assert(fc_store_seq(store) == seq + 1);
+    FC_CHECK(s_push(store, &a, 2, &c) == FC_EUNTRUSTED);
+    FC_CHECK(s_push(store, &c, 2, &c) == FC_EUNTRUSTED);
+    FC_CHECK(s_push(store, &b, 1, &c) == FC_ESERIAL);
+    FC_CHECK(fc_store_seq(store) == seq); /* refusals announce nothing */
+    FC_CHECK(s_push(store, &b, 5, &c) == FC_OK);
+    FC_CHECK(fc_store_seq(store) == seq + 1);
     uint64_t none = 0, nseq = 0;
-    assert(fc_store_trust_push(store, (const uint8_t *)"junk", 4, &none, &nseq, NULL, 0) ==
-           FC_EPROTO);
+    FC_CHECK(fc_store_trust_push(store, (const uint8_t *)"junk", 4, &none, &nseq, NULL, 0) ==
+             FC_EPROTO);
 
     /* It survives a reopen, and the latest is what is served. */
     fc_store_destroy(&store);
     store = fc_store_new(dir, &err, NULL, 0);
-    assert(store);
+    FC_CHECK(store);
     uint8_t *bytes = NULL;
     size_t len = 0;
-    assert(fc_store_trust_latest(store, &serial, &bytes, &len) == FC_OK && serial == 5);
+    FC_CHECK(fc_store_trust_latest(store, &serial, &bytes, &len) == FC_OK && serial == 5);
     fc_trustlist_t list;
-    assert(fc_trustlist_open(bytes, len, NULL, &list) == FC_OK && list.nkeys == 1);
-    assert(!memcmp(list.keys[0], c.pk, FC_PUBKEY_LEN) && !memcmp(list.signer, b.pk, 32));
+    FC_CHECK(fc_trustlist_open(bytes, len, NULL, &list) == FC_OK && list.nkeys == 1);
+    FC_CHECK(!memcmp(list.keys[0], c.pk, FC_PUBKEY_LEN) && !memcmp(list.signer, b.pk, 32));
     free(bytes);
 
     /* Every push is audited, accepted or refused. */
     fc_audit_entry_t *audit = NULL;
     size_t naudit = 0;
-    assert(fc_store_audit_list(store, 100, &audit, &naudit) == FC_OK);
+    FC_CHECK(fc_store_audit_list(store, 100, &audit, &naudit) == FC_OK);
     size_t pushes = 0, refused = 0;
     for (size_t i = 0; i < naudit; i++)
         if (streq(audit[i].action, "trust.push")) {
             pushes++;
             refused += !streq(audit[i].result, "ok");
         }
-    assert(pushes == 6 && refused == 4);
+    FC_CHECK(pushes == 6 && refused == 4);
     free(audit);
     fc_store_destroy(&store);
     fc_remove_tree(dir);

@@ -1,7 +1,7 @@
 /* fc_suspects.c: per-blob and per-key limits on re-reading blobs agents report corrupt. */
 #include "fc_suspects.h"
+#include "fc_test_check.h"
 
-#include <assert.h>
 #include <czmq.h>
 #include <string.h>
 
@@ -173,26 +173,27 @@ void fc_suspects_test(bool verbose)
     uint8_t blob[FC_HASH_LEN];
 
     /* Per blob: 20 reports naming two blobs in turn re-read each once. */
-    assert(s_burst(s, "thief", 1, 2, 20, 1000) == 2);
-    assert(fc_suspects_refused(s) == 18);
+    FC_CHECK(s_burst(s, "thief", 1, 2, 20, 1000) == 2);
+    FC_CHECK(fc_suspects_refused(s) == 18);
     s_blob(blob, 1);
-    assert(fc_suspects_admit(s, blob, "thief", 1000 + FC_SUSPECT_BLOB_S - 1) == FC_SUSPECT_RECENT);
+    FC_CHECK(fc_suspects_admit(s, blob, "thief", 1000 + FC_SUSPECT_BLOB_S - 1) ==
+             FC_SUSPECT_RECENT);
     /* Another key naming the same blob within the window: still not re-read. */
-    assert(fc_suspects_admit(s, blob, "honest", 1010) == FC_SUSPECT_RECENT);
+    FC_CHECK(fc_suspects_admit(s, blob, "honest", 1010) == FC_SUSPECT_RECENT);
     /* Once the blob window is over, it may be re-read again. */
-    assert(fc_suspects_admit(s, blob, "honest", 1000 + FC_SUSPECT_BLOB_S) == FC_SUSPECT_VERIFY);
+    FC_CHECK(fc_suspects_admit(s, blob, "honest", 1000 + FC_SUSPECT_BLOB_S) == FC_SUSPECT_VERIFY);
 
     /* Per key: 100 reports naming 100 different blobs re-read key_max of them; the key's
        refusals cost other keys nothing. */
-    assert(s_burst(s, "spray", 100, 100, 100, 2000) == FC_SUSPECT_KEY_MAX);
+    FC_CHECK(s_burst(s, "spray", 100, 100, 100, 2000) == FC_SUSPECT_KEY_MAX);
     s_blob(blob, 150);
-    assert(fc_suspects_admit(s, blob, "spray", 2001) == FC_SUSPECT_KEY_LIMIT);
-    assert(fc_suspects_admit(s, blob, "other", 2001) == FC_SUSPECT_VERIFY);
+    FC_CHECK(fc_suspects_admit(s, blob, "spray", 2001) == FC_SUSPECT_KEY_LIMIT);
+    FC_CHECK(fc_suspects_admit(s, blob, "other", 2001) == FC_SUSPECT_VERIFY);
     /* A new key window gives the key its re-reads back. */
-    assert(s_burst(s, "spray", 200, 100, 100, 2000 + FC_SUSPECT_KEY_S) == FC_SUSPECT_KEY_MAX);
+    FC_CHECK(s_burst(s, "spray", 200, 100, 100, 2000 + FC_SUSPECT_KEY_S) == FC_SUSPECT_KEY_MAX);
     /* Insecure peers (no key) share one budget. */
-    assert(s_burst(s, "", 400, 50, 50, 3000) == FC_SUSPECT_KEY_MAX);
-    assert(s_burst(s, NULL, 500, 50, 50, 3000) == 0);
+    FC_CHECK(s_burst(s, "", 400, 50, 50, 3000) == FC_SUSPECT_KEY_MAX);
+    FC_CHECK(s_burst(s, NULL, 500, 50, 50, 3000) == 0);
 
     /* Bounded memory: past 64 blobs remembered, new ones wait for old ones to expire. */
     char key[16];
@@ -201,12 +202,12 @@ void fc_suspects_test(bool verbose)
         snprintf(key, sizeof key, "k%d", i);
         got += s_burst(s, key, 1000 + i, 1, 1, 4000);
     }
-    assert(got <= 64);
+    FC_CHECK(got <= 64);
     s_blob(blob, 5000);
-    assert(fc_suspects_admit(s, blob, "late", 4001) == FC_SUSPECT_FULL);
-    assert(fc_suspects_admit(s, blob, "late", 4000 + FC_SUSPECT_BLOB_S + FC_SUSPECT_KEY_S) ==
-           FC_SUSPECT_VERIFY);
-    assert(streq(fc_suspect_verdict_name(FC_SUSPECT_VERIFY), "verify"));
+    FC_CHECK(fc_suspects_admit(s, blob, "late", 4001) == FC_SUSPECT_FULL);
+    FC_CHECK(fc_suspects_admit(s, blob, "late", 4000 + FC_SUSPECT_BLOB_S + FC_SUSPECT_KEY_S) ==
+             FC_SUSPECT_VERIFY);
+    FC_CHECK(streq(fc_suspect_verdict_name(FC_SUSPECT_VERIFY), "verify"));
     if (verbose)
         printf("admitted %llu refused %llu ", (unsigned long long)fc_suspects_admitted(s),
                (unsigned long long)fc_suspects_refused(s));

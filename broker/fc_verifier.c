@@ -2,9 +2,9 @@
 #include "fc_verifier.h"
 #include "fc_error.h"
 #include "fc_store.h"
+#include "fc_test_check.h"
 #include "fc_util.h"
 
-#include <assert.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -149,7 +149,7 @@ static void s_make_blob(const char *dir, size_t size, uint8_t seed, uint8_t blob
     zsys_dir_create("%s", path);
     snprintf(path, sizeof path, "%s/blobs/%.2s/%s", dir, hex, hex);
     FILE *f = fopen(path, "wb");
-    assert(f && fwrite(buf, 1, size, f) == size && fclose(f) == 0);
+    FC_CHECK(f && fwrite(buf, 1, size, f) == size && fclose(f) == 0);
     free(hashes);
     free(buf);
 }
@@ -160,61 +160,61 @@ static void s_flip(const char *dir, const uint8_t blob[FC_HASH_LEN], long offset
     fc_hash_hex(blob, hex);
     snprintf(path, sizeof path, "%s/blobs/%.2s/%s", dir, hex, hex);
     FILE *f = fopen(path, "r+b");
-    assert(f && fseek(f, offset, SEEK_SET) == 0);
+    FC_CHECK(f && fseek(f, offset, SEEK_SET) == 0);
     int c = fgetc(f);
-    assert(c != EOF && fseek(f, offset, SEEK_SET) == 0 && fputc(c ^ 0xff, f) != EOF);
-    assert(fclose(f) == 0);
+    FC_CHECK(c != EOF && fseek(f, offset, SEEK_SET) == 0 && fputc(c ^ 0xff, f) != EOF);
+    FC_CHECK(fclose(f) == 0);
 }
 
 /* Waits for one result (the owner's poller, in small). */
 static void s_wait(fc_verifier_t *v, fc_verifier_result_t *r)
 {
     zpoller_t *p = zpoller_new(fc_verifier_sock(v), NULL);
-    assert(zpoller_wait(p, 20000) == fc_verifier_sock(v));
+    FC_CHECK(zpoller_wait(p, 20000) == fc_verifier_sock(v));
     zpoller_destroy(&p);
-    assert(fc_verifier_result(v, r) == FC_OK);
+    FC_CHECK(fc_verifier_result(v, r) == FC_OK);
 }
 
 void fc_verifier_test(bool verbose)
 {
     printf(" * fc_verifier: ");
     char dir[] = "/tmp/fc_verifier_test.XXXXXX";
-    assert(mkdtemp(dir));
+    FC_CHECK(mkdtemp(dir));
     uint8_t good[FC_HASH_LEN], bad[FC_HASH_LEN], missing[FC_HASH_LEN] = {1, 2, 3};
     s_make_blob(dir, 3 * FC_CHUNK_SIZE + 100, 1, good);
     s_make_blob(dir, 2 * FC_CHUNK_SIZE, 2, bad);
     s_flip(dir, bad, FC_CHUNK_SIZE + 5);
 
     fc_verifier_t *v = fc_verifier_new(dir);
-    assert(v);
+    FC_CHECK(v);
     fc_verifier_result_t r;
     /* Each answer names its blob and requester, in request order. */
-    assert(fc_verifier_request(v, good, "a1") == FC_OK);
-    assert(fc_verifier_request(v, bad, "a2") == FC_OK);
-    assert(fc_verifier_request(v, missing, "a3") == FC_OK);
-    assert(fc_verifier_pending(v) == 3);
+    FC_CHECK(fc_verifier_request(v, good, "a1") == FC_OK);
+    FC_CHECK(fc_verifier_request(v, bad, "a2") == FC_OK);
+    FC_CHECK(fc_verifier_request(v, missing, "a3") == FC_OK);
+    FC_CHECK(fc_verifier_pending(v) == 3);
     s_wait(v, &r);
-    assert(!memcmp(r.blob, good, FC_HASH_LEN) && streq(r.who, "a1") && r.err == FC_OK);
+    FC_CHECK(!memcmp(r.blob, good, FC_HASH_LEN) && streq(r.who, "a1") && r.err == FC_OK);
     s_wait(v, &r);
-    assert(!memcmp(r.blob, bad, FC_HASH_LEN) && streq(r.who, "a2") && r.err == FC_EHASH);
+    FC_CHECK(!memcmp(r.blob, bad, FC_HASH_LEN) && streq(r.who, "a2") && r.err == FC_EHASH);
     s_wait(v, &r);
-    assert(!memcmp(r.blob, missing, FC_HASH_LEN) && r.err == FC_ENOTFOUND);
-    assert(fc_verifier_pending(v) == 0);
+    FC_CHECK(!memcmp(r.blob, missing, FC_HASH_LEN) && r.err == FC_ENOTFOUND);
+    FC_CHECK(fc_verifier_pending(v) == 0);
 
     /* The queue is bounded: past FC_VERIFIER_QUEUE, requests are refused until results are
        read. */
     for (int i = 0; i < FC_VERIFIER_QUEUE; i++)
-        assert(fc_verifier_request(v, good, "q") == FC_OK);
-    assert(fc_verifier_request(v, good, "q") == FC_ETOOBIG);
+        FC_CHECK(fc_verifier_request(v, good, "q") == FC_OK);
+    FC_CHECK(fc_verifier_request(v, good, "q") == FC_ETOOBIG);
     s_wait(v, &r);
-    assert(fc_verifier_request(v, good, "q") == FC_OK);
+    FC_CHECK(fc_verifier_request(v, good, "q") == FC_OK);
     /* Destroyed with re-reads still queued: it ends promptly. */
     int64_t start = zclock_mono();
     fc_verifier_destroy(&v);
     fc_verifier_destroy(&v);
-    assert(!v);
+    FC_CHECK(!v);
     if (verbose)
         printf("stopped with work queued in %lld ms ", (long long)(zclock_mono() - start));
-    assert(fc_remove_tree(dir) == 0);
+    FC_CHECK(fc_remove_tree(dir) == 0);
     printf("OK\n");
 }

@@ -1,9 +1,7 @@
 /* fc_ack.c: config ack outcome names, values and meanings, from the one table in fc_ack.h. */
 #include "fc_ack.h"
+#include "fc_test_check.h"
 
-/* The self-test asserts must run in every build type. */
-#undef NDEBUG
-#include <assert.h>
 #include <czmq.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,8 +58,8 @@ void fc_ack_test(bool verbose)
     /* Every value has a distinct name that maps back to it, and a meaning. */
     for (int i = 0; i < FC_ACK_COUNT; i++) {
         fc_ack_t a = FC_ACK_COUNT;
-        assert(fc_ack_from_name(fc_ack_name((fc_ack_t)i), &a) && a == (fc_ack_t)i);
-        assert(*fc_ack_meaning((fc_ack_t)i));
+        FC_CHECK(fc_ack_from_name(fc_ack_name((fc_ack_t)i), &a) && a == (fc_ack_t)i);
+        FC_CHECK(*fc_ack_meaning((fc_ack_t)i));
         if (verbose)
             printf("\n   %-17s %s", fc_ack_name((fc_ack_t)i), fc_ack_meaning((fc_ack_t)i));
     }
@@ -79,26 +77,26 @@ void fc_ack_test(bool verbose)
         {FC_ACK_UNCHANGED, true, false, false},
         {FC_ACK_PENDING, false, false, false},
     };
-    assert(sizeof want / sizeof want[0] == FC_ACK_COUNT);
+    FC_CHECK(sizeof want / sizeof want[0] == FC_ACK_COUNT);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        assert(fc_ack_is(want[i].ack, FC_ACK_F_SENT) == want[i].sent);
-        assert(fc_ack_is(want[i].ack, FC_ACK_F_FAILURE) == want[i].failure);
-        assert(fc_ack_is(want[i].ack, FC_ACK_F_ENDS) == want[i].ends);
+        FC_CHECK(fc_ack_is(want[i].ack, FC_ACK_F_SENT) == want[i].sent);
+        FC_CHECK(fc_ack_is(want[i].ack, FC_ACK_F_FAILURE) == want[i].failure);
+        FC_CHECK(fc_ack_is(want[i].ack, FC_ACK_F_ENDS) == want[i].ends);
         fc_ack_t a = FC_ACK_COUNT;
-        assert(fc_ack_from_agent(fc_ack_name(want[i].ack), &a) == want[i].sent);
-        assert(a == (want[i].sent ? want[i].ack : FC_ACK_COUNT));
+        FC_CHECK(fc_ack_from_agent(fc_ack_name(want[i].ack), &a) == want[i].sent);
+        FC_CHECK(a == (want[i].sent ? want[i].ack : FC_ACK_COUNT));
     }
-    assert(fc_ack_is(FC_ACK_FAILED, FC_ACK_F_FAILURE | FC_ACK_F_ENDS));
-    assert(!fc_ack_is(FC_ACK_RESTARTED, FC_ACK_F_FAILURE | FC_ACK_F_ENDS));
+    FC_CHECK(fc_ack_is(FC_ACK_FAILED, FC_ACK_F_FAILURE | FC_ACK_F_ENDS));
+    FC_CHECK(!fc_ack_is(FC_ACK_RESTARTED, FC_ACK_F_FAILURE | FC_ACK_F_ENDS));
     /* Names outside the table, near misses included, are refused and leave *ack alone. */
     const char *bad[] = {"bogus", "", "Applied", "failed ", "restart_required", "?"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         fc_ack_t a = FC_ACK_UNCHANGED;
-        assert(!fc_ack_from_name(bad[i], &a) && a == FC_ACK_UNCHANGED);
-        assert(!fc_ack_from_agent(bad[i], &a) && a == FC_ACK_UNCHANGED);
+        FC_CHECK(!fc_ack_from_name(bad[i], &a) && a == FC_ACK_UNCHANGED);
+        FC_CHECK(!fc_ack_from_agent(bad[i], &a) && a == FC_ACK_UNCHANGED);
     }
-    assert(!fc_ack_from_name(NULL, &(fc_ack_t){0}) && !fc_ack_from_agent(NULL, &(fc_ack_t){0}));
-    assert(streq(fc_ack_name(FC_ACK_COUNT), "?") && !*fc_ack_meaning(FC_ACK_COUNT));
-    assert(!fc_ack_is(FC_ACK_COUNT, 0));
+    FC_CHECK(!fc_ack_from_name(NULL, &(fc_ack_t){0}) && !fc_ack_from_agent(NULL, &(fc_ack_t){0}));
+    FC_CHECK(streq(fc_ack_name(FC_ACK_COUNT), "?") && !*fc_ack_meaning(FC_ACK_COUNT));
+    FC_CHECK(!fc_ack_is(FC_ACK_COUNT, 0));
     printf("OK\n");
 }

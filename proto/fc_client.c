@@ -3,6 +3,7 @@
 #include "fc_client.h"
 #include "fc_error.h"
 #include "fc_requester.h"
+#include "fc_test_check.h"
 
 struct fc_client_t {
     fc_requester_t *requester; /* ids, pending table, re-sends and the flush: all there */
@@ -110,53 +111,53 @@ void fc_client_test(bool verbose)
     printf(" * fc_client: ");
     zsock_t *router = zsock_new(ZMQ_ROUTER);
     int port = zsock_bind(router, "tcp://127.0.0.1:*");
-    assert(port > 0);
+    FC_CHECK(port > 0);
     char ep[64];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
     int err = 0;
     fc_client_t *client = fc_client_new(ep, 200, NULL, &err);
-    assert(client);
+    FC_CHECK(client);
 
     fc_msg_t *req = fc_msg_new(FC_MSG_LIST);
     uint64_t id = fc_client_send(client, &req);
-    assert(id && !req);
-    assert(fc_client_outstanding(client) == 1);
+    FC_CHECK(id && !req);
+    FC_CHECK(fc_client_outstanding(client) == 1);
 
     /* Drop the first copy; answer the re-sent one twice (a duplicate reply). */
     zframe_t *who = NULL;
     fc_msg_t *got = fc_msg_recv(zsock_resolve(router), &who, &err);
-    assert(got && got->type == FC_MSG_LIST && got->req == id);
+    FC_CHECK(got && got->type == FC_MSG_LIST && got->req == id);
     fc_msg_destroy(&got);
     zframe_destroy(&who);
     /* Nothing answers within 300 ms, so the client re-sends after its 200 ms. */
-    assert(fc_client_recv(client, 300) == NULL);
+    FC_CHECK(fc_client_recv(client, 300) == NULL);
     got = fc_msg_recv(zsock_resolve(router), &who, &err);
-    assert(got && got->req == id);
+    FC_CHECK(got && got->req == id);
     for (int i = 0; i < 2; i++) {
         fc_msg_t *ok = fc_msg_new(FC_MSG_OK);
         ok->req = id;
         ok->serial = 7;
-        assert(fc_msg_send_to(&ok, who, zsock_resolve(router)) == 0);
+        FC_CHECK(fc_msg_send_to(&ok, who, zsock_resolve(router)) == 0);
     }
     fc_msg_destroy(&got);
     zframe_destroy(&who);
 
     fc_msg_t *reply = fc_client_recv(client, 2000);
-    assert(reply && reply->type == FC_MSG_OK && reply->serial == 7 && reply->req == id);
+    FC_CHECK(reply && reply->type == FC_MSG_OK && reply->serial == 7 && reply->req == id);
     fc_msg_destroy(&reply);
-    assert(fc_client_retries(client) >= 1);
-    assert(fc_client_outstanding(client) == 0);
+    FC_CHECK(fc_client_retries(client) >= 1);
+    FC_CHECK(fc_client_outstanding(client) == 0);
     /* The duplicate is dropped, not returned. */
     reply = fc_client_recv(client, 100);
-    assert(reply == NULL);
+    FC_CHECK(reply == NULL);
 
     /* A call nobody answers times out and leaves nothing outstanding. */
     req = fc_msg_new(FC_MSG_STATUS);
     reply = fc_client_call(client, &req, 300);
-    assert(reply == NULL && fc_client_outstanding(client) == 0);
+    FC_CHECK(reply == NULL && fc_client_outstanding(client) == 0);
 
     fc_client_destroy(&client);
-    assert(client == NULL);
+    FC_CHECK(client == NULL);
     zsock_destroy(&router);
     if (verbose)
         printf("(re-send, duplicate drop, timeout) ");

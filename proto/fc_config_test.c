@@ -4,11 +4,9 @@
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_mpack.h"
+#include "fc_test_check.h"
 #include "fc_util.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +22,7 @@ static char *s_json_of(const fc_value_t *v)
     fc_value_to_json(v, j);
     char *text = strdup(fc_json_text(j));
     fc_json_destroy(&j);
-    assert(text);
+    FC_CHECK(text);
     return text;
 }
 
@@ -33,15 +31,15 @@ static void s_assert_json(const fc_value_t *v, const char *want)
     char *got = s_json_of(v);
     if (strcmp(got, want))
         fprintf(stderr, "value JSON: got %s, want %s\n", got, want);
-    assert(!strcmp(got, want));
+    FC_CHECK(!strcmp(got, want));
     free(got);
 }
 
 static void s_set_text(fc_revision_t *r, const char *key, const char *text)
 {
     fc_value_t v;
-    assert(fc_value_from_text(&v, text) == 0);
-    assert(fc_revision_set(r, key, &v) == 0);
+    FC_CHECK(fc_value_from_text(&v, text) == 0);
+    FC_CHECK(fc_revision_set(r, key, &v) == 0);
     fc_value_free(&v);
 }
 
@@ -61,15 +59,15 @@ static int s_publish(fc_revision_t **r_p, const fc_signkey_t *key, const fc_trus
 {
     size_t len;
     uint8_t *bytes = fc_revision_sign(*r_p, key, &len);
-    assert(bytes);
+    FC_CHECK(bytes);
     fc_revision_destroy(r_p);
     int rc = -1;
     for (size_t i = 0; i < n; i++) {
         int err = -1;
         fc_revision_t *parsed = fc_revision_parse(bytes, len, trust, &err);
-        assert(parsed && err == FC_OK);
+        FC_CHECK(parsed && err == FC_OK);
         rc = fc_config_add(configs[i], &parsed, bytes, len);
-        assert(parsed == NULL);
+        FC_CHECK(parsed == NULL);
     }
     free(bytes);
     return rc;
@@ -82,7 +80,7 @@ static void s_assert_get(const fc_config_t *c, const char *key, const char *want
     if (!v) {
         if (strcmp(want, "absent"))
             fprintf(stderr, "config %s: absent, want %s\n", key, want);
-        assert(!strcmp(want, "absent"));
+        FC_CHECK(!strcmp(want, "absent"));
         return;
     }
     s_assert_json(v, want);
@@ -93,10 +91,10 @@ static int s_parse_body(const void *body, size_t body_len, const fc_signkey_t *k
 {
     size_t len;
     uint8_t *env = fc_envelope_seal(body, body_len, key, FC_MAX_REVISION, &len);
-    assert(env);
+    FC_CHECK(env);
     int err = -1;
     fc_revision_t *r = fc_revision_parse(env, len, NULL, &err);
-    assert(r == NULL || err == FC_OK);
+    FC_CHECK(r == NULL || err == FC_OK);
     fc_revision_destroy(&r);
     free(env);
     return err;
@@ -142,38 +140,38 @@ static void s_test_values(void)
     bool b;
     char *s;
 
-    assert(fc_value_from_text(&v, "42") == 0 && fc_value_type(&v) == FC_VAL_INT);
-    assert(fc_value_get_int(&v, &i) == 0 && i == 42);
-    assert(fc_value_get_double(&v, &d) == 0 && d == 42.0); /* ints convert */
-    assert(fc_value_get_bool(&v, &b) == FC_EINVAL && fc_value_get_str(&v, &s) == FC_EINVAL);
+    FC_CHECK(fc_value_from_text(&v, "42") == 0 && fc_value_type(&v) == FC_VAL_INT);
+    FC_CHECK(fc_value_get_int(&v, &i) == 0 && i == 42);
+    FC_CHECK(fc_value_get_double(&v, &d) == 0 && d == 42.0); /* ints convert */
+    FC_CHECK(fc_value_get_bool(&v, &b) == FC_EINVAL && fc_value_get_str(&v, &s) == FC_EINVAL);
     s_assert_json(&v, "42");
     fc_value_free(&v);
 
-    assert(fc_value_from_text(&v, "-1") == 0 && fc_value_type(&v) == FC_VAL_INT);
-    assert(fc_value_get_int(&v, &i) == 0 && i == -1);
+    FC_CHECK(fc_value_from_text(&v, "-1") == 0 && fc_value_type(&v) == FC_VAL_INT);
+    FC_CHECK(fc_value_get_int(&v, &i) == 0 && i == -1);
     s_assert_json(&v, "-1");
     fc_value_free(&v);
 
-    assert(fc_value_from_text(&v, "1.5") == 0 && fc_value_type(&v) == FC_VAL_FLOAT);
-    assert(fc_value_get_double(&v, &d) == 0 && d == 1.5);
-    assert(fc_value_get_int(&v, &i) == FC_EINVAL);
+    FC_CHECK(fc_value_from_text(&v, "1.5") == 0 && fc_value_type(&v) == FC_VAL_FLOAT);
+    FC_CHECK(fc_value_get_double(&v, &d) == 0 && d == 1.5);
+    FC_CHECK(fc_value_get_int(&v, &i) == FC_EINVAL);
     s_assert_json(&v, "1.5");
     fc_value_free(&v);
 
-    assert(fc_value_from_text(&v, "true") == 0 && fc_value_type(&v) == FC_VAL_BOOL);
-    assert(fc_value_get_bool(&v, &b) == 0 && b);
+    FC_CHECK(fc_value_from_text(&v, "true") == 0 && fc_value_type(&v) == FC_VAL_BOOL);
+    FC_CHECK(fc_value_get_bool(&v, &b) == 0 && b);
     s_assert_json(&v, "true");
     fc_value_free(&v);
-    assert(fc_value_from_text(&v, "false") == 0 && fc_value_get_bool(&v, &b) == 0 && !b);
+    FC_CHECK(fc_value_from_text(&v, "false") == 0 && fc_value_get_bool(&v, &b) == 0 && !b);
     fc_value_free(&v);
 
-    assert(fc_value_from_text(&v, "null") == 0 && fc_value_type(&v) == FC_VAL_NIL);
+    FC_CHECK(fc_value_from_text(&v, "null") == 0 && fc_value_type(&v) == FC_VAL_NIL);
     s_assert_json(&v, "null");
     fc_value_free(&v);
 
-    assert(fc_value_from_text(&v, "\"quoted \\\"x\\\"\"") == 0);
-    assert(fc_value_type(&v) == FC_VAL_STRING);
-    assert(fc_value_get_str(&v, &s) == 0 && !strcmp(s, "quoted \"x\""));
+    FC_CHECK(fc_value_from_text(&v, "\"quoted \\\"x\\\"\"") == 0);
+    FC_CHECK(fc_value_type(&v) == FC_VAL_STRING);
+    FC_CHECK(fc_value_get_str(&v, &s) == 0 && !strcmp(s, "quoted \"x\""));
     free(s);
     s_assert_json(&v, "\"quoted \\\"x\\\"\"");
     fc_value_free(&v);
@@ -181,8 +179,8 @@ static void s_test_values(void)
     /* Not JSON: the text itself, as a string. */
     const char *plain[] = {"info", "hello world", "[1,", "{a:1}", "", "1.2.3", "tru"};
     for (size_t k = 0; k < sizeof plain / sizeof *plain; k++) {
-        assert(fc_value_from_text(&v, plain[k]) == 0 && fc_value_type(&v) == FC_VAL_STRING);
-        assert(fc_value_get_str(&v, &s) == 0 && !strcmp(s, plain[k]));
+        FC_CHECK(fc_value_from_text(&v, plain[k]) == 0 && fc_value_type(&v) == FC_VAL_STRING);
+        FC_CHECK(fc_value_get_str(&v, &s) == 0 && !strcmp(s, plain[k]));
         free(s);
         fc_value_free(&v);
     }
@@ -190,45 +188,45 @@ static void s_test_values(void)
        reader, so it stays the text it was, digits intact, not a rounded float. */
     const char *huge[] = {"9223372036854775808", "-9223372036854775809", "1e400"};
     for (size_t k = 0; k < sizeof huge / sizeof *huge; k++) {
-        assert(fc_value_from_text(&v, huge[k]) == 0 && fc_value_type(&v) == FC_VAL_STRING);
-        assert(fc_value_get_str(&v, &s) == 0 && !strcmp(s, huge[k]));
+        FC_CHECK(fc_value_from_text(&v, huge[k]) == 0 && fc_value_type(&v) == FC_VAL_STRING);
+        FC_CHECK(fc_value_get_str(&v, &s) == 0 && !strcmp(s, huge[k]));
         free(s);
         fc_value_free(&v);
     }
-    assert(fc_value_from_text(&v, "9223372036854775807") == 0 && fc_value_type(&v) == FC_VAL_INT);
-    assert(fc_value_get_int(&v, &i) == 0 && i == INT64_MAX);
+    FC_CHECK(fc_value_from_text(&v, "9223372036854775807") == 0 && fc_value_type(&v) == FC_VAL_INT);
+    FC_CHECK(fc_value_get_int(&v, &i) == 0 && i == INT64_MAX);
     fc_value_free(&v);
-    assert(fc_value_from_text(&v, "9223372036854775808.0") == 0);
-    assert(fc_value_type(&v) == FC_VAL_FLOAT);
+    FC_CHECK(fc_value_from_text(&v, "9223372036854775808.0") == 0);
+    FC_CHECK(fc_value_type(&v) == FC_VAL_FLOAT);
     fc_value_free(&v);
 
-    assert(fc_value_from_text(&v, "{\"a\": 1, \"b\": [true, null, \"x\"]}") == 0);
-    assert(fc_value_type(&v) == FC_VAL_STRUCT && fc_value_get_int(&v, &i) == FC_EINVAL);
+    FC_CHECK(fc_value_from_text(&v, "{\"a\": 1, \"b\": [true, null, \"x\"]}") == 0);
+    FC_CHECK(fc_value_type(&v) == FC_VAL_STRUCT && fc_value_get_int(&v, &i) == FC_EINVAL);
     s_assert_json(&v, "{\"a\":1,\"b\":[true,null,\"x\"]}");
     fc_value_t copy;
-    assert(fc_value_copy(&copy, &v) == 0 && fc_value_equal(&copy, &v));
+    FC_CHECK(fc_value_copy(&copy, &v) == 0 && fc_value_equal(&copy, &v));
     fc_value_free(&copy);
     fc_value_free(&v);
-    assert(fc_value_from_text(&v, "[1,2]") == 0 && fc_value_type(&v) == FC_VAL_STRUCT);
+    FC_CHECK(fc_value_from_text(&v, "[1,2]") == 0 && fc_value_type(&v) == FC_VAL_STRUCT);
     s_assert_json(&v, "[1,2]");
     fc_value_free(&v);
 
-    assert(!strcmp(fc_val_type_name(FC_VAL_INT), "integer"));
-    assert(!strcmp(fc_val_type_name(FC_VAL_STRING), "string"));
-    assert(!strcmp(fc_val_type_name(FC_VAL_BOOL), "boolean"));
-    assert(!strcmp(fc_val_type_name(FC_VAL_FLOAT), "float"));
-    assert(!strcmp(fc_val_type_name(FC_VAL_STRUCT), "struct"));
+    FC_CHECK(!strcmp(fc_val_type_name(FC_VAL_INT), "integer"));
+    FC_CHECK(!strcmp(fc_val_type_name(FC_VAL_STRING), "string"));
+    FC_CHECK(!strcmp(fc_val_type_name(FC_VAL_BOOL), "boolean"));
+    FC_CHECK(!strcmp(fc_val_type_name(FC_VAL_FLOAT), "float"));
+    FC_CHECK(!strcmp(fc_val_type_name(FC_VAL_STRUCT), "struct"));
 
     /* One value, one encoding: 42 sent as a uint64 equals 42 parsed from text. */
     const uint8_t wide42[] = {0xcf, 0, 0, 0, 0, 0, 0, 0, 42};
     fc_value_t a, c;
-    assert(fc_value_from_msgpack(&a, wide42, sizeof wide42) == 0);
-    assert(fc_value_from_text(&c, "42") == 0 && fc_value_equal(&a, &c));
-    assert(a.len == 1);
+    FC_CHECK(fc_value_from_msgpack(&a, wide42, sizeof wide42) == 0);
+    FC_CHECK(fc_value_from_text(&c, "42") == 0 && fc_value_equal(&a, &c));
+    FC_CHECK(a.len == 1);
     fc_value_free(&c);
-    assert(fc_value_from_text(&c, "43") == 0 && !fc_value_equal(&a, &c));
+    FC_CHECK(fc_value_from_text(&c, "43") == 0 && !fc_value_equal(&a, &c));
     fc_value_free(&c);
-    assert(fc_value_from_text(&c, "\"42\"") == 0 && !fc_value_equal(&a, &c));
+    FC_CHECK(fc_value_from_text(&c, "\"42\"") == 0 && !fc_value_equal(&a, &c));
     fc_value_free(&c);
     fc_value_free(&a);
 
@@ -238,27 +236,27 @@ static void s_test_values(void)
     const uint8_t intkey[] = {0x81, 0x01, 0x02}; /* {1: 2}: no JSON form */
     const uint8_t nul[] = {0xa3, 'a', 0, 'b'};
     const uint8_t cut[] = {0x92, 0x01};
-    assert(fc_value_from_msgpack(&a, bin, sizeof bin) == FC_EPROTO && !a.mp);
-    assert(fc_value_from_msgpack(&a, trailing, sizeof trailing) == FC_EPROTO);
-    assert(fc_value_from_msgpack(&a, intkey, sizeof intkey) == FC_EPROTO);
-    assert(fc_value_from_msgpack(&a, nul, sizeof nul) == FC_EPROTO);
-    assert(fc_value_from_msgpack(&a, cut, sizeof cut) == FC_EPROTO);
-    assert(fc_value_from_msgpack(&a, NULL, 0) == FC_EPROTO);
+    FC_CHECK(fc_value_from_msgpack(&a, bin, sizeof bin) == FC_EPROTO && !a.mp);
+    FC_CHECK(fc_value_from_msgpack(&a, trailing, sizeof trailing) == FC_EPROTO);
+    FC_CHECK(fc_value_from_msgpack(&a, intkey, sizeof intkey) == FC_EPROTO);
+    FC_CHECK(fc_value_from_msgpack(&a, nul, sizeof nul) == FC_EPROTO);
+    FC_CHECK(fc_value_from_msgpack(&a, cut, sizeof cut) == FC_EPROTO);
+    FC_CHECK(fc_value_from_msgpack(&a, NULL, 0) == FC_EPROTO);
     /* The JSON parser refuses \u0000 (C strings), so that text is taken as a string. */
-    assert(fc_value_from_text(&a, "\"a\\u0000b\"") == 0 && fc_value_type(&a) == FC_VAL_STRING);
-    assert(fc_value_get_str(&a, &s) == 0 && !strcmp(s, "\"a\\u0000b\""));
+    FC_CHECK(fc_value_from_text(&a, "\"a\\u0000b\"") == 0 && fc_value_type(&a) == FC_VAL_STRING);
+    FC_CHECK(fc_value_get_str(&a, &s) == 0 && !strcmp(s, "\"a\\u0000b\""));
     free(s);
     fc_value_free(&a);
 
     /* Size bound: FC_MAX_VALUE of msgpack. */
     size_t big = FC_MAX_VALUE;
     char *text = malloc(big + 1);
-    assert(text);
+    FC_CHECK(text);
     memset(text, 'x', big);
     text[big] = '\0';
-    assert(fc_value_from_text(&a, text) == FC_ETOOBIG); /* 3 header bytes over */
+    FC_CHECK(fc_value_from_text(&a, text) == FC_ETOOBIG); /* 3 header bytes over */
     text[big - 3] = '\0';
-    assert(fc_value_from_text(&a, text) == 0 && a.len == FC_MAX_VALUE);
+    FC_CHECK(fc_value_from_text(&a, text) == 0 && a.len == FC_MAX_VALUE);
     fc_value_free(&a);
     free(text);
 
@@ -268,7 +266,7 @@ static void s_test_values(void)
         strcat(deep, "[");
     for (int k = 0; k < 20; k++)
         strcat(deep, "]");
-    assert(fc_value_from_text(&a, deep) == FC_EINVAL);
+    FC_CHECK(fc_value_from_text(&a, deep) == FC_EINVAL);
     fc_value_free(&v); /* safe on an empty value */
 }
 
@@ -279,25 +277,25 @@ static void s_test_names(void)
 {
     const char *good[] = {"a", "log.level", "db-port", "x_1", "A.B.C"};
     for (size_t k = 0; k < sizeof good / sizeof *good; k++)
-        assert(fc_key_valid(good[k]));
+        FC_CHECK(fc_key_valid(good[k]));
     const char *bad[] = {"", "a b", "a/b", "a=b", "caf\xc3\xa9", "x\n", "_rev", "a:b"};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++)
-        assert(!fc_key_valid(bad[k]));
-    assert(!fc_key_valid(NULL));
+        FC_CHECK(!fc_key_valid(bad[k]));
+    FC_CHECK(!fc_key_valid(NULL));
     char key[FC_MAX_KEY + 2];
     memset(key, 'k', sizeof key);
     key[FC_MAX_KEY] = '\0';
-    assert(fc_key_valid(key));
+    FC_CHECK(fc_key_valid(key));
     key[FC_MAX_KEY] = 'k';
     key[FC_MAX_KEY + 1] = '\0';
-    assert(!fc_key_valid(key));
+    FC_CHECK(!fc_key_valid(key));
 
-    assert(fc_scope_valid("global") && fc_scope_valid("group:web") &&
-           fc_scope_valid("agent:host-1.example"));
+    FC_CHECK(fc_scope_valid("global") && fc_scope_valid("group:web") &&
+             fc_scope_valid("agent:host-1.example"));
     const char *badscope[] = {"",         "Global",   "group:",    "agent:",   "group:a/b",
                               "planet:x", "group:..", "agent:a b", "global:x", "group"};
     for (size_t k = 0; k < sizeof badscope / sizeof *badscope; k++)
-        assert(!fc_scope_valid(badscope[k]));
+        FC_CHECK(!fc_scope_valid(badscope[k]));
 
     /* Each spelling's kind and name; the name is not checked here (fc_scope_valid does). */
     const struct {
@@ -315,32 +313,32 @@ static void s_test_names(void)
                  {NULL, FC_SCOPE_NONE, ""}};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         const char *name = NULL;
-        assert(fc_scope_kind(kinds[k].scope, &name) == kinds[k].kind);
-        assert(name && !strcmp(name, kinds[k].name));
-        assert(fc_scope_kind(kinds[k].scope, NULL) == kinds[k].kind);
+        FC_CHECK(fc_scope_kind(kinds[k].scope, &name) == kinds[k].kind);
+        FC_CHECK(name && !strcmp(name, kinds[k].name));
+        FC_CHECK(fc_scope_kind(kinds[k].scope, NULL) == kinds[k].kind);
     }
-    assert(fc_scope_matches("global", "a1", ""));
-    assert(fc_scope_matches("group:web", "a1", "web"));
-    assert(!fc_scope_matches("group:web", "a1", "db"));
-    assert(!fc_scope_matches("group:web", "a1", ""));
-    assert(fc_scope_matches("agent:a1", "a1", "web"));
-    assert(!fc_scope_matches("agent:a1", "a2", "web"));
-    assert(!fc_scope_matches("agent:a1", "a10", ""));
+    FC_CHECK(fc_scope_matches("global", "a1", ""));
+    FC_CHECK(fc_scope_matches("group:web", "a1", "web"));
+    FC_CHECK(!fc_scope_matches("group:web", "a1", "db"));
+    FC_CHECK(!fc_scope_matches("group:web", "a1", ""));
+    FC_CHECK(fc_scope_matches("agent:a1", "a1", "web"));
+    FC_CHECK(!fc_scope_matches("agent:a1", "a2", "web"));
+    FC_CHECK(!fc_scope_matches("agent:a1", "a10", ""));
 
     /* Canary membership: stable, nested (a 10% member is a 50% member), and about right. */
-    assert(fc_canary_member("anyone", 0) && fc_canary_member("anyone", 100));
+    FC_CHECK(fc_canary_member("anyone", 0) && fc_canary_member("anyone", 100));
     size_t in10 = 0, in50 = 0;
     for (int k = 0; k < 1000; k++) {
         char id[32];
         snprintf(id, sizeof id, "agent-%d", k);
         bool m10 = fc_canary_member(id, 10), m50 = fc_canary_member(id, 50);
-        assert(m10 == fc_canary_member(id, 10));
-        assert(!m10 || m50);
+        FC_CHECK(m10 == fc_canary_member(id, 10));
+        FC_CHECK(!m10 || m50);
         in10 += m10;
         in50 += m50;
     }
-    assert(in10 > 50 && in10 < 150);
-    assert(in50 > 420 && in50 < 580);
+    FC_CHECK(in10 > 50 && in10 < 150);
+    FC_CHECK(in50 > 420 && in50 < 580);
 }
 
 static void s_test_revisions(const fc_signkey_t *key, const fc_signkey_t *other,
@@ -354,38 +352,38 @@ static void s_test_revisions(const fc_signkey_t *key, const fc_signkey_t *other,
     s_set_text(r, "log.level", "debug");
     s_set_text(r, "limits", "{\"rps\": 100}");
     s_set_text(r, "port", "8081"); /* replaces the earlier change */
-    assert(fc_revision_unset(r, "old.key") == 0);
-    assert(r->nchanges == 4);
-    assert(!strcmp(r->changes[0].key, "limits") && !strcmp(r->changes[1].key, "log.level"));
-    assert(!strcmp(r->changes[2].key, "old.key") && r->changes[2].unset);
-    assert(!strcmp(r->changes[3].key, "port"));
+    FC_CHECK(fc_revision_unset(r, "old.key") == 0);
+    FC_CHECK(r->nchanges == 4);
+    FC_CHECK(!strcmp(r->changes[0].key, "limits") && !strcmp(r->changes[1].key, "log.level"));
+    FC_CHECK(!strcmp(r->changes[2].key, "old.key") && r->changes[2].unset);
+    FC_CHECK(!strcmp(r->changes[3].key, "port"));
 
     /* Bad keys and values are refused when the change is made. */
     fc_value_t v;
-    assert(fc_value_from_text(&v, "1") == 0);
-    assert(fc_revision_set(r, "bad key", &v) == FC_EINVAL);
-    assert(fc_revision_set(r, "", &v) == FC_EINVAL);
-    assert(fc_revision_unset(r, "a/b") == FC_EINVAL);
-    assert(fc_revision_set(r, "k", NULL) == FC_EINVAL);
+    FC_CHECK(fc_value_from_text(&v, "1") == 0);
+    FC_CHECK(fc_revision_set(r, "bad key", &v) == FC_EINVAL);
+    FC_CHECK(fc_revision_set(r, "", &v) == FC_EINVAL);
+    FC_CHECK(fc_revision_unset(r, "a/b") == FC_EINVAL);
+    FC_CHECK(fc_revision_set(r, "k", NULL) == FC_EINVAL);
     fc_revision_t *schema_rev = fc_revision_new(FC_REV_SCHEMA);
-    assert(fc_revision_set(schema_rev, "k", &v) == FC_EINVAL); /* only SET revisions */
+    FC_CHECK(fc_revision_set(schema_rev, "k", &v) == FC_EINVAL); /* only SET revisions */
     fc_revision_destroy(&schema_rev);
 
     size_t len;
     uint8_t *env = fc_revision_sign(r, key, &len);
-    assert(env && len <= FC_MAX_REVISION);
+    FC_CHECK(env && len <= FC_MAX_REVISION);
     int err = -1;
     fc_revision_t *back = fc_revision_parse(env, len, trust, &err);
-    assert(back && err == FC_OK);
-    assert(back->rev == 7 && back->kind == FC_REV_SET && !strcmp(back->scope, "group:web"));
-    assert(!strcmp(back->message, "raise limits") && back->created == r->created);
-    assert(back->canary == 10 && back->halt_percent == 30 && back->target == 0);
-    assert(back->nchanges == 4 && !back->schema_json);
-    assert(!memcmp(back->signer, key->pk, FC_PUBKEY_LEN));
+    FC_CHECK(back && err == FC_OK);
+    FC_CHECK(back->rev == 7 && back->kind == FC_REV_SET && !strcmp(back->scope, "group:web"));
+    FC_CHECK(!strcmp(back->message, "raise limits") && back->created == r->created);
+    FC_CHECK(back->canary == 10 && back->halt_percent == 30 && back->target == 0);
+    FC_CHECK(back->nchanges == 4 && !back->schema_json);
+    FC_CHECK(!memcmp(back->signer, key->pk, FC_PUBKEY_LEN));
     for (size_t k = 0; k < 4; k++) {
-        assert(!strcmp(back->changes[k].key, r->changes[k].key));
-        assert(back->changes[k].unset == r->changes[k].unset);
-        assert(fc_value_equal(&back->changes[k].value, &r->changes[k].value));
+        FC_CHECK(!strcmp(back->changes[k].key, r->changes[k].key));
+        FC_CHECK(back->changes[k].unset == r->changes[k].unset);
+        FC_CHECK(fc_value_equal(&back->changes[k].value, &r->changes[k].value));
     }
     fc_revision_destroy(&back);
 
@@ -393,109 +391,109 @@ static void s_test_revisions(const fc_signkey_t *key, const fc_signkey_t *other,
     for (size_t k = 0; k < len; k++) {
         env[k] ^= 0x01;
         back = fc_revision_parse(env, len, trust, &err);
-        assert(!back && err != FC_OK);
+        FC_CHECK(!back && err != FC_OK);
         env[k] ^= 0x01;
     }
     env[len / 3] ^= 0x40;
-    assert(!fc_revision_parse(env, len, trust, &err) && err == FC_EBADSIG);
+    FC_CHECK(!fc_revision_parse(env, len, trust, &err) && err == FC_EBADSIG);
     env[len / 3] ^= 0x40;
     env[len - 1] ^= 0x01;
-    assert(!fc_revision_parse(env, len, trust, &err) && err == FC_EBADSIG);
+    FC_CHECK(!fc_revision_parse(env, len, trust, &err) && err == FC_EBADSIG);
     env[len - 1] ^= 0x01;
     fc_trust_t *strangers = fc_trust_new();
     fc_trust_add(strangers, other->pk);
-    assert(!fc_revision_parse(env, len, strangers, &err) && err == FC_EUNTRUSTED);
+    FC_CHECK(!fc_revision_parse(env, len, strangers, &err) && err == FC_EUNTRUSTED);
     fc_trust_destroy(&strangers);
     back = fc_revision_parse(env, len, NULL, &err); /* no trust list: signature only */
-    assert(back && err == FC_OK);
+    FC_CHECK(back && err == FC_OK);
     fc_revision_destroy(&back);
 
     /* Every truncation fails cleanly (exact-size copies, so ASan sees any overread). */
     for (size_t cut = 0; cut < len; cut++) {
         uint8_t *copy = malloc(cut ? cut : 1);
-        assert(copy);
+        FC_CHECK(copy);
         memcpy(copy, env, cut);
         err = FC_OK;
-        assert(!fc_revision_parse(copy, cut, trust, &err) && err != FC_OK);
+        FC_CHECK(!fc_revision_parse(copy, cut, trust, &err) && err != FC_OK);
         free(copy);
     }
-    assert(!fc_revision_parse(NULL, 0, trust, &err) && err == FC_EPROTO);
-    assert(!fc_revision_parse(env, FC_MAX_REVISION + 1, trust, &err) && err == FC_ETOOBIG);
+    FC_CHECK(!fc_revision_parse(NULL, 0, trust, &err) && err == FC_EPROTO);
+    FC_CHECK(!fc_revision_parse(env, FC_MAX_REVISION + 1, trust, &err) && err == FC_ETOOBIG);
     free(env);
 
     /* Sign refuses what parse would refuse. */
     strcpy(r->scope, "group:");
-    assert(!fc_revision_sign(r, key, &len));
+    FC_CHECK(!fc_revision_sign(r, key, &len));
     strcpy(r->scope, "planet:mars");
-    assert(!fc_revision_sign(r, key, &len));
+    FC_CHECK(!fc_revision_sign(r, key, &len));
     strcpy(r->scope, "global");
     r->rev = 0;
-    assert(!fc_revision_sign(r, key, &len));
+    FC_CHECK(!fc_revision_sign(r, key, &len));
     r->rev = 7;
     r->canary = 101;
-    assert(!fc_revision_sign(r, key, &len));
+    FC_CHECK(!fc_revision_sign(r, key, &len));
     r->canary = 0;
     strcpy(r->changes[0].key, "bad key");
-    assert(!fc_revision_sign(r, key, &len));
+    FC_CHECK(!fc_revision_sign(r, key, &len));
     strcpy(r->changes[0].key, "zzz"); /* out of order */
-    assert(!fc_revision_sign(r, key, &len));
+    FC_CHECK(!fc_revision_sign(r, key, &len));
     strcpy(r->changes[0].key, "limits");
     uint8_t wide[] = {0xcf, 0, 0, 0, 0, 0, 0, 0, 1}; /* 1, not in its shortest form */
     fc_value_t hand = {wide, sizeof wide}, saved = r->changes[0].value;
     r->changes[0].value = hand;
-    assert(!fc_revision_sign(r, key, &len));
+    FC_CHECK(!fc_revision_sign(r, key, &len));
     wide[0] = 0xc4; /* bin: no value may hold it */
-    assert(!fc_revision_sign(r, key, &len));
+    FC_CHECK(!fc_revision_sign(r, key, &len));
     r->changes[0].value = saved;
     env = fc_revision_sign(r, key, &len);
-    assert(env);
+    FC_CHECK(env);
     free(env);
     fc_revision_destroy(&r);
     fc_value_free(&v);
 
     /* Validly signed bodies that break one rule each. */
-    assert(s_parse_set_body("global", "port", 3, 0, key) == FC_OK);
-    assert(s_parse_set_body("global", "bad key", 3, 0, key) == FC_EPROTO);
-    assert(s_parse_set_body("global", "", 3, 0, key) == FC_EPROTO);
-    assert(s_parse_set_body("group:", "port", 3, 0, key) == FC_EPROTO);
-    assert(s_parse_set_body("nowhere", "port", 3, 0, key) == FC_EPROTO);
-    assert(s_parse_set_body("global", "port", 0, 0, key) == FC_EPROTO);
-    assert(s_parse_set_body("global", "port", 3, 150, key) == FC_EPROTO);
+    FC_CHECK(s_parse_set_body("global", "port", 3, 0, key) == FC_OK);
+    FC_CHECK(s_parse_set_body("global", "bad key", 3, 0, key) == FC_EPROTO);
+    FC_CHECK(s_parse_set_body("global", "", 3, 0, key) == FC_EPROTO);
+    FC_CHECK(s_parse_set_body("group:", "port", 3, 0, key) == FC_EPROTO);
+    FC_CHECK(s_parse_set_body("nowhere", "port", 3, 0, key) == FC_EPROTO);
+    FC_CHECK(s_parse_set_body("global", "port", 0, 0, key) == FC_EPROTO);
+    FC_CHECK(s_parse_set_body("global", "port", 3, 150, key) == FC_EPROTO);
     const uint8_t huge_array[] = {0xdd, 0xff, 0xff, 0xff, 0xff};
-    assert(s_parse_body(huge_array, sizeof huge_array, key) == FC_EPROTO);
-    assert(!fc_revision_parse(huge_array, sizeof huge_array, NULL, &err) && err == FC_EPROTO);
+    FC_CHECK(s_parse_body(huge_array, sizeof huge_array, key) == FC_EPROTO);
+    FC_CHECK(!fc_revision_parse(huge_array, sizeof huge_array, NULL, &err) && err == FC_EPROTO);
 
     /* SCHEMA and PROMOTE revisions. */
     r = fc_revision_new(FC_REV_SCHEMA);
     r->rev = 8;
     r->schema_json = strdup("{\"keys\": {\"port\": {\"type\": \"integer\"}}, \"strict\": true}");
     env = fc_revision_sign(r, key, &len);
-    assert(env);
+    FC_CHECK(env);
     back = fc_revision_parse(env, len, trust, &err);
-    assert(back && back->kind == FC_REV_SCHEMA && !strcmp(back->schema_json, r->schema_json));
+    FC_CHECK(back && back->kind == FC_REV_SCHEMA && !strcmp(back->schema_json, r->schema_json));
     fc_revision_destroy(&back);
     free(env);
     free(r->schema_json);
     r->schema_json = strdup("{\"keys\": {\"port\": {\"type\": \"int\"}}}"); /* no such type */
-    assert(!fc_revision_sign(r, key, &len));
+    FC_CHECK(!fc_revision_sign(r, key, &len));
     free(r->schema_json);
     r->schema_json = NULL;
-    assert(!fc_revision_sign(r, key, &len));
+    FC_CHECK(!fc_revision_sign(r, key, &len));
     fc_revision_destroy(&r);
 
     r = fc_revision_new(FC_REV_PROMOTE);
     r->rev = 9;
     r->target = 7;
     env = fc_revision_sign(r, key, &len);
-    assert(env);
+    FC_CHECK(env);
     back = fc_revision_parse(env, len, trust, &err);
-    assert(back && back->kind == FC_REV_PROMOTE && back->target == 7 && back->nchanges == 0);
+    FC_CHECK(back && back->kind == FC_REV_PROMOTE && back->target == 7 && back->nchanges == 0);
     fc_revision_destroy(&back);
     free(env);
     r->target = 9; /* only an earlier revision can be promoted */
-    assert(!fc_revision_sign(r, key, &len));
+    FC_CHECK(!fc_revision_sign(r, key, &len));
     r->target = 0;
-    assert(!fc_revision_sign(r, key, &len));
+    FC_CHECK(!fc_revision_sign(r, key, &len));
     fc_revision_destroy(&r);
 }
 
@@ -521,40 +519,40 @@ static void s_test_config(const fc_signkey_t *key, const fc_trust_t *trust)
     fc_config_t *web2 = fc_config_new(out_id, "web"); /* same group, not a member */
     fc_config_t *db = fc_config_new("db-1", "db");
     fc_config_t *all[] = {web, web2, db};
-    assert(web && web2 && db && fc_config_size(web) == 0 && fc_config_last_rev(web) == 0);
-    assert(!fc_config_get(web, "port") && !fc_config_schema(web));
+    FC_CHECK(web && web2 && db && fc_config_size(web) == 0 && fc_config_last_rev(web) == 0);
+    FC_CHECK(!fc_config_get(web, "port") && !fc_config_schema(web));
 
     /* Layers: global, then group overrides, then agent overrides. */
     fc_revision_t *r = s_set_rev(1, "global");
     s_set_text(r, "port", "80");
     s_set_text(r, "log.level", "info");
-    assert(s_publish(&r, key, trust, all, 3) == 0);
+    FC_CHECK(s_publish(&r, key, trust, all, 3) == 0);
     r = s_set_rev(2, "group:web");
     s_set_text(r, "port", "8080");
-    assert(s_publish(&r, key, trust, all, 3) == 0);
+    FC_CHECK(s_publish(&r, key, trust, all, 3) == 0);
     char agent_scope[FC_MAX_SCOPE + 1];
     snprintf(agent_scope, sizeof agent_scope, "agent:%s", in_id);
     r = s_set_rev(3, agent_scope);
     s_set_text(r, "port", "9090");
     s_set_text(r, "only.me", "true");
-    assert(s_publish(&r, key, trust, all, 3) == 0);
+    FC_CHECK(s_publish(&r, key, trust, all, 3) == 0);
     s_assert_get(web, "port", "9090");
     s_assert_get(web2, "port", "8080");
     s_assert_get(db, "port", "80");
     s_assert_get(web, "only.me", "true");
     s_assert_get(web2, "only.me", "absent");
     s_assert_get(db, "log.level", "\"info\"");
-    assert(fc_config_last_rev(web) == 3 && fc_config_last_rev(db) == 3); /* seen by all */
-    assert(fc_config_size(web) == 3 && fc_config_size(db) == 2);
-    assert(!strcmp(fc_config_key_at(web, 0), "log.level"));
-    assert(!strcmp(fc_config_key_at(web, 2), "port") && !fc_config_key_at(web, 3));
+    FC_CHECK(fc_config_last_rev(web) == 3 && fc_config_last_rev(db) == 3); /* seen by all */
+    FC_CHECK(fc_config_size(web) == 3 && fc_config_size(db) == 2);
+    FC_CHECK(!strcmp(fc_config_key_at(web, 0), "log.level"));
+    FC_CHECK(!strcmp(fc_config_key_at(web, 2), "port") && !fc_config_key_at(web, 3));
 
     /* A later global change does not beat a more specific layer. */
     fc_config_t *before = fc_config_dup(web);
     r = s_set_rev(4, "global");
     s_set_text(r, "port", "81");
     s_set_text(r, "log.level", "warn");
-    assert(s_publish(&r, key, trust, all, 3) == 0);
+    FC_CHECK(s_publish(&r, key, trust, all, 3) == 0);
     s_assert_get(web, "port", "9090");
     s_assert_get(db, "port", "81");
     s_assert_get(before, "log.level", "\"info\""); /* the copy is its own */
@@ -562,28 +560,28 @@ static void s_test_config(const fc_signkey_t *key, const fc_trust_t *trust)
 
     /* Unsetting in the agent layer reveals the group's value. */
     r = s_set_rev(5, agent_scope);
-    assert(fc_revision_unset(r, "port") == 0);
-    assert(s_publish(&r, key, trust, all, 3) == 0);
+    FC_CHECK(fc_revision_unset(r, "port") == 0);
+    FC_CHECK(s_publish(&r, key, trust, all, 3) == 0);
     s_assert_get(web, "port", "8080");
     r = s_set_rev(6, "group:web");
-    assert(fc_revision_unset(r, "port") == 0);
-    assert(s_publish(&r, key, trust, all, 3) == 0);
+    FC_CHECK(fc_revision_unset(r, "port") == 0);
+    FC_CHECK(s_publish(&r, key, trust, all, 3) == 0);
     s_assert_get(web, "port", "81");
 
     /* Replays and old revisions are refused; ownership is taken anyway. */
     r = s_set_rev(6, "global");
     s_set_text(r, "port", "1");
-    assert(s_publish(&r, key, trust, all, 1) == FC_ESERIAL);
+    FC_CHECK(s_publish(&r, key, trust, all, 1) == FC_ESERIAL);
     r = s_set_rev(2, "global");
     s_set_text(r, "port", "1");
-    assert(s_publish(&r, key, trust, all, 1) == FC_ESERIAL);
+    FC_CHECK(s_publish(&r, key, trust, all, 1) == FC_ESERIAL);
     s_assert_get(web, "port", "81");
 
     /* Canary: a member sees it at once, others only after the promotion. */
     r = s_set_rev(7, "group:web");
     r->canary = 30;
     s_set_text(r, "feature", "\"on\"");
-    assert(s_publish(&r, key, trust, all, 3) == 0);
+    FC_CHECK(s_publish(&r, key, trust, all, 3) == 0);
     s_assert_get(web, "feature", "\"on\"");
     s_assert_get(web2, "feature", "absent");
     s_assert_get(db, "feature", "absent");
@@ -592,13 +590,13 @@ static void s_test_config(const fc_signkey_t *key, const fc_trust_t *trust)
     r->rev = 8;
     r->target = 7;
     strcpy(r->scope, "group:web");
-    assert(s_publish(&r, key, trust, all, 3) == 0);
+    FC_CHECK(s_publish(&r, key, trust, all, 3) == 0);
     s_assert_get(web2, "feature", "\"on\"");
     s_assert_get(web, "feature", "\"on\"");
     s_assert_get(db, "feature", "absent");
     size_t n = 0;
     fc_diff_entry_t *d = fc_config_diff(web2_before, web2, &n);
-    assert(d && n == 1 && !strcmp(d[0].key, "feature") && !d[0].old_value && d[0].new_value);
+    FC_CHECK(d && n == 1 && !strcmp(d[0].key, "feature") && !d[0].old_value && d[0].new_value);
     free(d);
     fc_config_destroy(&web2_before);
 
@@ -607,66 +605,66 @@ static void s_test_config(const fc_signkey_t *key, const fc_trust_t *trust)
     r->rev = 9;
     r->schema_json = strdup("{\"keys\": {\"port\": {\"type\": \"integer\", \"reload\": "
                             "\"restart\"}, \"feature\": {\"type\": \"string\"}}}");
-    assert(s_publish(&r, key, trust, all, 3) == 0);
-    assert(fc_config_schema(web) && fc_schema_restart_only(fc_config_schema(web), "port"));
+    FC_CHECK(s_publish(&r, key, trust, all, 3) == 0);
+    FC_CHECK(fc_config_schema(web) && fc_schema_restart_only(fc_config_schema(web), "port"));
     d = fc_config_diff(before, web, &n);
     /* before: log.level info, only.me true, port 9090; now: feature on, log.level warn,
        only.me true, port 81. */
-    assert(d && n == 3);
-    assert(!strcmp(d[0].key, "feature") && !d[0].old_value && !d[0].restart_only);
-    assert(!strcmp(d[1].key, "log.level") && d[1].old_value && d[1].new_value);
-    assert(!strcmp(d[2].key, "port") && d[2].restart_only);
+    FC_CHECK(d && n == 3);
+    FC_CHECK(!strcmp(d[0].key, "feature") && !d[0].old_value && !d[0].restart_only);
+    FC_CHECK(!strcmp(d[1].key, "log.level") && d[1].old_value && d[1].new_value);
+    FC_CHECK(!strcmp(d[2].key, "port") && d[2].restart_only);
     fc_json_t *j = fc_json_new();
     fc_config_diff_json(d, n, fc_config_last_rev(web), j);
-    assert(!strcmp(fc_json_text(j),
-                   "{\"rev\":9,\"changes\":["
-                   "{\"key\":\"feature\",\"old\":null,\"new\":\"on\",\"restart\":false},"
-                   "{\"key\":\"log.level\",\"old\":\"info\",\"new\":\"warn\",\"restart\":false},"
-                   "{\"key\":\"port\",\"old\":9090,\"new\":81,\"restart\":true}]}"));
+    FC_CHECK(!strcmp(fc_json_text(j),
+                     "{\"rev\":9,\"changes\":["
+                     "{\"key\":\"feature\",\"old\":null,\"new\":\"on\",\"restart\":false},"
+                     "{\"key\":\"log.level\",\"old\":\"info\",\"new\":\"warn\",\"restart\":false},"
+                     "{\"key\":\"port\",\"old\":9090,\"new\":81,\"restart\":true}]}"));
     fc_json_destroy(&j);
     free(d);
     d = fc_config_diff(web, before, &n); /* the other way: removed key */
-    assert(d && n == 3 && !strcmp(d[0].key, "feature") && !d[0].new_value);
+    FC_CHECK(d && n == 3 && !strcmp(d[0].key, "feature") && !d[0].new_value);
     free(d);
-    assert(fc_config_diff(web, web, &n) == NULL && n == 0);
+    FC_CHECK(fc_config_diff(web, web, &n) == NULL && n == 0);
     fc_config_destroy(&before);
 
     j = fc_json_new();
     fc_config_to_json(web, j);
-    assert(!strcmp(fc_json_text(j), "{\"_rev\":9,\"feature\":\"on\",\"log.level\":\"warn\","
-                                    "\"only.me\":true,\"port\":81}"));
+    FC_CHECK(!strcmp(fc_json_text(j), "{\"_rev\":9,\"feature\":\"on\",\"log.level\":\"warn\","
+                                      "\"only.me\":true,\"port\":81}"));
     fc_json_destroy(&j);
 
     /* Save and load: the same effective config and last revision; a replay still fails. */
     char dir[] = "/tmp/fc_config_test.XXXXXX";
-    assert(mkdtemp(dir));
+    FC_CHECK(mkdtemp(dir));
     char path[256], path2[256];
     snprintf(path, sizeof path, "%s/config.revs", dir);
     snprintf(path2, sizeof path2, "%s/db.revs", dir);
-    assert(fc_config_save(web, path) == 0);
-    assert(fc_config_save(db, path2) == 0);
+    FC_CHECK(fc_config_save(web, path) == 0);
+    FC_CHECK(fc_config_save(db, path2) == 0);
     int err = -1;
     fc_config_t *loaded = fc_config_load(path, in_id, "web", trust, &err);
-    assert(loaded && err == FC_OK && fc_config_last_rev(loaded) == 9);
+    FC_CHECK(loaded && err == FC_OK && fc_config_last_rev(loaded) == 9);
     d = fc_config_diff(web, loaded, &n);
-    assert(!d && n == 0);
-    assert(fc_config_schema(loaded));
+    FC_CHECK(!d && n == 0);
+    FC_CHECK(fc_config_schema(loaded));
     fc_config_t *dbl = fc_config_load(path2, "db-1", "db", trust, &err);
-    assert(dbl && fc_config_last_rev(dbl) == 9 && fc_config_size(dbl) == 2);
+    FC_CHECK(dbl && fc_config_last_rev(dbl) == 9 && fc_config_size(dbl) == 2);
     s_assert_get(dbl, "port", "81");
     r = s_set_rev(9, "global");
     s_set_text(r, "port", "1");
-    assert(s_publish(&r, key, trust, &dbl, 1) == FC_ESERIAL);
+    FC_CHECK(s_publish(&r, key, trust, &dbl, 1) == FC_ESERIAL);
     fc_config_destroy(&dbl);
     r = s_set_rev(10, "global");
     s_set_text(r, "port", "82");
-    assert(s_publish(&r, key, trust, &loaded, 1) == 0);
+    FC_CHECK(s_publish(&r, key, trust, &loaded, 1) == 0);
     s_assert_get(loaded, "port", "82");
     fc_config_destroy(&loaded);
 
     /* Loading as another agent re-filters; an untrusted signer or a damaged file fails. */
     loaded = fc_config_load(path, out_id, "web", trust, &err);
-    assert(loaded && fc_config_last_rev(loaded) == 9);
+    FC_CHECK(loaded && fc_config_last_rev(loaded) == 9);
     s_assert_get(loaded, "only.me", "absent");
     s_assert_get(loaded, "feature", "\"on\""); /* promoted */
     fc_config_destroy(&loaded);
@@ -674,11 +672,11 @@ static void s_test_config(const fc_signkey_t *key, const fc_trust_t *trust)
     fc_signkey_generate(&stranger);
     fc_trust_t *strangers = fc_trust_new();
     fc_trust_add(strangers, stranger.pk);
-    assert(!fc_config_load(path, in_id, "web", strangers, &err) && err == FC_EUNTRUSTED);
+    FC_CHECK(!fc_config_load(path, in_id, "web", strangers, &err) && err == FC_EUNTRUSTED);
     fc_trust_destroy(&strangers);
     size_t flen;
     uint8_t *file = fc_read_file(path, 1u << 24, &flen);
-    assert(file && flen > 8);
+    FC_CHECK(file && flen > 8);
     /* A cut between two records is an older file, and loads; any other cut fails. */
     size_t bounds[16], nbounds = 0;
     for (size_t at = 0; at < flen && nbounds < 16;) {
@@ -686,14 +684,14 @@ static void s_test_config(const fc_signkey_t *key, const fc_trust_t *trust)
                    file[at + 3]);
         bounds[nbounds++] = at;
     }
-    assert(nbounds == 9 && bounds[8] == flen); /* revisions 1 to 9 */
+    FC_CHECK(nbounds == 9 && bounds[8] == flen); /* revisions 1 to 9 */
     for (size_t cut = 1, b = 0; cut < flen;) {
-        assert(fc_write_file_atomic(path2, file, cut, 0600) == 0);
+        FC_CHECK(fc_write_file_atomic(path2, file, cut, 0600) == 0);
         loaded = fc_config_load(path2, in_id, "web", trust, &err);
         if (cut == bounds[b])
-            assert(loaded && err == FC_OK && fc_config_last_rev(loaded) == b + 1);
+            FC_CHECK(loaded && err == FC_OK && fc_config_last_rev(loaded) == b + 1);
         else
-            assert(!loaded && err != FC_OK);
+            FC_CHECK(!loaded && err != FC_OK);
         fc_config_destroy(&loaded);
         size_t next = cut + (cut < 64 ? 1 : 37);
         if (cut < bounds[b] && next > bounds[b])
@@ -703,15 +701,15 @@ static void s_test_config(const fc_signkey_t *key, const fc_trust_t *trust)
         cut = next;
     }
     file[flen / 2] ^= 0x10;
-    assert(fc_write_file_atomic(path2, file, flen, 0600) == 0);
-    assert(!fc_config_load(path2, in_id, "web", trust, &err) && err != FC_OK);
+    FC_CHECK(fc_write_file_atomic(path2, file, flen, 0600) == 0);
+    FC_CHECK(!fc_config_load(path2, in_id, "web", trust, &err) && err != FC_OK);
     free(file);
-    assert(fc_write_file_atomic(path2, "", 0, 0600) == 0); /* empty: nothing yet */
+    FC_CHECK(fc_write_file_atomic(path2, "", 0, 0600) == 0); /* empty: nothing yet */
     loaded = fc_config_load(path2, in_id, "web", trust, &err);
-    assert(loaded && err == FC_OK && fc_config_last_rev(loaded) == 0);
+    FC_CHECK(loaded && err == FC_OK && fc_config_last_rev(loaded) == 0);
     fc_config_destroy(&loaded);
     unlink(path2);
-    assert(!fc_config_load(path2, in_id, "web", trust, &err) && err == FC_ENOTFOUND);
+    FC_CHECK(!fc_config_load(path2, in_id, "web", trust, &err) && err == FC_ENOTFOUND);
     unlink(path);
     rmdir(dir);
 
@@ -719,12 +717,13 @@ static void s_test_config(const fc_signkey_t *key, const fc_trust_t *trust)
     fc_config_t *bare = fc_config_new("x", "");
     r = s_set_rev(1, "global");
     s_set_text(r, "a", "1");
-    assert(fc_config_add(bare, &r, NULL, 0) == 0 && !r);
+    FC_CHECK(fc_config_add(bare, &r, NULL, 0) == 0 && !r);
     s_assert_get(bare, "a", "1");
     snprintf(path, sizeof path, "%s/never", dir);
-    assert(fc_config_save(bare, path) == FC_EINVAL);
+    FC_CHECK(fc_config_save(bare, path) == FC_EINVAL);
     fc_config_destroy(&bare);
-    assert(!fc_config_new("toolong-toolong-toolong-toolong-toolong-toolong-toolong-toolong-x", ""));
+    FC_CHECK(
+        !fc_config_new("toolong-toolong-toolong-toolong-toolong-toolong-toolong-toolong-x", ""));
 
     fc_signkey_wipe(&stranger);
     fc_config_destroy(&web);
@@ -735,7 +734,7 @@ static void s_test_config(const fc_signkey_t *key, const fc_trust_t *trust)
 void fc_config_test(bool verbose)
 {
     printf(" * fc_config: ");
-    assert(fc_crypto_init() == 0);
+    FC_CHECK(fc_crypto_init() == 0);
     s_test_values();
     s_test_names();
 

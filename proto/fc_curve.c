@@ -2,6 +2,7 @@
 #include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_hash.h"
+#include "fc_test_check.h"
 #include "fc_util.h"
 
 #include <errno.h>
@@ -296,29 +297,29 @@ void fc_curve_test(bool verbose)
 {
     printf(" * fc_curve: ");
     char dir[] = "/tmp/fc_curve_test.XXXXXX";
-    assert(mkdtemp(dir));
+    FC_CHECK(mkdtemp(dir));
     char path[PATH_MAX], secret[PATH_MAX], pub[FC_CURVE_Z85_LEN + 1], pub2[FC_CURVE_Z85_LEN + 1];
     snprintf(path, sizeof path, "%s/broker.cert", dir);
     snprintf(secret, sizeof secret, "%s/broker.cert_secret", dir);
 
     /* Generate: secret 0600, never overwritten. */
-    assert(fc_curve_generate(path, true, pub) == FC_OK);
+    FC_CHECK(fc_curve_generate(path, true, pub) == FC_OK);
     struct stat st;
-    assert(stat(secret, &st) == 0 && (st.st_mode & 0777) == 0600);
-    assert(fc_curve_generate(path, true, pub2) == FC_EINVAL);
-    assert(fc_curve_read_public(path, pub2) == FC_OK && streq(pub, pub2));
-    assert(fc_curve_read_public(secret, pub2) == FC_OK && streq(pub, pub2));
-    assert(fc_curve_read_public(pub, pub2) == FC_OK && streq(pub, pub2));
-    assert(fc_curve_read_public("tooshort", pub2) != FC_OK);
-    assert(fc_curve_read_public("/nonexistent/x.cert", pub2) == FC_EIO);
+    FC_CHECK(stat(secret, &st) == 0 && (st.st_mode & 0777) == 0600);
+    FC_CHECK(fc_curve_generate(path, true, pub2) == FC_EINVAL);
+    FC_CHECK(fc_curve_read_public(path, pub2) == FC_OK && streq(pub, pub2));
+    FC_CHECK(fc_curve_read_public(secret, pub2) == FC_OK && streq(pub, pub2));
+    FC_CHECK(fc_curve_read_public(pub, pub2) == FC_OK && streq(pub, pub2));
+    FC_CHECK(fc_curve_read_public("tooshort", pub2) != FC_OK);
+    FC_CHECK(fc_curve_read_public("/nonexistent/x.cert", pub2) == FC_EIO);
 
     /* A server needs the secret file; the public one is refused. */
     int err = 0;
     char text[256] = "";
     fc_curve_t *server = fc_curve_new_server(path, &err, text, sizeof text);
-    assert(!server && err == FC_EINVAL && strstr(text, "no secret"));
+    FC_CHECK(!server && err == FC_EINVAL && strstr(text, "no secret"));
     server = fc_curve_new_server(secret, &err, text, sizeof text);
-    assert(server && streq(fc_curve_public_txt(server), pub));
+    FC_CHECK(server && streq(fc_curve_public_txt(server), pub));
 
     /* A secret that does not match its public key is refused. */
     char bad[PATH_MAX];
@@ -326,25 +327,25 @@ void fc_curve_test(bool verbose)
     zcert_t *other = zcert_new();
     zcert_t *mixed =
         zcert_new_from(zcert_public_key((zcert_t *)fc_curve_cert(server)), zcert_secret_key(other));
-    assert(zcert_save_secret(mixed, bad) == 0);
-    assert(!fc_curve_new_server(bad, &err, NULL, 0) && err == FC_EPROTO);
+    FC_CHECK(zcert_save_secret(mixed, bad) == 0);
+    FC_CHECK(!fc_curve_new_server(bad, &err, NULL, 0) && err == FC_EPROTO);
     zcert_destroy(&mixed);
     zcert_destroy(&other);
     /* Garbage is not a cert. */
-    assert(fc_write_file_atomic(bad, "junk {{{", 8, 0600) == 0);
-    assert(fc_curve_read_public(bad, pub2) == FC_EPROTO);
+    FC_CHECK(fc_write_file_atomic(bad, "junk {{{", 8, 0600) == 0);
+    FC_CHECK(fc_curve_read_public(bad, pub2) == FC_EPROTO);
 
     /* Timestamp key: deterministic, matches the public cert's metadata, signs. */
     fc_signkey_t ts1, ts2;
-    assert(fc_curve_timestamp_key(fc_curve_cert(server), &ts1) == FC_OK);
-    assert(fc_curve_timestamp_key(fc_curve_cert(server), &ts2) == FC_OK);
-    assert(memcmp(ts1.sk, ts2.sk, FC_SECKEY_LEN) == 0);
+    FC_CHECK(fc_curve_timestamp_key(fc_curve_cert(server), &ts1) == FC_OK);
+    FC_CHECK(fc_curve_timestamp_key(fc_curve_cert(server), &ts2) == FC_OK);
+    FC_CHECK(memcmp(ts1.sk, ts2.sk, FC_SECKEY_LEN) == 0);
     uint8_t tspub[FC_PUBKEY_LEN];
-    assert(fc_curve_timestamp_pub(path, tspub) == FC_OK);
-    assert(memcmp(tspub, ts1.pk, FC_PUBKEY_LEN) == 0);
+    FC_CHECK(fc_curve_timestamp_pub(path, tspub) == FC_OK);
+    FC_CHECK(memcmp(tspub, ts1.pk, FC_PUBKEY_LEN) == 0);
     uint8_t sig[FC_SIG_LEN];
     fc_sign(sig, "now", 3, &ts1);
-    assert(fc_sign_verify(sig, "now", 3, tspub));
+    FC_CHECK(fc_sign_verify(sig, "now", 3, tspub));
     fc_signkey_wipe(&ts1);
     fc_signkey_wipe(&ts2);
 
@@ -352,49 +353,49 @@ void fc_curve_test(bool verbose)
     char agent[PATH_MAX], agent_secret[PATH_MAX], apub[FC_CURVE_Z85_LEN + 1];
     snprintf(agent, sizeof agent, "%s/agent.cert", dir);
     snprintf(agent_secret, sizeof agent_secret, "%s/agent.cert_secret", dir);
-    assert(fc_curve_generate(agent, false, apub) == FC_OK);
-    assert(fc_curve_timestamp_pub(agent, tspub) == FC_ENOTFOUND);
+    FC_CHECK(fc_curve_generate(agent, false, apub) == FC_OK);
+    FC_CHECK(fc_curve_timestamp_pub(agent, tspub) == FC_ENOTFOUND);
 
     /* Enrolment file: public only, named by hex. */
     char hex[65], enrolled[PATH_MAX];
-    assert(fc_curve_key_hex(apub, hex) == 0 && strlen(hex) == 64);
-    assert(fc_curve_key_hex("nope", hex) == -1);
+    FC_CHECK(fc_curve_key_hex(apub, hex) == 0 && strlen(hex) == 64);
+    FC_CHECK(fc_curve_key_hex("nope", hex) == -1);
     snprintf(enrolled, sizeof enrolled, "%s/%s.cert", dir, hex);
-    assert(fc_curve_save_public(apub, enrolled) == FC_OK);
-    assert(fc_curve_read_public(enrolled, pub2) == FC_OK && streq(pub2, apub));
-    assert(!fc_curve_new_client(enrolled, path, &err, NULL, 0) && err == FC_EINVAL);
+    FC_CHECK(fc_curve_save_public(apub, enrolled) == FC_OK);
+    FC_CHECK(fc_curve_read_public(enrolled, pub2) == FC_OK && streq(pub2, apub));
+    FC_CHECK(!fc_curve_new_client(enrolled, path, &err, NULL, 0) && err == FC_EINVAL);
 
     /* Client and server talk; the client with a wrong server key does not. */
     fc_curve_t *client = fc_curve_new_client(agent_secret, path, &err, text, sizeof text);
-    assert(client);
+    FC_CHECK(client);
     fc_curve_t *copy = fc_curve_dup(client);
-    assert(streq(fc_curve_public_txt(copy), apub));
+    FC_CHECK(streq(fc_curve_public_txt(copy), apub));
     zsock_t *router = zsock_new(ZMQ_ROUTER);
     fc_sock_tune(zsock_resolve(router));
     fc_curve_apply(server, router);
     int port = zsock_bind(router, "tcp://127.0.0.1:*");
-    assert(port > 0);
+    FC_CHECK(port > 0);
     zsock_t *dealer = zsock_new(ZMQ_DEALER);
     fc_curve_apply(copy, dealer);
-    assert(zsock_connect(dealer, "tcp://127.0.0.1:%d", port) == 0);
+    FC_CHECK(zsock_connect(dealer, "tcp://127.0.0.1:%d", port) == 0);
     zstr_send(dealer, "hello");
     zsock_set_rcvtimeo(router, 3000);
     zframe_t *id = zframe_recv(router);
     zframe_t *body = zframe_recv(router);
-    assert(id && body);
+    FC_CHECK(id && body);
     zframe_destroy(&id);
     zframe_destroy(&body);
     zsock_destroy(&dealer);
 
     fc_curve_t *wrong = fc_curve_new_client(agent_secret, apub, &err, NULL, 0);
-    assert(wrong);
+    FC_CHECK(wrong);
     dealer = zsock_new(ZMQ_DEALER);
     fc_curve_apply(wrong, dealer);
-    assert(zsock_connect(dealer, "tcp://127.0.0.1:%d", port) == 0);
+    FC_CHECK(zsock_connect(dealer, "tcp://127.0.0.1:%d", port) == 0);
     zstr_send(dealer, "hello");
     zsock_set_rcvtimeo(router, 300);
     id = zframe_recv(router);
-    assert(!id);
+    FC_CHECK(!id);
     zsock_destroy(&dealer);
     zsock_destroy(&router);
     fc_curve_apply(NULL, NULL); /* insecure: nothing */

@@ -2,10 +2,8 @@
 #include "fc_envelope.h"
 #include "fc_error.h"
 #include "fc_mpack.h"
+#include "fc_test_check.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,47 +113,47 @@ void fc_envelope_test(bool verbose)
     const char body[] = "a body the envelope does not look into";
     size_t len = 0;
     uint8_t *env = fc_envelope_seal(body, sizeof body, &key, 1024, &len);
-    assert(env && len > sizeof body + FC_PUBKEY_LEN + FC_SIG_LEN);
+    FC_CHECK(env && len > sizeof body + FC_PUBKEY_LEN + FC_SIG_LEN);
     const uint8_t *got = NULL;
     size_t got_len = 0;
     uint8_t signer[FC_PUBKEY_LEN];
-    assert(fc_envelope_open(env, len, 1024, trust, &got, &got_len, signer) == FC_OK);
-    assert(got_len == sizeof body && memcmp(got, body, sizeof body) == 0);
-    assert(got > env && got + got_len <= env + len);
-    assert(memcmp(signer, key.pk, FC_PUBKEY_LEN) == 0);
-    assert(s_open(env, len, 1024) == FC_OK);
+    FC_CHECK(fc_envelope_open(env, len, 1024, trust, &got, &got_len, signer) == FC_OK);
+    FC_CHECK(got_len == sizeof body && memcmp(got, body, sizeof body) == 0);
+    FC_CHECK(got > env && got + got_len <= env + len);
+    FC_CHECK(memcmp(signer, key.pk, FC_PUBKEY_LEN) == 0);
+    FC_CHECK(s_open(env, len, 1024) == FC_OK);
 
     /* Tampering with any byte fails the signature (or the shape); the size limit holds. */
     for (size_t i = 0; i < len; i++) {
         env[i] ^= 0x01;
         int rc = s_open(env, len, 1024);
-        assert(rc == FC_EBADSIG || rc == FC_EPROTO);
+        FC_CHECK(rc == FC_EBADSIG || rc == FC_EPROTO);
         env[i] ^= 0x01;
     }
-    assert(s_open(env, len, len - 1) == FC_ETOOBIG);
-    assert(s_open(env, len - 1, 1024) == FC_EPROTO);
-    assert(s_open(env, 0, 1024) == FC_EPROTO && s_open(NULL, len, 1024) == FC_EPROTO);
+    FC_CHECK(s_open(env, len, len - 1) == FC_ETOOBIG);
+    FC_CHECK(s_open(env, len - 1, 1024) == FC_EPROTO);
+    FC_CHECK(s_open(env, 0, 1024) == FC_EPROTO && s_open(NULL, len, 1024) == FC_EPROTO);
     free(env);
 
     /* A valid signature by a key not in the trust list. */
     env = fc_envelope_seal(body, sizeof body, &other, 1024, &len);
-    assert(env && s_open(env, len, 1024) == FC_OK);
-    assert(fc_envelope_open(env, len, 1024, trust, &got, &got_len, signer) == FC_EUNTRUSTED);
+    FC_CHECK(env && s_open(env, len, 1024) == FC_OK);
+    FC_CHECK(fc_envelope_open(env, len, 1024, trust, &got, &got_len, signer) == FC_EUNTRUSTED);
     free(env);
 
     /* Sealing refuses what would be over the limit, body or envelope. */
-    assert(fc_envelope_seal(body, sizeof body, &key, sizeof body - 1, &len) == NULL);
-    assert(fc_envelope_seal(body, sizeof body, &key, sizeof body, &len) == NULL);
+    FC_CHECK(fc_envelope_seal(body, sizeof body, &key, sizeof body - 1, &len) == NULL);
+    FC_CHECK(fc_envelope_seal(body, sizeof body, &key, sizeof body, &len) == NULL);
 
     /* Wrong shapes: too few fields, a short signer. */
     env = s_hand_built(2, FC_PUBKEY_LEN, &len);
-    assert(s_open(env, len, 1024) == FC_EPROTO);
+    FC_CHECK(s_open(env, len, 1024) == FC_EPROTO);
     free(env);
     env = s_hand_built(3, FC_PUBKEY_LEN - 1, &len);
-    assert(s_open(env, len, 1024) == FC_EPROTO);
+    FC_CHECK(s_open(env, len, 1024) == FC_EPROTO);
     free(env);
     env = s_hand_built(3, FC_PUBKEY_LEN, &len); /* right shape, zero signature */
-    assert(s_open(env, len, 1024) == FC_EBADSIG);
+    FC_CHECK(s_open(env, len, 1024) == FC_EBADSIG);
     free(env);
 
     fc_trust_destroy(&trust);

@@ -1,9 +1,7 @@
 /* fc_error.c: name and text of every fc_error_t, from the one table in fc_error.h. */
 #include "fc_error.h"
+#include "fc_test_check.h"
 
-/* The self-test asserts must run in every build type. */
-#undef NDEBUG
-#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,29 +45,29 @@ void fc_error_test(bool verbose)
     /* Every code has a name that maps back to it, and a text of its own. */
     for (int i = 0; i < FC_ERROR_MAX; i++) {
         int c = -1;
-        assert(fc_error_from_name(fc_error_name(i), &c) && c == i);
-        assert(strncmp(fc_error_name(i), "FC_", 3) == 0);
-        assert(*fc_strerror(i) && strcmp(fc_strerror(i), fc_strerror(FC_ERROR_MAX)) != 0);
+        FC_CHECK(fc_error_from_name(fc_error_name(i), &c) && c == i);
+        FC_CHECK(strncmp(fc_error_name(i), "FC_", 3) == 0);
+        FC_CHECK(*fc_strerror(i) && strcmp(fc_strerror(i), fc_strerror(FC_ERROR_MAX)) != 0);
         for (int j = 0; j < i; j++)
-            assert(strcmp(fc_strerror(i), fc_strerror(j)) != 0);
+            FC_CHECK(strcmp(fc_strerror(i), fc_strerror(j)) != 0);
         if (verbose)
             printf("\n   %2d %-14s %s", i, fc_error_name(i), fc_strerror(i));
     }
     /* The values the wire and other programs rely on. */
-    assert(FC_OK == 0 && FC_EPROTO == 1 && FC_EPERM == 13 && FC_EUNHEALTHY == 17);
-    assert(strcmp(fc_error_name(FC_EPERM), "FC_EPERM") == 0 && FC_EDENIED == FC_EPERM);
-    assert(strcmp(fc_strerror(FC_EPROTO), "malformed message or field") == 0);
+    FC_CHECK(FC_OK == 0 && FC_EPROTO == 1 && FC_EPERM == 13 && FC_EUNHEALTHY == 17);
+    FC_CHECK(strcmp(fc_error_name(FC_EPERM), "FC_EPERM") == 0 && FC_EDENIED == FC_EPERM);
+    FC_CHECK(strcmp(fc_strerror(FC_EPROTO), "malformed message or field") == 0);
     /* Codes outside the table (a newer peer's, or garbage off the wire). */
     const int out[] = {-1, FC_ERROR_MAX, 999, -2147483647 - 1};
     for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) {
-        assert(strcmp(fc_error_name(out[i]), "FC_E?") == 0);
-        assert(strcmp(fc_strerror(out[i]), "unknown error") == 0);
+        FC_CHECK(strcmp(fc_error_name(out[i]), "FC_E?") == 0);
+        FC_CHECK(strcmp(fc_strerror(out[i]), "unknown error") == 0);
     }
     const char *bad[] = {"FC_E?", "", "fc_eperm", "EPERM", "FC_EPERM ", "FC_EDENIED"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int c = 42;
-        assert(!fc_error_from_name(bad[i], &c) && c == 42);
+        FC_CHECK(!fc_error_from_name(bad[i], &c) && c == 42);
     }
-    assert(!fc_error_from_name(NULL, &(int){0}));
+    FC_CHECK(!fc_error_from_name(NULL, &(int){0}));
     printf("OK\n");
 }

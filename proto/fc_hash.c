@@ -1,9 +1,7 @@
 /* fc_hash.c: BLAKE2b-256 hashing (libsodium crypto_generichash) and hex conversion. */
 #include "fc_hash.h"
+#include "fc_test_check.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -80,51 +78,51 @@ bool fc_hash_equal(const uint8_t a[FC_HASH_LEN], const uint8_t b[FC_HASH_LEN])
 void fc_hash_test(bool verbose)
 {
     printf(" * fc_hash: ");
-    assert(fc_crypto_init() == 0);
-    assert(fc_crypto_init() == 0); /* idempotent */
+    FC_CHECK(fc_crypto_init() == 0);
+    FC_CHECK(fc_crypto_init() == 0); /* idempotent */
 
     uint8_t h[FC_HASH_LEN];
     char hex[2 * FC_HASH_LEN + 1];
     fc_hash_buf(h, "", 0);
-    assert(!strcmp(fc_hash_hex(h, hex),
-                   "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8"));
+    FC_CHECK(!strcmp(fc_hash_hex(h, hex),
+                     "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8"));
     fc_hash_buf(h, "abc", 3);
-    assert(!strcmp(fc_hash_hex(h, hex),
-                   "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319"));
+    FC_CHECK(!strcmp(fc_hash_hex(h, hex),
+                     "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319"));
 
     /* Hex round trip, upper case accepted. */
     uint8_t back[FC_HASH_LEN];
-    assert(fc_hex_decode(back, FC_HASH_LEN, hex) == 0);
-    assert(fc_hash_equal(back, h));
+    FC_CHECK(fc_hex_decode(back, FC_HASH_LEN, hex) == 0);
+    FC_CHECK(fc_hash_equal(back, h));
     char upper[sizeof hex];
     for (size_t i = 0; i < sizeof hex; i++)
         upper[i] = (hex[i] >= 'a' && hex[i] <= 'f') ? (char)(hex[i] - 32) : hex[i];
     memset(back, 0, sizeof back);
-    assert(fc_hex_decode(back, FC_HASH_LEN, upper) == 0);
-    assert(fc_hash_equal(back, h));
+    FC_CHECK(fc_hex_decode(back, FC_HASH_LEN, upper) == 0);
+    FC_CHECK(fc_hash_equal(back, h));
 
     /* Bad hex: wrong digit, too short, too long, NULL. */
     char bad[sizeof hex + 1];
     memcpy(bad, hex, sizeof hex);
     bad[10] = 'g';
-    assert(fc_hex_decode(back, FC_HASH_LEN, bad) == -1);
+    FC_CHECK(fc_hex_decode(back, FC_HASH_LEN, bad) == -1);
     memcpy(bad, hex, sizeof hex);
     bad[2 * FC_HASH_LEN - 1] = '\0';
-    assert(fc_hex_decode(back, FC_HASH_LEN, bad) == -1);
+    FC_CHECK(fc_hex_decode(back, FC_HASH_LEN, bad) == -1);
     memcpy(bad, hex, sizeof hex);
     bad[2 * FC_HASH_LEN] = '0';
     bad[2 * FC_HASH_LEN + 1] = '\0';
-    assert(fc_hex_decode(back, FC_HASH_LEN, bad) == -1);
-    assert(fc_hex_decode(back, FC_HASH_LEN, " 0") == -1);
-    assert(fc_hex_decode(back, FC_HASH_LEN, NULL) == -1);
-    assert(fc_hex_decode(back, 0, "") == 0);
+    FC_CHECK(fc_hex_decode(back, FC_HASH_LEN, bad) == -1);
+    FC_CHECK(fc_hex_decode(back, FC_HASH_LEN, " 0") == -1);
+    FC_CHECK(fc_hex_decode(back, FC_HASH_LEN, NULL) == -1);
+    FC_CHECK(fc_hex_decode(back, 0, "") == 0);
 
     /* Equality is by content. */
     uint8_t h2[FC_HASH_LEN];
     memcpy(h2, h, sizeof h2);
-    assert(fc_hash_equal(h, h2));
+    FC_CHECK(fc_hash_equal(h, h2));
     h2[31] ^= 1;
-    assert(!fc_hash_equal(h, h2));
+    FC_CHECK(!fc_hash_equal(h, h2));
 
     /* Hash of chunks equals the hash of the concatenated chunk hashes. */
     uint8_t chunks[3][FC_HASH_LEN];
@@ -134,11 +132,11 @@ void fc_hash_test(bool verbose)
     uint8_t viaconcat[FC_HASH_LEN], viastream[FC_HASH_LEN];
     fc_hash_buf(viaconcat, chunks, sizeof chunks);
     fc_hash_of_chunks(viastream, (const uint8_t(*)[FC_HASH_LEN])chunks, 3);
-    assert(fc_hash_equal(viaconcat, viastream));
+    FC_CHECK(fc_hash_equal(viaconcat, viastream));
     /* An empty file's hash is the hash of the empty string. */
     fc_hash_of_chunks(viastream, NULL, 0);
     fc_hash_buf(viaconcat, "", 0);
-    assert(fc_hash_equal(viaconcat, viastream));
+    FC_CHECK(fc_hash_equal(viaconcat, viastream));
     /* Order matters. */
     uint8_t swapped[2][FC_HASH_LEN];
     memcpy(swapped[0], chunks[1], FC_HASH_LEN);
@@ -146,7 +144,7 @@ void fc_hash_test(bool verbose)
     uint8_t ab[FC_HASH_LEN], ba[FC_HASH_LEN];
     fc_hash_of_chunks(ab, (const uint8_t(*)[FC_HASH_LEN])chunks, 2);
     fc_hash_of_chunks(ba, (const uint8_t(*)[FC_HASH_LEN])swapped, 2);
-    assert(!fc_hash_equal(ab, ba));
+    FC_CHECK(!fc_hash_equal(ab, ba));
 
     if (verbose)
         printf("(vectors, hex, chunks) ");

@@ -1,9 +1,7 @@
 /* fc_json.c: a small streaming JSON writer (escaping, automatic commas) for --json output. */
 #include "fc_json.h"
+#include "fc_test_check.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -306,9 +304,9 @@ static void s_expect(fc_json_t **j_p, const char *want, bool verbose)
 {
     if (verbose && strcmp(fc_json_text(*j_p), want) != 0)
         printf("\n   got  %s\n   want %s\n", fc_json_text(*j_p), want);
-    assert(!strcmp(fc_json_text(*j_p), want));
+    FC_CHECK(!strcmp(fc_json_text(*j_p), want));
     fc_json_destroy(j_p);
-    assert(*j_p == NULL);
+    FC_CHECK(*j_p == NULL);
 }
 
 void fc_json_test(bool verbose)
@@ -317,7 +315,7 @@ void fc_json_test(bool verbose)
 
     /* The usage example from the header. */
     fc_json_t *j = fc_json_new();
-    assert(!strcmp(fc_json_text(j), ""));
+    FC_CHECK(!strcmp(fc_json_text(j), ""));
     fc_json_open(j);
     fc_json_key_str(j, "a", "x");
     fc_json_key(j, "list");
@@ -399,14 +397,14 @@ void fc_json_test(bool verbose)
     for (int i = 0; i < 100; i++)
         fc_json_close_array(j);
     const char *t = fc_json_text(j);
-    assert(strlen(t) == 200 && t[99] == '[' && t[100] == ']');
+    FC_CHECK(strlen(t) == 200 && t[99] == '[' && t[100] == ']');
     fc_json_destroy(&j);
     j = fc_json_new();
     fc_json_open_array(j);
     for (int i = 0; i < 10000; i++)
         fc_json_uint(j, 7);
     fc_json_close_array(j);
-    assert(strlen(fc_json_text(j)) == 2 + 10000 + 9999);
+    FC_CHECK(strlen(fc_json_text(j)) == 2 + 10000 + 9999);
     fc_json_destroy(&j);
 
     if (verbose)

@@ -1,10 +1,8 @@
 /* fc_json_parse_test.c: self-test of the JSON to msgpack reader (fc_json_parse.c, over jansson). */
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 
 #include "fc_error.h"
 #include "fc_json.h"
+#include "fc_test_check.h"
 
 #include <msgpack.h>
 #include <stdio.h>
@@ -19,9 +17,9 @@ static int s_parse(const char *text, size_t len, uint8_t **out, size_t *outlen, 
 {
     int rc = fc_json_to_msgpack(text, len, S_MAX, out, outlen, msg, msgsize);
     if (rc)
-        assert(*out == NULL && *outlen == 0 && msg[0]);
+        FC_CHECK(*out == NULL && *outlen == 0 && msg[0]);
     else
-        assert(*out && *outlen > 0);
+        FC_CHECK(*out && *outlen > 0);
     return rc;
 }
 
@@ -34,14 +32,14 @@ static void s_good(const char *text, const char *hex)
     int rc = s_parse(text, strlen(text), &out, &outlen, msg, sizeof msg);
     if (rc)
         fprintf(stderr, "%s: %s\n", text, msg);
-    assert(rc == 0 && msg[0] == '\0');
+    FC_CHECK(rc == 0 && msg[0] == '\0');
     char got[512];
-    assert(outlen * 2 < sizeof got);
+    FC_CHECK(outlen * 2 < sizeof got);
     for (size_t i = 0; i < outlen; i++)
         snprintf(got + 2 * i, 3, "%02x", out[i]);
     if (strcmp(got, hex))
         fprintf(stderr, "%s: got %s, want %s\n", text, got, hex);
-    assert(!strcmp(got, hex));
+    FC_CHECK(!strcmp(got, hex));
     free(out);
 }
 
@@ -55,7 +53,7 @@ static void s_bad_len(const char *text, size_t len, int code, const char *want)
     if (rc != code || !strstr(msg, want))
         fprintf(stderr, "%.*s: rc %d (want %d), \"%s\" (want \"%s\")\n", (int)len, text, rc, code,
                 msg, want);
-    assert(rc == code && strstr(msg, want));
+    FC_CHECK(rc == code && strstr(msg, want));
 }
 
 static void s_bad(const char *text, const char *want)
@@ -105,21 +103,22 @@ static void s_test_valid(void)
     size_t outlen;
     char msg[160];
     const char *text = "123456789012345678901234567890.0";
-    assert(s_parse(text, strlen(text), &out, &outlen, msg, sizeof msg) == 0);
-    assert(outlen == 9 && out[0] == 0xcb);
+    FC_CHECK(s_parse(text, strlen(text), &out, &outlen, msg, sizeof msg) == 0);
+    FC_CHECK(outlen == 9 && out[0] == 0xcb);
     msgpack_zone zone;
     msgpack_zone_init(&zone, 1024);
     msgpack_object obj;
-    assert(msgpack_unpack((const char *)out, outlen, NULL, &zone, &obj) == MSGPACK_UNPACK_SUCCESS);
+    FC_CHECK(msgpack_unpack((const char *)out, outlen, NULL, &zone, &obj) ==
+             MSGPACK_UNPACK_SUCCESS);
     big = obj.via.f64;
-    assert(big == 123456789012345678901234567890.0);
+    FC_CHECK(big == 123456789012345678901234567890.0);
     free(out);
     msgpack_zone_destroy(&zone);
 
     /* errmsg is optional */
-    assert(fc_json_to_msgpack("[1]", 3, 3, &out, &outlen, NULL, 0) == 0 && outlen == 2);
+    FC_CHECK(fc_json_to_msgpack("[1]", 3, 3, &out, &outlen, NULL, 0) == 0 && outlen == 2);
     free(out);
-    assert(fc_json_to_msgpack("[1", 2, 3, &out, &outlen, NULL, 0) == FC_EPROTO && !out);
+    FC_CHECK(fc_json_to_msgpack("[1", 2, 3, &out, &outlen, NULL, 0) == FC_EPROTO && !out);
 }
 
 static void s_test_syntax(void)
@@ -247,15 +246,15 @@ static void s_test_numbers_and_limits(void)
     uint8_t *out;
     size_t outlen;
     char msg[160];
-    assert(s_parse(num, 302, &out, &outlen, msg, sizeof msg) == 0 && out[0] == 0xcb);
+    FC_CHECK(s_parse(num, 302, &out, &outlen, msg, sizeof msg) == 0 && out[0] == 0xcb);
     free(out);
     free(num);
 
     /* Size: at the limit is fine, one byte over is refused before parsing. */
-    assert(fc_json_to_msgpack("[1]", 3, 3, &out, &outlen, msg, sizeof msg) == 0);
+    FC_CHECK(fc_json_to_msgpack("[1]", 3, 3, &out, &outlen, msg, sizeof msg) == 0);
     free(out);
-    assert(fc_json_to_msgpack("[1] ", 4, 3, &out, &outlen, msg, sizeof msg) == FC_ETOOBIG);
-    assert(!out && outlen == 0 && strstr(msg, "over the limit of 3"));
+    FC_CHECK(fc_json_to_msgpack("[1] ", 4, 3, &out, &outlen, msg, sizeof msg) == FC_ETOOBIG);
+    FC_CHECK(!out && outlen == 0 && strstr(msg, "over the limit of 3"));
 
     /* Depth: 32 levels are fine, the 33rd is refused where it opens, however deep the
        document goes on (no recursion past the limit). */
@@ -265,8 +264,8 @@ static void s_test_numbers_and_limits(void)
         d[i] = '[';
         d[2 * deep - 1 - i] = ']';
     }
-    assert(s_parse(d + deep - 32, 64, &out, &outlen, msg, sizeof msg) == 0);
-    assert(outlen == 32 && out[0] == 0x91 && out[31] == 0x90);
+    FC_CHECK(s_parse(d + deep - 32, 64, &out, &outlen, msg, sizeof msg) == 0);
+    FC_CHECK(outlen == 32 && out[0] == 0x91 && out[31] == 0x90);
     free(out);
     s_bad_len(d + deep - 33, 66, FC_ETOOBIG, "line 1, column 33: nested deeper than 32 levels");
     s_bad_len(d, 2 * deep, FC_ETOOBIG, "column 33: nested deeper");
@@ -278,15 +277,15 @@ static void s_test_numbers_and_limits(void)
     for (int i = 0; i < 33; i++)
         strcat(obj, "}");
     s_bad_len(obj, strlen(obj), FC_ETOOBIG, "column 161: nested deeper");
-    assert(s_parse(obj + 5, strlen(obj) - 6, &out, &outlen, msg, sizeof msg) == 0);
+    FC_CHECK(s_parse(obj + 5, strlen(obj) - 6, &out, &outlen, msg, sizeof msg) == 0);
     free(out);
     /* Brackets inside strings, after an escaped quote too, are no nesting. */
     char str[200] = "[\"\\\"";
     for (int i = 0; i < 40; i++)
         strcat(str, "[{");
     strcat(str, "\"]");
-    assert(s_parse(str, strlen(str), &out, &outlen, msg, sizeof msg) == 0);
-    assert(outlen == 84 && out[0] == 0x91 && out[1] == 0xd9 && out[2] == 81 && out[3] == '"');
+    FC_CHECK(s_parse(str, strlen(str), &out, &outlen, msg, sizeof msg) == 0);
+    FC_CHECK(outlen == 84 && out[0] == 0x91 && out[1] == 0xd9 && out[2] == 81 && out[3] == '"');
     free(out);
     /* An error before the 33rd level is reported, not the depth; the depth before a later
        error. */
@@ -306,8 +305,8 @@ static void s_test_numbers_and_limits(void)
         arr[1 + 2 * i] = '7';
         arr[2 + 2 * i] = i + 1 < n ? ',' : ']';
     }
-    assert(s_parse(arr, 2 * n + 1, &out, &outlen, msg, sizeof msg) == 0);
-    assert(outlen == 5 + n && out[0] == 0xdd && out[5 + n - 1] == 7);
+    FC_CHECK(s_parse(arr, 2 * n + 1, &out, &outlen, msg, sizeof msg) == 0);
+    FC_CHECK(outlen == 5 + n && out[0] == 0xdd && out[5 + n - 1] == 7);
     free(out);
     free(arr);
 }
@@ -334,20 +333,20 @@ static void s_test_duplicates(void)
     uint8_t *out;
     size_t outlen;
     char msg[160];
-    assert(s_parse(doc, len, &out, &outlen, msg, sizeof msg) == 0);
-    assert(out[0] == 0xde && out[1] == 0x07 && out[2] == 0xd0); /* map16 of 2000 */
+    FC_CHECK(s_parse(doc, len, &out, &outlen, msg, sizeof msg) == 0);
+    FC_CHECK(out[0] == 0xde && out[1] == 0x07 && out[2] == 0xd0); /* map16 of 2000 */
     msgpack_zone zone;
     msgpack_zone_init(&zone, 4096);
     msgpack_object o;
-    assert(msgpack_unpack((const char *)out, outlen, NULL, &zone, &o) == MSGPACK_UNPACK_SUCCESS);
-    assert(o.type == MSGPACK_OBJECT_MAP && o.via.map.size == n);
+    FC_CHECK(msgpack_unpack((const char *)out, outlen, NULL, &zone, &o) == MSGPACK_UNPACK_SUCCESS);
+    FC_CHECK(o.type == MSGPACK_OBJECT_MAP && o.via.map.size == n);
     for (size_t i = 0; i < n; i++) {
         char want[16];
         int wlen = snprintf(want, sizeof want, "k%zu", i);
         const msgpack_object_kv *kv = &o.via.map.ptr[i];
-        assert(kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == (uint32_t)wlen);
-        assert(!memcmp(kv->key.via.str.ptr, want, (size_t)wlen));
-        assert(kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER && kv->val.via.u64 == i % 100);
+        FC_CHECK(kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == (uint32_t)wlen);
+        FC_CHECK(!memcmp(kv->key.via.str.ptr, want, (size_t)wlen));
+        FC_CHECK(kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER && kv->val.via.u64 == i % 100);
     }
     msgpack_zone_destroy(&zone);
     free(out);
@@ -370,25 +369,25 @@ static void s_test_truncations(void)
     uint8_t *out;
     size_t outlen;
     char msg[160];
-    assert(s_parse(doc, len, &out, &outlen, msg, sizeof msg) == 0);
+    FC_CHECK(s_parse(doc, len, &out, &outlen, msg, sizeof msg) == 0);
     msgpack_zone zone;
     msgpack_zone_init(&zone, 1024);
     msgpack_object o;
-    assert(msgpack_unpack((const char *)out, outlen, NULL, &zone, &o) == MSGPACK_UNPACK_SUCCESS);
-    assert(o.type == MSGPACK_OBJECT_MAP && o.via.map.size == 5);
+    FC_CHECK(msgpack_unpack((const char *)out, outlen, NULL, &zone, &o) == MSGPACK_UNPACK_SUCCESS);
+    FC_CHECK(o.type == MSGPACK_OBJECT_MAP && o.via.map.size == 5);
     msgpack_object_kv *kv = o.via.map.ptr;
     const char want_name[] = "w\xc3\xa9"
                              "b \xf0\x9f\x98\x80 \xc3\xa9\xf0\x9f\x98\x80";
-    assert(kv[0].val.type == MSGPACK_OBJECT_STR);
-    assert(kv[0].val.via.str.size == sizeof want_name - 1);
-    assert(!memcmp(kv[0].val.via.str.ptr, want_name, sizeof want_name - 1));
+    FC_CHECK(kv[0].val.type == MSGPACK_OBJECT_STR);
+    FC_CHECK(kv[0].val.via.str.size == sizeof want_name - 1);
+    FC_CHECK(!memcmp(kv[0].val.via.str.ptr, want_name, sizeof want_name - 1));
     msgpack_object_array nums = kv[1].val.via.array;
-    assert(nums.size == 7 && nums.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER);
-    assert(nums.ptr[1].type == MSGPACK_OBJECT_NEGATIVE_INTEGER && nums.ptr[1].via.i64 == -12);
-    assert(nums.ptr[2].type == MSGPACK_OBJECT_FLOAT64 && nums.ptr[2].via.f64 == 3.25e-2);
-    assert(nums.ptr[3].type == MSGPACK_OBJECT_FLOAT64 && nums.ptr[3].via.f64 == 100.0);
-    assert(nums.ptr[6].type == MSGPACK_OBJECT_NIL);
-    assert(kv[4].key.via.str.ptr[0] == 'x' && kv[4].val.type == MSGPACK_OBJECT_MAP);
+    FC_CHECK(nums.size == 7 && nums.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER);
+    FC_CHECK(nums.ptr[1].type == MSGPACK_OBJECT_NEGATIVE_INTEGER && nums.ptr[1].via.i64 == -12);
+    FC_CHECK(nums.ptr[2].type == MSGPACK_OBJECT_FLOAT64 && nums.ptr[2].via.f64 == 3.25e-2);
+    FC_CHECK(nums.ptr[3].type == MSGPACK_OBJECT_FLOAT64 && nums.ptr[3].via.f64 == 100.0);
+    FC_CHECK(nums.ptr[6].type == MSGPACK_OBJECT_NIL);
+    FC_CHECK(kv[4].key.via.str.ptr[0] == 'x' && kv[4].val.type == MSGPACK_OBJECT_MAP);
     msgpack_zone_destroy(&zone);
     free(out);
 
@@ -402,7 +401,7 @@ static void s_test_truncations(void)
         int rc = s_parse(doc, cut, &out, &outlen, msg, sizeof msg);
         if (rc != FC_EPROTO || strncmp(msg, want, strlen(want)))
             fprintf(stderr, "cut %zu: %d %s (want %s)\n", cut, rc, msg, want);
-        assert(rc == FC_EPROTO && !strncmp(msg, want, strlen(want)));
+        FC_CHECK(rc == FC_EPROTO && !strncmp(msg, want, strlen(want)));
     }
 }
 

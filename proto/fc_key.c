@@ -2,11 +2,9 @@
 #include "fc_key.h"
 #include "fc_error.h"
 #include "fc_hash.h"
+#include "fc_test_check.h"
 #include "fc_util.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -305,15 +303,15 @@ static void s_write_text(char *path, size_t pathsize, const char *dir, const cha
                          const char *text)
 {
     snprintf(path, pathsize, "%s/%s", dir, name);
-    assert(fc_write_file_atomic(path, text, strlen(text), 0644) == 0);
+    FC_CHECK(fc_write_file_atomic(path, text, strlen(text), 0644) == 0);
 }
 
 void fc_key_test(bool verbose)
 {
     printf(" * fc_key: ");
-    assert(fc_crypto_init() == 0);
+    FC_CHECK(fc_crypto_init() == 0);
     char dir[] = "/tmp/fc_key_test.XXXXXX";
-    assert(mkdtemp(dir));
+    FC_CHECK(mkdtemp(dir));
     char keydir[128], path[256];
     snprintf(keydir, sizeof keydir, "%s/keys/sub", dir);
 
@@ -321,15 +319,15 @@ void fc_key_test(bool verbose)
     fc_signkey_t key, loaded, other;
     fc_signkey_generate(&key);
     fc_signkey_generate(&other);
-    assert(memcmp(key.pk, other.pk, FC_PUBKEY_LEN) != 0);
-    assert(fc_signkey_save(&key, keydir) == FC_OK);
+    FC_CHECK(memcmp(key.pk, other.pk, FC_PUBKEY_LEN) != 0);
+    FC_CHECK(fc_signkey_save(&key, keydir) == FC_OK);
     struct stat st;
-    assert(stat(keydir, &st) == 0 && (st.st_mode & 0777) == 0700);
+    FC_CHECK(stat(keydir, &st) == 0 && (st.st_mode & 0777) == 0700);
     snprintf(path, sizeof path, "%s/signing.key", keydir);
-    assert(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    FC_CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
     memset(&loaded, 0, sizeof loaded);
-    assert(fc_signkey_load(&loaded, path) == FC_OK);
-    assert(memcmp(&loaded, &key, sizeof key) == 0);
+    FC_CHECK(fc_signkey_load(&loaded, path) == FC_OK);
+    FC_CHECK(memcmp(&loaded, &key, sizeof key) == 0);
 
     /* A seeded key is the same every time, differs by seed, and signs like any other. */
     uint8_t seed[32];
@@ -337,68 +335,68 @@ void fc_key_test(bool verbose)
     fc_signkey_t s1, s2;
     fc_signkey_from_seed(&s1, seed);
     fc_signkey_from_seed(&s2, seed);
-    assert(memcmp(&s1, &s2, sizeof s1) == 0);
+    FC_CHECK(memcmp(&s1, &s2, sizeof s1) == 0);
     seed[0] = 8;
     fc_signkey_from_seed(&s2, seed);
-    assert(memcmp(s1.pk, s2.pk, FC_PUBKEY_LEN) != 0);
+    FC_CHECK(memcmp(s1.pk, s2.pk, FC_PUBKEY_LEN) != 0);
     uint8_t seeded_sig[FC_SIG_LEN];
     fc_sign(seeded_sig, "seeded", 6, &s1);
-    assert(fc_sign_verify(seeded_sig, "seeded", 6, s1.pk) &&
-           !fc_sign_verify(seeded_sig, "seeded", 6, s2.pk));
+    FC_CHECK(fc_sign_verify(seeded_sig, "seeded", 6, s1.pk) &&
+             !fc_sign_verify(seeded_sig, "seeded", 6, s2.pk));
 
     /* The public file is a valid one-key trust file, world-readable. */
     snprintf(path, sizeof path, "%s/signing.pub", keydir);
-    assert(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
+    FC_CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
     int err = -1;
     fc_trust_t *trust = fc_trust_load(path, &err);
-    assert(trust && err == FC_OK);
-    assert(fc_trust_size(trust) == 1 && fc_trust_contains(trust, key.pk));
-    assert(!fc_trust_contains(trust, other.pk));
+    FC_CHECK(trust && err == FC_OK);
+    FC_CHECK(fc_trust_size(trust) == 1 && fc_trust_contains(trust, key.pk));
+    FC_CHECK(!fc_trust_contains(trust, other.pk));
     fc_trust_destroy(&trust);
-    assert(trust == NULL);
+    FC_CHECK(trust == NULL);
     fc_trust_destroy(&trust); /* safe on NULL */
 
     /* Never overwrites an existing key, and the existing one is untouched. */
-    assert(fc_signkey_save(&other, keydir) == FC_EINVAL);
+    FC_CHECK(fc_signkey_save(&other, keydir) == FC_EINVAL);
     snprintf(path, sizeof path, "%s/signing.key", keydir);
-    assert(fc_signkey_load(&loaded, path) == FC_OK);
-    assert(memcmp(loaded.pk, key.pk, FC_PUBKEY_LEN) == 0);
+    FC_CHECK(fc_signkey_load(&loaded, path) == FC_OK);
+    FC_CHECK(memcmp(loaded.pk, key.pk, FC_PUBKEY_LEN) == 0);
 
     /* Sign and verify; tampered message, signature or wrong key fail. */
     const char *msg = "release 1.2.3";
     uint8_t sig[FC_SIG_LEN];
     fc_sign(sig, msg, strlen(msg), &loaded);
-    assert(fc_sign_verify(sig, msg, strlen(msg), key.pk));
-    assert(!fc_sign_verify(sig, "release 1.2.4", strlen(msg), key.pk));
-    assert(!fc_sign_verify(sig, msg, strlen(msg) - 1, key.pk));
-    assert(!fc_sign_verify(sig, msg, strlen(msg), other.pk));
+    FC_CHECK(fc_sign_verify(sig, msg, strlen(msg), key.pk));
+    FC_CHECK(!fc_sign_verify(sig, "release 1.2.4", strlen(msg), key.pk));
+    FC_CHECK(!fc_sign_verify(sig, msg, strlen(msg) - 1, key.pk));
+    FC_CHECK(!fc_sign_verify(sig, msg, strlen(msg), other.pk));
     sig[5] ^= 0x40;
-    assert(!fc_sign_verify(sig, msg, strlen(msg), key.pk));
+    FC_CHECK(!fc_sign_verify(sig, msg, strlen(msg), key.pk));
 
     /* Wipe zeroes the secret. */
     fc_signkey_wipe(&loaded);
     uint8_t zero[FC_SECKEY_LEN] = {0};
-    assert(memcmp(loaded.sk, zero, FC_SECKEY_LEN) == 0);
+    FC_CHECK(memcmp(loaded.sk, zero, FC_SECKEY_LEN) == 0);
 
     /* Malformed secret key files. */
     char hexsk[2 * FC_SECKEY_LEN + 1], text[512];
     fc_hex_encode(hexsk, key.sk, FC_SECKEY_LEN);
     snprintf(text, sizeof text, "%s %s", S_SECRET_TAG, hexsk); /* no newline: fine */
     s_write_text(path, sizeof path, dir, "nonl.key", text);
-    assert(fc_signkey_load(&loaded, path) == FC_OK);
-    assert(memcmp(loaded.pk, key.pk, FC_PUBKEY_LEN) == 0);
+    FC_CHECK(fc_signkey_load(&loaded, path) == FC_OK);
+    FC_CHECK(memcmp(loaded.pk, key.pk, FC_PUBKEY_LEN) == 0);
     snprintf(text, sizeof text, "%s %.126s\n", S_SECRET_TAG, hexsk); /* short */
     s_write_text(path, sizeof path, dir, "short.key", text);
-    assert(fc_signkey_load(&loaded, path) == FC_EPROTO);
+    FC_CHECK(fc_signkey_load(&loaded, path) == FC_EPROTO);
     snprintf(text, sizeof text, "%s %s\n", S_PUBLIC_TAG, hexsk); /* wrong tag */
     s_write_text(path, sizeof path, dir, "tag.key", text);
-    assert(fc_signkey_load(&loaded, path) == FC_EPROTO);
+    FC_CHECK(fc_signkey_load(&loaded, path) == FC_EPROTO);
     hexsk[100] = hexsk[100] == '0' ? '1' : '0'; /* pk half no longer matches the seed */
     snprintf(text, sizeof text, "%s %s\n", S_SECRET_TAG, hexsk);
     s_write_text(path, sizeof path, dir, "corrupt.key", text);
-    assert(fc_signkey_load(&loaded, path) == FC_EPROTO);
+    FC_CHECK(fc_signkey_load(&loaded, path) == FC_EPROTO);
     snprintf(path, sizeof path, "%s/missing.key", dir);
-    assert(fc_signkey_load(&loaded, path) == FC_EIO);
+    FC_CHECK(fc_signkey_load(&loaded, path) == FC_EIO);
 
     /* Trust file with two keys, comments, blank lines, CRLF and indentation. */
     char hexa[2 * FC_PUBKEY_LEN + 1], hexb[2 * FC_PUBKEY_LEN + 1];
@@ -408,10 +406,10 @@ void fc_key_test(bool verbose)
              S_PUBLIC_TAG, hexa, S_PUBLIC_TAG, hexb);
     s_write_text(path, sizeof path, dir, "trust", text);
     trust = fc_trust_load(path, &err);
-    assert(trust && err == FC_OK && fc_trust_size(trust) == 2);
-    assert(fc_trust_contains(trust, key.pk) && fc_trust_contains(trust, other.pk));
+    FC_CHECK(trust && err == FC_OK && fc_trust_size(trust) == 2);
+    FC_CHECK(fc_trust_contains(trust, key.pk) && fc_trust_contains(trust, other.pk));
     fc_trust_add(trust, key.pk); /* duplicates are not added twice */
-    assert(fc_trust_size(trust) == 2);
+    FC_CHECK(fc_trust_size(trust) == 2);
     fc_trust_destroy(&trust);
 
     /* Malformed trust files are rejected as a whole. */
@@ -427,30 +425,30 @@ void fc_key_test(bool verbose)
         snprintf(text, sizeof text, bad[i], S_PUBLIC_TAG, hexa);
         s_write_text(path, sizeof path, dir, "badtrust", text);
         err = -1;
-        assert(fc_trust_load(path, &err) == NULL);
-        assert(err == FC_EPROTO);
+        FC_CHECK(fc_trust_load(path, &err) == NULL);
+        FC_CHECK(err == FC_EPROTO);
     }
     /* A trust file with only comments trusts nobody: refused. */
     s_write_text(path, sizeof path, dir, "emptytrust", "# nobody\n\n");
-    assert(fc_trust_load(path, &err) == NULL && err == FC_EPROTO);
+    FC_CHECK(fc_trust_load(path, &err) == NULL && err == FC_EPROTO);
     snprintf(path, sizeof path, "%s/missing", dir);
-    assert(fc_trust_load(path, &err) == NULL && err == FC_EIO);
+    FC_CHECK(fc_trust_load(path, &err) == NULL && err == FC_EIO);
 
     /* An empty list built in code. */
     trust = fc_trust_new();
-    assert(fc_trust_size(trust) == 0 && !fc_trust_contains(trust, key.pk));
+    FC_CHECK(fc_trust_size(trust) == 0 && !fc_trust_contains(trust, key.pk));
     for (int i = 0; i < 10; i++) {
         fc_signkey_t k;
         fc_signkey_generate(&k);
         fc_trust_add(trust, k.pk);
     }
     fc_trust_add(trust, other.pk);
-    assert(fc_trust_size(trust) == 11 && fc_trust_contains(trust, other.pk));
+    FC_CHECK(fc_trust_size(trust) == 11 && fc_trust_contains(trust, other.pk));
     fc_trust_destroy(&trust);
 
     fc_signkey_wipe(&key);
     fc_signkey_wipe(&other);
-    assert(fc_remove_tree(dir) == 0);
+    FC_CHECK(fc_remove_tree(dir) == 0);
     if (verbose)
         printf("(files, modes, sign, trust) ");
     printf("OK\n");

@@ -5,10 +5,8 @@
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_mpack.h"
+#include "fc_test_check.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,7 +376,7 @@ fc_manifest_t *fc_manifest_parse(const uint8_t *buf, size_t len, const fc_trust_
 static fc_file_t *s_add_file(fc_manifest_t *m, const char *path, uint64_t size)
 {
     m->files = realloc(m->files, (m->nfiles + 1) * sizeof(fc_file_t));
-    assert(m->files);
+    FC_CHECK(m->files);
     fc_file_t *f = &m->files[m->nfiles++];
     memset(f, 0, sizeof *f);
     f->path = strdup(path);
@@ -387,7 +385,7 @@ static fc_file_t *s_add_file(fc_manifest_t *m, const char *path, uint64_t size)
     f->nchunks = (uint32_t)((size + FC_CHUNK_SIZE - 1) / FC_CHUNK_SIZE);
     f->chunks = calloc(f->nchunks + 1, sizeof(fc_chunk_t));
     uint8_t(*hashes)[FC_HASH_LEN] = calloc(f->nchunks + 1, FC_HASH_LEN);
-    assert(f->path && f->chunks && hashes);
+    FC_CHECK(f->path && f->chunks && hashes);
     for (uint32_t j = 0; j < f->nchunks; j++) {
         f->chunks[j].offset = (uint64_t)j * FC_CHUNK_SIZE;
         f->chunks[j].length =
@@ -422,11 +420,11 @@ static int s_parse_body_bytes(const void *body, size_t len, const fc_signkey_t *
 {
     size_t env_len;
     uint8_t *env = fc_envelope_seal(body, len, key, FC_MAX_MANIFEST, &env_len);
-    assert(env);
+    FC_CHECK(env);
     int err = -1;
     fc_manifest_t *m = fc_manifest_parse(env, env_len, NULL, &err);
     free(env);
-    assert(m == NULL || err == FC_OK);
+    FC_CHECK(m == NULL || err == FC_OK);
     fc_manifest_destroy(&m);
     return err;
 }
@@ -436,7 +434,7 @@ static int s_parse_hostile(fc_manifest_t **m_p, const fc_signkey_t *key)
 {
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init(&sbuf);
-    assert(s_encode_body(*m_p, &sbuf) == 0);
+    FC_CHECK(s_encode_body(*m_p, &sbuf) == 0);
     int err = s_parse_body_bytes(sbuf.data, sbuf.size, key);
     msgpack_sbuffer_destroy(&sbuf);
     fc_manifest_destroy(m_p);
@@ -486,19 +484,19 @@ static int s_parse_wrong_type(int variant, const fc_signkey_t *key)
 
 static void s_assert_equal(const fc_manifest_t *a, const fc_manifest_t *b)
 {
-    assert(!strcmp(a->product, b->product) && !strcmp(a->channel, b->channel));
-    assert(!strcmp(a->version, b->version) && !strcmp(a->min_version, b->min_version));
-    assert(a->serial == b->serial && a->mandatory == b->mandatory);
-    assert(a->created == b->created && a->chunk_size == b->chunk_size);
-    assert(a->nfiles == b->nfiles);
+    FC_CHECK(!strcmp(a->product, b->product) && !strcmp(a->channel, b->channel));
+    FC_CHECK(!strcmp(a->version, b->version) && !strcmp(a->min_version, b->min_version));
+    FC_CHECK(a->serial == b->serial && a->mandatory == b->mandatory);
+    FC_CHECK(a->created == b->created && a->chunk_size == b->chunk_size);
+    FC_CHECK(a->nfiles == b->nfiles);
     for (uint32_t i = 0; i < a->nfiles; i++) {
         const fc_file_t *x = &a->files[i], *y = &b->files[i];
-        assert(!strcmp(x->path, y->path) && x->mode == y->mode && x->size == y->size);
-        assert(fc_hash_equal(x->hash, y->hash) && x->nchunks == y->nchunks);
+        FC_CHECK(!strcmp(x->path, y->path) && x->mode == y->mode && x->size == y->size);
+        FC_CHECK(fc_hash_equal(x->hash, y->hash) && x->nchunks == y->nchunks);
         for (uint32_t j = 0; j < x->nchunks; j++) /* field by field: structs have padding */
-            assert(x->chunks[j].offset == y->chunks[j].offset &&
-                   x->chunks[j].length == y->chunks[j].length &&
-                   fc_hash_equal(x->chunks[j].hash, y->chunks[j].hash));
+            FC_CHECK(x->chunks[j].offset == y->chunks[j].offset &&
+                     x->chunks[j].length == y->chunks[j].length &&
+                     fc_hash_equal(x->chunks[j].hash, y->chunks[j].hash));
     }
 }
 
@@ -506,38 +504,38 @@ static void s_test_names(void)
 {
     const char *good[] = {"a", "a/b", "a.b/c", ".hidden", "..a", "a..", "a/...", "caf\xc3\xa9"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
-        assert(fc_path_valid(good[i]));
+        FC_CHECK(fc_path_valid(good[i]));
     const char *bad[] = {"",     "/etc/x", "a/../b",    "..",      ".",
                          "./a",  "a/.",    "a/..",      "a//b",    "a/",
                          "a\\b", "x\n",    "tab\there", "del\x7f", "../etc/passwd"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        assert(!fc_path_valid(bad[i]));
-    assert(!fc_path_valid(NULL));
+        FC_CHECK(!fc_path_valid(bad[i]));
+    FC_CHECK(!fc_path_valid(NULL));
     char long_path[FC_MAX_PATH + 2];
     memset(long_path, 'x', sizeof long_path);
     long_path[FC_MAX_PATH] = '\0';
-    assert(fc_path_valid(long_path));
+    FC_CHECK(fc_path_valid(long_path));
     long_path[FC_MAX_PATH] = 'x';
     long_path[FC_MAX_PATH + 1] = '\0';
-    assert(!fc_path_valid(long_path));
+    FC_CHECK(!fc_path_valid(long_path));
 
-    assert(fc_name_valid("stable") && fc_name_valid("1.2.3") && fc_name_valid("v1.0+b-7_x"));
+    FC_CHECK(fc_name_valid("stable") && fc_name_valid("1.2.3") && fc_name_valid("v1.0+b-7_x"));
     const char *badname[] = {"", ".", "..", "a/b", "a b", "caf\xc3\xa9", "x\n", "a\\b"};
     for (size_t i = 0; i < sizeof badname / sizeof *badname; i++)
-        assert(!fc_name_valid(badname[i]));
-    assert(!fc_name_valid(NULL));
+        FC_CHECK(!fc_name_valid(badname[i]));
+    FC_CHECK(!fc_name_valid(NULL));
     char name[FC_MAX_NAME + 2];
     memset(name, 'n', sizeof name);
     name[FC_MAX_NAME] = '\0';
-    assert(fc_name_valid(name));
+    FC_CHECK(fc_name_valid(name));
     name[FC_MAX_NAME] = 'n';
     name[FC_MAX_NAME + 1] = '\0';
-    assert(!fc_name_valid(name));
+    FC_CHECK(!fc_name_valid(name));
 
-    assert(fc_version_cmp("1.10.2", "1.9") > 0);
-    assert(fc_version_cmp("1.9", "1.10.2") < 0);
-    assert(fc_version_cmp("2.0", "10.0") < 0);
-    assert(fc_version_cmp("1.2.3", "1.2.3") == 0);
+    FC_CHECK(fc_version_cmp("1.10.2", "1.9") > 0);
+    FC_CHECK(fc_version_cmp("1.9", "1.10.2") < 0);
+    FC_CHECK(fc_version_cmp("2.0", "10.0") < 0);
+    FC_CHECK(fc_version_cmp("1.2.3", "1.2.3") == 0);
 }
 
 static void s_test_hostile(const fc_signkey_t *key, const fc_signkey_t *other,
@@ -547,139 +545,139 @@ static void s_test_hostile(const fc_signkey_t *key, const fc_signkey_t *other,
     fc_manifest_t *m = s_sample();
     size_t len;
     uint8_t *env = fc_manifest_sign(m, key, &len);
-    assert(env);
+    FC_CHECK(env);
     int err = -1;
     fc_manifest_t *back = fc_manifest_parse(env, len, trust, &err);
-    assert(back && err == FC_OK);
+    FC_CHECK(back && err == FC_OK);
     s_assert_equal(m, back);
     fc_manifest_destroy(&back);
-    assert(s_parse_hostile(&m, key) == FC_OK);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_OK);
 
     /* Tampering anywhere (body, signer, signature) fails; a stranger's key is refused. */
     for (size_t i = 0; i < len; i++) {
         env[i] ^= 0x01;
         back = fc_manifest_parse(env, len, NULL, &err);
-        assert(!back && err != FC_OK);
+        FC_CHECK(!back && err != FC_OK);
         env[i] ^= 0x01;
     }
     env[len / 2] ^= 0x80; /* inside the body */
-    assert(!fc_manifest_parse(env, len, NULL, &err) && err == FC_EBADSIG);
+    FC_CHECK(!fc_manifest_parse(env, len, NULL, &err) && err == FC_EBADSIG);
     env[len / 2] ^= 0x80;
     env[len - 1] ^= 0x01; /* the signature */
-    assert(!fc_manifest_parse(env, len, NULL, &err) && err == FC_EBADSIG);
+    FC_CHECK(!fc_manifest_parse(env, len, NULL, &err) && err == FC_EBADSIG);
     env[len - 1] ^= 0x01;
     fc_trust_t *strangers = fc_trust_new();
     fc_trust_add(strangers, other->pk);
-    assert(!fc_manifest_parse(env, len, strangers, &err) && err == FC_EUNTRUSTED);
+    FC_CHECK(!fc_manifest_parse(env, len, strangers, &err) && err == FC_EUNTRUSTED);
     fc_trust_destroy(&strangers);
 
     /* Every truncation fails cleanly; so do trailing bytes and silly sizes. */
     for (size_t cut = 0; cut < len; cut++) {
         uint8_t *copy = malloc(cut ? cut : 1); /* exact size, so ASan sees any overread */
-        assert(copy);
+        FC_CHECK(copy);
         memcpy(copy, env, cut);
         err = FC_OK;
-        assert(!fc_manifest_parse(copy, cut, trust, &err) && err != FC_OK);
+        FC_CHECK(!fc_manifest_parse(copy, cut, trust, &err) && err != FC_OK);
         free(copy);
     }
     uint8_t *longer = malloc(len + 1);
-    assert(longer);
+    FC_CHECK(longer);
     memcpy(longer, env, len);
     longer[len] = 0xc0;
-    assert(!fc_manifest_parse(longer, len + 1, trust, &err) && err == FC_EPROTO);
+    FC_CHECK(!fc_manifest_parse(longer, len + 1, trust, &err) && err == FC_EPROTO);
     free(longer);
-    assert(!fc_manifest_parse(NULL, 0, trust, &err) && err == FC_EPROTO);
-    assert(!fc_manifest_parse(env, FC_MAX_MANIFEST + 1, trust, &err) && err == FC_ETOOBIG);
+    FC_CHECK(!fc_manifest_parse(NULL, 0, trust, &err) && err == FC_EPROTO);
+    FC_CHECK(!fc_manifest_parse(env, FC_MAX_MANIFEST + 1, trust, &err) && err == FC_ETOOBIG);
     free(env);
     const uint8_t huge_array[] = {0xdd, 0xff, 0xff, 0xff, 0xff}; /* claims 4G elements */
-    assert(!fc_manifest_parse(huge_array, sizeof huge_array, NULL, &err) && err == FC_EPROTO);
-    assert(s_parse_body_bytes(huge_array, sizeof huge_array, key) == FC_EPROTO);
+    FC_CHECK(!fc_manifest_parse(huge_array, sizeof huge_array, NULL, &err) && err == FC_EPROTO);
+    FC_CHECK(s_parse_body_bytes(huge_array, sizeof huge_array, key) == FC_EPROTO);
 
     /* Hand-built bodies, validly signed, that break one rule each. */
     m = s_sample();
     free(m->files[0].path);
     m->files[0].path = strdup("../etc/passwd");
-    assert(s_parse_hostile(&m, key) == FC_EPATH);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_EPATH);
     m = s_sample();
     free(m->files[0].path);
     m->files[0].path = strdup("/etc/passwd");
-    assert(s_parse_hostile(&m, key) == FC_EPATH);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_EPATH);
     m = s_sample();
     s_add_file(m, "b/d/inside-a-file", 1); /* "b/d" is a file, not a directory */
-    assert(s_parse_hostile(&m, key) == FC_EPATH);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_EPATH);
     m = s_sample();
     s_add_file(m, "0-before-a", 1); /* out of order */
-    assert(s_parse_hostile(&m, key) == FC_EPROTO);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_EPROTO);
     m = s_sample();
     s_add_file(m, "b/d", 0); /* duplicate */
-    assert(s_parse_hostile(&m, key) == FC_EPROTO);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_EPROTO);
     m = s_sample();
     m->files[1].chunks[1].offset += 1; /* gap */
-    assert(s_parse_hostile(&m, key) == FC_EPROTO);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_EPROTO);
     m = s_sample();
     m->files[1].chunks[2].length = 2; /* last chunk longer than the file */
-    assert(s_parse_hostile(&m, key) == FC_EPROTO);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_EPROTO);
     m = s_sample();
     m->files[1].nchunks = 2; /* chunk missing */
-    assert(s_parse_hostile(&m, key) == FC_EPROTO);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_EPROTO);
     m = s_sample();
     m->files[1].nchunks = 4; /* chunk beyond the end (the spare zeroed slot) */
-    assert(s_parse_hostile(&m, key) == FC_EPROTO);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_EPROTO);
     m = s_sample();
     m->files[1].hash[0] ^= 1;
-    assert(s_parse_hostile(&m, key) == FC_EHASH);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_EHASH);
     m = s_sample();
     m->files[1].chunks[0].hash[0] ^= 1; /* chunk list no longer matches the file hash */
-    assert(s_parse_hostile(&m, key) == FC_EHASH);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_EHASH);
     m = s_sample();
     m->chunk_size = 4096;
-    assert(s_parse_hostile(&m, key) == FC_EPROTO);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_EPROTO);
     m = s_sample();
     m->files[0].mode = 04755;
-    assert(s_parse_hostile(&m, key) == FC_EPROTO);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_EPROTO);
     m = s_sample();
     strcpy(m->version, "..");
-    assert(s_parse_hostile(&m, key) == FC_EPROTO);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_EPROTO);
     m = s_sample();
     strcpy(m->channel, "a/b");
-    assert(s_parse_hostile(&m, key) == FC_EPROTO);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_EPROTO);
     m = s_sample();
     strcpy(m->min_version, "not valid");
-    assert(s_parse_hostile(&m, key) == FC_EPROTO);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_EPROTO);
     m = s_sample();
     m->files[2].size = FC_MAX_FILE_SIZE + 1;
-    assert(s_parse_hostile(&m, key) == FC_ETOOBIG);
+    FC_CHECK(s_parse_hostile(&m, key) == FC_ETOOBIG);
 
     /* Wrong msgpack shapes and types; format 2; trailing bytes in the body. */
     for (int variant = 0; variant <= 4; variant++)
-        assert(s_parse_wrong_type(variant, key) == FC_EPROTO);
+        FC_CHECK(s_parse_wrong_type(variant, key) == FC_EPROTO);
     m = s_sample();
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init(&sbuf);
-    assert(s_encode_body(m, &sbuf) == 0);
-    assert((uint8_t)sbuf.data[0] == 0x9a && sbuf.data[1] == S_FORMAT);
+    FC_CHECK(s_encode_body(m, &sbuf) == 0);
+    FC_CHECK((uint8_t)sbuf.data[0] == 0x9a && sbuf.data[1] == S_FORMAT);
     sbuf.data[1] = 2;
-    assert(s_parse_body_bytes(sbuf.data, sbuf.size, key) == FC_EPROTO);
+    FC_CHECK(s_parse_body_bytes(sbuf.data, sbuf.size, key) == FC_EPROTO);
     sbuf.data[1] = S_FORMAT;
     msgpack_sbuffer_write(&sbuf, "\xc0", 1);
-    assert(s_parse_body_bytes(sbuf.data, sbuf.size, key) == FC_EPROTO);
+    FC_CHECK(s_parse_body_bytes(sbuf.data, sbuf.size, key) == FC_EPROTO);
     msgpack_sbuffer_destroy(&sbuf);
 
     /* Sign refuses what parse would refuse. */
     strcpy(m->product, "");
-    assert(fc_manifest_sign(m, key, &len) == NULL);
+    FC_CHECK(fc_manifest_sign(m, key, &len) == NULL);
     strcpy(m->product, "app");
     char *tmp = m->files[0].path;
     m->files[0].path = m->files[1].path;
     m->files[1].path = tmp;
-    assert(fc_manifest_sign(m, key, &len) == NULL);
+    FC_CHECK(fc_manifest_sign(m, key, &len) == NULL);
     fc_manifest_destroy(&m);
 }
 
 void fc_manifest_test(bool verbose)
 {
     printf(" * fc_manifest: ");
-    assert(fc_crypto_init() == 0);
+    FC_CHECK(fc_crypto_init() == 0);
     s_test_names();
 
     fc_signkey_t key, other;

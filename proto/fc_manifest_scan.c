@@ -2,11 +2,9 @@
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_manifest.h"
+#include "fc_test_check.h"
 #include "fc_util.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -283,7 +281,7 @@ typedef struct {
 static void s_on_progress(uint64_t done, uint64_t total, void *arg)
 {
     s_progress_t *p = arg;
-    assert(done >= p->done && done <= total);
+    FC_CHECK(done >= p->done && done <= total);
     p->done = done;
     p->total = total;
     p->calls++;
@@ -295,9 +293,9 @@ static void s_put_file(const char *root, const char *rel, const void *data, size
     snprintf(path, sizeof path, "%s/%s", root, rel);
     char *slash = strrchr(path, '/');
     *slash = '\0';
-    assert(fc_mkdirs(path, 0755) == 0);
+    FC_CHECK(fc_mkdirs(path, 0755) == 0);
     *slash = '/';
-    assert(fc_write_file_atomic(path, data, len, mode) == 0);
+    FC_CHECK(fc_write_file_atomic(path, data, len, mode) == 0);
 }
 
 /* Appends a file of the given size with made-up chunk hashes and a consistent file hash:
@@ -305,15 +303,15 @@ static void s_put_file(const char *root, const char *rel, const void *data, size
 /* Field-by-field equality of two manifests' file lists. */
 static void s_assert_same_files(const fc_manifest_t *a, const fc_manifest_t *b)
 {
-    assert(a->nfiles == b->nfiles);
+    FC_CHECK(a->nfiles == b->nfiles);
     for (uint32_t i = 0; i < a->nfiles; i++) {
         const fc_file_t *x = &a->files[i], *y = &b->files[i];
-        assert(!strcmp(x->path, y->path) && x->mode == y->mode && x->size == y->size);
-        assert(fc_hash_equal(x->hash, y->hash) && x->nchunks == y->nchunks);
+        FC_CHECK(!strcmp(x->path, y->path) && x->mode == y->mode && x->size == y->size);
+        FC_CHECK(fc_hash_equal(x->hash, y->hash) && x->nchunks == y->nchunks);
         for (uint32_t j = 0; j < x->nchunks; j++) /* field by field: structs have padding */
-            assert(x->chunks[j].offset == y->chunks[j].offset &&
-                   x->chunks[j].length == y->chunks[j].length &&
-                   fc_hash_equal(x->chunks[j].hash, y->chunks[j].hash));
+            FC_CHECK(x->chunks[j].offset == y->chunks[j].offset &&
+                     x->chunks[j].length == y->chunks[j].length &&
+                     fc_hash_equal(x->chunks[j].hash, y->chunks[j].hash));
     }
 }
 
@@ -321,7 +319,7 @@ static void s_test_scan(const char *root, const fc_signkey_t *key, const fc_trus
 {
     size_t big_len = 3 * FC_CHUNK_SIZE + 5;
     uint8_t *big = malloc(big_len);
-    assert(big);
+    FC_CHECK(big);
     for (size_t i = 0; i < big_len; i++)
         big[i] = (uint8_t)(i * 7 + i / 1000);
     s_put_file(root, "B.txt", "upper", 5, 0640);
@@ -330,35 +328,35 @@ static void s_test_scan(const char *root, const fc_signkey_t *key, const fc_trus
     s_put_file(root, "a/empty", "", 0, 0600);
     char path[512];
     snprintf(path, sizeof path, "%s/emptydir/inner", root);
-    assert(fc_mkdirs(path, 0755) == 0);
+    FC_CHECK(fc_mkdirs(path, 0755) == 0);
 
     fc_manifest_t *m = fc_manifest_new();
     s_progress_t prog = {0, 0, 0};
-    assert(fc_manifest_scan_dir(m, root, s_on_progress, &prog) == FC_OK);
+    FC_CHECK(fc_manifest_scan_dir(m, root, s_on_progress, &prog) == FC_OK);
     /* strcmp order; empty directories are not listed. */
-    assert(m->nfiles == 4);
-    assert(!strcmp(m->files[0].path, "B.txt") && !strcmp(m->files[1].path, "a-b"));
-    assert(!strcmp(m->files[2].path, "a/b/c/big.bin") && !strcmp(m->files[3].path, "a/empty"));
-    assert(m->files[0].mode == 0640 && m->files[2].mode == 0755 && m->files[3].mode == 0600);
-    assert(fc_manifest_total_size(m) == 5 + 4 + big_len);
-    assert(prog.done == prog.total && prog.done == fc_manifest_total_size(m) && prog.calls >= 6);
+    FC_CHECK(m->nfiles == 4);
+    FC_CHECK(!strcmp(m->files[0].path, "B.txt") && !strcmp(m->files[1].path, "a-b"));
+    FC_CHECK(!strcmp(m->files[2].path, "a/b/c/big.bin") && !strcmp(m->files[3].path, "a/empty"));
+    FC_CHECK(m->files[0].mode == 0640 && m->files[2].mode == 0755 && m->files[3].mode == 0600);
+    FC_CHECK(fc_manifest_total_size(m) == 5 + 4 + big_len);
+    FC_CHECK(prog.done == prog.total && prog.done == fc_manifest_total_size(m) && prog.calls >= 6);
 
     const fc_file_t *f = fc_manifest_find(m, "a/b/c/big.bin");
-    assert(f == &m->files[2] && f->size == big_len && f->nchunks == 4);
+    FC_CHECK(f == &m->files[2] && f->size == big_len && f->nchunks == 4);
     uint8_t hashes[4][FC_HASH_LEN], h[FC_HASH_LEN];
     for (uint32_t j = 0; j < 4; j++) {
         uint32_t want_len = j < 3 ? FC_CHUNK_SIZE : 5;
-        assert(f->chunks[j].offset == (uint64_t)j * FC_CHUNK_SIZE);
-        assert(f->chunks[j].length == want_len);
+        FC_CHECK(f->chunks[j].offset == (uint64_t)j * FC_CHUNK_SIZE);
+        FC_CHECK(f->chunks[j].length == want_len);
         fc_hash_buf(hashes[j], big + (size_t)j * FC_CHUNK_SIZE, want_len);
-        assert(fc_hash_equal(hashes[j], f->chunks[j].hash));
+        FC_CHECK(fc_hash_equal(hashes[j], f->chunks[j].hash));
     }
     fc_hash_of_chunks(h, (const uint8_t(*)[FC_HASH_LEN])hashes, 4);
-    assert(fc_hash_equal(h, f->hash));
+    FC_CHECK(fc_hash_equal(h, f->hash));
     f = fc_manifest_find(m, "a/empty");
     fc_hash_buf(h, "", 0);
-    assert(f && f->nchunks == 0 && fc_hash_equal(h, f->hash));
-    assert(!fc_manifest_find(m, "a") && !fc_manifest_find(m, "zzz") && !fc_manifest_find(m, ""));
+    FC_CHECK(f && f->nchunks == 0 && fc_hash_equal(h, f->hash));
+    FC_CHECK(!fc_manifest_find(m, "a") && !fc_manifest_find(m, "zzz") && !fc_manifest_find(m, ""));
 
     /* Sign and parse back equal; signing is deterministic, so re-signing gives equal bytes. */
     strcpy(m->product, "app");
@@ -370,41 +368,41 @@ static void s_test_scan(const char *root, const fc_signkey_t *key, const fc_trus
     m->created = -5;
     size_t len, len2;
     uint8_t *env = fc_manifest_sign(m, key, &len);
-    assert(env);
+    FC_CHECK(env);
     int err = -1;
     fc_manifest_t *back = fc_manifest_parse(env, len, trust, &err);
-    assert(back && err == FC_OK);
+    FC_CHECK(back && err == FC_OK);
     s_assert_same_files(m, back);
-    assert(!strcmp(back->version, "2.0.1") && !strcmp(back->min_version, "1.9"));
-    assert(back->serial == 42 && back->mandatory && back->created == -5);
-    assert(!memcmp(back->signer, key->pk, FC_PUBKEY_LEN));
+    FC_CHECK(!strcmp(back->version, "2.0.1") && !strcmp(back->min_version, "1.9"));
+    FC_CHECK(back->serial == 42 && back->mandatory && back->created == -5);
+    FC_CHECK(!memcmp(back->signer, key->pk, FC_PUBKEY_LEN));
     uint8_t *env2 = fc_manifest_sign(back, key, &len2);
-    assert(env2 && len2 == len && !memcmp(env, env2, len));
+    FC_CHECK(env2 && len2 == len && !memcmp(env, env2, len));
     free(env2);
     fc_manifest_destroy(&back);
     free(env);
     fc_manifest_destroy(&m);
-    assert(m == NULL);
+    FC_CHECK(m == NULL);
 
     /* Symlinks, fifos and odd names are refused, leaving no files behind. */
     m = fc_manifest_new();
     snprintf(path, sizeof path, "%s/a/link", root);
-    assert(symlink("../B.txt", path) == 0);
-    assert(fc_manifest_scan_dir(m, root, NULL, NULL) == FC_EPATH && m->nfiles == 0);
-    assert(unlink(path) == 0);
+    FC_CHECK(symlink("../B.txt", path) == 0);
+    FC_CHECK(fc_manifest_scan_dir(m, root, NULL, NULL) == FC_EPATH && m->nfiles == 0);
+    FC_CHECK(unlink(path) == 0);
     snprintf(path, sizeof path, "%s/a/b/fifo", root);
-    assert(mkfifo(path, 0644) == 0);
-    assert(fc_manifest_scan_dir(m, root, NULL, NULL) == FC_EPATH && m->nfiles == 0);
-    assert(unlink(path) == 0);
+    FC_CHECK(mkfifo(path, 0644) == 0);
+    FC_CHECK(fc_manifest_scan_dir(m, root, NULL, NULL) == FC_EPATH && m->nfiles == 0);
+    FC_CHECK(unlink(path) == 0);
     s_put_file(root, "a/back\\slash", "x", 1, 0644);
-    assert(fc_manifest_scan_dir(m, root, NULL, NULL) == FC_EPATH && m->files == NULL);
+    FC_CHECK(fc_manifest_scan_dir(m, root, NULL, NULL) == FC_EPATH && m->files == NULL);
     snprintf(path, sizeof path, "%s/a/back\\slash", root);
-    assert(unlink(path) == 0);
-    assert(fc_manifest_scan_dir(m, root, NULL, NULL) == FC_OK && m->nfiles == 4);
+    FC_CHECK(unlink(path) == 0);
+    FC_CHECK(fc_manifest_scan_dir(m, root, NULL, NULL) == FC_OK && m->nfiles == 4);
     snprintf(path, sizeof path, "%s/B.txt", root);
-    assert(fc_manifest_scan_dir(m, path, NULL, NULL) == FC_EPATH && m->nfiles == 0);
+    FC_CHECK(fc_manifest_scan_dir(m, path, NULL, NULL) == FC_EPATH && m->nfiles == 0);
     snprintf(path, sizeof path, "%s/missing", root);
-    assert(fc_manifest_scan_dir(m, path, NULL, NULL) == FC_EIO);
+    FC_CHECK(fc_manifest_scan_dir(m, path, NULL, NULL) == FC_EIO);
     fc_manifest_destroy(&m);
     free(big);
 }
@@ -412,13 +410,13 @@ static void s_test_scan(const char *root, const fc_signkey_t *key, const fc_trus
 void fc_manifest_scan_test(bool verbose)
 {
     printf(" * fc_manifest_scan: ");
-    assert(fc_crypto_init() == 0);
+    FC_CHECK(fc_crypto_init() == 0);
     fc_signkey_t key;
     fc_signkey_generate(&key);
     fc_trust_t *trust = fc_trust_new();
     fc_trust_add(trust, key.pk);
     char root[] = "/tmp/fc_manifest_scan_test.XXXXXX";
-    assert(mkdtemp(root));
+    FC_CHECK(mkdtemp(root));
 
     s_test_scan(root, &key, trust);
 
@@ -427,8 +425,8 @@ void fc_manifest_scan_test(bool verbose)
     char empty[600];
     snprintf(empty, sizeof empty, "%s/emptydir", root);
     s_progress_t prog = {0, 0, 0};
-    assert(fc_manifest_scan_dir(m, empty, s_on_progress, &prog) == FC_OK && m->nfiles == 0);
-    assert(prog.calls == 1 && prog.total == 0);
+    FC_CHECK(fc_manifest_scan_dir(m, empty, s_on_progress, &prog) == FC_OK && m->nfiles == 0);
+    FC_CHECK(prog.calls == 1 && prog.total == 0);
     strcpy(m->product, "app");
     strcpy(m->channel, "dev");
     strcpy(m->version, "0.1");
@@ -436,15 +434,15 @@ void fc_manifest_scan_test(bool verbose)
     uint8_t *env = fc_manifest_sign(m, &key, &len);
     int err = -1;
     fc_manifest_t *back = fc_manifest_parse(env, len, trust, &err);
-    assert(env && back && err == FC_OK && back->nfiles == 0 && fc_manifest_total_size(back) == 0);
-    assert(!fc_manifest_find(back, "x"));
+    FC_CHECK(env && back && err == FC_OK && back->nfiles == 0 && fc_manifest_total_size(back) == 0);
+    FC_CHECK(!fc_manifest_find(back, "x"));
     free(env);
     fc_manifest_destroy(&back);
     fc_manifest_destroy(&m);
 
     fc_trust_destroy(&trust);
     fc_signkey_wipe(&key);
-    assert(fc_remove_tree(root) == 0);
+    FC_CHECK(fc_remove_tree(root) == 0);
     if (verbose)
         printf("(tree, chunks, progress, refusals) ");
     printf("OK\n");

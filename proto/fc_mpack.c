@@ -1,10 +1,9 @@
 /* fc_mpack.c: bounded msgpack decoding: pre-check raw bytes, then unpack and read typed fields. */
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
 #include <assert.h>
 
 #include "fc_error.h"
 #include "fc_mpack.h"
+#include "fc_test_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,14 +356,14 @@ void fc_mpack_test(bool verbose)
     msgpack_sbuffer_init(&small);
     msgpack_packer spk;
     msgpack_packer_init(&spk, &small, msgpack_sbuffer_write);
-    assert(fc_mpack_pack_str(&spk, "ab") == 0 && fc_mpack_pack_bin(&spk, "\x01\x02", 2) == 0);
-    assert(small.size == 7 && !memcmp(small.data, "\xa2\x61\x62\xc4\x02\x01\x02", 7));
+    FC_CHECK(fc_mpack_pack_str(&spk, "ab") == 0 && fc_mpack_pack_bin(&spk, "\x01\x02", 2) == 0);
+    FC_CHECK(small.size == 7 && !memcmp(small.data, "\xa2\x61\x62\xc4\x02\x01\x02", 7));
     msgpack_sbuffer_destroy(&small);
 
     /* Valid: every type the walker knows, packed by msgpack-c. */
     size_t bigsize = 70000; /* over 65535: forces str32 / bin32 */
     char *big = malloc(bigsize);
-    assert(big);
+    FC_CHECK(big);
     memset(big, 'x', bigsize);
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init(&sbuf);
@@ -374,55 +373,55 @@ void fc_mpack_test(bool verbose)
         msgpack_zone zone;
         msgpack_zone_init(&zone, 4096);
         msgpack_object obj;
-        assert(fc_mpack_unpack(sample, sbuf.size, 3, &zone, &obj) == 0);
+        FC_CHECK(fc_mpack_unpack(sample, sbuf.size, 3, &zone, &obj) == 0);
         const msgpack_object *it;
         size_t n;
-        assert(fc_mpack_array(&obj, 100, 25, &it, &n) == 0 && n == 25);
-        assert(it[0].type == MSGPACK_OBJECT_NIL);
+        FC_CHECK(fc_mpack_array(&obj, 100, 25, &it, &n) == 0 && n == 25);
+        FC_CHECK(it[0].type == MSGPACK_OBJECT_NIL);
         bool bv;
-        assert(fc_mpack_bool(&it[1], &bv) == 0 && bv);
-        assert(fc_mpack_bool(&it[2], &bv) == 0 && !bv);
+        FC_CHECK(fc_mpack_bool(&it[1], &bv) == 0 && bv);
+        FC_CHECK(fc_mpack_bool(&it[2], &bv) == 0 && !bv);
         uint64_t u;
         int64_t i;
         uint32_t u32;
-        assert(fc_mpack_u64(&it[3], &u) == 0 && u == 5);
-        assert(fc_mpack_i64(&it[4], &i) == 0 && i == -5);
-        assert(fc_mpack_u32(&it[7], &u32) == 0 && u32 == 4000000000u);
-        assert(fc_mpack_u64(&it[8], &u) == 0 && u == 1ull << 40);
-        assert(fc_mpack_i64(&it[8], &i) == 0 && i == 1ll << 40);
-        assert(fc_mpack_i64(&it[12], &i) == 0 && i == -(1ll << 40));
+        FC_CHECK(fc_mpack_u64(&it[3], &u) == 0 && u == 5);
+        FC_CHECK(fc_mpack_i64(&it[4], &i) == 0 && i == -5);
+        FC_CHECK(fc_mpack_u32(&it[7], &u32) == 0 && u32 == 4000000000u);
+        FC_CHECK(fc_mpack_u64(&it[8], &u) == 0 && u == 1ull << 40);
+        FC_CHECK(fc_mpack_i64(&it[8], &i) == 0 && i == 1ll << 40);
+        FC_CHECK(fc_mpack_i64(&it[12], &i) == 0 && i == -(1ll << 40));
         char s[8];
-        assert(fc_mpack_str(&it[15], s, sizeof s) == 0 && strcmp(s, "abc") == 0);
+        FC_CHECK(fc_mpack_str(&it[15], s, sizeof s) == 0 && strcmp(s, "abc") == 0);
         const uint8_t *bp;
         size_t bl;
-        assert(fc_mpack_bin(&it[21], &bp, &bl, bigsize) == 0 && bl == bigsize);
-        assert(bp >= sample && bp + bl <= sample + sbuf.size); /* borrowed from buf */
+        FC_CHECK(fc_mpack_bin(&it[21], &bp, &bl, bigsize) == 0 && bl == bigsize);
+        FC_CHECK(bp >= sample && bp + bl <= sample + sbuf.size); /* borrowed from buf */
         uint8_t h[32];
-        assert(fc_mpack_hash(&it[19], h) == 0 && h[0] == 'x');
+        FC_CHECK(fc_mpack_hash(&it[19], h) == 0 && h[0] == 'x');
 
         /* Typed reader errors */
-        assert(fc_mpack_str(&it[15], s, 3) == FC_ETOOBIG); /* needs 4 with NUL */
-        assert(fc_mpack_str(&it[3], s, sizeof s) == FC_EPROTO);
-        assert(fc_mpack_str(&it[19], s, sizeof s) == FC_EPROTO); /* bin is not str */
-        assert(fc_mpack_u64(&it[4], &u) == FC_EPROTO);           /* negative */
-        assert(fc_mpack_u64(&it[13], &u) == FC_EPROTO);          /* float */
-        assert(fc_mpack_u64(&it[0], &u) == FC_EPROTO);           /* nil */
-        assert(fc_mpack_u32(&it[8], &u32) == FC_EPROTO);         /* 2^40 */
-        assert(fc_mpack_bool(&it[3], &bv) == FC_EPROTO);
-        assert(fc_mpack_hash(&it[20], h) == FC_EPROTO); /* 300 bytes */
-        assert(fc_mpack_hash(&it[15], h) == FC_EPROTO); /* str */
-        assert(fc_mpack_fixbin(&it[19], h, 31) == FC_EPROTO);
-        assert(fc_mpack_bin(&it[20], &bp, &bl, 299) == FC_ETOOBIG);
-        assert(fc_mpack_bin(&it[15], &bp, &bl, 1000) == FC_EPROTO);
-        assert(fc_mpack_array(&it[22], 100, 19, &it, &n) == FC_EPROTO && n == 0);
-        assert(fc_mpack_array(&obj, 24, -1, &it, &n) == FC_ETOOBIG);
-        assert(fc_mpack_array(&obj, 100, -1, &it, &n) == 0 && n == 25);
-        assert(fc_mpack_array(&it[23], 100, -1, &it, &n) == FC_EPROTO); /* map */
-        assert(fc_mpack_array(NULL, 100, -1, &it, &n) == FC_EPROTO);
+        FC_CHECK(fc_mpack_str(&it[15], s, 3) == FC_ETOOBIG); /* needs 4 with NUL */
+        FC_CHECK(fc_mpack_str(&it[3], s, sizeof s) == FC_EPROTO);
+        FC_CHECK(fc_mpack_str(&it[19], s, sizeof s) == FC_EPROTO); /* bin is not str */
+        FC_CHECK(fc_mpack_u64(&it[4], &u) == FC_EPROTO);           /* negative */
+        FC_CHECK(fc_mpack_u64(&it[13], &u) == FC_EPROTO);          /* float */
+        FC_CHECK(fc_mpack_u64(&it[0], &u) == FC_EPROTO);           /* nil */
+        FC_CHECK(fc_mpack_u32(&it[8], &u32) == FC_EPROTO);         /* 2^40 */
+        FC_CHECK(fc_mpack_bool(&it[3], &bv) == FC_EPROTO);
+        FC_CHECK(fc_mpack_hash(&it[20], h) == FC_EPROTO); /* 300 bytes */
+        FC_CHECK(fc_mpack_hash(&it[15], h) == FC_EPROTO); /* str */
+        FC_CHECK(fc_mpack_fixbin(&it[19], h, 31) == FC_EPROTO);
+        FC_CHECK(fc_mpack_bin(&it[20], &bp, &bl, 299) == FC_ETOOBIG);
+        FC_CHECK(fc_mpack_bin(&it[15], &bp, &bl, 1000) == FC_EPROTO);
+        FC_CHECK(fc_mpack_array(&it[22], 100, 19, &it, &n) == FC_EPROTO && n == 0);
+        FC_CHECK(fc_mpack_array(&obj, 24, -1, &it, &n) == FC_ETOOBIG);
+        FC_CHECK(fc_mpack_array(&obj, 100, -1, &it, &n) == 0 && n == 25);
+        FC_CHECK(fc_mpack_array(&it[23], 100, -1, &it, &n) == FC_EPROTO); /* map */
+        FC_CHECK(fc_mpack_array(NULL, 100, -1, &it, &n) == FC_EPROTO);
         msgpack_zone_destroy(&zone);
     }
     /* Depth: the sample nests an array in a map in the top array (depth 3). */
-    assert(s_try(sample, sbuf.size, 2) == FC_EPROTO);
+    FC_CHECK(s_try(sample, sbuf.size, 2) == FC_EPROTO);
 
     /* Truncated at every length: rejected, never read past the end (ASan checks the
        latter: each prefix is copied to an exact-size heap buffer). A compact sample keeps
@@ -436,27 +435,27 @@ void fc_mpack_test(bool verbose)
         const uint8_t tail[] = {0xdd, 0, 0, 0, 3,   0xc6, 0, 0, 0, 1, 0xff, 0xdb,
                                 0,    0, 0, 1, 'z', 0xdf, 0, 0, 0, 1, 0xc3, 0xc2};
         msgpack_sbuffer_write(&small, (const char *)tail, sizeof tail);
-        assert(s_try((const uint8_t *)small.data, small.size, 8) == 0);
+        FC_CHECK(s_try((const uint8_t *)small.data, small.size, 8) == 0);
         for (size_t cut = 0; cut < small.size; cut++) {
             uint8_t *prefix = malloc(cut ? cut : 1);
-            assert(prefix);
+            FC_CHECK(prefix);
             memcpy(prefix, small.data, cut);
-            assert(s_try(prefix, cut, 8) == FC_EPROTO);
+            FC_CHECK(s_try(prefix, cut, 8) == FC_EPROTO);
             free(prefix);
         }
         msgpack_sbuffer_destroy(&small);
     }
     /* The big sample cut inside its str32 and bin32 bodies */
     for (size_t cut = sbuf.size - bigsize - 2; cut > 0; cut /= 2)
-        assert(s_try(sample, cut, 8) == FC_EPROTO);
+        FC_CHECK(s_try(sample, cut, 8) == FC_EPROTO);
     /* Trailing bytes */
     {
         uint8_t *more = malloc(sbuf.size + 1);
-        assert(more);
+        FC_CHECK(more);
         memcpy(more, sample, sbuf.size);
         more[sbuf.size] = 0xc0;
-        assert(s_try(more, sbuf.size + 1, 8) == FC_EPROTO);
-        assert(s_try(more, sbuf.size, 8) == 0);
+        FC_CHECK(s_try(more, sbuf.size + 1, 8) == FC_EPROTO);
+        FC_CHECK(s_try(more, sbuf.size, 8) == 0);
         free(more);
     }
     msgpack_sbuffer_destroy(&sbuf);
@@ -472,14 +471,14 @@ void fc_mpack_test(bool verbose)
         msgpack_zone zone;
         msgpack_zone_init(&zone, 1024);
         msgpack_object obj;
-        assert(fc_mpack_unpack(wide, sizeof wide, 2, &zone, &obj) == 0);
+        FC_CHECK(fc_mpack_unpack(wide, sizeof wide, 2, &zone, &obj) == 0);
         const msgpack_object *it;
         size_t n;
         uint64_t u;
         char s[4];
-        assert(fc_mpack_array(&obj, 4, 4, &it, &n) == 0);
-        assert(fc_mpack_u64(&it[0], &u) == 0 && u == 7);
-        assert(fc_mpack_str(&it[1], s, sizeof s) == 0 && strcmp(s, "hi") == 0);
+        FC_CHECK(fc_mpack_array(&obj, 4, 4, &it, &n) == 0);
+        FC_CHECK(fc_mpack_u64(&it[0], &u) == 0 && u == 7);
+        FC_CHECK(fc_mpack_str(&it[1], s, sizeof s) == 0 && strcmp(s, "hi") == 0);
         msgpack_zone_destroy(&zone);
     }
 
@@ -494,11 +493,11 @@ void fc_mpack_test(bool verbose)
         msgpack_zone_init(&zone, 1024);
         size_t free_before = zone.chunk_list.free;
         msgpack_object obj;
-        assert(fc_mpack_unpack(huge_array, sizeof huge_array, 8, &zone, &obj) == FC_EPROTO);
-        assert(fc_mpack_unpack(huge_map, sizeof huge_map, 8, &zone, &obj) == FC_EPROTO);
-        assert(fc_mpack_unpack(lying_array, sizeof lying_array, 8, &zone, &obj) == FC_EPROTO);
-        assert(fc_mpack_unpack(lying_map, sizeof lying_map, 8, &zone, &obj) == FC_EPROTO);
-        assert(zone.chunk_list.free == free_before);
+        FC_CHECK(fc_mpack_unpack(huge_array, sizeof huge_array, 8, &zone, &obj) == FC_EPROTO);
+        FC_CHECK(fc_mpack_unpack(huge_map, sizeof huge_map, 8, &zone, &obj) == FC_EPROTO);
+        FC_CHECK(fc_mpack_unpack(lying_array, sizeof lying_array, 8, &zone, &obj) == FC_EPROTO);
+        FC_CHECK(fc_mpack_unpack(lying_map, sizeof lying_map, 8, &zone, &obj) == FC_EPROTO);
+        FC_CHECK(zone.chunk_list.free == free_before);
         msgpack_zone_destroy(&zone);
     }
 
@@ -507,10 +506,10 @@ void fc_mpack_test(bool verbose)
         const uint8_t str_lie[] = {0xa5, 'a', 'b'};
         const uint8_t bin_lie[] = {0xc6, 0xff, 0xff, 0xff, 0xff, 0};
         const uint8_t str32_lie[] = {0xdb, 0x7f, 0xff, 0xff, 0xff};
-        assert(s_try(str_lie, sizeof str_lie, 8) == FC_EPROTO);
-        assert(s_try(bin_lie, sizeof bin_lie, 8) == FC_EPROTO);
-        assert(s_try(str32_lie, sizeof str32_lie, 8) == FC_EPROTO);
-        assert(s_try(NULL, 0, 8) == FC_EPROTO);
+        FC_CHECK(s_try(str_lie, sizeof str_lie, 8) == FC_EPROTO);
+        FC_CHECK(s_try(bin_lie, sizeof bin_lie, 8) == FC_EPROTO);
+        FC_CHECK(s_try(str32_lie, sizeof str32_lie, 8) == FC_EPROTO);
+        FC_CHECK(s_try(NULL, 0, 8) == FC_EPROTO);
     }
 
     /* Ext types and the never-used 0xc1 are rejected. */
@@ -519,24 +518,24 @@ void fc_mpack_test(bool verbose)
         const uint8_t ext8[] = {0xc7, 0x01, 0x05, 0x00};
         const uint8_t inarray[] = {0x91, 0xd5, 0x01, 0x00, 0x00};
         const uint8_t never[] = {0xc1};
-        assert(s_try(fixext1, sizeof fixext1, 8) == FC_EPROTO);
-        assert(s_try(ext8, sizeof ext8, 8) == FC_EPROTO);
-        assert(s_try(inarray, sizeof inarray, 8) == FC_EPROTO);
-        assert(s_try(never, sizeof never, 8) == FC_EPROTO);
+        FC_CHECK(s_try(fixext1, sizeof fixext1, 8) == FC_EPROTO);
+        FC_CHECK(s_try(ext8, sizeof ext8, 8) == FC_EPROTO);
+        FC_CHECK(s_try(inarray, sizeof inarray, 8) == FC_EPROTO);
+        FC_CHECK(s_try(never, sizeof never, 8) == FC_EPROTO);
     }
 
     /* Depth: 5 nested arrays pass with a limit of 5 and fail with 4; a scalar needs none. */
     {
         const uint8_t nest5[] = {0x91, 0x91, 0x91, 0x91, 0x90};
         const uint8_t scalar[] = {0x07};
-        assert(s_try(nest5, sizeof nest5, 5) == 0);
-        assert(s_try(nest5, sizeof nest5, 4) == FC_EPROTO);
-        assert(s_try(scalar, sizeof scalar, 0) == 0);
+        FC_CHECK(s_try(nest5, sizeof nest5, 5) == 0);
+        FC_CHECK(s_try(nest5, sizeof nest5, 4) == FC_EPROTO);
+        FC_CHECK(s_try(scalar, sizeof scalar, 0) == 0);
         /* Deeper than msgpack-c can go: the cap rejects it even with a silly limit. */
         uint8_t deep[100];
         memset(deep, 0x91, sizeof deep);
         deep[sizeof deep - 1] = 0xc0;
-        assert(s_try(deep, sizeof deep, 1000) == FC_EPROTO);
+        FC_CHECK(s_try(deep, sizeof deep, 1000) == FC_EPROTO);
     }
 
     /* Object budget */
@@ -545,8 +544,8 @@ void fc_mpack_test(bool verbose)
         msgpack_zone zone;
         msgpack_zone_init(&zone, 1024);
         msgpack_object obj;
-        assert(fc_mpack_unpack_max(four, sizeof four, 1, 4, &zone, &obj) == 0);
-        assert(fc_mpack_unpack_max(four, sizeof four, 1, 3, &zone, &obj) == FC_ETOOBIG);
+        FC_CHECK(fc_mpack_unpack_max(four, sizeof four, 1, 4, &zone, &obj) == 0);
+        FC_CHECK(fc_mpack_unpack_max(four, sizeof four, 1, 3, &zone, &obj) == FC_ETOOBIG);
         msgpack_zone_destroy(&zone);
     }
 
@@ -557,8 +556,8 @@ void fc_mpack_test(bool verbose)
         msgpack_zone_init(&zone, 1024);
         msgpack_object obj;
         char s[8];
-        assert(fc_mpack_unpack(nul, sizeof nul, 0, &zone, &obj) == 0);
-        assert(fc_mpack_str(&obj, s, sizeof s) == FC_EPROTO);
+        FC_CHECK(fc_mpack_unpack(nul, sizeof nul, 0, &zone, &obj) == 0);
+        FC_CHECK(fc_mpack_str(&obj, s, sizeof s) == FC_EPROTO);
         msgpack_zone_destroy(&zone);
     }
 
@@ -571,10 +570,10 @@ void fc_mpack_test(bool verbose)
         msgpack_object obj;
         int64_t i;
         uint32_t u32;
-        assert(fc_mpack_unpack(big_u, sizeof big_u, 0, &zone, &obj) == 0);
-        assert(fc_mpack_i64(&obj, &i) == FC_EPROTO);
-        assert(fc_mpack_unpack(max_u32, sizeof max_u32, 0, &zone, &obj) == 0);
-        assert(fc_mpack_u32(&obj, &u32) == 0 && u32 == UINT32_MAX);
+        FC_CHECK(fc_mpack_unpack(big_u, sizeof big_u, 0, &zone, &obj) == 0);
+        FC_CHECK(fc_mpack_i64(&obj, &i) == FC_EPROTO);
+        FC_CHECK(fc_mpack_unpack(max_u32, sizeof max_u32, 0, &zone, &obj) == 0);
+        FC_CHECK(fc_mpack_u32(&obj, &u32) == 0 && u32 == UINT32_MAX);
         msgpack_zone_destroy(&zone);
     }
 

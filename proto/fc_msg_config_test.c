@@ -1,11 +1,9 @@
 /* fc_msg_config_test.c: self-test of the config messages (types 22-31) and OK's grant flag. */
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 
 #include "fc_error.h"
 #include "fc_msg.h"
 #include "fc_msg_sample.h"
+#include "fc_test_check.h"
 
 #include <msgpack.h>
 #include <stdio.h>
@@ -105,7 +103,7 @@ static fc_msg_t *s_sample(fc_msg_type_t type)
         fc_msg_set_str(m->text, sizeof m->text, "group:web");
         break;
     default:
-        assert(false);
+        FC_CHECK(false);
     }
     return m;
 }
@@ -122,15 +120,15 @@ static void s_test_round_trips(void)
     for (size_t t = 0; t < S_NTYPES; t++) {
         fc_msg_t *m = s_sample(s_config_types[t]);
         zmsg_t *msg = fc_msg_encode(m);
-        assert(msg && zmsg_size(msg) == 1);
+        FC_CHECK(msg && zmsg_size(msg) == 1);
         fc_msg_destroy(&m);
         fc_msg_t *got = fc_msg_accept(msg);
         fc_msg_t *want = s_sample(s_config_types[t]);
-        assert(fc_msg_equal(got, want));
+        FC_CHECK(fc_msg_equal(got, want));
         msg = fc_msg_encode(got); /* and again from the decoded copy */
         fc_msg_destroy(&got);
         got = fc_msg_accept(msg);
-        assert(fc_msg_equal(got, want));
+        FC_CHECK(fc_msg_equal(got, want));
         fc_msg_destroy(&got);
         fc_msg_destroy(&want);
     }
@@ -157,9 +155,9 @@ static void s_test_wire_layout(void)
     msgpack_pack_bin_with_body(&pk, "rev1", 4);
     msgpack_pack_bin_with_body(&pk, "", 0);
     fc_msg_t *m = fc_msg_accept(s_frame(&sbuf));
-    assert(m->req == 9 && m->epoch == 2 && m->seq == 3 && m->serial == 4 && !m->flag);
-    assert(m->nitems == 2 && m->items[0].len == 4 && !memcmp(m->items[0].data, "rev1", 4));
-    assert(m->items[1].len == 0 && m->items[1].data == NULL);
+    FC_CHECK(m->req == 9 && m->epoch == 2 && m->seq == 3 && m->serial == 4 && !m->flag);
+    FC_CHECK(m->nitems == 2 && m->items[0].len == 4 && !memcmp(m->items[0].data, "rev1", 4));
+    FC_CHECK(m->items[1].len == 0 && m->items[1].data == NULL);
     fc_msg_destroy(&m);
 
     /* CONFIG_ACK: id, group, serial, state, text */
@@ -174,8 +172,8 @@ static void s_test_wire_layout(void)
     msgpack_pack_str_with_body(&pk, "vetoed", 6);
     msgpack_pack_str_with_body(&pk, "no", 2);
     m = fc_msg_accept(s_frame(&sbuf));
-    assert(!strcmp(m->id, "h1") && !strcmp(m->group, "g") && m->serial == 7);
-    assert(!strcmp(m->state, "vetoed") && !strcmp(m->text, "no"));
+    FC_CHECK(!strcmp(m->id, "h1") && !strcmp(m->group, "g") && m->serial == 7);
+    FC_CHECK(!strcmp(m->state, "vetoed") && !strcmp(m->text, "no"));
     fc_msg_destroy(&m);
 
     /* CONFIG_STATUS_REPLY: serial, flag, text, agents */
@@ -189,7 +187,7 @@ static void s_test_wire_layout(void)
     msgpack_pack_str_with_body(&pk, "halted", 6);
     msgpack_pack_array(&pk, 0);
     m = fc_msg_accept(s_frame(&sbuf));
-    assert(m->serial == 8 && m->flag && !strcmp(m->text, "halted") && m->nagents == 0);
+    FC_CHECK(m->serial == 8 && m->flag && !strcmp(m->text, "halted") && m->nagents == 0);
     fc_msg_destroy(&m);
 
     /* AUDIT_REPLY: [[time, who, action, detail, result]] */
@@ -206,9 +204,9 @@ static void s_test_wire_layout(void)
     msgpack_pack_str_with_body(&pk, "det", 3);
     msgpack_pack_str_with_body(&pk, "res", 3);
     m = fc_msg_accept(s_frame(&sbuf));
-    assert(m->naudit == 1 && m->audit[0].time == -2 && !strcmp(m->audit[0].who, "who"));
-    assert(!strcmp(m->audit[0].action, "act") && !strcmp(m->audit[0].detail, "det"));
-    assert(!strcmp(m->audit[0].result, "res"));
+    FC_CHECK(m->naudit == 1 && m->audit[0].time == -2 && !strcmp(m->audit[0].who, "who"));
+    FC_CHECK(!strcmp(m->audit[0].action, "act") && !strcmp(m->audit[0].detail, "det"));
+    FC_CHECK(!strcmp(m->audit[0].result, "res"));
     fc_msg_destroy(&m);
 
     /* CONFIG_ANNOUNCE: epoch, seq, serial, text; exact encoder bytes */
@@ -220,8 +218,8 @@ static void s_test_wire_layout(void)
     zmsg_t *msg = fc_msg_encode(m);
     fc_msg_destroy(&m);
     const uint8_t want[] = {0x97, 1, 31, 0, 1, 2, 3, 0xa6, 'g', 'l', 'o', 'b', 'a', 'l'};
-    assert(msg && zframe_size(zmsg_first(msg)) == sizeof want);
-    assert(!memcmp(zframe_data(zmsg_first(msg)), want, sizeof want));
+    FC_CHECK(msg && zframe_size(zmsg_first(msg)) == sizeof want);
+    FC_CHECK(!memcmp(zframe_data(zmsg_first(msg)), want, sizeof want));
     zmsg_destroy(&msg);
     msgpack_sbuffer_destroy(&sbuf);
 }
@@ -236,7 +234,7 @@ static zmsg_t *s_mutate(zmsg_t *good, size_t at, bool drop)
     msgpack_unpacked_init(&up);
     size_t off = 0;
     int rc = msgpack_unpack_next(&up, (const char *)zframe_data(body), zframe_size(body), &off);
-    assert(rc == MSGPACK_UNPACK_SUCCESS && up.data.type == MSGPACK_OBJECT_ARRAY);
+    FC_CHECK(rc == MSGPACK_UNPACK_SUCCESS && up.data.type == MSGPACK_OBJECT_ARRAY);
     msgpack_object_array top = up.data.via.array;
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init(&sbuf);
@@ -276,7 +274,7 @@ static void s_test_malformed(void)
         msgpack_unpack_next(&up, (const char *)zframe_data(body), zframe_size(body), &off);
         size_t n = up.data.via.array.size;
         msgpack_unpacked_destroy(&up);
-        assert(n >= 4);
+        FC_CHECK(n >= 4);
 
         for (size_t i = 3; i < n; i++) {
             fc_msg_reject(s_mutate(good, i, false), FC_EPROTO);
@@ -285,7 +283,7 @@ static void s_test_malformed(void)
         fc_msg_reject(s_mutate(good, SIZE_MAX, false), FC_EPROTO);
         zmsg_t *same = s_mutate(good, n, false); /* nothing replaced: still fine */
         fc_msg_t *back = fc_msg_accept(same);
-        assert(back->type == s_config_types[t]);
+        FC_CHECK(back->type == s_config_types[t]);
         fc_msg_destroy(&back);
 
         for (size_t cut = 0; cut < zframe_size(body); cut++) {
@@ -326,7 +324,7 @@ static void s_test_ack_states(void)
                           "failed",  "restart-required", "unchanged"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         fc_msg_t *m = fc_msg_accept(s_ack_with(good[i]));
-        assert(m->type == FC_MSG_CONFIG_ACK && strcmp(m->state, good[i]) == 0);
+        FC_CHECK(m->type == FC_MSG_CONFIG_ACK && strcmp(m->state, good[i]) == 0);
         fc_msg_destroy(&m);
     }
 }
@@ -375,87 +373,87 @@ static void s_test_limits(void)
     /* Snapshot items: count, size of one, total size of all (the broker pages instead). */
     fc_msg_t *m = fc_msg_new(FC_MSG_CONFIG_SNAPSHOT);
     s_add_items(m, FC_MAX_SNAPSHOT + 1, 1);
-    assert(fc_msg_encode(m) == NULL);
+    FC_CHECK(fc_msg_encode(m) == NULL);
     m->nitems = FC_MAX_SNAPSHOT; /* at the limit is fine; destroy still frees the extra one */
     zmsg_t *msg = fc_msg_encode(m);
     m->nitems = FC_MAX_SNAPSHOT + 1;
     fc_msg_destroy(&m);
     m = fc_msg_accept(msg);
-    assert(m->nitems == FC_MAX_SNAPSHOT &&
-           m->items[FC_MAX_SNAPSHOT - 1].data[0] == (uint8_t)((FC_MAX_SNAPSHOT - 1) * 31) &&
-           m->items[FC_MAX_SNAPSHOT - 1].len == 1);
+    FC_CHECK(m->nitems == FC_MAX_SNAPSHOT &&
+             m->items[FC_MAX_SNAPSHOT - 1].data[0] == (uint8_t)((FC_MAX_SNAPSHOT - 1) * 31) &&
+             m->items[FC_MAX_SNAPSHOT - 1].len == 1);
     fc_msg_destroy(&m);
 
     m = fc_msg_new(FC_MSG_CONFIG_SNAPSHOT);
     s_add_items(m, 1, FC_MAX_REVISION + 1);
-    assert(fc_msg_encode(m) == NULL);
+    FC_CHECK(fc_msg_encode(m) == NULL);
     m->items[0].len = FC_MAX_REVISION;
     msg = fc_msg_encode(m);
-    assert(msg);
+    FC_CHECK(msg);
     zmsg_destroy(&msg);
     free(m->items[0].data); /* an item claiming bytes it lacks */
     m->items[0].data = NULL;
-    assert(fc_msg_encode(m) == NULL);
+    FC_CHECK(fc_msg_encode(m) == NULL);
     m->items[0].len = 0;
     msg = fc_msg_encode(m);
     fc_msg_destroy(&m);
     m = fc_msg_accept(msg);
-    assert(m->nitems == 1 && m->items[0].len == 0);
+    FC_CHECK(m->nitems == 1 && m->items[0].len == 0);
     fc_msg_destroy(&m);
 
     size_t fit = FC_MAX_FRAME / FC_MAX_REVISION - 1; /* 15 full revisions fit in a frame */
     m = fc_msg_new(FC_MSG_CONFIG_SNAPSHOT);
     s_add_items(m, fit + 2, FC_MAX_REVISION);
     int64_t start = zclock_mono();
-    assert(fc_msg_encode(m) == NULL); /* 17 MiB of items */
+    FC_CHECK(fc_msg_encode(m) == NULL); /* 17 MiB of items */
     m->nitems = fit + 1;
-    assert(fc_msg_encode(m) == NULL); /* 16 MiB of items plus the header */
-    assert(zclock_mono() - start < 2000);
+    FC_CHECK(fc_msg_encode(m) == NULL); /* 16 MiB of items plus the header */
+    FC_CHECK(zclock_mono() - start < 2000);
     m->nitems = fit;
     msg = fc_msg_encode(m);
     m->nitems = fit + 2;
     fc_msg_destroy(&m);
-    assert(msg && zframe_size(zmsg_first(msg)) <= FC_MAX_FRAME);
+    FC_CHECK(msg && zframe_size(zmsg_first(msg)) <= FC_MAX_FRAME);
     m = fc_msg_accept(msg);
-    assert(m->nitems == fit && m->items[fit - 1].len == FC_MAX_REVISION);
+    FC_CHECK(m->nitems == fit && m->items[fit - 1].len == FC_MAX_REVISION);
     fc_msg_destroy(&m);
 
     fc_msg_reject(s_list_frame(FC_MSG_CONFIG_SNAPSHOT, FC_MAX_SNAPSHOT + 1, 1), FC_ETOOBIG);
     fc_msg_reject(s_list_frame(FC_MSG_CONFIG_SNAPSHOT, 1, FC_MAX_REVISION + 1), FC_ETOOBIG);
     m = fc_msg_accept(s_list_frame(FC_MSG_CONFIG_SNAPSHOT, 2, FC_MAX_REVISION));
-    assert(m->nitems == 2 && m->items[1].len == FC_MAX_REVISION);
+    FC_CHECK(m->nitems == 2 && m->items[1].len == FC_MAX_REVISION);
     fc_msg_destroy(&m);
 
     /* Audit entries: count and text lengths. */
     m = fc_msg_new(FC_MSG_AUDIT_REPLY);
     s_add_audit(m, FC_MAX_LIST + 1);
-    assert(fc_msg_encode(m) == NULL);
+    FC_CHECK(fc_msg_encode(m) == NULL);
     m->naudit = FC_MAX_LIST;
     msg = fc_msg_encode(m);
     fc_msg_destroy(&m);
     m = fc_msg_accept(msg);
-    assert(m->naudit == FC_MAX_LIST && !strcmp(m->audit[1].action, "config.set"));
+    FC_CHECK(m->naudit == FC_MAX_LIST && !strcmp(m->audit[1].action, "config.set"));
     fc_msg_destroy(&m);
     m = s_sample(FC_MSG_AUDIT_REPLY);
     memset(m->audit[2].who, 'w', sizeof m->audit[2].who); /* not terminated in its buffer */
-    assert(fc_msg_encode(m) == NULL);
+    FC_CHECK(fc_msg_encode(m) == NULL);
     fc_msg_destroy(&m);
     fc_msg_reject(s_list_frame(FC_MSG_AUDIT_REPLY, FC_MAX_LIST + 1, 1), FC_ETOOBIG);
     fc_msg_reject(s_list_frame(FC_MSG_AUDIT_REPLY, 1, FC_MAX_TEXT + 1), FC_ETOOBIG);
     m = fc_msg_accept(s_list_frame(FC_MSG_AUDIT_REPLY, 1, FC_MAX_TEXT));
-    assert(strlen(m->audit[0].detail) == FC_MAX_TEXT);
+    FC_CHECK(strlen(m->audit[0].detail) == FC_MAX_TEXT);
     fc_msg_destroy(&m);
 
     /* A pushed revision is bounded by FC_MAX_REVISION, not the manifest limit. */
     uint8_t *big = (uint8_t *)zmalloc(FC_MAX_REVISION + 1);
     m = fc_msg_new(FC_MSG_CONFIG_PUSH);
     fc_msg_set_bytes(m, big, FC_MAX_REVISION + 1);
-    assert(fc_msg_encode(m) == NULL);
+    FC_CHECK(fc_msg_encode(m) == NULL);
     fc_msg_set_bytes(m, big, FC_MAX_REVISION);
     msg = fc_msg_encode(m);
     fc_msg_destroy(&m);
     m = fc_msg_accept(msg);
-    assert(m->bytes_len == FC_MAX_REVISION);
+    FC_CHECK(m->bytes_len == FC_MAX_REVISION);
     fc_msg_destroy(&m);
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init(&sbuf);
@@ -482,27 +480,28 @@ static void s_test_announce_bytes(void)
     fc_msg_set_str(m->text, sizeof m->text, "global");
     zmsg_t *msg = fc_msg_encode(m);
     const uint8_t plain[] = {0x97, 1, 31, 0, 1, 2, 3, 0xa6, 'g', 'l', 'o', 'b', 'a', 'l'};
-    assert(msg && zframe_size(zmsg_first(msg)) == sizeof plain);
-    assert(!memcmp(zframe_data(zmsg_first(msg)), plain, sizeof plain));
+    FC_CHECK(msg && zframe_size(zmsg_first(msg)) == sizeof plain);
+    FC_CHECK(!memcmp(zframe_data(zmsg_first(msg)), plain, sizeof plain));
     fc_msg_t *got = fc_msg_accept(msg);
-    assert(got->bytes_len == 0 && !got->bytes && got->serial == 3 && !strcmp(got->text, "global"));
+    FC_CHECK(got->bytes_len == 0 && !got->bytes && got->serial == 3 &&
+             !strcmp(got->text, "global"));
     fc_msg_destroy(&got);
 
     fc_msg_set_bytes(m, "rev!", 4);
     msg = fc_msg_encode(m);
     const uint8_t carried[] = {0x98, 1,   31,  0,   1,    2, 3,   0xa6, 'g', 'l',
                                'o',  'b', 'a', 'l', 0xc4, 4, 'r', 'e',  'v', '!'};
-    assert(msg && zframe_size(zmsg_first(msg)) == sizeof carried);
-    assert(!memcmp(zframe_data(zmsg_first(msg)), carried, sizeof carried));
+    FC_CHECK(msg && zframe_size(zmsg_first(msg)) == sizeof carried);
+    FC_CHECK(!memcmp(zframe_data(zmsg_first(msg)), carried, sizeof carried));
     got = fc_msg_accept(msg);
-    assert(got->bytes_len == 4 && !memcmp(got->bytes, "rev!", 4) && got->seq == 2 &&
-           got->serial == 3 && got->epoch == 1 && !strcmp(got->text, "global"));
+    FC_CHECK(got->bytes_len == 4 && !memcmp(got->bytes, "rev!", 4) && got->seq == 2 &&
+             got->serial == 3 && got->epoch == 1 && !strcmp(got->text, "global"));
     fc_msg_destroy(&got);
 
     /* Through PUB/SUB too: the topic still says the scope. */
     zsock_t *pub = zsock_new(ZMQ_PUB), *sub = zsock_new(ZMQ_SUB);
     int port = zsock_bind(pub, "tcp://127.0.0.1:*");
-    assert(port > 0 && zsock_connect(sub, "tcp://127.0.0.1:%d", port) == 0);
+    FC_CHECK(port > 0 && zsock_connect(sub, "tcp://127.0.0.1:%d", port) == 0);
     zsock_set_subscribe(sub, FC_TOPIC_CONFIG);
     zsock_set_rcvtimeo(sub, 100);
     got = NULL;
@@ -512,11 +511,11 @@ static void s_test_announce_bytes(void)
         copy->serial = 3;
         fc_msg_set_str(copy->text, sizeof copy->text, "global");
         fc_msg_set_bytes(copy, "rev!", 4);
-        assert(fc_msg_publish(&copy, zsock_resolve(pub)) == 0);
+        FC_CHECK(fc_msg_publish(&copy, zsock_resolve(pub)) == 0);
         int err = 0;
         got = fc_msg_recv_announce(zsock_resolve(sub), &err);
     }
-    assert(got && got->bytes_len == 4 && !memcmp(got->bytes, "rev!", 4));
+    FC_CHECK(got && got->bytes_len == 4 && !memcmp(got->bytes, "rev!", 4));
     fc_msg_destroy(&got);
     zsock_destroy(&sub);
     zsock_destroy(&pub);
@@ -525,7 +524,7 @@ static void s_test_announce_bytes(void)
     msg = zmsg_new();
     zmsg_addmem(msg, "\x98\x01\x1f\x00\x01\x02\x03\xa0\xc4\x00", 10);
     got = fc_msg_accept(msg);
-    assert(got->bytes_len == 0 && got->serial == 3);
+    FC_CHECK(got->bytes_len == 0 && got->serial == 3);
     fc_msg_destroy(&got);
     msg = zmsg_new(); /* it must be a bin */
     zmsg_addmem(msg, "\x98\x01\x1f\x00\x01\x02\x03\xa0\x01", 9);
@@ -540,11 +539,11 @@ static void s_test_announce_bytes(void)
     /* Bounded like CONFIG_PUSH's revision. */
     uint8_t *big = (uint8_t *)calloc(1, FC_MAX_REVISION + 1);
     fc_msg_set_bytes(m, big, FC_MAX_REVISION + 1);
-    assert(fc_msg_encode(m) == NULL);
+    FC_CHECK(fc_msg_encode(m) == NULL);
     fc_msg_set_bytes(m, big, FC_MAX_REVISION);
     msg = fc_msg_encode(m);
     got = fc_msg_accept(msg);
-    assert(got->bytes_len == FC_MAX_REVISION);
+    FC_CHECK(got->bytes_len == FC_MAX_REVISION);
     fc_msg_destroy(&got);
     free(big);
     fc_msg_destroy(&m);
@@ -559,26 +558,26 @@ static void s_test_ok_flag(void)
     m->serial = 6;
     zmsg_t *msg = fc_msg_encode(m);
     const uint8_t plain[] = {0x94, 1, FC_MSG_OK, 5, 6};
-    assert(msg && zframe_size(zmsg_first(msg)) == sizeof plain);
-    assert(!memcmp(zframe_data(zmsg_first(msg)), plain, sizeof plain));
+    FC_CHECK(msg && zframe_size(zmsg_first(msg)) == sizeof plain);
+    FC_CHECK(!memcmp(zframe_data(zmsg_first(msg)), plain, sizeof plain));
     fc_msg_t *got = fc_msg_accept(msg);
-    assert(!got->flag && got->serial == 6);
+    FC_CHECK(!got->flag && got->serial == 6);
     fc_msg_destroy(&got);
 
     m->flag = true;
     msg = fc_msg_encode(m);
     fc_msg_destroy(&m);
     const uint8_t granted[] = {0x95, 1, FC_MSG_OK, 5, 6, 0xc3};
-    assert(msg && zframe_size(zmsg_first(msg)) == sizeof granted);
-    assert(!memcmp(zframe_data(zmsg_first(msg)), granted, sizeof granted));
+    FC_CHECK(msg && zframe_size(zmsg_first(msg)) == sizeof granted);
+    FC_CHECK(!memcmp(zframe_data(zmsg_first(msg)), granted, sizeof granted));
     got = fc_msg_accept(msg);
-    assert(got->flag && got->serial == 6);
+    FC_CHECK(got->flag && got->serial == 6);
     fc_msg_destroy(&got);
 
     msg = zmsg_new(); /* an explicit false is accepted too */
     zmsg_addmem(msg, "\x95\x01\x12\x05\x06\xc2", 6);
     got = fc_msg_accept(msg);
-    assert(!got->flag);
+    FC_CHECK(!got->flag);
     fc_msg_destroy(&got);
     msg = zmsg_new(); /* the flag must be a bool */
     zmsg_addmem(msg, "\x95\x01\x12\x05\x06\x01", 6);
@@ -597,9 +596,9 @@ static void s_test_announce(void)
     zsock_t *pub = zsock_new(ZMQ_PUB);
     zsock_t *sub = zsock_new(ZMQ_SUB);
     int port = zsock_bind(pub, "tcp://127.0.0.1:*");
-    assert(port > 0);
+    FC_CHECK(port > 0);
     zsock_set_subscribe(sub, FC_TOPIC_CONFIG);
-    assert(zsock_connect(sub, "tcp://127.0.0.1:%d", port) == 0);
+    FC_CHECK(zsock_connect(sub, "tcp://127.0.0.1:%d", port) == 0);
 
     /* The subscription takes a moment to reach the publisher: announce until one arrives. */
     zsock_set_rcvtimeo(sub, 20);
@@ -607,12 +606,12 @@ static void s_test_announce(void)
     int err = -1;
     for (int tries = 0; tries < 250 && !m; tries++) {
         fc_msg_t *a = s_sample(FC_MSG_CONFIG_ANNOUNCE);
-        assert(fc_msg_publish(&a, pub) == 0 && a == NULL);
+        FC_CHECK(fc_msg_publish(&a, pub) == 0 && a == NULL);
         m = fc_msg_recv_announce(sub, &err);
     }
-    assert(m && err == FC_OK);
+    FC_CHECK(m && err == FC_OK);
     fc_msg_t *want = s_sample(FC_MSG_CONFIG_ANNOUNCE);
-    assert(fc_msg_equal(m, want));
+    FC_CHECK(fc_msg_equal(m, want));
     fc_msg_destroy(&m);
     zsock_set_rcvtimeo(sub, 200);
     while ((m = fc_msg_recv_announce(sub, &err))) /* drain the ones still in flight */
@@ -623,14 +622,14 @@ static void s_test_announce(void)
     zsock_t *raw_sub = zsock_new(ZMQ_SUB);
     zsock_set_subscribe(raw_sub, "C/group:web");
     zsock_set_rcvtimeo(raw_sub, 20);
-    assert(zsock_connect(raw_sub, "tcp://127.0.0.1:%d", port) == 0);
+    FC_CHECK(zsock_connect(raw_sub, "tcp://127.0.0.1:%d", port) == 0);
     zmsg_t *got = NULL;
     for (int tries = 0; tries < 250 && !got; tries++) {
         m = s_sample(FC_MSG_CONFIG_ANNOUNCE);
-        assert(fc_msg_publish(&m, pub) == 0);
+        FC_CHECK(fc_msg_publish(&m, pub) == 0);
         got = zmsg_recv(raw_sub);
     }
-    assert(got && zmsg_size(got) == 2 && zframe_streq(zmsg_first(got), "C/group:web"));
+    FC_CHECK(got && zmsg_size(got) == 2 && zframe_streq(zmsg_first(got), "C/group:web"));
     zmsg_destroy(&got);
     zsock_destroy(&raw_sub);
     zsock_set_rcvtimeo(sub, 200);
@@ -647,24 +646,24 @@ static void s_test_announce(void)
         if (lies[i][0] != 'C')
             continue; /* not subscribed: never arrives */
         m = fc_msg_recv_announce(sub, &err);
-        assert(!m && err == FC_EPROTO);
+        FC_CHECK(!m && err == FC_EPROTO);
     }
     m = fc_msg_new(FC_MSG_CONFIG_ANNOUNCE); /* scope "" publishes on "C/" exactly */
     m->seq = 1;
-    assert(fc_msg_publish(&m, pub) == 0);
+    FC_CHECK(fc_msg_publish(&m, pub) == 0);
     m = fc_msg_recv_announce(sub, &err);
-    assert(m && err == FC_OK && m->type == FC_MSG_CONFIG_ANNOUNCE && m->seq == 1);
+    FC_CHECK(m && err == FC_OK && m->type == FC_MSG_CONFIG_ANNOUNCE && m->seq == 1);
     fc_msg_destroy(&m);
     m = s_sample(FC_MSG_CONFIG_ANNOUNCE);
-    assert(fc_msg_publish(&m, pub) == 0);
+    FC_CHECK(fc_msg_publish(&m, pub) == 0);
     m = fc_msg_recv_announce(sub, &err);
-    assert(m && fc_msg_equal(m, want));
+    FC_CHECK(m && fc_msg_equal(m, want));
     fc_msg_destroy(&m);
     fc_msg_destroy(&want);
 
     /* Only announcements are published: not a config request. */
     m = s_sample(FC_MSG_CONFIG_ACK);
-    assert(fc_msg_publish(&m, pub) == -1 && m == NULL);
+    FC_CHECK(fc_msg_publish(&m, pub) == -1 && m == NULL);
     zsock_destroy(&sub);
     zsock_destroy(&pub);
 }
@@ -672,8 +671,8 @@ static void s_test_announce(void)
 void fc_msg_config_test(bool verbose)
 {
     for (size_t t = 0; t < S_NTYPES; t++)
-        assert(strcmp(fc_msg_type_name(s_config_types[t]), "?") != 0);
-    assert(!strcmp(fc_msg_type_name(FC_MSG_CONFIG_ANNOUNCE), "CONFIG_ANNOUNCE"));
+        FC_CHECK(strcmp(fc_msg_type_name(s_config_types[t]), "?") != 0);
+    FC_CHECK(!strcmp(fc_msg_type_name(FC_MSG_CONFIG_ANNOUNCE), "CONFIG_ANNOUNCE"));
     s_test_round_trips();
     s_test_wire_layout();
     s_test_malformed();

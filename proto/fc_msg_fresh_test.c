@@ -3,10 +3,8 @@
 #include "fc_error.h"
 #include "fc_msg.h"
 #include "fc_stamp.h"
+#include "fc_test_check.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <msgpack.h>
 #include <string.h>
 
@@ -44,25 +42,25 @@ void fc_msg_fresh_test(bool verbose)
     /* The release-1 heartbeat [epoch, seq] still decodes, as unsigned (time_ms 0). */
     zmsg_t *msg = s_beat(2, 0);
     fc_msg_t *m = fc_msg_decode(&msg, &err);
-    assert(m && err == FC_OK && m->epoch == 5 && m->seq == 6 && m->time_ms == 0);
+    FC_CHECK(m && err == FC_OK && m->epoch == 5 && m->seq == 6 && m->time_ms == 0);
     /* And an unsigned heartbeat is encoded in that short form, for older agents. */
     msg = fc_msg_encode(m);
     fc_msg_destroy(&m);
     zmsg_t *want = s_beat(2, 0);
-    assert(zframe_eq(zmsg_first(msg), zmsg_first(want)));
+    FC_CHECK(zframe_eq(zmsg_first(msg), zmsg_first(want)));
     zmsg_destroy(&msg);
     zmsg_destroy(&want);
     /* The signed form carries both; half of it, or a short signature, is malformed. */
     msg = s_beat(4, FC_SIG_LEN);
     m = fc_msg_decode(&msg, &err);
-    assert(m && m->time_ms == 1700000000000ull && m->sig[0] == 0x11 && m->sig[63] == 0x11);
+    FC_CHECK(m && m->time_ms == 1700000000000ull && m->sig[0] == 0x11 && m->sig[63] == 0x11);
     fc_msg_destroy(&m);
     msg = s_beat(3, 0);
-    assert(!fc_msg_decode(&msg, &err) && err == FC_EPROTO);
+    FC_CHECK(!fc_msg_decode(&msg, &err) && err == FC_EPROTO);
     msg = s_beat(4, FC_SIG_LEN - 1);
-    assert(!fc_msg_decode(&msg, &err) && err != FC_OK);
+    FC_CHECK(!fc_msg_decode(&msg, &err) && err != FC_OK);
     msg = s_beat(4, FC_SIG_LEN + 1);
-    assert(!fc_msg_decode(&msg, &err) && err != FC_OK);
+    FC_CHECK(!fc_msg_decode(&msg, &err) && err != FC_OK);
 
     /* A signed heartbeat round-trips, and the signature still verifies after it. */
     fc_signkey_t key;
@@ -75,17 +73,17 @@ void fc_msg_fresh_test(bool verbose)
     msg = fc_msg_encode(m);
     fc_msg_destroy(&m);
     m = fc_msg_decode(&msg, &err);
-    assert(m && fc_stamp_verify(m->sig, m->epoch, m->seq, m->time_ms, key.pk));
+    FC_CHECK(m && fc_stamp_verify(m->sig, m->epoch, m->seq, m->time_ms, key.pk));
     fc_msg_destroy(&m);
 
     /* A trust list over its bound is refused by the encoder. */
     m = fc_msg_new(FC_MSG_TRUST);
     uint8_t *big = (uint8_t *)zmalloc(FC_MAX_TRUSTLIST + 1);
     fc_msg_set_bytes(m, big, FC_MAX_TRUSTLIST + 1);
-    assert(fc_msg_encode(m) == NULL);
+    FC_CHECK(fc_msg_encode(m) == NULL);
     fc_msg_set_bytes(m, big, FC_MAX_TRUSTLIST);
     msg = fc_msg_encode(m);
-    assert(msg);
+    FC_CHECK(msg);
     zmsg_destroy(&msg);
     free(big);
     fc_msg_destroy(&m);

@@ -1,10 +1,8 @@
 /* fc_msg_sample.c: sample messages and checks shared by the codec's self-tests. */
-/* The asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 
-#include "fc_error.h"
 #include "fc_msg_sample.h"
+#include "fc_error.h"
+#include "fc_test_check.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -218,7 +216,7 @@ fc_msg_t *fc_msg_accept(zmsg_t *msg)
 {
     int err = -1;
     fc_msg_t *m = fc_msg_decode(&msg, &err);
-    assert(m && !msg && err == FC_OK);
+    FC_CHECK(m && !msg && err == FC_OK);
     return m;
 }
 
@@ -226,6 +224,6 @@ void fc_msg_reject(zmsg_t *msg, int want)
 {
     int err = -1;
     fc_msg_t *m = fc_msg_decode(&msg, &err);
-    assert(!m && !msg);
-    assert(err == want);
+    FC_CHECK(!m && !msg);
+    FC_CHECK(err == want);
 }

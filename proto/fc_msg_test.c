@@ -1,13 +1,11 @@
 /* fc_msg_test.c: self-test of the message codec: round trips, wire layout, hostile input, sockets.
  */
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 
 #include "fc_error.h"
 #include "fc_msg.h"
 #include "fc_msg_sample.h"
 #include "fc_state.h"
+#include "fc_test_check.h"
 
 #include <msgpack.h>
 #include <stdio.h>
@@ -46,7 +44,7 @@ static void s_pstr(msgpack_packer *pk, const char *s)
 static void s_pbin(msgpack_packer *pk, size_t n, uint8_t fill)
 {
     uint8_t buf[64];
-    assert(n <= sizeof buf);
+    FC_CHECK(n <= sizeof buf);
     memset(buf, fill, n);
     msgpack_pack_bin_with_body(pk, buf, n);
 }
@@ -55,7 +53,7 @@ static void s_pbin(msgpack_packer *pk, size_t n, uint8_t fill)
 static zmsg_t *s_sync_with(size_t len)
 {
     char s[FC_MAX_ENDPOINT + 2];
-    assert(len < sizeof s);
+    FC_CHECK(len < sizeof s);
     memset(s, 'c', len);
     s[len] = '\0';
     s_raw_t r;
@@ -94,8 +92,8 @@ static void s_test_wire_layout(void)
     s_pstr(pk, "tcp://h:7401");
     msgpack_pack_uint64(pk, 1000);
     fc_msg_t *m = fc_msg_accept(s_raw_end(&r));
-    assert(m->type == FC_MSG_WELCOME && m->req == 3 && m->epoch == 11 && m->seq == 12);
-    assert(!strcmp(m->endpoint, "tcp://h:7401") && m->heartbeat_ms == 1000);
+    FC_CHECK(m->type == FC_MSG_WELCOME && m->req == 3 && m->epoch == 11 && m->seq == 12);
+    FC_CHECK(!strcmp(m->endpoint, "tcp://h:7401") && m->heartbeat_ms == 1000);
     fc_msg_destroy(&m);
 
     pk = s_raw(&r, 6, 1, FC_MSG_UPLOAD_STATE, 4);
@@ -109,21 +107,21 @@ static void s_test_wire_layout(void)
     msgpack_pack_uint64(pk, 20);
     msgpack_pack_uint64(pk, 5);
     m = fc_msg_accept(s_raw_end(&r));
-    assert(m->blob[31] == 0xab && m->flag && m->nranges == 2);
-    assert(m->ranges[1].offset == 20 && m->ranges[1].length == 5);
+    FC_CHECK(m->blob[31] == 0xab && m->flag && m->nranges == 2);
+    FC_CHECK(m->ranges[1].offset == 20 && m->ranges[1].length == 5);
     fc_msg_destroy(&m);
 
     m = fc_msg_accept(s_report_with("failed", 32, 0xcd));
     fc_agent_status_t *a = &m->agents[0];
-    assert(m->nagents == 1 && !strcmp(a->id, "id") && !strcmp(a->channel, "ch"));
-    assert(!strcmp(a->version, "ver") && !strcmp(a->state, "failed"));
-    assert(!strcmp(a->message, "msg") && a->done == 1 && a->total == 2 && a->last_seen == -3);
-    assert(m->blob[0] == 0xcd && m->blob[31] == 0xcd);
+    FC_CHECK(m->nagents == 1 && !strcmp(a->id, "id") && !strcmp(a->channel, "ch"));
+    FC_CHECK(!strcmp(a->version, "ver") && !strcmp(a->state, "failed"));
+    FC_CHECK(!strcmp(a->message, "msg") && a->done == 1 && a->total == 2 && a->last_seen == -3);
+    FC_CHECK(m->blob[0] == 0xcd && m->blob[31] == 0xcd);
     fc_msg_destroy(&m);
     /* An empty blob field: no blob named. */
     m = fc_msg_accept(s_report_with("up-to-date", 0, 0));
     uint8_t none[FC_HASH_LEN] = {0};
-    assert(!strcmp(m->agents[0].state, "up-to-date") && !memcmp(m->blob, none, FC_HASH_LEN));
+    FC_CHECK(!strcmp(m->agents[0].state, "up-to-date") && !memcmp(m->blob, none, FC_HASH_LEN));
     fc_msg_destroy(&m);
 
     pk = s_raw(&r, 4, 1, FC_MSG_LIST_REPLY, 6);
@@ -138,9 +136,9 @@ static void s_test_wire_layout(void)
     msgpack_pack_false(pk);
     m = fc_msg_accept(s_raw_end(&r));
     fc_release_info_t *rel = &m->releases[0];
-    assert(m->nreleases == 1 && !strcmp(rel->channel, "ch") && !strcmp(rel->version, "1.0"));
-    assert(rel->serial == 9 && rel->size == 10 && rel->files == 11 && rel->created == 12);
-    assert(!rel->mandatory);
+    FC_CHECK(m->nreleases == 1 && !strcmp(rel->channel, "ch") && !strcmp(rel->version, "1.0"));
+    FC_CHECK(rel->serial == 9 && rel->size == 10 && rel->files == 11 && rel->created == 12);
+    FC_CHECK(!rel->mandatory);
     fc_msg_destroy(&m);
 
     pk = s_raw(&r, 6, 1, FC_MSG_PUT_CHUNK, 7);
@@ -150,8 +148,8 @@ static void s_test_wire_layout(void)
     zmsg_t *msg = s_raw_end(&r);
     zmsg_addstr(msg, "data");
     m = fc_msg_accept(msg);
-    assert(m->blob[0] == 1 && m->offset == FC_CHUNK_SIZE && m->hash[0] == 2);
-    assert(m->data && zframe_streq(m->data, "data"));
+    FC_CHECK(m->blob[0] == 1 && m->offset == FC_CHUNK_SIZE && m->hash[0] == 2);
+    FC_CHECK(m->data && zframe_streq(m->data, "data"));
     fc_msg_destroy(&m);
 
     pk = s_raw(&r, 8, 1, FC_MSG_ANNOUNCE, 0);
@@ -161,8 +159,8 @@ static void s_test_wire_layout(void)
     msgpack_pack_uint64(pk, 3);
     s_pstr(pk, "4.0");
     m = fc_msg_accept(s_raw_end(&r));
-    assert(m->epoch == 1 && m->seq == 2 && !strcmp(m->channel, "ch") && m->serial == 3);
-    assert(!strcmp(m->version, "4.0"));
+    FC_CHECK(m->epoch == 1 && m->seq == 2 && !strcmp(m->channel, "ch") && m->serial == 3);
+    FC_CHECK(!strcmp(m->version, "4.0"));
     fc_msg_destroy(&m);
 
     /* And the encoder's exact bytes for a small message. */
@@ -175,9 +173,9 @@ static void s_test_wire_layout(void)
     fc_msg_destroy(&m);
     const uint8_t want[] = {0x96, 1,   1,    5,   0xa5, 'a',  'g', 'e',
                             'n',  't', 0xa2, 'a', '1',  0xa1, 'c'};
-    assert(msg && zmsg_size(msg) == 1);
+    FC_CHECK(msg && zmsg_size(msg) == 1);
     zframe_t *f = zmsg_first(msg);
-    assert(zframe_size(f) == sizeof want && !memcmp(zframe_data(f), want, sizeof want));
+    FC_CHECK(zframe_size(f) == sizeof want && !memcmp(zframe_data(f), want, sizeof want));
     zmsg_destroy(&msg);
 }
 
@@ -186,20 +184,20 @@ static void s_test_round_trips(void)
     for (int t = FC_MSG_HELLO; t < FC_MSG_TYPE_MAX; t++) {
         fc_msg_t *m = fc_msg_sample((fc_msg_type_t)t);
         zmsg_t *msg = fc_msg_encode(m);
-        assert(msg);
+        FC_CHECK(msg);
         bool has_data = t == FC_MSG_CHUNK || t == FC_MSG_PUT_CHUNK;
-        assert(zmsg_size(msg) == (has_data ? 2u : 1u));
-        assert(m->data == NULL); /* moved into the zmsg */
+        FC_CHECK(zmsg_size(msg) == (has_data ? 2u : 1u));
+        FC_CHECK(m->data == NULL); /* moved into the zmsg */
         fc_msg_destroy(&m);
-        assert(m == NULL);
+        FC_CHECK(m == NULL);
         fc_msg_t *got = fc_msg_accept(msg);
         fc_msg_t *want = fc_msg_sample((fc_msg_type_t)t);
-        assert(fc_msg_equal(got, want));
+        FC_CHECK(fc_msg_equal(got, want));
         /* And it re-encodes to a message that decodes the same. */
         msg = fc_msg_encode(got);
         fc_msg_destroy(&got);
         got = fc_msg_accept(msg);
-        assert(fc_msg_equal(got, want));
+        FC_CHECK(fc_msg_equal(got, want));
         fc_msg_destroy(&got);
         fc_msg_destroy(&want);
     }
@@ -210,30 +208,30 @@ static void s_test_round_trips(void)
 static void s_test_encode_rejects(void)
 {
     fc_msg_t *m = fc_msg_new((fc_msg_type_t)999);
-    assert(fc_msg_encode(m) == NULL);
+    FC_CHECK(fc_msg_encode(m) == NULL);
     fc_msg_destroy(&m);
     m = fc_msg_new((fc_msg_type_t)0);
-    assert(fc_msg_encode(m) == NULL);
+    FC_CHECK(fc_msg_encode(m) == NULL);
     fc_msg_destroy(&m);
 
     m = fc_msg_sample(FC_MSG_SYNC); /* a string not terminated inside its buffer */
     memset(m->channel, 'a', sizeof m->channel);
-    assert(fc_msg_encode(m) == NULL);
+    FC_CHECK(fc_msg_encode(m) == NULL);
     fc_msg_destroy(&m);
 
     m = fc_msg_new(FC_MSG_LIST_REPLY);
     fc_msg_sample_releases(m, FC_MAX_LIST + 1);
-    assert(fc_msg_encode(m) == NULL);
+    FC_CHECK(fc_msg_encode(m) == NULL);
     m->nreleases = FC_MAX_LIST; /* at the limit is fine */
     zmsg_t *msg = fc_msg_encode(m);
     fc_msg_destroy(&m);
     m = fc_msg_accept(msg);
-    assert(m->nreleases == FC_MAX_LIST);
+    FC_CHECK(m->nreleases == FC_MAX_LIST);
     fc_msg_destroy(&m);
 
     m = fc_msg_sample(FC_MSG_REPORT); /* REPORT carries exactly one status */
     m->nagents = 0;
-    assert(fc_msg_encode(m) == NULL);
+    FC_CHECK(fc_msg_encode(m) == NULL);
     fc_msg_destroy(&m);
 
     /* REPORT's blob: 32 bytes on the wire when named, an empty bin when all zero. */
@@ -242,31 +240,31 @@ static void s_test_encode_rejects(void)
     msg = fc_msg_encode(m);
     fc_msg_destroy(&m);
     m = fc_msg_accept(msg);
-    assert(m->blob[0] == 0x5a && m->blob[FC_HASH_LEN - 1] == 0x5a);
+    FC_CHECK(m->blob[0] == 0x5a && m->blob[FC_HASH_LEN - 1] == 0x5a);
     memset(m->blob, 0, FC_HASH_LEN);
     msg = fc_msg_encode(m);
-    assert(zframe_size(zmsg_first(msg)) < 600 + FC_MAX_TEXT); /* no 32 zero bytes sent */
+    FC_CHECK(zframe_size(zmsg_first(msg)) < 600 + FC_MAX_TEXT); /* no 32 zero bytes sent */
     fc_msg_destroy(&m);
     m = fc_msg_accept(msg);
     uint8_t zero[FC_HASH_LEN] = {0};
-    assert(!memcmp(m->blob, zero, FC_HASH_LEN));
+    FC_CHECK(!memcmp(m->blob, zero, FC_HASH_LEN));
     fc_msg_destroy(&m);
 
     m = fc_msg_new(FC_MSG_RELEASE_COMMIT);
     uint8_t *big = (uint8_t *)zmalloc(FC_MAX_MANIFEST + 1);
     fc_msg_set_bytes(m, big, FC_MAX_MANIFEST + 1);
-    assert(fc_msg_encode(m) == NULL);
+    FC_CHECK(fc_msg_encode(m) == NULL);
     fc_msg_set_bytes(m, big, FC_MAX_MANIFEST);
     msg = fc_msg_encode(m);
     fc_msg_destroy(&m);
     m = fc_msg_accept(msg);
-    assert(m->bytes_len == FC_MAX_MANIFEST);
+    FC_CHECK(m->bytes_len == FC_MAX_MANIFEST);
     fc_msg_destroy(&m);
 
     m = fc_msg_sample(FC_MSG_CHUNK); /* payload over the limit; the message keeps its data */
     zframe_destroy(&m->data);
     m->data = zframe_new(big, FC_MAX_CHUNK_REQ + 1);
-    assert(fc_msg_encode(m) == NULL && m->data);
+    FC_CHECK(fc_msg_encode(m) == NULL && m->data);
     free(big);
     fc_msg_destroy(&m);
 
@@ -276,9 +274,9 @@ static void s_test_encode_rejects(void)
     memset(src, 'a', 63);
     strcpy(src + 63, "\xc3\xa9xyz"); /* 'é' straddles the limit */
     fc_msg_set_str(s, sizeof s, src);
-    assert(strlen(s) == 63);
+    FC_CHECK(strlen(s) == 63);
     fc_msg_set_str(s, sizeof s, NULL);
-    assert(s[0] == '\0');
+    FC_CHECK(s[0] == '\0');
 }
 
 static void s_test_decode_rejects(void)
@@ -389,7 +387,7 @@ static void s_test_decode_rejects(void)
     msg = s_raw_end(&r);
     int err = -1;
     uint64_t req = 0;
-    assert(fc_msg_decode_req(&msg, &err, &req) == NULL && err == FC_EPROTO && req == 4242);
+    FC_CHECK(fc_msg_decode_req(&msg, &err, &req) == NULL && err == FC_EPROTO && req == 4242);
 
     /* Wrong element counts */
     pk = s_raw(&r, 5, 1, FC_MSG_HELLO, 1);
@@ -405,7 +403,7 @@ static void s_test_decode_rejects(void)
 
     /* String limits: at the limit passes, one over is too big */
     fc_msg_t *m = fc_msg_accept(s_sync_with(FC_MAX_NAME));
-    assert(strlen(m->channel) == FC_MAX_NAME);
+    FC_CHECK(strlen(m->channel) == FC_MAX_NAME);
     fc_msg_destroy(&m);
     fc_msg_reject(s_sync_with(FC_MAX_NAME + 1), FC_ETOOBIG);
     pk = s_raw(&r, 7, 1, FC_MSG_WELCOME, 1);
@@ -515,24 +513,24 @@ static void s_test_dealer_router(bool verbose)
 {
     zsock_t *router = zsock_new(ZMQ_ROUTER);
     zsock_t *dealer = zsock_new(ZMQ_DEALER);
-    assert(router && dealer);
+    FC_CHECK(router && dealer);
     zsock_set_router_mandatory(router, 1);
     zsock_set_maxmsgsize(router, FC_MAX_FRAME);
     zsock_set_maxmsgsize(dealer, FC_MAX_FRAME);
     zsock_set_rcvtimeo(router, 5000);
     zsock_set_rcvtimeo(dealer, 5000);
     int port = zsock_bind(router, "tcp://127.0.0.1:*");
-    assert(port > 0);
-    assert(zsock_connect(dealer, "tcp://127.0.0.1:%d", port) == 0);
+    FC_CHECK(port > 0);
+    FC_CHECK(zsock_connect(dealer, "tcp://127.0.0.1:%d", port) == 0);
 
     fc_msg_t *m = fc_msg_sample(FC_MSG_GET_CHUNK);
     m->req = 7;
-    assert(fc_msg_send(&m, dealer) == 0 && m == NULL);
+    FC_CHECK(fc_msg_send(&m, dealer) == 0 && m == NULL);
     zframe_t *peer = NULL;
     int err = -1;
     m = fc_msg_recv(router, &peer, &err);
-    assert(m && peer && err == FC_OK);
-    assert(m->type == FC_MSG_GET_CHUNK && m->req == 7 && m->length == FC_CHUNK_SIZE);
+    FC_CHECK(m && peer && err == FC_OK);
+    FC_CHECK(m->type == FC_MSG_GET_CHUNK && m->req == 7 && m->length == FC_CHUNK_SIZE);
     fc_msg_destroy(&m);
 
     size_t size = FC_CHUNK_SIZE;
@@ -544,21 +542,21 @@ static void s_test_dealer_router(bool verbose)
     fc_msg_sample_hash(m->blob, 1);
     m->offset = 3 * FC_CHUNK_SIZE;
     m->data = zframe_dup(payload);
-    assert(fc_msg_send_to(&m, peer, router) == 0 && m == NULL);
+    FC_CHECK(fc_msg_send_to(&m, peer, router) == 0 && m == NULL);
     m = fc_msg_recv(dealer, NULL, &err);
-    assert(m && err == FC_OK && m->type == FC_MSG_CHUNK && m->req == 7);
-    assert(m->offset == 3 * FC_CHUNK_SIZE && m->blob[0] == 1);
-    assert(m->data && zframe_eq(m->data, payload));
+    FC_CHECK(m && err == FC_OK && m->type == FC_MSG_CHUNK && m->req == 7);
+    FC_CHECK(m->offset == 3 * FC_CHUNK_SIZE && m->blob[0] == 1);
+    FC_CHECK(m->data && zframe_eq(m->data, payload));
     fc_msg_destroy(&m);
 
     m = fc_msg_sample(FC_MSG_PUT_CHUNK);
     zframe_destroy(&m->data);
     m->data = zframe_dup(payload);
-    assert(fc_msg_send(&m, dealer) == 0);
+    FC_CHECK(fc_msg_send(&m, dealer) == 0);
     zframe_t *peer2 = NULL;
     m = fc_msg_recv(router, &peer2, &err);
-    assert(m && m->type == FC_MSG_PUT_CHUNK && zframe_eq(m->data, payload));
-    assert(zframe_eq(peer, peer2));
+    FC_CHECK(m && m->type == FC_MSG_PUT_CHUNK && zframe_eq(m->data, payload));
+    FC_CHECK(zframe_eq(peer, peer2));
     fc_msg_destroy(&m);
     zframe_destroy(&peer2);
     zframe_destroy(&payload);
@@ -567,11 +565,11 @@ static void s_test_dealer_router(bool verbose)
        with the peer's id, and the next good message still arrives intact. */
     zstr_send(dealer, "garbage");
     m = fc_msg_recv(router, &peer2, &err);
-    assert(!m && err == FC_EPROTO && peer2 && zframe_eq(peer, peer2));
+    FC_CHECK(!m && err == FC_EPROTO && peer2 && zframe_eq(peer, peer2));
     zframe_destroy(&peer2);
     zstr_sendx(dealer, "a", "b", "c", "d", "e", "f", NULL);
     m = fc_msg_recv(router, &peer2, &err);
-    assert(!m && err == FC_EPROTO);
+    FC_CHECK(!m && err == FC_EPROTO);
     zframe_destroy(&peer2);
     s_raw_t r;
     s_pstr(s_raw(&r, 4, 2, FC_MSG_SYNC, 99), "ch");
@@ -579,27 +577,27 @@ static void s_test_dealer_router(bool verbose)
     zmsg_send(&raw, dealer);
     uint64_t req = 0;
     m = fc_msg_recv_req(router, &peer2, &err, &req);
-    assert(!m && err == FC_EPROTO && req == 99);
+    FC_CHECK(!m && err == FC_EPROTO && req == 99);
     zframe_destroy(&peer2);
     m = fc_msg_sample(FC_MSG_OK);
-    assert(fc_msg_send(&m, dealer) == 0);
+    FC_CHECK(fc_msg_send(&m, dealer) == 0);
     m = fc_msg_recv(router, &peer2, &err);
-    assert(m && m->type == FC_MSG_OK && m->serial == 77);
+    FC_CHECK(m && m->type == FC_MSG_OK && m->serial == 77);
     fc_msg_destroy(&m);
     zframe_destroy(&peer2);
 
     /* Nothing to receive: NULL with FC_OK, not an error */
     zsock_set_rcvtimeo(router, 50);
     m = fc_msg_recv(router, &peer2, &err);
-    assert(!m && err == FC_OK && !peer2);
+    FC_CHECK(!m && err == FC_OK && !peer2);
 
     /* A peer that is not there: refused at once, never blocks */
     zframe_t *ghost = zframe_new("ghost", 5);
     int64_t start = zclock_mono();
     m = fc_msg_sample(FC_MSG_OK);
-    assert(fc_msg_send_to(&m, ghost, router) == -1 && m == NULL);
-    assert(zmq_errno() == EHOSTUNREACH);
-    assert(zclock_mono() - start < 1000);
+    FC_CHECK(fc_msg_send_to(&m, ghost, router) == -1 && m == NULL);
+    FC_CHECK(zmq_errno() == EHOSTUNREACH);
+    FC_CHECK(zclock_mono() - start < 1000);
     zframe_destroy(&ghost);
     if (verbose)
         printf("   dealer/router on port %d: ok\n", port);
@@ -622,14 +620,14 @@ static void s_test_full_queue(void)
     zsock_set_sndtimeo(router, 3000); /* a send that blocks fails the timing check below */
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "inproc://fc_msg_test-%p", (void *)router);
-    assert(zsock_bind(router, "%s", endpoint) == 0);
-    assert(zsock_connect(dealer, "%s", endpoint) == 0);
+    FC_CHECK(zsock_bind(router, "%s", endpoint) == 0);
+    FC_CHECK(zsock_connect(dealer, "%s", endpoint) == 0);
     fc_msg_t *m = fc_msg_sample(FC_MSG_HELLO);
-    assert(fc_msg_send(&m, dealer) == 0);
+    FC_CHECK(fc_msg_send(&m, dealer) == 0);
     zframe_t *peer = NULL;
     int err;
     m = fc_msg_recv(router, &peer, &err);
-    assert(m && peer);
+    FC_CHECK(m && peer);
     fc_msg_destroy(&m);
 
     int64_t start = zclock_mono();
@@ -642,14 +640,14 @@ static void s_test_full_queue(void)
             break;
         sent++;
     }
-    assert(rc == -1 && zmq_errno() == EAGAIN);
-    assert(sent >= 1 && sent < 100);
-    assert(zclock_mono() - start < 2000);
+    FC_CHECK(rc == -1 && zmq_errno() == EAGAIN);
+    FC_CHECK(sent >= 1 && sent < 100);
+    FC_CHECK(zclock_mono() - start < 2000);
     /* The queued messages are whole: the dealer reads them all back. */
     zsock_set_rcvtimeo(dealer, 1000);
     for (int i = 0; i < sent; i++) {
         m = fc_msg_recv(dealer, NULL, &err);
-        assert(m && m->type == FC_MSG_CHUNK && zframe_streq(m->data, "payload"));
+        FC_CHECK(m && m->type == FC_MSG_CHUNK && zframe_streq(m->data, "payload"));
         fc_msg_destroy(&m);
     }
     zframe_destroy(&peer);
@@ -663,10 +661,10 @@ static void s_test_announce(void)
     zsock_t *pub = zsock_new(ZMQ_PUB);
     zsock_t *sub = zsock_new(ZMQ_SUB);
     int port = zsock_bind(pub, "tcp://127.0.0.1:*");
-    assert(port > 0);
+    FC_CHECK(port > 0);
     zsock_set_subscribe(sub, FC_TOPIC_RELEASE);
     zsock_set_subscribe(sub, FC_TOPIC_HEARTBEAT);
-    assert(zsock_connect(sub, "tcp://127.0.0.1:%d", port) == 0);
+    FC_CHECK(zsock_connect(sub, "tcp://127.0.0.1:%d", port) == 0);
 
     /* The subscription takes a moment to reach the publisher: beat until one arrives. */
     zsock_set_rcvtimeo(sub, 20);
@@ -674,10 +672,10 @@ static void s_test_announce(void)
     int err = -1;
     for (int tries = 0; tries < 250 && !m; tries++) {
         fc_msg_t *hb = fc_msg_sample(FC_MSG_HEARTBEAT);
-        assert(fc_msg_publish(&hb, pub) == 0 && hb == NULL);
+        FC_CHECK(fc_msg_publish(&hb, pub) == 0 && hb == NULL);
         m = fc_msg_recv_announce(sub, &err);
     }
-    assert(m && err == FC_OK && m->type == FC_MSG_HEARTBEAT && m->seq == 7);
+    FC_CHECK(m && err == FC_OK && m->type == FC_MSG_HEARTBEAT && m->seq == 7);
     fc_msg_destroy(&m);
     zsock_set_rcvtimeo(sub, 200);
     while ((m = fc_msg_recv_announce(sub, &err))) /* drain beats still in flight */
@@ -685,11 +683,11 @@ static void s_test_announce(void)
     zsock_set_rcvtimeo(sub, 5000);
 
     m = fc_msg_sample(FC_MSG_ANNOUNCE);
-    assert(fc_msg_publish(&m, pub) == 0);
+    FC_CHECK(fc_msg_publish(&m, pub) == 0);
     m = fc_msg_recv_announce(sub, &err);
     fc_msg_t *want = fc_msg_sample(FC_MSG_ANNOUNCE);
     want->req = m ? m->req : 0; /* req travels as set; compare the rest */
-    assert(m && err == FC_OK && fc_msg_equal(m, want));
+    FC_CHECK(m && err == FC_OK && fc_msg_equal(m, want));
     fc_msg_destroy(&m);
 
     /* An ANNOUNCE body under the heartbeat topic is refused; the next one still works. */
@@ -697,23 +695,23 @@ static void s_test_announce(void)
     zmsg_pushstr(raw, FC_TOPIC_HEARTBEAT);
     zmsg_send(&raw, pub);
     m = fc_msg_recv_announce(sub, &err);
-    assert(!m && err == FC_EPROTO);
+    FC_CHECK(!m && err == FC_EPROTO);
     raw = zmsg_new();
     zmsg_addstr(raw, "H");
     zmsg_addstr(raw, "not msgpack");
     zmsg_send(&raw, pub);
     m = fc_msg_recv_announce(sub, &err);
-    assert(!m && err == FC_EPROTO);
+    FC_CHECK(!m && err == FC_EPROTO);
     fc_msg_destroy(&want);
     m = fc_msg_sample(FC_MSG_HEARTBEAT);
-    assert(fc_msg_publish(&m, pub) == 0);
+    FC_CHECK(fc_msg_publish(&m, pub) == 0);
     m = fc_msg_recv_announce(sub, &err);
-    assert(m && m->type == FC_MSG_HEARTBEAT);
+    FC_CHECK(m && m->type == FC_MSG_HEARTBEAT);
     fc_msg_destroy(&m);
 
     /* Only announcements can be published. */
     m = fc_msg_sample(FC_MSG_OK);
-    assert(fc_msg_publish(&m, pub) == -1 && m == NULL);
+    FC_CHECK(fc_msg_publish(&m, pub) == -1 && m == NULL);
 
     zsock_destroy(&sub);
     zsock_destroy(&pub);
@@ -725,13 +723,13 @@ static void s_test_peek_req(void)
 {
     uint64_t req = 0;
     zframe_t *f = zframe_new("\x94\x01\x0d\x4d\xa0\xc0", 6); /* one trailing byte */
-    assert(fc_msg_peek_req(f, &req) && req == 0x4d);
+    FC_CHECK(fc_msg_peek_req(f, &req) && req == 0x4d);
     zframe_destroy(&f);
     f = zframe_new("\x93\xca\x3f\x80\x00\x00\x01\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 16);
-    assert(fc_msg_peek_req(f, &req) && req == UINT64_MAX); /* float version, widest req */
+    FC_CHECK(fc_msg_peek_req(f, &req) && req == UINT64_MAX); /* float version, widest req */
     zframe_destroy(&f);
     f = zframe_new("\x93\x01\x05\xd0\x07", 5); /* a signed encoding of 7 */
-    assert(fc_msg_peek_req(f, &req) && req == 7);
+    FC_CHECK(fc_msg_peek_req(f, &req) && req == 7);
     zframe_destroy(&f);
     const char *bad[] = {"\x92\x01\x05",
                          "\x93\x01\x05\xff",
@@ -742,7 +740,7 @@ static void s_test_peek_req(void)
     const size_t badlen[] = {3, 4, 5, 5, 7, 0};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         f = zframe_new(bad[i], badlen[i]);
-        assert(!fc_msg_peek_req(f, &req));
+        FC_CHECK(!fc_msg_peek_req(f, &req));
         zframe_destroy(&f);
     }
     /* 16 MiB of nils after the header (array32): read at once, nothing allocated for them. */
@@ -751,9 +749,9 @@ static void s_test_peek_req(void)
     uint8_t *d = zframe_data(f);
     memset(d, 0xc0, big);
     memcpy(d, "\xdd\x00\xff\xff\xf8\x01\x05\x2a", 8);
-    assert(fc_msg_peek_req(f, &req) && req == 42);
+    FC_CHECK(fc_msg_peek_req(f, &req) && req == 42);
     zframe_destroy(&f);
-    assert(!fc_msg_peek_req(NULL, &req));
+    FC_CHECK(!fc_msg_peek_req(NULL, &req));
 }
 
 void fc_msg_test(bool verbose)
@@ -762,24 +760,24 @@ void fc_msg_test(bool verbose)
     if (verbose)
         printf("\n");
 
-    assert(!strcmp(fc_msg_type_name(FC_MSG_GET_CHUNK), "GET_CHUNK"));
-    assert(!strcmp(fc_msg_type_name(FC_MSG_HEARTBEAT), "HEARTBEAT"));
-    assert(!strcmp(fc_msg_type_name(0), "?") && !strcmp(fc_msg_type_name(999), "?"));
-    assert(!strcmp(fc_msg_type_name(-1), "?"));
+    FC_CHECK(!strcmp(fc_msg_type_name(FC_MSG_GET_CHUNK), "GET_CHUNK"));
+    FC_CHECK(!strcmp(fc_msg_type_name(FC_MSG_HEARTBEAT), "HEARTBEAT"));
+    FC_CHECK(!strcmp(fc_msg_type_name(0), "?") && !strcmp(fc_msg_type_name(999), "?"));
+    FC_CHECK(!strcmp(fc_msg_type_name(-1), "?"));
     /* The broker routes these to its config and trust services. */
-    assert(fc_msg_type_is_config_request(FC_MSG_CONFIG_ACK) &&
-           fc_msg_type_is_config_request(FC_MSG_GET_TRUST) &&
-           fc_msg_type_is_config_request(FC_MSG_AUDIT));
-    assert(!fc_msg_type_is_config_request(FC_MSG_HELLO) &&
-           !fc_msg_type_is_config_request(FC_MSG_CONFIG_SNAPSHOT) &&
-           !fc_msg_type_is_config_request(FC_MSG_GET_CHUNK));
+    FC_CHECK(fc_msg_type_is_config_request(FC_MSG_CONFIG_ACK) &&
+             fc_msg_type_is_config_request(FC_MSG_GET_TRUST) &&
+             fc_msg_type_is_config_request(FC_MSG_AUDIT));
+    FC_CHECK(!fc_msg_type_is_config_request(FC_MSG_HELLO) &&
+             !fc_msg_type_is_config_request(FC_MSG_CONFIG_SNAPSHOT) &&
+             !fc_msg_type_is_config_request(FC_MSG_GET_CHUNK));
     for (int t = FC_MSG_HELLO; t < FC_MSG_TYPE_MAX; t++)
-        assert(strcmp(fc_msg_type_name(t), "?") != 0);
+        FC_CHECK(strcmp(fc_msg_type_name(t), "?") != 0);
     /* fc_strerror: every code has its own text (ERROR replies carry them). */
     for (int c = 0; c < FC_ERROR_MAX; c++) {
-        assert(strcmp(fc_strerror(c), fc_strerror(999)) != 0);
+        FC_CHECK(strcmp(fc_strerror(c), fc_strerror(999)) != 0);
         for (int d = 0; d < c; d++)
-            assert(strcmp(fc_strerror(c), fc_strerror(d)) != 0);
+            FC_CHECK(strcmp(fc_strerror(c), fc_strerror(d)) != 0);
     }
 
     s_test_round_trips();

@@ -2,6 +2,7 @@
    durations, percentages, endpoints) that every fleetcast program uses. */
 #include "fc_optval.h"
 #include "fc_error.h"
+#include "fc_test_check.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -598,43 +599,44 @@ void fc_optval_test(bool verbose)
             printf("\n   case %zu '%s': rc %d (want %d) value %" PRIu64 " (want %" PRIu64 ") %s", i,
                    c->text, rc, c->rc, got, c->want, msg);
         fflush(stdout);
-        assert(rc == c->rc);
+        FC_CHECK(rc == c->rc);
         if (rc == FC_OK)
-            assert(got == c->want);
+            FC_CHECK(got == c->want);
         else {
             /* Every refusal names the option and quotes the value as given. */
             char quoted[128];
             snprintf(quoted, sizeof quoted, "'%s'", c->text);
-            assert(strncmp(msg, "--opt needs ", 12) == 0);
-            assert(strstr(msg, quoted));
+            FC_CHECK(strncmp(msg, "--opt needs ", 12) == 0);
+            FC_CHECK(strstr(msg, quoted));
         }
     }
     /* A refusal leaves *out alone. */
     uint64_t keep = 7;
     int rc = fc_optval_uint("--n", "x", 0, 10, &keep, NULL, 0);
-    assert(rc == FC_EINVAL && keep == 7);
+    FC_CHECK(rc == FC_EINVAL && keep == 7);
 
     /* The message: option, range, value, and why. */
     rc = fc_optval_uint("--serial", "abc", 1, INT64_MAX, NULL, msg, sizeof msg);
-    assert(rc == FC_EINVAL);
-    assert(!strcmp(msg, "--serial needs a whole number 1..9223372036854775807, not 'abc'"));
+    FC_CHECK(rc == FC_EINVAL);
+    FC_CHECK(!strcmp(msg, "--serial needs a whole number 1..9223372036854775807, not 'abc'"));
     rc = fc_optval_percent("--restart-share", "150", 1, 100, NULL, msg, sizeof msg);
-    assert(rc == FC_EINVAL);
-    assert(!strcmp(msg, "--restart-share needs a whole percentage 1..100, not '150' (too large)"));
+    FC_CHECK(rc == FC_EINVAL);
+    FC_CHECK(
+        !strcmp(msg, "--restart-share needs a whole percentage 1..100, not '150' (too large)"));
     rc = fc_optval_duration("--hook-timeout", "-5", 1000, 0, 1000000000, NULL, msg, sizeof msg);
-    assert(rc == FC_EINVAL);
-    assert(strstr(msg, "--hook-timeout needs a duration 0s..1000000s (a number of seconds"));
-    assert(strstr(msg, "not '-5' (a sign)"));
+    FC_CHECK(rc == FC_EINVAL);
+    FC_CHECK(strstr(msg, "--hook-timeout needs a duration 0s..1000000s (a number of seconds"));
+    FC_CHECK(strstr(msg, "not '-5' (a sign)"));
     rc = fc_optval_size("--window", "64x", 65536, 1 << 30, NULL, msg, sizeof msg);
-    assert(rc == FC_EINVAL);
-    assert(strstr(msg, "--window needs a size 64K..1G bytes"));
+    FC_CHECK(rc == FC_EINVAL);
+    FC_CHECK(strstr(msg, "--window needs a size 64K..1G bytes"));
     rc = fc_optval_endpoint("--broker", "tcp://h:70000", 0, msg, sizeof msg);
-    assert(rc == FC_EINVAL);
-    assert(!strcmp(msg, "--broker needs an endpoint tcp://HOST:PORT, not 'tcp://h:70000' (port "
-                        "not 1..65535)"));
+    FC_CHECK(rc == FC_EINVAL);
+    FC_CHECK(!strcmp(msg, "--broker needs an endpoint tcp://HOST:PORT, not 'tcp://h:70000' (port "
+                          "not 1..65535)"));
 
     rc = fc_optval_refuse("--listen", "HOST:PORT", "x\ty", msg, sizeof msg);
-    assert(rc == FC_EINVAL && !strcmp(msg, "--listen needs HOST:PORT, not 'x?y'"));
+    FC_CHECK(rc == FC_EINVAL && !strcmp(msg, "--listen needs HOST:PORT, not 'x?y'"));
 
     /* A hostile value is clipped and its control characters replaced. */
     char evil[300];
@@ -642,12 +644,12 @@ void fc_optval_test(bool verbose)
     evil[sizeof evil - 1] = '\0';
     evil[0] = '\033';
     rc = fc_optval_uint("--n", evil, 0, 10, NULL, msg, sizeof msg);
-    assert(rc == FC_EINVAL);
-    assert(!strchr(msg, '\033') && strstr(msg, "'?AAA") && strstr(msg, "A...'"));
-    assert(strlen(msg) < 200);
+    FC_CHECK(rc == FC_EINVAL);
+    FC_CHECK(!strchr(msg, '\033') && strstr(msg, "'?AAA") && strstr(msg, "A...'"));
+    FC_CHECK(strlen(msg) < 200);
     /* A message buffer too small is cut, still terminated. */
     char tiny[8];
     rc = fc_optval_uint("--serial", "abc", 0, 10, NULL, tiny, sizeof tiny);
-    assert(rc == FC_EINVAL && strlen(tiny) == 7);
+    FC_CHECK(rc == FC_EINVAL && strlen(tiny) == 7);
     printf("OK\n");
 }

@@ -2,6 +2,7 @@
    loses, duplicates, answers late, goes away and comes back. */
 #include "fc_error.h"
 #include "fc_requester.h"
+#include "fc_test_check.h"
 
 #include <string.h>
 
@@ -59,14 +60,14 @@ static void s_peer_reply(zsock_t *router, zframe_t *who, uint64_t req, uint64_t 
     ok->req = req;
     ok->serial = serial;
     int rc = fc_msg_send_to(&ok, who, zsock_resolve(router));
-    assert(rc == 0);
+    FC_CHECK(rc == 0);
     (void)rc;
 }
 
 static zsock_t *s_bind(int port, int *port_out, char *ep, size_t size)
 {
     zsock_t *router = zsock_new(ZMQ_ROUTER);
-    assert(router);
+    FC_CHECK(router);
     int got = port ? zsock_bind(router, "tcp://127.0.0.1:%d", port)
                    : zsock_bind(router, "tcp://127.0.0.1:*");
     if (got <= 0) {
@@ -86,64 +87,64 @@ static void s_test_deadlines(void)
     zsock_t *router = s_bind(0, NULL, ep, sizeof ep);
     fc_requester_opts_t o = {.resend_ms = 10000};
     fc_requester_t *r = fc_requester_new(ep, &o, NULL);
-    assert(r);
-    assert(fc_requester_next_ms(r) == -1); /* nothing pending */
+    FC_CHECK(r);
+    FC_CHECK(fc_requester_next_ms(r) == -1); /* nothing pending */
     fc_msg_t *m = fc_msg_new(FC_MSG_LIST);
     uint64_t a = fc_requester_send(r, &m, NULL, NULL);
-    assert(a && !m);
+    FC_CHECK(a && !m);
     int64_t next = fc_requester_next_ms(r);
-    assert(next > 5000 && next <= 10000);
+    FC_CHECK(next > 5000 && next <= 10000);
     /* A shorter per-request interval moves the next deadline forward. */
     m = fc_msg_new(FC_MSG_LIST);
     fc_requester_sendopts_t quick = {.resend_ms = 500};
     uint64_t b = fc_requester_send(r, &m, NULL, &quick);
-    assert(b && b != a);
+    FC_CHECK(b && b != a);
     next = fc_requester_next_ms(r);
-    assert(next >= 0 && next <= 500);
+    FC_CHECK(next >= 0 && next <= 500);
     /* Best effort: no deadline of its own. */
     void *mine = fc_requester_forget(r, b);
-    assert(mine == NULL);
+    FC_CHECK(mine == NULL);
     m = fc_msg_new(FC_MSG_LIST);
     fc_requester_sendopts_t once = {.resend_ms = -1};
-    assert(fc_requester_send(r, &m, NULL, &once));
+    FC_CHECK(fc_requester_send(r, &m, NULL, &once));
     next = fc_requester_next_ms(r);
-    assert(next > 5000 && next <= 10000);
+    FC_CHECK(next > 5000 && next <= 10000);
     /* An expiry is a deadline too; once passed, the request is handed back and forgotten. */
     int token = 0;
     m = fc_msg_new(FC_MSG_LIST);
     fc_requester_sendopts_t brief = {.expire_ms = 20};
     uint64_t c = fc_requester_send(r, &m, &token, &brief);
     next = fc_requester_next_ms(r);
-    assert(next >= 0 && next <= 20);
+    FC_CHECK(next >= 0 && next <= 20);
     zclock_sleep(30);
-    assert(fc_requester_next_ms(r) == 0);
+    FC_CHECK(fc_requester_next_ms(r) == 0);
     fc_requester_tick(r);
     uint64_t gone = 0;
     void *user = NULL;
     bool was = fc_requester_expired(r, &gone, &user);
-    assert(was && gone == c && user == &token);
+    FC_CHECK(was && gone == c && user == &token);
     was = fc_requester_expired(r, NULL, NULL);
-    assert(!was);
-    assert(!fc_requester_pending(r, c) && fc_requester_outstanding(r) == 2);
+    FC_CHECK(!was);
+    FC_CHECK(!fc_requester_pending(r, c) && fc_requester_outstanding(r) == 2);
     /* Requests of one kind, by their user pointer. */
     static const char kind_a[] = "a", kind_b[] = "b";
     for (int i = 0; i < 3; i++) {
         m = fc_msg_new(FC_MSG_LIST);
         uint64_t k = fc_requester_send(r, &m, (void *)(i < 2 ? kind_a : kind_b), NULL);
-        assert(k);
+        FC_CHECK(k);
     }
-    assert(fc_requester_count(r, kind_a) == 2 && fc_requester_count(r, kind_b) == 1);
+    FC_CHECK(fc_requester_count(r, kind_a) == 2 && fc_requester_count(r, kind_b) == 1);
     size_t forgot = fc_requester_forget_user(r, kind_a);
-    assert(forgot == 2 && fc_requester_count(r, kind_a) == 0);
-    assert(fc_requester_outstanding(r) == 3);
-    assert(fc_requester_oldest(r, kind_b) && fc_requester_oldest(r, kind_a) == 0);
+    FC_CHECK(forgot == 2 && fc_requester_count(r, kind_a) == 0);
+    FC_CHECK(fc_requester_outstanding(r) == 3);
+    FC_CHECK(fc_requester_oldest(r, kind_b) && fc_requester_oldest(r, kind_a) == 0);
     fc_requester_destroy(&r);
-    assert(r == NULL);
+    FC_CHECK(r == NULL);
 
     /* At most two sends: then, unanswered one interval later, it expires. */
     fc_requester_opts_t fast = {.resend_ms = 30};
     r = fc_requester_new(ep, &fast, NULL);
-    assert(r);
+    FC_CHECK(r);
     m = fc_msg_new(FC_MSG_LIST);
     fc_requester_sendopts_t twice = {.max_sends = 2};
     uint64_t d = fc_requester_send(r, &m, &token, &twice);
@@ -152,7 +153,7 @@ static void s_test_deadlines(void)
     int64_t end = zclock_mono() + 5000;
     while (!gone && zclock_mono() < end) {
         fc_msg_t *none = s_pump(r, 20, NULL, NULL);
-        assert(none == NULL);
+        FC_CHECK(none == NULL);
         while (fc_requester_expired(r, &gone, NULL))
             ;
         zframe_t *who = NULL;
@@ -170,7 +171,7 @@ static void s_test_deadlines(void)
         fc_msg_destroy(&late);
         zframe_destroy(&who);
     }
-    assert(gone == d && copies == 2 && fc_requester_outstanding(r) == 0);
+    FC_CHECK(gone == d && copies == 2 && fc_requester_outstanding(r) == 0);
     fc_requester_destroy(&r);
     zsock_destroy(&router);
 }
@@ -184,25 +185,25 @@ static void s_test_loss_duplicates_late(void)
     zsock_t *router = s_bind(0, NULL, ep, sizeof ep);
     fc_requester_opts_t o = {.resend_ms = 200, .tag = 1ull << 63};
     fc_requester_t *r = fc_requester_new(ep, &o, NULL);
-    assert(r);
+    FC_CHECK(r);
     int token = 0;
     fc_msg_t *m = fc_msg_new(FC_MSG_LIST);
     int64_t sent = zclock_mono();
     uint64_t id = fc_requester_send(r, &m, &token, NULL);
-    assert(id & (1ull << 63));
+    FC_CHECK(id & (1ull << 63));
 
     zframe_t *who = NULL;
     fc_msg_t *got = s_peer_recv(router, &who, 5000);
-    assert(got && got->type == FC_MSG_LIST && got->req == id);
+    FC_CHECK(got && got->type == FC_MSG_LIST && got->req == id);
     fc_msg_destroy(&got);
     zframe_destroy(&who); /* lost */
     /* Nothing answers, so the requester re-sends at its deadline. */
     fc_msg_t *none = s_pump(r, 300, NULL, NULL);
-    assert(none == NULL);
+    FC_CHECK(none == NULL);
     got = s_peer_recv(router, &who, 5000);
-    assert(got && got->req == id);
-    assert(zclock_mono() - sent >= 200);
-    assert(fc_requester_retries(r) >= 1);
+    FC_CHECK(got && got->req == id);
+    FC_CHECK(zclock_mono() - sent >= 200);
+    FC_CHECK(fc_requester_retries(r) >= 1);
     fc_msg_destroy(&got);
     s_peer_reply(router, who, id, 7);
     s_peer_reply(router, who, id, 8); /* duplicate */
@@ -210,40 +211,40 @@ static void s_test_loss_duplicates_late(void)
     void *user = NULL;
     fc_requester_got_t kind = FC_REQUESTER_NONE;
     fc_msg_t *reply = s_pump(r, 5000, &user, &kind);
-    assert(reply && kind == FC_REQUESTER_REPLY && reply->req == id && reply->serial == 7);
-    assert(user == &token && fc_requester_outstanding(r) == 0);
-    assert(fc_requester_reply_sent(r) >= sent + 200); /* the re-sent copy was answered */
+    FC_CHECK(reply && kind == FC_REQUESTER_REPLY && reply->req == id && reply->serial == 7);
+    FC_CHECK(user == &token && fc_requester_outstanding(r) == 0);
+    FC_CHECK(fc_requester_reply_sent(r) >= sent + 200); /* the re-sent copy was answered */
     fc_msg_destroy(&reply);
     none = s_pump(r, 100, NULL, NULL);
-    assert(none == NULL);
-    assert(fc_requester_dropped(r) == 1);
+    FC_CHECK(none == NULL);
+    FC_CHECK(fc_requester_dropped(r) == 1);
 
     /* Late: the reply comes after the request was forgotten. */
     m = fc_msg_new(FC_MSG_STATUS);
     uint64_t late = fc_requester_send(r, &m, &token, NULL);
     zframe_t *who2 = NULL;
     got = s_peer_recv(router, &who2, 5000);
-    assert(got && got->req == late);
+    FC_CHECK(got && got->req == late);
     fc_msg_destroy(&got);
     zframe_destroy(&who2);
     void *mine = fc_requester_forget(r, late);
-    assert(mine == &token);
+    FC_CHECK(mine == &token);
     mine = fc_requester_forget(r, late);
-    assert(mine == NULL);
+    FC_CHECK(mine == NULL);
     s_peer_reply(router, who, late, 1);
     /* Malformed: a frame that is no message. */
     zmsg_t *junk = zmsg_new();
     zmsg_addmem(junk, zframe_data(who), zframe_size(who));
     zmsg_addstr(junk, "not msgpack");
     int rc = zmsg_send(&junk, router);
-    assert(rc == 0);
+    FC_CHECK(rc == 0);
     /* Another's: an id without the tag bit is handed over, not dropped. */
     s_peer_reply(router, who, 42, 9);
     reply = s_pump(r, 5000, &user, &kind);
-    assert(reply && kind == FC_REQUESTER_OTHER && reply->req == 42 && user == NULL);
+    FC_CHECK(reply && kind == FC_REQUESTER_OTHER && reply->req == 42 && user == NULL);
     fc_msg_destroy(&reply);
-    assert(fc_requester_dropped(r) == 2);
-    assert(fc_requester_malformed(r) == 1);
+    FC_CHECK(fc_requester_dropped(r) == 2);
+    FC_CHECK(fc_requester_malformed(r) == 1);
     zframe_destroy(&who);
     fc_requester_destroy(&r);
     zsock_destroy(&router);
@@ -257,7 +258,7 @@ static size_t s_collect(fc_requester_t *r, zsock_t *router, uint64_t *ids, size_
     int64_t end = zclock_mono() + 10000;
     while (got_n < n && zclock_mono() < end) {
         fc_msg_t *none = s_pump(r, 20, NULL, NULL);
-        assert(none == NULL);
+        FC_CHECK(none == NULL);
         zframe_t *who = NULL;
         fc_msg_t *got = s_peer_recv(router, &who, 0);
         while (got && got_n < n) {
@@ -281,9 +282,9 @@ static void s_test_reconnect(void)
     zsock_t *router = s_bind(0, &port, ep, sizeof ep);
     fc_requester_opts_t o = {.resend_ms = 60000, .immediate = true};
     fc_requester_t *r = fc_requester_new(ep, &o, NULL);
-    assert(r);
+    FC_CHECK(r);
     bool seen = s_await_event(r, FC_REQUESTER_EV_CONNECTED, 5000);
-    assert(seen);
+    FC_CHECK(seen);
     fc_msg_t *m = fc_msg_new(FC_MSG_LIST);
     uint64_t plain = fc_requester_send(r, &m, NULL, NULL);
     m = fc_msg_new(FC_MSG_STATUS);
@@ -292,28 +293,28 @@ static void s_test_reconnect(void)
     /* A CONNECTED may come before the handshake is done: the flush sends them then. */
     uint64_t order[3] = {0};
     size_t n = s_collect(r, router, order, 2);
-    assert(n == 2 && (order[0] == plain || order[0] == probe));
-    assert(order[1] == (order[0] == plain ? probe : plain));
+    FC_CHECK(n == 2 && (order[0] == plain || order[0] == probe));
+    FC_CHECK(order[1] == (order[0] == plain ? probe : plain));
     zsock_destroy(&router); /* gone, with both requests unanswered */
     seen = s_await_event(r, FC_REQUESTER_EV_DISCONNECTED, 5000);
-    assert(seen);
-    assert(!fc_requester_connected(r) && fc_requester_flush_pending(r));
-    assert(fc_requester_disconnects(r) == 1);
+    FC_CHECK(seen);
+    FC_CHECK(!fc_requester_connected(r) && fc_requester_flush_pending(r));
+    FC_CHECK(fc_requester_disconnects(r) == 1);
     /* Offline nothing is sent: a request made now waits for the flush too. */
     m = fc_msg_new(FC_MSG_LIST);
     uint64_t offline = fc_requester_send(r, &m, NULL, NULL);
     bool flushed = fc_requester_tick(r);
-    assert(!flushed);
+    FC_CHECK(!flushed);
 
     router = s_bind(port, NULL, NULL, 0);
-    assert(router); /* the same port, back */
+    FC_CHECK(router); /* the same port, back */
     n = s_collect(r, router, order, 3);
-    assert(n == 3 && order[0] == probe);
-    assert((order[1] == plain && order[2] == offline) ||
-           (order[1] == offline && order[2] == plain));
-    assert(fc_requester_connected(r) && !fc_requester_flush_pending(r));
-    assert(fc_requester_retries(r) == 2); /* `offline` had never gone out */
-    assert(fc_requester_outstanding(r) == 3);
+    FC_CHECK(n == 3 && order[0] == probe);
+    FC_CHECK((order[1] == plain && order[2] == offline) ||
+             (order[1] == offline && order[2] == plain));
+    FC_CHECK(fc_requester_connected(r) && !fc_requester_flush_pending(r));
+    FC_CHECK(fc_requester_retries(r) == 2); /* `offline` had never gone out */
+    FC_CHECK(fc_requester_outstanding(r) == 3);
     fc_requester_destroy(&r);
     zsock_destroy(&router);
 }
@@ -330,14 +331,14 @@ static void s_test_no_connection(void)
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
     fc_requester_opts_t o = {.immediate = true};
     fc_requester_t *r = fc_requester_new(ep, &o, NULL);
-    assert(r);
+    FC_CHECK(r);
     fc_msg_t *m = fc_msg_new(FC_MSG_STATUS);
     fc_requester_sendopts_t once = {.resend_ms = -1};
     uint64_t lost = fc_requester_send(r, &m, NULL, &once);
-    assert(lost && !fc_requester_pending(r, lost));
+    FC_CHECK(lost && !fc_requester_pending(r, lost));
     m = fc_msg_new(FC_MSG_STATUS);
     uint64_t kept = fc_requester_send(r, &m, NULL, NULL);
-    assert(kept && fc_requester_pending(r, kept) && fc_requester_flush_pending(r));
+    FC_CHECK(kept && fc_requester_pending(r, kept) && fc_requester_flush_pending(r));
     fc_requester_destroy(&r);
 }
 
@@ -348,21 +349,21 @@ static void s_test_many(void)
     char ep[64];
     zsock_t *router = s_bind(0, NULL, ep, sizeof ep);
     fc_requester_t *r = fc_requester_new(ep, NULL, NULL);
-    assert(r);
+    FC_CHECK(r);
     static int tokens[N];
     uint64_t ids[N];
     for (int i = 0; i < N; i++) {
         fc_msg_t *m = fc_msg_new(FC_MSG_LIST);
         ids[i] = fc_requester_send(r, &m, &tokens[i], NULL);
-        assert(ids[i]);
+        FC_CHECK(ids[i]);
     }
-    assert(fc_requester_outstanding(r) == N);
+    FC_CHECK(fc_requester_outstanding(r) == N);
     uint64_t seen[N];
     zframe_t *who = NULL;
     for (int i = 0; i < N; i++) {
         zframe_destroy(&who);
         fc_msg_t *got = s_peer_recv(router, &who, 5000);
-        assert(got);
+        FC_CHECK(got);
         seen[i] = got->req;
         fc_msg_destroy(&got);
     }
@@ -372,12 +373,12 @@ static void s_test_many(void)
     for (int i = 0; i < N; i++) {
         void *user = NULL;
         fc_msg_t *reply = s_pump(r, 5000, &user, NULL);
-        assert(reply);
+        FC_CHECK(reply);
         int k = (int)((int *)user - tokens);
-        assert(k >= 0 && k < N && ids[k] == reply->req);
+        FC_CHECK(k >= 0 && k < N && ids[k] == reply->req);
         fc_msg_destroy(&reply);
     }
-    assert(fc_requester_outstanding(r) == 0 && fc_requester_dropped(r) == 0);
+    FC_CHECK(fc_requester_outstanding(r) == 0 && fc_requester_dropped(r) == 0);
     fc_requester_destroy(&r);
     zsock_destroy(&router);
 }
@@ -387,7 +388,7 @@ void fc_requester_test(bool verbose)
     printf(" * fc_requester: ");
     int err = 0;
     fc_requester_t *bad = fc_requester_new("not an endpoint", NULL, &err);
-    assert(bad == NULL && err == FC_EINVAL);
+    FC_CHECK(bad == NULL && err == FC_EINVAL);
     fc_requester_destroy(NULL);
     s_test_deadlines();
     s_test_loss_duplicates_late();

@@ -1,10 +1,8 @@
 /* fc_schema_test.c: self-test of config schemas (run by fc_config_test). */
 #include "fc_config.h"
 #include "fc_error.h"
+#include "fc_test_check.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +10,8 @@
 static void s_set_text(fc_revision_t *r, const char *key, const char *text)
 {
     fc_value_t v;
-    assert(fc_value_from_text(&v, text) == 0);
-    assert(fc_revision_set(r, key, &v) == 0);
+    FC_CHECK(fc_value_from_text(&v, text) == 0);
+    FC_CHECK(fc_revision_set(r, key, &v) == 0);
     fc_value_free(&v);
 }
 
@@ -30,10 +28,10 @@ static const char *s_schema_text =
 static int s_check(const fc_schema_t *s, const char *key, const char *text, char *msg, size_t size)
 {
     fc_value_t v;
-    assert(fc_value_from_text(&v, text) == 0);
+    FC_CHECK(fc_value_from_text(&v, text) == 0);
     int rc = fc_schema_check(s, key, &v, msg, size);
     fc_value_free(&v);
-    assert((rc == 0) == (msg[0] == '\0'));
+    FC_CHECK((rc == 0) == (msg[0] == '\0'));
     return rc;
 }
 
@@ -44,7 +42,7 @@ static void s_assert_violation(const fc_schema_t *s, const char *key, const char
     int rc = s_check(s, key, text, msg, sizeof msg);
     if (rc != FC_EINVAL || strcmp(msg, want))
         fprintf(stderr, "schema %s=%s: rc %d '%s', want '%s'\n", key, text, rc, msg, want);
-    assert(rc == FC_EINVAL && !strcmp(msg, want));
+    FC_CHECK(rc == FC_EINVAL && !strcmp(msg, want));
 }
 
 void fc_config_schema_test(bool verbose)
@@ -52,7 +50,7 @@ void fc_config_schema_test(bool verbose)
     char text[1024], msg[256];
     snprintf(text, sizeof text, s_schema_text, "false");
     fc_schema_t *s = fc_schema_parse(text, msg, sizeof msg);
-    assert(s && msg[0] == '\0');
+    FC_CHECK(s && msg[0] == '\0');
 
     const char *ok[][2] = {{"port", "1"},           {"port", "65535"},        {"port", "8080"},
                            {"log.level", "info"},   {"ratio", "0.5"},         {"ratio", "1"},
@@ -60,7 +58,7 @@ void fc_config_schema_test(bool verbose)
                            {"limits", "{\"a\":1}"}, {"anything", "null"},     {"anything", "x"},
                            {"unlisted", "5"},       {"log.level", "\"warn\""}};
     for (size_t k = 0; k < sizeof ok / sizeof *ok; k++)
-        assert(s_check(s, ok[k][0], ok[k][1], msg, sizeof msg) == 0);
+        FC_CHECK(s_check(s, ok[k][0], ok[k][1], msg, sizeof msg) == 0);
 
     s_assert_violation(s, "port", "70000", "port: 70000 is above the maximum 65535");
     s_assert_violation(s, "port", "0", "port: 0 is below the minimum 1");
@@ -75,10 +73,10 @@ void fc_config_schema_test(bool verbose)
     s_assert_violation(s, "limits", "7", "limits: 7 is not of type struct (got integer)");
     s_assert_violation(s, "debug", "null", "debug: null is not of type boolean (got null)");
 
-    assert(fc_schema_restart_only(s, "port") && !fc_schema_restart_only(s, "log.level"));
-    assert(!fc_schema_restart_only(s, "ratio") && !fc_schema_restart_only(s, "unlisted"));
-    assert(!fc_schema_restart_only(NULL, "port"));
-    assert(fc_schema_check(NULL, "port", NULL, msg, sizeof msg) == 0); /* no schema */
+    FC_CHECK(fc_schema_restart_only(s, "port") && !fc_schema_restart_only(s, "log.level"));
+    FC_CHECK(!fc_schema_restart_only(s, "ratio") && !fc_schema_restart_only(s, "unlisted"));
+    FC_CHECK(!fc_schema_restart_only(NULL, "port"));
+    FC_CHECK(fc_schema_check(NULL, "port", NULL, msg, sizeof msg) == 0); /* no schema */
 
     /* A revision: the first violation wins; unsetting is always allowed. */
     fc_revision_t *r = fc_revision_new(FC_REV_SET);
@@ -86,24 +84,24 @@ void fc_config_schema_test(bool verbose)
     s_set_text(r, "log.level", "info");
     s_set_text(r, "port", "99999");
     s_set_text(r, "ratio", "7");
-    assert(fc_schema_check_revision(s, r, msg, sizeof msg) == FC_EINVAL);
-    assert(!strcmp(msg, "port: 99999 is above the maximum 65535"));
+    FC_CHECK(fc_schema_check_revision(s, r, msg, sizeof msg) == FC_EINVAL);
+    FC_CHECK(!strcmp(msg, "port: 99999 is above the maximum 65535"));
     s_set_text(r, "port", "99");
     s_set_text(r, "ratio", "0.7");
-    assert(fc_schema_check_revision(s, r, msg, sizeof msg) == 0 && msg[0] == '\0');
+    FC_CHECK(fc_schema_check_revision(s, r, msg, sizeof msg) == 0 && msg[0] == '\0');
     fc_schema_destroy(&s);
 
     /* Strict: keys the schema does not list are refused, but may be unset. */
     snprintf(text, sizeof text, s_schema_text, "true");
     s = fc_schema_parse(text, msg, sizeof msg);
-    assert(s);
+    FC_CHECK(s);
     s_assert_violation(s, "unlisted", "5", "unlisted: not in the schema (strict)");
-    assert(s_check(s, "port", "443", msg, sizeof msg) == 0);
-    assert(fc_revision_unset(r, "unlisted") == 0);
-    assert(fc_schema_check_revision(s, r, msg, sizeof msg) == 0);
+    FC_CHECK(s_check(s, "port", "443", msg, sizeof msg) == 0);
+    FC_CHECK(fc_revision_unset(r, "unlisted") == 0);
+    FC_CHECK(fc_schema_check_revision(s, r, msg, sizeof msg) == 0);
     s_set_text(r, "zz.unlisted", "1");
-    assert(fc_schema_check_revision(s, r, msg, sizeof msg) == FC_EINVAL);
-    assert(!strcmp(msg, "zz.unlisted: not in the schema (strict)"));
+    FC_CHECK(fc_schema_check_revision(s, r, msg, sizeof msg) == FC_EINVAL);
+    FC_CHECK(!strcmp(msg, "zz.unlisted: not in the schema (strict)"));
     fc_revision_destroy(&r);
     fc_schema_destroy(&s);
     fc_schema_destroy(&s); /* safe twice */
@@ -133,12 +131,12 @@ void fc_config_schema_test(bool verbose)
         s = fc_schema_parse(bad[k], msg, sizeof msg);
         if (s || !msg[0])
             fprintf(stderr, "schema accepted or no reason: %s\n", bad[k]);
-        assert(!s && msg[0] != '\0');
+        FC_CHECK(!s && msg[0] != '\0');
     }
     s = fc_schema_parse("{\"keys\": {\"port\": {\"type\": \"integer\", \"maximum\": 5}}}", msg,
                         sizeof msg);
-    assert(!s && strstr(msg, "port") && strstr(msg, "maximum"));
+    FC_CHECK(!s && strstr(msg, "port") && strstr(msg, "maximum"));
     s = fc_schema_parse("{}", NULL, 0); /* empty schema: everything allowed */
-    assert(s && s_check(s, "x", "1", msg, sizeof msg) == 0);
+    FC_CHECK(s && s_check(s, "x", "1", msg, sizeof msg) == 0);
     fc_schema_destroy(&s);
 }

@@ -1,7 +1,7 @@
 /* fc_state.c: agent state names and values, from the one table in fc_state.h. */
 #include "fc_state.h"
+#include "fc_test_check.h"
 
-#include <assert.h>
 #include <czmq.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,8 +41,8 @@ void fc_state_test(bool verbose)
     /* Every value has a distinct name that maps back to it. */
     for (int i = 0; i < FC_STATE_COUNT; i++) {
         fc_state_t s = FC_STATE_COUNT;
-        assert(fc_state_from_name(fc_state_name((fc_state_t)i), &s) && s == (fc_state_t)i);
-        assert(*fc_state_meaning((fc_state_t)i));
+        FC_CHECK(fc_state_from_name(fc_state_name((fc_state_t)i), &s) && s == (fc_state_t)i);
+        FC_CHECK(*fc_state_meaning((fc_state_t)i));
         if (verbose)
             printf("\n   %-12s %s", fc_state_name((fc_state_t)i), fc_state_meaning((fc_state_t)i));
     }
@@ -50,9 +50,9 @@ void fc_state_test(bool verbose)
     const char *bad[] = {"bogus-state", "", "Failed", "failed ", "up_to_date", "?"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         fc_state_t s = FC_STATE_IDLE;
-        assert(!fc_state_from_name(bad[i], &s) && s == FC_STATE_IDLE);
+        FC_CHECK(!fc_state_from_name(bad[i], &s) && s == FC_STATE_IDLE);
     }
-    assert(!fc_state_from_name(NULL, &(fc_state_t){0}));
-    assert(streq(fc_state_name(FC_STATE_COUNT), "?") && !*fc_state_meaning(FC_STATE_COUNT));
+    FC_CHECK(!fc_state_from_name(NULL, &(fc_state_t){0}));
+    FC_CHECK(streq(fc_state_name(FC_STATE_COUNT), "?") && !*fc_state_meaning(FC_STATE_COUNT));
     printf("OK\n");
 }

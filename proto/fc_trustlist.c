@@ -3,10 +3,8 @@
 #include "fc_envelope.h"
 #include "fc_error.h"
 #include "fc_mpack.h"
+#include "fc_test_check.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,61 +138,61 @@ void fc_trustlist_test(bool verbose)
     fc_trust_t *next = fc_trust_new();
     fc_trust_add(next, new_key.pk);
     fc_trustlist_t list, got;
-    assert(fc_trustlist_from_trust(&list, next, 2) == FC_OK);
+    FC_CHECK(fc_trustlist_from_trust(&list, next, 2) == FC_OK);
     size_t len = 0;
     uint8_t *sealed = fc_trustlist_seal(&list, &old_key, &len);
-    assert(sealed && len > 0 && len <= FC_MAX_TRUSTLIST);
-    assert(fc_trustlist_open(sealed, len, current, &got) == FC_OK);
-    assert(got.serial == 2 && got.nkeys == 1 && !memcmp(got.keys[0], new_key.pk, FC_PUBKEY_LEN));
-    assert(!memcmp(got.signer, old_key.pk, FC_PUBKEY_LEN) && got.created == list.created);
+    FC_CHECK(sealed && len > 0 && len <= FC_MAX_TRUSTLIST);
+    FC_CHECK(fc_trustlist_open(sealed, len, current, &got) == FC_OK);
+    FC_CHECK(got.serial == 2 && got.nkeys == 1 && !memcmp(got.keys[0], new_key.pk, FC_PUBKEY_LEN));
+    FC_CHECK(!memcmp(got.signer, old_key.pk, FC_PUBKEY_LEN) && got.created == list.created);
     fc_trust_t *as_trust = fc_trustlist_trust(&got);
-    assert(fc_trust_size(as_trust) == 1 && fc_trust_contains(as_trust, new_key.pk));
+    FC_CHECK(fc_trust_size(as_trust) == 1 && fc_trust_contains(as_trust, new_key.pk));
     fc_trust_destroy(&as_trust);
     free(sealed);
 
     /* Verify: a signer the current list does not hold is refused (it may be trusted by the
        list it signs, which proves nothing). */
     uint8_t *self_signed = fc_trustlist_seal(&list, &new_key, &len);
-    assert(fc_trustlist_open(self_signed, len, current, &got) == FC_EUNTRUSTED);
-    assert(fc_trustlist_open(self_signed, len, NULL, &got) == FC_OK); /* signature is fine */
+    FC_CHECK(fc_trustlist_open(self_signed, len, current, &got) == FC_EUNTRUSTED);
+    FC_CHECK(fc_trustlist_open(self_signed, len, NULL, &got) == FC_OK); /* signature is fine */
     free(self_signed);
     uint8_t *strange = fc_trustlist_seal(&list, &stranger, &len);
-    assert(fc_trustlist_open(strange, len, current, &got) == FC_EUNTRUSTED);
+    FC_CHECK(fc_trustlist_open(strange, len, current, &got) == FC_EUNTRUSTED);
     free(strange);
 
     /* Tamper: any flipped byte fails (bad signature, or a malformed envelope). */
     sealed = fc_trustlist_seal(&list, &old_key, &len);
     for (size_t i = 0; i < len; i++) {
         sealed[i] ^= 0x40;
-        assert(fc_trustlist_open(sealed, len, NULL, &got) != FC_OK);
+        FC_CHECK(fc_trustlist_open(sealed, len, NULL, &got) != FC_OK);
         sealed[i] ^= 0x40;
     }
-    assert(fc_trustlist_open(sealed, len - 1, NULL, &got) != FC_OK);
-    assert(fc_trustlist_open(sealed, 0, NULL, &got) == FC_EPROTO);
-    assert(fc_trustlist_open(sealed, FC_MAX_TRUSTLIST + 1, NULL, &got) == FC_ETOOBIG);
+    FC_CHECK(fc_trustlist_open(sealed, len - 1, NULL, &got) != FC_OK);
+    FC_CHECK(fc_trustlist_open(sealed, 0, NULL, &got) == FC_EPROTO);
+    FC_CHECK(fc_trustlist_open(sealed, FC_MAX_TRUSTLIST + 1, NULL, &got) == FC_ETOOBIG);
     free(sealed);
 
     /* Serial: 0 is not a list; the serial is signed (a changed one fails above). */
     list.serial = 0;
-    assert(fc_trustlist_seal(&list, &old_key, &len) == NULL);
+    FC_CHECK(fc_trustlist_seal(&list, &old_key, &len) == NULL);
     list.serial = 2;
 
     /* Bounds: no keys, too many, duplicates. */
     fc_trust_t *empty = fc_trust_new();
-    assert(fc_trustlist_from_trust(&list, empty, 3) == FC_EINVAL);
+    FC_CHECK(fc_trustlist_from_trust(&list, empty, 3) == FC_EINVAL);
     fc_trust_t *many = fc_trust_new();
     for (int i = 0; i <= FC_MAX_TRUST_KEYS; i++) {
         fc_signkey_t k;
         fc_signkey_generate(&k);
         fc_trust_add(many, k.pk);
     }
-    assert(fc_trustlist_from_trust(&list, many, 3) == FC_ETOOBIG);
-    assert(fc_trustlist_from_trust(&list, next, 3) == FC_OK);
+    FC_CHECK(fc_trustlist_from_trust(&list, many, 3) == FC_ETOOBIG);
+    FC_CHECK(fc_trustlist_from_trust(&list, next, 3) == FC_OK);
     memcpy(list.keys[1], list.keys[0], FC_PUBKEY_LEN);
     list.nkeys = 2;
-    assert(fc_trustlist_seal(&list, &old_key, &len) == NULL);
+    FC_CHECK(fc_trustlist_seal(&list, &old_key, &len) == NULL);
     list.nkeys = FC_MAX_TRUST_KEYS + 1;
-    assert(fc_trustlist_seal(&list, &old_key, &len) == NULL);
+    FC_CHECK(fc_trustlist_seal(&list, &old_key, &len) == NULL);
 
     /* Bodies the sealer would never write, correctly signed, are refused when opened: a
        manifest-like body, the wrong tag, a key of the wrong size, too many keys. */
@@ -220,10 +218,10 @@ void fc_trustlist_test(bool verbose)
             }
         }
         uint8_t *env = fc_envelope_seal(sb.data, sb.size, &old_key, FC_MAX_TRUSTLIST, &len);
-        assert(env);
+        FC_CHECK(env);
         int rc = fc_trustlist_open(env, len, current, &got);
-        assert(rc == FC_EPROTO || rc == FC_ETOOBIG);
-        assert(got.nkeys == 0);
+        FC_CHECK(rc == FC_EPROTO || rc == FC_ETOOBIG);
+        FC_CHECK(got.nkeys == 0);
         free(env);
         msgpack_sbuffer_destroy(&sb);
     }

@@ -2,10 +2,8 @@
 #include "fc_util.h"
 #include "fc_error.h"
 #include "fc_limits.h"
+#include "fc_test_check.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -556,134 +554,134 @@ static void s_endpoint_case(const char *bound, const char *via, const char *expe
     char out[FC_MAX_ENDPOINT + 1];
     int rc = fc_endpoint_for_peer(out, sizeof out, bound, via);
     if (expect) {
-        assert(rc == 0);
-        assert(!strcmp(out, expect));
+        FC_CHECK(rc == 0);
+        FC_CHECK(!strcmp(out, expect));
     } else
-        assert(rc == -1);
+        FC_CHECK(rc == -1);
 }
 
 void fc_util_test(bool verbose)
 {
     printf(" * fc_util: ");
     char dir[] = "/tmp/fc_util_test.XXXXXX";
-    assert(mkdtemp(dir));
+    FC_CHECK(mkdtemp(dir));
     char path[256], path2[256];
 
     /* mkdirs: nested, idempotent, refuses to go through a file. */
     snprintf(path, sizeof path, "%s/a/b/c", dir);
-    assert(fc_mkdirs(path, 0755) == 0);
-    assert(fc_mkdirs(path, 0755) == 0);
+    FC_CHECK(fc_mkdirs(path, 0755) == 0);
+    FC_CHECK(fc_mkdirs(path, 0755) == 0);
     struct stat st;
-    assert(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+    FC_CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
 
     /* Atomic write creates, then replaces content and mode; no temp file is left. */
     snprintf(path, sizeof path, "%s/a/file", dir);
-    assert(fc_write_file_atomic(path, "first version", 13, 0644) == 0);
+    FC_CHECK(fc_write_file_atomic(path, "first version", 13, 0644) == 0);
     size_t len = 0;
     uint8_t *data = fc_read_file(path, 1024, &len);
-    assert(data && len == 13 && !strcmp((char *)data, "first version"));
+    FC_CHECK(data && len == 13 && !strcmp((char *)data, "first version"));
     free(data);
-    assert(fc_write_file_atomic(path, "v2", 2, 0600) == 0);
+    FC_CHECK(fc_write_file_atomic(path, "v2", 2, 0600) == 0);
     data = fc_read_file(path, 1024, &len);
-    assert(data && len == 2 && !strcmp((char *)data, "v2"));
+    FC_CHECK(data && len == 2 && !strcmp((char *)data, "v2"));
     free(data);
-    assert(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    FC_CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
     snprintf(path2, sizeof path2, "%s/a", dir);
     DIR *d = opendir(path2);
-    assert(d);
+    FC_CHECK(d);
     int entries = 0;
     struct dirent *e;
     while ((e = readdir(d)))
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
             entries++;
     closedir(d);
-    assert(entries == 2); /* "b" and "file" */
+    FC_CHECK(entries == 2); /* "b" and "file" */
     /* Empty content is allowed; a missing directory is an error with errno set. */
-    assert(fc_write_file_atomic(path, "", 0, 0644) == 0);
+    FC_CHECK(fc_write_file_atomic(path, "", 0, 0644) == 0);
     data = fc_read_file(path, 0, &len);
-    assert(data && len == 0 && data[0] == '\0');
+    FC_CHECK(data && len == 0 && data[0] == '\0');
     free(data);
     snprintf(path2, sizeof path2, "%s/nodir/file", dir);
     errno = 0;
-    assert(fc_write_file_atomic(path2, "x", 1, 0644) == -1 && errno == ENOENT);
+    FC_CHECK(fc_write_file_atomic(path2, "x", 1, 0644) == -1 && errno == ENOENT);
 
     /* write_file_swap: a plain rename the first time, then the two inodes take turns. */
     char swapped[300], spare[320];
     snprintf(swapped, sizeof swapped, "%s/swapped", dir);
     snprintf(spare, sizeof spare, "%s.spare", swapped);
-    assert(fc_write_file_swap(swapped, "one", 3, 0600) == 0);
-    assert(stat(swapped, &st) == 0 && (st.st_mode & 0777) == 0600);
+    FC_CHECK(fc_write_file_swap(swapped, "one", 3, 0600) == 0);
+    FC_CHECK(stat(swapped, &st) == 0 && (st.st_mode & 0777) == 0600);
     ino_t first = st.st_ino;
-    assert(fc_write_file_swap(swapped, "second!", 7, 0600) == 0);
+    FC_CHECK(fc_write_file_swap(swapped, "second!", 7, 0600) == 0);
     data = fc_read_file(swapped, 1024, &len);
-    assert(data && len == 7 && !memcmp(data, "second!", 7));
+    FC_CHECK(data && len == 7 && !memcmp(data, "second!", 7));
     free(data);
     struct stat sp;
     if (stat(spare, &sp) == 0) { /* exchanged: the old file is the spare, content intact */
-        assert(sp.st_ino == first);
+        FC_CHECK(sp.st_ino == first);
         data = fc_read_file(spare, 1024, &len);
-        assert(data && len == 3 && !memcmp(data, "one", 3));
+        FC_CHECK(data && len == 3 && !memcmp(data, "one", 3));
         free(data);
-        assert(fc_write_file_swap(swapped, "3", 1, 0600) == 0);
-        assert(stat(swapped, &st) == 0 && st.st_ino == first);
+        FC_CHECK(fc_write_file_swap(swapped, "3", 1, 0600) == 0);
+        FC_CHECK(stat(swapped, &st) == 0 && st.st_ino == first);
     }
     data = fc_read_file(swapped, 1024, &len);
-    assert(data && len == (stat(spare, &sp) == 0 ? 1u : 7u));
+    FC_CHECK(data && len == (stat(spare, &sp) == 0 ? 1u : 7u));
     free(data);
     errno = 0;
-    assert(fc_write_file_swap(path2, "x", 1, 0644) == -1 && errno == ENOENT);
+    FC_CHECK(fc_write_file_swap(path2, "x", 1, 0644) == -1 && errno == ENOENT);
 
     /* read_file: max is inclusive, one byte over is EFBIG, missing is ENOENT. */
-    assert(fc_write_file_atomic(path, "0123456789", 10, 0644) == 0);
+    FC_CHECK(fc_write_file_atomic(path, "0123456789", 10, 0644) == 0);
     data = fc_read_file(path, 10, &len);
-    assert(data && len == 10);
+    FC_CHECK(data && len == 10);
     free(data);
     errno = 0;
-    assert(fc_read_file(path, 9, &len) == NULL && errno == EFBIG);
+    FC_CHECK(fc_read_file(path, 9, &len) == NULL && errno == EFBIG);
     errno = 0;
-    assert(fc_read_file(path2, 9, &len) == NULL && errno == ENOENT);
+    FC_CHECK(fc_read_file(path2, 9, &len) == NULL && errno == ENOENT);
     /* A non-regular file (no st_size) is still bounded by max. */
     errno = 0;
-    assert(fc_read_file("/dev/zero", 5000, &len) == NULL && errno == EFBIG);
+    FC_CHECK(fc_read_file("/dev/zero", 5000, &len) == NULL && errno == EFBIG);
 
     /* pwrite/pread at offsets; reading past the end fails. */
     int fd = open(path, O_RDWR);
-    assert(fd >= 0);
-    assert(fc_pwrite_all(fd, "AB", 2, 4) == 0);
+    FC_CHECK(fd >= 0);
+    FC_CHECK(fc_pwrite_all(fd, "AB", 2, 4) == 0);
     char rb[4];
-    assert(fc_pread_all(fd, rb, 4, 3) == 0 && !memcmp(rb, "3AB6", 4));
-    assert(fc_pread_all(fd, rb, 4, 8) == -1);
+    FC_CHECK(fc_pread_all(fd, rb, 4, 3) == 0 && !memcmp(rb, "3AB6", 4));
+    FC_CHECK(fc_pread_all(fd, rb, 4, 8) == -1);
     close(fd);
 
     /* remove_tree removes a symlink, never what it points to, and read-only directories. */
     char outside[256];
     snprintf(outside, sizeof outside, "%s.outside", dir);
-    assert(fc_write_file_atomic(outside, "keep", 4, 0644) == 0);
+    FC_CHECK(fc_write_file_atomic(outside, "keep", 4, 0644) == 0);
     snprintf(path, sizeof path, "%s/a/b/link", dir);
-    assert(symlink(outside, path) == 0);
+    FC_CHECK(symlink(outside, path) == 0);
     snprintf(path, sizeof path, "%s/a/b/dirlink", dir);
-    assert(symlink("/tmp", path) == 0);
+    FC_CHECK(symlink("/tmp", path) == 0);
     snprintf(path, sizeof path, "%s/a/b/c/ro.txt", dir);
-    assert(fc_write_file_atomic(path, "ro", 2, 0444) == 0);
+    FC_CHECK(fc_write_file_atomic(path, "ro", 2, 0444) == 0);
     snprintf(path, sizeof path, "%s/a/b/c", dir);
-    assert(chmod(path, 0555) == 0);
-    assert(fc_remove_tree(dir) == 0);
-    assert(lstat(dir, &st) == -1 && errno == ENOENT);
-    assert(stat(outside, &st) == 0);
-    assert(stat("/tmp", &st) == 0);
-    assert(fc_remove_tree(dir) == 0); /* already gone: like rm -rf */
-    assert(fc_remove_tree(outside) == 0);
-    assert(lstat(outside, &st) == -1);
+    FC_CHECK(chmod(path, 0555) == 0);
+    FC_CHECK(fc_remove_tree(dir) == 0);
+    FC_CHECK(lstat(dir, &st) == -1 && errno == ENOENT);
+    FC_CHECK(stat(outside, &st) == 0);
+    FC_CHECK(stat("/tmp", &st) == 0);
+    FC_CHECK(fc_remove_tree(dir) == 0); /* already gone: like rm -rf */
+    FC_CHECK(fc_remove_tree(outside) == 0);
+    FC_CHECK(lstat(outside, &st) == -1);
 
     /* errno mapping. */
-    assert(fc_errno_to_error(ENOSPC) == FC_ENOSPC);
-    assert(fc_errno_to_error(EDQUOT) == FC_ENOSPC);
-    assert(fc_errno_to_error(EACCES) == FC_EIO);
+    FC_CHECK(fc_errno_to_error(ENOSPC) == FC_ENOSPC);
+    FC_CHECK(fc_errno_to_error(EDQUOT) == FC_ENOSPC);
+    FC_CHECK(fc_errno_to_error(EACCES) == FC_EIO);
 
     /* Monotonic clock moves forward. */
     double t0 = fc_now();
     usleep(2000);
-    assert(fc_now() > t0);
+    FC_CHECK(fc_now() > t0);
 
     /* Announce endpoint as seen by a peer. */
     s_endpoint_case("tcp://*:7401", "tcp://10.1.2.3:7400", "tcp://10.1.2.3:7401");
@@ -699,76 +697,76 @@ void fc_util_test(bool verbose)
     s_endpoint_case("tcp://*:7401", "tcp://nohostport", NULL);
     s_endpoint_case("tcp://nonsense", "tcp://10.1.2.3:7400", NULL);
     char tiny[10];
-    assert(fc_endpoint_for_peer(tiny, sizeof tiny, "tcp://*:7401", "tcp://10.1.2.3:7400") == -1);
+    FC_CHECK(fc_endpoint_for_peer(tiny, sizeof tiny, "tcp://*:7401", "tcp://10.1.2.3:7400") == -1);
 
     /* Sizes for people: bytes exact, then one decimal in the largest unit that fits. */
     char size_text[32];
-    assert(!strcmp(fc_format_bytes(size_text, sizeof size_text, 0), "0 B"));
-    assert(!strcmp(fc_format_bytes(size_text, sizeof size_text, 1023), "1023 B"));
-    assert(!strcmp(fc_format_bytes(size_text, sizeof size_text, 1024), "1.0 KiB"));
-    assert(!strcmp(fc_format_bytes(size_text, sizeof size_text, 39321600), "37.5 MiB"));
-    assert(!strcmp(fc_format_bytes(size_text, sizeof size_text, 3ull << 40), "3.0 TiB"));
-    assert(!strcmp(fc_format_bytes(size_text, sizeof size_text, 2048ull << 40), "2048.0 TiB"));
-    assert(!strcmp(fc_format_bytes(size_text, 4, 39321600), "37."));
+    FC_CHECK(!strcmp(fc_format_bytes(size_text, sizeof size_text, 0), "0 B"));
+    FC_CHECK(!strcmp(fc_format_bytes(size_text, sizeof size_text, 1023), "1023 B"));
+    FC_CHECK(!strcmp(fc_format_bytes(size_text, sizeof size_text, 1024), "1.0 KiB"));
+    FC_CHECK(!strcmp(fc_format_bytes(size_text, sizeof size_text, 39321600), "37.5 MiB"));
+    FC_CHECK(!strcmp(fc_format_bytes(size_text, sizeof size_text, 3ull << 40), "3.0 TiB"));
+    FC_CHECK(!strcmp(fc_format_bytes(size_text, sizeof size_text, 2048ull << 40), "2048.0 TiB"));
+    FC_CHECK(!strcmp(fc_format_bytes(size_text, 4, 39321600), "37."));
 
     char when[32];
     fc_format_time(when, sizeof when, 1795315551);
-    assert(!strcmp(when, "2026-11-22T02:45:51Z"));
+    FC_CHECK(!strcmp(when, "2026-11-22T02:45:51Z"));
     fc_format_time(when, sizeof when, 0);
-    assert(!strcmp(when, "-"));
+    FC_CHECK(!strcmp(when, "-"));
     fc_format_time(when, sizeof when, -5);
-    assert(!strcmp(when, "-"));
+    FC_CHECK(!strcmp(when, "-"));
 
     char text[8] = "old";
     fc_textf(text, sizeof text, "%s %d", "abc", 12345);
-    assert(!strcmp(text, "abc 123"));
+    FC_CHECK(!strcmp(text, "abc 123"));
     fc_textf(NULL, 10, "%s", "no buffer: nothing happens");
     fc_textf(text, 0, "%s", "no room: nothing happens");
-    assert(!strcmp(text, "abc 123"));
+    FC_CHECK(!strcmp(text, "abc 123"));
 
     /* grow: doubles from 16 only when full; a failure leaves the array and capacity alone. */
     size_t cap = 0;
     int *grown = fc_grow(NULL, 0, &cap, sizeof(int));
-    assert(grown && cap == 16);
+    FC_CHECK(grown && cap == 16);
     grown[15] = 7;
-    assert(fc_grow(grown, 15, &cap, sizeof(int)) == grown && cap == 16);
+    FC_CHECK(fc_grow(grown, 15, &cap, sizeof(int)) == grown && cap == 16);
     grown = fc_grow(grown, 16, &cap, sizeof(int));
-    assert(grown && cap == 32 && grown[15] == 7);
-    assert(fc_grow(grown, 32, &cap, SIZE_MAX / 32) == NULL && cap == 32);
+    FC_CHECK(grown && cap == 32 && grown[15] == 7);
+    FC_CHECK(fc_grow(grown, 32, &cap, SIZE_MAX / 32) == NULL && cap == 32);
     free(grown);
 
     /* bsearch: hits, and where misses would go (front, between, end, empty array). */
     const int sorted[] = {10, 20, 30, 40, 50};
     bool found = false;
     for (size_t i = 0; i < 5; i++) {
-        assert(fc_bsearch(&sorted[i], sorted, 5, sizeof(int), s_int_cmp, &found) == i && found);
+        FC_CHECK(fc_bsearch(&sorted[i], sorted, 5, sizeof(int), s_int_cmp, &found) == i && found);
         int between = sorted[i] + 5;
-        assert(fc_bsearch(&between, sorted, 5, sizeof(int), s_int_cmp, &found) == i + 1);
-        assert(!found);
+        FC_CHECK(fc_bsearch(&between, sorted, 5, sizeof(int), s_int_cmp, &found) == i + 1);
+        FC_CHECK(!found);
     }
     int small = 1;
-    assert(fc_bsearch(&small, sorted, 5, sizeof(int), s_int_cmp, &found) == 0 && !found);
+    FC_CHECK(fc_bsearch(&small, sorted, 5, sizeof(int), s_int_cmp, &found) == 0 && !found);
     found = true;
-    assert(fc_bsearch(&small, NULL, 0, sizeof(int), s_int_cmp, &found) == 0 && !found);
+    FC_CHECK(fc_bsearch(&small, NULL, 0, sizeof(int), s_int_cmp, &found) == 0 && !found);
 
     /* Socket options apply to every socket type without complaint; check the important one. */
     void *ctx = zmq_ctx_new();
-    assert(ctx);
+    FC_CHECK(ctx);
     int types[] = {ZMQ_ROUTER, ZMQ_DEALER, ZMQ_PUB, ZMQ_SUB};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         void *s = zmq_socket(ctx, types[i]);
-        assert(s);
+        FC_CHECK(s);
         fc_sock_tune(s);
         int64_t maxmsg = 0;
         size_t sz = sizeof maxmsg;
-        assert(zmq_getsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, &sz) == 0);
-        assert(maxmsg == FC_MAX_FRAME);
+        FC_CHECK(zmq_getsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, &sz) == 0);
+        FC_CHECK(maxmsg == FC_MAX_FRAME);
         int linger = -1;
         sz = sizeof linger;
-        assert(zmq_getsockopt(s, ZMQ_LINGER, &linger, &sz) == 0 && linger == 0);
+        FC_CHECK(zmq_getsockopt(s, ZMQ_LINGER, &linger, &sz) == 0 && linger == 0);
         int rcvhwm = 0;
         sz = sizeof rcvhwm;
-        assert(zmq_getsockopt(s, ZMQ_RCVHWM, &rcvhwm, &sz) == 0 && rcvhwm == FC_SOCK_RCVHWM);
+        FC_CHECK(zmq_getsockopt(s, ZMQ_RCVHWM, &rcvhwm, &sz) == 0 && rcvhwm == FC_SOCK_RCVHWM);
         zmq_close(s);
     }
     zmq_ctx_term(ctx);

@@ -3,11 +3,9 @@
 #include "fc_history.h"
 #include "fc_error.h"
 #include "fc_hash.h"
+#include "fc_test_check.h"
 #include "fc_util.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,10 +311,10 @@ static void s_add_signed(fc_history_t *h, fc_revision_t *rev, const fc_signkey_t
 {
     size_t len = 0;
     uint8_t *buf = fc_revision_sign(rev, key, &len);
-    assert(buf);
-    assert(fc_history_add(h, buf, len) == 0);
+    FC_CHECK(buf);
+    FC_CHECK(fc_history_add(h, buf, len) == 0);
     /* The same bytes again (a re-sent reply) are skipped, not an error. */
-    assert(fc_history_add(h, buf, len) == 0);
+    FC_CHECK(fc_history_add(h, buf, len) == 0);
     free(buf);
 }
 
@@ -326,8 +324,8 @@ static fc_revision_t *s_set(uint64_t n, const char *scope, const char *key, cons
     rev->rev = n;
     snprintf(rev->scope, sizeof rev->scope, "%s", scope);
     fc_value_t v = {0};
-    assert(fc_value_from_text(&v, text) == 0);
-    assert(fc_revision_set(rev, key, &v) == 0);
+    FC_CHECK(fc_value_from_text(&v, text) == 0);
+    FC_CHECK(fc_revision_set(rev, key, &v) == 0);
     fc_value_free(&v);
     return rev;
 }
@@ -341,11 +339,11 @@ static bool s_int_is(const fc_value_t *v, int64_t want)
 void fc_history_test(bool verbose)
 {
     printf(" * fc_history: ");
-    assert(fc_crypto_init() == 0);
+    FC_CHECK(fc_crypto_init() == 0);
     fc_signkey_t key;
     fc_signkey_generate(&key);
     fc_history_t *h = fc_history_new();
-    assert(fc_history_latest(h) == 0 && fc_history_size(h) == 0);
+    FC_CHECK(fc_history_latest(h) == 0 && fc_history_size(h) == 0);
 
     /* 1: global port=80; 2: group web port=8080; 3: global port=81, x=1;
        4: global unset x; 5: schema; 6: canary global port=99 (50%); 7: promote 6. */
@@ -357,15 +355,15 @@ void fc_history_test(bool verbose)
     fc_revision_destroy(&r);
     r = s_set(3, "global", "port", "81");
     fc_value_t one = {0};
-    assert(fc_value_from_text(&one, "1") == 0);
-    assert(fc_revision_set(r, "x", &one) == 0);
+    FC_CHECK(fc_value_from_text(&one, "1") == 0);
+    FC_CHECK(fc_revision_set(r, "x", &one) == 0);
     fc_value_free(&one);
     s_add_signed(h, r, &key);
     fc_revision_destroy(&r);
     r = fc_revision_new(FC_REV_SET);
     r->rev = 4;
     snprintf(r->scope, sizeof r->scope, "global");
-    assert(fc_revision_unset(r, "x") == 0);
+    FC_CHECK(fc_revision_unset(r, "x") == 0);
     s_add_signed(h, r, &key);
     fc_revision_destroy(&r);
     r = fc_revision_new(FC_REV_SCHEMA);
@@ -380,76 +378,76 @@ void fc_history_test(bool verbose)
     s_add_signed(h, r, &key);
     fc_revision_destroy(&r);
 
-    assert(fc_history_size(h) == 6 && fc_history_latest(h) == 6);
-    assert(fc_history_find(h, 3) && fc_history_find(h, 3)->rev == 3);
-    assert(fc_history_find(h, 7) == NULL);
-    assert(streq(fc_history_group(h), "web"));
+    FC_CHECK(fc_history_size(h) == 6 && fc_history_latest(h) == 6);
+    FC_CHECK(fc_history_find(h, 3) && fc_history_find(h, 3)->rev == 3);
+    FC_CHECK(fc_history_find(h, 7) == NULL);
+    FC_CHECK(streq(fc_history_group(h), "web"));
 
     /* The global layer as of each revision. */
     fc_layer_t layer;
     fc_history_layer(h, "global", 1, false, &layer);
-    assert(layer.n == 1 && s_int_is(fc_layer_get(&layer, "port"), 80));
+    FC_CHECK(layer.n == 1 && s_int_is(fc_layer_get(&layer, "port"), 80));
     fc_layer_free(&layer);
     fc_history_layer(h, "global", 3, false, &layer);
-    assert(layer.n == 2 && s_int_is(fc_layer_get(&layer, "x"), 1));
-    assert(s_int_is(fc_layer_get(&layer, "port"), 81));
+    FC_CHECK(layer.n == 2 && s_int_is(fc_layer_get(&layer, "x"), 1));
+    FC_CHECK(s_int_is(fc_layer_get(&layer, "port"), 81));
     fc_layer_free(&layer);
     fc_history_layer(h, "global", 0, false, &layer);
-    assert(layer.n == 1 && !fc_layer_get(&layer, "x"));
+    FC_CHECK(layer.n == 1 && !fc_layer_get(&layer, "x"));
     /* The unpromoted canary counts only for its members. */
-    assert(s_int_is(fc_layer_get(&layer, "port"), 81));
+    FC_CHECK(s_int_is(fc_layer_get(&layer, "port"), 81));
     fc_layer_free(&layer);
     fc_history_layer(h, "global", 0, true, &layer);
-    assert(s_int_is(fc_layer_get(&layer, "port"), 99));
+    FC_CHECK(s_int_is(fc_layer_get(&layer, "port"), 99));
     fc_layer_free(&layer);
     fc_history_layer(h, "group:web", 0, false, &layer);
-    assert(layer.n == 1 && s_int_is(fc_layer_get(&layer, "port"), 8080));
+    FC_CHECK(layer.n == 1 && s_int_is(fc_layer_get(&layer, "port"), 8080));
     fc_layer_free(&layer);
 
     /* The schema in force: none before 5, the parsed one after. */
     int err = 0;
     char msg[256];
-    assert(fc_history_schema(h, 4, msg, sizeof msg, &err) == NULL && err == 0);
+    FC_CHECK(fc_history_schema(h, 4, msg, sizeof msg, &err) == NULL && err == 0);
     fc_schema_t *schema = fc_history_schema(h, 0, msg, sizeof msg, &err);
-    assert(schema && err == 0);
+    FC_CHECK(schema && err == 0);
     fc_value_t big = {0};
-    assert(fc_value_from_text(&big, "1000") == 0);
-    assert(fc_schema_check(schema, "port", &big, msg, sizeof msg) == FC_EINVAL);
-    assert(strstr(msg, "port"));
+    FC_CHECK(fc_value_from_text(&big, "1000") == 0);
+    FC_CHECK(fc_schema_check(schema, "port", &big, msg, sizeof msg) == FC_EINVAL);
+    FC_CHECK(strstr(msg, "port"));
     fc_value_free(&big);
     fc_schema_destroy(&schema);
 
     /* An agent of group web sees its group's value over the global one. */
     fc_config_t *config = fc_history_config(h, "a1", "web", 4, &err);
-    assert(config && err == 0);
-    assert(s_int_is(fc_config_get(config, "port"), 8080));
+    FC_CHECK(config && err == 0);
+    FC_CHECK(s_int_is(fc_config_get(config, "port"), 8080));
     fc_config_destroy(&config);
     config = fc_history_config(h, "a1", "", 3, &err);
-    assert(config && s_int_is(fc_config_get(config, "port"), 81));
-    assert(s_int_is(fc_config_get(config, "x"), 1));
+    FC_CHECK(config && s_int_is(fc_config_get(config, "port"), 81));
+    FC_CHECK(s_int_is(fc_config_get(config, "x"), 1));
     fc_config_destroy(&config);
 
     /* Promotion makes the canary count for everyone. */
-    assert(!fc_history_promoted(h, 6, 0));
+    FC_CHECK(!fc_history_promoted(h, 6, 0));
     r = fc_revision_new(FC_REV_PROMOTE);
     r->rev = 7;
     r->target = 6;
     snprintf(r->scope, sizeof r->scope, "global");
     s_add_signed(h, r, &key);
     fc_revision_destroy(&r);
-    assert(fc_history_promoted(h, 6, 0) && !fc_history_promoted(h, 6, 6));
+    FC_CHECK(fc_history_promoted(h, 6, 0) && !fc_history_promoted(h, 6, 6));
     fc_history_layer(h, "global", 0, false, &layer);
-    assert(s_int_is(fc_layer_get(&layer, "port"), 99));
+    FC_CHECK(s_int_is(fc_layer_get(&layer, "port"), 99));
     fc_layer_free(&layer);
 
     /* A tampered revision is refused. */
     r = s_set(8, "global", "port", "1");
     size_t len = 0;
     uint8_t *buf = fc_revision_sign(r, &key, &len);
-    assert(buf && len > 10);
+    FC_CHECK(buf && len > 10);
     buf[len - 1] ^= 1;
-    assert(fc_history_add(h, buf, len) != 0);
-    assert(fc_history_size(h) == 7);
+    FC_CHECK(fc_history_add(h, buf, len) != 0);
+    FC_CHECK(fc_history_size(h) == 7);
     free(buf);
     fc_revision_destroy(&r);
 

@@ -64,7 +64,7 @@ static size_t s_candidates(fc_check_t *self, const char *state, s_candidate_t *o
         fc_manifest_t *m = s_load(self, path);
         if (m) {
             out[n].m = m;
-            snprintf(out[n].name, sizeof out[n].name, "%s", e->d_name);
+            memcpy(out[n].name, e->d_name, l + 1); /* l < sizeof name: checked above */
             n++;
         }
     }

@@ -8,9 +8,9 @@
 #include "fc_hash.h"
 #include "fc_manifest.h"
 #include "fc_msg.h"
+#include "fc_test_check.h"
 #include "fc_trustlist.h"
 #include "fc_util.h"
-#include <assert.h>
 #include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +20,9 @@ static void s_write(const char *root, const char *target, const char *name, cons
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", root, target);
-    assert(fc_mkdirs(path, 0755) == 0);
+    FC_CHECK(fc_mkdirs(path, 0755) == 0);
     snprintf(path, sizeof path, "%s/%s/seed-%s", root, target, name);
-    assert(fc_write_file_atomic(path, buf, len, 0644) == 0);
+    FC_CHECK(fc_write_file_atomic(path, buf, len, 0644) == 0);
 }
 
 /* The msg target's input: [flags][split:u16 be] then the frames back to back. */
@@ -32,11 +32,11 @@ static void s_write_msg(const char *root, fc_msg_t **m_p)
     snprintf(name, sizeof name, "%s", fc_msg_type_name((*m_p)->type));
     zmsg_t *msg = fc_msg_encode(*m_p);
     fc_msg_destroy(m_p);
-    assert(msg);
+    FC_CHECK(msg);
     zframe_t *body = zmsg_first(msg), *data = zmsg_next(msg);
     size_t blen = zframe_size(body), dlen = data ? zframe_size(data) : 0;
     uint8_t *buf = malloc(3 + blen + dlen);
-    assert(buf && blen < 65536);
+    FC_CHECK(buf && blen < 65536);
     buf[0] = data != NULL;
     buf[1] = (uint8_t)(blen >> 8);
     buf[2] = (uint8_t)blen;
@@ -137,7 +137,7 @@ static void s_write_signed(const char *root, const char *body_target, const char
     const uint8_t *body;
     size_t body_len;
     uint8_t signer[FC_PUBKEY_LEN];
-    assert(fc_envelope_open(env, len, max, NULL, &body, &body_len, signer) == FC_OK);
+    FC_CHECK(fc_envelope_open(env, len, max, NULL, &body, &body_len, signer) == FC_OK);
     s_write(root, env_target, name, env, len);
     s_write(root, body_target, name, body, body_len);
 }
@@ -186,7 +186,7 @@ static size_t s_manifests(const char *root, const fc_signkey_t *key, uint8_t **f
             s_add_file(m, "share/empty", 0);
         size_t len;
         uint8_t *env = fc_manifest_sign(m, key, &len);
-        assert(env);
+        FC_CHECK(env);
         char name[32];
         snprintf(name, sizeof name, "manifest-%d", variant);
         s_write_signed(root, "manifest", "manifest_env", name, env, len, FC_MAX_MANIFEST);
@@ -225,29 +225,29 @@ static size_t s_revisions(const char *root, const fc_signkey_t *key, uint8_t **f
             const char *keys[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
             for (int i = 0; i < 8; i++) {
                 fc_value_t v;
-                assert(fc_value_from_text(&v, values[i]) == FC_OK);
-                assert(fc_revision_set(r, keys[i], &v) == FC_OK);
+                FC_CHECK(fc_value_from_text(&v, values[i]) == FC_OK);
+                FC_CHECK(fc_revision_set(r, keys[i], &v) == FC_OK);
                 fc_value_free(&v);
             }
         }
         if (variant == 1) {
             fc_value_t v;
-            assert(fc_value_from_text(&v, "9090") == FC_OK);
-            assert(fc_revision_set(r, "port", &v) == FC_OK);
+            FC_CHECK(fc_value_from_text(&v, "9090") == FC_OK);
+            FC_CHECK(fc_revision_set(r, "port", &v) == FC_OK);
             fc_value_free(&v);
-            assert(fc_revision_unset(r, "log.level") == FC_OK);
+            FC_CHECK(fc_revision_unset(r, "log.level") == FC_OK);
             r->canary = 25;
             r->halt_percent = 20;
         }
         if (variant == 2)
-            assert(fc_revision_unset(r, "port") == FC_OK);
+            FC_CHECK(fc_revision_unset(r, "port") == FC_OK);
         if (variant == 3)
             r->schema_json = strdup(s_schema);
         if (variant == 4)
             r->target = 2;
         size_t len;
         uint8_t *env = fc_revision_sign(r, key, &len);
-        assert(env);
+        FC_CHECK(env);
         char name[32];
         snprintf(name, sizeof name, "revision-%d", variant);
         s_write_signed(root, "revision", "revision_env", name, env, len, FC_MAX_REVISION);
@@ -272,17 +272,17 @@ static void s_trustlists(const char *root, const fc_signkey_t *key)
             fc_trust_add(trust, k.pk);
         }
         fc_trustlist_t list;
-        assert(fc_trustlist_from_trust(&list, trust, n) == FC_OK);
+        FC_CHECK(fc_trustlist_from_trust(&list, trust, n) == FC_OK);
         size_t len = 0;
         uint8_t *env = fc_trustlist_seal(&list, key, &len);
-        assert(env);
+        FC_CHECK(env);
         char name[32];
         snprintf(name, sizeof name, "trustlist-%zu", n);
         const uint8_t *body;
         size_t body_len;
         uint8_t signer[FC_PUBKEY_LEN];
-        assert(fc_envelope_open(env, len, FC_MAX_TRUSTLIST, NULL, &body, &body_len, signer) ==
-               FC_OK);
+        FC_CHECK(fc_envelope_open(env, len, FC_MAX_TRUSTLIST, NULL, &body, &body_len, signer) ==
+                 FC_OK);
         s_write(root, "trustlist", name, body, body_len);
         free(env);
         fc_trust_destroy(&trust);
@@ -296,7 +296,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *root = argv[1];
-    assert(fc_crypto_init() == 0);
+    FC_CHECK(fc_crypto_init() == 0);
     fc_signkey_t key;
     fc_fuzz_key(&key);
 

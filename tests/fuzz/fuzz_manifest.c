@@ -4,7 +4,7 @@
 #include "fc_error.h"
 #include "fc_fuzz.h"
 #include "fc_manifest.h"
-#include <assert.h>
+#include "fc_test_check.h"
 #include <stdlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -23,17 +23,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* An accepted manifest is usable: sums, lookups and re-signing work on it. */
         (void)fc_manifest_total_size(m);
         for (uint32_t i = 0; i < m->nfiles; i++)
-            assert(fc_manifest_find(m, m->files[i].path) == &m->files[i]);
+            FC_CHECK(fc_manifest_find(m, m->files[i].path) == &m->files[i]);
         size_t relen = 0;
         uint8_t *again = fc_manifest_sign(m, &key, &relen);
-        assert(again);
+        FC_CHECK(again);
         fc_manifest_t *back = fc_manifest_parse(again, relen, trust, &err);
-        assert(back && back->nfiles == m->nfiles && back->serial == m->serial);
+        FC_CHECK(back && back->nfiles == m->nfiles && back->serial == m->serial);
         fc_manifest_destroy(&back);
         free(again);
         fc_manifest_destroy(&m);
     } else
-        assert(err != FC_OK && err != FC_EBADSIG && err != FC_EUNTRUSTED);
+        FC_CHECK(err != FC_OK && err != FC_EBADSIG && err != FC_EUNTRUSTED);
     fc_trust_destroy(&trust);
     free(env);
     return 0;

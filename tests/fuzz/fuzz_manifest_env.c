@@ -3,7 +3,7 @@
 #include "fc_error.h"
 #include "fc_fuzz.h"
 #include "fc_manifest.h"
-#include <assert.h>
+#include "fc_test_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fc_trust_add(trust, key.pk);
     int err = 0;
     fc_manifest_t *m = fc_manifest_parse(data, size, trust, &err);
-    assert(m ? err == FC_OK : err != FC_OK);
+    FC_CHECK(m ? err == FC_OK : err != FC_OK);
     fc_manifest_destroy(&m);
     fc_trust_destroy(&trust);
     return 0;

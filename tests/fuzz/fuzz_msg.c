@@ -2,7 +2,7 @@
    and a decoded message must encode and decode again. */
 #include "fc_fuzz.h"
 #include "fc_msg.h"
-#include <assert.h>
+#include "fc_test_check.h"
 #include <czmq.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -24,17 +24,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int err = 0;
     uint64_t req = 0;
     fc_msg_t *m = fc_msg_decode_req(&msg, &err, &req);
-    assert(!msg);
+    FC_CHECK(!msg);
     if (!m) {
-        assert(err != 0);
+        FC_CHECK(err != 0);
         return 0;
     }
-    assert(m->req == req);
+    FC_CHECK(m->req == req);
     /* What the codec accepts it must be able to send on unchanged. */
     zmsg_t *again = fc_msg_encode(m);
-    assert(again);
+    FC_CHECK(again);
     fc_msg_t *back = fc_msg_decode(&again, &err);
-    assert(back && back->type == m->type && back->req == m->req);
+    FC_CHECK(back && back->type == m->type && back->req == m->req);
     fc_msg_destroy(&back);
     fc_msg_destroy(&m);
     return 0;

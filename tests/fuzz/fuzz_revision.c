@@ -6,7 +6,7 @@
 #include "fc_error.h"
 #include "fc_fuzz.h"
 #include "fc_json.h"
-#include <assert.h>
+#include "fc_test_check.h"
 #include <stdlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -30,9 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* Re-signing what was accepted gives a revision that parses again. */
         size_t relen = 0;
         uint8_t *again = fc_revision_sign(rev, &key, &relen);
-        assert(again);
+        FC_CHECK(again);
         fc_revision_t *back = fc_revision_parse(again, relen, trust, &err);
-        assert(back && back->rev == rev->rev && back->nchanges == rev->nchanges);
+        FC_CHECK(back && back->rev == rev->rev && back->nchanges == rev->nchanges);
         fc_revision_destroy(&back);
         free(again);
 
@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fc_revision_destroy(&rev);
         fc_config_destroy(&config);
     } else
-        assert(err != FC_OK && err != FC_EBADSIG && err != FC_EUNTRUSTED);
+        FC_CHECK(err != FC_OK && err != FC_EBADSIG && err != FC_EUNTRUSTED);
     fc_trust_destroy(&trust);
     free(env);
     return 0;

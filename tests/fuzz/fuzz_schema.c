@@ -4,7 +4,7 @@
 #include "fc_error.h"
 #include "fc_fuzz.h"
 #include "fc_json.h"
-#include <assert.h>
+#include "fc_test_check.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* The schema parser takes a C string. */
     char *text = malloc(size + 1);
-    assert(text);
+    FC_CHECK(text);
     memcpy(text, data, size);
     text[size] = 0;
     fc_schema_t *schema = fc_schema_parse(text, msg, sizeof msg);

@@ -4,8 +4,8 @@
 #include "fc_envelope.h"
 #include "fc_error.h"
 #include "fc_fuzz.h"
+#include "fc_test_check.h"
 #include "fc_trustlist.h"
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,18 +22,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fc_trustlist_t list;
     int err = fc_trustlist_open(env, len, trust, &list);
     if (err == FC_OK) {
-        assert(list.nkeys >= 1 && list.nkeys <= FC_MAX_TRUST_KEYS && list.serial >= 1);
-        assert(memcmp(list.signer, key.pk, FC_PUBKEY_LEN) == 0);
+        FC_CHECK(list.nkeys >= 1 && list.nkeys <= FC_MAX_TRUST_KEYS && list.serial >= 1);
+        FC_CHECK(memcmp(list.signer, key.pk, FC_PUBKEY_LEN) == 0);
         /* What was accepted re-seals, and opens again to the same list. */
         size_t len2 = 0;
         uint8_t *again = fc_trustlist_seal(&list, &key, &len2);
-        assert(again);
+        FC_CHECK(again);
         fc_trustlist_t list2;
-        assert(fc_trustlist_open(again, len2, trust, &list2) == FC_OK);
-        assert(list2.serial == list.serial && list2.nkeys == list.nkeys);
-        assert(memcmp(list2.keys, list.keys, list.nkeys * FC_PUBKEY_LEN) == 0);
+        FC_CHECK(fc_trustlist_open(again, len2, trust, &list2) == FC_OK);
+        FC_CHECK(list2.serial == list.serial && list2.nkeys == list.nkeys);
+        FC_CHECK(memcmp(list2.keys, list.keys, list.nkeys * FC_PUBKEY_LEN) == 0);
         fc_trust_t *as_trust = fc_trustlist_trust(&list);
-        assert(as_trust && fc_trust_size(as_trust) == list.nkeys);
+        FC_CHECK(as_trust && fc_trust_size(as_trust) == list.nkeys);
         fc_trust_destroy(&as_trust);
         free(again);
     }

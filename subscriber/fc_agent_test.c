@@ -9,8 +9,11 @@
 #include "fc_msg.h"
 #include "fc_util.h"
 
+#include <arpa/inet.h>
 #include <czmq.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -246,6 +249,24 @@ static void s_expect(fc_agent_t *agent, bool check, int want, fc_agent_result_t 
     assert(rc == want);
 }
 
+/* An endpoint no broker answers on, for as long as the returned descriptor is open: a TCP
+   port bound and never listened on refuses every connection, and no other process can bind
+   it meanwhile. (A port a stopped fake broker let go of may be bound at once by a parallel
+   test's fake broker: CZMQ hands out the lowest free port of its range.) */
+static int s_dead_endpoint(char *ep, size_t epsize)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    assert(rc == 0);
+    socklen_t len = sizeof sa;
+    rc = getsockname(fd, (struct sockaddr *)&sa, &len);
+    assert(rc == 0);
+    snprintf(ep, epsize, "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+    return fd;
+}
+
 /* Starts a fake broker (its endpoint into ep) and fills cfg for an agent of it: without
    CURVE (the in-process broker has none), channel "stable", these dirs, trust and id, its
    log quiet unless *verbose. */
@@ -407,12 +428,16 @@ static void s_test_runs(bool verbose)
 
     /* No broker: a clear error after the timeout. */
     zactor_destroy(&broker);
+    char dead[64];
+    int dead_fd = s_dead_endpoint(dead, sizeof dead);
+    cfg.broker = dead;
     cfg.policy = FC_AGENT_UPDATE_ALL;
     cfg.timeout = 0.5;
     agent = fc_agent_new(&cfg, &err);
     s_expect(agent, false, FC_AGENT_EXIT_ERROR, &r);
     assert(strstr(r.message, "unreachable") && r.error == FC_ETIMEOUT && r.seconds < 5);
     fc_agent_destroy(&agent);
+    close(dead_fd);
 
     fc_trust_destroy(&trust);
     free(app);

@@ -513,7 +513,25 @@ static void s_timers(fc_agent_t *self, double now)
         fc_agent_report(self, now);
 }
 
-static void s_loop(fc_agent_t *self)
+/* A command on the actor's pipe; true for "$TERM" (the actor then ends). Anything else is
+   a caller's mistake, dropped. */
+static bool s_on_pipe(fc_agent_t *self, zsock_t *pipe)
+{
+    zmsg_t *cmd = zmsg_recv(pipe);
+    if (!cmd)
+        return true; /* interrupted: the pipe's owner is going away */
+    char *name = zmsg_popstr(cmd);
+    bool term = name && streq(name, "$TERM");
+    if (!term && self->verbose)
+        fc_agent_log(self, "engine actor: unknown command '%s' dropped", name ? name : "");
+    zstr_free(&name);
+    zmsg_destroy(&cmd);
+    return term;
+}
+
+/* The event loop, until finished, stopped, interrupted, or (an actor: pipe not NULL) told
+   "$TERM" on its pipe. */
+static void s_loop(fc_agent_t *self, zsock_t *pipe)
 {
     while (!self->finished && !__atomic_load_n(&self->stop, __ATOMIC_RELAXED) &&
            !zsys_interrupted) {
@@ -527,13 +545,17 @@ static void s_loop(fc_agent_t *self)
             break;
         if (self->fetch)
             fc_fetch_pump(self->fetch, fc_agent_service(self), now);
-        /* Service, monitor, the fetcher's workers, then announce (if subscribed). */
-        zmq_pollitem_t items[3 + S_MAX_PIPES] = {
+        /* Service, monitor, the actor's pipe (if one), the fetcher's workers, then announce
+           (if subscribed). */
+        zmq_pollitem_t items[4 + S_MAX_PIPES] = {
             {fc_agent_service(self), 0, ZMQ_POLLIN, 0},
             {s_raw(fc_requester_monitor(self->req)), 0, ZMQ_POLLIN, 0}};
         void *pipes[S_MAX_PIPES];
         size_t npipes = self->fetch ? fc_fetch_pipes(self->fetch, pipes, S_MAX_PIPES) : 0;
         size_t n = 2;
+        size_t cmd = n;
+        if (pipe)
+            items[n++] = (zmq_pollitem_t){s_raw(pipe), 0, ZMQ_POLLIN, 0};
         for (size_t i = 0; i < npipes; i++)
             items[n++] = (zmq_pollitem_t){pipes[i], 0, ZMQ_POLLIN, 0};
         if (self->sub)
@@ -550,6 +572,8 @@ static void s_loop(fc_agent_t *self)
         /* Replies first: those that came before a drop count for the connection lost. */
         if (items[0].revents & ZMQ_POLLIN)
             s_drain(self, true);
+        if (pipe && (items[cmd].revents & ZMQ_POLLIN) && s_on_pipe(self, pipe))
+            break;
         if (items[1].revents & ZMQ_POLLIN)
             s_on_monitor(self, fc_now());
         if (npipes > 0 && !self->finished)
@@ -634,7 +658,7 @@ void fc_agent_status(const fc_agent_t *self, fc_agent_result_t *out)
 int fc_agent_run_once(fc_agent_t *self, bool check_only, fc_agent_result_t *out)
 {
     s_begin(self, check_only ? FC_AGENT_CHECK : FC_AGENT_ONCE);
-    s_loop(self);
+    s_loop(self, NULL);
     if (!self->finished) {
         fc_agent_set_state(self, "failed", "interrupted");
         self->res.exit_code = FC_AGENT_EXIT_ERROR;
@@ -662,9 +686,23 @@ int fc_agent_run_once(fc_agent_t *self, bool check_only, fc_agent_result_t *out)
 int fc_agent_run(fc_agent_t *self)
 {
     s_begin(self, FC_AGENT_DAEMON);
-    s_loop(self);
+    s_loop(self, NULL);
     fc_agent_log(self, "stopping (%s: %s)", self->res.state, self->res.message);
     return 0;
+}
+
+void fc_agent_actor(zsock_t *pipe, void *args)
+{
+    fc_agent_t *self = (fc_agent_t *)args;
+    s_begin(self, FC_AGENT_DAEMON);
+    /* Started: zactor_new returns now, and a stop from then on is not lost to s_begin's
+       clearing of the flag. */
+    zsock_signal(pipe, 0);
+    s_loop(self, pipe);
+    fc_agent_log(self, "stopping (%s: %s)", self->res.state, self->res.message);
+    /* What the engine wrote is handed to the joiner through this flag too: the pipe's own
+       ordering is libzmq's, unseen by ThreadSanitizer. */
+    __atomic_store_n(&self->actor_done, 1, __ATOMIC_RELEASE);
 }
 
 void fc_agent_stop(fc_agent_t *self)

@@ -1,9 +1,8 @@
 /* fc_agent_embed.c: libfleetcast for programs that embed the agent: config callbacks, typed
-   getters of the config in force, and running the engine on its own thread. */
+   getters of the config in force, and running the engine as an actor on its own thread. */
 #include "fc_reconf.h"
 
 #include <string.h>
-#include <unistd.h>
 
 void fc_agent_on_config_changing(fc_agent_t *self, fc_agent_changing_fn *fn, void *arg)
 {
@@ -94,37 +93,26 @@ char *fc_agent_config_json(fc_agent_t *self)
     return text;
 }
 
-/* ---------------------------------------------------------------- engine thread */
-
-static void *s_thread(void *arg)
-{
-    fc_agent_t *self = (fc_agent_t *)arg;
-    fc_agent_run(self);
-    __atomic_store_n(&self->reconf->thread_done, 1, __ATOMIC_RELEASE);
-    return NULL;
-}
+/* ---------------------------------------------------------------- engine actor */
 
 int fc_agent_start(fc_agent_t *self)
 {
-    if (!self || self->reconf->threaded)
+    if (!self || self->actor)
         return -1;
-    self->reconf->thread_done = 0;
-    if (pthread_create(&self->reconf->thread, NULL, s_thread, self) != 0)
-        return -1;
-    self->reconf->threaded = true;
-    return 0;
+    self->actor_done = 0;
+    /* Returns once the actor has signalled that it started (fc_agent_actor). */
+    self->actor = zactor_new(fc_agent_actor, self);
+    return self->actor ? 0 : -1;
 }
 
 void fc_agent_join(fc_agent_t *self)
 {
-    if (!self || !self->reconf || !self->reconf->threaded)
+    if (!self || !self->actor)
         return;
-    /* fc_agent_run clears the stop flag when it begins: a stop that came before that is
-       repeated until the thread has ended. */
-    while (!__atomic_load_n(&self->reconf->thread_done, __ATOMIC_ACQUIRE)) {
-        fc_agent_stop(self);
-        usleep(5000);
-    }
-    pthread_join(self->reconf->thread, NULL);
-    self->reconf->threaded = false;
+    /* "$TERM", then waits for the actor's end (at once if it ended by itself: a stop, an
+       interrupt). */
+    zactor_destroy(&self->actor);
+    /* Always 1 by now; the acquire pairs with the actor's last store, so that what the
+       engine wrote is seen as written before fc_agent_status reads it. */
+    (void)__atomic_load_n(&self->actor_done, __ATOMIC_ACQUIRE);
 }

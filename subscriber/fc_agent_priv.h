@@ -95,6 +95,10 @@ struct fc_agent_t {
     fc_agent_result_t res;
     volatile sig_atomic_t stop;
     struct fc_reconf_t *reconf; /* runtime configuration (fc_reconf.h) */
+
+    /* The embedder's engine actor (fc_agent_start), NULL when not started. */
+    zactor_t *actor;
+    int actor_done; /* atomic: set by the actor as it ends, read by fc_agent_join */
 };
 
 /* fc_agent.c */
@@ -126,6 +130,11 @@ bool fc_agent_asking(const fc_agent_t *self, const fc_agent_kind_t *kind);
 bool fc_agent_up(const fc_agent_t *self);
 /* Bytes staged and total of the stage, as sizes. */
 void fc_agent_progress(fc_agent_t *self, char *have, char *total, size_t size);
+/* The daemon engine as a CZMQ actor (zactor_new(fc_agent_actor, agent): args is the
+   agent, borrowed, which must outlive the actor). Signals 0 on the pipe once started (the
+   stop flag cleared and the first HELLO out), then runs as fc_agent_run until "$TERM" on
+   the pipe, fc_agent_stop or zsys_interrupted. fc_agent_start / fc_agent_join use it. */
+void fc_agent_actor(zsock_t *pipe, void *args);
 
 /* fc_agent_fresh.c */
 /* A HEARTBEAT arrived: with a pinned key, checks its signed timestamp. false: drop it;

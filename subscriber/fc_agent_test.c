@@ -466,11 +466,60 @@ static void s_test_heartbeats(bool verbose)
     fc_remove_tree(root);
 }
 
+/* The engine actor (fc_agent_start): a join right after the start ends it (the stop is not
+   lost to the start-up), it starts again after a join, a second start while it runs is
+   refused, and an engine stopped by fc_agent_stop alone ends by itself and is joined. */
+static void s_test_actor(bool verbose)
+{
+    char root[] = "/tmp/fc_agent_actor.XXXXXX";
+    assert(mkdtemp(root));
+    char inst[300], state[300];
+    snprintf(inst, sizeof inst, "%s/install", root);
+    snprintf(state, sizeof state, "%s/state", root);
+    fc_signkey_t key;
+    fc_signkey_generate(&key);
+    fc_trust_t *trust = fc_trust_new();
+    fc_trust_add(trust, key.pk);
+    char ep[64];
+    fc_agent_config_t cfg;
+    zactor_t *broker =
+        s_fake_setup(ep, sizeof ep, &cfg, inst, state, trust, "actor-agent", &verbose);
+    cfg.policy = FC_AGENT_UPDATE_NONE;
+    int err = 0;
+    fc_agent_t *agent = fc_agent_new(&cfg, &err);
+    assert(agent);
+    fc_agent_join(agent); /* never started: nothing to wait for */
+    for (int round = 0; round < 3; round++) {
+        int64_t t0 = zclock_mono();
+        assert(fc_agent_start(agent) == 0);
+        assert(fc_agent_start(agent) == -1);
+        fc_agent_join(agent);
+        assert(zclock_mono() - t0 < 5000);
+    }
+    /* Stopped by the flag alone: the loop ends within a tick, and the join collects it. */
+    assert(fc_agent_start(agent) == 0);
+    fc_agent_stop(agent);
+    int64_t t0 = zclock_mono();
+    fc_agent_join(agent);
+    assert(zclock_mono() - t0 < 5000);
+    fc_agent_result_t r;
+    fc_agent_status(agent, &r);
+    assert(streq(r.id, "actor-agent"));
+    /* Started and left running: fc_agent_destroy joins it. */
+    assert(fc_agent_start(agent) == 0);
+    fc_agent_destroy(&agent);
+    assert(agent == NULL);
+    zactor_destroy(&broker);
+    fc_trust_destroy(&trust);
+    fc_remove_tree(root);
+}
+
 void fc_agent_test(bool verbose)
 {
     printf(" * fc_agent: ");
     s_test_config();
     s_test_runs(verbose);
     s_test_heartbeats(verbose);
+    s_test_actor(verbose);
     printf("OK\n");
 }

@@ -63,11 +63,6 @@ typedef struct fc_reconf_t {
     char once_msg[FC_MAX_TEXT + 1];
     double last_log;    /* rate limit for repeated complaints */
     bool warned_behind; /* said that the broker's history is behind ours */
-
-    /* The embedder's engine thread (fc_agent_embed.c). */
-    pthread_t thread;
-    bool threaded;
-    volatile int thread_done;
 } fc_reconf_t;
 
 /* fc_reconf.c: lifecycle and session. */

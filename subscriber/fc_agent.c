@@ -100,6 +100,31 @@ static void s_on_hello_reply(fc_agent_t *self, const fc_msg_t *msg, double now);
 static void s_on_sync_reply(fc_agent_t *self, const fc_msg_t *msg, double now);
 static void s_on_report_reply(fc_agent_t *self, const fc_msg_t *msg, double now);
 
+/* A GET_TRUST reply: the keys rotated; a release refused under the old keys deserves
+   another look under the new ones. */
+static void s_on_trust_reply(fc_agent_t *self, const fc_msg_t *msg, double now)
+{
+    (void)now;
+    if (fc_agent_trust_on_reply(self->trusted, msg)) {
+        self->res.trust_serial = fc_agent_trust_serial(self->trusted);
+        self->have_decided = false;
+    }
+}
+
+/* GET_TRUST: re-sent (after 5 s, and after a reconnect) until answered. */
+static const fc_agent_kind_t s_kind_trust = {"GET_TRUST", s_on_trust_reply};
+
+/* Asks the broker for a newer trusted-key list, unless one is asked already (or the broker
+   refused them this epoch). */
+static void s_trust_ask(fc_agent_t *self)
+{
+    if (fc_agent_asking(self, &s_kind_trust))
+        return;
+    fc_msg_t *m = fc_agent_trust_request(self->trusted);
+    if (m)
+        fc_agent_request(self, &m, &s_kind_trust, NULL);
+}
+
 /* HELLO is the probe after a reconnect: flushed before anything else, and nothing else is
    tried until it goes through (the broker may have restarted: its WELCOME tells the epoch).
    HELLO and SYNC are re-sent after 5 s (the requester's default); a REPORT never is (the
@@ -131,7 +156,7 @@ static void s_sync(fc_agent_t *self, uint64_t want, double now)
 {
     /* First the trusted keys: the broker answers in order, so a rotation is in force before
        the snapshot's manifest is judged. */
-    fc_agent_trust_ask(self, now);
+    s_trust_ask(self);
     if (want > self->want_seq)
         self->want_seq = want;
     if (fc_agent_asking(self, &s_kind_sync) || self->sync_retry_at > now)
@@ -265,7 +290,7 @@ static void s_on_welcome(fc_agent_t *self, const fc_msg_t *msg, double now)
     self->last_progress = now;
     if (self->welcomed && msg->epoch != self->epoch) {
         fc_agent_log(self, "broker restarted (new epoch), synchronising again");
-        fc_agent_trust_reset(self);
+        fc_agent_trust_reset(self->trusted);
     }
     self->welcomed = true;
     self->epoch = msg->epoch;
@@ -403,8 +428,8 @@ static void s_on_announce(fc_agent_t *self, fc_msg_t *msg, double now)
         if (lost) {
             s_sync(self, msg->seq, now); /* asks for the trust list too */
             fc_reconf_sync(self, now);
-        } else if (msg->serial > self->trust_serial)
-            fc_agent_trust_ask(self, now);
+        } else if (msg->serial > fc_agent_trust_serial(self->trusted))
+            s_trust_ask(self);
         return;
     }
     if (msg->type != FC_MSG_ANNOUNCE)

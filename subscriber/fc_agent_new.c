@@ -64,6 +64,12 @@ static int s_curve_setup(fc_agent_t *self, const fc_agent_config_t *cfg)
     return FC_OK;
 }
 
+/* The trusted keys' lines, as the engine's own. */
+static void s_trust_log(const char *line, void *arg)
+{
+    fc_agent_log((fc_agent_t *)arg, "%s", line);
+}
+
 fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
 {
     char msg[FC_MAX_TEXT];
@@ -105,8 +111,12 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
         self->stamp_pinned = true;
     }
     self->freeze_after = cfg->freeze_after > 0 ? cfg->freeze_after : FC_AGENT_FREEZE_AFTER;
-    int e = fc_agent_trust_open(self, cfg);
-    if (!e) {
+    int e = FC_OK;
+    self->trusted = fc_agent_trust_new(cfg->trust, cfg->trust_file, self->state_dir, self->verbose,
+                                       s_trust_log, self, &e);
+    if (self->trusted) {
+        self->trust = fc_agent_trust_keys(self->trusted);
+        self->res.trust_serial = fc_agent_trust_serial(self->trusted);
         self->inst =
             fc_install_new(self->install_dir, self->state_dir, self->trust, &e, msg, sizeof msg);
         if (!self->inst && msg[0])
@@ -163,7 +173,7 @@ void fc_agent_destroy(fc_agent_t **self_p)
     fc_curve_destroy(&self->curve);
     fc_install_destroy(&self->inst);
     fc_reconf_destroy(&self->reconf);
-    fc_trust_destroy(&self->own_trust);
+    fc_agent_trust_destroy(&self->trusted);
     free(self->broker);
     free(self->channel);
     free(self->product);

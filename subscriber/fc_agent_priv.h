@@ -1,9 +1,11 @@
 /* fc_agent_priv.h: the agent engine's insides, shared by fc_agent.c (session, sockets, loop)
-   and fc_agent_release.c (what to do with a release: judge, fetch, install). Not public. */
+   and fc_agent_release.c (what to do with a release: judge, fetch, install). Not public.
+   The trusted keys are a class of their own (fc_agent_trust.h) that the engine owns. */
 #ifndef FC_AGENT_PRIV_H
 #define FC_AGENT_PRIV_H
 
 #include "fc_agent.h"
+#include "fc_agent_trust.h"
 #include "fc_curve.h"
 #include "fc_fetch.h"
 #include "fc_install.h"
@@ -33,10 +35,8 @@ struct fc_agent_t {
     bool verbose;
     fc_agent_log_fn *log;
     void *log_arg;
-    fc_trust_t *own_trust; /* the keys in force: --trust, or the rotated list (fc_agent_trust.c) */
-    const fc_trust_t *trust; /* == own_trust; rotation changes it in place */
-    uint64_t trust_serial;   /* trusted-key list in force, 0: none yet */
-    bool trust_unsupported;  /* the broker refused GET_TRUST: not asked again this epoch */
+    fc_agent_trust_t *trusted; /* the keys in force: --trust, or the rotated list */
+    const fc_trust_t *trust;   /* fc_agent_trust_keys(trusted): rotation changes it in place */
 
     /* Freshness of the broker's signed timestamps (fc_agent_fresh.c). */
     bool stamp_pinned;
@@ -146,14 +146,6 @@ void fc_agent_fresh_timers(fc_agent_t *self, double now);
 void fc_agent_fresh_await(fc_agent_t *self);
 /* Appends the staleness to a REPORT message. */
 void fc_agent_fresh_note(const fc_agent_t *self, char *message, size_t size);
-
-/* fc_agent_trust.c */
-/* At start: the --trust keys (or the embedder's), superseded by STATE/trust.list. */
-int fc_agent_trust_open(fc_agent_t *self, const fc_agent_config_t *cfg);
-/* Asks the broker for a newer trusted-key list (GET_TRUST), unless one is asked already. */
-void fc_agent_trust_ask(fc_agent_t *self, double now);
-/* A new epoch: a broker that refused GET_TRUST may have been upgraded. */
-void fc_agent_trust_reset(fc_agent_t *self);
 
 /* fc_agent_release.c */
 /* Judges the channel's latest signed manifest (len 0: none) and starts fetching it if it is

@@ -616,7 +616,8 @@ static void s_begin(fc_agent_t *self, fc_agent_mode_t mode)
     self->mode = mode;
     self->finished = false;
     __atomic_store_n(&self->stop, 0, __ATOMIC_RELAXED);
-    self->started = self->last_progress = self->stamp_base = fc_now();
+    self->started = self->last_progress = fc_now();
+    fc_freshness_begin(self->fresh, self->started);
     self->retried_base = self->hash_base = 0;
     self->req_retried_base = fc_requester_retries(self->req);
     r->bytes_fetched = r->bytes_reused = r->bytes_total = 0;
@@ -677,7 +678,7 @@ void fc_agent_status(const fc_agent_t *self, fc_agent_result_t *out)
     out->hash_errors = self->hash_base + (self->fetch ? fc_fetch_hash_errors(self->fetch) : 0);
     out->seconds = fc_now() - self->started;
     fc_msg_set_str(out->version, sizeof out->version, fc_install_version(self->inst));
-    out->heartbeats = fc_agent_heartbeats(self);
+    fc_freshness_status(self->fresh, out);
 }
 
 int fc_agent_run_once(fc_agent_t *self, bool check_only, fc_agent_result_t *out)

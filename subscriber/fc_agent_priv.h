@@ -1,11 +1,13 @@
 /* fc_agent_priv.h: the agent engine's insides, shared by fc_agent.c (session, sockets, loop)
    and fc_agent_release.c (what to do with a release: judge, fetch, install). Not public.
-   The trusted keys are a class of their own (fc_agent_trust.h) that the engine owns. */
+   The trusted keys and the heartbeats' freshness are classes of their own (fc_agent_trust.h,
+   fc_freshness.h) that the engine owns. */
 #ifndef FC_AGENT_PRIV_H
 #define FC_AGENT_PRIV_H
 
 #include "fc_agent.h"
 #include "fc_agent_trust.h"
+#include "fc_freshness.h"
 #include "fc_curve.h"
 #include "fc_fetch.h"
 #include "fc_install.h"
@@ -38,16 +40,7 @@ struct fc_agent_t {
     fc_agent_trust_t *trusted; /* the keys in force: --trust, or the rotated list */
     const fc_trust_t *trust;   /* fc_agent_trust_keys(trusted): rotation changes it in place */
 
-    /* Freshness of the broker's signed timestamps (fc_agent_fresh.c). */
-    bool stamp_pinned;
-    uint8_t stamp_pk[FC_PUBKEY_LEN];
-    double freeze_after;
-    uint64_t stamp_newest_ms; /* newest accepted timestamp (broker clock) */
-    double stamp_fresh_at;    /* local time it was accepted */
-    double stamp_base;        /* local time freshness is measured from before any arrived */
-    double stamp_bad_log;     /* last log line about a dropped heartbeat */
-    uint64_t heartbeats;      /* heartbeats accepted; atomic: fc_agent_heartbeats reads it
-                                 from other threads while the engine runs */
+    fc_freshness_t *fresh; /* heartbeats and the broker's signed timestamps (fc_agent_fresh.c) */
     fc_install_t *inst;
 
     /* Sockets: the service requester (its DEALER, watched by its monitor; every control

@@ -34,6 +34,7 @@
 #include "fc_policy.h"
 #include "fc_agent.h"
 #include "fc_agent_trust.h"
+#include "fc_freshness.h"
 #include "fc_history.h"
 #include "fc_reconf.h"
 
@@ -51,6 +52,7 @@ static const s_test_t s_tests[] = {
     {"fc_journal", fc_journal_test}, {"fc_install", fc_install_test},
     {"fc_agent", fc_agent_test},
     {"fc_agent_trust", fc_agent_trust_test},
+    {"fc_freshness", fc_freshness_test},
     {"fc_policy", fc_policy_test},
     {"fc_reconf", fc_reconf_test},
     {"fc_config", fc_config_test},

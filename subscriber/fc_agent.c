@@ -726,9 +726,11 @@ void fc_agent_actor(zsock_t *pipe, void *args)
     zsock_signal(pipe, 0);
     s_loop(self, pipe);
     fc_agent_log(self, "stopping (%s: %s)", self->res.state, self->res.message);
-    /* What the engine wrote is handed to the joiner through this flag too: the pipe's own
-       ordering is libzmq's, unseen by ThreadSanitizer. */
-    __atomic_store_n(&self->actor_done, 1, __ATOMIC_RELEASE);
+    /* The last touch of self on this thread: fc_agent_join may free it from now on. */
+    pthread_mutex_lock(&self->actor_lock);
+    self->actor_done = true;
+    pthread_cond_broadcast(&self->actor_ended);
+    pthread_mutex_unlock(&self->actor_lock);
 }
 
 void fc_agent_stop(fc_agent_t *self)

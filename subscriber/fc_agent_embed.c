@@ -99,20 +99,36 @@ int fc_agent_start(fc_agent_t *self)
 {
     if (!self || self->actor)
         return -1;
-    self->actor_done = 0;
+    if (pthread_mutex_init(&self->actor_lock, NULL) != 0)
+        return -1;
+    if (pthread_cond_init(&self->actor_ended, NULL) != 0) {
+        pthread_mutex_destroy(&self->actor_lock);
+        return -1;
+    }
+    self->actor_done = false;
     /* Returns once the actor has signalled that it started (fc_agent_actor). */
     self->actor = zactor_new(fc_agent_actor, self);
-    return self->actor ? 0 : -1;
+    if (!self->actor) {
+        pthread_cond_destroy(&self->actor_ended);
+        pthread_mutex_destroy(&self->actor_lock);
+        return -1;
+    }
+    return 0;
 }
 
 void fc_agent_join(fc_agent_t *self)
 {
     if (!self || !self->actor)
         return;
-    /* "$TERM", then waits for the actor's end (at once if it ended by itself: a stop, an
-       interrupt). */
+    /* "$TERM", and a wait for the actor's end (at once if it ended by itself: a stop, an
+       interrupt). That wait returns early if a signal interrupts it (a second Ctrl-C while
+       the program stops), so the end is also waited for here, where a signal cannot cut it
+       short: the engine is freed only once its thread is done with it. */
     zactor_destroy(&self->actor);
-    /* Always 1 by now; the acquire pairs with the actor's last store, so that what the
-       engine wrote is seen as written before fc_agent_status reads it. */
-    (void)__atomic_load_n(&self->actor_done, __ATOMIC_ACQUIRE);
+    pthread_mutex_lock(&self->actor_lock);
+    while (!self->actor_done)
+        pthread_cond_wait(&self->actor_ended, &self->actor_lock);
+    pthread_mutex_unlock(&self->actor_lock);
+    pthread_cond_destroy(&self->actor_ended);
+    pthread_mutex_destroy(&self->actor_lock);
 }

@@ -7,13 +7,14 @@
 
 #include "fc_agent.h"
 #include "fc_agent_trust.h"
-#include "fc_freshness.h"
 #include "fc_curve.h"
 #include "fc_fetch.h"
+#include "fc_freshness.h"
 #include "fc_install.h"
 #include "fc_manifest.h"
 #include "fc_requester.h"
 #include <czmq.h>
+#include <pthread.h>
 #include <signal.h>
 
 #define FC_AGENT_NOSPC_RETRY 5.0 /* disk full: try writing again after (s) */
@@ -89,9 +90,13 @@ struct fc_agent_t {
     volatile sig_atomic_t stop;
     struct fc_reconf_t *reconf; /* runtime configuration (fc_reconf.h) */
 
-    /* The embedder's engine actor (fc_agent_start), NULL when not started. */
+    /* The embedder's engine actor (fc_agent_start), NULL when not started. actor_done is
+       set (under actor_lock, with actor_ended signalled) as fc_agent_actor returns: the
+       join waits for it, as zactor_destroy's own wait ends early on a signal. */
     zactor_t *actor;
-    int actor_done; /* atomic: set by the actor as it ends, read by fc_agent_join */
+    pthread_mutex_t actor_lock;
+    pthread_cond_t actor_ended;
+    bool actor_done;
 };
 
 /* fc_agent.c */

@@ -94,6 +94,78 @@ bool fc_agent_up(const fc_agent_t *self)
     return fc_requester_connected(self->req) && !fc_requester_flush_pending(self->req);
 }
 
+/* ---------------------------------------------------------------- host (fc_agent_host.h) */
+
+fc_requester_t *fc_agent_requester(fc_agent_t *self)
+{
+    return self->req;
+}
+
+void fc_agent_set_live(fc_agent_t *self)
+{
+    self->live = true;
+}
+
+struct fc_reconf_t *fc_agent_reconf(const fc_agent_t *self)
+{
+    return self->reconf;
+}
+
+void fc_agent_set_reconf(fc_agent_t *self, struct fc_reconf_t *reconf)
+{
+    self->reconf = reconf;
+}
+
+fc_agent_result_t *fc_agent_result(fc_agent_t *self)
+{
+    return &self->res;
+}
+
+const char *fc_agent_id(const fc_agent_t *self)
+{
+    return self->id;
+}
+
+const char *fc_agent_state_dir(const fc_agent_t *self)
+{
+    return self->state_dir;
+}
+
+const fc_trust_t *fc_agent_keys(const fc_agent_t *self)
+{
+    return self->trust;
+}
+
+bool fc_agent_verbose(const fc_agent_t *self)
+{
+    return self->verbose;
+}
+
+double fc_agent_timeout(const fc_agent_t *self)
+{
+    return self->timeout;
+}
+
+double fc_agent_hook_timeout(const fc_agent_t *self)
+{
+    return self->hook_timeout;
+}
+
+fc_agent_mode_t fc_agent_mode(const fc_agent_t *self)
+{
+    return self->mode;
+}
+
+bool fc_agent_welcomed(const fc_agent_t *self)
+{
+    return self->welcomed;
+}
+
+bool fc_agent_stopping(const fc_agent_t *self)
+{
+    return __atomic_load_n(&self->stop, __ATOMIC_RELAXED) != 0;
+}
+
 /* ---------------------------------------------------------------- requests */
 
 static void s_on_hello_reply(fc_agent_t *self, const fc_msg_t *msg, double now);

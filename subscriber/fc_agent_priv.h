@@ -1,11 +1,13 @@
 /* fc_agent_priv.h: the agent engine's insides, shared by fc_agent.c (session, sockets, loop)
    and fc_agent_release.c (what to do with a release: judge, fetch, install). Not public.
    The trusted keys and the heartbeats' freshness are classes of their own (fc_agent_trust.h,
-   fc_freshness.h) that the engine owns. */
+   fc_freshness.h) that the engine owns; the runtime-config follower (fc_reconf*.c) sees
+   only the narrow fc_agent_host.h, never this struct. */
 #ifndef FC_AGENT_PRIV_H
 #define FC_AGENT_PRIV_H
 
 #include "fc_agent.h"
+#include "fc_agent_host.h"
 #include "fc_agent_trust.h"
 #include "fc_curve.h"
 #include "fc_fetch.h"
@@ -23,8 +25,6 @@
    (a chunk is asked for again after each: a transient fault heals, a damaged blob does not) */
 #define FC_AGENT_MAX_HASH_ERRORS 3
 #define FC_AGENT_DEFAULT_WINDOW (4u * 1024u * 1024u)
-
-typedef enum { FC_AGENT_DAEMON, FC_AGENT_ONCE, FC_AGENT_CHECK } fc_agent_mode_t;
 
 struct fc_agent_t {
     /* Configuration, copied. */
@@ -99,8 +99,7 @@ struct fc_agent_t {
     bool actor_done;
 };
 
-/* fc_agent.c */
-void fc_agent_log(fc_agent_t *self, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* fc_agent.c (and what reconf may use of the engine: fc_agent_host.h) */
 /* Sets state and message; a change makes a REPORT due (and is logged by a daemon). */
 void fc_agent_set_state(fc_agent_t *self, const char *state, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -108,24 +107,7 @@ void fc_agent_set_state(fc_agent_t *self, const char *state, const char *fmt, ..
 void fc_agent_finish(fc_agent_t *self, int exit_code, int error);
 /* Sends a REPORT now (best effort); 0 if it went out. */
 int fc_agent_report(fc_agent_t *self, double now);
-/* The service DEALER's libzmq handle (for the fetcher's chunk requests). */
-void *fc_agent_service(fc_agent_t *self);
 
-/* A kind of control request: the requester hands each reply back with the kind it was sent
-   as (its user pointer), and the kind's handler takes it (msg borrowed). */
-typedef struct fc_agent_kind_t {
-    const char *name; /* the request, for logs */
-    void (*on_reply)(fc_agent_t *self, const fc_msg_t *msg, double now);
-} fc_agent_kind_t;
-/* Sends *m_p (consumed) as a control request of this kind; opts: per-request re-send
-   policy, NULL for the agent's default (re-sent after 5 s, flushed after a reconnect).
-   Returns its id, 0 if it could not be encoded. */
-uint64_t fc_agent_request(fc_agent_t *self, fc_msg_t **m_p, const fc_agent_kind_t *kind,
-                          const fc_requester_sendopts_t *opts);
-/* Whether a request of this kind is outstanding. */
-bool fc_agent_asking(const fc_agent_t *self, const fc_agent_kind_t *kind);
-/* True when requests can go out now (connected, nothing waiting for the flush). */
-bool fc_agent_up(const fc_agent_t *self);
 /* Bytes staged and total of the stage, as sizes. */
 void fc_agent_progress(fc_agent_t *self, char *have, char *total, size_t size);
 /* The daemon engine as a CZMQ actor (zactor_new(fc_agent_actor, agent): args is the

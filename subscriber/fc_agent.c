@@ -94,11 +94,108 @@ bool fc_agent_up(const fc_agent_t *self)
     return fc_requester_connected(self->req) && !fc_requester_flush_pending(self->req);
 }
 
+/* ---------------------------------------------------------------- host (fc_agent_host.h) */
+
+fc_requester_t *fc_agent_requester(fc_agent_t *self)
+{
+    return self->req;
+}
+
+void fc_agent_set_live(fc_agent_t *self)
+{
+    self->live = true;
+}
+
+struct fc_reconf_t *fc_agent_reconf(const fc_agent_t *self)
+{
+    return self->reconf;
+}
+
+void fc_agent_set_reconf(fc_agent_t *self, struct fc_reconf_t *reconf)
+{
+    self->reconf = reconf;
+}
+
+fc_agent_result_t *fc_agent_result(fc_agent_t *self)
+{
+    return &self->res;
+}
+
+const char *fc_agent_id(const fc_agent_t *self)
+{
+    return self->id;
+}
+
+const char *fc_agent_state_dir(const fc_agent_t *self)
+{
+    return self->state_dir;
+}
+
+const fc_trust_t *fc_agent_keys(const fc_agent_t *self)
+{
+    return self->trust;
+}
+
+bool fc_agent_verbose(const fc_agent_t *self)
+{
+    return self->verbose;
+}
+
+double fc_agent_timeout(const fc_agent_t *self)
+{
+    return self->timeout;
+}
+
+double fc_agent_hook_timeout(const fc_agent_t *self)
+{
+    return self->hook_timeout;
+}
+
+fc_agent_mode_t fc_agent_mode(const fc_agent_t *self)
+{
+    return self->mode;
+}
+
+bool fc_agent_welcomed(const fc_agent_t *self)
+{
+    return self->welcomed;
+}
+
+bool fc_agent_stopping(const fc_agent_t *self)
+{
+    return __atomic_load_n(&self->stop, __ATOMIC_RELAXED) != 0;
+}
+
 /* ---------------------------------------------------------------- requests */
 
 static void s_on_hello_reply(fc_agent_t *self, const fc_msg_t *msg, double now);
 static void s_on_sync_reply(fc_agent_t *self, const fc_msg_t *msg, double now);
 static void s_on_report_reply(fc_agent_t *self, const fc_msg_t *msg, double now);
+
+/* A GET_TRUST reply: the keys rotated; a release refused under the old keys deserves
+   another look under the new ones. */
+static void s_on_trust_reply(fc_agent_t *self, const fc_msg_t *msg, double now)
+{
+    (void)now;
+    if (fc_agent_trust_on_reply(self->trusted, msg)) {
+        self->res.trust_serial = fc_agent_trust_serial(self->trusted);
+        self->have_decided = false;
+    }
+}
+
+/* GET_TRUST: re-sent (after 5 s, and after a reconnect) until answered. */
+static const fc_agent_kind_t s_kind_trust = {"GET_TRUST", s_on_trust_reply};
+
+/* Asks the broker for a newer trusted-key list, unless one is asked already (or the broker
+   refused them this epoch). */
+static void s_trust_ask(fc_agent_t *self)
+{
+    if (fc_agent_asking(self, &s_kind_trust))
+        return;
+    fc_msg_t *m = fc_agent_trust_request(self->trusted);
+    if (m)
+        fc_agent_request(self, &m, &s_kind_trust, NULL);
+}
 
 /* HELLO is the probe after a reconnect: flushed before anything else, and nothing else is
    tried until it goes through (the broker may have restarted: its WELCOME tells the epoch).
@@ -131,7 +228,7 @@ static void s_sync(fc_agent_t *self, uint64_t want, double now)
 {
     /* First the trusted keys: the broker answers in order, so a rotation is in force before
        the snapshot's manifest is judged. */
-    fc_agent_trust_ask(self, now);
+    s_trust_ask(self);
     if (want > self->want_seq)
         self->want_seq = want;
     if (fc_agent_asking(self, &s_kind_sync) || self->sync_retry_at > now)
@@ -265,7 +362,7 @@ static void s_on_welcome(fc_agent_t *self, const fc_msg_t *msg, double now)
     self->last_progress = now;
     if (self->welcomed && msg->epoch != self->epoch) {
         fc_agent_log(self, "broker restarted (new epoch), synchronising again");
-        fc_agent_trust_reset(self);
+        fc_agent_trust_reset(self->trusted);
     }
     self->welcomed = true;
     self->epoch = msg->epoch;
@@ -403,8 +500,8 @@ static void s_on_announce(fc_agent_t *self, fc_msg_t *msg, double now)
         if (lost) {
             s_sync(self, msg->seq, now); /* asks for the trust list too */
             fc_reconf_sync(self, now);
-        } else if (msg->serial > self->trust_serial)
-            fc_agent_trust_ask(self, now);
+        } else if (msg->serial > fc_agent_trust_serial(self->trusted))
+            s_trust_ask(self);
         return;
     }
     if (msg->type != FC_MSG_ANNOUNCE)
@@ -513,7 +610,25 @@ static void s_timers(fc_agent_t *self, double now)
         fc_agent_report(self, now);
 }
 
-static void s_loop(fc_agent_t *self)
+/* A command on the actor's pipe; true for "$TERM" (the actor then ends). Anything else is
+   a caller's mistake, dropped. */
+static bool s_on_pipe(fc_agent_t *self, zsock_t *pipe)
+{
+    zmsg_t *cmd = zmsg_recv(pipe);
+    if (!cmd)
+        return true; /* interrupted: the pipe's owner is going away */
+    char *name = zmsg_popstr(cmd);
+    bool term = name && streq(name, "$TERM");
+    if (!term && self->verbose)
+        fc_agent_log(self, "engine actor: unknown command '%s' dropped", name ? name : "");
+    zstr_free(&name);
+    zmsg_destroy(&cmd);
+    return term;
+}
+
+/* The event loop, until finished, stopped, interrupted, or (an actor: pipe not NULL) told
+   "$TERM" on its pipe. */
+static void s_loop(fc_agent_t *self, zsock_t *pipe)
 {
     while (!self->finished && !__atomic_load_n(&self->stop, __ATOMIC_RELAXED) &&
            !zsys_interrupted) {
@@ -527,13 +642,17 @@ static void s_loop(fc_agent_t *self)
             break;
         if (self->fetch)
             fc_fetch_pump(self->fetch, fc_agent_service(self), now);
-        /* Service, monitor, the fetcher's workers, then announce (if subscribed). */
-        zmq_pollitem_t items[3 + S_MAX_PIPES] = {
+        /* Service, monitor, the actor's pipe (if one), the fetcher's workers, then announce
+           (if subscribed). */
+        zmq_pollitem_t items[4 + S_MAX_PIPES] = {
             {fc_agent_service(self), 0, ZMQ_POLLIN, 0},
             {s_raw(fc_requester_monitor(self->req)), 0, ZMQ_POLLIN, 0}};
         void *pipes[S_MAX_PIPES];
         size_t npipes = self->fetch ? fc_fetch_pipes(self->fetch, pipes, S_MAX_PIPES) : 0;
         size_t n = 2;
+        size_t cmd = n;
+        if (pipe)
+            items[n++] = (zmq_pollitem_t){s_raw(pipe), 0, ZMQ_POLLIN, 0};
         for (size_t i = 0; i < npipes; i++)
             items[n++] = (zmq_pollitem_t){pipes[i], 0, ZMQ_POLLIN, 0};
         if (self->sub)
@@ -550,6 +669,8 @@ static void s_loop(fc_agent_t *self)
         /* Replies first: those that came before a drop count for the connection lost. */
         if (items[0].revents & ZMQ_POLLIN)
             s_drain(self, true);
+        if (pipe && (items[cmd].revents & ZMQ_POLLIN) && s_on_pipe(self, pipe))
+            break;
         if (items[1].revents & ZMQ_POLLIN)
             s_on_monitor(self, fc_now());
         if (npipes > 0 && !self->finished)
@@ -567,7 +688,8 @@ static void s_begin(fc_agent_t *self, fc_agent_mode_t mode)
     self->mode = mode;
     self->finished = false;
     __atomic_store_n(&self->stop, 0, __ATOMIC_RELAXED);
-    self->started = self->last_progress = self->stamp_base = fc_now();
+    self->started = self->last_progress = fc_now();
+    fc_freshness_begin(self->fresh, self->started);
     self->retried_base = self->hash_base = 0;
     self->req_retried_base = fc_requester_retries(self->req);
     r->bytes_fetched = r->bytes_reused = r->bytes_total = 0;
@@ -628,13 +750,13 @@ void fc_agent_status(const fc_agent_t *self, fc_agent_result_t *out)
     out->hash_errors = self->hash_base + (self->fetch ? fc_fetch_hash_errors(self->fetch) : 0);
     out->seconds = fc_now() - self->started;
     fc_msg_set_str(out->version, sizeof out->version, fc_install_version(self->inst));
-    out->heartbeats = fc_agent_heartbeats(self);
+    fc_freshness_status(self->fresh, out);
 }
 
 int fc_agent_run_once(fc_agent_t *self, bool check_only, fc_agent_result_t *out)
 {
     s_begin(self, check_only ? FC_AGENT_CHECK : FC_AGENT_ONCE);
-    s_loop(self);
+    s_loop(self, NULL);
     if (!self->finished) {
         fc_agent_set_state(self, "failed", "interrupted");
         self->res.exit_code = FC_AGENT_EXIT_ERROR;
@@ -662,9 +784,25 @@ int fc_agent_run_once(fc_agent_t *self, bool check_only, fc_agent_result_t *out)
 int fc_agent_run(fc_agent_t *self)
 {
     s_begin(self, FC_AGENT_DAEMON);
-    s_loop(self);
+    s_loop(self, NULL);
     fc_agent_log(self, "stopping (%s: %s)", self->res.state, self->res.message);
     return 0;
+}
+
+void fc_agent_actor(zsock_t *pipe, void *args)
+{
+    fc_agent_t *self = (fc_agent_t *)args;
+    s_begin(self, FC_AGENT_DAEMON);
+    /* Started: zactor_new returns now, and a stop from then on is not lost to s_begin's
+       clearing of the flag. */
+    zsock_signal(pipe, 0);
+    s_loop(self, pipe);
+    fc_agent_log(self, "stopping (%s: %s)", self->res.state, self->res.message);
+    /* The last touch of self on this thread: fc_agent_join may free it from now on. */
+    pthread_mutex_lock(&self->actor_lock);
+    self->actor_done = true;
+    pthread_cond_broadcast(&self->actor_ended);
+    pthread_mutex_unlock(&self->actor_lock);
 }
 
 void fc_agent_stop(fc_agent_t *self)

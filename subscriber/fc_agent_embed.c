@@ -1,9 +1,9 @@
 /* fc_agent_embed.c: libfleetcast for programs that embed the agent: config callbacks, typed
-   getters of the config in force, and running the engine on its own thread. */
+   getters of the config in force, and running the engine as an actor on its own thread. */
+#include "fc_agent_priv.h"
 #include "fc_reconf.h"
 
 #include <string.h>
-#include <unistd.h>
 
 void fc_agent_on_config_changing(fc_agent_t *self, fc_agent_changing_fn *fn, void *arg)
 {
@@ -94,37 +94,42 @@ char *fc_agent_config_json(fc_agent_t *self)
     return text;
 }
 
-/* ---------------------------------------------------------------- engine thread */
-
-static void *s_thread(void *arg)
-{
-    fc_agent_t *self = (fc_agent_t *)arg;
-    fc_agent_run(self);
-    __atomic_store_n(&self->reconf->thread_done, 1, __ATOMIC_RELEASE);
-    return NULL;
-}
+/* ---------------------------------------------------------------- engine actor */
 
 int fc_agent_start(fc_agent_t *self)
 {
-    if (!self || self->reconf->threaded)
+    if (!self || self->actor)
         return -1;
-    self->reconf->thread_done = 0;
-    if (pthread_create(&self->reconf->thread, NULL, s_thread, self) != 0)
+    if (pthread_mutex_init(&self->actor_lock, NULL) != 0)
         return -1;
-    self->reconf->threaded = true;
+    if (pthread_cond_init(&self->actor_ended, NULL) != 0) {
+        pthread_mutex_destroy(&self->actor_lock);
+        return -1;
+    }
+    self->actor_done = false;
+    /* Returns once the actor has signalled that it started (fc_agent_actor). */
+    self->actor = zactor_new(fc_agent_actor, self);
+    if (!self->actor) {
+        pthread_cond_destroy(&self->actor_ended);
+        pthread_mutex_destroy(&self->actor_lock);
+        return -1;
+    }
     return 0;
 }
 
 void fc_agent_join(fc_agent_t *self)
 {
-    if (!self || !self->reconf || !self->reconf->threaded)
+    if (!self || !self->actor)
         return;
-    /* fc_agent_run clears the stop flag when it begins: a stop that came before that is
-       repeated until the thread has ended. */
-    while (!__atomic_load_n(&self->reconf->thread_done, __ATOMIC_ACQUIRE)) {
-        fc_agent_stop(self);
-        usleep(5000);
-    }
-    pthread_join(self->reconf->thread, NULL);
-    self->reconf->threaded = false;
+    /* "$TERM", and a wait for the actor's end (at once if it ended by itself: a stop, an
+       interrupt). That wait returns early if a signal interrupts it (a second Ctrl-C while
+       the program stops), so the end is also waited for here, where a signal cannot cut it
+       short: the engine is freed only once its thread is done with it. */
+    zactor_destroy(&self->actor);
+    pthread_mutex_lock(&self->actor_lock);
+    while (!self->actor_done)
+        pthread_cond_wait(&self->actor_ended, &self->actor_lock);
+    pthread_mutex_unlock(&self->actor_lock);
+    pthread_cond_destroy(&self->actor_ended);
+    pthread_mutex_destroy(&self->actor_lock);
 }

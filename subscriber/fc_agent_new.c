@@ -64,6 +64,12 @@ static int s_curve_setup(fc_agent_t *self, const fc_agent_config_t *cfg)
     return FC_OK;
 }
 
+/* The lines of the classes it owns (trusted keys, freshness), as the engine's own. */
+static void s_engine_log(const char *line, void *arg)
+{
+    fc_agent_log((fc_agent_t *)arg, "%s", line);
+}
+
 fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
 {
     char msg[FC_MAX_TEXT];
@@ -95,18 +101,32 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
     fc_msg_set_str(self->res.channel, sizeof self->res.channel, self->channel);
     fc_msg_set_str(self->res.state, sizeof self->res.state, "idle");
 
+    uint8_t stamp_pk[FC_PUBKEY_LEN];
+    bool pinned = false;
     if (cfg->timestamp_pk) {
-        self->stamp_pinned = true;
-        memcpy(self->stamp_pk, cfg->timestamp_pk, FC_PUBKEY_LEN);
+        pinned = true;
+        memcpy(stamp_pk, cfg->timestamp_pk, FC_PUBKEY_LEN);
     } else if (!cfg->insecure && cfg->broker_key &&
-               fc_curve_timestamp_pub(cfg->broker_key, self->stamp_pk) == 0) {
+               fc_curve_timestamp_pub(cfg->broker_key, stamp_pk) == 0) {
         /* The broker's public cert names the key its heartbeats are signed with: pinning
            the cert pins freshness too (a bare Z85 key carries no timestamp key). */
-        self->stamp_pinned = true;
+        pinned = true;
     }
-    self->freeze_after = cfg->freeze_after > 0 ? cfg->freeze_after : FC_AGENT_FREEZE_AFTER;
-    int e = fc_agent_trust_open(self, cfg);
-    if (!e) {
+    self->fresh = fc_freshness_new(
+        pinned ? stamp_pk : NULL, cfg->freeze_after > 0 ? cfg->freeze_after : FC_AGENT_FREEZE_AFTER,
+        self->verbose, s_engine_log, self);
+    if (!self->fresh) {
+        if (err)
+            *err = FC_ENOMEM;
+        fc_agent_destroy(&self);
+        return NULL;
+    }
+    int e = FC_OK;
+    self->trusted = fc_agent_trust_new(cfg->trust, cfg->trust_file, self->state_dir, self->verbose,
+                                       s_engine_log, self, &e);
+    if (self->trusted) {
+        self->trust = fc_agent_trust_keys(self->trusted);
+        self->res.trust_serial = fc_agent_trust_serial(self->trusted);
         self->inst =
             fc_install_new(self->install_dir, self->state_dir, self->trust, &e, msg, sizeof msg);
         if (!self->inst && msg[0])
@@ -162,7 +182,8 @@ void fc_agent_destroy(fc_agent_t **self_p)
     fc_curve_destroy(&self->curve);
     fc_install_destroy(&self->inst);
     fc_reconf_destroy(&self->reconf);
-    fc_trust_destroy(&self->own_trust);
+    fc_agent_trust_destroy(&self->trusted);
+    fc_freshness_destroy(&self->fresh);
     free(self->broker);
     free(self->channel);
     free(self->product);

@@ -1,15 +1,22 @@
 /* fc_agent_priv.h: the agent engine's insides, shared by fc_agent.c (session, sockets, loop)
-   and fc_agent_release.c (what to do with a release: judge, fetch, install). Not public. */
+   and fc_agent_release.c (what to do with a release: judge, fetch, install). Not public.
+   The trusted keys and the heartbeats' freshness are classes of their own (fc_agent_trust.h,
+   fc_freshness.h) that the engine owns; the runtime-config follower (fc_reconf*.c) sees
+   only the narrow fc_agent_host.h, never this struct. */
 #ifndef FC_AGENT_PRIV_H
 #define FC_AGENT_PRIV_H
 
 #include "fc_agent.h"
+#include "fc_agent_host.h"
+#include "fc_agent_trust.h"
 #include "fc_curve.h"
 #include "fc_fetch.h"
+#include "fc_freshness.h"
 #include "fc_install.h"
 #include "fc_manifest.h"
 #include "fc_requester.h"
 #include <czmq.h>
+#include <pthread.h>
 #include <signal.h>
 
 #define FC_AGENT_NOSPC_RETRY 5.0 /* disk full: try writing again after (s) */
@@ -18,8 +25,6 @@
    (a chunk is asked for again after each: a transient fault heals, a damaged blob does not) */
 #define FC_AGENT_MAX_HASH_ERRORS 3
 #define FC_AGENT_DEFAULT_WINDOW (4u * 1024u * 1024u)
-
-typedef enum { FC_AGENT_DAEMON, FC_AGENT_ONCE, FC_AGENT_CHECK } fc_agent_mode_t;
 
 struct fc_agent_t {
     /* Configuration, copied. */
@@ -33,21 +38,10 @@ struct fc_agent_t {
     bool verbose;
     fc_agent_log_fn *log;
     void *log_arg;
-    fc_trust_t *own_trust; /* the keys in force: --trust, or the rotated list (fc_agent_trust.c) */
-    const fc_trust_t *trust; /* == own_trust; rotation changes it in place */
-    uint64_t trust_serial;   /* trusted-key list in force, 0: none yet */
-    bool trust_unsupported;  /* the broker refused GET_TRUST: not asked again this epoch */
+    fc_agent_trust_t *trusted; /* the keys in force: --trust, or the rotated list */
+    const fc_trust_t *trust;   /* fc_agent_trust_keys(trusted): rotation changes it in place */
 
-    /* Freshness of the broker's signed timestamps (fc_agent_fresh.c). */
-    bool stamp_pinned;
-    uint8_t stamp_pk[FC_PUBKEY_LEN];
-    double freeze_after;
-    uint64_t stamp_newest_ms; /* newest accepted timestamp (broker clock) */
-    double stamp_fresh_at;    /* local time it was accepted */
-    double stamp_base;        /* local time freshness is measured from before any arrived */
-    double stamp_bad_log;     /* last log line about a dropped heartbeat */
-    uint64_t heartbeats;      /* heartbeats accepted; atomic: fc_agent_heartbeats reads it
-                                 from other threads while the engine runs */
+    fc_freshness_t *fresh; /* heartbeats and the broker's signed timestamps (fc_agent_fresh.c) */
     fc_install_t *inst;
 
     /* Sockets: the service requester (its DEALER, watched by its monitor; every control
@@ -95,10 +89,17 @@ struct fc_agent_t {
     fc_agent_result_t res;
     volatile sig_atomic_t stop;
     struct fc_reconf_t *reconf; /* runtime configuration (fc_reconf.h) */
+
+    /* The embedder's engine actor (fc_agent_start), NULL when not started. actor_done is
+       set (under actor_lock, with actor_ended signalled) as fc_agent_actor returns: the
+       join waits for it, as zactor_destroy's own wait ends early on a signal. */
+    zactor_t *actor;
+    pthread_mutex_t actor_lock;
+    pthread_cond_t actor_ended;
+    bool actor_done;
 };
 
-/* fc_agent.c */
-void fc_agent_log(fc_agent_t *self, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* fc_agent.c (and what reconf may use of the engine: fc_agent_host.h) */
 /* Sets state and message; a change makes a REPORT due (and is logged by a daemon). */
 void fc_agent_set_state(fc_agent_t *self, const char *state, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -106,26 +107,14 @@ void fc_agent_set_state(fc_agent_t *self, const char *state, const char *fmt, ..
 void fc_agent_finish(fc_agent_t *self, int exit_code, int error);
 /* Sends a REPORT now (best effort); 0 if it went out. */
 int fc_agent_report(fc_agent_t *self, double now);
-/* The service DEALER's libzmq handle (for the fetcher's chunk requests). */
-void *fc_agent_service(fc_agent_t *self);
 
-/* A kind of control request: the requester hands each reply back with the kind it was sent
-   as (its user pointer), and the kind's handler takes it (msg borrowed). */
-typedef struct fc_agent_kind_t {
-    const char *name; /* the request, for logs */
-    void (*on_reply)(fc_agent_t *self, const fc_msg_t *msg, double now);
-} fc_agent_kind_t;
-/* Sends *m_p (consumed) as a control request of this kind; opts: per-request re-send
-   policy, NULL for the agent's default (re-sent after 5 s, flushed after a reconnect).
-   Returns its id, 0 if it could not be encoded. */
-uint64_t fc_agent_request(fc_agent_t *self, fc_msg_t **m_p, const fc_agent_kind_t *kind,
-                          const fc_requester_sendopts_t *opts);
-/* Whether a request of this kind is outstanding. */
-bool fc_agent_asking(const fc_agent_t *self, const fc_agent_kind_t *kind);
-/* True when requests can go out now (connected, nothing waiting for the flush). */
-bool fc_agent_up(const fc_agent_t *self);
 /* Bytes staged and total of the stage, as sizes. */
 void fc_agent_progress(fc_agent_t *self, char *have, char *total, size_t size);
+/* The daemon engine as a CZMQ actor (zactor_new(fc_agent_actor, agent): args is the
+   agent, borrowed, which must outlive the actor). Signals 0 on the pipe once started (the
+   stop flag cleared and the first HELLO out), then runs as fc_agent_run until "$TERM" on
+   the pipe, fc_agent_stop or zsys_interrupted. fc_agent_start / fc_agent_join use it. */
+void fc_agent_actor(zsock_t *pipe, void *args);
 
 /* fc_agent_fresh.c */
 /* A HEARTBEAT arrived: with a pinned key, checks its signed timestamp. false: drop it;
@@ -137,14 +126,6 @@ void fc_agent_fresh_timers(fc_agent_t *self, double now);
 void fc_agent_fresh_await(fc_agent_t *self);
 /* Appends the staleness to a REPORT message. */
 void fc_agent_fresh_note(const fc_agent_t *self, char *message, size_t size);
-
-/* fc_agent_trust.c */
-/* At start: the --trust keys (or the embedder's), superseded by STATE/trust.list. */
-int fc_agent_trust_open(fc_agent_t *self, const fc_agent_config_t *cfg);
-/* Asks the broker for a newer trusted-key list (GET_TRUST), unless one is asked already. */
-void fc_agent_trust_ask(fc_agent_t *self, double now);
-/* A new epoch: a broker that refused GET_TRUST may have been upgraded. */
-void fc_agent_trust_reset(fc_agent_t *self);
 
 /* fc_agent_release.c */
 /* Judges the channel's latest signed manifest (len 0: none) and starts fetching it if it is

@@ -13,6 +13,8 @@
 #include <czmq.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
@@ -491,11 +493,116 @@ static void s_test_heartbeats(bool verbose)
     fc_remove_tree(root);
 }
 
+/* A log that notes the engine's last line ("stopping (...)"), for s_test_actor. */
+static void s_stopping_log(const char *line, void *arg)
+{
+    if (strstr(line, ": stopping ("))
+        __atomic_store_n((int *)arg, 1, __ATOMIC_RELEASE);
+}
+
+static void s_on_usr1(int sig)
+{
+    (void)sig;
+}
+
+typedef struct {
+    pthread_t target;
+    int done;
+} s_pester_t;
+
+/* Interrupts the target thread's blocking calls with SIGUSR1 every millisecond. */
+static void *s_pester(void *arg)
+{
+    s_pester_t *p = (s_pester_t *)arg;
+    while (!__atomic_load_n(&p->done, __ATOMIC_ACQUIRE)) {
+        pthread_kill(p->target, SIGUSR1);
+        usleep(1000);
+    }
+    return NULL;
+}
+
+/* The engine actor (fc_agent_start): a join right after the start ends it (the stop is not
+   lost to the start-up), it starts again after a join, a second start while it runs is
+   refused, and an engine stopped by fc_agent_stop alone ends by itself and is joined. */
+static void s_test_actor(bool verbose)
+{
+    char root[] = "/tmp/fc_agent_actor.XXXXXX";
+    assert(mkdtemp(root));
+    char inst[300], state[300];
+    snprintf(inst, sizeof inst, "%s/install", root);
+    snprintf(state, sizeof state, "%s/state", root);
+    fc_signkey_t key;
+    fc_signkey_generate(&key);
+    fc_trust_t *trust = fc_trust_new();
+    fc_trust_add(trust, key.pk);
+    char ep[64];
+    fc_agent_config_t cfg;
+    zactor_t *broker =
+        s_fake_setup(ep, sizeof ep, &cfg, inst, state, trust, "actor-agent", &verbose);
+    cfg.policy = FC_AGENT_UPDATE_NONE;
+    int err = 0;
+    fc_agent_t *agent = fc_agent_new(&cfg, &err);
+    assert(agent);
+    fc_agent_join(agent); /* never started: nothing to wait for */
+    for (int round = 0; round < 3; round++) {
+        int64_t t0 = zclock_mono();
+        assert(fc_agent_start(agent) == 0);
+        assert(fc_agent_start(agent) == -1);
+        fc_agent_join(agent);
+        assert(zclock_mono() - t0 < 5000);
+    }
+    /* Stopped by the flag alone: the loop ends within a tick, and the join collects it. */
+    assert(fc_agent_start(agent) == 0);
+    fc_agent_stop(agent);
+    int64_t t0 = zclock_mono();
+    fc_agent_join(agent);
+    assert(zclock_mono() - t0 < 5000);
+    fc_agent_result_t r;
+    fc_agent_status(agent, &r);
+    assert(streq(r.id, "actor-agent"));
+    /* A join cut short by signals (a second Ctrl-C while a program stops) still waits for
+       the engine's end: the engine must not be freed under its own thread. */
+    int stopped = 0;
+    fc_agent_destroy(&agent);
+    cfg.log = s_stopping_log;
+    cfg.log_arg = &stopped;
+    agent = fc_agent_new(&cfg, &err);
+    assert(agent);
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_usr1; /* no SA_RESTART: blocking calls return EINTR */
+    sigemptyset(&sa.sa_mask);
+    assert(sigaction(SIGUSR1, &sa, &old_sa) == 0);
+    for (int round = 0; round < 10; round++) {
+        __atomic_store_n(&stopped, 0, __ATOMIC_RELEASE);
+        assert(fc_agent_start(agent) == 0);
+        s_pester_t pester = {pthread_self(), 0};
+        pthread_t thread;
+        assert(pthread_create(&thread, NULL, s_pester, &pester) == 0);
+        fc_agent_join(agent);
+        assert(__atomic_load_n(&stopped, __ATOMIC_ACQUIRE) == 1);
+        __atomic_store_n(&pester.done, 1, __ATOMIC_RELEASE);
+        pthread_join(thread, NULL);
+    }
+    assert(sigaction(SIGUSR1, &old_sa, NULL) == 0);
+    cfg.log = s_quiet_log;
+    cfg.log_arg = &verbose;
+
+    /* Started and left running: fc_agent_destroy joins it. */
+    assert(fc_agent_start(agent) == 0);
+    fc_agent_destroy(&agent);
+    assert(agent == NULL);
+    zactor_destroy(&broker);
+    fc_trust_destroy(&trust);
+    fc_remove_tree(root);
+}
+
 void fc_agent_test(bool verbose)
 {
     printf(" * fc_agent: ");
     s_test_config();
     s_test_runs(verbose);
     s_test_heartbeats(verbose);
+    s_test_actor(verbose);
     printf("OK\n");
 }

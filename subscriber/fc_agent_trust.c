@@ -1,132 +1,298 @@
 /* fc_agent_trust.c: the agent's trusted publisher keys: the --trust file, superseded by a
    signed trusted-key list from the broker (key rotation), kept in STATE/trust.list. */
-#include "fc_agent_priv.h"
+#include "fc_agent_trust.h"
 #include "fc_error.h"
-#include "fc_msg.h"
 #include "fc_trustlist.h"
 #include "fc_util.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define S_FILE "trust.list"
 
-static char *s_path(const fc_agent_t *self)
+struct fc_agent_trust_t {
+    fc_trust_t *keys; /* in force; rotation changes it in place */
+    uint64_t serial;  /* trusted-key list in force, 0: none yet */
+    bool unsupported; /* the broker refused GET_TRUST: not asked again this epoch */
+    char *path;       /* STATE/trust.list */
+    bool verbose;
+    fc_agent_log_fn *log;
+    void *log_arg;
+};
+
+static void s_log(const fc_agent_trust_t *self, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void s_log(const fc_agent_trust_t *self, const char *fmt, ...)
 {
-    size_t n = strlen(self->state_dir) + sizeof S_FILE + 2;
-    char *path = malloc(n);
-    if (path)
-        snprintf(path, n, "%s/%s", self->state_dir, S_FILE);
-    return path;
+    if (!self->log)
+        return;
+    char line[FC_MAX_TEXT + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    self->log(line, self->log_arg);
 }
 
-int fc_agent_trust_open(fc_agent_t *self, const fc_agent_config_t *cfg)
+fc_agent_trust_t *fc_agent_trust_new(const fc_trust_t *keys, const char *trust_file,
+                                     const char *state_dir, bool verbose, fc_agent_log_fn *log,
+                                     void *log_arg, int *err)
 {
-    int err = FC_OK;
-    if (cfg->trust) {
-        self->own_trust = fc_trust_new();
-        fc_trust_set(self->own_trust, cfg->trust);
+    int e = FC_OK;
+    fc_agent_trust_t *self = (fc_agent_trust_t *)calloc(1, sizeof *self);
+    size_t n = strlen(state_dir) + sizeof S_FILE + 2;
+    if (self)
+        self->path = (char *)malloc(n);
+    if (!self || !self->path) {
+        fc_agent_trust_destroy(&self);
+        if (err)
+            *err = FC_ENOMEM;
+        return NULL;
+    }
+    snprintf(self->path, n, "%s/%s", state_dir, S_FILE);
+    self->verbose = verbose;
+    self->log = log;
+    self->log_arg = log_arg;
+    if (keys) {
+        self->keys = fc_trust_new();
+        fc_trust_set(self->keys, keys);
     } else
-        self->own_trust = fc_trust_load(cfg->trust_file, &err);
-    if (!self->own_trust)
-        return err ? err : FC_EIO;
-    self->trust = self->own_trust;
-    if (fc_mkdirs(self->state_dir, 0700) != 0)
-        return FC_OK; /* fc_install_new reports the state dir */
+        self->keys = fc_trust_load(trust_file, &e);
+    if (!self->keys) {
+        fc_agent_trust_destroy(&self);
+        if (err)
+            *err = e ? e : FC_EIO;
+        return NULL;
+    }
+    if (fc_mkdirs(state_dir, 0700) != 0)
+        return self; /* fc_install_new reports the state dir */
     /* A list accepted earlier was verified against the keys trusted then (which may since
        have been rotated away): its own signature is what is checked again here. */
-    char *path = s_path(self);
     size_t len = 0;
-    uint8_t *buf = path ? fc_read_file(path, FC_MAX_TRUSTLIST, &len) : NULL;
+    uint8_t *buf = fc_read_file(self->path, FC_MAX_TRUSTLIST, &len);
     if (!buf && errno != ENOENT)
-        fc_agent_log(self, "cannot read %s; using the --trust keys", path ? path : S_FILE);
+        s_log(self, "cannot read %s; using the --trust keys", self->path);
     fc_trustlist_t list;
     if (buf) {
         int rc = fc_trustlist_open(buf, len, NULL, &list);
         if (rc)
-            fc_agent_log(self, "ignoring %s: %s; using the --trust keys", path, fc_strerror(rc));
+            s_log(self, "ignoring %s: %s; using the --trust keys", self->path, fc_strerror(rc));
         else {
-            fc_trust_t *keys = fc_trustlist_trust(&list);
-            fc_trust_set(self->own_trust, keys);
-            fc_trust_destroy(&keys);
-            self->trust_serial = list.serial;
+            fc_trust_t *got = fc_trustlist_trust(&list);
+            fc_trust_set(self->keys, got);
+            fc_trust_destroy(&got);
+            self->serial = list.serial;
         }
     }
-    self->res.trust_serial = self->trust_serial;
     free(buf);
-    free(path);
-    return FC_OK;
+    return self;
 }
 
-static void s_on_reply(fc_agent_t *self, const fc_msg_t *msg, double now);
-
-/* GET_TRUST: re-sent (after 5 s, and after a reconnect) until answered. */
-static const fc_agent_kind_t s_kind = {"GET_TRUST", s_on_reply};
-
-void fc_agent_trust_ask(fc_agent_t *self, double now)
+void fc_agent_trust_destroy(fc_agent_trust_t **self_p)
 {
-    (void)now;
-    if (fc_agent_asking(self, &s_kind) || self->trust_unsupported)
+    if (!self_p || !*self_p)
         return;
-    fc_msg_t *m = fc_msg_new(FC_MSG_GET_TRUST);
-    m->serial = self->trust_serial;
-    fc_agent_request(self, &m, &s_kind, NULL);
+    fc_agent_trust_t *self = *self_p;
+    fc_trust_destroy(&self->keys);
+    free(self->path);
+    free(self);
+    *self_p = NULL;
 }
 
-void fc_agent_trust_reset(fc_agent_t *self)
+const fc_trust_t *fc_agent_trust_keys(const fc_agent_trust_t *self)
 {
-    self->trust_unsupported = false;
+    return self->keys;
+}
+
+uint64_t fc_agent_trust_serial(const fc_agent_trust_t *self)
+{
+    return self->serial;
+}
+
+fc_msg_t *fc_agent_trust_request(const fc_agent_trust_t *self)
+{
+    if (self->unsupported)
+        return NULL;
+    fc_msg_t *m = fc_msg_new(FC_MSG_GET_TRUST);
+    if (m)
+        m->serial = self->serial;
+    return m;
+}
+
+void fc_agent_trust_reset(fc_agent_trust_t *self)
+{
+    self->unsupported = false;
 }
 
 /* Accepts a list signed by a key trusted now, with a higher serial: stored first (so a
    restart keeps it), then put in force. */
-static void s_accept(fc_agent_t *self, const fc_msg_t *msg)
+static bool s_accept(fc_agent_trust_t *self, const fc_msg_t *msg)
 {
     fc_trustlist_t list;
-    int rc = fc_trustlist_open(msg->bytes, msg->bytes_len, self->trust, &list);
-    if (!rc && list.serial <= self->trust_serial)
+    int rc = fc_trustlist_open(msg->bytes, msg->bytes_len, self->keys, &list);
+    if (!rc && list.serial <= self->serial)
         rc = FC_ESERIAL;
     if (rc) {
-        fc_agent_log(self, "refused trusted-key list serial %llu: %s (%s)",
-                     (unsigned long long)(rc == FC_ESERIAL ? list.serial : msg->serial),
-                     rc == FC_EUNTRUSTED ? "not signed by a key trusted here"
-                     : rc == FC_ESERIAL  ? "not newer than the list in force"
-                                         : fc_strerror(rc),
-                     fc_agent_error_name(rc));
-        return;
+        s_log(self, "refused trusted-key list serial %llu: %s (%s)",
+              (unsigned long long)(rc == FC_ESERIAL ? list.serial : msg->serial),
+              rc == FC_EUNTRUSTED ? "not signed by a key trusted here"
+              : rc == FC_ESERIAL  ? "not newer than the list in force"
+                                  : fc_strerror(rc),
+              fc_agent_error_name(rc));
+        return false;
     }
-    char *path = s_path(self);
-    if (!path || fc_write_file_atomic(path, msg->bytes, msg->bytes_len, 0644) != 0) {
-        fc_agent_log(self, "cannot store %s (%s); keeping the trusted keys in force",
-                     path ? path : S_FILE, strerror(errno));
-        free(path);
-        return;
+    if (fc_write_file_atomic(self->path, msg->bytes, msg->bytes_len, 0644) != 0) {
+        s_log(self, "cannot store %s (%s); keeping the trusted keys in force", self->path,
+              strerror(errno));
+        return false;
     }
-    free(path);
-    fc_trust_t *keys = fc_trustlist_trust(&list);
-    fc_trust_set(self->own_trust, keys);
-    fc_trust_destroy(&keys);
-    self->trust_serial = self->res.trust_serial = list.serial;
-    /* A release refused under the old keys deserves another look under the new ones. */
-    self->have_decided = false;
-    fc_agent_log(self, "trusted keys rotated: list serial %llu, %zu key(s)",
-                 (unsigned long long)list.serial, list.nkeys);
+    fc_trust_t *got = fc_trustlist_trust(&list);
+    fc_trust_set(self->keys, got);
+    fc_trust_destroy(&got);
+    self->serial = list.serial;
+    s_log(self, "trusted keys rotated: list serial %llu, %zu key(s)",
+          (unsigned long long)list.serial, list.nkeys);
+    return true;
 }
 
-/* TRUST (or an ERROR) answering our GET_TRUST. */
-static void s_on_reply(fc_agent_t *self, const fc_msg_t *msg, double now)
+bool fc_agent_trust_on_reply(fc_agent_trust_t *self, const fc_msg_t *msg)
 {
-    (void)now;
     if (msg->type == FC_MSG_ERROR) {
         /* A broker that predates key rotation: asking again would only count against us. */
         if (msg->code == FC_EPROTO)
-            self->trust_unsupported = true;
+            self->unsupported = true;
         if (self->verbose)
-            fc_agent_log(self, "broker answered GET_TRUST with %s",
-                         fc_agent_error_name((int)msg->code));
-        return;
+            s_log(self, "broker answered GET_TRUST with %s", fc_agent_error_name((int)msg->code));
+        return false;
     }
-    if (msg->type == FC_MSG_TRUST && msg->bytes_len > 0 && msg->serial > self->trust_serial)
-        s_accept(self, msg);
+    if (msg->type == FC_MSG_TRUST && msg->bytes_len > 0 && msg->serial > self->serial)
+        return s_accept(self, msg);
+    return false;
+}
+
+/* ---------------------------------------------------------------- self-test */
+
+static void s_test_log(const char *line, void *arg)
+{
+    int *lines = (int *)arg;
+    (*lines)++;
+    (void)line;
+}
+
+/* A TRUST reply carrying list (serial, keys) sealed by signer. */
+static fc_msg_t *s_test_reply(const fc_signkey_t *signer, uint64_t serial, const fc_trust_t *keys)
+{
+    fc_trustlist_t list;
+    assert(fc_trustlist_from_trust(&list, keys, serial) == FC_OK);
+    fc_msg_t *m = fc_msg_new(FC_MSG_TRUST);
+    size_t len = 0;
+    uint8_t *sealed = fc_trustlist_seal(&list, signer, &len);
+    assert(sealed);
+    m->bytes = sealed;
+    m->bytes_len = len;
+    m->serial = serial;
+    return m;
+}
+
+void fc_agent_trust_test(bool verbose)
+{
+    printf(" * fc_agent_trust: ");
+    char root[] = "/tmp/fc_agent_trust.XXXXXX";
+    assert(mkdtemp(root));
+    char state[300];
+    snprintf(state, sizeof state, "%s/state", root);
+    fc_signkey_t old_key, new_key, stranger;
+    fc_signkey_generate(&old_key);
+    fc_signkey_generate(&new_key);
+    fc_signkey_generate(&stranger);
+    fc_trust_t *old_keys = fc_trust_new();
+    fc_trust_add(old_keys, old_key.pk);
+    fc_trust_t *new_keys = fc_trust_new();
+    fc_trust_add(new_keys, new_key.pk);
+    int lines = 0;
+    int err = 0;
+
+    /* Neither keys nor a loadable file: refused with the file's error. */
+    char missing[320];
+    snprintf(missing, sizeof missing, "%s/no-such.pub", root);
+    assert(!fc_agent_trust_new(NULL, missing, state, verbose, s_test_log, &lines, &err));
+    assert(err != 0);
+
+    /* The embedder's keys, copied; no list yet. */
+    fc_agent_trust_t *trust =
+        fc_agent_trust_new(old_keys, NULL, state, verbose, s_test_log, &lines, &err);
+    assert(trust && fc_agent_trust_serial(trust) == 0);
+    const fc_trust_t *in_force = fc_agent_trust_keys(trust);
+    assert(in_force != old_keys && fc_trust_contains(in_force, old_key.pk));
+    fc_msg_t *ask = fc_agent_trust_request(trust);
+    assert(ask && ask->type == FC_MSG_GET_TRUST && ask->serial == 0);
+    fc_msg_destroy(&ask);
+
+    /* A list signed by a key not trusted here: refused, logged, nothing stored. */
+    fc_msg_t *m = s_test_reply(&stranger, 1, new_keys);
+    lines = 0;
+    assert(!fc_agent_trust_on_reply(trust, m));
+    assert(lines == 1 && fc_agent_trust_serial(trust) == 0);
+    fc_msg_destroy(&m);
+
+    /* Signed by the key in force: rotated in place (the same object borrowers hold). */
+    m = s_test_reply(&old_key, 2, new_keys);
+    assert(fc_agent_trust_on_reply(trust, m));
+    assert(fc_agent_trust_serial(trust) == 2 && fc_agent_trust_keys(trust) == in_force);
+    assert(fc_trust_contains(in_force, new_key.pk) && !fc_trust_contains(in_force, old_key.pk));
+    fc_msg_destroy(&m);
+    ask = fc_agent_trust_request(trust);
+    assert(ask && ask->serial == 2);
+    fc_msg_destroy(&ask);
+
+    /* A replay, or an older list, signed by a key trusted now: refused. */
+    m = s_test_reply(&new_key, 2, old_keys);
+    assert(!fc_agent_trust_on_reply(trust, m));
+    m->serial = 3; /* the envelope's serial counts, not the message's */
+    assert(!fc_agent_trust_on_reply(trust, m));
+    assert(fc_agent_trust_serial(trust) == 2 && fc_trust_contains(in_force, new_key.pk));
+    fc_msg_destroy(&m);
+
+    /* A broker that predates rotation: not asked again until a new epoch. */
+    m = fc_msg_new(FC_MSG_ERROR);
+    m->code = FC_EPROTO;
+    assert(!fc_agent_trust_on_reply(trust, m));
+    assert(fc_agent_trust_request(trust) == NULL);
+    fc_agent_trust_reset(trust);
+    ask = fc_agent_trust_request(trust);
+    assert(ask);
+    fc_msg_destroy(&ask);
+    fc_msg_destroy(&m);
+    fc_agent_trust_destroy(&trust);
+    assert(trust == NULL);
+    fc_agent_trust_destroy(&trust);
+
+    /* A restart keeps the rotated list, over the keys it was started with. */
+    trust = fc_agent_trust_new(old_keys, NULL, state, verbose, s_test_log, &lines, &err);
+    assert(trust && fc_agent_trust_serial(trust) == 2);
+    assert(fc_trust_contains(fc_agent_trust_keys(trust), new_key.pk));
+    assert(!fc_trust_contains(fc_agent_trust_keys(trust), old_key.pk));
+    fc_agent_trust_destroy(&trust);
+
+    /* A damaged stored list is ignored (logged): the keys given are in force. */
+    char path[320];
+    snprintf(path, sizeof path, "%s/%s", state, S_FILE);
+    assert(fc_write_file_atomic(path, (const uint8_t *)"garbage", 7, 0644) == 0);
+    lines = 0;
+    trust = fc_agent_trust_new(old_keys, NULL, state, verbose, s_test_log, &lines, &err);
+    assert(trust && fc_agent_trust_serial(trust) == 0 && lines == 1);
+    assert(fc_trust_contains(fc_agent_trust_keys(trust), old_key.pk));
+    fc_agent_trust_destroy(&trust);
+
+    fc_trust_destroy(&old_keys);
+    fc_trust_destroy(&new_keys);
+    fc_signkey_wipe(&old_key);
+    fc_signkey_wipe(&new_key);
+    fc_signkey_wipe(&stranger);
+    fc_remove_tree(root);
+    printf("OK\n");
 }

@@ -30,7 +30,7 @@ static const fc_requester_sendopts_t s_ack_opts = {.resend_ms = 1000, .max_sends
 
 static bool s_loud(const fc_agent_t *agent)
 {
-    return agent->mode == FC_AGENT_DAEMON || agent->verbose;
+    return fc_agent_mode(agent) == FC_AGENT_DAEMON || fc_agent_verbose(agent);
 }
 
 static bool s_syncing(const fc_agent_t *agent)
@@ -72,20 +72,20 @@ static bool s_same_agent(fc_reconf_t *self, const char *id)
 static fc_config_t *s_load(fc_agent_t *agent, fc_reconf_t *self)
 {
     if (access(self->revs_path, F_OK) == 0) {
-        if (!s_same_agent(self, agent->id)) {
+        if (!s_same_agent(self, fc_agent_id(agent))) {
             fc_agent_log(agent, "saved config was for another id or group; fetching it again");
-            return fc_config_new(agent->id, self->group);
+            return fc_config_new(fc_agent_id(agent), self->group);
         }
         int err = 0;
-        fc_config_t *cfg =
-            fc_config_load(self->revs_path, agent->id, self->group, agent->trust, &err);
+        fc_config_t *cfg = fc_config_load(self->revs_path, fc_agent_id(agent), self->group,
+                                          fc_agent_keys(agent), &err);
         if (cfg)
             return cfg;
         /* config.json stays as it is for the application until the broker answers. */
         fc_agent_log(agent, "saved config revisions %s unusable: %s (%s); fetching them again",
                      self->revs_path, fc_strerror(err), fc_agent_error_name(err));
     }
-    return fc_config_new(agent->id, self->group);
+    return fc_config_new(fc_agent_id(agent), self->group);
 }
 
 fc_reconf_t *fc_reconf_new(fc_agent_t *agent, const fc_agent_config_t *cfg)
@@ -95,21 +95,22 @@ fc_reconf_t *fc_reconf_new(fc_agent_t *agent, const fc_agent_config_t *cfg)
     self->changing = s_dup(cfg->config_changing);
     self->changed = s_dup(cfg->config_changed);
     self->restart = s_dup(cfg->exec_restart);
-    self->json_path = s_path(agent->state_dir, FC_RECONF_JSON);
-    self->revs_path = s_path(agent->state_dir, FC_RECONF_REVS);
-    self->who_path = s_path(agent->state_dir, FC_RECONF_WHO);
-    self->pending_path = s_path(agent->state_dir, FC_RECONF_PENDING);
+    self->json_path = s_path(fc_agent_state_dir(agent), FC_RECONF_JSON);
+    self->revs_path = s_path(fc_agent_state_dir(agent), FC_RECONF_REVS);
+    self->who_path = s_path(fc_agent_state_dir(agent), FC_RECONF_WHO);
+    self->pending_path = s_path(fc_agent_state_dir(agent), FC_RECONF_PENDING);
     pthread_mutex_init(&self->lock, NULL);
-    agent->reconf = self;
+    fc_agent_set_reconf(agent, self); /* what follows reaches it through the agent */
     if (self->group && self->json_path && self->revs_path && self->who_path && self->pending_path)
         self->cur = s_load(agent, self);
     if (!self->cur) {
-        fc_reconf_destroy(&agent->reconf);
+        fc_agent_set_reconf(agent, NULL);
+        fc_reconf_destroy(&self);
         return NULL;
     }
-    agent->res.config_rev = fc_config_last_rev(self->cur);
+    fc_agent_result(agent)->config_rev = fc_config_last_rev(self->cur);
     /* The application reads config.json: put it back if it went missing. */
-    if (agent->res.config_rev && access(self->json_path, F_OK) != 0)
+    if (fc_agent_result(agent)->config_rev && access(self->json_path, F_OK) != 0)
         fc_reconf_write_json(agent, self->cur);
     fc_reconf_pending_load(agent);
     return self;
@@ -141,11 +142,12 @@ void fc_reconf_destroy(fc_reconf_t **self_p)
 void fc_reconf_ack(fc_agent_t *agent, uint64_t rev, fc_ack_t result, const char *fmt, ...)
 {
     /* Too many waiting for their OK: the oldest go first. */
-    if (fc_requester_count(agent->req, &s_kind_ack) >= FC_RECONF_MAX_ACKS)
-        fc_requester_forget(agent->req, fc_requester_oldest(agent->req, &s_kind_ack));
+    if (fc_requester_count(fc_agent_requester(agent), &s_kind_ack) >= FC_RECONF_MAX_ACKS)
+        fc_requester_forget(fc_agent_requester(agent),
+                            fc_requester_oldest(fc_agent_requester(agent), &s_kind_ack));
     fc_msg_t *m = fc_msg_new(FC_MSG_CONFIG_ACK);
-    fc_msg_set_str(m->id, sizeof m->id, agent->id);
-    fc_msg_set_str(m->group, sizeof m->group, agent->reconf->group);
+    fc_msg_set_str(m->id, sizeof m->id, fc_agent_id(agent));
+    fc_msg_set_str(m->group, sizeof m->group, fc_agent_reconf(agent)->group);
     m->serial = rev;
     fc_msg_set_str(m->state, sizeof m->state, fc_ack_name(result));
     va_list ap;
@@ -159,14 +161,14 @@ void fc_reconf_ack(fc_agent_t *agent, uint64_t rev, fc_ack_t result, const char 
 static void s_on_ack_reply(fc_agent_t *agent, const fc_msg_t *msg, double now)
 {
     (void)now;
-    if (msg->type == FC_MSG_ERROR && agent->verbose)
+    if (msg->type == FC_MSG_ERROR && fc_agent_verbose(agent))
         fc_agent_log(agent, "broker refused a config ack: %s",
                      msg->text[0] ? msg->text : fc_strerror((int)msg->code));
 }
 
 void fc_reconf_slot_forget(fc_agent_t *agent)
 {
-    fc_requester_forget_user(agent->req, &s_kind_slot);
+    fc_requester_forget_user(fc_agent_requester(agent), &s_kind_slot);
 }
 
 /* ---------------------------------------------------------------- sync */
@@ -180,9 +182,9 @@ static fc_config_t *s_base(fc_reconf_t *self)
 
 static void s_send_sync(fc_agent_t *agent)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     fc_msg_t *m = fc_msg_new(FC_MSG_CONFIG_SYNC);
-    fc_msg_set_str(m->id, sizeof m->id, agent->id);
+    fc_msg_set_str(m->id, sizeof m->id, fc_agent_id(agent));
     fc_msg_set_str(m->group, sizeof m->group, self->group);
     m->serial = fc_config_last_rev(s_base(self));
     fc_agent_request(agent, &m, &s_kind_sync, NULL);
@@ -190,8 +192,8 @@ static void s_send_sync(fc_agent_t *agent)
 
 void fc_reconf_sync(fc_agent_t *agent, double now)
 {
-    fc_reconf_t *self = agent->reconf;
-    if (agent->mode == FC_AGENT_CHECK)
+    fc_reconf_t *self = fc_agent_reconf(agent);
+    if (fc_agent_mode(agent) == FC_AGENT_CHECK)
         return; /* --check changes nothing */
     /* One sync at a time; none while a restart waits for its slot (the revisions it
        restarts for must not change under it): ask again when that is over. */
@@ -208,11 +210,11 @@ void fc_reconf_sync(fc_agent_t *agent, double now)
 /* Whether a verified revision concerns this agent (for its ack): scope, canary membership. */
 static bool s_ours(fc_agent_t *agent, const fc_revision_t *rev)
 {
-    fc_reconf_t *self = agent->reconf;
-    if (!fc_scope_matches(rev->scope, agent->id, self->group))
+    fc_reconf_t *self = fc_agent_reconf(agent);
+    if (!fc_scope_matches(rev->scope, fc_agent_id(agent), self->group))
         return false;
     if (rev->kind == FC_REV_SET && rev->canary > 0 && rev->canary < 100 &&
-        !fc_canary_member(agent->id, rev->canary)) {
+        !fc_canary_member(fc_agent_id(agent), rev->canary)) {
         if (self->ncanary == FC_RECONF_MAX_CANARY) {
             memmove(&self->canary[0], &self->canary[1],
                     (FC_RECONF_MAX_CANARY - 1) * sizeof self->canary[0]);
@@ -252,12 +254,12 @@ static void s_promoted(fc_reconf_t *self, uint64_t target)
    failed, so the operator sees why it went nowhere. Complaints once per revision. */
 static void s_refuse(fc_agent_t *agent, const uint8_t *buf, size_t len, int err)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     uint64_t have = fc_config_last_rev(self->next);
     int e = 0;
     fc_revision_t *peek = fc_revision_parse(buf, len, NULL, &e);
     uint64_t number = peek ? peek->rev : 0;
-    bool ours = peek && fc_scope_matches(peek->scope, agent->id, self->group);
+    bool ours = peek && fc_scope_matches(peek->scope, fc_agent_id(agent), self->group);
     fc_revision_destroy(&peek);
     if (number && number <= have)
         return; /* an old one replayed: nothing to say */
@@ -268,13 +270,13 @@ static void s_refuse(fc_agent_t *agent, const uint8_t *buf, size_t len, int err)
     else
         snprintf(text, sizeof text, "config revision after %llu rejected: %s (%s)",
                  (unsigned long long)have, fc_strerror(err), fc_agent_error_name(err));
-    if (agent->mode != FC_AGENT_DAEMON) {
+    if (fc_agent_mode(agent) != FC_AGENT_DAEMON) {
         self->once_error = true;
         self->once_err = err;
         snprintf(self->once_msg, sizeof self->once_msg, "%s", text);
     }
     uint64_t mark = number ? number : have + 1;
-    if (self->bad_rev == mark && !agent->verbose)
+    if (self->bad_rev == mark && !fc_agent_verbose(agent))
         return;
     self->bad_rev = mark;
     fc_agent_log(agent, "%s; skipped", text);
@@ -286,7 +288,7 @@ static void s_refuse(fc_agent_t *agent, const uint8_t *buf, size_t len, int err)
 /* Adds one verified revision (taken from *rev_p, buf its signed bytes) to the batch. */
 static void s_add_verified(fc_agent_t *agent, fc_revision_t **rev_p, const uint8_t *buf, size_t len)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     fc_revision_t *rev = *rev_p;
     uint64_t have = fc_config_last_rev(self->next);
     uint64_t number = rev->rev;
@@ -296,7 +298,7 @@ static void s_add_verified(fc_agent_t *agent, fc_revision_t **rev_p, const uint8
     fc_revision_destroy(rev_p);
     if (rc == FC_ESERIAL) {
         /* A replay or a revision out of order: never applied, and no reason to stop. */
-        if (agent->verbose)
+        if (fc_agent_verbose(agent))
             fc_agent_log(agent, "config revision %llu ignored: not above %llu (%s)",
                          (unsigned long long)number, (unsigned long long)have,
                          fc_agent_error_name(rc));
@@ -317,7 +319,7 @@ static void s_add_verified(fc_agent_t *agent, fc_revision_t **rev_p, const uint8
 static void s_add(fc_agent_t *agent, const uint8_t *buf, size_t len)
 {
     int err = 0;
-    fc_revision_t *rev = fc_revision_parse(buf, len, agent->trust, &err);
+    fc_revision_t *rev = fc_revision_parse(buf, len, fc_agent_keys(agent), &err);
     if (!rev) {
         s_refuse(agent, buf, len, err ? err : FC_EPROTO);
         return;
@@ -328,7 +330,7 @@ static void s_add(fc_agent_t *agent, const uint8_t *buf, size_t len)
 /* Starts a batch on top of the revisions judged so far; false when out of memory. */
 static bool s_batch_start(fc_agent_t *agent)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     if (self->next)
         return true;
     self->next = fc_config_dup(self->held ? self->held : self->cur);
@@ -343,7 +345,7 @@ static bool s_batch_start(fc_agent_t *agent)
 /* The whole batch is in: judge it, unless it brought nothing new. */
 static void s_batch_done(fc_agent_t *agent, double now)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     fc_config_t *base = self->held ? self->held : self->cur;
     if (fc_config_last_rev(self->next) == fc_config_last_rev(base))
         fc_config_destroy(&self->next);
@@ -364,7 +366,7 @@ static void s_batch_done(fc_agent_t *agent, double now)
 
 static void s_on_snapshot(fc_agent_t *agent, const fc_msg_t *msg, double now)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     self->sync_failed = false;
     self->last_progress = now;
     if (!s_batch_start(agent))
@@ -392,10 +394,10 @@ static void s_on_snapshot(fc_agent_t *agent, const fc_msg_t *msg, double now)
 
 static void s_on_sync_error(fc_agent_t *agent, const fc_msg_t *msg, double now)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     self->last_progress = now;
     /* The broker may be restoring its store, or predate config: complain now and then. */
-    if (!self->sync_failed || agent->verbose || now - self->last_log >= 60) {
+    if (!self->sync_failed || fc_agent_verbose(agent) || now - self->last_log >= 60) {
         fc_agent_log(agent, "broker answered CONFIG_SYNC with %s: %s",
                      fc_agent_error_name((int)msg->code),
                      msg->text[0] ? msg->text : fc_strerror((int)msg->code));
@@ -403,7 +405,7 @@ static void s_on_sync_error(fc_agent_t *agent, const fc_msg_t *msg, double now)
     }
     self->sync_failed = true;
     self->next_poll = now + (msg->code == FC_EPROTO ? S_POLL : S_ERROR_RETRY);
-    if (agent->mode != FC_AGENT_DAEMON) {
+    if (fc_agent_mode(agent) != FC_AGENT_DAEMON) {
         /* --once: judge the pages that came (a consistent prefix), and end. */
         if (self->next)
             s_batch_done(agent, now);
@@ -426,15 +428,15 @@ static void s_on_sync_error(fc_agent_t *agent, const fc_msg_t *msg, double now)
    does not verify): the caller syncs instead, which also reports a bad revision. */
 static bool s_apply_carried(fc_agent_t *agent, const fc_msg_t *msg, bool in_order, double now)
 {
-    fc_reconf_t *self = agent->reconf;
-    if (!msg->bytes_len || !in_order || agent->mode == FC_AGENT_CHECK || s_syncing(agent) ||
-        self->slot_wait || self->next)
+    fc_reconf_t *self = fc_agent_reconf(agent);
+    if (!msg->bytes_len || !in_order || fc_agent_mode(agent) == FC_AGENT_CHECK ||
+        s_syncing(agent) || self->slot_wait || self->next)
         return false;
     uint64_t have = fc_config_last_rev(s_base(self));
     if (msg->serial != have + 1)
         return false;
     int err = 0;
-    fc_revision_t *rev = fc_revision_parse(msg->bytes, msg->bytes_len, agent->trust, &err);
+    fc_revision_t *rev = fc_revision_parse(msg->bytes, msg->bytes_len, fc_agent_keys(agent), &err);
     if (!rev || rev->rev != msg->serial) {
         fc_revision_destroy(&rev);
         return false;
@@ -457,7 +459,7 @@ static bool s_apply_carried(fc_agent_t *agent, const fc_msg_t *msg, bool in_orde
 
 void fc_reconf_on_announce(fc_agent_t *agent, const fc_msg_t *msg, bool in_order, double now)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     if (msg->serial <= fc_config_last_rev(s_base(self)))
         return;
     /* Before the scope test: a revision for others still moves this agent's number on,
@@ -467,7 +469,7 @@ void fc_reconf_on_announce(fc_agent_t *agent, const fc_msg_t *msg, bool in_order
     /* The scope says whom it concerns; a promotion or schema may name none of ours, so only
        a scope that clearly excludes this agent is skipped. */
     if (msg->text[0] && fc_scope_valid(msg->text) &&
-        !fc_scope_matches(msg->text, agent->id, self->group) &&
+        !fc_scope_matches(msg->text, fc_agent_id(agent), self->group) &&
         (strncmp(msg->text, "group:", 6) == 0 || strncmp(msg->text, "agent:", 6) == 0))
         return;
     fc_reconf_sync(agent, now);
@@ -477,9 +479,9 @@ void fc_reconf_on_announce(fc_agent_t *agent, const fc_msg_t *msg, bool in_order
 
 static void s_send_slot(fc_agent_t *agent, double now)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     fc_msg_t *m = fc_msg_new(FC_MSG_RESTART_SLOT);
-    fc_msg_set_str(m->id, sizeof m->id, agent->id);
+    fc_msg_set_str(m->id, sizeof m->id, fc_agent_id(agent));
     fc_msg_set_str(m->group, sizeof m->group, self->group);
     m->serial = self->slot_rev;
     (void)now;
@@ -494,7 +496,7 @@ static void s_slot_later(fc_reconf_t *self, double now)
 
 static void s_on_slot(fc_agent_t *agent, const fc_msg_t *msg, double now)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     if (msg->type == FC_MSG_OK && msg->flag) {
         self->last_progress = now;
         if (s_loud(agent))
@@ -507,7 +509,7 @@ static void s_on_slot(fc_agent_t *agent, const fc_msg_t *msg, double now)
             fc_reconf_sync(agent, now);
         return;
     }
-    if (msg->type == FC_MSG_ERROR && (now - self->last_log >= 10 || agent->verbose)) {
+    if (msg->type == FC_MSG_ERROR && (now - self->last_log >= 10 || fc_agent_verbose(agent))) {
         fc_agent_log(agent, "broker answered RESTART_SLOT with %s: %s; asking again",
                      fc_agent_error_name((int)msg->code),
                      msg->text[0] ? msg->text : fc_strerror((int)msg->code));
@@ -536,7 +538,7 @@ static void s_on_sync_reply(fc_agent_t *agent, const fc_msg_t *msg, double now)
 
 static void s_on_slot_reply(fc_agent_t *agent, const fc_msg_t *msg, double now)
 {
-    if (agent->reconf->slot_wait)
+    if (fc_agent_reconf(agent)->slot_wait)
         s_on_slot(agent, msg, now);
 }
 
@@ -548,8 +550,8 @@ bool fc_reconf_kind(const void *kind)
 /* Re-sends are the requester's; here what is asked anew. up: requests can go out now. */
 static void s_timers(fc_agent_t *agent, double now, bool up)
 {
-    fc_reconf_t *self = agent->reconf;
-    if (agent->mode == FC_AGENT_DAEMON && agent->welcomed && !s_syncing(agent) &&
+    fc_reconf_t *self = fc_agent_reconf(agent);
+    if (fc_agent_mode(agent) == FC_AGENT_DAEMON && fc_agent_welcomed(agent) && !s_syncing(agent) &&
         !self->slot_wait && now >= self->next_poll)
         fc_reconf_sync(agent, now);
     if (up && self->slot_wait && !fc_agent_asking(agent, &s_kind_slot) && now >= self->slot_retry)
@@ -558,7 +560,7 @@ static void s_timers(fc_agent_t *agent, double now, bool up)
 
 void fc_reconf_timers(fc_agent_t *agent, double now)
 {
-    if (agent->reconf)
+    if (fc_agent_reconf(agent))
         s_timers(agent, now, fc_agent_up(agent));
 }
 
@@ -566,11 +568,11 @@ void fc_reconf_timers(fc_agent_t *agent, double now)
 
 void fc_reconf_run_once(fc_agent_t *agent)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     double now = fc_now(), acks_until = 0;
     self->last_progress = now;
     bool timed_out = false;
-    while (!__atomic_load_n(&agent->stop, __ATOMIC_RELAXED) && !zsys_interrupted) {
+    while (!fc_agent_stopping(agent) && !zsys_interrupted) {
         now = fc_now();
         if (!self->synced && !s_syncing(agent) && !self->slot_wait)
             fc_reconf_sync(agent, now);
@@ -581,47 +583,48 @@ void fc_reconf_run_once(fc_agent_t *agent)
                 acks_until = now + S_ONCE_ACK_WAIT;
             if (!fc_agent_asking(agent, &s_kind_ack) || now >= acks_until)
                 break;
-        } else if (now - self->last_progress >= agent->timeout) {
+        } else if (now - self->last_progress >= fc_agent_timeout(agent)) {
             timed_out = true;
             break;
         }
         s_timers(agent, now, true);
-        fc_requester_tick(agent->req); /* re-sends, and the flush after a reconnect */
-        while (fc_requester_expired(agent->req, NULL, NULL))
+        fc_requester_tick(
+            fc_agent_requester(agent)); /* re-sends, and the flush after a reconnect */
+        while (fc_requester_expired(fc_agent_requester(agent), NULL, NULL))
             ;
         zmq_pollitem_t items[2] = {
             {fc_agent_service(agent), 0, ZMQ_POLLIN, 0},
-            {zsock_resolve(fc_requester_monitor(agent->req)), 0, ZMQ_POLLIN, 0}};
+            {zsock_resolve(fc_requester_monitor(fc_agent_requester(agent))), 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(items, 2, 20) <= 0)
             continue;
         if (items[1].revents & ZMQ_POLLIN)
-            fc_requester_on_monitor(agent->req);
+            fc_requester_on_monitor(fc_agent_requester(agent));
         for (int i = 0; i < 100; i++) {
             fc_msg_t *msg = NULL;
             void *kind = NULL;
-            fc_requester_got_t got = fc_requester_recv(agent->req, &msg, &kind);
+            fc_requester_got_t got = fc_requester_recv(fc_agent_requester(agent), &msg, &kind);
             if (got == FC_REQUESTER_NONE)
                 break;
-            agent->live = true;
+            fc_agent_set_live(agent);
             if (got == FC_REQUESTER_OTHER && msg->type == FC_MSG_CHUNK && msg->data)
-                agent->res.bytes_fetched += zframe_size(msg->data);
+                fc_agent_result(agent)->bytes_fetched += zframe_size(msg->data);
             /* Only the config part's replies: the release part is over. */
             if (got == FC_REQUESTER_REPLY && fc_reconf_kind(kind))
                 ((const fc_agent_kind_t *)kind)->on_reply(agent, msg, fc_now());
             fc_msg_destroy(&msg);
         }
     }
-    fc_agent_result_t *r = &agent->res;
+    fc_agent_result_t *r = fc_agent_result(agent);
     if (timed_out) {
         self->once_error = true;
         self->once_err = FC_ETIMEOUT;
         snprintf(self->once_msg, sizeof self->once_msg, "%s in %g s (%s)",
                  self->slot_wait ? "restart slot not granted"
                                  : "no answer to CONFIG_SYNC from the broker",
-                 agent->timeout, fc_agent_error_name(FC_ETIMEOUT));
+                 fc_agent_timeout(agent), fc_agent_error_name(FC_ETIMEOUT));
         /* Nothing was applied: the next run asks again. */
         self->slot_wait = false;
-        fc_requester_forget_user(agent->req, &s_kind_sync);
+        fc_requester_forget_user(fc_agent_requester(agent), &s_kind_sync);
         fc_config_destroy(&self->next);
         self->nbatch = 0;
     }

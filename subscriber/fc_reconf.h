@@ -1,11 +1,12 @@
 /* fc_reconf.h: the agent engine's runtime configuration: follows config revisions (CONFIG_SYNC
    pages, CONFIG_ANNOUNCE), runs Changing/Changed or the restart path, persists and acks.
-   Internal to libfleetcast: fc_agent.c calls these hooks from its session and loop. */
+   Internal to libfleetcast: fc_agent.c calls these hooks from its session and loop, and
+   reconf reaches the engine only through fc_agent_host.h (not its struct). */
 #ifndef FC_RECONF_H
 #define FC_RECONF_H
 
 #include "fc_ack.h"
-#include "fc_agent_priv.h"
+#include "fc_agent_host.h"
 #include "fc_config.h"
 #include "fc_msg.h"
 
@@ -63,11 +64,6 @@ typedef struct fc_reconf_t {
     char once_msg[FC_MAX_TEXT + 1];
     double last_log;    /* rate limit for repeated complaints */
     bool warned_behind; /* said that the broker's history is behind ours */
-
-    /* The embedder's engine thread (fc_agent_embed.c). */
-    pthread_t thread;
-    bool threaded;
-    volatile int thread_done;
 } fc_reconf_t;
 
 /* fc_reconf.c: lifecycle and session. */

@@ -12,14 +12,14 @@
 
 static bool s_loud(const fc_agent_t *agent)
 {
-    return agent->mode == FC_AGENT_DAEMON || agent->verbose;
+    return fc_agent_mode(agent) == FC_AGENT_DAEMON || fc_agent_verbose(agent);
 }
 
 /* ---------------------------------------------------------------- state and files */
 
 void fc_reconf_set_cur(fc_agent_t *agent, fc_config_t **cfg_p, bool save)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     fc_config_t *old = self->cur;
     pthread_mutex_lock(&self->lock);
     self->cur = *cfg_p;
@@ -27,20 +27,20 @@ void fc_reconf_set_cur(fc_agent_t *agent, fc_config_t **cfg_p, bool save)
     *cfg_p = NULL;
     if (old != self->cur)
         fc_config_destroy(&old);
-    agent->res.config_rev = fc_config_last_rev(self->cur);
+    fc_agent_result(agent)->config_rev = fc_config_last_rev(self->cur);
     if (save)
         fc_reconf_save(agent, self->cur);
 }
 
 int fc_reconf_save(fc_agent_t *agent, const fc_config_t *cfg)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     int rc = 0;
     /* Who the revisions were folded for first, then the revisions: a crash in between leaves
        a who-file that matches and the previous revisions, which is still consistent. */
     if (!self->who_saved) {
         char who[2 * FC_MAX_NAME + 4];
-        int n = snprintf(who, sizeof who, "%s\n%s\n", agent->id, self->group);
+        int n = snprintf(who, sizeof who, "%s\n%s\n", fc_agent_id(agent), self->group);
         rc = fc_write_file_atomic(self->who_path, who, (size_t)n, 0644) == 0
                  ? 0
                  : fc_errno_to_error(errno);
@@ -60,7 +60,7 @@ int fc_reconf_save(fc_agent_t *agent, const fc_config_t *cfg)
    again and restarting forever. */
 static int s_pending_save(fc_agent_t *agent)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     int rc = fc_reconf_save(agent, self->next);
     if (rc != 0)
         return rc;
@@ -79,7 +79,7 @@ static int s_pending_save(fc_agent_t *agent)
 
 void fc_reconf_pending_load(fc_agent_t *agent)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     size_t len = 0;
     char *note =
         (char *)fc_read_file(self->pending_path, FC_RECONF_MAX_BATCH * 24 + FC_MAX_TEXT + 8, &len);
@@ -97,8 +97,8 @@ void fc_reconf_pending_load(fc_agent_t *agent)
             if (rev && rev <= have)
                 fc_reconf_ack(agent, rev, FC_ACK_RESTARTED, "%s", why);
         }
-        fc_msg_set_str(agent->res.config_state, sizeof agent->res.config_state,
-                       fc_ack_name(FC_ACK_RESTARTED));
+        fc_msg_set_str(fc_agent_result(agent)->config_state,
+                       sizeof fc_agent_result(agent)->config_state, fc_ack_name(FC_ACK_RESTARTED));
     }
     free(note);
     unlink(self->pending_path);
@@ -116,7 +116,7 @@ int fc_reconf_write_json(fc_agent_t *agent, const fc_config_t *cfg)
     if (buf) {
         memcpy(buf, text, len);
         buf[len] = '\n';
-        rc = fc_write_file_atomic(agent->reconf->json_path, buf, len + 1, 0644) == 0
+        rc = fc_write_file_atomic(fc_agent_reconf(agent)->json_path, buf, len + 1, 0644) == 0
                  ? 0
                  : fc_errno_to_error(errno);
         free(buf);
@@ -131,23 +131,24 @@ int fc_reconf_write_json(fc_agent_t *agent, const fc_config_t *cfg)
    be applied yet (then it holds the config in force: maybe just {"_rev": 0}). */
 static void s_ensure_json(fc_agent_t *agent)
 {
-    if (access(agent->reconf->json_path, F_OK) != 0)
-        fc_reconf_write_json(agent, agent->reconf->cur);
+    if (access(fc_agent_reconf(agent)->json_path, F_OK) != 0)
+        fc_reconf_write_json(agent, fc_agent_reconf(agent)->cur);
 }
 
 /* Acks every revision of the batch that concerns this agent with the same outcome. */
 static void s_ack_batch(fc_agent_t *agent, fc_ack_t ack, const char *text)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     for (size_t i = 0; i < self->nbatch; i++)
         fc_reconf_ack(agent, self->batch[i], ack, "%s", text);
     const char *state = fc_ack_name(ack);
-    fc_msg_set_str(agent->res.config_state, sizeof agent->res.config_state, state);
+    fc_msg_set_str(fc_agent_result(agent)->config_state,
+                   sizeof fc_agent_result(agent)->config_state, state);
     if (s_loud(agent) && self->nbatch)
         fc_agent_log(agent, "config rev %llu: %s%s%s",
                      (unsigned long long)self->batch[self->nbatch - 1], state, text[0] ? ": " : "",
                      text);
-    if (agent->mode != FC_AGENT_DAEMON && ack == FC_ACK_FAILED) {
+    if (fc_agent_mode(agent) != FC_AGENT_DAEMON && ack == FC_ACK_FAILED) {
         self->once_error = true;
         self->once_err = FC_EREFUSED;
         snprintf(self->once_msg, sizeof self->once_msg, "%s", text);
@@ -193,17 +194,17 @@ static int s_run(fc_agent_t *agent, const char *cmd, const char *phase, const ch
     snprintf(revtext, sizeof revtext, "%llu", (unsigned long long)rev);
     fc_hook_env_t env[] = {{"FLEETCAST_CONFIG_PHASE", phase},
                            {"FLEETCAST_CONFIG_REV", revtext},
-                           {"FLEETCAST_CONFIG_FILE", agent->reconf->json_path},
-                           {"FLEETCAST_AGENT_ID", agent->id},
-                           {"FLEETCAST_GROUP", agent->reconf->group}};
+                           {"FLEETCAST_CONFIG_FILE", fc_agent_reconf(agent)->json_path},
+                           {"FLEETCAST_AGENT_ID", fc_agent_id(agent)},
+                           {"FLEETCAST_GROUP", fc_agent_reconf(agent)->group}};
     return fc_hook_run_timed(cmd, NULL, env, sizeof env / sizeof env[0], json,
-                             json ? strlen(json) : 0, agent->hook_timeout);
+                             json ? strlen(json) : 0, fc_agent_hook_timeout(agent));
 }
 
 /* "exit 3", "killed by signal 9", "timed out after 600 s", ... */
 static const char *s_status(const fc_agent_t *agent, char *buf, size_t size, int rc)
 {
-    return fc_hook_status(buf, size, rc, agent->hook_timeout);
+    return fc_hook_status(buf, size, rc, fc_agent_hook_timeout(agent));
 }
 
 /* ---------------------------------------------------------------- the phases */
@@ -213,7 +214,7 @@ static const char *s_status(const fc_agent_t *agent, char *buf, size_t size, int
 static void s_changing(fc_agent_t *agent, const fc_diff_entry_t *d, size_t n, const char *json,
                        char *why, size_t size)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     why[0] = '\0';
     if (self->changing_fn && !self->changing_fn(d, n, self->changing_arg)) {
         snprintf(why, size, "vetoed by the in-process changing handler");
@@ -233,7 +234,7 @@ static void s_changing(fc_agent_t *agent, const fc_diff_entry_t *d, size_t n, co
    diff to undo what it did. */
 static void s_changed(fc_agent_t *agent, fc_diff_entry_t *d, size_t n, const char *json)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     fc_config_t *old = self->cur, *neu = self->next;
     self->next = NULL;
     pthread_mutex_lock(&self->lock);
@@ -295,7 +296,7 @@ static void s_changed(fc_agent_t *agent, fc_diff_entry_t *d, size_t n, const cha
 
 void fc_reconf_judge(fc_agent_t *agent, double now)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     size_t n = 0;
     fc_diff_entry_t *d = fc_config_diff(self->cur, self->next, &n);
     if (!d || n == 0) {
@@ -346,7 +347,7 @@ void fc_reconf_judge(fc_agent_t *agent, double now)
 
 void fc_reconf_restart(fc_agent_t *agent)
 {
-    fc_reconf_t *self = agent->reconf;
+    fc_reconf_t *self = fc_agent_reconf(agent);
     self->slot_wait = false;
     if (!self->next)
         return;
@@ -361,7 +362,7 @@ void fc_reconf_restart(fc_agent_t *agent)
         fc_reconf_write_json(agent, self->cur);
         fc_reconf_save(agent, self->cur);
         snprintf(text, sizeof text, "cannot write the new config in %s: %s (%s); not restarted",
-                 agent->state_dir, fc_strerror(rc), fc_agent_error_name(rc));
+                 fc_agent_state_dir(agent), fc_strerror(rc), fc_agent_error_name(rc));
     } else {
         rc = s_run(agent, self->restart, "restart", json, fc_config_last_rev(self->next));
         if (rc != 0) {

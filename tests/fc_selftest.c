@@ -33,6 +33,8 @@
 #include "fc_install.h"
 #include "fc_policy.h"
 #include "fc_agent.h"
+#include "fc_agent_trust.h"
+#include "fc_freshness.h"
 #include "fc_history.h"
 #include "fc_reconf.h"
 
@@ -49,6 +51,8 @@ static const s_test_t s_tests[] = {
     {"fc_store", fc_store_test},     {"fc_broker", fc_broker_test},
     {"fc_journal", fc_journal_test}, {"fc_install", fc_install_test},
     {"fc_agent", fc_agent_test},
+    {"fc_agent_trust", fc_agent_trust_test},
+    {"fc_freshness", fc_freshness_test},
     {"fc_policy", fc_policy_test},
     {"fc_reconf", fc_reconf_test},
     {"fc_config", fc_config_test},

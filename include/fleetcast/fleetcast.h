@@ -193,9 +193,10 @@ FC_EXPORT double fc_agent_config_double(fc_agent_t *self, const char *key, doubl
 FC_EXPORT uint64_t fc_agent_config_rev(fc_agent_t *self);
 FC_EXPORT char *fc_agent_config_json(fc_agent_t *self);
 
-/* Runs fc_agent_run on a new thread, for programs with their own main loop. Returns 0, or -1
-   if a thread is already running or cannot be started. fc_agent_join stops it (as
-   fc_agent_stop) and waits for it; fc_agent_destroy joins too. */
+/* Runs the daemon engine (as fc_agent_run) as a CZMQ actor on its own thread, for programs
+   with their own main loop; returns once it has started. Returns 0, or -1 if it is already
+   running or cannot be started. fc_agent_join stops it (also after fc_agent_stop, or if it
+   ended on zsys_interrupted) and waits for its end; fc_agent_destroy joins too. */
 FC_EXPORT int fc_agent_start(fc_agent_t *self);
 FC_EXPORT void fc_agent_join(fc_agent_t *self);
 

@@ -3,13 +3,13 @@
 #ifndef FC_CONFIG_H
 #define FC_CONFIG_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 #include "fc_json.h"
 #include "fc_key.h"
 #include "fc_limits.h"
 #include <fleetcast/fc_value.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* ---- values --------------------------------------------------------------------------- */
 /* fc_val_type_t, fc_value_t (a value as its msgpack encoding), the typed reads and
@@ -28,15 +28,15 @@ void fc_value_to_json(const fc_value_t *v, fc_json_t *j);
 
 /* ---- revisions ------------------------------------------------------------------------ */
 typedef enum {
-    FC_REV_SET = 1,     /* set/unset keys in one scope */
-    FC_REV_SCHEMA = 2,  /* replace the schema (schema_json) */
-    FC_REV_PROMOTE = 3  /* widen canary revision `target` to every matching agent */
+    FC_REV_SET = 1,    /* set/unset keys in one scope */
+    FC_REV_SCHEMA = 2, /* replace the schema (schema_json) */
+    FC_REV_PROMOTE = 3 /* widen canary revision `target` to every matching agent */
 } fc_rev_kind_t;
 
 typedef struct {
     char key[FC_MAX_KEY + 1];
-    bool unset;          /* true: remove the key from this scope's layer */
-    fc_value_t value;    /* when !unset */
+    bool unset;       /* true: remove the key from this scope's layer */
+    fc_value_t value; /* when !unset */
 } fc_change_t;
 
 /* A config revision. Revision numbers are global (all scopes), strictly increasing: the
@@ -46,14 +46,14 @@ typedef struct {
     fc_rev_kind_t kind;
     char scope[FC_MAX_SCOPE + 1]; /* "global", "group:NAME" or "agent:ID" */
     char message[FC_MAX_TEXT + 1];
-    int64_t created;              /* unix seconds */
-    uint32_t canary;              /* SET: percent of matching agents first; 0 = all */
-    uint32_t halt_percent;        /* SET with canary: failures among canaries that halt it (default 20) */
-    uint64_t target;              /* PROMOTE: the revision promoted */
-    fc_change_t *changes;         /* SET: sorted by key, unique; owned */
+    int64_t created;       /* unix seconds */
+    uint32_t canary;       /* SET: percent of matching agents first; 0 = all */
+    uint32_t halt_percent; /* SET with canary: failures among canaries that halt it (default 20) */
+    uint64_t target;       /* PROMOTE: the revision promoted */
+    fc_change_t *changes;  /* SET: sorted by key, unique; owned */
     size_t nchanges;
-    char *schema_json;            /* SCHEMA: owned JSON text */
-    uint8_t signer[FC_PUBKEY_LEN];/* set by fc_revision_parse */
+    char *schema_json;             /* SCHEMA: owned JSON text */
+    uint8_t signer[FC_PUBKEY_LEN]; /* set by fc_revision_parse */
 } fc_revision_t;
 
 fc_revision_t *fc_revision_new(fc_rev_kind_t kind);
@@ -66,8 +66,7 @@ int fc_revision_unset(fc_revision_t *self, const char *key);
 uint8_t *fc_revision_sign(const fc_revision_t *self, const fc_signkey_t *key, size_t *len);
 /* Verifies signature (against trust if non-NULL), bounds, key names, scope syntax, sorted
    changes. NULL with *err. */
-fc_revision_t *fc_revision_parse(const uint8_t *buf, size_t len, const fc_trust_t *trust,
-                                 int *err);
+fc_revision_t *fc_revision_parse(const uint8_t *buf, size_t len, const fc_trust_t *trust, int *err);
 bool fc_key_valid(const char *key);
 bool fc_scope_valid(const char *scope);
 /* The kinds of scope, by their spelling: "global", "group:NAME", "agent:ID". */
@@ -98,7 +97,8 @@ typedef struct fc_schema_t fc_schema_t;
 fc_schema_t *fc_schema_parse(const char *json, char *errmsg, size_t errsize);
 void fc_schema_destroy(fc_schema_t **self_p);
 /* 0, or FC_EINVAL with msg naming the key and the rule
-   ("port: 70000 is above the maximum 65535", "log.level: 'loud' is not one of debug, info, warn"). */
+   ("port: 70000 is above the maximum 65535", "log.level: 'loud' is not one of debug, info, warn").
+ */
 int fc_schema_check(const fc_schema_t *self, const char *key, const fc_value_t *value, char *msg,
                     size_t msgsize);
 /* Checks every change of a SET revision; first violation wins. */

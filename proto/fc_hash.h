@@ -2,10 +2,10 @@
 #ifndef FC_HASH_H
 #define FC_HASH_H
 
+#include "fc_limits.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "fc_limits.h"
 
 /* Must be called once before any other fleetcast function (wraps sodium_init). 0 or -1. */
 int fc_crypto_init(void);

@@ -15,11 +15,11 @@ typedef struct fc_json_t fc_json_t;
 
 fc_json_t *fc_json_new(void);
 void fc_json_destroy(fc_json_t **self_p);
-void fc_json_open(fc_json_t *self);          /* { */
-void fc_json_close(fc_json_t *self);         /* } */
-void fc_json_open_array(fc_json_t *self);    /* [ */
-void fc_json_close_array(fc_json_t *self);   /* ] */
-void fc_json_key(fc_json_t *self, const char *key); /* "key": (next value follows) */
+void fc_json_open(fc_json_t *self);                   /* { */
+void fc_json_close(fc_json_t *self);                  /* } */
+void fc_json_open_array(fc_json_t *self);             /* [ */
+void fc_json_close_array(fc_json_t *self);            /* ] */
+void fc_json_key(fc_json_t *self, const char *key);   /* "key": (next value follows) */
 void fc_json_str(fc_json_t *self, const char *value); /* escaped; NULL writes null */
 void fc_json_int(fc_json_t *self, int64_t value);
 void fc_json_uint(fc_json_t *self, uint64_t value);

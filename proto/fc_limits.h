@@ -7,8 +7,8 @@
 /* Files are cut into fixed chunks of this size (last one shorter). Fixed, so a file's
    hash (BLAKE2b over its chunk hashes) is the same for every publisher. */
 #define FC_CHUNK_SIZE (256u * 1024u)
-#define FC_HASH_LEN 32              /* BLAKE2b-256 */
-#define FC_PUBKEY_LEN 32            /* Ed25519 */
+#define FC_HASH_LEN 32   /* BLAKE2b-256 */
+#define FC_PUBKEY_LEN 32 /* Ed25519 */
 #define FC_SECKEY_LEN 64
 #define FC_SIG_LEN 64
 
@@ -21,20 +21,19 @@
 #define FC_MAX_NAME 64                       /* channel, agent id, version, product */
 #define FC_MAX_TEXT 512                      /* error and status text */
 #define FC_MAX_ENDPOINT 256
-#define FC_MAX_LIST 4096                     /* entries in a list reply */
-#define FC_MAX_RANGES 65536                  /* ranges in an UPLOAD_STATE */
-#define FC_MAX_SNAPSHOT 1024                 /* manifests in one SNAPSHOT */
-
+#define FC_MAX_LIST 4096     /* entries in a list reply */
+#define FC_MAX_RANGES 65536  /* ranges in an UPLOAD_STATE */
+#define FC_MAX_SNAPSHOT 1024 /* manifests in one SNAPSHOT */
 
 /* Runtime configuration. */
-#define FC_MAX_REVISION (1024u * 1024u)      /* signed config revision bytes */
-#define FC_MAX_KEY 128                       /* config key: [A-Za-z0-9._-] */
-#define FC_MAX_CHANGES 4096                  /* keys changed by one revision */
-#define FC_MAX_VALUE (64u * 1024u)           /* one value, msgpack-encoded */
-#define FC_MAX_SCOPE (FC_MAX_NAME + 8)       /* "global", "group:NAME", "agent:ID" */
+#define FC_MAX_REVISION (1024u * 1024u) /* signed config revision bytes */
+#define FC_MAX_KEY 128                  /* config key: [A-Za-z0-9._-] */
+#define FC_MAX_CHANGES 4096             /* keys changed by one revision */
+#define FC_MAX_VALUE (64u * 1024u)      /* one value, msgpack-encoded */
+#define FC_MAX_SCOPE (FC_MAX_NAME + 8)  /* "global", "group:NAME", "agent:ID" */
 
 /* Signatures and freshness. */
-#define FC_MAX_TRUST_KEYS 64                 /* keys in one trust list */
-#define FC_MAX_TRUSTLIST 16384u              /* sealed trust list bytes */
+#define FC_MAX_TRUST_KEYS 64    /* keys in one trust list */
+#define FC_MAX_TRUSTLIST 16384u /* sealed trust list bytes */
 
 #endif

@@ -19,12 +19,13 @@ int fc_mpack_unpack(const uint8_t *buf, size_t len, int max_depth, msgpack_zone 
 
 /* Typed readers. Each returns 0, or FC_EPROTO on a wrong type / out of range, or
    FC_ETOOBIG on a string/bin/array over its limit. */
-int fc_mpack_str(const msgpack_object *o, char *out, size_t outsize); /* copies, NUL-terminates; len < outsize */
+int fc_mpack_str(const msgpack_object *o, char *out,
+                 size_t outsize); /* copies, NUL-terminates; len < outsize */
 int fc_mpack_u64(const msgpack_object *o, uint64_t *out);
 int fc_mpack_u32(const msgpack_object *o, uint32_t *out);
 int fc_mpack_i64(const msgpack_object *o, int64_t *out);
 int fc_mpack_bool(const msgpack_object *o, bool *out);
-int fc_mpack_hash(const msgpack_object *o, uint8_t out[32]);           /* bin of exactly 32 */
+int fc_mpack_hash(const msgpack_object *o, uint8_t out[32]);            /* bin of exactly 32 */
 int fc_mpack_fixbin(const msgpack_object *o, uint8_t *out, size_t len); /* bin of exactly len */
 /* Borrowed view of a bin (points into the unpacked buffer), at most max bytes. */
 int fc_mpack_bin(const msgpack_object *o, const uint8_t **ptr, size_t *len, size_t max);

@@ -2,51 +2,60 @@
 #ifndef FC_MSG_H
 #define FC_MSG_H
 
+#include "fc_limits.h"
 #include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include "fc_limits.h"
 
 /* Message types. Values travel on the wire: never renumber, only append.
    docs/PROTOCOL.md describes each one; the field list says which fc_msg_t fields it uses. */
 typedef enum {
-    FC_MSG_HELLO = 1,          /* C>B  role, id, channel */
-    FC_MSG_WELCOME = 2,        /* B>C  epoch, seq, endpoint (announce), heartbeat_ms */
-    FC_MSG_SYNC = 3,           /* C>B  channel */
-    FC_MSG_SNAPSHOT = 4,       /* B>C  epoch, seq, releases (latest per channel), bytes (signed manifest of channel, may be empty) */
-    FC_MSG_GET_CHUNK = 5,      /* C>B  blob, offset, length */
-    FC_MSG_CHUNK = 6,          /* B>C  blob, offset, data (second frame) */
-    FC_MSG_UPLOAD_QUERY = 7,   /* P>B  blob, size */
-    FC_MSG_UPLOAD_STATE = 8,   /* B>P  blob, flag (complete), ranges (already held) */
-    FC_MSG_PUT_CHUNK = 9,      /* P>B  blob, offset, hash (of this chunk), data (second frame) */
-    FC_MSG_PUT_ACK = 10,       /* B>P  blob, offset */
-    FC_MSG_BLOB_COMMIT = 11,   /* P>B  blob, size -> OK once the whole blob verifies */
-    FC_MSG_RELEASE_COMMIT = 12,/* P>B  bytes (signed manifest) -> OK (serial) */
-    FC_MSG_LIST = 13,          /* P>B  channel ("" = all) */
-    FC_MSG_LIST_REPLY = 14,    /* B>P  releases */
-    FC_MSG_REPORT = 15,        /* A>B  agents[0] (own status; state one of fc_state.h), blob (found corrupt at the broker; all zero = none) */
-    FC_MSG_STATUS = 16,        /* P>B  channel ("" = all) */
-    FC_MSG_STATUS_REPLY = 17,  /* B>P  agents */
-    FC_MSG_OK = 18,            /* B>C  serial (where meaningful), flag (RESTART_SLOT: granted; on the wire only when true) */
-    FC_MSG_ERROR = 19,         /* B>C  code (fc_error_t), text */
-    FC_MSG_ANNOUNCE = 20,      /* PUB  epoch, seq, channel, serial, version */
-    FC_MSG_HEARTBEAT = 21,     /* PUB  epoch, seq, [time_ms, sig] (signed timestamp; optional pair) */
+    FC_MSG_HELLO = 1,     /* C>B  role, id, channel */
+    FC_MSG_WELCOME = 2,   /* B>C  epoch, seq, endpoint (announce), heartbeat_ms */
+    FC_MSG_SYNC = 3,      /* C>B  channel */
+    FC_MSG_SNAPSHOT = 4,  /* B>C  epoch, seq, releases (latest per channel), bytes (signed manifest
+                             of channel, may be empty) */
+    FC_MSG_GET_CHUNK = 5, /* C>B  blob, offset, length */
+    FC_MSG_CHUNK = 6,     /* B>C  blob, offset, data (second frame) */
+    FC_MSG_UPLOAD_QUERY = 7,    /* P>B  blob, size */
+    FC_MSG_UPLOAD_STATE = 8,    /* B>P  blob, flag (complete), ranges (already held) */
+    FC_MSG_PUT_CHUNK = 9,       /* P>B  blob, offset, hash (of this chunk), data (second frame) */
+    FC_MSG_PUT_ACK = 10,        /* B>P  blob, offset */
+    FC_MSG_BLOB_COMMIT = 11,    /* P>B  blob, size -> OK once the whole blob verifies */
+    FC_MSG_RELEASE_COMMIT = 12, /* P>B  bytes (signed manifest) -> OK (serial) */
+    FC_MSG_LIST = 13,           /* P>B  channel ("" = all) */
+    FC_MSG_LIST_REPLY = 14,     /* B>P  releases */
+    FC_MSG_REPORT = 15, /* A>B  agents[0] (own status; state one of fc_state.h), blob (found corrupt
+                           at the broker; all zero = none) */
+    FC_MSG_STATUS = 16, /* P>B  channel ("" = all) */
+    FC_MSG_STATUS_REPLY = 17, /* B>P  agents */
+    FC_MSG_OK = 18, /* B>C  serial (where meaningful), flag (RESTART_SLOT: granted; on the wire only
+                       when true) */
+    FC_MSG_ERROR = 19,     /* B>C  code (fc_error_t), text */
+    FC_MSG_ANNOUNCE = 20,  /* PUB  epoch, seq, channel, serial, version */
+    FC_MSG_HEARTBEAT = 21, /* PUB  epoch, seq, [time_ms, sig] (signed timestamp; optional pair) */
     /* Runtime configuration (issue 3). A "revision" is a signed config revision envelope
        (proto/fc_config.h), carried in items[] or bytes. */
-    FC_MSG_CONFIG_PUSH = 22,   /* P>B  bytes (signed revision) -> OK (serial = rev) */
-    FC_MSG_CONFIG_SYNC = 23,   /* C>B  id, group, serial (revisions after this one); id "" = all (publisher view) */
-    FC_MSG_CONFIG_SNAPSHOT = 24, /* B>C  epoch, seq, serial (latest rev), flag (more to come), items (signed revisions matching the agent's scopes, rev order) */
-    FC_MSG_CONFIG_ACK = 25,    /* A>B  id, group, serial (rev), state, text (reason) -> OK */
-    FC_MSG_CONFIG_STATUS = 26, /* P>B  serial (rev; 0 = latest) -> CONFIG_STATUS_REPLY */
-    FC_MSG_CONFIG_STATUS_REPLY = 27, /* B>P  serial, flag (halted), text (halt reason), agents (id, channel = group, state, message; state "pending" for no answer) */
-    FC_MSG_RESTART_SLOT = 28,  /* A>B  id, group, serial (rev) -> OK with flag (granted) */
-    FC_MSG_AUDIT = 29,         /* P>B  serial (max entries, 0 = default 100) -> AUDIT_REPLY */
-    FC_MSG_AUDIT_REPLY = 30,   /* B>P  audit */
-    FC_MSG_CONFIG_ANNOUNCE = 31, /* PUB topic "C/": epoch, seq, serial (rev), text (scope), bytes (the signed revision; optional, only when small) */
+    FC_MSG_CONFIG_PUSH = 22, /* P>B  bytes (signed revision) -> OK (serial = rev) */
+    FC_MSG_CONFIG_SYNC =
+        23, /* C>B  id, group, serial (revisions after this one); id "" = all (publisher view) */
+    FC_MSG_CONFIG_SNAPSHOT = 24, /* B>C  epoch, seq, serial (latest rev), flag (more to come), items
+                                    (signed revisions matching the agent's scopes, rev order) */
+    FC_MSG_CONFIG_ACK = 25,      /* A>B  id, group, serial (rev), state, text (reason) -> OK */
+    FC_MSG_CONFIG_STATUS = 26,   /* P>B  serial (rev; 0 = latest) -> CONFIG_STATUS_REPLY */
+    FC_MSG_CONFIG_STATUS_REPLY =
+        27, /* B>P  serial, flag (halted), text (halt reason), agents (id, channel = group, state,
+               message; state "pending" for no answer) */
+    FC_MSG_RESTART_SLOT = 28,    /* A>B  id, group, serial (rev) -> OK with flag (granted) */
+    FC_MSG_AUDIT = 29,           /* P>B  serial (max entries, 0 = default 100) -> AUDIT_REPLY */
+    FC_MSG_AUDIT_REPLY = 30,     /* B>P  audit */
+    FC_MSG_CONFIG_ANNOUNCE = 31, /* PUB topic "C/": epoch, seq, serial (rev), text (scope), bytes
+                                    (the signed revision; optional, only when small) */
     /* Key rotation (issue 4). A "trust list" is a sealed fc_trustlist (proto/fc_trustlist.h). */
-    FC_MSG_TRUST_PUSH = 32,    /* P>B  bytes (sealed trust list) -> OK (serial) */
-    FC_MSG_GET_TRUST = 33,     /* C>B  serial (the list the asker holds; 0 = none) -> TRUST */
-    FC_MSG_TRUST = 34,         /* B>C  serial (latest; 0 = none), bytes (sealed trust list, empty if none) */
+    FC_MSG_TRUST_PUSH = 32, /* P>B  bytes (sealed trust list) -> OK (serial) */
+    FC_MSG_GET_TRUST = 33,  /* C>B  serial (the list the asker holds; 0 = none) -> TRUST */
+    FC_MSG_TRUST =
+        34, /* B>C  serial (latest; 0 = none), bytes (sealed trust list, empty if none) */
     FC_MSG_TRUST_ANNOUNCE = 35, /* PUB topic "T": epoch, seq, serial (of the new trust list) */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
@@ -61,9 +70,9 @@ typedef struct {
     char channel[FC_MAX_NAME + 1];
     char version[FC_MAX_NAME + 1];
     uint64_t serial;
-    uint64_t size;       /* total bytes of all files */
+    uint64_t size; /* total bytes of all files */
     uint64_t files;
-    int64_t created;     /* unix seconds */
+    int64_t created; /* unix seconds */
     bool mandatory;
 } fc_release_info_t;
 
@@ -71,26 +80,28 @@ typedef struct {
 typedef struct {
     char id[FC_MAX_NAME + 1];
     char channel[FC_MAX_NAME + 1];
-    char version[FC_MAX_NAME + 1];  /* installed, "" if none */
-    char state[FC_MAX_NAME + 1];    /* REPORT, STATUS_REPLY: a name from fc_state.h; CONFIG_STATUS_REPLY: a name from fc_ack.h ("pending": no ack) */
+    char version[FC_MAX_NAME + 1]; /* installed, "" if none */
+    char state[FC_MAX_NAME + 1];   /* REPORT, STATUS_REPLY: a name from fc_state.h;
+                                      CONFIG_STATUS_REPLY: a name from fc_ack.h ("pending": no ack) */
     char message[FC_MAX_TEXT + 1];
-    uint64_t done;                  /* bytes of the release in hand */
-    uint64_t total;                 /* bytes of the release being fetched, 0 if none */
-    int64_t last_seen;              /* unix seconds; filled in by the broker */
+    uint64_t done;     /* bytes of the release in hand */
+    uint64_t total;    /* bytes of the release being fetched, 0 if none */
+    int64_t last_seen; /* unix seconds; filled in by the broker */
 } fc_agent_status_t;
 
 /* One audit log entry (AUDIT_REPLY): who did what, when, with what result. */
 typedef struct {
-    int64_t time;                   /* unix seconds */
-    char who[FC_MAX_NAME + 1];      /* signer key (hex prefix) or peer role/id */
-    char action[FC_MAX_NAME + 1];   /* config.set, config.schema, config.promote, release.commit, ... */
+    int64_t time;              /* unix seconds */
+    char who[FC_MAX_NAME + 1]; /* signer key (hex prefix) or peer role/id */
+    char action[FC_MAX_NAME +
+                1]; /* config.set, config.schema, config.promote, release.commit, ... */
     char detail[FC_MAX_TEXT + 1];
-    char result[FC_MAX_TEXT + 1];   /* "ok" or the error text */
+    char result[FC_MAX_TEXT + 1]; /* "ok" or the error text */
 } fc_audit_entry_t;
 
 /* One opaque byte string in a list (CONFIG_SNAPSHOT items). */
 typedef struct {
-    uint8_t *data;                  /* malloc'd */
+    uint8_t *data; /* malloc'd */
     size_t len;
 } fc_item_t;
 
@@ -100,7 +111,7 @@ typedef struct {
    agents, items (and each item's data) and audit; fc_msg_destroy frees them. */
 typedef struct {
     fc_msg_type_t type;
-    uint64_t req;            /* request id chosen by the requester, echoed in the reply */
+    uint64_t req; /* request id chosen by the requester, echoed in the reply */
     char role[FC_MAX_NAME + 1];
     char id[FC_MAX_NAME + 1];
     char channel[FC_MAX_NAME + 1];
@@ -118,23 +129,23 @@ typedef struct {
     bool flag;
     uint8_t blob[FC_HASH_LEN];
     uint8_t hash[FC_HASH_LEN];
-    uint8_t *bytes;          /* malloc'd, bytes_len long; NULL if empty */
+    uint8_t *bytes; /* malloc'd, bytes_len long; NULL if empty */
     size_t bytes_len;
-    zframe_t *data;          /* CHUNK and PUT_CHUNK payload, sent as a second frame */
+    zframe_t *data; /* CHUNK and PUT_CHUNK payload, sent as a second frame */
     fc_range_t *ranges;
     size_t nranges;
     fc_release_info_t *releases;
     size_t nreleases;
     fc_agent_status_t *agents;
     size_t nagents;
-    char group[FC_MAX_NAME + 1];    /* config: the agent's group ("" = none) */
-    char state[FC_MAX_NAME + 1];    /* CONFIG_ACK: a name from fc_ack.h an agent may send */
-    fc_item_t *items;               /* CONFIG_SNAPSHOT: at most FC_MAX_SNAPSHOT, total within FC_MAX_FRAME */
+    char group[FC_MAX_NAME + 1]; /* config: the agent's group ("" = none) */
+    char state[FC_MAX_NAME + 1]; /* CONFIG_ACK: a name from fc_ack.h an agent may send */
+    fc_item_t *items; /* CONFIG_SNAPSHOT: at most FC_MAX_SNAPSHOT, total within FC_MAX_FRAME */
     size_t nitems;
-    fc_audit_entry_t *audit;        /* AUDIT_REPLY: at most FC_MAX_LIST */
+    fc_audit_entry_t *audit; /* AUDIT_REPLY: at most FC_MAX_LIST */
     size_t naudit;
-    uint64_t time_ms;               /* HEARTBEAT: broker's clock, unix ms (0 = unsigned) */
-    uint8_t sig[FC_SIG_LEN];        /* HEARTBEAT: fc_stamp signature of (epoch, seq, time_ms) */
+    uint64_t time_ms;        /* HEARTBEAT: broker's clock, unix ms (0 = unsigned) */
+    uint8_t sig[FC_SIG_LEN]; /* HEARTBEAT: fc_stamp signature of (epoch, seq, time_ms) */
 } fc_msg_t;
 
 /* New empty message of the given type; never NULL (aborts on out of memory, like CZMQ). */

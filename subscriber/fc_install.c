@@ -358,8 +358,8 @@ static char *s_strip_slashes(const char *path)
     return copy;
 }
 
-static fc_install_t *s_new(const char *install_dir, const char *state_dir,
-                           const fc_trust_t *trust, int *err, char *msg, size_t msgsize)
+static fc_install_t *s_new(const char *install_dir, const char *state_dir, const fc_trust_t *trust,
+                           int *err, char *msg, size_t msgsize)
 {
     fc_install_t *self = calloc(1, sizeof *self);
     if (!self) {

@@ -690,9 +690,21 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
 
 /* --- loop ------------------------------------------------------------------------------- */
 
+/* zmq_unbind closes the listener on libzmq's I/O thread, after it returns: a bind at once to
+   the same port often finds it still in use (EADDRINUSE). So that a re-bind does not leave
+   the announce socket unbound until the next heartbeat, EADDRINUSE is retried for up to
+   S_REBIND_TRIES * S_REBIND_WAIT_MS (a revocation is rare; the loop waits only then). */
+#define S_REBIND_TRIES 20
+#define S_REBIND_WAIT_MS 10
+
 static void s_announce_bind(s_broker_t *self)
 {
     self->pub_unbound = zsock_bind(self->pub, "%s", self->pub_bound) < 0;
+    for (int tries = 1; self->pub_unbound && zmq_errno() == EADDRINUSE && tries < S_REBIND_TRIES;
+         tries++) {
+        zclock_sleep(S_REBIND_WAIT_MS);
+        self->pub_unbound = zsock_bind(self->pub, "%s", self->pub_bound) < 0;
+    }
     if (self->pub_unbound)
         zsys_error("fleetcast-broker: cannot bind the announce endpoint %s again: %s; trying"
                    " again at the next heartbeat",
@@ -702,8 +714,9 @@ static void s_announce_bind(s_broker_t *self)
 /* A revoked key keeps what libzmq already admitted: its subscription goes on hearing every
    announcement. Unbinding closes every connection accepted on the endpoint, and binding it
    again (same port) makes each subscriber reconnect and pass ZAP anew; agents notice the
-   announcements they missed by the sequence (heartbeat) and sync. Until the bind succeeds
-   it is tried again every heartbeat. */
+   announcements they missed by the sequence (heartbeat) and sync. The port still closing is
+   waited for (s_announce_bind); should the bind still fail, it is tried again every
+   heartbeat. */
 static void s_rebind_announce(s_broker_t *self)
 {
     if (!self->quiet)

@@ -143,19 +143,23 @@ static fc_msg_t *s_restart_slot(fc_config_service_t *self, const fc_msg_t *m)
         limit = 1;
     s_slots_expire(self);
     const char *key = fc_store_agent_key(self->store, m->id);
-    size_t active = 0, held = 0;
+    size_t active = 0, held = 0, held_here = 0;
     for (size_t i = 0; i < self->nslots; i++) {
+        bool mine = key && streq(self->slots[i].key, key);
         if (self->slots[i].rev == m->serial) {
             /* A re-sent request keeps its slot (and its original expiry). */
             if (streq(self->slots[i].id, m->id))
                 return s_ok(m->serial, true);
             active++;
+            held_here += mine;
         }
-        if (key && streq(self->slots[i].key, key))
-            held++;
+        held += mine;
     }
-    /* One key cannot hold the fleet's slots through ids of its own making. */
-    if (active >= limit || held >= FC_CONFIG_SLOTS_PER_KEY)
+    /* One key cannot hold the fleet's slots through ids of its own making: one slot per
+       revision (a made-up id in a small scope cannot take the slot its real agents need; slots
+       are not kept from agents first heard of after the revision, so the scope alone does not
+       stop it), at most FC_CONFIG_SLOTS_PER_KEY across revisions. */
+    if (active >= limit || held_here >= 1 || held >= FC_CONFIG_SLOTS_PER_KEY)
         return s_ok(m->serial, false);
     s_slot_t *bigger = fc_grow(self->slots, self->nslots, &self->capslots, sizeof *bigger);
     if (!bigger)

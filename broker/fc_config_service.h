@@ -15,7 +15,7 @@
 #define FC_CONFIG_SLOT_TTL_MS 60000
 /* Restart slots held at once by the agent ids of one agent key, whatever the revisions: a
    machine has one key and one id, so this only bounds a key that speaks for many ids (a
-   stolen one making ids up, or a simulator). */
+   stolen one making ids up, or a simulator). Of one revision a key holds at most one. */
 #define FC_CONFIG_SLOTS_PER_KEY 8
 /* CONFIG_SNAPSHOT pages stop before their revisions pass this many bytes, well inside
    FC_MAX_FRAME with room for the envelope. */

@@ -282,8 +282,10 @@ static void s_test_handlers(fc_store_t *store, const fc_signkey_t *sk)
     fc_config_service_destroy(&svc);
 }
 
-/* One agent key holds at most FC_CONFIG_SLOTS_PER_KEY restart slots at once, whatever the
-   share: a key speaking for many ids (made up before the revision) cannot take them all. */
+/* One agent key holds at most one restart slot per revision, whatever the share (a stolen
+   key naming a made-up id in a small scope cannot take the slot its real agents need), and
+   at most FC_CONFIG_SLOTS_PER_KEY at once across revisions. Pushes revisions rev to
+   rev + FC_CONFIG_SLOTS_PER_KEY. */
 static void s_test_slots_per_key(fc_store_t *store, const fc_signkey_t *sk, uint64_t rev)
 {
     fc_config_service_t *svc = fc_config_service_new(store, 100, true);
@@ -298,23 +300,36 @@ static void s_test_slots_per_key(fc_store_t *store, const fc_signkey_t *sk, uint
         const char *key = i == FC_CONFIG_SLOTS_PER_KEY + 1 ? other : thief;
         FC_CHECK(fc_store_agent_claim(store, id, key, NULL, NULL, holder, sizeof holder) == FC_OK);
     }
+    char id[16], last[16];
+    snprintf(last, sizeof last, "k%d", FC_CONFIG_SLOTS_PER_KEY + 1);
     fc_msg_t *ann = NULL;
     fc_msg_t *r = s_handle(svc, s_push_msg(sk, rev, "group:many", 0, "x", "1"), FC_MSG_OK, &ann);
     fc_msg_destroy(&ann);
     fc_msg_destroy(&r);
-    for (int i = 0; i < FC_CONFIG_SLOTS_PER_KEY; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "k%d", i);
-        FC_CHECK(s_slot_in(svc, id, "many", rev));
-    }
-    char id[16];
-    snprintf(id, sizeof id, "k%d", FC_CONFIG_SLOTS_PER_KEY);
-    FC_CHECK(!s_slot_in(svc, id, "many", rev));
-    snprintf(id, sizeof id, "k%d", FC_CONFIG_SLOTS_PER_KEY + 1);
-    FC_CHECK(s_slot_in(svc, id, "many", rev)); /* another key's agent is not held back */
+    /* Share 100: every agent may restart at once, yet one key takes one slot of a revision. */
+    FC_CHECK(s_slot_in(svc, "k0", "many", rev));
+    FC_CHECK(!s_slot_in(svc, "k1", "many", rev));
+    FC_CHECK(s_slot_in(svc, "k0", "many", rev)); /* a re-sent request keeps its slot */
+    FC_CHECK(s_slot_in(svc, last, "many", rev)); /* another key's agent is not held back */
     s_ack(svc, "k0", "many", rev, "restarted");
-    snprintf(id, sizeof id, "k%d", FC_CONFIG_SLOTS_PER_KEY);
-    FC_CHECK(s_slot_in(svc, id, "many", rev));
+    FC_CHECK(s_slot_in(svc, "k1", "many", rev));
+    /* Across revisions: k1 holds one, k2..k8 take one each in the next revisions, then the
+       cap refuses k0 until a slot is freed. */
+    for (int i = 1; i <= FC_CONFIG_SLOTS_PER_KEY; i++) {
+        r = s_handle(svc, s_push_msg(sk, rev + (uint64_t)i, "group:many", 0, "x", "1"), FC_MSG_OK,
+                     &ann);
+        fc_msg_destroy(&ann);
+        fc_msg_destroy(&r);
+    }
+    for (int i = 1; i < FC_CONFIG_SLOTS_PER_KEY; i++) {
+        snprintf(id, sizeof id, "k%d", i + 1);
+        FC_CHECK(s_slot_in(svc, id, "many", rev + (uint64_t)i));
+    }
+    uint64_t past = rev + FC_CONFIG_SLOTS_PER_KEY;
+    FC_CHECK(!s_slot_in(svc, "k0", "many", past));
+    FC_CHECK(s_slot_in(svc, last, "many", past));
+    s_ack(svc, "k1", "many", rev, "restarted");
+    FC_CHECK(s_slot_in(svc, "k0", "many", past));
     fc_config_service_destroy(&svc);
 }
 

@@ -256,8 +256,8 @@ static void s_recover_current(fc_install_t *self)
 /* Opens name below at as a directory this agent alone may change: not a symlink, owned by
    root or our euid, not writable by group or others. path names it in msg. Returns the fd, or
    -1 with *err and msg saying what to do. */
-static int s_open_own_dir(int at, const char *name, const char *path, const char *what, int *err,
-                          char *msg, size_t msgsize)
+static int s_open_own_dir(int at, const char *name, const char *path, const char *what,
+                          const char *opt, int *err, char *msg, size_t msgsize)
 {
     int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
@@ -268,8 +268,8 @@ static int s_open_own_dir(int at, const char *name, const char *path, const char
             fc_textf(msg, msgsize,
                      "%s %s is a symlink: the agent installs only into a real directory, "
                      "never through a link; remove the link and use a directory (or give "
-                     "--install the real path)",
-                     what, path);
+                     "%s the real path)",
+                     what, path, opt);
         else
             fc_textf(msg, msgsize, "cannot open %s %s: %s", what, path, strerror(errno));
         return -1;
@@ -282,8 +282,8 @@ static int s_open_own_dir(int at, const char *name, const char *path, const char
         *err = FC_EPATH;
         fc_textf(msg, msgsize,
                  "%s %s is owned by uid %u, neither root nor this agent (uid %u): that user "
-                 "could change what the agent installs; chown %u %s (or use another --install)",
-                 what, path, (unsigned)st.st_uid, (unsigned)me, (unsigned)me, path);
+                 "could change what the agent installs; chown %u %s (or use another %s)",
+                 what, path, (unsigned)st.st_uid, (unsigned)me, (unsigned)me, path, opt);
     } else if (st.st_mode & 022) {
         *err = FC_EPATH;
         fc_textf(msg, msgsize,
@@ -344,18 +344,23 @@ int fc_install_save_failed(fc_install_t *self, uint64_t serial)
     return rc;
 }
 
-fc_install_t *fc_install_new(const char *install_dir, const char *state_dir,
-                             const fc_trust_t *trust, int *err, char *msg, size_t msgsize)
+/* A copy of PATH without its trailing slashes; "/" (or "//") stays "/". */
+static char *s_strip_slashes(const char *path)
 {
-    int dummy;
-    if (!err)
-        err = &dummy;
-    fc_textf(msg, msgsize, "%s", "");
-    if (!install_dir || !state_dir || !trust) {
-        *err = FC_EINVAL;
-        fc_textf(msg, msgsize, "invalid arguments");
-        return NULL;
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    char *copy = malloc(len + 1);
+    if (copy) {
+        memcpy(copy, path, len);
+        copy[len] = '\0';
     }
+    return copy;
+}
+
+static fc_install_t *s_new(const char *install_dir, const char *state_dir, const fc_trust_t *trust,
+                           int *err, char *msg, size_t msgsize)
+{
     fc_install_t *self = calloc(1, sizeof *self);
     if (!self) {
         *err = FC_ENOMEM;
@@ -371,12 +376,28 @@ fc_install_t *fc_install_new(const char *install_dir, const char *state_dir,
         fc_install_destroy(&self);
         return NULL;
     }
-    self->dirfd =
-        s_open_own_dir(AT_FDCWD, install_dir, install_dir, "install dir", err, msg, msgsize);
+    self->dirfd = s_open_own_dir(AT_FDCWD, install_dir, install_dir, "install dir", "--install",
+                                 err, msg, msgsize);
     if (self->dirfd < 0) {
         fc_install_destroy(&self);
         return NULL;
     }
+    /* The state dir names the installed tree (installed.release) and the failed serials:
+       whoever may write it could roll the agent back at its next start, so it is checked
+       as the install dir is. */
+    if (lstat(state_dir, &st) != 0 && fc_mkdirs(state_dir, 0700) != 0) {
+        *err = fc_errno_to_error(errno);
+        fc_textf(msg, msgsize, "cannot create state dir %s: %s", state_dir, strerror(errno));
+        fc_install_destroy(&self);
+        return NULL;
+    }
+    int statefd =
+        s_open_own_dir(AT_FDCWD, state_dir, state_dir, "state dir", "--state", err, msg, msgsize);
+    if (statefd < 0) {
+        fc_install_destroy(&self);
+        return NULL;
+    }
+    close(statefd);
     char *releases = fc_install_strf("%s/releases", install_dir);
     if (!releases || (mkdirat(self->dirfd, "releases", 0755) != 0 && errno != EEXIST)) {
         *err = releases ? fc_errno_to_error(errno) : FC_ENOMEM;
@@ -386,8 +407,8 @@ fc_install_t *fc_install_new(const char *install_dir, const char *state_dir,
         fc_install_destroy(&self);
         return NULL;
     }
-    self->relfd =
-        s_open_own_dir(self->dirfd, "releases", releases, "releases dir", err, msg, msgsize);
+    self->relfd = s_open_own_dir(self->dirfd, "releases", releases, "releases dir", "--install",
+                                 err, msg, msgsize);
     free(releases);
     if (self->relfd < 0) {
         fc_install_destroy(&self);
@@ -424,6 +445,32 @@ fc_install_t *fc_install_new(const char *install_dir, const char *state_dir,
     s_load_name(self);
     s_recover_current(self);
     *err = 0;
+    return self;
+}
+
+fc_install_t *fc_install_new(const char *install_dir, const char *state_dir,
+                             const fc_trust_t *trust, int *err, char *msg, size_t msgsize)
+{
+    int dummy;
+    if (!err)
+        err = &dummy;
+    fc_textf(msg, msgsize, "%s", "");
+    if (!install_dir || !state_dir || !trust) {
+        *err = FC_EINVAL;
+        fc_textf(msg, msgsize, "invalid arguments");
+        return NULL;
+    }
+    /* "LINK/" resolves the link, for open(O_NOFOLLOW) and lstat alike: the checks see the
+       names without their trailing slashes. */
+    char *install = s_strip_slashes(install_dir);
+    char *state = s_strip_slashes(state_dir);
+    fc_install_t *self = NULL;
+    if (install && state)
+        self = s_new(install, state, trust, err, msg, msgsize);
+    else
+        *err = FC_ENOMEM;
+    free(install);
+    free(state);
     return self;
 }
 

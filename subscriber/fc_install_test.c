@@ -338,6 +338,28 @@ static void s_test_install_dir(const char *root, const fc_trust_t *trust)
     assert(!fc_install_new(link, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
     assert(strstr(msg, "install dir") && strstr(msg, "is a symlink"));
     assert(!s_test_exists(inst, "releases"));
+    /* ... also given as "LINK/": a trailing slash resolves the link for open and lstat. */
+    char *slash = fc_install_strf("%s//", link);
+    assert(!fc_install_new(slash, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+    assert(strstr(msg, "install dir") && strstr(msg, "is a symlink"));
+    assert(!s_test_exists(inst, "releases"));
+    free(slash);
+
+    /* The state dir gets the same checks: a symlink (also as "LINK/"), group-writable. */
+    char *slink = fc_install_strf("%s/statelink", base);
+    char *sslash = fc_install_strf("%s/", slink);
+    assert(symlink(elsewhere, slink) == 0);
+    assert(!fc_install_new(inst, slink, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+    assert(strstr(msg, "state dir") && strstr(msg, "is a symlink") && strstr(msg, "--state"));
+    assert(!fc_install_new(inst, sslash, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+    assert(strstr(msg, "state dir") && strstr(msg, "is a symlink"));
+    assert(fc_mkdirs(state, 0700) == 0 && chmod(state, 0770) == 0);
+    assert(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+    assert(strstr(msg, "state dir") && strstr(msg, "writable by group or others (mode 0770)"));
+    assert(chmod(state, 0700) == 0);
+    assert(s_test_exists(elsewhere, "keep") && !s_test_exists(elsewhere, "failed"));
+    free(sslash);
+    free(slink);
 
     /* Group- or other-writable: the install dir, then releases/. */
     assert(chmod(inst, 0775) == 0);

@@ -2,7 +2,8 @@
 # it_install_dir.sh: the agent's install dir is its own: a symlink planted at the install dir
 # or at releases/, a group- or other-writable one, or one owned by another user makes the
 # agent refuse to start with a message saying what to do, and nothing outside is written or
-# deleted; release directory names cannot collide ("2.0+2" then "2.0" survives a restart, a
+# deleted (also for a symlink given as "LINK/"); the state dir gets the same checks; release
+# directory names cannot collide ("2.0+2" then "2.0" survives a restart, a
 # version named like a staging dir installs), and fleetcast-check agrees.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
@@ -17,10 +18,11 @@ push() { # VERSION CONTENT [CHANNEL]
 }
 push 1.0 one
 
-# refused NAME PATTERN: the agent exits non-zero, its log says PATTERN and what to do.
+# refused NAME PATTERN [AGENT ARGS]: the agent exits non-zero, its log says PATTERN and what
+# to do.
 refused() {
   local rc=0
-  fc_agent_run "$1" || rc=$?
+  fc_agent_run "$1" "${@:3}" || rc=$?
   [ "$rc" != 0 ] || fc_fail "$1: agent started: $(cat "$FC_TMP/$1.log")"
   grep -qE "$2" "$FC_TMP/$1.log" || fc_fail "$1: no clear message: $(cat "$FC_TMP/$1.log")"
   grep -qE "chmod|chown|remove|--install" "$FC_TMP/$1.log" ||
@@ -44,6 +46,12 @@ ln -s "$FC_TMP/elsewhere2" "$FC_TMP/s2/install"
 refused s2 "install.* is a symlink"
 [ -z "$(ls -A "$FC_TMP/elsewhere2")" ] || fc_fail "written through the install dir symlink"
 fc_pass "install dir as a symlink refused"
+# ... also when given with a trailing slash ("LINK/" resolves the link, for open and lstat).
+mkdir -p "$FC_TMP/elsewhere2b" "$FC_TMP/s2b"
+ln -s "$FC_TMP/elsewhere2b" "$FC_TMP/s2b/install"
+refused s2b "install.* is a symlink" --install "$FC_TMP/s2b/install/"
+[ -z "$(ls -A "$FC_TMP/elsewhere2b")" ] || fc_fail "written through the install dir symlink given as LINK/"
+fc_pass "install dir as a symlink given with a trailing slash refused"
 
 # 3. Writable by group or others: the install dir, then releases/.
 mkdir -p "$FC_TMP/s3/install"
@@ -62,6 +70,27 @@ if [ "$(id -u)" = 0 ]; then
   chown 12345 "$FC_TMP/s5/install"
   refused s5 "owned by uid 12345"
   fc_pass "install dir owned by another user refused"
+fi
+
+# 4b. The state dir gets the same checks: whoever can write it can name an older tree in
+#     installed.release (a silent rollback at the next start). A symlink (also as LINK/), then
+#     a group-writable one.
+mkdir -p "$FC_TMP/elsewhere6" "$FC_TMP/s6"
+ln -s "$FC_TMP/elsewhere6" "$FC_TMP/s6/state"
+refused s6 "state dir.* is a symlink"
+refused s6 "state dir.* is a symlink" --state "$FC_TMP/s6/state/"
+[ -z "$(ls -A "$FC_TMP/elsewhere6")" ] || fc_fail "written through the state dir symlink: $(ls -A "$FC_TMP/elsewhere6")"
+fc_pass "state dir as a symlink refused: $(grep -m1 symlink "$FC_TMP/s6.log")"
+mkdir -p "$FC_TMP/s7/state"
+chmod 770 "$FC_TMP/s7/state"
+refused s7 "state dir.* writable by group or others"
+[ -z "$(ls -A "$FC_TMP/s7/state")" ] || fc_fail "written in a refused state dir: $(ls -A "$FC_TMP/s7/state")"
+fc_pass "group-writable state dir refused"
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$FC_TMP/s8/state"
+  chown 12345 "$FC_TMP/s8/state"
+  refused s8 "state dir.* owned by uid 12345"
+  fc_pass "state dir owned by another user refused"
 fi
 
 # 5. A good install dir still works, and its parent may be group-writable (not ours).

@@ -47,8 +47,9 @@ void fc_agent_set_state(fc_agent_t *self, const char *state, const char *fmt, ..
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     fc_state_t known;
-    assert(fc_state_from_name(state, &known)); /* what the broker accepts: fc_state.h */
-    (void)known;
+    bool known_ok = fc_state_from_name(state, &known); /* what the broker accepts: fc_state.h */
+    assert(known_ok);
+    (void)known_ok;
     if (streq(state, self->res.state) && streq(msg, self->res.message))
         return;
     fc_msg_set_str(self->res.state, sizeof self->res.state, state);

@@ -87,7 +87,7 @@ static void s_install(fc_agent_t *self)
         fc_agent_start_stage(self, fc_now());
     } else {
         char text[FC_MAX_TEXT + 1];
-        snprintf(text, sizeof text, "install of %s failed: %s (%s)", m->version,
+        fc_textf(text, sizeof text, "install of %s failed: %s (%s)", m->version, /* may cut */
                  msg[0] ? msg : fc_strerror(rc), fc_agent_error_name(rc));
         s_fail(self, rc, rc == FC_ENOSPC ? FC_AGENT_NOSPC_RETRY : self->retry_interval, text);
     }

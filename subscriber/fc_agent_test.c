@@ -7,6 +7,7 @@
 #include "fc_install.h"
 #include "fc_manifest.h"
 #include "fc_msg.h"
+#include "fc_test_check.h"
 #include "fc_util.h"
 
 #include <arpa/inet.h>
@@ -68,8 +69,8 @@ static fc_msg_t *s_fake_serve(fc_fake_broker_t *broker, const fc_msg_t *req, boo
             snprintf(path, sizeof path, "%s/%s", fake->src, file->path);
             zframe_t *data = zframe_new(NULL, req->length);
             int fd = open(path, O_RDONLY);
-            assert(fd >= 0);
-            assert(fc_pread_all(fd, zframe_data(data), req->length, req->offset) == 0);
+            FC_CHECK(fd >= 0);
+            FC_CHECK(fc_pread_all(fd, zframe_data(data), req->length, req->offset) == 0);
             close(fd);
             if (fake->corrupt > 0 && req->length > 0) {
                 fake->corrupt--;
@@ -129,7 +130,7 @@ static void s_publish_ex(zactor_t *broker, const char *dir, const char *version,
                          const fc_signkey_t *key, bool tamper)
 {
     fc_manifest_t *m = fc_manifest_new();
-    assert(fc_manifest_scan_dir(m, dir, NULL, NULL) == 0);
+    FC_CHECK(fc_manifest_scan_dir(m, dir, NULL, NULL) == 0);
     strcpy(m->product, "app");
     strcpy(m->channel, "stable");
     snprintf(m->version, sizeof m->version, "%s", version);
@@ -137,7 +138,7 @@ static void s_publish_ex(zactor_t *broker, const char *dir, const char *version,
     m->created = 1700000000;
     size_t len = 0;
     uint8_t *bytes = fc_manifest_sign(m, key, &len);
-    assert(bytes);
+    FC_CHECK(bytes);
     if (tamper)
         bytes[len - 1] ^= 0x01;
     zmsg_t *cmd = zmsg_new();
@@ -164,9 +165,9 @@ static void s_write(const char *dir, const char *name, const void *buf, size_t l
     snprintf(path, sizeof path, "%s/%s", dir, name);
     char *slash = strrchr(path, '/');
     *slash = '\0';
-    assert(fc_mkdirs(path, 0755) == 0);
+    FC_CHECK(fc_mkdirs(path, 0755) == 0);
     *slash = '/';
-    assert(fc_write_file_atomic(path, buf, len, 0644) == 0);
+    FC_CHECK(fc_write_file_atomic(path, buf, len, 0644) == 0);
 }
 
 static bool s_same(const char *path, const void *buf, size_t len)
@@ -189,39 +190,40 @@ static void s_test_config(void)
     fc_agent_config_t cfg;
     char msg[256];
     fc_agent_config_defaults(&cfg);
-    assert(cfg.policy == FC_AGENT_UPDATE_ALL && cfg.window == 4u * 1024 * 1024);
-    assert(cfg.hook_timeout == 600 && FC_AGENT_HOOK_TIMEOUT == 600);
-    assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL);
-    assert(strstr(msg, "--broker"));
+    FC_CHECK(cfg.policy == FC_AGENT_UPDATE_ALL && cfg.window == 4u * 1024 * 1024);
+    FC_CHECK(cfg.hook_timeout == 600 && FC_AGENT_HOOK_TIMEOUT == 600);
+    FC_CHECK(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL);
+    FC_CHECK(strstr(msg, "--broker"));
     cfg.broker = "http://x:1";
-    assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "tcp://"));
+    FC_CHECK(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "tcp://"));
     cfg.broker = "tcp://127.0.0.1:7400";
     cfg.channel = "bad/channel";
-    assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "channel"));
+    FC_CHECK(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "channel"));
     cfg.channel = "stable";
     cfg.install_dir = "/tmp/x";
     cfg.state_dir = "/tmp/y";
     cfg.hook_timeout = -1; /* 0 is "no limit"; below that means nothing */
-    assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "negative"));
+    FC_CHECK(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "negative"));
     cfg.hook_timeout = 0;
     /* Secure by default: no broker key, no start. */
-    assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL &&
-           strstr(msg, "--broker-key") && strstr(msg, "--insecure"));
+    FC_CHECK(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL &&
+             strstr(msg, "--broker-key") && strstr(msg, "--insecure"));
     cfg.broker_key = "/nonexistent/broker.cert";
-    assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "broker.cert"));
+    FC_CHECK(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL &&
+             strstr(msg, "broker.cert"));
     cfg.broker_key = NULL;
     cfg.insecure = true;
-    assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "--trust"));
+    FC_CHECK(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "--trust"));
     cfg.trust_file = "/nonexistent/fleetcast/trust.pub";
-    assert(fc_agent_config_check(&cfg, msg, sizeof msg) != 0 && strstr(msg, "trust file"));
+    FC_CHECK(fc_agent_config_check(&cfg, msg, sizeof msg) != 0 && strstr(msg, "trust file"));
     cfg.id = "no spaces";
-    assert(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "--id"));
+    FC_CHECK(fc_agent_config_check(&cfg, msg, sizeof msg) == FC_EINVAL && strstr(msg, "--id"));
     int err = 0;
-    assert(fc_agent_new(&cfg, &err) == NULL && err == FC_EINVAL);
-    assert(fc_agent_policy_parse("all") == FC_AGENT_UPDATE_ALL);
-    assert(fc_agent_policy_parse("mandatory") == FC_AGENT_UPDATE_MANDATORY);
-    assert(fc_agent_policy_parse("none") == FC_AGENT_UPDATE_NONE);
-    assert(fc_agent_policy_parse("some") == -1);
+    FC_CHECK(fc_agent_new(&cfg, &err) == NULL && err == FC_EINVAL);
+    FC_CHECK(fc_agent_policy_parse("all") == FC_AGENT_UPDATE_ALL);
+    FC_CHECK(fc_agent_policy_parse("mandatory") == FC_AGENT_UPDATE_MANDATORY);
+    FC_CHECK(fc_agent_policy_parse("none") == FC_AGENT_UPDATE_NONE);
+    FC_CHECK(fc_agent_policy_parse("some") == -1);
 
     fc_agent_result_t r = {0};
     strcpy(r.version, "1.2");
@@ -231,14 +233,14 @@ static void s_test_config(void)
     r.error = FC_EBADSIG;
     r.exit_code = 1;
     char *json = fc_agent_result_json(&r);
-    assert(json[0] == '{' && json[strlen(json) - 1] == '}');
-    assert(strstr(json, "\"version\":\"1.2\""));
-    assert(strstr(json, "\"state\":\"installed\""));
-    assert(strstr(json, "\"message\":\"said \\\"hi\\\"\""));
-    assert(strstr(json, "\"bytes_fetched\":12345"));
-    assert(strstr(json, "\"error\":\"FC_EBADSIG\""));
-    assert(strstr(json, "\"previous_version\":\"\""));
-    assert(strstr(json, "\"requests_retried\":0"));
+    FC_CHECK(json[0] == '{' && json[strlen(json) - 1] == '}');
+    FC_CHECK(strstr(json, "\"version\":\"1.2\""));
+    FC_CHECK(strstr(json, "\"state\":\"installed\""));
+    FC_CHECK(strstr(json, "\"message\":\"said \\\"hi\\\"\""));
+    FC_CHECK(strstr(json, "\"bytes_fetched\":12345"));
+    FC_CHECK(strstr(json, "\"error\":\"FC_EBADSIG\""));
+    FC_CHECK(strstr(json, "\"previous_version\":\"\""));
+    FC_CHECK(strstr(json, "\"requests_retried\":0"));
     free(json);
 }
 
@@ -248,7 +250,7 @@ static void s_expect(fc_agent_t *agent, bool check, int want, fc_agent_result_t 
     int rc = fc_agent_run_once(agent, check, r);
     if (rc != want)
         fprintf(stderr, "\n    expected exit %d, got %d: %s: %s\n", want, rc, r->state, r->message);
-    assert(rc == want);
+    FC_CHECK(rc == want);
 }
 
 /* An endpoint no broker answers on, for as long as the returned descriptor is open: a TCP
@@ -258,13 +260,13 @@ static void s_expect(fc_agent_t *agent, bool check, int want, fc_agent_result_t 
 static int s_dead_endpoint(char *ep, size_t epsize)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert(fd >= 0);
+    FC_CHECK(fd >= 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
-    assert(rc == 0);
+    FC_CHECK(rc == 0);
     socklen_t len = sizeof sa;
     rc = getsockname(fd, (struct sockaddr *)&sa, &len);
-    assert(rc == 0);
+    FC_CHECK(rc == 0);
     snprintf(ep, epsize, "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
     return fd;
 }
@@ -298,7 +300,7 @@ static zactor_t *s_fake_setup(char *ep, size_t epsize, fc_agent_config_t *cfg, c
 static void s_test_runs(bool verbose)
 {
     char root[] = "/tmp/fc_agent_test.XXXXXX";
-    assert(mkdtemp(root));
+    FC_CHECK(mkdtemp(root));
     char src1[300], src2[300], inst[300], state[300], path[400];
     snprintf(src1, sizeof src1, "%s/src1", root);
     snprintf(src2, sizeof src2, "%s/src2", root);
@@ -327,22 +329,22 @@ static void s_test_runs(bool verbose)
     cfg.timeout = 10;
     int err = 0;
     fc_agent_t *agent = fc_agent_new(&cfg, &err);
-    assert(agent);
+    FC_CHECK(agent);
     fc_agent_result_t r;
 
     /* Nothing installed: --check says 100, --once installs. */
     s_expect(agent, true, FC_AGENT_EXIT_AVAILABLE, &r);
-    assert(r.update_available && streq(r.available_version, "1.0") && r.bytes_fetched == 0);
+    FC_CHECK(r.update_available && streq(r.available_version, "1.0") && r.bytes_fetched == 0);
     s_expect(agent, false, FC_AGENT_EXIT_OK, &r);
-    assert(streq(r.state, "installed") && streq(r.version, "1.0"));
-    assert(streq(r.previous_version, ""));
-    assert(r.bytes_fetched == size + 8 && r.bytes_reused == 0 && r.bytes_total == size + 8);
+    FC_CHECK(streq(r.state, "installed") && streq(r.version, "1.0"));
+    FC_CHECK(streq(r.previous_version, ""));
+    FC_CHECK(r.bytes_fetched == size + 8 && r.bytes_reused == 0 && r.bytes_total == size + 8);
     snprintf(path, sizeof path, "%s/current/bin/app", inst);
-    assert(s_same(path, app, size));
+    FC_CHECK(s_same(path, app, size));
 
     /* Again: up to date, nothing fetched. */
     s_expect(agent, false, FC_AGENT_EXIT_OK, &r);
-    assert(streq(r.state, "up-to-date") && r.bytes_fetched == 0 && !r.update_available);
+    FC_CHECK(streq(r.state, "up-to-date") && r.bytes_fetched == 0 && !r.update_available);
     s_expect(agent, true, FC_AGENT_EXIT_OK, &r);
 
     /* 2.0 changes one chunk of the binary: only that chunk travels (and once more, since the
@@ -354,11 +356,11 @@ static void s_test_runs(bool verbose)
     zstr_sendx(broker, "CORRUPT", "1", NULL);
     zsock_wait(broker);
     s_expect(agent, false, FC_AGENT_EXIT_OK, &r);
-    assert(streq(r.version, "2.0") && streq(r.previous_version, "1.0"));
-    assert(r.bytes_fetched == 2 * FC_CHUNK_SIZE);
-    assert(r.bytes_reused == size + 8 - FC_CHUNK_SIZE);
-    assert(r.hash_errors == 1 && r.requests_retried >= 1);
-    assert(s_same(path, app, size));
+    FC_CHECK(streq(r.version, "2.0") && streq(r.previous_version, "1.0"));
+    FC_CHECK(r.bytes_fetched == 2 * FC_CHUNK_SIZE);
+    FC_CHECK(r.bytes_reused == size + 8 - FC_CHUNK_SIZE);
+    FC_CHECK(r.hash_errors == 1 && r.requests_retried >= 1);
+    FC_CHECK(s_same(path, app, size));
 
     /* 2.5 changes two chunks; the broker loses the first request and cannot serve the
        second at first: one is re-sent once the link stays quiet, the other after a pause. */
@@ -374,30 +376,30 @@ static void s_test_runs(bool verbose)
     zstr_sendx(broker, "NOTFOUND", "1", NULL);
     zsock_wait(broker);
     s_expect(agent, false, FC_AGENT_EXIT_OK, &r);
-    assert(streq(r.version, "2.5") && r.bytes_fetched == 2 * FC_CHUNK_SIZE);
-    assert(r.requests_retried >= 2 && r.seconds >= 4.5);
-    assert(s_same(path, app, size));
+    FC_CHECK(streq(r.version, "2.5") && r.bytes_fetched == 2 * FC_CHUNK_SIZE);
+    FC_CHECK(r.requests_retried >= 2 && r.seconds >= 4.5);
+    FC_CHECK(s_same(path, app, size));
 
     /* Signed by a key nobody trusts: rejected, nothing changes. */
     s_publish(broker, src1, "3.0", 4, &stranger);
     s_expect(agent, false, FC_AGENT_EXIT_ERROR, &r);
-    assert(streq(r.state, "rejected") && strstr(r.message, "FC_EUNTRUSTED"));
-    assert(streq(r.version, "2.5") && s_same(path, app, size));
+    FC_CHECK(streq(r.state, "rejected") && strstr(r.message, "FC_EUNTRUSTED"));
+    FC_CHECK(streq(r.version, "2.5") && s_same(path, app, size));
 
     /* A signature that does not verify: rejected, nothing written, nothing changes. */
     s_publish_ex(broker, src1, "3.1", 4, &key, true);
     s_expect(agent, false, FC_AGENT_EXIT_ERROR, &r);
-    assert(streq(r.state, "rejected") && strstr(r.message, "FC_EBADSIG"));
-    assert(strstr(r.message, "signature does not verify"));
-    assert(streq(r.version, "2.5") && r.bytes_fetched == 0 && s_same(path, app, size));
+    FC_CHECK(streq(r.state, "rejected") && strstr(r.message, "FC_EBADSIG"));
+    FC_CHECK(strstr(r.message, "signature does not verify"));
+    FC_CHECK(streq(r.version, "2.5") && r.bytes_fetched == 0 && s_same(path, app, size));
     snprintf(path, sizeof path, "%s/releases/3.1", inst);
-    assert(access(path, F_OK) != 0);
+    FC_CHECK(access(path, F_OK) != 0);
     snprintf(path, sizeof path, "%s/current/bin/app", inst);
 
     /* An older serial than the installed one: rejected too. */
     s_publish(broker, src1, "1.0", 1, &key);
     s_expect(agent, false, FC_AGENT_EXIT_ERROR, &r);
-    assert(streq(r.state, "rejected") && strstr(r.message, "FC_ESERIAL"));
+    FC_CHECK(streq(r.state, "rejected") && strstr(r.message, "FC_ESERIAL"));
     fc_agent_destroy(&agent);
 
     /* Hooks: a refusing changing hook postpones; a failing health check rolls back, and the
@@ -405,18 +407,18 @@ static void s_test_runs(bool verbose)
     s_publish(broker, src1, "4.0", 4, &key);
     cfg.exec_changing = "exit 1";
     agent = fc_agent_new(&cfg, &err);
-    assert(agent);
+    FC_CHECK(agent);
     s_expect(agent, false, FC_AGENT_EXIT_POSTPONED, &r);
-    assert(streq(r.state, "postponed") && streq(r.version, "2.5"));
+    FC_CHECK(streq(r.state, "postponed") && streq(r.version, "2.5"));
     fc_agent_destroy(&agent);
     cfg.exec_changing = NULL;
     cfg.exec_health = "exit 1";
     agent = fc_agent_new(&cfg, &err);
-    assert(agent);
+    FC_CHECK(agent);
     s_expect(agent, false, FC_AGENT_EXIT_UNHEALTHY, &r);
-    assert(streq(r.version, "2.5") && s_same(path, app, size));
+    FC_CHECK(streq(r.version, "2.5") && s_same(path, app, size));
     s_expect(agent, false, FC_AGENT_EXIT_UNHEALTHY, &r);
-    assert(strstr(r.message, "before") && r.bytes_fetched == 0);
+    FC_CHECK(strstr(r.message, "before") && r.bytes_fetched == 0);
     fc_agent_destroy(&agent);
 
     /* Policy none: reports the release, installs nothing. */
@@ -425,7 +427,7 @@ static void s_test_runs(bool verbose)
     cfg.policy = FC_AGENT_UPDATE_NONE;
     agent = fc_agent_new(&cfg, &err);
     s_expect(agent, false, FC_AGENT_EXIT_OK, &r);
-    assert(r.update_available && streq(r.version, "2.5") && strstr(r.message, "5.0"));
+    FC_CHECK(r.update_available && streq(r.version, "2.5") && strstr(r.message, "5.0"));
     fc_agent_destroy(&agent);
 
     /* No broker: a clear error after the timeout. */
@@ -437,7 +439,7 @@ static void s_test_runs(bool verbose)
     cfg.timeout = 0.5;
     agent = fc_agent_new(&cfg, &err);
     s_expect(agent, false, FC_AGENT_EXIT_ERROR, &r);
-    assert(strstr(r.message, "unreachable") && r.error == FC_ETIMEOUT && r.seconds < 5);
+    FC_CHECK(strstr(r.message, "unreachable") && r.error == FC_ETIMEOUT && r.seconds < 5);
     fc_agent_destroy(&agent);
     close(dead_fd);
 
@@ -451,7 +453,7 @@ static void s_test_runs(bool verbose)
 static void s_test_heartbeats(bool verbose)
 {
     char root[] = "/tmp/fc_agent_beat.XXXXXX";
-    assert(mkdtemp(root));
+    FC_CHECK(mkdtemp(root));
     char inst[300], state[300];
     snprintf(inst, sizeof inst, "%s/install", root);
     snprintf(state, sizeof state, "%s/state", root);
@@ -466,8 +468,8 @@ static void s_test_heartbeats(bool verbose)
     cfg.policy = FC_AGENT_UPDATE_NONE;
     int err = 0;
     fc_agent_t *agent = fc_agent_new(&cfg, &err);
-    assert(agent && fc_agent_heartbeats(agent) == 0);
-    assert(fc_agent_start(agent) == 0);
+    FC_CHECK(agent && fc_agent_heartbeats(agent) == 0);
+    FC_CHECK(fc_agent_start(agent) == 0);
     /* The SUB socket connects after the WELCOME and misses what was published before it
        subscribed: beat until one is heard. */
     int64_t deadline = zclock_mono() + 10000;
@@ -477,15 +479,15 @@ static void s_test_heartbeats(bool verbose)
         zclock_sleep(50);
     }
     uint64_t heard = fc_agent_heartbeats(agent);
-    assert(heard > 0);
+    FC_CHECK(heard > 0);
     fc_agent_join(agent);
     fc_agent_result_t r;
     fc_agent_status(agent, &r);
-    assert(r.heartbeats >= heard);
+    FC_CHECK(r.heartbeats >= heard);
     char *json = fc_agent_result_json(&r);
     char want[64];
     snprintf(want, sizeof want, "\"heartbeats\":%llu", (unsigned long long)r.heartbeats);
-    assert(strstr(json, want));
+    FC_CHECK(strstr(json, want));
     free(json);
     fc_agent_destroy(&agent);
     zactor_destroy(&broker);
@@ -527,7 +529,7 @@ static void *s_pester(void *arg)
 static void s_test_actor(bool verbose)
 {
     char root[] = "/tmp/fc_agent_actor.XXXXXX";
-    assert(mkdtemp(root));
+    FC_CHECK(mkdtemp(root));
     char inst[300], state[300];
     snprintf(inst, sizeof inst, "%s/install", root);
     snprintf(state, sizeof state, "%s/state", root);
@@ -542,24 +544,24 @@ static void s_test_actor(bool verbose)
     cfg.policy = FC_AGENT_UPDATE_NONE;
     int err = 0;
     fc_agent_t *agent = fc_agent_new(&cfg, &err);
-    assert(agent);
+    FC_CHECK(agent);
     fc_agent_join(agent); /* never started: nothing to wait for */
     for (int round = 0; round < 3; round++) {
         int64_t t0 = zclock_mono();
-        assert(fc_agent_start(agent) == 0);
-        assert(fc_agent_start(agent) == -1);
+        FC_CHECK(fc_agent_start(agent) == 0);
+        FC_CHECK(fc_agent_start(agent) == -1);
         fc_agent_join(agent);
-        assert(zclock_mono() - t0 < 5000);
+        FC_CHECK(zclock_mono() - t0 < 5000);
     }
     /* Stopped by the flag alone: the loop ends within a tick, and the join collects it. */
-    assert(fc_agent_start(agent) == 0);
+    FC_CHECK(fc_agent_start(agent) == 0);
     fc_agent_stop(agent);
     int64_t t0 = zclock_mono();
     fc_agent_join(agent);
-    assert(zclock_mono() - t0 < 5000);
+    FC_CHECK(zclock_mono() - t0 < 5000);
     fc_agent_result_t r;
     fc_agent_status(agent, &r);
-    assert(streq(r.id, "actor-agent"));
+    FC_CHECK(streq(r.id, "actor-agent"));
     /* A join cut short by signals (a second Ctrl-C while a program stops) still waits for
        the engine's end: the engine must not be freed under its own thread. */
     int stopped = 0;
@@ -567,31 +569,31 @@ static void s_test_actor(bool verbose)
     cfg.log = s_stopping_log;
     cfg.log_arg = &stopped;
     agent = fc_agent_new(&cfg, &err);
-    assert(agent);
+    FC_CHECK(agent);
     struct sigaction sa, old_sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = s_on_usr1; /* no SA_RESTART: blocking calls return EINTR */
     sigemptyset(&sa.sa_mask);
-    assert(sigaction(SIGUSR1, &sa, &old_sa) == 0);
+    FC_CHECK(sigaction(SIGUSR1, &sa, &old_sa) == 0);
     for (int round = 0; round < 10; round++) {
         __atomic_store_n(&stopped, 0, __ATOMIC_RELEASE);
-        assert(fc_agent_start(agent) == 0);
+        FC_CHECK(fc_agent_start(agent) == 0);
         s_pester_t pester = {pthread_self(), 0};
         pthread_t thread;
-        assert(pthread_create(&thread, NULL, s_pester, &pester) == 0);
+        FC_CHECK(pthread_create(&thread, NULL, s_pester, &pester) == 0);
         fc_agent_join(agent);
-        assert(__atomic_load_n(&stopped, __ATOMIC_ACQUIRE) == 1);
+        FC_CHECK(__atomic_load_n(&stopped, __ATOMIC_ACQUIRE) == 1);
         __atomic_store_n(&pester.done, 1, __ATOMIC_RELEASE);
         pthread_join(thread, NULL);
     }
-    assert(sigaction(SIGUSR1, &old_sa, NULL) == 0);
+    FC_CHECK(sigaction(SIGUSR1, &old_sa, NULL) == 0);
     cfg.log = s_quiet_log;
     cfg.log_arg = &verbose;
 
     /* Started and left running: fc_agent_destroy joins it. */
-    assert(fc_agent_start(agent) == 0);
+    FC_CHECK(fc_agent_start(agent) == 0);
     fc_agent_destroy(&agent);
-    assert(agent == NULL);
+    FC_CHECK(agent == NULL);
     zactor_destroy(&broker);
     fc_trust_destroy(&trust);
     fc_remove_tree(root);

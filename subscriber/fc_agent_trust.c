@@ -2,10 +2,10 @@
    signed trusted-key list from the broker (key rotation), kept in STATE/trust.list. */
 #include "fc_agent_trust.h"
 #include "fc_error.h"
+#include "fc_test_check.h"
 #include "fc_trustlist.h"
 #include "fc_util.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -187,11 +187,11 @@ static void s_test_log(const char *line, void *arg)
 static fc_msg_t *s_test_reply(const fc_signkey_t *signer, uint64_t serial, const fc_trust_t *keys)
 {
     fc_trustlist_t list;
-    assert(fc_trustlist_from_trust(&list, keys, serial) == FC_OK);
+    FC_CHECK(fc_trustlist_from_trust(&list, keys, serial) == FC_OK);
     fc_msg_t *m = fc_msg_new(FC_MSG_TRUST);
     size_t len = 0;
     uint8_t *sealed = fc_trustlist_seal(&list, signer, &len);
-    assert(sealed);
+    FC_CHECK(sealed);
     m->bytes = sealed;
     m->bytes_len = len;
     m->serial = serial;
@@ -202,7 +202,7 @@ void fc_agent_trust_test(bool verbose)
 {
     printf(" * fc_agent_trust: ");
     char root[] = "/tmp/fc_agent_trust.XXXXXX";
-    assert(mkdtemp(root));
+    FC_CHECK(mkdtemp(root));
     char state[300];
     snprintf(state, sizeof state, "%s/state", root);
     fc_signkey_t old_key, new_key, stranger;
@@ -219,73 +219,73 @@ void fc_agent_trust_test(bool verbose)
     /* Neither keys nor a loadable file: refused with the file's error. */
     char missing[320];
     snprintf(missing, sizeof missing, "%s/no-such.pub", root);
-    assert(!fc_agent_trust_new(NULL, missing, state, verbose, s_test_log, &lines, &err));
-    assert(err != 0);
+    FC_CHECK(!fc_agent_trust_new(NULL, missing, state, verbose, s_test_log, &lines, &err));
+    FC_CHECK(err != 0);
 
     /* The embedder's keys, copied; no list yet. */
     fc_agent_trust_t *trust =
         fc_agent_trust_new(old_keys, NULL, state, verbose, s_test_log, &lines, &err);
-    assert(trust && fc_agent_trust_serial(trust) == 0);
+    FC_CHECK(trust && fc_agent_trust_serial(trust) == 0);
     const fc_trust_t *in_force = fc_agent_trust_keys(trust);
-    assert(in_force != old_keys && fc_trust_contains(in_force, old_key.pk));
+    FC_CHECK(in_force != old_keys && fc_trust_contains(in_force, old_key.pk));
     fc_msg_t *ask = fc_agent_trust_request(trust);
-    assert(ask && ask->type == FC_MSG_GET_TRUST && ask->serial == 0);
+    FC_CHECK(ask && ask->type == FC_MSG_GET_TRUST && ask->serial == 0);
     fc_msg_destroy(&ask);
 
     /* A list signed by a key not trusted here: refused, logged, nothing stored. */
     fc_msg_t *m = s_test_reply(&stranger, 1, new_keys);
     lines = 0;
-    assert(!fc_agent_trust_on_reply(trust, m));
-    assert(lines == 1 && fc_agent_trust_serial(trust) == 0);
+    FC_CHECK(!fc_agent_trust_on_reply(trust, m));
+    FC_CHECK(lines == 1 && fc_agent_trust_serial(trust) == 0);
     fc_msg_destroy(&m);
 
     /* Signed by the key in force: rotated in place (the same object borrowers hold). */
     m = s_test_reply(&old_key, 2, new_keys);
-    assert(fc_agent_trust_on_reply(trust, m));
-    assert(fc_agent_trust_serial(trust) == 2 && fc_agent_trust_keys(trust) == in_force);
-    assert(fc_trust_contains(in_force, new_key.pk) && !fc_trust_contains(in_force, old_key.pk));
+    FC_CHECK(fc_agent_trust_on_reply(trust, m));
+    FC_CHECK(fc_agent_trust_serial(trust) == 2 && fc_agent_trust_keys(trust) == in_force);
+    FC_CHECK(fc_trust_contains(in_force, new_key.pk) && !fc_trust_contains(in_force, old_key.pk));
     fc_msg_destroy(&m);
     ask = fc_agent_trust_request(trust);
-    assert(ask && ask->serial == 2);
+    FC_CHECK(ask && ask->serial == 2);
     fc_msg_destroy(&ask);
 
     /* A replay, or an older list, signed by a key trusted now: refused. */
     m = s_test_reply(&new_key, 2, old_keys);
-    assert(!fc_agent_trust_on_reply(trust, m));
+    FC_CHECK(!fc_agent_trust_on_reply(trust, m));
     m->serial = 3; /* the envelope's serial counts, not the message's */
-    assert(!fc_agent_trust_on_reply(trust, m));
-    assert(fc_agent_trust_serial(trust) == 2 && fc_trust_contains(in_force, new_key.pk));
+    FC_CHECK(!fc_agent_trust_on_reply(trust, m));
+    FC_CHECK(fc_agent_trust_serial(trust) == 2 && fc_trust_contains(in_force, new_key.pk));
     fc_msg_destroy(&m);
 
     /* A broker that predates rotation: not asked again until a new epoch. */
     m = fc_msg_new(FC_MSG_ERROR);
     m->code = FC_EPROTO;
-    assert(!fc_agent_trust_on_reply(trust, m));
-    assert(fc_agent_trust_request(trust) == NULL);
+    FC_CHECK(!fc_agent_trust_on_reply(trust, m));
+    FC_CHECK(fc_agent_trust_request(trust) == NULL);
     fc_agent_trust_reset(trust);
     ask = fc_agent_trust_request(trust);
-    assert(ask);
+    FC_CHECK(ask);
     fc_msg_destroy(&ask);
     fc_msg_destroy(&m);
     fc_agent_trust_destroy(&trust);
-    assert(trust == NULL);
+    FC_CHECK(trust == NULL);
     fc_agent_trust_destroy(&trust);
 
     /* A restart keeps the rotated list, over the keys it was started with. */
     trust = fc_agent_trust_new(old_keys, NULL, state, verbose, s_test_log, &lines, &err);
-    assert(trust && fc_agent_trust_serial(trust) == 2);
-    assert(fc_trust_contains(fc_agent_trust_keys(trust), new_key.pk));
-    assert(!fc_trust_contains(fc_agent_trust_keys(trust), old_key.pk));
+    FC_CHECK(trust && fc_agent_trust_serial(trust) == 2);
+    FC_CHECK(fc_trust_contains(fc_agent_trust_keys(trust), new_key.pk));
+    FC_CHECK(!fc_trust_contains(fc_agent_trust_keys(trust), old_key.pk));
     fc_agent_trust_destroy(&trust);
 
     /* A damaged stored list is ignored (logged): the keys given are in force. */
     char path[320];
     snprintf(path, sizeof path, "%s/%s", state, S_FILE);
-    assert(fc_write_file_atomic(path, (const uint8_t *)"garbage", 7, 0644) == 0);
+    FC_CHECK(fc_write_file_atomic(path, (const uint8_t *)"garbage", 7, 0644) == 0);
     lines = 0;
     trust = fc_agent_trust_new(old_keys, NULL, state, verbose, s_test_log, &lines, &err);
-    assert(trust && fc_agent_trust_serial(trust) == 0 && lines == 1);
-    assert(fc_trust_contains(fc_agent_trust_keys(trust), old_key.pk));
+    FC_CHECK(trust && fc_agent_trust_serial(trust) == 0 && lines == 1);
+    FC_CHECK(fc_trust_contains(fc_agent_trust_keys(trust), old_key.pk));
     fc_agent_trust_destroy(&trust);
 
     fc_trust_destroy(&old_keys);

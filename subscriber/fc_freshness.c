@@ -3,9 +3,9 @@
    freeze_after seconds. */
 #include "fc_freshness.h"
 #include "fc_stamp.h"
+#include "fc_test_check.h"
 #include "fc_util.h"
 
-#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,66 +228,66 @@ void fc_freshness_test(bool verbose)
 
     /* Not pinned: every heartbeat counts, nothing is ever stale. */
     fc_freshness_t *fresh = fc_freshness_new(NULL, 10, verbose, s_test_log, &lines);
-    assert(fresh && !fc_freshness_pinned(fresh));
+    FC_CHECK(fresh && !fc_freshness_pinned(fresh));
     fc_freshness_begin(fresh, 1000);
     fc_msg_t *m = s_test_beat(NULL, 0);
-    assert(fc_freshness_on_heartbeat(fresh, m, 1000, &changed) && !changed);
+    FC_CHECK(fc_freshness_on_heartbeat(fresh, m, 1000, &changed) && !changed);
     fc_msg_destroy(&m);
-    assert(fc_freshness_heartbeats(fresh) == 1);
-    assert(!fc_freshness_timers(fresh, 1000000));
+    FC_CHECK(fc_freshness_heartbeats(fresh) == 1);
+    FC_CHECK(!fc_freshness_timers(fresh, 1000000));
     fc_freshness_destroy(&fresh);
-    assert(fresh == NULL);
+    FC_CHECK(fresh == NULL);
     fc_freshness_destroy(&fresh);
 
     /* Pinned: unsigned, forged, future, replayed and old heartbeats are dropped, counted. */
     fresh = fc_freshness_new(key.pk, 10, verbose, s_test_log, &lines);
-    assert(fresh && fc_freshness_pinned(fresh));
+    FC_CHECK(fresh && fc_freshness_pinned(fresh));
     double t0 = 1000;
     fc_freshness_begin(fresh, t0);
     uint64_t wall = fc_stamp_now_ms();
     m = s_test_beat(NULL, 0);
-    assert(!fc_freshness_on_heartbeat(fresh, m, t0, NULL));
+    FC_CHECK(!fc_freshness_on_heartbeat(fresh, m, t0, NULL));
     fc_msg_destroy(&m);
     m = s_test_beat(&forger, wall);
-    assert(!fc_freshness_on_heartbeat(fresh, m, t0, NULL));
+    FC_CHECK(!fc_freshness_on_heartbeat(fresh, m, t0, NULL));
     fc_msg_destroy(&m);
     m = s_test_beat(&key, wall + 60000); /* ahead of our clock by more than 10 s */
-    assert(!fc_freshness_on_heartbeat(fresh, m, t0, NULL));
+    FC_CHECK(!fc_freshness_on_heartbeat(fresh, m, t0, NULL));
     fc_msg_destroy(&m);
     m = s_test_beat(&key, wall - 60000); /* older than 10 s */
-    assert(!fc_freshness_on_heartbeat(fresh, m, t0, NULL));
+    FC_CHECK(!fc_freshness_on_heartbeat(fresh, m, t0, NULL));
     fc_msg_destroy(&m);
     fc_agent_result_t r;
     memset(&r, 0, sizeof r);
     fc_freshness_status(fresh, &r);
-    assert(r.stamps_bad == 3 && r.stamps_replayed == 1 && r.heartbeats == 0 && !r.stale);
-    assert(!fc_freshness_heard_since(fresh, t0));
+    FC_CHECK(r.stamps_bad == 3 && r.stamps_replayed == 1 && r.heartbeats == 0 && !r.stale);
+    FC_CHECK(!fc_freshness_heard_since(fresh, t0));
 
     /* Nothing fresh for freeze_after: stale, once, and noted in a report's message. */
-    assert(!fc_freshness_timers(fresh, t0 + 5));
+    FC_CHECK(!fc_freshness_timers(fresh, t0 + 5));
     lines = 0;
-    assert(fc_freshness_timers(fresh, t0 + 11));
-    assert(lines == 1 && !fc_freshness_timers(fresh, t0 + 12));
+    FC_CHECK(fc_freshness_timers(fresh, t0 + 11));
+    FC_CHECK(lines == 1 && !fc_freshness_timers(fresh, t0 + 12));
     char note[200] = "idle";
     fc_freshness_note(fresh, note, sizeof note);
-    assert(strstr(note, "idle; STALE: no fresh signed timestamp since never"));
+    FC_CHECK(strstr(note, "idle; STALE: no fresh signed timestamp since never"));
 
     /* A fresh one: counted, fresh again (a change), then the same one replayed is dropped. */
     m = s_test_beat(&key, wall);
     changed = false;
-    assert(fc_freshness_on_heartbeat(fresh, m, t0 + 13, &changed) && changed);
-    assert(fc_freshness_heard_since(fresh, t0) && !fc_freshness_heard_since(fresh, t0 + 14));
-    assert(!fc_freshness_on_heartbeat(fresh, m, t0 + 14, NULL));
+    FC_CHECK(fc_freshness_on_heartbeat(fresh, m, t0 + 13, &changed) && changed);
+    FC_CHECK(fc_freshness_heard_since(fresh, t0) && !fc_freshness_heard_since(fresh, t0 + 14));
+    FC_CHECK(!fc_freshness_on_heartbeat(fresh, m, t0 + 14, NULL));
     fc_msg_destroy(&m);
     fc_freshness_status(fresh, &r);
-    assert(!r.stale && r.heartbeats == 1 && r.stamps_replayed == 2);
-    assert(r.last_fresh == (int64_t)(wall / 1000));
+    FC_CHECK(!r.stale && r.heartbeats == 1 && r.stamps_replayed == 2);
+    FC_CHECK(r.last_fresh == (int64_t)(wall / 1000));
     char quiet[64] = "idle";
     fc_freshness_note(fresh, quiet, sizeof quiet);
-    assert(streq(quiet, "idle"));
+    FC_CHECK(streq(quiet, "idle"));
     fc_freshness_set_stale(fresh);
     fc_freshness_status(fresh, &r);
-    assert(r.stale);
+    FC_CHECK(r.stale);
     fc_freshness_destroy(&fresh);
     fc_signkey_wipe(&key);
     fc_signkey_wipe(&forger);

@@ -5,11 +5,9 @@
 #include "fc_hash.h"
 #include "fc_hook.h"
 #include "fc_install_priv.h"
+#include "fc_test_check.h"
 #include "fc_util.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,8 +26,8 @@ static void s_test_write(const char *root, const char *rel, const void *data, si
     char *path = fc_install_strf("%s/%s", root, rel);
     char *dir = strdup(path);
     *strrchr(dir, '/') = '\0';
-    assert(fc_mkdirs(dir, 0755) == 0);
-    assert(fc_write_file_atomic(path, data, len, mode) == 0);
+    FC_CHECK(fc_mkdirs(dir, 0755) == 0);
+    FC_CHECK(fc_write_file_atomic(path, data, len, mode) == 0);
     free(dir);
     free(path);
 }
@@ -37,7 +35,7 @@ static void s_test_write(const char *root, const char *rel, const void *data, si
 static uint8_t *s_test_random(size_t len, uint64_t seed)
 {
     uint8_t *buf = malloc(len);
-    assert(buf);
+    FC_CHECK(buf);
     uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
     for (size_t i = 0; i < len; i++) {
         x ^= x << 13;
@@ -53,18 +51,18 @@ static fc_manifest_t *s_test_release(const char *src, const fc_signkey_t *key,
                                      uint8_t **bytes, size_t *len)
 {
     fc_manifest_t *m = fc_manifest_new();
-    assert(m && fc_manifest_scan_dir(m, src, NULL, NULL) == 0);
+    FC_CHECK(m && fc_manifest_scan_dir(m, src, NULL, NULL) == 0);
     snprintf(m->product, sizeof m->product, "app");
     snprintf(m->channel, sizeof m->channel, "stable");
     snprintf(m->version, sizeof m->version, "%s", version);
     m->serial = serial;
     m->created = 1700000000;
     *bytes = fc_manifest_sign(m, key, len);
-    assert(*bytes);
+    FC_CHECK(*bytes);
     fc_manifest_destroy(&m);
     int err = -1;
     m = fc_manifest_parse(*bytes, *len, trust, &err);
-    assert(m && err == 0);
+    FC_CHECK(m && err == 0);
     return m;
 }
 
@@ -78,13 +76,13 @@ static uint64_t s_test_fill(fc_stage_t *st, const char *src, uint64_t limit)
             continue;
         const fc_file_t *f = NULL;
         const fc_chunk_t *c = fc_stage_chunk(st, i, &f);
-        assert(c && f);
+        FC_CHECK(c && f);
         char *path = fc_install_strf("%s/%s", src, f->path);
         int fd = open(path, O_RDONLY);
-        assert(fd >= 0 && fc_pread_all(fd, buf, c->length, c->offset) == 0);
+        FC_CHECK(fd >= 0 && fc_pread_all(fd, buf, c->length, c->offset) == 0);
         close(fd);
         free(path);
-        assert(fc_stage_write(st, i, buf, c->length) == 0 && fc_stage_have(st, i));
+        FC_CHECK(fc_stage_write(st, i, buf, c->length) == 0 && fc_stage_have(st, i));
         bytes += c->length;
     }
     free(buf);
@@ -146,9 +144,9 @@ static void s_test_current_is(const char *inst, const char *want)
     char *cur = fc_install_strf("%s/current", inst);
     char target[PATH_MAX];
     ssize_t n = readlink(cur, target, sizeof target - 1);
-    assert(n > 0);
+    FC_CHECK(n > 0);
     target[n] = '\0';
-    assert(strcmp(target, want) == 0);
+    FC_CHECK(strcmp(target, want) == 0);
     free(cur);
 }
 
@@ -178,7 +176,7 @@ static uint64_t s_test_index(const fc_stage_t *st, const char *path, uint32_t j)
         if (strcmp(f->path, path) == 0 && c == &f->chunks[j])
             return i;
     }
-    assert(false);
+    FC_CHECK(false);
     return 0;
 }
 
@@ -188,9 +186,9 @@ static pid_t s_test_pid(const char *root, const char *name)
     char *path = fc_install_strf("%s/%s", root, name);
     size_t len = 0;
     char *text = (char *)fc_read_file(path, 64, &len);
-    assert(text);
+    FC_CHECK(text);
     pid_t pid = (pid_t)atoi(text);
-    assert(pid > 1);
+    FC_CHECK(pid > 1);
     free(text);
     free(path);
     return pid;
@@ -223,7 +221,7 @@ static void s_test_hook_interrupted(const char *root)
     int rc = fc_hook_run_timed(cmd, NULL, NULL, 0, NULL, 0, 20);
     double took = fc_now() - t0;
     zsys_interrupted = 0;
-    assert(rc == 128 + SIGTERM && took < 5);
+    FC_CHECK(rc == 128 + SIGTERM && took < 5);
     free(cmd);
 }
 
@@ -242,39 +240,39 @@ static void s_test_hook_timeout(fc_install_t *in, const char *root, const char *
     char msg[256] = "";
     fc_manifest_t *m5 = s_test_release(src, key, trust, "5.0", 5, &b5, &l5);
     fc_stage_t *st = fc_stage_open(in, b5, l5, m5, &err);
-    assert(st && fc_stage_reuse_local(st, NULL) == 0);
+    FC_CHECK(st && fc_stage_reuse_local(st, NULL) == 0);
     s_test_fill(st, src, UINT64_MAX);
-    assert(fc_stage_complete(st));
+    FC_CHECK(fc_stage_complete(st));
 
     char *hang = fc_install_strf("echo $$ > %s/changing.pid; exec sleep 60", root);
     fc_hooks_t slow_changing = {hang, changed, NULL, 1};
     double t0 = fc_now();
-    assert(fc_install_commit(in, &st, &slow_changing, msg, sizeof msg) == FC_EREFUSED);
+    FC_CHECK(fc_install_commit(in, &st, &slow_changing, msg, sizeof msg) == FC_EREFUSED);
     double took = fc_now() - t0;
-    assert(strstr(msg, "changing hook refused 5.0 (timed out after 1 s): postponed"));
+    FC_CHECK(strstr(msg, "changing hook refused 5.0 (timed out after 1 s): postponed"));
     /* SIGTERM ended it: no wait for a SIGKILL. */
-    assert(took >= 1 && took < FC_HOOK_KILL_AFTER);
-    assert(s_test_gone(s_test_pid(root, "changing.pid")));
+    FC_CHECK(took >= 1 && took < FC_HOOK_KILL_AFTER);
+    FC_CHECK(s_test_gone(s_test_pid(root, "changing.pid")));
     s_test_current_is(inst, "releases/2.0@4");
-    assert(fc_install_serial(in) == 4 && s_test_exists(inst, "releases/.staging-5"));
+    FC_CHECK(fc_install_serial(in) == 4 && s_test_exists(inst, "releases/.staging-5"));
     free(hang);
 
     st = fc_stage_open(in, b5, l5, m5, &err);
-    assert(st && fc_stage_complete(st));
+    FC_CHECK(st && fc_stage_complete(st));
     hang = fc_install_strf("echo $$ > %s/health.pid; (trap '' TERM; exec sleep 60) & "
                            "echo $! > %s/child.pid; sleep 60",
                            root, root);
     fc_hooks_t slow_health = {NULL, changed, hang, 1};
     t0 = fc_now();
-    assert(fc_install_commit(in, &st, &slow_health, msg, sizeof msg) == FC_EUNHEALTHY);
+    FC_CHECK(fc_install_commit(in, &st, &slow_health, msg, sizeof msg) == FC_EUNHEALTHY);
     took = fc_now() - t0;
-    assert(strstr(msg, "health hook failed for 5.0 (timed out after 1 s): rolled back to 2.0"));
-    assert(took >= 1 && took < 1 + FC_HOOK_KILL_AFTER + 3);
-    assert(s_test_gone(s_test_pid(root, "health.pid")));
-    assert(s_test_gone(s_test_pid(root, "child.pid")));
+    FC_CHECK(strstr(msg, "health hook failed for 5.0 (timed out after 1 s): rolled back to 2.0"));
+    FC_CHECK(took >= 1 && took < 1 + FC_HOOK_KILL_AFTER + 3);
+    FC_CHECK(s_test_gone(s_test_pid(root, "health.pid")));
+    FC_CHECK(s_test_gone(s_test_pid(root, "child.pid")));
     s_test_current_is(inst, "releases/2.0@4");
-    assert(fc_install_serial(in) == 4 && fc_install_failed(in, 5));
-    assert(!s_test_exists(inst, "releases/5.0@5"));
+    FC_CHECK(fc_install_serial(in) == 4 && fc_install_failed(in, 5));
+    FC_CHECK(!s_test_exists(inst, "releases/5.0@5"));
     free(hang);
     fc_manifest_destroy(&m5);
     free(b5);
@@ -290,10 +288,10 @@ static void s_test_install(fc_install_t *in, const char *src, const fc_signkey_t
     char msg[256] = "";
     fc_manifest_t *m = s_test_release(src, key, trust, version, serial, &b, &l);
     fc_stage_t *st = fc_stage_open(in, b, l, m, &err);
-    assert(st && fc_stage_reuse_local(st, NULL) == 0);
+    FC_CHECK(st && fc_stage_reuse_local(st, NULL) == 0);
     s_test_fill(st, src, UINT64_MAX);
-    assert(fc_install_commit(in, &st, NULL, msg, sizeof msg) == 0);
-    assert(fc_install_serial(in) == serial && !strcmp(fc_install_version(in), version));
+    FC_CHECK(fc_install_commit(in, &st, NULL, msg, sizeof msg) == 0);
+    FC_CHECK(fc_install_serial(in) == serial && !strcmp(fc_install_version(in), version));
     fc_manifest_destroy(&m);
     free(b);
 }
@@ -322,84 +320,84 @@ static void s_test_install_dir(const char *root, const fc_trust_t *trust)
     char *elsewhere = fc_install_strf("%s/elsewhere", base);
     char *inst = fc_install_strf("%s/inst", base), *state = fc_install_strf("%s/state", base);
     char *rel = fc_install_strf("%s/releases", inst);
-    assert(fc_mkdirs(elsewhere, 0755) == 0 && fc_mkdirs(inst, 0755) == 0);
+    FC_CHECK(fc_mkdirs(elsewhere, 0755) == 0 && fc_mkdirs(inst, 0755) == 0);
     s_test_write(elsewhere, "keep", "precious\n", 9, 0644);
 
     /* releases/ is a symlink. */
-    assert(symlink(elsewhere, rel) == 0);
-    assert(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
-    assert(strstr(msg, "releases dir") && strstr(msg, "is a symlink") && strstr(msg, "remove"));
-    assert(s_test_exists(elsewhere, "keep") && !s_test_exists(elsewhere, ".staging-1"));
-    assert(unlink(rel) == 0);
+    FC_CHECK(symlink(elsewhere, rel) == 0);
+    FC_CHECK(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+    FC_CHECK(strstr(msg, "releases dir") && strstr(msg, "is a symlink") && strstr(msg, "remove"));
+    FC_CHECK(s_test_exists(elsewhere, "keep") && !s_test_exists(elsewhere, ".staging-1"));
+    FC_CHECK(unlink(rel) == 0);
 
     /* The install dir is a symlink (to a good directory). */
     char *link = fc_install_strf("%s/link", base);
-    assert(symlink(inst, link) == 0);
-    assert(!fc_install_new(link, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
-    assert(strstr(msg, "install dir") && strstr(msg, "is a symlink"));
-    assert(!s_test_exists(inst, "releases"));
+    FC_CHECK(symlink(inst, link) == 0);
+    FC_CHECK(!fc_install_new(link, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+    FC_CHECK(strstr(msg, "install dir") && strstr(msg, "is a symlink"));
+    FC_CHECK(!s_test_exists(inst, "releases"));
     /* ... also given as "LINK/": a trailing slash resolves the link for open and lstat. */
     char *slash = fc_install_strf("%s//", link);
-    assert(!fc_install_new(slash, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
-    assert(strstr(msg, "install dir") && strstr(msg, "is a symlink"));
-    assert(!s_test_exists(inst, "releases"));
+    FC_CHECK(!fc_install_new(slash, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+    FC_CHECK(strstr(msg, "install dir") && strstr(msg, "is a symlink"));
+    FC_CHECK(!s_test_exists(inst, "releases"));
     free(slash);
 
     /* The state dir gets the same checks: a symlink (also as "LINK/"), group-writable. */
     char *slink = fc_install_strf("%s/statelink", base);
     char *sslash = fc_install_strf("%s/", slink);
-    assert(symlink(elsewhere, slink) == 0);
-    assert(!fc_install_new(inst, slink, trust, &err, msg, sizeof msg) && err == FC_EPATH);
-    assert(strstr(msg, "state dir") && strstr(msg, "is a symlink") && strstr(msg, "--state"));
-    assert(!fc_install_new(inst, sslash, trust, &err, msg, sizeof msg) && err == FC_EPATH);
-    assert(strstr(msg, "state dir") && strstr(msg, "is a symlink"));
-    assert(fc_mkdirs(state, 0700) == 0 && chmod(state, 0770) == 0);
-    assert(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
-    assert(strstr(msg, "state dir") && strstr(msg, "writable by group or others (mode 0770)"));
-    assert(chmod(state, 0700) == 0);
-    assert(s_test_exists(elsewhere, "keep") && !s_test_exists(elsewhere, "failed"));
+    FC_CHECK(symlink(elsewhere, slink) == 0);
+    FC_CHECK(!fc_install_new(inst, slink, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+    FC_CHECK(strstr(msg, "state dir") && strstr(msg, "is a symlink") && strstr(msg, "--state"));
+    FC_CHECK(!fc_install_new(inst, sslash, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+    FC_CHECK(strstr(msg, "state dir") && strstr(msg, "is a symlink"));
+    FC_CHECK(fc_mkdirs(state, 0700) == 0 && chmod(state, 0770) == 0);
+    FC_CHECK(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+    FC_CHECK(strstr(msg, "state dir") && strstr(msg, "writable by group or others (mode 0770)"));
+    FC_CHECK(chmod(state, 0700) == 0);
+    FC_CHECK(s_test_exists(elsewhere, "keep") && !s_test_exists(elsewhere, "failed"));
     free(sslash);
     free(slink);
 
     /* Group- or other-writable: the install dir, then releases/. */
-    assert(chmod(inst, 0775) == 0);
-    assert(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
-    assert(strstr(msg, "writable by group or others (mode 0775)") && strstr(msg, "chmod go-w"));
-    assert(chmod(inst, 0755) == 0 && mkdir(rel, 0757) == 0 && chmod(rel, 0757) == 0);
-    assert(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
-    assert(strstr(msg, "releases dir") && strstr(msg, "writable by group or others"));
-    assert(chmod(rel, 0755) == 0);
+    FC_CHECK(chmod(inst, 0775) == 0);
+    FC_CHECK(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+    FC_CHECK(strstr(msg, "writable by group or others (mode 0775)") && strstr(msg, "chmod go-w"));
+    FC_CHECK(chmod(inst, 0755) == 0 && mkdir(rel, 0757) == 0 && chmod(rel, 0757) == 0);
+    FC_CHECK(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+    FC_CHECK(strstr(msg, "releases dir") && strstr(msg, "writable by group or others"));
+    FC_CHECK(chmod(rel, 0755) == 0);
 
     /* Owned by another user: only root can make one. */
     if (geteuid() == 0) {
-        assert(chown(inst, 12345, (gid_t)-1) == 0);
-        assert(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
-        assert(strstr(msg, "owned by uid 12345") && strstr(msg, "chown"));
-        assert(chown(inst, 0, (gid_t)-1) == 0);
+        FC_CHECK(chown(inst, 12345, (gid_t)-1) == 0);
+        FC_CHECK(!fc_install_new(inst, state, trust, &err, msg, sizeof msg) && err == FC_EPATH);
+        FC_CHECK(strstr(msg, "owned by uid 12345") && strstr(msg, "chown"));
+        FC_CHECK(chown(inst, 0, (gid_t)-1) == 0);
     }
     fc_install_t *in = fc_install_new(inst, state, trust, &err, msg, sizeof msg);
-    assert(in && err == 0 && msg[0] == '\0');
+    FC_CHECK(in && err == 0 && msg[0] == '\0');
 
     /* Removal by descriptor: a symlink inside the tree goes, its target stays. */
     s_test_write(rel, "old/a/b/file", "x", 1, 0644);
     char *inner = fc_install_strf("%s/old/a/out", rel);
-    assert(symlink(elsewhere, inner) == 0);
-    assert(fc_install_remove_at(in->relfd, "old") == 0 && !s_test_exists(rel, "old"));
-    assert(fc_install_remove_at(in->relfd, "old") == 0); /* already gone: like rm -rf */
-    assert(fc_install_remove_at(in->relfd, "..") == -1 && errno == EINVAL);
-    assert(fc_install_remove_at(in->relfd, "a/b") == -1 && errno == EINVAL);
+    FC_CHECK(symlink(elsewhere, inner) == 0);
+    FC_CHECK(fc_install_remove_at(in->relfd, "old") == 0 && !s_test_exists(rel, "old"));
+    FC_CHECK(fc_install_remove_at(in->relfd, "old") == 0); /* already gone: like rm -rf */
+    FC_CHECK(fc_install_remove_at(in->relfd, "..") == -1 && errno == EINVAL);
+    FC_CHECK(fc_install_remove_at(in->relfd, "a/b") == -1 && errno == EINVAL);
     /* A symlink at the top goes itself. */
     char *top = fc_install_strf("%s/top", rel);
-    assert(symlink(elsewhere, top) == 0);
-    assert(fc_install_remove_at(in->relfd, "top") == 0 && !s_test_exists(rel, "top"));
-    assert(s_test_exists(elsewhere, "keep"));
+    FC_CHECK(symlink(elsewhere, top) == 0);
+    FC_CHECK(fc_install_remove_at(in->relfd, "top") == 0 && !s_test_exists(rel, "top"));
+    FC_CHECK(s_test_exists(elsewhere, "keep"));
     fc_install_destroy(&in);
 
     uint64_t serial = 0;
-    assert(fc_install_is_staging(".staging-12", &serial) && serial == 12);
-    assert(!fc_install_is_staging(".staging-", NULL) &&
-           !fc_install_is_staging(".staging-3@3", NULL));
-    assert(!fc_install_is_staging(".staging-1x", NULL) && !fc_install_is_staging("1.0@1", NULL));
+    FC_CHECK(fc_install_is_staging(".staging-12", &serial) && serial == 12);
+    FC_CHECK(!fc_install_is_staging(".staging-", NULL) &&
+             !fc_install_is_staging(".staging-3@3", NULL));
+    FC_CHECK(!fc_install_is_staging(".staging-1x", NULL) && !fc_install_is_staging("1.0@1", NULL));
     free(top);
     free(inner);
     free(link);
@@ -421,34 +419,36 @@ static void s_test_names(const char *root, const fc_signkey_t *key, const fc_tru
     char text[64];
     int err = 0;
     fc_install_t *in = fc_install_new(inst, state, trust, &err, NULL, 0);
-    assert(in);
+    FC_CHECK(in);
     s_test_write(src, "app", "first\n", 6, 0644);
     s_test_install(in, src, key, trust, "2.0+2", 1);
     s_test_write(src, "app", "second\n", 7, 0644);
     s_test_install(in, src, key, trust, "2.0", 2);
     fc_install_destroy(&in);
     in = fc_install_new(inst, state, trust, &err, NULL, 0);
-    assert(in && fc_install_serial(in) == 2 && !strcmp(fc_install_version(in), "2.0"));
+    FC_CHECK(in && fc_install_serial(in) == 2 && !strcmp(fc_install_version(in), "2.0"));
     s_test_text(inst, "current/app", text);
-    assert(!strcmp(text, "second\n"));
+    FC_CHECK(!strcmp(text, "second\n"));
     s_test_current_is(inst, "releases/2.0@2");
     s_test_text(state, "installed.release", text);
-    assert(!strcmp(text, "2 2.0@2\n"));
+    FC_CHECK(!strcmp(text, "2 2.0@2\n"));
 
     s_test_write(src, "app", "third\n", 6, 0644);
     s_test_install(in, src, key, trust, ".staging-3", 3);
     s_test_text(inst, "current/app", text);
-    assert(!strcmp(text, "third\n"));
+    FC_CHECK(!strcmp(text, "third\n"));
     s_test_current_is(inst, "releases/.staging-3@3");
     fc_install_destroy(&in);
     in = fc_install_new(inst, state, trust, &err, NULL, 0);
-    assert(in && fc_install_serial(in) == 3);
+    FC_CHECK(in && fc_install_serial(in) == 3);
     s_test_current_is(inst, "releases/.staging-3@3");
     s_test_write(src, "app", "fourth\n", 7, 0644);
     s_test_install(in, src, key, trust, "4.0", 4);
-    assert(s_test_exists(inst, "releases/.staging-3@3") && !s_test_exists(inst, "releases/2.0@2"));
+    FC_CHECK(s_test_exists(inst, "releases/.staging-3@3") &&
+             !s_test_exists(inst, "releases/2.0@2"));
     s_test_install(in, src, key, trust, "5.0", 5);
-    assert(!s_test_exists(inst, "releases/.staging-3@3") && s_test_exists(inst, "releases/4.0@4"));
+    FC_CHECK(!s_test_exists(inst, "releases/.staging-3@3") &&
+             s_test_exists(inst, "releases/4.0@4"));
     fc_install_destroy(&in);
 
     /* An earlier agent's layout: 5.0 in releases/5.0, nothing recorded. Found through
@@ -457,18 +457,18 @@ static void s_test_names(const char *root, const fc_signkey_t *key, const fc_tru
          *to = fc_install_strf("%s/releases/5.0", inst);
     char *cur = fc_install_strf("%s/current", inst),
          *rec = fc_install_strf("%s/installed.release", state);
-    assert(rename(from, to) == 0 && unlink(cur) == 0 && symlink("releases/5.0", cur) == 0);
-    assert(unlink(rec) == 0);
+    FC_CHECK(rename(from, to) == 0 && unlink(cur) == 0 && symlink("releases/5.0", cur) == 0);
+    FC_CHECK(unlink(rec) == 0);
     in = fc_install_new(inst, state, trust, &err, NULL, 0);
-    assert(in && fc_install_serial(in) == 5);
+    FC_CHECK(in && fc_install_serial(in) == 5);
     s_test_current_is(inst, "releases/5.0");
     s_test_text(state, "installed.release", text);
-    assert(!strcmp(text, "5 5.0\n"));
+    FC_CHECK(!strcmp(text, "5 5.0\n"));
     s_test_write(src, "app", "sixth\n", 6, 0644);
     s_test_install(in, src, key, trust, "6.0", 6);
-    assert(s_test_exists(inst, "releases/5.0") && s_test_exists(inst, "releases/6.0@6"));
+    FC_CHECK(s_test_exists(inst, "releases/5.0") && s_test_exists(inst, "releases/6.0@6"));
     s_test_text(inst, "current/app", text);
-    assert(!strcmp(text, "sixth\n"));
+    FC_CHECK(!strcmp(text, "sixth\n"));
     fc_install_destroy(&in);
     free(from);
     free(to);
@@ -483,9 +483,9 @@ void fc_install_test(bool verbose)
 {
     if (verbose)
         printf(" * fc_install: ");
-    assert(fc_crypto_init() == 0);
+    FC_CHECK(fc_crypto_init() == 0);
     char root[] = "/tmp/fc_install_test.XXXXXX";
-    assert(mkdtemp(root));
+    FC_CHECK(mkdtemp(root));
     char *src = fc_install_strf("%s/src", root), *inst = fc_install_strf("%s/inst", root);
     char *state = fc_install_strf("%s/state", root), *log = fc_install_strf("%s/hook.log", root);
     fc_signkey_t key;
@@ -514,87 +514,87 @@ void fc_install_test(bool verbose)
 
     int err = -1;
     fc_install_t *in = fc_install_new(inst, state, trust, &err, NULL, 0);
-    assert(in && err == 0);
-    assert(fc_install_serial(in) == 0 && strcmp(fc_install_version(in), "") == 0);
-    assert(fc_install_manifest(in) == NULL && !fc_install_failed(in, 1));
-    assert(fc_install_check(in, m1) == 0);
+    FC_CHECK(in && err == 0);
+    FC_CHECK(fc_install_serial(in) == 0 && strcmp(fc_install_version(in), "") == 0);
+    FC_CHECK(fc_install_manifest(in) == NULL && !fc_install_failed(in, 1));
+    FC_CHECK(fc_install_check(in, m1) == 0);
 
     fc_stage_t *st = fc_stage_open(in, b1, l1, m1, &err);
-    assert(st && err == 0);
+    FC_CHECK(st && err == 0);
     uint64_t n1 = fc_stage_nchunks(st);
-    assert(n1 == 1 + 4 + 2 + 2 + 80);
-    assert(fc_stage_bytes_total(st) == fc_manifest_total_size(m1));
-    assert(fc_stage_bytes_have(st) == 0 && !fc_stage_complete(st));
-    assert(fc_stage_chunk(st, n1, NULL) == NULL);
+    FC_CHECK(n1 == 1 + 4 + 2 + 2 + 80);
+    FC_CHECK(fc_stage_bytes_total(st) == fc_manifest_total_size(m1));
+    FC_CHECK(fc_stage_bytes_have(st) == 0 && !fc_stage_complete(st));
+    FC_CHECK(fc_stage_chunk(st, n1, NULL) == NULL);
     uint64_t reused = 0;
-    assert(fc_stage_reuse_local(st, &reused) == 0 && reused == 0);
+    FC_CHECK(fc_stage_reuse_local(st, &reused) == 0 && reused == 0);
 
     /* Wrong content, wrong length, wrong index: refused, nothing marked. */
     uint64_t app1 = s_test_index(st, "bin/app", 1);
     uint8_t *junk = s_test_random(C, 99);
-    assert(fc_stage_write(st, app1, junk, C) == FC_EHASH);
-    assert(fc_stage_write(st, app1, app + C, C - 1) == FC_EHASH);
-    assert(fc_stage_write(st, n1, app + C, C) == FC_EINVAL);
-    assert(!fc_stage_have(st, app1) && fc_stage_bytes_have(st) == 0);
+    FC_CHECK(fc_stage_write(st, app1, junk, C) == FC_EHASH);
+    FC_CHECK(fc_stage_write(st, app1, app + C, C - 1) == FC_EHASH);
+    FC_CHECK(fc_stage_write(st, n1, app + C, C) == FC_EINVAL);
+    FC_CHECK(!fc_stage_have(st, app1) && fc_stage_bytes_have(st) == 0);
     /* A chunk of lib/data.bin also fills the same chunk of lib/dup.bin. */
     uint64_t data0 = s_test_index(st, "lib/data.bin", 0);
-    assert(fc_stage_write(st, data0, data, C) == 0);
-    assert(fc_stage_have(st, s_test_index(st, "lib/dup.bin", 0)));
-    assert(fc_stage_bytes_have(st) == 2ull * C && s_test_count(st) == 2);
-    assert(fc_stage_write(st, data0, data, C) == 0); /* a duplicate reply is harmless */
+    FC_CHECK(fc_stage_write(st, data0, data, C) == 0);
+    FC_CHECK(fc_stage_have(st, s_test_index(st, "lib/dup.bin", 0)));
+    FC_CHECK(fc_stage_bytes_have(st) == 2ull * C && s_test_count(st) == 2);
+    FC_CHECK(fc_stage_write(st, data0, data, C) == 0); /* a duplicate reply is harmless */
 
     /* A chunk checked and written off the stage's thread (the fetcher's workers): bad data
        is refused and closes the job's fd; good data counts only once done journals it. */
     fc_stage_job_t job;
-    assert(fc_stage_job_prepare(st, n1, &job) == FC_EINVAL);
-    assert(fc_stage_job_prepare(st, app1, &job) == 0 && job.fd >= 0 && job.length == C);
-    assert(fc_stage_job_run(&job, junk, C) == FC_EHASH && job.fd == -1);
-    assert(fc_stage_job_done(st, &job, junk) == FC_EINVAL && !fc_stage_have(st, app1));
-    assert(fc_stage_job_prepare(st, app1, &job) == 0);
+    FC_CHECK(fc_stage_job_prepare(st, n1, &job) == FC_EINVAL);
+    FC_CHECK(fc_stage_job_prepare(st, app1, &job) == 0 && job.fd >= 0 && job.length == C);
+    FC_CHECK(fc_stage_job_run(&job, junk, C) == FC_EHASH && job.fd == -1);
+    FC_CHECK(fc_stage_job_done(st, &job, junk) == FC_EINVAL && !fc_stage_have(st, app1));
+    FC_CHECK(fc_stage_job_prepare(st, app1, &job) == 0);
     pthread_t worker;
     s_test_job_t run = {&job, app + C};
-    assert(pthread_create(&worker, NULL, s_test_run_job, &run) == 0);
-    assert(pthread_join(worker, NULL) == 0);
-    assert(job.rc == 0 && job.fd == -1 && !fc_stage_have(st, app1));
-    assert(fc_stage_job_done(st, &job, app + C) == 0 && fc_stage_have(st, app1));
-    assert(fc_stage_bytes_have(st) == 3ull * C && s_test_count(st) == 3);
-    assert(fc_stage_job_done(st, &job, app + C) == 0 && s_test_count(st) == 3);
+    FC_CHECK(pthread_create(&worker, NULL, s_test_run_job, &run) == 0);
+    FC_CHECK(pthread_join(worker, NULL) == 0);
+    FC_CHECK(job.rc == 0 && job.fd == -1 && !fc_stage_have(st, app1));
+    FC_CHECK(fc_stage_job_done(st, &job, app + C) == 0 && fc_stage_have(st, app1));
+    FC_CHECK(fc_stage_bytes_have(st) == 3ull * C && s_test_count(st) == 3);
+    FC_CHECK(fc_stage_job_done(st, &job, app + C) == 0 && s_test_count(st) == 3);
 
     /* Half-way, closed and reopened: resumes with what it had. */
     s_test_fill(st, src, n1 / 2);
     uint64_t half = s_test_count(st), half_bytes = fc_stage_bytes_have(st);
-    assert(half >= n1 / 2 && half < n1 && fc_stage_have(st, app1));
+    FC_CHECK(half >= n1 / 2 && half < n1 && fc_stage_have(st, app1));
     fc_stage_destroy(&st);
-    assert(st == NULL);
+    FC_CHECK(st == NULL);
     st = fc_stage_open(in, b1, l1, m1, &err);
-    assert(st && s_test_count(st) == half && fc_stage_bytes_have(st) == half_bytes);
+    FC_CHECK(st && s_test_count(st) == half && fc_stage_bytes_have(st) == half_bytes);
     fc_stage_destroy(&st);
 
     /* A journaled chunk damaged on disk is fetched again. */
     char *staged_app = fc_install_strf("%s/releases/.staging-1/bin/app", inst);
     int fd = open(staged_app, O_WRONLY);
-    assert(fd >= 0 && pwrite(fd, "X", 1, C + 10) == 1);
+    FC_CHECK(fd >= 0 && pwrite(fd, "X", 1, C + 10) == 1);
     close(fd);
     st = fc_stage_open(in, b1, l1, m1, &err);
-    assert(st && !fc_stage_have(st, app1) && s_test_count(st) == half - 1);
-    assert(fc_stage_bytes_have(st) == half_bytes - C);
+    FC_CHECK(st && !fc_stage_have(st, app1) && s_test_count(st) == half - 1);
+    FC_CHECK(fc_stage_bytes_have(st) == half_bytes - C);
     fc_stage_destroy(&st);
 
     /* A symlink planted in the staging tree is refused, not followed. */
     char *many = fc_install_strf("%s/releases/.staging-1/many", inst);
     char *outside = fc_install_strf("%s/outside", root);
-    assert(mkdir(outside, 0755) == 0);
-    assert(fc_remove_tree(many) == 0 && symlink(outside, many) == 0);
+    FC_CHECK(mkdir(outside, 0755) == 0);
+    FC_CHECK(fc_remove_tree(many) == 0 && symlink(outside, many) == 0);
     st = fc_stage_open(in, b1, l1, m1, &err);
-    assert(st == NULL && err == FC_EPATH);
-    assert(!s_test_exists(outside, "f000"));
-    assert(unlink(many) == 0);
+    FC_CHECK(st == NULL && err == FC_EPATH);
+    FC_CHECK(!s_test_exists(outside, "f000"));
+    FC_CHECK(unlink(many) == 0);
 
     /* Complete it and install. */
     st = fc_stage_open(in, b1, l1, m1, &err);
-    assert(st && s_test_count(st) < half); /* the many/ chunks were forgotten */
+    FC_CHECK(st && s_test_count(st) < half); /* the many/ chunks were forgotten */
     s_test_fill(st, src, UINT64_MAX);
-    assert(fc_stage_complete(st) && fc_stage_bytes_have(st) == fc_stage_bytes_total(st));
+    FC_CHECK(fc_stage_complete(st) && fc_stage_bytes_have(st) == fc_stage_bytes_total(st));
     char *changing =
         fc_install_strf("test \"$FLEETCAST_VERSION\" = 1.0 && test \"$(pwd -P)\" = "
                         "\"$FLEETCAST_INSTALL_DIR\" && test -f \"$FLEETCAST_RELEASE_DIR/a.txt\"");
@@ -603,27 +603,27 @@ void fc_install_test(bool verbose)
                                     log);
     fc_hooks_t hooks = {changing, changed, "test -f \"$FLEETCAST_RELEASE_DIR/bin/app\"", 0};
     char msg[256] = "";
-    assert(fc_install_commit(in, &st, &hooks, msg, sizeof msg) == 0);
-    assert(st == NULL && strstr(msg, "1.0"));
+    FC_CHECK(fc_install_commit(in, &st, &hooks, msg, sizeof msg) == 0);
+    FC_CHECK(st == NULL && strstr(msg, "1.0"));
     s_test_current_is(inst, "releases/1.0@1");
-    assert(fc_install_serial(in) == 1 && strcmp(fc_install_version(in), "1.0") == 0);
-    assert(fc_install_manifest(in) && fc_install_manifest(in)->nfiles == m1->nfiles);
+    FC_CHECK(fc_install_serial(in) == 1 && strcmp(fc_install_version(in), "1.0") == 0);
+    FC_CHECK(fc_install_manifest(in) && fc_install_manifest(in)->nfiles == m1->nfiles);
     for (uint32_t i = 0; i < m1->nfiles; i++) {
         char *a = fc_install_strf("%s/%s", src, m1->files[i].path);
         char *b = fc_install_strf("%s/current/%s", inst, m1->files[i].path);
-        assert(s_test_same_file(a, b));
+        FC_CHECK(s_test_same_file(a, b));
         free(a);
         free(b);
     }
-    assert(s_test_exists(state, "installed.manifest") &&
-           !s_test_exists(state, "previous.manifest"));
-    assert(!s_test_exists(state, "download-1.manifest") &&
-           !s_test_exists(state, "download-1.journal"));
-    assert(!s_test_exists(inst, "releases/.staging-1"));
-    assert(!s_test_exists(state, "installed.manifest.next"));
+    FC_CHECK(s_test_exists(state, "installed.manifest") &&
+             !s_test_exists(state, "previous.manifest"));
+    FC_CHECK(!s_test_exists(state, "download-1.manifest") &&
+             !s_test_exists(state, "download-1.journal"));
+    FC_CHECK(!s_test_exists(inst, "releases/.staging-1"));
+    FC_CHECK(!s_test_exists(state, "installed.manifest.next"));
     size_t loglen;
     char *text = (char *)fc_read_file(log, 4096, &loglen);
-    assert(text && strcmp(text, "1.0< stable 1\n") == 0);
+    FC_CHECK(text && strcmp(text, "1.0< stable 1\n") == 0);
     free(text);
 
     /* Release 2 changes one chunk of bin/app; a.txt was edited locally in the installed tree,
@@ -634,46 +634,46 @@ void fc_install_test(bool verbose)
     uint8_t *b2;
     size_t l2;
     fc_manifest_t *m2 = s_test_release(src, &key, trust, "2.0", 2, &b2, &l2);
-    assert(fc_install_check(in, m2) == 0);
+    FC_CHECK(fc_install_check(in, m2) == 0);
     st = fc_stage_open(in, b2, l2, m2, &err);
-    assert(st && s_test_count(st) == 0);
+    FC_CHECK(st && s_test_count(st) == 0);
     reused = 0;
-    assert(fc_stage_reuse_local(st, &reused) == 0);
-    assert(reused == fc_stage_bytes_total(st) - C - 12);
-    assert(fc_stage_bytes_have(st) == reused && s_test_count(st) == fc_stage_nchunks(st) - 2);
-    assert(!fc_stage_have(st, app1) && !fc_stage_have(st, s_test_index(st, "a.txt", 0)));
-    assert(s_test_fill(st, src, UINT64_MAX) == C + 12 && fc_stage_complete(st));
+    FC_CHECK(fc_stage_reuse_local(st, &reused) == 0);
+    FC_CHECK(reused == fc_stage_bytes_total(st) - C - 12);
+    FC_CHECK(fc_stage_bytes_have(st) == reused && s_test_count(st) == fc_stage_nchunks(st) - 2);
+    FC_CHECK(!fc_stage_have(st, app1) && !fc_stage_have(st, s_test_index(st, "a.txt", 0)));
+    FC_CHECK(s_test_fill(st, src, UINT64_MAX) == C + 12 && fc_stage_complete(st));
     s_test_write(inst, "current/a.txt", "hello fleet\n", 12, 0644);
 
     /* The changing hook refuses (or cannot run): postponed, nothing swapped, stage kept. */
     fc_hooks_t norun = {"/nonexistent/fleetcast-hook", changed, NULL, 0};
-    assert(fc_install_commit(in, &st, &norun, msg, sizeof msg) == FC_EREFUSED && st == NULL);
+    FC_CHECK(fc_install_commit(in, &st, &norun, msg, sizeof msg) == FC_EREFUSED && st == NULL);
     st = fc_stage_open(in, b2, l2, m2, &err);
-    assert(st && fc_stage_complete(st));
+    FC_CHECK(st && fc_stage_complete(st));
     fc_hooks_t refuse = {"exit 1", changed, NULL, 0};
-    assert(fc_install_commit(in, &st, &refuse, msg, sizeof msg) == FC_EREFUSED && st == NULL);
+    FC_CHECK(fc_install_commit(in, &st, &refuse, msg, sizeof msg) == FC_EREFUSED && st == NULL);
     s_test_current_is(inst, "releases/1.0@1");
-    assert(fc_install_serial(in) == 1 && s_test_exists(inst, "releases/.staging-2"));
+    FC_CHECK(fc_install_serial(in) == 1 && s_test_exists(inst, "releases/.staging-2"));
 
     /* The health check fails: swapped back, the serial is remembered as failed, the app is
        restarted on the old release. */
     st = fc_stage_open(in, b2, l2, m2, &err);
-    assert(st && fc_stage_complete(st));
+    FC_CHECK(st && fc_stage_complete(st));
     fc_hooks_t sick = {NULL, changed, "exit 1", 0};
-    assert(fc_install_commit(in, &st, &sick, msg, sizeof msg) == FC_EUNHEALTHY && st == NULL);
+    FC_CHECK(fc_install_commit(in, &st, &sick, msg, sizeof msg) == FC_EUNHEALTHY && st == NULL);
     s_test_current_is(inst, "releases/1.0@1");
-    assert(fc_install_serial(in) == 1 && strcmp(fc_install_version(in), "1.0") == 0);
-    assert(fc_install_failed(in, 2) && !fc_install_failed(in, 1));
-    assert(!s_test_exists(inst, "releases/2.0@2") && !s_test_exists(state, "download-2.journal"));
+    FC_CHECK(fc_install_serial(in) == 1 && strcmp(fc_install_version(in), "1.0") == 0);
+    FC_CHECK(fc_install_failed(in, 2) && !fc_install_failed(in, 1));
+    FC_CHECK(!s_test_exists(inst, "releases/2.0@2") && !s_test_exists(state, "download-2.journal"));
     char *current = fc_install_strf("%s/current", inst);
-    assert(s_test_tree_matches(current, m1));
+    FC_CHECK(s_test_tree_matches(current, m1));
     text = (char *)fc_read_file(log, 4096, &loglen);
-    assert(text && strcmp(text, "1.0< stable 1\n2.0<1.0 stable 2\n1.0<2.0 stable 1\n") == 0);
+    FC_CHECK(text && strcmp(text, "1.0< stable 1\n2.0<1.0 stable 2\n1.0<2.0 stable 1\n") == 0);
     free(text);
     fc_install_t *again = fc_install_new(inst, state, trust, &err, NULL, 0);
-    assert(again && fc_install_failed(again, 2) && fc_install_serial(again) == 1);
+    FC_CHECK(again && fc_install_failed(again, 2) && fc_install_serial(again) == 1);
     fc_install_destroy(&again);
-    assert(again == NULL);
+    FC_CHECK(again == NULL);
 
     /* Release 3 (same content as 2) installs; release 1 becomes the previous. */
     uint8_t *b3;
@@ -681,28 +681,28 @@ void fc_install_test(bool verbose)
     fc_manifest_t *m3 = s_test_release(src, &key, trust, "2.0", 3, &b3, &l3);
     st = fc_stage_open(in, b3, l3, m3, &err);
     reused = 0;
-    assert(st && fc_stage_reuse_local(st, &reused) == 0);
-    assert(reused == fc_stage_bytes_total(st) - C);
-    assert(s_test_fill(st, src, UINT64_MAX) == C);
+    FC_CHECK(st && fc_stage_reuse_local(st, &reused) == 0);
+    FC_CHECK(reused == fc_stage_bytes_total(st) - C);
+    FC_CHECK(s_test_fill(st, src, UINT64_MAX) == C);
     fc_hooks_t healthy = {NULL, NULL, "true", 0};
-    assert(fc_install_commit(in, &st, &healthy, msg, sizeof msg) == 0);
+    FC_CHECK(fc_install_commit(in, &st, &healthy, msg, sizeof msg) == 0);
     s_test_current_is(inst, "releases/2.0@3");
-    assert(fc_install_serial(in) == 3 && s_test_tree_matches(current, m3));
-    assert(s_test_exists(inst, "releases/1.0@1") && s_test_exists(state, "previous.manifest"));
+    FC_CHECK(fc_install_serial(in) == 3 && s_test_tree_matches(current, m3));
+    FC_CHECK(s_test_exists(inst, "releases/1.0@1") && s_test_exists(state, "previous.manifest"));
     char *ppath = fc_install_strf("%s/previous.manifest", state);
     char *ipath = fc_install_strf("%s/installed.manifest", state);
     size_t plen, ilen;
     uint8_t *pbytes = fc_read_file(ppath, FC_MAX_MANIFEST, &plen);
     uint8_t *ibytes = fc_read_file(ipath, FC_MAX_MANIFEST, &ilen);
-    assert(pbytes && plen == l1 && memcmp(pbytes, b1, l1) == 0);
-    assert(ibytes && ilen == l3 && memcmp(ibytes, b3, l3) == 0);
+    FC_CHECK(pbytes && plen == l1 && memcmp(pbytes, b1, l1) == 0);
+    FC_CHECK(ibytes && ilen == l3 && memcmp(ibytes, b3, l3) == 0);
     free(pbytes);
     free(ibytes);
     /* Older and equal serials are refused, by check and by commit. */
-    assert(fc_install_check(in, m2) == FC_ESERIAL && fc_install_check(in, m3) == FC_ESERIAL);
+    FC_CHECK(fc_install_check(in, m2) == FC_ESERIAL && fc_install_check(in, m3) == FC_ESERIAL);
     st = fc_stage_open(in, b2, l2, m2, &err);
-    assert(st && fc_install_commit(in, &st, NULL, msg, sizeof msg) == FC_ESERIAL && !st);
-    assert(fc_install_serial(in) == 3);
+    FC_CHECK(st && fc_install_commit(in, &st, NULL, msg, sizeof msg) == FC_ESERIAL && !st);
+    FC_CHECK(fc_install_serial(in) == 3);
 
     /* Release 4 re-releases version 2.0: it goes beside the live 2.0, and 1.0 is dropped. */
     s_test_write(src, "a.txt", "hello fleet, again\n", 19, 0600);
@@ -710,43 +710,43 @@ void fc_install_test(bool verbose)
     size_t l4;
     fc_manifest_t *m4 = s_test_release(src, &key, trust, "2.0", 4, &b4, &l4);
     st = fc_stage_open(in, b4, l4, m4, &err);
-    assert(st && fc_stage_reuse_local(st, NULL) == 0);
-    assert(s_test_fill(st, src, UINT64_MAX) == 19);
+    FC_CHECK(st && fc_stage_reuse_local(st, NULL) == 0);
+    FC_CHECK(s_test_fill(st, src, UINT64_MAX) == 19);
     /* A chunk damaged after it was verified is caught by the commit and fetched again. */
     uint64_t f0 = s_test_index(st, "many/f000", 0);
     fc_stage_destroy(&st);
     char *staged_f0 = fc_install_strf("%s/releases/.staging-4/many/f000", inst);
     s_test_write(inst, "releases/.staging-4/many/f000", "file X\n", 7, 0600);
     st = fc_stage_open(in, b4, l4, m4, &err);
-    assert(st && !fc_stage_have(st, f0));
-    assert(s_test_fill(st, src, UINT64_MAX) == 7 && fc_stage_complete(st));
+    FC_CHECK(st && !fc_stage_have(st, f0));
+    FC_CHECK(s_test_fill(st, src, UINT64_MAX) == 7 && fc_stage_complete(st));
     /* The commit does not read chunks back (each was hashed when written, or when its stage
        was re-opened), but a staged file cut short since is caught and fetched again. */
-    assert(truncate(staged_f0, 5) == 0);
-    assert(fc_install_commit(in, &st, NULL, msg, sizeof msg) == FC_EHASH && st == NULL);
+    FC_CHECK(truncate(staged_f0, 5) == 0);
+    FC_CHECK(fc_install_commit(in, &st, NULL, msg, sizeof msg) == FC_EHASH && st == NULL);
     s_test_current_is(inst, "releases/2.0@3");
     st = fc_stage_open(in, b4, l4, m4, &err);
-    assert(st && !fc_stage_have(st, f0) && s_test_count(st) == fc_stage_nchunks(st) - 1);
-    assert(s_test_fill(st, src, UINT64_MAX) == 7);
-    assert(fc_install_commit(in, &st, NULL, msg, sizeof msg) == 0);
+    FC_CHECK(st && !fc_stage_have(st, f0) && s_test_count(st) == fc_stage_nchunks(st) - 1);
+    FC_CHECK(s_test_fill(st, src, UINT64_MAX) == 7);
+    FC_CHECK(fc_install_commit(in, &st, NULL, msg, sizeof msg) == 0);
     s_test_current_is(inst, "releases/2.0@4");
-    assert(s_test_tree_matches(current, m4) && s_test_exists(inst, "releases/2.0@3"));
-    assert(!s_test_exists(inst, "releases/1.0@1") && !s_test_exists(inst, "releases/.staging-2"));
-    assert(!s_test_exists(state, "download-2.manifest"));
+    FC_CHECK(s_test_tree_matches(current, m4) && s_test_exists(inst, "releases/2.0@3"));
+    FC_CHECK(!s_test_exists(inst, "releases/1.0@1") && !s_test_exists(inst, "releases/.staging-2"));
+    FC_CHECK(!s_test_exists(state, "download-2.manifest"));
 
     /* A crash after a swap but before the state commit: the next start points current back
        at the installed release. */
     char *cur_tmp = fc_install_strf("%s/current.tmp", inst);
-    assert(symlink("releases/2.0@3", cur_tmp) == 0 && rename(cur_tmp, current) == 0);
+    FC_CHECK(symlink("releases/2.0@3", cur_tmp) == 0 && rename(cur_tmp, current) == 0);
     free(cur_tmp);
     again = fc_install_new(inst, state, trust, &err, NULL, 0);
-    assert(again && fc_install_serial(again) == 4);
+    FC_CHECK(again && fc_install_serial(again) == 4);
     s_test_current_is(inst, "releases/2.0@4");
     fc_install_destroy(&again);
     /* A signer no longer trusted: nothing counts as installed, and the tree is left alone. */
     fc_trust_t *empty = fc_trust_new();
     again = fc_install_new(inst, state, empty, &err, NULL, 0);
-    assert(again && fc_install_serial(again) == 0 && fc_install_manifest(again) == NULL);
+    FC_CHECK(again && fc_install_serial(again) == 0 && fc_install_manifest(again) == NULL);
     s_test_current_is(inst, "releases/2.0@4");
     fc_install_destroy(&again);
     fc_trust_destroy(&empty);
@@ -780,7 +780,7 @@ void fc_install_test(bool verbose)
     free(ipath);
     fc_trust_destroy(&trust);
     fc_signkey_wipe(&key);
-    assert(fc_remove_tree(root) == 0);
+    FC_CHECK(fc_remove_tree(root) == 0);
     free(src);
     free(inst);
     free(state);

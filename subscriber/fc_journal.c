@@ -2,11 +2,9 @@
    restarted agent resumes a release instead of fetching it again. */
 #include "fc_journal.h"
 #include "fc_error.h"
+#include "fc_test_check.h"
 #include "fc_util.h"
 
-/* The self-test asserts must run in RelWithDebInfo builds too. */
-#undef NDEBUG
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -298,7 +296,7 @@ void fc_journal_test(bool verbose)
     if (verbose)
         printf(" * fc_journal: ");
     char dir[] = "/tmp/fc_journal_test.XXXXXX";
-    assert(mkdtemp(dir));
+    FC_CHECK(mkdtemp(dir));
     char path[256];
     snprintf(path, sizeof path, "%s/j", dir);
     uint8_t id[FC_HASH_LEN], other[FC_HASH_LEN];
@@ -308,63 +306,63 @@ void fc_journal_test(bool verbose)
 
     /* Mark, reopen, has. */
     fc_journal_t *j = fc_journal_open(path, id, 100, &err);
-    assert(j && err == 0);
-    assert(fc_journal_count(j) == 0 && !fc_journal_has(j, 3));
-    assert(fc_journal_mark(j, 3) == 0);
-    assert(fc_journal_mark(j, 99) == 0);
-    assert(fc_journal_mark(j, 3) == 0); /* idempotent, no duplicate record */
-    assert(fc_journal_mark(j, 100) == FC_EINVAL);
-    assert(fc_journal_count(j) == 2 && fc_journal_has(j, 3) && fc_journal_has(j, 99));
-    assert(!fc_journal_has(j, 100) && !fc_journal_has(j, 4));
-    assert(fc_journal_sync(j) == 0);
+    FC_CHECK(j && err == 0);
+    FC_CHECK(fc_journal_count(j) == 0 && !fc_journal_has(j, 3));
+    FC_CHECK(fc_journal_mark(j, 3) == 0);
+    FC_CHECK(fc_journal_mark(j, 99) == 0);
+    FC_CHECK(fc_journal_mark(j, 3) == 0); /* idempotent, no duplicate record */
+    FC_CHECK(fc_journal_mark(j, 100) == FC_EINVAL);
+    FC_CHECK(fc_journal_count(j) == 2 && fc_journal_has(j, 3) && fc_journal_has(j, 99));
+    FC_CHECK(!fc_journal_has(j, 100) && !fc_journal_has(j, 4));
+    FC_CHECK(fc_journal_sync(j) == 0);
     fc_journal_destroy(&j);
-    assert(j == NULL);
+    FC_CHECK(j == NULL);
     fc_journal_destroy(&j);
     struct stat st;
-    assert(stat(path, &st) == 0 && st.st_size == S_HEADER_LEN + 2 * S_RECORD_LEN);
+    FC_CHECK(stat(path, &st) == 0 && st.st_size == S_HEADER_LEN + 2 * S_RECORD_LEN);
 
     j = fc_journal_open(path, id, 100, &err);
-    assert(j && fc_journal_count(j) == 2 && fc_journal_has(j, 3) && fc_journal_has(j, 99));
+    FC_CHECK(j && fc_journal_count(j) == 2 && fc_journal_has(j, 3) && fc_journal_has(j, 99));
     /* Forget is in memory only; a re-mark appends again. */
     fc_journal_forget(j, 3);
-    assert(!fc_journal_has(j, 3) && fc_journal_count(j) == 1);
-    assert(fc_journal_mark(j, 3) == 0 && fc_journal_mark(j, 50) == 0);
+    FC_CHECK(!fc_journal_has(j, 3) && fc_journal_count(j) == 1);
+    FC_CHECK(fc_journal_mark(j, 3) == 0 && fc_journal_mark(j, 50) == 0);
     fc_journal_destroy(&j);
 
     /* Torn last record: the whole records before it survive. */
-    assert(stat(path, &st) == 0);
-    assert(truncate(path, st.st_size - 5) == 0);
+    FC_CHECK(stat(path, &st) == 0);
+    FC_CHECK(truncate(path, st.st_size - 5) == 0);
     j = fc_journal_open(path, id, 100, &err);
-    assert(j && err == 0);
-    assert(fc_journal_has(j, 3) && fc_journal_has(j, 99) && !fc_journal_has(j, 50));
-    assert(fc_journal_count(j) == 2);
+    FC_CHECK(j && err == 0);
+    FC_CHECK(fc_journal_has(j, 3) && fc_journal_has(j, 99) && !fc_journal_has(j, 50));
+    FC_CHECK(fc_journal_count(j) == 2);
     /* The file was rewritten aligned: a new mark survives the next reopen. */
-    assert(fc_journal_mark(j, 7) == 0);
+    FC_CHECK(fc_journal_mark(j, 7) == 0);
     fc_journal_destroy(&j);
     j = fc_journal_open(path, id, 100, &err);
-    assert(j && fc_journal_count(j) == 3 && fc_journal_has(j, 7));
+    FC_CHECK(j && fc_journal_count(j) == 3 && fc_journal_has(j, 7));
     fc_journal_destroy(&j);
 
     /* Garbage record in the middle: records after it are not trusted. */
     {
         int fd = open(path, O_WRONLY);
-        assert(fd >= 0);
+        FC_CHECK(fd >= 0);
         uint8_t junk[S_RECORD_LEN];
         memset(junk, 0, sizeof junk); /* zeros: index 0 with a wrong check */
-        assert(pwrite(fd, junk, sizeof junk, S_HEADER_LEN + S_RECORD_LEN) == S_RECORD_LEN);
+        FC_CHECK(pwrite(fd, junk, sizeof junk, S_HEADER_LEN + S_RECORD_LEN) == S_RECORD_LEN);
         close(fd);
         j = fc_journal_open(path, id, 100, &err);
-        assert(j && fc_journal_count(j) == 1 && !fc_journal_has(j, 0));
+        FC_CHECK(j && fc_journal_count(j) == 1 && !fc_journal_has(j, 0));
         fc_journal_destroy(&j);
     }
 
     /* A header for another release (or another chunk count): empty. */
     j = fc_journal_open(path, other, 100, &err);
-    assert(j && err == 0 && fc_journal_count(j) == 0);
-    assert(fc_journal_mark(j, 1) == 0);
+    FC_CHECK(j && err == 0 && fc_journal_count(j) == 0);
+    FC_CHECK(fc_journal_mark(j, 1) == 0);
     fc_journal_destroy(&j);
     j = fc_journal_open(path, other, 101, &err);
-    assert(j && fc_journal_count(j) == 0);
+    FC_CHECK(j && fc_journal_count(j) == 0);
     fc_journal_destroy(&j);
 
     /* Records past nchunks (valid checks) are ignored. */
@@ -373,9 +371,9 @@ void fc_journal_test(bool verbose)
         s_encode_header(buf, id, 10);
         s_encode_record(buf + S_HEADER_LEN, 5);
         s_encode_record(buf + S_HEADER_LEN + S_RECORD_LEN, 1000);
-        assert(fc_write_file_atomic(path, buf, sizeof buf, 0600) == 0);
+        FC_CHECK(fc_write_file_atomic(path, buf, sizeof buf, 0600) == 0);
         j = fc_journal_open(path, id, 10, &err);
-        assert(j && fc_journal_count(j) == 1 && fc_journal_has(j, 5));
+        FC_CHECK(j && fc_journal_count(j) == 1 && fc_journal_has(j, 5));
         fc_journal_destroy(&j);
     }
 
@@ -384,37 +382,37 @@ void fc_journal_test(bool verbose)
         uint8_t junk[1000];
         for (size_t i = 0; i < sizeof junk; i++)
             junk[i] = (uint8_t)(i * 131 + 7);
-        assert(fc_write_file_atomic(path, junk, sizeof junk, 0600) == 0);
+        FC_CHECK(fc_write_file_atomic(path, junk, sizeof junk, 0600) == 0);
         j = fc_journal_open(path, id, 10, &err);
-        assert(j && fc_journal_count(j) == 0);
+        FC_CHECK(j && fc_journal_count(j) == 0);
         fc_journal_destroy(&j);
         /* A valid header followed by 4 GiB of holes (zeros): stops at the first record. */
         uint8_t hdr[S_HEADER_LEN];
         s_encode_header(hdr, id, 10);
-        assert(fc_write_file_atomic(path, hdr, sizeof hdr, 0600) == 0);
-        assert(truncate(path, (off_t)(4ull << 30)) == 0);
+        FC_CHECK(fc_write_file_atomic(path, hdr, sizeof hdr, 0600) == 0);
+        FC_CHECK(truncate(path, (off_t)(4ull << 30)) == 0);
         j = fc_journal_open(path, id, 10, &err);
-        assert(j && fc_journal_count(j) == 0);
-        assert(stat(path, &st) == 0 && st.st_size == S_HEADER_LEN);
-        assert(fc_journal_mark(j, 9) == 0);
+        FC_CHECK(j && fc_journal_count(j) == 0);
+        FC_CHECK(stat(path, &st) == 0 && st.st_size == S_HEADER_LEN);
+        FC_CHECK(fc_journal_mark(j, 9) == 0);
         fc_journal_destroy(&j);
         j = fc_journal_open(path, id, 10, &err);
-        assert(j && fc_journal_count(j) == 1 && fc_journal_has(j, 9));
+        FC_CHECK(j && fc_journal_count(j) == 1 && fc_journal_has(j, 9));
         fc_journal_destroy(&j);
         /* Empty file, and a chunk count of zero. */
-        assert(truncate(path, 0) == 0);
+        FC_CHECK(truncate(path, 0) == 0);
         j = fc_journal_open(path, id, 0, &err);
-        assert(j && fc_journal_count(j) == 0 && !fc_journal_has(j, 0));
-        assert(fc_journal_mark(j, 0) == FC_EINVAL);
+        FC_CHECK(j && fc_journal_count(j) == 0 && !fc_journal_has(j, 0));
+        FC_CHECK(fc_journal_mark(j, 0) == FC_EINVAL);
         fc_journal_destroy(&j);
     }
 
     /* Unopenable path and absurd sizes fail cleanly. */
     snprintf(path, sizeof path, "%s/missing/j", dir);
-    assert(fc_journal_open(path, id, 10, &err) == NULL && err == FC_EIO);
-    assert(fc_journal_open(path, id, UINT64_MAX, &err) == NULL && err == FC_EINVAL);
+    FC_CHECK(fc_journal_open(path, id, 10, &err) == NULL && err == FC_EIO);
+    FC_CHECK(fc_journal_open(path, id, UINT64_MAX, &err) == NULL && err == FC_EINVAL);
 
-    assert(fc_remove_tree(dir) == 0);
+    FC_CHECK(fc_remove_tree(dir) == 0);
     if (verbose)
         printf("OK\n");
 }

@@ -1,8 +1,8 @@
 /* fc_policy.c: the agent's install policy as a pure function, and its table of cases. */
 #include "fc_policy.h"
 #include "fc_error.h"
+#include "fc_test_check.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -197,23 +197,23 @@ void fc_policy_test(bool verbose)
                     "available %d shown %d replaces %d\n",
                     c->name, fc_policy_action_name(d.action), (int)d.reason, d.exit_code, d.error,
                     d.remember, d.available, d.shown, d.replaces_target);
-            assert(!"fc_policy case failed");
+            FC_CHECK(!"fc_policy case failed");
         }
         /* Pure: the same inputs decide the same again. */
         fc_policy_decision_t again = fc_policy_decide(&in);
-        assert(again.action == d.action && again.reason == d.reason &&
-               again.exit_code == d.exit_code && again.error == d.error &&
-               again.remember == d.remember && again.available == d.available &&
-               again.shown == d.shown && again.replaces_target == d.replaces_target);
+        FC_CHECK(again.action == d.action && again.reason == d.reason &&
+                 again.exit_code == d.exit_code && again.error == d.error &&
+                 again.remember == d.remember && again.available == d.available &&
+                 again.shown == d.shown && again.replaces_target == d.replaces_target);
     }
     /* Every action is reached by some row. */
     for (int a = FC_POLICY_IGNORE; a <= FC_POLICY_INSTALL; a++) {
         bool seen = false;
         for (size_t i = 0; i < n && !seen; i++)
             seen = s_cases[i].action == (fc_policy_action_t)a;
-        assert(seen);
+        FC_CHECK(seen);
     }
-    assert(!strcmp(fc_policy_action_name(FC_POLICY_INSTALL), "install"));
-    assert(!strcmp(fc_policy_action_name((fc_policy_action_t)99), "?"));
+    FC_CHECK(!strcmp(fc_policy_action_name(FC_POLICY_INSTALL), "install"));
+    FC_CHECK(!strcmp(fc_policy_action_name((fc_policy_action_t)99), "?"));
     printf("%sOK (%zu cases)\n", verbose ? "\n" : "", n);
 }

@@ -288,7 +288,7 @@ static void s_changed(fc_agent_t *agent, fc_diff_entry_t *d, size_t n, const cha
     fc_config_destroy(&self->held);
     self->held = neu; /* not judged again until a newer revision comes */
     char text[FC_MAX_TEXT + 1];
-    snprintf(text, sizeof text, "%s; previous config (rev %llu) stays in force", why,
+    fc_textf(text, sizeof text, "%s; previous config (rev %llu) stays in force", why, /* may cut */
              (unsigned long long)fc_config_last_rev(old));
     s_ensure_json(agent);
     s_ack_batch(agent, FC_ACK_FAILED, text);
@@ -325,7 +325,8 @@ void fc_reconf_judge(fc_agent_t *agent, double now)
         self->held = self->next;
         self->next = NULL;
         char text[FC_MAX_TEXT + 1];
-        snprintf(text, sizeof text, "%s; no --exec-restart: old values stay in force", why);
+        fc_textf(text, sizeof text, "%s; no --exec-restart: old values stay in force",
+                 why); /* may cut */
         s_ensure_json(agent);
         /* Nothing restarts: a veto is reported as such (a canary counts it as a failure),
            a restart-only key as waiting for someone to restart the application. */
@@ -336,7 +337,7 @@ void fc_reconf_judge(fc_agent_t *agent, double now)
         fc_reconf_slot_forget(agent);
         self->slot_rev = s_batch_rev(self);
         self->slot_retry = now;
-        snprintf(self->restart_why, sizeof self->restart_why, "%s: restarted", why);
+        fc_textf(self->restart_why, sizeof self->restart_why, "%s: restarted", why); /* may cut */
         if (s_loud(agent))
             fc_agent_log(agent, "config rev %llu: %s; waiting for a restart slot",
                          (unsigned long long)rev, why);

@@ -24,32 +24,32 @@ static void s_test_late_joiner(fc_reconf_env_t *env)
     fc_reconf_env_cmd(env, "PAGE", "2");
     char *changed = fc_reconf_env_hook(env, "changed", 0);
     fc_agent_t *agent = fc_reconf_env_agent(env, NULL, NULL, changed, NULL);
-    assert(fc_agent_config_rev(agent) == 0);
+    FC_CHECK(fc_agent_config_rev(agent) == 0);
     fc_reconf_env_once(agent, FC_AGENT_EXIT_OK, 5);
     char *json = fc_reconf_env_file(env->state, "config.json");
-    assert(strstr(json, "\"log.level\":\"verbose\""));
-    assert(strstr(json, "\"listen.port\":80"));
-    assert(strstr(json, "\"cache.size\":64"));
-    assert(!strstr(json, "db.pool"));
-    assert(strstr(json, "\"_rev\":5"));
-    assert(json[strlen(json) - 1] == '\n');
+    FC_CHECK(strstr(json, "\"log.level\":\"verbose\""));
+    FC_CHECK(strstr(json, "\"listen.port\":80"));
+    FC_CHECK(strstr(json, "\"cache.size\":64"));
+    FC_CHECK(!strstr(json, "db.pool"));
+    FC_CHECK(strstr(json, "\"_rev\":5"));
+    FC_CHECK(json[strlen(json) - 1] == '\n');
     free(json);
     /* One Changed run with the whole diff on stdin. */
-    assert(fc_reconf_env_lines(env->dir, "changed.count") == 1);
+    FC_CHECK(fc_reconf_env_lines(env->dir, "changed.count") == 1);
     char *diff = fc_reconf_env_file(env->dir, "changed.json");
-    assert(strstr(diff, "\"rev\":5") && strstr(diff, "\"key\":\"cache.size\""));
+    FC_CHECK(strstr(diff, "\"rev\":5") && strstr(diff, "\"key\":\"cache.size\""));
     free(diff);
     char *acks = fc_reconf_env_acks(env);
-    assert(strstr(acks, "1 applied") && strstr(acks, "3 applied") && strstr(acks, "5 applied"));
-    assert(!strstr(acks, "4 "));
+    FC_CHECK(strstr(acks, "1 applied") && strstr(acks, "3 applied") && strstr(acks, "5 applied"));
+    FC_CHECK(!strstr(acks, "4 "));
     free(acks);
-    assert(fc_agent_config_int(agent, "listen.port", 0) == 80);
+    FC_CHECK(fc_agent_config_int(agent, "listen.port", 0) == 80);
     char *level = fc_agent_config_str(agent, "log.level", NULL);
-    assert(level && streq(level, "verbose"));
+    FC_CHECK(level && streq(level, "verbose"));
     free(level);
-    assert(fc_agent_config_int(agent, "log.level", -1) == -1); /* wrong type: default */
-    assert(fc_agent_config_bool(agent, "missing", true));
-    assert(fc_agent_config_double(agent, "listen.port", 0) == 80.0);
+    FC_CHECK(fc_agent_config_int(agent, "log.level", -1) == -1); /* wrong type: default */
+    FC_CHECK(fc_agent_config_bool(agent, "missing", true));
+    FC_CHECK(fc_agent_config_double(agent, "listen.port", 0) == 80.0);
     fc_agent_destroy(&agent);
     free(changed);
     fc_reconf_env_cmd(env, "PAGE", "1000");
@@ -62,17 +62,17 @@ static void s_test_unchanged(fc_reconf_env_t *env)
     char *changing = fc_reconf_env_hook(env, "changing", 0);
     char *changed = fc_reconf_env_hook(env, "changed", 0);
     fc_agent_t *agent = fc_reconf_env_agent(env, NULL, changing, changed, NULL);
-    assert(fc_agent_config_rev(agent) == 5); /* from the saved revisions */
+    FC_CHECK(fc_agent_config_rev(agent) == 5); /* from the saved revisions */
     ino_t before = fc_reconf_env_inode(env->state, "config.json");
     fc_reconf_env_push(env, "global", "log.level=\"debug\""); /* 6: overridden by agent:a1 */
     fc_reconf_env_cmd(env, "REPLAY", NULL);
     fc_reconf_env_once(agent, FC_AGENT_EXIT_OK, 6);
     char *acks = fc_reconf_env_acks(env);
-    assert(strstr(acks, "6 unchanged"));
+    FC_CHECK(strstr(acks, "6 unchanged"));
     free(acks);
-    assert(fc_reconf_env_lines(env->dir, "changing.count") == 0);
-    assert(fc_reconf_env_lines(env->dir, "changed.count") == 1);
-    assert(fc_reconf_env_inode(env->state, "config.json") == before); /* untouched */
+    FC_CHECK(fc_reconf_env_lines(env->dir, "changing.count") == 0);
+    FC_CHECK(fc_reconf_env_lines(env->dir, "changed.count") == 1);
+    FC_CHECK(fc_reconf_env_inode(env->state, "config.json") == before); /* untouched */
     fc_agent_destroy(&agent);
     free(changing);
     free(changed);
@@ -94,23 +94,23 @@ static void s_test_veto_restart(fc_reconf_env_t *env)
     int slots = fc_reconf_env_slots(env);
     fc_reconf_env_push(env, "group:web", "cache.size=128"); /* 7 */
     fc_reconf_env_once(agent, FC_AGENT_EXIT_OK, 7);
-    assert(fc_reconf_env_slots(env) - slots == 3);
-    assert(fc_reconf_env_lines(env->dir, "changing.count") == 1);
-    assert(fc_reconf_env_lines(env->dir, "restart.count") == 1);
-    assert(fc_reconf_env_lines(env->dir, "changed.count") == 1); /* not run on the restart path */
+    FC_CHECK(fc_reconf_env_slots(env) - slots == 3);
+    FC_CHECK(fc_reconf_env_lines(env->dir, "changing.count") == 1);
+    FC_CHECK(fc_reconf_env_lines(env->dir, "restart.count") == 1);
+    FC_CHECK(fc_reconf_env_lines(env->dir, "changed.count") == 1); /* not run on the restart path */
     char *diff = fc_reconf_env_file(env->dir, "restart.json");
-    assert(strstr(diff, "\"old\":64") && strstr(diff, "\"new\":128"));
+    FC_CHECK(strstr(diff, "\"old\":64") && strstr(diff, "\"new\":128"));
     free(diff);
     char *acks = fc_reconf_env_acks(env);
-    assert(strstr(acks, "7 restarted vetoed by changing handler (exit 1): restarted"));
+    FC_CHECK(strstr(acks, "7 restarted vetoed by changing handler (exit 1): restarted"));
     free(acks);
     char *json = fc_reconf_env_file(env->state, "config.json");
-    assert(strstr(json, "\"cache.size\":128"));
+    FC_CHECK(strstr(json, "\"cache.size\":128"));
     free(json);
     /* Written by rename: a reader sees the old file or the new one, never half of one. */
-    assert(fc_reconf_env_inode(env->state, "config.json") != before);
+    FC_CHECK(fc_reconf_env_inode(env->state, "config.json") != before);
     char *note = fc_reconf_env_file(env->state, "config.restart");
-    assert(streq(note, "")); /* gone once acked */
+    FC_CHECK(streq(note, "")); /* gone once acked */
     free(note);
     fc_agent_destroy(&agent);
     free(changing);
@@ -130,15 +130,15 @@ static void s_test_restart_only(fc_reconf_env_t *env)
                               &env->key);                /* 8 */
     fc_reconf_env_push(env, "global", "listen.port=81"); /* 9 */
     fc_reconf_env_once(agent, FC_AGENT_EXIT_OK, 9);
-    assert(fc_reconf_env_lines(env->dir, "changing.count") == 2);
-    assert(fc_reconf_env_lines(env->dir, "restart.count") == 2);
+    FC_CHECK(fc_reconf_env_lines(env->dir, "changing.count") == 2);
+    FC_CHECK(fc_reconf_env_lines(env->dir, "restart.count") == 2);
     char *diff = fc_reconf_env_file(env->dir, "changing.json");
-    assert(strstr(diff, "\"restart\":true"));
+    FC_CHECK(strstr(diff, "\"restart\":true"));
     free(diff);
     char *acks = fc_reconf_env_acks(env);
-    assert(strstr(acks, "9 restarted key listen.port needs a restart: restarted"));
+    FC_CHECK(strstr(acks, "9 restarted key listen.port needs a restart: restarted"));
     free(acks);
-    assert(fc_agent_config_int(agent, "listen.port", 0) == 81);
+    FC_CHECK(fc_agent_config_int(agent, "listen.port", 0) == 81);
     fc_agent_destroy(&agent);
     free(changing);
     free(restart);
@@ -152,29 +152,30 @@ static void s_test_restart_required(fc_reconf_env_t *env)
     char path[256];
     snprintf(path, sizeof path, "%s/config.restart", env->state);
     const char *note = "8 9 999\nkey listen.port needs a restart: restarted\n";
-    assert(fc_write_file_atomic(path, note, strlen(note), 0644) == 0);
+    FC_CHECK(fc_write_file_atomic(path, note, strlen(note), 0644) == 0);
     fc_agent_t *agent = fc_reconf_env_agent(env, NULL, NULL, NULL, NULL);
-    assert(access(path, F_OK) != 0);
+    FC_CHECK(access(path, F_OK) != 0);
     char *json_before = fc_reconf_env_file(env->state, "config.json");
     fc_reconf_env_push(env, "global", "listen.port=82"); /* 10 */
     fc_agent_result_t r;
-    assert(fc_agent_run_once(agent, false, &r) == FC_AGENT_EXIT_OK);
-    assert(streq(r.config_state, "restart-required"));
-    assert(r.config_rev == 9);
+    FC_CHECK(fc_agent_run_once(agent, false, &r) == FC_AGENT_EXIT_OK);
+    FC_CHECK(streq(r.config_state, "restart-required"));
+    FC_CHECK(r.config_rev == 9);
     char *acks = fc_reconf_env_acks(env);
-    assert(strstr(acks, "10 restart-required key listen.port needs a restart; no --exec-restart"));
-    assert(strstr(acks, "9 restarted key listen.port needs a restart: restarted|a1"));
-    assert(!strstr(acks, "999 "));
+    FC_CHECK(
+        strstr(acks, "10 restart-required key listen.port needs a restart; no --exec-restart"));
+    FC_CHECK(strstr(acks, "9 restarted key listen.port needs a restart: restarted|a1"));
+    FC_CHECK(!strstr(acks, "999 "));
     free(acks);
     char *json = fc_reconf_env_file(env->state, "config.json");
-    assert(streq(json, json_before));
+    FC_CHECK(streq(json, json_before));
     free(json);
     free(json_before);
-    assert(fc_agent_config_int(agent, "listen.port", 0) == 81);
+    FC_CHECK(fc_agent_config_int(agent, "listen.port", 0) == 81);
     /* Held back, not judged again without something newer. */
-    assert(fc_agent_run_once(agent, false, &r) == FC_AGENT_EXIT_OK);
+    FC_CHECK(fc_agent_run_once(agent, false, &r) == FC_AGENT_EXIT_OK);
     acks = fc_reconf_env_acks(env);
-    assert(!strstr(acks, "10 "));
+    FC_CHECK(!strstr(acks, "10 "));
     free(acks);
     fc_agent_destroy(&agent);
 }
@@ -207,20 +208,20 @@ static void s_test_changed_fails(fc_reconf_env_t *env)
     fc_reconf_env_push(env, "agent:a1", "log.level=\"warn\""); /* 12 */
     fc_agent_result_t r;
     /* A failed change turns --once's 0 into 1. */
-    assert(fc_agent_run_once(agent, false, &r) == FC_AGENT_EXIT_ERROR);
-    assert(strstr(r.message, "changed handler failed (exit 3)"));
-    assert(streq(r.config_state, "failed"));
+    FC_CHECK(fc_agent_run_once(agent, false, &r) == FC_AGENT_EXIT_ERROR);
+    FC_CHECK(strstr(r.message, "changed handler failed (exit 3)"));
+    FC_CHECK(streq(r.config_state, "failed"));
     char *acks = fc_reconf_env_acks(env);
-    assert(strstr(acks, "12 failed changed handler failed (exit 3); previous config (rev 9)"));
+    FC_CHECK(strstr(acks, "12 failed changed handler failed (exit 3); previous config (rev 9)"));
     free(acks);
     /* Applied by the callback, then undone with the reverse diff. */
-    assert(calls[0] == 2 && calls[1] == 2);
+    FC_CHECK(calls[0] == 2 && calls[1] == 2);
     char *json = fc_reconf_env_file(env->state, "config.json");
-    assert(streq(json, json_before));
+    FC_CHECK(streq(json, json_before));
     free(json);
     free(json_before);
     char *level = fc_agent_config_str(agent, "log.level", NULL);
-    assert(level && streq(level, "verbose"));
+    FC_CHECK(level && streq(level, "verbose"));
     free(level);
     fc_agent_destroy(&agent);
     free(changed);
@@ -231,17 +232,17 @@ static void s_test_no_broker(fc_reconf_env_t *env)
 {
     char *json_before = fc_reconf_env_file(env->state, "config.json");
     fc_agent_t *agent = fc_reconf_env_agent(env, "tcp://127.0.0.1:1", NULL, NULL, NULL);
-    assert(fc_agent_config_rev(agent) >= 9);
+    FC_CHECK(fc_agent_config_rev(agent) >= 9);
     char *level = fc_agent_config_str(agent, "log.level", NULL);
-    assert(level && streq(level, "verbose"));
+    FC_CHECK(level && streq(level, "verbose"));
     free(level);
     char *whole = fc_agent_config_json(agent);
-    assert(strstr(whole, "\"cache.size\":128"));
+    FC_CHECK(strstr(whole, "\"cache.size\":128"));
     free(whole);
     fc_agent_result_t r;
-    assert(fc_agent_run_once(agent, false, &r) == FC_AGENT_EXIT_ERROR);
+    FC_CHECK(fc_agent_run_once(agent, false, &r) == FC_AGENT_EXIT_ERROR);
     char *json = fc_reconf_env_file(env->state, "config.json");
-    assert(streq(json, json_before));
+    FC_CHECK(streq(json, json_before));
     free(json);
     free(json_before);
     fc_agent_destroy(&agent);
@@ -259,19 +260,19 @@ static void s_test_forged(fc_reconf_env_t *env)
     const char *pairs[] = {"listen.port=81", "cache.size=256"};
     fc_reconf_env_push_ex(env, "group:web", false, pairs, 2);
     fc_agent_result_t r;
-    assert(fc_agent_run_once(agent, false, &r) == FC_AGENT_EXIT_ERROR);
-    assert(strstr(r.message, "rejected") && strstr(r.message, "untrusted"));
-    assert(r.config_rev == env->rev);
-    assert(fc_agent_config_int(agent, "cache.size", 0) == 256);
+    FC_CHECK(fc_agent_run_once(agent, false, &r) == FC_AGENT_EXIT_ERROR);
+    FC_CHECK(strstr(r.message, "rejected") && strstr(r.message, "untrusted"));
+    FC_CHECK(r.config_rev == env->rev);
+    FC_CHECK(fc_agent_config_int(agent, "cache.size", 0) == 256);
     char *acks = fc_reconf_env_acks(env);
     char want[64];
     snprintf(want, sizeof want, "%llu failed rejected by the agent", (unsigned long long)forged);
-    assert(strstr(acks, want));
+    FC_CHECK(strstr(acks, want));
     snprintf(want, sizeof want, "%llu applied cache.size|", (unsigned long long)env->rev);
-    assert(strstr(acks, want));
+    FC_CHECK(strstr(acks, want));
     free(acks);
     char *json = fc_reconf_env_file(env->state, "config.json");
-    assert(strstr(json, "\"cache.size\":256") && !strstr(json, "keys"));
+    FC_CHECK(strstr(json, "\"cache.size\":256") && !strstr(json, "keys"));
     free(json);
     fc_agent_destroy(&agent);
     fc_signkey_wipe(&other);
@@ -284,14 +285,14 @@ static void s_test_canary(fc_reconf_env_t *env)
     uint32_t percent = 1;
     while (percent < 99 && fc_canary_member("a1", percent))
         percent++;
-    assert(!fc_canary_member("a1", percent));
+    FC_CHECK(!fc_canary_member("a1", percent));
     fc_revision_t *r = fc_revision_new(FC_REV_SET);
     r->rev = ++env->rev;
     r->created = 1700000000;
     r->canary = percent;
     fc_value_t v;
-    assert(fc_value_from_text(&v, "32") == 0);
-    assert(fc_revision_set(r, "cache.size", &v) == 0);
+    FC_CHECK(fc_value_from_text(&v, "32") == 0);
+    FC_CHECK(fc_revision_set(r, "cache.size", &v) == 0);
     fc_value_free(&v);
     snprintf(r->scope, sizeof r->scope, "agent:a1");
     fc_reconf_env_push_rev(env, &r, &env->key, false);
@@ -299,23 +300,23 @@ static void s_test_canary(fc_reconf_env_t *env)
 
     fc_agent_t *agent = fc_reconf_env_agent(env, NULL, NULL, NULL, NULL);
     int64_t before = fc_agent_config_int(agent, "cache.size", 0);
-    assert(before != 32);
+    FC_CHECK(before != 32);
     fc_reconf_env_once(agent, FC_AGENT_EXIT_OK, canary); /* seen, changes nothing */
-    assert(fc_agent_config_int(agent, "cache.size", 0) == before);
+    FC_CHECK(fc_agent_config_int(agent, "cache.size", 0) == before);
     char *acks = fc_reconf_env_acks(env);
     char want[64];
     snprintf(want, sizeof want, "%llu ", (unsigned long long)canary);
-    assert(!strstr(acks, want)); /* not a canary: not counted among them */
+    FC_CHECK(!strstr(acks, want)); /* not a canary: not counted among them */
     free(acks);
 
     fc_reconf_env_push_other(env, NULL, canary, &env->key);
     fc_reconf_env_once(agent, FC_AGENT_EXIT_OK, env->rev);
-    assert(fc_agent_config_int(agent, "cache.size", 0) == 32);
+    FC_CHECK(fc_agent_config_int(agent, "cache.size", 0) == 32);
     acks = fc_reconf_env_acks(env);
     snprintf(want, sizeof want, "%llu applied cache.size|", (unsigned long long)canary);
-    assert(strstr(acks, want));
+    FC_CHECK(strstr(acks, want));
     snprintf(want, sizeof want, "%llu applied cache.size|", (unsigned long long)env->rev);
-    assert(strstr(acks, want));
+    FC_CHECK(strstr(acks, want));
     free(acks);
     fc_agent_destroy(&agent);
 }
@@ -332,39 +333,39 @@ static void s_test_hook_timeout(fc_reconf_env_t *env)
     fc_reconf_env_push(env, "agent:a1", "worker.count=4");
     fc_agent_result_t r;
     double t0 = zclock_mono();
-    assert(fc_agent_run_once(agent, false, &r) == FC_AGENT_EXIT_ERROR);
-    assert(zclock_mono() - t0 < 1000 * (1 + FC_HOOK_KILL_AFTER));
-    assert(strstr(r.message, "changed handler failed (timed out after 1 s)"));
-    assert(streq(r.config_state, "failed") && r.config_rev == before_rev);
+    FC_CHECK(fc_agent_run_once(agent, false, &r) == FC_AGENT_EXIT_ERROR);
+    FC_CHECK(zclock_mono() - t0 < 1000 * (1 + FC_HOOK_KILL_AFTER));
+    FC_CHECK(strstr(r.message, "changed handler failed (timed out after 1 s)"));
+    FC_CHECK(streq(r.config_state, "failed") && r.config_rev == before_rev);
     char *acks = fc_reconf_env_acks(env);
     char want[128];
     snprintf(want, sizeof want,
              "%llu failed changed handler failed (timed out after 1 s); previous config (rev "
              "%llu) stays in force",
              (unsigned long long)env->rev, (unsigned long long)before_rev);
-    assert(strstr(acks, want));
+    FC_CHECK(strstr(acks, want));
     free(acks);
     char *json = fc_reconf_env_file(env->state, "config.json");
-    assert(streq(json, json_before));
+    FC_CHECK(streq(json, json_before));
     free(json);
     free(json_before);
-    assert(fc_agent_config_int(agent, "worker.count", -1) == -1);
+    FC_CHECK(fc_agent_config_int(agent, "worker.count", -1) == -1);
     char *pid = fc_reconf_env_file(env->dir, "hung.pid");
-    assert(atoi(pid) > 1 && kill(atoi(pid), 0) != 0 && errno == ESRCH);
+    FC_CHECK(atoi(pid) > 1 && kill(atoi(pid), 0) != 0 && errno == ESRCH);
     free(pid);
     fc_agent_destroy(&agent);
 
     /* The same hook in the Changing phase: vetoed (no --exec-restart: old values kept). */
     agent = fc_reconf_env_agent_ex(env, NULL, hung, NULL, NULL, 1);
     fc_reconf_env_push(env, "agent:a1", "worker.count=5");
-    assert(fc_agent_run_once(agent, false, &r) == FC_AGENT_EXIT_OK);
-    assert(streq(r.config_state, "vetoed"));
+    FC_CHECK(fc_agent_run_once(agent, false, &r) == FC_AGENT_EXIT_OK);
+    FC_CHECK(streq(r.config_state, "vetoed"));
     acks = fc_reconf_env_acks(env);
     snprintf(want, sizeof want, "%llu vetoed vetoed by changing handler (timed out after 1 s);",
              (unsigned long long)env->rev);
-    assert(strstr(acks, want));
+    FC_CHECK(strstr(acks, want));
     free(acks);
-    assert(fc_agent_config_int(agent, "worker.count", -1) == -1);
+    FC_CHECK(fc_agent_config_int(agent, "worker.count", -1) == -1);
     fc_agent_destroy(&agent);
     free(hung);
 }
@@ -377,7 +378,7 @@ void fc_reconf_test(bool verbose)
     memset(&env, 0, sizeof env);
     env.verbose = verbose;
     snprintf(env.dir, sizeof env.dir, "/tmp/fc_reconf_test.XXXXXX");
-    assert(mkdtemp(env.dir));
+    FC_CHECK(mkdtemp(env.dir));
     snprintf(env.state, sizeof env.state, "%s/state", env.dir);
     snprintf(env.install, sizeof env.install, "%s/install", env.dir);
     fc_signkey_generate(&env.key);
@@ -405,7 +406,7 @@ void fc_reconf_test(bool verbose)
     zfile_t **files = dir ? zdir_flatten(dir) : NULL;
     for (size_t i = 0; files && files[i]; i++) {
         const char *name = zfile_filename(files[i], env.state);
-        assert(!strstr(name, ".tmp"));
+        FC_CHECK(!strstr(name, ".tmp"));
     }
     zdir_flatten_free(&files);
     zdir_destroy(&dir);

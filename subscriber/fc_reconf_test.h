@@ -4,6 +4,7 @@
 #define FC_RECONF_TEST_H
 
 #include "fc_reconf.h"
+#include "fc_test_check.h"
 
 #include <sys/types.h>
 

@@ -56,7 +56,7 @@ static void *s_reader(void *arg)
     while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
         char *level = fc_agent_config_str(r->agent, "log.level", "none");
         char *json = fc_agent_config_json(r->agent);
-        assert(level && json && json[0] == '{');
+        FC_CHECK(level && json && json[0] == '{');
         (void)fc_agent_config_int(r->agent, "listen.port", 0);
         (void)fc_agent_config_bool(r->agent, "feature.on", false);
         (void)fc_agent_config_double(r->agent, "ratio", 0.0);
@@ -95,25 +95,25 @@ static void s_test_carried(fc_reconf_env_t *env, s_app_t *app, char **all)
     int syncs = fc_reconf_env_syncs(env);
     fc_reconf_env_push(env, "agent:a1", "log.level=\"debug\"");
     snprintf(want, sizeof want, "%llu applied log.level|a1", (unsigned long long)env->rev);
-    assert(s_wait_for(env, want, all));
-    assert(s_level_is(app, "debug") && __atomic_load_n(&app->changed, __ATOMIC_SEQ_CST) == 4);
-    assert(fc_reconf_env_syncs(env) == syncs);
+    FC_CHECK(s_wait_for(env, want, all));
+    FC_CHECK(s_level_is(app, "debug") && __atomic_load_n(&app->changed, __ATOMIC_SEQ_CST) == 4);
+    FC_CHECK(fc_reconf_env_syncs(env) == syncs);
     /* Not ours: still moves the agent's number on, so the next one carried follows it. */
     fc_reconf_env_push(env, "agent:zz", "log.level=\"never\"");
     fc_reconf_env_push(env, "agent:a1", "log.level=\"notice\"");
     snprintf(want, sizeof want, "%llu applied log.level|a1", (unsigned long long)env->rev);
-    assert(s_wait_for(env, want, all));
-    assert(s_level_is(app, "notice") && __atomic_load_n(&app->changed, __ATOMIC_SEQ_CST) == 5);
-    assert(fc_reconf_env_syncs(env) == syncs);
+    FC_CHECK(s_wait_for(env, want, all));
+    FC_CHECK(s_level_is(app, "notice") && __atomic_load_n(&app->changed, __ATOMIC_SEQ_CST) == 5);
+    FC_CHECK(fc_reconf_env_syncs(env) == syncs);
     /* A gap: the quiet push is never announced, so the next announcement is not the one
        after the last seen: the agent syncs and gets both. */
     const char *pair = "log.level=\"trace\"";
     fc_reconf_env_push_ex(env, "agent:a1", true, &pair, 1);
     fc_reconf_env_push(env, "agent:a1", "log.level=\"info\"");
     snprintf(want, sizeof want, "%llu applied log.level|a1", (unsigned long long)env->rev);
-    assert(s_wait_for(env, want, all));
-    assert(s_level_is(app, "info") && __atomic_load_n(&app->changed, __ATOMIC_SEQ_CST) == 6);
-    assert(fc_reconf_env_syncs(env) > syncs);
+    FC_CHECK(s_wait_for(env, want, all));
+    FC_CHECK(s_level_is(app, "info") && __atomic_load_n(&app->changed, __ATOMIC_SEQ_CST) == 6);
+    FC_CHECK(fc_reconf_env_syncs(env) > syncs);
     fc_reconf_env_cmd(env, "CARRY", "0");
 }
 
@@ -125,41 +125,41 @@ void fc_reconf_test_daemon(fc_reconf_env_t *env)
     pthread_mutex_init(&app.lock, NULL);
     fc_agent_on_config_changing(agent, s_app_changing, &app);
     fc_agent_on_config_changed(agent, s_app_changed, &app);
-    assert(fc_agent_start(agent) == 0);
-    assert(fc_agent_start(agent) == -1);
+    FC_CHECK(fc_agent_start(agent) == 0);
+    FC_CHECK(fc_agent_start(agent) == -1);
     s_reader_t reader = {.agent = agent};
     pthread_t reader_thread;
-    assert(pthread_create(&reader_thread, NULL, s_reader, &reader) == 0);
+    FC_CHECK(pthread_create(&reader_thread, NULL, s_reader, &reader) == 0);
     char *all = strdup(""), want[128];
     /* Startup: revisions 10-12 (held back or failed by earlier runs) come again. */
-    assert(s_wait_for(env, "12 applied log.level|a1", &all));
-    assert(__atomic_load_n(&app.changed, __ATOMIC_SEQ_CST) == 1 && s_level_is(&app, "warn"));
+    FC_CHECK(s_wait_for(env, "12 applied log.level|a1", &all));
+    FC_CHECK(__atomic_load_n(&app.changed, __ATOMIC_SEQ_CST) == 1 && s_level_is(&app, "warn"));
     /* A live change announced over PUB, without the revision (an older broker): synced. */
     int syncs = fc_reconf_env_syncs(env);
     fc_reconf_env_push(env, "agent:a1", "log.level=\"error\"");
     snprintf(want, sizeof want, "%llu applied log.level|a1", (unsigned long long)env->rev);
-    assert(s_wait_for(env, want, &all));
-    assert(s_level_is(&app, "error"));
-    assert(fc_reconf_env_syncs(env) == syncs + 1);
+    FC_CHECK(s_wait_for(env, want, &all));
+    FC_CHECK(s_level_is(&app, "error"));
+    FC_CHECK(fc_reconf_env_syncs(env) == syncs + 1);
     /* A lost announcement: the heartbeat shows the gap, the agent syncs. */
     const char *pair = "log.level=\"info\"";
     fc_reconf_env_push_ex(env, "agent:a1", true, &pair, 1);
     fc_reconf_env_cmd(env, "BEAT", NULL);
     snprintf(want, sizeof want, "%llu applied log.level|a1", (unsigned long long)env->rev);
-    assert(s_wait_for(env, want, &all));
-    assert(__atomic_load_n(&app.changed, __ATOMIC_SEQ_CST) == 3);
-    assert(s_level_is(&app, "info"));
+    FC_CHECK(s_wait_for(env, want, &all));
+    FC_CHECK(__atomic_load_n(&app.changed, __ATOMIC_SEQ_CST) == 3);
+    FC_CHECK(s_level_is(&app, "info"));
     s_test_carried(env, &app, &all);
     /* Vetoed in-process, no --exec-restart: vetoed, old port kept. */
     fc_reconf_env_push(env, "group:web", "listen.port=99");
     snprintf(want, sizeof want, "%llu vetoed vetoed by the in-process changing handler;",
              (unsigned long long)env->rev);
-    assert(s_wait_for(env, want, &all));
-    assert(__atomic_load_n(&app.vetoed_port, __ATOMIC_SEQ_CST) &&
-           fc_agent_config_int(agent, "listen.port", 0) == 81);
-    assert(__atomic_load_n(&app.changed, __ATOMIC_SEQ_CST) == 6);
+    FC_CHECK(s_wait_for(env, want, &all));
+    FC_CHECK(__atomic_load_n(&app.vetoed_port, __ATOMIC_SEQ_CST) &&
+             fc_agent_config_int(agent, "listen.port", 0) == 81);
+    FC_CHECK(__atomic_load_n(&app.changed, __ATOMIC_SEQ_CST) == 6);
     __atomic_store_n(&reader.stop, 1, __ATOMIC_RELEASE);
-    assert(pthread_join(reader_thread, NULL) == 0 && reader.reads > 0);
+    FC_CHECK(pthread_join(reader_thread, NULL) == 0 && reader.reads > 0);
     fc_agent_join(agent);
     free(all);
     fc_agent_destroy(&agent);

@@ -16,7 +16,7 @@ void fc_reconf_env_push_rev(fc_reconf_env_t *env, fc_revision_t **r_p, const fc_
 {
     size_t len = 0;
     uint8_t *bytes = fc_revision_sign(*r_p, key, &len);
-    assert(bytes);
+    FC_CHECK(bytes);
     zmsg_t *cmd = zmsg_new();
     zmsg_addstr(cmd, "PUSH");
     zmsg_addmem(cmd, bytes, len);
@@ -39,8 +39,8 @@ void fc_reconf_env_push_ex(fc_reconf_env_t *env, const char *scope, bool quiet,
         const char *eq = strchr(pairs[i], '=');
         snprintf(key, sizeof key, "%.*s", (int)(eq - pairs[i]), pairs[i]);
         fc_value_t v;
-        assert(fc_value_from_text(&v, eq + 1) == 0);
-        assert(fc_revision_set(r, key, &v) == 0);
+        FC_CHECK(fc_value_from_text(&v, eq + 1) == 0);
+        FC_CHECK(fc_revision_set(r, key, &v) == 0);
         fc_value_free(&v);
     }
     fc_reconf_env_push_rev(env, &r, &env->key, quiet);
@@ -153,7 +153,7 @@ fc_agent_t *fc_reconf_env_agent_ex(fc_reconf_env_t *env, const char *endpoint, c
     cfg.log_arg = &env->verbose;
     int err = 0;
     fc_agent_t *agent = fc_agent_new(&cfg, &err);
-    assert(agent);
+    FC_CHECK(agent);
     return agent;
 }
 
@@ -161,7 +161,7 @@ char *fc_reconf_env_hook(fc_reconf_env_t *env, const char *name, int exit_code)
 {
     char *cmd = zsys_sprintf("cat > %s/%s.json; echo run >> %s/%s.count; exit %d", env->dir, name,
                              env->dir, name, exit_code);
-    assert(cmd);
+    FC_CHECK(cmd);
     return cmd;
 }
 
@@ -172,6 +172,6 @@ void fc_reconf_env_once(fc_agent_t *agent, int want_exit, uint64_t want_rev)
     if (rc != want_exit || r.config_rev != want_rev)
         fprintf(stderr, "\nrun_once: exit %d rev %llu (%s: %s)\n", rc,
                 (unsigned long long)r.config_rev, r.state, r.message);
-    assert(rc == want_exit);
-    assert(r.config_rev == want_rev);
+    FC_CHECK(rc == want_exit);
+    FC_CHECK(r.config_rev == want_rev);
 }

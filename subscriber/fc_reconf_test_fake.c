@@ -86,7 +86,7 @@ static void s_fake_push(fc_fake_broker_t *broker, zmsg_t *cmd)
     char *quiet = zmsg_popstr(cmd);
     int err = 0;
     fc_revision_t *r = fc_revision_parse(zframe_data(bytes), zframe_size(bytes), NULL, &err);
-    assert(r && fake->nrevs < 64);
+    FC_CHECK(r && fake->nrevs < 64);
     s_stored_t *s = &fake->revs[fake->nrevs++];
     s->len = zframe_size(bytes);
     s->bytes = (uint8_t *)malloc(s->len);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # run.sh: the quick start: installs what is missing (Debian), builds, then runs the demo or the tests.
 #   ./run.sh demo    broker + sample release + three agents, on embedded defaults
-#   ./run.sh test    the whole test suite (ctest), the unit tests again in a release build
-#                    (build-rel/, MinSizeRel: -DNDEBUG), the whole suite under ASan+UBSan
-#                    (build-asan/), then under ThreadSanitizer (build-tsan/, tests/tsan.supp)
+#   ./run.sh test    the format check (clang-format), the whole test suite (ctest), the unit
+#                    tests again in a release build (build-rel/, MinSizeRel: -DNDEBUG), the
+#                    whole suite under ASan+UBSan (build-asan/), then under ThreadSanitizer
+#                    (build-tsan/, tests/tsan.supp)
 #   ./run.sh build   just install and build
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,16 +12,16 @@ cd "$(dirname "$0")"
 what=${1:-demo}
 case "$what" in
   demo|test|build) ;;
-  -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: ./run.sh demo|test|build" >&2; exit 2 ;;
 esac
 
 # Build and test dependencies, as Debian package names; nginx and curl are the baseline the
 # fan-out benchmark (and its smoke test) measures against, python3 reads JSON and writes
-# damaged journals in two suites.
+# damaged journals in two suites, clang-format checks the format.
 packages=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
           libsodium-dev libsqlite3-dev libjansson-dev sqlite3 procps)
-[ "$what" = test ] && packages+=("nginx-light|nginx" curl python3)
+[ "$what" = test ] && packages+=("nginx-light|nginx" curl python3 clang-format)
 bash tools/apt_install.sh "${packages[@]}"
 
 build=build
@@ -30,6 +31,10 @@ cmake --build "$build" -j"$(nproc)" >/dev/null || cmake --build "$build" -j1
 case "$what" in
   demo) exec bash tools/demo.sh "$build" ;;
   test)
+    # The format is part of the test: every C file as .clang-format says (clang-format 14,
+    # Debian's), so a difference fails the run before any test runs.
+    find proto broker publisher subscriber tools tests examples include -name '*.[ch]' -print0 |
+      xargs -0 clang-format --dry-run -Werror
     ctest --test-dir "$build" --output-on-failure -j2
     # The unit tests again in a release configuration: MinSizeRel sets -DNDEBUG, which drops
     # every assert, so a self-test passes there only if it still checks (FC_CHECK, which

@@ -42,8 +42,8 @@ typedef struct {
    "nothing installed"). Refuses (FC_EPATH, "otherwise unsafe") an install dir or releases/
    that is a symlink, is owned by a user other than root and this process's euid, or is
    writable by group or others: whoever can write there could redirect what the agent
-   installs or removes. NULL with *err on failure, and msg (may be NULL) saying what is wrong and what to
-   do. trust is borrowed and must outlive it. */
+   installs or removes. NULL with *err on failure, and msg (may be NULL) saying what is wrong and
+   what to do. trust is borrowed and must outlive it. */
 fc_install_t *fc_install_new(const char *install_dir, const char *state_dir,
                              const fc_trust_t *trust, int *err, char *msg, size_t msgsize);
 void fc_install_destroy(fc_install_t **self_p);

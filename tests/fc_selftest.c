@@ -4,39 +4,39 @@
 #include <string.h>
 
 #include "fc_ack.h"
-#include "fc_client.h"
-#include "fc_requester.h"
-#include "fc_config.h"
-#include "fc_envelope.h"
-#include "fc_error.h"
-#include "fc_curve.h"
-#include "fc_keyring.h"
-#include "fc_stamp.h"
-#include "fc_trustlist.h"
-#include "fc_hash.h"
-#include "fc_json.h"
-#include "fc_key.h"
-#include "fc_manifest.h"
-#include "fc_mpack.h"
-#include "fc_optval.h"
-#include "fc_msg.h"
-#include "fc_util.h"
-#include "fc_store.h"
-#include "fc_broker.h"
-#include "fc_chunks.h"
-#include "fc_state.h"
-#include "fc_suspects.h"
-#include "fc_verifier.h"
-#include "fc_config_service.h"
-#include "fc_store_config.h"
-#include "fc_journal.h"
-#include "fc_install.h"
-#include "fc_policy.h"
 #include "fc_agent.h"
 #include "fc_agent_trust.h"
+#include "fc_broker.h"
+#include "fc_chunks.h"
+#include "fc_client.h"
+#include "fc_config.h"
+#include "fc_config_service.h"
+#include "fc_curve.h"
+#include "fc_envelope.h"
+#include "fc_error.h"
 #include "fc_freshness.h"
+#include "fc_hash.h"
 #include "fc_history.h"
+#include "fc_install.h"
+#include "fc_journal.h"
+#include "fc_json.h"
+#include "fc_key.h"
+#include "fc_keyring.h"
+#include "fc_manifest.h"
+#include "fc_mpack.h"
+#include "fc_msg.h"
+#include "fc_optval.h"
+#include "fc_policy.h"
 #include "fc_reconf.h"
+#include "fc_requester.h"
+#include "fc_stamp.h"
+#include "fc_state.h"
+#include "fc_store.h"
+#include "fc_store_config.h"
+#include "fc_suspects.h"
+#include "fc_trustlist.h"
+#include "fc_util.h"
+#include "fc_verifier.h"
 
 typedef struct {
     const char *name;
@@ -44,12 +44,18 @@ typedef struct {
 } s_test_t;
 
 static const s_test_t s_tests[] = {
-    {"fc_hash", fc_hash_test},       {"fc_key", fc_key_test},
-    {"fc_json", fc_json_test},       {"fc_util", fc_util_test},
-    {"fc_mpack", fc_mpack_test},     {"fc_msg", fc_msg_test},
-    {"fc_manifest", fc_manifest_test}, {"fc_client", fc_client_test},
-    {"fc_store", fc_store_test},     {"fc_broker", fc_broker_test},
-    {"fc_journal", fc_journal_test}, {"fc_install", fc_install_test},
+    {"fc_hash", fc_hash_test},
+    {"fc_key", fc_key_test},
+    {"fc_json", fc_json_test},
+    {"fc_util", fc_util_test},
+    {"fc_mpack", fc_mpack_test},
+    {"fc_msg", fc_msg_test},
+    {"fc_manifest", fc_manifest_test},
+    {"fc_client", fc_client_test},
+    {"fc_store", fc_store_test},
+    {"fc_broker", fc_broker_test},
+    {"fc_journal", fc_journal_test},
+    {"fc_install", fc_install_test},
     {"fc_agent", fc_agent_test},
     {"fc_agent_trust", fc_agent_trust_test},
     {"fc_freshness", fc_freshness_test},

@@ -43,7 +43,9 @@ typedef struct s_conn_t {
        held bytes are those of all its connections, dropped ones included; NULL for a key's
        own record, or with --insecure. */
     struct s_conn_t *owner;
-    size_t nlinks; /* a key's record: connections known with it (main thread) */
+    size_t nlinks;      /* a key's record: connections known with it (main thread) */
+    size_t nwaiting;    /* a key's record: requests its connections have queued (main thread) */
+    int64_t audited_at; /* a key's record: its last "chunks.drop" audit entry, 0 none yet */
 } s_conn_t;
 
 /* What the server knows of a connection besides s_conn_t (main thread only). */
@@ -54,6 +56,7 @@ typedef struct {
     int64_t seen;        /* last request, zclock_mono ms */
     int64_t progress_at; /* when its released count last moved, or it held nothing */
     uint64_t released;   /* conn->released then */
+    int64_t audited_at;  /* with --insecure: its last "chunks.drop" audit entry, 0 none yet */
 } s_link_t;
 
 /* A reply's bytes travel behind a two-word header: their length, and whether the buffer is
@@ -78,6 +81,9 @@ typedef struct {
    after at most 60 s, so a re-send of a chunk it is still receiving comes well before). */
 #define S_SERVED_TTL_MS (120 * 1000)
 #define S_SWEEP_MS (10 * 1000)
+/* A key's drops are logged and audited at most this often: a hog that drains, is served
+   again and stalls again is dropped every time, but does not flood the audit log. */
+#define S_AUDIT_EVERY_MS (60 * 1000)
 
 /* A peer with requests waiting, oldest first. */
 typedef struct {
@@ -450,8 +456,10 @@ static void s_serve(fc_chunks_t *self, zframe_t *peer, s_link_t *link, uint64_t 
     reply->offset = offset;
     s_conn_t *c = link->conn;
     pthread_mutex_lock(&self->account->lock);
-    if (c->held == 0)
-        link->progress_at = zclock_mono(); /* the deadline runs from its first held byte */
+    if (c->held == 0) { /* the deadline runs from its first held byte */
+        link->progress_at = zclock_mono();
+        link->released = c->released;
+    }
     __atomic_add_fetch(&c->held, length, __ATOMIC_RELEASE); /* atomic: read without the lock */
     __atomic_add_fetch(&c->nheld, 1, __ATOMIC_RELEASE);
     if (c->owner)
@@ -492,6 +500,26 @@ static bool s_share_room(const fc_chunks_t *self, const s_link_t *l, uint64_t le
     return room && (owned == 0 || owned + length <= FC_CHUNKS_KEY_SHARES * self->share);
 }
 
+/* A dropped connection whose bytes ZeroMQ has all released (its reader came back and read
+   them, e.g. an agent paused past the deadline) is served again: it pins nothing now, and
+   the key's cap still bounds what it can pin if it stalls again (dropped again then). Left
+   dropped, an agent that keeps its connection and re-sends on it would never be answered
+   again. True if reinstated. */
+static bool s_reinstate(fc_chunks_t *self, s_link_t *l, int64_t now)
+{
+    s_conn_t *c = l->conn;
+    if (!c->dropped || s_conn_held(c) > 0)
+        return false;
+    /* Under the lock, as s_free_chunk reads it there (it has nothing left to release). */
+    pthread_mutex_lock(&self->account->lock);
+    c->dropped = false;
+    pthread_mutex_unlock(&self->account->lock);
+    l->released = __atomic_load_n(&c->released, __ATOMIC_ACQUIRE);
+    l->progress_at = now;
+    zsys_info("fleetcast-broker: chunk connection %s served again: its held bytes drained", l->key);
+    return true;
+}
+
 /* A connection that holds bytes and has released none for the deadline: its reader is
    gone or stopped (ZeroMQ keeps a connection whose peer's kernel still acknowledges, even
    with a zero window, and ROUTER cannot close one). Its bytes leave the account, so the
@@ -520,18 +548,25 @@ static void s_check_stalled(fc_chunks_t *self, int64_t now)
             __atomic_sub_fetch(&self->account->held, held, __ATOMIC_RELEASE);
             pthread_mutex_unlock(&self->account->lock);
             self->ndropped_links++;
-            char detail[FC_MAX_TEXT];
-            snprintf(detail, sizeof detail,
-                     "connection %s dropped: %llu chunk bytes held, none taken for %lld ms", l->key,
-                     (unsigned long long)held, (long long)(now - l->progress_at));
-            zsys_warning("fleetcast-broker: chunk %s", detail);
-            fc_store_audit_add(self->store, l->who ? l->who : l->key, "chunks.drop", detail,
-                               "dropped");
-        } else if (gone && !waiting && held == 0 &&
+            /* Once per key a minute (the record of a key outlives its connections while
+               any is known): each drop event of an honest agent is audited, a hog
+               cycling through drop and reinstatement is not a flood. */
+            int64_t *audited = c->owner ? &c->owner->audited_at : &l->audited_at;
+            if (*audited == 0 || now - *audited >= S_AUDIT_EVERY_MS) {
+                *audited = now;
+                char detail[FC_MAX_TEXT];
+                snprintf(detail, sizeof detail,
+                         "connection %s dropped: %llu chunk bytes held, none taken for %lld ms",
+                         l->key, (unsigned long long)held, (long long)(now - l->progress_at));
+                zsys_warning("fleetcast-broker: chunk %s", detail);
+                fc_store_audit_add(self->store, l->who ? l->who : l->key, "chunks.drop", detail,
+                                   "dropped");
+            }
+        } else if (!s_reinstate(self, l, now) && gone && !waiting && held == 0 &&
                    (!c->dropped || now - l->seen > S_SERVED_TTL_MS))
             zlistx_add_end(gone, l->key);
-        /* A dropped connection is remembered until it has asked nothing for a while and
-           ZeroMQ has let go of its bytes: its requests keep being refused until then. */
+        /* A dropped connection is remembered while ZeroMQ still holds its bytes (its
+           requests are not answered until then), and served again once it has none. */
     }
     for (const char *k = gone ? (const char *)zlistx_first(gone) : NULL; k;
          k = (const char *)zlistx_next(gone))
@@ -557,6 +592,29 @@ void fc_chunks_set_share(fc_chunks_t *self, uint64_t share)
 void fc_chunks_set_deadline(fc_chunks_t *self, int64_t ms)
 {
     self->deadline_ms = ms > 0 ? ms : FC_CHUNKS_DEADLINE_MS;
+}
+
+static void s_peer_remove(fc_chunks_t *self, s_peer_t *p);
+
+/* The waiting cap is reached: drops the newest request of the longest queue (its requester
+   re-sends it) if that queue is longer than mine + 1, so a peer with little waiting still
+   gets its requests queued. True if one was dropped. O(peers waiting), only at the cap. */
+static bool s_evict(fc_chunks_t *self, size_t mine)
+{
+    s_peer_t *longest = NULL;
+    for (s_peer_t *q = (s_peer_t *)zlistx_first(self->turn); q;
+         q = (s_peer_t *)zlistx_next(self->turn))
+        if (!longest || zlistx_size(q->queue) > zlistx_size(longest->queue))
+            longest = q;
+    if (!longest || zlistx_size(longest->queue) <= mine + 1)
+        return false;
+    zlistx_last(longest->queue);
+    zlistx_delete(longest->queue, zlistx_cursor(longest->queue));
+    self->nwaiting--;
+    if (longest->link->conn->owner)
+        longest->link->conn->owner->nwaiting--;
+    self->dropped++;
+    return true;
 }
 
 int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, const char *who, uint64_t req,
@@ -595,9 +653,9 @@ int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, const char *who, uint64_t r
         return 0;
     }
     link->seen = now;
-    if (link->conn->dropped) {
-        /* Not answered: the requester's re-sends time out, and an agent that gives up on
-           this connection and opens another is served there. */
+    if (link->conn->dropped && !s_reinstate(self, link, now)) {
+        /* Not answered while ZeroMQ still holds its bytes: the requester's re-sends time
+           out until it has read them (or it is served on a new connection). */
         zstr_free(&key);
         self->ignored++;
         return 0;
@@ -625,11 +683,17 @@ int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, const char *who, uint64_t r
             zstr_free(&key);
             return 0;
         }
-    /* Past the cap (distinct requests of thousands of full windows), or past one peer's
-       part of it (so one peer cannot fill it), dropped unanswered: every request is
-       idempotent, and its requester re-sends it. */
-    bool room = self->nwaiting < FC_CHUNKS_MAX_WAITING &&
-                (!p || zlistx_size(p->queue) < FC_CHUNKS_MAX_WAITING_PEER);
+    /* Past one peer's part of the cap, or one key's (so neither one connection nor one key's
+       many connections can fill it), dropped unanswered: every request is idempotent, and
+       its requester re-sends it. Past the cap itself (distinct requests of thousands of
+       full windows), the newest request of the longest queue makes way for it, if that
+       queue is longer than this peer's: many keys together cannot shut out a peer with
+       little waiting. */
+    s_conn_t *owner = link->conn->owner;
+    size_t mine = p ? zlistx_size(p->queue) : 0;
+    bool room = mine < FC_CHUNKS_MAX_WAITING_PEER &&
+                (!owner || owner->nwaiting < FC_CHUNKS_MAX_WAITING_KEY) &&
+                (self->nwaiting < FC_CHUNKS_MAX_WAITING || s_evict(self, mine));
     s_waiting_t *w = room ? calloc(1, sizeof *w) : NULL;
     if (!w) {
         zstr_free(&key);
@@ -662,12 +726,16 @@ int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, const char *who, uint64_t r
     zstr_free(&key);
     zlistx_add_end(p->queue, w);
     self->nwaiting++;
+    if (owner)
+        owner->nwaiting++;
     return 0;
 }
 
 static void s_peer_remove(fc_chunks_t *self, s_peer_t *p)
 {
     self->nwaiting -= zlistx_size(p->queue);
+    if (p->link->conn->owner)
+        p->link->conn->owner->nwaiting -= zlistx_size(p->queue);
     zhashx_delete(self->peers, p->key);
     zlistx_delete(self->turn, p->handle); /* destroys p */
 }
@@ -699,6 +767,8 @@ size_t fc_chunks_pump(fc_chunks_t *self)
             s_serve(self, p->peer, p->link, w->req, w->blob, w->offset, w->length);
             zlistx_delete(p->queue, zlistx_cursor(p->queue));
             self->nwaiting--;
+            if (p->link->conn->owner)
+                p->link->conn->owner->nwaiting--;
             n++;
             progress = true;
             if (zlistx_size(p->queue) == 0)

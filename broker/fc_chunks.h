@@ -15,11 +15,15 @@
    at once (each with a window of requests in flight) would otherwise have the broker read
    every request at disk speed and hold the replies until the network takes them. */
 #define FC_CHUNKS_BUDGET (24u * 1024u * 1024u)
-/* Requests queued beyond it; past this many a new one is dropped unanswered (its requester
-   re-sends it, as after any loss). */
+/* Requests queued beyond it; past this many the newest of the longest queue is dropped
+   unanswered to make way for a new one from a shorter queue, else the new one is (its
+   requester re-sends it, as after any loss). */
 #define FC_CHUNKS_MAX_WAITING 100000
 /* ... and past this many of one connection (a 1 GiB window of 1 MiB requests). */
 #define FC_CHUNKS_MAX_WAITING_PEER 1024
+/* ... and past this many of all the connections of one CURVE key (its two shares' worth of
+   connections), so that one key's many connections cannot fill the cap. */
+#define FC_CHUNKS_MAX_WAITING_KEY (2 * FC_CHUNKS_MAX_WAITING_PEER)
 /* Default share of one connection (routing id) in the budget: the agent's default window.
    A peer that asks for more than it reads fills its share and is then passed over, so it
    cannot take the budget from the others. */
@@ -32,7 +36,8 @@
    more (two, so an agent's new connection is served while its old one is still going). */
 #define FC_CHUNKS_KEY_SHARES 2
 /* A connection holding bytes of which ZeroMQ has taken none for this long is dropped: its
-   bytes leave the budget, and its requests are no longer answered. */
+   bytes leave the budget, and its requests are not answered until ZeroMQ has released all
+   of them (then it is served again). */
 #define FC_CHUNKS_DEADLINE_MS (30 * 1000)
 
 typedef struct fc_chunks_t fc_chunks_t;
@@ -53,13 +58,15 @@ void fc_chunks_destroy(fc_chunks_t **self_p);
    peer's requests in the order they came, peers in turn, one chunk each. A request id the
    peer already has waiting is not queued twice, and one answered lately on the same
    connection (routing id) is not answered again: that reply is on its way. A request from
-   a connection dropped past the deadline returns 0 and is never answered. */
+   a connection dropped past the deadline returns 0 and is not answered while ZeroMQ still
+   holds bytes of its replies (once it holds none, the connection is served again). */
 int fc_chunks_get(fc_chunks_t *self, zframe_t *peer, const char *who, uint64_t req,
                   const uint8_t blob[FC_HASH_LEN], uint64_t offset, uint64_t length, char *text,
                   size_t textsize);
 /* Answers queued requests while the budget allows, passing over connections at their
-   share, and drops connections past the deadline (logged, and audited once as
-   "chunks.drop" with the routing id). Returns how many it answered. */
+   share, drops connections past the deadline (logged and audited as "chunks.drop" with the
+   routing id, at most once a minute per key), and serves again dropped ones whose bytes
+   have all been released. Returns how many it answered. */
 size_t fc_chunks_pump(fc_chunks_t *self);
 /* Per-connection share (0: FC_CHUNKS_SHARE) and stall deadline (0: FC_CHUNKS_DEADLINE_MS). */
 void fc_chunks_set_share(fc_chunks_t *self, uint64_t share);
@@ -72,7 +79,8 @@ size_t fc_chunks_waiting(const fc_chunks_t *self);
 uint64_t fc_chunks_held(const fc_chunks_t *self);
 /* Replies that could not be sent (peer gone). */
 uint64_t fc_chunks_send_failed(const fc_chunks_t *self);
-/* Requests dropped past FC_CHUNKS_MAX_WAITING (or out of memory). */
+/* Requests dropped past a waiting cap, made way for at FC_CHUNKS_MAX_WAITING, or out of
+   memory. */
 uint64_t fc_chunks_dropped(const fc_chunks_t *self);
 /* Chunks sent (handed to ZeroMQ). */
 uint64_t fc_chunks_served(const fc_chunks_t *self);

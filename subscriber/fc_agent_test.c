@@ -1,6 +1,7 @@
 /* fc_agent_test.c: the agent engine's self-test: configuration, result JSON, and whole runs
    against a small in-process fake broker (install, reuse, bad chunk, rejection, hooks). */
 #include "fc_agent.h"
+#include "fc_dead_port.h"
 #include "fc_error.h"
 #include "fc_fake_broker.h"
 #include "fc_hash.h"
@@ -10,14 +11,11 @@
 #include "fc_test_check.h"
 #include "fc_util.h"
 
-#include <arpa/inet.h>
 #include <czmq.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------- fake broker */
@@ -253,24 +251,6 @@ static void s_expect(fc_agent_t *agent, bool check, int want, fc_agent_result_t 
     FC_CHECK(rc == want);
 }
 
-/* An endpoint no broker answers on, for as long as the returned descriptor is open: a TCP
-   port bound and never listened on refuses every connection, and no other process can bind
-   it meanwhile. (A port a stopped fake broker let go of may be bound at once by a parallel
-   test's fake broker: CZMQ hands out the lowest free port of its range.) */
-static int s_dead_endpoint(char *ep, size_t epsize)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    FC_CHECK(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
-    FC_CHECK(rc == 0);
-    socklen_t len = sizeof sa;
-    rc = getsockname(fd, (struct sockaddr *)&sa, &len);
-    FC_CHECK(rc == 0);
-    snprintf(ep, epsize, "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
-    return fd;
-}
-
 /* Starts a fake broker (its endpoint into ep) and fills cfg for an agent of it: without
    CURVE (the in-process broker has none), channel "stable", these dirs, trust and id, its
    log quiet unless *verbose. */
@@ -433,7 +413,8 @@ static void s_test_runs(bool verbose)
     /* No broker: a clear error after the timeout. */
     zactor_destroy(&broker);
     char dead[64];
-    int dead_fd = s_dead_endpoint(dead, sizeof dead);
+    int dead_fd = fc_dead_endpoint(dead, sizeof dead);
+    FC_CHECK(dead_fd >= 0);
     cfg.broker = dead;
     cfg.policy = FC_AGENT_UPDATE_ALL;
     cfg.timeout = 0.5;

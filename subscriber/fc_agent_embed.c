@@ -124,7 +124,12 @@ void fc_agent_join(fc_agent_t *self)
     /* "$TERM", and a wait for the actor's end (at once if it ended by itself: a stop, an
        interrupt). That wait returns early if a signal interrupts it (a second Ctrl-C while
        the program stops), so the end is also waited for here, where a signal cannot cut it
-       short: the engine is freed only once its thread is done with it. */
+       short: the engine is freed only once its thread is done with it. The stop flag goes
+       first: zactor_destroy sends "$TERM" without blocking and gives up if that send is
+       interrupted, and the engine, never told, would then run on while this waits for it
+       (unit.fc_agent hung so under ThreadSanitizer, whose signal delivery widens that
+       window); the loop checks the flag every tick. */
+    fc_agent_stop(self);
     zactor_destroy(&self->actor);
     pthread_mutex_lock(&self->actor_lock);
     while (!self->actor_done)

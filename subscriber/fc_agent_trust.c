@@ -1,6 +1,7 @@
 /* fc_agent_trust.c: the agent's trusted publisher keys: the --trust file, superseded by a
    signed trusted-key list from the broker (key rotation), kept in STATE/trust.list. */
 #include "fc_agent_trust.h"
+#include "fc_agent_log.h"
 #include "fc_error.h"
 #include "fc_test_check.h"
 #include "fc_trustlist.h"
@@ -24,19 +25,8 @@ struct fc_agent_trust_t {
     void *log_arg;
 };
 
-static void s_log(const fc_agent_trust_t *self, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void s_log(const fc_agent_trust_t *self, const char *fmt, ...)
-{
-    if (!self->log)
-        return;
-    char line[FC_MAX_TEXT + 64];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    self->log(line, self->log_arg);
-}
+/* The class's log lines, through the engine's callback. */
+#define s_log(self, ...) fc_agent_logf((self)->log, (self)->log_arg, __VA_ARGS__)
 
 fc_agent_trust_t *fc_agent_trust_new(const fc_trust_t *keys, const char *trust_file,
                                      const char *state_dir, bool verbose, fc_agent_log_fn *log,

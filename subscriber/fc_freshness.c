@@ -2,6 +2,7 @@
    checks the broker's signed timestamps and says so when no fresh one has come for
    freeze_after seconds. */
 #include "fc_freshness.h"
+#include "fc_agent_log.h"
 #include "fc_stamp.h"
 #include "fc_test_check.h"
 #include "fc_util.h"
@@ -31,19 +32,8 @@ struct fc_freshness_t {
     void *log_arg;
 };
 
-static void s_log(const fc_freshness_t *self, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void s_log(const fc_freshness_t *self, const char *fmt, ...)
-{
-    if (!self->log)
-        return;
-    char line[FC_MAX_TEXT + 64];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    self->log(line, self->log_arg);
-}
+/* The class's log lines, through the engine's callback. */
+#define s_log(self, ...) fc_agent_logf((self)->log, (self)->log_arg, __VA_ARGS__)
 
 fc_freshness_t *fc_freshness_new(const uint8_t *pk, double freeze_after, bool verbose,
                                  fc_agent_log_fn *log, void *log_arg)

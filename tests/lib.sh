@@ -56,7 +56,18 @@ fc_cleanup() {
   FC_PIDS=()
   local m
   for m in "${FC_MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
-  local reports; reports=$(ls "$FC_TMP"/sanitizer.* 2>/dev/null || true)
+  # LeakSanitizer prints "Unable to get registers from thread N" alone when a thread of the
+  # exiting process is itself exiting as the leak check stops the world (seen once in CI under
+  # it_chaos_kill); it is a notice, not a report: a file holding nothing else is not a failure.
+  local f reports=""
+  for f in "$FC_TMP"/sanitizer.*; do
+    [ -e "$f" ] || continue
+    if grep -qvE '^(==[0-9]+==Unable to get registers from thread [0-9]+\.)?$' "$f"; then
+      reports="$reports $f"
+    else
+      echo "note: LeakSanitizer notice only, not a report: $(tr '\n' ' ' <"$f")" >&2
+    fi
+  done
   if [ -n "$reports" ]; then
     echo "FAIL: sanitizer reports:" >&2
     cat $reports >&2

@@ -9,13 +9,13 @@
 #include "fc_hash.h"
 #include "fc_limits.h"
 #include "fc_msg.h"
+#include "fc_sockopt.h"
 #include "fc_stamp.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_suspects.h"
 #include "fc_trust_service.h"
 #include "fc_tsan.h"
-#include "fc_util.h"
 #include "fc_verifier.h"
 
 #include <stdarg.h>

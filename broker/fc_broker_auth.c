@@ -7,7 +7,7 @@
 #include "fc_keyring.h"
 #include "fc_msg.h"
 #include "fc_store_config.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <czmq.h>
 #include <unistd.h>

@@ -1,9 +1,9 @@
 /* fc_keyring.c: roles of enrolled CURVE keys, re-read when the key directories change. */
 #include "fc_keyring.h"
 #include "fc_curve.h"
+#include "fc_file.h"
 #include "fc_msg.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
 
 #include <czmq.h>
 #include <dirent.h>

@@ -5,7 +5,7 @@
 #include "fc_manifest.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

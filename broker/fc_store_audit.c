@@ -1,10 +1,10 @@
 /* fc_store_audit.c: the broker's audit log: who did what, when, with what result. */
+#include "fc_array.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_mpack.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
-#include "fc_util.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

@@ -1,8 +1,9 @@
 /* fc_store_blob.c: the store's content-addressed blobs and resumable chunked uploads. */
+#include "fc_array.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_store_priv.h"
-#include "fc_util.h"
 
 #include <errno.h>
 #include <fcntl.h>

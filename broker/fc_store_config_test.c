@@ -2,12 +2,12 @@
    filtering and paging, acks, status, canary halts, audit, and durability across reopen. */
 #include "fc_config.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_key.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
 
 #include <sqlite3.h>
 #include <stdarg.h>

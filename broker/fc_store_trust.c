@@ -1,12 +1,13 @@
 /* fc_store_trust.c: the trusted-key lists in the broker's database: accept only a higher
    serial signed by a key of the previous list, serve the latest. */
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
 #include "fc_test_check.h"
+#include "fc_text.h"
 #include "fc_trustlist.h"
-#include "fc_util.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* fc_manifest_scan.c: builds a manifest's file list by walking a directory and hashing chunks. */
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_manifest.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
 #include "fc_config.h"
 #include "fc_error.h"
 #include "fc_mpack.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <msgpack.h>
 #include <stdio.h>

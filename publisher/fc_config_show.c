@@ -3,7 +3,7 @@
 #include "fc_config_cmd_priv.h"
 #include "fc_error.h"
 #include "fc_json.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>

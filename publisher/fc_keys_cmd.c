@@ -3,9 +3,9 @@
 #include "fc_keys_cmd.h"
 #include "fc_curve.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_json.h"
 #include "fc_key.h"
-#include "fc_util.h"
 
 #include <czmq.h>
 #include <dirent.h>

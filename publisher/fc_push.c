@@ -1,11 +1,12 @@
 /* fc_push.c: pushes a release: hash and sign a directory, upload only what the broker lacks,
    commit. */
 #include "fc_push.h"
+#include "fc_clock.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_manifest.h"
 #include "fc_progress.h"
-#include "fc_util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,13 +2,16 @@
    SYNC and their replies, announcements, reports, the event loop and running it (requests
    go through the engine's fc_requester; fc_agent_new.c builds and frees the engine). */
 #include "fc_agent_priv.h"
+#include "fc_clock.h"
 #include "fc_curve.h"
+#include "fc_endpoint.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_msg.h"
 #include "fc_reconf.h"
+#include "fc_sockopt.h"
 #include "fc_state.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <assert.h>
 #include <errno.h>

@@ -11,11 +11,11 @@
 
 #include "fc_ack.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_keyring.h"
 #include "fc_limits.h"
 #include "fc_msg.h"
 #include "fc_state.h"
-#include "fc_util.h"
 
 /* The value of every constant of proto/fc_limits.h. The header's own list of names is read
    from the file, so a constant added there without a line here (and a row in the document)

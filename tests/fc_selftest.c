@@ -6,14 +6,18 @@
 #include "fc_ack.h"
 #include "fc_agent.h"
 #include "fc_agent_trust.h"
+#include "fc_array.h"
 #include "fc_broker.h"
 #include "fc_chunks.h"
 #include "fc_client.h"
+#include "fc_clock.h"
 #include "fc_config.h"
 #include "fc_config_service.h"
 #include "fc_curve.h"
+#include "fc_endpoint.h"
 #include "fc_envelope.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_freshness.h"
 #include "fc_hash.h"
 #include "fc_history.h"
@@ -29,13 +33,14 @@
 #include "fc_policy.h"
 #include "fc_reconf.h"
 #include "fc_requester.h"
+#include "fc_sockopt.h"
 #include "fc_stamp.h"
 #include "fc_state.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_suspects.h"
+#include "fc_text.h"
 #include "fc_trustlist.h"
-#include "fc_util.h"
 #include "fc_verifier.h"
 
 typedef struct {
@@ -47,7 +52,12 @@ static const s_test_t s_tests[] = {
     {"fc_hash", fc_hash_test},
     {"fc_key", fc_key_test},
     {"fc_json", fc_json_test},
-    {"fc_util", fc_util_test},
+    {"fc_file", fc_file_test},
+    {"fc_clock", fc_clock_test},
+    {"fc_text", fc_text_test},
+    {"fc_array", fc_array_test},
+    {"fc_sockopt", fc_sockopt_test},
+    {"fc_endpoint", fc_endpoint_test},
     {"fc_mpack", fc_mpack_test},
     {"fc_msg", fc_msg_test},
     {"fc_manifest", fc_manifest_test},

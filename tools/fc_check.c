@@ -4,10 +4,10 @@
 #include "fc_check.h"
 #include "fc_config.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_json.h"
 #include "fc_manifest.h"
-#include "fc_util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,8 +3,8 @@
 #define _GNU_SOURCE
 #include "fc_check.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_manifest.h"
-#include "fc_util.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -3,8 +3,8 @@
 #define _GNU_SOURCE
 #include "fc_curve.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_fleetsim.h"
-#include "fc_util.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

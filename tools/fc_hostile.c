@@ -11,12 +11,13 @@
 #include <string.h>
 
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_hostile.h"
 #include "fc_manifest.h"
 #include "fc_msg.h"
 #include "fc_optval.h"
-#include "fc_util.h"
+#include "fc_sockopt.h"
 
 #define S_HELLO_REQ 4242
 

@@ -13,7 +13,6 @@
 #include "fc_hostile.h"
 #include "fc_msg.h"
 #include "fc_optval.h"
-#include "fc_util.h"
 
 /* The request TYPE names, with what the forged request says: a failure, which is what would
    halt a canary or put an agent in the wrong light. NULL for an unknown TYPE or a missing

@@ -10,7 +10,6 @@
 #include "fc_hash.h"
 #include "fc_hostile.h"
 #include "fc_msg.h"
-#include "fc_util.h"
 
 /* --- broker: a fake broker answering everything with garbage ---------------------------- */
 

@@ -4,13 +4,13 @@
 #include "fc_config.h"
 #include "fc_envelope.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_fuzz.h"
 #include "fc_hash.h"
 #include "fc_manifest.h"
 #include "fc_msg.h"
 #include "fc_test_check.h"
 #include "fc_trustlist.h"
-#include "fc_util.h"
 #include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>

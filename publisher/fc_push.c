@@ -293,7 +293,7 @@ int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_
     result->bytes_total = fc_manifest_total_size(m);
 
     fc_msg_t *hello = fc_msg_new(FC_MSG_HELLO);
-    fc_msg_set_str(hello->role, sizeof hello->role, "publisher");
+    hello->role = FC_ROLE_PUBLISHER;
     fc_msg_set_str(hello->id, sizeof hello->id, "fleetcast");
     fc_msg_set_str(hello->channel, sizeof hello->channel, opt->channel);
     fc_msg_t *welcome = NULL;

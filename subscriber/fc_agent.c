@@ -220,7 +220,7 @@ static void s_hello(fc_agent_t *self, double now)
     if (fc_agent_asking(self, &s_kind_hello))
         return;
     fc_msg_t *m = fc_msg_new(FC_MSG_HELLO);
-    fc_msg_set_str(m->role, sizeof m->role, "agent");
+    m->role = FC_ROLE_AGENT;
     fc_msg_set_str(m->id, sizeof m->id, self->id);
     fc_msg_set_str(m->channel, sizeof m->channel, self->channel);
     fc_agent_request(self, &m, &s_kind_hello, &s_hello_opts);

@@ -33,6 +33,7 @@
 #include "fc_policy.h"
 #include "fc_reconf.h"
 #include "fc_requester.h"
+#include "fc_role.h"
 #include "fc_sockopt.h"
 #include "fc_stamp.h"
 #include "fc_state.h"
@@ -84,6 +85,7 @@ static const s_test_t s_tests[] = {
     {"fc_store_trust", fc_store_trust_test},
     {"fc_chunks", fc_chunks_test},
     {"fc_state", fc_state_test},
+    {"fc_role", fc_role_test},
     {"fc_ack", fc_ack_test},
     {"fc_error", fc_error_test},
     {"fc_suspects", fc_suspects_test},

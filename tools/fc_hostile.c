@@ -122,7 +122,7 @@ static zmsg_t *s_hello(void)
 {
     fc_msg_t *hello = fc_msg_new(FC_MSG_HELLO);
     hello->req = S_HELLO_REQ;
-    fc_msg_set_str(hello->role, sizeof hello->role, "publisher");
+    hello->role = FC_ROLE_PUBLISHER;
     fc_msg_set_str(hello->id, sizeof hello->id, "hostile");
     zmsg_t *msg = fc_msg_encode(hello);
     fc_msg_destroy(&hello);

@@ -22,7 +22,7 @@ static fc_msg_t *s_request(const char *type, const char *id, const char *arg)
     fc_msg_t *m = NULL;
     if (streq(type, "hello")) {
         m = fc_msg_new(FC_MSG_HELLO);
-        fc_msg_set_str(m->role, sizeof m->role, "agent");
+        m->role = FC_ROLE_AGENT;
         fc_msg_set_str(m->channel, sizeof m->channel, arg ? arg : "stable");
     } else if (streq(type, "report")) {
         m = fc_msg_new(FC_MSG_REPORT);

@@ -95,7 +95,7 @@ static int s_config_case(const fc_hostile_target_t *target, const char *name, fc
     zsock_destroy(&dealer);
     /* Then a proper request on a fresh connection must still be answered. */
     fc_msg_t *hello = fc_msg_new(FC_MSG_HELLO);
-    fc_msg_set_str(hello->role, sizeof hello->role, "publisher");
+    hello->role = FC_ROLE_PUBLISHER;
     fc_msg_set_str(hello->id, sizeof hello->id, "hostile");
     zmsg_t *msg = fc_msg_encode(hello);
     fc_msg_destroy(&hello);

@@ -53,7 +53,7 @@ static fc_msg_t *s_filled(fc_msg_type_t type, const uint8_t *manifest, size_t ml
 {
     fc_msg_t *m = fc_msg_new(type);
     m->req = 77;
-    strcpy(m->role, "agent");
+    m->role = FC_ROLE_AGENT;
     strcpy(m->id, "agent-1");
     strcpy(m->channel, "stable");
     strcpy(m->version, "1.2.3");

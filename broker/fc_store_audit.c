@@ -1,4 +1,5 @@
-/* fc_store_audit.c: the broker's audit log: who did what, when, with what result. */
+/* fc_store_audit.c: the broker's audit log: who did what, when, with what result; a private
+   part of fc_store (fc_store_priv.h). */
 #include "fc_array.h"
 #include "fc_error.h"
 #include "fc_hash.h"

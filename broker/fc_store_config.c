@@ -1,4 +1,5 @@
-/* fc_store_config.c: config revisions in the broker's database: tables, push checks, sync. */
+/* fc_store_config.c: config revisions in the broker's database: tables, push checks, sync; a
+   private part of fc_store (fc_store_priv.h). */
 #include "fc_store_config.h"
 #include "fc_array.h"
 #include "fc_config.h"

@@ -67,7 +67,6 @@ uint8_t *fc_revision_sign(const fc_revision_t *self, const fc_signkey_t *key, si
 /* Verifies signature (against trust if non-NULL), bounds, key names, scope syntax, sorted
    changes. NULL with *err. */
 fc_revision_t *fc_revision_parse(const uint8_t *buf, size_t len, const fc_trust_t *trust, int *err);
-bool fc_key_valid(const char *key);
 bool fc_scope_valid(const char *scope);
 /* The kinds of scope, by their spelling: "global", "group:NAME", "agent:ID". */
 typedef enum {
@@ -94,6 +93,9 @@ bool fc_canary_member(const char *agent_id, uint32_t percent);
    type: string | integer | float | boolean | struct | any; reload: hot (default) | restart;
    strict: keys not listed are refused. */
 typedef struct fc_schema_t fc_schema_t;
+/* A config key: 1..FC_MAX_KEY of [A-Za-z0-9._-], and not "_rev" (fc_schema.c: revisions and
+   schemas both name keys). */
+bool fc_key_valid(const char *key);
 fc_schema_t *fc_schema_parse(const char *json, char *errmsg, size_t errsize);
 void fc_schema_destroy(fc_schema_t **self_p);
 /* 0, or FC_EINVAL with msg naming the key and the rule

@@ -49,25 +49,6 @@ void fc_revision_destroy(fc_revision_t **self_p)
     *self_p = NULL;
 }
 
-bool fc_key_valid(const char *key)
-{
-    if (!key)
-        return false;
-    size_t len = strnlen(key, FC_MAX_KEY + 1);
-    if (len == 0 || len > FC_MAX_KEY)
-        return false;
-    /* "_rev" is where the effective config's JSON says which revision it is. */
-    if (!strcmp(key, "_rev"))
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = key[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 /* A group or agent name inside a scope: the same rule as agent ids (fc_name_valid), which
    lives with the manifest; repeated here so values do not depend on manifests. */
 static bool s_scope_name_valid(const char *name)

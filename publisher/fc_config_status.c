@@ -1,5 +1,6 @@
 /* fc_config_status.c: fleet convergence of a config revision (`config status`) and the
-   broker's audit log (`fleetcast audit`). */
+   broker's audit log (`fleetcast audit`); a private part of fc_config_cmd
+   (fc_config_cmd_priv.h). */
 #include "fc_ack.h"
 #include "fc_config_cmd_priv.h"
 #include "fc_error.h"

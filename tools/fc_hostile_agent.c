@@ -1,6 +1,6 @@
 /* fc_hostile_agent.c: fleetcast-hostile's as-agent mode: one agent request naming any agent
    id, sent with whatever key this peer was given (a stolen agent key speaking for another
-   agent), and the broker's answer printed. */
+   agent), and the broker's answer printed; a private part of fc_hostile. */
 #include <czmq.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* fc_hostile_config.c: fleetcast-hostile's config mode (well-framed config requests with
    hostile content) and its fake broker that answers agents with garbage (on the tests' one
-   fake broker, tests/support/fc_fake_broker.c). */
+   fake broker, tests/support/fc_fake_broker.c); a private part of fc_hostile. */
 #include <czmq.h>
 #include <stdio.h>
 #include <string.h>

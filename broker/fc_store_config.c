@@ -2,9 +2,10 @@
    private part of fc_store (fc_store_priv.h). */
 #include "fc_store_config.h"
 #include "fc_array.h"
-#include "fc_config.h"
 #include "fc_error.h"
 #include "fc_hash.h"
+#include "fc_revision.h"
+#include "fc_schema.h"
 #include "fc_store_priv.h"
 #include "fc_text.h"
 

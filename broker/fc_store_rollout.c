@@ -3,9 +3,9 @@
    (fc_store_priv.h). */
 #include "fc_ack.h"
 #include "fc_array.h"
-#include "fc_config.h"
 #include "fc_error.h"
 #include "fc_manifest.h"
+#include "fc_revision.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
 #include "fc_text.h"

@@ -1,10 +1,12 @@
 /* fc_revision.c: signed config revisions: build, validate, encode and sign, parse and verify. */
+#include "fc_revision.h"
 #include "fc_array.h"
-#include "fc_config.h"
+#include "fc_config_value.h"
 #include "fc_envelope.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_mpack.h"
+#include "fc_schema.h"
 
 #include <msgpack.h>
 #include <stdlib.h>

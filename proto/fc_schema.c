@@ -1,8 +1,12 @@
 /* fc_schema.c: config schemas: parse the JSON rules, check values against them; and the rule
    every config key follows, schema or not. */
-#include "fc_config.h"
+#include "fc_schema.h"
+#include "fc_config_value.h"
 #include "fc_error.h"
+#include "fc_json.h"
+#include "fc_json_parse.h"
 #include "fc_mpack.h"
+#include "fc_revision.h"
 #include "fc_text.h"
 
 #include <msgpack.h>

@@ -24,6 +24,7 @@
 #include "fc_install.h"
 #include "fc_journal.h"
 #include "fc_json.h"
+#include "fc_json_parse.h"
 #include "fc_key.h"
 #include "fc_keyring.h"
 #include "fc_manifest.h"

@@ -6,7 +6,6 @@
 #include "fc_agent.h"
 #include "fc_client.h"
 #include "fc_clock.h"
-#include "fc_config.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_key.h"

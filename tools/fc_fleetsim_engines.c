@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include "fc_agent.h"
 #include "fc_clock.h"
-#include "fc_config.h"
 #include "fc_fleetsim.h"
 
 #include <czmq.h>

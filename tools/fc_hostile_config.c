@@ -5,11 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fc_config.h"
+#include "fc_config_value.h"
 #include "fc_fake_broker.h"
 #include "fc_hash.h"
 #include "fc_hostile.h"
 #include "fc_msg.h"
+#include "fc_revision.h"
 
 /* --- broker: a fake broker answering everything with garbage ---------------------------- */
 

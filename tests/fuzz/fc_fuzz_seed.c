@@ -1,7 +1,7 @@
 /* fc_fuzz_seed.c: writes the seed corpora of the fuzz targets from real encodings: every
    message type, signed manifests and config revisions of each kind, and schemas.
    Usage: fc_fuzz_seed CORPUS_DIR (tests/fuzz/corpus), then check the files in. */
-#include "fc_config.h"
+#include "fc_config_value.h"
 #include "fc_envelope.h"
 #include "fc_error.h"
 #include "fc_file.h"
@@ -9,6 +9,7 @@
 #include "fc_hash.h"
 #include "fc_manifest.h"
 #include "fc_msg.h"
+#include "fc_revision.h"
 #include "fc_test_check.h"
 #include "fc_trustlist.h"
 #include <czmq.h>

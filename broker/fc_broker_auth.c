@@ -7,7 +7,7 @@
 #include "fc_keyring.h"
 #include "fc_msg.h"
 #include "fc_store_config.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <czmq.h>
 #include <unistd.h>
@@ -202,7 +202,7 @@ static const char *s_agent_id(const fc_msg_t *m)
 {
     switch (m->type) {
     case FC_MSG_HELLO:
-        return streq(m->role, "agent") ? m->id : "";
+        return m->role == FC_ROLE_AGENT ? m->id : "";
     case FC_MSG_REPORT:
         return m->nagents == 1 ? m->agents[0].id : "";
     case FC_MSG_CONFIG_SYNC:

@@ -11,7 +11,8 @@ void fc_broker_log_request(zframe_t *peer, const fc_msg_t *m)
     fc_hash_hex(m->blob, blob);
     switch (m->type) {
     case FC_MSG_HELLO:
-        snprintf(detail, sizeof detail, "role=%s id=%s channel=%s", m->role, m->id, m->channel);
+        snprintf(detail, sizeof detail, "role=%s id=%s channel=%s", fc_role_name(m->role), m->id,
+                 m->channel);
         break;
     case FC_MSG_GET_CHUNK:
         snprintf(detail, sizeof detail, "blob=%.16s offset=%llu length=%llu", blob,

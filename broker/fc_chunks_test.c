@@ -6,10 +6,10 @@
    a full waiting cap still queues a new peer's window, bad requests refused. */
 #include "fc_chunks.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_msg.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

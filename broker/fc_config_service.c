@@ -2,12 +2,12 @@
    audit. */
 #include "fc_config_service.h"
 #include "fc_ack.h"
+#include "fc_array.h"
 #include "fc_config.h"
 #include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_manifest.h"
 #include "fc_store_config.h"
-#include "fc_util.h"
 
 #include <czmq.h>
 #include <stdio.h>

@@ -5,12 +5,13 @@
 #include "fc_config_service.h"
 #include "fc_curve.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_key.h"
+#include "fc_sockopt.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* fc_keyring.c: roles of enrolled CURVE keys, re-read when the key directories change. */
 #include "fc_keyring.h"
 #include "fc_curve.h"
+#include "fc_file.h"
 #include "fc_msg.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
 
 #include <czmq.h>
 #include <dirent.h>
@@ -193,7 +193,9 @@ bool fc_keyring_allows(int roles, int msg_type)
 
 const char *fc_keyring_role_name(int roles)
 {
-    return (roles & FC_ROLE_PUBLISHER) ? "publisher" : (roles & FC_ROLE_AGENT) ? "agent" : "none";
+    if (roles & FC_ROLE_PUBLISHER)
+        return fc_role_name(FC_ROLE_PUBLISHER);
+    return (roles & FC_ROLE_AGENT) ? fc_role_name(FC_ROLE_AGENT) : "none";
 }
 
 void fc_keyring_test(bool verbose)

@@ -3,14 +3,14 @@
 #ifndef FC_KEYRING_H
 #define FC_KEYRING_H
 
+#include "fc_role.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* Role bits. A publisher may also do everything an agent may. */
-#define FC_ROLE_NONE 0
-#define FC_ROLE_AGENT 1
-#define FC_ROLE_PUBLISHER 2
+/* A key's roles are a set of fc_role_t, each value a bit of its own (fc_role.h): an OR of
+   FC_ROLE_AGENT and FC_ROLE_PUBLISHER, FC_ROLE_NONE (0) for none. A publisher may also do
+   everything an agent may. */
 #define FC_ROLE_ALL (FC_ROLE_AGENT | FC_ROLE_PUBLISHER)
 
 /* The two directories are looked at (stat) at most this often, and re-read only when one

@@ -1,10 +1,12 @@
 /* fc_store.c: the broker's durable state: opening the database, releases, agents, sequence. */
+#include "fc_array.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_manifest.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <errno.h>
 #include <sqlite3.h>

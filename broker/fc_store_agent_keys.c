@@ -1,11 +1,12 @@
 /* fc_store_agent_keys.c: which agent key each agent id belongs to (trust on first use),
-   durable in the database and cached in memory for the per-message check. */
+   durable in the database and cached in memory for the per-message check; a private part of
+   fc_store (fc_store_priv.h). */
 #include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_manifest.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

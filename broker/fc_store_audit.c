@@ -1,10 +1,11 @@
-/* fc_store_audit.c: the broker's audit log: who did what, when, with what result. */
+/* fc_store_audit.c: the broker's audit log: who did what, when, with what result; a private
+   part of fc_store (fc_store_priv.h). */
+#include "fc_array.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_mpack.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
-#include "fc_util.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

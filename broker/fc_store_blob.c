@@ -1,8 +1,10 @@
-/* fc_store_blob.c: the store's content-addressed blobs and resumable chunked uploads. */
+/* fc_store_blob.c: the store's content-addressed blobs and resumable chunked uploads; a
+   private part of fc_store (fc_store_priv.h). */
+#include "fc_array.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_store_priv.h"
-#include "fc_util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,10 +1,13 @@
-/* fc_store_config.c: config revisions in the broker's database: tables, push checks, sync. */
+/* fc_store_config.c: config revisions in the broker's database: tables, push checks, sync; a
+   private part of fc_store (fc_store_priv.h). */
 #include "fc_store_config.h"
-#include "fc_config.h"
+#include "fc_array.h"
 #include "fc_error.h"
 #include "fc_hash.h"
+#include "fc_revision.h"
+#include "fc_schema.h"
 #include "fc_store_priv.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

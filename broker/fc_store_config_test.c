@@ -1,13 +1,14 @@
 /* fc_store_config_test.c: self-test of the broker's config store: push checks, sync
    filtering and paging, acks, status, canary halts, audit, and durability across reopen. */
-#include "fc_config.h"
+#include "fc_config_value.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_key.h"
+#include "fc_revision.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
 
 #include <sqlite3.h>
 #include <stdarg.h>

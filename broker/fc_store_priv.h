@@ -1,4 +1,5 @@
-/* fc_store_priv.h: internals shared by fc_store.c (database) and fc_store_blob.c (blobs). */
+/* fc_store_priv.h: internals shared by fc_store.c (database) and its private parts, the
+   fc_store_*.c files (blobs, audit, agent keys, config, rollout, trust). */
 #ifndef FC_STORE_PRIV_H
 #define FC_STORE_PRIV_H
 

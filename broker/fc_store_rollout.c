@@ -1,12 +1,14 @@
 /* fc_store_rollout.c: config rollout state in the broker's database: agent groups, acks,
-   canary halting, and fleet convergence per revision. */
+   canary halting, and fleet convergence per revision; a private part of fc_store
+   (fc_store_priv.h). */
 #include "fc_ack.h"
-#include "fc_config.h"
+#include "fc_array.h"
 #include "fc_error.h"
 #include "fc_manifest.h"
+#include "fc_revision.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

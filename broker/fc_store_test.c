@@ -2,13 +2,13 @@
    agent keys. */
 #include "fc_curve.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_manifest.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h" /* fc_store_exec: a batch commit made to fail */
 #include "fc_test_check.h"
-#include "fc_util.h"
 
 #include <errno.h>
 #include <fcntl.h>

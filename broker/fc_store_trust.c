@@ -1,12 +1,14 @@
 /* fc_store_trust.c: the trusted-key lists in the broker's database: accept only a higher
-   serial signed by a key of the previous list, serve the latest. */
+   serial signed by a key of the previous list, serve the latest; a private part of fc_store
+   (fc_store_priv.h). */
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
 #include "fc_test_check.h"
+#include "fc_text.h"
 #include "fc_trustlist.h"
-#include "fc_util.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* fc_verifier.c: the broker's blob re-reading actor (see fc_verifier.h). */
 #include "fc_verifier.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_store.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
 
 #include <stdatomic.h>
 #include <stdio.h>

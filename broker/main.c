@@ -1,10 +1,10 @@
 /* main.c: fleetcast-broker: parse options, start the broker actor, run until a signal. */
 #include "fc_broker.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_key.h"
 #include "fc_optval.h"
-#include "fc_util.h"
 
 #include <czmq.h>
 #include <errno.h>

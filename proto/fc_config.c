@@ -1,8 +1,9 @@
 /* fc_config.c: one agent's effective config: keeps its revisions, folds them into layers
    (global < group < agent), diffs two configs, renders JSON, saves and reloads. */
 #include "fc_config.h"
+#include "fc_array.h"
 #include "fc_error.h"
-#include "fc_util.h"
+#include "fc_file.h"
 
 #include <errno.h>
 #include <stdlib.h>

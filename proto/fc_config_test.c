@@ -2,10 +2,10 @@
 #include "fc_config.h"
 #include "fc_envelope.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_mpack.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
 
 #include <msgpack.h>
 #include <stdio.h>

@@ -1,9 +1,11 @@
 /* fc_curve.c: CURVE certificates (CZMQ zcert files) and the CURVE settings of sockets. */
 #include "fc_curve.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
+#include "fc_sockopt.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,6 +2,7 @@
 #include "fc_error.h"
 #include "fc_test_check.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +40,15 @@ bool fc_error_from_name(const char *name, int *code)
     return false;
 }
 
+int fc_errno_to_error(int err)
+{
+    if (err == ENOSPC || err == EDQUOT)
+        return FC_ENOSPC;
+    if (err == ENOMEM)
+        return FC_ENOMEM;
+    return FC_EIO;
+}
+
 void fc_error_test(bool verbose)
 {
     printf(" * fc_error: ");
@@ -69,5 +79,9 @@ void fc_error_test(bool verbose)
         FC_CHECK(!fc_error_from_name(bad[i], &c) && c == 42);
     }
     FC_CHECK(!fc_error_from_name(NULL, &(int){0}));
+    /* errno mapping. */
+    FC_CHECK(fc_errno_to_error(ENOSPC) == FC_ENOSPC);
+    FC_CHECK(fc_errno_to_error(EDQUOT) == FC_ENOSPC);
+    FC_CHECK(fc_errno_to_error(EACCES) == FC_EIO);
     printf("OK\n");
 }

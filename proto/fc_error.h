@@ -47,6 +47,9 @@ const char *fc_error_name(int code);
 /* The code named name (exact): true and *code set, or false (not in the table, or NULL)
    with *code left alone. */
 bool fc_error_from_name(const char *name, int *code);
+/* Maps an errno to fc_error_t (ENOSPC/EDQUOT -> FC_ENOSPC, ENOMEM -> FC_ENOMEM, else
+   FC_EIO). */
+int fc_errno_to_error(int err);
 
 void fc_error_test(bool verbose);
 

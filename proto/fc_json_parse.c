@@ -1,7 +1,7 @@
 /* fc_json_parse.c: reads config values and schema files (JSON) into msgpack: jansson parses,
    this file adds fleetcast's limits and walks the result into msgpack. */
+#include "fc_json_parse.h"
 #include "fc_error.h"
-#include "fc_json.h"
 
 #include <assert.h>
 #include <jansson.h>

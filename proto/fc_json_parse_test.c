@@ -1,7 +1,7 @@
 /* fc_json_parse_test.c: self-test of the JSON to msgpack reader (fc_json_parse.c, over jansson). */
 
 #include "fc_error.h"
-#include "fc_json.h"
+#include "fc_json_parse.h"
 #include "fc_test_check.h"
 
 #include <msgpack.h>

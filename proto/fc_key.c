@@ -1,9 +1,9 @@
 /* fc_key.c: Ed25519 signing keys (libsodium), their text files, and the agent's trusted keys. */
 #include "fc_key.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,9 +1,10 @@
-/* fc_manifest_scan.c: builds a manifest's file list by walking a directory and hashing chunks. */
+/* fc_manifest_scan.c: builds a manifest's file list by walking a directory and hashing chunks;
+   a private part of fc_manifest (whose self-test runs this file's). */
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_manifest.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
 
 #include <dirent.h>
 #include <errno.h>

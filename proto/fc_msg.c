@@ -3,6 +3,7 @@
 #include "fc_ack.h"
 #include "fc_error.h"
 #include "fc_mpack.h"
+#include "fc_role.h"
 #include "fc_state.h"
 
 #include <assert.h>
@@ -26,6 +27,7 @@
 typedef enum {
     F_END = 0,
     F_STR,      /* char[size]: msgpack str of at most size - 1 bytes */
+    F_ROLE,     /* fc_role_t: msgpack str, a name from fc_role.h; any other is malformed */
     F_U64,      /* uint64_t: non-negative int */
     F_U32,      /* uint32_t: non-negative int <= UINT32_MAX */
     F_I64,      /* int64_t: any int */
@@ -68,6 +70,7 @@ typedef struct {
 #define S_BOOL(T, f) {F_BOOL, offsetof(T, f), 0, -1}
 #define S_HASH(T, f) {F_HASH, offsetof(T, f), 0, -1}
 #define M_STR(f) S_STR(fc_msg_t, f)
+#define M_ROLE(f) {F_ROLE, offsetof(fc_msg_t, f), 0, -1}
 #define M_U64(f) S_U64(fc_msg_t, f)
 #define M_HASH(f) S_HASH(fc_msg_t, f)
 #define M_MANIFEST {F_BYTES, 0, FC_MAX_MANIFEST, -1}
@@ -108,7 +111,7 @@ static const s_field_t s_audit_fields[] = {
    and "Runtime configuration" for types 22-31).
    Unlisted entries are zero, i.e. F_END. */
 static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
-    [FC_MSG_HELLO] = {M_STR(role), M_STR(id), M_STR(channel)},
+    [FC_MSG_HELLO] = {M_ROLE(role), M_STR(id), M_STR(channel)},
     [FC_MSG_WELCOME] = {M_U64(epoch), M_U64(seq), M_STR(endpoint), M_U64(heartbeat_ms)},
     [FC_MSG_SYNC] = {M_STR(channel)},
     [FC_MSG_SNAPSHOT] = {M_U64(epoch), M_U64(seq), M_RELEASES, M_MANIFEST},
@@ -301,6 +304,13 @@ static int s_pack_scalar(msgpack_packer *pk, const s_field_t *f, const void *bas
             return -1; /* not terminated inside its buffer: over the limit */
         return msgpack_pack_str_with_body(pk, s, len);
     }
+    case F_ROLE: {
+        fc_role_t role = *S_CAT(fc_role_t, base, f);
+        if (!fc_role_valid(role))
+            return -1; /* no role (never set), or not one of the table's */
+        const char *name = fc_role_name(role);
+        return msgpack_pack_str_with_body(pk, name, strlen(name));
+    }
     case F_U64:
     case F_OPTU64:
         return msgpack_pack_uint64(pk, *S_CAT(uint64_t, base, f));
@@ -490,6 +500,14 @@ static int s_read_scalar(const msgpack_object *o, const s_field_t *f, void *base
     switch (f->kind) {
     case F_STR:
         return fc_mpack_str(o, S_AT(char, base, f), f->size);
+    case F_ROLE: {
+        /* A role is one of the table's names, never free text the broker compares. */
+        char name[FC_MAX_NAME + 1];
+        int rc = fc_mpack_str(o, name, sizeof name);
+        if (rc == 0 && !fc_role_from_name(name, S_AT(fc_role_t, base, f)))
+            rc = FC_EPROTO;
+        return rc;
+    }
     case F_U64:
     case F_OPTU64:
         return fc_mpack_u64(o, S_AT(uint64_t, base, f));

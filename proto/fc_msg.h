@@ -3,6 +3,7 @@
 #define FC_MSG_H
 
 #include "fc_limits.h"
+#include "fc_role.h"
 #include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -111,8 +112,8 @@ typedef struct {
    agents, items (and each item's data) and audit; fc_msg_destroy frees them. */
 typedef struct {
     fc_msg_type_t type;
-    uint64_t req; /* request id chosen by the requester, echoed in the reply */
-    char role[FC_MAX_NAME + 1];
+    uint64_t req;   /* request id chosen by the requester, echoed in the reply */
+    fc_role_t role; /* HELLO; a name from fc_role.h on the wire */
     char id[FC_MAX_NAME + 1];
     char channel[FC_MAX_NAME + 1];
     char version[FC_MAX_NAME + 1];

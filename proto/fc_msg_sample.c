@@ -59,7 +59,7 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
     m->req = 0x1122334455667700ull + type;
     switch (type) {
     case FC_MSG_HELLO:
-        fc_msg_set_str(m->role, sizeof m->role, "agent");
+        m->role = FC_ROLE_AGENT;
         fc_msg_set_str(m->id, sizeof m->id, "host-01");
         fc_msg_set_str(m->channel, sizeof m->channel, "stable");
         break;
@@ -191,8 +191,8 @@ static bool s_items_equal(const fc_msg_t *a, const fc_msg_t *b)
 bool fc_msg_equal(const fc_msg_t *a, const fc_msg_t *b)
 {
     bool data_eq = (!a->data && !b->data) || (a->data && b->data && zframe_eq(a->data, b->data));
-    return a->type == b->type && a->req == b->req && !strcmp(a->role, b->role) &&
-           !strcmp(a->id, b->id) && !strcmp(a->group, b->group) && !strcmp(a->state, b->state) &&
+    return a->type == b->type && a->req == b->req && a->role == b->role && !strcmp(a->id, b->id) &&
+           !strcmp(a->group, b->group) && !strcmp(a->state, b->state) &&
            !strcmp(a->channel, b->channel) && !strcmp(a->version, b->version) &&
            !strcmp(a->endpoint, b->endpoint) && !strcmp(a->text, b->text) && a->epoch == b->epoch &&
            a->seq == b->seq && a->serial == b->serial && a->offset == b->offset &&

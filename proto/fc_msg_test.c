@@ -82,6 +82,17 @@ static zmsg_t *s_report_with(const char *state, size_t bloblen, uint8_t fill)
     return s_raw_end(&r);
 }
 
+/* A HELLO naming this role, id "id", channel "ch". */
+static zmsg_t *s_hello_with(const char *role)
+{
+    s_raw_t r;
+    msgpack_packer *pk = s_raw(&r, 6, 1, FC_MSG_HELLO, 6);
+    s_pstr(pk, role);
+    s_pstr(pk, "id");
+    s_pstr(pk, "ch");
+    return s_raw_end(&r);
+}
+
 /* Hand-packed messages in the exact order of docs/PROTOCOL.md section 3. */
 static void s_test_wire_layout(void)
 {
@@ -166,7 +177,7 @@ static void s_test_wire_layout(void)
     /* And the encoder's exact bytes for a small message. */
     m = fc_msg_new(FC_MSG_HELLO);
     m->req = 5;
-    fc_msg_set_str(m->role, sizeof m->role, "agent");
+    m->role = FC_ROLE_AGENT;
     fc_msg_set_str(m->id, sizeof m->id, "a1");
     fc_msg_set_str(m->channel, sizeof m->channel, "c");
     msg = fc_msg_encode(m);
@@ -213,6 +224,15 @@ static void s_test_encode_rejects(void)
     m = fc_msg_new((fc_msg_type_t)0);
     FC_CHECK(fc_msg_encode(m) == NULL);
     fc_msg_destroy(&m);
+
+    /* A HELLO whose role was never set, or is outside fc_role.h's table. */
+    const fc_role_t bad_roles[] = {FC_ROLE_NONE, FC_ROLE_END, (fc_role_t)77};
+    for (size_t i = 0; i < sizeof bad_roles / sizeof bad_roles[0]; i++) {
+        m = fc_msg_sample(FC_MSG_HELLO);
+        m->role = bad_roles[i];
+        FC_CHECK(fc_msg_encode(m) == NULL);
+        fc_msg_destroy(&m);
+    }
 
     m = fc_msg_sample(FC_MSG_SYNC); /* a string not terminated inside its buffer */
     memset(m->channel, 'a', sizeof m->channel);
@@ -452,6 +472,15 @@ static void s_test_decode_rejects(void)
         fc_msg_reject(s_report_with(bad_states[i], 0, 0), FC_EPROTO);
     for (int i = 0; i < FC_STATE_COUNT; i++) {
         m = fc_msg_accept(s_report_with(fc_state_name((fc_state_t)i), 0, 0));
+        fc_msg_destroy(&m);
+    }
+    /* A HELLO's role is one of fc_role.h's names: anything else is malformed. */
+    const char *bad_roles[] = {"wizard", "", "Agent", "publisher ", "broker", "?"};
+    for (size_t i = 0; i < sizeof bad_roles / sizeof bad_roles[0]; i++)
+        fc_msg_reject(s_hello_with(bad_roles[i]), FC_EPROTO);
+    for (int i = FC_ROLE_NONE + 1; i < FC_ROLE_END; i++) {
+        m = fc_msg_accept(s_hello_with(fc_role_name((fc_role_t)i)));
+        FC_CHECK(m->role == (fc_role_t)i && !strcmp(m->id, "id") && !strcmp(m->channel, "ch"));
         fc_msg_destroy(&m);
     }
     size_t blob_lens[] = {1, 31, 33, 64};

@@ -2,7 +2,7 @@
    the flush after a reconnect, replies matched to requests. */
 #include "fc_requester.h"
 #include "fc_error.h"
-#include "fc_util.h"
+#include "fc_sockopt.h"
 
 #include <sodium.h>
 #include <string.h>

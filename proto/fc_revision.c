@@ -1,10 +1,12 @@
 /* fc_revision.c: signed config revisions: build, validate, encode and sign, parse and verify. */
-#include "fc_config.h"
+#include "fc_revision.h"
+#include "fc_array.h"
+#include "fc_config_value.h"
 #include "fc_envelope.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_mpack.h"
-#include "fc_util.h"
+#include "fc_schema.h"
 
 #include <msgpack.h>
 #include <stdlib.h>
@@ -47,25 +49,6 @@ void fc_revision_destroy(fc_revision_t **self_p)
     free(self->schema_json);
     free(self);
     *self_p = NULL;
-}
-
-bool fc_key_valid(const char *key)
-{
-    if (!key)
-        return false;
-    size_t len = strnlen(key, FC_MAX_KEY + 1);
-    if (len == 0 || len > FC_MAX_KEY)
-        return false;
-    /* "_rev" is where the effective config's JSON says which revision it is. */
-    if (!strcmp(key, "_rev"))
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = key[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
 }
 
 /* A group or agent name inside a scope: the same rule as agent ids (fc_name_valid), which

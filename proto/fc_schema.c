@@ -1,8 +1,13 @@
-/* fc_schema.c: config schemas: parse the JSON rules, check values against them. */
-#include "fc_config.h"
+/* fc_schema.c: config schemas: parse the JSON rules, check values against them; and the rule
+   every config key follows, schema or not. */
+#include "fc_schema.h"
+#include "fc_config_value.h"
 #include "fc_error.h"
+#include "fc_json.h"
+#include "fc_json_parse.h"
 #include "fc_mpack.h"
-#include "fc_util.h"
+#include "fc_revision.h"
+#include "fc_text.h"
 
 #include <msgpack.h>
 #include <stdio.h>
@@ -13,6 +18,25 @@
 #define S_SCHEMA_DEPTH 32
 /* How much of a value a violation message quotes. */
 #define S_BRIEF 80
+
+bool fc_key_valid(const char *key)
+{
+    if (!key)
+        return false;
+    size_t len = strnlen(key, FC_MAX_KEY + 1);
+    if (len == 0 || len > FC_MAX_KEY)
+        return false;
+    /* "_rev" is where the effective config's JSON says which revision it is. */
+    if (!strcmp(key, "_rev"))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = key[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
 
 typedef enum { S_ANY, S_STRING, S_INTEGER, S_FLOAT, S_BOOLEAN, S_STRUCT } s_type_t;
 

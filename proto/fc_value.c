@@ -1,6 +1,8 @@
 /* fc_value.c: typed config values kept as canonical msgpack: parse, compare, read, render. */
-#include "fc_config.h"
+#include "fc_config_value.h"
 #include "fc_error.h"
+#include "fc_json_parse.h"
+#include "fc_limits.h"
 #include "fc_mpack.h"
 
 #include <msgpack.h>

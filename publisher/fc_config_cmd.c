@@ -2,10 +2,10 @@
    publish a signed revision: set, unset, rollback, schema set, promote. */
 #include "fc_config_cmd_priv.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_json.h"
 #include "fc_key.h"
 #include "fc_optval.h"
-#include "fc_util.h"
 
 #include <errno.h>
 #include <stdarg.h>

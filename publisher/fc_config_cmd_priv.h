@@ -1,5 +1,6 @@
 /* fc_config_cmd_priv.h: helpers shared by the config command files (publishing commands in
-   fc_config_cmd.c, read-only ones in fc_config_show.c). */
+   fc_config_cmd.c, its private parts: read-only ones in fc_config_show.c, convergence and
+   audit in fc_config_status.c). */
 #ifndef FC_CONFIG_CMD_PRIV_H
 #define FC_CONFIG_CMD_PRIV_H
 

@@ -1,9 +1,10 @@
 /* fc_config_show.c: the read-only config commands that fold the revision history
-   client-side: config get, config history, config diff. */
+   client-side: config get, config history, config diff; a private part of fc_config_cmd
+   (fc_config_cmd_priv.h). */
 #include "fc_config_cmd_priv.h"
 #include "fc_error.h"
 #include "fc_json.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,10 +1,11 @@
 /* fc_config_status.c: fleet convergence of a config revision (`config status`) and the
-   broker's audit log (`fleetcast audit`). */
+   broker's audit log (`fleetcast audit`); a private part of fc_config_cmd
+   (fc_config_cmd_priv.h). */
 #include "fc_ack.h"
 #include "fc_config_cmd_priv.h"
 #include "fc_error.h"
 #include "fc_json.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
 /* fc_history.c: the publisher's copy of the config revision history: fetch, look up, fold
    into layers and effective configs. */
 #include "fc_history.h"
+#include "fc_array.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
 
 #include <stdarg.h>
 #include <stdio.h>

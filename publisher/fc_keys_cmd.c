@@ -3,9 +3,10 @@
 #include "fc_keys_cmd.h"
 #include "fc_curve.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_json.h"
 #include "fc_key.h"
-#include "fc_util.h"
+#include "fc_role.h"
 
 #include <czmq.h>
 #include <dirent.h>
@@ -15,7 +16,10 @@
 #include <unistd.h>
 
 /* Role directories under BROKERDATA/keys (the broker's fc_keyring reads the same). */
-static const char *s_role_dirs[] = {"agents", "publishers"};
+static const struct {
+    fc_role_t role;
+    const char *dir;
+} s_role_dirs[] = {{FC_ROLE_AGENT, "agents"}, {FC_ROLE_PUBLISHER, "publishers"}};
 
 /* A usage error: the message (one %s for arg) and exit status 2. */
 static int s_usage(const char *fmt, const char *arg)
@@ -52,15 +56,18 @@ int fc_keygen_cmd(const char *out, const char *role, bool json)
 {
     if (!out)
         return s_usage("keygen needs --out DIR%s", "");
-    role = role ? role : "publisher";
-    if (!streq(role, "publisher") && !streq(role, "agent") && !streq(role, "broker"))
+    role = role ? role : fc_role_name(FC_ROLE_PUBLISHER);
+    /* A certificate for a peer of a HELLO role (fc_role.h), or the broker's own. */
+    fc_role_t peer = FC_ROLE_NONE;
+    bool broker = streq(role, "broker");
+    if (!broker && !fc_role_from_name(role, &peer))
         return s_usage("--role is publisher, agent or broker, not '%s'", role);
     if (fc_mkdirs(out, 0700) != 0)
         return s_fail("cannot create %s: %s", out, strerror(errno));
     bool signing_made = false, cert_made = false;
     char signing[PATH_MAX];
     snprintf(signing, sizeof signing, "%s/signing.key", out);
-    if (streq(role, "publisher") && access(signing, F_OK) != 0) {
+    if (peer == FC_ROLE_PUBLISHER && access(signing, F_OK) != 0) {
         fc_signkey_t key;
         fc_signkey_generate(&key);
         int rc = fc_signkey_save(&key, out);
@@ -70,7 +77,7 @@ int fc_keygen_cmd(const char *out, const char *role, bool json)
         signing_made = true;
     }
     char pub[FC_CURVE_Z85_LEN + 1] = "";
-    int rc = s_make_cert(out, role, streq(role, "broker"), pub, &cert_made);
+    int rc = s_make_cert(out, role, broker, pub, &cert_made);
     if (rc)
         return s_fail("cannot write the %s certificate: %s", role, fc_strerror(rc));
     if (!signing_made && !cert_made) {
@@ -83,7 +90,7 @@ int fc_keygen_cmd(const char *out, const char *role, bool json)
         fc_json_t *j = fc_json_new();
         fc_json_open(j);
         fc_json_key_str(j, "role", role);
-        if (streq(role, "publisher")) {
+        if (peer == FC_ROLE_PUBLISHER) {
             fc_json_key_str(j, "secret", signing);
             snprintf(signing, sizeof signing, "%s/signing.pub", out);
             fc_json_key_str(j, "public", signing);
@@ -103,14 +110,14 @@ int fc_keygen_cmd(const char *out, const char *role, bool json)
                out, out);
     if (!cert_made)
         printf("kept the existing %s_secret\n", cert);
-    else if (streq(role, "broker"))
+    else if (broker)
         printf("wrote %s_secret (the broker's secret: keep it in the broker's data dir) and %s\n"
                "(give it to agents and publishers as --broker-key); key %s\n",
                cert, cert, pub);
     else
         printf("wrote %s_secret (secret: the %s's --%s) and %s (public key '%s');\n"
                "enrol it on the broker: fleetcast keys add-%s %s --data BROKER_DATA_DIR\n",
-               cert, role, streq(role, "agent") ? "key" : "cert", cert, pub, role, cert);
+               cert, role, peer == FC_ROLE_AGENT ? "key" : "cert", cert, pub, role, cert);
     return 0;
 }
 
@@ -119,9 +126,9 @@ typedef void(s_visit_fn)(const char *role, const char *file, const char *key, vo
 
 static void s_visit(const char *data, s_visit_fn *fn, void *arg)
 {
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < sizeof s_role_dirs / sizeof s_role_dirs[0]; i++) {
         char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s/keys/%s", data, s_role_dirs[i]);
+        snprintf(dir, sizeof dir, "%s/keys/%s", data, s_role_dirs[i].dir);
         DIR *d = opendir(dir);
         struct dirent *e;
         while (d && (e = readdir(d))) {
@@ -133,7 +140,7 @@ static void s_visit(const char *data, s_visit_fn *fn, void *arg)
                 continue;
             struct stat st;
             if (stat(file, &st) == 0 && S_ISREG(st.st_mode) && fc_curve_read_public(file, key) == 0)
-                fn(i == 0 ? "agent" : "publisher", file, key, arg);
+                fn(fc_role_name(s_role_dirs[i].role), file, key, arg);
         }
         if (d)
             closedir(d);
@@ -212,7 +219,8 @@ int fc_keys_cmd_run(const char *data, bool json, int argc, char **argv)
         return r.failed ? 1 : 0;
     }
     char dir[PATH_MAX], file[PATH_MAX + 80];
-    snprintf(dir, sizeof dir, "%s/keys/%s", data, add_agent ? "agents" : "publishers");
+    size_t which = add_agent ? 0 : 1; /* s_role_dirs */
+    snprintf(dir, sizeof dir, "%s/keys/%s", data, s_role_dirs[which].dir);
     if (fc_mkdirs(dir, 0750) != 0)
         return s_fail("cannot create %s: %s", dir, strerror(errno));
     fc_curve_key_hex(key, hex);
@@ -221,6 +229,6 @@ int fc_keys_cmd_run(const char *data, bool json, int argc, char **argv)
     if (err)
         return s_fail("cannot write %s: %s", file, fc_strerror(err));
     printf("enrolled %s key %s (%s); the broker admits it within a second\n",
-           add_agent ? "agent" : "publisher", key, file);
+           fc_role_name(s_role_dirs[which].role), key, file);
     return 0;
 }

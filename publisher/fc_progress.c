@@ -1,6 +1,7 @@
 /* fc_progress.c: a one-line progress bar on a terminal, silent when output is not a tty. */
 #include "fc_progress.h"
-#include "fc_util.h"
+#include "fc_clock.h"
+#include "fc_text.h"
 
 #include <stdlib.h>
 #include <string.h>

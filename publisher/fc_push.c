@@ -1,11 +1,12 @@
 /* fc_push.c: pushes a release: hash and sign a directory, upload only what the broker lacks,
    commit. */
 #include "fc_push.h"
+#include "fc_clock.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_manifest.h"
 #include "fc_progress.h"
-#include "fc_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -292,7 +293,7 @@ int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_
     result->bytes_total = fc_manifest_total_size(m);
 
     fc_msg_t *hello = fc_msg_new(FC_MSG_HELLO);
-    fc_msg_set_str(hello->role, sizeof hello->role, "publisher");
+    hello->role = FC_ROLE_PUBLISHER;
     fc_msg_set_str(hello->id, sizeof hello->id, "fleetcast");
     fc_msg_set_str(hello->channel, sizeof hello->channel, opt->channel);
     fc_msg_t *welcome = NULL;

@@ -6,8 +6,8 @@
 #include "fc_hash.h"
 #include "fc_json.h"
 #include "fc_key.h"
+#include "fc_text.h"
 #include "fc_trustlist.h"
-#include "fc_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -18,8 +18,8 @@
 #include "fc_progress.h"
 #include "fc_push.h"
 #include "fc_state.h"
+#include "fc_text.h"
 #include "fc_trust_cmd.h"
-#include "fc_util.h"
 
 static const char *s_usage =
     "usage: fleetcast [--broker ENDPOINT] [--broker-key KEY] [--cert FILE | --insecure]\n"

@@ -2,13 +2,16 @@
    SYNC and their replies, announcements, reports, the event loop and running it (requests
    go through the engine's fc_requester; fc_agent_new.c builds and frees the engine). */
 #include "fc_agent_priv.h"
+#include "fc_clock.h"
 #include "fc_curve.h"
+#include "fc_endpoint.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_msg.h"
 #include "fc_reconf.h"
+#include "fc_sockopt.h"
 #include "fc_state.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -217,7 +220,7 @@ static void s_hello(fc_agent_t *self, double now)
     if (fc_agent_asking(self, &s_kind_hello))
         return;
     fc_msg_t *m = fc_msg_new(FC_MSG_HELLO);
-    fc_msg_set_str(m->role, sizeof m->role, "agent");
+    m->role = FC_ROLE_AGENT;
     fc_msg_set_str(m->id, sizeof m->id, self->id);
     fc_msg_set_str(m->channel, sizeof m->channel, self->channel);
     fc_agent_request(self, &m, &s_kind_hello, &s_hello_opts);

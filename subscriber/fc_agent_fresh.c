@@ -1,8 +1,8 @@
 /* fc_agent_fresh.c: the engine's side of its heartbeats' freshness (fc_freshness.h): what a
    change of staleness means for reports, and a --once run's wait for a fresh timestamp. */
 #include "fc_agent_priv.h"
+#include "fc_clock.h"
 #include "fc_msg.h"
-#include "fc_util.h"
 
 bool fc_agent_fresh_on_heartbeat(fc_agent_t *self, const fc_msg_t *msg, double now)
 {

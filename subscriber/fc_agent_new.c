@@ -5,7 +5,6 @@
 #include "fc_error.h"
 #include "fc_msg.h"
 #include "fc_reconf.h"
-#include "fc_util.h"
 
 #include <sodium.h>
 #include <stdio.h>

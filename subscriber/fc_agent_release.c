@@ -1,11 +1,12 @@
 /* fc_agent_release.c: what the agent does with a release: verify the manifest, judge it
    (fc_policy.h decides) and carry out the decision, stage and fetch it, install it. */
 #include "fc_agent_priv.h"
+#include "fc_clock.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_msg.h"
 #include "fc_policy.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <string.h>
 

@@ -4,12 +4,12 @@
 #include "fc_dead_port.h"
 #include "fc_error.h"
 #include "fc_fake_broker.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_install.h"
 #include "fc_manifest.h"
 #include "fc_msg.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
 
 #include <czmq.h>
 #include <fcntl.h>

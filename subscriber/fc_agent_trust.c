@@ -3,9 +3,9 @@
 #include "fc_agent_trust.h"
 #include "fc_agent_log.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_test_check.h"
 #include "fc_trustlist.h"
-#include "fc_util.h"
 
 #include <errno.h>
 #include <stdarg.h>

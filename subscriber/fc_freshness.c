@@ -5,7 +5,7 @@
 #include "fc_agent_log.h"
 #include "fc_stamp.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <stdarg.h>
 #include <stdio.h>

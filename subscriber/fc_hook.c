@@ -1,7 +1,7 @@
 /* fc_hook.c: runs an operator's hook command (/bin/sh -c) with extra environment and waits,
    up to a time limit. */
 #include "fc_hook.h"
-#include "fc_util.h"
+#include "fc_clock.h"
 
 #include <czmq.h>
 

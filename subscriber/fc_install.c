@@ -3,9 +3,10 @@
    (fc_install_commit.c): both build on it. */
 #define _GNU_SOURCE /* vasprintf */
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_install_priv.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -2,10 +2,12 @@
    verify, changing hook, swap of `current`, changed hook, health check, then the state
    recorded or the swap undone. A private part of fc_install.c: it works on the install's
    insides (fc_install_priv.h) and on the stage's, and neither of them calls into it. */
+#include "fc_array.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hook.h"
 #include "fc_install_priv.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <dirent.h>
 #include <errno.h>

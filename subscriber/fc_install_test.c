@@ -1,12 +1,13 @@
 /* fc_install_test.c: self-test of staging and installing releases (fc_stage.c,
    fc_install.c): resume, local reuse, corruption, hooks, health rollback, hook timeouts,
    serials. */
+#include "fc_clock.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_hook.h"
 #include "fc_install_priv.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
 
 #include <czmq.h>
 #include <errno.h>

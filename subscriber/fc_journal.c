@@ -2,8 +2,8 @@
    restarted agent resumes a release instead of fetching it again. */
 #include "fc_journal.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_test_check.h"
-#include "fc_util.h"
 
 #include <errno.h>
 #include <fcntl.h>

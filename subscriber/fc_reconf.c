@@ -2,8 +2,9 @@
    pages, announcements, restart slots, acks (each a kind of request of the agent's
    requester), timers, and the --once pass. */
 #include "fc_reconf.h"
+#include "fc_clock.h"
 #include "fc_error.h"
-#include "fc_util.h"
+#include "fc_file.h"
 
 #include <errno.h>
 #include <sodium.h>

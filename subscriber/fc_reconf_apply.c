@@ -1,10 +1,11 @@
 /* fc_reconf_apply.c: what the agent does with a complete batch of config revisions: the diff,
    the Changing phase (veto), the restart path, the Changed phase, config.json, and the acks. */
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hook.h"
 #include "fc_json.h"
 #include "fc_reconf.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <errno.h>
 #include <string.h>

@@ -5,8 +5,8 @@
    and (fc_reconf_test_daemon.c) an embedded daemon with callbacks and a lost announcement. */
 #include "fc_reconf_test.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hook.h"
-#include "fc_util.h"
 
 #include <errno.h>
 #include <signal.h>

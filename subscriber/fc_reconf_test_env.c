@@ -1,7 +1,7 @@
 /* fc_reconf_test_env.c: helpers of fc_reconf's self-test: signed revisions pushed to the fake
    broker, its acks and counters, files of the state dir, agents with hooks. */
+#include "fc_file.h"
 #include "fc_reconf_test.h"
-#include "fc_util.h"
 
 #include <sys/stat.h>
 

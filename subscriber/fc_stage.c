@@ -4,9 +4,10 @@
    a complete stage is consumed by the commit (fc_install_commit.c). */
 #define _GNU_SOURCE /* sync_file_range */
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_install_priv.h"
-#include "fc_util.h"
+#include "fc_text.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* fc_doccheck.c: checks that docs/PROTOCOL.md's numbers and names are the code's (error
-   codes, limits, message types, what an agent key may send, ack and agent states), so the
-   document cannot drift silently. */
+   codes, limits, message types, what an agent key may send, HELLO roles, ack and agent
+   states), so the document cannot drift silently. */
 #include <ctype.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -11,11 +11,12 @@
 
 #include "fc_ack.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_keyring.h"
 #include "fc_limits.h"
 #include "fc_msg.h"
+#include "fc_role.h"
 #include "fc_state.h"
-#include "fc_util.h"
 
 /* The value of every constant of proto/fc_limits.h. The header's own list of names is read
    from the file, so a constant added there without a line here (and a row in the document)
@@ -349,6 +350,21 @@ static const char *s_state_name(int v)
     return fc_state_name((fc_state_t)v);
 }
 
+static const char *s_role_name(int v)
+{
+    return fc_role_name((fc_role_t)v);
+}
+
+static const char *s_role_meaning(int v)
+{
+    return fc_role_meaning((fc_role_t)v);
+}
+
+static bool s_role_valid(int v)
+{
+    return fc_role_valid((fc_role_t)v);
+}
+
 static bool s_every(int v)
 {
     (void)v;
@@ -376,6 +392,9 @@ int main(int argc, char **argv)
        document's meanings say more than the code's one-liners). */
     s_check_name_table(doc, "### CONFIG_ACK (", "ack state", FC_ACK_COUNT, s_ack_name,
                        s_ack_meaning, s_ack_sent);
+    /* The roles a HELLO may name, with their meanings. */
+    s_check_name_table(doc, "### 3.1 HELLO", "role", FC_ROLE_END, s_role_name, s_role_meaning,
+                       s_role_valid);
     s_check_name_table(doc, "### 3.7 REPORT", "agent state", FC_STATE_COUNT, s_state_name, NULL,
                        s_every);
     free(doc);
@@ -383,7 +402,7 @@ int main(int argc, char **argv)
     if (s_failures)
         return 1;
     printf("ok - docs/PROTOCOL.md: %d error codes, %zu limits, %d message types, the agent "
-           "key's requests, ack and agent states match the code\n",
+           "key's requests, HELLO roles, ack and agent states match the code\n",
            FC_ERROR_MAX, S_NLIMITS, FC_MSG_TYPE_MAX - 1);
     return 0;
 }

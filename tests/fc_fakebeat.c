@@ -11,7 +11,6 @@
 #include "fc_key.h"
 #include "fc_msg.h"
 #include "fc_stamp.h"
-#include "fc_util.h"
 
 #define S_MAX_BEATS 64
 #define S_BEAT_MS 200

@@ -7,12 +7,12 @@
 #include <string.h>
 
 #include "fc_envelope.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_key.h"
 #include "fc_limits.h"
 #include "fc_mpack.h"
 #include "fc_optval.h"
-#include "fc_util.h"
 
 static int s_usage(void)
 {

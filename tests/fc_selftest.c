@@ -6,20 +6,25 @@
 #include "fc_ack.h"
 #include "fc_agent.h"
 #include "fc_agent_trust.h"
+#include "fc_array.h"
 #include "fc_broker.h"
 #include "fc_chunks.h"
 #include "fc_client.h"
+#include "fc_clock.h"
 #include "fc_config.h"
 #include "fc_config_service.h"
 #include "fc_curve.h"
+#include "fc_endpoint.h"
 #include "fc_envelope.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_freshness.h"
 #include "fc_hash.h"
 #include "fc_history.h"
 #include "fc_install.h"
 #include "fc_journal.h"
 #include "fc_json.h"
+#include "fc_json_parse.h"
 #include "fc_key.h"
 #include "fc_keyring.h"
 #include "fc_manifest.h"
@@ -29,13 +34,15 @@
 #include "fc_policy.h"
 #include "fc_reconf.h"
 #include "fc_requester.h"
+#include "fc_role.h"
+#include "fc_sockopt.h"
 #include "fc_stamp.h"
 #include "fc_state.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_suspects.h"
+#include "fc_text.h"
 #include "fc_trustlist.h"
-#include "fc_util.h"
 #include "fc_verifier.h"
 
 typedef struct {
@@ -47,7 +54,12 @@ static const s_test_t s_tests[] = {
     {"fc_hash", fc_hash_test},
     {"fc_key", fc_key_test},
     {"fc_json", fc_json_test},
-    {"fc_util", fc_util_test},
+    {"fc_file", fc_file_test},
+    {"fc_clock", fc_clock_test},
+    {"fc_text", fc_text_test},
+    {"fc_array", fc_array_test},
+    {"fc_sockopt", fc_sockopt_test},
+    {"fc_endpoint", fc_endpoint_test},
     {"fc_mpack", fc_mpack_test},
     {"fc_msg", fc_msg_test},
     {"fc_manifest", fc_manifest_test},
@@ -74,6 +86,7 @@ static const s_test_t s_tests[] = {
     {"fc_store_trust", fc_store_trust_test},
     {"fc_chunks", fc_chunks_test},
     {"fc_state", fc_state_test},
+    {"fc_role", fc_role_test},
     {"fc_ack", fc_ack_test},
     {"fc_error", fc_error_test},
     {"fc_suspects", fc_suspects_test},

@@ -2,12 +2,12 @@
    what agents have installed. Reads only (the database is opened read-only). */
 #define _GNU_SOURCE
 #include "fc_check.h"
-#include "fc_config.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_json.h"
 #include "fc_manifest.h"
-#include "fc_util.h"
+#include "fc_revision.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,10 +1,11 @@
 /* fc_check_agent.c: fleetcast-check's agent half: `current` must be a complete tree that
-   matches a signed manifest, and with --expect-latest the latest release and config. */
+   matches a signed manifest, and with --expect-latest the latest release and config; a
+   private part of fc_check. */
 #define _GNU_SOURCE
 #include "fc_check.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_manifest.h"
-#include "fc_util.h"
 
 #include <dirent.h>
 #include <errno.h>

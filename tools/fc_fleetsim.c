@@ -5,12 +5,11 @@
 #include "fc_fleetsim.h"
 #include "fc_agent.h"
 #include "fc_client.h"
-#include "fc_config.h"
+#include "fc_clock.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_key.h"
 #include "fc_msg.h"
-#include "fc_util.h"
 
 #include <czmq.h>
 #include <errno.h>

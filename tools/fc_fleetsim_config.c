@@ -3,10 +3,11 @@
 #define _GNU_SOURCE
 #include "fc_ack.h"
 #include "fc_client.h"
-#include "fc_config.h"
+#include "fc_config_value.h"
 #include "fc_error.h"
 #include "fc_fleetsim.h"
 #include "fc_msg.h"
+#include "fc_revision.h"
 
 #include <czmq.h>
 #include <stdio.h>

@@ -3,9 +3,8 @@
    for them to sync. */
 #define _GNU_SOURCE
 #include "fc_agent.h"
-#include "fc_config.h"
+#include "fc_clock.h"
 #include "fc_fleetsim.h"
-#include "fc_util.h"
 
 #include <czmq.h>
 #include <errno.h>

@@ -1,8 +1,8 @@
 /* fc_fleetsim_load.c: fleetcast-fleetsim's release benchmark (a random payload, a push through
    the fleetcast CLI, watching every engine's `current` link) and its idle-cost reading. */
 #define _GNU_SOURCE
+#include "fc_file.h"
 #include "fc_fleetsim.h"
-#include "fc_util.h"
 
 #include <czmq.h>
 #include <errno.h>

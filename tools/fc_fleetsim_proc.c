@@ -3,8 +3,9 @@
 #define _GNU_SOURCE
 #include "fc_curve.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_fleetsim.h"
-#include "fc_util.h"
+#include "fc_role.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -77,7 +78,8 @@ int fc_simbroker_keys(const char *dir, char *broker_cert, char *publisher_secret
     snprintf(data, sizeof data, "%s/broker", dir);
     snprintf(broker_cert, PATH_MAX, "%s/broker.cert", data);
     int err = fc_mkdirs(data, 0700) == 0 ? fc_curve_generate(broker_cert, true, NULL) : FC_EIO;
-    const char *roles[2] = {"publisher", "agent"};
+    /* Certificates named after the HELLO roles, enrolled in the broker's keys/ROLEs. */
+    const char *roles[2] = {fc_role_name(FC_ROLE_PUBLISHER), fc_role_name(FC_ROLE_AGENT)};
     char *secrets[2] = {publisher_secret, agent_secret};
     for (int i = 0; i < 2 && !err; i++) {
         snprintf(path, sizeof path, "%s/%s.cert", dir, roles[i]);

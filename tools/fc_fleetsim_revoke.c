@@ -2,7 +2,6 @@
    fleet, now that the broker re-binds its announce socket to cut the key's subscription. */
 #include "fc_curve.h"
 #include "fc_fleetsim.h"
-#include "fc_util.h"
 
 #include <czmq.h>
 #include <limits.h>

@@ -11,12 +11,13 @@
 #include <string.h>
 
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_hostile.h"
 #include "fc_manifest.h"
 #include "fc_msg.h"
 #include "fc_optval.h"
-#include "fc_util.h"
+#include "fc_sockopt.h"
 
 #define S_HELLO_REQ 4242
 
@@ -121,7 +122,7 @@ static zmsg_t *s_hello(void)
 {
     fc_msg_t *hello = fc_msg_new(FC_MSG_HELLO);
     hello->req = S_HELLO_REQ;
-    fc_msg_set_str(hello->role, sizeof hello->role, "publisher");
+    hello->role = FC_ROLE_PUBLISHER;
     fc_msg_set_str(hello->id, sizeof hello->id, "hostile");
     zmsg_t *msg = fc_msg_encode(hello);
     fc_msg_destroy(&hello);

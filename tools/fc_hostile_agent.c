@@ -1,6 +1,6 @@
 /* fc_hostile_agent.c: fleetcast-hostile's as-agent mode: one agent request naming any agent
    id, sent with whatever key this peer was given (a stolen agent key speaking for another
-   agent), and the broker's answer printed. */
+   agent), and the broker's answer printed; a private part of fc_hostile. */
 #include <czmq.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,7 +13,6 @@
 #include "fc_hostile.h"
 #include "fc_msg.h"
 #include "fc_optval.h"
-#include "fc_util.h"
 
 /* The request TYPE names, with what the forged request says: a failure, which is what would
    halt a canary or put an agent in the wrong light. NULL for an unknown TYPE or a missing
@@ -23,7 +22,7 @@ static fc_msg_t *s_request(const char *type, const char *id, const char *arg)
     fc_msg_t *m = NULL;
     if (streq(type, "hello")) {
         m = fc_msg_new(FC_MSG_HELLO);
-        fc_msg_set_str(m->role, sizeof m->role, "agent");
+        m->role = FC_ROLE_AGENT;
         fc_msg_set_str(m->channel, sizeof m->channel, arg ? arg : "stable");
     } else if (streq(type, "report")) {
         m = fc_msg_new(FC_MSG_REPORT);

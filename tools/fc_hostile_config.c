@@ -1,16 +1,16 @@
 /* fc_hostile_config.c: fleetcast-hostile's config mode (well-framed config requests with
    hostile content) and its fake broker that answers agents with garbage (on the tests' one
-   fake broker, tests/support/fc_fake_broker.c). */
+   fake broker, tests/support/fc_fake_broker.c); a private part of fc_hostile. */
 #include <czmq.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "fc_config.h"
+#include "fc_config_value.h"
 #include "fc_fake_broker.h"
 #include "fc_hash.h"
 #include "fc_hostile.h"
 #include "fc_msg.h"
-#include "fc_util.h"
+#include "fc_revision.h"
 
 /* --- broker: a fake broker answering everything with garbage ---------------------------- */
 
@@ -96,7 +96,7 @@ static int s_config_case(const fc_hostile_target_t *target, const char *name, fc
     zsock_destroy(&dealer);
     /* Then a proper request on a fresh connection must still be answered. */
     fc_msg_t *hello = fc_msg_new(FC_MSG_HELLO);
-    fc_msg_set_str(hello->role, sizeof hello->role, "publisher");
+    hello->role = FC_ROLE_PUBLISHER;
     fc_msg_set_str(hello->id, sizeof hello->id, "hostile");
     zmsg_t *msg = fc_msg_encode(hello);
     fc_msg_destroy(&hello);

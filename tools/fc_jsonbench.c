@@ -1,6 +1,6 @@
 /* fc_jsonbench.c: fleetcast-jsonbench, times fc_json_to_msgpack on a config-like document. */
 #include "fc_error.h"
-#include "fc_json.h"
+#include "fc_json_parse.h"
 #include "fc_optval.h"
 
 #include <errno.h>

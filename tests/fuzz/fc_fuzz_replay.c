@@ -1,7 +1,7 @@
 /* fc_fuzz_replay.c: runs a fuzz target without libFuzzer over every file of its corpus, so
    ctest (and the sanitizer build) replays each checked-in input. */
+#include "fc_file.h"
 #include "fc_fuzz.h"
-#include "fc_util.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>

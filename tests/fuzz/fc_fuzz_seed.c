@@ -1,16 +1,17 @@
 /* fc_fuzz_seed.c: writes the seed corpora of the fuzz targets from real encodings: every
    message type, signed manifests and config revisions of each kind, and schemas.
    Usage: fc_fuzz_seed CORPUS_DIR (tests/fuzz/corpus), then check the files in. */
-#include "fc_config.h"
+#include "fc_config_value.h"
 #include "fc_envelope.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_fuzz.h"
 #include "fc_hash.h"
 #include "fc_manifest.h"
 #include "fc_msg.h"
+#include "fc_revision.h"
 #include "fc_test_check.h"
 #include "fc_trustlist.h"
-#include "fc_util.h"
 #include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,7 @@ static fc_msg_t *s_filled(fc_msg_type_t type, const uint8_t *manifest, size_t ml
 {
     fc_msg_t *m = fc_msg_new(type);
     m->req = 77;
-    strcpy(m->role, "agent");
+    m->role = FC_ROLE_AGENT;
     strcpy(m->id, "agent-1");
     strcpy(m->channel, "stable");
     strcpy(m->version, "1.2.3");

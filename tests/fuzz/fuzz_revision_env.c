@@ -1,8 +1,8 @@
 /* fuzz_revision_env.c: fuzz target for the signed config revision as it arrives: raw
    envelope bytes into fc_revision_parse, trusting the fixed key the corpus is signed with. */
-#include "fc_config.h"
 #include "fc_error.h"
 #include "fc_fuzz.h"
+#include "fc_revision.h"
 #include "fc_test_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,9 +1,10 @@
 /* fuzz_schema.c: fuzz target for the JSON reader and the schema parser; an accepted schema
    then checks a few values against itself. */
-#include "fc_config.h"
+#include "fc_config_value.h"
 #include "fc_error.h"
 #include "fc_fuzz.h"
-#include "fc_json.h"
+#include "fc_json_parse.h"
+#include "fc_schema.h"
 #include "fc_test_check.h"
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* fc_fake_broker.c: the loop, sockets and default answers of every fake broker of the tests. */
 #include "fc_fake_broker.h"
-#include "fc_util.h"
+#include "fc_sockopt.h"
 
 #include <stdio.h>
 

@@ -1,21 +1,18 @@
-/* fc_util.c: file-system, socket and small generic helpers shared by the three programs. */
-#include "fc_util.h"
-#include "fc_error.h"
-#include "fc_limits.h"
+/* fc_file.c: file-system helpers: atomic whole-file writes and reads, directory trees,
+   full positioned reads and writes. */
+#include "fc_file.h"
+#include "fc_array.h"
 #include "fc_test_check.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
-#include <zmq.h>
 
 int fc_mkdirs(const char *path, mode_t mode)
 {
@@ -355,215 +352,10 @@ int fc_pread_all(int fd, void *buf, size_t len, uint64_t offset)
     return 0;
 }
 
-double fc_now(void)
+void fc_file_test(bool verbose)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-int fc_errno_to_error(int err)
-{
-    if (err == ENOSPC || err == EDQUOT)
-        return FC_ENOSPC;
-    if (err == ENOMEM)
-        return FC_ENOMEM;
-    return FC_EIO;
-}
-
-void *fc_grow(void *items, size_t n, size_t *cap, size_t size)
-{
-    if (n < *cap)
-        return items;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    if (size == 0 || ncap > SIZE_MAX / size)
-        return NULL;
-    void *bigger = realloc(items, ncap * size);
-    if (bigger)
-        *cap = ncap;
-    return bigger;
-}
-
-void fc_textf(char *text, size_t size, const char *fmt, ...)
-{
-    if (!text || size == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, size, fmt, ap);
-    va_end(ap);
-}
-
-char *fc_format_bytes(char *buf, size_t size, uint64_t bytes)
-{
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)bytes;
-    size_t u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, size, "%llu B", (unsigned long long)bytes);
-    else
-        snprintf(buf, size, "%.1f %s", v, units[u]);
-    return buf;
-}
-
-void fc_format_time(char *buf, size_t size, int64_t t)
-{
-    if (t <= 0) {
-        snprintf(buf, size, "-");
-        return;
-    }
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-size_t fc_bsearch(const void *key, const void *base, size_t n, size_t size,
-                  int (*cmp)(const void *key, const void *element), bool *found)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = cmp(key, (const char *)base + mid * size);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c > 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
-}
-
-void fc_sock_tune(void *sock)
-{
-    int64_t maxmsg = FC_MAX_FRAME;
-    int linger = 0, ivl = 100, ivl_max = 2000;
-    /* No TTL: a TTL makes the broker arm a timer per connection and cancel it on every
-       message it receives, and libzmq's cancel walks all of its I/O thread's timers, so
-       1000 agents cost the broker a quarter of a core doing nothing. The broker finds dead
-       peers with TCP keepalive instead (fc_sock_tune_bound). */
-    /* A ping every 5 s; no traffic for 15 s after one: the link is dead, and reconnected.
-       Each ping and pong crosses the broker (1000 agents, a socket each for requests and
-       announcements: 400 pings a second), encrypted under CURVE: at 2 s they were most of
-       an idle broker's CPU (5.1-6.1 % of a core with 1000 agents). A broker that dies
-       outright closes its sockets and is noticed at once; a frozen one shows in the signed
-       heartbeats on the announce socket within a second. */
-    int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 0;
-    /* libzmq's default of 1000 received messages queued per connection, each up to
-       FC_MAX_FRAME, would let a peer that sends faster than we read make us hold 16 GiB.
-       Past the HWM libzmq stops reading that connection and TCP pushes back. */
-    int rcvhwm = FC_SOCK_RCVHWM;
-    /* Errors ignored: not every socket type supports every option, and none is essential. */
-    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(sock, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
-    zmq_setsockopt(sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
-    zmq_setsockopt(sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
-    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl);
-    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout);
-    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &hb_ttl, sizeof hb_ttl);
-}
-
-void fc_sock_tune_bound(void *sock)
-{
-    fc_sock_tune(sock);
-    /* The peers ping; answering costs no timer. Pinging them ourselves would arm a timeout
-       timer per connection per ping, cancelled (a walk of every timer) by each PONG. */
-    int zero = 0, on = 1, idle = 30, intvl = 10, cnt = 3;
-    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &zero, sizeof zero);
-    /* A peer that vanished without a FIN (power cut, cable) is dropped after about a
-       minute by the kernel's keepalive: no timer in libzmq. */
-    zmq_setsockopt(sock, ZMQ_TCP_KEEPALIVE, &on, sizeof on);
-    zmq_setsockopt(sock, ZMQ_TCP_KEEPALIVE_IDLE, &idle, sizeof idle);
-    zmq_setsockopt(sock, ZMQ_TCP_KEEPALIVE_INTVL, &intvl, sizeof intvl);
-    zmq_setsockopt(sock, ZMQ_TCP_KEEPALIVE_CNT, &cnt, sizeof cnt);
-}
-
-/* Splits "tcp://HOST:PORT" into host and port spans (host may be "[v6]"). 0 or -1. */
-static int s_tcp_split(const char *ep, const char **host, size_t *hostlen, const char **port)
-{
-    if (strncmp(ep, "tcp://", 6) != 0)
-        return -1;
-    const char *h = ep + 6;
-    /* A connect endpoint may name a source address first: "tcp://src;dst:port". */
-    const char *semi = strchr(h, ';');
-    if (semi)
-        h = semi + 1;
-    const char *colon = strrchr(h, ':');
-    if (!colon || colon == h || colon[1] == '\0')
-        return -1;
-    *host = h;
-    *hostlen = (size_t)(colon - h);
-    *port = colon + 1;
-    return 0;
-}
-
-static bool s_span_is(const char *s, size_t len, const char *lit)
-{
-    return strlen(lit) == len && !memcmp(s, lit, len);
-}
-
-int fc_endpoint_for_peer(char *out, size_t outsize, const char *bound, const char *via)
-{
-    if (!out || outsize == 0 || !bound)
-        return -1;
-    const char *bhost, *bport;
-    size_t bhostlen;
-    bool wildcard = false;
-    if (s_tcp_split(bound, &bhost, &bhostlen, &bport) == 0)
-        wildcard = s_span_is(bhost, bhostlen, "*") || s_span_is(bhost, bhostlen, "0.0.0.0") ||
-                   s_span_is(bhost, bhostlen, "[::]") || s_span_is(bhost, bhostlen, "[*]");
-    else if (strncmp(bound, "tcp://", 6) == 0)
-        return -1; /* tcp without a usable host:port */
-
-    int n;
-    if (!wildcard)
-        n = snprintf(out, outsize, "%s", bound); /* a named host, ipc://, inproc:// */
-    else {
-        if (!strcmp(bport, "*") || !strcmp(bport, "!") || bport[0] == '!')
-            return -1; /* ephemeral port: the caller must pass the resolved endpoint */
-        const char *vhost = "127.0.0.1", *vport;
-        size_t vhostlen = strlen(vhost);
-        /* A peer that came over ipc:// or inproc:// is on this machine. */
-        if (via && strncmp(via, "tcp://", 6) == 0 &&
-            s_tcp_split(via, &vhost, &vhostlen, &vport) != 0)
-            return -1;
-        n = snprintf(out, outsize, "tcp://%.*s:%s", (int)vhostlen, vhost, bport);
-    }
-    if (n < 0 || (size_t)n >= outsize)
-        return -1;
-    return 0;
-}
-
-static int s_int_cmp(const void *key, const void *element)
-{
-    int a = *(const int *)key, b = *(const int *)element;
-    return (a > b) - (a < b);
-}
-
-static void s_endpoint_case(const char *bound, const char *via, const char *expect)
-{
-    char out[FC_MAX_ENDPOINT + 1];
-    int rc = fc_endpoint_for_peer(out, sizeof out, bound, via);
-    if (expect) {
-        FC_CHECK(rc == 0);
-        FC_CHECK(!strcmp(out, expect));
-    } else
-        FC_CHECK(rc == -1);
-}
-
-void fc_util_test(bool verbose)
-{
-    printf(" * fc_util: ");
-    char dir[] = "/tmp/fc_util_test.XXXXXX";
+    printf(" * fc_file: ");
+    char dir[] = "/tmp/fc_file_test.XXXXXX";
     FC_CHECK(mkdtemp(dir));
     char path[256], path2[256];
 
@@ -673,105 +465,7 @@ void fc_util_test(bool verbose)
     FC_CHECK(fc_remove_tree(outside) == 0);
     FC_CHECK(lstat(outside, &st) == -1);
 
-    /* errno mapping. */
-    FC_CHECK(fc_errno_to_error(ENOSPC) == FC_ENOSPC);
-    FC_CHECK(fc_errno_to_error(EDQUOT) == FC_ENOSPC);
-    FC_CHECK(fc_errno_to_error(EACCES) == FC_EIO);
-
-    /* Monotonic clock moves forward. */
-    double t0 = fc_now();
-    usleep(2000);
-    FC_CHECK(fc_now() > t0);
-
-    /* Announce endpoint as seen by a peer. */
-    s_endpoint_case("tcp://*:7401", "tcp://10.1.2.3:7400", "tcp://10.1.2.3:7401");
-    s_endpoint_case("tcp://0.0.0.0:7401", "tcp://10.1.2.3:7400", "tcp://10.1.2.3:7401");
-    s_endpoint_case("tcp://[::]:7401", "tcp://[fe80::1]:7400", "tcp://[fe80::1]:7401");
-    s_endpoint_case("tcp://*:7401", "tcp://broker.example.com:7400",
-                    "tcp://broker.example.com:7401");
-    s_endpoint_case("tcp://*:7401", "tcp://192.168.0.9;10.1.2.3:7400", "tcp://10.1.2.3:7401");
-    s_endpoint_case("tcp://192.168.1.5:7401", "tcp://10.1.2.3:7400", "tcp://192.168.1.5:7401");
-    s_endpoint_case("ipc:///run/fleetcast/pub", "tcp://10.1.2.3:7400", "ipc:///run/fleetcast/pub");
-    s_endpoint_case("tcp://*:7401", "ipc:///run/fleetcast/svc", "tcp://127.0.0.1:7401");
-    s_endpoint_case("tcp://*:*", "tcp://10.1.2.3:7400", NULL);
-    s_endpoint_case("tcp://*:7401", "tcp://nohostport", NULL);
-    s_endpoint_case("tcp://nonsense", "tcp://10.1.2.3:7400", NULL);
-    char tiny[10];
-    FC_CHECK(fc_endpoint_for_peer(tiny, sizeof tiny, "tcp://*:7401", "tcp://10.1.2.3:7400") == -1);
-
-    /* Sizes for people: bytes exact, then one decimal in the largest unit that fits. */
-    char size_text[32];
-    FC_CHECK(!strcmp(fc_format_bytes(size_text, sizeof size_text, 0), "0 B"));
-    FC_CHECK(!strcmp(fc_format_bytes(size_text, sizeof size_text, 1023), "1023 B"));
-    FC_CHECK(!strcmp(fc_format_bytes(size_text, sizeof size_text, 1024), "1.0 KiB"));
-    FC_CHECK(!strcmp(fc_format_bytes(size_text, sizeof size_text, 39321600), "37.5 MiB"));
-    FC_CHECK(!strcmp(fc_format_bytes(size_text, sizeof size_text, 3ull << 40), "3.0 TiB"));
-    FC_CHECK(!strcmp(fc_format_bytes(size_text, sizeof size_text, 2048ull << 40), "2048.0 TiB"));
-    FC_CHECK(!strcmp(fc_format_bytes(size_text, 4, 39321600), "37."));
-
-    char when[32];
-    fc_format_time(when, sizeof when, 1795315551);
-    FC_CHECK(!strcmp(when, "2026-11-22T02:45:51Z"));
-    fc_format_time(when, sizeof when, 0);
-    FC_CHECK(!strcmp(when, "-"));
-    fc_format_time(when, sizeof when, -5);
-    FC_CHECK(!strcmp(when, "-"));
-
-    char text[8] = "old";
-    fc_textf(text, sizeof text, "%s %d", "abc", 12345);
-    FC_CHECK(!strcmp(text, "abc 123"));
-    fc_textf(NULL, 10, "%s", "no buffer: nothing happens");
-    fc_textf(text, 0, "%s", "no room: nothing happens");
-    FC_CHECK(!strcmp(text, "abc 123"));
-
-    /* grow: doubles from 16 only when full; a failure leaves the array and capacity alone. */
-    size_t cap = 0;
-    int *grown = fc_grow(NULL, 0, &cap, sizeof(int));
-    FC_CHECK(grown && cap == 16);
-    grown[15] = 7;
-    FC_CHECK(fc_grow(grown, 15, &cap, sizeof(int)) == grown && cap == 16);
-    grown = fc_grow(grown, 16, &cap, sizeof(int));
-    FC_CHECK(grown && cap == 32 && grown[15] == 7);
-    FC_CHECK(fc_grow(grown, 32, &cap, SIZE_MAX / 32) == NULL && cap == 32);
-    free(grown);
-
-    /* bsearch: hits, and where misses would go (front, between, end, empty array). */
-    const int sorted[] = {10, 20, 30, 40, 50};
-    bool found = false;
-    for (size_t i = 0; i < 5; i++) {
-        FC_CHECK(fc_bsearch(&sorted[i], sorted, 5, sizeof(int), s_int_cmp, &found) == i && found);
-        int between = sorted[i] + 5;
-        FC_CHECK(fc_bsearch(&between, sorted, 5, sizeof(int), s_int_cmp, &found) == i + 1);
-        FC_CHECK(!found);
-    }
-    int small = 1;
-    FC_CHECK(fc_bsearch(&small, sorted, 5, sizeof(int), s_int_cmp, &found) == 0 && !found);
-    found = true;
-    FC_CHECK(fc_bsearch(&small, NULL, 0, sizeof(int), s_int_cmp, &found) == 0 && !found);
-
-    /* Socket options apply to every socket type without complaint; check the important one. */
-    void *ctx = zmq_ctx_new();
-    FC_CHECK(ctx);
-    int types[] = {ZMQ_ROUTER, ZMQ_DEALER, ZMQ_PUB, ZMQ_SUB};
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-        void *s = zmq_socket(ctx, types[i]);
-        FC_CHECK(s);
-        fc_sock_tune(s);
-        int64_t maxmsg = 0;
-        size_t sz = sizeof maxmsg;
-        FC_CHECK(zmq_getsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, &sz) == 0);
-        FC_CHECK(maxmsg == FC_MAX_FRAME);
-        int linger = -1;
-        sz = sizeof linger;
-        FC_CHECK(zmq_getsockopt(s, ZMQ_LINGER, &linger, &sz) == 0 && linger == 0);
-        int rcvhwm = 0;
-        sz = sizeof rcvhwm;
-        FC_CHECK(zmq_getsockopt(s, ZMQ_RCVHWM, &rcvhwm, &sz) == 0 && rcvhwm == FC_SOCK_RCVHWM);
-        zmq_close(s);
-    }
-    zmq_ctx_term(ctx);
-
     if (verbose)
-        printf("(files, tree, endpoints, sockets) ");
+        printf("(files, tree) ");
     printf("OK\n");
 }

@@ -140,12 +140,11 @@ static void s_duration_text(char *buf, size_t size, uint64_t ms)
         snprintf(buf, size, "%" PRIu64 "ms", ms);
 }
 
-int fc_optval_uint(const char *name, const char *text, uint64_t min, uint64_t max, uint64_t *out,
-                   char *msg, size_t msgsize)
+/* A whole number of decimal digits only, then suffix if given (NULL: nothing), in
+   min..max; the message names option name and what it needs. */
+static int s_whole(const char *name, const char *text, const char *what, const char *suffix,
+                   uint64_t min, uint64_t max, uint64_t *out, char *msg, size_t msgsize)
 {
-    char what[80] = "a whole number";
-    if (min != 0 || max != UINT64_MAX)
-        snprintf(what, sizeof what, "a whole number %" PRIu64 "..%" PRIu64, min, max);
     if (!text)
         return s_fail(msg, msgsize, name, what, "", "empty");
     const char *p = text;
@@ -155,13 +154,22 @@ int fc_optval_uint(const char *name, const char *text, uint64_t min, uint64_t ma
         return s_fail(msg, msgsize, name, what, text, s_why_not_digits(text));
     if (rc == -2)
         return s_fail(msg, msgsize, name, what, text, "too large");
-    if (*p)
+    if (*p && !(suffix && strcmp(p, suffix) == 0))
         return s_fail(msg, msgsize, name, what, text, NULL);
     if (v < min || v > max)
         return s_fail(msg, msgsize, name, what, text, v < min ? "too small" : "too large");
     if (out)
         *out = v;
     return FC_OK;
+}
+
+int fc_optval_uint(const char *name, const char *text, uint64_t min, uint64_t max, uint64_t *out,
+                   char *msg, size_t msgsize)
+{
+    char what[80] = "a whole number";
+    if (min != 0 || max != UINT64_MAX)
+        snprintf(what, sizeof what, "a whole number %" PRIu64 "..%" PRIu64, min, max);
+    return s_whole(name, text, what, NULL, min, max, out, msg, msgsize);
 }
 
 int fc_optval_int(const char *name, const char *text, int64_t min, int64_t max, int64_t *out,
@@ -303,20 +311,11 @@ int fc_optval_percent(const char *name, const char *text, uint32_t min, uint32_t
     assert(min <= max && max <= 100);
     char what[64];
     snprintf(what, sizeof what, "a whole percentage %" PRIu32 "..%" PRIu32, min, max);
-    if (!text)
-        return s_fail(msg, msgsize, name, what, "", "empty");
-    const char *p = text;
     uint64_t v = 0;
-    int rc = s_digits(&p, &v);
-    if (rc == -1)
-        return s_fail(msg, msgsize, name, what, text, s_why_not_digits(text));
-    if (rc == -2 || (*p && strcmp(p, "%") != 0))
-        return s_fail(msg, msgsize, name, what, text, rc == -2 ? "too large" : NULL);
-    if (v < min || v > max)
-        return s_fail(msg, msgsize, name, what, text, v < min ? "too small" : "too large");
-    if (out)
+    int rc = s_whole(name, text, what, "%", min, max, &v, msg, msgsize);
+    if (rc == FC_OK && out)
         *out = (uint32_t)v;
-    return FC_OK;
+    return rc;
 }
 
 /* A host of length n: a name or IPv4 address, a [bracketed] IPv6 address, or * to bind. */

@@ -104,6 +104,9 @@ typedef struct {
     int threads;
 } fc_procstat_t;
 
+/* Starts argv[0] with argv (NULL-terminated) as a child that dies with this process, its
+   stdout and stderr to file log (truncated). The child's pid, or -1 with a reason in msg. */
+pid_t fc_sim_spawn(const char *const argv[], const char *log, char *msg, size_t msgsize);
 /* Finds the broker binary next to this one in the build tree (../broker/fleetcast-broker
    relative to /proc/self/exe). 0, or -1 if it is not there. */
 int fc_simbroker_find(char *path, size_t size);

@@ -7,7 +7,6 @@
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,17 +29,6 @@ static void s_sleep(double seconds)
     struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
-}
-
-int fc_simcli_find(char *path, size_t size)
-{
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return -1;
-    self[n] = '\0';
-    snprintf(path, size, "%s/../publisher/fleetcast", dirname(self));
-    return access(path, X_OK) == 0 ? 0 : -1;
 }
 
 uint64_t fc_simload_free_bytes(const char *dir)
@@ -225,7 +213,7 @@ int fc_simload_release(const fc_simopts_t *o, const char *dir, const char *agent
     char msg[PATH_MAX + 256];
     if (o->cli_bin)
         snprintf(cli, sizeof cli, "%s", o->cli_bin);
-    else if (fc_simcli_find(cli, sizeof cli) != 0) {
+    else if (fc_sim_find("../publisher/fleetcast", cli, sizeof cli) != 0) {
         fprintf(stderr, "fleetcast-fleetsim: no fleetcast CLI at %s (give --cli-bin PATH)\n", cli);
         return -1;
     }

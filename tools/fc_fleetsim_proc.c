@@ -26,14 +26,14 @@
 #include <time.h>
 #include <unistd.h>
 
-int fc_simbroker_find(char *path, size_t size)
+int fc_sim_find(const char *rel, char *path, size_t size)
 {
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0)
         return -1;
     self[n] = '\0';
-    snprintf(path, size, "%s/../broker/fleetcast-broker", dirname(self));
+    snprintf(path, size, "%s/%s", dirname(self), rel);
     return access(path, X_OK) == 0 ? 0 : -1;
 }
 

@@ -138,10 +138,44 @@ void fc_store_sync(fc_store_t *self, bool full)
     }
 }
 
-static void s_col_str(sqlite3_stmt *st, int col, char *out, size_t outsize)
+const char *fc_store_col(sqlite3_stmt *st, int col)
 {
     const char *s = (const char *)sqlite3_column_text(st, col);
-    fc_msg_set_str(out, outsize, s ? s : "");
+    return s ? s : "";
+}
+
+static void s_col_str(sqlite3_stmt *st, int col, char *out, size_t outsize)
+{
+    fc_msg_set_str(out, outsize, fc_store_col(st, col));
+}
+
+int fc_store_rows(sqlite3_stmt *st, size_t max, size_t elem, fc_store_row_fn *row, void *arg,
+                  void **rows, size_t *n)
+{
+    *rows = NULL;
+    *n = 0;
+    size_t cap = 0;
+    int rc = SQLITE_DONE;
+    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        void *bigger = fc_grow(*rows, *n, &cap, elem);
+        if (!bigger) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        *rows = bigger;
+        void *entry = (char *)bigger + *n * elem;
+        memset(entry, 0, elem);
+        if (row(st, entry, arg))
+            (*n)++;
+    }
+    sqlite3_finalize(st);
+    if (*n < max && rc != SQLITE_DONE) {
+        free(*rows);
+        *rows = NULL;
+        *n = 0;
+        return fc_store_sqlite_error(rc);
+    }
+    return FC_OK;
 }
 
 /* --- open / close ----------------------------------------------------------------------- */
@@ -465,30 +499,21 @@ int fc_store_latest(fc_store_t *self, const char *channel, fc_release_info_t *in
     return err;
 }
 
+/* fc_store_row_fn: a row of S_RELEASE_COLS. */
+static bool s_release_row(sqlite3_stmt *st, void *entry, void *arg)
+{
+    (void)arg;
+    s_info_from_row((fc_release_info_t *)entry, st);
+    return true;
+}
+
 /* Collects rows of S_RELEASE_COLS into a malloc'd array. */
 static int s_collect_releases(sqlite3_stmt *st, size_t max, fc_release_info_t **list, size_t *n)
 {
-    *list = NULL;
-    *n = 0;
-    size_t cap = 0;
-    int rc = SQLITE_DONE;
-    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        fc_release_info_t *bigger = fc_grow(*list, *n, &cap, sizeof **list);
-        if (!bigger) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        *list = bigger;
-        s_info_from_row(&(*list)[(*n)++], st);
-    }
-    sqlite3_finalize(st);
-    if (*n < max && rc != SQLITE_DONE) {
-        free(*list);
-        *list = NULL;
-        *n = 0;
-        return fc_store_sqlite_error(rc);
-    }
-    return FC_OK;
+    void *rows = NULL;
+    int err = fc_store_rows(st, max, sizeof **list, s_release_row, NULL, &rows, n);
+    *list = rows;
+    return err;
 }
 
 int fc_store_list(fc_store_t *self, const char *channel, size_t max, fc_release_info_t **list,
@@ -562,6 +587,22 @@ int fc_store_agent_seen(fc_store_t *self, const char *id, const char *channel)
     return err ? err : fc_store_agent_known_mark(self, id);
 }
 
+/* fc_store_row_fn: a row of the agents table. */
+static bool s_agent_row(sqlite3_stmt *st, void *entry, void *arg)
+{
+    (void)arg;
+    fc_agent_status_t *a = (fc_agent_status_t *)entry;
+    s_col_str(st, 0, a->id, sizeof a->id);
+    s_col_str(st, 1, a->channel, sizeof a->channel);
+    s_col_str(st, 2, a->version, sizeof a->version);
+    s_col_str(st, 3, a->state, sizeof a->state);
+    s_col_str(st, 4, a->message, sizeof a->message);
+    a->done = (uint64_t)sqlite3_column_int64(st, 5);
+    a->total = (uint64_t)sqlite3_column_int64(st, 6);
+    a->last_seen = sqlite3_column_int64(st, 7);
+    return true;
+}
+
 int fc_store_agents(fc_store_t *self, const char *channel, size_t max, fc_agent_status_t **list,
                     size_t *n)
 {
@@ -578,34 +619,10 @@ int fc_store_agents(fc_store_t *self, const char *channel, size_t max, fc_agent_
     sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
     if (!all)
         sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
-    size_t cap = 0;
-    int rc = SQLITE_DONE;
-    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        fc_agent_status_t *bigger = fc_grow(*list, *n, &cap, sizeof **list);
-        if (!bigger) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        *list = bigger;
-        fc_agent_status_t *a = &(*list)[(*n)++];
-        memset(a, 0, sizeof *a);
-        s_col_str(st, 0, a->id, sizeof a->id);
-        s_col_str(st, 1, a->channel, sizeof a->channel);
-        s_col_str(st, 2, a->version, sizeof a->version);
-        s_col_str(st, 3, a->state, sizeof a->state);
-        s_col_str(st, 4, a->message, sizeof a->message);
-        a->done = (uint64_t)sqlite3_column_int64(st, 5);
-        a->total = (uint64_t)sqlite3_column_int64(st, 6);
-        a->last_seen = sqlite3_column_int64(st, 7);
-    }
-    sqlite3_finalize(st);
-    if (*n < max && rc != SQLITE_DONE) {
-        free(*list);
-        *list = NULL;
-        *n = 0;
-        return fc_store_sqlite_error(rc);
-    }
-    return FC_OK;
+    void *rows = NULL;
+    int err = fc_store_rows(st, max, sizeof **list, s_agent_row, NULL, &rows, n);
+    *list = rows;
+    return err;
 }
 
 /* --- sequence and checks ---------------------------------------------------------------- */

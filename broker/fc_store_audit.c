@@ -36,6 +36,21 @@ int fc_store_audit_add(fc_store_t *self, const char *who, const char *action, co
     return fc_store_step_done(st);
 }
 
+/* fc_store_row_fn: a row of the audit table. */
+static bool s_entry_row(sqlite3_stmt *st, void *entry, void *arg)
+{
+    (void)arg;
+    fc_audit_entry_t *e = (fc_audit_entry_t *)entry;
+    e->time = sqlite3_column_int64(st, 0);
+    /* substr counts characters, the fields bytes: fc_msg_set_str bounds them again. */
+    for (int col = 1; col <= 4; col++) {
+        char *out = col == 1 ? e->who : col == 2 ? e->action : col == 3 ? e->detail : e->result;
+        size_t size = col <= 2 ? sizeof e->who : sizeof e->detail;
+        fc_msg_set_str(out, size, fc_store_col(st, col));
+    }
+    return true;
+}
+
 int fc_store_audit_list(fc_store_t *self, size_t max, fc_audit_entry_t **list, size_t *n)
 {
     *list = NULL;
@@ -45,34 +60,10 @@ int fc_store_audit_list(fc_store_t *self, size_t max, fc_audit_entry_t **list, s
     if (!st)
         return FC_EIO;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)(max > INT64_MAX ? INT64_MAX : max));
-    size_t cap = 0;
-    int rc = SQLITE_DONE;
-    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        fc_audit_entry_t *bigger = fc_grow(*list, *n, &cap, sizeof **list);
-        if (!bigger) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        *list = bigger;
-        fc_audit_entry_t *e = &(*list)[(*n)++];
-        memset(e, 0, sizeof *e);
-        e->time = sqlite3_column_int64(st, 0);
-        /* substr counts characters, the fields bytes: fc_msg_set_str bounds them again. */
-        for (int col = 1; col <= 4; col++) {
-            const char *s = (const char *)sqlite3_column_text(st, col);
-            char *out = col == 1 ? e->who : col == 2 ? e->action : col == 3 ? e->detail : e->result;
-            size_t size = col <= 2 ? sizeof e->who : sizeof e->detail;
-            fc_msg_set_str(out, size, s ? s : "");
-        }
-    }
-    sqlite3_finalize(st);
-    if (*n < max && rc != SQLITE_DONE) {
-        free(*list);
-        *list = NULL;
-        *n = 0;
-        return fc_store_sqlite_error(rc);
-    }
-    return FC_OK;
+    void *rows = NULL;
+    int err = fc_store_rows(st, max, sizeof **list, s_entry_row, NULL, &rows, n);
+    *list = rows;
+    return err;
 }
 
 void fc_store_audit_who(const uint8_t *envelope, size_t len, char *who, size_t size)

@@ -40,6 +40,16 @@ sqlite3_stmt *fc_store_prep(fc_store_t *self, const char *sql);
 /* Steps a statement once (NULL allowed: FC_EIO) and finalizes it. */
 int fc_store_step_done(sqlite3_stmt *st);
 int fc_store_exec(fc_store_t *self, const char *sql);
+/* Column col of the current row as text: "" for NULL (borrowed: valid until the next step). */
+const char *fc_store_col(sqlite3_stmt *st, int col);
+/* Reads the current row of st into entry (zeroed); false to skip the row. */
+typedef bool(fc_store_row_fn)(sqlite3_stmt *st, void *entry, void *arg);
+/* Steps st, reading each row with row(st, entry, arg) into a new entry of elem bytes, until
+   max entries are kept or the rows end, and finalizes st. *rows: a malloc'd array (the
+   caller's to free; NULL if none) of *n entries. On an SQLite error or out of memory, the
+   error, with *rows NULL and *n 0. */
+int fc_store_rows(sqlite3_stmt *st, size_t max, size_t elem, fc_store_row_fn *row, void *arg,
+                  void **rows, size_t *n);
 /* PRAGMA synchronous FULL (before anything acknowledged as durable) or NORMAL. Inside a
    batch it stays FULL: the batch's commit is what its replies wait for. */
 void fc_store_sync(fc_store_t *self, bool full);

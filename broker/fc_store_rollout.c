@@ -226,12 +226,6 @@ static sqlite3_stmt *s_fleet_query(fc_store_t *self, uint64_t rev, uint64_t seq)
     return st;
 }
 
-static const char *s_col(sqlite3_stmt *st, int col)
-{
-    const char *s = (const char *)sqlite3_column_text(st, col);
-    return s ? s : "";
-}
-
 int fc_store_config_matching(fc_store_t *self, const char *scope, size_t *count)
 {
     *count = 0;
@@ -240,10 +234,33 @@ int fc_store_config_matching(fc_store_t *self, const char *scope, size_t *count)
         return FC_EIO;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (fc_scope_matches(scope, s_col(st, 0), s_col(st, 1)))
+        if (fc_scope_matches(scope, fc_store_col(st, 0), fc_store_col(st, 1)))
             (*count)++;
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? FC_OK : fc_store_sqlite_error(rc);
+}
+
+/* fc_store_row_fn: an agent's part in a revision (a row of s_fleet_query), if it acked the
+   revision or is in its scope (arg). */
+static bool s_status_row(sqlite3_stmt *st, void *entry, void *arg)
+{
+    const char *scope = (const char *)arg;
+    bool acked = sqlite3_column_type(st, 3) != SQLITE_NULL;
+    const char *id = fc_store_col(st, 0), *group = fc_store_col(st, 1);
+    if (!acked && !fc_scope_matches(scope, id, group))
+        return false;
+    fc_agent_status_t *a = (fc_agent_status_t *)entry;
+    fc_msg_set_str(a->id, sizeof a->id, id);
+    fc_msg_set_str(a->channel, sizeof a->channel,
+                   acked && *fc_store_col(st, 5) ? fc_store_col(st, 5) : group);
+    fc_msg_set_str(a->state, sizeof a->state,
+                   acked ? fc_store_col(st, 3) : fc_ack_name(FC_ACK_PENDING));
+    if (acked && !sqlite3_column_int(st, 6))
+        snprintf(a->message, sizeof a->message, "%s%s", FC_STORE_NOT_COUNTED, fc_store_col(st, 4));
+    else
+        fc_msg_set_str(a->message, sizeof a->message, acked ? fc_store_col(st, 4) : "");
+    a->last_seen = sqlite3_column_int64(st, 2);
+    return true;
 }
 
 int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_rev_t *info,
@@ -260,38 +277,8 @@ int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_
     sqlite3_stmt *st = s_fleet_query(self, rev, info->seq);
     if (!st)
         return FC_EIO;
-    size_t cap = 0;
-    int rc = SQLITE_DONE;
-    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        bool acked = sqlite3_column_type(st, 3) != SQLITE_NULL;
-        const char *id = s_col(st, 0), *group = s_col(st, 1);
-        if (!acked && !fc_scope_matches(scope, id, group))
-            continue;
-        fc_agent_status_t *bigger = fc_grow(*list, *n, &cap, sizeof **list);
-        if (!bigger) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        *list = bigger;
-        fc_agent_status_t *a = &(*list)[(*n)++];
-        memset(a, 0, sizeof *a);
-        fc_msg_set_str(a->id, sizeof a->id, id);
-        fc_msg_set_str(a->channel, sizeof a->channel,
-                       acked && *s_col(st, 5) ? s_col(st, 5) : group);
-        fc_msg_set_str(a->state, sizeof a->state,
-                       acked ? s_col(st, 3) : fc_ack_name(FC_ACK_PENDING));
-        if (acked && !sqlite3_column_int(st, 6))
-            snprintf(a->message, sizeof a->message, "%s%s", FC_STORE_NOT_COUNTED, s_col(st, 4));
-        else
-            fc_msg_set_str(a->message, sizeof a->message, acked ? s_col(st, 4) : "");
-        a->last_seen = sqlite3_column_int64(st, 2);
-    }
-    sqlite3_finalize(st);
-    if (*n < max && rc != SQLITE_DONE) {
-        free(*list);
-        *list = NULL;
-        *n = 0;
-        return fc_store_sqlite_error(rc);
-    }
-    return FC_OK;
+    void *rows = NULL;
+    err = fc_store_rows(st, max, sizeof **list, s_status_row, scope, &rows, n);
+    *list = rows;
+    return err;
 }

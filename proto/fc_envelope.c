@@ -69,6 +69,42 @@ int fc_envelope_open(const uint8_t *buf, size_t len, size_t max, const fc_trust_
     return rc;
 }
 
+uint8_t *fc_envelope_seal_body(fc_envelope_pack_fn *pack, const void *obj, const fc_signkey_t *key,
+                               size_t max, size_t *len)
+{
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    uint8_t *env = NULL;
+    if (pack(obj, &body) == 0)
+        env = fc_envelope_seal(body.data, body.size, key, max, len);
+    msgpack_sbuffer_destroy(&body);
+    return env;
+}
+
+int fc_envelope_open_body(const uint8_t *buf, size_t len, size_t max, const fc_trust_t *trust,
+                          int depth, size_t min_object_bytes, fc_envelope_decode_fn *decode,
+                          void *out, uint8_t signer[FC_PUBKEY_LEN])
+{
+    const uint8_t *body = NULL;
+    size_t body_len = 0;
+    uint8_t who[FC_PUBKEY_LEN];
+    int rc = fc_envelope_open(buf, len, max, trust, &body, &body_len, who);
+    if (rc)
+        return rc;
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 4096);
+    msgpack_object obj;
+    rc = min_object_bytes ? fc_mpack_unpack_max(body, body_len, depth,
+                                                body_len / min_object_bytes + 64, &zone, &obj)
+                          : fc_mpack_unpack(body, body_len, depth, &zone, &obj);
+    if (!rc)
+        rc = decode(&obj, out);
+    msgpack_zone_destroy(&zone);
+    if (!rc)
+        memcpy(signer, who, FC_PUBKEY_LEN);
+    return rc;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Self-test */
 

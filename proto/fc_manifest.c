@@ -213,8 +213,10 @@ static int s_validate(const fc_manifest_t *self)
 
 /* Packs the body exactly as the fields say, without judging them (the self-test uses this
    to build hostile manifests). 0 or -1. */
-static int s_encode_body(const fc_manifest_t *self, msgpack_sbuffer *sbuf)
+/* fc_envelope_pack_fn of a manifest. */
+static int s_encode_body(const void *obj, msgpack_sbuffer *sbuf)
 {
+    const fc_manifest_t *self = (const fc_manifest_t *)obj;
     msgpack_packer pk;
     msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
     int rc = msgpack_pack_array(&pk, S_BODY_FIELDS);
@@ -250,14 +252,8 @@ uint8_t *fc_manifest_sign(const fc_manifest_t *self, const fc_signkey_t *key, si
 {
     if (!self || !key || !len || s_validate(self) != FC_OK)
         return NULL;
-    msgpack_sbuffer body;
-    msgpack_sbuffer_init(&body);
-    uint8_t *env = NULL;
     /* Over FC_MAX_MANIFEST, NULL: refuse what every receiver would refuse. */
-    if (s_encode_body(self, &body) == 0)
-        env = fc_envelope_seal(body.data, body.size, key, FC_MAX_MANIFEST, len);
-    msgpack_sbuffer_destroy(&body);
-    return env;
+    return fc_envelope_seal_body(s_encode_body, self, key, FC_MAX_MANIFEST, len);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -338,35 +334,33 @@ static int s_decode_body(const msgpack_object *o, fc_manifest_t *m)
     return rc;
 }
 
+/* fc_envelope_decode_fn: a new manifest (into *(fc_manifest_t **)out) from a body, valid,
+   or none. */
+static int s_decode_new(const msgpack_object *o, void *out)
+{
+    fc_manifest_t *self = fc_manifest_new();
+    int rc = s_decode_body(o, self);
+    if (!rc)
+        rc = s_validate(self);
+    if (rc)
+        fc_manifest_destroy(&self);
+    *(fc_manifest_t **)out = self;
+    return rc;
+}
+
 fc_manifest_t *fc_manifest_parse(const uint8_t *buf, size_t len, const fc_trust_t *trust, int *err)
 {
     int dummy;
     if (!err)
         err = &dummy;
-    const uint8_t *body = NULL;
-    size_t body_len = 0;
-    uint8_t signer[FC_PUBKEY_LEN];
-    int rc = fc_envelope_open(buf, len, FC_MAX_MANIFEST, trust, &body, &body_len, signer);
     fc_manifest_t *self = NULL;
-    if (!rc) {
-        self = fc_manifest_new();
+    uint8_t signer[FC_PUBKEY_LEN];
+    /* A legal body spends at least 6 bytes per msgpack object, so a budget of one object per
+       4 bytes only stops a body built to make msgpack-c allocate far more than its size. */
+    *err = fc_envelope_open_body(buf, len, FC_MAX_MANIFEST, trust, S_BODY_DEPTH, 4, s_decode_new,
+                                 &self, signer);
+    if (self)
         memcpy(self->signer, signer, FC_PUBKEY_LEN);
-        /* Even a trusted signer's body is decoded with every bound: a signing key can leak.
-           A legal body spends at least 6 bytes per msgpack object, so this budget only stops
-           a body built to make msgpack-c allocate far more than its size. */
-        msgpack_zone bzone;
-        msgpack_zone_init(&bzone, 4096);
-        msgpack_object obj;
-        rc = fc_mpack_unpack_max(body, body_len, S_BODY_DEPTH, body_len / 4 + 64, &bzone, &obj);
-        if (!rc)
-            rc = s_decode_body(&obj, self);
-        if (!rc)
-            rc = s_validate(self);
-        msgpack_zone_destroy(&bzone);
-        if (rc)
-            fc_manifest_destroy(&self);
-    }
-    *err = rc;
     return self;
 }
 

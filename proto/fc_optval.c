@@ -140,12 +140,11 @@ static void s_duration_text(char *buf, size_t size, uint64_t ms)
         snprintf(buf, size, "%" PRIu64 "ms", ms);
 }
 
-int fc_optval_uint(const char *name, const char *text, uint64_t min, uint64_t max, uint64_t *out,
-                   char *msg, size_t msgsize)
+/* A whole number of decimal digits only, then suffix if given (NULL: nothing), in
+   min..max; the message names option name and what it needs. */
+static int s_whole(const char *name, const char *text, const char *what, const char *suffix,
+                   uint64_t min, uint64_t max, uint64_t *out, char *msg, size_t msgsize)
 {
-    char what[80] = "a whole number";
-    if (min != 0 || max != UINT64_MAX)
-        snprintf(what, sizeof what, "a whole number %" PRIu64 "..%" PRIu64, min, max);
     if (!text)
         return s_fail(msg, msgsize, name, what, "", "empty");
     const char *p = text;
@@ -155,13 +154,22 @@ int fc_optval_uint(const char *name, const char *text, uint64_t min, uint64_t ma
         return s_fail(msg, msgsize, name, what, text, s_why_not_digits(text));
     if (rc == -2)
         return s_fail(msg, msgsize, name, what, text, "too large");
-    if (*p)
+    if (*p && !(suffix && strcmp(p, suffix) == 0))
         return s_fail(msg, msgsize, name, what, text, NULL);
     if (v < min || v > max)
         return s_fail(msg, msgsize, name, what, text, v < min ? "too small" : "too large");
     if (out)
         *out = v;
     return FC_OK;
+}
+
+int fc_optval_uint(const char *name, const char *text, uint64_t min, uint64_t max, uint64_t *out,
+                   char *msg, size_t msgsize)
+{
+    char what[80] = "a whole number";
+    if (min != 0 || max != UINT64_MAX)
+        snprintf(what, sizeof what, "a whole number %" PRIu64 "..%" PRIu64, min, max);
+    return s_whole(name, text, what, NULL, min, max, out, msg, msgsize);
 }
 
 int fc_optval_int(const char *name, const char *text, int64_t min, int64_t max, int64_t *out,
@@ -194,13 +202,29 @@ int fc_optval_int(const char *name, const char *text, int64_t min, int64_t max, 
     return FC_OK;
 }
 
-int fc_optval_size(const char *name, const char *text, uint64_t min, uint64_t max, uint64_t *out,
-                   char *msg, size_t msgsize)
+/* A unit suffix a scaled value may end with, and what it multiplies the number by. */
+typedef struct {
+    const char *suffix;
+    uint64_t unit;
+} s_unit_t;
+
+/* How a scaled value (a size, a duration) reads: its unit suffixes ("" for a bare number),
+   how a suffix is matched (strcmp, strcasecmp), and the words of its errors. */
+typedef struct {
+    const s_unit_t *units;
+    size_t nunits;
+    int (*match)(const char *, const char *);
+    const char *finer; /* a fraction of the base unit */
+    const char *small; /* below min */
+    const char *big;   /* above max */
+} s_scale_t;
+
+/* The tail the size and duration parsers share: a number with an optional fraction, its
+   unit, the range check and the message naming option name and what it needs. */
+static int s_scaled_value(const char *name, const char *text, const char *what,
+                          const s_scale_t *scale, uint64_t min, uint64_t max, uint64_t *out,
+                          char *msg, size_t msgsize)
 {
-    char lo[32], hi[32], what[128];
-    s_size_text(lo, sizeof lo, min);
-    s_size_text(hi, sizeof hi, max);
-    snprintf(what, sizeof what, "a size %s..%s bytes (4096, 64K, 8M, 1G; K = 1024)", lo, hi);
     if (!text)
         return s_fail(msg, msgsize, name, what, "", "empty");
     const char *p = NULL;
@@ -210,38 +234,50 @@ int fc_optval_size(const char *name, const char *text, uint64_t min, uint64_t ma
     if (rc)
         return s_fail(msg, msgsize, name, what, text,
                       rc == -2 ? "too large" : s_why_not_digits(text));
-    static const struct {
-        const char *suffix;
-        uint64_t unit;
-    } units[] = {{"", 1},
-                 {"B", 1},
-                 {"K", 1ull << 10},
-                 {"KB", 1ull << 10},
-                 {"KiB", 1ull << 10},
-                 {"M", 1ull << 20},
-                 {"MB", 1ull << 20},
-                 {"MiB", 1ull << 20},
-                 {"G", 1ull << 30},
-                 {"GB", 1ull << 30},
-                 {"GiB", 1ull << 30},
-                 {"T", 1ull << 40},
-                 {"TB", 1ull << 40},
-                 {"TiB", 1ull << 40}};
     uint64_t unit = 0;
-    for (size_t i = 0; i < sizeof units / sizeof units[0] && !unit; i++)
-        if (strcasecmp(p, units[i].suffix) == 0)
-            unit = units[i].unit;
+    for (size_t i = 0; i < scale->nunits && !unit; i++)
+        if (scale->match(p, scale->units[i].suffix) == 0)
+            unit = scale->units[i].unit;
     if (!unit)
         return s_fail(msg, msgsize, name, what, text, "unknown unit");
     rc = s_apply_unit(mant, frac, unit, &v);
     if (rc)
-        return s_fail(msg, msgsize, name, what, text,
-                      rc == -2 ? "too large" : "not a whole number of bytes");
+        return s_fail(msg, msgsize, name, what, text, rc == -2 ? "too large" : scale->finer);
     if (v < min || v > max)
-        return s_fail(msg, msgsize, name, what, text, v < min ? "too small" : "too large");
+        return s_fail(msg, msgsize, name, what, text, v < min ? scale->small : scale->big);
     if (out)
         *out = v;
     return FC_OK;
+}
+
+int fc_optval_size(const char *name, const char *text, uint64_t min, uint64_t max, uint64_t *out,
+                   char *msg, size_t msgsize)
+{
+    char lo[32], hi[32], what[128];
+    s_size_text(lo, sizeof lo, min);
+    s_size_text(hi, sizeof hi, max);
+    snprintf(what, sizeof what, "a size %s..%s bytes (4096, 64K, 8M, 1G; K = 1024)", lo, hi);
+    static const s_unit_t units[] = {{"", 1},
+                                     {"B", 1},
+                                     {"K", 1ull << 10},
+                                     {"KB", 1ull << 10},
+                                     {"KiB", 1ull << 10},
+                                     {"M", 1ull << 20},
+                                     {"MB", 1ull << 20},
+                                     {"MiB", 1ull << 20},
+                                     {"G", 1ull << 30},
+                                     {"GB", 1ull << 30},
+                                     {"GiB", 1ull << 30},
+                                     {"T", 1ull << 40},
+                                     {"TB", 1ull << 40},
+                                     {"TiB", 1ull << 40}};
+    const s_scale_t scale = {.units = units,
+                             .nunits = sizeof units / sizeof units[0],
+                             .match = strcasecmp,
+                             .finer = "not a whole number of bytes",
+                             .small = "too small",
+                             .big = "too large"};
+    return s_scaled_value(name, text, what, &scale, min, max, out, msg, msgsize);
 }
 
 int fc_optval_duration(const char *name, const char *text, uint64_t unit_ms, uint64_t min_ms,
@@ -258,32 +294,15 @@ int fc_optval_duration(const char *name, const char *text, uint64_t unit_ms, uin
              : unit_ms == 1     ? "milliseconds"
              : unit_ms == 60000 ? "minutes"
                                 : "units");
-    if (!text)
-        return s_fail(msg, msgsize, name, what, "", "empty");
-    const char *p = NULL;
-    uint64_t mant = 0, v = 0;
-    unsigned frac = 0;
-    int rc = s_scaled(text, &p, &mant, &frac);
-    if (rc)
-        return s_fail(msg, msgsize, name, what, text,
-                      rc == -2 ? "too large" : s_why_not_digits(text));
-    uint64_t unit = !*p                    ? unit_ms
-                    : strcmp(p, "ms") == 0 ? 1
-                    : strcmp(p, "s") == 0  ? 1000
-                    : strcmp(p, "m") == 0  ? 60000
-                    : strcmp(p, "h") == 0  ? 3600000
-                                           : 0;
-    if (!unit)
-        return s_fail(msg, msgsize, name, what, text, "unknown unit");
-    rc = s_apply_unit(mant, frac, unit, &v);
-    if (rc)
-        return s_fail(msg, msgsize, name, what, text,
-                      rc == -2 ? "too large" : "finer than a millisecond");
-    if (v < min_ms || v > max_ms)
-        return s_fail(msg, msgsize, name, what, text, v < min_ms ? "too short" : "too long");
-    if (out_ms)
-        *out_ms = v;
-    return FC_OK;
+    /* A bare number counts in the caller's unit_ms. */
+    const s_unit_t units[] = {{"", unit_ms}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+    const s_scale_t scale = {.units = units,
+                             .nunits = sizeof units / sizeof units[0],
+                             .match = strcmp,
+                             .finer = "finer than a millisecond",
+                             .small = "too short",
+                             .big = "too long"};
+    return s_scaled_value(name, text, what, &scale, min_ms, max_ms, out_ms, msg, msgsize);
 }
 
 int fc_optval_percent(const char *name, const char *text, uint32_t min, uint32_t max, uint32_t *out,
@@ -292,20 +311,11 @@ int fc_optval_percent(const char *name, const char *text, uint32_t min, uint32_t
     assert(min <= max && max <= 100);
     char what[64];
     snprintf(what, sizeof what, "a whole percentage %" PRIu32 "..%" PRIu32, min, max);
-    if (!text)
-        return s_fail(msg, msgsize, name, what, "", "empty");
-    const char *p = text;
     uint64_t v = 0;
-    int rc = s_digits(&p, &v);
-    if (rc == -1)
-        return s_fail(msg, msgsize, name, what, text, s_why_not_digits(text));
-    if (rc == -2 || (*p && strcmp(p, "%") != 0))
-        return s_fail(msg, msgsize, name, what, text, rc == -2 ? "too large" : NULL);
-    if (v < min || v > max)
-        return s_fail(msg, msgsize, name, what, text, v < min ? "too small" : "too large");
-    if (out)
+    int rc = s_whole(name, text, what, "%", min, max, &v, msg, msgsize);
+    if (rc == FC_OK && out)
         *out = (uint32_t)v;
-    return FC_OK;
+    return rc;
 }
 
 /* A host of length n: a name or IPv4 address, a [bracketed] IPv6 address, or * to bind. */

@@ -240,8 +240,10 @@ static int s_validate(const fc_revision_t *self)
 /* Encoding and signing */
 
 /* Packs the body exactly as the fields say, without judging them. 0 or -1. */
-static int s_encode_body(const fc_revision_t *self, msgpack_sbuffer *sbuf)
+/* fc_envelope_pack_fn of a revision. */
+static int s_encode_body(const void *obj, msgpack_sbuffer *sbuf)
 {
+    const fc_revision_t *self = (const fc_revision_t *)obj;
     msgpack_packer pk;
     msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
     int rc = msgpack_pack_array(&pk, S_BODY_FIELDS);
@@ -288,13 +290,7 @@ uint8_t *fc_revision_sign(const fc_revision_t *self, const fc_signkey_t *key, si
         if (!same)
             return NULL;
     }
-    msgpack_sbuffer body;
-    msgpack_sbuffer_init(&body);
-    uint8_t *env = NULL;
-    if (s_encode_body(self, &body) == 0)
-        env = fc_envelope_seal(body.data, body.size, key, FC_MAX_REVISION, len);
-    msgpack_sbuffer_destroy(&body);
-    return env;
+    return fc_envelope_seal_body(s_encode_body, self, key, FC_MAX_REVISION, len);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -378,36 +374,34 @@ static int s_decode_body(const msgpack_object *o, fc_revision_t *self)
     return rc;
 }
 
+/* fc_envelope_decode_fn: a new revision (into *(fc_revision_t **)out) from a body, valid,
+   or none. */
+static int s_decode_new(const msgpack_object *o, void *out)
+{
+    fc_revision_t *self = fc_revision_new(FC_REV_SET);
+    int rc = s_decode_body(o, self);
+    if (!rc) {
+        /* Schema text is a string on the wire: "" means none. */
+        rc = s_validate(self);
+        if (rc == FC_EINVAL)
+            rc = FC_EPROTO; /* a bad field from the wire is a malformed message */
+    }
+    if (rc)
+        fc_revision_destroy(&self);
+    *(fc_revision_t **)out = self;
+    return rc;
+}
+
 fc_revision_t *fc_revision_parse(const uint8_t *buf, size_t len, const fc_trust_t *trust, int *err)
 {
     int dummy;
     if (!err)
         err = &dummy;
-    const uint8_t *body = NULL;
-    size_t body_len = 0;
-    uint8_t signer[FC_PUBKEY_LEN];
-    int rc = fc_envelope_open(buf, len, FC_MAX_REVISION, trust, &body, &body_len, signer);
     fc_revision_t *self = NULL;
-    if (!rc) {
-        self = fc_revision_new(FC_REV_SET);
+    uint8_t signer[FC_PUBKEY_LEN];
+    *err = fc_envelope_open_body(buf, len, FC_MAX_REVISION, trust, S_BODY_DEPTH, 0, s_decode_new,
+                                 &self, signer);
+    if (self)
         memcpy(self->signer, signer, FC_PUBKEY_LEN);
-        /* Even a trusted signer's body is decoded with every bound: a signing key can leak. */
-        msgpack_zone bzone;
-        msgpack_zone_init(&bzone, 4096);
-        msgpack_object obj;
-        rc = fc_mpack_unpack(body, body_len, S_BODY_DEPTH, &bzone, &obj);
-        if (!rc)
-            rc = s_decode_body(&obj, self);
-        if (!rc) {
-            /* Schema text is a string on the wire: "" means none. */
-            rc = s_validate(self);
-            if (rc == FC_EINVAL)
-                rc = FC_EPROTO; /* a bad field from the wire is a malformed message */
-        }
-        msgpack_zone_destroy(&bzone);
-        if (rc)
-            fc_revision_destroy(&self);
-    }
-    *err = rc;
     return self;
 }

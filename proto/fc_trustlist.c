@@ -42,14 +42,12 @@ int fc_trustlist_from_trust(fc_trustlist_t *list, const fc_trust_t *trust, uint6
     return FC_OK;
 }
 
-uint8_t *fc_trustlist_seal(const fc_trustlist_t *list, const fc_signkey_t *key, size_t *len)
+/* fc_envelope_pack_fn of a trust list. */
+static int s_encode_body(const void *obj, msgpack_sbuffer *sbuf)
 {
-    if (!list || !key || !len || !s_valid(list))
-        return NULL;
-    msgpack_sbuffer sbuf;
-    msgpack_sbuffer_init(&sbuf);
+    const fc_trustlist_t *list = (const fc_trustlist_t *)obj;
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+    msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
     int rc = msgpack_pack_array(&pk, S_FIELDS);
     rc |= fc_mpack_pack_str(&pk, S_TAG);
     rc |= msgpack_pack_uint64(&pk, list->serial);
@@ -57,24 +55,24 @@ uint8_t *fc_trustlist_seal(const fc_trustlist_t *list, const fc_signkey_t *key, 
     rc |= msgpack_pack_array(&pk, list->nkeys);
     for (size_t i = 0; i < list->nkeys; i++)
         rc |= fc_mpack_pack_bin(&pk, list->keys[i], FC_PUBKEY_LEN);
-    uint8_t *out = NULL;
-    if (rc == 0)
-        out = fc_envelope_seal(sbuf.data, sbuf.size, key, FC_MAX_TRUSTLIST, len);
-    msgpack_sbuffer_destroy(&sbuf);
-    return out;
+    return rc;
 }
 
-static int s_parse_body(const uint8_t *body, size_t len, fc_trustlist_t *list)
+uint8_t *fc_trustlist_seal(const fc_trustlist_t *list, const fc_signkey_t *key, size_t *len)
 {
-    msgpack_zone zone;
-    msgpack_zone_init(&zone, 2048);
-    msgpack_object top;
+    if (!list || !key || !len || !s_valid(list))
+        return NULL;
+    return fc_envelope_seal_body(s_encode_body, list, key, FC_MAX_TRUSTLIST, len);
+}
+
+/* fc_envelope_decode_fn: the fields of a trust list (out), valid. */
+static int s_decode_body(const msgpack_object *top, void *out)
+{
+    fc_trustlist_t *list = (fc_trustlist_t *)out;
     const msgpack_object *fld, *keys;
     size_t n, nkeys;
     char tag[sizeof S_TAG + 1];
-    int rc = fc_mpack_unpack(body, len, S_DEPTH, &zone, &top);
-    if (!rc)
-        rc = fc_mpack_array(&top, S_FIELDS, S_FIELDS, &fld, &n);
+    int rc = fc_mpack_array(top, S_FIELDS, S_FIELDS, &fld, &n);
     if (!rc)
         rc = fc_mpack_str(&fld[0], tag, sizeof tag);
     if (!rc && strcmp(tag, S_TAG) != 0)
@@ -92,19 +90,15 @@ static int s_parse_body(const uint8_t *body, size_t len, fc_trustlist_t *list)
         if (!s_valid(list))
             rc = FC_EPROTO;
     }
-    msgpack_zone_destroy(&zone);
     return rc;
 }
 
 int fc_trustlist_open(const uint8_t *buf, size_t len, const fc_trust_t *trust, fc_trustlist_t *list)
 {
     memset(list, 0, sizeof *list);
-    const uint8_t *body;
-    size_t body_len;
     uint8_t signer[FC_PUBKEY_LEN];
-    int rc = fc_envelope_open(buf, len, FC_MAX_TRUSTLIST, trust, &body, &body_len, signer);
-    if (!rc)
-        rc = s_parse_body(body, body_len, list);
+    int rc = fc_envelope_open_body(buf, len, FC_MAX_TRUSTLIST, trust, S_DEPTH, 0, s_decode_body,
+                                   list, signer);
     if (rc)
         memset(list, 0, sizeof *list);
     else

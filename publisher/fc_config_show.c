@@ -68,9 +68,13 @@ static void s_layer_at(const s_view_t *v, uint64_t rev, fc_layer_t *out)
 
 /* --- get -------------------------------------------------------------------------------- */
 
-static void s_print_value(const fc_config_cmd_options_t *o, const s_view_t *v, const char *key,
-                          const fc_value_t *value)
+/* Prints key's value (NULL: says it is not set, and returns the failure status). */
+static int s_print_value(const fc_config_cmd_options_t *o, const s_view_t *v, const char *key,
+                         const fc_value_t *value)
 {
+    if (!value)
+        return fc_cmd_fail("%s is not set %s %s", key, v->agent ? "for agent" : "in scope",
+                           v->agent ? v->agent : v->scope);
     if (o->json) {
         fc_json_t *j = fc_json_new();
         fc_json_open(j);
@@ -90,6 +94,7 @@ static void s_print_value(const fc_config_cmd_options_t *o, const s_view_t *v, c
         puts(text);
         free(text);
     }
+    return 0;
 }
 
 static void s_print_line(const char *key, const fc_value_t *value)
@@ -108,19 +113,13 @@ int fc_cmd_get(const fc_config_cmd_options_t *o, int argc, char **argv)
     int status = s_view_open(o, &v);
     if (status)
         return status;
-    const char *where = v.agent ? "for agent" : "in scope";
-    const char *name = v.agent ? v.agent : v.scope;
     if (v.agent) {
         fc_config_t *config = s_agent_config(&v, fc_history_latest(v.hist));
         if (!config)
             status = 1;
-        else if (key) {
-            const fc_value_t *value = fc_config_get(config, key);
-            if (value)
-                s_print_value(o, &v, key, value);
-            else
-                status = fc_cmd_fail("%s is not set %s %s", key, where, name);
-        } else if (o->json) {
+        else if (key)
+            status = s_print_value(o, &v, key, fc_config_get(config, key));
+        else if (o->json) {
             fc_json_t *j = fc_json_new();
             fc_config_to_json(config, j);
             puts(fc_json_text(j));
@@ -133,13 +132,9 @@ int fc_cmd_get(const fc_config_cmd_options_t *o, int argc, char **argv)
     } else {
         fc_layer_t layer;
         fc_history_layer(v.hist, v.scope, 0, false, &layer);
-        if (key) {
-            const fc_value_t *value = fc_layer_get(&layer, key);
-            if (value)
-                s_print_value(o, &v, key, value);
-            else
-                status = fc_cmd_fail("%s is not set %s %s", key, where, name);
-        } else if (o->json) {
+        if (key)
+            status = s_print_value(o, &v, key, fc_layer_get(&layer, key));
+        else if (o->json) {
             fc_json_t *j = fc_json_new();
             fc_json_open(j);
             for (size_t i = 0; i < layer.n; i++) {

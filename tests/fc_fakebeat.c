@@ -79,7 +79,6 @@ static size_t s_load(const char *path, zframe_t **beats)
 /* What the fake broker fakes: its heartbeats (recorded ones, or signed by key). */
 typedef struct {
     const char *mode;
-    const char *announce;
     zframe_t *beats[S_MAX_BEATS];
     size_t nbeats;
     size_t next;
@@ -87,21 +86,16 @@ typedef struct {
 } s_fake_t;
 
 /* fc_fake_serve_fn: answers what an agent asks in one run: nothing published, no config, no
-   trust list. */
+   trust list. HELLO, SYNC, REPORT and CONFIG_ACK get the fake broker's default answers
+   (WELCOME naming its PUB and S_BEAT_MS, an empty SNAPSHOT, OK). */
 static fc_msg_t *s_answer(fc_fake_broker_t *fake, const fc_msg_t *m, bool *drop)
 {
-    s_fake_t *self = (s_fake_t *)fake->state;
     fc_msg_t *r = NULL;
     switch (m->type) {
     case FC_MSG_HELLO:
-        r = fc_msg_new(FC_MSG_WELCOME);
-        r->epoch = fake->epoch;
-        fc_msg_set_str(r->endpoint, sizeof r->endpoint, self->announce);
-        r->heartbeat_ms = S_BEAT_MS;
-        break;
     case FC_MSG_SYNC:
-        r = fc_msg_new(FC_MSG_SNAPSHOT);
-        r->epoch = fake->epoch;
+    case FC_MSG_REPORT:
+    case FC_MSG_CONFIG_ACK:
         break;
     case FC_MSG_CONFIG_SYNC:
         r = fc_msg_new(FC_MSG_CONFIG_SNAPSHOT);
@@ -109,10 +103,6 @@ static fc_msg_t *s_answer(fc_fake_broker_t *fake, const fc_msg_t *m, bool *drop)
         break;
     case FC_MSG_GET_TRUST:
         r = fc_msg_new(FC_MSG_TRUST);
-        break;
-    case FC_MSG_REPORT:
-    case FC_MSG_CONFIG_ACK:
-        r = fc_msg_new(FC_MSG_OK);
         break;
     default:
         r = fc_msg_new(FC_MSG_ERROR);
@@ -144,7 +134,7 @@ static void s_beat(fc_fake_broker_t *fake)
 
 static int s_serve(const char *service, const char *announce, const char *mode, const char *arg)
 {
-    s_fake_t self = {.mode = mode, .announce = announce};
+    s_fake_t self = {.mode = mode};
     uint64_t epoch = 4242;
     if (streq(mode, "replay")) {
         self.nbeats = arg ? s_load(arg, self.beats) : 0;
@@ -167,6 +157,7 @@ static int s_serve(const char *service, const char *announce, const char *mode, 
     fc_fake_opts_t opts = {.service = service,
                            .announce = announce,
                            .epoch = epoch,
+                           .heartbeat_ms = S_BEAT_MS,
                            .serve = s_answer,
                            .tick = s_beat,
                            .tick_ms = S_BEAT_MS,

@@ -5,29 +5,18 @@
 # ignored on both connections (counted per key), and an honest agent installs meanwhile.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
-[ "${FC_INSECURE:-0}" = 1 ] && fc_skip "this suite is about a stolen key in the secure mode"
-
 # Under ASan, freed blocks wait in a quarantine (256 MiB by default) before reuse: the peak
 # would measure the sanitizer's quarantine, not what the broker holds. A small one keeps the
 # assertion about the broker.
 [ -n "${ASAN_OPTIONS:-}" ] && export ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=4"
-data="$FC_TMP/broker"
-fc_start_broker "$data"
-mkdir -p "$FC_TMP/src"
-fc_random_file "$FC_TMP/src/app" 4096
-fc_cli release push "$FC_TMP/src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null
 
-# The thief: an enrolled agent key of its own.
-"$FC_CLI_BIN" keygen --role agent --out "$FC_TMP/thief" >/dev/null
-"$FC_CLI_BIN" keys add-agent "$FC_TMP/thief/agent.cert" --data "$data" >/dev/null
-sleep 1.5 # the broker looks at the key dirs once a second
-thief=(--broker-key "$data/broker.cert" --cert "$FC_TMP/thief/agent.cert_secret")
+fc_thief_setup "$FC_TMP/broker" 4096
 hwm() { awk '/^VmHWM/ { print int($2 / 1024) }' "/proc/$FC_BROKER_PID/status"; }
 before=$(hwm)
 
 pids=()
 for i in 1 2; do
-  "$FC_HOSTILE_BIN" "${thief[@]}" nilflood "$FC_SERVICE" "${FC_FLOOD_COUNT:-100}" "${FC_FLOOD_MIB:-15}" >"$FC_TMP/flood$i.out" 2>&1 &
+  "$FC_HOSTILE_BIN" "${FC_THIEF_ARGS[@]}" nilflood "$FC_SERVICE" "${FC_FLOOD_COUNT:-100}" "${FC_FLOOD_MIB:-15}" >"$FC_TMP/flood$i.out" 2>&1 &
   pids+=($!)
   FC_PIDS+=($!)
 done

@@ -9,7 +9,7 @@ fc_start_broker "$data"
 fc_keygen
 mkdir -p "$FC_TMP/src"
 fc_random_file "$FC_TMP/src/big.bin" $((32*1024))
-fc_cli release push "$FC_TMP/src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$FC_TMP/src" 1 >/dev/null
 
 fc_start_proxy --rate $((8*1048576))
 FC_AGENT_BROKER=$FC_PROXY fc_agent_once a1 --timeout 120 &

@@ -13,7 +13,7 @@ src="$FC_TMP/src"
 mkdir -p "$src"
 fc_random_file "$src/big.bin" 2048
 echo 1 >"$src/app"
-fc_cli release push "$src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$src" 1 >/dev/null
 fc_agent_run a1 || fc_fail "install 1"
 
 # kill_in HOOK-OPTION WHAT: an agent --once whose HOOK signals, then sleeps; killed there.
@@ -32,13 +32,13 @@ kill_in() {
   fc_pass "killed in the $what hook: current intact, then converged ($(readlink "$FC_TMP/a1/install/current"))"
 }
 echo 2 >"$src/app"
-fc_cli release push "$src" --channel stable --version 2 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$src" 2 >/dev/null
 kill_in --exec-changing "install changing (before the swap)"
 echo 3 >"$src/app"
-fc_cli release push "$src" --channel stable --version 3 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$src" 3 >/dev/null
 kill_in --exec-changed "install changed (after the swap, before the commit)"
 echo 4 >"$src/app"
-fc_cli release push "$src" --channel stable --version 4 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$src" 4 >/dev/null
 kill_in --exec-health "install health check"
 fc_config set x=1 >/dev/null
 kill_in --config-changed "config changed"

@@ -15,7 +15,7 @@ fc_random_file "$src/data.bin" 600
 printf '#!/bin/sh\necho app\n' >"$src/app"
 chmod 755 "$src/app"
 : >"$src/sub/empty"
-fc_cli release push "$src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$src" 1 >/dev/null
 fc_config set x=1 >/dev/null
 fc_config set x=2 >/dev/null
 fc_agent_run a1 || fc_fail "a1 install"
@@ -73,7 +73,7 @@ cp "$FC_TMP/blob.bak" "$blob"
 
 # Behind on release and config: a2 does not run again.
 echo two >"$src/app"
-fc_cli release push "$src" --channel stable --version 2 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$src" 2 >/dev/null
 fc_config set x=3 >/dev/null
 fc_agent_run a1 || fc_fail "a1 update"
 fc_check "$data" a1 a2 || fc_fail "without --expect-latest a2 is fine: $(cat "$FC_TMP/check.out")"

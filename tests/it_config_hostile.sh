@@ -41,12 +41,9 @@ else
 fi
 
 # An agent facing a broker that publishes garbage on every topic (C/ included) exits cleanly.
-ports=($(fc_ports 2))
-"$FC_HOSTILE_BIN" "${FC_FAKE_BROKER_SEC_ARGS[@]}" broker "tcp://127.0.0.1:${ports[0]}" "tcp://127.0.0.1:${ports[1]}" 10 &
-FC_PIDS+=($!)
-fc_wait_port "${ports[0]}"
+fc_start_garbage_broker 10
 rc=0
-FC_AGENT_BROKER="tcp://127.0.0.1:${ports[0]}" fc_agent_run g1 --timeout 3 || rc=$?
+FC_AGENT_BROKER=$FC_GARBAGE_SERVICE fc_agent_run g1 --timeout 3 || rc=$?
 [ "$rc" -ge 1 ] && [ "$rc" -lt 128 ] || fc_fail "agent exit status $rc against a garbage broker"
 [ ! -e "$FC_TMP/g1/state/config.json" ] || fc_fail "agent wrote a config from garbage"
 fc_pass "agent facing garbage config announcements exits $rc without a config"

@@ -12,12 +12,12 @@ fc_keygen
 src="$FC_TMP/src"
 mkdir -p "$src"
 echo one >"$src/app"
-fc_cli release push "$src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$src" 1 >/dev/null
 fc_agent_run a1 || fc_fail "install 1"
 
 fc_random_file "$src/data.bin" 1024
 echo two >"$src/app"
-fc_cli release push "$src" --channel stable --version 2 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$src" 2 >/dev/null
 blob=$(find "$data/blobs" -type f -size +500k | head -1)
 hex=$(basename "$blob")
 fc_flip_byte "$blob" 700000
@@ -40,8 +40,8 @@ fc_pass "the broker noticed: $(grep "blob $hex corrupt" "$FC_TMP/broker.log" | h
 if fc_agent_run a1 --timeout 3 --verbose; then fc_fail "installed from a quarantined blob"; fi
 grep -q "blob $hex corrupt at the broker: re-push" "$FC_TMP/a1.log" || fc_fail "GET_CHUNK error: $(tail -3 "$FC_TMP/a1.log")"
 
-fc_cli release push "$src" --channel stable --version 2 --key "$FC_TMP/keys/signing.key" >/dev/null \
-  || fc_cli release push "$src" --channel stable --version 2.1 --key "$FC_TMP/keys/signing.key" >/dev/null \
+fc_push "$src" 2 >/dev/null \
+  || fc_push "$src" 2.1 >/dev/null \
   || fc_fail "re-push"
 fc_check "$data" || fc_fail "after the re-push: $(cat "$FC_TMP/check.out")"
 fc_agent_run a1 --timeout 20 || fc_fail "install after repair: $(tail -3 "$FC_TMP/a1.log")"

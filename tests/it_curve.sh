@@ -39,7 +39,7 @@ fc_agent_run plain --insecure --timeout 3 || rc=$?
 fc_pass "a client without CURVE is refused"
 
 # The publisher key may push; the enrolled agent key may install but not push or configure.
-fc_cli release push "$FC_TMP/src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" \
+fc_push "$FC_TMP/src" 1 \
   >/dev/null || fc_fail "the publisher key cannot push"
 fc_pass "a publisher key can push"
 as_agent=(--broker "$FC_SERVICE" --broker-key "$data/broker.cert" --cert "$FC_TMP/keys/agent.cert_secret"
@@ -96,7 +96,7 @@ fc_wait_for "r1 to report" 15 fc_agents_seen r1
 "$FC_CLI_BIN" keys list --data "$data" | grep -qF -e "$key" && fc_fail "keys list still has $key"
 sleep 1.5 # the broker looks at the key dirs once a second
 echo v3 >"$FC_TMP/src/app"
-fc_cli release push "$FC_TMP/src" --channel stable --version 3 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$FC_TMP/src" 3 >/dev/null
 fc_wait_for "the broker to refuse r1's requests" 15 grep -qF "from key $key (role none)" "$FC_TMP/broker.log"
 kill -0 "$FC_LAST_PID" || fc_fail "r1 died"
 [ "$(cat "$FC_TMP/r1/install/current/app" 2>/dev/null)" = v3 ] && fc_fail "a revoked agent installed v3"

@@ -21,20 +21,20 @@ fc_wait_for "both daemons to report to the broker" 20 both_seen
 
 mkdir -p "$FC_TMP/src"
 echo v1 >"$FC_TMP/src/app"
-fc_cli release push "$FC_TMP/src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" --mandatory >/dev/null
+fc_push "$FC_TMP/src" 1 --mandatory >/dev/null
 fc_wait_for "d1 to install 1" 20 installed d1 v1
 fc_wait_for "d2 to install mandatory 1" 20 installed d2 v1
 fc_pass "both daemons installed the mandatory release 1 after the push"
 
 echo v2 >"$FC_TMP/src/app"
-fc_cli release push "$FC_TMP/src" --channel stable --version 2 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$FC_TMP/src" 2 >/dev/null
 fc_wait_for "d1 to install 2" 20 installed d1 v2
 sleep 2
 installed d2 v1 || fc_fail "the mandatory-only agent installed an optional release"
 fc_pass "an optional release reaches the 'all' agent and not the 'mandatory' one"
 
 echo v3 >"$FC_TMP/src/app"
-fc_cli release push "$FC_TMP/src" --channel stable --version 3 --key "$FC_TMP/keys/signing.key" --min-version 3 >/dev/null
+fc_push "$FC_TMP/src" 3 --min-version 3 >/dev/null
 fc_wait_for "d2 to install 3 (min-version above installed)" 20 installed d2 v3
 fc_wait_for "d1 to install 3" 20 installed d1 v3
 both_at_3() { [ "$(fc_cli status --json | grep -o '"version": *"3"' | wc -l)" -eq 2 ]; }

@@ -9,7 +9,7 @@ fc_keygen
 src="$FC_TMP/src"
 mkdir -p "$src"
 for i in $(seq 1 20); do fc_random_file "$src/file-$i.bin" 1024; done   # 20 x 1 MiB = 4 chunks each
-fc_cli release push "$src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$src" 1 >/dev/null
 fc_agent_run a1 || fc_fail "install of 1 failed"
 
 # Change 100 bytes inside the third chunk of one file.

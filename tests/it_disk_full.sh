@@ -14,12 +14,12 @@ fc_start_broker "$FC_TMP/broker"
 fc_keygen
 mkdir -p "$FC_TMP/src"
 echo one >"$FC_TMP/src/app"
-fc_cli release push "$FC_TMP/src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$FC_TMP/src" 1 >/dev/null
 fc_agent_run a1 || fc_fail "install 1"
 
 fc_random_file "$FC_TMP/src/big.bin" $((40*1024))
 echo two >"$FC_TMP/src/app"
-fc_cli release push "$FC_TMP/src" --channel stable --version 2 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$FC_TMP/src" 2 >/dev/null
 if fc_agent_run a1; then fc_fail "a 40 MiB release fitted in 24 MiB"; fi
 grep -qiE "disk full|no space" "$FC_TMP/a1.log" || fc_fail "no clear disk-full message: $(tail -3 "$FC_TMP/a1.log")"
 [ "$(cat "$install/current/app")" = one ] || fc_fail "running version changed"

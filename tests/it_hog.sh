@@ -5,20 +5,11 @@
 # is dropped past the deadline (logged, audited once as chunks.drop).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
-[ "${FC_INSECURE:-0}" = 1 ] && fc_skip "this suite is about a stolen key in the secure mode"
 command -v sqlite3 >/dev/null || fc_fail "sqlite3 CLI missing (run.sh installs it)"
 
 data="$FC_TMP/broker"
-fc_start_broker "$data"
-mkdir -p "$FC_TMP/src"
-fc_random_file "$FC_TMP/src/app" 8192
-fc_cli release push "$FC_TMP/src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null
-
-"$FC_CLI_BIN" keygen --role agent --out "$FC_TMP/thief" >/dev/null
-"$FC_CLI_BIN" keys add-agent "$FC_TMP/thief/agent.cert" --data "$data" >/dev/null
-sleep 1.5 # the broker looks at the key dirs once a second
-"$FC_HOSTILE_BIN" --broker-key "$data/broker.cert" --cert "$FC_TMP/thief/agent.cert_secret" \
-  hog "$FC_SERVICE" stable 75 >"$FC_TMP/hog.out" 2>&1 &
+fc_thief_setup "$data" 8192
+"$FC_HOSTILE_BIN" "${FC_THIEF_ARGS[@]}" hog "$FC_SERVICE" stable 75 >"$FC_TMP/hog.out" 2>&1 &
 hog=$!
 FC_PIDS+=($hog)
 fc_wait_for "the hog to ask" 20 grep -q "asked for" "$FC_TMP/hog.out"

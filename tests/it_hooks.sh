@@ -10,7 +10,7 @@ fc_start_broker "$FC_TMP/broker"
 fc_keygen
 mkdir -p "$FC_TMP/src"
 echo one >"$FC_TMP/src/app"
-fc_cli release push "$FC_TMP/src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$FC_TMP/src" 1 >/dev/null
 hooklog="$FC_TMP/hooks.log"
 fc_agent_run a1 --exec-changed "echo changed \$FLEETCAST_PREVIOUS_VERSION '->' \$FLEETCAST_VERSION >>$hooklog" \
   || fc_fail "install 1"
@@ -18,7 +18,7 @@ grep -q "changed  *-> 1\|changed -> 1" "$hooklog" || fc_fail "changed hook did n
 fc_pass "changed hook runs with FLEETCAST_VERSION"
 
 echo two >"$FC_TMP/src/app"
-fc_cli release push "$FC_TMP/src" --channel stable --version 2 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$FC_TMP/src" 2 >/dev/null
 
 # A changing hook that refuses: postponed, exit 2, current still 1.
 rc=0; fc_agent_run a1 --exec-changing "exit 1" || rc=$?
@@ -47,7 +47,7 @@ gone() { # PID: not running (a zombie left to an init that never reaps counts as
   ! kill -0 "$1" 2>/dev/null || [ "$(ps -o stat= -p "$1" | cut -c1)" = Z ]
 }
 echo three >"$FC_TMP/src/app"
-fc_cli release push "$FC_TMP/src" --channel stable --version 3 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$FC_TMP/src" 3 >/dev/null
 hang="echo \$\$ >$FC_TMP/hook.pid; sleep 300 & echo \$! >$FC_TMP/child.pid; sleep 300"
 start=$SECONDS
 rc=0; fc_agent_run a1 --hook-timeout 1 --exec-health "$hang" || rc=$?

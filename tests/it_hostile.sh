@@ -14,7 +14,7 @@ fc_keygen
 mkdir -p "$FC_TMP/src"
 fc_random_file "$FC_TMP/src/app" 700
 echo one >"$FC_TMP/src/version"
-fc_cli release push "$FC_TMP/src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$FC_TMP/src" 1 >/dev/null
 fc_agent_run a1 || fc_fail "release 1 not installed: $(cat "$FC_TMP/a1.log")"
 
 # The broker counts malformed messages per key (secure mode): the barrage spreads over five
@@ -40,7 +40,7 @@ client_pid=$!
 flood_pid=$!
 fc_random_file "$FC_TMP/src/app" 900
 echo two >"$FC_TMP/src/version"
-fc_cli release push "$FC_TMP/src" --channel stable --version 2 --key "$FC_TMP/keys/signing.key" >/dev/null \
+fc_push "$FC_TMP/src" 2 >/dev/null \
   || fc_fail "push during the barrage"
 fc_agent_run a1 || fc_fail "agent could not install during the barrage: $(tail -3 "$FC_TMP/a1.log")"
 rc=0; wait "$client_pid" || rc=$?
@@ -83,12 +83,9 @@ blob=$(sed -n 's/.*blob \([0-9a-f]\{64\}\): content does not match.*/\1/p' "$FC_
 [ -z "$(find "$data" -name "*$blob*")" ] || fc_fail "the forged upload was kept: $(find "$data" -name "*$blob*")"
 fc_pass "store holds exactly the two pushed releases, no trace of the forged upload; integrity_check ok"
 
-ports=($(fc_ports 2))
-"$FC_HOSTILE_BIN" "${FC_FAKE_BROKER_SEC_ARGS[@]}" broker "tcp://127.0.0.1:${ports[0]}" "tcp://127.0.0.1:${ports[1]}" 20 &
-FC_PIDS+=($!)
-fc_wait_port "${ports[0]}"
+fc_start_garbage_broker 20
 rc=0
-FC_AGENT_BROKER="tcp://127.0.0.1:${ports[0]}" fc_agent_run a2 --timeout 3 || rc=$?
+FC_AGENT_BROKER=$FC_GARBAGE_SERVICE fc_agent_run a2 --timeout 3 || rc=$?
 [ "$rc" -ge 1 ] && [ "$rc" -lt 128 ] || fc_fail "agent exit status $rc against a garbage broker"
 [ -s "$FC_TMP/a2.log" ] || fc_fail "agent said nothing"
 [ ! -e "$FC_TMP/a2/install/current" ] || fc_fail "agent installed something"

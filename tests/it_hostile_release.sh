@@ -16,7 +16,7 @@ fc_keygen
 mkdir -p "$FC_TMP/src"
 fc_random_file "$FC_TMP/src/app" 600
 printf forged >"$FC_TMP/src/payload" # the content fc_forge's files carry: the blob exists
-push() { fc_cli release push "$FC_TMP/src" --channel stable --version "$1" --key "$FC_TMP/keys/signing.key" >/dev/null; }
+push() { fc_push "$FC_TMP/src" "$1" >/dev/null; }
 rows() { sqlite3 "$db" "SELECT count(*) FROM releases;"; }
 manifest_of() { sqlite3 "$db" "SELECT writefile('$2', manifest) FROM releases WHERE version = '$1';" >/dev/null; }
 commit() { "$FC_HOSTILE_BIN" "${FC_CLI_SEC_ARGS[@]}" commit "$FC_SERVICE" "$1"; }

@@ -14,7 +14,7 @@ fc_random_file "$src/lib/deep/er/data.bin" 3000
 : >"$src/empty-dir-file/zero-length"
 echo "hello" >"$src/README"
 chmod 600 "$src/README"
-fc_cli release push "$src" --channel stable --version 1.0 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$src" 1.0 >/dev/null
 
 pids=()
 for a in a1 a2 a3; do fc_agent_once "$a" & pids+=($!); done

@@ -12,7 +12,7 @@ src="$FC_TMP/src"
 mkdir -p "$src"
 fc_random_file "$src/big.bin" $((24*1024))
 size=$((24*1048576))
-fc_cli release push "$src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$src" 1 >/dev/null
 
 fc_start_proxy --rate $((12*1048576))
 FC_AGENT_BROKER=$FC_PROXY fc_agent_once a1 &

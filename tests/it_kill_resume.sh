@@ -11,7 +11,7 @@ mkdir -p "$src"
 fc_random_file "$src/big.bin" $((64*1024))
 size=$((64*1048576))
 window=$((2*1048576))
-fc_cli release push "$src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$src" 1 >/dev/null
 
 # Slow the first run down so it is surely mid-download when killed.
 fc_start_proxy --rate $((16*1048576))

@@ -11,7 +11,7 @@ mkdir -p "$src"
 fc_random_file "$src/big.bin" $((48*1024))
 fc_random_file "$src/other.bin" $((16*1024))
 size=$((64*1048576))
-fc_cli release push "$src" --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$src" 1 >/dev/null
 
 window=$((2*1048576))
 fc_start_proxy --cut-every $((5*1048576))

@@ -34,9 +34,9 @@ expect_reject "untrusted key" "trust"
 
 # A good install to protect: serials 2 and 3 signed by the trusted key.
 echo two >"$FC_TMP/src/app"
-fc_cli release push "$FC_TMP/src" --channel stable --version 2 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$FC_TMP/src" 2 >/dev/null
 echo three >"$FC_TMP/src/app"
-fc_cli release push "$FC_TMP/src" --channel stable --version 3 --key "$FC_TMP/keys/signing.key" >/dev/null
+fc_push "$FC_TMP/src" 3 >/dev/null
 fc_agent_run a1 || fc_fail "valid release 3 not installed: $(cat "$FC_TMP/a1.log")"
 [ "$(cat "$install/current/app")" = three ] || fc_fail "release 3 content"
 : >"$FC_TMP/a1.log"

@@ -16,7 +16,7 @@ for v in 1 2; do
   src="$FC_TMP/src$v"
   mkdir -p "$src"
   fc_random_file "$src/big.bin" $((mb * 1024))
-  fc_cli release push "$src" --channel stable --version "$v" --key "$FC_TMP/keys/signing.key" \
+  fc_push "$src" "$v" \
     >/dev/null || fc_fail "push $v"
   hexes+=("$(find "$data/blobs" -type f -size +$((mb * 1024 - 1))k -newer "$src/big.bin" \
     -printf '%f\n' | head -1)")

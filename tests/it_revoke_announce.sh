@@ -10,9 +10,7 @@ source "$(dirname "$0")/lib.sh" "$1"
 
 data="$FC_TMP/broker"
 fc_start_broker "$data"
-"$FC_CLI_BIN" keygen --role agent --out "$FC_TMP/gone" >/dev/null
-"$FC_CLI_BIN" keys add-agent "$FC_TMP/gone/agent.cert" --data "$data" >/dev/null
-sleep 1.5 # the broker's keyring and zauth see the new key
+fc_enroll_agent gone "$data"
 fc_config_agent h1
 fc_config_agent r1 --key "$FC_TMP/gone/agent.cert_secret"
 rpid=$FC_LAST_PID
@@ -37,9 +35,7 @@ grep -q "re-binding the announce socket" "$FC_TMP/broker.log" ||
 fc_pass "a revoked agent key no longer hears announcements; an honest agent still does"
 
 # Nothing lost for the honest agent: several revisions in a row around another revocation.
-"$FC_CLI_BIN" keygen --role agent --out "$FC_TMP/gone2" >/dev/null
-"$FC_CLI_BIN" keys add-agent "$FC_TMP/gone2/agent.cert" --data "$data" >/dev/null
-sleep 1.5
+fc_enroll_agent gone2 "$data"
 "$FC_CLI_BIN" keys revoke "$FC_TMP/gone2/agent.cert" --data "$data" >/dev/null
 for i in 3 4 5 6; do fc_config set "step$i=$i" >/dev/null || fc_fail "config set $i"; sleep 0.5; done
 for i in 3 4 5 6; do fc_wait_for "h1 to apply step$i" 20 fc_config_has h1 "step$i" "$i"; done

@@ -159,6 +159,48 @@ fc_keygen() {
   [ -f "$FC_TMP/keys/signing.key" ] || "$FC_CLI_BIN" keygen --out "$FC_TMP/keys" >/dev/null
 }
 
+# Starts fleetcast-hostile's fake broker that answers everything with garbage, for SECONDS
+# (fc_start_garbage_broker SECONDS), on free ports and with the test broker's cert; sets
+# FC_GARBAGE_SERVICE to its service endpoint.
+fc_start_garbage_broker() {
+  local ports; ports=($(fc_ports 2))
+  "$FC_HOSTILE_BIN" "${FC_FAKE_BROKER_SEC_ARGS[@]}" broker "tcp://127.0.0.1:${ports[0]}" \
+    "tcp://127.0.0.1:${ports[1]}" "$1" &
+  FC_PIDS+=($!)
+  FC_GARBAGE_SERVICE="tcp://127.0.0.1:${ports[0]}"
+  fc_wait_port "${ports[0]}"
+}
+
+# Pushes DIR as release VERSION on channel stable, signed with the suite's key
+# (fc_push DIR VERSION [more release push options]); the CLI's output and status as they are.
+fc_push() {
+  local dir=$1 version=$2; shift 2
+  fc_cli release push "$dir" --channel stable --version "$version" --key "$FC_TMP/keys/signing.key" "$@"
+}
+
+# Makes an agent key of its own in $FC_TMP/NAME and enrols it in broker data dir DATA
+# (fc_enroll_agent NAME DATA), then waits for the broker to see it.
+fc_enroll_agent() {
+  "$FC_CLI_BIN" keygen --role agent --out "$FC_TMP/$1" >/dev/null
+  "$FC_CLI_BIN" keys add-agent "$FC_TMP/$1/agent.cert" --data "$2" >/dev/null
+  sleep 1.5 # the broker looks at the key dirs once a second
+}
+
+# The setup of a suite about a stolen agent key (fc_thief_setup DATA KIB; secure mode only,
+# skipped with FC_INSECURE=1): a broker with data dir DATA, release 1 on channel stable of
+# one random file of KIB KiB ($FC_TMP/src/app), and the thief's own agent key enrolled there
+# ($FC_TMP/thief); FC_THIEF_ARGS are fleetcast-hostile's security arguments with that key.
+fc_thief_setup() {
+  [ "${FC_INSECURE:-0}" = 1 ] && fc_skip "this suite is about a stolen key in the secure mode"
+  local data=$1
+  fc_start_broker "$data"
+  mkdir -p "$FC_TMP/src"
+  fc_random_file "$FC_TMP/src/app" "$2"
+  fc_push "$FC_TMP/src" 1 >/dev/null
+  fc_enroll_agent thief "$data"
+  FC_THIEF_ARGS=(--broker-key "$data/broker.cert" --cert "$FC_TMP/thief/agent.cert_secret")
+}
+
 # Agent --once for agent NAME with extra args; JSON result in $FC_TMP/NAME.json.
 # Run in the background with `fc_agent_once NAME &`: the exec makes $! the agent's own PID.
 fc_agent_once() {

@@ -143,7 +143,7 @@ int main(int argc, char **argv)
         char bin[PATH_MAX];
         if (o.broker_bin)
             snprintf(bin, sizeof bin, "%s", o.broker_bin);
-        else if (fc_simbroker_find(bin, sizeof bin) != 0) {
+        else if (fc_sim_find("../broker/fleetcast-broker", bin, sizeof bin) != 0) {
             fprintf(stderr,
                     "fleetcast-fleetsim: no fleetcast-broker at %s (give --broker-bin PATH)\n",
                     bin);

@@ -104,9 +104,12 @@ typedef struct {
     int threads;
 } fc_procstat_t;
 
-/* Finds the broker binary next to this one in the build tree (../broker/fleetcast-broker
-   relative to /proc/self/exe). 0, or -1 if it is not there. */
-int fc_simbroker_find(char *path, size_t size);
+/* Starts argv[0] with argv (NULL-terminated) as a child that dies with this process, its
+   stdout and stderr to file log (truncated). The child's pid, or -1 with a reason in msg. */
+pid_t fc_sim_spawn(const char *const argv[], const char *log, char *msg, size_t msgsize);
+/* Finds a program of the build tree beside this one: rel relative to the folder of
+   /proc/self/exe ("../broker/fleetcast-broker"), into path. 0, or -1 if it is not there. */
+int fc_sim_find(const char *rel, char *path, size_t size);
 /* Starts bin with --data DIR/broker on two free loopback ports (with --insecure if asked) and
    waits (up to 10 s) until its service port accepts connections. 0, or -1 with a reason in
    msg. */
@@ -131,8 +134,6 @@ void fc_simfs_type(const char *path, char *out, size_t size);
 
 /* ---- fc_fleetsim_load.c: the release benchmark and the idle cost ---------------------- */
 
-/* Finds the fleetcast CLI next to this program (../publisher/fleetcast). 0 or -1. */
-int fc_simcli_find(char *path, size_t size);
 /* Bytes available to an unprivileged user on dir's file system (0 if unknown). */
 uint64_t fc_simload_free_bytes(const char *dir);
 /* Before the engines start: checks that N real installs of o->release_mib MiB fit in agents

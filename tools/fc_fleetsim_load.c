@@ -7,13 +7,10 @@
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -32,17 +29,6 @@ static void s_sleep(double seconds)
     struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
-}
-
-int fc_simcli_find(char *path, size_t size)
-{
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return -1;
-    self[n] = '\0';
-    snprintf(path, size, "%s/../publisher/fleetcast", dirname(self));
-    return access(path, X_OK) == 0 ? 0 : -1;
 }
 
 uint64_t fc_simload_free_bytes(const char *dir)
@@ -128,28 +114,24 @@ int fc_simload_push(const char *cli, const char *endpoint, const char *broker_ke
                     const char *log, double *seconds, char *msg, size_t msgsize)
 {
     double t0 = s_now();
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(msg, msgsize, "cannot fork: %s", strerror(errno));
+    const char *argv[20];
+    size_t n = 0;
+    argv[n++] = cli;
+    argv[n++] = "--broker";
+    argv[n++] = endpoint;
+    if (broker_key && cert) {
+        argv[n++] = "--broker-key";
+        argv[n++] = broker_key;
+        argv[n++] = "--cert";
+        argv[n++] = cert;
+    } else
+        argv[n++] = "--insecure";
+    const char *push[] = {"--quiet",   "release", "push",  src,      "--channel", channel,
+                          "--version", version,   "--key", key_file, NULL};
+    memcpy(&argv[n], push, sizeof push);
+    pid_t pid = fc_sim_spawn(argv, log, msg, msgsize);
+    if (pid < 0)
         return -1;
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        if (broker_key && cert)
-            execl(cli, cli, "--broker", endpoint, "--broker-key", broker_key, "--cert", cert,
-                  "--quiet", "release", "push", src, "--channel", channel, "--version", version,
-                  "--key", key_file, (char *)NULL);
-        else
-            execl(cli, cli, "--broker", endpoint, "--insecure", "--quiet", "release", "push", src,
-                  "--channel", channel, "--version", version, "--key", key_file, (char *)NULL);
-        _exit(127);
-    }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
@@ -231,7 +213,7 @@ int fc_simload_release(const fc_simopts_t *o, const char *dir, const char *agent
     char msg[PATH_MAX + 256];
     if (o->cli_bin)
         snprintf(cli, sizeof cli, "%s", o->cli_bin);
-    else if (fc_simcli_find(cli, sizeof cli) != 0) {
+    else if (fc_sim_find("../publisher/fleetcast", cli, sizeof cli) != 0) {
         fprintf(stderr, "fleetcast-fleetsim: no fleetcast CLI at %s (give --cli-bin PATH)\n", cli);
         return -1;
     }

@@ -27,14 +27,14 @@
 #include <time.h>
 #include <unistd.h>
 
-int fc_simbroker_find(char *path, size_t size)
+int fc_sim_find(const char *rel, char *path, size_t size)
 {
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0)
         return -1;
     self[n] = '\0';
-    snprintf(path, size, "%s/../broker/fleetcast-broker", dirname(self));
+    snprintf(path, size, "%s/%s", dirname(self), rel);
     return access(path, X_OK) == 0 ? 0 : -1;
 }
 
@@ -98,6 +98,28 @@ int fc_simbroker_keys(const char *dir, char *broker_cert, char *publisher_secret
     return err ? -1 : 0;
 }
 
+pid_t fc_sim_spawn(const char *const argv[], const char *log, char *msg, size_t msgsize)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(msg, msgsize, "cannot fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        /* A child must not outlive a simulator that was killed. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv(argv[0], (char *const *)argv); /* execv does not write them */
+        _exit(127);
+    }
+    return pid;
+}
+
 int fc_simbroker_start(fc_simbroker_t *self, const char *bin, const char *dir, bool insecure,
                        char *msg, size_t msgsize)
 {
@@ -112,25 +134,14 @@ int fc_simbroker_start(fc_simbroker_t *self, const char *bin, const char *dir, b
     char data[PATH_MAX], log[PATH_MAX];
     snprintf(data, sizeof data, "%s/broker", dir);
     snprintf(log, sizeof log, "%s/broker.log", dir);
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(msg, msgsize, "cannot fork: %s", strerror(errno));
+    /* Secure unless asked: the keys were made and enrolled in data beforehand. */
+    const char *argv[] = {
+        bin,           "--data",     data,           "--service",
+        self->service, "--announce", self->announce, insecure ? "--insecure" : NULL,
+        NULL};
+    pid_t pid = fc_sim_spawn(argv, log, msg, msgsize);
+    if (pid < 0)
         return -1;
-    }
-    if (pid == 0) {
-        /* The broker must not outlive a simulator that was killed. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        /* Secure unless asked: the keys were made and enrolled in data beforehand. */
-        execl(bin, bin, "--data", data, "--service", self->service, "--announce", self->announce,
-              insecure ? "--insecure" : (char *)NULL, (char *)NULL);
-        _exit(127);
-    }
     self->pid = pid;
     for (int i = 0; i < 1000; i++) { /* 10 s */
         int status;

@@ -118,10 +118,10 @@ static zmsg_t *s_encode(fc_msg_t **m_p)
     return msg;
 }
 
-static zmsg_t *s_hello(void)
+zmsg_t *fc_hostile_hello(uint64_t req)
 {
     fc_msg_t *hello = fc_msg_new(FC_MSG_HELLO);
-    hello->req = S_HELLO_REQ;
+    hello->req = req;
     hello->role = FC_ROLE_PUBLISHER;
     fc_msg_set_str(hello->id, sizeof hello->id, "hostile");
     zmsg_t *msg = fc_msg_encode(hello);
@@ -134,7 +134,7 @@ static zmsg_t *s_hello(void)
 static bool s_await_welcome(zsock_t *dealer, int ms, char *got, size_t gotsize, int *type,
                             int *code)
 {
-    zmsg_t *hello = s_hello();
+    zmsg_t *hello = fc_hostile_hello(S_HELLO_REQ);
     zmsg_send(&hello, dealer);
     zpoller_t *poller = zpoller_new(dealer, NULL);
     int64_t deadline = zclock_mono() + ms;
@@ -490,28 +490,46 @@ static int s_client(const fc_hostile_target_t *target)
     return failures ? 1 : 0;
 }
 
-fc_msg_t *fc_hostile_ask(const fc_hostile_target_t *target, fc_msg_t **m_p, int timeout_ms,
-                         char *why, size_t whysize)
+fc_msg_t *fc_hostile_exchange(const fc_hostile_target_t *target, zmsg_t **msg_p, uint64_t req,
+                              int timeout_ms, char *why, size_t whysize)
 {
     snprintf(why, whysize, "no answer");
     zsock_t *dealer = fc_hostile_connect(target);
     if (!dealer) {
-        fc_msg_destroy(m_p);
+        zmsg_destroy(msg_p);
         snprintf(why, whysize, "cannot connect");
         return NULL;
     }
-    fc_msg_send(m_p, zsock_resolve(dealer));
+    zmsg_send(msg_p, dealer);
     zpoller_t *poller = zpoller_new(dealer, NULL);
     fc_msg_t *reply = NULL;
-    if (zpoller_wait(poller, timeout_ms)) {
+    int64_t deadline = zclock_mono() + timeout_ms;
+    for (int64_t left = timeout_ms; !reply && left > 0; left = deadline - zclock_mono()) {
+        if (!zpoller_wait(poller, (int)left))
+            continue;
         int err = 0;
         reply = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
         if (!reply)
             snprintf(why, whysize, "undecodable reply (%s)", fc_strerror(err));
+        else if (reply->req != req)
+            fc_msg_destroy(&reply);
     }
     zpoller_destroy(&poller);
     zsock_destroy(&dealer);
     return reply;
+}
+
+fc_msg_t *fc_hostile_ask(const fc_hostile_target_t *target, fc_msg_t **m_p, int timeout_ms,
+                         char *why, size_t whysize)
+{
+    uint64_t req = (*m_p)->req;
+    zmsg_t *msg = fc_msg_encode(*m_p);
+    fc_msg_destroy(m_p);
+    if (!msg) {
+        snprintf(why, whysize, "cannot encode the request");
+        return NULL;
+    }
+    return fc_hostile_exchange(target, &msg, req, timeout_ms, why, whysize);
 }
 
 /* --- chunks: GET_CHUNK outside a blob ----------------------------------------------------- */

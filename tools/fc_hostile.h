@@ -42,11 +42,22 @@ zsock_t *fc_hostile_connect(const fc_hostile_target_t *target);
 zsock_t *fc_hostile_connect_tuned(const fc_hostile_target_t *target, int rcvhwm, int rcvbuf,
                                   bool heartbeats);
 
-/* Sends *m_p (destroyed) on a fresh connection and waits up to timeout_ms for one reply,
-   which is the caller's; NULL with why set ("cannot connect", "no answer", "undecodable
-   reply (...)") when none came. */
+/* The one request-reply exchange of fleetcast-hostile: sends *msg_p (destroyed: encoded
+   frames or raw bytes no encoder would make) once, never re-sent (a re-sent hostile frame
+   would count twice against the key), on a fresh connection of the target's next key, and
+   waits up to timeout_ms for the reply whose request id is req, which is the caller's;
+   replies to other ids and undecodable ones are dropped. NULL with why set ("cannot
+   connect", "no answer", "undecodable reply (...)" if that was the last thing heard) when
+   none came. fc_client is not used: it sends only what it encodes itself, with its own
+   request ids and re-sends, and over one key. */
+fc_msg_t *fc_hostile_exchange(const fc_hostile_target_t *target, zmsg_t **msg_p, uint64_t req,
+                              int timeout_ms, char *why, size_t whysize);
+/* fc_hostile_exchange of *m_p (destroyed), encoded, and its own request id. */
 fc_msg_t *fc_hostile_ask(const fc_hostile_target_t *target, fc_msg_t **m_p, int timeout_ms,
                          char *why, size_t whysize);
+
+/* A publisher's HELLO with request id req, encoded: the request any serving broker answers. */
+zmsg_t *fc_hostile_hello(uint64_t req);
 
 /* Sends *msg_p (destroyed) on a fresh connection, then a proper HELLO; reports what came back
    for the hostile message and whether the broker still answered the HELLO (on a second fresh

@@ -14,6 +14,25 @@
 #include "fc_msg.h"
 #include "fc_optval.h"
 
+/* A REPORT of one agent, id, on channel stable, in state, saying text; NULL if out of
+   memory. */
+static fc_msg_t *s_report(const char *id, const char *state, const char *text)
+{
+    fc_msg_t *m = fc_msg_new(FC_MSG_REPORT);
+    m->agents = calloc(1, sizeof *m->agents);
+    if (!m->agents) {
+        fc_msg_destroy(&m);
+        return NULL;
+    }
+    m->nagents = 1;
+    fc_agent_status_t *st = &m->agents[0];
+    fc_msg_set_str(st->id, sizeof st->id, id);
+    fc_msg_set_str(st->channel, sizeof st->channel, "stable");
+    fc_msg_set_str(st->state, sizeof st->state, state);
+    fc_msg_set_str(st->message, sizeof st->message, text);
+    return m;
+}
+
 /* The request TYPE names, with what the forged request says: a failure, which is what would
    halt a canary or put an agent in the wrong light. NULL for an unknown TYPE or a missing
    ARG (a revision number for ack and slot). */
@@ -25,35 +44,17 @@ static fc_msg_t *s_request(const char *type, const char *id, const char *arg)
         m->role = FC_ROLE_AGENT;
         fc_msg_set_str(m->channel, sizeof m->channel, arg ? arg : "stable");
     } else if (streq(type, "report")) {
-        m = fc_msg_new(FC_MSG_REPORT);
-        m->agents = calloc(1, sizeof *m->agents);
-        if (!m->agents) {
-            fc_msg_destroy(&m);
-            return NULL;
-        }
-        m->nagents = 1;
-        fc_agent_status_t *st = &m->agents[0];
-        fc_msg_set_str(st->id, sizeof st->id, id);
-        fc_msg_set_str(st->channel, sizeof st->channel, "stable");
-        fc_msg_set_str(st->state, sizeof st->state, arg ? arg : "failed");
-        fc_msg_set_str(st->message, sizeof st->message, "forged by fleetcast-hostile");
+        m = s_report(id, arg ? arg : "failed", "forged by fleetcast-hostile");
     } else if (streq(type, "report-blob") && arg) {
         /* A failure naming a blob as corrupt: the broker re-reads that blob, so a stream of
            these is what its rate limits are for. */
-        m = fc_msg_new(FC_MSG_REPORT);
-        m->agents = calloc(1, sizeof *m->agents);
-        if (!m->agents || fc_hex_decode(m->blob, FC_HASH_LEN, arg) != 0) {
-            fc_msg_destroy(&m);
-            return NULL;
-        }
-        m->nagents = 1;
-        fc_agent_status_t *st = &m->agents[0];
-        fc_msg_set_str(st->id, sizeof st->id, id);
-        fc_msg_set_str(st->channel, sizeof st->channel, "stable");
-        fc_msg_set_str(st->state, sizeof st->state, "failed");
-        snprintf(st->message, sizeof st->message,
+        char text[FC_MAX_TEXT + 1];
+        snprintf(text, sizeof text,
                  "release ? refused: blob %s corrupt at the broker (forged by fleetcast-hostile)",
                  arg);
+        m = s_report(id, "failed", text);
+        if (m && fc_hex_decode(m->blob, FC_HASH_LEN, arg) != 0)
+            fc_msg_destroy(&m);
     } else if (streq(type, "sync")) {
         m = fc_msg_new(FC_MSG_CONFIG_SYNC);
     } else if ((streq(type, "ack") || streq(type, "slot")) && arg) {

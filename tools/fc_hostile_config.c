@@ -60,48 +60,28 @@ int fc_hostile_fake_broker(const char *service, const char *announce, int second
 static int s_config_case(const fc_hostile_target_t *target, const char *name, fc_msg_t *req,
                          const void *raw, size_t rawlen, bool want_reply)
 {
-    zsock_t *dealer = fc_hostile_connect(target);
-    if (!dealer)
-        return 1;
+    zmsg_t *msg = NULL;
     if (req) {
-        req->req = 77;
-        fc_msg_send(&req, zsock_resolve(dealer));
+        req->req = FC_HOSTILE_REQ;
+        msg = fc_msg_encode(req);
+        fc_msg_destroy(&req);
     } else {
-        zframe_t *f = zframe_new(raw, rawlen);
-        zframe_send(&f, dealer, 0);
+        msg = zmsg_new();
+        zmsg_addmem(msg, raw, rawlen);
     }
-    int failures = 0;
-    const char *answer = "no answer";
+    char why[64];
+    fc_msg_t *reply =
+        msg ? fc_hostile_exchange(target, &msg, FC_HOSTILE_REQ, 2000, why, sizeof why) : NULL;
     char text[FC_MAX_TEXT + 32] = "";
-    zpoller_t *poller = zpoller_new(dealer, NULL);
-    int64_t deadline = zclock_mono() + 2000;
-    while (zclock_mono() < deadline) {
-        if (!zpoller_wait(poller, 200))
-            continue;
-        int err = 0;
-        fc_msg_t *reply = fc_msg_recv(zsock_resolve(dealer), NULL, &err);
-        if (reply && reply->req == 77) {
-            answer = fc_msg_type_name(reply->type);
-            if (reply->type == FC_MSG_ERROR)
-                snprintf(text, sizeof text, " (%s)", reply->text);
-            fc_msg_destroy(&reply);
-            break;
-        }
-        fc_msg_destroy(&reply);
-    }
-    zpoller_destroy(&poller);
-    if (want_reply && streq(answer, "no answer"))
-        failures++;
-    printf("%s: %s%s\n", name, answer, text);
-    zsock_destroy(&dealer);
+    if (reply && reply->type == FC_MSG_ERROR)
+        snprintf(text, sizeof text, " (%s)", reply->text);
+    printf("%s: %s%s\n", name, reply ? fc_msg_type_name(reply->type) : "no answer", text);
+    int failures = want_reply && !reply ? 1 : 0;
+    fc_msg_destroy(&reply);
     /* Then a proper request on a fresh connection must still be answered. */
-    fc_msg_t *hello = fc_msg_new(FC_MSG_HELLO);
-    hello->role = FC_ROLE_PUBLISHER;
-    fc_msg_set_str(hello->id, sizeof hello->id, "hostile");
-    zmsg_t *msg = fc_msg_encode(hello);
-    fc_msg_destroy(&hello);
-    return failures +
-           fc_hostile_probe(target, "  then HELLO", &msg, FC_HOSTILE_REPLY, FC_MSG_WELCOME, false);
+    zmsg_t *hello = fc_hostile_hello(0);
+    return failures + fc_hostile_probe(target, "  then HELLO", &hello, FC_HOSTILE_REPLY,
+                                       FC_MSG_WELCOME, false);
 }
 
 static fc_msg_t *s_push_bytes(const void *buf, size_t len)

@@ -17,8 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *env = fc_envelope_seal(data, size, &key, FC_MAX_REVISION, &len);
     if (!env)
         return 0;
-    fc_trust_t *trust = fc_trust_new();
-    fc_trust_add(trust, key.pk);
+    fc_trust_t *trust = fc_fuzz_trust();
     int err = 0;
     fc_revision_t *rev = fc_revision_parse(env, len, trust, &err);
     if (rev) {

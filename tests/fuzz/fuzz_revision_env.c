@@ -7,10 +7,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fc_signkey_t key;
-    fc_fuzz_key(&key);
-    fc_trust_t *trust = fc_trust_new();
-    fc_trust_add(trust, key.pk);
+    fc_trust_t *trust = fc_fuzz_trust();
     int err = 0;
     fc_revision_t *rev = fc_revision_parse(data, size, trust, &err);
     FC_CHECK(rev ? err == FC_OK : err != FC_OK);

@@ -17,8 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *env = fc_envelope_seal(data, size, &key, FC_MAX_TRUSTLIST, &len);
     if (!env)
         return 0;
-    fc_trust_t *trust = fc_trust_new();
-    fc_trust_add(trust, key.pk);
+    fc_trust_t *trust = fc_fuzz_trust();
     fc_trustlist_t list;
     int err = fc_trustlist_open(env, len, trust, &list);
     if (err == FC_OK) {

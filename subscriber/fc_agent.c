@@ -95,78 +95,6 @@ bool fc_agent_up(const fc_agent_t *self)
     return fc_requester_connected(self->req) && !fc_requester_flush_pending(self->req);
 }
 
-/* ---------------------------------------------------------------- host (fc_agent_host.h) */
-
-fc_requester_t *fc_agent_requester(fc_agent_t *self)
-{
-    return self->req;
-}
-
-void fc_agent_set_live(fc_agent_t *self)
-{
-    self->live = true;
-}
-
-struct fc_reconf_t *fc_agent_reconf(const fc_agent_t *self)
-{
-    return self->reconf;
-}
-
-void fc_agent_set_reconf(fc_agent_t *self, struct fc_reconf_t *reconf)
-{
-    self->reconf = reconf;
-}
-
-fc_agent_result_t *fc_agent_result(fc_agent_t *self)
-{
-    return &self->res;
-}
-
-const char *fc_agent_id(const fc_agent_t *self)
-{
-    return self->id;
-}
-
-const char *fc_agent_state_dir(const fc_agent_t *self)
-{
-    return self->state_dir;
-}
-
-const fc_trust_t *fc_agent_keys(const fc_agent_t *self)
-{
-    return self->trust;
-}
-
-bool fc_agent_verbose(const fc_agent_t *self)
-{
-    return self->verbose;
-}
-
-double fc_agent_timeout(const fc_agent_t *self)
-{
-    return self->timeout;
-}
-
-double fc_agent_hook_timeout(const fc_agent_t *self)
-{
-    return self->hook_timeout;
-}
-
-fc_agent_mode_t fc_agent_mode(const fc_agent_t *self)
-{
-    return self->mode;
-}
-
-bool fc_agent_welcomed(const fc_agent_t *self)
-{
-    return self->welcomed;
-}
-
-bool fc_agent_stopping(const fc_agent_t *self)
-{
-    return __atomic_load_n(&self->stop, __ATOMIC_RELAXED) != 0;
-}
-
 /* ---------------------------------------------------------------- requests */
 
 static void s_on_hello_reply(fc_agent_t *self, const fc_msg_t *msg, double now);
@@ -180,7 +108,7 @@ static void s_on_trust_reply(fc_agent_t *self, const fc_msg_t *msg, double now)
     (void)now;
     if (fc_agent_trust_on_reply(self->trusted, msg)) {
         self->res.trust_serial = fc_agent_trust_serial(self->trusted);
-        self->have_decided = false;
+        fc_follower_forget_decided(self->follower);
     }
 }
 
@@ -262,11 +190,7 @@ int fc_agent_report(fc_agent_t *self, double now)
     fc_msg_set_str(st->message, sizeof st->message, self->res.message);
     memcpy(m->blob, self->corrupt_blob, FC_HASH_LEN);
     fc_agent_fresh_note(self, st->message, sizeof st->message);
-    if (self->stage) {
-        st->done = fc_stage_bytes_have(self->stage);
-        st->total = fc_stage_bytes_total(self->stage);
-    } else if (self->target)
-        st->total = fc_manifest_total_size(self->target);
+    fc_follower_bytes(self->follower, &st->done, &st->total);
     uint64_t id = fc_agent_request(self, &m, &s_kind_report, &s_report_opts);
     /* Best effort: a REPORT that found no connection is not kept. */
     return id && fc_requester_pending(self->req, id) ? 0 : -1;
@@ -295,14 +219,6 @@ static void s_sub_connect(fc_agent_t *self, const char *endpoint)
     fc_msg_set_str(self->sub_endpoint, sizeof self->sub_endpoint, endpoint);
 }
 
-void fc_agent_progress(fc_agent_t *self, char *have, char *total, size_t size)
-{
-    uint64_t h = self->stage ? fc_stage_bytes_have(self->stage) : 0;
-    uint64_t t = self->stage ? fc_stage_bytes_total(self->stage) : 0;
-    fc_format_bytes(have, size, h);
-    fc_format_bytes(total, size, t);
-}
-
 /* Connection events. The DEALER has ZMQ_IMMEDIATE set: nothing waits in a queue for a
    connection that is not up, and what was queued for a connection that drops is dropped
    with it. So after any drop the requester sends everything outstanding again, once, as
@@ -316,13 +232,13 @@ static void s_on_monitor(fc_agent_t *self, double now)
     s_hello(self, now); /* the probe the flush waits for */
     if (self->live) {
         char have[32], total[32];
-        fc_agent_progress(self, have, total, sizeof have);
+        fc_follower_progress(self->follower, have, total, sizeof have);
         self->live = false;
         self->lost_logged = true;
         self->res.disconnects++;
-        if (self->stage)
+        if (fc_follower_staging(self->follower))
             fc_agent_log(self, "connection lost (have %s of %s, %zu requests in flight)", have,
-                         total, self->fetch ? fc_fetch_inflight(self->fetch) : 0);
+                         total, fc_follower_inflight(self->follower));
         else
             fc_agent_log(self, "connection to %s lost", self->broker);
     } else if (self->verbose)
@@ -333,12 +249,12 @@ static void s_on_monitor(fc_agent_t *self, double now)
    outstanding follow. */
 static void s_on_flushed(fc_agent_t *self, double now)
 {
-    size_t n = self->fetch ? fc_fetch_resend_all(self->fetch, fc_agent_service(self), now) : 0;
+    size_t n = fc_follower_resend_all(self->follower, now);
     if (self->lost_logged) {
         self->lost_logged = false;
         char have[32], total[32];
-        fc_agent_progress(self, have, total, sizeof have);
-        if (self->stage)
+        fc_follower_progress(self->follower, have, total, sizeof have);
+        if (fc_follower_staging(self->follower))
             fc_agent_log(self, "reconnected, resuming from %s of %s, re-sending %zu requests", have,
                          total, n);
         else
@@ -354,12 +270,10 @@ static void s_on_welcome(fc_agent_t *self, const fc_msg_t *msg, double now)
 {
     /* The broker answers in order: chunk requests sent before this HELLO and still
        unanswered were lost with a connection. */
-    if (self->fetch) {
-        double hello_sent = (double)fc_requester_reply_sent(self->req) / 1000.0;
-        size_t n = fc_fetch_resend_before(self->fetch, fc_agent_service(self), hello_sent, now);
-        if (n && self->verbose)
-            fc_agent_log(self, "re-sent %zu requests lost with an earlier connection", n);
-    }
+    double hello_sent = (double)fc_requester_reply_sent(self->req) / 1000.0;
+    size_t n = fc_follower_resend_before(self->follower, hello_sent, now);
+    if (n && self->verbose)
+        fc_agent_log(self, "re-sent %zu requests lost with an earlier connection", n);
     self->last_progress = now;
     if (self->welcomed && msg->epoch != self->epoch) {
         fc_agent_log(self, "broker restarted (new epoch), synchronising again");
@@ -376,7 +290,7 @@ static void s_on_welcome(fc_agent_t *self, const fc_msg_t *msg, double now)
         s_sub_connect(self, ep);
     /* Subscribed first, then SYNC: nothing announced in between is lost. */
     s_sync(self, 0, now);
-    fc_reconf_sync(self, now);
+    fc_reconf_sync(self->reconf, now);
     self->report_due = true;
 }
 
@@ -390,7 +304,7 @@ static void s_on_snapshot(fc_agent_t *self, const fc_msg_t *msg, double now)
     if (msg->seq > self->seq)
         self->seq = msg->seq;
     self->next_sync = now + S_POLL_SYNC;
-    fc_agent_consider(self, msg->bytes, msg->bytes_len, now);
+    fc_follower_consider(self->follower, msg->bytes, msg->bytes_len, now);
     if (!self->finished && self->want_seq > msg->seq)
         s_sync(self, 0, now);
 }
@@ -454,12 +368,12 @@ static void s_on_service(fc_agent_t *self, fc_requester_got_t got, fc_msg_t *msg
                          double now)
 {
     if (got == FC_REQUESTER_REPLY) {
-        const fc_agent_kind_t *kind = (const fc_agent_kind_t *)user;
-        kind->on_reply(self, msg, now);
+        if (!fc_reconf_on_reply(self->reconf, user, msg, now))
+            ((const fc_agent_kind_t *)user)->on_reply(self, msg, now);
     } else if (msg->type == FC_MSG_CHUNK)
-        fc_agent_on_chunk(self, msg, now);
-    else if (msg->type == FC_MSG_ERROR && self->fetch &&
-             fc_fetch_on_error(self->fetch, msg, S_ERROR_RETRY, now))
+        fc_follower_on_chunk(self->follower, msg, now);
+    else if (msg->type == FC_MSG_ERROR &&
+             fc_follower_on_error(self->follower, msg, S_ERROR_RETRY, now))
         s_on_error(self, msg, "GET_CHUNK", now);
     /* anything unexpected: dropped */
 }
@@ -477,8 +391,8 @@ static void s_on_announce(fc_agent_t *self, fc_msg_t *msg, double now)
     }
     if (msg->type == FC_MSG_HEARTBEAT) {
         if (msg->seq > self->seq) {
-            s_sync(self, msg->seq, now); /* the last announcement was lost */
-            fc_reconf_sync(self, now);   /* it may have been a config one */
+            s_sync(self, msg->seq, now);       /* the last announcement was lost */
+            fc_reconf_sync(self->reconf, now); /* it may have been a config one */
         }
         return;
     }
@@ -489,9 +403,9 @@ static void s_on_announce(fc_agent_t *self, fc_msg_t *msg, double now)
             self->seq = msg->seq;
         if (lost) {
             s_sync(self, msg->seq, now);
-            fc_reconf_sync(self, now);
+            fc_reconf_sync(self->reconf, now);
         } else
-            fc_reconf_on_announce(self, msg, in_order, now);
+            fc_reconf_on_announce(self->reconf, msg, in_order, now);
         return;
     }
     if (msg->type == FC_MSG_TRUST_ANNOUNCE) {
@@ -500,7 +414,7 @@ static void s_on_announce(fc_agent_t *self, fc_msg_t *msg, double now)
             self->seq = msg->seq;
         if (lost) {
             s_sync(self, msg->seq, now); /* asks for the trust list too */
-            fc_reconf_sync(self, now);
+            fc_reconf_sync(self->reconf, now);
         } else if (msg->serial > fc_agent_trust_serial(self->trusted))
             s_trust_ask(self);
         return;
@@ -508,16 +422,14 @@ static void s_on_announce(fc_agent_t *self, fc_msg_t *msg, double now)
     if (msg->type != FC_MSG_ANNOUNCE)
         return;
     bool gap = msg->seq > self->seq + 1;
-    uint64_t newest = fc_install_serial(self->inst);
-    if (self->target && self->target->serial > newest)
-        newest = self->target->serial;
+    uint64_t newest = fc_follower_newest_serial(self->follower);
     bool ours = streq(msg->channel, self->channel) && msg->serial > newest;
     if (msg->seq > self->seq)
         self->seq = msg->seq;
     if (gap || ours)
         s_sync(self, msg->seq, now);
     if (gap)
-        fc_reconf_sync(self, now);
+        fc_reconf_sync(self->reconf, now);
 }
 
 static bool s_readable(void *sock)
@@ -555,8 +467,7 @@ static void s_drain(fc_agent_t *self, bool service)
             self->live = true;
             s_on_service(self, got, msg, user, now);
             /* Keep the workers fed: what they finished frees window for new requests. */
-            if (self->fetch)
-                fc_agent_on_written(self, now);
+            fc_follower_on_written(self->follower, now);
         } else
             s_on_announce(self, msg, now);
         fc_msg_destroy(&msg);
@@ -570,12 +481,10 @@ static void s_timers(fc_agent_t *self, double now)
     /* Offline, nothing is re-sent: the flush after reconnecting sends everything once (the
        requester re-sends control requests; the fetcher's chunks are timed here). */
     bool up = fc_agent_up(self);
-    fc_reconf_timers(self, now);
+    fc_reconf_timers(self->reconf, now);
     fc_agent_fresh_timers(self, now);
-    if (up && self->fetch && now - self->last_expire >= 0.1) {
-        self->last_expire = now;
-        fc_fetch_expire(self->fetch, fc_agent_service(self), now);
-    }
+    if (up)
+        fc_follower_expire(self->follower, now);
     if (self->mode == FC_AGENT_DAEMON) {
         bool asking_hello = fc_agent_asking(self, &s_kind_hello);
         if (!self->welcomed && !asking_hello && !fc_requester_flush_pending(self->req) &&
@@ -588,20 +497,20 @@ static void s_timers(fc_agent_t *self, double now)
             self->sync_retry_at = 0;
             s_sync(self, 0, now);
         }
-        if (self->target && !self->stage && self->retry_at > 0 && now >= self->retry_at)
-            fc_agent_start_stage(self, now);
+        fc_follower_retry(self->follower, now);
     } else if (now - self->last_progress >= self->timeout) {
         char have[32], total[32];
-        fc_agent_progress(self, have, total, sizeof have);
+        fc_follower_progress(self->follower, have, total, sizeof have);
+        bool staging = fc_follower_staging(self->follower);
         if (!self->welcomed)
             fc_agent_set_state(self, "failed",
                                "broker unreachable: no reply to HELLO from %s in %g s (%s)",
                                self->broker, self->timeout, fc_agent_error_name(FC_ETIMEOUT));
         else
             fc_agent_set_state(self, "failed", "no progress from broker %s in %g s%s%s%s%s (%s)",
-                               self->broker, self->timeout, self->stage ? "; have " : "",
-                               self->stage ? have : "", self->stage ? " of " : "",
-                               self->stage ? total : "", fc_agent_error_name(FC_ETIMEOUT));
+                               self->broker, self->timeout, staging ? "; have " : "",
+                               staging ? have : "", staging ? " of " : "", staging ? total : "",
+                               fc_agent_error_name(FC_ETIMEOUT));
         fc_agent_finish(self, FC_AGENT_EXIT_ERROR, FC_ETIMEOUT);
         return;
     }
@@ -641,15 +550,14 @@ static void s_loop(fc_agent_t *self, zsock_t *pipe)
         s_timers(self, now);
         if (self->finished)
             break;
-        if (self->fetch)
-            fc_fetch_pump(self->fetch, fc_agent_service(self), now);
+        fc_follower_pump(self->follower, now);
         /* Service, monitor, the actor's pipe (if one), the fetcher's workers, then announce
            (if subscribed). */
         zmq_pollitem_t items[4 + S_MAX_PIPES] = {
             {fc_agent_service(self), 0, ZMQ_POLLIN, 0},
             {s_raw(fc_requester_monitor(self->req)), 0, ZMQ_POLLIN, 0}};
         void *pipes[S_MAX_PIPES];
-        size_t npipes = self->fetch ? fc_fetch_pipes(self->fetch, pipes, S_MAX_PIPES) : 0;
+        size_t npipes = fc_follower_pipes(self->follower, pipes, S_MAX_PIPES);
         size_t n = 2;
         size_t cmd = n;
         if (pipe)
@@ -675,7 +583,7 @@ static void s_loop(fc_agent_t *self, zsock_t *pipe)
         if (items[1].revents & ZMQ_POLLIN)
             s_on_monitor(self, fc_now());
         if (npipes > 0 && !self->finished)
-            fc_agent_on_written(self, fc_now());
+            fc_follower_on_written(self->follower, fc_now());
         if (self->sub && !self->finished)
             s_drain(self, false);
     }
@@ -691,7 +599,6 @@ static void s_begin(fc_agent_t *self, fc_agent_mode_t mode)
     __atomic_store_n(&self->stop, 0, __ATOMIC_RELAXED);
     self->started = self->last_progress = fc_now();
     fc_freshness_begin(self->fresh, self->started);
-    self->retried_base = self->hash_base = 0;
     self->req_retried_base = fc_requester_retries(self->req);
     r->bytes_fetched = r->bytes_reused = r->bytes_total = 0;
     r->disconnects = 0;
@@ -702,7 +609,7 @@ static void s_begin(fc_agent_t *self, fc_agent_mode_t mode)
     r->available_serial = r->available_size = 0;
     fc_msg_set_str(r->previous_version, sizeof r->previous_version, fc_install_version(self->inst));
     fc_msg_set_str(r->version, sizeof r->version, fc_install_version(self->inst));
-    self->have_decided = false;
+    fc_follower_begin(self->follower, mode);
     if (mode == FC_AGENT_DAEMON)
         fc_agent_log(self, "following channel %s on %s (installed: %s)", self->channel,
                      self->broker, r->version[0] ? r->version : "nothing");
@@ -745,10 +652,9 @@ static void s_final_report(fc_agent_t *self)
 void fc_agent_status(const fc_agent_t *self, fc_agent_result_t *out)
 {
     *out = self->res;
-    out->requests_retried = self->retried_base +
-                            (fc_requester_retries(self->req) - self->req_retried_base) +
-                            (self->fetch ? fc_fetch_retried(self->fetch) : 0);
-    out->hash_errors = self->hash_base + (self->fetch ? fc_fetch_hash_errors(self->fetch) : 0);
+    out->requests_retried = (fc_requester_retries(self->req) - self->req_retried_base) +
+                            fc_follower_retried(self->follower);
+    out->hash_errors = fc_follower_hash_errors(self->follower);
     out->seconds = fc_now() - self->started;
     fc_msg_set_str(out->version, sizeof out->version, fc_install_version(self->inst));
     fc_freshness_status(self->fresh, out);
@@ -763,18 +669,12 @@ int fc_agent_run_once(fc_agent_t *self, bool check_only, fc_agent_result_t *out)
         self->res.exit_code = FC_AGENT_EXIT_ERROR;
     }
     if (self->mode == FC_AGENT_ONCE && self->finished && self->welcomed)
-        fc_reconf_run_once(self); /* the config too, before the final report */
+        fc_reconf_run_once(self->reconf); /* the config too, before the final report */
     if (self->mode == FC_AGENT_ONCE && self->finished)
         fc_agent_fresh_await(self);
     s_final_report(self);
     /* A one-shot run leaves nothing half-open in memory; the stage stays on disk. */
-    if (self->fetch || self->stage) {
-        self->retried_base += self->fetch ? fc_fetch_retried(self->fetch) : 0;
-        self->hash_base += self->fetch ? fc_fetch_hash_errors(self->fetch) : 0;
-        fc_fetch_destroy(&self->fetch);
-        fc_stage_destroy(&self->stage);
-    }
-    fc_agent_drop_target(self);
+    fc_follower_drop(self->follower);
     fc_agent_result_t r;
     fc_agent_status(self, &r);
     if (out)

@@ -3,6 +3,7 @@
 #include "fc_agent_priv.h"
 #include "fc_curve.h"
 #include "fc_error.h"
+#include "fc_fetch.h"
 #include "fc_msg.h"
 #include "fc_reconf.h"
 #include "fc_util.h"
@@ -13,9 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *s_strdup_or_null(const char *s)
+/* An optional setting: "" is none. */
+static const char *s_nonempty(const char *s)
 {
-    return s && s[0] ? strdup(s) : NULL;
+    return s && s[0] ? s : NULL;
 }
 
 /* The host name, made into a valid agent id. */
@@ -70,6 +72,63 @@ static void s_engine_log(const char *line, void *arg)
     fc_agent_log((fc_agent_t *)arg, "%s", line);
 }
 
+/* ---------------------------------------------------------------- the follower's host */
+
+static void s_follower_state(void *ctx, const char *state, const char *message, const uint8_t *blob)
+{
+    fc_agent_t *self = (fc_agent_t *)ctx;
+    fc_agent_set_state(self, state, "%s", message);
+    if (blob) /* after the state: a new state names no blob unless set */
+        memcpy(self->corrupt_blob, blob, FC_HASH_LEN);
+}
+
+static void s_follower_finish(void *ctx, int exit_code, int error)
+{
+    fc_agent_finish((fc_agent_t *)ctx, exit_code, error);
+}
+
+static bool s_follower_finished(void *ctx)
+{
+    return ((fc_agent_t *)ctx)->finished;
+}
+
+static void s_follower_report(void *ctx, double now)
+{
+    fc_agent_report((fc_agent_t *)ctx, now);
+}
+
+static void s_follower_progress(void *ctx, double now)
+{
+    ((fc_agent_t *)ctx)->last_progress = now;
+}
+
+static void *s_follower_service(void *ctx)
+{
+    return zsock_resolve(fc_requester_sock(((fc_agent_t *)ctx)->req));
+}
+
+/* ---------------------------------------------------------------- reconf's host */
+
+static fc_agent_mode_t s_reconf_mode(void *ctx)
+{
+    return ((fc_agent_t *)ctx)->mode;
+}
+
+static bool s_reconf_welcomed(void *ctx)
+{
+    return ((fc_agent_t *)ctx)->welcomed;
+}
+
+static bool s_reconf_stopping(void *ctx)
+{
+    return __atomic_load_n(&((fc_agent_t *)ctx)->stop, __ATOMIC_RELAXED) != 0;
+}
+
+static void s_reconf_set_live(void *ctx)
+{
+    ((fc_agent_t *)ctx)->live = true;
+}
+
 fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
 {
     char msg[FC_MAX_TEXT];
@@ -82,18 +141,10 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
     fc_agent_t *self = (fc_agent_t *)zmalloc(sizeof(fc_agent_t));
     self->broker = strdup(cfg->broker);
     self->channel = strdup(cfg->channel);
-    self->product = s_strdup_or_null(cfg->product);
-    self->install_dir = strdup(cfg->install_dir);
     self->state_dir = strdup(cfg->state_dir);
     self->id = cfg->id && cfg->id[0] ? strdup(cfg->id) : s_default_id();
-    self->changing = s_strdup_or_null(cfg->exec_changing);
-    self->changed = s_strdup_or_null(cfg->exec_changed);
-    self->health = s_strdup_or_null(cfg->exec_health);
     self->hook_timeout = cfg->hook_timeout;
-    self->policy = cfg->policy;
-    self->window = cfg->window ? cfg->window : FC_AGENT_DEFAULT_WINDOW;
     self->timeout = cfg->timeout > 0 ? cfg->timeout : 30;
-    self->retry_interval = cfg->retry_interval > 0 ? cfg->retry_interval : 30;
     self->verbose = cfg->verbose;
     self->log = cfg->log;
     self->log_arg = cfg->log_arg;
@@ -128,7 +179,7 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
         self->trust = fc_agent_trust_keys(self->trusted);
         self->res.trust_serial = fc_agent_trust_serial(self->trusted);
         self->inst =
-            fc_install_new(self->install_dir, self->state_dir, self->trust, &e, msg, sizeof msg);
+            fc_install_new(cfg->install_dir, self->state_dir, self->trust, &e, msg, sizeof msg);
         if (!self->inst && msg[0])
             fc_agent_log(self, "%s", msg);
     }
@@ -139,6 +190,34 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
         return NULL;
     }
     fc_msg_set_str(self->res.version, sizeof self->res.version, fc_install_version(self->inst));
+    fc_follower_config_t fcfg = {
+        .channel = self->channel,
+        .product = s_nonempty(cfg->product),
+        .policy = cfg->policy,
+        .window = cfg->window ? cfg->window : FC_AGENT_DEFAULT_WINDOW,
+        .retry_interval = cfg->retry_interval > 0 ? cfg->retry_interval : 30,
+        .hooks = {s_nonempty(cfg->exec_changing), s_nonempty(cfg->exec_changed),
+                  s_nonempty(cfg->exec_health), self->hook_timeout},
+        .verbose = self->verbose,
+        .inst = self->inst,
+        .trust = self->trust,
+        .res = &self->res,
+    };
+    fc_follower_host_t host = {self,
+                               s_follower_state,
+                               s_follower_finish,
+                               s_follower_finished,
+                               s_follower_report,
+                               s_follower_progress,
+                               s_follower_service,
+                               s_engine_log};
+    self->follower = fc_follower_new(&fcfg, &host);
+    if (!self->follower) {
+        if (err)
+            *err = FC_ENOMEM;
+        fc_agent_destroy(&self);
+        return NULL;
+    }
 
     if (!cfg->insecure && (e = s_curve_setup(self, cfg)) != 0) {
         if (err)
@@ -161,7 +240,22 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
         fc_agent_destroy(&self);
         return NULL;
     }
-    if (!fc_reconf_new(self, cfg)) {
+    fc_reconf_host_t rhost = {.ctx = self,
+                              .log = s_engine_log,
+                              .mode = s_reconf_mode,
+                              .welcomed = s_reconf_welcomed,
+                              .stopping = s_reconf_stopping,
+                              .set_live = s_reconf_set_live,
+                              .req = self->req,
+                              .res = &self->res,
+                              .id = self->id,
+                              .state_dir = self->state_dir,
+                              .keys = self->trust,
+                              .verbose = self->verbose,
+                              .timeout = self->timeout,
+                              .hook_timeout = self->hook_timeout};
+    self->reconf = fc_reconf_new(cfg, &rhost);
+    if (!self->reconf) {
         if (err)
             *err = FC_ENOMEM;
         fc_agent_destroy(&self);
@@ -176,7 +270,7 @@ void fc_agent_destroy(fc_agent_t **self_p)
         return;
     fc_agent_t *self = *self_p;
     fc_agent_join(self);
-    fc_agent_drop_target(self);
+    fc_follower_destroy(&self->follower);
     zsock_destroy(&self->sub);
     fc_requester_destroy(&self->req);
     fc_curve_destroy(&self->curve);
@@ -186,13 +280,8 @@ void fc_agent_destroy(fc_agent_t **self_p)
     fc_freshness_destroy(&self->fresh);
     free(self->broker);
     free(self->channel);
-    free(self->product);
-    free(self->install_dir);
     free(self->state_dir);
     free(self->id);
-    free(self->changing);
-    free(self->changed);
-    free(self->health);
     free(self);
     *self_p = NULL;
 }

@@ -1,16 +1,18 @@
-/* fc_agent_priv.h: the agent engine's insides, shared by fc_agent.c (session, sockets, loop)
-   and fc_agent_release.c (what to do with a release: judge, fetch, install). Not public.
-   The trusted keys and the heartbeats' freshness are classes of their own (fc_agent_trust.h,
-   fc_freshness.h) that the engine owns; the runtime-config follower (fc_reconf*.c) sees
-   only the narrow fc_agent_host.h, never this struct. */
+/* fc_agent_priv.h: the agent engine's insides (the actor's dispatch: configuration, the
+   requester, the SUB socket, the session state and the classes it owns), shared by the
+   engine's files fc_agent.c (session, loop), fc_agent_new.c (build, free, the hosts lent to
+   the classes), fc_agent_fresh.c and fc_agent_embed.c. Not public. The classes (release
+   follower fc_follower.h, runtime config fc_reconf.h, trusted keys fc_agent_trust.h,
+   freshness fc_freshness.h) never see this struct: each is handed a narrow host interface
+   (a struct of callbacks and borrowed settings) and never calls into the engine's files. */
 #ifndef FC_AGENT_PRIV_H
 #define FC_AGENT_PRIV_H
 
 #include "fc_agent.h"
-#include "fc_agent_host.h"
+#include "fc_agent_mode.h"
 #include "fc_agent_trust.h"
 #include "fc_curve.h"
-#include "fc_fetch.h"
+#include "fc_follower.h"
 #include "fc_freshness.h"
 #include "fc_install.h"
 #include "fc_manifest.h"
@@ -19,22 +21,13 @@
 #include <pthread.h>
 #include <signal.h>
 
-#define FC_AGENT_NOSPC_RETRY 5.0 /* disk full: try writing again after (s) */
-#define FC_AGENT_RESEND 5.0      /* control requests unanswered this long are re-sent (s) */
-/* Chunks of one fetch that may fail their hash before the broker's copy is called corrupt
-   (a chunk is asked for again after each: a transient fault heals, a damaged blob does not) */
-#define FC_AGENT_MAX_HASH_ERRORS 3
-#define FC_AGENT_DEFAULT_WINDOW (4u * 1024u * 1024u)
+#define FC_AGENT_RESEND 5.0 /* control requests unanswered this long are re-sent (s) */
 
 struct fc_agent_t {
-    /* Configuration, copied. */
-    char *broker, *channel, *install_dir, *state_dir, *id;
-    char *product; /* NULL: any */
-    char *changing, *changed, *health;
-    double hook_timeout; /* for these and the config hooks (fc_reconf_apply.c); 0: none */
-    fc_agent_policy_t policy;
-    uint64_t window;
-    double timeout, retry_interval;
+    /* Configuration, copied (the follower keeps its own: product, hooks, policy, window). */
+    char *broker, *channel, *state_dir, *id;
+    double hook_timeout; /* for the config hooks (fc_reconf_apply.c); 0: none */
+    double timeout;
     bool verbose;
     fc_agent_log_fn *log;
     void *log_arg;
@@ -59,22 +52,12 @@ struct fc_agent_t {
     double hello_retry_at, sync_retry_at; /* refused: asked again then (0: not waiting) */
     bool welcomed;
     uint64_t epoch, seq, want_seq;
-    double next_sync, last_expire;
+    double next_sync;
     double last_progress; /* last useful answer (WELCOME, SNAPSHOT, a written chunk) */
     double last_error_log;
 
-    /* The release being fetched or installed. */
-    uint8_t *target_bytes;
-    size_t target_len;
-    uint8_t target_id[FC_HASH_LEN];
-    fc_manifest_t *target;
-    fc_stage_t *stage;
-    fc_fetch_t *fetch;
-    double retry_at;      /* daemon: re-open the stage then (postponed, failed, disk full) */
-    int install_attempts; /* commits of this target that found a damaged chunk */
-    bool write_blocked;   /* disk full while writing chunks */
-    uint8_t decided_id[FC_HASH_LEN]; /* daemon: last manifest judged not worth acting on */
-    bool have_decided;
+    /* The release being fetched or installed (decide, fetch, stage, install). */
+    fc_follower_t *follower;
 
     /* State, reporting, results. */
     bool report_due;
@@ -85,7 +68,6 @@ struct fc_agent_t {
     fc_agent_mode_t mode;
     bool finished;
     double started;
-    uint64_t retried_base, hash_base; /* counters of fetchers already gone */
     fc_agent_result_t res;
     volatile sig_atomic_t stop;
     struct fc_reconf_t *reconf; /* runtime configuration (fc_reconf.h) */
@@ -99,7 +81,27 @@ struct fc_agent_t {
     bool actor_done;
 };
 
-/* fc_agent.c (and what reconf may use of the engine: fc_agent_host.h) */
+/* fc_agent.c */
+void fc_agent_log(fc_agent_t *self, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A kind of the engine's own control requests: the requester hands each reply back with the
+   kind it was sent as (its user pointer), and the kind's handler takes it (msg borrowed).
+   Reconf has kinds of its own (fc_reconf_on_reply). */
+typedef struct fc_agent_kind_t {
+    const char *name; /* the request, for logs */
+    void (*on_reply)(fc_agent_t *self, const fc_msg_t *msg, double now);
+} fc_agent_kind_t;
+/* Sends *m_p (consumed) as a control request of this kind; opts: per-request re-send
+   policy, NULL for the agent's default (re-sent after 5 s, flushed after a reconnect).
+   Returns its id, 0 if it could not be encoded. */
+uint64_t fc_agent_request(fc_agent_t *self, fc_msg_t **m_p, const fc_agent_kind_t *kind,
+                          const fc_requester_sendopts_t *opts);
+/* Whether a request of this kind is outstanding. */
+bool fc_agent_asking(const fc_agent_t *self, const fc_agent_kind_t *kind);
+/* True when requests can go out now (connected, nothing waiting for the flush). */
+bool fc_agent_up(const fc_agent_t *self);
+/* The service DEALER's libzmq handle (for the fetcher's chunk requests). */
+void *fc_agent_service(fc_agent_t *self);
 /* Sets state and message; a change makes a REPORT due (and is logged by a daemon). */
 void fc_agent_set_state(fc_agent_t *self, const char *state, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -108,8 +110,6 @@ void fc_agent_finish(fc_agent_t *self, int exit_code, int error);
 /* Sends a REPORT now (best effort); 0 if it went out. */
 int fc_agent_report(fc_agent_t *self, double now);
 
-/* Bytes staged and total of the stage, as sizes. */
-void fc_agent_progress(fc_agent_t *self, char *have, char *total, size_t size);
 /* The daemon engine as a CZMQ actor (zactor_new(fc_agent_actor, agent): args is the
    agent, borrowed, which must outlive the actor). Signals 0 on the pipe once started (the
    stop flag cleared and the first HELLO out), then runs as fc_agent_run until "$TERM" on
@@ -126,19 +126,5 @@ void fc_agent_fresh_timers(fc_agent_t *self, double now);
 void fc_agent_fresh_await(fc_agent_t *self);
 /* Appends the staleness to a REPORT message. */
 void fc_agent_fresh_note(const fc_agent_t *self, char *message, size_t size);
-
-/* fc_agent_release.c */
-/* Judges the channel's latest signed manifest (len 0: none) and starts fetching it if it is
-   to be installed. */
-void fc_agent_consider(fc_agent_t *self, const uint8_t *bytes, size_t len, double now);
-/* Opens or resumes the target's stage, reuses local chunks, starts the fetcher. */
-void fc_agent_start_stage(fc_agent_t *self, double now);
-/* Handles a CHUNK reply (written, handed to a worker, stale, bad hash, disk full); installs
-   when complete. */
-void fc_agent_on_chunk(fc_agent_t *self, fc_msg_t *msg, double now);
-/* Takes the chunks the fetcher's workers have finished; installs when complete. */
-void fc_agent_on_written(fc_agent_t *self, double now);
-/* Forgets the target (its stage stays on disk). */
-void fc_agent_drop_target(fc_agent_t *self);
 
 #endif

@@ -14,6 +14,7 @@
 #include "fc_curve.h"
 #include "fc_envelope.h"
 #include "fc_error.h"
+#include "fc_follower.h"
 #include "fc_freshness.h"
 #include "fc_hash.h"
 #include "fc_history.h"
@@ -56,6 +57,7 @@ static const s_test_t s_tests[] = {
     {"fc_broker", fc_broker_test},
     {"fc_journal", fc_journal_test},
     {"fc_install", fc_install_test},
+    {"fc_follower", fc_follower_test},
     {"fc_agent", fc_agent_test},
     {"fc_agent_trust", fc_agent_trust_test},
     {"fc_freshness", fc_freshness_test},

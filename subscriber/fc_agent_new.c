@@ -66,7 +66,7 @@ static int s_curve_setup(fc_agent_t *self, const fc_agent_config_t *cfg)
     return FC_OK;
 }
 
-/* The lines of the classes it owns (trusted keys, freshness), as the engine's own. */
+/* The lines of the classes it owns, as the engine's own. */
 static void s_engine_log(const char *line, void *arg)
 {
     fc_agent_log((fc_agent_t *)arg, "%s", line);
@@ -94,12 +94,12 @@ static bool s_follower_finished(void *ctx)
 
 static void s_follower_report(void *ctx, double now)
 {
-    fc_agent_report((fc_agent_t *)ctx, now);
+    fc_session_report(((fc_agent_t *)ctx)->session, now);
 }
 
 static void s_follower_progress(void *ctx, double now)
 {
-    ((fc_agent_t *)ctx)->last_progress = now;
+    fc_session_progress(((fc_agent_t *)ctx)->session, now);
 }
 
 static void *s_follower_service(void *ctx)
@@ -116,17 +116,72 @@ static fc_agent_mode_t s_reconf_mode(void *ctx)
 
 static bool s_reconf_welcomed(void *ctx)
 {
-    return ((fc_agent_t *)ctx)->welcomed;
+    return fc_session_welcomed(((fc_agent_t *)ctx)->session);
 }
 
-static bool s_reconf_stopping(void *ctx)
+static bool s_stopping(void *ctx)
 {
     return __atomic_load_n(&((fc_agent_t *)ctx)->stop, __ATOMIC_RELAXED) != 0;
 }
 
 static void s_reconf_set_live(void *ctx)
 {
-    ((fc_agent_t *)ctx)->live = true;
+    fc_session_set_live(((fc_agent_t *)ctx)->session);
+}
+
+/* ---------------------------------------------------------------- the session's host */
+
+static void s_session_state(void *ctx, const char *state, const char *message)
+{
+    fc_agent_set_state((fc_agent_t *)ctx, state, "%s", message);
+}
+
+static void s_session_consider(void *ctx, const uint8_t *bytes, size_t len, double now)
+{
+    fc_follower_consider(((fc_agent_t *)ctx)->follower, bytes, len, now);
+}
+
+static uint64_t s_session_newest(void *ctx)
+{
+    return fc_follower_newest_serial(((fc_agent_t *)ctx)->follower);
+}
+
+static bool s_session_staged(void *ctx, char *have, char *total, size_t size, size_t *inflight)
+{
+    fc_follower_t *f = ((fc_agent_t *)ctx)->follower;
+    fc_follower_progress(f, have, total, size);
+    *inflight = fc_follower_inflight(f);
+    return fc_follower_staging(f);
+}
+
+static size_t s_session_resend_before(void *ctx, double before, double now)
+{
+    return fc_follower_resend_before(((fc_agent_t *)ctx)->follower, before, now);
+}
+
+static void s_session_config_sync(void *ctx, double now)
+{
+    fc_reconf_sync(((fc_agent_t *)ctx)->reconf, now);
+}
+
+static void s_session_config_announce(void *ctx, const fc_msg_t *msg, bool in_order, double now)
+{
+    fc_reconf_on_announce(((fc_agent_t *)ctx)->reconf, msg, in_order, now);
+}
+
+static void s_session_trust_rotated(void *ctx)
+{
+    fc_follower_forget_decided(((fc_agent_t *)ctx)->follower);
+}
+
+static void s_session_fill_report(void *ctx, fc_agent_status_t *st, uint8_t blob[FC_HASH_LEN])
+{
+    fc_agent_t *self = (fc_agent_t *)ctx;
+    fc_msg_set_str(st->version, sizeof st->version, fc_install_version(self->inst));
+    fc_msg_set_str(st->state, sizeof st->state, self->res.state);
+    fc_msg_set_str(st->message, sizeof st->message, self->res.message);
+    memcpy(blob, self->corrupt_blob, FC_HASH_LEN);
+    fc_follower_bytes(self->follower, &st->done, &st->total);
 }
 
 fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
@@ -162,15 +217,6 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
         /* The broker's public cert names the key its heartbeats are signed with: pinning
            the cert pins freshness too (a bare Z85 key carries no timestamp key). */
         pinned = true;
-    }
-    self->fresh = fc_freshness_new(
-        pinned ? stamp_pk : NULL, cfg->freeze_after > 0 ? cfg->freeze_after : FC_AGENT_FREEZE_AFTER,
-        self->verbose, s_engine_log, self);
-    if (!self->fresh) {
-        if (err)
-            *err = FC_ENOMEM;
-        fc_agent_destroy(&self);
-        return NULL;
     }
     int e = FC_OK;
     self->trusted = fc_agent_trust_new(cfg->trust, cfg->trust_file, self->state_dir, self->verbose,
@@ -240,11 +286,45 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
         fc_agent_destroy(&self);
         return NULL;
     }
+    fc_session_config_t scfg = {
+        .broker = self->broker,
+        .channel = self->channel,
+        .id = self->id,
+        .req = self->req,
+        .curve = self->curve,
+        .trusted = self->trusted,
+        .res = &self->res,
+        .verbose = self->verbose,
+        .timeout = self->timeout,
+        .stamp_pk = pinned ? stamp_pk : NULL,
+        .freeze_after = cfg->freeze_after > 0 ? cfg->freeze_after : FC_AGENT_FREEZE_AFTER,
+    };
+    fc_session_host_t shost = {.ctx = self,
+                               .log = s_engine_log,
+                               .set_state = s_session_state,
+                               .finish = s_follower_finish,
+                               .finished = s_follower_finished,
+                               .stopping = s_stopping,
+                               .consider = s_session_consider,
+                               .newest_serial = s_session_newest,
+                               .staged = s_session_staged,
+                               .resend_before = s_session_resend_before,
+                               .config_sync = s_session_config_sync,
+                               .config_announce = s_session_config_announce,
+                               .trust_rotated = s_session_trust_rotated,
+                               .fill_report = s_session_fill_report};
+    self->session = fc_session_new(&scfg, &shost);
+    if (!self->session) {
+        if (err)
+            *err = FC_ENOMEM;
+        fc_agent_destroy(&self);
+        return NULL;
+    }
     fc_reconf_host_t rhost = {.ctx = self,
                               .log = s_engine_log,
                               .mode = s_reconf_mode,
                               .welcomed = s_reconf_welcomed,
-                              .stopping = s_reconf_stopping,
+                              .stopping = s_stopping,
                               .set_live = s_reconf_set_live,
                               .req = self->req,
                               .res = &self->res,
@@ -271,13 +351,12 @@ void fc_agent_destroy(fc_agent_t **self_p)
     fc_agent_t *self = *self_p;
     fc_agent_join(self);
     fc_follower_destroy(&self->follower);
-    zsock_destroy(&self->sub);
+    fc_session_destroy(&self->session);
     fc_requester_destroy(&self->req);
     fc_curve_destroy(&self->curve);
     fc_install_destroy(&self->inst);
     fc_reconf_destroy(&self->reconf);
     fc_agent_trust_destroy(&self->trusted);
-    fc_freshness_destroy(&self->fresh);
     free(self->broker);
     free(self->channel);
     free(self->state_dir);

@@ -203,7 +203,7 @@ static void s_install(fc_follower_t *self)
     } else {
         char text[FC_MAX_TEXT + 1];
         fc_textf(text, sizeof text, "install of %s failed: %s (%s)", m->version, /* may cut */
-                 msg[0] ? msg : fc_strerror(rc), fc_agent_error_name(rc));
+                 msg[0] ? msg : fc_strerror(rc), fc_error_name(rc));
         s_fail(self, rc, rc == FC_ENOSPC ? FC_FOLLOWER_NOSPC_RETRY : self->cfg.retry_interval, text,
                NULL);
     }
@@ -221,7 +221,7 @@ static void s_start_stage(fc_follower_t *self, double now)
     if (!self->stage) {
         snprintf(text, sizeof text, "%s: cannot stage %s: %s (%s)",
                  err == FC_ENOSPC ? "disk full" : "error", m->version, fc_strerror(err),
-                 fc_agent_error_name(err));
+                 fc_error_name(err));
         s_fail(self, err, err == FC_ENOSPC ? FC_FOLLOWER_NOSPC_RETRY : self->cfg.retry_interval,
                text, NULL);
         return;
@@ -232,7 +232,7 @@ static void s_start_stage(fc_follower_t *self, double now)
     self->res->bytes_total = fc_stage_bytes_total(self->stage);
     if (err == FC_ENOSPC) {
         snprintf(text, sizeof text, "disk full: cannot stage %s (%s)", m->version,
-                 fc_agent_error_name(err));
+                 fc_error_name(err));
         fc_stage_destroy(&self->stage);
         s_fail(self, err, FC_FOLLOWER_NOSPC_RETRY, text, NULL);
         return;
@@ -274,21 +274,21 @@ static void s_set_decided_state(fc_follower_t *self, const fc_policy_input_t *in
     case FC_POLICY_REJECT:
         if (d->reason == FC_POLICY_REASON_UNVERIFIED)
             s_state(self, "rejected", "release rejected: %s (%s)", fc_strerror(d->error),
-                    fc_agent_error_name(d->error));
+                    fc_error_name(d->error));
         else if (d->reason == FC_POLICY_REASON_CHANNEL)
             s_state(self, "rejected",
                     "release rejected: manifest is for channel '%s', not '%s' (%s)", m->channel,
-                    channel, fc_agent_error_name(d->error));
+                    channel, fc_error_name(d->error));
         else if (d->reason == FC_POLICY_REASON_PRODUCT)
             s_state(self, "rejected",
                     "release rejected: manifest is for product '%s', not '%s' (%s)", m->product,
-                    self->cfg.product, fc_agent_error_name(d->error));
+                    self->cfg.product, fc_error_name(d->error));
         else
             s_state(self, "rejected",
                     "release rejected: serial %llu (%s) is older than the installed serial %llu "
                     "(%s)",
                     (unsigned long long)m->serial, m->version,
-                    (unsigned long long)in->installed_serial, fc_agent_error_name(d->error));
+                    (unsigned long long)in->installed_serial, fc_error_name(d->error));
         break;
     case FC_POLICY_UP_TO_DATE:
         s_state(self, "up-to-date", "%s (serial %llu) is installed and current", installed,
@@ -436,7 +436,7 @@ static void s_after_chunk(fc_follower_t *self, int rc, double now)
                      self->target->version, file ? fc_hash_hex(file->hash, hex) : "?",
                      file ? file->path : "?", c ? (unsigned long long)c->offset : 0ULL,
                      (unsigned long long)fc_fetch_hash_errors(self->fetch),
-                     fc_agent_error_name(FC_EHASH));
+                     fc_error_name(FC_EHASH));
             s_stop_fetch(self);
             s_fail(self, FC_EHASH, self->cfg.retry_interval, text, file ? blob : NULL);
         } else if (self->cfg.verbose)
@@ -448,7 +448,7 @@ static void s_after_chunk(fc_follower_t *self, int rc, double now)
         fc_follower_progress(self, have, total, sizeof have);
         s_state(self, "failed", "%s writing %s (have %s of %s): %s (%s); keeping what is staged",
                 rc == FC_ENOSPC ? "disk full" : "write error", self->target->version, have, total,
-                fc_strerror(rc), fc_agent_error_name(rc));
+                fc_strerror(rc), fc_error_name(rc));
         s_finish(self, FC_AGENT_EXIT_ERROR, rc);
     }
 }

@@ -88,7 +88,7 @@ static fc_config_t *s_load(fc_reconf_t *self)
             return cfg;
         /* config.json stays as it is for the application until the broker answers. */
         fc_reconf_log(self, "saved config revisions %s unusable: %s (%s); fetching them again",
-                      self->revs_path, fc_strerror(err), fc_agent_error_name(err));
+                      self->revs_path, fc_strerror(err), fc_error_name(err));
     }
     return fc_config_new(self->host.id, self->group);
 }
@@ -265,10 +265,10 @@ static void s_refuse(fc_reconf_t *self, const uint8_t *buf, size_t len, int err)
     char text[FC_MAX_TEXT + 1];
     if (number)
         snprintf(text, sizeof text, "config revision %llu rejected: %s (%s)",
-                 (unsigned long long)number, fc_strerror(err), fc_agent_error_name(err));
+                 (unsigned long long)number, fc_strerror(err), fc_error_name(err));
     else
         snprintf(text, sizeof text, "config revision after %llu rejected: %s (%s)",
-                 (unsigned long long)have, fc_strerror(err), fc_agent_error_name(err));
+                 (unsigned long long)have, fc_strerror(err), fc_error_name(err));
     if (fc_reconf_mode(self) != FC_AGENT_DAEMON) {
         self->once_error = true;
         self->once_err = err;
@@ -281,7 +281,7 @@ static void s_refuse(fc_reconf_t *self, const uint8_t *buf, size_t len, int err)
     fc_reconf_log(self, "%s; skipped", text);
     if (number && ours)
         fc_reconf_ack(self, number, FC_ACK_FAILED, "rejected by the agent: %s (%s)",
-                      fc_strerror(err), fc_agent_error_name(err));
+                      fc_strerror(err), fc_error_name(err));
 }
 
 /* Adds one verified revision (taken from *rev_p, buf its signed bytes) to the batch. */
@@ -298,13 +298,12 @@ static void s_add_verified(fc_reconf_t *self, fc_revision_t **rev_p, const uint8
         /* A replay or a revision out of order: never applied, and no reason to stop. */
         if (self->host.verbose)
             fc_reconf_log(self, "config revision %llu ignored: not above %llu (%s)",
-                          (unsigned long long)number, (unsigned long long)have,
-                          fc_agent_error_name(rc));
+                          (unsigned long long)number, (unsigned long long)have, fc_error_name(rc));
         return;
     }
     if (rc != 0) {
         fc_reconf_log(self, "config revision %llu not usable: %s (%s)", (unsigned long long)number,
-                      fc_strerror(rc), fc_agent_error_name(rc));
+                      fc_strerror(rc), fc_error_name(rc));
         return;
     }
     if (ours)
@@ -393,7 +392,7 @@ static void s_on_sync_error(fc_reconf_t *self, const fc_msg_t *msg, double now)
     /* The broker may be restoring its store, or predate config: complain now and then. */
     if (!self->sync_failed || self->host.verbose || now - self->last_log >= 60) {
         fc_reconf_log(self, "broker answered CONFIG_SYNC with %s: %s",
-                      fc_agent_error_name((int)msg->code),
+                      fc_error_name((int)msg->code),
                       msg->text[0] ? msg->text : fc_strerror((int)msg->code));
         self->last_log = now;
     }
@@ -411,7 +410,7 @@ static void s_on_sync_error(fc_reconf_t *self, const fc_msg_t *msg, double now)
             snprintf(self->once_msg, sizeof self->once_msg,
                      "broker refused CONFIG_SYNC: %.400s (%s)",
                      msg->text[0] ? msg->text : fc_strerror((int)msg->code),
-                     fc_agent_error_name((int)msg->code));
+                     fc_error_name((int)msg->code));
         }
     }
 }
@@ -501,7 +500,7 @@ static void s_on_slot(fc_reconf_t *self, const fc_msg_t *msg, double now)
     }
     if (msg->type == FC_MSG_ERROR && (now - self->last_log >= 10 || self->host.verbose)) {
         fc_reconf_log(self, "broker answered RESTART_SLOT with %s: %s; asking again",
-                      fc_agent_error_name((int)msg->code),
+                      fc_error_name((int)msg->code),
                       msg->text[0] ? msg->text : fc_strerror((int)msg->code));
         self->last_log = now;
     }
@@ -617,7 +616,7 @@ void fc_reconf_run_once(fc_reconf_t *self)
         snprintf(self->once_msg, sizeof self->once_msg, "%s in %g s (%s)",
                  self->slot_wait ? "restart slot not granted"
                                  : "no answer to CONFIG_SYNC from the broker",
-                 self->host.timeout, fc_agent_error_name(FC_ETIMEOUT));
+                 self->host.timeout, fc_error_name(FC_ETIMEOUT));
         /* Nothing was applied: the next run asks again. */
         self->slot_wait = false;
         fc_requester_forget_user(self->host.req, &s_kind_sync);

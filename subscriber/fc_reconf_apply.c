@@ -43,7 +43,7 @@ int fc_reconf_save(fc_reconf_t *self, const fc_config_t *cfg)
         rc = fc_config_save(cfg, self->revs_path);
     if (rc != 0)
         fc_reconf_log(self, "cannot save config revisions to %s: %s (%s)", self->revs_path,
-                      fc_strerror(rc), fc_agent_error_name(rc));
+                      fc_strerror(rc), fc_error_name(rc));
     return rc;
 }
 
@@ -249,7 +249,7 @@ static void s_changed(fc_reconf_t *self, fc_diff_entry_t *d, size_t n, const cha
         rc = fc_reconf_write_json(self, neu);
         if (rc != 0)
             snprintf(why, sizeof why, "cannot write %s: %s (%s)", self->json_path, fc_strerror(rc),
-                     fc_agent_error_name(rc));
+                     fc_error_name(rc));
     }
     if (rc == 0) {
         char keys[FC_MAX_TEXT / 2];
@@ -348,7 +348,7 @@ void fc_reconf_restart(fc_reconf_t *self)
         fc_reconf_write_json(self, self->cur);
         fc_reconf_save(self, self->cur);
         snprintf(text, sizeof text, "cannot write the new config in %s: %s (%s); not restarted",
-                 self->host.state_dir, fc_strerror(rc), fc_agent_error_name(rc));
+                 self->host.state_dir, fc_strerror(rc), fc_error_name(rc));
     } else {
         rc = s_run(self, self->restart, "restart", json, fc_config_last_rev(self->next));
         if (rc != 0) {

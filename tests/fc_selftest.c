@@ -30,6 +30,7 @@
 #include "fc_policy.h"
 #include "fc_reconf.h"
 #include "fc_requester.h"
+#include "fc_session.h"
 #include "fc_stamp.h"
 #include "fc_state.h"
 #include "fc_store.h"
@@ -58,6 +59,7 @@ static const s_test_t s_tests[] = {
     {"fc_journal", fc_journal_test},
     {"fc_install", fc_install_test},
     {"fc_follower", fc_follower_test},
+    {"fc_session", fc_session_test},
     {"fc_agent", fc_agent_test},
     {"fc_agent_trust", fc_agent_trust_test},
     {"fc_freshness", fc_freshness_test},

@@ -1,5 +1,6 @@
-/* fc_agent_new.c: builds an agent engine from its config (id, hooks, install and state dirs,
-   CURVE keys, the service requester) and frees it. */
+/* fc_agent_new.c: builds an agent engine from its config (id, install and state dirs,
+   CURVE keys, the service requester, the classes and the host interfaces lent to them) and
+   frees it. Part of the engine (fc_agent.c), sharing fc_agent_priv.h. */
 #include "fc_agent_priv.h"
 #include "fc_curve.h"
 #include "fc_error.h"

@@ -1,6 +1,7 @@
 /* fc_reconf.c: the agent's config session with the broker: saved state at start, CONFIG_SYNC
    pages, announcements, restart slots, acks (each a kind of request of the agent's
-   requester), timers, and the --once pass. */
+   requester), timers, and the --once pass. The public part of class fc_reconf; its private
+   part, judging and applying a batch, is fc_reconf_apply.c. */
 #include "fc_reconf.h"
 #include "fc_error.h"
 #include "fc_util.h"

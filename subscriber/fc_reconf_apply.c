@@ -1,5 +1,7 @@
 /* fc_reconf_apply.c: what the agent does with a complete batch of config revisions: the diff,
-   the Changing phase (veto), the restart path, the Changed phase, config.json, and the acks. */
+   the Changing phase (veto), the restart path, the Changed phase, config.json, and the acks.
+   A private part of class fc_reconf (fc_reconf.c): the two call into each other through
+   fc_reconf.h, and nothing else calls this file's functions. */
 #include "fc_error.h"
 #include "fc_hook.h"
 #include "fc_json.h"

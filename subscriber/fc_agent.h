@@ -10,6 +10,9 @@
 #include <fleetcast/fleetcast.h>
 #include <stdbool.h>
 
+/* Bytes of chunk requests in flight when the config says 0. */
+#define FC_AGENT_DEFAULT_WINDOW (4u * 1024u * 1024u)
+
 /* Fleet simulators only (fleetcast-fleetsim: many engines sharing one disk): fetch and verify
    every chunk but write none, so "installed" trees are sparse files of the right size that
    read as zeros. Never in a real agent; off unless called (before the engine runs). */

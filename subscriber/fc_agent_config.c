@@ -1,6 +1,6 @@
 /* fc_agent_config.c: the agent's options (defaults, checks, policy names), error names and
    the result as JSON: everything about the engine that needs no socket. */
-#include "fc_agent_priv.h"
+#include "fc_agent.h"
 #include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_json.h"

@@ -1,5 +1,6 @@
 /* fc_agent_embed.c: libfleetcast for programs that embed the agent: config callbacks, typed
-   getters of the config in force, and running the engine as an actor on its own thread. */
+   getters of the config in force, and running the engine as an actor on its own thread.
+   A private part of fc_agent (the engine, fc_agent.c), sharing fc_agent_priv.h. */
 #include "fc_agent_priv.h"
 #include "fc_reconf.h"
 

@@ -1,8 +1,10 @@
-/* fc_agent_new.c: builds an agent engine from its config (id, hooks, install and state dirs,
-   CURVE keys, the service requester) and frees it. */
+/* fc_agent_new.c: builds an agent engine from its config (id, install and state dirs,
+   CURVE keys, the service requester, the classes and the host interfaces lent to them) and
+   frees it. A private part of fc_agent (the engine, fc_agent.c), sharing fc_agent_priv.h. */
 #include "fc_agent_priv.h"
 #include "fc_curve.h"
 #include "fc_error.h"
+#include "fc_fetch.h"
 #include "fc_msg.h"
 #include "fc_reconf.h"
 
@@ -12,9 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *s_strdup_or_null(const char *s)
+/* An optional setting: "" is none. */
+static const char *s_nonempty(const char *s)
 {
-    return s && s[0] ? strdup(s) : NULL;
+    return s && s[0] ? s : NULL;
 }
 
 /* The host name, made into a valid agent id. */
@@ -63,10 +66,122 @@ static int s_curve_setup(fc_agent_t *self, const fc_agent_config_t *cfg)
     return FC_OK;
 }
 
-/* The lines of the classes it owns (trusted keys, freshness), as the engine's own. */
+/* The lines of the classes it owns, as the engine's own. */
 static void s_engine_log(const char *line, void *arg)
 {
     fc_agent_log((fc_agent_t *)arg, "%s", line);
+}
+
+/* ---------------------------------------------------------------- the follower's host */
+
+static void s_follower_state(void *ctx, const char *state, const char *message, const uint8_t *blob)
+{
+    fc_agent_t *self = (fc_agent_t *)ctx;
+    fc_agent_set_state(self, state, "%s", message);
+    if (blob) /* after the state: a new state names no blob unless set */
+        memcpy(self->corrupt_blob, blob, FC_HASH_LEN);
+}
+
+static void s_follower_finish(void *ctx, int exit_code, int error)
+{
+    fc_agent_finish((fc_agent_t *)ctx, exit_code, error);
+}
+
+static bool s_follower_finished(void *ctx)
+{
+    return ((fc_agent_t *)ctx)->finished;
+}
+
+static void s_follower_report(void *ctx, double now)
+{
+    fc_session_report(((fc_agent_t *)ctx)->session, now);
+}
+
+static void s_follower_progress(void *ctx, double now)
+{
+    fc_session_progress(((fc_agent_t *)ctx)->session, now);
+}
+
+static void *s_follower_service(void *ctx)
+{
+    return zsock_resolve(fc_requester_sock(((fc_agent_t *)ctx)->req));
+}
+
+/* ---------------------------------------------------------------- reconf's host */
+
+static fc_agent_mode_t s_reconf_mode(void *ctx)
+{
+    return ((fc_agent_t *)ctx)->mode;
+}
+
+static bool s_reconf_welcomed(void *ctx)
+{
+    return fc_session_welcomed(((fc_agent_t *)ctx)->session);
+}
+
+static bool s_stopping(void *ctx)
+{
+    return __atomic_load_n(&((fc_agent_t *)ctx)->stop, __ATOMIC_RELAXED) != 0;
+}
+
+static void s_reconf_set_live(void *ctx)
+{
+    fc_session_set_live(((fc_agent_t *)ctx)->session);
+}
+
+/* ---------------------------------------------------------------- the session's host */
+
+static void s_session_state(void *ctx, const char *state, const char *message)
+{
+    fc_agent_set_state((fc_agent_t *)ctx, state, "%s", message);
+}
+
+static void s_session_consider(void *ctx, const uint8_t *bytes, size_t len, double now)
+{
+    fc_follower_consider(((fc_agent_t *)ctx)->follower, bytes, len, now);
+}
+
+static uint64_t s_session_newest(void *ctx)
+{
+    return fc_follower_newest_serial(((fc_agent_t *)ctx)->follower);
+}
+
+static bool s_session_staged(void *ctx, char *have, char *total, size_t size, size_t *inflight)
+{
+    fc_follower_t *f = ((fc_agent_t *)ctx)->follower;
+    fc_follower_progress(f, have, total, size);
+    *inflight = fc_follower_inflight(f);
+    return fc_follower_staging(f);
+}
+
+static size_t s_session_resend_before(void *ctx, double before, double now)
+{
+    return fc_follower_resend_before(((fc_agent_t *)ctx)->follower, before, now);
+}
+
+static void s_session_config_sync(void *ctx, double now)
+{
+    fc_reconf_sync(((fc_agent_t *)ctx)->reconf, now);
+}
+
+static void s_session_config_announce(void *ctx, const fc_msg_t *msg, bool in_order, double now)
+{
+    fc_reconf_on_announce(((fc_agent_t *)ctx)->reconf, msg, in_order, now);
+}
+
+static void s_session_trust_rotated(void *ctx)
+{
+    fc_follower_forget_decided(((fc_agent_t *)ctx)->follower);
+}
+
+static void s_session_fill_report(void *ctx, fc_agent_status_t *st, uint8_t blob[FC_HASH_LEN])
+{
+    fc_agent_t *self = (fc_agent_t *)ctx;
+    fc_msg_set_str(st->version, sizeof st->version, fc_install_version(self->inst));
+    fc_msg_set_str(st->state, sizeof st->state, self->res.state);
+    fc_msg_set_str(st->message, sizeof st->message, self->res.message);
+    memcpy(blob, self->corrupt_blob, FC_HASH_LEN);
+    fc_follower_bytes(self->follower, &st->done, &st->total);
 }
 
 fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
@@ -81,18 +196,10 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
     fc_agent_t *self = (fc_agent_t *)zmalloc(sizeof(fc_agent_t));
     self->broker = strdup(cfg->broker);
     self->channel = strdup(cfg->channel);
-    self->product = s_strdup_or_null(cfg->product);
-    self->install_dir = strdup(cfg->install_dir);
     self->state_dir = strdup(cfg->state_dir);
     self->id = cfg->id && cfg->id[0] ? strdup(cfg->id) : s_default_id();
-    self->changing = s_strdup_or_null(cfg->exec_changing);
-    self->changed = s_strdup_or_null(cfg->exec_changed);
-    self->health = s_strdup_or_null(cfg->exec_health);
     self->hook_timeout = cfg->hook_timeout;
-    self->policy = cfg->policy;
-    self->window = cfg->window ? cfg->window : FC_AGENT_DEFAULT_WINDOW;
     self->timeout = cfg->timeout > 0 ? cfg->timeout : 30;
-    self->retry_interval = cfg->retry_interval > 0 ? cfg->retry_interval : 30;
     self->verbose = cfg->verbose;
     self->log = cfg->log;
     self->log_arg = cfg->log_arg;
@@ -111,15 +218,6 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
            the cert pins freshness too (a bare Z85 key carries no timestamp key). */
         pinned = true;
     }
-    self->fresh = fc_freshness_new(
-        pinned ? stamp_pk : NULL, cfg->freeze_after > 0 ? cfg->freeze_after : FC_AGENT_FREEZE_AFTER,
-        self->verbose, s_engine_log, self);
-    if (!self->fresh) {
-        if (err)
-            *err = FC_ENOMEM;
-        fc_agent_destroy(&self);
-        return NULL;
-    }
     int e = FC_OK;
     self->trusted = fc_agent_trust_new(cfg->trust, cfg->trust_file, self->state_dir, self->verbose,
                                        s_engine_log, self, &e);
@@ -127,7 +225,7 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
         self->trust = fc_agent_trust_keys(self->trusted);
         self->res.trust_serial = fc_agent_trust_serial(self->trusted);
         self->inst =
-            fc_install_new(self->install_dir, self->state_dir, self->trust, &e, msg, sizeof msg);
+            fc_install_new(cfg->install_dir, self->state_dir, self->trust, &e, msg, sizeof msg);
         if (!self->inst && msg[0])
             fc_agent_log(self, "%s", msg);
     }
@@ -138,6 +236,34 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
         return NULL;
     }
     fc_msg_set_str(self->res.version, sizeof self->res.version, fc_install_version(self->inst));
+    fc_follower_config_t fcfg = {
+        .channel = self->channel,
+        .product = s_nonempty(cfg->product),
+        .policy = cfg->policy,
+        .window = cfg->window ? cfg->window : FC_AGENT_DEFAULT_WINDOW,
+        .retry_interval = cfg->retry_interval > 0 ? cfg->retry_interval : 30,
+        .hooks = {s_nonempty(cfg->exec_changing), s_nonempty(cfg->exec_changed),
+                  s_nonempty(cfg->exec_health), self->hook_timeout},
+        .verbose = self->verbose,
+        .inst = self->inst,
+        .trust = self->trust,
+        .res = &self->res,
+    };
+    fc_follower_host_t host = {self,
+                               s_follower_state,
+                               s_follower_finish,
+                               s_follower_finished,
+                               s_follower_report,
+                               s_follower_progress,
+                               s_follower_service,
+                               s_engine_log};
+    self->follower = fc_follower_new(&fcfg, &host);
+    if (!self->follower) {
+        if (err)
+            *err = FC_ENOMEM;
+        fc_agent_destroy(&self);
+        return NULL;
+    }
 
     if (!cfg->insecure && (e = s_curve_setup(self, cfg)) != 0) {
         if (err)
@@ -160,7 +286,56 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
         fc_agent_destroy(&self);
         return NULL;
     }
-    if (!fc_reconf_new(self, cfg)) {
+    fc_session_config_t scfg = {
+        .broker = self->broker,
+        .channel = self->channel,
+        .id = self->id,
+        .req = self->req,
+        .curve = self->curve,
+        .trusted = self->trusted,
+        .res = &self->res,
+        .verbose = self->verbose,
+        .timeout = self->timeout,
+        .stamp_pk = pinned ? stamp_pk : NULL,
+        .freeze_after = cfg->freeze_after > 0 ? cfg->freeze_after : FC_AGENT_FREEZE_AFTER,
+    };
+    fc_session_host_t shost = {.ctx = self,
+                               .log = s_engine_log,
+                               .set_state = s_session_state,
+                               .finish = s_follower_finish,
+                               .finished = s_follower_finished,
+                               .stopping = s_stopping,
+                               .consider = s_session_consider,
+                               .newest_serial = s_session_newest,
+                               .staged = s_session_staged,
+                               .resend_before = s_session_resend_before,
+                               .config_sync = s_session_config_sync,
+                               .config_announce = s_session_config_announce,
+                               .trust_rotated = s_session_trust_rotated,
+                               .fill_report = s_session_fill_report};
+    self->session = fc_session_new(&scfg, &shost);
+    if (!self->session) {
+        if (err)
+            *err = FC_ENOMEM;
+        fc_agent_destroy(&self);
+        return NULL;
+    }
+    fc_reconf_host_t rhost = {.ctx = self,
+                              .log = s_engine_log,
+                              .mode = s_reconf_mode,
+                              .welcomed = s_reconf_welcomed,
+                              .stopping = s_stopping,
+                              .set_live = s_reconf_set_live,
+                              .req = self->req,
+                              .res = &self->res,
+                              .id = self->id,
+                              .state_dir = self->state_dir,
+                              .keys = self->trust,
+                              .verbose = self->verbose,
+                              .timeout = self->timeout,
+                              .hook_timeout = self->hook_timeout};
+    self->reconf = fc_reconf_new(cfg, &rhost);
+    if (!self->reconf) {
         if (err)
             *err = FC_ENOMEM;
         fc_agent_destroy(&self);
@@ -175,23 +350,17 @@ void fc_agent_destroy(fc_agent_t **self_p)
         return;
     fc_agent_t *self = *self_p;
     fc_agent_join(self);
-    fc_agent_drop_target(self);
-    zsock_destroy(&self->sub);
+    fc_follower_destroy(&self->follower);
+    fc_session_destroy(&self->session);
     fc_requester_destroy(&self->req);
     fc_curve_destroy(&self->curve);
     fc_install_destroy(&self->inst);
     fc_reconf_destroy(&self->reconf);
     fc_agent_trust_destroy(&self->trusted);
-    fc_freshness_destroy(&self->fresh);
     free(self->broker);
     free(self->channel);
-    free(self->product);
-    free(self->install_dir);
     free(self->state_dir);
     free(self->id);
-    free(self->changing);
-    free(self->changed);
-    free(self->health);
     free(self);
     *self_p = NULL;
 }

@@ -55,30 +55,10 @@ static fc_msg_t *s_fake_serve(fc_fake_broker_t *broker, const fc_msg_t *req, boo
         rep->code = FC_ENOTFOUND;
         fc_msg_set_str(rep->text, sizeof rep->text, "blob not found (yet)");
     } else if (req->type == FC_MSG_GET_CHUNK) {
-        const fc_file_t *file = NULL;
-        for (uint32_t i = 0; fake->m && i < fake->m->nfiles; i++)
-            if (fc_hash_equal(fake->m->files[i].hash, req->blob))
-                file = &fake->m->files[i];
-        if (!file || req->offset + req->length > file->size) {
-            rep = fc_msg_new(FC_MSG_ERROR);
-            rep->code = FC_ENOTFOUND;
-        } else {
-            char path[600];
-            snprintf(path, sizeof path, "%s/%s", fake->src, file->path);
-            zframe_t *data = zframe_new(NULL, req->length);
-            int fd = open(path, O_RDONLY);
-            FC_CHECK(fd >= 0);
-            FC_CHECK(fc_pread_all(fd, zframe_data(data), req->length, req->offset) == 0);
-            close(fd);
-            if (fake->corrupt > 0 && req->length > 0) {
-                fake->corrupt--;
-                zframe_data(data)[0] ^= 0x5a;
-            }
-            rep = fc_msg_new(FC_MSG_CHUNK);
-            memcpy(rep->blob, req->blob, FC_HASH_LEN);
-            rep->offset = req->offset;
-            rep->data = data;
-        }
+        bool corrupt = fake->corrupt > 0 && req->length > 0;
+        rep = fc_fake_chunk_reply(fake->m, fake->src, req, corrupt);
+        if (corrupt && rep->type == FC_MSG_CHUNK)
+            fake->corrupt--;
     }
     return rep;
 }

@@ -1,7 +1,7 @@
 /* fc_freshness.h: the freeze defence of the agent's session (class fc_freshness): counts
    the heartbeats it accepts and, with a pinned timestamp key, accepts only fresh signed
-   timestamps and says when none has come for freeze_after seconds. No sockets: the engine
-   hands it each heartbeat and the time. Not public. */
+   timestamps and says when none has come for freeze_after seconds. No sockets: the session
+   (fc_session.c) hands it each heartbeat and the time. Not public. */
 #ifndef FC_FRESHNESS_H
 #define FC_FRESHNESS_H
 

@@ -1,6 +1,6 @@
 /* fc_policy.h: the agent's install policy: what to do with the channel's latest release,
    decided from plain inputs by a pure function (no I/O, no agent state), so every rule is
-   tested from a table. The agent applies the decision (fc_agent_release.c). Not public. */
+   tested from a table. The release follower applies the decision (fc_follower.c). Not public. */
 #ifndef FC_POLICY_H
 #define FC_POLICY_H
 

@@ -1,6 +1,7 @@
 /* fc_reconf.c: the agent's config session with the broker: saved state at start, CONFIG_SYNC
    pages, announcements, restart slots, acks (each a kind of request of the agent's
-   requester), timers, and the --once pass. */
+   requester), timers, and the --once pass. The public part of class fc_reconf; its private
+   part, judging and applying a batch, is fc_reconf_apply.c. */
 #include "fc_reconf.h"
 #include "fc_clock.h"
 #include "fc_error.h"
@@ -20,23 +21,28 @@
    (the agent's default), RESTART_SLOT after 2 s; a CONFIG_ACK without its OK after 1 s, and
    at most 3 times in all (best effort: the broker sees the state next time). Every one is
    flushed after a reconnect. */
-static void s_on_sync_reply(fc_agent_t *agent, const fc_msg_t *msg, double now);
-static void s_on_slot_reply(fc_agent_t *agent, const fc_msg_t *msg, double now);
-static void s_on_ack_reply(fc_agent_t *agent, const fc_msg_t *msg, double now);
-static const fc_agent_kind_t s_kind_sync = {"CONFIG_SYNC", s_on_sync_reply};
-static const fc_agent_kind_t s_kind_slot = {"RESTART_SLOT", s_on_slot_reply};
-static const fc_agent_kind_t s_kind_ack = {"CONFIG_ACK", s_on_ack_reply};
+typedef struct {
+    const char *name; /* the request, for logs */
+    void (*on_reply)(fc_reconf_t *self, const fc_msg_t *msg, double now);
+} s_kind_t;
+static void s_on_sync_reply(fc_reconf_t *self, const fc_msg_t *msg, double now);
+static void s_on_slot_reply(fc_reconf_t *self, const fc_msg_t *msg, double now);
+static void s_on_ack_reply(fc_reconf_t *self, const fc_msg_t *msg, double now);
+static const s_kind_t s_kind_sync = {"CONFIG_SYNC", s_on_sync_reply};
+static const s_kind_t s_kind_slot = {"RESTART_SLOT", s_on_slot_reply};
+static const s_kind_t s_kind_ack = {"CONFIG_ACK", s_on_ack_reply};
 static const fc_requester_sendopts_t s_slot_opts = {.resend_ms = 2000};
 static const fc_requester_sendopts_t s_ack_opts = {.resend_ms = 1000, .max_sends = 3};
 
-static bool s_loud(const fc_agent_t *agent)
+/* Requests can go out now: connected, nothing waiting for the flush after a reconnect. */
+static bool s_up(const fc_reconf_t *self)
 {
-    return fc_agent_mode(agent) == FC_AGENT_DAEMON || fc_agent_verbose(agent);
+    return fc_requester_connected(self->host.req) && !fc_requester_flush_pending(self->host.req);
 }
 
-static bool s_syncing(const fc_agent_t *agent)
+static bool s_syncing(const fc_reconf_t *self)
 {
-    return fc_agent_asking(agent, &s_kind_sync);
+    return (fc_requester_count(self->host.req, &s_kind_sync) > 0);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -70,50 +76,49 @@ static bool s_same_agent(fc_reconf_t *self, const char *id)
     return same;
 }
 
-static fc_config_t *s_load(fc_agent_t *agent, fc_reconf_t *self)
+static fc_config_t *s_load(fc_reconf_t *self)
 {
     if (access(self->revs_path, F_OK) == 0) {
-        if (!s_same_agent(self, fc_agent_id(agent))) {
-            fc_agent_log(agent, "saved config was for another id or group; fetching it again");
-            return fc_config_new(fc_agent_id(agent), self->group);
+        if (!s_same_agent(self, self->host.id)) {
+            fc_reconf_log(self, "saved config was for another id or group; fetching it again");
+            return fc_config_new(self->host.id, self->group);
         }
         int err = 0;
-        fc_config_t *cfg = fc_config_load(self->revs_path, fc_agent_id(agent), self->group,
-                                          fc_agent_keys(agent), &err);
+        fc_config_t *cfg =
+            fc_config_load(self->revs_path, self->host.id, self->group, self->host.keys, &err);
         if (cfg)
             return cfg;
         /* config.json stays as it is for the application until the broker answers. */
-        fc_agent_log(agent, "saved config revisions %s unusable: %s (%s); fetching them again",
-                     self->revs_path, fc_strerror(err), fc_agent_error_name(err));
+        fc_reconf_log(self, "saved config revisions %s unusable: %s (%s); fetching them again",
+                      self->revs_path, fc_strerror(err), fc_error_name(err));
     }
-    return fc_config_new(fc_agent_id(agent), self->group);
+    return fc_config_new(self->host.id, self->group);
 }
 
-fc_reconf_t *fc_reconf_new(fc_agent_t *agent, const fc_agent_config_t *cfg)
+fc_reconf_t *fc_reconf_new(const fc_agent_config_t *cfg, const fc_reconf_host_t *host)
 {
     fc_reconf_t *self = (fc_reconf_t *)zmalloc(sizeof(fc_reconf_t));
+    self->host = *host;
     self->group = strdup(cfg->group ? cfg->group : "");
     self->changing = s_dup(cfg->config_changing);
     self->changed = s_dup(cfg->config_changed);
     self->restart = s_dup(cfg->exec_restart);
-    self->json_path = s_path(fc_agent_state_dir(agent), FC_RECONF_JSON);
-    self->revs_path = s_path(fc_agent_state_dir(agent), FC_RECONF_REVS);
-    self->who_path = s_path(fc_agent_state_dir(agent), FC_RECONF_WHO);
-    self->pending_path = s_path(fc_agent_state_dir(agent), FC_RECONF_PENDING);
+    self->json_path = s_path(self->host.state_dir, FC_RECONF_JSON);
+    self->revs_path = s_path(self->host.state_dir, FC_RECONF_REVS);
+    self->who_path = s_path(self->host.state_dir, FC_RECONF_WHO);
+    self->pending_path = s_path(self->host.state_dir, FC_RECONF_PENDING);
     pthread_mutex_init(&self->lock, NULL);
-    fc_agent_set_reconf(agent, self); /* what follows reaches it through the agent */
     if (self->group && self->json_path && self->revs_path && self->who_path && self->pending_path)
-        self->cur = s_load(agent, self);
+        self->cur = s_load(self);
     if (!self->cur) {
-        fc_agent_set_reconf(agent, NULL);
         fc_reconf_destroy(&self);
         return NULL;
     }
-    fc_agent_result(agent)->config_rev = fc_config_last_rev(self->cur);
+    self->host.res->config_rev = fc_config_last_rev(self->cur);
     /* The application reads config.json: put it back if it went missing. */
-    if (fc_agent_result(agent)->config_rev && access(self->json_path, F_OK) != 0)
-        fc_reconf_write_json(agent, self->cur);
-    fc_reconf_pending_load(agent);
+    if (self->host.res->config_rev && access(self->json_path, F_OK) != 0)
+        fc_reconf_write_json(self, self->cur);
+    fc_reconf_pending_load(self);
     return self;
 }
 
@@ -140,15 +145,14 @@ void fc_reconf_destroy(fc_reconf_t **self_p)
 
 /* ---------------------------------------------------------------- acks */
 
-void fc_reconf_ack(fc_agent_t *agent, uint64_t rev, fc_ack_t result, const char *fmt, ...)
+void fc_reconf_ack(fc_reconf_t *self, uint64_t rev, fc_ack_t result, const char *fmt, ...)
 {
     /* Too many waiting for their OK: the oldest go first. */
-    if (fc_requester_count(fc_agent_requester(agent), &s_kind_ack) >= FC_RECONF_MAX_ACKS)
-        fc_requester_forget(fc_agent_requester(agent),
-                            fc_requester_oldest(fc_agent_requester(agent), &s_kind_ack));
+    if (fc_requester_count(self->host.req, &s_kind_ack) >= FC_RECONF_MAX_ACKS)
+        fc_requester_forget(self->host.req, fc_requester_oldest(self->host.req, &s_kind_ack));
     fc_msg_t *m = fc_msg_new(FC_MSG_CONFIG_ACK);
-    fc_msg_set_str(m->id, sizeof m->id, fc_agent_id(agent));
-    fc_msg_set_str(m->group, sizeof m->group, fc_agent_reconf(agent)->group);
+    fc_msg_set_str(m->id, sizeof m->id, self->host.id);
+    fc_msg_set_str(m->group, sizeof m->group, self->group);
     m->serial = rev;
     fc_msg_set_str(m->state, sizeof m->state, fc_ack_name(result));
     va_list ap;
@@ -156,20 +160,20 @@ void fc_reconf_ack(fc_agent_t *agent, uint64_t rev, fc_ack_t result, const char 
     vsnprintf(m->text, sizeof m->text, fmt, ap);
     va_end(ap);
     /* A send that finds no connection waits for the flush after reconnecting. */
-    fc_agent_request(agent, &m, &s_kind_ack, &s_ack_opts);
+    fc_requester_send(self->host.req, &m, (void *)&s_kind_ack, &s_ack_opts);
 }
 
-static void s_on_ack_reply(fc_agent_t *agent, const fc_msg_t *msg, double now)
+static void s_on_ack_reply(fc_reconf_t *self, const fc_msg_t *msg, double now)
 {
     (void)now;
-    if (msg->type == FC_MSG_ERROR && fc_agent_verbose(agent))
-        fc_agent_log(agent, "broker refused a config ack: %s",
-                     msg->text[0] ? msg->text : fc_strerror((int)msg->code));
+    if (msg->type == FC_MSG_ERROR && self->host.verbose)
+        fc_reconf_log(self, "broker refused a config ack: %s",
+                      msg->text[0] ? msg->text : fc_strerror((int)msg->code));
 }
 
-void fc_reconf_slot_forget(fc_agent_t *agent)
+void fc_reconf_slot_forget(fc_reconf_t *self)
 {
-    fc_requester_forget_user(fc_agent_requester(agent), &s_kind_slot);
+    fc_requester_forget_user(self->host.req, &s_kind_slot);
 }
 
 /* ---------------------------------------------------------------- sync */
@@ -181,41 +185,38 @@ static fc_config_t *s_base(fc_reconf_t *self)
     return self->next ? self->next : self->held ? self->held : self->cur;
 }
 
-static void s_send_sync(fc_agent_t *agent)
+static void s_send_sync(fc_reconf_t *self)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     fc_msg_t *m = fc_msg_new(FC_MSG_CONFIG_SYNC);
-    fc_msg_set_str(m->id, sizeof m->id, fc_agent_id(agent));
+    fc_msg_set_str(m->id, sizeof m->id, self->host.id);
     fc_msg_set_str(m->group, sizeof m->group, self->group);
     m->serial = fc_config_last_rev(s_base(self));
-    fc_agent_request(agent, &m, &s_kind_sync, NULL);
+    fc_requester_send(self->host.req, &m, (void *)&s_kind_sync, NULL);
 }
 
-void fc_reconf_sync(fc_agent_t *agent, double now)
+void fc_reconf_sync(fc_reconf_t *self, double now)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
-    if (fc_agent_mode(agent) == FC_AGENT_CHECK)
+    if (fc_reconf_mode(self) == FC_AGENT_CHECK)
         return; /* --check changes nothing */
     /* One sync at a time; none while a restart waits for its slot (the revisions it
        restarts for must not change under it): ask again when that is over. */
-    if (s_syncing(agent) || self->slot_wait) {
+    if (s_syncing(self) || self->slot_wait) {
         self->sync_again = true;
         return;
     }
     self->sync_again = false;
     self->synced = false;
     self->next_poll = now + S_POLL;
-    s_send_sync(agent);
+    s_send_sync(self);
 }
 
 /* Whether a verified revision concerns this agent (for its ack): scope, canary membership. */
-static bool s_ours(fc_agent_t *agent, const fc_revision_t *rev)
+static bool s_ours(fc_reconf_t *self, const fc_revision_t *rev)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
-    if (!fc_scope_matches(rev->scope, fc_agent_id(agent), self->group))
+    if (!fc_scope_matches(rev->scope, self->host.id, self->group))
         return false;
     if (rev->kind == FC_REV_SET && rev->canary > 0 && rev->canary < 100 &&
-        !fc_canary_member(fc_agent_id(agent), rev->canary)) {
+        !fc_canary_member(self->host.id, rev->canary)) {
         if (self->ncanary == FC_RECONF_MAX_CANARY) {
             memmove(&self->canary[0], &self->canary[1],
                     (FC_RECONF_MAX_CANARY - 1) * sizeof self->canary[0]);
@@ -253,61 +254,58 @@ static void s_promoted(fc_reconf_t *self, uint64_t target)
    and skipped: never applied, and no reason to hold back the trusted ones after it (they
    carry higher numbers, so order holds). If its number can be read, this agent acks it
    failed, so the operator sees why it went nowhere. Complaints once per revision. */
-static void s_refuse(fc_agent_t *agent, const uint8_t *buf, size_t len, int err)
+static void s_refuse(fc_reconf_t *self, const uint8_t *buf, size_t len, int err)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     uint64_t have = fc_config_last_rev(self->next);
     int e = 0;
     fc_revision_t *peek = fc_revision_parse(buf, len, NULL, &e);
     uint64_t number = peek ? peek->rev : 0;
-    bool ours = peek && fc_scope_matches(peek->scope, fc_agent_id(agent), self->group);
+    bool ours = peek && fc_scope_matches(peek->scope, self->host.id, self->group);
     fc_revision_destroy(&peek);
     if (number && number <= have)
         return; /* an old one replayed: nothing to say */
     char text[FC_MAX_TEXT + 1];
     if (number)
         snprintf(text, sizeof text, "config revision %llu rejected: %s (%s)",
-                 (unsigned long long)number, fc_strerror(err), fc_agent_error_name(err));
+                 (unsigned long long)number, fc_strerror(err), fc_error_name(err));
     else
         snprintf(text, sizeof text, "config revision after %llu rejected: %s (%s)",
-                 (unsigned long long)have, fc_strerror(err), fc_agent_error_name(err));
-    if (fc_agent_mode(agent) != FC_AGENT_DAEMON) {
+                 (unsigned long long)have, fc_strerror(err), fc_error_name(err));
+    if (fc_reconf_mode(self) != FC_AGENT_DAEMON) {
         self->once_error = true;
         self->once_err = err;
         snprintf(self->once_msg, sizeof self->once_msg, "%s", text);
     }
     uint64_t mark = number ? number : have + 1;
-    if (self->bad_rev == mark && !fc_agent_verbose(agent))
+    if (self->bad_rev == mark && !self->host.verbose)
         return;
     self->bad_rev = mark;
-    fc_agent_log(agent, "%s; skipped", text);
+    fc_reconf_log(self, "%s; skipped", text);
     if (number && ours)
-        fc_reconf_ack(agent, number, FC_ACK_FAILED, "rejected by the agent: %s (%s)",
-                      fc_strerror(err), fc_agent_error_name(err));
+        fc_reconf_ack(self, number, FC_ACK_FAILED, "rejected by the agent: %s (%s)",
+                      fc_strerror(err), fc_error_name(err));
 }
 
 /* Adds one verified revision (taken from *rev_p, buf its signed bytes) to the batch. */
-static void s_add_verified(fc_agent_t *agent, fc_revision_t **rev_p, const uint8_t *buf, size_t len)
+static void s_add_verified(fc_reconf_t *self, fc_revision_t **rev_p, const uint8_t *buf, size_t len)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     fc_revision_t *rev = *rev_p;
     uint64_t have = fc_config_last_rev(self->next);
     uint64_t number = rev->rev;
-    bool ours = number > have && s_ours(agent, rev);
+    bool ours = number > have && s_ours(self, rev);
     uint64_t promoted = rev->kind == FC_REV_PROMOTE && number > have ? rev->target : 0;
     int rc = fc_config_add(self->next, rev_p, buf, len);
     fc_revision_destroy(rev_p);
     if (rc == FC_ESERIAL) {
         /* A replay or a revision out of order: never applied, and no reason to stop. */
-        if (fc_agent_verbose(agent))
-            fc_agent_log(agent, "config revision %llu ignored: not above %llu (%s)",
-                         (unsigned long long)number, (unsigned long long)have,
-                         fc_agent_error_name(rc));
+        if (self->host.verbose)
+            fc_reconf_log(self, "config revision %llu ignored: not above %llu (%s)",
+                          (unsigned long long)number, (unsigned long long)have, fc_error_name(rc));
         return;
     }
     if (rc != 0) {
-        fc_agent_log(agent, "config revision %llu not usable: %s (%s)", (unsigned long long)number,
-                     fc_strerror(rc), fc_agent_error_name(rc));
+        fc_reconf_log(self, "config revision %llu not usable: %s (%s)", (unsigned long long)number,
+                      fc_strerror(rc), fc_error_name(rc));
         return;
     }
     if (ours)
@@ -317,36 +315,34 @@ static void s_add_verified(fc_agent_t *agent, fc_revision_t **rev_p, const uint8
 }
 
 /* Verifies one signed revision and adds it to the batch. */
-static void s_add(fc_agent_t *agent, const uint8_t *buf, size_t len)
+static void s_add(fc_reconf_t *self, const uint8_t *buf, size_t len)
 {
     int err = 0;
-    fc_revision_t *rev = fc_revision_parse(buf, len, fc_agent_keys(agent), &err);
+    fc_revision_t *rev = fc_revision_parse(buf, len, self->host.keys, &err);
     if (!rev) {
-        s_refuse(agent, buf, len, err ? err : FC_EPROTO);
+        s_refuse(self, buf, len, err ? err : FC_EPROTO);
         return;
     }
-    s_add_verified(agent, &rev, buf, len);
+    s_add_verified(self, &rev, buf, len);
 }
 
 /* Starts a batch on top of the revisions judged so far; false when out of memory. */
-static bool s_batch_start(fc_agent_t *agent)
+static bool s_batch_start(fc_reconf_t *self)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     if (self->next)
         return true;
     self->next = fc_config_dup(self->held ? self->held : self->cur);
     self->nbatch = 0;
     if (!self->next) {
-        fc_agent_log(agent, "out of memory judging config revisions");
+        fc_reconf_log(self, "out of memory judging config revisions");
         return false;
     }
     return true;
 }
 
 /* The whole batch is in: judge it, unless it brought nothing new. */
-static void s_batch_done(fc_agent_t *agent, double now)
+static void s_batch_done(fc_reconf_t *self, double now)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     fc_config_t *base = self->held ? self->held : self->cur;
     if (fc_config_last_rev(self->next) == fc_config_last_rev(base))
         fc_config_destroy(&self->next);
@@ -356,60 +352,58 @@ static void s_batch_done(fc_agent_t *agent, double now)
         self->held = self->next;
         self->next = NULL;
     } else
-        fc_reconf_judge(agent, now);
+        fc_reconf_judge(self, now);
     if (self->slot_wait)
         return;
     self->nbatch = 0;
     self->synced = true;
     if (self->sync_again)
-        fc_reconf_sync(agent, now);
+        fc_reconf_sync(self, now);
 }
 
-static void s_on_snapshot(fc_agent_t *agent, const fc_msg_t *msg, double now)
+static void s_on_snapshot(fc_reconf_t *self, const fc_msg_t *msg, double now)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     self->sync_failed = false;
     self->last_progress = now;
-    if (!s_batch_start(agent))
+    if (!s_batch_start(self))
         return;
     uint64_t before = fc_config_last_rev(self->next);
     if (msg->serial < before && !self->warned_behind) {
         /* Its history is not the one ours came from (a broker whose database was reset):
            revisions numbered below ours are refused, as replays would be. Said once. */
-        fc_agent_log(agent,
-                     "broker's latest config revision %llu is below ours (%llu): was its "
-                     "history reset? Revisions up to %llu will be refused",
-                     (unsigned long long)msg->serial, (unsigned long long)before,
-                     (unsigned long long)before);
+        fc_reconf_log(self,
+                      "broker's latest config revision %llu is below ours (%llu): was its "
+                      "history reset? Revisions up to %llu will be refused",
+                      (unsigned long long)msg->serial, (unsigned long long)before,
+                      (unsigned long long)before);
         self->warned_behind = true;
     }
     for (size_t i = 0; i < msg->nitems; i++)
-        s_add(agent, msg->items[i].data, msg->items[i].len);
+        s_add(self, msg->items[i].data, msg->items[i].len);
     /* Pages: ask for what follows the last revision received, as long as pages move on. */
     if (msg->flag && fc_config_last_rev(self->next) > before) {
-        s_send_sync(agent);
+        s_send_sync(self);
         return;
     }
-    s_batch_done(agent, now);
+    s_batch_done(self, now);
 }
 
-static void s_on_sync_error(fc_agent_t *agent, const fc_msg_t *msg, double now)
+static void s_on_sync_error(fc_reconf_t *self, const fc_msg_t *msg, double now)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     self->last_progress = now;
     /* The broker may be restoring its store, or predate config: complain now and then. */
-    if (!self->sync_failed || fc_agent_verbose(agent) || now - self->last_log >= 60) {
-        fc_agent_log(agent, "broker answered CONFIG_SYNC with %s: %s",
-                     fc_agent_error_name((int)msg->code),
-                     msg->text[0] ? msg->text : fc_strerror((int)msg->code));
+    if (!self->sync_failed || self->host.verbose || now - self->last_log >= 60) {
+        fc_reconf_log(self, "broker answered CONFIG_SYNC with %s: %s",
+                      fc_error_name((int)msg->code),
+                      msg->text[0] ? msg->text : fc_strerror((int)msg->code));
         self->last_log = now;
     }
     self->sync_failed = true;
     self->next_poll = now + (msg->code == FC_EPROTO ? S_POLL : S_ERROR_RETRY);
-    if (fc_agent_mode(agent) != FC_AGENT_DAEMON) {
+    if (fc_reconf_mode(self) != FC_AGENT_DAEMON) {
         /* --once: judge the pages that came (a consistent prefix), and end. */
         if (self->next)
-            s_batch_done(agent, now);
+            s_batch_done(self, now);
         self->synced = true;
         /* A broker without config (it does not know the message) fails nothing. */
         if (msg->code != FC_EPROTO) {
@@ -418,7 +412,7 @@ static void s_on_sync_error(fc_agent_t *agent, const fc_msg_t *msg, double now)
             snprintf(self->once_msg, sizeof self->once_msg,
                      "broker refused CONFIG_SYNC: %.400s (%s)",
                      msg->text[0] ? msg->text : fc_strerror((int)msg->code),
-                     fc_agent_error_name((int)msg->code));
+                     fc_error_name((int)msg->code));
         }
     }
 }
@@ -427,66 +421,63 @@ static void s_on_sync_error(fc_agent_t *agent, const fc_msg_t *msg, double now)
    from there, without the CONFIG_SYNC round trip (which a fleet would make all at once).
    False when it cannot be (nothing carried, a sync or restart under way, a gap, or it
    does not verify): the caller syncs instead, which also reports a bad revision. */
-static bool s_apply_carried(fc_agent_t *agent, const fc_msg_t *msg, bool in_order, double now)
+static bool s_apply_carried(fc_reconf_t *self, const fc_msg_t *msg, bool in_order, double now)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
-    if (!msg->bytes_len || !in_order || fc_agent_mode(agent) == FC_AGENT_CHECK ||
-        s_syncing(agent) || self->slot_wait || self->next)
+    if (!msg->bytes_len || !in_order || fc_reconf_mode(self) == FC_AGENT_CHECK || s_syncing(self) ||
+        self->slot_wait || self->next)
         return false;
     uint64_t have = fc_config_last_rev(s_base(self));
     if (msg->serial != have + 1)
         return false;
     int err = 0;
-    fc_revision_t *rev = fc_revision_parse(msg->bytes, msg->bytes_len, fc_agent_keys(agent), &err);
+    fc_revision_t *rev = fc_revision_parse(msg->bytes, msg->bytes_len, self->host.keys, &err);
     if (!rev || rev->rev != msg->serial) {
         fc_revision_destroy(&rev);
         return false;
     }
-    if (!s_batch_start(agent)) {
+    if (!s_batch_start(self)) {
         fc_revision_destroy(&rev);
         return false;
     }
     self->last_progress = now;
-    s_add_verified(agent, &rev, msg->bytes, msg->bytes_len);
+    s_add_verified(self, &rev, msg->bytes, msg->bytes_len);
     if (fc_config_last_rev(self->next) != msg->serial) {
         /* Not taken after all (not usable here): the broker's copy decides. */
         fc_config_destroy(&self->next);
         self->nbatch = 0;
         return false;
     }
-    s_batch_done(agent, now);
+    s_batch_done(self, now);
     return true;
 }
 
-void fc_reconf_on_announce(fc_agent_t *agent, const fc_msg_t *msg, bool in_order, double now)
+void fc_reconf_on_announce(fc_reconf_t *self, const fc_msg_t *msg, bool in_order, double now)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     if (msg->serial <= fc_config_last_rev(s_base(self)))
         return;
     /* Before the scope test: a revision for others still moves this agent's number on,
        so the next one carried follows on from it. */
-    if (s_apply_carried(agent, msg, in_order, now))
+    if (s_apply_carried(self, msg, in_order, now))
         return;
     /* The scope says whom it concerns; a promotion or schema may name none of ours, so only
        a scope that clearly excludes this agent is skipped. */
     if (msg->text[0] && fc_scope_valid(msg->text) &&
-        !fc_scope_matches(msg->text, fc_agent_id(agent), self->group) &&
+        !fc_scope_matches(msg->text, self->host.id, self->group) &&
         (strncmp(msg->text, "group:", 6) == 0 || strncmp(msg->text, "agent:", 6) == 0))
         return;
-    fc_reconf_sync(agent, now);
+    fc_reconf_sync(self, now);
 }
 
 /* ---------------------------------------------------------------- restart slots */
 
-static void s_send_slot(fc_agent_t *agent, double now)
+static void s_send_slot(fc_reconf_t *self, double now)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     fc_msg_t *m = fc_msg_new(FC_MSG_RESTART_SLOT);
-    fc_msg_set_str(m->id, sizeof m->id, fc_agent_id(agent));
+    fc_msg_set_str(m->id, sizeof m->id, self->host.id);
     fc_msg_set_str(m->group, sizeof m->group, self->group);
     m->serial = self->slot_rev;
     (void)now;
-    fc_agent_request(agent, &m, &s_kind_slot, &s_slot_opts);
+    fc_requester_send(self->host.req, &m, (void *)&s_kind_slot, &s_slot_opts);
 }
 
 /* Not granted yet: ask again after 200 ms to 1 s (spread, so a fleet does not ask in step). */
@@ -495,25 +486,24 @@ static void s_slot_later(fc_reconf_t *self, double now)
     self->slot_retry = now + 0.2 + (double)(randombytes_uniform(800)) / 1000.0;
 }
 
-static void s_on_slot(fc_agent_t *agent, const fc_msg_t *msg, double now)
+static void s_on_slot(fc_reconf_t *self, const fc_msg_t *msg, double now)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     if (msg->type == FC_MSG_OK && msg->flag) {
         self->last_progress = now;
-        if (s_loud(agent))
-            fc_agent_log(agent, "restart slot granted for config rev %llu",
-                         (unsigned long long)self->slot_rev);
-        fc_reconf_restart(agent);
+        if (fc_reconf_loud(self))
+            fc_reconf_log(self, "restart slot granted for config rev %llu",
+                          (unsigned long long)self->slot_rev);
+        fc_reconf_restart(self);
         self->nbatch = 0;
         self->synced = true;
         if (self->sync_again)
-            fc_reconf_sync(agent, now);
+            fc_reconf_sync(self, now);
         return;
     }
-    if (msg->type == FC_MSG_ERROR && (now - self->last_log >= 10 || fc_agent_verbose(agent))) {
-        fc_agent_log(agent, "broker answered RESTART_SLOT with %s: %s; asking again",
-                     fc_agent_error_name((int)msg->code),
-                     msg->text[0] ? msg->text : fc_strerror((int)msg->code));
+    if (msg->type == FC_MSG_ERROR && (now - self->last_log >= 10 || self->host.verbose)) {
+        fc_reconf_log(self, "broker answered RESTART_SLOT with %s: %s; asking again",
+                      fc_error_name((int)msg->code),
+                      msg->text[0] ? msg->text : fc_strerror((int)msg->code));
         self->last_log = now;
     }
     s_slot_later(self, now);
@@ -521,10 +511,10 @@ static void s_on_slot(fc_agent_t *agent, const fc_msg_t *msg, double now)
 
 /* ---------------------------------------------------------------- replies, timers */
 
-static void s_on_sync_reply(fc_agent_t *agent, const fc_msg_t *msg, double now)
+static void s_on_sync_reply(fc_reconf_t *self, const fc_msg_t *msg, double now)
 {
     if (msg->type == FC_MSG_CONFIG_SNAPSHOT) {
-        s_on_snapshot(agent, msg, now);
+        s_on_snapshot(self, msg, now);
         return;
     }
     /* An ERROR, or any other answer (a broker that predates config): as an error that fails
@@ -533,14 +523,14 @@ static void s_on_sync_reply(fc_agent_t *agent, const fc_msg_t *msg, double now)
     err->code = msg->type == FC_MSG_ERROR ? msg->code : FC_EPROTO;
     fc_msg_set_str(err->text, sizeof err->text,
                    msg->type == FC_MSG_ERROR ? msg->text : "unexpected reply");
-    s_on_sync_error(agent, err, now);
+    s_on_sync_error(self, err, now);
     fc_msg_destroy(&err);
 }
 
-static void s_on_slot_reply(fc_agent_t *agent, const fc_msg_t *msg, double now)
+static void s_on_slot_reply(fc_reconf_t *self, const fc_msg_t *msg, double now)
 {
-    if (fc_agent_reconf(agent)->slot_wait)
-        s_on_slot(agent, msg, now);
+    if (self->slot_wait)
+        s_on_slot(self, msg, now);
 }
 
 bool fc_reconf_kind(const void *kind)
@@ -548,84 +538,90 @@ bool fc_reconf_kind(const void *kind)
     return kind == &s_kind_sync || kind == &s_kind_slot || kind == &s_kind_ack;
 }
 
-/* Re-sends are the requester's; here what is asked anew. up: requests can go out now. */
-static void s_timers(fc_agent_t *agent, double now, bool up)
+bool fc_reconf_on_reply(fc_reconf_t *self, const void *kind, const fc_msg_t *msg, double now)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
-    if (fc_agent_mode(agent) == FC_AGENT_DAEMON && fc_agent_welcomed(agent) && !s_syncing(agent) &&
-        !self->slot_wait && now >= self->next_poll)
-        fc_reconf_sync(agent, now);
-    if (up && self->slot_wait && !fc_agent_asking(agent, &s_kind_slot) && now >= self->slot_retry)
-        s_send_slot(agent, now);
+    if (!fc_reconf_kind(kind))
+        return false;
+    ((const s_kind_t *)kind)->on_reply(self, msg, now);
+    return true;
 }
 
-void fc_reconf_timers(fc_agent_t *agent, double now)
+/* Re-sends are the requester's; here what is asked anew. up: requests can go out now. */
+static void s_timers(fc_reconf_t *self, double now, bool up)
 {
-    if (fc_agent_reconf(agent))
-        s_timers(agent, now, fc_agent_up(agent));
+    if (fc_reconf_mode(self) == FC_AGENT_DAEMON && self->host.welcomed(self->host.ctx) &&
+        !s_syncing(self) && !self->slot_wait && now >= self->next_poll)
+        fc_reconf_sync(self, now);
+    if (up && self->slot_wait && !(fc_requester_count(self->host.req, &s_kind_slot) > 0) &&
+        now >= self->slot_retry)
+        s_send_slot(self, now);
+}
+
+void fc_reconf_timers(fc_reconf_t *self, double now)
+{
+    if (self)
+        s_timers(self, now, s_up(self));
 }
 
 /* ---------------------------------------------------------------- --once */
 
-void fc_reconf_run_once(fc_agent_t *agent)
+void fc_reconf_run_once(fc_reconf_t *self)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     double now = fc_now(), acks_until = 0;
     self->last_progress = now;
     bool timed_out = false;
-    while (!fc_agent_stopping(agent) && !zsys_interrupted) {
+    while (!self->host.stopping(self->host.ctx) && !zsys_interrupted) {
         now = fc_now();
-        if (!self->synced && !s_syncing(agent) && !self->slot_wait)
-            fc_reconf_sync(agent, now);
-        bool busy = !self->synced || s_syncing(agent) || self->slot_wait;
+        if (!self->synced && !s_syncing(self) && !self->slot_wait)
+            fc_reconf_sync(self, now);
+        bool busy = !self->synced || s_syncing(self) || self->slot_wait;
         if (!busy) {
             /* Done; give the acks a moment to be confirmed. */
             if (!acks_until)
                 acks_until = now + S_ONCE_ACK_WAIT;
-            if (!fc_agent_asking(agent, &s_kind_ack) || now >= acks_until)
+            if (!(fc_requester_count(self->host.req, &s_kind_ack) > 0) || now >= acks_until)
                 break;
-        } else if (now - self->last_progress >= fc_agent_timeout(agent)) {
+        } else if (now - self->last_progress >= self->host.timeout) {
             timed_out = true;
             break;
         }
-        s_timers(agent, now, true);
-        fc_requester_tick(
-            fc_agent_requester(agent)); /* re-sends, and the flush after a reconnect */
-        while (fc_requester_expired(fc_agent_requester(agent), NULL, NULL))
+        s_timers(self, now, true);
+        fc_requester_tick(self->host.req); /* re-sends, and the flush after a reconnect */
+        while (fc_requester_expired(self->host.req, NULL, NULL))
             ;
         zmq_pollitem_t items[2] = {
-            {fc_agent_service(agent), 0, ZMQ_POLLIN, 0},
-            {zsock_resolve(fc_requester_monitor(fc_agent_requester(agent))), 0, ZMQ_POLLIN, 0}};
+            {zsock_resolve(fc_requester_sock(self->host.req)), 0, ZMQ_POLLIN, 0},
+            {zsock_resolve(fc_requester_monitor(self->host.req)), 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(items, 2, 20) <= 0)
             continue;
         if (items[1].revents & ZMQ_POLLIN)
-            fc_requester_on_monitor(fc_agent_requester(agent));
+            fc_requester_on_monitor(self->host.req);
         for (int i = 0; i < 100; i++) {
             fc_msg_t *msg = NULL;
             void *kind = NULL;
-            fc_requester_got_t got = fc_requester_recv(fc_agent_requester(agent), &msg, &kind);
+            fc_requester_got_t got = fc_requester_recv(self->host.req, &msg, &kind);
             if (got == FC_REQUESTER_NONE)
                 break;
-            fc_agent_set_live(agent);
+            self->host.set_live(self->host.ctx);
             if (got == FC_REQUESTER_OTHER && msg->type == FC_MSG_CHUNK && msg->data)
-                fc_agent_result(agent)->bytes_fetched += zframe_size(msg->data);
+                self->host.res->bytes_fetched += zframe_size(msg->data);
             /* Only the config part's replies: the release part is over. */
-            if (got == FC_REQUESTER_REPLY && fc_reconf_kind(kind))
-                ((const fc_agent_kind_t *)kind)->on_reply(agent, msg, fc_now());
+            if (got == FC_REQUESTER_REPLY)
+                fc_reconf_on_reply(self, kind, msg, fc_now());
             fc_msg_destroy(&msg);
         }
     }
-    fc_agent_result_t *r = fc_agent_result(agent);
+    fc_agent_result_t *r = self->host.res;
     if (timed_out) {
         self->once_error = true;
         self->once_err = FC_ETIMEOUT;
         snprintf(self->once_msg, sizeof self->once_msg, "%s in %g s (%s)",
                  self->slot_wait ? "restart slot not granted"
                                  : "no answer to CONFIG_SYNC from the broker",
-                 fc_agent_timeout(agent), fc_agent_error_name(FC_ETIMEOUT));
+                 self->host.timeout, fc_error_name(FC_ETIMEOUT));
         /* Nothing was applied: the next run asks again. */
         self->slot_wait = false;
-        fc_requester_forget_user(fc_agent_requester(agent), &s_kind_sync);
+        fc_requester_forget_user(self->host.req, &s_kind_sync);
         fc_config_destroy(&self->next);
         self->nbatch = 0;
     }

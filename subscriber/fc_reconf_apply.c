@@ -1,5 +1,7 @@
 /* fc_reconf_apply.c: what the agent does with a complete batch of config revisions: the diff,
-   the Changing phase (veto), the restart path, the Changed phase, config.json, and the acks. */
+   the Changing phase (veto), the restart path, the Changed phase, config.json, and the acks.
+   A private part of fc_reconf (the class, fc_reconf.c): the two call into each other through
+   fc_reconf.h, and nothing else calls this file's functions. */
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_hook.h"
@@ -11,16 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static bool s_loud(const fc_agent_t *agent)
-{
-    return fc_agent_mode(agent) == FC_AGENT_DAEMON || fc_agent_verbose(agent);
-}
-
 /* ---------------------------------------------------------------- state and files */
 
-void fc_reconf_set_cur(fc_agent_t *agent, fc_config_t **cfg_p, bool save)
+void fc_reconf_set_cur(fc_reconf_t *self, fc_config_t **cfg_p, bool save)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     fc_config_t *old = self->cur;
     pthread_mutex_lock(&self->lock);
     self->cur = *cfg_p;
@@ -28,20 +24,19 @@ void fc_reconf_set_cur(fc_agent_t *agent, fc_config_t **cfg_p, bool save)
     *cfg_p = NULL;
     if (old != self->cur)
         fc_config_destroy(&old);
-    fc_agent_result(agent)->config_rev = fc_config_last_rev(self->cur);
+    self->host.res->config_rev = fc_config_last_rev(self->cur);
     if (save)
-        fc_reconf_save(agent, self->cur);
+        fc_reconf_save(self, self->cur);
 }
 
-int fc_reconf_save(fc_agent_t *agent, const fc_config_t *cfg)
+int fc_reconf_save(fc_reconf_t *self, const fc_config_t *cfg)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     int rc = 0;
     /* Who the revisions were folded for first, then the revisions: a crash in between leaves
        a who-file that matches and the previous revisions, which is still consistent. */
     if (!self->who_saved) {
         char who[2 * FC_MAX_NAME + 4];
-        int n = snprintf(who, sizeof who, "%s\n%s\n", fc_agent_id(agent), self->group);
+        int n = snprintf(who, sizeof who, "%s\n%s\n", self->host.id, self->group);
         rc = fc_write_file_atomic(self->who_path, who, (size_t)n, 0644) == 0
                  ? 0
                  : fc_errno_to_error(errno);
@@ -50,8 +45,8 @@ int fc_reconf_save(fc_agent_t *agent, const fc_config_t *cfg)
     if (rc == 0)
         rc = fc_config_save(cfg, self->revs_path);
     if (rc != 0)
-        fc_agent_log(agent, "cannot save config revisions to %s: %s (%s)", self->revs_path,
-                     fc_strerror(rc), fc_agent_error_name(rc));
+        fc_reconf_log(self, "cannot save config revisions to %s: %s (%s)", self->revs_path,
+                      fc_strerror(rc), fc_error_name(rc));
     return rc;
 }
 
@@ -59,10 +54,9 @@ int fc_reconf_save(fc_agent_t *agent, const fc_config_t *cfg)
    restart and why, so that if the command restarts this very process (an embedder, or an
    agent restarted with its application) the next start acks them instead of judging them
    again and restarting forever. */
-static int s_pending_save(fc_agent_t *agent)
+static int s_pending_save(fc_reconf_t *self)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
-    int rc = fc_reconf_save(agent, self->next);
+    int rc = fc_reconf_save(self, self->next);
     if (rc != 0)
         return rc;
     char note[FC_RECONF_MAX_BATCH * 24 + FC_MAX_TEXT + 8];
@@ -78,9 +72,8 @@ static int s_pending_save(fc_agent_t *agent)
                : fc_errno_to_error(errno);
 }
 
-void fc_reconf_pending_load(fc_agent_t *agent)
+void fc_reconf_pending_load(fc_reconf_t *self)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     size_t len = 0;
     char *note =
         (char *)fc_read_file(self->pending_path, FC_RECONF_MAX_BATCH * 24 + FC_MAX_TEXT + 8, &len);
@@ -96,16 +89,16 @@ void fc_reconf_pending_load(fc_agent_t *agent)
         for (char *tok = strtok_r(note, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
             unsigned long long rev = strtoull(tok, NULL, 10);
             if (rev && rev <= have)
-                fc_reconf_ack(agent, rev, FC_ACK_RESTARTED, "%s", why);
+                fc_reconf_ack(self, rev, FC_ACK_RESTARTED, "%s", why);
         }
-        fc_msg_set_str(fc_agent_result(agent)->config_state,
-                       sizeof fc_agent_result(agent)->config_state, fc_ack_name(FC_ACK_RESTARTED));
+        fc_msg_set_str(self->host.res->config_state, sizeof self->host.res->config_state,
+                       fc_ack_name(FC_ACK_RESTARTED));
     }
     free(note);
     unlink(self->pending_path);
 }
 
-int fc_reconf_write_json(fc_agent_t *agent, const fc_config_t *cfg)
+int fc_reconf_write_json(fc_reconf_t *self, const fc_config_t *cfg)
 {
     fc_json_t *j = fc_json_new();
     fc_config_to_json(cfg, j);
@@ -117,7 +110,7 @@ int fc_reconf_write_json(fc_agent_t *agent, const fc_config_t *cfg)
     if (buf) {
         memcpy(buf, text, len);
         buf[len] = '\n';
-        rc = fc_write_file_atomic(fc_agent_reconf(agent)->json_path, buf, len + 1, 0644) == 0
+        rc = fc_write_file_atomic(self->json_path, buf, len + 1, 0644) == 0
                  ? 0
                  : fc_errno_to_error(errno);
         free(buf);
@@ -130,26 +123,24 @@ int fc_reconf_write_json(fc_agent_t *agent, const fc_config_t *cfg)
 
 /* The application finds a config.json once the broker has answered, even if nothing could
    be applied yet (then it holds the config in force: maybe just {"_rev": 0}). */
-static void s_ensure_json(fc_agent_t *agent)
+static void s_ensure_json(fc_reconf_t *self)
 {
-    if (access(fc_agent_reconf(agent)->json_path, F_OK) != 0)
-        fc_reconf_write_json(agent, fc_agent_reconf(agent)->cur);
+    if (access(self->json_path, F_OK) != 0)
+        fc_reconf_write_json(self, self->cur);
 }
 
 /* Acks every revision of the batch that concerns this agent with the same outcome. */
-static void s_ack_batch(fc_agent_t *agent, fc_ack_t ack, const char *text)
+static void s_ack_batch(fc_reconf_t *self, fc_ack_t ack, const char *text)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     for (size_t i = 0; i < self->nbatch; i++)
-        fc_reconf_ack(agent, self->batch[i], ack, "%s", text);
+        fc_reconf_ack(self, self->batch[i], ack, "%s", text);
     const char *state = fc_ack_name(ack);
-    fc_msg_set_str(fc_agent_result(agent)->config_state,
-                   sizeof fc_agent_result(agent)->config_state, state);
-    if (s_loud(agent) && self->nbatch)
-        fc_agent_log(agent, "config rev %llu: %s%s%s",
-                     (unsigned long long)self->batch[self->nbatch - 1], state, text[0] ? ": " : "",
-                     text);
-    if (fc_agent_mode(agent) != FC_AGENT_DAEMON && ack == FC_ACK_FAILED) {
+    fc_msg_set_str(self->host.res->config_state, sizeof self->host.res->config_state, state);
+    if (fc_reconf_loud(self) && self->nbatch)
+        fc_reconf_log(self, "config rev %llu: %s%s%s",
+                      (unsigned long long)self->batch[self->nbatch - 1], state, text[0] ? ": " : "",
+                      text);
+    if (fc_reconf_mode(self) != FC_AGENT_DAEMON && ack == FC_ACK_FAILED) {
         self->once_error = true;
         self->once_err = FC_EREFUSED;
         snprintf(self->once_msg, sizeof self->once_msg, "%s", text);
@@ -188,54 +179,52 @@ static char *s_diff_json(const fc_diff_entry_t *d, size_t n, uint64_t rev)
 
 /* Runs a config hook with the diff on stdin, for at most --hook-timeout. Returns its status as
    fc_hook_run_timed does. */
-static int s_run(fc_agent_t *agent, const char *cmd, const char *phase, const char *json,
+static int s_run(fc_reconf_t *self, const char *cmd, const char *phase, const char *json,
                  uint64_t rev)
 {
     char revtext[32];
     snprintf(revtext, sizeof revtext, "%llu", (unsigned long long)rev);
     fc_hook_env_t env[] = {{"FLEETCAST_CONFIG_PHASE", phase},
                            {"FLEETCAST_CONFIG_REV", revtext},
-                           {"FLEETCAST_CONFIG_FILE", fc_agent_reconf(agent)->json_path},
-                           {"FLEETCAST_AGENT_ID", fc_agent_id(agent)},
-                           {"FLEETCAST_GROUP", fc_agent_reconf(agent)->group}};
+                           {"FLEETCAST_CONFIG_FILE", self->json_path},
+                           {"FLEETCAST_AGENT_ID", self->host.id},
+                           {"FLEETCAST_GROUP", self->group}};
     return fc_hook_run_timed(cmd, NULL, env, sizeof env / sizeof env[0], json,
-                             json ? strlen(json) : 0, fc_agent_hook_timeout(agent));
+                             json ? strlen(json) : 0, self->host.hook_timeout);
 }
 
 /* "exit 3", "killed by signal 9", "timed out after 600 s", ... */
-static const char *s_status(const fc_agent_t *agent, char *buf, size_t size, int rc)
+static const char *s_status(const fc_reconf_t *self, char *buf, size_t size, int rc)
 {
-    return fc_hook_status(buf, size, rc, fc_agent_hook_timeout(agent));
+    return fc_hook_status(buf, size, rc, self->host.hook_timeout);
 }
 
 /* ---------------------------------------------------------------- the phases */
 
 /* Changing: the in-process handler, then the command; the first veto wins. Writes why into
    why (empty: accepted). */
-static void s_changing(fc_agent_t *agent, const fc_diff_entry_t *d, size_t n, const char *json,
+static void s_changing(fc_reconf_t *self, const fc_diff_entry_t *d, size_t n, const char *json,
                        char *why, size_t size)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     why[0] = '\0';
     if (self->changing_fn && !self->changing_fn(d, n, self->changing_arg)) {
         snprintf(why, size, "vetoed by the in-process changing handler");
         return;
     }
     if (self->changing) {
-        int rc = s_run(agent, self->changing, "changing", json, fc_config_last_rev(self->next));
+        int rc = s_run(self, self->changing, "changing", json, fc_config_last_rev(self->next));
         char st[48];
         if (rc != 0)
             snprintf(why, size, "vetoed by changing handler (%s)",
-                     s_status(agent, st, sizeof st, rc));
+                     s_status(self, st, sizeof st, rc));
     }
 }
 
 /* Changed: the new config is in force while the handlers run (getters see it); if one fails,
    the old one is put back, and an in-process handler that had accepted gets the reverse
    diff to undo what it did. */
-static void s_changed(fc_agent_t *agent, fc_diff_entry_t *d, size_t n, const char *json)
+static void s_changed(fc_reconf_t *self, fc_diff_entry_t *d, size_t n, const char *json)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     fc_config_t *old = self->cur, *neu = self->next;
     self->next = NULL;
     pthread_mutex_lock(&self->lock);
@@ -254,16 +243,16 @@ static void s_changed(fc_agent_t *agent, fc_diff_entry_t *d, size_t n, const cha
             callback_applied = true;
     }
     if (rc == 0 && self->changed) {
-        rc = s_run(agent, self->changed, "changed", json, rev);
+        rc = s_run(self, self->changed, "changed", json, rev);
         if (rc != 0)
             snprintf(why, sizeof why, "changed handler failed (%s)",
-                     s_status(agent, st, sizeof st, rc));
+                     s_status(self, st, sizeof st, rc));
     }
     if (rc == 0) {
-        rc = fc_reconf_write_json(agent, neu);
+        rc = fc_reconf_write_json(self, neu);
         if (rc != 0)
             snprintf(why, sizeof why, "cannot write %s: %s (%s)", self->json_path, fc_strerror(rc),
-                     fc_agent_error_name(rc));
+                     fc_error_name(rc));
     }
     if (rc == 0) {
         char keys[FC_MAX_TEXT / 2];
@@ -271,8 +260,8 @@ static void s_changed(fc_agent_t *agent, fc_diff_entry_t *d, size_t n, const cha
         fc_config_destroy(&self->held);
         fc_config_destroy(&old);
         fc_config_t *cfg = neu;
-        fc_reconf_set_cur(agent, &cfg, true); /* in force already: records and saves it */
-        s_ack_batch(agent, FC_ACK_APPLIED, keys);
+        fc_reconf_set_cur(self, &cfg, true); /* in force already: records and saves it */
+        s_ack_batch(self, FC_ACK_APPLIED, keys);
         return;
     }
     pthread_mutex_lock(&self->lock);
@@ -291,13 +280,12 @@ static void s_changed(fc_agent_t *agent, fc_diff_entry_t *d, size_t n, const cha
     char text[FC_MAX_TEXT + 1];
     fc_textf(text, sizeof text, "%s; previous config (rev %llu) stays in force", why, /* may cut */
              (unsigned long long)fc_config_last_rev(old));
-    s_ensure_json(agent);
-    s_ack_batch(agent, FC_ACK_FAILED, text);
+    s_ensure_json(self);
+    s_ack_batch(self, FC_ACK_FAILED, text);
 }
 
-void fc_reconf_judge(fc_agent_t *agent, double now)
+void fc_reconf_judge(fc_reconf_t *self, double now)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     size_t n = 0;
     fc_diff_entry_t *d = fc_config_diff(self->cur, self->next, &n);
     if (!d || n == 0) {
@@ -305,22 +293,22 @@ void fc_reconf_judge(fc_agent_t *agent, double now)
         free(d);
         fc_config_destroy(&self->held);
         bool save = self->nbatch > 0;
-        fc_reconf_set_cur(agent, &self->next, save);
-        s_ensure_json(agent);
+        fc_reconf_set_cur(self, &self->next, save);
+        s_ensure_json(self);
         if (self->nbatch)
-            s_ack_batch(agent, FC_ACK_UNCHANGED, "");
+            s_ack_batch(self, FC_ACK_UNCHANGED, "");
         return;
     }
     uint64_t rev = fc_config_last_rev(self->next);
     char *json = s_diff_json(d, n, rev);
     char why[FC_MAX_TEXT + 1];
-    s_changing(agent, d, n, json, why, sizeof why);
+    s_changing(self, d, n, json, why, sizeof why);
     bool vetoed = why[0] != '\0';
     for (size_t i = 0; i < n && !why[0]; i++)
         if (d[i].restart_only)
             snprintf(why, sizeof why, "key %s needs a restart", d[i].key);
     if (!why[0])
-        s_changed(agent, d, n, json);
+        s_changed(self, d, n, json);
     else if (!self->restart) {
         fc_config_destroy(&self->held);
         self->held = self->next;
@@ -328,28 +316,27 @@ void fc_reconf_judge(fc_agent_t *agent, double now)
         char text[FC_MAX_TEXT + 1];
         fc_textf(text, sizeof text, "%s; no --exec-restart: old values stay in force",
                  why); /* may cut */
-        s_ensure_json(agent);
+        s_ensure_json(self);
         /* Nothing restarts: a veto is reported as such (a canary counts it as a failure),
            a restart-only key as waiting for someone to restart the application. */
-        s_ack_batch(agent, vetoed ? FC_ACK_VETOED : FC_ACK_RESTART_REQUIRED, text);
+        s_ack_batch(self, vetoed ? FC_ACK_VETOED : FC_ACK_RESTART_REQUIRED, text);
     } else {
         /* The restart path waits for a slot: the broker staggers restarts across the fleet. */
         self->slot_wait = true;
-        fc_reconf_slot_forget(agent);
+        fc_reconf_slot_forget(self);
         self->slot_rev = s_batch_rev(self);
         self->slot_retry = now;
         fc_textf(self->restart_why, sizeof self->restart_why, "%s: restarted", why); /* may cut */
-        if (s_loud(agent))
-            fc_agent_log(agent, "config rev %llu: %s; waiting for a restart slot",
-                         (unsigned long long)rev, why);
+        if (fc_reconf_loud(self))
+            fc_reconf_log(self, "config rev %llu: %s; waiting for a restart slot",
+                          (unsigned long long)rev, why);
     }
     free(json);
     free(d);
 }
 
-void fc_reconf_restart(fc_agent_t *agent)
+void fc_reconf_restart(fc_reconf_t *self)
 {
-    fc_reconf_t *self = fc_agent_reconf(agent);
     self->slot_wait = false;
     if (!self->next)
         return;
@@ -357,22 +344,22 @@ void fc_reconf_restart(fc_agent_t *agent)
     fc_diff_entry_t *d = fc_config_diff(self->cur, self->next, &n);
     char *json = s_diff_json(d, n, fc_config_last_rev(self->next));
     char text[FC_MAX_TEXT + 1], st[48];
-    int rc = fc_reconf_write_json(agent, self->next);
+    int rc = fc_reconf_write_json(self, self->next);
     if (rc == 0)
-        rc = s_pending_save(agent);
+        rc = s_pending_save(self);
     if (rc != 0) {
-        fc_reconf_write_json(agent, self->cur);
-        fc_reconf_save(agent, self->cur);
+        fc_reconf_write_json(self, self->cur);
+        fc_reconf_save(self, self->cur);
         snprintf(text, sizeof text, "cannot write the new config in %s: %s (%s); not restarted",
-                 fc_agent_state_dir(agent), fc_strerror(rc), fc_agent_error_name(rc));
+                 self->host.state_dir, fc_strerror(rc), fc_error_name(rc));
     } else {
-        rc = s_run(agent, self->restart, "restart", json, fc_config_last_rev(self->next));
+        rc = s_run(self, self->restart, "restart", json, fc_config_last_rev(self->next));
         if (rc != 0) {
             /* The application keeps (or comes back with) what it had. */
-            fc_reconf_write_json(agent, self->cur);
-            fc_reconf_save(agent, self->cur);
+            fc_reconf_write_json(self, self->cur);
+            fc_reconf_save(self, self->cur);
             snprintf(text, sizeof text, "restart command failed (%s); previous config restored",
-                     s_status(agent, st, sizeof st, rc));
+                     s_status(self, st, sizeof st, rc));
         }
     }
     unlink(self->pending_path);
@@ -382,10 +369,10 @@ void fc_reconf_restart(fc_agent_t *agent)
         fc_config_destroy(&self->held);
         self->held = self->next;
         self->next = NULL;
-        s_ack_batch(agent, FC_ACK_FAILED, text);
+        s_ack_batch(self, FC_ACK_FAILED, text);
         return;
     }
     fc_config_destroy(&self->held);
-    fc_reconf_set_cur(agent, &self->next, false); /* saved before the command */
-    s_ack_batch(agent, FC_ACK_RESTARTED, self->restart_why);
+    fc_reconf_set_cur(self, &self->next, false); /* saved before the command */
+    s_ack_batch(self, FC_ACK_RESTARTED, self->restart_why);
 }

@@ -18,6 +18,7 @@
 #include "fc_envelope.h"
 #include "fc_error.h"
 #include "fc_file.h"
+#include "fc_follower.h"
 #include "fc_freshness.h"
 #include "fc_hash.h"
 #include "fc_history.h"
@@ -35,6 +36,7 @@
 #include "fc_reconf.h"
 #include "fc_requester.h"
 #include "fc_role.h"
+#include "fc_session.h"
 #include "fc_sockopt.h"
 #include "fc_stamp.h"
 #include "fc_state.h"
@@ -68,6 +70,8 @@ static const s_test_t s_tests[] = {
     {"fc_broker", fc_broker_test},
     {"fc_journal", fc_journal_test},
     {"fc_install", fc_install_test},
+    {"fc_follower", fc_follower_test},
+    {"fc_session", fc_session_test},
     {"fc_agent", fc_agent_test},
     {"fc_agent_trust", fc_agent_trust_test},
     {"fc_freshness", fc_freshness_test},

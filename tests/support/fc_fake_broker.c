@@ -1,8 +1,15 @@
 /* fc_fake_broker.c: the loop, sockets and default answers of every fake broker of the tests. */
 #include "fc_fake_broker.h"
+#include "fc_error.h"
+#include "fc_file.h"
+#include "fc_hash.h"
 #include "fc_sockopt.h"
+#include "fc_test_check.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 static fc_msg_t *s_default(const fc_fake_broker_t *fake, const fc_msg_t *req, int heartbeat_ms)
 {
@@ -131,4 +138,32 @@ void fc_fake_broker_run(zsock_t *pipe, uint64_t epoch, fc_fake_serve_fn *serve,
 {
     fc_fake_opts_t opts = {.epoch = epoch, .serve = serve, .command = command, .state = state};
     fc_fake_broker_serve(&opts, pipe, 0);
+}
+
+fc_msg_t *fc_fake_chunk_reply(const fc_manifest_t *m, const char *src, const fc_msg_t *req,
+                              bool corrupt)
+{
+    const fc_file_t *file = NULL;
+    for (uint32_t i = 0; m && i < m->nfiles; i++)
+        if (fc_hash_equal(m->files[i].hash, req->blob))
+            file = &m->files[i];
+    if (!file || req->offset + req->length > file->size) {
+        fc_msg_t *rep = fc_msg_new(FC_MSG_ERROR);
+        rep->code = FC_ENOTFOUND;
+        return rep;
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", src, file->path);
+    zframe_t *data = zframe_new(NULL, req->length);
+    int fd = open(path, O_RDONLY);
+    FC_CHECK(fd >= 0);
+    FC_CHECK(fc_pread_all(fd, zframe_data(data), req->length, req->offset) == 0);
+    close(fd);
+    if (corrupt && req->length > 0)
+        zframe_data(data)[0] ^= 0x5a;
+    fc_msg_t *rep = fc_msg_new(FC_MSG_CHUNK);
+    memcpy(rep->blob, req->blob, FC_HASH_LEN);
+    rep->offset = req->offset;
+    rep->data = data;
+    return rep;
 }

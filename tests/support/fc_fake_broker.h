@@ -6,6 +6,7 @@
 #define FC_FAKE_BROKER_H
 
 #include "fc_curve.h"
+#include "fc_manifest.h"
 #include "fc_msg.h"
 
 #include <czmq.h>
@@ -63,5 +64,12 @@ int fc_fake_broker_serve(const fc_fake_opts_t *opts, zsock_t *pipe, int64_t dead
    ports with serve, command and state, until "$TERM". */
 void fc_fake_broker_run(zsock_t *pipe, uint64_t epoch, fc_fake_serve_fn *serve,
                         fc_fake_command_fn *command, void *state);
+
+/* The reply a broker holding release m (borrowed; NULL: none) with its files under src gives
+   GET_CHUNK req (borrowed): the CHUNK read at its offset, or ERROR FC_ENOTFOUND for a blob
+   or range m does not have. corrupt: the data's first byte flipped, as a damaged copy would
+   be. The caller owns the reply. */
+fc_msg_t *fc_fake_chunk_reply(const fc_manifest_t *m, const char *src, const fc_msg_t *req,
+                              bool corrupt);
 
 #endif

@@ -462,6 +462,21 @@ int fc_store_blob_verify_file(const char *dir, const uint8_t blob[FC_HASH_LEN],
     return err;
 }
 
+int fc_store_blob_remove(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *bytes)
+{
+    char path[PATH_MAX];
+    s_blob_path(self, blob, path, sizeof path);
+    s_fd_evict(self, blob, false);
+    struct stat sb;
+    *bytes = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    return unlink(path) == 0 || errno == ENOENT ? FC_OK : fc_errno_to_error(errno);
+}
+
+int fc_store_upload_discard(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
+{
+    return s_discard_upload(self, blob);
+}
+
 int fc_store_blob_quarantine(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], const char *reason)
 {
     char path[PATH_MAX], aside[PATH_MAX + 16];

@@ -153,6 +153,8 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_GET_TRUST] = {M_U64(serial)},
     [FC_MSG_TRUST] = {M_U64(serial), M_TRUSTLIST},
     [FC_MSG_TRUST_ANNOUNCE] = {M_U64(epoch), M_U64(seq), M_U64(serial)},
+    [FC_MSG_RELEASE_GET] = {M_STR(channel), M_U64(serial)},
+    [FC_MSG_RELEASE_PRUNE] = {M_STR(channel), M_U64(serial)},
 };
 
 static const char *s_names[FC_MSG_TYPE_MAX] = {
@@ -191,6 +193,8 @@ static const char *s_names[FC_MSG_TYPE_MAX] = {
     [FC_MSG_GET_TRUST] = "GET_TRUST",
     [FC_MSG_TRUST] = "TRUST",
     [FC_MSG_TRUST_ANNOUNCE] = "TRUST_ANNOUNCE",
+    [FC_MSG_RELEASE_GET] = "RELEASE_GET",
+    [FC_MSG_RELEASE_PRUNE] = "RELEASE_PRUNE",
 };
 
 static bool s_known(uint64_t type)

@@ -57,6 +57,9 @@ typedef enum {
     FC_MSG_TRUST =
         34, /* B>C  serial (latest; 0 = none), bytes (sealed trust list, empty if none) */
     FC_MSG_TRUST_ANNOUNCE = 35, /* PUB topic "T": epoch, seq, serial (of the new trust list) */
+    FC_MSG_RELEASE_GET = 36,    /* P>B  channel, serial -> SNAPSHOT (that release's manifest) */
+    FC_MSG_RELEASE_PRUNE =
+        37, /* P>B  channel, serial (releases to keep) -> OK (serial = removed) */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 

@@ -165,6 +165,11 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
         m->seq = 9;
         m->serial = 4;
         break;
+    case FC_MSG_RELEASE_GET:
+    case FC_MSG_RELEASE_PRUNE:
+        fc_msg_set_str(m->channel, sizeof m->channel, "stable");
+        m->serial = type == FC_MSG_RELEASE_GET ? 12 : 3;
+        break;
     default:
         break;
     }

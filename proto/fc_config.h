@@ -84,6 +84,12 @@ fc_scope_kind_t fc_scope_kind(const char *scope, const char **name);
 bool fc_scope_matches(const char *scope, const char *agent_id, const char *group);
 /* Stable canary membership: BLAKE2b(agent id) mod 100 < percent (percent 0 or >= 100: all). */
 bool fc_canary_member(const char *agent_id, uint32_t percent);
+/* An agent id's bucket, 0..99: the first 8 bytes of BLAKE2b-256(id), big-endian, mod 100. */
+uint32_t fc_canary_bucket(const char *agent_id);
+/* The smallest canary percentage >= percent that makes at least one of the n agents ids a
+   member: percent itself when one already is (or percent is 0 or >= 100, or n is 0), else
+   the lowest bucket + 1. Any percentage above 0 chooses at least one agent. */
+uint32_t fc_canary_widen(const char *const *ids, size_t n, uint32_t percent);
 
 /* ---- schema --------------------------------------------------------------------------- */
 /* Schema JSON:
@@ -121,6 +127,11 @@ fc_config_t *fc_config_dup(const fc_config_t *self);
 int fc_config_add(fc_config_t *self, fc_revision_t **rev_p, const uint8_t *signed_bytes,
                   size_t len);
 uint64_t fc_config_last_rev(const fc_config_t *self);
+/* The broker halted canary revision rev: its values count for no one from now on (also in
+   copies made after). true if that marked a held, unpromoted canary SET revision not yet
+   marked (the effective config may have changed); false otherwise. Marks are not saved:
+   the broker names its halted revisions in every CONFIG_SNAPSHOT. */
+bool fc_config_halt(fc_config_t *self, uint64_t rev);
 /* Effective value of key, or NULL. Borrowed until the next add. */
 const fc_value_t *fc_config_get(const fc_config_t *self, const char *key);
 size_t fc_config_size(const fc_config_t *self);

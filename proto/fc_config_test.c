@@ -339,6 +339,33 @@ static void s_test_names(void)
     }
     FC_CHECK(in10 > 50 && in10 < 150);
     FC_CHECK(in50 > 420 && in50 < 580);
+
+    /* Widening: any percentage above 0 chooses at least one of the agents there are. */
+    const char *few[3];
+    char names[3][32];
+    size_t nfew = 0;
+    for (int k = 0; nfew < 3 && k < 1000; k++) {
+        snprintf(names[nfew], sizeof names[nfew], "agent-%d", k);
+        if (fc_canary_bucket(names[nfew]) >= 34) {
+            few[nfew] = names[nfew];
+            nfew++;
+        }
+    }
+    FC_CHECK(nfew == 3);
+    uint32_t lowest = 99;
+    for (size_t i = 0; i < 3; i++) {
+        FC_CHECK(!fc_canary_member(few[i], 34)); /* the bug: 34% chose none of them */
+        if (fc_canary_bucket(few[i]) < lowest)
+            lowest = fc_canary_bucket(few[i]);
+    }
+    uint32_t wide = fc_canary_widen(few, 3, 34);
+    FC_CHECK(wide == lowest + 1);
+    size_t chosen = 0;
+    for (size_t i = 0; i < 3; i++)
+        chosen += fc_canary_member(few[i], wide);
+    FC_CHECK(chosen >= 1);
+    FC_CHECK(fc_canary_widen(few, 3, lowest + 1) == lowest + 1); /* one chosen already */
+    FC_CHECK(fc_canary_widen(few, 0, 34) == 34 && fc_canary_widen(few, 3, 0) == 0);
 }
 
 static void s_test_revisions(const fc_signkey_t *key, const fc_signkey_t *other,

@@ -342,12 +342,18 @@ static bool s_batch_start(fc_agent_t *agent)
     return true;
 }
 
-/* The whole batch is in: judge it, unless it brought nothing new. */
+/* The whole batch is in: judge it, unless it brought nothing new. A halt is new: a member
+   that applied the halted canary goes back to the last good values, and one that failed it
+   drops it from what it holds back. */
 static void s_batch_done(fc_agent_t *agent, double now)
 {
     fc_reconf_t *self = fc_agent_reconf(agent);
     fc_config_t *base = self->held ? self->held : self->cur;
-    if (fc_config_last_rev(self->next) == fc_config_last_rev(base))
+    bool halts = self->halts_changed;
+    self->halts_changed = false;
+    if (halts)
+        fc_reconf_judge(agent, now);
+    else if (fc_config_last_rev(self->next) == fc_config_last_rev(base))
         fc_config_destroy(&self->next);
     else if (self->nbatch == 0 && self->held) {
         /* Nothing for us: the revisions held back are not judged again for it. */
@@ -362,6 +368,34 @@ static void s_batch_done(fc_agent_t *agent, double now)
     self->synced = true;
     if (self->sync_again)
         fc_reconf_sync(agent, now);
+}
+
+/* The broker names its halted canary revisions in every snapshot: from now on their values
+   count neither in the batch nor in what is held back. */
+static void s_halts(fc_agent_t *agent, const fc_msg_t *msg)
+{
+    fc_reconf_t *self = fc_agent_reconf(agent);
+    size_t n = 0;
+    uint64_t *revs = msg->bytes_len ? malloc(msg->bytes_len) : NULL;
+    if (!revs || fc_msg_halted(msg, revs, msg->bytes_len / 8, &n) != FC_OK) {
+        if (revs)
+            fc_agent_log(agent, "broker sent a malformed list of halted config revisions; "
+                                "ignored");
+        free(revs);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (self->held)
+            fc_config_halt(self->held, revs[i]);
+        if (fc_config_halt(self->next, revs[i])) {
+            self->halts_changed = true;
+            fc_agent_log(agent,
+                         "config rev %llu was halted by the broker: its values no "
+                         "longer count here",
+                         (unsigned long long)revs[i]);
+        }
+    }
+    free(revs);
 }
 
 static void s_on_snapshot(fc_agent_t *agent, const fc_msg_t *msg, double now)
@@ -384,6 +418,7 @@ static void s_on_snapshot(fc_agent_t *agent, const fc_msg_t *msg, double now)
     }
     for (size_t i = 0; i < msg->nitems; i++)
         s_add(agent, msg->items[i].data, msg->items[i].len);
+    s_halts(agent, msg);
     /* Pages: ask for what follows the last revision received, as long as pages move on. */
     if (msg->flag && fc_config_last_rev(self->next) > before) {
         s_send_sync(agent);

@@ -64,6 +64,7 @@ typedef struct fc_reconf_t {
     char once_msg[FC_MAX_TEXT + 1];
     double last_log;    /* rate limit for repeated complaints */
     bool warned_behind; /* said that the broker's history is behind ours */
+    bool halts_changed; /* this batch learnt of a halted canary whose values counted here */
 } fc_reconf_t;
 
 /* fc_reconf.c: lifecycle and session. */

@@ -308,9 +308,9 @@ int fc_release_watch_run(const fc_release_cmd_options_t *o, const char *dir)
                         "(see fleetcast --help)\n");
         return 2;
     }
-    if (o->push.version) {
-        fprintf(stderr, "fleetcast: release watch makes its own versions: use "
-                        "--version-template or --version-from, not --version\n");
+    if (o->push.version || o->push.serial) {
+        fprintf(stderr, "fleetcast: release watch makes its own versions and serials: use "
+                        "--version-template or --version-from, not --version or --serial\n");
         return 2;
     }
     struct stat st;

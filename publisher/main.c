@@ -227,6 +227,24 @@ static fc_client_t *s_connect(const s_options_t *o)
     return client;
 }
 
+/* The options of a push of dir, for release push and the pushes of release watch. */
+static fc_push_options_t s_push_options(const s_options_t *o, const char *dir)
+{
+    fc_push_options_t popt = {.dir = dir,
+                              .product = o->product,
+                              .channel = o->channel,
+                              .version = o->version,
+                              .min_version = o->min_version,
+                              .mandatory = o->mandatory,
+                              .serial = o->serial,
+                              .window = o->window,
+                              .timeout_ms = o->timeout_ms,
+                              .progress = !o->quiet,
+                              .allow_empty = o->rel.push.allow_empty,
+                              .force = o->rel.push.force};
+    return popt;
+}
+
 static int s_push(const s_options_t *o, const char *dir)
 {
     if (!dir)
@@ -244,18 +262,7 @@ static int s_push(const s_options_t *o, const char *dir)
         fc_signkey_wipe(&key);
         return 1;
     }
-    fc_push_options_t popt = {dir,
-                              o->product,
-                              o->channel,
-                              o->version,
-                              o->min_version,
-                              o->mandatory,
-                              o->serial,
-                              o->window,
-                              o->timeout_ms,
-                              !o->quiet,
-                              o->rel.push.allow_empty,
-                              o->rel.push.force};
+    fc_push_options_t popt = s_push_options(o, dir);
     fc_push_result_t res;
     rc = fc_push_release(client, &popt, &key, &res);
     fc_signkey_wipe(&key);
@@ -694,10 +701,7 @@ static int s_dispatch(s_options_t *o, const char *cmd, const char *sub, int argc
         return s_push(o, optind + 2 < argc ? argv[optind + 2] : NULL);
     if (streq(cmd, "release") && sub && !streq(sub, "list")) {
         fc_release_cmd_options_t *r = &o->rel;
-        fc_push_options_t popt = {NULL,           o->product,   o->channel,          o->version,
-                                  o->min_version, o->mandatory, o->serial,           o->window,
-                                  o->timeout_ms,  false,        r->push.allow_empty, r->push.force};
-        r->push = popt;
+        r->push = s_push_options(o, NULL); /* watch passes every push option through */
         r->broker = o->broker;
         r->curve = o->curve;
         r->json = o->json;

@@ -60,7 +60,7 @@ static void s_say(s_watch_t *w, const char *event, const char *version, uint64_t
         fc_json_t *j = fc_json_new();
         fc_json_open(j);
         fc_json_key_str(j, "event", event);
-        fc_json_key_double(j, "time", fc_now());
+        fc_json_key_double(j, "time", (double)zclock_time() / 1000.0); /* unix seconds */
         fc_json_key_str(j, "channel", w->o->push.channel);
         if (version)
             fc_json_key_str(j, "version", version);

@@ -228,6 +228,11 @@ int fc_store_blob_state(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint6
     uint64_t have;
     if (fc_store_blob_exists(self, blob, &have)) {
         *complete = true;
+        /* A push is counting on it: garbage collection spares a blob no release names only
+           while it is young (fc_store_gc), so it is young again from now. */
+        char path[PATH_MAX];
+        s_blob_path(self, blob, path, sizeof path);
+        utimensat(AT_FDCWD, path, NULL, 0);
         uint64_t stale;
         if (s_upload_size(self, blob, &stale) == FC_OK)
             s_discard_upload(self, blob); /* a crash between rename and cleanup */

@@ -375,11 +375,10 @@ int fc_release_watch_run(const fc_release_cmd_options_t *o, const char *dir)
         if (!w.dirty || now < w.last_event + debounce || now < w.retry_at)
             continue;
         if (zhashx_size(w.writing) > 0) {
+            zhashx_first(w.writing);
             if (!waiting_said)
                 s_say(&w, "waiting", NULL, 0, NULL, "waiting for %s to be closed by its writer",
-                      (const char *)zhashx_cursor(w.writing)
-                          ? (const char *)zhashx_cursor(w.writing)
-                          : "a file");
+                      (const char *)zhashx_cursor(w.writing));
             waiting_said = true;
             continue;
         }

@@ -612,6 +612,22 @@ static void s_test_config(const fc_signkey_t *key, const fc_trust_t *trust)
     s_assert_get(web, "feature", "\"on\"");
     s_assert_get(web2, "feature", "absent");
     s_assert_get(db, "feature", "absent");
+    /* The broker halts it: its values count for no one (copies keep the mark), and only an
+       unpromoted canary SET the config holds can be halted. */
+    fc_config_t *halted = fc_config_dup(web);
+    FC_CHECK(!fc_config_halt(halted, 6) && !fc_config_halt(halted, 99));
+    FC_CHECK(fc_config_halt(halted, 7) && !fc_config_halt(halted, 7));
+    s_assert_get(halted, "feature", "absent");
+    s_assert_get(halted, "port", "81");
+    fc_config_t *copy = fc_config_dup(halted);
+    s_assert_get(copy, "feature", "absent");
+    size_t nrev = 0;
+    fc_diff_entry_t *back = fc_config_diff(web, copy, &nrev);
+    FC_CHECK(back && nrev == 1 && !strcmp(back[0].key, "feature") && back[0].old_value &&
+             !back[0].new_value);
+    free(back);
+    fc_config_destroy(&copy);
+    fc_config_destroy(&halted);
     fc_config_t *web2_before = fc_config_dup(web2);
     r = fc_revision_new(FC_REV_PROMOTE);
     r->rev = 8;
@@ -621,6 +637,8 @@ static void s_test_config(const fc_signkey_t *key, const fc_trust_t *trust)
     s_assert_get(web2, "feature", "\"on\"");
     s_assert_get(web, "feature", "\"on\"");
     s_assert_get(db, "feature", "absent");
+    FC_CHECK(!fc_config_halt(web2, 7)); /* promoted: meant for everyone, never taken back */
+    s_assert_get(web2, "feature", "\"on\"");
     size_t n = 0;
     fc_diff_entry_t *d = fc_config_diff(web2_before, web2, &n);
     FC_CHECK(d && n == 1 && !strcmp(d[0].key, "feature") && !d[0].old_value && d[0].new_value);

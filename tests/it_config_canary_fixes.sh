@@ -56,6 +56,8 @@ fc_wait_for "every mix agent at revision $base" 30 at_base
 bad=$(fc_config set mode=fast --scope group:mix --canary 50 --halt-percent 20 --json | fc_json_num rev)
 halted() { grep -qF '"halted":true' <<<"$(fc_cli config status "$1" --json | tr -d ' \n')"; }
 fc_wait_for "revision $bad to halt" 30 halted "$bad"
+# The member with a healthy hook did apply it (that is what has to be taken back).
+fc_wait_for "${mix[0]} to have applied revision $bad" 30 fc_config_count_ge "$bad" applied 1
 reverted() { local a; for a in "${all[@]}"; do fc_config_lacks "$a" mode || return 1; done; }
 fc_wait_for "every canary member to go back to the last good values" 30 reverted
 fc_pass "the halted canary's member that applied it (${mix[0]}) went back to the last good values"

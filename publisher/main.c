@@ -634,7 +634,7 @@ int main(int argc, char **argv)
             o.rel.version_from = optarg;
             break;
         case O_DEBOUNCE:
-            if (fc_optval_duration("--debounce", optarg, 1000, 0, 3600000, &o.rel.debounce_ms, msg,
+            if (fc_optval_duration("--debounce", optarg, 1000, 10, 3600000, &o.rel.debounce_ms, msg,
                                    sizeof msg))
                 return s_usage_error("%s", msg);
             break;

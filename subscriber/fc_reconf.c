@@ -3,6 +3,7 @@
    requester), timers, and the --once pass. */
 #include "fc_reconf.h"
 #include "fc_error.h"
+#include "fc_optval.h"
 #include "fc_util.h"
 
 #include <errno.h>
@@ -88,6 +89,40 @@ static fc_config_t *s_load(fc_agent_t *agent, fc_reconf_t *self)
     return fc_config_new(fc_agent_id(agent), self->group);
 }
 
+/* The halts learnt before a restart count from the start: with the broker unreachable the
+   agent must not run a halted canary's values again (fc_config_halt marks are not saved
+   with the revisions). */
+static void s_load_halts(fc_agent_t *agent, fc_reconf_t *self)
+{
+    char *text = (char *)fc_read_file(self->halted_path, 64 * 1024, NULL);
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        uint64_t rev = 0;
+        if (fc_optval_uint("halted revision", line, 1, INT64_MAX, &rev, NULL, 0) == FC_OK)
+            fc_config_halt(self->cur, rev);
+        else if (*line)
+            fc_agent_log(agent, "%s: '%s' is not a revision number; ignored", self->halted_path,
+                         line);
+    }
+    free(text);
+}
+
+/* Keeps the broker's list of halted revisions for the next start (s_load_halts). */
+static void s_save_halts(fc_agent_t *agent, const uint64_t *revs, size_t n)
+{
+    fc_reconf_t *self = fc_agent_reconf(agent);
+    char *text = malloc(n * 21 + 1);
+    size_t len = 0;
+    for (size_t i = 0; text && i < n; i++)
+        len += (size_t)snprintf(text + len, 22, "%llu\n", (unsigned long long)revs[i]);
+    if (!text || fc_write_file_atomic(self->halted_path, text, len, 0644) != 0)
+        fc_agent_log(agent, "cannot save the halted config revisions to %s: %s", self->halted_path,
+                     text ? strerror(errno) : "out of memory");
+    free(text);
+}
+
 fc_reconf_t *fc_reconf_new(fc_agent_t *agent, const fc_agent_config_t *cfg)
 {
     fc_reconf_t *self = (fc_reconf_t *)zmalloc(sizeof(fc_reconf_t));
@@ -99,10 +134,14 @@ fc_reconf_t *fc_reconf_new(fc_agent_t *agent, const fc_agent_config_t *cfg)
     self->revs_path = s_path(fc_agent_state_dir(agent), FC_RECONF_REVS);
     self->who_path = s_path(fc_agent_state_dir(agent), FC_RECONF_WHO);
     self->pending_path = s_path(fc_agent_state_dir(agent), FC_RECONF_PENDING);
+    self->halted_path = s_path(fc_agent_state_dir(agent), FC_RECONF_HALTED);
     pthread_mutex_init(&self->lock, NULL);
     fc_agent_set_reconf(agent, self); /* what follows reaches it through the agent */
-    if (self->group && self->json_path && self->revs_path && self->who_path && self->pending_path)
+    if (self->group && self->json_path && self->revs_path && self->who_path && self->pending_path &&
+        self->halted_path)
         self->cur = s_load(agent, self);
+    if (self->cur)
+        s_load_halts(agent, self);
     if (!self->cur) {
         fc_agent_set_reconf(agent, NULL);
         fc_reconf_destroy(&self);
@@ -133,6 +172,7 @@ void fc_reconf_destroy(fc_reconf_t **self_p)
     free(self->revs_path);
     free(self->who_path);
     free(self->pending_path);
+    free(self->halted_path);
     free(self);
     *self_p = NULL;
 }
@@ -384,16 +424,21 @@ static void s_halts(fc_agent_t *agent, const fc_msg_t *msg)
         free(revs);
         return;
     }
+    bool marked = false;
     for (size_t i = 0; i < n; i++) {
         if (self->held)
             fc_config_halt(self->held, revs[i]);
         if (fc_config_halt(self->next, revs[i])) {
-            self->halts_changed = true;
+            marked = true;
             fc_agent_log(agent,
                          "config rev %llu was halted by the broker: its values no "
                          "longer count here",
                          (unsigned long long)revs[i]);
         }
+    }
+    if (marked) {
+        s_save_halts(agent, revs, n);
+        self->halts_changed = true;
     }
     free(revs);
 }

@@ -16,6 +16,7 @@
 #define FC_RECONF_REVS "config.revs" /* the signed revisions in force (fc_config_save) */
 #define FC_RECONF_WHO "config.agent" /* "id group" the saved revisions were folded for */
 #define FC_RECONF_PENDING "config.restart" /* a restart ran (revs, why): acked at next start */
+#define FC_RECONF_HALTED "config.halted"   /* halted canary revisions, one number a line */
 #define FC_RECONF_MAX_ACKS 64              /* acks waiting for their OK; the oldest go first */
 #define FC_RECONF_MAX_BATCH                                                                        \
     32                          /* acks for one batch: its newest revisions (a late                \
@@ -24,7 +25,7 @@
 
 typedef struct fc_reconf_t {
     char *group, *changing, *changed, *restart;
-    char *json_path, *revs_path, *who_path, *pending_path;
+    char *json_path, *revs_path, *who_path, *pending_path, *halted_path;
     bool who_saved; /* the who-file is known to match this run's id and group */
     fc_agent_changing_fn *changing_fn;
     void *changing_arg;

@@ -38,7 +38,7 @@ fc_pass "--canary 34 on 3 agents chose $chosen of them, and they applied it"
 fail_hook='in=$(cat); case "$in" in *fast*) echo refusing >&2; exit 1;; esac; exit 0'
 mix=()
 for i in $(seq 0 200); do
-  b=$(bucket "o$i"); [ "$b" -lt 50 ] && [ ${#mix[@]} -lt 1 ] && { mix+=("o$i"); fc_config_agent "o$i" --group mix --config-changed "cat >/dev/null"; }
+  b=$(bucket "o$i"); [ "$b" -lt 50 ] && [ ${#mix[@]} -lt 1 ] && { mix+=("o$i"); fc_config_agent "o$i" --group mix --config-changed "cat >/dev/null"; o_pid=$FC_LAST_PID; }
   b=$(bucket "f$i"); [ "$b" -lt 50 ] && [ $(( ${#mix[@]} )) -ge 1 ] && [ ${#mix[@]} -lt 3 ] && { mix+=("f$i"); fc_config_agent "f$i" --group mix --config-changed "$fail_hook"; }
   [ ${#mix[@]} = 3 ] && break
 done
@@ -80,3 +80,14 @@ for a in "${mix[@]}"; do
   grep -q '"level":2' <<<"$agent_view" || fc_fail "config get --agent $a: $agent_view"
 done
 fc_pass "config get and config get --agent agree: no halted value"
+
+# A member restarted while the broker is down starts without the halted values: config.json,
+# written afresh at start from the revisions it keeps, leaves them out.
+fc_stop "$o_pid"
+fc_stop "$FC_BROKER_PID"
+rm -f "$(fc_config_file "${mix[0]}")"
+fc_config_agent "${mix[0]}" --group mix --config-changed "cat >/dev/null"
+fc_wait_for "${mix[0]} to write its config.json" 30 test -s "$(fc_config_file "${mix[0]}")"
+fc_config_lacks "${mix[0]}" mode || fc_fail "${mix[0]} restarted with the halted value: $(fc_config_text "${mix[0]}")"
+fc_config_has "${mix[0]}" level 2 || fc_fail "${mix[0]} restarted without level=2: $(fc_config_text "${mix[0]}")"
+fc_pass "a member restarted with the broker down keeps the halt"

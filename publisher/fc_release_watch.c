@@ -38,7 +38,7 @@ typedef struct {
     zhashx_t *dirs;    /* watch descriptor (as text) -> directory path (owned) */
     zhashx_t *writing; /* path -> 1: modified and not yet closed by its writer */
     bool dirty;        /* something changed since the last snapshot */
-    double last_event; /* when */
+    double last_event; /* when (the start counts as one: the first snapshot waits too) */
     double retry_at;   /* after a failed push: not before this */
     double backoff;
     uint64_t published;
@@ -331,9 +331,13 @@ int fc_release_watch_run(const fc_release_cmd_options_t *o, const char *dir)
     sigaddset(&mask, SIGINT);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    s_watch_t w = {
-        o, dir, inotify_init1(IN_NONBLOCK | IN_CLOEXEC), zhashx_new(), zhashx_new(), true, 0, 0,
-        0, 0};
+    s_watch_t w = {.o = o,
+                   .dir = dir,
+                   .ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC),
+                   .dirs = zhashx_new(),
+                   .writing = zhashx_new(),
+                   .dirty = true,
+                   .last_event = fc_now()};
     zhashx_set_destructor(w.dirs, (zhashx_destructor_fn *)zstr_free);
     fc_client_t *client = fc_client_new(o->broker, 2000, o->curve, &err);
     if (sfd < 0 || w.ifd < 0 || !client) {

@@ -14,6 +14,7 @@
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_suspects.h"
+#include "fc_text.h"
 #include "fc_trust_service.h"
 #include "fc_tsan.h"
 #include "fc_verifier.h"
@@ -24,6 +25,10 @@
 #include <sys/random.h>
 #include <time.h>
 
+/* A blob asked for within this long is in transfer (seconds): a slow agent's download. */
+#define S_TRANSFER_S 600
+/* Garbage collection runs this often (ms), and once at start. */
+#define S_GC_MS (3600 * 1000)
 /* Requests handled per wakeup before heartbeats and the pipe get a turn. */
 #define S_BATCH 256
 /* Peers remembered for malformed-message counting; forgotten all at once past this. */
@@ -64,6 +69,10 @@ typedef struct {
        thread that re-reads them off this loop. */
     fc_suspects_t *suspects;
     fc_verifier_t *verifier;
+    /* Blob hex -> when (unix seconds) a chunk of it was last asked for: a blob asked for
+       within S_TRANSFER_S is in transfer, and neither pruning nor collection removes it. */
+    zhashx_t *served;
+    int64_t next_gc; /* zclock_mono() of the next periodic collection */
 } s_broker_t;
 
 struct fc_broker_t {
@@ -123,6 +132,7 @@ static void s_broker_destroy(s_broker_t **self_p)
     fc_config_service_destroy(&self->config);
     fc_store_destroy(&self->store);
     zhashx_destroy(&self->bad_peers);
+    zhashx_destroy(&self->served);
     fc_signkey_wipe(&self->stamp_key);
     free(self);
     *self_p = NULL;
@@ -142,6 +152,7 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
         self->stamp_key = *config->timestamp_key;
     }
     self->bad_peers = zhashx_new();
+    self->served = zhashx_new();
     self->store = fc_store_new(config->data_dir, err, text, textsize);
     if (!self->store) {
         s_broker_destroy(&self);
@@ -343,8 +354,37 @@ static void s_on_sync(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
+/* RELEASE_GET: one stored release's signed manifest, for a rollback or a copy to re-sign. */
+static void s_on_release_get(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    fc_msg_t *reply = fc_msg_new(FC_MSG_SNAPSHOT);
+    reply->epoch = self->epoch;
+    reply->seq = fc_store_seq(self->store);
+    fc_release_info_t info;
+    int err = fc_store_release_get(self->store, m->channel, m->serial, &info, &reply->bytes,
+                                   &reply->bytes_len);
+    if (!err) {
+        reply->releases = malloc(sizeof info);
+        err = reply->releases ? FC_OK : FC_ENOMEM;
+    }
+    if (err) {
+        fc_msg_destroy(&reply);
+        if (err == FC_ENOTFOUND)
+            s_error(self, peer, m->req, err, "channel %s has no release with serial %llu",
+                    m->channel, (unsigned long long)m->serial);
+        else
+            s_error(self, peer, m->req, err, "cannot read the release history");
+        return;
+    }
+    reply->releases[0] = info;
+    reply->nreleases = 1;
+    s_send(self, peer, m->req, &reply);
+}
+
 static void s_on_get_chunk(s_broker_t *self, zframe_t *peer, const char *key, fc_msg_t *m)
 {
+    char hex[2 * FC_HASH_LEN + 1];
+    zhashx_update(self->served, fc_hash_hex(m->blob, hex), (void *)(uintptr_t)time(NULL));
     char text[FC_MAX_TEXT];
     int err = fc_chunks_get(self->chunks, peer, key, m->req, m->blob, m->offset, m->length, text,
                             sizeof text);
@@ -435,6 +475,61 @@ static void s_on_release_commit(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
         fc_msg_destroy(&ann);
     }
     s_ok(self, peer, m->req, info.serial);
+}
+
+/* fc_store_busy_fn: a blob an agent asked for lately may be asked for again. */
+static bool s_in_transfer(const uint8_t blob[FC_HASH_LEN], void *arg)
+{
+    s_broker_t *self = (s_broker_t *)arg;
+    char hex[2 * FC_HASH_LEN + 1];
+    uintptr_t when = (uintptr_t)zhashx_lookup(self->served, fc_hash_hex(blob, hex));
+    return when && (int64_t)when > (int64_t)time(NULL) - S_TRANSFER_S;
+}
+
+static void s_log_gc(s_broker_t *self, const char *what, const fc_store_gc_result_t *r)
+{
+    if (self->quiet || (!r->releases && !r->blobs && !r->parts && !r->kept_busy))
+        return;
+    char bytes[32];
+    zsys_info("fleetcast-broker: %s: %llu releases removed (%llu kept: in transfer), %llu "
+              "blobs removed (%s), %llu partial uploads removed, %llu unneeded blobs kept: in "
+              "transfer",
+              what, (unsigned long long)r->releases, (unsigned long long)r->kept_busy,
+              (unsigned long long)r->blobs, fc_format_bytes(bytes, sizeof bytes, r->bytes),
+              (unsigned long long)r->parts, (unsigned long long)r->blobs_busy);
+}
+
+/* RELEASE_PRUNE: OK's serial is the number of releases removed. */
+static void s_on_release_prune(s_broker_t *self, zframe_t *peer, fc_msg_t *m, const char *key)
+{
+    fc_store_gc_result_t res;
+    char text[FC_MAX_TEXT + 1];
+    int err = fc_store_release_prune(self->store, m->channel, m->serial, s_in_transfer, self,
+                                     key && *key ? key : "(no key)", &res, text, sizeof text);
+    if (err) {
+        s_error(self, peer, m->req, err, "%s", text);
+        return;
+    }
+    char what[FC_MAX_NAME + 32];
+    snprintf(what, sizeof what, "prune of %s", m->channel);
+    s_log_gc(self, what, &res);
+    s_ok(self, peer, m->req, res.releases);
+}
+
+/* Hourly, and at start: partial uploads and blobs no release names, a day old. */
+static void s_gc(s_broker_t *self)
+{
+    fc_store_gc_result_t res = {0};
+    int64_t now = (int64_t)time(NULL);
+    /* Forget transfers long over, so the table holds what is being fetched, not history. */
+    zlistx_t *keys = zhashx_keys(self->served);
+    for (char *k = zlistx_first(keys); k; k = zlistx_next(keys))
+        if ((int64_t)(uintptr_t)zhashx_lookup(self->served, k) <= now - S_TRANSFER_S)
+            zhashx_delete(self->served, k);
+    zlistx_destroy(&keys);
+    if (fc_store_gc(self->store, NULL, s_in_transfer, self, now, &res) != FC_OK)
+        zsys_warning("fleetcast-broker: garbage collection failed; retried in an hour");
+    s_log_gc(self, "garbage collection", &res);
 }
 
 static void s_on_list(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
@@ -664,6 +759,12 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
     case FC_MSG_LIST:
         s_on_list(self, peer, m);
         break;
+    case FC_MSG_RELEASE_GET:
+        s_on_release_get(self, peer, m);
+        break;
+    case FC_MSG_RELEASE_PRUNE:
+        s_on_release_prune(self, peer, m, key);
+        break;
     case FC_MSG_REPORT:
         s_on_report(self, peer, m, key);
         break;
@@ -795,6 +896,11 @@ void fc_broker_actor(zsock_t *pipe, void *args)
             s_heartbeat(self);
             if (self->auth)
                 fc_broker_auth_flush(self->auth, self->store);
+            if (now >= self->next_gc) {
+                s_batch_flush(self);
+                s_gc(self);
+                self->next_gc = now + S_GC_MS;
+            }
             next_beat = now + self->heartbeat_ms;
         }
         /* Chunk requests waiting for the budget: ZeroMQ's I/O thread frees it as it writes,

@@ -64,7 +64,8 @@ void fc_config_service_set_slot_ttl(fc_config_service_t *self, int64_t ttl_ms)
 bool fc_config_service_handles(int type)
 {
     return type == FC_MSG_CONFIG_PUSH || type == FC_MSG_CONFIG_SYNC || type == FC_MSG_CONFIG_ACK ||
-           type == FC_MSG_CONFIG_STATUS || type == FC_MSG_RESTART_SLOT || type == FC_MSG_AUDIT;
+           type == FC_MSG_CONFIG_STATUS || type == FC_MSG_RESTART_SLOT || type == FC_MSG_AUDIT ||
+           type == FC_MSG_CONFIG_AGENTS;
 }
 
 static fc_msg_t *s_error(int code, const char *text)
@@ -221,6 +222,12 @@ static fc_msg_t *s_sync(fc_config_service_t *self, const fc_msg_t *m, uint64_t e
     int err =
         fc_store_config_sync(self->store, m->id, group, m->serial, FC_MAX_SNAPSHOT,
                              FC_CONFIG_SYNC_BYTES, &reply->items, &reply->nitems, &reply->flag);
+    uint64_t *halted = NULL;
+    size_t nhalted = 0;
+    if (!err)
+        err = fc_store_config_halted(self->store, &halted, &nhalted);
+    fc_msg_set_halted(reply, halted, nhalted);
+    free(halted);
     if (err) {
         fc_msg_destroy(&reply);
         return s_error(err, "cannot read the config history");
@@ -280,6 +287,21 @@ static fc_msg_t *s_status(fc_config_service_t *self, const fc_msg_t *m)
     return reply;
 }
 
+/* CONFIG_AGENTS: who a scope matches now, for a publisher choosing a canary. */
+static fc_msg_t *s_agents(fc_config_service_t *self, const fc_msg_t *m)
+{
+    if (!fc_scope_valid(m->text))
+        return s_error(FC_EINVAL, "invalid scope (global, group:NAME or agent:ID)");
+    fc_msg_t *reply = fc_msg_new(FC_MSG_CONFIG_STATUS_REPLY);
+    int err =
+        fc_store_config_agents(self->store, m->text, FC_MAX_LIST, &reply->agents, &reply->nagents);
+    if (err) {
+        fc_msg_destroy(&reply);
+        return s_error(err, "cannot read the fleet");
+    }
+    return reply;
+}
+
 static fc_msg_t *s_audit(fc_config_service_t *self, const fc_msg_t *m)
 {
     size_t max = m->serial == 0 ? 100 : m->serial > FC_MAX_LIST ? FC_MAX_LIST : (size_t)m->serial;
@@ -309,6 +331,9 @@ fc_msg_t *fc_config_service_handle(fc_config_service_t *self, const fc_msg_t *m,
         break;
     case FC_MSG_CONFIG_STATUS:
         reply = s_status(self, m);
+        break;
+    case FC_MSG_CONFIG_AGENTS:
+        reply = s_agents(self, m);
         break;
     case FC_MSG_RESTART_SLOT:
         reply = s_restart_slot(self, m);

@@ -473,11 +473,19 @@ int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
 int fc_store_latest(fc_store_t *self, const char *channel, fc_release_info_t *info,
                     uint8_t **manifest, size_t *len)
 {
+    return fc_store_release_get(self, channel, 0, info, manifest, len);
+}
+
+int fc_store_release_get(fc_store_t *self, const char *channel, uint64_t serial,
+                         fc_release_info_t *info, uint8_t **manifest, size_t *len)
+{
     sqlite3_stmt *st = fc_store_prep(self, "SELECT " S_RELEASE_COLS ", manifest FROM releases"
-                                           " WHERE channel = ? ORDER BY serial DESC LIMIT 1");
+                                           " WHERE channel = ?1 AND (?2 = 0 OR serial = ?2)"
+                                           " ORDER BY serial DESC LIMIT 1");
     if (!st)
         return FC_EIO;
     sqlite3_bind_text(st, 1, channel ? channel : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)(serial > INT64_MAX ? INT64_MAX : serial));
     int rc = sqlite3_step(st);
     int err = rc == SQLITE_ROW    ? FC_OK
               : rc == SQLITE_DONE ? FC_ENOTFOUND

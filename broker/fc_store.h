@@ -103,12 +103,50 @@ int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
    FC_ENOTFOUND if the channel has none. */
 int fc_store_latest(fc_store_t *self, const char *channel, fc_release_info_t *info,
                     uint8_t **manifest, size_t *len);
+/* As fc_store_latest, for the release of channel with this serial (0: the latest).
+   FC_ENOTFOUND if there is none (never stored, or pruned). */
+int fc_store_release_get(fc_store_t *self, const char *channel, uint64_t serial,
+                         fc_release_info_t *info, uint8_t **manifest, size_t *len);
 /* Releases newest first (by commit order), only channel's unless channel is NULL or "",
    at most max. *list is malloc'd (caller frees; NULL when empty). Returns fc_error_t. */
 int fc_store_list(fc_store_t *self, const char *channel, size_t max, fc_release_info_t **list,
                   size_t *n);
 /* The latest release of every channel, by channel name, at most max. As fc_store_list. */
 int fc_store_latest_all(fc_store_t *self, size_t max, fc_release_info_t **list, size_t *n);
+
+/* --- Pruning and garbage collection (fc_store_gc.c) -------------------------------------- */
+
+/* A channel keeps at least its current release and the one before it. */
+#define FC_STORE_KEEP_MIN 2
+/* Partial uploads, and blobs no release ever named, are collected once this old (seconds). */
+#define FC_STORE_GC_AGE 86400
+
+/* Whether blob is being fetched now (the broker served it lately); arg is the caller's. */
+typedef bool(fc_store_busy_fn)(const uint8_t blob[FC_HASH_LEN], void *arg);
+
+typedef struct {
+    uint64_t releases;   /* releases removed */
+    uint64_t kept_busy;  /* releases past keep left in place: an agent is fetching them */
+    uint64_t blobs;      /* blob files removed */
+    uint64_t bytes;      /* their bytes */
+    uint64_t blobs_busy; /* unneeded blobs left in place: being fetched */
+    uint64_t parts;      /* partial uploads removed */
+} fc_store_gc_result_t;
+
+/* RELEASE_PRUNE: removes channel's releases beyond its newest keep (at least
+   FC_STORE_KEEP_MIN), except those with a blob busy(blob, arg) says is being fetched
+   (res->kept_busy), audits it as who ("release.prune"), then collects (fc_store_gc) the
+   blobs of the removed releases that no other release names. FC_EINVAL bad channel; text
+   says why on failure. */
+int fc_store_release_prune(fc_store_t *self, const char *channel, uint64_t keep,
+                           fc_store_busy_fn *busy, void *arg, const char *who,
+                           fc_store_gc_result_t *res, char *text, size_t textsize);
+/* Garbage collection: removes every complete blob no stored release names and busy (may be
+   NULL) does not call busy, if freed (blob hex set, may be NULL) holds it or its file is
+   older than FC_STORE_GC_AGE; and every partial upload started before now -
+   FC_STORE_GC_AGE. Adds its counts to *res. */
+int fc_store_gc(fc_store_t *self, zhashx_t *freed, fc_store_busy_fn *busy, void *arg, int64_t now,
+                fc_store_gc_result_t *res);
 
 /* --- Agents ----------------------------------------------------------------------------- */
 

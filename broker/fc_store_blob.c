@@ -230,6 +230,11 @@ int fc_store_blob_state(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint6
     uint64_t have;
     if (fc_store_blob_exists(self, blob, &have)) {
         *complete = true;
+        /* A push is counting on it: garbage collection spares a blob no release names only
+           while it is young (fc_store_gc), so it is young again from now. */
+        char path[PATH_MAX];
+        s_blob_path(self, blob, path, sizeof path);
+        utimensat(AT_FDCWD, path, NULL, 0);
         uint64_t stale;
         if (s_upload_size(self, blob, &stale) == FC_OK)
             s_discard_upload(self, blob); /* a crash between rename and cleanup */
@@ -462,6 +467,21 @@ int fc_store_blob_verify_file(const char *dir, const uint8_t blob[FC_HASH_LEN],
     int err = fstat(fd, &sb) != 0 ? FC_EIO : s_verify_fd(fd, blob, (uint64_t)sb.st_size, stop, arg);
     close(fd);
     return err;
+}
+
+int fc_store_blob_remove(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *bytes)
+{
+    char path[PATH_MAX];
+    s_blob_path(self, blob, path, sizeof path);
+    s_fd_evict(self, blob, false);
+    struct stat sb;
+    *bytes = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    return unlink(path) == 0 || errno == ENOENT ? FC_OK : fc_errno_to_error(errno);
+}
+
+int fc_store_upload_discard(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
+{
+    return s_discard_upload(self, blob);
 }
 
 int fc_store_blob_quarantine(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], const char *reason)

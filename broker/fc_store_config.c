@@ -340,8 +340,10 @@ static int s_check_push(fc_store_t *self, const fc_revision_t *r, const uint8_t 
                  (unsigned long long)r->rev, (unsigned long long)latest);
         return FC_ESERIAL;
     }
-    if (r->kind == FC_REV_SET)
-        return s_check_schema(self, r, text, textsize);
+    if (r->kind == FC_REV_SET) {
+        int err = fc_store_config_canary_check(self, r->scope, r->canary, text, textsize);
+        return err ? err : s_check_schema(self, r, text, textsize);
+    }
     if (r->kind == FC_REV_PROMOTE)
         return s_check_promote(self, r, text, textsize);
     if (r->kind == FC_REV_SCHEMA && r->schema_json && *r->schema_json) {

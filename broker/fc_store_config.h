@@ -120,6 +120,19 @@ int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_
                            fc_agent_status_t **list, size_t *n);
 /* Number of known agents that scope applies to. */
 int fc_store_config_matching(fc_store_t *self, const char *scope, size_t *count);
+/* The halted canary revisions, at most FC_MAX_LIST (the newest), ascending, into *revs
+   (malloc'd, caller frees; NULL when none). Every CONFIG_SNAPSHOT names them, so agents and
+   publishers leave their values out. */
+int fc_store_config_halted(fc_store_t *self, uint64_t **revs, size_t *n);
+/* CONFIG_AGENTS: the known agents scope applies to, by id, at most max: id, channel = the
+   group recorded for it, state "pending", last_seen. *list malloc'd (caller frees). */
+int fc_store_config_agents(fc_store_t *self, const char *scope, size_t max,
+                           fc_agent_status_t **list, size_t *n);
+/* A canary SET revision of percent over scope must choose at least one of the known agents
+   the scope matches (fc_canary_widen): FC_EINVAL with text saying so when it chooses none,
+   FC_OK otherwise (no agents known, or percent 0 or 100). */
+int fc_store_config_canary_check(fc_store_t *self, const char *scope, uint32_t percent, char *text,
+                                 size_t textsize);
 
 /* --- audit (fc_store_audit.c) ----------------------------------------------------------- */
 

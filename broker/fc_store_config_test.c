@@ -357,6 +357,13 @@ static void s_test_fleet(fc_store_t *store, const fc_signkey_t *key)
                                  sizeof reason) == FC_OK);
     FC_CHECK(halted && streq(reason, "halted: 2 of 6 canaries failed or vetoed"));
     FC_CHECK(s_audited(store, "config.halt", "halted: 2 of 6"));
+    /* The halt takes a sequence number (agents sync and see it) and is listed as halted. */
+    FC_CHECK(fc_store_seq(store) == 6);
+    uint64_t *halted_revs = NULL;
+    size_t nhalted = 0;
+    FC_CHECK(fc_store_config_halted(store, &halted_revs, &nhalted) == FC_OK && nhalted == 1 &&
+             halted_revs[0] == 5);
+    free(halted_revs);
     FC_CHECK(fc_store_config_status(store, 5, 100, &info, &list, &n) == FC_OK);
     FC_CHECK(info.halted && streq(info.reason, reason) && n >= 9);
     free(list);
@@ -364,10 +371,19 @@ static void s_test_fleet(fc_store_t *store, const fc_signkey_t *key)
     s_push(store, s_promote(key, 6, 5, &len), &len, FC_EREFUSED, "halted: 2 of 6", 0);
     s_push(store, s_promote(key, 6, 3, &len), &len, FC_EINVAL, "not a canary", 0);
     FC_CHECK(s_audited(store, "config.promote", fc_strerror(FC_EREFUSED)));
+    /* A canary that chooses none of the agents its scope matches would wait for ever: 30%
+       of group:web (a1, a3, neither under 30) is refused, naming the least that chooses one. */
+    FC_CHECK(!fc_canary_member("a1", 30) && !fc_canary_member("a3", 30));
+    s_push(store, s_set(key, 6, "group:web", 30, &len, "feature=false", NULL), &len, FC_EINVAL,
+           "chooses none of the 2 agents", 0);
+    const char *web[] = {"a1", "a3"};
+    uint32_t least = fc_canary_widen(web, 2, 30);
+    FC_CHECK(least > 30 && least < 100 &&
+             (fc_canary_member("a1", least) || fc_canary_member("a3", least)));
     /* A healthy canary is promoted once; its status follows the target's scope. */
-    s_push(store, s_set(key, 6, "group:web", 30, &len, "feature=false", NULL), &len, FC_OK, NULL,
-           6);
-    s_push(store, s_promote(key, 7, 6, &len), &len, FC_OK, NULL, 7);
+    s_push(store, s_set(key, 6, "group:web", least, &len, "feature=false", NULL), &len, FC_OK, NULL,
+           7);
+    s_push(store, s_promote(key, 7, 6, &len), &len, FC_OK, NULL, 8);
     s_push(store, s_promote(key, 8, 6, &len), &len, FC_EINVAL, "already promoted", 0);
     FC_CHECK(fc_store_config_rev(store, 6, &info) == FC_OK && info.promoted_by == 7);
     FC_CHECK(fc_store_config_status(store, 7, 100, &info, &list, &n) == FC_OK && n == 2);
@@ -458,7 +474,7 @@ void fc_store_config_test(bool verbose)
     FC_CHECK(fc_store_audit_list(store, 1000, &audit, &naudit) == FC_OK && naudit > 10);
     free(audit);
     uint64_t seq = fc_store_seq(store);
-    FC_CHECK(seq == 7);
+    FC_CHECK(seq == 8); /* 7 revisions and a halt */
 
     /* Reopen: revisions, halt state, acks, groups, audit and the sequence are all there. */
     fc_store_destroy(&store);
@@ -483,7 +499,7 @@ void fc_store_config_test(bool verbose)
     bool more;
     FC_CHECK(s_sync(store, "", "", 0, 16, FC_MAX_FRAME, &more, revs) == 7 && !more);
     size_t len;
-    s_push(store, s_set(&key, 8, "global", 0, &len, "after.reopen=1", NULL), &len, FC_OK, NULL, 8);
+    s_push(store, s_set(&key, 8, "global", 0, &len, "after.reopen=1", NULL), &len, FC_OK, NULL, 9);
     FC_CHECK(fc_store_check(store) == FC_OK);
     fc_store_destroy(&store);
 

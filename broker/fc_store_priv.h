@@ -65,6 +65,12 @@ int fc_store_agent_keys_init(fc_store_t *self);
    bound ids failed to commit. */
 int fc_store_agent_keys_load(fc_store_t *self);
 
+/* Removes a complete blob's file (garbage collection, fc_store_gc.c); *bytes its size.
+   A blob not there is FC_OK. */
+int fc_store_blob_remove(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *bytes);
+/* Drops a partial upload: its records, then its .part file. */
+int fc_store_upload_discard(fc_store_t *self, const uint8_t blob[FC_HASH_LEN]);
+
 /* true if the blob is complete (fc_store_blob.c); *size its size. */
 bool fc_store_blob_exists(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *size);
 

@@ -136,6 +136,11 @@ static int s_halt_check(fc_store_t *self, const fc_store_rev_t *info, bool *halt
              (unsigned long long)info->rev, info->scope, info->canary, info->halt_percent);
     if (!err)
         err = fc_store_audit_add(self, "broker", "config.halt", detail, why);
+    /* Agents revert the canary's values once they see the halt in a CONFIG_SNAPSHOT: a new
+       sequence number, carried by the next heartbeat, sends every one of them to sync. */
+    uint64_t seq = 0;
+    if (!err)
+        err = fc_store_next_seq(self, &seq);
     if (!err) {
         if (halted_now)
             *halted_now = true;
@@ -263,6 +268,22 @@ static bool s_status_row(sqlite3_stmt *st, void *entry, void *arg)
     return true;
 }
 
+/* The agents scope matches and those that acked rev (0: none), with their acks of it (seq:
+   the revision's announcement, for which acks count), at most max. */
+static int s_fleet_list(fc_store_t *self, const char *scope, uint64_t rev, uint64_t seq, size_t max,
+                        fc_agent_status_t **list, size_t *n)
+{
+    *list = NULL;
+    *n = 0;
+    sqlite3_stmt *st = s_fleet_query(self, rev, seq);
+    if (!st)
+        return FC_EIO;
+    void *rows = NULL;
+    int err = fc_store_rows(st, max, sizeof **list, s_status_row, (void *)scope, &rows, n);
+    *list = rows;
+    return err;
+}
+
 int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_rev_t *info,
                            fc_agent_status_t **list, size_t *n)
 {
@@ -272,13 +293,80 @@ int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_
     char scope[FC_MAX_SCOPE + 1];
     if (!err)
         err = fc_store_config_rev_scope(self, info, scope, sizeof scope);
+    return err ? err : s_fleet_list(self, scope, rev, info->seq, max, list, n);
+}
+
+/* --- canary choice ---------------------------------------------------------------------- */
+
+int fc_store_config_agents(fc_store_t *self, const char *scope, size_t max,
+                           fc_agent_status_t **list, size_t *n)
+{
+    return s_fleet_list(self, scope, 0, 0, max, list, n); /* revision 0: no acks */
+}
+
+int fc_store_config_canary_check(fc_store_t *self, const char *scope, uint32_t percent, char *text,
+                                 size_t textsize)
+{
+    if (percent == 0 || percent >= 100)
+        return FC_OK;
+    fc_agent_status_t *list = NULL;
+    size_t n = 0;
+    int err = fc_store_config_agents(self, scope, FC_MAX_LIST, &list, &n);
     if (err)
         return err;
-    sqlite3_stmt *st = s_fleet_query(self, rev, info->seq);
+    const char **ids = malloc((n ? n : 1) * sizeof *ids);
+    if (!ids) {
+        free(list);
+        return FC_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        ids[i] = list[i].id;
+    uint32_t wide = fc_canary_widen(ids, n, percent);
+    free(ids);
+    free(list);
+    if (wide == percent)
+        return FC_OK;
+    fc_textf(text, textsize,
+             "canary %u%% chooses none of the %zu agents scope %s matches: it would stay "
+             "pending for ever (%u%% chooses one; fleetcast config set widens it itself)",
+             percent, n, scope, wide);
+    return FC_EINVAL;
+}
+
+/* --- halted canaries -------------------------------------------------------------------- */
+
+int fc_store_config_halted(fc_store_t *self, uint64_t **revs, size_t *n)
+{
+    *revs = NULL;
+    *n = 0;
+    /* The newest FC_MAX_LIST, read newest first and handed out in ascending order. */
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT rev FROM config_revisions WHERE halted = 1"
+                                           " ORDER BY rev DESC LIMIT ?");
     if (!st)
         return FC_EIO;
-    void *rows = NULL;
-    err = fc_store_rows(st, max, sizeof **list, s_status_row, scope, &rows, n);
-    *list = rows;
-    return err;
+    sqlite3_bind_int64(st, 1, FC_MAX_LIST);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t *bigger = fc_grow(*revs, *n, &cap, sizeof **revs);
+        if (!bigger) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        *revs = bigger;
+        (*revs)[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(*revs);
+        *revs = NULL;
+        *n = 0;
+        return fc_store_sqlite_error(rc);
+    }
+    for (size_t i = 0; i < *n / 2; i++) {
+        uint64_t t = (*revs)[i];
+        (*revs)[i] = (*revs)[*n - 1 - i];
+        (*revs)[*n - 1 - i] = t;
+    }
+    return FC_OK;
 }

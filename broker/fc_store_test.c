@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Deterministic content that differs per seed and per position. */
@@ -64,8 +65,9 @@ static int s_put(fc_store_t *store, const uint8_t *blob, const uint8_t *buf, siz
     return fc_store_put_chunk(store, blob, i * FC_CHUNK_SIZE, buf + i * FC_CHUNK_SIZE, clen, h);
 }
 
-/* Uploads buf completely as a blob (the happy path) and returns its id. */
-static void s_upload(fc_store_t *store, const uint8_t *buf, size_t len, uint8_t blob[FC_HASH_LEN])
+/* Starts (UPLOAD_QUERY) an upload of buf as a blob and returns its id. */
+static void s_begin_upload(fc_store_t *store, const uint8_t *buf, size_t len,
+                           uint8_t blob[FC_HASH_LEN])
 {
     s_blob_id(blob, buf, len);
     bool complete;
@@ -73,6 +75,12 @@ static void s_upload(fc_store_t *store, const uint8_t *buf, size_t len, uint8_t 
     size_t nranges;
     FC_CHECK(fc_store_blob_state(store, blob, len, &complete, &ranges, &nranges) == FC_OK);
     free(ranges);
+}
+
+/* Uploads buf completely as a blob (the happy path) and returns its id. */
+static void s_upload(fc_store_t *store, const uint8_t *buf, size_t len, uint8_t blob[FC_HASH_LEN])
+{
+    s_begin_upload(store, buf, len, blob);
     for (size_t i = 0; i < s_nchunks(len); i++)
         FC_CHECK(s_put(store, blob, buf, len, i) == FC_OK);
     FC_CHECK(fc_store_blob_commit(store, blob, len) == FC_OK);
@@ -551,6 +559,107 @@ static void s_test_agent_keys(fc_store_t **store_p, const char *dir)
     FC_CHECK(s_audits(store, "agent.bind", "agent web-0") == 4);
 }
 
+/* fc_store_busy_fn for the test: the one blob arg points at is being fetched. */
+static bool s_busy_one(const uint8_t blob[FC_HASH_LEN], void *arg)
+{
+    return fc_hash_equal(blob, (const uint8_t *)arg);
+}
+
+/* Prune keeps the current and previous releases and one in transfer, removes the rest and
+   the blobs only they named (a blob another release names stays); collection removes a blob
+   no release names and partial uploads only once a day old, and never a busy blob. */
+static void s_test_gc(const char *base)
+{
+    char dir[300], tree[300];
+    snprintf(dir, sizeof dir, "%s/gcdata", base);
+    FC_CHECK(fc_mkdirs(dir, 0755) == 0);
+    int err = -1;
+    char text[FC_MAX_TEXT + 1] = "";
+    fc_store_t *store = fc_store_new(dir, &err, text, sizeof text);
+    FC_CHECK(store);
+    fc_signkey_t key;
+    fc_signkey_generate(&key);
+    /* Releases 1..4 of channel gc: file x<i> each, and s, shared by 1 and 4. */
+    uint8_t xblob[5][FC_HASH_LEN], shared[FC_HASH_LEN];
+    size_t slen = 3000;
+    uint8_t *sbuf = s_content(slen, 40);
+    s_upload(store, sbuf, slen, shared);
+    for (uint32_t i = 1; i <= 4; i++) {
+        snprintf(tree, sizeof tree, "%s/gctree%u", base, i);
+        FC_CHECK(fc_mkdirs(tree, 0755) == 0);
+        size_t xlen = 1000 + i;
+        uint8_t *x = s_content(xlen, 40 + i);
+        s_write(tree, "x.bin", x, xlen);
+        if (i == 1 || i == 4)
+            s_write(tree, "s.bin", sbuf, slen);
+        s_upload(store, x, xlen, xblob[i]);
+        free(x);
+        char version[8];
+        snprintf(version, sizeof version, "%u.0", i);
+        size_t len;
+        uint8_t *m = s_manifest(tree, "gc", version, i, &key, &len);
+        uint64_t seq;
+        FC_CHECK(fc_store_release_commit(store, m, len, NULL, &seq, text, sizeof text) == FC_OK);
+        free(m);
+    }
+    free(sbuf);
+    fc_store_gc_result_t res;
+    FC_CHECK(fc_store_release_prune(store, "bad name", 1, NULL, NULL, "t", &res, text,
+                                    sizeof text) == FC_EINVAL);
+    /* keep 1 counts as 2: 4 and 3 stay; 2 is being fetched; 1 goes, with x1 but not s. */
+    FC_CHECK(fc_store_release_prune(store, "gc", 1, s_busy_one, xblob[2], "tester", &res, text,
+                                    sizeof text) == FC_OK);
+    FC_CHECK(res.releases == 1 && res.kept_busy == 1 && res.blobs == 1 && res.bytes == 1001);
+    FC_CHECK(fc_store_release_get(store, "gc", 1, NULL, NULL, NULL) == FC_ENOTFOUND);
+    for (uint64_t serial = 2; serial <= 4; serial++)
+        FC_CHECK(fc_store_release_get(store, "gc", serial, NULL, NULL, NULL) == FC_OK);
+    uint64_t size;
+    FC_CHECK(fc_store_blob_size(store, xblob[1], &size) == FC_ENOTFOUND);
+    FC_CHECK(fc_store_blob_size(store, shared, &size) == FC_OK && size == slen);
+    for (int i = 2; i <= 4; i++)
+        FC_CHECK(fc_store_blob_size(store, xblob[i], &size) == FC_OK);
+    FC_CHECK(s_audits(store, "release.prune", "channel gc keep 2") == 1);
+    /* Once no longer fetched, 2 goes too. */
+    FC_CHECK(fc_store_release_prune(store, "gc", 2, NULL, NULL, "tester", &res, text,
+                                    sizeof text) == FC_OK);
+    FC_CHECK(res.releases == 1 && res.kept_busy == 0 && res.blobs == 1);
+    FC_CHECK(fc_store_blob_size(store, xblob[2], &size) == FC_ENOTFOUND);
+
+    /* A blob no release names (a push not committed yet) and a partial upload: young, they
+       stay; a day old, they go, unless the blob is being fetched. */
+    uint8_t orphan[FC_HASH_LEN], part[FC_HASH_LEN];
+    size_t olen = 2000, plen = 2 * FC_CHUNK_SIZE;
+    uint8_t *obuf = s_content(olen, 50), *pbuf = s_content(plen, 51);
+    s_upload(store, obuf, olen, orphan);
+    s_begin_upload(store, pbuf, plen, part);
+    FC_CHECK(s_put(store, part, pbuf, plen, 0) == FC_OK);
+    char ppath[400], hex[2 * FC_HASH_LEN + 1];
+    snprintf(ppath, sizeof ppath, "%s/incoming/%s.part", dir, fc_hash_hex(part, hex));
+    int64_t now = (int64_t)time(NULL);
+    memset(&res, 0, sizeof res);
+    FC_CHECK(fc_store_gc(store, NULL, NULL, NULL, now, &res) == FC_OK);
+    FC_CHECK(res.blobs == 0 && res.parts == 0 && access(ppath, F_OK) == 0);
+    FC_CHECK(fc_store_blob_size(store, orphan, &size) == FC_OK);
+    int64_t later = now + 2 * FC_STORE_GC_AGE;
+    FC_CHECK(fc_store_gc(store, NULL, s_busy_one, orphan, later, &res) == FC_OK);
+    FC_CHECK(res.blobs == 0 && res.blobs_busy == 1 && res.parts == 1 && access(ppath, F_OK) != 0);
+    memset(&res, 0, sizeof res);
+    FC_CHECK(fc_store_gc(store, NULL, NULL, NULL, later, &res) == FC_OK);
+    FC_CHECK(res.blobs == 1 && res.bytes == olen);
+    FC_CHECK(fc_store_blob_size(store, orphan, &size) == FC_ENOTFOUND);
+    FC_CHECK(fc_store_blob_size(store, shared, &size) == FC_OK); /* named by release 4 */
+    bool complete = true;
+    fc_range_t *ranges;
+    size_t nranges;
+    FC_CHECK(fc_store_blob_state(store, part, plen, &complete, &ranges, &nranges) == FC_OK &&
+             !complete && nranges == 0); /* the upload starts afresh */
+    free(ranges);
+    free(obuf);
+    free(pbuf);
+    FC_CHECK(fc_store_check(store) == FC_OK);
+    fc_store_destroy(&store);
+}
+
 void fc_store_test(bool verbose)
 {
     printf(" * fc_store: ");
@@ -579,6 +688,9 @@ void fc_store_test(bool verbose)
     s_test_agent_keys(&store, dir);
     if (verbose)
         printf("(agent keys: bind, refuse, rebind, reopen) ");
+    s_test_gc(base);
+    if (verbose)
+        printf("(prune, garbage collection) ");
     FC_CHECK(fc_store_check(store) == FC_OK);
     fc_store_destroy(&store);
     fc_store_destroy(&store); /* safe on NULL */

@@ -18,6 +18,7 @@ typedef struct {
     fc_revision_t *rev;
     uint8_t *bytes; /* NULL if the caller gave none */
     size_t len;
+    bool halted; /* a canary the broker halted: its values count for no one */
 } s_entry_t;
 
 /* One key of a layer or of the effective config; both point into a kept revision. */
@@ -165,7 +166,7 @@ static void s_fold(fc_config_t *self)
         const fc_revision_t *r = self->entries[i].rev;
         if (r->kind == FC_REV_SCHEMA)
             schema_rev = r;
-        if (r->kind != FC_REV_SET)
+        if (r->kind != FC_REV_SET || self->entries[i].halted)
             continue;
         if (r->canary != 0 && !fc_canary_member(self->agent_id, r->canary) &&
             !s_promoted(self, r->rev))
@@ -211,7 +212,7 @@ int fc_config_add(fc_config_t *self, fc_revision_t **rev_p, const uint8_t *signe
         fc_revision_destroy(&rev);
         return FC_ESERIAL;
     }
-    s_entry_t e = {rev, NULL, 0};
+    s_entry_t e = {rev, NULL, 0, false};
     if (signed_bytes) {
         e.bytes = malloc(len);
         if (!e.bytes) {
@@ -262,10 +263,11 @@ static fc_revision_t *s_revision_copy(const fc_revision_t *src)
 
 static s_entry_t s_entry_copy(const s_entry_t *src)
 {
-    s_entry_t e = {NULL, NULL, 0};
+    s_entry_t e = {NULL, NULL, 0, false};
     if (!src->rev)
         return e;
     e.rev = s_revision_copy(src->rev);
+    e.halted = src->halted;
     if (src->bytes) {
         e.bytes = malloc(src->len);
         if (!e.bytes)
@@ -293,6 +295,25 @@ fc_config_t *fc_config_dup(const fc_config_t *self)
     copy->last_rev = self->last_rev;
     s_fold(copy);
     return copy;
+}
+
+bool fc_config_halt(fc_config_t *self, uint64_t rev)
+{
+    for (size_t i = 0; self && i < self->nentries; i++) {
+        s_entry_t *e = &self->entries[i];
+        const fc_revision_t *r = e->rev;
+        if (r->rev != rev)
+            continue;
+        /* Only a canary not promoted halts: the broker cannot take back a revision that
+           was for everyone. */
+        if (e->halted || r->kind != FC_REV_SET || r->canary == 0 || r->canary >= 100 ||
+            s_promoted(self, rev))
+            return false;
+        e->halted = true;
+        s_fold(self);
+        return true;
+    }
+    return false;
 }
 
 /* ---------------------------------------------------------------------------------------- */

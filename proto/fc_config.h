@@ -29,6 +29,11 @@ fc_config_t *fc_config_dup(const fc_config_t *self);
 int fc_config_add(fc_config_t *self, fc_revision_t **rev_p, const uint8_t *signed_bytes,
                   size_t len);
 uint64_t fc_config_last_rev(const fc_config_t *self);
+/* The broker halted canary revision rev: its values count for no one from now on (also in
+   copies made after). true if that marked a held, unpromoted canary SET revision not yet
+   marked (the effective config may have changed); false otherwise. Marks are not saved:
+   the broker names its halted revisions in every CONFIG_SNAPSHOT. */
+bool fc_config_halt(fc_config_t *self, uint64_t rev);
 /* Effective value of key, or NULL. Borrowed until the next add. */
 const fc_value_t *fc_config_get(const fc_config_t *self, const char *key);
 size_t fc_config_size(const fc_config_t *self);

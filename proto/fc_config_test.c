@@ -339,6 +339,33 @@ static void s_test_names(void)
     }
     FC_CHECK(in10 > 50 && in10 < 150);
     FC_CHECK(in50 > 420 && in50 < 580);
+
+    /* Widening: any percentage above 0 chooses at least one of the agents there are. */
+    const char *few[3];
+    char names[3][32];
+    size_t nfew = 0;
+    for (int k = 0; nfew < 3 && k < 1000; k++) {
+        snprintf(names[nfew], sizeof names[nfew], "agent-%d", k);
+        if (fc_canary_bucket(names[nfew]) >= 34) {
+            few[nfew] = names[nfew];
+            nfew++;
+        }
+    }
+    FC_CHECK(nfew == 3);
+    uint32_t lowest = 99;
+    for (size_t i = 0; i < 3; i++) {
+        FC_CHECK(!fc_canary_member(few[i], 34)); /* the bug: 34% chose none of them */
+        if (fc_canary_bucket(few[i]) < lowest)
+            lowest = fc_canary_bucket(few[i]);
+    }
+    uint32_t wide = fc_canary_widen(few, 3, 34);
+    FC_CHECK(wide == lowest + 1);
+    size_t chosen = 0;
+    for (size_t i = 0; i < 3; i++)
+        chosen += fc_canary_member(few[i], wide);
+    FC_CHECK(chosen >= 1);
+    FC_CHECK(fc_canary_widen(few, 3, lowest + 1) == lowest + 1); /* one chosen already */
+    FC_CHECK(fc_canary_widen(few, 0, 34) == 34 && fc_canary_widen(few, 3, 0) == 0);
 }
 
 static void s_test_revisions(const fc_signkey_t *key, const fc_signkey_t *other,
@@ -585,6 +612,22 @@ static void s_test_config(const fc_signkey_t *key, const fc_trust_t *trust)
     s_assert_get(web, "feature", "\"on\"");
     s_assert_get(web2, "feature", "absent");
     s_assert_get(db, "feature", "absent");
+    /* The broker halts it: its values count for no one (copies keep the mark), and only an
+       unpromoted canary SET the config holds can be halted. */
+    fc_config_t *halted = fc_config_dup(web);
+    FC_CHECK(!fc_config_halt(halted, 6) && !fc_config_halt(halted, 99));
+    FC_CHECK(fc_config_halt(halted, 7) && !fc_config_halt(halted, 7));
+    s_assert_get(halted, "feature", "absent");
+    s_assert_get(halted, "port", "81");
+    fc_config_t *copy = fc_config_dup(halted);
+    s_assert_get(copy, "feature", "absent");
+    size_t nrev = 0;
+    fc_diff_entry_t *back = fc_config_diff(web, copy, &nrev);
+    FC_CHECK(back && nrev == 1 && !strcmp(back[0].key, "feature") && back[0].old_value &&
+             !back[0].new_value);
+    free(back);
+    fc_config_destroy(&copy);
+    fc_config_destroy(&halted);
     fc_config_t *web2_before = fc_config_dup(web2);
     r = fc_revision_new(FC_REV_PROMOTE);
     r->rev = 8;
@@ -594,6 +637,8 @@ static void s_test_config(const fc_signkey_t *key, const fc_trust_t *trust)
     s_assert_get(web2, "feature", "\"on\"");
     s_assert_get(web, "feature", "\"on\"");
     s_assert_get(db, "feature", "absent");
+    FC_CHECK(!fc_config_halt(web2, 7)); /* promoted: meant for everyone, never taken back */
+    s_assert_get(web2, "feature", "\"on\"");
     size_t n = 0;
     fc_diff_entry_t *d = fc_config_diff(web2_before, web2, &n);
     FC_CHECK(d && n == 1 && !strcmp(d[0].key, "feature") && !d[0].old_value && d[0].new_value);

@@ -140,7 +140,12 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
                           {F_SIG, offsetof(fc_msg_t, sig), 0, -1}},
     [FC_MSG_CONFIG_PUSH] = {M_REVISION},
     [FC_MSG_CONFIG_SYNC] = {M_STR(id), M_STR(group), M_U64(serial)},
-    [FC_MSG_CONFIG_SNAPSHOT] = {M_U64(epoch), M_U64(seq), M_U64(serial), M_BOOL(flag), M_ITEMS},
+    [FC_MSG_CONFIG_SNAPSHOT] = {M_U64(epoch),
+                                M_U64(seq),
+                                M_U64(serial),
+                                M_BOOL(flag),
+                                M_ITEMS,
+                                {F_OPTBYTES, 0, FC_MAX_LIST * 8, -1}},
     [FC_MSG_CONFIG_ACK] = {M_STR(id), M_STR(group), M_U64(serial), M_STR(state), M_STR(text)},
     [FC_MSG_CONFIG_STATUS] = {M_U64(serial)},
     [FC_MSG_CONFIG_STATUS_REPLY] = {M_U64(serial), M_BOOL(flag), M_STR(text), M_AGENTS},
@@ -156,6 +161,9 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_GET_TRUST] = {M_U64(serial)},
     [FC_MSG_TRUST] = {M_U64(serial), M_TRUSTLIST},
     [FC_MSG_TRUST_ANNOUNCE] = {M_U64(epoch), M_U64(seq), M_U64(serial)},
+    [FC_MSG_RELEASE_GET] = {M_STR(channel), M_U64(serial)},
+    [FC_MSG_RELEASE_PRUNE] = {M_STR(channel), M_U64(serial)},
+    [FC_MSG_CONFIG_AGENTS] = {M_STR(text)},
 };
 
 static const char *s_names[FC_MSG_TYPE_MAX] = {
@@ -194,11 +202,47 @@ static const char *s_names[FC_MSG_TYPE_MAX] = {
     [FC_MSG_GET_TRUST] = "GET_TRUST",
     [FC_MSG_TRUST] = "TRUST",
     [FC_MSG_TRUST_ANNOUNCE] = "TRUST_ANNOUNCE",
+    [FC_MSG_RELEASE_GET] = "RELEASE_GET",
+    [FC_MSG_RELEASE_PRUNE] = "RELEASE_PRUNE",
+    [FC_MSG_CONFIG_AGENTS] = "CONFIG_AGENTS",
 };
 
 static bool s_known(uint64_t type)
 {
     return type >= FC_MSG_HELLO && type < FC_MSG_TYPE_MAX;
+}
+
+void fc_msg_set_halted(fc_msg_t *self, const uint64_t *revs, size_t n)
+{
+    if (n > FC_MAX_LIST)
+        n = FC_MAX_LIST;
+    uint8_t *buf = n ? malloc(n * 8) : NULL;
+    for (size_t i = 0; buf && i < n; i++)
+        for (int b = 0; b < 8; b++)
+            buf[i * 8 + b] = (uint8_t)(revs[i] >> (56 - 8 * b));
+    fc_msg_set_bytes(self, buf, buf ? n * 8 : 0);
+    free(buf);
+}
+
+int fc_msg_halted(const fc_msg_t *self, uint64_t *revs, size_t max, size_t *n)
+{
+    *n = 0;
+    if (self->bytes_len % 8 != 0 || self->bytes_len / 8 > FC_MAX_LIST)
+        return FC_EPROTO;
+    uint64_t prev = 0;
+    for (size_t i = 0; i < self->bytes_len / 8; i++) {
+        uint64_t v = 0;
+        for (int b = 0; b < 8; b++)
+            v = v << 8 | self->bytes[i * 8 + b];
+        if (v <= prev) { /* ascending, each at least 1 */
+            *n = 0;
+            return FC_EPROTO;
+        }
+        prev = v;
+        if (*n < max)
+            revs[(*n)++] = v;
+    }
+    return FC_OK;
 }
 
 bool fc_msg_type_is_config_request(int type)
@@ -208,6 +252,7 @@ bool fc_msg_type_is_config_request(int type)
     case FC_MSG_CONFIG_SYNC:
     case FC_MSG_CONFIG_ACK:
     case FC_MSG_CONFIG_STATUS:
+    case FC_MSG_CONFIG_AGENTS:
     case FC_MSG_RESTART_SLOT:
     case FC_MSG_AUDIT:
     case FC_MSG_TRUST_PUSH:

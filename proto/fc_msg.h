@@ -58,6 +58,9 @@ typedef enum {
     FC_MSG_TRUST =
         34, /* B>C  serial (latest; 0 = none), bytes (sealed trust list, empty if none) */
     FC_MSG_TRUST_ANNOUNCE = 35, /* PUB topic "T": epoch, seq, serial (of the new trust list) */
+    FC_MSG_RELEASE_GET = 36,    /* P>B  channel, serial -> SNAPSHOT (that release's manifest) */
+    FC_MSG_RELEASE_PRUNE = 37,  /* P>B  channel, serial (to keep) -> OK (serial = removed) */
+    FC_MSG_CONFIG_AGENTS = 38,  /* P>B  text (scope) -> CONFIG_STATUS_REPLY (agents it matches) */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 
@@ -158,6 +161,12 @@ void fc_msg_destroy(fc_msg_t **self_p);
 void fc_msg_set_str(char *dst, size_t dstsize, const char *src);
 /* Copies len bytes into self->bytes (replacing). */
 void fc_msg_set_bytes(fc_msg_t *self, const void *buf, size_t len);
+/* CONFIG_SNAPSHOT's optional `halted` field (in bytes): the numbers of the halted canary
+   revisions, each 8 bytes big-endian, ascending, at most FC_MAX_LIST. set: n numbers from
+   revs (n 0: none). get: into revs (max of them), *n set; FC_EPROTO (and *n 0) if the field
+   is not such a list. */
+void fc_msg_set_halted(fc_msg_t *self, const uint64_t *revs, size_t n);
+int fc_msg_halted(const fc_msg_t *self, uint64_t *revs, size_t max, size_t *n);
 
 /* Encodes the message into one frame (msgpack) plus, for CHUNK and PUT_CHUNK, a second frame
    holding data (ownership of self->data moves to the zmsg; self->data becomes NULL).

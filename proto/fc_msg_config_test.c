@@ -668,6 +668,33 @@ static void s_test_announce(void)
     zsock_destroy(&pub);
 }
 
+/* CONFIG_SNAPSHOT's optional halted list: left off when empty, 8 bytes a number, ascending. */
+static void s_test_halted(void)
+{
+    fc_msg_t *m = fc_msg_new(FC_MSG_CONFIG_SNAPSHOT);
+    uint64_t revs[4];
+    size_t n = 9;
+    FC_CHECK(fc_msg_halted(m, revs, 4, &n) == FC_OK && n == 0);
+    zmsg_t *msg = fc_msg_encode(m);
+    size_t plain = zframe_size(zmsg_first(msg));
+    zmsg_destroy(&msg);
+    fc_msg_set_halted(m, (const uint64_t[]){5, 7, 1ull << 40}, 3);
+    msg = fc_msg_encode(m);
+    FC_CHECK(zframe_size(zmsg_first(msg)) > plain);
+    fc_msg_destroy(&m);
+    m = fc_msg_accept(msg);
+    FC_CHECK(m && fc_msg_halted(m, revs, 4, &n) == FC_OK && n == 3);
+    FC_CHECK(revs[0] == 5 && revs[1] == 7 && revs[2] == 1ull << 40);
+    FC_CHECK(fc_msg_halted(m, revs, 2, &n) == FC_OK && n == 2); /* at most max */
+    fc_msg_set_bytes(m, "1234567", 7);                          /* not a multiple of 8 */
+    FC_CHECK(fc_msg_halted(m, revs, 4, &n) == FC_EPROTO && n == 0);
+    fc_msg_set_halted(m, (const uint64_t[]){7, 5}, 2); /* not ascending */
+    FC_CHECK(fc_msg_halted(m, revs, 4, &n) == FC_EPROTO && n == 0);
+    fc_msg_set_halted(m, (const uint64_t[]){0}, 1); /* no revision 0 */
+    FC_CHECK(fc_msg_halted(m, revs, 4, &n) == FC_EPROTO);
+    fc_msg_destroy(&m);
+}
+
 void fc_msg_config_test(bool verbose)
 {
     for (size_t t = 0; t < S_NTYPES; t++)
@@ -681,6 +708,7 @@ void fc_msg_config_test(bool verbose)
     s_test_ok_flag();
     s_test_announce_bytes();
     s_test_announce();
+    s_test_halted();
     if (verbose)
         printf("   config messages: ok\n");
 }

@@ -165,6 +165,14 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
         m->seq = 9;
         m->serial = 4;
         break;
+    case FC_MSG_CONFIG_AGENTS:
+        fc_msg_set_str(m->text, sizeof m->text, "group:web");
+        break;
+    case FC_MSG_RELEASE_GET:
+    case FC_MSG_RELEASE_PRUNE:
+        fc_msg_set_str(m->channel, sizeof m->channel, "stable");
+        m->serial = type == FC_MSG_RELEASE_GET ? 12 : 3;
+        break;
     default:
         break;
     }

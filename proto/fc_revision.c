@@ -111,12 +111,8 @@ bool fc_scope_matches(const char *scope, const char *agent_id, const char *group
     }
 }
 
-bool fc_canary_member(const char *agent_id, uint32_t percent)
+uint32_t fc_canary_bucket(const char *agent_id)
 {
-    if (percent == 0 || percent >= 100)
-        return true;
-    if (!agent_id)
-        return false;
     /* A hash, not a random draw: the broker and every agent reach the same answer, and an
        agent stays in (or out of) the canary across restarts. */
     uint8_t h[FC_HASH_LEN];
@@ -124,7 +120,27 @@ bool fc_canary_member(const char *agent_id, uint32_t percent)
     uint64_t v = 0;
     for (int i = 0; i < 8; i++)
         v = v << 8 | h[i];
-    return v % 100 < percent;
+    return (uint32_t)(v % 100);
+}
+
+bool fc_canary_member(const char *agent_id, uint32_t percent)
+{
+    if (percent == 0 || percent >= 100)
+        return true;
+    return agent_id && fc_canary_bucket(agent_id) < percent;
+}
+
+uint32_t fc_canary_widen(const char *const *ids, size_t n, uint32_t percent)
+{
+    if (percent == 0 || percent >= 100 || n == 0)
+        return percent;
+    uint32_t lowest = 100;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b = fc_canary_bucket(ids[i]);
+        if (b < lowest)
+            lowest = b;
+    }
+    return lowest < percent ? percent : lowest + 1;
 }
 
 static int s_change_cmp(const void *key, const void *change)

@@ -66,5 +66,11 @@ fc_scope_kind_t fc_scope_kind(const char *scope, const char **name);
 bool fc_scope_matches(const char *scope, const char *agent_id, const char *group);
 /* Stable canary membership: BLAKE2b(agent id) mod 100 < percent (percent 0 or >= 100: all). */
 bool fc_canary_member(const char *agent_id, uint32_t percent);
+/* An agent id's bucket, 0..99: the first 8 bytes of BLAKE2b-256(id), big-endian, mod 100. */
+uint32_t fc_canary_bucket(const char *agent_id);
+/* The smallest canary percentage >= percent that makes at least one of the n agents ids a
+   member: percent itself when one already is (or percent is 0 or >= 100, or n is 0), else
+   the lowest bucket + 1. Any percentage above 0 chooses at least one agent. */
+uint32_t fc_canary_widen(const char *const *ids, size_t n, uint32_t percent);
 
 #endif

@@ -140,8 +140,42 @@ const char *fc_cmd_kind_name(fc_rev_kind_t kind)
 typedef fc_revision_t *(s_build_fn)(const fc_config_cmd_options_t *o, fc_client_t *client,
                                     const fc_history_t *hist, void *arg, int *status);
 
-static void s_print_published(const fc_config_cmd_options_t *o, const fc_revision_t *rev)
+/* The agents scope matches now (CONFIG_AGENTS), or NULL with a message printed. */
+static fc_msg_t *s_scope_agents(const fc_config_cmd_options_t *o, fc_client_t *client,
+                                const char *scope)
 {
+    fc_msg_t *req = fc_msg_new(FC_MSG_CONFIG_AGENTS);
+    fc_msg_set_str(req->text, sizeof req->text, scope);
+    fc_msg_t *reply = fc_client_call(client, &req, o->timeout_ms);
+    if (reply && reply->type == FC_MSG_CONFIG_STATUS_REPLY)
+        return reply;
+    if (!reply)
+        fc_cmd_fail("no answer from the broker at %s within %d s", o->broker, o->timeout_ms / 1000);
+    else
+        fc_cmd_fail("cannot list the agents of scope %s: %s", scope,
+                    reply->type == FC_MSG_ERROR ? reply->text : "unexpected reply");
+    fc_msg_destroy(&reply);
+    return NULL;
+}
+
+static void s_print_published(const fc_config_cmd_options_t *o, fc_client_t *client,
+                              const fc_revision_t *rev)
+{
+    /* A canary: how many of the agents its scope matches it chose, and which. */
+    bool canary = rev->kind == FC_REV_SET && rev->canary > 0 && rev->canary < 100;
+    fc_msg_t *fleet = canary ? s_scope_agents(o, client, rev->scope) : NULL;
+    size_t chosen = 0;
+    char names[256] = "";
+    for (size_t i = 0; fleet && i < fleet->nagents; i++)
+        if (fc_canary_member(fleet->agents[i].id, rev->canary)) {
+            size_t len = strlen(names);
+            if (chosen < 8)
+                snprintf(names + len, sizeof names - len, "%s%s", chosen ? ", " : "",
+                         fleet->agents[i].id);
+            else if (chosen == 8)
+                snprintf(names + len, sizeof names - len, ", ...");
+            chosen++;
+        }
     if (o->json) {
         fc_json_t *j = fc_json_new();
         fc_json_open(j);
@@ -150,6 +184,10 @@ static void s_print_published(const fc_config_cmd_options_t *o, const fc_revisio
         fc_json_key_str(j, "kind", fc_cmd_kind_name(rev->kind));
         fc_json_key_str(j, "scope", rev->scope);
         fc_json_key_uint(j, "canary", rev->canary);
+        if (fleet) {
+            fc_json_key_uint(j, "canary_chosen", chosen);
+            fc_json_key_uint(j, "canary_matching", fleet->nagents);
+        }
         if (rev->kind == FC_REV_PROMOTE)
             fc_json_key_uint(j, "target", rev->target);
         fc_json_key(j, "set");
@@ -167,6 +205,7 @@ static void s_print_published(const fc_config_cmd_options_t *o, const fc_revisio
         fc_json_close(j);
         puts(fc_json_text(j));
         fc_json_destroy(&j);
+        fc_msg_destroy(&fleet);
         return;
     }
     if (rev->kind == FC_REV_SCHEMA)
@@ -180,11 +219,17 @@ static void s_print_published(const fc_config_cmd_options_t *o, const fc_revisio
         for (size_t i = 0; i < rev->nchanges; i++)
             printf(" %s%s", rev->changes[i].unset ? "-" : "", rev->changes[i].key);
         printf("\n");
-        if (rev->canary > 0 && rev->canary < 100)
+        if (canary && fleet)
+            printf("canary: %u%% chose %zu of the %zu agents the scope matches first (%s; "
+                   "halts at %u%% failures); widen it with: fleetcast config promote %llu\n",
+                   rev->canary, chosen, fleet->nagents, chosen ? names : "none known yet",
+                   rev->halt_percent, (unsigned long long)rev->rev);
+        else if (canary)
             printf("canary: %u%% of the matching agents first (halts at %u%% failures); "
                    "widen it with: fleetcast config promote %llu\n",
                    rev->canary, rev->halt_percent, (unsigned long long)rev->rev);
     }
+    fc_msg_destroy(&fleet);
 }
 
 /* Refuses a SET revision the schema in force forbids, before anything is published. */
@@ -249,7 +294,7 @@ static int s_publish(const fc_config_cmd_options_t *o, s_build_fn *build, void *
         else if (reply->type == FC_MSG_OK) {
             if (reply->serial)
                 rev->rev = reply->serial;
-            s_print_published(o, rev);
+            s_print_published(o, client, rev);
             status = 0;
         } else if (reply->type == FC_MSG_ERROR && reply->code == FC_ESERIAL &&
                    attempt < S_MAX_ATTEMPTS) {
@@ -347,9 +392,29 @@ static fc_revision_t *s_build_changes(const fc_config_cmd_options_t *o, const s_
 static fc_revision_t *s_build_set(const fc_config_cmd_options_t *o, fc_client_t *client,
                                   const fc_history_t *hist, void *arg, int *status)
 {
-    (void)client;
     const s_change_args_t *a = arg;
     fc_revision_t *rev = s_build_changes(o, a, status);
+    /* Stable choice by id means a small fleet may have no agent under the percentage: it
+       is widened to the least that chooses one, or the revision would wait for ever. */
+    if (rev && rev->canary > 0 && rev->canary < 100) {
+        fc_msg_t *fleet = s_scope_agents(o, client, rev->scope);
+        if (!fleet) {
+            fc_revision_destroy(&rev);
+            return NULL;
+        }
+        const char **ids = malloc((fleet->nagents ? fleet->nagents : 1) * sizeof *ids);
+        for (size_t i = 0; ids && i < fleet->nagents; i++)
+            ids[i] = fleet->agents[i].id;
+        uint32_t wide = ids ? fc_canary_widen(ids, fleet->nagents, rev->canary) : rev->canary;
+        if (wide != rev->canary)
+            fprintf(stderr,
+                    "fleetcast: note: --canary %u%% chooses none of the %zu agents scope %s "
+                    "matches; widened to %u%%, the least that chooses one\n",
+                    rev->canary, fleet->nagents, rev->scope, wide);
+        rev->canary = wide;
+        free(ids);
+        fc_msg_destroy(&fleet);
+    }
     if (rev && a->unset) {
         fc_layer_t layer;
         fc_history_layer(hist, rev->scope, 0, true, &layer);

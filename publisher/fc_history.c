@@ -23,6 +23,8 @@ struct fc_history_t {
     size_t cap;
     uint64_t broker_latest;
     char group[FC_MAX_NAME + 1];
+    uint64_t *halted; /* halted canary revisions (CONFIG_SNAPSHOT), ascending */
+    size_t nhalted;
 };
 
 fc_history_t *fc_history_new(void)
@@ -43,6 +45,7 @@ void fc_history_destroy(fc_history_t **self_p)
         free(self->entries[i].bytes);
     }
     free(self->entries);
+    free(self->halted);
     free(self);
     *self_p = NULL;
 }
@@ -115,6 +118,14 @@ int fc_history_fetch(fc_history_t *self, fc_client_t *client, const char *agent_
             self->broker_latest = reply->serial;
         if (*reply->group && !*self->group)
             snprintf(self->group, sizeof self->group, "%s", reply->group);
+        size_t nhalted = 0;
+        uint64_t *halted = reply->bytes_len ? malloc(reply->bytes_len) : NULL;
+        if (halted && fc_msg_halted(reply, halted, reply->bytes_len / 8, &nhalted) == FC_OK) {
+            free(self->halted);
+            self->halted = halted;
+            self->nhalted = nhalted;
+        } else
+            free(halted);
         for (size_t i = 0; i < reply->nitems; i++) {
             int err = fc_history_add(self, reply->items[i].data, reply->items[i].len);
             if (err) {
@@ -132,6 +143,23 @@ int fc_history_fetch(fc_history_t *self, fc_client_t *client, const char *agent_
         after = last;
     }
     return s_fail(msg, msgsize, FC_ETOOBIG, "the revision history does not end");
+}
+
+bool fc_history_halted(const fc_history_t *self, uint64_t rev)
+{
+    for (size_t i = 0; i < self->nhalted; i++)
+        if (self->halted[i] == rev)
+            return true;
+    return false;
+}
+
+void fc_history_set_halted(fc_history_t *self, const uint64_t *revs, size_t n)
+{
+    free(self->halted);
+    self->halted = n ? malloc(n * sizeof *revs) : NULL;
+    self->nhalted = self->halted ? n : 0;
+    if (self->halted)
+        memcpy(self->halted, revs, n * sizeof *revs);
 }
 
 uint64_t fc_history_latest(const fc_history_t *self)
@@ -258,6 +286,8 @@ void fc_history_layer(const fc_history_t *self, const char *scope, uint64_t upto
         if (r->canary > 0 && r->canary < 100 && !include_canary &&
             !fc_history_promoted(self, r->rev, upto))
             continue;
+        if (fc_history_halted(self, r->rev))
+            continue; /* a halted canary counts for no one */
         for (size_t k = 0; k < r->nchanges; k++)
             s_layer_apply(out, &r->changes[k]);
     }
@@ -302,6 +332,9 @@ fc_config_t *fc_history_config(const fc_history_t *self, const char *agent_id, c
             return NULL;
         }
     }
+    /* As the agent does: a halted canary's values count for no one. */
+    for (size_t i = 0; i < self->nhalted; i++)
+        fc_config_halt(config, self->halted[i]);
     return config;
 }
 
@@ -426,6 +459,28 @@ void fc_history_test(bool verbose)
     FC_CHECK(config && s_int_is(fc_config_get(config, "port"), 81));
     FC_CHECK(s_int_is(fc_config_get(config, "x"), 1));
     fc_config_destroy(&config);
+
+    /* A halted canary counts for no one: not in its scope's layer with the canaries, not for
+       a member. */
+    char member[32] = "";
+    for (int k = 0; !*member && k < 1000; k++) {
+        snprintf(member, sizeof member, "m%d", k);
+        if (!fc_canary_member(member, 50))
+            *member = '\0';
+    }
+    config = fc_history_config(h, member, "", 0, &err);
+    FC_CHECK(config && s_int_is(fc_config_get(config, "port"), 99));
+    fc_config_destroy(&config);
+    fc_history_set_halted(h, (const uint64_t[]){6}, 1);
+    FC_CHECK(fc_history_halted(h, 6) && !fc_history_halted(h, 5));
+    fc_history_layer(h, "global", 0, true, &layer);
+    FC_CHECK(s_int_is(fc_layer_get(&layer, "port"), 81));
+    fc_layer_free(&layer);
+    config = fc_history_config(h, member, "", 0, &err);
+    FC_CHECK(config && s_int_is(fc_config_get(config, "port"), 81));
+    fc_config_destroy(&config);
+    fc_history_set_halted(h, NULL, 0);
+    FC_CHECK(!fc_history_halted(h, 6));
 
     /* Promotion makes the canary count for everyone. */
     FC_CHECK(!fc_history_promoted(h, 6, 0));

@@ -52,6 +52,11 @@ const fc_revision_t *fc_history_find(const fc_history_t *self, uint64_t rev);
 const char *fc_history_group(const fc_history_t *self);
 /* true if a PROMOTE revision at or below upto (0: any) widens revision rev. */
 bool fc_history_promoted(const fc_history_t *self, uint64_t rev, uint64_t upto);
+/* true if the broker named canary revision rev halted (in the last CONFIG_SNAPSHOT fetched):
+   its values count for no one, in layers and agent configs alike. set: replaces the list
+   (n numbers from revs). */
+bool fc_history_halted(const fc_history_t *self, uint64_t rev);
+void fc_history_set_halted(fc_history_t *self, const uint64_t *revs, size_t n);
 
 /* The schema in force at upto (0: the latest): the last SCHEMA revision at or below it,
    parsed. NULL if there is none (*err 0) or it does not parse (*err FC_EINVAL, msg says why). */
@@ -59,14 +64,15 @@ fc_schema_t *fc_history_schema(const fc_history_t *self, uint64_t upto, char *ms
                                int *err);
 
 /* Folds the SET revisions of exactly this scope up to upto (0: all) into out. A canary
-   revision counts once promoted, or always with include_canary (what its members see). */
+   revision counts once promoted, or always with include_canary (what its members see); a
+   halted one never. */
 void fc_history_layer(const fc_history_t *self, const char *scope, uint64_t upto,
                       bool include_canary, fc_layer_t *out);
 const fc_value_t *fc_layer_get(const fc_layer_t *layer, const char *key);
 void fc_layer_free(fc_layer_t *layer);
 
 /* The effective config of an agent (id, group) from the revisions up to upto (0: all),
-   folded by fc_config_t. NULL with *err. Caller destroys. */
+   folded by fc_config_t, halted canaries left out. NULL with *err. Caller destroys. */
 fc_config_t *fc_history_config(const fc_history_t *self, const char *agent_id, const char *group,
                                uint64_t upto, int *err);
 

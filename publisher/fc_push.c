@@ -7,6 +7,7 @@
 #include "fc_hash.h"
 #include "fc_manifest.h"
 #include "fc_progress.h"
+#include "fc_release_ops.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,24 +43,8 @@ static int s_fail(s_push_t *p, int code, const char *fmt, ...)
 /* Sends req and waits for its reply; a broker ERROR becomes the push's error. */
 static int s_call(s_push_t *p, fc_msg_t **req_p, fc_msg_type_t want, fc_msg_t **reply_p)
 {
-    const char *name = fc_msg_type_name((*req_p)->type);
-    fc_msg_t *reply = fc_client_call(p->client, req_p, p->opt->timeout_ms);
-    if (!reply)
-        return s_fail(p, FC_ETIMEOUT, "no answer from the broker to %s within %d s", name,
-                      p->opt->timeout_ms / 1000);
-    if (reply->type == FC_MSG_ERROR) {
-        int code = reply->code > 0 && reply->code < FC_ERROR_MAX ? (int)reply->code : FC_EPROTO;
-        s_fail(p, code, "broker refused %s: %s (%s)", name, reply->text, fc_strerror(code));
-        fc_msg_destroy(&reply);
-        return code;
-    }
-    if (reply->type != want) {
-        s_fail(p, FC_EPROTO, "unexpected %s reply to %s", fc_msg_type_name(reply->type), name);
-        fc_msg_destroy(&reply);
-        return FC_EPROTO;
-    }
-    *reply_p = reply;
-    return 0;
+    return fc_release_call(p->client, req_p, want, reply_p, p->opt->timeout_ms, p->result->message,
+                           sizeof p->result->message);
 }
 
 static bool s_range_held(const fc_msg_t *state, uint64_t offset, uint64_t length)
@@ -185,95 +170,38 @@ static void s_scan_progress(uint64_t done, uint64_t total, void *arg)
     fc_progress_update((fc_progress_t *)arg, done);
 }
 
-/* Asks the broker for the channel's latest serial (0 if none). */
-static int s_latest_serial(s_push_t *p, uint64_t *serial)
-{
-    fc_msg_t *list = fc_msg_new(FC_MSG_LIST);
-    fc_msg_set_str(list->channel, sizeof list->channel, p->opt->channel);
-    fc_msg_t *reply = NULL;
-    int rc = s_call(p, &list, FC_MSG_LIST_REPLY, &reply);
-    if (rc)
-        return rc;
-    *serial = 0;
-    for (size_t i = 0; i < reply->nreleases; i++)
-        if (streq(reply->releases[i].channel, p->opt->channel) &&
-            reply->releases[i].serial > *serial)
-            *serial = reply->releases[i].serial;
-    fc_msg_destroy(&reply);
-    return 0;
-}
-
-/* Asks the broker for the channel's latest signed manifest (SYNC) and opens it: *latest is
-   NULL if the channel has none. Only its own signature is checked: the publisher compares
-   it with what it is about to push, it installs nothing from it. */
-static int s_latest_manifest(s_push_t *p, fc_manifest_t **latest)
-{
-    *latest = NULL;
-    fc_msg_t *sync = fc_msg_new(FC_MSG_SYNC);
-    fc_msg_set_str(sync->channel, sizeof sync->channel, p->opt->channel);
-    fc_msg_t *snap = NULL;
-    int rc = s_call(p, &sync, FC_MSG_SNAPSHOT, &snap);
-    if (rc)
-        return rc;
-    if (snap->bytes_len > 0) {
-        int err = 0;
-        *latest = fc_manifest_parse(snap->bytes, snap->bytes_len, NULL, &err);
-        if (!*latest)
-            rc = s_fail(p, err, "cannot read the latest release of channel %s from the broker: %s",
-                        p->opt->channel, fc_strerror(err));
-    }
-    fc_msg_destroy(&snap);
-    return rc;
-}
-
-/* What makes two releases of one version differ, written into why ("" if nothing): the
-   content an agent installs and the flags that decide when it installs it. The serial,
-   creation time and signer are not content. */
-static bool s_same_content(const fc_manifest_t *a, const fc_manifest_t *b, char *why, size_t size)
-{
-    *why = '\0';
-    if (!streq(a->product, b->product))
-        snprintf(why, size, "product %s, published %s", a->product, b->product);
-    else if (a->mandatory != b->mandatory)
-        snprintf(why, size, "%s, published %s", a->mandatory ? "mandatory" : "optional",
-                 b->mandatory ? "mandatory" : "optional");
-    else if (!streq(a->min_version, b->min_version))
-        snprintf(why, size, "minimum version '%s', published '%s'", a->min_version, b->min_version);
-    /* Both lists are sorted by path: walk them side by side to name the first difference. */
-    uint32_t i = 0, j = 0;
-    while (!*why && (i < a->nfiles || j < b->nfiles)) {
-        const fc_file_t *fa = i < a->nfiles ? &a->files[i] : NULL;
-        const fc_file_t *fb = j < b->nfiles ? &b->files[j] : NULL;
-        int order = !fa ? 1 : !fb ? -1 : strcmp(fa->path, fb->path);
-        if (order < 0)
-            snprintf(why, size, "%s is not in the published release", fa->path);
-        else if (order > 0)
-            snprintf(why, size, "%s is only in the published release", fb->path);
-        else if (fa->size != fb->size || !fc_hash_equal(fa->hash, fb->hash))
-            snprintf(why, size, "%s has other content", fa->path);
-        else if (fa->mode != fb->mode)
-            snprintf(why, size, "%s has mode %03o, published %03o", fa->path, fa->mode, fb->mode);
-        i++;
-        j++;
-    }
-    return !*why;
-}
-
 int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_signkey_t *key,
                     fc_push_result_t *result)
 {
     memset(result, 0, sizeof *result);
-    s_push_t p = {client, opt, result, NULL, 0};
     double started = fc_now();
-    if (!fc_name_valid(opt->channel))
-        return s_fail(&p, FC_EINVAL, "invalid channel name '%s' (1-64 of A-Z a-z 0-9 . _ + -)",
-                      opt->channel);
-    if (!fc_name_valid(opt->version))
-        return s_fail(&p, FC_EINVAL, "invalid version '%s' (1-64 of A-Z a-z 0-9 . _ + -)",
-                      opt->version);
-    if (opt->min_version && *opt->min_version && !fc_name_valid(opt->min_version))
-        return s_fail(&p, FC_EINVAL, "invalid minimum version '%s'", opt->min_version);
+    int rc = FC_OK;
+    fc_manifest_t *m = fc_push_scan(opt, &rc, result->message, sizeof result->message);
+    if (!m)
+        return rc;
+    rc = fc_push_manifest(client, opt, m, key, result);
+    result->seconds = fc_now() - started;
+    fc_manifest_destroy(&m);
+    return rc;
+}
 
+fc_manifest_t *fc_push_scan(const fc_push_options_t *opt, int *err, char *msg, size_t msgsize)
+{
+    fc_push_result_t result = {0};
+    s_push_t p = {NULL, opt, &result, NULL, 0};
+    *err = FC_OK;
+    if (!fc_name_valid(opt->channel))
+        *err = s_fail(&p, FC_EINVAL, "invalid channel name '%s' (1-64 of A-Z a-z 0-9 . _ + -)",
+                      opt->channel);
+    else if (!fc_name_valid(opt->version))
+        *err = s_fail(&p, FC_EINVAL, "invalid version '%s' (1-64 of A-Z a-z 0-9 . _ + -)",
+                      opt->version);
+    else if (opt->min_version && *opt->min_version && !fc_name_valid(opt->min_version))
+        *err = s_fail(&p, FC_EINVAL, "invalid minimum version '%s'", opt->min_version);
+    if (*err) {
+        snprintf(msg, msgsize, "%s", result.message);
+        return NULL;
+    }
     fc_manifest_t *m = fc_manifest_new();
     fc_msg_set_str(m->product, sizeof m->product, opt->product ? opt->product : "default");
     fc_msg_set_str(m->channel, sizeof m->channel, opt->channel);
@@ -285,10 +213,28 @@ int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_
     p.bar = fc_progress_new(stderr, "hashing", 0, opt->progress);
     int rc = fc_manifest_scan_dir(m, opt->dir, s_scan_progress, p.bar);
     fc_progress_destroy(&p.bar);
-    if (rc) {
-        fc_manifest_destroy(&m);
-        return s_fail(&p, rc, "cannot read release directory %s: %s", opt->dir, fc_strerror(rc));
+    if (rc)
+        *err = s_fail(&p, rc, "cannot read release directory %s: %s", opt->dir, fc_strerror(rc));
+    else if (m->nfiles == 0 && !opt->allow_empty)
+        *err = s_fail(&p, FC_EINVAL,
+                      "release directory %s holds no files: every agent would install an "
+                      "empty tree (--allow-empty publishes it anyway)",
+                      opt->dir);
+    if (rc || m->nfiles == 0) {
+        snprintf(msg, msgsize, "%s", result.message);
+        if (*err)
+            fc_manifest_destroy(&m);
     }
+    return m;
+}
+
+int fc_push_manifest(fc_client_t *client, const fc_push_options_t *opt, fc_manifest_t *m,
+                     const fc_signkey_t *key, fc_push_result_t *result)
+{
+    memset(result, 0, sizeof *result);
+    s_push_t p = {client, opt, result, NULL, 0};
+    double started = fc_now();
+    int rc = FC_OK;
     result->files = m->nfiles;
     result->bytes_total = fc_manifest_total_size(m);
 
@@ -299,24 +245,29 @@ int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_
     fc_msg_t *welcome = NULL;
     rc = s_call(&p, &hello, FC_MSG_WELCOME, &welcome);
     fc_msg_destroy(&welcome);
-    uint64_t latest = 0;
-    if (!rc)
-        rc = s_latest_serial(&p, &latest);
     /* Re-running a push (a script run twice, a retry after a lost reply) must not publish
        the same thing again under a new serial, which every agent would install again; and
        a version must name one content, or two agents "on 1.0" run different code. */
+    uint64_t latest = 0;
     fc_manifest_t *published = NULL;
-    if (!rc && latest)
-        rc = s_latest_manifest(&p, &published);
-    if (published && streq(published->version, opt->version)) {
-        char why[FC_MAX_PATH + 64];
-        if (s_same_content(m, published, why, sizeof why)) {
+    fc_release_info_t info;
+    if (!rc) {
+        rc = fc_release_find(client, opt->channel, opt->version, NULL, opt->timeout_ms, &published,
+                             &info, &latest, result->message, sizeof result->message);
+        if (rc == FC_ENOTFOUND)
+            rc = FC_OK;
+    }
+    result->latest_serial = latest;
+    char why[FC_MAX_PATH + 64];
+    if (!rc && published && !opt->force) {
+        if (fc_release_same_content(m, published, why, sizeof why)) {
             result->already_published = true;
             result->serial = published->serial;
         } else
             rc = s_fail(&p, FC_EINVAL,
                         "%s %s is already published as serial %llu with other content (%s): a "
-                        "version names one content; push this tree as a new version",
+                        "version names one content; push this tree as a new version (or "
+                        "--force)",
                         opt->channel, opt->version, (unsigned long long)published->serial, why);
     }
     fc_manifest_destroy(&published);
@@ -359,6 +310,5 @@ int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_
     }
     result->requests_retried = fc_client_retries(client);
     result->seconds = fc_now() - started;
-    fc_manifest_destroy(&m);
     return rc;
 }

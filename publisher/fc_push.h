@@ -5,6 +5,7 @@
 
 #include "fc_client.h"
 #include "fc_key.h"
+#include "fc_manifest.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -15,16 +16,19 @@ typedef struct {
     const char *version;
     const char *min_version; /* NULL or "" for none */
     bool mandatory;
-    uint64_t serial; /* 0: the channel's latest + 1 */
-    uint64_t window; /* bytes of PUT_CHUNK in flight */
-    int timeout_ms;  /* give up after this long without progress */
-    bool progress;   /* draw progress bars on stderr when it is a terminal */
+    uint64_t serial;  /* 0: the channel's latest + 1 */
+    uint64_t window;  /* bytes of PUT_CHUNK in flight */
+    int timeout_ms;   /* give up after this long without progress */
+    bool progress;    /* draw progress bars on stderr when it is a terminal */
+    bool allow_empty; /* publish a directory holding no file (else FC_EINVAL) */
+    bool force;       /* publish even when the channel has this version already */
 } fc_push_options_t;
 
 typedef struct {
     uint64_t serial;        /* the release committed, or the one already published */
-    bool already_published; /* the channel's latest release is this version with this
-                               content: nothing was committed (a re-run push) */
+    bool already_published; /* the channel has this version with this content: nothing
+                               was committed (a re-run push) */
+    uint64_t latest_serial; /* the channel's latest serial before this push (0: none) */
     uint64_t files;
     uint64_t bytes_total;    /* sum of file sizes */
     uint64_t bytes_uploaded; /* chunk bytes sent this run */
@@ -36,12 +40,23 @@ typedef struct {
 
 /* Runs the whole push over client (already connected, HELLO done by the caller or not:
    fc_push does its own HELLO). Returns fc_error_t; result->message explains a failure.
-   When the channel's latest release has the same version and the same content (files,
+   A directory with no file is refused (FC_EINVAL) unless opt->allow_empty. When the channel
+   has a release of the same version (its newest of it) with the same content (files,
    modes, hashes, product, mandatory flag, minimum version), the blobs are still checked
    (and any the broker lacks uploaded) but nothing is committed: result->already_published
    is set with that release's serial, and 0 is returned. The same version with other
-   content is refused (FC_EINVAL): a version names one content. */
+   content is refused (FC_EINVAL): a version names one content. opt->force publishes a new
+   serial in both cases. */
 int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_signkey_t *key,
                     fc_push_result_t *result);
+/* fc_push_release in two steps, for a caller that checks the tree between them (release
+   watch). fc_push_scan: opt's names checked and opt->dir hashed into a manifest (the
+   caller's), NULL with *err and msg on failure (an empty tree without opt->allow_empty
+   too). fc_push_manifest: the rest of the push for that manifest (serial set here); the
+   files are read again by path, each chunk checked against its hash (FC_EHASH if a file
+   changed since the scan). */
+fc_manifest_t *fc_push_scan(const fc_push_options_t *opt, int *err, char *msg, size_t msgsize);
+int fc_push_manifest(fc_client_t *client, const fc_push_options_t *opt, fc_manifest_t *m,
+                     const fc_signkey_t *key, fc_push_result_t *result);
 
 #endif

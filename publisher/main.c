@@ -17,6 +17,7 @@
 #include "fc_optval.h"
 #include "fc_progress.h"
 #include "fc_push.h"
+#include "fc_release_cmd.h"
 #include "fc_state.h"
 #include "fc_text.h"
 #include "fc_trust_cmd.h"
@@ -54,13 +55,41 @@ static const char *s_usage =
     "  keys trusted                     the broker's current trusted-key list\n"
     "  release push DIR --channel NAME --version VER --key FILE\n"
     "               [--mandatory] [--min-version VER] [--serial N] [--product NAME]\n"
+    "               [--allow-empty] [--force]\n"
     "                                   hash, sign and upload DIR as a release; only what the\n"
     "                                   broker lacks is sent, so a re-run resumes a failed push;\n"
-    "                                   when the channel's latest release is VER with the same\n"
-    "                                   content, nothing is committed (exit 0, its serial is\n"
-    "                                   shown); VER with other content is refused: use a new\n"
-    "                                   version\n"
+    "                                   when the channel has VER with the same content,\n"
+    "                                   nothing is committed (exit 0, its serial is shown);\n"
+    "                                   VER with other content is refused: use a new version\n"
+    "                                   (--force publishes anyway); a DIR with no file is\n"
+    "                                   refused unless --allow-empty\n"
     "  release list [--channel NAME]    releases on the broker, newest first\n"
+    "  release rollback --channel NAME [--to VER] --key FILE [--trust FILE]\n"
+    "                                   publish, as a new serial signed with --key, the content\n"
+    "                                   of an older release the broker keeps (default: the\n"
+    "                                   newest of another version than the current one); no\n"
+    "                                   tree needed, nothing uploaded; agents keeping that\n"
+    "                                   release fetch nothing. --trust: signers accepted for\n"
+    "                                   the old release besides --key's own\n"
+    "  release copy --from NAME --to NAME [--version VER] --key FILE [--force] [--trust FILE]\n"
+    "                                   publish --from's latest release (or its VER) on --to\n"
+    "                                   as a new serial; nothing uploaded; nothing published\n"
+    "                                   when --to's latest already is it\n"
+    "  release prune --channel NAME --keep N\n"
+    "                                   drop the channel's releases beyond its newest N (the\n"
+    "                                   current one and the one before it always stay, and\n"
+    "                                   any an agent is fetching) and the blobs no kept\n"
+    "                                   release names; audited\n"
+    "  release watch DIR --channel NAME --key FILE [--version-template TPL |\n"
+    "               --version-from FILE] [--debounce SECS] [push options]\n"
+    "                                   publish DIR whenever it changed: after SECS (default\n"
+    "                                   2) of quiet with no file open for writing, a snapshot\n"
+    "                                   that nothing changed during; same content as the\n"
+    "                                   latest release: nothing published. Versions: strftime\n"
+    "                                   TPL in UTC (default %Y%m%d.%H%M%S) or FILE's first\n"
+    "                                   line. A failed push is logged and retried (backoff\n"
+    "                                   1 s..60 s). Runs until SIGTERM/SIGINT (exit 0); one\n"
+    "                                   line per event, one JSON object a line with --json\n"
     "  status [--channel NAME]          every agent seen: id, channel, installed version,\n"
     "                                   state, progress, last seen\n"
     "\n"
@@ -71,8 +100,10 @@ static const char *s_usage =
     "                                   (42, 1.5, true, \"text\", {\"a\":1}), else a string;\n"
     "                                   SCOPE is global (default), group:NAME or agent:ID;\n"
     "                                   --canary applies it to that share of the agents\n"
-    "                                   first and halts it when more than N% of those\n"
-    "                                   fail (default 20)\n"
+    "                                   first (at least one: widened if it chooses none)\n"
+    "                                   and halts it when more than N% of those fail\n"
+    "                                   (default 20): the members go back to the last good\n"
+    "                                   values\n"
     "  config unset KEY... --key FILE [--scope SCOPE]\n"
     "  config get [KEY] [--scope SCOPE | --agent ID [--group NAME]]\n"
     "                                   a scope's own values, or what agent ID sees\n"
@@ -137,6 +168,7 @@ typedef struct {
     fc_curve_t *curve; /* built once the command is known to need the broker */
     fc_config_cmd_options_t config;
     const char *trust;
+    fc_release_cmd_options_t rel; /* release rollback, copy, prune, watch; push's guards */
 } s_options_t;
 
 static int s_usage_error(const char *fmt, const char *arg)
@@ -195,6 +227,24 @@ static fc_client_t *s_connect(const s_options_t *o)
     return client;
 }
 
+/* The options of a push of dir, for release push and the pushes of release watch. */
+static fc_push_options_t s_push_options(const s_options_t *o, const char *dir)
+{
+    fc_push_options_t popt = {.dir = dir,
+                              .product = o->product,
+                              .channel = o->channel,
+                              .version = o->version,
+                              .min_version = o->min_version,
+                              .mandatory = o->mandatory,
+                              .serial = o->serial,
+                              .window = o->window,
+                              .timeout_ms = o->timeout_ms,
+                              .progress = !o->quiet,
+                              .allow_empty = o->rel.push.allow_empty,
+                              .force = o->rel.push.force};
+    return popt;
+}
+
 static int s_push(const s_options_t *o, const char *dir)
 {
     if (!dir)
@@ -212,8 +262,7 @@ static int s_push(const s_options_t *o, const char *dir)
         fc_signkey_wipe(&key);
         return 1;
     }
-    fc_push_options_t popt = {dir,          o->product, o->channel, o->version,    o->min_version,
-                              o->mandatory, o->serial,  o->window,  o->timeout_ms, !o->quiet};
+    fc_push_options_t popt = s_push_options(o, dir);
     fc_push_result_t res;
     rc = fc_push_release(client, &popt, &key, &res);
     fc_signkey_wipe(&key);
@@ -226,6 +275,7 @@ static int s_push(const s_options_t *o, const char *dir)
         fc_json_key_str(j, "version", o->version);
         fc_json_key_uint(j, "serial", res.serial);
         fc_json_key_bool(j, "already_published", res.already_published);
+        fc_json_key_uint(j, "latest_serial", res.latest_serial);
         fc_json_key_uint(j, "files", res.files);
         fc_json_key_uint(j, "bytes_total", res.bytes_total);
         fc_json_key_uint(j, "bytes_uploaded", res.bytes_uploaded);
@@ -248,6 +298,10 @@ static int s_push(const s_options_t *o, const char *dir)
                "(uploaded %s the broker lacked; %.2f s)\n",
                o->channel, o->version, (unsigned long long)res.serial,
                fc_format_bytes(sent, sizeof sent, res.bytes_uploaded), res.seconds);
+        if (res.serial != res.latest_serial)
+            printf("it is not the channel's current release (serial %llu): `fleetcast release "
+                   "rollback --channel %s --to %s` makes it current again\n",
+                   (unsigned long long)res.latest_serial, o->channel, o->version);
     } else if (!o->json) {
         char total[32], sent[32], present[32];
         printf("pushed %s %s as serial %llu: %llu files, %s; uploaded %s, %s already on the "
@@ -421,35 +475,52 @@ int main(int argc, char **argv)
         O_INSECURE,
         O_ROLE,
         O_DATA,
-        O_TRUST
+        O_TRUST,
+        O_ALLOW_EMPTY,
+        O_FORCE,
+        O_TO,
+        O_FROM,
+        O_KEEP,
+        O_VERSION_TEMPLATE,
+        O_VERSION_FROM,
+        O_DEBOUNCE
     };
-    static const struct option longopts[] = {{"broker", required_argument, 0, O_BROKER},
-                                             {"timeout", required_argument, 0, O_TIMEOUT},
-                                             {"json", no_argument, 0, O_JSON},
-                                             {"quiet", no_argument, 0, O_QUIET},
-                                             {"out", required_argument, 0, O_OUT},
-                                             {"channel", required_argument, 0, O_CHANNEL},
-                                             {"version", required_argument, 0, O_VERSION},
-                                             {"key", required_argument, 0, O_KEY},
-                                             {"mandatory", no_argument, 0, O_MANDATORY},
-                                             {"min-version", required_argument, 0, O_MINVER},
-                                             {"serial", required_argument, 0, O_SERIAL},
-                                             {"product", required_argument, 0, O_PRODUCT},
-                                             {"window", required_argument, 0, O_WINDOW},
-                                             {"help", no_argument, 0, O_HELP},
-                                             {"scope", required_argument, 0, O_SCOPE},
-                                             {"message", required_argument, 0, O_MESSAGE},
-                                             {"canary", required_argument, 0, O_CANARY},
-                                             {"halt-percent", required_argument, 0, O_HALT},
-                                             {"agent", required_argument, 0, O_AGENT},
-                                             {"group", required_argument, 0, O_GROUP},
-                                             {"broker-key", required_argument, 0, O_BROKER_KEY},
-                                             {"cert", required_argument, 0, O_CERT},
-                                             {"insecure", no_argument, 0, O_INSECURE},
-                                             {"role", required_argument, 0, O_ROLE},
-                                             {"data", required_argument, 0, O_DATA},
-                                             {"trust", required_argument, 0, O_TRUST},
-                                             {0, 0, 0, 0}};
+    static const struct option longopts[] = {
+        {"broker", required_argument, 0, O_BROKER},
+        {"timeout", required_argument, 0, O_TIMEOUT},
+        {"json", no_argument, 0, O_JSON},
+        {"quiet", no_argument, 0, O_QUIET},
+        {"out", required_argument, 0, O_OUT},
+        {"channel", required_argument, 0, O_CHANNEL},
+        {"version", required_argument, 0, O_VERSION},
+        {"key", required_argument, 0, O_KEY},
+        {"mandatory", no_argument, 0, O_MANDATORY},
+        {"min-version", required_argument, 0, O_MINVER},
+        {"serial", required_argument, 0, O_SERIAL},
+        {"product", required_argument, 0, O_PRODUCT},
+        {"window", required_argument, 0, O_WINDOW},
+        {"help", no_argument, 0, O_HELP},
+        {"scope", required_argument, 0, O_SCOPE},
+        {"message", required_argument, 0, O_MESSAGE},
+        {"canary", required_argument, 0, O_CANARY},
+        {"halt-percent", required_argument, 0, O_HALT},
+        {"agent", required_argument, 0, O_AGENT},
+        {"group", required_argument, 0, O_GROUP},
+        {"broker-key", required_argument, 0, O_BROKER_KEY},
+        {"cert", required_argument, 0, O_CERT},
+        {"insecure", no_argument, 0, O_INSECURE},
+        {"role", required_argument, 0, O_ROLE},
+        {"data", required_argument, 0, O_DATA},
+        {"trust", required_argument, 0, O_TRUST},
+        {"allow-empty", no_argument, 0, O_ALLOW_EMPTY},
+        {"force", no_argument, 0, O_FORCE},
+        {"to", required_argument, 0, O_TO},
+        {"from", required_argument, 0, O_FROM},
+        {"keep", required_argument, 0, O_KEEP},
+        {"version-template", required_argument, 0, O_VERSION_TEMPLATE},
+        {"version-from", required_argument, 0, O_VERSION_FROM},
+        {"debounce", required_argument, 0, O_DEBOUNCE},
+        {0, 0, 0, 0}};
     int c;
     char msg[256];
     uint64_t n = 0;
@@ -540,6 +611,33 @@ int main(int argc, char **argv)
         case O_TRUST:
             o.trust = optarg;
             break;
+        case O_ALLOW_EMPTY:
+            o.rel.push.allow_empty = true;
+            break;
+        case O_FORCE:
+            o.rel.push.force = true;
+            break;
+        case O_TO:
+            o.rel.to = optarg;
+            break;
+        case O_FROM:
+            o.rel.from = optarg;
+            break;
+        case O_KEEP:
+            if (fc_optval_uint("--keep", optarg, 1, 1000000, &o.rel.keep, msg, sizeof msg))
+                return s_usage_error("%s", msg);
+            break;
+        case O_VERSION_TEMPLATE:
+            o.rel.version_template = optarg;
+            break;
+        case O_VERSION_FROM:
+            o.rel.version_from = optarg;
+            break;
+        case O_DEBOUNCE:
+            if (fc_optval_duration("--debounce", optarg, 1000, 10, 3600000, &o.rel.debounce_ms, msg,
+                                   sizeof msg))
+                return s_usage_error("%s", msg);
+            break;
         case 'h':
         case O_HELP:
             fputs(s_usage, stdout);
@@ -571,7 +669,9 @@ int main(int argc, char **argv)
     if (streq(cmd, "keys") && !trust_cmd)
         return fc_keys_cmd_run(o.data, o.json, argc - optind, argv + optind);
     bool known = trust_cmd || streq(cmd, "config") || streq(cmd, "audit") || streq(cmd, "status") ||
-                 (streq(cmd, "release") && sub && (streq(sub, "push") || streq(sub, "list")));
+                 (streq(cmd, "release") && sub &&
+                  (streq(sub, "push") || streq(sub, "list") || streq(sub, "rollback") ||
+                   streq(sub, "copy") || streq(sub, "prune") || streq(sub, "watch")));
     if (!known)
         return s_usage_error("unknown command '%s'", cmd);
     if (!broker_given &&
@@ -599,5 +699,15 @@ static int s_dispatch(s_options_t *o, const char *cmd, const char *sub, int argc
         return s_status(o);
     if (streq(cmd, "release") && sub && streq(sub, "push"))
         return s_push(o, optind + 2 < argc ? argv[optind + 2] : NULL);
+    if (streq(cmd, "release") && sub && !streq(sub, "list")) {
+        fc_release_cmd_options_t *r = &o->rel;
+        r->push = s_push_options(o, NULL); /* watch passes every push option through */
+        r->broker = o->broker;
+        r->curve = o->curve;
+        r->json = o->json;
+        r->key = o->key;
+        r->trust = o->trust;
+        return fc_release_cmd_run(r, sub, optind + 2 < argc ? argv[optind + 2] : NULL);
+    }
     return s_list(o);
 }

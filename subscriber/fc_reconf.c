@@ -6,6 +6,7 @@
 #include "fc_clock.h"
 #include "fc_error.h"
 #include "fc_file.h"
+#include "fc_optval.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -95,6 +96,39 @@ static fc_config_t *s_load(fc_reconf_t *self)
     return fc_config_new(self->host.id, self->group);
 }
 
+/* The halts learnt before a restart count from the start: with the broker unreachable the
+   agent must not run a halted canary's values again (fc_config_halt marks are not saved
+   with the revisions). */
+static void s_load_halts(fc_reconf_t *self)
+{
+    char *text = (char *)fc_read_file(self->halted_path, 64 * 1024, NULL);
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        uint64_t rev = 0;
+        if (fc_optval_uint("halted revision", line, 1, INT64_MAX, &rev, NULL, 0) == FC_OK)
+            fc_config_halt(self->cur, rev);
+        else if (*line)
+            fc_reconf_log(self, "%s: '%s' is not a revision number; ignored", self->halted_path,
+                          line);
+    }
+    free(text);
+}
+
+/* Keeps the broker's list of halted revisions for the next start (s_load_halts). */
+static void s_save_halts(fc_reconf_t *self, const uint64_t *revs, size_t n)
+{
+    char *text = malloc(n * 21 + 1);
+    size_t len = 0;
+    for (size_t i = 0; text && i < n; i++)
+        len += (size_t)snprintf(text + len, 22, "%llu\n", (unsigned long long)revs[i]);
+    if (!text || fc_write_file_atomic(self->halted_path, text, len, 0644) != 0)
+        fc_reconf_log(self, "cannot save the halted config revisions to %s: %s", self->halted_path,
+                      text ? strerror(errno) : "out of memory");
+    free(text);
+}
+
 fc_reconf_t *fc_reconf_new(const fc_agent_config_t *cfg, const fc_reconf_host_t *host)
 {
     fc_reconf_t *self = (fc_reconf_t *)zmalloc(sizeof(fc_reconf_t));
@@ -107,9 +141,13 @@ fc_reconf_t *fc_reconf_new(const fc_agent_config_t *cfg, const fc_reconf_host_t 
     self->revs_path = s_path(self->host.state_dir, FC_RECONF_REVS);
     self->who_path = s_path(self->host.state_dir, FC_RECONF_WHO);
     self->pending_path = s_path(self->host.state_dir, FC_RECONF_PENDING);
+    self->halted_path = s_path(self->host.state_dir, FC_RECONF_HALTED);
     pthread_mutex_init(&self->lock, NULL);
-    if (self->group && self->json_path && self->revs_path && self->who_path && self->pending_path)
+    if (self->group && self->json_path && self->revs_path && self->who_path && self->pending_path &&
+        self->halted_path)
         self->cur = s_load(self);
+    if (self->cur)
+        s_load_halts(self);
     if (!self->cur) {
         fc_reconf_destroy(&self);
         return NULL;
@@ -139,6 +177,7 @@ void fc_reconf_destroy(fc_reconf_t **self_p)
     free(self->revs_path);
     free(self->who_path);
     free(self->pending_path);
+    free(self->halted_path);
     free(self);
     *self_p = NULL;
 }
@@ -340,11 +379,17 @@ static bool s_batch_start(fc_reconf_t *self)
     return true;
 }
 
-/* The whole batch is in: judge it, unless it brought nothing new. */
+/* The whole batch is in: judge it, unless it brought nothing new. A halt is new: a member
+   that applied the halted canary goes back to the last good values, and one that failed it
+   drops it from what it holds back. */
 static void s_batch_done(fc_reconf_t *self, double now)
 {
     fc_config_t *base = self->held ? self->held : self->cur;
-    if (fc_config_last_rev(self->next) == fc_config_last_rev(base))
+    bool halts = self->halts_changed;
+    self->halts_changed = false;
+    if (halts)
+        fc_reconf_judge(self, now);
+    else if (fc_config_last_rev(self->next) == fc_config_last_rev(base))
         fc_config_destroy(&self->next);
     else if (self->nbatch == 0 && self->held) {
         /* Nothing for us: the revisions held back are not judged again for it. */
@@ -359,6 +404,38 @@ static void s_batch_done(fc_reconf_t *self, double now)
     self->synced = true;
     if (self->sync_again)
         fc_reconf_sync(self, now);
+}
+
+/* The broker names its halted canary revisions in every snapshot: from now on their values
+   count neither in the batch nor in what is held back. */
+static void s_halts(fc_reconf_t *self, const fc_msg_t *msg)
+{
+    size_t n = 0;
+    uint64_t *revs = msg->bytes_len ? malloc(msg->bytes_len) : NULL;
+    if (!revs || fc_msg_halted(msg, revs, msg->bytes_len / 8, &n) != FC_OK) {
+        if (revs)
+            fc_reconf_log(self, "broker sent a malformed list of halted config revisions; "
+                                "ignored");
+        free(revs);
+        return;
+    }
+    bool marked = false;
+    for (size_t i = 0; i < n; i++) {
+        if (self->held)
+            fc_config_halt(self->held, revs[i]);
+        if (fc_config_halt(self->next, revs[i])) {
+            marked = true;
+            fc_reconf_log(self,
+                          "config rev %llu was halted by the broker: its values no "
+                          "longer count here",
+                          (unsigned long long)revs[i]);
+        }
+    }
+    if (marked) {
+        s_save_halts(self, revs, n);
+        self->halts_changed = true;
+    }
+    free(revs);
 }
 
 static void s_on_snapshot(fc_reconf_t *self, const fc_msg_t *msg, double now)
@@ -380,6 +457,7 @@ static void s_on_snapshot(fc_reconf_t *self, const fc_msg_t *msg, double now)
     }
     for (size_t i = 0; i < msg->nitems; i++)
         s_add(self, msg->items[i].data, msg->items[i].len);
+    s_halts(self, msg);
     /* Pages: ask for what follows the last revision received, as long as pages move on. */
     if (msg->flag && fc_config_last_rev(self->next) > before) {
         s_send_sync(self);

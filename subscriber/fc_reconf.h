@@ -20,6 +20,7 @@
 #define FC_RECONF_REVS "config.revs" /* the signed revisions in force (fc_config_save) */
 #define FC_RECONF_WHO "config.agent" /* "id group" the saved revisions were folded for */
 #define FC_RECONF_PENDING "config.restart" /* a restart ran (revs, why): acked at next start */
+#define FC_RECONF_HALTED "config.halted"   /* halted canary revisions, one number a line */
 #define FC_RECONF_MAX_ACKS 64              /* acks waiting for their OK; the oldest go first */
 #define FC_RECONF_MAX_BATCH                                                                        \
     32                          /* acks for one batch: its newest revisions (a late                \
@@ -51,7 +52,7 @@ typedef struct {
 typedef struct fc_reconf_t {
     fc_reconf_host_t host;
     char *group, *changing, *changed, *restart;
-    char *json_path, *revs_path, *who_path, *pending_path;
+    char *json_path, *revs_path, *who_path, *pending_path, *halted_path;
     bool who_saved; /* the who-file is known to match this run's id and group */
     fc_agent_changing_fn *changing_fn;
     void *changing_arg;
@@ -91,6 +92,7 @@ typedef struct fc_reconf_t {
     char once_msg[FC_MAX_TEXT + 1];
     double last_log;    /* rate limit for repeated complaints */
     bool warned_behind; /* said that the broker's history is behind ours */
+    bool halts_changed; /* this batch learnt of a halted canary whose values counted here */
 } fc_reconf_t;
 
 /* fc_reconf.c: lifecycle and session. */

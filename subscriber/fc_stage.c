@@ -397,27 +397,15 @@ const fc_chunk_t *fc_stage_chunk(const fc_stage_t *self, uint64_t index, const f
     return c;
 }
 
-int fc_stage_reuse_local(fc_stage_t *self, uint64_t *reused)
+/* Copies into the stage every wanted chunk that the tree releases/<name>, holding release
+   old, still has intact (each re-hashed before it is trusted). */
+static int s_reuse_tree(fc_stage_t *self, const fc_manifest_t *old, const char *name, uint8_t *data,
+                        uint64_t *reused)
 {
-    if (!self)
-        return FC_EINVAL;
-    uint64_t dummy = 0;
-    if (!reused)
-        reused = &dummy;
-    const fc_manifest_t *old = self->inst->installed;
-    if (!old || fc_stage_complete(self))
-        return 0;
-    /* The installed tree, below the releases/ descriptor, never through a symlink. */
-    int curfd = self->inst->name ? openat(self->inst->relfd, self->inst->name,
-                                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                                 : -1;
+    /* Below the releases/ descriptor, never through a symlink. */
+    int curfd = openat(self->inst->relfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (curfd < 0)
         return 0; /* nothing on disk to reuse: everything is fetched */
-    uint8_t *data = malloc(FC_CHUNK_SIZE);
-    if (!data) {
-        close(curfd);
-        return FC_ENOMEM;
-    }
     int rc = 0;
     /* In the old release's order, so each installed file is opened once and read forward. */
     for (uint32_t fi = 0; fi < old->nfiles && rc == 0; fi++) {
@@ -453,8 +441,41 @@ int fc_stage_reuse_local(fc_stage_t *self, uint64_t *reused)
         if (fd >= 0)
             close(fd);
     }
-    free(data);
     close(curfd);
+    return rc;
+}
+
+int fc_stage_reuse_local(fc_stage_t *self, uint64_t *reused)
+{
+    if (!self)
+        return FC_EINVAL;
+    uint64_t dummy = 0;
+    if (!reused)
+        reused = &dummy;
+    const fc_manifest_t *old = self->inst->installed;
+    if (!old || fc_stage_complete(self))
+        return 0;
+    uint8_t *data = malloc(FC_CHUNK_SIZE);
+    if (!data)
+        return FC_ENOMEM;
+    int rc = self->inst->name ? s_reuse_tree(self, old, self->inst->name, data, reused) : 0;
+    /* The previous release is kept too (for a health-check swap back): a rollback to it, a
+       new serial with its content, finds everything here and fetches nothing. */
+    char *ppath = fc_install_strf("%s/previous.manifest", self->inst->state);
+    size_t plen = 0;
+    uint8_t *pbytes = ppath && rc == 0 && !fc_stage_complete(self)
+                          ? fc_read_file(ppath, FC_MAX_MANIFEST, &plen)
+                          : NULL;
+    int perr = 0;
+    fc_manifest_t *prev = pbytes ? fc_manifest_parse(pbytes, plen, self->inst->trust, &perr) : NULL;
+    char *pname = prev ? fc_install_release_name(prev) : NULL;
+    if (pname && (!self->inst->name || strcmp(pname, self->inst->name) != 0))
+        rc = s_reuse_tree(self, prev, pname, data, reused);
+    free(pname);
+    fc_manifest_destroy(&prev);
+    free(pbytes);
+    free(ppath);
+    free(data);
     return rc;
 }
 

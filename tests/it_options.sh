@@ -53,6 +53,14 @@ hist=$(fc_cli config history --json)
 [ "$(fc_json_num rev <<<"$hist")" = "" ] || fc_fail "a refused config command published: $hist"
 fc_pass "fleetcast config refuses bad --canary, --halt-percent and revision numbers, publishes nothing"
 
+for v in 0 -1 abc 5x 2h; do
+  refused 2 --debounce "$v" "${cli[@]}" release watch "$FC_TMP/src" --channel stable --key "$key" --debounce "$v"
+done
+for v in 0 -2 abc 1.5; do refused 2 --keep "$v" "${cli[@]}" release prune --channel stable --keep "$v"; done
+list=$(fc_cli release list --json)
+[ "$list" = "[]" ] || fc_fail "a refused release watch published something: $list"
+fc_pass "fleetcast release watch and prune refuse bad --debounce and --keep (exit 2, named), publish nothing"
+
 # 2. fleetcast-broker (bad usage: 2): nothing created, nothing bound.
 b2="$FC_TMP/b2"
 broker=("$FC_BROKER_BIN" --insecure --data "$b2")

@@ -1,0 +1,263 @@
+/* fc_store_gc.c: pruning a channel's old releases and collecting what no release needs: blobs
+   and partial uploads. Never what an agent may still fetch: a channel's current release and
+   the one before it stay whatever --keep says, a release whose blobs were served lately is
+   in transfer and stays, and a blob no release ever named stays a day (a push in progress
+   commits its blobs before its release). */
+#include "fc_array.h"
+#include "fc_error.h"
+#include "fc_hash.h"
+#include "fc_manifest.h"
+#include "fc_store_config.h"
+#include "fc_store_priv.h"
+#include "fc_text.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Adds the blob hex of every file of a signed manifest to set; a manifest that does not
+   parse adds nothing (it was checked when it was committed). */
+static void s_add_blobs(zhashx_t *set, const void *bytes, size_t len)
+{
+    int err = 0;
+    fc_manifest_t *m = fc_manifest_parse(bytes, len, NULL, &err);
+    for (uint32_t i = 0; m && i < m->nfiles; i++) {
+        char hex[2 * FC_HASH_LEN + 1];
+        zhashx_update(set, fc_hash_hex(m->files[i].hash, hex), (void *)1);
+    }
+    fc_manifest_destroy(&m);
+}
+
+/* Whether any blob of a signed manifest is busy (being fetched). */
+static bool s_in_transfer(const void *bytes, size_t len, fc_store_busy_fn *busy, void *arg)
+{
+    int err = 0;
+    fc_manifest_t *m = busy ? fc_manifest_parse(bytes, len, NULL, &err) : NULL;
+    bool yes = false;
+    for (uint32_t i = 0; m && i < m->nfiles && !yes; i++)
+        yes = busy(m->files[i].hash, arg);
+    fc_manifest_destroy(&m);
+    return yes;
+}
+
+/* The blobs of every stored release, as hex. */
+static zhashx_t *s_referenced(fc_store_t *self)
+{
+    zhashx_t *set = zhashx_new();
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT manifest FROM releases");
+    if (!st) {
+        zhashx_destroy(&set);
+        return NULL;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        s_add_blobs(set, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        zhashx_destroy(&set);
+    return set;
+}
+
+int fc_store_release_prune(fc_store_t *self, const char *channel, uint64_t keep,
+                           fc_store_busy_fn *busy, void *arg, const char *who,
+                           fc_store_gc_result_t *res, char *text, size_t textsize)
+{
+    memset(res, 0, sizeof *res);
+    fc_textf(text, textsize, "%s", "");
+    if (!channel || !fc_name_valid(channel)) {
+        fc_textf(text, textsize, "invalid channel name");
+        return FC_EINVAL;
+    }
+    /* A rollback may name the release before the current one, and agents that did not take
+       the current one yet still follow it: both stay. */
+    if (keep < FC_STORE_KEEP_MIN)
+        keep = FC_STORE_KEEP_MIN;
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT serial, version, manifest FROM releases"
+                                           " WHERE channel = ? ORDER BY serial DESC");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+    zhashx_t *gone = zhashx_new(); /* blobs of the releases removed */
+    uint64_t *drop = NULL;
+    size_t ndrop = 0, cap = 0, seen = 0;
+    int rc, err = FC_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (seen++ < keep)
+            continue;
+        const void *bytes = sqlite3_column_blob(st, 2);
+        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        if (s_in_transfer(bytes, len, busy, arg)) {
+            res->kept_busy++;
+            continue;
+        }
+        uint64_t *bigger = fc_grow(drop, ndrop, &cap, sizeof *drop);
+        if (!bigger) {
+            err = FC_ENOMEM;
+            break;
+        }
+        drop = bigger;
+        drop[ndrop++] = (uint64_t)sqlite3_column_int64(st, 0);
+        s_add_blobs(gone, bytes, len);
+    }
+    sqlite3_finalize(st);
+    if (!err && rc != SQLITE_DONE)
+        err = fc_store_sqlite_error(rc);
+    bool began = false;
+    if (!err) {
+        fc_store_sync(self, true);
+        err = fc_store_begin(self);
+        began = !err;
+    }
+    for (size_t i = 0; !err && i < ndrop; i++) {
+        st = fc_store_prep(self, "DELETE FROM releases WHERE channel = ? AND serial = ?");
+        if (st) {
+            sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)drop[i]);
+        }
+        err = fc_store_step_done(st);
+    }
+    char detail[FC_MAX_TEXT + 1], result[FC_MAX_TEXT + 1];
+    snprintf(detail, sizeof detail, "channel %s keep %llu", channel, (unsigned long long)keep);
+    snprintf(result, sizeof result, "ok: %zu release%s removed, %llu kept in transfer", ndrop,
+             ndrop == 1 ? "" : "s", (unsigned long long)res->kept_busy);
+    if (!err)
+        err = fc_store_audit_add(self, who ? who : "unknown", "release.prune", detail, result);
+    if (!err)
+        err = fc_store_commit(self);
+    if (err && began)
+        fc_store_rollback(self);
+    free(drop);
+    if (err) {
+        zhashx_destroy(&gone);
+        fc_textf(text, textsize, "cannot prune channel %s: %s", channel, fc_strerror(err));
+        return err;
+    }
+    res->releases = ndrop;
+    err = fc_store_gc(self, gone, busy, arg, time(NULL), res);
+    zhashx_destroy(&gone);
+    if (err)
+        fc_textf(text, textsize, "pruned, but collecting blobs failed: %s", fc_strerror(err));
+    return err;
+}
+
+/* Every complete blob file under blobs/: removed when no release names it, it is not being
+   fetched, and either a removed release named it (freed) or it is older than a day. */
+static int s_collect_blobs(fc_store_t *self, zhashx_t *keep, zhashx_t *freed,
+                           fc_store_busy_fn *busy, void *arg, int64_t now,
+                           fc_store_gc_result_t *res)
+{
+    char top[PATH_MAX];
+    snprintf(top, sizeof top, "%s/blobs", self->dir);
+    DIR *d = opendir(top);
+    if (!d)
+        return FC_OK; /* no blob ever stored */
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strlen(e->d_name) != 2)
+            continue;
+        char sub[PATH_MAX + 8];
+        snprintf(sub, sizeof sub, "%s/%.2s", top, e->d_name);
+        DIR *s = opendir(sub);
+        struct dirent *f;
+        while (s && (f = readdir(s))) {
+            uint8_t blob[FC_HASH_LEN];
+            if (strlen(f->d_name) != 2 * FC_HASH_LEN ||
+                fc_hex_decode(blob, FC_HASH_LEN, f->d_name) != 0 || zhashx_lookup(keep, f->d_name))
+                continue;
+            if (busy && busy(blob, arg)) {
+                res->blobs_busy++;
+                continue;
+            }
+            char path[PATH_MAX + 80];
+            snprintf(path, sizeof path, "%s/%.64s", sub, f->d_name);
+            struct stat sb;
+            bool old = stat(path, &sb) == 0 && sb.st_mtime < now - FC_STORE_GC_AGE;
+            if (!old && !(freed && zhashx_lookup(freed, f->d_name)))
+                continue;
+            uint64_t bytes = 0;
+            if (fc_store_blob_remove(self, blob, &bytes) == FC_OK) {
+                res->blobs++;
+                res->bytes += bytes;
+            }
+        }
+        if (s)
+            closedir(s);
+    }
+    closedir(d);
+    return FC_OK;
+}
+
+/* Partial uploads started more than a day ago, and .part files no upload record names that
+   are as old (left by a crash between the two). */
+static int s_collect_parts(fc_store_t *self, int64_t now, fc_store_gc_result_t *res)
+{
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT blob FROM uploads WHERE started < ?");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)(now - FC_STORE_GC_AGE));
+    uint8_t(*old)[FC_HASH_LEN] = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != FC_HASH_LEN)
+            continue;
+        void *bigger = fc_grow(old, n, &cap, sizeof *old);
+        if (!bigger)
+            break;
+        old = bigger;
+        memcpy(old[n++], sqlite3_column_blob(st, 0), FC_HASH_LEN);
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < n; i++)
+        if (fc_store_upload_discard(self, old[i]) == FC_OK)
+            res->parts++;
+    free(old);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/incoming", self->dir);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        uint8_t blob[FC_HASH_LEN];
+        size_t len = strlen(e->d_name);
+        if (len != 2 * FC_HASH_LEN + 5 || strcmp(e->d_name + 2 * FC_HASH_LEN, ".part") != 0)
+            continue;
+        char hex[2 * FC_HASH_LEN + 1];
+        snprintf(hex, sizeof hex, "%.*s", 2 * FC_HASH_LEN, e->d_name);
+        if (fc_hex_decode(blob, FC_HASH_LEN, hex) != 0)
+            continue;
+        char path[PATH_MAX + 80];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (stat(path, &sb) != 0 || sb.st_mtime >= now - FC_STORE_GC_AGE)
+            continue;
+        st = fc_store_prep(self, "SELECT 1 FROM uploads WHERE blob = ?");
+        if (!st)
+            break;
+        sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+        bool recorded = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        if (!recorded && unlink(path) == 0)
+            res->parts++;
+    }
+    if (d)
+        closedir(d);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? FC_OK : fc_store_sqlite_error(rc);
+}
+
+int fc_store_gc(fc_store_t *self, zhashx_t *freed, fc_store_busy_fn *busy, void *arg, int64_t now,
+                fc_store_gc_result_t *res)
+{
+    zhashx_t *keep = s_referenced(self);
+    if (!keep)
+        return FC_EIO;
+    int err = s_collect_blobs(self, keep, freed, busy, arg, now, res);
+    zhashx_destroy(&keep);
+    if (!err)
+        err = s_collect_parts(self, now, res);
+    return err;
+}

@@ -75,7 +75,11 @@ static void s_install(fc_agent_t *self)
         fc_agent_finish(self, FC_AGENT_EXIT_POSTPONED, rc);
         self->retry_at = fc_now() + self->retry_interval;
     } else if (rc == FC_EUNHEALTHY) {
-        fc_agent_set_state(self, "failed", "%s", msg[0] ? msg : "health check failed; rolled back");
+        /* Swapped back (the installed serial is not the target's): a rollout counts it as
+           rolled back; a failed swap-back stays plain failed. */
+        bool back = fc_install_serial(self->inst) != m->serial;
+        fc_agent_set_state(self, back ? "rolled-back" : "failed", "%s",
+                           msg[0] ? msg : "health check failed; rolled back");
         s_decided(self, self->target_id);
         fc_agent_drop_target(self);
         fc_agent_finish(self, FC_AGENT_EXIT_UNHEALTHY, rc);

@@ -532,14 +532,19 @@ static void s_on_report(s_broker_t *self, zframe_t *peer, fc_msg_t *m, const cha
         s_ok(self, peer, m->req, 0);
 }
 
+/* So the CLI can say who is offline, and since when, by the broker's clock. */
+static void s_offline_threshold(s_broker_t *self, fc_msg_t *reply)
+{
+    reply->offline_ms = (uint64_t)fc_store_rollout_offline_after(self->store) * 1000;
+    reply->time_ms = fc_stamp_now_ms();
+}
+
 static void s_on_status(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
     fc_msg_t *reply = fc_msg_new(FC_MSG_STATUS_REPLY);
     int err =
         fc_store_agents(self->store, m->channel, FC_MAX_LIST, &reply->agents, &reply->nagents);
-    /* So the CLI can say who is offline, and since when, by the broker's clock. */
-    reply->offline_ms = (uint64_t)fc_store_rollout_offline_after(self->store) * 1000;
-    reply->time_ms = fc_stamp_now_ms();
+    s_offline_threshold(self, reply);
     if (err) {
         fc_msg_destroy(&reply);
         s_error(self, peer, m->req, err, NULL);
@@ -576,6 +581,8 @@ static void s_on_config(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     fc_msg_t *reply = trust
                           ? fc_trust_service_handle(self->store, m, self->epoch, self->quiet, &ann)
                           : fc_config_service_handle(self->config, m, self->epoch, &ann);
+    if (reply->type == FC_MSG_CONFIG_STATUS_REPLY)
+        s_offline_threshold(self, reply);
     s_service_reply(self, peer, m, &ann, &reply);
 }
 

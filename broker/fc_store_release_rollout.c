@@ -72,9 +72,12 @@ static int64_t s_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The oldest last_seen (unix seconds) of an agent still online: heard within offline_after_s
+   by the millisecond, the rule fc_msg_agent_offline applies to a STATUS_REPLY too. */
 static int64_t s_live_since(const fc_store_t *self)
 {
-    return (int64_t)time(NULL) - self->offline_after_s;
+    int64_t edge_ms = s_now_ms() - self->offline_after_s * 1000;
+    return edge_ms >= 0 ? (edge_ms + 999) / 1000 : 0;
 }
 
 /* Waves travel as a list; in the database they are text ("5,25,100"), read back strictly. */

@@ -165,7 +165,12 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_CONFIG_SNAPSHOT] = {M_U64(epoch), M_U64(seq), M_U64(serial), M_BOOL(flag), M_ITEMS},
     [FC_MSG_CONFIG_ACK] = {M_STR(id), M_STR(group), M_U64(serial), M_STR(state), M_STR(text)},
     [FC_MSG_CONFIG_STATUS] = {M_U64(serial)},
-    [FC_MSG_CONFIG_STATUS_REPLY] = {M_U64(serial), M_BOOL(flag), M_STR(text), M_AGENTS},
+    [FC_MSG_CONFIG_STATUS_REPLY] = {M_U64(serial),
+                                    M_BOOL(flag),
+                                    M_STR(text),
+                                    M_AGENTS,
+                                    {F_OPTU64, offsetof(fc_msg_t, offline_ms), 0, -1},
+                                    M_U64(time_ms)},
     [FC_MSG_RESTART_SLOT] = {M_STR(id), M_STR(group), M_U64(serial)},
     [FC_MSG_AUDIT] = {M_U64(serial)},
     [FC_MSG_AUDIT_REPLY] = {M_AUDIT},
@@ -234,6 +239,12 @@ static const char *s_names[FC_MSG_TYPE_MAX] = {
     [FC_MSG_ROLLOUT_PAUSE] = "ROLLOUT_PAUSE",
     [FC_MSG_ROLLOUT_RESUME] = "ROLLOUT_RESUME",
 };
+
+bool fc_msg_agent_offline(const fc_msg_t *reply, const fc_agent_status_t *agent)
+{
+    return reply->offline_ms && reply->time_ms && agent->last_seen >= 0 &&
+           (uint64_t)agent->last_seen * 1000 + reply->offline_ms < reply->time_ms;
+}
 
 bool fc_msg_waves_valid(const uint32_t *waves, size_t n)
 {

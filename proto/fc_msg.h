@@ -46,7 +46,7 @@ typedef enum {
     FC_MSG_CONFIG_STATUS = 26,   /* P>B  serial (rev; 0 = latest) -> CONFIG_STATUS_REPLY */
     FC_MSG_CONFIG_STATUS_REPLY =
         27, /* B>P  serial, flag (halted), text (halt reason), agents (id, channel = group, state,
-               message; state "pending" for no answer) */
+               message; state "pending" for no answer), [offline_ms, time_ms] as STATUS_REPLY */
     FC_MSG_RESTART_SLOT = 28,    /* A>B  id, group, serial (rev) -> OK with flag (granted) */
     FC_MSG_AUDIT = 29,           /* P>B  serial (max entries, 0 = default 100) -> AUDIT_REPLY */
     FC_MSG_AUDIT_REPLY = 30,     /* B>P  audit */
@@ -192,7 +192,8 @@ typedef struct {
     uint64_t wave_wait_ms;       /* ROLLOUT_PLAN */
     fc_rollout_info_t *rollouts; /* ROLLOUT_STATUS_REPLY: at most FC_MAX_LIST */
     size_t nrollouts;
-    uint64_t offline_ms; /* STATUS_REPLY: an agent not heard for this long is offline */
+    uint64_t offline_ms; /* STATUS_REPLY, CONFIG_STATUS_REPLY: an agent not heard for this long
+                            (by time_ms, the broker's clock) is offline */
 } fc_msg_t;
 
 /* New empty message of the given type; never NULL (aborts on out of memory, like CZMQ). */
@@ -254,6 +255,10 @@ fc_msg_t *fc_msg_recv_announce(void *sub, int *err);
 fc_msg_t *fc_msg_decode_req(zmsg_t **msg_p, int *err, uint64_t *req_p);
 fc_msg_t *fc_msg_recv_req(void *sock, zframe_t **routing_id_p, int *err, uint64_t *req_p);
 
+/* Whether agent, listed in a STATUS_REPLY or CONFIG_STATUS_REPLY, is offline: the reply's
+   optional [offline_ms, time_ms] is there and the broker had not heard the agent for
+   offline_ms at time_ms (its clock, not ours). */
+bool fc_msg_agent_offline(const fc_msg_t *reply, const fc_agent_status_t *agent);
 /* Whether waves (n of them) are a rollout's waves: 1 to FC_MAX_WAVES cumulative percentages
    from 1 to 100, strictly rising, the last 100. */
 bool fc_msg_waves_valid(const uint32_t *waves, size_t n);

@@ -27,19 +27,56 @@ size_t fc_rollout_share(uint32_t percent, size_t n)
     return k ? k : 1;
 }
 
-static int s_by_rank(const void *a, const void *b)
+/* An id with its rank, hashed once: sorting compares each element many times. */
+typedef struct {
+    uint64_t rank;
+    const char *id;
+} s_ranked_t;
+
+static int s_cmp(uint64_t rx, const char *x, uint64_t ry, const char *y)
 {
-    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
-    uint64_t rx = fc_rollout_rank(x), ry = fc_rollout_rank(y);
     if (rx != ry)
         return rx < ry ? -1 : 1;
     return strcmp(x, y);
 }
 
+static int s_by_rank(const void *a, const void *b)
+{
+    const s_ranked_t *x = a, *y = b;
+    return s_cmp(x->rank, x->id, y->rank, y->id);
+}
+
+/* Without memory for the ranks: hashing in the comparison, slower, same order. */
+static int s_by_id_rank(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    return s_cmp(fc_rollout_rank(x), x, fc_rollout_rank(y), y);
+}
+
 void fc_rollout_order(const char **ids, size_t n)
 {
-    if (n > 1)
-        qsort(ids, n, sizeof *ids, s_by_rank);
+    if (n < 2)
+        return;
+    s_ranked_t *r = malloc(n * sizeof *r);
+    if (!r) {
+        qsort(ids, n, sizeof *ids, s_by_id_rank);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        r[i] = (s_ranked_t){fc_rollout_rank(ids[i]), ids[i]};
+    qsort(r, n, sizeof *r, s_by_rank);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = r[i].id;
+    free(r);
+}
+
+size_t fc_rollout_position(const char *id, const char **ids, size_t n)
+{
+    uint64_t mine = fc_rollout_rank(id);
+    size_t before = 0;
+    for (size_t i = 0; i < n; i++)
+        before += strcmp(ids[i], id) != 0 && s_cmp(fc_rollout_rank(ids[i]), ids[i], mine, id) < 0;
+    return before;
 }
 
 bool fc_rollout_halts(uint32_t halt_percent, size_t members, size_t failed)
@@ -230,6 +267,12 @@ static void s_test_order(void)
     for (size_t i = 0; i < k; i++)
         low += strcmp(a[i], "host-020") < 0;
     FC_CHECK(low < k);
+    /* An id's position is its index in the order, whoever else is listed (itself or not). */
+    for (int i = 0; i < N; i++) {
+        FC_CHECK(fc_rollout_position(a[i], a, N) == (size_t)i);
+        FC_CHECK(fc_rollout_position(a[i], a + i + 1, N - i - 1) == 0);
+    }
+    FC_CHECK(fc_rollout_position("nobody", a, 0) == 0);
     FC_CHECK(fc_rollout_rank("host-001") == fc_rollout_rank("host-001"));
     FC_CHECK(fc_rollout_rank("host-001") != fc_rollout_rank("host-002"));
 }

@@ -17,6 +17,9 @@ size_t fc_rollout_share(uint32_t percent, size_t n);
 /* Sorts ids (borrowed strings) into offer order: by rank, then by id. A wave of share k is
    the first k of them. */
 void fc_rollout_order(const char **ids, size_t n);
+/* How many of ids (n, id itself among them or not) come before id in offer order: id is in
+   a wave of share k if this is below k. */
+size_t fc_rollout_position(const char *id, const char **ids, size_t n);
 /* The halt rule: at least one agent of the current wave failed or rolled back, and they are
    more than halt_percent of its members. */
 bool fc_rollout_halts(uint32_t halt_percent, size_t members, size_t failed);

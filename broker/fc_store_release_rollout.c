@@ -155,12 +155,36 @@ static int s_load(fc_store_t *self, const char *channel, uint64_t serial, s_roll
     return err;
 }
 
-/* The channel's latest release (*info) and its rollout, if it has one (*has). */
+/* The channel's latest release: serial and version only (every REPORT asks; the manifest
+   may be megabytes). FC_ENOTFOUND if it has none. */
+static int s_latest(fc_store_t *self, const char *channel, fc_release_info_t *info)
+{
+    memset(info, 0, sizeof *info);
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT serial, version FROM releases WHERE"
+                                           " channel = ? ORDER BY serial DESC LIMIT 1");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int err = rc == SQLITE_ROW    ? FC_OK
+              : rc == SQLITE_DONE ? FC_ENOTFOUND
+                                  : fc_store_sqlite_error(rc);
+    if (!err) {
+        fc_msg_set_str(info->channel, sizeof info->channel, channel);
+        info->serial = (uint64_t)sqlite3_column_int64(st, 0);
+        s_col(st, 1, info->version, sizeof info->version);
+    }
+    sqlite3_finalize(st);
+    return err;
+}
+
+/* The channel's latest release (*info: channel, serial, version) and its rollout, if it has
+   one (*has). */
 static int s_current(fc_store_t *self, const char *channel, fc_release_info_t *info, s_rollout_t *r,
                      bool *has)
 {
     *has = false;
-    int err = fc_store_latest(self, channel, info, NULL, NULL);
+    int err = s_latest(self, channel, info);
     if (err)
         return err;
     err = s_load(self, channel, info->serial, r);
@@ -175,9 +199,9 @@ static bool s_active(const s_rollout_t *r)
     return r->state != FC_ROLLOUT_DONE && r->state != FC_ROLLOUT_HALTED;
 }
 
-/* The channel's online agents (malloc'd array of malloc'd ids) in offer order; also the one
-   named extra (may be NULL) if it is not among them. */
-static int s_ranked(fc_store_t *self, const char *channel, const char *extra, char ***ids_p,
+/* The channel's online agents (malloc'd array of malloc'd ids); also the one named extra
+   (may be NULL) if it is not among them. */
+static int s_online(fc_store_t *self, const char *channel, const char *extra, char ***ids_p,
                     size_t *n_p)
 {
     *ids_p = NULL;
@@ -219,7 +243,6 @@ static int s_ranked(fc_store_t *self, const char *channel, const char *extra, ch
         free(ids);
         return err;
     }
-    fc_rollout_order((const char **)ids, n);
     *ids_p = ids;
     *n_p = n;
     return FC_OK;
@@ -252,7 +275,9 @@ static int s_offer_wave(fc_store_t *self, const s_rollout_t *r)
 {
     char **ids;
     size_t n;
-    int err = s_ranked(self, r->channel, NULL, &ids, &n);
+    int err = s_online(self, r->channel, NULL, &ids, &n);
+    if (!err)
+        fc_rollout_order((const char **)ids, n);
     size_t k = err ? 0 : fc_rollout_share(r->waves[r->wave - 1], n);
     for (size_t i = 0; !err && i < k; i++)
         err = s_add_member(self, r, ids[i], 0);
@@ -424,12 +449,10 @@ static bool s_joins(fc_store_t *self, const s_rollout_t *r, const char *id)
 {
     char **ids;
     size_t n;
-    if (s_ranked(self, r->channel, id, &ids, &n))
+    if (s_online(self, r->channel, id, &ids, &n))
         return false;
-    size_t k = fc_rollout_share(r->waves[r->wave - 1], n);
-    bool in = false;
-    for (size_t i = 0; i < k && !in; i++)
-        in = !strcmp(ids[i], id);
+    bool in =
+        fc_rollout_position(id, (const char **)ids, n) < fc_rollout_share(r->waves[r->wave - 1], n);
     s_free_ids(ids, n);
     return in;
 }

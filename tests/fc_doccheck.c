@@ -14,6 +14,7 @@
 #include "fc_keyring.h"
 #include "fc_limits.h"
 #include "fc_msg.h"
+#include "fc_rollout_state.h"
 #include "fc_state.h"
 #include "fc_util.h"
 
@@ -349,6 +350,16 @@ static const char *s_state_name(int v)
     return fc_state_name((fc_state_t)v);
 }
 
+static const char *s_rollout_name(int v)
+{
+    return fc_rollout_state_name((fc_rollout_state_t)v);
+}
+
+static const char *s_rollout_meaning(int v)
+{
+    return fc_rollout_state_meaning((fc_rollout_state_t)v);
+}
+
 static bool s_every(int v)
 {
     (void)v;
@@ -378,12 +389,14 @@ int main(int argc, char **argv)
                        s_ack_meaning, s_ack_sent);
     s_check_name_table(doc, "### 3.7 REPORT", "agent state", FC_STATE_COUNT, s_state_name, NULL,
                        s_every);
+    s_check_name_table(doc, "### ROLLOUT_STATUS (37)", "rollout state", FC_ROLLOUT_STATE_COUNT,
+                       s_rollout_name, s_rollout_meaning, s_every);
     free(doc);
     free(limits);
     if (s_failures)
         return 1;
     printf("ok - docs/PROTOCOL.md: %d error codes, %zu limits, %d message types, the agent "
-           "key's requests, ack and agent states match the code\n",
+           "key's requests, ack, agent and rollout states match the code\n",
            FC_ERROR_MAX, S_NLIMITS, FC_MSG_TYPE_MAX - 1);
     return 0;
 }

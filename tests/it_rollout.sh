@@ -129,6 +129,16 @@ fc_wait_for "every agent on 5 after resume" 30 all_on five
 fc_wait_for "the rollout of 5 to be done" 20 state_is DONE
 fc_pass "paused after wave 1: no further agent until resume, then all ${#agents[@]} on 5"
 
+# An agent key may not steer a rollout: refused as any publisher request is (FC_EPERM).
+if [ "${FC_INSECURE:-0}" != 1 ]; then
+  rc=0
+  "$FC_CLI_BIN" --broker-key "$data/broker.cert" --cert "$FC_TMP/keys/agent.cert_secret" \
+    --broker "$FC_SERVICE" release pause --channel stable 2>"$FC_TMP/eperm.err" || rc=$?
+  [ "$rc" = 1 ] && grep -q "needs a publisher key" "$FC_TMP/eperm.err" ||
+    fc_fail "an agent key paused a rollout: exit $rc $(cat "$FC_TMP/eperm.err")"
+  fc_pass "an agent key's release pause is refused: $(cat "$FC_TMP/eperm.err")"
+fi
+
 # Controls on a channel without a rollout in progress are refused with the reason.
 rc=0; fc_cli release promote --channel stable 2>"$FC_TMP/promote.err" || rc=$?
 [ "$rc" = 1 ] && grep -q "done" "$FC_TMP/promote.err" || fc_fail "promote of a done rollout: exit $rc $(cat "$FC_TMP/promote.err")"

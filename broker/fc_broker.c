@@ -8,6 +8,7 @@
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_limits.h"
+#include "fc_manifest.h"
 #include "fc_msg.h"
 #include "fc_rollout_service.h"
 #include "fc_stamp.h"
@@ -335,6 +336,10 @@ static void s_on_hello(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 
 static void s_on_sync(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
+    if (*m->id && !fc_name_valid(m->id)) {
+        s_error(self, peer, m->req, FC_EINVAL, "invalid agent id");
+        return;
+    }
     fc_msg_t *reply = fc_msg_new(FC_MSG_SNAPSHOT);
     reply->epoch = self->epoch;
     reply->seq = fc_store_seq(self->store);

@@ -50,8 +50,15 @@ fc_pass "a stopped agent shows offline after ${took}s, with since when; the live
 rs=$(fc_cli release status --channel stable --json | tr -d ' \n')
 [ "$(fc_json_num offline <<<"$rs")" = 1 ] && [ "$(fc_json_num installed <<<"$rs")" = 1 ] ||
   fc_fail "release status: $rs"
+# Config status takes the later of the agent's report and its last config request, which
+# may be a few seconds after its last report.
+config_offline() { [ "$(fc_cli config status "$rev" --json | fc_json_num offline)" = 1 ]; }
+fc_wait_for "config status to count b1 offline" 15 config_offline
 cs=$(fc_cli config status "$rev" --json | tr -d ' \n')
-[ "$(fc_json_num offline <<<"$cs")" = 1 ] && grep -qF '"id":"b1","group":"","state":' <<<"$cs" ||
+grep -qF '"id":"b1","group":"","state":"applied","message":"level","last_seen":' <<<"$cs" &&
+  grep -qF '"id":"b0","group":"","state":"applied","message":"level","last_seen":' <<<"$cs" ||
   fc_fail "config status: $cs"
+grep -q '"id":"b1"[^}]*"offline":true' <<<"$cs" && grep -q '"id":"b0"[^}]*"offline":false' <<<"$cs" ||
+  fc_fail "config status marks the wrong agent offline: $cs"
 grep -q "(offline)" <<<"$(fc_cli config status "$rev")" || fc_fail "config status text: $(fc_cli config status "$rev")"
 fc_pass "release status and config status count b1 offline"

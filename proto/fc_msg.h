@@ -59,13 +59,13 @@ typedef enum {
         34, /* B>C  serial (latest; 0 = none), bytes (sealed trust list, empty if none) */
     FC_MSG_TRUST_ANNOUNCE = 35, /* PUB topic "T": epoch, seq, serial (of the new trust list) */
     /* Release rollouts (issue 12): waves of agents, halted past a failure threshold. */
-    FC_MSG_ROLLOUT_PLAN = 36,   /* P>B  channel, serial (the release about to be committed), waves,
+    FC_MSG_ROLLOUT_PLAN = 39,   /* P>B  channel, serial (the release about to be committed), waves,
                                    halt_percent, wave_wait_ms, flag (hold after wave 1) -> OK */
-    FC_MSG_ROLLOUT_STATUS = 37, /* P>B  channel ("" = all) -> ROLLOUT_STATUS_REPLY */
-    FC_MSG_ROLLOUT_STATUS_REPLY = 38, /* B>P  rollouts (one per channel) */
-    FC_MSG_ROLLOUT_PROMOTE = 39,      /* P>B  channel -> OK (serial) */
-    FC_MSG_ROLLOUT_PAUSE = 40,        /* P>B  channel -> OK (serial) */
-    FC_MSG_ROLLOUT_RESUME = 41,       /* P>B  channel -> OK (serial) */
+    FC_MSG_ROLLOUT_STATUS = 40, /* P>B  channel ("" = all) -> ROLLOUT_STATUS_REPLY */
+    FC_MSG_ROLLOUT_STATUS_REPLY = 41, /* B>P  rollouts (one per channel) */
+    FC_MSG_ROLLOUT_PROMOTE = 42,      /* P>B  channel -> OK (serial) */
+    FC_MSG_ROLLOUT_PAUSE = 43,        /* P>B  channel -> OK (serial) */
+    FC_MSG_ROLLOUT_RESUME = 44,       /* P>B  channel -> OK (serial) */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 

@@ -389,7 +389,7 @@ int main(int argc, char **argv)
                        s_ack_meaning, s_ack_sent);
     s_check_name_table(doc, "### 3.7 REPORT", "agent state", FC_STATE_COUNT, s_state_name, NULL,
                        s_every);
-    s_check_name_table(doc, "### ROLLOUT_STATUS (37)", "rollout state", FC_ROLLOUT_STATE_COUNT,
+    s_check_name_table(doc, "### ROLLOUT_STATUS (40)", "rollout state", FC_ROLLOUT_STATE_COUNT,
                        s_rollout_name, s_rollout_meaning, s_every);
     free(doc);
     free(limits);

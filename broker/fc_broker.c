@@ -8,11 +8,14 @@
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_limits.h"
+#include "fc_manifest.h"
 #include "fc_msg.h"
+#include "fc_rollout_service.h"
 #include "fc_sockopt.h"
 #include "fc_stamp.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_store_release_rollout.h"
 #include "fc_suspects.h"
 #include "fc_text.h"
 #include "fc_trust_service.h"
@@ -46,9 +49,10 @@ typedef struct {
     zsock_t *pub;
     zpoller_t *poller;
     fc_store_t *store;
-    fc_config_service_t *config; /* config requests: fc_config_service.c */
-    fc_broker_auth_t *auth;      /* CURVE, zauth and key roles (secure); NULL: insecure */
-    fc_chunks_t *chunks;         /* GET_CHUNK within a memory budget: fc_chunks.c */
+    fc_config_service_t *config;   /* config requests: fc_config_service.c */
+    fc_rollout_service_t *rollout; /* release rollouts: fc_rollout_service.c */
+    fc_broker_auth_t *auth;        /* CURVE, zauth and key roles (secure); NULL: insecure */
+    fc_chunks_t *chunks;           /* GET_CHUNK within a memory budget: fc_chunks.c */
     uint64_t epoch;
     char service[FC_MAX_ENDPOINT + 1];
     char announce[FC_MAX_ENDPOINT + 1];
@@ -130,6 +134,7 @@ static void s_broker_destroy(s_broker_t **self_p)
     zsock_destroy(&self->pub);
     fc_broker_auth_destroy(&self->auth);
     fc_config_service_destroy(&self->config);
+    fc_rollout_service_destroy(&self->rollout);
     fc_store_destroy(&self->store);
     zhashx_destroy(&self->bad_peers);
     zhashx_destroy(&self->served);
@@ -159,6 +164,9 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
         return NULL;
     }
     self->config = fc_config_service_new(self->store, config->restart_share, config->quiet);
+    self->rollout = fc_rollout_service_new(self->store, config->quiet);
+    if (config->offline_after_s > 0)
+        fc_store_rollout_set_offline_after(self->store, config->offline_after_s);
     self->router = zsock_new(ZMQ_ROUTER);
     self->pub = zsock_new(ZMQ_PUB);
     if (!self->router || !self->pub) {
@@ -336,13 +344,21 @@ static void s_on_hello(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 
 static void s_on_sync(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
+    if (*m->id && !fc_name_valid(m->id)) {
+        s_error(self, peer, m->req, FC_EINVAL, "invalid agent id");
+        return;
+    }
     fc_msg_t *reply = fc_msg_new(FC_MSG_SNAPSHOT);
     reply->epoch = self->epoch;
     reply->seq = fc_store_seq(self->store);
     int err =
         fc_store_latest_all(self->store, FC_MAX_SNAPSHOT, &reply->releases, &reply->nreleases);
     if (!err && *m->channel) {
-        err = fc_store_latest(self->store, m->channel, NULL, &reply->bytes, &reply->bytes_len);
+        /* An agent naming itself gets what its rollout wave offers it. */
+        err = *m->id ? fc_store_release_for_agent(self->store, m->channel, m->id, &reply->bytes,
+                                                  &reply->bytes_len)
+                     : fc_store_latest(self->store, m->channel, NULL, &reply->bytes,
+                                       &reply->bytes_len);
         if (err == FC_ENOTFOUND)
             err = FC_OK; /* no release yet: an empty manifest says so */
     }
@@ -603,12 +619,21 @@ static void s_on_report(s_broker_t *self, zframe_t *peer, fc_msg_t *m, const cha
         return;
     }
     int err = fc_store_agent_report(self->store, &m->agents[0]);
-    if (!err)
+    if (!err) {
         s_check_reported_blob(self, key, m);
+        fc_rollout_service_on_report(self->rollout, &m->agents[0]);
+    }
     if (err)
         s_error(self, peer, m->req, err, err == FC_EINVAL ? "invalid agent id or channel" : NULL);
     else
         s_ok(self, peer, m->req, 0);
+}
+
+/* So the CLI can say who is offline, and since when, by the broker's clock. */
+static void s_offline_threshold(s_broker_t *self, fc_msg_t *reply)
+{
+    reply->offline_ms = (uint64_t)fc_store_rollout_offline_after(self->store) * 1000;
+    reply->time_ms = fc_stamp_now_ms();
 }
 
 static void s_on_status(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
@@ -616,12 +641,32 @@ static void s_on_status(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     fc_msg_t *reply = fc_msg_new(FC_MSG_STATUS_REPLY);
     int err =
         fc_store_agents(self->store, m->channel, FC_MAX_LIST, &reply->agents, &reply->nagents);
+    s_offline_threshold(self, reply);
     if (err) {
         fc_msg_destroy(&reply);
         s_error(self, peer, m->req, err, NULL);
         return;
     }
     s_send(self, peer, m->req, &reply);
+}
+
+/* A service's answer to m: publishes its announcement (*ann_p, may be NULL), counts an ERROR,
+   sends the reply. Takes both. */
+static void s_service_reply(s_broker_t *self, zframe_t *peer, const fc_msg_t *m, fc_msg_t **ann_p,
+                            fc_msg_t **reply_p)
+{
+    /* Subscribers that miss this see the gap, or the heartbeat's seq, and re-sync. */
+    if (*ann_p && fc_msg_publish(ann_p, zsock_resolve(self->pub)) == 0)
+        self->stats.announced++;
+    fc_msg_destroy(ann_p);
+    fc_msg_t *reply = *reply_p;
+    if (reply->type == FC_MSG_ERROR) {
+        self->stats.errors++;
+        if (self->verbose)
+            zsys_info("fleetcast-broker: req=%llu -> ERROR %s: %s", (unsigned long long)m->req,
+                      fc_strerror((int)reply->code), reply->text);
+    }
+    s_send(self, peer, m->req, reply_p);
 }
 
 /* CONFIG_PUSH, CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, RESTART_SLOT, AUDIT; and TRUST_PUSH,
@@ -633,17 +678,18 @@ static void s_on_config(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     fc_msg_t *reply = trust
                           ? fc_trust_service_handle(self->store, m, self->epoch, self->quiet, &ann)
                           : fc_config_service_handle(self->config, m, self->epoch, &ann);
-    /* Subscribers that miss this see the gap, or the heartbeat's seq, and re-sync. */
-    if (ann && fc_msg_publish(&ann, zsock_resolve(self->pub)) == 0)
-        self->stats.announced++;
-    fc_msg_destroy(&ann);
-    if (reply->type == FC_MSG_ERROR) {
-        self->stats.errors++;
-        if (self->verbose)
-            zsys_info("fleetcast-broker: req=%llu -> ERROR %s: %s", (unsigned long long)m->req,
-                      fc_strerror((int)reply->code), reply->text);
-    }
-    s_send(self, peer, m->req, &reply);
+    if (reply->type == FC_MSG_CONFIG_STATUS_REPLY)
+        s_offline_threshold(self, reply);
+    s_service_reply(self, peer, m, &ann, &reply);
+}
+
+/* ROLLOUT_PLAN, ROLLOUT_STATUS, ROLLOUT_PROMOTE, ROLLOUT_PAUSE, ROLLOUT_RESUME. */
+static void s_on_rollout(s_broker_t *self, zframe_t *peer, const char *key, fc_msg_t *m)
+{
+    fc_msg_t *ann = NULL;
+    fc_msg_t *reply = fc_rollout_service_handle(self->rollout, m, key, self->epoch, &ann);
+    /* A promoted wave: its agents sync; the others find their release unchanged. */
+    s_service_reply(self, peer, m, &ann, &reply);
 }
 
 /* --- batched writes --------------------------------------------------------------------- */
@@ -776,6 +822,10 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
             s_on_config(self, peer, m);
             break;
         }
+        if (fc_msg_type_is_rollout_request(m->type)) {
+            s_on_rollout(self, peer, key, m);
+            break;
+        }
         /* A reply or announcement type sent as a request. */
         self->stats.requests--;
         s_bad_peer(self, peer, key);
@@ -864,6 +914,9 @@ static void s_handle_router(s_broker_t *self)
         s_handle_request(self, msg);
     }
     s_batch_flush(self);
+    /* Reports are on disk: a wave they complete (or halt) moves on now. */
+    self->stats.announced +=
+        fc_rollout_service_step(self->rollout, self->epoch, zsock_resolve(self->pub), false);
 }
 
 void fc_broker_actor(zsock_t *pipe, void *args)
@@ -894,6 +947,9 @@ void fc_broker_actor(zsock_t *pipe, void *args)
             else if (self->pub_unbound)
                 s_announce_bind(self);
             s_heartbeat(self);
+            /* Waves that time out (--wave-wait) move on without a report. */
+            self->stats.announced +=
+                fc_rollout_service_step(self->rollout, self->epoch, zsock_resolve(self->pub), true);
             if (self->auth)
                 fc_broker_auth_flush(self->auth, self->store);
             if (now >= self->next_gc) {

@@ -51,6 +51,9 @@ typedef struct {
        wait their turn. 0 means FC_CHUNKS_BUDGET (24 MiB). Each connection may hold at
        most FC_CHUNKS_SHARE of it (fc_chunks.h). */
     uint64_t chunk_budget;
+    /* An agent not heard for this many seconds is offline (status, rollout waves); 0 means
+       30, three of an agent's 10-second status reports. */
+    int64_t offline_after_s;
 } fc_broker_config_t;
 
 /* The broker's own certificate, in the data dir but outside keys/: zauth admits every cert

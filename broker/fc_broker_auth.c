@@ -205,6 +205,7 @@ static const char *s_agent_id(const fc_msg_t *m)
         return m->role == FC_ROLE_AGENT ? m->id : "";
     case FC_MSG_REPORT:
         return m->nagents == 1 ? m->agents[0].id : "";
+    case FC_MSG_SYNC: /* with an id: the agent asks what its rollout wave offers it */
     case FC_MSG_CONFIG_SYNC:
     case FC_MSG_CONFIG_ACK:
     case FC_MSG_RESTART_SLOT:

@@ -460,6 +460,18 @@ void fc_broker_test(bool verbose)
     r = s_call(dealer, m, 15, FC_MSG_SNAPSHOT);
     FC_CHECK(r->nreleases == 1 && r->bytes_len == 0);
     fc_msg_destroy(&r);
+    /* An agent naming itself: no rollout, so the same latest release; an invalid id is
+       refused, not served as nobody. */
+    m = fc_msg_new(FC_MSG_SYNC);
+    fc_msg_set_str(m->channel, sizeof m->channel, "stable");
+    fc_msg_set_str(m->id, sizeof m->id, "host-1");
+    r = s_call(dealer, m, 60, FC_MSG_SNAPSHOT);
+    FC_CHECK(r->bytes_len == mlen && !memcmp(r->bytes, signed_bytes, mlen));
+    fc_msg_destroy(&r);
+    m = fc_msg_new(FC_MSG_SYNC);
+    fc_msg_set_str(m->channel, sizeof m->channel, "stable");
+    fc_msg_set_str(m->id, sizeof m->id, "../etc");
+    s_expect_error(dealer, m, 61, FC_EINVAL);
 
     /* GET_CHUNK: the right bytes across a chunk boundary, many in flight; errors. */
     for (uint64_t i = 0; i < 8; i++) {

@@ -266,6 +266,11 @@ void fc_keyring_test(bool verbose)
     /* Agents follow key rotation (GET_TRUST) but cannot publish a trusted-key list. */
     FC_CHECK(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_GET_TRUST));
     FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_TRUST_PUSH));
+    /* Rollouts are the operator's: an agent may sync as itself, not plan, promote or pause. */
+    for (int t = FC_MSG_ROLLOUT_PLAN; t <= FC_MSG_ROLLOUT_RESUME; t++) {
+        FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, t));
+        FC_CHECK(fc_keyring_allows(FC_ROLE_PUBLISHER, t));
+    }
     FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, 999));
     FC_CHECK(!fc_keyring_allows(FC_ROLE_NONE, FC_MSG_HELLO));
     FC_CHECK(fc_keyring_allows(FC_ROLE_PUBLISHER, FC_MSG_RELEASE_COMMIT));

@@ -7,6 +7,7 @@
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
 #include "fc_text.h"
+#include "fc_store_release_rollout.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -225,6 +226,8 @@ static int s_open_db(fc_store_t *self, char *text, size_t textsize)
     if (!err)
         err = fc_store_agent_keys_init(self); /* agent id -> key: fc_store_agent_keys.c */
     if (!err)
+        err = fc_store_release_rollout_init(self); /* fc_store_release_rollout.c */
+    if (!err)
         err = fc_store_exec(self, "PRAGMA user_version=1");
     if (!err)
         err = fc_store_exec(self, "COMMIT");
@@ -429,6 +432,7 @@ int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
         fc_manifest_destroy(&m);
         return err;
     }
+    uint64_t prev = 0; /* the channel's latest before this one */
     sqlite3_stmt *st = fc_store_prep(self, "SELECT serial, manifest FROM releases WHERE channel = ?"
                                            " ORDER BY serial DESC LIMIT 1");
     if (!st)
@@ -438,6 +442,7 @@ int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
             uint64_t latest = (uint64_t)sqlite3_column_int64(st, 0);
+            prev = latest;
             const void *old = sqlite3_column_blob(st, 1);
             size_t oldlen = (size_t)sqlite3_column_bytes(st, 1);
             if (m->serial == latest && oldlen == len && memcmp(old, manifest, len) == 0)
@@ -453,6 +458,8 @@ int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
     }
     if (err == 0) {
         err = s_insert_release(self, m, manifest, len, self->seq + 1);
+        if (!err) /* its planned rollout starts with it, or not at all */
+            err = fc_store_rollout_on_commit(self, m->channel, m->serial, m->version, prev);
         if (!err)
             err = fc_store_exec(self, "COMMIT");
         if (!err)

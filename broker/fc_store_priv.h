@@ -31,6 +31,7 @@ struct fc_store_t {
     bool agent_keys_stale; /* the last reload failed: claims fail closed until one succeeds */
     fc_store_fd_t fds[FC_STORE_FDS];
     uint64_t tick;
+    int64_t offline_after_s; /* agents not heard for this long are offline (rollouts) */
 };
 
 /* SQLite helpers (fc_store.c). Errors are fc_error_t. */

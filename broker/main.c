@@ -46,6 +46,11 @@ static void s_usage(FILE *out)
             "                        (fleetcast keygen); agents pinning its signing.pub\n"
             "                        (fleetcast-agent --timestamp-key) notice a broker that\n"
             "                        is frozen or replayed. Without it heartbeats are unsigned\n"
+            "      --offline-after SECS\n"
+            "                        an agent not heard for this long is offline (fleetcast\n"
+            "                        status, release status), and release rollout waves are\n"
+            "                        drawn from the agents online (default 30: three of an\n"
+            "                        agent's 10-second status reports; 1s..1d)\n"
             "  -v, --verbose         log every request to stderr\n"
             "  -h, --help            show this help and exit\n"
             "\n"
@@ -69,12 +74,14 @@ int main(int argc, char *argv[])
     bool verbose = false, insecure = false;
     uint32_t restart_share = 25;
     const char *stamp_file = NULL;
+    uint64_t offline_ms = 0;
     static const struct option options[] = {{"data", required_argument, NULL, 'd'},
                                             {"service", required_argument, NULL, 's'},
                                             {"announce", required_argument, NULL, 'a'},
                                             {"insecure", no_argument, NULL, 'i'},
                                             {"restart-share", required_argument, NULL, 'r'},
                                             {"timestamp-key", required_argument, NULL, 't'},
+                                            {"offline-after", required_argument, NULL, 'o'},
                                             {"verbose", no_argument, NULL, 'v'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
@@ -107,6 +114,13 @@ int main(int argc, char *argv[])
             break;
         case 't':
             stamp_file = optarg;
+            break;
+        case 'o':
+            if (fc_optval_duration("--offline-after", optarg, 1000, 1000, 86400000, &offline_ms,
+                                   msg, sizeof msg)) {
+                fprintf(stderr, "fleetcast-broker: %s\n", msg);
+                return 2;
+            }
             break;
         case 'v':
             verbose = true;
@@ -156,6 +170,7 @@ int main(int argc, char *argv[])
                                  .announce = announce,
                                  .verbose = verbose,
                                  .restart_share = restart_share,
+                                 .offline_after_s = (int64_t)((offline_ms + 999) / 1000),
                                  .secure = !insecure,
                                  .timestamp_key = stamp_file ? &stamp_key : NULL};
     if (insecure)

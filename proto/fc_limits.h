@@ -24,6 +24,7 @@
 #define FC_MAX_LIST 4096     /* entries in a list reply */
 #define FC_MAX_RANGES 65536  /* ranges in an UPLOAD_STATE */
 #define FC_MAX_SNAPSHOT 1024 /* manifests in one SNAPSHOT */
+#define FC_MAX_WAVES 16      /* waves of one release rollout */
 
 /* Runtime configuration. */
 #define FC_MAX_REVISION (1024u * 1024u) /* signed config revision bytes */

@@ -4,6 +4,7 @@
 #include "fc_error.h"
 #include "fc_mpack.h"
 #include "fc_role.h"
+#include "fc_rollout_state.h"
 #include "fc_state.h"
 
 #include <assert.h>
@@ -51,6 +52,10 @@ typedef enum {
     F_SIG,      /* uint8_t[FC_SIG_LEN]: bin of exactly 64 (only inside an optional group) */
     F_HASH0,    /* uint8_t[FC_HASH_LEN]: bin of exactly 32, or an empty bin for "none" (all
                    zero in the struct: no BLAKE2b-256 output is 32 zero bytes in practice) */
+    F_OPTSTR,   /* char[size], last field only, left off the wire when empty: SYNC gained the
+                   asking agent's id (its rollout wave) after release 1 */
+    F_WAVES,    /* fc_msg_t waves/nwaves: [u32] of at most size */
+    F_ROLLOUTS, /* fc_msg_t rollouts: [rollout-info] of at most size */
 } s_kind_t;
 
 typedef struct {
@@ -107,13 +112,31 @@ static const s_field_t s_audit_fields[] = {
     S_STR(fc_audit_entry_t, action), S_STR(fc_audit_entry_t, detail),
     S_STR(fc_audit_entry_t, result), {F_END, 0, 0, -1}};
 
+/* rollout-info = [channel, version, serial, prev_version, prev_serial, state, reason, wave,
+   waves, percent, halt_percent, wave_wait_ms, wave_started, agents, offered, installed,
+   healthy, failed, rolled_back, downloading, bytes_done, bytes_total, pending, not_offered,
+   offline] */
+#define S_RO(kind, f) kind(fc_rollout_info_t, f)
+static const s_field_t s_rollout_fields[] = {
+    S_RO(S_STR, channel),      S_RO(S_STR, version),      S_RO(S_U64, serial),
+    S_RO(S_STR, prev_version), S_RO(S_U64, prev_serial),  S_RO(S_STR, state),
+    S_RO(S_STR, reason),       S_RO(S_U32, wave),         S_RO(S_U32, waves),
+    S_RO(S_U32, percent),      S_RO(S_U32, halt_percent), S_RO(S_U64, wave_wait_ms),
+    S_RO(S_I64, wave_started), S_RO(S_U64, agents),       S_RO(S_U64, offered),
+    S_RO(S_U64, installed),    S_RO(S_U64, healthy),      S_RO(S_U64, failed),
+    S_RO(S_U64, rolled_back),  S_RO(S_U64, downloading),  S_RO(S_U64, bytes_done),
+    S_RO(S_U64, bytes_total),  S_RO(S_U64, pending),      S_RO(S_U64, not_offered),
+    S_RO(S_U64, offline),      {F_END, 0, 0, -1}};
+#undef S_RO
+
 /* Each type's fields after [version, type, req], as docs/PROTOCOL.md lists them (section 3,
    and "Runtime configuration" for types 22-31).
    Unlisted entries are zero, i.e. F_END. */
 static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_HELLO] = {M_ROLE(role), M_STR(id), M_STR(channel)},
     [FC_MSG_WELCOME] = {M_U64(epoch), M_U64(seq), M_STR(endpoint), M_U64(heartbeat_ms)},
-    [FC_MSG_SYNC] = {M_STR(channel)},
+    [FC_MSG_SYNC] = {M_STR(channel),
+                     {F_OPTSTR, offsetof(fc_msg_t, id), S_SIZEOF(fc_msg_t, id), -1}},
     [FC_MSG_SNAPSHOT] = {M_U64(epoch), M_U64(seq), M_RELEASES, M_MANIFEST},
     [FC_MSG_GET_CHUNK] = {M_HASH(blob), M_U64(offset), M_U64(length)},
     [FC_MSG_CHUNK] = {M_HASH(blob), M_U64(offset)},
@@ -130,7 +153,9 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     /* exactly the agent's own status; the blob it found corrupt at the broker, if any */
     [FC_MSG_REPORT] = {{F_AGENTS, 0, 1, 1}, {F_HASH0, offsetof(fc_msg_t, blob), 0, -1}},
     [FC_MSG_STATUS] = {M_STR(channel)},
-    [FC_MSG_STATUS_REPLY] = {M_AGENTS},
+    [FC_MSG_STATUS_REPLY] = {M_AGENTS,
+                             {F_OPTU64, offsetof(fc_msg_t, offline_ms), 0, -1},
+                             M_U64(time_ms)},
     [FC_MSG_OK] = {M_U64(serial), {F_OPTBOOL, offsetof(fc_msg_t, flag), 0, -1}},
     [FC_MSG_ERROR] = {S_U32(fc_msg_t, code), M_STR(text)},
     [FC_MSG_ANNOUNCE] = {M_U64(epoch), M_U64(seq), M_STR(channel), M_U64(serial), M_STR(version)},
@@ -148,7 +173,12 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
                                 {F_OPTBYTES, 0, FC_MAX_LIST * 8, -1}},
     [FC_MSG_CONFIG_ACK] = {M_STR(id), M_STR(group), M_U64(serial), M_STR(state), M_STR(text)},
     [FC_MSG_CONFIG_STATUS] = {M_U64(serial)},
-    [FC_MSG_CONFIG_STATUS_REPLY] = {M_U64(serial), M_BOOL(flag), M_STR(text), M_AGENTS},
+    [FC_MSG_CONFIG_STATUS_REPLY] = {M_U64(serial),
+                                    M_BOOL(flag),
+                                    M_STR(text),
+                                    M_AGENTS,
+                                    {F_OPTU64, offsetof(fc_msg_t, offline_ms), 0, -1},
+                                    M_U64(time_ms)},
     [FC_MSG_RESTART_SLOT] = {M_STR(id), M_STR(group), M_U64(serial)},
     [FC_MSG_AUDIT] = {M_U64(serial)},
     [FC_MSG_AUDIT_REPLY] = {M_AUDIT},
@@ -164,6 +194,17 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_RELEASE_GET] = {M_STR(channel), M_U64(serial)},
     [FC_MSG_RELEASE_PRUNE] = {M_STR(channel), M_U64(serial)},
     [FC_MSG_CONFIG_AGENTS] = {M_STR(text)},
+    [FC_MSG_ROLLOUT_PLAN] = {M_STR(channel),
+                             M_U64(serial),
+                             {F_WAVES, 0, FC_MAX_WAVES, -1},
+                             S_U32(fc_msg_t, halt_percent),
+                             M_U64(wave_wait_ms),
+                             M_BOOL(flag)},
+    [FC_MSG_ROLLOUT_STATUS] = {M_STR(channel)},
+    [FC_MSG_ROLLOUT_STATUS_REPLY] = {{F_ROLLOUTS, 0, FC_MAX_LIST, -1}},
+    [FC_MSG_ROLLOUT_PROMOTE] = {M_STR(channel)},
+    [FC_MSG_ROLLOUT_PAUSE] = {M_STR(channel)},
+    [FC_MSG_ROLLOUT_RESUME] = {M_STR(channel)},
 };
 
 static const char *s_names[FC_MSG_TYPE_MAX] = {
@@ -205,7 +246,29 @@ static const char *s_names[FC_MSG_TYPE_MAX] = {
     [FC_MSG_RELEASE_GET] = "RELEASE_GET",
     [FC_MSG_RELEASE_PRUNE] = "RELEASE_PRUNE",
     [FC_MSG_CONFIG_AGENTS] = "CONFIG_AGENTS",
+    [FC_MSG_ROLLOUT_PLAN] = "ROLLOUT_PLAN",
+    [FC_MSG_ROLLOUT_STATUS] = "ROLLOUT_STATUS",
+    [FC_MSG_ROLLOUT_STATUS_REPLY] = "ROLLOUT_STATUS_REPLY",
+    [FC_MSG_ROLLOUT_PROMOTE] = "ROLLOUT_PROMOTE",
+    [FC_MSG_ROLLOUT_PAUSE] = "ROLLOUT_PAUSE",
+    [FC_MSG_ROLLOUT_RESUME] = "ROLLOUT_RESUME",
 };
+
+bool fc_msg_agent_offline(const fc_msg_t *reply, const fc_agent_status_t *agent)
+{
+    return reply->offline_ms && reply->time_ms && agent->last_seen >= 0 &&
+           (uint64_t)agent->last_seen * 1000 + reply->offline_ms < reply->time_ms;
+}
+
+bool fc_msg_waves_valid(const uint32_t *waves, size_t n)
+{
+    if (n == 0 || n > FC_MAX_WAVES || waves[n - 1] != 100)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (waves[i] < 1 || waves[i] > 100 || (i > 0 && waves[i] <= waves[i - 1]))
+            return false;
+    return true;
+}
 
 static bool s_known(uint64_t type)
 {
@@ -263,6 +326,20 @@ bool fc_msg_type_is_config_request(int type)
     }
 }
 
+bool fc_msg_type_is_rollout_request(int type)
+{
+    switch (type) {
+    case FC_MSG_ROLLOUT_PLAN:
+    case FC_MSG_ROLLOUT_STATUS:
+    case FC_MSG_ROLLOUT_PROMOTE:
+    case FC_MSG_ROLLOUT_PAUSE:
+    case FC_MSG_ROLLOUT_RESUME:
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool fc_msg_type_has_data(int type)
 {
     return type == FC_MSG_CHUNK || type == FC_MSG_PUT_CHUNK;
@@ -302,6 +379,7 @@ void fc_msg_destroy(fc_msg_t **self_p)
         free(self->items[i].data);
     free(self->items);
     free(self->audit);
+    free(self->rollouts);
     free(self);
     *self_p = NULL;
 }
@@ -342,7 +420,8 @@ void fc_msg_set_bytes(fc_msg_t *self, const void *buf, size_t len)
 static int s_pack_scalar(msgpack_packer *pk, const s_field_t *f, const void *base)
 {
     switch (f->kind) {
-    case F_STR: {
+    case F_STR:
+    case F_OPTSTR: {
         const char *s = S_CAT(char, base, f);
         size_t len = strnlen(s, f->size);
         if (len == f->size)
@@ -422,8 +501,8 @@ static size_t s_optional_tail(const s_field_t *fields, size_t nfields)
     for (size_t i = 0; i < nfields; i++)
         if (fields[i].kind == F_OPTU64)
             return nfields - i;
-    if (nfields &&
-        (fields[nfields - 1].kind == F_OPTBOOL || fields[nfields - 1].kind == F_OPTBYTES))
+    if (nfields && (fields[nfields - 1].kind == F_OPTBOOL ||
+                    fields[nfields - 1].kind == F_OPTBYTES || fields[nfields - 1].kind == F_OPTSTR))
         return 1;
     return 0;
 }
@@ -438,6 +517,7 @@ static size_t s_wire_fields(const s_field_t *fields, size_t nfields, const fc_ms
     const s_field_t *first = &fields[nfields - tail];
     bool empty = first->kind == F_OPTBOOL    ? !*S_CAT(bool, self, first)
                  : first->kind == F_OPTBYTES ? self->bytes_len == 0
+                 : first->kind == F_OPTSTR   ? *S_CAT(char, self, first) == '\0'
                                              : *S_CAT(uint64_t, self, first) == 0;
     return empty ? nfields - tail : nfields;
 }
@@ -495,6 +575,20 @@ static int s_pack_field(msgpack_packer *pk, const s_field_t *f, const fc_msg_t *
         for (size_t i = 0; i < self->naudit && rc == 0; i++)
             rc = s_pack_struct(pk, s_audit_fields, &self->audit[i]);
         return rc;
+    case F_WAVES:
+        if (self->nwaves > f->size)
+            return -1;
+        rc = msgpack_pack_array(pk, self->nwaves);
+        for (size_t i = 0; i < self->nwaves && rc == 0; i++)
+            rc = msgpack_pack_uint32(pk, self->waves[i]);
+        return rc;
+    case F_ROLLOUTS:
+        if (!s_list_ok(f, self->rollouts, self->nrollouts))
+            return -1;
+        rc = msgpack_pack_array(pk, self->nrollouts);
+        for (size_t i = 0; i < self->nrollouts && rc == 0; i++)
+            rc = s_pack_struct(pk, s_rollout_fields, &self->rollouts[i]);
+        return rc;
     default:
         return s_pack_scalar(pk, f, self);
     }
@@ -544,6 +638,7 @@ static int s_read_scalar(const msgpack_object *o, const s_field_t *f, void *base
 {
     switch (f->kind) {
     case F_STR:
+    case F_OPTSTR:
         return fc_mpack_str(o, S_AT(char, base, f), f->size);
     case F_ROLE: {
         /* A role is one of the table's names, never free text the broker compares. */
@@ -662,6 +757,21 @@ static int s_read_field(const msgpack_object *o, const s_field_t *f, fc_msg_t *s
         for (size_t i = 0; i < self->naudit && rc == 0; i++)
             rc = s_read_struct(&items[i], s_audit_fields, &self->audit[i]);
         return rc;
+    case F_WAVES: {
+        size_t n;
+        rc = fc_mpack_array(o, f->size, -1, &items, &n);
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = fc_mpack_u32(&items[i], &self->waves[i]);
+        if (rc == 0)
+            self->nwaves = n;
+        return rc;
+    }
+    case F_ROLLOUTS:
+        rc = s_read_list(o, f, sizeof(fc_rollout_info_t), (void **)&self->rollouts,
+                         &self->nrollouts, &items);
+        for (size_t i = 0; i < self->nrollouts && rc == 0; i++)
+            rc = s_read_struct(&items[i], s_rollout_fields, &self->rollouts[i]);
+        return rc;
     default:
         return s_read_scalar(o, f, self);
     }
@@ -714,6 +824,12 @@ static int s_decode_top(const msgpack_object *top, size_t frames, zframe_t **dat
     fc_ack_t ack;
     if (rc == 0 && type == FC_MSG_CONFIG_ACK && !fc_ack_from_agent(self->state, &ack))
         rc = FC_EPROTO;
+    if (rc == 0 && type == FC_MSG_ROLLOUT_PLAN && !fc_msg_waves_valid(self->waves, self->nwaves))
+        rc = FC_EPROTO;
+    fc_rollout_state_t rs;
+    for (size_t i = 0; rc == 0 && type == FC_MSG_ROLLOUT_STATUS_REPLY && i < self->nrollouts; i++)
+        if (self->rollouts[i].state[0] && !fc_rollout_state_from_name(self->rollouts[i].state, &rs))
+            rc = FC_EPROTO;
     if (rc) {
         fc_msg_destroy(&self);
         return rc;

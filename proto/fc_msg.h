@@ -13,7 +13,7 @@
 typedef enum {
     FC_MSG_HELLO = 1,     /* C>B  role, id, channel */
     FC_MSG_WELCOME = 2,   /* B>C  epoch, seq, endpoint (announce), heartbeat_ms */
-    FC_MSG_SYNC = 3,      /* C>B  channel */
+    FC_MSG_SYNC = 3,      /* C>B  channel, id (optional: the agent asking, for its rollout wave) */
     FC_MSG_SNAPSHOT = 4,  /* B>C  epoch, seq, releases (latest per channel), bytes (signed manifest
                              of channel, may be empty) */
     FC_MSG_GET_CHUNK = 5, /* C>B  blob, offset, length */
@@ -29,7 +29,8 @@ typedef enum {
     FC_MSG_REPORT = 15, /* A>B  agents[0] (own status; state one of fc_state.h), blob (found corrupt
                            at the broker; all zero = none) */
     FC_MSG_STATUS = 16, /* P>B  channel ("" = all) */
-    FC_MSG_STATUS_REPLY = 17, /* B>P  agents */
+    FC_MSG_STATUS_REPLY = 17, /* B>P  agents, [offline_ms, time_ms] (optional pair: the broker's
+                                 offline threshold and clock) */
     FC_MSG_OK = 18, /* B>C  serial (where meaningful), flag (RESTART_SLOT: granted; on the wire only
                        when true) */
     FC_MSG_ERROR = 19,     /* B>C  code (fc_error_t), text */
@@ -46,7 +47,7 @@ typedef enum {
     FC_MSG_CONFIG_STATUS = 26,   /* P>B  serial (rev; 0 = latest) -> CONFIG_STATUS_REPLY */
     FC_MSG_CONFIG_STATUS_REPLY =
         27, /* B>P  serial, flag (halted), text (halt reason), agents (id, channel = group, state,
-               message; state "pending" for no answer) */
+               message; state "pending" for no answer), [offline_ms, time_ms] as STATUS_REPLY */
     FC_MSG_RESTART_SLOT = 28,    /* A>B  id, group, serial (rev) -> OK with flag (granted) */
     FC_MSG_AUDIT = 29,           /* P>B  serial (max entries, 0 = default 100) -> AUDIT_REPLY */
     FC_MSG_AUDIT_REPLY = 30,     /* B>P  audit */
@@ -61,6 +62,14 @@ typedef enum {
     FC_MSG_RELEASE_GET = 36,    /* P>B  channel, serial -> SNAPSHOT (that release's manifest) */
     FC_MSG_RELEASE_PRUNE = 37,  /* P>B  channel, serial (to keep) -> OK (serial = removed) */
     FC_MSG_CONFIG_AGENTS = 38,  /* P>B  text (scope) -> CONFIG_STATUS_REPLY (agents it matches) */
+    /* Release rollouts (issue 12): waves of agents, halted past a failure threshold. */
+    FC_MSG_ROLLOUT_PLAN = 39,   /* P>B  channel, serial (the release about to be committed), waves,
+                                   halt_percent, wave_wait_ms, flag (hold after wave 1) -> OK */
+    FC_MSG_ROLLOUT_STATUS = 40, /* P>B  channel ("" = all) -> ROLLOUT_STATUS_REPLY */
+    FC_MSG_ROLLOUT_STATUS_REPLY = 41, /* B>P  rollouts (one per channel) */
+    FC_MSG_ROLLOUT_PROMOTE = 42,      /* P>B  channel -> OK (serial) */
+    FC_MSG_ROLLOUT_PAUSE = 43,        /* P>B  channel -> OK (serial) */
+    FC_MSG_ROLLOUT_RESUME = 44,       /* P>B  channel -> OK (serial) */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 
@@ -102,6 +111,37 @@ typedef struct {
     char detail[FC_MAX_TEXT + 1];
     char result[FC_MAX_TEXT + 1]; /* "ok" or the error text */
 } fc_audit_entry_t;
+
+/* A channel's current release and its rollout, as ROLLOUT_STATUS_REPLY lists them. Every
+   agent of the channel is counted once: offline first, then by what it runs and reported. */
+typedef struct {
+    char channel[FC_MAX_NAME + 1];
+    char version[FC_MAX_NAME + 1]; /* the channel's latest release */
+    uint64_t serial;
+    char prev_version[FC_MAX_NAME + 1]; /* what agents not offered it follow ("" none) */
+    uint64_t prev_serial;
+    char state[FC_MAX_NAME + 1];  /* a name from fc_rollout_state.h; "" = no rollout: the
+                                     release is offered to every agent */
+    char reason[FC_MAX_TEXT + 1]; /* why it halted */
+    uint32_t wave;                /* 1-based; 0 without a rollout */
+    uint32_t waves;
+    uint32_t percent; /* cumulative share of the channel offered up to this wave */
+    uint32_t halt_percent;
+    uint64_t wave_wait_ms; /* 0: a wave waits for every member's health */
+    int64_t wave_started;  /* unix seconds */
+    uint64_t agents;       /* of the channel */
+    uint64_t offered;      /* agents offered the release */
+    uint64_t installed;    /* running it */
+    uint64_t healthy;      /* running it, health check passed (installed / up-to-date) */
+    uint64_t failed;       /* offered, failed or rejected it */
+    uint64_t rolled_back;  /* offered, installed it, failed the health check, swapped back */
+    uint64_t downloading;  /* offered, fetching or installing it */
+    uint64_t bytes_done;   /* of those downloading */
+    uint64_t bytes_total;
+    uint64_t pending;     /* offered, nothing reported yet */
+    uint64_t not_offered; /* following the previous release */
+    uint64_t offline;     /* not heard for the broker's offline threshold */
+} fc_rollout_info_t;
 
 /* One opaque byte string in a list (CONFIG_SNAPSHOT items). */
 typedef struct {
@@ -148,8 +188,16 @@ typedef struct {
     size_t nitems;
     fc_audit_entry_t *audit; /* AUDIT_REPLY: at most FC_MAX_LIST */
     size_t naudit;
-    uint64_t time_ms;        /* HEARTBEAT: broker's clock, unix ms (0 = unsigned) */
-    uint8_t sig[FC_SIG_LEN]; /* HEARTBEAT: fc_stamp signature of (epoch, seq, time_ms) */
+    uint64_t time_ms;             /* HEARTBEAT: broker's clock, unix ms (0 = unsigned) */
+    uint8_t sig[FC_SIG_LEN];      /* HEARTBEAT: fc_stamp signature of (epoch, seq, time_ms) */
+    uint32_t waves[FC_MAX_WAVES]; /* ROLLOUT_PLAN: cumulative percentages, rising, last 100 */
+    size_t nwaves;
+    uint32_t halt_percent;       /* ROLLOUT_PLAN */
+    uint64_t wave_wait_ms;       /* ROLLOUT_PLAN */
+    fc_rollout_info_t *rollouts; /* ROLLOUT_STATUS_REPLY: at most FC_MAX_LIST */
+    size_t nrollouts;
+    uint64_t offline_ms; /* STATUS_REPLY, CONFIG_STATUS_REPLY: an agent not heard for this long
+                            (by time_ms, the broker's clock) is offline */
 } fc_msg_t;
 
 /* New empty message of the given type; never NULL (aborts on out of memory, like CZMQ). */
@@ -175,7 +223,9 @@ zmsg_t *fc_msg_encode(fc_msg_t *self);
 /* Decodes *msg_p (which it destroys and nulls). Returns NULL and sets *err (FC_EPROTO,
    FC_ETOOBIG) on anything malformed: wrong frame count, bad msgpack, wrong types, unknown
    type, counts over limits, trailing bytes, a REPORT whose state is not in fc_state.h, a
-   CONFIG_ACK whose state is not an agent's outcome in fc_ack.h.
+   CONFIG_ACK whose state is not an agent's outcome in fc_ack.h, a ROLLOUT_PLAN whose waves
+   are not rising percentages ending at 100, a ROLLOUT_STATUS_REPLY whose state is neither ""
+   nor in fc_rollout_state.h.
    Never asserts on input. (Encoding does not check states: test tools send bad ones.) */
 fc_msg_t *fc_msg_decode(zmsg_t **msg_p, int *err);
 
@@ -215,6 +265,13 @@ fc_msg_t *fc_msg_recv_announce(void *sub, int *err);
 fc_msg_t *fc_msg_decode_req(zmsg_t **msg_p, int *err, uint64_t *req_p);
 fc_msg_t *fc_msg_recv_req(void *sock, zframe_t **routing_id_p, int *err, uint64_t *req_p);
 
+/* Whether agent, listed in a STATUS_REPLY or CONFIG_STATUS_REPLY, is offline: the reply's
+   optional [offline_ms, time_ms] is there and the broker had not heard the agent for
+   offline_ms at time_ms (its clock, not ours). */
+bool fc_msg_agent_offline(const fc_msg_t *reply, const fc_agent_status_t *agent);
+/* Whether waves (n of them) are a rollout's waves: 1 to FC_MAX_WAVES cumulative percentages
+   from 1 to 100, strictly rising, the last 100. */
+bool fc_msg_waves_valid(const uint32_t *waves, size_t n);
 /* Name of a type ("GET_CHUNK"), "?" if unknown. */
 const char *fc_msg_type_name(int type);
 /* Whether messages of this type end with a data frame (CHUNK, PUT_CHUNK). */
@@ -222,6 +279,9 @@ bool fc_msg_type_has_data(int type);
 /* Whether this type is a request of the config and trust-list services (CONFIG_PUSH,
    CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, RESTART_SLOT, AUDIT, TRUST_PUSH, GET_TRUST). */
 bool fc_msg_type_is_config_request(int type);
+/* Whether this type is a request of the release rollout service (ROLLOUT_PLAN,
+   ROLLOUT_STATUS, ROLLOUT_PROMOTE, ROLLOUT_PAUSE, ROLLOUT_RESUME). */
+bool fc_msg_type_is_rollout_request(int type);
 /* Reads the req of a message the codec refused, if its first frame still begins with a
    msgpack array header of at least three elements whose first two are scalars and whose
    third is a non-negative integer, so the sender can learn why instead of timing out.

@@ -109,9 +109,49 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
         fc_msg_set_bytes(m, "\x93\x01\x02\x03", 4);
         break;
     case FC_MSG_SYNC:
+        fc_msg_set_str(m->id, sizeof m->id, "host-7"); /* the optional id, present */
+        /* fall through */
     case FC_MSG_LIST:
     case FC_MSG_STATUS:
+    case FC_MSG_ROLLOUT_STATUS:
+    case FC_MSG_ROLLOUT_PROMOTE:
+    case FC_MSG_ROLLOUT_PAUSE:
+    case FC_MSG_ROLLOUT_RESUME:
         fc_msg_set_str(m->channel, sizeof m->channel, type == FC_MSG_LIST ? "" : "beta");
+        break;
+    case FC_MSG_ROLLOUT_PLAN:
+        fc_msg_set_str(m->channel, sizeof m->channel, "beta");
+        m->serial = 12;
+        m->nwaves = 3;
+        m->waves[0] = 5;
+        m->waves[1] = 25;
+        m->waves[2] = 100;
+        m->halt_percent = 20;
+        m->wave_wait_ms = 600000;
+        m->flag = true;
+        break;
+    case FC_MSG_ROLLOUT_STATUS_REPLY:
+        m->rollouts = (fc_rollout_info_t *)zmalloc(2 * sizeof(fc_rollout_info_t));
+        m->nrollouts = 2;
+        for (size_t i = 0; i < 2; i++) {
+            fc_rollout_info_t *r = &m->rollouts[i];
+            fc_msg_set_str(r->channel, sizeof r->channel, i ? "beta" : "stable");
+            fc_msg_set_str(r->version, sizeof r->version, "2.0");
+            fc_msg_set_str(r->prev_version, sizeof r->prev_version, i ? "" : "1.0");
+            fc_msg_set_str(r->state, sizeof r->state, i ? "" : "HALTED");
+            fc_msg_set_str(r->reason, sizeof r->reason, i ? "" : "2 of 2 failed");
+            r->serial = 2 + i;
+            r->prev_serial = i ? 0 : 1;
+            r->wave = 1;
+            r->waves = 3;
+            r->percent = 20;
+            r->halt_percent = 20;
+            r->wave_wait_ms = 5000;
+            r->wave_started = -3;
+            r->agents = 10, r->offered = 2, r->installed = 3, r->healthy = 4, r->failed = 5;
+            r->rolled_back = 6, r->downloading = 7, r->bytes_done = 8, r->bytes_total = 9;
+            r->pending = 11, r->not_offered = UINT64_MAX, r->offline = 13;
+        }
         break;
     case FC_MSG_LIST_REPLY:
         fc_msg_sample_releases(m, 3);
@@ -122,6 +162,8 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
         break;
     case FC_MSG_STATUS_REPLY:
         s_add_agents(m, 2);
+        m->offline_ms = 30000; /* the optional pair, present */
+        m->time_ms = 1700000000123ull;
         break;
     case FC_MSG_OK:
         m->serial = 77;
@@ -217,7 +259,12 @@ bool fc_msg_equal(const fc_msg_t *a, const fc_msg_t *b)
            a->nagents == b->nagents &&
            (!a->nagents || !memcmp(a->agents, b->agents, a->nagents * sizeof(fc_agent_status_t))) &&
            s_items_equal(a, b) && a->naudit == b->naudit &&
-           (!a->naudit || !memcmp(a->audit, b->audit, a->naudit * sizeof(fc_audit_entry_t)));
+           (!a->naudit || !memcmp(a->audit, b->audit, a->naudit * sizeof(fc_audit_entry_t))) &&
+           a->nwaves == b->nwaves && !memcmp(a->waves, b->waves, sizeof a->waves) &&
+           a->halt_percent == b->halt_percent && a->wave_wait_ms == b->wave_wait_ms &&
+           a->offline_ms == b->offline_ms && a->nrollouts == b->nrollouts &&
+           (!a->nrollouts ||
+            !memcmp(a->rollouts, b->rollouts, a->nrollouts * sizeof(fc_rollout_info_t)));
 }
 
 fc_msg_t *fc_msg_accept(zmsg_t *msg)

@@ -299,6 +299,85 @@ static void s_test_encode_rejects(void)
     FC_CHECK(s[0] == '\0');
 }
 
+/* Rollouts: waves must be rising percentages ending at 100; a status names a state from
+   fc_rollout_state.h or none; SYNC's id is optional and bounded. */
+static void s_test_rollout_fields(void)
+{
+    static const struct {
+        uint32_t waves[FC_MAX_WAVES + 1];
+        size_t n;
+        bool ok;
+    } cases[] = {
+        {{100}, 1, true},         {{5, 25, 100}, 3, true}, {{1, 2, 3, 100}, 4, true},
+        {{0}, 0, false},          {{50}, 1, false},        {{5, 5, 100}, 3, false},
+        {{25, 5, 100}, 3, false}, {{0, 100}, 2, false},    {{5, 101}, 2, false},
+        {{100, 100}, 2, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FC_CHECK(fc_msg_waves_valid(cases[i].waves, cases[i].n) == cases[i].ok);
+        fc_msg_t *m = fc_msg_sample(FC_MSG_ROLLOUT_PLAN);
+        memcpy(m->waves, cases[i].waves, sizeof m->waves);
+        m->nwaves = cases[i].n;
+        zmsg_t *msg = fc_msg_encode(m);
+        fc_msg_destroy(&m);
+        FC_CHECK(msg);
+        if (cases[i].ok) {
+            m = fc_msg_accept(msg);
+            FC_CHECK(m->nwaves == cases[i].n && m->waves[m->nwaves - 1] == 100);
+            fc_msg_destroy(&m);
+        } else
+            fc_msg_reject(msg, FC_EPROTO);
+    }
+    /* More waves than FC_MAX_WAVES: the encoder refuses, and so does the decoder. */
+    fc_msg_t *m = fc_msg_sample(FC_MSG_ROLLOUT_PLAN);
+    m->nwaves = FC_MAX_WAVES + 1;
+    FC_CHECK(fc_msg_encode(m) == NULL);
+    fc_msg_destroy(&m);
+    s_raw_t r;
+    msgpack_packer *pk = s_raw(&r, 9, 1, FC_MSG_ROLLOUT_PLAN, 1);
+    s_pstr(pk, "beta");
+    msgpack_pack_uint64(pk, 2);
+    msgpack_pack_array(pk, FC_MAX_WAVES + 1);
+    for (uint32_t i = 0; i <= FC_MAX_WAVES; i++)
+        msgpack_pack_uint32(pk, i + 84);
+    msgpack_pack_uint32(pk, 20);
+    msgpack_pack_uint64(pk, 0);
+    msgpack_pack_false(pk);
+    zmsg_t *raw = s_raw_end(&r);
+    int err = 0;
+    FC_CHECK(fc_msg_decode(&raw, &err) == NULL && err != FC_OK);
+    /* A rollout state outside the table is refused; "" (no rollout) is not. */
+    m = fc_msg_sample(FC_MSG_ROLLOUT_STATUS_REPLY);
+    fc_msg_set_str(m->rollouts[1].state, sizeof m->rollouts[1].state, "rolling");
+    zmsg_t *msg = fc_msg_encode(m);
+    fc_msg_destroy(&m);
+    fc_msg_reject(msg, FC_EPROTO);
+    /* SYNC without an id is the bytes of old (no id: the channel's latest release). */
+    m = fc_msg_new(FC_MSG_SYNC);
+    m->req = 5;
+    fc_msg_set_str(m->channel, sizeof m->channel, "c");
+    msg = fc_msg_encode(m);
+    fc_msg_destroy(&m);
+    const uint8_t want[] = {0x94, 1, FC_MSG_SYNC, 5, 0xa1, 'c'};
+    FC_CHECK(zframe_size(zmsg_first(msg)) == sizeof want &&
+             !memcmp(zframe_data(zmsg_first(msg)), want, sizeof want));
+    m = fc_msg_accept(msg);
+    FC_CHECK(m->id[0] == '\0');
+    fc_msg_destroy(&m);
+    /* STATUS_REPLY without the offline pair is accepted, with half of it it is not. */
+    m = fc_msg_sample(FC_MSG_STATUS_REPLY);
+    m->offline_ms = 0;
+    msg = fc_msg_encode(m);
+    fc_msg_destroy(&m);
+    m = fc_msg_accept(msg);
+    FC_CHECK(m->nagents == 2 && m->offline_ms == 0 && m->time_ms == 0);
+    fc_msg_destroy(&m);
+    pk = s_raw(&r, 5, 1, FC_MSG_STATUS_REPLY, 1);
+    msgpack_pack_array(pk, 0);
+    msgpack_pack_uint64(pk, 30000); /* offline_ms without time_ms */
+    fc_msg_reject(s_raw_end(&r), FC_EPROTO);
+}
+
 static void s_test_decode_rejects(void)
 {
     /* Every truncation of an encoded message, with and without a data frame. */
@@ -814,6 +893,7 @@ void fc_msg_test(bool verbose)
     s_test_wire_layout();
     s_test_encode_rejects();
     s_test_decode_rejects();
+    s_test_rollout_fields();
     s_test_dealer_router(verbose);
     s_test_full_queue();
     s_test_announce();

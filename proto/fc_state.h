@@ -19,7 +19,9 @@
     X(FC_STATE_POSTPONED, "postponed", "the changing hook refused the install for now")            \
     X(FC_STATE_REJECTED, "rejected", "the release is refused (signature, trust, serial, ...)")     \
     X(FC_STATE_FAILED, "failed", "a fetch or install failed; retried later")                       \
-    X(FC_STATE_STALE, "stale", "no fresh signed heartbeat from the broker in time")
+    X(FC_STATE_STALE, "stale", "no fresh signed heartbeat from the broker in time")                \
+    X(FC_STATE_ROLLED_BACK, "rolled-back",                                                         \
+      "the release failed its changed hook or health check; the previous one is back")
 
 #define FC_STATE_ENUM(value, name, meaning) value,
 typedef enum { FC_STATE_TABLE(FC_STATE_ENUM) FC_STATE_COUNT } fc_state_t;

@@ -29,6 +29,7 @@ static void s_status_json(const fc_msg_t *reply, const size_t *counts)
     fc_json_key_bool(j, "halted", reply->flag);
     fc_json_key_str(j, "halt_reason", reply->flag ? reply->text : "");
     fc_json_key_uint(j, "total", reply->nagents);
+    fc_json_key_uint(j, "offline", counts[S_NSTATES + 1]);
     for (size_t i = 0; i <= S_NSTATES; i++)
         fc_json_key_uint(j, i < S_NSTATES ? fc_ack_name((fc_ack_t)i) : "other", counts[i]);
     fc_json_key(j, "agents");
@@ -41,6 +42,7 @@ static void s_status_json(const fc_msg_t *reply, const size_t *counts)
         fc_json_key_str(j, "state", a->state);
         fc_json_key_str(j, "message", a->message);
         fc_json_key_int(j, "last_seen", a->last_seen);
+        fc_json_key_bool(j, "offline", fc_msg_agent_offline(reply, a));
         fc_json_close(j);
     }
     fc_json_close_array(j);
@@ -56,6 +58,8 @@ static void s_status_text(const fc_msg_t *reply, const size_t *counts)
         printf("%s %zu %s", i ? "," : "", counts[i], fc_ack_name((fc_ack_t)i));
     if (counts[S_NSTATES])
         printf(", %zu other", counts[S_NSTATES]);
+    if (counts[S_NSTATES + 1])
+        printf("; %zu offline", counts[S_NSTATES + 1]);
     printf("\n");
     if (reply->flag) {
         printf("HALTED: %s\n", fc_cmd_halt_reason(reply->text));
@@ -71,8 +75,8 @@ static void s_status_text(const fc_msg_t *reply, const size_t *counts)
                 continue;
             char seen[32];
             fc_format_time(seen, sizeof seen, a->last_seen);
-            printf("%-24s %-16s %-17s %-20s %s\n", a->id, *a->channel ? a->channel : "-", a->state,
-                   seen, a->message);
+            printf("%-24s %-16s %-17s %-20s %s%s\n", a->id, *a->channel ? a->channel : "-",
+                   a->state, seen, fc_msg_agent_offline(reply, a) ? "(offline) " : "", a->message);
         }
 }
 
@@ -92,9 +96,12 @@ int fc_cmd_status(const fc_config_cmd_options_t *o, int argc, char **argv)
     fc_client_destroy(&client);
     if (!reply)
         return 1;
-    size_t counts[S_NSTATES + 1] = {0};
-    for (size_t i = 0; i < reply->nagents; i++)
+    /* Per state, then "other", then the agents offline (counted in their state too). */
+    size_t counts[S_NSTATES + 2] = {0};
+    for (size_t i = 0; i < reply->nagents; i++) {
         counts[s_state_index(reply->agents[i].state)]++;
+        counts[S_NSTATES + 1] += fc_msg_agent_offline(reply, &reply->agents[i]);
+    }
     if (o->json)
         s_status_json(reply, counts);
     else

@@ -170,6 +170,40 @@ static void s_scan_progress(uint64_t done, uint64_t total, void *arg)
     fc_progress_update((fc_progress_t *)arg, done);
 }
 
+/* Registers the rollout the release starts with, before it is committed: committed without
+   it, the release would go to every agent at once. */
+static int s_plan(s_push_t *p, uint64_t serial)
+{
+    const fc_push_plan_t *plan = p->opt->plan;
+    fc_msg_t *req = fc_msg_new(FC_MSG_ROLLOUT_PLAN);
+    fc_msg_set_str(req->channel, sizeof req->channel, p->opt->channel);
+    req->serial = serial;
+    memcpy(req->waves, plan->waves, sizeof req->waves);
+    req->nwaves = plan->nwaves;
+    req->halt_percent = plan->halt_percent;
+    req->wave_wait_ms = plan->wave_wait_ms;
+    req->flag = plan->hold;
+    fc_msg_t *ok = NULL;
+    int rc = s_call(p, &req, FC_MSG_OK, &ok);
+    fc_msg_destroy(&ok);
+    return rc;
+}
+
+/* After the commit: the rollout's first wave, to say how many agents were chosen. Best
+   effort: the release is committed whatever this finds. */
+static void s_first_wave(s_push_t *p)
+{
+    fc_msg_t *req = fc_msg_new(FC_MSG_ROLLOUT_STATUS), *reply = NULL;
+    fc_msg_set_str(req->channel, sizeof req->channel, p->opt->channel);
+    if (s_call(p, &req, FC_MSG_ROLLOUT_STATUS_REPLY, &reply) == 0 && reply->nrollouts == 1 &&
+        reply->rollouts[0].serial == p->result->serial) {
+        p->result->rolling = true;
+        p->result->rollout = reply->rollouts[0];
+    }
+    p->result->message[0] = '\0';
+    fc_msg_destroy(&reply);
+}
+
 int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_signkey_t *key,
                     fc_push_result_t *result)
 {
@@ -302,10 +336,16 @@ int fc_push_manifest(fc_client_t *client, const fc_push_options_t *opt, fc_manif
             fc_msg_set_bytes(commit, signed_manifest, len);
             free(signed_manifest);
             fc_msg_t *ok = NULL;
-            rc = s_call(&p, &commit, FC_MSG_OK, &ok);
+            if (opt->plan)
+                rc = s_plan(&p, m->serial);
+            if (!rc)
+                rc = s_call(&p, &commit, FC_MSG_OK, &ok);
+            fc_msg_destroy(&commit);
             if (!rc)
                 result->serial = ok->serial ? ok->serial : m->serial;
             fc_msg_destroy(&ok);
+            if (!rc && opt->plan)
+                s_first_wave(&p);
         }
     }
     result->requests_retried = fc_client_retries(client);

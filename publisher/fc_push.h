@@ -6,8 +6,19 @@
 #include "fc_client.h"
 #include "fc_key.h"
 #include "fc_manifest.h"
+#include "fc_msg.h"
 #include <stdbool.h>
 #include <stdint.h>
+
+/* A rollout in waves (docs/PROTOCOL.md, "Release rollouts"): registered just before the
+   commit, so the release starts with it. */
+typedef struct {
+    uint32_t waves[FC_MAX_WAVES]; /* cumulative percentages, rising, the last 100 */
+    size_t nwaves;
+    uint32_t halt_percent; /* halt when more of a wave fail */
+    uint64_t wave_wait_ms; /* a wave gives way after this long (0: when all reported) */
+    bool hold;             /* --canary: held after wave 1 until release promote */
+} fc_push_plan_t;
 
 typedef struct {
     const char *dir;
@@ -16,12 +27,13 @@ typedef struct {
     const char *version;
     const char *min_version; /* NULL or "" for none */
     bool mandatory;
-    uint64_t serial;  /* 0: the channel's latest + 1 */
-    uint64_t window;  /* bytes of PUT_CHUNK in flight */
-    int timeout_ms;   /* give up after this long without progress */
-    bool progress;    /* draw progress bars on stderr when it is a terminal */
-    bool allow_empty; /* publish a directory holding no file (else FC_EINVAL) */
-    bool force;       /* publish even when the channel has this version already */
+    uint64_t serial;            /* 0: the channel's latest + 1 */
+    uint64_t window;            /* bytes of PUT_CHUNK in flight */
+    int timeout_ms;             /* give up after this long without progress */
+    bool progress;              /* draw progress bars on stderr when it is a terminal */
+    bool allow_empty;           /* publish a directory holding no file (else FC_EINVAL) */
+    bool force;                 /* publish even when the channel has this version already */
+    const fc_push_plan_t *plan; /* NULL: offered to every agent at once */
 } fc_push_options_t;
 
 typedef struct {
@@ -36,6 +48,8 @@ typedef struct {
     uint64_t requests_retried;
     double seconds;
     char message[512]; /* what went wrong, if anything */
+    bool rolling;      /* committed with a plan: rollout below is its first wave */
+    fc_rollout_info_t rollout;
 } fc_push_result_t;
 
 /* Runs the whole push over client (already connected, HELLO done by the caller or not:

@@ -1,7 +1,7 @@
 /* fc_trust_cmd.c: `fleetcast keys rotate|trusted`: publishes and shows the signed trusted-key
    list that agents accept from a key they already trust. */
 #include "fc_trust_cmd.h"
-#include "fc_client.h"
+#include "fc_cli_call.h"
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_json.h"
@@ -15,28 +15,10 @@
 
 #define S_PUBLIC_TAG "fleetcast-signing-public-v1"
 
-/* Sends req and returns the reply of type want, or NULL with the reason printed. */
+/* One request: fc_cli_call with this command's broker, security and timeout. */
 static fc_msg_t *s_call(const fc_trust_cmd_options_t *o, fc_msg_t **req_p, fc_msg_type_t want)
 {
-    int err = 0;
-    fc_client_t *client = fc_client_new(o->broker, 2000, o->curve, &err);
-    if (!client) {
-        fprintf(stderr, "fleetcast: bad broker endpoint '%s'\n", o->broker);
-        fc_msg_destroy(req_p);
-        return NULL;
-    }
-    fc_msg_t *reply = fc_client_call(client, req_p, o->timeout_ms);
-    fc_client_destroy(&client);
-    if (!reply)
-        fprintf(stderr, "fleetcast: no answer from the broker at %s within %d s\n", o->broker,
-                o->timeout_ms / 1000);
-    else if (reply->type != want) {
-        fprintf(stderr, "fleetcast: broker refused: %s (%s)\n",
-                reply->type == FC_MSG_ERROR ? reply->text : "unexpected reply",
-                reply->type == FC_MSG_ERROR ? fc_strerror((int)reply->code) : "");
-        fc_msg_destroy(&reply);
-    }
-    return reply;
+    return fc_cli_call(o->broker, o->curve, o->timeout_ms, req_p, want);
 }
 
 /* The broker's latest list: FC_OK with *list filled, FC_ENOTFOUND (serial 0) if it has none,

@@ -18,6 +18,8 @@
 #include "fc_progress.h"
 #include "fc_push.h"
 #include "fc_release_cmd.h"
+#include "fc_release_status.h"
+#include "fc_rollout_opts.h"
 #include "fc_state.h"
 #include "fc_text.h"
 #include "fc_trust_cmd.h"
@@ -55,7 +57,8 @@ static const char *s_usage =
     "  keys trusted                     the broker's current trusted-key list\n"
     "  release push DIR --channel NAME --version VER --key FILE\n"
     "               [--mandatory] [--min-version VER] [--serial N] [--product NAME]\n"
-    "               [--allow-empty] [--force]\n"
+    "               [--allow-empty] [--force] [--waves 5,25,100 | --canary PERCENT]\n"
+    "               [--halt-percent N] [--wave-wait SECS]\n"
     "                                   hash, sign and upload DIR as a release; only what the\n"
     "                                   broker lacks is sent, so a re-run resumes a failed push;\n"
     "                                   when the channel has VER with the same content,\n"
@@ -63,6 +66,13 @@ static const char *s_usage =
     "                                   VER with other content is refused: use a new version\n"
     "                                   (--force publishes anyway); a DIR with no file is\n"
     "                                   refused unless --allow-empty\n"
+    "                                   --waves offers it to growing shares of the\n"
+    "                                   channel's agents (chosen stably by agent id, at least\n"
+    "                                   one), each wave once the previous one reported (or\n"
+    "                                   after --wave-wait); --canary offers PERCENT and waits\n"
+    "                                   for release promote; the rollout halts when more than\n"
+    "                                   N% (default 20) of a wave fail or roll back. Agents\n"
+    "                                   not offered it keep the previous release\n"
     "  release list [--channel NAME]    releases on the broker, newest first\n"
     "  release rollback --channel NAME [--to VER] --key FILE [--trust FILE]\n"
     "                                   publish, as a new serial signed with --key, the content\n"
@@ -90,8 +100,20 @@ static const char *s_usage =
     "                                   line. A failed push is logged and retried (backoff\n"
     "                                   1 s..60 s). Runs until SIGTERM/SIGINT (exit 0); one\n"
     "                                   line per event, one JSON object a line with --json\n"
-    "  status [--channel NAME]          every agent seen: id, channel, installed version,\n"
-    "                                   state, progress, last seen\n"
+    "  release status [--channel NAME]  each channel's release and rollout: state (ROLLING,\n"
+    "                                   WAITING-PROMOTE, PAUSED, HALTED with the reason,\n"
+    "                                   DONE), wave, and agents installed, healthy, failed,\n"
+    "                                   rolled back, downloading, pending, not offered,\n"
+    "                                   offline; exit status 3 when a rollout is HALTED\n"
+    "  release promote --channel NAME   offer the rest after a --canary wave\n"
+    "  release pause --channel NAME     start no further wave (a halt still happens)\n"
+    "  release resume --channel NAME\n"
+    "  status [--channel NAME] [--version VER] [--state STATE]\n"
+    "                                   every agent seen: id, channel, installed version,\n"
+    "                                   state, progress, last seen; an agent the broker has\n"
+    "                                   not heard for its offline threshold (three of an\n"
+    "                                   agent's reports, 30 s) is 'offline' since then;\n"
+    "                                   --version and --state (a state or offline) filter\n"
     "\n"
     "Runtime configuration (commands that publish sign a revision with --key FILE):\n"
     "  config set KEY=VALUE... --key FILE [--scope SCOPE] [--message TEXT]\n"
@@ -144,7 +166,8 @@ static const char *s_usage =
     "1..9223372036854775807; PERCENT is 1..100 (a trailing % is fine). A bad value is\n"
     "refused, naming the option and the value, before anything is sent.\n"
     "\n"
-    "Exit status: 0 success, 1 failure (the message says why), 2 usage error.\n";
+    "Exit status: 0 success, 1 failure (the message says why), 2 usage error, 3 release\n"
+    "status found a HALTED rollout.\n";
 
 typedef struct {
     const char *broker;
@@ -169,6 +192,10 @@ typedef struct {
     fc_config_cmd_options_t config;
     const char *trust;
     fc_release_cmd_options_t rel; /* release rollback, copy, prune, watch; push's guards */
+    const char *waves;            /* release push --waves */
+    uint64_t wave_wait_ms;        /* release push --wave-wait */
+    bool wave_wait_given;
+    const char *state; /* status --state */
 } s_options_t;
 
 static int s_usage_error(const char *fmt, const char *arg)
@@ -245,12 +272,28 @@ static fc_push_options_t s_push_options(const s_options_t *o, const char *dir)
     return popt;
 }
 
+/* The rollout plan the push options ask for: 1 (set in *plan), 0 (none: every agent at
+   once) or -1 (msg says what is wrong). */
+static int s_rollout_plan(const s_options_t *o, fc_push_plan_t *plan, char *msg, size_t size)
+{
+    fc_rollout_opts_t ro = {
+        o->waves,        o->config.canary,  o->config.halt_percent, o->config.halt_percent != 0,
+        o->wave_wait_ms, o->wave_wait_given};
+    return fc_rollout_opts_plan(&ro, plan, msg, size);
+}
+
 static int s_push(const s_options_t *o, const char *dir)
 {
     if (!dir)
         return s_usage_error("release push needs a directory%s", "");
     if (!o->channel || !o->version || !o->key)
         return s_usage_error("release push needs --channel, --version and --key%s", "");
+    /* The rollout options are checked before anything is read or sent. */
+    fc_push_plan_t plan;
+    char msg[256];
+    int rolling = s_rollout_plan(o, &plan, msg, sizeof msg);
+    if (rolling < 0)
+        return s_usage_error("%s", msg);
     fc_signkey_t key;
     int rc = fc_signkey_load(&key, o->key);
     if (rc) {
@@ -263,6 +306,7 @@ static int s_push(const s_options_t *o, const char *dir)
         return 1;
     }
     fc_push_options_t popt = s_push_options(o, dir);
+    popt.plan = rolling ? &plan : NULL;
     fc_push_result_t res;
     rc = fc_push_release(client, &popt, &key, &res);
     fc_signkey_wipe(&key);
@@ -282,6 +326,12 @@ static int s_push(const s_options_t *o, const char *dir)
         fc_json_key_uint(j, "bytes_present", res.bytes_present);
         fc_json_key_uint(j, "requests_retried", res.requests_retried);
         fc_json_key_double(j, "seconds", res.seconds);
+        if (res.rolling) {
+            fc_json_key(j, "rollout");
+            fc_json_open(j);
+            fc_release_rollout_json(j, &res.rollout);
+            fc_json_close(j);
+        }
         if (rc)
             fc_json_key_str(j, "error", res.message);
         fc_json_close(j);
@@ -310,6 +360,11 @@ static int s_push(const s_options_t *o, const char *dir)
                (unsigned long long)res.files, fc_format_bytes(total, sizeof total, res.bytes_total),
                fc_format_bytes(sent, sizeof sent, res.bytes_uploaded),
                fc_format_bytes(present, sizeof present, res.bytes_present), res.seconds);
+        if (res.rolling)
+            printf("rollout: wave 1 of %u offers it to %llu of the channel's %llu agents (%u%%)\n",
+                   res.rollout.waves, (unsigned long long)res.rollout.offered,
+                   (unsigned long long)(res.rollout.agents - res.rollout.offline),
+                   res.rollout.percent);
     }
     return 0;
 }
@@ -390,23 +445,43 @@ static const char *s_state_shown(const char *state)
     return fc_state_name(s);
 }
 
+/* --version and --state: the agents shown. */
+static bool s_shown(const s_options_t *o, const fc_msg_t *reply, const fc_agent_status_t *a)
+{
+    const char *state = fc_msg_agent_offline(reply, a) ? "offline" : s_state_shown(a->state);
+    return (!o->version || streq(a->version, o->version)) && (!o->state || streq(state, o->state));
+}
+
 static int s_status(const s_options_t *o)
 {
+    fc_state_t known;
+    if (o->state && !streq(o->state, "offline") && !fc_state_from_name(o->state, &known))
+        return s_usage_error("--state needs an agent state (see docs/PROTOCOL.md 3.7) or "
+                             "offline, not '%s'",
+                             o->state);
     fc_msg_t *req = fc_msg_new(FC_MSG_STATUS);
     fc_msg_set_str(req->channel, sizeof req->channel, o->channel ? o->channel : "");
     fc_msg_t *reply = s_query(o, &req, FC_MSG_STATUS_REPLY);
     if (!reply)
         return 1;
+    size_t shown = 0;
     if (o->json) {
         fc_json_t *j = fc_json_new();
         fc_json_open_array(j);
         for (size_t i = 0; i < reply->nagents; i++) {
             const fc_agent_status_t *a = &reply->agents[i];
+            if (!s_shown(o, reply, a))
+                continue;
+            bool offline = fc_msg_agent_offline(reply, a);
             fc_json_open(j);
             fc_json_key_str(j, "id", a->id);
             fc_json_key_str(j, "channel", a->channel);
             fc_json_key_str(j, "version", a->version);
-            fc_json_key_str(j, "state", s_state_shown(a->state));
+            fc_json_key_str(j, "state", offline ? "offline" : s_state_shown(a->state));
+            fc_json_key_bool(j, "offline", offline);
+            if (offline)
+                fc_json_key_int(j, "offline_since", a->last_seen);
+            fc_json_key_str(j, "reported_state", s_state_shown(a->state));
             fc_json_key_uint(j, "done", a->done);
             fc_json_key_uint(j, "total", a->total);
             fc_json_key_int(j, "last_seen", a->last_seen);
@@ -421,18 +496,29 @@ static int s_status(const s_options_t *o)
                "PROGRESS", "LAST-SEEN", "MESSAGE");
         for (size_t i = 0; i < reply->nagents; i++) {
             const fc_agent_status_t *a = &reply->agents[i];
-            char seen[32], progress[16];
+            if (!s_shown(o, reply, a))
+                continue;
+            shown++;
+            char seen[32], progress[16], message[FC_MAX_TEXT + 64];
             fc_format_time(seen, sizeof seen, a->last_seen);
+            bool offline = fc_msg_agent_offline(reply, a);
+            if (offline)
+                snprintf(message, sizeof message, "offline since %s (last said: %s %s)", seen,
+                         s_state_shown(a->state), a->message);
+            else
+                snprintf(message, sizeof message, "%s", a->message);
             if (a->total)
                 snprintf(progress, sizeof progress, "%.1f%%", 100.0 * a->done / a->total);
             else
                 snprintf(progress, sizeof progress, "-");
             printf("%-20s %-12s %-12s %-12s %9s %-20s %s\n", a->id, a->channel,
-                   *a->version ? a->version : "-", s_state_shown(a->state), progress, seen,
-                   a->message);
+                   *a->version ? a->version : "-", offline ? "offline" : s_state_shown(a->state),
+                   progress, seen, message);
         }
         if (reply->nagents == 0)
             printf("(no agents seen)\n");
+        else if (shown == 0)
+            printf("(no agent matches)\n");
     }
     fc_msg_destroy(&reply);
     return 0;
@@ -483,7 +569,10 @@ int main(int argc, char **argv)
         O_KEEP,
         O_VERSION_TEMPLATE,
         O_VERSION_FROM,
-        O_DEBOUNCE
+        O_DEBOUNCE,
+        O_WAVES,
+        O_WAVE_WAIT,
+        O_STATE
     };
     static const struct option longopts[] = {
         {"broker", required_argument, 0, O_BROKER},
@@ -520,6 +609,9 @@ int main(int argc, char **argv)
         {"version-template", required_argument, 0, O_VERSION_TEMPLATE},
         {"version-from", required_argument, 0, O_VERSION_FROM},
         {"debounce", required_argument, 0, O_DEBOUNCE},
+        {"waves", required_argument, 0, O_WAVES},
+        {"wave-wait", required_argument, 0, O_WAVE_WAIT},
+        {"state", required_argument, 0, O_STATE},
         {0, 0, 0, 0}};
     int c;
     char msg[256];
@@ -638,6 +730,18 @@ int main(int argc, char **argv)
                                    sizeof msg))
                 return s_usage_error("%s", msg);
             break;
+        case O_WAVES:
+            o.waves = optarg;
+            break;
+        case O_WAVE_WAIT:
+            if (fc_optval_duration("--wave-wait", optarg, 1000, 1000, (uint64_t)86400000 * 365,
+                                   &o.wave_wait_ms, msg, sizeof msg))
+                return s_usage_error("%s", msg);
+            o.wave_wait_given = true;
+            break;
+        case O_STATE:
+            o.state = optarg;
+            break;
         case 'h':
         case O_HELP:
             fputs(s_usage, stdout);
@@ -671,7 +775,9 @@ int main(int argc, char **argv)
     bool known = trust_cmd || streq(cmd, "config") || streq(cmd, "audit") || streq(cmd, "status") ||
                  (streq(cmd, "release") && sub &&
                   (streq(sub, "push") || streq(sub, "list") || streq(sub, "rollback") ||
-                   streq(sub, "copy") || streq(sub, "prune") || streq(sub, "watch")));
+                   streq(sub, "copy") || streq(sub, "prune") || streq(sub, "watch") ||
+                   streq(sub, "status") || streq(sub, "promote") || streq(sub, "pause") ||
+                   streq(sub, "resume")));
     if (!known)
         return s_usage_error("unknown command '%s'", cmd);
     if (!broker_given &&
@@ -699,9 +805,23 @@ static int s_dispatch(s_options_t *o, const char *cmd, const char *sub, int argc
         return s_status(o);
     if (streq(cmd, "release") && sub && streq(sub, "push"))
         return s_push(o, optind + 2 < argc ? argv[optind + 2] : NULL);
+    if (streq(cmd, "release") && sub &&
+        (streq(sub, "status") || streq(sub, "promote") || streq(sub, "pause") ||
+         streq(sub, "resume"))) {
+        fc_release_status_options_t ro = {o->broker, o->timeout_ms, o->json, o->curve};
+        if (streq(sub, "status"))
+            return fc_release_status_run(&ro, o->channel);
+        return fc_release_control_run(&ro, sub, o->channel);
+    }
     if (streq(cmd, "release") && sub && !streq(sub, "list")) {
         fc_release_cmd_options_t *r = &o->rel;
         r->push = s_push_options(o, NULL); /* watch passes every push option through */
+        fc_push_plan_t plan;
+        char msg[256];
+        int rolling = streq(sub, "watch") ? s_rollout_plan(o, &plan, msg, sizeof msg) : 0;
+        if (rolling < 0)
+            return s_usage_error("%s", msg);
+        r->push.plan = rolling ? &plan : NULL;
         r->broker = o->broker;
         r->curve = o->curve;
         r->json = o->json;

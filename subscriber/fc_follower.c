@@ -192,7 +192,11 @@ static void s_install(fc_follower_t *self)
         s_finish(self, FC_AGENT_EXIT_POSTPONED, rc);
         self->retry_at = fc_now() + self->cfg.retry_interval;
     } else if (rc == FC_EUNHEALTHY) {
-        s_state(self, "failed", "%s", msg[0] ? msg : "health check failed; rolled back");
+        /* Swapped back (the installed serial is not the target's): a rollout counts it as
+           rolled back; a failed swap-back stays plain failed. */
+        bool back = fc_install_serial(self->cfg.inst) != m->serial;
+        s_state(self, back ? "rolled-back" : "failed", "%s",
+                msg[0] ? msg : "health check failed; rolled back");
         s_decided(self, self->target_id);
         fc_follower_drop(self);
         s_finish(self, FC_AGENT_EXIT_UNHEALTHY, rc);

@@ -198,6 +198,7 @@ static void s_sync(fc_session_t *self, uint64_t want, double now)
     self->sync_retry_at = 0;
     fc_msg_t *m = fc_msg_new(FC_MSG_SYNC);
     fc_msg_set_str(m->channel, sizeof m->channel, self->channel);
+    fc_msg_set_str(m->id, sizeof m->id, self->id); /* what our rollout wave offers us */
     s_request(self, &m, &s_kind_sync, NULL);
 }
 

@@ -16,6 +16,7 @@
 #include "fc_limits.h"
 #include "fc_msg.h"
 #include "fc_role.h"
+#include "fc_rollout_state.h"
 #include "fc_state.h"
 
 /* The value of every constant of proto/fc_limits.h. The header's own list of names is read
@@ -36,7 +37,7 @@ static const struct {
     S_LIMIT(FC_MAX_LIST),      S_LIMIT(FC_MAX_RANGES),    S_LIMIT(FC_MAX_SNAPSHOT),
     S_LIMIT(FC_MAX_REVISION),  S_LIMIT(FC_MAX_KEY),       S_LIMIT(FC_MAX_CHANGES),
     S_LIMIT(FC_MAX_VALUE),     S_LIMIT(FC_MAX_SCOPE),     S_LIMIT(FC_MAX_TRUST_KEYS),
-    S_LIMIT(FC_MAX_TRUSTLIST),
+    S_LIMIT(FC_MAX_TRUSTLIST), S_LIMIT(FC_MAX_WAVES),
 };
 #define S_NLIMITS (sizeof s_limits / sizeof s_limits[0])
 
@@ -365,6 +366,16 @@ static bool s_role_valid(int v)
     return fc_role_valid((fc_role_t)v);
 }
 
+static const char *s_rollout_name(int v)
+{
+    return fc_rollout_state_name((fc_rollout_state_t)v);
+}
+
+static const char *s_rollout_meaning(int v)
+{
+    return fc_rollout_state_meaning((fc_rollout_state_t)v);
+}
+
 static bool s_every(int v)
 {
     (void)v;
@@ -397,12 +408,14 @@ int main(int argc, char **argv)
                        s_role_valid);
     s_check_name_table(doc, "### 3.7 REPORT", "agent state", FC_STATE_COUNT, s_state_name, NULL,
                        s_every);
+    s_check_name_table(doc, "### ROLLOUT_STATUS (40)", "rollout state", FC_ROLLOUT_STATE_COUNT,
+                       s_rollout_name, s_rollout_meaning, s_every);
     free(doc);
     free(limits);
     if (s_failures)
         return 1;
     printf("ok - docs/PROTOCOL.md: %d error codes, %zu limits, %d message types, the agent "
-           "key's requests, HELLO roles, ack and agent states match the code\n",
+           "key's requests, HELLO roles, ack, agent and rollout states match the code\n",
            FC_ERROR_MAX, S_NLIMITS, FC_MSG_TYPE_MAX - 1);
     return 0;
 }

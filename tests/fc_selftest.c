@@ -38,10 +38,12 @@
 #include "fc_role.h"
 #include "fc_session.h"
 #include "fc_sockopt.h"
+#include "fc_rollout.h"
 #include "fc_stamp.h"
 #include "fc_state.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_store_release_rollout.h"
 #include "fc_suspects.h"
 #include "fc_text.h"
 #include "fc_trustlist.h"
@@ -97,6 +99,9 @@ static const s_test_t s_tests[] = {
     {"fc_verifier", fc_verifier_test},
     {"fc_requester", fc_requester_test},
     {"fc_optval", fc_optval_test},
+    {"fc_rollout", fc_rollout_test},
+    {"fc_rollout_state", fc_rollout_state_test},
+    {"fc_store_release_rollout", fc_store_release_rollout_test},
 };
 
 int main(int argc, char **argv)

@@ -32,7 +32,7 @@ rc=0; fc_agent_run a1 --exec-health "test \"\$(cat current/app)\" = one" || rc=$
 [ "$(cat "$FC_TMP/a1/install/current/app")" = one ] || fc_fail "not rolled back to 1"
 [ "$(readlink "$FC_TMP/a1/install/current")" = releases/1@1 ] || fc_fail "current -> $(readlink "$FC_TMP/a1/install/current")"
 st=$(fc_cli status --json)
-echo "$st" | grep -q '"state": *"failed"' || fc_fail "status does not show the failure: $st"
+echo "$st" | grep -q '"state": *"rolled-back"' || fc_fail "status does not show the failure: $st"
 fc_pass "a failing health check rolls back to the previous version and reports it"
 
 # The failed serial is not retried automatically: the next run does nothing.

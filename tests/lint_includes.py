@@ -18,6 +18,7 @@ PRIVATE = {
     "broker/fc_store_blob.c": "fc_store.c",
     "broker/fc_store_config.c": "fc_store.c",
     "broker/fc_store_rollout.c": "fc_store.c",
+    "broker/fc_store_release_rollout.c": "fc_store.c",
     "broker/fc_store_trust.c": "fc_store.c",
     "publisher/fc_config_show.c": "fc_config_cmd.c",
     "publisher/fc_config_status.c": "fc_config_cmd.c",

@@ -70,19 +70,7 @@ ENDPOINT=tcp://127.0.0.1:$P_SERVICE
 bench_make_source "$SIZE_MIB"
 bench_start_nginx "$P_HTTP" 1024
 
-mkdir -p "$WORK/broker"
-bench_keys
-# CURVE like a real fleet (one agent key shared by all the agents), unless FC_BENCH_INSECURE=1.
-if [ "${FC_BENCH_INSECURE:-0}" = 1 ]; then
-    BROKER_EXTRA+=(--insecure) CLIENT_EXTRA+=(--insecure) AGENT_EXTRA+=(--insecure)
-else
-    bench_curve_keys "$WORK/broker"
-    CLIENT_EXTRA+=("${CURVE_CLIENT_ARGS[@]}") AGENT_EXTRA+=("${CURVE_AGENT_ARGS[@]}")
-fi
-"$BROKER" --data "$WORK/broker" --service "$ENDPOINT" --announce "tcp://127.0.0.1:$P_ANNOUNCE" \
-    "${BROKER_EXTRA[@]}" >"$WORK/broker.log" 2>&1 &
-BROKER_PID=$!
-wait_port "$BROKER_PID" "$P_SERVICE" fleetcast-broker "$WORK/broker.log"
+bench_start_broker "$P_SERVICE" "$P_ANNOUNCE"
 
 echo "$PROG: pushing the release" >&2
 "$CLI" "${CLIENT_EXTRA[@]}" --broker "$ENDPOINT" --quiet release push "$WORK/src" --channel bench \

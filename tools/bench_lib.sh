@@ -186,3 +186,23 @@ bench_curve_keys() {
     CURVE_CLIENT_ARGS=(--broker-key "$data/broker.cert" --cert "$WORK/keys/publisher.cert_secret")
     CURVE_AGENT_ARGS=(--broker-key "$data/broker.cert" --key "$WORK/keys/agent.cert_secret")
 }
+
+# bench_start_broker SERVICE_PORT ANNOUNCE_PORT: the publisher's keys (bench_keys), then CURVE
+# like a real fleet (one agent key shared by all the agents, bench_curve_keys) unless
+# FC_BENCH_INSECURE=1, added to BROKER_EXTRA / CLIENT_EXTRA / AGENT_EXTRA; a broker on
+# WORK/broker bound to those loopback ports (log WORK/broker.log); sets BROKER_PID and returns
+# once it accepts
+bench_start_broker() {
+    mkdir -p "$WORK/broker"
+    bench_keys
+    if [ "${FC_BENCH_INSECURE:-0}" = 1 ]; then
+        BROKER_EXTRA+=(--insecure) CLIENT_EXTRA+=(--insecure) AGENT_EXTRA+=(--insecure)
+    else
+        bench_curve_keys "$WORK/broker"
+        CLIENT_EXTRA+=("${CURVE_CLIENT_ARGS[@]}") AGENT_EXTRA+=("${CURVE_AGENT_ARGS[@]}")
+    fi
+    "$BROKER" --data "$WORK/broker" --service "tcp://127.0.0.1:$1" \
+        --announce "tcp://127.0.0.1:$2" "${BROKER_EXTRA[@]}" >"$WORK/broker.log" 2>&1 &
+    BROKER_PID=$!
+    wait_port "$BROKER_PID" "$1" fleetcast-broker "$WORK/broker.log"
+}

@@ -119,6 +119,29 @@ static fc_msg_t *s_filled(fc_msg_type_t type, const uint8_t *manifest, size_t ml
         memcpy(m->items[0].data, revision, rlen);
         m->items[0].len = rlen;
     }
+    if (type == FC_MSG_STATUS_REPLY || type == FC_MSG_CONFIG_STATUS_REPLY) {
+        m->offline_ms = 30000; /* the optional pair */
+        m->time_ms = 1700000031000;
+    }
+    if (type == FC_MSG_ROLLOUT_PLAN) {
+        m->nwaves = 3;
+        m->waves[0] = 5, m->waves[1] = 25, m->waves[2] = 100;
+        m->halt_percent = 20;
+        m->wave_wait_ms = 60000;
+    }
+    if (type == FC_MSG_ROLLOUT_STATUS_REPLY) {
+        m->nrollouts = 1;
+        m->rollouts = calloc(1, sizeof *m->rollouts);
+        fc_rollout_info_t *r = &m->rollouts[0];
+        strcpy(r->channel, "stable");
+        strcpy(r->version, "2.0");
+        strcpy(r->prev_version, "1.0");
+        strcpy(r->state, "HALTED");
+        strcpy(r->reason, "wave 1 of 2: 2 of 2 agents failed or rolled back (more than 20%)");
+        r->serial = 2, r->prev_serial = 1, r->wave = 1, r->waves = 2, r->percent = 20;
+        r->halt_percent = 20, r->wave_started = 1700000000, r->agents = 10, r->offered = 2;
+        r->rolled_back = 2, r->not_offered = 8;
+    }
     if (type == FC_MSG_AUDIT_REPLY) {
         m->naudit = 1;
         m->audit = calloc(1, sizeof *m->audit);

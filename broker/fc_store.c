@@ -6,8 +6,8 @@
 #include "fc_manifest.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
-#include "fc_text.h"
 #include "fc_store_release_rollout.h"
+#include "fc_text.h"
 
 #include <errno.h>
 #include <sqlite3.h>

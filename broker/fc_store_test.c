@@ -97,7 +97,6 @@ static uint8_t *s_manifest(const char *tree, const char *channel, const char *ve
     m->serial = serial;
     m->mandatory = serial % 2 == 0;
     m->created = 1700000000 + (int64_t)serial;
-    m->chunk_size = FC_CHUNK_SIZE;
     uint8_t *bytes = fc_manifest_sign(m, key, len);
     FC_CHECK(bytes);
     fc_manifest_destroy(&m);

@@ -148,7 +148,14 @@ static void s_set_decided_state(fc_agent_t *self, const fc_policy_input_t *in,
                            "no release published on channel %s", self->channel);
         break;
     case FC_POLICY_REJECT:
-        if (d->reason == FC_POLICY_REASON_UNVERIFIED)
+        if (d->reason == FC_POLICY_REASON_UNVERIFIED && d->error == FC_EFORMAT)
+            fc_agent_set_state(self, "rejected",
+                               "release rejected: its manifest is format %u and this agent "
+                               "reads formats 1 to %u: upgrade fleetcast-agent to a version "
+                               "that reads manifest format %u (%s)",
+                               in->format, FC_MANIFEST_FORMAT, in->format,
+                               fc_agent_error_name(d->error));
+        else if (d->reason == FC_POLICY_REASON_UNVERIFIED)
             fc_agent_set_state(self, "rejected", "release rejected: %s (%s)", fc_strerror(d->error),
                                fc_agent_error_name(d->error));
         else if (d->reason == FC_POLICY_REASON_CHANNEL)
@@ -267,6 +274,7 @@ void fc_agent_consider(fc_agent_t *self, const uint8_t *bytes, size_t len, doubl
         .known = known,
         .m = m,
         .parse_err = err,
+        .format = err == FC_EFORMAT ? fc_manifest_format_of(bytes, len) : 0,
         .channel = self->channel,
         .product = self->product,
         .check_only = self->mode == FC_AGENT_CHECK,

@@ -238,23 +238,8 @@ static bool s_same_content(const fc_manifest_t *a, const fc_manifest_t *b, char 
                  b->mandatory ? "mandatory" : "optional");
     else if (!streq(a->min_version, b->min_version))
         snprintf(why, size, "minimum version '%s', published '%s'", a->min_version, b->min_version);
-    /* Both lists are sorted by path: walk them side by side to name the first difference. */
-    uint32_t i = 0, j = 0;
-    while (!*why && (i < a->nfiles || j < b->nfiles)) {
-        const fc_file_t *fa = i < a->nfiles ? &a->files[i] : NULL;
-        const fc_file_t *fb = j < b->nfiles ? &b->files[j] : NULL;
-        int order = !fa ? 1 : !fb ? -1 : strcmp(fa->path, fb->path);
-        if (order < 0)
-            snprintf(why, size, "%s is not in the published release", fa->path);
-        else if (order > 0)
-            snprintf(why, size, "%s is only in the published release", fb->path);
-        else if (fa->size != fb->size || !fc_hash_equal(fa->hash, fb->hash))
-            snprintf(why, size, "%s has other content", fa->path);
-        else if (fa->mode != fb->mode)
-            snprintf(why, size, "%s has mode %03o, published %03o", fa->path, fa->mode, fb->mode);
-        i++;
-        j++;
-    }
+    if (!*why)
+        fc_manifest_same_entries(a, b, why, size);
     return !*why;
 }
 
@@ -282,11 +267,14 @@ int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_
     m->created = (int64_t)time(NULL);
 
     p.bar = fc_progress_new(stderr, "hashing", 0, opt->progress);
-    int rc = fc_manifest_scan_dir(m, opt->dir, s_scan_progress, p.bar);
+    char bad[FC_MAX_PATH + 256];
+    int rc =
+        fc_manifest_scan_tree(m, opt->dir, &opt->scan, s_scan_progress, p.bar, bad, sizeof bad);
     fc_progress_destroy(&p.bar);
     if (rc) {
         fc_manifest_destroy(&m);
-        return s_fail(&p, rc, "cannot read release directory %s: %s", opt->dir, fc_strerror(rc));
+        return s_fail(&p, rc, "cannot release directory %s: %s (%s)", opt->dir,
+                      bad[0] ? bad : fc_strerror(rc), fc_error_name(rc));
     }
     result->files = m->nfiles;
     result->bytes_total = fc_manifest_total_size(m);

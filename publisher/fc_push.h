@@ -5,6 +5,7 @@
 
 #include "fc_client.h"
 #include "fc_key.h"
+#include "fc_manifest.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -15,10 +16,11 @@ typedef struct {
     const char *version;
     const char *min_version; /* NULL or "" for none */
     bool mandatory;
-    uint64_t serial; /* 0: the channel's latest + 1 */
-    uint64_t window; /* bytes of PUT_CHUNK in flight */
-    int timeout_ms;  /* give up after this long without progress */
-    bool progress;   /* draw progress bars on stderr when it is a terminal */
+    uint64_t serial;     /* 0: the channel's latest + 1 */
+    uint64_t window;     /* bytes of PUT_CHUNK in flight */
+    int timeout_ms;      /* give up after this long without progress */
+    bool progress;       /* draw progress bars on stderr when it is a terminal */
+    fc_scan_opts_t scan; /* symlinks leaving the tree, fixed times */
 } fc_push_options_t;
 
 typedef struct {
@@ -31,16 +33,16 @@ typedef struct {
     uint64_t bytes_present;  /* already on the broker (whole blobs or earlier partial upload) */
     uint64_t requests_retried;
     double seconds;
-    char message[512]; /* what went wrong, if anything */
+    char message[FC_MAX_PATH + 512]; /* what went wrong, if anything */
 } fc_push_result_t;
 
 /* Runs the whole push over client (already connected, HELLO done by the caller or not:
    fc_push does its own HELLO). Returns fc_error_t; result->message explains a failure.
-   When the channel's latest release has the same version and the same content (files,
-   modes, hashes, product, mandatory flag, minimum version), the blobs are still checked
-   (and any the broker lacks uploaded) but nothing is committed: result->already_published
-   is set with that release's serial, and 0 is returned. The same version with other
-   content is refused (FC_EINVAL): a version names one content. */
+   When the channel's latest release has the same version and the same content (entries,
+   modes, hashes, link targets, times, product, mandatory flag, minimum version), the blobs are
+   still checked (and any the broker lacks uploaded) but nothing is committed:
+   result->already_published is set with that release's serial, and 0 is returned. The same version
+   with other content is refused (FC_EINVAL): a version names one content. */
 int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_signkey_t *key,
                     fc_push_result_t *result);
 

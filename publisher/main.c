@@ -54,12 +54,19 @@ static const char *s_usage =
     "  keys trusted                     the broker's current trusted-key list\n"
     "  release push DIR --channel NAME --version VER --key FILE\n"
     "               [--mandatory] [--min-version VER] [--serial N] [--product NAME]\n"
+    "               [--allow-external-symlinks] [--no-times]\n"
     "                                   hash, sign and upload DIR as a release; only what the\n"
     "                                   broker lacks is sent, so a re-run resumes a failed push;\n"
     "                                   when the channel's latest release is VER with the same\n"
     "                                   content, nothing is committed (exit 0, its serial is\n"
     "                                   shown); VER with other content is refused: use a new\n"
-    "                                   version\n"
+    "                                   version. Files, directories (empty ones too) and\n"
+    "                                   symlinks are released with their modes and mtimes;\n"
+    "                                   a symlink that is absolute or leaves DIR, a device,\n"
+    "                                   FIFO, socket or unreadable file is refused, naming it.\n"
+    "                                   --allow-external-symlinks keeps such links as written\n"
+    "                                   (yours to vouch for); --no-times gives every entry\n"
+    "                                   the time 0 (1970-01-01), for reproducible manifests\n"
     "  release list [--channel NAME]    releases on the broker, newest first\n"
     "  status [--channel NAME]          every agent seen: id, channel, installed version,\n"
     "                                   state, progress, last seen\n"
@@ -127,6 +134,8 @@ typedef struct {
     const char *min_version;
     const char *product;
     bool mandatory;
+    bool allow_external_symlinks;
+    bool no_times;
     uint64_t serial;
     uint64_t window;
     const char *broker_key;
@@ -212,8 +221,17 @@ static int s_push(const s_options_t *o, const char *dir)
         fc_signkey_wipe(&key);
         return 1;
     }
-    fc_push_options_t popt = {dir,          o->product, o->channel, o->version,    o->min_version,
-                              o->mandatory, o->serial,  o->window,  o->timeout_ms, !o->quiet};
+    fc_push_options_t popt = {dir,
+                              o->product,
+                              o->channel,
+                              o->version,
+                              o->min_version,
+                              o->mandatory,
+                              o->serial,
+                              o->window,
+                              o->timeout_ms,
+                              !o->quiet,
+                              {o->allow_external_symlinks, o->no_times}};
     fc_push_result_t res;
     rc = fc_push_release(client, &popt, &key, &res);
     fc_signkey_wipe(&key);
@@ -421,35 +439,40 @@ int main(int argc, char **argv)
         O_INSECURE,
         O_ROLE,
         O_DATA,
-        O_TRUST
+        O_TRUST,
+        O_EXTERNAL_LINKS,
+        O_NO_TIMES
     };
-    static const struct option longopts[] = {{"broker", required_argument, 0, O_BROKER},
-                                             {"timeout", required_argument, 0, O_TIMEOUT},
-                                             {"json", no_argument, 0, O_JSON},
-                                             {"quiet", no_argument, 0, O_QUIET},
-                                             {"out", required_argument, 0, O_OUT},
-                                             {"channel", required_argument, 0, O_CHANNEL},
-                                             {"version", required_argument, 0, O_VERSION},
-                                             {"key", required_argument, 0, O_KEY},
-                                             {"mandatory", no_argument, 0, O_MANDATORY},
-                                             {"min-version", required_argument, 0, O_MINVER},
-                                             {"serial", required_argument, 0, O_SERIAL},
-                                             {"product", required_argument, 0, O_PRODUCT},
-                                             {"window", required_argument, 0, O_WINDOW},
-                                             {"help", no_argument, 0, O_HELP},
-                                             {"scope", required_argument, 0, O_SCOPE},
-                                             {"message", required_argument, 0, O_MESSAGE},
-                                             {"canary", required_argument, 0, O_CANARY},
-                                             {"halt-percent", required_argument, 0, O_HALT},
-                                             {"agent", required_argument, 0, O_AGENT},
-                                             {"group", required_argument, 0, O_GROUP},
-                                             {"broker-key", required_argument, 0, O_BROKER_KEY},
-                                             {"cert", required_argument, 0, O_CERT},
-                                             {"insecure", no_argument, 0, O_INSECURE},
-                                             {"role", required_argument, 0, O_ROLE},
-                                             {"data", required_argument, 0, O_DATA},
-                                             {"trust", required_argument, 0, O_TRUST},
-                                             {0, 0, 0, 0}};
+    static const struct option longopts[] = {
+        {"broker", required_argument, 0, O_BROKER},
+        {"timeout", required_argument, 0, O_TIMEOUT},
+        {"json", no_argument, 0, O_JSON},
+        {"quiet", no_argument, 0, O_QUIET},
+        {"out", required_argument, 0, O_OUT},
+        {"channel", required_argument, 0, O_CHANNEL},
+        {"version", required_argument, 0, O_VERSION},
+        {"key", required_argument, 0, O_KEY},
+        {"mandatory", no_argument, 0, O_MANDATORY},
+        {"min-version", required_argument, 0, O_MINVER},
+        {"serial", required_argument, 0, O_SERIAL},
+        {"product", required_argument, 0, O_PRODUCT},
+        {"window", required_argument, 0, O_WINDOW},
+        {"help", no_argument, 0, O_HELP},
+        {"scope", required_argument, 0, O_SCOPE},
+        {"message", required_argument, 0, O_MESSAGE},
+        {"canary", required_argument, 0, O_CANARY},
+        {"halt-percent", required_argument, 0, O_HALT},
+        {"agent", required_argument, 0, O_AGENT},
+        {"group", required_argument, 0, O_GROUP},
+        {"broker-key", required_argument, 0, O_BROKER_KEY},
+        {"cert", required_argument, 0, O_CERT},
+        {"insecure", no_argument, 0, O_INSECURE},
+        {"role", required_argument, 0, O_ROLE},
+        {"data", required_argument, 0, O_DATA},
+        {"trust", required_argument, 0, O_TRUST},
+        {"allow-external-symlinks", no_argument, 0, O_EXTERNAL_LINKS},
+        {"no-times", no_argument, 0, O_NO_TIMES},
+        {0, 0, 0, 0}};
     int c;
     char msg[256];
     uint64_t n = 0;
@@ -488,6 +511,12 @@ int main(int argc, char **argv)
             break;
         case O_MANDATORY:
             o.mandatory = true;
+            break;
+        case O_EXTERNAL_LINKS:
+            o.allow_external_symlinks = true;
+            break;
+        case O_NO_TIMES:
+            o.no_times = true;
             break;
         case O_MINVER:
             o.min_version = optarg;

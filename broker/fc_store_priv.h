@@ -17,6 +17,12 @@ typedef struct {
     uint64_t used; /* LRU tick */
 } fc_store_fd_t;
 
+/* A verified upload whose move into blobs/ waits for its batch's flush. */
+typedef struct {
+    uint8_t blob[FC_HASH_LEN];
+    int fd; /* the partial file, ours */
+} fc_store_pending_t;
+
 struct fc_store_t {
     char *dir;
     char *db_path;
@@ -30,6 +36,12 @@ struct fc_store_t {
     bool agent_keys_stale; /* the last reload failed: claims fail closed until one succeeds */
     fc_store_fd_t fds[FC_STORE_FDS];
     uint64_t tick;
+    /* Uploads acknowledged inside the open batch, made durable by fc_store_blob_flush before
+       the batch commits (fc_store_blob.c): chunk data written without its own sync, and
+       verified blobs waiting to move into blobs/. */
+    bool pending_data;
+    fc_store_pending_t *pending;
+    size_t npending, pending_cap;
 };
 
 /* SQLite helpers (fc_store.c). Errors are fc_error_t. */
@@ -53,6 +65,13 @@ int fc_store_agent_keys_init(fc_store_t *self);
 /* (Re)fills the agent_keys cache from the table: at open, and after a batch that may have
    bound ids failed to commit. */
 int fc_store_agent_keys_load(fc_store_t *self);
+
+/* Inside a batch, makes what its uploads acknowledged durable before the batch commits: one
+   syncfs for every chunk written, the verified blobs renamed into blobs/, one syncfs for the
+   renames (fc_store_blob.c). Instead of an fsync per chunk and three per blob: a push of many
+   small files pays a few syncs per batch. fc_error_t; pending work is dropped either way
+   (blobs not moved stay partial uploads, re-committed by the publisher's retry). */
+int fc_store_blob_flush(fc_store_t *self);
 
 /* true if the blob is complete (fc_store_blob.c); *size its size. */
 bool fc_store_blob_exists(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *size);

@@ -14,8 +14,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_MAX_FILES 256     /* files in progress at once */
-#define S_MAX_REQUESTS 1024 /* requests in flight at once */
+/* Requests in flight at once: fewer replies than fit in this connection's receive queue
+   (FC_SOCK_RCVHWM) and the broker's send queue to it (FC_BROKER_SNDHWM, 64 messages,
+   some of them possibly not yet counted as drained): the broker never blocks on one peer,
+   so it drops a reply with no room, and that request comes back only when re-sent, seconds
+   later. */
+#define S_MAX_REQUESTS (FC_SOCK_RCVHWM / 2)
+#define S_MAX_FILES S_MAX_REQUESTS /* files in progress at once */
 
 typedef enum { S_QUERY, S_CHUNKS, S_COMMIT, S_RECOMMIT, S_DONE } s_step_t;
 
@@ -244,6 +249,8 @@ int fc_upload_blobs(fc_client_t *client, const char *dir, const fc_file_t *const
             }
         if (rc || u->nreqs == 0)
             continue;
+        /* Every reply that has arrived before sending more: the broker then reads the
+           next requests in one wakeup, and commits them as one group. */
         fc_msg_t *reply = fc_client_recv(client, timeout_ms);
         if (!reply) {
             const fc_file_t *f = u->jobs[u->reqs[0].job].file;
@@ -251,20 +258,23 @@ int fc_upload_blobs(fc_client_t *client, const char *dir, const fc_file_t *const
                         timeout_ms / 1000, f->path);
             break;
         }
-        size_t i = 0;
-        while (i < u->nreqs && u->reqs[i].req != reply->req)
-            i++;
-        if (i == u->nreqs) {
-            fc_msg_destroy(&reply); /* a reply to a re-sent request already answered */
-            continue;
+        for (; reply && !rc; reply = u->nreqs ? fc_client_recv(client, 0) : NULL) {
+            size_t i = 0;
+            while (i < u->nreqs && u->reqs[i].req != reply->req)
+                i++;
+            if (i == u->nreqs) {
+                fc_msg_destroy(&reply); /* a reply to a re-sent request already answered */
+                continue;
+            }
+            s_req_t r = u->reqs[i];
+            u->reqs[i] = u->reqs[--u->nreqs];
+            u->inflight_bytes -= r.length;
+            bool was_done = u->jobs[r.job].step == S_DONE;
+            rc = s_on_reply(u, &r, reply);
+            if (!was_done && u->jobs[r.job].step == S_DONE)
+                active--;
         }
-        s_req_t r = u->reqs[i];
-        u->reqs[i] = u->reqs[--u->nreqs];
-        u->inflight_bytes -= r.length;
-        bool was_done = u->jobs[r.job].step == S_DONE;
-        rc = s_on_reply(u, &r, reply);
-        if (!was_done && u->jobs[r.job].step == S_DONE)
-            active--;
+        fc_msg_destroy(&reply);
     }
     for (size_t j = 0; j < S_MAX_FILES; j++)
         if (u->jobs[j].step != S_DONE)

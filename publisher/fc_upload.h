@@ -18,7 +18,7 @@ typedef struct {
 
 /* Makes sure the broker holds the content of every file in files (borrowed, each content
    once: the caller leaves out duplicates), read from dir: UPLOAD_QUERY, the PUT_CHUNKs the
-   broker lacks, BLOB_COMMIT, for many files at once: up to 256 files and window bytes of
+   broker lacks, BLOB_COMMIT, for many files at once: up to 32 requests and window bytes of
    chunk data in flight, so many small files cost no round trip each (the broker commits
    them in groups). bar (may be NULL) is advanced. Returns fc_error_t; on failure
    result->message says which file and why. */

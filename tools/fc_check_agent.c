@@ -90,6 +90,35 @@ static bool s_is_staging(const char *name)
            strspn(name + 9, "0123456789") == strlen(name + 9);
 }
 
+/* True if some entry of m lies below directory dir (a sorted array holds them right after
+   the first path not below dir's prefix). */
+static bool s_holds_entries(const fc_manifest_t *m, const char *dir)
+{
+    size_t n = strlen(dir);
+    const char *paths[3] = {NULL, NULL, NULL};
+    uint32_t counts[3] = {m->nfiles, m->ndirs, m->nlinks};
+    for (int k = 0; k < 3; k++) {
+        /* binary search for the first path greater than "dir/" */
+        uint32_t lo = 0, hi = counts[k];
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            const char *p = k == 0   ? m->files[mid].path
+                            : k == 1 ? m->dirs[mid].path
+                                     : m->links[mid].path;
+            int c = strncmp(p, dir, n);
+            if (c < 0 || (c == 0 && p[n] < '/'))
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < counts[k])
+            paths[k] = k == 0 ? m->files[lo].path : k == 1 ? m->dirs[lo].path : m->links[lo].path;
+        if (paths[k] && strncmp(paths[k], dir, n) == 0 && paths[k][n] == '/')
+            return true;
+    }
+    return false;
+}
+
 /* Files in the tree that the manifest does not list (a tree mixing two releases). */
 static void s_extra_files(fc_check_t *self, const fc_manifest_t *m, const char *root,
                           const char *rel, const char *where, int depth)
@@ -114,8 +143,9 @@ static void s_extra_files(fc_check_t *self, const fc_manifest_t *m, const char *
             lstat(full, &st) != 0)
             continue;
         if (S_ISDIR(st.st_mode)) {
-            /* Format 2 lists every directory; format 1 none. */
-            if (m->format >= 2 && !fc_manifest_find_dir(m, sub))
+            /* Format 2 lists the directories a publisher saw (one holding entries may go
+               unlisted); format 1 none. */
+            if (m->format >= 2 && !fc_manifest_find_dir(m, sub) && !s_holds_entries(m, sub))
                 fc_check_problem(self, "current-extra-file", where,
                                  "directory %s is not in release %s", sub, m->version);
             s_extra_files(self, m, root, sub, where, depth + 1);

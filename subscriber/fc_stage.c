@@ -2,7 +2,7 @@
    journal (re-verified when re-opened), with chunks reused from the installed release. Built
    on the install tree (fc_install.c, through fc_install_priv.h), which never calls into it;
    a complete stage is consumed by the commit (fc_install_commit.c). */
-#define _GNU_SOURCE /* sync_file_range */
+#define _GNU_SOURCE /* sync_file_range, syncfs */
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_install_priv.h"
@@ -716,7 +716,7 @@ static void s_times(struct timespec ts[2], fc_mtime_t t)
 /* Links' times, then directories' modes and times, children before parents (reverse path
    order), each directory fsynced: after the content, since writing in a directory changes its
    time. Format 1 has no times: modes only. fc_error_t. */
-static int s_finish_dirs_links(fc_stage_t *self)
+static int s_finish_dirs_links(fc_stage_t *self, bool fsync_each)
 {
     const fc_manifest_t *m = self->m;
     bool times = m->format >= 2;
@@ -744,7 +744,7 @@ static int s_finish_dirs_links(fc_stage_t *self)
             return err == ELOOP || err == ENOTDIR ? FC_EPATH : fc_errno_to_error(err);
         s_times(ts, m->dirs[i].mtime);
         int rc = fchmod(fd, m->dirs[i].mode & 0777) != 0 || (times && futimens(fd, ts) != 0) ||
-                         fsync(fd) != 0
+                         (fsync_each && fsync(fd) != 0)
                      ? fc_errno_to_error(errno)
                      : 0;
         close(fd);
@@ -754,9 +754,14 @@ static int s_finish_dirs_links(fc_stage_t *self)
     return 0;
 }
 
-/* Sets the final modes and times and makes files and directories durable before the swap. */
+/* Sets the final modes and times and makes files and directories durable before the swap.
+   A release of many entries (a software tree of thousands of small files) is made durable
+   by one syncfs of the staging tree's file system instead of an fsync per file and per
+   directory (thousands of journal commits); a small one fsyncs its own files only, so many
+   agents sharing a disk (fleet simulators) do not each flush all of it. */
 int fc_stage_finish_tree(fc_stage_t *self)
 {
+    bool whole_fs = (uint64_t)self->m->nfiles + self->m->ndirs > FC_STAGE_SYNCFS_FROM;
     struct timespec ts[2];
     for (uint32_t fi = 0; fi < self->m->nfiles; fi++) {
         int fd = s_file_fd(self, fi);
@@ -764,13 +769,13 @@ int fc_stage_finish_tree(fc_stage_t *self)
             return -fd;
         s_times(ts, self->m->files[fi].mtime);
         if (fchmod(fd, self->m->files[fi].mode & 0777) != 0 ||
-            (self->m->format >= 2 && futimens(fd, ts) != 0) || fsync(fd) != 0)
+            (self->m->format >= 2 && futimens(fd, ts) != 0) || (!whole_fs && fsync(fd) != 0))
             return fc_errno_to_error(errno);
     }
     s_close_files(self);
     /* Directories: each parent of a file (sorted paths keep siblings together). */
     char last[FC_MAX_PATH + 1] = "";
-    for (uint32_t fi = 0; fi < self->m->nfiles; fi++) {
+    for (uint32_t fi = 0; !whole_fs && fi < self->m->nfiles; fi++) {
         const char *path = self->m->files[fi].path;
         const char *slash = strrchr(path, '/');
         size_t n = slash ? (size_t)(slash - path) : 0;
@@ -787,8 +792,10 @@ int fc_stage_finish_tree(fc_stage_t *self)
                 return rc;
         }
     }
-    int rc = s_finish_dirs_links(self);
+    int rc = s_finish_dirs_links(self, !whole_fs);
     if (rc)
         return rc;
+    if (whole_fs)
+        return syncfs(self->rootfd) == 0 ? 0 : FC_EIO;
     return fsync(self->rootfd) == 0 ? 0 : FC_EIO;
 }

@@ -694,12 +694,15 @@ static void s_on_rollout(s_broker_t *self, zframe_t *peer, const char *key, fc_m
 
 /* --- batched writes --------------------------------------------------------------------- */
 
-/* Acks and reports arrive from a whole fleet at once, each wanting a durable write: the ones
-   read in one wakeup share a transaction, and their replies wait for its commit (an OK
-   still means on disk). Anything else ends the batch first, so replies keep their order. */
+/* Acks and reports arrive from a whole fleet at once, and a publisher's uploads many at a
+   time (many small files), each wanting a durable write: the ones read in one wakeup share
+   a transaction and a few syncs (fc_store_blob_flush), and their replies wait for its
+   commit (an OK, PUT_ACK or UPLOAD_STATE still means on disk). Anything else ends the batch
+   first, so replies keep their order. */
 static bool s_batchable(fc_msg_type_t type)
 {
-    return type == FC_MSG_CONFIG_ACK || type == FC_MSG_REPORT;
+    return type == FC_MSG_CONFIG_ACK || type == FC_MSG_REPORT || type == FC_MSG_UPLOAD_QUERY ||
+           type == FC_MSG_PUT_CHUNK || type == FC_MSG_BLOB_COMMIT;
 }
 
 static void s_batch_flush(s_broker_t *self)
@@ -709,7 +712,7 @@ static void s_batch_flush(s_broker_t *self)
     int err = fc_store_batch_commit(self->store);
     for (size_t i = 0; i < self->nheld; i++) {
         s_held_t *h = &self->held[i];
-        if (err && h->reply->type == FC_MSG_OK) {
+        if (err && h->reply->type != FC_MSG_ERROR) {
             /* Not on disk after all: the sender re-sends on an error. */
             uint64_t req = h->reply->req;
             fc_msg_destroy(&h->reply);

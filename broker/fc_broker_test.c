@@ -371,7 +371,6 @@ void fc_broker_test(bool verbose)
     snprintf(man->version, sizeof man->version, "1.2.3");
     man->serial = 5;
     man->created = 1700000000;
-    man->chunk_size = FC_CHUNK_SIZE;
     uint8_t blob[FC_HASH_LEN];
     memcpy(blob, man->files[0].hash, FC_HASH_LEN);
     fc_signkey_t key;

@@ -98,7 +98,11 @@ int fc_store_batch_commit(fc_store_t *self)
     if (!self->batch)
         return FC_OK;
     self->batch = false;
-    int err = fc_store_exec(self, "COMMIT");
+    /* Uploads acknowledged in the batch: their data and blobs on disk before the records
+       that say they are there. */
+    int err = fc_store_blob_flush(self);
+    if (!err)
+        err = fc_store_exec(self, "COMMIT");
     if (err) {
         fc_store_exec(self, "ROLLBACK");
         fc_store_agent_keys_load(self); /* forget ids the batch bound: they are not on disk */
@@ -314,6 +318,9 @@ void fc_store_destroy(fc_store_t **self_p)
     for (int i = 0; i < FC_STORE_FDS; i++)
         if (self->fds[i].fd >= 0)
             close(self->fds[i].fd);
+    for (size_t i = 0; i < self->npending; i++)
+        close(self->pending[i].fd);
+    free(self->pending);
     zhashx_destroy(&self->agent_keys);
     if (self->db)
         sqlite3_close_v2(self->db);

@@ -1,5 +1,6 @@
 /* fc_store_blob.c: the store's content-addressed blobs and resumable chunked uploads; a
    private part of fc_store (fc_store_priv.h). */
+#define _GNU_SOURCE /* syncfs */
 #include "fc_array.h"
 #include "fc_error.h"
 #include "fc_file.h"
@@ -148,7 +149,7 @@ static int s_upload_size(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
 static int s_forget_upload(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
 {
     fc_store_sync(self, true);
-    int err = fc_store_exec(self, "BEGIN IMMEDIATE");
+    int err = fc_store_begin(self); /* a savepoint inside a batch */
     const char *sqls[] = {"DELETE FROM upload_chunks WHERE blob = ?",
                           "DELETE FROM uploads WHERE blob = ?"};
     for (size_t i = 0; i < 2 && !err; i++) {
@@ -158,9 +159,9 @@ static int s_forget_upload(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
         err = fc_store_step_done(st);
     }
     if (!err)
-        err = fc_store_exec(self, "COMMIT");
+        err = fc_store_commit(self);
     if (err)
-        fc_store_exec(self, "ROLLBACK");
+        fc_store_rollback(self);
     return err;
 }
 
@@ -289,12 +290,14 @@ int fc_store_put_chunk(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64
     fc_store_fd_t *e = s_fd_get(self, blob, true, true);
     if (!e)
         return fc_errno_to_error(errno);
-    /* Data on disk before the record that says it is there. */
-    if (fc_pwrite_all(e->fd, data, len, offset) != 0 || fdatasync(e->fd) != 0) {
+    /* Data on disk before the record that says it is there: now, or in a batch by the one
+       syncfs of fc_store_blob_flush before the batch commits. */
+    if (fc_pwrite_all(e->fd, data, len, offset) != 0 || (!self->batch && fdatasync(e->fd) != 0)) {
         int err = fc_errno_to_error(errno);
         s_fd_evict(self, blob, true);
         return err;
     }
+    self->pending_data |= self->batch;
     fc_store_sync(self, true);
     sqlite3_stmt *st =
         fc_store_prep(self, "INSERT OR IGNORE INTO upload_chunks (blob, idx) VALUES (?, ?)");
@@ -374,10 +377,80 @@ static int s_install_blob(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], int
     return FC_OK;
 }
 
+/* Inside a batch: the verified blob moves into blobs/ at the batch's flush, with the others
+   (a copy of fd is kept until then). fc_error_t. */
+static int s_defer_install(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], int fd)
+{
+    fc_store_pending_t *grown =
+        fc_grow(self->pending, self->npending, &self->pending_cap, sizeof *grown);
+    if (!grown)
+        return FC_ENOMEM;
+    self->pending = grown;
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0)
+        return fc_errno_to_error(errno);
+    memcpy(self->pending[self->npending].blob, blob, FC_HASH_LEN);
+    self->pending[self->npending++].fd = copy;
+    return FC_OK;
+}
+
+/* syncfs on the data dir's file system. fc_error_t. */
+static int s_syncfs(fc_store_t *self)
+{
+    int dfd = open(self->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return fc_errno_to_error(errno);
+    int rc = syncfs(dfd) == 0 ? FC_OK : fc_errno_to_error(errno);
+    close(dfd);
+    return rc;
+}
+
+int fc_store_blob_flush(fc_store_t *self)
+{
+    if (!self->pending_data && self->npending == 0)
+        return FC_OK;
+    /* Every chunk written and every blob verified in the batch, on disk, before any rename
+       names a blob complete. */
+    int err = s_syncfs(self);
+    bool moved = false;
+    for (size_t i = 0; i < self->npending; i++) {
+        fc_store_pending_t *p = &self->pending[i];
+        char path[PATH_MAX], part[PATH_MAX], sub[PATH_MAX];
+        s_blob_path(self, p->blob, path, sizeof path);
+        s_part_path(self, p->blob, part, sizeof part);
+        snprintf(sub, sizeof sub, "%s", path);
+        *strrchr(sub, '/') = '\0';
+        if (!err && mkdir(sub, 0755) != 0 && errno != EEXIST)
+            err = fc_errno_to_error(errno);
+        if (!err && rename(part, path) != 0)
+            err = fc_errno_to_error(errno);
+        moved |= !err;
+        close(p->fd);
+    }
+    /* The renames (and new blobs/XX directories) on disk before the batch's OKs go out. */
+    if (moved) {
+        int serr = s_syncfs(self);
+        if (!err)
+            err = serr;
+    }
+    self->npending = 0;
+    self->pending_data = false;
+    return err;
+}
+
+/* True if blob waits in the open batch for its move into blobs/. */
+static bool s_pending(const fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
+{
+    for (size_t i = 0; i < self->npending; i++)
+        if (fc_hash_equal(self->pending[i].blob, blob))
+            return true;
+    return false;
+}
+
 int fc_store_blob_commit(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size)
 {
     uint64_t have, declared;
-    if (fc_store_blob_exists(self, blob, &have))
+    if (fc_store_blob_exists(self, blob, &have) || s_pending(self, blob))
         return FC_OK;
     int err = s_upload_size(self, blob, &declared);
     if (err)
@@ -408,7 +481,9 @@ int fc_store_blob_commit(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
         s_discard_upload(self, blob);
         return FC_EHASH;
     }
-    if (!err)
+    if (!err && self->batch)
+        err = s_defer_install(self, blob, fd);
+    else if (!err)
         err = s_install_blob(self, blob, fd);
     s_fd_evict(self, blob, true);
     if (err)

@@ -18,6 +18,12 @@ typedef struct {
     uint64_t used; /* LRU tick */
 } fc_store_fd_t;
 
+/* A verified upload whose move into blobs/ waits for its batch's flush. */
+typedef struct {
+    uint8_t blob[FC_HASH_LEN];
+    int fd; /* the partial file, ours */
+} fc_store_pending_t;
+
 struct fc_store_t {
     char *dir;
     char *db_path;
@@ -32,6 +38,12 @@ struct fc_store_t {
     fc_store_fd_t fds[FC_STORE_FDS];
     uint64_t tick;
     int64_t offline_after_s; /* agents not heard for this long are offline (rollouts) */
+    /* Uploads acknowledged inside the open batch, made durable by fc_store_blob_flush before
+       the batch commits (fc_store_blob.c): chunk data written without its own sync, and
+       verified blobs waiting to move into blobs/. */
+    bool pending_data;
+    fc_store_pending_t *pending;
+    size_t npending, pending_cap;
 };
 
 /* SQLite helpers (fc_store.c). Errors are fc_error_t. */
@@ -71,6 +83,12 @@ int fc_store_agent_keys_load(fc_store_t *self);
 int fc_store_blob_remove(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *bytes);
 /* Drops a partial upload: its records, then its .part file. */
 int fc_store_upload_discard(fc_store_t *self, const uint8_t blob[FC_HASH_LEN]);
+/* Inside a batch, makes what its uploads acknowledged durable before the batch commits: one
+   syncfs for every chunk written, the verified blobs renamed into blobs/, one syncfs for the
+   renames (fc_store_blob.c). Instead of an fsync per chunk and three per blob: a push of many
+   small files pays a few syncs per batch. fc_error_t; pending work is dropped either way
+   (blobs not moved stay partial uploads, re-committed by the publisher's retry). */
+int fc_store_blob_flush(fc_store_t *self);
 
 /* true if the blob is complete (fc_store_blob.c); *size its size. */
 bool fc_store_blob_exists(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *size);

@@ -24,7 +24,6 @@ static uint8_t *s_sign(const char *tree, const char *channel, const char *versio
     snprintf(m->version, sizeof m->version, "%s", version);
     m->serial = serial;
     m->created = 1700000000;
-    m->chunk_size = FC_CHUNK_SIZE;
     uint8_t *bytes = fc_manifest_sign(m, key, len);
     FC_CHECK(bytes);
     fc_manifest_destroy(&m);

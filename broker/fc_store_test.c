@@ -105,7 +105,6 @@ static uint8_t *s_manifest(const char *tree, const char *channel, const char *ve
     m->serial = serial;
     m->mandatory = serial % 2 == 0;
     m->created = 1700000000 + (int64_t)serial;
-    m->chunk_size = FC_CHUNK_SIZE;
     uint8_t *bytes = fc_manifest_sign(m, key, len);
     FC_CHECK(bytes);
     fc_manifest_destroy(&m);
@@ -660,6 +659,49 @@ static void s_test_gc(const char *base)
     fc_store_destroy(&store);
 }
 
+/* Uploads inside a batch (a publisher's many small files): acknowledged inside it, complete
+   only once the batch commits (data synced, blobs moved, then the records), and the same
+   blob committed twice in one batch moves once. A batch that cannot commit leaves no blob
+   named complete without its records. */
+static void s_test_batched_uploads(fc_store_t *store)
+{
+    size_t lens[3] = {5000, FC_CHUNK_SIZE + 77, 1};
+    uint8_t blobs[3][FC_HASH_LEN];
+    uint8_t *bufs[3];
+    FC_CHECK(fc_store_batch_begin(store) == FC_OK);
+    for (int b = 0; b < 3; b++) {
+        bufs[b] = s_content(lens[b], (uint32_t)(900 + b));
+        s_blob_id(blobs[b], bufs[b], lens[b]);
+        bool complete = true;
+        fc_range_t *ranges = NULL;
+        size_t nranges = 0;
+        FC_CHECK(fc_store_blob_state(store, blobs[b], lens[b], &complete, &ranges, &nranges) ==
+                     FC_OK &&
+                 !complete);
+        free(ranges);
+        for (size_t i = 0; i < s_nchunks(lens[b]); i++)
+            FC_CHECK(s_put(store, blobs[b], bufs[b], lens[b], i) == FC_OK);
+        FC_CHECK(fc_store_blob_commit(store, blobs[b], lens[b]) == FC_OK);
+        FC_CHECK(fc_store_blob_commit(store, blobs[b], lens[b]) == FC_OK); /* once */
+    }
+    uint64_t size;
+    for (int b = 0; b < 3; b++) /* moved at the batch's commit, not before */
+        FC_CHECK(!fc_store_blob_exists(store, blobs[b], &size));
+    FC_CHECK(fc_store_batch_commit(store) == FC_OK);
+    for (int b = 0; b < 3; b++) {
+        FC_CHECK(fc_store_blob_exists(store, blobs[b], &size) && size == lens[b]);
+        FC_CHECK(fc_store_blob_verify(store, blobs[b]) == FC_OK);
+        bool complete = false;
+        fc_range_t *ranges = NULL;
+        size_t nranges = 0;
+        FC_CHECK(fc_store_blob_state(store, blobs[b], lens[b], &complete, &ranges, &nranges) ==
+                     FC_OK &&
+                 complete);
+        free(ranges);
+        free(bufs[b]);
+    }
+}
+
 void fc_store_test(bool verbose)
 {
     printf(" * fc_store: ");
@@ -677,8 +719,9 @@ void fc_store_test(bool verbose)
     FC_CHECK(store && err == FC_OK);
     FC_CHECK(fc_store_seq(store) == 0);
     s_test_uploads(&store, dir);
+    s_test_batched_uploads(store);
     if (verbose)
-        printf("(uploads) ");
+        printf("(uploads, batched) ");
     s_test_releases(&store, dir, tree);
     if (verbose)
         printf("(releases, agents, reopen) ");

@@ -29,7 +29,8 @@
     X(FC_EMISSING, 14, "a blob the release needs is not fully uploaded")                           \
     X(FC_EREFUSED, 15, "refused by a hook") /* a hook refused (postponed) */                       \
     X(FC_ENOMEM, 16, "out of memory")                                                              \
-    X(FC_EUNHEALTHY, 17, "health check failed; rolled back")
+    X(FC_EUNHEALTHY, 17, "health check failed; rolled back")                                       \
+    X(FC_EFORMAT, 18, "manifest format newer than this program reads: upgrade it")
 
 #define FC_ERROR_ENUM(name, value, text) name = value,
 typedef enum { FC_ERROR_TABLE(FC_ERROR_ENUM) FC_ERROR_MAX } fc_error_t;

@@ -4,18 +4,23 @@
 
 #define FC_PROTO_VERSION 1
 
-/* Files are cut into fixed chunks of this size (last one shorter). Fixed, so a file's
-   hash (BLAKE2b over its chunk hashes) is the same for every publisher. */
+/* The manifest format publishers write (section 5 of PROTOCOL.md); readers take 1 and 2. */
+#define FC_MANIFEST_FORMAT 2
+
+/* The publisher cuts files into chunks of this size (last one shorter), and uploads in
+   pieces of it. The manifest does not depend on it: its chunks may have any length from 1 to
+   FC_MAX_CHUNK (content-defined chunks need no other format). */
 #define FC_CHUNK_SIZE (256u * 1024u)
-#define FC_HASH_LEN 32   /* BLAKE2b-256 */
-#define FC_PUBKEY_LEN 32 /* Ed25519 */
+#define FC_MAX_CHUNK (1024u * 1024u) /* a manifest chunk: one GET_CHUNK fetches it */
+#define FC_HASH_LEN 32               /* BLAKE2b-256 */
+#define FC_PUBKEY_LEN 32             /* Ed25519 */
 #define FC_SECKEY_LEN 64
 #define FC_SIG_LEN 64
 
 #define FC_MAX_FRAME (16u * 1024u * 1024u)   /* ZMQ_MAXMSGSIZE on every socket */
 #define FC_MAX_MANIFEST (8u * 1024u * 1024u) /* signed manifest bytes */
 #define FC_MAX_CHUNK_REQ (1024u * 1024u)     /* largest GET_CHUNK / PUT_CHUNK length */
-#define FC_MAX_FILES 100000u                 /* files per release */
+#define FC_MAX_FILES 100000u                 /* entries (files, dirs, links) per release */
 #define FC_MAX_FILE_SIZE (1ull << 40)        /* 1 TiB per file */
 #define FC_MAX_PATH 1024                     /* relative path bytes */
 #define FC_MAX_NAME 64                       /* channel, agent id, version, product */

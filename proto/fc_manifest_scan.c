@@ -1,5 +1,6 @@
 /* fc_manifest_scan.c: builds a manifest's file list by walking a directory and hashing chunks;
    a private part of fc_manifest (whose self-test runs this file's). */
+#include "fc_array.h"
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_hash.h"
@@ -15,15 +16,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+typedef enum { S_FILE, S_DIR, S_LINK } s_kind_t;
+
 typedef struct {
     char *path; /* relative to the root */
+    s_kind_t kind;
     uint64_t size;
+    uint32_t mode;
+    fc_mtime_t mtime;
+    char *target; /* links */
+    bool external;
 } s_entry_t;
 
 typedef struct {
     int rootfd;
+    const fc_scan_opts_t *opts;
     s_entry_t *entries;
     size_t n, cap;
+    char *bad; /* where the path at fault and why go (may be NULL) */
+    size_t badsize;
 } s_scan_t;
 
 static int s_entry_cmp(const void *a, const void *b)
@@ -31,12 +42,20 @@ static int s_entry_cmp(const void *a, const void *b)
     return strcmp(((const s_entry_t *)a)->path, ((const s_entry_t *)b)->path);
 }
 
+/* Records which path failed and why, and returns rc: a push error always names the file. */
+static int s_fail(s_scan_t *sc, const char *rel, const char *rel2, const char *why, int rc)
+{
+    if (sc->bad && sc->badsize > 0)
+        snprintf(sc->bad, sc->badsize, "%s%s%s: %s", rel, rel[0] && rel2[0] ? "/" : "", rel2, why);
+    return rc;
+}
+
 /* Joins rel and name into a malloc'd relative path; NULL if invalid or out of memory (*rc). */
-static char *s_join(const char *rel, const char *name, int *rc)
+static char *s_join(s_scan_t *sc, const char *rel, const char *name, int *rc)
 {
     size_t rlen = strlen(rel), nlen = strlen(name);
     if (rlen + 1 + nlen > FC_MAX_PATH) {
-        *rc = FC_EPATH;
+        *rc = s_fail(sc, rel, name, "path longer than the protocol's limit", FC_EPATH);
         return NULL;
     }
     char *path = malloc(rlen + nlen + 2);
@@ -50,10 +69,70 @@ static char *s_join(const char *rel, const char *name, int *rc)
     memcpy(path + rlen, name, nlen + 1);
     if (!fc_path_valid(path)) {
         free(path);
-        *rc = FC_EPATH; /* a file name with a backslash or control character */
+        *rc = s_fail(sc, rel, name, "name holds a backslash or control character", FC_EPATH);
         return NULL;
     }
     return path;
+}
+
+static fc_mtime_t s_mtime(const s_scan_t *sc, const struct stat *st)
+{
+    if (sc->opts && sc->opts->no_times)
+        return (fc_mtime_t){0, 0};
+    return (fc_mtime_t){(int64_t)st->st_mtim.tv_sec, (uint32_t)st->st_mtim.tv_nsec};
+}
+
+/* Why a file of this type cannot be released. */
+static const char *s_type_refusal(mode_t mode)
+{
+    return S_ISFIFO(mode)                   ? "a FIFO cannot be released"
+           : S_ISSOCK(mode)                 ? "a socket cannot be released"
+           : S_ISCHR(mode) || S_ISBLK(mode) ? "a device cannot be released"
+                                            : "not a regular file, directory or symlink";
+}
+
+/* Reads the link name below dfd into *target, deciding whether it stays inside the tree;
+   refuses one that does not unless the operator allowed it. fc_error_t. */
+static int s_read_link(s_scan_t *sc, int dfd, const char *name, const char *path, s_entry_t *e)
+{
+    char buf[FC_MAX_PATH + 2];
+    ssize_t n = readlinkat(dfd, name, buf, sizeof buf);
+    if (n < 0)
+        return s_fail(sc, path, "", strerror(errno), fc_errno_to_error(errno));
+    if ((size_t)n > FC_MAX_PATH || n == 0)
+        return s_fail(sc, path, "", "symlink target longer than the protocol's limit", FC_EPATH);
+    buf[n] = '\0';
+    for (ssize_t i = 0; i < n; i++)
+        if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] == 0x7f)
+            return s_fail(sc, path, "", "symlink target holds a control character", FC_EPATH);
+    e->external = !fc_link_target_inside(path, buf);
+    if (e->external && !(sc->opts && sc->opts->allow_external_symlinks))
+        return s_fail(sc, path, "",
+                      buf[0] == '/' ? "symlink target is absolute (--allow-external-symlinks "
+                                      "keeps it as written)"
+                                    : "symlink target leaves the release or is not a plain "
+                                      "relative path (--allow-external-symlinks keeps it as "
+                                      "written)",
+                      FC_EPATH);
+    if (!(e->target = strdup(buf)))
+        return FC_ENOMEM;
+    return FC_OK;
+}
+
+static int s_push_entry(s_scan_t *sc, const s_entry_t *e)
+{
+    if (sc->n >= FC_MAX_FILES)
+        return s_fail(sc, e->path, "", "more entries than a release may hold", FC_ETOOBIG);
+    if (sc->n == sc->cap) {
+        size_t ncap = sc->cap ? sc->cap * 2 : 64;
+        s_entry_t *ne = realloc(sc->entries, ncap * sizeof *ne);
+        if (!ne)
+            return FC_ENOMEM;
+        sc->entries = ne;
+        sc->cap = ncap;
+    }
+    sc->entries[sc->n++] = *e;
+    return FC_OK;
 }
 
 /* Walks directory rel (relative to the root; "" for the root). Names are collected and the
@@ -63,7 +142,8 @@ static int s_scan_dir(s_scan_t *sc, const char *rel)
     int fd =
         openat(sc->rootfd, rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
-        return errno == ELOOP || errno == ENOTDIR ? FC_EPATH : fc_errno_to_error(errno);
+        return s_fail(sc, rel[0] ? rel : ".", "", strerror(errno),
+                      errno == ELOOP || errno == ENOTDIR ? FC_EPATH : fc_errno_to_error(errno));
     DIR *d = fdopendir(fd);
     if (!d) {
         close(fd);
@@ -78,56 +158,45 @@ static int s_scan_dir(s_scan_t *sc, const char *rel)
             continue;
         struct stat st;
         if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            rc = fc_errno_to_error(errno);
+            rc = s_fail(sc, rel, e->d_name, strerror(errno), fc_errno_to_error(errno));
             break;
         }
-        /* Only plain files and directories: a symlink could point outside the tree, and a
-           device or fifo has no content to release. */
-        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-            rc = FC_EPATH;
+        /* A device or fifo has no content to release, and a socket is a live endpoint. */
+        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) {
+            rc = s_fail(sc, rel, e->d_name, s_type_refusal(st.st_mode), FC_EPATH);
             break;
         }
-        char *path = s_join(rel, e->d_name, &rc);
-        if (!path)
+        s_entry_t ent = {.path = s_join(sc, rel, e->d_name, &rc),
+                         .size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0,
+                         .mode = st.st_mode & 0777,
+                         .mtime = s_mtime(sc, &st)};
+        if (!ent.path)
             break;
-        if (S_ISDIR(st.st_mode)) {
-            if (nsub == subcap) {
-                subcap = subcap ? subcap * 2 : 8;
-                char **ns = realloc(subdirs, subcap * sizeof *ns);
-                if (!ns) {
-                    free(path);
-                    rc = FC_ENOMEM;
-                    break;
-                }
-                subdirs = ns;
-            }
-            subdirs[nsub++] = path;
-            continue;
-        }
-        if (sc->n >= FC_MAX_FILES) {
-            free(path);
-            rc = FC_ETOOBIG;
+        ent.kind = S_ISDIR(st.st_mode) ? S_DIR : S_ISLNK(st.st_mode) ? S_LINK : S_FILE;
+        if (ent.kind == S_LINK)
+            rc = s_read_link(sc, dirfd(d), e->d_name, ent.path, &ent);
+        if (rc == FC_OK)
+            rc = s_push_entry(sc, &ent);
+        if (rc != FC_OK) {
+            free(ent.target);
+            free(ent.path);
             break;
         }
-        if (sc->n == sc->cap) {
-            size_t ncap = sc->cap ? sc->cap * 2 : 64;
-            s_entry_t *ne = realloc(sc->entries, ncap * sizeof *ne);
-            if (!ne) {
-                free(path);
+        /* Borrowed from the entry, which frees it. */
+        if (ent.kind == S_DIR) {
+            char **ns = fc_grow(subdirs, nsub, &subcap, sizeof *subdirs);
+            if (!ns)
                 rc = FC_ENOMEM;
-                break;
+            else {
+                subdirs = ns;
+                subdirs[nsub++] = ent.path;
             }
-            sc->entries = ne;
-            sc->cap = ncap;
         }
-        sc->entries[sc->n++] = (s_entry_t){path, (uint64_t)st.st_size};
     }
     closedir(d);
-    for (size_t i = 0; i < nsub; i++) {
-        if (rc == FC_OK)
-            rc = s_scan_dir(sc, subdirs[i]);
-        free(subdirs[i]);
-    }
+    /* The paths are the entries' (freed with them): only the array is ours. */
+    for (size_t i = 0; i < nsub && rc == FC_OK; i++)
+        rc = s_scan_dir(sc, subdirs[i]);
     free(subdirs);
     return rc;
 }
@@ -157,17 +226,18 @@ static int s_hash_file(s_scan_t *sc, const char *path, fc_file_t *f, uint8_t *bu
        walk, fail rather than follow or hang. */
     int fd = openat(sc->rootfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        return errno == ELOOP ? FC_EPATH : fc_errno_to_error(errno);
+        return s_fail(sc, path, "", errno == ELOOP ? "replaced by a symlink" : strerror(errno),
+                      errno == ELOOP ? FC_EPATH : fc_errno_to_error(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return FC_EPATH;
+        return s_fail(sc, path, "", "no longer a regular file", FC_EPATH);
     }
     f->mode = st.st_mode & 0777;
     uint32_t cap = (uint32_t)((uint64_t)st.st_size / FC_CHUNK_SIZE + 1);
     int rc = FC_OK;
     if ((uint64_t)st.st_size > FC_MAX_FILE_SIZE)
-        rc = FC_ETOOBIG;
+        rc = s_fail(sc, path, "", "larger than the protocol's limit", FC_ETOOBIG);
     else if (!(f->chunks = malloc((size_t)cap * sizeof(fc_chunk_t))))
         rc = FC_ENOMEM;
     /* Read to EOF and describe what was read, so the entry is self-consistent even if the
@@ -175,13 +245,13 @@ static int s_hash_file(s_scan_t *sc, const char *path, fc_file_t *f, uint8_t *bu
     while (rc == FC_OK) {
         ssize_t n = s_read_full(fd, buf, FC_CHUNK_SIZE);
         if (n < 0) {
-            rc = fc_errno_to_error(errno);
+            rc = s_fail(sc, path, "", strerror(errno), fc_errno_to_error(errno));
             break;
         }
         if (n == 0)
             break;
         if (f->size + (uint64_t)n > FC_MAX_FILE_SIZE) {
-            rc = FC_ETOOBIG;
+            rc = s_fail(sc, path, "", "larger than the protocol's limit", FC_ETOOBIG);
             break;
         }
         if (f->nchunks == cap) {
@@ -206,6 +276,9 @@ static int s_hash_file(s_scan_t *sc, const char *path, fc_file_t *f, uint8_t *bu
         if ((size_t)n < FC_CHUNK_SIZE)
             break;
     }
+    /* The time after the read: what the file says now (an unchanged file: its own). */
+    if (rc == FC_OK && fstat(fd, &st) == 0)
+        f->mtime = s_mtime(sc, &st);
     close(fd);
     if (rc != FC_OK)
         return rc;
@@ -219,32 +292,54 @@ static int s_hash_file(s_scan_t *sc, const char *path, fc_file_t *f, uint8_t *bu
     return FC_OK;
 }
 
-/* Frees self's file list (fc_manifest_destroy knows how to free files, so lend it them). */
-static void s_clear_files(fc_manifest_t *self)
+/* Frees self's entries (fc_manifest_destroy knows how to free them, so lend it them). */
+static void s_clear_entries(fc_manifest_t *self)
 {
     fc_manifest_t *old = fc_manifest_new();
     old->files = self->files;
     old->nfiles = self->nfiles;
+    old->dirs = self->dirs;
+    old->ndirs = self->ndirs;
+    old->links = self->links;
+    old->nlinks = self->nlinks;
     self->files = NULL;
     self->nfiles = 0;
+    self->dirs = NULL;
+    self->ndirs = 0;
+    self->links = NULL;
+    self->nlinks = 0;
     fc_manifest_destroy(&old);
 }
 
-/* Replaces self's file list with the files under dir; on failure the list is left empty. */
 int fc_manifest_scan_dir(fc_manifest_t *self, const char *dir, fc_progress_fn *progress, void *arg)
 {
+    return fc_manifest_scan_tree(self, dir, NULL, progress, arg, NULL, 0);
+}
+
+/* Replaces self's entries with those under dir; on failure they are left empty. */
+int fc_manifest_scan_tree(fc_manifest_t *self, const char *dir, const fc_scan_opts_t *opts,
+                          fc_progress_fn *progress, void *arg, char *bad, size_t badsize)
+{
+    if (bad && badsize)
+        bad[0] = '\0';
     if (!self || !dir)
         return FC_EINVAL;
-    s_clear_files(self);
-    self->chunk_size = FC_CHUNK_SIZE;
-    s_scan_t sc = {.rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    s_clear_entries(self);
+    s_scan_t sc = {.rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+                   .opts = opts,
+                   .bad = bad,
+                   .badsize = badsize};
     if (sc.rootfd < 0)
-        return errno == ENOTDIR ? FC_EPATH : fc_errno_to_error(errno);
+        return s_fail(&sc, dir, "", strerror(errno),
+                      errno == ENOTDIR ? FC_EPATH : fc_errno_to_error(errno));
     int rc = s_scan_dir(&sc, "");
     uint8_t *buf = NULL;
+    size_t nfiles = 0;
+    for (size_t i = 0; i < sc.n; i++)
+        nfiles += sc.entries[i].kind == S_FILE;
     if (rc == FC_OK && sc.n > 0) {
         qsort(sc.entries, sc.n, sizeof *sc.entries, s_entry_cmp);
-        self->files = calloc(sc.n, sizeof(fc_file_t));
+        self->files = calloc(nfiles + 1, sizeof(fc_file_t));
         buf = malloc(FC_CHUNK_SIZE);
         if (!self->files || !buf)
             rc = FC_ENOMEM;
@@ -252,22 +347,31 @@ int fc_manifest_scan_dir(fc_manifest_t *self, const char *dir, fc_progress_fn *p
     uint64_t done = 0, total = 0;
     for (size_t i = 0; i < sc.n; i++)
         total += sc.entries[i].size;
+    /* Entries move into the manifest (their strings with them), in path order. */
     for (size_t i = 0; rc == FC_OK && i < sc.n; i++) {
-        fc_file_t *f = &self->files[i];
-        f->path = sc.entries[i].path;
-        sc.entries[i].path = NULL;
-        self->nfiles++;
-        rc = s_hash_file(&sc, f->path, f, buf, &done, &total, progress, arg);
+        s_entry_t *e = &sc.entries[i];
+        if (e->kind == S_DIR)
+            fc_manifest_add_dir(self, e->path, e->mode, e->mtime);
+        else if (e->kind == S_LINK)
+            fc_manifest_add_link(self, e->path, e->target, e->mtime, e->external);
+        else {
+            fc_file_t *f = &self->files[self->nfiles++];
+            f->path = e->path;
+            e->path = NULL;
+            rc = s_hash_file(&sc, f->path, f, buf, &done, &total, progress, arg);
+        }
     }
     if (rc == FC_OK && progress && done == 0)
         progress(0, 0, arg); /* an empty release still reports completion */
-    for (size_t i = 0; i < sc.n; i++)
+    for (size_t i = 0; i < sc.n; i++) {
         free(sc.entries[i].path);
+        free(sc.entries[i].target);
+    }
     free(sc.entries);
     free(buf);
     close(sc.rootfd);
     if (rc != FC_OK)
-        s_clear_files(self);
+        s_clear_entries(self);
     return rc;
 }
 
@@ -334,8 +438,10 @@ static void s_test_scan(const char *root, const fc_signkey_t *key, const fc_trus
     fc_manifest_t *m = fc_manifest_new();
     s_progress_t prog = {0, 0, 0};
     FC_CHECK(fc_manifest_scan_dir(m, root, s_on_progress, &prog) == FC_OK);
-    /* strcmp order; empty directories are not listed. */
-    FC_CHECK(m->nfiles == 4);
+    /* strcmp order; directories (empty ones too) are listed with their modes. */
+    FC_CHECK(m->nfiles == 4 && m->ndirs == 5 && m->nlinks == 0);
+    FC_CHECK(!strcmp(m->dirs[0].path, "a") && !strcmp(m->dirs[3].path, "emptydir"));
+    FC_CHECK(!strcmp(m->dirs[4].path, "emptydir/inner") && m->dirs[4].mode == 0755);
     FC_CHECK(!strcmp(m->files[0].path, "B.txt") && !strcmp(m->files[1].path, "a-b"));
     FC_CHECK(!strcmp(m->files[2].path, "a/b/c/big.bin") && !strcmp(m->files[3].path, "a/empty"));
     FC_CHECK(m->files[0].mode == 0640 && m->files[2].mode == 0755 && m->files[3].mode == 0600);
@@ -385,15 +491,50 @@ static void s_test_scan(const char *root, const fc_signkey_t *key, const fc_trus
     fc_manifest_destroy(&m);
     FC_CHECK(m == NULL);
 
-    /* Symlinks, fifos and odd names are refused, leaving no files behind. */
+    /* Links staying inside are kept as links; times are recorded, or one fixed time. */
     m = fc_manifest_new();
     snprintf(path, sizeof path, "%s/a/link", root);
     FC_CHECK(symlink("../B.txt", path) == 0);
-    FC_CHECK(fc_manifest_scan_dir(m, root, NULL, NULL) == FC_EPATH && m->nfiles == 0);
+    snprintf(path, sizeof path, "%s/a/dirlink", root);
+    FC_CHECK(symlink("b/c", path) == 0);
+    struct timespec old[2] = {{1600000000, 5}, {1600000000, 123}};
+    snprintf(path, sizeof path, "%s/B.txt", root);
+    FC_CHECK(utimensat(AT_FDCWD, path, old, 0) == 0);
+    char bad[600];
+    FC_CHECK(fc_manifest_scan_tree(m, root, NULL, NULL, NULL, bad, sizeof bad) == FC_OK);
+    FC_CHECK(m->nlinks == 2 && !strcmp(m->links[0].path, "a/dirlink"));
+    FC_CHECK(!strcmp(m->links[1].target, "../B.txt") && !m->links[1].external);
+    f = fc_manifest_find(m, "B.txt");
+    FC_CHECK(f && f->mtime.sec == 1600000000 && f->mtime.nsec == 123);
+    fc_scan_opts_t opts = {.no_times = true};
+    FC_CHECK(fc_manifest_scan_tree(m, root, &opts, NULL, NULL, bad, sizeof bad) == FC_OK);
+    f = fc_manifest_find(m, "B.txt");
+    FC_CHECK(f && f->mtime.sec == 0 && m->links[0].mtime.sec == 0 && m->dirs[0].mtime.sec == 0);
+
+    /* Escaping links, fifos and odd names are refused, naming the path; nothing is left. */
+    snprintf(path, sizeof path, "%s/a/b/out", root);
+    FC_CHECK(symlink("../../../elsewhere", path) == 0);
+    FC_CHECK(fc_manifest_scan_tree(m, root, NULL, NULL, NULL, bad, sizeof bad) == FC_EPATH);
+    FC_CHECK(m->nfiles == 0 && m->nlinks == 0 && m->ndirs == 0);
+    FC_CHECK(!strncmp(bad, "a/b/out: symlink target leaves the release", 42));
+    opts = (fc_scan_opts_t){.allow_external_symlinks = true};
+    FC_CHECK(fc_manifest_scan_tree(m, root, &opts, NULL, NULL, bad, sizeof bad) == FC_OK);
+    const fc_link_t *l = fc_manifest_find_link(m, "a/b/out");
+    FC_CHECK(l && l->external && !strcmp(l->target, "../../../elsewhere"));
+    FC_CHECK(unlink(path) == 0);
+    snprintf(path, sizeof path, "%s/abs", root);
+    FC_CHECK(symlink("/etc/passwd", path) == 0);
+    FC_CHECK(fc_manifest_scan_tree(m, root, NULL, NULL, NULL, bad, sizeof bad) == FC_EPATH);
+    FC_CHECK(!strncmp(bad, "abs: symlink target is absolute", 31));
+    FC_CHECK(unlink(path) == 0);
+    snprintf(path, sizeof path, "%s/a/link", root);
+    FC_CHECK(unlink(path) == 0);
+    snprintf(path, sizeof path, "%s/a/dirlink", root);
     FC_CHECK(unlink(path) == 0);
     snprintf(path, sizeof path, "%s/a/b/fifo", root);
     FC_CHECK(mkfifo(path, 0644) == 0);
-    FC_CHECK(fc_manifest_scan_dir(m, root, NULL, NULL) == FC_EPATH && m->nfiles == 0);
+    FC_CHECK(fc_manifest_scan_tree(m, root, NULL, NULL, NULL, bad, sizeof bad) == FC_EPATH);
+    FC_CHECK(m->nfiles == 0 && !strcmp(bad, "a/b/fifo: a FIFO cannot be released"));
     FC_CHECK(unlink(path) == 0);
     s_put_file(root, "a/back\\slash", "x", 1, 0644);
     FC_CHECK(fc_manifest_scan_dir(m, root, NULL, NULL) == FC_EPATH && m->files == NULL);

@@ -8,6 +8,7 @@
 #include "fc_manifest.h"
 #include "fc_progress.h"
 #include "fc_release_ops.h"
+#include "fc_upload.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,18 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct {
-    uint64_t req;
-    uint64_t length;
-} s_inflight_t;
-
 /* Everything one push run carries between its steps. */
 typedef struct {
     fc_client_t *client;
     const fc_push_options_t *opt;
     fc_push_result_t *result;
     fc_progress_t *bar;
-    uint64_t bar_done;
 } s_push_t;
 
 static int s_fail(s_push_t *p, int code, const char *fmt, ...)
@@ -45,124 +40,6 @@ static int s_call(s_push_t *p, fc_msg_t **req_p, fc_msg_type_t want, fc_msg_t **
 {
     return fc_release_call(p->client, req_p, want, reply_p, p->opt->timeout_ms, p->result->message,
                            sizeof p->result->message);
-}
-
-static bool s_range_held(const fc_msg_t *state, uint64_t offset, uint64_t length)
-{
-    for (size_t i = 0; i < state->nranges; i++) {
-        const fc_range_t *r = &state->ranges[i];
-        if (r->offset <= offset && offset + length <= r->offset + r->length)
-            return true;
-    }
-    return false;
-}
-
-/* Uploads the chunks of one file the broker does not hold, keeping a window in flight. */
-static int s_upload_chunks(s_push_t *p, const fc_file_t *file, const fc_msg_t *state, int fd)
-{
-    s_inflight_t inflight[256];
-    size_t ninflight = 0;
-    uint64_t inflight_bytes = 0;
-    uint32_t next = 0;
-    while (next < file->nchunks || ninflight > 0) {
-        while (next < file->nchunks && ninflight < 256 &&
-               (ninflight == 0 || inflight_bytes + file->chunks[next].length <= p->opt->window)) {
-            const fc_chunk_t *c = &file->chunks[next++];
-            if (s_range_held(state, c->offset, c->length)) {
-                p->result->bytes_present += c->length;
-                p->bar_done += c->length;
-                continue;
-            }
-            fc_msg_t *put = fc_msg_new(FC_MSG_PUT_CHUNK);
-            memcpy(put->blob, file->hash, FC_HASH_LEN);
-            memcpy(put->hash, c->hash, FC_HASH_LEN);
-            put->offset = c->offset;
-            put->data = zframe_new(NULL, c->length);
-            if (fc_pread_all(fd, zframe_data(put->data), c->length, c->offset) != 0) {
-                fc_msg_destroy(&put);
-                return s_fail(p, FC_EIO, "%s: read failed: %s", file->path, strerror(errno));
-            }
-            uint8_t got[FC_HASH_LEN];
-            fc_hash_buf(got, zframe_data(put->data), c->length);
-            if (!fc_hash_equal(got, c->hash)) {
-                fc_msg_destroy(&put);
-                return s_fail(p, FC_EHASH, "%s changed while it was being pushed; run again",
-                              file->path);
-            }
-            uint64_t id = fc_client_send(p->client, &put);
-            if (!id)
-                return s_fail(p, FC_EPROTO, "%s: could not encode chunk", file->path);
-            inflight[ninflight].req = id;
-            inflight[ninflight].length = c->length;
-            ninflight++;
-            inflight_bytes += c->length;
-        }
-        if (ninflight == 0)
-            continue;
-        fc_msg_t *reply = fc_client_recv(p->client, p->opt->timeout_ms);
-        if (!reply)
-            return s_fail(p, FC_ETIMEOUT, "no answer from the broker for %d s while uploading %s",
-                          p->opt->timeout_ms / 1000, file->path);
-        size_t i = 0;
-        while (i < ninflight && inflight[i].req != reply->req)
-            i++;
-        if (i == ninflight) {
-            fc_msg_destroy(&reply);
-            continue;
-        }
-        if (reply->type == FC_MSG_ERROR) {
-            int code = reply->code > 0 && reply->code < FC_ERROR_MAX ? (int)reply->code : FC_EPROTO;
-            s_fail(p, code, "broker refused a chunk of %s: %s (%s)", file->path, reply->text,
-                   fc_strerror(code));
-            fc_msg_destroy(&reply);
-            return code;
-        }
-        fc_msg_destroy(&reply);
-        p->result->bytes_uploaded += inflight[i].length;
-        p->bar_done += inflight[i].length;
-        fc_progress_update(p->bar, p->bar_done);
-        inflight_bytes -= inflight[i].length;
-        inflight[i] = inflight[--ninflight];
-    }
-    return 0;
-}
-
-/* Makes sure the broker holds one file's content: query, send what is missing, commit. */
-static int s_upload_blob(s_push_t *p, const fc_file_t *file)
-{
-    fc_msg_t *query = fc_msg_new(FC_MSG_UPLOAD_QUERY);
-    memcpy(query->blob, file->hash, FC_HASH_LEN);
-    query->size = file->size;
-    fc_msg_t *state = NULL;
-    int rc = s_call(p, &query, FC_MSG_UPLOAD_STATE, &state);
-    if (rc)
-        return rc;
-    if (state->flag) {
-        p->result->bytes_present += file->size;
-        p->bar_done += file->size;
-        fc_progress_update(p->bar, p->bar_done);
-        fc_msg_destroy(&state);
-        return 0;
-    }
-    char full[PATH_MAX];
-    snprintf(full, sizeof full, "%s/%s", p->opt->dir, file->path);
-    int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        fc_msg_destroy(&state);
-        return s_fail(p, FC_EIO, "%s: %s", full, strerror(errno));
-    }
-    rc = s_upload_chunks(p, file, state, fd);
-    close(fd);
-    fc_msg_destroy(&state);
-    if (rc)
-        return rc;
-    fc_msg_t *commit = fc_msg_new(FC_MSG_BLOB_COMMIT);
-    memcpy(commit->blob, file->hash, FC_HASH_LEN);
-    commit->size = file->size;
-    fc_msg_t *ok = NULL;
-    rc = s_call(p, &commit, FC_MSG_OK, &ok);
-    fc_msg_destroy(&ok);
-    return rc;
 }
 
 static void s_scan_progress(uint64_t done, uint64_t total, void *arg)
@@ -222,7 +99,7 @@ int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_
 fc_manifest_t *fc_push_scan(const fc_push_options_t *opt, int *err, char *msg, size_t msgsize)
 {
     fc_push_result_t result = {0};
-    s_push_t p = {NULL, opt, &result, NULL, 0};
+    s_push_t p = {NULL, opt, &result, NULL};
     *err = FC_OK;
     if (!fc_name_valid(opt->channel))
         *err = s_fail(&p, FC_EINVAL, "invalid channel name '%s' (1-64 of A-Z a-z 0-9 . _ + -)",
@@ -245,16 +122,21 @@ fc_manifest_t *fc_push_scan(const fc_push_options_t *opt, int *err, char *msg, s
     m->created = (int64_t)time(NULL);
 
     p.bar = fc_progress_new(stderr, "hashing", 0, opt->progress);
-    int rc = fc_manifest_scan_dir(m, opt->dir, s_scan_progress, p.bar);
+    char bad[FC_MAX_PATH + 256];
+    int rc =
+        fc_manifest_scan_tree(m, opt->dir, &opt->scan, s_scan_progress, p.bar, bad, sizeof bad);
     fc_progress_destroy(&p.bar);
+    /* Directories alone are an empty tree too: nothing an agent could run. */
+    bool empty = m->nfiles == 0 && m->nlinks == 0;
     if (rc)
-        *err = s_fail(&p, rc, "cannot read release directory %s: %s", opt->dir, fc_strerror(rc));
-    else if (m->nfiles == 0 && !opt->allow_empty)
+        *err = s_fail(&p, rc, "cannot release directory %s: %s (%s)", opt->dir,
+                      bad[0] ? bad : fc_strerror(rc), fc_error_name(rc));
+    else if (empty && !opt->allow_empty)
         *err = s_fail(&p, FC_EINVAL,
                       "release directory %s holds no files: every agent would install an "
                       "empty tree (--allow-empty publishes it anyway)",
                       opt->dir);
-    if (rc || m->nfiles == 0) {
+    if (rc || empty) {
         snprintf(msg, msgsize, "%s", result.message);
         if (*err)
             fc_manifest_destroy(&m);
@@ -266,7 +148,7 @@ int fc_push_manifest(fc_client_t *client, const fc_push_options_t *opt, fc_manif
                      const fc_signkey_t *key, fc_push_result_t *result)
 {
     memset(result, 0, sizeof *result);
-    s_push_t p = {client, opt, result, NULL, 0};
+    s_push_t p = {client, opt, result, NULL};
     double started = fc_now();
     int rc = FC_OK;
     result->files = m->nfiles;
@@ -312,16 +194,30 @@ int fc_push_manifest(fc_client_t *client, const fc_push_options_t *opt, fc_manif
 
     /* Upload each distinct content once: identical files share one blob. */
     p.bar = fc_progress_new(stderr, "uploading", result->bytes_total, opt->progress);
+    const fc_file_t **distinct = calloc(m->nfiles + 1, sizeof *distinct);
+    size_t ndistinct = 0;
     zhashx_t *seen = zhashx_new();
-    for (uint32_t i = 0; !rc && i < m->nfiles; i++) {
+    uint64_t dup_bytes = 0;
+    for (uint32_t i = 0; distinct && i < m->nfiles; i++) {
         char hex[2 * FC_HASH_LEN + 1];
-        if (zhashx_insert(seen, fc_hash_hex(m->files[i].hash, hex), (void *)1) != 0) {
-            p.bar_done += m->files[i].size;
-            continue;
-        }
-        rc = s_upload_blob(&p, &m->files[i]);
+        if (zhashx_insert(seen, fc_hash_hex(m->files[i].hash, hex), (void *)1) != 0)
+            dup_bytes += m->files[i].size;
+        else
+            distinct[ndistinct++] = &m->files[i];
     }
     zhashx_destroy(&seen);
+    fc_upload_result_t up = {.done = dup_bytes};
+    if (!rc && !distinct)
+        rc = s_fail(&p, FC_ENOMEM, "out of memory");
+    else if (!rc) {
+        rc = fc_upload_blobs(client, opt->dir, distinct, ndistinct, opt->window, opt->timeout_ms,
+                             p.bar, &up);
+        if (rc)
+            s_fail(&p, rc, "%s", up.message);
+    }
+    result->bytes_uploaded = up.bytes_uploaded;
+    result->bytes_present = up.bytes_present;
+    free(distinct);
     fc_progress_destroy(&p.bar);
 
     /* Already published: the blobs were still checked above, so a re-run repairs a blob the

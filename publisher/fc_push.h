@@ -34,6 +34,7 @@ typedef struct {
     bool allow_empty;           /* publish a directory holding no file (else FC_EINVAL) */
     bool force;                 /* publish even when the channel has this version already */
     const fc_push_plan_t *plan; /* NULL: offered to every agent at once */
+    fc_scan_opts_t scan;        /* symlinks leaving the tree, fixed times */
 } fc_push_options_t;
 
 typedef struct {
@@ -47,20 +48,20 @@ typedef struct {
     uint64_t bytes_present;  /* already on the broker (whole blobs or earlier partial upload) */
     uint64_t requests_retried;
     double seconds;
-    char message[512]; /* what went wrong, if anything */
-    bool rolling;      /* committed with a plan: rollout below is its first wave */
+    char message[FC_MAX_PATH + 512]; /* what went wrong, if anything */
+    bool rolling;                    /* committed with a plan: rollout below is its first wave */
     fc_rollout_info_t rollout;
 } fc_push_result_t;
 
 /* Runs the whole push over client (already connected, HELLO done by the caller or not:
    fc_push does its own HELLO). Returns fc_error_t; result->message explains a failure.
    A directory with no file is refused (FC_EINVAL) unless opt->allow_empty. When the channel
-   has a release of the same version (its newest of it) with the same content (files,
-   modes, hashes, product, mandatory flag, minimum version), the blobs are still checked
-   (and any the broker lacks uploaded) but nothing is committed: result->already_published
-   is set with that release's serial, and 0 is returned. The same version with other
-   content is refused (FC_EINVAL): a version names one content. opt->force publishes a new
-   serial in both cases. */
+   has a release of the same version (its newest of it) with the same content (entries,
+   modes, hashes, link targets, times, product, mandatory flag, minimum version), the blobs
+   are still checked (and any the broker lacks uploaded) but nothing is committed:
+   result->already_published is set with that release's serial, and 0 is returned. The
+   same version with other content is refused (FC_EINVAL): a version names one content.
+   opt->force publishes a new serial in both cases. */
 int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_signkey_t *key,
                     fc_push_result_t *result);
 /* fc_push_release in two steps, for a caller that checks the tree between them (release

@@ -211,23 +211,8 @@ bool fc_release_same_content(const fc_manifest_t *a, const fc_manifest_t *b, cha
                  b->mandatory ? "mandatory" : "optional");
     else if (!streq(a->min_version, b->min_version))
         snprintf(why, size, "minimum version '%s', published '%s'", a->min_version, b->min_version);
-    /* Both lists are sorted by path: walk them side by side to name the first difference. */
-    uint32_t i = 0, j = 0;
-    while (!*why && (i < a->nfiles || j < b->nfiles)) {
-        const fc_file_t *fa = i < a->nfiles ? &a->files[i] : NULL;
-        const fc_file_t *fb = j < b->nfiles ? &b->files[j] : NULL;
-        int order = !fa ? 1 : !fb ? -1 : strcmp(fa->path, fb->path);
-        if (order < 0)
-            snprintf(why, size, "%s is not in the published release", fa->path);
-        else if (order > 0)
-            snprintf(why, size, "%s is only in the published release", fb->path);
-        else if (fa->size != fb->size || !fc_hash_equal(fa->hash, fb->hash))
-            snprintf(why, size, "%s has other content", fa->path);
-        else if (fa->mode != fb->mode)
-            snprintf(why, size, "%s has mode %03o, published %03o", fa->path, fa->mode, fb->mode);
-        i++;
-        j++;
-    }
+    if (!*why) /* entries: files, directories, links, with modes and times */
+        fc_manifest_same_entries(a, b, why, size);
     return !*why;
 }
 

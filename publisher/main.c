@@ -59,6 +59,7 @@ static const char *s_usage =
     "               [--mandatory] [--min-version VER] [--serial N] [--product NAME]\n"
     "               [--allow-empty] [--force] [--waves 5,25,100 | --canary PERCENT]\n"
     "               [--halt-percent N] [--wave-wait SECS]\n"
+    "               [--allow-external-symlinks] [--no-times]\n"
     "                                   hash, sign and upload DIR as a release; only what the\n"
     "                                   broker lacks is sent, so a re-run resumes a failed push;\n"
     "                                   when the channel has VER with the same content,\n"
@@ -73,6 +74,13 @@ static const char *s_usage =
     "                                   for release promote; the rollout halts when more than\n"
     "                                   N% (default 20) of a wave fail or roll back. Agents\n"
     "                                   not offered it keep the previous release\n"
+    "                                   Files, directories (empty ones too) and\n"
+    "                                   symlinks are released with their modes and mtimes;\n"
+    "                                   a symlink that is absolute or leaves DIR, a device,\n"
+    "                                   FIFO, socket or unreadable file is refused, naming it.\n"
+    "                                   --allow-external-symlinks keeps such links as written\n"
+    "                                   (yours to vouch for); --no-times gives every entry\n"
+    "                                   the time 0 (1970-01-01), for reproducible manifests\n"
     "  release list [--channel NAME]    releases on the broker, newest first\n"
     "  release rollback --channel NAME [--to VER] --key FILE [--trust FILE]\n"
     "                                   publish, as a new serial signed with --key, the content\n"
@@ -181,6 +189,8 @@ typedef struct {
     const char *min_version;
     const char *product;
     bool mandatory;
+    bool allow_external_symlinks;
+    bool no_times;
     uint64_t serial;
     uint64_t window;
     const char *broker_key;
@@ -268,7 +278,8 @@ static fc_push_options_t s_push_options(const s_options_t *o, const char *dir)
                               .timeout_ms = o->timeout_ms,
                               .progress = !o->quiet,
                               .allow_empty = o->rel.push.allow_empty,
-                              .force = o->rel.push.force};
+                              .force = o->rel.push.force,
+                              .scan = {o->allow_external_symlinks, o->no_times}};
     return popt;
 }
 
@@ -572,7 +583,9 @@ int main(int argc, char **argv)
         O_DEBOUNCE,
         O_WAVES,
         O_WAVE_WAIT,
-        O_STATE
+        O_STATE,
+        O_EXTERNAL_LINKS,
+        O_NO_TIMES
     };
     static const struct option longopts[] = {
         {"broker", required_argument, 0, O_BROKER},
@@ -612,6 +625,8 @@ int main(int argc, char **argv)
         {"waves", required_argument, 0, O_WAVES},
         {"wave-wait", required_argument, 0, O_WAVE_WAIT},
         {"state", required_argument, 0, O_STATE},
+        {"allow-external-symlinks", no_argument, 0, O_EXTERNAL_LINKS},
+        {"no-times", no_argument, 0, O_NO_TIMES},
         {0, 0, 0, 0}};
     int c;
     char msg[256];
@@ -651,6 +666,12 @@ int main(int argc, char **argv)
             break;
         case O_MANDATORY:
             o.mandatory = true;
+            break;
+        case O_EXTERNAL_LINKS:
+            o.allow_external_symlinks = true;
+            break;
+        case O_NO_TIMES:
+            o.no_times = true;
             break;
         case O_MINVER:
             o.min_version = optarg;

@@ -277,7 +277,13 @@ static void s_set_decided_state(fc_follower_t *self, const fc_policy_input_t *in
                 "no release published on channel %s", channel);
         break;
     case FC_POLICY_REJECT:
-        if (d->reason == FC_POLICY_REASON_UNVERIFIED)
+        if (d->reason == FC_POLICY_REASON_UNVERIFIED && d->error == FC_EFORMAT)
+            s_state(self, "rejected",
+                    "release rejected: its manifest is format %u and this agent reads formats 1 "
+                    "to %u: upgrade fleetcast-agent to a version that reads manifest format %u "
+                    "(%s)",
+                    in->format, FC_MANIFEST_FORMAT, in->format, fc_error_name(d->error));
+        else if (d->reason == FC_POLICY_REASON_UNVERIFIED)
             s_state(self, "rejected", "release rejected: %s (%s)", fc_strerror(d->error),
                     fc_error_name(d->error));
         else if (d->reason == FC_POLICY_REASON_CHANNEL)
@@ -393,6 +399,7 @@ void fc_follower_consider(fc_follower_t *self, const uint8_t *bytes, size_t len,
         .known = known,
         .m = m,
         .parse_err = err,
+        .format = err == FC_EFORMAT ? fc_manifest_format_of(bytes, len) : 0,
         .channel = self->cfg.channel,
         .product = self->cfg.product,
         .check_only = self->mode == FC_AGENT_CHECK,

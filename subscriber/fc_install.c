@@ -34,6 +34,27 @@ char *fc_install_strf(const char *fmt, ...)
     return out;
 }
 
+/* Opens directory name below at when its mode denies this process reading it (a release
+   directory of mode 0000 or 0300, removed by a non-root agent): pinned with O_PATH, never
+   following a link, it is given owner rwx through its /proc/self/fd entry (the inode
+   pinned, not a name a local writer could swap) and opened again. An fd or -1 with errno. */
+static int s_open_unreadable_dir(int at, const char *name)
+{
+    int pfd = openat(at, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (pfd < 0)
+        return -1;
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+    struct stat st;
+    int fd = -1;
+    if (fstat(pfd, &st) == 0 && chmod(proc, (st.st_mode & 07777) | 0700) == 0)
+        fd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int err = errno;
+    close(pfd);
+    errno = err;
+    return fd;
+}
+
 /* A release tree may be as deep as a path is long: deeper is not ours to remove. */
 #define S_MAX_DEPTH (FC_MAX_PATH / 2 + 2)
 
@@ -49,6 +70,12 @@ static int s_remove_at(int at, const char *name, int depth)
         return -1;
     }
     int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == EACCES)
+        fd = s_open_unreadable_dir(at, name);
+    /* A release may hold directories its owner cannot write (mode 0555): a non-root agent
+       gives itself the owner bits on the directory it is about to empty. */
+    if (fd >= 0 && (st.st_mode & 0700) != 0700)
+        (void)fchmod(fd, (st.st_mode & 07777) | 0700);
     if (fd < 0) {
         /* Swapped for a symlink or a file since the fstatat: that entry goes, not its
            target. */

@@ -88,8 +88,9 @@ uint64_t fc_stage_bytes_total(const fc_stage_t *self);
 bool fc_stage_complete(const fc_stage_t *self);
 
 /* Installs a complete stage: checks every chunk is verified and every file hash matches its
-   chunks, sets modes, fsyncs, runs hooks->changing (non-zero: FC_EREFUSED, stage kept),
-   moves the tree to releases/<version>@<serial>, swaps current atomically, runs hooks->changed and
+   chunks, sets modes and times, fsyncs (one syncfs for a release of many entries), runs
+   hooks->changing (non-zero: FC_EREFUSED, stage kept), moves the tree to
+   releases/<version>@<serial>, swaps current atomically, runs hooks->changed and
    hooks->health (non-zero: swaps back, records the serial as failed, FC_EUNHEALTHY), then
    commits the state, removes the journal and releases older than the previous one. A hook
    still running after hooks->timeout seconds is stopped and fails as a non-zero exit would

@@ -10,6 +10,9 @@
 
 /* A release may hold FC_MAX_FILES files: the stage keeps only this many open at once. */
 #define FC_STAGE_MAX_FDS 64
+/* A release of more files and directories than this is made durable by one syncfs before
+   the swap, a smaller one by an fsync of each (fc_stage_finish_tree). */
+#define FC_STAGE_SYNCFS_FROM 64
 
 struct fc_install_t {
     char *dir;   /* absolute; for hooks and messages only: files are reached through dirfd */
@@ -84,7 +87,8 @@ int fc_install_save_failed(fc_install_t *self, uint64_t serial);
 /* Commit steps that need the stage's files: check it is complete, every staged file has its
    size and every file hash is that of its chunks (nothing is read back: each chunk was hashed
    when written, or when the stage was re-opened; a file of the wrong size has its chunks
-   forgotten: FC_EHASH), then set modes and fsync files and directories. fc_error_t. */
+   forgotten: FC_EHASH), then set modes and times and make files and directories durable
+   (an fsync each, or one syncfs past FC_STAGE_SYNCFS_FROM entries). fc_error_t. */
 int fc_stage_check_all(fc_stage_t *self, char *msg, size_t msgsize);
 int fc_stage_finish_tree(fc_stage_t *self);
 

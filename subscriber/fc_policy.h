@@ -16,6 +16,7 @@ typedef struct {
                    not worth acting on: m is not parsed and not looked at */
     const fc_manifest_t *m; /* the signed manifest, verified against trust; NULL: it did not */
     int parse_err;          /* why it did not verify (fc_error_t), when m is NULL */
+    uint32_t format;        /* with FC_EFORMAT: the manifest format it needs */
     /* The agent. */
     const char *channel; /* ours */
     const char *product; /* --product; NULL: any */

@@ -2,7 +2,7 @@
    journal (re-verified when re-opened), with chunks reused from the installed release. Built
    on the install tree (fc_install.c, through fc_install_priv.h), which never calls into it;
    a complete stage is consumed by the commit (fc_install_commit.c). */
-#define _GNU_SOURCE /* sync_file_range */
+#define _GNU_SOURCE /* sync_file_range, syncfs */
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_hash.h"
@@ -18,49 +18,60 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Opens rel below rootfd one component at a time, never following a symlink and never
-   leaving the tree: a planted symlink (or a file where a directory should be) gives FC_EPATH.
-   With mkparents, missing directories are created 0755. Returns an fd or -fc_error_t. */
-static int s_open_below(int rootfd, const char *rel, int flags, mode_t mode, bool mkparents)
+/* Opens the directory holding rel's last component below rootfd, one component at a time,
+   never following a symlink and never leaving the tree: a planted symlink (or a file where a
+   directory should be) gives FC_EPATH. With mkparents, missing directories are created 0755.
+   *name points at the last component in rel. Returns an fd the caller closes (a duplicate of
+   rootfd for a top-level name) or -fc_error_t. */
+static int s_parent_below(int rootfd, const char *rel, bool mkparents, const char **name)
 {
     char comp[FC_MAX_PATH + 1];
     if (strlen(rel) > FC_MAX_PATH)
         return -FC_EPATH;
-    int dfd = rootfd;
+    int dfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+    if (dfd < 0)
+        return -fc_errno_to_error(errno);
     const char *p = rel;
-    for (;;) {
-        const char *slash = strchr(p, '/');
-        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+    for (const char *slash; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
+        size_t n = (size_t)(slash - p);
         memcpy(comp, p, n);
         comp[n] = '\0';
         int fd;
-        if (slash) {
-            if (mkparents && mkdirat(dfd, comp, 0755) != 0 && errno != EEXIST)
-                fd = -1;
-            else
-                fd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        } else {
-            fd = openat(dfd, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-        }
+        if (mkparents && mkdirat(dfd, comp, 0755) != 0 && errno != EEXIST)
+            fd = -1;
+        else
+            fd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         int err = errno;
-        if (dfd != rootfd)
-            close(dfd);
-        if (fd < 0) {
-            if (err == ELOOP || err == ENOTDIR || err == EISDIR || err == EEXIST)
-                return -FC_EPATH;
-            return -fc_errno_to_error(err);
-        }
-        if (!slash) {
-            struct stat st;
-            if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-                close(fd);
-                return -FC_EPATH; /* a FIFO or device planted in the tree */
-            }
-            return fd;
-        }
+        close(dfd);
+        if (fd < 0)
+            return err == ELOOP || err == ENOTDIR ? -FC_EPATH : -fc_errno_to_error(err);
         dfd = fd;
-        p = slash + 1;
     }
+    *name = p;
+    return dfd;
+}
+
+/* Opens rel below rootfd (s_parent_below, then the last component with flags, O_NOFOLLOW),
+   a regular file only. Returns an fd or -fc_error_t. */
+static int s_open_below(int rootfd, const char *rel, int flags, mode_t mode, bool mkparents)
+{
+    const char *name;
+    int dfd = s_parent_below(rootfd, rel, mkparents, &name);
+    if (dfd < 0)
+        return dfd;
+    int fd = openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+    int err = errno;
+    close(dfd);
+    if (fd < 0)
+        return err == ELOOP || err == ENOTDIR || err == EISDIR || err == EEXIST
+                   ? -FC_EPATH
+                   : -fc_errno_to_error(err);
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -FC_EPATH; /* a FIFO or device planted in the tree */
+    }
+    return fd;
 }
 
 /* The file holding global chunk index (the last file whose first chunk is <= index, which
@@ -234,6 +245,56 @@ static int s_create_files(fc_stage_t *self)
     return 0;
 }
 
+/* Creates the release's directories (0700 until the commit sets their modes) and symlinks,
+   below the staging root without following any link. On a resumed stage they exist already:
+   a link with another target (from an interrupted run) is made again. fc_error_t. */
+static int s_create_dirs_links(fc_stage_t *self)
+{
+    const fc_manifest_t *m = self->m;
+    for (uint32_t i = 0; i < m->ndirs; i++) {
+        const char *name;
+        int pfd = s_parent_below(self->rootfd, m->dirs[i].path, true, &name);
+        if (pfd < 0)
+            return -pfd;
+        struct stat st;
+        int rc = mkdirat(pfd, name, 0700) == 0 || errno == EEXIST ? 0 : fc_errno_to_error(errno);
+        if (rc == 0 && (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)))
+            rc = FC_EPATH;
+        close(pfd);
+        if (rc)
+            return rc;
+    }
+    for (uint32_t i = 0; i < m->nlinks; i++) {
+        const fc_link_t *l = &m->links[i];
+        /* Parse refused these already; the stage does not rely on its caller for it. */
+        if (!l->external && !fc_link_target_inside(l->path, l->target))
+            return FC_EPATH;
+        const char *name;
+        int pfd = s_parent_below(self->rootfd, l->path, true, &name);
+        if (pfd < 0)
+            return -pfd;
+        int rc = 0;
+        while (rc == 0 && symlinkat(l->target, pfd, name) != 0) {
+            char have[FC_MAX_PATH + 2];
+            ssize_t n;
+            struct stat st;
+            if (errno != EEXIST)
+                rc = fc_errno_to_error(errno);
+            else if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISLNK(st.st_mode))
+                rc = FC_EPATH;
+            else if ((n = readlinkat(pfd, name, have, sizeof have - 1)) >= 0 &&
+                     ((have[n] = '\0'), strcmp(have, l->target) == 0))
+                break; /* made by an earlier run */
+            else if (unlinkat(pfd, name, 0) != 0)
+                rc = fc_errno_to_error(errno);
+        }
+        close(pfd);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* True if the file holds exactly these bytes. */
 static bool s_file_equals(const char *path, const uint8_t *bytes, size_t len)
 {
@@ -271,7 +332,7 @@ fc_stage_t *fc_stage_open(fc_install_t *inst, const uint8_t *signed_manifest, si
     self->bytes = malloc(len);
     self->first = calloc((size_t)m->nfiles + 1, sizeof *self->first);
     self->fds = malloc(((size_t)m->nfiles + 1) * sizeof *self->fds);
-    self->buf = malloc(FC_CHUNK_SIZE);
+    self->buf = malloc(FC_MAX_CHUNK);
     char *mpath = fc_install_strf("%s/download-%" PRIu64 ".manifest", inst->state, m->serial);
     char *jpath = fc_install_strf("%s/download-%" PRIu64 ".journal", inst->state, m->serial);
     self->name = fc_install_strf(".staging-%" PRIu64, m->serial);
@@ -286,7 +347,7 @@ fc_stage_t *fc_stage_open(fc_install_t *inst, const uint8_t *signed_manifest, si
         self->first[i + 1] = self->first[i] + m->files[i].nchunks;
         self->bytes_total += m->files[i].size;
         for (uint32_t j = 0; j < m->files[i].nchunks; j++)
-            if (m->files[i].chunks[j].length > FC_CHUNK_SIZE) {
+            if (m->files[i].chunks[j].length > FC_MAX_CHUNK) {
                 *err = FC_EPROTO;
                 goto fail;
             }
@@ -325,7 +386,9 @@ fc_stage_t *fc_stage_open(fc_install_t *inst, const uint8_t *signed_manifest, si
         *err = errno == ELOOP || errno == ENOTDIR ? FC_EPATH : fc_errno_to_error(errno);
         goto fail;
     }
-    *err = s_create_files(self);
+    *err = s_create_dirs_links(self);
+    if (*err == 0)
+        *err = s_create_files(self);
     if (*err)
         goto fail;
     uint8_t id[FC_HASH_LEN];
@@ -418,7 +481,7 @@ static int s_reuse_tree(fc_stage_t *self, const fc_manifest_t *old, const char *
             bool wanted = false;
             for (size_t i = lo; i < end && !wanted; i++)
                 wanted = !fc_journal_has(self->journal, self->by_hash[i].index);
-            if (!wanted || c->length > FC_CHUNK_SIZE)
+            if (!wanted || c->length > FC_MAX_CHUNK)
                 continue;
             if (fd < 0) {
                 fd = s_open_below(curfd, f->path, O_RDONLY | O_NONBLOCK, 0, false);
@@ -455,7 +518,7 @@ int fc_stage_reuse_local(fc_stage_t *self, uint64_t *reused)
     const fc_manifest_t *old = self->inst->installed;
     if (!old || fc_stage_complete(self))
         return 0;
-    uint8_t *data = malloc(FC_CHUNK_SIZE);
+    uint8_t *data = malloc(FC_MAX_CHUNK);
     if (!data)
         return FC_ENOMEM;
     int rc = self->inst->name ? s_reuse_tree(self, old, self->inst->name, data, reused) : 0;
@@ -665,20 +728,76 @@ static int s_fsync_below(int rootfd, const char *rel, size_t len)
     return rc;
 }
 
-/* Sets the final modes and makes files and directories durable before the swap. */
+/* The times to give an entry: atime left alone, mtime the manifest's. */
+static void s_times(struct timespec ts[2], fc_mtime_t t)
+{
+    ts[0] = (struct timespec){.tv_sec = 0, .tv_nsec = UTIME_OMIT};
+    ts[1] = (struct timespec){.tv_sec = (time_t)t.sec, .tv_nsec = (long)t.nsec};
+}
+
+/* Links' times, then directories' modes and times, children before parents (reverse path
+   order), each directory fsynced: after the content, since writing in a directory changes its
+   time. Format 1 has no times: modes only. fc_error_t. */
+static int s_finish_dirs_links(fc_stage_t *self, bool fsync_each)
+{
+    const fc_manifest_t *m = self->m;
+    bool times = m->format >= 2;
+    struct timespec ts[2];
+    for (uint32_t i = 0; times && i < m->nlinks; i++) {
+        const char *name;
+        int pfd = s_parent_below(self->rootfd, m->links[i].path, false, &name);
+        if (pfd < 0)
+            return -pfd;
+        s_times(ts, m->links[i].mtime);
+        int rc = utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : fc_errno_to_error(errno);
+        close(pfd);
+        if (rc)
+            return rc;
+    }
+    for (uint32_t i = m->ndirs; i-- > 0;) {
+        const char *name;
+        int pfd = s_parent_below(self->rootfd, m->dirs[i].path, false, &name);
+        if (pfd < 0)
+            return -pfd;
+        int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int err = errno;
+        close(pfd);
+        if (fd < 0)
+            return err == ELOOP || err == ENOTDIR ? FC_EPATH : fc_errno_to_error(err);
+        s_times(ts, m->dirs[i].mtime);
+        int rc = fchmod(fd, m->dirs[i].mode & 0777) != 0 || (times && futimens(fd, ts) != 0) ||
+                         (fsync_each && fsync(fd) != 0)
+                     ? fc_errno_to_error(errno)
+                     : 0;
+        close(fd);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Sets the final modes and times and makes files and directories durable before the swap.
+   A release of many entries (a software tree of thousands of small files) is made durable
+   by one syncfs of the staging tree's file system instead of an fsync per file and per
+   directory (thousands of journal commits); a small one fsyncs its own files only, so many
+   agents sharing a disk (fleet simulators) do not each flush all of it. */
 int fc_stage_finish_tree(fc_stage_t *self)
 {
+    bool whole_fs = (uint64_t)self->m->nfiles + self->m->ndirs > FC_STAGE_SYNCFS_FROM;
+    struct timespec ts[2];
     for (uint32_t fi = 0; fi < self->m->nfiles; fi++) {
         int fd = s_file_fd(self, fi);
         if (fd < 0)
             return -fd;
-        if (fchmod(fd, self->m->files[fi].mode & 0777) != 0 || fsync(fd) != 0)
+        s_times(ts, self->m->files[fi].mtime);
+        if (fchmod(fd, self->m->files[fi].mode & 0777) != 0 ||
+            (self->m->format >= 2 && futimens(fd, ts) != 0) || (!whole_fs && fsync(fd) != 0))
             return fc_errno_to_error(errno);
     }
     s_close_files(self);
     /* Directories: each parent of a file (sorted paths keep siblings together). */
     char last[FC_MAX_PATH + 1] = "";
-    for (uint32_t fi = 0; fi < self->m->nfiles; fi++) {
+    for (uint32_t fi = 0; !whole_fs && fi < self->m->nfiles; fi++) {
         const char *path = self->m->files[fi].path;
         const char *slash = strrchr(path, '/');
         size_t n = slash ? (size_t)(slash - path) : 0;
@@ -695,5 +814,10 @@ int fc_stage_finish_tree(fc_stage_t *self)
                 return rc;
         }
     }
+    int rc = s_finish_dirs_links(self, !whole_fs);
+    if (rc)
+        return rc;
+    if (whole_fs)
+        return syncfs(self->rootfd) == 0 ? 0 : FC_EIO;
     return fsync(self->rootfd) == 0 ? 0 : FC_EIO;
 }

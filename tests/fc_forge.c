@@ -19,16 +19,101 @@ static int s_usage(void)
     fprintf(stderr,
             "usage: fc_forge sign --key SIGNING.KEY --out FILE --channel C --version V --serial N\n"
             "                     --path P [--path P ...]   (each file holds the bytes 'forged')\n"
+            "                     [--link P=TARGET ...] [--format N]\n"
+            "                     (links, or a format other than 1: a format-2 body, entries\n"
+            "                     sorted, with the format number given)\n"
             "       fc_forge tamper --in FILE --out FILE --offset N   (flips one byte)\n");
     return 2;
+}
+
+/* The fields every format shares, after the format number. */
+static void s_head(msgpack_packer *pk, const char *channel, const char *version, uint64_t serial)
+{
+    fc_mpack_pack_str(pk, "default");
+    fc_mpack_pack_str(pk, channel);
+    fc_mpack_pack_str(pk, version);
+    fc_mpack_pack_str(pk, "");
+    msgpack_pack_uint64(pk, serial);
+    msgpack_pack_false(pk);
+    msgpack_pack_int64(pk, 1700000000);
+}
+
+/* A format-1 body: the files as given, in that order. */
+static void s_body_1(msgpack_packer *pk, const char *channel, const char *version, uint64_t serial,
+                     const char **paths, int npaths, const uint8_t *file_hash,
+                     const uint8_t *chunk_hash, size_t size)
+{
+    msgpack_pack_array(pk, 10);
+    msgpack_pack_uint32(pk, 1);
+    s_head(pk, channel, version, serial);
+    msgpack_pack_uint32(pk, FC_CHUNK_SIZE);
+    msgpack_pack_array(pk, (size_t)npaths);
+    for (int i = 0; i < npaths; i++) {
+        msgpack_pack_array(pk, 5);
+        fc_mpack_pack_str(pk, paths[i]);
+        msgpack_pack_uint32(pk, 0644);
+        msgpack_pack_uint64(pk, size);
+        fc_mpack_pack_bin(pk, file_hash, FC_HASH_LEN);
+        msgpack_pack_array(pk, 1);
+        msgpack_pack_array(pk, 3);
+        msgpack_pack_uint64(pk, 0);
+        msgpack_pack_uint32(pk, (uint32_t)size);
+        fc_mpack_pack_bin(pk, chunk_hash, FC_HASH_LEN);
+    }
+}
+
+/* A format-2 body (numbered format): files and links (P=TARGET, never marked external)
+   merged in path order. */
+static void s_body_2(msgpack_packer *pk, uint32_t format, const char *channel, const char *version,
+                     uint64_t serial, const char **paths, int npaths, const char **links,
+                     int nlinks, const uint8_t *file_hash, const uint8_t *chunk_hash, size_t size)
+{
+    msgpack_pack_array(pk, 9);
+    msgpack_pack_uint32(pk, format);
+    s_head(pk, channel, version, serial);
+    msgpack_pack_array(pk, (size_t)(npaths + nlinks));
+    int i = 0, j = 0;
+    while (i < npaths || j < nlinks) {
+        char lpath[FC_MAX_PATH + 1] = "";
+        const char *target = NULL;
+        if (j < nlinks) {
+            target = strchr(links[j], '=');
+            snprintf(lpath, sizeof lpath, "%.*s", (int)(target - links[j]), links[j]);
+            target++;
+        }
+        if (i < npaths && (j >= nlinks || strcmp(paths[i], lpath) < 0)) {
+            msgpack_pack_array(pk, 8);
+            msgpack_pack_uint32(pk, 0);
+            fc_mpack_pack_str(pk, paths[i++]);
+            msgpack_pack_int64(pk, 1600000000);
+            msgpack_pack_uint32(pk, 0);
+            msgpack_pack_uint32(pk, 0644);
+            msgpack_pack_uint64(pk, size);
+            fc_mpack_pack_bin(pk, file_hash, FC_HASH_LEN);
+            msgpack_pack_array(pk, 1);
+            msgpack_pack_array(pk, 2);
+            msgpack_pack_uint32(pk, (uint32_t)size);
+            fc_mpack_pack_bin(pk, chunk_hash, FC_HASH_LEN);
+        } else {
+            msgpack_pack_array(pk, 6);
+            msgpack_pack_uint32(pk, 2);
+            fc_mpack_pack_str(pk, lpath);
+            msgpack_pack_int64(pk, 1600000000);
+            msgpack_pack_uint32(pk, 0);
+            fc_mpack_pack_str(pk, target);
+            msgpack_pack_false(pk);
+            j++;
+        }
+    }
 }
 
 /* Writes a correctly signed manifest whose files carry whatever paths were asked for. */
 static int s_sign(int argc, char **argv)
 {
     const char *keyfile = NULL, *out = NULL, *channel = "stable", *version = "1";
-    const char *paths[16];
-    int npaths = 0;
+    const char *paths[16], *links[16];
+    int npaths = 0, nlinks = 0;
+    uint32_t format = 1;
     unsigned long long serial = 1;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--key"))
@@ -50,10 +135,20 @@ static int s_sign(int argc, char **argv)
             serial = v;
         } else if (!strcmp(argv[i], "--path") && npaths < 16)
             paths[npaths++] = argv[i + 1];
-        else
+        else if (!strcmp(argv[i], "--link") && nlinks < 16 && strchr(argv[i + 1], '='))
+            links[nlinks++] = argv[i + 1];
+        else if (!strcmp(argv[i], "--format")) {
+            uint64_t v = 0;
+            char msg[256];
+            if (fc_optval_uint("--format", argv[i + 1], 1, UINT32_MAX, &v, msg, sizeof msg)) {
+                fprintf(stderr, "fc_forge: %s\n", msg);
+                return s_usage();
+            }
+            format = (uint32_t)v;
+        } else
             return s_usage();
     }
-    if (!keyfile || !out || npaths == 0)
+    if (!keyfile || !out || npaths + nlinks == 0)
         return s_usage();
     fc_signkey_t key;
     if (fc_signkey_load(&key, keyfile) != 0) {
@@ -69,29 +164,12 @@ static int s_sign(int argc, char **argv)
     msgpack_sbuffer_init(&body);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 10);
-    msgpack_pack_uint32(&pk, 1);
-    fc_mpack_pack_str(&pk, "default");
-    fc_mpack_pack_str(&pk, channel);
-    fc_mpack_pack_str(&pk, version);
-    fc_mpack_pack_str(&pk, "");
-    msgpack_pack_uint64(&pk, serial);
-    msgpack_pack_false(&pk);
-    msgpack_pack_int64(&pk, 1700000000);
-    msgpack_pack_uint32(&pk, FC_CHUNK_SIZE);
-    msgpack_pack_array(&pk, (size_t)npaths);
-    for (int i = 0; i < npaths; i++) {
-        msgpack_pack_array(&pk, 5);
-        fc_mpack_pack_str(&pk, paths[i]);
-        msgpack_pack_uint32(&pk, 0644);
-        msgpack_pack_uint64(&pk, strlen(content));
-        fc_mpack_pack_bin(&pk, file_hash, FC_HASH_LEN);
-        msgpack_pack_array(&pk, 1);
-        msgpack_pack_array(&pk, 3);
-        msgpack_pack_uint64(&pk, 0);
-        msgpack_pack_uint32(&pk, (uint32_t)strlen(content));
-        fc_mpack_pack_bin(&pk, chunk_hash, FC_HASH_LEN);
-    }
+    if (format == 1 && nlinks == 0)
+        s_body_1(&pk, channel, version, serial, paths, npaths, file_hash, chunk_hash,
+                 strlen(content));
+    else
+        s_body_2(&pk, format == 1 ? 2 : format, channel, version, serial, paths, npaths, links,
+                 nlinks, file_hash, chunk_hash, strlen(content));
     size_t len = 0;
     uint8_t *env = fc_envelope_seal(body.data, body.size, &key, FC_MAX_MANIFEST, &len);
     int rc = env ? fc_write_file_atomic(out, env, len, 0644) : -1;

@@ -33,10 +33,10 @@ expect_problem() {
   fc_pass "$2 caught: $(grep "^PROBLEM $1" "$FC_TMP/check.out" | head -1)"
 }
 cur="$FC_TMP/a1/install/current"
-cp "$cur/data.bin" "$FC_TMP/data.bak"
+cp -p "$cur/data.bin" "$FC_TMP/data.bak"
 fc_flip_byte "$cur/data.bin" 300000
 expect_problem current-file "a byte flipped in a current file"
-cp "$FC_TMP/data.bak" "$cur/data.bin"
+cp -p "$FC_TMP/data.bak" "$cur/data.bin"
 fc_check "$data" a1 a2 || fc_fail "restored file still flagged: $(cat "$FC_TMP/check.out")"
 
 chmod 700 "$cur/app"

@@ -13,6 +13,7 @@ FOLDERS = ["proto", "broker", "publisher", "subscriber", "tools", "tests", "test
 # without its .c).
 PRIVATE = {
     "proto/fc_manifest_scan.c": "fc_manifest.c",
+    "proto/fc_manifest_diff.c": "fc_manifest.c",
     "broker/fc_store_agent_keys.c": "fc_store.c",
     "broker/fc_store_audit.c": "fc_store.c",
     "broker/fc_store_blob.c": "fc_store.c",

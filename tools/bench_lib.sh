@@ -17,6 +17,18 @@ die() {
     exit 1
 }
 
+# run_child CMD...: runs CMD in the background and waits, so a signal interrupts the wait at
+# once (bash defers traps until a foreground command ends) and cleanup can kill CMD by PID
+# (the script's bench_pids names CHILD_PID)
+run_child() {
+    local rc=0
+    "$@" &
+    CHILD_PID=$!
+    wait "$CHILD_PID" || rc=$?
+    CHILD_PID=""
+    return $rc
+}
+
 # bench_usage FIRST,LAST: the script's header lines FIRST..LAST without their "# " (its --help)
 bench_usage() {
     sed -n "$1s/^# \{0,1\}//p" "$BENCH_SCRIPT"

@@ -99,16 +99,6 @@ bench_pids() { echo "$SAMPLER_PID $CHILD_PID ${BROKER_PID[*]}"; }
 # room for the source, one broker store per transport, the curl copy and the agent install
 bench_make_work fc-bench $(((SIZE_MIB * (3 + ${#TRANSPORTS[@]}) + 256) * 1024)) "--size $SIZE_MIB"
 
-# run_child CMD...: runs CMD in the background and waits, so a signal interrupts the wait at
-# once (bash defers traps until a foreground command ends) and cleanup can kill CMD by PID
-run_child() {
-    local rc=0
-    "$@" &
-    CHILD_PID=$!
-    wait "$CHILD_PID" || rc=$?
-    CHILD_PID=""
-    return $rc
-}
 
 NPORTS=$((1 + 2 * ${#TRANSPORTS[@]}))
 bench_ports "$NPORTS"

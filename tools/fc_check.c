@@ -71,14 +71,14 @@ int fc_check_file_content(const char *path, const fc_file_t *file, char *why, si
         close(fd);
         return -1;
     }
-    uint8_t *buf = malloc(FC_CHUNK_SIZE);
+    uint8_t *buf = malloc(FC_MAX_CHUNK);
     uint8_t(*hashes)[FC_HASH_LEN] = calloc(file->nchunks ? file->nchunks : 1, FC_HASH_LEN);
     int rc = buf && hashes ? 0 : -1;
     if (rc)
         snprintf(why, whysize, "out of memory");
     for (uint32_t i = 0; rc == 0 && i < file->nchunks; i++) {
         const fc_chunk_t *c = &file->chunks[i];
-        if (c->length > FC_CHUNK_SIZE || fc_pread_all(fd, buf, c->length, c->offset) != 0) {
+        if (c->length > FC_MAX_CHUNK || fc_pread_all(fd, buf, c->length, c->offset) != 0) {
             snprintf(why, whysize, "read failed at offset %" PRIu64, c->offset);
             rc = -1;
             break;

@@ -91,6 +91,35 @@ static bool s_is_staging(const char *name)
            strspn(name + 9, "0123456789") == strlen(name + 9);
 }
 
+/* True if some entry of m lies below directory dir (a sorted array holds them right after
+   the first path not below dir's prefix). */
+static bool s_holds_entries(const fc_manifest_t *m, const char *dir)
+{
+    size_t n = strlen(dir);
+    const char *paths[3] = {NULL, NULL, NULL};
+    uint32_t counts[3] = {m->nfiles, m->ndirs, m->nlinks};
+    for (int k = 0; k < 3; k++) {
+        /* binary search for the first path greater than "dir/" */
+        uint32_t lo = 0, hi = counts[k];
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            const char *p = k == 0   ? m->files[mid].path
+                            : k == 1 ? m->dirs[mid].path
+                                     : m->links[mid].path;
+            int c = strncmp(p, dir, n);
+            if (c < 0 || (c == 0 && p[n] < '/'))
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < counts[k])
+            paths[k] = k == 0 ? m->files[lo].path : k == 1 ? m->dirs[lo].path : m->links[lo].path;
+        if (paths[k] && strncmp(paths[k], dir, n) == 0 && paths[k][n] == '/')
+            return true;
+    }
+    return false;
+}
+
 /* Files in the tree that the manifest does not list (a tree mixing two releases). */
 static void s_extra_files(fc_check_t *self, const fc_manifest_t *m, const char *root,
                           const char *rel, const char *where, int depth)
@@ -114,20 +143,75 @@ static void s_extra_files(fc_check_t *self, const fc_manifest_t *m, const char *
             snprintf(full, sizeof full, "%s/%s", root, sub) >= (int)sizeof full ||
             lstat(full, &st) != 0)
             continue;
-        if (S_ISDIR(st.st_mode))
+        if (S_ISDIR(st.st_mode)) {
+            /* Format 2 lists the directories a publisher saw (one holding entries may go
+               unlisted); format 1 none. */
+            if (m->format >= 2 && !fc_manifest_find_dir(m, sub) && !s_holds_entries(m, sub))
+                fc_check_problem(self, "current-extra-file", where,
+                                 "directory %s is not in release %s", sub, m->version);
             s_extra_files(self, m, root, sub, where, depth + 1);
-        else if (!fc_manifest_find(m, sub))
+        } else if (S_ISLNK(st.st_mode) ? !fc_manifest_find_link(m, sub) : !fc_manifest_find(m, sub))
             fc_check_problem(self, "current-extra-file", where, "%s is not in release %s", sub,
                              m->version);
     }
     closedir(d);
 }
 
-/* Verifies every file of m in the tree at root; returns the number of problems found. */
+/* A problem if st's mtime is not t (format 2 only: format 1 records no times). */
+static void s_check_mtime(fc_check_t *self, const fc_manifest_t *m, const struct stat *st,
+                          fc_mtime_t t, const char *path, const char *where)
+{
+    if (m->format >= 2 &&
+        (st->st_mtim.tv_sec != (time_t)t.sec || st->st_mtim.tv_nsec != (long)t.nsec))
+        fc_check_problem(
+            self, "current-mtime", where, "%s: mtime %lld.%09ld, manifest says %lld.%09u", path,
+            (long long)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec, (long long)t.sec, t.nsec);
+}
+
+/* Verifies directories and links of m in the tree at root: type, mode or target, time. */
+static void s_verify_dirs_links(fc_check_t *self, const fc_manifest_t *m, const char *root,
+                                const char *where)
+{
+    char path[PATH_MAX], target[FC_MAX_PATH + 2];
+    struct stat st;
+    for (uint32_t i = 0; i < m->ndirs; i++) {
+        const fc_dir_t *d = &m->dirs[i];
+        if (snprintf(path, sizeof path, "%s/%s", root, d->path) >= (int)sizeof path ||
+            lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fc_check_problem(self, "current-incomplete", where,
+                             "directory %s is missing (release %s)", d->path, m->version);
+            continue;
+        }
+        if ((st.st_mode & 0777) != (d->mode & 0777))
+            fc_check_problem(self, "current-mode", where, "%s: mode %03o, manifest says %03o",
+                             d->path, (unsigned)(st.st_mode & 0777), (unsigned)(d->mode & 0777));
+        s_check_mtime(self, m, &st, d->mtime, d->path, where);
+    }
+    for (uint32_t i = 0; i < m->nlinks; i++) {
+        const fc_link_t *l = &m->links[i];
+        ssize_t n = -1;
+        if (snprintf(path, sizeof path, "%s/%s", root, l->path) < (int)sizeof path &&
+            lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+            n = readlink(path, target, sizeof target - 1);
+        if (n < 0) {
+            fc_check_problem(self, "current-incomplete", where,
+                             "symlink %s is missing (release %s)", l->path, m->version);
+            continue;
+        }
+        target[n] = '\0';
+        if (strcmp(target, l->target) != 0)
+            fc_check_problem(self, "current-link", where, "%s -> %s, manifest says -> %s", l->path,
+                             target, l->target);
+        s_check_mtime(self, m, &st, l->mtime, l->path, where);
+    }
+}
+
+/* Verifies every entry of m in the tree at root; returns the number of problems found. */
 static size_t s_verify_tree(fc_check_t *self, const fc_manifest_t *m, const char *root,
                             const char *where)
 {
     size_t before = self->nproblems;
+    s_verify_dirs_links(self, m, root, where);
     for (uint32_t i = 0; i < m->nfiles; i++) {
         const fc_file_t *f = &m->files[i];
         char path[PATH_MAX], why[256];
@@ -146,6 +230,7 @@ static size_t s_verify_tree(fc_check_t *self, const fc_manifest_t *m, const char
         if ((st.st_mode & 0777) != (f->mode & 0777))
             fc_check_problem(self, "current-mode", where, "%s: mode %03o, manifest says %03o",
                              f->path, (unsigned)(st.st_mode & 0777), (unsigned)(f->mode & 0777));
+        s_check_mtime(self, m, &st, f->mtime, f->path, where);
     }
     s_extra_files(self, m, root, "", where, 0);
     return self->nproblems - before;

@@ -191,7 +191,7 @@ static void s_add_file(fc_manifest_t *m, const char *path, uint64_t size)
 static size_t s_manifests(const char *root, const fc_signkey_t *key, uint8_t **first)
 {
     size_t first_len = 0;
-    for (int variant = 0; variant < 4; variant++) {
+    for (int variant = 0; variant < 6; variant++) {
         fc_manifest_t *m = fc_manifest_new();
         strcpy(m->product, "app");
         strcpy(m->channel, variant == 2 ? "beta" : "stable");
@@ -201,13 +201,35 @@ static size_t s_manifests(const char *root, const fc_signkey_t *key, uint8_t **f
         m->serial = (uint64_t)variant + 1;
         m->mandatory = variant == 3;
         m->created = 1700000000;
-        m->chunk_size = FC_CHUNK_SIZE;
         if (variant >= 1) {
             s_add_file(m, "bin/app", 3 * FC_CHUNK_SIZE + 17);
             s_add_file(m, "etc/app.conf", 120);
         }
         if (variant >= 2)
             s_add_file(m, "share/empty", 0);
+        if (variant >= 4) { /* format 2's other kinds, times and an external link */
+            m->files[0].mtime = (fc_mtime_t){1600000000, 250000000};
+            fc_manifest_add_dir(m, "bin", 0755, (fc_mtime_t){1600000000, 0});
+            fc_manifest_add_dir(m, "logs", 0700, (fc_mtime_t){-1, 999999999});
+            fc_manifest_add_link(m, "bin/run", "app", (fc_mtime_t){1600000001, 0}, false);
+            fc_manifest_add_link(m, "etc/app.link", "../bin/app", (fc_mtime_t){0, 0}, false);
+            fc_manifest_add_link(m, "tmp", "/var/tmp", (fc_mtime_t){0, 0}, true);
+        }
+        if (variant == 5) { /* chunks of varying lengths, as content-defined chunking makes */
+            fc_file_t *f = &m->files[0];
+            uint32_t lengths[] = {70000, 1, FC_MAX_CHUNK, 4096};
+            uint8_t hashes[4][FC_HASH_LEN];
+            f->chunks = realloc(f->chunks, 4 * sizeof *f->chunks);
+            f->nchunks = 4;
+            f->size = 0;
+            for (uint32_t i = 0; i < 4; i++) {
+                f->chunks[i] = (fc_chunk_t){.offset = f->size, .length = lengths[i]};
+                memset(f->chunks[i].hash, (int)(0x40 + i), FC_HASH_LEN);
+                memcpy(hashes[i], f->chunks[i].hash, FC_HASH_LEN);
+                f->size += lengths[i];
+            }
+            fc_hash_of_chunks(f->hash, (const uint8_t(*)[FC_HASH_LEN])hashes, 4);
+        }
         size_t len;
         uint8_t *env = fc_manifest_sign(m, key, &len);
         FC_CHECK(env);

@@ -23,11 +23,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)fc_manifest_total_size(m);
         for (uint32_t i = 0; i < m->nfiles; i++)
             FC_CHECK(fc_manifest_find(m, m->files[i].path) == &m->files[i]);
+        for (uint32_t i = 0; i < m->ndirs; i++)
+            FC_CHECK(fc_manifest_find_dir(m, m->dirs[i].path) == &m->dirs[i]);
+        for (uint32_t i = 0; i < m->nlinks; i++)
+            FC_CHECK(fc_manifest_find_link(m, m->links[i].path) == &m->links[i] &&
+                     (m->links[i].external ||
+                      fc_link_target_inside(m->links[i].path, m->links[i].target)));
         size_t relen = 0;
         uint8_t *again = fc_manifest_sign(m, &key, &relen);
         FC_CHECK(again);
         fc_manifest_t *back = fc_manifest_parse(again, relen, trust, &err);
         FC_CHECK(back && back->nfiles == m->nfiles && back->serial == m->serial);
+        FC_CHECK(back->ndirs == m->ndirs && back->nlinks == m->nlinks);
         fc_manifest_destroy(&back);
         free(again);
         fc_manifest_destroy(&m);

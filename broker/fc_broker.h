@@ -24,6 +24,8 @@
    (routing id) with --insecure, where there is no key. */
 #define FC_BROKER_MAX_BAD 100
 
+typedef struct fc_view_hub_t fc_view_hub_t; /* fc_view_hub.h */
+
 typedef struct {
     const char *data_dir; /* must exist; see fc_store.h for its layout */
     /* Bind endpoints, e.g. "tcp://0.0.0.0:7400"; a host of "*" binds every interface and a
@@ -51,6 +53,9 @@ typedef struct {
        wait their turn. 0 means FC_CHUNKS_BUDGET (24 MiB). Each connection may hold at
        most FC_CHUNKS_SHARE of it (fc_chunks.h). */
     uint64_t chunk_budget;
+    /* Where the fleet view and counters for the HTTP endpoint go (fc_view_feed.h); borrowed,
+       must outlive the broker. NULL: none built. */
+    fc_view_hub_t *view_hub;
 } fc_broker_config_t;
 
 /* The broker's own certificate, in the data dir but outside keys/: zauth admits every cert

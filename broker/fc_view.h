@@ -7,15 +7,15 @@
 #include "fc_ack.h"
 #include "fc_broker.h"
 #include "fc_msg.h"
+#include "fc_presence.h"
 #include "fc_store.h"
 #include "fc_store_view.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
-/* An agent heard from (HELLO or REPORT; agents report at least every 10 s) within this many
-   seconds counts as online. */
-#define FC_VIEW_ONLINE_S 30
+/* An agent heard from within this many seconds counts as online (fc_presence.h). */
+#define FC_VIEW_ONLINE_S FC_PRESENCE_ONLINE_S
 /* A new view at most this often while the fleet changes: 1000 idle agents report 100 times
    a second, each a change. */
 #define FC_VIEW_MIN_INTERVAL_MS 500

@@ -18,6 +18,7 @@
 #include "fc_progress.h"
 #include "fc_push.h"
 #include "fc_state.h"
+#include "fc_status_watch.h"
 #include "fc_text.h"
 #include "fc_trust_cmd.h"
 
@@ -63,6 +64,15 @@ static const char *s_usage =
     "  release list [--channel NAME]    releases on the broker, newest first\n"
     "  status [--channel NAME]          every agent seen: id, channel, installed version,\n"
     "                                   state, progress, last seen\n"
+    "  status --summary [--channel NAME]\n"
+    "                                   a line per channel: agents, how many on its current\n"
+    "                                   release, downloading (overall progress), failed,\n"
+    "                                   offline (not heard from for 30 s); --json: an array\n"
+    "  status --watch [--summary] [--channel NAME]\n"
+    "                                   on a terminal, the summary and the agents not in a\n"
+    "                                   final state (installed, up-to-date, idle), redrawn\n"
+    "                                   in place every second until Ctrl-C; elsewhere (a\n"
+    "                                   pipe, a file, --json) one snapshot\n"
     "\n"
     "Runtime configuration (commands that publish sign a revision with --key FILE):\n"
     "  config set KEY=VALUE... --key FILE [--scope SCOPE] [--message TEXT]\n"
@@ -137,6 +147,8 @@ typedef struct {
     fc_curve_t *curve; /* built once the command is known to need the broker */
     fc_config_cmd_options_t config;
     const char *trust;
+    bool watch;   /* status --watch (fc_status_watch.c) */
+    bool summary; /* status --summary */
 } s_options_t;
 
 static int s_usage_error(const char *fmt, const char *arg)
@@ -421,7 +433,9 @@ int main(int argc, char **argv)
         O_INSECURE,
         O_ROLE,
         O_DATA,
-        O_TRUST
+        O_TRUST,
+        O_WATCH,
+        O_SUMMARY
     };
     static const struct option longopts[] = {{"broker", required_argument, 0, O_BROKER},
                                              {"timeout", required_argument, 0, O_TIMEOUT},
@@ -449,6 +463,8 @@ int main(int argc, char **argv)
                                              {"role", required_argument, 0, O_ROLE},
                                              {"data", required_argument, 0, O_DATA},
                                              {"trust", required_argument, 0, O_TRUST},
+                                             {"watch", no_argument, 0, O_WATCH},
+                                             {"summary", no_argument, 0, O_SUMMARY},
                                              {0, 0, 0, 0}};
     int c;
     char msg[256];
@@ -540,6 +556,12 @@ int main(int argc, char **argv)
         case O_TRUST:
             o.trust = optarg;
             break;
+        case O_WATCH:
+            o.watch = true;
+            break;
+        case O_SUMMARY:
+            o.summary = true;
+            break;
         case 'h':
         case O_HELP:
             fputs(s_usage, stdout);
@@ -595,6 +617,8 @@ static int s_dispatch(s_options_t *o, const char *cmd, const char *sub, int argc
                                      o->trust,  o->serial,     o->curve};
         return fc_trust_cmd_run(&ko, argc - optind - 1, argv + optind + 1);
     }
+    if (streq(cmd, "status") && (o->watch || o->summary))
+        return fc_status_watch_run(&o->config, o->channel, o->watch, o->summary);
     if (streq(cmd, "status"))
         return s_status(o);
     if (streq(cmd, "release") && sub && streq(sub, "push"))

@@ -44,6 +44,7 @@
 #include "fc_stamp.h"
 #include "fc_state.h"
 #include "fc_status_file.h"
+#include "fc_status_summary.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_suspects.h"
@@ -95,6 +96,7 @@ static const s_test_t s_tests[] = {
     {"fc_store_trust", fc_store_trust_test},
     {"fc_chunks", fc_chunks_test},
     {"fc_view", fc_view_test},
+    {"fc_status_summary", fc_status_summary_test},
     {"fc_status_file", fc_status_file_test},
     {"fc_metrics", fc_metrics_test},
     {"fc_http", fc_http_test},

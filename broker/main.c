@@ -69,8 +69,9 @@ static void s_usage(FILE *out)
             "restart. Without DIR/broker.cert_secret the broker refuses to start.\n"
             "\n"
             "Runs until SIGINT or SIGTERM. Exit status: 0 after a clean stop, 1 if the broker\n"
-            "cannot start (data directory, database, endpoint, or no broker key), 2 on bad\n"
-            "usage.\n");
+            "cannot start (data directory, database, endpoint, no broker key, an --http\n"
+            "endpoint that cannot be bound, is not loopback and has no --http-token, or an\n"
+            "unreadable token file), 2 on bad usage.\n");
 }
 
 int main(int argc, char *argv[])

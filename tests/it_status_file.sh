@@ -29,24 +29,32 @@ fc_wait_for "the status file to say version 1" 30 bash -c "[ \"\$(python3 -c 'im
 [ "$(field last_error)" = null ] || fc_fail "a last error before any: $(cat "$sf")"
 fc_pass "the status file names the agent, its channel and version 1, no error"
 
-# Release 2, 3 MiB at 1 MiB/s: the file shows the download moving, and parses every time.
-fc_random_file "$FC_TMP/src/app" 3072
+# Release 2, 6 MiB at 1 MiB/s: the file shows the download moving (rewritten at most once a
+# second while only progress moves), and parses every time it is read.
+fc_random_file "$FC_TMP/src/app" 6144
 fc_push "$FC_TMP/src" 2 >/dev/null
-reads=0 seen_progress=0
-deadline=$((SECONDS + 60))
+snap() { # "state version done total" from one whole read, or fails
+  python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(d["state"], d["version"], d["progress"]["done"], d["progress"]["total"])' "$sf"
+}
+reads=0
+: >"$FC_TMP/progress"
+deadline=$((SECONDS + 90))
 while [ $SECONDS -lt $deadline ]; do
   reads=$((reads + 1))
-  state=$(field state) || fc_fail "read $reads: the status file does not parse: $(cat "$sf")"
-  if [ "$state" = downloading ]; then
-    done_=$(field progress done) total=$(field progress total)
-    [ "$total" -gt 0 ] && [ "$done_" -gt 0 ] && [ "$done_" -lt "$total" ] && seen_progress=$((seen_progress + 1))
-  fi
-  [ "$(field version)" = 2 ] && break
+  read -r state version done_ total < <(snap) ||
+    fc_fail "read $reads: the status file does not parse: $(cat "$sf")"
+  [ "$state" = downloading ] && [ "$total" -gt 0 ] && [ "$done_" -gt 0 ] &&
+    [ "$done_" -lt "$total" ] && echo "$done_" >>"$FC_TMP/progress"
+  [ "$version" = 2 ] && break
   sleep 0.05
 done
 [ "$(field version)" = 2 ] || fc_fail "never reached version 2: $(cat "$sf")"
-[ $seen_progress -ge 2 ] || fc_fail "the download's progress was seen $seen_progress times"
-fc_pass "$reads reads during release 2, each whole; progress seen moving $seen_progress times; then version 2"
+moves=$(sort -un "$FC_TMP/progress" | wc -l)
+[ "$moves" -ge 2 ] || fc_fail "the download's progress was seen at $moves value(s): $(tr '\n' ' ' <"$FC_TMP/progress")"
+fc_pass "$reads reads during release 2, each whole; progress seen at $moves values; then version 2"
 
 # Release 3 fails its health check and rolls back: the failure is the last error, and it
 # stays after the agent installs release 4.

@@ -35,12 +35,12 @@ grep -q 'every agent is in a final state' <<<"$out" || fc_fail "snapshot agents:
 ! grep -q $'\033' <<<"$out" || fc_fail "escape codes on a pipe"
 fc_pass "status --watch on a pipe prints one snapshot and exits"
 
-# A terminal: redrawn in place while release 2 (3 MiB at 1 MiB/s) rolls out.
+# A terminal: redrawn in place while release 2 (6 MiB at 1 MiB/s) rolls out.
 cmd="$FC_CLI_BIN ${FC_CLI_SEC_ARGS[*]} --broker $FC_SERVICE status --watch"
 script -qfc "$cmd" /dev/null >"$FC_TMP/watch.out" 2>&1 </dev/null &
 watch_pid=$!
 FC_PIDS+=($watch_pid)
-fc_random_file "$FC_TMP/src/app" 3072
+fc_random_file "$FC_TMP/src/app" 6144
 fc_push "$FC_TMP/src" 2 >/dev/null
 fc_wait_for "the watch to show an agent downloading" 30 grep -q 'downloading [0-9]*% (' "$FC_TMP/watch.out"
 fc_wait_for "the watch to show both agents on release 2" 60 grep -q '2 on 2 (current), 0 downloading' "$FC_TMP/watch.out"

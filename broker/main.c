@@ -3,6 +3,7 @@
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_hash.h"
+#include "fc_http.h"
 #include "fc_key.h"
 #include "fc_optval.h"
 
@@ -51,6 +52,15 @@ static void s_usage(FILE *out)
             "                        status, release status), and release rollout waves are\n"
             "                        drawn from the agents online (default 30: three of an\n"
             "                        agent's 10-second status reports; 1s..1d)\n"
+            "      --http EP         serve metrics and the fleet page over HTTP on EP,\n"
+            "                        tcp://HOST:PORT with HOST an IPv4 address, localhost\n"
+            "                        or * (e.g. " FC_HTTP_DEFAULT "): /metrics\n"
+            "                        (Prometheus), / (live fleet page), /events (its\n"
+            "                        server-sent events), /fleet.json; read-only\n"
+            "      --http-token FILE every HTTP request must carry the token in FILE (its\n"
+            "                        first line, at least 16 bytes) as 'Authorization:\n"
+            "                        Bearer TOKEN' or as a Basic password; required unless\n"
+            "                        HOST is loopback (127.0.0.0/8)\n"
             "  -v, --verbose         log every request to stderr\n"
             "  -h, --help            show this help and exit\n"
             "\n"
@@ -64,8 +74,9 @@ static void s_usage(FILE *out)
             "restart. Without DIR/broker.cert_secret the broker refuses to start.\n"
             "\n"
             "Runs until SIGINT or SIGTERM. Exit status: 0 after a clean stop, 1 if the broker\n"
-            "cannot start (data directory, database, endpoint, or no broker key), 2 on bad\n"
-            "usage.\n");
+            "cannot start (data directory, database, endpoint, no broker key, an --http\n"
+            "endpoint that cannot be bound, is not loopback and has no --http-token, or an\n"
+            "unreadable token file), 2 on bad usage.\n");
 }
 
 int main(int argc, char *argv[])
@@ -75,6 +86,7 @@ int main(int argc, char *argv[])
     uint32_t restart_share = 25;
     const char *stamp_file = NULL;
     uint64_t offline_ms = 0;
+    const char *http = NULL, *http_token_file = NULL;
     static const struct option options[] = {{"data", required_argument, NULL, 'd'},
                                             {"service", required_argument, NULL, 's'},
                                             {"announce", required_argument, NULL, 'a'},
@@ -82,6 +94,8 @@ int main(int argc, char *argv[])
                                             {"restart-share", required_argument, NULL, 'r'},
                                             {"timestamp-key", required_argument, NULL, 't'},
                                             {"offline-after", required_argument, NULL, 'o'},
+                                            {"http", required_argument, NULL, 'H'},
+                                            {"http-token", required_argument, NULL, 'T'},
                                             {"verbose", no_argument, NULL, 'v'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
@@ -122,6 +136,12 @@ int main(int argc, char *argv[])
                 return 2;
             }
             break;
+        case 'H':
+            http = optarg;
+            break;
+        case 'T':
+            http_token_file = optarg;
+            break;
         case 'v':
             verbose = true;
             break;
@@ -141,6 +161,15 @@ int main(int argc, char *argv[])
     if (!data || !*data) {
         fprintf(stderr, "fleetcast-broker: --data DIR is required\n");
         s_usage(stderr);
+        return 2;
+    }
+    if (http_token_file && !http) {
+        fprintf(stderr, "fleetcast-broker: --http-token needs --http\n");
+        return 2;
+    }
+    bool http_loopback = true;
+    if (http && !fc_http_endpoint_check(http, &http_loopback, msg, sizeof msg)) {
+        fprintf(stderr, "fleetcast-broker: --http: %s\n", msg);
         return 2;
     }
     if (fc_crypto_init() != 0) {
@@ -164,6 +193,26 @@ int main(int argc, char *argv[])
     zsys_init();
     zsys_set_logstream(stderr);
     zsys_catch_interrupts();
+    /* HTTP first: a broker that cannot serve what it was asked to does not start at all. */
+    fc_view_hub_t *hub = NULL;
+    fc_http_t *httpd = NULL;
+    if (http) {
+        char *token = http_token_file ? fc_http_token_load(http_token_file, msg, sizeof msg) : NULL;
+        if (http_token_file && !token) {
+            fprintf(stderr, "fleetcast-broker: --http-token: %s\n", msg);
+            return 1;
+        }
+        hub = fc_view_hub_new();
+        httpd = fc_http_new(http, token, hub, msg, sizeof msg);
+        if (token)
+            explicit_bzero(token, strlen(token));
+        free(token);
+        if (!httpd) {
+            fprintf(stderr, "fleetcast-broker: %s\n", msg);
+            fc_view_hub_destroy(&hub);
+            return 1;
+        }
+    }
 
     fc_broker_config_t config = {.data_dir = data,
                                  .service = service,
@@ -172,7 +221,8 @@ int main(int argc, char *argv[])
                                  .restart_share = restart_share,
                                  .offline_after_s = (int64_t)((offline_ms + 999) / 1000),
                                  .secure = !insecure,
-                                 .timestamp_key = stamp_file ? &stamp_key : NULL};
+                                 .timestamp_key = stamp_file ? &stamp_key : NULL,
+                                 .view_hub = hub};
     if (insecure)
         fprintf(stderr,
                 "fleetcast-broker: WARNING: INSECURE MODE (--insecure): no CURVE, no\n"
@@ -186,14 +236,21 @@ int main(int argc, char *argv[])
         fc_signkey_wipe(&stamp_key); /* the broker keeps its own copy */
     if (!broker) {
         fprintf(stderr, "fleetcast-broker: %s\n", *text ? text : fc_strerror(err));
+        fc_http_destroy(&httpd);
+        fc_view_hub_destroy(&hub);
         return 1;
     }
     fprintf(stderr, "fleetcast-broker: serving %s, announcing %s, data %s, %s\n",
             fc_broker_service_endpoint(broker), fc_broker_announce_endpoint(broker), data,
             insecure ? "INSECURE" : "CURVE (keys in DATA/keys)");
+    if (httpd)
+        fprintf(stderr, "fleetcast-broker: HTTP on port %d (%s)\n", fc_http_port(httpd),
+                http_token_file ? "token required" : "loopback, no token");
     while (!zsys_interrupted)
         zclock_sleep(200);
     fc_broker_destroy(&broker);
+    fc_http_destroy(&httpd);
+    fc_view_hub_destroy(&hub);
     fprintf(stderr, "fleetcast-broker: stopped\n");
     return 0;
 }

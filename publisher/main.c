@@ -21,6 +21,7 @@
 #include "fc_release_status.h"
 #include "fc_rollout_opts.h"
 #include "fc_state.h"
+#include "fc_status_watch.h"
 #include "fc_text.h"
 #include "fc_trust_cmd.h"
 
@@ -122,6 +123,15 @@ static const char *s_usage =
     "                                   not heard for its offline threshold (three of an\n"
     "                                   agent's reports, 30 s) is 'offline' since then;\n"
     "                                   --version and --state (a state or offline) filter\n"
+    "  status --summary [--channel NAME]\n"
+    "                                   a line per channel: agents, how many on its current\n"
+    "                                   release, downloading (overall progress), failed,\n"
+    "                                   offline (not heard from for 30 s); --json: an array\n"
+    "  status --watch [--summary] [--channel NAME]\n"
+    "                                   on a terminal, the summary and the agents not in a\n"
+    "                                   final state (installed, up-to-date, idle), redrawn\n"
+    "                                   in place every second until Ctrl-C; elsewhere (a\n"
+    "                                   pipe, a file, --json) one snapshot\n"
     "\n"
     "Runtime configuration (commands that publish sign a revision with --key FILE):\n"
     "  config set KEY=VALUE... --key FILE [--scope SCOPE] [--message TEXT]\n"
@@ -206,6 +216,8 @@ typedef struct {
     uint64_t wave_wait_ms;        /* release push --wave-wait */
     bool wave_wait_given;
     const char *state; /* status --state */
+    bool watch;        /* status --watch (fc_status_watch.c) */
+    bool summary;      /* status --summary */
 } s_options_t;
 
 static int s_usage_error(const char *fmt, const char *arg)
@@ -585,7 +597,9 @@ int main(int argc, char **argv)
         O_WAVE_WAIT,
         O_STATE,
         O_EXTERNAL_LINKS,
-        O_NO_TIMES
+        O_NO_TIMES,
+        O_WATCH,
+        O_SUMMARY
     };
     static const struct option longopts[] = {
         {"broker", required_argument, 0, O_BROKER},
@@ -627,6 +641,8 @@ int main(int argc, char **argv)
         {"state", required_argument, 0, O_STATE},
         {"allow-external-symlinks", no_argument, 0, O_EXTERNAL_LINKS},
         {"no-times", no_argument, 0, O_NO_TIMES},
+        {"watch", no_argument, 0, O_WATCH},
+        {"summary", no_argument, 0, O_SUMMARY},
         {0, 0, 0, 0}};
     int c;
     char msg[256];
@@ -763,6 +779,12 @@ int main(int argc, char **argv)
         case O_STATE:
             o.state = optarg;
             break;
+        case O_WATCH:
+            o.watch = true;
+            break;
+        case O_SUMMARY:
+            o.summary = true;
+            break;
         case 'h':
         case O_HELP:
             fputs(s_usage, stdout);
@@ -822,6 +844,8 @@ static int s_dispatch(s_options_t *o, const char *cmd, const char *sub, int argc
                                      o->trust,  o->serial,     o->curve};
         return fc_trust_cmd_run(&ko, argc - optind - 1, argv + optind + 1);
     }
+    if (streq(cmd, "status") && (o->watch || o->summary))
+        return fc_status_watch_run(&o->config, o->channel, o->watch, o->summary);
     if (streq(cmd, "status"))
         return s_status(o);
     if (streq(cmd, "release") && sub && streq(sub, "push"))

@@ -56,6 +56,7 @@ struct fc_agent_t {
     bool finished;
     double started;
     fc_agent_result_t res;
+    struct fc_status_file_t *status_file; /* --status-file (fc_status_file.h); NULL: none */
     volatile sig_atomic_t stop;
 
     /* The embedder's engine actor (fc_agent_start), NULL when not started. actor_done is

@@ -94,6 +94,14 @@ static void s_usage(FILE *out)
             "                       config, then exit\n"
             "  --check              only report whether a newer release is available\n"
             "  --json               --once/--check: print one JSON object on stdout\n"
+            "  --status-file FILE   keep this agent's status in FILE for node-level tools,\n"
+            "                       rewritten atomically (write to a temp file, rename) on\n"
+            "                       every state change and at most once a second while a\n"
+            "                       download moves: one JSON object with id, channel,\n"
+            "                       state, message, version, available_version, progress\n"
+            "                       {done, total, fraction}, last_error (null, or {state,\n"
+            "                       error, message, time} of the last failure, kept after\n"
+            "                       it), config_rev, config_state, stale, updated (unix s)\n"
             "  --verbose            log every state change\n"
             "  --help               this text\n"
             "\n"
@@ -138,6 +146,7 @@ enum {
     O_ONCE,
     O_CHECK,
     O_JSON,
+    O_STATUS_FILE,
     O_VERBOSE,
     O_HELP,
     O_GROUP,
@@ -172,6 +181,7 @@ int main(int argc, char **argv)
                                          {"once", no_argument, NULL, O_ONCE},
                                          {"check", no_argument, NULL, O_CHECK},
                                          {"json", no_argument, NULL, O_JSON},
+                                         {"status-file", required_argument, NULL, O_STATUS_FILE},
                                          {"verbose", no_argument, NULL, O_VERBOSE},
                                          {"help", no_argument, NULL, O_HELP},
                                          {"group", required_argument, NULL, O_GROUP},
@@ -188,7 +198,7 @@ int main(int argc, char **argv)
     fc_agent_config_t cfg;
     fc_agent_config_defaults(&cfg);
     bool once = false, check = false, json = false;
-    const char *stamp_file = NULL;
+    const char *stamp_file = NULL, *status_file = NULL;
     uint8_t stamp_pk[FC_PUBKEY_LEN];
     int c, policy;
     char msg[FC_MAX_TEXT];
@@ -261,6 +271,9 @@ int main(int argc, char **argv)
             break;
         case O_JSON:
             json = true;
+            break;
+        case O_STATUS_FILE:
+            status_file = optarg;
             break;
         case O_VERBOSE:
             cfg.verbose = true;
@@ -350,6 +363,12 @@ int main(int argc, char **argv)
     if (!agent) {
         fprintf(stderr, "fleetcast-agent: cannot start (install dir %s, state dir %s, keys): %s\n",
                 cfg.install_dir, cfg.state_dir, fc_strerror(err));
+        return 1;
+    }
+    if (status_file && fc_agent_status_file(agent, status_file) != 0) {
+        fprintf(stderr, "fleetcast-agent: cannot write --status-file %s: %s\n", status_file,
+                strerror(errno));
+        fc_agent_destroy(&agent);
         return 1;
     }
     int rc = 0;

@@ -22,6 +22,7 @@
 #include "fc_freshness.h"
 #include "fc_hash.h"
 #include "fc_history.h"
+#include "fc_http.h"
 #include "fc_install.h"
 #include "fc_journal.h"
 #include "fc_json.h"
@@ -29,9 +30,11 @@
 #include "fc_key.h"
 #include "fc_keyring.h"
 #include "fc_manifest.h"
+#include "fc_metrics.h"
 #include "fc_mpack.h"
 #include "fc_msg.h"
 #include "fc_optval.h"
+#include "fc_peers.h"
 #include "fc_policy.h"
 #include "fc_reconf.h"
 #include "fc_requester.h"
@@ -41,6 +44,8 @@
 #include "fc_sockopt.h"
 #include "fc_stamp.h"
 #include "fc_state.h"
+#include "fc_status_file.h"
+#include "fc_status_summary.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_store_release_rollout.h"
@@ -48,6 +53,7 @@
 #include "fc_text.h"
 #include "fc_trustlist.h"
 #include "fc_verifier.h"
+#include "fc_view.h"
 
 typedef struct {
     const char *name;
@@ -91,6 +97,12 @@ static const s_test_t s_tests[] = {
     {"fc_trustlist", fc_trustlist_test},
     {"fc_store_trust", fc_store_trust_test},
     {"fc_chunks", fc_chunks_test},
+    {"fc_view", fc_view_test},
+    {"fc_status_summary", fc_status_summary_test},
+    {"fc_status_file", fc_status_file_test},
+    {"fc_metrics", fc_metrics_test},
+    {"fc_http", fc_http_test},
+    {"fc_peers", fc_peers_test},
     {"fc_state", fc_state_test},
     {"fc_role", fc_role_test},
     {"fc_ack", fc_ack_test},

@@ -44,6 +44,9 @@ static int s_call(s_push_t *p, fc_msg_t **req_p, fc_msg_type_t want, fc_msg_t **
 {
     const char *name = fc_msg_type_name((*req_p)->type);
     fc_msg_t *reply = fc_client_call(p->client, req_p, p->opt->timeout_ms);
+    char why[512];
+    if (!reply && fc_client_why(p->client, why, sizeof why))
+        return s_fail(p, FC_ETIMEOUT, "%s", why);
     if (!reply)
         return s_fail(p, FC_ETIMEOUT, "no answer from the broker to %s within %d s", name,
                       p->opt->timeout_ms / 1000);
@@ -115,6 +118,9 @@ static int s_upload_chunks(s_push_t *p, const fc_file_t *file, const fc_msg_t *s
         if (ninflight == 0)
             continue;
         fc_msg_t *reply = fc_client_recv(p->client, p->opt->timeout_ms);
+        char why[512];
+        if (!reply && fc_client_why(p->client, why, sizeof why))
+            return s_fail(p, FC_ETIMEOUT, "%s (while uploading %s)", why, file->path);
         if (!reply)
             return s_fail(p, FC_ETIMEOUT, "no answer from the broker for %d s while uploading %s",
                           p->opt->timeout_ms / 1000, file->path);

@@ -269,12 +269,15 @@ static fc_msg_t *s_query(const s_options_t *o, fc_msg_t **req_p, fc_msg_type_t w
         return NULL;
     }
     fc_msg_t *reply = fc_client_call(client, req_p, o->timeout_ms);
-    fc_client_destroy(&client);
-    if (!reply) {
+    char why[512];
+    if (!reply && fc_client_why(client, why, sizeof why))
+        fprintf(stderr, "fleetcast: %s\n", why);
+    else if (!reply)
         fprintf(stderr, "fleetcast: no answer from the broker at %s within %d s\n", o->broker,
                 o->timeout_ms / 1000);
+    fc_client_destroy(&client);
+    if (!reply)
         return NULL;
-    }
     if (reply->type != want) {
         fprintf(stderr, "fleetcast: broker answered %s: %s\n", fc_msg_type_name(reply->type),
                 reply->type == FC_MSG_ERROR ? reply->text : "unexpected reply");

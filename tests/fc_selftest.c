@@ -28,6 +28,7 @@
 #include "fc_json_parse.h"
 #include "fc_key.h"
 #include "fc_keyring.h"
+#include "fc_link.h"
 #include "fc_manifest.h"
 #include "fc_mpack.h"
 #include "fc_msg.h"
@@ -91,6 +92,7 @@ static const s_test_t s_tests[] = {
     {"fc_chunks", fc_chunks_test},
     {"fc_state", fc_state_test},
     {"fc_role", fc_role_test},
+    {"fc_link", fc_link_test},
     {"fc_ack", fc_ack_test},
     {"fc_error", fc_error_test},
     {"fc_suspects", fc_suspects_test},

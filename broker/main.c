@@ -5,6 +5,7 @@
 #include "fc_hash.h"
 #include "fc_key.h"
 #include "fc_optval.h"
+#include "fc_suggest.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 
 #define S_DEFAULT_SERVICE "tcp://*:7400"
 #define S_DEFAULT_ANNOUNCE "tcp://*:7401"
+#define S_SEE_HELP "(see fleetcast-broker --help)\n"
 
 static void s_usage(FILE *out)
 {
@@ -80,6 +82,7 @@ int main(int argc, char *argv[])
                                             {NULL, 0, NULL, 0}};
     int c;
     char msg[256];
+    opterr = 0; /* one short line with the closest option instead of getopt's */
     while ((c = getopt_long(argc, argv, "d:s:a:vh", options, NULL)) != -1) {
         switch (c) {
         case 'd':
@@ -115,18 +118,17 @@ int main(int argc, char *argv[])
             s_usage(stdout);
             return 0;
         default:
-            s_usage(stderr);
+            fprintf(stderr, "fleetcast-broker: %s\n" S_SEE_HELP,
+                    fc_suggest_option(options, argc, argv, msg, sizeof msg));
             return 2;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "fleetcast-broker: unexpected argument '%s'\n", argv[optind]);
-        s_usage(stderr);
+        fprintf(stderr, "fleetcast-broker: unexpected argument '%s'\n" S_SEE_HELP, argv[optind]);
         return 2;
     }
     if (!data || !*data) {
-        fprintf(stderr, "fleetcast-broker: --data DIR is required\n");
-        s_usage(stderr);
+        fprintf(stderr, "fleetcast-broker: --data DIR is required\n" S_SEE_HELP);
         return 2;
     }
     if (fc_crypto_init() != 0) {

@@ -47,6 +47,11 @@ void fc_manifest_destroy(fc_manifest_t **self_p);
    Symlinks, devices and sockets are refused (FC_EPATH) rather than followed. Returns
    fc_error_t. progress may be NULL. */
 int fc_manifest_scan_dir(fc_manifest_t *self, const char *dir, fc_progress_fn *progress, void *arg);
+/* The same; on failure why (if not NULL) gets one line naming the file and the real cause
+   ("lib/x.so: a symbolic link: ...", "bin/app: cannot open: Permission denied", "cannot
+   open the release directory /x: No such file or directory"). */
+int fc_manifest_scan_dir_why(fc_manifest_t *self, const char *dir, fc_progress_fn *progress,
+                             void *arg, char *why, size_t whysize);
 
 /* Encodes and signs: returns malloc'd signed envelope bytes (*len set), NULL on failure
    (invalid fields). The envelope is msgpack [body_bin, signer_pk_bin, signature_bin]. */

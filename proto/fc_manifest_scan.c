@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,45 @@ typedef struct {
     int rootfd;
     s_entry_t *entries;
     size_t n, cap;
+    const char *dir; /* the root as the caller named it */
+    char *why;       /* the caller's line for the failure, NULL: none wanted */
+    size_t whysize;
 } s_scan_t;
+
+/* Says what failed (the first failure only), after "DIR/" when it is about a file in the
+   tree (fmt then starts with its relative path); returns rc. */
+static int s_why(s_scan_t *sc, int rc, bool in_tree, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int s_why(s_scan_t *sc, int rc, bool in_tree, const char *fmt, ...)
+{
+    if (sc->why && sc->whysize && !sc->why[0]) {
+        size_t len = 0;
+        if (in_tree) {
+            int n = snprintf(sc->why, sc->whysize, "%s%s", sc->dir,
+                             sc->dir[0] && sc->dir[strlen(sc->dir) - 1] == '/' ? "" : "/");
+            len = n > 0 && (size_t)n < sc->whysize ? (size_t)n : 0;
+        }
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(sc->why + len, sc->whysize - len, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+/* What a file that is neither regular nor a directory is, for the message refusing it. */
+static const char *s_kind(mode_t mode)
+{
+    if (S_ISLNK(mode))
+        return "a symbolic link";
+    if (S_ISFIFO(mode))
+        return "a fifo";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    return "not a regular file";
+}
 
 static int s_entry_cmp(const void *a, const void *b)
 {
@@ -63,11 +102,13 @@ static int s_scan_dir(s_scan_t *sc, const char *rel)
     int fd =
         openat(sc->rootfd, rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
-        return errno == ELOOP || errno == ENOTDIR ? FC_EPATH : fc_errno_to_error(errno);
+        return s_why(sc, errno == ELOOP || errno == ENOTDIR ? FC_EPATH : fc_errno_to_error(errno),
+                     true, "%s: cannot open the directory: %s", rel, strerror(errno));
     DIR *d = fdopendir(fd);
     if (!d) {
+        int e = errno;
         close(fd);
-        return fc_errno_to_error(errno);
+        return s_why(sc, fc_errno_to_error(e), true, "%s: cannot list: %s", rel, strerror(e));
     }
     char **subdirs = NULL;
     size_t nsub = 0, subcap = 0;
@@ -78,18 +119,26 @@ static int s_scan_dir(s_scan_t *sc, const char *rel)
             continue;
         struct stat st;
         if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            rc = fc_errno_to_error(errno);
+            rc = s_why(sc, fc_errno_to_error(errno), true, "%s%s%s: cannot stat: %s", rel,
+                       rel[0] ? "/" : "", e->d_name, strerror(errno));
             break;
         }
         /* Only plain files and directories: a symlink could point outside the tree, and a
            device or fifo has no content to release. */
         if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-            rc = FC_EPATH;
+            rc = s_why(sc, FC_EPATH, true,
+                       "%s%s%s: %s: a release holds only regular files and directories", rel,
+                       rel[0] ? "/" : "", e->d_name, s_kind(st.st_mode));
             break;
         }
         char *path = s_join(rel, e->d_name, &rc);
-        if (!path)
+        if (!path) {
+            s_why(sc, rc, true, "%s%s%s: %s", rel, rel[0] ? "/" : "", e->d_name,
+                  rc == FC_ENOMEM ? "out of memory"
+                                  : "a path too long, or a name with a backslash or control "
+                                    "character");
             break;
+        }
         if (S_ISDIR(st.st_mode)) {
             if (nsub == subcap) {
                 subcap = subcap ? subcap * 2 : 8;
@@ -106,7 +155,7 @@ static int s_scan_dir(s_scan_t *sc, const char *rel)
         }
         if (sc->n >= FC_MAX_FILES) {
             free(path);
-            rc = FC_ETOOBIG;
+            rc = s_why(sc, FC_ETOOBIG, false, "more than %u files", FC_MAX_FILES);
             break;
         }
         if (sc->n == sc->cap) {
@@ -157,11 +206,13 @@ static int s_hash_file(s_scan_t *sc, const char *path, fc_file_t *f, uint8_t *bu
        walk, fail rather than follow or hang. */
     int fd = openat(sc->rootfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        return errno == ELOOP ? FC_EPATH : fc_errno_to_error(errno);
+        return s_why(sc, errno == ELOOP ? FC_EPATH : fc_errno_to_error(errno), true,
+                     "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return FC_EPATH;
+        return s_why(sc, FC_EPATH, true, "%s: changed into something else than a file while read",
+                     path);
     }
     f->mode = st.st_mode & 0777;
     uint32_t cap = (uint32_t)((uint64_t)st.st_size / FC_CHUNK_SIZE + 1);
@@ -175,7 +226,8 @@ static int s_hash_file(s_scan_t *sc, const char *path, fc_file_t *f, uint8_t *bu
     while (rc == FC_OK) {
         ssize_t n = s_read_full(fd, buf, FC_CHUNK_SIZE);
         if (n < 0) {
-            rc = fc_errno_to_error(errno);
+            rc = s_why(sc, fc_errno_to_error(errno), true, "%s: read error: %s", path,
+                       strerror(errno));
             break;
         }
         if (n == 0)
@@ -207,8 +259,11 @@ static int s_hash_file(s_scan_t *sc, const char *path, fc_file_t *f, uint8_t *bu
             break;
     }
     close(fd);
+    if (rc == FC_ETOOBIG)
+        return s_why(sc, rc, true, "%s: bigger than the limit of %llu bytes per file", path,
+                     (unsigned long long)FC_MAX_FILE_SIZE);
     if (rc != FC_OK)
-        return rc;
+        return s_why(sc, rc, true, "%s: %s", path, fc_strerror(rc));
     uint8_t(*hashes)[FC_HASH_LEN] = malloc((size_t)(f->nchunks ? f->nchunks : 1) * FC_HASH_LEN);
     if (!hashes)
         return FC_ENOMEM;
@@ -233,13 +288,25 @@ static void s_clear_files(fc_manifest_t *self)
 /* Replaces self's file list with the files under dir; on failure the list is left empty. */
 int fc_manifest_scan_dir(fc_manifest_t *self, const char *dir, fc_progress_fn *progress, void *arg)
 {
+    return fc_manifest_scan_dir_why(self, dir, progress, arg, NULL, 0);
+}
+
+int fc_manifest_scan_dir_why(fc_manifest_t *self, const char *dir, fc_progress_fn *progress,
+                             void *arg, char *why, size_t whysize)
+{
+    if (why && whysize)
+        why[0] = '\0';
     if (!self || !dir)
         return FC_EINVAL;
     s_clear_files(self);
     self->chunk_size = FC_CHUNK_SIZE;
-    s_scan_t sc = {.rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    s_scan_t sc = {.rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+                   .dir = dir,
+                   .why = why,
+                   .whysize = whysize};
     if (sc.rootfd < 0)
-        return errno == ENOTDIR ? FC_EPATH : fc_errno_to_error(errno);
+        return s_why(&sc, errno == ENOTDIR ? FC_EPATH : fc_errno_to_error(errno), false,
+                     "cannot open the release directory %s: %s", dir, strerror(errno));
     int rc = s_scan_dir(&sc, "");
     uint8_t *buf = NULL;
     if (rc == FC_OK && sc.n > 0) {
@@ -389,12 +456,26 @@ static void s_test_scan(const char *root, const fc_signkey_t *key, const fc_trus
     m = fc_manifest_new();
     snprintf(path, sizeof path, "%s/a/link", root);
     FC_CHECK(symlink("../B.txt", path) == 0);
-    FC_CHECK(fc_manifest_scan_dir(m, root, NULL, NULL) == FC_EPATH && m->nfiles == 0);
+    /* Each refusal names the file and why. */
+    char why[512];
+    FC_CHECK(fc_manifest_scan_dir_why(m, root, NULL, NULL, why, sizeof why) == FC_EPATH &&
+             m->nfiles == 0);
+    FC_CHECK(strstr(why, "a/link: a symbolic link: a release holds only regular files"));
     FC_CHECK(unlink(path) == 0);
     snprintf(path, sizeof path, "%s/a/b/fifo", root);
     FC_CHECK(mkfifo(path, 0644) == 0);
-    FC_CHECK(fc_manifest_scan_dir(m, root, NULL, NULL) == FC_EPATH && m->nfiles == 0);
+    FC_CHECK(fc_manifest_scan_dir_why(m, root, NULL, NULL, why, sizeof why) == FC_EPATH &&
+             m->nfiles == 0);
+    FC_CHECK(strstr(why, "a/b/fifo: a fifo"));
     FC_CHECK(unlink(path) == 0);
+    /* An unreadable file is told apart from a missing directory (root reads anything). */
+    if (geteuid() != 0) {
+        snprintf(path, sizeof path, "%s/a/empty", root);
+        FC_CHECK(chmod(path, 0) == 0);
+        FC_CHECK(fc_manifest_scan_dir_why(m, root, NULL, NULL, why, sizeof why) != FC_OK);
+        FC_CHECK(strstr(why, "a/empty: cannot open: Permission denied"));
+        FC_CHECK(chmod(path, 0600) == 0);
+    }
     s_put_file(root, "a/back\\slash", "x", 1, 0644);
     FC_CHECK(fc_manifest_scan_dir(m, root, NULL, NULL) == FC_EPATH && m->files == NULL);
     snprintf(path, sizeof path, "%s/a/back\\slash", root);
@@ -403,7 +484,9 @@ static void s_test_scan(const char *root, const fc_signkey_t *key, const fc_trus
     snprintf(path, sizeof path, "%s/B.txt", root);
     FC_CHECK(fc_manifest_scan_dir(m, path, NULL, NULL) == FC_EPATH && m->nfiles == 0);
     snprintf(path, sizeof path, "%s/missing", root);
-    FC_CHECK(fc_manifest_scan_dir(m, path, NULL, NULL) == FC_EIO);
+    FC_CHECK(fc_manifest_scan_dir_why(m, path, NULL, NULL, why, sizeof why) == FC_EIO);
+    FC_CHECK(strstr(why, "cannot open the release directory ") &&
+             strstr(why, "/missing: No such file or directory"));
     fc_manifest_destroy(&m);
     free(big);
 }

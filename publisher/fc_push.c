@@ -289,11 +289,12 @@ int fc_push_release(fc_client_t *client, const fc_push_options_t *opt, const fc_
     m->created = (int64_t)time(NULL);
 
     p.bar = fc_progress_new(stderr, "hashing", 0, opt->progress);
-    int rc = fc_manifest_scan_dir(m, opt->dir, s_scan_progress, p.bar);
+    char why[FC_MAX_PATH + 256];
+    int rc = fc_manifest_scan_dir_why(m, opt->dir, s_scan_progress, p.bar, why, sizeof why);
     fc_progress_destroy(&p.bar);
     if (rc) {
         fc_manifest_destroy(&m);
-        return s_fail(&p, rc, "cannot read release directory %s: %s", opt->dir, fc_strerror(rc));
+        return s_fail(&p, rc, "%s", why);
     }
     result->files = m->nfiles;
     result->bytes_total = fc_manifest_total_size(m);

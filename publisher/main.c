@@ -18,6 +18,7 @@
 #include "fc_progress.h"
 #include "fc_push.h"
 #include "fc_state.h"
+#include "fc_suggest.h"
 #include "fc_text.h"
 #include "fc_trust_cmd.h"
 
@@ -96,7 +97,8 @@ static const char *s_usage =
     "  --broker ENDPOINT   broker service endpoint, tcp://HOST:PORT or ipc://PATH (default\n"
     "                      $FLEETCAST_BROKER or tcp://127.0.0.1:7400)\n"
     "  --timeout SECS      give up when the broker does not answer for this long (default 30;\n"
-    "                      1s..1000000s, a unit may follow: 90s, 5m, 1h)\n"
+    "                      1s..1000000s, a unit may follow: 90s, 5m, 1h); at once when it\n"
+    "                      refuses this key, and after 3 s when nothing listens there\n"
     "  --json              print the result as one JSON document on stdout\n"
     "  --quiet             no progress bars\n"
     "  --window BYTES      bytes of upload in flight (default 8M; 64K..1G, K, M, G = 1024)\n"
@@ -105,7 +107,7 @@ static const char *s_usage =
     "                      Z85 key (default $FLEETCAST_BROKER_KEY); required unless\n"
     "                      --insecure\n"
     "  --cert FILE         this publisher's secret CURVE certificate (default:\n"
-    "                      publisher.cert_secret next to --key, if there)\n"
+    "                      $FLEETCAST_CERT, or publisher.cert_secret next to --key)\n"
     "  --insecure          no CURVE, for a broker started with --insecure\n"
     "  --help              this text\n"
     "\n"
@@ -389,12 +391,30 @@ static int s_status(const s_options_t *o)
 
 static int s_dispatch(s_options_t *o, const char *cmd, const char *sub, int argc, char **argv);
 
+/* An unknown command (or release subcommand), with the closest known one. */
+static int s_unknown_command(const char *cmd, const char *sub)
+{
+    static const char *const cmds[] = {"keygen", "keys", "release", "config", "audit", "status"};
+    static const char *const release_subs[] = {"push", "list"};
+    bool release = streq(cmd, "release");
+    if (release && !sub)
+        return s_usage_error("release needs a command: push or list%s", "");
+    const char *word = release ? (sub ? sub : "") : cmd;
+    const char *like = release ? fc_suggest(word, release_subs, 2) : fc_suggest(word, cmds, 6);
+    char text[256];
+    snprintf(text, sizeof text, "unknown %scommand '%s'%s%s%s", release ? "release " : "", word,
+             like ? " (did you mean '" : "", like ? like : "", like ? "'?)" : "");
+    return s_usage_error("%s", text);
+}
+
 int main(int argc, char **argv)
 {
     s_options_t o = {0};
     o.broker = getenv("FLEETCAST_BROKER") ? getenv("FLEETCAST_BROKER") : "tcp://127.0.0.1:7400";
     o.timeout_ms = 30000;
     o.window = 8u << 20;
+    o.cert =
+        getenv("FLEETCAST_CERT") && *getenv("FLEETCAST_CERT") ? getenv("FLEETCAST_CERT") : NULL;
     o.broker_key = getenv("FLEETCAST_BROKER_KEY") && *getenv("FLEETCAST_BROKER_KEY")
                        ? getenv("FLEETCAST_BROKER_KEY")
                        : NULL;
@@ -457,6 +477,7 @@ int main(int argc, char **argv)
     char msg[256];
     uint64_t n = 0;
     bool broker_given = false;
+    opterr = 0; /* its errors are told with the closest option instead */
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case O_BROKER:
@@ -548,7 +569,7 @@ int main(int argc, char **argv)
             fputs(s_usage, stdout);
             return 0;
         default:
-            return s_usage_error("unknown option%s", "");
+            return s_usage_error("%s", fc_suggest_option(longopts, argc, argv, msg, sizeof msg));
         }
     }
     if (optind >= argc) {
@@ -576,7 +597,11 @@ int main(int argc, char **argv)
     bool known = trust_cmd || streq(cmd, "config") || streq(cmd, "audit") || streq(cmd, "status") ||
                  (streq(cmd, "release") && sub && (streq(sub, "push") || streq(sub, "list")));
     if (!known)
-        return s_usage_error("unknown command '%s'", cmd);
+        return s_unknown_command(cmd, sub);
+    if (streq(cmd, "release") && streq(sub, "push") && !o.key)
+        return s_usage_error("release push needs --key FILE: the publisher's signing key "
+                             "(fleetcast keygen --out DIR makes DIR/signing.key)%s",
+                             "");
     if (!broker_given &&
         fc_optval_endpoint("FLEETCAST_BROKER", o.broker, FC_OPTVAL_IPC, msg, sizeof msg))
         return s_usage_error("%s", msg);

@@ -7,6 +7,7 @@
 #include "fc_error.h"
 #include "fc_freshness.h"
 #include "fc_sockopt.h"
+#include "fc_suggest.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@ struct fc_session_t {
     bool report_due;
     double last_report;
     fc_link_t diag_link; /* the link failure last told, FC_LINK_UNKNOWN: none */
+    bool unknown_told;   /* the daemon said its channel is unknown to the broker */
     double diag_next, diag_every;
 };
 
@@ -375,6 +377,46 @@ static void s_on_welcome(fc_session_t *self, const fc_msg_t *msg, double now)
     self->report_due = true;
 }
 
+/* A channel the broker has never had a release on is most likely a typo: a one-shot run
+   fails naming the channels it knows (and the closest); a daemon says so once and waits
+   for a first release. True if the run ended here. */
+static bool s_channel_unknown(fc_session_t *self, const fc_msg_t *msg)
+{
+    if (msg->bytes_len > 0)
+        return false;
+    const char *names[FC_MAX_SNAPSHOT] = {0};
+    size_t n = 0;
+    char known[FC_MAX_TEXT / 2] = "";
+    for (size_t i = 0; i < msg->nreleases && n < FC_MAX_SNAPSHOT; i++) {
+        const char *ch = msg->releases[i].channel;
+        if (streq(ch, self->channel))
+            return false;
+        bool seen = false;
+        for (size_t j = 0; j < n && !seen; j++)
+            seen = streq(names[j], ch);
+        if (seen)
+            continue;
+        names[n++] = ch;
+        size_t len = strlen(known);
+        snprintf(known + len, sizeof known - len, "%s%s", len ? ", " : "", ch);
+    }
+    const char *like = fc_suggest(self->channel, names, n);
+    char text[FC_MAX_TEXT];
+    snprintf(text, sizeof text,
+             "channel '%s' has never had a release on the broker at %s (known channels: %s)%s%s%s",
+             self->channel, self->broker, n ? known : "none yet", like ? "; did you mean '" : "",
+             like ? like : "", like ? "'?" : "");
+    if (self->mode == FC_AGENT_DAEMON) {
+        if (!self->unknown_told)
+            s_log(self, "%s; waiting for its first release", text);
+        self->unknown_told = true;
+        return false;
+    }
+    s_state(self, "failed", "%s", text);
+    self->host.finish(self->host.ctx, FC_AGENT_EXIT_ERROR, FC_ENOTFOUND);
+    return true;
+}
+
 static void s_on_snapshot(fc_session_t *self, const fc_msg_t *msg, double now)
 {
     self->last_progress = now;
@@ -385,6 +427,8 @@ static void s_on_snapshot(fc_session_t *self, const fc_msg_t *msg, double now)
     if (msg->seq > self->seq)
         self->seq = msg->seq;
     self->next_sync = now + S_POLL_SYNC;
+    if (s_channel_unknown(self, msg))
+        return;
     self->host.consider(self->host.ctx, msg->bytes, msg->bytes_len, now);
     if (!s_finished(self) && self->want_seq > msg->seq)
         s_sync(self, 0, now);

@@ -4,6 +4,7 @@
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_optval.h"
+#include "fc_suggest.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -97,8 +98,9 @@ static void s_usage(FILE *out)
             "  --verbose            log every state change\n"
             "  --help               this text\n"
             "\n"
-            "Exit codes (--once, --check): 0 installed or up to date; 1 error or release\n"
-            "rejected; 2 postponed by the changing hook; 3 health check failed and rolled\n"
+            "Exit codes (--once, --check): 0 installed or up to date; 1 error, release\n"
+            "rejected, or a channel the broker never had a release on; 2 postponed by the changing "
+            "hook; 3 health check failed and rolled\n"
             "back; 4 (--once with a timestamp key) otherwise fine, but no fresh signed\n"
             "timestamp came from the broker within --timeout (frozen or replayed); 100\n"
             "(--check) a newer release is available. With --once, a config change that\n"
@@ -305,11 +307,8 @@ int main(int argc, char **argv)
             }
             break;
         default:
-            if (optopt >= O_BROKER)
-                fprintf(stderr, "fleetcast-agent: option %s needs a value\n", argv[optind - 1]);
-            else
-                fprintf(stderr, "fleetcast-agent: unknown option %s\n", argv[optind - 1]);
-            fprintf(stderr, "try 'fleetcast-agent --help'\n");
+            fprintf(stderr, "fleetcast-agent: %s\ntry 'fleetcast-agent --help'\n",
+                    fc_suggest_option(opts, argc, argv, msg, sizeof msg));
             return 1;
         }
     }

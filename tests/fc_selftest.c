@@ -43,6 +43,7 @@
 #include "fc_state.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_suggest.h"
 #include "fc_suspects.h"
 #include "fc_text.h"
 #include "fc_trustlist.h"
@@ -93,6 +94,7 @@ static const s_test_t s_tests[] = {
     {"fc_state", fc_state_test},
     {"fc_role", fc_role_test},
     {"fc_link", fc_link_test},
+    {"fc_suggest", fc_suggest_test},
     {"fc_ack", fc_ack_test},
     {"fc_error", fc_error_test},
     {"fc_suspects", fc_suspects_test},

@@ -55,16 +55,17 @@ fc_pass "the CLI says the broker requires CURVE"
 
 # A one-shot agent with an unenrolled key: says so and how to enrol it, within 5 s.
 "$FC_CLI_BIN" keygen --role agent --out "$FC_TMP/intruder" >/dev/null
-agent_as() { # NAME KEY BROKER_KEY ENDPOINT MORE...
+agent_as() { # NAME KEY BROKER_KEY ENDPOINT MORE... (exec: in the background, $! is the agent)
   local name=$1 key=$2 bkey=$3 ep=$4; shift 4
-  "$FC_AGENT_BIN" --broker "$ep" --broker-key "$bkey" --key "$key" --channel stable \
+  exec "$FC_AGENT_BIN" --broker "$ep" --broker-key "$bkey" --key "$key" --channel stable \
     --install "$FC_TMP/$name/install" --state "$FC_TMP/$name/state" \
     --trust "$FC_TMP/keys/signing.pub" --id "$name" "$@"
 }
+agent_run() { ( agent_as "$@" ); }
 expect_fast "agent --once, unenrolled key" "the broker refused this agent's key: enrol it with \`fleetcast keys add-agent" \
-  agent_as intruder "$FC_TMP/intruder/agent.cert_secret" "$data/broker.cert" "$FC_SERVICE" --once --timeout 30
+  agent_run intruder "$FC_TMP/intruder/agent.cert_secret" "$data/broker.cert" "$FC_SERVICE" --once --timeout 30
 expect_fast "agent --once, wrong broker key" "the broker's key does not match --broker-key" \
-  agent_as wrongkey "$FC_TMP/keys/agent.cert_secret" "$FC_TMP/other/broker.cert" "$FC_SERVICE" --once --timeout 30
+  agent_run wrongkey "$FC_TMP/keys/agent.cert_secret" "$FC_TMP/other/broker.cert" "$FC_SERVICE" --once --timeout 30
 fc_pass "a one-shot agent says its key is refused or the broker key is wrong, within 5 s"
 
 # A daemon agent pointed at a port nothing listens on: not silent, keeps retrying, repeats.

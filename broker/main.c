@@ -6,6 +6,7 @@
 #include "fc_key.h"
 #include "fc_optval.h"
 #include "fc_suggest.h"
+#include "fc_version.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -50,6 +51,7 @@ static void s_usage(FILE *out)
             "                        is frozen or replayed. Without it heartbeats are unsigned\n"
             "  -v, --verbose         log every request to stderr\n"
             "  -h, --help            show this help and exit\n"
+            "      --version         print the version and exit\n"
             "\n"
             "Security (the default): CURVE on both sockets. The broker's own certificate is\n"
             "DIR/broker.cert_secret (make it once with 'fleetcast keygen --role broker --out\n"
@@ -79,6 +81,7 @@ int main(int argc, char *argv[])
                                             {"timestamp-key", required_argument, NULL, 't'},
                                             {"verbose", no_argument, NULL, 'v'},
                                             {"help", no_argument, NULL, 'h'},
+                                            {"version", no_argument, NULL, 'V'},
                                             {NULL, 0, NULL, 0}};
     int c;
     char msg[256];
@@ -114,6 +117,9 @@ int main(int argc, char *argv[])
         case 'v':
             verbose = true;
             break;
+        case 'V':
+            printf("fleetcast-broker %s\n", fc_version());
+            return 0;
         case 'h':
             s_usage(stdout);
             return 0;

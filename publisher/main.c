@@ -21,6 +21,7 @@
 #include "fc_suggest.h"
 #include "fc_text.h"
 #include "fc_trust_cmd.h"
+#include "fc_version.h"
 
 static const char *s_usage =
     "usage: fleetcast [--broker ENDPOINT] [--broker-key KEY] [--cert FILE | --insecure]\n"
@@ -110,6 +111,7 @@ static const char *s_usage =
     "                      $FLEETCAST_CERT, or publisher.cert_secret next to --key)\n"
     "  --insecure          no CURVE, for a broker started with --insecure\n"
     "  --help              this text\n"
+    "  --version           (alone) print the version of fleetcast and exit\n"
     "\n"
     "Values: numbers are whole and decimal (no sign, no 0x, no 1e3); --serial N and REV are\n"
     "1..9223372036854775807; PERCENT is 1..100 (a trailing % is fine). A bad value is\n"
@@ -410,6 +412,11 @@ static int s_unknown_command(const char *cmd, const char *sub)
 int main(int argc, char **argv)
 {
     s_options_t o = {0};
+    /* --version alone: the program's version (with a command, --version VER is a release's). */
+    if (argc == 2 && streq(argv[1], "--version")) {
+        printf("fleetcast %s\n", fc_version());
+        return 0;
+    }
     o.broker = getenv("FLEETCAST_BROKER") ? getenv("FLEETCAST_BROKER") : "tcp://127.0.0.1:7400";
     o.timeout_ms = 30000;
     o.window = 8u << 20;

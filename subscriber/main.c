@@ -4,7 +4,9 @@
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_optval.h"
+#include "fc_state_lock.h"
 #include "fc_suggest.h"
+#include "fc_version.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void s_usage(FILE *out)
 {
@@ -97,6 +100,7 @@ static void s_usage(FILE *out)
             "  --json               --once/--check: print one JSON object on stdout\n"
             "  --verbose            log every state change\n"
             "  --help               this text\n"
+            "  --version            print the version and exit\n"
             "\n"
             "Exit codes (--once, --check): 0 installed or up to date; 1 error, release\n"
             "rejected, or a channel the broker never had a release on; 2 postponed by the changing "
@@ -142,6 +146,7 @@ enum {
     O_JSON,
     O_VERBOSE,
     O_HELP,
+    O_PRINT_VERSION,
     O_GROUP,
     O_CFG_ING,
     O_CFG_ED,
@@ -176,6 +181,7 @@ int main(int argc, char **argv)
                                          {"json", no_argument, NULL, O_JSON},
                                          {"verbose", no_argument, NULL, O_VERBOSE},
                                          {"help", no_argument, NULL, O_HELP},
+                                         {"version", no_argument, NULL, O_PRINT_VERSION},
                                          {"group", required_argument, NULL, O_GROUP},
                                          {"config-changing", required_argument, NULL, O_CFG_ING},
                                          {"config-changed", required_argument, NULL, O_CFG_ED},
@@ -267,6 +273,9 @@ int main(int argc, char **argv)
         case O_VERBOSE:
             cfg.verbose = true;
             break;
+        case O_PRINT_VERSION:
+            printf("fleetcast-agent %s\n", fc_version());
+            return 0;
         case O_HELP:
             s_usage(stdout);
             return 0;
@@ -344,6 +353,13 @@ int main(int argc, char **argv)
     /* CZMQ's handler turns SIGINT/SIGTERM into zsys_interrupted, which the engine polls. */
     zsys_init();
     zsys_set_logstream(cfg.verbose ? stderr : NULL);
+    /* One agent per state directory: a second one would corrupt the journal. */
+    pid_t holder = 0;
+    int lock = fc_state_lock(cfg.state_dir, &holder, msg, sizeof msg);
+    if (lock < 0) {
+        fprintf(stderr, "fleetcast-agent: %s\n", msg);
+        return 1;
+    }
     int err = 0;
     fc_agent_t *agent = fc_agent_new(&cfg, &err);
     if (!agent) {
@@ -367,5 +383,6 @@ int main(int argc, char **argv)
     } else
         fc_agent_run(agent);
     fc_agent_destroy(&agent);
+    close(lock);
     return rc;
 }

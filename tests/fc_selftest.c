@@ -41,6 +41,7 @@
 #include "fc_sockopt.h"
 #include "fc_stamp.h"
 #include "fc_state.h"
+#include "fc_state_lock.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_suggest.h"
@@ -48,6 +49,7 @@
 #include "fc_text.h"
 #include "fc_trustlist.h"
 #include "fc_verifier.h"
+#include "fc_version.h"
 
 typedef struct {
     const char *name;
@@ -95,6 +97,8 @@ static const s_test_t s_tests[] = {
     {"fc_role", fc_role_test},
     {"fc_link", fc_link_test},
     {"fc_suggest", fc_suggest_test},
+    {"fc_version", fc_version_test},
+    {"fc_state_lock", fc_state_lock_test},
     {"fc_ack", fc_ack_test},
     {"fc_error", fc_error_test},
     {"fc_suspects", fc_suspects_test},

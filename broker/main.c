@@ -11,6 +11,7 @@
 #include <czmq.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,15 @@ static void s_usage(FILE *out)
             "Runs until SIGINT or SIGTERM. Exit status: 0 after a clean stop, 1 if the broker\n"
             "cannot start (data directory, database, endpoint, or no broker key), 2 on bad\n"
             "usage.\n");
+}
+
+/* Set by the SIGHUP handler (a handler can reach nothing else), taken by main's loop. */
+static volatile sig_atomic_t s_hangups;
+
+static void s_on_hup(int sig)
+{
+    (void)sig;
+    s_hangups = 1;
 }
 
 int main(int argc, char *argv[])
@@ -158,6 +168,10 @@ int main(int argc, char *argv[])
     zsys_init();
     zsys_set_logstream(stderr);
     zsys_catch_interrupts();
+    /* SIGHUP (systemctl reload) must not kill the broker. */
+    struct sigaction hup = {.sa_handler = s_on_hup, .sa_flags = SA_RESTART};
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, NULL);
 
     fc_broker_config_t config = {.data_dir = data,
                                  .service = service,
@@ -184,8 +198,15 @@ int main(int argc, char *argv[])
     fprintf(stderr, "fleetcast-broker: serving %s, announcing %s, data %s, %s\n",
             fc_broker_service_endpoint(broker), fc_broker_announce_endpoint(broker), data,
             insecure ? "INSECURE" : "CURVE (keys in DATA/keys)");
-    while (!zsys_interrupted)
+    while (!zsys_interrupted) {
         zclock_sleep(200);
+        if (s_hangups) {
+            s_hangups = 0;
+            /* Enrolled keys are read again every second anyway (fc_keyring). */
+            fprintf(stderr, "fleetcast-broker: SIGHUP: enrolled keys are re-read within a "
+                            "second; nothing else to reload\n");
+        }
+    }
     fc_broker_destroy(&broker);
     fprintf(stderr, "fleetcast-broker: stopped\n");
     return 0;

@@ -18,6 +18,11 @@
    read as zeros. Never in a real agent; off unless called (before the engine runs). */
 void fc_agent_sim_discard(fc_agent_t *self, bool on);
 
+/* Asks the running engine to reload what it read from files at start (the --trust keys);
+   async-signal-safe: fleetcast-agent calls it from its SIGHUP handler. The engine's loop
+   does the work, between two events, without dropping a transfer. */
+void fc_agent_reload(fc_agent_t *self);
+
 void fc_agent_test(bool verbose);
 
 #endif

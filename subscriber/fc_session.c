@@ -165,6 +165,7 @@ static void s_trust_ask(fc_session_t *self)
         s_request(self, &m, &s_kind_trust, NULL);
 }
 
+
 /* A GET_TRUST reply: the keys rotated; a release refused under the old keys deserves
    another look under the new ones. */
 static void s_on_trust_reply(fc_session_t *self, const fc_msg_t *msg, double now)
@@ -256,6 +257,13 @@ static void s_sub_connect(fc_session_t *self, const char *endpoint)
         return;
     }
     fc_msg_set_str(self->sub_endpoint, sizeof self->sub_endpoint, endpoint);
+}
+
+void fc_session_resync(fc_session_t *self, double now)
+{
+    s_trust_ask(self);
+    if (self->welcomed && !s_asking(self, &s_kind_sync))
+        s_sync(self, 0, now);
 }
 
 void fc_session_set_live(fc_session_t *self)

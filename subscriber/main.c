@@ -11,6 +11,7 @@
 #include <czmq.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,9 @@ static void s_usage(FILE *out)
             "  --help               this text\n"
             "  --version            print the version and exit\n"
             "\n"
+            "SIGHUP reads the --trust file again and asks the broker for a newer key list;\n"
+            "transfers go on. SIGINT or SIGTERM stops the agent.\n"
+            "\n"
             "Exit codes (--once, --check): 0 installed or up to date; 1 error, release\n"
             "rejected, or a channel the broker never had a release on; 2 postponed by the changing "
             "hook; 3 health check failed and rolled\n"
@@ -159,6 +163,16 @@ enum {
     O_HOOK_TIMEOUT,
     O_PRODUCT
 };
+
+/* The SIGHUP handler's only way to the engine: a handler gets no argument. NULL until the
+   engine exists (a SIGHUP before then is ignored, not fatal). */
+static fc_agent_t *s_hup_agent;
+
+static void s_on_hup(int sig)
+{
+    (void)sig;
+    fc_agent_reload(s_hup_agent);
+}
 
 int main(int argc, char **argv)
 {
@@ -353,6 +367,10 @@ int main(int argc, char **argv)
     /* CZMQ's handler turns SIGINT/SIGTERM into zsys_interrupted, which the engine polls. */
     zsys_init();
     zsys_set_logstream(cfg.verbose ? stderr : NULL);
+    /* SIGHUP reloads (systemctl reload), never kills: caught from here on. */
+    struct sigaction hup = {.sa_handler = s_on_hup, .sa_flags = SA_RESTART};
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, NULL);
     /* One agent per state directory: a second one would corrupt the journal. */
     pid_t holder = 0;
     int lock = fc_state_lock(cfg.state_dir, &holder, msg, sizeof msg);
@@ -367,6 +385,7 @@ int main(int argc, char **argv)
                 cfg.install_dir, cfg.state_dir, fc_strerror(err));
         return 1;
     }
+    s_hup_agent = agent;
     int rc = 0;
     if (once || check) {
         fc_agent_result_t r;
@@ -382,6 +401,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "fleetcast-agent: %s\n", r.message);
     } else
         fc_agent_run(agent);
+    s_hup_agent = NULL;
     fc_agent_destroy(&agent);
     close(lock);
     return rc;

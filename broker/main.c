@@ -1,10 +1,14 @@
 /* main.c: fleetcast-broker: parse options, start the broker actor, run until a signal. */
 #include "fc_broker.h"
+#include "fc_conffile.h"
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_key.h"
+#include "fc_log.h"
+#include "fc_notify.h"
 #include "fc_optval.h"
+#include "fc_refusals.h"
 #include "fc_suggest.h"
 #include "fc_version.h"
 
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S_DEFAULT_SERVICE "tcp://*:7400"
 #define S_DEFAULT_ANNOUNCE "tcp://*:7401"
@@ -53,6 +58,13 @@ static void s_usage(FILE *out)
             "  -v, --verbose         log every request to stderr\n"
             "  -h, --help            show this help and exit\n"
             "      --version         print the version and exit\n"
+            "      --config FILE     settings as 'name = value' lines, any long option\n"
+            "                        without its dashes (default /etc/fleetcast/broker.conf\n"
+            "                        if it exists); the command line wins\n"
+            "      --log-level LEVEL error, warning, notice, info (default) or debug\n"
+            "      --log-format FMT  text (default: RFC 3339 time, level, program, message;\n"
+            "                        the journal's <N> priority instead of the time when\n"
+            "                        stderr is the journal) or json (one object a line)\n"
             "\n"
             "Security (the default): CURVE on both sockets. The broker's own certificate is\n"
             "DIR/broker.cert_secret (make it once with 'fleetcast keygen --role broker --out\n"
@@ -77,12 +89,25 @@ static void s_on_hup(int sig)
     s_hangups = 1;
 }
 
+/* The config file's settings (kept for the life of the process: argv points into them). */
+static fc_conffile_t *s_conf;
+#define S_DEFAULT_CONF "/etc/fleetcast/broker.conf"
+
+/* "FILE line N, key K: " when the option being parsed came from the config file. */
+static const char *s_where(void)
+{
+    static char buf[FC_MAX_TEXT];
+    return fc_conffile_where(s_conf, optind - 1, buf, sizeof buf);
+}
+
 int main(int argc, char *argv[])
 {
     const char *data = NULL, *service = S_DEFAULT_SERVICE, *announce = S_DEFAULT_ANNOUNCE;
     bool verbose = false, insecure = false;
     uint32_t restart_share = 25;
     const char *stamp_file = NULL;
+    fc_log_level_t log_level = FC_LOG_INFO;
+    fc_log_format_t log_format = FC_LOG_TEXT;
     static const struct option options[] = {{"data", required_argument, NULL, 'd'},
                                             {"service", required_argument, NULL, 's'},
                                             {"announce", required_argument, NULL, 'a'},
@@ -92,9 +117,23 @@ int main(int argc, char *argv[])
                                             {"verbose", no_argument, NULL, 'v'},
                                             {"help", no_argument, NULL, 'h'},
                                             {"version", no_argument, NULL, 'V'},
+                                            {"log-level", required_argument, NULL, 'L'},
+                                            {"log-format", required_argument, NULL, 'F'},
+                                            {"config", required_argument, NULL, 'C'},
                                             {NULL, 0, NULL, 0}};
     int c;
-    char msg[256];
+    char msg[1024];
+    /* The config file's settings first, the command line's after them (it wins). */
+    const char *conf_path = fc_conffile_arg(argc, argv);
+    if (!conf_path && access(S_DEFAULT_CONF, F_OK) == 0)
+        conf_path = S_DEFAULT_CONF;
+    if (conf_path && !(s_conf = fc_conffile_load(conf_path, options, msg, sizeof msg))) {
+        fprintf(stderr, "fleetcast-broker: %s\n", msg);
+        return 2;
+    }
+    argv = fc_conffile_argv(s_conf, argc, argv, &argc);
+    if (!argv)
+        return 1;
     opterr = 0; /* one short line with the closest option instead of getopt's */
     while ((c = getopt_long(argc, argv, "d:s:a:vh", options, NULL)) != -1) {
         switch (c) {
@@ -106,7 +145,7 @@ int main(int argc, char *argv[])
             /* ipc:// too: an agent on the same machine reaches it; inproc:// never could. */
             if (fc_optval_endpoint(c == 's' ? "--service" : "--announce", optarg,
                                    FC_OPTVAL_BIND | FC_OPTVAL_IPC, msg, sizeof msg)) {
-                fprintf(stderr, "fleetcast-broker: %s\n", msg);
+                fprintf(stderr, "fleetcast-broker: %s%s\n", s_where(), msg);
                 return 2;
             }
             *(c == 's' ? &service : &announce) = optarg;
@@ -117,7 +156,7 @@ int main(int argc, char *argv[])
         case 'r':
             if (fc_optval_percent("--restart-share", optarg, 1, 100, &restart_share, msg,
                                   sizeof msg)) {
-                fprintf(stderr, "fleetcast-broker: %s\n", msg);
+                fprintf(stderr, "fleetcast-broker: %s%s\n", s_where(), msg);
                 return 2;
             }
             break;
@@ -127,6 +166,16 @@ int main(int argc, char *argv[])
         case 'v':
             verbose = true;
             break;
+        case 'L':
+        case 'F':
+            if (c == 'L' ? fc_log_optval_level(optarg, &log_level, msg, sizeof msg)
+                         : fc_log_optval_format(optarg, &log_format, msg, sizeof msg)) {
+                fprintf(stderr, "fleetcast-broker: %s%s\n", s_where(), msg);
+                return 2;
+            }
+            break;
+        case 'C':
+            break; /* read before the loop */
         case 'V':
             printf("fleetcast-broker %s\n", fc_version());
             return 0;
@@ -166,7 +215,13 @@ int main(int argc, char *argv[])
         }
     }
     zsys_init();
-    zsys_set_logstream(stderr);
+    /* One format for our lines and CZMQ's (zauth's too). */
+    fc_log_setup("fleetcast-broker", verbose ? FC_LOG_DEBUG : log_level, log_format, NULL);
+    FILE *zlog = fc_log_zsys_stream();
+    zsys_set_logstream(zlog ? zlog : stderr);
+    fc_refusals_t *refusals = fc_refusals_new(verbose);
+    if (refusals)
+        fc_log_zsys_filter(fc_refusals_filter, refusals);
     zsys_catch_interrupts();
     /* SIGHUP (systemctl reload) must not kill the broker. */
     struct sigaction hup = {.sa_handler = s_on_hup, .sa_flags = SA_RESTART};
@@ -181,33 +236,49 @@ int main(int argc, char *argv[])
                                  .secure = !insecure,
                                  .timestamp_key = stamp_file ? &stamp_key : NULL};
     if (insecure)
-        fprintf(stderr,
-                "fleetcast-broker: WARNING: INSECURE MODE (--insecure): no CURVE, no\n"
-                "fleetcast-broker: WARNING: authentication; anyone who can reach %s\n"
-                "fleetcast-broker: WARNING: may push releases and config to the fleet\n",
-                service);
+        fc_log(FC_LOG_WARNING,
+               "WARNING: INSECURE MODE (--insecure): no CURVE, no authentication; anyone who "
+               "can reach %s may push releases and config to the fleet",
+               service);
     int err = FC_OK;
     char text[FC_MAX_TEXT + 1] = "";
     fc_broker_t *broker = fc_broker_new(&config, &err, text, sizeof text);
     if (stamp_file)
         fc_signkey_wipe(&stamp_key); /* the broker keeps its own copy */
     if (!broker) {
-        fprintf(stderr, "fleetcast-broker: %s\n", *text ? text : fc_strerror(err));
+        fc_log(FC_LOG_ERROR, "%s", *text ? text : fc_strerror(err));
+        fc_log_zsys_filter(NULL, NULL);
+        fc_refusals_destroy(&refusals);
         return 1;
     }
-    fprintf(stderr, "fleetcast-broker: serving %s, announcing %s, data %s, %s\n",
-            fc_broker_service_endpoint(broker), fc_broker_announce_endpoint(broker), data,
-            insecure ? "INSECURE" : "CURVE (keys in DATA/keys)");
+    fc_log(FC_LOG_NOTICE, "version %s serving %s, announcing %s, data %s, %s", fc_version(),
+           fc_broker_service_endpoint(broker), fc_broker_announce_endpoint(broker), data,
+           insecure ? "INSECURE" : "CURVE (keys in DATA/keys)");
+    fc_notify_ready("serving");
+    /* systemd's watchdog (WatchdogSec=): petted from this loop at a third of its interval. */
+    uint64_t watchdog_ms = fc_notify_watchdog_ms();
+    int64_t next_pet = 0;
     while (!zsys_interrupted) {
         zclock_sleep(200);
+        if (watchdog_ms && zclock_mono() >= next_pet) {
+            fc_notify_watchdog();
+            next_pet = zclock_mono() + (int64_t)(watchdog_ms / 3);
+        }
         if (s_hangups) {
             s_hangups = 0;
-            /* Enrolled keys are read again every second anyway (fc_keyring). */
-            fprintf(stderr, "fleetcast-broker: SIGHUP: enrolled keys are re-read within a "
-                            "second; nothing else to reload\n");
+            fc_notify_reloading();
+            /* Enrolled keys are read again every second anyway (fc_keyring); the log's
+               journal mode is decided again (stderr may have been handed over). */
+            fc_log_setup("fleetcast-broker", verbose ? FC_LOG_DEBUG : log_level, log_format, NULL);
+            fc_log(FC_LOG_NOTICE, "SIGHUP: enrolled keys are re-read within a second; "
+                                  "nothing else to reload");
+            fc_notify_ready("serving");
         }
     }
+    fc_notify_stopping();
     fc_broker_destroy(&broker);
-    fprintf(stderr, "fleetcast-broker: stopped\n");
+    fc_log_zsys_filter(NULL, NULL);
+    fc_refusals_destroy(&refusals);
+    fc_log(FC_LOG_NOTICE, "stopped");
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fc_client.h"
+#include "fc_conffile.h"
 #include "fc_config_cmd.h"
 #include "fc_error.h"
 #include "fc_hash.h"
@@ -112,6 +113,10 @@ static const char *s_usage =
     "  --insecure          no CURVE, for a broker started with --insecure\n"
     "  --help              this text\n"
     "  --version           (alone) print the version of fleetcast and exit\n"
+    "  --config FILE       settings as 'name = value' lines, any long option without its\n"
+    "                      dashes: broker, broker-key, cert, key, ... (default\n"
+    "                      $FLEETCAST_CONFIG, or ~/.config/fleetcast/cli.conf if it exists);\n"
+    "                      the command line wins\n"
     "\n"
     "Values: numbers are whole and decimal (no sign, no 0x, no 1e3); --serial N and REV are\n"
     "1..9223372036854775807; PERCENT is 1..100 (a trailing % is fine). A bad value is\n"
@@ -149,6 +154,34 @@ static int s_usage_error(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n(see fleetcast --help)\n");
     return 2;
+}
+
+/* The config file's settings (kept for the life of the process: argv points into them). */
+static fc_conffile_t *s_conf;
+
+/* A bad option value, said with where it came from when that was the config file. */
+static int s_option_error(const char *msg)
+{
+    char where[FC_MAX_TEXT];
+    fc_conffile_where(s_conf, optind - 1, where, sizeof where);
+    fprintf(stderr, "fleetcast: %s%s\n(see fleetcast --help)\n", where, msg);
+    return 2;
+}
+
+/* The CLI's config file: --config, $FLEETCAST_CONFIG, or ~/.config/fleetcast/cli.conf if it
+   exists. NULL: none. */
+static const char *s_config_path(int argc, char **argv, char *buf, size_t size)
+{
+    const char *path = fc_conffile_arg(argc, argv);
+    if (path)
+        return path;
+    if (getenv("FLEETCAST_CONFIG") && *getenv("FLEETCAST_CONFIG"))
+        return getenv("FLEETCAST_CONFIG");
+    const char *home = getenv("HOME");
+    if (!home)
+        return NULL;
+    snprintf(buf, size, "%s/.config/fleetcast/cli.conf", home);
+    return access(buf, F_OK) == 0 ? buf : NULL;
 }
 
 /* The CURVE client settings for commands that talk to the broker. 0, or 1 with a message. */
@@ -440,6 +473,7 @@ int main(int argc, char **argv)
         O_PRODUCT,
         O_WINDOW,
         O_HELP,
+        O_CONFIG,
         O_SCOPE,
         O_MESSAGE,
         O_CANARY,
@@ -467,6 +501,7 @@ int main(int argc, char **argv)
                                              {"product", required_argument, 0, O_PRODUCT},
                                              {"window", required_argument, 0, O_WINDOW},
                                              {"help", no_argument, 0, O_HELP},
+                                             {"config", required_argument, 0, O_CONFIG},
                                              {"scope", required_argument, 0, O_SCOPE},
                                              {"message", required_argument, 0, O_MESSAGE},
                                              {"canary", required_argument, 0, O_CANARY},
@@ -481,22 +516,32 @@ int main(int argc, char **argv)
                                              {"trust", required_argument, 0, O_TRUST},
                                              {0, 0, 0, 0}};
     int c;
-    char msg[256];
+    char msg[1024];
     uint64_t n = 0;
     bool broker_given = false;
+    /* The config file's settings first, the command line's after them (it wins). */
+    char conf_buf[PATH_MAX];
+    const char *conf_path = s_config_path(argc, argv, conf_buf, sizeof conf_buf);
+    if (conf_path && !(s_conf = fc_conffile_load(conf_path, longopts, msg, sizeof msg))) {
+        fprintf(stderr, "fleetcast: %s\n", msg);
+        return 2;
+    }
+    argv = fc_conffile_argv(s_conf, argc, argv, &argc);
+    if (!argv)
+        return 1;
     opterr = 0; /* its errors are told with the closest option instead */
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case O_BROKER:
             if (fc_optval_endpoint("--broker", optarg, FC_OPTVAL_IPC, msg, sizeof msg))
-                return s_usage_error("%s", msg);
+                return s_option_error(msg);
             o.broker = optarg;
             broker_given = true;
             break;
         case O_TIMEOUT:
             if (fc_optval_duration("--timeout", optarg, 1000, 1000, 1000000000, &n, msg,
                                    sizeof msg))
-                return s_usage_error("%s", msg);
+                return s_option_error(msg);
             o.timeout_ms = (int)n;
             break;
         case O_JSON:
@@ -525,14 +570,14 @@ int main(int argc, char **argv)
             break;
         case O_SERIAL:
             if (fc_optval_uint("--serial", optarg, 1, INT64_MAX, &o.serial, msg, sizeof msg))
-                return s_usage_error("%s", msg);
+                return s_option_error(msg);
             break;
         case O_PRODUCT:
             o.product = optarg;
             break;
         case O_WINDOW:
             if (fc_optval_size("--window", optarg, 64 << 10, 1 << 30, &o.window, msg, sizeof msg))
-                return s_usage_error("%s", msg);
+                return s_option_error(msg);
             break;
         case O_SCOPE:
             o.config.scope = optarg;
@@ -545,7 +590,7 @@ int main(int argc, char **argv)
             if (fc_optval_percent(c == O_CANARY ? "--canary" : "--halt-percent", optarg, 1, 100,
                                   c == O_CANARY ? &o.config.canary : &o.config.halt_percent, msg,
                                   sizeof msg))
-                return s_usage_error("%s", msg);
+                return s_option_error(msg);
             break;
         case O_AGENT:
             o.config.agent = optarg;
@@ -571,6 +616,8 @@ int main(int argc, char **argv)
         case O_TRUST:
             o.trust = optarg;
             break;
+        case O_CONFIG:
+            break; /* read before the loop */
         case 'h':
         case O_HELP:
             fputs(s_usage, stdout);

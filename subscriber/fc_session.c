@@ -165,7 +165,6 @@ static void s_trust_ask(fc_session_t *self)
         s_request(self, &m, &s_kind_trust, NULL);
 }
 
-
 /* A GET_TRUST reply: the keys rotated; a release refused under the old keys deserves
    another look under the new ones. */
 static void s_on_trust_reply(fc_session_t *self, const fc_msg_t *msg, double now)
@@ -408,12 +407,15 @@ static bool s_channel_unknown(fc_session_t *self, const fc_msg_t *msg)
         size_t len = strlen(known);
         snprintf(known + len, sizeof known - len, "%s%s", len ? ", " : "", ch);
     }
+    /* A broker with nothing published yet: a first push is awaited, not a typo. */
+    if (n == 0)
+        return false;
     const char *like = fc_suggest(self->channel, names, n);
     char text[FC_MAX_TEXT];
     snprintf(text, sizeof text,
              "channel '%s' has never had a release on the broker at %s (known channels: %s)%s%s%s",
-             self->channel, self->broker, n ? known : "none yet", like ? "; did you mean '" : "",
-             like ? like : "", like ? "'?" : "");
+             self->channel, self->broker, known, like ? "; did you mean '" : "", like ? like : "",
+             like ? "'?" : "");
     if (self->mode == FC_AGENT_DAEMON) {
         if (!self->unknown_told)
             s_log(self, "%s; waiting for its first release", text);

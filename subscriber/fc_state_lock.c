@@ -8,50 +8,74 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+
+/* The PID holding an flock on the file with st's device and inode, from /proc/locks
+   ("1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF", the device in hex); 0 if not found. */
+static pid_t s_holder(const struct stat *st)
+{
+    FILE *f = fopen("/proc/locks", "re");
+    if (!f)
+        return 0;
+    char want[64], line[256];
+    snprintf(want, sizeof want, "%02x:%02x:%llu", major(st->st_dev), minor(st->st_dev),
+             (unsigned long long)st->st_ino);
+    pid_t pid = 0;
+    while (!pid && fgets(line, sizeof line, f)) {
+        char kind[16], dev[64];
+        long p = 0;
+        if (sscanf(line, "%*s %15s %*s %*s %ld %63s", kind, &p, dev) == 3 &&
+            strcmp(kind, "FLOCK") == 0 && strcmp(dev, want) == 0 && p > 0)
+            pid = (pid_t)p;
+    }
+    fclose(f);
+    return pid;
+}
 
 int fc_state_lock(const char *state_dir, pid_t *holder, char *why, size_t whysize)
 {
     *holder = 0;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/agent.lock", state_dir);
-    if (fc_mkdirs(state_dir, 0700) != 0) {
-        snprintf(why, whysize, "cannot create state directory %s: %s", state_dir, strerror(errno));
+    /* The lock is taken before the agent's own checks of the directory, so it writes
+       nothing (an flock on the directory itself) and never goes through a link. "LINK/" is
+       LINK. */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", state_dir);
+    for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+        dir[n - 1] = '\0';
+    struct stat st;
+    if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+        snprintf(why, whysize,
+                 "state dir %s is a symlink: the agent keeps its state only in a real "
+                 "directory, never through a link; remove the link and use a directory (or "
+                 "give --state the real path)",
+                 dir);
         return -1;
     }
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fc_mkdirs(dir, 0700) != 0) {
+        snprintf(why, whysize, "cannot create state dir %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
-        snprintf(why, whysize, "cannot open %s: %s", path, strerror(errno));
+        snprintf(why, whysize, "cannot open state dir %s: %s", dir, strerror(errno));
         return -1;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
-        char text[32] = "";
-        ssize_t n = pread(fd, text, sizeof text - 1, 0);
-        close(fd);
-        if (e != EWOULDBLOCK) {
-            snprintf(why, whysize, "cannot lock %s: %s", path, strerror(e));
-            return -1;
-        }
-        long pid = n > 0 ? strtol(text, NULL, 10) : 0;
-        *holder = pid > 0 ? (pid_t)pid : 0;
-        if (*holder)
-            snprintf(why, whysize,
-                     "state directory %s is in use by the agent with PID %ld (%s): one agent per "
-                     "state directory",
-                     state_dir, pid, path);
-        else
-            snprintf(why, whysize, "state directory %s is in use by another agent (%s)", state_dir,
-                     path);
-        return -1;
-    }
-    /* Ours: say who holds it. A stale PID from a crashed agent is overwritten here. */
-    char text[32];
-    int len = snprintf(text, sizeof text, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)len, 0) != len) {
-        snprintf(why, whysize, "cannot write %s: %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return fd;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return fd;
+    int e = errno;
+    if (e == EWOULDBLOCK && fstat(fd, &st) == 0)
+        *holder = s_holder(&st);
+    close(fd);
+    if (e != EWOULDBLOCK)
+        snprintf(why, whysize, "cannot lock state dir %s: %s", dir, strerror(e));
+    else if (*holder)
+        snprintf(why, whysize,
+                 "state dir %s is in use by the agent with PID %ld: one agent per state "
+                 "directory",
+                 dir, (long)*holder);
+    else
+        snprintf(why, whysize, "state dir %s is in use by another agent", dir);
+    return -1;
 }

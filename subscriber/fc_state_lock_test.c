@@ -41,6 +41,13 @@ void fc_state_lock_test(bool verbose)
     FC_CHECK(got[0] == -1 && got[1] == (long)getpid());
     close(pipefd[0]);
     close(pipefd[1]);
+    /* A state dir that is a link is refused, with or without a trailing slash. */
+    char link[160];
+    snprintf(link, sizeof link, "%s/link", dir);
+    FC_CHECK(symlink(state, link) == 0);
+    FC_CHECK(fc_state_lock(link, &holder, why, sizeof why) == -1 && strstr(why, "is a symlink"));
+    strcat(link, "/");
+    FC_CHECK(fc_state_lock(link, &holder, why, sizeof why) == -1 && strstr(why, "is a symlink"));
     /* Released on close: the next one takes it. */
     close(fd);
     fd = fc_state_lock(state, &holder, why, sizeof why);

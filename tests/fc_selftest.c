@@ -11,6 +11,7 @@
 #include "fc_chunks.h"
 #include "fc_client.h"
 #include "fc_clock.h"
+#include "fc_conffile.h"
 #include "fc_config.h"
 #include "fc_config_service.h"
 #include "fc_curve.h"
@@ -29,12 +30,14 @@
 #include "fc_key.h"
 #include "fc_keyring.h"
 #include "fc_link.h"
+#include "fc_log.h"
 #include "fc_manifest.h"
 #include "fc_mpack.h"
 #include "fc_msg.h"
 #include "fc_optval.h"
 #include "fc_policy.h"
 #include "fc_reconf.h"
+#include "fc_refusals.h"
 #include "fc_requester.h"
 #include "fc_role.h"
 #include "fc_session.h"
@@ -98,6 +101,9 @@ static const s_test_t s_tests[] = {
     {"fc_link", fc_link_test},
     {"fc_suggest", fc_suggest_test},
     {"fc_version", fc_version_test},
+    {"fc_log", fc_log_test},
+    {"fc_conffile", fc_conffile_test},
+    {"fc_refusals", fc_refusals_test},
     {"fc_state_lock", fc_state_lock_test},
     {"fc_ack", fc_ack_test},
     {"fc_error", fc_error_test},

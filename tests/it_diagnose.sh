@@ -42,6 +42,15 @@ expect_fast "CLI, unenrolled key" "the broker refused this publisher's key: enro
   cli_as "$stranger" "$data/broker.cert" "$FC_SERVICE" status
 fc_pass "the CLI says its key is not enrolled, and how to enrol it"
 
+# The broker logs the refusal with the key and the address, once a minute per key.
+for _ in 1 2 3; do cli_as "$stranger" "$data/broker.cert" "$FC_SERVICE" status >/dev/null 2>&1 || true; done
+fc_wait_for "the broker to log the refused key" 5 grep -qF "refused a connection from 127.0.0.1: CURVE key" "$FC_TMP/broker.log"
+n=$(grep -cF "refused a connection from 127.0.0.1: CURVE key" "$FC_TMP/broker.log")
+[ "$n" = 1 ] || fc_fail "the broker logged $n refusals of one key within a minute: $(grep refused "$FC_TMP/broker.log")"
+grep "refused a connection" "$FC_TMP/broker.log" | grep -q " warning fleetcast-broker: " ||
+  fc_fail "the refusal is not a warning in the log format: $(grep refused "$FC_TMP/broker.log")"
+fc_pass "the broker logs a refused key with its address, once a minute per key"
+
 # Another broker's key given as --broker-key.
 "$FC_CLI_BIN" keygen --role broker --out "$FC_TMP/other" >/dev/null
 expect_fast "CLI, wrong broker key" "the broker's key does not match --broker-key" \

@@ -15,6 +15,12 @@ fc_pass "--version on every program: fleetcast-X $version (git describe)"
 
 data="$FC_TMP/broker"
 fc_start_broker "$data"
+
+# One log format: RFC 3339 UTC time with milliseconds, level, program, message.
+rfc3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z (error|warning|notice|info|debug) '
+fc_wait_for "the broker's first line" 5 grep -q "serving" "$FC_TMP/broker.log"
+grep -Eq "${rfc3339}fleetcast-broker: version $version.* serving " "$FC_TMP/broker.log" ||
+  fc_fail "broker log line: $(head -1 "$FC_TMP/broker.log")"
 mkdir -p "$FC_TMP/src"
 echo v1 >"$FC_TMP/src/app"
 fc_push "$FC_TMP/src" 1 >/dev/null
@@ -29,6 +35,31 @@ grep -qF "is in use by the agent with PID $a1" "$FC_TMP/a1.log" ||
   fc_fail "the second agent does not name PID $a1: $(tail -3 "$FC_TMP/a1.log")"
 kill -0 "$a1" || fc_fail "the first agent died"
 fc_pass "a second agent on the same state directory exits naming the PID holding it"
+
+grep -Eq "${rfc3339}fleetcast-agent: agent a1: " "$FC_TMP/a1.log" ||
+  fc_fail "agent log line: $(head -1 "$FC_TMP/a1.log")"
+# --log-format json: one object a line.
+fc_config_agent j1 --log-format json
+fc_wait_for "j1 to install" 20 test -f "$FC_TMP/j1/install/current/app"
+grep -Eq '^\{"time":"[0-9T:.-]+Z","level":"info","program":"fleetcast-agent","message":"agent j1: ' "$FC_TMP/j1.log" ||
+  fc_fail "json log line: $(head -1 "$FC_TMP/j1.log")"
+# stderr is the journal ($JOURNAL_STREAM names its device and inode): priority prefixes.
+touch "$FC_TMP/journal.log"
+js="$(stat -c %d "$FC_TMP/journal.log"):$(stat -c %i "$FC_TMP/journal.log")"
+JOURNAL_STREAM=$js fc_agent_run jr 2>>"$FC_TMP/journal.log" || true
+JOURNAL_STREAM=$js "$FC_AGENT_BIN" "${FC_AGENT_SEC_ARGS[@]}" --broker "$FC_SERVICE" --channel stable \
+  --install "$FC_TMP/jd/install" --state "$FC_TMP/jd/state" --trust "$FC_TMP/keys/signing.pub" \
+  --id jd 2>>"$FC_TMP/journal.log" &
+jd=$!
+FC_PIDS+=("$jd")
+fc_wait_for "jd to log to the journal" 10 grep -q '^<6>fleetcast-agent: agent jd: ' "$FC_TMP/journal.log"
+grep -Eq '^[0-9]{4}-' "$FC_TMP/journal.log" && fc_fail "a timestamp went to the journal: $(cat "$FC_TMP/journal.log")"
+fc_stop "$jd"
+rc=0
+"$FC_AGENT_BIN" --log-level loud >/dev/null 2>"$FC_TMP/ll.err" || rc=$?
+[ "$rc" = 1 ] && grep -qF -- "--log-level needs one of error, warning, notice, info, debug, not 'loud'" "$FC_TMP/ll.err" ||
+  fc_fail "--log-level loud: status $rc: $(cat "$FC_TMP/ll.err")"
+fc_pass "one log format (RFC 3339 ms, level, program), --log-format json, journal priorities, --log-level checked"
 
 # SIGHUP reloads the agent: a key added to its --trust file counts, and a transfer under
 # way goes on. a2 trusts only the suite's key at first.
@@ -57,3 +88,35 @@ fc_wait_for "the broker to log the hangup" 10 grep -qF "SIGHUP" "$FC_TMP/broker.
 kill -0 "$FC_BROKER_PID" || fc_fail "SIGHUP killed the broker"
 fc_cli status >/dev/null || fc_fail "the broker does not answer after SIGHUP"
 fc_pass "SIGHUP does not kill the broker"
+
+# Type=notify: READY once serving, RELOADING/READY around SIGHUP, STOPPING on the way out,
+# sent to $NOTIFY_SOCKET as systemd would read them (a datagram socket here).
+python3 - "$FC_TMP/notify.sock" "$FC_TMP/notify.log" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(0.5)
+end = time.time() + 30
+with open(sys.argv[2], "a") as out:
+    while time.time() < end:
+        try:
+            data = s.recv(4096)
+        except socket.timeout:
+            continue
+        out.write(data.decode() + "\n--\n")
+        out.flush()
+PY
+FC_PIDS+=($!)
+fc_wait_for "the notify listener" 5 test -S "$FC_TMP/notify.sock"
+ports=($(fc_ports 2))
+NOTIFY_SOCKET="$FC_TMP/notify.sock" "$FC_BROKER_BIN" --data "$data" --service "tcp://127.0.0.1:${ports[0]}" \
+  --announce "tcp://127.0.0.1:${ports[1]}" 2>>"$FC_TMP/b2.log" &
+b2=$!
+FC_PIDS+=("$b2")
+fc_wait_for "READY=1 from the broker" 10 grep -q "^READY=1" "$FC_TMP/notify.log"
+kill -HUP "$b2"
+fc_wait_for "RELOADING=1 from the broker" 10 grep -q "^RELOADING=1" "$FC_TMP/notify.log"
+fc_wait_for "READY=1 again" 10 test "$(grep -c '^READY=1' "$FC_TMP/notify.log")" -ge 2
+fc_stop "$b2"
+grep -q "^STOPPING=1" "$FC_TMP/notify.log" || fc_fail "no STOPPING=1: $(cat "$FC_TMP/notify.log")"
+fc_pass "the broker tells systemd READY, RELOADING and STOPPING (sd_notify)"

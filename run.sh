@@ -19,11 +19,11 @@ esac
 # Build and test dependencies, as Debian package names; nginx and curl are the baseline the
 # fan-out benchmark (and its smoke test) measures against, python3 reads JSON and writes
 # damaged journals in two suites, clang-format checks the format. libsystemd-dev: sd_notify
-# for the Type=notify units; dpkg-dev (dpkg-shlibdeps) and systemd (systemd-analyze verify)
-# for the packaging suite, which builds the .deb packages with CPack.
+# for the Type=notify units; scdoc makes the man pages; dpkg-dev (dpkg-shlibdeps) and
+# systemd (systemd-analyze verify) and lintian for the packaging suite (it builds the debs).
 packages=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
-          libsodium-dev libsqlite3-dev libjansson-dev sqlite3 procps libsystemd-dev)
-[ "$what" = test ] && packages+=("nginx-light|nginx" curl python3 clang-format dpkg-dev systemd)
+          libsodium-dev libsqlite3-dev libjansson-dev sqlite3 procps libsystemd-dev scdoc)
+[ "$what" = test ] && packages+=("nginx-light|nginx" curl python3 clang-format dpkg-dev systemd lintian)
 bash tools/apt_install.sh "${packages[@]}"
 
 build=build

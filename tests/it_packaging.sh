@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # it_packaging.sh: the Debian packages CPack builds (fleetcast-broker, fleetcast-agent,
-# fleetcast-cli, libfleetcast-dev), unpacked into a temporary root: what each holds (the
+# fleetcast-cli, libfleetcast0 and libfleetcast-dev), lintian without errors, unpacked into a temporary root: what each holds (the
 # three programs in /usr/bin, no test helper, units, conffiles, the system user made in
 # postinst), the units verified by systemd-analyze against that root, and the installed
 # programs run from their config files alone (systemd need not be PID 1: they are started
@@ -16,9 +16,16 @@ t0=$(date +%s%N)
 cpack --config "$FC_BUILD/CPackConfig.cmake" -B "$FC_TMP/pkg" >"$FC_TMP/cpack.log" 2>&1 ||
   fc_fail "cpack failed: $(tail -20 "$FC_TMP/cpack.log")"
 echo "  cpack: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+if command -v lintian >/dev/null; then
+  lintian --fail-on error "$FC_TMP"/pkg/*.deb >"$FC_TMP/lintian.log" 2>&1 ||
+    fc_fail "lintian reports errors: $(grep '^E:' "$FC_TMP/lintian.log")"
+  fc_pass "lintian: no errors ($(grep -c '^W:' "$FC_TMP/lintian.log" || true) warnings)"
+else
+  echo "  (no lintian: packages not checked)"
+fi
 root="$FC_TMP/root"
 mkdir -p "$root"
-for p in fleetcast-broker fleetcast-agent fleetcast-cli libfleetcast-dev; do
+for p in fleetcast-broker fleetcast-agent fleetcast-cli libfleetcast0 libfleetcast-dev; do
   deb=$(ls "$FC_TMP"/pkg/${p}_*.deb 2>/dev/null | head -1)
   [ -n "$deb" ] || fc_fail "no $p package: $(ls "$FC_TMP/pkg")"
   dpkg-deb -x "$deb" "$root"
@@ -35,7 +42,14 @@ grep -q "adduser --system" "$FC_TMP/ctl-fleetcast-broker/postinst" || fc_fail "n
 for f in usr/include/fleetcast/fleetcast.h usr/lib/libfleetcast.so.0 usr/lib/pkgconfig/libfleetcast.pc; do
   [ -e "$root/$f" ] || fc_fail "libfleetcast-dev lacks $f"
 done
-fc_pass "four packages: the programs in /usr/bin, units, conffiles, user, no test helper"
+for f in usr/share/man/man1/fleetcast.1.gz usr/share/man/man5/fleetcast.conf.5.gz \
+  usr/share/man/man8/fleetcast-broker.8.gz usr/share/man/man8/fleetcast-agent.8.gz \
+  usr/share/bash-completion/completions/fleetcast usr/share/bash-completion/completions/fleetcast-agent; do
+  [ -s "$root/$f" ] || fc_fail "the packages lack $f"
+done
+zcat "$root/usr/share/man/man5/fleetcast.conf.5.gz" | grep -q '^\.TH "fleetcast.conf" "5"' ||
+  fc_fail "fleetcast.conf(5) is no man page"
+fc_pass "five packages: the programs in /usr/bin, units, conffiles, user, man pages, completion, no test helper"
 
 # The units, verified against the unpacked root (the host's targets and kill copied in,
 # which the root lacks); an unknown key is only a warning, so any output fails too.
@@ -95,7 +109,7 @@ echo "key = $FC_TMP/agentkey/agent.cert_secret" >>"$root/etc/fleetcast/agent.con
 "$bin/fleetcast-agent" --config "$root/etc/fleetcast/agent.conf" 2>>"$FC_TMP/agent.log" &
 agent=$!
 FC_PIDS+=("$agent")
-fc_wait_for "the installed agent to install v1" 30 grep -qx "packaged v1" "$FC_TMP/var/agent/install/current/app"
+fc_wait_for "the installed agent to install v1" 30 grep -qsx "packaged v1" "$FC_TMP/var/agent/install/current/app"
 fc_pass "installed broker, agent and CLI run from their config files: a pushed release is installed"
 
 rc=0
@@ -106,6 +120,6 @@ kill -HUP "$agent"
 fc_wait_for "the agent to reload" 10 grep -qF "SIGHUP: reloading" "$FC_TMP/agent.log"
 echo "packaged v2" >"$FC_TMP/src/app"
 FLEETCAST_CONFIG="$FC_TMP/cli.conf" "$bin/fleetcast" release push "$FC_TMP/src" --channel stable --version 2 >/dev/null
-fc_wait_for "the agent to install v2 after SIGHUP" 30 grep -qx "packaged v2" "$FC_TMP/var/agent/install/current/app"
+fc_wait_for "the agent to install v2 after SIGHUP" 30 grep -qsx "packaged v2" "$FC_TMP/var/agent/install/current/app"
 kill -0 "$agent" || fc_fail "SIGHUP killed the installed agent"
 fc_pass "the state-dir lock, SIGHUP and --version on the installed programs"

@@ -267,11 +267,15 @@ int main(int argc, char *argv[])
         if (s_hangups) {
             s_hangups = 0;
             fc_notify_reloading();
-            /* Enrolled keys are read again every second anyway (fc_keyring); the log's
-               journal mode is decided again (stderr may have been handed over). */
+            /* Enrolled keys are read again every second anyway (fc_keyring); the config
+               file is read again (its log settings apply now), and the log's journal mode
+               decided again (stderr may have been handed over). */
+            fc_log(FC_LOG_NOTICE, "SIGHUP: enrolled keys are re-read within a second");
+            int lvl = (int)log_level, fmt = (int)log_format;
+            fc_conffile_reread(s_conf, options, &lvl, &fmt);
+            log_level = (fc_log_level_t)lvl;
+            log_format = (fc_log_format_t)fmt;
             fc_log_setup("fleetcast-broker", verbose ? FC_LOG_DEBUG : log_level, log_format, NULL);
-            fc_log(FC_LOG_NOTICE, "SIGHUP: enrolled keys are re-read within a second; "
-                                  "nothing else to reload");
             fc_notify_ready("serving");
         }
     }

@@ -1,6 +1,7 @@
 /* fc_conffile.c: config files as options before the command line's (fc_conffile.h). */
 #include "fc_conffile.h"
 #include "fc_file.h"
+#include "fc_log.h"
 #include "fc_suggest.h"
 #include "fc_test_check.h"
 
@@ -124,6 +125,10 @@ fc_conffile_t *fc_conffile_load(const char *path, const struct option *opts, cha
                      like ? " (did you mean '" : "", like ? like : "", like ? "'?)" : "");
             goto fail;
         }
+        if (fc_conffile_value(self, name)) {
+            snprintf(msg, msgsize, "%s line %d, key %s: set twice", path, line, name);
+            goto fail;
+        }
         if (self->n == S_MAX_SETTINGS) {
             snprintf(msg, msgsize, "%s: more than %d settings", path, S_MAX_SETTINGS);
             goto fail;
@@ -206,6 +211,93 @@ const char *fc_conffile_where(const fc_conffile_t *self, int argi, char *buf, si
     return buf;
 }
 
+const char *fc_conffile_value(const fc_conffile_t *self, const char *name)
+{
+    for (int i = 0; self && i < self->n; i++)
+        if (streq(self->settings[i].name, name)) {
+            const char *eq = strchr(self->settings[i].arg, '=');
+            return eq ? eq + 1 : "true";
+        }
+    return NULL;
+}
+
+const char *fc_conffile_path(const fc_conffile_t *self)
+{
+    return self->path;
+}
+
+/* Adds the names of a's settings that b lacks or sets otherwise. */
+static int s_changed_one(const fc_conffile_t *a, const fc_conffile_t *b, bool skip_in_b, char *buf,
+                         size_t size)
+{
+    int n = 0;
+    for (int i = 0; a && i < a->n; i++) {
+        const char *name = a->settings[i].name;
+        const char *other = fc_conffile_value(b, name);
+        const char *mine = fc_conffile_value(a, name);
+        if (other && (skip_in_b || streq(other, mine)))
+            continue;
+        size_t len = strlen(buf);
+        snprintf(buf + len, size - len, "%s%s", len ? ", " : "", name);
+        n++;
+    }
+    return n;
+}
+
+int fc_conffile_changed(const fc_conffile_t *old, const fc_conffile_t *new_conf, char *buf,
+                        size_t size)
+{
+    if (size)
+        buf[0] = '\0';
+    /* Changed or dropped (from old), then added (in new only). */
+    return s_changed_one(old, new_conf, false, buf, size) +
+           s_changed_one(new_conf, old, true, buf, size);
+}
+
+/* Whether the command line part of self's argv (after the file's settings) sets name. */
+static bool s_on_command_line(const fc_conffile_t *self, const char *name)
+{
+    size_t len = strlen(name);
+    for (int i = self->n + 1; self->argv && self->argv[i]; i++) {
+        const char *a = self->argv[i];
+        if (strncmp(a, "--", 2) == 0 && strncmp(a + 2, name, len) == 0 &&
+            (a[2 + len] == '\0' || a[2 + len] == '='))
+            return true;
+    }
+    return false;
+}
+
+void fc_conffile_reread(const fc_conffile_t *self, const struct option *opts, int *level,
+                        int *format)
+{
+    if (!self)
+        return;
+    char msg[1024];
+    fc_conffile_t *now = fc_conffile_load(self->path, opts, msg, sizeof msg);
+    if (!now) {
+        fc_log(FC_LOG_WARNING, "SIGHUP: %s; the running settings stay", msg);
+        return;
+    }
+    char changed[512];
+    int n = fc_conffile_changed(self, now, changed, sizeof changed);
+    fc_log_level_t l;
+    fc_log_format_t f;
+    const char *v = fc_conffile_value(now, "log-level");
+    if (v && !s_on_command_line(self, "log-level") && fc_log_level_parse(v, &l) == 0)
+        *level = (int)l;
+    v = fc_conffile_value(now, "log-format");
+    if (v && !s_on_command_line(self, "log-format") && fc_log_format_parse(v, &f) == 0)
+        *format = (int)f;
+    if (n)
+        fc_log(FC_LOG_NOTICE,
+               "SIGHUP: %s read again; changed: %s (log-level and log-format apply now, the "
+               "rest at the next restart)",
+               self->path, changed);
+    else
+        fc_log(FC_LOG_NOTICE, "SIGHUP: %s read again: unchanged", self->path);
+    fc_conffile_destroy(&now);
+}
+
 void fc_conffile_test(bool verbose)
 {
     printf(" * fc_conffile: ");
@@ -232,6 +324,21 @@ void fc_conffile_test(bool verbose)
     FC_CHECK(all && n == 6 && streq(all[0], "prog") && streq(all[1], "--broker=tcp://b:7400") &&
              streq(all[2], "--channel=stable") && streq(all[3], "--once") &&
              streq(all[4], "--channel") && streq(all[5], "beta") && all[6] == NULL);
+    FC_CHECK(streq(fc_conffile_value(c, "broker"), "tcp://b:7400") &&
+             streq(fc_conffile_value(c, "once"), "true") && !fc_conffile_value(c, "verbose"));
+    /* What changed between two readings (SIGHUP). */
+    const char *second = "broker = tcp://b:7400\nchannel = beta\nverbose = true\n";
+    char path2[160];
+    snprintf(path2, sizeof path2, "%s/agent2.conf", dir);
+    FC_CHECK(fc_write_file_atomic(path2, second, strlen(second), 0644) == 0);
+    fc_conffile_t *c2 = fc_conffile_load(path2, opts, msg, sizeof msg);
+    FC_CHECK(c2);
+    char changed[256];
+    FC_CHECK(fc_conffile_changed(c, c2, changed, sizeof changed) == 3 &&
+             streq(changed, "channel, once, verbose"));
+    FC_CHECK(fc_conffile_changed(c, c, changed, sizeof changed) == 0 && streq(changed, ""));
+    FC_CHECK(fc_conffile_changed(NULL, c2, changed, sizeof changed) == 3);
+    fc_conffile_destroy(&c2);
     char where[256];
     FC_CHECK(
         strstr(fc_conffile_where(c, 2, where, sizeof where), "agent.conf line 4, key channel: "));
@@ -244,6 +351,7 @@ void fc_conffile_test(bool verbose)
         {"broker = x\nchanel = stable\n", "line 2: unknown key 'chanel' (did you mean 'channel'?)"},
         {"once = maybe\n", "line 1, key once: want true or false, not 'maybe'"},
         {"config = /etc/x\n", "line 1: unknown key 'config'"},
+        {"broker = a\nbroker = b\n", "key broker: set twice"},
         {"broker\n    inner = 1\n", "line 0, key broker: a section"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         FC_CHECK(fc_write_file_atomic(path, bad[i][0], strlen(bad[i][0]), 0644) == 0);

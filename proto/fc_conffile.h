@@ -33,6 +33,23 @@ char **fc_conffile_argv(fc_conffile_t *self, int argc, char **argv, int *argc_ou
    for a setting of the file, "" for the command line's. Returns buf. */
 const char *fc_conffile_where(const fc_conffile_t *self, int argi, char *buf, size_t size);
 
+/* The file's value for name (borrowed; "true" for a flag set), NULL if it does not set it. */
+const char *fc_conffile_value(const fc_conffile_t *self, const char *name);
+/* The file's path (borrowed). */
+const char *fc_conffile_path(const fc_conffile_t *self);
+/* The names whose settings differ between old and new (set in one only, or to another
+   value), ", "-separated into buf (cut at size); returns how many. Either may be NULL. */
+int fc_conffile_changed(const fc_conffile_t *old, const fc_conffile_t *new_conf, char *buf,
+                        size_t size);
+
+/* SIGHUP: reads self's file again (opts as at start) and logs (fc_log) what changed, or
+   why it cannot be read (the running settings stay). The programs read their settings at
+   start, so changes apply at the next restart, except log-level and log-format: when the
+   file sets them and the command line does not, *level and *format get them (they are
+   left alone otherwise). Nothing when self is NULL (no file). */
+void fc_conffile_reread(const fc_conffile_t *self, const struct option *opts, int *level,
+                        int *format);
+
 void fc_conffile_test(bool verbose);
 
 #endif

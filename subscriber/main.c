@@ -192,16 +192,31 @@ static const char *s_where(void)
     return fc_conffile_where(s_conf, optind - 1, buf, sizeof buf);
 }
 
+/* SIGHUP also reads the config file again (fc_conffile_reread), on the engine's thread:
+   the handler only sets this, and the engine's "SIGHUP: reloading" line, the first it logs
+   after the signal, finds it set. opts and the log settings are main's, kept here. */
+static volatile sig_atomic_t s_hup_conf;
+static const struct option *s_opts;
+static int s_log_level = FC_LOG_INFO, s_log_format = FC_LOG_TEXT;
+static bool s_verbose;
+
 /* The engine's log lines, in the daemons' one format. */
 static void s_log_line(const char *line, void *arg)
 {
     (void)arg;
     fc_log(FC_LOG_INFO, "%s", line);
+    if (__atomic_exchange_n(&s_hup_conf, 0, __ATOMIC_RELAXED)) {
+        fc_conffile_reread(s_conf, s_opts, &s_log_level, &s_log_format);
+        fc_log_setup("fleetcast-agent", s_verbose ? FC_LOG_DEBUG : (fc_log_level_t)s_log_level,
+                     (fc_log_format_t)s_log_format, NULL);
+    }
 }
 
 static void s_on_hup(int sig)
 {
     (void)sig;
+    if (s_hup_agent)
+        s_hup_conf = 1;
     fc_agent_reload(s_hup_agent);
 }
 
@@ -425,6 +440,10 @@ int main(int argc, char **argv)
     zsys_init();
     fc_log_setup("fleetcast-agent", cfg.verbose ? FC_LOG_DEBUG : log_level, log_format, NULL);
     cfg.log = s_log_line;
+    s_opts = opts;
+    s_log_level = (int)log_level;
+    s_log_format = (int)log_format;
+    s_verbose = cfg.verbose;
     FILE *zlog = fc_log_zsys_stream();
     zsys_set_logstream(cfg.verbose ? (zlog ? zlog : stderr) : NULL);
     /* SIGHUP reloads (systemctl reload), never kills: caught from here on. */

@@ -79,3 +79,24 @@ rc=0
 [ "$rc" = 1 ] && grep -qF "$FC_TMP/badflag.conf line 1, key once: want true or false, not 'sometimes'" "$FC_TMP/err" ||
   fc_fail "agent, bad flag: $rc $(cat "$FC_TMP/err")"
 fc_pass "an unknown key or a bad value names the file, the line and the key"
+
+# SIGHUP reads the file again: the log settings apply at once, the rest is named as
+# applying at the next restart; a broken file keeps the running settings.
+sed -e 's/^once = true$//' -e 's/^channel = nosuch$/channel = stable/' -e "s|/a1/|/d1/|g" -e 's/^id = a1$/id = d1/' \
+  "$FC_TMP/agent.conf" >"$FC_TMP/d1.conf"
+"$FC_AGENT_BIN" --config "$FC_TMP/d1.conf" 2>"$FC_TMP/d1.log" &
+d1=$!
+FC_PIDS+=("$d1")
+fc_wait_for "d1 to install" 20 test -f "$FC_TMP/d1/install/current/app"
+sed -i 's/^timeout = 20$/timeout = 40/' "$FC_TMP/d1.conf"
+echo 'log-format = json' >>"$FC_TMP/d1.conf"
+kill -HUP "$d1"
+fc_wait_for "d1 to read its file again" 10 grep -qF "SIGHUP: $FC_TMP/d1.conf read again; changed: timeout, log-format" "$FC_TMP/d1.log"
+echo v2 >"$FC_TMP/src/app"
+FLEETCAST_CONFIG="$FC_TMP/cli.conf" "$FC_CLI_BIN" release push "$FC_TMP/src" --channel stable --version 2 >/dev/null
+fc_wait_for "d1 to log in JSON" 20 grep -q '^{"time":"[^"]*","level":"info","program":"fleetcast-agent","message":"agent d1: ' "$FC_TMP/d1.log"
+echo "chanel = x" >>"$FC_TMP/d1.conf"
+kill -HUP "$d1"
+fc_wait_for "d1 to refuse the broken file" 10 grep -qF "unknown key 'chanel' (did you mean 'channel'?); the running settings stay" "$FC_TMP/d1.log"
+kill -0 "$d1" || fc_fail "a broken file on SIGHUP stopped the agent"
+fc_pass "SIGHUP reads the file again: log settings at once, the rest named; a broken file changes nothing"

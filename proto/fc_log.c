@@ -5,6 +5,7 @@
 #include "fc_test_check.h"
 
 #include <czmq.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,9 @@
 
 #define S_MAX_LINE 4096
 
-/* The process's logger: set up once by main, read by every thread. Lines are written with
-   one fputs of a whole line each, so threads never interleave within a line. */
+/* The process's logger: set up by main (again on SIGHUP), read by every thread, all under
+   s_lock, which also keeps lines whole. */
+static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     char program[64];
     fc_log_level_t level;
@@ -28,8 +30,10 @@ static struct {
 
 void fc_log_zsys_filter(fc_log_zsys_filter_fn *filter, void *arg)
 {
+    pthread_mutex_lock(&s_lock);
     s_log.filter_arg = arg;
     s_log.filter = filter;
+    pthread_mutex_unlock(&s_lock);
 }
 
 static const char *s_names[] = {[FC_LOG_ERROR] = "error",
@@ -92,16 +96,22 @@ static bool s_is_journal(FILE *out)
 
 void fc_log_setup(const char *program, fc_log_level_t level, fc_log_format_t format, FILE *out)
 {
+    bool journal = s_is_journal(out ? out : stderr);
+    pthread_mutex_lock(&s_lock);
     snprintf(s_log.program, sizeof s_log.program, "%s", program ? program : "fleetcast");
     s_log.level = level;
     s_log.format = format;
     s_log.out = out;
-    s_log.journal = s_is_journal(out ? out : stderr);
+    s_log.journal = journal;
+    pthread_mutex_unlock(&s_lock);
 }
 
 bool fc_log_enabled(fc_log_level_t level)
 {
-    return level <= s_log.level;
+    pthread_mutex_lock(&s_lock);
+    bool on = level <= s_log.level;
+    pthread_mutex_unlock(&s_lock);
+    return on;
 }
 
 /* Appends text to buf at *len as a JSON string body (quotes not included). */
@@ -164,6 +174,7 @@ static void s_write(fc_log_level_t level, const char *message)
     clock_gettime(CLOCK_REALTIME, &ts);
     long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     char line[S_MAX_LINE + 256];
+    pthread_mutex_lock(&s_lock);
     fc_log_format_line(line, sizeof line - 1, ms, level, s_log.format, s_log.journal, s_log.program,
                        text);
     size_t len = strlen(line);
@@ -172,6 +183,7 @@ static void s_write(fc_log_level_t level, const char *message)
     FILE *out = s_log.out ? s_log.out : stderr;
     fputs(line, out);
     fflush(out);
+    pthread_mutex_unlock(&s_lock);
 }
 
 void fc_log(fc_log_level_t level, const char *fmt, ...)
@@ -209,12 +221,18 @@ static void s_zsys_line(const char *line)
         sscanf(line + 3, "%d-%d-%d %d:%d:%d %n", &yy, &mo, &dd, &hh, &mi, &ss, &skip) == 6 &&
         skip > 0)
         text = line + 3 + skip;
-    size_t plen = strlen(s_log.program);
-    if (strncmp(text, s_log.program, plen) == 0 && strncmp(text + plen, ": ", 2) == 0)
+    pthread_mutex_lock(&s_lock);
+    char program[sizeof s_log.program];
+    memcpy(program, s_log.program, sizeof program);
+    fc_log_zsys_filter_fn *filter = s_log.filter;
+    void *filter_arg = s_log.filter_arg;
+    pthread_mutex_unlock(&s_lock);
+    size_t plen = strlen(program);
+    if (strncmp(text, program, plen) == 0 && strncmp(text + plen, ": ", 2) == 0)
         text += plen + 2;
     char copy[S_MAX_LINE];
     snprintf(copy, sizeof copy, "%s", text);
-    if (s_log.filter && !s_log.filter(&level, copy, sizeof copy, s_log.filter_arg))
+    if (filter && !filter(&level, copy, sizeof copy, filter_arg))
         return;
     s_write(level, copy);
 }
@@ -242,6 +260,7 @@ static ssize_t s_zsys_write(void *cookie, const char *data, size_t size)
 
 FILE *fc_log_zsys_stream(void)
 {
+    /* Made once, by main, before any thread logs through it. */
     if (!s_log.zsys) {
         cookie_io_functions_t io = {.write = s_zsys_write};
         s_log.zsys = fopencookie(NULL, "w", io);

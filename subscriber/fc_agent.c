@@ -158,6 +158,16 @@ static bool s_on_pipe(fc_agent_t *self, zsock_t *pipe)
     return term;
 }
 
+/* SIGHUP: the trust keys read again from their file (a signed list in force supersedes
+   them), the broker asked for a newer trusted-key list. Transfers go on untouched. */
+static void s_reload(fc_agent_t *self)
+{
+    fc_agent_log(self, "SIGHUP: reloading");
+    if (fc_agent_trust_reload(self->trusted) == FC_OK)
+        fc_follower_forget_decided(self->follower); /* judged again under these keys */
+    fc_session_resync(self->session, fc_now());
+}
+
 /* The event loop, until finished, stopped, interrupted, or (an actor: pipe not NULL) told
    "$TERM" on its pipe. */
 static void s_loop(fc_agent_t *self, zsock_t *pipe)
@@ -165,6 +175,8 @@ static void s_loop(fc_agent_t *self, zsock_t *pipe)
     while (!self->finished && !__atomic_load_n(&self->stop, __ATOMIC_RELAXED) &&
            !zsys_interrupted) {
         double now = fc_now();
+        if (__atomic_exchange_n(&self->reload, 0, __ATOMIC_RELAXED))
+            s_reload(self);
         if (fc_requester_tick(self->req))
             fc_session_on_flushed(self->session, fc_follower_resend_all(self->follower, now), now);
         while (fc_requester_expired(self->req, NULL, NULL))
@@ -297,6 +309,12 @@ void fc_agent_actor(zsock_t *pipe, void *args)
     self->actor_done = true;
     pthread_cond_broadcast(&self->actor_ended);
     pthread_mutex_unlock(&self->actor_lock);
+}
+
+void fc_agent_reload(fc_agent_t *self)
+{
+    if (self)
+        __atomic_store_n(&self->reload, 1, __ATOMIC_RELAXED); /* from a signal */
 }
 
 void fc_agent_stop(fc_agent_t *self)

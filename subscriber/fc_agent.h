@@ -23,6 +23,11 @@ void fc_agent_sim_discard(fc_agent_t *self, bool on);
    Writes it once now: 0, or -1 with errno if that fails (then no file is kept). */
 int fc_agent_status_file(fc_agent_t *self, const char *path);
 
+/* Asks the running engine to reload what it read from files at start (the --trust keys);
+   async-signal-safe: fleetcast-agent calls it from its SIGHUP handler. The engine's loop
+   does the work, between two events, without dropping a transfer. */
+void fc_agent_reload(fc_agent_t *self);
+
 void fc_agent_test(bool verbose);
 
 #endif

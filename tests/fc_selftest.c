@@ -11,6 +11,7 @@
 #include "fc_chunks.h"
 #include "fc_client.h"
 #include "fc_clock.h"
+#include "fc_conffile.h"
 #include "fc_config.h"
 #include "fc_config_service.h"
 #include "fc_curve.h"
@@ -29,6 +30,8 @@
 #include "fc_json_parse.h"
 #include "fc_key.h"
 #include "fc_keyring.h"
+#include "fc_link.h"
+#include "fc_log.h"
 #include "fc_manifest.h"
 #include "fc_metrics.h"
 #include "fc_mpack.h"
@@ -37,6 +40,7 @@
 #include "fc_peers.h"
 #include "fc_policy.h"
 #include "fc_reconf.h"
+#include "fc_refusals.h"
 #include "fc_requester.h"
 #include "fc_role.h"
 #include "fc_rollout.h"
@@ -44,15 +48,18 @@
 #include "fc_sockopt.h"
 #include "fc_stamp.h"
 #include "fc_state.h"
+#include "fc_state_lock.h"
 #include "fc_status_file.h"
 #include "fc_status_summary.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_store_release_rollout.h"
+#include "fc_suggest.h"
 #include "fc_suspects.h"
 #include "fc_text.h"
 #include "fc_trustlist.h"
 #include "fc_verifier.h"
+#include "fc_version.h"
 #include "fc_view.h"
 
 typedef struct {
@@ -105,6 +112,13 @@ static const s_test_t s_tests[] = {
     {"fc_peers", fc_peers_test},
     {"fc_state", fc_state_test},
     {"fc_role", fc_role_test},
+    {"fc_link", fc_link_test},
+    {"fc_suggest", fc_suggest_test},
+    {"fc_version", fc_version_test},
+    {"fc_log", fc_log_test},
+    {"fc_conffile", fc_conffile_test},
+    {"fc_refusals", fc_refusals_test},
+    {"fc_state_lock", fc_state_lock_test},
     {"fc_ack", fc_ack_test},
     {"fc_error", fc_error_test},
     {"fc_suspects", fc_suspects_test},

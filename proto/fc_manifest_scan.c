@@ -329,9 +329,13 @@ int fc_manifest_scan_tree(fc_manifest_t *self, const char *dir, const fc_scan_op
                    .opts = opts,
                    .bad = bad,
                    .badsize = badsize};
-    if (sc.rootfd < 0)
-        return s_fail(&sc, dir, "", strerror(errno),
-                      errno == ENOTDIR ? FC_EPATH : fc_errno_to_error(errno));
+    if (sc.rootfd < 0) {
+        /* The caller names the directory; say only what went wrong with it. */
+        int e = errno;
+        if (bad && badsize > 0)
+            snprintf(bad, badsize, "cannot open: %s", strerror(e));
+        return e == ENOTDIR ? FC_EPATH : fc_errno_to_error(e);
+    }
     int rc = s_scan_dir(&sc, "");
     uint8_t *buf = NULL;
     size_t nfiles = 0;

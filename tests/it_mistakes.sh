@@ -22,16 +22,20 @@ fails() {
 }
 
 # Push errors.
-ln -s ../app "$FC_TMP/src/lib/link"
-fails "a symlink in the release" "$FC_TMP/src/lib/link: a symbolic link: a release holds only regular files and directories" \
+ln -s ../../outside "$FC_TMP/src/lib/link"
+fails "a symlink leaving the release" "lib/link: symlink target leaves the release" \
   fc_push "$FC_TMP/src" 1
 rm "$FC_TMP/src/lib/link"
-fails "a missing release directory" "cannot open the release directory $FC_TMP/nowhere: No such file or directory" \
+ln -s /etc/passwd "$FC_TMP/src/lib/link"
+fails "an absolute symlink" "lib/link: symlink target is absolute (--allow-external-symlinks" \
+  fc_push "$FC_TMP/src" 1
+rm "$FC_TMP/src/lib/link"
+fails "a missing release directory" "release directory $FC_TMP/nowhere: cannot open: No such file or directory" \
   fc_push "$FC_TMP/nowhere" 1
 if [ "$(id -u)" != 0 ]; then # root reads anything
   echo secret >"$FC_TMP/src/lib/locked"
   chmod 000 "$FC_TMP/src/lib/locked"
-  fails "an unreadable file" "$FC_TMP/src/lib/locked: cannot open: Permission denied" fc_push "$FC_TMP/src" 1
+  fails "an unreadable file" "lib/locked: Permission denied" fc_push "$FC_TMP/src" 1
   rm -f "$FC_TMP/src/lib/locked"
 fi
 fails "a push without --key" "release push needs --key FILE" \

@@ -1,14 +1,18 @@
 /* fc_cdc.c: content-defined chunking: a gear rolling hash cut with FastCDC's normalized
    chunking (Xia et al., USENIX ATC 2016), so an edit moves only the chunks around it. */
 #include "fc_cdc.h"
+#include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_limits.h"
 #include "fc_test_check.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* splitmix64: a fixed, portable source for the gear table (any fixed random table works;
    it must only never change, since the cut names every released chunk). */
@@ -71,6 +75,57 @@ size_t fc_cdc_cut(const fc_cdc_t *self, const uint8_t *buf, size_t len)
             return i + 1;
     }
     return end;
+}
+
+/* The longest chunk the reader's cut makes. */
+static size_t s_reader_max(const fc_cdc_reader_t *self)
+{
+    return self->cdc ? self->cdc->max : FC_CHUNK_SIZE;
+}
+
+int fc_cdc_reader_init(fc_cdc_reader_t *self, const fc_cdc_t *cdc, int fd)
+{
+    *self = (fc_cdc_reader_t){.cdc = cdc, .fd = fd};
+    self->buf = malloc(2 * s_reader_max(self));
+    return self->buf ? FC_OK : FC_ENOMEM;
+}
+
+int fc_cdc_reader_next(fc_cdc_reader_t *self, const uint8_t **chunk, size_t *len)
+{
+    size_t max = s_reader_max(self), cap = 2 * max;
+    /* Keep at least max bytes ahead of the cut (fc_cdc_cut's rule) unless the file ends. */
+    if (self->fill - self->pos < max && !self->eof) {
+        memmove(self->buf, self->buf + self->pos, self->fill - self->pos);
+        self->fill -= self->pos;
+        self->pos = 0;
+        while (self->fill < cap && !self->eof) {
+            ssize_t n =
+                pread(self->fd, self->buf + self->fill, cap - self->fill, (off_t)self->offset);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return -1;
+            self->eof = n == 0;
+            self->fill += (size_t)n;
+            self->offset += (uint64_t)n;
+        }
+    }
+    size_t left = self->fill - self->pos;
+    size_t n = self->cdc    ? fc_cdc_cut(self->cdc, self->buf + self->pos, left)
+               : left < max ? left
+                            : max;
+    if (n == 0)
+        return 0;
+    *chunk = self->buf + self->pos;
+    *len = n;
+    self->pos += n;
+    return 1;
+}
+
+void fc_cdc_reader_free(fc_cdc_reader_t *self)
+{
+    free(self->buf);
+    self->buf = NULL;
 }
 
 /* --- self-test -------------------------------------------------------------------------- */
@@ -203,6 +258,38 @@ void fc_cdc_test(bool verbose)
     FC_CHECK(nnew >= 1 && nnew <= 3 && bytes <= 3 * cdc.max);
     if (verbose)
         printf("4 KiB overwritten: %zu new chunks, %zu bytes; ", nnew, bytes);
+
+    /* The file reader cuts as the whole buffer does (here the overwritten data, b). */
+    char path[] = "/tmp/fc_cdc_test.XXXXXX";
+    int fd = mkstemp(path);
+    FC_CHECK(fd >= 0 && write(fd, data, size) == (ssize_t)size);
+    unlink(path);
+    fc_cdc_reader_t rd;
+    FC_CHECK(fc_cdc_reader_init(&rd, &cdc, fd) == FC_OK);
+    const uint8_t *chunk;
+    size_t len, k = 0;
+    int more;
+    while ((more = fc_cdc_reader_next(&rd, &chunk, &len)) == 1) {
+        uint8_t h[FC_HASH_LEN];
+        fc_hash_buf(h, chunk, len);
+        FC_CHECK(k < b->n && len == b->len[k] && !memcmp(h, b->hash[k], FC_HASH_LEN));
+        k++;
+    }
+    FC_CHECK(more == 0 && k == b->n);
+    fc_cdc_reader_free(&rd);
+    /* Without a cut: FC_CHUNK_SIZE pieces, the last one shorter. */
+    FC_CHECK(fc_cdc_reader_init(&rd, NULL, fd) == FC_OK);
+    for (k = 0; (more = fc_cdc_reader_next(&rd, &chunk, &len)) == 1; k++)
+        FC_CHECK(len == (k < size / FC_CHUNK_SIZE ? FC_CHUNK_SIZE : size % FC_CHUNK_SIZE) &&
+                 !memcmp(chunk, data + k * FC_CHUNK_SIZE, len));
+    FC_CHECK(more == 0 && k == (size + FC_CHUNK_SIZE - 1) / FC_CHUNK_SIZE);
+    fc_cdc_reader_free(&rd);
+    /* An empty file has no chunk. */
+    FC_CHECK(ftruncate(fd, 0) == 0);
+    FC_CHECK(fc_cdc_reader_init(&rd, &cdc, fd) == FC_OK);
+    FC_CHECK(fc_cdc_reader_next(&rd, &chunk, &len) == 0);
+    fc_cdc_reader_free(&rd);
+    close(fd);
 
     free(a);
     free(b);

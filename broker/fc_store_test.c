@@ -160,8 +160,8 @@ static void s_test_uploads(fc_store_t **store_p, const char *dir)
                                 h) == FC_EHASH);
     fc_hash_buf(h, buf, 0);
     FC_CHECK(fc_store_put_chunk(store, blob, 100, buf, 0, h) == FC_EINVAL);
-    fc_hash_buf(h, buf + len - 500, 1000);
-    FC_CHECK(fc_store_put_chunk(store, blob, len - 500, buf + len - 500, 1000, h) == FC_EINVAL);
+    fc_hash_buf(h, buf, 1000);
+    FC_CHECK(fc_store_put_chunk(store, blob, len - 500, buf, 1000, h) == FC_EINVAL);
     fc_hash_buf(h, buf, 1000);
     FC_CHECK(fc_store_put_chunk(store, blob, 3 * FC_CHUNK_SIZE, buf, 1000, h) == FC_EINVAL);
 

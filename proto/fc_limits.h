@@ -7,10 +7,16 @@
 /* The manifest format publishers write (section 5 of PROTOCOL.md); readers take 1 and 2. */
 #define FC_MANIFEST_FORMAT 2
 
-/* The publisher cuts files into chunks of this size (last one shorter), and uploads in
-   pieces of it. The manifest does not depend on it: its chunks may have any length from 1 to
-   FC_MAX_CHUNK (content-defined chunks need no other format). */
+/* The fixed chunks publishers cut before issue 13 (last one shorter), which blobs stored
+   then are named by; the publisher still uploads in pieces of at most this size. The
+   manifest does not depend on it: its chunks may have any length from 1 to FC_MAX_CHUNK. */
 #define FC_CHUNK_SIZE (256u * 1024u)
+/* The content-defined cut publishers make (proto/fc_cdc.c, PROTOCOL.md section 5): every
+   chunk but a file's last is FC_CDC_MIN..FC_CDC_MAX long, FC_CDC_AVG on average. A blob is
+   named by this cut or the fixed one, so these are part of the format. */
+#define FC_CDC_MIN (16u * 1024u)
+#define FC_CDC_AVG (64u * 1024u)
+#define FC_CDC_MAX (256u * 1024u)
 #define FC_MAX_CHUNK (1024u * 1024u) /* a manifest chunk: one GET_CHUNK fetches it */
 #define FC_HASH_LEN 32               /* BLAKE2b-256 */
 #define FC_PUBKEY_LEN 32             /* Ed25519 */

@@ -8,6 +8,7 @@
 #include "fc_agent_trust.h"
 #include "fc_array.h"
 #include "fc_broker.h"
+#include "fc_cdc.h"
 #include "fc_chunks.h"
 #include "fc_client.h"
 #include "fc_clock.h"
@@ -69,6 +70,7 @@ typedef struct {
 
 static const s_test_t s_tests[] = {
     {"fc_hash", fc_hash_test},
+    {"fc_cdc", fc_cdc_test},
     {"fc_key", fc_key_test},
     {"fc_json", fc_json_test},
     {"fc_file", fc_file_test},

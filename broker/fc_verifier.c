@@ -13,6 +13,10 @@
 typedef struct {
     char *dir;
     atomic_bool stop; /* set before $TERM: a long re-read ends at its next chunk */
+    /* Set by the actor as its last touch of this struct; the owner reads it before freeing.
+       zactor_destroy already waits for the actor, but through libzmq's pipes, which
+       ThreadSanitizer cannot see (tests/tsan.supp): this pair makes the hand-over visible. */
+    atomic_bool done;
 } s_shared_t;
 
 struct fc_verifier_t {
@@ -53,6 +57,7 @@ static void s_actor(zsock_t *pipe, void *args)
         zstr_free(&who);
         zmsg_destroy(&msg);
     }
+    atomic_store_explicit(&shared->done, true, memory_order_release);
 }
 
 fc_verifier_t *fc_verifier_new(const char *dir)
@@ -61,6 +66,7 @@ fc_verifier_t *fc_verifier_new(const char *dir)
     self->shared = zmalloc(sizeof *self->shared);
     self->shared->dir = strdup(dir);
     atomic_init(&self->shared->stop, false);
+    atomic_init(&self->shared->done, false);
     self->actor = self->shared->dir ? zactor_new(s_actor, self->shared) : NULL;
     if (!self->actor)
         fc_verifier_destroy(&self);
@@ -74,6 +80,7 @@ void fc_verifier_destroy(fc_verifier_t **self_p)
     fc_verifier_t *self = *self_p;
     atomic_store(&self->shared->stop, true);
     zactor_destroy(&self->actor); /* sends $TERM, waits for the actor to end */
+    (void)atomic_load_explicit(&self->shared->done, memory_order_acquire);
     free(self->shared->dir);
     free(self->shared);
     free(self);

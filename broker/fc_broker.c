@@ -462,6 +462,41 @@ static void s_on_blob_commit(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
         s_ok(self, peer, m->req, 0);
 }
 
+/* Which of many small blobs the broker holds: reads only, so a re-run push of a tree already
+   stored costs one request per FC_MAX_BLOB_BATCH files and no write. */
+static void s_on_blobs_query(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    size_t n = fc_msg_blobs_count(m);
+    fc_msg_t *reply = fc_msg_new(FC_MSG_BLOBS_STATE);
+    reply->bytes = (uint8_t *)zmalloc(n);
+    reply->bytes_len = n;
+    for (size_t i = 0; i < n; i++)
+        reply->bytes[i] = fc_store_blob_held(self->store, fc_msg_blobs_hash(m, i));
+    s_send(self, peer, m->req, &reply);
+}
+
+/* Many small blobs whole: each checked against its hash and stored, in order; the first that
+   fails ends the request with an ERROR naming it (those before it are stored: verified
+   content, found by the next BLOBS_QUERY). The OK waits for the batch's commit. */
+static void s_on_put_blobs(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    for (size_t i = 0; i < m->nitems; i++) {
+        const uint8_t *blob, *data;
+        size_t len;
+        fc_msg_put_blob_get(m, i, &blob, &data, &len);
+        int err = fc_store_put_blob(self->store, blob, data, len);
+        if (err) {
+            char hex[2 * FC_HASH_LEN + 1];
+            s_error(self, peer, m->req, err, "blob %s (item %zu of %zu): %s",
+                    fc_hash_hex(blob, hex), i + 1, m->nitems,
+                    err == FC_EHASH ? "content does not match its hash; not stored"
+                                    : fc_strerror(err));
+            return;
+        }
+    }
+    s_ok(self, peer, m->req, 0);
+}
+
 static void s_on_release_commit(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
     fc_release_info_t info;
@@ -702,7 +737,8 @@ static void s_on_rollout(s_broker_t *self, zframe_t *peer, const char *key, fc_m
 static bool s_batchable(fc_msg_type_t type)
 {
     return type == FC_MSG_CONFIG_ACK || type == FC_MSG_REPORT || type == FC_MSG_UPLOAD_QUERY ||
-           type == FC_MSG_PUT_CHUNK || type == FC_MSG_BLOB_COMMIT;
+           type == FC_MSG_PUT_CHUNK || type == FC_MSG_BLOB_COMMIT || type == FC_MSG_BLOBS_QUERY ||
+           type == FC_MSG_PUT_BLOBS;
 }
 
 static void s_batch_flush(s_broker_t *self)
@@ -801,6 +837,12 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         break;
     case FC_MSG_BLOB_COMMIT:
         s_on_blob_commit(self, peer, m);
+        break;
+    case FC_MSG_BLOBS_QUERY:
+        s_on_blobs_query(self, peer, m);
+        break;
+    case FC_MSG_PUT_BLOBS:
+        s_on_put_blobs(self, peer, m);
         break;
     case FC_MSG_RELEASE_COMMIT:
         s_on_release_commit(self, peer, m);

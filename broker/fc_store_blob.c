@@ -220,6 +220,22 @@ static int s_held_ranges(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
     return FC_OK;
 }
 
+bool fc_store_blob_held(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
+{
+    uint64_t have;
+    if (!fc_store_blob_exists(self, blob, &have))
+        return false;
+    /* A push is counting on it: garbage collection spares a blob no release names only
+       while it is young (fc_store_gc), so it is young again from now. */
+    char path[PATH_MAX];
+    s_blob_path(self, blob, path, sizeof path);
+    utimensat(AT_FDCWD, path, NULL, 0);
+    uint64_t stale;
+    if (s_upload_size(self, blob, &stale) == FC_OK)
+        s_discard_upload(self, blob); /* a crash between rename and cleanup */
+    return true;
+}
+
 int fc_store_blob_state(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size,
                         bool *complete, fc_range_t **ranges, size_t *nranges)
 {
@@ -228,17 +244,8 @@ int fc_store_blob_state(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint6
     *nranges = 0;
     if (size > FC_MAX_FILE_SIZE)
         return FC_ETOOBIG;
-    uint64_t have;
-    if (fc_store_blob_exists(self, blob, &have)) {
+    if (fc_store_blob_held(self, blob)) {
         *complete = true;
-        /* A push is counting on it: garbage collection spares a blob no release names only
-           while it is young (fc_store_gc), so it is young again from now. */
-        char path[PATH_MAX];
-        s_blob_path(self, blob, path, sizeof path);
-        utimensat(AT_FDCWD, path, NULL, 0);
-        uint64_t stale;
-        if (s_upload_size(self, blob, &stale) == FC_OK)
-            s_discard_upload(self, blob); /* a crash between rename and cleanup */
         return FC_OK;
     }
     uint64_t declared;
@@ -438,6 +445,18 @@ int fc_store_blob_flush(fc_store_t *self)
     return err;
 }
 
+/* A blob just became complete: its upload records go (leftovers are cleaned by the next
+   blob_state), and a mark of corruption, which this upload repairs. */
+static void s_blob_done(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
+{
+    s_forget_upload(self, blob);
+    sqlite3_stmt *st = fc_store_prep(self, "DELETE FROM corrupt_blobs WHERE blob = ?");
+    if (st) {
+        sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+        fc_store_step_done(st);
+    }
+}
+
 /* True if blob waits in the open batch for its move into blobs/. */
 static bool s_pending(const fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
 {
@@ -488,13 +507,44 @@ int fc_store_blob_commit(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
     s_fd_evict(self, blob, true);
     if (err)
         return err;
-    s_forget_upload(self, blob); /* leftovers are cleaned by the next blob_state */
-    /* a blob marked corrupt is repaired by this upload */
-    st = fc_store_prep(self, "DELETE FROM corrupt_blobs WHERE blob = ?");
-    if (st) {
-        sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
-        fc_store_step_done(st);
+    s_blob_done(self, blob);
+    return FC_OK;
+}
+
+int fc_store_put_blob(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], const void *data,
+                      size_t len)
+{
+    if (len > FC_MAX_SMALL_BLOB)
+        return FC_ETOOBIG;
+    /* One store chunk at most: the blob's hash is the hash of its one chunk hash (of none
+       when empty), as s_verify_fd computes it for any blob. */
+    uint8_t chunk[1][FC_HASH_LEN], whole[FC_HASH_LEN];
+    fc_hash_buf(chunk[0], data, len);
+    fc_hash_of_chunks(whole, (const uint8_t(*)[FC_HASH_LEN])chunk, len ? 1 : 0);
+    if (!fc_hash_equal(whole, blob))
+        return FC_EHASH;
+    uint64_t have;
+    if (fc_store_blob_exists(self, blob, &have) || s_pending(self, blob))
+        return FC_OK;
+    /* Written whole over any partial upload of the same blob (its chunks can only be this
+       content), then moved into blobs/ as a committed upload is. */
+    s_fd_evict(self, blob, true);
+    char part[PATH_MAX];
+    s_part_path(self, blob, part, sizeof part);
+    int fd = open(part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fc_errno_to_error(errno);
+    int err = fc_pwrite_all(fd, data, len, 0) == 0 ? FC_OK : fc_errno_to_error(errno);
+    if (!err && self->batch)
+        err = s_defer_install(self, blob, fd);
+    else if (!err)
+        err = s_install_blob(self, blob, fd);
+    close(fd);
+    if (err) {
+        unlink(part);
+        return err;
     }
+    s_blob_done(self, blob);
     return FC_OK;
 }
 

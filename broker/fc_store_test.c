@@ -702,6 +702,84 @@ static void s_test_batched_uploads(fc_store_t *store)
     }
 }
 
+/* True if DIR/incoming/<hex of blob>.part exists. */
+static bool s_part_exists(const char *dir, const uint8_t blob[FC_HASH_LEN])
+{
+    char hex[2 * FC_HASH_LEN + 1], path[512];
+    snprintf(path, sizeof path, "%s/incoming/%s.part", dir, fc_hash_hex(blob, hex));
+    return access(path, F_OK) == 0;
+}
+
+/* PUT_BLOBS and BLOBS_QUERY at the store: whole small blobs, checked, batched, idempotent;
+   a mismatch or an oversize content stores nothing. */
+static void s_test_whole_blobs(fc_store_t *store, const char *dir)
+{
+    size_t lens[3] = {0, 5000, FC_MAX_SMALL_BLOB};
+    uint8_t blobs[3][FC_HASH_LEN];
+    uint8_t *bufs[3];
+    uint64_t size;
+    for (int b = 0; b < 3; b++) {
+        bufs[b] = s_content(lens[b], (uint32_t)(700 + b));
+        s_blob_id(blobs[b], bufs[b], lens[b]);
+    }
+    /* The empty blob is there already (s_test_uploads), and is removed to go again. */
+    uint64_t freed;
+    FC_CHECK(fc_store_blob_remove(store, blobs[0], &freed) == FC_OK);
+    for (int b = 0; b < 3; b++)
+        FC_CHECK(!fc_store_blob_held(store, blobs[b]));
+    /* Content that is not the blob's: refused before anything is written. */
+    FC_CHECK(fc_store_put_blob(store, blobs[1], bufs[2], lens[1]) == FC_EHASH);
+    FC_CHECK(fc_store_put_blob(store, blobs[1], bufs[1], lens[1] - 1) == FC_EHASH);
+    FC_CHECK(!fc_store_blob_held(store, blobs[1]) && !s_part_exists(dir, blobs[1]));
+    /* Over one chunk: not a small blob, whatever its hash. */
+    uint8_t *big = s_content(FC_MAX_SMALL_BLOB + 1, 710);
+    uint8_t big_id[FC_HASH_LEN];
+    s_blob_id(big_id, big, FC_MAX_SMALL_BLOB + 1);
+    FC_CHECK(fc_store_put_blob(store, big_id, big, FC_MAX_SMALL_BLOB + 1) == FC_ETOOBIG);
+    FC_CHECK(!fc_store_blob_held(store, big_id));
+    free(big);
+
+    /* blobs[2] uploaded by chunks first, not committed: the whole content replaces that
+       upload. */
+    s_begin_upload(store, bufs[2], lens[2], blobs[2]);
+    FC_CHECK(s_put(store, blobs[2], bufs[2], lens[2], 0) == FC_OK);
+    FC_CHECK(s_part_exists(dir, blobs[2]));
+    FC_CHECK(fc_store_batch_begin(store) == FC_OK);
+    for (int b = 0; b < 3; b++) {
+        FC_CHECK(fc_store_put_blob(store, blobs[b], bufs[b], lens[b]) == FC_OK);
+        FC_CHECK(fc_store_put_blob(store, blobs[b], bufs[b], lens[b]) == FC_OK); /* once */
+        FC_CHECK(!fc_store_blob_exists(store, blobs[b], &size)); /* at the batch's commit */
+    }
+    FC_CHECK(fc_store_batch_commit(store) == FC_OK);
+    for (int b = 0; b < 3; b++) {
+        FC_CHECK(fc_store_blob_held(store, blobs[b]));
+        FC_CHECK(fc_store_blob_exists(store, blobs[b], &size) && size == lens[b]);
+        FC_CHECK(fc_store_blob_verify(store, blobs[b]) == FC_OK);
+        FC_CHECK(!s_part_exists(dir, blobs[b]));
+        uint8_t *back = malloc(lens[b] + 1);
+        FC_CHECK(back && fc_store_blob_read(store, blobs[b], 0, back, lens[b]) == FC_OK);
+        FC_CHECK(memcmp(back, bufs[b], lens[b]) == 0);
+        free(back);
+        /* held now: a re-sent PUT_BLOBS writes nothing and is accepted */
+        FC_CHECK(fc_store_put_blob(store, blobs[b], bufs[b], lens[b]) == FC_OK);
+    }
+    /* The chunked upload's records went with it: its UPLOAD_QUERY finds the blob complete. */
+    bool complete = false;
+    fc_range_t *ranges = NULL;
+    size_t nranges = 0;
+    FC_CHECK(fc_store_blob_state(store, blobs[2], lens[2], &complete, &ranges, &nranges) == FC_OK &&
+             complete);
+    free(ranges);
+
+    /* Outside a batch, durable at once; and it repairs a blob marked corrupt. */
+    FC_CHECK(fc_store_blob_quarantine(store, blobs[1], "test") == FC_OK);
+    FC_CHECK(!fc_store_blob_held(store, blobs[1]) && fc_store_blob_marked(store, blobs[1]));
+    FC_CHECK(fc_store_put_blob(store, blobs[1], bufs[1], lens[1]) == FC_OK);
+    FC_CHECK(fc_store_blob_held(store, blobs[1]) && !fc_store_blob_marked(store, blobs[1]));
+    for (int b = 0; b < 3; b++)
+        free(bufs[b]);
+}
+
 void fc_store_test(bool verbose)
 {
     printf(" * fc_store: ");
@@ -720,6 +798,7 @@ void fc_store_test(bool verbose)
     FC_CHECK(fc_store_seq(store) == 0);
     s_test_uploads(&store, dir);
     s_test_batched_uploads(store);
+    s_test_whole_blobs(store, dir);
     if (verbose)
         printf("(uploads, batched) ");
     s_test_releases(&store, dir, tree);

@@ -30,6 +30,10 @@
 #define FC_MAX_RANGES 65536  /* ranges in an UPLOAD_STATE */
 #define FC_MAX_SNAPSHOT 1024 /* manifests in one SNAPSHOT */
 #define FC_MAX_WAVES 16      /* waves of one release rollout */
+/* Small files batched (BLOBS_QUERY, PUT_BLOBS): blobs named in one request, and the largest
+   blob PUT_BLOBS carries whole (one store chunk: its hash is one chunk hash's). */
+#define FC_MAX_BLOB_BATCH 1024
+#define FC_MAX_SMALL_BLOB FC_CHUNK_SIZE
 
 /* Runtime configuration. */
 #define FC_MAX_REVISION (1024u * 1024u) /* signed config revision bytes */

@@ -18,10 +18,16 @@ esac
 
 # Build and test dependencies, as Debian package names; nginx and curl are the baseline the
 # fan-out benchmark (and its smoke test) measures against, python3 reads JSON and writes
-# damaged journals in two suites, clang-format checks the format.
+# damaged journals in two suites, clang-format checks the format, prometheus brings
+# promtool (it_http checks every scrape with it; 19 MB), chromium loads the fleet page in
+# it_page (headless, driven over its DevTools protocol). libsystemd-dev: sd_notify for the
+# Type=notify units; scdoc makes the man pages; dpkg-dev (dpkg-shlibdeps) and systemd
+# (systemd-analyze verify) and lintian for the packaging suite (it builds the debs).
 packages=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
-          libsodium-dev libsqlite3-dev libjansson-dev sqlite3 procps)
-[ "$what" = test ] && packages+=("nginx-light|nginx" curl python3 clang-format)
+          libsodium-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev sqlite3 procps
+          libsystemd-dev scdoc)
+[ "$what" = test ] && packages+=("nginx-light|nginx" curl python3 clang-format prometheus chromium
+                                 dpkg-dev systemd lintian)
 bash tools/apt_install.sh "${packages[@]}"
 
 build=build

@@ -21,6 +21,7 @@
 #include "fc_trust_service.h"
 #include "fc_tsan.h"
 #include "fc_verifier.h"
+#include "fc_view_feed.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,7 +77,8 @@ typedef struct {
     /* Blob hex -> when (unix seconds) a chunk of it was last asked for: a blob asked for
        within S_TRANSFER_S is in transfer, and neither pruning nor collection removes it. */
     zhashx_t *served;
-    int64_t next_gc; /* zclock_mono() of the next periodic collection */
+    int64_t next_gc;      /* zclock_mono() of the next periodic collection */
+    fc_view_feed_t *feed; /* the HTTP endpoint's view (fc_view_feed.h); NULL: none */
 } s_broker_t;
 
 struct fc_broker_t {
@@ -127,6 +129,7 @@ static void s_broker_destroy(s_broker_t **self_p)
     if (!self)
         return;
     zpoller_destroy(&self->poller);
+    fc_view_feed_destroy(&self->feed);
     fc_verifier_destroy(&self->verifier);
     fc_suspects_destroy(&self->suspects);
     fc_chunks_destroy(&self->chunks);
@@ -230,6 +233,11 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
     self->poller = zpoller_new(pipe, self->router, fc_verifier_sock(self->verifier), NULL);
     /* Only $TERM stops the actor: the owner decides what a signal means. */
     zpoller_set_nonstop(self->poller, true);
+    if (config->view_hub) {
+        self->feed = fc_view_feed_new(config->view_hub, self->store, self->chunks, self->router);
+        if (fc_view_feed_sock(self->feed))
+            zpoller_add(self->poller, fc_view_feed_sock(self->feed));
+    }
     return self;
 }
 
@@ -877,6 +885,8 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         s_error(self, peer, m->req, FC_EPROTO, "%s is not a request", fc_msg_type_name(m->type));
         break;
     }
+    if (self->feed)
+        fc_view_feed_note(self->feed, m->type);
     fc_msg_destroy(&m);
     zframe_destroy(&peer);
 }
@@ -1009,6 +1019,8 @@ void fc_broker_actor(zsock_t *pipe, void *args)
         int wait = (int)(next_beat - now);
         if (fc_chunks_waiting(self->chunks) && wait > 1)
             wait = 1;
+        if (self->feed)
+            wait = fc_view_feed_wait(self->feed, now, wait);
         void *which = zpoller_wait(self->poller, wait);
         if (which == self->pipe)
             s_handle_pipe(self);
@@ -1016,7 +1028,11 @@ void fc_broker_actor(zsock_t *pipe, void *args)
             s_handle_router(self);
         else if (which == fc_verifier_sock(self->verifier))
             s_on_verified(self);
+        else if (which && self->feed && which == fc_view_feed_sock(self->feed))
+            fc_view_feed_handle(self->feed);
         fc_chunks_pump(self->chunks);
+        if (self->feed)
+            fc_view_feed_run(self->feed, &self->stats, zclock_mono());
     }
     /* For the operator (and the benchmarks): how much of the chunk traffic was load. */
     uint64_t dup = fc_chunks_duplicates(self->chunks), drop = fc_chunks_dropped(self->chunks);

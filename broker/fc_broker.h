@@ -24,6 +24,8 @@
    (routing id) with --insecure, where there is no key. */
 #define FC_BROKER_MAX_BAD 100
 
+typedef struct fc_view_hub_t fc_view_hub_t; /* fc_view_hub.h */
+
 typedef struct {
     const char *data_dir; /* must exist; see fc_store.h for its layout */
     /* Bind endpoints, e.g. "tcp://0.0.0.0:7400"; a host of "*" binds every interface and a
@@ -54,6 +56,9 @@ typedef struct {
     /* An agent not heard for this many seconds is offline (status, rollout waves); 0 means
        30, three of an agent's 10-second status reports. */
     int64_t offline_after_s;
+    /* Where the fleet view and counters for the HTTP endpoint go (fc_view_feed.h); borrowed,
+       must outlive the broker. NULL: none built. */
+    fc_view_hub_t *view_hub;
 } fc_broker_config_t;
 
 /* The broker's own certificate, in the data dir but outside keys/: zauth admits every cert

@@ -100,10 +100,10 @@ fc_broker_auth_t *fc_broker_auth_new(const char *data_dir, bool verbose, int *er
         fc_broker_auth_destroy(&self);
         return NULL;
     }
-    if (verbose) {
-        zstr_sendx(self->zauth, "VERBOSE", NULL);
-        zsock_wait(self->zauth);
-    }
+    /* Always verbose: its lines are how a refused key reaches the broker's log (main's
+       fc_refusals keeps only the refusals unless --verbose). */
+    zstr_sendx(self->zauth, "VERBOSE", NULL);
+    zsock_wait(self->zauth);
     /* zcertstore re-reads the tree when its file count, sizes or times change, so an
        enrolment or a revocation counts for the next connection without a restart. */
     zstr_sendx(self->zauth, "CURVE", keys, NULL);

@@ -122,6 +122,7 @@ struct fc_chunks_t {
     uint64_t share;
     int64_t deadline_ms, checked;
     uint64_t send_failed, dropped, duplicates, nserved, ndropped_links, ignored;
+    uint64_t bytes_served; /* of the nserved chunks */
 };
 
 static void s_account_release(s_account_t *a, uint64_t bytes)
@@ -473,6 +474,7 @@ static void s_serve(fc_chunks_t *self, zframe_t *peer, s_link_t *link, uint64_t 
         self->send_failed++;
     else {
         self->nserved++;
+        self->bytes_served += length;
         s_mark_served(self, link->key, req);
     }
 }
@@ -803,6 +805,16 @@ uint64_t fc_chunks_dropped(const fc_chunks_t *self)
 uint64_t fc_chunks_served(const fc_chunks_t *self)
 {
     return self->nserved;
+}
+
+uint64_t fc_chunks_bytes_served(const fc_chunks_t *self)
+{
+    return self->bytes_served;
+}
+
+uint64_t fc_chunks_budget(const fc_chunks_t *self)
+{
+    return self->budget;
 }
 
 uint64_t fc_chunks_duplicates(const fc_chunks_t *self)

@@ -84,6 +84,9 @@ uint64_t fc_chunks_send_failed(const fc_chunks_t *self);
 uint64_t fc_chunks_dropped(const fc_chunks_t *self);
 /* Chunks sent (handed to ZeroMQ). */
 uint64_t fc_chunks_served(const fc_chunks_t *self);
+/* Bytes of the chunks sent; and the budget (bytes) fc_chunks_held counts against. */
+uint64_t fc_chunks_bytes_served(const fc_chunks_t *self);
+uint64_t fc_chunks_budget(const fc_chunks_t *self);
 /* Re-sent requests not answered again, their chunk sent already on the same connection. */
 uint64_t fc_chunks_duplicates(const fc_chunks_t *self);
 

@@ -25,8 +25,16 @@ static const char *s_schema =
     "INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', 0);"
     "CREATE TABLE IF NOT EXISTS uploads (blob BLOB PRIMARY KEY, size INTEGER NOT NULL,"
     "  started INTEGER NOT NULL);"
+    /* the pieces of an upload held so far: any offsets and lengths (chunks cut by content) */
+    "CREATE TABLE IF NOT EXISTS upload_pieces (blob BLOB NOT NULL, start INTEGER NOT NULL,"
+    "  length INTEGER NOT NULL, PRIMARY KEY (blob, start)) WITHOUT ROWID;"
+    /* before issue 13 a piece was the idx-th FC_CHUNK_SIZE chunk: moved to upload_pieces */
     "CREATE TABLE IF NOT EXISTS upload_chunks (blob BLOB NOT NULL, idx INTEGER NOT NULL,"
     "  PRIMARY KEY (blob, idx)) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO upload_pieces (blob, start, length)"
+    "  SELECT c.blob, c.idx * 262144, min(262144, u.size - c.idx * 262144)"
+    "  FROM upload_chunks c JOIN uploads u ON u.blob = c.blob WHERE c.idx * 262144 < u.size;"
+    "DELETE FROM upload_chunks;"
     "CREATE TABLE IF NOT EXISTS releases (id INTEGER PRIMARY KEY, channel TEXT NOT NULL,"
     "  serial INTEGER NOT NULL, version TEXT NOT NULL, product TEXT NOT NULL,"
     "  manifest BLOB NOT NULL, size INTEGER NOT NULL, files INTEGER NOT NULL,"

@@ -2,6 +2,7 @@
    private part of fc_store (fc_store_priv.h). */
 #define _GNU_SOURCE /* syncfs */
 #include "fc_array.h"
+#include "fc_cdc.h"
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_hash.h"
@@ -34,12 +35,6 @@ static void s_part_path(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], char 
 {
     char hex[2 * FC_HASH_LEN + 1];
     snprintf(out, n, "%s/incoming/%s.part", self->dir, fc_hash_hex(blob, hex));
-}
-
-static uint64_t s_chunk_len(uint64_t size, uint64_t idx)
-{
-    uint64_t off = idx * FC_CHUNK_SIZE;
-    return size - off < FC_CHUNK_SIZE ? size - off : FC_CHUNK_SIZE;
 }
 
 /* --- file descriptor cache -------------------------------------------------------------- */
@@ -150,7 +145,7 @@ static int s_forget_upload(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
 {
     fc_store_sync(self, true);
     int err = fc_store_begin(self); /* a savepoint inside a batch */
-    const char *sqls[] = {"DELETE FROM upload_chunks WHERE blob = ?",
+    const char *sqls[] = {"DELETE FROM upload_pieces WHERE blob = ?",
                           "DELETE FROM uploads WHERE blob = ?"};
     for (size_t i = 0; i < 2 && !err; i++) {
         sqlite3_stmt *st = fc_store_prep(self, sqls[i]);
@@ -177,11 +172,12 @@ static int s_discard_upload(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
     return err;
 }
 
+/* The held pieces of blob's upload, merged into ranges in offset order (overlaps too). */
 static int s_held_ranges(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size,
                          fc_range_t **ranges, size_t *nranges)
 {
-    sqlite3_stmt *st =
-        fc_store_prep(self, "SELECT idx FROM upload_chunks WHERE blob = ? ORDER BY idx");
+    sqlite3_stmt *st = fc_store_prep(
+        self, "SELECT start, length FROM upload_pieces WHERE blob = ? ORDER BY start");
     if (!st)
         return FC_EIO;
     sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
@@ -189,12 +185,14 @@ static int s_held_ranges(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
     fc_range_t *list = NULL;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
-        if (idx * FC_CHUNK_SIZE >= size)
+        uint64_t off = (uint64_t)sqlite3_column_int64(st, 0);
+        uint64_t len = (uint64_t)sqlite3_column_int64(st, 1);
+        if (off >= size || len == 0 || len > size - off)
             continue; /* cannot happen: put_chunk checks bounds */
-        uint64_t off = idx * FC_CHUNK_SIZE, len = s_chunk_len(size, idx);
-        if (n > 0 && list[n - 1].offset + list[n - 1].length == off) {
-            list[n - 1].length += len;
+        if (n > 0 && list[n - 1].offset + list[n - 1].length >= off) {
+            uint64_t end = off + len, last = list[n - 1].offset + list[n - 1].length;
+            if (end > last)
+                list[n - 1].length += end - last;
             continue;
         }
         if (n == FC_MAX_RANGES)
@@ -286,10 +284,8 @@ int fc_store_put_chunk(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64
         if (err)
             return err == FC_ENOTFOUND ? FC_EINVAL : err;
     }
-    if (offset % FC_CHUNK_SIZE != 0 || offset >= size)
-        return FC_EINVAL;
-    uint64_t idx = offset / FC_CHUNK_SIZE;
-    if (len != s_chunk_len(size, idx))
+    /* Any piece inside the blob: chunks cut by content have any offsets and lengths. */
+    if (len == 0 || len > FC_MAX_CHUNK || offset >= size || len > size - offset)
         return FC_EINVAL;
     if (complete)
         return FC_OK;
@@ -306,56 +302,81 @@ int fc_store_put_chunk(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64
     }
     self->pending_data |= self->batch;
     fc_store_sync(self, true);
-    sqlite3_stmt *st =
-        fc_store_prep(self, "INSERT OR IGNORE INTO upload_chunks (blob, idx) VALUES (?, ?)");
+    /* The longer piece at an offset is kept: a shorter one re-sent there covers less. */
+    sqlite3_stmt *st = fc_store_prep(
+        self, "INSERT INTO upload_pieces (blob, start, length) VALUES (?, ?, ?) ON CONFLICT "
+              "(blob, start) DO UPDATE SET length = max(length, excluded.length)");
     if (st) {
         sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)idx);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)offset);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)len);
     }
     return fc_store_step_done(st);
 }
 
-/* Rehashes the partial file chunk by chunk; FC_OK if its hash of chunk hashes is blob. */
-/* Hashes fd's size bytes chunk by chunk and checks the whole against blob. Touches nothing
-   of a store (any thread may call it); stop, if given, is asked between chunks and cuts the
-   work short (FC_ETIMEOUT) when it says so. */
+/* The hash of fd's chunk hashes, its size bytes cut by content (fc_cdc) if cdc is given,
+   else in FC_CHUNK_SIZE pieces. stop, if given, is asked between chunks (FC_ETIMEOUT). */
+static int s_hash_cut(int fd, uint64_t size, const fc_cdc_t *cdc, bool (*stop)(void *arg),
+                      void *arg, uint8_t out[FC_HASH_LEN])
+{
+    /* Every chunk but the last is at least FC_CDC_MIN (by content) or FC_CHUNK_SIZE long. */
+    uint64_t cap = size / (cdc ? FC_CDC_MIN : FC_CHUNK_SIZE) + 1;
+    uint8_t(*hashes)[FC_HASH_LEN] = malloc(cap * FC_HASH_LEN);
+    fc_cdc_reader_t rd = {0};
+    int err = hashes ? fc_cdc_reader_init(&rd, cdc, fd) : FC_ENOMEM;
+    uint64_t n = 0, done = 0;
+    while (!err) {
+        const uint8_t *data;
+        size_t len;
+        bool stopped = stop && stop(arg);
+        int more = stopped ? 0 : fc_cdc_reader_next(&rd, &data, &len);
+        if (stopped)
+            err = FC_ETIMEOUT;
+        else if (more < 0)
+            err = FC_EIO;
+        else if (more == 0)
+            break;
+        else if (n == cap || len > size - done)
+            err = FC_EHASH; /* longer than its size: the file grew */
+        else {
+            fc_hash_buf(hashes[n++], data, len);
+            done += len;
+        }
+    }
+    if (!err && done != size)
+        err = FC_EHASH; /* shorter than its size */
+    if (!err)
+        fc_hash_of_chunks(out, (const uint8_t(*)[FC_HASH_LEN])hashes, (size_t)n);
+    fc_cdc_reader_free(&rd);
+    free(hashes);
+    return err;
+}
+
+/* Hashes fd's size bytes chunk by chunk and checks the whole against blob: a blob is named
+   by the hash of its chunk hashes, cut by content (fc_cdc, what publishers cut since issue
+   13) or in FC_CHUNK_SIZE pieces (before), so both cuts are tried, the content cut first.
+   Touches nothing of a store (any thread may call it); stop, if given, is asked between
+   chunks and cuts the work short (FC_ETIMEOUT) when it says so. */
 static int s_verify_fd(int fd, const uint8_t blob[FC_HASH_LEN], uint64_t size,
                        bool (*stop)(void *arg), void *arg)
 {
-    uint64_t nchunks = (size + FC_CHUNK_SIZE - 1) / FC_CHUNK_SIZE;
-    uint8_t(*hashes)[FC_HASH_LEN] = NULL;
-    uint8_t *buf = NULL;
-    if (nchunks > 0) {
-        hashes = malloc(nchunks * FC_HASH_LEN);
-        buf = malloc(FC_CHUNK_SIZE);
-        if (!hashes || !buf) {
-            free(hashes);
-            free(buf);
-            return FC_ENOMEM;
-        }
-    }
     /* Every chunk was recorded after its data was synced, so a short file means someone
        else truncated it: the content is not what was uploaded. */
     struct stat sb;
-    int err = fstat(fd, &sb) != 0 ? FC_EIO : (uint64_t)sb.st_size != size ? FC_EHASH : FC_OK;
-    for (uint64_t i = 0; i < nchunks && !err; i++) {
-        size_t len = (size_t)s_chunk_len(size, i);
-        if (stop && stop(arg))
-            err = FC_ETIMEOUT;
-        else if (fc_pread_all(fd, buf, len, i * FC_CHUNK_SIZE) != 0)
-            err = FC_EIO;
-        else
-            fc_hash_buf(hashes[i], buf, len);
-    }
-    if (!err) {
-        uint8_t whole[FC_HASH_LEN];
-        fc_hash_of_chunks(whole, (const uint8_t(*)[FC_HASH_LEN])hashes, (size_t)nchunks);
-        if (!fc_hash_equal(whole, blob))
-            err = FC_EHASH;
-    }
-    free(hashes);
-    free(buf);
-    return err;
+    if (fstat(fd, &sb) != 0)
+        return FC_EIO;
+    if ((uint64_t)sb.st_size != size)
+        return FC_EHASH;
+    fc_cdc_t cdc;
+    fc_cdc_init(&cdc);
+    uint8_t whole[FC_HASH_LEN];
+    int err = s_hash_cut(fd, size, &cdc, stop, arg, whole);
+    if (!err && fc_hash_equal(whole, blob))
+        return FC_OK;
+    /* One chunk (a blob up to FC_CDC_MIN long) is the same whichever the cut. */
+    if (!err && size > FC_CDC_MIN)
+        err = s_hash_cut(fd, size, NULL, stop, arg, whole);
+    return err ? err : fc_hash_equal(whole, blob) ? FC_OK : FC_EHASH;
 }
 
 static int s_verify_part(fc_store_t *self, int fd, const uint8_t blob[FC_HASH_LEN], uint64_t size)
@@ -476,14 +497,15 @@ int fc_store_blob_commit(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
         return err == FC_ENOTFOUND ? FC_EMISSING : err;
     if (declared != size)
         return FC_EINVAL;
-    uint64_t nchunks = (size + FC_CHUNK_SIZE - 1) / FC_CHUNK_SIZE;
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT count(*) FROM upload_chunks WHERE blob = ?");
-    if (!st)
-        return FC_EIO;
-    sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
-    uint64_t held = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    if (held < nchunks)
+    /* Every byte held: the pieces merge into one range from 0 to size. */
+    fc_range_t *ranges = NULL;
+    size_t nranges = 0;
+    err = s_held_ranges(self, blob, size, &ranges, &nranges);
+    bool whole = size == 0 || (nranges == 1 && ranges[0].offset == 0 && ranges[0].length == size);
+    free(ranges);
+    if (err)
+        return err;
+    if (!whole)
         return FC_EMISSING;
 
     /* An empty blob has no chunks, hence no partial file yet. */
@@ -511,17 +533,41 @@ int fc_store_blob_commit(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
     return FC_OK;
 }
 
+/* Whether data (len at most FC_MAX_SMALL_BLOB) is blob's content, named as s_verify_fd
+   names a file: the hash of its chunk hashes cut by content, or (stored before issue 13) in
+   FC_CHUNK_SIZE pieces, here one piece. */
+static bool s_buf_is_blob(const uint8_t *data, size_t len, const uint8_t blob[FC_HASH_LEN])
+{
+    fc_cdc_t cdc;
+    fc_cdc_init(&cdc);
+    /* every chunk but the last is at least FC_CDC_MIN long */
+    uint8_t(*hashes)[FC_HASH_LEN] = malloc((len / FC_CDC_MIN + 1) * FC_HASH_LEN);
+    if (!hashes)
+        return false;
+    size_t n = 0;
+    for (size_t off = 0; off < len; n++) {
+        size_t cut = fc_cdc_cut(&cdc, data + off, len - off);
+        fc_hash_buf(hashes[n], data + off, cut);
+        off += cut;
+    }
+    uint8_t whole[FC_HASH_LEN];
+    fc_hash_of_chunks(whole, (const uint8_t(*)[FC_HASH_LEN])hashes, n);
+    bool match = fc_hash_equal(whole, blob);
+    if (!match && n > 1) { /* one chunk is the same whichever the cut */
+        fc_hash_buf(hashes[0], data, len);
+        fc_hash_of_chunks(whole, (const uint8_t(*)[FC_HASH_LEN])hashes, 1);
+        match = fc_hash_equal(whole, blob);
+    }
+    free(hashes);
+    return match;
+}
+
 int fc_store_put_blob(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], const void *data,
                       size_t len)
 {
     if (len > FC_MAX_SMALL_BLOB)
         return FC_ETOOBIG;
-    /* One store chunk at most: the blob's hash is the hash of its one chunk hash (of none
-       when empty), as s_verify_fd computes it for any blob. */
-    uint8_t chunk[1][FC_HASH_LEN], whole[FC_HASH_LEN];
-    fc_hash_buf(chunk[0], data, len);
-    fc_hash_of_chunks(whole, (const uint8_t(*)[FC_HASH_LEN])chunk, len ? 1 : 0);
-    if (!fc_hash_equal(whole, blob))
+    if (!s_buf_is_blob((const uint8_t *)data, len, blob))
         return FC_EHASH;
     uint64_t have;
     if (fc_store_blob_exists(self, blob, &have) || s_pending(self, blob))

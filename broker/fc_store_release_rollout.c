@@ -5,6 +5,7 @@
 #include "fc_error.h"
 #include "fc_limits.h"
 #include "fc_manifest.h"
+#include "fc_presence.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
 #include "fc_text.h"
@@ -15,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#define S_OFFLINE_DEFAULT 30
+#define S_OFFLINE_DEFAULT FC_PRESENCE_ONLINE_S
 
 static const char *s_schema =
     /* the rollout a push asked for, until its release is committed */

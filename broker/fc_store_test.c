@@ -1,5 +1,6 @@
 /* fc_store_test.c: self-test of fc_store: uploads, durability across reopen, releases, agents,
    agent keys. */
+#include "fc_cdc.h"
 #include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_file.h"
@@ -45,14 +46,30 @@ static size_t s_chunk_len(size_t len, size_t i)
     return len - off < FC_CHUNK_SIZE ? len - off : FC_CHUNK_SIZE;
 }
 
-/* The blob id of content: the hash of its chunk hashes. */
-static void s_blob_id(uint8_t blob[FC_HASH_LEN], const uint8_t *buf, size_t len)
+/* The blob id content had before issue 13: the hash of its FC_CHUNK_SIZE chunks' hashes. */
+static void s_blob_id_fixed(uint8_t blob[FC_HASH_LEN], const uint8_t *buf, size_t len)
 {
     size_t n = s_nchunks(len);
     uint8_t(*hashes)[FC_HASH_LEN] = calloc(n ? n : 1, FC_HASH_LEN);
     FC_CHECK(hashes);
     for (size_t i = 0; i < n; i++)
         fc_hash_buf(hashes[i], buf + i * FC_CHUNK_SIZE, s_chunk_len(len, i));
+    fc_hash_of_chunks(blob, (const uint8_t(*)[FC_HASH_LEN])hashes, n);
+    free(hashes);
+}
+
+/* The blob id of content: the hash of its chunk hashes, cut as the publisher cuts (fc_cdc),
+   so it matches what a scanned manifest names. Uploads may still send it in FC_CHUNK_SIZE
+   pieces (s_put): pieces are any ranges. */
+static void s_blob_id(uint8_t blob[FC_HASH_LEN], const uint8_t *buf, size_t len)
+{
+    fc_cdc_t cdc;
+    fc_cdc_init(&cdc);
+    uint8_t(*hashes)[FC_HASH_LEN] = calloc(len / FC_CDC_MIN + 1, FC_HASH_LEN);
+    FC_CHECK(hashes);
+    size_t n = 0;
+    for (size_t off = 0, c; off < len; off += c)
+        fc_hash_buf(hashes[n++], buf + off, c = fc_cdc_cut(&cdc, buf + off, len - off));
     fc_hash_of_chunks(blob, (const uint8_t(*)[FC_HASH_LEN])hashes, n);
     free(hashes);
 }
@@ -136,15 +153,15 @@ static void s_test_uploads(fc_store_t **store_p, const char *dir)
     FC_CHECK(s_put(store, blob, buf, len, 0) == FC_OK); /* idempotent */
     FC_CHECK(fc_store_blob_commit(store, blob, len) == FC_EMISSING);
 
-    /* Wrong chunk hash, misaligned offset, wrong length, outside the size. */
+    /* Wrong chunk hash, no data, running past the size, outside the size. (Any offset and
+       length inside the blob is a piece: chunks cut by content.) */
     fc_hash_buf(h, buf, 10);
     FC_CHECK(fc_store_put_chunk(store, blob, FC_CHUNK_SIZE, buf + FC_CHUNK_SIZE, FC_CHUNK_SIZE,
                                 h) == FC_EHASH);
-    fc_hash_buf(h, buf + 100, FC_CHUNK_SIZE);
-    FC_CHECK(fc_store_put_chunk(store, blob, 100, buf + 100, FC_CHUNK_SIZE, h) == FC_EINVAL);
-    fc_hash_buf(h, buf + FC_CHUNK_SIZE, 1000);
-    FC_CHECK(fc_store_put_chunk(store, blob, FC_CHUNK_SIZE, buf + FC_CHUNK_SIZE, 1000, h) ==
-             FC_EINVAL);
+    fc_hash_buf(h, buf, 0);
+    FC_CHECK(fc_store_put_chunk(store, blob, 100, buf, 0, h) == FC_EINVAL);
+    fc_hash_buf(h, buf, 1000);
+    FC_CHECK(fc_store_put_chunk(store, blob, len - 500, buf, 1000, h) == FC_EINVAL);
     fc_hash_buf(h, buf, 1000);
     FC_CHECK(fc_store_put_chunk(store, blob, 3 * FC_CHUNK_SIZE, buf, 1000, h) == FC_EINVAL);
 
@@ -663,6 +680,88 @@ static void s_test_gc(const char *base)
    only once the batch commits (data synced, blobs moved, then the records), and the same
    blob committed twice in one batch moves once. A batch that cannot commit leaves no blob
    named complete without its records. */
+/* Puts buf[off..off+n) of blob's upload as one piece. */
+static int s_put_piece(fc_store_t *store, const uint8_t *blob, const uint8_t *buf, size_t off,
+                       size_t n)
+{
+    uint8_t h[FC_HASH_LEN];
+    fc_hash_buf(h, buf + off, n);
+    return fc_store_put_chunk(store, blob, off, buf + off, n, h);
+}
+
+/* A blob named by its content-defined chunks (fc_cdc) is uploaded in those chunks, at any
+   offsets, and verified by the same cut; a blob named by any other cut is refused. */
+static void s_test_cdc_uploads(fc_store_t **store_p, const char *dir)
+{
+    fc_store_t *store = *store_p;
+    size_t len = 3 * FC_CHUNK_SIZE + 777;
+    uint8_t *buf = s_content(len, 7);
+    fc_cdc_t cdc;
+    fc_cdc_init(&cdc);
+    size_t cuts[64], n = 0;
+    uint8_t hashes[64][FC_HASH_LEN], blob[FC_HASH_LEN];
+    for (size_t off = 0; off < len; n++) {
+        FC_CHECK(n < 64);
+        cuts[n] = fc_cdc_cut(&cdc, buf + off, len - off);
+        fc_hash_buf(hashes[n], buf + off, cuts[n]);
+        off += cuts[n];
+    }
+    FC_CHECK(n > 4); /* not the fixed cut */
+    fc_hash_of_chunks(blob, (const uint8_t(*)[FC_HASH_LEN])hashes, n);
+    bool complete;
+    fc_range_t *ranges = NULL;
+    size_t nranges;
+    FC_CHECK(fc_store_blob_state(store, blob, len, &complete, &ranges, &nranges) == FC_OK);
+    /* Backwards, all but the first two chunks; then one piece that overlaps them. */
+    size_t off = len;
+    for (size_t i = n; i-- > 2;) {
+        off -= cuts[i];
+        FC_CHECK(s_put_piece(store, blob, buf, off, cuts[i]) == FC_OK);
+    }
+    FC_CHECK(fc_store_blob_commit(store, blob, len) == FC_EMISSING);
+    FC_CHECK(fc_store_blob_state(store, blob, len, &complete, &ranges, &nranges) == FC_OK);
+    FC_CHECK(!complete && nranges == 1 && ranges[0].offset == off && ranges[0].length == len - off);
+    free(ranges);
+    FC_CHECK(s_put_piece(store, blob, buf, 0, cuts[0] + cuts[1] + 10) == FC_OK);
+    FC_CHECK(fc_store_blob_commit(store, blob, len) == FC_OK);
+    FC_CHECK(fc_store_blob_verify(store, blob) == FC_OK);
+    FC_CHECK(fc_store_blob_verify_file(dir, blob, NULL, NULL) == FC_OK);
+
+    /* Named by a cut neither fixed nor by content (100 KiB pieces): refused at commit. */
+    uint8_t odd[FC_HASH_LEN], oh[8][FC_HASH_LEN];
+    size_t k = 0;
+    for (off = 0; off < len; off += 100000, k++)
+        fc_hash_buf(oh[k], buf + off, len - off < 100000 ? len - off : 100000);
+    fc_hash_of_chunks(odd, (const uint8_t(*)[FC_HASH_LEN])oh, k);
+    FC_CHECK(fc_store_blob_state(store, odd, len, &complete, &ranges, &nranges) == FC_OK);
+    for (off = 0; off < len; off += 100000)
+        FC_CHECK(s_put_piece(store, odd, buf, off, len - off < 100000 ? len - off : 100000) ==
+                 FC_OK);
+    FC_CHECK(fc_store_blob_commit(store, odd, len) == FC_EHASH);
+
+    /* A store whose upload was recorded the old way (the idx-th FC_CHUNK_SIZE chunk) reads
+       it back as a piece on its next open. */
+    uint8_t old[FC_HASH_LEN];
+    s_blob_id_fixed(old, buf, len);
+    FC_CHECK(fc_store_blob_state(store, old, len, &complete, &ranges, &nranges) == FC_OK);
+    FC_CHECK(s_put(store, old, buf, len, 3) == FC_OK);
+    FC_CHECK(fc_store_exec(store, "DELETE FROM upload_pieces; INSERT INTO upload_chunks (blob, "
+                                  "idx) SELECT blob, 3 FROM uploads") == FC_OK);
+    fc_store_destroy(store_p);
+    int err = -1;
+    store = *store_p = fc_store_new(dir, &err, NULL, 0);
+    FC_CHECK(store && err == FC_OK);
+    FC_CHECK(fc_store_blob_state(store, old, len, &complete, &ranges, &nranges) == FC_OK);
+    FC_CHECK(!complete && nranges == 1 && ranges[0].offset == 3 * FC_CHUNK_SIZE &&
+             ranges[0].length == 777);
+    free(ranges);
+    for (size_t i = 0; i < 3; i++)
+        FC_CHECK(s_put(store, old, buf, len, i) == FC_OK);
+    FC_CHECK(fc_store_blob_commit(store, old, len) == FC_OK);
+    FC_CHECK(fc_store_blob_verify(store, old) == FC_OK);
+    free(buf);
+}
+
 static void s_test_batched_uploads(fc_store_t *store)
 {
     size_t lens[3] = {5000, FC_CHUNK_SIZE + 77, 1};
@@ -778,6 +877,21 @@ static void s_test_whole_blobs(fc_store_t *store, const char *dir)
     FC_CHECK(fc_store_blob_held(store, blobs[1]) && !fc_store_blob_marked(store, blobs[1]));
     for (int b = 0; b < 3; b++)
         free(bufs[b]);
+
+    /* A blob named by the cut before issue 13 (one FC_CHUNK_SIZE piece) is taken too, as
+       BLOB_COMMIT takes it; the same content under a name of neither cut is not. */
+    uint8_t *old = s_content(100000, 720);
+    uint8_t old_id[FC_HASH_LEN], cdc_id[FC_HASH_LEN];
+    s_blob_id_fixed(old_id, old, 100000);
+    s_blob_id(cdc_id, old, 100000);
+    FC_CHECK(!fc_hash_equal(old_id, cdc_id)); /* more than one content-defined chunk */
+    FC_CHECK(fc_store_put_blob(store, old_id, old, 100000) == FC_OK);
+    FC_CHECK(fc_store_blob_held(store, old_id) && fc_store_blob_verify(store, old_id) == FC_OK);
+    uint8_t other[FC_HASH_LEN];
+    fc_hash_buf(other, old, 100000);
+    FC_CHECK(fc_store_put_blob(store, other, old, 100000) == FC_EHASH);
+    FC_CHECK(!fc_store_blob_held(store, other) && !s_part_exists(dir, other));
+    free(old);
 }
 
 void fc_store_test(bool verbose)
@@ -797,6 +911,7 @@ void fc_store_test(bool verbose)
     FC_CHECK(store && err == FC_OK);
     FC_CHECK(fc_store_seq(store) == 0);
     s_test_uploads(&store, dir);
+    s_test_cdc_uploads(&store, dir);
     s_test_batched_uploads(store);
     s_test_whole_blobs(store, dir);
     if (verbose)

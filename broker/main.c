@@ -1,20 +1,30 @@
 /* main.c: fleetcast-broker: parse options, start the broker actor, run until a signal. */
 #include "fc_broker.h"
+#include "fc_conffile.h"
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_hash.h"
+#include "fc_http.h"
 #include "fc_key.h"
+#include "fc_log.h"
+#include "fc_notify.h"
 #include "fc_optval.h"
+#include "fc_refusals.h"
+#include "fc_suggest.h"
+#include "fc_version.h"
 
 #include <czmq.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S_DEFAULT_SERVICE "tcp://*:7400"
 #define S_DEFAULT_ANNOUNCE "tcp://*:7401"
+#define S_SEE_HELP "(see fleetcast-broker --help)\n"
 
 static void s_usage(FILE *out)
 {
@@ -51,8 +61,25 @@ static void s_usage(FILE *out)
             "                        status, release status), and release rollout waves are\n"
             "                        drawn from the agents online (default 30: three of an\n"
             "                        agent's 10-second status reports; 1s..1d)\n"
+            "      --http EP         serve metrics and the fleet page over HTTP on EP,\n"
+            "                        tcp://HOST:PORT with HOST an IPv4 address, localhost\n"
+            "                        or * (e.g. " FC_HTTP_DEFAULT "): /metrics\n"
+            "                        (Prometheus), / (live fleet page), /events (its\n"
+            "                        server-sent events), /fleet.json; read-only\n"
+            "      --http-token FILE every HTTP request must carry the token in FILE (its\n"
+            "                        first line, at least 16 bytes) as 'Authorization:\n"
+            "                        Bearer TOKEN' or as a Basic password; required unless\n"
+            "                        HOST is loopback (127.0.0.0/8)\n"
             "  -v, --verbose         log every request to stderr\n"
             "  -h, --help            show this help and exit\n"
+            "      --version         print the version and exit\n"
+            "      --config FILE     settings as 'name = value' lines, any long option\n"
+            "                        without its dashes (default /etc/fleetcast/broker.conf\n"
+            "                        if it exists); the command line wins\n"
+            "      --log-level LEVEL error, warning, notice, info (default) or debug\n"
+            "      --log-format FMT  text (default: RFC 3339 time, level, program, message;\n"
+            "                        the journal's <N> priority instead of the time when\n"
+            "                        stderr is the journal) or json (one object a line)\n"
             "\n"
             "Security (the default): CURVE on both sockets. The broker's own certificate is\n"
             "DIR/broker.cert_secret (make it once with 'fleetcast keygen --role broker --out\n"
@@ -64,8 +91,29 @@ static void s_usage(FILE *out)
             "restart. Without DIR/broker.cert_secret the broker refuses to start.\n"
             "\n"
             "Runs until SIGINT or SIGTERM. Exit status: 0 after a clean stop, 1 if the broker\n"
-            "cannot start (data directory, database, endpoint, or no broker key), 2 on bad\n"
-            "usage.\n");
+            "cannot start (data directory, database, endpoint, no broker key, an --http\n"
+            "endpoint that cannot be bound, is not loopback and has no --http-token, or an\n"
+            "unreadable token file), 2 on bad usage.\n");
+}
+
+/* Set by the SIGHUP handler (a handler can reach nothing else), taken by main's loop. */
+static volatile sig_atomic_t s_hangups;
+
+static void s_on_hup(int sig)
+{
+    (void)sig;
+    s_hangups = 1;
+}
+
+/* The config file's settings (kept for the life of the process: argv points into them). */
+static fc_conffile_t *s_conf;
+#define S_DEFAULT_CONF "/etc/fleetcast/broker.conf"
+
+/* "FILE line N, key K: " when the option being parsed came from the config file. */
+static const char *s_where(void)
+{
+    static char buf[FC_MAX_TEXT];
+    return fc_conffile_where(s_conf, optind - 1, buf, sizeof buf);
 }
 
 int main(int argc, char *argv[])
@@ -75,6 +123,9 @@ int main(int argc, char *argv[])
     uint32_t restart_share = 25;
     const char *stamp_file = NULL;
     uint64_t offline_ms = 0;
+    const char *http = NULL, *http_token_file = NULL;
+    fc_log_level_t log_level = FC_LOG_INFO;
+    fc_log_format_t log_format = FC_LOG_TEXT;
     static const struct option options[] = {{"data", required_argument, NULL, 'd'},
                                             {"service", required_argument, NULL, 's'},
                                             {"announce", required_argument, NULL, 'a'},
@@ -82,11 +133,29 @@ int main(int argc, char *argv[])
                                             {"restart-share", required_argument, NULL, 'r'},
                                             {"timestamp-key", required_argument, NULL, 't'},
                                             {"offline-after", required_argument, NULL, 'o'},
+                                            {"http", required_argument, NULL, 'H'},
+                                            {"http-token", required_argument, NULL, 'T'},
                                             {"verbose", no_argument, NULL, 'v'},
                                             {"help", no_argument, NULL, 'h'},
+                                            {"version", no_argument, NULL, 'V'},
+                                            {"log-level", required_argument, NULL, 'L'},
+                                            {"log-format", required_argument, NULL, 'F'},
+                                            {"config", required_argument, NULL, 'C'},
                                             {NULL, 0, NULL, 0}};
     int c;
-    char msg[256];
+    char msg[1024];
+    /* The config file's settings first, the command line's after them (it wins). */
+    const char *conf_path = fc_conffile_arg(argc, argv);
+    if (!conf_path && access(S_DEFAULT_CONF, F_OK) == 0)
+        conf_path = S_DEFAULT_CONF;
+    if (conf_path && !(s_conf = fc_conffile_load(conf_path, options, msg, sizeof msg))) {
+        fprintf(stderr, "fleetcast-broker: %s\n", msg);
+        return 2;
+    }
+    argv = fc_conffile_argv(s_conf, argc, argv, &argc);
+    if (!argv)
+        return 1;
+    opterr = 0; /* one short line with the closest option instead of getopt's */
     while ((c = getopt_long(argc, argv, "d:s:a:vh", options, NULL)) != -1) {
         switch (c) {
         case 'd':
@@ -97,7 +166,7 @@ int main(int argc, char *argv[])
             /* ipc:// too: an agent on the same machine reaches it; inproc:// never could. */
             if (fc_optval_endpoint(c == 's' ? "--service" : "--announce", optarg,
                                    FC_OPTVAL_BIND | FC_OPTVAL_IPC, msg, sizeof msg)) {
-                fprintf(stderr, "fleetcast-broker: %s\n", msg);
+                fprintf(stderr, "fleetcast-broker: %s%s\n", s_where(), msg);
                 return 2;
             }
             *(c == 's' ? &service : &announce) = optarg;
@@ -108,7 +177,7 @@ int main(int argc, char *argv[])
         case 'r':
             if (fc_optval_percent("--restart-share", optarg, 1, 100, &restart_share, msg,
                                   sizeof msg)) {
-                fprintf(stderr, "fleetcast-broker: %s\n", msg);
+                fprintf(stderr, "fleetcast-broker: %s%s\n", s_where(), msg);
                 return 2;
             }
             break;
@@ -122,25 +191,52 @@ int main(int argc, char *argv[])
                 return 2;
             }
             break;
+        case 'H':
+            http = optarg;
+            break;
+        case 'T':
+            http_token_file = optarg;
+            break;
         case 'v':
             verbose = true;
             break;
+        case 'L':
+        case 'F':
+            if (c == 'L' ? fc_log_optval_level(optarg, &log_level, msg, sizeof msg)
+                         : fc_log_optval_format(optarg, &log_format, msg, sizeof msg)) {
+                fprintf(stderr, "fleetcast-broker: %s%s\n", s_where(), msg);
+                return 2;
+            }
+            break;
+        case 'C':
+            break; /* read before the loop */
+        case 'V':
+            printf("fleetcast-broker %s\n", fc_version());
+            return 0;
         case 'h':
             s_usage(stdout);
             return 0;
         default:
-            s_usage(stderr);
+            fprintf(stderr, "fleetcast-broker: %s\n" S_SEE_HELP,
+                    fc_suggest_option(options, argc, argv, msg, sizeof msg));
             return 2;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "fleetcast-broker: unexpected argument '%s'\n", argv[optind]);
-        s_usage(stderr);
+        fprintf(stderr, "fleetcast-broker: unexpected argument '%s'\n" S_SEE_HELP, argv[optind]);
         return 2;
     }
     if (!data || !*data) {
-        fprintf(stderr, "fleetcast-broker: --data DIR is required\n");
-        s_usage(stderr);
+        fprintf(stderr, "fleetcast-broker: --data DIR is required\n" S_SEE_HELP);
+        return 2;
+    }
+    if (http_token_file && !http) {
+        fprintf(stderr, "fleetcast-broker: --http-token needs --http\n");
+        return 2;
+    }
+    bool http_loopback = true;
+    if (http && !fc_http_endpoint_check(http, &http_loopback, msg, sizeof msg)) {
+        fprintf(stderr, "fleetcast-broker: --http: %s\n", msg);
         return 2;
     }
     if (fc_crypto_init() != 0) {
@@ -162,8 +258,42 @@ int main(int argc, char *argv[])
         }
     }
     zsys_init();
-    zsys_set_logstream(stderr);
+    /* One format for our lines and CZMQ's (zauth's too). */
+    fc_log_setup("fleetcast-broker", verbose ? FC_LOG_DEBUG : log_level, log_format, NULL);
+    FILE *zlog = fc_log_zsys_stream();
+    zsys_set_logstream(zlog ? zlog : stderr);
+    fc_refusals_t *refusals = fc_refusals_new(verbose);
+    if (refusals)
+        fc_log_zsys_filter(fc_refusals_filter, refusals);
     zsys_catch_interrupts();
+    /* HTTP first: a broker that cannot serve what it was asked to does not start at all. */
+    fc_view_hub_t *hub = NULL;
+    fc_http_t *httpd = NULL;
+    if (http) {
+        char *token = http_token_file ? fc_http_token_load(http_token_file, msg, sizeof msg) : NULL;
+        if (http_token_file && !token) {
+            fc_log(FC_LOG_ERROR, "--http-token: %s", msg);
+            fc_log_zsys_filter(NULL, NULL);
+            fc_refusals_destroy(&refusals);
+            return 1;
+        }
+        hub = fc_view_hub_new();
+        httpd = fc_http_new(http, token, hub, msg, sizeof msg);
+        if (token)
+            explicit_bzero(token, strlen(token));
+        free(token);
+        if (!httpd) {
+            fc_log(FC_LOG_ERROR, "%s", msg);
+            fc_view_hub_destroy(&hub);
+            fc_log_zsys_filter(NULL, NULL);
+            fc_refusals_destroy(&refusals);
+            return 1;
+        }
+    }
+    /* SIGHUP (systemctl reload) must not kill the broker. */
+    struct sigaction hup = {.sa_handler = s_on_hup, .sa_flags = SA_RESTART};
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, NULL);
 
     fc_broker_config_t config = {.data_dir = data,
                                  .service = service,
@@ -172,28 +302,63 @@ int main(int argc, char *argv[])
                                  .restart_share = restart_share,
                                  .offline_after_s = (int64_t)((offline_ms + 999) / 1000),
                                  .secure = !insecure,
-                                 .timestamp_key = stamp_file ? &stamp_key : NULL};
+                                 .timestamp_key = stamp_file ? &stamp_key : NULL,
+                                 .view_hub = hub};
     if (insecure)
-        fprintf(stderr,
-                "fleetcast-broker: WARNING: INSECURE MODE (--insecure): no CURVE, no\n"
-                "fleetcast-broker: WARNING: authentication; anyone who can reach %s\n"
-                "fleetcast-broker: WARNING: may push releases and config to the fleet\n",
-                service);
+        fc_log(FC_LOG_WARNING,
+               "WARNING: INSECURE MODE (--insecure): no CURVE, no authentication; anyone who "
+               "can reach %s may push releases and config to the fleet",
+               service);
     int err = FC_OK;
     char text[FC_MAX_TEXT + 1] = "";
     fc_broker_t *broker = fc_broker_new(&config, &err, text, sizeof text);
     if (stamp_file)
         fc_signkey_wipe(&stamp_key); /* the broker keeps its own copy */
     if (!broker) {
-        fprintf(stderr, "fleetcast-broker: %s\n", *text ? text : fc_strerror(err));
+        fc_log(FC_LOG_ERROR, "%s", *text ? text : fc_strerror(err));
+        fc_log_zsys_filter(NULL, NULL);
+        fc_refusals_destroy(&refusals);
+        fc_http_destroy(&httpd);
+        fc_view_hub_destroy(&hub);
         return 1;
     }
-    fprintf(stderr, "fleetcast-broker: serving %s, announcing %s, data %s, %s\n",
-            fc_broker_service_endpoint(broker), fc_broker_announce_endpoint(broker), data,
-            insecure ? "INSECURE" : "CURVE (keys in DATA/keys)");
-    while (!zsys_interrupted)
+    fc_log(FC_LOG_NOTICE, "version %s serving %s, announcing %s, data %s, %s", fc_version(),
+           fc_broker_service_endpoint(broker), fc_broker_announce_endpoint(broker), data,
+           insecure ? "INSECURE" : "CURVE (keys in DATA/keys)");
+    if (httpd)
+        fc_log(FC_LOG_NOTICE, "HTTP on port %d (%s)", fc_http_port(httpd),
+               http_token_file ? "token required" : "loopback, no token");
+    fc_notify_ready("serving");
+    /* systemd's watchdog (WatchdogSec=): petted from this loop at a third of its interval. */
+    uint64_t watchdog_ms = fc_notify_watchdog_ms();
+    int64_t next_pet = 0;
+    while (!zsys_interrupted) {
         zclock_sleep(200);
+        if (watchdog_ms && zclock_mono() >= next_pet) {
+            fc_notify_watchdog();
+            next_pet = zclock_mono() + (int64_t)(watchdog_ms / 3);
+        }
+        if (s_hangups) {
+            s_hangups = 0;
+            fc_notify_reloading();
+            /* Enrolled keys are read again every second anyway (fc_keyring); the config
+               file is read again (its log settings apply now), and the log's journal mode
+               decided again (stderr may have been handed over). */
+            fc_log(FC_LOG_NOTICE, "SIGHUP: enrolled keys are re-read within a second");
+            int lvl = (int)log_level, fmt = (int)log_format;
+            fc_conffile_reread(s_conf, options, &lvl, &fmt);
+            log_level = (fc_log_level_t)lvl;
+            log_format = (fc_log_format_t)fmt;
+            fc_log_setup("fleetcast-broker", verbose ? FC_LOG_DEBUG : log_level, log_format, NULL);
+            fc_notify_ready("serving");
+        }
+    }
+    fc_notify_stopping();
     fc_broker_destroy(&broker);
-    fprintf(stderr, "fleetcast-broker: stopped\n");
+    fc_http_destroy(&httpd);
+    fc_view_hub_destroy(&hub);
+    fc_log_zsys_filter(NULL, NULL);
+    fc_refusals_destroy(&refusals);
+    fc_log(FC_LOG_NOTICE, "stopped");
     return 0;
 }

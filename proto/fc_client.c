@@ -2,12 +2,23 @@
    fc_requester's sockets and deadlines. */
 #include "fc_client.h"
 #include "fc_error.h"
+#include "fc_link.h"
 #include "fc_requester.h"
-#include "fc_test_check.h"
+
+#include <string.h>
+
+/* Nothing has listened at the endpoint for this long, and nothing ever did: give up. */
+#define S_GIVE_UP_MS 3000
+/* How often a wait looks at a failing link. */
+#define S_LINK_LOOK_MS 100
 
 struct fc_client_t {
     fc_requester_t *requester; /* ids, pending table, re-sends and the flush: all there */
     zpoller_t *poller;
+    char *endpoint;
+    char own_key[FC_CURVE_Z85_LEN + 1]; /* "" when plain */
+    bool curve;
+    fc_role_t role; /* of our key, for the advice on enrolling it */
 };
 
 fc_client_t *fc_client_new(const char *endpoint, int resend_ms, const fc_curve_t *curve, int *err)
@@ -21,6 +32,16 @@ fc_client_t *fc_client_new(const char *endpoint, int resend_ms, const fc_curve_t
     }
     self->poller = zpoller_new(fc_requester_sock(self->requester),
                                fc_requester_monitor(self->requester), NULL);
+    self->endpoint = strdup(endpoint);
+    self->curve = curve != NULL;
+    if (curve)
+        snprintf(self->own_key, sizeof self->own_key, "%s", fc_curve_public_txt(curve));
+    self->role = FC_ROLE_PUBLISHER;
+    if (!self->poller || !self->endpoint) {
+        if (err)
+            *err = FC_ENOMEM;
+        fc_client_destroy(&self);
+    }
     return self;
 }
 
@@ -31,6 +52,7 @@ void fc_client_destroy(fc_client_t **self_p)
     fc_client_t *self = *self_p;
     zpoller_destroy(&self->poller);
     fc_requester_destroy(&self->requester);
+    free(self->endpoint);
     free(self);
     *self_p = NULL;
 }
@@ -38,6 +60,32 @@ void fc_client_destroy(fc_client_t **self_p)
 uint64_t fc_client_send(fc_client_t *self, fc_msg_t **req_p)
 {
     return fc_requester_send(self->requester, req_p, NULL, NULL);
+}
+
+void fc_client_set_role(fc_client_t *self, fc_role_t role)
+{
+    self->role = role;
+}
+
+/* Waiting longer will not help: the link fails for a reason of configuration, or nothing
+   has ever listened at the endpoint for S_GIVE_UP_MS. A broker that was reached once and
+   went away is waited for: it may be restarting. */
+static bool s_hopeless(const fc_client_t *self)
+{
+    int64_t since = 0;
+    fc_link_state_t link = fc_requester_link(self->requester, &since);
+    if (fc_link_misconfigured(link))
+        return true;
+    return link == FC_LINK_NO_LISTENER && !fc_requester_ever_up(self->requester) &&
+           zclock_mono() - since >= S_GIVE_UP_MS;
+}
+
+bool fc_client_why(const fc_client_t *self, char *buf, size_t size)
+{
+    fc_link_state_t link = fc_requester_link(self->requester, NULL);
+    fc_link_advice(link, self->endpoint, self->role, self->curve ? self->own_key : NULL,
+                   self->curve, buf, size);
+    return fc_link_failing(link);
 }
 
 /* The blocking part: a poller over the requester's sockets, woken in time for its next
@@ -56,6 +104,12 @@ fc_msg_t *fc_client_recv(fc_client_t *self, int timeout_ms)
         int64_t next = fc_requester_next_ms(self->requester);
         if (next >= 0 && next < wait)
             wait = next;
+        if (fc_link_failing(fc_requester_link(self->requester, NULL))) {
+            if (s_hopeless(self))
+                return NULL;
+            if (wait > S_LINK_LOOK_MS)
+                wait = S_LINK_LOOK_MS;
+        }
         void *which = zpoller_wait(self->poller, (int)wait);
         if (which == fc_requester_monitor(self->requester))
             fc_requester_on_monitor(self->requester);
@@ -103,63 +157,4 @@ uint64_t fc_client_retries(const fc_client_t *self)
 uint64_t fc_client_disconnects(const fc_client_t *self)
 {
     return fc_requester_disconnects(self->requester);
-}
-
-/* A ROUTER echo that ignores the first request it sees, so the client must re-send it. */
-void fc_client_test(bool verbose)
-{
-    printf(" * fc_client: ");
-    zsock_t *router = zsock_new(ZMQ_ROUTER);
-    int port = zsock_bind(router, "tcp://127.0.0.1:*");
-    FC_CHECK(port > 0);
-    char ep[64];
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
-    int err = 0;
-    fc_client_t *client = fc_client_new(ep, 200, NULL, &err);
-    FC_CHECK(client);
-
-    fc_msg_t *req = fc_msg_new(FC_MSG_LIST);
-    uint64_t id = fc_client_send(client, &req);
-    FC_CHECK(id && !req);
-    FC_CHECK(fc_client_outstanding(client) == 1);
-
-    /* Drop the first copy; answer the re-sent one twice (a duplicate reply). */
-    zframe_t *who = NULL;
-    fc_msg_t *got = fc_msg_recv(zsock_resolve(router), &who, &err);
-    FC_CHECK(got && got->type == FC_MSG_LIST && got->req == id);
-    fc_msg_destroy(&got);
-    zframe_destroy(&who);
-    /* Nothing answers within 300 ms, so the client re-sends after its 200 ms. */
-    FC_CHECK(fc_client_recv(client, 300) == NULL);
-    got = fc_msg_recv(zsock_resolve(router), &who, &err);
-    FC_CHECK(got && got->req == id);
-    for (int i = 0; i < 2; i++) {
-        fc_msg_t *ok = fc_msg_new(FC_MSG_OK);
-        ok->req = id;
-        ok->serial = 7;
-        FC_CHECK(fc_msg_send_to(&ok, who, zsock_resolve(router)) == 0);
-    }
-    fc_msg_destroy(&got);
-    zframe_destroy(&who);
-
-    fc_msg_t *reply = fc_client_recv(client, 2000);
-    FC_CHECK(reply && reply->type == FC_MSG_OK && reply->serial == 7 && reply->req == id);
-    fc_msg_destroy(&reply);
-    FC_CHECK(fc_client_retries(client) >= 1);
-    FC_CHECK(fc_client_outstanding(client) == 0);
-    /* The duplicate is dropped, not returned. */
-    reply = fc_client_recv(client, 100);
-    FC_CHECK(reply == NULL);
-
-    /* A call nobody answers times out and leaves nothing outstanding. */
-    req = fc_msg_new(FC_MSG_STATUS);
-    reply = fc_client_call(client, &req, 300);
-    FC_CHECK(reply == NULL && fc_client_outstanding(client) == 0);
-
-    fc_client_destroy(&client);
-    FC_CHECK(client == NULL);
-    zsock_destroy(&router);
-    if (verbose)
-        printf("(re-send, duplicate drop, timeout) ");
-    printf("OK\n");
 }

@@ -6,6 +6,7 @@
 
 #include "fc_curve.h"
 #include "fc_msg.h"
+#include "fc_role.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -19,13 +20,22 @@ typedef struct fc_client_t fc_client_t;
 fc_client_t *fc_client_new(const char *endpoint, int resend_ms, const fc_curve_t *curve, int *err);
 void fc_client_destroy(fc_client_t **self_p);
 
+/* The role of the client's key, for the advice on enrolling it (default: publisher). */
+void fc_client_set_role(fc_client_t *self, fc_role_t role);
+/* When a wait ended without a reply: true if the link to the broker is failing, with one
+   line in buf saying why and what to do (fc_link_advice); false (buf "") when the link
+   looks fine and the broker just did not answer. */
+bool fc_client_why(const fc_client_t *self, char *buf, size_t size);
+
 /* Sends *req_p (consumed) with a fresh request id, which it returns; a copy is kept for
    re-sends until the reply arrives. Returns 0 if the message could not be encoded. */
 uint64_t fc_client_send(fc_client_t *self, fc_msg_t **req_p);
 /* Waits up to timeout_ms for the reply to any outstanding request (re-sending as needed).
    Replies to requests no longer outstanding (duplicates after a re-send) and malformed
    frames are dropped. Returns the reply (caller owns; reply->req names its request) or
-   NULL on timeout or interrupt. */
+   NULL on timeout or interrupt, and early when waiting cannot help: the broker refused our
+   key, the broker key or the CURVE/plain choice is wrong, or nothing has listened at the
+   endpoint for 3 s and nothing ever did (fc_client_why tells which). */
 fc_msg_t *fc_client_recv(fc_client_t *self, int timeout_ms);
 /* Sends and waits for that request's reply; replies to other requests are dropped.
    NULL on timeout. */

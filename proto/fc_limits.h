@@ -7,10 +7,16 @@
 /* The manifest format publishers write (section 5 of PROTOCOL.md); readers take 1 and 2. */
 #define FC_MANIFEST_FORMAT 2
 
-/* The publisher cuts files into chunks of this size (last one shorter), and uploads in
-   pieces of it. The manifest does not depend on it: its chunks may have any length from 1 to
-   FC_MAX_CHUNK (content-defined chunks need no other format). */
+/* The fixed chunks publishers cut before issue 13 (last one shorter), which blobs stored
+   then are named by; the publisher still uploads in pieces of at most this size. The
+   manifest does not depend on it: its chunks may have any length from 1 to FC_MAX_CHUNK. */
 #define FC_CHUNK_SIZE (256u * 1024u)
+/* The content-defined cut publishers make (proto/fc_cdc.c, PROTOCOL.md section 5): every
+   chunk but a file's last is FC_CDC_MIN..FC_CDC_MAX long, FC_CDC_AVG on average. A blob is
+   named by this cut or the fixed one, so these are part of the format. */
+#define FC_CDC_MIN (16u * 1024u)
+#define FC_CDC_AVG (64u * 1024u)
+#define FC_CDC_MAX (256u * 1024u)
 #define FC_MAX_CHUNK (1024u * 1024u) /* a manifest chunk: one GET_CHUNK fetches it */
 #define FC_HASH_LEN 32               /* BLAKE2b-256 */
 #define FC_PUBKEY_LEN 32             /* Ed25519 */
@@ -31,9 +37,10 @@
 #define FC_MAX_SNAPSHOT 1024 /* manifests in one SNAPSHOT */
 #define FC_MAX_WAVES 16      /* waves of one release rollout */
 /* Small files batched (BLOBS_QUERY, PUT_BLOBS): blobs named in one request, and the largest
-   blob PUT_BLOBS carries whole (one store chunk: its hash is one chunk hash's). */
+   blob PUT_BLOBS carries whole (the broker cuts and hashes it in memory, as it verifies any
+   blob). */
 #define FC_MAX_BLOB_BATCH 1024
-#define FC_MAX_SMALL_BLOB FC_CHUNK_SIZE
+#define FC_MAX_SMALL_BLOB (256u * 1024u)
 
 /* Runtime configuration. */
 #define FC_MAX_REVISION (1024u * 1024u) /* signed config revision bytes */

@@ -79,11 +79,12 @@ void fc_manifest_destroy(fc_manifest_t **self_p);
 typedef struct {
     bool allow_external_symlinks; /* keep absolute or escaping links as written */
     bool no_times;                /* every mtime is 0 (the epoch): reproducible trees */
+    bool fixed_chunks;            /* FC_CHUNK_SIZE chunks (before issue 13), not by content */
 } fc_scan_opts_t;
 
 /* Walks dir recursively, adding every regular file, directory (below the root) and symlink,
-   sorted by path, with chunk hashes, modes and times. Never follows a symlink. Refuses
-   (FC_EPATH) a symlink whose target is absolute or leaves the tree (unless
+   sorted by path, with chunk hashes (cut by content, fc_cdc), modes and times. Never follows a
+   symlink. Refuses (FC_EPATH) a symlink whose target is absolute or leaves the tree (unless
    opts->allow_external_symlinks), a device, FIFO or socket, and a name that is not a valid
    path; an unreadable file fails with its errno's code. On failure, if bad is non-NULL, it
    gets the relative path at fault and why ("symlink target escapes the release"), so every

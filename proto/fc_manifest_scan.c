@@ -1,6 +1,7 @@
 /* fc_manifest_scan.c: builds a manifest's file list by walking a directory and hashing chunks;
    a private part of fc_manifest (whose self-test runs this file's). */
 #include "fc_array.h"
+#include "fc_cdc.h"
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_hash.h"
@@ -35,6 +36,7 @@ typedef struct {
     size_t n, cap;
     char *bad; /* where the path at fault and why go (may be NULL) */
     size_t badsize;
+    fc_cdc_t cdc; /* the cut every file gets */
 } s_scan_t;
 
 static int s_entry_cmp(const void *a, const void *b)
@@ -201,25 +203,9 @@ static int s_scan_dir(s_scan_t *sc, const char *rel)
     return rc;
 }
 
-/* Reads up to len bytes, retrying short reads; returns bytes read (< len only at EOF). */
-static ssize_t s_read_full(int fd, uint8_t *buf, size_t len)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, buf + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    return (ssize_t)got;
-}
-
-/* Hashes one file into f, chunk by chunk. *done counts bytes for progress. */
-static int s_hash_file(s_scan_t *sc, const char *path, fc_file_t *f, uint8_t *buf, uint64_t *done,
+/* Hashes one file into f, cut into content-defined chunks (fc_cdc) unless the options ask
+   for fixed ones. *done counts bytes for progress. */
+static int s_hash_file(s_scan_t *sc, const char *path, fc_file_t *f, uint64_t *done,
                        uint64_t *total, fc_progress_fn *progress, void *arg)
 {
     /* O_NOFOLLOW and O_NONBLOCK: if the file was swapped for a symlink or a fifo since the
@@ -234,21 +220,24 @@ static int s_hash_file(s_scan_t *sc, const char *path, fc_file_t *f, uint8_t *bu
         return s_fail(sc, path, "", "no longer a regular file", FC_EPATH);
     }
     f->mode = st.st_mode & 0777;
-    uint32_t cap = (uint32_t)((uint64_t)st.st_size / FC_CHUNK_SIZE + 1);
-    int rc = FC_OK;
-    if ((uint64_t)st.st_size > FC_MAX_FILE_SIZE)
+    uint32_t cap = (uint32_t)((uint64_t)st.st_size / FC_CDC_AVG + 1);
+    fc_cdc_reader_t rd;
+    int rc = fc_cdc_reader_init(&rd, sc->opts && sc->opts->fixed_chunks ? NULL : &sc->cdc, fd);
+    if (rc == FC_OK && (uint64_t)st.st_size > FC_MAX_FILE_SIZE)
         rc = s_fail(sc, path, "", "larger than the protocol's limit", FC_ETOOBIG);
-    else if (!(f->chunks = malloc((size_t)cap * sizeof(fc_chunk_t))))
+    else if (rc == FC_OK && !(f->chunks = malloc((size_t)cap * sizeof(fc_chunk_t))))
         rc = FC_ENOMEM;
     /* Read to EOF and describe what was read, so the entry is self-consistent even if the
        file changed size since the walk. */
     while (rc == FC_OK) {
-        ssize_t n = s_read_full(fd, buf, FC_CHUNK_SIZE);
-        if (n < 0) {
+        const uint8_t *data;
+        size_t n;
+        int more = fc_cdc_reader_next(&rd, &data, &n);
+        if (more < 0) {
             rc = s_fail(sc, path, "", strerror(errno), fc_errno_to_error(errno));
             break;
         }
-        if (n == 0)
+        if (more == 0)
             break;
         if (f->size + (uint64_t)n > FC_MAX_FILE_SIZE) {
             rc = s_fail(sc, path, "", "larger than the protocol's limit", FC_ETOOBIG);
@@ -266,16 +255,15 @@ static int s_hash_file(s_scan_t *sc, const char *path, fc_file_t *f, uint8_t *bu
         fc_chunk_t *c = &f->chunks[f->nchunks++];
         c->offset = f->size;
         c->length = (uint32_t)n;
-        fc_hash_buf(c->hash, buf, (size_t)n);
+        fc_hash_buf(c->hash, data, n);
         f->size += (uint64_t)n;
         *done += (uint64_t)n;
         if (*done > *total)
             *total = *done;
         if (progress)
             progress(*done, *total, arg);
-        if ((size_t)n < FC_CHUNK_SIZE)
-            break;
     }
+    fc_cdc_reader_free(&rd);
     /* The time after the read: what the file says now (an unchanged file: its own). */
     if (rc == FC_OK && fstat(fd, &st) == 0)
         f->mtime = s_mtime(sc, &st);
@@ -329,19 +317,22 @@ int fc_manifest_scan_tree(fc_manifest_t *self, const char *dir, const fc_scan_op
                    .opts = opts,
                    .bad = bad,
                    .badsize = badsize};
-    if (sc.rootfd < 0)
-        return s_fail(&sc, dir, "", strerror(errno),
-                      errno == ENOTDIR ? FC_EPATH : fc_errno_to_error(errno));
+    fc_cdc_init(&sc.cdc);
+    if (sc.rootfd < 0) {
+        /* The caller names the directory; say only what went wrong with it. */
+        int e = errno;
+        if (bad && badsize > 0)
+            snprintf(bad, badsize, "cannot open: %s", strerror(e));
+        return e == ENOTDIR ? FC_EPATH : fc_errno_to_error(e);
+    }
     int rc = s_scan_dir(&sc, "");
-    uint8_t *buf = NULL;
     size_t nfiles = 0;
     for (size_t i = 0; i < sc.n; i++)
         nfiles += sc.entries[i].kind == S_FILE;
     if (rc == FC_OK && sc.n > 0) {
         qsort(sc.entries, sc.n, sizeof *sc.entries, s_entry_cmp);
         self->files = calloc(nfiles + 1, sizeof(fc_file_t));
-        buf = malloc(FC_CHUNK_SIZE);
-        if (!self->files || !buf)
+        if (!self->files)
             rc = FC_ENOMEM;
     }
     uint64_t done = 0, total = 0;
@@ -358,7 +349,7 @@ int fc_manifest_scan_tree(fc_manifest_t *self, const char *dir, const fc_scan_op
             fc_file_t *f = &self->files[self->nfiles++];
             f->path = e->path;
             e->path = NULL;
-            rc = s_hash_file(&sc, f->path, f, buf, &done, &total, progress, arg);
+            rc = s_hash_file(&sc, f->path, f, &done, &total, progress, arg);
         }
     }
     if (rc == FC_OK && progress && done == 0)
@@ -368,7 +359,6 @@ int fc_manifest_scan_tree(fc_manifest_t *self, const char *dir, const fc_scan_op
         free(sc.entries[i].target);
     }
     free(sc.entries);
-    free(buf);
     close(sc.rootfd);
     if (rc != FC_OK)
         s_clear_entries(self);
@@ -449,17 +439,25 @@ static void s_test_scan(const char *root, const fc_signkey_t *key, const fc_trus
     FC_CHECK(prog.done == prog.total && prog.done == fc_manifest_total_size(m) && prog.calls >= 6);
 
     const fc_file_t *f = fc_manifest_find(m, "a/b/c/big.bin");
-    FC_CHECK(f == &m->files[2] && f->size == big_len && f->nchunks == 4);
-    uint8_t hashes[4][FC_HASH_LEN], h[FC_HASH_LEN];
-    for (uint32_t j = 0; j < 4; j++) {
-        uint32_t want_len = j < 3 ? FC_CHUNK_SIZE : 5;
-        FC_CHECK(f->chunks[j].offset == (uint64_t)j * FC_CHUNK_SIZE);
-        FC_CHECK(f->chunks[j].length == want_len);
-        fc_hash_buf(hashes[j], big + (size_t)j * FC_CHUNK_SIZE, want_len);
+    /* Cut by content (fc_cdc): the chunks the cut gives over the whole buffer, in order. */
+    FC_CHECK(f == &m->files[2] && f->size == big_len && f->nchunks >= 4);
+    fc_cdc_t cdc;
+    fc_cdc_init(&cdc);
+    uint8_t(*hashes)[FC_HASH_LEN] = malloc(f->nchunks * FC_HASH_LEN), h[FC_HASH_LEN];
+    FC_CHECK(hashes);
+    size_t off = 0;
+    for (uint32_t j = 0; j < f->nchunks; j++) {
+        size_t want_len = fc_cdc_cut(&cdc, big + off, big_len - off);
+        FC_CHECK(f->chunks[j].offset == off && f->chunks[j].length == want_len);
+        FC_CHECK(want_len <= FC_CDC_MAX && (j + 1 == f->nchunks || want_len >= FC_CDC_MIN));
+        fc_hash_buf(hashes[j], big + off, want_len);
         FC_CHECK(fc_hash_equal(hashes[j], f->chunks[j].hash));
+        off += want_len;
     }
-    fc_hash_of_chunks(h, (const uint8_t(*)[FC_HASH_LEN])hashes, 4);
+    FC_CHECK(off == big_len);
+    fc_hash_of_chunks(h, (const uint8_t(*)[FC_HASH_LEN])hashes, f->nchunks);
     FC_CHECK(fc_hash_equal(h, f->hash));
+    free(hashes);
     f = fc_manifest_find(m, "a/empty");
     fc_hash_buf(h, "", 0);
     FC_CHECK(f && f->nchunks == 0 && fc_hash_equal(h, f->hash));

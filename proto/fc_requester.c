@@ -2,6 +2,7 @@
    the flush after a reconnect, replies matched to requests. */
 #include "fc_requester.h"
 #include "fc_error.h"
+#include "fc_link.h"
 #include "fc_sockopt.h"
 
 #include <sodium.h>
@@ -42,7 +43,11 @@ struct fc_requester_t {
     size_t nexpired, maxexpired;
     bool connected;
     bool flush_pending;
-    int64_t reply_sent; /* when the last matched reply's request was last transmitted */
+    bool curve;           /* for telling the link's failures apart */
+    fc_link_state_t link; /* what the monitor's events say about the link */
+    int64_t link_since;   /* when (mono ms) the current failing run began; 0: not failing */
+    bool ever_up;         /* a handshake succeeded once */
+    int64_t reply_sent;   /* when the last matched reply's request was last transmitted */
     uint64_t retries, disconnects, dropped, malformed;
 };
 
@@ -84,6 +89,7 @@ fc_requester_t *fc_requester_new(const char *endpoint, const fc_requester_opts_t
     }
     fc_sock_tune(zsock_resolve(self->dealer));
     fc_curve_apply(opts->curve, self->dealer);
+    self->curve = opts->curve != NULL;
     /* Sends never wait: a full queue or no connection is left to the re-send or flush. */
     zsock_set_sndtimeo(self->dealer, 0);
     if (opts->immediate)
@@ -96,7 +102,10 @@ fc_requester_t *fc_requester_new(const char *endpoint, const fc_requester_opts_t
         fc_requester_destroy(&self);
         return NULL;
     }
-    zstr_sendx(self->monitor, "LISTEN", "CONNECTED", "DISCONNECTED", NULL);
+    /* The handshake's events tell a dead endpoint from a refused key (fc_link.h). */
+    zstr_sendx(self->monitor, "LISTEN", "CONNECTED", "DISCONNECTED", "CONNECT_RETRIED",
+               "HANDSHAKE_SUCCEEDED", "HANDSHAKE_FAILED_NO_DETAIL", "HANDSHAKE_FAILED_PROTOCOL",
+               "HANDSHAKE_FAILED_AUTH", NULL);
     zstr_send(self->monitor, "START");
     zsock_wait(self->monitor);
     if (!endpoint || zsock_connect(self->dealer, "%s", endpoint) != 0) {
@@ -259,6 +268,16 @@ fc_requester_event_t fc_requester_on_monitor(fc_requester_t *self)
     if (!ev)
         return FC_REQUESTER_EV_NONE;
     char *name = zmsg_popstr(ev);
+    char *value = zmsg_popstr(ev);
+    fc_link_state_t was = self->link;
+    self->link = fc_link_next(self->link, name, value ? strtoll(value, NULL, 10) : 0, self->curve);
+    if (self->link == FC_LINK_UP)
+        self->ever_up = true;
+    if (!fc_link_failing(self->link))
+        self->link_since = 0;
+    else if (!fc_link_failing(was))
+        self->link_since = zclock_mono();
+    free(value);
     fc_requester_event_t seen = FC_REQUESTER_EV_NONE;
     if (name && streq(name, "DISCONNECTED")) {
         self->connected = false;
@@ -289,6 +308,18 @@ static bool s_flush(fc_requester_t *self, int64_t now)
                 return false;
         }
     return true;
+}
+
+fc_link_state_t fc_requester_link(const fc_requester_t *self, int64_t *since_ms)
+{
+    if (since_ms)
+        *since_ms = self->link_since;
+    return self->link;
+}
+
+bool fc_requester_ever_up(const fc_requester_t *self)
+{
+    return self->ever_up;
 }
 
 bool fc_requester_tick(fc_requester_t *self)

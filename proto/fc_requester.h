@@ -6,6 +6,7 @@
 #define FC_REQUESTER_H
 
 #include "fc_curve.h"
+#include "fc_link.h"
 #include "fc_msg.h"
 #include <stdbool.h>
 #include <stdint.h>
@@ -125,6 +126,12 @@ size_t fc_requester_outstanding(const fc_requester_t *self);
 /* The last connection event: false after a drop until the next CONNECTED (and before the
    first one). */
 bool fc_requester_connected(const fc_requester_t *self);
+/* What the monitor's events say about the link (fc_link.h); *since_ms (if not NULL): when
+   (zclock_mono ms) the current failing run began, 0 when the link is not failing. The
+   monitor only reports when fc_requester_on_monitor is called. */
+fc_link_state_t fc_requester_link(const fc_requester_t *self, int64_t *since_ms);
+/* A handshake with the broker succeeded at least once. */
+bool fc_requester_ever_up(const fc_requester_t *self);
 /* Whether pending requests wait for a connection to take them (after a drop, or a send
    that found no connection). */
 bool fc_requester_flush_pending(const fc_requester_t *self);

@@ -2,10 +2,13 @@
    loses, duplicates, answers late, goes away and comes back. */
 #include "fc_dead_port.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_requester.h"
 #include "fc_test_check.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Drives the requester as a caller's loop would (poll, monitor, tick) for up to wait_ms,
@@ -391,6 +394,96 @@ static void s_test_many(void)
     zsock_destroy(&router);
 }
 
+/* Pumps the monitor until the link is in state want. */
+static bool s_await_link(fc_requester_t *r, fc_link_state_t want, int wait_ms)
+{
+    int64_t end = zclock_mono() + wait_ms;
+    while (zclock_mono() < end && fc_requester_link(r, NULL) != want) {
+        zmq_pollitem_t item = {zsock_resolve(fc_requester_monitor(r)), 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 50) > 0)
+            fc_requester_on_monitor(r);
+    }
+    return fc_requester_link(r, NULL) == want;
+}
+
+/* A client whose link to the server at ep ends in want within 3 s. */
+static void s_expect_link(const char *ep, const fc_curve_t *curve, fc_link_state_t want)
+{
+    fc_requester_opts_t opts = {.curve = curve};
+    fc_requester_t *r = fc_requester_new(ep, &opts, NULL);
+    FC_CHECK(r);
+    bool got = s_await_link(r, want, 3000);
+    if (!got)
+        fprintf(stderr, "link to %s: want %s, got %s\n", ep, fc_link_name(want),
+                fc_link_name(fc_requester_link(r, NULL)));
+    FC_CHECK(got);
+    int64_t since = 0;
+    fc_requester_link(r, &since);
+    FC_CHECK(fc_link_failing(want) ? since > 0 : since == 0);
+    FC_CHECK(fc_requester_ever_up(r) == (want == FC_LINK_UP));
+    fc_requester_destroy(&r);
+}
+
+/* The link's failures told apart with a CURVE server and a ZAP handler admitting one key:
+   nothing listening, an unknown key, the wrong server key, a plain client. */
+static void s_test_link(void)
+{
+    char dir[] = "/tmp/fc_requester_test.XXXXXX";
+    FC_CHECK(mkdtemp(dir));
+    char allowed[64], server[128], known[128], stranger[128], other[128], secret[160];
+    snprintf(allowed, sizeof allowed, "%s/allowed", dir);
+    FC_CHECK(mkdir(allowed, 0700) == 0);
+    snprintf(server, sizeof server, "%s/server.cert", dir);
+    snprintf(known, sizeof known, "%s/known.cert", allowed);
+    snprintf(stranger, sizeof stranger, "%s/stranger.cert", dir);
+    snprintf(other, sizeof other, "%s/other.cert", dir);
+    FC_CHECK(fc_curve_generate(server, true, NULL) == 0);
+    FC_CHECK(fc_curve_generate(known, false, NULL) == 0);
+    FC_CHECK(fc_curve_generate(stranger, false, NULL) == 0);
+    FC_CHECK(fc_curve_generate(other, true, NULL) == 0);
+    /* zauth reads every cert file in the directory: keep the secret out of it. */
+    snprintf(secret, sizeof secret, "%s_secret", known);
+    char moved[128];
+    snprintf(moved, sizeof moved, "%s/known.cert_secret", dir);
+    FC_CHECK(rename(secret, moved) == 0);
+
+    zactor_t *auth = zactor_new(zauth, NULL);
+    FC_CHECK(auth);
+    zstr_sendx(auth, "CURVE", allowed, NULL);
+    zsock_wait(auth);
+    snprintf(secret, sizeof secret, "%s_secret", server);
+    fc_curve_t *scurve = fc_curve_new_server(secret, NULL, NULL, 0);
+    FC_CHECK(scurve);
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    fc_curve_apply(scurve, router);
+    int port = zsock_bind(router, "tcp://127.0.0.1:*");
+    FC_CHECK(port > 0);
+    char ep[64], dead[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+    int dead_fd = fc_dead_endpoint(dead, sizeof dead);
+    FC_CHECK(dead_fd >= 0);
+
+    fc_curve_t *good = fc_curve_new_client(moved, server, NULL, NULL, 0);
+    snprintf(secret, sizeof secret, "%s_secret", stranger);
+    fc_curve_t *unknown = fc_curve_new_client(secret, server, NULL, NULL, 0);
+    fc_curve_t *wrong_server = fc_curve_new_client(moved, other, NULL, NULL, 0);
+    FC_CHECK(good && unknown && wrong_server);
+    s_expect_link(ep, good, FC_LINK_UP);
+    s_expect_link(dead, good, FC_LINK_NO_LISTENER);
+    s_expect_link(ep, unknown, FC_LINK_KEY_REFUSED);
+    s_expect_link(ep, wrong_server, FC_LINK_SERVER_KEY);
+    s_expect_link(ep, NULL, FC_LINK_MECHANISM);
+
+    fc_curve_destroy(&good);
+    fc_curve_destroy(&unknown);
+    fc_curve_destroy(&wrong_server);
+    zsock_destroy(&router);
+    fc_curve_destroy(&scurve);
+    zactor_destroy(&auth);
+    close(dead_fd);
+    FC_CHECK(fc_remove_tree(dir) == 0);
+}
+
 void fc_requester_test(bool verbose)
 {
     printf(" * fc_requester: ");
@@ -403,8 +496,9 @@ void fc_requester_test(bool verbose)
     s_test_reconnect();
     s_test_no_connection();
     s_test_many();
+    s_test_link();
     if (verbose)
         printf("(deadlines, loss, duplicates, late, malformed, reconnect flush, no connection, "
-               "many) ");
+               "many, link failures told apart) ");
     printf("OK\n");
 }

@@ -16,11 +16,14 @@ fc_msg_t *fc_cli_call(const char *broker, const fc_curve_t *curve, int timeout_m
         return NULL;
     }
     fc_msg_t *reply = fc_client_call(client, req_p, timeout_ms);
-    fc_client_destroy(&client);
-    if (!reply)
+    char why[512];
+    if (!reply && fc_client_why(client, why, sizeof why))
+        fprintf(stderr, "fleetcast: %s\n", why);
+    else if (!reply)
         fprintf(stderr, "fleetcast: no answer from the broker at %s within %d s\n", broker,
                 timeout_ms / 1000);
-    else if (reply->type != want) {
+    fc_client_destroy(&client);
+    if (reply && reply->type != want) {
         fprintf(stderr, "fleetcast: broker refused: %s (%s)\n",
                 reply->type == FC_MSG_ERROR ? reply->text : "unexpected reply",
                 reply->type == FC_MSG_ERROR ? fc_strerror((int)reply->code) : "");

@@ -67,6 +67,11 @@ fc_msg_t *fc_cmd_call(const fc_config_cmd_options_t *o, fc_client_t *client, fc_
 {
     const char *name = fc_msg_type_name((*req_p)->type);
     fc_msg_t *reply = fc_client_call(client, req_p, o->timeout_ms);
+    char why[512];
+    if (!reply && fc_client_why(client, why, sizeof why)) {
+        fc_cmd_fail("%s", why);
+        return NULL;
+    }
     if (!reply) {
         fc_cmd_fail("no answer from the broker at %s to %s within %d s", o->broker, name,
                     o->timeout_ms / 1000);
@@ -287,7 +292,10 @@ static int s_publish(const fc_config_cmd_options_t *o, s_build_fn *build, void *
         fc_msg_set_bytes(push, signed_rev, len);
         free(signed_rev);
         fc_msg_t *reply = fc_client_call(client, &push, o->timeout_ms);
-        if (!reply)
+        char why[512];
+        if (!reply && fc_client_why(client, why, sizeof why))
+            status = fc_cmd_fail("%s", why);
+        else if (!reply)
             status = fc_cmd_fail("no answer from the broker at %s within %d s (the revision "
                                  "may or may not have been published: see config history)",
                                  o->broker, o->timeout_ms / 1000);

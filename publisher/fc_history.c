@@ -97,6 +97,9 @@ int fc_history_fetch(fc_history_t *self, fc_client_t *client, const char *agent_
         fc_msg_set_str(req->group, sizeof req->group, group ? group : "");
         req->serial = after;
         fc_msg_t *reply = fc_client_call(client, &req, timeout_ms);
+        char why[512];
+        if (!reply && fc_client_why(client, why, sizeof why))
+            return s_fail(msg, msgsize, FC_ETIMEOUT, "%s", why);
         if (!reply)
             return s_fail(msg, msgsize, FC_ETIMEOUT,
                           "no answer from the broker to CONFIG_SYNC within %d s",

@@ -129,7 +129,7 @@ fc_manifest_t *fc_push_scan(const fc_push_options_t *opt, int *err, char *msg, s
     /* Directories alone are an empty tree too: nothing an agent could run. */
     bool empty = m->nfiles == 0 && m->nlinks == 0;
     if (rc)
-        *err = s_fail(&p, rc, "cannot release directory %s: %s (%s)", opt->dir,
+        *err = s_fail(&p, rc, "release directory %s: %s (%s)", opt->dir,
                       bad[0] ? bad : fc_strerror(rc), fc_error_name(rc));
     else if (empty && !opt->allow_empty)
         *err = s_fail(&p, FC_EINVAL,

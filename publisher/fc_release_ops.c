@@ -19,6 +19,10 @@ int fc_release_call(fc_client_t *client, fc_msg_t **req_p, fc_msg_type_t want, f
 {
     const char *name = fc_msg_type_name((*req_p)->type);
     fc_msg_t *reply = fc_client_call(client, req_p, timeout_ms);
+    char why[512];
+    /* The connection's own diagnosis first (refused key, wrong broker key, nothing listening). */
+    if (!reply && fc_client_why(client, why, sizeof why))
+        return S_FAIL(msg, msgsize, FC_ETIMEOUT, "%s", why);
     if (!reply)
         return S_FAIL(msg, msgsize, FC_ETIMEOUT, "no answer from the broker to %s within %d s",
                       name, timeout_ms / 1000);

@@ -220,10 +220,10 @@ static int s_on_reply(s_upload_t *u, const fc_upload_req_t *r, fc_msg_t *reply)
     return rc;
 }
 
-/* Whether f goes whole in a PUT_BLOBS: the broker hashes such a blob as one chunk. */
+/* Whether f goes whole in a PUT_BLOBS: the broker cuts and hashes its content in memory. */
 static bool s_small(const fc_file_t *f)
 {
-    return f->size <= FC_MAX_SMALL_BLOB && f->nchunks <= 1;
+    return f->size <= FC_MAX_SMALL_BLOB;
 }
 
 /* The files that go by chunks, after the small ones went whole (all of them, if the broker

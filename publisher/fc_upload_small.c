@@ -1,5 +1,5 @@
 /* fc_upload_small.c: uploads a release's small files many to a request: BLOBS_QUERY asks
-   which the broker holds, PUT_BLOBS carries the rest whole (a part of fc_upload). */
+   which the broker holds, PUT_BLOBS carries the rest whole (a private part of fc_upload). */
 #include "fc_upload_small.h"
 #include "fc_error.h"
 #include "fc_file.h"

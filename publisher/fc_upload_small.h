@@ -1,4 +1,4 @@
-/* fc_upload_small.h: uploads small files many to a request (a part of fc_upload). */
+/* fc_upload_small.h: uploads small files many to a request (a private part of fc_upload). */
 #ifndef FC_UPLOAD_SMALL_H
 #define FC_UPLOAD_SMALL_H
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fc_client.h"
+#include "fc_conffile.h"
 #include "fc_config_cmd.h"
 #include "fc_error.h"
 #include "fc_hash.h"
@@ -21,8 +22,11 @@
 #include "fc_release_status.h"
 #include "fc_rollout_opts.h"
 #include "fc_state.h"
+#include "fc_status_watch.h"
+#include "fc_suggest.h"
 #include "fc_text.h"
 #include "fc_trust_cmd.h"
+#include "fc_version.h"
 
 static const char *s_usage =
     "usage: fleetcast [--broker ENDPOINT] [--broker-key KEY] [--cert FILE | --insecure]\n"
@@ -122,6 +126,15 @@ static const char *s_usage =
     "                                   not heard for its offline threshold (three of an\n"
     "                                   agent's reports, 30 s) is 'offline' since then;\n"
     "                                   --version and --state (a state or offline) filter\n"
+    "  status --summary [--channel NAME]\n"
+    "                                   a line per channel: agents, how many on its current\n"
+    "                                   release, downloading (overall progress), failed,\n"
+    "                                   offline (not heard from for 30 s); --json: an array\n"
+    "  status --watch [--summary] [--channel NAME]\n"
+    "                                   on a terminal, the summary and the agents not in a\n"
+    "                                   final state (installed, up-to-date, idle), redrawn\n"
+    "                                   in place every second until Ctrl-C; elsewhere (a\n"
+    "                                   pipe, a file, --json) one snapshot\n"
     "\n"
     "Runtime configuration (commands that publish sign a revision with --key FILE):\n"
     "  config set KEY=VALUE... --key FILE [--scope SCOPE] [--message TEXT]\n"
@@ -157,7 +170,8 @@ static const char *s_usage =
     "  --broker ENDPOINT   broker service endpoint, tcp://HOST:PORT or ipc://PATH (default\n"
     "                      $FLEETCAST_BROKER or tcp://127.0.0.1:7400)\n"
     "  --timeout SECS      give up when the broker does not answer for this long (default 30;\n"
-    "                      1s..1000000s, a unit may follow: 90s, 5m, 1h)\n"
+    "                      1s..1000000s, a unit may follow: 90s, 5m, 1h); at once when it\n"
+    "                      refuses this key, and after 3 s when nothing listens there\n"
     "  --json              print the result as one JSON document on stdout\n"
     "  --quiet             no progress bars\n"
     "  --window BYTES      bytes of upload in flight (default 8M; 64K..1G, K, M, G = 1024)\n"
@@ -166,9 +180,14 @@ static const char *s_usage =
     "                      Z85 key (default $FLEETCAST_BROKER_KEY); required unless\n"
     "                      --insecure\n"
     "  --cert FILE         this publisher's secret CURVE certificate (default:\n"
-    "                      publisher.cert_secret next to --key, if there)\n"
+    "                      $FLEETCAST_CERT, or publisher.cert_secret next to --key)\n"
     "  --insecure          no CURVE, for a broker started with --insecure\n"
     "  --help              this text\n"
+    "  --version           (alone) print the version of fleetcast and exit\n"
+    "  --config FILE       settings as 'name = value' lines, any long option without its\n"
+    "                      dashes: broker, broker-key, cert, key, ... (default\n"
+    "                      $FLEETCAST_CONFIG, or ~/.config/fleetcast/cli.conf if it exists);\n"
+    "                      the command line wins\n"
     "\n"
     "Values: numbers are whole and decimal (no sign, no 0x, no 1e3); --serial N and REV are\n"
     "1..9223372036854775807; PERCENT is 1..100 (a trailing % is fine). A bad value is\n"
@@ -206,6 +225,8 @@ typedef struct {
     uint64_t wave_wait_ms;        /* release push --wave-wait */
     bool wave_wait_given;
     const char *state; /* status --state */
+    bool watch;        /* status --watch (fc_status_watch.c) */
+    bool summary;      /* status --summary */
 } s_options_t;
 
 static int s_usage_error(const char *fmt, const char *arg)
@@ -214,6 +235,34 @@ static int s_usage_error(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n(see fleetcast --help)\n");
     return 2;
+}
+
+/* The config file's settings (kept for the life of the process: argv points into them). */
+static fc_conffile_t *s_conf;
+
+/* A bad option value, said with where it came from when that was the config file. */
+static int s_option_error(const char *msg)
+{
+    char where[FC_MAX_TEXT];
+    fc_conffile_where(s_conf, optind - 1, where, sizeof where);
+    fprintf(stderr, "fleetcast: %s%s\n(see fleetcast --help)\n", where, msg);
+    return 2;
+}
+
+/* The CLI's config file: --config, $FLEETCAST_CONFIG, or ~/.config/fleetcast/cli.conf if it
+   exists. NULL: none. */
+static const char *s_config_path(int argc, char **argv, char *buf, size_t size)
+{
+    const char *path = fc_conffile_arg(argc, argv);
+    if (path)
+        return path;
+    if (getenv("FLEETCAST_CONFIG") && *getenv("FLEETCAST_CONFIG"))
+        return getenv("FLEETCAST_CONFIG");
+    const char *home = getenv("HOME");
+    if (!home)
+        return NULL;
+    snprintf(buf, size, "%s/.config/fleetcast/cli.conf", home);
+    return access(buf, F_OK) == 0 ? buf : NULL;
 }
 
 /* The CURVE client settings for commands that talk to the broker. 0, or 1 with a message. */
@@ -389,12 +438,15 @@ static fc_msg_t *s_query(const s_options_t *o, fc_msg_t **req_p, fc_msg_type_t w
         return NULL;
     }
     fc_msg_t *reply = fc_client_call(client, req_p, o->timeout_ms);
-    fc_client_destroy(&client);
-    if (!reply) {
+    char why[512];
+    if (!reply && fc_client_why(client, why, sizeof why))
+        fprintf(stderr, "fleetcast: %s\n", why);
+    else if (!reply)
         fprintf(stderr, "fleetcast: no answer from the broker at %s within %d s\n", o->broker,
                 o->timeout_ms / 1000);
+    fc_client_destroy(&client);
+    if (!reply)
         return NULL;
-    }
     if (reply->type != want) {
         fprintf(stderr, "fleetcast: broker answered %s: %s\n", fc_msg_type_name(reply->type),
                 reply->type == FC_MSG_ERROR ? reply->text : "unexpected reply");
@@ -537,12 +589,35 @@ static int s_status(const s_options_t *o)
 
 static int s_dispatch(s_options_t *o, const char *cmd, const char *sub, int argc, char **argv);
 
+/* An unknown command (or release subcommand), with the closest known one. */
+static int s_unknown_command(const char *cmd, const char *sub)
+{
+    static const char *const cmds[] = {"keygen", "keys", "release", "config", "audit", "status"};
+    static const char *const release_subs[] = {"push", "list"};
+    bool release = streq(cmd, "release");
+    if (release && !sub)
+        return s_usage_error("release needs a command: push or list%s", "");
+    const char *word = release ? (sub ? sub : "") : cmd;
+    const char *like = release ? fc_suggest(word, release_subs, 2) : fc_suggest(word, cmds, 6);
+    char text[256];
+    snprintf(text, sizeof text, "unknown %scommand '%s'%s%s%s", release ? "release " : "", word,
+             like ? " (did you mean '" : "", like ? like : "", like ? "'?)" : "");
+    return s_usage_error("%s", text);
+}
+
 int main(int argc, char **argv)
 {
     s_options_t o = {0};
+    /* --version alone: the program's version (with a command, --version VER is a release's). */
+    if (argc == 2 && streq(argv[1], "--version")) {
+        printf("fleetcast %s\n", fc_version());
+        return 0;
+    }
     o.broker = getenv("FLEETCAST_BROKER") ? getenv("FLEETCAST_BROKER") : "tcp://127.0.0.1:7400";
     o.timeout_ms = 30000;
     o.window = 8u << 20;
+    o.cert =
+        getenv("FLEETCAST_CERT") && *getenv("FLEETCAST_CERT") ? getenv("FLEETCAST_CERT") : NULL;
     o.broker_key = getenv("FLEETCAST_BROKER_KEY") && *getenv("FLEETCAST_BROKER_KEY")
                        ? getenv("FLEETCAST_BROKER_KEY")
                        : NULL;
@@ -561,6 +636,7 @@ int main(int argc, char **argv)
         O_PRODUCT,
         O_WINDOW,
         O_HELP,
+        O_CONFIG,
         O_SCOPE,
         O_MESSAGE,
         O_CANARY,
@@ -585,7 +661,9 @@ int main(int argc, char **argv)
         O_WAVE_WAIT,
         O_STATE,
         O_EXTERNAL_LINKS,
-        O_NO_TIMES
+        O_NO_TIMES,
+        O_WATCH,
+        O_SUMMARY
     };
     static const struct option longopts[] = {
         {"broker", required_argument, 0, O_BROKER},
@@ -602,6 +680,7 @@ int main(int argc, char **argv)
         {"product", required_argument, 0, O_PRODUCT},
         {"window", required_argument, 0, O_WINDOW},
         {"help", no_argument, 0, O_HELP},
+        {"config", required_argument, 0, O_CONFIG},
         {"scope", required_argument, 0, O_SCOPE},
         {"message", required_argument, 0, O_MESSAGE},
         {"canary", required_argument, 0, O_CANARY},
@@ -627,23 +706,36 @@ int main(int argc, char **argv)
         {"state", required_argument, 0, O_STATE},
         {"allow-external-symlinks", no_argument, 0, O_EXTERNAL_LINKS},
         {"no-times", no_argument, 0, O_NO_TIMES},
+        {"watch", no_argument, 0, O_WATCH},
+        {"summary", no_argument, 0, O_SUMMARY},
         {0, 0, 0, 0}};
     int c;
-    char msg[256];
+    char msg[1024];
     uint64_t n = 0;
     bool broker_given = false;
+    /* The config file's settings first, the command line's after them (it wins). */
+    char conf_buf[PATH_MAX];
+    const char *conf_path = s_config_path(argc, argv, conf_buf, sizeof conf_buf);
+    if (conf_path && !(s_conf = fc_conffile_load(conf_path, longopts, msg, sizeof msg))) {
+        fprintf(stderr, "fleetcast: %s\n", msg);
+        return 2;
+    }
+    argv = fc_conffile_argv(s_conf, argc, argv, &argc);
+    if (!argv)
+        return 1;
+    opterr = 0; /* its errors are told with the closest option instead */
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case O_BROKER:
             if (fc_optval_endpoint("--broker", optarg, FC_OPTVAL_IPC, msg, sizeof msg))
-                return s_usage_error("%s", msg);
+                return s_option_error(msg);
             o.broker = optarg;
             broker_given = true;
             break;
         case O_TIMEOUT:
             if (fc_optval_duration("--timeout", optarg, 1000, 1000, 1000000000, &n, msg,
                                    sizeof msg))
-                return s_usage_error("%s", msg);
+                return s_option_error(msg);
             o.timeout_ms = (int)n;
             break;
         case O_JSON:
@@ -678,14 +770,14 @@ int main(int argc, char **argv)
             break;
         case O_SERIAL:
             if (fc_optval_uint("--serial", optarg, 1, INT64_MAX, &o.serial, msg, sizeof msg))
-                return s_usage_error("%s", msg);
+                return s_option_error(msg);
             break;
         case O_PRODUCT:
             o.product = optarg;
             break;
         case O_WINDOW:
             if (fc_optval_size("--window", optarg, 64 << 10, 1 << 30, &o.window, msg, sizeof msg))
-                return s_usage_error("%s", msg);
+                return s_option_error(msg);
             break;
         case O_SCOPE:
             o.config.scope = optarg;
@@ -698,7 +790,7 @@ int main(int argc, char **argv)
             if (fc_optval_percent(c == O_CANARY ? "--canary" : "--halt-percent", optarg, 1, 100,
                                   c == O_CANARY ? &o.config.canary : &o.config.halt_percent, msg,
                                   sizeof msg))
-                return s_usage_error("%s", msg);
+                return s_option_error(msg);
             break;
         case O_AGENT:
             o.config.agent = optarg;
@@ -763,12 +855,20 @@ int main(int argc, char **argv)
         case O_STATE:
             o.state = optarg;
             break;
+        case O_WATCH:
+            o.watch = true;
+            break;
+        case O_SUMMARY:
+            o.summary = true;
+            break;
+        case O_CONFIG:
+            break; /* read before the loop */
         case 'h':
         case O_HELP:
             fputs(s_usage, stdout);
             return 0;
         default:
-            return s_usage_error("unknown option%s", "");
+            return s_usage_error("%s", fc_suggest_option(longopts, argc, argv, msg, sizeof msg));
         }
     }
     if (optind >= argc) {
@@ -800,7 +900,11 @@ int main(int argc, char **argv)
                    streq(sub, "status") || streq(sub, "promote") || streq(sub, "pause") ||
                    streq(sub, "resume")));
     if (!known)
-        return s_usage_error("unknown command '%s'", cmd);
+        return s_unknown_command(cmd, sub);
+    if (streq(cmd, "release") && streq(sub, "push") && !o.key)
+        return s_usage_error("release push needs --key FILE: the publisher's signing key "
+                             "(fleetcast keygen --out DIR makes DIR/signing.key)%s",
+                             "");
     if (!broker_given &&
         fc_optval_endpoint("FLEETCAST_BROKER", o.broker, FC_OPTVAL_IPC, msg, sizeof msg))
         return s_usage_error("%s", msg);
@@ -822,6 +926,8 @@ static int s_dispatch(s_options_t *o, const char *cmd, const char *sub, int argc
                                      o->trust,  o->serial,     o->curve};
         return fc_trust_cmd_run(&ko, argc - optind - 1, argv + optind + 1);
     }
+    if (streq(cmd, "status") && (o->watch || o->summary))
+        return fc_status_watch_run(&o->config, o->channel, o->watch, o->summary);
     if (streq(cmd, "status"))
         return s_status(o);
     if (streq(cmd, "release") && sub && streq(sub, "push"))

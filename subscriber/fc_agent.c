@@ -11,6 +11,7 @@
 #include "fc_reconf.h"
 #include "fc_sockopt.h"
 #include "fc_state.h"
+#include "fc_status_file.h"
 #include "fc_text.h"
 
 #include <assert.h>
@@ -129,6 +130,18 @@ static void s_timers(fc_agent_t *self, double now)
     fc_session_report_timers(self->session, now);
 }
 
+/* --status-file: the status as node-level tools read it; the file judges what changed. */
+static void s_status_file(fc_agent_t *self, double now)
+{
+    if (!self->status_file)
+        return;
+    fc_agent_result_t r;
+    fc_agent_status(self, &r);
+    uint64_t done = 0, total = 0;
+    fc_follower_bytes(self->follower, &done, &total);
+    fc_status_file_update(self->status_file, &r, done, total, now); /* retried next time */
+}
+
 /* A command on the actor's pipe; true for "$TERM" (the actor then ends). Anything else is
    a caller's mistake, dropped. */
 static bool s_on_pipe(fc_agent_t *self, zsock_t *pipe)
@@ -145,6 +158,16 @@ static bool s_on_pipe(fc_agent_t *self, zsock_t *pipe)
     return term;
 }
 
+/* SIGHUP: the trust keys read again from their file (a signed list in force supersedes
+   them), the broker asked for a newer trusted-key list. Transfers go on untouched. */
+static void s_reload(fc_agent_t *self)
+{
+    fc_agent_log(self, "SIGHUP: reloading");
+    if (fc_agent_trust_reload(self->trusted) == FC_OK)
+        fc_follower_forget_decided(self->follower); /* judged again under these keys */
+    fc_session_resync(self->session, fc_now());
+}
+
 /* The event loop, until finished, stopped, interrupted, or (an actor: pipe not NULL) told
    "$TERM" on its pipe. */
 static void s_loop(fc_agent_t *self, zsock_t *pipe)
@@ -152,6 +175,8 @@ static void s_loop(fc_agent_t *self, zsock_t *pipe)
     while (!self->finished && !__atomic_load_n(&self->stop, __ATOMIC_RELAXED) &&
            !zsys_interrupted) {
         double now = fc_now();
+        if (__atomic_exchange_n(&self->reload, 0, __ATOMIC_RELAXED))
+            s_reload(self);
         if (fc_requester_tick(self->req))
             fc_session_on_flushed(self->session, fc_follower_resend_all(self->follower, now), now);
         while (fc_requester_expired(self->req, NULL, NULL))
@@ -196,7 +221,9 @@ static void s_loop(fc_agent_t *self, zsock_t *pipe)
             fc_follower_on_written(self->follower, fc_now());
         if (sub && !self->finished)
             fc_session_drain_sub(self->session);
+        s_status_file(self, fc_now());
     }
+    s_status_file(self, fc_now());
 }
 
 /* --------------------------------------------------------------- public API */
@@ -282,6 +309,12 @@ void fc_agent_actor(zsock_t *pipe, void *args)
     self->actor_done = true;
     pthread_cond_broadcast(&self->actor_ended);
     pthread_mutex_unlock(&self->actor_lock);
+}
+
+void fc_agent_reload(fc_agent_t *self)
+{
+    if (self)
+        __atomic_store_n(&self->reload, 1, __ATOMIC_RELAXED); /* from a signal */
 }
 
 void fc_agent_stop(fc_agent_t *self)

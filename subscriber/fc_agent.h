@@ -18,6 +18,16 @@
    read as zeros. Never in a real agent; off unless called (before the engine runs). */
 void fc_agent_sim_discard(fc_agent_t *self, bool on);
 
+/* fleetcast-agent --status-file: from now on the engine keeps its status (state, version,
+   progress, last error) in the JSON file path, rewritten atomically (fc_status_file.h).
+   Writes it once now: 0, or -1 with errno if that fails (then no file is kept). */
+int fc_agent_status_file(fc_agent_t *self, const char *path);
+
+/* Asks the running engine to reload what it read from files at start (the --trust keys);
+   async-signal-safe: fleetcast-agent calls it from its SIGHUP handler. The engine's loop
+   does the work, between two events, without dropping a transfer. */
+void fc_agent_reload(fc_agent_t *self);
+
 void fc_agent_test(bool verbose);
 
 #endif

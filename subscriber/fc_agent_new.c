@@ -2,12 +2,15 @@
    CURVE keys, the service requester, the classes and the host interfaces lent to them) and
    frees it. A private part of fc_agent (the engine, fc_agent.c), sharing fc_agent_priv.h. */
 #include "fc_agent_priv.h"
+#include "fc_clock.h"
 #include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_fetch.h"
 #include "fc_msg.h"
 #include "fc_reconf.h"
+#include "fc_status_file.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,12 +360,28 @@ void fc_agent_destroy(fc_agent_t **self_p)
     fc_install_destroy(&self->inst);
     fc_reconf_destroy(&self->reconf);
     fc_agent_trust_destroy(&self->trusted);
+    fc_status_file_destroy(&self->status_file);
     free(self->broker);
     free(self->channel);
     free(self->state_dir);
     free(self->id);
     free(self);
     *self_p = NULL;
+}
+
+int fc_agent_status_file(fc_agent_t *self, const char *path)
+{
+    fc_status_file_destroy(&self->status_file);
+    self->status_file = fc_status_file_new(path);
+    fc_agent_result_t r;
+    fc_agent_status(self, &r);
+    if (fc_status_file_update(self->status_file, &r, 0, 0, fc_now()) != 0) {
+        int saved = errno;
+        fc_status_file_destroy(&self->status_file);
+        errno = saved;
+        return -1;
+    }
+    return 0;
 }
 
 void fc_agent_sim_discard(fc_agent_t *self, bool on)

@@ -56,7 +56,9 @@ struct fc_agent_t {
     bool finished;
     double started;
     fc_agent_result_t res;
+    struct fc_status_file_t *status_file; /* --status-file (fc_status_file.h); NULL: none */
     volatile sig_atomic_t stop;
+    volatile sig_atomic_t reload; /* fc_agent_reload asked (SIGHUP) */
 
     /* The embedder's engine actor (fc_agent_start), NULL when not started. actor_done is
        set (under actor_lock, with actor_ended signalled) as fc_agent_actor returns: the

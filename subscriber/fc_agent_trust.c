@@ -20,6 +20,7 @@ struct fc_agent_trust_t {
     uint64_t serial;  /* trusted-key list in force, 0: none yet */
     bool unsupported; /* the broker refused GET_TRUST: not asked again this epoch */
     char *path;       /* STATE/trust.list */
+    char *trust_file; /* the --trust file, NULL: the embedder's keys */
     bool verbose;
     fc_agent_log_fn *log;
     void *log_arg;
@@ -50,8 +51,10 @@ fc_agent_trust_t *fc_agent_trust_new(const fc_trust_t *keys, const char *trust_f
     if (keys) {
         self->keys = fc_trust_new();
         fc_trust_set(self->keys, keys);
-    } else
+    } else {
         self->keys = fc_trust_load(trust_file, &e);
+        self->trust_file = trust_file ? strdup(trust_file) : NULL;
+    }
     if (!self->keys) {
         fc_agent_trust_destroy(&self);
         if (err)
@@ -89,8 +92,31 @@ void fc_agent_trust_destroy(fc_agent_trust_t **self_p)
     fc_agent_trust_t *self = *self_p;
     fc_trust_destroy(&self->keys);
     free(self->path);
+    free(self->trust_file);
     free(self);
     *self_p = NULL;
+}
+
+int fc_agent_trust_reload(fc_agent_trust_t *self)
+{
+    if (!self->trust_file)
+        return FC_OK;
+    if (self->serial > 0) {
+        s_log(self, "%s not read again: the signed trusted-key list %llu in force supersedes it",
+              self->trust_file, (unsigned long long)self->serial);
+        return FC_OK;
+    }
+    int e = FC_OK;
+    fc_trust_t *keys = fc_trust_load(self->trust_file, &e);
+    if (!keys) {
+        s_log(self, "cannot read %s again: %s; the keys in force stay", self->trust_file,
+              fc_strerror(e ? e : FC_EIO));
+        return e ? e : FC_EIO;
+    }
+    fc_trust_set(self->keys, keys);
+    fc_trust_destroy(&keys);
+    s_log(self, "trusted keys read again from %s", self->trust_file);
+    return FC_OK;
 }
 
 const fc_trust_t *fc_agent_trust_keys(const fc_agent_trust_t *self)

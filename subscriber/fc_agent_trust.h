@@ -38,6 +38,11 @@ fc_msg_t *fc_agent_trust_request(const fc_agent_trust_t *self);
    higher serial, is stored and put in force (true: the keys rotated); anything else is
    refused (logged) and the keys stay. */
 bool fc_agent_trust_on_reply(fc_agent_trust_t *self, const fc_msg_t *msg);
+/* Reads the --trust file again (SIGHUP) and puts its keys in force, unless a signed
+   trusted-key list is in force (it supersedes the file) or the keys are an embedder's.
+   Each outcome is logged. fc_error_t: the file's FC_EIO or FC_EPROTO (the keys in force
+   stay). */
+int fc_agent_trust_reload(fc_agent_trust_t *self);
 /* A new epoch: a broker that refused GET_TRUST may have been upgraded. */
 void fc_agent_trust_reset(fc_agent_trust_t *self);
 

@@ -212,7 +212,9 @@ size_t fc_fetch_pump(fc_fetch_t *self, void *sock, double now)
         return 0;
     size_t sent = 0;
     while (self->nfree > 0) {
-        while (self->cursor < self->nchunks && fc_stage_have(self->stage, self->cursor))
+        /* A chunk whose earlier copy is still to come is filled with it: not asked twice. */
+        while (self->cursor < self->nchunks && (fc_stage_have(self->stage, self->cursor) ||
+                                                fc_stage_dup_pending(self->stage, self->cursor)))
             self->cursor++;
         if (self->cursor >= self->nchunks)
             break;

@@ -53,7 +53,10 @@ static uint8_t *s_release(s_fake_t *fake, const char *src, const char *version, 
                           const fc_signkey_t *key, size_t *len)
 {
     fc_manifest_t *m = fc_manifest_new();
-    FC_CHECK(fc_manifest_scan_dir(m, src, NULL, NULL) == 0);
+    /* Cut in FC_CHUNK_SIZE chunks (as publishers did before issue 13, and agents still take):
+       the chunk arithmetic of this test relies on it. */
+    const fc_scan_opts_t fixed = {.fixed_chunks = true};
+    FC_CHECK(fc_manifest_scan_tree(m, src, &fixed, NULL, NULL, NULL, 0) == 0);
     strcpy(m->product, "app");
     strcpy(m->channel, "stable");
     snprintf(m->version, sizeof m->version, "%s", version);

@@ -74,6 +74,10 @@ void fc_stage_destroy(fc_stage_t **self_p);
 /* Chunks are numbered across all files in manifest order. */
 uint64_t fc_stage_nchunks(const fc_stage_t *self);
 bool fc_stage_have(const fc_stage_t *self, uint64_t index);
+/* True if a chunk before index has the same content and is missing too: fetching that one
+   fills this one (every chunk with a hash is written from one copy), so a chunk shared by
+   two files, or twice in one, is fetched once. */
+bool fc_stage_dup_pending(const fc_stage_t *self, uint64_t index);
 /* The chunk and (optionally) the file it belongs to; NULL if index is out of range. */
 const fc_chunk_t *fc_stage_chunk(const fc_stage_t *self, uint64_t index, const fc_file_t **file);
 /* Copies every missing chunk whose content exists in the installed release (found by chunk

@@ -7,6 +7,7 @@
 #include "fc_error.h"
 #include "fc_freshness.h"
 #include "fc_sockopt.h"
+#include "fc_suggest.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #define S_REPORT_BUSY 1.0  /* REPORT at most this often while downloading */
 #define S_REPORT_IDLE 10.0 /* and at least this often otherwise */
 #define S_POLL_SYNC 60.0   /* daemon: SYNC this often even if the announce feed is silent */
+#define S_DIAG_FIRST 5.0   /* a failing link is told at once, again after this, then ... */
+#define S_DIAG_MAX 300.0   /* ... twice as late each time, up to this */
 
 struct fc_session_t {
     fc_session_host_t host;
@@ -42,6 +45,9 @@ struct fc_session_t {
     double last_error_log;
     bool report_due;
     double last_report;
+    fc_link_state_t diag_link; /* the link failure last told, FC_LINK_UNKNOWN: none */
+    bool unknown_told;         /* the daemon said its channel is unknown to the broker */
+    double diag_next, diag_every;
 };
 
 #define s_log(self, ...) fc_agent_logf((self)->host.log, (self)->host.ctx, __VA_ARGS__)
@@ -253,6 +259,13 @@ static void s_sub_connect(fc_session_t *self, const char *endpoint)
     fc_msg_set_str(self->sub_endpoint, sizeof self->sub_endpoint, endpoint);
 }
 
+void fc_session_resync(fc_session_t *self, double now)
+{
+    s_trust_ask(self);
+    if (self->welcomed && !s_asking(self, &s_kind_sync))
+        s_sync(self, 0, now);
+}
+
 void fc_session_set_live(fc_session_t *self)
 {
     self->live = true;
@@ -269,10 +282,47 @@ void fc_session_progress(fc_session_t *self, double now)
    soon as a new connection takes it, a HELLO first; and a connection that keeps failing
    before its handshake (a proxy up with the broker down) piles nothing up. Only a
    connection that carried a reply is worth a log line when lost. */
+/* The link's failure, told the moment it is known and again at a growing interval while it
+   lasts (never silent, never a flood); its end told once. A one-shot run whose link fails
+   for a reason of configuration ends at once: waiting will not help. */
+static void s_link_check(fc_session_t *self, double now)
+{
+    fc_link_state_t link = fc_requester_link(self->req, NULL);
+    if (!fc_link_failing(link)) {
+        if (self->diag_link != FC_LINK_UNKNOWN && link == FC_LINK_UP)
+            s_log(self, "connected to %s", self->broker);
+        if (link == FC_LINK_UP)
+            self->diag_link = FC_LINK_UNKNOWN;
+        return;
+    }
+    if (link != self->diag_link) {
+        self->diag_link = link;
+        self->diag_next = now;
+        self->diag_every = S_DIAG_FIRST;
+    }
+    char advice[FC_MAX_TEXT + 1];
+    fc_link_advice(link, self->broker, FC_ROLE_AGENT,
+                   self->curve ? fc_curve_public_txt(self->curve) : NULL, self->curve != NULL,
+                   advice, sizeof advice);
+    if (self->mode != FC_AGENT_DAEMON && !self->welcomed && fc_link_misconfigured(link) &&
+        !s_finished(self)) {
+        s_log(self, "%s", advice);
+        s_state(self, "failed", "%s", advice);
+        self->host.finish(self->host.ctx, FC_AGENT_EXIT_ERROR, FC_ETIMEOUT);
+        return;
+    }
+    if (now < self->diag_next)
+        return;
+    s_log(self, "%s (retrying; next word on this in %.0f s)", advice, self->diag_every);
+    self->diag_next = now + self->diag_every;
+    self->diag_every = self->diag_every * 2 > S_DIAG_MAX ? S_DIAG_MAX : self->diag_every * 2;
+}
+
 void fc_session_on_monitor(fc_session_t *self, double now)
 {
-    (void)now;
-    if (fc_requester_on_monitor(self->req) != FC_REQUESTER_EV_DISCONNECTED)
+    fc_requester_event_t ev = fc_requester_on_monitor(self->req);
+    s_link_check(self, now);
+    if (ev != FC_REQUESTER_EV_DISCONNECTED)
         return;
     s_hello(self); /* the probe the flush waits for */
     if (self->live) {
@@ -335,6 +385,49 @@ static void s_on_welcome(fc_session_t *self, const fc_msg_t *msg, double now)
     self->report_due = true;
 }
 
+/* A channel the broker has never had a release on is most likely a typo: a one-shot run
+   fails naming the channels it knows (and the closest); a daemon says so once and waits
+   for a first release. True if the run ended here. */
+static bool s_channel_unknown(fc_session_t *self, const fc_msg_t *msg)
+{
+    if (msg->bytes_len > 0)
+        return false;
+    const char *names[FC_MAX_SNAPSHOT] = {0};
+    size_t n = 0;
+    char known[FC_MAX_TEXT / 2] = "";
+    for (size_t i = 0; i < msg->nreleases && n < FC_MAX_SNAPSHOT; i++) {
+        const char *ch = msg->releases[i].channel;
+        if (streq(ch, self->channel))
+            return false;
+        bool seen = false;
+        for (size_t j = 0; j < n && !seen; j++)
+            seen = streq(names[j], ch);
+        if (seen)
+            continue;
+        names[n++] = ch;
+        size_t len = strlen(known);
+        snprintf(known + len, sizeof known - len, "%s%s", len ? ", " : "", ch);
+    }
+    /* A broker with nothing published yet: a first push is awaited, not a typo. */
+    if (n == 0)
+        return false;
+    const char *like = fc_suggest(self->channel, names, n);
+    char text[FC_MAX_TEXT];
+    snprintf(text, sizeof text,
+             "channel '%s' has never had a release on the broker at %s (known channels: %s)%s%s%s",
+             self->channel, self->broker, known, like ? "; did you mean '" : "", like ? like : "",
+             like ? "'?" : "");
+    if (self->mode == FC_AGENT_DAEMON) {
+        if (!self->unknown_told)
+            s_log(self, "%s; waiting for its first release", text);
+        self->unknown_told = true;
+        return false;
+    }
+    s_state(self, "failed", "%s", text);
+    self->host.finish(self->host.ctx, FC_AGENT_EXIT_ERROR, FC_ENOTFOUND);
+    return true;
+}
+
 static void s_on_snapshot(fc_session_t *self, const fc_msg_t *msg, double now)
 {
     self->last_progress = now;
@@ -345,6 +438,8 @@ static void s_on_snapshot(fc_session_t *self, const fc_msg_t *msg, double now)
     if (msg->seq > self->seq)
         self->seq = msg->seq;
     self->next_sync = now + S_POLL_SYNC;
+    if (s_channel_unknown(self, msg))
+        return;
     self->host.consider(self->host.ctx, msg->bytes, msg->bytes_len, now);
     if (!s_finished(self) && self->want_seq > msg->seq)
         s_sync(self, 0, now);
@@ -514,6 +609,9 @@ void fc_session_fresh_timers(fc_session_t *self, double now)
 
 bool fc_session_timers(fc_session_t *self, double now)
 {
+    s_link_check(self, now);
+    if (s_finished(self))
+        return false;
     if (self->mode == FC_AGENT_DAEMON) {
         bool asking_hello = s_asking(self, &s_kind_hello);
         if (!self->welcomed && !asking_hello && !fc_requester_flush_pending(self->req) &&
@@ -533,7 +631,14 @@ bool fc_session_timers(fc_session_t *self, double now)
     char have[32], total[32];
     size_t inflight = 0;
     bool staged = self->host.staged(self->host.ctx, have, total, sizeof have, &inflight);
-    if (!self->welcomed)
+    fc_link_state_t link = fc_requester_link(self->req, NULL);
+    char advice[FC_MAX_TEXT + 1];
+    fc_link_advice(link, self->broker, FC_ROLE_AGENT, NULL, self->curve != NULL, advice,
+                   sizeof advice);
+    if (!self->welcomed && fc_link_failing(link))
+        s_state(self, "failed", "broker unreachable for %g s: %s (%s)", self->timeout, advice,
+                fc_error_name(FC_ETIMEOUT));
+    else if (!self->welcomed)
         s_state(self, "failed", "broker unreachable: no reply to HELLO from %s in %g s (%s)",
                 self->broker, self->timeout, fc_error_name(FC_ETIMEOUT));
     else

@@ -76,6 +76,10 @@ void fc_session_begin(fc_session_t *self, fc_agent_mode_t mode, double now);
 /* A reply (msg borrowed) to the request sent with kind: true if the kind was the session's
    (HELLO, SYNC, GET_TRUST, REPORT), then handled. */
 bool fc_session_on_reply(fc_session_t *self, const void *kind, const fc_msg_t *msg, double now);
+/* After a reload (SIGHUP): asks the broker for a newer trusted-key list and for the
+   channel's state again (unless those requests are out already), so the release in force
+   is judged again under the keys now trusted. */
+void fc_session_resync(fc_session_t *self, double now);
 /* Logs an ERROR answering what (here, a chunk request: rate-limited). */
 void fc_session_on_error(fc_session_t *self, const fc_msg_t *msg, const char *what, double now);
 /* Something came on the service DEALER: the connection carries replies. */

@@ -451,6 +451,18 @@ bool fc_stage_have(const fc_stage_t *self, uint64_t index)
     return self && fc_journal_has(self->journal, index);
 }
 
+bool fc_stage_dup_pending(const fc_stage_t *self, uint64_t index)
+{
+    uint32_t fi;
+    const fc_chunk_t *c = self ? s_locate(self, index, &fi) : NULL;
+    if (!c)
+        return false;
+    size_t lo, end = s_find_hash(self, c->hash, &lo);
+    /* by_hash is sorted by (hash, index): the first of the range is the earliest copy. */
+    uint64_t first = lo < end ? self->by_hash[lo].index : index;
+    return first < index && !fc_journal_has(self->journal, first);
+}
+
 const fc_chunk_t *fc_stage_chunk(const fc_stage_t *self, uint64_t index, const fc_file_t **file)
 {
     uint32_t fi;

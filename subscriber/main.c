@@ -1,16 +1,24 @@
 /* main.c: fleetcast-agent, the program: parses options and runs the agent engine (releases
    and runtime config) once or as a daemon until SIGINT/SIGTERM. */
 #include "fc_agent.h"
+#include "fc_conffile.h"
 #include "fc_error.h"
 #include "fc_hash.h"
+#include "fc_log.h"
+#include "fc_notify.h"
 #include "fc_optval.h"
+#include "fc_state_lock.h"
+#include "fc_suggest.h"
+#include "fc_version.h"
 
 #include <czmq.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void s_usage(FILE *out)
 {
@@ -94,11 +102,31 @@ static void s_usage(FILE *out)
             "                       config, then exit\n"
             "  --check              only report whether a newer release is available\n"
             "  --json               --once/--check: print one JSON object on stdout\n"
+            "  --status-file FILE   keep this agent's status in FILE for node-level tools,\n"
+            "                       rewritten atomically (write to a temp file, rename) on\n"
+            "                       every state change and at most once a second while a\n"
+            "                       download moves: one JSON object with id, channel,\n"
+            "                       state, message, version, available_version, progress\n"
+            "                       {done, total, fraction}, last_error (null, or {state,\n"
+            "                       error, message, time} of the last failure, kept after\n"
+            "                       it), config_rev, config_state, stale, updated (unix s)\n"
             "  --verbose            log every state change\n"
             "  --help               this text\n"
+            "  --version            print the version and exit\n"
+            "  --config FILE        settings as 'name = value' lines, any long option without\n"
+            "                       its dashes (default /etc/fleetcast/agent.conf if it\n"
+            "                       exists); the command line wins\n"
+            "  --log-level LEVEL    error, warning, notice, info (default) or debug\n"
+            "  --log-format FMT     text (default: RFC 3339 time, level, program, message; the\n"
+            "                       journal's <N> priority instead of the time when stderr is\n"
+            "                       the journal) or json (one object a line)\n"
             "\n"
-            "Exit codes (--once, --check): 0 installed or up to date; 1 error or release\n"
-            "rejected; 2 postponed by the changing hook; 3 health check failed and rolled\n"
+            "SIGHUP reads the --trust file again and asks the broker for a newer key list;\n"
+            "transfers go on. SIGINT or SIGTERM stops the agent.\n"
+            "\n"
+            "Exit codes (--once, --check): 0 installed or up to date; 1 error, release\n"
+            "rejected, or a channel the broker never had a release on; 2 postponed by the changing "
+            "hook; 3 health check failed and rolled\n"
             "back; 4 (--once with a timestamp key) otherwise fine, but no fresh signed\n"
             "timestamp came from the broker within --timeout (frozen or replayed); 100\n"
             "(--check) a newer release is available. With --once, a config change that\n"
@@ -138,8 +166,13 @@ enum {
     O_ONCE,
     O_CHECK,
     O_JSON,
+    O_STATUS_FILE,
     O_VERBOSE,
     O_HELP,
+    O_PRINT_VERSION,
+    O_CONFIG,
+    O_LOG_LEVEL,
+    O_LOG_FORMAT,
     O_GROUP,
     O_CFG_ING,
     O_CFG_ED,
@@ -152,6 +185,49 @@ enum {
     O_HOOK_TIMEOUT,
     O_PRODUCT
 };
+
+/* The SIGHUP handler's only way to the engine: a handler gets no argument. NULL until the
+   engine exists (a SIGHUP before then is ignored, not fatal). */
+static fc_agent_t *s_hup_agent;
+
+/* The config file's settings (kept for the life of the process: argv points into them). */
+static fc_conffile_t *s_conf;
+#define S_DEFAULT_CONF "/etc/fleetcast/agent.conf"
+
+/* "FILE line N, key K: " when the option being parsed came from the config file. */
+static const char *s_where(void)
+{
+    static char buf[FC_MAX_TEXT];
+    return fc_conffile_where(s_conf, optind - 1, buf, sizeof buf);
+}
+
+/* SIGHUP also reads the config file again (fc_conffile_reread), on the engine's thread:
+   the handler only sets this, and the engine's "SIGHUP: reloading" line, the first it logs
+   after the signal, finds it set. opts and the log settings are main's, kept here. */
+static volatile sig_atomic_t s_hup_conf;
+static const struct option *s_opts;
+static int s_log_level = FC_LOG_INFO, s_log_format = FC_LOG_TEXT;
+static bool s_verbose;
+
+/* The engine's log lines, in the daemons' one format. */
+static void s_log_line(const char *line, void *arg)
+{
+    (void)arg;
+    fc_log(FC_LOG_INFO, "%s", line);
+    if (__atomic_exchange_n(&s_hup_conf, 0, __ATOMIC_RELAXED)) {
+        fc_conffile_reread(s_conf, s_opts, &s_log_level, &s_log_format);
+        fc_log_setup("fleetcast-agent", s_verbose ? FC_LOG_DEBUG : (fc_log_level_t)s_log_level,
+                     (fc_log_format_t)s_log_format, NULL);
+    }
+}
+
+static void s_on_hup(int sig)
+{
+    (void)sig;
+    if (s_hup_agent)
+        s_hup_conf = 1;
+    fc_agent_reload(s_hup_agent);
+}
 
 int main(int argc, char **argv)
 {
@@ -172,8 +248,13 @@ int main(int argc, char **argv)
                                          {"once", no_argument, NULL, O_ONCE},
                                          {"check", no_argument, NULL, O_CHECK},
                                          {"json", no_argument, NULL, O_JSON},
+                                         {"status-file", required_argument, NULL, O_STATUS_FILE},
                                          {"verbose", no_argument, NULL, O_VERBOSE},
                                          {"help", no_argument, NULL, O_HELP},
+                                         {"version", no_argument, NULL, O_PRINT_VERSION},
+                                         {"config", required_argument, NULL, O_CONFIG},
+                                         {"log-level", required_argument, NULL, O_LOG_LEVEL},
+                                         {"log-format", required_argument, NULL, O_LOG_FORMAT},
                                          {"group", required_argument, NULL, O_GROUP},
                                          {"config-changing", required_argument, NULL, O_CFG_ING},
                                          {"config-changed", required_argument, NULL, O_CFG_ED},
@@ -188,16 +269,29 @@ int main(int argc, char **argv)
     fc_agent_config_t cfg;
     fc_agent_config_defaults(&cfg);
     bool once = false, check = false, json = false;
-    const char *stamp_file = NULL;
+    fc_log_level_t log_level = FC_LOG_INFO;
+    fc_log_format_t log_format = FC_LOG_TEXT;
+    const char *stamp_file = NULL, *status_file = NULL;
     uint8_t stamp_pk[FC_PUBKEY_LEN];
     int c, policy;
     char msg[FC_MAX_TEXT];
+    /* The config file's settings first, the command line's after them (it wins). */
+    const char *conf_path = fc_conffile_arg(argc, argv);
+    if (!conf_path && access(S_DEFAULT_CONF, F_OK) == 0)
+        conf_path = S_DEFAULT_CONF;
+    if (conf_path && !(s_conf = fc_conffile_load(conf_path, opts, msg, sizeof msg))) {
+        fprintf(stderr, "fleetcast-agent: %s\n", msg);
+        return 1;
+    }
+    argv = fc_conffile_argv(s_conf, argc, argv, &argc);
+    if (!argv)
+        return 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_BROKER:
             if (fc_optval_endpoint("--broker", optarg, FC_OPTVAL_IPC, msg, sizeof msg)) {
-                fprintf(stderr, "fleetcast-agent: %s\n", msg);
+                fprintf(stderr, "fleetcast-agent: %s%s\n", s_where(), msg);
                 return 1;
             }
             cfg.broker = optarg;
@@ -262,9 +356,25 @@ int main(int argc, char **argv)
         case O_JSON:
             json = true;
             break;
+        case O_STATUS_FILE:
+            status_file = optarg;
+            break;
         case O_VERBOSE:
             cfg.verbose = true;
             break;
+        case O_LOG_LEVEL:
+        case O_LOG_FORMAT:
+            if (c == O_LOG_LEVEL ? fc_log_optval_level(optarg, &log_level, msg, sizeof msg)
+                                 : fc_log_optval_format(optarg, &log_format, msg, sizeof msg)) {
+                fprintf(stderr, "fleetcast-agent: %s%s\n", s_where(), msg);
+                return 1;
+            }
+            break;
+        case O_CONFIG:
+            break; /* read before the loop */
+        case O_PRINT_VERSION:
+            printf("fleetcast-agent %s\n", fc_version());
+            return 0;
         case O_HELP:
             s_usage(stdout);
             return 0;
@@ -272,16 +382,16 @@ int main(int argc, char **argv)
             policy = fc_agent_policy_parse(optarg);
             if (policy < 0) {
                 fprintf(stderr,
-                        "fleetcast-agent: --auto-update must be all, mandatory or "
+                        "fleetcast-agent: %s--auto-update must be all, mandatory or "
                         "none, not '%s'\n",
-                        optarg);
+                        s_where(), optarg);
                 return 1;
             }
             cfg.policy = (fc_agent_policy_t)policy;
             break;
         case O_WINDOW:
             if (fc_optval_size("--window", optarg, 1, 1 << 30, &cfg.window, msg, sizeof msg)) {
-                fprintf(stderr, "fleetcast-agent: %s\n", msg);
+                fprintf(stderr, "fleetcast-agent: %s%s\n", s_where(), msg);
                 return 1;
             }
             break;
@@ -299,17 +409,14 @@ int main(int argc, char **argv)
                               : c == O_FREEZE ? &cfg.freeze_after
                                               : &cfg.hook_timeout,
                               msg, sizeof msg)) {
-                fprintf(stderr, "fleetcast-agent: %s%s\n", msg,
+                fprintf(stderr, "fleetcast-agent: %s%s%s\n", s_where(), msg,
                         c == O_HOOK_TIMEOUT ? "; 0 means no limit" : "");
                 return 1;
             }
             break;
         default:
-            if (optopt >= O_BROKER)
-                fprintf(stderr, "fleetcast-agent: option %s needs a value\n", argv[optind - 1]);
-            else
-                fprintf(stderr, "fleetcast-agent: unknown option %s\n", argv[optind - 1]);
-            fprintf(stderr, "try 'fleetcast-agent --help'\n");
+            fprintf(stderr, "fleetcast-agent: %s\ntry 'fleetcast-agent --help'\n",
+                    fc_suggest_option(opts, argc, argv, msg, sizeof msg));
             return 1;
         }
     }
@@ -344,7 +451,25 @@ int main(int argc, char **argv)
     }
     /* CZMQ's handler turns SIGINT/SIGTERM into zsys_interrupted, which the engine polls. */
     zsys_init();
-    zsys_set_logstream(cfg.verbose ? stderr : NULL);
+    fc_log_setup("fleetcast-agent", cfg.verbose ? FC_LOG_DEBUG : log_level, log_format, NULL);
+    cfg.log = s_log_line;
+    s_opts = opts;
+    s_log_level = (int)log_level;
+    s_log_format = (int)log_format;
+    s_verbose = cfg.verbose;
+    FILE *zlog = fc_log_zsys_stream();
+    zsys_set_logstream(cfg.verbose ? (zlog ? zlog : stderr) : NULL);
+    /* SIGHUP reloads (systemctl reload), never kills: caught from here on. */
+    struct sigaction hup = {.sa_handler = s_on_hup, .sa_flags = SA_RESTART};
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, NULL);
+    /* One agent per state directory: a second one would corrupt the journal. */
+    pid_t holder = 0;
+    int lock = fc_state_lock(cfg.state_dir, &holder, msg, sizeof msg);
+    if (lock < 0) {
+        fprintf(stderr, "fleetcast-agent: %s\n", msg);
+        return 1;
+    }
     int err = 0;
     fc_agent_t *agent = fc_agent_new(&cfg, &err);
     if (!agent) {
@@ -352,6 +477,13 @@ int main(int argc, char **argv)
                 cfg.install_dir, cfg.state_dir, fc_strerror(err));
         return 1;
     }
+    if (status_file && fc_agent_status_file(agent, status_file) != 0) {
+        fprintf(stderr, "fleetcast-agent: cannot write --status-file %s: %s\n", status_file,
+                strerror(errno));
+        fc_agent_destroy(&agent);
+        return 1;
+    }
+    s_hup_agent = agent;
     int rc = 0;
     if (once || check) {
         fc_agent_result_t r;
@@ -365,8 +497,14 @@ int main(int argc, char **argv)
         /* One line on stderr says how it ended (a check that worked says it on stdout). */
         if (!check || rc == FC_AGENT_EXIT_ERROR)
             fprintf(stderr, "fleetcast-agent: %s\n", r.message);
-    } else
+    } else {
+        /* Ready once the engine exists: it connects (and keeps retrying) on its own. */
+        fc_notify_ready("following the channel");
         fc_agent_run(agent);
+        fc_notify_stopping();
+    }
+    s_hup_agent = NULL;
     fc_agent_destroy(&agent);
+    close(lock);
     return rc;
 }

@@ -8,9 +8,11 @@
 #include "fc_agent_trust.h"
 #include "fc_array.h"
 #include "fc_broker.h"
+#include "fc_cdc.h"
 #include "fc_chunks.h"
 #include "fc_client.h"
 #include "fc_clock.h"
+#include "fc_conffile.h"
 #include "fc_config.h"
 #include "fc_config_service.h"
 #include "fc_curve.h"
@@ -22,18 +24,24 @@
 #include "fc_freshness.h"
 #include "fc_hash.h"
 #include "fc_history.h"
+#include "fc_http.h"
 #include "fc_install.h"
 #include "fc_journal.h"
 #include "fc_json.h"
 #include "fc_json_parse.h"
 #include "fc_key.h"
 #include "fc_keyring.h"
+#include "fc_link.h"
+#include "fc_log.h"
 #include "fc_manifest.h"
+#include "fc_metrics.h"
 #include "fc_mpack.h"
 #include "fc_msg.h"
 #include "fc_optval.h"
+#include "fc_peers.h"
 #include "fc_policy.h"
 #include "fc_reconf.h"
+#include "fc_refusals.h"
 #include "fc_requester.h"
 #include "fc_role.h"
 #include "fc_rollout.h"
@@ -41,13 +49,19 @@
 #include "fc_sockopt.h"
 #include "fc_stamp.h"
 #include "fc_state.h"
+#include "fc_state_lock.h"
+#include "fc_status_file.h"
+#include "fc_status_summary.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_store_release_rollout.h"
+#include "fc_suggest.h"
 #include "fc_suspects.h"
 #include "fc_text.h"
 #include "fc_trustlist.h"
 #include "fc_verifier.h"
+#include "fc_version.h"
+#include "fc_view.h"
 
 typedef struct {
     const char *name;
@@ -56,6 +70,7 @@ typedef struct {
 
 static const s_test_t s_tests[] = {
     {"fc_hash", fc_hash_test},
+    {"fc_cdc", fc_cdc_test},
     {"fc_key", fc_key_test},
     {"fc_json", fc_json_test},
     {"fc_file", fc_file_test},
@@ -91,8 +106,21 @@ static const s_test_t s_tests[] = {
     {"fc_trustlist", fc_trustlist_test},
     {"fc_store_trust", fc_store_trust_test},
     {"fc_chunks", fc_chunks_test},
+    {"fc_view", fc_view_test},
+    {"fc_status_summary", fc_status_summary_test},
+    {"fc_status_file", fc_status_file_test},
+    {"fc_metrics", fc_metrics_test},
+    {"fc_http", fc_http_test},
+    {"fc_peers", fc_peers_test},
     {"fc_state", fc_state_test},
     {"fc_role", fc_role_test},
+    {"fc_link", fc_link_test},
+    {"fc_suggest", fc_suggest_test},
+    {"fc_version", fc_version_test},
+    {"fc_log", fc_log_test},
+    {"fc_conffile", fc_conffile_test},
+    {"fc_refusals", fc_refusals_test},
+    {"fc_state_lock", fc_state_lock_test},
     {"fc_ack", fc_ack_test},
     {"fc_error", fc_error_test},
     {"fc_suspects", fc_suspects_test},

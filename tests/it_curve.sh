@@ -14,24 +14,24 @@ fc_start_broker "$data"
 mkdir -p "$FC_TMP/src"
 echo v1 >"$FC_TMP/src/app"
 
-# A key the broker has never heard of: no answer at all, and nothing recorded.
+# A key the broker has never heard of: refused in the handshake (told so), nothing recorded.
 "$FC_CLI_BIN" keygen --role agent --out "$FC_TMP/intruder" >/dev/null
 rc=0
 fc_agent_run intruder --key "$FC_TMP/intruder/agent.cert_secret" --timeout 3 || rc=$?
-[ "$rc" = 1 ] || fc_fail "an unknown agent key got exit status $rc (want 1: no answer)"
+[ "$rc" = 1 ] || fc_fail "an unknown agent key got exit status $rc (want 1: refused)"
 rc=0
 "$FC_CLI_BIN" --broker "$FC_SERVICE" --broker-key "$data/broker.cert" \
   --cert "$FC_TMP/intruder/agent.cert_secret" --timeout 2 status >/dev/null 2>"$FC_TMP/cli.err" || rc=$?
-[ "$rc" = 1 ] && grep -q "no answer" "$FC_TMP/cli.err" ||
+[ "$rc" = 1 ] && grep -q "the broker refused this publisher's key" "$FC_TMP/cli.err" ||
   fc_fail "an unknown key got an answer (status $rc): $(cat "$FC_TMP/cli.err")"
 fc_cli status --json | grep -q '"intruder"' && fc_fail "the broker recorded the unknown agent"
 grep -q "denied" "$FC_TMP/broker.log" && fc_fail "a request from an unknown key reached the broker"
-fc_pass "an unknown CURVE key gets no answer and leaves no trace"
+fc_pass "an unknown CURVE key is refused and leaves no trace"
 
-# No CURVE at all: the handshake fails, no answer either.
+# No CURVE at all: the handshake fails, told as such.
 rc=0
 "$FC_CLI_BIN" --broker "$FC_SERVICE" --insecure --timeout 2 status >/dev/null 2>"$FC_TMP/cli.err" || rc=$?
-[ "$rc" = 1 ] && grep -q "no answer" "$FC_TMP/cli.err" ||
+[ "$rc" = 1 ] && grep -q "requires CURVE" "$FC_TMP/cli.err" ||
   fc_fail "a plain client got an answer (status $rc): $(cat "$FC_TMP/cli.err")"
 rc=0
 fc_agent_run plain --insecure --timeout 3 || rc=$?

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # it_delta.sh: a second release changing one file of many: the publisher uploads and the
-# agents fetch only that file's changed chunk; everything else is reused locally.
+# agents fetch only that file's changed chunk (chunks are cut by content, 16 to 256 KiB);
+# everything else is reused locally.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 
@@ -8,11 +9,11 @@ fc_start_broker "$FC_TMP/broker"
 fc_keygen
 src="$FC_TMP/src"
 mkdir -p "$src"
-for i in $(seq 1 20); do fc_random_file "$src/file-$i.bin" 1024; done   # 20 x 1 MiB = 4 chunks each
+for i in $(seq 1 20); do fc_random_file "$src/file-$i.bin" 1024; done   # 20 x 1 MiB
 fc_push "$src" 1 >/dev/null
 fc_agent_run a1 || fc_fail "install of 1 failed"
 
-# Change 100 bytes inside the third chunk of one file.
+# Change 100 bytes inside one file.
 printf 'x%.0s' $(seq 100) | dd of="$src/file-7.bin" bs=1 seek=$((2*262144 + 1000)) conv=notrunc status=none
 push=$(fc_cli --json release push "$src" --channel stable --version 2 --key "$FC_TMP/keys/signing.key")
 uploaded=$(echo "$push" | sed -n 's/.*"bytes_uploaded": *\([0-9]*\).*/\1/p')
@@ -24,8 +25,9 @@ fc_pass "the publisher uploads only the changed file"
 fc_agent_run a1 || fc_fail "install of 2 failed"
 fetched=$(fc_json_field "$FC_TMP/a1.json" bytes_fetched)
 reused=$(fc_json_field "$FC_TMP/a1.json" bytes_reused)
-[ "$fetched" -eq 262144 ] || fc_fail "agent fetched $fetched bytes for a one-chunk change"
-[ "$reused" -eq $(( 20*1048576 - 262144 )) ] || fc_fail "agent reused $reused bytes"
+# The chunk holding the change (at most 256 KiB), or two if the change moved a cut point.
+[ "$fetched" -gt 0 ] && [ "$fetched" -le $((2*262144)) ] || fc_fail "agent fetched $fetched bytes for a one-chunk change"
+[ "$reused" -eq $(( 20*1048576 - fetched )) ] || fc_fail "agent reused $reused bytes"
 diff -r "$src" "$FC_TMP/a1/install/current/" || fc_fail "release 2 tree differs"
 [ -d "$FC_TMP/a1/install/releases/1@1" ] || fc_fail "previous version not kept for rollback"
 fc_pass "the agent fetches only the changed chunk and keeps the previous version"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # it_release_watch.sh: `release watch` publishes a directory as it changes. Its first snapshot
-# and every edit (new directories too) reach the agents; touching a file without changing it
-# publishes nothing; a file written slowly across the debounce (its writer keeps it open) is
-# never published half-written; a push failing while the broker is down is retried until it
+# and every edit (new directories too) reach the agents; a tree changed and changed back
+# publishes nothing, a touched file's new time is published; a file written slowly across
+# the debounce (its writer keeps it open) is never published half-written; a push failing while the broker is down is retried until it
 # succeeds; SIGTERM stops it with exit 0.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
@@ -35,12 +35,23 @@ echo fresh >"$src/new/deeper/file"
 fc_wait_for "a file in a new directory on every agent" 60 all_have new/deeper/file fresh
 fc_pass "an edit and a file in a new directory were published and installed"
 
-# Same content, new mtime: the watcher looks and publishes nothing.
+# A file created and removed again leaves the tree as it was (the release's root directory
+# is not an entry, so its time is not either): the watcher looks and publishes nothing.
 before=$(serials)
-touch "$src/app"
-fc_wait_for "the watcher to see the touch" 30 grep -q '"event":"unchanged"' "$FC_TMP/watch.out"
-[ "$(serials)" = "$before" ] || fc_fail "a touch published: $before -> $(serials)"
-fc_pass "touching a file publishes nothing"
+echo scratch >"$src/.scratch" && rm "$src/.scratch"
+fc_wait_for "the watcher to see the tree unchanged" 30 grep -q '"event":"unchanged"' "$FC_TMP/watch.out"
+[ "$(serials)" = "$before" ] || fc_fail "an unchanged tree published: $before -> $(serials)"
+fc_pass "a tree changed and changed back publishes nothing"
+
+# Same content, new mtime: times are part of a release (manifest format 2), so a touch
+# publishes the new time and every agent installs it.
+n_before=$(latest)
+touch -d '2021-01-02 03:04:05' "$src/app"
+app_time() { [ "$(stat -c %Y "$FC_TMP/$1/install/current/app" 2>/dev/null)" = "$(stat -c %Y "$src/app")" ]; }
+all_time() { local a; for a in "${agents[@]}"; do app_time "$a" || return 1; done; }
+fc_wait_for "the touched time on every agent" 60 all_time
+[ "$(latest)" -gt "$n_before" ] || fc_fail "a touch published no release"
+fc_pass "touching a file publishes its new time and the agents install it"
 
 # A slow writer: half the file, a pause of 3 debounces, the rest. Every release published
 # from then on must hold the whole file or none of it.

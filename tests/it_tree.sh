@@ -109,12 +109,14 @@ install "release 3"
 same_tree "$src" "$cur" "release 3"
 fc_pass "a link replaced by a directory installed"
 
-# Rollback: release 1's tree pushed again (a new serial), installed identical to it.
-push "$v1" 1 >/dev/null || fc_fail "rollback push refused"
+# Rollback: release 1's content as a new serial (release rollback, no tree needed; pushing
+# release 1's tree again would publish nothing, its version already names it), installed
+# identical to it.
+fc_cli release rollback --channel stable --to 1 --key "$K" >/dev/null || fc_fail "rollback refused"
 install "rollback to 1"
 same_tree "$v1" "$cur" "rollback"
 fc_check "$data" a1 || fc_fail "fleetcast-check after rollback: $(cat "$FC_TMP/check.out")"
-fc_pass "rollback to release 1 (a new serial) installed identical, links and all"
+fc_pass "release rollback to release 1 (a new serial) installed identical, links and all"
 
 # An external link, kept as written when the operator says so.
 ext="$FC_TMP/ext"

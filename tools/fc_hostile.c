@@ -344,14 +344,14 @@ static int s_upload(const fc_hostile_target_t *target)
     msg = s_upload_msg(FC_MSG_UPLOAD_QUERY, blob, size, 0, NULL, 0);
     failures += fc_hostile_probe(target, "UPLOAD_QUERY", &msg, FC_HOSTILE_REPLY,
                                  FC_MSG_UPLOAD_STATE, false);
-    msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, 1, "x", 1);
-    failures += fc_hostile_probe(target, "PUT_CHUNK at an unaligned offset", &msg, FC_HOSTILE_ERROR,
-                                 FC_EINVAL, false);
+    msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, 1, "", 0);
+    failures +=
+        fc_hostile_probe(target, "PUT_CHUNK of no data", &msg, FC_HOSTILE_ERROR, FC_EINVAL, false);
     msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, 2 * FC_CHUNK_SIZE, "x", 1);
     failures += fc_hostile_probe(target, "PUT_CHUNK past the declared size", &msg, FC_HOSTILE_ERROR,
                                  FC_EINVAL, false);
-    msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, FC_CHUNK_SIZE, "too long", 8);
-    failures += fc_hostile_probe(target, "PUT_CHUNK longer than the last chunk", &msg,
+    msg = s_upload_msg(FC_MSG_PUT_CHUNK, blob, 0, size - 4, "too long", 8);
+    failures += fc_hostile_probe(target, "PUT_CHUNK running past the declared size", &msg,
                                  FC_HOSTILE_ERROR, FC_EINVAL, false);
     /* The right length and a hash that matches the data, but not the blob's content. */
     uint8_t *junk = calloc(1, 1000);

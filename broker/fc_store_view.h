@@ -1,0 +1,40 @@
+/* fc_store_view.h: the store's read-only queries behind the fleet view (fc_view.h): agents
+   with their group, agent counts by channel, version and state, recent config revisions,
+   uploads in progress. */
+#ifndef FC_STORE_VIEW_H
+#define FC_STORE_VIEW_H
+
+#include "fc_msg.h"
+#include "fc_store.h"
+
+/* An agent as the fleet page lists it: its last status and the group it last told. */
+typedef struct {
+    fc_agent_status_t status;
+    char group[FC_MAX_NAME + 1]; /* "" if none */
+} fc_store_agent_row_t;
+
+/* Agents by id, at most max. *list malloc'd (caller frees; NULL when none). */
+int fc_store_view_agents(fc_store_t *self, size_t max, fc_store_agent_row_t **list, size_t *n);
+
+/* How many agents are on one (channel, version, state), and how many of them were heard
+   from at or after online_since (unix seconds). */
+typedef struct {
+    char channel[FC_MAX_NAME + 1];
+    char version[FC_MAX_NAME + 1];
+    char state[FC_MAX_NAME + 1];
+    uint64_t count;
+    uint64_t online;
+} fc_store_agent_count_t;
+
+/* Every (channel, version, state) with agents, at most max; over the whole agents table,
+   however many agents there are. *list malloc'd (caller frees). */
+int fc_store_view_agent_counts(fc_store_t *self, int64_t online_since, size_t max,
+                               fc_store_agent_count_t **list, size_t *n);
+
+/* The newest config SET revisions (numbers, newest first), at most max. *revs malloc'd. */
+int fc_store_view_revisions(fc_store_t *self, size_t max, uint64_t **revs, size_t *n);
+
+/* Blob uploads started and not yet committed. */
+int fc_store_view_uploads(fc_store_t *self, uint64_t *count);
+
+#endif

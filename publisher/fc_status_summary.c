@@ -1,0 +1,173 @@
+/* fc_status_summary.c: a fleet summary per channel from STATUS and LIST replies, as lines
+   for people or JSON. */
+#include "fc_status_summary.h"
+#include "fc_presence.h"
+#include "fc_test_check.h"
+#include "fc_text.h"
+
+#include <czmq.h>
+#include <string.h>
+
+bool fc_status_final(const char *state)
+{
+    return streq(state, "up-to-date") || streq(state, "installed") || streq(state, "idle");
+}
+
+static fc_status_summary_t *s_find(fc_status_summary_t *list, size_t n, const char *channel)
+{
+    for (size_t i = 0; i < n; i++)
+        if (streq(list[i].channel, channel))
+            return &list[i];
+    return NULL;
+}
+
+static int s_by_channel(const void *a, const void *b)
+{
+    return strcmp(((const fc_status_summary_t *)a)->channel,
+                  ((const fc_status_summary_t *)b)->channel);
+}
+
+int fc_status_summarise(const fc_agent_status_t *agents, size_t n,
+                        const fc_release_info_t *releases, size_t nreleases, int64_t now,
+                        int64_t offline_s, fc_status_summary_t **out, size_t *nout)
+{
+    /* At most one entry per agent and per release. */
+    fc_status_summary_t *list = calloc(n + nreleases + 1, sizeof *list);
+    uint64_t *serials = calloc(n + nreleases + 1, sizeof *serials);
+    if (!list || !serials) {
+        free(list);
+        free(serials);
+        return -1;
+    }
+    size_t count = 0;
+    for (size_t i = 0; i < nreleases; i++) {
+        const fc_release_info_t *r = &releases[i];
+        fc_status_summary_t *s = s_find(list, count, r->channel);
+        if (!s) {
+            s = &list[count++];
+            snprintf(s->channel, sizeof s->channel, "%s", r->channel);
+        }
+        if (r->serial > serials[s - list]) {
+            serials[s - list] = r->serial;
+            snprintf(s->current, sizeof s->current, "%s", r->version);
+        }
+    }
+    free(serials);
+    for (size_t i = 0; i < n; i++) {
+        const fc_agent_status_t *a = &agents[i];
+        fc_status_summary_t *s = s_find(list, count, a->channel);
+        if (!s) {
+            s = &list[count++];
+            snprintf(s->channel, sizeof s->channel, "%s", a->channel);
+        }
+        s->agents++;
+        if (*s->current && streq(a->version, s->current))
+            s->on_current++;
+        if (streq(a->state, "downloading")) {
+            s->downloading++;
+            s->done += a->done;
+            s->total += a->total;
+        }
+        if (streq(a->state, "failed") || streq(a->state, "rejected") ||
+            streq(a->state, "rolled-back"))
+            s->failed++;
+        if (a->last_seen < now - (offline_s > 0 ? offline_s : FC_PRESENCE_ONLINE_S))
+            s->offline++;
+    }
+    qsort(list, count, sizeof *list, s_by_channel);
+    *out = list;
+    *nout = count;
+    return 0;
+}
+
+/* "stable: 5 agents, 3 on 2.0 (current), 1 downloading 45% (1.2 MiB of 2.7 MiB), 1 failed,
+   0 offline" */
+void fc_status_summary_line(FILE *f, const fc_status_summary_t *s, const char *eol)
+{
+    fprintf(f, "%s: %llu agent%s, %llu on %s", s->channel, (unsigned long long)s->agents,
+            s->agents == 1 ? "" : "s", (unsigned long long)s->on_current,
+            *s->current ? s->current : "(no release)");
+    if (*s->current)
+        fputs(" (current)", f);
+    fprintf(f, ", %llu downloading", (unsigned long long)s->downloading);
+    if (s->downloading && s->total) {
+        char done[32], total[32];
+        fprintf(f, " %.0f%% (%s of %s)", 100.0 * (double)s->done / (double)s->total,
+                fc_format_bytes(done, sizeof done, s->done),
+                fc_format_bytes(total, sizeof total, s->total));
+    }
+    fprintf(f, ", %llu failed, %llu offline%s\n", (unsigned long long)s->failed,
+            (unsigned long long)s->offline, eol);
+}
+
+void fc_status_summary_json(fc_json_t *j, const fc_status_summary_t *list, size_t n)
+{
+    fc_json_open_array(j);
+    for (size_t i = 0; i < n; i++) {
+        const fc_status_summary_t *s = &list[i];
+        fc_json_open(j);
+        fc_json_key_str(j, "channel", s->channel);
+        fc_json_key_str(j, "current", s->current);
+        fc_json_key_uint(j, "agents", s->agents);
+        fc_json_key_uint(j, "on_current", s->on_current);
+        fc_json_key_uint(j, "downloading", s->downloading);
+        fc_json_key_uint(j, "done", s->done);
+        fc_json_key_uint(j, "total", s->total);
+        fc_json_key_uint(j, "failed", s->failed);
+        fc_json_key_uint(j, "offline", s->offline);
+        fc_json_close(j);
+    }
+    fc_json_close_array(j);
+}
+
+/* --- self-test --------------------------------------------------------------------------- */
+
+void fc_status_summary_test(bool verbose)
+{
+    (void)verbose;
+    printf(" * fc_status_summary: ");
+    int64_t now = 1000000;
+    fc_agent_status_t agents[] = {
+        {.id = "a", .channel = "stable", .version = "2", .state = "up-to-date", .last_seen = now},
+        {.id = "b",
+         .channel = "stable",
+         .version = "1",
+         .state = "downloading",
+         .done = 25,
+         .total = 100,
+         .last_seen = now},
+        {.id = "c",
+         .channel = "stable",
+         .version = "1",
+         .state = "downloading",
+         .done = 75,
+         .total = 100,
+         .last_seen = now},
+        {.id = "d", .channel = "stable", .version = "1", .state = "failed", .last_seen = now - 31},
+        {.id = "e", .channel = "beta", .version = "", .state = "unknown", .last_seen = now}};
+    fc_release_info_t releases[] = {{.channel = "stable", .version = "1", .serial = 1},
+                                    {.channel = "stable", .version = "2", .serial = 2},
+                                    {.channel = "edge", .version = "9", .serial = 4}};
+    fc_status_summary_t *s = NULL;
+    size_t n = 0;
+    FC_CHECK(fc_status_summarise(agents, 5, releases, 3, now, 0, &s, &n) == 0);
+    FC_CHECK(n == 3);
+    /* By name: beta (agents, no release), edge (a release, no agents), stable. */
+    FC_CHECK(streq(s[0].channel, "beta") && s[0].agents == 1 && !*s[0].current);
+    FC_CHECK(streq(s[1].channel, "edge") && s[1].agents == 0 && streq(s[1].current, "9"));
+    FC_CHECK(streq(s[2].channel, "stable") && streq(s[2].current, "2")); /* highest serial */
+    FC_CHECK(s[2].agents == 4 && s[2].on_current == 1 && s[2].downloading == 2);
+    FC_CHECK(s[2].done == 100 && s[2].total == 200 && s[2].failed == 1 && s[2].offline == 1);
+    char *line = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&line, &len);
+    fc_status_summary_line(f, &s[2], "");
+    fclose(f);
+    FC_CHECK(streq(line, "stable: 4 agents, 1 on 2 (current), 2 downloading 50% (100 B of 200 B),"
+                         " 1 failed, 1 offline\n"));
+    free(line);
+    free(s);
+    FC_CHECK(fc_status_final("up-to-date") && fc_status_final("installed"));
+    FC_CHECK(!fc_status_final("downloading") && !fc_status_final("failed"));
+    printf("OK\n");
+}

@@ -233,7 +233,8 @@ static int s_collect_parts(fc_store_t *self, int64_t now, fc_store_gc_result_t *
         char path[PATH_MAX + 80];
         int n = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         struct stat sb;
-        if (n < 0 || (size_t)n >= sizeof path || stat(path, &sb) != 0 || sb.st_mtime >= now - FC_STORE_GC_AGE)
+        if (n < 0 || (size_t)n >= sizeof path || stat(path, &sb) != 0 ||
+            sb.st_mtime >= now - FC_STORE_GC_AGE)
             continue;
         st = fc_store_prep(self, "SELECT 1 FROM uploads WHERE blob = ?");
         if (!st)

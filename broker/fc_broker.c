@@ -430,6 +430,39 @@ static void s_on_upload_query(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
+/* UPLOAD_QUERY that also names the blob's chunks: those the broker holds in other blobs are
+   copied into the upload here, so the publisher sends only the chunks new to the broker. */
+static void s_on_upload_chunks(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    size_t n = fc_msg_chunk_ref_count(m);
+    uint32_t *lens = (uint32_t *)malloc(n * sizeof *lens);
+    uint8_t(*hashes)[FC_HASH_LEN] = malloc(n * FC_HASH_LEN);
+    fc_msg_t *reply = fc_msg_new(FC_MSG_UPLOAD_STATE);
+    int err = lens && hashes ? FC_OK : FC_ENOMEM;
+    for (size_t i = 0; !err && i < n; i++) {
+        const uint8_t *hash;
+        lens[i] = fc_msg_chunk_ref_get(m, i, &hash);
+        memcpy(hashes[i], hash, FC_HASH_LEN);
+    }
+    uint64_t copied = 0;
+    if (!err)
+        err = fc_store_upload_chunks(self->store, m->blob, m->size, lens,
+                                     (const uint8_t(*)[FC_HASH_LEN])hashes, n, &reply->flag,
+                                     &reply->ranges, &reply->nranges, &copied);
+    free(lens);
+    free(hashes);
+    if (err) {
+        fc_msg_destroy(&reply);
+        s_error(self, peer, m->req, err, NULL);
+        return;
+    }
+    if (copied && self->verbose)
+        zsys_info("fleetcast-broker: UPLOAD_CHUNKS req=%llu: %llu bytes copied from chunks held",
+                  (unsigned long long)m->req, (unsigned long long)copied);
+    memcpy(reply->blob, m->blob, FC_HASH_LEN);
+    s_send(self, peer, m->req, &reply);
+}
+
 static void s_on_put_chunk(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
     if (!m->data) {
@@ -746,7 +779,7 @@ static bool s_batchable(fc_msg_type_t type)
 {
     return type == FC_MSG_CONFIG_ACK || type == FC_MSG_REPORT || type == FC_MSG_UPLOAD_QUERY ||
            type == FC_MSG_PUT_CHUNK || type == FC_MSG_BLOB_COMMIT || type == FC_MSG_BLOBS_QUERY ||
-           type == FC_MSG_PUT_BLOBS;
+           type == FC_MSG_PUT_BLOBS || type == FC_MSG_UPLOAD_CHUNKS;
 }
 
 static void s_batch_flush(s_broker_t *self)
@@ -851,6 +884,9 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         break;
     case FC_MSG_PUT_BLOBS:
         s_on_put_blobs(self, peer, m);
+        break;
+    case FC_MSG_UPLOAD_CHUNKS:
+        s_on_upload_chunks(self, peer, m);
         break;
     case FC_MSG_RELEASE_COMMIT:
         s_on_release_commit(self, peer, m);

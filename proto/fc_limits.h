@@ -41,6 +41,11 @@
    blob). */
 #define FC_MAX_BLOB_BATCH 1024
 #define FC_MAX_SMALL_BLOB (256u * 1024u)
+/* Chunks one UPLOAD_CHUNKS names: a file of more goes by UPLOAD_QUERY. */
+#define FC_MAX_UPLOAD_CHUNKS 65536
+/* Bytes the broker copies from chunks it holds into one upload per UPLOAD_CHUNKS (work done
+   in one request, between others). */
+#define FC_MAX_UPLOAD_COPY (256ull * 1024u * 1024u)
 
 /* Runtime configuration. */
 #define FC_MAX_REVISION (1024u * 1024u) /* signed config revision bytes */

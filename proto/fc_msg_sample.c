@@ -130,6 +130,18 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
         free(big);
         break;
     }
+    case FC_MSG_UPLOAD_CHUNKS: {
+        /* three chunks, the last of the largest length allowed */
+        uint8_t h[FC_HASH_LEN];
+        fc_msg_sample_hash(m->blob, 11);
+        for (uint8_t i = 0; i < 3; i++) {
+            uint32_t len = i == 2 ? FC_MAX_CHUNK : 16384u + i;
+            fc_msg_sample_hash(h, (uint8_t)(12 + i));
+            fc_msg_chunk_ref_add(m, len, h);
+            m->size += len;
+        }
+        break;
+    }
     case FC_MSG_SYNC:
         fc_msg_set_str(m->id, sizeof m->id, "host-7"); /* the optional id, present */
         /* fall through */

@@ -946,6 +946,60 @@ static void s_test_blob_batches(void)
     fc_msg_destroy(&m);
 }
 
+/* UPLOAD_CHUNKS: its list read back, and refused when it is not a blob's chunks (empty, a
+   partial entry, a chunk of length 0 or over FC_MAX_CHUNK, lengths not adding up to size),
+   or names more than FC_MAX_UPLOAD_CHUNKS chunks. */
+static void s_test_upload_chunks(void)
+{
+    fc_msg_t *m = fc_msg_sample(FC_MSG_UPLOAD_CHUNKS);
+    const uint8_t *hash;
+    uint8_t h[FC_HASH_LEN];
+    fc_msg_sample_hash(h, 13);
+    FC_CHECK(fc_msg_chunk_ref_count(m) == 3 && fc_msg_chunk_ref_get(m, 1, &hash) == 16385 &&
+             !memcmp(hash, h, FC_HASH_LEN));
+    FC_CHECK(fc_msg_chunk_ref_get(m, 2, &hash) == FC_MAX_CHUNK);
+    fc_msg_destroy(&m);
+    struct {
+        uint32_t lens[2];
+        size_t n;
+        int64_t size_delta;
+        size_t cut;
+        int err;
+    } cases[] = {
+        {{100, 200}, 2, 0, 0, FC_OK},
+        {{100, 200}, 2, 1, 0, FC_EPROTO},  /* lengths short of size */
+        {{100, 200}, 2, -1, 0, FC_EPROTO}, /* past it */
+        {{0, 300}, 2, 0, 0, FC_EPROTO},    /* an empty chunk */
+        {{FC_MAX_CHUNK + 1, 1}, 2, 0, 0, FC_EPROTO},
+        {{100, 200}, 2, 0, 1, FC_EPROTO}, /* a partial entry */
+        {{0, 0}, 0, 0, 0, FC_EPROTO},     /* no chunk */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        m = fc_msg_new(FC_MSG_UPLOAD_CHUNKS);
+        m->req = 1;
+        for (size_t i = 0; i < cases[c].n; i++) {
+            fc_msg_chunk_ref_add(m, cases[c].lens[i], h);
+            m->size += cases[c].lens[i];
+        }
+        m->size = (uint64_t)((int64_t)m->size + cases[c].size_delta);
+        m->bytes_len -= cases[c].cut;
+        zmsg_t *msg = fc_msg_encode(m);
+        FC_CHECK(msg);
+        fc_msg_destroy(&m);
+        if (cases[c].err)
+            fc_msg_reject(msg, cases[c].err);
+        else
+            fc_msg_destroy((m = fc_msg_accept(msg), &m));
+    }
+    /* One chunk over the count: refused by the codec's bound, on both ends. */
+    m = fc_msg_new(FC_MSG_UPLOAD_CHUNKS);
+    for (size_t i = 0; i <= FC_MAX_UPLOAD_CHUNKS; i++)
+        fc_msg_chunk_ref_add(m, 1, h);
+    m->size = FC_MAX_UPLOAD_CHUNKS + 1;
+    FC_CHECK(fc_msg_encode(m) == NULL);
+    fc_msg_destroy(&m);
+}
+
 void fc_msg_test(bool verbose)
 {
     printf(" * fc_msg: ");
@@ -979,6 +1033,7 @@ void fc_msg_test(bool verbose)
     s_test_decode_rejects();
     s_test_rollout_fields();
     s_test_blob_batches();
+    s_test_upload_chunks();
     s_test_dealer_router(verbose);
     s_test_full_queue();
     s_test_announce();

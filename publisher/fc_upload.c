@@ -28,6 +28,7 @@ typedef struct {
     uint32_t next;   /* next chunk to consider */
     uint32_t acks;   /* PUT_CHUNKs not yet acknowledged */
     bool retried;    /* the commit was sent again after FC_EMISSING */
+    bool by_chunks;  /* the query is an UPLOAD_CHUNKS */
     int fd;          /* open while chunks are read */
 } s_job_t;
 
@@ -40,6 +41,7 @@ typedef struct {
     fc_upload_req_t reqs[S_MAX_REQUESTS];
     size_t nreqs;
     uint64_t inflight_bytes;
+    bool old_broker; /* it answered UPLOAD_CHUNKS FC_EPROTO: UPLOAD_QUERY from then on */
 } s_upload_t;
 
 int fc_upload_fail(fc_upload_result_t *result, int code, const char *fmt, ...)
@@ -82,13 +84,27 @@ static int s_send(s_upload_t *u, size_t j, fc_msg_t **m_p, uint64_t length)
     return 0;
 }
 
+/* Asks what the broker holds of job j's blob: UPLOAD_CHUNKS, naming its chunks so the broker
+   copies those it holds in other blobs (a changed file then costs only its new chunks), or
+   UPLOAD_QUERY to a broker that predates it, and for a file of more chunks than one request
+   names. fc_error_t. */
+static int s_query(s_upload_t *u, size_t j)
+{
+    s_job_t *job = &u->jobs[j];
+    const fc_file_t *f = job->file;
+    job->by_chunks = !u->old_broker && f->nchunks > 0 && f->nchunks <= FC_MAX_UPLOAD_CHUNKS;
+    fc_msg_t *query = fc_msg_new(job->by_chunks ? FC_MSG_UPLOAD_CHUNKS : FC_MSG_UPLOAD_QUERY);
+    memcpy(query->blob, f->hash, FC_HASH_LEN);
+    query->size = f->size;
+    for (uint32_t i = 0; job->by_chunks && i < f->nchunks; i++)
+        fc_msg_chunk_ref_add(query, f->chunks[i].length, f->chunks[i].hash);
+    return s_send(u, j, &query, 0);
+}
+
 static int s_start(s_upload_t *u, size_t j, const fc_file_t *file)
 {
     u->jobs[j] = (s_job_t){.file = file, .step = S_QUERY, .fd = -1};
-    fc_msg_t *query = fc_msg_new(FC_MSG_UPLOAD_QUERY);
-    memcpy(query->blob, file->hash, FC_HASH_LEN);
-    query->size = file->size;
-    return s_send(u, j, &query, 0);
+    return s_query(u, j);
 }
 
 static bool s_range_held(const fc_msg_t *state, uint64_t offset, uint64_t length)
@@ -179,6 +195,10 @@ static int s_on_reply(s_upload_t *u, const fc_upload_req_t *r, fc_msg_t *reply)
         !job->retried) {
         job->retried = true;
         job->step = S_RECOMMIT; /* sent again when its chunks are all acknowledged */
+    } else if (reply->type == FC_MSG_ERROR && reply->code == FC_EPROTO && job->step == S_QUERY &&
+               job->by_chunks) {
+        u->old_broker = true; /* it does not know UPLOAD_CHUNKS: ask the old way */
+        rc = s_query(u, r->job);
     } else if (reply->type == FC_MSG_ERROR) {
         int code = reply->code > 0 && reply->code < FC_ERROR_MAX ? (int)reply->code : FC_EPROTO;
         rc = fc_upload_fail(u->result, code, "broker refused the upload of %s: %s (%s)", f->path,

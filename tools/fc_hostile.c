@@ -471,6 +471,46 @@ static int s_small_blobs(const fc_hostile_target_t *target)
     return failures;
 }
 
+/* An UPLOAD_CHUNKS of blob (size is the sum of lens unless size_delta) naming n chunks. */
+static zmsg_t *s_upload_chunks(const uint8_t blob[FC_HASH_LEN], const uint32_t *lens, size_t n,
+                               int64_t size_delta)
+{
+    fc_msg_t *m = fc_msg_new(FC_MSG_UPLOAD_CHUNKS);
+    memcpy(m->blob, blob, FC_HASH_LEN);
+    for (size_t i = 0; i < n; i++) {
+        fc_msg_chunk_ref_add(m, lens[i], blob);
+        m->size += lens[i];
+    }
+    m->size = (uint64_t)((int64_t)m->size + size_delta);
+    return s_encode(&m);
+}
+
+/* Chunk-granular upload (PROTOCOL.md section 3.14): chunk lists that are not a blob's, each
+   answered ERROR; then a well-formed one still answered UPLOAD_STATE. */
+static int s_chunk_lists(const fc_hostile_target_t *target)
+{
+    uint8_t blob[FC_HASH_LEN];
+    fc_hash_buf(blob, "hostile chunk list", 18);
+    uint32_t lens[2] = {1000, 2000}, zero[2] = {0, 3000}, huge[1] = {FC_MAX_CHUNK + 1};
+    int failures = 0;
+    zmsg_t *msg = s_upload_chunks(blob, lens, 2, 1);
+    failures += fc_hostile_probe(target, "UPLOAD_CHUNKS whose lengths miss its size", &msg,
+                                 FC_HOSTILE_ERROR, FC_EPROTO, false);
+    msg = s_upload_chunks(blob, zero, 2, 0);
+    failures += fc_hostile_probe(target, "UPLOAD_CHUNKS with an empty chunk", &msg,
+                                 FC_HOSTILE_ERROR, FC_EPROTO, false);
+    msg = s_upload_chunks(blob, huge, 1, 0);
+    failures += fc_hostile_probe(target, "UPLOAD_CHUNKS with a chunk over FC_MAX_CHUNK", &msg,
+                                 FC_HOSTILE_ERROR, FC_EPROTO, false);
+    msg = s_upload_chunks(blob, NULL, 0, 0);
+    failures += fc_hostile_probe(target, "UPLOAD_CHUNKS of no chunk", &msg, FC_HOSTILE_ERROR,
+                                 FC_EPROTO, false);
+    msg = s_upload_chunks(blob, lens, 2, 0);
+    failures += fc_hostile_probe(target, "UPLOAD_CHUNKS well formed, after them", &msg,
+                                 FC_HOSTILE_REPLY, FC_MSG_UPLOAD_STATE, false);
+    return failures;
+}
+
 static int s_client(const fc_hostile_target_t *target)
 {
     int failures = 0;
@@ -582,6 +622,7 @@ static int s_client(const fc_hostile_target_t *target)
     failures += fc_hostile_probe(target, "20 MiB frame", &msg, FC_HOSTILE_DROP, 0, true);
     failures += s_upload(target);
     failures += s_small_blobs(target);
+    failures += s_chunk_lists(target);
     printf("%s\n", failures ? "FAILED" : "every malformed request answered or dropped");
     return failures ? 1 : 0;
 }

@@ -125,6 +125,10 @@ static fc_msg_t *s_filled(fc_msg_type_t type, const uint8_t *manifest, size_t ml
         memset(hashes + FC_HASH_LEN, 0xcd, FC_HASH_LEN);
         fc_msg_set_bytes(m, hashes, sizeof hashes);
     }
+    if (type == FC_MSG_UPLOAD_CHUNKS) { /* two chunks adding up to size */
+        fc_msg_chunk_ref_add(m, 100000, m->hash);
+        fc_msg_chunk_ref_add(m, 200000, m->blob);
+    }
     if (type == FC_MSG_BLOBS_STATE)
         fc_msg_set_bytes(m, "\x01\x00", 2);
     if (type == FC_MSG_PUT_BLOBS) { /* an empty blob and a small one */

@@ -20,6 +20,9 @@
 
 typedef enum { S_QUERY, S_CHUNKS, S_COMMIT, S_RECOMMIT, S_DONE } s_step_t;
 
+/* What the broker is known to take: UPLOAD_CHUNKS, or only UPLOAD_QUERY, or not known yet. */
+typedef enum { S_BROKER_UNKNOWN, S_BROKER_NEW, S_BROKER_OLD } s_broker_kind_t;
+
 /* One file in progress. */
 typedef struct {
     const fc_file_t *file;
@@ -42,6 +45,7 @@ typedef struct {
     size_t nreqs;
     uint64_t inflight_bytes;
     bool old_broker; /* it answered UPLOAD_CHUNKS FC_EPROTO: UPLOAD_QUERY from then on */
+    bool probed;     /* old_broker is known: more than one query may be in flight */
 } s_upload_t;
 
 int fc_upload_fail(fc_upload_result_t *result, int code, const char *fmt, ...)
@@ -197,13 +201,14 @@ static int s_on_reply(s_upload_t *u, const fc_upload_req_t *r, fc_msg_t *reply)
         job->step = S_RECOMMIT; /* sent again when its chunks are all acknowledged */
     } else if (reply->type == FC_MSG_ERROR && reply->code == FC_EPROTO && job->step == S_QUERY &&
                job->by_chunks) {
-        u->old_broker = true; /* it does not know UPLOAD_CHUNKS: ask the old way */
+        u->old_broker = u->probed = true; /* it does not know UPLOAD_CHUNKS: the old way */
         rc = s_query(u, r->job);
     } else if (reply->type == FC_MSG_ERROR) {
         int code = reply->code > 0 && reply->code < FC_ERROR_MAX ? (int)reply->code : FC_EPROTO;
         rc = fc_upload_fail(u->result, code, "broker refused the upload of %s: %s (%s)", f->path,
                             reply->text, fc_strerror(code));
     } else if (job->step == S_QUERY && reply->type == FC_MSG_UPLOAD_STATE) {
+        u->probed = true;
         if (reply->flag) {
             u->result->bytes_present += f->size;
             fc_upload_advance(u->result, u->bar, f->size);
@@ -250,7 +255,7 @@ static bool s_small(const fc_file_t *f)
    predates PUT_BLOBS). fc_error_t. */
 static int s_upload_chunked(fc_client_t *client, const char *dir, const fc_file_t *const *files,
                             size_t nfiles, uint64_t window, int timeout_ms, fc_progress_t *bar,
-                            fc_upload_result_t *result);
+                            fc_upload_result_t *result, s_broker_kind_t broker);
 
 int fc_upload_blobs(fc_client_t *client, const char *dir, const fc_file_t *const *files,
                     size_t nfiles, uint64_t window, int timeout_ms, fc_progress_t *bar,
@@ -274,10 +279,13 @@ int fc_upload_blobs(fc_client_t *client, const char *dir, const fc_file_t *const
     bool unsupported = false;
     int rc =
         fc_upload_small(client, dir, small, nsmall, window, timeout_ms, bar, result, &unsupported);
+    /* BLOBS_QUERY and UPLOAD_CHUNKS came in the same version: one answer tells of both. */
     if (!rc && unsupported)
-        rc = s_upload_chunked(client, dir, files, nfiles, window, timeout_ms, bar, result);
+        rc = s_upload_chunked(client, dir, files, nfiles, window, timeout_ms, bar, result,
+                              S_BROKER_OLD);
     else if (!rc)
-        rc = s_upload_chunked(client, dir, large, nlarge, window, timeout_ms, bar, result);
+        rc = s_upload_chunked(client, dir, large, nlarge, window, timeout_ms, bar, result,
+                              nsmall ? S_BROKER_NEW : S_BROKER_UNKNOWN);
     free(small);
     free(large);
     return rc;
@@ -285,19 +293,26 @@ int fc_upload_blobs(fc_client_t *client, const char *dir, const fc_file_t *const
 
 static int s_upload_chunked(fc_client_t *client, const char *dir, const fc_file_t *const *files,
                             size_t nfiles, uint64_t window, int timeout_ms, fc_progress_t *bar,
-                            fc_upload_result_t *result)
+                            fc_upload_result_t *result, s_broker_kind_t broker)
 {
     s_upload_t *u = calloc(1, sizeof *u);
     if (!u)
         return FC_ENOMEM;
-    *u = (s_upload_t){.client = client, .dir = dir, .result = result, .bar = bar};
+    *u = (s_upload_t){.client = client,
+                      .dir = dir,
+                      .result = result,
+                      .bar = bar,
+                      .old_broker = broker == S_BROKER_OLD,
+                      .probed = broker != S_BROKER_UNKNOWN};
     size_t next = 0, active = 0;
     int rc = 0;
     for (size_t j = 0; j < S_MAX_FILES; j++)
         u->jobs[j] = (s_job_t){.step = S_DONE, .fd = -1};
     while (!rc && (next < nfiles || active > 0)) {
         /* New files into free slots; then every file in progress sends what it may. */
-        for (size_t j = 0; !rc && j < S_MAX_FILES && next < nfiles; j++)
+        /* Until the broker has answered one query, that one alone: a broker that predates
+           UPLOAD_CHUNKS counts each as a malformed request against this key. */
+        for (size_t j = 0; !rc && j < S_MAX_FILES && next < nfiles && (u->probed || next == 0); j++)
             if (u->jobs[j].step == S_DONE && u->nreqs < S_MAX_REQUESTS) {
                 rc = s_start(u, j, files[next++]);
                 active++;

@@ -41,6 +41,7 @@ typedef struct {
     size_t nreqs;
     uint64_t inflight_bytes;
     uint8_t *buf; /* one file's content, FC_MAX_SMALL_BLOB */
+    bool probed;  /* the broker answered a BLOBS_QUERY: it knows these messages */
 } s_small_t;
 
 static int s_send(s_small_t *u, fc_msg_t **m_p, s_kind_t kind, size_t first, size_t count,
@@ -157,6 +158,7 @@ static int s_on_reply(s_small_t *u, const fc_upload_req_t *r, fc_msg_t *reply, b
                                 fc_strerror(code));
     } else if (r->kind == S_REQ_QUERY && reply->type == FC_MSG_BLOBS_STATE &&
                reply->bytes_len == r->count) {
+        u->probed = true;
         for (size_t i = 0; i < r->count; i++) {
             const fc_file_t *f = u->files[r->job + i];
             if (reply->bytes[i]) {
@@ -211,7 +213,10 @@ int fc_upload_small(fc_client_t *client, const char *dir, const fc_file_t *const
             if (u->put == before)
                 break; /* the window is full */
         }
-        while (!rc && u->queried < nfiles && u->nreqs < FC_UPLOAD_MAX_REQUESTS)
+        /* The first query alone until answered: a broker that predates it counts each one
+           as a malformed request against this key (FC_BROKER_MAX_BAD, then ignored). */
+        while (!rc && u->queried < nfiles && u->nreqs < FC_UPLOAD_MAX_REQUESTS &&
+               (u->probed || u->queried == 0))
             rc = s_query(u);
         if (rc || u->nreqs == 0)
             continue;

@@ -113,7 +113,9 @@ static void s_expect_held(zsock_t *dealer, const uint8_t (*blobs)[FC_HASH_LEN], 
 }
 
 /* Small files batched (PROTOCOL.md 3.13) through the broker: many whole blobs in one
-   request, a mismatched item refused by name with the items before it kept, then served. */
+   request, a mismatched item refused by name with the items before it kept, then served;
+   and a blob that differs from one of them by 100 bytes uploaded by chunks (UPLOAD_CHUNKS,
+   3.14): only the chunks the broker does not hold are sent, and it serves the result. */
 static void s_test_put_blobs(zsock_t *dealer)
 {
     size_t lens[3] = {300, 200000, 0}; /* one chunk, several content-defined chunks, empty */
@@ -157,6 +159,63 @@ static void s_test_put_blobs(zsock_t *dealer)
                  memcmp(zframe_data(r->data), bufs[b], lens[b]) == 0);
         fc_msg_destroy(&r);
     }
+    /* UPLOAD_CHUNKS of bufs[1] with 100 bytes changed: the broker copies the chunks it
+       holds (bufs[1] was indexed as it was stored), the rest goes by PUT_CHUNK. */
+    uint8_t *edit = malloc(lens[1]), edited[FC_HASH_LEN];
+    FC_CHECK(edit);
+    memcpy(edit, bufs[1], lens[1]);
+    memset(edit + 100000, 0x42, 100);
+    s_blob_of(edited, edit, lens[1]);
+    m = fc_msg_new(FC_MSG_UPLOAD_CHUNKS);
+    memcpy(m->blob, edited, FC_HASH_LEN);
+    m->size = lens[1];
+    for (size_t off = 0, c; off < lens[1]; off += c) {
+        uint8_t h[FC_HASH_LEN];
+        c = fc_cdc_cut(&cdc, edit + off, lens[1] - off);
+        fc_hash_buf(h, edit + off, c);
+        fc_msg_chunk_ref_add(m, (uint32_t)c, h);
+    }
+    fc_msg_t *list = fc_msg_new(FC_MSG_UPLOAD_CHUNKS); /* kept to send the missing chunks */
+    fc_msg_set_bytes(list, m->bytes, m->bytes_len);
+    r = s_call(dealer, m, 920, FC_MSG_UPLOAD_STATE);
+    uint64_t held = 0;
+    for (size_t i = 0; i < r->nranges; i++)
+        held += r->ranges[i].length;
+    FC_CHECK(!r->flag && held > 0 && held < lens[1] && !memcmp(r->blob, edited, FC_HASH_LEN));
+    uint64_t req = 921, off = 0;
+    for (size_t i = 0; i < fc_msg_chunk_ref_count(list); i++) {
+        const uint8_t *h;
+        uint32_t c = fc_msg_chunk_ref_get(list, i, &h);
+        bool have = false;
+        for (size_t k = 0; k < r->nranges; k++)
+            have |=
+                r->ranges[k].offset <= off && off + c <= r->ranges[k].offset + r->ranges[k].length;
+        if (!have) {
+            m = fc_msg_new(FC_MSG_PUT_CHUNK);
+            memcpy(m->blob, edited, FC_HASH_LEN);
+            memcpy(m->hash, h, FC_HASH_LEN);
+            m->offset = off;
+            m->data = zframe_new(edit + off, c);
+            fc_msg_t *ack = s_call(dealer, m, req++, FC_MSG_PUT_ACK);
+            fc_msg_destroy(&ack);
+        }
+        off += c;
+    }
+    fc_msg_destroy(&r);
+    fc_msg_destroy(&list);
+    m = fc_msg_new(FC_MSG_BLOB_COMMIT);
+    memcpy(m->blob, edited, FC_HASH_LEN);
+    m->size = lens[1];
+    s_expect_ok(dealer, m, req++, 0);
+    m = fc_msg_new(FC_MSG_GET_CHUNK);
+    memcpy(m->blob, edited, FC_HASH_LEN);
+    m->length = lens[1];
+    r = s_call(dealer, m, req++, FC_MSG_CHUNK);
+    FC_CHECK(r->data && zframe_size(r->data) == lens[1] &&
+             memcmp(zframe_data(r->data), edit, lens[1]) == 0);
+    fc_msg_destroy(&r);
+    free(edit);
+
     /* Malformed: a partial hash; no item. */
     m = fc_msg_new(FC_MSG_BLOBS_QUERY);
     fc_msg_set_bytes(m, blobs, FC_HASH_LEN + 3);

@@ -430,6 +430,39 @@ static void s_on_upload_query(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
+/* UPLOAD_QUERY that also names the blob's chunks: those the broker holds in other blobs are
+   copied into the upload here, so the publisher sends only the chunks new to the broker. */
+static void s_on_upload_chunks(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    size_t n = fc_msg_chunk_ref_count(m);
+    uint32_t *lens = (uint32_t *)malloc(n * sizeof *lens);
+    uint8_t(*hashes)[FC_HASH_LEN] = malloc(n * FC_HASH_LEN);
+    fc_msg_t *reply = fc_msg_new(FC_MSG_UPLOAD_STATE);
+    int err = lens && hashes ? FC_OK : FC_ENOMEM;
+    for (size_t i = 0; !err && i < n; i++) {
+        const uint8_t *hash;
+        lens[i] = fc_msg_chunk_ref_get(m, i, &hash);
+        memcpy(hashes[i], hash, FC_HASH_LEN);
+    }
+    uint64_t copied = 0;
+    if (!err)
+        err = fc_store_upload_chunks(self->store, m->blob, m->size, lens,
+                                     (const uint8_t(*)[FC_HASH_LEN])hashes, n, &reply->flag,
+                                     &reply->ranges, &reply->nranges, &copied);
+    free(lens);
+    free(hashes);
+    if (err) {
+        fc_msg_destroy(&reply);
+        s_error(self, peer, m->req, err, NULL);
+        return;
+    }
+    if (copied && self->verbose)
+        zsys_info("fleetcast-broker: UPLOAD_CHUNKS req=%llu: %llu bytes copied from chunks held",
+                  (unsigned long long)m->req, (unsigned long long)copied);
+    memcpy(reply->blob, m->blob, FC_HASH_LEN);
+    s_send(self, peer, m->req, &reply);
+}
+
 static void s_on_put_chunk(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
     if (!m->data) {
@@ -468,6 +501,41 @@ static void s_on_blob_commit(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
         s_error(self, peer, m->req, err, "blob %s: %s", hex, fc_strerror(err));
     else
         s_ok(self, peer, m->req, 0);
+}
+
+/* Which of many small blobs the broker holds: reads only, so a re-run push of a tree already
+   stored costs one request per FC_MAX_BLOB_BATCH files and no write. */
+static void s_on_blobs_query(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    size_t n = fc_msg_blobs_count(m);
+    fc_msg_t *reply = fc_msg_new(FC_MSG_BLOBS_STATE);
+    reply->bytes = (uint8_t *)zmalloc(n);
+    reply->bytes_len = n;
+    for (size_t i = 0; i < n; i++)
+        reply->bytes[i] = fc_store_blob_held(self->store, fc_msg_blobs_hash(m, i));
+    s_send(self, peer, m->req, &reply);
+}
+
+/* Many small blobs whole: each checked against its hash and stored, in order; the first that
+   fails ends the request with an ERROR naming it (those before it are stored: verified
+   content, found by the next BLOBS_QUERY). The OK waits for the batch's commit. */
+static void s_on_put_blobs(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    for (size_t i = 0; i < m->nitems; i++) {
+        const uint8_t *blob, *data;
+        size_t len;
+        fc_msg_put_blob_get(m, i, &blob, &data, &len);
+        int err = fc_store_put_blob(self->store, blob, data, len);
+        if (err) {
+            char hex[2 * FC_HASH_LEN + 1];
+            s_error(self, peer, m->req, err, "blob %s (item %zu of %zu): %s",
+                    fc_hash_hex(blob, hex), i + 1, m->nitems,
+                    err == FC_EHASH ? "content does not match its hash; not stored"
+                                    : fc_strerror(err));
+            return;
+        }
+    }
+    s_ok(self, peer, m->req, 0);
 }
 
 static void s_on_release_commit(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
@@ -710,7 +778,8 @@ static void s_on_rollout(s_broker_t *self, zframe_t *peer, const char *key, fc_m
 static bool s_batchable(fc_msg_type_t type)
 {
     return type == FC_MSG_CONFIG_ACK || type == FC_MSG_REPORT || type == FC_MSG_UPLOAD_QUERY ||
-           type == FC_MSG_PUT_CHUNK || type == FC_MSG_BLOB_COMMIT;
+           type == FC_MSG_PUT_CHUNK || type == FC_MSG_BLOB_COMMIT || type == FC_MSG_BLOBS_QUERY ||
+           type == FC_MSG_PUT_BLOBS || type == FC_MSG_UPLOAD_CHUNKS;
 }
 
 static void s_batch_flush(s_broker_t *self)
@@ -809,6 +878,15 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         break;
     case FC_MSG_BLOB_COMMIT:
         s_on_blob_commit(self, peer, m);
+        break;
+    case FC_MSG_BLOBS_QUERY:
+        s_on_blobs_query(self, peer, m);
+        break;
+    case FC_MSG_PUT_BLOBS:
+        s_on_put_blobs(self, peer, m);
+        break;
+    case FC_MSG_UPLOAD_CHUNKS:
+        s_on_upload_chunks(self, peer, m);
         break;
     case FC_MSG_RELEASE_COMMIT:
         s_on_release_commit(self, peer, m);

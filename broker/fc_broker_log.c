@@ -26,6 +26,16 @@ void fc_broker_log_request(zframe_t *peer, const fc_msg_t *m)
     case FC_MSG_BLOB_COMMIT:
         snprintf(detail, sizeof detail, "blob=%.16s size=%llu", blob, (unsigned long long)m->size);
         break;
+    case FC_MSG_UPLOAD_CHUNKS:
+        snprintf(detail, sizeof detail, "blob=%.16s size=%llu chunks=%zu", blob,
+                 (unsigned long long)m->size, fc_msg_chunk_ref_count(m));
+        break;
+    case FC_MSG_BLOBS_QUERY:
+        snprintf(detail, sizeof detail, "blobs=%zu", fc_msg_blobs_count(m));
+        break;
+    case FC_MSG_PUT_BLOBS:
+        snprintf(detail, sizeof detail, "blobs=%zu", m->nitems);
+        break;
     case FC_MSG_RELEASE_COMMIT:
         snprintf(detail, sizeof detail, "manifest=%zu bytes", m->bytes_len);
         break;

@@ -45,7 +45,13 @@ static const char *s_schema =
     "  done INTEGER NOT NULL, total INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
     /* blobs found damaged after they were stored (moved aside until a re-push) */
     "CREATE TABLE IF NOT EXISTS corrupt_blobs (blob BLOB PRIMARY KEY, reason TEXT NOT NULL,"
-    "  time INTEGER NOT NULL);";
+    "  time INTEGER NOT NULL);"
+    /* where a chunk (by its hash) lies in a complete blob: UPLOAD_CHUNKS copies it from
+       there instead of having it uploaded again. Filled as blobs complete since issue 13's
+       chunk-granular upload; a row whose blob went is removed with it, or when found stale */
+    "CREATE TABLE IF NOT EXISTS chunk_index (hash BLOB PRIMARY KEY, blob BLOB NOT NULL,"
+    "  start INTEGER NOT NULL, length INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS chunk_index_blob ON chunk_index (blob);";
 /* --- helpers ---------------------------------------------------------------------------- */
 
 int fc_store_sqlite_error(int rc)

@@ -53,6 +53,27 @@ int fc_store_put_chunk(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64
    32 bytes per chunk of the blob. */
 int fc_store_blob_commit(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size);
 
+/* UPLOAD_CHUNKS: fc_store_blob_state, then every chunk of the upload not held yet (the
+   blob's n chunks in order: lens[i] bytes hashing to hashes[i], lens adding up to size,
+   else FC_EINVAL) that the chunk index finds in another complete blob is copied into the
+   upload, checked against its hash as read, as fc_store_put_chunk stores a piece (up to
+   FC_MAX_UPLOAD_COPY bytes a call: the rest is left to be uploaded). *ranges then include
+   the copies; *copied says how many bytes were copied. lens and hashes are borrowed. */
+int fc_store_upload_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size,
+                           const uint32_t *lens, const uint8_t (*hashes)[FC_HASH_LEN], size_t n,
+                           bool *complete, fc_range_t **ranges, size_t *nranges, uint64_t *copied);
+
+/* BLOBS_QUERY, for one blob: whether it is complete (then it counts as young for garbage
+   collection again: a push is counting on it). Registers no upload. */
+bool fc_store_blob_held(fc_store_t *self, const uint8_t blob[FC_HASH_LEN]);
+/* PUT_BLOBS, for one blob: the whole content (len at most FC_MAX_SMALL_BLOB, else
+   FC_ETOOBIG) of blob, checked against its hash (FC_EHASH: nothing written), written and
+   moved into blobs/ durably (inside a batch: by the batch's flush, before it commits), with
+   no upload registered first. FC_OK at once if the blob is already complete. data is
+   borrowed. */
+int fc_store_put_blob(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], const void *data,
+                      size_t len);
+
 /* Size of a complete blob; FC_ENOTFOUND if not stored. Opens the blob into a small LRU of
    file descriptors so that serving many chunks does not reopen it per request. */
 int fc_store_blob_size(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *size);

@@ -218,6 +218,22 @@ static int s_held_ranges(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
     return FC_OK;
 }
 
+bool fc_store_blob_held(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
+{
+    uint64_t have;
+    if (!fc_store_blob_exists(self, blob, &have))
+        return false;
+    /* A push is counting on it: garbage collection spares a blob no release names only
+       while it is young (fc_store_gc), so it is young again from now. */
+    char path[PATH_MAX];
+    s_blob_path(self, blob, path, sizeof path);
+    utimensat(AT_FDCWD, path, NULL, 0);
+    uint64_t stale;
+    if (s_upload_size(self, blob, &stale) == FC_OK)
+        s_discard_upload(self, blob); /* a crash between rename and cleanup */
+    return true;
+}
+
 int fc_store_blob_state(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size,
                         bool *complete, fc_range_t **ranges, size_t *nranges)
 {
@@ -226,17 +242,8 @@ int fc_store_blob_state(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint6
     *nranges = 0;
     if (size > FC_MAX_FILE_SIZE)
         return FC_ETOOBIG;
-    uint64_t have;
-    if (fc_store_blob_exists(self, blob, &have)) {
+    if (fc_store_blob_held(self, blob)) {
         *complete = true;
-        /* A push is counting on it: garbage collection spares a blob no release names only
-           while it is young (fc_store_gc), so it is young again from now. */
-        char path[PATH_MAX];
-        s_blob_path(self, blob, path, sizeof path);
-        utimensat(AT_FDCWD, path, NULL, 0);
-        uint64_t stale;
-        if (s_upload_size(self, blob, &stale) == FC_OK)
-            s_discard_upload(self, blob); /* a crash between rename and cleanup */
         return FC_OK;
     }
     uint64_t declared;
@@ -307,16 +314,32 @@ int fc_store_put_chunk(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64
     return fc_store_step_done(st);
 }
 
+/* A blob's chunks as cut by content: hashes and lengths, in order (owned). */
+typedef struct {
+    uint8_t (*hashes)[FC_HASH_LEN];
+    uint32_t *lens;
+    size_t n;
+} s_cut_t;
+
+static void s_cut_free(s_cut_t *cut)
+{
+    free(cut->hashes);
+    free(cut->lens);
+    *cut = (s_cut_t){0};
+}
+
 /* The hash of fd's chunk hashes, its size bytes cut by content (fc_cdc) if cdc is given,
-   else in FC_CHUNK_SIZE pieces. stop, if given, is asked between chunks (FC_ETIMEOUT). */
+   else in FC_CHUNK_SIZE pieces. stop, if given, is asked between chunks (FC_ETIMEOUT). If
+   keep is given, the chunks go there on success (s_cut_free). */
 static int s_hash_cut(int fd, uint64_t size, const fc_cdc_t *cdc, bool (*stop)(void *arg),
-                      void *arg, uint8_t out[FC_HASH_LEN])
+                      void *arg, uint8_t out[FC_HASH_LEN], s_cut_t *keep)
 {
     /* Every chunk but the last is at least FC_CDC_MIN (by content) or FC_CHUNK_SIZE long. */
     uint64_t cap = size / (cdc ? FC_CDC_MIN : FC_CHUNK_SIZE) + 1;
     uint8_t(*hashes)[FC_HASH_LEN] = malloc(cap * FC_HASH_LEN);
+    uint32_t *lens = keep ? malloc(cap * sizeof *lens) : NULL;
     fc_cdc_reader_t rd = {0};
-    int err = hashes ? fc_cdc_reader_init(&rd, cdc, fd) : FC_ENOMEM;
+    int err = hashes && (lens || !keep) ? fc_cdc_reader_init(&rd, cdc, fd) : FC_ENOMEM;
     uint64_t n = 0, done = 0;
     while (!err) {
         const uint8_t *data;
@@ -332,6 +355,8 @@ static int s_hash_cut(int fd, uint64_t size, const fc_cdc_t *cdc, bool (*stop)(v
         else if (n == cap || len > size - done)
             err = FC_EHASH; /* longer than its size: the file grew */
         else {
+            if (lens)
+                lens[n] = (uint32_t)len;
             fc_hash_buf(hashes[n++], data, len);
             done += len;
         }
@@ -341,7 +366,12 @@ static int s_hash_cut(int fd, uint64_t size, const fc_cdc_t *cdc, bool (*stop)(v
     if (!err)
         fc_hash_of_chunks(out, (const uint8_t(*)[FC_HASH_LEN])hashes, (size_t)n);
     fc_cdc_reader_free(&rd);
+    if (!err && keep) {
+        *keep = (s_cut_t){hashes, lens, (size_t)n};
+        return FC_OK;
+    }
     free(hashes);
+    free(lens);
     return err;
 }
 
@@ -349,9 +379,10 @@ static int s_hash_cut(int fd, uint64_t size, const fc_cdc_t *cdc, bool (*stop)(v
    by the hash of its chunk hashes, cut by content (fc_cdc, what publishers cut since issue
    13) or in FC_CHUNK_SIZE pieces (before), so both cuts are tried, the content cut first.
    Touches nothing of a store (any thread may call it); stop, if given, is asked between
-   chunks and cuts the work short (FC_ETIMEOUT) when it says so. */
-static int s_verify_fd(int fd, const uint8_t blob[FC_HASH_LEN], uint64_t size,
-                       bool (*stop)(void *arg), void *arg)
+   chunks and cuts the work short (FC_ETIMEOUT) when it says so. keep, if given, receives
+   the content cut's chunks when that cut names the blob (else it stays empty). */
+static int s_verify_fd_cut(int fd, const uint8_t blob[FC_HASH_LEN], uint64_t size,
+                           bool (*stop)(void *arg), void *arg, s_cut_t *keep)
 {
     /* Every chunk was recorded after its data was synced, so a short file means someone
        else truncated it: the content is not what was uploaded. */
@@ -363,18 +394,53 @@ static int s_verify_fd(int fd, const uint8_t blob[FC_HASH_LEN], uint64_t size,
     fc_cdc_t cdc;
     fc_cdc_init(&cdc);
     uint8_t whole[FC_HASH_LEN];
-    int err = s_hash_cut(fd, size, &cdc, stop, arg, whole);
+    int err = s_hash_cut(fd, size, &cdc, stop, arg, whole, keep);
     if (!err && fc_hash_equal(whole, blob))
         return FC_OK;
+    if (keep)
+        s_cut_free(keep);
     /* One chunk (a blob up to FC_CDC_MIN long) is the same whichever the cut. */
     if (!err && size > FC_CDC_MIN)
-        err = s_hash_cut(fd, size, NULL, stop, arg, whole);
+        err = s_hash_cut(fd, size, NULL, stop, arg, whole, NULL);
     return err ? err : fc_hash_equal(whole, blob) ? FC_OK : FC_EHASH;
 }
 
-static int s_verify_part(fc_store_t *self, int fd, const uint8_t blob[FC_HASH_LEN], uint64_t size)
+static int s_verify_fd(int fd, const uint8_t blob[FC_HASH_LEN], uint64_t size,
+                       bool (*stop)(void *arg), void *arg)
 {
-    return s_verify_fd(fd, blob, size, NULL, NULL);
+    return s_verify_fd_cut(fd, blob, size, stop, arg, NULL);
+}
+
+/* Records where each chunk of a complete blob lies (chunk_index), a chunk already indexed
+   in another blob kept there. Best effort: an index row missing only costs an upload. */
+static void s_index_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], const s_cut_t *cut)
+{
+    if (cut->n == 0 || fc_store_exec(self, "SAVEPOINT chunk_index") != FC_OK)
+        return;
+    sqlite3_stmt *st = fc_store_prep(
+        self, "INSERT OR IGNORE INTO chunk_index (hash, blob, start, length) VALUES (?, ?, ?, ?)");
+    uint64_t start = 0;
+    for (size_t i = 0; st && i < cut->n; i++) {
+        sqlite3_bind_blob(st, 1, cut->hashes[i], FC_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, blob, FC_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)start);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)cut->lens[i]);
+        sqlite3_step(st);
+        sqlite3_reset(st);
+        start += cut->lens[i];
+    }
+    sqlite3_finalize(st);
+    fc_store_exec(self, "RELEASE chunk_index");
+}
+
+/* Forgets the index rows of blob (removed, or moved aside). */
+static void s_unindex_blob(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
+{
+    sqlite3_stmt *st = fc_store_prep(self, "DELETE FROM chunk_index WHERE blob = ?");
+    if (st) {
+        sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+        fc_store_step_done(st);
+    }
 }
 
 /* Moves a verified partial file into blobs/, durably. */
@@ -459,6 +525,18 @@ int fc_store_blob_flush(fc_store_t *self)
     return err;
 }
 
+/* A blob just became complete: its upload records go (leftovers are cleaned by the next
+   blob_state), and a mark of corruption, which this upload repairs. */
+static void s_blob_done(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
+{
+    s_forget_upload(self, blob);
+    sqlite3_stmt *st = fc_store_prep(self, "DELETE FROM corrupt_blobs WHERE blob = ?");
+    if (st) {
+        sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+        fc_store_step_done(st);
+    }
+}
+
 /* True if blob waits in the open batch for its move into blobs/. */
 static bool s_pending(const fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
 {
@@ -498,7 +576,8 @@ int fc_store_blob_commit(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
         return FC_EMISSING;
     }
     int fd = e->fd;
-    err = s_verify_part(self, fd, blob, size);
+    s_cut_t cut = {0};
+    err = s_verify_fd_cut(fd, blob, size, NULL, NULL, &cut);
     if (err == FC_EHASH) {
         s_discard_upload(self, blob);
         return FC_EHASH;
@@ -508,16 +587,171 @@ int fc_store_blob_commit(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
     else if (!err)
         err = s_install_blob(self, blob, fd);
     s_fd_evict(self, blob, true);
-    if (err)
-        return err;
-    s_forget_upload(self, blob); /* leftovers are cleaned by the next blob_state */
-    /* a blob marked corrupt is repaired by this upload */
-    sqlite3_stmt *st = fc_store_prep(self, "DELETE FROM corrupt_blobs WHERE blob = ?");
-    if (st) {
-        sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
-        fc_store_step_done(st);
+    if (!err) {
+        s_blob_done(self, blob);
+        s_index_chunks(self, blob, &cut);
     }
+    s_cut_free(&cut);
+    return err;
+}
+
+/* Whether data (len at most FC_MAX_SMALL_BLOB) is blob's content, named as s_verify_fd
+   names a file: the hash of its chunk hashes cut by content, or (stored before issue 13) in
+   FC_CHUNK_SIZE pieces, here one piece. */
+static bool s_buf_is_blob(const uint8_t *data, size_t len, const uint8_t blob[FC_HASH_LEN],
+                          s_cut_t *keep)
+{
+    fc_cdc_t cdc;
+    fc_cdc_init(&cdc);
+    /* every chunk but the last is at least FC_CDC_MIN long */
+    size_t cap = len / FC_CDC_MIN + 1;
+    s_cut_t cut = {malloc(cap * FC_HASH_LEN), malloc(cap * sizeof(uint32_t)), 0};
+    if (!cut.hashes || !cut.lens) {
+        s_cut_free(&cut);
+        return false;
+    }
+    for (size_t off = 0; off < len; cut.n++) {
+        size_t c = fc_cdc_cut(&cdc, data + off, len - off);
+        fc_hash_buf(cut.hashes[cut.n], data + off, c);
+        cut.lens[cut.n] = (uint32_t)c;
+        off += c;
+    }
+    uint8_t whole[FC_HASH_LEN];
+    fc_hash_of_chunks(whole, (const uint8_t(*)[FC_HASH_LEN])cut.hashes, cut.n);
+    bool match = fc_hash_equal(whole, blob);
+    if (match) {
+        *keep = cut;
+        return true;
+    }
+    if (cut.n > 1) { /* one chunk is the same whichever the cut */
+        fc_hash_buf(cut.hashes[0], data, len);
+        fc_hash_of_chunks(whole, (const uint8_t(*)[FC_HASH_LEN])cut.hashes, 1);
+        match = fc_hash_equal(whole, blob);
+    }
+    s_cut_free(&cut);
+    return match;
+}
+
+/* fc_store_put_blob once the content is known to be blob's. */
+static int s_put_blob_checked(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], const void *data,
+                              size_t len)
+{
+    uint64_t have;
+    if (fc_store_blob_exists(self, blob, &have) || s_pending(self, blob))
+        return FC_OK;
+    /* Written whole over any partial upload of the same blob (its chunks can only be this
+       content), then moved into blobs/ as a committed upload is. */
+    s_fd_evict(self, blob, true);
+    char part[PATH_MAX];
+    s_part_path(self, blob, part, sizeof part);
+    int fd = open(part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fc_errno_to_error(errno);
+    int err = fc_pwrite_all(fd, data, len, 0) == 0 ? FC_OK : fc_errno_to_error(errno);
+    if (!err && self->batch)
+        err = s_defer_install(self, blob, fd);
+    else if (!err)
+        err = s_install_blob(self, blob, fd);
+    close(fd);
+    if (err) {
+        unlink(part);
+        return err;
+    }
+    s_blob_done(self, blob);
     return FC_OK;
+}
+
+int fc_store_put_blob(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], const void *data,
+                      size_t len)
+{
+    if (len > FC_MAX_SMALL_BLOB)
+        return FC_ETOOBIG;
+    s_cut_t cut = {0};
+    if (!s_buf_is_blob((const uint8_t *)data, len, blob, &cut))
+        return FC_EHASH;
+    int err = s_put_blob_checked(self, blob, data, len);
+    if (!err)
+        s_index_chunks(self, blob, &cut);
+    s_cut_free(&cut);
+    return err;
+}
+
+/* Where the chunk hash lies in a complete blob other than not: *src, *start. false if the
+   index has no such chunk of length len. */
+static bool s_chunk_lookup(fc_store_t *self, const uint8_t hash[FC_HASH_LEN], uint32_t len,
+                           const uint8_t not [FC_HASH_LEN], uint8_t src[FC_HASH_LEN],
+                           uint64_t *start)
+{
+    sqlite3_stmt *st =
+        fc_store_prep(self, "SELECT blob, start FROM chunk_index WHERE hash = ? AND length = ?");
+    if (!st)
+        return false;
+    sqlite3_bind_blob(st, 1, hash, FC_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
+    bool found = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == FC_HASH_LEN;
+    if (found) {
+        memcpy(src, sqlite3_column_blob(st, 0), FC_HASH_LEN);
+        *start = (uint64_t)sqlite3_column_int64(st, 1);
+        found = !fc_hash_equal(src, not );
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+static bool s_range_covered(const fc_range_t *ranges, size_t n, uint64_t offset, uint64_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ranges[i].offset <= offset && offset + len <= ranges[i].offset + ranges[i].length)
+            return true;
+    return false;
+}
+
+int fc_store_upload_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size,
+                           const uint32_t *lens, const uint8_t (*hashes)[FC_HASH_LEN], size_t n,
+                           bool *complete, fc_range_t **ranges, size_t *nranges, uint64_t *copied)
+{
+    *copied = 0;
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += lens[i];
+    if (total != size || n == 0)
+        return FC_EINVAL;
+    int err = fc_store_blob_state(self, blob, size, complete, ranges, nranges);
+    if (err || *complete)
+        return err;
+    uint8_t *buf = NULL;
+    uint64_t offset = 0;
+    for (size_t i = 0; !err && i < n; offset += lens[i++]) {
+        uint8_t src[FC_HASH_LEN];
+        uint64_t start;
+        if (*copied >= FC_MAX_UPLOAD_COPY || s_range_covered(*ranges, *nranges, offset, lens[i]) ||
+            !s_chunk_lookup(self, hashes[i], lens[i], blob, src, &start))
+            continue;
+        if (!buf && !(buf = malloc(FC_MAX_CHUNK))) {
+            err = FC_ENOMEM;
+            break;
+        }
+        /* Checked again as read: an index row outlives a blob moved aside or lost, and a
+           blob's bytes may have rotted since it was verified. */
+        uint8_t got[FC_HASH_LEN];
+        if (fc_store_blob_read(self, src, start, buf, lens[i]) != FC_OK ||
+            (fc_hash_buf(got, buf, lens[i]), !fc_hash_equal(got, hashes[i]))) {
+            if (!s_pending(self, src)) /* in this batch, it is in blobs/ at the flush */
+                s_unindex_blob(self, src);
+            continue;
+        }
+        err = fc_store_put_chunk(self, blob, offset, buf, lens[i], hashes[i]);
+        if (!err)
+            *copied += lens[i];
+    }
+    free(buf);
+    if (!err && *copied) {
+        free(*ranges);
+        *ranges = NULL;
+        *nranges = 0;
+        err = s_held_ranges(self, blob, size, ranges, nranges);
+    }
+    return err;
 }
 
 int fc_store_blob_size(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *size)
@@ -549,7 +783,7 @@ int fc_store_blob_verify(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
     fc_store_fd_t *e = s_fd_get(self, blob, false, false);
     if (!e)
         return errno == ENOENT ? FC_ENOTFOUND : FC_EIO;
-    return s_verify_part(self, e->fd, blob, e->size);
+    return s_verify_fd(e->fd, blob, e->size, NULL, NULL);
 }
 
 int fc_store_blob_verify_file(const char *dir, const uint8_t blob[FC_HASH_LEN],
@@ -573,7 +807,10 @@ int fc_store_blob_remove(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
     s_fd_evict(self, blob, false);
     struct stat sb;
     *bytes = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-    return unlink(path) == 0 || errno == ENOENT ? FC_OK : fc_errno_to_error(errno);
+    if (unlink(path) != 0 && errno != ENOENT)
+        return fc_errno_to_error(errno);
+    s_unindex_blob(self, blob);
+    return FC_OK;
 }
 
 int fc_store_upload_discard(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
@@ -589,6 +826,7 @@ int fc_store_blob_quarantine(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], 
     s_fd_evict(self, blob, false);
     if (rename(path, aside) != 0 && errno != ENOENT)
         return fc_errno_to_error(errno);
+    s_unindex_blob(self, blob);
     sqlite3_stmt *st = fc_store_prep(
         self, "INSERT OR REPLACE INTO corrupt_blobs (blob, reason, time) VALUES (?, ?, ?)");
     if (!st)

@@ -801,6 +801,188 @@ static void s_test_batched_uploads(fc_store_t *store)
     }
 }
 
+/* True if DIR/incoming/<hex of blob>.part exists. */
+static bool s_part_exists(const char *dir, const uint8_t blob[FC_HASH_LEN])
+{
+    char hex[2 * FC_HASH_LEN + 1], path[512];
+    snprintf(path, sizeof path, "%s/incoming/%s.part", dir, fc_hash_hex(blob, hex));
+    return access(path, F_OK) == 0;
+}
+
+/* PUT_BLOBS and BLOBS_QUERY at the store: whole small blobs, checked, batched, idempotent;
+   a mismatch or an oversize content stores nothing. */
+static void s_test_whole_blobs(fc_store_t *store, const char *dir)
+{
+    size_t lens[3] = {0, 5000, FC_MAX_SMALL_BLOB};
+    uint8_t blobs[3][FC_HASH_LEN];
+    uint8_t *bufs[3];
+    uint64_t size;
+    for (int b = 0; b < 3; b++) {
+        bufs[b] = s_content(lens[b], (uint32_t)(700 + b));
+        s_blob_id(blobs[b], bufs[b], lens[b]);
+    }
+    /* The empty blob is there already (s_test_uploads), and is removed to go again. */
+    uint64_t freed;
+    FC_CHECK(fc_store_blob_remove(store, blobs[0], &freed) == FC_OK);
+    for (int b = 0; b < 3; b++)
+        FC_CHECK(!fc_store_blob_held(store, blobs[b]));
+    /* Content that is not the blob's: refused before anything is written. */
+    FC_CHECK(fc_store_put_blob(store, blobs[1], bufs[2], lens[1]) == FC_EHASH);
+    FC_CHECK(fc_store_put_blob(store, blobs[1], bufs[1], lens[1] - 1) == FC_EHASH);
+    FC_CHECK(!fc_store_blob_held(store, blobs[1]) && !s_part_exists(dir, blobs[1]));
+    /* Over one chunk: not a small blob, whatever its hash. */
+    uint8_t *big = s_content(FC_MAX_SMALL_BLOB + 1, 710);
+    uint8_t big_id[FC_HASH_LEN];
+    s_blob_id(big_id, big, FC_MAX_SMALL_BLOB + 1);
+    FC_CHECK(fc_store_put_blob(store, big_id, big, FC_MAX_SMALL_BLOB + 1) == FC_ETOOBIG);
+    FC_CHECK(!fc_store_blob_held(store, big_id));
+    free(big);
+
+    /* blobs[2] uploaded by chunks first, not committed: the whole content replaces that
+       upload. */
+    s_begin_upload(store, bufs[2], lens[2], blobs[2]);
+    FC_CHECK(s_put(store, blobs[2], bufs[2], lens[2], 0) == FC_OK);
+    FC_CHECK(s_part_exists(dir, blobs[2]));
+    FC_CHECK(fc_store_batch_begin(store) == FC_OK);
+    for (int b = 0; b < 3; b++) {
+        FC_CHECK(fc_store_put_blob(store, blobs[b], bufs[b], lens[b]) == FC_OK);
+        FC_CHECK(fc_store_put_blob(store, blobs[b], bufs[b], lens[b]) == FC_OK); /* once */
+        FC_CHECK(!fc_store_blob_exists(store, blobs[b], &size)); /* at the batch's commit */
+    }
+    FC_CHECK(fc_store_batch_commit(store) == FC_OK);
+    for (int b = 0; b < 3; b++) {
+        FC_CHECK(fc_store_blob_held(store, blobs[b]));
+        FC_CHECK(fc_store_blob_exists(store, blobs[b], &size) && size == lens[b]);
+        FC_CHECK(fc_store_blob_verify(store, blobs[b]) == FC_OK);
+        FC_CHECK(!s_part_exists(dir, blobs[b]));
+        uint8_t *back = malloc(lens[b] + 1);
+        FC_CHECK(back && fc_store_blob_read(store, blobs[b], 0, back, lens[b]) == FC_OK);
+        FC_CHECK(memcmp(back, bufs[b], lens[b]) == 0);
+        free(back);
+        /* held now: a re-sent PUT_BLOBS writes nothing and is accepted */
+        FC_CHECK(fc_store_put_blob(store, blobs[b], bufs[b], lens[b]) == FC_OK);
+    }
+    /* The chunked upload's records went with it: its UPLOAD_QUERY finds the blob complete. */
+    bool complete = false;
+    fc_range_t *ranges = NULL;
+    size_t nranges = 0;
+    FC_CHECK(fc_store_blob_state(store, blobs[2], lens[2], &complete, &ranges, &nranges) == FC_OK &&
+             complete);
+    free(ranges);
+
+    /* Outside a batch, durable at once; and it repairs a blob marked corrupt. */
+    FC_CHECK(fc_store_blob_quarantine(store, blobs[1], "test") == FC_OK);
+    FC_CHECK(!fc_store_blob_held(store, blobs[1]) && fc_store_blob_marked(store, blobs[1]));
+    FC_CHECK(fc_store_put_blob(store, blobs[1], bufs[1], lens[1]) == FC_OK);
+    FC_CHECK(fc_store_blob_held(store, blobs[1]) && !fc_store_blob_marked(store, blobs[1]));
+    for (int b = 0; b < 3; b++)
+        free(bufs[b]);
+
+    /* A blob named by the cut before issue 13 (one FC_CHUNK_SIZE piece) is taken too, as
+       BLOB_COMMIT takes it; the same content under a name of neither cut is not. */
+    uint8_t *old = s_content(100000, 720);
+    uint8_t old_id[FC_HASH_LEN], cdc_id[FC_HASH_LEN];
+    s_blob_id_fixed(old_id, old, 100000);
+    s_blob_id(cdc_id, old, 100000);
+    FC_CHECK(!fc_hash_equal(old_id, cdc_id)); /* more than one content-defined chunk */
+    FC_CHECK(fc_store_put_blob(store, old_id, old, 100000) == FC_OK);
+    FC_CHECK(fc_store_blob_held(store, old_id) && fc_store_blob_verify(store, old_id) == FC_OK);
+    uint8_t other[FC_HASH_LEN];
+    fc_hash_buf(other, old, 100000);
+    FC_CHECK(fc_store_put_blob(store, other, old, 100000) == FC_EHASH);
+    FC_CHECK(!fc_store_blob_held(store, other) && !s_part_exists(dir, other));
+    free(old);
+}
+
+/* buf's chunks cut by content, as a publisher names them (lens and hashes owned). */
+static size_t s_cut(const uint8_t *buf, size_t len, uint32_t **lens,
+                    uint8_t (**hashes)[FC_HASH_LEN])
+{
+    fc_cdc_t cdc;
+    fc_cdc_init(&cdc);
+    *lens = calloc(len / FC_CDC_MIN + 1, sizeof **lens);
+    *hashes = calloc(len / FC_CDC_MIN + 1, FC_HASH_LEN);
+    FC_CHECK(*lens && *hashes);
+    size_t n = 0;
+    for (size_t off = 0; off < len; off += (*lens)[n++]) {
+        (*lens)[n] = (uint32_t)fc_cdc_cut(&cdc, buf + off, len - off);
+        fc_hash_buf((*hashes)[n], buf + off, (*lens)[n]);
+    }
+    return n;
+}
+
+/* UPLOAD_CHUNKS at the store: a blob that shares most chunks with one stored is filled from
+   it (checked), so only the chunks around a change are missing; a list that does not add up
+   is refused; a removed blob's chunks are copied no more. */
+static void s_test_chunk_index(fc_store_t *store)
+{
+    size_t len = 900000;
+    uint8_t *a = s_content(len, 800), *b = malloc(len);
+    FC_CHECK(b);
+    memcpy(b, a, len);
+    memset(b + 450000, 0x77, 4096); /* 4 KiB changed in the middle */
+    uint8_t ida[FC_HASH_LEN], idb[FC_HASH_LEN];
+    uint32_t *lens;
+    uint8_t(*hashes)[FC_HASH_LEN];
+    s_upload(store, a, len, ida); /* indexed as it completes */
+    size_t n = s_cut(b, len, &lens, &hashes);
+    FC_CHECK(n > 3);
+    s_blob_id(idb, b, len);
+    bool complete = true;
+    fc_range_t *ranges = NULL;
+    size_t nranges = 0;
+    uint64_t copied = 0;
+    /* lengths that do not add up to the size: refused, nothing registered */
+    FC_CHECK(fc_store_upload_chunks(store, idb, len + 1, lens,
+                                    (const uint8_t(*)[FC_HASH_LEN])hashes, n, &complete, &ranges,
+                                    &nranges, &copied) == FC_EINVAL);
+    FC_CHECK(fc_store_batch_begin(store) == FC_OK);
+    FC_CHECK(fc_store_upload_chunks(store, idb, len, lens, (const uint8_t(*)[FC_HASH_LEN])hashes, n,
+                                    &complete, &ranges, &nranges, &copied) == FC_OK);
+    FC_CHECK(fc_store_batch_commit(store) == FC_OK);
+    FC_CHECK(!complete && copied > len / 2 && copied < len);
+    /* Missing: exactly the chunks the change touched, which the publisher now sends. */
+    uint64_t missing = 0, off = 0;
+    for (size_t i = 0; i < n; off += lens[i++]) {
+        bool held = false;
+        for (size_t r = 0; r < nranges; r++)
+            held |= ranges[r].offset <= off && off + lens[i] <= ranges[r].offset + ranges[r].length;
+        bool changed = off < 450000 + 4096 && off + lens[i] > 450000;
+        FC_CHECK(held == !changed); /* held if and only if unchanged */
+        if (!held) {
+            FC_CHECK(fc_store_put_chunk(store, idb, off, b + off, lens[i], hashes[i]) == FC_OK);
+            missing += lens[i];
+        }
+    }
+    FC_CHECK(missing + copied == len);
+    free(ranges);
+    FC_CHECK(fc_store_blob_commit(store, idb, len) == FC_OK);
+    FC_CHECK(fc_store_blob_verify(store, idb) == FC_OK);
+    uint8_t *back = malloc(len);
+    FC_CHECK(back && fc_store_blob_read(store, idb, 0, back, len) == FC_OK);
+    FC_CHECK(memcmp(back, b, len) == 0);
+    free(back);
+
+    /* Both removed: a third variant finds nothing to copy and uploads everything. */
+    uint64_t freed;
+    FC_CHECK(fc_store_blob_remove(store, ida, &freed) == FC_OK);
+    FC_CHECK(fc_store_blob_remove(store, idb, &freed) == FC_OK);
+    b[10] ^= 1;
+    free(lens);
+    free(hashes);
+    n = s_cut(b, len, &lens, &hashes);
+    s_blob_id(idb, b, len);
+    FC_CHECK(fc_store_upload_chunks(store, idb, len, lens, (const uint8_t(*)[FC_HASH_LEN])hashes, n,
+                                    &complete, &ranges, &nranges, &copied) == FC_OK);
+    FC_CHECK(!complete && copied == 0 && nranges == 0);
+    free(ranges);
+    FC_CHECK(fc_store_upload_discard(store, idb) == FC_OK);
+    free(lens);
+    free(hashes);
+    free(a);
+    free(b);
+}
+
 void fc_store_test(bool verbose)
 {
     printf(" * fc_store: ");
@@ -820,6 +1002,8 @@ void fc_store_test(bool verbose)
     s_test_uploads(&store, dir);
     s_test_cdc_uploads(&store, dir);
     s_test_batched_uploads(store);
+    s_test_whole_blobs(store, dir);
+    s_test_chunk_index(store);
     if (verbose)
         printf("(uploads, batched) ");
     s_test_releases(&store, dir, tree);

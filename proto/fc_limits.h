@@ -36,6 +36,16 @@
 #define FC_MAX_RANGES 65536  /* ranges in an UPLOAD_STATE */
 #define FC_MAX_SNAPSHOT 1024 /* manifests in one SNAPSHOT */
 #define FC_MAX_WAVES 16      /* waves of one release rollout */
+/* Small files batched (BLOBS_QUERY, PUT_BLOBS): blobs named in one request, and the largest
+   blob PUT_BLOBS carries whole (the broker cuts and hashes it in memory, as it verifies any
+   blob). */
+#define FC_MAX_BLOB_BATCH 1024
+#define FC_MAX_SMALL_BLOB (256u * 1024u)
+/* Chunks one UPLOAD_CHUNKS names: a file of more goes by UPLOAD_QUERY. */
+#define FC_MAX_UPLOAD_CHUNKS 65536
+/* Bytes the broker copies from chunks it holds into one upload per UPLOAD_CHUNKS (work done
+   in one request, between others). */
+#define FC_MAX_UPLOAD_COPY (256ull * 1024u * 1024u)
 
 /* Runtime configuration. */
 #define FC_MAX_REVISION (1024u * 1024u) /* signed config revision bytes */

@@ -205,6 +205,12 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_ROLLOUT_PROMOTE] = {M_STR(channel)},
     [FC_MSG_ROLLOUT_PAUSE] = {M_STR(channel)},
     [FC_MSG_ROLLOUT_RESUME] = {M_STR(channel)},
+    [FC_MSG_BLOBS_QUERY] = {{F_BYTES, 0, FC_MAX_BLOB_BATCH *FC_HASH_LEN, -1}},
+    [FC_MSG_BLOBS_STATE] = {{F_BYTES, 0, FC_MAX_BLOB_BATCH, -1}},
+    [FC_MSG_PUT_BLOBS] = {{F_ITEMS, 0, FC_MAX_BLOB_BATCH, -1}},
+    [FC_MSG_UPLOAD_CHUNKS] = {M_HASH(blob),
+                              M_U64(size),
+                              {F_BYTES, 0, FC_MAX_UPLOAD_CHUNKS *FC_CHUNK_REF_LEN, -1}},
 };
 
 static const char *s_names[FC_MSG_TYPE_MAX] = {
@@ -252,6 +258,10 @@ static const char *s_names[FC_MSG_TYPE_MAX] = {
     [FC_MSG_ROLLOUT_PROMOTE] = "ROLLOUT_PROMOTE",
     [FC_MSG_ROLLOUT_PAUSE] = "ROLLOUT_PAUSE",
     [FC_MSG_ROLLOUT_RESUME] = "ROLLOUT_RESUME",
+    [FC_MSG_BLOBS_QUERY] = "BLOBS_QUERY",
+    [FC_MSG_BLOBS_STATE] = "BLOBS_STATE",
+    [FC_MSG_PUT_BLOBS] = "PUT_BLOBS",
+    [FC_MSG_UPLOAD_CHUNKS] = "UPLOAD_CHUNKS",
 };
 
 bool fc_msg_agent_offline(const fc_msg_t *reply, const fc_agent_status_t *agent)
@@ -306,6 +316,108 @@ int fc_msg_halted(const fc_msg_t *self, uint64_t *revs, size_t max, size_t *n)
             revs[(*n)++] = v;
     }
     return FC_OK;
+}
+
+void fc_msg_put_blob_add(fc_msg_t *self, const uint8_t blob[FC_HASH_LEN], const void *data,
+                         size_t len)
+{
+    self->items = (fc_item_t *)realloc(self->items, (self->nitems + 1) * sizeof *self->items);
+    assert(self->items); /* out of memory aborts, like zmalloc */
+    fc_item_t *item = &self->items[self->nitems++];
+    item->len = FC_HASH_LEN + len;
+    item->data = (uint8_t *)zmalloc(item->len);
+    memcpy(item->data, blob, FC_HASH_LEN);
+    if (len)
+        memcpy(item->data + FC_HASH_LEN, data, len);
+}
+
+void fc_msg_put_blob_get(const fc_msg_t *self, size_t i, const uint8_t **blob, const uint8_t **data,
+                         size_t *len)
+{
+    const fc_item_t *item = &self->items[i];
+    *blob = item->data;
+    *data = item->data + FC_HASH_LEN;
+    *len = item->len - FC_HASH_LEN;
+}
+
+size_t fc_msg_blobs_count(const fc_msg_t *self)
+{
+    return self->bytes_len / FC_HASH_LEN;
+}
+
+const uint8_t *fc_msg_blobs_hash(const fc_msg_t *self, size_t i)
+{
+    return self->bytes + i * FC_HASH_LEN;
+}
+
+void fc_msg_chunk_ref_add(fc_msg_t *self, uint32_t length, const uint8_t hash[FC_HASH_LEN])
+{
+    self->bytes = (uint8_t *)realloc(self->bytes, self->bytes_len + FC_CHUNK_REF_LEN);
+    assert(self->bytes); /* out of memory aborts, like zmalloc */
+    uint8_t *p = self->bytes + self->bytes_len;
+    p[0] = (uint8_t)(length >> 24), p[1] = (uint8_t)(length >> 16);
+    p[2] = (uint8_t)(length >> 8), p[3] = (uint8_t)length;
+    memcpy(p + 4, hash, FC_HASH_LEN);
+    self->bytes_len += FC_CHUNK_REF_LEN;
+}
+
+size_t fc_msg_chunk_ref_count(const fc_msg_t *self)
+{
+    return self->bytes_len / FC_CHUNK_REF_LEN;
+}
+
+uint32_t fc_msg_chunk_ref_get(const fc_msg_t *self, size_t i, const uint8_t **hash)
+{
+    const uint8_t *p = self->bytes + i * FC_CHUNK_REF_LEN;
+    *hash = p + 4;
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* UPLOAD_CHUNKS' list: 1 to FC_MAX_UPLOAD_CHUNKS whole entries, each 1 to FC_MAX_CHUNK
+   long, adding up to size (a blob over FC_MAX_FILE_SIZE is the store's FC_ETOOBIG).
+   fc_error_t. */
+static int s_chunk_refs_check(const fc_msg_t *self)
+{
+    if (self->bytes_len == 0 || self->bytes_len % FC_CHUNK_REF_LEN != 0)
+        return FC_EPROTO;
+    uint64_t total = 0;
+    for (size_t i = 0; i < fc_msg_chunk_ref_count(self); i++) {
+        const uint8_t *hash;
+        uint32_t len = fc_msg_chunk_ref_get(self, i, &hash);
+        if (len == 0 || len > FC_MAX_CHUNK)
+            return FC_EPROTO;
+        total += len;
+    }
+    return total == self->size ? FC_OK : FC_EPROTO;
+}
+
+/* The batched blob messages' own rules, past their layout: a query names 1 to
+   FC_MAX_BLOB_BATCH whole hashes, a state answers each with 0 or 1, and every PUT_BLOBS
+   item is a hash and at most FC_MAX_SMALL_BLOB bytes of content (FC_ETOOBIG past it).
+   fc_error_t. */
+static int s_blobs_check(const fc_msg_t *self)
+{
+    switch (self->type) {
+    case FC_MSG_BLOBS_QUERY:
+        return self->bytes_len > 0 && self->bytes_len % FC_HASH_LEN == 0 ? FC_OK : FC_EPROTO;
+    case FC_MSG_BLOBS_STATE:
+        for (size_t i = 0; i < self->bytes_len; i++)
+            if (self->bytes[i] > 1)
+                return FC_EPROTO;
+        return self->bytes_len > 0 ? FC_OK : FC_EPROTO;
+    case FC_MSG_PUT_BLOBS:
+        for (size_t i = 0; i < self->nitems; i++) {
+            if (self->items[i].len < FC_HASH_LEN)
+                return FC_EPROTO;
+            if (self->items[i].len > FC_HASH_LEN + FC_MAX_SMALL_BLOB)
+                return FC_ETOOBIG;
+        }
+        return self->nitems > 0 ? FC_OK : FC_EPROTO;
+    case FC_MSG_UPLOAD_CHUNKS:
+        return s_chunk_refs_check(self);
+    default:
+        return FC_OK;
+    }
 }
 
 bool fc_msg_type_is_config_request(int type)
@@ -826,6 +938,8 @@ static int s_decode_top(const msgpack_object *top, size_t frames, zframe_t **dat
         rc = FC_EPROTO;
     if (rc == 0 && type == FC_MSG_ROLLOUT_PLAN && !fc_msg_waves_valid(self->waves, self->nwaves))
         rc = FC_EPROTO;
+    if (rc == 0)
+        rc = s_blobs_check(self);
     fc_rollout_state_t rs;
     for (size_t i = 0; rc == 0 && type == FC_MSG_ROLLOUT_STATUS_REPLY && i < self->nrollouts; i++)
         if (self->rollouts[i].state[0] && !fc_rollout_state_from_name(self->rollouts[i].state, &rs))

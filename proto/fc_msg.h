@@ -70,6 +70,12 @@ typedef enum {
     FC_MSG_ROLLOUT_PROMOTE = 42,      /* P>B  channel -> OK (serial) */
     FC_MSG_ROLLOUT_PAUSE = 43,        /* P>B  channel -> OK (serial) */
     FC_MSG_ROLLOUT_RESUME = 44,       /* P>B  channel -> OK (serial) */
+    /* Small files batched (issue 18): many whole blobs per request, one group commit. */
+    FC_MSG_BLOBS_QUERY = 45, /* P>B  bytes (blob hashes, 32 bytes each) -> BLOBS_STATE */
+    FC_MSG_BLOBS_STATE = 46, /* B>P  bytes (one per queried blob: 1 held complete, 0 not) */
+    FC_MSG_PUT_BLOBS = 47,   /* P>B  items (each: blob hash, then the whole content) -> OK */
+    /* Chunk-granular upload (issue 13): the broker copies the chunks it holds in any blob. */
+    FC_MSG_UPLOAD_CHUNKS = 48, /* P>B  blob, size, bytes (chunk list) -> UPLOAD_STATE */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 
@@ -216,6 +222,26 @@ void fc_msg_set_bytes(fc_msg_t *self, const void *buf, size_t len);
 void fc_msg_set_halted(fc_msg_t *self, const uint64_t *revs, size_t n);
 int fc_msg_halted(const fc_msg_t *self, uint64_t *revs, size_t max, size_t *n);
 
+/* PUT_BLOBS items: each is a blob's 32-byte hash followed by its whole content (at most
+   FC_MAX_SMALL_BLOB bytes); the codec refuses any other item. add: appends one (copies
+   data). get: item i's hash and content (borrowed from self, valid while it lives). */
+void fc_msg_put_blob_add(fc_msg_t *self, const uint8_t blob[FC_HASH_LEN], const void *data,
+                         size_t len);
+void fc_msg_put_blob_get(const fc_msg_t *self, size_t i, const uint8_t **blob, const uint8_t **data,
+                         size_t *len);
+/* BLOBS_QUERY: the number of blob hashes in bytes, and hash i (borrowed). */
+size_t fc_msg_blobs_count(const fc_msg_t *self);
+const uint8_t *fc_msg_blobs_hash(const fc_msg_t *self, size_t i);
+
+/* UPLOAD_CHUNKS' chunk list in bytes: FC_CHUNK_REF_LEN bytes a chunk, its length (u32, big
+   endian, 1 to FC_MAX_CHUNK) then its hash, in file order; the lengths add up to size (the
+   codec refuses any other list). add: appends one. count, get: chunk i's length and hash
+   (borrowed from self). */
+#define FC_CHUNK_REF_LEN (4 + FC_HASH_LEN)
+void fc_msg_chunk_ref_add(fc_msg_t *self, uint32_t length, const uint8_t hash[FC_HASH_LEN]);
+size_t fc_msg_chunk_ref_count(const fc_msg_t *self);
+uint32_t fc_msg_chunk_ref_get(const fc_msg_t *self, size_t i, const uint8_t **hash);
+
 /* Encodes the message into one frame (msgpack) plus, for CHUNK and PUT_CHUNK, a second frame
    holding data (ownership of self->data moves to the zmsg; self->data becomes NULL).
    Returns NULL if a field is over its limit. */
@@ -225,8 +251,11 @@ zmsg_t *fc_msg_encode(fc_msg_t *self);
    type, counts over limits, trailing bytes, a REPORT whose state is not in fc_state.h, a
    CONFIG_ACK whose state is not an agent's outcome in fc_ack.h, a ROLLOUT_PLAN whose waves
    are not rising percentages ending at 100, a ROLLOUT_STATUS_REPLY whose state is neither ""
-   nor in fc_rollout_state.h.
-   Never asserts on input. (Encoding does not check states: test tools send bad ones.) */
+   nor in fc_rollout_state.h, a BLOBS_QUERY, BLOBS_STATE or PUT_BLOBS breaking the rules of
+   fc_msg_put_blob_add and fc_msg_blobs_count, an UPLOAD_CHUNKS breaking fc_msg_chunk_ref_add's
+   (empty, a partial hash, a flag not 0 or 1, an item shorter than a hash; FC_ETOOBIG: longer than a
+   hash and FC_MAX_SMALL_BLOB). Never asserts on input. (Encoding does not check states: test tools
+   send bad ones.) */
 fc_msg_t *fc_msg_decode(zmsg_t **msg_p, int *err);
 
 /* Sends on a DEALER (or PUB, see fc_msg_publish). Destroys *self_p. Returns 0 or -1. */

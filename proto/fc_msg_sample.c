@@ -108,6 +108,40 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
     case FC_MSG_RELEASE_COMMIT:
         fc_msg_set_bytes(m, "\x93\x01\x02\x03", 4);
         break;
+    case FC_MSG_BLOBS_QUERY: {
+        uint8_t hashes[3 * FC_HASH_LEN];
+        for (uint8_t i = 0; i < 3; i++)
+            fc_msg_sample_hash(hashes + i * FC_HASH_LEN, (uint8_t)(6 + i));
+        fc_msg_set_bytes(m, hashes, sizeof hashes);
+        break;
+    }
+    case FC_MSG_BLOBS_STATE:
+        fc_msg_set_bytes(m, "\x01\x00\x01", 3);
+        break;
+    case FC_MSG_PUT_BLOBS: {
+        /* an empty blob, and one of the largest content allowed */
+        uint8_t h[FC_HASH_LEN];
+        fc_msg_sample_hash(h, 9);
+        fc_msg_put_blob_add(m, h, NULL, 0);
+        uint8_t *big = (uint8_t *)zmalloc(FC_MAX_SMALL_BLOB);
+        memset(big, 0x5a, FC_MAX_SMALL_BLOB);
+        fc_msg_sample_hash(h, 10);
+        fc_msg_put_blob_add(m, h, big, FC_MAX_SMALL_BLOB);
+        free(big);
+        break;
+    }
+    case FC_MSG_UPLOAD_CHUNKS: {
+        /* three chunks, the last of the largest length allowed */
+        uint8_t h[FC_HASH_LEN];
+        fc_msg_sample_hash(m->blob, 11);
+        for (uint8_t i = 0; i < 3; i++) {
+            uint32_t len = i == 2 ? FC_MAX_CHUNK : 16384u + i;
+            fc_msg_sample_hash(h, (uint8_t)(12 + i));
+            fc_msg_chunk_ref_add(m, len, h);
+            m->size += len;
+        }
+        break;
+    }
     case FC_MSG_SYNC:
         fc_msg_set_str(m->id, sizeof m->id, "host-7"); /* the optional id, present */
         /* fall through */

@@ -862,6 +862,144 @@ static void s_test_peek_req(void)
     FC_CHECK(!fc_msg_peek_req(NULL, &req));
 }
 
+/* A BLOBS_QUERY, BLOBS_STATE or PUT_BLOBS whose one field is a bin (query, state) or a list
+   of bins (put) of the given lengths, every byte fill. */
+static zmsg_t *s_blobs_raw(int type, const size_t *lens, size_t n, uint8_t fill)
+{
+    s_raw_t r;
+    msgpack_packer *pk = s_raw(&r, 4, 1, (uint64_t)type, 1);
+    if (type == FC_MSG_PUT_BLOBS)
+        msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *buf = (uint8_t *)zmalloc(lens[i] + 1);
+        memset(buf, fill, lens[i]);
+        msgpack_pack_bin_with_body(pk, buf, lens[i]);
+        free(buf);
+    }
+    return s_raw_end(&r);
+}
+
+/* The batched blob messages: their accessors, their bounds on the way in (a hostile
+   publisher or broker), and what encoding still lets a test tool send. */
+static void s_test_blob_batches(void)
+{
+    fc_msg_t *m = fc_msg_sample(FC_MSG_PUT_BLOBS);
+    const uint8_t *blob, *data;
+    size_t len;
+    uint8_t h[FC_HASH_LEN];
+    fc_msg_put_blob_get(m, 1, &blob, &data, &len);
+    fc_msg_sample_hash(h, 10);
+    FC_CHECK(len == FC_MAX_SMALL_BLOB && !memcmp(blob, h, FC_HASH_LEN) && data[len - 1] == 0x5a);
+    fc_msg_put_blob_get(m, 0, &blob, &data, &len);
+    FC_CHECK(len == 0);
+    fc_msg_destroy(&m);
+    m = fc_msg_sample(FC_MSG_BLOBS_QUERY);
+    fc_msg_sample_hash(h, 7);
+    FC_CHECK(fc_msg_blobs_count(m) == 3 && !memcmp(fc_msg_blobs_hash(m, 1), h, FC_HASH_LEN));
+    fc_msg_destroy(&m);
+
+    /* Accepted: the bounds themselves. */
+    size_t one[] = {FC_HASH_LEN}, most[] = {FC_MAX_BLOB_BATCH * FC_HASH_LEN};
+    size_t full[] = {FC_HASH_LEN + FC_MAX_SMALL_BLOB, FC_HASH_LEN};
+    m = fc_msg_accept(s_blobs_raw(FC_MSG_BLOBS_QUERY, most, 1, 3));
+    FC_CHECK(fc_msg_blobs_count(m) == FC_MAX_BLOB_BATCH);
+    fc_msg_destroy(&m);
+    m = fc_msg_accept(s_blobs_raw(FC_MSG_PUT_BLOBS, full, 2, 1));
+    FC_CHECK(m->nitems == 2);
+    fc_msg_destroy(&m);
+    size_t state_len[] = {FC_MAX_BLOB_BATCH};
+    fc_msg_destroy((m = fc_msg_accept(s_blobs_raw(FC_MSG_BLOBS_STATE, state_len, 1, 1)), &m));
+
+    /* Refused: empty, a partial hash, one hash too many, a flag other than 0 or 1, an item
+       shorter than a hash or with a byte more than FC_MAX_SMALL_BLOB of content, an empty
+       or over-long list of items. */
+    size_t zero[] = {0}, partial[] = {FC_HASH_LEN + 1},
+           over[] = {(FC_MAX_BLOB_BATCH + 1) * FC_HASH_LEN};
+    fc_msg_reject(s_blobs_raw(FC_MSG_BLOBS_QUERY, zero, 1, 0), FC_EPROTO);
+    fc_msg_reject(s_blobs_raw(FC_MSG_BLOBS_QUERY, partial, 1, 0), FC_EPROTO);
+    fc_msg_reject(s_blobs_raw(FC_MSG_BLOBS_QUERY, over, 1, 0), FC_ETOOBIG);
+    fc_msg_reject(s_blobs_raw(FC_MSG_BLOBS_STATE, zero, 1, 0), FC_EPROTO);
+    fc_msg_reject(s_blobs_raw(FC_MSG_BLOBS_STATE, one, 1, 2), FC_EPROTO);
+    size_t state_over[] = {FC_MAX_BLOB_BATCH + 1};
+    fc_msg_reject(s_blobs_raw(FC_MSG_BLOBS_STATE, state_over, 1, 1), FC_ETOOBIG);
+    size_t short_item[] = {FC_HASH_LEN, FC_HASH_LEN - 1};
+    size_t long_item[] = {FC_HASH_LEN + FC_MAX_SMALL_BLOB + 1};
+    fc_msg_reject(s_blobs_raw(FC_MSG_PUT_BLOBS, short_item, 2, 0), FC_EPROTO);
+    fc_msg_reject(s_blobs_raw(FC_MSG_PUT_BLOBS, long_item, 1, 0), FC_ETOOBIG);
+    fc_msg_reject(s_blobs_raw(FC_MSG_PUT_BLOBS, NULL, 0, 0), FC_EPROTO);
+    size_t *many = (size_t *)zmalloc((FC_MAX_BLOB_BATCH + 1) * sizeof *many);
+    for (size_t i = 0; i <= FC_MAX_BLOB_BATCH; i++)
+        many[i] = FC_HASH_LEN;
+    fc_msg_reject(s_blobs_raw(FC_MSG_PUT_BLOBS, many, FC_MAX_BLOB_BATCH + 1, 0), FC_ETOOBIG);
+    free(many);
+
+    /* Encoding refuses what is over a count limit, not what breaks the content rules. */
+    m = fc_msg_new(FC_MSG_BLOBS_QUERY);
+    m->bytes = (uint8_t *)zmalloc(over[0]);
+    m->bytes_len = over[0];
+    FC_CHECK(fc_msg_encode(m) == NULL);
+    fc_msg_destroy(&m);
+    m = fc_msg_new(FC_MSG_PUT_BLOBS);
+    zmsg_t *msg = fc_msg_encode(m); /* empty: a hostile tool may send it */
+    FC_CHECK(msg);
+    fc_msg_reject(msg, FC_EPROTO);
+    fc_msg_destroy(&m);
+}
+
+/* UPLOAD_CHUNKS: its list read back, and refused when it is not a blob's chunks (empty, a
+   partial entry, a chunk of length 0 or over FC_MAX_CHUNK, lengths not adding up to size),
+   or names more than FC_MAX_UPLOAD_CHUNKS chunks. */
+static void s_test_upload_chunks(void)
+{
+    fc_msg_t *m = fc_msg_sample(FC_MSG_UPLOAD_CHUNKS);
+    const uint8_t *hash;
+    uint8_t h[FC_HASH_LEN];
+    fc_msg_sample_hash(h, 13);
+    FC_CHECK(fc_msg_chunk_ref_count(m) == 3 && fc_msg_chunk_ref_get(m, 1, &hash) == 16385 &&
+             !memcmp(hash, h, FC_HASH_LEN));
+    FC_CHECK(fc_msg_chunk_ref_get(m, 2, &hash) == FC_MAX_CHUNK);
+    fc_msg_destroy(&m);
+    struct {
+        uint32_t lens[2];
+        size_t n;
+        int64_t size_delta;
+        size_t cut;
+        int err;
+    } cases[] = {
+        {{100, 200}, 2, 0, 0, FC_OK},
+        {{100, 200}, 2, 1, 0, FC_EPROTO},  /* lengths short of size */
+        {{100, 200}, 2, -1, 0, FC_EPROTO}, /* past it */
+        {{0, 300}, 2, 0, 0, FC_EPROTO},    /* an empty chunk */
+        {{FC_MAX_CHUNK + 1, 1}, 2, 0, 0, FC_EPROTO},
+        {{100, 200}, 2, 0, 1, FC_EPROTO}, /* a partial entry */
+        {{0, 0}, 0, 0, 0, FC_EPROTO},     /* no chunk */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        m = fc_msg_new(FC_MSG_UPLOAD_CHUNKS);
+        m->req = 1;
+        for (size_t i = 0; i < cases[c].n; i++) {
+            fc_msg_chunk_ref_add(m, cases[c].lens[i], h);
+            m->size += cases[c].lens[i];
+        }
+        m->size = (uint64_t)((int64_t)m->size + cases[c].size_delta);
+        m->bytes_len -= cases[c].cut;
+        zmsg_t *msg = fc_msg_encode(m);
+        FC_CHECK(msg);
+        fc_msg_destroy(&m);
+        if (cases[c].err)
+            fc_msg_reject(msg, cases[c].err);
+        else
+            fc_msg_destroy((m = fc_msg_accept(msg), &m));
+    }
+    /* One chunk over the count: refused by the codec's bound, on both ends. */
+    m = fc_msg_new(FC_MSG_UPLOAD_CHUNKS);
+    for (size_t i = 0; i <= FC_MAX_UPLOAD_CHUNKS; i++)
+        fc_msg_chunk_ref_add(m, 1, h);
+    m->size = FC_MAX_UPLOAD_CHUNKS + 1;
+    FC_CHECK(fc_msg_encode(m) == NULL);
+    fc_msg_destroy(&m);
+}
+
 void fc_msg_test(bool verbose)
 {
     printf(" * fc_msg: ");
@@ -894,6 +1032,8 @@ void fc_msg_test(bool verbose)
     s_test_encode_rejects();
     s_test_decode_rejects();
     s_test_rollout_fields();
+    s_test_blob_batches();
+    s_test_upload_chunks();
     s_test_dealer_router(verbose);
     s_test_full_queue();
     s_test_announce();

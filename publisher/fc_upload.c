@@ -4,7 +4,7 @@
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_hash.h"
-#include "fc_sockopt.h"
+#include "fc_upload_small.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,15 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Requests in flight at once: fewer replies than fit in this connection's receive queue
-   (FC_SOCK_RCVHWM) and the broker's send queue to it (FC_BROKER_SNDHWM, 64 messages,
-   some of them possibly not yet counted as drained): the broker never blocks on one peer,
-   so it drops a reply with no room, and that request comes back only when re-sent, seconds
-   later. */
-#define S_MAX_REQUESTS (FC_SOCK_RCVHWM / 2)
+#define S_MAX_REQUESTS FC_UPLOAD_MAX_REQUESTS
 #define S_MAX_FILES S_MAX_REQUESTS /* files in progress at once */
 
 typedef enum { S_QUERY, S_CHUNKS, S_COMMIT, S_RECOMMIT, S_DONE } s_step_t;
+
+/* What the broker is known to take: UPLOAD_CHUNKS, or only UPLOAD_QUERY, or not known yet. */
+typedef enum { S_BROKER_UNKNOWN, S_BROKER_NEW, S_BROKER_OLD } s_broker_kind_t;
 
 /* One file in progress. */
 typedef struct {
@@ -33,15 +31,9 @@ typedef struct {
     uint32_t next;   /* next chunk to consider */
     uint32_t acks;   /* PUT_CHUNKs not yet acknowledged */
     bool retried;    /* the commit was sent again after FC_EMISSING */
+    bool by_chunks;  /* the query is an UPLOAD_CHUNKS */
     int fd;          /* open while chunks are read */
 } s_job_t;
-
-/* A request in flight: which job, and the chunk bytes it carries. */
-typedef struct {
-    uint64_t req;
-    size_t job;
-    uint64_t length;
-} s_req_t;
 
 typedef struct {
     fc_client_t *client;
@@ -49,26 +41,39 @@ typedef struct {
     fc_upload_result_t *result;
     fc_progress_t *bar;
     s_job_t jobs[S_MAX_FILES];
-    s_req_t reqs[S_MAX_REQUESTS];
+    fc_upload_req_t reqs[S_MAX_REQUESTS];
     size_t nreqs;
     uint64_t inflight_bytes;
+    bool old_broker; /* it answered UPLOAD_CHUNKS FC_EPROTO: UPLOAD_QUERY from then on */
+    bool probed;     /* old_broker is known: more than one query may be in flight */
 } s_upload_t;
 
-static int s_fail(s_upload_t *u, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int s_fail(s_upload_t *u, int code, const char *fmt, ...)
+int fc_upload_fail(fc_upload_result_t *result, int code, const char *fmt, ...)
 {
     va_list args;
     va_start(args, fmt);
-    vsnprintf(u->result->message, sizeof u->result->message, fmt, args);
+    vsnprintf(result->message, sizeof result->message, fmt, args);
     va_end(args);
     return code;
 }
 
-static void s_advance(s_upload_t *u, uint64_t bytes)
+bool fc_upload_take(fc_upload_req_t *reqs, size_t *n, uint64_t *inflight_bytes, uint64_t reply_req,
+                    fc_upload_req_t *out)
 {
-    u->result->done += bytes;
-    fc_progress_update(u->bar, u->result->done);
+    for (size_t i = 0; i < *n; i++)
+        if (reqs[i].req == reply_req) {
+            *out = reqs[i];
+            reqs[i] = reqs[--*n];
+            *inflight_bytes -= out->bytes;
+            return true;
+        }
+    return false;
+}
+
+void fc_upload_advance(fc_upload_result_t *result, fc_progress_t *bar, uint64_t bytes)
+{
+    result->done += bytes;
+    fc_progress_update(bar, result->done);
 }
 
 /* Sends a request for job j (consumed), carrying length chunk bytes. fc_error_t. */
@@ -76,19 +81,34 @@ static int s_send(s_upload_t *u, size_t j, fc_msg_t **m_p, uint64_t length)
 {
     uint64_t req = fc_client_send(u->client, m_p);
     if (!req)
-        return s_fail(u, FC_EPROTO, "%s: could not encode a request", u->jobs[j].file->path);
-    u->reqs[u->nreqs++] = (s_req_t){req, j, length};
+        return fc_upload_fail(u->result, FC_EPROTO, "%s: could not encode a request",
+                              u->jobs[j].file->path);
+    u->reqs[u->nreqs++] = (fc_upload_req_t){.req = req, .job = j, .bytes = length};
     u->inflight_bytes += length;
     return 0;
+}
+
+/* Asks what the broker holds of job j's blob: UPLOAD_CHUNKS, naming its chunks so the broker
+   copies those it holds in other blobs (a changed file then costs only its new chunks), or
+   UPLOAD_QUERY to a broker that predates it, and for a file of more chunks than one request
+   names. fc_error_t. */
+static int s_query(s_upload_t *u, size_t j)
+{
+    s_job_t *job = &u->jobs[j];
+    const fc_file_t *f = job->file;
+    job->by_chunks = !u->old_broker && f->nchunks > 0 && f->nchunks <= FC_MAX_UPLOAD_CHUNKS;
+    fc_msg_t *query = fc_msg_new(job->by_chunks ? FC_MSG_UPLOAD_CHUNKS : FC_MSG_UPLOAD_QUERY);
+    memcpy(query->blob, f->hash, FC_HASH_LEN);
+    query->size = f->size;
+    for (uint32_t i = 0; job->by_chunks && i < f->nchunks; i++)
+        fc_msg_chunk_ref_add(query, f->chunks[i].length, f->chunks[i].hash);
+    return s_send(u, j, &query, 0);
 }
 
 static int s_start(s_upload_t *u, size_t j, const fc_file_t *file)
 {
     u->jobs[j] = (s_job_t){.file = file, .step = S_QUERY, .fd = -1};
-    fc_msg_t *query = fc_msg_new(FC_MSG_UPLOAD_QUERY);
-    memcpy(query->blob, file->hash, FC_HASH_LEN);
-    query->size = file->size;
-    return s_send(u, j, &query, 0);
+    return s_query(u, j);
 }
 
 static bool s_range_held(const fc_msg_t *state, uint64_t offset, uint64_t length)
@@ -121,7 +141,7 @@ static int s_pump(s_upload_t *u, size_t j, uint64_t window)
         const fc_chunk_t *c = &f->chunks[job->next++];
         if (s_range_held(job->state, c->offset, c->length)) {
             u->result->bytes_present += c->length;
-            s_advance(u, c->length);
+            fc_upload_advance(u->result, u->bar, c->length);
             continue;
         }
         if (job->fd < 0) {
@@ -129,7 +149,7 @@ static int s_pump(s_upload_t *u, size_t j, uint64_t window)
             snprintf(full, sizeof full, "%s/%s", u->dir, f->path);
             job->fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
             if (job->fd < 0)
-                return s_fail(u, FC_EIO, "%s: %s", f->path, strerror(errno));
+                return fc_upload_fail(u->result, FC_EIO, "%s: %s", f->path, strerror(errno));
         }
         fc_msg_t *put = fc_msg_new(FC_MSG_PUT_CHUNK);
         memcpy(put->blob, f->hash, FC_HASH_LEN);
@@ -138,13 +158,15 @@ static int s_pump(s_upload_t *u, size_t j, uint64_t window)
         put->data = zframe_new(NULL, c->length);
         if (fc_pread_all(job->fd, zframe_data(put->data), c->length, c->offset) != 0) {
             fc_msg_destroy(&put);
-            return s_fail(u, FC_EIO, "%s: read failed: %s", f->path, strerror(errno));
+            return fc_upload_fail(u->result, FC_EIO, "%s: read failed: %s", f->path,
+                                  strerror(errno));
         }
         uint8_t got[FC_HASH_LEN];
         fc_hash_buf(got, zframe_data(put->data), c->length);
         if (!fc_hash_equal(got, c->hash)) {
             fc_msg_destroy(&put);
-            return s_fail(u, FC_EHASH, "%s changed while it was being pushed; run again", f->path);
+            return fc_upload_fail(u->result, FC_EHASH,
+                                  "%s changed while it was being pushed; run again", f->path);
         }
         job->acks++;
         int rc = s_send(u, j, &put, c->length);
@@ -168,7 +190,7 @@ static int s_pump(s_upload_t *u, size_t j, uint64_t window)
 }
 
 /* Takes one reply (consumed) for request r. fc_error_t. */
-static int s_on_reply(s_upload_t *u, const s_req_t *r, fc_msg_t *reply)
+static int s_on_reply(s_upload_t *u, const fc_upload_req_t *r, fc_msg_t *reply)
 {
     s_job_t *job = &u->jobs[r->job];
     const fc_file_t *f = job->file;
@@ -177,14 +199,19 @@ static int s_on_reply(s_upload_t *u, const s_req_t *r, fc_msg_t *reply)
         !job->retried) {
         job->retried = true;
         job->step = S_RECOMMIT; /* sent again when its chunks are all acknowledged */
+    } else if (reply->type == FC_MSG_ERROR && reply->code == FC_EPROTO && job->step == S_QUERY &&
+               job->by_chunks) {
+        u->old_broker = u->probed = true; /* it does not know UPLOAD_CHUNKS: the old way */
+        rc = s_query(u, r->job);
     } else if (reply->type == FC_MSG_ERROR) {
         int code = reply->code > 0 && reply->code < FC_ERROR_MAX ? (int)reply->code : FC_EPROTO;
-        rc = s_fail(u, code, "broker refused the upload of %s: %s (%s)", f->path, reply->text,
-                    fc_strerror(code));
+        rc = fc_upload_fail(u->result, code, "broker refused the upload of %s: %s (%s)", f->path,
+                            reply->text, fc_strerror(code));
     } else if (job->step == S_QUERY && reply->type == FC_MSG_UPLOAD_STATE) {
+        u->probed = true;
         if (reply->flag) {
             u->result->bytes_present += f->size;
-            s_advance(u, f->size);
+            fc_upload_advance(u->result, u->bar, f->size);
             s_finish(job);
         } else {
             job->state = reply;
@@ -193,8 +220,8 @@ static int s_on_reply(s_upload_t *u, const s_req_t *r, fc_msg_t *reply)
         }
     } else if (job->step != S_QUERY && job->step != S_DONE && reply->type == FC_MSG_PUT_ACK) {
         job->acks--;
-        u->result->bytes_uploaded += r->length;
-        s_advance(u, r->length);
+        u->result->bytes_uploaded += r->bytes;
+        fc_upload_advance(u->result, u->bar, r->bytes);
     } else if (job->step == S_COMMIT && reply->type == FC_MSG_OK) {
         /* Whole and verified: chunks still unacknowledged (their replies lost with a
            connection) arrived too. Their requests are forgotten, so a late ack never
@@ -204,35 +231,88 @@ static int s_on_reply(s_upload_t *u, const s_req_t *r, fc_msg_t *reply)
                 i++;
                 continue;
             }
-            u->result->bytes_uploaded += u->reqs[i].length;
-            s_advance(u, u->reqs[i].length);
-            u->inflight_bytes -= u->reqs[i].length;
+            u->result->bytes_uploaded += u->reqs[i].bytes;
+            fc_upload_advance(u->result, u->bar, u->reqs[i].bytes);
+            u->inflight_bytes -= u->reqs[i].bytes;
             fc_client_forget(u->client, u->reqs[i].req);
             u->reqs[i] = u->reqs[--u->nreqs];
         }
         s_finish(job);
     } else
-        rc = s_fail(u, FC_EPROTO, "unexpected %s reply while uploading %s",
-                    fc_msg_type_name(reply->type), f->path);
+        rc = fc_upload_fail(u->result, FC_EPROTO, "unexpected %s reply while uploading %s",
+                            fc_msg_type_name(reply->type), f->path);
     fc_msg_destroy(&reply);
     return rc;
 }
+
+/* Whether f goes whole in a PUT_BLOBS: the broker cuts and hashes its content in memory. */
+static bool s_small(const fc_file_t *f)
+{
+    return f->size <= FC_MAX_SMALL_BLOB;
+}
+
+/* The files that go by chunks, after the small ones went whole (all of them, if the broker
+   predates PUT_BLOBS). fc_error_t. */
+static int s_upload_chunked(fc_client_t *client, const char *dir, const fc_file_t *const *files,
+                            size_t nfiles, uint64_t window, int timeout_ms, fc_progress_t *bar,
+                            fc_upload_result_t *result, s_broker_kind_t broker);
 
 int fc_upload_blobs(fc_client_t *client, const char *dir, const fc_file_t *const *files,
                     size_t nfiles, uint64_t window, int timeout_ms, fc_progress_t *bar,
                     fc_upload_result_t *result)
 {
+    const fc_file_t **small = calloc(nfiles + 1, sizeof *small);
+    const fc_file_t **large = calloc(nfiles + 1, sizeof *large);
+    if (!small || !large) {
+        free(small);
+        free(large);
+        snprintf(result->message, sizeof result->message, "out of memory");
+        return FC_ENOMEM;
+    }
+    size_t nsmall = 0, nlarge = 0;
+    for (size_t i = 0; i < nfiles; i++) {
+        if (s_small(files[i]))
+            small[nsmall++] = files[i];
+        else
+            large[nlarge++] = files[i];
+    }
+    bool unsupported = false;
+    int rc =
+        fc_upload_small(client, dir, small, nsmall, window, timeout_ms, bar, result, &unsupported);
+    /* BLOBS_QUERY and UPLOAD_CHUNKS came in the same version: one answer tells of both. */
+    if (!rc && unsupported)
+        rc = s_upload_chunked(client, dir, files, nfiles, window, timeout_ms, bar, result,
+                              S_BROKER_OLD);
+    else if (!rc)
+        rc = s_upload_chunked(client, dir, large, nlarge, window, timeout_ms, bar, result,
+                              nsmall ? S_BROKER_NEW : S_BROKER_UNKNOWN);
+    free(small);
+    free(large);
+    return rc;
+}
+
+static int s_upload_chunked(fc_client_t *client, const char *dir, const fc_file_t *const *files,
+                            size_t nfiles, uint64_t window, int timeout_ms, fc_progress_t *bar,
+                            fc_upload_result_t *result, s_broker_kind_t broker)
+{
     s_upload_t *u = calloc(1, sizeof *u);
     if (!u)
         return FC_ENOMEM;
-    *u = (s_upload_t){.client = client, .dir = dir, .result = result, .bar = bar};
+    *u = (s_upload_t){.client = client,
+                      .dir = dir,
+                      .result = result,
+                      .bar = bar,
+                      .old_broker = broker == S_BROKER_OLD,
+                      .probed = broker != S_BROKER_UNKNOWN};
     size_t next = 0, active = 0;
     int rc = 0;
     for (size_t j = 0; j < S_MAX_FILES; j++)
         u->jobs[j] = (s_job_t){.step = S_DONE, .fd = -1};
     while (!rc && (next < nfiles || active > 0)) {
         /* New files into free slots; then every file in progress sends what it may. */
-        for (size_t j = 0; !rc && j < S_MAX_FILES && next < nfiles; j++)
+        /* Until the broker has answered one query, that one alone: a broker that predates
+           UPLOAD_CHUNKS counts each as a malformed request against this key. */
+        for (size_t j = 0; !rc && j < S_MAX_FILES && next < nfiles && (u->probed || next == 0); j++)
             if (u->jobs[j].step == S_DONE && u->nreqs < S_MAX_REQUESTS) {
                 rc = s_start(u, j, files[next++]);
                 active++;
@@ -255,21 +335,17 @@ int fc_upload_blobs(fc_client_t *client, const char *dir, const fc_file_t *const
         fc_msg_t *reply = fc_client_recv(client, timeout_ms);
         if (!reply) {
             const fc_file_t *f = u->jobs[u->reqs[0].job].file;
-            rc = s_fail(u, FC_ETIMEOUT, "no answer from the broker for %d s while uploading %s",
-                        timeout_ms / 1000, f->path);
+            rc = fc_upload_fail(u->result, FC_ETIMEOUT,
+                                "no answer from the broker for %d s while uploading %s",
+                                timeout_ms / 1000, f->path);
             break;
         }
         for (; reply && !rc; reply = u->nreqs ? fc_client_recv(client, 0) : NULL) {
-            size_t i = 0;
-            while (i < u->nreqs && u->reqs[i].req != reply->req)
-                i++;
-            if (i == u->nreqs) {
-                fc_msg_destroy(&reply); /* a reply to a re-sent request already answered */
+            fc_upload_req_t r;
+            if (!fc_upload_take(u->reqs, &u->nreqs, &u->inflight_bytes, reply->req, &r)) {
+                fc_msg_destroy(&reply);
                 continue;
             }
-            s_req_t r = u->reqs[i];
-            u->reqs[i] = u->reqs[--u->nreqs];
-            u->inflight_bytes -= r.length;
             bool was_done = u->jobs[r.job].step == S_DONE;
             rc = s_on_reply(u, &r, reply);
             if (!was_done && u->jobs[r.job].step == S_DONE)

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # it_push_kill_broker.sh: the broker commits uploads in groups (one sync per batch), and a
 # reply still means on disk: a broker killed (SIGKILL) in the middle of a push of many small
-# files loses nothing it acknowledged. The re-run push finds every byte the first run was
-# acknowledged for already held, uploads only the rest, and the release installs intact.
+# files loses nothing it acknowledged. The small files go whole, many to a PUT_BLOBS, whose
+# OK means every blob of it on disk; big.bin goes by chunks. The re-run push finds every
+# byte the first run was acknowledged for already held (BLOBS_QUERY, UPLOAD_QUERY), uploads
+# only the rest, and the release installs intact.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 
 data="$FC_TMP/broker"
-fc_start_broker "$data"
+fc_start_broker "$data" --verbose # its log shows which requests carried the upload
 fc_keygen
 src="$FC_TMP/src"
 mkdir -p "$src"
@@ -35,6 +37,7 @@ wait "$pusher" || rc=$?
 acked=$(fc_json_num bytes_uploaded <"$FC_TMP/push1.json")
 [ -n "$acked" ] && [ "$acked" -gt 0 ] && [ "$acked" -lt "$total" ] ||
   fc_fail "first run: acknowledged ${acked:-?} of $total bytes: $(cat "$FC_TMP/push1.json")"
+grep -q "PUT_BLOBS req=" "$FC_TMP/broker.log" || fc_fail "the small files did not go by PUT_BLOBS"
 fc_pass "broker killed mid-push: $acked of $total bytes were acknowledged"
 
 fc_restart_broker "$data"

@@ -23,6 +23,7 @@ PRIVATE = {
     "broker/fc_store_trust.c": "fc_store.c",
     "publisher/fc_config_show.c": "fc_config_cmd.c",
     "publisher/fc_config_status.c": "fc_config_cmd.c",
+    "publisher/fc_upload_small.c": "fc_upload.c",
     "tools/fc_check_agent.c": "fc_check.c",
     "tools/fc_hostile_agent.c": "fc_hostile.c",
     "tools/fc_hostile_config.c": "fc_hostile.c",

@@ -376,6 +376,141 @@ static int s_upload(const fc_hostile_target_t *target)
     return failures;
 }
 
+/* A PUT_BLOBS of (hash, content) pairs, encoded (the encoder checks no content rule). */
+static zmsg_t *s_put_blobs(const uint8_t (*blobs)[FC_HASH_LEN], const void *const *data,
+                           const size_t *lens, size_t n)
+{
+    fc_msg_t *m = fc_msg_new(FC_MSG_PUT_BLOBS);
+    m->req = FC_HOSTILE_REQ;
+    for (size_t i = 0; i < n; i++)
+        fc_msg_put_blob_add(m, blobs[i], data[i], lens[i]);
+    return s_encode(&m);
+}
+
+/* Whether the broker says it holds each of blobs (BLOBS_QUERY): held[i] 1 or 0. 0 on an
+   answer, else 1 (printed). */
+static int s_blobs_held(const fc_hostile_target_t *target, const uint8_t (*blobs)[FC_HASH_LEN],
+                        size_t n, uint8_t *held)
+{
+    fc_msg_t *q = fc_msg_new(FC_MSG_BLOBS_QUERY);
+    q->req = FC_HOSTILE_REQ;
+    fc_msg_set_bytes(q, blobs, n * FC_HASH_LEN);
+    char why[FC_MAX_TEXT + 64];
+    fc_msg_t *reply = fc_hostile_ask(target, &q, 5000, why, sizeof why);
+    int rc = reply && reply->type == FC_MSG_BLOBS_STATE && reply->bytes_len == n ? 0 : 1;
+    if (rc)
+        printf("BLOBS_QUERY: FAIL %s\n", reply ? fc_msg_type_name(reply->type) : why);
+    else
+        memcpy(held, reply->bytes, n);
+    fc_msg_destroy(&reply);
+    return rc;
+}
+
+/* Small files batched (section 3.13 of PROTOCOL.md): malformed and oversize requests, and
+   content that is not its blob, each answered ERROR, and nothing of a bad blob stored. */
+static int s_small_blobs(const fc_hostile_target_t *target)
+{
+    uint8_t blobs[2][FC_HASH_LEN];
+    const char *good = "a small file, whole";
+    uint8_t chunk[1][FC_HASH_LEN];
+    fc_hash_buf(chunk[0], good, strlen(good));
+    fc_hash_of_chunks(blobs[0], (const uint8_t(*)[FC_HASH_LEN])chunk, 1);
+    fc_hash_buf(blobs[1], "hostile small blob", 18); /* no content hashes to it */
+    const void *data[2] = {good, "not the content"};
+    size_t lens[2] = {strlen(good), 15};
+    int failures = 0;
+    zmsg_t *msg = s_put_blobs(&blobs[1], &data[1], &lens[1], 1);
+    failures += fc_hostile_probe(target, "PUT_BLOBS of content that is not the blob", &msg,
+                                 FC_HOSTILE_ERROR, FC_EHASH, false);
+    /* A good blob, then a bad one: the first stored, the second refused and not stored. */
+    msg = s_put_blobs(blobs, data, lens, 2);
+    failures += fc_hostile_probe(target, "PUT_BLOBS of a good blob and a mismatched one", &msg,
+                                 FC_HOSTILE_ERROR, FC_EHASH, false);
+    uint8_t held[2] = {9, 9};
+    if (s_blobs_held(target, blobs, 2, held) == 0) {
+        bool ok = held[0] == 1 && held[1] == 0;
+        printf("PUT_BLOBS mismatch: the good blob held %u, the mismatched one held %u%s\n", held[0],
+               held[1], ok ? "" : " -- FAIL: a mismatched blob stored, or a good one lost");
+        failures += !ok;
+    } else
+        failures++;
+    /* Oversize content, a short item, an empty list, a partial hash: malformed. */
+    uint8_t *big = calloc(1, FC_MAX_SMALL_BLOB + 1);
+    assert(big);
+    const void *bigdata[1] = {big};
+    size_t biglen[1] = {FC_MAX_SMALL_BLOB + 1};
+    msg = s_put_blobs(&blobs[1], bigdata, biglen, 1);
+    free(big);
+    failures += fc_hostile_probe(target, "PUT_BLOBS item over FC_MAX_SMALL_BLOB", &msg,
+                                 FC_HOSTILE_ERROR, FC_EPROTO, false);
+    msg = s_put_blobs(NULL, NULL, NULL, 0);
+    failures +=
+        fc_hostile_probe(target, "PUT_BLOBS of no item", &msg, FC_HOSTILE_ERROR, FC_EPROTO, false);
+    fc_msg_t *m = fc_msg_new(FC_MSG_PUT_BLOBS);
+    m->req = FC_HOSTILE_REQ;
+    m->items = (fc_item_t *)calloc(1, sizeof *m->items);
+    assert(m->items);
+    m->items[0].data = (uint8_t *)calloc(1, FC_HASH_LEN - 1);
+    m->items[0].len = FC_HASH_LEN - 1;
+    m->nitems = 1;
+    msg = s_encode(&m);
+    failures += fc_hostile_probe(target, "PUT_BLOBS item shorter than a hash", &msg,
+                                 FC_HOSTILE_ERROR, FC_EPROTO, false);
+    m = fc_msg_new(FC_MSG_BLOBS_QUERY);
+    m->req = FC_HOSTILE_REQ;
+    fc_msg_set_bytes(m, blobs, FC_HASH_LEN + 1);
+    msg = s_encode(&m);
+    failures += fc_hostile_probe(target, "BLOBS_QUERY of a partial hash", &msg, FC_HOSTILE_ERROR,
+                                 FC_EPROTO, false);
+    if (s_blobs_held(target, &blobs[1], 1, held) == 0) {
+        printf("after them: the mismatched blob held %u%s\n", held[0],
+               held[0] ? " -- FAIL: stored" : ", nothing stored");
+        failures += held[0] != 0;
+    } else
+        failures++;
+    return failures;
+}
+
+/* An UPLOAD_CHUNKS of blob (size is the sum of lens unless size_delta) naming n chunks. */
+static zmsg_t *s_upload_chunks(const uint8_t blob[FC_HASH_LEN], const uint32_t *lens, size_t n,
+                               int64_t size_delta)
+{
+    fc_msg_t *m = fc_msg_new(FC_MSG_UPLOAD_CHUNKS);
+    memcpy(m->blob, blob, FC_HASH_LEN);
+    for (size_t i = 0; i < n; i++) {
+        fc_msg_chunk_ref_add(m, lens[i], blob);
+        m->size += lens[i];
+    }
+    m->size = (uint64_t)((int64_t)m->size + size_delta);
+    return s_encode(&m);
+}
+
+/* Chunk-granular upload (PROTOCOL.md section 3.14): chunk lists that are not a blob's, each
+   answered ERROR; then a well-formed one still answered UPLOAD_STATE. */
+static int s_chunk_lists(const fc_hostile_target_t *target)
+{
+    uint8_t blob[FC_HASH_LEN];
+    fc_hash_buf(blob, "hostile chunk list", 18);
+    uint32_t lens[2] = {1000, 2000}, zero[2] = {0, 3000}, huge[1] = {FC_MAX_CHUNK + 1};
+    int failures = 0;
+    zmsg_t *msg = s_upload_chunks(blob, lens, 2, 1);
+    failures += fc_hostile_probe(target, "UPLOAD_CHUNKS whose lengths miss its size", &msg,
+                                 FC_HOSTILE_ERROR, FC_EPROTO, false);
+    msg = s_upload_chunks(blob, zero, 2, 0);
+    failures += fc_hostile_probe(target, "UPLOAD_CHUNKS with an empty chunk", &msg,
+                                 FC_HOSTILE_ERROR, FC_EPROTO, false);
+    msg = s_upload_chunks(blob, huge, 1, 0);
+    failures += fc_hostile_probe(target, "UPLOAD_CHUNKS with a chunk over FC_MAX_CHUNK", &msg,
+                                 FC_HOSTILE_ERROR, FC_EPROTO, false);
+    msg = s_upload_chunks(blob, NULL, 0, 0);
+    failures += fc_hostile_probe(target, "UPLOAD_CHUNKS of no chunk", &msg, FC_HOSTILE_ERROR,
+                                 FC_EPROTO, false);
+    msg = s_upload_chunks(blob, lens, 2, 0);
+    failures += fc_hostile_probe(target, "UPLOAD_CHUNKS well formed, after them", &msg,
+                                 FC_HOSTILE_REPLY, FC_MSG_UPLOAD_STATE, false);
+    return failures;
+}
+
 static int s_client(const fc_hostile_target_t *target)
 {
     int failures = 0;
@@ -486,6 +621,8 @@ static int s_client(const fc_hostile_target_t *target)
     free(big);
     failures += fc_hostile_probe(target, "20 MiB frame", &msg, FC_HOSTILE_DROP, 0, true);
     failures += s_upload(target);
+    failures += s_small_blobs(target);
+    failures += s_chunk_lists(target);
     printf("%s\n", failures ? "FAILED" : "every malformed request answered or dropped");
     return failures ? 1 : 0;
 }

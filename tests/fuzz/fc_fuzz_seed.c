@@ -119,6 +119,22 @@ static fc_msg_t *s_filled(fc_msg_type_t type, const uint8_t *manifest, size_t ml
         memcpy(m->items[0].data, revision, rlen);
         m->items[0].len = rlen;
     }
+    if (type == FC_MSG_BLOBS_QUERY) { /* two hashes */
+        uint8_t hashes[2 * FC_HASH_LEN];
+        memset(hashes, 0xab, FC_HASH_LEN);
+        memset(hashes + FC_HASH_LEN, 0xcd, FC_HASH_LEN);
+        fc_msg_set_bytes(m, hashes, sizeof hashes);
+    }
+    if (type == FC_MSG_UPLOAD_CHUNKS) { /* two chunks adding up to size */
+        fc_msg_chunk_ref_add(m, 100000, m->hash);
+        fc_msg_chunk_ref_add(m, 200000, m->blob);
+    }
+    if (type == FC_MSG_BLOBS_STATE)
+        fc_msg_set_bytes(m, "\x01\x00", 2);
+    if (type == FC_MSG_PUT_BLOBS) { /* an empty blob and a small one */
+        fc_msg_put_blob_add(m, m->blob, NULL, 0);
+        fc_msg_put_blob_add(m, m->hash, "small file content\n", 19);
+    }
     if (type == FC_MSG_STATUS_REPLY || type == FC_MSG_CONFIG_STATUS_REPLY) {
         m->offline_ms = 30000; /* the optional pair */
         m->time_ms = 1700000031000;

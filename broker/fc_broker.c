@@ -928,8 +928,11 @@ static void s_handle_router(s_broker_t *self)
     }
     s_batch_flush(self);
     /* Reports are on disk: a wave they complete (or halt) moves on now. */
-    self->stats.announced +=
-        fc_rollout_service_step(self->rollout, self->epoch, zsock_resolve(self->pub), false);
+    size_t changed = 0;
+    self->stats.announced += fc_rollout_service_step(self->rollout, self->epoch,
+                                                     zsock_resolve(self->pub), false, &changed);
+    if (changed && self->feed)
+        fc_view_feed_changed(self->feed);
 }
 
 void fc_broker_actor(zsock_t *pipe, void *args)
@@ -961,8 +964,11 @@ void fc_broker_actor(zsock_t *pipe, void *args)
                 s_announce_bind(self);
             s_heartbeat(self);
             /* Waves that time out (--wave-wait) move on without a report. */
-            self->stats.announced +=
-                fc_rollout_service_step(self->rollout, self->epoch, zsock_resolve(self->pub), true);
+            size_t changed = 0;
+            self->stats.announced += fc_rollout_service_step(
+                self->rollout, self->epoch, zsock_resolve(self->pub), true, &changed);
+            if (changed && self->feed)
+                fc_view_feed_changed(self->feed);
             if (self->auth)
                 fc_broker_auth_flush(self->auth, self->store);
             if (now >= self->next_gc) {

@@ -55,6 +55,11 @@ void fc_view_feed_note(fc_view_feed_t *self, fc_msg_type_t type)
         self->dirty = true;
 }
 
+void fc_view_feed_changed(fc_view_feed_t *self)
+{
+    self->dirty = true;
+}
+
 int fc_view_feed_wait(fc_view_feed_t *self, int64_t now_ms, int wait)
 {
     int64_t due = self->next_counters;

@@ -23,6 +23,9 @@ zsock_t *fc_view_feed_sock(fc_view_feed_t *self);
 void fc_view_feed_handle(fc_view_feed_t *self);
 /* A request of this type was handled. */
 void fc_view_feed_note(fc_view_feed_t *self, fc_msg_type_t type);
+/* The fleet changed without a request: a rollout moved on by itself (a wave done or timed
+   out, a halt). */
+void fc_view_feed_changed(fc_view_feed_t *self);
 /* The poll wait (ms) shortened to when the feed has work due. */
 int fc_view_feed_wait(fc_view_feed_t *self, int64_t now_ms, int wait);
 /* Publishes what is due at now_ms (zclock_mono): a view if the fleet changed, counters. */

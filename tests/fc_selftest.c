@@ -45,6 +45,7 @@
 #include "fc_requester.h"
 #include "fc_role.h"
 #include "fc_rollout.h"
+#include "fc_rollout_info.h"
 #include "fc_session.h"
 #include "fc_sockopt.h"
 #include "fc_stamp.h"
@@ -129,6 +130,7 @@ static const s_test_t s_tests[] = {
     {"fc_optval", fc_optval_test},
     {"fc_rollout", fc_rollout_test},
     {"fc_rollout_state", fc_rollout_state_test},
+    {"fc_rollout_info", fc_rollout_info_test},
     {"fc_store_release_rollout", fc_store_release_rollout_test},
 };
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fc_accepts.h"
 #include "fc_ack.h"
 #include "fc_agent.h"
 #include "fc_agent_trust.h"
@@ -113,6 +114,7 @@ static const s_test_t s_tests[] = {
     {"fc_metrics", fc_metrics_test},
     {"fc_http", fc_http_test},
     {"fc_peers", fc_peers_test},
+    {"fc_accepts", fc_accepts_test},
     {"fc_state", fc_state_test},
     {"fc_role", fc_role_test},
     {"fc_link", fc_link_test},

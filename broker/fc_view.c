@@ -268,6 +268,7 @@ void fc_view_test(bool verbose)
     fc_view_t *v = fc_view_build(store, time(NULL), &err);
     FC_CHECK(v && v->agents == 0 && v->ncounts == 0 && v->nchannels == 0);
     FC_CHECK(v->json && strstr(v->json, "\"agents\":[]") && !strchr(v->json, '\n'));
+    FC_CHECK(v->nrollouts == 0 && strstr(v->json, "\"rollouts\":[]"));
     fc_view_destroy(&v);
     FC_CHECK(!v);
 
@@ -290,6 +291,9 @@ void fc_view_test(bool verbose)
 
     FC_CHECK(fc_view_changes(FC_MSG_REPORT) && fc_view_changes(FC_MSG_CONFIG_ACK));
     FC_CHECK(!fc_view_changes(FC_MSG_GET_CHUNK) && !fc_view_changes(FC_MSG_STATUS));
+    /* A rollout's controls change what the page shows; asking for its status does not. */
+    FC_CHECK(fc_view_changes(FC_MSG_ROLLOUT_PROMOTE) && fc_view_changes(FC_MSG_ROLLOUT_PAUSE) &&
+             fc_view_changes(FC_MSG_ROLLOUT_RESUME) && !fc_view_changes(FC_MSG_ROLLOUT_STATUS));
     fc_store_destroy(&store);
     FC_CHECK(fc_remove_tree(base) == 0);
     printf("OK\n");

@@ -10,6 +10,7 @@
 #include "fc_limits.h"
 #include "fc_manifest.h"
 #include "fc_msg.h"
+#include "fc_peers.h"
 #include "fc_rollout_service.h"
 #include "fc_sockopt.h"
 #include "fc_stamp.h"
@@ -79,6 +80,10 @@ typedef struct {
     zhashx_t *served;
     int64_t next_gc;      /* zclock_mono() of the next periodic collection */
     fc_view_feed_t *feed; /* the HTTP endpoint's view (fc_view_feed.h); NULL: none */
+    /* The connections of the service and announce sockets (fc_peers.h): counted, and those
+       refused in the handshake logged. NULL if a monitor could not be set up. */
+    fc_peers_t *service_peers;
+    fc_peers_t *announce_peers;
 } s_broker_t;
 
 struct fc_broker_t {
@@ -130,6 +135,8 @@ static void s_broker_destroy(s_broker_t **self_p)
         return;
     zpoller_destroy(&self->poller);
     fc_view_feed_destroy(&self->feed);
+    fc_peers_destroy(&self->service_peers);
+    fc_peers_destroy(&self->announce_peers);
     fc_verifier_destroy(&self->verifier);
     fc_suspects_destroy(&self->suspects);
     fc_chunks_destroy(&self->chunks);
@@ -233,11 +240,15 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
     self->poller = zpoller_new(pipe, self->router, fc_verifier_sock(self->verifier), NULL);
     /* Only $TERM stops the actor: the owner decides what a signal means. */
     zpoller_set_nonstop(self->poller, true);
-    if (config->view_hub) {
-        self->feed = fc_view_feed_new(config->view_hub, self->store, self->chunks, self->router);
-        if (fc_view_feed_sock(self->feed))
-            zpoller_add(self->poller, fc_view_feed_sock(self->feed));
-    }
+    self->service_peers = fc_peers_new(self->router, "service");
+    self->announce_peers = fc_peers_new(self->pub, "announce");
+    if (self->service_peers)
+        zpoller_add(self->poller, fc_peers_sock(self->service_peers));
+    if (self->announce_peers)
+        zpoller_add(self->poller, fc_peers_sock(self->announce_peers));
+    if (config->view_hub)
+        self->feed =
+            fc_view_feed_new(config->view_hub, self->store, self->chunks, self->service_peers);
     return self;
 }
 
@@ -1006,8 +1017,11 @@ static void s_handle_router(s_broker_t *self)
     }
     s_batch_flush(self);
     /* Reports are on disk: a wave they complete (or halt) moves on now. */
-    self->stats.announced +=
-        fc_rollout_service_step(self->rollout, self->epoch, zsock_resolve(self->pub), false);
+    size_t changed = 0;
+    self->stats.announced += fc_rollout_service_step(self->rollout, self->epoch,
+                                                     zsock_resolve(self->pub), false, &changed);
+    if (changed && self->feed)
+        fc_view_feed_changed(self->feed);
 }
 
 void fc_broker_actor(zsock_t *pipe, void *args)
@@ -1039,8 +1053,11 @@ void fc_broker_actor(zsock_t *pipe, void *args)
                 s_announce_bind(self);
             s_heartbeat(self);
             /* Waves that time out (--wave-wait) move on without a report. */
-            self->stats.announced +=
-                fc_rollout_service_step(self->rollout, self->epoch, zsock_resolve(self->pub), true);
+            size_t changed = 0;
+            self->stats.announced += fc_rollout_service_step(
+                self->rollout, self->epoch, zsock_resolve(self->pub), true, &changed);
+            if (changed && self->feed)
+                fc_view_feed_changed(self->feed);
             if (self->auth)
                 fc_broker_auth_flush(self->auth, self->store);
             if (now >= self->next_gc) {
@@ -1064,8 +1081,10 @@ void fc_broker_actor(zsock_t *pipe, void *args)
             s_handle_router(self);
         else if (which == fc_verifier_sock(self->verifier))
             s_on_verified(self);
-        else if (which && self->feed && which == fc_view_feed_sock(self->feed))
-            fc_view_feed_handle(self->feed);
+        else if (which && self->service_peers && which == fc_peers_sock(self->service_peers))
+            fc_peers_handle(self->service_peers);
+        else if (which && self->announce_peers && which == fc_peers_sock(self->announce_peers))
+            fc_peers_handle(self->announce_peers);
         fc_chunks_pump(self->chunks);
         if (self->feed)
             fc_view_feed_run(self->feed, &self->stats, zclock_mono());

@@ -2,6 +2,7 @@
    Prometheus' conventions: a fleetcast_ prefix, base units (bytes, seconds), _total on
    counters; the process_* families are the ones every Prometheus client library exports. */
 #include "fc_metrics.h"
+#include "fc_rollout_state.h"
 #include "fc_test_check.h"
 
 #include <czmq.h>
@@ -67,12 +68,87 @@ static void s_agents(FILE *f, const fc_view_t *v)
     }
 }
 
-/* Release waves (per-channel rollout: wave, installed, failed, rolled back, pending) are
-   being built separately; their families belong here, fleetcast_rollout_*, from the view. */
+/* One sample "NAME{channel="C"} VALUE" of rollout r. */
+static void s_rollout_one(FILE *f, const char *name, const fc_rollout_info_t *r, uint64_t value)
+{
+    fprintf(f, "%s{channel=\"", name);
+    s_label(f, r->channel);
+    fprintf(f, "\"} %llu\n", (unsigned long long)value);
+}
+
+/* Each channel's current release and its rollout, as `fleetcast release status` counts
+   them (fc_store_rollout_status): every agent of the channel in exactly one status, so the
+   statuses add up to the channel's agents. */
 static void s_rollouts(FILE *f, const fc_view_t *v)
 {
-    (void)f;
-    (void)v;
+    size_t n = v ? v->nrollouts : 0;
+    s_family(f, "fleetcast_rollout_wave", "gauge",
+             "Wave of the channel's current release being offered, from 1; 0 without waves.");
+    for (size_t i = 0; i < n; i++)
+        s_rollout_one(f, "fleetcast_rollout_wave", &v->rollouts[i], v->rollouts[i].wave);
+    s_family(f, "fleetcast_rollout_waves", "gauge",
+             "Waves of the channel's current release; 0 without waves (offered to every agent).");
+    for (size_t i = 0; i < n; i++)
+        s_rollout_one(f, "fleetcast_rollout_waves", &v->rollouts[i], v->rollouts[i].waves);
+    s_family(f, "fleetcast_rollout_state", "gauge",
+             "1 for the state the channel's rollout is in, 0 for the others; all 0 without "
+             "waves.");
+    for (size_t i = 0; i < n; i++)
+        for (int st = 0; st < FC_ROLLOUT_STATE_COUNT; st++) {
+            const char *name = fc_rollout_state_name((fc_rollout_state_t)st);
+            fputs("fleetcast_rollout_state{channel=\"", f);
+            s_label(f, v->rollouts[i].channel);
+            fprintf(f, "\",state=\"%s\"} %d\n", name, streq(v->rollouts[i].state, name) ? 1 : 0);
+        }
+    s_family(f, "fleetcast_rollout_offered_ratio", "gauge",
+             "Share of the channel's agents the current wave offers the release to (1 without "
+             "waves).");
+    for (size_t i = 0; i < n; i++) {
+        const fc_rollout_info_t *r = &v->rollouts[i];
+        fputs("fleetcast_rollout_offered_ratio{channel=\"", f);
+        s_label(f, r->channel);
+        fprintf(f, "\"} %.2f\n", r->waves ? (double)r->percent / 100.0 : 1.0);
+    }
+    s_family(f, "fleetcast_rollout_agents", "gauge",
+             "The channel's agents by where they are in the rollout of its current release: "
+             "installed, failed, rolled_back, downloading, pending (offered, nothing reported), "
+             "not_offered (following the previous release), offline.");
+    for (size_t i = 0; i < n; i++) {
+        const fc_rollout_info_t *r = &v->rollouts[i];
+        const struct {
+            const char *status;
+            uint64_t count;
+        } by[] = {{"installed", r->installed},     {"failed", r->failed},
+                  {"rolled_back", r->rolled_back}, {"downloading", r->downloading},
+                  {"pending", r->pending},         {"not_offered", r->not_offered},
+                  {"offline", r->offline}};
+        for (size_t k = 0; k < sizeof by / sizeof by[0]; k++) {
+            fputs("fleetcast_rollout_agents{channel=\"", f);
+            s_label(f, r->channel);
+            fprintf(f, "\",status=\"%s\"} %llu\n", by[k].status, (unsigned long long)by[k].count);
+        }
+    }
+    s_family(f, "fleetcast_rollout_agents_healthy", "gauge",
+             "Agents running the channel's current release whose health check passed.");
+    for (size_t i = 0; i < n; i++)
+        s_rollout_one(f, "fleetcast_rollout_agents_healthy", &v->rollouts[i],
+                      v->rollouts[i].healthy);
+    s_family(f, "fleetcast_rollout_download_done_bytes", "gauge",
+             "Bytes the agents downloading the channel's current release have.");
+    for (size_t i = 0; i < n; i++)
+        s_rollout_one(f, "fleetcast_rollout_download_done_bytes", &v->rollouts[i],
+                      v->rollouts[i].bytes_done);
+    s_family(f, "fleetcast_rollout_download_size_bytes", "gauge",
+             "Bytes the agents downloading the channel's current release fetch in all.");
+    for (size_t i = 0; i < n; i++)
+        s_rollout_one(f, "fleetcast_rollout_download_size_bytes", &v->rollouts[i],
+                      v->rollouts[i].bytes_total);
+    s_family(f, "fleetcast_rollout_wave_start_timestamp_seconds", "gauge",
+             "When the current wave of the channel's rollout started; channels with waves only.");
+    for (size_t i = 0; i < n; i++)
+        if (v->rollouts[i].waves)
+            s_rollout_one(f, "fleetcast_rollout_wave_start_timestamp_seconds", &v->rollouts[i],
+                          (uint64_t)v->rollouts[i].wave_started);
 }
 
 static void s_config(FILE *f, const fc_view_t *v)
@@ -251,6 +327,20 @@ void fc_metrics_test(bool verbose)
     rev.acks[FC_ACK_PENDING] = 1;
     view.revs = &rev;
     view.nrevs = 1;
+    fc_rollout_info_t rollout = {.channel = "stable",
+                                 .version = "2.0",
+                                 .state = "ROLLING",
+                                 .wave = 1,
+                                 .waves = 2,
+                                 .percent = 30,
+                                 .installed = 1,
+                                 .healthy = 1,
+                                 .failed = 1,
+                                 .pending = 1,
+                                 .not_offered = 2,
+                                 .wave_started = 1700000000};
+    view.rollouts = &rollout;
+    view.nrollouts = 1;
     fc_view_counters_t c = {.broker = {.requests = 10, .denied = 2}, .chunk_bytes_served = 4096};
     fc_metrics_process_t proc;
     FC_CHECK(fc_metrics_process(&proc));
@@ -270,6 +360,18 @@ void fc_metrics_test(bool verbose)
                           "result=\"applied\"} 2\n"));
     FC_CHECK(strstr(text, "result=\"pending\"} 1\n"));
     FC_CHECK(strstr(text, "fleetcast_requests_refused_total{reason=\"permission\"} 2\n"));
+    /* The rollout: its wave, one state set, every agent in one status. */
+    FC_CHECK(strstr(text, "fleetcast_rollout_wave{channel=\"stable\"} 1\n"));
+    FC_CHECK(strstr(text, "fleetcast_rollout_waves{channel=\"stable\"} 2\n"));
+    FC_CHECK(strstr(text, "fleetcast_rollout_state{channel=\"stable\",state=\"ROLLING\"} 1\n"));
+    FC_CHECK(strstr(text, "fleetcast_rollout_state{channel=\"stable\",state=\"HALTED\"} 0\n"));
+    FC_CHECK(strstr(text, "fleetcast_rollout_offered_ratio{channel=\"stable\"} 0.30\n"));
+    FC_CHECK(strstr(text, "fleetcast_rollout_agents{channel=\"stable\",status=\"failed\"} 1\n"));
+    FC_CHECK(strstr(text, "fleetcast_rollout_agents{channel=\"stable\",status=\"not_offered\"} "
+                          "2\n"));
+    FC_CHECK(strstr(text, "fleetcast_rollout_agents_healthy{channel=\"stable\"} 1\n"));
+    FC_CHECK(strstr(text, "fleetcast_rollout_wave_start_timestamp_seconds{channel=\"stable\"} "
+                          "1700000000\n"));
     FC_CHECK(strstr(text, "fleetcast_chunk_served_bytes_total 4096\n"));
     FC_CHECK(strstr(text, "# TYPE process_cpu_seconds_total counter\n"));
     /* Every family is announced once, before its samples; every line ends. */

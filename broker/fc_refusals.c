@@ -59,6 +59,30 @@ static s_key_t *s_slot(fc_refusals_t *self, const char *key)
     return oldest;
 }
 
+/* Whether a refusal keyed key is due for a line now: *quiet gets the count of those not
+   logged since the last one. Under the lock. */
+static bool s_due(fc_refusals_t *self, const char *key, uint64_t *quiet)
+{
+    s_key_t *k = s_slot(self, key);
+    int64_t now = zclock_mono();
+    if (k->logged && now - k->logged < S_EVERY_MS) {
+        k->quiet++;
+        return false;
+    }
+    *quiet = k->quiet;
+    k->logged = now ? now : 1;
+    k->quiet = 0;
+    return true;
+}
+
+bool fc_refusals_due(fc_refusals_t *self, const char *key, uint64_t *quiet)
+{
+    pthread_mutex_lock(&self->lock);
+    bool due = s_due(self, key, quiet);
+    pthread_mutex_unlock(&self->lock);
+    return due;
+}
+
 bool fc_refusals_filter(fc_log_level_t *level, char *text, size_t size, void *arg)
 {
     fc_refusals_t *self = (fc_refusals_t *)arg;
@@ -73,24 +97,18 @@ bool fc_refusals_filter(fc_log_level_t *level, char *text, size_t size, void *ar
     else if (denied) {
         char key[S_KEY_MAX + 1];
         snprintf(key, sizeof key, "%s", denied + strlen("- denied (CURVE) client_key="));
-        s_key_t *k = s_slot(self, key);
-        int64_t now = zclock_mono();
-        if (k->logged && now - k->logged < S_EVERY_MS) {
-            k->quiet++;
-            keep = false;
-        } else {
+        uint64_t quiet = 0;
+        keep = s_due(self, key, &quiet);
+        if (keep) {
             char more[64] = "";
-            if (k->quiet)
+            if (quiet)
                 snprintf(more, sizeof more, " (%llu more refused in the last minute)",
-                         (unsigned long long)k->quiet);
+                         (unsigned long long)quiet);
             snprintf(text, size,
                      "refused a connection from %s: CURVE key %s is not enrolled (fleetcast "
                      "keys add-agent or add-publisher '%s' --data DATA to admit it)%s",
                      self->address[0] ? self->address : "?", key, key, more);
             *level = FC_LOG_WARNING;
-            k->logged = now ? now : 1;
-            k->quiet = 0;
-            keep = true;
         }
     }
     pthread_mutex_unlock(&self->lock);
@@ -136,6 +154,19 @@ void fc_refusals_test(bool verbose)
         snprintf(text, sizeof text, "zauth: - denied (CURVE) client_key=K%d", i);
         FC_CHECK(fc_refusals_filter(&level, text, sizeof text, r));
     }
+    /* Connections that failed before a key: per kind and address, once a minute. The keys
+       above all logged long ago, so the new ones take their slots, not each other's. */
+    for (size_t i = 0; i < S_KEYS; i++)
+        r->keys[i].logged = 1;
+    uint64_t quiet = 99;
+    FC_CHECK(fc_refusals_due(r, "plain 10.0.0.9", &quiet) && quiet == 0);
+    FC_CHECK(!fc_refusals_due(r, "plain 10.0.0.9", &quiet));
+    FC_CHECK(fc_refusals_due(r, "plain 10.0.0.8", &quiet));
+    FC_CHECK(fc_refusals_due(r, "crypto 10.0.0.9", &quiet));
+    for (size_t i = 0; i < S_KEYS; i++)
+        if (streq(r->keys[i].key, "plain 10.0.0.9"))
+            r->keys[i].logged -= S_EVERY_MS;
+    FC_CHECK(fc_refusals_due(r, "plain 10.0.0.9", &quiet) && quiet == 1);
     fc_refusals_destroy(&r);
     FC_CHECK(r == NULL);
     fc_refusals_destroy(&r);

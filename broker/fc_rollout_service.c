@@ -141,8 +141,9 @@ void fc_rollout_service_on_report(fc_rollout_service_t *self, const fc_agent_sta
 }
 
 size_t fc_rollout_service_step(fc_rollout_service_t *self, uint64_t epoch, void *pub,
-                               bool every_beat)
+                               bool every_beat, size_t *changed)
 {
+    *changed = 0;
     if (!every_beat && !self->reported)
         return 0;
     self->reported = false;
@@ -161,6 +162,7 @@ size_t fc_rollout_service_step(fc_rollout_service_t *self, uint64_t epoch, void 
                                       sizeof text) ||
                 step == FC_ROLLOUT_STAY)
                 break;
+            (*changed)++;
             if (!self->quiet)
                 zsys_info("fleetcast-broker: rollout of %s %s: %s%s%s", info.channel, info.version,
                           fc_rollout_step_name(step), *text ? ": " : "", text);

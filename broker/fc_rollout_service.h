@@ -24,8 +24,9 @@ fc_msg_t *fc_rollout_service_handle(fc_rollout_service_t *self, const fc_msg_t *
 void fc_rollout_service_on_report(fc_rollout_service_t *self, const fc_agent_status_t *status);
 
 /* Steps every rollout under way (all: every_beat, else only after a report), publishing on
-   pub an ANNOUNCE for each new wave. Returns the number published. */
+   pub an ANNOUNCE for each new wave. Returns the number published; *changed gets the number
+   of steps taken (a wave offered, a halt, a rollout done), announced or not. */
 size_t fc_rollout_service_step(fc_rollout_service_t *self, uint64_t epoch, void *pub,
-                               bool every_beat);
+                               bool every_beat, size_t *changed);
 
 #endif

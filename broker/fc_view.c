@@ -4,6 +4,7 @@
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_json.h"
+#include "fc_rollout_info.h"
 #include "fc_state.h"
 #include "fc_store_config.h"
 #include "fc_store_release_rollout.h"
@@ -20,6 +21,7 @@ void fc_view_destroy(fc_view_t **self_p)
     free(self->channels);
     free(self->counts);
     free(self->revs);
+    free(self->rollouts);
     free(self->json);
     free(self);
     *self_p = NULL;
@@ -28,12 +30,16 @@ void fc_view_destroy(fc_view_t **self_p)
 bool fc_view_changes(fc_msg_type_t type)
 {
     switch (type) {
-    case FC_MSG_HELLO:          /* an agent appears, or its channel or group changes */
-    case FC_MSG_REPORT:         /* version, state, progress, message */
-    case FC_MSG_RELEASE_COMMIT: /* a channel's current release */
-    case FC_MSG_CONFIG_PUSH:    /* a revision, and an audit entry */
-    case FC_MSG_CONFIG_ACK:     /* convergence */
-    case FC_MSG_TRUST_PUSH:     /* an audit entry */
+    case FC_MSG_HELLO:           /* an agent appears, or its channel or group changes */
+    case FC_MSG_REPORT:          /* version, state, progress, message */
+    case FC_MSG_RELEASE_COMMIT:  /* a channel's current release */
+    case FC_MSG_CONFIG_PUSH:     /* a revision, and an audit entry */
+    case FC_MSG_CONFIG_ACK:      /* convergence */
+    case FC_MSG_TRUST_PUSH:      /* an audit entry */
+    case FC_MSG_ROLLOUT_PLAN:    /* an audit entry */
+    case FC_MSG_ROLLOUT_PROMOTE: /* a rollout's state and wave */
+    case FC_MSG_ROLLOUT_PAUSE:
+    case FC_MSG_ROLLOUT_RESUME:
         return true;
     default:
         return false;
@@ -89,10 +95,14 @@ static void s_json_releases(fc_json_t *j, const fc_view_t *v)
         fc_json_close(j);
     }
     fc_json_close_array(j);
-    /* Release waves (rollouts per channel: wave, installed, failed, rolled back, pending) are
-       being added separately: they go here, as "rollouts", one object per channel. */
+    /* Each channel's rollout, with the members release status --json has. */
     fc_json_key(j, "rollouts");
     fc_json_open_array(j);
+    for (size_t i = 0; i < v->nrollouts; i++) {
+        fc_json_open(j);
+        fc_rollout_info_json(j, &v->rollouts[i]);
+        fc_json_close(j);
+    }
     fc_json_close_array(j);
 }
 
@@ -209,6 +219,8 @@ fc_view_t *fc_view_build(fc_store_t *store, int64_t now, int *err)
         v->online += v->counts[i].online;
     }
     if (!*err)
+        *err = fc_store_rollout_status(store, "", FC_MAX_SNAPSHOT, &v->rollouts, &v->nrollouts);
+    if (!*err)
         *err = fc_store_view_revisions(store, FC_VIEW_REVISIONS, &revs, &nrevs);
     if (!*err && nrevs) {
         v->revs = calloc(nrevs, sizeof *v->revs);
@@ -256,6 +268,7 @@ void fc_view_test(bool verbose)
     fc_view_t *v = fc_view_build(store, time(NULL), &err);
     FC_CHECK(v && v->agents == 0 && v->ncounts == 0 && v->nchannels == 0);
     FC_CHECK(v->json && strstr(v->json, "\"agents\":[]") && !strchr(v->json, '\n'));
+    FC_CHECK(v->nrollouts == 0 && strstr(v->json, "\"rollouts\":[]"));
     fc_view_destroy(&v);
     FC_CHECK(!v);
 
@@ -278,6 +291,9 @@ void fc_view_test(bool verbose)
 
     FC_CHECK(fc_view_changes(FC_MSG_REPORT) && fc_view_changes(FC_MSG_CONFIG_ACK));
     FC_CHECK(!fc_view_changes(FC_MSG_GET_CHUNK) && !fc_view_changes(FC_MSG_STATUS));
+    /* A rollout's controls change what the page shows; asking for its status does not. */
+    FC_CHECK(fc_view_changes(FC_MSG_ROLLOUT_PROMOTE) && fc_view_changes(FC_MSG_ROLLOUT_PAUSE) &&
+             fc_view_changes(FC_MSG_ROLLOUT_RESUME) && !fc_view_changes(FC_MSG_ROLLOUT_STATUS));
     fc_store_destroy(&store);
     FC_CHECK(fc_remove_tree(base) == 0);
     printf("OK\n");

@@ -64,6 +64,9 @@ typedef struct {
     uint64_t agents, online;
     fc_view_rev_t *revs; /* newest first */
     size_t nrevs;
+    fc_rollout_info_t *rollouts; /* each channel's current release and its rollout, as
+                                    release status shows them */
+    size_t nrollouts;
     /* The page's document (JSON, one line): everything above plus the agents table and the
        audit tail. */
     char *json;

@@ -3,27 +3,26 @@
    so the broker never waits for an HTTP client. */
 #include "fc_view_feed.h"
 #include "fc_error.h"
-#include "fc_peers.h"
 #include "fc_store_view.h"
 
 struct fc_view_feed_t {
     fc_view_hub_t *hub;
     fc_store_t *store;
     fc_chunks_t *chunks;
-    fc_peers_t *peers; /* NULL if the monitor could not be set up: 0 peers shown */
-    bool dirty;        /* the fleet changed since the last view */
-    int64_t next_view; /* not before (zclock_mono) */
+    const fc_peers_t *peers; /* NULL if the monitor could not be set up: 0 peers shown */
+    bool dirty;              /* the fleet changed since the last view */
+    int64_t next_view;       /* not before (zclock_mono) */
     int64_t next_counters;
 };
 
 fc_view_feed_t *fc_view_feed_new(fc_view_hub_t *hub, fc_store_t *store, fc_chunks_t *chunks,
-                                 zsock_t *router)
+                                 const fc_peers_t *peers)
 {
     fc_view_feed_t *self = zmalloc(sizeof *self);
     self->hub = hub;
     self->store = store;
     self->chunks = chunks;
-    self->peers = fc_peers_new(router);
+    self->peers = peers;
     self->dirty = true; /* the first view: what the store holds at start */
     return self;
 }
@@ -33,26 +32,19 @@ void fc_view_feed_destroy(fc_view_feed_t **self_p)
     fc_view_feed_t *self = *self_p;
     if (!self)
         return;
-    fc_peers_destroy(&self->peers);
     free(self);
     *self_p = NULL;
-}
-
-zsock_t *fc_view_feed_sock(fc_view_feed_t *self)
-{
-    return self->peers ? fc_peers_sock(self->peers) : NULL;
-}
-
-void fc_view_feed_handle(fc_view_feed_t *self)
-{
-    if (self->peers)
-        fc_peers_handle(self->peers);
 }
 
 void fc_view_feed_note(fc_view_feed_t *self, fc_msg_type_t type)
 {
     if (fc_view_changes(type))
         self->dirty = true;
+}
+
+void fc_view_feed_changed(fc_view_feed_t *self)
+{
+    self->dirty = true;
 }
 
 int fc_view_feed_wait(fc_view_feed_t *self, int64_t now_ms, int wait)

@@ -6,6 +6,7 @@
 #define FC_VIEW_FEED_H
 
 #include "fc_chunks.h"
+#include "fc_peers.h"
 #include "fc_view_hub.h"
 
 /* Counters are handed over this often (a scrape sees them at most this old). */
@@ -13,16 +14,16 @@
 
 typedef struct fc_view_feed_t fc_view_feed_t;
 
-/* hub, store, chunks and the service socket router are borrowed and must outlive the feed;
-   router is monitored for its connection count (fc_peers.h). NULL if out of memory. */
+/* hub, store, chunks and peers (the service socket's connections, fc_peers.h; NULL: 0 shown)
+   are borrowed and must outlive the feed. NULL if out of memory. */
 fc_view_feed_t *fc_view_feed_new(fc_view_hub_t *hub, fc_store_t *store, fc_chunks_t *chunks,
-                                 zsock_t *router);
+                                 const fc_peers_t *peers);
 void fc_view_feed_destroy(fc_view_feed_t **self_p);
-/* The connection monitor's socket, for the broker's poller, and its handler. */
-zsock_t *fc_view_feed_sock(fc_view_feed_t *self);
-void fc_view_feed_handle(fc_view_feed_t *self);
 /* A request of this type was handled. */
 void fc_view_feed_note(fc_view_feed_t *self, fc_msg_type_t type);
+/* The fleet changed without a request: a rollout moved on by itself (a wave done or timed
+   out, a halt). */
+void fc_view_feed_changed(fc_view_feed_t *self);
 /* The poll wait (ms) shortened to when the feed has work due. */
 int fc_view_feed_wait(fc_view_feed_t *self, int64_t now_ms, int wait);
 /* Publishes what is due at now_ms (zclock_mono): a view if the fleet changed, counters. */

@@ -28,7 +28,5 @@ int fc_release_control_run(const fc_release_status_options_t *o, const char *act
                            const char *channel);
 /* The lines release status prints for r, also after a push with waves. */
 void fc_release_rollout_print(FILE *out, const fc_rollout_info_t *r);
-/* r as the members of a JSON object (the caller opened it). */
-void fc_release_rollout_json(fc_json_t *j, const fc_rollout_info_t *r);
 
 #endif

@@ -20,6 +20,7 @@
 #include "fc_push.h"
 #include "fc_release_cmd.h"
 #include "fc_release_status.h"
+#include "fc_rollout_info.h"
 #include "fc_rollout_opts.h"
 #include "fc_state.h"
 #include "fc_status_watch.h"
@@ -389,7 +390,7 @@ static int s_push(const s_options_t *o, const char *dir)
         if (res.rolling) {
             fc_json_key(j, "rollout");
             fc_json_open(j);
-            fc_release_rollout_json(j, &res.rollout);
+            fc_rollout_info_json(j, &res.rollout);
             fc_json_close(j);
         }
         if (rc)

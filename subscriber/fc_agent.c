@@ -170,6 +170,23 @@ static void s_reload(fc_agent_t *self)
 
 /* The event loop, until finished, stopped, interrupted, or (an actor: pipe not NULL) told
    "$TERM" on its pipe. */
+/* fc_agent_on_alive's call, when due. */
+static void s_alive(fc_agent_t *self, double now)
+{
+    if (!self->alive || now < self->alive_next)
+        return;
+    self->alive(self->alive_arg);
+    self->alive_next = now + self->alive_every;
+}
+
+void fc_agent_on_alive(fc_agent_t *self, fc_agent_alive_fn *fn, void *arg, uint64_t every_ms)
+{
+    self->alive = fn;
+    self->alive_arg = arg;
+    self->alive_every = (double)every_ms / 1000.0;
+    self->alive_next = 0;
+}
+
 static void s_loop(fc_agent_t *self, zsock_t *pipe)
 {
     while (!self->finished && !__atomic_load_n(&self->stop, __ATOMIC_RELAXED) &&
@@ -222,6 +239,7 @@ static void s_loop(fc_agent_t *self, zsock_t *pipe)
         if (sub && !self->finished)
             fc_session_drain_sub(self->session);
         s_status_file(self, fc_now());
+        s_alive(self, fc_now());
     }
     s_status_file(self, fc_now());
 }

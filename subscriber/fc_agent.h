@@ -28,6 +28,14 @@ int fc_agent_status_file(fc_agent_t *self, const char *path);
    does the work, between two events, without dropping a transfer. */
 void fc_agent_reload(fc_agent_t *self);
 
+/* fleetcast-agent under systemd's watchdog (WatchdogSec=): from now on the engine's own loop
+   calls fn(arg) on its thread every every_ms (late by a poll tick, 100 ms, at most, unless
+   work in the loop holds it) while it turns, so a wedged engine stops answering and systemd
+   restarts it. A hook runs on the engine's thread and holds the loop up to --hook-timeout:
+   the watchdog's interval must be longer. fn NULL: none. Call before the engine runs. */
+typedef void(fc_agent_alive_fn)(void *arg);
+void fc_agent_on_alive(fc_agent_t *self, fc_agent_alive_fn *fn, void *arg, uint64_t every_ms);
+
 void fc_agent_test(bool verbose);
 
 #endif

@@ -57,6 +57,10 @@ struct fc_agent_t {
     double started;
     fc_agent_result_t res;
     struct fc_status_file_t *status_file; /* --status-file (fc_status_file.h); NULL: none */
+    fc_agent_alive_fn *alive;             /* fc_agent_on_alive's; NULL: none */
+    void *alive_arg;
+    double alive_every; /* seconds */
+    double alive_next;  /* fc_now() of the next call */
     volatile sig_atomic_t stop;
     volatile sig_atomic_t reload; /* fc_agent_reload asked (SIGHUP) */
 

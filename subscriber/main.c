@@ -221,6 +221,13 @@ static void s_log_line(const char *line, void *arg)
     }
 }
 
+/* fc_agent_on_alive's callback: WATCHDOG=1. */
+static void s_watchdog(void *arg)
+{
+    (void)arg;
+    fc_notify_watchdog();
+}
+
 static void s_on_hup(int sig)
 {
     (void)sig;
@@ -498,6 +505,11 @@ int main(int argc, char **argv)
         if (!check || rc == FC_AGENT_EXIT_ERROR)
             fprintf(stderr, "fleetcast-agent: %s\n", r.message);
     } else {
+        /* systemd's watchdog (WatchdogSec=): answered from the engine's loop, at a third of
+           its interval, so only an engine that turns answers it. */
+        uint64_t watchdog_ms = fc_notify_watchdog_ms();
+        if (watchdog_ms)
+            fc_agent_on_alive(agent, s_watchdog, NULL, watchdog_ms / 3);
         /* Ready once the engine exists: it connects (and keeps retrying) on its own. */
         fc_notify_ready("following the channel");
         fc_agent_run(agent);

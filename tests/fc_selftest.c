@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fc_accepts.h"
 #include "fc_ack.h"
 #include "fc_agent.h"
 #include "fc_agent_trust.h"
@@ -45,6 +46,7 @@
 #include "fc_requester.h"
 #include "fc_role.h"
 #include "fc_rollout.h"
+#include "fc_rollout_info.h"
 #include "fc_session.h"
 #include "fc_sockopt.h"
 #include "fc_stamp.h"
@@ -112,6 +114,7 @@ static const s_test_t s_tests[] = {
     {"fc_metrics", fc_metrics_test},
     {"fc_http", fc_http_test},
     {"fc_peers", fc_peers_test},
+    {"fc_accepts", fc_accepts_test},
     {"fc_state", fc_state_test},
     {"fc_role", fc_role_test},
     {"fc_link", fc_link_test},
@@ -129,6 +132,7 @@ static const s_test_t s_tests[] = {
     {"fc_optval", fc_optval_test},
     {"fc_rollout", fc_rollout_test},
     {"fc_rollout_state", fc_rollout_state_test},
+    {"fc_rollout_info", fc_rollout_info_test},
     {"fc_store_release_rollout", fc_store_release_rollout_test},
 };
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # it_http.sh: the broker's HTTP endpoint (--http): /metrics passes `promtool check metrics`
 # on scrapes taken while a release rolls out and its agent counts match `fleetcast status
-# --json`; a non-loopback bind without a token refuses to start; with a token, a request
+# --json` and its rollout figures (a release in waves) match `fleetcast release status --json`;
+# a non-loopback bind without a token refuses to start; with a token, a request
 # without it or with a wrong one gets 401; nothing over HTTP writes (405, store unchanged).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
@@ -77,6 +78,72 @@ grep -q '^fleetcast_peers [1-9]' <<<"$s" || fc_fail "no connected peers: $(grep 
 grep -q '^fleetcast_channel_release_serial{channel="stable",version="2"} 2$' <<<"$s" ||
   fc_fail "channel release: $(grep release_serial <<<"$s")"
 fc_pass "after the rollout: counts match status --json, 3 online, peers connected, channel on 2"
+
+# A release in waves of 30% and 100%: wave 1 is one of the three agents, fetching 4 MiB
+# through the 1 MiB/s proxy, so it lasts seconds. Every scrape passes promtool, and the
+# rollout families (fleetcast_rollout_*) say what `release status --json` says, during wave 1
+# and once done.
+# Rollout figures of channel stable as sorted "key value" lines: from a scrape on stdin, or
+# from `release status --json` (status_rollout).
+rollout_metrics() {
+  python3 -c '
+import re, sys
+text, out = sys.stdin.read(), {"state": "NONE"}
+names = {"fleetcast_rollout_wave": "wave", "fleetcast_rollout_waves": "waves",
+         "fleetcast_rollout_agents_healthy": "healthy"}
+for name, labels, value in re.findall(r"^(fleetcast_rollout_[a-z_]+)\{([^}]*)\} (\S+)$", text, re.M):
+    l = dict(re.findall(r"(\w+)=\"([^\"]*)\"", labels))
+    if l.get("channel") != "stable":
+        continue
+    if name == "fleetcast_rollout_state":
+        if value == "1":
+            out["state"] = l["state"]
+    elif name == "fleetcast_rollout_agents":
+        out[l["status"]] = value
+    elif name in names:
+        out[names[name]] = value
+for k in sorted(out):
+    print(k, out[k])'
+}
+status_rollout() {
+  fc_cli release status --channel stable --json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)[0]
+keys = ["state", "wave", "waves", "installed", "healthy", "failed", "rolled_back", "downloading",
+        "pending", "not_offered", "offline"]
+for k in sorted(keys):
+    print(k, r[k])'
+}
+rollout_match() {
+  local m; m=$(scrape | rollout_metrics)
+  [ "$m" = "$(status_rollout)" ] && [ "$(grep -c . <<<"$m")" = 11 ]
+}
+fc_random_file "$FC_TMP/src/app" 4096
+fc_push "$FC_TMP/src" 3 --waves 30,100 >/dev/null
+rolling() { scrape | grep -q '^fleetcast_rollout_state{channel="stable",state="ROLLING"} 1$'; }
+fc_wait_for "a rolling rollout in /metrics" 3 rolling
+fc_wait_for "the rollout figures to match release status --json in wave 1" 5 rollout_match
+m=$(scrape | rollout_metrics)
+grep -qx 'wave 1' <<<"$m" && grep -qx 'waves 2' <<<"$m" && grep -qx 'not_offered 2' <<<"$m" ||
+  fc_fail "wave 1 of 2 with 2 agents not offered expected: $m"
+fc_pass "during wave 1 of 2 the rollout figures in /metrics match release status --json: $(tr '\n' ' ' <<<"$m")"
+n=0 wave1=0
+deadline=$((SECONDS + 60))
+while [ $SECONDS -lt $deadline ]; do
+  n=$((n + 1))
+  scrape >"$FC_TMP/wave.$n.prom" || fc_fail "scrape $n of the waved rollout failed"
+  promtool check metrics <"$FC_TMP/wave.$n.prom" ||
+    fc_fail "promtool refuses scrape $n of the waved rollout: $(grep rollout "$FC_TMP/wave.$n.prom")"
+  grep -q '^fleetcast_rollout_wave{channel="stable"} 1$' "$FC_TMP/wave.$n.prom" && wave1=$((wave1 + 1))
+  grep -q '^fleetcast_rollout_state{channel="stable",state="DONE"} 1$' "$FC_TMP/wave.$n.prom" &&
+    [ "$(on_version "$FC_TMP/wave.$n.prom" 3)" = 3 ] && break
+  sleep 0.3
+done
+grep -q '^fleetcast_rollout_state{channel="stable",state="DONE"} 1$' "$FC_TMP/wave.$n.prom" ||
+  fc_fail "the waved rollout did not finish: $(grep rollout "$FC_TMP/wave.$n.prom")"
+[ "$wave1" -gt 0 ] || fc_fail "no scrape saw wave 1: the waved rollout was not observed"
+fc_wait_for "the rollout figures to match release status --json once done" 5 rollout_match
+fc_pass "$n scrapes of a waved rollout ($wave1 in wave 1) pass promtool; done: $(scrape | rollout_metrics | tr '\n' ' ')"
 
 # Config convergence per revision.
 fc_config set port=8080 >/dev/null

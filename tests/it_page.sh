@@ -3,7 +3,8 @@
 # DevTools protocol by tests/fc_cdp.py) loads the page of a running broker with two agents;
 # a release push and a config change show up on the page (the channel's new release, the
 # agents' new version, the revision and its convergence) within 2 s of the change, without
-# a reload. Keeps a screenshot: BUILD/tests/it_page.png.
+# a reload, and so does the rollout of a release in waves (a canary, then promoted) on the
+# channel's rollout bar. Keeps a screenshot: BUILD/tests/it_page.png.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 
@@ -89,6 +90,37 @@ fc_wait_for "revision 1 applied by both in config status" 20 fc_config_count_ge 
 t=$(within_2s "revision 1 applied by both" "$(now)" \
   '(r => r !== null && r.cells[4].textContent.includes("applied 2"))(document.querySelector("#revisions tr[data-rev=\"1\"]"))')
 fc_pass "revision 1's convergence (applied 2) on the page $t s after config status shows it"
+
+# A release in waves: a 50% canary is one of the two agents, held for promote. The channel
+# row's rollout cell (its data-* attributes and text) follows `release status --json`
+# within 2 s, without a reload: wave 1 of 2 waiting for promote with 1 installed and 1 not
+# offered, then, once promoted, done with both installed.
+rollout_json() { fc_cli release status --channel stable --json | tr -d ' \n'; }
+rollout_is() { # STATE INSTALLED NOT_OFFERED: release status says so
+  local j; j=$(rollout_json)
+  grep -q "\"state\":\"$1\"" <<<"$j" && [ "$(fc_json_num installed <<<"$j")" = "$2" ] &&
+    [ "$(fc_json_num not_offered <<<"$j")" = "$3" ]
+}
+cell='document.querySelector("#channels tbody tr td.rollout")'
+cell_is() { # STATE WAVE WAVES INSTALLED NOT_OFFERED TEXT: the rollout cell shows it ("-": any)
+  local js="c !== null && c.querySelector(\".bar\") !== null && c.textContent.includes(\"$6\")"
+  local keys=(state wave waves installed notOffered) i args=("$@")
+  for i in 0 1 2 3 4; do
+    [ "${args[$i]}" = - ] || js+=" && c.dataset.${keys[$i]} === \"${args[$i]}\""
+  done
+  echo "(c => $js)($cell)"
+}
+fc_random_file "$FC_TMP/src/app" 256
+fc_push "$FC_TMP/src" 3 --canary 50 >/dev/null
+t=$(within_2s "the canary rollout of release 3" "$(now)" "$(channel_on 3) && $(cell_is WAITING-PROMOTE 1 2 - 1 "wave 1/2")")
+fc_pass "the canary of release 3 (wave 1/2, waiting for promote) on the channel row $t s after the push"
+fc_wait_for "the canary installed (release status)" 30 rollout_is WAITING-PROMOTE 1 1
+t=$(within_2s "the canary installed" "$(now)" "$(cell_is WAITING-PROMOTE 1 2 1 1 "1 installed")")
+fc_pass "the canary's install on the rollout bar $t s after release status --json shows it"
+fc_cli release promote --channel stable >/dev/null || fc_fail "promote refused"
+fc_wait_for "the rollout of 3 done (release status)" 30 rollout_is DONE 2 0
+t=$(within_2s "the rollout done" "$(now)" "$(cell_is DONE 2 2 2 0 "2 installed")")
+fc_pass "the promoted rollout, done with both installed, on the rollout bar $t s after release status --json shows it"
 
 [ "$(cdp eval 'window.fcMark')" = "value 42" ] || fc_fail "the page was reloaded (its mark is gone)"
 fc_pass "no reload: every change arrived over the event stream"

@@ -293,6 +293,32 @@ static void s_error(s_broker_t *self, zframe_t *peer, uint64_t req, int code, co
     s_send(self, peer, req, &reply);
 }
 
+/* A request of another protocol version: ERROR FC_EPROTO naming the version this broker
+   speaks, framed in the request's version when that is older (ERROR's layout never changes),
+   so an older agent reads "upgrade" rather than timing out or misreading. */
+static void s_error_version(s_broker_t *self, zframe_t *peer, uint64_t req, uint64_t version)
+{
+    fc_msg_t *reply = fc_msg_new(FC_MSG_ERROR);
+    reply->code = FC_EPROTO;
+    reply->proto_version = version < FC_PROTO_VERSION ? (uint32_t)version : 0;
+    if (version == UINT64_MAX)
+        snprintf(reply->text, sizeof reply->text,
+                 "malformed request: no protocol version; this broker speaks fleetcast "
+                 "protocol version %d",
+                 FC_PROTO_VERSION);
+    else
+        snprintf(reply->text, sizeof reply->text,
+                 "fleetcast protocol version %llu is not spoken here: this broker speaks "
+                 "version %d; upgrade the %s",
+                 (unsigned long long)version, FC_PROTO_VERSION,
+                 version < FC_PROTO_VERSION ? "requesting program" : "broker");
+    if (self->verbose)
+        zsys_info("fleetcast-broker: req=%llu -> ERROR %s: %s", (unsigned long long)req,
+                  fc_strerror(FC_EPROTO), reply->text);
+    self->stats.errors++;
+    s_send(self, peer, req, &reply);
+}
+
 static void s_ok(s_broker_t *self, zframe_t *peer, uint64_t req, uint64_t serial)
 {
     fc_msg_t *reply = fc_msg_new(FC_MSG_OK);
@@ -842,12 +868,16 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
     }
     uint64_t req = 0;
     bool have_req = fc_msg_peek_req(zmsg_first(msg), &req);
+    uint64_t version = FC_PROTO_VERSION;
+    (void)fc_msg_peek_version(zmsg_first(msg), &version);
     int err = FC_OK;
     fc_msg_t *m = fc_msg_decode(&msg, &err);
     zmsg_destroy(&msg);
     if (!m) {
         s_bad_peer(self, peer, key);
-        if (have_req)
+        if (have_req && version != FC_PROTO_VERSION)
+            s_error_version(self, peer, req, version);
+        else if (have_req)
             s_error(self, peer, req, FC_EPROTO, "malformed request: %s", fc_strerror(err));
         zframe_destroy(&peer);
         return;

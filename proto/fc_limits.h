@@ -6,6 +6,14 @@
 
 /* The manifest format publishers write (section 5 of PROTOCOL.md); readers take 1 and 2. */
 #define FC_MANIFEST_FORMAT 2
+/* The compact manifest of issue 13 (proto/fc_manifest_parts.h): a signed top level naming
+   pages of entries, each file naming its chunk list, pages and lists content-addressed
+   objects. Encoded, decoded and tested; not yet sent by any program. */
+#define FC_MANIFEST_FORMAT_PARTS 3
+#define FC_PAGE_MAX_ENTRIES 256u /* entries in one page */
+#define FC_PAGE_CUT_MASK 63u     /* a page ends after a path whose hash's first byte & this is 0 */
+#define FC_MAX_PAGE (1024u * 1024u)           /* page object bytes */
+#define FC_MAX_CHUNKLIST (8u * 1024u * 1024u) /* chunk list object bytes (= FC_MAX_MANIFEST) */
 
 /* The fixed chunks publishers cut before issue 13 (last one shorter), which blobs stored
    then are named by; the publisher still uploads in pieces of at most this size. The

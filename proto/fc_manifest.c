@@ -4,6 +4,7 @@
 #include "fc_envelope.h"
 #include "fc_error.h"
 #include "fc_hash.h"
+#include "fc_manifest_priv.h"
 #include "fc_mpack.h"
 #include "fc_test_check.h"
 
@@ -298,7 +299,7 @@ static int s_check_chunks(const fc_file_t *f, uint8_t (**hashes)[FC_HASH_LEN], u
 
 /* Every semantic rule of section 5 of PROTOCOL.md, on a decoded or hand-filled manifest.
    Shared by parse and sign, so a signed manifest always parses. Returns fc_error_t. */
-static int s_validate(const fc_manifest_t *self)
+int fc_manifest_check(const fc_manifest_t *self)
 {
     if (!fc_name_valid(self->product) || !fc_name_valid(self->channel) ||
         !fc_name_valid(self->version) ||
@@ -355,7 +356,7 @@ static int s_validate(const fc_manifest_t *self)
 /* ---------------------------------------------------------------------------------------- */
 /* Encoding and signing */
 
-static int s_pack_mtime(msgpack_packer *pk, fc_mtime_t t)
+int fc_manifest_pack_mtime(msgpack_packer *pk, fc_mtime_t t)
 {
     return msgpack_pack_int64(pk, t.sec) | msgpack_pack_uint32(pk, t.nsec);
 }
@@ -365,7 +366,7 @@ static int s_pack_file(msgpack_packer *pk, const fc_file_t *f)
     int rc = msgpack_pack_array(pk, S_FILE_FIELDS_2);
     rc |= msgpack_pack_uint32(pk, S_KIND_FILE);
     rc |= fc_mpack_pack_str(pk, f->path ? f->path : "");
-    rc |= s_pack_mtime(pk, f->mtime);
+    rc |= fc_manifest_pack_mtime(pk, f->mtime);
     rc |= msgpack_pack_uint32(pk, f->mode);
     rc |= msgpack_pack_uint64(pk, f->size);
     rc |= fc_mpack_pack_bin(pk, f->hash, FC_HASH_LEN);
@@ -379,22 +380,22 @@ static int s_pack_file(msgpack_packer *pk, const fc_file_t *f)
     return rc;
 }
 
-static int s_pack_dir(msgpack_packer *pk, const fc_dir_t *d)
+int fc_manifest_pack_dir(msgpack_packer *pk, const fc_dir_t *d)
 {
     int rc = msgpack_pack_array(pk, S_DIR_FIELDS_2);
     rc |= msgpack_pack_uint32(pk, S_KIND_DIR);
     rc |= fc_mpack_pack_str(pk, d->path ? d->path : "");
-    rc |= s_pack_mtime(pk, d->mtime);
+    rc |= fc_manifest_pack_mtime(pk, d->mtime);
     rc |= msgpack_pack_uint32(pk, d->mode);
     return rc;
 }
 
-static int s_pack_link(msgpack_packer *pk, const fc_link_t *l)
+int fc_manifest_pack_link(msgpack_packer *pk, const fc_link_t *l)
 {
     int rc = msgpack_pack_array(pk, S_LINK_FIELDS_2);
     rc |= msgpack_pack_uint32(pk, S_KIND_LINK);
     rc |= fc_mpack_pack_str(pk, l->path ? l->path : "");
-    rc |= s_pack_mtime(pk, l->mtime);
+    rc |= fc_manifest_pack_mtime(pk, l->mtime);
     rc |= fc_mpack_pack_str(pk, l->target ? l->target : "");
     rc |= l->external ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
     return rc;
@@ -432,20 +433,20 @@ static int s_encode_body(const void *obj, msgpack_sbuffer *sbuf)
         if (fp && best == fp)
             rc |= s_pack_file(&pk, &self->files[i++]);
         else if (dp && best == dp)
-            rc |= s_pack_dir(&pk, &self->dirs[j++]);
+            rc |= fc_manifest_pack_dir(&pk, &self->dirs[j++]);
         else if (lp && best == lp)
-            rc |= s_pack_link(&pk, &self->links[k++]);
+            rc |= fc_manifest_pack_link(&pk, &self->links[k++]);
         else /* entries with NULL paths: pack them in array order */
             rc |= i < self->nfiles  ? s_pack_file(&pk, &self->files[i++])
-                  : j < self->ndirs ? s_pack_dir(&pk, &self->dirs[j++])
-                                    : s_pack_link(&pk, &self->links[k++]);
+                  : j < self->ndirs ? fc_manifest_pack_dir(&pk, &self->dirs[j++])
+                                    : fc_manifest_pack_link(&pk, &self->links[k++]);
     }
     return rc ? -1 : 0;
 }
 
 uint8_t *fc_manifest_sign(const fc_manifest_t *self, const fc_signkey_t *key, size_t *len)
 {
-    if (!self || !key || !len || s_validate(self) != FC_OK)
+    if (!self || !key || !len || fc_manifest_check(self) != FC_OK)
         return NULL;
     /* Over FC_MAX_MANIFEST, NULL: refuse what every receiver would refuse. */
     return fc_envelope_seal_body(s_encode_body, self, key, FC_MAX_MANIFEST, len);
@@ -513,15 +514,21 @@ static int s_decode_file_1(const msgpack_object *o, fc_file_t *f)
 /* A format-2 file's fields after kind, path and mtime: mode, size, hash, chunks. */
 static int s_decode_file_2(const msgpack_object *fld, fc_file_t *f)
 {
-    const msgpack_object *chunks;
-    size_t nchunks;
     int rc = fc_mpack_u32(&fld[0], &f->mode);
     if (!rc)
         rc = fc_mpack_u64(&fld[1], &f->size);
     if (!rc)
         rc = fc_mpack_hash(&fld[2], f->hash);
     if (!rc)
-        rc = fc_mpack_array(&fld[3], FC_MAX_MANIFEST / S_MIN_CHUNK_BYTES, -1, &chunks, &nchunks);
+        rc = fc_manifest_decode_chunks(&fld[3], FC_MAX_MANIFEST / S_MIN_CHUNK_BYTES, f);
+    return rc;
+}
+
+int fc_manifest_decode_chunks(const msgpack_object *o, size_t max, fc_file_t *f)
+{
+    const msgpack_object *chunks;
+    size_t nchunks;
+    int rc = fc_mpack_array(o, max, -1, &chunks, &nchunks);
     if (!rc && nchunks > 0 && !(f->chunks = calloc(nchunks, sizeof(fc_chunk_t))))
         rc = FC_ENOMEM;
     uint64_t offset = 0;
@@ -542,6 +549,20 @@ static int s_decode_file_2(const msgpack_object *fld, fc_file_t *f)
     return rc;
 }
 
+/* A format-3 file's fields after kind, path and mtime: mode, size, hash, and the hash of its
+   chunk list (a separate object: the chunks themselves are filled in from it). */
+static int s_decode_file_3(const msgpack_object *fld, fc_file_t *f)
+{
+    int rc = fc_mpack_u32(&fld[0], &f->mode);
+    if (!rc)
+        rc = fc_mpack_u64(&fld[1], &f->size);
+    if (!rc)
+        rc = fc_mpack_hash(&fld[2], f->hash);
+    if (!rc)
+        rc = fc_mpack_hash(&fld[3], f->list_hash);
+    return rc;
+}
+
 /* Grows an entry array by one zeroed element (count bounded by the caller). */
 static void *s_grow(void *array, uint32_t *n, size_t elem)
 {
@@ -555,7 +576,8 @@ static void *s_grow(void *array, uint32_t *n, size_t elem)
 
 /* A format-2 entry, appended to the array of its kind. prev is the previous entry's path
    (order across kinds is checked here: s_validate sees each kind alone). */
-static int s_decode_entry(const msgpack_object *o, fc_manifest_t *m, const char **prev)
+int fc_manifest_decode_entry(const msgpack_object *o, fc_manifest_t *m, const char **prev,
+                             uint32_t format)
 {
     const msgpack_object *fld;
     size_t n;
@@ -605,7 +627,9 @@ static int s_decode_entry(const msgpack_object *o, fc_manifest_t *m, const char 
         rc = FC_EPROTO;
     if (!rc)
         rc = s_decode_mtime(&fld[2], mtime);
-    if (!rc && kind == S_KIND_FILE)
+    if (!rc && kind == S_KIND_FILE && format >= 3)
+        rc = s_decode_file_3(&fld[4], &m->files[m->nfiles - 1]);
+    else if (!rc && kind == S_KIND_FILE)
         rc = s_decode_file_2(&fld[4], &m->files[m->nfiles - 1]);
     else if (!rc && kind == S_KIND_DIR)
         rc = fc_mpack_u32(&fld[4], &m->dirs[m->ndirs - 1].mode);
@@ -669,7 +693,7 @@ static int s_decode_body(const msgpack_object *o, fc_manifest_t *m)
         rc = fc_mpack_array(&fld[8], FC_MAX_FILES, -1, &entries, &nentries);
     const char *prev = NULL;
     for (size_t i = 0; !rc && i < nentries; i++)
-        rc = s_decode_entry(&entries[i], m, &prev);
+        rc = fc_manifest_decode_entry(&entries[i], m, &prev, m->format);
     return rc;
 }
 
@@ -722,7 +746,7 @@ fc_manifest_t *fc_manifest_parse(const uint8_t *buf, size_t len, const fc_trust_
         memcpy(self->signer, signer, FC_PUBKEY_LEN);
         rc = s_decode_body(&obj, self);
         if (!rc)
-            rc = s_validate(self);
+            rc = fc_manifest_check(self);
         if (rc)
             fc_manifest_destroy(&self);
     }

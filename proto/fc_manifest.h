@@ -32,6 +32,9 @@ typedef struct {
     fc_chunk_t *chunks;        /* owned; contiguous from offset 0, each 1..FC_MAX_CHUNK long */
     uint32_t nchunks;
     fc_mtime_t mtime; /* format 1 carries none: 0 */
+    /* Format 3 (fc_manifest_parts.h): the hash of this file's chunk list object, whose bytes
+       the page names; zero in formats 1 and 2. */
+    uint8_t list_hash[FC_HASH_LEN];
 } fc_file_t;
 
 /* A directory: listed so empty directories and directory modes are part of a release. A
@@ -52,7 +55,7 @@ typedef struct {
 } fc_link_t;
 
 typedef struct {
-    uint32_t format; /* set by parse (1 or 2); sign always writes FC_MANIFEST_FORMAT */
+    uint32_t format; /* set by parse (1 or 2) or assemble (3); sign writes FC_MANIFEST_FORMAT */
     char product[FC_MAX_NAME + 1];
     char channel[FC_MAX_NAME + 1];
     char version[FC_MAX_NAME + 1];

@@ -722,7 +722,11 @@ zmsg_t *fc_msg_encode(fc_msg_t *self)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
     int rc = msgpack_pack_array(&pk, 3 + nfields);
-    rc = rc ? rc : msgpack_pack_uint64(&pk, FC_PROTO_VERSION);
+    uint64_t version = FC_PROTO_VERSION;
+    if (self->type == FC_MSG_ERROR && self->proto_version >= 1 &&
+        self->proto_version < FC_PROTO_VERSION)
+        version = self->proto_version; /* an older peer's version: it can read why it is refused */
+    rc = rc ? rc : msgpack_pack_uint64(&pk, version);
     rc = rc ? rc : msgpack_pack_uint64(&pk, (uint64_t)self->type);
     rc = rc ? rc : msgpack_pack_uint64(&pk, self->req);
     for (size_t i = 0; i < nfields && rc == 0; i++)
@@ -1044,7 +1048,28 @@ static const uint8_t *s_peek_scalar(const uint8_t *p, const uint8_t *end, uint64
     return p + width;
 }
 
+/* The three leading scalars of a frame: version, type, req (each set if an unsigned int). */
+static bool s_peek_header(zframe_t *frame, uint64_t out[3]);
+
 bool fc_msg_peek_req(zframe_t *frame, uint64_t *req)
+{
+    uint64_t h[3];
+    if (!s_peek_header(frame, h))
+        return false;
+    *req = h[2];
+    return true;
+}
+
+bool fc_msg_peek_version(zframe_t *frame, uint64_t *version)
+{
+    uint64_t h[3];
+    if (!s_peek_header(frame, h))
+        return false;
+    *version = h[0];
+    return true;
+}
+
+static bool s_peek_header(zframe_t *frame, uint64_t out[3])
 {
     /* Only the array header and the three leading scalars, at most 32 bytes: never the
        whole frame. Unpacking a frame of 16 MiB of nils only to read its third element made
@@ -1070,11 +1095,15 @@ bool fc_msg_peek_req(zframe_t *frame, uint64_t *req)
         return false;
     uint64_t v = 0;
     bool is_u64 = false;
-    for (int i = 0; i < 3 && p; i++)
+    out[0] = out[1] = UINT64_MAX; /* not an unsigned int: no version matches it */
+    for (int i = 0; i < 3 && p; i++) {
         p = s_peek_scalar(p, end, &v, &is_u64);
+        if (p && i < 2 && is_u64)
+            out[i] = v;
+    }
     if (!p || !is_u64)
         return false;
-    *req = v;
+    out[2] = v;
     return true;
 }
 

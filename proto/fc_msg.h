@@ -161,7 +161,11 @@ typedef struct {
    agents, items (and each item's data) and audit; fc_msg_destroy frees them. */
 typedef struct {
     fc_msg_type_t type;
-    uint64_t req;   /* request id chosen by the requester, echoed in the reply */
+    uint64_t req; /* request id chosen by the requester, echoed in the reply */
+    /* ERROR only: the protocol version to frame it in, 0 for FC_PROTO_VERSION. A broker
+       answers a request of an older version in that version (ERROR's layout is the same in
+       every version), so an older peer can read why it is refused. */
+    uint32_t proto_version;
     fc_role_t role; /* HELLO; a name from fc_role.h on the wire */
     char id[FC_MAX_NAME + 1];
     char channel[FC_MAX_NAME + 1];
@@ -317,6 +321,10 @@ bool fc_msg_type_is_rollout_request(int type);
    Reads only those leading bytes (at most 32), whatever follows them: a huge or trailing
    body costs nothing here. */
 bool fc_msg_peek_req(zframe_t *frame, uint64_t *req);
+/* Reads the protocol version of a message the codec refused, under the same conditions as
+   fc_msg_peek_req (the version is its first scalar), so the broker can tell "another version"
+   from garbage and say which version it speaks. */
+bool fc_msg_peek_version(zframe_t *frame, uint64_t *version);
 /* Receives one whole multipart message but keeps at most keep frames: a peer sending
    thousands of frames cannot make us hold them, and the rest of its message is still
    consumed so the next receive starts on a message boundary. NULL if nothing came. The

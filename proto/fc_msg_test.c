@@ -839,6 +839,26 @@ static void s_test_peek_req(void)
     f = zframe_new("\x93\x01\x05\xd0\x07", 5); /* a signed encoding of 7 */
     FC_CHECK(fc_msg_peek_req(f, &req) && req == 7);
     zframe_destroy(&f);
+    /* The version of a request of another protocol version, and of none readable. */
+    uint64_t version = 0;
+    f = zframe_new("\x96\x02\x01\x4d\xa5\x61\x67\x65\x6e\x74\xa1\x61\xa1\x61", 14);
+    FC_CHECK(fc_msg_peek_version(f, &version) && version == 2);
+    zframe_destroy(&f);
+    f = zframe_new("\x93\xca\x3f\x80\x00\x00\x01\x4d", 8);
+    FC_CHECK(fc_msg_peek_version(f, &version) && version == UINT64_MAX); /* a float */
+    zframe_destroy(&f);
+    /* An ERROR is framed in FC_PROTO_VERSION unless asked for an older one: never in a
+       version this codec does not speak (no older version exists yet: 1 is the first). */
+    for (uint32_t v = 0; v <= FC_PROTO_VERSION + 1; v++) {
+        fc_msg_t *e = fc_msg_new(FC_MSG_ERROR);
+        e->proto_version = v;
+        e->code = FC_EPROTO;
+        zmsg_t *z = fc_msg_encode(e);
+        fc_msg_destroy(&e);
+        FC_CHECK(z && fc_msg_peek_version(zmsg_first(z), &version));
+        FC_CHECK(version == (v >= 1 && v < FC_PROTO_VERSION ? v : FC_PROTO_VERSION));
+        zmsg_destroy(&z);
+    }
     const char *bad[] = {"\x92\x01\x05",
                          "\x93\x01\x05\xff",
                          "\x93\xa1\x61\x05\x01",

@@ -35,6 +35,7 @@
 #include "fc_link.h"
 #include "fc_log.h"
 #include "fc_manifest.h"
+#include "fc_manifest_parts.h"
 #include "fc_metrics.h"
 #include "fc_mpack.h"
 #include "fc_msg.h"
@@ -84,6 +85,7 @@ static const s_test_t s_tests[] = {
     {"fc_mpack", fc_mpack_test},
     {"fc_msg", fc_msg_test},
     {"fc_manifest", fc_manifest_test},
+    {"fc_manifest_parts", fc_manifest_parts_test},
     {"fc_client", fc_client_test},
     {"fc_store", fc_store_test},
     {"fc_broker", fc_broker_test},

@@ -62,6 +62,13 @@ for kind in "not msgpack|reserved byte" "wrong version" "int for role" "count 2\
   grep -qE "$kind" "$FC_TMP/client.out" || fc_fail "no case for '$kind' ran"
 done
 fc_pass "broker answers or drops $cases malformed requests and keeps serving; agent installed release 2 meanwhile"
+# A request of another protocol version is refused with the version the broker speaks (an
+# agent shows the text: "broker refused HELLO: ..."), never misread.
+grep -q "protocol version 2 (a newer agent): error 1 (.*): fleetcast protocol version 2 is not spoken here: this broker speaks version 1; upgrade the broker" "$FC_TMP/client.out" ||
+  fc_fail "a version-2 HELLO: $(grep 'version 2' "$FC_TMP/client.out")"
+grep -q "protocol version 0 (an older agent): error 1 (.*): fleetcast protocol version 0 is not spoken here: this broker speaks version 1; upgrade the requesting program" "$FC_TMP/client.out" ||
+  fc_fail "a version-0 HELLO: $(grep 'version 0' "$FC_TMP/client.out")"
+fc_pass "a request of another protocol version is told the version the broker speaks"
 
 if [ "${FC_INSECURE:-0}" = 1 ]; then
   grep -q "is ignored; reconnecting with the same (no) key it is served" "$FC_TMP/flood.out" ||

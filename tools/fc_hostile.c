@@ -524,6 +524,11 @@ static int s_client(const fc_hostile_target_t *target)
     const s_case_t attributable[] = {
         {"LIST with one trailing byte (req readable)", "\x94\x01\x0d\x4d\xa0\xc0", 6},
         {"GET_CHUNK of 3 MiB of nils (req readable)", NULL, 3u << 20},
+        /* Another protocol version: the ERROR says which version the broker speaks. */
+        {"HELLO of protocol version 2 (a newer agent)",
+         "\x96\x02\x01\x4d\xa5\x61\x67\x65\x6e\x74\xa1\x61\xa1\x61", 14},
+        {"HELLO of protocol version 0 (an older agent)",
+         "\x96\x00\x01\x4d\xa5\x61\x67\x65\x6e\x74\xa1\x61\xa1\x61", 14},
     };
     for (size_t i = 0; i < sizeof attributable / sizeof attributable[0]; i++) {
         zmsg_t *msg;

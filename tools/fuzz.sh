@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(msg manifest manifest_env revision revision_env schema trustlist)
+[ ${#targets[@]} -gt 0 ] || targets=(msg manifest manifest_env manifest_parts revision revision_env schema trustlist)
 build=${FC_FUZZ_BUILD:-build-fuzz}
 jobs=${FC_FUZZ_JOBS:-2}
 

@@ -8,6 +8,7 @@
 #include "fc_fuzz.h"
 #include "fc_hash.h"
 #include "fc_manifest.h"
+#include "fc_manifest_parts.h"
 #include "fc_msg.h"
 #include "fc_revision.h"
 #include "fc_test_check.h"
@@ -262,6 +263,44 @@ static size_t s_manifests(const char *root, const fc_signkey_t *key, uint8_t **f
     return first_len;
 }
 
+/* manifest_parts: [mode] then a page (0), a chunk list (1) or a top body (2, 3), from a
+   release of files, a directory and links cut into its format-3 parts. */
+static void s_manifest_parts(const char *root, const fc_signkey_t *key)
+{
+    fc_manifest_t *m = fc_manifest_new();
+    strcpy(m->product, "app");
+    strcpy(m->channel, "stable");
+    strcpy(m->version, "3.0");
+    m->serial = 3;
+    fc_manifest_add_dir(m, "bin", 0755, (fc_mtime_t){1600000000, 0});
+    s_add_file(m, "bin/app", 3 * FC_CHUNK_SIZE + 10);
+    s_add_file(m, "empty", 0);
+    s_add_file(m, "etc/app.conf", 100);
+    fc_manifest_add_link(m, "run", "bin/app", (fc_mtime_t){0, 0}, false);
+    int err = 0;
+    fc_mparts_t *p = fc_mparts_sign(m, key, &err);
+    FC_CHECK(p);
+    const uint8_t *body = NULL;
+    size_t blen = 0;
+    uint8_t signer[FC_PUBKEY_LEN];
+    FC_CHECK(fc_envelope_open(p->top, p->top_len, FC_MAX_MANIFEST, NULL, &body, &blen, signer) ==
+             0);
+    for (uint32_t i = 0; i <= p->nobjs; i++) {
+        const uint8_t *obj = i < p->nobjs ? p->objs[i].data : body;
+        size_t olen = i < p->nobjs ? p->objs[i].len : blen;
+        uint8_t *buf = malloc(olen + 1);
+        FC_CHECK(buf);
+        buf[0] = i == p->nobjs ? 2 : p->objs[i].kind == FC_MOBJ_PAGE ? 0 : 1;
+        memcpy(buf + 1, obj, olen);
+        char name[32];
+        snprintf(name, sizeof name, "%s-%u", i == p->nobjs ? "top" : buf[0] ? "list" : "page", i);
+        s_write(root, "manifest_parts", name, buf, olen + 1);
+        free(buf);
+    }
+    fc_mparts_destroy(&p);
+    fc_manifest_destroy(&m);
+}
+
 static const char *s_schema = "{\"keys\": {\"log.level\": {\"type\": \"string\", \"enum\": "
                               "[\"debug\", \"info\", \"warn\"]}, \"port\": {\"type\": "
                               "\"integer\", \"min\": 1, \"max\": 65535, \"reload\": "
@@ -370,6 +409,7 @@ int main(int argc, char **argv)
         s_write_msg(root, &m);
     }
     s_trustlists(root, &key);
+    s_manifest_parts(root, &key);
     s_write(root, "schema", "schema", s_schema, strlen(s_schema));
     const char *json = "{\"a\": [1, -2.5e3, true, false, null, \"x\\n\\u0041\"], \"b\": {}}";
     s_write(root, "schema", "json", json, strlen(json));

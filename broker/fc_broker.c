@@ -13,6 +13,7 @@
 #include "fc_rollout_service.h"
 #include "fc_sockopt.h"
 #include "fc_stamp.h"
+#include "fc_state.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_store_release_rollout.h"
@@ -646,15 +647,33 @@ static void s_offline_threshold(s_broker_t *self, fc_msg_t *reply)
 
 static void s_on_status(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
-    fc_msg_t *reply = fc_msg_new(FC_MSG_STATUS_REPLY);
-    int err =
-        fc_store_agents(self->store, m->channel, FC_MAX_LIST, &reply->agents, &reply->nagents);
-    s_offline_threshold(self, reply);
-    if (err) {
-        fc_msg_destroy(&reply);
-        s_error(self, peer, m->req, err, NULL);
+    size_t limit;
+    const char *why = fc_msg_page_check(m, &limit);
+    fc_state_t known;
+    if (!why && *m->state && !streq(m->state, "offline") && !fc_state_from_name(m->state, &known))
+        why = "unknown state filter: an agent state (docs/PROTOCOL.md 3.7) or offline";
+    if (why) {
+        s_error(self, peer, m->req, FC_EINVAL, why);
         return;
     }
+    fc_msg_t *reply = fc_msg_new(FC_MSG_STATUS_REPLY);
+    s_offline_threshold(self, reply);
+    int64_t online_since = (int64_t)((reply->time_ms - reply->offline_ms + 999) / 1000);
+    bool more = false;
+    int err = fc_store_agents_page(self->store, m->channel, m->cursor, m->state, online_since,
+                                   limit, &reply->agents, &reply->nagents, &more);
+    if (!err && more && !m->limit)
+        err = FC_ETOOBIG;
+    if (err) {
+        fc_msg_destroy(&reply);
+        s_error(self, peer, m->req, err,
+                err == FC_ETOOBIG ? "more agents than one reply holds, and this client does "
+                                    "not page: a newer fleetcast lists them all"
+                                  : NULL);
+        return;
+    }
+    reply->limit = m->limit ? limit : 0;
+    reply->more = more;
     s_send(self, peer, m->req, &reply);
 }
 

@@ -270,10 +270,25 @@ static fc_msg_t *s_status(fc_config_service_t *self, const fc_msg_t *m)
     uint64_t rev = m->serial;
     if (rev == 0 && fc_store_config_latest_set(self->store, &rev) != FC_OK)
         return s_error(FC_ENOTFOUND, "no config revision has been pushed yet");
+    size_t limit;
+    const char *why = fc_msg_page_check(m, &limit);
+    fc_ack_t known;
+    if (!why && *m->state && !fc_ack_from_name(m->state, &known))
+        why = "unknown state filter: an ack state (docs/PROTOCOL.md CONFIG_ACK) or pending";
+    if (why)
+        return s_error(FC_EINVAL, why);
     fc_msg_t *reply = fc_msg_new(FC_MSG_CONFIG_STATUS_REPLY);
     fc_store_rev_t info;
-    int err = fc_store_config_status(self->store, rev, FC_MAX_LIST, &info, &reply->agents,
-                                     &reply->nagents);
+    bool more = false;
+    int err = fc_store_config_status_page(self->store, rev, m->cursor, m->state, limit, &info,
+                                          &reply->agents, &reply->nagents, &more);
+    if (!err && more && !m->limit) {
+        fc_msg_destroy(&reply);
+        return s_error(FC_ETOOBIG, "more agents than one reply holds, and this client does not "
+                                   "page: a newer fleetcast lists them all");
+    }
+    reply->limit = m->limit ? limit : 0;
+    reply->more = more;
     if (err) {
         fc_msg_destroy(&reply);
         char text[FC_MAX_TEXT + 1];

@@ -636,21 +636,38 @@ static bool s_agent_row(sqlite3_stmt *st, void *entry, void *arg)
 int fc_store_agents(fc_store_t *self, const char *channel, size_t max, fc_agent_status_t **list,
                     size_t *n)
 {
+    bool more;
+    return fc_store_agents_page(self, channel, "", "", 0, max, list, n, &more);
+}
+
+int fc_store_agents_page(fc_store_t *self, const char *channel, const char *after,
+                         const char *state, int64_t online_since, size_t max,
+                         fc_agent_status_t **list, size_t *n, bool *more)
+{
     *list = NULL;
     *n = 0;
-    bool all = !channel || !*channel;
-    sqlite3_stmt *st = fc_store_prep(
-        self, all ? "SELECT id, channel, version, state, message, done, total, last_seen"
-                    " FROM agents ORDER BY id LIMIT ?"
-                  : "SELECT id, channel, version, state, message, done, total, last_seen"
-                    " FROM agents WHERE channel = ?2 ORDER BY id LIMIT ?1");
+    *more = false;
+    /* By id, after the cursor: agents arriving during a paged read land before or after it
+       and never shift the ones already read into the next page (no duplicate, no skip). */
+    sqlite3_stmt *st =
+        fc_store_prep(self, "SELECT id, channel, version, state, message, done, total, last_seen"
+                            " FROM agents WHERE id > ?2 AND (?3 = '' OR channel = ?3)"
+                            " AND (?4 = '' OR (?4 = 'offline' AND last_seen < ?5)"
+                            "      OR (state = ?4 AND last_seen >= ?5)) ORDER BY id LIMIT ?1");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
-    if (!all)
-        sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
+    /* One more than asked: whether it exists says whether more follow. */
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)max + 1);
+    sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, channel ? channel : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, state ? state : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, online_since);
     void *rows = NULL;
-    int err = fc_store_rows(st, max, sizeof **list, s_agent_row, NULL, &rows, n);
+    int err = fc_store_rows(st, max + 1, sizeof **list, s_agent_row, NULL, &rows, n);
+    if (!err && *n > max) {
+        *n = max;
+        *more = true;
+    }
     *list = rows;
     return err;
 }

@@ -158,6 +158,14 @@ int fc_store_agent_seen(fc_store_t *self, const char *id, const char *channel);
 /* Agents by id, only channel's unless channel is NULL or "", at most max. As fc_store_list. */
 int fc_store_agents(fc_store_t *self, const char *channel, size_t max, fc_agent_status_t **list,
                     size_t *n);
+/* One page of the same list: agents whose id sorts after after ("" = from the first), of
+   channel ("" = all) and in state ("" = any), by id, at most max; *more says whether
+   agents follow the last one. An agent not heard since online_since (unix seconds) is in
+   state "offline" only, whatever it last reported. A stable cursor: agents arriving
+   meanwhile never make a paged read list one twice or skip one. */
+int fc_store_agents_page(fc_store_t *self, const char *channel, const char *after,
+                         const char *state, int64_t online_since, size_t max,
+                         fc_agent_status_t **list, size_t *n, bool *more);
 
 /* --- Agent ids and agent keys (fc_store_agent_keys.c) ---------------------------------- */
 

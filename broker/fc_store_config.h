@@ -118,6 +118,11 @@ int fc_store_config_ack(fc_store_t *self, uint64_t rev, const char *id, const ch
 #define FC_STORE_NOT_COUNTED "not counted (agent first heard of after this revision): "
 int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_rev_t *info,
                            fc_agent_status_t **list, size_t *n);
+/* One page of it: agents whose id sorts after after ("" = from the first) and whose state is
+   state ("" = any), by id, at most max; *more says whether agents follow the last one. */
+int fc_store_config_status_page(fc_store_t *self, uint64_t rev, const char *after,
+                                const char *state, size_t max, fc_store_rev_t *info,
+                                fc_agent_status_t **list, size_t *n, bool *more);
 /* Number of known agents that scope applies to. */
 int fc_store_config_matching(fc_store_t *self, const char *scope, size_t *count);
 /* The halted canary revisions, at most FC_MAX_LIST (the newest), ascending, into *revs

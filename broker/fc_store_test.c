@@ -381,6 +381,29 @@ static void s_test_releases(fc_store_t **store_p, const char *dir, const char *t
     FC_CHECK(fc_store_agents(store, "beta", FC_MAX_LIST, &agents, &n) == FC_OK && n == 1);
     FC_CHECK(!strcmp(agents[0].id, "db-01"));
     free(agents);
+    /* Pages by id after a cursor; more says whether agents follow; a state filter, "offline"
+       meaning not heard since online_since. */
+    bool more;
+    FC_CHECK(fc_store_agents_page(store, "", "", "", 0, 1, &agents, &n, &more) == FC_OK && n == 1 &&
+             more && !strcmp(agents[0].id, "db-01"));
+    free(agents);
+    FC_CHECK(fc_store_agents_page(store, "", "db-01", "", 0, 1, &agents, &n, &more) == FC_OK &&
+             n == 1 && !more && !strcmp(agents[0].id, "web-01"));
+    free(agents);
+    FC_CHECK(fc_store_agents_page(store, "", "web-01", "", 0, 1, &agents, &n, &more) == FC_OK &&
+             n == 0 && !more);
+    free(agents);
+    FC_CHECK(fc_store_agents_page(store, "", "", "installed", 0, 10, &agents, &n, &more) == FC_OK &&
+             n == 1 && !strcmp(agents[0].id, "web-01"));
+    free(agents);
+    FC_CHECK(fc_store_agents_page(store, "", "", "installed", INT64_MAX, 10, &agents, &n, &more) ==
+                 FC_OK &&
+             n == 0);
+    free(agents);
+    FC_CHECK(fc_store_agents_page(store, "", "", "offline", INT64_MAX, 10, &agents, &n, &more) ==
+                 FC_OK &&
+             n == 2);
+    free(agents);
 
     uint64_t size;
     FC_CHECK(fc_store_blob_size(store, blob_b, &size) == FC_OK && size == blen);

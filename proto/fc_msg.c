@@ -2,6 +2,7 @@
 #include "fc_msg.h"
 #include "fc_ack.h"
 #include "fc_error.h"
+#include "fc_manifest.h"
 #include "fc_mpack.h"
 #include "fc_role.h"
 #include "fc_rollout_state.h"
@@ -21,7 +22,7 @@
 #define S_MAX_OBJECTS (16 + 3 * (size_t)FC_MAX_RANGES)
 #define S_ZONE_CHUNK 8192
 /* Most fields a message type has after its header. */
-#define S_MAX_FIELDS 6
+#define S_MAX_FIELDS 8
 
 /* One field of a message or compound struct, in wire order. Encoder and decoder both walk
    these tables, so the two can never disagree about a layout. */
@@ -86,6 +87,8 @@ typedef struct {
 #define M_ITEMS {F_ITEMS, 0, FC_MAX_SNAPSHOT, -1}
 #define M_AUDIT {F_AUDIT, 0, FC_MAX_LIST, -1}
 #define M_TRUSTLIST {F_BYTES, 0, FC_MAX_TRUSTLIST, -1}
+/* Paging (issue 19): an optional group led by the page size a list request asks for. */
+#define M_LIMIT {F_OPTU64, offsetof(fc_msg_t, limit), 0, -1}
 /* clang-format on */
 
 /* release-info = [channel, version, serial, size, files, created, mandatory] */
@@ -152,10 +155,12 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_LIST_REPLY] = {M_RELEASES},
     /* exactly the agent's own status; the blob it found corrupt at the broker, if any */
     [FC_MSG_REPORT] = {{F_AGENTS, 0, 1, 1}, {F_HASH0, offsetof(fc_msg_t, blob), 0, -1}},
-    [FC_MSG_STATUS] = {M_STR(channel)},
+    [FC_MSG_STATUS] = {M_STR(channel), M_LIMIT, M_STR(cursor), M_STR(state)},
     [FC_MSG_STATUS_REPLY] = {M_AGENTS,
                              {F_OPTU64, offsetof(fc_msg_t, offline_ms), 0, -1},
-                             M_U64(time_ms)},
+                             M_U64(time_ms),
+                             M_LIMIT,
+                             M_BOOL(more)},
     [FC_MSG_OK] = {M_U64(serial), {F_OPTBOOL, offsetof(fc_msg_t, flag), 0, -1}},
     [FC_MSG_ERROR] = {S_U32(fc_msg_t, code), M_STR(text)},
     [FC_MSG_ANNOUNCE] = {M_U64(epoch), M_U64(seq), M_STR(channel), M_U64(serial), M_STR(version)},
@@ -172,13 +177,15 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
                                 M_ITEMS,
                                 {F_OPTBYTES, 0, FC_MAX_LIST * 8, -1}},
     [FC_MSG_CONFIG_ACK] = {M_STR(id), M_STR(group), M_U64(serial), M_STR(state), M_STR(text)},
-    [FC_MSG_CONFIG_STATUS] = {M_U64(serial)},
+    [FC_MSG_CONFIG_STATUS] = {M_U64(serial), M_LIMIT, M_STR(cursor), M_STR(state)},
     [FC_MSG_CONFIG_STATUS_REPLY] = {M_U64(serial),
                                     M_BOOL(flag),
                                     M_STR(text),
                                     M_AGENTS,
                                     {F_OPTU64, offsetof(fc_msg_t, offline_ms), 0, -1},
-                                    M_U64(time_ms)},
+                                    M_U64(time_ms),
+                                    M_LIMIT,
+                                    M_BOOL(more)},
     [FC_MSG_RESTART_SLOT] = {M_STR(id), M_STR(group), M_U64(serial)},
     [FC_MSG_AUDIT] = {M_U64(serial)},
     [FC_MSG_AUDIT_REPLY] = {M_AUDIT},
@@ -258,6 +265,16 @@ bool fc_msg_agent_offline(const fc_msg_t *reply, const fc_agent_status_t *agent)
 {
     return reply->offline_ms && reply->time_ms && agent->last_seen >= 0 &&
            (uint64_t)agent->last_seen * 1000 + reply->offline_ms < reply->time_ms;
+}
+
+const char *fc_msg_page_check(const fc_msg_t *req, size_t *limit)
+{
+    *limit = req->limit == 0 || req->limit > FC_MAX_LIST ? FC_MAX_LIST : (size_t)req->limit;
+    if (*req->cursor && !fc_name_valid(req->cursor))
+        return "invalid cursor: not an agent id (the last id of the previous page)";
+    if (!req->limit && (*req->cursor || *req->state))
+        return "a cursor or state without a limit: paging needs a limit of 1 or more";
+    return NULL;
 }
 
 bool fc_msg_waves_valid(const uint32_t *waves, size_t n)
@@ -494,8 +511,10 @@ static bool s_items_ok(const s_field_t *f, const fc_msg_t *self)
     return true;
 }
 
-/* Fields of the optional trailing group (0 if the layout has none): a lone F_OPTBOOL or
-   F_OPTBYTES last, or an F_OPTU64 and everything after it. */
+/* Fields of the optional trailing groups (0 if the layout has none): a lone F_OPTBOOL or
+   F_OPTBYTES last, or an F_OPTU64 and everything after it. Each further F_OPTU64 starts a
+   further group (a message that gained fields twice: STATUS_REPLY's offline threshold, then
+   its paging): groups are left off from the end, never one in the middle. */
 static size_t s_optional_tail(const s_field_t *fields, size_t nfields)
 {
     for (size_t i = 0; i < nfields; i++)
@@ -507,19 +526,44 @@ static size_t s_optional_tail(const s_field_t *fields, size_t nfields)
     return 0;
 }
 
-/* Fields actually on the wire: the optional group is left off when its first field is at
-   its empty value (false, no bytes, 0). */
+/* Whether a group whose first field is f is at its empty value (false, no bytes, "", 0). */
+static bool s_group_empty(const s_field_t *f, const fc_msg_t *self)
+{
+    return f->kind == F_OPTBOOL    ? !*S_CAT(bool, self, f)
+           : f->kind == F_OPTBYTES ? self->bytes_len == 0
+           : f->kind == F_OPTSTR   ? *S_CAT(char, self, f) == '\0'
+                                   : *S_CAT(uint64_t, self, f) == 0;
+}
+
+/* Fields actually on the wire: trailing optional groups are left off, from the last one,
+   while their first field is at its empty value. */
 static size_t s_wire_fields(const s_field_t *fields, size_t nfields, const fc_msg_t *self)
 {
     size_t tail = s_optional_tail(fields, nfields);
     if (!tail)
         return nfields;
-    const s_field_t *first = &fields[nfields - tail];
-    bool empty = first->kind == F_OPTBOOL    ? !*S_CAT(bool, self, first)
-                 : first->kind == F_OPTBYTES ? self->bytes_len == 0
-                 : first->kind == F_OPTSTR   ? *S_CAT(char, self, first) == '\0'
-                                             : *S_CAT(uint64_t, self, first) == 0;
-    return empty ? nfields - tail : nfields;
+    size_t wire = nfields;
+    for (size_t i = nfields; i-- > nfields - tail;) {
+        bool lead = i == nfields - tail || fields[i].kind == F_OPTU64;
+        if (!lead)
+            continue;
+        if (!s_group_empty(&fields[i], self))
+            break;
+        wire = i;
+    }
+    return wire;
+}
+
+/* Whether n fields on the wire are a legal length for this layout: all of them, or cut
+   at the start of an optional group. */
+static bool s_wire_length_ok(const s_field_t *fields, size_t nfields, size_t n)
+{
+    if (n == nfields)
+        return true;
+    size_t tail = s_optional_tail(fields, nfields);
+    if (!tail || n < nfields - tail || n > nfields)
+        return false;
+    return n == nfields - tail || fields[n].kind == F_OPTU64;
 }
 
 static int s_pack_field(msgpack_packer *pk, const s_field_t *f, const fc_msg_t *self)
@@ -799,11 +843,9 @@ static int s_decode_top(const msgpack_object *top, size_t frames, zframe_t **dat
         return FC_EPROTO;
     const s_field_t *fields = s_layouts[type];
     size_t nfields = s_count(fields, S_MAX_FIELDS);
-    size_t tail = s_optional_tail(fields, nfields);
-    if (tail && n == 3 + nfields - tail)
-        nfields -= tail; /* left off, all of it: stays zero */
-    else if (n != 3 + nfields)
+    if (n < 3 || !s_wire_length_ok(fields, nfields, n - 3))
         return FC_EPROTO;
+    nfields = n - 3; /* optional groups left off stay zero */
     bool has_data = fc_msg_type_has_data(type);
     if (frames != (has_data ? 2u : 1u))
         return FC_EPROTO;

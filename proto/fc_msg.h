@@ -28,9 +28,9 @@ typedef enum {
     FC_MSG_LIST_REPLY = 14,     /* B>P  releases */
     FC_MSG_REPORT = 15, /* A>B  agents[0] (own status; state one of fc_state.h), blob (found corrupt
                            at the broker; all zero = none) */
-    FC_MSG_STATUS = 16, /* P>B  channel ("" = all) */
+    FC_MSG_STATUS = 16, /* P>B  channel ("" = all), [limit, cursor, state] (optional: paging) */
     FC_MSG_STATUS_REPLY = 17, /* B>P  agents, [offline_ms, time_ms] (optional pair: the broker's
-                                 offline threshold and clock) */
+                                 offline threshold and clock), [limit, more] (paged replies) */
     FC_MSG_OK = 18, /* B>C  serial (where meaningful), flag (RESTART_SLOT: granted; on the wire only
                        when true) */
     FC_MSG_ERROR = 19,     /* B>C  code (fc_error_t), text */
@@ -44,10 +44,12 @@ typedef enum {
     FC_MSG_CONFIG_SNAPSHOT = 24, /* B>C  epoch, seq, serial (latest rev), flag (more to come), items
                                     (signed revisions matching the agent's scopes, rev order) */
     FC_MSG_CONFIG_ACK = 25,      /* A>B  id, group, serial (rev), state, text (reason) -> OK */
-    FC_MSG_CONFIG_STATUS = 26,   /* P>B  serial (rev; 0 = latest) -> CONFIG_STATUS_REPLY */
+    FC_MSG_CONFIG_STATUS = 26,   /* P>B  serial (rev; 0 = latest), [limit, cursor, state] ->
+                                    CONFIG_STATUS_REPLY */
     FC_MSG_CONFIG_STATUS_REPLY =
         27, /* B>P  serial, flag (halted), text (halt reason), agents (id, channel = group, state,
-               message; state "pending" for no answer), [offline_ms, time_ms] as STATUS_REPLY */
+               message; state "pending" for no answer), [offline_ms, time_ms], [limit, more] as
+               STATUS_REPLY */
     FC_MSG_RESTART_SLOT = 28,    /* A>B  id, group, serial (rev) -> OK with flag (granted) */
     FC_MSG_AUDIT = 29,           /* P>B  serial (max entries, 0 = default 100) -> AUDIT_REPLY */
     FC_MSG_AUDIT_REPLY = 30,     /* B>P  audit */
@@ -198,6 +200,14 @@ typedef struct {
     size_t nrollouts;
     uint64_t offline_ms; /* STATUS_REPLY, CONFIG_STATUS_REPLY: an agent not heard for this long
                             (by time_ms, the broker's clock) is offline */
+    /* Paging of STATUS and CONFIG_STATUS (an optional trailing group, docs/PROTOCOL.md
+       "Paging"). Request: limit (page size, 1 to FC_MAX_LIST; 0 = an old, unpaged request),
+       cursor (list the agents whose id sorts after it; "" = from the first), state (only
+       agents in this state; "" = all). Reply: limit (the page size used), more (agents
+       follow the last one listed: ask again with its id as cursor). */
+    uint64_t limit;
+    char cursor[FC_MAX_NAME + 1];
+    bool more;
 } fc_msg_t;
 
 /* New empty message of the given type; never NULL (aborts on out of memory, like CZMQ). */
@@ -269,6 +279,12 @@ fc_msg_t *fc_msg_recv_req(void *sock, zframe_t **routing_id_p, int *err, uint64_
    optional [offline_ms, time_ms] is there and the broker had not heard the agent for
    offline_ms at time_ms (its clock, not ours). */
 bool fc_msg_agent_offline(const fc_msg_t *reply, const fc_agent_status_t *agent);
+/* A paged list request's parameters (STATUS, CONFIG_STATUS): *limit gets the page size to
+   use (limit 0, an old unpaged request, or above FC_MAX_LIST: FC_MAX_LIST). NULL if they
+   are usable, else a one-line reason (static) for an FC_EINVAL error: a cursor that is not
+   an agent id, or a cursor or state without a limit. The state filter's names are each
+   list's own, checked by the service. */
+const char *fc_msg_page_check(const fc_msg_t *req, size_t *limit);
 /* Whether waves (n of them) are a rollout's waves: 1 to FC_MAX_WAVES cumulative percentages
    from 1 to 100, strictly rising, the last 100. */
 bool fc_msg_waves_valid(const uint32_t *waves, size_t n);

@@ -437,7 +437,7 @@ static fc_msg_t *s_query(const s_options_t *o, fc_msg_t **req_p, fc_msg_type_t w
         fc_msg_destroy(req_p);
         return NULL;
     }
-    fc_msg_t *reply = fc_client_call(client, req_p, o->timeout_ms);
+    fc_msg_t *reply = fc_client_call_pages(client, req_p, o->timeout_ms);
     char why[512];
     if (!reply && fc_client_why(client, why, sizeof why))
         fprintf(stderr, "fleetcast: %s\n", why);
@@ -524,9 +524,20 @@ static int s_status(const s_options_t *o)
                              o->state);
     fc_msg_t *req = fc_msg_new(FC_MSG_STATUS);
     fc_msg_set_str(req->channel, sizeof req->channel, o->channel ? o->channel : "");
+    /* The broker filters by state (offline included) and sends the list page by page. */
+    fc_msg_set_str(req->state, sizeof req->state, o->state ? o->state : "");
+    req->limit = FC_MAX_LIST;
     fc_msg_t *reply = s_query(o, &req, FC_MSG_STATUS_REPLY);
     if (!reply)
         return 1;
+    if (reply->more) { /* never a cut list without saying so */
+        fprintf(stderr,
+                "fleetcast: the broker said more agents follow %s but sent none: "
+                "the list would be cut\n",
+                reply->nagents ? reply->agents[reply->nagents - 1].id : "the start");
+        fc_msg_destroy(&reply);
+        return 1;
+    }
     size_t shown = 0;
     if (o->json) {
         fc_json_t *j = fc_json_new();

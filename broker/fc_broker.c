@@ -17,6 +17,7 @@
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_store_release_rollout.h"
+#include "fc_store_view.h"
 #include "fc_suspects.h"
 #include "fc_text.h"
 #include "fc_trust_service.h"
@@ -38,6 +39,8 @@
 #define S_BATCH 256
 /* Peers remembered for malformed-message counting; forgotten all at once past this. */
 #define S_MAX_BAD_PEERS 10000
+/* Failure reasons per channel in a STATUS_SUMMARY_REPLY: the most common ones. */
+#define S_SUMMARY_REASONS 5
 
 /* A reply waiting for its batch's commit. */
 typedef struct {
@@ -677,6 +680,24 @@ static void s_on_status(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
+/* STATUS_SUMMARY: counted in the store, one small reply whatever the fleet size. */
+static void s_on_status_summary(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    fc_msg_t *reply = fc_msg_new(FC_MSG_STATUS_SUMMARY_REPLY);
+    s_offline_threshold(self, reply);
+    int64_t online_since = (int64_t)((reply->time_ms - reply->offline_ms + 999) / 1000);
+    int err = fc_store_view_summary(self->store, m->channel, online_since, S_SUMMARY_REASONS,
+                                    FC_MAX_LIST, &reply->counts, &reply->ncounts);
+    if (err) {
+        fc_msg_destroy(&reply);
+        s_error(self, peer, m->req, err,
+                err == FC_ETOOBIG ? "more (channel, version, state) groups than one summary holds"
+                                  : NULL);
+        return;
+    }
+    s_send(self, peer, m->req, &reply);
+}
+
 /* A service's answer to m: publishes its announcement (*ann_p, may be NULL), counts an ERROR,
    sends the reply. Takes both. */
 static void s_service_reply(s_broker_t *self, zframe_t *peer, const fc_msg_t *m, fc_msg_t **ann_p,
@@ -846,6 +867,9 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         break;
     case FC_MSG_STATUS:
         s_on_status(self, peer, m);
+        break;
+    case FC_MSG_STATUS_SUMMARY:
+        s_on_status_summary(self, peer, m);
         break;
     default:
         if (fc_msg_type_is_config_request(m->type)) {

@@ -9,6 +9,7 @@
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h" /* fc_store_exec: a batch commit made to fail */
+#include "fc_store_view.h"
 #include "fc_test_check.h"
 
 #include <errno.h>
@@ -404,6 +405,18 @@ static void s_test_releases(fc_store_t **store_p, const char *dir, const char *t
                  FC_OK &&
              n == 2);
     free(agents);
+    /* The summary: a row per (channel, version, state), offline counted; FC_ETOOBIG rather
+       than a summary cut. */
+    fc_fleet_count_t *counts;
+    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 10, &counts, &n) == FC_OK && n == 2);
+    FC_CHECK(!strcmp(counts[0].channel, "beta") && counts[0].agents == 1 &&
+             counts[0].offline == 0 && !*counts[0].reason);
+    FC_CHECK(!strcmp(counts[1].state, "installed") && counts[1].agents == 1);
+    free(counts);
+    FC_CHECK(fc_store_view_summary(store, "beta", INT64_MAX, 5, 10, &counts, &n) == FC_OK &&
+             n == 1 && counts[0].offline == 1);
+    free(counts);
+    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 1, &counts, &n) == FC_ETOOBIG && !counts);
 
     uint64_t size;
     FC_CHECK(fc_store_blob_size(store, blob_b, &size) == FC_OK && size == blen);

@@ -57,6 +57,7 @@ typedef enum {
                    asking agent's id (its rollout wave) after release 1 */
     F_WAVES,    /* fc_msg_t waves/nwaves: [u32] of at most size */
     F_ROLLOUTS, /* fc_msg_t rollouts: [rollout-info] of at most size */
+    F_COUNTS,   /* fc_msg_t counts: [fleet-count] of at most size */
 } s_kind_t;
 
 typedef struct {
@@ -107,6 +108,17 @@ static const s_field_t s_agent_fields[] = {S_STR(fc_agent_status_t, id),
                                            S_U64(fc_agent_status_t, done),
                                            S_U64(fc_agent_status_t, total),
                                            S_I64(fc_agent_status_t, last_seen),
+                                           {F_END, 0, 0, -1}};
+
+/* fleet-count = [channel, version, state, reason, agents, offline, done, total] */
+static const s_field_t s_count_fields[] = {S_STR(fc_fleet_count_t, channel),
+                                           S_STR(fc_fleet_count_t, version),
+                                           S_STR(fc_fleet_count_t, state),
+                                           S_STR(fc_fleet_count_t, reason),
+                                           S_U64(fc_fleet_count_t, agents),
+                                           S_U64(fc_fleet_count_t, offline),
+                                           S_U64(fc_fleet_count_t, done),
+                                           S_U64(fc_fleet_count_t, total),
                                            {F_END, 0, 0, -1}};
 
 /* audit-entry = [time, who, action, detail, result] */
@@ -212,6 +224,10 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_ROLLOUT_PROMOTE] = {M_STR(channel)},
     [FC_MSG_ROLLOUT_PAUSE] = {M_STR(channel)},
     [FC_MSG_ROLLOUT_RESUME] = {M_STR(channel)},
+    [FC_MSG_STATUS_SUMMARY] = {M_STR(channel)},
+    [FC_MSG_STATUS_SUMMARY_REPLY] = {{F_COUNTS, 0, FC_MAX_LIST, -1},
+                                     M_U64(offline_ms),
+                                     M_U64(time_ms)},
 };
 
 static const char *s_names[FC_MSG_TYPE_MAX] = {
@@ -259,6 +275,8 @@ static const char *s_names[FC_MSG_TYPE_MAX] = {
     [FC_MSG_ROLLOUT_PROMOTE] = "ROLLOUT_PROMOTE",
     [FC_MSG_ROLLOUT_PAUSE] = "ROLLOUT_PAUSE",
     [FC_MSG_ROLLOUT_RESUME] = "ROLLOUT_RESUME",
+    [FC_MSG_STATUS_SUMMARY] = "STATUS_SUMMARY",
+    [FC_MSG_STATUS_SUMMARY_REPLY] = "STATUS_SUMMARY_REPLY",
 };
 
 bool fc_msg_agent_offline(const fc_msg_t *reply, const fc_agent_status_t *agent)
@@ -392,6 +410,7 @@ void fc_msg_destroy(fc_msg_t **self_p)
     free(self->ranges);
     free(self->releases);
     free(self->agents);
+    free(self->counts);
     for (size_t i = 0; i < self->nitems && self->items; i++)
         free(self->items[i].data);
     free(self->items);
@@ -595,6 +614,13 @@ static int s_pack_field(msgpack_packer *pk, const s_field_t *f, const fc_msg_t *
         for (size_t i = 0; i < self->nreleases && rc == 0; i++)
             rc = s_pack_struct(pk, s_release_fields, &self->releases[i]);
         return rc;
+    case F_COUNTS:
+        if (!s_list_ok(f, self->counts, self->ncounts))
+            return -1;
+        rc = msgpack_pack_array(pk, self->ncounts);
+        for (size_t i = 0; i < self->ncounts && rc == 0; i++)
+            rc = s_pack_struct(pk, s_count_fields, &self->counts[i]);
+        return rc;
     case F_AGENTS:
         if (!s_list_ok(f, self->agents, self->nagents))
             return -1;
@@ -775,6 +801,12 @@ static int s_read_field(const msgpack_object *o, const s_field_t *f, fc_msg_t *s
                          &self->nreleases, &items);
         for (size_t i = 0; i < self->nreleases && rc == 0; i++)
             rc = s_read_struct(&items[i], s_release_fields, &self->releases[i]);
+        return rc;
+    case F_COUNTS:
+        rc = s_read_list(o, f, sizeof(fc_fleet_count_t), (void **)&self->counts, &self->ncounts,
+                         &items);
+        for (size_t i = 0; i < self->ncounts && rc == 0; i++)
+            rc = s_read_struct(&items[i], s_count_fields, &self->counts[i]);
         return rc;
     case F_AGENTS:
         rc = s_read_list(o, f, sizeof(fc_agent_status_t), (void **)&self->agents, &self->nagents,

@@ -72,6 +72,9 @@ typedef enum {
     FC_MSG_ROLLOUT_PROMOTE = 42,      /* P>B  channel -> OK (serial) */
     FC_MSG_ROLLOUT_PAUSE = 43,        /* P>B  channel -> OK (serial) */
     FC_MSG_ROLLOUT_RESUME = 44,       /* P>B  channel -> OK (serial) */
+    /* Fleet summary (issue 19): counted by the broker, one small reply whatever the fleet. */
+    FC_MSG_STATUS_SUMMARY = 45,       /* P>B  channel ("" = all) -> STATUS_SUMMARY_REPLY */
+    FC_MSG_STATUS_SUMMARY_REPLY = 46, /* B>P  counts, offline_ms, time_ms */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 
@@ -145,6 +148,21 @@ typedef struct {
     uint64_t offline;     /* not heard for the broker's offline threshold */
 } fc_rollout_info_t;
 
+/* One row of a STATUS_SUMMARY_REPLY. With reason "": how many agents of channel run version
+   and last reported state, how many of those are offline, and the bytes done and total of
+   those downloading. With a reason: how many agents of channel in state (a failure) last said
+   reason (version ""), the most common reasons first. */
+typedef struct {
+    char channel[FC_MAX_NAME + 1];
+    char version[FC_MAX_NAME + 1];
+    char state[FC_MAX_NAME + 1];
+    char reason[FC_MAX_TEXT + 1];
+    uint64_t agents;
+    uint64_t offline;
+    uint64_t done;
+    uint64_t total;
+} fc_fleet_count_t;
+
 /* One opaque byte string in a list (CONFIG_SNAPSHOT items). */
 typedef struct {
     uint8_t *data; /* malloc'd */
@@ -208,6 +226,8 @@ typedef struct {
     uint64_t limit;
     char cursor[FC_MAX_NAME + 1];
     bool more;
+    fc_fleet_count_t *counts; /* STATUS_SUMMARY_REPLY: at most FC_MAX_LIST */
+    size_t ncounts;
 } fc_msg_t;
 
 /* New empty message of the given type; never NULL (aborts on out of memory, like CZMQ). */

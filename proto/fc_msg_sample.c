@@ -160,6 +160,27 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
         s_add_agents(m, 1);
         memset(m->blob, 0xbc, FC_HASH_LEN);
         break;
+    case FC_MSG_STATUS_SUMMARY:
+        fc_msg_set_str(m->channel, sizeof m->channel, "beta");
+        break;
+    case FC_MSG_STATUS_SUMMARY_REPLY:
+        m->ncounts = 2;
+        m->counts = calloc(2, sizeof *m->counts);
+        FC_CHECK(m->counts);
+        fc_msg_set_str(m->counts[0].channel, sizeof m->counts[0].channel, "beta");
+        fc_msg_set_str(m->counts[0].version, sizeof m->counts[0].version, "2.0");
+        fc_msg_set_str(m->counts[0].state, sizeof m->counts[0].state, "downloading");
+        m->counts[0].agents = 9000, m->counts[0].offline = 12;
+        m->counts[0].done = 1 << 20, m->counts[0].total = 1 << 22;
+        m->counts[1] = m->counts[0];
+        fc_msg_set_str(m->counts[1].version, sizeof m->counts[1].version, "");
+        fc_msg_set_str(m->counts[1].state, sizeof m->counts[1].state, "failed");
+        fc_msg_set_str(m->counts[1].reason, sizeof m->counts[1].reason, "disk full");
+        m->counts[1].agents = 40, m->counts[1].offline = m->counts[1].done = 0;
+        m->counts[1].total = 0;
+        m->offline_ms = 30000;
+        m->time_ms = 1700000000123ull;
+        break;
     case FC_MSG_STATUS_REPLY:
         s_add_agents(m, 2);
         m->offline_ms = 30000; /* the optional pair, present */

@@ -80,6 +80,75 @@ int fc_status_summarise(const fc_agent_status_t *agents, size_t n,
     return 0;
 }
 
+/* The channel's entry, added with its name if new (list has room for one more). */
+static fc_status_summary_t *s_entry(fc_status_summary_t *list, size_t *count, const char *channel)
+{
+    fc_status_summary_t *s = s_find(list, *count, channel);
+    if (!s) {
+        s = &list[(*count)++];
+        snprintf(s->channel, sizeof s->channel, "%s", channel);
+    }
+    return s;
+}
+
+static bool s_failure(const char *state)
+{
+    return streq(state, "failed") || streq(state, "rejected") || streq(state, "rolled-back");
+}
+
+int fc_status_summarise_counts(const fc_msg_t *summary, const fc_release_info_t *releases,
+                               size_t nreleases, fc_status_summary_t **out, size_t *nout)
+{
+    size_t n = summary->ncounts;
+    fc_status_summary_t *list = calloc(n + nreleases + 1, sizeof *list);
+    uint64_t *serials = calloc(n + nreleases + 1, sizeof *serials);
+    if (!list || !serials) {
+        free(list);
+        free(serials);
+        return -1;
+    }
+    size_t count = 0;
+    for (size_t i = 0; i < nreleases; i++) {
+        fc_status_summary_t *s = s_entry(list, &count, releases[i].channel);
+        if (releases[i].serial > serials[s - list]) {
+            serials[s - list] = releases[i].serial;
+            snprintf(s->current, sizeof s->current, "%s", releases[i].version);
+        }
+    }
+    free(serials);
+    for (size_t i = 0; i < n; i++) {
+        const fc_fleet_count_t *c = &summary->counts[i];
+        fc_status_summary_t *s = s_entry(list, &count, c->channel);
+        if (*c->reason)
+            continue; /* a reason row: its agents are counted in their group's row */
+        s->agents += c->agents;
+        s->offline += c->offline;
+        if (*s->current && streq(c->version, s->current))
+            s->on_current += c->agents;
+        if (streq(c->state, "downloading")) {
+            s->downloading += c->agents;
+            s->done += c->done;
+            s->total += c->total;
+        }
+        if (s_failure(c->state))
+            s->failed += c->agents;
+    }
+    for (size_t i = 0; i < count; i++) { /* every entry borrows all rows, reads its own */
+        list[i].rows = summary->counts;
+        list[i].nrows = n;
+    }
+    qsort(list, count, sizeof *list, s_by_channel);
+    *out = list;
+    *nout = count;
+    return 0;
+}
+
+/* Whether row is one of s's channel and, reason or not, of the kind asked. */
+static bool s_mine(const fc_status_summary_t *s, const fc_fleet_count_t *row, bool reason)
+{
+    return streq(row->channel, s->channel) && (*row->reason != '\0') == reason;
+}
+
 /* "stable: 5 agents, 3 on 2.0 (current), 1 downloading 45% (1.2 MiB of 2.7 MiB), 1 failed,
    0 offline" */
 void fc_status_summary_line(FILE *f, const fc_status_summary_t *s, const char *eol)
@@ -98,6 +167,36 @@ void fc_status_summary_line(FILE *f, const fc_status_summary_t *s, const char *e
     }
     fprintf(f, ", %llu failed, %llu offline%s\n", (unsigned long long)s->failed,
             (unsigned long long)s->offline, eol);
+    for (size_t i = 0; i < s->nrows; i++)
+        if (s_mine(s, &s->rows[i], true))
+            fprintf(f, "  %llu %s: %s%s\n", (unsigned long long)s->rows[i].agents, s->rows[i].state,
+                    s->rows[i].reason, eol);
+}
+
+/* The channel's agents by version or state as a JSON object under key (reason rows aside). */
+static void s_json_by(fc_json_t *j, const char *key, const fc_status_summary_t *s, bool version)
+{
+    fc_json_key(j, key);
+    fc_json_open(j);
+    for (size_t i = 0; i < s->nrows; i++) {
+        const fc_fleet_count_t *c = &s->rows[i];
+        const char *name = version ? c->version : c->state;
+        if (!s_mine(s, c, false))
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = s_mine(s, &s->rows[k], false) &&
+                   streq(version ? s->rows[k].version : s->rows[k].state, name);
+        if (seen)
+            continue;
+        uint64_t sum = 0;
+        for (size_t k = i; k < s->nrows; k++)
+            if (s_mine(s, &s->rows[k], false) &&
+                streq(version ? s->rows[k].version : s->rows[k].state, name))
+                sum += s->rows[k].agents;
+        fc_json_key_uint(j, *name ? name : "(none)", sum);
+    }
+    fc_json_close(j);
 }
 
 void fc_status_summary_json(fc_json_t *j, const fc_status_summary_t *list, size_t n)
@@ -115,6 +214,22 @@ void fc_status_summary_json(fc_json_t *j, const fc_status_summary_t *list, size_
         fc_json_key_uint(j, "total", s->total);
         fc_json_key_uint(j, "failed", s->failed);
         fc_json_key_uint(j, "offline", s->offline);
+        if (s->rows) {
+            fc_json_key_uint(j, "online", s->agents - s->offline);
+            s_json_by(j, "versions", s, true);
+            s_json_by(j, "states", s, false);
+            fc_json_key(j, "reasons");
+            fc_json_open_array(j);
+            for (size_t k = 0; k < s->nrows; k++)
+                if (s_mine(s, &s->rows[k], true)) {
+                    fc_json_open(j);
+                    fc_json_key_str(j, "state", s->rows[k].state);
+                    fc_json_key_str(j, "reason", s->rows[k].reason);
+                    fc_json_key_uint(j, "agents", s->rows[k].agents);
+                    fc_json_close(j);
+                }
+            fc_json_close_array(j);
+        }
         fc_json_close(j);
     }
     fc_json_close_array(j);

@@ -17,9 +17,12 @@ typedef struct {
     uint64_t agents;
     uint64_t on_current;
     uint64_t downloading;
-    uint64_t done, total; /* bytes, over the agents downloading */
-    uint64_t failed;      /* failed, rejected or rolled back */
-    uint64_t offline;     /* not heard from for the broker's offline threshold */
+    uint64_t done, total;         /* bytes, over the agents downloading */
+    uint64_t failed;              /* failed, rejected or rolled back */
+    uint64_t offline;             /* not heard from for the broker's offline threshold */
+    const fc_fleet_count_t *rows; /* this channel's rows of the broker's summary (borrowed
+                                     from the STATUS_SUMMARY_REPLY; NULL from agents) */
+    size_t nrows;
 } fc_status_summary_t;
 
 /* Summarises agents (n of them) by channel given the releases the broker lists (any order;
@@ -30,11 +33,16 @@ typedef struct {
 int fc_status_summarise(const fc_agent_status_t *agents, size_t n,
                         const fc_release_info_t *releases, size_t nreleases, int64_t now,
                         int64_t offline_s, fc_status_summary_t **out, size_t *nout);
+/* As fc_status_summarise, from the broker's own counts (summary, a STATUS_SUMMARY_REPLY,
+   must outlive *out: each entry borrows its rows), whatever the fleet size. */
+int fc_status_summarise_counts(const fc_msg_t *summary, const fc_release_info_t *releases,
+                               size_t nreleases, fc_status_summary_t **out, size_t *nout);
 /* Whether an agent in this state has reached a final state (nothing to watch). */
 bool fc_status_final(const char *state);
 /* One summary as a line for people, eol written before its newline. */
 void fc_status_summary_line(FILE *f, const fc_status_summary_t *s, const char *eol);
-/* The summaries as a JSON array. */
+/* The summaries as a JSON array; from the broker's counts, each object also has online,
+   versions and states (objects of counts) and reasons (the most common failure messages). */
 void fc_status_summary_json(fc_json_t *j, const fc_status_summary_t *list, size_t n);
 
 void fc_status_summary_test(bool verbose);

@@ -3,12 +3,15 @@
 # handshakes for 10,000 take too long on a 2-core test machine) against a real broker:
 # `status --json` lists exactly 10,000, `config status` of a revision all of them acked
 # counts 10,000, and reads while more agents arrive in the middle of the id order never
-# list one twice nor miss one that was there before the read began.
+# list one twice nor miss one that was there before the read began; `status --summary`,
+# counted by the broker, counts them all with the most common failure reason, and `status
+# --state failed` lists only the failed ones (filtered by the broker).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 FC_SWARM_BIN="$FC_BIN/tools/fleetcast-swarm"
 
-FC_INSECURE=1 fc_start_broker "$FC_TMP/broker"
+# --offline-after 600: the agents report once, and the suite takes longer than 30 s.
+FC_INSECURE=1 fc_start_broker "$FC_TMP/broker" --offline-after 600
 fc_keygen
 fc_config set views.test=1 >/dev/null || fc_fail "config set failed"
 
@@ -63,3 +66,27 @@ for p in "${pids[@]}"; do wait "$p" || fc_fail "arriving swarm failed: $(cat "$F
 n=$(fc_cli status --json | ids | sort -u | wc -l)
 [ "$n" = 13000 ] || fc_fail "after the arrivals status lists $n agents, not 13000"
 fc_pass "$reads reads while 3,000 agents arrived: none listed twice, none that was there missed; 13,000 after"
+
+# 50 agents failing with one reason, 20 with another: counted by the broker.
+"$FC_SWARM_BIN" "$FC_SERVICE" 50 --prefix zz-disk --state failed --message "disk full" \
+  --insecure >"$FC_TMP/fail1.out" 2>&1 || fc_fail "failing swarm: $(cat "$FC_TMP/fail1.out")"
+"$FC_SWARM_BIN" "$FC_SERVICE" 20 --prefix zz-hook --state failed --message "hook exit 3" \
+  --insecure >"$FC_TMP/fail2.out" 2>&1 || fc_fail "failing swarm: $(cat "$FC_TMP/fail2.out")"
+out=$(fc_cli status --summary) || fc_fail "status --summary failed"
+first=$(head -1 <<<"$out")
+[ "$first" = "stable: 13070 agents, 0 on (no release), 0 downloading, 70 failed, 0 offline" ] ||
+  fc_fail "status --summary: $out"
+[ "$(sed -n 2p <<<"$out")" = "  50 failed: disk full" ] && [ "$(sed -n 3p <<<"$out")" = "  20 failed: hook exit 3" ] ||
+  fc_fail "status --summary reasons: $out"
+json=$(fc_cli status --summary --json) || fc_fail "status --summary --json failed"
+python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+assert len(s) == 1 and s[0]["agents"] == 13070 and s[0]["online"] == 13070, s
+assert s[0]["versions"] == {"1.0": 13070} and s[0]["states"] == {"failed": 70, "up-to-date": 13000}, s
+assert s[0]["reasons"][0] == {"state": "failed", "reason": "disk full", "agents": 50}, s' "$json" ||
+  fc_fail "status --summary --json: $json"
+fc_pass "status --summary (counted by the broker): $first, reasons most common first (and --json)"
+n=$(fc_cli status --state failed --json | ids | wc -l)
+[ "$n" = 70 ] || fc_fail "status --state failed lists $n agents, not 70"
+fc_pass "status --state failed lists the 70 failed agents of 13,070"

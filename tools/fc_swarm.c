@@ -32,9 +32,12 @@ typedef struct {
     const char *prefix;  /* agent id prefix */
     const char *channel; /* channel every agent reports on */
     const char *version; /* version every agent reports installed */
+    const char *state;   /* state every agent reports (fc_state.h) */
+    const char *message; /* and its message */
     uint64_t ack;        /* revision every agent acknowledges applied; 0 = none */
     uint64_t rate;       /* agents started per second; 0 = all at once */
     uint64_t timeout_s;
+    uint64_t report_every_s;
     bool hold; /* stay connected after all are done, until SIGTERM */
     bool insecure;
     const char *broker_key; /* CURVE: the broker's public cert or key */
@@ -43,33 +46,46 @@ typedef struct {
 
 static void s_usage(FILE *f)
 {
-    fprintf(f, "usage: fleetcast-swarm ENDPOINT COUNT [--first N] [--prefix P] [--channel C]\n"
-               "         [--version V] [--ack REV] [--rate N] [--timeout S] [--hold]\n"
-               "         (--insecure | --broker-key CERT --key SECRET_CERT)\n"
-               "COUNT protocol-level agents (ids P-0000000 on, from --first) connect to the\n"
-               "broker's service ENDPOINT, each on its own DEALER socket, all in one thread:\n"
-               "HELLO, SYNC, REPORT (state up-to-date, --version, default 1.0) and, with --ack,\n"
-               "CONFIG_ACK applied of revision REV. --rate starts N agents a second (default all\n"
-               "at once). Prints one line of timings; exit 0 when every agent got an answer\n"
-               "to every step, 1 otherwise. --hold keeps them connected until SIGTERM.\n");
+    fprintf(f,
+            "usage: fleetcast-swarm ENDPOINT COUNT [--first N] [--prefix P] [--channel C]\n"
+            "         [--version V] [--state S] [--message TEXT] [--ack REV] [--rate N]\n"
+            "         [--timeout S] [--hold] [--report-every S]\n"
+            "         (--insecure | --broker-key CERT --key SECRET_CERT)\n"
+            "COUNT protocol-level agents (ids P-0000000 on, from --first) connect to the\n"
+            "broker's service ENDPOINT, each on its own DEALER socket, all in one thread:\n"
+            "HELLO, SYNC, REPORT (--state, default up-to-date, --message, --version, default\n"
+            "1.0) and, with --ack,\n"
+            "CONFIG_ACK applied of revision REV. --rate starts N agents a second (default all\n"
+            "at once). Prints one line of timings; exit 0 when every agent got an answer\n"
+            "to every step, 1 otherwise. --hold keeps them connected until SIGTERM, each\n"
+            "reporting again every --report-every seconds (default 10; 0 never), as agents do.\n");
 }
 
 static int s_parse(int argc, char **argv, s_opts_t *o)
 {
-    *o = (s_opts_t){.prefix = "sim", .channel = "stable", .version = "1.0", .timeout_s = 120};
+    *o = (s_opts_t){.prefix = "sim",
+                    .channel = "stable",
+                    .version = "1.0",
+                    .state = "up-to-date",
+                    .message = "",
+                    .timeout_s = 120,
+                    .report_every_s = 10};
     char msg[256];
     int pos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        uint64_t *num = streq(a, "--first")     ? &o->first
-                        : streq(a, "--ack")     ? &o->ack
-                        : streq(a, "--rate")    ? &o->rate
-                        : streq(a, "--timeout") ? &o->timeout_s
-                                                : NULL;
+        uint64_t *num = streq(a, "--first")          ? &o->first
+                        : streq(a, "--ack")          ? &o->ack
+                        : streq(a, "--rate")         ? &o->rate
+                        : streq(a, "--timeout")      ? &o->timeout_s
+                        : streq(a, "--report-every") ? &o->report_every_s
+                                                     : NULL;
         const char **str = streq(a, "--prefix")       ? &o->prefix
                            : streq(a, "--channel")    ? &o->channel
                            : streq(a, "--version")    ? &o->version
+                           : streq(a, "--state")      ? &o->state
+                           : streq(a, "--message")    ? &o->message
                            : streq(a, "--broker-key") ? &o->broker_key
                            : streq(a, "--key")        ? &o->key
                                                       : NULL;
@@ -181,7 +197,8 @@ static fc_msg_t *s_request(const s_opts_t *o, uint64_t i, s_agent_t *a)
         fc_msg_set_str(st->id, sizeof st->id, id);
         fc_msg_set_str(st->channel, sizeof st->channel, o->channel);
         fc_msg_set_str(st->version, sizeof st->version, o->version);
-        fc_msg_set_str(st->state, sizeof st->state, fc_state_name(FC_STATE_UP_TO_DATE));
+        fc_msg_set_str(st->state, sizeof st->state, o->state);
+        fc_msg_set_str(st->message, sizeof st->message, o->message);
         break;
     case S_ACK:
         m = fc_msg_new(FC_MSG_CONFIG_ACK);
@@ -295,10 +312,26 @@ int main(int argc, char **argv)
         printf(", ack %" PRIu64 " in %" PRId64 " ms", done[S_ACK], t_step[S_ACK]);
     printf(", %" PRIu64 " errors\n", errors);
     fflush(stdout);
+    int64_t period = (int64_t)o.report_every_s * 1000, t_hold = zclock_mono();
+    uint64_t reported = 0; /* REPORTs sent this period, spread evenly over it */
     while (ok && o.hold && !zsys_interrupted) {
-        /* Connected and idle, as a real fleet between releases: drain whatever comes. */
-        if (zmq_poll(items, (int)started, 1000) < 0)
+        /* Connected and idle, as a real fleet between releases: each agent reports again
+           once a period; replies are drained. */
+        if (zmq_poll(items, (int)started, 100) < 0)
             break;
+        int64_t into = zclock_mono() - t_hold;
+        if (period && into >= period) {
+            t_hold += period;
+            into -= period;
+            reported = 0;
+        }
+        uint64_t due = period ? (uint64_t)(into * (int64_t)o.count / period) : 0;
+        for (; reported < due && reported < o.count; reported++) {
+            agents[reported].step = S_REPORT;
+            fc_msg_t *m = s_request(&o, reported, &agents[reported]);
+            if (m)
+                fc_msg_send(&m, agents[reported].sock);
+        }
         for (uint64_t k = 0; k < started; k++)
             if (items[k].revents & ZMQ_POLLIN) {
                 zmsg_t *msg = zmsg_recv(agents[where[k]].sock);

@@ -130,6 +130,14 @@ static fc_msg_t *s_filled(fc_msg_type_t type, const uint8_t *manifest, size_t ml
         strcpy(m->state, type == FC_MSG_STATUS ? "failed" : "applied");
         m->more = true;
     }
+    if (type == FC_MSG_STATUS_SUMMARY_REPLY) {
+        m->ncounts = 1;
+        m->counts = calloc(1, sizeof *m->counts);
+        strcpy(m->counts[0].channel, "stable");
+        strcpy(m->counts[0].state, "failed");
+        strcpy(m->counts[0].reason, "disk full");
+        m->counts[0].agents = 7;
+    }
     if (type == FC_MSG_ROLLOUT_PLAN) {
         m->nwaves = 3;
         m->waves[0] = 5, m->waves[1] = 25, m->waves[2] = 100;

@@ -8,11 +8,13 @@
 #include "fc_error.h"
 #include "fc_manifest.h"
 #include "fc_store_config.h"
+#include "fc_store_release_rollout.h"
 
 #include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Largest signed revision carried inside its CONFIG_ANNOUNCE; bigger ones are fetched with
    CONFIG_SYNC (a PUB message goes to every subscriber, wanted or not). */
@@ -65,7 +67,7 @@ bool fc_config_service_handles(int type)
 {
     return type == FC_MSG_CONFIG_PUSH || type == FC_MSG_CONFIG_SYNC || type == FC_MSG_CONFIG_ACK ||
            type == FC_MSG_CONFIG_STATUS || type == FC_MSG_RESTART_SLOT || type == FC_MSG_AUDIT ||
-           type == FC_MSG_CONFIG_AGENTS;
+           type == FC_MSG_CONFIG_AGENTS || type == FC_MSG_CONFIG_SUMMARY;
 }
 
 static fc_msg_t *s_error(int code, const char *text)
@@ -302,6 +304,33 @@ static fc_msg_t *s_status(fc_config_service_t *self, const fc_msg_t *m)
     return reply;
 }
 
+/* CONFIG_SUMMARY: counts per ack state, one small reply whatever the fleet size. */
+static fc_msg_t *s_summary(fc_config_service_t *self, const fc_msg_t *m)
+{
+    uint64_t rev = m->serial;
+    if (rev == 0 && fc_store_config_latest_set(self->store, &rev) != FC_OK)
+        return s_error(FC_ENOTFOUND, "no config revision has been pushed yet");
+    fc_msg_t *reply = fc_msg_new(FC_MSG_CONFIG_SUMMARY_REPLY);
+    reply->counts = calloc(FC_ACK_COUNT, sizeof *reply->counts);
+    fc_store_rev_t info;
+    int64_t online_since = (int64_t)time(NULL) - fc_store_rollout_offline_after(self->store);
+    int err = reply->counts
+                  ? fc_store_config_summary(self->store, rev, online_since, &info, reply->counts)
+                  : FC_ENOMEM;
+    if (err) {
+        fc_msg_destroy(&reply);
+        char text[FC_MAX_TEXT + 1];
+        snprintf(text, sizeof text, "revision %llu: %s", (unsigned long long)rev,
+                 err == FC_ENOTFOUND ? "no such revision" : fc_strerror(err));
+        return s_error(err, text);
+    }
+    reply->ncounts = FC_ACK_COUNT;
+    reply->serial = rev;
+    reply->flag = info.halted;
+    fc_msg_set_str(reply->text, sizeof reply->text, info.halted ? info.reason : "");
+    return reply;
+}
+
 /* CONFIG_AGENTS: who a scope matches now, for a publisher choosing a canary. */
 static fc_msg_t *s_agents(fc_config_service_t *self, const fc_msg_t *m)
 {
@@ -346,6 +375,9 @@ fc_msg_t *fc_config_service_handle(fc_config_service_t *self, const fc_msg_t *m,
         break;
     case FC_MSG_CONFIG_STATUS:
         reply = s_status(self, m);
+        break;
+    case FC_MSG_CONFIG_SUMMARY:
+        reply = s_summary(self, m);
         break;
     case FC_MSG_CONFIG_AGENTS:
         reply = s_agents(self, m);

@@ -2,6 +2,7 @@
 #ifndef FC_STORE_CONFIG_H
 #define FC_STORE_CONFIG_H
 
+#include "fc_ack.h"
 #include "fc_msg.h"
 #include "fc_store.h"
 #include <stdbool.h>
@@ -123,6 +124,11 @@ int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_
 int fc_store_config_status_page(fc_store_t *self, uint64_t rev, const char *after,
                                 const char *state, size_t max, fc_store_rev_t *info,
                                 fc_agent_status_t **list, size_t *n, bool *more);
+/* CONFIG_SUMMARY: the same agents as fc_store_config_status, counted per ack state
+   (counts[ack], named; FC_ACK_PENDING: no answer), with those not heard since online_since
+   (unix seconds) counted offline too; one pass, nothing held per agent. */
+int fc_store_config_summary(fc_store_t *self, uint64_t rev, int64_t online_since,
+                            fc_store_rev_t *info, fc_fleet_count_t counts[FC_ACK_COUNT]);
 /* Number of known agents that scope applies to. */
 int fc_store_config_matching(fc_store_t *self, const char *scope, size_t *count);
 /* The halted canary revisions, at most FC_MAX_LIST (the newest), ascending, into *revs

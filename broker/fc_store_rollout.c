@@ -322,6 +322,37 @@ int fc_store_config_status_page(fc_store_t *self, uint64_t rev, const char *afte
     return err ? err : s_fleet_list(self, scope, rev, info->seq, after, state, max, list, n, more);
 }
 
+int fc_store_config_summary(fc_store_t *self, uint64_t rev, int64_t online_since,
+                            fc_store_rev_t *info, fc_fleet_count_t counts[FC_ACK_COUNT])
+{
+    memset(counts, 0, FC_ACK_COUNT * sizeof *counts);
+    for (size_t i = 0; i < FC_ACK_COUNT; i++)
+        fc_msg_set_str(counts[i].state, sizeof counts[i].state, fc_ack_name((fc_ack_t)i));
+    int err = fc_store_config_rev(self, rev, info);
+    char scope[FC_MAX_SCOPE + 1];
+    if (!err)
+        err = fc_store_config_rev_scope(self, info, scope, sizeof scope);
+    if (err)
+        return err;
+    sqlite3_stmt *st = s_fleet_query(self, rev, info->seq, "");
+    if (!st)
+        return FC_EIO;
+    /* Counted row by row, never held: memory stays flat whatever the fleet size. */
+    s_filter_t filter = {scope, ""};
+    fc_agent_status_t a;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&a, 0, sizeof a);
+        fc_ack_t ack;
+        if (!s_status_row(st, &a, &filter) || !fc_ack_from_name(a.state, &ack))
+            continue;
+        counts[ack].agents++;
+        counts[ack].offline += a.last_seen < online_since;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? FC_OK : fc_store_sqlite_error(rc);
+}
+
 /* --- canary choice ---------------------------------------------------------------------- */
 
 int fc_store_config_agents(fc_store_t *self, const char *scope, size_t max,

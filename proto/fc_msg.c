@@ -228,6 +228,9 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_STATUS_SUMMARY_REPLY] = {{F_COUNTS, 0, FC_MAX_LIST, -1},
                                      M_U64(offline_ms),
                                      M_U64(time_ms)},
+    [FC_MSG_CONFIG_SUMMARY] = {M_U64(serial)},
+    [FC_MSG_CONFIG_SUMMARY_REPLY] =
+        {M_U64(serial), M_BOOL(flag), M_STR(text), {F_COUNTS, 0, FC_MAX_LIST, -1}},
 };
 
 static const char *s_names[FC_MSG_TYPE_MAX] = {
@@ -277,6 +280,8 @@ static const char *s_names[FC_MSG_TYPE_MAX] = {
     [FC_MSG_ROLLOUT_RESUME] = "ROLLOUT_RESUME",
     [FC_MSG_STATUS_SUMMARY] = "STATUS_SUMMARY",
     [FC_MSG_STATUS_SUMMARY_REPLY] = "STATUS_SUMMARY_REPLY",
+    [FC_MSG_CONFIG_SUMMARY] = "CONFIG_SUMMARY",
+    [FC_MSG_CONFIG_SUMMARY_REPLY] = "CONFIG_SUMMARY_REPLY",
 };
 
 bool fc_msg_agent_offline(const fc_msg_t *reply, const fc_agent_status_t *agent)
@@ -350,6 +355,7 @@ bool fc_msg_type_is_config_request(int type)
     case FC_MSG_CONFIG_SYNC:
     case FC_MSG_CONFIG_ACK:
     case FC_MSG_CONFIG_STATUS:
+    case FC_MSG_CONFIG_SUMMARY:
     case FC_MSG_CONFIG_AGENTS:
     case FC_MSG_RESTART_SLOT:
     case FC_MSG_AUDIT:

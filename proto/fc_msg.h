@@ -75,6 +75,9 @@ typedef enum {
     /* Fleet summary (issue 19): counted by the broker, one small reply whatever the fleet. */
     FC_MSG_STATUS_SUMMARY = 45,       /* P>B  channel ("" = all) -> STATUS_SUMMARY_REPLY */
     FC_MSG_STATUS_SUMMARY_REPLY = 46, /* B>P  counts, offline_ms, time_ms */
+    FC_MSG_CONFIG_SUMMARY = 47,       /* P>B  serial (rev; 0 = latest) -> CONFIG_SUMMARY_REPLY */
+    FC_MSG_CONFIG_SUMMARY_REPLY = 48, /* B>P  serial, flag (halted), text (halt reason), counts
+                                         (one per ack state: state, agents, offline) */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 
@@ -313,7 +316,8 @@ const char *fc_msg_type_name(int type);
 /* Whether messages of this type end with a data frame (CHUNK, PUT_CHUNK). */
 bool fc_msg_type_has_data(int type);
 /* Whether this type is a request of the config and trust-list services (CONFIG_PUSH,
-   CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, RESTART_SLOT, AUDIT, TRUST_PUSH, GET_TRUST). */
+   CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, CONFIG_SUMMARY, RESTART_SLOT, AUDIT, TRUST_PUSH,
+   GET_TRUST). */
 bool fc_msg_type_is_config_request(int type);
 /* Whether this type is a request of the release rollout service (ROLLOUT_PLAN,
    ROLLOUT_STATUS, ROLLOUT_PROMOTE, ROLLOUT_PAUSE, ROLLOUT_RESUME). */

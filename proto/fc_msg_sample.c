@@ -163,6 +163,9 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
     case FC_MSG_STATUS_SUMMARY:
         fc_msg_set_str(m->channel, sizeof m->channel, "beta");
         break;
+    case FC_MSG_CONFIG_SUMMARY_REPLY:
+        m->serial = 4;
+    /* fall through */
     case FC_MSG_STATUS_SUMMARY_REPLY:
         m->ncounts = 2;
         m->counts = calloc(2, sizeof *m->counts);
@@ -172,14 +175,14 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
         fc_msg_set_str(m->counts[0].state, sizeof m->counts[0].state, "downloading");
         m->counts[0].agents = 9000, m->counts[0].offline = 12;
         m->counts[0].done = 1 << 20, m->counts[0].total = 1 << 22;
-        m->counts[1] = m->counts[0];
-        fc_msg_set_str(m->counts[1].version, sizeof m->counts[1].version, "");
+        fc_msg_set_str(m->counts[1].channel, sizeof m->counts[1].channel, "beta");
         fc_msg_set_str(m->counts[1].state, sizeof m->counts[1].state, "failed");
         fc_msg_set_str(m->counts[1].reason, sizeof m->counts[1].reason, "disk full");
-        m->counts[1].agents = 40, m->counts[1].offline = m->counts[1].done = 0;
-        m->counts[1].total = 0;
-        m->offline_ms = 30000;
-        m->time_ms = 1700000000123ull;
+        m->counts[1].agents = 40;
+        if (type == FC_MSG_STATUS_SUMMARY_REPLY) { /* CONFIG_SUMMARY_REPLY has no clock */
+            m->offline_ms = 30000;
+            m->time_ms = 1700000000123ull;
+        }
         break;
     case FC_MSG_STATUS_REPLY:
         s_add_agents(m, 2);
@@ -283,7 +286,10 @@ bool fc_msg_equal(const fc_msg_t *a, const fc_msg_t *b)
            (!a->naudit || !memcmp(a->audit, b->audit, a->naudit * sizeof(fc_audit_entry_t))) &&
            a->nwaves == b->nwaves && !memcmp(a->waves, b->waves, sizeof a->waves) &&
            a->halt_percent == b->halt_percent && a->wave_wait_ms == b->wave_wait_ms &&
-           a->offline_ms == b->offline_ms && a->nrollouts == b->nrollouts &&
+           a->offline_ms == b->offline_ms && a->limit == b->limit &&
+           !strcmp(a->cursor, b->cursor) && a->more == b->more && a->ncounts == b->ncounts &&
+           (!a->ncounts || !memcmp(a->counts, b->counts, a->ncounts * sizeof(fc_fleet_count_t))) &&
+           a->nrollouts == b->nrollouts &&
            (!a->nrollouts ||
             !memcmp(a->rollouts, b->rollouts, a->nrollouts * sizeof(fc_rollout_info_t)));
 }

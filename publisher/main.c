@@ -161,10 +161,12 @@ static const char *s_usage =
     "  config schema set FILE --key FILE\n"
     "                                   types, bounds, enums, hot or restart per key; later\n"
     "                                   changes that break it are refused before publishing\n"
-    "  config status [REV]              how many agents applied, restarted, vetoed, failed,\n"
+    "  config status [REV] [--summary]\n"
+    "                                   how many agents applied, restarted, vetoed, failed,\n"
     "                                   need a restart, were unchanged or have not answered\n"
     "                                   (pending), and which; HALTED with the reason when a\n"
-    "                                   canary failed\n"
+    "                                   canary failed; --summary: the counts alone,\n"
+    "                                   counted by the broker (one small reply)\n"
     "  config promote REV --key FILE    widen a canary revision to every matching agent\n"
     "                                   (refused when it is halted)\n"
     "  audit                            the broker's audit log: time, who, action, result\n"
@@ -901,6 +903,7 @@ int main(int argc, char **argv)
     o.config.broker = o.broker;
     o.config.timeout_ms = o.timeout_ms;
     o.config.json = o.json;
+    o.config.summary = o.summary;
     o.config.key = o.key;
     if (streq(cmd, "keygen"))
         return fc_keygen_cmd(o.out, o.role, o.json);

@@ -130,7 +130,7 @@ static fc_msg_t *s_filled(fc_msg_type_t type, const uint8_t *manifest, size_t ml
         strcpy(m->state, type == FC_MSG_STATUS ? "failed" : "applied");
         m->more = true;
     }
-    if (type == FC_MSG_STATUS_SUMMARY_REPLY) {
+    if (type == FC_MSG_STATUS_SUMMARY_REPLY || type == FC_MSG_CONFIG_SUMMARY_REPLY) {
         m->ncounts = 1;
         m->counts = calloc(1, sizeof *m->counts);
         strcpy(m->counts[0].channel, "stable");

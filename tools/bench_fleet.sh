@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench_fleet.sh: N protocol-level agents (fleetcast-swarm) against one broker: time for all
-# of them to HELLO, SYNC and REPORT, broker RSS per connected agent, broker CPU while they
-# sit connected and idle, `fleetcast status --summary` latency and the full `status --json`.
+# of them to HELLO, SYNC, REPORT and acknowledge a config revision, broker RSS per connected
+# agent, broker CPU while they sit connected (each reporting every 10 s, as agents do),
+# `status --summary` and `config status --summary` latency (whole CLI runs, against `release
+# list` as the baseline) and the full `status --json`.
 #
 # usage: tools/bench_fleet.sh [BUILD_DIR] (default build, relative to the repo root)
 #   FC_FLEET_AGENTS (default 10000): agents in all.
@@ -9,13 +11,15 @@
 #   FC_FLEET_PER_PROC (default 5000): agents per fleetcast-swarm process (each agent holds
 #   about two file descriptors; RLIMIT_NOFILE bounds one process, and the broker's own
 #   limit bounds the fleet: one descriptor per connected agent).
-#   FC_FLEET_IDLE_S (default 10): seconds over which idle CPU is measured.
+#   FC_FLEET_IDLE_S (default 10): seconds over which the connected fleet's CPU is measured.
+#   FC_FLEET_REPORT_S (default 10): each agent's REPORT period while connected (0: none, a
+#   fleet that is connected and silent).
 # Prints one line per figure; the swarm processes' own timing lines too.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:-build}
 case "$BUILD" in /*) ;; *) BUILD="$REPO/$BUILD" ;; esac
-if [ "${1:-}" = --help ]; then sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0; fi
+if [ "${1:-}" = --help ]; then sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0; fi
 # shellcheck source=tests/lib.sh
 source "$REPO/tests/lib.sh" "$BUILD"
 SWARM="$FC_BIN/tools/fleetcast-swarm"
@@ -24,6 +28,7 @@ n=${FC_FLEET_AGENTS:-10000}
 mode=${FC_FLEET_MODE:-plain}
 per=${FC_FLEET_PER_PROC:-5000}
 idle=${FC_FLEET_IDLE_S:-10}
+report=${FC_FLEET_REPORT_S:-10}
 case "$mode" in
   plain) export FC_INSECURE=1 ;;
   curve) ;;
@@ -31,6 +36,7 @@ case "$mode" in
 esac
 fc_start_broker "$FC_TMP/broker"
 fc_keygen
+fc_config set bench.fleet=1 >/dev/null
 if [ "$mode" = plain ]; then
   sec=(--insecure)
 else
@@ -47,7 +53,8 @@ t0=$(ms)
 pids=()
 for ((first = 0; first < n; first += per)); do
   count=$((n - first < per ? n - first : per))
-  "$SWARM" "$FC_SERVICE" "$count" --first "$first" --hold --timeout 600 "${sec[@]}" \
+  "$SWARM" "$FC_SERVICE" "$count" --first "$first" --hold --report-every "$report" --ack 1 --timeout 600 \
+    "${sec[@]}" \
     >"$FC_TMP/swarm$first.out" 2>&1 &
   pids+=($!)
   FC_PIDS+=($!)
@@ -63,14 +70,29 @@ t1=$(ms)
 cat "$FC_TMP"/swarm*.out
 grep -q ' 0 errors' "$FC_TMP"/swarm*.out || true
 echo "agents: $n ($mode, $(( (n + per - 1) / per )) processes of at most $per)"
-echo "all HELLO, SYNC, REPORT answered: $((t1 - t0)) ms"
+echo "all HELLO, SYNC, REPORT, CONFIG_ACK answered: $((t1 - t0)) ms"
 sleep 2
 rss1=$(rss)
 echo "broker RSS: $((rss0 / 1024)) MiB before, $((rss1 / 1024)) MiB with $n agents: $(( (rss1 - rss0) * 1024 / n )) bytes per agent"
 c0=$(ticks)
 sleep "$idle"
 c1=$(ticks)
-echo "broker CPU with $n agents connected and idle: $(awk -v t=$((c1 - c0)) -v hz="$hz" -v s="$idle" 'BEGIN { printf "%.1f", 100 * t / hz / s }')% of one core over ${idle} s"
+echo "broker CPU with $n agents connected, each reporting every ${report} s (0: never): $(awk -v t=$((c1 - c0)) -v hz="$hz" -v s="$idle" 'BEGIN { printf "%.1f", 100 * t / hz / s }')% of one core over ${idle} s"
+median5() { # CMD...: the median and slowest of 5 timed runs, in ms, as "MEDIAN SLOWEST"
+  local t=() i a b
+  for i in 1 2 3 4 5; do
+    a=$(ms)
+    "$@" >/dev/null || fc_fail "$* failed"
+    b=$(ms)
+    t+=($((b - a)))
+  done
+  t=($(printf '%s\n' "${t[@]}" | sort -n))
+  echo "${t[2]} ${t[4]}"
+}
+base=($(median5 fc_cli release list))
+echo "release list (the CLI's own start, connect and one small request; baseline): median ${base[0]} ms, slowest ${base[1]} ms"
+cfg=($(median5 fc_cli config status --summary))
+echo "config status --summary: median ${cfg[0]} ms, slowest ${cfg[1]} ms"
 lat=()
 for i in 1 2 3 4 5; do
   a=$(ms)

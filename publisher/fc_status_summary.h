@@ -1,4 +1,5 @@
-/* fc_status_summary.h: a fleet summary per channel, for `fleetcast status --summary` and
+/* fc_status_summary.h: a fleet summary per channel from the broker's counts, for `fleetcast status
+   --summary` and
    `--watch` (fc_status_watch.c): how many agents run the channel's current release, how
    many are downloading and how far along, how many failed, how many are offline. */
 #ifndef FC_STATUS_SUMMARY_H
@@ -25,16 +26,10 @@ typedef struct {
     size_t nrows;
 } fc_status_summary_t;
 
-/* Summarises agents (n of them) by channel given the releases the broker lists (any order;
-   each channel's highest serial is its current release), at time now (unix s). *out
-   malloc'd (caller frees), by channel name; *nout entries. An agent not heard for offline_s
-   seconds (the broker's --offline-after, from STATUS_REPLY; 0: FC_PRESENCE_ONLINE_S) counts
-   offline. 0, or -1 out of memory. */
-int fc_status_summarise(const fc_agent_status_t *agents, size_t n,
-                        const fc_release_info_t *releases, size_t nreleases, int64_t now,
-                        int64_t offline_s, fc_status_summary_t **out, size_t *nout);
-/* As fc_status_summarise, from the broker's own counts (summary, a STATUS_SUMMARY_REPLY,
-   must outlive *out: each entry borrows its rows), whatever the fleet size. */
+/* Summarises the broker's own counts (summary, a STATUS_SUMMARY_REPLY, must outlive *out:
+   each entry borrows its rows) by channel given the releases the broker lists (any order;
+   each channel's highest serial is its current release), whatever the fleet size. *out
+   malloc'd (caller frees), by channel name; *nout entries. 0, or -1 out of memory. */
 int fc_status_summarise_counts(const fc_msg_t *summary, const fc_release_info_t *releases,
                                size_t nreleases, fc_status_summary_t **out, size_t *nout);
 /* Whether an agent in this state has reached a final state (nothing to watch). */

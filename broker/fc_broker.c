@@ -25,6 +25,8 @@
 #include "fc_verifier.h"
 #include "fc_view_feed.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -569,14 +571,38 @@ static void s_gc(s_broker_t *self)
 
 static void s_on_list(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
-    fc_msg_t *reply = fc_msg_new(FC_MSG_LIST_REPLY);
-    int err =
-        fc_store_list(self->store, m->channel, FC_MAX_LIST, &reply->releases, &reply->nreleases);
-    if (err) {
-        fc_msg_destroy(&reply);
-        s_error(self, peer, m->req, err, NULL);
+    size_t limit;
+    const char *why = fc_msg_page_check(m, &limit);
+    char *end = NULL;
+    errno = 0;
+    uint64_t before = *m->cursor ? strtoull(m->cursor, &end, 10) : 0;
+    if (!why && *m->cursor && (errno || *end || !isdigit((unsigned char)*m->cursor) || !before))
+        why = "invalid cursor: not one a LIST_REPLY named";
+    if (!why && *m->state)
+        why = "LIST takes no state filter";
+    if (why) {
+        s_error(self, peer, m->req, FC_EINVAL, why);
         return;
     }
+    fc_msg_t *reply = fc_msg_new(FC_MSG_LIST_REPLY);
+    bool more = false;
+    uint64_t last = 0;
+    int err = fc_store_list_page(self->store, m->channel, before, limit, &reply->releases,
+                                 &reply->nreleases, &more, &last);
+    if (!err && more && !m->limit)
+        err = FC_ETOOBIG;
+    if (err) {
+        fc_msg_destroy(&reply);
+        s_error(self, peer, m->req, err,
+                err == FC_ETOOBIG ? "more releases than one reply holds, and this client does "
+                                    "not page: a newer fleetcast lists them all"
+                                  : NULL);
+        return;
+    }
+    reply->limit = m->limit ? limit : 0;
+    reply->more = more;
+    if (more)
+        snprintf(reply->cursor, sizeof reply->cursor, "%llu", (unsigned long long)last);
     s_send(self, peer, m->req, &reply);
 }
 

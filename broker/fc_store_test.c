@@ -358,6 +358,19 @@ static void s_test_releases(fc_store_t **store_p, const char *dir, const char *t
     free(list);
     FC_CHECK(fc_store_list(store, "stable", 1, &list, &n) == FC_OK && n == 1);
     free(list);
+    /* Pages, newest first, each before the last one's sequence number. */
+    bool more;
+    uint64_t last, first_last;
+    FC_CHECK(fc_store_list_page(store, "", 0, 2, &list, &n, &more, &last) == FC_OK && n == 2 &&
+             more && last > 0 && !strcmp(list[0].channel, "beta") && list[1].serial == 11);
+    free(list);
+    first_last = last;
+    FC_CHECK(fc_store_list_page(store, "", first_last, 2, &list, &n, &more, &last) == FC_OK &&
+             n == 1 && !more && list[0].serial == 10 && last < first_last);
+    free(list);
+    FC_CHECK(fc_store_list_page(store, "stable", 0, 5, &list, &n, &more, &last) == FC_OK &&
+             n == 2 && !more);
+    free(list);
     FC_CHECK(fc_store_list(store, "nope", FC_MAX_LIST, &list, &n) == FC_OK && n == 0 && !list);
     FC_CHECK(fc_store_latest_all(store, FC_MAX_SNAPSHOT, &list, &n) == FC_OK && n == 2);
     FC_CHECK(!strcmp(list[0].channel, "beta") && list[0].serial == 1);
@@ -384,7 +397,6 @@ static void s_test_releases(fc_store_t **store_p, const char *dir, const char *t
     free(agents);
     /* Pages by id after a cursor; more says whether agents follow; a state filter, "offline"
        meaning not heard since online_since. */
-    bool more;
     FC_CHECK(fc_store_agents_page(store, "", "", "", 0, 1, &agents, &n, &more) == FC_OK && n == 1 &&
              more && !strcmp(agents[0].id, "db-01"));
     free(agents);

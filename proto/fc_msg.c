@@ -163,8 +163,8 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_PUT_ACK] = {M_HASH(blob), M_U64(offset)},
     [FC_MSG_BLOB_COMMIT] = {M_HASH(blob), M_U64(size)},
     [FC_MSG_RELEASE_COMMIT] = {M_MANIFEST},
-    [FC_MSG_LIST] = {M_STR(channel)},
-    [FC_MSG_LIST_REPLY] = {M_RELEASES},
+    [FC_MSG_LIST] = {M_STR(channel), M_LIMIT, M_STR(cursor), M_STR(state)},
+    [FC_MSG_LIST_REPLY] = {M_RELEASES, M_LIMIT, M_BOOL(more), M_STR(cursor)},
     /* exactly the agent's own status; the blob it found corrupt at the broker, if any */
     [FC_MSG_REPORT] = {{F_AGENTS, 0, 1, 1}, {F_HASH0, offsetof(fc_msg_t, blob), 0, -1}},
     [FC_MSG_STATUS] = {M_STR(channel), M_LIMIT, M_STR(cursor), M_STR(state)},

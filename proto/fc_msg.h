@@ -24,8 +24,8 @@ typedef enum {
     FC_MSG_PUT_ACK = 10,        /* B>P  blob, offset */
     FC_MSG_BLOB_COMMIT = 11,    /* P>B  blob, size -> OK once the whole blob verifies */
     FC_MSG_RELEASE_COMMIT = 12, /* P>B  bytes (signed manifest) -> OK (serial) */
-    FC_MSG_LIST = 13,           /* P>B  channel ("" = all) */
-    FC_MSG_LIST_REPLY = 14,     /* B>P  releases */
+    FC_MSG_LIST = 13,           /* P>B  channel ("" = all), [limit, cursor, state ("")] */
+    FC_MSG_LIST_REPLY = 14,     /* B>P  releases, [limit, more, cursor (of the next page)] */
     FC_MSG_REPORT = 15, /* A>B  agents[0] (own status; state one of fc_state.h), blob (found corrupt
                            at the broker; all zero = none) */
     FC_MSG_STATUS = 16, /* P>B  channel ("" = all), [limit, cursor, state] (optional: paging) */
@@ -221,11 +221,12 @@ typedef struct {
     size_t nrollouts;
     uint64_t offline_ms; /* STATUS_REPLY, CONFIG_STATUS_REPLY: an agent not heard for this long
                             (by time_ms, the broker's clock) is offline */
-    /* Paging of STATUS and CONFIG_STATUS (an optional trailing group, docs/PROTOCOL.md
+    /* Paging of STATUS, CONFIG_STATUS and LIST (an optional trailing group, docs/PROTOCOL.md
        "Paging"). Request: limit (page size, 1 to FC_MAX_LIST; 0 = an old, unpaged request),
-       cursor (list the agents whose id sorts after it; "" = from the first), state (only
-       agents in this state; "" = all). Reply: limit (the page size used), more (agents
-       follow the last one listed: ask again with its id as cursor). */
+       cursor (list the agents whose id sorts after it; LIST: the cursor its last reply
+       named; "" = from the first), state (only agents in this state; "" = all; LIST: ""
+       only). Reply: limit (the page size used), more (entries follow the last one listed:
+       ask again with its id, or LIST_REPLY's cursor, as cursor). */
     uint64_t limit;
     char cursor[FC_MAX_NAME + 1];
     bool more;

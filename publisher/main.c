@@ -456,6 +456,10 @@ static fc_msg_t *s_query(const s_options_t *o, fc_msg_t **req_p, fc_msg_type_t w
         fprintf(stderr, "fleetcast: broker answered %s: %s\n", fc_msg_type_name(reply->type),
                 reply->type == FC_MSG_ERROR ? reply->text : "unexpected reply");
         fc_msg_destroy(&reply);
+    } else if (reply->more) { /* never a cut list without saying so */
+        fprintf(stderr, "fleetcast: the broker said more follow but sent none: the list "
+                        "would be cut\n");
+        fc_msg_destroy(&reply);
     }
     return reply;
 }
@@ -535,14 +539,6 @@ static int s_status(const s_options_t *o)
     fc_msg_t *reply = s_query(o, &req, FC_MSG_STATUS_REPLY);
     if (!reply)
         return 1;
-    if (reply->more) { /* never a cut list without saying so */
-        fprintf(stderr,
-                "fleetcast: the broker said more agents follow %s but sent none: "
-                "the list would be cut\n",
-                reply->nagents ? reply->agents[reply->nagents - 1].id : "the start");
-        fc_msg_destroy(&reply);
-        return 1;
-    }
     size_t shown = 0;
     if (o->json) {
         fc_json_t *j = fc_json_new();

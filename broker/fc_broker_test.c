@@ -563,6 +563,50 @@ void fc_broker_test(bool verbose)
     FC_CHECK(r->nagents == 41); /* agent-1 and the 40 good ones */
     fc_msg_destroy(&r);
 
+    /* Paging: pages of 16 by id, the last one saying no more; a cursor that is no agent id,
+       an unknown state or a LIST cursor that is no number are FC_EINVAL, not a crash. */
+    size_t paged = 0;
+    char cursor[FC_MAX_NAME + 1] = "";
+    for (uint64_t page = 0; page < 10; page++) {
+        m = fc_msg_new(FC_MSG_STATUS);
+        m->limit = 16;
+        fc_msg_set_str(m->cursor, sizeof m->cursor, cursor);
+        r = s_call(dealer, m, 300 + page, FC_MSG_STATUS_REPLY);
+        FC_CHECK(r->limit == 16 && r->nagents <= 16 && r->nagents > 0);
+        FC_CHECK(!*cursor || strcmp(r->agents[0].id, cursor) > 0);
+        paged += r->nagents;
+        fc_msg_set_str(cursor, sizeof cursor, r->agents[r->nagents - 1].id);
+        bool more = r->more;
+        fc_msg_destroy(&r);
+        if (!more)
+            break;
+    }
+    FC_CHECK(paged == 41);
+    m = fc_msg_new(FC_MSG_STATUS);
+    m->limit = 5;
+    fc_msg_set_str(m->cursor, sizeof m->cursor, "no/such id");
+    s_expect_error(dealer, m, 320, FC_EINVAL);
+    m = fc_msg_new(FC_MSG_STATUS);
+    m->limit = 5;
+    fc_msg_set_str(m->state, sizeof m->state, "sleeping");
+    s_expect_error(dealer, m, 321, FC_EINVAL);
+    m = fc_msg_new(FC_MSG_STATUS);
+    m->limit = 100;
+    fc_msg_set_str(m->state, sizeof m->state, "installed");
+    r = s_call(dealer, m, 322, FC_MSG_STATUS_REPLY);
+    FC_CHECK(r->nagents == 41 && !r->more);
+    fc_msg_destroy(&r);
+    m = fc_msg_new(FC_MSG_LIST);
+    m->limit = 5;
+    fc_msg_set_str(m->cursor, sizeof m->cursor, "12abc");
+    s_expect_error(dealer, m, 323, FC_EINVAL);
+    m = fc_msg_new(FC_MSG_STATUS_SUMMARY);
+    r = s_call(dealer, m, 324, FC_MSG_STATUS_SUMMARY_REPLY);
+    /* One row per version: agent-1 runs 1.2.3, the batch reported none. */
+    FC_CHECK(r->ncounts == 2 && r->counts[0].agents + r->counts[1].agents == 41);
+    FC_CHECK(streq(r->counts[0].state, "installed") && streq(r->counts[1].state, "installed"));
+    fc_msg_destroy(&r);
+
     s_test_garbage(dealer, broker);
 
     /* A peer that keeps sending garbage is ignored; others are still served. */

@@ -600,6 +600,15 @@ void fc_broker_test(bool verbose)
     m->limit = 5;
     fc_msg_set_str(m->cursor, sizeof m->cursor, "12abc");
     s_expect_error(dealer, m, 323, FC_EINVAL);
+    m = fc_msg_new(FC_MSG_AUDIT);
+    m->limit = 5;
+    fc_msg_set_str(m->cursor, sizeof m->cursor, "-1");
+    s_expect_error(dealer, m, 325, FC_EINVAL);
+    m = fc_msg_new(FC_MSG_AUDIT);
+    m->limit = 1;
+    r = s_call(dealer, m, 326, FC_MSG_AUDIT_REPLY);
+    FC_CHECK(r->limit == 1 && r->naudit <= 1 && (!r->more || *r->cursor));
+    fc_msg_destroy(&r);
     m = fc_msg_new(FC_MSG_STATUS_SUMMARY);
     r = s_call(dealer, m, 324, FC_MSG_STATUS_SUMMARY_REPLY);
     /* One row per version: agent-1 runs 1.2.3, the batch reported none. */

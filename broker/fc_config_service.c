@@ -10,7 +10,9 @@
 #include "fc_store_config.h"
 #include "fc_store_release_rollout.h"
 
+#include <ctype.h>
 #include <czmq.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,6 +350,32 @@ static fc_msg_t *s_agents(fc_config_service_t *self, const fc_msg_t *m)
 
 static fc_msg_t *s_audit(fc_config_service_t *self, const fc_msg_t *m)
 {
+    if (m->limit) { /* paged: the whole log, page by page */
+        size_t limit;
+        const char *why = fc_msg_page_check(m, &limit);
+        char *end = NULL;
+        errno = 0;
+        uint64_t before = *m->cursor ? strtoull(m->cursor, &end, 10) : 0;
+        if (!why && *m->cursor && (errno || *end || !isdigit((unsigned char)*m->cursor) || !before))
+            why = "invalid cursor: not one an AUDIT_REPLY named";
+        if (!why && (*m->state || m->serial))
+            why = "a paged AUDIT takes no state and no max";
+        if (why)
+            return s_error(FC_EINVAL, why);
+        fc_msg_t *reply = fc_msg_new(FC_MSG_AUDIT_REPLY);
+        uint64_t last = 0;
+        int err = fc_store_audit_page(self->store, before, limit, &reply->audit, &reply->naudit,
+                                      &reply->more, &last);
+        if (err) {
+            fc_msg_destroy(&reply);
+            return s_error(err, "cannot read the audit log");
+        }
+        reply->limit = limit;
+        if (reply->more)
+            snprintf(reply->cursor, sizeof reply->cursor, "%llu", (unsigned long long)last);
+        return reply;
+    }
+    /* Unpaged: the newest max, what was asked for (at most FC_MAX_LIST). */
     size_t max = m->serial == 0 ? 100 : m->serial > FC_MAX_LIST ? FC_MAX_LIST : (size_t)m->serial;
     fc_msg_t *reply = fc_msg_new(FC_MSG_AUDIT_REPLY);
     int err = fc_store_audit_list(self->store, max, &reply->audit, &reply->naudit);

@@ -153,6 +153,11 @@ int fc_store_audit_add(fc_store_t *self, const char *who, const char *action, co
                        const char *result);
 /* Newest first, at most max. *list malloc'd (caller frees; NULL when empty). */
 int fc_store_audit_list(fc_store_t *self, size_t max, fc_audit_entry_t **list, size_t *n);
+/* One page of the log, newest first: entries older than id before (0: from the newest), at
+   most max; *more says whether older ones follow, *last is the id of the last one listed
+   (the next page's before; 0 if none listed). */
+int fc_store_audit_page(fc_store_t *self, uint64_t before, size_t max, fc_audit_entry_t **list,
+                        size_t *n, bool *more, uint64_t *last);
 /* "who" for a signed envelope [body, signer, signature] (manifest or revision): the hex
    prefix of the signer it claims, or "unknown" if it has none. Does not verify. */
 void fc_store_audit_who(const uint8_t *envelope, size_t len, char *who, size_t size);

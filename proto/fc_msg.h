@@ -50,9 +50,10 @@ typedef enum {
         27, /* B>P  serial, flag (halted), text (halt reason), agents (id, channel = group, state,
                message; state "pending" for no answer), [offline_ms, time_ms], [limit, more] as
                STATUS_REPLY */
-    FC_MSG_RESTART_SLOT = 28,    /* A>B  id, group, serial (rev) -> OK with flag (granted) */
-    FC_MSG_AUDIT = 29,           /* P>B  serial (max entries, 0 = default 100) -> AUDIT_REPLY */
-    FC_MSG_AUDIT_REPLY = 30,     /* B>P  audit */
+    FC_MSG_RESTART_SLOT = 28, /* A>B  id, group, serial (rev) -> OK with flag (granted) */
+    FC_MSG_AUDIT = 29, /* P>B  serial (max entries, 0 = default 100), [limit, cursor, state ("")]
+                          (paged: the whole log; serial 0) -> AUDIT_REPLY */
+    FC_MSG_AUDIT_REPLY = 30,     /* B>P  audit, [limit, more, cursor (of the next page)] */
     FC_MSG_CONFIG_ANNOUNCE = 31, /* PUB topic "C/": epoch, seq, serial (rev), text (scope), bytes
                                     (the signed revision; optional, only when small) */
     /* Key rotation (issue 4). A "trust list" is a sealed fc_trustlist (proto/fc_trustlist.h). */

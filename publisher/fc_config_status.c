@@ -169,6 +169,8 @@ int fc_audit_cmd_run(const fc_config_cmd_options_t *o, int argc, char **argv)
         return 1;
     fc_msg_t *req = fc_msg_new(FC_MSG_AUDIT);
     req->serial = 0; /* the broker's default number of entries */
+    if (o->all)
+        req->limit = FC_MAX_LIST; /* paged: every entry, page by page */
     fc_msg_t *reply = fc_cmd_call(o, client, &req, FC_MSG_AUDIT_REPLY);
     fc_client_destroy(&client);
     if (!reply)

@@ -169,7 +169,9 @@ static const char *s_usage =
     "                                   counted by the broker (one small reply)\n"
     "  config promote REV --key FILE    widen a canary revision to every matching agent\n"
     "                                   (refused when it is halted)\n"
-    "  audit                            the broker's audit log: time, who, action, result\n"
+    "  audit [--all]                    the broker's audit log: time, who, action, result\n"
+    "                                   (the newest 100 entries; --all: every one, newest\n"
+    "                                   first, fetched page by page)\n"
     "\n"
     "Options:\n"
     "  --broker ENDPOINT   broker service endpoint, tcp://HOST:PORT or ipc://PATH (default\n"
@@ -675,7 +677,8 @@ int main(int argc, char **argv)
         O_EXTERNAL_LINKS,
         O_NO_TIMES,
         O_WATCH,
-        O_SUMMARY
+        O_SUMMARY,
+        O_ALL
     };
     static const struct option longopts[] = {
         {"broker", required_argument, 0, O_BROKER},
@@ -720,6 +723,7 @@ int main(int argc, char **argv)
         {"no-times", no_argument, 0, O_NO_TIMES},
         {"watch", no_argument, 0, O_WATCH},
         {"summary", no_argument, 0, O_SUMMARY},
+        {"all", no_argument, 0, O_ALL},
         {0, 0, 0, 0}};
     int c;
     char msg[1024];
@@ -872,6 +876,9 @@ int main(int argc, char **argv)
             break;
         case O_SUMMARY:
             o.summary = true;
+            break;
+        case O_ALL:
+            o.config.all = true;
             break;
         case O_CONFIG:
             break; /* read before the loop */

@@ -124,7 +124,8 @@ static fc_msg_t *s_filled(fc_msg_type_t type, const uint8_t *manifest, size_t ml
         m->time_ms = 1700000031000;
     }
     if (type == FC_MSG_STATUS || type == FC_MSG_CONFIG_STATUS || type == FC_MSG_STATUS_REPLY ||
-        type == FC_MSG_CONFIG_STATUS_REPLY || type == FC_MSG_LIST || type == FC_MSG_LIST_REPLY) {
+        type == FC_MSG_CONFIG_STATUS_REPLY || type == FC_MSG_LIST || type == FC_MSG_LIST_REPLY ||
+        type == FC_MSG_AUDIT_REPLY) {
         m->limit = 1000; /* the paging group: a page after agent-0, more to come */
         strcpy(m->cursor, "agent-0");
         strcpy(m->state, type == FC_MSG_STATUS ? "failed" : "applied");

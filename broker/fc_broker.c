@@ -14,9 +14,11 @@
 #include "fc_rollout_service.h"
 #include "fc_sockopt.h"
 #include "fc_stamp.h"
+#include "fc_state.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_store_release_rollout.h"
+#include "fc_store_view.h"
 #include "fc_suspects.h"
 #include "fc_text.h"
 #include "fc_trust_service.h"
@@ -24,6 +26,8 @@
 #include "fc_verifier.h"
 #include "fc_view_feed.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +42,10 @@
 #define S_BATCH 256
 /* Peers remembered for malformed-message counting; forgotten all at once past this. */
 #define S_MAX_BAD_PEERS 10000
+/* Pending connections the service socket's listen queue holds. */
+#define S_LISTEN_BACKLOG 4096
+/* Failure reasons per channel in a STATUS_SUMMARY_REPLY: the most common ones. */
+#define S_SUMMARY_REASONS 5
 
 /* A reply waiting for its batch's commit. */
 typedef struct {
@@ -207,6 +215,11 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
     zsock_set_router_mandatory(self->router, 1);
     zsock_set_sndhwm(self->router, FC_BROKER_SNDHWM);
     zsock_set_rcvhwm(self->router, FC_BROKER_RCVHWM);
+    /* A fleet reconnecting at once (a broker restart, a network back) is thousands of SYNs
+       in a burst: libzmq's default listen backlog (100) drops the rest, and each dropped
+       one waits out TCP's retry backoff (1, 2, 4, 8, 16 s): 10,000 agents took 31 s to be
+       answered. The kernel caps this at net.core.somaxconn. */
+    zsock_set_backlog(self->router, S_LISTEN_BACKLOG);
     *err = s_bind(self->router, "service", config->service, self->service, sizeof self->service,
                   text, textsize);
     if (!*err)
@@ -663,14 +676,38 @@ static void s_gc(s_broker_t *self)
 
 static void s_on_list(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
-    fc_msg_t *reply = fc_msg_new(FC_MSG_LIST_REPLY);
-    int err =
-        fc_store_list(self->store, m->channel, FC_MAX_LIST, &reply->releases, &reply->nreleases);
-    if (err) {
-        fc_msg_destroy(&reply);
-        s_error(self, peer, m->req, err, NULL);
+    size_t limit;
+    const char *why = fc_msg_page_check(m, &limit);
+    char *end = NULL;
+    errno = 0;
+    uint64_t before = *m->cursor ? strtoull(m->cursor, &end, 10) : 0;
+    if (!why && *m->cursor && (errno || *end || !isdigit((unsigned char)*m->cursor) || !before))
+        why = "invalid cursor: not one a LIST_REPLY named";
+    if (!why && *m->state)
+        why = "LIST takes no state filter";
+    if (why) {
+        s_error(self, peer, m->req, FC_EINVAL, why);
         return;
     }
+    fc_msg_t *reply = fc_msg_new(FC_MSG_LIST_REPLY);
+    bool more = false;
+    uint64_t last = 0;
+    int err = fc_store_list_page(self->store, m->channel, before, limit, &reply->releases,
+                                 &reply->nreleases, &more, &last);
+    if (!err && more && !m->limit)
+        err = FC_ETOOBIG;
+    if (err) {
+        fc_msg_destroy(&reply);
+        s_error(self, peer, m->req, err,
+                err == FC_ETOOBIG ? "more releases than one reply holds, and this client does "
+                                    "not page: a newer fleetcast lists them all"
+                                  : NULL);
+        return;
+    }
+    reply->limit = m->limit ? limit : 0;
+    reply->more = more;
+    if (more)
+        snprintf(reply->cursor, sizeof reply->cursor, "%llu", (unsigned long long)last);
     s_send(self, peer, m->req, &reply);
 }
 
@@ -751,13 +788,49 @@ static void s_offline_threshold(s_broker_t *self, fc_msg_t *reply)
 
 static void s_on_status(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
+    size_t limit;
+    const char *why = fc_msg_page_check(m, &limit);
+    fc_state_t known;
+    if (!why && *m->state && !streq(m->state, "offline") && !fc_state_from_name(m->state, &known))
+        why = "unknown state filter: an agent state (docs/PROTOCOL.md 3.7) or offline";
+    if (why) {
+        s_error(self, peer, m->req, FC_EINVAL, why);
+        return;
+    }
     fc_msg_t *reply = fc_msg_new(FC_MSG_STATUS_REPLY);
-    int err =
-        fc_store_agents(self->store, m->channel, FC_MAX_LIST, &reply->agents, &reply->nagents);
     s_offline_threshold(self, reply);
+    int64_t online_since = (int64_t)((reply->time_ms - reply->offline_ms + 999) / 1000);
+    bool more = false;
+    int err = fc_store_agents_page(self->store, m->channel, m->cursor, m->state, online_since,
+                                   limit, &reply->agents, &reply->nagents, &more);
+    if (!err && more && !m->limit)
+        err = FC_ETOOBIG;
     if (err) {
         fc_msg_destroy(&reply);
-        s_error(self, peer, m->req, err, NULL);
+        s_error(self, peer, m->req, err,
+                err == FC_ETOOBIG ? "more agents than one reply holds, and this client does "
+                                    "not page: a newer fleetcast lists them all"
+                                  : NULL);
+        return;
+    }
+    reply->limit = m->limit ? limit : 0;
+    reply->more = more;
+    s_send(self, peer, m->req, &reply);
+}
+
+/* STATUS_SUMMARY: counted in the store, one small reply whatever the fleet size. */
+static void s_on_status_summary(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    fc_msg_t *reply = fc_msg_new(FC_MSG_STATUS_SUMMARY_REPLY);
+    s_offline_threshold(self, reply);
+    int64_t online_since = (int64_t)((reply->time_ms - reply->offline_ms + 999) / 1000);
+    int err = fc_store_view_summary(self->store, m->channel, online_since, S_SUMMARY_REASONS,
+                                    FC_MAX_LIST, &reply->counts, &reply->ncounts);
+    if (err) {
+        fc_msg_destroy(&reply);
+        s_error(self, peer, m->req, err,
+                err == FC_ETOOBIG ? "more (channel, version, state) groups than one summary holds"
+                                  : NULL);
         return;
     }
     s_send(self, peer, m->req, &reply);
@@ -946,6 +1019,9 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         break;
     case FC_MSG_STATUS:
         s_on_status(self, peer, m);
+        break;
+    case FC_MSG_STATUS_SUMMARY:
+        s_on_status_summary(self, peer, m);
         break;
     default:
         if (fc_msg_type_is_config_request(m->type)) {

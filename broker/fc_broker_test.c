@@ -706,6 +706,91 @@ void fc_broker_test(bool verbose)
     fc_msg_destroy(&r);
 
     s_test_put_blobs(dealer);
+    /* Paging: pages of 16 by id, the last one saying no more; a cursor that is no agent id,
+       an unknown state or a LIST cursor that is no number are FC_EINVAL, not a crash. */
+    size_t paged = 0;
+    char cursor[FC_MAX_NAME + 1] = "";
+    for (uint64_t page = 0; page < 10; page++) {
+        m = fc_msg_new(FC_MSG_STATUS);
+        m->limit = 16;
+        fc_msg_set_str(m->cursor, sizeof m->cursor, cursor);
+        r = s_call(dealer, m, 300 + page, FC_MSG_STATUS_REPLY);
+        FC_CHECK(r->limit == 16 && r->nagents <= 16 && r->nagents > 0);
+        FC_CHECK(!*cursor || strcmp(r->agents[0].id, cursor) > 0);
+        paged += r->nagents;
+        fc_msg_set_str(cursor, sizeof cursor, r->agents[r->nagents - 1].id);
+        bool more = r->more;
+        fc_msg_destroy(&r);
+        if (!more)
+            break;
+    }
+    FC_CHECK(paged == 41);
+    m = fc_msg_new(FC_MSG_STATUS);
+    m->limit = 5;
+    fc_msg_set_str(m->cursor, sizeof m->cursor, "no/such id");
+    s_expect_error(dealer, m, 320, FC_EINVAL);
+    m = fc_msg_new(FC_MSG_STATUS);
+    m->limit = 5;
+    fc_msg_set_str(m->state, sizeof m->state, "sleeping");
+    s_expect_error(dealer, m, 321, FC_EINVAL);
+    m = fc_msg_new(FC_MSG_STATUS);
+    m->limit = 100;
+    fc_msg_set_str(m->state, sizeof m->state, "installed");
+    r = s_call(dealer, m, 322, FC_MSG_STATUS_REPLY);
+    FC_CHECK(r->nagents == 41 && !r->more);
+    fc_msg_destroy(&r);
+    m = fc_msg_new(FC_MSG_LIST);
+    m->limit = 5;
+    fc_msg_set_str(m->cursor, sizeof m->cursor, "12abc");
+    s_expect_error(dealer, m, 323, FC_EINVAL);
+    m = fc_msg_new(FC_MSG_AUDIT);
+    m->limit = 5;
+    fc_msg_set_str(m->cursor, sizeof m->cursor, "-1");
+    s_expect_error(dealer, m, 325, FC_EINVAL);
+    m = fc_msg_new(FC_MSG_AUDIT);
+    m->limit = 1;
+    r = s_call(dealer, m, 326, FC_MSG_AUDIT_REPLY);
+    FC_CHECK(r->limit == 1 && r->naudit <= 1 && (!r->more || *r->cursor));
+    fc_msg_destroy(&r);
+    /* Past FC_MAX_LIST agents, a client that does not page is told so, never sent a list
+       silently cut; one that pages gets them all. Reports in windows of 16 in flight (within the
+       HWMs). */
+    for (int i = 0; i < FC_MAX_LIST; i += 16) {
+        for (int k = i; k < i + 16 && k < FC_MAX_LIST; k++) {
+            m = fc_msg_new(FC_MSG_REPORT);
+            m->agents = calloc(1, sizeof *m->agents);
+            FC_CHECK(m->agents);
+            m->nagents = 1;
+            snprintf(m->agents[0].id, sizeof m->agents[0].id, "many-%05d", k);
+            fc_msg_set_str(m->agents[0].channel, sizeof m->agents[0].channel, "wide");
+            fc_msg_set_str(m->agents[0].state, sizeof m->agents[0].state, "idle");
+            s_request(dealer, &m, 1000 + (uint64_t)k);
+        }
+        for (int k = i; k < i + 16 && k < FC_MAX_LIST; k++) {
+            r = s_reply(dealer, 1000 + (uint64_t)k, FC_MSG_OK);
+            fc_msg_destroy(&r);
+        }
+    }
+    m = fc_msg_new(FC_MSG_STATUS); /* 41 + FC_MAX_LIST agents, no paging */
+    s_expect_error(dealer, m, 327, FC_ETOOBIG);
+    m = fc_msg_new(FC_MSG_STATUS);
+    fc_msg_set_str(m->channel, sizeof m->channel, "stable"); /* 41 fit */
+    r = s_call(dealer, m, 328, FC_MSG_STATUS_REPLY);
+    FC_CHECK(r->nagents == 41 && !r->more && r->limit == 0);
+    fc_msg_destroy(&r);
+    m = fc_msg_new(FC_MSG_STATUS);
+    m->limit = FC_MAX_LIST;
+    r = s_call(dealer, m, 329, FC_MSG_STATUS_REPLY);
+    FC_CHECK(r->nagents == FC_MAX_LIST && r->more);
+    fc_msg_destroy(&r);
+    m = fc_msg_new(FC_MSG_STATUS_SUMMARY);
+    fc_msg_set_str(m->channel, sizeof m->channel, "stable");
+    r = s_call(dealer, m, 324, FC_MSG_STATUS_SUMMARY_REPLY);
+    /* One row per version: agent-1 runs 1.2.3, the batch reported none. */
+    FC_CHECK(r->ncounts == 2 && r->counts[0].agents + r->counts[1].agents == 41);
+    FC_CHECK(streq(r->counts[0].state, "installed") && streq(r->counts[1].state, "installed"));
+    fc_msg_destroy(&r);
+
     s_test_garbage(dealer, broker);
 
     /* A peer that keeps sending garbage is ignored; others are still served. */

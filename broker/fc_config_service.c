@@ -8,11 +8,15 @@
 #include "fc_error.h"
 #include "fc_manifest.h"
 #include "fc_store_config.h"
+#include "fc_store_release_rollout.h"
 
+#include <ctype.h>
 #include <czmq.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Largest signed revision carried inside its CONFIG_ANNOUNCE; bigger ones are fetched with
    CONFIG_SYNC (a PUB message goes to every subscriber, wanted or not). */
@@ -65,7 +69,7 @@ bool fc_config_service_handles(int type)
 {
     return type == FC_MSG_CONFIG_PUSH || type == FC_MSG_CONFIG_SYNC || type == FC_MSG_CONFIG_ACK ||
            type == FC_MSG_CONFIG_STATUS || type == FC_MSG_RESTART_SLOT || type == FC_MSG_AUDIT ||
-           type == FC_MSG_CONFIG_AGENTS;
+           type == FC_MSG_CONFIG_AGENTS || type == FC_MSG_CONFIG_SUMMARY;
 }
 
 static fc_msg_t *s_error(int code, const char *text)
@@ -270,10 +274,25 @@ static fc_msg_t *s_status(fc_config_service_t *self, const fc_msg_t *m)
     uint64_t rev = m->serial;
     if (rev == 0 && fc_store_config_latest_set(self->store, &rev) != FC_OK)
         return s_error(FC_ENOTFOUND, "no config revision has been pushed yet");
+    size_t limit;
+    const char *why = fc_msg_page_check(m, &limit);
+    fc_ack_t known;
+    if (!why && *m->state && !fc_ack_from_name(m->state, &known))
+        why = "unknown state filter: an ack state (docs/PROTOCOL.md CONFIG_ACK) or pending";
+    if (why)
+        return s_error(FC_EINVAL, why);
     fc_msg_t *reply = fc_msg_new(FC_MSG_CONFIG_STATUS_REPLY);
     fc_store_rev_t info;
-    int err = fc_store_config_status(self->store, rev, FC_MAX_LIST, &info, &reply->agents,
-                                     &reply->nagents);
+    bool more = false;
+    int err = fc_store_config_status_page(self->store, rev, m->cursor, m->state, limit, &info,
+                                          &reply->agents, &reply->nagents, &more);
+    if (!err && more && !m->limit) {
+        fc_msg_destroy(&reply);
+        return s_error(FC_ETOOBIG, "more agents than one reply holds, and this client does not "
+                                   "page: a newer fleetcast lists them all");
+    }
+    reply->limit = m->limit ? limit : 0;
+    reply->more = more;
     if (err) {
         fc_msg_destroy(&reply);
         char text[FC_MAX_TEXT + 1];
@@ -281,6 +300,33 @@ static fc_msg_t *s_status(fc_config_service_t *self, const fc_msg_t *m)
                  err == FC_ENOTFOUND ? "no such revision" : fc_strerror(err));
         return s_error(err, text);
     }
+    reply->serial = rev;
+    reply->flag = info.halted;
+    fc_msg_set_str(reply->text, sizeof reply->text, info.halted ? info.reason : "");
+    return reply;
+}
+
+/* CONFIG_SUMMARY: counts per ack state, one small reply whatever the fleet size. */
+static fc_msg_t *s_summary(fc_config_service_t *self, const fc_msg_t *m)
+{
+    uint64_t rev = m->serial;
+    if (rev == 0 && fc_store_config_latest_set(self->store, &rev) != FC_OK)
+        return s_error(FC_ENOTFOUND, "no config revision has been pushed yet");
+    fc_msg_t *reply = fc_msg_new(FC_MSG_CONFIG_SUMMARY_REPLY);
+    reply->counts = calloc(FC_ACK_COUNT, sizeof *reply->counts);
+    fc_store_rev_t info;
+    int64_t online_since = (int64_t)time(NULL) - fc_store_rollout_offline_after(self->store);
+    int err = reply->counts
+                  ? fc_store_config_summary(self->store, rev, online_since, &info, reply->counts)
+                  : FC_ENOMEM;
+    if (err) {
+        fc_msg_destroy(&reply);
+        char text[FC_MAX_TEXT + 1];
+        snprintf(text, sizeof text, "revision %llu: %s", (unsigned long long)rev,
+                 err == FC_ENOTFOUND ? "no such revision" : fc_strerror(err));
+        return s_error(err, text);
+    }
+    reply->ncounts = FC_ACK_COUNT;
     reply->serial = rev;
     reply->flag = info.halted;
     fc_msg_set_str(reply->text, sizeof reply->text, info.halted ? info.reason : "");
@@ -304,6 +350,32 @@ static fc_msg_t *s_agents(fc_config_service_t *self, const fc_msg_t *m)
 
 static fc_msg_t *s_audit(fc_config_service_t *self, const fc_msg_t *m)
 {
+    if (m->limit) { /* paged: the whole log, page by page */
+        size_t limit;
+        const char *why = fc_msg_page_check(m, &limit);
+        char *end = NULL;
+        errno = 0;
+        uint64_t before = *m->cursor ? strtoull(m->cursor, &end, 10) : 0;
+        if (!why && *m->cursor && (errno || *end || !isdigit((unsigned char)*m->cursor) || !before))
+            why = "invalid cursor: not one an AUDIT_REPLY named";
+        if (!why && (*m->state || m->serial))
+            why = "a paged AUDIT takes no state and no max";
+        if (why)
+            return s_error(FC_EINVAL, why);
+        fc_msg_t *reply = fc_msg_new(FC_MSG_AUDIT_REPLY);
+        uint64_t last = 0;
+        int err = fc_store_audit_page(self->store, before, limit, &reply->audit, &reply->naudit,
+                                      &reply->more, &last);
+        if (err) {
+            fc_msg_destroy(&reply);
+            return s_error(err, "cannot read the audit log");
+        }
+        reply->limit = limit;
+        if (reply->more)
+            snprintf(reply->cursor, sizeof reply->cursor, "%llu", (unsigned long long)last);
+        return reply;
+    }
+    /* Unpaged: the newest max, what was asked for (at most FC_MAX_LIST). */
     size_t max = m->serial == 0 ? 100 : m->serial > FC_MAX_LIST ? FC_MAX_LIST : (size_t)m->serial;
     fc_msg_t *reply = fc_msg_new(FC_MSG_AUDIT_REPLY);
     int err = fc_store_audit_list(self->store, max, &reply->audit, &reply->naudit);
@@ -331,6 +403,9 @@ fc_msg_t *fc_config_service_handle(fc_config_service_t *self, const fc_msg_t *m,
         break;
     case FC_MSG_CONFIG_STATUS:
         reply = s_status(self, m);
+        break;
+    case FC_MSG_CONFIG_SUMMARY:
+        reply = s_summary(self, m);
         break;
     case FC_MSG_CONFIG_AGENTS:
         reply = s_agents(self, m);

@@ -568,6 +568,52 @@ int fc_store_list(fc_store_t *self, const char *channel, size_t max, fc_release_
     return s_collect_releases(st, max, list, n);
 }
 
+int fc_store_list_page(fc_store_t *self, const char *channel, uint64_t before, size_t max,
+                       fc_release_info_t **list, size_t *n, bool *more, uint64_t *last)
+{
+    *list = NULL;
+    *n = 0;
+    *more = false;
+    *last = 0;
+    sqlite3_stmt *st =
+        fc_store_prep(self, "SELECT " S_RELEASE_COLS " FROM releases"
+                            " WHERE (?2 = '' OR channel = ?2) AND (?3 = 0 OR seq < ?3)"
+                            " ORDER BY seq DESC LIMIT ?1");
+    if (!st)
+        return FC_EIO;
+    /* One more than asked: whether it exists says whether more follow. */
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)max + 1);
+    sqlite3_bind_text(st, 2, channel ? channel : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)(before > INT64_MAX ? INT64_MAX : before));
+    int err = s_collect_releases(st, max + 1, list, n);
+    if (err || *n == 0)
+        return err;
+    if (*n > max) {
+        *n = max;
+        *more = true;
+    }
+    /* The cursor: the sequence number of the last one listed (release-info has none). */
+    st = fc_store_prep(self, "SELECT seq FROM releases WHERE channel = ?1 AND serial = ?2");
+    if (!st)
+        err = FC_EIO;
+    else {
+        const fc_release_info_t *r = &(*list)[*n - 1];
+        sqlite3_bind_text(st, 1, r->channel, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)r->serial);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            *last = (uint64_t)sqlite3_column_int64(st, 0);
+        else
+            err = FC_EIO;
+        sqlite3_finalize(st);
+    }
+    if (err) {
+        free(*list);
+        *list = NULL;
+        *n = 0;
+    }
+    return err;
+}
+
 int fc_store_latest_all(fc_store_t *self, size_t max, fc_release_info_t **list, size_t *n)
 {
     sqlite3_stmt *st =
@@ -642,21 +688,38 @@ static bool s_agent_row(sqlite3_stmt *st, void *entry, void *arg)
 int fc_store_agents(fc_store_t *self, const char *channel, size_t max, fc_agent_status_t **list,
                     size_t *n)
 {
+    bool more;
+    return fc_store_agents_page(self, channel, "", "", 0, max, list, n, &more);
+}
+
+int fc_store_agents_page(fc_store_t *self, const char *channel, const char *after,
+                         const char *state, int64_t online_since, size_t max,
+                         fc_agent_status_t **list, size_t *n, bool *more)
+{
     *list = NULL;
     *n = 0;
-    bool all = !channel || !*channel;
-    sqlite3_stmt *st = fc_store_prep(
-        self, all ? "SELECT id, channel, version, state, message, done, total, last_seen"
-                    " FROM agents ORDER BY id LIMIT ?"
-                  : "SELECT id, channel, version, state, message, done, total, last_seen"
-                    " FROM agents WHERE channel = ?2 ORDER BY id LIMIT ?1");
+    *more = false;
+    /* By id, after the cursor: agents arriving during a paged read land before or after it
+       and never shift the ones already read into the next page (no duplicate, no skip). */
+    sqlite3_stmt *st =
+        fc_store_prep(self, "SELECT id, channel, version, state, message, done, total, last_seen"
+                            " FROM agents WHERE id > ?2 AND (?3 = '' OR channel = ?3)"
+                            " AND (?4 = '' OR (?4 = 'offline' AND last_seen < ?5)"
+                            "      OR (state = ?4 AND last_seen >= ?5)) ORDER BY id LIMIT ?1");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
-    if (!all)
-        sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
+    /* One more than asked: whether it exists says whether more follow. */
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)max + 1);
+    sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, channel ? channel : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, state ? state : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, online_since);
     void *rows = NULL;
-    int err = fc_store_rows(st, max, sizeof **list, s_agent_row, NULL, &rows, n);
+    int err = fc_store_rows(st, max + 1, sizeof **list, s_agent_row, NULL, &rows, n);
+    if (!err && *n > max) {
+        *n = max;
+        *more = true;
+    }
     *list = rows;
     return err;
 }

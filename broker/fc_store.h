@@ -129,7 +129,12 @@ int fc_store_latest(fc_store_t *self, const char *channel, fc_release_info_t *in
 int fc_store_release_get(fc_store_t *self, const char *channel, uint64_t serial,
                          fc_release_info_t *info, uint8_t **manifest, size_t *len);
 /* Releases newest first (by commit order), only channel's unless channel is NULL or "",
-   at most max. *list is malloc'd (caller frees; NULL when empty). Returns fc_error_t. */
+   at most max. *list is malloc'd (caller frees; NULL when empty). Returns fc_error_t.
+   _page: only those committed before sequence number before (0: from the newest); *more
+   says whether older ones follow, *last is the sequence number of the last one listed (the
+   next page's before; 0 if none listed). */
+int fc_store_list_page(fc_store_t *self, const char *channel, uint64_t before, size_t max,
+                       fc_release_info_t **list, size_t *n, bool *more, uint64_t *last);
 int fc_store_list(fc_store_t *self, const char *channel, size_t max, fc_release_info_t **list,
                   size_t *n);
 /* The latest release of every channel, by channel name, at most max. As fc_store_list. */
@@ -179,6 +184,14 @@ int fc_store_agent_seen(fc_store_t *self, const char *id, const char *channel);
 /* Agents by id, only channel's unless channel is NULL or "", at most max. As fc_store_list. */
 int fc_store_agents(fc_store_t *self, const char *channel, size_t max, fc_agent_status_t **list,
                     size_t *n);
+/* One page of the same list: agents whose id sorts after after ("" = from the first), of
+   channel ("" = all) and in state ("" = any), by id, at most max; *more says whether
+   agents follow the last one. An agent not heard since online_since (unix seconds) is in
+   state "offline" only, whatever it last reported. A stable cursor: agents arriving
+   meanwhile never make a paged read list one twice or skip one. */
+int fc_store_agents_page(fc_store_t *self, const char *channel, const char *after,
+                         const char *state, int64_t online_since, size_t max,
+                         fc_agent_status_t **list, size_t *n, bool *more);
 
 /* --- Agent ids and agent keys (fc_store_agent_keys.c) ---------------------------------- */
 

@@ -66,6 +66,51 @@ int fc_store_audit_list(fc_store_t *self, size_t max, fc_audit_entry_t **list, s
     return err;
 }
 
+int fc_store_audit_page(fc_store_t *self, uint64_t before, size_t max, fc_audit_entry_t **list,
+                        size_t *n, bool *more, uint64_t *last)
+{
+    *list = NULL;
+    *n = 0;
+    *more = false;
+    *last = 0;
+    /* The id rides along as a sixth column s_entry_row does not read. */
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT time, who, action, detail, result, id FROM audit"
+                                           " WHERE ?2 = 0 OR id < ?2 ORDER BY id DESC LIMIT ?1");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)max + 1);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)(before > INT64_MAX ? INT64_MAX : before));
+    void *rows = NULL;
+    int err = fc_store_rows(st, max + 1, sizeof **list, s_entry_row, NULL, &rows, n);
+    *list = rows;
+    if (err || *n == 0)
+        return err;
+    if (*n > max) {
+        *n = max;
+        *more = true;
+    }
+    /* The cursor: the id of the last entry listed (time is not unique). */
+    st = fc_store_prep(self, "SELECT id FROM audit WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC"
+                             " LIMIT 1 OFFSET ?2");
+    if (!st)
+        err = FC_EIO;
+    else {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)(before > INT64_MAX ? INT64_MAX : before));
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)(*n - 1));
+        if (sqlite3_step(st) == SQLITE_ROW)
+            *last = (uint64_t)sqlite3_column_int64(st, 0);
+        else
+            err = FC_EIO;
+        sqlite3_finalize(st);
+    }
+    if (err) {
+        free(*list);
+        *list = NULL;
+        *n = 0;
+    }
+    return err;
+}
+
 void fc_store_audit_who(const uint8_t *envelope, size_t len, char *who, size_t size)
 {
     snprintf(who, size, "unknown");

@@ -2,6 +2,7 @@
 #ifndef FC_STORE_CONFIG_H
 #define FC_STORE_CONFIG_H
 
+#include "fc_ack.h"
 #include "fc_msg.h"
 #include "fc_store.h"
 #include <stdbool.h>
@@ -118,6 +119,16 @@ int fc_store_config_ack(fc_store_t *self, uint64_t rev, const char *id, const ch
 #define FC_STORE_NOT_COUNTED "not counted (agent first heard of after this revision): "
 int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_rev_t *info,
                            fc_agent_status_t **list, size_t *n);
+/* One page of it: agents whose id sorts after after ("" = from the first) and whose state is
+   state ("" = any), by id, at most max; *more says whether agents follow the last one. */
+int fc_store_config_status_page(fc_store_t *self, uint64_t rev, const char *after,
+                                const char *state, size_t max, fc_store_rev_t *info,
+                                fc_agent_status_t **list, size_t *n, bool *more);
+/* CONFIG_SUMMARY: the same agents as fc_store_config_status, counted per ack state
+   (counts[ack], named; FC_ACK_PENDING: no answer), with those not heard since online_since
+   (unix seconds) counted offline too; one pass, nothing held per agent. */
+int fc_store_config_summary(fc_store_t *self, uint64_t rev, int64_t online_since,
+                            fc_store_rev_t *info, fc_fleet_count_t counts[FC_ACK_COUNT]);
 /* Number of known agents that scope applies to. */
 int fc_store_config_matching(fc_store_t *self, const char *scope, size_t *count);
 /* The halted canary revisions, at most FC_MAX_LIST (the newest), ascending, into *revs
@@ -142,6 +153,11 @@ int fc_store_audit_add(fc_store_t *self, const char *who, const char *action, co
                        const char *result);
 /* Newest first, at most max. *list malloc'd (caller frees; NULL when empty). */
 int fc_store_audit_list(fc_store_t *self, size_t max, fc_audit_entry_t **list, size_t *n);
+/* One page of the log, newest first: entries older than id before (0: from the newest), at
+   most max; *more says whether older ones follow, *last is the id of the last one listed
+   (the next page's before; 0 if none listed). */
+int fc_store_audit_page(fc_store_t *self, uint64_t before, size_t max, fc_audit_entry_t **list,
+                        size_t *n, bool *more, uint64_t *last);
 /* "who" for a signed envelope [body, signer, signature] (manifest or revision): the hex
    prefix of the signer it claims, or "unknown" if it has none. Does not verify. */
 void fc_store_audit_who(const uint8_t *envelope, size_t len, char *who, size_t size);

@@ -472,6 +472,23 @@ void fc_store_config_test(bool verbose)
     fc_audit_entry_t *audit;
     size_t naudit;
     FC_CHECK(fc_store_audit_list(store, 1000, &audit, &naudit) == FC_OK && naudit > 10);
+    /* Paged by 3, newest first, each page older than the last: the same entries in order. */
+    size_t paged = 0;
+    uint64_t before = 0, last;
+    bool more_audit = true;
+    while (more_audit) {
+        fc_audit_entry_t *page;
+        size_t npage;
+        FC_CHECK(fc_store_audit_page(store, before, 3, &page, &npage, &more_audit, &last) == FC_OK);
+        FC_CHECK(npage <= 3 && paged + npage <= naudit);
+        for (size_t i = 0; i < npage; i++)
+            FC_CHECK(!memcmp(&page[i], &audit[paged + i], sizeof *page));
+        paged += npage;
+        FC_CHECK(!more_audit || (last > 0 && (!before || last < before)));
+        before = last;
+        free(page);
+    }
+    FC_CHECK(paged == naudit);
     free(audit);
     uint64_t seq = fc_store_seq(store);
     FC_CHECK(seq == 8); /* 7 revisions and a halt */

@@ -211,7 +211,7 @@ int fc_store_config_ack(fc_store_t *self, uint64_t rev, const char *id, const ch
 
 /* Every agent the broker knows, with its recorded group, when it was last heard from, its
    ack of rev (state NULL if none), and whether it was known before announcement seq. */
-static sqlite3_stmt *s_fleet_query(fc_store_t *self, uint64_t rev, uint64_t seq)
+static sqlite3_stmt *s_fleet_query(fc_store_t *self, uint64_t rev, uint64_t seq, const char *after)
 {
     sqlite3_stmt *st = fc_store_prep(
         self, "SELECT ids.id, coalesce(g.grp, ''),"
@@ -223,8 +223,9 @@ static sqlite3_stmt *s_fleet_query(fc_store_t *self, uint64_t rev, uint64_t seq)
               " LEFT JOIN agent_groups g ON g.id = ids.id"
               " LEFT JOIN config_acks k ON k.rev = ?1 AND k.agent = ids.id"
               " LEFT JOIN agent_known n ON n.id = ids.id"
-              " ORDER BY ids.id");
+              " WHERE ids.id > ?3 ORDER BY ids.id");
     if (st) {
+        sqlite3_bind_text(st, 3, after ? after : "", -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 1, (sqlite3_int64)(rev > INT64_MAX ? 0 : rev));
         sqlite3_bind_int64(st, 2, (sqlite3_int64)(seq > INT64_MAX ? INT64_MAX : seq));
     }
@@ -234,7 +235,7 @@ static sqlite3_stmt *s_fleet_query(fc_store_t *self, uint64_t rev, uint64_t seq)
 int fc_store_config_matching(fc_store_t *self, const char *scope, size_t *count)
 {
     *count = 0;
-    sqlite3_stmt *st = s_fleet_query(self, 0, 0);
+    sqlite3_stmt *st = s_fleet_query(self, 0, 0, "");
     if (!st)
         return FC_EIO;
     int rc;
@@ -247,12 +248,20 @@ int fc_store_config_matching(fc_store_t *self, const char *scope, size_t *count)
 
 /* fc_store_row_fn: an agent's part in a revision (a row of s_fleet_query), if it acked the
    revision or is in its scope (arg). */
+typedef struct {
+    const char *scope;
+    const char *state; /* only agents in this state ("" = any) */
+} s_filter_t;
+
 static bool s_status_row(sqlite3_stmt *st, void *entry, void *arg)
 {
-    const char *scope = (const char *)arg;
+    const s_filter_t *filter = (const s_filter_t *)arg;
     bool acked = sqlite3_column_type(st, 3) != SQLITE_NULL;
     const char *id = fc_store_col(st, 0), *group = fc_store_col(st, 1);
-    if (!acked && !fc_scope_matches(scope, id, group))
+    if (!acked && !fc_scope_matches(filter->scope, id, group))
+        return false;
+    if (*filter->state &&
+        strcmp(filter->state, acked ? fc_store_col(st, 3) : fc_ack_name(FC_ACK_PENDING)) != 0)
         return false;
     fc_agent_status_t *a = (fc_agent_status_t *)entry;
     fc_msg_set_str(a->id, sizeof a->id, id);
@@ -270,16 +279,24 @@ static bool s_status_row(sqlite3_stmt *st, void *entry, void *arg)
 
 /* The agents scope matches and those that acked rev (0: none), with their acks of it (seq:
    the revision's announcement, for which acks count), at most max. */
-static int s_fleet_list(fc_store_t *self, const char *scope, uint64_t rev, uint64_t seq, size_t max,
-                        fc_agent_status_t **list, size_t *n)
+static int s_fleet_list(fc_store_t *self, const char *scope, uint64_t rev, uint64_t seq,
+                        const char *after, const char *state, size_t max, fc_agent_status_t **list,
+                        size_t *n, bool *more)
 {
     *list = NULL;
     *n = 0;
-    sqlite3_stmt *st = s_fleet_query(self, rev, seq);
+    *more = false;
+    sqlite3_stmt *st = s_fleet_query(self, rev, seq, after);
     if (!st)
         return FC_EIO;
     void *rows = NULL;
-    int err = fc_store_rows(st, max, sizeof **list, s_status_row, (void *)scope, &rows, n);
+    s_filter_t filter = {scope, state ? state : ""};
+    /* One more than asked: whether it exists says whether more follow. */
+    int err = fc_store_rows(st, max + 1, sizeof **list, s_status_row, &filter, &rows, n);
+    if (!err && *n > max) {
+        *n = max;
+        *more = true;
+    }
     *list = rows;
     return err;
 }
@@ -287,13 +304,53 @@ static int s_fleet_list(fc_store_t *self, const char *scope, uint64_t rev, uint6
 int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_rev_t *info,
                            fc_agent_status_t **list, size_t *n)
 {
+    bool more;
+    return fc_store_config_status_page(self, rev, "", "", max, info, list, n, &more);
+}
+
+int fc_store_config_status_page(fc_store_t *self, uint64_t rev, const char *after,
+                                const char *state, size_t max, fc_store_rev_t *info,
+                                fc_agent_status_t **list, size_t *n, bool *more)
+{
     *list = NULL;
     *n = 0;
+    *more = false;
     int err = fc_store_config_rev(self, rev, info);
     char scope[FC_MAX_SCOPE + 1];
     if (!err)
         err = fc_store_config_rev_scope(self, info, scope, sizeof scope);
-    return err ? err : s_fleet_list(self, scope, rev, info->seq, max, list, n);
+    return err ? err : s_fleet_list(self, scope, rev, info->seq, after, state, max, list, n, more);
+}
+
+int fc_store_config_summary(fc_store_t *self, uint64_t rev, int64_t online_since,
+                            fc_store_rev_t *info, fc_fleet_count_t counts[FC_ACK_COUNT])
+{
+    memset(counts, 0, FC_ACK_COUNT * sizeof *counts);
+    for (size_t i = 0; i < FC_ACK_COUNT; i++)
+        fc_msg_set_str(counts[i].state, sizeof counts[i].state, fc_ack_name((fc_ack_t)i));
+    int err = fc_store_config_rev(self, rev, info);
+    char scope[FC_MAX_SCOPE + 1];
+    if (!err)
+        err = fc_store_config_rev_scope(self, info, scope, sizeof scope);
+    if (err)
+        return err;
+    sqlite3_stmt *st = s_fleet_query(self, rev, info->seq, "");
+    if (!st)
+        return FC_EIO;
+    /* Counted row by row, never held: memory stays flat whatever the fleet size. */
+    s_filter_t filter = {scope, ""};
+    fc_agent_status_t a;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&a, 0, sizeof a);
+        fc_ack_t ack;
+        if (!s_status_row(st, &a, &filter) || !fc_ack_from_name(a.state, &ack))
+            continue;
+        counts[ack].agents++;
+        counts[ack].offline += a.last_seen < online_since;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? FC_OK : fc_store_sqlite_error(rc);
 }
 
 /* --- canary choice ---------------------------------------------------------------------- */
@@ -301,7 +358,8 @@ int fc_store_config_status(fc_store_t *self, uint64_t rev, size_t max, fc_store_
 int fc_store_config_agents(fc_store_t *self, const char *scope, size_t max,
                            fc_agent_status_t **list, size_t *n)
 {
-    return s_fleet_list(self, scope, 0, 0, max, list, n); /* revision 0: no acks */
+    bool more;
+    return s_fleet_list(self, scope, 0, 0, "", "", max, list, n, &more); /* revision 0: no acks */
 }
 
 int fc_store_config_canary_check(fc_store_t *self, const char *scope, uint32_t percent, char *text,

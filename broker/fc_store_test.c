@@ -9,6 +9,7 @@
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h" /* fc_store_exec: a batch commit made to fail */
+#include "fc_store_view.h"
 #include "fc_test_check.h"
 
 #include <errno.h>
@@ -357,6 +358,19 @@ static void s_test_releases(fc_store_t **store_p, const char *dir, const char *t
     free(list);
     FC_CHECK(fc_store_list(store, "stable", 1, &list, &n) == FC_OK && n == 1);
     free(list);
+    /* Pages, newest first, each before the last one's sequence number. */
+    bool more;
+    uint64_t last, first_last;
+    FC_CHECK(fc_store_list_page(store, "", 0, 2, &list, &n, &more, &last) == FC_OK && n == 2 &&
+             more && last > 0 && !strcmp(list[0].channel, "beta") && list[1].serial == 11);
+    free(list);
+    first_last = last;
+    FC_CHECK(fc_store_list_page(store, "", first_last, 2, &list, &n, &more, &last) == FC_OK &&
+             n == 1 && !more && list[0].serial == 10 && last < first_last);
+    free(list);
+    FC_CHECK(fc_store_list_page(store, "stable", 0, 5, &list, &n, &more, &last) == FC_OK &&
+             n == 2 && !more);
+    free(list);
     FC_CHECK(fc_store_list(store, "nope", FC_MAX_LIST, &list, &n) == FC_OK && n == 0 && !list);
     FC_CHECK(fc_store_latest_all(store, FC_MAX_SNAPSHOT, &list, &n) == FC_OK && n == 2);
     FC_CHECK(!strcmp(list[0].channel, "beta") && list[0].serial == 1);
@@ -381,6 +395,40 @@ static void s_test_releases(fc_store_t **store_p, const char *dir, const char *t
     FC_CHECK(fc_store_agents(store, "beta", FC_MAX_LIST, &agents, &n) == FC_OK && n == 1);
     FC_CHECK(!strcmp(agents[0].id, "db-01"));
     free(agents);
+    /* Pages by id after a cursor; more says whether agents follow; a state filter, "offline"
+       meaning not heard since online_since. */
+    FC_CHECK(fc_store_agents_page(store, "", "", "", 0, 1, &agents, &n, &more) == FC_OK && n == 1 &&
+             more && !strcmp(agents[0].id, "db-01"));
+    free(agents);
+    FC_CHECK(fc_store_agents_page(store, "", "db-01", "", 0, 1, &agents, &n, &more) == FC_OK &&
+             n == 1 && !more && !strcmp(agents[0].id, "web-01"));
+    free(agents);
+    FC_CHECK(fc_store_agents_page(store, "", "web-01", "", 0, 1, &agents, &n, &more) == FC_OK &&
+             n == 0 && !more);
+    free(agents);
+    FC_CHECK(fc_store_agents_page(store, "", "", "installed", 0, 10, &agents, &n, &more) == FC_OK &&
+             n == 1 && !strcmp(agents[0].id, "web-01"));
+    free(agents);
+    FC_CHECK(fc_store_agents_page(store, "", "", "installed", INT64_MAX, 10, &agents, &n, &more) ==
+                 FC_OK &&
+             n == 0);
+    free(agents);
+    FC_CHECK(fc_store_agents_page(store, "", "", "offline", INT64_MAX, 10, &agents, &n, &more) ==
+                 FC_OK &&
+             n == 2);
+    free(agents);
+    /* The summary: a row per (channel, version, state), offline counted; FC_ETOOBIG rather
+       than a summary cut. */
+    fc_fleet_count_t *counts;
+    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 10, &counts, &n) == FC_OK && n == 2);
+    FC_CHECK(!strcmp(counts[0].channel, "beta") && counts[0].agents == 1 &&
+             counts[0].offline == 0 && !*counts[0].reason);
+    FC_CHECK(!strcmp(counts[1].state, "installed") && counts[1].agents == 1);
+    free(counts);
+    FC_CHECK(fc_store_view_summary(store, "beta", INT64_MAX, 5, 10, &counts, &n) == FC_OK &&
+             n == 1 && counts[0].offline == 1);
+    free(counts);
+    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 1, &counts, &n) == FC_ETOOBIG && !counts);
 
     uint64_t size;
     FC_CHECK(fc_store_blob_size(store, blob_b, &size) == FC_OK && size == blen);

@@ -31,6 +31,15 @@ typedef struct {
 int fc_store_view_agent_counts(fc_store_t *self, int64_t online_since, size_t max,
                                fc_store_agent_count_t **list, size_t *n);
 
+/* A fleet summary (STATUS_SUMMARY_REPLY rows, fc_fleet_count_t) of channel ("" = all): one
+   row per (channel, version, state) with its agents, those not heard since online_since
+   (unix seconds) and the bytes of those downloading; then, per channel, its reasons most
+   common failure messages (states failed, rejected, rolled-back) with their counts. At most
+   max rows: FC_ETOOBIG if the groups alone are more (never a summary cut silently); reasons
+   fill the room left. *list malloc'd (caller frees). */
+int fc_store_view_summary(fc_store_t *self, const char *channel, int64_t online_since,
+                          size_t reasons, size_t max, fc_fleet_count_t **list, size_t *n);
+
 /* The newest config SET revisions (numbers, newest first), at most max. *revs malloc'd. */
 int fc_store_view_revisions(fc_store_t *self, size_t max, uint64_t **revs, size_t *n);
 

@@ -139,6 +139,94 @@ fc_msg_t *fc_client_call(fc_client_t *self, fc_msg_t **req_p, int timeout_ms)
     }
 }
 
+/* The next page's request: the same list and filter, after the last agent listed. */
+static fc_msg_t *s_next_page(const fc_msg_t *req, const char *cursor)
+{
+    fc_msg_t *next = fc_msg_new(req->type);
+    fc_msg_set_str(next->channel, sizeof next->channel, req->channel);
+    fc_msg_set_str(next->state, sizeof next->state, req->state);
+    fc_msg_set_str(next->cursor, sizeof next->cursor, cursor);
+    next->serial = req->serial;
+    next->limit = req->limit;
+    return next;
+}
+
+fc_msg_t *fc_client_call_pages(fc_client_t *self, fc_msg_t **req_p, int timeout_ms)
+{
+    fc_msg_t *req = *req_p;
+    fc_msg_type_t want = req->type == FC_MSG_AUDIT && req->limit ? FC_MSG_AUDIT_REPLY
+                         : req->type == FC_MSG_LIST              ? FC_MSG_LIST_REPLY
+                         : req->type == FC_MSG_STATUS            ? FC_MSG_STATUS_REPLY
+                         : req->type == FC_MSG_CONFIG_STATUS     ? FC_MSG_CONFIG_STATUS_REPLY
+                                                                 : (fc_msg_type_t)0;
+    if (!want)
+        return fc_client_call(self, req_p, timeout_ms);
+    if (!req->limit)
+        req->limit = FC_MAX_LIST;
+    fc_msg_t *tmpl = s_next_page(req, req->cursor);
+    fc_msg_t *all = fc_client_call(self, req_p, timeout_ms);
+    /* Each page after the last id of the one before: by the broker's id order, so agents
+       arriving meanwhile are never listed twice and none already there is skipped. */
+    bool list = want == FC_MSG_LIST_REPLY, audit = want == FC_MSG_AUDIT_REPLY;
+    while (all && all->type == want && all->more &&
+           (list || audit ? *all->cursor != '\0' : all->nagents > 0)) {
+        fc_msg_t *next =
+            s_next_page(tmpl, list || audit ? all->cursor : all->agents[all->nagents - 1].id);
+        fc_msg_t *page = fc_client_call(self, &next, timeout_ms);
+        if (!page || page->type != want) {
+            fc_msg_destroy(&all);
+            all = page;
+            break;
+        }
+        if (audit) { /* entries, each page older than the one before */
+            fc_audit_entry_t *more =
+                realloc(all->audit, (all->naudit + page->naudit + 1) * sizeof *more);
+            if (!more) {
+                fc_msg_destroy(&page);
+                fc_msg_destroy(&all);
+                break;
+            }
+            memcpy(more + all->naudit, page->audit, page->naudit * sizeof *more);
+            all->audit = more;
+            all->naudit += page->naudit;
+            all->more = page->more;
+            fc_msg_set_str(all->cursor, sizeof all->cursor, page->cursor);
+            fc_msg_destroy(&page);
+            continue;
+        }
+        if (list) { /* releases, each page older than the one before */
+            fc_release_info_t *more =
+                realloc(all->releases, (all->nreleases + page->nreleases + 1) * sizeof *more);
+            if (!more) {
+                fc_msg_destroy(&page);
+                fc_msg_destroy(&all);
+                break;
+            }
+            memcpy(more + all->nreleases, page->releases, page->nreleases * sizeof *more);
+            all->releases = more;
+            all->nreleases += page->nreleases;
+            all->more = page->more;
+            fc_msg_set_str(all->cursor, sizeof all->cursor, page->cursor);
+            fc_msg_destroy(&page);
+            continue;
+        }
+        fc_agent_status_t *grown =
+            realloc(all->agents, (all->nagents + page->nagents + 1) * sizeof *grown);
+        if (!grown) {
+            fc_msg_destroy(&page);
+            fc_msg_destroy(&all);
+            break;
+        }
+        memcpy(grown + all->nagents, page->agents, page->nagents * sizeof *grown);
+        all->agents = grown;
+        all->nagents += page->nagents;
+        all->more = page->more;
+        fc_msg_destroy(&page);
+    }
+    fc_msg_destroy(&tmpl);
+    return all;
+}
+
 void fc_client_forget(fc_client_t *self, uint64_t req)
 {
     fc_requester_forget(self->requester, req);

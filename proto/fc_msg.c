@@ -2,6 +2,7 @@
 #include "fc_msg.h"
 #include "fc_ack.h"
 #include "fc_error.h"
+#include "fc_manifest.h"
 #include "fc_mpack.h"
 #include "fc_role.h"
 #include "fc_rollout_state.h"
@@ -21,7 +22,7 @@
 #define S_MAX_OBJECTS (16 + 3 * (size_t)FC_MAX_RANGES)
 #define S_ZONE_CHUNK 8192
 /* Most fields a message type has after its header. */
-#define S_MAX_FIELDS 6
+#define S_MAX_FIELDS 8
 
 /* One field of a message or compound struct, in wire order. Encoder and decoder both walk
    these tables, so the two can never disagree about a layout. */
@@ -56,6 +57,7 @@ typedef enum {
                    asking agent's id (its rollout wave) after release 1 */
     F_WAVES,    /* fc_msg_t waves/nwaves: [u32] of at most size */
     F_ROLLOUTS, /* fc_msg_t rollouts: [rollout-info] of at most size */
+    F_COUNTS,   /* fc_msg_t counts: [fleet-count] of at most size */
 } s_kind_t;
 
 typedef struct {
@@ -86,6 +88,8 @@ typedef struct {
 #define M_ITEMS {F_ITEMS, 0, FC_MAX_SNAPSHOT, -1}
 #define M_AUDIT {F_AUDIT, 0, FC_MAX_LIST, -1}
 #define M_TRUSTLIST {F_BYTES, 0, FC_MAX_TRUSTLIST, -1}
+/* Paging (issue 19): an optional group led by the page size a list request asks for. */
+#define M_LIMIT {F_OPTU64, offsetof(fc_msg_t, limit), 0, -1}
 /* clang-format on */
 
 /* release-info = [channel, version, serial, size, files, created, mandatory] */
@@ -104,6 +108,17 @@ static const s_field_t s_agent_fields[] = {S_STR(fc_agent_status_t, id),
                                            S_U64(fc_agent_status_t, done),
                                            S_U64(fc_agent_status_t, total),
                                            S_I64(fc_agent_status_t, last_seen),
+                                           {F_END, 0, 0, -1}};
+
+/* fleet-count = [channel, version, state, reason, agents, offline, done, total] */
+static const s_field_t s_count_fields[] = {S_STR(fc_fleet_count_t, channel),
+                                           S_STR(fc_fleet_count_t, version),
+                                           S_STR(fc_fleet_count_t, state),
+                                           S_STR(fc_fleet_count_t, reason),
+                                           S_U64(fc_fleet_count_t, agents),
+                                           S_U64(fc_fleet_count_t, offline),
+                                           S_U64(fc_fleet_count_t, done),
+                                           S_U64(fc_fleet_count_t, total),
                                            {F_END, 0, 0, -1}};
 
 /* audit-entry = [time, who, action, detail, result] */
@@ -148,14 +163,16 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_PUT_ACK] = {M_HASH(blob), M_U64(offset)},
     [FC_MSG_BLOB_COMMIT] = {M_HASH(blob), M_U64(size)},
     [FC_MSG_RELEASE_COMMIT] = {M_MANIFEST},
-    [FC_MSG_LIST] = {M_STR(channel)},
-    [FC_MSG_LIST_REPLY] = {M_RELEASES},
+    [FC_MSG_LIST] = {M_STR(channel), M_LIMIT, M_STR(cursor), M_STR(state)},
+    [FC_MSG_LIST_REPLY] = {M_RELEASES, M_LIMIT, M_BOOL(more), M_STR(cursor)},
     /* exactly the agent's own status; the blob it found corrupt at the broker, if any */
     [FC_MSG_REPORT] = {{F_AGENTS, 0, 1, 1}, {F_HASH0, offsetof(fc_msg_t, blob), 0, -1}},
-    [FC_MSG_STATUS] = {M_STR(channel)},
+    [FC_MSG_STATUS] = {M_STR(channel), M_LIMIT, M_STR(cursor), M_STR(state)},
     [FC_MSG_STATUS_REPLY] = {M_AGENTS,
                              {F_OPTU64, offsetof(fc_msg_t, offline_ms), 0, -1},
-                             M_U64(time_ms)},
+                             M_U64(time_ms),
+                             M_LIMIT,
+                             M_BOOL(more)},
     [FC_MSG_OK] = {M_U64(serial), {F_OPTBOOL, offsetof(fc_msg_t, flag), 0, -1}},
     [FC_MSG_ERROR] = {S_U32(fc_msg_t, code), M_STR(text)},
     [FC_MSG_ANNOUNCE] = {M_U64(epoch), M_U64(seq), M_STR(channel), M_U64(serial), M_STR(version)},
@@ -172,16 +189,18 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
                                 M_ITEMS,
                                 {F_OPTBYTES, 0, FC_MAX_LIST * 8, -1}},
     [FC_MSG_CONFIG_ACK] = {M_STR(id), M_STR(group), M_U64(serial), M_STR(state), M_STR(text)},
-    [FC_MSG_CONFIG_STATUS] = {M_U64(serial)},
+    [FC_MSG_CONFIG_STATUS] = {M_U64(serial), M_LIMIT, M_STR(cursor), M_STR(state)},
     [FC_MSG_CONFIG_STATUS_REPLY] = {M_U64(serial),
                                     M_BOOL(flag),
                                     M_STR(text),
                                     M_AGENTS,
                                     {F_OPTU64, offsetof(fc_msg_t, offline_ms), 0, -1},
-                                    M_U64(time_ms)},
+                                    M_U64(time_ms),
+                                    M_LIMIT,
+                                    M_BOOL(more)},
     [FC_MSG_RESTART_SLOT] = {M_STR(id), M_STR(group), M_U64(serial)},
-    [FC_MSG_AUDIT] = {M_U64(serial)},
-    [FC_MSG_AUDIT_REPLY] = {M_AUDIT},
+    [FC_MSG_AUDIT] = {M_U64(serial), M_LIMIT, M_STR(cursor), M_STR(state)},
+    [FC_MSG_AUDIT_REPLY] = {M_AUDIT, M_LIMIT, M_BOOL(more), M_STR(cursor)},
     [FC_MSG_CONFIG_ANNOUNCE] = {M_U64(epoch),
                                 M_U64(seq),
                                 M_U64(serial),
@@ -211,6 +230,13 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_UPLOAD_CHUNKS] = {M_HASH(blob),
                               M_U64(size),
                               {F_BYTES, 0, FC_MAX_UPLOAD_CHUNKS *FC_CHUNK_REF_LEN, -1}},
+    [FC_MSG_STATUS_SUMMARY] = {M_STR(channel)},
+    [FC_MSG_STATUS_SUMMARY_REPLY] = {{F_COUNTS, 0, FC_MAX_LIST, -1},
+                                     M_U64(offline_ms),
+                                     M_U64(time_ms)},
+    [FC_MSG_CONFIG_SUMMARY] = {M_U64(serial)},
+    [FC_MSG_CONFIG_SUMMARY_REPLY] =
+        {M_U64(serial), M_BOOL(flag), M_STR(text), {F_COUNTS, 0, FC_MAX_LIST, -1}},
 };
 
 static const char *s_names[FC_MSG_TYPE_MAX] = {
@@ -262,12 +288,26 @@ static const char *s_names[FC_MSG_TYPE_MAX] = {
     [FC_MSG_BLOBS_STATE] = "BLOBS_STATE",
     [FC_MSG_PUT_BLOBS] = "PUT_BLOBS",
     [FC_MSG_UPLOAD_CHUNKS] = "UPLOAD_CHUNKS",
+    [FC_MSG_STATUS_SUMMARY] = "STATUS_SUMMARY",
+    [FC_MSG_STATUS_SUMMARY_REPLY] = "STATUS_SUMMARY_REPLY",
+    [FC_MSG_CONFIG_SUMMARY] = "CONFIG_SUMMARY",
+    [FC_MSG_CONFIG_SUMMARY_REPLY] = "CONFIG_SUMMARY_REPLY",
 };
 
 bool fc_msg_agent_offline(const fc_msg_t *reply, const fc_agent_status_t *agent)
 {
     return reply->offline_ms && reply->time_ms && agent->last_seen >= 0 &&
            (uint64_t)agent->last_seen * 1000 + reply->offline_ms < reply->time_ms;
+}
+
+const char *fc_msg_page_check(const fc_msg_t *req, size_t *limit)
+{
+    *limit = req->limit == 0 || req->limit > FC_MAX_LIST ? FC_MAX_LIST : (size_t)req->limit;
+    if (*req->cursor && !fc_name_valid(req->cursor))
+        return "invalid cursor: not an agent id (the last id of the previous page)";
+    if (!req->limit && (*req->cursor || *req->state))
+        return "a cursor or state without a limit: paging needs a limit of 1 or more";
+    return NULL;
 }
 
 bool fc_msg_waves_valid(const uint32_t *waves, size_t n)
@@ -427,6 +467,7 @@ bool fc_msg_type_is_config_request(int type)
     case FC_MSG_CONFIG_SYNC:
     case FC_MSG_CONFIG_ACK:
     case FC_MSG_CONFIG_STATUS:
+    case FC_MSG_CONFIG_SUMMARY:
     case FC_MSG_CONFIG_AGENTS:
     case FC_MSG_RESTART_SLOT:
     case FC_MSG_AUDIT:
@@ -487,6 +528,7 @@ void fc_msg_destroy(fc_msg_t **self_p)
     free(self->ranges);
     free(self->releases);
     free(self->agents);
+    free(self->counts);
     for (size_t i = 0; i < self->nitems && self->items; i++)
         free(self->items[i].data);
     free(self->items);
@@ -606,8 +648,10 @@ static bool s_items_ok(const s_field_t *f, const fc_msg_t *self)
     return true;
 }
 
-/* Fields of the optional trailing group (0 if the layout has none): a lone F_OPTBOOL or
-   F_OPTBYTES last, or an F_OPTU64 and everything after it. */
+/* Fields of the optional trailing groups (0 if the layout has none): a lone F_OPTBOOL or
+   F_OPTBYTES last, or an F_OPTU64 and everything after it. Each further F_OPTU64 starts a
+   further group (a message that gained fields twice: STATUS_REPLY's offline threshold, then
+   its paging): groups are left off from the end, never one in the middle. */
 static size_t s_optional_tail(const s_field_t *fields, size_t nfields)
 {
     for (size_t i = 0; i < nfields; i++)
@@ -619,19 +663,44 @@ static size_t s_optional_tail(const s_field_t *fields, size_t nfields)
     return 0;
 }
 
-/* Fields actually on the wire: the optional group is left off when its first field is at
-   its empty value (false, no bytes, 0). */
+/* Whether a group whose first field is f is at its empty value (false, no bytes, "", 0). */
+static bool s_group_empty(const s_field_t *f, const fc_msg_t *self)
+{
+    return f->kind == F_OPTBOOL    ? !*S_CAT(bool, self, f)
+           : f->kind == F_OPTBYTES ? self->bytes_len == 0
+           : f->kind == F_OPTSTR   ? *S_CAT(char, self, f) == '\0'
+                                   : *S_CAT(uint64_t, self, f) == 0;
+}
+
+/* Fields actually on the wire: trailing optional groups are left off, from the last one,
+   while their first field is at its empty value. */
 static size_t s_wire_fields(const s_field_t *fields, size_t nfields, const fc_msg_t *self)
 {
     size_t tail = s_optional_tail(fields, nfields);
     if (!tail)
         return nfields;
-    const s_field_t *first = &fields[nfields - tail];
-    bool empty = first->kind == F_OPTBOOL    ? !*S_CAT(bool, self, first)
-                 : first->kind == F_OPTBYTES ? self->bytes_len == 0
-                 : first->kind == F_OPTSTR   ? *S_CAT(char, self, first) == '\0'
-                                             : *S_CAT(uint64_t, self, first) == 0;
-    return empty ? nfields - tail : nfields;
+    size_t wire = nfields;
+    for (size_t i = nfields; i-- > nfields - tail;) {
+        bool lead = i == nfields - tail || fields[i].kind == F_OPTU64;
+        if (!lead)
+            continue;
+        if (!s_group_empty(&fields[i], self))
+            break;
+        wire = i;
+    }
+    return wire;
+}
+
+/* Whether n fields on the wire are a legal length for this layout: all of them, or cut
+   at the start of an optional group. */
+static bool s_wire_length_ok(const s_field_t *fields, size_t nfields, size_t n)
+{
+    if (n == nfields)
+        return true;
+    size_t tail = s_optional_tail(fields, nfields);
+    if (!tail || n < nfields - tail || n > nfields)
+        return false;
+    return n == nfields - tail || fields[n].kind == F_OPTU64;
 }
 
 static int s_pack_field(msgpack_packer *pk, const s_field_t *f, const fc_msg_t *self)
@@ -662,6 +731,13 @@ static int s_pack_field(msgpack_packer *pk, const s_field_t *f, const fc_msg_t *
         rc = msgpack_pack_array(pk, self->nreleases);
         for (size_t i = 0; i < self->nreleases && rc == 0; i++)
             rc = s_pack_struct(pk, s_release_fields, &self->releases[i]);
+        return rc;
+    case F_COUNTS:
+        if (!s_list_ok(f, self->counts, self->ncounts))
+            return -1;
+        rc = msgpack_pack_array(pk, self->ncounts);
+        for (size_t i = 0; i < self->ncounts && rc == 0; i++)
+            rc = s_pack_struct(pk, s_count_fields, &self->counts[i]);
         return rc;
     case F_AGENTS:
         if (!s_list_ok(f, self->agents, self->nagents))
@@ -848,6 +924,12 @@ static int s_read_field(const msgpack_object *o, const s_field_t *f, fc_msg_t *s
         for (size_t i = 0; i < self->nreleases && rc == 0; i++)
             rc = s_read_struct(&items[i], s_release_fields, &self->releases[i]);
         return rc;
+    case F_COUNTS:
+        rc = s_read_list(o, f, sizeof(fc_fleet_count_t), (void **)&self->counts, &self->ncounts,
+                         &items);
+        for (size_t i = 0; i < self->ncounts && rc == 0; i++)
+            rc = s_read_struct(&items[i], s_count_fields, &self->counts[i]);
+        return rc;
     case F_AGENTS:
         rc = s_read_list(o, f, sizeof(fc_agent_status_t), (void **)&self->agents, &self->nagents,
                          &items);
@@ -915,11 +997,9 @@ static int s_decode_top(const msgpack_object *top, size_t frames, zframe_t **dat
         return FC_EPROTO;
     const s_field_t *fields = s_layouts[type];
     size_t nfields = s_count(fields, S_MAX_FIELDS);
-    size_t tail = s_optional_tail(fields, nfields);
-    if (tail && n == 3 + nfields - tail)
-        nfields -= tail; /* left off, all of it: stays zero */
-    else if (n != 3 + nfields)
+    if (n < 3 || !s_wire_length_ok(fields, nfields, n - 3))
         return FC_EPROTO;
+    nfields = n - 3; /* optional groups left off stay zero */
     bool has_data = fc_msg_type_has_data(type);
     if (frames != (has_data ? 2u : 1u))
         return FC_EPROTO;

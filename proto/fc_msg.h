@@ -24,13 +24,13 @@ typedef enum {
     FC_MSG_PUT_ACK = 10,        /* B>P  blob, offset */
     FC_MSG_BLOB_COMMIT = 11,    /* P>B  blob, size -> OK once the whole blob verifies */
     FC_MSG_RELEASE_COMMIT = 12, /* P>B  bytes (signed manifest) -> OK (serial) */
-    FC_MSG_LIST = 13,           /* P>B  channel ("" = all) */
-    FC_MSG_LIST_REPLY = 14,     /* B>P  releases */
+    FC_MSG_LIST = 13,           /* P>B  channel ("" = all), [limit, cursor, state ("")] */
+    FC_MSG_LIST_REPLY = 14,     /* B>P  releases, [limit, more, cursor (of the next page)] */
     FC_MSG_REPORT = 15, /* A>B  agents[0] (own status; state one of fc_state.h), blob (found corrupt
                            at the broker; all zero = none) */
-    FC_MSG_STATUS = 16, /* P>B  channel ("" = all) */
+    FC_MSG_STATUS = 16, /* P>B  channel ("" = all), [limit, cursor, state] (optional: paging) */
     FC_MSG_STATUS_REPLY = 17, /* B>P  agents, [offline_ms, time_ms] (optional pair: the broker's
-                                 offline threshold and clock) */
+                                 offline threshold and clock), [limit, more] (paged replies) */
     FC_MSG_OK = 18, /* B>C  serial (where meaningful), flag (RESTART_SLOT: granted; on the wire only
                        when true) */
     FC_MSG_ERROR = 19,     /* B>C  code (fc_error_t), text */
@@ -44,13 +44,16 @@ typedef enum {
     FC_MSG_CONFIG_SNAPSHOT = 24, /* B>C  epoch, seq, serial (latest rev), flag (more to come), items
                                     (signed revisions matching the agent's scopes, rev order) */
     FC_MSG_CONFIG_ACK = 25,      /* A>B  id, group, serial (rev), state, text (reason) -> OK */
-    FC_MSG_CONFIG_STATUS = 26,   /* P>B  serial (rev; 0 = latest) -> CONFIG_STATUS_REPLY */
+    FC_MSG_CONFIG_STATUS = 26,   /* P>B  serial (rev; 0 = latest), [limit, cursor, state] ->
+                                    CONFIG_STATUS_REPLY */
     FC_MSG_CONFIG_STATUS_REPLY =
         27, /* B>P  serial, flag (halted), text (halt reason), agents (id, channel = group, state,
-               message; state "pending" for no answer), [offline_ms, time_ms] as STATUS_REPLY */
-    FC_MSG_RESTART_SLOT = 28,    /* A>B  id, group, serial (rev) -> OK with flag (granted) */
-    FC_MSG_AUDIT = 29,           /* P>B  serial (max entries, 0 = default 100) -> AUDIT_REPLY */
-    FC_MSG_AUDIT_REPLY = 30,     /* B>P  audit */
+               message; state "pending" for no answer), [offline_ms, time_ms], [limit, more] as
+               STATUS_REPLY */
+    FC_MSG_RESTART_SLOT = 28, /* A>B  id, group, serial (rev) -> OK with flag (granted) */
+    FC_MSG_AUDIT = 29, /* P>B  serial (max entries, 0 = default 100), [limit, cursor, state ("")]
+                          (paged: the whole log; serial 0) -> AUDIT_REPLY */
+    FC_MSG_AUDIT_REPLY = 30,     /* B>P  audit, [limit, more, cursor (of the next page)] */
     FC_MSG_CONFIG_ANNOUNCE = 31, /* PUB topic "C/": epoch, seq, serial (rev), text (scope), bytes
                                     (the signed revision; optional, only when small) */
     /* Key rotation (issue 4). A "trust list" is a sealed fc_trustlist (proto/fc_trustlist.h). */
@@ -76,6 +79,12 @@ typedef enum {
     FC_MSG_PUT_BLOBS = 47,   /* P>B  items (each: blob hash, then the whole content) -> OK */
     /* Chunk-granular upload (issue 13): the broker copies the chunks it holds in any blob. */
     FC_MSG_UPLOAD_CHUNKS = 48, /* P>B  blob, size, bytes (chunk list) -> UPLOAD_STATE */
+    /* Fleet summary (issue 19): counted by the broker, one small reply whatever the fleet. */
+    FC_MSG_STATUS_SUMMARY = 49,       /* P>B  channel ("" = all) -> STATUS_SUMMARY_REPLY */
+    FC_MSG_STATUS_SUMMARY_REPLY = 50, /* B>P  counts, offline_ms, time_ms */
+    FC_MSG_CONFIG_SUMMARY = 51,       /* P>B  serial (rev; 0 = latest) -> CONFIG_SUMMARY_REPLY */
+    FC_MSG_CONFIG_SUMMARY_REPLY = 52, /* B>P  serial, flag (halted), text (halt reason), counts
+                                         (one per ack state: state, agents, offline) */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 
@@ -149,6 +158,21 @@ typedef struct {
     uint64_t offline;     /* not heard for the broker's offline threshold */
 } fc_rollout_info_t;
 
+/* One row of a STATUS_SUMMARY_REPLY. With reason "": how many agents of channel run version
+   and last reported state, how many of those are offline, and the bytes done and total of
+   those downloading. With a reason: how many agents of channel in state (a failure) last said
+   reason (version ""), the most common reasons first. */
+typedef struct {
+    char channel[FC_MAX_NAME + 1];
+    char version[FC_MAX_NAME + 1];
+    char state[FC_MAX_NAME + 1];
+    char reason[FC_MAX_TEXT + 1];
+    uint64_t agents;
+    uint64_t offline;
+    uint64_t done;
+    uint64_t total;
+} fc_fleet_count_t;
+
 /* One opaque byte string in a list (CONFIG_SNAPSHOT items). */
 typedef struct {
     uint8_t *data; /* malloc'd */
@@ -208,6 +232,17 @@ typedef struct {
     size_t nrollouts;
     uint64_t offline_ms; /* STATUS_REPLY, CONFIG_STATUS_REPLY: an agent not heard for this long
                             (by time_ms, the broker's clock) is offline */
+    /* Paging of STATUS, CONFIG_STATUS and LIST (an optional trailing group, docs/PROTOCOL.md
+       "Paging"). Request: limit (page size, 1 to FC_MAX_LIST; 0 = an old, unpaged request),
+       cursor (list the agents whose id sorts after it; LIST: the cursor its last reply
+       named; "" = from the first), state (only agents in this state; "" = all; LIST: ""
+       only). Reply: limit (the page size used), more (entries follow the last one listed:
+       ask again with its id, or LIST_REPLY's cursor, as cursor). */
+    uint64_t limit;
+    char cursor[FC_MAX_NAME + 1];
+    bool more;
+    fc_fleet_count_t *counts; /* STATUS_SUMMARY_REPLY: at most FC_MAX_LIST */
+    size_t ncounts;
 } fc_msg_t;
 
 /* New empty message of the given type; never NULL (aborts on out of memory, like CZMQ). */
@@ -302,6 +337,12 @@ fc_msg_t *fc_msg_recv_req(void *sock, zframe_t **routing_id_p, int *err, uint64_
    optional [offline_ms, time_ms] is there and the broker had not heard the agent for
    offline_ms at time_ms (its clock, not ours). */
 bool fc_msg_agent_offline(const fc_msg_t *reply, const fc_agent_status_t *agent);
+/* A paged list request's parameters (STATUS, CONFIG_STATUS): *limit gets the page size to
+   use (limit 0, an old unpaged request, or above FC_MAX_LIST: FC_MAX_LIST). NULL if they
+   are usable, else a one-line reason (static) for an FC_EINVAL error: a cursor that is not
+   an agent id, or a cursor or state without a limit. The state filter's names are each
+   list's own, checked by the service. */
+const char *fc_msg_page_check(const fc_msg_t *req, size_t *limit);
 /* Whether waves (n of them) are a rollout's waves: 1 to FC_MAX_WAVES cumulative percentages
    from 1 to 100, strictly rising, the last 100. */
 bool fc_msg_waves_valid(const uint32_t *waves, size_t n);
@@ -310,7 +351,8 @@ const char *fc_msg_type_name(int type);
 /* Whether messages of this type end with a data frame (CHUNK, PUT_CHUNK). */
 bool fc_msg_type_has_data(int type);
 /* Whether this type is a request of the config and trust-list services (CONFIG_PUSH,
-   CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, RESTART_SLOT, AUDIT, TRUST_PUSH, GET_TRUST). */
+   CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, CONFIG_SUMMARY, RESTART_SLOT, AUDIT, TRUST_PUSH,
+   GET_TRUST). */
 bool fc_msg_type_is_config_request(int type);
 /* Whether this type is a request of the release rollout service (ROLLOUT_PLAN,
    ROLLOUT_STATUS, ROLLOUT_PROMOTE, ROLLOUT_PAUSE, ROLLOUT_RESUME). */

@@ -194,6 +194,30 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
         s_add_agents(m, 1);
         memset(m->blob, 0xbc, FC_HASH_LEN);
         break;
+    case FC_MSG_STATUS_SUMMARY:
+        fc_msg_set_str(m->channel, sizeof m->channel, "beta");
+        break;
+    case FC_MSG_CONFIG_SUMMARY_REPLY:
+        m->serial = 4;
+    /* fall through */
+    case FC_MSG_STATUS_SUMMARY_REPLY:
+        m->ncounts = 2;
+        m->counts = calloc(2, sizeof *m->counts);
+        FC_CHECK(m->counts);
+        fc_msg_set_str(m->counts[0].channel, sizeof m->counts[0].channel, "beta");
+        fc_msg_set_str(m->counts[0].version, sizeof m->counts[0].version, "2.0");
+        fc_msg_set_str(m->counts[0].state, sizeof m->counts[0].state, "downloading");
+        m->counts[0].agents = 9000, m->counts[0].offline = 12;
+        m->counts[0].done = 1 << 20, m->counts[0].total = 1 << 22;
+        fc_msg_set_str(m->counts[1].channel, sizeof m->counts[1].channel, "beta");
+        fc_msg_set_str(m->counts[1].state, sizeof m->counts[1].state, "failed");
+        fc_msg_set_str(m->counts[1].reason, sizeof m->counts[1].reason, "disk full");
+        m->counts[1].agents = 40;
+        if (type == FC_MSG_STATUS_SUMMARY_REPLY) { /* CONFIG_SUMMARY_REPLY has no clock */
+            m->offline_ms = 30000;
+            m->time_ms = 1700000000123ull;
+        }
+        break;
     case FC_MSG_STATUS_REPLY:
         s_add_agents(m, 2);
         m->offline_ms = 30000; /* the optional pair, present */
@@ -296,7 +320,10 @@ bool fc_msg_equal(const fc_msg_t *a, const fc_msg_t *b)
            (!a->naudit || !memcmp(a->audit, b->audit, a->naudit * sizeof(fc_audit_entry_t))) &&
            a->nwaves == b->nwaves && !memcmp(a->waves, b->waves, sizeof a->waves) &&
            a->halt_percent == b->halt_percent && a->wave_wait_ms == b->wave_wait_ms &&
-           a->offline_ms == b->offline_ms && a->nrollouts == b->nrollouts &&
+           a->offline_ms == b->offline_ms && a->limit == b->limit &&
+           !strcmp(a->cursor, b->cursor) && a->more == b->more && a->ncounts == b->ncounts &&
+           (!a->ncounts || !memcmp(a->counts, b->counts, a->ncounts * sizeof(fc_fleet_count_t))) &&
+           a->nrollouts == b->nrollouts &&
            (!a->nrollouts ||
             !memcmp(a->rollouts, b->rollouts, a->nrollouts * sizeof(fc_rollout_info_t)));
 }

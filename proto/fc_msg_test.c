@@ -301,6 +301,72 @@ static void s_test_encode_rejects(void)
 
 /* Rollouts: waves must be rising percentages ending at 100; a status names a state from
    fc_rollout_state.h or none; SYNC's id is optional and bounded. */
+/* The paging groups of STATUS, CONFIG_STATUS and their replies (issue 19): present with a
+   limit, left off without one (the bytes of old), the paging group never without the one
+   before it, and the request's parameters checked. */
+static void s_test_paging(void)
+{
+    fc_msg_t *m = fc_msg_new(FC_MSG_STATUS);
+    m->req = 5;
+    fc_msg_set_str(m->channel, sizeof m->channel, "c");
+    zmsg_t *msg = fc_msg_encode(m);
+    fc_msg_destroy(&m);
+    const uint8_t old[] = {0x94, 1, FC_MSG_STATUS, 5, 0xa1, 'c'};
+    FC_CHECK(zframe_size(zmsg_first(msg)) == sizeof old &&
+             !memcmp(zframe_data(zmsg_first(msg)), old, sizeof old));
+    m = fc_msg_accept(msg);
+    FC_CHECK(m->limit == 0 && !*m->cursor && !*m->state);
+    fc_msg_destroy(&m);
+    for (int t = FC_MSG_STATUS; t <= FC_MSG_CONFIG_STATUS;
+         t += FC_MSG_CONFIG_STATUS - FC_MSG_STATUS) {
+        m = fc_msg_new((fc_msg_type_t)t);
+        m->limit = 100;
+        fc_msg_set_str(m->cursor, sizeof m->cursor, "web-0042");
+        fc_msg_set_str(m->state, sizeof m->state, "failed");
+        msg = fc_msg_encode(m);
+        fc_msg_destroy(&m);
+        m = fc_msg_accept(msg);
+        FC_CHECK(m->limit == 100 && !strcmp(m->cursor, "web-0042") && !strcmp(m->state, "failed"));
+        fc_msg_destroy(&m);
+    }
+    /* A paged reply without the offline pair still carries it (zero): groups go from the end. */
+    m = fc_msg_sample(FC_MSG_CONFIG_STATUS_REPLY);
+    m->offline_ms = m->time_ms = 0;
+    m->limit = 2;
+    m->more = true;
+    msg = fc_msg_encode(m);
+    fc_msg_destroy(&m);
+    m = fc_msg_accept(msg);
+    FC_CHECK(m->limit == 2 && m->more && m->offline_ms == 0);
+    fc_msg_destroy(&m);
+    s_raw_t r;
+    msgpack_packer *pk = s_raw(&r, 6, 1, FC_MSG_STATUS_REPLY, 1);
+    msgpack_pack_array(pk, 0);
+    msgpack_pack_uint64(pk, 100); /* limit and more without the offline pair */
+    msgpack_pack_true(pk);
+    fc_msg_reject(s_raw_end(&r), FC_EPROTO);
+    pk = s_raw(&r, 6, 1, FC_MSG_STATUS, 1);
+    s_pstr(pk, "");
+    msgpack_pack_uint64(pk, 100); /* limit and cursor without state */
+    s_pstr(pk, "a");
+    fc_msg_reject(s_raw_end(&r), FC_EPROTO);
+    /* The parameters: a cursor that is no agent id, or paging without a limit, is refused. */
+    size_t limit;
+    m = fc_msg_new(FC_MSG_STATUS);
+    FC_CHECK(!fc_msg_page_check(m, &limit) && limit == FC_MAX_LIST);
+    m->limit = FC_MAX_LIST * 2;
+    FC_CHECK(!fc_msg_page_check(m, &limit) && limit == FC_MAX_LIST);
+    m->limit = 7;
+    FC_CHECK(!fc_msg_page_check(m, &limit) && limit == 7);
+    fc_msg_set_str(m->cursor, sizeof m->cursor, "../etc");
+    FC_CHECK(fc_msg_page_check(m, &limit) != NULL);
+    fc_msg_set_str(m->cursor, sizeof m->cursor, "web-1");
+    FC_CHECK(!fc_msg_page_check(m, &limit));
+    m->limit = 0;
+    FC_CHECK(fc_msg_page_check(m, &limit) != NULL);
+    fc_msg_destroy(&m);
+}
+
 static void s_test_rollout_fields(void)
 {
     static const struct {
@@ -376,6 +442,7 @@ static void s_test_rollout_fields(void)
     msgpack_pack_array(pk, 0);
     msgpack_pack_uint64(pk, 30000); /* offline_ms without time_ms */
     fc_msg_reject(s_raw_end(&r), FC_EPROTO);
+    s_test_paging();
 }
 
 static void s_test_decode_rejects(void)

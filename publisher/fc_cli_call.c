@@ -15,7 +15,7 @@ fc_msg_t *fc_cli_call(const char *broker, const fc_curve_t *curve, int timeout_m
         fc_msg_destroy(req_p);
         return NULL;
     }
-    fc_msg_t *reply = fc_client_call(client, req_p, timeout_ms);
+    fc_msg_t *reply = fc_client_call_pages(client, req_p, timeout_ms);
     char why[512];
     if (!reply && fc_client_why(client, why, sizeof why))
         fprintf(stderr, "fleetcast: %s\n", why);

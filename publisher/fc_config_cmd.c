@@ -66,7 +66,7 @@ fc_msg_t *fc_cmd_call(const fc_config_cmd_options_t *o, fc_client_t *client, fc_
                       fc_msg_type_t want)
 {
     const char *name = fc_msg_type_name((*req_p)->type);
-    fc_msg_t *reply = fc_client_call(client, req_p, o->timeout_ms);
+    fc_msg_t *reply = fc_client_call_pages(client, req_p, o->timeout_ms);
     char why[512];
     if (!reply && fc_client_why(client, why, sizeof why)) {
         fc_cmd_fail("%s", why);
@@ -79,6 +79,9 @@ fc_msg_t *fc_cmd_call(const fc_config_cmd_options_t *o, fc_client_t *client, fc_
     }
     if (reply->type == FC_MSG_ERROR) {
         fc_cmd_fail("broker refused %s: %s (%s)", name, reply->text, fc_strerror((int)reply->code));
+        fc_msg_destroy(&reply);
+    } else if (reply->more) { /* never a cut list without saying so */
+        fc_cmd_fail("the broker said more agents follow but sent none: the list would be cut");
         fc_msg_destroy(&reply);
     } else if (reply->type != want) {
         fc_cmd_fail("unexpected %s reply to %s", fc_msg_type_name(reply->type), name);

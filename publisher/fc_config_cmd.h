@@ -20,6 +20,8 @@ typedef struct {
     const char *group;     /* --group NAME: the agent's group (default: what it reported) */
     uint32_t canary;       /* --canary PERCENT (0: none) */
     uint32_t halt_percent; /* --halt-percent N (0: default 20) */
+    bool summary;          /* --summary: config status as counts the broker made */
+    bool all;              /* --all: audit lists the whole log */
 } fc_config_cmd_options_t;
 
 /* Runs `fleetcast config SUB ARGS...`: argv[0] is SUB. Returns the exit status: 0 done,

@@ -80,6 +80,51 @@ static void s_status_text(const fc_msg_t *reply, const size_t *counts)
         }
 }
 
+/* config status --summary: the broker's counts per ack state (CONFIG_SUMMARY), printed as
+   the first line of the full status (text), or its object without the agents (--json). */
+static int s_summary(const fc_config_cmd_options_t *o, fc_client_t *client, uint64_t rev)
+{
+    fc_msg_t *req = fc_msg_new(FC_MSG_CONFIG_SUMMARY);
+    req->serial = rev;
+    fc_msg_t *reply = fc_cmd_call(o, client, &req, FC_MSG_CONFIG_SUMMARY_REPLY);
+    if (!reply)
+        return 1;
+    size_t counts[S_NSTATES + 2] = {0};
+    size_t total = 0;
+    for (size_t i = 0; i < reply->ncounts; i++) {
+        counts[s_state_index(reply->counts[i].state)] += reply->counts[i].agents;
+        counts[S_NSTATES + 1] += reply->counts[i].offline;
+        total += reply->counts[i].agents;
+    }
+    if (o->json) {
+        fc_json_t *j = fc_json_new();
+        fc_json_open(j);
+        fc_json_key_uint(j, "rev", reply->serial);
+        fc_json_key_bool(j, "halted", reply->flag);
+        fc_json_key_str(j, "halt_reason", reply->flag ? reply->text : "");
+        fc_json_key_uint(j, "total", total);
+        fc_json_key_uint(j, "offline", counts[S_NSTATES + 1]);
+        for (size_t i = 0; i <= S_NSTATES; i++)
+            fc_json_key_uint(j, i < S_NSTATES ? fc_ack_name((fc_ack_t)i) : "other", counts[i]);
+        fc_json_close(j);
+        puts(fc_json_text(j));
+        fc_json_destroy(&j);
+    } else {
+        printf("config revision %llu: %zu agents:", (unsigned long long)reply->serial, total);
+        for (size_t i = 0; i < S_NSTATES; i++)
+            printf("%s %zu %s", i ? "," : "", counts[i], fc_ack_name((fc_ack_t)i));
+        if (counts[S_NSTATES])
+            printf(", %zu other", counts[S_NSTATES]);
+        if (counts[S_NSTATES + 1])
+            printf("; %zu offline", counts[S_NSTATES + 1]);
+        printf("\n");
+        if (reply->flag)
+            printf("HALTED: %s\n", fc_cmd_halt_reason(reply->text));
+    }
+    fc_msg_destroy(&reply);
+    return 0;
+}
+
 int fc_cmd_status(const fc_config_cmd_options_t *o, int argc, char **argv)
 {
     uint64_t rev = 0;
@@ -90,6 +135,11 @@ int fc_cmd_status(const fc_config_cmd_options_t *o, int argc, char **argv)
     fc_client_t *client = fc_cmd_connect(o);
     if (!client)
         return 1;
+    if (o->summary) {
+        int rc = s_summary(o, client, rev);
+        fc_client_destroy(&client);
+        return rc;
+    }
     fc_msg_t *req = fc_msg_new(FC_MSG_CONFIG_STATUS);
     req->serial = rev;
     fc_msg_t *reply = fc_cmd_call(o, client, &req, FC_MSG_CONFIG_STATUS_REPLY);
@@ -119,6 +169,8 @@ int fc_audit_cmd_run(const fc_config_cmd_options_t *o, int argc, char **argv)
         return 1;
     fc_msg_t *req = fc_msg_new(FC_MSG_AUDIT);
     req->serial = 0; /* the broker's default number of entries */
+    if (o->all)
+        req->limit = FC_MAX_LIST; /* paged: every entry, page by page */
     fc_msg_t *reply = fc_cmd_call(o, client, &req, FC_MSG_AUDIT_REPLY);
     fc_client_destroy(&client);
     if (!reply)

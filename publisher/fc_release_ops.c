@@ -18,7 +18,7 @@ int fc_release_call(fc_client_t *client, fc_msg_t **req_p, fc_msg_type_t want, f
                     int timeout_ms, char *msg, size_t msgsize)
 {
     const char *name = fc_msg_type_name((*req_p)->type);
-    fc_msg_t *reply = fc_client_call(client, req_p, timeout_ms);
+    fc_msg_t *reply = fc_client_call_pages(client, req_p, timeout_ms);
     char why[512];
     /* The connection's own diagnosis first (refused key, wrong broker key, nothing listening). */
     if (!reply && fc_client_why(client, why, sizeof why))
@@ -31,6 +31,11 @@ int fc_release_call(fc_client_t *client, fc_msg_t **req_p, fc_msg_type_t want, f
         fc_textf(msg, msgsize, "broker refused %s: %s (%s)", name, reply->text, fc_strerror(code));
         fc_msg_destroy(&reply);
         return code;
+    }
+    if (reply->more) { /* never a cut list without saying so */
+        fc_msg_destroy(&reply);
+        return S_FAIL(msg, msgsize, FC_EPROTO,
+                      "the broker said more follow but sent none: the list would be cut");
     }
     if (reply->type != want) {
         fc_textf(msg, msgsize, "unexpected %s reply to %s", fc_msg_type_name(reply->type), name);

@@ -36,20 +36,27 @@ static void s_busy_agents(FILE *f, const fc_agent_status_t *agents, size_t n, co
                 eol);
 }
 
-/* One STATUS and one LIST: the agents and each channel's releases. 0, or 1 (printed). */
+/* The broker's summary and one LIST (each channel's releases); with busy also the agents,
+   every page of them. 0, or 1 (printed). */
 static int s_fetch(const fc_config_cmd_options_t *o, fc_client_t *client, const char *channel,
-                   fc_msg_t **status, fc_msg_t **list)
+                   bool busy, fc_msg_t **summary, fc_msg_t **list, fc_msg_t **status)
 {
-    fc_msg_t *req = fc_msg_new(FC_MSG_STATUS);
+    fc_msg_t *req = fc_msg_new(FC_MSG_STATUS_SUMMARY);
     fc_msg_set_str(req->channel, sizeof req->channel, channel ? channel : "");
-    *status = fc_cmd_call(o, client, &req, FC_MSG_STATUS_REPLY);
-    if (!*status)
+    *summary = fc_cmd_call(o, client, &req, FC_MSG_STATUS_SUMMARY_REPLY);
+    if (!*summary)
         return 1;
     req = fc_msg_new(FC_MSG_LIST);
     fc_msg_set_str(req->channel, sizeof req->channel, channel ? channel : "");
     *list = fc_cmd_call(o, client, &req, FC_MSG_LIST_REPLY);
-    if (!*list) {
-        fc_msg_destroy(status);
+    if (*list && busy) {
+        req = fc_msg_new(FC_MSG_STATUS);
+        fc_msg_set_str(req->channel, sizeof req->channel, channel ? channel : "");
+        *status = fc_cmd_call(o, client, &req, FC_MSG_STATUS_REPLY);
+    }
+    if (!*list || (busy && !*status)) {
+        fc_msg_destroy(summary);
+        fc_msg_destroy(list);
         return 1;
     }
     return 0;
@@ -60,14 +67,12 @@ static int s_fetch(const fc_config_cmd_options_t *o, fc_client_t *client, const 
 static int s_frame(const fc_config_cmd_options_t *o, fc_client_t *client, const char *channel,
                    bool busy, const char *eol)
 {
-    fc_msg_t *status = NULL, *list = NULL;
-    if (s_fetch(o, client, channel, &status, &list) != 0)
+    fc_msg_t *summary = NULL, *list = NULL, *status = NULL;
+    if (s_fetch(o, client, channel, busy, &summary, &list, &status) != 0)
         return 1;
     fc_status_summary_t *sums = NULL;
     size_t nsums = 0;
-    int rc = fc_status_summarise(status->agents, status->nagents, list->releases, list->nreleases,
-                                 (int64_t)time(NULL), (int64_t)(status->offline_ms / 1000), &sums,
-                                 &nsums);
+    int rc = fc_status_summarise_counts(summary, list->releases, list->nreleases, &sums, &nsums);
     if (rc != 0)
         fprintf(stderr, "fleetcast: out of memory\n");
     else if (o->json) {
@@ -84,6 +89,7 @@ static int s_frame(const fc_config_cmd_options_t *o, fc_client_t *client, const 
             s_busy_agents(stdout, status->agents, status->nagents, eol);
     }
     free(sums);
+    fc_msg_destroy(&summary);
     fc_msg_destroy(&status);
     fc_msg_destroy(&list);
     return rc ? 1 : 0;

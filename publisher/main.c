@@ -130,7 +130,10 @@ static const char *s_usage =
     "  status --summary [--channel NAME]\n"
     "                                   a line per channel: agents, how many on its current\n"
     "                                   release, downloading (overall progress), failed,\n"
-    "                                   offline (not heard from for 30 s); --json: an array\n"
+    "                                   offline (not heard from for 30 s), then the most\n"
+    "                                   common failure reasons; counted by the broker, one\n"
+    "                                   small reply whatever the fleet size; --json: an\n"
+    "                                   array (with versions, states and reasons)\n"
     "  status --watch [--summary] [--channel NAME]\n"
     "                                   on a terminal, the summary and the agents not in a\n"
     "                                   final state (installed, up-to-date, idle), redrawn\n"
@@ -159,13 +162,17 @@ static const char *s_usage =
     "  config schema set FILE --key FILE\n"
     "                                   types, bounds, enums, hot or restart per key; later\n"
     "                                   changes that break it are refused before publishing\n"
-    "  config status [REV]              how many agents applied, restarted, vetoed, failed,\n"
+    "  config status [REV] [--summary]\n"
+    "                                   how many agents applied, restarted, vetoed, failed,\n"
     "                                   need a restart, were unchanged or have not answered\n"
     "                                   (pending), and which; HALTED with the reason when a\n"
-    "                                   canary failed\n"
+    "                                   canary failed; --summary: the counts alone,\n"
+    "                                   counted by the broker (one small reply)\n"
     "  config promote REV --key FILE    widen a canary revision to every matching agent\n"
     "                                   (refused when it is halted)\n"
-    "  audit                            the broker's audit log: time, who, action, result\n"
+    "  audit [--all]                    the broker's audit log: time, who, action, result\n"
+    "                                   (the newest 100 entries; --all: every one, newest\n"
+    "                                   first, fetched page by page)\n"
     "\n"
     "Options:\n"
     "  --broker ENDPOINT   broker service endpoint, tcp://HOST:PORT or ipc://PATH (default\n"
@@ -438,7 +445,7 @@ static fc_msg_t *s_query(const s_options_t *o, fc_msg_t **req_p, fc_msg_type_t w
         fc_msg_destroy(req_p);
         return NULL;
     }
-    fc_msg_t *reply = fc_client_call(client, req_p, o->timeout_ms);
+    fc_msg_t *reply = fc_client_call_pages(client, req_p, o->timeout_ms);
     char why[512];
     if (!reply && fc_client_why(client, why, sizeof why))
         fprintf(stderr, "fleetcast: %s\n", why);
@@ -451,6 +458,10 @@ static fc_msg_t *s_query(const s_options_t *o, fc_msg_t **req_p, fc_msg_type_t w
     if (reply->type != want) {
         fprintf(stderr, "fleetcast: broker answered %s: %s\n", fc_msg_type_name(reply->type),
                 reply->type == FC_MSG_ERROR ? reply->text : "unexpected reply");
+        fc_msg_destroy(&reply);
+    } else if (reply->more) { /* never a cut list without saying so */
+        fprintf(stderr, "fleetcast: the broker said more follow but sent none: the list "
+                        "would be cut\n");
         fc_msg_destroy(&reply);
     }
     return reply;
@@ -525,6 +536,9 @@ static int s_status(const s_options_t *o)
                              o->state);
     fc_msg_t *req = fc_msg_new(FC_MSG_STATUS);
     fc_msg_set_str(req->channel, sizeof req->channel, o->channel ? o->channel : "");
+    /* The broker filters by state (offline included) and sends the list page by page. */
+    fc_msg_set_str(req->state, sizeof req->state, o->state ? o->state : "");
+    req->limit = FC_MAX_LIST;
     fc_msg_t *reply = s_query(o, &req, FC_MSG_STATUS_REPLY);
     if (!reply)
         return 1;
@@ -664,7 +678,8 @@ int main(int argc, char **argv)
         O_EXTERNAL_LINKS,
         O_NO_TIMES,
         O_WATCH,
-        O_SUMMARY
+        O_SUMMARY,
+        O_ALL
     };
     static const struct option longopts[] = {
         {"broker", required_argument, 0, O_BROKER},
@@ -709,6 +724,7 @@ int main(int argc, char **argv)
         {"no-times", no_argument, 0, O_NO_TIMES},
         {"watch", no_argument, 0, O_WATCH},
         {"summary", no_argument, 0, O_SUMMARY},
+        {"all", no_argument, 0, O_ALL},
         {0, 0, 0, 0}};
     int c;
     char msg[1024];
@@ -862,6 +878,9 @@ int main(int argc, char **argv)
         case O_SUMMARY:
             o.summary = true;
             break;
+        case O_ALL:
+            o.config.all = true;
+            break;
         case O_CONFIG:
             break; /* read before the loop */
         case 'h':
@@ -888,6 +907,7 @@ int main(int argc, char **argv)
     o.config.broker = o.broker;
     o.config.timeout_ms = o.timeout_ms;
     o.config.json = o.json;
+    o.config.summary = o.summary;
     o.config.key = o.key;
     if (streq(cmd, "keygen"))
         return fc_keygen_cmd(o.out, o.role, o.json);

@@ -101,7 +101,7 @@ static void s_wait_acked(fc_client_t *client, const char *prefix, int n, uint64_
     while (!zsys_interrupted) {
         fc_msg_t *req = fc_msg_new(FC_MSG_CONFIG_STATUS);
         req->serial = r->rev;
-        fc_msg_t *reply = fc_client_call(client, &req, 10000);
+        fc_msg_t *reply = fc_client_call_pages(client, &req, 10000);
         uint64_t now = fc_sim_now_ns();
         int acked = 0;
         if (reply && reply->type == FC_MSG_CONFIG_STATUS_REPLY)

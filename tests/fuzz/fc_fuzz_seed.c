@@ -140,6 +140,22 @@ static fc_msg_t *s_filled(fc_msg_type_t type, const uint8_t *manifest, size_t ml
         m->offline_ms = 30000; /* the optional pair */
         m->time_ms = 1700000031000;
     }
+    if (type == FC_MSG_STATUS || type == FC_MSG_CONFIG_STATUS || type == FC_MSG_STATUS_REPLY ||
+        type == FC_MSG_CONFIG_STATUS_REPLY || type == FC_MSG_LIST || type == FC_MSG_LIST_REPLY ||
+        type == FC_MSG_AUDIT_REPLY) {
+        m->limit = 1000; /* the paging group: a page after agent-0, more to come */
+        strcpy(m->cursor, "agent-0");
+        strcpy(m->state, type == FC_MSG_STATUS ? "failed" : "applied");
+        m->more = true;
+    }
+    if (type == FC_MSG_STATUS_SUMMARY_REPLY || type == FC_MSG_CONFIG_SUMMARY_REPLY) {
+        m->ncounts = 1;
+        m->counts = calloc(1, sizeof *m->counts);
+        strcpy(m->counts[0].channel, "stable");
+        strcpy(m->counts[0].state, "failed");
+        strcpy(m->counts[0].reason, "disk full");
+        m->counts[0].agents = 7;
+    }
     if (type == FC_MSG_ROLLOUT_PLAN) {
         m->nwaves = 3;
         m->waves[0] = 5, m->waves[1] = 25, m->waves[2] = 100;

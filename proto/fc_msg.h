@@ -76,6 +76,11 @@ typedef enum {
     FC_MSG_PUT_BLOBS = 47,   /* P>B  items (each: blob hash, then the whole content) -> OK */
     /* Chunk-granular upload (issue 13): the broker copies the chunks it holds in any blob. */
     FC_MSG_UPLOAD_CHUNKS = 48, /* P>B  blob, size, bytes (chunk list) -> UPLOAD_STATE */
+    /* Manifest format 3 (issue 13, protocol version 2): its pages and chunk lists are objects
+       named by their hash, stored and served by the broker. */
+    FC_MSG_GET_OBJECT = 49, /* C>B  hash -> OBJECT */
+    FC_MSG_OBJECT = 50,     /* B>C  hash, bytes (the object, at most FC_MAX_OBJECT) */
+    FC_MSG_PUT_OBJECT = 51, /* P>B  hash, bytes (the object, at most FC_MAX_OBJECT) -> OK */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 

@@ -566,6 +566,36 @@ static void s_on_blobs_query(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
+/* A page or chunk list of a format-3 manifest, by its name. */
+static void s_on_get_object(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    fc_msg_t *reply = fc_msg_new(FC_MSG_OBJECT);
+    memcpy(reply->hash, m->hash, FC_HASH_LEN);
+    int err = fc_store_object_get(self->store, m->hash, &reply->bytes, &reply->bytes_len);
+    if (err) {
+        fc_msg_destroy(&reply);
+        char hex[2 * FC_HASH_LEN + 1];
+        s_error(self, peer, m->req, err, "manifest object %s: %s", fc_hash_hex(m->hash, hex),
+                err == FC_ENOTFOUND ? "not stored here" : fc_strerror(err));
+        return;
+    }
+    s_send(self, peer, m->req, &reply);
+}
+
+/* An object a push stores before the top level naming it: checked against its name. The OK
+   waits for the batch's commit. */
+static void s_on_put_object(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    int err = fc_store_object_put(self->store, m->hash, m->bytes, m->bytes_len);
+    if (err) {
+        char hex[2 * FC_HASH_LEN + 1];
+        s_error(self, peer, m->req, err, "manifest object %s: %s", fc_hash_hex(m->hash, hex),
+                err == FC_EHASH ? "content does not match its name; not stored" : fc_strerror(err));
+        return;
+    }
+    s_ok(self, peer, m->req, 0);
+}
+
 /* Many small blobs whole: each checked against its hash and stored, in order; the first that
    fails ends the request with an ERROR naming it (those before it are stored: verified
    content, found by the next BLOBS_QUERY). The OK waits for the batch's commit. */
@@ -889,7 +919,7 @@ static bool s_batchable(fc_msg_type_t type)
 {
     return type == FC_MSG_CONFIG_ACK || type == FC_MSG_REPORT || type == FC_MSG_UPLOAD_QUERY ||
            type == FC_MSG_PUT_CHUNK || type == FC_MSG_BLOB_COMMIT || type == FC_MSG_BLOBS_QUERY ||
-           type == FC_MSG_PUT_BLOBS || type == FC_MSG_UPLOAD_CHUNKS;
+           type == FC_MSG_PUT_BLOBS || type == FC_MSG_UPLOAD_CHUNKS || type == FC_MSG_PUT_OBJECT;
 }
 
 static void s_batch_flush(s_broker_t *self)
@@ -1001,6 +1031,12 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         break;
     case FC_MSG_UPLOAD_CHUNKS:
         s_on_upload_chunks(self, peer, m);
+        break;
+    case FC_MSG_GET_OBJECT:
+        s_on_get_object(self, peer, m);
+        break;
+    case FC_MSG_PUT_OBJECT:
+        s_on_put_object(self, peer, m);
         break;
     case FC_MSG_RELEASE_COMMIT:
         s_on_release_commit(self, peer, m);

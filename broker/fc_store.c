@@ -246,6 +246,8 @@ static int s_open_db(fc_store_t *self, char *text, size_t textsize)
     if (!err)
         err = fc_store_release_rollout_init(self); /* fc_store_release_rollout.c */
     if (!err)
+        err = fc_store_object_init(self); /* format-3 manifest objects: fc_store_object.c */
+    if (!err)
         err = fc_store_exec(self, "PRAGMA user_version=1");
     if (!err)
         err = fc_store_exec(self, "COMMIT");
@@ -427,7 +429,14 @@ int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
     if (text && textsize)
         text[0] = '\0';
     int err = FC_OK;
-    fc_manifest_t *m = fc_manifest_parse(manifest, len, NULL, &err);
+    uint8_t missing[FC_HASH_LEN];
+    fc_manifest_t *m = fc_store_manifest_load(self, manifest, len, NULL, missing, &err);
+    if (!m && err == FC_ENOTFOUND) {
+        char hex[2 * FC_HASH_LEN + 1];
+        fc_textf(text, textsize, "manifest object %s is not stored: PUT_OBJECT it first",
+                 fc_hash_hex(missing, hex));
+        return FC_EMISSING;
+    }
     if (!m) {
         fc_textf(text, textsize, "manifest rejected: %s", fc_strerror(err));
         return err ? err : FC_EPROTO;

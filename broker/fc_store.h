@@ -2,6 +2,7 @@
 #ifndef FC_STORE_H
 #define FC_STORE_H
 
+#include "fc_manifest.h"
 #include "fc_msg.h"
 #include <stdbool.h>
 #include <stddef.h>
@@ -157,6 +158,7 @@ typedef struct {
     uint64_t bytes;      /* their bytes */
     uint64_t blobs_busy; /* unneeded blobs left in place: being fetched */
     uint64_t parts;      /* partial uploads removed */
+    uint64_t objects;    /* format-3 manifest objects removed */
 } fc_store_gc_result_t;
 
 /* RELEASE_PRUNE: removes channel's releases beyond its newest keep (at least
@@ -170,7 +172,8 @@ int fc_store_release_prune(fc_store_t *self, const char *channel, uint64_t keep,
 /* Garbage collection: removes every complete blob no stored release names and busy (may be
    NULL) does not call busy, if freed (blob hex set, may be NULL) holds it or its file is
    older than FC_STORE_GC_AGE; and every partial upload started before now -
-   FC_STORE_GC_AGE. Adds its counts to *res. */
+   FC_STORE_GC_AGE; and the format-3 manifest objects (fc_store_object_gc). Adds its counts
+   to *res. */
 int fc_store_gc(fc_store_t *self, zhashx_t *freed, fc_store_busy_fn *busy, void *arg, int64_t now,
                 fc_store_gc_result_t *res);
 
@@ -252,6 +255,35 @@ int fc_store_trust_latest(fc_store_t *self, uint64_t *serial, uint8_t **bytes, s
 /* Creates the table inside the store's open transaction (fc_store.c). */
 int fc_store_trust_init(fc_store_t *self);
 void fc_store_trust_test(bool verbose);
+
+/* --- Manifest objects (fc_store_object.c) ---------------------------------------------- */
+
+/* An object no release names is kept this long: a push stores its objects before it commits
+   the top level that names them. */
+#define FC_STORE_OBJECT_GRACE_S (24 * 3600)
+
+/* PUT_OBJECT. Stores an object of a format-3 manifest (a page or a chunk list) under its
+   name: FC_ETOOBIG past FC_MAX_OBJECT, FC_EHASH if data does not hash to hash. Storing one
+   held already is a success, and repairs a stored copy that was damaged. data is borrowed. */
+int fc_store_object_put(fc_store_t *self, const uint8_t hash[FC_HASH_LEN], const uint8_t *data,
+                        size_t len);
+/* GET_OBJECT. A malloc'd copy of the object named hash (caller frees) in *data / *len;
+   FC_ENOTFOUND if none is stored. */
+int fc_store_object_get(fc_store_t *self, const uint8_t hash[FC_HASH_LEN], uint8_t **data,
+                        size_t *len);
+/* Reads a stored or committed signed manifest of any format, a format-3 one from the stored
+   objects (fc_manifest_load.h; any signer). FC_ENOTFOUND names in missing (may be NULL) the
+   first object not stored. When used (may be NULL) gets the hex name of every object the
+   manifest needs. Returns an owned manifest or NULL with *err set. */
+fc_manifest_t *fc_store_manifest_load(fc_store_t *self, const uint8_t *bytes, size_t len,
+                                      zhashx_t *used, uint8_t missing[FC_HASH_LEN], int *err);
+/* Removes the objects not in keep (hex names) that are in freed (may be NULL: the objects of
+   releases just pruned) or were stored before now - FC_STORE_OBJECT_GRACE_S; *removed (may be
+   NULL) counts them. */
+int fc_store_object_gc(fc_store_t *self, zhashx_t *keep, zhashx_t *freed, int64_t now,
+                       uint64_t *removed);
+/* Creates the table inside the store's open transaction (fc_store.c). */
+int fc_store_object_init(fc_store_t *self);
 
 void fc_store_test(bool verbose);
 

@@ -20,12 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Adds the blob hex of every file of a signed manifest to set; a manifest that does not
-   parse adds nothing (it was checked when it was committed). */
-static void s_add_blobs(zhashx_t *set, const void *bytes, size_t len)
+/* Adds the blob hex of every file of a signed manifest to set, and of a format-3 one the
+   hex of every object it names; a manifest that does not load adds nothing more (it was
+   checked when it was committed). */
+static void s_add_blobs(fc_store_t *self, zhashx_t *set, const void *bytes, size_t len)
 {
     int err = 0;
-    fc_manifest_t *m = fc_manifest_parse(bytes, len, NULL, &err);
+    fc_manifest_t *m = fc_store_manifest_load(self, bytes, len, set, NULL, &err);
     for (uint32_t i = 0; m && i < m->nfiles; i++) {
         char hex[2 * FC_HASH_LEN + 1];
         zhashx_update(set, fc_hash_hex(m->files[i].hash, hex), (void *)1);
@@ -34,10 +35,11 @@ static void s_add_blobs(zhashx_t *set, const void *bytes, size_t len)
 }
 
 /* Whether any blob of a signed manifest is busy (being fetched). */
-static bool s_in_transfer(const void *bytes, size_t len, fc_store_busy_fn *busy, void *arg)
+static bool s_in_transfer(fc_store_t *self, const void *bytes, size_t len, fc_store_busy_fn *busy,
+                          void *arg)
 {
     int err = 0;
-    fc_manifest_t *m = busy ? fc_manifest_parse(bytes, len, NULL, &err) : NULL;
+    fc_manifest_t *m = busy ? fc_store_manifest_load(self, bytes, len, NULL, NULL, &err) : NULL;
     bool yes = false;
     for (uint32_t i = 0; m && i < m->nfiles && !yes; i++)
         yes = busy(m->files[i].hash, arg);
@@ -56,7 +58,7 @@ static zhashx_t *s_referenced(fc_store_t *self)
     }
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        s_add_blobs(set, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+        s_add_blobs(self, set, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         zhashx_destroy(&set);
@@ -91,7 +93,7 @@ int fc_store_release_prune(fc_store_t *self, const char *channel, uint64_t keep,
             continue;
         const void *bytes = sqlite3_column_blob(st, 2);
         size_t len = (size_t)sqlite3_column_bytes(st, 2);
-        if (s_in_transfer(bytes, len, busy, arg)) {
+        if (s_in_transfer(self, bytes, len, busy, arg)) {
             res->kept_busy++;
             continue;
         }
@@ -102,7 +104,7 @@ int fc_store_release_prune(fc_store_t *self, const char *channel, uint64_t keep,
         }
         drop = bigger;
         drop[ndrop++] = (uint64_t)sqlite3_column_int64(st, 0);
-        s_add_blobs(gone, bytes, len);
+        s_add_blobs(self, gone, bytes, len);
     }
     sqlite3_finalize(st);
     if (!err && rc != SQLITE_DONE)
@@ -257,6 +259,8 @@ int fc_store_gc(fc_store_t *self, zhashx_t *freed, fc_store_busy_fn *busy, void 
     if (!keep)
         return FC_EIO;
     int err = s_collect_blobs(self, keep, freed, busy, arg, now, res);
+    if (!err) /* the pages and chunk lists of releases gone, and of pushes never committed */
+        err = fc_store_object_gc(self, keep, freed, now, &res->objects);
     zhashx_destroy(&keep);
     if (!err)
         err = s_collect_parts(self, now, res);

@@ -6,6 +6,7 @@
 #include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_manifest.h"
+#include "fc_manifest_parts.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h" /* fc_store_exec: a batch commit made to fail */
@@ -1031,6 +1032,85 @@ static void s_test_chunk_index(fc_store_t *store)
     free(b);
 }
 
+/* Format-3 releases: the top level commits only once every object it names is stored, each
+   object checked against its name; SNAPSHOT's bytes are the top; objects no release names go
+   with the releases that named them, or after FC_STORE_OBJECT_GRACE_S. */
+static void s_test_objects(fc_store_t *store, const char *base)
+{
+    char tree[300];
+    snprintf(tree, sizeof tree, "%s/objtree", base);
+    FC_CHECK(fc_mkdirs(tree, 0755) == 0);
+    size_t len = 5000;
+    uint8_t *buf = s_content(len, 31), blob[FC_HASH_LEN];
+    s_write(tree, "f.bin", buf, len);
+    s_write(tree, "g.bin", buf, len); /* same content: one chunk list for both */
+    s_upload(store, buf, len, blob);
+    fc_signkey_t key;
+    fc_signkey_generate(&key);
+    fc_manifest_t *m = fc_manifest_new();
+    FC_CHECK(fc_manifest_scan_dir(m, tree, NULL, NULL) == FC_OK);
+    snprintf(m->product, sizeof m->product, "demo");
+    snprintf(m->channel, sizeof m->channel, "parts");
+    snprintf(m->version, sizeof m->version, "3.0");
+    m->serial = 1;
+    int err = -1;
+    fc_mparts_t *p = fc_mparts_sign(m, &key, &err);
+    FC_CHECK(p && err == FC_OK && p->nobjs == 2);
+    fc_manifest_destroy(&m);
+
+    /* Nothing stored: the first object is named. */
+    fc_release_info_t info;
+    uint64_t seq = 0;
+    char text[FC_MAX_TEXT + 1], hex[2 * FC_HASH_LEN + 1];
+    FC_CHECK(fc_store_release_commit(store, p->top, p->top_len, &info, &seq, text, sizeof text) ==
+             FC_EMISSING);
+    FC_CHECK(strstr(text, fc_hash_hex(p->objs[0].hash, hex)) != NULL);
+    /* Objects are hostile input: a damaged one, an empty one, one past the bound. */
+    fc_mobj_t *o = &p->objs[0];
+    o->data[0] ^= 1;
+    FC_CHECK(fc_store_object_put(store, o->hash, o->data, o->len) == FC_EHASH);
+    o->data[0] ^= 1;
+    FC_CHECK(fc_store_object_put(store, o->hash, o->data, 0) == FC_EPROTO);
+    FC_CHECK(fc_store_object_put(store, o->hash, o->data, FC_MAX_OBJECT + 1) == FC_ETOOBIG);
+    uint8_t *got = NULL;
+    size_t glen = 0;
+    FC_CHECK(fc_store_object_get(store, o->hash, &got, &glen) == FC_ENOTFOUND && !got);
+    for (uint32_t i = 0; i < p->nobjs; i++)
+        FC_CHECK(fc_store_object_put(store, p->objs[i].hash, p->objs[i].data, p->objs[i].len) ==
+                 FC_OK);
+    FC_CHECK(fc_store_object_put(store, o->hash, o->data, o->len) == FC_OK); /* again: fine */
+    FC_CHECK(fc_store_release_commit(store, p->top, p->top_len, &info, &seq, text, sizeof text) ==
+             FC_OK);
+    FC_CHECK(seq > 0 && info.serial == 1 && info.files == 2 && info.size == 2 * len);
+    uint8_t *top = NULL;
+    size_t tlen = 0;
+    FC_CHECK(fc_store_latest(store, "parts", NULL, &top, &tlen) == FC_OK);
+    FC_CHECK(tlen == p->top_len && !memcmp(top, p->top, tlen));
+    free(top);
+    FC_CHECK(fc_store_object_get(store, o->hash, &got, &glen) == FC_OK);
+    FC_CHECK(glen == o->len && !memcmp(got, o->data, glen));
+    free(got);
+
+    /* An object no release names stays through its grace, then goes; named ones stay. */
+    uint8_t stray[FC_HASH_LEN];
+    fc_hash_buf(stray, "\x90", 1);
+    FC_CHECK(fc_store_object_put(store, stray, (const uint8_t *)"\x90", 1) == FC_OK);
+    fc_store_gc_result_t res;
+    memset(&res, 0, sizeof res);
+    FC_CHECK(fc_store_gc(store, NULL, NULL, NULL, time(NULL), &res) == FC_OK && res.objects == 0);
+    memset(&res, 0, sizeof res);
+    FC_CHECK(fc_store_gc(store, NULL, NULL, NULL, time(NULL) + FC_STORE_OBJECT_GRACE_S + 10,
+                         &res) == FC_OK);
+    FC_CHECK(res.objects == 1);
+    FC_CHECK(fc_store_object_get(store, stray, &got, &glen) == FC_ENOTFOUND);
+    for (uint32_t i = 0; i < p->nobjs; i++) {
+        FC_CHECK(fc_store_object_get(store, p->objs[i].hash, &got, &glen) == FC_OK);
+        free(got);
+    }
+    fc_mparts_destroy(&p);
+    free(buf);
+}
+
 void fc_store_test(bool verbose)
 {
     printf(" * fc_store: ");
@@ -1066,6 +1146,9 @@ void fc_store_test(bool verbose)
     s_test_gc(base);
     if (verbose)
         printf("(prune, garbage collection) ");
+    s_test_objects(store, base);
+    if (verbose)
+        printf("(format-3 objects) ");
     FC_CHECK(fc_store_check(store) == FC_OK);
     fc_store_destroy(&store);
     fc_store_destroy(&store); /* safe on NULL */

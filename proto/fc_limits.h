@@ -2,18 +2,21 @@
 #ifndef FC_LIMITS_H
 #define FC_LIMITS_H
 
-#define FC_PROTO_VERSION 1
+/* 2: manifest format 3 on the wire, its objects fetched by GET_OBJECT (PROTOCOL.md 3.15). */
+#define FC_PROTO_VERSION 2
 
-/* The manifest format publishers write (section 5 of PROTOCOL.md); readers take 1 and 2. */
+/* The whole-manifest format (section 5 of PROTOCOL.md) publishers wrote before protocol
+   version 2, and fc_manifest_sign still writes; fc_manifest_parse reads 1 and 2. */
 #define FC_MANIFEST_FORMAT 2
 /* The compact manifest of issue 13 (proto/fc_manifest_parts.h): a signed top level naming
    pages of entries, each file naming its chunk list, pages and lists content-addressed
-   objects. Encoded, decoded and tested; not yet sent by any program. */
+   objects. What publishers push since protocol version 2; fc_manifest_load reads 1 to 3. */
 #define FC_MANIFEST_FORMAT_PARTS 3
 #define FC_PAGE_MAX_ENTRIES 256u /* entries in one page */
 #define FC_PAGE_CUT_MASK 63u     /* a page ends after a path whose hash's first byte & this is 0 */
 #define FC_MAX_PAGE (1024u * 1024u)           /* page object bytes */
 #define FC_MAX_CHUNKLIST (8u * 1024u * 1024u) /* chunk list object bytes (= FC_MAX_MANIFEST) */
+#define FC_MAX_OBJECT FC_MAX_CHUNKLIST        /* any object in OBJECT, PUT_OBJECT */
 
 /* The fixed chunks publishers cut before issue 13 (last one shorter), which blobs stored
    then are named by; the publisher still uploads in pieces of at most this size. The

@@ -237,6 +237,9 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_CONFIG_SUMMARY] = {M_U64(serial)},
     [FC_MSG_CONFIG_SUMMARY_REPLY] =
         {M_U64(serial), M_BOOL(flag), M_STR(text), {F_COUNTS, 0, FC_MAX_LIST, -1}},
+    [FC_MSG_GET_OBJECT] = {M_HASH(hash)},
+    [FC_MSG_OBJECT] = {M_HASH(hash), {F_BYTES, 0, FC_MAX_OBJECT, -1}},
+    [FC_MSG_PUT_OBJECT] = {M_HASH(hash), {F_BYTES, 0, FC_MAX_OBJECT, -1}},
 };
 
 static const char *s_names[FC_MSG_TYPE_MAX] = {
@@ -292,6 +295,9 @@ static const char *s_names[FC_MSG_TYPE_MAX] = {
     [FC_MSG_STATUS_SUMMARY_REPLY] = "STATUS_SUMMARY_REPLY",
     [FC_MSG_CONFIG_SUMMARY] = "CONFIG_SUMMARY",
     [FC_MSG_CONFIG_SUMMARY_REPLY] = "CONFIG_SUMMARY_REPLY",
+    [FC_MSG_GET_OBJECT] = "GET_OBJECT",
+    [FC_MSG_OBJECT] = "OBJECT",
+    [FC_MSG_PUT_OBJECT] = "PUT_OBJECT",
 };
 
 bool fc_msg_agent_offline(const fc_msg_t *reply, const fc_agent_status_t *agent)
@@ -455,6 +461,9 @@ static int s_blobs_check(const fc_msg_t *self)
         return self->nitems > 0 ? FC_OK : FC_EPROTO;
     case FC_MSG_UPLOAD_CHUNKS:
         return s_chunk_refs_check(self);
+    case FC_MSG_OBJECT:
+    case FC_MSG_PUT_OBJECT: /* an object is never empty: a chunk list holds its array header */
+        return self->bytes_len > 0 ? FC_OK : FC_EPROTO;
     default:
         return FC_OK;
     }
@@ -991,9 +1000,13 @@ static int s_decode_top(const msgpack_object *top, size_t frames, zframe_t **dat
        answer ERROR to the right request instead of leaving it to time out. */
     if (req_p)
         *req_p = req;
-    if (fc_mpack_u64(&it[0], &version) || version != FC_PROTO_VERSION)
+    if (fc_mpack_u64(&it[0], &version) || version < 1 || version > FC_PROTO_VERSION)
         return FC_EPROTO;
     if (fc_mpack_u64(&it[1], &type) || !s_known(type))
+        return FC_EPROTO;
+    /* Only ERROR is read in an older version: its layout is the same in every version, and a
+       broker frames its refusal of an older request in that version. */
+    if (version != FC_PROTO_VERSION && type != FC_MSG_ERROR)
         return FC_EPROTO;
     const s_field_t *fields = s_layouts[type];
     size_t nfields = s_count(fields, S_MAX_FIELDS);

@@ -85,6 +85,11 @@ typedef enum {
     FC_MSG_CONFIG_SUMMARY = 51,       /* P>B  serial (rev; 0 = latest) -> CONFIG_SUMMARY_REPLY */
     FC_MSG_CONFIG_SUMMARY_REPLY = 52, /* B>P  serial, flag (halted), text (halt reason), counts
                                          (one per ack state: state, agents, offline) */
+    /* Manifest format 3 (issue 13, protocol version 2): its pages and chunk lists are objects
+       named by their hash, stored and served by the broker. */
+    FC_MSG_GET_OBJECT = 53, /* C>B  hash -> OBJECT */
+    FC_MSG_OBJECT = 54,     /* B>C  hash, bytes (the object, at most FC_MAX_OBJECT) */
+    FC_MSG_PUT_OBJECT = 55, /* P>B  hash, bytes (the object, at most FC_MAX_OBJECT) -> OK */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 

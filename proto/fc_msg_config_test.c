@@ -144,7 +144,7 @@ static void s_test_wire_layout(void)
 
     /* CONFIG_SNAPSHOT: epoch, seq, serial, flag, items */
     msgpack_pack_array(&pk, 8);
-    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_uint64(&pk, FC_PROTO_VERSION);
     msgpack_pack_uint64(&pk, FC_MSG_CONFIG_SNAPSHOT);
     msgpack_pack_uint64(&pk, 9);
     msgpack_pack_uint64(&pk, 2);
@@ -163,7 +163,7 @@ static void s_test_wire_layout(void)
     /* CONFIG_ACK: id, group, serial, state, text */
     msgpack_sbuffer_clear(&sbuf);
     msgpack_pack_array(&pk, 8);
-    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_uint64(&pk, FC_PROTO_VERSION);
     msgpack_pack_uint64(&pk, FC_MSG_CONFIG_ACK);
     msgpack_pack_uint64(&pk, 1);
     msgpack_pack_str_with_body(&pk, "h1", 2);
@@ -179,7 +179,7 @@ static void s_test_wire_layout(void)
     /* CONFIG_STATUS_REPLY: serial, flag, text, agents */
     msgpack_sbuffer_clear(&sbuf);
     msgpack_pack_array(&pk, 7);
-    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_uint64(&pk, FC_PROTO_VERSION);
     msgpack_pack_uint64(&pk, FC_MSG_CONFIG_STATUS_REPLY);
     msgpack_pack_uint64(&pk, 1);
     msgpack_pack_uint64(&pk, 8);
@@ -193,7 +193,7 @@ static void s_test_wire_layout(void)
     /* AUDIT_REPLY: [[time, who, action, detail, result]] */
     msgpack_sbuffer_clear(&sbuf);
     msgpack_pack_array(&pk, 4);
-    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_uint64(&pk, FC_PROTO_VERSION);
     msgpack_pack_uint64(&pk, FC_MSG_AUDIT_REPLY);
     msgpack_pack_uint64(&pk, 1);
     msgpack_pack_array(&pk, 1);
@@ -217,7 +217,8 @@ static void s_test_wire_layout(void)
     fc_msg_set_str(m->text, sizeof m->text, "global");
     zmsg_t *msg = fc_msg_encode(m);
     fc_msg_destroy(&m);
-    const uint8_t want[] = {0x97, 1, 31, 0, 1, 2, 3, 0xa6, 'g', 'l', 'o', 'b', 'a', 'l'};
+    const uint8_t want[] = {0x97, FC_PROTO_VERSION, 31, 0, 1, 2, 3, 0xa6, 'g', 'l', 'o', 'b', 'a',
+                            'l'};
     FC_CHECK(msg && zframe_size(zmsg_first(msg)) == sizeof want);
     FC_CHECK(!memcmp(zframe_data(zmsg_first(msg)), want, sizeof want));
     zmsg_destroy(&msg);
@@ -338,7 +339,7 @@ static zmsg_t *s_list_frame(int type, size_t n, size_t elem_len)
     msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
     bool snap = type == FC_MSG_CONFIG_SNAPSHOT;
     msgpack_pack_array(&pk, snap ? 8 : 4);
-    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_uint64(&pk, FC_PROTO_VERSION);
     msgpack_pack_uint64(&pk, (uint64_t)type);
     msgpack_pack_uint64(&pk, 1);
     if (snap) {
@@ -460,7 +461,7 @@ static void s_test_limits(void)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, 4);
-    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_uint64(&pk, FC_PROTO_VERSION);
     msgpack_pack_uint64(&pk, FC_MSG_CONFIG_PUSH);
     msgpack_pack_uint64(&pk, 1);
     msgpack_pack_bin_with_body(&pk, big, FC_MAX_REVISION + 1);
@@ -479,7 +480,8 @@ static void s_test_announce_bytes(void)
     m->serial = 3;
     fc_msg_set_str(m->text, sizeof m->text, "global");
     zmsg_t *msg = fc_msg_encode(m);
-    const uint8_t plain[] = {0x97, 1, 31, 0, 1, 2, 3, 0xa6, 'g', 'l', 'o', 'b', 'a', 'l'};
+    const uint8_t plain[] = {0x97, FC_PROTO_VERSION, 31, 0, 1, 2, 3, 0xa6, 'g', 'l', 'o', 'b', 'a',
+                             'l'};
     FC_CHECK(msg && zframe_size(zmsg_first(msg)) == sizeof plain);
     FC_CHECK(!memcmp(zframe_data(zmsg_first(msg)), plain, sizeof plain));
     fc_msg_t *got = fc_msg_accept(msg);
@@ -489,8 +491,16 @@ static void s_test_announce_bytes(void)
 
     fc_msg_set_bytes(m, "rev!", 4);
     msg = fc_msg_encode(m);
-    const uint8_t carried[] = {0x98, 1,   31,  0,   1,    2, 3,   0xa6, 'g', 'l',
-                               'o',  'b', 'a', 'l', 0xc4, 4, 'r', 'e',  'v', '!'};
+    const uint8_t carried[] = {0x98, FC_PROTO_VERSION,
+                               31,   0,
+                               1,    2,
+                               3,    0xa6,
+                               'g',  'l',
+                               'o',  'b',
+                               'a',  'l',
+                               0xc4, 4,
+                               'r',  'e',
+                               'v',  '!'};
     FC_CHECK(msg && zframe_size(zmsg_first(msg)) == sizeof carried);
     FC_CHECK(!memcmp(zframe_data(zmsg_first(msg)), carried, sizeof carried));
     got = fc_msg_accept(msg);
@@ -522,18 +532,18 @@ static void s_test_announce_bytes(void)
 
     /* An explicit empty bin is accepted as nothing carried. */
     msg = zmsg_new();
-    zmsg_addmem(msg, "\x98\x01\x1f\x00\x01\x02\x03\xa0\xc4\x00", 10);
+    zmsg_addmem(msg, "\x98\x02\x1f\x00\x01\x02\x03\xa0\xc4\x00", 10);
     got = fc_msg_accept(msg);
     FC_CHECK(got->bytes_len == 0 && got->serial == 3);
     fc_msg_destroy(&got);
     msg = zmsg_new(); /* it must be a bin */
-    zmsg_addmem(msg, "\x98\x01\x1f\x00\x01\x02\x03\xa0\x01", 9);
+    zmsg_addmem(msg, "\x98\x02\x1f\x00\x01\x02\x03\xa0\x01", 9);
     fc_msg_reject(msg, FC_EPROTO);
     msg = zmsg_new(); /* and nothing after it */
-    zmsg_addmem(msg, "\x99\x01\x1f\x00\x01\x02\x03\xa0\xc4\x00\xc3", 11);
+    zmsg_addmem(msg, "\x99\x02\x1f\x00\x01\x02\x03\xa0\xc4\x00\xc3", 11);
     fc_msg_reject(msg, FC_EPROTO);
     msg = zmsg_new(); /* the scope is not optional */
-    zmsg_addmem(msg, "\x96\x01\x1f\x00\x01\x02\x03", 7);
+    zmsg_addmem(msg, "\x96\x02\x1f\x00\x01\x02\x03", 7);
     fc_msg_reject(msg, FC_EPROTO);
 
     /* Bounded like CONFIG_PUSH's revision. */
@@ -557,7 +567,7 @@ static void s_test_ok_flag(void)
     m->req = 5;
     m->serial = 6;
     zmsg_t *msg = fc_msg_encode(m);
-    const uint8_t plain[] = {0x94, 1, FC_MSG_OK, 5, 6};
+    const uint8_t plain[] = {0x94, FC_PROTO_VERSION, FC_MSG_OK, 5, 6};
     FC_CHECK(msg && zframe_size(zmsg_first(msg)) == sizeof plain);
     FC_CHECK(!memcmp(zframe_data(zmsg_first(msg)), plain, sizeof plain));
     fc_msg_t *got = fc_msg_accept(msg);
@@ -567,7 +577,7 @@ static void s_test_ok_flag(void)
     m->flag = true;
     msg = fc_msg_encode(m);
     fc_msg_destroy(&m);
-    const uint8_t granted[] = {0x95, 1, FC_MSG_OK, 5, 6, 0xc3};
+    const uint8_t granted[] = {0x95, FC_PROTO_VERSION, FC_MSG_OK, 5, 6, 0xc3};
     FC_CHECK(msg && zframe_size(zmsg_first(msg)) == sizeof granted);
     FC_CHECK(!memcmp(zframe_data(zmsg_first(msg)), granted, sizeof granted));
     got = fc_msg_accept(msg);
@@ -575,18 +585,18 @@ static void s_test_ok_flag(void)
     fc_msg_destroy(&got);
 
     msg = zmsg_new(); /* an explicit false is accepted too */
-    zmsg_addmem(msg, "\x95\x01\x12\x05\x06\xc2", 6);
+    zmsg_addmem(msg, "\x95\x02\x12\x05\x06\xc2", 6);
     got = fc_msg_accept(msg);
     FC_CHECK(!got->flag);
     fc_msg_destroy(&got);
     msg = zmsg_new(); /* the flag must be a bool */
-    zmsg_addmem(msg, "\x95\x01\x12\x05\x06\x01", 6);
+    zmsg_addmem(msg, "\x95\x02\x12\x05\x06\x01", 6);
     fc_msg_reject(msg, FC_EPROTO);
     msg = zmsg_new(); /* and nothing after it */
-    zmsg_addmem(msg, "\x96\x01\x12\x05\x06\xc3\xc3", 7);
+    zmsg_addmem(msg, "\x96\x02\x12\x05\x06\xc3\xc3", 7);
     fc_msg_reject(msg, FC_EPROTO);
     msg = zmsg_new(); /* the serial is not optional */
-    zmsg_addmem(msg, "\x93\x01\x12\x05", 4);
+    zmsg_addmem(msg, "\x93\x02\x12\x05", 4);
     fc_msg_reject(msg, FC_EPROTO);
 }
 

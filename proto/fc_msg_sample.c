@@ -130,6 +130,14 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
         free(big);
         break;
     }
+    case FC_MSG_GET_OBJECT:
+        fc_msg_sample_hash(m->hash, 15);
+        break;
+    case FC_MSG_OBJECT:
+    case FC_MSG_PUT_OBJECT:
+        fc_msg_sample_hash(m->hash, 16);
+        fc_msg_set_bytes(m, "\x91\x92\xce\x00\x01\x00\x00", 7); /* not checked: a codec sample */
+        break;
     case FC_MSG_UPLOAD_CHUNKS: {
         /* three chunks, the last of the largest length allowed */
         uint8_t h[FC_HASH_LEN];

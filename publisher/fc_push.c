@@ -7,6 +7,7 @@
 #include "fc_hash.h"
 #include "fc_manifest.h"
 #include "fc_progress.h"
+#include "fc_release_objects.h"
 #include "fc_release_ops.h"
 #include "fc_upload.h"
 
@@ -167,6 +168,11 @@ int fc_push_manifest(fc_client_t *client, const fc_push_options_t *opt, fc_manif
     uint64_t latest = 0;
     fc_manifest_t *published = NULL;
     fc_release_info_t info;
+    /* The manifest's pages and chunk lists first: reading the release already published
+       needs them, and storing them again repairs a copy the broker holds damaged. */
+    if (!rc)
+        rc = fc_release_commit(client, m, key, true, false, opt->timeout_ms, NULL, result->message,
+                               sizeof result->message);
     if (!rc) {
         rc = fc_release_find(client, opt->channel, opt->version, NULL, opt->timeout_ms, &published,
                              &info, &latest, result->message, sizeof result->message);
@@ -223,26 +229,15 @@ int fc_push_manifest(fc_client_t *client, const fc_push_options_t *opt, fc_manif
     /* Already published: the blobs were still checked above, so a re-run repairs a blob the
        broker lost or marked corrupt, but nothing is committed or announced. */
     if (!rc && !result->already_published) {
-        size_t len = 0;
-        uint8_t *signed_manifest = fc_manifest_sign(m, key, &len);
-        if (!signed_manifest)
-            rc = s_fail(&p, FC_ETOOBIG, "manifest too large to sign (%u files)", m->nfiles);
-        else {
-            fc_msg_t *commit = fc_msg_new(FC_MSG_RELEASE_COMMIT);
-            fc_msg_set_bytes(commit, signed_manifest, len);
-            free(signed_manifest);
-            fc_msg_t *ok = NULL;
-            if (opt->plan)
-                rc = s_plan(&p, m->serial);
-            if (!rc)
-                rc = s_call(&p, &commit, FC_MSG_OK, &ok);
-            fc_msg_destroy(&commit);
-            if (!rc)
-                result->serial = ok->serial ? ok->serial : m->serial;
-            fc_msg_destroy(&ok);
-            if (!rc && opt->plan)
-                s_first_wave(&p);
-        }
+        /* Format 3: the pages and chunk lists are on the broker (above); the signed top
+           level naming them now. */
+        if (opt->plan)
+            rc = s_plan(&p, m->serial);
+        if (!rc)
+            rc = fc_release_commit(client, m, key, false, true, opt->timeout_ms, &result->serial,
+                                   result->message, sizeof result->message);
+        if (!rc && opt->plan)
+            s_first_wave(&p);
     }
     result->requests_retried = fc_client_retries(client);
     result->seconds = fc_now() - started;

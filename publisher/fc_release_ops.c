@@ -5,6 +5,7 @@
 #include "fc_release_ops.h"
 #include "fc_error.h"
 #include "fc_hash.h"
+#include "fc_release_objects.h"
 #include "fc_text.h"
 
 #include <stdio.h>
@@ -79,12 +80,15 @@ static int s_get(fc_client_t *client, const char *channel, uint64_t serial, cons
     if (rc)
         return rc;
     int err = FC_EPROTO;
-    *m = snap->bytes_len ? fc_manifest_parse(snap->bytes, snap->bytes_len, trust, &err) : NULL;
+    char why[512] = "empty manifest";
+    *m = snap->bytes_len ? fc_release_read(client, snap->bytes, snap->bytes_len, trust, timeout_ms,
+                                           &err, why, sizeof why)
+                         : NULL;
     fc_msg_destroy(&snap);
     if (!*m)
         return S_FAIL(msg, msgsize, err ? err : FC_EPROTO,
                       "release %s serial %llu from the broker does not verify: %s%s", channel,
-                      (unsigned long long)serial, fc_strerror(err),
+                      (unsigned long long)serial, why,
                       err == FC_EUNTRUSTED ? " (give its signer's key with --trust FILE)" : "");
     if (!streq((*m)->channel, channel) || (*m)->serial != serial) {
         fc_manifest_destroy(m);
@@ -134,21 +138,8 @@ static int s_publish(fc_client_t *client, fc_manifest_t *m, const char *channel,
     fc_msg_set_str(m->channel, sizeof m->channel, channel);
     m->serial = serial;
     m->created = (int64_t)time(NULL);
-    size_t len = 0;
-    uint8_t *bytes = fc_manifest_sign(m, key, &len);
-    if (!bytes)
-        return S_FAIL(result->message, sizeof result->message, FC_ETOOBIG,
-                      "manifest too large to sign (%u files)", m->nfiles);
-    fc_msg_t *commit = fc_msg_new(FC_MSG_RELEASE_COMMIT);
-    fc_msg_set_bytes(commit, bytes, len);
-    free(bytes);
-    fc_msg_t *ok = NULL;
-    int rc = fc_release_call(client, &commit, FC_MSG_OK, &ok, timeout_ms, result->message,
-                             sizeof result->message);
-    if (!rc)
-        result->serial = ok->serial ? ok->serial : serial;
-    fc_msg_destroy(&ok);
-    return rc;
+    return fc_release_commit(client, m, key, true, true, timeout_ms, &result->serial,
+                             result->message, sizeof result->message);
 }
 
 int fc_release_rollback(fc_client_t *client, const fc_release_ops_options_t *opt,

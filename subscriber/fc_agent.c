@@ -66,6 +66,16 @@ void fc_agent_finish(fc_agent_t *self, int exit_code, int error)
     self->res.error = error;
     if (self->mode == FC_AGENT_DAEMON)
         return;
+    /* A format-3 SNAPSHOT is judged once its objects are here: a success waits for that
+       judgement (s_session_consider ends the run if it starts nothing new). */
+    if (exit_code == FC_AGENT_EXIT_OK && self->session &&
+        fc_session_fetching_objects(self->session)) {
+        self->finish_deferred = true;
+        self->deferred_exit = exit_code;
+        self->deferred_error = error;
+        return;
+    }
+    self->finish_deferred = false;
     self->res.exit_code = exit_code;
     self->finished = true;
 }

@@ -141,7 +141,11 @@ static void s_session_state(void *ctx, const char *state, const char *message)
 
 static void s_session_consider(void *ctx, const uint8_t *bytes, size_t len, double now)
 {
-    fc_follower_consider(((fc_agent_t *)ctx)->follower, bytes, len, now);
+    fc_agent_t *self = (fc_agent_t *)ctx;
+    fc_follower_consider(self->follower, bytes, len, now);
+    /* A run whose end waited for this judgement ends now unless it started a new fetch. */
+    if (self->finish_deferred && !self->finished && !fc_follower_staging(self->follower))
+        fc_agent_finish(self, self->deferred_exit, self->deferred_error);
 }
 
 static uint64_t s_session_newest(void *ctx)
@@ -301,6 +305,7 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
         .timeout = self->timeout,
         .stamp_pk = pinned ? stamp_pk : NULL,
         .freeze_after = cfg->freeze_after > 0 ? cfg->freeze_after : FC_AGENT_FREEZE_AFTER,
+        .objects = fc_install_objects(self->inst),
     };
     fc_session_host_t shost = {.ctx = self,
                                .log = s_engine_log,

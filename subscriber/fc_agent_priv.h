@@ -54,6 +54,10 @@ struct fc_agent_t {
     uint8_t corrupt_blob[FC_HASH_LEN];
     fc_agent_mode_t mode;
     bool finished;
+    /* A one-shot run's end put off while a newer release's manifest objects are fetched (a
+       SNAPSHOT that came before the end is judged before it): its exit code and error. */
+    bool finish_deferred;
+    int deferred_exit, deferred_error;
     double started;
     fc_agent_result_t res;
     struct fc_status_file_t *status_file; /* --status-file (fc_status_file.h); NULL: none */

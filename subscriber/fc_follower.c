@@ -282,7 +282,7 @@ static void s_set_decided_state(fc_follower_t *self, const fc_policy_input_t *in
                     "release rejected: its manifest is format %u and this agent reads formats 1 "
                     "to %u: upgrade fleetcast-agent to a version that reads manifest format %u "
                     "(%s)",
-                    in->format, FC_MANIFEST_FORMAT, in->format, fc_error_name(d->error));
+                    in->format, FC_MANIFEST_FORMAT_PARTS, in->format, fc_error_name(d->error));
         else if (d->reason == FC_POLICY_REASON_UNVERIFIED)
             s_state(self, "rejected", "release rejected: %s (%s)", fc_strerror(d->error),
                     fc_error_name(d->error));
@@ -392,8 +392,11 @@ void fc_follower_consider(fc_follower_t *self, const uint8_t *bytes, size_t len,
                              (self->mode == FC_AGENT_DAEMON && self->have_decided &&
                               fc_hash_equal(id, self->decided_id)));
     int err = 0;
-    fc_manifest_t *m =
-        len > 0 && !known ? fc_manifest_parse(bytes, len, self->cfg.trust, &err) : NULL;
+    /* A format-3 top level is read with its objects, which the session fetched first. */
+    fc_manifest_t *m = len > 0 && !known
+                           ? fc_objects_load(fc_install_objects(self->cfg.inst), bytes, len,
+                                             self->cfg.trust, NULL, 0, NULL, NULL, &err)
+                           : NULL;
     fc_policy_input_t in = {
         .none = len == 0,
         .known = known,

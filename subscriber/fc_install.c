@@ -457,12 +457,21 @@ static fc_install_t *s_new(const char *install_dir, const char *state_dir, const
         return NULL;
     }
     s_load_failed(self);
+    int oerr = 0;
+    self->objects = fc_objects_new(self->state, &oerr);
+    if (!self->objects) {
+        *err = oerr;
+        fc_textf(msg, msgsize, "cannot open %s/objects: %s", self->state, fc_strerror(oerr));
+        free(mpath);
+        fc_install_destroy(&self);
+        return NULL;
+    }
     self->installed_bytes = fc_read_file(mpath, FC_MAX_MANIFEST, &self->installed_len);
     if (self->installed_bytes) {
         int perr;
         /* Re-verified: a manifest whose signer is no longer trusted counts as nothing. */
-        self->installed =
-            fc_manifest_parse(self->installed_bytes, self->installed_len, trust, &perr);
+        self->installed = fc_objects_load(self->objects, self->installed_bytes, self->installed_len,
+                                          trust, NULL, 0, NULL, NULL, &perr);
         if (!self->installed) {
             free(self->installed_bytes);
             self->installed_bytes = NULL;
@@ -509,6 +518,7 @@ void fc_install_destroy(fc_install_t **self_p)
     fc_install_t *self = *self_p;
     fc_manifest_destroy(&self->installed);
     free(self->installed_bytes);
+    fc_objects_destroy(&self->objects);
     free(self->failed);
     free(self->dir);
     free(self->state);
@@ -519,6 +529,11 @@ void fc_install_destroy(fc_install_t **self_p)
         close(self->relfd);
     free(self);
     *self_p = NULL;
+}
+
+fc_objects_t *fc_install_objects(fc_install_t *self)
+{
+    return self->objects;
 }
 
 void fc_install_set_discard(fc_install_t *self, bool discard)

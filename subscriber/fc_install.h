@@ -5,6 +5,7 @@
 
 #include "fc_key.h"
 #include "fc_manifest.h"
+#include "fc_objects.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,6 +52,8 @@ void fc_install_destroy(fc_install_t **self_p);
    against its hash and the release is committed as usual, but no chunk is written, so the
    installed files have the right sizes and read as zeros (sparse, taking no space). A real
    agent must never set it: what it installs is not the release. */
+/* The format-3 manifest objects held in the state dir (borrowed, valid until destroy). */
+fc_objects_t *fc_install_objects(fc_install_t *self);
 void fc_install_set_discard(fc_install_t *self, bool discard);
 /* Installed release: serial 0 and version "" if none. The manifest is borrowed (NULL if none). */
 uint64_t fc_install_serial(const fc_install_t *self);

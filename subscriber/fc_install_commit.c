@@ -145,7 +145,8 @@ static int s_commit_verify(s_commit_t *c)
     if (rc != 0)
         return rc;
     int perr = 0;
-    c->nm = fc_manifest_parse(c->st->bytes, c->st->len, c->inst->trust, &perr);
+    c->nm = fc_objects_load(c->inst->objects, c->st->bytes, c->st->len, c->inst->trust, NULL, 0,
+                            NULL, NULL, &perr);
     if (!c->nm || fc_install_read_current(c->inst, c->previous, sizeof c->previous) != 0) {
         rc = c->nm ? FC_EIO : perr;
         fc_textf(c->msg, c->msgsize, "cannot commit %s: %s", m->version, fc_strerror(rc));
@@ -284,6 +285,11 @@ static int s_commit_record(s_commit_t *c)
         rc = fc_errno_to_error(errno);
     if (rc == 0 && (rename(c->inext, c->ipath) != 0 || fc_fsync_dir(self->state) != 0))
         rc = fc_errno_to_error(errno); /* the next start swaps back to the old release */
+    if (rc == 0) { /* the objects of the installed and the previous release stay, no others */
+        const uint8_t *keep[2] = {c->st->bytes, self->installed_bytes};
+        const size_t lens[2] = {c->st->len, self->installed_len};
+        fc_objects_keep_only(self->objects, keep, lens, 2);
+    }
     fc_manifest_destroy(&self->installed);
     free(self->installed_bytes);
     self->installed = c->nm;

@@ -7,6 +7,7 @@
 
 #include "fc_install.h"
 #include "fc_journal.h"
+#include "fc_objects.h"
 
 /* A release may hold FC_MAX_FILES files: the stage keeps only this many open at once. */
 #define FC_STAGE_MAX_FDS 64
@@ -28,6 +29,7 @@ struct fc_install_t {
     uint64_t *failed;
     size_t nfailed;
     bool discard; /* fleet simulators: chunks verified, never written (fc_install_set_discard) */
+    fc_objects_t *objects; /* format-3 manifest objects under state/objects */
 };
 
 /* A chunk by content, for finding every chunk of a release with a given hash. */

@@ -6,6 +6,7 @@
 #include "fc_endpoint.h"
 #include "fc_error.h"
 #include "fc_freshness.h"
+#include "fc_objfetch.h"
 #include "fc_sockopt.h"
 #include "fc_suggest.h"
 
@@ -29,7 +30,8 @@ struct fc_session_t {
     fc_agent_result_t *res;
     bool verbose;
     double timeout;
-    fc_freshness_t *fresh; /* heartbeats and the broker's signed timestamps */
+    fc_freshness_t *fresh;   /* heartbeats and the broker's signed timestamps */
+    fc_objfetch_t *objfetch; /* a format-3 manifest's objects, fetched before it is considered */
 
     fc_agent_mode_t mode;
     double started;
@@ -71,6 +73,22 @@ static bool s_finished(fc_session_t *self)
 
 /* ---------------------------------------------------------------- lifecycle */
 
+/* fc_objfetch_host_t: a format-3 manifest whole at last, or not to be had. */
+static void s_objects_ready(void *ctx, const uint8_t *bytes, size_t len, double now)
+{
+    fc_session_t *self = (fc_session_t *)ctx;
+    self->last_progress = now;
+    self->host.consider(self->host.ctx, bytes, len, now);
+}
+
+static void s_objects_failed(void *ctx, int error, const char *text, double now)
+{
+    fc_session_t *self = (fc_session_t *)ctx;
+    (void)now;
+    s_state(self, "failed", "release rejected: %s", text);
+    self->host.finish(self->host.ctx, FC_AGENT_EXIT_ERROR, error);
+}
+
 fc_session_t *fc_session_new(const fc_session_config_t *cfg, const fc_session_host_t *host)
 {
     fc_session_t *self = (fc_session_t *)calloc(1, sizeof *self);
@@ -89,7 +107,11 @@ fc_session_t *fc_session_new(const fc_session_config_t *cfg, const fc_session_ho
     self->mode = FC_AGENT_DAEMON;
     self->fresh =
         fc_freshness_new(cfg->stamp_pk, cfg->freeze_after, cfg->verbose, host->log, host->ctx);
-    if (!self->broker || !self->channel || !self->id || !self->fresh)
+    fc_objfetch_host_t ohost = {self, s_objects_ready, s_objects_failed};
+    if (cfg->objects)
+        self->objfetch = fc_objfetch_new(cfg->req, cfg->objects, &ohost);
+    if (!self->broker || !self->channel || !self->id || !self->fresh ||
+        (cfg->objects && !self->objfetch))
         fc_session_destroy(&self);
     return self;
 }
@@ -101,6 +123,7 @@ void fc_session_destroy(fc_session_t **self_p)
     fc_session_t *self = *self_p;
     zsock_destroy(&self->sub);
     fc_freshness_destroy(&self->fresh);
+    fc_objfetch_destroy(&self->objfetch);
     free(self->broker);
     free(self->channel);
     free(self->id);
@@ -145,8 +168,15 @@ static bool s_asking(const fc_session_t *self, const s_kind_t *kind)
     return fc_requester_count(self->req, kind) > 0;
 }
 
+bool fc_session_fetching_objects(const fc_session_t *self)
+{
+    return self->objfetch && fc_objfetch_busy(self->objfetch);
+}
+
 bool fc_session_on_reply(fc_session_t *self, const void *kind, const fc_msg_t *msg, double now)
 {
+    if (self->objfetch && fc_objfetch_on_reply(self->objfetch, kind, msg, now))
+        return true;
     if (kind != &s_kind_hello && kind != &s_kind_sync && kind != &s_kind_trust &&
         kind != &s_kind_report)
         return false;
@@ -440,7 +470,9 @@ static void s_on_snapshot(fc_session_t *self, const fc_msg_t *msg, double now)
     self->next_sync = now + S_POLL_SYNC;
     if (s_channel_unknown(self, msg))
         return;
-    self->host.consider(self->host.ctx, msg->bytes, msg->bytes_len, now);
+    /* A format-3 top level is considered once its objects are held (s_objects_ready). */
+    if (!self->objfetch || fc_objfetch_want(self->objfetch, msg->bytes, msg->bytes_len, now))
+        self->host.consider(self->host.ctx, msg->bytes, msg->bytes_len, now);
     if (!s_finished(self) && self->want_seq > msg->seq)
         s_sync(self, 0, now);
 }

@@ -12,6 +12,7 @@
 #include "fc_agent_trust.h"
 #include "fc_curve.h"
 #include "fc_msg.h"
+#include "fc_objects.h"
 #include "fc_requester.h"
 
 #include <stdbool.h>
@@ -63,6 +64,7 @@ typedef struct {
     double timeout;          /* --once: ends without progress for this long (s) */
     const uint8_t *stamp_pk; /* the pinned timestamp key (FC_PUBKEY_LEN); NULL: none */
     double freeze_after;     /* stale without a fresh timestamp for this long (s) */
+    fc_objects_t *objects;   /* format-3 manifest objects held (borrowed); NULL: none fetched */
 } fc_session_config_t;
 
 /* NULL without memory. */
@@ -73,6 +75,8 @@ void fc_session_destroy(fc_session_t **self_p);
 /* A run begins in mode at now: freshness measured from now, earlier runs' HELLO and SYNC
    forgotten, a HELLO sent. */
 void fc_session_begin(fc_session_t *self, fc_agent_mode_t mode, double now);
+/* Whether a format-3 manifest's objects are being fetched (its SNAPSHOT not judged yet). */
+bool fc_session_fetching_objects(const fc_session_t *self);
 /* A reply (msg borrowed) to the request sent with kind: true if the kind was the session's
    (HELLO, SYNC, GET_TRUST, REPORT), then handled. */
 bool fc_session_on_reply(fc_session_t *self, const void *kind, const fc_msg_t *msg, double now);

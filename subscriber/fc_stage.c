@@ -542,7 +542,9 @@ int fc_stage_reuse_local(fc_stage_t *self, uint64_t *reused)
                           ? fc_read_file(ppath, FC_MAX_MANIFEST, &plen)
                           : NULL;
     int perr = 0;
-    fc_manifest_t *prev = pbytes ? fc_manifest_parse(pbytes, plen, self->inst->trust, &perr) : NULL;
+    fc_manifest_t *prev = pbytes ? fc_objects_load(self->inst->objects, pbytes, plen,
+                                                   self->inst->trust, NULL, 0, NULL, NULL, &perr)
+                                 : NULL;
     char *pname = prev ? fc_install_release_name(prev) : NULL;
     if (pname && (!self->inst->name || strcmp(pname, self->inst->name) != 0))
         rc = s_reuse_tree(self, prev, pname, data, reused);

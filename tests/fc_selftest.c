@@ -39,6 +39,7 @@
 #include "fc_metrics.h"
 #include "fc_mpack.h"
 #include "fc_msg.h"
+#include "fc_objects.h"
 #include "fc_optval.h"
 #include "fc_peers.h"
 #include "fc_policy.h"
@@ -91,6 +92,7 @@ static const s_test_t s_tests[] = {
     {"fc_broker", fc_broker_test},
     {"fc_journal", fc_journal_test},
     {"fc_install", fc_install_test},
+    {"fc_objects", fc_objects_test},
     {"fc_follower", fc_follower_test},
     {"fc_session", fc_session_test},
     {"fc_agent", fc_agent_test},

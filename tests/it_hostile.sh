@@ -64,10 +64,14 @@ done
 fc_pass "broker answers or drops $cases malformed requests and keeps serving; agent installed release 2 meanwhile"
 # A request of another protocol version is refused with the version the broker speaks (an
 # agent shows the text: "broker refused HELLO: ..."), never misread.
-grep -q "protocol version 2 (a newer agent): error 1 (.*): fleetcast protocol version 2 is not spoken here: this broker speaks version 1; upgrade the broker" "$FC_TMP/client.out" ||
-  fc_fail "a version-2 HELLO: $(grep 'version 2' "$FC_TMP/client.out")"
-grep -q "protocol version 0 (an older agent): error 1 (.*): fleetcast protocol version 0 is not spoken here: this broker speaks version 1; upgrade the requesting program" "$FC_TMP/client.out" ||
+grep -q "protocol version 3 (a newer agent): error 1 (.*): fleetcast protocol version 3 is not spoken here: this broker speaks version 2; upgrade the broker" "$FC_TMP/client.out" ||
+  fc_fail "a version-3 HELLO: $(grep 'version 3' "$FC_TMP/client.out")"
+grep -q "protocol version 0 (an older agent): error 1 (.*): fleetcast protocol version 0 is not spoken here: this broker speaks version 2; upgrade the requesting program" "$FC_TMP/client.out" ||
   fc_fail "a version-0 HELLO: $(grep 'version 0' "$FC_TMP/client.out")"
+# An agent of protocol version 1 (before manifest format 3) reads its refusal: the ERROR is
+# framed in version 1, and fleetcast-hostile decodes it as such.
+grep -q "protocol version 1 (an agent of before manifest format 3): error 1 (.*): fleetcast protocol version 1 is not spoken here: this broker speaks version 2; upgrade the requesting program" "$FC_TMP/client.out" ||
+  fc_fail "a version-1 HELLO: $(grep 'version 1' "$FC_TMP/client.out")"
 fc_pass "a request of another protocol version is told the version the broker speaks"
 
 if [ "${FC_INSECURE:-0}" = 1 ]; then

@@ -152,4 +152,5 @@ hostile() { # NAME PATTERN FORGE-ARGS...
 }
 hostile link-out "FC_EPATH" --path forged --link "evil=../../../../outside"
 hostile file-under-link "FC_EPATH" --path forged --link "lib=." --path "lib/evil"
-hostile format-3 "manifest format 3" --format 3 --path forged
+# Format 3 is read since issue 13 put it on the wire: the newest format plus one is refused.
+hostile format-4 "manifest format 4" --format 4 --path forged

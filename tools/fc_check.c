@@ -7,6 +7,7 @@
 #include "fc_hash.h"
 #include "fc_json.h"
 #include "fc_manifest.h"
+#include "fc_manifest_load.h"
 #include "fc_revision.h"
 
 #include <errno.h>
@@ -142,6 +143,33 @@ static void s_note_latest(fc_check_t *self, const fc_manifest_t *m)
     l->serial = m->serial;
 }
 
+/* fc_mobj_get_fn over the broker's objects table (arg: the database); the last object read
+   stays alive until the next read. */
+typedef struct {
+    sqlite3 *db;
+    uint8_t *last;
+} s_objects_t;
+
+static const uint8_t *s_object(const uint8_t hash[FC_HASH_LEN], size_t *len, void *arg)
+{
+    s_objects_t *o = (s_objects_t *)arg;
+    free(o->last);
+    o->last = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(o->db, "SELECT data FROM objects WHERE hash = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return NULL;
+    sqlite3_bind_blob(st, 1, hash, FC_HASH_LEN, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) > 0) {
+        *len = (size_t)sqlite3_column_bytes(st, 0);
+        o->last = malloc(*len);
+        if (o->last)
+            memcpy(o->last, sqlite3_column_blob(st, 0), *len);
+    }
+    sqlite3_finalize(st);
+    return o->last;
+}
+
 static void s_check_release(fc_check_t *self, const char *data_dir, sqlite3_stmt *st, char ***seen,
                             size_t *nseen)
 {
@@ -155,7 +183,11 @@ static void s_check_release(fc_check_t *self, const char *data_dir, sqlite3_stmt
              version ? version : "?");
     self->checked_releases++;
     int err = 0;
-    fc_manifest_t *m = blob ? fc_manifest_parse(blob, len, self->trust, &err) : NULL;
+    /* A format-3 release is read with its pages and chunk lists from the objects table. */
+    s_objects_t objs = {sqlite3_db_handle(st), NULL};
+    fc_manifest_t *m =
+        blob ? fc_manifest_load(blob, len, self->trust, s_object, &objs, NULL, NULL, &err) : NULL;
+    free(objs.last);
     if (!m) {
         fc_check_problem(self, "release-manifest", where, "manifest does not verify: %s",
                          fc_strerror(err));

@@ -6,6 +6,7 @@
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_manifest.h"
+#include "fc_manifest_load.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -31,7 +32,16 @@ static fc_manifest_t *s_load(fc_check_t *self, const char *path)
     if (!buf)
         return NULL;
     int err = 0;
-    fc_manifest_t *m = fc_manifest_parse(buf, len, self->trust, &err);
+    /* A format-3 manifest is read with the objects kept beside it, in objects/. */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    snprintf(slash ? slash + 1 : dir, sizeof dir - (size_t)(slash ? slash + 1 - dir : 0),
+             "objects");
+    fc_mobj_dir_t d = {dir, NULL, NULL};
+    fc_manifest_t *m =
+        fc_manifest_load(buf, len, self->trust, fc_mobj_dir_get, &d, NULL, NULL, &err);
+    fc_mobj_dir_done(&d);
     free(buf);
     return m;
 }

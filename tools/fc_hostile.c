@@ -15,6 +15,7 @@
 #include "fc_hash.h"
 #include "fc_hostile.h"
 #include "fc_manifest.h"
+#include "fc_manifest_load.h"
 #include "fc_msg.h"
 #include "fc_optval.h"
 #include "fc_sockopt.h"
@@ -218,65 +219,65 @@ static const s_case_t s_cases[] = {
     /* malformed msgpack */
     {"empty frame", "", 0},
     {"reserved byte 0xc1", "\xc1\xc1\xc1", 3},
-    {"truncated array", "\x93\x01", 2},
+    {"truncated array", "\x93\x02", 2},
     {"nil header", "\x93\xc0\xc0\xc0", 4},
     {"map instead of array", "\x83\x01\x01\x02\x05\x03\x4d", 7},
-    {"ext field", "\x94\x01\x0d\x4d\xd4\x01\x00", 7},
-    {"trailing bytes", "\x94\x01\x0d\x4d\xa0\xc0", 6},
-    {"two documents", "\x94\x01\x0d\x4d\xa0\x94\x01\x0d\x4d\xa0", 10},
+    {"ext field", "\x94\x02\x0d\x4d\xd4\x01\x00", 7},
+    {"trailing bytes", "\x94\x02\x0d\x4d\xa0\xc0", 6},
+    {"two documents", "\x94\x02\x0d\x4d\xa0\x94\x02\x0d\x4d\xa0", 10},
     {"float version", "\x93\xca\x3f\x80\x00\x00\x01\x4d", 8},
-    {"negative request id", "\x94\x01\x0d\xff\xa0", 5},
+    {"negative request id", "\x94\x02\x0d\xff\xa0", 5},
     /* wrong types */
     {"wrong version", "\x93\x09\x01\x4d", 4},
-    {"HELLO int for role", "\x96\x01\x01\x4d\x05\xa1\x61\xa1\x61", 9},
-    {"HELLO NUL in id", "\x96\x01\x01\x4d\xa5\x61\x67\x65\x6e\x74\xa2\x61\x00\xa1\x61", 15},
-    {"LIST bin for channel", "\x94\x01\x0d\x4d\xc4\x01\x61", 7},
-    {"GET_CHUNK str for blob", "\x96\x01\x05\x4d\xa2\x61\x62\x00\x10", 9},
+    {"HELLO int for role", "\x96\x02\x01\x4d\x05\xa1\x61\xa1\x61", 9},
+    {"HELLO NUL in id", "\x96\x02\x01\x4d\xa5\x61\x67\x65\x6e\x74\xa2\x61\x00\xa1\x61", 15},
+    {"LIST bin for channel", "\x94\x02\x0d\x4d\xc4\x01\x61", 7},
+    {"GET_CHUNK str for blob", "\x96\x02\x05\x4d\xa2\x61\x62\x00\x10", 9},
     {"GET_CHUNK 31-byte hash",
-     "\x96\x01\x05\x4d\xc4\x1f"
+     "\x96\x02\x05\x4d\xc4\x1f"
      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00\x10",
      39},
     {"GET_CHUNK negative offset",
-     "\x96\x01\x05\x4d\xc4\x20"
+     "\x96\x02\x05\x4d\xc4\x20"
      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\xff\x10",
      40},
     {"GET_CHUNK float length",
-     "\x96\x01\x05\x4d\xc4\x20"
+     "\x96\x02\x05\x4d\xc4\x20"
      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00\xca\x3f\x80\x00\x00",
      44},
     {"GET_CHUNK missing field",
-     "\x95\x01\x05\x4d\xc4\x20"
+     "\x95\x02\x05\x4d\xc4\x20"
      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00",
      39},
-    {"REPORT map for agents", "\x95\x01\x0f\x4d\x80\xc4\x00", 7},
+    {"REPORT map for agents", "\x95\x02\x0f\x4d\x80\xc4\x00", 7},
     {"REPORT two agents",
-     "\x95\x01\x0f\x4d\x92"
+     "\x95\x02\x0f\x4d\x92"
      "\x98\xa1\x61\xa0\xa0\xa6\x66\x61\x69\x6c\x65\x64\xa0\x00\x00\x00"
      "\x98\xa1\x62\xa0\xa0\xa6\x66\x61\x69\x6c\x65\x64\xa0\x00\x00\x00"
      "\xc4\x00",
      39},
     {"REPORT state not in the table",
-     "\x95\x01\x0f\x4d\x91"
+     "\x95\x02\x0f\x4d\x91"
      "\x98\xa1\x61\xa0\xa0\xab\x62\x6f\x67\x75\x73\x2d\x73\x74\x61\x74\x65\xa0\x00\x00\x00"
      "\xc4\x00",
      28},
     {"REPORT blob of 31 bytes",
-     "\x95\x01\x0f\x4d\x91"
+     "\x95\x02\x0f\x4d\x91"
      "\x98\xa1\x61\xa0\xa0\xa6\x66\x61\x69\x6c\x65\x64\xa0\x00\x00\x00"
      "\xc4\x1f"
      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
      54},
     {"LIST 65-byte channel",
-     "\x94\x01\x0d\x4d\xd9\x41"
+     "\x94\x02\x0d\x4d\xd9\x41"
      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
      71},
     /* huge counts and lengths that lie */
     {"array32 count 2^31", "\xdd\x7f\xff\xff\xff", 5},
-    {"str32 length 2^32-1", "\x94\x01\x0d\x4d\xdb\xff\xff\xff\xff", 9},
-    {"bin32 length lie", "\x94\x01\x0c\x4d\xc6\x7f\xff\xff\xff\x61\x62", 11},
-    {"REPORT agents count 65535", "\x95\x01\x0f\x4d\xdc\xff\xff", 7},
+    {"str32 length 2^32-1", "\x94\x02\x0d\x4d\xdb\xff\xff\xff\xff", 9},
+    {"bin32 length lie", "\x94\x02\x0c\x4d\xc6\x7f\xff\xff\xff\x61\x62", 11},
+    {"REPORT agents count 65535", "\x95\x02\x0f\x4d\xdc\xff\xff", 7},
     {"UPLOAD_STATE ranges count 2^32-1",
-     "\x96\x01\x08\x4d\xc4\x20"
+     "\x96\x02\x08\x4d\xc4\x20"
      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\xc2\xdd\xff\xff\xff\xff",
      44},
     {"nesting 200 deep",
@@ -292,10 +293,10 @@ static const s_case_t s_cases[] = {
      "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x90",
      200},
     /* unknown message types */
-    {"type 0", "\x93\x01\x00\x4d", 4},
-    {"type 32", "\x93\x01\x20\x4d", 4},
-    {"type 999", "\x93\x01\xcd\x03\xe7\x4d", 6},
-    {"type 2^64-1", "\x93\x01\xcf\xff\xff\xff\xff\xff\xff\xff\xff\x4d", 12},
+    {"type 0", "\x93\x02\x00\x4d", 4},
+    {"type 32", "\x93\x02\x20\x4d", 4},
+    {"type 999", "\x93\x02\xcd\x03\xe7\x4d", 6},
+    {"type 2^64-1", "\x93\x02\xcf\xff\xff\xff\xff\xff\xff\xff\xff\x4d", 12},
 };
 
 /* A valid message cut short at every length: each prefix is malformed. */
@@ -522,11 +523,13 @@ static int s_client(const fc_hostile_target_t *target)
     /* PROTOCOL.md section 2: where req can be read, the answer is ERROR FC_EPROTO, even if
        the rest of the frame is wrong. */
     const s_case_t attributable[] = {
-        {"LIST with one trailing byte (req readable)", "\x94\x01\x0d\x4d\xa0\xc0", 6},
+        {"LIST with one trailing byte (req readable)", "\x94\x02\x0d\x4d\xa0\xc0", 6},
         {"GET_CHUNK of 3 MiB of nils (req readable)", NULL, 3u << 20},
         /* Another protocol version: the ERROR says which version the broker speaks. */
-        {"HELLO of protocol version 2 (a newer agent)",
-         "\x96\x02\x01\x4d\xa5\x61\x67\x65\x6e\x74\xa1\x61\xa1\x61", 14},
+        {"HELLO of protocol version 3 (a newer agent)",
+         "\x96\x03\x01\x4d\xa5\x61\x67\x65\x6e\x74\xa1\x61\xa1\x61", 14},
+        {"HELLO of protocol version 1 (an agent of before manifest format 3)",
+         "\x96\x01\x01\x4d\xa5\x61\x67\x65\x6e\x74\xa1\x61\xa1\x61", 14},
         {"HELLO of protocol version 0 (an older agent)",
          "\x96\x00\x01\x4d\xa5\x61\x67\x65\x6e\x74\xa1\x61\xa1\x61", 14},
     };
@@ -541,7 +544,7 @@ static int s_client(const fc_hostile_target_t *target)
             size_t n = attributable[i].len - 5;
             memcpy(nils,
                    (uint8_t[]){0xdd, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
-                               (uint8_t)n, 0x01, 0x05, 0x4d},
+                               (uint8_t)n, FC_PROTO_VERSION, 0x05, 0x4d},
                    8);
             msg = s_raw(nils, attributable[i].len);
             free(nils);
@@ -607,10 +610,10 @@ static int s_client(const fc_hostile_target_t *target)
                                  FC_HOSTILE_ERROR_OR_DROP, 0, false);
     uint8_t *big = calloc(1, 20u << 20);
     assert(big);
-    /* bin32 header: RELEASE_COMMIT [1, 12, 77, bin(FC_MAX_MANIFEST + 1)] */
+    /* bin32 header: RELEASE_COMMIT [FC_PROTO_VERSION, 12, 77, bin(FC_MAX_MANIFEST + 1)] */
     size_t mlen = FC_MAX_MANIFEST + 1;
     uint8_t head[] = {0x94,
-                      0x01,
+                      FC_PROTO_VERSION,
                       0x0c,
                       0x4d,
                       0xc6,
@@ -676,7 +679,29 @@ fc_msg_t *fc_hostile_ask(const fc_hostile_target_t *target, fc_msg_t **m_p, int 
 
 /* --- chunks: GET_CHUNK outside a blob ----------------------------------------------------- */
 
-/* The first non-empty file of channel's latest release, from a SNAPSHOT. */
+/* fc_mobj_get_fn asking the broker (GET_OBJECT) for each object as the reading needs it. */
+typedef struct {
+    const fc_hostile_target_t *target;
+    fc_msg_t *last;
+} s_asker_t;
+
+static const uint8_t *s_ask_object(const uint8_t hash[FC_HASH_LEN], size_t *len, void *arg)
+{
+    s_asker_t *a = (s_asker_t *)arg;
+    fc_msg_destroy(&a->last);
+    fc_msg_t *get = fc_msg_new(FC_MSG_GET_OBJECT);
+    get->req = 6;
+    memcpy(get->hash, hash, FC_HASH_LEN);
+    char why[64];
+    a->last = fc_hostile_ask(a->target, &get, 5000, why, sizeof why);
+    if (!a->last || a->last->type != FC_MSG_OBJECT)
+        return NULL;
+    *len = a->last->bytes_len;
+    return a->last->bytes;
+}
+
+/* The first non-empty file of channel's latest release, from a SNAPSHOT (and, for manifest
+   format 3, the objects its top level names). */
 static int s_pick_blob(const fc_hostile_target_t *target, const char *channel,
                        uint8_t blob[FC_HASH_LEN], uint64_t *size)
 {
@@ -686,9 +711,12 @@ static int s_pick_blob(const fc_hostile_target_t *target, const char *channel,
     char why[64];
     fc_msg_t *snap = fc_hostile_ask(target, &sync, 5000, why, sizeof why);
     int rc = -1, err = 0;
+    s_asker_t asker = {target, NULL};
     fc_manifest_t *man = snap && snap->type == FC_MSG_SNAPSHOT
-                             ? fc_manifest_parse(snap->bytes, snap->bytes_len, NULL, &err)
+                             ? fc_manifest_load(snap->bytes, snap->bytes_len, NULL, s_ask_object,
+                                                &asker, NULL, NULL, &err)
                              : NULL;
+    fc_msg_destroy(&asker.last);
     for (uint32_t i = 0; man && rc != 0 && i < man->nfiles; i++)
         if (man->files[i].size > 0) {
             memcpy(blob, man->files[i].hash, FC_HASH_LEN);
@@ -794,7 +822,7 @@ static int s_flood(const fc_hostile_target_t *target, int count)
         return 1;
     /* Header readable (each earns an ERROR while the broker still listens), body not. */
     for (int i = 0; i < count; i++) {
-        zmsg_t *msg = s_raw("\x94\x01\x05\x4d\xc0", 5);
+        zmsg_t *msg = s_raw("\x94\x02\x05\x4d\xc0", 5);
         zmsg_send(&msg, dealer);
     }
     char got[FC_MAX_TEXT + 64] = "";
@@ -869,12 +897,12 @@ static int s_nilflood(const fc_hostile_target_t *target, int count, int mib)
     uint8_t *buf = malloc(len);
     if (!buf)
         return 1;
-    /* GET_CHUNK [1, 5, 77, nil, nil, ...]: req readable, the rest millions of objects. */
+    /* GET_CHUNK [2, 5, 77, nil, nil, ...]: req readable, the rest millions of objects. */
     memset(buf, 0xc0, len);
     size_t n = len - 5;
     memcpy(buf,
            (uint8_t[]){0xdd, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n,
-                       0x01, 0x05, 0x4d},
+                       FC_PROTO_VERSION, 0x05, 0x4d},
            8);
     zsock_t *dealer = fc_hostile_connect(target);
     if (!dealer) {

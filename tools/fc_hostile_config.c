@@ -14,8 +14,8 @@
 
 /* --- broker: a fake broker answering everything with garbage ---------------------------- */
 
-static const char *s_garbage[] = {"\x93\x01\x02", "\xdd\x7f\xff\xff\xff", "\xc1",
-                                  "\x95\x01\x02\x01\x01\x01"};
+static const char *s_garbage[] = {"\x93\x02\x02", "\xdd\x7f\xff\xff\xff", "\xc1",
+                                  "\x95\x02\x02\x01\x01\x01"};
 
 /* fc_fake_tick_fn: garbage on every topic an agent subscribes to. */
 static void s_garbage_announce(fc_fake_broker_t *fake)
@@ -34,7 +34,7 @@ static void s_garbage_answer(fc_fake_broker_t *fake, zframe_t *who, zmsg_t *msg)
     zframe_send(&who, fake->router, ZFRAME_MORE | ZFRAME_REUSE);
     zstr_send(fake->router, s_garbage[(*n)++ % 4]);
     zframe_send(&who, fake->router, ZFRAME_MORE | ZFRAME_REUSE);
-    zstr_sendx(fake->router, "\x93\x01\x12", "extra", "frames", NULL);
+    zstr_sendx(fake->router, "\x93\x02\x12", "extra", "frames", NULL);
     s_garbage_announce(fake);
 }
 
@@ -163,18 +163,18 @@ int fc_hostile_config(const fc_hostile_target_t *target)
         size_t len;
     } raw[] = {
         {"CONFIG_PUSH str for bytes",
-         "\x94\x01\x16\x4d\xa3"
+         "\x94\x02\x16\x4d\xa3"
          "abc",
          8},
-        {"CONFIG_SYNC int for id", "\x96\x01\x17\x4d\x05\xa0\x00", 7},
+        {"CONFIG_SYNC int for id", "\x96\x02\x17\x4d\x05\xa0\x00", 7},
         {"CONFIG_ACK missing fields",
-         "\x95\x01\x19\x4d\xa1"
+         "\x95\x02\x19\x4d\xa1"
          "a\xa0",
          7},
-        {"CONFIG_SNAPSHOT huge items", "\x98\x01\x18\x4d\x00\x00\x00\xc2\xdd\x7f\xff\xff\xff", 13},
-        {"AUDIT negative count", "\x94\x01\x1d\x4d\xff", 5},
+        {"CONFIG_SNAPSHOT huge items", "\x98\x02\x18\x4d\x00\x00\x00\xc2\xdd\x7f\xff\xff\xff", 13},
+        {"AUDIT negative count", "\x94\x02\x1d\x4d\xff", 5},
         {"CONFIG_PUSH bin32 length lie",
-         "\x94\x01\x16\x4d\xc6\x7f\xff\xff\xff"
+         "\x94\x02\x16\x4d\xc6\x7f\xff\xff\xff"
          "ab",
          11},
     };

@@ -132,7 +132,9 @@ static fc_msg_t *s_filled(fc_msg_type_t type, const uint8_t *manifest, size_t ml
     }
     if (type == FC_MSG_BLOBS_STATE)
         fc_msg_set_bytes(m, "\x01\x00", 2);
-    if (type == FC_MSG_PUT_BLOBS) { /* an empty blob and a small one */
+    if (type == FC_MSG_OBJECT || type == FC_MSG_PUT_OBJECT)
+        fc_msg_set_bytes(m, "\x90", 1); /* the chunk list of an empty file */
+    if (type == FC_MSG_PUT_BLOBS) {     /* an empty blob and a small one */
         fc_msg_put_blob_add(m, m->blob, NULL, 0);
         fc_msg_put_blob_add(m, m->hash, "small file content\n", 19);
     }

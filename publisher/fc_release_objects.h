@@ -1,0 +1,31 @@
+/* fc_release_objects.h: a release as the broker takes and gives it in manifest format 3: its
+   pages and chunk lists sent as objects before the signed top level, and read back. */
+#ifndef FC_RELEASE_OBJECTS_H
+#define FC_RELEASE_OBJECTS_H
+
+#include "fc_client.h"
+#include "fc_key.h"
+#include "fc_manifest.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Signs m (borrowed) with key as a format-3 release; if put, stores each of its objects on the
+   broker (PUT_OBJECT, each checked there against its name: storing one again repairs a
+   damaged copy); if commit, commits the top level (RELEASE_COMMIT): *serial gets the
+   broker's answer (m->serial if it gives none). The objects do not depend on the channel,
+   serial or times of the top level, so they may be put before those are settled. A failure
+   is the broker's code, or the signing's, with msg saying which. */
+int fc_release_commit(fc_client_t *client, const fc_manifest_t *m, const fc_signkey_t *key,
+                      bool put, bool commit, int timeout_ms, uint64_t *serial, char *msg,
+                      size_t msgsize);
+
+/* Reads a signed manifest as the broker gives it (SNAPSHOT's bytes, borrowed): formats 1 and 2
+   whole; a format-3 top level with the objects it names, fetched by GET_OBJECT, every one
+   checked against its name and all of it against trust (NULL: its embedded signer only).
+   Returns an owned manifest, or NULL with *err set and msg saying why. */
+fc_manifest_t *fc_release_read(fc_client_t *client, const uint8_t *bytes, size_t len,
+                               const fc_trust_t *trust, int timeout_ms, int *err, char *msg,
+                               size_t msgsize);
+
+#endif

@@ -140,8 +140,9 @@ int fc_store_config_halted(fc_store_t *self, uint64_t **revs, size_t *n);
 int fc_store_config_agents(fc_store_t *self, const char *scope, size_t max,
                            fc_agent_status_t **list, size_t *n);
 /* A canary SET revision of percent over scope must choose at least one of the known agents
-   the scope matches (fc_canary_widen): FC_EINVAL with text saying so when it chooses none,
-   FC_OK otherwise (no agents known, or percent 0 or 100). */
+   the scope matches (fc_canary_widen), all of them however many (read page by page):
+   FC_EINVAL with text saying so and how many it matches when it chooses none, FC_OK
+   otherwise (no agents known, or percent 0 or 100). */
 int fc_store_config_canary_check(fc_store_t *self, const char *scope, uint32_t percent, char *text,
                                  size_t textsize);
 

@@ -355,11 +355,11 @@ int fc_store_config_summary(fc_store_t *self, uint64_t rev, int64_t online_since
 
 /* --- canary choice ---------------------------------------------------------------------- */
 
-int fc_store_config_agents(fc_store_t *self, const char *scope, size_t max,
-                           fc_agent_status_t **list, size_t *n)
+int fc_store_config_agents(fc_store_t *self, const char *scope, const char *after, size_t max,
+                           fc_agent_status_t **list, size_t *n, bool *more)
 {
-    bool more;
-    return s_fleet_list(self, scope, 0, 0, "", "", max, list, n, &more); /* revision 0: no acks */
+    /* revision 0: no acks */
+    return s_fleet_list(self, scope, 0, 0, after, "", max, list, n, more);
 }
 
 int fc_store_config_canary_check(fc_store_t *self, const char *scope, uint32_t percent, char *text,

@@ -96,3 +96,18 @@ fc_pass "status --summary (counted by the broker): $first, reasons most common f
 n=$(fc_cli status --state failed --json | ids | wc -l)
 [ "$n" = 70 ] || fc_fail "status --state failed lists $n agents, not 70"
 fc_pass "status --state failed lists the 70 failed agents of 13,070"
+
+# A canary over more agents than one reply holds: `config set --canary` reads every agent
+# the scope matches (CONFIG_AGENTS, paged), so it counts all 13,070 and chooses exactly the
+# members among them (BLAKE2b-256 of the id, first 8 bytes big-endian, mod 100 < percent).
+fc_cli status --json | ids | sort >"$FC_TMP/all"
+out=$(fc_config set views.canary=1 --canary 5 --json) || fc_fail "canary config set failed: $out"
+want=$(python3 -c '
+import hashlib, sys
+ids = open(sys.argv[1]).read().split()
+n = sum(int.from_bytes(hashlib.blake2b(i.encode(), digest_size=32).digest()[:8], "big") % 100 < 5 for i in ids)
+print(len(ids), n)' "$FC_TMP/all")
+got="$(fc_json_num canary_matching <<<"$out") $(fc_json_num canary_chosen <<<"$out")"
+[ "$got" = "$want" ] && [ "${want%% *}" = 13070 ] ||
+  fc_fail "canary 5% over 13,070 agents: matching/chosen $got, expected $want: $out"
+fc_pass "config set --canary 5 over 13,070 agents: counts all of them and chooses $(fc_json_num canary_chosen <<<"$out")"

@@ -338,13 +338,26 @@ static fc_msg_t *s_agents(fc_config_service_t *self, const fc_msg_t *m)
 {
     if (!fc_scope_valid(m->text))
         return s_error(FC_EINVAL, "invalid scope (global, group:NAME or agent:ID)");
+    size_t limit;
+    const char *why = fc_msg_page_check(m, &limit);
+    if (why)
+        return s_error(FC_EINVAL, why);
     fc_msg_t *reply = fc_msg_new(FC_MSG_CONFIG_STATUS_REPLY);
-    int err =
-        fc_store_config_agents(self->store, m->text, FC_MAX_LIST, &reply->agents, &reply->nagents);
+    bool more = false;
+    int err = fc_store_config_agents(self->store, m->text, m->cursor, limit, &reply->agents,
+                                     &reply->nagents, &more);
     if (err) {
         fc_msg_destroy(&reply);
         return s_error(err, "cannot read the fleet");
     }
+    /* Never a list silently cut: a client that does not page gets an error instead. */
+    if (more && !m->limit) {
+        fc_msg_destroy(&reply);
+        return s_error(FC_ETOOBIG, "more agents than one reply holds, and this client does not "
+                                   "page: a newer fleetcast lists them all");
+    }
+    reply->limit = m->limit ? limit : 0;
+    reply->more = more;
     return reply;
 }
 

@@ -404,6 +404,46 @@ static void s_test_fleet(fc_store_t *store, const fc_signkey_t *key)
 
 /* A database written before config support (no config tables) opens and gains them; one
    from a newer broker is refused. */
+/* Past FC_MAX_LIST agents the canary check reads the whole scope, page by page: a member
+   beyond the first page is found, and "chooses none" names the exact count (issue 19). */
+static void s_test_canary_wide(const char *base)
+{
+    char dir[300], text[FC_MAX_TEXT + 1];
+    snprintf(dir, sizeof dir, "%s/wide", base);
+    FC_CHECK(fc_mkdirs(dir, 0755) == 0);
+    int err;
+    fc_store_t *store = fc_store_new(dir, &err, text, sizeof text);
+    FC_CHECK(store);
+    size_t want = FC_MAX_LIST + 4, added = 0;
+    FC_CHECK(fc_store_batch_begin(store) == FC_OK);
+    /* "a..." ids, none a member at 1%: the first FC_MAX_LIST in id order and a few more. */
+    for (unsigned i = 0; added < want; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "a%06u", i);
+        if (fc_canary_member(id, 1))
+            continue;
+        FC_CHECK(fc_store_agent_seen(store, id, "stable") == FC_OK);
+        added++;
+    }
+    FC_CHECK(fc_store_batch_commit(store) == FC_OK);
+    text[0] = '\0';
+    FC_CHECK(fc_store_config_canary_check(store, "global", 1, text, sizeof text) == FC_EINVAL);
+    char says[64];
+    snprintf(says, sizeof says, "none of the %zu agents", want);
+    FC_CHECK(strstr(text, says));
+    /* One member, after all of them in id order: the check must reach it. */
+    for (unsigned i = 0;; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "b%06u", i);
+        if (!fc_canary_member(id, 1))
+            continue;
+        FC_CHECK(fc_store_agent_seen(store, id, "stable") == FC_OK);
+        break;
+    }
+    FC_CHECK(fc_store_config_canary_check(store, "global", 1, text, sizeof text) == FC_OK);
+    fc_store_destroy(&store);
+}
+
 static void s_test_old_db(const char *base)
 {
     char dir[300], db[340];
@@ -469,6 +509,7 @@ void fc_store_config_test(bool verbose)
 
     s_test_revisions(store, &key);
     s_test_fleet(store, &key);
+    s_test_canary_wide(base);
     fc_audit_entry_t *audit;
     size_t naudit;
     FC_CHECK(fc_store_audit_list(store, 1000, &audit, &naudit) == FC_OK && naudit > 10);

@@ -355,11 +355,11 @@ int fc_store_config_summary(fc_store_t *self, uint64_t rev, int64_t online_since
 
 /* --- canary choice ---------------------------------------------------------------------- */
 
-int fc_store_config_agents(fc_store_t *self, const char *scope, size_t max,
-                           fc_agent_status_t **list, size_t *n)
+int fc_store_config_agents(fc_store_t *self, const char *scope, const char *after, size_t max,
+                           fc_agent_status_t **list, size_t *n, bool *more)
 {
-    bool more;
-    return s_fleet_list(self, scope, 0, 0, "", "", max, list, n, &more); /* revision 0: no acks */
+    /* revision 0: no acks */
+    return s_fleet_list(self, scope, 0, 0, after, "", max, list, n, more);
 }
 
 int fc_store_config_canary_check(fc_store_t *self, const char *scope, uint32_t percent, char *text,
@@ -367,27 +367,34 @@ int fc_store_config_canary_check(fc_store_t *self, const char *scope, uint32_t p
 {
     if (percent == 0 || percent >= 100)
         return FC_OK;
-    fc_agent_status_t *list = NULL;
-    size_t n = 0;
-    int err = fc_store_config_agents(self, scope, FC_MAX_LIST, &list, &n);
-    if (err)
-        return err;
-    const char **ids = malloc((n ? n : 1) * sizeof *ids);
-    if (!ids) {
+    /* Every agent of the scope, page by page (a scope may match more than FC_MAX_LIST):
+       the lowest bucket among them is what fc_canary_widen would choose from. */
+    uint32_t lowest = 100;
+    size_t total = 0;
+    char after[FC_MAX_NAME + 1] = "";
+    bool more = true;
+    while (more && lowest >= percent) {
+        fc_agent_status_t *list = NULL;
+        size_t n = 0;
+        int err = s_fleet_list(self, scope, 0, 0, after, "", FC_MAX_LIST, &list, &n, &more);
+        if (err)
+            return err;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t b = fc_canary_bucket(list[i].id);
+            lowest = b < lowest ? b : lowest;
+        }
+        total += n;
+        if (n)
+            snprintf(after, sizeof after, "%s", list[n - 1].id);
         free(list);
-        return FC_ENOMEM;
+        more = more && n > 0;
     }
-    for (size_t i = 0; i < n; i++)
-        ids[i] = list[i].id;
-    uint32_t wide = fc_canary_widen(ids, n, percent);
-    free(ids);
-    free(list);
-    if (wide == percent)
+    if (total == 0 || lowest < percent)
         return FC_OK;
     fc_textf(text, textsize,
              "canary %u%% chooses none of the %zu agents scope %s matches: it would stay "
              "pending for ever (%u%% chooses one; fleetcast config set widens it itself)",
-             percent, n, scope, wide);
+             percent, total, scope, lowest + 1);
     return FC_EINVAL;
 }
 

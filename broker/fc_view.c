@@ -46,28 +46,27 @@ bool fc_view_changes(fc_msg_type_t type)
     }
 }
 
-/* One revision's convergence from CONFIG_STATUS's list (fc_store_config_status): the one
-   place that knows which agents a revision applies to. */
+/* One revision's convergence, counted by the store over every agent it applies to
+   (fc_store_config_summary: the same agents CONFIG_STATUS lists, however many; a list of
+   the first FC_MAX_LIST would undercount a larger fleet). */
 static int s_rev(fc_store_t *store, uint64_t rev, fc_view_rev_t *out)
 {
     fc_store_rev_t info;
-    fc_agent_status_t *list = NULL;
-    size_t n = 0;
-    int err = fc_store_config_status(store, rev, FC_MAX_LIST, &info, &list, &n);
-    if (err)
-        return err;
-    memset(out, 0, sizeof *out);
-    out->rev = rev;
-    snprintf(out->scope, sizeof out->scope, "%s", info.scope);
-    out->committed = info.committed;
-    out->halted = info.halted;
-    for (size_t i = 0; i < n; i++) {
-        fc_ack_t ack = FC_ACK_PENDING;
-        fc_ack_from_name(list[i].state, &ack);
-        out->acks[ack]++;
+    fc_fleet_count_t *counts = calloc(FC_ACK_COUNT, sizeof *counts);
+    if (!counts)
+        return FC_ENOMEM;
+    int err = fc_store_config_summary(store, rev, 0, &info, counts);
+    if (!err) {
+        memset(out, 0, sizeof *out);
+        out->rev = rev;
+        snprintf(out->scope, sizeof out->scope, "%s", info.scope);
+        out->committed = info.committed;
+        out->halted = info.halted;
+        for (int a = 0; a < FC_ACK_COUNT; a++)
+            out->acks[a] = counts[a].agents;
     }
-    free(list);
-    return FC_OK;
+    free(counts);
+    return err;
 }
 
 static void s_json_releases(fc_json_t *j, const fc_view_t *v)
@@ -185,6 +184,9 @@ static int s_json(fc_view_t *v, fc_store_t *store)
         fc_json_key_uint(j, "agents_total", v->agents);
         fc_json_key_uint(j, "agents_online", v->online);
         s_json_releases(j, v);
+        /* The list stops at FC_VIEW_MAX_AGENTS; say so, the counts above stay exact. */
+        fc_json_key_uint(j, "agents_listed", nagents);
+        fc_json_key_bool(j, "agents_cut", nagents < v->agents);
         s_json_agents(j, agents, nagents, v->time - v->online_s);
         s_json_revs(j, v);
         s_json_audit(j, audit, naudit);

@@ -146,6 +146,7 @@ static fc_msg_t *s_next_page(const fc_msg_t *req, const char *cursor)
     fc_msg_set_str(next->channel, sizeof next->channel, req->channel);
     fc_msg_set_str(next->state, sizeof next->state, req->state);
     fc_msg_set_str(next->cursor, sizeof next->cursor, cursor);
+    fc_msg_set_str(next->text, sizeof next->text, req->text); /* CONFIG_AGENTS' scope */
     next->serial = req->serial;
     next->limit = req->limit;
     return next;
@@ -158,6 +159,7 @@ fc_msg_t *fc_client_call_pages(fc_client_t *self, fc_msg_t **req_p, int timeout_
                          : req->type == FC_MSG_LIST              ? FC_MSG_LIST_REPLY
                          : req->type == FC_MSG_STATUS            ? FC_MSG_STATUS_REPLY
                          : req->type == FC_MSG_CONFIG_STATUS     ? FC_MSG_CONFIG_STATUS_REPLY
+                         : req->type == FC_MSG_CONFIG_AGENTS     ? FC_MSG_CONFIG_STATUS_REPLY
                                                                  : (fc_msg_type_t)0;
     if (!want)
         return fc_client_call(self, req_p, timeout_ms);

@@ -40,13 +40,13 @@ fc_msg_t *fc_client_recv(fc_client_t *self, int timeout_ms);
 /* Sends and waits for that request's reply; replies to other requests are dropped.
    NULL on timeout. */
 fc_msg_t *fc_client_call(fc_client_t *self, fc_msg_t **req_p, int timeout_ms);
-/* As fc_client_call (takes *req_p), and for a STATUS, CONFIG_STATUS or LIST (and an AUDIT
-   with a limit) every page of the list: the request asks pages of req->limit (0:
-   FC_MAX_LIST) entries, and the reply returned (the caller's) holds the agents (LIST:
-   releases, AUDIT: entries) of all of them, with the first page's other fields. The
-   first ERROR, an unexpected reply or a timeout of any page is returned instead (NULL:
-   timeout or out of memory). reply->more stays true only if the broker said more follow
-   yet listed none (a broker bug: the list is cut and the caller must say so). */
+/* As fc_client_call (takes *req_p), and for a STATUS, CONFIG_STATUS, CONFIG_AGENTS or LIST (and an
+   AUDIT with a limit) every page of the list: the request asks pages of req->limit (0: FC_MAX_LIST)
+   entries, and the reply returned (the caller's) holds the agents (LIST: releases, AUDIT: entries)
+   of all of them, with the first page's other fields. The first ERROR, an unexpected reply or a
+   timeout of any page is returned instead (NULL: timeout or out of memory). reply->more stays true
+   only if the broker said more follow yet listed none (a broker bug: the list is cut and the caller
+   must say so). */
 fc_msg_t *fc_client_call_pages(fc_client_t *self, fc_msg_t **req_p, int timeout_ms);
 /* Forgets an outstanding request (its reply, if any, will be dropped). */
 void fc_client_forget(fc_client_t *self, uint64_t req);

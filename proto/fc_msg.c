@@ -212,7 +212,7 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_TRUST_ANNOUNCE] = {M_U64(epoch), M_U64(seq), M_U64(serial)},
     [FC_MSG_RELEASE_GET] = {M_STR(channel), M_U64(serial)},
     [FC_MSG_RELEASE_PRUNE] = {M_STR(channel), M_U64(serial)},
-    [FC_MSG_CONFIG_AGENTS] = {M_STR(text)},
+    [FC_MSG_CONFIG_AGENTS] = {M_STR(text), M_LIMIT, M_STR(cursor)},
     [FC_MSG_ROLLOUT_PLAN] = {M_STR(channel),
                              M_U64(serial),
                              {F_WAVES, 0, FC_MAX_WAVES, -1},

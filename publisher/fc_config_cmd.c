@@ -154,9 +154,15 @@ static fc_msg_t *s_scope_agents(const fc_config_cmd_options_t *o, fc_client_t *c
 {
     fc_msg_t *req = fc_msg_new(FC_MSG_CONFIG_AGENTS);
     fc_msg_set_str(req->text, sizeof req->text, scope);
-    fc_msg_t *reply = fc_client_call(client, &req, o->timeout_ms);
-    if (reply && reply->type == FC_MSG_CONFIG_STATUS_REPLY)
+    /* Every page: a scope may match more agents than one reply holds. */
+    fc_msg_t *reply = fc_client_call_pages(client, &req, o->timeout_ms);
+    if (reply && reply->type == FC_MSG_CONFIG_STATUS_REPLY && !reply->more)
         return reply;
+    if (reply && reply->type == FC_MSG_CONFIG_STATUS_REPLY) {
+        fc_cmd_fail("the broker said more agents of scope %s follow, yet listed none", scope);
+        fc_msg_destroy(&reply);
+        return NULL;
+    }
     if (!reply)
         fc_cmd_fail("no answer from the broker at %s within %d s", o->broker, o->timeout_ms / 1000);
     else

@@ -12,7 +12,8 @@ source "$(dirname "$0")/lib.sh" "$1"
 FC_SWARM_BIN="$FC_BIN/tools/fleetcast-swarm"
 
 # --offline-after 600: the agents report once, and the suite takes longer than 30 s.
-FC_INSECURE=1 fc_start_broker "$FC_TMP/broker" --offline-after 600
+http_port=$(fc_ports 1)
+FC_INSECURE=1 fc_start_broker "$FC_TMP/broker" --offline-after 600 --http "tcp://127.0.0.1:$http_port"
 fc_keygen
 fc_config set views.test=1 >/dev/null || fc_fail "config set failed"
 
@@ -96,3 +97,32 @@ fc_pass "status --summary (counted by the broker): $first, reasons most common f
 n=$(fc_cli status --state failed --json | ids | wc -l)
 [ "$n" = 70 ] || fc_fail "status --state failed lists $n agents, not 70"
 fc_pass "status --state failed lists the 70 failed agents of 13,070"
+
+# A canary over more agents than one reply holds: `config set --canary` reads every agent
+# the scope matches (CONFIG_AGENTS, paged), so it counts all 13,070 and chooses exactly the
+# members among them (BLAKE2b-256 of the id, first 8 bytes big-endian, mod 100 < percent).
+fc_cli status --json | ids | sort >"$FC_TMP/all"
+out=$(fc_config set views.canary=1 --canary 5 --json) || fc_fail "canary config set failed: $out"
+want=$(python3 -c '
+import hashlib, sys
+ids = open(sys.argv[1]).read().split()
+n = sum(int.from_bytes(hashlib.blake2b(i.encode(), digest_size=32).digest()[:8], "big") % 100 < 5 for i in ids)
+print(len(ids), n)' "$FC_TMP/all")
+got="$(fc_json_num canary_matching <<<"$out") $(fc_json_num canary_chosen <<<"$out")"
+[ "$got" = "$want" ] && [ "${want%% *}" = 13070 ] ||
+  fc_fail "canary 5% over 13,070 agents: matching/chosen $got, expected $want: $out"
+fc_pass "config set --canary 5 over 13,070 agents: counts all of them and chooses $(fc_json_num canary_chosen <<<"$out")"
+
+# The HTTP fleet view past FC_MAX_LIST: fleet.json's counts are exact (a revision's acks are
+# counted by the broker, not from a list of the first 4096), and its agents list, cut at
+# 10,000, says so and how many there are in all.
+curl -sf "http://127.0.0.1:$http_port/fleet.json" >"$FC_TMP/fleet.json" || fc_fail "no fleet.json"
+python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1]))
+assert f["agents_total"] == 13070 and f["agents_online"] == 13070, (f["agents_total"], f["agents_online"])
+assert len(f["agents"]) == 10000 and f["agents_listed"] == 10000 and f["agents_cut"] is True, f["agents_listed"]
+r1 = [r for r in f["revisions"] if r["rev"] == 1][0]
+assert r1["acks"]["applied"] == 10000, r1
+assert sum(r1["acks"].values()) == 13070, r1' "$FC_TMP/fleet.json" || fc_fail "fleet.json counts are not exact"
+fc_pass "fleet.json over 13,070 agents: exact counts (revision 1: 10,000 applied), its list of 10,000 marked cut"

@@ -99,10 +99,17 @@ int main(int argc, char **argv)
         return 1;
     }
     zsys_set_io_threads((size_t)o.io_threads);
-    zsys_set_max_sockets(0); /* 0: as many as libzmq allows */
+    zsys_set_max_sockets(o.max_sockets); /* 0: as many as libzmq allows */
     zsys_init();
     fprintf(stderr, "fleetsim: fd limit %ld, zmq max sockets %zu, io threads %d\n",
-            (long)rl.rlim_cur, zsys_socket_limit(), o.io_threads);
+            (long)rl.rlim_cur, (size_t)zmq_ctx_get(zsys_init(), ZMQ_MAX_SOCKETS), o.io_threads);
+    /* Before the temp dir, the broker or any engine: a fleet that cannot fit is said now,
+       not found out engine by engine (or by an abort inside CZMQ). */
+    char limits[1024];
+    if (fc_simengines_check(&o, limits, sizeof limits) != 0) {
+        fprintf(stderr, "fleetcast-fleetsim: %s\n", limits);
+        return 1;
+    }
 
     /* Short enough that every path under it fits a PATH_MAX buffer. */
     char dir[1024];

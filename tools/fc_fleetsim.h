@@ -25,6 +25,7 @@ typedef struct {
     int agents, rounds, io_threads, release_mib, window_kib;
     double round_timeout, sync_timeout, idle, release_timeout;
     size_t stack_kib;
+    size_t max_sockets; /* --max-sockets; 0: as many as libzmq allows */
     bool start_broker, json, verbose, keep, discard, rounds_given, insecure;
     bool revoke; /* --bench-revoke */
 } fc_simopts_t;
@@ -46,6 +47,10 @@ typedef struct {
 /* Creates and starts up to o->agents engines (sims[i].id, .t and .rounds set by the caller),
    their state and install dirs in agents/ID/; returns how many run (msg says why not all).
    fds_per and threads_per: what the first engine added to the process. */
+/* Before anything starts (after zsys_init and the fd limit is raised): 0 if o->agents engines
+   fit in RLIMIT_NOFILE and the ZeroMQ context's socket limit, else -1 with msg naming the
+   limit, what was asked and what to do instead. */
+int fc_simengines_check(const fc_simopts_t *o, char *msg, size_t msgsize);
 int fc_simengines_start(const fc_simopts_t *o, fc_simagent_t *sims, const char agents[1024],
                         const char *broker, const fc_trust_t *trust, char *msg, size_t msgsize,
                         int *fds_per, int *threads_per);

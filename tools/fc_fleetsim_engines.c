@@ -15,7 +15,56 @@
 
 #define S_FDS_PER_ENGINE 12 /* a conservative guess, checked before each batch of engines */
 #define S_BATCH 50
-#define S_SOCKETS_PER_ENGINE 6 /* dealer, sub, the monitor's pipe pair and its own socket */
+/* Measured with --max-sockets (issue 19): 12 engines need 97 to 104 sockets, 24 need 185 to
+   200: 8 an engine (the dealer, its monitor actor's pipe pair and socket, the SUB, the
+   engine's actor pipe pair and its fetch socket), plus about 8 for the process. */
+#define S_SOCKETS_PER_ENGINE 8
+#define S_FDS_RESERVE 64     /* the publisher client, logs, the broker's pipes, /proc scans */
+#define S_SOCKETS_RESERVE 16 /* the publisher client and CZMQ's own */
+/* What to do instead, said with every limit: CZMQ asserts (aborts) when a socket cannot be
+   made inside zactor_new, so the limits are checked before an engine is made, never hit. */
+#define S_ADVICE                                                                                   \
+    "run fewer engines per process (-n), split the fleet over several processes "                  \
+    "(each with its own -n and --prefix), or use fleetcast-swarm for protocol-level runs "         \
+    "(thousands of agents on one thread)"
+
+/* The shared context's socket limit: what zsys_set_max_sockets set (zsys_socket_limit() is
+   libzmq's ceiling, not the context's). */
+static size_t s_max_sockets(void)
+{
+    int max = zmq_ctx_get(zsys_init(), ZMQ_MAX_SOCKETS);
+    return max > 0 ? (size_t)max : zsys_socket_limit();
+}
+
+int fc_simengines_check(const fc_simopts_t *o, char *msg, size_t msgsize)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        long need = (long)o->agents * S_FDS_PER_ENGINE + S_FDS_RESERVE;
+        if (need > (long)rl.rlim_cur) {
+            long fit = ((long)rl.rlim_cur - S_FDS_RESERVE) / S_FDS_PER_ENGINE;
+            snprintf(msg, msgsize,
+                     "%d engines need about %ld file descriptors (%d each) but RLIMIT_NOFILE "
+                     "is %ld (hard limit %ld): at most %ld engines fit in this process: " S_ADVICE,
+                     o->agents, need, S_FDS_PER_ENGINE, (long)rl.rlim_cur, (long)rl.rlim_max,
+                     fit > 0 ? fit : 0);
+            return -1;
+        }
+    }
+    size_t limit = s_max_sockets();
+    size_t sockets = (size_t)o->agents * S_SOCKETS_PER_ENGINE + S_SOCKETS_RESERVE;
+    if (sockets > limit) {
+        size_t fit =
+            limit > S_SOCKETS_RESERVE ? (limit - S_SOCKETS_RESERVE) / S_SOCKETS_PER_ENGINE : 0;
+        snprintf(msg, msgsize,
+                 "%d engines need about %zu ZeroMQ sockets (%d each) but the ZeroMQ socket "
+                 "limit is %zu (--max-sockets, or libzmq's own): at most %zu engines fit in "
+                 "this process: " S_ADVICE,
+                 o->agents, sockets, S_SOCKETS_PER_ENGINE, limit, fit);
+        return -1;
+    }
+    return 0;
+}
 
 static int s_changed(const fc_diff_entry_t *diff, size_t n, void *arg)
 {
@@ -68,15 +117,15 @@ int fc_simengines_start(const fc_simopts_t *o, fc_simagent_t *sims, const char a
             room = (int)(left / per < S_BATCH ? left / per : S_BATCH);
             if (room <= 0) {
                 snprintf(msg, msgsize,
-                         "out of file descriptors: %d open, about %d more per engine, limit "
-                         "%ld (hard limit %ld)",
+                         "out of file descriptors: %d open, about %d more per engine, "
+                         "RLIMIT_NOFILE %ld (hard limit %ld): " S_ADVICE,
                          fds, per, (long)rl.rlim_cur, (long)rl.rlim_max);
                 break;
             }
         }
-        if ((size_t)(n + 1) * S_SOCKETS_PER_ENGINE + 16 > zsys_socket_limit()) {
-            snprintf(msg, msgsize, "ZeroMQ socket limit %zu reached (%d per engine)",
-                     zsys_socket_limit(), S_SOCKETS_PER_ENGINE);
+        if ((size_t)(n + 1) * S_SOCKETS_PER_ENGINE + S_SOCKETS_RESERVE > s_max_sockets()) {
+            snprintf(msg, msgsize, "ZeroMQ socket limit %zu reached (%d per engine): " S_ADVICE,
+                     s_max_sockets(), S_SOCKETS_PER_ENGINE);
             break;
         }
         room--;

@@ -72,6 +72,8 @@ static void s_usage(FILE *out)
             "      --sync-timeout S    wait this long for all engines to sync and hear a\n"
             "                          heartbeat (default 180)\n"
             "      --io-threads N      ZeroMQ I/O threads of the shared context (default 1)\n"
+            "      --max-sockets N     ZeroMQ socket limit of the shared context (default: as\n"
+            "                          many as libzmq allows); checked before any engine starts\n"
             "      --thread-stack KIB  default stack size of new threads (default: system)\n"
             "      --json              print a JSON summary on stdout (progress on stderr)\n"
             "      --agents-dir DIR    put the engines' state and install dirs in a new dir\n"
@@ -114,6 +116,7 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
                                          {"round-timeout", required_argument, NULL, 'T'},
                                          {"sync-timeout", required_argument, NULL, 'Y'},
                                          {"io-threads", required_argument, NULL, 'I'},
+                                         {"max-sockets", required_argument, NULL, 'M'},
                                          {"thread-stack", required_argument, NULL, 'K'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"keep", no_argument, NULL, 'E'},
@@ -139,6 +142,7 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
         case 'n':
         case 'r':
         case 'I':
+        case 'M':
         case 'K':
         case 'R':
         case 'W': {
@@ -147,10 +151,11 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
                            : c == 'r' ? FC_SIM_MAX_ROUNDS
                            : c == 'I' ? 64
                                       : 1 << 20;
-            uint64_t min = c == 'K' || c == 'r' ? 0 : c == 'W' ? 64 : 1;
+            uint64_t min = c == 'K' || c == 'r' ? 0 : c == 'W' ? 64 : c == 'M' ? 16 : 1;
             const char *name = c == 'n'   ? "--agents"
                                : c == 'r' ? "--bench-config"
                                : c == 'I' ? "--io-threads"
+                               : c == 'M' ? "--max-sockets"
                                : c == 'K' ? "--thread-stack"
                                : c == 'R' ? "--bench-release"
                                           : "--window";
@@ -169,6 +174,8 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
                 o->window_kib = (int)v;
             else if (c == 'I')
                 o->io_threads = (int)v;
+            else if (c == 'M')
+                o->max_sockets = (size_t)v;
             else
                 o->stack_kib = (size_t)v;
             break;

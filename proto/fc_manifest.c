@@ -644,6 +644,26 @@ int fc_manifest_decode_entry(const msgpack_object *o, fc_manifest_t *m, const ch
     return rc;
 }
 
+/* Fields 1 to 7 of every format's body or top level: product, channel, version,
+   min_version, serial, mandatory, created. */
+int fc_manifest_decode_head(const msgpack_object *fld, fc_manifest_t *m)
+{
+    int rc = fc_mpack_str(&fld[1], m->product, sizeof m->product);
+    if (!rc)
+        rc = fc_mpack_str(&fld[2], m->channel, sizeof m->channel);
+    if (!rc)
+        rc = fc_mpack_str(&fld[3], m->version, sizeof m->version);
+    if (!rc)
+        rc = fc_mpack_str(&fld[4], m->min_version, sizeof m->min_version);
+    if (!rc)
+        rc = fc_mpack_u64(&fld[5], &m->serial);
+    if (!rc)
+        rc = fc_mpack_bool(&fld[6], &m->mandatory);
+    if (!rc)
+        rc = fc_mpack_i64(&fld[7], &m->created);
+    return rc;
+}
+
 /* Decodes a body's fields with their types and counts checked; semantics are s_validate's. */
 static int s_decode_body(const msgpack_object *o, fc_manifest_t *m)
 {
@@ -661,19 +681,7 @@ static int s_decode_body(const msgpack_object *o, fc_manifest_t *m)
     if (!rc && (m->format == 0 || n != (m->format == 1 ? S_BODY_FIELDS_1 : S_BODY_FIELDS_2)))
         rc = FC_EPROTO;
     if (!rc)
-        rc = fc_mpack_str(&fld[1], m->product, sizeof m->product);
-    if (!rc)
-        rc = fc_mpack_str(&fld[2], m->channel, sizeof m->channel);
-    if (!rc)
-        rc = fc_mpack_str(&fld[3], m->version, sizeof m->version);
-    if (!rc)
-        rc = fc_mpack_str(&fld[4], m->min_version, sizeof m->min_version);
-    if (!rc)
-        rc = fc_mpack_u64(&fld[5], &m->serial);
-    if (!rc)
-        rc = fc_mpack_bool(&fld[6], &m->mandatory);
-    if (!rc)
-        rc = fc_mpack_i64(&fld[7], &m->created);
+        rc = fc_manifest_decode_head(fld, m);
     if (!rc && m->format == 1) {
         uint32_t chunk_size = 0;
         rc = fc_mpack_u32(&fld[8], &chunk_size);

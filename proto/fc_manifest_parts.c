@@ -299,19 +299,7 @@ static int s_decode_top(const msgpack_object *o, fc_manifest_t *m, fc_mref_t **r
     if (!rc && (m->format != FC_MANIFEST_FORMAT_PARTS || n != S_TOP_FIELDS))
         rc = FC_EPROTO;
     if (!rc)
-        rc = fc_mpack_str(&fld[1], m->product, sizeof m->product);
-    if (!rc)
-        rc = fc_mpack_str(&fld[2], m->channel, sizeof m->channel);
-    if (!rc)
-        rc = fc_mpack_str(&fld[3], m->version, sizeof m->version);
-    if (!rc)
-        rc = fc_mpack_str(&fld[4], m->min_version, sizeof m->min_version);
-    if (!rc)
-        rc = fc_mpack_u64(&fld[5], &m->serial);
-    if (!rc)
-        rc = fc_mpack_bool(&fld[6], &m->mandatory);
-    if (!rc)
-        rc = fc_mpack_i64(&fld[7], &m->created);
+        rc = fc_manifest_decode_head(fld, m);
     if (!rc)
         rc = fc_mpack_array(&fld[8], FC_MAX_FILES, -1, &pages, &np);
     if (!rc && !(*refs = calloc(np ? np : 1, sizeof **refs)))

@@ -21,6 +21,10 @@ int fc_manifest_pack_link(msgpack_packer *pk, const fc_link_t *l);
 int fc_manifest_decode_entry(const msgpack_object *o, fc_manifest_t *m, const char **prev,
                              uint32_t format);
 
+/* Decodes fields 1 to 7 (product through created), which formats 1 to 3 share, of a body
+   or top level whose array fld has at least 8 fields. Returns fc_error_t. */
+int fc_manifest_decode_head(const msgpack_object *fld, fc_manifest_t *m);
+
 /* Decodes a chunk list [[length, hash], ...] of at most max chunks into f->chunks (offsets
    follow from the order). Consistency with f->size and f->hash is fc_manifest_check's. */
 int fc_manifest_decode_chunks(const msgpack_object *o, size_t max, fc_file_t *f);

@@ -14,6 +14,8 @@
 /* A release of more files and directories than this is made durable by one syncfs before
    the swap, a smaller one by an fsync of each (fc_stage_finish_tree). */
 #define FC_STAGE_SYNCFS_FROM 64
+/* Bytes written to a staged file between two starts of its writeback (fc_stage.c). */
+#define FC_STAGE_WRITEBACK (8u * 1024u * 1024u)
 
 struct fc_install_t {
     char *dir;   /* absolute; for hooks and messages only: files are reached through dirfd */
@@ -51,6 +53,7 @@ struct fc_stage_t {
     uint64_t *first;         /* first global chunk index of each file; [nfiles] = nchunks */
     fc_chunk_ref_t *by_hash; /* every chunk, sorted by hash */
     int *fds;                /* per file; -1 when closed */
+    uint64_t *unflushed;     /* per file: bytes written since its writeback was last started */
     uint32_t lru[FC_STAGE_MAX_FDS];
     uint64_t lru_tick[FC_STAGE_MAX_FDS];
     size_t nopen;
@@ -100,16 +103,18 @@ typedef struct {
     uint64_t index;  /* global chunk index */
     uint64_t offset; /* in its file */
     uint32_t length;
-    int fd;       /* a duplicate of the staged file's fd, owned by the job */
-    int rc;       /* outcome of fc_stage_job_run */
-    bool discard; /* verify only, write nothing (fc_install_set_discard) */
+    int fd;         /* a duplicate of the staged file's fd, owned by the job */
+    int rc;         /* outcome of fc_stage_job_run */
+    bool discard;   /* verify only, write nothing (fc_install_set_discard) */
+    bool writeback; /* start the file's writeback after this write (FC_STAGE_WRITEBACK) */
     uint8_t hash[FC_HASH_LEN];
 } fc_stage_job_t;
 
 /* Stage's thread: fills job for chunk index (duplicating the file's fd). 0 or fc_error_t. */
 int fc_stage_job_prepare(fc_stage_t *self, uint64_t index, fc_stage_job_t *job);
 /* Any thread, touching only the job: checks data against the chunk's hash (FC_EHASH), writes
-   it at its offset, starts its writeback, and closes job->fd. Sets and returns job->rc. */
+   it at its offset, starts the file's writeback if the job says so, and closes job->fd. Sets and
+   returns job->rc. */
 int fc_stage_job_run(fc_stage_job_t *job, const void *data, size_t len);
 /* Stage's thread, after a run that returned 0 (so the data is on its way to disk): journals
    the chunk, and fills any other missing chunk with the same content from data. */

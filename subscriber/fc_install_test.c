@@ -552,6 +552,8 @@ void fc_install_test(bool verbose)
     fc_stage_job_t job;
     FC_CHECK(fc_stage_job_prepare(st, n1, &job) == FC_EINVAL);
     FC_CHECK(fc_stage_job_prepare(st, app1, &job) == 0 && job.fd >= 0 && job.length == C);
+    /* Writeback is started once per FC_STAGE_WRITEBACK bytes of a file, not per chunk. */
+    FC_CHECK(C < FC_STAGE_WRITEBACK && !job.writeback);
     FC_CHECK(fc_stage_job_run(&job, junk, C) == FC_EHASH && job.fd == -1);
     FC_CHECK(fc_stage_job_done(st, &job, junk) == FC_EINVAL && !fc_stage_have(st, app1));
     FC_CHECK(fc_stage_job_prepare(st, app1, &job) == 0);

@@ -613,19 +613,47 @@ int fc_stage_job_prepare(fc_stage_t *self, uint64_t index, fc_stage_job_t *job)
     job->index = index;
     job->offset = c->offset;
     job->length = c->length;
+    job->count = 1;
+    job->bad = 0;
     job->rc = 0;
-    memcpy(job->hash, c->hash, FC_HASH_LEN);
+    job->lengths[0] = c->length;
+    memcpy(job->hashes[0], c->hash, FC_HASH_LEN);
     return 0;
+}
+
+bool fc_stage_job_add(fc_stage_t *self, fc_stage_job_t *job, uint64_t index)
+{
+    uint32_t fi, first_fi;
+    const fc_chunk_t *c = self && job && job->count > 0 && job->count < FC_STAGE_RUN_MAX &&
+                                  index == job->index + job->count
+                              ? s_locate(self, index, &fi)
+                              : NULL;
+    if (!c || !s_locate(self, job->index, &first_fi) || fi != first_fi ||
+        c->offset != job->offset + job->length || c->length > UINT32_MAX - job->length)
+        return false;
+    if (!job->discard && s_writeback_due(self, fi, c->length))
+        job->writeback = true;
+    job->lengths[job->count] = c->length;
+    memcpy(job->hashes[job->count], c->hash, FC_HASH_LEN);
+    job->count++;
+    job->length += c->length;
+    return true;
 }
 
 int fc_stage_job_run(fc_stage_job_t *job, const void *data, size_t len)
 {
-    uint8_t h[FC_HASH_LEN];
-    if (!data || len != job->length)
-        job->rc = FC_EHASH;
-    else {
-        fc_hash_buf(h, data, len);
-        job->rc = fc_hash_equal(h, job->hash) ? 0 : FC_EHASH;
+    job->rc = data && len == job->length ? 0 : FC_EHASH;
+    job->bad = 0;
+    /* Every chunk verified before any is written: a reply counts whole or not at all. */
+    size_t off = 0;
+    for (uint32_t i = 0; job->rc == 0 && i < job->count; i++) {
+        uint8_t h[FC_HASH_LEN];
+        fc_hash_buf(h, (const uint8_t *)data + off, job->lengths[i]);
+        if (!fc_hash_equal(h, job->hashes[i])) {
+            job->rc = FC_EHASH;
+            job->bad = i;
+        }
+        off += job->lengths[i];
     }
     if (job->rc == 0 && !job->discard) {
         if (fc_pwrite_all(job->fd, data, len, job->offset) != 0)
@@ -641,19 +669,30 @@ int fc_stage_job_run(fc_stage_job_t *job, const void *data, size_t len)
 
 int fc_stage_job_done(fc_stage_t *self, const fc_stage_job_t *job, const void *data)
 {
-    uint32_t fi;
-    const fc_chunk_t *c = self && job ? s_locate(self, job->index, &fi) : NULL;
-    if (!c || job->rc != 0 || job->length != c->length)
+    if (!self || !job || job->rc != 0 || job->count == 0 || job->count > FC_STAGE_RUN_MAX)
         return FC_EINVAL;
-    /* Filled meanwhile by another chunk with the same content: same bytes, already marked. */
-    if (fc_journal_has(self->journal, job->index))
-        return 0;
-    int rc = fc_journal_mark(self->journal, job->index);
-    if (rc != 0)
-        return rc;
-    self->bytes_have += c->length;
-    uint64_t more = 0;
-    s_put_all(self, c->hash, data, &more);
+    /* Checked against the manifest, not the job's own copy, before anything counts. */
+    for (uint32_t i = 0; i < job->count; i++) {
+        uint32_t fi;
+        const fc_chunk_t *c = s_locate(self, job->index + i, &fi);
+        if (!c || job->lengths[i] != c->length)
+            return FC_EINVAL;
+    }
+    size_t off = 0;
+    for (uint32_t i = 0; i < job->count; off += job->lengths[i], i++) {
+        uint64_t index = job->index + i;
+        /* Filled meanwhile by another chunk with the same content: same bytes, marked. */
+        if (fc_journal_has(self->journal, index))
+            continue;
+        int rc = fc_journal_mark(self->journal, index);
+        if (rc != 0)
+            return rc;
+        uint32_t fi;
+        const fc_chunk_t *c = s_locate(self, index, &fi);
+        self->bytes_have += c->length;
+        uint64_t more = 0;
+        s_put_all(self, c->hash, (const uint8_t *)data + off, &more);
+    }
     return 0;
 }
 

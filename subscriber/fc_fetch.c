@@ -26,11 +26,17 @@
 #define S_MAX_WORKERS 4
 #define S_JOBS_PER_WORKER 4
 #define S_INLINE_BELOW (64u * 1024u)
+/* One request asks for a run of chunks back to back in one file, up to this many bytes (or
+   one chunk of any size): with content-defined chunks of 16-64 KiB, a request per chunk cost
+   the agent and the broker more per byte (a request, a reply, a handoff, a wakeup each)
+   than the copying. Each chunk of a reply is still checked against its own hash. */
+#define S_RUN_BYTES (256u * 1024u)
 
 typedef struct {
-    uint64_t req;   /* 0: free */
-    uint64_t index; /* global chunk index in the stage */
-    uint32_t length;
+    uint64_t req;             /* 0: free */
+    uint64_t index;           /* global chunk index in the stage: the first of the run */
+    uint32_t count;           /* chunks asked for: index..index+count-1, back to back in one file */
+    uint32_t length;          /* their bytes */
     double sent;              /* last transmission */
     uint64_t replies_at_send; /* the fetcher's reply count then */
     uint32_t ahead;           /* requests outstanding then, itself included */
@@ -38,7 +44,7 @@ typedef struct {
     bool busy;                /* answered; its chunk is with a worker */
 } s_slot_t;
 
-/* What travels to a worker and back, with the chunk's data in a second frame. */
+/* What travels to a worker and back, with the chunks' data in a second frame. */
 typedef struct {
     uint64_t req; /* the request the chunk answered */
     fc_stage_job_t job;
@@ -178,7 +184,7 @@ static void s_transmit(fc_fetch_t *self, s_slot_t *slot, void *sock, double now)
     msg->req = slot->req;
     memcpy(msg->blob, file->hash, FC_HASH_LEN);
     msg->offset = chunk->offset;
-    msg->length = chunk->length;
+    msg->length = slot->length;
     if (fc_msg_send(&msg, sock) != 0)
         slot->sent = now - S_MAX_TIMEOUT + 0.25; /* queue full: try again soon */
 }
@@ -206,6 +212,27 @@ static void s_reissue(fc_fetch_t *self, s_slot_t *slot, void *sock, double now)
     s_transmit(self, slot, sock, now);
 }
 
+/* Grows the slot's run with the chunks after it in the same file, contiguous, still
+   missing and not awaiting an earlier copy, within S_RUN_BYTES and the window. */
+static void s_extend(fc_fetch_t *self, s_slot_t *slot)
+{
+    const fc_file_t *file = NULL, *next_file = NULL;
+    const fc_chunk_t *first = fc_stage_chunk(self->stage, slot->index, &file);
+    while (first && slot->count < FC_STAGE_RUN_MAX && self->cursor < self->nchunks) {
+        const fc_chunk_t *next = fc_stage_chunk(self->stage, self->cursor, &next_file);
+        uint64_t grown = (uint64_t)slot->length + (next ? next->length : 0);
+        if (!next || next_file != file || next->offset != first->offset + slot->length ||
+            grown > S_RUN_BYTES ||
+            (self->inflight > 0 && self->inflight_bytes + grown > self->window) ||
+            fc_stage_have(self->stage, self->cursor) ||
+            fc_stage_dup_pending(self->stage, self->cursor))
+            return;
+        slot->length = (uint32_t)grown;
+        slot->count++;
+        self->cursor++;
+    }
+}
+
 size_t fc_fetch_pump(fc_fetch_t *self, void *sock, double now)
 {
     if (now < self->paused_until)
@@ -227,9 +254,11 @@ size_t fc_fetch_pump(fc_fetch_t *self, void *sock, double now)
         s_slot_t *slot = &self->slots[n];
         slot->req = s_new_req(self, n);
         slot->index = self->cursor++;
+        slot->count = 1;
         slot->length = chunk->length;
+        s_extend(self, slot);
         self->inflight++;
-        self->inflight_bytes += chunk->length;
+        self->inflight_bytes += slot->length;
         s_transmit(self, slot, sock, now);
         sent++;
     }
@@ -243,7 +272,7 @@ bool fc_fetch_owns(const fc_fetch_t *self, uint64_t req)
 
 /* The outcome of a chunk's check and write, on the loop's thread: a written chunk is
    journaled and its request freed, a bad one asked for again, a failed write parked. */
-static int s_settle(fc_fetch_t *self, s_slot_t *slot, int rc, void *sock, double now,
+static int s_settle(fc_fetch_t *self, s_slot_t *slot, int rc, uint32_t bad, void *sock, double now,
                     double retry_s)
 {
     slot->busy = false;
@@ -253,7 +282,7 @@ static int s_settle(fc_fetch_t *self, s_slot_t *slot, int rc, void *sock, double
     }
     if (rc == FC_EHASH) {
         self->hash_errors++;
-        self->bad_index = slot->index;
+        self->bad_index = slot->index + bad;
         self->have_bad = true;
         s_park_bad(slot, now);
         return FC_EHASH;
@@ -280,6 +309,11 @@ static int s_dispatch(fc_fetch_t *self, s_slot_t *slot, zframe_t **data_p)
     j.req = slot->req;
     if (fc_stage_job_prepare(self->stage, slot->index, &j.job) != 0)
         return 0; /* the loop's thread tries, and reports the error */
+    for (uint32_t i = 1; i < slot->count; i++)
+        if (!fc_stage_job_add(self->stage, &j.job, slot->index + i)) {
+            close(j.job.fd); /* cannot be: the run was built from the same manifest */
+            return 0;
+        }
     zmsg_t *msg = zmsg_new();
     zmsg_addmem(msg, &j, sizeof j);
     fc_tsan_release(zframe_data(zmsg_first(msg))); /* s_worker acquires it */
@@ -302,6 +336,27 @@ static int s_dispatch(fc_fetch_t *self, s_slot_t *slot, zframe_t **data_p)
     return 1;
 }
 
+/* Checks and writes the run on the loop's thread, chunk by chunk: 0, or the first
+   failure (*bad: which chunk of the run, for FC_EHASH); the chunks before it count. */
+static int s_write_inline(fc_fetch_t *self, const s_slot_t *slot, const uint8_t *data, size_t size,
+                          uint32_t *bad)
+{
+    size_t off = 0;
+    for (uint32_t i = 0; i < slot->count; i++) {
+        const fc_chunk_t *c = fc_stage_chunk(self->stage, slot->index + i, NULL);
+        size_t len = c && off <= size ? c->length : 0;
+        int rc = c && len <= size - off
+                     ? fc_stage_write(self->stage, slot->index + i, data + off, len)
+                     : FC_EHASH;
+        if (rc != 0) {
+            *bad = i;
+            return rc;
+        }
+        off += len;
+    }
+    return 0;
+}
+
 int fc_fetch_on_chunk(fc_fetch_t *self, fc_msg_t *msg, void *sock, double now, double retry_s)
 {
     s_slot_t *slot = s_lookup(self, msg->req);
@@ -319,19 +374,24 @@ int fc_fetch_on_chunk(fc_fetch_t *self, fc_msg_t *msg, void *sock, double now, d
         s_park_bad(slot, now);
         return FC_EHASH;
     }
-    /* Another chunk with the same content may have filled it already. */
-    if (fc_stage_have(self->stage, slot->index)) {
+    /* Other chunks with the same content may have filled them already. */
+    uint32_t missing = 0;
+    for (uint32_t i = 0; i < slot->count; i++)
+        missing += !fc_stage_have(self->stage, slot->index + i);
+    if (missing == 0) {
         s_release(self, slot);
         return 0;
     }
-    if (size >= S_INLINE_BELOW && size == chunk->length && s_dispatch(self, slot, &msg->data))
+    if (size >= S_INLINE_BELOW && size == slot->length && s_dispatch(self, slot, &msg->data))
         return FC_FETCH_PENDING;
     if (!msg->data) {
         s_reissue(self, slot, sock, now);
         return -1;
     }
-    int rc = fc_stage_write(self->stage, slot->index, zframe_data(msg->data), size);
-    return s_settle(self, slot, rc, sock, now, retry_s);
+    uint32_t bad = 0;
+    int rc = size == slot->length ? s_write_inline(self, slot, zframe_data(msg->data), size, &bad)
+                                  : FC_EHASH; /* a short or long reply: as wrong as a bad hash */
+    return s_settle(self, slot, rc, bad, sock, now, retry_s);
 }
 
 size_t fc_fetch_pipes(const fc_fetch_t *self, void **socks, size_t max)
@@ -366,7 +426,7 @@ int fc_fetch_collect(fc_fetch_t *self, void *sock, double now, double retry_s)
             rc = j.job.rc;
             if (rc == 0)
                 rc = fc_stage_job_done(self->stage, &j.job, zframe_data(data));
-            rc = s_settle(self, slot, rc, sock, now, retry_s);
+            rc = s_settle(self, slot, rc, rc == FC_EHASH ? j.job.bad : 0, sock, now, retry_s);
         }
         zmsg_destroy(&msg);
         if (rc != -1)

@@ -14,6 +14,8 @@
 /* A release of more files and directories than this is made durable by one syncfs before
    the swap, a smaller one by an fsync of each (fc_stage_finish_tree). */
 #define FC_STAGE_SYNCFS_FROM 64
+/* Bytes written to a staged file between two starts of its writeback (fc_stage.c). */
+#define FC_STAGE_WRITEBACK (8u * 1024u * 1024u)
 
 struct fc_install_t {
     char *dir;   /* absolute; for hooks and messages only: files are reached through dirfd */
@@ -51,6 +53,7 @@ struct fc_stage_t {
     uint64_t *first;         /* first global chunk index of each file; [nfiles] = nchunks */
     fc_chunk_ref_t *by_hash; /* every chunk, sorted by hash */
     int *fds;                /* per file; -1 when closed */
+    uint64_t *unflushed;     /* per file: bytes written since its writeback was last started */
     uint32_t lru[FC_STAGE_MAX_FDS];
     uint64_t lru_tick[FC_STAGE_MAX_FDS];
     size_t nopen;
@@ -94,25 +97,41 @@ int fc_install_save_failed(fc_install_t *self, uint64_t serial);
 int fc_stage_check_all(fc_stage_t *self, char *msg, size_t msgsize);
 int fc_stage_finish_tree(fc_stage_t *self);
 
-/* A received chunk checked and written on another thread (the fetcher's workers): the job
+/* Most chunks one job carries: a run of chunks back to back in one file, fetched by one
+   GET_CHUNK, so small content-defined chunks do not each cost a request, a reply and a
+   handoff. */
+#define FC_STAGE_RUN_MAX 32
+
+/* Received chunks checked and written on another thread (the fetcher's workers): the job
    holds everything that takes, so the worker never touches the stage. */
 typedef struct {
-    uint64_t index;  /* global chunk index */
-    uint64_t offset; /* in its file */
-    uint32_t length;
-    int fd;       /* a duplicate of the staged file's fd, owned by the job */
-    int rc;       /* outcome of fc_stage_job_run */
-    bool discard; /* verify only, write nothing (fc_install_set_discard) */
-    uint8_t hash[FC_HASH_LEN];
+    uint64_t index;  /* global index of its first chunk */
+    uint64_t offset; /* of its first chunk, in its file */
+    uint32_t length; /* bytes of all its chunks */
+    uint32_t count;  /* chunks, indexes index..index+count-1 */
+    uint32_t bad;    /* after a run that gave FC_EHASH: the first chunk (0-based) that failed */
+    int fd;          /* a duplicate of the staged file's fd, owned by the job */
+    int rc;          /* outcome of fc_stage_job_run */
+    bool discard;    /* verify only, write nothing (fc_install_set_discard) */
+    bool writeback;  /* start the file's writeback after this write (FC_STAGE_WRITEBACK) */
+    uint32_t lengths[FC_STAGE_RUN_MAX];
+    uint8_t hashes[FC_STAGE_RUN_MAX][FC_HASH_LEN];
 } fc_stage_job_t;
 
-/* Stage's thread: fills job for chunk index (duplicating the file's fd). 0 or fc_error_t. */
+/* Stage's thread: fills job for chunk index alone (duplicating the file's fd). 0 or
+   fc_error_t. */
 int fc_stage_job_prepare(fc_stage_t *self, uint64_t index, fc_stage_job_t *job);
-/* Any thread, touching only the job: checks data against the chunk's hash (FC_EHASH), writes
-   it at its offset, starts its writeback, and closes job->fd. Sets and returns job->rc. */
+/* Stage's thread: adds chunk index to a prepared job if it is the next chunk of the same
+   file, right after the job's bytes, and the job has room. True if added. */
+bool fc_stage_job_add(fc_stage_t *self, fc_stage_job_t *job, uint64_t index);
+/* Any thread, touching only the job: checks each chunk of data (len must be job->length)
+   against its hash (FC_EHASH, job->bad naming the first that failed: then nothing is
+   written), writes them at their offset, starts the file's writeback if the job says so,
+   and closes job->fd. Sets and returns job->rc. */
 int fc_stage_job_run(fc_stage_job_t *job, const void *data, size_t len);
 /* Stage's thread, after a run that returned 0 (so the data is on its way to disk): journals
-   the chunk, and fills any other missing chunk with the same content from data. */
+   the job's chunks, and fills any other missing chunk with the same content from data. 0 or
+   the journal's error (chunks journaled before it stay so). */
 int fc_stage_job_done(fc_stage_t *self, const fc_stage_job_t *job, const void *data);
 
 #endif

@@ -552,6 +552,8 @@ void fc_install_test(bool verbose)
     fc_stage_job_t job;
     FC_CHECK(fc_stage_job_prepare(st, n1, &job) == FC_EINVAL);
     FC_CHECK(fc_stage_job_prepare(st, app1, &job) == 0 && job.fd >= 0 && job.length == C);
+    /* Writeback is started once per FC_STAGE_WRITEBACK bytes of a file, not per chunk. */
+    FC_CHECK(C < FC_STAGE_WRITEBACK && !job.writeback);
     FC_CHECK(fc_stage_job_run(&job, junk, C) == FC_EHASH && job.fd == -1);
     FC_CHECK(fc_stage_job_done(st, &job, junk) == FC_EINVAL && !fc_stage_have(st, app1));
     FC_CHECK(fc_stage_job_prepare(st, app1, &job) == 0);
@@ -563,6 +565,30 @@ void fc_install_test(bool verbose)
     FC_CHECK(fc_stage_job_done(st, &job, app + C) == 0 && fc_stage_have(st, app1));
     FC_CHECK(fc_stage_bytes_have(st) == 3ull * C && s_test_count(st) == 3);
     FC_CHECK(fc_stage_job_done(st, &job, app + C) == 0 && s_test_count(st) == 3);
+    /* A run: bin/app's last two chunks in one job (one GET_CHUNK reply). Only the next chunk
+       of the same file joins it. A bad second chunk fails the whole run, names it and
+       journals nothing; a good run journals both. */
+    uint64_t app2 = s_test_index(st, "bin/app", 2);
+    FC_CHECK(fc_stage_job_prepare(st, app2, &job) == 0 && job.count == 1);
+    FC_CHECK(!fc_stage_job_add(st, &job, app2 + 2) && !fc_stage_job_add(st, &job, app2));
+    FC_CHECK(fc_stage_job_add(st, &job, app2 + 1) && job.count == 2 && job.length == C + 1000);
+    FC_CHECK(!fc_stage_job_add(st, &job, app2 + 2)); /* lib/data.bin's first chunk */
+    uint8_t *two = malloc(C + 1000);
+    FC_CHECK(two);
+    memcpy(two, app + 2 * C, C + 1000);
+    two[C + 10] ^= 1;
+    FC_CHECK(fc_stage_job_run(&job, two, C + 1000) == FC_EHASH && job.bad == 1 && job.fd == -1);
+    FC_CHECK(fc_stage_job_done(st, &job, two) == FC_EINVAL);
+    FC_CHECK(!fc_stage_have(st, app2) && !fc_stage_have(st, app2 + 1) && s_test_count(st) == 3);
+    two[C + 10] ^= 1;
+    FC_CHECK(fc_stage_job_prepare(st, app2, &job) == 0 && fc_stage_job_add(st, &job, app2 + 1));
+    FC_CHECK(fc_stage_job_run(&job, two, C) == FC_EHASH); /* short: not the run's length */
+    FC_CHECK(fc_stage_job_prepare(st, app2, &job) == 0 && fc_stage_job_add(st, &job, app2 + 1));
+    FC_CHECK(fc_stage_job_run(&job, two, C + 1000) == 0 && job.fd == -1);
+    FC_CHECK(fc_stage_job_done(st, &job, two) == 0 && s_test_count(st) == 5);
+    FC_CHECK(fc_stage_have(st, app2) && fc_stage_have(st, app2 + 1));
+    FC_CHECK(fc_stage_bytes_have(st) == 4ull * C + 1000);
+    free(two);
 
     /* Half-way, closed and reopened: resumes with what it had. */
     s_test_fill(st, src, n1 / 2);

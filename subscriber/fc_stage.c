@@ -148,16 +148,25 @@ static int s_read_chunk(fc_stage_t *self, uint64_t index, uint8_t out[FC_HASH_LE
     return fc_hash_equal(h, c->hash) ? 0 : FC_EHASH;
 }
 
-/* Writes a chunk's bytes and starts their writeback at once (write-behind), so the fsync
-   before the swap finds little left to do: the disk works while the rest is downloaded. */
-static int s_pwrite_behind(int fd, const void *data, size_t len, uint64_t offset)
+/* Starts the writeback of what was written to file fi once FC_STAGE_WRITEBACK bytes have
+   piled up since the last start: the disk works while the rest is downloaded, so the fsync
+   before the swap finds little left to do. One call per batch, not per chunk: each call
+   submits its own I/O (a device kick per chunk cost more CPU than the hashing of small
+   chunks). Returns true when this write should start it (the caller does, on its fd). */
+static bool s_writeback_due(fc_stage_t *self, uint32_t fi, uint32_t len)
 {
-    if (fc_pwrite_all(fd, data, len, offset) != 0)
-        return fc_errno_to_error(errno);
-    /* Only a hint: a file system without it still gets the fsync at commit. */
-    if (len > 0)
-        sync_file_range(fd, (off_t)offset, (off_t)len, SYNC_FILE_RANGE_WRITE);
-    return 0;
+    self->unflushed[fi] += len;
+    if (self->unflushed[fi] < FC_STAGE_WRITEBACK)
+        return false;
+    self->unflushed[fi] = 0;
+    return true;
+}
+
+/* Only a hint: a file system without it still gets the fsync at commit. The whole file, as
+   chunks land out of order: pages already under writeback or clean are skipped. */
+static void s_writeback(int fd)
+{
+    sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
 /* Writes already-verified data as chunk index and journals it. */
@@ -169,9 +178,10 @@ static int s_write_one(fc_stage_t *self, uint64_t index, const void *data)
         int fd = s_file_fd(self, fi);
         if (fd < 0)
             return -fd;
-        int wrc = s_pwrite_behind(fd, data, c->length, c->offset);
-        if (wrc != 0)
-            return wrc;
+        if (fc_pwrite_all(fd, data, c->length, c->offset) != 0)
+            return fc_errno_to_error(errno);
+        if (s_writeback_due(self, fi, c->length))
+            s_writeback(fd);
     }
     int rc = fc_journal_mark(self->journal, index);
     if (rc == 0)
@@ -332,14 +342,15 @@ fc_stage_t *fc_stage_open(fc_install_t *inst, const uint8_t *signed_manifest, si
     self->bytes = malloc(len);
     self->first = calloc((size_t)m->nfiles + 1, sizeof *self->first);
     self->fds = malloc(((size_t)m->nfiles + 1) * sizeof *self->fds);
+    self->unflushed = calloc((size_t)m->nfiles + 1, sizeof *self->unflushed);
     self->buf = malloc(FC_MAX_CHUNK);
     char *mpath = fc_install_strf("%s/download-%" PRIu64 ".manifest", inst->state, m->serial);
     char *jpath = fc_install_strf("%s/download-%" PRIu64 ".journal", inst->state, m->serial);
     self->name = fc_install_strf(".staging-%" PRIu64, m->serial);
     self->dir = fc_install_strf("%s/releases/%s", inst->dir, self->name ? self->name : "");
     *err = FC_ENOMEM;
-    if (!self->bytes || !self->first || !self->fds || !self->buf || !mpath || !jpath ||
-        !self->name || !self->dir)
+    if (!self->bytes || !self->first || !self->fds || !self->unflushed || !self->buf || !mpath ||
+        !jpath || !self->name || !self->dir)
         goto fail;
     memcpy(self->bytes, signed_manifest, len);
     for (uint32_t i = 0; i < m->nfiles; i++) {
@@ -436,6 +447,7 @@ void fc_stage_destroy(fc_stage_t **self_p)
     free(self->first);
     free(self->by_hash);
     free(self->fds);
+    free(self->unflushed);
     free(self->buf);
     free(self);
     *self_p = NULL;
@@ -597,24 +609,57 @@ int fc_stage_job_prepare(fc_stage_t *self, uint64_t index, fc_stage_job_t *job)
         if (job->fd < 0)
             return fc_errno_to_error(errno);
     }
+    job->writeback = !job->discard && s_writeback_due(self, fi, c->length);
     job->index = index;
     job->offset = c->offset;
     job->length = c->length;
+    job->count = 1;
+    job->bad = 0;
     job->rc = 0;
-    memcpy(job->hash, c->hash, FC_HASH_LEN);
+    job->lengths[0] = c->length;
+    memcpy(job->hashes[0], c->hash, FC_HASH_LEN);
     return 0;
+}
+
+bool fc_stage_job_add(fc_stage_t *self, fc_stage_job_t *job, uint64_t index)
+{
+    uint32_t fi, first_fi;
+    const fc_chunk_t *c = self && job && job->count > 0 && job->count < FC_STAGE_RUN_MAX &&
+                                  index == job->index + job->count
+                              ? s_locate(self, index, &fi)
+                              : NULL;
+    if (!c || !s_locate(self, job->index, &first_fi) || fi != first_fi ||
+        c->offset != job->offset + job->length || c->length > UINT32_MAX - job->length)
+        return false;
+    if (!job->discard && s_writeback_due(self, fi, c->length))
+        job->writeback = true;
+    job->lengths[job->count] = c->length;
+    memcpy(job->hashes[job->count], c->hash, FC_HASH_LEN);
+    job->count++;
+    job->length += c->length;
+    return true;
 }
 
 int fc_stage_job_run(fc_stage_job_t *job, const void *data, size_t len)
 {
-    uint8_t h[FC_HASH_LEN];
-    if (!data || len != job->length)
-        job->rc = FC_EHASH;
-    else {
-        fc_hash_buf(h, data, len);
-        job->rc = !fc_hash_equal(h, job->hash) ? FC_EHASH
-                  : job->discard               ? 0
-                                               : s_pwrite_behind(job->fd, data, len, job->offset);
+    job->rc = data && len == job->length ? 0 : FC_EHASH;
+    job->bad = 0;
+    /* Every chunk verified before any is written: a reply counts whole or not at all. */
+    size_t off = 0;
+    for (uint32_t i = 0; job->rc == 0 && i < job->count; i++) {
+        uint8_t h[FC_HASH_LEN];
+        fc_hash_buf(h, (const uint8_t *)data + off, job->lengths[i]);
+        if (!fc_hash_equal(h, job->hashes[i])) {
+            job->rc = FC_EHASH;
+            job->bad = i;
+        }
+        off += job->lengths[i];
+    }
+    if (job->rc == 0 && !job->discard) {
+        if (fc_pwrite_all(job->fd, data, len, job->offset) != 0)
+            job->rc = fc_errno_to_error(errno);
+        else if (job->writeback)
+            s_writeback(job->fd);
     }
     if (job->fd >= 0)
         close(job->fd);
@@ -624,19 +669,30 @@ int fc_stage_job_run(fc_stage_job_t *job, const void *data, size_t len)
 
 int fc_stage_job_done(fc_stage_t *self, const fc_stage_job_t *job, const void *data)
 {
-    uint32_t fi;
-    const fc_chunk_t *c = self && job ? s_locate(self, job->index, &fi) : NULL;
-    if (!c || job->rc != 0 || job->length != c->length)
+    if (!self || !job || job->rc != 0 || job->count == 0 || job->count > FC_STAGE_RUN_MAX)
         return FC_EINVAL;
-    /* Filled meanwhile by another chunk with the same content: same bytes, already marked. */
-    if (fc_journal_has(self->journal, job->index))
-        return 0;
-    int rc = fc_journal_mark(self->journal, job->index);
-    if (rc != 0)
-        return rc;
-    self->bytes_have += c->length;
-    uint64_t more = 0;
-    s_put_all(self, c->hash, data, &more);
+    /* Checked against the manifest, not the job's own copy, before anything counts. */
+    for (uint32_t i = 0; i < job->count; i++) {
+        uint32_t fi;
+        const fc_chunk_t *c = s_locate(self, job->index + i, &fi);
+        if (!c || job->lengths[i] != c->length)
+            return FC_EINVAL;
+    }
+    size_t off = 0;
+    for (uint32_t i = 0; i < job->count; off += job->lengths[i], i++) {
+        uint64_t index = job->index + i;
+        /* Filled meanwhile by another chunk with the same content: same bytes, marked. */
+        if (fc_journal_has(self->journal, index))
+            continue;
+        int rc = fc_journal_mark(self->journal, index);
+        if (rc != 0)
+            return rc;
+        uint32_t fi;
+        const fc_chunk_t *c = s_locate(self, index, &fi);
+        self->bytes_have += c->length;
+        uint64_t more = 0;
+        s_put_all(self, c->hash, (const uint8_t *)data + off, &more);
+    }
     return 0;
 }
 

@@ -553,16 +553,19 @@ static void s_on_blob_commit(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
         s_ok(self, peer, m->req, 0);
 }
 
-/* Which of many small blobs the broker holds: reads only, so a re-run push of a tree already
-   stored costs one request per FC_MAX_BLOB_BATCH files and no write. */
-static void s_on_blobs_query(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+/* Which of many small blobs (BLOBS_QUERY) or manifest objects (OBJECTS_QUERY) the broker
+   holds: one byte each in a BLOBS_STATE, so a re-run push of a tree already stored costs
+   one request per FC_MAX_BLOB_BATCH files or objects and sends none of them. */
+static void s_on_held_query(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
+    bool (*held)(fc_store_t *, const uint8_t *) =
+        m->type == FC_MSG_OBJECTS_QUERY ? fc_store_object_held : fc_store_blob_held;
     size_t n = fc_msg_blobs_count(m);
     fc_msg_t *reply = fc_msg_new(FC_MSG_BLOBS_STATE);
     reply->bytes = (uint8_t *)zmalloc(n);
     reply->bytes_len = n;
     for (size_t i = 0; i < n; i++)
-        reply->bytes[i] = fc_store_blob_held(self->store, fc_msg_blobs_hash(m, i));
+        reply->bytes[i] = held(self->store, fc_msg_blobs_hash(m, i));
     s_send(self, peer, m->req, &reply);
 }
 
@@ -919,7 +922,8 @@ static bool s_batchable(fc_msg_type_t type)
 {
     return type == FC_MSG_CONFIG_ACK || type == FC_MSG_REPORT || type == FC_MSG_UPLOAD_QUERY ||
            type == FC_MSG_PUT_CHUNK || type == FC_MSG_BLOB_COMMIT || type == FC_MSG_BLOBS_QUERY ||
-           type == FC_MSG_PUT_BLOBS || type == FC_MSG_UPLOAD_CHUNKS || type == FC_MSG_PUT_OBJECT;
+           type == FC_MSG_PUT_BLOBS || type == FC_MSG_UPLOAD_CHUNKS || type == FC_MSG_PUT_OBJECT ||
+           type == FC_MSG_OBJECTS_QUERY;
 }
 
 static void s_batch_flush(s_broker_t *self)
@@ -1024,7 +1028,8 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         s_on_blob_commit(self, peer, m);
         break;
     case FC_MSG_BLOBS_QUERY:
-        s_on_blobs_query(self, peer, m);
+    case FC_MSG_OBJECTS_QUERY:
+        s_on_held_query(self, peer, m);
         break;
     case FC_MSG_PUT_BLOBS:
         s_on_put_blobs(self, peer, m);

@@ -267,6 +267,10 @@ void fc_store_trust_test(bool verbose);
    held already is a success, and repairs a stored copy that was damaged. data is borrowed. */
 int fc_store_object_put(fc_store_t *self, const uint8_t hash[FC_HASH_LEN], const uint8_t *data,
                         size_t len);
+/* OBJECTS_QUERY, for one object: whether it is stored intact (its bytes hash to its name: a
+   damaged copy counts as lacking, so the push re-sends it and repairs it). One that is
+   counts as newly added for garbage collection: a push is counting on it. */
+bool fc_store_object_held(fc_store_t *self, const uint8_t hash[FC_HASH_LEN]);
 /* GET_OBJECT. A malloc'd copy of the object named hash (caller frees) in *data / *len;
    FC_ENOTFOUND if none is stored. */
 int fc_store_object_get(fc_store_t *self, const uint8_t hash[FC_HASH_LEN], uint8_t **data,

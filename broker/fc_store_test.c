@@ -1075,10 +1075,19 @@ static void s_test_objects(fc_store_t *store, const char *base)
     uint8_t *got = NULL;
     size_t glen = 0;
     FC_CHECK(fc_store_object_get(store, o->hash, &got, &glen) == FC_ENOTFOUND && !got);
+    FC_CHECK(!fc_store_object_held(store, o->hash)); /* OBJECTS_QUERY: lacking, send it */
     for (uint32_t i = 0; i < p->nobjs; i++)
         FC_CHECK(fc_store_object_put(store, p->objs[i].hash, p->objs[i].data, p->objs[i].len) ==
                  FC_OK);
     FC_CHECK(fc_store_object_put(store, o->hash, o->data, o->len) == FC_OK); /* again: fine */
+    FC_CHECK(fc_store_object_held(store, o->hash));
+    /* Damaged in the store: not held, so a push sends it again and the REPLACE repairs it. */
+    FC_CHECK(fc_store_exec(store, "UPDATE objects SET data = X'90' || data") == FC_OK);
+    FC_CHECK(!fc_store_object_held(store, o->hash));
+    for (uint32_t i = 0; i < p->nobjs; i++)
+        FC_CHECK(fc_store_object_put(store, p->objs[i].hash, p->objs[i].data, p->objs[i].len) ==
+                 FC_OK);
+    FC_CHECK(fc_store_object_held(store, o->hash));
     FC_CHECK(fc_store_release_commit(store, p->top, p->top_len, &info, &seq, text, sizeof text) ==
              FC_OK);
     FC_CHECK(seq > 0 && info.serial == 1 && info.files == 2 && info.size == 2 * len);

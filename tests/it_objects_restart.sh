@@ -6,8 +6,7 @@ source "$(dirname "$0")/lib.sh" "$1"
 fc_start_broker "$FC_TMP/broker"
 fc_keygen
 src="$FC_TMP/src"
-mkdir -p "$src/d"
-for i in $(seq 1 200); do head -c 4096 /dev/urandom >"$src/d/f-$i.bin"; done
+fc_many_files "$src" 200 4096
 fc_push "$src" 1 >/dev/null || fc_fail "push of 1 failed"
 fc_agent_run a1 || fc_fail "install of 1 failed"
 objs="$FC_TMP/a1/state/objects"

@@ -221,6 +221,14 @@ fc_json_field() {
 # Makes a file of N KiB of random bytes.
 fc_random_file() { head -c "$(( $2 * 1024 ))" /dev/urandom >"$1"; }
 
+# fc_many_files DIR N BYTES: N files of BYTES random bytes, DIR/d/f-1.bin to DIR/d/f-N.bin (a
+# tree whose format-3 manifest has many pages and chunk lists).
+fc_many_files() {
+  mkdir -p "$1/d"
+  local i
+  for i in $(seq 1 "$2"); do head -c "$3" /dev/urandom >"$1/d/f-$i.bin"; done
+}
+
 # fc_flip_byte FILE OFFSET: inverts the byte at OFFSET, so the file surely changes (writing a
 # fixed byte over random data leaves it as it was once in 256 runs).
 fc_flip_byte() {

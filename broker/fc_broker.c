@@ -38,6 +38,9 @@
 #define S_TRANSFER_S 600
 /* Garbage collection runs this often (ms), and once at start. */
 #define S_GC_MS (3600 * 1000)
+/* Bytes of older blobs cut for the chunk index each heartbeat (about 30 ms of hashing here):
+   the loop keeps answering while a store of any size is backfilled. */
+#define S_BACKFILL_BYTES (16u << 20)
 /* Requests handled per wakeup before heartbeats and the pipe get a turn. */
 #define S_BATCH 256
 /* Peers remembered for malformed-message counting; forgotten all at once past this. */
@@ -86,8 +89,10 @@ typedef struct {
     /* Blob hex -> when (unix seconds) a chunk of it was last asked for: a blob asked for
        within S_TRANSFER_S is in transfer, and neither pruning nor collection removes it. */
     zhashx_t *served;
-    int64_t next_gc;      /* zclock_mono() of the next periodic collection */
-    fc_view_feed_t *feed; /* the HTTP endpoint's view (fc_view_feed.h); NULL: none */
+    int64_t next_gc;              /* zclock_mono() of the next periodic collection */
+    bool backfilled;              /* every blob stored before the chunk index is indexed */
+    fc_store_backfill_t backfill; /* the counts so far, logged when it ends */
+    fc_view_feed_t *feed;         /* the HTTP endpoint's view (fc_view_feed.h); NULL: none */
     /* The connections of the service and announce sockets (fc_peers.h): counted, and those
        refused in the handshake logged. NULL if a monitor could not be set up. */
     fc_peers_t *service_peers;
@@ -691,6 +696,28 @@ static void s_on_release_prune(s_broker_t *self, zframe_t *peer, fc_msg_t *m, co
     s_ok(self, peer, m->req, res.releases);
 }
 
+/* One step of indexing the chunks of blobs stored before the chunk index (each heartbeat
+   until done), so a push dedupes against them too. */
+static void s_backfill(s_broker_t *self)
+{
+    s_batch_flush(self);
+    fc_store_backfill_t step;
+    if (fc_store_backfill_step(self->store, S_BACKFILL_BYTES, &step) != FC_OK) {
+        zsys_warning("fleetcast-broker: chunk index backfill failed; retried at the next beat");
+        return;
+    }
+    self->backfill.blobs += step.blobs;
+    self->backfill.indexed += step.indexed;
+    self->backfill.bytes += step.bytes;
+    self->backfilled = step.done;
+    if (step.done && self->backfill.blobs)
+        zsys_info("fleetcast-broker: chunk index backfilled: %llu blobs looked at, %llu indexed, "
+                  "%llu bytes read",
+                  (unsigned long long)self->backfill.blobs,
+                  (unsigned long long)self->backfill.indexed,
+                  (unsigned long long)self->backfill.bytes);
+}
+
 /* Hourly, and at start: partial uploads and blobs no release names, a day old. */
 static void s_gc(s_broker_t *self)
 {
@@ -1207,6 +1234,8 @@ void fc_broker_actor(zsock_t *pipe, void *args)
                 fc_view_feed_changed(self->feed);
             if (self->auth)
                 fc_broker_auth_flush(self->auth, self->store);
+            if (!self->backfilled)
+                s_backfill(self);
             if (now >= self->next_gc) {
                 s_batch_flush(self);
                 s_gc(self);

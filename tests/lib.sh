@@ -264,6 +264,33 @@ fc_stop_proxy() {
   sed -n 's/.*cuts \([0-9]*\) bytes \([0-9]*\).*/\1 \2/p' "$FC_TMP/proxy.log" | tail -1
 }
 
+# fc_notify_listen SECS: the listener systemd would be, on the datagram socket
+# $FC_TMP/notify.sock (give it as NOTIFY_SOCKET) for SECS seconds: each datagram one line of
+# $FC_TMP/notify.log, the time it came then its assignments separated by spaces.
+fc_notify_listen() {
+  : >>"$FC_TMP/notify.log"
+  python3 - "$FC_TMP/notify.sock" "$FC_TMP/notify.log" "$1" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(0.5)
+end = time.time() + float(sys.argv[3])
+with open(sys.argv[2], "a") as out:
+    while time.time() < end:
+        try:
+            data = s.recv(4096)
+        except socket.timeout:
+            continue
+        out.write("%.3f %s\n" % (time.time(), " ".join(data.decode().split())))
+        out.flush()
+PY
+  FC_PIDS+=($!)
+  fc_wait_for "the notify listener" 5 test -S "$FC_TMP/notify.sock"
+}
+
+# fc_notified NAME=VALUE: how many datagrams the listener has read that carry it.
+fc_notified() { grep -c -E "^[0-9.]+ (.* )?$1( |\$)" "$FC_TMP/notify.log" 2>/dev/null || true; }
+
 # Waits up to $2 seconds (default 20) for a command ($3...) to succeed.
 fc_wait_for() {
   local what=$1 secs=${2:-20}; shift 2

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# it_objects_restart.sh: an agent that starts with a manifest object of its installed release damaged or gone on disk still knows what it has installed: it fetches that object again, and nothing is downloaded again that it holds.
+# it_objects_restart.sh: an agent that starts with a manifest object of its installed release damaged or gone on disk still knows what it has installed: it fetches that object again, and nothing is downloaded again that it holds; only if the broker no longer has the object does the release count as not installed.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 
@@ -49,3 +49,25 @@ diff -r "$src" "$FC_TMP/a1/install/current/" || fc_fail "release 2 tree differs"
 fetched=$(fc_json_field "$FC_TMP/a1.json" bytes_fetched)
 [ "$fetched" -le 4096 ] || { cat "$FC_TMP/a1.log"; fc_fail "release 2 fetched $fetched bytes of chunks for one 4 KiB file"; }
 fc_pass "release 2 installs over a damaged object of 1 fetching $fetched bytes of chunks"
+
+# Release 2's own objects gone from the broker too (as after a prune; 3 and 4 pushed): the
+# agent cannot have them again, says so, counts nothing as installed, and installs release 4.
+for v in 3 4; do
+  head -c 4096 /dev/urandom >"$src/d/f-$v.bin"
+  fc_push "$src" $v >/dev/null || fc_fail "push of $v failed"
+done
+fc_agent_run a2 || fc_fail "a fresh agent could not install 4"
+only_old=$(comm -23 <(ls "$objs" | sort) <(ls "$FC_TMP/a2/state/objects" | sort))
+[ -n "$only_old" ] || fc_fail "releases 1 and 2 name no object that release 4 does not"
+fc_stop "$FC_BROKER_PID"
+for o in $only_old; do
+  sqlite3 "$FC_TMP/broker/fleetcast.db" "DELETE FROM objects WHERE hash = X'$o'"
+  rm "$objs/$o"
+done
+fc_restart_broker "$FC_TMP/broker"
+fc_agent_run a1 || fc_fail "install of 4 after release 2's objects went failed: $(cat "$FC_TMP/a1.json")"
+grep -q "installed release's manifest objects cannot be fetched again" "$FC_TMP/a1.log" ||
+  fc_fail "the agent did not say release 2's objects cannot be had"
+installed_as 4 "release 4"
+diff -r "$src" "$FC_TMP/a1/install/current/" || fc_fail "release 4 tree differs"
+fc_pass "an installed release whose objects the broker no longer has counts as not installed; release 4 installs"

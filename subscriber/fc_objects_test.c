@@ -7,6 +7,7 @@
 #include "fc_key.h"
 #include "fc_objects.h"
 #include "fc_test_check.h"
+#include "fc_test_release.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -16,31 +17,7 @@
 /* A signed format-3 release of n one-chunk files; the first file's content depends on seed. */
 static fc_mparts_t *s_release(const fc_signkey_t *key, uint32_t n, uint8_t seed, uint64_t serial)
 {
-    fc_manifest_t *m = fc_manifest_new();
-    snprintf(m->product, sizeof m->product, "demo");
-    snprintf(m->channel, sizeof m->channel, "stable");
-    snprintf(m->version, sizeof m->version, "%llu", (unsigned long long)serial);
-    m->serial = serial;
-    m->files = calloc(n, sizeof *m->files);
-    FC_CHECK(m->files);
-    for (uint32_t i = 0; i < n; i++) {
-        fc_file_t *f = &m->files[m->nfiles++];
-        char path[32];
-        snprintf(path, sizeof path, "f-%03u", i);
-        f->path = strdup(path);
-        f->mode = 0644;
-        f->size = 64;
-        f->nchunks = 1;
-        f->chunks = calloc(1, sizeof *f->chunks);
-        FC_CHECK(f->path && f->chunks);
-        uint8_t content[64];
-        memset(content, i == 0 ? seed : 7, sizeof content);
-        f->chunks[0] = (fc_chunk_t){0, 64, {0}};
-        fc_hash_buf(f->chunks[0].hash, content, sizeof content);
-        uint8_t hashes[1][FC_HASH_LEN];
-        memcpy(hashes[0], f->chunks[0].hash, FC_HASH_LEN);
-        fc_hash_of_chunks(f->hash, (const uint8_t(*)[FC_HASH_LEN])hashes, 1);
-    }
+    fc_manifest_t *m = fc_test_release(n, 1, 64, seed, serial);
     int err = -1;
     fc_mparts_t *p = fc_mparts_sign(m, key, &err);
     FC_CHECK(p && err == FC_OK);

@@ -3,12 +3,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 
-fc_start_broker "$FC_TMP/broker"
-fc_keygen
-src="$FC_TMP/src"
-fc_many_files "$src" 200 4096
-fc_push "$src" 1 >/dev/null || fc_fail "push of 1 failed"
-fc_agent_run a1 || fc_fail "install of 1 failed"
+fc_many_installed 200 4096
 objs="$FC_TMP/a1/state/objects"
 nobj=$(ls "$objs" | wc -l)
 [ "$nobj" -gt 1 ] || fc_fail "release 1 has $nobj manifest objects; the test needs pages"

@@ -6,46 +6,12 @@
 #include "fc_key.h"
 #include "fc_manifest_parts.h"
 #include "fc_objects.h"
+#include "fc_test_release.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* A release of nfiles files of nchunks 64 KiB chunks each, hashes made up (never fetched). */
-static fc_manifest_t *s_release(uint32_t nfiles, uint32_t nchunks)
-{
-    fc_manifest_t *m = fc_manifest_new();
-    snprintf(m->product, sizeof m->product, "bench");
-    snprintf(m->channel, sizeof m->channel, "bench");
-    snprintf(m->version, sizeof m->version, "1");
-    m->serial = 1;
-    m->files = calloc(nfiles, sizeof *m->files);
-    uint8_t(*hashes)[FC_HASH_LEN] = calloc(nchunks, FC_HASH_LEN);
-    if (!m->files || !hashes)
-        abort();
-    for (uint32_t i = 0; i < nfiles; i++) {
-        fc_file_t *f = &m->files[m->nfiles++];
-        char path[32];
-        snprintf(path, sizeof path, "d/f-%05u.bin", i);
-        f->path = strdup(path);
-        f->mode = 0644;
-        f->nchunks = nchunks;
-        f->chunks = calloc(nchunks, sizeof *f->chunks);
-        if (!f->path || !f->chunks)
-            abort();
-        for (uint32_t c = 0; c < nchunks; c++) {
-            uint32_t seed[2] = {i, c};
-            fc_hash_buf(hashes[c], seed, sizeof seed);
-            f->chunks[c] = (fc_chunk_t){(uint64_t)c * 65536, 65536, {0}};
-            memcpy(f->chunks[c].hash, hashes[c], FC_HASH_LEN);
-        }
-        f->size = (uint64_t)nchunks * 65536;
-        fc_hash_of_chunks(f->hash, (const uint8_t(*)[FC_HASH_LEN])hashes, nchunks);
-    }
-    free(hashes);
-    return m;
-}
 
 static double s_cpu(void)
 {
@@ -78,7 +44,7 @@ int main(int argc, char **argv)
     fc_signkey_generate(&key);
     fc_trust_t *trust = fc_trust_new();
     fc_trust_add(trust, key.pk);
-    fc_manifest_t *m = s_release(nfiles, nchunks);
+    fc_manifest_t *m = fc_test_release(nfiles, nchunks, 65536, 0, 1);
     int err = 0;
     fc_mparts_t *p = fc_mparts_sign(m, &key, &err);
     fc_objects_t *objs = p ? fc_objects_new(dir, &err) : NULL;

@@ -38,6 +38,9 @@
 #define S_TRANSFER_S 600
 /* Garbage collection runs this often (ms), and once at start. */
 #define S_GC_MS (3600 * 1000)
+/* Bytes of older blobs cut for the chunk index each heartbeat (about 30 ms of hashing here):
+   the loop keeps answering while a store of any size is backfilled. */
+#define S_BACKFILL_BYTES (16u << 20)
 /* Requests handled per wakeup before heartbeats and the pipe get a turn. */
 #define S_BATCH 256
 /* Peers remembered for malformed-message counting; forgotten all at once past this. */
@@ -86,8 +89,10 @@ typedef struct {
     /* Blob hex -> when (unix seconds) a chunk of it was last asked for: a blob asked for
        within S_TRANSFER_S is in transfer, and neither pruning nor collection removes it. */
     zhashx_t *served;
-    int64_t next_gc;      /* zclock_mono() of the next periodic collection */
-    fc_view_feed_t *feed; /* the HTTP endpoint's view (fc_view_feed.h); NULL: none */
+    int64_t next_gc;              /* zclock_mono() of the next periodic collection */
+    bool backfilled;              /* every blob stored before the chunk index is indexed */
+    fc_store_backfill_t backfill; /* the counts so far, logged when it ends */
+    fc_view_feed_t *feed;         /* the HTTP endpoint's view (fc_view_feed.h); NULL: none */
     /* The connections of the service and announce sockets (fc_peers.h): counted, and those
        refused in the handshake logged. NULL if a monitor could not be set up. */
     fc_peers_t *service_peers;
@@ -553,16 +558,19 @@ static void s_on_blob_commit(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
         s_ok(self, peer, m->req, 0);
 }
 
-/* Which of many small blobs the broker holds: reads only, so a re-run push of a tree already
-   stored costs one request per FC_MAX_BLOB_BATCH files and no write. */
-static void s_on_blobs_query(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+/* Which of many small blobs (BLOBS_QUERY) or manifest objects (OBJECTS_QUERY) the broker
+   holds: one byte each in a BLOBS_STATE, so a re-run push of a tree already stored costs
+   one request per FC_MAX_BLOB_BATCH files or objects and sends none of them. */
+static void s_on_held_query(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
+    bool (*held)(fc_store_t *, const uint8_t *) =
+        m->type == FC_MSG_OBJECTS_QUERY ? fc_store_object_held : fc_store_blob_held;
     size_t n = fc_msg_blobs_count(m);
     fc_msg_t *reply = fc_msg_new(FC_MSG_BLOBS_STATE);
     reply->bytes = (uint8_t *)zmalloc(n);
     reply->bytes_len = n;
     for (size_t i = 0; i < n; i++)
-        reply->bytes[i] = fc_store_blob_held(self->store, fc_msg_blobs_hash(m, i));
+        reply->bytes[i] = held(self->store, fc_msg_blobs_hash(m, i));
     s_send(self, peer, m->req, &reply);
 }
 
@@ -686,6 +694,28 @@ static void s_on_release_prune(s_broker_t *self, zframe_t *peer, fc_msg_t *m, co
     snprintf(what, sizeof what, "prune of %s", m->channel);
     s_log_gc(self, what, &res);
     s_ok(self, peer, m->req, res.releases);
+}
+
+/* One step of indexing the chunks of blobs stored before the chunk index (each heartbeat
+   until done), so a push dedupes against them too. */
+static void s_backfill(s_broker_t *self)
+{
+    s_batch_flush(self);
+    fc_store_backfill_t step;
+    if (fc_store_backfill_step(self->store, S_BACKFILL_BYTES, &step) != FC_OK) {
+        zsys_warning("fleetcast-broker: chunk index backfill failed; retried at the next beat");
+        return;
+    }
+    self->backfill.blobs += step.blobs;
+    self->backfill.indexed += step.indexed;
+    self->backfill.bytes += step.bytes;
+    self->backfilled = step.done;
+    if (step.done && self->backfill.blobs)
+        zsys_info("fleetcast-broker: chunk index backfilled: %llu blobs looked at, %llu indexed, "
+                  "%llu bytes read",
+                  (unsigned long long)self->backfill.blobs,
+                  (unsigned long long)self->backfill.indexed,
+                  (unsigned long long)self->backfill.bytes);
 }
 
 /* Hourly, and at start: partial uploads and blobs no release names, a day old. */
@@ -919,7 +949,8 @@ static bool s_batchable(fc_msg_type_t type)
 {
     return type == FC_MSG_CONFIG_ACK || type == FC_MSG_REPORT || type == FC_MSG_UPLOAD_QUERY ||
            type == FC_MSG_PUT_CHUNK || type == FC_MSG_BLOB_COMMIT || type == FC_MSG_BLOBS_QUERY ||
-           type == FC_MSG_PUT_BLOBS || type == FC_MSG_UPLOAD_CHUNKS || type == FC_MSG_PUT_OBJECT;
+           type == FC_MSG_PUT_BLOBS || type == FC_MSG_UPLOAD_CHUNKS || type == FC_MSG_PUT_OBJECT ||
+           type == FC_MSG_OBJECTS_QUERY;
 }
 
 static void s_batch_flush(s_broker_t *self)
@@ -1024,7 +1055,8 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         s_on_blob_commit(self, peer, m);
         break;
     case FC_MSG_BLOBS_QUERY:
-        s_on_blobs_query(self, peer, m);
+    case FC_MSG_OBJECTS_QUERY:
+        s_on_held_query(self, peer, m);
         break;
     case FC_MSG_PUT_BLOBS:
         s_on_put_blobs(self, peer, m);
@@ -1202,6 +1234,8 @@ void fc_broker_actor(zsock_t *pipe, void *args)
                 fc_view_feed_changed(self->feed);
             if (self->auth)
                 fc_broker_auth_flush(self->auth, self->store);
+            if (!self->backfilled)
+                s_backfill(self);
             if (now >= self->next_gc) {
                 s_batch_flush(self);
                 s_gc(self);

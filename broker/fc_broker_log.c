@@ -33,6 +33,9 @@ void fc_broker_log_request(zframe_t *peer, const fc_msg_t *m)
     case FC_MSG_BLOBS_QUERY:
         snprintf(detail, sizeof detail, "blobs=%zu", fc_msg_blobs_count(m));
         break;
+    case FC_MSG_OBJECTS_QUERY:
+        snprintf(detail, sizeof detail, "objects=%zu", fc_msg_blobs_count(m));
+        break;
     case FC_MSG_PUT_BLOBS:
         snprintf(detail, sizeof detail, "blobs=%zu", m->nitems);
         break;

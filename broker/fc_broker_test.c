@@ -10,6 +10,7 @@
 #include "fc_sockopt.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_test_blob.h"
 #include "fc_test_check.h"
 
 #include <stdio.h>
@@ -85,20 +86,6 @@ static fc_msg_t *s_put_chunk(const uint8_t *blob, const uint8_t *buf, size_t len
     return m;
 }
 
-/* blob: the id of content buf, cut by content as a publisher cuts it. */
-static void s_blob_of(uint8_t blob[FC_HASH_LEN], const uint8_t *buf, size_t len)
-{
-    fc_cdc_t cdc;
-    fc_cdc_init(&cdc);
-    uint8_t(*hashes)[FC_HASH_LEN] = calloc(len / FC_CDC_MIN + 1, FC_HASH_LEN);
-    FC_CHECK(hashes);
-    size_t n = 0;
-    for (size_t off = 0, c; off < len; off += c)
-        fc_hash_buf(hashes[n++], buf + off, c = fc_cdc_cut(&cdc, buf + off, len - off));
-    fc_hash_of_chunks(blob, (const uint8_t(*)[FC_HASH_LEN])hashes, n);
-    free(hashes);
-}
-
 /* BLOBS_QUERY's answer for blobs, checked against want (one 0/1 per blob). */
 static void s_expect_held(zsock_t *dealer, const uint8_t (*blobs)[FC_HASH_LEN], size_t n,
                           const char *want, uint64_t req)
@@ -128,7 +115,7 @@ static void s_test_put_blobs(zsock_t *dealer)
             x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift: cuts where content says */
             bufs[b][i] = (uint8_t)x;
         }
-        s_blob_of(blobs[b], bufs[b], lens[b]);
+        fc_test_blob_id(blobs[b], bufs[b], lens[b]);
     }
     fc_cdc_t cdc;
     fc_cdc_init(&cdc);
@@ -165,7 +152,7 @@ static void s_test_put_blobs(zsock_t *dealer)
     FC_CHECK(edit);
     memcpy(edit, bufs[1], lens[1]);
     memset(edit + 100000, 0x42, 100);
-    s_blob_of(edited, edit, lens[1]);
+    fc_test_blob_id(edited, edit, lens[1]);
     m = fc_msg_new(FC_MSG_UPLOAD_CHUNKS);
     memcpy(m->blob, edited, FC_HASH_LEN);
     m->size = lens[1];

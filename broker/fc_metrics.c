@@ -68,12 +68,63 @@ static void s_agents(FILE *f, const fc_view_t *v)
     }
 }
 
-/* One sample "NAME{channel="C"} VALUE" of rollout r. */
-static void s_rollout_one(FILE *f, const char *name, const fc_rollout_info_t *r, uint64_t value)
+/* A rollout family of one sample a channel, "NAME{channel="C"} VALUE", VALUE a field of its
+   fc_rollout_info_t (an integer of 4 or 8 bytes, where S_FIELD finds it). */
+typedef struct {
+    const char *name, *help;
+    size_t offset, size;
+    bool waves_only; /* only channels whose rollout has waves */
+} s_rollout_family_t;
+
+#define S_FIELD(f) offsetof(fc_rollout_info_t, f), sizeof(((fc_rollout_info_t *)0)->f)
+
+static const s_rollout_family_t s_waves[] = {
+    {"fleetcast_rollout_wave",
+     "Wave of the channel's current release being offered, from 1; 0 without waves.", S_FIELD(wave),
+     false},
+    {"fleetcast_rollout_waves",
+     "Waves of the channel's current release; 0 without waves (offered to every agent).",
+     S_FIELD(waves), false},
+};
+
+static const s_rollout_family_t s_progress[] = {
+    {"fleetcast_rollout_agents_healthy",
+     "Agents running the channel's current release whose health check passed.", S_FIELD(healthy),
+     false},
+    {"fleetcast_rollout_download_done_bytes",
+     "Bytes the agents downloading the channel's current release have.", S_FIELD(bytes_done),
+     false},
+    {"fleetcast_rollout_download_size_bytes",
+     "Bytes the agents downloading the channel's current release fetch in all.",
+     S_FIELD(bytes_total), false},
+    {"fleetcast_rollout_wave_start_timestamp_seconds",
+     "When the current wave of the channel's rollout started; channels with waves only.",
+     S_FIELD(wave_started), true},
+};
+
+/* Each family of fams, its samples one a rollout of v. */
+static void s_rollout_families(FILE *f, const fc_view_t *v, const s_rollout_family_t *fams,
+                               size_t nfams)
 {
-    fprintf(f, "%s{channel=\"", name);
-    s_label(f, r->channel);
-    fprintf(f, "\"} %llu\n", (unsigned long long)value);
+    for (size_t k = 0; k < nfams; k++) {
+        s_family(f, fams[k].name, "gauge", fams[k].help);
+        for (size_t i = 0; v && i < v->nrollouts; i++) {
+            const fc_rollout_info_t *r = &v->rollouts[i];
+            if (fams[k].waves_only && !r->waves)
+                continue;
+            const char *at = (const char *)r + fams[k].offset;
+            uint64_t value = 0;
+            if (fams[k].size == sizeof(uint32_t)) {
+                uint32_t v32;
+                memcpy(&v32, at, sizeof v32);
+                value = v32;
+            } else
+                memcpy(&value, at, sizeof value);
+            fprintf(f, "%s{channel=\"", fams[k].name);
+            s_label(f, r->channel);
+            fprintf(f, "\"} %llu\n", (unsigned long long)value);
+        }
+    }
 }
 
 /* Each channel's current release and its rollout, as `fleetcast release status` counts
@@ -82,14 +133,7 @@ static void s_rollout_one(FILE *f, const char *name, const fc_rollout_info_t *r,
 static void s_rollouts(FILE *f, const fc_view_t *v)
 {
     size_t n = v ? v->nrollouts : 0;
-    s_family(f, "fleetcast_rollout_wave", "gauge",
-             "Wave of the channel's current release being offered, from 1; 0 without waves.");
-    for (size_t i = 0; i < n; i++)
-        s_rollout_one(f, "fleetcast_rollout_wave", &v->rollouts[i], v->rollouts[i].wave);
-    s_family(f, "fleetcast_rollout_waves", "gauge",
-             "Waves of the channel's current release; 0 without waves (offered to every agent).");
-    for (size_t i = 0; i < n; i++)
-        s_rollout_one(f, "fleetcast_rollout_waves", &v->rollouts[i], v->rollouts[i].waves);
+    s_rollout_families(f, v, s_waves, sizeof s_waves / sizeof s_waves[0]);
     s_family(f, "fleetcast_rollout_state", "gauge",
              "1 for the state the channel's rollout is in, 0 for the others; all 0 without "
              "waves.");
@@ -128,27 +172,7 @@ static void s_rollouts(FILE *f, const fc_view_t *v)
             fprintf(f, "\",status=\"%s\"} %llu\n", by[k].status, (unsigned long long)by[k].count);
         }
     }
-    s_family(f, "fleetcast_rollout_agents_healthy", "gauge",
-             "Agents running the channel's current release whose health check passed.");
-    for (size_t i = 0; i < n; i++)
-        s_rollout_one(f, "fleetcast_rollout_agents_healthy", &v->rollouts[i],
-                      v->rollouts[i].healthy);
-    s_family(f, "fleetcast_rollout_download_done_bytes", "gauge",
-             "Bytes the agents downloading the channel's current release have.");
-    for (size_t i = 0; i < n; i++)
-        s_rollout_one(f, "fleetcast_rollout_download_done_bytes", &v->rollouts[i],
-                      v->rollouts[i].bytes_done);
-    s_family(f, "fleetcast_rollout_download_size_bytes", "gauge",
-             "Bytes the agents downloading the channel's current release fetch in all.");
-    for (size_t i = 0; i < n; i++)
-        s_rollout_one(f, "fleetcast_rollout_download_size_bytes", &v->rollouts[i],
-                      v->rollouts[i].bytes_total);
-    s_family(f, "fleetcast_rollout_wave_start_timestamp_seconds", "gauge",
-             "When the current wave of the channel's rollout started; channels with waves only.");
-    for (size_t i = 0; i < n; i++)
-        if (v->rollouts[i].waves)
-            s_rollout_one(f, "fleetcast_rollout_wave_start_timestamp_seconds", &v->rollouts[i],
-                          (uint64_t)v->rollouts[i].wave_started);
+    s_rollout_families(f, v, s_progress, sizeof s_progress / sizeof s_progress[0]);
 }
 
 static void s_config(FILE *f, const fc_view_t *v)

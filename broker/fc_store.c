@@ -139,6 +139,17 @@ int fc_store_step_done(sqlite3_stmt *st)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? FC_OK : fc_store_sqlite_error(rc);
 }
 
+bool fc_store_has_row(fc_store_t *self, const char *sql, const uint8_t hash[FC_HASH_LEN])
+{
+    sqlite3_stmt *st = fc_store_prep(self, sql);
+    if (!st)
+        return false;
+    sqlite3_bind_blob(st, 1, hash, FC_HASH_LEN, SQLITE_STATIC);
+    bool found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
 int fc_store_exec(fc_store_t *self, const char *sql)
 {
     int rc = sqlite3_exec(self->db, sql, NULL, NULL, NULL);
@@ -247,6 +258,8 @@ static int s_open_db(fc_store_t *self, char *text, size_t textsize)
         err = fc_store_release_rollout_init(self); /* fc_store_release_rollout.c */
     if (!err)
         err = fc_store_object_init(self); /* format-3 manifest objects: fc_store_object.c */
+    if (!err)
+        err = fc_store_backfill_init(self); /* the chunk index of older blobs */
     if (!err)
         err = fc_store_exec(self, "PRAGMA user_version=1");
     if (!err)

@@ -64,6 +64,21 @@ int fc_store_upload_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], ui
                            const uint32_t *lens, const uint8_t (*hashes)[FC_HASH_LEN], size_t n,
                            bool *complete, fc_range_t **ranges, size_t *nranges, uint64_t *copied);
 
+/* A step of filling the chunk index for blobs stored before it existed (fc_store_backfill). */
+typedef struct {
+    uint64_t blobs;   /* looked at */
+    uint64_t indexed; /* of those, cut and indexed now (the others had rows, or are damaged) */
+    uint64_t bytes;   /* read */
+    bool done;        /* every blob has been looked at: later steps do nothing */
+} fc_store_backfill_t;
+
+/* Indexes the chunks of the blobs stored before the chunk index (and of any whose rows are
+   gone), so UPLOAD_CHUNKS copies from them too: in hex order from where the last step
+   stopped (kept in the database: a restart resumes there), until budget bytes are read (at
+   least one blob is read whole, so each step moves on). Blobs completed meanwhile are
+   indexed as they complete. FC_OK, or the database's error. */
+int fc_store_backfill_step(fc_store_t *self, uint64_t budget, fc_store_backfill_t *res);
+
 /* BLOBS_QUERY, for one blob: whether it is complete (then it counts as young for garbage
    collection again: a push is counting on it). Registers no upload. */
 bool fc_store_blob_held(fc_store_t *self, const uint8_t blob[FC_HASH_LEN]);
@@ -267,6 +282,10 @@ void fc_store_trust_test(bool verbose);
    held already is a success, and repairs a stored copy that was damaged. data is borrowed. */
 int fc_store_object_put(fc_store_t *self, const uint8_t hash[FC_HASH_LEN], const uint8_t *data,
                         size_t len);
+/* OBJECTS_QUERY, for one object: whether it is stored intact (its bytes hash to its name: a
+   damaged copy counts as lacking, so the push re-sends it and repairs it). One that is
+   counts as newly added for garbage collection: a push is counting on it. */
+bool fc_store_object_held(fc_store_t *self, const uint8_t hash[FC_HASH_LEN]);
 /* GET_OBJECT. A malloc'd copy of the object named hash (caller frees) in *data / *len;
    FC_ENOTFOUND if none is stored. */
 int fc_store_object_get(fc_store_t *self, const uint8_t hash[FC_HASH_LEN], uint8_t **data,

@@ -433,6 +433,42 @@ static void s_index_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], co
     fc_store_exec(self, "RELEASE chunk_index");
 }
 
+int fc_store_blob_index(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *bytes)
+{
+    *bytes = 0;
+    char path[PATH_MAX];
+    s_blob_path(self, blob, path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0)
+        return errno == ENOENT ? FC_ENOTFOUND : FC_EIO;
+    if (fstat(fd, &sb) != 0) {
+        close(fd);
+        return FC_EIO;
+    }
+    /* Its content cut is indexed whichever cut names it (a blob stored before issue 13 is
+       named by its FC_CHUNK_SIZE pieces): UPLOAD_CHUNKS asks by content-defined chunks, and
+       checks each copy against its hash as it reads it. */
+    fc_cdc_t cdc;
+    fc_cdc_init(&cdc);
+    s_cut_t cut = {0};
+    uint8_t whole[FC_HASH_LEN];
+    uint64_t size = (uint64_t)sb.st_size;
+    int err = s_hash_cut(fd, size, &cdc, NULL, NULL, whole, &cut);
+    *bytes = size;
+    if (!err && !fc_hash_equal(whole, blob)) {
+        err = size > FC_CDC_MIN ? s_hash_cut(fd, size, NULL, NULL, NULL, whole, NULL) : FC_EHASH;
+        *bytes += size;
+        if (!err && !fc_hash_equal(whole, blob))
+            err = FC_EHASH;
+    }
+    close(fd);
+    if (!err)
+        s_index_chunks(self, blob, &cut);
+    s_cut_free(&cut);
+    return err;
+}
+
 /* Forgets the index rows of blob (removed, or moved aside). */
 static void s_unindex_blob(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
 {
@@ -862,11 +898,5 @@ int fc_store_blob_suspect(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], con
 
 bool fc_store_blob_marked(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
 {
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT 1 FROM corrupt_blobs WHERE blob = ?");
-    if (!st)
-        return false;
-    sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
-    bool marked = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return marked;
+    return fc_store_has_row(self, "SELECT 1 FROM corrupt_blobs WHERE blob = ?", blob);
 }

@@ -67,6 +67,27 @@ int fc_store_object_get(fc_store_t *self, const uint8_t hash[FC_HASH_LEN], uint8
     return err;
 }
 
+bool fc_store_object_held(fc_store_t *self, const uint8_t hash[FC_HASH_LEN])
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (fc_store_object_get(self, hash, &data, &len) != FC_OK)
+        return false;
+    uint8_t got[FC_HASH_LEN];
+    fc_hash_buf(got, data, len);
+    free(data);
+    if (!fc_hash_equal(got, hash))
+        return false;
+    sqlite3_stmt *st = fc_store_prep(self, "UPDATE objects SET added = ? WHERE hash = ?");
+    if (st) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+        sqlite3_bind_blob(st, 2, hash, FC_HASH_LEN, SQLITE_STATIC);
+    }
+    /* Not refreshed (a failed write) is still held: the next query refreshes it. */
+    (void)fc_store_step_done(st);
+    return true;
+}
+
 /* fc_mobj_get_fn over the store: the last object read stays alive until the next call. */
 typedef struct {
     fc_store_t *store;

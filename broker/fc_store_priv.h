@@ -52,6 +52,8 @@ int fc_store_sqlite_error(int rc);
 sqlite3_stmt *fc_store_prep(fc_store_t *self, const char *sql);
 /* Steps a statement once (NULL allowed: FC_EIO) and finalizes it. */
 int fc_store_step_done(sqlite3_stmt *st);
+/* Whether sql, with hash bound to its one parameter, gives a row (false on an error too). */
+bool fc_store_has_row(fc_store_t *self, const char *sql, const uint8_t hash[FC_HASH_LEN]);
 int fc_store_exec(fc_store_t *self, const char *sql);
 /* Column col of the current row as text: "" for NULL (borrowed: valid until the next step). */
 const char *fc_store_col(sqlite3_stmt *st, int col);
@@ -92,5 +94,11 @@ int fc_store_blob_flush(fc_store_t *self);
 
 /* true if the blob is complete (fc_store_blob.c); *size its size. */
 bool fc_store_blob_exists(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *size);
+/* Records where each chunk of the complete blob lies (chunk_index), cut by content, once its
+   content is checked against its name (either cut): FC_EHASH if it is not, FC_ENOTFOUND if
+   it is not stored. *bytes gets how many bytes were read. */
+int fc_store_blob_index(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *bytes);
+/* Creates the backfill's table (fc_store_backfill.c). */
+int fc_store_backfill_init(fc_store_t *self);
 
 #endif

@@ -11,6 +11,7 @@
 #include "fc_store_config.h"
 #include "fc_store_priv.h" /* fc_store_exec: a batch commit made to fail */
 #include "fc_store_view.h"
+#include "fc_test_blob.h"
 #include "fc_test_check.h"
 
 #include <errno.h>
@@ -60,22 +61,6 @@ static void s_blob_id_fixed(uint8_t blob[FC_HASH_LEN], const uint8_t *buf, size_
     free(hashes);
 }
 
-/* The blob id of content: the hash of its chunk hashes, cut as the publisher cuts (fc_cdc),
-   so it matches what a scanned manifest names. Uploads may still send it in FC_CHUNK_SIZE
-   pieces (s_put): pieces are any ranges. */
-static void s_blob_id(uint8_t blob[FC_HASH_LEN], const uint8_t *buf, size_t len)
-{
-    fc_cdc_t cdc;
-    fc_cdc_init(&cdc);
-    uint8_t(*hashes)[FC_HASH_LEN] = calloc(len / FC_CDC_MIN + 1, FC_HASH_LEN);
-    FC_CHECK(hashes);
-    size_t n = 0;
-    for (size_t off = 0, c; off < len; off += c)
-        fc_hash_buf(hashes[n++], buf + off, c = fc_cdc_cut(&cdc, buf + off, len - off));
-    fc_hash_of_chunks(blob, (const uint8_t(*)[FC_HASH_LEN])hashes, n);
-    free(hashes);
-}
-
 static int s_put(fc_store_t *store, const uint8_t *blob, const uint8_t *buf, size_t len, size_t i)
 {
     uint8_t h[FC_HASH_LEN];
@@ -88,7 +73,7 @@ static int s_put(fc_store_t *store, const uint8_t *blob, const uint8_t *buf, siz
 static void s_begin_upload(fc_store_t *store, const uint8_t *buf, size_t len,
                            uint8_t blob[FC_HASH_LEN])
 {
-    s_blob_id(blob, buf, len);
+    fc_test_blob_id(blob, buf, len);
     bool complete;
     fc_range_t *ranges;
     size_t nranges;
@@ -137,7 +122,7 @@ static void s_test_uploads(fc_store_t **store_p, const char *dir)
     size_t len = 2 * FC_CHUNK_SIZE + 1000;
     uint8_t *buf = s_content(len, 1);
     uint8_t blob[FC_HASH_LEN];
-    s_blob_id(blob, buf, len);
+    fc_test_blob_id(blob, buf, len);
     bool complete = true;
     fc_range_t *ranges = NULL;
     size_t nranges = 99;
@@ -266,7 +251,7 @@ static void s_test_releases(fc_store_t **store_p, const char *dir, const char *t
     uint8_t *m1 = s_manifest(tree, "stable", "1.0", 10, &key, &m1len);
     uint8_t blob_a[FC_HASH_LEN], blob_b[FC_HASH_LEN];
     s_upload(store, a, alen, blob_a);
-    s_blob_id(blob_b, b, blen);
+    fc_test_blob_id(blob_b, b, blen);
 
     /* b is missing: named in the text. */
     fc_release_info_t info;
@@ -819,7 +804,7 @@ static void s_test_batched_uploads(fc_store_t *store)
     FC_CHECK(fc_store_batch_begin(store) == FC_OK);
     for (int b = 0; b < 3; b++) {
         bufs[b] = s_content(lens[b], (uint32_t)(900 + b));
-        s_blob_id(blobs[b], bufs[b], lens[b]);
+        fc_test_blob_id(blobs[b], bufs[b], lens[b]);
         bool complete = true;
         fc_range_t *ranges = NULL;
         size_t nranges = 0;
@@ -868,7 +853,7 @@ static void s_test_whole_blobs(fc_store_t *store, const char *dir)
     uint64_t size;
     for (int b = 0; b < 3; b++) {
         bufs[b] = s_content(lens[b], (uint32_t)(700 + b));
-        s_blob_id(blobs[b], bufs[b], lens[b]);
+        fc_test_blob_id(blobs[b], bufs[b], lens[b]);
     }
     /* The empty blob is there already (s_test_uploads), and is removed to go again. */
     uint64_t freed;
@@ -882,7 +867,7 @@ static void s_test_whole_blobs(fc_store_t *store, const char *dir)
     /* Over one chunk: not a small blob, whatever its hash. */
     uint8_t *big = s_content(FC_MAX_SMALL_BLOB + 1, 710);
     uint8_t big_id[FC_HASH_LEN];
-    s_blob_id(big_id, big, FC_MAX_SMALL_BLOB + 1);
+    fc_test_blob_id(big_id, big, FC_MAX_SMALL_BLOB + 1);
     FC_CHECK(fc_store_put_blob(store, big_id, big, FC_MAX_SMALL_BLOB + 1) == FC_ETOOBIG);
     FC_CHECK(!fc_store_blob_held(store, big_id));
     free(big);
@@ -932,7 +917,7 @@ static void s_test_whole_blobs(fc_store_t *store, const char *dir)
     uint8_t *old = s_content(100000, 720);
     uint8_t old_id[FC_HASH_LEN], cdc_id[FC_HASH_LEN];
     s_blob_id_fixed(old_id, old, 100000);
-    s_blob_id(cdc_id, old, 100000);
+    fc_test_blob_id(cdc_id, old, 100000);
     FC_CHECK(!fc_hash_equal(old_id, cdc_id)); /* more than one content-defined chunk */
     FC_CHECK(fc_store_put_blob(store, old_id, old, 100000) == FC_OK);
     FC_CHECK(fc_store_blob_held(store, old_id) && fc_store_blob_verify(store, old_id) == FC_OK);
@@ -976,7 +961,7 @@ static void s_test_chunk_index(fc_store_t *store)
     s_upload(store, a, len, ida); /* indexed as it completes */
     size_t n = s_cut(b, len, &lens, &hashes);
     FC_CHECK(n > 3);
-    s_blob_id(idb, b, len);
+    fc_test_blob_id(idb, b, len);
     bool complete = true;
     fc_range_t *ranges = NULL;
     size_t nranges = 0;
@@ -1020,7 +1005,7 @@ static void s_test_chunk_index(fc_store_t *store)
     free(lens);
     free(hashes);
     n = s_cut(b, len, &lens, &hashes);
-    s_blob_id(idb, b, len);
+    fc_test_blob_id(idb, b, len);
     FC_CHECK(fc_store_upload_chunks(store, idb, len, lens, (const uint8_t(*)[FC_HASH_LEN])hashes, n,
                                     &complete, &ranges, &nranges, &copied) == FC_OK);
     FC_CHECK(!complete && copied == 0 && nranges == 0);
@@ -1030,6 +1015,95 @@ static void s_test_chunk_index(fc_store_t *store)
     free(hashes);
     free(a);
     free(b);
+}
+
+/* UPLOAD_CHUNKS' copied bytes for content b (nothing kept: the upload is discarded). */
+static uint64_t s_copied(fc_store_t *store, const uint8_t *b, size_t len)
+{
+    uint32_t *lens;
+    uint8_t(*hashes)[FC_HASH_LEN];
+    size_t n = s_cut(b, len, &lens, &hashes);
+    uint8_t id[FC_HASH_LEN];
+    fc_test_blob_id(id, b, len);
+    bool complete = true;
+    fc_range_t *ranges = NULL;
+    size_t nranges = 0;
+    uint64_t copied = 0;
+    FC_CHECK(fc_store_upload_chunks(store, id, len, lens, (const uint8_t(*)[FC_HASH_LEN])hashes, n,
+                                    &complete, &ranges, &nranges, &copied) == FC_OK);
+    FC_CHECK(!complete);
+    free(ranges);
+    FC_CHECK(fc_store_upload_discard(store, id) == FC_OK);
+    free(lens);
+    free(hashes);
+    return copied;
+}
+
+/* A store whose blobs have no chunk index rows (stored before the index, one of them named
+   by the cut before issue 13): UPLOAD_CHUNKS copies nothing from them until the backfill has
+   indexed them, a bounded step at a time, resuming after a reopen where it stopped. */
+static void s_test_backfill(const char *base)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/backfill", base);
+    FC_CHECK(fc_mkdirs(dir, 0700) == 0);
+    int err = -1;
+    fc_store_t *store = fc_store_new(dir, &err, NULL, 0);
+    FC_CHECK(store);
+    size_t len = 600000;
+    uint8_t *bufs[3], ids[3][FC_HASH_LEN];
+    for (int i = 0; i < 3; i++) {
+        bufs[i] = s_content(len, 900 + (uint32_t)i);
+        if (i == 2) { /* stored whole under its name of fixed pieces */
+            s_blob_id_fixed(ids[i], bufs[i], len);
+            fc_range_t *ranges;
+            size_t nranges;
+            bool complete;
+            FC_CHECK(fc_store_blob_state(store, ids[i], len, &complete, &ranges, &nranges) ==
+                     FC_OK);
+            free(ranges);
+            for (size_t c = 0; c < s_nchunks(len); c++)
+                FC_CHECK(s_put(store, ids[i], bufs[i], len, c) == FC_OK);
+            FC_CHECK(fc_store_blob_commit(store, ids[i], len) == FC_OK);
+        } else
+            s_upload(store, bufs[i], len, ids[i]);
+    }
+    /* What an older broker left: no index rows, no backfill begun. */
+    FC_CHECK(fc_store_exec(store, "DELETE FROM chunk_index; UPDATE chunk_index_backfill SET "
+                                  "cursor = '', done = 0") == FC_OK);
+    uint8_t *variant = malloc(len);
+    FC_CHECK(variant);
+    for (int i = 0; i < 3; i++) {
+        memcpy(variant, bufs[i], len);
+        variant[len / 2] ^= 0xff;
+        FC_CHECK(s_copied(store, variant, len) == 0);
+    }
+    /* A budget of one byte: one blob a step. The store reopened after the first. */
+    fc_store_backfill_t res;
+    FC_CHECK(fc_store_backfill_step(store, 1, &res) == FC_OK);
+    FC_CHECK(res.blobs == 1 && res.indexed == 1 && res.bytes >= len && !res.done);
+    fc_store_destroy(&store);
+    store = fc_store_new(dir, &err, NULL, 0);
+    FC_CHECK(store);
+    size_t steps = 1;
+    uint64_t looked = 1;
+    do {
+        FC_CHECK(fc_store_backfill_step(store, 1, &res) == FC_OK);
+        FC_CHECK(res.blobs <= 1);
+        looked += res.blobs;
+    } while (!res.done && ++steps < 10);
+    FC_CHECK(res.done && looked == 3);
+    FC_CHECK(fc_store_backfill_step(store, 1, &res) == FC_OK && res.done && res.blobs == 0);
+    /* Each variant now copies all but the chunk around its change, the older blob's too. */
+    for (int i = 0; i < 3; i++) {
+        memcpy(variant, bufs[i], len);
+        variant[len / 2] ^= 0xff;
+        uint64_t copied = s_copied(store, variant, len);
+        FC_CHECK(copied > len / 2 && copied < len);
+        free(bufs[i]);
+    }
+    free(variant);
+    fc_store_destroy(&store);
 }
 
 /* Format-3 releases: the top level commits only once every object it names is stored, each
@@ -1075,10 +1149,19 @@ static void s_test_objects(fc_store_t *store, const char *base)
     uint8_t *got = NULL;
     size_t glen = 0;
     FC_CHECK(fc_store_object_get(store, o->hash, &got, &glen) == FC_ENOTFOUND && !got);
+    FC_CHECK(!fc_store_object_held(store, o->hash)); /* OBJECTS_QUERY: lacking, send it */
     for (uint32_t i = 0; i < p->nobjs; i++)
         FC_CHECK(fc_store_object_put(store, p->objs[i].hash, p->objs[i].data, p->objs[i].len) ==
                  FC_OK);
     FC_CHECK(fc_store_object_put(store, o->hash, o->data, o->len) == FC_OK); /* again: fine */
+    FC_CHECK(fc_store_object_held(store, o->hash));
+    /* Damaged in the store: not held, so a push sends it again and the REPLACE repairs it. */
+    FC_CHECK(fc_store_exec(store, "UPDATE objects SET data = X'90' || data") == FC_OK);
+    FC_CHECK(!fc_store_object_held(store, o->hash));
+    for (uint32_t i = 0; i < p->nobjs; i++)
+        FC_CHECK(fc_store_object_put(store, p->objs[i].hash, p->objs[i].data, p->objs[i].len) ==
+                 FC_OK);
+    FC_CHECK(fc_store_object_held(store, o->hash));
     FC_CHECK(fc_store_release_commit(store, p->top, p->top_len, &info, &seq, text, sizeof text) ==
              FC_OK);
     FC_CHECK(seq > 0 && info.serial == 1 && info.files == 2 && info.size == 2 * len);
@@ -1149,6 +1232,9 @@ void fc_store_test(bool verbose)
     s_test_objects(store, base);
     if (verbose)
         printf("(format-3 objects) ");
+    s_test_backfill(base);
+    if (verbose)
+        printf("(chunk index backfill) ");
     FC_CHECK(fc_store_check(store) == FC_OK);
     fc_store_destroy(&store);
     fc_store_destroy(&store); /* safe on NULL */

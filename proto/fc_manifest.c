@@ -72,6 +72,43 @@ void fc_manifest_destroy(fc_manifest_t **self_p)
     *self_p = NULL;
 }
 
+/* n elements of size bytes from src, or NULL for none; aborts without memory. */
+static void *s_copy(const void *src, size_t n, size_t size)
+{
+    if (n == 0 || !src)
+        return NULL;
+    void *p = malloc(n * size);
+    if (!p)
+        abort();
+    return memcpy(p, src, n * size);
+}
+
+static char *s_strdup(const char *s)
+{
+    return s ? (char *)s_copy(s, strlen(s) + 1, 1) : NULL;
+}
+
+fc_manifest_t *fc_manifest_dup(const fc_manifest_t *self)
+{
+    fc_manifest_t *m = fc_manifest_new();
+    *m = *self;
+    m->files = (fc_file_t *)s_copy(self->files, self->nfiles, sizeof *self->files);
+    for (uint32_t i = 0; i < m->nfiles; i++) {
+        m->files[i].path = s_strdup(self->files[i].path);
+        m->files[i].chunks =
+            (fc_chunk_t *)s_copy(self->files[i].chunks, self->files[i].nchunks, sizeof(fc_chunk_t));
+    }
+    m->dirs = (fc_dir_t *)s_copy(self->dirs, self->ndirs, sizeof *self->dirs);
+    for (uint32_t i = 0; i < m->ndirs; i++)
+        m->dirs[i].path = s_strdup(self->dirs[i].path);
+    m->links = (fc_link_t *)s_copy(self->links, self->nlinks, sizeof *self->links);
+    for (uint32_t i = 0; i < m->nlinks; i++) {
+        m->links[i].path = s_strdup(self->links[i].path);
+        m->links[i].target = s_strdup(self->links[i].target);
+    }
+    return m;
+}
+
 uint64_t fc_manifest_total_size(const fc_manifest_t *self)
 {
     uint64_t total = 0;

@@ -77,6 +77,8 @@ typedef void(fc_progress_fn)(uint64_t done, uint64_t total, void *arg);
 
 fc_manifest_t *fc_manifest_new(void);
 void fc_manifest_destroy(fc_manifest_t **self_p);
+/* A deep copy of self (owned by the caller); aborts without memory, like fc_manifest_new. */
+fc_manifest_t *fc_manifest_dup(const fc_manifest_t *self);
 
 /* How fc_manifest_scan_dir treats what it finds. */
 typedef struct {

@@ -240,6 +240,7 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_GET_OBJECT] = {M_HASH(hash)},
     [FC_MSG_OBJECT] = {M_HASH(hash), {F_BYTES, 0, FC_MAX_OBJECT, -1}},
     [FC_MSG_PUT_OBJECT] = {M_HASH(hash), {F_BYTES, 0, FC_MAX_OBJECT, -1}},
+    [FC_MSG_OBJECTS_QUERY] = {{F_BYTES, 0, FC_MAX_BLOB_BATCH *FC_HASH_LEN, -1}},
 };
 
 static const char *s_names[FC_MSG_TYPE_MAX] = {
@@ -298,6 +299,7 @@ static const char *s_names[FC_MSG_TYPE_MAX] = {
     [FC_MSG_GET_OBJECT] = "GET_OBJECT",
     [FC_MSG_OBJECT] = "OBJECT",
     [FC_MSG_PUT_OBJECT] = "PUT_OBJECT",
+    [FC_MSG_OBJECTS_QUERY] = "OBJECTS_QUERY",
 };
 
 bool fc_msg_agent_offline(const fc_msg_t *reply, const fc_agent_status_t *agent)
@@ -328,7 +330,12 @@ bool fc_msg_waves_valid(const uint32_t *waves, size_t n)
 
 static bool s_known(uint64_t type)
 {
-    return type >= FC_MSG_HELLO && type < FC_MSG_TYPE_MAX;
+    return type >= FC_MSG_HELLO && type < FC_MSG_TYPE_MAX && s_names[type];
+}
+
+bool fc_msg_type_known(int type)
+{
+    return type >= 0 && s_known((uint64_t)type);
 }
 
 void fc_msg_set_halted(fc_msg_t *self, const uint64_t *revs, size_t n)
@@ -445,6 +452,7 @@ static int s_blobs_check(const fc_msg_t *self)
 {
     switch (self->type) {
     case FC_MSG_BLOBS_QUERY:
+    case FC_MSG_OBJECTS_QUERY:
         return self->bytes_len > 0 && self->bytes_len % FC_HASH_LEN == 0 ? FC_OK : FC_EPROTO;
     case FC_MSG_BLOBS_STATE:
         for (size_t i = 0; i < self->bytes_len; i++)
@@ -1202,7 +1210,7 @@ static bool s_peek_header(zframe_t *frame, uint64_t out[3])
 
 const char *fc_msg_type_name(int type)
 {
-    if (type < FC_MSG_HELLO || type >= FC_MSG_TYPE_MAX)
+    if (!fc_msg_type_known(type))
         return "?";
     return s_names[type];
 }

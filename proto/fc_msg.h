@@ -90,6 +90,9 @@ typedef enum {
     FC_MSG_GET_OBJECT = 53, /* C>B  hash -> OBJECT */
     FC_MSG_OBJECT = 54,     /* B>C  hash, bytes (the object, at most FC_MAX_OBJECT) */
     FC_MSG_PUT_OBJECT = 55, /* P>B  hash, bytes (the object, at most FC_MAX_OBJECT) -> OK */
+    /* 56-67 are other branches' (fc_msg_type_known: a number without a name is unknown). */
+    /* A push asks which objects the broker lacks, as BLOBS_QUERY asks of blobs. */
+    FC_MSG_OBJECTS_QUERY = 68, /* P>B  bytes (object hashes, 32 bytes each) -> BLOBS_STATE */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 
@@ -273,7 +276,8 @@ void fc_msg_put_blob_add(fc_msg_t *self, const uint8_t blob[FC_HASH_LEN], const 
                          size_t len);
 void fc_msg_put_blob_get(const fc_msg_t *self, size_t i, const uint8_t **blob, const uint8_t **data,
                          size_t *len);
-/* BLOBS_QUERY: the number of blob hashes in bytes, and hash i (borrowed). */
+/* BLOBS_QUERY or OBJECTS_QUERY (one layout, both answered by BLOBS_STATE): the number of
+   hashes in bytes, and hash i (borrowed). */
 size_t fc_msg_blobs_count(const fc_msg_t *self);
 const uint8_t *fc_msg_blobs_hash(const fc_msg_t *self, size_t i);
 
@@ -295,11 +299,11 @@ zmsg_t *fc_msg_encode(fc_msg_t *self);
    type, counts over limits, trailing bytes, a REPORT whose state is not in fc_state.h, a
    CONFIG_ACK whose state is not an agent's outcome in fc_ack.h, a ROLLOUT_PLAN whose waves
    are not rising percentages ending at 100, a ROLLOUT_STATUS_REPLY whose state is neither ""
-   nor in fc_rollout_state.h, a BLOBS_QUERY, BLOBS_STATE or PUT_BLOBS breaking the rules of
-   fc_msg_put_blob_add and fc_msg_blobs_count, an UPLOAD_CHUNKS breaking fc_msg_chunk_ref_add's
-   (empty, a partial hash, a flag not 0 or 1, an item shorter than a hash; FC_ETOOBIG: longer than a
-   hash and FC_MAX_SMALL_BLOB). Never asserts on input. (Encoding does not check states: test tools
-   send bad ones.) */
+   nor in fc_rollout_state.h, a BLOBS_QUERY, OBJECTS_QUERY, BLOBS_STATE or PUT_BLOBS breaking the
+   rules of fc_msg_put_blob_add and fc_msg_blobs_count, an UPLOAD_CHUNKS breaking
+   fc_msg_chunk_ref_add's (empty, a partial hash, a flag not 0 or 1, an item shorter than a hash;
+   FC_ETOOBIG: longer than a hash and FC_MAX_SMALL_BLOB). Never asserts on input. (Encoding does not
+   check states: test tools send bad ones.) */
 fc_msg_t *fc_msg_decode(zmsg_t **msg_p, int *err);
 
 /* Sends on a DEALER (or PUB, see fc_msg_publish). Destroys *self_p. Returns 0 or -1. */
@@ -353,6 +357,8 @@ const char *fc_msg_page_check(const fc_msg_t *req, size_t *limit);
 bool fc_msg_waves_valid(const uint32_t *waves, size_t n);
 /* Name of a type ("GET_CHUNK"), "?" if unknown. */
 const char *fc_msg_type_name(int type);
+/* Whether type is a message of this protocol (numbers left free between types are not). */
+bool fc_msg_type_known(int type);
 /* Whether messages of this type end with a data frame (CHUNK, PUT_CHUNK). */
 bool fc_msg_type_has_data(int type);
 /* Whether this type is a request of the config and trust-list services (CONFIG_PUSH,

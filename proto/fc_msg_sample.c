@@ -108,7 +108,8 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
     case FC_MSG_RELEASE_COMMIT:
         fc_msg_set_bytes(m, "\x93\x01\x02\x03", 4);
         break;
-    case FC_MSG_BLOBS_QUERY: {
+    case FC_MSG_BLOBS_QUERY:
+    case FC_MSG_OBJECTS_QUERY: {
         uint8_t hashes[3 * FC_HASH_LEN];
         for (uint8_t i = 0; i < 3; i++)
             fc_msg_sample_hash(hashes + i * FC_HASH_LEN, (uint8_t)(6 + i));

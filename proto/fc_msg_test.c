@@ -193,6 +193,8 @@ static void s_test_wire_layout(void)
 static void s_test_round_trips(void)
 {
     for (int t = FC_MSG_HELLO; t < FC_MSG_TYPE_MAX; t++) {
+        if (!fc_msg_type_known(t))
+            continue;
         fc_msg_t *m = fc_msg_sample((fc_msg_type_t)t);
         zmsg_t *msg = fc_msg_encode(m);
         FC_CHECK(msg);
@@ -543,8 +545,8 @@ static void s_test_decode_rejects(void)
     fc_msg_reject(msg, FC_EPROTO);
 
     /* Unknown types, unknown version; the request id is still reported */
-    uint64_t bad_types[] = {999, 0, FC_MSG_TYPE_MAX};
-    for (size_t i = 0; i < 3; i++) {
+    uint64_t bad_types[] = {999, 0, FC_MSG_TYPE_MAX, FC_MSG_OBJECTS_QUERY - 1};
+    for (size_t i = 0; i < sizeof bad_types / sizeof bad_types[0]; i++) {
         s_raw(&r, 3, FC_PROTO_VERSION, bad_types[i], 1);
         fc_msg_reject(s_raw_end(&r), FC_EPROTO);
     }
@@ -953,8 +955,8 @@ static void s_test_peek_req(void)
     FC_CHECK(!fc_msg_peek_req(NULL, &req));
 }
 
-/* A BLOBS_QUERY, BLOBS_STATE or PUT_BLOBS whose one field is a bin (query, state) or a list
-   of bins (put) of the given lengths, every byte fill. */
+/* A BLOBS_QUERY, OBJECTS_QUERY, BLOBS_STATE or PUT_BLOBS whose one field is a bin (query, state) or
+   a list of bins (put) of the given lengths, every byte fill. */
 static zmsg_t *s_blobs_raw(int type, const size_t *lens, size_t n, uint8_t fill)
 {
     s_raw_t r;
@@ -992,9 +994,13 @@ static void s_test_blob_batches(void)
     /* Accepted: the bounds themselves. */
     size_t one[] = {FC_HASH_LEN}, most[] = {FC_MAX_BLOB_BATCH * FC_HASH_LEN};
     size_t full[] = {FC_HASH_LEN + FC_MAX_SMALL_BLOB, FC_HASH_LEN};
-    m = fc_msg_accept(s_blobs_raw(FC_MSG_BLOBS_QUERY, most, 1, 3));
-    FC_CHECK(fc_msg_blobs_count(m) == FC_MAX_BLOB_BATCH);
-    fc_msg_destroy(&m);
+    /* OBJECTS_QUERY is BLOBS_QUERY's layout and rules, for manifest objects. */
+    const int queries[] = {FC_MSG_BLOBS_QUERY, FC_MSG_OBJECTS_QUERY};
+    for (size_t q = 0; q < 2; q++) {
+        m = fc_msg_accept(s_blobs_raw(queries[q], most, 1, 3));
+        FC_CHECK(fc_msg_blobs_count(m) == FC_MAX_BLOB_BATCH);
+        fc_msg_destroy(&m);
+    }
     m = fc_msg_accept(s_blobs_raw(FC_MSG_PUT_BLOBS, full, 2, 1));
     FC_CHECK(m->nitems == 2);
     fc_msg_destroy(&m);
@@ -1006,9 +1012,11 @@ static void s_test_blob_batches(void)
        or over-long list of items. */
     size_t zero[] = {0}, partial[] = {FC_HASH_LEN + 1},
            over[] = {(FC_MAX_BLOB_BATCH + 1) * FC_HASH_LEN};
-    fc_msg_reject(s_blobs_raw(FC_MSG_BLOBS_QUERY, zero, 1, 0), FC_EPROTO);
-    fc_msg_reject(s_blobs_raw(FC_MSG_BLOBS_QUERY, partial, 1, 0), FC_EPROTO);
-    fc_msg_reject(s_blobs_raw(FC_MSG_BLOBS_QUERY, over, 1, 0), FC_ETOOBIG);
+    for (size_t q = 0; q < 2; q++) {
+        fc_msg_reject(s_blobs_raw(queries[q], zero, 1, 0), FC_EPROTO);
+        fc_msg_reject(s_blobs_raw(queries[q], partial, 1, 0), FC_EPROTO);
+        fc_msg_reject(s_blobs_raw(queries[q], over, 1, 0), FC_ETOOBIG);
+    }
     fc_msg_reject(s_blobs_raw(FC_MSG_BLOBS_STATE, zero, 1, 0), FC_EPROTO);
     fc_msg_reject(s_blobs_raw(FC_MSG_BLOBS_STATE, one, 1, 2), FC_EPROTO);
     size_t state_over[] = {FC_MAX_BLOB_BATCH + 1};
@@ -1143,7 +1151,7 @@ void fc_msg_test(bool verbose)
              !fc_msg_type_is_config_request(FC_MSG_CONFIG_SNAPSHOT) &&
              !fc_msg_type_is_config_request(FC_MSG_GET_CHUNK));
     for (int t = FC_MSG_HELLO; t < FC_MSG_TYPE_MAX; t++)
-        FC_CHECK(strcmp(fc_msg_type_name(t), "?") != 0);
+        FC_CHECK(!fc_msg_type_known(t) || strcmp(fc_msg_type_name(t), "?") != 0);
     /* fc_strerror: every code has its own text (ERROR replies carry them). */
     for (int c = 0; c < FC_ERROR_MAX; c++) {
         FC_CHECK(strcmp(fc_strerror(c), fc_strerror(999)) != 0);

@@ -168,11 +168,15 @@ int fc_push_manifest(fc_client_t *client, const fc_push_options_t *opt, fc_manif
     uint64_t latest = 0;
     fc_manifest_t *published = NULL;
     fc_release_info_t info;
+    fc_release_put_t put = {0, 0};
     /* The manifest's pages and chunk lists first: reading the release already published
-       needs them, and storing them again repairs a copy the broker holds damaged. */
+       needs them; those the broker lacks or holds damaged are sent (a damaged copy so
+       repaired). */
     if (!rc)
-        rc = fc_release_commit(client, m, key, true, false, opt->timeout_ms, NULL, result->message,
-                               sizeof result->message);
+        rc = fc_release_commit(client, m, key, true, false, opt->timeout_ms, NULL, &put,
+                               result->message, sizeof result->message);
+    result->objects = put.objects;
+    result->objects_sent = put.sent;
     if (!rc) {
         rc = fc_release_find(client, opt->channel, opt->version, NULL, opt->timeout_ms, &published,
                              &info, &latest, result->message, sizeof result->message);
@@ -235,7 +239,7 @@ int fc_push_manifest(fc_client_t *client, const fc_push_options_t *opt, fc_manif
             rc = s_plan(&p, m->serial);
         if (!rc)
             rc = fc_release_commit(client, m, key, false, true, opt->timeout_ms, &result->serial,
-                                   result->message, sizeof result->message);
+                                   NULL, result->message, sizeof result->message);
         if (!rc && opt->plan)
             s_first_wave(&p);
     }

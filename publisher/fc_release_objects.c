@@ -14,9 +14,64 @@
 /* Objects named at once by one round of fc_manifest_assemble: the pages, then their lists. */
 #define S_ROUND 4096
 
+/* Which of objects [from, from + n) the broker lacks: lack[i] true. An older broker that
+   does not know OBJECTS_QUERY answers FC_EPROTO: every object counts as lacking. */
+static int s_query(fc_client_t *client, const fc_mparts_t *parts, uint32_t from, uint32_t n,
+                   bool *lack, int timeout_ms, char *msg, size_t msgsize)
+{
+    fc_msg_t *q = fc_msg_new(FC_MSG_OBJECTS_QUERY);
+    q->bytes = (uint8_t *)zmalloc((size_t)n * FC_HASH_LEN);
+    q->bytes_len = (size_t)n * FC_HASH_LEN;
+    for (uint32_t i = 0; i < n; i++)
+        memcpy(q->bytes + (size_t)i * FC_HASH_LEN, parts->objs[from + i].hash, FC_HASH_LEN);
+    fc_msg_t *state = NULL;
+    int rc = fc_release_call(client, &q, FC_MSG_BLOBS_STATE, &state, timeout_ms, msg, msgsize);
+    fc_msg_destroy(&q);
+    if (rc == FC_EPROTO && !state) {
+        for (uint32_t i = 0; i < n; i++)
+            lack[i] = true;
+        return FC_OK;
+    }
+    if (!rc && state->bytes_len != n) {
+        fc_textf(msg, msgsize, "a BLOBS_STATE of %zu answering %u objects", state->bytes_len, n);
+        rc = FC_EPROTO;
+    }
+    for (uint32_t i = 0; !rc && i < n; i++)
+        lack[i] = state->bytes[i] == 0;
+    fc_msg_destroy(&state);
+    return rc;
+}
+
+/* Stores the objects the broker lacks, FC_MAX_BLOB_BATCH asked about a request. */
+static int s_put_objects(fc_client_t *client, const fc_mparts_t *parts, int timeout_ms,
+                         fc_release_put_t *res, char *msg, size_t msgsize)
+{
+    bool lack[FC_MAX_BLOB_BATCH];
+    int rc = FC_OK;
+    for (uint32_t from = 0; from < parts->nobjs && !rc; from += FC_MAX_BLOB_BATCH) {
+        uint32_t n =
+            parts->nobjs - from < FC_MAX_BLOB_BATCH ? parts->nobjs - from : FC_MAX_BLOB_BATCH;
+        rc = s_query(client, parts, from, n, lack, timeout_ms, msg, msgsize);
+        for (uint32_t i = 0; i < n && !rc; i++) {
+            if (!lack[i])
+                continue;
+            const fc_mobj_t *o = &parts->objs[from + i];
+            fc_msg_t *put = fc_msg_new(FC_MSG_PUT_OBJECT);
+            memcpy(put->hash, o->hash, FC_HASH_LEN);
+            fc_msg_set_bytes(put, o->data, o->len);
+            fc_msg_t *ok = NULL;
+            rc = fc_release_call(client, &put, FC_MSG_OK, &ok, timeout_ms, msg, msgsize);
+            fc_msg_destroy(&put);
+            fc_msg_destroy(&ok);
+            res->sent += !rc;
+        }
+    }
+    return rc;
+}
+
 int fc_release_commit(fc_client_t *client, const fc_manifest_t *m, const fc_signkey_t *key,
-                      bool put, bool commit, int timeout_ms, uint64_t *serial, char *msg,
-                      size_t msgsize)
+                      bool put, bool commit, int timeout_ms, uint64_t *serial,
+                      fc_release_put_t *put_res, char *msg, size_t msgsize)
 {
     int err = FC_OK;
     fc_mparts_t *parts = fc_mparts_sign(m, key, &err);
@@ -26,15 +81,11 @@ int fc_release_commit(fc_client_t *client, const fc_manifest_t *m, const fc_sign
         return err ? err : FC_EPROTO;
     }
     int rc = FC_OK;
-    for (uint32_t i = 0; put && i < parts->nobjs && !rc; i++) {
-        fc_msg_t *put = fc_msg_new(FC_MSG_PUT_OBJECT);
-        memcpy(put->hash, parts->objs[i].hash, FC_HASH_LEN);
-        fc_msg_set_bytes(put, parts->objs[i].data, parts->objs[i].len);
-        fc_msg_t *ok = NULL;
-        rc = fc_release_call(client, &put, FC_MSG_OK, &ok, timeout_ms, msg, msgsize);
-        fc_msg_destroy(&put);
-        fc_msg_destroy(&ok);
-    }
+    fc_release_put_t res = {parts->nobjs, 0};
+    if (put)
+        rc = s_put_objects(client, parts, timeout_ms, &res, msg, msgsize);
+    if (put && put_res)
+        *put_res = res;
     if (!rc && commit) {
         fc_msg_t *req = fc_msg_new(FC_MSG_RELEASE_COMMIT);
         fc_msg_set_bytes(req, parts->top, parts->top_len);

@@ -10,15 +10,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Signs m (borrowed) with key as a format-3 release; if put, stores each of its objects on the
-   broker (PUT_OBJECT, each checked there against its name: storing one again repairs a
-   damaged copy); if commit, commits the top level (RELEASE_COMMIT): *serial gets the
-   broker's answer (m->serial if it gives none). The objects do not depend on the channel,
-   serial or times of the top level, so they may be put before those are settled. A failure
-   is the broker's code, or the signing's, with msg saying which. */
+/* What a put sent: the release's objects, and those the broker lacked (or held damaged). */
+typedef struct {
+    uint32_t objects;
+    uint32_t sent;
+} fc_release_put_t;
+
+/* Signs m (borrowed) with key as a format-3 release; if put, asks the broker which of its
+   objects it lacks or holds damaged (OBJECTS_QUERY) and stores those (PUT_OBJECT, each
+   checked there against its name: storing one again repairs a damaged copy), every one if
+   the broker does not know OBJECTS_QUERY; put_res (may be NULL) gets the counts; if commit, commits
+   the top level (RELEASE_COMMIT): *serial gets the broker's answer (m->serial if it gives none).
+   The objects do not depend on the channel, serial or times of the top level, so they may be put
+   before those are settled. A failure is the broker's code, or the signing's, with msg saying
+   which. */
 int fc_release_commit(fc_client_t *client, const fc_manifest_t *m, const fc_signkey_t *key,
-                      bool put, bool commit, int timeout_ms, uint64_t *serial, char *msg,
-                      size_t msgsize);
+                      bool put, bool commit, int timeout_ms, uint64_t *serial,
+                      fc_release_put_t *put_res, char *msg, size_t msgsize);
 
 /* Reads a signed manifest as the broker gives it (SNAPSHOT's bytes, borrowed): formats 1 and 2
    whole; a format-3 top level with the objects it names, fetched by GET_OBJECT, every one

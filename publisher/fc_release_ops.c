@@ -138,7 +138,7 @@ static int s_publish(fc_client_t *client, fc_manifest_t *m, const char *channel,
     fc_msg_set_str(m->channel, sizeof m->channel, channel);
     m->serial = serial;
     m->created = (int64_t)time(NULL);
-    return fc_release_commit(client, m, key, true, true, timeout_ms, &result->serial,
+    return fc_release_commit(client, m, key, true, true, timeout_ms, &result->serial, NULL,
                              result->message, sizeof result->message);
 }
 

@@ -139,9 +139,29 @@ static void s_session_state(void *ctx, const char *state, const char *message)
     fc_agent_set_state((fc_agent_t *)ctx, state, "%s", message);
 }
 
+static const uint8_t *s_session_unread(void *ctx, size_t *len)
+{
+    return fc_install_unread(((fc_agent_t *)ctx)->inst, len);
+}
+
+static void s_session_unread_done(void *ctx, bool fetched)
+{
+    fc_agent_t *self = (fc_agent_t *)ctx;
+    if (!fetched) {
+        fc_install_forget_unread(self->inst);
+        return;
+    }
+    if (fc_install_reread(self->inst))
+        fc_agent_log(self, "installed release %s read again, its manifest objects fetched again",
+                     fc_install_version(self->inst));
+}
+
 static void s_session_consider(void *ctx, const uint8_t *bytes, size_t len, double now)
 {
     fc_agent_t *self = (fc_agent_t *)ctx;
+    /* The installed release's own top level may be what just became whole. */
+    if (fc_install_unread(self->inst, &(size_t){0}))
+        s_session_unread_done(self, true);
     fc_follower_consider(self->follower, bytes, len, now);
     /* A run whose end waited for this judgement ends now unless it started a new fetch. */
     if (self->finish_deferred && !self->finished && !fc_follower_staging(self->follower))
@@ -314,6 +334,8 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
                                .finished = s_follower_finished,
                                .stopping = s_stopping,
                                .consider = s_session_consider,
+                               .unread = s_session_unread,
+                               .unread_done = s_session_unread_done,
                                .newest_serial = s_session_newest,
                                .staged = s_session_staged,
                                .resend_before = s_session_resend_before,

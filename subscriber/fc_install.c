@@ -470,9 +470,16 @@ static fc_install_t *s_new(const char *install_dir, const char *state_dir, const
     if (self->installed_bytes) {
         int perr;
         /* Re-verified: a manifest whose signer is no longer trusted counts as nothing. */
+        fc_mref_t first;
+        size_t nmissing = 0;
         self->installed = fc_objects_load(self->objects, self->installed_bytes, self->installed_len,
-                                          trust, NULL, 0, NULL, NULL, &perr);
-        if (!self->installed) {
+                                          trust, &first, 1, &nmissing, NULL, &perr);
+        /* Signed and trusted, but an object of it is missing or damaged on disk: the release
+           is still installed; its top level is kept for the session to fetch the objects
+           again (fc_install_unread), not dropped to re-download the release. */
+        bool unread = !self->installed && nmissing > 0 &&
+                      (perr == FC_ENOTFOUND || perr == FC_EHASH || perr == FC_ETOOBIG);
+        if (!self->installed && !unread) {
             free(self->installed_bytes);
             self->installed_bytes = NULL;
             self->installed_len = 0;
@@ -534,6 +541,38 @@ void fc_install_destroy(fc_install_t **self_p)
 fc_objects_t *fc_install_objects(fc_install_t *self)
 {
     return self->objects;
+}
+
+const uint8_t *fc_install_unread(const fc_install_t *self, size_t *len)
+{
+    if (!self || self->installed || !self->installed_bytes)
+        return NULL;
+    *len = self->installed_len;
+    return self->installed_bytes;
+}
+
+bool fc_install_reread(fc_install_t *self)
+{
+    if (!self || self->installed || !self->installed_bytes)
+        return false;
+    int err = 0;
+    self->installed = fc_objects_load(self->objects, self->installed_bytes, self->installed_len,
+                                      self->trust, NULL, 0, NULL, NULL, &err);
+    if (!self->installed)
+        return false;
+    /* What fc_install_new could not do without the manifest: find its tree (for reuse). */
+    s_load_name(self);
+    s_recover_current(self);
+    return true;
+}
+
+void fc_install_forget_unread(fc_install_t *self)
+{
+    if (!self || self->installed)
+        return;
+    free(self->installed_bytes);
+    self->installed_bytes = NULL;
+    self->installed_len = 0;
 }
 
 void fc_install_set_discard(fc_install_t *self, bool discard)

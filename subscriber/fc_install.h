@@ -54,6 +54,15 @@ void fc_install_destroy(fc_install_t **self_p);
    agent must never set it: what it installs is not the release. */
 /* The format-3 manifest objects held in the state dir (borrowed, valid until destroy). */
 fc_objects_t *fc_install_objects(fc_install_t *self);
+/* The installed release's signed top level (borrowed, *len set) while its format-3 objects
+   are missing or damaged on disk, so that it reads as nothing installed until they are
+   fetched again; NULL otherwise. */
+const uint8_t *fc_install_unread(const fc_install_t *self, size_t *len);
+/* Reads the unread installed release again from the objects held: true if it is installed
+   now (whole and trusted). */
+bool fc_install_reread(fc_install_t *self);
+/* Its objects cannot be had: it counts as nothing installed from now on. */
+void fc_install_forget_unread(fc_install_t *self);
 void fc_install_set_discard(fc_install_t *self, bool discard);
 /* Installed release: serial 0 and version "" if none. The manifest is borrowed (NULL if none). */
 uint64_t fc_install_serial(const fc_install_t *self);

@@ -26,7 +26,8 @@ struct fc_install_t {
                     installed.release), NULL if none */
     const fc_trust_t *trust;
     fc_manifest_t *installed; /* NULL if nothing installed */
-    uint8_t *installed_bytes; /* its signed envelope */
+    uint8_t *installed_bytes; /* its signed envelope; also while installed is NULL if its
+                                 objects are to be fetched again (fc_install_unread) */
     size_t installed_len;
     uint64_t *failed;
     size_t nfailed;

@@ -19,7 +19,11 @@ void fc_objects_destroy(fc_objects_t **self_p);
    (each checked against its name by fc_manifest_assemble). The objects still needed, or held
    damaged, are named in missing (at most max, *nmissing set) with *err FC_ENOTFOUND, or
    FC_EHASH / FC_ETOOBIG for a damaged copy (missing[0]). used (may be NULL) gets the hex name
-   of every object looked at. Returns an owned manifest or NULL with *err set. */
+   of every object looked at. Returns an owned manifest or NULL with *err set. The last
+   format-3 manifest read whole is kept, by the hash of its top level, and read again from
+   there (its signature checked against trust each time) until an object is dropped or
+   removed here: a SYNC poll finding the same release costs a copy, not every object read
+   and hashed again (fleetcast-pollbench). */
 fc_manifest_t *fc_objects_load(fc_objects_t *self, const uint8_t *bytes, size_t len,
                                const fc_trust_t *trust, fc_mref_t *missing, size_t max,
                                size_t *nmissing, zhashx_t *used, int *err);

@@ -1,12 +1,13 @@
 /* fc_objects_test.c: self-test of fc_objects: objects stored only under their own name and
-   bound, a manifest rebuilt from them, a damaged copy named to fetch again, and only the
-   objects of kept releases left after fc_objects_keep_only. */
+   bound, a manifest rebuilt from them and read again from the cache, a damaged copy named to
+   fetch again, and only the objects of kept releases left after fc_objects_keep_only. */
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_key.h"
 #include "fc_objects.h"
 #include "fc_test_check.h"
+#include "fc_test_release.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -16,31 +17,7 @@
 /* A signed format-3 release of n one-chunk files; the first file's content depends on seed. */
 static fc_mparts_t *s_release(const fc_signkey_t *key, uint32_t n, uint8_t seed, uint64_t serial)
 {
-    fc_manifest_t *m = fc_manifest_new();
-    snprintf(m->product, sizeof m->product, "demo");
-    snprintf(m->channel, sizeof m->channel, "stable");
-    snprintf(m->version, sizeof m->version, "%llu", (unsigned long long)serial);
-    m->serial = serial;
-    m->files = calloc(n, sizeof *m->files);
-    FC_CHECK(m->files);
-    for (uint32_t i = 0; i < n; i++) {
-        fc_file_t *f = &m->files[m->nfiles++];
-        char path[32];
-        snprintf(path, sizeof path, "f-%03u", i);
-        f->path = strdup(path);
-        f->mode = 0644;
-        f->size = 64;
-        f->nchunks = 1;
-        f->chunks = calloc(1, sizeof *f->chunks);
-        FC_CHECK(f->path && f->chunks);
-        uint8_t content[64];
-        memset(content, i == 0 ? seed : 7, sizeof content);
-        f->chunks[0] = (fc_chunk_t){0, 64, {0}};
-        fc_hash_buf(f->chunks[0].hash, content, sizeof content);
-        uint8_t hashes[1][FC_HASH_LEN];
-        memcpy(hashes[0], f->chunks[0].hash, FC_HASH_LEN);
-        fc_hash_of_chunks(f->hash, (const uint8_t(*)[FC_HASH_LEN])hashes, 1);
-    }
+    fc_manifest_t *m = fc_test_release(n, 1, 64, seed, serial);
     int err = -1;
     fc_mparts_t *p = fc_mparts_sign(m, key, &err);
     FC_CHECK(p && err == FC_OK);
@@ -98,13 +75,44 @@ void fc_objects_test(bool verbose)
     FC_CHECK(m && err == FC_OK && n == 0 && m->nfiles == 300 && m->serial == 1);
     fc_manifest_destroy(&m);
 
-    /* A copy damaged on disk: named to fetch again (FC_EHASH), and fine once dropped and put. */
+    /* Read again (a SYNC poll): from the cache, the same manifest, the same objects named as
+       used, the signature still checked against trust. */
+    zhashx_t *used1 = zhashx_new(), *used2 = zhashx_new();
+    fc_trust_t *trusted = fc_trust_new(), *other = fc_trust_new();
+    fc_signkey_t stranger;
+    fc_signkey_generate(&stranger);
+    fc_trust_add(trusted, key.pk);
+    fc_trust_add(other, stranger.pk);
+    m = fc_objects_load(objs, r1->top, r1->top_len, NULL, NULL, 0, NULL, used1, &err);
+    fc_manifest_t *again =
+        fc_objects_load(objs, r1->top, r1->top_len, trusted, NULL, 0, NULL, used2, &err);
+    char why[256];
+    FC_CHECK(m && again && again != m && fc_manifest_same_entries(m, again, why, sizeof why));
+    FC_CHECK(again->serial == 1 && !memcmp(again->signer, key.pk, FC_PUBKEY_LEN));
+    FC_CHECK(zhashx_size(used1) == r1->nobjs && zhashx_size(used2) == r1->nobjs);
+    fc_manifest_destroy(&again);
+    FC_CHECK(!fc_objects_load(objs, r1->top, r1->top_len, other, NULL, 0, NULL, NULL, &err));
+    FC_CHECK(err == FC_EUNTRUSTED);
+    fc_manifest_destroy(&m);
+    zhashx_destroy(&used1);
+    zhashx_destroy(&used2);
+    fc_trust_destroy(&trusted);
+    fc_trust_destroy(&other);
+
+    /* A copy damaged on disk: named to fetch again (FC_EHASH) when read from the objects (an
+       agent starting; the manifest cached here was checked whole when read), and fine once
+       dropped, which also ends the cache, and put. */
     char path[400], hex[2 * FC_HASH_LEN + 1];
     snprintf(path, sizeof path, "%s/%s", dir, fc_hash_hex(o->hash, hex));
     FC_CHECK(fc_write_file_atomic(path, "\x90", 1, 0600) == 0);
-    FC_CHECK(!fc_objects_load(objs, r1->top, r1->top_len, NULL, miss, 512, &n, NULL, &err));
+    fc_objects_t *fresh = fc_objects_new(base, &err);
+    FC_CHECK(fresh);
+    FC_CHECK(!fc_objects_load(fresh, r1->top, r1->top_len, NULL, miss, 512, &n, NULL, &err));
     FC_CHECK(err == FC_EHASH && n == 1 && fc_hash_equal(miss[0].hash, o->hash));
+    fc_objects_destroy(&fresh);
     fc_objects_drop(objs, o->hash);
+    FC_CHECK(!fc_objects_load(objs, r1->top, r1->top_len, NULL, miss, 512, &n, NULL, &err));
+    FC_CHECK(err == FC_ENOTFOUND && n == 1 && fc_hash_equal(miss[0].hash, o->hash));
     FC_CHECK(fc_objects_put(objs, o->hash, o->data, o->len) == FC_OK);
 
     /* Releases 2 and 3 kept: what only release 1 names goes, what they name stays. */
@@ -113,6 +121,7 @@ void fc_objects_test(bool verbose)
     const size_t lens[3] = {r2->top_len, r3->top_len, 0};
     size_t removed = fc_objects_keep_only(objs, keep, lens, 3);
     FC_CHECK(removed > 0 && s_count(dir) == before - removed);
+    /* Release 1 no longer reads whole, though it was the last read (the cache ended too). */
     FC_CHECK(!fc_objects_load(objs, r1->top, r1->top_len, NULL, miss, 512, &n, NULL, &err));
     for (int r = 1; r < 3; r++) {
         fc_mparts_t *p = r == 1 ? r2 : r3;
@@ -125,6 +134,7 @@ void fc_objects_test(bool verbose)
     const size_t alen[1] = {r1->top_len};
     FC_CHECK(fc_objects_keep_only(objs, all, alen, 1) == 0);
 
+    fc_signkey_wipe(&stranger);
     fc_mparts_destroy(&r1);
     fc_mparts_destroy(&r2);
     fc_mparts_destroy(&r3);

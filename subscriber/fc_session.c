@@ -32,6 +32,7 @@ struct fc_session_t {
     double timeout;
     fc_freshness_t *fresh;   /* heartbeats and the broker's signed timestamps */
     fc_objfetch_t *objfetch; /* a format-3 manifest's objects, fetched before it is considered */
+    bool unread_first;       /* the fetch under way is the installed release's own (host.unread) */
 
     fc_agent_mode_t mode;
     double started;
@@ -73,18 +74,36 @@ static bool s_finished(fc_session_t *self)
 
 /* ---------------------------------------------------------------- lifecycle */
 
+static void s_sync(fc_session_t *self, uint64_t want, double now);
+
 /* fc_objfetch_host_t: a format-3 manifest whole at last, or not to be had. */
 static void s_objects_ready(void *ctx, const uint8_t *bytes, size_t len, double now)
 {
     fc_session_t *self = (fc_session_t *)ctx;
     self->last_progress = now;
+    if (self->unread_first) {
+        /* The installed release is read again; the snapshot put aside for it is asked
+           for again, to be judged against what is installed. */
+        self->unread_first = false;
+        self->host.unread_done(self->host.ctx, true);
+        s_sync(self, 0, now);
+        return;
+    }
     self->host.consider(self->host.ctx, bytes, len, now);
 }
 
 static void s_objects_failed(void *ctx, int error, const char *text, double now)
 {
     fc_session_t *self = (fc_session_t *)ctx;
-    (void)now;
+    if (self->unread_first) {
+        /* An installed release's objects the broker no longer has (pruned) or serves
+           damaged: it counts as nothing installed, and the channel's release is judged. */
+        self->unread_first = false;
+        s_log(self, "the installed release's manifest objects cannot be fetched again: %s", text);
+        self->host.unread_done(self->host.ctx, false);
+        s_sync(self, 0, now);
+        return;
+    }
     s_state(self, "failed", "release rejected: %s", text);
     self->host.finish(self->host.ctx, FC_AGENT_EXIT_ERROR, error);
 }
@@ -458,6 +477,23 @@ static bool s_channel_unknown(fc_session_t *self, const fc_msg_t *msg)
     return true;
 }
 
+/* The installed release's objects first, when they are to be fetched again and the snapshot
+   names another release (the same one is fetched as any snapshot is): true if that fetch is
+   under way and the snapshot put aside. */
+static bool s_fetch_unread(fc_session_t *self, const fc_msg_t *msg, double now)
+{
+    size_t len = 0;
+    const uint8_t *top = self->host.unread ? self->host.unread(self->host.ctx, &len) : NULL;
+    if (!top || (len == msg->bytes_len && memcmp(top, msg->bytes, len) == 0))
+        return false;
+    if (fc_objfetch_want(self->objfetch, top, len, now)) {
+        self->host.unread_done(self->host.ctx, true); /* whole already */
+        return false;
+    }
+    self->unread_first = true;
+    return true;
+}
+
 static void s_on_snapshot(fc_session_t *self, const fc_msg_t *msg, double now)
 {
     self->last_progress = now;
@@ -469,6 +505,8 @@ static void s_on_snapshot(fc_session_t *self, const fc_msg_t *msg, double now)
         self->seq = msg->seq;
     self->next_sync = now + S_POLL_SYNC;
     if (s_channel_unknown(self, msg))
+        return;
+    if (self->objfetch && s_fetch_unread(self, msg, now))
         return;
     /* A format-3 top level is considered once its objects are held (s_objects_ready). */
     if (!self->objfetch || fc_objfetch_want(self->objfetch, msg->bytes, msg->bytes_len, now))

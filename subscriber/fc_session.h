@@ -34,6 +34,11 @@ typedef struct {
     bool (*stopping)(void *ctx);
     /* The channel's latest signed manifest (borrowed; len 0: none) from a SNAPSHOT. */
     void (*consider)(void *ctx, const uint8_t *bytes, size_t len, double now);
+    /* The installed release's signed top level (borrowed, *len set) while its format-3
+       objects are to be fetched again (damaged or missing on disk); NULL: none. */
+    const uint8_t *(*unread)(void *ctx, size_t *len);
+    /* Those objects are here (read it again), or cannot be had (fetched false: forget it). */
+    void (*unread_done)(void *ctx, bool fetched);
     /* The newest release serial known here (installed or being fetched). */
     uint64_t (*newest_serial)(void *ctx);
     /* Whether a release is being staged; then its bytes staged and total as sizes, and its

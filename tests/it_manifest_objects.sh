@@ -3,13 +3,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 
-fc_start_broker "$FC_TMP/broker"
-fc_keygen
-src="$FC_TMP/src"
-mkdir -p "$src/d"
-for i in $(seq 1 300); do head -c 2048 /dev/urandom >"$src/d/f-$i.bin"; done
-fc_push "$src" 1 >/dev/null || fc_fail "push of 1 failed"
-fc_agent_run a1 || fc_fail "install of 1 failed"
+fc_many_installed 300 2048
 objs="$FC_TMP/a1/state/objects"
 first=$(ls "$objs" | sort)
 [ -n "$first" ] || fc_fail "the agent keeps no manifest objects"

@@ -28,7 +28,10 @@ fc_start_proxy --rate $((2 * 1048576))
   --channel stable --version 1 --key "$FC_TMP/keys/signing.key" >"$FC_TMP/push1.json" 2>"$FC_TMP/push1.err" &
 pusher=$!
 FC_PIDS+=("$pusher")
-sleep 3
+# Killed once the blobs are going (a loaded machine may spend seconds on the manifest
+# objects first), and after a moment for some of their OKs to come back.
+fc_wait_for "the first PUT_BLOBS at the broker" 60 grep -q "PUT_BLOBS req=" "$FC_TMP/broker.log"
+sleep 1
 kill -0 "$pusher" 2>/dev/null || fc_fail "the push finished before the broker could be killed: $(cat "$FC_TMP/push1.json")"
 fc_kill9 "$FC_BROKER_PID"
 rc=0

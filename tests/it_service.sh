@@ -91,32 +91,17 @@ fc_pass "SIGHUP does not kill the broker"
 
 # Type=notify: READY once serving, RELOADING/READY around SIGHUP, STOPPING on the way out,
 # sent to $NOTIFY_SOCKET as systemd would read them (a datagram socket here).
-python3 - "$FC_TMP/notify.sock" "$FC_TMP/notify.log" <<'PY' &
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(0.5)
-end = time.time() + 30
-with open(sys.argv[2], "a") as out:
-    while time.time() < end:
-        try:
-            data = s.recv(4096)
-        except socket.timeout:
-            continue
-        out.write(data.decode() + "\n--\n")
-        out.flush()
-PY
-FC_PIDS+=($!)
-fc_wait_for "the notify listener" 5 test -S "$FC_TMP/notify.sock"
+fc_notify_listen 30
 ports=($(fc_ports 2))
 NOTIFY_SOCKET="$FC_TMP/notify.sock" "$FC_BROKER_BIN" --data "$data" --service "tcp://127.0.0.1:${ports[0]}" \
   --announce "tcp://127.0.0.1:${ports[1]}" 2>>"$FC_TMP/b2.log" &
 b2=$!
 FC_PIDS+=("$b2")
-fc_wait_for "READY=1 from the broker" 10 grep -q "^READY=1" "$FC_TMP/notify.log"
+notified() { [ "$(fc_notified "$1")" -ge "$2" ]; }
+fc_wait_for "READY=1 from the broker" 10 notified READY=1 1
 kill -HUP "$b2"
-fc_wait_for "RELOADING=1 from the broker" 10 grep -q "^RELOADING=1" "$FC_TMP/notify.log"
-fc_wait_for "READY=1 again" 10 test "$(grep -c '^READY=1' "$FC_TMP/notify.log")" -ge 2
+fc_wait_for "RELOADING=1 from the broker" 10 notified RELOADING=1 1
+fc_wait_for "READY=1 again" 10 notified READY=1 2
 fc_stop "$b2"
-grep -q "^STOPPING=1" "$FC_TMP/notify.log" || fc_fail "no STOPPING=1: $(cat "$FC_TMP/notify.log")"
+notified STOPPING=1 1 || fc_fail "no STOPPING=1: $(cat "$FC_TMP/notify.log")"
 fc_pass "the broker tells systemd READY, RELOADING and STOPPING (sd_notify)"

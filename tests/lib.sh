@@ -221,6 +221,25 @@ fc_json_field() {
 # Makes a file of N KiB of random bytes.
 fc_random_file() { head -c "$(( $2 * 1024 ))" /dev/urandom >"$1"; }
 
+# fc_many_installed N BYTES: a broker, a signing key, and release 1 of N files of BYTES
+# random bytes in src=$FC_TMP/src (fc_many_files) pushed and installed by agent a1.
+fc_many_installed() {
+  fc_start_broker "$FC_TMP/broker"
+  fc_keygen
+  src="$FC_TMP/src"
+  fc_many_files "$src" "$1" "$2"
+  fc_push "$src" 1 >/dev/null || fc_fail "push of 1 failed"
+  fc_agent_run a1 || fc_fail "install of 1 failed"
+}
+
+# fc_many_files DIR N BYTES: N files of BYTES random bytes, DIR/d/f-1.bin to DIR/d/f-N.bin (a
+# tree whose format-3 manifest has many pages and chunk lists).
+fc_many_files() {
+  mkdir -p "$1/d"
+  local i
+  for i in $(seq 1 "$2"); do head -c "$3" /dev/urandom >"$1/d/f-$i.bin"; done
+}
+
 # fc_flip_byte FILE OFFSET: inverts the byte at OFFSET, so the file surely changes (writing a
 # fixed byte over random data leaves it as it was once in 256 runs).
 fc_flip_byte() {
@@ -255,6 +274,33 @@ fc_stop_proxy() {
   done
   sed -n 's/.*cuts \([0-9]*\) bytes \([0-9]*\).*/\1 \2/p' "$FC_TMP/proxy.log" | tail -1
 }
+
+# fc_notify_listen SECS: the listener systemd would be, on the datagram socket
+# $FC_TMP/notify.sock (give it as NOTIFY_SOCKET) for SECS seconds: each datagram one line of
+# $FC_TMP/notify.log, the time it came then its assignments separated by spaces.
+fc_notify_listen() {
+  : >>"$FC_TMP/notify.log"
+  python3 - "$FC_TMP/notify.sock" "$FC_TMP/notify.log" "$1" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(0.5)
+end = time.time() + float(sys.argv[3])
+with open(sys.argv[2], "a") as out:
+    while time.time() < end:
+        try:
+            data = s.recv(4096)
+        except socket.timeout:
+            continue
+        out.write("%.3f %s\n" % (time.time(), " ".join(data.decode().split())))
+        out.flush()
+PY
+  FC_PIDS+=($!)
+  fc_wait_for "the notify listener" 5 test -S "$FC_TMP/notify.sock"
+}
+
+# fc_notified NAME=VALUE: how many datagrams the listener has read that carry it.
+fc_notified() { grep -c -E "^[0-9.]+ (.* )?$1( |\$)" "$FC_TMP/notify.log" 2>/dev/null || true; }
 
 # Waits up to $2 seconds (default 20) for a command ($3...) to succeed.
 fc_wait_for() {

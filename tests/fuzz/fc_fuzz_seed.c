@@ -120,7 +120,7 @@ static fc_msg_t *s_filled(fc_msg_type_t type, const uint8_t *manifest, size_t ml
         memcpy(m->items[0].data, revision, rlen);
         m->items[0].len = rlen;
     }
-    if (type == FC_MSG_BLOBS_QUERY) { /* two hashes */
+    if (type == FC_MSG_BLOBS_QUERY || type == FC_MSG_OBJECTS_QUERY) { /* two hashes */
         uint8_t hashes[2 * FC_HASH_LEN];
         memset(hashes, 0xab, FC_HASH_LEN);
         memset(hashes + FC_HASH_LEN, 0xcd, FC_HASH_LEN);
@@ -423,6 +423,8 @@ int main(int argc, char **argv)
     size_t mlen = s_manifests(root, &key, &manifest);
     size_t rlen = s_revisions(root, &key, &revision);
     for (int t = 1; t < FC_MSG_TYPE_MAX; t++) {
+        if (!fc_msg_type_known(t))
+            continue;
         fc_msg_t *m = s_filled((fc_msg_type_t)t, manifest, mlen, revision, rlen);
         s_write_msg(root, &m);
     }

@@ -89,7 +89,7 @@ static fc_msg_t *s_put_chunk(const uint8_t *blob, const uint8_t *buf, size_t len
 static void s_blob_of(uint8_t blob[FC_HASH_LEN], const uint8_t *buf, size_t len)
 {
     fc_cdc_t cdc;
-    fc_cdc_init(&cdc);
+    fc_cdc_init(&cdc, len);
     uint8_t(*hashes)[FC_HASH_LEN] = calloc(len / FC_CDC_MIN + 1, FC_HASH_LEN);
     FC_CHECK(hashes);
     size_t n = 0;
@@ -131,7 +131,7 @@ static void s_test_put_blobs(zsock_t *dealer)
         s_blob_of(blobs[b], bufs[b], lens[b]);
     }
     fc_cdc_t cdc;
-    fc_cdc_init(&cdc);
+    fc_cdc_init(&cdc, lens[1]);
     FC_CHECK(fc_cdc_cut(&cdc, bufs[1], lens[1]) < lens[1]);
     s_expect_held(dealer, (const uint8_t(*)[FC_HASH_LEN])blobs, 2, "00", 900);
     /* Item 2 carries item 1's content: refused by name, item 1 kept. */

@@ -66,7 +66,7 @@ static void s_blob_id_fixed(uint8_t blob[FC_HASH_LEN], const uint8_t *buf, size_
 static void s_blob_id(uint8_t blob[FC_HASH_LEN], const uint8_t *buf, size_t len)
 {
     fc_cdc_t cdc;
-    fc_cdc_init(&cdc);
+    fc_cdc_init(&cdc, len);
     uint8_t(*hashes)[FC_HASH_LEN] = calloc(len / FC_CDC_MIN + 1, FC_HASH_LEN);
     FC_CHECK(hashes);
     size_t n = 0;
@@ -746,11 +746,11 @@ static void s_test_cdc_uploads(fc_store_t **store_p, const char *dir)
     size_t len = 3 * FC_CHUNK_SIZE + 777;
     uint8_t *buf = s_content(len, 7);
     fc_cdc_t cdc;
-    fc_cdc_init(&cdc);
-    size_t cuts[64], n = 0;
-    uint8_t hashes[64][FC_HASH_LEN], blob[FC_HASH_LEN];
+    fc_cdc_init(&cdc, len);
+    size_t cuts[512], n = 0;
+    uint8_t hashes[512][FC_HASH_LEN], blob[FC_HASH_LEN];
     for (size_t off = 0; off < len; n++) {
-        FC_CHECK(n < 64);
+        FC_CHECK(n < 512);
         cuts[n] = fc_cdc_cut(&cdc, buf + off, len - off);
         fc_hash_buf(hashes[n], buf + off, cuts[n]);
         off += cuts[n];
@@ -787,6 +787,28 @@ static void s_test_cdc_uploads(fc_store_t **store_p, const char *dir)
         FC_CHECK(s_put_piece(store, odd, buf, off, len - off < 100000 ? len - off : 100000) ==
                  FC_OK);
     FC_CHECK(fc_store_blob_commit(store, odd, len) == FC_EHASH);
+
+    /* Named by the other content cut (FC_CDC_LARGE_*: how publishers cut every file before
+       the small cut existed): taken, verified now and by a later scan of the file, and its
+       chunks indexed under that cut. */
+    uint8_t large[FC_HASH_LEN];
+    fc_cdc_init_other(&cdc, len);
+    FC_CHECK(cdc.max == FC_CDC_LARGE_MAX);
+    size_t lcuts[64], ln = 0;
+    for (off = 0; off < len; off += lcuts[ln++]) {
+        FC_CHECK(ln < 64);
+        lcuts[ln] = fc_cdc_cut(&cdc, buf + off, len - off);
+        fc_hash_buf(hashes[ln], buf + off, lcuts[ln]);
+    }
+    FC_CHECK(ln > 2 && ln < n); /* not the small cut, nor the fixed one */
+    fc_hash_of_chunks(large, (const uint8_t(*)[FC_HASH_LEN])hashes, ln);
+    FC_CHECK(!fc_hash_equal(large, blob));
+    FC_CHECK(fc_store_blob_state(store, large, len, &complete, &ranges, &nranges) == FC_OK);
+    free(ranges);
+    FC_CHECK(s_put_piece(store, large, buf, 0, len) == FC_OK);
+    FC_CHECK(fc_store_blob_commit(store, large, len) == FC_OK);
+    FC_CHECK(fc_store_blob_verify(store, large) == FC_OK);
+    FC_CHECK(fc_store_blob_verify_file(dir, large, NULL, NULL) == FC_OK);
 
     /* A store whose upload was recorded the old way (the idx-th FC_CHUNK_SIZE chunk) reads
        it back as a piece on its next open. */
@@ -948,7 +970,7 @@ static size_t s_cut(const uint8_t *buf, size_t len, uint32_t **lens,
                     uint8_t (**hashes)[FC_HASH_LEN])
 {
     fc_cdc_t cdc;
-    fc_cdc_init(&cdc);
+    fc_cdc_init(&cdc, len);
     *lens = calloc(len / FC_CDC_MIN + 1, sizeof **lens);
     *hashes = calloc(len / FC_CDC_MIN + 1, FC_HASH_LEN);
     FC_CHECK(*lens && *hashes);

@@ -7,7 +7,8 @@ fc_start_broker "$FC_TMP/broker"
 fc_keygen
 src="$FC_TMP/src"
 mkdir -p "$src/d"
-# 1000 files of 8 KiB (one chunk each): a format-2 manifest of about 120 KiB, 8 MiB of data.
+# 1000 files of 8 KiB (a couple of 1-16 KiB chunks each): 8 MiB of data, a manifest of more
+# than 100 KiB whole.
 for i in $(seq 1 1000); do head -c 8192 /dev/urandom >"$src/d/f-$i.bin"; done
 fc_push "$src" 1 >/dev/null || fc_fail "push of 1 failed"
 fc_agent_run a1 || fc_fail "install of 1 failed"

@@ -963,6 +963,26 @@ static void s_test_whole_blobs(fc_store_t *store, const char *dir)
     FC_CHECK(fc_store_put_blob(store, other, old, 100000) == FC_EHASH);
     FC_CHECK(!fc_store_blob_held(store, other) && !s_part_exists(dir, other));
     free(old);
+
+    /* A small blob named by the other content cut (FC_CDC_LARGE_*, how every file was cut
+       before the small cut existed): taken whole too, and verified. */
+    uint8_t *prev = s_content(200000, 730);
+    fc_cdc_t cdc;
+    fc_cdc_init_other(&cdc, 200000);
+    uint8_t lh[16][FC_HASH_LEN], prev_id[FC_HASH_LEN];
+    size_t ln = 0;
+    for (size_t off = 0, c; off < 200000; off += c, ln++) {
+        FC_CHECK(ln < 16);
+        c = fc_cdc_cut(&cdc, prev + off, 200000 - off);
+        fc_hash_buf(lh[ln], prev + off, c);
+    }
+    FC_CHECK(ln > 1); /* not one piece, which any cut would give */
+    fc_hash_of_chunks(prev_id, (const uint8_t(*)[FC_HASH_LEN])lh, ln);
+    s_blob_id(cdc_id, prev, 200000);
+    FC_CHECK(!fc_hash_equal(prev_id, cdc_id));
+    FC_CHECK(fc_store_put_blob(store, prev_id, prev, 200000) == FC_OK);
+    FC_CHECK(fc_store_blob_held(store, prev_id) && fc_store_blob_verify(store, prev_id) == FC_OK);
+    free(prev);
 }
 
 /* buf's chunks cut by content, as a publisher names them (lens and hashes owned). */

@@ -169,20 +169,10 @@ int fc_push_manifest(fc_client_t *client, const fc_push_options_t *opt, fc_manif
     fc_manifest_t *published = NULL;
     fc_release_info_t info;
     /* The manifest's pages and chunk lists first: reading the release already published
-       needs them, and storing them again repairs a copy the broker holds damaged. But not
-       those of the channel's latest release (unless this push runs again for its version),
-       which the broker holds: with chunks of a few KiB a release's chunk lists are about 1%
-       of its bytes, sent again on every push. If the broker does lack one after all, the
-       commit says so and all are sent (below). */
-    zhashx_t *held = zhashx_new();
-    if (!rc && fc_release_latest_objects(client, opt->channel, opt->version, opt->timeout_ms, held,
-                                         result->message, sizeof result->message) != FC_OK) {
-        zhashx_purge(held); /* not known: send them all */
-        result->message[0] = '\0';
-    }
+       needs them, and storing them again repairs a copy the broker holds damaged. */
     if (!rc)
-        rc = fc_release_commit(client, m, key, held, true, false, opt->timeout_ms, NULL,
-                               result->message, sizeof result->message);
+        rc = fc_release_commit(client, m, key, true, false, opt->timeout_ms, NULL, result->message,
+                               sizeof result->message);
     if (!rc) {
         rc = fc_release_find(client, opt->channel, opt->version, NULL, opt->timeout_ms, &published,
                              &info, &latest, result->message, sizeof result->message);
@@ -244,17 +234,11 @@ int fc_push_manifest(fc_client_t *client, const fc_push_options_t *opt, fc_manif
         if (opt->plan)
             rc = s_plan(&p, m->serial);
         if (!rc)
-            rc = fc_release_commit(client, m, key, NULL, false, true, opt->timeout_ms,
-                                   &result->serial, result->message, sizeof result->message);
-        /* An object of the latest release gone from the broker since it was asked about
-           (pruned, or found damaged): every object again, then the commit. */
-        if (rc == FC_EMISSING && zhashx_size(held) > 0)
-            rc = fc_release_commit(client, m, key, NULL, true, true, opt->timeout_ms,
-                                   &result->serial, result->message, sizeof result->message);
+            rc = fc_release_commit(client, m, key, false, true, opt->timeout_ms, &result->serial,
+                                   result->message, sizeof result->message);
         if (!rc && opt->plan)
             s_first_wave(&p);
     }
-    zhashx_destroy(&held);
     result->requests_retried = fc_client_retries(client);
     result->seconds = fc_now() - started;
     return rc;

@@ -15,8 +15,8 @@
 #define S_ROUND 4096
 
 int fc_release_commit(fc_client_t *client, const fc_manifest_t *m, const fc_signkey_t *key,
-                      zhashx_t *held, bool put, bool commit, int timeout_ms, uint64_t *serial,
-                      char *msg, size_t msgsize)
+                      bool put, bool commit, int timeout_ms, uint64_t *serial, char *msg,
+                      size_t msgsize)
 {
     int err = FC_OK;
     fc_mparts_t *parts = fc_mparts_sign(m, key, &err);
@@ -27,9 +27,6 @@ int fc_release_commit(fc_client_t *client, const fc_manifest_t *m, const fc_sign
     }
     int rc = FC_OK;
     for (uint32_t i = 0; put && i < parts->nobjs && !rc; i++) {
-        char hex[2 * FC_HASH_LEN + 1];
-        if (held && zhashx_lookup(held, fc_hash_hex(parts->objs[i].hash, hex)))
-            continue;
         fc_msg_t *put = fc_msg_new(FC_MSG_PUT_OBJECT);
         memcpy(put->hash, parts->objs[i].hash, FC_HASH_LEN);
         fc_msg_set_bytes(put, parts->objs[i].data, parts->objs[i].len);
@@ -122,45 +119,4 @@ fc_manifest_t *fc_release_read(fc_client_t *client, const uint8_t *bytes, size_t
     free(missing);
     zhashx_destroy(&c.objs);
     return m;
-}
-
-int fc_release_object_names(fc_client_t *client, const uint8_t *top, size_t len, int timeout_ms,
-                            zhashx_t *names, char *msg, size_t msgsize)
-{
-    if (fc_manifest_format_of(top, len) != FC_MANIFEST_FORMAT_PARTS)
-        return FC_OK;
-    s_cache_t c = {zhashx_new()};
-    zhashx_set_destructor(c.objs, s_chunk_free);
-    /* Every chunk list of the largest release is named in one round once the pages are in. */
-    fc_mref_t *missing = malloc((FC_MAX_FILES + 1) * sizeof *missing);
-    int err = missing ? FC_OK : FC_ENOMEM;
-    /* Round 1 names the pages, which are fetched; round 2 the chunk lists, which are not. */
-    for (int round = 0; !err && round < 2; round++) {
-        size_t n = 0;
-        fc_manifest_t *m = fc_manifest_assemble(top, len, NULL, s_cache_get, &c, missing,
-                                                FC_MAX_FILES + 1, &n, &err);
-        if (m || err != FC_ENOTFOUND) {
-            fc_manifest_destroy(&m);
-            break; /* complete (nothing to name beyond the pages) or unreadable */
-        }
-        err = FC_OK;
-        for (size_t i = 0; i < n && !err; i++) {
-            char hex[2 * FC_HASH_LEN + 1];
-            fc_hash_hex(missing[i].hash, hex);
-            zhashx_update(names, hex, (void *)1);
-            if (missing[i].kind != FC_MOBJ_PAGE)
-                continue;
-            fc_msg_t *get = fc_msg_new(FC_MSG_GET_OBJECT);
-            memcpy(get->hash, missing[i].hash, FC_HASH_LEN);
-            fc_msg_t *obj = NULL;
-            err = fc_release_call(client, &get, FC_MSG_OBJECT, &obj, timeout_ms, msg, msgsize);
-            fc_msg_destroy(&get);
-            if (!err)
-                zhashx_insert(c.objs, hex, zchunk_new(obj->bytes, obj->bytes_len));
-            fc_msg_destroy(&obj);
-        }
-    }
-    free(missing);
-    zhashx_destroy(&c.objs);
-    return err;
 }

@@ -6,30 +6,19 @@
 #include "fc_client.h"
 #include "fc_key.h"
 #include "fc_manifest.h"
-#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Signs m (borrowed) with key as a format-3 release; if put, stores each of its objects on the
    broker (PUT_OBJECT, each checked there against its name: storing one again repairs a
-   damaged copy) but those named in held (borrowed, may be NULL: hex names, as
-   fc_release_object_names fills it); if commit, commits the top level (RELEASE_COMMIT):
-   *serial gets the broker's answer (m->serial if it gives none). The objects do not depend on
-   the channel, serial or times of the top level, so they may be put before those are
-   settled. A failure is the broker's code, or the signing's, with msg saying which: an
-   object the broker lacks at the commit is FC_EMISSING. */
+   damaged copy); if commit, commits the top level (RELEASE_COMMIT): *serial gets the
+   broker's answer (m->serial if it gives none). The objects do not depend on the channel,
+   serial or times of the top level, so they may be put before those are settled. A failure
+   is the broker's code, or the signing's, with msg saying which. */
 int fc_release_commit(fc_client_t *client, const fc_manifest_t *m, const fc_signkey_t *key,
-                      zhashx_t *held, bool put, bool commit, int timeout_ms, uint64_t *serial,
-                      char *msg, size_t msgsize);
-
-/* Adds to names (the caller's; hex name -> non-NULL) the objects a format-3 top level
-   (borrowed) names: its pages, fetched by GET_OBJECT and checked against their names, and
-   the chunk lists those name, which are not fetched. Nothing for another format. The
-   signature is checked against its embedded signer only: the names only save uploads, and
-   the broker checks every object of a release it commits. fc_error_t. */
-int fc_release_object_names(fc_client_t *client, const uint8_t *top, size_t len, int timeout_ms,
-                            zhashx_t *names, char *msg, size_t msgsize);
+                      bool put, bool commit, int timeout_ms, uint64_t *serial, char *msg,
+                      size_t msgsize);
 
 /* Reads a signed manifest as the broker gives it (SNAPSHOT's bytes, borrowed): formats 1 and 2
    whole; a format-3 top level with the objects it names, fetched by GET_OBJECT, every one

@@ -131,30 +131,6 @@ int fc_release_find(fc_client_t *client, const char *channel, const char *versio
     return s_get(client, channel, serial, trust, timeout_ms, m, msg, msgsize);
 }
 
-int fc_release_latest_objects(fc_client_t *client, const char *channel, const char *version,
-                              int timeout_ms, zhashx_t *names, char *msg, size_t msgsize)
-{
-    fc_msg_t *list = NULL;
-    int rc = s_list(client, channel, timeout_ms, &list, msg, msgsize);
-    size_t at = 0;
-    uint64_t serial = rc ? 0 : s_latest(list, channel, &at);
-    if (serial && version && streq(list->releases[at].version, version))
-        serial = 0;
-    fc_msg_destroy(&list);
-    if (rc || serial == 0)
-        return rc;
-    fc_msg_t *req = fc_msg_new(FC_MSG_RELEASE_GET);
-    fc_msg_set_str(req->channel, sizeof req->channel, channel);
-    req->serial = serial;
-    fc_msg_t *snap = NULL;
-    rc = fc_release_call(client, &req, FC_MSG_SNAPSHOT, &snap, timeout_ms, msg, msgsize);
-    if (!rc)
-        rc = fc_release_object_names(client, snap->bytes, snap->bytes_len, timeout_ms, names, msg,
-                                     msgsize);
-    fc_msg_destroy(&snap);
-    return rc;
-}
-
 /* Signs m's content anew as channel's serial and commits it; the blobs are on the broker. */
 static int s_publish(fc_client_t *client, fc_manifest_t *m, const char *channel, uint64_t serial,
                      const fc_signkey_t *key, int timeout_ms, fc_release_ops_result_t *result)
@@ -162,7 +138,7 @@ static int s_publish(fc_client_t *client, fc_manifest_t *m, const char *channel,
     fc_msg_set_str(m->channel, sizeof m->channel, channel);
     m->serial = serial;
     m->created = (int64_t)time(NULL);
-    return fc_release_commit(client, m, key, NULL, true, true, timeout_ms, &result->serial,
+    return fc_release_commit(client, m, key, true, true, timeout_ms, &result->serial,
                              result->message, sizeof result->message);
 }
 

@@ -43,14 +43,6 @@ int fc_release_find(fc_client_t *client, const char *channel, const char *versio
                     const fc_trust_t *trust, int timeout_ms, fc_manifest_t **m,
                     fc_release_info_t *info, uint64_t *latest, char *msg, size_t msgsize);
 
-/* Adds to names (hex name -> non-NULL, the caller's) the manifest objects of channel's latest
-   release (fc_release_object_names): objects the broker holds, since it committed that
-   release. Costs its top level and its pages, never its chunk lists. Nothing if the channel
-   has no release, or if the latest one's version is version (a push run again, which sends
-   every object so as to repair a copy the broker holds damaged). fc_error_t. */
-int fc_release_latest_objects(fc_client_t *client, const char *channel, const char *version,
-                              int timeout_ms, zhashx_t *names, char *msg, size_t msgsize);
-
 /* Whether a and b are one content (files, modes, hashes, product, mandatory flag, minimum
    version; serial, channel, creation time and signer are not content); if not, why names the
    first difference ("bin/run has other content"). */

@@ -118,7 +118,7 @@ static void s_test_put_blobs(zsock_t *dealer)
         fc_test_blob_id(blobs[b], bufs[b], lens[b]);
     }
     fc_cdc_t cdc;
-    fc_cdc_init(&cdc);
+    fc_cdc_init(&cdc, lens[1]);
     FC_CHECK(fc_cdc_cut(&cdc, bufs[1], lens[1]) < lens[1]);
     s_expect_held(dealer, (const uint8_t(*)[FC_HASH_LEN])blobs, 2, "00", 900);
     /* Item 2 carries item 1's content: refused by name, item 1 kept. */

@@ -334,8 +334,8 @@ static void s_cut_free(s_cut_t *cut)
 static int s_hash_cut(int fd, uint64_t size, const fc_cdc_t *cdc, bool (*stop)(void *arg),
                       void *arg, uint8_t out[FC_HASH_LEN], s_cut_t *keep)
 {
-    /* Every chunk but the last is at least FC_CDC_MIN (by content) or FC_CHUNK_SIZE long. */
-    uint64_t cap = size / (cdc ? FC_CDC_MIN : FC_CHUNK_SIZE) + 1;
+    /* Every chunk but the last is at least cdc->min (by content) or FC_CHUNK_SIZE long. */
+    uint64_t cap = size / (cdc ? cdc->min : FC_CHUNK_SIZE) + 1;
     uint8_t(*hashes)[FC_HASH_LEN] = malloc(cap * FC_HASH_LEN);
     uint32_t *lens = keep ? malloc(cap * sizeof *lens) : NULL;
     fc_cdc_reader_t rd = {0};
@@ -376,11 +376,12 @@ static int s_hash_cut(int fd, uint64_t size, const fc_cdc_t *cdc, bool (*stop)(v
 }
 
 /* Hashes fd's size bytes chunk by chunk and checks the whole against blob: a blob is named
-   by the hash of its chunk hashes, cut by content (fc_cdc, what publishers cut since issue
-   13) or in FC_CHUNK_SIZE pieces (before), so both cuts are tried, the content cut first.
-   Touches nothing of a store (any thread may call it); stop, if given, is asked between
-   chunks and cuts the work short (FC_ETIMEOUT) when it says so. keep, if given, receives
-   the content cut's chunks when that cut names the blob (else it stays empty). */
+   by the hash of its chunk hashes, cut by content (fc_cdc: since issue 13, the cut its size
+   picks; before the small cut existed, FC_CDC_LARGE_* whatever the size) or in
+   FC_CHUNK_SIZE pieces (before issue 13), so the cuts are tried in that order. Touches
+   nothing of a store (any thread may call it); stop, if given, is asked between chunks and
+   cuts the work short (FC_ETIMEOUT) when it says so. keep, if given, receives the content
+   cut's chunks when a content cut names the blob (else it stays empty). */
 static int s_verify_fd_cut(int fd, const uint8_t blob[FC_HASH_LEN], uint64_t size,
                            bool (*stop)(void *arg), void *arg, s_cut_t *keep)
 {
@@ -392,13 +393,22 @@ static int s_verify_fd_cut(int fd, const uint8_t blob[FC_HASH_LEN], uint64_t siz
     if ((uint64_t)sb.st_size != size)
         return FC_EHASH;
     fc_cdc_t cdc;
-    fc_cdc_init(&cdc);
     uint8_t whole[FC_HASH_LEN];
-    int err = s_hash_cut(fd, size, &cdc, stop, arg, whole, keep);
-    if (!err && fc_hash_equal(whole, blob))
-        return FC_OK;
-    if (keep)
-        s_cut_free(keep);
+    int err = FC_OK;
+    for (int k = 0; k < 2 && !err; k++) {
+        if (k == 0)
+            fc_cdc_init(&cdc, size);
+        else
+            fc_cdc_init_other(&cdc, size);
+        /* A blob no longer than a cut's min is one chunk under it: tried already if so. */
+        if (k == 1 && size <= FC_CDC_MIN)
+            break;
+        err = s_hash_cut(fd, size, &cdc, stop, arg, whole, keep);
+        if (!err && fc_hash_equal(whole, blob))
+            return FC_OK;
+        if (keep)
+            s_cut_free(keep);
+    }
     /* One chunk (a blob up to FC_CDC_MIN long) is the same whichever the cut. */
     if (!err && size > FC_CDC_MIN)
         err = s_hash_cut(fd, size, NULL, stop, arg, whole, NULL);
@@ -449,18 +459,16 @@ int fc_store_blob_index(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint6
     /* Its content cut is indexed whichever cut names it (a blob stored before issue 13 is
        named by its FC_CHUNK_SIZE pieces): UPLOAD_CHUNKS asks by content-defined chunks, and
        checks each copy against its hash as it reads it. */
-    fc_cdc_t cdc;
-    fc_cdc_init(&cdc);
     s_cut_t cut = {0};
-    uint8_t whole[FC_HASH_LEN];
     uint64_t size = (uint64_t)sb.st_size;
-    int err = s_hash_cut(fd, size, &cdc, NULL, NULL, whole, &cut);
+    int err = s_verify_fd_cut(fd, blob, size, NULL, NULL, &cut);
     *bytes = size;
-    if (!err && !fc_hash_equal(whole, blob)) {
-        err = size > FC_CDC_MIN ? s_hash_cut(fd, size, NULL, NULL, NULL, whole, NULL) : FC_EHASH;
+    if (!err && !cut.hashes) { /* named by the fixed pieces: cut it by content to index it */
+        fc_cdc_t cdc;
+        fc_cdc_init(&cdc, size);
+        uint8_t whole[FC_HASH_LEN];
+        err = s_hash_cut(fd, size, &cdc, NULL, NULL, whole, &cut);
         *bytes += size;
-        if (!err && !fc_hash_equal(whole, blob))
-            err = FC_EHASH;
     }
     close(fd);
     if (!err)
@@ -631,41 +639,57 @@ int fc_store_blob_commit(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
     return err;
 }
 
+/* Cuts data by cdc into cut (hashes and lengths) and names it: the hash of its chunk hashes.
+   False out of memory. */
+static bool s_buf_cut(const fc_cdc_t *cdc, const uint8_t *data, size_t len, s_cut_t *cut,
+                      uint8_t whole[FC_HASH_LEN])
+{
+    /* every chunk but the last is at least cdc->min long */
+    size_t cap = len / cdc->min + 1;
+    *cut = (s_cut_t){malloc(cap * FC_HASH_LEN), malloc(cap * sizeof(uint32_t)), 0};
+    if (!cut->hashes || !cut->lens) {
+        s_cut_free(cut);
+        return false;
+    }
+    for (size_t off = 0; off < len; cut->n++) {
+        size_t c = fc_cdc_cut(cdc, data + off, len - off);
+        fc_hash_buf(cut->hashes[cut->n], data + off, c);
+        cut->lens[cut->n] = (uint32_t)c;
+        off += c;
+    }
+    fc_hash_of_chunks(whole, (const uint8_t(*)[FC_HASH_LEN])cut->hashes, cut->n);
+    return true;
+}
+
 /* Whether data (len at most FC_MAX_SMALL_BLOB) is blob's content, named as s_verify_fd
-   names a file: the hash of its chunk hashes cut by content, or (stored before issue 13) in
-   FC_CHUNK_SIZE pieces, here one piece. */
+   names a file: the hash of its chunk hashes cut by content (the cut its size picks, or the
+   other one), or (stored before issue 13) in FC_CHUNK_SIZE pieces, here one piece. */
 static bool s_buf_is_blob(const uint8_t *data, size_t len, const uint8_t blob[FC_HASH_LEN],
                           s_cut_t *keep)
 {
     fc_cdc_t cdc;
-    fc_cdc_init(&cdc);
-    /* every chunk but the last is at least FC_CDC_MIN long */
-    size_t cap = len / FC_CDC_MIN + 1;
-    s_cut_t cut = {malloc(cap * FC_HASH_LEN), malloc(cap * sizeof(uint32_t)), 0};
-    if (!cut.hashes || !cut.lens) {
-        s_cut_free(&cut);
-        return false;
-    }
-    for (size_t off = 0; off < len; cut.n++) {
-        size_t c = fc_cdc_cut(&cdc, data + off, len - off);
-        fc_hash_buf(cut.hashes[cut.n], data + off, c);
-        cut.lens[cut.n] = (uint32_t)c;
-        off += c;
-    }
+    s_cut_t cut;
     uint8_t whole[FC_HASH_LEN];
-    fc_hash_of_chunks(whole, (const uint8_t(*)[FC_HASH_LEN])cut.hashes, cut.n);
-    bool match = fc_hash_equal(whole, blob);
-    if (match) {
-        *keep = cut;
-        return true;
+    for (int k = 0; k < 2; k++) {
+        if (k == 0)
+            fc_cdc_init(&cdc, len);
+        else
+            fc_cdc_init_other(&cdc, len);
+        if (!s_buf_cut(&cdc, data, len, &cut, whole))
+            return false;
+        if (fc_hash_equal(whole, blob)) {
+            *keep = cut;
+            return true;
+        }
+        bool one = cut.n <= 1;
+        s_cut_free(&cut);
+        if (one) /* one chunk is the same whichever the cut */
+            return false;
     }
-    if (cut.n > 1) { /* one chunk is the same whichever the cut */
-        fc_hash_buf(cut.hashes[0], data, len);
-        fc_hash_of_chunks(whole, (const uint8_t(*)[FC_HASH_LEN])cut.hashes, 1);
-        match = fc_hash_equal(whole, blob);
-    }
-    s_cut_free(&cut);
-    return match;
+    uint8_t h[1][FC_HASH_LEN];
+    fc_hash_buf(h[0], data, len);
+    fc_hash_of_chunks(whole, (const uint8_t(*)[FC_HASH_LEN])h, 1);
+    return fc_hash_equal(whole, blob);
 }
 
 /* fc_store_put_blob once the content is known to be blob's. */

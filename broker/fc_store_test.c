@@ -731,11 +731,11 @@ static void s_test_cdc_uploads(fc_store_t **store_p, const char *dir)
     size_t len = 3 * FC_CHUNK_SIZE + 777;
     uint8_t *buf = s_content(len, 7);
     fc_cdc_t cdc;
-    fc_cdc_init(&cdc);
-    size_t cuts[64], n = 0;
-    uint8_t hashes[64][FC_HASH_LEN], blob[FC_HASH_LEN];
+    fc_cdc_init(&cdc, len);
+    size_t cuts[512], n = 0;
+    uint8_t hashes[512][FC_HASH_LEN], blob[FC_HASH_LEN];
     for (size_t off = 0; off < len; n++) {
-        FC_CHECK(n < 64);
+        FC_CHECK(n < 512);
         cuts[n] = fc_cdc_cut(&cdc, buf + off, len - off);
         fc_hash_buf(hashes[n], buf + off, cuts[n]);
         off += cuts[n];
@@ -772,6 +772,28 @@ static void s_test_cdc_uploads(fc_store_t **store_p, const char *dir)
         FC_CHECK(s_put_piece(store, odd, buf, off, len - off < 100000 ? len - off : 100000) ==
                  FC_OK);
     FC_CHECK(fc_store_blob_commit(store, odd, len) == FC_EHASH);
+
+    /* Named by the other content cut (FC_CDC_LARGE_*: how publishers cut every file before
+       the small cut existed): taken, verified now and by a later scan of the file, and its
+       chunks indexed under that cut. */
+    uint8_t large[FC_HASH_LEN];
+    fc_cdc_init_other(&cdc, len);
+    FC_CHECK(cdc.max == FC_CDC_LARGE_MAX);
+    size_t lcuts[64], ln = 0;
+    for (off = 0; off < len; off += lcuts[ln++]) {
+        FC_CHECK(ln < 64);
+        lcuts[ln] = fc_cdc_cut(&cdc, buf + off, len - off);
+        fc_hash_buf(hashes[ln], buf + off, lcuts[ln]);
+    }
+    FC_CHECK(ln > 2 && ln < n); /* not the small cut, nor the fixed one */
+    fc_hash_of_chunks(large, (const uint8_t(*)[FC_HASH_LEN])hashes, ln);
+    FC_CHECK(!fc_hash_equal(large, blob));
+    FC_CHECK(fc_store_blob_state(store, large, len, &complete, &ranges, &nranges) == FC_OK);
+    free(ranges);
+    FC_CHECK(s_put_piece(store, large, buf, 0, len) == FC_OK);
+    FC_CHECK(fc_store_blob_commit(store, large, len) == FC_OK);
+    FC_CHECK(fc_store_blob_verify(store, large) == FC_OK);
+    FC_CHECK(fc_store_blob_verify_file(dir, large, NULL, NULL) == FC_OK);
 
     /* A store whose upload was recorded the old way (the idx-th FC_CHUNK_SIZE chunk) reads
        it back as a piece on its next open. */
@@ -926,6 +948,26 @@ static void s_test_whole_blobs(fc_store_t *store, const char *dir)
     FC_CHECK(fc_store_put_blob(store, other, old, 100000) == FC_EHASH);
     FC_CHECK(!fc_store_blob_held(store, other) && !s_part_exists(dir, other));
     free(old);
+
+    /* A small blob named by the other content cut (FC_CDC_LARGE_*, how every file was cut
+       before the small cut existed): taken whole too, and verified. */
+    uint8_t *prev = s_content(200000, 730);
+    fc_cdc_t cdc;
+    fc_cdc_init_other(&cdc, 200000);
+    uint8_t lh[16][FC_HASH_LEN], prev_id[FC_HASH_LEN];
+    size_t ln = 0;
+    for (size_t off = 0, c; off < 200000; off += c, ln++) {
+        FC_CHECK(ln < 16);
+        c = fc_cdc_cut(&cdc, prev + off, 200000 - off);
+        fc_hash_buf(lh[ln], prev + off, c);
+    }
+    FC_CHECK(ln > 1); /* not one piece, which any cut would give */
+    fc_hash_of_chunks(prev_id, (const uint8_t(*)[FC_HASH_LEN])lh, ln);
+    fc_test_blob_id(cdc_id, prev, 200000);
+    FC_CHECK(!fc_hash_equal(prev_id, cdc_id));
+    FC_CHECK(fc_store_put_blob(store, prev_id, prev, 200000) == FC_OK);
+    FC_CHECK(fc_store_blob_held(store, prev_id) && fc_store_blob_verify(store, prev_id) == FC_OK);
+    free(prev);
 }
 
 /* buf's chunks cut by content, as a publisher names them (lens and hashes owned). */
@@ -933,7 +975,7 @@ static size_t s_cut(const uint8_t *buf, size_t len, uint32_t **lens,
                     uint8_t (**hashes)[FC_HASH_LEN])
 {
     fc_cdc_t cdc;
-    fc_cdc_init(&cdc);
+    fc_cdc_init(&cdc, len);
     *lens = calloc(len / FC_CDC_MIN + 1, sizeof **lens);
     *hashes = calloc(len / FC_CDC_MIN + 1, FC_HASH_LEN);
     FC_CHECK(*lens && *hashes);

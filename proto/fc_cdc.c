@@ -31,9 +31,9 @@ static uint64_t s_top_bits(unsigned bits)
     return bits == 0 ? 0 : ~0ull << (64 - bits);
 }
 
-void fc_cdc_init_sizes(fc_cdc_t *self, size_t min, size_t avg, size_t max)
+void fc_cdc_init_sizes(fc_cdc_t *self, size_t min, size_t avg, size_t max, unsigned level)
 {
-    assert(self && min > 64 && min < avg && avg < max && max <= FC_MAX_CHUNK);
+    assert(self && min > 64 && min < avg && avg < max && max <= FC_MAX_CHUNK && level <= 3);
     assert((avg & (avg - 1)) == 0);
     uint64_t state = 0x666c656574636173ull; /* "fleetcas" */
     for (size_t i = 0; i < 256; i++)
@@ -44,15 +44,31 @@ void fc_cdc_init_sizes(fc_cdc_t *self, size_t min, size_t avg, size_t max)
     self->min = min;
     self->avg = avg;
     self->max = max;
-    /* Normalization level 2: two more bits before avg, two fewer after, which narrows the
-       spread of chunk lengths around avg (fewer tiny and fewer maximal chunks). */
-    self->mask_small = s_top_bits(bits + 2);
-    self->mask_large = s_top_bits(bits - 2);
+    /* Normalization: more bits before avg, fewer after, which narrows the spread of chunk
+       lengths around avg (fewer tiny and fewer maximal chunks). The price: a cut found after
+       avg is no cut when a shifted chunk start puts it before avg, so after an insertion the
+       chunks take longer to fall back on the old cuts; the higher the level, the longer. */
+    self->mask_small = s_top_bits(bits + level);
+    self->mask_large = s_top_bits(bits - level);
 }
 
-void fc_cdc_init(fc_cdc_t *self)
+static void s_init_large(fc_cdc_t *self, bool large)
 {
-    fc_cdc_init_sizes(self, FC_CDC_MIN, FC_CDC_AVG, FC_CDC_MAX);
+    if (large)
+        fc_cdc_init_sizes(self, FC_CDC_LARGE_MIN, FC_CDC_LARGE_AVG, FC_CDC_LARGE_MAX,
+                          FC_CDC_LARGE_LEVEL);
+    else
+        fc_cdc_init_sizes(self, FC_CDC_MIN, FC_CDC_AVG, FC_CDC_MAX, FC_CDC_LEVEL);
+}
+
+void fc_cdc_init(fc_cdc_t *self, uint64_t size)
+{
+    s_init_large(self, size >= FC_CDC_LARGE_FILE);
+}
+
+void fc_cdc_init_other(fc_cdc_t *self, uint64_t size)
+{
+    s_init_large(self, size < FC_CDC_LARGE_FILE);
 }
 
 size_t fc_cdc_cut(const fc_cdc_t *self, const uint8_t *buf, size_t len)
@@ -183,13 +199,13 @@ static size_t s_new_bytes(const s_cuts_t *a, const s_cuts_t *b, size_t *nnew)
     return bytes;
 }
 
-void fc_cdc_test(bool verbose)
+/* Every property of one cut (the small or the large one), on fixed data. */
+static void s_test_cut(const fc_cdc_t *cdcp, bool verbose)
 {
-    if (verbose)
-        printf(" * fc_cdc: ");
-    fc_cdc_t cdc;
-    fc_cdc_init(&cdc);
+    fc_cdc_t cdc = *cdcp;
     FC_CHECK(cdc.max <= FC_CHUNK_SIZE && cdc.max <= FC_MAX_CHUNK);
+    if (verbose)
+        printf("%zu/%zu/%zu KiB: ", cdc.min >> 10, cdc.avg >> 10, cdc.max >> 10);
 
     /* Fixed data: 8 MiB from a fixed seed, so the cuts below are the same on every run. */
     const size_t size = 8u << 20, ins = 1024;
@@ -294,6 +310,30 @@ void fc_cdc_test(bool verbose)
     free(a);
     free(b);
     free(data);
+}
+
+void fc_cdc_test(bool verbose)
+{
+    if (verbose)
+        printf(" * fc_cdc: ");
+    /* The file's size picks the cut; the other is the large one below FC_CDC_LARGE_FILE and
+       the small one from there. */
+    fc_cdc_t small, large, other;
+    fc_cdc_init(&small, FC_CDC_LARGE_FILE - 1);
+    FC_CHECK(small.min == FC_CDC_MIN && small.avg == FC_CDC_AVG && small.max == FC_CDC_MAX);
+    fc_cdc_init(&large, FC_CDC_LARGE_FILE);
+    FC_CHECK(large.min == FC_CDC_LARGE_MIN && large.avg == FC_CDC_LARGE_AVG &&
+             large.max == FC_CDC_LARGE_MAX);
+    fc_cdc_init(&other, 0);
+    FC_CHECK(other.max == FC_CDC_MAX);
+    fc_cdc_init_other(&other, 0);
+    FC_CHECK(other.max == FC_CDC_LARGE_MAX);
+    fc_cdc_init_other(&other, 1ull << 40);
+    FC_CHECK(other.max == FC_CDC_MAX);
+    /* Both gear tables are the same fixed table: only the sizes differ. */
+    FC_CHECK(!memcmp(small.gear, large.gear, sizeof small.gear));
+    s_test_cut(&small, verbose);
+    s_test_cut(&large, verbose);
     if (verbose)
         printf("OK\n");
 }

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The chunk sizes, FC_CDC_MIN/AVG/MAX, are in fc_limits.h (docs/BENCHMARKS.md, "Choosing the
-   content-defined chunk sizes", says why these). */
+/* The chunk sizes, FC_CDC_* and the file size that picks between them, are in fc_limits.h
+   (docs/BENCHMARKS.md, "Choosing the content-defined chunk sizes", says why these). */
 
 /* The chunker's parameters and its gear table. Plain data, no resources: declare one, call
    fc_cdc_init, share it read-only between threads. */
@@ -21,11 +21,18 @@ typedef struct {
     uint64_t mask_large; /* after avg: fewer bits, a cut is likelier */
 } fc_cdc_t;
 
-/* Sets self up with sizes min < avg < max (avg a power of two); asserts they are sane. The
-   gear table is fixed (the same on every machine): the cut is part of the release format. */
-void fc_cdc_init_sizes(fc_cdc_t *self, size_t min, size_t avg, size_t max);
-/* fc_cdc_init_sizes with FC_CDC_MIN, FC_CDC_AVG, FC_CDC_MAX. */
-void fc_cdc_init(fc_cdc_t *self);
+/* Sets self up with sizes min < avg < max (avg a power of two) and FastCDC's normalization
+   level (0 to 3: the mask has level more bits before avg, level fewer after); asserts they
+   are sane. The gear table is fixed (the same on every machine): the cut is part of the
+   release format. */
+void fc_cdc_init_sizes(fc_cdc_t *self, size_t min, size_t avg, size_t max, unsigned level);
+/* The cut a publisher makes in a file of size bytes: FC_CDC_MIN/AVG/MAX at FC_CDC_LEVEL below
+   FC_CDC_LARGE_FILE, FC_CDC_LARGE_MIN/AVG/MAX at FC_CDC_LARGE_LEVEL from there. */
+void fc_cdc_init(fc_cdc_t *self, uint64_t size);
+/* The other content-defined cut for that size, which a blob may still be named by: a file
+   cut before the small cut existed (every file was cut FC_CDC_LARGE_*), or one whose size
+   changed while the publisher read it. */
+void fc_cdc_init_other(fc_cdc_t *self, uint64_t size);
 
 /* The length of the chunk that starts at buf[0]: 1..min(len, max), 0 only if len is 0. buf
    must hold at least max bytes unless it runs to the end of the data: the cut looks at most

@@ -22,12 +22,24 @@
    then are named by; the publisher still uploads in pieces of at most this size. The
    manifest does not depend on it: its chunks may have any length from 1 to FC_MAX_CHUNK. */
 #define FC_CHUNK_SIZE (256u * 1024u)
-/* The content-defined cut publishers make (proto/fc_cdc.c, PROTOCOL.md section 5): every
-   chunk but a file's last is FC_CDC_MIN..FC_CDC_MAX long, FC_CDC_AVG on average. A blob is
-   named by this cut or the fixed one, so these are part of the format. */
-#define FC_CDC_MIN (16u * 1024u)
-#define FC_CDC_AVG (64u * 1024u)
-#define FC_CDC_MAX (256u * 1024u)
+/* The content-defined cut publishers make (proto/fc_cdc.c, PROTOCOL.md section 5), chosen by
+   a file's size. Below FC_CDC_LARGE_FILE every chunk but a file's last is FC_CDC_MIN..
+   FC_CDC_MAX long, FC_CDC_AVG on average: small chunks, so an edit fetches little, now that
+   format 3 sends only a changed file's chunk list; normalization level 1, so chunks fall
+   back on the old cuts soon after an insertion. From FC_CDC_LARGE_FILE up, FC_CDC_LARGE_*:
+   there a chunk list of small chunks would cost more than the data it saves. FC_CDC_LARGE_*
+   was every file's cut before the small one existed (docs/BENCHMARKS.md, "Choosing the
+   content-defined chunk sizes"). A blob is named by one of these cuts or the fixed one, so
+   all are part of the format. */
+#define FC_CDC_MIN (1u * 1024u)
+#define FC_CDC_AVG (4u * 1024u)
+#define FC_CDC_MAX (16u * 1024u)
+#define FC_CDC_LEVEL 1u
+#define FC_CDC_LARGE_FILE (8u * 1024u * 1024u)
+#define FC_CDC_LARGE_MIN (16u * 1024u)
+#define FC_CDC_LARGE_AVG (64u * 1024u)
+#define FC_CDC_LARGE_MAX (256u * 1024u)
+#define FC_CDC_LARGE_LEVEL 2u
 #define FC_MAX_CHUNK (1024u * 1024u) /* a manifest chunk: one GET_CHUNK fetches it */
 #define FC_HASH_LEN 32               /* BLAKE2b-256 */
 #define FC_PUBKEY_LEN 32             /* Ed25519 */

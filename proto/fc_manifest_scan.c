@@ -36,7 +36,7 @@ typedef struct {
     size_t n, cap;
     char *bad; /* where the path at fault and why go (may be NULL) */
     size_t badsize;
-    fc_cdc_t cdc; /* the cut every file gets */
+    fc_cdc_t small, large; /* the cuts a file gets by its size (fc_cdc_init) */
 } s_scan_t;
 
 static int s_entry_cmp(const void *a, const void *b)
@@ -220,9 +220,12 @@ static int s_hash_file(s_scan_t *sc, const char *path, fc_file_t *f, uint64_t *d
         return s_fail(sc, path, "", "no longer a regular file", FC_EPATH);
     }
     f->mode = st.st_mode & 0777;
-    uint32_t cap = (uint32_t)((uint64_t)st.st_size / FC_CDC_AVG + 1);
+    /* The size at open picks the cut: if the file changes size while it is read, the broker
+       still finds its name under the other cut (fc_cdc_init_other). */
+    const fc_cdc_t *cdc = (uint64_t)st.st_size >= FC_CDC_LARGE_FILE ? &sc->large : &sc->small;
+    uint32_t cap = (uint32_t)((uint64_t)st.st_size / cdc->avg + 1);
     fc_cdc_reader_t rd;
-    int rc = fc_cdc_reader_init(&rd, sc->opts && sc->opts->fixed_chunks ? NULL : &sc->cdc, fd);
+    int rc = fc_cdc_reader_init(&rd, sc->opts && sc->opts->fixed_chunks ? NULL : cdc, fd);
     if (rc == FC_OK && (uint64_t)st.st_size > FC_MAX_FILE_SIZE)
         rc = s_fail(sc, path, "", "larger than the protocol's limit", FC_ETOOBIG);
     else if (rc == FC_OK && !(f->chunks = malloc((size_t)cap * sizeof(fc_chunk_t))))
@@ -317,7 +320,8 @@ int fc_manifest_scan_tree(fc_manifest_t *self, const char *dir, const fc_scan_op
                    .opts = opts,
                    .bad = bad,
                    .badsize = badsize};
-    fc_cdc_init(&sc.cdc);
+    fc_cdc_init(&sc.small, 0);
+    fc_cdc_init(&sc.large, FC_CDC_LARGE_FILE);
     if (sc.rootfd < 0) {
         /* The caller names the directory; say only what went wrong with it. */
         int e = errno;
@@ -442,7 +446,7 @@ static void s_test_scan(const char *root, const fc_signkey_t *key, const fc_trus
     /* Cut by content (fc_cdc): the chunks the cut gives over the whole buffer, in order. */
     FC_CHECK(f == &m->files[2] && f->size == big_len && f->nchunks >= 4);
     fc_cdc_t cdc;
-    fc_cdc_init(&cdc);
+    fc_cdc_init(&cdc, big_len);
     uint8_t(*hashes)[FC_HASH_LEN] = malloc(f->nchunks * FC_HASH_LEN), h[FC_HASH_LEN];
     FC_CHECK(hashes);
     size_t off = 0;
@@ -547,6 +551,41 @@ static void s_test_scan(const char *root, const fc_signkey_t *key, const fc_trus
     free(big);
 }
 
+/* The file's size picks the cut: just below FC_CDC_LARGE_FILE small chunks, from it on the
+   large ones, each chunk list matching the cut fc_cdc_init gives for that size. */
+static void s_test_scan_sizes(const char *root)
+{
+    size_t sizes[2] = {FC_CDC_LARGE_FILE - 1, FC_CDC_LARGE_FILE};
+    uint8_t *buf = malloc(FC_CDC_LARGE_FILE);
+    FC_CHECK(buf);
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = 0; i < FC_CDC_LARGE_FILE; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift: cuts where content says */
+        buf[i] = (uint8_t)x;
+    }
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/sizes", root);
+    FC_CHECK(mkdir(dir, 0755) == 0);
+    for (int k = 0; k < 2; k++) {
+        s_put_file(dir, "f", buf, sizes[k], 0644);
+        fc_manifest_t *m = fc_manifest_new();
+        FC_CHECK(fc_manifest_scan_dir(m, dir, NULL, NULL) == FC_OK && m->nfiles == 1);
+        const fc_file_t *f = &m->files[0];
+        fc_cdc_t cdc;
+        fc_cdc_init(&cdc, sizes[k]);
+        FC_CHECK(cdc.max == (k ? FC_CDC_LARGE_MAX : FC_CDC_MAX));
+        size_t off = 0;
+        for (uint32_t j = 0; j < f->nchunks; j++) {
+            size_t want = fc_cdc_cut(&cdc, buf + off, sizes[k] - off);
+            FC_CHECK(f->chunks[j].offset == off && f->chunks[j].length == want);
+            off += want;
+        }
+        FC_CHECK(off == sizes[k] && f->nchunks > sizes[k] / cdc.max);
+        fc_manifest_destroy(&m);
+    }
+    free(buf);
+}
+
 void fc_manifest_scan_test(bool verbose)
 {
     printf(" * fc_manifest_scan: ");
@@ -559,6 +598,7 @@ void fc_manifest_scan_test(bool verbose)
     FC_CHECK(mkdtemp(root));
 
     s_test_scan(root, &key, trust);
+    s_test_scan_sizes(root);
 
     /* An empty tree is a valid, empty release. */
     fc_manifest_t *m = fc_manifest_new();
@@ -584,6 +624,6 @@ void fc_manifest_scan_test(bool verbose)
     fc_signkey_wipe(&key);
     FC_CHECK(fc_remove_tree(root) == 0);
     if (verbose)
-        printf("(tree, chunks, progress, refusals) ");
+        printf("(tree, chunks, cut by size, progress, refusals) ");
     printf("OK\n");
 }

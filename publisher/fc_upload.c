@@ -245,12 +245,6 @@ static int s_on_reply(s_upload_t *u, const fc_upload_req_t *r, fc_msg_t *reply)
     return rc;
 }
 
-/* Whether f goes whole in a PUT_BLOBS: the broker cuts and hashes its content in memory. */
-static bool s_small(const fc_file_t *f)
-{
-    return f->size <= FC_MAX_SMALL_BLOB;
-}
-
 /* The files that go by chunks, after the small ones went whole (all of them, if the broker
    predates PUT_BLOBS). fc_error_t. */
 static int s_upload_chunked(fc_client_t *client, const char *dir, const fc_file_t *const *files,
@@ -261,32 +255,25 @@ int fc_upload_blobs(fc_client_t *client, const char *dir, const fc_file_t *const
                     size_t nfiles, uint64_t window, int timeout_ms, fc_progress_t *bar,
                     fc_upload_result_t *result)
 {
-    const fc_file_t **small = calloc(nfiles + 1, sizeof *small);
     const fc_file_t **large = calloc(nfiles + 1, sizeof *large);
-    if (!small || !large) {
-        free(small);
-        free(large);
+    if (!large) {
         snprintf(result->message, sizeof result->message, "out of memory");
         return FC_ENOMEM;
     }
-    size_t nsmall = 0, nlarge = 0;
-    for (size_t i = 0; i < nfiles; i++) {
-        if (s_small(files[i]))
-            small[nsmall++] = files[i];
-        else
-            large[nlarge++] = files[i];
-    }
+    /* Every file is asked about first, large ones too: the broker holds most of a release
+       it has seen before, and a query names a file in 32 bytes where UPLOAD_CHUNKS names
+       each of its chunks. */
+    size_t nlarge = 0;
     bool unsupported = false;
-    int rc =
-        fc_upload_small(client, dir, small, nsmall, window, timeout_ms, bar, result, &unsupported);
+    int rc = fc_upload_small(client, dir, files, nfiles, window, timeout_ms, bar, result, large,
+                             &nlarge, &unsupported);
     /* BLOBS_QUERY and UPLOAD_CHUNKS came in the same version: one answer tells of both. */
     if (!rc && unsupported)
         rc = s_upload_chunked(client, dir, files, nfiles, window, timeout_ms, bar, result,
                               S_BROKER_OLD);
     else if (!rc)
         rc = s_upload_chunked(client, dir, large, nlarge, window, timeout_ms, bar, result,
-                              nsmall ? S_BROKER_NEW : S_BROKER_UNKNOWN);
-    free(small);
+                              nfiles ? S_BROKER_NEW : S_BROKER_UNKNOWN);
     free(large);
     return rc;
 }

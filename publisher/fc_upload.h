@@ -25,9 +25,10 @@ typedef struct {
 } fc_upload_result_t;
 
 /* Makes sure the broker holds the content of every file in files (borrowed, each content
-   once: the caller leaves out duplicates), read from dir. Small files (one chunk of at most
-   FC_MAX_SMALL_BLOB) go many to a request (fc_upload_small.h); the others by UPLOAD_QUERY,
-   the PUT_CHUNKs the broker lacks, BLOB_COMMIT, for many files at once: up to
+   once: the caller leaves out duplicates), read from dir. The broker is asked which files
+   it holds, many to a request (fc_upload_small.h); small files (at most FC_MAX_SMALL_BLOB)
+   it lacks go many to a request too; the others by UPLOAD_CHUNKS (or UPLOAD_QUERY), the
+   PUT_CHUNKs the broker lacks, BLOB_COMMIT, for many files at once: up to
    FC_UPLOAD_MAX_REQUESTS requests and window bytes of chunk data in flight, so no file
    costs a round trip of its own (the broker commits them in groups). bar (may be NULL) is advanced.
    Returns fc_error_t; on failure result->message says which file and why. */

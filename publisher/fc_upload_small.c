@@ -1,5 +1,6 @@
 /* fc_upload_small.c: uploads a release's small files many to a request: BLOBS_QUERY asks
-   which the broker holds, PUT_BLOBS carries the rest whole (a private part of fc_upload). */
+   which the broker holds (of every file), PUT_BLOBS carries the small ones it lacks whole (a
+   private part of fc_upload). */
 #include "fc_upload_small.h"
 #include "fc_error.h"
 #include "fc_file.h"
@@ -34,9 +35,11 @@ typedef struct {
     size_t nfiles;
     fc_upload_result_t *result;
     fc_progress_t *bar;
-    size_t queried;         /* files named by queries sent */
-    const fc_file_t **miss; /* files the broker lacks, in the order its answers named them */
-    size_t nmiss, put;      /* put: missing files carried by PUT_BLOBS sent */
+    size_t queried;          /* files named by queries sent */
+    const fc_file_t **miss;  /* small files the broker lacks, in the order its answers named them */
+    size_t nmiss, put;       /* put: missing files carried by PUT_BLOBS sent */
+    const fc_file_t **large; /* larger files it lacks: the caller's, to upload by chunks */
+    size_t *nlarge;
     fc_upload_req_t reqs[FC_UPLOAD_MAX_REQUESTS];
     size_t nreqs;
     uint64_t inflight_bytes;
@@ -164,7 +167,9 @@ static int s_on_reply(s_small_t *u, const fc_upload_req_t *r, fc_msg_t *reply, b
             if (reply->bytes[i]) {
                 u->result->bytes_present += f->size;
                 fc_upload_advance(u->result, u->bar, f->size);
-            } else
+            } else if (f->size > FC_MAX_SMALL_BLOB)
+                u->large[(*u->nlarge)++] = f;
+            else
                 u->miss[u->nmiss++] = f;
         }
     } else if (r->kind == S_REQ_PUT && reply->type == FC_MSG_OK) {
@@ -181,9 +186,11 @@ static int s_on_reply(s_small_t *u, const fc_upload_req_t *r, fc_msg_t *reply, b
 
 int fc_upload_small(fc_client_t *client, const char *dir, const fc_file_t *const *files,
                     size_t nfiles, uint64_t window, int timeout_ms, fc_progress_t *bar,
-                    fc_upload_result_t *result, bool *unsupported)
+                    fc_upload_result_t *result, const fc_file_t **large, size_t *nlarge,
+                    bool *unsupported)
 {
     *unsupported = false;
+    *nlarge = 0;
     if (nfiles == 0)
         return 0;
     s_small_t *u = calloc(1, sizeof *u);
@@ -203,6 +210,8 @@ int fc_upload_small(fc_client_t *client, const char *dir, const fc_file_t *const
                      .result = result,
                      .bar = bar,
                      .miss = miss,
+                     .large = large,
+                     .nlarge = nlarge,
                      .buf = buf};
     int rc = 0;
     while (!rc && !*unsupported && (u->queried < nfiles || u->put < u->nmiss || u->nreqs > 0)) {
@@ -226,7 +235,7 @@ int fc_upload_small(fc_client_t *client, const char *dir, const fc_file_t *const
         if (!reply) {
             rc = fc_upload_fail(u->result, FC_ETIMEOUT,
                                 "no answer from the broker for %d s while uploading %zu "
-                                "small files",
+                                "files",
                                 timeout_ms / 1000, nfiles);
             break;
         }

@@ -3,7 +3,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 
-# 1000 files of 8 KiB (one chunk each): a format-2 manifest of about 120 KiB, 8 MiB of data.
+# 1000 files of 8 KiB (a couple of 1-16 KiB chunks each): 8 MiB of data, a manifest of
+# more than 100 KiB whole.
 fc_many_installed 1000 8192
 full=$(stat -c %s "$FC_TMP/a1/state/installed.manifest")
 echo "release 1's signed manifest as the agent keeps it: $full bytes"

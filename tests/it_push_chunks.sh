@@ -23,8 +23,9 @@ out=$(fc_cli --json release push "$src" --channel stable --version 2 --key "$FC_
   fc_fail "push 2 failed: $out"
 up=$(fc_json_num bytes_uploaded <<<"$out")
 present=$(fc_json_num bytes_present <<<"$out")
-# A couple of chunks: each is at most FC_CDC_MAX (256 KiB), 64 KiB on average.
-[ "$up" -ge 4096 ] && [ "$up" -le $((2 * 262144)) ] ||
+# A few chunks: in a file below FC_CDC_LARGE_FILE (8 MiB) each is at most FC_CDC_MAX
+# (16 KiB), 4 KiB on average.
+[ "$up" -ge 4096 ] && [ "$up" -le $((4 * 16384)) ] ||
   fc_fail "release 2 uploaded $up bytes for a 4 KiB change in a 1 MiB file: $out"
 [ $((up + present)) -eq $((4096 * 1024)) ] || fc_fail "uploaded $up + present $present != 4 MiB: $out"
 grep -q "UPLOAD_CHUNKS req=.*bytes copied from chunks held" "$FC_TMP/broker.log" ||

@@ -8,7 +8,7 @@
 void fc_test_blob_id(uint8_t blob[FC_HASH_LEN], const uint8_t *buf, size_t len)
 {
     fc_cdc_t cdc;
-    fc_cdc_init(&cdc);
+    fc_cdc_init(&cdc, len);
     uint8_t(*hashes)[FC_HASH_LEN] = calloc(len / FC_CDC_MIN + 1, FC_HASH_LEN);
     FC_CHECK(hashes);
     size_t n = 0;

@@ -408,7 +408,8 @@ static bool s_peer_ignored(s_broker_t *self, zframe_t *peer, const char *key)
 
 static void s_on_hello(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
-    /* The codec let in only a role of fc_role.h: a publisher's HELLO records nothing. */
+    /* The codec let in only a role of fc_role.h: a publisher's or relay's HELLO records
+       nothing. */
     if (m->role == FC_ROLE_AGENT &&
         (fc_store_agent_seen(self->store, m->id, m->channel) != FC_OK ||
          (*m->group && fc_store_agent_group_set(self->store, m->id, m->group) != FC_OK))) {

@@ -560,7 +560,7 @@ static void s_restart(fc_relay_t *self)
     fc_link_state_t link = fc_requester_link(self->req, NULL);
     if (!self->refused_logged) {
         char advice[FC_MAX_TEXT * 2];
-        fc_link_advice(link, self->upstream, FC_ROLE_AGENT, fc_curve_public_txt(self->curve),
+        fc_link_advice(link, self->upstream, FC_ROLE_RELAY, fc_curve_public_txt(self->curve),
                        self->curve != NULL, advice, sizeof advice);
         zsys_error("fleetcast-broker: relay: %s; trying again every %d s", advice,
                    S_REFUSED_RETRY_MS / 1000);
@@ -662,10 +662,10 @@ static int s_connect(fc_relay_t *self, int *err)
         return *err ? *err : FC_EIO;
     zpoller_add(self->poller, fc_requester_sock(self->req));
     zpoller_add(self->poller, fc_requester_monitor(self->req));
-    /* HELLO names role publisher, which the upstream records nothing for; only WELCOME's
-       announce endpoint is wanted (a relay role of its own: docs/PROTOCOL.md 3.16). */
+    /* The upstream records nothing for a relay's HELLO; WELCOME names its announce
+       endpoint. */
     fc_msg_t *hello = fc_msg_new(FC_MSG_HELLO);
-    hello->role = FC_ROLE_PUBLISHER;
+    hello->role = FC_ROLE_RELAY;
     s_send(self, &hello, S_HELLO);
     return FC_OK;
 }

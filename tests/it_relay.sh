@@ -30,6 +30,14 @@ fc_wait_port "${ports[0]}" || fc_fail "relay did not start: $(cat "$FC_TMP/relay
 fc_wait_for "the relay mirrors release 1" 20 grep -q 'release stable 1 (serial 1) mirrored' \
   "$FC_TMP/relay.log"
 fc_pass "the relay mirrors the root's release"
+# Mirrored, nothing fetched yet: a relay's data dir checks out with --relay (each blob counted
+# as not fetched), and a broker's check would call the blobs missing.
+"$FC_CHECK_BIN" --data "$FC_TMP/relay" --relay >"$FC_TMP/check1" ||
+  fc_fail "fleetcast-check --relay on the relay's data dir: $(cat "$FC_TMP/check1")"
+grep -q '^relay: 5 blobs not fetched yet$' "$FC_TMP/check1" ||
+  fc_fail "the relay's blobs are not counted as not fetched: $(cat "$FC_TMP/check1")"
+"$FC_CHECK_BIN" --data "$FC_TMP/relay" >/dev/null && fc_fail "a broker check passed blobs never fetched"
+fc_pass "fleetcast-check --relay: a mirrored release, 5 blobs not fetched yet"
 
 # Two agents behind the relay at once: both install; the release crossed the link once.
 FC_AGENT_BROKER="$RELAY" fc_agent_once a1 --timeout 60 &
@@ -42,6 +50,11 @@ for a in a1 a2; do
   diff -r "$src" "$FC_TMP/$a/install/current/" || fc_fail "agent $a's tree differs from the release"
 done
 fc_pass "two agents behind the relay install release 1"
+"$FC_CHECK_BIN" --data "$FC_TMP/relay" --relay >"$FC_TMP/check2" ||
+  fc_fail "fleetcast-check --relay after the install: $(cat "$FC_TMP/check2")"
+grep -q '^OK: 1 releases, 5 blobs' "$FC_TMP/check2" && grep -q '^relay: 0 blobs not fetched yet$' "$FC_TMP/check2" ||
+  fc_fail "the relay's fetched blobs were not all checked: $(cat "$FC_TMP/check2")"
+fc_pass "fleetcast-check --relay verifies the 5 blobs the relay fetched"
 
 read -r _ bytes < <(fc_stop_proxy)
 limit=$(( size * 11 / 10 ))

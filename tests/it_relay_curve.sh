@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # it_relay_curve.sh: a relay with CURVE on both links: a relay key the root has not enrolled
-# mirrors nothing; enrolled (read-only, as an agent key), it mirrors, and an agent enrolled at
-# the relay, pinning the relay's cert, installs the root's release through it.
+# mirrors nothing; enrolled as a relay key it mirrors, an agent enrolled at the relay,
+# pinning the relay's cert, installs the root's release through it, and the relay's key
+# cannot push to the root (a stolen relay key publishes nothing).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 
@@ -28,13 +29,22 @@ sleep 3
 grep -q 'mirrored' "$FC_TMP/relay.log" && fc_fail "a relay the root has not enrolled mirrored a release"
 fc_pass "a relay key the root has not enrolled mirrors nothing"
 
-"$FC_CLI_BIN" keys add-agent "$FC_TMP/relay/broker.cert" --data "$FC_TMP/root" >/dev/null
+"$FC_CLI_BIN" keys add-relay "$FC_TMP/relay/broker.cert" --data "$FC_TMP/root" >/dev/null
 fc_wait_for "the enrolled relay mirrors release 1" 20 grep -q 'release stable 1 (serial 1) mirrored' \
   "$FC_TMP/relay.log"
-fc_pass "enrolled at the root as a read-only key, the relay mirrors release 1"
+fc_pass "enrolled at the root as a relay key, the relay mirrors release 1"
 
 FC_AGENT_SEC_ARGS=(--broker-key "$FC_TMP/relay/broker.cert" --key "$FC_TMP/behind/agent.cert_secret")
 FC_AGENT_BROKER="$RELAY" fc_agent_run b1 --timeout 60 ||
   fc_fail "the agent behind the relay failed: $(tail -5 "$FC_TMP/b1.log")"
 diff -r "$src" "$FC_TMP/b1/install/current/" || fc_fail "the tree behind the relay differs"
 fc_pass "an agent enrolled at the relay installs the root's release through it over CURVE"
+
+# The relay's key at the root: it reads, it does not publish.
+out=$("$FC_CLI_BIN" --broker-key "$FC_TMP/root/broker.cert" --cert "$FC_TMP/relay/broker.cert_secret" \
+  --broker "$FC_SERVICE" --quiet release push "$src" --channel stable --version 2 \
+  --key "$FC_TMP/keys/signing.key" 2>&1) && fc_fail "the relay's key pushed a release: $out"
+echo "$out" | grep -q "needs a publisher key; this key is a relay key" ||
+  fc_fail "the refusal does not say the key is a relay key: $out"
+"$FC_CLI_BIN" keys list --data "$FC_TMP/root" | grep -q '^relay ' || fc_fail "keys list shows no relay key"
+fc_pass "the relay's key cannot push to the root: $(echo "$out" | head -1)"

@@ -165,6 +165,7 @@ static void s_broker_destroy(s_broker_t **self_p)
 }
 
 static fc_relay_serve_fn s_serve_held;
+static fc_relay_revision_fn s_store_revision;
 
 static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config, int *err,
                                 char *text, size_t textsize)
@@ -276,6 +277,7 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
                                 .quiet = config->quiet,
                                 .verbose = config->verbose,
                                 .serve = s_serve_held,
+                                .revision = s_store_revision,
                                 .arg = self};
         self->relay = fc_relay_new(&rc, self->poller, err);
         if (!self->relay) {
@@ -922,6 +924,27 @@ static void s_service_reply(s_broker_t *self, zframe_t *peer, const fc_msg_t *m,
                       fc_strerror((int)reply->code), reply->text);
     }
     s_send(self, peer, m->req, reply_p);
+}
+
+/* fc_relay_revision_fn: an upstream revision, stored and announced as if pushed here (the
+   relay refuses CONFIG_PUSH from its peers; this is its only way in). */
+static int s_store_revision(void *arg, const uint8_t *bytes, size_t len, char *text,
+                            size_t textsize)
+{
+    s_broker_t *self = (s_broker_t *)arg;
+    fc_msg_t *push = fc_msg_new(FC_MSG_CONFIG_PUSH);
+    fc_msg_set_bytes(push, bytes, len);
+    fc_msg_t *ann = NULL;
+    fc_msg_t *reply = fc_config_service_handle(self->config, push, self->epoch, &ann);
+    int err = reply->type == FC_MSG_ERROR ? (int)reply->code : FC_OK;
+    if (err)
+        snprintf(text, textsize, "%s", reply->text);
+    if (ann && fc_msg_publish(&ann, zsock_resolve(self->pub)) == 0)
+        self->stats.announced++;
+    fc_msg_destroy(&ann);
+    fc_msg_destroy(&reply);
+    fc_msg_destroy(&push);
+    return err;
 }
 
 /* CONFIG_PUSH, CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, RESTART_SLOT, AUDIT; and TRUST_PUSH,

@@ -7,6 +7,7 @@
 #include "fc_msg.h"
 #include "fc_requester.h"
 #include "fc_sockopt.h"
+#include "fc_store_config.h"
 
 #include <string.h>
 
@@ -16,7 +17,7 @@
 #define S_REFUSED_RETRY_MS 2000
 
 /* What an upstream request was for; the requester hands it back with the reply. */
-typedef enum { S_HELLO, S_SYNC_ALL, S_SYNC_CHANNEL, S_OBJECT, S_PIECE } s_kind_t;
+typedef enum { S_HELLO, S_SYNC_ALL, S_SYNC_CHANNEL, S_OBJECT, S_CONFIG, S_PIECE } s_kind_t;
 
 typedef struct s_xfer_t s_xfer_t;
 
@@ -118,6 +119,16 @@ static void s_job_free(fc_relay_t *self, s_job_t *job)
 
 /* --- mirroring releases ----------------------------------------------------------------- */
 
+/* Config revisions after the relay's latest: every scope (id ""), as a publisher reads
+   them, since the relay serves agents of every scope. */
+static void s_config_sync(fc_relay_t *self)
+{
+    fc_msg_t *sync = fc_msg_new(FC_MSG_CONFIG_SYNC);
+    sync->serial = fc_store_config_latest(self->cfg.store);
+    if (s_send(self, &sync, S_CONFIG))
+        self->busy++;
+}
+
 static void s_sync_all(fc_relay_t *self)
 {
     if (self->busy) {
@@ -127,6 +138,27 @@ static void s_sync_all(fc_relay_t *self)
     fc_msg_t *sync = fc_msg_new(FC_MSG_SYNC);
     if (s_send(self, &sync, S_SYNC_ALL))
         self->busy++;
+    if (self->cfg.revision)
+        s_config_sync(self);
+}
+
+/* Revisions in order, each stored as CONFIG_PUSH stores it (signature, number, schema); the
+   first refused stops the rest, which could only be refused after it. */
+static void s_on_config_snapshot(fc_relay_t *self, const fc_msg_t *reply)
+{
+    for (size_t i = 0; i < reply->nitems; i++) {
+        char text[FC_MAX_TEXT + 1] = "";
+        int err = self->cfg.revision(self->cfg.arg, reply->items[i].data, reply->items[i].len, text,
+                                     sizeof text);
+        if (err) {
+            zsys_warning("fleetcast-broker: relay: upstream's config revision not stored: %s",
+                         *text ? text : fc_strerror(err));
+            return;
+        }
+        self->stats.revisions++;
+    }
+    if (reply->flag && reply->nitems)
+        s_config_sync(self); /* the snapshot was cut to fit: the rest after what we hold */
 }
 
 static void s_mirror_done(fc_relay_t *self)
@@ -237,6 +269,8 @@ static void s_on_welcome(fc_relay_t *self, const fc_msg_t *reply)
         fc_curve_apply(self->curve, self->sub);
         zsock_set_subscribe(self->sub, FC_TOPIC_RELEASE);
         zsock_set_subscribe(self->sub, FC_TOPIC_HEARTBEAT);
+        if (self->cfg.revision)
+            zsock_set_subscribe(self->sub, FC_TOPIC_CONFIG);
         if (zsock_connect(self->sub, "%s", reply->endpoint) < 0) {
             zsys_error("fleetcast-broker: relay: cannot connect to upstream announcements %s",
                        reply->endpoint);
@@ -477,6 +511,11 @@ static void s_on_reply(fc_relay_t *self, s_job_t *job, fc_msg_t *reply)
         }
         s_mirror_done(self);
         break;
+    case S_CONFIG:
+        if (reply->type == FC_MSG_CONFIG_SNAPSHOT)
+            s_on_config_snapshot(self, reply);
+        s_mirror_done(self);
+        break;
     case S_OBJECT:
         if (reply->type == FC_MSG_OBJECT) {
             int err =
@@ -524,7 +563,8 @@ static void s_handle_sub(fc_relay_t *self)
         fc_msg_t *m = fc_msg_recv_announce(zsock_resolve(self->sub), &err);
         if (!m)
             break;
-        if (m->type == FC_MSG_ANNOUNCE || m->type == FC_MSG_HEARTBEAT)
+        if (m->type == FC_MSG_ANNOUNCE || m->type == FC_MSG_HEARTBEAT ||
+            m->type == FC_MSG_CONFIG_ANNOUNCE)
             s_on_announce(self, m);
         fc_msg_destroy(&m);
     }

@@ -23,6 +23,11 @@ typedef struct fc_relay_t fc_relay_t;
 typedef void(fc_relay_serve_fn)(void *arg, zframe_t *peer, const char *key, uint64_t req,
                                 const uint8_t blob[FC_HASH_LEN], uint64_t offset, uint64_t length);
 
+/* Stores an upstream config revision (signed, as pushed there) as CONFIG_PUSH would, and
+   announces it to the relay's agents. bytes borrowed. fc_error_t; text gets the reason. */
+typedef int(fc_relay_revision_fn)(void *arg, const uint8_t *bytes, size_t len, char *text,
+                                  size_t textsize);
+
 typedef struct {
     const char *upstream;    /* the upstream broker's service endpoint, tcp://HOST:PORT */
     const fc_curve_t *curve; /* client keys for both upstream sockets (read here); NULL: plain */
@@ -32,7 +37,8 @@ typedef struct {
     bool quiet;
     bool verbose;
     fc_relay_serve_fn *serve;
-    void *arg; /* handed to serve */
+    fc_relay_revision_fn *revision; /* NULL: config is not mirrored */
+    void *arg;                      /* handed to serve and revision */
 } fc_relay_config_t;
 
 /* Connects to the upstream (a DEALER through fc_requester; the SUB once WELCOME names the
@@ -63,6 +69,7 @@ const char *fc_relay_upstream(const fc_relay_t *self);
 
 typedef struct {
     uint64_t mirrored;     /* releases stored from upstream */
+    uint64_t revisions;    /* config revisions stored from upstream */
     uint64_t objects;      /* manifest objects fetched */
     uint64_t pieces;       /* blob pieces fetched */
     uint64_t piece_bytes;  /* their bytes */

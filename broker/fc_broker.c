@@ -166,6 +166,7 @@ static void s_broker_destroy(s_broker_t **self_p)
 
 static fc_relay_serve_fn s_serve_held;
 static fc_relay_revision_fn s_store_revision;
+static fc_relay_revision_fn s_store_trust;
 
 static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config, int *err,
                                 char *text, size_t textsize)
@@ -278,6 +279,7 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
                                 .verbose = config->verbose,
                                 .serve = s_serve_held,
                                 .revision = s_store_revision,
+                                .trust = s_store_trust,
                                 .arg = self};
         self->relay = fc_relay_new(&rc, self->poller, err);
         if (!self->relay) {
@@ -936,6 +938,26 @@ static int s_store_revision(void *arg, const uint8_t *bytes, size_t len, char *t
     fc_msg_set_bytes(push, bytes, len);
     fc_msg_t *ann = NULL;
     fc_msg_t *reply = fc_config_service_handle(self->config, push, self->epoch, &ann);
+    int err = reply->type == FC_MSG_ERROR ? (int)reply->code : FC_OK;
+    if (err)
+        snprintf(text, textsize, "%s", reply->text);
+    if (ann && fc_msg_publish(&ann, zsock_resolve(self->pub)) == 0)
+        self->stats.announced++;
+    fc_msg_destroy(&ann);
+    fc_msg_destroy(&reply);
+    fc_msg_destroy(&push);
+    return err;
+}
+
+/* fc_relay_revision_fn: an upstream trusted-key list, stored and announced as if pushed
+   here. */
+static int s_store_trust(void *arg, const uint8_t *bytes, size_t len, char *text, size_t textsize)
+{
+    s_broker_t *self = (s_broker_t *)arg;
+    fc_msg_t *push = fc_msg_new(FC_MSG_TRUST_PUSH);
+    fc_msg_set_bytes(push, bytes, len);
+    fc_msg_t *ann = NULL;
+    fc_msg_t *reply = fc_trust_service_handle(self->store, push, self->epoch, self->quiet, &ann);
     int err = reply->type == FC_MSG_ERROR ? (int)reply->code : FC_OK;
     if (err)
         snprintf(text, textsize, "%s", reply->text);

@@ -17,7 +17,7 @@
 #define S_REFUSED_RETRY_MS 2000
 
 /* What an upstream request was for; the requester hands it back with the reply. */
-typedef enum { S_HELLO, S_SYNC_ALL, S_SYNC_CHANNEL, S_OBJECT, S_CONFIG, S_PIECE } s_kind_t;
+typedef enum { S_HELLO, S_SYNC_ALL, S_SYNC_CHANNEL, S_OBJECT, S_CONFIG, S_TRUST, S_PIECE } s_kind_t;
 
 typedef struct s_xfer_t s_xfer_t;
 
@@ -140,6 +140,31 @@ static void s_sync_all(fc_relay_t *self)
         self->busy++;
     if (self->cfg.revision)
         s_config_sync(self);
+    if (self->cfg.trust) {
+        /* The list after ours, as an agent asks for it (GET_TRUST). */
+        uint64_t serial = 0;
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        fc_store_trust_latest(self->cfg.store, &serial, &bytes, &len);
+        free(bytes);
+        fc_msg_t *get = fc_msg_new(FC_MSG_GET_TRUST);
+        get->serial = serial;
+        if (s_send(self, &get, S_TRUST))
+            self->busy++;
+    }
+}
+
+static void s_on_trust(fc_relay_t *self, const fc_msg_t *reply)
+{
+    if (!reply->bytes_len)
+        return; /* none newer than ours */
+    char text[FC_MAX_TEXT + 1] = "";
+    int err = self->cfg.trust(self->cfg.arg, reply->bytes, reply->bytes_len, text, sizeof text);
+    if (err)
+        zsys_warning("fleetcast-broker: relay: upstream's trusted-key list %llu not stored: %s",
+                     (unsigned long long)reply->serial, *text ? text : fc_strerror(err));
+    else
+        self->stats.trust_lists++;
 }
 
 /* Revisions in order, each stored as CONFIG_PUSH stores it (signature, number, schema); the
@@ -271,6 +296,8 @@ static void s_on_welcome(fc_relay_t *self, const fc_msg_t *reply)
         zsock_set_subscribe(self->sub, FC_TOPIC_HEARTBEAT);
         if (self->cfg.revision)
             zsock_set_subscribe(self->sub, FC_TOPIC_CONFIG);
+        if (self->cfg.trust)
+            zsock_set_subscribe(self->sub, FC_TOPIC_TRUST);
         if (zsock_connect(self->sub, "%s", reply->endpoint) < 0) {
             zsys_error("fleetcast-broker: relay: cannot connect to upstream announcements %s",
                        reply->endpoint);
@@ -511,6 +538,11 @@ static void s_on_reply(fc_relay_t *self, s_job_t *job, fc_msg_t *reply)
         }
         s_mirror_done(self);
         break;
+    case S_TRUST:
+        if (reply->type == FC_MSG_TRUST)
+            s_on_trust(self, reply);
+        s_mirror_done(self);
+        break;
     case S_CONFIG:
         if (reply->type == FC_MSG_CONFIG_SNAPSHOT)
             s_on_config_snapshot(self, reply);
@@ -564,7 +596,7 @@ static void s_handle_sub(fc_relay_t *self)
         if (!m)
             break;
         if (m->type == FC_MSG_ANNOUNCE || m->type == FC_MSG_HEARTBEAT ||
-            m->type == FC_MSG_CONFIG_ANNOUNCE)
+            m->type == FC_MSG_CONFIG_ANNOUNCE || m->type == FC_MSG_TRUST_ANNOUNCE)
             s_on_announce(self, m);
         fc_msg_destroy(&m);
     }

@@ -38,7 +38,10 @@ typedef struct {
     bool verbose;
     fc_relay_serve_fn *serve;
     fc_relay_revision_fn *revision; /* NULL: config is not mirrored */
-    void *arg;                      /* handed to serve and revision */
+    /* Stores an upstream trusted-key list (sealed, as pushed there) as TRUST_PUSH would,
+       and announces it; same contract. NULL: trust lists are not mirrored. */
+    fc_relay_revision_fn *trust;
+    void *arg; /* handed to serve and revision */
 } fc_relay_config_t;
 
 /* Connects to the upstream (a DEALER through fc_requester; the SUB once WELCOME names the
@@ -70,6 +73,7 @@ const char *fc_relay_upstream(const fc_relay_t *self);
 typedef struct {
     uint64_t mirrored;     /* releases stored from upstream */
     uint64_t revisions;    /* config revisions stored from upstream */
+    uint64_t trust_lists;  /* trusted-key lists stored from upstream */
     uint64_t objects;      /* manifest objects fetched */
     uint64_t pieces;       /* blob pieces fetched */
     uint64_t piece_bytes;  /* their bytes */

@@ -165,6 +165,7 @@ static void s_broker_destroy(s_broker_t **self_p)
 }
 
 static fc_relay_serve_fn s_serve_held;
+static fc_relay_refuse_fn s_refuse_held;
 static fc_relay_revision_fn s_store_revision;
 static fc_relay_revision_fn s_store_trust;
 
@@ -278,6 +279,7 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
                                 .quiet = config->quiet,
                                 .verbose = config->verbose,
                                 .serve = s_serve_held,
+                                .refuse = s_refuse_held,
                                 .revision = s_store_revision,
                                 .trust = s_store_trust,
                                 .arg = self};
@@ -497,6 +499,12 @@ static void s_serve_held(void *arg, zframe_t *peer, const char *key, uint64_t re
                          const uint8_t blob[FC_HASH_LEN], uint64_t offset, uint64_t length)
 {
     s_serve_chunk((s_broker_t *)arg, peer, key, req, blob, offset, length);
+}
+
+/* fc_relay_refuse_fn: a held GET_CHUNK whose blob the relay could not fetch. */
+static void s_refuse_held(void *arg, zframe_t *peer, uint64_t req, int code, const char *text)
+{
+    s_error((s_broker_t *)arg, peer, req, code, "%s", text);
 }
 
 static void s_on_get_chunk(s_broker_t *self, zframe_t *peer, const char *key, fc_msg_t *m)

@@ -45,7 +45,8 @@ struct s_xfer_t {
     uint64_t size, npieces, have;
     uint8_t *state; /* per piece: 0 needed, 1 asked for, 2 stored */
     size_t inflight;
-    zlistx_t *held; /* s_held_t */
+    zlistx_t *held;     /* s_held_t */
+    zhashx_t *held_ids; /* "peer-hex/req" of each held request: a re-send is held once */
 };
 
 struct fc_relay_t {
@@ -347,16 +348,24 @@ static void s_xfer_end(fc_relay_t *self, s_xfer_t *x)
     for (s_held_t *h = zlistx_first(x->held); h; h = zlistx_next(x->held))
         s_held_free(&h);
     zlistx_destroy(&x->held);
+    zhashx_destroy(&x->held_ids);
     free(x->state);
     zhashx_delete(self->xfers, x->hex);
     free(x);
 }
 
-static void s_xfer_fail(fc_relay_t *self, s_xfer_t *x, const char *why)
+/* The held requests get an ERROR (code: the upstream's, or the local one), so their agents
+   retry after their error delay rather than wait; the next request starts it again. */
+static void s_xfer_fail(fc_relay_t *self, s_xfer_t *x, int code, const char *why)
 {
     zsys_warning("fleetcast-broker: relay: blob %s from %s: %s; fetched again when an agent asks",
                  x->hex, self->upstream, why);
     self->stats.blobs_failed++;
+    char text[FC_MAX_TEXT + 1];
+    snprintf(text, sizeof text, "blob %.16s...: this relay could not fetch it from %s: %s", x->hex,
+             self->upstream, why);
+    for (s_held_t *h = zlistx_first(x->held); h && self->cfg.refuse; h = zlistx_next(x->held))
+        self->cfg.refuse(self->cfg.arg, h->peer, h->req, code, text);
     s_xfer_end(self, x);
 }
 
@@ -366,7 +375,7 @@ static void s_xfer_finish(fc_relay_t *self, s_xfer_t *x)
 {
     int err = fc_store_blob_commit(self->cfg.store, x->blob, x->size);
     if (err) {
-        s_xfer_fail(self, x,
+        s_xfer_fail(self, x, err,
                     err == FC_EHASH ? "content does not match its hash; discarded"
                                     : fc_strerror(err));
         return;
@@ -420,6 +429,7 @@ static s_xfer_t *s_xfer_new(fc_relay_t *self, const uint8_t blob[FC_HASH_LEN], u
     x->npieces = (size + FC_CHUNK_SIZE - 1) / FC_CHUNK_SIZE;
     x->state = zmalloc(x->npieces);
     x->held = zlistx_new();
+    x->held_ids = zhashx_new();
     for (uint64_t i = 0; i < x->npieces; i++) {
         uint64_t off = i * FC_CHUNK_SIZE, end = off + s_piece_len(x, i);
         for (size_t r = 0; r < nranges; r++)
@@ -445,7 +455,7 @@ static void s_on_piece(fc_relay_t *self, s_job_t *job, const fc_msg_t *reply)
         snprintf(why, sizeof why, "upstream answered %s%s%s", fc_msg_type_name(reply->type),
                  reply->type == FC_MSG_ERROR ? ": " : " not matching the request",
                  reply->type == FC_MSG_ERROR ? reply->text : "");
-        s_xfer_fail(self, x, why);
+        s_xfer_fail(self, x, reply->type == FC_MSG_ERROR ? (int)reply->code : FC_EPROTO, why);
         return;
     }
     uint8_t hash[FC_HASH_LEN];
@@ -453,7 +463,7 @@ static void s_on_piece(fc_relay_t *self, s_job_t *job, const fc_msg_t *reply)
     int err =
         fc_store_put_chunk(self->cfg.store, x->blob, off, zframe_data(reply->data), len, hash);
     if (err) {
-        s_xfer_fail(self, x, fc_strerror(err));
+        s_xfer_fail(self, x, err, fc_strerror(err));
         return;
     }
     self->stats.pieces++;
@@ -485,10 +495,13 @@ bool fc_relay_hold(fc_relay_t *self, zframe_t *peer, const char *key, uint64_t r
         }
     }
     /* A re-sent request already held is not held twice. */
-    for (s_held_t *h = zlistx_first(x->held); h; h = zlistx_next(x->held))
-        if (h->req == req && zframe_eq(h->peer, peer))
-            return true;
+    char *peer_hex = zframe_strhex(peer), id[2 * 256 + 32];
+    snprintf(id, sizeof id, "%.512s/%llu", peer_hex ? peer_hex : "", (unsigned long long)req);
+    free(peer_hex);
+    if (zhashx_lookup(x->held_ids, id))
+        return true;
     if (zlistx_size(x->held) < FC_RELAY_MAX_PARKED) {
+        zhashx_insert(x->held_ids, id, (void *)1);
         s_held_t *h = zmalloc(sizeof *h);
         h->peer = zframe_dup(peer);
         snprintf(h->key, sizeof h->key, "%s", key ? key : "");

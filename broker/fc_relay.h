@@ -23,6 +23,10 @@ typedef struct fc_relay_t fc_relay_t;
 typedef void(fc_relay_serve_fn)(void *arg, zframe_t *peer, const char *key, uint64_t req,
                                 const uint8_t blob[FC_HASH_LEN], uint64_t offset, uint64_t length);
 
+/* Answers a held GET_CHUNK with ERROR code and text: its blob could not be fetched. */
+typedef void(fc_relay_refuse_fn)(void *arg, zframe_t *peer, uint64_t req, int code,
+                                 const char *text);
+
 /* Stores an upstream config revision (signed, as pushed there) as CONFIG_PUSH would, and
    announces it to the relay's agents. bytes borrowed. fc_error_t; text gets the reason. */
 typedef int(fc_relay_revision_fn)(void *arg, const uint8_t *bytes, size_t len, char *text,
@@ -37,6 +41,7 @@ typedef struct {
     bool quiet;
     bool verbose;
     fc_relay_serve_fn *serve;
+    fc_relay_refuse_fn *refuse;
     fc_relay_revision_fn *revision; /* NULL: config is not mirrored */
     /* Stores an upstream trusted-key list (sealed, as pushed there) as TRUST_PUSH would,
        and announces it; same contract. NULL: trust lists are not mirrored. */

@@ -11,6 +11,7 @@
 #include "fc_manifest.h"
 #include "fc_msg.h"
 #include "fc_peers.h"
+#include "fc_relay.h"
 #include "fc_rollout_service.h"
 #include "fc_sockopt.h"
 #include "fc_stamp.h"
@@ -97,6 +98,7 @@ typedef struct {
        refused in the handshake logged. NULL if a monitor could not be set up. */
     fc_peers_t *service_peers;
     fc_peers_t *announce_peers;
+    fc_relay_t *relay; /* this broker relays an upstream's releases (fc_relay.h); NULL: root */
 } s_broker_t;
 
 struct fc_broker_t {
@@ -146,6 +148,7 @@ static void s_broker_destroy(s_broker_t **self_p)
     s_broker_t *self = *self_p;
     if (!self)
         return;
+    fc_relay_destroy(&self->relay); /* before the poller it is registered with */
     zpoller_destroy(&self->poller);
     fc_view_feed_destroy(&self->feed);
     fc_peers_destroy(&self->service_peers);
@@ -165,6 +168,11 @@ static void s_broker_destroy(s_broker_t **self_p)
     free(self);
     *self_p = NULL;
 }
+
+static fc_relay_serve_fn s_serve_held;
+static fc_relay_refuse_fn s_refuse_held;
+static fc_relay_revision_fn s_store_revision;
+static fc_relay_revision_fn s_store_trust;
 
 static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config, int *err,
                                 char *text, size_t textsize)
@@ -267,6 +275,27 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
     if (config->view_hub)
         self->feed =
             fc_view_feed_new(config->view_hub, self->store, self->chunks, self->service_peers);
+    if (config->upstream) {
+        fc_relay_config_t rc = {.upstream = config->upstream,
+                                .curve = config->upstream_curve,
+                                .store = self->store,
+                                .pub = zsock_resolve(self->pub),
+                                .epoch = self->epoch,
+                                .quiet = config->quiet,
+                                .verbose = config->verbose,
+                                .serve = s_serve_held,
+                                .refuse = s_refuse_held,
+                                .revision = s_store_revision,
+                                .trust = s_store_trust,
+                                .arg = self};
+        self->relay = fc_relay_new(&rc, self->poller, err);
+        if (!self->relay) {
+            snprintf(text, textsize, "cannot connect to the upstream broker %s: %s",
+                     config->upstream, fc_strerror(*err));
+            s_broker_destroy(&self);
+            return NULL;
+        }
+    }
     return self;
 }
 
@@ -390,7 +419,8 @@ static bool s_peer_ignored(s_broker_t *self, zframe_t *peer, const char *key)
 
 static void s_on_hello(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
-    /* The codec let in only a role of fc_role.h: a publisher's HELLO records nothing. */
+    /* The codec let in only a role of fc_role.h: a publisher's or relay's HELLO records
+       nothing. */
     if (m->role == FC_ROLE_AGENT &&
         (fc_store_agent_seen(self->store, m->id, m->channel) != FC_OK ||
          (*m->group && fc_store_agent_group_set(self->store, m->id, m->group) != FC_OK))) {
@@ -460,15 +490,36 @@ static void s_on_release_get(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
+static void s_serve_chunk(s_broker_t *self, zframe_t *peer, const char *key, uint64_t req,
+                          const uint8_t blob[FC_HASH_LEN], uint64_t offset, uint64_t length)
+{
+    char text[FC_MAX_TEXT];
+    int err = fc_chunks_get(self->chunks, peer, key, req, blob, offset, length, text, sizeof text);
+    if (err)
+        s_error(self, peer, req, err, "%s", text);
+}
+
+/* fc_relay_serve_fn: a GET_CHUNK the relay held until its blob crossed the upstream link. */
+static void s_serve_held(void *arg, zframe_t *peer, const char *key, uint64_t req,
+                         const uint8_t blob[FC_HASH_LEN], uint64_t offset, uint64_t length)
+{
+    s_serve_chunk((s_broker_t *)arg, peer, key, req, blob, offset, length);
+}
+
+/* fc_relay_refuse_fn: a held GET_CHUNK whose blob the relay could not fetch. */
+static void s_refuse_held(void *arg, zframe_t *peer, uint64_t req, int code, const char *text)
+{
+    s_error((s_broker_t *)arg, peer, req, code, "%s", text);
+}
+
 static void s_on_get_chunk(s_broker_t *self, zframe_t *peer, const char *key, fc_msg_t *m)
 {
     char hex[2 * FC_HASH_LEN + 1];
     zhashx_update(self->served, fc_hash_hex(m->blob, hex), (void *)(uintptr_t)time(NULL));
-    char text[FC_MAX_TEXT];
-    int err = fc_chunks_get(self->chunks, peer, key, m->req, m->blob, m->offset, m->length, text,
-                            sizeof text);
-    if (err)
-        s_error(self, peer, m->req, err, "%s", text);
+    /* A relay holds a request for a blob it has yet to fetch, and serves it once fetched. */
+    if (self->relay && fc_relay_hold(self->relay, peer, key, m->req, m->blob, m->offset, m->length))
+        return;
+    s_serve_chunk(self, peer, key, m->req, m->blob, m->offset, m->length);
 }
 
 static void s_on_upload_query(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
@@ -915,6 +966,47 @@ static void s_service_reply(s_broker_t *self, zframe_t *peer, const fc_msg_t *m,
     s_send(self, peer, m->req, reply_p);
 }
 
+/* fc_relay_revision_fn: an upstream revision, stored and announced as if pushed here (the
+   relay refuses CONFIG_PUSH from its peers; this is its only way in). */
+static int s_store_revision(void *arg, const uint8_t *bytes, size_t len, char *text,
+                            size_t textsize)
+{
+    s_broker_t *self = (s_broker_t *)arg;
+    fc_msg_t *push = fc_msg_new(FC_MSG_CONFIG_PUSH);
+    fc_msg_set_bytes(push, bytes, len);
+    fc_msg_t *ann = NULL;
+    fc_msg_t *reply = fc_config_service_handle(self->config, push, self->epoch, &ann);
+    int err = reply->type == FC_MSG_ERROR ? (int)reply->code : FC_OK;
+    if (err)
+        snprintf(text, textsize, "%s", reply->text);
+    if (ann && fc_msg_publish(&ann, zsock_resolve(self->pub)) == 0)
+        self->stats.announced++;
+    fc_msg_destroy(&ann);
+    fc_msg_destroy(&reply);
+    fc_msg_destroy(&push);
+    return err;
+}
+
+/* fc_relay_revision_fn: an upstream trusted-key list, stored and announced as if pushed
+   here. */
+static int s_store_trust(void *arg, const uint8_t *bytes, size_t len, char *text, size_t textsize)
+{
+    s_broker_t *self = (s_broker_t *)arg;
+    fc_msg_t *push = fc_msg_new(FC_MSG_TRUST_PUSH);
+    fc_msg_set_bytes(push, bytes, len);
+    fc_msg_t *ann = NULL;
+    fc_msg_t *reply = fc_trust_service_handle(self->store, push, self->epoch, self->quiet, &ann);
+    int err = reply->type == FC_MSG_ERROR ? (int)reply->code : FC_OK;
+    if (err)
+        snprintf(text, textsize, "%s", reply->text);
+    if (ann && fc_msg_publish(&ann, zsock_resolve(self->pub)) == 0)
+        self->stats.announced++;
+    fc_msg_destroy(&ann);
+    fc_msg_destroy(&reply);
+    fc_msg_destroy(&push);
+    return err;
+}
+
 /* CONFIG_PUSH, CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, RESTART_SLOT, AUDIT; and TRUST_PUSH,
    GET_TRUST (fc_trust_service.c). */
 static void s_on_config(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
@@ -1027,6 +1119,17 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
     if (refused) {
         self->stats.denied += refused == FC_EPERM;
         s_error(self, peer, m->req, refused, "%s", text);
+        fc_msg_destroy(&m);
+        zframe_destroy(&peer);
+        return;
+    }
+    if (self->relay && fc_relay_refuses(m->type)) {
+        /* Everything a relay holds is the root's, signed there: writes go to the root. */
+        s_error(self, peer, m->req, FC_EPERM,
+                "%s refused: this broker is a relay of %s; publisher operations go to the root "
+                "broker (fleetcast --broker %s)",
+                fc_msg_type_name(m->type), fc_relay_upstream(self->relay),
+                fc_relay_upstream(self->relay));
         fc_msg_destroy(&m);
         zframe_destroy(&peer);
         return;
@@ -1250,8 +1353,12 @@ void fc_broker_actor(zsock_t *pipe, void *args)
             wait = 1;
         if (self->feed)
             wait = fc_view_feed_wait(self->feed, now, wait);
+        if (self->relay)
+            wait = fc_relay_tick(self->relay, wait);
         void *which = zpoller_wait(self->poller, wait);
-        if (which == self->pipe)
+        if (self->relay && fc_relay_handle(self->relay, which))
+            fc_chunks_pump(self->chunks); /* held requests it served */
+        else if (which == self->pipe)
             s_handle_pipe(self);
         else if (which == self->router)
             s_handle_router(self);

@@ -2,6 +2,7 @@
 #ifndef FC_BROKER_H
 #define FC_BROKER_H
 
+#include "fc_curve.h"
 #include "fc_key.h"
 #include <czmq.h>
 #include <stdbool.h>
@@ -59,6 +60,12 @@ typedef struct {
     /* Where the fleet view and counters for the HTTP endpoint go (fc_view_feed.h); borrowed,
        must outlive the broker. NULL: none built. */
     fc_view_hub_t *view_hub;
+    /* A relay (fc_relay.h): the upstream broker's service endpoint, whose releases this
+       broker mirrors and whose blobs it fetches when its agents ask; publisher operations
+       are refused naming it. NULL: a root broker. */
+    const char *upstream;
+    /* The upstream link's CURVE client keys (read here; NULL: plain, --insecure). */
+    const fc_curve_t *upstream_curve;
 } fc_broker_config_t;
 
 /* The broker's own certificate, in the data dir but outside keys/: zauth admits every cert

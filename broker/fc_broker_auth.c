@@ -189,7 +189,8 @@ static int s_deny_role(fc_broker_auth_t *self, fc_store_t *store, const char *ke
     snprintf(detail, sizeof detail, "%s refused: key role %s", type, role);
     s_audit_denial(self, store, key, detail);
     if (roles)
-        fc_textf(text, textsize, "%s needs a publisher key; this key is an %s key", type, role);
+        fc_textf(text, textsize, "%s needs a publisher key; this key is %s %s key", type,
+                 strchr("aeiou", role[0]) ? "an" : "a", role);
     else
         fc_textf(text, textsize, "%s refused: this key is not enrolled", type);
     return FC_EPERM;

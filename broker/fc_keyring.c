@@ -15,6 +15,9 @@
    tick, unseen by the next stat: such a scan is repeated at the next check. */
 #define S_SETTLE_NS 2000000000LL
 
+/* keys/agents, keys/publishers, keys/relays. */
+#define S_NDIRS 3
+
 typedef struct {
     const char *name;
     int role;
@@ -24,7 +27,7 @@ typedef struct {
 
 struct fc_keyring_t {
     char *keys_dir;
-    s_dir_t dirs[2];
+    s_dir_t dirs[S_NDIRS];
     zhashx_t *roles; /* Z85 key -> role bits (as uintptr_t) */
     int64_t next_check_ms;
     bool unsettled;       /* the last scan saw a directory modified just before it */
@@ -69,7 +72,7 @@ static void s_scan_dir(fc_keyring_t *self, const s_dir_t *dir)
 static bool s_changed(fc_keyring_t *self)
 {
     bool changed = self->unsettled;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < S_NDIRS; i++) {
         s_dir_t *dir = &self->dirs[i];
         char path[PATH_MAX];
         s_path(self, dir, path, sizeof path);
@@ -93,7 +96,7 @@ static void s_scan(fc_keyring_t *self)
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     self->unsettled = false;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < S_NDIRS; i++) {
         const s_dir_t *dir = &self->dirs[i];
         long long age = (long long)(now.tv_sec - dir->mtime.tv_sec) * 1000000000LL +
                         (now.tv_nsec - dir->mtime.tv_nsec);
@@ -117,8 +120,9 @@ fc_keyring_t *fc_keyring_new(const char *keys_dir)
     self->keys_dir = strdup(keys_dir);
     self->dirs[0] = (s_dir_t){.name = "agents", .role = FC_ROLE_AGENT};
     self->dirs[1] = (s_dir_t){.name = "publishers", .role = FC_ROLE_PUBLISHER};
+    self->dirs[2] = (s_dir_t){.name = "relays", .role = FC_ROLE_RELAY};
     self->roles = zhashx_new();
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < S_NDIRS; i++) {
         char path[PATH_MAX];
         s_path(self, &self->dirs[i], path, sizeof path);
         if (fc_mkdirs(path, 0750) != 0) {
@@ -172,7 +176,9 @@ bool fc_keyring_allows(int roles, int msg_type)
 {
     if (roles & FC_ROLE_PUBLISHER)
         return true;
-    if (!(roles & FC_ROLE_AGENT))
+    /* A relay follows releases for the agents behind it: today exactly what an agent reads
+       (docs/PROTOCOL.md 3.16); nothing here writes what another peer receives. */
+    if (!(roles & (FC_ROLE_AGENT | FC_ROLE_RELAY)))
         return false;
     /* What an agent sends to follow releases and config and to report: nothing here can
        change what another peer receives. A new type needs a publisher until added here. */
@@ -196,6 +202,8 @@ const char *fc_keyring_role_name(int roles)
 {
     if (roles & FC_ROLE_PUBLISHER)
         return fc_role_name(FC_ROLE_PUBLISHER);
+    if (roles & FC_ROLE_RELAY)
+        return fc_role_name(FC_ROLE_RELAY);
     return (roles & FC_ROLE_AGENT) ? fc_role_name(FC_ROLE_AGENT) : "none";
 }
 
@@ -279,6 +287,12 @@ void fc_keyring_test(bool verbose)
     FC_CHECK(fc_keyring_allows(FC_ROLE_PUBLISHER, FC_MSG_RELEASE_COMMIT));
     FC_CHECK(fc_keyring_allows(FC_ROLE_PUBLISHER, FC_MSG_GET_CHUNK));
     FC_CHECK(fc_keyring_allows(FC_ROLE_ALL, 999));
+    /* A relay key reads what an agent reads, and writes nothing a publisher would. */
+    for (int t = 1; t < FC_MSG_TYPE_MAX; t++)
+        FC_CHECK(fc_keyring_allows(FC_ROLE_RELAY, t) == fc_keyring_allows(FC_ROLE_AGENT, t));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_RELAY, FC_MSG_RELEASE_COMMIT));
+    FC_CHECK(fc_keyring_allows(FC_ROLE_RELAY, FC_MSG_GET_OBJECT));
+    FC_CHECK(streq(fc_keyring_role_name(FC_ROLE_RELAY), "relay"));
     FC_CHECK(streq(fc_keyring_role_name(FC_ROLE_ALL), "publisher"));
     FC_CHECK(streq(fc_keyring_role_name(FC_ROLE_NONE), "none"));
 

@@ -1,5 +1,5 @@
-/* fc_keyring.h: which role each enrolled CURVE key has (DATA/keys/agents and
-   DATA/keys/publishers), re-read when those directories change, and what each role may ask. */
+/* fc_keyring.h: which role each enrolled CURVE key has (DATA/keys/agents, publishers and
+   relays), re-read when those directories change, and what each role may ask. */
 #ifndef FC_KEYRING_H
 #define FC_KEYRING_H
 
@@ -11,7 +11,7 @@
 /* A key's roles are a set of fc_role_t, each value a bit of its own (fc_role.h): an OR of
    FC_ROLE_AGENT and FC_ROLE_PUBLISHER, FC_ROLE_NONE (0) for none. A publisher may also do
    everything an agent may. */
-#define FC_ROLE_ALL (FC_ROLE_AGENT | FC_ROLE_PUBLISHER)
+#define FC_ROLE_ALL (FC_ROLE_AGENT | FC_ROLE_PUBLISHER | FC_ROLE_RELAY)
 
 /* The two directories are looked at (stat) at most this often, and re-read only when one
    of them changed: a copied-in or removed cert counts within about a second. */
@@ -39,7 +39,7 @@ size_t fc_keyring_size(const fc_keyring_t *self);
    agents get an allow-list of read and report types; everything else, unknown types
    included, needs the publisher role. */
 bool fc_keyring_allows(int roles, int msg_type);
-/* "agent", "publisher", "agent+publisher" or "none". */
+/* The most capable role of the set: "publisher", "relay", "agent" or "none". */
 const char *fc_keyring_role_name(int roles);
 
 void fc_keyring_test(bool verbose);

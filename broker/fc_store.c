@@ -435,8 +435,11 @@ static int s_insert_release(fc_store_t *self, const fc_manifest_t *m, const uint
     return fc_store_step_done(st);
 }
 
-int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t len,
-                            fc_release_info_t *info, uint64_t *seq, char *text, size_t textsize)
+/* need_blobs: a publisher's commit needs every blob here; a relay's mirror fetches them
+   when an agent first asks (fc_relay.c), so it stores the manifest without them. */
+static int s_release_commit(fc_store_t *self, const uint8_t *manifest, size_t len,
+                            fc_release_info_t *info, uint64_t *seq, char *text, size_t textsize,
+                            bool need_blobs)
 {
     *seq = 0;
     if (text && textsize)
@@ -465,7 +468,7 @@ int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
         fc_textf(text, textsize, "serial 0: release serials start at 1");
         err = FC_ESERIAL;
     }
-    if (!err)
+    if (!err && need_blobs)
         err = s_check_blobs(self, m, text, textsize);
     if (!err) {
         fc_store_sync(self, true);
@@ -518,6 +521,18 @@ int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
         s_info_from_manifest(info, m);
     fc_manifest_destroy(&m);
     return err;
+}
+
+int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t len,
+                            fc_release_info_t *info, uint64_t *seq, char *text, size_t textsize)
+{
+    return s_release_commit(self, manifest, len, info, seq, text, textsize, true);
+}
+
+int fc_store_release_mirror(fc_store_t *self, const uint8_t *manifest, size_t len,
+                            fc_release_info_t *info, uint64_t *seq, char *text, size_t textsize)
+{
+    return s_release_commit(self, manifest, len, info, seq, text, textsize, false);
 }
 
 int fc_store_latest(fc_store_t *self, const char *channel, fc_release_info_t *info,

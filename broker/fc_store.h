@@ -134,6 +134,11 @@ size_t fc_store_corrupt_count(fc_store_t *self);
    one-line reason on failure. manifest is borrowed. */
 int fc_store_release_commit(fc_store_t *self, const uint8_t *manifest, size_t len,
                             fc_release_info_t *info, uint64_t *seq, char *text, size_t textsize);
+/* A relay's copy of an upstream release (fc_relay.h): as fc_store_release_commit, with
+   its format-3 objects stored first, but without its blobs, which the relay fetches when an
+   agent first asks for them. The signature is checked as there; agents check the signer. */
+int fc_store_release_mirror(fc_store_t *self, const uint8_t *manifest, size_t len,
+                            fc_release_info_t *info, uint64_t *seq, char *text, size_t textsize);
 
 /* Latest release of channel: fills *info (may be NULL) and, if manifest is non-NULL, a
    malloc'd copy of its signed manifest (caller frees) in *manifest / *len.

@@ -1,6 +1,7 @@
 /* main.c: fleetcast-broker: parse options, start the broker actor, run until a signal. */
 #include "fc_broker.h"
 #include "fc_conffile.h"
+#include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_hash.h"
@@ -43,7 +44,8 @@ static void s_usage(FILE *out)
             "                        (default " S_DEFAULT_ANNOUNCE ")\n"
             "      --insecure        no CURVE: plain TCP, anyone who can connect may push\n"
             "                        releases and config (local development only; said\n"
-            "                        loudly on stderr at every start)\n"
+            "                        loudly on stderr at every start); a relay's upstream\n"
+            "                        link is plain too\n"
             "      --restart-share PERCENT\n"
             "                        config changes that need a restart: at most PERCENT of\n"
             "                        the agents a revision applies to restart at once (at\n"
@@ -70,6 +72,21 @@ static void s_usage(FILE *out)
             "                        first line, at least 16 bytes) as 'Authorization:\n"
             "                        Bearer TOKEN' or as a Basic password; required unless\n"
             "                        HOST is loopback (127.0.0.0/8)\n"
+            "      --upstream EP     run as a relay of the broker whose service endpoint is\n"
+            "                        EP (tcp://HOST:PORT): mirror its signed releases, fetch\n"
+            "                        their blobs from it when an agent first asks (each piece\n"
+            "                        once, whatever number of agents want it), serve agents\n"
+            "                        as any broker does, refuse publisher operations (they go\n"
+            "                        to EP); config revisions and trusted-key lists are\n"
+            "                        mirrored too. Reports and agent keys are not relayed\n"
+            "                        yet (README, Relays)\n"
+            "      --upstream-key FILE\n"
+            "                        the upstream broker's public cert (its broker.cert);\n"
+            "                        required with --upstream unless --insecure\n"
+            "      --cert FILE       this relay's own key on the upstream link (a secret\n"
+            "                        cert; default DIR/broker.cert_secret), enrolled at the\n"
+            "                        upstream with 'fleetcast keys add-relay' (reads what\n"
+            "                        agents read)\n"
             "  -v, --verbose         log every request to stderr\n"
             "  -h, --help            show this help and exit\n"
             "      --version         print the version and exit\n"
@@ -85,8 +102,9 @@ static void s_usage(FILE *out)
             "DIR/broker.cert_secret (make it once with 'fleetcast keygen --role broker --out\n"
             "DIR'; give DIR/broker.cert to agents and publishers as --broker-key). A ZAP\n"
             "handler admits only the keys enrolled under DIR/keys/agents (may fetch and\n"
-            "report) and DIR/keys/publishers (may also push, commit, change config and read\n"
-            "status and audit): 'fleetcast keys add-agent|add-publisher|revoke KEY --data\n"
+            "report), DIR/keys/relays (relay brokers: read what agents read) and\n"
+            "DIR/keys/publishers (may also push, commit, change config and read status and\n"
+            "audit): 'fleetcast keys add-agent|add-relay|add-publisher|revoke KEY --data\n"
             "DIR', or copy a public .cert file there; changes count within a second, no\n"
             "restart. Without DIR/broker.cert_secret the broker refuses to start.\n"
             "\n"
@@ -124,6 +142,7 @@ int main(int argc, char *argv[])
     const char *stamp_file = NULL;
     uint64_t offline_ms = 0;
     const char *http = NULL, *http_token_file = NULL;
+    const char *upstream = NULL, *upstream_key = NULL, *cert = NULL;
     fc_log_level_t log_level = FC_LOG_INFO;
     fc_log_format_t log_format = FC_LOG_TEXT;
     static const struct option options[] = {{"data", required_argument, NULL, 'd'},
@@ -135,6 +154,9 @@ int main(int argc, char *argv[])
                                             {"offline-after", required_argument, NULL, 'o'},
                                             {"http", required_argument, NULL, 'H'},
                                             {"http-token", required_argument, NULL, 'T'},
+                                            {"upstream", required_argument, NULL, 'U'},
+                                            {"upstream-key", required_argument, NULL, 'K'},
+                                            {"cert", required_argument, NULL, 'c'},
                                             {"verbose", no_argument, NULL, 'v'},
                                             {"help", no_argument, NULL, 'h'},
                                             {"version", no_argument, NULL, 'V'},
@@ -197,6 +219,19 @@ int main(int argc, char *argv[])
         case 'T':
             http_token_file = optarg;
             break;
+        case 'U':
+            if (fc_optval_endpoint("--upstream", optarg, 0, msg, sizeof msg)) {
+                fprintf(stderr, "fleetcast-broker: %s%s\n", s_where(), msg);
+                return 2;
+            }
+            upstream = optarg;
+            break;
+        case 'K':
+            upstream_key = optarg;
+            break;
+        case 'c':
+            cert = optarg;
+            break;
         case 'v':
             verbose = true;
             break;
@@ -228,6 +263,16 @@ int main(int argc, char *argv[])
     }
     if (!data || !*data) {
         fprintf(stderr, "fleetcast-broker: --data DIR is required\n" S_SEE_HELP);
+        return 2;
+    }
+    if ((upstream_key || cert) && !upstream) {
+        fprintf(stderr, "fleetcast-broker: --%s needs --upstream\n",
+                upstream_key ? "upstream-key" : "cert");
+        return 2;
+    }
+    if (upstream && !insecure && !upstream_key) {
+        fprintf(stderr, "fleetcast-broker: --upstream needs --upstream-key FILE (the upstream "
+                        "broker's broker.cert), or --insecure\n");
         return 2;
     }
     if (http_token_file && !http) {
@@ -295,7 +340,26 @@ int main(int argc, char *argv[])
     sigemptyset(&hup.sa_mask);
     sigaction(SIGHUP, &hup, NULL);
 
+    /* A relay's key on the upstream link: its own broker key unless told otherwise. */
+    fc_curve_t *upstream_curve = NULL;
+    if (upstream && !insecure) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/" FC_BROKER_CERT_SECRET, data);
+        int cerr = FC_OK;
+        upstream_curve =
+            fc_curve_new_client(cert ? cert : path, upstream_key, &cerr, msg, sizeof msg);
+        if (!upstream_curve) {
+            fc_log(FC_LOG_ERROR, "relay's upstream link: %s", msg);
+            fc_log_zsys_filter(NULL, NULL);
+            fc_refusals_destroy(&refusals);
+            fc_http_destroy(&httpd);
+            fc_view_hub_destroy(&hub);
+            return 1;
+        }
+    }
     fc_broker_config_t config = {.data_dir = data,
+                                 .upstream = upstream,
+                                 .upstream_curve = upstream_curve,
                                  .service = service,
                                  .announce = announce,
                                  .verbose = verbose,
@@ -313,7 +377,8 @@ int main(int argc, char *argv[])
     char text[FC_MAX_TEXT + 1] = "";
     fc_broker_t *broker = fc_broker_new(&config, &err, text, sizeof text);
     if (stamp_file)
-        fc_signkey_wipe(&stamp_key); /* the broker keeps its own copy */
+        fc_signkey_wipe(&stamp_key);   /* the broker keeps its own copy */
+    fc_curve_destroy(&upstream_curve); /* likewise */
     if (!broker) {
         fc_log(FC_LOG_ERROR, "%s", *text ? text : fc_strerror(err));
         fc_log_zsys_filter(NULL, NULL);
@@ -322,9 +387,10 @@ int main(int argc, char *argv[])
         fc_view_hub_destroy(&hub);
         return 1;
     }
-    fc_log(FC_LOG_NOTICE, "version %s serving %s, announcing %s, data %s, %s", fc_version(),
+    fc_log(FC_LOG_NOTICE, "version %s serving %s, announcing %s, data %s, %s%s%s", fc_version(),
            fc_broker_service_endpoint(broker), fc_broker_announce_endpoint(broker), data,
-           insecure ? "INSECURE" : "CURVE (keys in DATA/keys)");
+           insecure ? "INSECURE" : "CURVE (keys in DATA/keys)", upstream ? ", relay of " : "",
+           upstream ? upstream : "");
     if (httpd)
         fc_log(FC_LOG_NOTICE, "HTTP on port %d (%s)", fc_http_port(httpd),
                http_token_file ? "token required" : "loopback, no token");

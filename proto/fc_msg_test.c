@@ -627,6 +627,8 @@ static void s_test_decode_rejects(void)
     for (size_t i = 0; i < sizeof bad_roles / sizeof bad_roles[0]; i++)
         fc_msg_reject(s_hello_with(bad_roles[i]), FC_EPROTO);
     for (int i = FC_ROLE_NONE + 1; i < FC_ROLE_END; i++) {
+        if (!fc_role_valid((fc_role_t)i))
+            continue; /* a value between the role bits */
         m = fc_msg_accept(s_hello_with(fc_role_name((fc_role_t)i)));
         FC_CHECK(m->role == (fc_role_t)i && !strcmp(m->id, "id") && !strcmp(m->channel, "ch"));
         fc_msg_destroy(&m);

@@ -5,18 +5,21 @@
 
 #include <stdbool.h>
 
-/* X(value, name, meaning): the only list of HELLO roles. docs/PROTOCOL.md (section 3.1)
-   lists the same names and meanings; doc.protocol checks it. Append only: names travel on
-   the wire. The values are distinct bits (1, 2), so that a set of roles, such as those
-   of an enrolled key (broker/fc_keyring.h), is an OR of them; fc_role.c checks it. */
+/* X(value, bit, name, meaning): the only list of HELLO roles. docs/PROTOCOL.md (section
+   3.1) lists the same names and meanings; doc.protocol checks it. Append only: names travel
+   on the wire. Each value is a bit of its own, so that a set of roles, such as those of an
+   enrolled key (broker/fc_keyring.h), is an OR of them; fc_role.c checks it. */
 #define FC_ROLE_TABLE(X)                                                                           \
-    X(FC_ROLE_AGENT, "agent", "a fleet machine's agent: follows releases and config, reports")     \
-    X(FC_ROLE_PUBLISHER, "publisher",                                                              \
-      "an operator's program: pushes releases, config and trust lists, reads status")
+    X(FC_ROLE_AGENT, 1, "agent", "a fleet machine's agent: follows releases and config, reports")  \
+    X(FC_ROLE_PUBLISHER, 2, "publisher",                                                           \
+      "an operator's program: pushes releases, config and trust lists, reads status")              \
+    X(FC_ROLE_RELAY, 4, "relay",                                                                   \
+      "a relay broker: follows releases for the agents behind it (section 3.16)")
 
 /* FC_ROLE_NONE (0) is no role: never on the wire, so a HELLO whose role was never set
-   cannot be encoded. */
-#define FC_ROLE_ENUM(value, name, meaning) value,
+   cannot be encoded. FC_ROLE_END is one past the largest value: values below it that the
+   table does not name (3) are not roles. */
+#define FC_ROLE_ENUM(value, bit, name, meaning) value = bit,
 typedef enum { FC_ROLE_NONE = 0, FC_ROLE_TABLE(FC_ROLE_ENUM) FC_ROLE_END } fc_role_t;
 #undef FC_ROLE_ENUM
 

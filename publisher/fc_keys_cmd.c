@@ -19,7 +19,8 @@
 static const struct {
     fc_role_t role;
     const char *dir;
-} s_role_dirs[] = {{FC_ROLE_AGENT, "agents"}, {FC_ROLE_PUBLISHER, "publishers"}};
+} s_role_dirs[] = {
+    {FC_ROLE_AGENT, "agents"}, {FC_ROLE_PUBLISHER, "publishers"}, {FC_ROLE_RELAY, "relays"}};
 
 /* A usage error: the message (one %s for arg) and exit status 2. */
 static int s_usage(const char *fmt, const char *arg)
@@ -61,7 +62,7 @@ int fc_keygen_cmd(const char *out, const char *role, bool json)
     fc_role_t peer = FC_ROLE_NONE;
     bool broker = streq(role, "broker");
     if (!broker && !fc_role_from_name(role, &peer))
-        return s_usage("--role is publisher, agent or broker, not '%s'", role);
+        return s_usage("--role is publisher, agent, relay or broker, not '%s'", role);
     if (fc_mkdirs(out, 0700) != 0)
         return s_fail("cannot create %s: %s", out, strerror(errno));
     bool signing_made = false, cert_made = false;
@@ -184,7 +185,7 @@ int fc_keys_cmd_run(const char *data, bool json, int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : NULL;
     if (!sub)
-        return s_usage("keys needs add-agent, add-publisher, revoke or list%s", "");
+        return s_usage("keys needs add-agent, add-publisher, add-relay, revoke or list%s", "");
     if (!data)
         return s_usage("keys %s needs --data BROKER_DATA_DIR", sub);
     if (streq(sub, "list")) {
@@ -202,7 +203,8 @@ int fc_keys_cmd_run(const char *data, bool json, int argc, char **argv)
         return 0;
     }
     bool add_agent = streq(sub, "add-agent"), add_pub = streq(sub, "add-publisher");
-    if (!add_agent && !add_pub && !streq(sub, "revoke"))
+    bool add_relay = streq(sub, "add-relay");
+    if (!add_agent && !add_pub && !add_relay && !streq(sub, "revoke"))
         return s_usage("unknown keys command '%s'", sub);
     if (argc != 3)
         return s_usage("keys %s needs one KEY (Z85 key or .cert file)", sub);
@@ -211,7 +213,7 @@ int fc_keys_cmd_run(const char *data, bool json, int argc, char **argv)
     if (err)
         return s_fail("'%s' is not a CURVE key or certificate file (%s)", argv[2],
                       fc_strerror(err));
-    if (!add_agent && !add_pub) {
+    if (!add_agent && !add_pub && !add_relay) {
         s_revoke_t r = {key, 0, 0};
         s_visit(data, s_revoke_one, &r);
         if (r.removed == 0 && r.failed == 0)
@@ -219,7 +221,7 @@ int fc_keys_cmd_run(const char *data, bool json, int argc, char **argv)
         return r.failed ? 1 : 0;
     }
     char dir[PATH_MAX], file[PATH_MAX + 80];
-    size_t which = add_agent ? 0 : 1; /* s_role_dirs */
+    size_t which = add_agent ? 0 : add_pub ? 1 : 2; /* s_role_dirs */
     snprintf(dir, sizeof dir, "%s/keys/%s", data, s_role_dirs[which].dir);
     if (fc_mkdirs(dir, 0750) != 0)
         return s_fail("cannot create %s: %s", dir, strerror(errno));

@@ -216,7 +216,10 @@ static void s_check_release(fc_check_t *self, const char *data_dir, sqlite3_stmt
             fc_check_problem(self, "blob-corrupt", hex,
                              "blob %s corrupt (%s of %s): moved aside by the broker", hex, f->path,
                              where);
-        else if (access(path, F_OK) != 0)
+        else if (access(path, F_OK) != 0 && self->relay) {
+            self->checked_blobs--; /* nothing here to check yet */
+            self->not_fetched++;
+        } else if (access(path, F_OK) != 0)
             fc_check_problem(self, "blob-missing", hex, "blob of %s (%s) is missing", f->path,
                              where);
         else if (fc_check_file_content(path, f, why, sizeof why) != 0)
@@ -346,6 +349,8 @@ static void s_usage(FILE *out)
         "  --expect-latest  agents must run the latest release of their channel and have the\n"
         "                   latest config revision in state/config.json (needs --data)\n"
         "  --channel NAME   channel of agents with nothing installed (default stable)\n"
+        "  --relay          --data is a relay's (fleetcast-broker --upstream): a blob not\n"
+        "                   fetched yet is counted, not a problem; those present are checked\n"
         "  --json           {\"ok\":..,\"problems\":[{\"kind\",\"where\",\"detail\"}],...}\n"
         "Exit status: 0 no problem, 1 problems found, 2 usage error.\n");
 }
@@ -359,6 +364,8 @@ static void s_print(const fc_check_t *c, bool json)
                "problem%s\n",
                c->nproblems ? "FAIL" : "OK", c->checked_releases, c->checked_blobs,
                c->checked_revisions, c->checked_agents, c->nproblems, c->nproblems == 1 ? "" : "s");
+        if (c->relay)
+            printf("relay: %zu blobs not fetched yet\n", c->not_fetched);
         return;
     }
     fc_json_t *j = fc_json_new();
@@ -370,6 +377,8 @@ static void s_print(const fc_check_t *c, bool json)
     fc_json_key_uint(j, "blobs", c->checked_blobs);
     fc_json_key_uint(j, "revisions", c->checked_revisions);
     fc_json_key_uint(j, "agents", c->checked_agents);
+    if (c->relay)
+        fc_json_key_uint(j, "not_fetched", c->not_fetched);
     fc_json_key(j, "problems");
     fc_json_open_array(j);
     for (size_t i = 0; i < c->nproblems; i++) {
@@ -387,10 +396,10 @@ static void s_print(const fc_check_t *c, bool json)
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"data", 1, 0, 'd'},          {"agent", 1, 0, 'a'},
-                                             {"trust", 1, 0, 't'},         {"json", 0, 0, 'j'},
-                                             {"expect-latest", 0, 0, 'e'}, {"channel", 1, 0, 'c'},
-                                             {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option longopts[] = {
+        {"data", 1, 0, 'd'},  {"agent", 1, 0, 'a'},         {"trust", 1, 0, 't'},
+        {"json", 0, 0, 'j'},  {"expect-latest", 0, 0, 'e'}, {"channel", 1, 0, 'c'},
+        {"relay", 0, 0, 'r'}, {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
     fc_check_t c = {.channel = "stable"};
     const char *data = NULL, *trust_path = NULL;
     char **agents = NULL;
@@ -410,6 +419,9 @@ int main(int argc, char **argv)
             break;
         case 'e':
             c.expect_latest = true;
+            break;
+        case 'r':
+            c.relay = true;
             break;
         case 'c':
             c.channel = optarg;

@@ -23,6 +23,10 @@ typedef struct {
     fc_check_latest_t *latest; /* from the broker's database (with --data) */
     size_t nlatest;
     bool have_broker;
+    /* The data dir is a relay's (--relay): a blob its releases name may not be fetched yet
+       (a relay fetches blobs when an agent first asks), which is counted, not a problem. */
+    bool relay;
+    size_t not_fetched;
     uint64_t latest_rev; /* highest config revision (0: none) */
     /* problems: kind, where (a path, blob or release), detail */
     char **kinds, **wheres, **details;

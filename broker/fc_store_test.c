@@ -1270,7 +1270,7 @@ static void s_test_mirror(const char *base)
     FC_CHECK(fc_store_seq(store) == 1);
     uint64_t size;
     uint8_t blob[FC_HASH_LEN];
-    s_blob_id(blob, rc, 3000);
+    fc_test_blob_id(blob, rc, 3000);
     FC_CHECK(fc_store_blob_size(store, blob, &size) == FC_ENOTFOUND); /* not fetched */
     fc_signkey_wipe(&key);
     free(rc);

@@ -848,21 +848,30 @@ static void s_on_status(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
-/* STATUS_SUMMARY: counted in the store, one small reply whatever the fleet size. */
+/* STATUS_SUMMARY: counted in the store, one small reply whatever the fleet size. A request
+   with a limit may be told what was left out; one without (a client from before) is
+   refused rather than sent a summary cut without a word. */
 static void s_on_status_summary(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
+    size_t max = m->limit == 0 || m->limit > FC_MAX_LIST ? FC_MAX_LIST : (size_t)m->limit;
     fc_msg_t *reply = fc_msg_new(FC_MSG_STATUS_SUMMARY_REPLY);
     s_offline_threshold(self, reply);
     int64_t online_since = (int64_t)((reply->time_ms - reply->offline_ms + 999) / 1000);
-    int err = fc_store_view_summary(self->store, m->channel, online_since, S_SUMMARY_REASONS,
-                                    FC_MAX_LIST, &reply->counts, &reply->ncounts);
+    fc_store_left_out_t left;
+    int err = fc_store_view_summary(self->store, m->channel, online_since, S_SUMMARY_REASONS, max,
+                                    m->limit != 0, &reply->counts, &reply->ncounts, &left);
     if (err) {
         fc_msg_destroy(&reply);
         s_error(self, peer, m->req, err,
-                err == FC_ETOOBIG ? "more (channel, version, state) groups than one summary holds"
+                err == FC_ETOOBIG ? "more (channel, version, state) groups or failure reasons "
+                                    "than one summary holds, and this client cannot be told "
+                                    "which were left out: a newer fleetcast says so"
                                   : NULL);
         return;
     }
+    reply->left_out = left.rows;
+    reply->groups_left_out = left.groups;
+    reply->agents_left_out = left.agents;
     s_send(self, peer, m->req, &reply);
 }
 

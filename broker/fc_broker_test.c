@@ -763,6 +763,7 @@ void fc_broker_test(bool verbose)
             m->nagents = 1;
             snprintf(m->agents[0].id, sizeof m->agents[0].id, "many-%05d", k);
             fc_msg_set_str(m->agents[0].channel, sizeof m->agents[0].channel, "wide");
+            snprintf(m->agents[0].version, sizeof m->agents[0].version, "v%05d", k);
             fc_msg_set_str(m->agents[0].state, sizeof m->agents[0].state, "idle");
             s_request(dealer, &m, 1000 + (uint64_t)k);
         }
@@ -789,6 +790,30 @@ void fc_broker_test(bool verbose)
     /* One row per version: agent-1 runs 1.2.3, the batch reported none. */
     FC_CHECK(r->ncounts == 2 && r->counts[0].agents + r->counts[1].agents == 41);
     FC_CHECK(streq(r->counts[0].state, "installed") && streq(r->counts[1].state, "installed"));
+    fc_msg_destroy(&r);
+    /* Each "wide" agent runs a version of its own: FC_MAX_LIST groups in "wide", more in
+       all. A summary request without a limit (a client from before it) is refused rather
+       than cut; one with a limit gets what fits and is told what was left out (issue 19). */
+    m = fc_msg_new(FC_MSG_STATUS_SUMMARY);
+    s_expect_error(dealer, m, 330, FC_ETOOBIG);
+    m = fc_msg_new(FC_MSG_STATUS_SUMMARY);
+    fc_msg_set_str(m->channel, sizeof m->channel, "wide"); /* exactly fits */
+    r = s_call(dealer, m, 331, FC_MSG_STATUS_SUMMARY_REPLY);
+    FC_CHECK(r->ncounts == FC_MAX_LIST && r->left_out == 0);
+    fc_msg_destroy(&r);
+    m = fc_msg_new(FC_MSG_STATUS_SUMMARY);
+    fc_msg_set_str(m->channel, sizeof m->channel, "wide");
+    m->limit = 100;
+    r = s_call(dealer, m, 332, FC_MSG_STATUS_SUMMARY_REPLY);
+    FC_CHECK(r->ncounts == 100 && streq(r->counts[99].version, "v00099"));
+    FC_CHECK(r->left_out == FC_MAX_LIST - 100 && r->groups_left_out == FC_MAX_LIST - 100 &&
+             r->agents_left_out == FC_MAX_LIST - 100);
+    fc_msg_destroy(&r);
+    m = fc_msg_new(FC_MSG_STATUS_SUMMARY);
+    m->limit = FC_MAX_LIST;
+    r = s_call(dealer, m, 333, FC_MSG_STATUS_SUMMARY_REPLY);
+    FC_CHECK(r->ncounts == FC_MAX_LIST && r->groups_left_out > 0 && r->agents_left_out > 0 &&
+             r->left_out >= r->groups_left_out);
     fc_msg_destroy(&r);
 
     s_test_garbage(dealer, broker);

@@ -421,15 +421,52 @@ static void s_test_releases(fc_store_t **store_p, const char *dir, const char *t
     /* The summary: a row per (channel, version, state), offline counted; FC_ETOOBIG rather
        than a summary cut. */
     fc_fleet_count_t *counts;
-    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 10, &counts, &n) == FC_OK && n == 2);
+    fc_store_left_out_t left;
+    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 10, false, &counts, &n, &left) == FC_OK &&
+             n == 2 && left.rows == 0);
     FC_CHECK(!strcmp(counts[0].channel, "beta") && counts[0].agents == 1 &&
              counts[0].offline == 0 && !*counts[0].reason);
     FC_CHECK(!strcmp(counts[1].state, "installed") && counts[1].agents == 1);
     free(counts);
-    FC_CHECK(fc_store_view_summary(store, "beta", INT64_MAX, 5, 10, &counts, &n) == FC_OK &&
+    FC_CHECK(fc_store_view_summary(store, "beta", INT64_MAX, 5, 10, false, &counts, &n, &left) ==
+                 FC_OK &&
              n == 1 && counts[0].offline == 1);
     free(counts);
-    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 1, &counts, &n) == FC_ETOOBIG && !counts);
+    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 1, false, &counts, &n, &left) == FC_ETOOBIG &&
+             !counts);
+    /* A summary that does not fit, to a client that can be told (issue 19): what fits is
+       listed and what is left out counted, groups and reasons alike. Three failed agents
+       more: groups beta, stable/1.0/installed, stable/2.0/failed, stable/2.0/rejected (4)
+       and reasons "disk full" (2 agents), "bad sig" (1). */
+    const char *fails[][3] = {{"f-1", "failed", "disk full"},
+                              {"f-2", "failed", "disk full"},
+                              {"f-3", "rejected", "bad sig"}};
+    for (size_t i = 0; i < 3; i++) {
+        fc_agent_status_t f = {.done = 0};
+        snprintf(f.id, sizeof f.id, "%s", fails[i][0]);
+        snprintf(f.channel, sizeof f.channel, "stable");
+        snprintf(f.version, sizeof f.version, "2.0");
+        snprintf(f.state, sizeof f.state, "%s", fails[i][1]);
+        snprintf(f.message, sizeof f.message, "%s", fails[i][2]);
+        FC_CHECK(fc_store_agent_report(store, &f) == FC_OK);
+    }
+    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 10, false, &counts, &n, &left) == FC_OK &&
+             n == 6 && left.rows == 0 && left.groups == 0 && left.agents == 0);
+    FC_CHECK(streq(counts[4].reason, "disk full") && counts[4].agents == 2);
+    free(counts);
+    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 1, true, &counts, &n, &left) == FC_OK &&
+             n == 1 && streq(counts[0].channel, "beta"));
+    FC_CHECK(left.groups == 3 && left.agents == 4 && left.rows == 3 + 2);
+    free(counts);
+    /* Every group fits, the reasons do not: the old client is refused, the new one told. */
+    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 5, false, &counts, &n, &left) == FC_ETOOBIG);
+    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 5, true, &counts, &n, &left) == FC_OK &&
+             n == 5 && streq(counts[4].reason, "disk full"));
+    FC_CHECK(left.rows == 1 && left.groups == 0 && left.agents == 0);
+    free(counts);
+    FC_CHECK(fc_store_view_summary(store, "stable", 0, 5, 2, true, &counts, &n, &left) == FC_OK &&
+             n == 2 && left.groups == 1 && left.agents == 1 && left.rows == 1 + 2);
+    free(counts);
 
     uint64_t size;
     FC_CHECK(fc_store_blob_size(store, blob_b, &size) == FC_OK && size == blen);

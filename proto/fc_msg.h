@@ -248,6 +248,13 @@ typedef struct {
     bool more;
     fc_fleet_count_t *counts; /* STATUS_SUMMARY_REPLY: at most FC_MAX_LIST */
     size_t ncounts;
+    /* STATUS_SUMMARY_REPLY to a STATUS_SUMMARY with a limit (an optional trailing group,
+       docs/PROTOCOL.md STATUS_SUMMARY): the rows left out (groups and reasons; 0: none, and
+       the group is left off the wire), the (channel, version, state) groups among them and
+       the agents those groups hold. Never a summary cut without saying so. */
+    uint64_t left_out;
+    uint64_t groups_left_out;
+    uint64_t agents_left_out;
 } fc_msg_t;
 
 /* New empty message of the given type; never NULL (aborts on out of memory, like CZMQ). */

@@ -365,6 +365,29 @@ static void s_test_paging(void)
     m->limit = 0;
     FC_CHECK(fc_msg_page_check(m, &limit) != NULL);
     fc_msg_destroy(&m);
+    /* A summary that had to leave rows out says so (issue 19): its optional group carries
+       the rows, groups and agents left out; a summary that holds everything has the bytes
+       it always had. And the request's limit (which allows it) is optional too. */
+    m = fc_msg_sample(FC_MSG_STATUS_SUMMARY_REPLY);
+    msg = fc_msg_encode(m);
+    size_t plain = zframe_size(zmsg_first(msg));
+    zmsg_destroy(&msg);
+    m->left_out = 7;
+    m->groups_left_out = 5;
+    m->agents_left_out = 12000;
+    msg = fc_msg_encode(m);
+    FC_CHECK(zframe_size(zmsg_first(msg)) > plain);
+    fc_msg_destroy(&m);
+    m = fc_msg_accept(msg);
+    FC_CHECK(m->left_out == 7 && m->groups_left_out == 5 && m->agents_left_out == 12000);
+    fc_msg_destroy(&m);
+    m = fc_msg_sample(FC_MSG_STATUS_SUMMARY);
+    m->limit = FC_MAX_LIST;
+    msg = fc_msg_encode(m);
+    fc_msg_destroy(&m);
+    m = fc_msg_accept(msg);
+    FC_CHECK(m->limit == FC_MAX_LIST && streq(m->channel, "beta"));
+    fc_msg_destroy(&m);
 }
 
 static void s_test_rollout_fields(void)

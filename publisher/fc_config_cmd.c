@@ -65,8 +65,15 @@ fc_history_t *fc_cmd_history(const fc_config_cmd_options_t *o, fc_client_t *clie
 fc_msg_t *fc_cmd_call(const fc_config_cmd_options_t *o, fc_client_t *client, fc_msg_t **req_p,
                       fc_msg_type_t want)
 {
-    const char *name = fc_msg_type_name((*req_p)->type);
+    fc_msg_type_t type = (*req_p)->type;
     fc_msg_t *reply = fc_client_call_pages(client, req_p, o->timeout_ms);
+    return fc_cmd_reply(o, client, type, reply, want);
+}
+
+fc_msg_t *fc_cmd_reply(const fc_config_cmd_options_t *o, fc_client_t *client, fc_msg_type_t type,
+                       fc_msg_t *reply, fc_msg_type_t want)
+{
+    const char *name = fc_msg_type_name(type);
     char why[512];
     if (!reply && fc_client_why(client, why, sizeof why)) {
         fc_cmd_fail("%s", why);

@@ -704,14 +704,39 @@ static void s_gc(s_broker_t *self)
     s_log_gc(self, "garbage collection", &res);
 }
 
+/* One positive decimal number, all of text, into *v; false if text is not one. */
+static bool s_decimal(const char *text, size_t len, uint64_t *v)
+{
+    *v = 0;
+    if (len == 0 || len > 19)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (!isdigit((unsigned char)text[i]))
+            return false;
+        *v = *v * 10 + (uint64_t)(text[i] - '0');
+    }
+    return *v > 0;
+}
+
+/* A LIST cursor as LIST_REPLY names it: "SEQ.ID", the position of the last release listed
+   (sequence numbers need not be unique, row ids are); or "SEQ" as brokers before ids were
+   in it named it (every release of that number then counts as listed). */
+static bool s_list_cursor(const char *cursor, uint64_t *seq, uint64_t *id)
+{
+    const char *dot = strchr(cursor, '.');
+    *id = 0;
+    if (!dot)
+        return s_decimal(cursor, strlen(cursor), seq);
+    return s_decimal(cursor, (size_t)(dot - cursor), seq) &&
+           s_decimal(dot + 1, strlen(dot + 1), id);
+}
+
 static void s_on_list(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
     size_t limit;
     const char *why = fc_msg_page_check(m, &limit);
-    char *end = NULL;
-    errno = 0;
-    uint64_t before = *m->cursor ? strtoull(m->cursor, &end, 10) : 0;
-    if (!why && *m->cursor && (errno || *end || !isdigit((unsigned char)*m->cursor) || !before))
+    uint64_t before = 0, before_id = 0;
+    if (!why && *m->cursor && !s_list_cursor(m->cursor, &before, &before_id))
         why = "invalid cursor: not one a LIST_REPLY named";
     if (!why && *m->state)
         why = "LIST takes no state filter";
@@ -721,9 +746,9 @@ static void s_on_list(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     }
     fc_msg_t *reply = fc_msg_new(FC_MSG_LIST_REPLY);
     bool more = false;
-    uint64_t last = 0;
-    int err = fc_store_list_page(self->store, m->channel, before, limit, &reply->releases,
-                                 &reply->nreleases, &more, &last);
+    uint64_t last = 0, last_id = 0;
+    int err = fc_store_list_page(self->store, m->channel, before, before_id, limit,
+                                 &reply->releases, &reply->nreleases, &more, &last, &last_id);
     if (!err && more && !m->limit)
         err = FC_ETOOBIG;
     if (err) {
@@ -737,7 +762,8 @@ static void s_on_list(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     reply->limit = m->limit ? limit : 0;
     reply->more = more;
     if (more)
-        snprintf(reply->cursor, sizeof reply->cursor, "%llu", (unsigned long long)last);
+        snprintf(reply->cursor, sizeof reply->cursor, "%llu.%llu", (unsigned long long)last,
+                 (unsigned long long)last_id);
     s_send(self, peer, m->req, &reply);
 }
 

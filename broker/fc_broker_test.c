@@ -743,6 +743,24 @@ void fc_broker_test(bool verbose)
     m->limit = 5;
     fc_msg_set_str(m->cursor, sizeof m->cursor, "12abc");
     s_expect_error(dealer, m, 323, FC_EINVAL);
+    /* A LIST cursor is "SEQ.ID" (a position in (seq, id) order: seq alone need not be
+       unique), or "SEQ" as older brokers named it; anything else is refused. */
+    const char *bad[] = {"3.x", "3.0", ".5", "3.", "0.1", "3.1.1", "-3.1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        m = fc_msg_new(FC_MSG_LIST);
+        m->limit = 5;
+        fc_msg_set_str(m->cursor, sizeof m->cursor, bad[i]);
+        s_expect_error(dealer, m, 340 + i, FC_EINVAL);
+    }
+    const char *good[] = {"999999.1", "999999"};
+    for (size_t i = 0; i < 2; i++) {
+        m = fc_msg_new(FC_MSG_LIST);
+        m->limit = 5;
+        fc_msg_set_str(m->cursor, sizeof m->cursor, good[i]);
+        r = s_call(dealer, m, 350 + i, FC_MSG_LIST_REPLY);
+        FC_CHECK(r->nreleases == 1 && !r->more);
+        fc_msg_destroy(&r);
+    }
     m = fc_msg_new(FC_MSG_AUDIT);
     m->limit = 5;
     fc_msg_set_str(m->cursor, sizeof m->cursor, "-1");

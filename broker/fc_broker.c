@@ -1008,6 +1008,10 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
     bool have_req = fc_msg_peek_req(zmsg_first(msg), &req);
     uint64_t version = FC_PROTO_VERSION;
     (void)fc_msg_peek_version(zmsg_first(msg), &version);
+    /* Read before decoding takes the frame: a request of a newer program (a type or fields
+       added after this broker) is told to upgrade the broker, not merely "malformed". */
+    char newer[FC_MAX_TEXT - 32];
+    bool is_newer = have_req && fc_msg_peek_newer(zmsg_first(msg), newer, sizeof newer);
     int err = FC_OK;
     fc_msg_t *m = fc_msg_decode(&msg, &err);
     zmsg_destroy(&msg);
@@ -1015,6 +1019,8 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         s_bad_peer(self, peer, key);
         if (have_req && version != FC_PROTO_VERSION)
             s_error_version(self, peer, req, version);
+        else if (is_newer)
+            s_error(self, peer, req, FC_EPROTO, "malformed request: %s", newer);
         else if (have_req)
             s_error(self, peer, req, FC_EPROTO, "malformed request: %s", fc_strerror(err));
         zframe_destroy(&peer);

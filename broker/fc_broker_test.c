@@ -258,6 +258,25 @@ static void s_test_garbage(zsock_t *dealer, fc_broker_t *broker)
     r = s_reply(dealer, 79, FC_MSG_ERROR);
     FC_CHECK(r->code == FC_EPROTO);
     fc_msg_destroy(&r);
+    /* What a newer program sends, in this version: a type added after this broker
+       ([2, 60, 81]), and STATUS_SUMMARY with a field more than it reads ([2, 49, 82, "", 5,
+       6]). Refused as malformed, saying the requester is newer: upgrade the broker. */
+    const uint8_t newtype[] = {0x93, 0x02, 0x3c, 0x51};
+    f = zframe_new(newtype, sizeof newtype);
+    FC_CHECK(zframe_send(&f, dealer, 0) == 0);
+    r = s_reply(dealer, 81, FC_MSG_ERROR);
+    FC_CHECK(r->code == FC_EPROTO && strstr(r->text, "message type 60 is not one this broker") &&
+             strstr(r->text, "upgrade the broker"));
+    fc_msg_destroy(&r);
+    const uint8_t newfields[] = {0x96, 0x02, 0x31, 0x52, 0xa0, 0x05, 0x06};
+    f = zframe_new(newfields, sizeof newfields);
+    FC_CHECK(zframe_send(&f, dealer, 0) == 0);
+    r = s_reply(dealer, 82, FC_MSG_ERROR);
+    FC_CHECK(r->code == FC_EPROTO &&
+             strstr(r->text, "STATUS_SUMMARY with 3 fields after the header, of which this "
+                             "broker reads 2") &&
+             strstr(r->text, "upgrade the broker"));
+    fc_msg_destroy(&r);
     /* The broker still answers. */
     m = fc_msg_new(FC_MSG_HELLO);
     m->role = FC_ROLE_PUBLISHER;
@@ -265,7 +284,7 @@ static void s_test_garbage(zsock_t *dealer, fc_broker_t *broker)
     r = s_call(dealer, m, 80, FC_MSG_WELCOME);
     fc_msg_destroy(&r);
     FC_CHECK(fc_broker_stats(broker, &after) == 0);
-    FC_CHECK(after.malformed - before.malformed == 7);
+    FC_CHECK(after.malformed - before.malformed == 9);
     FC_CHECK(after.requests - before.requests == 1);
 }
 

@@ -7,6 +7,7 @@
 #include "fc_role.h"
 #include "fc_rollout_state.h"
 #include "fc_state.h"
+#include "fc_text.h"
 
 #include <assert.h>
 #include <stddef.h>
@@ -1146,6 +1147,7 @@ static const uint8_t *s_peek_scalar(const uint8_t *p, const uint8_t *end, uint64
 
 /* The three leading scalars of a frame: version, type, req (each set if an unsigned int). */
 static bool s_peek_header(zframe_t *frame, uint64_t out[3]);
+static bool s_peek_array(zframe_t *frame, uint64_t out[3], size_t *count);
 
 bool fc_msg_peek_req(zframe_t *frame, uint64_t *req)
 {
@@ -1166,6 +1168,12 @@ bool fc_msg_peek_version(zframe_t *frame, uint64_t *version)
 }
 
 static bool s_peek_header(zframe_t *frame, uint64_t out[3])
+{
+    size_t count;
+    return s_peek_array(frame, out, &count);
+}
+
+static bool s_peek_array(zframe_t *frame, uint64_t out[3], size_t *count_out)
 {
     /* Only the array header and the three leading scalars, at most 32 bytes: never the
        whole frame. Unpacking a frame of 16 MiB of nils only to read its third element made
@@ -1189,6 +1197,7 @@ static bool s_peek_header(zframe_t *frame, uint64_t out[3])
         return false;
     if (count < 3)
         return false;
+    *count_out = count;
     uint64_t v = 0;
     bool is_u64 = false;
     out[0] = out[1] = UINT64_MAX; /* not an unsigned int: no version matches it */
@@ -1200,6 +1209,30 @@ static bool s_peek_header(zframe_t *frame, uint64_t out[3])
     if (!p || !is_u64)
         return false;
     out[2] = v;
+    return true;
+}
+
+bool fc_msg_peek_newer(zframe_t *frame, char *why, size_t size)
+{
+    uint64_t h[3];
+    size_t count = 0;
+    if (!s_peek_array(frame, h, &count) || h[0] != FC_PROTO_VERSION)
+        return false;
+    if (!s_known(h[1])) {
+        fc_textf(why, size,
+                 "message type %llu is not one this broker knows (it knows 1 to %d): the "
+                 "requesting program is newer than this broker; upgrade the broker",
+                 h[1] == UINT64_MAX ? 0ull : (unsigned long long)h[1], FC_MSG_TYPE_MAX - 1);
+        return true;
+    }
+    size_t known = s_count(s_layouts[h[1]], S_MAX_FIELDS);
+    if (count - 3 <= known)
+        return false;
+    fc_textf(why, size,
+             "%s with %zu fields after the header, of which this broker reads %zu: the "
+             "requesting program is newer than this broker (fields it added later); upgrade "
+             "the broker",
+             s_names[h[1]], count - 3, known);
     return true;
 }
 

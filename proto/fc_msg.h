@@ -379,6 +379,12 @@ bool fc_msg_peek_req(zframe_t *frame, uint64_t *req);
    fc_msg_peek_req (the version is its first scalar), so the broker can tell "another version"
    from garbage and say which version it speaks. */
 bool fc_msg_peek_version(zframe_t *frame, uint64_t *version);
+/* Whether a message the codec refused is, under the same conditions as fc_msg_peek_req and
+   in this protocol version, one from a newer program: a type this codec does not know, or
+   more fields than it reads for its type (optional groups added after it). Then why gets a
+   sentence naming it and "upgrade the broker" (what a broker answers: only a newer program
+   sends such a request; a garbled one is malformed like any other). */
+bool fc_msg_peek_newer(zframe_t *frame, char *why, size_t size);
 /* Receives one whole multipart message but keeps at most keep frames: a peer sending
    thousands of frames cannot make us hold them, and the rest of its message is still
    consumed so the next receive starts on a message boundary. NULL if nothing came. The

@@ -565,10 +565,11 @@ int fc_store_list(fc_store_t *self, const char *channel, size_t max, fc_release_
                   size_t *n)
 {
     bool all = !channel || !*channel;
-    sqlite3_stmt *st = fc_store_prep(self, all ? "SELECT " S_RELEASE_COLS " FROM releases"
-                                                 " ORDER BY seq DESC LIMIT ?"
-                                               : "SELECT " S_RELEASE_COLS " FROM releases"
-                                                 " WHERE channel = ?2 ORDER BY seq DESC LIMIT ?1");
+    sqlite3_stmt *st =
+        fc_store_prep(self, all ? "SELECT " S_RELEASE_COLS " FROM releases"
+                                  " ORDER BY seq DESC, id DESC LIMIT ?"
+                                : "SELECT " S_RELEASE_COLS " FROM releases"
+                                  " WHERE channel = ?2 ORDER BY seq DESC, id DESC LIMIT ?1");
     if (!st)
         return FC_EIO;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)max);

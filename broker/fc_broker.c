@@ -785,14 +785,39 @@ static void s_gc(s_broker_t *self)
     s_log_gc(self, "garbage collection", &res);
 }
 
+/* One positive decimal number, all of text, into *v; false if text is not one. */
+static bool s_decimal(const char *text, size_t len, uint64_t *v)
+{
+    *v = 0;
+    if (len == 0 || len > 19)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (!isdigit((unsigned char)text[i]))
+            return false;
+        *v = *v * 10 + (uint64_t)(text[i] - '0');
+    }
+    return *v > 0;
+}
+
+/* A LIST cursor as LIST_REPLY names it: "SEQ.ID", the position of the last release listed
+   (sequence numbers need not be unique, row ids are); or "SEQ" as brokers before ids were
+   in it named it (every release of that number then counts as listed). */
+static bool s_list_cursor(const char *cursor, uint64_t *seq, uint64_t *id)
+{
+    const char *dot = strchr(cursor, '.');
+    *id = 0;
+    if (!dot)
+        return s_decimal(cursor, strlen(cursor), seq);
+    return s_decimal(cursor, (size_t)(dot - cursor), seq) &&
+           s_decimal(dot + 1, strlen(dot + 1), id);
+}
+
 static void s_on_list(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
     size_t limit;
     const char *why = fc_msg_page_check(m, &limit);
-    char *end = NULL;
-    errno = 0;
-    uint64_t before = *m->cursor ? strtoull(m->cursor, &end, 10) : 0;
-    if (!why && *m->cursor && (errno || *end || !isdigit((unsigned char)*m->cursor) || !before))
+    uint64_t before = 0, before_id = 0;
+    if (!why && *m->cursor && !s_list_cursor(m->cursor, &before, &before_id))
         why = "invalid cursor: not one a LIST_REPLY named";
     if (!why && *m->state)
         why = "LIST takes no state filter";
@@ -802,9 +827,9 @@ static void s_on_list(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     }
     fc_msg_t *reply = fc_msg_new(FC_MSG_LIST_REPLY);
     bool more = false;
-    uint64_t last = 0;
-    int err = fc_store_list_page(self->store, m->channel, before, limit, &reply->releases,
-                                 &reply->nreleases, &more, &last);
+    uint64_t last = 0, last_id = 0;
+    int err = fc_store_list_page(self->store, m->channel, before, before_id, limit,
+                                 &reply->releases, &reply->nreleases, &more, &last, &last_id);
     if (!err && more && !m->limit)
         err = FC_ETOOBIG;
     if (err) {
@@ -818,7 +843,8 @@ static void s_on_list(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     reply->limit = m->limit ? limit : 0;
     reply->more = more;
     if (more)
-        snprintf(reply->cursor, sizeof reply->cursor, "%llu", (unsigned long long)last);
+        snprintf(reply->cursor, sizeof reply->cursor, "%llu.%llu", (unsigned long long)last,
+                 (unsigned long long)last_id);
     s_send(self, peer, m->req, &reply);
 }
 
@@ -929,21 +955,30 @@ static void s_on_status(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
-/* STATUS_SUMMARY: counted in the store, one small reply whatever the fleet size. */
+/* STATUS_SUMMARY: counted in the store, one small reply whatever the fleet size. A request
+   with a limit may be told what was left out; one without (a client from before) is
+   refused rather than sent a summary cut without a word. */
 static void s_on_status_summary(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
+    size_t max = m->limit == 0 || m->limit > FC_MAX_LIST ? FC_MAX_LIST : (size_t)m->limit;
     fc_msg_t *reply = fc_msg_new(FC_MSG_STATUS_SUMMARY_REPLY);
     s_offline_threshold(self, reply);
     int64_t online_since = (int64_t)((reply->time_ms - reply->offline_ms + 999) / 1000);
-    int err = fc_store_view_summary(self->store, m->channel, online_since, S_SUMMARY_REASONS,
-                                    FC_MAX_LIST, &reply->counts, &reply->ncounts);
+    fc_store_left_out_t left;
+    int err = fc_store_view_summary(self->store, m->channel, online_since, S_SUMMARY_REASONS, max,
+                                    m->limit != 0, &reply->counts, &reply->ncounts, &left);
     if (err) {
         fc_msg_destroy(&reply);
         s_error(self, peer, m->req, err,
-                err == FC_ETOOBIG ? "more (channel, version, state) groups than one summary holds"
+                err == FC_ETOOBIG ? "more (channel, version, state) groups or failure reasons "
+                                    "than one summary holds, and this client cannot be told "
+                                    "which were left out: a newer fleetcast says so"
                                   : NULL);
         return;
     }
+    reply->left_out = left.rows;
+    reply->groups_left_out = left.groups;
+    reply->agents_left_out = left.agents;
     s_send(self, peer, m->req, &reply);
 }
 
@@ -1096,6 +1131,10 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
     bool have_req = fc_msg_peek_req(zmsg_first(msg), &req);
     uint64_t version = FC_PROTO_VERSION;
     (void)fc_msg_peek_version(zmsg_first(msg), &version);
+    /* Read before decoding takes the frame: a request of a newer program (a type or fields
+       added after this broker) is told to upgrade the broker, not merely "malformed". */
+    char newer[FC_MAX_TEXT - 32];
+    bool is_newer = have_req && fc_msg_peek_newer(zmsg_first(msg), newer, sizeof newer);
     int err = FC_OK;
     fc_msg_t *m = fc_msg_decode(&msg, &err);
     zmsg_destroy(&msg);
@@ -1103,6 +1142,8 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         s_bad_peer(self, peer, key);
         if (have_req && version != FC_PROTO_VERSION)
             s_error_version(self, peer, req, version);
+        else if (is_newer)
+            s_error(self, peer, req, FC_EPROTO, "malformed request: %s", newer);
         else if (have_req)
             s_error(self, peer, req, FC_EPROTO, "malformed request: %s", fc_strerror(err));
         zframe_destroy(&peer);

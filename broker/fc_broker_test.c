@@ -245,6 +245,25 @@ static void s_test_garbage(zsock_t *dealer, fc_broker_t *broker)
     r = s_reply(dealer, 79, FC_MSG_ERROR);
     FC_CHECK(r->code == FC_EPROTO);
     fc_msg_destroy(&r);
+    /* What a newer program sends, in this version: a type added after this broker
+       ([2, 60, 81]), and STATUS_SUMMARY with a field more than it reads ([2, 49, 82, "", 5,
+       6]). Refused as malformed, saying the requester is newer: upgrade the broker. */
+    const uint8_t newtype[] = {0x93, 0x02, 0x3c, 0x51};
+    f = zframe_new(newtype, sizeof newtype);
+    FC_CHECK(zframe_send(&f, dealer, 0) == 0);
+    r = s_reply(dealer, 81, FC_MSG_ERROR);
+    FC_CHECK(r->code == FC_EPROTO && strstr(r->text, "message type 60 is not one this broker") &&
+             strstr(r->text, "upgrade the broker"));
+    fc_msg_destroy(&r);
+    const uint8_t newfields[] = {0x96, 0x02, 0x31, 0x52, 0xa0, 0x05, 0x06};
+    f = zframe_new(newfields, sizeof newfields);
+    FC_CHECK(zframe_send(&f, dealer, 0) == 0);
+    r = s_reply(dealer, 82, FC_MSG_ERROR);
+    FC_CHECK(r->code == FC_EPROTO &&
+             strstr(r->text, "STATUS_SUMMARY with 3 fields after the header, of which this "
+                             "broker reads 2") &&
+             strstr(r->text, "upgrade the broker"));
+    fc_msg_destroy(&r);
     /* The broker still answers. */
     m = fc_msg_new(FC_MSG_HELLO);
     m->role = FC_ROLE_PUBLISHER;
@@ -252,7 +271,7 @@ static void s_test_garbage(zsock_t *dealer, fc_broker_t *broker)
     r = s_call(dealer, m, 80, FC_MSG_WELCOME);
     fc_msg_destroy(&r);
     FC_CHECK(fc_broker_stats(broker, &after) == 0);
-    FC_CHECK(after.malformed - before.malformed == 7);
+    FC_CHECK(after.malformed - before.malformed == 9);
     FC_CHECK(after.requests - before.requests == 1);
 }
 
@@ -730,6 +749,24 @@ void fc_broker_test(bool verbose)
     m->limit = 5;
     fc_msg_set_str(m->cursor, sizeof m->cursor, "12abc");
     s_expect_error(dealer, m, 323, FC_EINVAL);
+    /* A LIST cursor is "SEQ.ID" (a position in (seq, id) order: seq alone need not be
+       unique), or "SEQ" as older brokers named it; anything else is refused. */
+    const char *bad[] = {"3.x", "3.0", ".5", "3.", "0.1", "3.1.1", "-3.1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        m = fc_msg_new(FC_MSG_LIST);
+        m->limit = 5;
+        fc_msg_set_str(m->cursor, sizeof m->cursor, bad[i]);
+        s_expect_error(dealer, m, 340 + i, FC_EINVAL);
+    }
+    const char *good[] = {"999999.1", "999999"};
+    for (size_t i = 0; i < 2; i++) {
+        m = fc_msg_new(FC_MSG_LIST);
+        m->limit = 5;
+        fc_msg_set_str(m->cursor, sizeof m->cursor, good[i]);
+        r = s_call(dealer, m, 350 + i, FC_MSG_LIST_REPLY);
+        FC_CHECK(r->nreleases == 1 && !r->more);
+        fc_msg_destroy(&r);
+    }
     m = fc_msg_new(FC_MSG_AUDIT);
     m->limit = 5;
     fc_msg_set_str(m->cursor, sizeof m->cursor, "-1");
@@ -750,6 +787,7 @@ void fc_broker_test(bool verbose)
             m->nagents = 1;
             snprintf(m->agents[0].id, sizeof m->agents[0].id, "many-%05d", k);
             fc_msg_set_str(m->agents[0].channel, sizeof m->agents[0].channel, "wide");
+            snprintf(m->agents[0].version, sizeof m->agents[0].version, "v%05d", k);
             fc_msg_set_str(m->agents[0].state, sizeof m->agents[0].state, "idle");
             s_request(dealer, &m, 1000 + (uint64_t)k);
         }
@@ -776,6 +814,30 @@ void fc_broker_test(bool verbose)
     /* One row per version: agent-1 runs 1.2.3, the batch reported none. */
     FC_CHECK(r->ncounts == 2 && r->counts[0].agents + r->counts[1].agents == 41);
     FC_CHECK(streq(r->counts[0].state, "installed") && streq(r->counts[1].state, "installed"));
+    fc_msg_destroy(&r);
+    /* Each "wide" agent runs a version of its own: FC_MAX_LIST groups in "wide", more in
+       all. A summary request without a limit (a client from before it) is refused rather
+       than cut; one with a limit gets what fits and is told what was left out (issue 19). */
+    m = fc_msg_new(FC_MSG_STATUS_SUMMARY);
+    s_expect_error(dealer, m, 330, FC_ETOOBIG);
+    m = fc_msg_new(FC_MSG_STATUS_SUMMARY);
+    fc_msg_set_str(m->channel, sizeof m->channel, "wide"); /* exactly fits */
+    r = s_call(dealer, m, 331, FC_MSG_STATUS_SUMMARY_REPLY);
+    FC_CHECK(r->ncounts == FC_MAX_LIST && r->left_out == 0);
+    fc_msg_destroy(&r);
+    m = fc_msg_new(FC_MSG_STATUS_SUMMARY);
+    fc_msg_set_str(m->channel, sizeof m->channel, "wide");
+    m->limit = 100;
+    r = s_call(dealer, m, 332, FC_MSG_STATUS_SUMMARY_REPLY);
+    FC_CHECK(r->ncounts == 100 && streq(r->counts[99].version, "v00099"));
+    FC_CHECK(r->left_out == FC_MAX_LIST - 100 && r->groups_left_out == FC_MAX_LIST - 100 &&
+             r->agents_left_out == FC_MAX_LIST - 100);
+    fc_msg_destroy(&r);
+    m = fc_msg_new(FC_MSG_STATUS_SUMMARY);
+    m->limit = FC_MAX_LIST;
+    r = s_call(dealer, m, 333, FC_MSG_STATUS_SUMMARY_REPLY);
+    FC_CHECK(r->ncounts == FC_MAX_LIST && r->groups_left_out > 0 && r->agents_left_out > 0 &&
+             r->left_out >= r->groups_left_out);
     fc_msg_destroy(&r);
 
     s_test_garbage(dealer, broker);

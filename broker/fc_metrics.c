@@ -53,6 +53,9 @@ static void s_agents(FILE *f, const fc_view_t *v)
         s_label(f, c->state);
         fprintf(f, "\"} %llu\n", (unsigned long long)c->count);
     }
+    s_one(f, "fleetcast_agents_groups_left_out", "gauge",
+          "(channel, version, state) groups fleetcast_agents leaves out: past 4096 of them.",
+          v ? v->groups_left_out : 0);
     s_one(f, "fleetcast_agents_online", "gauge",
           "Agents heard from (hello or report) within the last 30 seconds.", v ? v->online : 0);
     s_one(f, "fleetcast_agents_offline", "gauge",

@@ -593,10 +593,11 @@ int fc_store_list(fc_store_t *self, const char *channel, size_t max, fc_release_
                   size_t *n)
 {
     bool all = !channel || !*channel;
-    sqlite3_stmt *st = fc_store_prep(self, all ? "SELECT " S_RELEASE_COLS " FROM releases"
-                                                 " ORDER BY seq DESC LIMIT ?"
-                                               : "SELECT " S_RELEASE_COLS " FROM releases"
-                                                 " WHERE channel = ?2 ORDER BY seq DESC LIMIT ?1");
+    sqlite3_stmt *st =
+        fc_store_prep(self, all ? "SELECT " S_RELEASE_COLS " FROM releases"
+                                  " ORDER BY seq DESC, id DESC LIMIT ?"
+                                : "SELECT " S_RELEASE_COLS " FROM releases"
+                                  " WHERE channel = ?2 ORDER BY seq DESC, id DESC LIMIT ?1");
     if (!st)
         return FC_EIO;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
@@ -605,23 +606,27 @@ int fc_store_list(fc_store_t *self, const char *channel, size_t max, fc_release_
     return s_collect_releases(st, max, list, n);
 }
 
-int fc_store_list_page(fc_store_t *self, const char *channel, uint64_t before, size_t max,
-                       fc_release_info_t **list, size_t *n, bool *more, uint64_t *last)
+int fc_store_list_page(fc_store_t *self, const char *channel, uint64_t before, uint64_t before_id,
+                       size_t max, fc_release_info_t **list, size_t *n, bool *more, uint64_t *last,
+                       uint64_t *last_id)
 {
     *list = NULL;
     *n = 0;
     *more = false;
-    *last = 0;
-    sqlite3_stmt *st =
-        fc_store_prep(self, "SELECT " S_RELEASE_COLS " FROM releases"
-                            " WHERE (?2 = '' OR channel = ?2) AND (?3 = 0 OR seq < ?3)"
-                            " ORDER BY seq DESC LIMIT ?1");
+    *last = *last_id = 0;
+    /* By (seq, id): the schema does not make seq unique, the row id is, so a page never
+       ends between two releases of one sequence number and skips or repeats one. */
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT " S_RELEASE_COLS " FROM releases"
+                                           " WHERE (?2 = '' OR channel = ?2)"
+                                           " AND (?3 = 0 OR seq < ?3 OR (seq = ?3 AND id < ?4))"
+                                           " ORDER BY seq DESC, id DESC LIMIT ?1");
     if (!st)
         return FC_EIO;
     /* One more than asked: whether it exists says whether more follow. */
     sqlite3_bind_int64(st, 1, (sqlite3_int64)max + 1);
     sqlite3_bind_text(st, 2, channel ? channel : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)(before > INT64_MAX ? INT64_MAX : before));
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)(before_id > INT64_MAX ? INT64_MAX : before_id));
     int err = s_collect_releases(st, max + 1, list, n);
     if (err || *n == 0)
         return err;
@@ -629,17 +634,18 @@ int fc_store_list_page(fc_store_t *self, const char *channel, uint64_t before, s
         *n = max;
         *more = true;
     }
-    /* The cursor: the sequence number of the last one listed (release-info has none). */
-    st = fc_store_prep(self, "SELECT seq FROM releases WHERE channel = ?1 AND serial = ?2");
+    /* The cursor: the position of the last one listed (release-info has none). */
+    st = fc_store_prep(self, "SELECT seq, id FROM releases WHERE channel = ?1 AND serial = ?2");
     if (!st)
         err = FC_EIO;
     else {
         const fc_release_info_t *r = &(*list)[*n - 1];
         sqlite3_bind_text(st, 1, r->channel, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)r->serial);
-        if (sqlite3_step(st) == SQLITE_ROW)
+        if (sqlite3_step(st) == SQLITE_ROW) {
             *last = (uint64_t)sqlite3_column_int64(st, 0);
-        else
+            *last_id = (uint64_t)sqlite3_column_int64(st, 1);
+        } else
             err = FC_EIO;
         sqlite3_finalize(st);
     }

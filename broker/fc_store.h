@@ -151,11 +151,13 @@ int fc_store_release_get(fc_store_t *self, const char *channel, uint64_t serial,
                          fc_release_info_t *info, uint8_t **manifest, size_t *len);
 /* Releases newest first (by commit order), only channel's unless channel is NULL or "",
    at most max. *list is malloc'd (caller frees; NULL when empty). Returns fc_error_t.
-   _page: only those committed before sequence number before (0: from the newest); *more
-   says whether older ones follow, *last is the sequence number of the last one listed (the
-   next page's before; 0 if none listed). */
-int fc_store_list_page(fc_store_t *self, const char *channel, uint64_t before, size_t max,
-                       fc_release_info_t **list, size_t *n, bool *more, uint64_t *last);
+   _page: in (sequence number, row id) order, only those before position (before,
+   before_id) (before 0: from the newest; before_id 0: every release of sequence number
+   before too); *more says whether older ones follow, (*last, *last_id) is the position of
+   the last one listed (the next page's; 0 if none listed). */
+int fc_store_list_page(fc_store_t *self, const char *channel, uint64_t before, uint64_t before_id,
+                       size_t max, fc_release_info_t **list, size_t *n, bool *more, uint64_t *last,
+                       uint64_t *last_id);
 int fc_store_list(fc_store_t *self, const char *channel, size_t max, fc_release_info_t **list,
                   size_t *n);
 /* The latest release of every channel, by channel name, at most max. As fc_store_list. */

@@ -126,7 +126,8 @@ int fc_store_config_status_page(fc_store_t *self, uint64_t rev, const char *afte
                                 fc_agent_status_t **list, size_t *n, bool *more);
 /* CONFIG_SUMMARY: the same agents as fc_store_config_status, counted per ack state
    (counts[ack], named; FC_ACK_PENDING: no answer), with those not heard since online_since
-   (unix seconds) counted offline too; one pass, nothing held per agent. */
+   (unix seconds) counted offline too. Counted by one SQL statement: no row per agent
+   reaches C, nothing is held per agent. */
 int fc_store_config_summary(fc_store_t *self, uint64_t rev, int64_t online_since,
                             fc_store_rev_t *info, fc_fleet_count_t counts[FC_ACK_COUNT]);
 /* Number of known agents that scope applies to. */

@@ -322,6 +322,30 @@ int fc_store_config_status_page(fc_store_t *self, uint64_t rev, const char *afte
     return err ? err : s_fleet_list(self, scope, rev, info->seq, after, state, max, list, n, more);
 }
 
+/* The agents of s_fleet_query that a revision counts, by ack state ("pending": none) with
+   how many were last heard before ?3, counted by SQLite: no row per agent reaches C, and
+   no temporary b-tree de-duplicates ids (each id comes from one arm: the agents table, a
+   group known without an agents row, an ack known from neither). The scope is ?4 (an
+   fc_scope_kind_t) and ?5 (its name), as fc_scope_matches reads them; an ack always counts,
+   in scope or not, as CONFIG_STATUS lists it. */
+static const char *s_summary_sql =
+    "SELECT state, count(*), total(seen < ?2) FROM ("
+    " SELECT coalesce(k.state, 'pending') AS state,"
+    "  max(a.last_seen, coalesce(g.last_seen, 0)) AS seen, a.id AS id,"
+    "  coalesce(g.grp, '') AS grp, k.state IS NOT NULL AS acked"
+    " FROM agents a LEFT JOIN agent_groups g ON g.id = a.id"
+    " LEFT JOIN config_acks k ON k.rev = ?1 AND k.agent = a.id"
+    " UNION ALL"
+    " SELECT coalesce(k.state, 'pending'), g.last_seen, g.id, g.grp, k.state IS NOT NULL"
+    " FROM agent_groups g LEFT JOIN config_acks k ON k.rev = ?1 AND k.agent = g.id"
+    " WHERE NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = g.id)"
+    " UNION ALL"
+    " SELECT k.state, 0, k.agent, '', 1 FROM config_acks k WHERE k.rev = ?1"
+    " AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = k.agent)"
+    " AND NOT EXISTS (SELECT 1 FROM agent_groups g WHERE g.id = k.agent))"
+    " WHERE acked OR ?3 = ?5 OR (?3 = ?6 AND grp <> '' AND grp = ?4)"
+    " OR (?3 = ?7 AND id = ?4) GROUP BY state";
+
 int fc_store_config_summary(fc_store_t *self, uint64_t rev, int64_t online_since,
                             fc_store_rev_t *info, fc_fleet_count_t counts[FC_ACK_COUNT])
 {
@@ -334,20 +358,25 @@ int fc_store_config_summary(fc_store_t *self, uint64_t rev, int64_t online_since
         err = fc_store_config_rev_scope(self, info, scope, sizeof scope);
     if (err)
         return err;
-    sqlite3_stmt *st = s_fleet_query(self, rev, info->seq, "");
+    const char *name = "";
+    fc_scope_kind_t kind = fc_scope_kind(scope, &name);
+    sqlite3_stmt *st = fc_store_prep(self, s_summary_sql);
     if (!st)
         return FC_EIO;
-    /* Counted row by row, never held: memory stays flat whatever the fleet size. */
-    s_filter_t filter = {scope, ""};
-    fc_agent_status_t a;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)(rev > INT64_MAX ? 0 : rev));
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)online_since);
+    sqlite3_bind_int(st, 3, (int)kind);
+    sqlite3_bind_text(st, 4, name ? name : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 5, FC_SCOPE_GLOBAL);
+    sqlite3_bind_int(st, 6, FC_SCOPE_GROUP);
+    sqlite3_bind_int(st, 7, FC_SCOPE_AGENT);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        memset(&a, 0, sizeof a);
         fc_ack_t ack;
-        if (!s_status_row(st, &a, &filter) || !fc_ack_from_name(a.state, &ack))
-            continue;
-        counts[ack].agents++;
-        counts[ack].offline += a.last_seen < online_since;
+        if (!fc_ack_from_name(fc_store_col(st, 0), &ack))
+            continue; /* none: fc_store_config_ack stores only fc_ack_from_agent names */
+        counts[ack].agents = (uint64_t)sqlite3_column_int64(st, 1);
+        counts[ack].offline = (uint64_t)sqlite3_column_int64(st, 2);
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? FC_OK : fc_store_sqlite_error(rc);

@@ -347,16 +347,46 @@ static void s_test_releases(fc_store_t **store_p, const char *dir, const char *t
     /* Pages, newest first, each before the last one's sequence number. */
     bool more;
     uint64_t last, first_last;
-    FC_CHECK(fc_store_list_page(store, "", 0, 2, &list, &n, &more, &last) == FC_OK && n == 2 &&
-             more && last > 0 && !strcmp(list[0].channel, "beta") && list[1].serial == 11);
+    uint64_t last_id, first_id;
+    FC_CHECK(fc_store_list_page(store, "", 0, 0, 2, &list, &n, &more, &last, &last_id) == FC_OK &&
+             n == 2 && more && last > 0 && last_id > 0 && !strcmp(list[0].channel, "beta") &&
+             list[1].serial == 11);
     free(list);
     first_last = last;
-    FC_CHECK(fc_store_list_page(store, "", first_last, 2, &list, &n, &more, &last) == FC_OK &&
+    first_id = last_id;
+    FC_CHECK(fc_store_list_page(store, "", first_last, first_id, 2, &list, &n, &more, &last,
+                                &last_id) == FC_OK &&
              n == 1 && !more && list[0].serial == 10 && last < first_last);
     free(list);
-    FC_CHECK(fc_store_list_page(store, "stable", 0, 5, &list, &n, &more, &last) == FC_OK &&
+    /* A position before a sequence number alone (id 0, a cursor from before ids were in
+       it) lists what is older than that number, as it did. */
+    FC_CHECK(fc_store_list_page(store, "", first_last, 0, 2, &list, &n, &more, &last, &last_id) ==
+                 FC_OK &&
+             n == 1 && list[0].serial == 10);
+    free(list);
+    FC_CHECK(fc_store_list_page(store, "stable", 0, 0, 5, &list, &n, &more, &last, &last_id) ==
+                 FC_OK &&
              n == 2 && !more);
     free(list);
+    /* The schema does not make seq unique: with every release on one sequence number, pages
+       of one still list each once, none skipped (the order is (seq, id), issue 19). */
+    FC_CHECK(fc_store_exec(store, "CREATE TEMP TABLE kept AS SELECT id, seq FROM releases;"
+                                  " UPDATE releases SET seq = 3") == FC_OK);
+    uint64_t serials = 0, pages = 0;
+    last = last_id = 0;
+    more = true;
+    while (more && pages < 10) {
+        FC_CHECK(fc_store_list_page(store, "", last, last_id, 1, &list, &n, &more, &last,
+                                    &last_id) == FC_OK &&
+                 n == 1);
+        serials += list[0].serial; /* 1 + 10 + 11 when each comes once */
+        pages++;
+        free(list);
+    }
+    FC_CHECK(pages == 3 && serials == 22);
+    FC_CHECK(fc_store_exec(store, "UPDATE releases SET seq ="
+                                  " (SELECT seq FROM kept WHERE kept.id = releases.id);"
+                                  " DROP TABLE kept") == FC_OK);
     FC_CHECK(fc_store_list(store, "nope", FC_MAX_LIST, &list, &n) == FC_OK && n == 0 && !list);
     FC_CHECK(fc_store_latest_all(store, FC_MAX_SNAPSHOT, &list, &n) == FC_OK && n == 2);
     FC_CHECK(!strcmp(list[0].channel, "beta") && list[0].serial == 1);
@@ -406,15 +436,52 @@ static void s_test_releases(fc_store_t **store_p, const char *dir, const char *t
     /* The summary: a row per (channel, version, state), offline counted; FC_ETOOBIG rather
        than a summary cut. */
     fc_fleet_count_t *counts;
-    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 10, &counts, &n) == FC_OK && n == 2);
+    fc_store_left_out_t left;
+    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 10, false, &counts, &n, &left) == FC_OK &&
+             n == 2 && left.rows == 0);
     FC_CHECK(!strcmp(counts[0].channel, "beta") && counts[0].agents == 1 &&
              counts[0].offline == 0 && !*counts[0].reason);
     FC_CHECK(!strcmp(counts[1].state, "installed") && counts[1].agents == 1);
     free(counts);
-    FC_CHECK(fc_store_view_summary(store, "beta", INT64_MAX, 5, 10, &counts, &n) == FC_OK &&
+    FC_CHECK(fc_store_view_summary(store, "beta", INT64_MAX, 5, 10, false, &counts, &n, &left) ==
+                 FC_OK &&
              n == 1 && counts[0].offline == 1);
     free(counts);
-    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 1, &counts, &n) == FC_ETOOBIG && !counts);
+    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 1, false, &counts, &n, &left) == FC_ETOOBIG &&
+             !counts);
+    /* A summary that does not fit, to a client that can be told (issue 19): what fits is
+       listed and what is left out counted, groups and reasons alike. Three failed agents
+       more: groups beta, stable/1.0/installed, stable/2.0/failed, stable/2.0/rejected (4)
+       and reasons "disk full" (2 agents), "bad sig" (1). */
+    const char *fails[][3] = {{"f-1", "failed", "disk full"},
+                              {"f-2", "failed", "disk full"},
+                              {"f-3", "rejected", "bad sig"}};
+    for (size_t i = 0; i < 3; i++) {
+        fc_agent_status_t f = {.done = 0};
+        snprintf(f.id, sizeof f.id, "%s", fails[i][0]);
+        snprintf(f.channel, sizeof f.channel, "stable");
+        snprintf(f.version, sizeof f.version, "2.0");
+        snprintf(f.state, sizeof f.state, "%s", fails[i][1]);
+        snprintf(f.message, sizeof f.message, "%s", fails[i][2]);
+        FC_CHECK(fc_store_agent_report(store, &f) == FC_OK);
+    }
+    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 10, false, &counts, &n, &left) == FC_OK &&
+             n == 6 && left.rows == 0 && left.groups == 0 && left.agents == 0);
+    FC_CHECK(streq(counts[4].reason, "disk full") && counts[4].agents == 2);
+    free(counts);
+    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 1, true, &counts, &n, &left) == FC_OK &&
+             n == 1 && streq(counts[0].channel, "beta"));
+    FC_CHECK(left.groups == 3 && left.agents == 4 && left.rows == 3 + 2);
+    free(counts);
+    /* Every group fits, the reasons do not: the old client is refused, the new one told. */
+    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 5, false, &counts, &n, &left) == FC_ETOOBIG);
+    FC_CHECK(fc_store_view_summary(store, "", 0, 5, 5, true, &counts, &n, &left) == FC_OK &&
+             n == 5 && streq(counts[4].reason, "disk full"));
+    FC_CHECK(left.rows == 1 && left.groups == 0 && left.agents == 0);
+    free(counts);
+    FC_CHECK(fc_store_view_summary(store, "stable", 0, 5, 2, true, &counts, &n, &left) == FC_OK &&
+             n == 2 && left.groups == 1 && left.agents == 1 && left.rows == 1 + 2);
+    free(counts);
 
     uint64_t size;
     FC_CHECK(fc_store_blob_size(store, blob_b, &size) == FC_OK && size == blen);

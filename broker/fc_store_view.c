@@ -43,6 +43,26 @@ int fc_store_view_agents(fc_store_t *self, size_t max, fc_store_agent_row_t **li
     return err;
 }
 
+/* The first column of sql's one row into *count, and the second into *second (if not
+   NULL); ?1 is bound to reasons, ?2 to channel (a statement without ?1 ignores it). */
+static int s_count(fc_store_t *self, const char *sql, size_t reasons, const char *channel,
+                   uint64_t *count, uint64_t *second)
+{
+    sqlite3_stmt *st = fc_store_prep(self, sql);
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)reasons);
+    sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *count = (uint64_t)sqlite3_column_int64(st, 0);
+        if (second)
+            *second = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? FC_OK : fc_store_sqlite_error(rc);
+}
+
 /* fc_store_row_fn: one (channel, version, state) group of agents. */
 static bool s_count_row(sqlite3_stmt *st, void *entry, void *arg)
 {
@@ -57,21 +77,68 @@ static bool s_count_row(sqlite3_stmt *st, void *entry, void *arg)
 }
 
 int fc_store_view_agent_counts(fc_store_t *self, int64_t online_since, size_t max,
-                               fc_store_agent_count_t **list, size_t *n)
+                               fc_store_agent_count_t **list, size_t *n, uint64_t *left_out)
 {
     *list = NULL;
     *n = 0;
+    *left_out = 0;
     sqlite3_stmt *st = fc_store_prep(
         self, "SELECT channel, version, state, count(*), total(last_seen >= ?1) FROM agents"
               " GROUP BY channel, version, state ORDER BY channel, version, state LIMIT ?2");
     if (!st)
         return FC_EIO;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)online_since);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max + 1);
     void *rows = NULL;
-    int err = fc_store_rows(st, max, sizeof **list, s_count_row, NULL, &rows, n);
+    int err = fc_store_rows(st, max + 1, sizeof **list, s_count_row, NULL, &rows, n);
     *list = rows;
+    /* One more than max says some are left out: then count them, never cut silently. */
+    if (!err && *n > max) {
+        *n = max;
+        uint64_t groups = 0;
+        err = s_count(self,
+                      "SELECT count(*) FROM (SELECT 1 FROM agents"
+                      " GROUP BY channel, version, state)",
+                      0, "", &groups, NULL);
+        *left_out = groups > max ? groups - max : 0;
+    }
     return err;
+}
+
+int fc_store_view_agent_totals(fc_store_t *self, int64_t online_since, uint64_t *agents,
+                               uint64_t *online)
+{
+    *agents = *online = 0;
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT count(*), total(last_seen >= ?1) FROM agents");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)online_since);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *agents = (uint64_t)sqlite3_column_int64(st, 0);
+        *online = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? FC_OK : fc_store_sqlite_error(rc);
+}
+
+int fc_store_view_channel_agents(fc_store_t *self, const char *channel, const char *version,
+                                 uint64_t *agents, uint64_t *on_version)
+{
+    *agents = *on_version = 0;
+    sqlite3_stmt *st =
+        fc_store_prep(self, "SELECT count(*), total(version = ?2) FROM agents WHERE channel = ?1");
+    if (!st)
+        return FC_EIO;
+    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *agents = (uint64_t)sqlite3_column_int64(st, 0);
+        *on_version = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? FC_OK : fc_store_sqlite_error(rc);
 }
 
 /* fc_store_row_fn: a revision number. */
@@ -127,11 +194,22 @@ static bool s_summary_row(sqlite3_stmt *st, void *entry, void *arg)
     return true;
 }
 
+/* Each channel's most common failure messages, the first reasons of each (?1), of channel
+   ?2 ("" = all): fc_store_view_summary lists them, or counts them when it has no room. */
+#define S_REASONS_FROM                                                                             \
+    " FROM (SELECT channel, state, message, count(*) AS c, row_number() OVER ("                    \
+    "  PARTITION BY channel ORDER BY count(*) DESC, state, message) AS r"                          \
+    " FROM agents WHERE state IN ('failed', 'rejected', 'rolled-back')"                            \
+    " AND (?2 = '' OR channel = ?2) GROUP BY channel, state, message) WHERE r <= ?1"
+
 int fc_store_view_summary(fc_store_t *self, const char *channel, int64_t online_since,
-                          size_t reasons, size_t max, fc_fleet_count_t **list, size_t *n)
+                          size_t reasons, size_t max, bool cut_ok, fc_fleet_count_t **list,
+                          size_t *n, fc_store_left_out_t *left)
 {
     *list = NULL;
     *n = 0;
+    memset(left, 0, sizeof *left);
+    channel = channel ? channel : "";
     /* Groups first: one row per (channel, version, state), whatever the fleet size. */
     sqlite3_stmt *st = fc_store_prep(
         self, "SELECT channel, version, state, '', count(*), total(last_seen < ?1),"
@@ -142,34 +220,54 @@ int fc_store_view_summary(fc_store_t *self, const char *channel, int64_t online_
     if (!st)
         return FC_EIO;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)online_since);
-    sqlite3_bind_text(st, 2, channel ? channel : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)max + 1);
     void *rows = NULL;
     size_t ngroups = 0;
     int err = fc_store_rows(st, max + 1, sizeof **list, s_summary_row, NULL, &rows, &ngroups);
-    if (!err && ngroups > max)
-        err = FC_ETOOBIG; /* more groups than a reply holds: never a summary silently cut */
+    /* One more than fits says whether any is left out: never a summary silently cut. */
+    if (!err && ngroups > max && !cut_ok)
+        err = FC_ETOOBIG;
+    if (!err && ngroups > max) {
+        ngroups = max;
+        uint64_t groups = 0, agents = 0, listed = 0;
+        err = s_count(self,
+                      "SELECT count(*), total(c) FROM (SELECT count(*) AS c FROM agents"
+                      " WHERE ?2 = '' OR channel = ?2"
+                      " GROUP BY channel, version, state)",
+                      reasons, channel, &groups, &agents);
+        for (size_t i = 0; i < ngroups; i++)
+            listed += ((fc_fleet_count_t *)rows)[i].agents;
+        left->groups = groups > ngroups ? groups - ngroups : 0;
+        left->agents = agents > listed ? agents - listed : 0;
+        left->rows = left->groups;
+    }
     if (err) {
         free(rows);
         return err;
     }
     /* Then each channel's most common failure reasons, in the room left. */
-    st = fc_store_prep(self, "SELECT channel, '', state, message, c, 0, 0, 0 FROM ("
-                             " SELECT channel, state, message, count(*) AS c, row_number() OVER ("
-                             "  PARTITION BY channel ORDER BY count(*) DESC, state, message) AS r"
-                             " FROM agents WHERE state IN ('failed', 'rejected', 'rolled-back')"
-                             " AND (?2 = '' OR channel = ?2) GROUP BY channel, state, message)"
-                             " WHERE r <= ?1 ORDER BY channel, c DESC, state, message LIMIT ?3");
+    size_t room = max - ngroups;
+    st = fc_store_prep(self, "SELECT channel, '', state, message, c, 0, 0, 0" S_REASONS_FROM
+                             " ORDER BY channel, c DESC, state, message LIMIT ?3");
     if (!st) {
         free(rows);
         return FC_EIO;
     }
     sqlite3_bind_int64(st, 1, (sqlite3_int64)reasons);
-    sqlite3_bind_text(st, 2, channel ? channel : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)(max - ngroups));
+    sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)room + 1);
     void *more = NULL;
     size_t nmore = 0;
-    err = fc_store_rows(st, max - ngroups, sizeof **list, s_summary_row, NULL, &more, &nmore);
+    err = fc_store_rows(st, room + 1, sizeof **list, s_summary_row, NULL, &more, &nmore);
+    if (!err && nmore > room && !cut_ok)
+        err = FC_ETOOBIG;
+    if (!err && nmore > room) {
+        nmore = room;
+        uint64_t all = 0;
+        err = s_count(self, "SELECT count(*)" S_REASONS_FROM, reasons, channel, &all, NULL);
+        left->rows += all > room ? all - room : 0;
+    }
     fc_fleet_count_t *all = err ? NULL : realloc(rows, (ngroups + nmore + 1) * sizeof *all);
     if (!all) {
         free(rows);

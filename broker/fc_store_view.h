@@ -26,19 +26,36 @@ typedef struct {
     uint64_t online;
 } fc_store_agent_count_t;
 
-/* Every (channel, version, state) with agents, at most max; over the whole agents table,
-   however many agents there are. *list malloc'd (caller frees). */
+/* Every (channel, version, state) with agents, by channel, version and state, at most max;
+ *left_out: how many more there are (0: none left out). *list malloc'd (caller frees). */
 int fc_store_view_agent_counts(fc_store_t *self, int64_t online_since, size_t max,
-                               fc_store_agent_count_t **list, size_t *n);
+                               fc_store_agent_count_t **list, size_t *n, uint64_t *left_out);
+/* Every agent, and those heard from at or after online_since: exact whatever the groups. */
+int fc_store_view_agent_totals(fc_store_t *self, int64_t online_since, uint64_t *agents,
+                               uint64_t *online);
+/* The agents on channel, and those of them on version. */
+int fc_store_view_channel_agents(fc_store_t *self, const char *channel, const char *version,
+                                 uint64_t *agents, uint64_t *on_version);
+
+/* What a fleet summary left out for want of room: rows (groups and reasons), the groups
+   among them and the agents those groups hold. */
+typedef struct {
+    uint64_t rows;
+    uint64_t groups;
+    uint64_t agents;
+} fc_store_left_out_t;
 
 /* A fleet summary (STATUS_SUMMARY_REPLY rows, fc_fleet_count_t) of channel ("" = all): one
    row per (channel, version, state) with its agents, those not heard since online_since
    (unix seconds) and the bytes of those downloading; then, per channel, its reasons most
    common failure messages (states failed, rejected, rolled-back) with their counts. At most
-   max rows: FC_ETOOBIG if the groups alone are more (never a summary cut silently); reasons
-   fill the room left. *list malloc'd (caller frees). */
+   max rows, groups first (by channel, version, state), reasons in the room left. What does
+   not fit: with cut_ok, left out and counted in *left (zero when nothing is); without it,
+   FC_ETOOBIG (a client that cannot be told: never a summary cut silently). *list malloc'd
+   (caller frees). */
 int fc_store_view_summary(fc_store_t *self, const char *channel, int64_t online_since,
-                          size_t reasons, size_t max, fc_fleet_count_t **list, size_t *n);
+                          size_t reasons, size_t max, bool cut_ok, fc_fleet_count_t **list,
+                          size_t *n, fc_store_left_out_t *left);
 
 /* The newest config SET revisions (numbers, newest first), at most max. *revs malloc'd. */
 int fc_store_view_revisions(fc_store_t *self, size_t max, uint64_t **revs, size_t *n);

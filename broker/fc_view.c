@@ -69,7 +69,7 @@ static int s_rev(fc_store_t *store, uint64_t rev, fc_view_rev_t *out)
     return err;
 }
 
-static void s_json_releases(fc_json_t *j, const fc_view_t *v)
+static int s_json_releases(fc_json_t *j, const fc_view_t *v, fc_store_t *store)
 {
     fc_json_key(j, "channels");
     fc_json_open_array(j);
@@ -82,6 +82,12 @@ static void s_json_releases(fc_json_t *j, const fc_view_t *v)
                 if (streq(v->counts[k].version, r->version))
                     on += v->counts[k].count;
             }
+        /* Groups left out may hold this channel's agents: ask the store, never undercount. */
+        if (v->groups_left_out) {
+            int err = fc_store_view_channel_agents(store, r->channel, r->version, &agents, &on);
+            if (err)
+                return err;
+        }
         fc_json_open(j);
         fc_json_key_str(j, "channel", r->channel);
         fc_json_key_str(j, "version", r->version);
@@ -103,6 +109,7 @@ static void s_json_releases(fc_json_t *j, const fc_view_t *v)
         fc_json_close(j);
     }
     fc_json_close_array(j);
+    return FC_OK;
 }
 
 /* online_since: the oldest last_seen of an agent still online. */
@@ -183,7 +190,11 @@ static int s_json(fc_view_t *v, fc_store_t *store)
         fc_json_key_uint(j, "seq", v->seq);
         fc_json_key_uint(j, "agents_total", v->agents);
         fc_json_key_uint(j, "agents_online", v->online);
-        s_json_releases(j, v);
+        err = s_json_releases(j, v, store);
+        /* The (channel, version, state) groups behind /metrics stop at FC_MAX_LIST: say how
+           many were left out (the counts above stay exact). */
+        fc_json_key_uint(j, "groups_listed", v->ncounts);
+        fc_json_key_uint(j, "groups_cut", v->groups_left_out);
         /* The list stops at FC_VIEW_MAX_AGENTS; say so, the counts above stay exact. */
         fc_json_key_uint(j, "agents_listed", nagents);
         fc_json_key_bool(j, "agents_cut", nagents < v->agents);
@@ -191,9 +202,9 @@ static int s_json(fc_view_t *v, fc_store_t *store)
         s_json_revs(j, v);
         s_json_audit(j, audit, naudit);
         fc_json_close(j);
-        v->json = strdup(fc_json_text(j));
+        v->json = err ? NULL : strdup(fc_json_text(j));
         fc_json_destroy(&j);
-        if (!v->json)
+        if (!err && !v->json)
             err = FC_ENOMEM;
         else
             v->json_len = strlen(v->json);
@@ -215,11 +226,10 @@ fc_view_t *fc_view_build(fc_store_t *store, int64_t now, int *err)
     *err = fc_store_latest_all(store, FC_MAX_SNAPSHOT, &v->channels, &v->nchannels);
     if (!*err)
         *err = fc_store_view_agent_counts(store, now - v->online_s, FC_MAX_LIST, &v->counts,
-                                          &v->ncounts);
-    for (size_t i = 0; !*err && i < v->ncounts; i++) {
-        v->agents += v->counts[i].count;
-        v->online += v->counts[i].online;
-    }
+                                          &v->ncounts, &v->groups_left_out);
+    /* Counted apart from the groups, which stop at FC_MAX_LIST: exact however many. */
+    if (!*err)
+        *err = fc_store_view_agent_totals(store, now - v->online_s, &v->agents, &v->online);
     if (!*err)
         *err = fc_store_rollout_status(store, "", FC_MAX_SNAPSHOT, &v->rollouts, &v->nrollouts);
     if (!*err)
@@ -289,6 +299,29 @@ void fc_view_test(bool verbose)
     fc_view_destroy(&v);
     v = fc_view_build(store, time(NULL) + FC_VIEW_ONLINE_S + 1, &err);
     FC_CHECK(v && v->agents == 3 && v->online == 0 && strstr(v->json, "\"online\":false"));
+    fc_view_destroy(&v);
+
+    /* Past FC_MAX_LIST (channel, version, state) groups (issue 19): the groups stop there
+       and the view says how many more there are; the totals and each channel's counts
+       still cover every agent. a1..a3 are 2 groups; FC_MAX_LIST + 1 more, each its own
+       version on "zz" (sorting last, so the cut falls in it). */
+    FC_CHECK(fc_store_batch_begin(store) == FC_OK);
+    for (int i = 0; i <= FC_MAX_LIST; i++) {
+        fc_agent_status_t a = {.done = 0};
+        snprintf(a.id, sizeof a.id, "z%05d", i);
+        snprintf(a.channel, sizeof a.channel, "zz");
+        snprintf(a.version, sizeof a.version, "v%05d", i);
+        snprintf(a.state, sizeof a.state, "idle");
+        FC_CHECK(fc_store_agent_report(store, &a) == FC_OK);
+    }
+    FC_CHECK(fc_store_batch_commit(store) == FC_OK);
+    uint64_t in_zz = 0, on = 0;
+    FC_CHECK(fc_store_view_channel_agents(store, "zz", "v04096", &in_zz, &on) == FC_OK);
+    FC_CHECK(in_zz == FC_MAX_LIST + 1 && on == 1);
+    v = fc_view_build(store, time(NULL), &err);
+    FC_CHECK(v && v->ncounts == FC_MAX_LIST && v->groups_left_out == 3);
+    FC_CHECK(v->agents == 3 + FC_MAX_LIST + 1 && v->online == v->agents);
+    FC_CHECK(strstr(v->json, "\"groups_listed\":4096,\"groups_cut\":3"));
     fc_view_destroy(&v);
 
     FC_CHECK(fc_view_changes(FC_MSG_REPORT) && fc_view_changes(FC_MSG_CONFIG_ACK));

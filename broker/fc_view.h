@@ -59,10 +59,12 @@ typedef struct {
     uint64_t seq;                /* the store's announcement sequence then */
     fc_release_info_t *channels; /* each channel's current release */
     size_t nchannels;
-    fc_store_agent_count_t *counts; /* agents by (channel, version, state), all of them */
+    fc_store_agent_count_t *counts; /* agents by (channel, version, state), the first
+                                       FC_MAX_LIST groups */
     size_t ncounts;
-    uint64_t agents, online;
-    fc_view_rev_t *revs; /* newest first */
+    uint64_t groups_left_out; /* the groups past those (0: counts holds every one) */
+    uint64_t agents, online;  /* every agent, whatever the groups */
+    fc_view_rev_t *revs;      /* newest first */
     size_t nrevs;
     fc_rollout_info_t *rollouts; /* each channel's current release and its rollout, as
                                     release status shows them */

@@ -4,6 +4,7 @@
 #include "fc_error.h"
 #include "fc_link.h"
 #include "fc_requester.h"
+#include "fc_text.h"
 
 #include <string.h>
 
@@ -120,8 +121,30 @@ fc_msg_t *fc_client_recv(fc_client_t *self, int timeout_ms)
     return NULL;
 }
 
+/* A broker's "malformed request" to a request this program encoded itself means the broker
+   cannot read it: it is older than this program, and does not know the request's type or
+   the fields added to it since (a broker of this program's own fleetcast or later says so
+   itself, naming them: fc_msg_peek_newer). Brokers older than that say only "malformed
+   request": say what it means and what to do, keeping the broker's words. */
+static void s_explain_refusal(fc_msg_t *reply, fc_msg_type_t type, bool paged)
+{
+    if (reply->type != FC_MSG_ERROR || reply->code != FC_EPROTO ||
+        strncmp(reply->text, "malformed request", 17) != 0 || strstr(reply->text, "upgrade"))
+        return;
+    char said[160];
+    snprintf(said, sizeof said, "%.150s", reply->text);
+    fc_textf(reply->text, sizeof reply->text,
+             "the broker cannot read %s%s as this program sends it: it is older than this "
+             "program and does not know it; upgrade the broker to this fleetcast or later "
+             "(brokers first, then publishers and agents: docs/PROTOCOL.md section 2) (the "
+             "broker said: %s)",
+             fc_msg_type_name(type), paged ? " with paging (limit, cursor)" : "", said);
+}
+
 fc_msg_t *fc_client_call(fc_client_t *self, fc_msg_t **req_p, int timeout_ms)
 {
+    fc_msg_type_t type = *req_p ? (*req_p)->type : (fc_msg_type_t)0;
+    bool paged = *req_p && (*req_p)->limit;
     uint64_t id = fc_client_send(self, req_p);
     if (!id)
         return NULL;
@@ -133,8 +156,10 @@ fc_msg_t *fc_client_call(fc_client_t *self, fc_msg_t **req_p, int timeout_ms)
             fc_client_forget(self, id);
             return NULL;
         }
-        if (reply->req == id)
+        if (reply->req == id) {
+            s_explain_refusal(reply, type, paged);
             return reply;
+        }
         fc_msg_destroy(&reply);
     }
 }

@@ -7,6 +7,7 @@
 #include "fc_role.h"
 #include "fc_rollout_state.h"
 #include "fc_state.h"
+#include "fc_text.h"
 
 #include <assert.h>
 #include <stddef.h>
@@ -230,10 +231,13 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_UPLOAD_CHUNKS] = {M_HASH(blob),
                               M_U64(size),
                               {F_BYTES, 0, FC_MAX_UPLOAD_CHUNKS *FC_CHUNK_REF_LEN, -1}},
-    [FC_MSG_STATUS_SUMMARY] = {M_STR(channel)},
+    [FC_MSG_STATUS_SUMMARY] = {M_STR(channel), M_LIMIT},
     [FC_MSG_STATUS_SUMMARY_REPLY] = {{F_COUNTS, 0, FC_MAX_LIST, -1},
                                      M_U64(offline_ms),
-                                     M_U64(time_ms)},
+                                     M_U64(time_ms),
+                                     {F_OPTU64, offsetof(fc_msg_t, left_out), 0, -1},
+                                     M_U64(groups_left_out),
+                                     M_U64(agents_left_out)},
     [FC_MSG_CONFIG_SUMMARY] = {M_U64(serial)},
     [FC_MSG_CONFIG_SUMMARY_REPLY] =
         {M_U64(serial), M_BOOL(flag), M_STR(text), {F_COUNTS, 0, FC_MAX_LIST, -1}},
@@ -1151,6 +1155,7 @@ static const uint8_t *s_peek_scalar(const uint8_t *p, const uint8_t *end, uint64
 
 /* The three leading scalars of a frame: version, type, req (each set if an unsigned int). */
 static bool s_peek_header(zframe_t *frame, uint64_t out[3]);
+static bool s_peek_array(zframe_t *frame, uint64_t out[3], size_t *count);
 
 bool fc_msg_peek_req(zframe_t *frame, uint64_t *req)
 {
@@ -1171,6 +1176,12 @@ bool fc_msg_peek_version(zframe_t *frame, uint64_t *version)
 }
 
 static bool s_peek_header(zframe_t *frame, uint64_t out[3])
+{
+    size_t count;
+    return s_peek_array(frame, out, &count);
+}
+
+static bool s_peek_array(zframe_t *frame, uint64_t out[3], size_t *count_out)
 {
     /* Only the array header and the three leading scalars, at most 32 bytes: never the
        whole frame. Unpacking a frame of 16 MiB of nils only to read its third element made
@@ -1194,6 +1205,7 @@ static bool s_peek_header(zframe_t *frame, uint64_t out[3])
         return false;
     if (count < 3)
         return false;
+    *count_out = count;
     uint64_t v = 0;
     bool is_u64 = false;
     out[0] = out[1] = UINT64_MAX; /* not an unsigned int: no version matches it */
@@ -1205,6 +1217,30 @@ static bool s_peek_header(zframe_t *frame, uint64_t out[3])
     if (!p || !is_u64)
         return false;
     out[2] = v;
+    return true;
+}
+
+bool fc_msg_peek_newer(zframe_t *frame, char *why, size_t size)
+{
+    uint64_t h[3];
+    size_t count = 0;
+    if (!s_peek_array(frame, h, &count) || h[0] != FC_PROTO_VERSION)
+        return false;
+    if (!s_known(h[1])) {
+        fc_textf(why, size,
+                 "message type %llu is not one this broker knows (it knows 1 to %d): the "
+                 "requesting program is newer than this broker; upgrade the broker",
+                 h[1] == UINT64_MAX ? 0ull : (unsigned long long)h[1], FC_MSG_TYPE_MAX - 1);
+        return true;
+    }
+    size_t known = s_count(s_layouts[h[1]], S_MAX_FIELDS);
+    if (count - 3 <= known)
+        return false;
+    fc_textf(why, size,
+             "%s with %zu fields after the header, of which this broker reads %zu: the "
+             "requesting program is newer than this broker (fields it added later); upgrade "
+             "the broker",
+             s_names[h[1]], count - 3, known);
     return true;
 }
 

@@ -251,6 +251,13 @@ typedef struct {
     bool more;
     fc_fleet_count_t *counts; /* STATUS_SUMMARY_REPLY: at most FC_MAX_LIST */
     size_t ncounts;
+    /* STATUS_SUMMARY_REPLY to a STATUS_SUMMARY with a limit (an optional trailing group,
+       docs/PROTOCOL.md STATUS_SUMMARY): the rows left out (groups and reasons; 0: none, and
+       the group is left off the wire), the (channel, version, state) groups among them and
+       the agents those groups hold. Never a summary cut without saying so. */
+    uint64_t left_out;
+    uint64_t groups_left_out;
+    uint64_t agents_left_out;
 } fc_msg_t;
 
 /* New empty message of the given type; never NULL (aborts on out of memory, like CZMQ). */
@@ -378,6 +385,12 @@ bool fc_msg_peek_req(zframe_t *frame, uint64_t *req);
    fc_msg_peek_req (the version is its first scalar), so the broker can tell "another version"
    from garbage and say which version it speaks. */
 bool fc_msg_peek_version(zframe_t *frame, uint64_t *version);
+/* Whether a message the codec refused is, under the same conditions as fc_msg_peek_req and
+   in this protocol version, one from a newer program: a type this codec does not know, or
+   more fields than it reads for its type (optional groups added after it). Then why gets a
+   sentence naming it and "upgrade the broker" (what a broker answers: only a newer program
+   sends such a request; a garbled one is malformed like any other). */
+bool fc_msg_peek_newer(zframe_t *frame, char *why, size_t size);
 /* Receives one whole multipart message but keeps at most keep frames: a peer sending
    thousands of frames cannot make us hold them, and the rest of its message is still
    consumed so the next receive starts on a message boundary. NULL if nothing came. The

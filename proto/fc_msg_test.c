@@ -367,6 +367,55 @@ static void s_test_paging(void)
     m->limit = 0;
     FC_CHECK(fc_msg_page_check(m, &limit) != NULL);
     fc_msg_destroy(&m);
+    /* A summary that had to leave rows out says so (issue 19): its optional group carries
+       the rows, groups and agents left out; a summary that holds everything has the bytes
+       it always had. And the request's limit (which allows it) is optional too. */
+    m = fc_msg_sample(FC_MSG_STATUS_SUMMARY_REPLY);
+    msg = fc_msg_encode(m);
+    size_t plain = zframe_size(zmsg_first(msg));
+    zmsg_destroy(&msg);
+    m->left_out = 7;
+    m->groups_left_out = 5;
+    m->agents_left_out = 12000;
+    msg = fc_msg_encode(m);
+    FC_CHECK(zframe_size(zmsg_first(msg)) > plain);
+    fc_msg_destroy(&m);
+    m = fc_msg_accept(msg);
+    FC_CHECK(m->left_out == 7 && m->groups_left_out == 5 && m->agents_left_out == 12000);
+    fc_msg_destroy(&m);
+    /* A newer program's request is told apart from garbage: a type this codec does not
+       know, or more fields than it reads; neither a known shape nor another version is. */
+    char why[FC_MAX_TEXT + 1];
+    pk = s_raw(&r, 5, FC_PROTO_VERSION, FC_MSG_STATUS_SUMMARY, 9);
+    s_pstr(pk, "");
+    msgpack_pack_uint64(pk, 5);
+    msg = s_raw_end(&r);
+    FC_CHECK(!fc_msg_peek_newer(zmsg_first(msg), why, sizeof why)); /* channel and limit */
+    zmsg_destroy(&msg);
+    pk = s_raw(&r, 6, FC_PROTO_VERSION, FC_MSG_STATUS_SUMMARY, 9);
+    s_pstr(pk, "");
+    msgpack_pack_uint64(pk, 5);
+    msgpack_pack_uint64(pk, 6);
+    msg = s_raw_end(&r);
+    FC_CHECK(fc_msg_peek_newer(zmsg_first(msg), why, sizeof why) &&
+             strstr(why, "STATUS_SUMMARY with 3 fields") && strstr(why, "upgrade the broker"));
+    zmsg_destroy(&msg);
+    pk = s_raw(&r, 3, FC_PROTO_VERSION, FC_MSG_TYPE_MAX, 9);
+    msg = s_raw_end(&r);
+    FC_CHECK(fc_msg_peek_newer(zmsg_first(msg), why, sizeof why) &&
+             strstr(why, "is not one this broker knows"));
+    zmsg_destroy(&msg);
+    pk = s_raw(&r, 3, FC_PROTO_VERSION - 1, FC_MSG_TYPE_MAX, 9);
+    msg = s_raw_end(&r);
+    FC_CHECK(!fc_msg_peek_newer(zmsg_first(msg), why, sizeof why)); /* another version */
+    zmsg_destroy(&msg);
+    m = fc_msg_sample(FC_MSG_STATUS_SUMMARY);
+    m->limit = FC_MAX_LIST;
+    msg = fc_msg_encode(m);
+    fc_msg_destroy(&m);
+    m = fc_msg_accept(msg);
+    FC_CHECK(m->limit == FC_MAX_LIST && streq(m->channel, "beta"));
+    fc_msg_destroy(&m);
 }
 
 static void s_test_rollout_fields(void)

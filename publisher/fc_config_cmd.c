@@ -65,8 +65,15 @@ fc_history_t *fc_cmd_history(const fc_config_cmd_options_t *o, fc_client_t *clie
 fc_msg_t *fc_cmd_call(const fc_config_cmd_options_t *o, fc_client_t *client, fc_msg_t **req_p,
                       fc_msg_type_t want)
 {
-    const char *name = fc_msg_type_name((*req_p)->type);
+    fc_msg_type_t type = (*req_p)->type;
     fc_msg_t *reply = fc_client_call_pages(client, req_p, o->timeout_ms);
+    return fc_cmd_reply(o, client, type, reply, want);
+}
+
+fc_msg_t *fc_cmd_reply(const fc_config_cmd_options_t *o, fc_client_t *client, fc_msg_type_t type,
+                       fc_msg_t *reply, fc_msg_type_t want)
+{
+    const char *name = fc_msg_type_name(type);
     char why[512];
     if (!reply && fc_client_why(client, why, sizeof why)) {
         fc_cmd_fail("%s", why);
@@ -165,9 +172,10 @@ static fc_msg_t *s_scope_agents(const fc_config_cmd_options_t *o, fc_client_t *c
     }
     if (!reply)
         fc_cmd_fail("no answer from the broker at %s within %d s", o->broker, o->timeout_ms / 1000);
-    else
-        fc_cmd_fail("cannot list the agents of scope %s: %s", scope,
-                    reply->type == FC_MSG_ERROR ? reply->text : "unexpected reply");
+    else /* an older broker's refusal says so (fc_client_call): --canary is what needs it */
+        fc_cmd_fail("--canary needs the agents scope %s matches (CONFIG_AGENTS), and %s%s", scope,
+                    reply->type == FC_MSG_ERROR ? "" : "the broker sent ",
+                    reply->type == FC_MSG_ERROR ? reply->text : "an unexpected reply");
     fc_msg_destroy(&reply);
     return NULL;
 }

@@ -23,6 +23,10 @@ fc_history_t *fc_cmd_history(const fc_config_cmd_options_t *o, fc_client_t *clie
 /* Sends req and returns a reply of type want, or NULL with a message printed. */
 fc_msg_t *fc_cmd_call(const fc_config_cmd_options_t *o, fc_client_t *client, fc_msg_t **req_p,
                       fc_msg_type_t want);
+/* fc_cmd_call's second half: reply (taken; NULL: none came) to a request of type type, if
+   it is of type want; else NULL with a message printed. */
+fc_msg_t *fc_cmd_reply(const fc_config_cmd_options_t *o, fc_client_t *client, fc_msg_type_t type,
+                       fc_msg_t *reply, fc_msg_type_t want);
 /* A value as JSON text / for humans (strings bare). Caller frees. */
 char *fc_cmd_value_json(const fc_value_t *v);
 char *fc_cmd_value_text(const fc_value_t *v);

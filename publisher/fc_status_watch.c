@@ -4,6 +4,7 @@
    (fc_config_cmd_priv.h). */
 #include "fc_status_watch.h"
 #include "fc_config_cmd_priv.h"
+#include "fc_error.h"
 #include "fc_status_summary.h"
 #include "fc_text.h"
 
@@ -36,6 +37,23 @@ static void s_busy_agents(FILE *f, const fc_agent_status_t *agents, size_t n, co
                 eol);
 }
 
+/* Says what a summary too large for one reply left out (never a summary cut silently), on
+   stderr: --json's document stays the array it always was. */
+static void s_left_out(const fc_msg_t *summary, const char *eol)
+{
+    const char *last = summary->ncounts ? summary->counts[summary->ncounts - 1].channel : "";
+    fprintf(stderr,
+            "fleetcast: this summary is cut: more than one reply holds; left out: %llu "
+            "(channel, version, state) groups holding %llu agents, and %llu failure "
+            "reasons%s%s%s; ask for one channel: fleetcast status --summary --channel NAME%s\n",
+            (unsigned long long)summary->groups_left_out,
+            (unsigned long long)summary->agents_left_out,
+            (unsigned long long)(summary->left_out - summary->groups_left_out),
+            summary->groups_left_out && *last ? " (channel " : "",
+            summary->groups_left_out && *last ? last : "",
+            summary->groups_left_out && *last ? " and those after it are incomplete)" : "", eol);
+}
+
 /* The broker's summary and one LIST (each channel's releases); with busy also the agents,
    every page of them. 0, or 1 (printed). */
 static int s_fetch(const fc_config_cmd_options_t *o, fc_client_t *client, const char *channel,
@@ -43,7 +61,18 @@ static int s_fetch(const fc_config_cmd_options_t *o, fc_client_t *client, const 
 {
     fc_msg_t *req = fc_msg_new(FC_MSG_STATUS_SUMMARY);
     fc_msg_set_str(req->channel, sizeof req->channel, channel ? channel : "");
-    *summary = fc_cmd_call(o, client, &req, FC_MSG_STATUS_SUMMARY_REPLY);
+    fc_msg_t *reply = fc_client_call(client, &req, o->timeout_ms);
+    /* Asked without a limit first, as before: a broker from before the limit refuses a
+       request carrying it. FC_ETOOBIG means the summary does not fit one reply: ask again
+       with the limit, which lets the broker list what fits and count what it left out. */
+    if (reply && reply->type == FC_MSG_ERROR && reply->code == FC_ETOOBIG) {
+        fc_msg_destroy(&reply);
+        req = fc_msg_new(FC_MSG_STATUS_SUMMARY);
+        fc_msg_set_str(req->channel, sizeof req->channel, channel ? channel : "");
+        req->limit = FC_MAX_LIST;
+        reply = fc_client_call(client, &req, o->timeout_ms);
+    }
+    *summary = fc_cmd_reply(o, client, FC_MSG_STATUS_SUMMARY, reply, FC_MSG_STATUS_SUMMARY_REPLY);
     if (!*summary)
         return 1;
     req = fc_msg_new(FC_MSG_LIST);
@@ -88,6 +117,8 @@ static int s_frame(const fc_config_cmd_options_t *o, fc_client_t *client, const 
         if (busy)
             s_busy_agents(stdout, status->agents, status->nagents, eol);
     }
+    if (!rc && summary->left_out)
+        s_left_out(summary, eol);
     free(sums);
     fc_msg_destroy(&summary);
     fc_msg_destroy(&status);

@@ -14,12 +14,20 @@
 #   FC_FLEET_IDLE_S (default 10): seconds over which the connected fleet's CPU is measured.
 #   FC_FLEET_REPORT_S (default 10): each agent's REPORT period while connected (0: none, a
 #   fleet that is connected and silent).
+#   The broker's CPU per summary request is measured too (20 runs each; its CPU ticks less
+#   the fleet's own reporting), which the machine's load does not inflate as it does the
+#   wall time.
+#   FC_FLEET_TRACE (default 1): also one run of each summary under strace (if installed),
+#   split into the CLI's start (exec to connect), the handshake (connect to the broker's
+#   READY), each request to its reply (the broker's part, loopback included) and the end
+#   (last reply to exit); strace slows the CLI's own system calls, so read the split, not
+#   the sum.
 # Prints one line per figure; the swarm processes' own timing lines too.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:-build}
 case "$BUILD" in /*) ;; *) BUILD="$REPO/$BUILD" ;; esac
-if [ "${1:-}" = --help ]; then sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0; fi
+if [ "${1:-}" = --help ]; then sed -n '2,25s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0; fi
 # shellcheck source=tests/lib.sh
 source "$REPO/tests/lib.sh" "$BUILD"
 SWARM="$FC_BIN/tools/fleetcast-swarm"
@@ -103,6 +111,44 @@ done
 sorted=($(printf '%s\n' "${lat[@]}" | sort -n))
 echo "status --summary (whole CLI run, 5 runs): median ${sorted[2]} ms, slowest ${sorted[4]} ms"
 sed 's/^/  /' "$FC_TMP/summary.out"
+# The broker's own CPU per request, which the machine's load does not inflate as it does the
+# wall time: its CPU ticks over N runs, less what the fleet's reporting costs over the same
+# time (the rate measured above), per run.
+rate=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v s="$idle" 'BEGIN { printf "%.4f", t / hz / s }')
+cpu_per() { # N LABEL CMD...
+  local n=$1 label=$2 a b t0 t1 i; shift 2
+  t0=$(ticks); a=$(ms)
+  for ((i = 0; i < n; i++)); do "$@" >/dev/null 2>&1 || fc_fail "$label failed"; done
+  t1=$(ticks); b=$(ms)
+  echo "broker CPU per $label: $(awk -v d=$((t1 - t0)) -v hz="$hz" -v r="$rate" -v w=$((b - a)) -v n="$n" \
+    'BEGIN { v = (d / hz - r * w / 1000) * 1000 / n; printf "%.1f", v < 0 ? 0 : v }') ms ($n runs, less the fleet's own $rate of a core)"
+}
+cpu_per 20 "config status --summary" fc_cli config status --summary
+cpu_per 20 "status --summary" fc_cli status --summary
+cpu_per 20 "release list" fc_cli release list
+# One run under strace: where a summary's time goes. The zmq I/O thread's socket calls: the
+# peer's READY (NULL or CURVE) ends the handshake; then each send is a request, answered by
+# the next receive that returned data.
+trace_run() { # LABEL CMD...
+  local label=$1; shift
+  strace -f -ttt -e trace=execve,connect,sendto,recvfrom,exit_group -o "$FC_TMP/trace" "$@" \
+    >/dev/null 2>&1 || { echo "$label: (strace run failed)"; return 0; }
+  awk -v label="$label" '
+    /execve\(/ && !t0 { t0 = $2 }
+    /connect\(/ && !tc { tc = $2 }
+    /recvfrom\(/ && /READY/ && !tr { tr = $2; next }
+    tr && /sendto\(/ && !/= -1/ && !pending { ts = $2; pending = 1; next }
+    tr && pending && /recvfrom\(/ && !/= -1/ && !/unfinished/ {
+      reqs = reqs sprintf(" %.1f", ($2 - ts) * 1000); pending = 0; last = $2 }
+    /exit_group/ { te = $2 }
+    END { printf "%s under strace: start %.1f ms, handshake %.1f ms, request to reply%s ms, end %.1f ms\n",
+            label, (tc - t0) * 1000, (tr - tc) * 1000, reqs, (te - last) * 1000 }' "$FC_TMP/trace"
+}
+if [ "${FC_FLEET_TRACE:-1}" = 1 ] && command -v strace >/dev/null; then
+  trace_run "config status --summary" "$FC_CLI_BIN" "${FC_CLI_SEC_ARGS[@]}" --broker "$FC_SERVICE" --quiet config status --summary
+  trace_run "status --summary" "$FC_CLI_BIN" "${FC_CLI_SEC_ARGS[@]}" --broker "$FC_SERVICE" --quiet status --summary
+  trace_run "release list" "$FC_CLI_BIN" "${FC_CLI_SEC_ARGS[@]}" --broker "$FC_SERVICE" --quiet release list
+fi
 a=$(ms)
 fc_cli status --json >"$FC_TMP/status.json" || fc_fail "status --json failed"
 b=$(ms)

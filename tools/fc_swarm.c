@@ -32,6 +32,7 @@ typedef struct {
     const char *prefix;  /* agent id prefix */
     const char *channel; /* channel every agent reports on */
     const char *version; /* version every agent reports installed */
+    uint64_t versions;   /* 0: that version; N: agent number k reports VERSION.(k % N) */
     const char *state;   /* state every agent reports (fc_state.h) */
     const char *message; /* and its message */
     uint64_t ack;        /* revision every agent acknowledges applied; 0 = none */
@@ -48,14 +49,15 @@ static void s_usage(FILE *f)
 {
     fprintf(f,
             "usage: fleetcast-swarm ENDPOINT COUNT [--first N] [--prefix P] [--channel C]\n"
-            "         [--version V] [--state S] [--message TEXT] [--ack REV] [--rate N]\n"
-            "         [--timeout S] [--hold] [--report-every S]\n"
+            "         [--version V] [--versions N] [--state S] [--message TEXT] [--ack REV]\n"
+            "         [--rate N] [--timeout S] [--hold] [--report-every S]\n"
             "         (--insecure | --broker-key CERT --key SECRET_CERT)\n"
             "COUNT protocol-level agents (ids P-0000000 on, from --first) connect to the\n"
             "broker's service ENDPOINT, each on its own DEALER socket, all in one thread:\n"
             "HELLO, SYNC, REPORT (--state, default up-to-date, --message, --version, default\n"
-            "1.0) and, with --ack,\n"
-            "CONFIG_ACK applied of revision REV. --rate starts N agents a second (default all\n"
+            "1.0; --versions N: agent number K reports V.(K mod N), N versions in all) and,\n"
+            "with --ack, CONFIG_ACK applied of revision REV. --rate starts N agents a second "
+            "(default all\n"
             "at once). Prints one line of timings; exit 0 when every agent got an answer\n"
             "to every step, 1 otherwise. --hold keeps them connected until SIGTERM, each\n"
             "reporting again every --report-every seconds (default 10; 0 never), as agents do.\n");
@@ -80,6 +82,7 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
                         : streq(a, "--rate")         ? &o->rate
                         : streq(a, "--timeout")      ? &o->timeout_s
                         : streq(a, "--report-every") ? &o->report_every_s
+                        : streq(a, "--versions")     ? &o->versions
                                                      : NULL;
         const char **str = streq(a, "--prefix")       ? &o->prefix
                            : streq(a, "--channel")    ? &o->channel
@@ -196,7 +199,11 @@ static fc_msg_t *s_request(const s_opts_t *o, uint64_t i, s_agent_t *a)
         fc_agent_status_t *st = &m->agents[0];
         fc_msg_set_str(st->id, sizeof st->id, id);
         fc_msg_set_str(st->channel, sizeof st->channel, o->channel);
-        fc_msg_set_str(st->version, sizeof st->version, o->version);
+        if (o->versions)
+            snprintf(st->version, sizeof st->version, "%s.%" PRIu64, o->version,
+                     (o->first + i) % o->versions);
+        else
+            fc_msg_set_str(st->version, sizeof st->version, o->version);
         fc_msg_set_str(st->state, sizeof st->state, o->state);
         fc_msg_set_str(st->message, sizeof st->message, o->message);
         break;

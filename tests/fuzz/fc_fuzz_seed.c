@@ -158,6 +158,13 @@ static fc_msg_t *s_filled(fc_msg_type_t type, const uint8_t *manifest, size_t ml
         strcpy(m->counts[0].reason, "disk full");
         m->counts[0].agents = 7;
     }
+    if (type == FC_MSG_STATUS_SUMMARY)
+        m->limit = 4096; /* the optional limit: a client that can be told what was left out */
+    if (type == FC_MSG_STATUS_SUMMARY_REPLY) {
+        m->left_out = 12; /* the optional group: rows, groups and agents left out */
+        m->groups_left_out = 10;
+        m->agents_left_out = 900;
+    }
     if (type == FC_MSG_ROLLOUT_PLAN) {
         m->nwaves = 3;
         m->waves[0] = 5, m->waves[1] = 25, m->waves[2] = 100;

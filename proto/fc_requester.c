@@ -6,7 +6,9 @@
 #include "fc_sockopt.h"
 
 #include <sodium.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S_DEFAULT_RESEND_MS 3000
 #define S_FLUSH_WAIT_MS 10 /* a new connection finishing its handshake: look again this soon */
@@ -33,7 +35,7 @@ typedef struct {
 
 struct fc_requester_t {
     zsock_t *dealer;
-    zactor_t *monitor;
+    zsock_t *monitor; /* PAIR: the dealer's socket-monitor events, read in this thread */
     int resend_ms;
     uint64_t tag;
     uint64_t next_req;
@@ -94,20 +96,26 @@ fc_requester_t *fc_requester_new(const char *endpoint, const fc_requester_opts_t
     zsock_set_sndtimeo(self->dealer, 0);
     if (opts->immediate)
         zsock_set_immediate(self->dealer, 1);
-    /* Watch the connection before connecting, so the first CONNECTED is seen too. */
-    self->monitor = zactor_new(zmonitor, self->dealer);
+    /* Watch the connection before connecting, so the first CONNECTED is seen too. The
+       events come straight from libzmq on a PAIR socket read by this thread, not through
+       CZMQ's zmonitor actor: that actor is a thread per requester, and its pipe could still
+       be open when the process exits, which makes zsys_shutdown sleep 200 ms at the end of
+       every CLI command that lost the race. */
+    static atomic_uint_fast64_t s_monitors;
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://fc-requester-monitor-%ld-%llu", (long)getpid(),
+             (unsigned long long)atomic_fetch_add(&s_monitors, 1));
+    int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+                 ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    if (zmq_socket_monitor(zsock_resolve(self->dealer), ep, events) == 0)
+        self->monitor = zsock_new_pair(ep); /* '>' by default for PAIR: connects */
     if (!self->monitor) {
         if (err)
             *err = FC_ENOMEM;
         fc_requester_destroy(&self);
         return NULL;
     }
-    /* The handshake's events tell a dead endpoint from a refused key (fc_link.h). */
-    zstr_sendx(self->monitor, "LISTEN", "CONNECTED", "DISCONNECTED", "CONNECT_RETRIED",
-               "HANDSHAKE_SUCCEEDED", "HANDSHAKE_FAILED_NO_DETAIL", "HANDSHAKE_FAILED_PROTOCOL",
-               "HANDSHAKE_FAILED_AUTH", NULL);
-    zstr_send(self->monitor, "START");
-    zsock_wait(self->monitor);
     if (!endpoint || zsock_connect(self->dealer, "%s", endpoint) != 0) {
         if (err)
             *err = FC_EINVAL;
@@ -126,7 +134,9 @@ void fc_requester_destroy(fc_requester_t **self_p)
         zmsg_destroy(&self->pending[i].wire);
     free(self->pending);
     free(self->expired);
-    zactor_destroy(&self->monitor);
+    if (self->dealer) /* stop the events before their reader goes */
+        zmq_socket_monitor(zsock_resolve(self->dealer), NULL, 0);
+    zsock_destroy(&self->monitor);
     zsock_destroy(&self->dealer);
     free(self);
     *self_p = NULL;
@@ -139,7 +149,7 @@ zsock_t *fc_requester_sock(fc_requester_t *self)
 
 zsock_t *fc_requester_monitor(fc_requester_t *self)
 {
-    return zactor_sock(self->monitor);
+    return self->monitor;
 }
 
 static ssize_t s_find(const fc_requester_t *self, uint64_t req)
@@ -262,22 +272,52 @@ fc_requester_got_t fc_requester_recv(fc_requester_t *self, fc_msg_t **reply_p, v
     return FC_REQUESTER_NONE;
 }
 
+/* The name CZMQ's zmonitor gives a libzmq event ("" for one not asked for). */
+static const char *s_event_name(uint16_t num)
+{
+    switch (num) {
+    case ZMQ_EVENT_CONNECTED:
+        return "CONNECTED";
+    case ZMQ_EVENT_DISCONNECTED:
+        return "DISCONNECTED";
+    case ZMQ_EVENT_CONNECT_RETRIED:
+        return "CONNECT_RETRIED";
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+        return "HANDSHAKE_SUCCEEDED";
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        return "HANDSHAKE_FAILED_NO_DETAIL";
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        return "HANDSHAKE_FAILED_PROTOCOL";
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        return "HANDSHAKE_FAILED_AUTH";
+    default:
+        return "";
+    }
+}
+
 fc_requester_event_t fc_requester_on_monitor(fc_requester_t *self)
 {
+    /* libzmq's event: a frame of the event number (16 bits) and its value (32 bits), then
+       the endpoint. Named as fc_link_next knows them (zmonitor's names). */
     zmsg_t *ev = zmsg_recv(self->monitor);
     if (!ev)
         return FC_REQUESTER_EV_NONE;
-    char *name = zmsg_popstr(ev);
-    char *value = zmsg_popstr(ev);
+    zframe_t *head = zmsg_first(ev);
+    uint16_t num = 0;
+    uint32_t value = 0;
+    if (head && zframe_size(head) >= 6) {
+        memcpy(&num, zframe_data(head), sizeof num);
+        memcpy(&value, zframe_data(head) + 2, sizeof value);
+    }
+    const char *name = s_event_name(num);
     fc_link_state_t was = self->link;
-    self->link = fc_link_next(self->link, name, value ? strtoll(value, NULL, 10) : 0, self->curve);
+    self->link = fc_link_next(self->link, name, (int32_t)value, self->curve);
     if (self->link == FC_LINK_UP)
         self->ever_up = true;
     if (!fc_link_failing(self->link))
         self->link_since = 0;
     else if (!fc_link_failing(was))
         self->link_since = zclock_mono();
-    free(value);
     fc_requester_event_t seen = FC_REQUESTER_EV_NONE;
     if (name && streq(name, "DISCONNECTED")) {
         self->connected = false;
@@ -289,7 +329,6 @@ fc_requester_event_t fc_requester_on_monitor(fc_requester_t *self)
         self->connected = true;
         seen = FC_REQUESTER_EV_CONNECTED;
     }
-    free(name);
     zmsg_destroy(&ev);
     return seen;
 }

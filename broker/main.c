@@ -373,6 +373,13 @@ int main(int argc, char *argv[])
                "WARNING: INSECURE MODE (--insecure): no CURVE, no authentication; anyone who "
                "can reach %s may push releases and config to the fleet",
                service);
+    /* Said at every start, like --insecure: an operator must not learn it from an outage. */
+    if (upstream)
+        fc_log(FC_LOG_WARNING,
+               "WARNING: relay of %s: the root's release waves and canary halts and its config "
+               "canaries are not applied behind a relay yet (its agents get each channel's latest "
+               "release and revision at once); relay only channels rolled out to all at once",
+               upstream);
     int err = FC_OK;
     char text[FC_MAX_TEXT + 1] = "";
     fc_broker_t *broker = fc_broker_new(&config, &err, text, sizeof text);

@@ -39,6 +39,7 @@
 #include "fc_metrics.h"
 #include "fc_mpack.h"
 #include "fc_msg.h"
+#include "fc_objdelta.h"
 #include "fc_objects.h"
 #include "fc_optval.h"
 #include "fc_peers.h"
@@ -87,6 +88,7 @@ static const s_test_t s_tests[] = {
     {"fc_msg", fc_msg_test},
     {"fc_manifest", fc_manifest_test},
     {"fc_manifest_parts", fc_manifest_parts_test},
+    {"fc_objdelta", fc_objdelta_test},
     {"fc_client", fc_client_test},
     {"fc_store", fc_store_test},
     {"fc_broker", fc_broker_test},

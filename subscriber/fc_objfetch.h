@@ -51,4 +51,6 @@ int fc_objfetch_deltas(const fc_objfetch_t *self);
 /* Whether a fetch is under way. */
 bool fc_objfetch_busy(const fc_objfetch_t *self);
 
+void fc_objfetch_test(bool verbose);
+
 #endif

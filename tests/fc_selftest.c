@@ -41,6 +41,7 @@
 #include "fc_msg.h"
 #include "fc_objdelta.h"
 #include "fc_objects.h"
+#include "fc_objfetch.h"
 #include "fc_optval.h"
 #include "fc_peers.h"
 #include "fc_policy.h"
@@ -95,6 +96,7 @@ static const s_test_t s_tests[] = {
     {"fc_journal", fc_journal_test},
     {"fc_install", fc_install_test},
     {"fc_objects", fc_objects_test},
+    {"fc_objfetch", fc_objfetch_test},
     {"fc_follower", fc_follower_test},
     {"fc_session", fc_session_test},
     {"fc_agent", fc_agent_test},

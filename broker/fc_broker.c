@@ -10,6 +10,7 @@
 #include "fc_limits.h"
 #include "fc_manifest.h"
 #include "fc_msg.h"
+#include "fc_objdelta.h"
 #include "fc_peers.h"
 #include "fc_relay.h"
 #include "fc_rollout_service.h"
@@ -641,6 +642,42 @@ static void s_on_get_object(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
+/* A chunk list as a delta against one the agent holds (fc_objdelta.h). The whole object when
+   the base is not stored here or the delta would not be smaller: the agent reads either. */
+static void s_on_get_object_delta(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    uint8_t *obj = NULL, *base = NULL, *delta = NULL;
+    size_t len = 0, base_len = 0, delta_len = 0;
+    int err = fc_store_object_get(self->store, m->hash, &obj, &len);
+    if (err) {
+        char hex[2 * FC_HASH_LEN + 1];
+        s_error(self, peer, m->req, err, "manifest object %s: %s", fc_hash_hex(m->hash, hex),
+                err == FC_ENOTFOUND ? "not stored here" : fc_strerror(err));
+        return;
+    }
+    fc_msg_t *reply;
+    uint8_t got[FC_HASH_LEN];
+    if (fc_store_object_get(self->store, m->blob, &base, &base_len) == FC_OK)
+        fc_hash_buf(got, base, base_len); /* a damaged base would make a delta to nothing */
+    if (base && fc_hash_equal(got, m->blob) &&
+        fc_objdelta_encode(base, base_len, obj, len, &delta, &delta_len) == FC_OK &&
+        delta_len < len) {
+        reply = fc_msg_new(FC_MSG_OBJECT_DELTA);
+        memcpy(reply->blob, m->blob, FC_HASH_LEN);
+        reply->bytes = delta;
+        reply->bytes_len = delta_len;
+        free(obj);
+    } else {
+        free(delta);
+        reply = fc_msg_new(FC_MSG_OBJECT);
+        reply->bytes = obj;
+        reply->bytes_len = len;
+    }
+    free(base);
+    memcpy(reply->hash, m->hash, FC_HASH_LEN);
+    s_send(self, peer, m->req, &reply);
+}
+
 /* An object a push stores before the top level naming it: checked against its name. The OK
    waits for the batch's commit. */
 static void s_on_put_object(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
@@ -1210,6 +1247,9 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         break;
     case FC_MSG_GET_OBJECT:
         s_on_get_object(self, peer, m);
+        break;
+    case FC_MSG_GET_OBJECT_DELTA:
+        s_on_get_object_delta(self, peer, m);
         break;
     case FC_MSG_PUT_OBJECT:
         s_on_put_object(self, peer, m);

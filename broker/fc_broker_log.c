@@ -40,6 +40,7 @@ void fc_broker_log_request(zframe_t *peer, const fc_msg_t *m)
         snprintf(detail, sizeof detail, "blobs=%zu", m->nitems);
         break;
     case FC_MSG_GET_OBJECT:
+    case FC_MSG_GET_OBJECT_DELTA:
     case FC_MSG_PUT_OBJECT:
         fc_hash_hex(m->hash, blob);
         snprintf(detail, sizeof detail, "object=%.16s bytes=%zu", blob, m->bytes_len);

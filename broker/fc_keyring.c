@@ -187,6 +187,7 @@ bool fc_keyring_allows(int roles, int msg_type)
     case FC_MSG_SYNC:
     case FC_MSG_GET_CHUNK:
     case FC_MSG_GET_OBJECT:
+    case FC_MSG_GET_OBJECT_DELTA:
     case FC_MSG_REPORT:
     case FC_MSG_CONFIG_SYNC:
     case FC_MSG_CONFIG_ACK:
@@ -269,6 +270,8 @@ void fc_keyring_test(bool verbose)
     FC_CHECK(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_CONFIG_ACK));
     FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_PUT_CHUNK));
     FC_CHECK(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_GET_OBJECT));
+    FC_CHECK(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_GET_OBJECT_DELTA));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_OBJECT_DELTA));
     FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_PUT_OBJECT));
     FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_RELEASE_COMMIT));
     FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_CONFIG_PUSH));

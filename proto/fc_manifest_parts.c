@@ -343,8 +343,16 @@ static const uint8_t *s_get(fc_mobj_get_fn *get, void *arg, fc_mobj_kind_t kind,
     return data;
 }
 
+uint64_t fc_mref_path_key(const char *path)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ULL;
+    return h ? h : 1;
+}
+
 static void s_miss(fc_mref_t *missing, size_t max, size_t *n, fc_mobj_kind_t kind,
-                   const uint8_t hash[FC_HASH_LEN])
+                   const uint8_t hash[FC_HASH_LEN], const char *path)
 {
     for (size_t i = 0; i < *n; i++)
         if (fc_hash_equal(missing[i].hash, hash))
@@ -352,6 +360,7 @@ static void s_miss(fc_mref_t *missing, size_t max, size_t *n, fc_mobj_kind_t kin
     if (*n < max) {
         missing[*n].kind = kind;
         memcpy(missing[*n].hash, hash, FC_HASH_LEN);
+        missing[*n].path_key = path ? fc_mref_path_key(path) : 0;
         (*n)++;
     }
 }
@@ -389,7 +398,7 @@ fc_manifest_t *fc_manifest_assemble(const uint8_t *top, size_t len, const fc_tru
     for (uint32_t i = 0; !rc && i < npages; i++) {
         size_t plen;
         if (!get(refs[i].hash, &plen, arg)) {
-            s_miss(missing, max_missing, nmissing, FC_MOBJ_PAGE, refs[i].hash);
+            s_miss(missing, max_missing, nmissing, FC_MOBJ_PAGE, refs[i].hash, NULL);
             lacking = true;
         }
     }
@@ -402,7 +411,7 @@ fc_manifest_t *fc_manifest_assemble(const uint8_t *top, size_t len, const fc_tru
             rc = FC_ENOTFOUND; /* it was there a moment ago: the caller's store changed */
         if (rc == FC_EHASH || rc == FC_ETOOBIG) {
             *nmissing = 0;
-            s_miss(missing, max_missing, nmissing, FC_MOBJ_PAGE, refs[i].hash);
+            s_miss(missing, max_missing, nmissing, FC_MOBJ_PAGE, refs[i].hash, NULL);
         }
         if (!rc)
             rc = fc_mpage_decode(page, plen, m, &prev, &got);
@@ -414,13 +423,13 @@ fc_manifest_t *fc_manifest_assemble(const uint8_t *top, size_t len, const fc_tru
         size_t llen = 0;
         const uint8_t *list = s_get(get, arg, FC_MOBJ_CHUNKS, f->list_hash, &llen, &rc);
         if (!list && !rc) {
-            s_miss(missing, max_missing, nmissing, FC_MOBJ_CHUNKS, f->list_hash);
+            s_miss(missing, max_missing, nmissing, FC_MOBJ_CHUNKS, f->list_hash, f->path);
             lacking = true;
             continue;
         }
         if (rc == FC_EHASH || rc == FC_ETOOBIG) {
             *nmissing = 0;
-            s_miss(missing, max_missing, nmissing, FC_MOBJ_CHUNKS, f->list_hash);
+            s_miss(missing, max_missing, nmissing, FC_MOBJ_CHUNKS, f->list_hash, f->path);
         }
         if (!rc && !lacking)
             rc = fc_mchunks_decode(list, llen, f);

@@ -49,7 +49,14 @@ typedef const uint8_t *(fc_mobj_get_fn)(const uint8_t hash[FC_HASH_LEN], size_t 
 typedef struct {
     fc_mobj_kind_t kind;
     uint8_t hash[FC_HASH_LEN];
+    /* A chunk list's: fc_mref_path_key of the path of the (first) file naming it, so an agent
+       can ask for it as a delta against the list it holds for that path; 0 for a page. */
+    uint64_t path_key;
 } fc_mref_t;
+
+/* A 64-bit key of a path (FNV-1a), never 0. Two paths may share one: it only picks a delta's
+   base, whose result is checked against the object's name. */
+uint64_t fc_mref_path_key(const char *path);
 
 /* Rebuilds the whole manifest of a signed format-3 top level from its objects. Checks, in
    order: the envelope (size, shape, signature, signer in trust), the top body (a format above

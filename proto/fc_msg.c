@@ -244,6 +244,8 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_GET_OBJECT] = {M_HASH(hash)},
     [FC_MSG_OBJECT] = {M_HASH(hash), {F_BYTES, 0, FC_MAX_OBJECT, -1}},
     [FC_MSG_PUT_OBJECT] = {M_HASH(hash), {F_BYTES, 0, FC_MAX_OBJECT, -1}},
+    [FC_MSG_GET_OBJECT_DELTA] = {M_HASH(hash), M_HASH(blob)},
+    [FC_MSG_OBJECT_DELTA] = {M_HASH(hash), M_HASH(blob), {F_BYTES, 0, FC_MAX_OBJECT, -1}},
     [FC_MSG_OBJECTS_QUERY] = {{F_BYTES, 0, FC_MAX_BLOB_BATCH *FC_HASH_LEN, -1}},
 };
 
@@ -303,6 +305,8 @@ static const char *s_names[FC_MSG_TYPE_MAX] = {
     [FC_MSG_GET_OBJECT] = "GET_OBJECT",
     [FC_MSG_OBJECT] = "OBJECT",
     [FC_MSG_PUT_OBJECT] = "PUT_OBJECT",
+    [FC_MSG_GET_OBJECT_DELTA] = "GET_OBJECT_DELTA",
+    [FC_MSG_OBJECT_DELTA] = "OBJECT_DELTA",
     [FC_MSG_OBJECTS_QUERY] = "OBJECTS_QUERY",
 };
 
@@ -474,7 +478,8 @@ static int s_blobs_check(const fc_msg_t *self)
     case FC_MSG_UPLOAD_CHUNKS:
         return s_chunk_refs_check(self);
     case FC_MSG_OBJECT:
-    case FC_MSG_PUT_OBJECT: /* an object is never empty: a chunk list holds its array header */
+    case FC_MSG_PUT_OBJECT:   /* an object is never empty: a chunk list holds its array header */
+    case FC_MSG_OBJECT_DELTA: /* a delta holds at least the result's length */
         return self->bytes_len > 0 ? FC_OK : FC_EPROTO;
     default:
         return FC_OK;

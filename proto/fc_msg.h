@@ -90,7 +90,13 @@ typedef enum {
     FC_MSG_GET_OBJECT = 53, /* C>B  hash -> OBJECT */
     FC_MSG_OBJECT = 54,     /* B>C  hash, bytes (the object, at most FC_MAX_OBJECT) */
     FC_MSG_PUT_OBJECT = 55, /* P>B  hash, bytes (the object, at most FC_MAX_OBJECT) -> OK */
-    /* 56-67 are other branches' (fc_msg_type_known: a number without a name is unknown). */
+    /* A chunk list as a delta against one the agent holds (fc_objdelta.h): a small change to
+       a large file costs a few dozen bytes of its list, not the whole list. */
+    FC_MSG_GET_OBJECT_DELTA = 56, /* C>B  hash, blob (the base: an object the asker holds) ->
+                                     OBJECT_DELTA, or OBJECT (no base here, no gain) */
+    FC_MSG_OBJECT_DELTA = 57,     /* B>C  hash, blob (the base), bytes (the delta, fc_objdelta.h;
+                                     at most FC_MAX_OBJECT) */
+    /* 58-67 are other branches' (fc_msg_type_known: a number without a name is unknown). */
     /* A push asks which objects the broker lacks, as BLOBS_QUERY asks of blobs. */
     FC_MSG_OBJECTS_QUERY = 68, /* P>B  bytes (object hashes, 32 bytes each) -> BLOBS_STATE */
     FC_MSG_TYPE_MAX

@@ -134,6 +134,15 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
     case FC_MSG_GET_OBJECT:
         fc_msg_sample_hash(m->hash, 15);
         break;
+    case FC_MSG_GET_OBJECT_DELTA:
+        fc_msg_sample_hash(m->hash, 15);
+        fc_msg_sample_hash(m->blob, 17);
+        break;
+    case FC_MSG_OBJECT_DELTA: /* a result of 10 bytes: the base's first 10 */
+        fc_msg_sample_hash(m->hash, 16);
+        fc_msg_sample_hash(m->blob, 17);
+        fc_msg_set_bytes(m, "\x0a\x01\x00\x0a", 4);
+        break;
     case FC_MSG_OBJECT:
     case FC_MSG_PUT_OBJECT:
         fc_msg_sample_hash(m->hash, 16);

@@ -1154,8 +1154,8 @@ static void s_test_upload_chunks(void)
    past it on both ends), and nothing but ERROR is read in an older protocol version. */
 static void s_test_objects(void)
 {
-    int types[] = {FC_MSG_OBJECT, FC_MSG_PUT_OBJECT};
-    for (size_t t = 0; t < 2; t++) {
+    int types[] = {FC_MSG_OBJECT, FC_MSG_PUT_OBJECT, FC_MSG_OBJECT_DELTA};
+    for (size_t t = 0; t < 3; t++) {
         fc_msg_t *m = fc_msg_new(types[t]);
         m->req = 3;
         zmsg_t *msg = fc_msg_encode(m); /* empty: encodes, refused by the reader */
@@ -1175,6 +1175,16 @@ static void s_test_objects(void)
         FC_CHECK(m->bytes_len == FC_MAX_OBJECT);
         fc_msg_destroy(&m);
     }
+    /* A delta request names the object and its base; the reply names both again. */
+    fc_msg_t *m = fc_msg_new(FC_MSG_GET_OBJECT_DELTA);
+    memset(m->hash, 0x11, FC_HASH_LEN);
+    memset(m->blob, 0x22, FC_HASH_LEN);
+    zmsg_t *enc = fc_msg_encode(m);
+    fc_msg_destroy(&m);
+    m = fc_msg_accept(enc);
+    FC_CHECK(m->type == FC_MSG_GET_OBJECT_DELTA && m->hash[31] == 0x11 && m->blob[0] == 0x22);
+    fc_msg_destroy(&m);
+    FC_CHECK(!strcmp(fc_msg_type_name(FC_MSG_OBJECT_DELTA), "OBJECT_DELTA"));
     /* A GET_OBJECT of version 1 (an agent of before format 3) is refused, its req readable. */
     zmsg_t *msg = zmsg_new();
     zmsg_addmem(msg,

@@ -173,6 +173,11 @@ static uint64_t s_session_newest(void *ctx)
     return fc_follower_newest_serial(((fc_agent_t *)ctx)->follower);
 }
 
+static const fc_manifest_t *s_session_installed(void *ctx)
+{
+    return fc_install_manifest(((fc_agent_t *)ctx)->inst);
+}
+
 static bool s_session_staged(void *ctx, char *have, char *total, size_t size, size_t *inflight)
 {
     fc_follower_t *f = ((fc_agent_t *)ctx)->follower;
@@ -342,7 +347,8 @@ fc_agent_t *fc_agent_new(const fc_agent_config_t *cfg, int *err)
                                .config_sync = s_session_config_sync,
                                .config_announce = s_session_config_announce,
                                .trust_rotated = s_session_trust_rotated,
-                               .fill_report = s_session_fill_report};
+                               .fill_report = s_session_fill_report,
+                               .installed = s_session_installed};
     self->session = fc_session_new(&scfg, &shost);
     if (!self->session) {
         if (err)

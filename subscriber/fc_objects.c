@@ -102,6 +102,21 @@ static void s_cache_put(fc_objects_t *self, const uint8_t id[FC_HASH_LEN], const
     memcpy(self->cached_id, id, FC_HASH_LEN);
 }
 
+uint8_t *fc_objects_read(fc_objects_t *self, const uint8_t hash[FC_HASH_LEN], size_t *len)
+{
+    char path[4096];
+    s_path(self, hash, path, sizeof path);
+    uint8_t *data = fc_read_file(path, FC_MAX_OBJECT + 1, len);
+    uint8_t got[FC_HASH_LEN];
+    if (data && *len <= FC_MAX_OBJECT) {
+        fc_hash_buf(got, data, *len);
+        if (fc_hash_equal(got, hash))
+            return data;
+    }
+    free(data);
+    return NULL;
+}
+
 fc_manifest_t *fc_objects_load(fc_objects_t *self, const uint8_t *bytes, size_t len,
                                const fc_trust_t *trust, fc_mref_t *missing, size_t max,
                                size_t *nmissing, zhashx_t *used, int *err)

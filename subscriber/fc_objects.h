@@ -31,6 +31,9 @@ fc_manifest_t *fc_objects_load(fc_objects_t *self, const uint8_t *bytes, size_t 
    FC_MAX_OBJECT, FC_EHASH if data does not hash to hash (nothing stored). */
 int fc_objects_put(fc_objects_t *self, const uint8_t hash[FC_HASH_LEN], const uint8_t *data,
                    size_t len);
+/* A malloc'd copy of the object named hash (caller frees), *len set, if it is held intact
+   (its bytes hash to its name, at most FC_MAX_OBJECT); NULL otherwise. The base of a delta. */
+uint8_t *fc_objects_read(fc_objects_t *self, const uint8_t hash[FC_HASH_LEN], size_t *len);
 /* Removes the copy of hash (a damaged one, to fetch again). */
 void fc_objects_drop(fc_objects_t *self, const uint8_t hash[FC_HASH_LEN]);
 /* Removes every object a format-3 manifest of keep (each signed bytes, borrowed, NULL

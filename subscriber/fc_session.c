@@ -108,6 +108,12 @@ static void s_objects_failed(void *ctx, int error, const char *text, double now)
     self->host.finish(self->host.ctx, FC_AGENT_EXIT_ERROR, error);
 }
 
+static const fc_manifest_t *s_objects_installed(void *ctx)
+{
+    fc_session_t *self = (fc_session_t *)ctx;
+    return self->host.installed ? self->host.installed(self->host.ctx) : NULL;
+}
+
 fc_session_t *fc_session_new(const fc_session_config_t *cfg, const fc_session_host_t *host)
 {
     fc_session_t *self = (fc_session_t *)calloc(1, sizeof *self);
@@ -126,7 +132,7 @@ fc_session_t *fc_session_new(const fc_session_config_t *cfg, const fc_session_ho
     self->mode = FC_AGENT_DAEMON;
     self->fresh =
         fc_freshness_new(cfg->stamp_pk, cfg->freeze_after, cfg->verbose, host->log, host->ctx);
-    fc_objfetch_host_t ohost = {self, s_objects_ready, s_objects_failed};
+    fc_objfetch_host_t ohost = {self, s_objects_ready, s_objects_failed, s_objects_installed};
     if (cfg->objects)
         self->objfetch = fc_objfetch_new(cfg->req, cfg->objects, &ohost);
     if (!self->broker || !self->channel || !self->id || !self->fresh ||

@@ -55,6 +55,9 @@ typedef struct {
     void (*trust_rotated)(void *ctx);
     /* Fills a REPORT's status (id and channel are filled already) and its blob field. */
     void (*fill_report)(void *ctx, fc_agent_status_t *st, uint8_t blob[FC_HASH_LEN]);
+    /* The installed release's manifest (borrowed; NULL: none), whose chunk lists are the
+       bases of object deltas (fc_objfetch.h). NULL: no deltas. */
+    const fc_manifest_t *(*installed)(void *ctx);
 } fc_session_host_t;
 
 /* The session's settings; borrowed (req, curve, trusted, res must outlive it; strings and

@@ -39,7 +39,9 @@
 #include "fc_metrics.h"
 #include "fc_mpack.h"
 #include "fc_msg.h"
+#include "fc_objdelta.h"
 #include "fc_objects.h"
+#include "fc_objfetch.h"
 #include "fc_optval.h"
 #include "fc_peers.h"
 #include "fc_policy.h"
@@ -87,12 +89,14 @@ static const s_test_t s_tests[] = {
     {"fc_msg", fc_msg_test},
     {"fc_manifest", fc_manifest_test},
     {"fc_manifest_parts", fc_manifest_parts_test},
+    {"fc_objdelta", fc_objdelta_test},
     {"fc_client", fc_client_test},
     {"fc_store", fc_store_test},
     {"fc_broker", fc_broker_test},
     {"fc_journal", fc_journal_test},
     {"fc_install", fc_install_test},
     {"fc_objects", fc_objects_test},
+    {"fc_objfetch", fc_objfetch_test},
     {"fc_follower", fc_follower_test},
     {"fc_session", fc_session_test},
     {"fc_agent", fc_agent_test},

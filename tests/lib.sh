@@ -224,12 +224,18 @@ fc_random_file() { head -c "$(( $2 * 1024 ))" /dev/urandom >"$1"; }
 # fc_many_installed N BYTES: a broker, a signing key, and release 1 of N files of BYTES
 # random bytes in src=$FC_TMP/src (fc_many_files) pushed and installed by agent a1.
 fc_many_installed() {
-  fc_start_broker "$FC_TMP/broker"
-  fc_keygen
-  src="$FC_TMP/src"
+  fc_broker_and_src
   fc_many_files "$src" "$1" "$2"
   fc_push "$src" 1 >/dev/null || fc_fail "push of 1 failed"
   fc_agent_run a1 || fc_fail "install of 1 failed"
+}
+
+# fc_broker_and_src: a broker, the keys, and an empty source tree in $src.
+fc_broker_and_src() {
+  fc_start_broker "$FC_TMP/broker"
+  fc_keygen
+  src="$FC_TMP/src"
+  mkdir -p "$src"
 }
 
 # fc_many_files DIR N BYTES: N files of BYTES random bytes, DIR/d/f-1.bin to DIR/d/f-N.bin (a

@@ -10,6 +10,7 @@
 #include "fc_manifest.h"
 #include "fc_manifest_parts.h"
 #include "fc_msg.h"
+#include "fc_objdelta.h"
 #include "fc_revision.h"
 #include "fc_test_check.h"
 #include "fc_trustlist.h"
@@ -134,7 +135,9 @@ static fc_msg_t *s_filled(fc_msg_type_t type, const uint8_t *manifest, size_t ml
         fc_msg_set_bytes(m, "\x01\x00", 2);
     if (type == FC_MSG_OBJECT || type == FC_MSG_PUT_OBJECT)
         fc_msg_set_bytes(m, "\x90", 1); /* the chunk list of an empty file */
-    if (type == FC_MSG_PUT_BLOBS) {     /* an empty blob and a small one */
+    if (type == FC_MSG_OBJECT_DELTA)
+        fc_msg_set_bytes(m, "\x0a\x01\x00\x0a", 4); /* the base's first 10 bytes */
+    if (type == FC_MSG_PUT_BLOBS) {                 /* an empty blob and a small one */
         fc_msg_put_blob_add(m, m->blob, NULL, 0);
         fc_msg_put_blob_add(m, m->hash, "small file content\n", 19);
     }
@@ -415,6 +418,41 @@ static void s_trustlists(const char *root, const fc_signkey_t *key)
     }
 }
 
+/* The objdelta target's input: [base length:u16 be][base][delta]: real deltas of a chunk
+   list like object (an entry overwritten, one inserted) and an empty result. */
+static void s_objdeltas(const char *root)
+{
+    uint8_t base[37 * 40], target[37 * 41];
+    for (size_t i = 0; i < sizeof base; i++)
+        base[i] = (uint8_t)(i * 2654435761u >> 13);
+    const struct {
+        const char *name;
+        size_t tlen;
+    } cases[] = {{"overwrite", sizeof base}, {"insert", sizeof target}, {"empty", 0}};
+    for (size_t c = 0; c < 3; c++) {
+        if (c == 0) {
+            memcpy(target, base, sizeof base);
+            memset(target + 37 * 7 + 5, 0xee, 32);
+        } else if (c == 1) {
+            memcpy(target, base, 37 * 3);
+            memset(target + 37 * 3, 0xdd, 37);
+            memcpy(target + 37 * 4, base + 37 * 3, sizeof base - 37 * 3);
+        }
+        uint8_t *d = NULL;
+        size_t dlen = 0;
+        FC_CHECK(fc_objdelta_encode(base, sizeof base, target, cases[c].tlen, &d, &dlen) == FC_OK);
+        uint8_t *buf = malloc(2 + sizeof base + dlen);
+        FC_CHECK(buf);
+        buf[0] = (uint8_t)(sizeof base >> 8);
+        buf[1] = (uint8_t)sizeof base;
+        memcpy(buf + 2, base, sizeof base);
+        memcpy(buf + 2 + sizeof base, d, dlen);
+        s_write(root, "objdelta", cases[c].name, buf, 2 + sizeof base + dlen);
+        free(buf);
+        free(d);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -437,6 +475,7 @@ int main(int argc, char **argv)
     }
     s_trustlists(root, &key);
     s_manifest_parts(root, &key);
+    s_objdeltas(root);
     s_write(root, "schema", "schema", s_schema, strlen(s_schema));
     const char *json = "{\"a\": [1, -2.5e3, true, false, null, \"x\\n\\u0041\"], \"b\": {}}";
     s_write(root, "schema", "json", json, strlen(json));

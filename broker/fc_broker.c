@@ -1038,16 +1038,19 @@ static void s_service_reply(s_broker_t *self, zframe_t *peer, const fc_msg_t *m,
     s_send(self, peer, m->req, reply_p);
 }
 
-/* fc_relay_revision_fn: an upstream revision, stored and announced as if pushed here (the
-   relay refuses CONFIG_PUSH from its peers; this is its only way in). */
-static int s_store_revision(void *arg, const uint8_t *bytes, size_t len, char *text,
-                            size_t textsize)
+/* What a relay mirrors from upstream (a config revision: CONFIG_PUSH; a trusted-key list:
+   TRUST_PUSH), stored and announced as if pushed here by the service that takes that push
+   (the relay refuses both from its peers; this is their only way in). */
+static int s_store_pushed(s_broker_t *self, fc_msg_type_t type, const uint8_t *bytes, size_t len,
+                          char *text, size_t textsize)
 {
-    s_broker_t *self = (s_broker_t *)arg;
-    fc_msg_t *push = fc_msg_new(FC_MSG_CONFIG_PUSH);
+    fc_msg_t *push = fc_msg_new(type);
     fc_msg_set_bytes(push, bytes, len);
     fc_msg_t *ann = NULL;
-    fc_msg_t *reply = fc_config_service_handle(self->config, push, self->epoch, &ann);
+    fc_msg_t *reply =
+        type == FC_MSG_CONFIG_PUSH
+            ? fc_config_service_handle(self->config, push, self->epoch, &ann)
+            : fc_trust_service_handle(self->store, push, self->epoch, self->quiet, &ann);
     int err = reply->type == FC_MSG_ERROR ? (int)reply->code : FC_OK;
     if (err)
         snprintf(text, textsize, "%s", reply->text);
@@ -1059,24 +1062,17 @@ static int s_store_revision(void *arg, const uint8_t *bytes, size_t len, char *t
     return err;
 }
 
-/* fc_relay_revision_fn: an upstream trusted-key list, stored and announced as if pushed
-   here. */
+/* fc_relay_revision_fn: an upstream config revision. */
+static int s_store_revision(void *arg, const uint8_t *bytes, size_t len, char *text,
+                            size_t textsize)
+{
+    return s_store_pushed((s_broker_t *)arg, FC_MSG_CONFIG_PUSH, bytes, len, text, textsize);
+}
+
+/* fc_relay_revision_fn: an upstream trusted-key list. */
 static int s_store_trust(void *arg, const uint8_t *bytes, size_t len, char *text, size_t textsize)
 {
-    s_broker_t *self = (s_broker_t *)arg;
-    fc_msg_t *push = fc_msg_new(FC_MSG_TRUST_PUSH);
-    fc_msg_set_bytes(push, bytes, len);
-    fc_msg_t *ann = NULL;
-    fc_msg_t *reply = fc_trust_service_handle(self->store, push, self->epoch, self->quiet, &ann);
-    int err = reply->type == FC_MSG_ERROR ? (int)reply->code : FC_OK;
-    if (err)
-        snprintf(text, textsize, "%s", reply->text);
-    if (ann && fc_msg_publish(&ann, zsock_resolve(self->pub)) == 0)
-        self->stats.announced++;
-    fc_msg_destroy(&ann);
-    fc_msg_destroy(&reply);
-    fc_msg_destroy(&push);
-    return err;
+    return s_store_pushed((s_broker_t *)arg, FC_MSG_TRUST_PUSH, bytes, len, text, textsize);
 }
 
 /* CONFIG_PUSH, CONFIG_SYNC, CONFIG_ACK, CONFIG_STATUS, RESTART_SLOT, AUDIT; and TRUST_PUSH,

@@ -6,11 +6,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 
-FC_INSECURE=1
-fc_start_broker "$FC_TMP/root"
-ROOT="$FC_SERVICE"
-fc_keygen
-src="$FC_TMP/src"
+fc_relay_root
 mkdir -p "$src/sub"
 for i in 1 2 3; do fc_random_file "$src/file-$i.bin" 1024; done # 3 x 1 MiB
 fc_random_file "$src/sub/small" 3

@@ -5,11 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 
-FC_INSECURE=1
-fc_start_broker "$FC_TMP/root"
-fc_keygen
-src="$FC_TMP/src"
-mkdir -p "$src"
+fc_relay_root
 for i in 1 2; do fc_random_file "$src/file-$i.bin" 1536; done # 3 MiB
 printf 'chain\n' >"$src/notes.txt"
 fc_push "$src" 1 >/dev/null

@@ -7,10 +7,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 
-FC_INSECURE=1
-fc_start_broker "$FC_TMP/root"
-ROOT="$FC_SERVICE"
-fc_keygen
+fc_relay_root
 fc_config set port=8080 log.level=info >/dev/null
 
 ports=($(fc_ports 2))

@@ -5,12 +5,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 
-FC_INSECURE=1
-fc_start_broker "$FC_TMP/root"
-ROOT_PORT=${FC_SERVICE##*:}
-fc_keygen
-src="$FC_TMP/src"
-mkdir -p "$src"
+fc_relay_root
+ROOT_PORT=${ROOT##*:}
 for i in 1 2 3 4; do fc_random_file "$src/file-$i.bin" 1024; done # 4 MiB
 fc_push "$src" 1 >/dev/null
 

@@ -6,11 +6,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 
-FC_INSECURE=1
-fc_start_broker "$FC_TMP/root"
-fc_keygen
-src="$FC_TMP/src"
-mkdir -p "$src"
+fc_relay_root
 fc_random_file "$src/app.bin" 600
 fc_push "$src" 1 >/dev/null
 blob=$(find "$FC_TMP/root/blobs" -type f | head -1)

@@ -238,6 +238,18 @@ fc_broker_and_src() {
   mkdir -p "$src"
 }
 
+# fc_relay_root: the relay suites' start: an --insecure root broker (ROOT, its service
+# endpoint; FC_SERVICE too until a relay starts), a publisher key, and src, an empty source
+# directory.
+fc_relay_root() {
+  FC_INSECURE=1
+  fc_start_broker "$FC_TMP/root"
+  ROOT="$FC_SERVICE"
+  fc_keygen
+  src="$FC_TMP/src"
+  mkdir -p "$src"
+}
+
 # fc_many_files DIR N BYTES: N files of BYTES random bytes, DIR/d/f-1.bin to DIR/d/f-N.bin (a
 # tree whose format-3 manifest has many pages and chunk lists).
 fc_many_files() {

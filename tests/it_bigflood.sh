@@ -29,7 +29,15 @@ kill -0 "$FC_BROKER_PID" || fc_fail "broker died"
 peak=$(hwm)
 flood=$(cat "$FC_TMP"/flood*.out | tr '\n' ' ')
 echo "broker VmHWM: $before MiB before, $peak MiB after the flood ($flood)"
-[ "$peak" -lt 128 ] || fc_fail "broker peak memory $peak MiB (not under 128 MiB)"
+if [ -n "${TSAN_OPTIONS:-}" ]; then
+  # Under ThreadSanitizer the broker starts about 60 MiB larger (its shadow memory and
+  # allocator: 76 MiB against 12 plainly), so the peak is mostly the sanitizer's; what the
+  # flood adds is checked instead, against the room a plain broker has below 128 MiB.
+  [ $((peak - before)) -lt $((128 - 12)) ] ||
+    fc_fail "the flood grew the broker by $((peak - before)) MiB (not under 116 MiB, under TSan)"
+else
+  [ "$peak" -lt 128 ] || fc_fail "broker peak memory $peak MiB (not under 128 MiB)"
+fi
 fc_pass "broker peak memory $peak MiB through the flood ($flood); honest agent installed meanwhile"
 
 grep -q "ignoring key" "$FC_TMP/broker.log" || fc_fail "the flooding key was not ignored"

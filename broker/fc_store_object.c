@@ -19,14 +19,9 @@ int fc_store_object_init(fc_store_t *self)
 int fc_store_object_put(fc_store_t *self, const uint8_t hash[FC_HASH_LEN], const uint8_t *data,
                         size_t len)
 {
-    if (len == 0 || !data)
-        return FC_EPROTO;
-    if (len > FC_MAX_OBJECT)
-        return FC_ETOOBIG;
-    uint8_t got[FC_HASH_LEN];
-    fc_hash_buf(got, data, len);
-    if (!fc_hash_equal(got, hash))
-        return FC_EHASH;
+    int err = fc_mobj_check(hash, data, len);
+    if (err)
+        return err;
     sqlite3_stmt *st =
         /* REPLACE: data is checked against its name, so a copy damaged in the store is
            repaired by storing the object again (a push re-run). */

@@ -240,6 +240,17 @@ const fc_mobj_t *fc_mparts_find(const fc_mparts_t *self, const uint8_t hash[FC_H
     return NULL;
 }
 
+int fc_mobj_check(const uint8_t hash[FC_HASH_LEN], const uint8_t *data, size_t len)
+{
+    if (len == 0 || !data)
+        return FC_EPROTO;
+    if (len > FC_MAX_OBJECT)
+        return FC_ETOOBIG;
+    uint8_t got[FC_HASH_LEN];
+    fc_hash_buf(got, data, len);
+    return fc_hash_equal(got, hash) ? FC_OK : FC_EHASH;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Decoding and reassembly */
 

@@ -40,6 +40,11 @@ void fc_mparts_destroy(fc_mparts_t **self_p);
 /* The object named hash, or NULL; borrowed from self. */
 const fc_mobj_t *fc_mparts_find(const fc_mparts_t *self, const uint8_t hash[FC_HASH_LEN]);
 
+/* Whether data may be stored as the object named hash: FC_OK; FC_EPROTO if empty (no
+   object is), FC_ETOOBIG past FC_MAX_OBJECT, FC_EHASH if it does not hash to its name. What
+   every store of objects (the broker's, an agent's) checks before keeping one. */
+int fc_mobj_check(const uint8_t hash[FC_HASH_LEN], const uint8_t *data, size_t len);
+
 /* Looks up an object the caller holds (its cache, a store): its bytes (borrowed until the
    next call or the end of fc_manifest_assemble) and *len, or NULL if it has none. The bytes
    need not be trusted: assemble checks each against its name. */

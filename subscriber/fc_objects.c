@@ -148,14 +148,9 @@ fc_manifest_t *fc_objects_load(fc_objects_t *self, const uint8_t *bytes, size_t 
 int fc_objects_put(fc_objects_t *self, const uint8_t hash[FC_HASH_LEN], const uint8_t *data,
                    size_t len)
 {
-    if (len == 0)
-        return FC_EPROTO;
-    if (len > FC_MAX_OBJECT)
-        return FC_ETOOBIG;
-    uint8_t got[FC_HASH_LEN];
-    fc_hash_buf(got, data, len);
-    if (!fc_hash_equal(got, hash))
-        return FC_EHASH;
+    int err = fc_mobj_check(hash, data, len);
+    if (err)
+        return err;
     char path[4096];
     s_path(self, hash, path, sizeof path);
     return fc_write_file_atomic(path, data, len, 0600);

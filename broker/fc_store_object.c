@@ -4,6 +4,7 @@
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_manifest_load.h"
+#include "fc_manifest_parts.h"
 #include "fc_store_priv.h"
 
 #include <stdlib.h>
@@ -68,10 +69,9 @@ bool fc_store_object_held(fc_store_t *self, const uint8_t hash[FC_HASH_LEN])
     size_t len = 0;
     if (fc_store_object_get(self, hash, &data, &len) != FC_OK)
         return false;
-    uint8_t got[FC_HASH_LEN];
-    fc_hash_buf(got, data, len);
+    int bad = fc_mobj_check(hash, data, len);
     free(data);
-    if (!fc_hash_equal(got, hash))
+    if (bad)
         return false;
     sqlite3_stmt *st = fc_store_prep(self, "UPDATE objects SET added = ? WHERE hash = ?");
     if (st) {

@@ -17,6 +17,7 @@
 #include "fc_config.h"
 #include "fc_config_service.h"
 #include "fc_curve.h"
+#include "fc_delta_cache.h"
 #include "fc_endpoint.h"
 #include "fc_envelope.h"
 #include "fc_error.h"
@@ -116,6 +117,7 @@ static const s_test_t s_tests[] = {
     {"fc_trustlist", fc_trustlist_test},
     {"fc_store_trust", fc_store_trust_test},
     {"fc_chunks", fc_chunks_test},
+    {"fc_delta_cache", fc_delta_cache_test},
     {"fc_view", fc_view_test},
     {"fc_status_summary", fc_status_summary_test},
     {"fc_status_file", fc_status_file_test},

@@ -1,5 +1,6 @@
 /* fc_relay.c: a relay broker's upstream side: mirrors signed releases, fetches blobs once. */
 #include "fc_relay.h"
+#include "fc_endpoint.h"
 #include "fc_error.h"
 #include "fc_limits.h"
 #include "fc_link.h"
@@ -168,6 +169,28 @@ static void s_on_trust(fc_relay_t *self, const fc_msg_t *reply)
         self->stats.trust_lists++;
 }
 
+/* The upstream's halted canaries are halted here too (after the revisions they name are
+   stored), so its agents fold their config without them as the root's agents do. */
+static void s_mirror_halts(fc_relay_t *self, const fc_msg_t *reply)
+{
+    uint64_t revs[FC_MAX_LIST];
+    size_t n = 0, halted = 0;
+    if (fc_msg_halted(reply, revs, FC_MAX_LIST, &n) != FC_OK) {
+        zsys_warning("fleetcast-broker: relay: upstream's list of halted revisions is malformed;"
+                     " ignored");
+        return;
+    }
+    int err = fc_store_config_halt_upstream(self->cfg.store, revs, n, self->upstream, &halted);
+    if (err)
+        zsys_warning("fleetcast-broker: relay: upstream's halts not stored: %s", fc_strerror(err));
+    else if (halted) {
+        self->stats.halts += halted;
+        if (!self->cfg.quiet)
+            zsys_info("fleetcast-broker: relay: %zu config revision(s) halted at %s, halted here",
+                      halted, self->upstream);
+    }
+}
+
 /* Revisions in order, each stored as CONFIG_PUSH stores it (signature, number, schema); the
    first refused stops the rest, which could only be refused after it. */
 static void s_on_config_snapshot(fc_relay_t *self, const fc_msg_t *reply)
@@ -179,10 +202,12 @@ static void s_on_config_snapshot(fc_relay_t *self, const fc_msg_t *reply)
         if (err) {
             zsys_warning("fleetcast-broker: relay: upstream's config revision not stored: %s",
                          *text ? text : fc_strerror(err));
+            s_mirror_halts(self, reply);
             return;
         }
         self->stats.revisions++;
     }
+    s_mirror_halts(self, reply);
     if (reply->flag && reply->nitems)
         s_config_sync(self); /* the snapshot was cut to fit: the rest after what we hold */
 }
@@ -299,7 +324,10 @@ static void s_on_welcome(fc_relay_t *self, const fc_msg_t *reply)
             zsock_set_subscribe(self->sub, FC_TOPIC_CONFIG);
         if (self->cfg.trust)
             zsock_set_subscribe(self->sub, FC_TOPIC_TRUST);
-        if (zsock_connect(self->sub, "%s", reply->endpoint) < 0) {
+        /* An upstream bound to a wildcard host names it so: connect to its host, as agents do. */
+        char ep[FC_MAX_ENDPOINT + 1];
+        if (fc_endpoint_for_peer(ep, sizeof ep, reply->endpoint, self->upstream) != 0 ||
+            zsock_connect(self->sub, "%s", ep) < 0) {
             zsys_error("fleetcast-broker: relay: cannot connect to upstream announcements %s",
                        reply->endpoint);
             zsock_destroy(&self->sub);
@@ -308,7 +336,7 @@ static void s_on_welcome(fc_relay_t *self, const fc_msg_t *reply)
         zpoller_add(self->poller, self->sub);
         if (!self->cfg.quiet)
             zsys_info("fleetcast-broker: relay: following %s (announcements %s)", self->upstream,
-                      reply->endpoint);
+                      ep);
     }
     s_sync_all(self); /* after subscribing: nothing announced in between is lost */
 }
@@ -601,6 +629,30 @@ static void s_handle_service(fc_relay_t *self)
     }
 }
 
+/* The root's stamp goes on to the relay's agents in the relay's own HEARTBEAT: the one the
+   upstream carries if it is a relay too (chains), else the upstream's own. Judged by the
+   agents (end to end), not here: a relay cannot make a frozen root look alive. */
+static void s_carry_stamp(fc_relay_t *self, const fc_msg_t *m)
+{
+    if (!self->cfg.beat)
+        return;
+    fc_relay_stamp_t root;
+    if (m->root_epoch && m->root_time_ms) {
+        root.epoch = m->root_epoch;
+        root.seq = m->root_seq;
+        root.time_ms = m->root_time_ms;
+        memcpy(root.sig, m->root_sig, FC_SIG_LEN);
+    } else if (m->time_ms && m->epoch) {
+        root.epoch = m->epoch;
+        root.seq = m->seq;
+        root.time_ms = m->time_ms;
+        memcpy(root.sig, m->sig, FC_SIG_LEN);
+    } else
+        return; /* an unsigned upstream: nothing to carry */
+    self->cfg.beat(self->cfg.arg, &root);
+    self->stats.root_stamps++;
+}
+
 static void s_handle_sub(fc_relay_t *self)
 {
     while (self->sub && (zsock_events(self->sub) & ZMQ_POLLIN)) {
@@ -608,6 +660,8 @@ static void s_handle_sub(fc_relay_t *self)
         fc_msg_t *m = fc_msg_recv_announce(zsock_resolve(self->sub), &err);
         if (!m)
             break;
+        if (m->type == FC_MSG_HEARTBEAT)
+            s_carry_stamp(self, m);
         if (m->type == FC_MSG_ANNOUNCE || m->type == FC_MSG_HEARTBEAT ||
             m->type == FC_MSG_CONFIG_ANNOUNCE || m->type == FC_MSG_TRUST_ANNOUNCE)
             s_on_announce(self, m);

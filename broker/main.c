@@ -78,9 +78,10 @@ static void s_usage(FILE *out)
             "                        once, whatever number of agents want it), serve agents\n"
             "                        as any broker does, refuse publisher operations (they go\n"
             "                        to EP); config revisions and trusted-key lists are\n"
-            "                        mirrored too. Reports and agent keys are not relayed\n"
-            "                        yet, nor are the root's release waves and halts or\n"
-            "                        config canaries applied (README, Relays)\n"
+            "                        mirrored too, with the root's config canary halts and\n"
+            "                        its signed heartbeat timestamps. Reports and agent\n"
+            "                        keys are not relayed yet, nor are the root's release\n"
+            "                        waves and release halts applied (README, Relays)\n"
             "      --upstream-key FILE\n"
             "                        the upstream broker's public cert (its broker.cert);\n"
             "                        required with --upstream unless --insecure\n"
@@ -377,9 +378,9 @@ int main(int argc, char *argv[])
     /* Said at every start, like --insecure: an operator must not learn it from an outage. */
     if (upstream)
         fc_log(FC_LOG_WARNING,
-               "WARNING: relay of %s: the root's release waves and canary halts and its config "
-               "canaries are not applied behind a relay yet (its agents get each channel's latest "
-               "release and revision at once); relay only channels rolled out to all at once",
+               "WARNING: relay of %s: the root's release rollout waves and release halts are "
+               "not applied behind a relay yet (its agents get each channel's latest release at "
+               "once); relay only channels rolled out to all at once",
                upstream);
     int err = FC_OK;
     char text[FC_MAX_TEXT + 1] = "";

@@ -1389,10 +1389,12 @@ static void s_handle_router(s_broker_t *self)
         s_handle_request(self, msg);
     }
     s_batch_flush(self);
-    /* Reports are on disk: a wave they complete (or halt) moves on now. */
+    /* Reports are on disk: a wave they complete (or halt) moves on now. A relay's rollouts
+       move only as its upstream's do (fc_relay.c). */
     size_t changed = 0;
-    self->stats.announced += fc_rollout_service_step(self->rollout, self->epoch,
-                                                     zsock_resolve(self->pub), false, &changed);
+    if (!self->relay)
+        self->stats.announced += fc_rollout_service_step(self->rollout, self->epoch,
+                                                         zsock_resolve(self->pub), false, &changed);
     if (changed && self->feed)
         fc_view_feed_changed(self->feed);
 }
@@ -1430,8 +1432,9 @@ void fc_broker_actor(zsock_t *pipe, void *args)
                 s_heartbeat(self, NULL);
             /* Waves that time out (--wave-wait) move on without a report. */
             size_t changed = 0;
-            self->stats.announced += fc_rollout_service_step(
-                self->rollout, self->epoch, zsock_resolve(self->pub), true, &changed);
+            if (!self->relay)
+                self->stats.announced += fc_rollout_service_step(
+                    self->rollout, self->epoch, zsock_resolve(self->pub), true, &changed);
             if (changed && self->feed)
                 fc_view_feed_changed(self->feed);
             if (self->auth)

@@ -94,6 +94,7 @@ typedef struct {
     uint64_t trust_lists;  /* trusted-key lists stored from upstream */
     uint64_t root_stamps;  /* root timestamps carried to the relay's agents */
     uint64_t halts;        /* config revisions halted because the upstream halted them */
+    uint64_t waves;        /* wider shares of a release offered, following the upstream */
     uint64_t objects;      /* manifest objects fetched */
     uint64_t pieces;       /* blob pieces fetched */
     uint64_t piece_bytes;  /* their bytes */

@@ -1067,10 +1067,15 @@ static int s_store_pushed(s_broker_t *self, fc_msg_type_t type, const uint8_t *b
 
 static void s_heartbeat(s_broker_t *self, const fc_relay_stamp_t *root);
 
-/* fc_relay_beat_fn: the root's signed timestamp, carried in our heartbeat at once. */
+/* fc_relay_beat_fn: the root's signed timestamp, carried in our heartbeat at once; at most
+   one every S_CARRY_MIN_MS, so an upstream beating too fast cannot make us flood our agents. */
+#define S_CARRY_MIN_MS 50
 static void s_carry_beat(void *arg, const fc_relay_stamp_t *root)
 {
-    s_heartbeat((s_broker_t *)arg, root);
+    s_broker_t *self = arg;
+    if (self->carried_at && zclock_mono() - self->carried_at < S_CARRY_MIN_MS)
+        return;
+    s_heartbeat(self, root);
 }
 
 /* fc_relay_revision_fn: an upstream config revision. */

@@ -105,7 +105,8 @@ typedef struct {
        refused in the handshake logged. NULL if a monitor could not be set up. */
     fc_peers_t *service_peers;
     fc_peers_t *announce_peers;
-    fc_relay_t *relay; /* this broker relays an upstream's releases (fc_relay.h); NULL: root */
+    fc_relay_t *relay;  /* this broker relays an upstream's releases (fc_relay.h); NULL: root */
+    int64_t carried_at; /* a relay: when it last sent a heartbeat carrying the root's stamp */
 } s_broker_t;
 
 struct fc_broker_t {
@@ -181,6 +182,7 @@ static fc_relay_serve_fn s_serve_held;
 static fc_relay_refuse_fn s_refuse_held;
 static fc_relay_revision_fn s_store_revision;
 static fc_relay_revision_fn s_store_trust;
+static fc_relay_beat_fn s_carry_beat;
 
 static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config, int *err,
                                 char *text, size_t textsize)
@@ -296,6 +298,7 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
                                 .refuse = s_refuse_held,
                                 .revision = s_store_revision,
                                 .trust = s_store_trust,
+                                .beat = s_carry_beat,
                                 .arg = self};
         self->relay = fc_relay_new(&rc, self->poller, err);
         if (!self->relay) {
@@ -1082,6 +1085,19 @@ static int s_store_pushed(s_broker_t *self, fc_msg_type_t type, const uint8_t *b
     return err;
 }
 
+static void s_heartbeat(s_broker_t *self, const fc_relay_stamp_t *root);
+
+/* fc_relay_beat_fn: the root's signed timestamp, carried in our heartbeat at once; at most
+   one every S_CARRY_MIN_MS, so an upstream beating too fast cannot make us flood our agents. */
+#define S_CARRY_MIN_MS 50
+static void s_carry_beat(void *arg, const fc_relay_stamp_t *root)
+{
+    s_broker_t *self = arg;
+    if (self->carried_at && zclock_mono() - self->carried_at < S_CARRY_MIN_MS)
+        return;
+    s_heartbeat(self, root);
+}
+
 /* fc_relay_revision_fn: an upstream config revision. */
 static int s_store_revision(void *arg, const uint8_t *bytes, size_t len, char *text,
                             size_t textsize)
@@ -1351,7 +1367,8 @@ static void s_rebind_announce(s_broker_t *self)
     s_announce_bind(self);
 }
 
-static void s_heartbeat(s_broker_t *self)
+/* root: a relay's, the root's stamp it carries (NULL: none). */
+static void s_heartbeat(s_broker_t *self, const fc_relay_stamp_t *root)
 {
     fc_msg_t *hb = fc_msg_new(FC_MSG_HEARTBEAT);
     hb->epoch = self->epoch;
@@ -1359,6 +1376,13 @@ static void s_heartbeat(s_broker_t *self)
     if (self->stamped) {
         hb->time_ms = fc_stamp_now_ms();
         fc_stamp_sign(hb->sig, hb->epoch, hb->seq, hb->time_ms, &self->stamp_key);
+    }
+    if (root) {
+        hb->root_epoch = root->epoch;
+        hb->root_seq = root->seq;
+        hb->root_time_ms = root->time_ms;
+        memcpy(hb->root_sig, root->sig, FC_SIG_LEN);
+        self->carried_at = zclock_mono();
     }
     fc_msg_publish(&hb, zsock_resolve(self->pub));
     fc_msg_destroy(&hb);
@@ -1390,10 +1414,12 @@ static void s_handle_router(s_broker_t *self)
         s_handle_request(self, msg);
     }
     s_batch_flush(self);
-    /* Reports are on disk: a wave they complete (or halt) moves on now. */
+    /* Reports are on disk: a wave they complete (or halt) moves on now. A relay's rollouts
+       move only as its upstream's do (fc_relay.c). */
     size_t changed = 0;
-    self->stats.announced += fc_rollout_service_step(self->rollout, self->epoch,
-                                                     zsock_resolve(self->pub), false, &changed);
+    if (!self->relay)
+        self->stats.announced += fc_rollout_service_step(self->rollout, self->epoch,
+                                                         zsock_resolve(self->pub), false, &changed);
     if (changed && self->feed)
         fc_view_feed_changed(self->feed);
 }
@@ -1425,11 +1451,15 @@ void fc_broker_actor(zsock_t *pipe, void *args)
                 s_rebind_announce(self);
             else if (self->pub_unbound)
                 s_announce_bind(self);
-            s_heartbeat(self);
+            /* A relay whose upstream beats sends its heartbeats as the root's stamps come
+               (s_carry_beat); its own only when they stop (frozen or gone upstream). */
+            if (!self->relay || now - self->carried_at > 2 * (int64_t)self->heartbeat_ms)
+                s_heartbeat(self, NULL);
             /* Waves that time out (--wave-wait) move on without a report. */
             size_t changed = 0;
-            self->stats.announced += fc_rollout_service_step(
-                self->rollout, self->epoch, zsock_resolve(self->pub), true, &changed);
+            if (!self->relay)
+                self->stats.announced += fc_rollout_service_step(
+                    self->rollout, self->epoch, zsock_resolve(self->pub), true, &changed);
             if (changed && self->feed)
                 fc_view_feed_changed(self->feed);
             if (self->auth)

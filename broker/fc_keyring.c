@@ -180,6 +180,9 @@ bool fc_keyring_allows(int roles, int msg_type)
        (docs/PROTOCOL.md 3.16); nothing here writes what another peer receives. */
     if (!(roles & (FC_ROLE_AGENT | FC_ROLE_RELAY)))
         return false;
+    /* A relay follows the root's release rollouts for its agents (read only). */
+    if ((roles & FC_ROLE_RELAY) && msg_type == FC_MSG_ROLLOUT_STATUS)
+        return true;
     /* What an agent sends to follow releases and config and to report: nothing here can
        change what another peer receives. A new type needs a publisher until added here. */
     switch (msg_type) {
@@ -290,9 +293,13 @@ void fc_keyring_test(bool verbose)
     FC_CHECK(fc_keyring_allows(FC_ROLE_PUBLISHER, FC_MSG_RELEASE_COMMIT));
     FC_CHECK(fc_keyring_allows(FC_ROLE_PUBLISHER, FC_MSG_GET_CHUNK));
     FC_CHECK(fc_keyring_allows(FC_ROLE_ALL, 999));
-    /* A relay key reads what an agent reads, and writes nothing a publisher would. */
+    /* A relay key reads what an agent reads, and the root's rollouts (which an agent may
+       not), and writes nothing a publisher would. */
     for (int t = 1; t < FC_MSG_TYPE_MAX; t++)
-        FC_CHECK(fc_keyring_allows(FC_ROLE_RELAY, t) == fc_keyring_allows(FC_ROLE_AGENT, t));
+        FC_CHECK(fc_keyring_allows(FC_ROLE_RELAY, t) ==
+                 (fc_keyring_allows(FC_ROLE_AGENT, t) || t == FC_MSG_ROLLOUT_STATUS));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_ROLLOUT_STATUS));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_RELAY, FC_MSG_ROLLOUT_PROMOTE));
     FC_CHECK(!fc_keyring_allows(FC_ROLE_RELAY, FC_MSG_RELEASE_COMMIT));
     FC_CHECK(fc_keyring_allows(FC_ROLE_RELAY, FC_MSG_GET_OBJECT));
     FC_CHECK(streq(fc_keyring_role_name(FC_ROLE_RELAY), "relay"));

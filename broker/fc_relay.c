@@ -1,5 +1,6 @@
 /* fc_relay.c: a relay broker's upstream side: mirrors signed releases, fetches blobs once. */
 #include "fc_relay.h"
+#include "fc_endpoint.h"
 #include "fc_error.h"
 #include "fc_limits.h"
 #include "fc_link.h"
@@ -8,6 +9,7 @@
 #include "fc_requester.h"
 #include "fc_sockopt.h"
 #include "fc_store_config.h"
+#include "fc_store_release_rollout.h"
 
 #include <string.h>
 
@@ -17,7 +19,17 @@
 #define S_REFUSED_RETRY_MS 2000
 
 /* What an upstream request was for; the requester hands it back with the reply. */
-typedef enum { S_HELLO, S_SYNC_ALL, S_SYNC_CHANNEL, S_OBJECT, S_CONFIG, S_TRUST, S_PIECE } s_kind_t;
+typedef enum {
+    S_HELLO,
+    S_SYNC_ALL,
+    S_SYNC_CHANNEL,
+    S_OBJECT,
+    S_CONFIG,
+    S_TRUST,
+    S_PIECE,
+    S_ROLLOUTS,     /* ROLLOUT_STATUS with a sync: counts as busy */
+    S_ROLLOUTS_POLL /* ROLLOUT_STATUS on a heartbeat while a rollout is under way */
+} s_kind_t;
 
 typedef struct s_xfer_t s_xfer_t;
 
@@ -63,6 +75,11 @@ struct fc_relay_t {
     bool again;      /* something was announced while busy: sync once more after */
     uint64_t synced_epoch, synced_seq;
     bool refused_logged; /* the upstream's refusal of our key was said once */
+    /* The upstream's rollouts (docs/PROTOCOL.md 3.16, "Rollouts"): channel -> its entry of
+       the last ROLLOUT_STATUS_REPLY (fc_rollout_info_t, owned). */
+    zhashx_t *rollouts;
+    bool rollouts_off;  /* the upstream refused ROLLOUT_STATUS: releases go to all at once */
+    bool rollouts_poll; /* a poll is pending */
     fc_relay_stats_t stats;
 };
 
@@ -136,6 +153,13 @@ static void s_sync_all(fc_relay_t *self)
         self->again = true; /* the running sync may have read the state before this */
         return;
     }
+    /* The rollouts first: a release is mirrored only once its rollout is known, so no
+       agent here gets it before the wave it belongs to. */
+    if (!self->rollouts_off) {
+        fc_msg_t *ro = fc_msg_new(FC_MSG_ROLLOUT_STATUS);
+        if (s_send(self, &ro, S_ROLLOUTS))
+            self->busy++;
+    }
     fc_msg_t *sync = fc_msg_new(FC_MSG_SYNC);
     if (s_send(self, &sync, S_SYNC_ALL))
         self->busy++;
@@ -168,6 +192,28 @@ static void s_on_trust(fc_relay_t *self, const fc_msg_t *reply)
         self->stats.trust_lists++;
 }
 
+/* The upstream's halted canaries are halted here too (after the revisions they name are
+   stored), so its agents fold their config without them as the root's agents do. */
+static void s_mirror_halts(fc_relay_t *self, const fc_msg_t *reply)
+{
+    uint64_t revs[FC_MAX_LIST];
+    size_t n = 0, halted = 0;
+    if (fc_msg_halted(reply, revs, FC_MAX_LIST, &n) != FC_OK) {
+        zsys_warning("fleetcast-broker: relay: upstream's list of halted revisions is malformed;"
+                     " ignored");
+        return;
+    }
+    int err = fc_store_config_halt_upstream(self->cfg.store, revs, n, self->upstream, &halted);
+    if (err)
+        zsys_warning("fleetcast-broker: relay: upstream's halts not stored: %s", fc_strerror(err));
+    else if (halted) {
+        self->stats.halts += halted;
+        if (!self->cfg.quiet)
+            zsys_info("fleetcast-broker: relay: %zu config revision(s) halted at %s, halted here",
+                      halted, self->upstream);
+    }
+}
+
 /* Revisions in order, each stored as CONFIG_PUSH stores it (signature, number, schema); the
    first refused stops the rest, which could only be refused after it. */
 static void s_on_config_snapshot(fc_relay_t *self, const fc_msg_t *reply)
@@ -179,10 +225,12 @@ static void s_on_config_snapshot(fc_relay_t *self, const fc_msg_t *reply)
         if (err) {
             zsys_warning("fleetcast-broker: relay: upstream's config revision not stored: %s",
                          *text ? text : fc_strerror(err));
+            s_mirror_halts(self, reply);
             return;
         }
         self->stats.revisions++;
     }
+    s_mirror_halts(self, reply);
     if (reply->flag && reply->nitems)
         s_config_sync(self); /* the snapshot was cut to fit: the rest after what we hold */
 }
@@ -203,6 +251,93 @@ static void s_note_sizes(fc_relay_t *self, const fc_manifest_t *m)
         if (m->files[i].size > 0)
             zhashx_update(self->sizes, fc_hash_hex(m->files[i].hash, hex),
                           (void *)(uintptr_t)m->files[i].size);
+}
+
+/* Tells the relay's agents that release info was committed or offered to more of them. */
+static void s_announce(fc_relay_t *self, const fc_release_info_t *info, uint64_t seq)
+{
+    fc_msg_t *ann = fc_msg_new(FC_MSG_ANNOUNCE);
+    ann->epoch = self->cfg.epoch;
+    ann->seq = seq;
+    fc_msg_set_str(ann->channel, sizeof ann->channel, info->channel);
+    fc_msg_set_str(ann->version, sizeof ann->version, info->version);
+    ann->serial = info->serial;
+    /* Agents that miss it see the gap in the relay's next heartbeat and sync. */
+    fc_msg_publish(&ann, self->cfg.pub);
+    fc_msg_destroy(&ann);
+}
+
+/* The relay's rollout of channel's latest release follows the upstream's entry for it. */
+static void s_follow(fc_relay_t *self, const char *channel)
+{
+    const fc_rollout_info_t *ro = zhashx_lookup(self->rollouts, channel);
+    if (!ro || !*ro->state)
+        return; /* no rollout upstream: offered to every agent at once */
+    fc_release_info_t info;
+    uint64_t seq = 0;
+    int err = fc_store_rollout_follow(self->cfg.store, ro, self->upstream, &info, &seq);
+    if (err == FC_ENOTFOUND)
+        return; /* not mirrored yet (its plan waits for it), or mirrored before it had one */
+    if (err) {
+        zsys_warning("fleetcast-broker: relay: rollout of %s %s not followed: %s", ro->channel,
+                     ro->version, fc_strerror(err));
+        return;
+    }
+    if (!seq)
+        return;
+    self->stats.waves++;
+    if (!self->cfg.quiet)
+        zsys_info("fleetcast-broker: relay: rollout of %s %s (serial %llu) at %s: %s, %u%% of"
+                  " the agents here offered it",
+                  ro->channel, ro->version, (unsigned long long)ro->serial, self->upstream,
+                  ro->state, ro->percent);
+    s_announce(self, &info, seq);
+}
+
+/* ROLLOUT_STATUS_REPLY: every channel's rollout as the upstream runs it. A release not
+   mirrored yet gets a plan first, so its commit here starts it at the upstream's share. */
+static void s_on_rollouts(fc_relay_t *self, const fc_msg_t *reply)
+{
+    zhashx_purge(self->rollouts);
+    for (size_t i = 0; i < reply->nrollouts; i++) {
+        const fc_rollout_info_t *ro = &reply->rollouts[i];
+        fc_rollout_info_t *copy = malloc(sizeof *copy);
+        if (!copy)
+            break;
+        *copy = *ro;
+        zhashx_update(self->rollouts, ro->channel, copy);
+        if (!*ro->state || ro->percent < 1 || ro->percent > 100)
+            continue;
+        fc_release_info_t ours;
+        int err = fc_store_latest(self->cfg.store, ro->channel, &ours, NULL, NULL);
+        if (err == FC_ENOTFOUND || (!err && ours.serial < ro->serial)) {
+            uint32_t waves[2] = {ro->percent, 100};
+            size_t n = ro->percent < 100 ? 2 : 1;
+            err = fc_store_rollout_plan(self->cfg.store, ro->channel, ro->serial, waves, n,
+                                        ro->halt_percent, 0, n > 1);
+            if (err)
+                zsys_warning("fleetcast-broker: relay: rollout of %s %s not planned here: %s",
+                             ro->channel, ro->version, fc_strerror(err));
+        } else if (!err && ours.serial == ro->serial)
+            s_follow(self, ro->channel);
+    }
+}
+
+/* While an upstream rollout is under way, its state is read again with every upstream
+   heartbeat: a promote is announced, but a pause or a halt need not be. */
+static void s_poll_rollouts(fc_relay_t *self)
+{
+    if (self->rollouts_off || self->rollouts_poll || self->busy)
+        return;
+    bool active = false;
+    for (fc_rollout_info_t *ro = zhashx_first(self->rollouts); ro && !active;
+         ro = zhashx_next(self->rollouts))
+        active = *ro->state && strcmp(ro->state, "DONE") != 0 && strcmp(ro->state, "HALTED") != 0;
+    if (!active)
+        return;
+    fc_msg_t *msg = fc_msg_new(FC_MSG_ROLLOUT_STATUS);
+    if (s_send(self, &msg, S_ROLLOUTS_POLL))
+        self->rollouts_poll = true;
 }
 
 /* Stores the manifest once every object it names is here; else asks upstream for the first
@@ -243,19 +378,12 @@ static void s_mirror(fc_relay_t *self, uint8_t *bytes, size_t len)
     if (!seq)
         return; /* had it already */
     self->stats.mirrored++;
+    s_follow(self, info.channel);
     if (!self->cfg.quiet)
         zsys_info("fleetcast-broker: relay: release %s %s (serial %llu) mirrored from %s, seq %llu",
                   info.channel, info.version, (unsigned long long)info.serial, self->upstream,
                   (unsigned long long)seq);
-    fc_msg_t *ann = fc_msg_new(FC_MSG_ANNOUNCE);
-    ann->epoch = self->cfg.epoch;
-    ann->seq = seq;
-    fc_msg_set_str(ann->channel, sizeof ann->channel, info.channel);
-    fc_msg_set_str(ann->version, sizeof ann->version, info.version);
-    ann->serial = info.serial;
-    /* Agents that miss it see the gap in the relay's next heartbeat and sync. */
-    fc_msg_publish(&ann, self->cfg.pub);
-    fc_msg_destroy(&ann);
+    s_announce(self, &info, seq);
 }
 
 /* The upstream's latest release of every channel: ask for those newer than ours. */
@@ -269,6 +397,12 @@ static void s_on_snapshot_all(fc_relay_t *self, const fc_msg_t *reply)
         int err = fc_store_latest(self->cfg.store, r->channel, &ours, NULL, NULL);
         if (!err && ours.serial >= r->serial)
             continue;
+        const fc_rollout_info_t *ro =
+            self->rollouts_off ? NULL : zhashx_lookup(self->rollouts, r->channel);
+        if (!self->rollouts_off && (!ro || ro->serial < r->serial)) {
+            self->again = true; /* committed after the rollouts were read: read them again */
+            continue;
+        }
         fc_msg_t *sync = fc_msg_new(FC_MSG_SYNC);
         fc_msg_set_str(sync->channel, sizeof sync->channel, r->channel);
         if (s_send(self, &sync, S_SYNC_CHANNEL))
@@ -299,7 +433,10 @@ static void s_on_welcome(fc_relay_t *self, const fc_msg_t *reply)
             zsock_set_subscribe(self->sub, FC_TOPIC_CONFIG);
         if (self->cfg.trust)
             zsock_set_subscribe(self->sub, FC_TOPIC_TRUST);
-        if (zsock_connect(self->sub, "%s", reply->endpoint) < 0) {
+        /* An upstream bound to a wildcard host names it so: connect to its host, as agents do. */
+        char ep[FC_MAX_ENDPOINT + 1];
+        if (fc_endpoint_for_peer(ep, sizeof ep, reply->endpoint, self->upstream) != 0 ||
+            zsock_connect(self->sub, "%s", ep) < 0) {
             zsys_error("fleetcast-broker: relay: cannot connect to upstream announcements %s",
                        reply->endpoint);
             zsock_destroy(&self->sub);
@@ -308,7 +445,7 @@ static void s_on_welcome(fc_relay_t *self, const fc_msg_t *reply)
         zpoller_add(self->poller, self->sub);
         if (!self->cfg.quiet)
             zsys_info("fleetcast-broker: relay: following %s (announcements %s)", self->upstream,
-                      reply->endpoint);
+                      ep);
     }
     s_sync_all(self); /* after subscribing: nothing announced in between is lost */
 }
@@ -526,6 +663,20 @@ static void s_on_reply(fc_relay_t *self, s_job_t *job, fc_msg_t *reply)
         s_on_piece(self, job, reply);
         return;
     }
+    if (job->kind == S_ROLLOUTS_POLL)
+        self->rollouts_poll = false;
+    if ((job->kind == S_ROLLOUTS || job->kind == S_ROLLOUTS_POLL) && reply->type == FC_MSG_ERROR) {
+        /* An upstream predating relays' rollouts, or not letting this key read them. */
+        zsys_warning("fleetcast-broker: relay: upstream %s refused ROLLOUT_STATUS (%s): its "
+                     "release waves are not applied here; its releases go to every agent here "
+                     "at once",
+                     self->upstream, reply->text);
+        self->rollouts_off = true;
+        zhashx_purge(self->rollouts);
+        if (job->kind == S_ROLLOUTS)
+            s_mirror_done(self);
+        return;
+    }
     if (reply->type == FC_MSG_ERROR) {
         zsys_warning("fleetcast-broker: relay: upstream %s refused a request: %s", self->upstream,
                      reply->text);
@@ -550,6 +701,13 @@ static void s_on_reply(fc_relay_t *self, s_job_t *job, fc_msg_t *reply)
             reply->bytes_len = 0;
         }
         s_mirror_done(self);
+        break;
+    case S_ROLLOUTS:
+    case S_ROLLOUTS_POLL:
+        if (reply->type == FC_MSG_ROLLOUT_STATUS_REPLY)
+            s_on_rollouts(self, reply);
+        if (job->kind == S_ROLLOUTS)
+            s_mirror_done(self);
         break;
     case S_TRUST:
         if (reply->type == FC_MSG_TRUST)
@@ -601,6 +759,30 @@ static void s_handle_service(fc_relay_t *self)
     }
 }
 
+/* The root's stamp goes on to the relay's agents in the relay's own HEARTBEAT: the one the
+   upstream carries if it is a relay too (chains), else the upstream's own. Judged by the
+   agents (end to end), not here: a relay cannot make a frozen root look alive. */
+static void s_carry_stamp(fc_relay_t *self, const fc_msg_t *m)
+{
+    if (!self->cfg.beat)
+        return;
+    fc_relay_stamp_t root;
+    if (m->root_epoch && m->root_time_ms) {
+        root.epoch = m->root_epoch;
+        root.seq = m->root_seq;
+        root.time_ms = m->root_time_ms;
+        memcpy(root.sig, m->root_sig, FC_SIG_LEN);
+    } else if (m->time_ms && m->epoch) {
+        root.epoch = m->epoch;
+        root.seq = m->seq;
+        root.time_ms = m->time_ms;
+        memcpy(root.sig, m->sig, FC_SIG_LEN);
+    } else
+        return; /* an unsigned upstream: nothing to carry */
+    self->cfg.beat(self->cfg.arg, &root);
+    self->stats.root_stamps++;
+}
+
 static void s_handle_sub(fc_relay_t *self)
 {
     while (self->sub && (zsock_events(self->sub) & ZMQ_POLLIN)) {
@@ -608,6 +790,10 @@ static void s_handle_sub(fc_relay_t *self)
         fc_msg_t *m = fc_msg_recv_announce(zsock_resolve(self->sub), &err);
         if (!m)
             break;
+        if (m->type == FC_MSG_HEARTBEAT) {
+            s_carry_stamp(self, m);
+            s_poll_rollouts(self);
+        }
         if (m->type == FC_MSG_ANNOUNCE || m->type == FC_MSG_HEARTBEAT ||
             m->type == FC_MSG_CONFIG_ANNOUNCE || m->type == FC_MSG_TRUST_ANNOUNCE)
             s_on_announce(self, m);
@@ -659,6 +845,7 @@ static void s_restart(fc_relay_t *self)
         s_job_free(self, job);
     self->busy = 0;
     self->again = false;
+    self->rollouts_poll = false;
     zpoller_remove(self->poller, fc_requester_sock(self->req));
     zpoller_remove(self->poller, fc_requester_monitor(self->req));
     fc_requester_destroy(&self->req);
@@ -696,6 +883,12 @@ int fc_relay_tick(fc_relay_t *self, int wait)
 
 /* --- lifetime --------------------------------------------------------------------------- */
 
+static void s_rollout_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
 /* Blobs of the releases mirrored before a restart stay fetchable. */
 static void s_load_sizes(fc_relay_t *self)
 {
@@ -731,6 +924,8 @@ fc_relay_t *fc_relay_new(const fc_relay_config_t *config, zpoller_t *poller, int
     self->jobs = zlistx_new();
     self->sizes = zhashx_new();
     self->xfers = zhashx_new();
+    self->rollouts = zhashx_new();
+    zhashx_set_destructor(self->rollouts, s_rollout_free);
     if (s_connect(self, err) != FC_OK) {
         fc_relay_destroy(&self);
         return NULL;
@@ -784,6 +979,7 @@ void fc_relay_destroy(fc_relay_t **self_p)
     zlistx_destroy(&self->jobs);
     zhashx_destroy(&self->sizes);
     zhashx_destroy(&self->xfers);
+    zhashx_destroy(&self->rollouts);
     free(self);
     *self_p = NULL;
 }

@@ -5,6 +5,7 @@
 
 #include "fc_curve.h"
 #include "fc_hash.h"
+#include "fc_limits.h"
 #include "fc_store.h"
 #include <czmq.h>
 #include <stdbool.h>
@@ -32,6 +33,17 @@ typedef void(fc_relay_refuse_fn)(void *arg, zframe_t *peer, uint64_t req, int co
 typedef int(fc_relay_revision_fn)(void *arg, const uint8_t *bytes, size_t len, char *text,
                                   size_t textsize);
 
+/* The root's signed timestamp (docs/PROTOCOL.md "Signed timestamps"), as the upstream's
+   HEARTBEAT carried it: its own if the upstream is the root, else the root's it carries. */
+typedef struct {
+    uint64_t epoch, seq, time_ms;
+    uint8_t sig[FC_SIG_LEN];
+} fc_relay_stamp_t;
+
+/* Publishes the relay's own HEARTBEAT carrying root (borrowed for the call), at once: each
+   root stamp crosses to the agents once, as soon as it arrives. */
+typedef void(fc_relay_beat_fn)(void *arg, const fc_relay_stamp_t *root);
+
 typedef struct {
     const char *upstream;    /* the upstream broker's service endpoint, tcp://HOST:PORT */
     const fc_curve_t *curve; /* client keys for both upstream sockets (read here); NULL: plain */
@@ -46,7 +58,8 @@ typedef struct {
     /* Stores an upstream trusted-key list (sealed, as pushed there) as TRUST_PUSH would,
        and announces it; same contract. NULL: trust lists are not mirrored. */
     fc_relay_revision_fn *trust;
-    void *arg; /* handed to serve and revision */
+    fc_relay_beat_fn *beat; /* NULL: the root's stamps are not carried */
+    void *arg;              /* handed to every callback */
 } fc_relay_config_t;
 
 /* Connects to the upstream (a DEALER through fc_requester; the SUB once WELCOME names the
@@ -79,6 +92,9 @@ typedef struct {
     uint64_t mirrored;     /* releases stored from upstream */
     uint64_t revisions;    /* config revisions stored from upstream */
     uint64_t trust_lists;  /* trusted-key lists stored from upstream */
+    uint64_t root_stamps;  /* root timestamps carried to the relay's agents */
+    uint64_t halts;        /* config revisions halted because the upstream halted them */
+    uint64_t waves;        /* wider shares of a release offered, following the upstream */
     uint64_t objects;      /* manifest objects fetched */
     uint64_t pieces;       /* blob pieces fetched */
     uint64_t piece_bytes;  /* their bytes */

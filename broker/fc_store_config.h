@@ -136,6 +136,13 @@ int fc_store_config_matching(fc_store_t *self, const char *scope, size_t *count)
    (malloc'd, caller frees; NULL when none). Every CONFIG_SNAPSHOT names them, so agents and
    publishers leave their values out. */
 int fc_store_config_halted(fc_store_t *self, uint64_t **revs, size_t *n);
+/* A relay: marks halted each of revs (n of them, the upstream's CONFIG_SNAPSHOT `halted`)
+   that it holds as a canary neither halted nor promoted, with the reason "halted at the
+   upstream broker UPSTREAM", audited (config.halt); *halted gets how many, and when any a
+   new announcement sequence number is taken (agents sync on the next heartbeat).
+   fc_store_relay_halt.c. */
+int fc_store_config_halt_upstream(fc_store_t *self, const uint64_t *revs, size_t n,
+                                  const char *upstream, size_t *halted);
 /* CONFIG_AGENTS: the known agents scope applies to, by id, after the id after ("" from the
    first), at most max: id, channel = the group recorded for it, state "pending", last_seen.
    *more: whether more follow. *list malloc'd (caller frees). */

@@ -1,5 +1,6 @@
 /* fc_store_config_test.c: self-test of the broker's config store: push checks, sync
-   filtering and paging, acks, status, canary halts, audit, and durability across reopen. */
+   filtering and paging, acks, status, canary halts (and a relay's, from its upstream), audit, and
+   durability across reopen. */
 #include "fc_ack.h"
 #include "fc_config_value.h"
 #include "fc_error.h"
@@ -186,6 +187,40 @@ static bool s_summary_is_status(fc_store_t *store, uint64_t rev, int64_t online_
     }
     free(list);
     return same;
+}
+
+/* A relay halts the canaries its upstream halted (fc_store_config_halt_upstream): only a
+   canary it holds, neither halted nor promoted; once; with a new sequence number. */
+static void s_test_halt_upstream(fc_store_t *store, const fc_signkey_t *key)
+{
+    uint64_t rev = fc_store_config_latest(store) + 1;
+    size_t len;
+    s_push(store, s_set(key, rev, "global", 50, &len, "relayed=1", NULL), &len, FC_OK, NULL,
+           fc_store_seq(store) + 1);
+    fc_store_rev_t info;
+    FC_CHECK(fc_store_config_rev(store, 5, &info) == FC_OK && info.halted);
+    FC_CHECK(fc_store_config_rev(store, 6, &info) == FC_OK && info.promoted_by);
+    /* 1: no canary; 5: halted already; 6: promoted; 999: not held here. */
+    uint64_t revs[] = {1, 5, 6, rev, 999};
+    uint64_t seq = fc_store_seq(store);
+    size_t halted = 0;
+    FC_CHECK(fc_store_config_halt_upstream(store, revs, 5, "tcp://up:1", &halted) == FC_OK &&
+             halted == 1 && fc_store_seq(store) == seq + 1);
+    FC_CHECK(fc_store_config_rev(store, rev, &info) == FC_OK && info.halted &&
+             streq(info.reason, "halted at the upstream broker tcp://up:1"));
+    FC_CHECK(fc_store_config_rev(store, 1, &info) == FC_OK && !info.halted);
+    FC_CHECK(fc_store_config_rev(store, 6, &info) == FC_OK && !info.halted);
+    FC_CHECK(s_audited(store, "config.halt", "halted at the upstream broker tcp://up:1"));
+    uint64_t *list = NULL;
+    size_t n = 0;
+    FC_CHECK(fc_store_config_halted(store, &list, &n) == FC_OK && n == 2 && list[0] == 5 &&
+             list[1] == rev);
+    free(list);
+    /* Told again: nothing changes, no new sequence number. */
+    FC_CHECK(fc_store_config_halt_upstream(store, revs, 5, "tcp://up:1", &halted) == FC_OK &&
+             halted == 0 && fc_store_seq(store) == seq + 1);
+    FC_CHECK(fc_store_config_halt_upstream(store, NULL, 0, "tcp://up:1", &halted) == FC_OK &&
+             halted == 0);
 }
 
 static void s_test_revisions(fc_store_t *store, const fc_signkey_t *key)
@@ -611,6 +646,7 @@ void fc_store_config_test(bool verbose)
     size_t len;
     s_push(store, s_set(&key, 8, "global", 0, &len, "after.reopen=1", NULL), &len, FC_OK, NULL, 9);
     s_test_summary(store, &key);
+    s_test_halt_upstream(store, &key);
     FC_CHECK(fc_store_check(store) == FC_OK);
     fc_store_destroy(&store);
 

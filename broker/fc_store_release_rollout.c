@@ -888,3 +888,66 @@ int fc_store_rollout_status(fc_store_t *self, const char *channel, size_t max,
     *n = nlatest;
     return FC_OK;
 }
+
+/* --- a relay following its upstream's rollout ------------------------------------------- */
+
+int fc_store_rollout_follow(fc_store_t *self, const fc_rollout_info_t *up, const char *upstream,
+                            fc_release_info_t *info, uint64_t *seq)
+{
+    *seq = 0;
+    memset(info, 0, sizeof *info);
+    fc_rollout_state_t state;
+    if (!fc_name_valid(up->channel) || up->percent < 1 || up->percent > 100 ||
+        !fc_rollout_state_from_name(up->state, &state))
+        return FC_EPROTO;
+    s_rollout_t r;
+    int err = s_load(self, up->channel, up->serial, &r);
+    if (err)
+        return err; /* FC_ENOTFOUND: not mirrored yet, or mirrored without its rollout */
+    s_rollout_t want = r;
+    /* The upstream's share so far is this relay's current wave; the rest is one more wave
+       that only the upstream moves it to. */
+    want.nwaves = 0;
+    want.waves[want.nwaves++] = up->percent;
+    if (up->percent < 100)
+        want.waves[want.nwaves++] = 100;
+    want.wave = 1;
+    want.hold = want.nwaves > 1;
+    want.halt_percent = up->halt_percent;
+    want.paused = state == FC_ROLLOUT_PAUSED;
+    want.state = state == FC_ROLLOUT_PAUSED ? FC_ROLLOUT_ROLLING : state;
+    if (state == FC_ROLLOUT_HALTED)
+        snprintf(want.reason, sizeof want.reason, "at the upstream broker %.200s: %.280s", upstream,
+                 up->reason);
+    else
+        want.reason[0] = '\0';
+    /* The others follow what they follow upstream, if this relay holds it (it mirrors each
+       channel's latest only, so it may not). */
+    if (up->prev_serial && up->prev_serial != r.prev_serial &&
+        fc_store_release_get(self, up->channel, up->prev_serial, NULL, NULL, NULL) == FC_OK)
+        want.prev_serial = up->prev_serial;
+    bool same = want.prev_serial == r.prev_serial && want.nwaves == r.nwaves &&
+                want.waves[0] == r.waves[0] && want.state == r.state && want.paused == r.paused &&
+                want.halt_percent == r.halt_percent && strcmp(want.reason, r.reason) == 0;
+    if (same)
+        return FC_OK;
+    bool wider = want.waves[0] > r.waves[r.wave - 1];
+    want.wave_started_ms = wider ? s_now_ms() : r.wave_started_ms;
+    uint64_t seq_before = self->seq;
+    err = fc_store_begin(self);
+    if (err)
+        return err;
+    err = s_save(self, &want, false);
+    /* A wider share is offered and announced, so its agents sync and find it. */
+    if (!err && wider && s_active(&want))
+        err = s_offer_wave(self, &want);
+    if (!err && wider)
+        err = fc_store_next_seq(self, seq);
+    err = s_end(self, err, seq_before, seq);
+    if (!err) {
+        fc_msg_set_str(info->channel, sizeof info->channel, want.channel);
+        fc_msg_set_str(info->version, sizeof info->version, want.version);
+        info->serial = want.serial;
+    }
+    return err;
+}

@@ -61,6 +61,17 @@ int fc_store_rollout_control(fc_store_t *self, const char *channel, fc_rollout_a
 int fc_store_rollout_status(fc_store_t *self, const char *channel, size_t max,
                             fc_rollout_info_t **list, size_t *n);
 
+/* A relay (docs/PROTOCOL.md 3.16, "Rollouts"): makes the rollout of the mirrored release
+   up->channel/up->serial follow the upstream's (its ROLLOUT_STATUS_REPLY entry up): the
+   upstream's cumulative percent is the relay's current wave (drawn from the relay's own
+   agents by rank, as any wave), the rest a further wave only the upstream moves it to;
+   its state, pause and halt are the upstream's (a halt's reason names upstream). A wider
+   share is offered and takes an announcement number: *seq and *info are then the release
+   to announce (else *seq 0). FC_ENOTFOUND: the relay holds no rollout of that release;
+   FC_EPROTO: up is not a rollout (state "", a percent out of 1..100). */
+int fc_store_rollout_follow(fc_store_t *self, const fc_rollout_info_t *up, const char *upstream,
+                            fc_release_info_t *info, uint64_t *seq);
+
 void fc_store_release_rollout_test(bool verbose);
 
 #endif

@@ -1,5 +1,6 @@
 /* fc_store_release_rollout_test.c: self-test of release rollouts in the store: waves offered
-   to a stable share, per-agent SYNC answers, halt, advance, promote, pause, and a reopen. */
+   to a stable share, per-agent SYNC answers, halt, advance, promote, pause, a reopen, and a
+   relay's rollout following its upstream's. */
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_hash.h"
@@ -95,6 +96,77 @@ static fc_rollout_step_t s_step(fc_store_t *store, const char *channel, uint64_t
     if (seq)
         *seq = s;
     return step;
+}
+
+/* A relay's rollout follows its upstream's entry (fc_store_rollout_follow): the upstream's
+   share is offered to the first of this store's agents in rank order, wider shares are
+   announced, its state, pause and halt are taken as they are. */
+static void s_test_follow(fc_store_t *store, const char *tree, const fc_signkey_t *key)
+{
+    s_signed_t m[2];
+    m[0].bytes = s_sign(tree, "relayed", "1.0", 1, key, &m[0].len);
+    m[1].bytes = s_sign(tree, "relayed", "2.0", 2, key, &m[1].len);
+    char ids[S_AGENTS][16];
+    const char *order[S_AGENTS];
+    for (int i = 0; i < S_AGENTS; i++) {
+        snprintf(ids[i], sizeof ids[i], "relayed-%d", i);
+        order[i] = ids[i];
+        FC_CHECK(fc_store_agent_seen(store, ids[i], "relayed") == FC_OK);
+    }
+    fc_rollout_order(order, S_AGENTS);
+    s_commit(store, &m[0]);
+    fc_rollout_info_t up;
+    memset(&up, 0, sizeof up);
+    snprintf(up.channel, sizeof up.channel, "relayed");
+    snprintf(up.version, sizeof up.version, "2.0");
+    snprintf(up.state, sizeof up.state, "WAITING-PROMOTE");
+    up.serial = 2;
+    up.prev_serial = 1;
+    up.percent = 30;
+    up.halt_percent = 20;
+    fc_release_info_t info;
+    uint64_t seq = 0;
+    /* Not mirrored yet: nothing to follow; the plan the relay registers starts it. */
+    FC_CHECK(fc_store_rollout_follow(store, &up, "tcp://up:1", &info, &seq) == FC_ENOTFOUND);
+    uint32_t waves[] = {30, 100};
+    FC_CHECK(fc_store_rollout_plan(store, "relayed", 2, waves, 2, 20, 0, true) == FC_OK);
+    s_commit(store, &m[1]);
+    FC_CHECK(fc_store_rollout_follow(store, &up, "tcp://up:1", &info, &seq) == FC_OK && seq == 0);
+    fc_rollout_info_t st = s_status(store, "relayed");
+    FC_CHECK(!strcmp(st.state, "WAITING-PROMOTE") && st.percent == 30 && st.offered == 3);
+    for (int i = 0; i < S_AGENTS; i++)
+        FC_CHECK(s_offered(store, "relayed", order[i], m, 2) == (i < 3 ? 2 : 1));
+    /* Paused upstream: paused here, nobody more offered, nothing announced. */
+    snprintf(up.state, sizeof up.state, "PAUSED");
+    FC_CHECK(fc_store_rollout_follow(store, &up, "tcp://up:1", &info, &seq) == FC_OK && seq == 0);
+    FC_CHECK(!strcmp(s_status(store, "relayed").state, "PAUSED"));
+    /* Promoted or resumed upstream to 60%: offered to 6 here, announced. */
+    snprintf(up.state, sizeof up.state, "ROLLING");
+    up.percent = 60;
+    uint64_t before = fc_store_seq(store);
+    FC_CHECK(fc_store_rollout_follow(store, &up, "tcp://up:1", &info, &seq) == FC_OK &&
+             seq == before + 1 && info.serial == 2 && !strcmp(info.channel, "relayed"));
+    st = s_status(store, "relayed");
+    FC_CHECK(!strcmp(st.state, "ROLLING") && st.percent == 60 && st.offered == 6);
+    for (int i = 0; i < S_AGENTS; i++)
+        FC_CHECK(s_offered(store, "relayed", order[i], m, 2) == (i < 6 ? 2 : 1));
+    /* Halted upstream: halted here, naming the upstream; nobody more is offered it. */
+    snprintf(up.state, sizeof up.state, "HALTED");
+    snprintf(up.reason, sizeof up.reason, "wave 2 of 2: 3 of 4 agents failed");
+    FC_CHECK(fc_store_rollout_follow(store, &up, "tcp://up:1", &info, &seq) == FC_OK && seq == 0);
+    st = s_status(store, "relayed");
+    FC_CHECK(!strcmp(st.state, "HALTED") &&
+             strstr(st.reason, "at the upstream broker tcp://up:1: wave 2 of 2"));
+    FC_CHECK(fc_store_agent_seen(store, "relayed-new", "relayed") == FC_OK);
+    FC_CHECK(s_offered(store, "relayed", "relayed-new", m, 2) == 1);
+    /* Not a rollout: refused. */
+    up.percent = 0;
+    FC_CHECK(fc_store_rollout_follow(store, &up, "tcp://up:1", &info, &seq) == FC_EPROTO);
+    up.percent = 60;
+    snprintf(up.state, sizeof up.state, "SIDEWAYS");
+    FC_CHECK(fc_store_rollout_follow(store, &up, "tcp://up:1", &info, &seq) == FC_EPROTO);
+    free(m[0].bytes);
+    free(m[1].bytes);
 }
 
 void fc_store_release_rollout_test(bool verbose)
@@ -238,6 +310,8 @@ void fc_store_release_rollout_test(bool verbose)
     FC_CHECK(fc_store_rollout_active(store, &active, &nactive) == FC_OK && nactive == 1 &&
              !strcmp(active[0], "gamma"));
     free(active);
+
+    s_test_follow(store, tree, &key);
 
     fc_store_destroy(&store);
     for (int c = 0; c < 3; c++)

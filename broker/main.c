@@ -78,9 +78,11 @@ static void s_usage(FILE *out)
             "                        once, whatever number of agents want it), serve agents\n"
             "                        as any broker does, refuse publisher operations (they go\n"
             "                        to EP); config revisions and trusted-key lists are\n"
-            "                        mirrored too. Reports and agent keys are not relayed\n"
-            "                        yet, nor are the root's release waves and halts or\n"
-            "                        config canaries applied (README, Relays)\n"
+            "                        mirrored too, with the root's config canary halts, its\n"
+            "                        release rollout waves (the same share of this relay's\n"
+            "                        agents; promote, pause and halts at the root hold here)\n"
+            "                        and its signed heartbeat timestamps. Reports and agent\n"
+            "                        keys are not relayed yet (README, Relays)\n"
             "      --upstream-key FILE\n"
             "                        the upstream broker's public cert (its broker.cert);\n"
             "                        required with --upstream unless --insecure\n"
@@ -374,13 +376,6 @@ int main(int argc, char *argv[])
                "WARNING: INSECURE MODE (--insecure): no CURVE, no authentication; anyone who "
                "can reach %s may push releases and config to the fleet",
                service);
-    /* Said at every start, like --insecure: an operator must not learn it from an outage. */
-    if (upstream)
-        fc_log(FC_LOG_WARNING,
-               "WARNING: relay of %s: the root's release waves and canary halts and its config "
-               "canaries are not applied behind a relay yet (its agents get each channel's latest "
-               "release and revision at once); relay only channels rolled out to all at once",
-               upstream);
     int err = FC_OK;
     char text[FC_MAX_TEXT + 1] = "";
     fc_broker_t *broker = fc_broker_new(&config, &err, text, sizeof text);

@@ -180,7 +180,12 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_HEARTBEAT] = {M_U64(epoch),
                           M_U64(seq),
                           {F_OPTU64, offsetof(fc_msg_t, time_ms), 0, -1},
-                          {F_SIG, offsetof(fc_msg_t, sig), 0, -1}},
+                          {F_SIG, offsetof(fc_msg_t, sig), 0, -1},
+                          /* a relay's: the root's stamp carried through (issue 16) */
+                          {F_OPTU64, offsetof(fc_msg_t, root_epoch), 0, -1},
+                          M_U64(root_seq),
+                          M_U64(root_time_ms),
+                          {F_SIG, offsetof(fc_msg_t, root_sig), 0, -1}},
     [FC_MSG_CONFIG_PUSH] = {M_REVISION},
     [FC_MSG_CONFIG_SYNC] = {M_STR(id), M_STR(group), M_U64(serial)},
     [FC_MSG_CONFIG_SNAPSHOT] = {M_U64(epoch),

@@ -35,7 +35,9 @@ typedef enum {
                        when true) */
     FC_MSG_ERROR = 19,     /* B>C  code (fc_error_t), text */
     FC_MSG_ANNOUNCE = 20,  /* PUB  epoch, seq, channel, serial, version */
-    FC_MSG_HEARTBEAT = 21, /* PUB  epoch, seq, [time_ms, sig] (signed timestamp; optional pair) */
+    FC_MSG_HEARTBEAT = 21, /* PUB  epoch, seq, [time_ms, sig] (signed timestamp; optional pair),
+                              [root_epoch, root_seq, root_time_ms, root_sig] (a relay: the
+                              root's signed timestamp carried through; optional group) */
     /* Runtime configuration (issue 3). A "revision" is a signed config revision envelope
        (proto/fc_config.h), carried in items[] or bytes. */
     FC_MSG_CONFIG_PUSH = 22, /* P>B  bytes (signed revision) -> OK (serial = rev) */
@@ -236,8 +238,12 @@ typedef struct {
     size_t nitems;
     fc_audit_entry_t *audit; /* AUDIT_REPLY: at most FC_MAX_LIST */
     size_t naudit;
-    uint64_t time_ms;             /* HEARTBEAT: broker's clock, unix ms (0 = unsigned) */
-    uint8_t sig[FC_SIG_LEN];      /* HEARTBEAT: fc_stamp signature of (epoch, seq, time_ms) */
+    uint64_t time_ms;        /* HEARTBEAT: broker's clock, unix ms (0 = unsigned) */
+    uint8_t sig[FC_SIG_LEN]; /* HEARTBEAT: fc_stamp signature of (epoch, seq, time_ms) */
+    /* HEARTBEAT of a relay (issue 16): the root's signed timestamp as the relay received it
+       (root_epoch 0 = none carried), so an agent pinning the root's key checks it end to end. */
+    uint64_t root_epoch, root_seq, root_time_ms;
+    uint8_t root_sig[FC_SIG_LEN];
     uint32_t waves[FC_MAX_WAVES]; /* ROLLOUT_PLAN: cumulative percentages, rising, last 100 */
     size_t nwaves;
     uint32_t halt_percent;       /* ROLLOUT_PLAN */

@@ -1,5 +1,6 @@
 /* fc_msg_fresh_test.c: the codec's signed-heartbeat and trust-list messages (part of
-   fc_msg_test): old short heartbeats still decode, half a timestamp does not. */
+   fc_msg_test): old short heartbeats still decode, half a timestamp does not; a relay's
+   heartbeat carries the root's. */
 #include "fc_error.h"
 #include "fc_msg.h"
 #include "fc_stamp.h"
@@ -28,6 +29,16 @@ static zmsg_t *s_beat(size_t n, size_t siglen)
     if (n >= 3)
         msgpack_pack_uint64(&pk, 1700000000000ull);
     if (n >= 4)
+        msgpack_pack_bin_with_body(&pk, sig, n > 4 ? FC_SIG_LEN : siglen);
+    /* A relay's: the root's group after it (issue 16). */
+    memset(sig, 0x22, sizeof sig);
+    if (n >= 5)
+        msgpack_pack_uint64(&pk, 7);
+    if (n >= 6)
+        msgpack_pack_uint64(&pk, 8);
+    if (n >= 7)
+        msgpack_pack_uint64(&pk, 1700000000001ull);
+    if (n >= 8)
         msgpack_pack_bin_with_body(&pk, sig, siglen);
     zmsg_t *msg = zmsg_new();
     zmsg_addmem(msg, sbuf.data, sbuf.size);
@@ -74,6 +85,37 @@ void fc_msg_fresh_test(bool verbose)
     fc_msg_destroy(&m);
     m = fc_msg_decode(&msg, &err);
     FC_CHECK(m && fc_stamp_verify(m->sig, m->epoch, m->seq, m->time_ms, key.pk));
+    FC_CHECK(m->root_epoch == 0 && m->root_time_ms == 0);
+    fc_msg_destroy(&m);
+
+    /* A relay's heartbeat carries the root's stamp after its own; unsigned by the relay
+       itself, its own pair goes on the wire as zeros, and the root's still verifies. */
+    m = fc_msg_new(FC_MSG_HEARTBEAT);
+    m->epoch = 11;
+    m->seq = 12;
+    m->root_epoch = 9;
+    m->root_seq = 10;
+    m->root_time_ms = fc_stamp_now_ms();
+    fc_stamp_sign(m->root_sig, m->root_epoch, m->root_seq, m->root_time_ms, &key);
+    msg = fc_msg_encode(m);
+    fc_msg_destroy(&m);
+    FC_CHECK(msg);
+    m = fc_msg_decode(&msg, &err);
+    FC_CHECK(m && m->epoch == 11 && m->seq == 12 && m->time_ms == 0 && m->root_epoch == 9 &&
+             m->root_seq == 10 &&
+             fc_stamp_verify(m->root_sig, m->root_epoch, m->root_seq, m->root_time_ms, key.pk));
+    fc_msg_destroy(&m);
+    /* Half of the root's group, or a short root signature, is malformed. */
+    for (size_t n = 5; n <= 7; n++) {
+        msg = s_beat(n, FC_SIG_LEN);
+        FC_CHECK(!fc_msg_decode(&msg, &err) && err != FC_OK);
+    }
+    msg = s_beat(8, FC_SIG_LEN - 1);
+    FC_CHECK(!fc_msg_decode(&msg, &err) && err != FC_OK);
+    msg = s_beat(8, FC_SIG_LEN);
+    m = fc_msg_decode(&msg, &err);
+    FC_CHECK(m && m->root_epoch == 7 && m->root_seq == 8 && m->root_time_ms == 1700000000001ull &&
+             m->root_sig[0] == 0x22);
     fc_msg_destroy(&m);
 
     /* A trust list over its bound is refused by the encoder. */

@@ -85,10 +85,19 @@ static bool s_accept(fc_freshness_t *self, const fc_msg_t *msg, double now, bool
 {
     if (!self->pinned)
         return true;
-    if (msg->time_ms == 0 ||
-        !fc_stamp_verify(msg->sig, msg->epoch, msg->seq, msg->time_ms, self->pk)) {
+    /* The broker's own stamp, or (behind a relay) the root's carried in it: whichever the
+       pinned key signed. The key pins one broker, so only one of them can verify. */
+    uint64_t time_ms = 0;
+    if (msg->time_ms && fc_stamp_verify(msg->sig, msg->epoch, msg->seq, msg->time_ms, self->pk))
+        time_ms = msg->time_ms;
+    else if (msg->root_epoch && msg->root_time_ms &&
+             fc_stamp_verify(msg->root_sig, msg->root_epoch, msg->root_seq, msg->root_time_ms,
+                             self->pk))
+        time_ms = msg->root_time_ms;
+    if (!time_ms) {
         self->bad++;
-        s_dropped(self, msg->time_ms ? "bad timestamp signature" : "unsigned", now);
+        s_dropped(self, msg->time_ms || msg->root_time_ms ? "bad timestamp signature" : "unsigned",
+                  now);
         return false;
     }
     /* Signed by the broker, but maybe long ago: a recording played back must not pass for a
@@ -96,22 +105,22 @@ static bool s_accept(fc_freshness_t *self, const fc_msg_t *msg, double now, bool
     uint64_t wall = fc_stamp_now_ms();
     uint64_t window = (uint64_t)(self->freeze_after * 1000);
     /* One far ahead of our clock would make every honest timestamp after it look old. */
-    if (msg->time_ms > wall + window) {
+    if (time_ms > wall + window) {
         self->bad++;
         s_dropped(self, "timestamp ahead of our clock by more than --freeze-after", now);
         return false;
     }
-    if (msg->time_ms <= self->newest_ms || (wall > window && msg->time_ms < wall - window)) {
+    if (time_ms <= self->newest_ms || (wall > window && time_ms < wall - window)) {
         self->replayed++;
         s_dropped(self,
-                  msg->time_ms <= self->newest_ms ? "timestamp not newer than the last"
-                                                  : "timestamp too old",
+                  time_ms <= self->newest_ms ? "timestamp not newer than the last"
+                                             : "timestamp too old",
                   now);
         return false;
     }
-    self->newest_ms = msg->time_ms;
+    self->newest_ms = time_ms;
     self->fresh_at = now;
-    self->last_fresh = (int64_t)(msg->time_ms / 1000);
+    self->last_fresh = (int64_t)(time_ms / 1000);
     if (self->stale) {
         self->stale = false;
         *changed = true;
@@ -278,6 +287,28 @@ void fc_freshness_test(bool verbose)
     fc_freshness_set_stale(fresh);
     fc_freshness_status(fresh, &r);
     FC_CHECK(r.stale);
+    fc_freshness_destroy(&fresh);
+
+    /* Behind a relay (issue 16): the relay's beat, signed by the relay's own key or by none,
+       carries the root's stamp; an agent pinning the root's key checks that one. */
+    fresh = fc_freshness_new(key.pk, 10, verbose, s_test_log, &lines);
+    fc_freshness_begin(fresh, t0);
+    m = s_test_beat(&forger, wall); /* the relay's own stamp, by its own key */
+    m->root_epoch = 21;
+    m->root_seq = 22;
+    m->root_time_ms = wall + 1;
+    fc_stamp_sign(m->root_sig, m->root_epoch, m->root_seq, m->root_time_ms, &key);
+    FC_CHECK(fc_freshness_on_heartbeat(fresh, m, t0, NULL));
+    /* The same root stamp carried again (a frozen root behind a live relay): not fresh. */
+    FC_CHECK(!fc_freshness_on_heartbeat(fresh, m, t0 + 1, NULL));
+    /* A root stamp the relay made up (signed by another key) does not verify. */
+    m->root_time_ms = wall + 2;
+    fc_stamp_sign(m->root_sig, m->root_epoch, m->root_seq, m->root_time_ms, &forger);
+    FC_CHECK(!fc_freshness_on_heartbeat(fresh, m, t0 + 2, NULL));
+    fc_msg_destroy(&m);
+    fc_freshness_status(fresh, &r);
+    FC_CHECK(r.heartbeats == 1 && r.stamps_replayed == 1 && r.stamps_bad == 1);
+    FC_CHECK(r.last_fresh == (int64_t)((wall + 1) / 1000));
     fc_freshness_destroy(&fresh);
     fc_signkey_wipe(&key);
     fc_signkey_wipe(&forger);

@@ -4,6 +4,7 @@
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_manifest_load.h"
+#include "fc_manifest_parts.h"
 #include "fc_store_priv.h"
 
 #include <stdlib.h>
@@ -59,6 +60,23 @@ int fc_store_object_get(fc_store_t *self, const uint8_t hash[FC_HASH_LEN], uint8
             err = FC_ENOTFOUND; /* never stored empty: as good as absent */
     }
     sqlite3_finalize(st);
+    return err;
+}
+
+int fc_store_object_derive(fc_store_t *self, const uint8_t hash[FC_HASH_LEN],
+                           const uint8_t blob[FC_HASH_LEN])
+{
+    fc_chunk_t *chunks = NULL;
+    uint32_t n = 0;
+    int err = fc_store_blob_chunks(self, blob, &chunks, &n);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (!err)
+        err = fc_mchunks_encode(chunks, n, &data, &len);
+    free(chunks);
+    if (!err) /* checked against its name there, as a received copy is */
+        err = fc_store_object_put(self, hash, data, len);
+    free(data);
     return err;
 }
 

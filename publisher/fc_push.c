@@ -171,15 +171,24 @@ int fc_push_manifest(fc_client_t *client, const fc_push_options_t *opt, fc_manif
     fc_release_put_t put = {0};
     /* The manifest's pages and chunk lists first: reading the release already published
        needs them; those the broker lacks or holds damaged are sent (a damaged copy so
-       repaired), except the chunk lists of blobs the broker lacks: it derives those from the
-       blobs once they are uploaded (below), which costs 80 bytes where the list costs 38 a
-       chunk. */
+       repaired), except the chunk lists: the broker derives those from their blobs once
+       the blobs are uploaded (below), which costs 80 bytes where a list costs 38 a chunk. */
     if (!rc)
         rc = fc_release_commit(client, m, key, true, false, opt->timeout_ms, NULL, &put,
                                result->message, sizeof result->message);
     if (!rc) {
         rc = fc_release_find(client, opt->channel, opt->version, NULL, opt->timeout_ms, &published,
                              &info, &latest, result->message, sizeof result->message);
+        /* This version published, and a list it names held damaged (lacking above, so left
+           for later): repaired now from its blob, which such a release's broker holds. */
+        if (rc && rc != FC_ENOTFOUND && put.ndeferred &&
+            fc_release_commit(client, m, key, false, false, opt->timeout_ms, NULL, &put,
+                              result->message, sizeof result->message) == FC_OK) {
+            result->message[0] = '\0';
+            rc = fc_release_find(client, opt->channel, opt->version, NULL, opt->timeout_ms,
+                                 &published, &info, &latest, result->message,
+                                 sizeof result->message);
+        }
         if (rc == FC_ENOTFOUND)
             rc = FC_OK;
     }
@@ -230,7 +239,9 @@ int fc_push_manifest(fc_client_t *client, const fc_push_options_t *opt, fc_manif
     free(distinct);
     fc_progress_destroy(&p.bar);
     /* The chunk lists left above, derived from the blobs now held (a re-run of a killed push
-       finds them lacking again and derives them then). */
+       finds them lacking again and derives them then); sent whole to a broker that refused
+       UPLOAD_PREFIXES, which predates DERIVE_OBJECT too. */
+    put.old_broker |= up.no_prefixes;
     if (!rc && put.ndeferred)
         rc = fc_release_commit(client, m, key, false, false, opt->timeout_ms, NULL, &put,
                                result->message, sizeof result->message);

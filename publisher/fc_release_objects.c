@@ -63,11 +63,21 @@ static int s_put_whole(fc_client_t *client, const fc_mobj_t *o, int timeout_ms, 
 }
 
 /* Stores one object the broker lacks: a chunk list by DERIVE_OBJECT (its name and its blob's,
-   80 bytes where the list is 38 a chunk), else whole. A list whose blob the broker lacks is
-   deferred when defer allows it (its blob is about to be uploaded), else sent whole. */
+   80 bytes where the list is 38 a chunk), else whole. When defer allows it, a list is left
+   for later without asking (its blob is about to be uploaded: asking now would cost a round
+   trip a list on a first push, for an answer of "not held"). */
 static int s_store(fc_client_t *client, const fc_mobj_t *o, bool defer, int timeout_ms,
                    fc_release_put_t *res, char *msg, size_t msgsize)
 {
+    if (o->kind == FC_MOBJ_CHUNKS && !res->old_broker && defer) {
+        uint8_t(*grown)[FC_HASH_LEN] =
+            realloc(res->deferred, (size_t)(res->ndeferred + 1) * FC_HASH_LEN);
+        if (!grown)
+            return FC_ENOMEM;
+        res->deferred = grown;
+        memcpy(res->deferred[res->ndeferred++], o->hash, FC_HASH_LEN);
+        return FC_OK;
+    }
     if (o->kind == FC_MOBJ_CHUNKS && !res->old_broker) {
         fc_msg_t *d = fc_msg_new(FC_MSG_DERIVE_OBJECT);
         memcpy(d->hash, o->hash, FC_HASH_LEN);
@@ -83,15 +93,7 @@ static int s_store(fc_client_t *client, const fc_mobj_t *o, bool defer, int time
         }
         if (rc == FC_EPROTO)
             res->old_broker = true; /* it predates DERIVE_OBJECT (one malformed message) */
-        else if (rc == FC_ENOTFOUND && defer) {
-            uint8_t(*grown)[FC_HASH_LEN] =
-                realloc(res->deferred, (size_t)(res->ndeferred + 1) * FC_HASH_LEN);
-            if (!grown)
-                return FC_ENOMEM;
-            res->deferred = grown;
-            memcpy(res->deferred[res->ndeferred++], o->hash, FC_HASH_LEN);
-            return FC_OK;
-        } else if (rc != FC_ENOTFOUND && rc != FC_EHASH)
+        else if (rc != FC_ENOTFOUND && rc != FC_EHASH)
             return rc; /* the connection, or a refusal that PUT_OBJECT would meet too */
     }
     msg[0] = '\0';

@@ -30,14 +30,13 @@ void fc_release_put_free(fc_release_put_t *self);
    checked there against its name: storing one again repairs a damaged copy), every one if
    the broker does not know OBJECTS_QUERY. A chunk list is derived by the broker from its
    blob instead (DERIVE_OBJECT; PUT_OBJECT if the broker predates it or the derived list is
-   not this one); put without commit leaves a list whose blob the broker lacks in
-   put_res->deferred, for a later call without put and the same put_res (blobs uploaded in
-   between), which stores those first. put_res (may be NULL: nothing is deferred) gets the
-   counts; if commit, commits
-   the top level (RELEASE_COMMIT): *serial gets the broker's answer (m->serial if it gives none).
-   The objects do not depend on the channel, serial or times of the top level, so they may be put
-   before those are settled. A failure is the broker's code, or the signing's, with msg saying
-   which. */
+   not this one); put without commit leaves every chunk list the broker lacks in
+   put_res->deferred, unasked, for a later call without put and the same put_res (blobs
+   uploaded in between), which stores those first. put_res (may be NULL: nothing is deferred) gets
+   the counts; if commit, commits the top level (RELEASE_COMMIT): *serial gets the broker's answer
+   (m->serial if it gives none). The objects do not depend on the channel, serial or times of the
+   top level, so they may be put before those are settled. A failure is the broker's code, or the
+   signing's, with msg saying which. */
 int fc_release_commit(fc_client_t *client, const fc_manifest_t *m, const fc_signkey_t *key,
                       bool put, bool commit, int timeout_ms, uint64_t *serial,
                       fc_release_put_t *put_res, char *msg, size_t msgsize);

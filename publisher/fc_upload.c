@@ -214,6 +214,7 @@ static int s_on_reply(s_upload_t *u, const fc_upload_req_t *r, fc_msg_t *reply)
     } else if (reply->type == FC_MSG_ERROR && reply->code == FC_EPROTO && job->step == S_QUERY &&
                job->by_prefix) {
         u->no_prefixes = u->prefix_probed = true; /* it predates UPLOAD_PREFIXES */
+        u->result->no_prefixes = true;
         rc = s_query(u, r->job);
     } else if (reply->type == FC_MSG_ERROR && reply->code == FC_EHASH && job->step == S_COMMIT &&
                job->by_prefix && job->acks == 0) {
@@ -321,6 +322,8 @@ static int s_upload_chunked(fc_client_t *client, const char *dir, const fc_file_
                       .probed = broker != S_BROKER_UNKNOWN,
                       .no_prefixes = result->no_prefixes,
                       .prefix_probed = broker == S_BROKER_OLD || result->no_prefixes};
+    if (broker == S_BROKER_OLD)
+        result->no_prefixes = true; /* older than UPLOAD_CHUNKS: than UPLOAD_PREFIXES too */
     size_t next = 0, active = 0;
     int rc = 0;
     for (size_t j = 0; j < S_MAX_FILES; j++)

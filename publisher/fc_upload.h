@@ -22,7 +22,7 @@ typedef struct {
     uint64_t bytes_present;  /* already held (whole blobs or ranges of earlier uploads) */
     uint64_t done;           /* bytes accounted for, for the progress bar */
     bool no_prefixes;        /* in: the broker predates UPLOAD_PREFIXES (its DERIVE_OBJECT
-                                said so): UPLOAD_CHUNKS without asking */
+                                said so): UPLOAD_CHUNKS without asking; out: it does */
     char message[FC_MAX_PATH + 512];
 } fc_upload_result_t;
 

@@ -548,37 +548,65 @@ static void s_on_upload_query(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     s_send(self, peer, m->req, &reply);
 }
 
-/* UPLOAD_QUERY that also names the blob's chunks: those the broker holds in other blobs are
-   copied into the upload here, so the publisher sends only the chunks new to the broker. */
+/* UPLOAD_QUERY that also names the blob's chunks (UPLOAD_CHUNKS by hash, UPLOAD_PREFIXES by
+   their first bytes): those the broker holds in other blobs are copied into the upload here,
+   so the publisher sends only the chunks new to the broker. */
 static void s_on_upload_chunks(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
 {
-    size_t n = fc_msg_chunk_ref_count(m);
+    bool by_prefix = m->type == FC_MSG_UPLOAD_PREFIXES;
+    size_t name_len = by_prefix ? FC_CHUNK_PREFIX : FC_HASH_LEN;
+    size_t n = by_prefix ? fc_msg_chunk_prefix_count(m) : fc_msg_chunk_ref_count(m);
     uint32_t *lens = (uint32_t *)malloc(n * sizeof *lens);
-    uint8_t(*hashes)[FC_HASH_LEN] = malloc(n * FC_HASH_LEN);
+    uint8_t *names = malloc(n * name_len);
     fc_msg_t *reply = fc_msg_new(FC_MSG_UPLOAD_STATE);
-    int err = lens && hashes ? FC_OK : FC_ENOMEM;
+    int err = lens && names ? FC_OK : FC_ENOMEM;
     for (size_t i = 0; !err && i < n; i++) {
-        const uint8_t *hash;
-        lens[i] = fc_msg_chunk_ref_get(m, i, &hash);
-        memcpy(hashes[i], hash, FC_HASH_LEN);
+        const uint8_t *name;
+        lens[i] =
+            by_prefix ? fc_msg_chunk_prefix_get(m, i, &name) : fc_msg_chunk_ref_get(m, i, &name);
+        memcpy(names + i * name_len, name, name_len);
     }
     uint64_t copied = 0;
-    if (!err)
+    if (!err && by_prefix)
+        err = fc_store_upload_prefixes(self->store, m->blob, m->size, lens, names, n, &reply->flag,
+                                       &reply->ranges, &reply->nranges, &copied);
+    else if (!err)
         err = fc_store_upload_chunks(self->store, m->blob, m->size, lens,
-                                     (const uint8_t(*)[FC_HASH_LEN])hashes, n, &reply->flag,
+                                     (const uint8_t(*)[FC_HASH_LEN])names, n, &reply->flag,
                                      &reply->ranges, &reply->nranges, &copied);
     free(lens);
-    free(hashes);
+    free(names);
     if (err) {
         fc_msg_destroy(&reply);
         s_error(self, peer, m->req, err, NULL);
         return;
     }
     if (copied && self->verbose)
-        zsys_info("fleetcast-broker: UPLOAD_CHUNKS req=%llu: %llu bytes copied from chunks held",
-                  (unsigned long long)m->req, (unsigned long long)copied);
+        zsys_info("fleetcast-broker: %s req=%llu: %llu bytes copied from chunks held",
+                  fc_msg_type_name(m->type), (unsigned long long)m->req,
+                  (unsigned long long)copied);
     memcpy(reply->blob, m->blob, FC_HASH_LEN);
     s_send(self, peer, m->req, &reply);
+}
+
+/* A chunk list the broker builds from the blob it names rather than receives whole: the
+   publisher of a changed file then sends its list's name, not its 38 bytes a chunk. */
+static void s_on_derive_object(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    int err = fc_store_object_derive(self->store, m->hash, m->blob);
+    char hex[2 * FC_HASH_LEN + 1], bhex[2 * FC_HASH_LEN + 1];
+    fc_hash_hex(m->hash, hex);
+    fc_hash_hex(m->blob, bhex);
+    if (err == FC_ENOTFOUND)
+        s_error(self, peer, m->req, err, "blob %s is not stored complete: upload it first", bhex);
+    else if (err == FC_EHASH)
+        s_error(self, peer, m->req, err,
+                "manifest object %s is not the chunk list of blob %s here: PUT_OBJECT it", hex,
+                bhex);
+    else if (err)
+        s_error(self, peer, m->req, err, "manifest object %s: %s", hex, fc_strerror(err));
+    else
+        s_ok(self, peer, m->req, 0);
 }
 
 static void s_on_put_chunk(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
@@ -1146,7 +1174,8 @@ static bool s_batchable(fc_msg_type_t type)
     return type == FC_MSG_CONFIG_ACK || type == FC_MSG_REPORT || type == FC_MSG_UPLOAD_QUERY ||
            type == FC_MSG_PUT_CHUNK || type == FC_MSG_BLOB_COMMIT || type == FC_MSG_BLOBS_QUERY ||
            type == FC_MSG_PUT_BLOBS || type == FC_MSG_UPLOAD_CHUNKS || type == FC_MSG_PUT_OBJECT ||
-           type == FC_MSG_OBJECTS_QUERY;
+           type == FC_MSG_OBJECTS_QUERY || type == FC_MSG_UPLOAD_PREFIXES ||
+           type == FC_MSG_DERIVE_OBJECT;
 }
 
 static void s_batch_flush(s_broker_t *self)
@@ -1275,7 +1304,11 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         s_on_put_blobs(self, peer, m);
         break;
     case FC_MSG_UPLOAD_CHUNKS:
+    case FC_MSG_UPLOAD_PREFIXES:
         s_on_upload_chunks(self, peer, m);
+        break;
+    case FC_MSG_DERIVE_OBJECT:
+        s_on_derive_object(self, peer, m);
         break;
     case FC_MSG_GET_OBJECT:
         s_on_get_object(self, peer, m);

@@ -30,6 +30,16 @@ void fc_broker_log_request(zframe_t *peer, const fc_msg_t *m)
         snprintf(detail, sizeof detail, "blob=%.16s size=%llu chunks=%zu", blob,
                  (unsigned long long)m->size, fc_msg_chunk_ref_count(m));
         break;
+    case FC_MSG_UPLOAD_PREFIXES:
+        snprintf(detail, sizeof detail, "blob=%.16s size=%llu chunks=%zu", blob,
+                 (unsigned long long)m->size, fc_msg_chunk_prefix_count(m));
+        break;
+    case FC_MSG_DERIVE_OBJECT: {
+        char obj[2 * FC_HASH_LEN + 1];
+        fc_hash_hex(m->hash, obj);
+        snprintf(detail, sizeof detail, "object=%.16s blob=%.16s", obj, blob);
+        break;
+    }
     case FC_MSG_BLOBS_QUERY:
         snprintf(detail, sizeof detail, "blobs=%zu", fc_msg_blobs_count(m));
         break;

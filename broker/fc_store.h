@@ -64,6 +64,23 @@ int fc_store_upload_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], ui
                            const uint32_t *lens, const uint8_t (*hashes)[FC_HASH_LEN], size_t n,
                            bool *complete, fc_range_t **ranges, size_t *nranges, uint64_t *copied);
 
+/* UPLOAD_PREFIXES: fc_store_upload_chunks with each chunk named by the first
+   FC_CHUNK_PREFIX bytes of its hash (prefixes: n of them end to end, borrowed): a chunk the
+   index holds under a hash of that prefix and that length is copied, checked against the
+   whole hash the index records. A wrong copy (two chunks sharing a prefix and a length) is
+   caught by the blob's commit, which checks the whole content. */
+int fc_store_upload_prefixes(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size,
+                             const uint32_t *lens, const uint8_t *prefixes, size_t n,
+                             bool *complete, fc_range_t **ranges, size_t *nranges,
+                             uint64_t *copied);
+
+/* The chunks of a complete blob as the cut that names it puts them (by content, or the fixed
+   pieces of before issue 13), read and checked against its name: an owned array of *n in
+   *chunks (NULL if none). FC_ENOTFOUND if the blob is not stored complete, FC_EHASH if its
+   content no longer matches its name. Reads the whole blob. */
+int fc_store_blob_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], fc_chunk_t **chunks,
+                         uint32_t *n);
+
 /* A step of filling the chunk index for blobs stored before it existed (fc_store_backfill). */
 typedef struct {
     uint64_t blobs;   /* looked at */
@@ -289,6 +306,12 @@ void fc_store_trust_test(bool verbose);
    held already is a success, and repairs a stored copy that was damaged. data is borrowed. */
 int fc_store_object_put(fc_store_t *self, const uint8_t hash[FC_HASH_LEN], const uint8_t *data,
                         size_t len);
+/* DERIVE_OBJECT. Stores the chunk list of the complete blob as the object named hash: its
+   bytes are built from the blob's own chunks (fc_store_blob_chunks, fc_mchunks_encode) and
+   checked against hash as fc_store_object_put checks a received one (FC_EHASH: not this
+   blob's list). FC_ENOTFOUND if the blob is not stored complete. */
+int fc_store_object_derive(fc_store_t *self, const uint8_t hash[FC_HASH_LEN],
+                           const uint8_t blob[FC_HASH_LEN]);
 /* OBJECTS_QUERY, for one object: whether it is stored intact (its bytes hash to its name: a
    damaged copy counts as lacking, so the push re-sends it and repairs it). One that is
    counts as newly added for garbage collection: a push is counting on it. */

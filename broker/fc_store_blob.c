@@ -736,22 +736,32 @@ int fc_store_put_blob(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], const v
     return err;
 }
 
-/* Where the chunk hash lies in a complete blob other than not: *src, *start. false if the
-   index has no such chunk of length len. */
-static bool s_chunk_lookup(fc_store_t *self, const uint8_t hash[FC_HASH_LEN], uint32_t len,
+/* Where the chunk named by name (its first name_len bytes: FC_HASH_LEN, or a prefix of
+   UPLOAD_PREFIXES) lies in a complete blob other than not: *src, *start, and its whole hash
+   in full. false if the index has no such chunk of length len. */
+static bool s_chunk_lookup(fc_store_t *self, const uint8_t *name, size_t name_len, uint32_t len,
                            const uint8_t not [FC_HASH_LEN], uint8_t src[FC_HASH_LEN],
-                           uint64_t *start)
+                           uint64_t *start, uint8_t full[FC_HASH_LEN])
 {
-    sqlite3_stmt *st =
-        fc_store_prep(self, "SELECT blob, start FROM chunk_index WHERE hash = ? AND length = ?");
+    /* A prefix is the range of hashes that begin with it: the primary key's order. */
+    uint8_t lo[FC_HASH_LEN], hi[FC_HASH_LEN];
+    memset(lo, 0, FC_HASH_LEN);
+    memset(hi, 0xff, FC_HASH_LEN);
+    memcpy(lo, name, name_len);
+    memcpy(hi, name, name_len);
+    sqlite3_stmt *st = fc_store_prep(self, "SELECT blob, start, hash FROM chunk_index WHERE "
+                                           "hash >= ? AND hash <= ? AND length = ? LIMIT 1");
     if (!st)
         return false;
-    sqlite3_bind_blob(st, 1, hash, FC_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
-    bool found = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == FC_HASH_LEN;
+    sqlite3_bind_blob(st, 1, lo, FC_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, hi, FC_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)len);
+    bool found = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == FC_HASH_LEN &&
+                 sqlite3_column_bytes(st, 2) == FC_HASH_LEN;
     if (found) {
         memcpy(src, sqlite3_column_blob(st, 0), FC_HASH_LEN);
         *start = (uint64_t)sqlite3_column_int64(st, 1);
+        memcpy(full, sqlite3_column_blob(st, 2), FC_HASH_LEN);
         found = !fc_hash_equal(src, not );
     }
     sqlite3_finalize(st);
@@ -766,9 +776,10 @@ static bool s_range_covered(const fc_range_t *ranges, size_t n, uint64_t offset,
     return false;
 }
 
-int fc_store_upload_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size,
-                           const uint32_t *lens, const uint8_t (*hashes)[FC_HASH_LEN], size_t n,
-                           bool *complete, fc_range_t **ranges, size_t *nranges, uint64_t *copied)
+/* UPLOAD_CHUNKS and UPLOAD_PREFIXES: names holds n names of name_len bytes end to end. */
+static int s_upload_named(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size,
+                          const uint32_t *lens, const uint8_t *names, size_t name_len, size_t n,
+                          bool *complete, fc_range_t **ranges, size_t *nranges, uint64_t *copied)
 {
     *copied = 0;
     uint64_t total = 0;
@@ -782,10 +793,10 @@ int fc_store_upload_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], ui
     uint8_t *buf = NULL;
     uint64_t offset = 0;
     for (size_t i = 0; !err && i < n; offset += lens[i++]) {
-        uint8_t src[FC_HASH_LEN];
+        uint8_t src[FC_HASH_LEN], full[FC_HASH_LEN];
         uint64_t start;
         if (*copied >= FC_MAX_UPLOAD_COPY || s_range_covered(*ranges, *nranges, offset, lens[i]) ||
-            !s_chunk_lookup(self, hashes[i], lens[i], blob, src, &start))
+            !s_chunk_lookup(self, names + i * name_len, name_len, lens[i], blob, src, &start, full))
             continue;
         if (!buf && !(buf = malloc(FC_MAX_CHUNK))) {
             err = FC_ENOMEM;
@@ -795,12 +806,12 @@ int fc_store_upload_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], ui
            blob's bytes may have rotted since it was verified. */
         uint8_t got[FC_HASH_LEN];
         if (fc_store_blob_read(self, src, start, buf, lens[i]) != FC_OK ||
-            (fc_hash_buf(got, buf, lens[i]), !fc_hash_equal(got, hashes[i]))) {
+            (fc_hash_buf(got, buf, lens[i]), !fc_hash_equal(got, full))) {
             if (!s_pending(self, src)) /* in this batch, it is in blobs/ at the flush */
                 s_unindex_blob(self, src);
             continue;
         }
-        err = fc_store_put_chunk(self, blob, offset, buf, lens[i], hashes[i]);
+        err = fc_store_put_chunk(self, blob, offset, buf, lens[i], full);
         if (!err)
             *copied += lens[i];
     }
@@ -810,6 +821,66 @@ int fc_store_upload_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], ui
         *ranges = NULL;
         *nranges = 0;
         err = s_held_ranges(self, blob, size, ranges, nranges);
+    }
+    return err;
+}
+
+int fc_store_upload_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size,
+                           const uint32_t *lens, const uint8_t (*hashes)[FC_HASH_LEN], size_t n,
+                           bool *complete, fc_range_t **ranges, size_t *nranges, uint64_t *copied)
+{
+    return s_upload_named(self, blob, size, lens, (const uint8_t *)hashes, FC_HASH_LEN, n, complete,
+                          ranges, nranges, copied);
+}
+
+int fc_store_upload_prefixes(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size,
+                             const uint32_t *lens, const uint8_t *prefixes, size_t n,
+                             bool *complete, fc_range_t **ranges, size_t *nranges, uint64_t *copied)
+{
+    return s_upload_named(self, blob, size, lens, prefixes, FC_CHUNK_PREFIX, n, complete, ranges,
+                          nranges, copied);
+}
+
+int fc_store_blob_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], fc_chunk_t **chunks,
+                         uint32_t *n)
+{
+    *chunks = NULL;
+    *n = 0;
+    char path[PATH_MAX];
+    s_blob_path(self, blob, path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0)
+        return errno == ENOENT ? FC_ENOTFOUND : FC_EIO;
+    if (fstat(fd, &sb) != 0) {
+        close(fd);
+        return FC_EIO;
+    }
+    s_cut_t cut = {0};
+    uint64_t size = (uint64_t)sb.st_size;
+    int err = s_verify_fd_cut(fd, blob, size, NULL, NULL, &cut);
+    uint8_t whole[FC_HASH_LEN];
+    if (!err && !cut.hashes) /* named by the fixed pieces of before issue 13 */
+        err = s_hash_cut(fd, size, NULL, NULL, NULL, whole, &cut);
+    close(fd);
+    if (!err && cut.n > UINT32_MAX)
+        err = FC_ETOOBIG;
+    fc_chunk_t *out = !err && cut.n ? calloc(cut.n, sizeof *out) : NULL;
+    if (!err && cut.n && !out)
+        err = FC_ENOMEM;
+    uint64_t offset = 0;
+    for (size_t i = 0; !err && i < cut.n; offset += cut.lens[i++]) {
+        out[i].offset = offset;
+        out[i].length = cut.lens[i];
+        memcpy(out[i].hash, cut.hashes[i], FC_HASH_LEN);
+    }
+    uint32_t count = (uint32_t)cut.n;
+    s_cut_free(&cut);
+    if (err)
+        free(out);
+    else {
+        *chunks = out;
+        *n = count;
     }
     return err;
 }

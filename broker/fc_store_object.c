@@ -63,6 +63,23 @@ int fc_store_object_get(fc_store_t *self, const uint8_t hash[FC_HASH_LEN], uint8
     return err;
 }
 
+int fc_store_object_derive(fc_store_t *self, const uint8_t hash[FC_HASH_LEN],
+                           const uint8_t blob[FC_HASH_LEN])
+{
+    fc_chunk_t *chunks = NULL;
+    uint32_t n = 0;
+    int err = fc_store_blob_chunks(self, blob, &chunks, &n);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (!err)
+        err = fc_mchunks_encode(chunks, n, &data, &len);
+    free(chunks);
+    if (!err) /* checked against its name there, as a received copy is */
+        err = fc_store_object_put(self, hash, data, len);
+    free(data);
+    return err;
+}
+
 bool fc_store_object_held(fc_store_t *self, const uint8_t hash[FC_HASH_LEN])
 {
     uint8_t *data = NULL;

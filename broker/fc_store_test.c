@@ -1126,6 +1126,81 @@ static void s_test_chunk_index(fc_store_t *store)
     free(b);
 }
 
+/* UPLOAD_PREFIXES and DERIVE_OBJECT at the store: chunks named by 8-byte prefixes are
+   copied as by whole hashes (checked against the index's whole hash), and the chunk list of
+   the completed blob is derived byte for byte as a manifest writes it; a name that is not
+   that list is refused and nothing stored; a blob not stored complete is FC_ENOTFOUND. */
+static void s_test_prefixes_derive(fc_store_t *store)
+{
+    size_t len = 700000;
+    uint8_t *a = s_content(len, 900), *b = malloc(len);
+    FC_CHECK(b);
+    memcpy(b, a, len);
+    memset(b + 300000, 0x55, 4096);
+    uint8_t ida[FC_HASH_LEN], idb[FC_HASH_LEN];
+    s_upload(store, a, len, ida);
+    uint32_t *lens;
+    uint8_t(*hashes)[FC_HASH_LEN];
+    size_t n = s_cut(b, len, &lens, &hashes);
+    fc_test_blob_id(idb, b, len);
+    uint8_t *prefixes = malloc(n * FC_CHUNK_PREFIX);
+    fc_chunk_t *chunks = calloc(n, sizeof *chunks);
+    FC_CHECK(prefixes && chunks);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(prefixes + i * FC_CHUNK_PREFIX, hashes[i], FC_CHUNK_PREFIX);
+        chunks[i].length = lens[i];
+        memcpy(chunks[i].hash, hashes[i], FC_HASH_LEN);
+    }
+    uint8_t *list = NULL;
+    size_t list_len = 0;
+    uint8_t name[FC_HASH_LEN], other[FC_HASH_LEN];
+    FC_CHECK(fc_mchunks_encode(chunks, (uint32_t)n, &list, &list_len) == FC_OK);
+    fc_hash_buf(name, list, list_len);
+    /* Not stored yet: nothing to derive from. */
+    FC_CHECK(fc_store_object_derive(store, name, idb) == FC_ENOTFOUND);
+    bool complete = true;
+    fc_range_t *ranges = NULL;
+    size_t nranges = 0;
+    uint64_t copied = 0;
+    FC_CHECK(fc_store_batch_begin(store) == FC_OK);
+    FC_CHECK(fc_store_upload_prefixes(store, idb, len, lens, prefixes, n, &complete, &ranges,
+                                      &nranges, &copied) == FC_OK);
+    FC_CHECK(fc_store_batch_commit(store) == FC_OK);
+    FC_CHECK(!complete && copied > len / 2 && copied < len);
+    uint64_t off = 0, sent = 0;
+    for (size_t i = 0; i < n; off += lens[i++]) {
+        bool held = false;
+        for (size_t r = 0; r < nranges; r++)
+            held |= ranges[r].offset <= off && off + lens[i] <= ranges[r].offset + ranges[r].length;
+        if (!held) {
+            FC_CHECK(fc_store_put_chunk(store, idb, off, b + off, lens[i], hashes[i]) == FC_OK);
+            sent += lens[i];
+        }
+    }
+    FC_CHECK(sent + copied == len && sent < 4 * FC_CDC_MAX);
+    free(ranges);
+    FC_CHECK(fc_store_blob_commit(store, idb, len) == FC_OK);
+    /* Derived: the same bytes as the manifest's list. */
+    FC_CHECK(fc_store_object_derive(store, name, idb) == FC_OK);
+    uint8_t *got = NULL;
+    size_t got_len = 0;
+    FC_CHECK(fc_store_object_get(store, name, &got, &got_len) == FC_OK);
+    FC_CHECK(got_len == list_len && memcmp(got, list, list_len) == 0);
+    free(got);
+    /* Another blob's list under this name, or this blob's under another: refused. */
+    fc_hash_buf(other, list, list_len - 1);
+    FC_CHECK(fc_store_object_derive(store, other, idb) == FC_EHASH);
+    FC_CHECK(!fc_store_object_held(store, other));
+    FC_CHECK(fc_store_object_derive(store, name, ida) == FC_EHASH);
+    free(list);
+    free(chunks);
+    free(prefixes);
+    free(lens);
+    free(hashes);
+    free(a);
+    free(b);
+}
+
 /* UPLOAD_CHUNKS' copied bytes for content b (nothing kept: the upload is discarded). */
 static uint64_t s_copied(fc_store_t *store, const uint8_t *b, size_t len)
 {
@@ -1382,6 +1457,7 @@ void fc_store_test(bool verbose)
     if (verbose)
         printf("(prune, garbage collection) ");
     s_test_objects(store, base);
+    s_test_prefixes_derive(store); /* after: its derived list is one no release names */
     s_test_mirror(base);
     if (verbose)
         printf("(format-3 objects) ");

@@ -51,20 +51,43 @@ static void s_obj_add(fc_mparts_t *self, fc_mobj_kind_t kind, msgpack_sbuffer *s
     o->kind = kind;
     o->len = sbuf->size;
     o->data = (uint8_t *)msgpack_sbuffer_release(sbuf);
+    memset(o->blob, 0, FC_HASH_LEN);
     fc_hash_buf(o->hash, o->data, o->len);
+}
+
+/* A chunk list object's bytes: [[length, hash], ...]. The one encoder of them: the broker
+   derives a list from a blob with it (fc_mchunks_encode), so both name it alike. */
+static int s_pack_chunk_array(msgpack_sbuffer *sbuf, const fc_chunk_t *chunks, uint32_t n)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+    int rc = msgpack_pack_array(&pk, n);
+    for (uint32_t j = 0; rc == 0 && j < n; j++) {
+        rc |= msgpack_pack_array(&pk, 2);
+        rc |= msgpack_pack_uint32(&pk, chunks[j].length);
+        rc |= fc_mpack_pack_bin(&pk, chunks[j].hash, FC_HASH_LEN);
+    }
+    return rc;
 }
 
 static int s_pack_chunks(msgpack_sbuffer *sbuf, const fc_file_t *f)
 {
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
-    int rc = msgpack_pack_array(&pk, f->nchunks);
-    for (uint32_t j = 0; rc == 0 && j < f->nchunks; j++) {
-        rc |= msgpack_pack_array(&pk, 2);
-        rc |= msgpack_pack_uint32(&pk, f->chunks[j].length);
-        rc |= fc_mpack_pack_bin(&pk, f->chunks[j].hash, FC_HASH_LEN);
+    return s_pack_chunk_array(sbuf, f->chunks, f->nchunks);
+}
+
+int fc_mchunks_encode(const fc_chunk_t *chunks, uint32_t n, uint8_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    if (s_pack_chunk_array(&sbuf, chunks, n) != 0 || sbuf.size > FC_MAX_CHUNKLIST) {
+        msgpack_sbuffer_destroy(&sbuf);
+        return FC_ETOOBIG;
     }
-    return rc;
+    *len = sbuf.size;
+    *out = (uint8_t *)msgpack_sbuffer_release(&sbuf);
+    return FC_OK;
 }
 
 static int s_pack_file(msgpack_packer *pk, const fc_file_t *f, const uint8_t *list_hash)
@@ -159,6 +182,7 @@ fc_mparts_t *fc_mparts_sign(const fc_manifest_t *m, const fc_signkey_t *key, int
         }
         s_obj_add(&lists, FC_MOBJ_CHUNKS, &sbuf);
         fc_mobj_t *o = &lists.objs[lists.nobjs - 1];
+        memcpy(o->blob, m->files[i].hash, FC_HASH_LEN);
         memcpy(list_hash[i], o->hash, FC_HASH_LEN);
         char hex[2 * FC_HASH_LEN + 1];
         fc_hash_hex(o->hash, hex);

@@ -19,6 +19,7 @@ typedef struct {
     uint8_t hash[FC_HASH_LEN];
     uint8_t *data; /* owned by the fc_mparts_t that holds it */
     size_t len;
+    uint8_t blob[FC_HASH_LEN]; /* a chunk list's: the content it cuts (its files' hash) */
 } fc_mobj_t;
 
 /* A release cut into its format-3 parts: the signed top level and every object it names,
@@ -45,6 +46,10 @@ const fc_mobj_t *fc_mparts_find(const fc_mparts_t *self, const uint8_t hash[FC_H
    every store of objects (the broker's, an agent's) checks before keeping one. */
 int fc_mobj_check(const uint8_t hash[FC_HASH_LEN], const uint8_t *data, size_t len);
 
+/* The bytes of the chunk-list object of n chunks (each's length and hash; offsets unused),
+   exactly as fc_mparts_sign writes one: an owned buffer in *out, *len bytes. FC_ETOOBIG
+   past FC_MAX_CHUNKLIST. */
+int fc_mchunks_encode(const fc_chunk_t *chunks, uint32_t n, uint8_t **out, size_t *len);
 /* Looks up an object the caller holds (its cache, a store): its bytes (borrowed until the
    next call or the end of fc_manifest_assemble) and *len, or NULL if it has none. The bytes
    need not be trusted: assemble checks each against its name. */

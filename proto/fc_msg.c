@@ -252,6 +252,10 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_GET_OBJECT_DELTA] = {M_HASH(hash), M_HASH(blob)},
     [FC_MSG_OBJECT_DELTA] = {M_HASH(hash), M_HASH(blob), {F_BYTES, 0, FC_MAX_OBJECT, -1}},
     [FC_MSG_OBJECTS_QUERY] = {{F_BYTES, 0, FC_MAX_BLOB_BATCH *FC_HASH_LEN, -1}},
+    [FC_MSG_DERIVE_OBJECT] = {M_HASH(hash), M_HASH(blob)},
+    [FC_MSG_UPLOAD_PREFIXES] = {M_HASH(blob),
+                                M_U64(size),
+                                {F_BYTES, 0, FC_MAX_UPLOAD_CHUNKS *FC_CHUNK_PREF_LEN, -1}},
 };
 
 static const char *s_names[FC_MSG_TYPE_MAX] = {
@@ -313,6 +317,8 @@ static const char *s_names[FC_MSG_TYPE_MAX] = {
     [FC_MSG_GET_OBJECT_DELTA] = "GET_OBJECT_DELTA",
     [FC_MSG_OBJECT_DELTA] = "OBJECT_DELTA",
     [FC_MSG_OBJECTS_QUERY] = "OBJECTS_QUERY",
+    [FC_MSG_DERIVE_OBJECT] = "DERIVE_OBJECT",
+    [FC_MSG_UPLOAD_PREFIXES] = "UPLOAD_PREFIXES",
 };
 
 bool fc_msg_agent_offline(const fc_msg_t *reply, const fc_agent_status_t *agent)
@@ -439,17 +445,41 @@ uint32_t fc_msg_chunk_ref_get(const fc_msg_t *self, size_t i, const uint8_t **ha
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* UPLOAD_CHUNKS' list: 1 to FC_MAX_UPLOAD_CHUNKS whole entries, each 1 to FC_MAX_CHUNK
-   long, adding up to size (a blob over FC_MAX_FILE_SIZE is the store's FC_ETOOBIG).
-   fc_error_t. */
-static int s_chunk_refs_check(const fc_msg_t *self)
+void fc_msg_chunk_prefix_add(fc_msg_t *self, uint32_t length, const uint8_t hash[FC_HASH_LEN])
 {
-    if (self->bytes_len == 0 || self->bytes_len % FC_CHUNK_REF_LEN != 0)
+    self->bytes = (uint8_t *)realloc(self->bytes, self->bytes_len + FC_CHUNK_PREF_LEN);
+    assert(self->bytes); /* out of memory aborts, like zmalloc */
+    uint8_t *p = self->bytes + self->bytes_len;
+    p[0] = (uint8_t)(length >> 24), p[1] = (uint8_t)(length >> 16);
+    p[2] = (uint8_t)(length >> 8), p[3] = (uint8_t)length;
+    memcpy(p + 4, hash, FC_CHUNK_PREFIX);
+    self->bytes_len += FC_CHUNK_PREF_LEN;
+}
+
+size_t fc_msg_chunk_prefix_count(const fc_msg_t *self)
+{
+    return self->bytes_len / FC_CHUNK_PREF_LEN;
+}
+
+uint32_t fc_msg_chunk_prefix_get(const fc_msg_t *self, size_t i, const uint8_t **prefix)
+{
+    const uint8_t *p = self->bytes + i * FC_CHUNK_PREF_LEN;
+    *prefix = p + 4;
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* UPLOAD_CHUNKS' (UPLOAD_PREFIXES') list of entry-byte entries: 1 to FC_MAX_UPLOAD_CHUNKS whole
+   entries, each 1 to FC_MAX_CHUNK long, adding up to size (a blob over FC_MAX_FILE_SIZE is the
+   store's FC_ETOOBIG). fc_error_t. */
+static int s_chunk_refs_check(const fc_msg_t *self, size_t entry)
+{
+    if (self->bytes_len == 0 || self->bytes_len % entry != 0)
         return FC_EPROTO;
     uint64_t total = 0;
-    for (size_t i = 0; i < fc_msg_chunk_ref_count(self); i++) {
+    for (size_t i = 0; i < self->bytes_len / entry; i++) {
         const uint8_t *hash;
-        uint32_t len = fc_msg_chunk_ref_get(self, i, &hash);
+        uint32_t len = entry == FC_CHUNK_REF_LEN ? fc_msg_chunk_ref_get(self, i, &hash)
+                                                 : fc_msg_chunk_prefix_get(self, i, &hash);
         if (len == 0 || len > FC_MAX_CHUNK)
             return FC_EPROTO;
         total += len;
@@ -481,7 +511,9 @@ static int s_blobs_check(const fc_msg_t *self)
         }
         return self->nitems > 0 ? FC_OK : FC_EPROTO;
     case FC_MSG_UPLOAD_CHUNKS:
-        return s_chunk_refs_check(self);
+        return s_chunk_refs_check(self, FC_CHUNK_REF_LEN);
+    case FC_MSG_UPLOAD_PREFIXES:
+        return s_chunk_refs_check(self, FC_CHUNK_PREF_LEN);
     case FC_MSG_OBJECT:
     case FC_MSG_PUT_OBJECT:   /* an object is never empty: a chunk list holds its array header */
     case FC_MSG_OBJECT_DELTA: /* a delta holds at least the result's length */

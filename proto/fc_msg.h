@@ -98,7 +98,14 @@ typedef enum {
                                      OBJECT_DELTA, or OBJECT (no base here, no gain) */
     FC_MSG_OBJECT_DELTA = 57,     /* B>C  hash, blob (the base), bytes (the delta, fc_objdelta.h;
                                      at most FC_MAX_OBJECT) */
-    /* 58-67 are other branches' (fc_msg_type_known: a number without a name is unknown). */
+    /* The publisher's side of a small change (issue 13): the broker derives a chunk list from
+       the blob it names instead of receiving it whole, and an upload names its chunks by
+       prefix (the broker checks both against full hashes). */
+    FC_MSG_DERIVE_OBJECT = 58,   /* P>B  hash (a chunk-list object), blob (its file) -> OK */
+    FC_MSG_UPLOAD_PREFIXES = 59, /* P>B  blob, size, bytes (chunk list by hash prefix) ->
+                                    UPLOAD_STATE */
+    /* 60-67 and 69-71 are free; 72-79 are reserved for relay work on other branches
+       (fc_msg_type_known: a number without a name is unknown). */
     /* A push asks which objects the broker lacks, as BLOBS_QUERY asks of blobs. */
     FC_MSG_OBJECTS_QUERY = 68, /* P>B  bytes (object hashes, 32 bytes each) -> BLOBS_STATE */
     FC_MSG_TYPE_MAX
@@ -308,6 +315,14 @@ const uint8_t *fc_msg_blobs_hash(const fc_msg_t *self, size_t i);
 void fc_msg_chunk_ref_add(fc_msg_t *self, uint32_t length, const uint8_t hash[FC_HASH_LEN]);
 size_t fc_msg_chunk_ref_count(const fc_msg_t *self);
 uint32_t fc_msg_chunk_ref_get(const fc_msg_t *self, size_t i, const uint8_t **hash);
+/* UPLOAD_PREFIXES' list: as UPLOAD_CHUNKS' with each hash cut to its first FC_CHUNK_PREFIX
+   bytes (FC_CHUNK_PREF_LEN bytes a chunk). add: appends one, taking the prefix of hash. get:
+   chunk i's length and prefix (borrowed from self). Count and rules as UPLOAD_CHUNKS'. */
+#define FC_CHUNK_PREFIX 8
+#define FC_CHUNK_PREF_LEN (4 + FC_CHUNK_PREFIX)
+void fc_msg_chunk_prefix_add(fc_msg_t *self, uint32_t length, const uint8_t hash[FC_HASH_LEN]);
+size_t fc_msg_chunk_prefix_count(const fc_msg_t *self);
+uint32_t fc_msg_chunk_prefix_get(const fc_msg_t *self, size_t i, const uint8_t **prefix);
 
 /* Encodes the message into one frame (msgpack) plus, for CHUNK and PUT_CHUNK, a second frame
    holding data (ownership of self->data moves to the zmsg; self->data becomes NULL).

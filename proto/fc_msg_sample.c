@@ -148,6 +148,22 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
         fc_msg_sample_hash(m->hash, 16);
         fc_msg_set_bytes(m, "\x91\x92\xce\x00\x01\x00\x00", 7); /* not checked: a codec sample */
         break;
+    case FC_MSG_DERIVE_OBJECT:
+        fc_msg_sample_hash(m->hash, 16);
+        fc_msg_sample_hash(m->blob, 11);
+        break;
+    case FC_MSG_UPLOAD_PREFIXES: {
+        /* three chunks by prefix, the last of the largest length allowed */
+        uint8_t h[FC_HASH_LEN];
+        fc_msg_sample_hash(m->blob, 11);
+        for (uint8_t i = 0; i < 3; i++) {
+            uint32_t len = i == 2 ? FC_MAX_CHUNK : 16384u + i;
+            fc_msg_sample_hash(h, (uint8_t)(12 + i));
+            fc_msg_chunk_prefix_add(m, len, h);
+            m->size += len;
+        }
+        break;
+    }
     case FC_MSG_UPLOAD_CHUNKS: {
         /* three chunks, the last of the largest length allowed */
         uint8_t h[FC_HASH_LEN];

@@ -1150,6 +1150,41 @@ static void s_test_upload_chunks(void)
     fc_msg_destroy(&m);
 }
 
+/* UPLOAD_PREFIXES: its list read back (8 bytes of each hash), and refused by UPLOAD_CHUNKS'
+   rules with its own entry size: a partial entry, lengths not adding up to size, no chunk. */
+static void s_test_upload_prefixes(void)
+{
+    fc_msg_t *m = fc_msg_sample(FC_MSG_UPLOAD_PREFIXES);
+    const uint8_t *prefix;
+    uint8_t h[FC_HASH_LEN];
+    fc_msg_sample_hash(h, 13);
+    FC_CHECK(m->bytes_len == 3 * FC_CHUNK_PREF_LEN && fc_msg_chunk_prefix_count(m) == 3);
+    FC_CHECK(fc_msg_chunk_prefix_get(m, 1, &prefix) == 16385 &&
+             !memcmp(prefix, h, FC_CHUNK_PREFIX));
+    zmsg_t *msg = fc_msg_encode(m);
+    fc_msg_destroy(&m);
+    m = fc_msg_accept(msg);
+    FC_CHECK(m && fc_msg_chunk_prefix_get(m, 2, &prefix) == FC_MAX_CHUNK);
+    fc_msg_destroy(&m);
+    struct {
+        int64_t size_delta;
+        size_t cut;
+        size_t n;
+    } bad[] = {{0, 1, 2}, {1, 0, 2}, {0, 0, 0}}; /* partial entry, size off by one, none */
+    for (size_t c = 0; c < sizeof bad / sizeof bad[0]; c++) {
+        m = fc_msg_new(FC_MSG_UPLOAD_PREFIXES);
+        m->req = 1;
+        for (size_t i = 0; i < bad[c].n; i++)
+            fc_msg_chunk_prefix_add(m, 100, h);
+        m->size = (uint64_t)((int64_t)(100 * bad[c].n) + bad[c].size_delta);
+        m->bytes_len -= bad[c].cut;
+        msg = fc_msg_encode(m);
+        FC_CHECK(msg);
+        fc_msg_destroy(&m);
+        fc_msg_reject(msg, FC_EPROTO);
+    }
+}
+
 /* The object messages of manifest format 3: an object is 1 to FC_MAX_OBJECT bytes (refused
    past it on both ends), and nothing but ERROR is read in an older protocol version. */
 static void s_test_objects(void)
@@ -1228,6 +1263,7 @@ void fc_msg_test(bool verbose)
     s_test_rollout_fields();
     s_test_blob_batches();
     s_test_upload_chunks();
+    s_test_upload_prefixes();
     s_test_objects();
     s_test_dealer_router(verbose);
     s_test_full_queue();

@@ -43,11 +43,12 @@ typedef struct {
                                was committed (a re-run push) */
     uint64_t latest_serial; /* the channel's latest serial before this push (0: none) */
     uint64_t files;
-    uint64_t bytes_total;    /* sum of file sizes */
-    uint64_t bytes_uploaded; /* chunk bytes sent this run */
-    uint64_t bytes_present;  /* already on the broker (whole blobs or earlier partial upload) */
-    uint32_t objects;        /* format-3 manifest objects (pages and chunk lists) */
-    uint32_t objects_sent;   /* those the broker lacked or held damaged, sent this run */
+    uint64_t bytes_total;     /* sum of file sizes */
+    uint64_t bytes_uploaded;  /* chunk bytes sent this run */
+    uint64_t bytes_present;   /* already on the broker (whole blobs or earlier partial upload) */
+    uint32_t objects;         /* format-3 manifest objects (pages and chunk lists) */
+    uint32_t objects_sent;    /* those the broker lacked or held damaged, stored this run */
+    uint32_t objects_derived; /* of those, chunk lists the broker derived from their blobs */
     uint64_t requests_retried;
     double seconds;
     char message[FC_MAX_PATH + 512]; /* what went wrong, if anything */

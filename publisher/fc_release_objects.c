@@ -42,8 +42,68 @@ static int s_query(fc_client_t *client, const fc_mparts_t *parts, uint32_t from,
     return rc;
 }
 
+void fc_release_put_free(fc_release_put_t *self)
+{
+    free(self->deferred);
+    self->deferred = NULL;
+    self->ndeferred = 0;
+}
+
+static int s_put_whole(fc_client_t *client, const fc_mobj_t *o, int timeout_ms, char *msg,
+                       size_t msgsize)
+{
+    fc_msg_t *put = fc_msg_new(FC_MSG_PUT_OBJECT);
+    memcpy(put->hash, o->hash, FC_HASH_LEN);
+    fc_msg_set_bytes(put, o->data, o->len);
+    fc_msg_t *ok = NULL;
+    int rc = fc_release_call(client, &put, FC_MSG_OK, &ok, timeout_ms, msg, msgsize);
+    fc_msg_destroy(&put);
+    fc_msg_destroy(&ok);
+    return rc;
+}
+
+/* Stores one object the broker lacks: a chunk list by DERIVE_OBJECT (its name and its blob's,
+   80 bytes where the list is 38 a chunk), else whole. When defer allows it, a list is left
+   for later without asking (its blob is about to be uploaded: asking now would cost a round
+   trip a list on a first push, for an answer of "not held"). */
+static int s_store(fc_client_t *client, const fc_mobj_t *o, bool defer, int timeout_ms,
+                   fc_release_put_t *res, char *msg, size_t msgsize)
+{
+    if (o->kind == FC_MOBJ_CHUNKS && !res->old_broker && defer) {
+        uint8_t(*grown)[FC_HASH_LEN] =
+            realloc(res->deferred, (size_t)(res->ndeferred + 1) * FC_HASH_LEN);
+        if (!grown)
+            return FC_ENOMEM;
+        res->deferred = grown;
+        memcpy(res->deferred[res->ndeferred++], o->hash, FC_HASH_LEN);
+        return FC_OK;
+    }
+    if (o->kind == FC_MOBJ_CHUNKS && !res->old_broker) {
+        fc_msg_t *d = fc_msg_new(FC_MSG_DERIVE_OBJECT);
+        memcpy(d->hash, o->hash, FC_HASH_LEN);
+        memcpy(d->blob, o->blob, FC_HASH_LEN);
+        fc_msg_t *ok = NULL;
+        int rc = fc_release_call(client, &d, FC_MSG_OK, &ok, timeout_ms, msg, msgsize);
+        fc_msg_destroy(&d);
+        fc_msg_destroy(&ok);
+        if (!rc) {
+            res->sent++;
+            res->derived++;
+            return FC_OK;
+        }
+        if (rc == FC_EPROTO)
+            res->old_broker = true; /* it predates DERIVE_OBJECT (one malformed message) */
+        else if (rc != FC_ENOTFOUND && rc != FC_EHASH)
+            return rc; /* the connection, or a refusal that PUT_OBJECT would meet too */
+    }
+    msg[0] = '\0';
+    int rc = s_put_whole(client, o, timeout_ms, msg, msgsize);
+    res->sent += !rc;
+    return rc;
+}
+
 /* Stores the objects the broker lacks, FC_MAX_BLOB_BATCH asked about a request. */
-static int s_put_objects(fc_client_t *client, const fc_mparts_t *parts, int timeout_ms,
+static int s_put_objects(fc_client_t *client, const fc_mparts_t *parts, bool defer, int timeout_ms,
                          fc_release_put_t *res, char *msg, size_t msgsize)
 {
     bool lack[FC_MAX_BLOB_BATCH];
@@ -52,20 +112,25 @@ static int s_put_objects(fc_client_t *client, const fc_mparts_t *parts, int time
         uint32_t n =
             parts->nobjs - from < FC_MAX_BLOB_BATCH ? parts->nobjs - from : FC_MAX_BLOB_BATCH;
         rc = s_query(client, parts, from, n, lack, timeout_ms, msg, msgsize);
-        for (uint32_t i = 0; i < n && !rc; i++) {
-            if (!lack[i])
-                continue;
-            const fc_mobj_t *o = &parts->objs[from + i];
-            fc_msg_t *put = fc_msg_new(FC_MSG_PUT_OBJECT);
-            memcpy(put->hash, o->hash, FC_HASH_LEN);
-            fc_msg_set_bytes(put, o->data, o->len);
-            fc_msg_t *ok = NULL;
-            rc = fc_release_call(client, &put, FC_MSG_OK, &ok, timeout_ms, msg, msgsize);
-            fc_msg_destroy(&put);
-            fc_msg_destroy(&ok);
-            res->sent += !rc;
-        }
+        for (uint32_t i = 0; i < n && !rc; i++)
+            if (lack[i])
+                rc = s_store(client, &parts->objs[from + i], defer, timeout_ms, res, msg, msgsize);
     }
+    return rc;
+}
+
+/* The lists deferred by the put, now that their blobs are uploaded. */
+static int s_put_deferred(fc_client_t *client, const fc_mparts_t *parts, int timeout_ms,
+                          fc_release_put_t *res, char *msg, size_t msgsize)
+{
+    int rc = FC_OK;
+    for (uint32_t i = 0; i < res->ndeferred && !rc; i++) {
+        const fc_mobj_t *o = fc_mparts_find(parts, res->deferred[i]);
+        if (o)
+            rc = s_store(client, o, false, timeout_ms, res, msg, msgsize);
+    }
+    if (!rc)
+        fc_release_put_free(res);
     return rc;
 }
 
@@ -81,11 +146,14 @@ int fc_release_commit(fc_client_t *client, const fc_manifest_t *m, const fc_sign
         return err ? err : FC_EPROTO;
     }
     int rc = FC_OK;
-    fc_release_put_t res = {parts->nobjs, 0};
+    fc_release_put_t local = {0};
+    fc_release_put_t *res = put_res ? put_res : &local;
+    res->objects = parts->nobjs;
     if (put)
-        rc = s_put_objects(client, parts, timeout_ms, &res, msg, msgsize);
-    if (put && put_res)
-        *put_res = res;
+        rc = s_put_objects(client, parts, put_res && !commit, timeout_ms, res, msg, msgsize);
+    if (!rc && !put && res->ndeferred)
+        rc = s_put_deferred(client, parts, timeout_ms, res, msg, msgsize);
+    fc_release_put_free(&local);
     if (!rc && commit) {
         fc_msg_t *req = fc_msg_new(FC_MSG_RELEASE_COMMIT);
         fc_msg_set_bytes(req, parts->top, parts->top_len);

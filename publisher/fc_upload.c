@@ -31,7 +31,9 @@ typedef struct {
     uint32_t next;   /* next chunk to consider */
     uint32_t acks;   /* PUT_CHUNKs not yet acknowledged */
     bool retried;    /* the commit was sent again after FC_EMISSING */
-    bool by_chunks;  /* the query is an UPLOAD_CHUNKS */
+    bool by_chunks;  /* the query is an UPLOAD_CHUNKS or UPLOAD_PREFIXES */
+    bool by_prefix;  /* the query is an UPLOAD_PREFIXES */
+    bool full_names; /* its commit failed after copies by prefix: asked again by hash */
     int fd;          /* open while chunks are read */
 } s_job_t;
 
@@ -44,8 +46,10 @@ typedef struct {
     fc_upload_req_t reqs[S_MAX_REQUESTS];
     size_t nreqs;
     uint64_t inflight_bytes;
-    bool old_broker; /* it answered UPLOAD_CHUNKS FC_EPROTO: UPLOAD_QUERY from then on */
-    bool probed;     /* old_broker is known: more than one query may be in flight */
+    bool old_broker;    /* it answered UPLOAD_CHUNKS FC_EPROTO: UPLOAD_QUERY from then on */
+    bool probed;        /* old_broker is known: more than one query may be in flight */
+    bool no_prefixes;   /* it answered UPLOAD_PREFIXES FC_EPROTO: UPLOAD_CHUNKS from then on */
+    bool prefix_probed; /* no_prefixes is known */
 } s_upload_t;
 
 int fc_upload_fail(fc_upload_result_t *result, int code, const char *fmt, ...)
@@ -88,20 +92,28 @@ static int s_send(s_upload_t *u, size_t j, fc_msg_t **m_p, uint64_t length)
     return 0;
 }
 
-/* Asks what the broker holds of job j's blob: UPLOAD_CHUNKS, naming its chunks so the broker
-   copies those it holds in other blobs (a changed file then costs only its new chunks), or
-   UPLOAD_QUERY to a broker that predates it, and for a file of more chunks than one request
-   names. fc_error_t. */
+/* Asks what the broker holds of job j's blob: UPLOAD_PREFIXES, naming its chunks (by the
+   first FC_CHUNK_PREFIX bytes of their hashes: 12 bytes a chunk where UPLOAD_CHUNKS takes 36)
+   so the broker copies those it holds in other blobs (a changed file then costs only its new
+   chunks); UPLOAD_CHUNKS to a broker that predates it; UPLOAD_QUERY to one older still, and
+   for a file of more chunks than one request names. fc_error_t. */
 static int s_query(s_upload_t *u, size_t j)
 {
     s_job_t *job = &u->jobs[j];
     const fc_file_t *f = job->file;
     job->by_chunks = !u->old_broker && f->nchunks > 0 && f->nchunks <= FC_MAX_UPLOAD_CHUNKS;
-    fc_msg_t *query = fc_msg_new(job->by_chunks ? FC_MSG_UPLOAD_CHUNKS : FC_MSG_UPLOAD_QUERY);
+    job->by_prefix = job->by_chunks && !u->no_prefixes && !job->full_names;
+    fc_msg_t *query = fc_msg_new(job->by_prefix   ? FC_MSG_UPLOAD_PREFIXES
+                                 : job->by_chunks ? FC_MSG_UPLOAD_CHUNKS
+                                                  : FC_MSG_UPLOAD_QUERY);
     memcpy(query->blob, f->hash, FC_HASH_LEN);
     query->size = f->size;
-    for (uint32_t i = 0; job->by_chunks && i < f->nchunks; i++)
-        fc_msg_chunk_ref_add(query, f->chunks[i].length, f->chunks[i].hash);
+    for (uint32_t i = 0; job->by_chunks && i < f->nchunks; i++) {
+        if (job->by_prefix)
+            fc_msg_chunk_prefix_add(query, f->chunks[i].length, f->chunks[i].hash);
+        else
+            fc_msg_chunk_ref_add(query, f->chunks[i].length, f->chunks[i].hash);
+    }
     return s_send(u, j, &query, 0);
 }
 
@@ -200,6 +212,22 @@ static int s_on_reply(s_upload_t *u, const fc_upload_req_t *r, fc_msg_t *reply)
         job->retried = true;
         job->step = S_RECOMMIT; /* sent again when its chunks are all acknowledged */
     } else if (reply->type == FC_MSG_ERROR && reply->code == FC_EPROTO && job->step == S_QUERY &&
+               job->by_prefix) {
+        u->no_prefixes = u->prefix_probed = true; /* it predates UPLOAD_PREFIXES */
+        u->result->no_prefixes = true;
+        rc = s_query(u, r->job);
+    } else if (reply->type == FC_MSG_ERROR && reply->code == FC_EHASH && job->step == S_COMMIT &&
+               job->by_prefix && job->acks == 0) {
+        /* The broker copied a chunk of another content under the same prefix and length (it
+           checks copies against the index's whole hash, not ours) and discarded the upload:
+           this file again, named by whole hashes. */
+        job->full_names = true;
+        job->next = 0;
+        job->retried = false;
+        fc_msg_destroy(&job->state);
+        job->step = S_QUERY;
+        rc = s_query(u, r->job);
+    } else if (reply->type == FC_MSG_ERROR && reply->code == FC_EPROTO && job->step == S_QUERY &&
                job->by_chunks) {
         u->old_broker = u->probed = true; /* it does not know UPLOAD_CHUNKS: the old way */
         rc = s_query(u, r->job);
@@ -209,6 +237,7 @@ static int s_on_reply(s_upload_t *u, const fc_upload_req_t *r, fc_msg_t *reply)
                             reply->text, fc_strerror(code));
     } else if (job->step == S_QUERY && reply->type == FC_MSG_UPLOAD_STATE) {
         u->probed = true;
+        u->prefix_probed = true; /* an answer of this version, whatever the query */
         if (reply->flag) {
             u->result->bytes_present += f->size;
             fc_upload_advance(u->result, u->bar, f->size);
@@ -290,7 +319,11 @@ static int s_upload_chunked(fc_client_t *client, const char *dir, const fc_file_
                       .result = result,
                       .bar = bar,
                       .old_broker = broker == S_BROKER_OLD,
-                      .probed = broker != S_BROKER_UNKNOWN};
+                      .probed = broker != S_BROKER_UNKNOWN,
+                      .no_prefixes = result->no_prefixes,
+                      .prefix_probed = broker == S_BROKER_OLD || result->no_prefixes};
+    if (broker == S_BROKER_OLD)
+        result->no_prefixes = true; /* older than UPLOAD_CHUNKS: than UPLOAD_PREFIXES too */
     size_t next = 0, active = 0;
     int rc = 0;
     for (size_t j = 0; j < S_MAX_FILES; j++)
@@ -298,8 +331,11 @@ static int s_upload_chunked(fc_client_t *client, const char *dir, const fc_file_
     while (!rc && (next < nfiles || active > 0)) {
         /* New files into free slots; then every file in progress sends what it may. */
         /* Until the broker has answered one query, that one alone: a broker that predates
-           UPLOAD_CHUNKS counts each as a malformed request against this key. */
-        for (size_t j = 0; !rc && j < S_MAX_FILES && next < nfiles && (u->probed || next == 0); j++)
+           UPLOAD_CHUNKS (or UPLOAD_PREFIXES) counts each as a malformed request against this
+           key. */
+        for (size_t j = 0; !rc && j < S_MAX_FILES && next < nfiles &&
+                           ((u->probed && u->prefix_probed) || next == 0);
+             j++)
             if (u->jobs[j].step == S_DONE && u->nreqs < S_MAX_REQUESTS) {
                 rc = s_start(u, j, files[next++]);
                 active++;

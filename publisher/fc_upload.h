@@ -21,13 +21,16 @@ typedef struct {
     uint64_t bytes_uploaded; /* chunk bytes the broker acknowledged this run */
     uint64_t bytes_present;  /* already held (whole blobs or ranges of earlier uploads) */
     uint64_t done;           /* bytes accounted for, for the progress bar */
+    bool no_prefixes;        /* in: the broker predates UPLOAD_PREFIXES (its DERIVE_OBJECT
+                                said so): UPLOAD_CHUNKS without asking; out: it does */
     char message[FC_MAX_PATH + 512];
 } fc_upload_result_t;
 
 /* Makes sure the broker holds the content of every file in files (borrowed, each content
    once: the caller leaves out duplicates), read from dir. The broker is asked which files
    it holds, many to a request (fc_upload_small.h); small files (at most FC_MAX_SMALL_BLOB)
-   it lacks go many to a request too; the others by UPLOAD_CHUNKS (or UPLOAD_QUERY), the
+   it lacks go many to a request too; the others by UPLOAD_PREFIXES (or UPLOAD_CHUNKS, or
+   UPLOAD_QUERY to an older broker), the
    PUT_CHUNKs the broker lacks, BLOB_COMMIT, for many files at once: up to
    FC_UPLOAD_MAX_REQUESTS requests and window bytes of chunk data in flight, so no file
    costs a round trip of its own (the broker commits them in groups). bar (may be NULL) is advanced.

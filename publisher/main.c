@@ -400,6 +400,7 @@ static int s_push(const s_options_t *o, const char *dir)
         fc_json_key_uint(j, "bytes_present", res.bytes_present);
         fc_json_key_uint(j, "objects", res.objects);
         fc_json_key_uint(j, "objects_sent", res.objects_sent);
+        fc_json_key_uint(j, "objects_derived", res.objects_derived);
         fc_json_key_uint(j, "requests_retried", res.requests_retried);
         fc_json_key_double(j, "seconds", res.seconds);
         if (res.rolling) {

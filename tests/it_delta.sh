@@ -19,7 +19,7 @@ printf 'x%.0s' $(seq 100) | dd of="$src/file-7.bin" bs=1 seek=$((2*262144 + 1000
 push=$(fc_cli --json release push "$src" --channel stable --version 2 --key "$FC_TMP/keys/signing.key")
 uploaded=$(echo "$push" | sed -n 's/.*"bytes_uploaded": *\([0-9]*\).*/\1/p')
 # The changed file is new content (a new blob), but the broker holds its other chunks in the
-# old file's blob and copies them (UPLOAD_CHUNKS): the publisher sends the few chunks
+# old file's blob and copies them (UPLOAD_PREFIXES): the publisher sends the few chunks
 # around the change (each at most FC_CDC_MAX, 16 KiB), never the rest of the file nor the
 # other 19.
 [ "$uploaded" -ge 100 ] && [ "$uploaded" -le $((4 * 16384)) ] ||

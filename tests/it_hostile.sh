@@ -58,7 +58,9 @@ for kind in "not msgpack|reserved byte" "wrong version" "int for role" "count 2\
             "cut to" "type 999" "as a request" "three frames" "over 1 MiB" "20 MiB frame" \
             "UPLOAD_QUERY size" "of no data" "running past the declared size" "content that is not the blob" \
             "PUT_BLOBS of content that is not the blob" "over FC_MAX_SMALL_BLOB" "nothing stored" \
-            "UPLOAD_CHUNKS whose lengths miss its size" "UPLOAD_CHUNKS well formed"; do
+            "UPLOAD_CHUNKS whose lengths miss its size" "UPLOAD_CHUNKS well formed" \
+            "UPLOAD_PREFIXES whose lengths miss its size" "UPLOAD_PREFIXES with a partial entry" \
+            "DERIVE_OBJECT of a blob not held"; do
   grep -qE "$kind" "$FC_TMP/client.out" || fc_fail "no case for '$kind' ran"
 done
 fc_pass "broker answers or drops $cases malformed requests and keeps serving; agent installed release 2 meanwhile"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # it_push_chunks.sh: chunk-granular upload (issue 13). A release that changes 4 KiB in the
 # middle of a 1 MiB file uploads only the chunks around the change: the publisher names the
-# file's chunks (UPLOAD_CHUNKS), the broker copies those it holds in the old file's blob, and
+# file's chunks (UPLOAD_PREFIXES, by 8-byte hash prefixes; UPLOAD_CHUNKS to an older broker),
+# the broker copies those it holds in the old file's blob, and
 # the push reports a couple of chunks uploaded, not the file. The release installs intact.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
@@ -28,7 +29,7 @@ present=$(fc_json_num bytes_present <<<"$out")
 [ "$up" -ge 4096 ] && [ "$up" -le $((4 * 16384)) ] ||
   fc_fail "release 2 uploaded $up bytes for a 4 KiB change in a 1 MiB file: $out"
 [ $((up + present)) -eq $((4096 * 1024)) ] || fc_fail "uploaded $up + present $present != 4 MiB: $out"
-grep -q "UPLOAD_CHUNKS req=.*bytes copied from chunks held" "$FC_TMP/broker.log" ||
+grep -qE "UPLOAD_(CHUNKS|PREFIXES) req=.*bytes copied from chunks held" "$FC_TMP/broker.log" ||
   fc_fail "the broker did not copy the unchanged chunks"
 fc_pass "a 4 KiB change in a 1 MiB file uploaded $up bytes (the rest copied by the broker)"
 

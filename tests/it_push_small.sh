@@ -40,9 +40,9 @@ up=$(fc_json_num bytes_uploaded <<<"$out")
 [ "$up" -eq "$total" ] || fc_fail "uploaded $up bytes of $total: $out"
 puts=$(distinct_puts 0 | wc -l)
 carried=$(distinct_puts 0 | awk '{ s += $2 } END { print s + 0 }')
-queries=$(grep -cE "(UPLOAD_QUERY|UPLOAD_CHUNKS) req=" "$FC_TMP/broker.log" || true)
+queries=$(grep -cE "(UPLOAD_QUERY|UPLOAD_CHUNKS|UPLOAD_PREFIXES) req=" "$FC_TMP/broker.log" || true)
 [ "$carried" -eq "$small" ] || fc_fail "PUT_BLOBS carried $carried blobs, the tree has $small small contents"
-[ "$queries" -eq 2 ] || fc_fail "$queries UPLOAD_QUERY or UPLOAD_CHUNKS requests: only the two files over 256 KiB go by chunks"
+[ "$queries" -eq 2 ] || fc_fail "$queries UPLOAD_QUERY, UPLOAD_CHUNKS or UPLOAD_PREFIXES requests: only the two files over 256 KiB go by chunks"
 [ "$puts" -ge 1 ] && [ $((puts * 10)) -le "$small" ] ||
   fc_fail "$puts PUT_BLOBS requests for $small small contents: not many to a request"
 fc_pass "$nfiles files ($total bytes) pushed: $small small contents in $puts PUT_BLOBS, 2 files by chunks"

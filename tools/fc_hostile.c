@@ -509,6 +509,29 @@ static int s_chunk_lists(const fc_hostile_target_t *target)
     msg = s_upload_chunks(blob, lens, 2, 0);
     failures += fc_hostile_probe(target, "UPLOAD_CHUNKS well formed, after them", &msg,
                                  FC_HOSTILE_REPLY, FC_MSG_UPLOAD_STATE, false);
+    /* The same list by hash prefix (UPLOAD_PREFIXES), and a list to derive from a blob the
+       broker does not hold (DERIVE_OBJECT): refused, nothing stored. */
+    fc_msg_t *m = fc_msg_new(FC_MSG_UPLOAD_PREFIXES);
+    memcpy(m->blob, blob, FC_HASH_LEN);
+    fc_msg_chunk_prefix_add(m, 1000, blob);
+    m->size = 1001;
+    msg = s_encode(&m);
+    failures += fc_hostile_probe(target, "UPLOAD_PREFIXES whose lengths miss its size", &msg,
+                                 FC_HOSTILE_ERROR, FC_EPROTO, false);
+    m = fc_msg_new(FC_MSG_UPLOAD_PREFIXES);
+    memcpy(m->blob, blob, FC_HASH_LEN);
+    fc_msg_chunk_prefix_add(m, 1000, blob);
+    m->size = 1000;
+    m->bytes_len--; /* a partial entry */
+    msg = s_encode(&m);
+    failures += fc_hostile_probe(target, "UPLOAD_PREFIXES with a partial entry", &msg,
+                                 FC_HOSTILE_ERROR, FC_EPROTO, false);
+    m = fc_msg_new(FC_MSG_DERIVE_OBJECT);
+    memcpy(m->hash, blob, FC_HASH_LEN);
+    memcpy(m->blob, blob, FC_HASH_LEN);
+    msg = s_encode(&m);
+    failures += fc_hostile_probe(target, "DERIVE_OBJECT of a blob not held", &msg, FC_HOSTILE_ERROR,
+                                 FC_ENOTFOUND, false);
     return failures;
 }
 

@@ -131,6 +131,10 @@ static fc_msg_t *s_filled(fc_msg_type_t type, const uint8_t *manifest, size_t ml
         fc_msg_chunk_ref_add(m, 100000, m->hash);
         fc_msg_chunk_ref_add(m, 200000, m->blob);
     }
+    if (type == FC_MSG_UPLOAD_PREFIXES) { /* the same two, by prefix */
+        fc_msg_chunk_prefix_add(m, 100000, m->hash);
+        fc_msg_chunk_prefix_add(m, 200000, m->blob);
+    }
     if (type == FC_MSG_BLOBS_STATE)
         fc_msg_set_bytes(m, "\x01\x00", 2);
     if (type == FC_MSG_OBJECT || type == FC_MSG_PUT_OBJECT)

@@ -46,6 +46,9 @@ typedef struct {
     /* Stores an upstream trusted-key list (sealed, as pushed there) as TRUST_PUSH would,
        and announces it; same contract. NULL: trust lists are not mirrored. */
     fc_relay_revision_fn *trust;
+    /* The relay's data dir, to mirror the upstream's enrolled agent keys into its
+       keys/agents/ (RELAY_KEYS, fc_relay_keys.h); NULL: not mirrored (--insecure). */
+    const char *keys_data_dir;
     void *arg; /* handed to serve and revision */
 } fc_relay_config_t;
 
@@ -86,6 +89,7 @@ typedef struct {
     uint64_t blobs_failed; /* blobs that did not verify or upstream refused */
     uint64_t held;         /* agent requests held for a blob in transfer */
     uint64_t served_held;  /* of those, handed to serve */
+    uint64_t key_sets;     /* upstream agent-key sets applied (RELAY_KEYS walks completed) */
 } fc_relay_stats_t;
 void fc_relay_stats(const fc_relay_t *self, fc_relay_stats_t *stats);
 

@@ -1,6 +1,7 @@
 /* fc_relay_keys.c: a relay's mirror of its upstream's agent keys in its own keys/agents/. */
 #include "fc_relay_keys.h"
 #include "fc_curve.h"
+#include "fc_error.h"
 #include "fc_file.h"
 #include "fc_test_check.h"
 
@@ -189,7 +190,7 @@ static void s_apply(fc_relay_keys_t *self)
         int err = fc_curve_save_public(k, file);
         if (err)
             zsys_error("fleetcast-broker: relay: cannot write %s (agent key %s): %s", file, k,
-                       strerror(errno));
+                       fc_strerror(err));
         else
             added++;
     }

@@ -180,7 +180,8 @@ static void s_on_keys(fc_relay_t *self, s_job_t *job, const fc_msg_t *reply)
         s_keys_ask(self, cursor);
         return;
     }
-    self->stats.key_sets++;
+    if (step == FC_RELAY_KEYS_DONE)
+        self->stats.key_sets++;
     if (self->keys_again) {
         self->keys_again = false;
         s_keys_ask(self, "");

@@ -219,6 +219,14 @@ fc_relay_keys_step_t fc_relay_keys_page(fc_relay_keys_t *self, const char *first
         return FC_RELAY_KEYS_AGAIN;
     }
     size_t n = fc_msg_relay_key_count(reply);
+    if ((reply->more && n == 0) || zlistx_size(self->walk) + n > FC_RELAY_KEYS_MAX) {
+        zsys_warning("fleetcast-broker: relay: the upstream's list of agent keys %s; the keys "
+                     "here are left as they are",
+                     n ? "is longer than this relay takes" : "says more follow but lists none");
+        zlistx_purge(self->walk);
+        cursor[0] = '\0';
+        return FC_RELAY_KEYS_BAD;
+    }
     for (size_t i = 0; i < n; i++) {
         char k[FC_MSG_KEY_Z85_LEN + 1];
         fc_msg_relay_key_get(reply, i, k);
@@ -307,6 +315,12 @@ void fc_relay_keys_test(bool verbose)
     for (int i = 0; i < 3; i++)
         FC_CHECK(s_file_holds(agents, keys[i]));
     FC_CHECK(!s_file_holds(agents, keys[3]));
+
+    /* "More" with no keys: refused, nothing applied. */
+    p = s_page(12, true, keys, 0);
+    FC_CHECK(fc_relay_keys_page(rk, "", p, cursor) == FC_RELAY_KEYS_BAD);
+    fc_msg_destroy(&p);
+    FC_CHECK(fc_relay_keys_serial(rk) == 11 && s_file_holds(agents, keys[0]));
 
     /* A set changed between pages: start again; nothing applied. */
     p = s_page(12, true, keys, 1);

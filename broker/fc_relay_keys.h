@@ -26,7 +26,12 @@ typedef enum {
     FC_RELAY_KEYS_DONE,  /* the last page: the set is applied */
     FC_RELAY_KEYS_NEXT,  /* ask for the page after cursor */
     FC_RELAY_KEYS_AGAIN, /* the set changed between pages: ask from the first ("") */
+    FC_RELAY_KEYS_BAD,   /* a page says more follow but lists none, or the walk passed
+                            FC_RELAY_KEYS_MAX: nothing applied (logged), the walk ends */
 } fc_relay_keys_step_t;
+/* Most keys one walk takes (a million agents; the state file stays under 64 MiB): an
+   upstream cannot make a relay hold an endless list. */
+#define FC_RELAY_KEYS_MAX (1024u * 1024u)
 /* Takes one RELAY_KEYS_REPLY page (borrowed) of the RELAY_KEYS sent with cursor first ("":
    a new walk). On the last page: every key is written to keys/agents/ (a public cert named
    by its hex, as `fleetcast keys add-agent` writes it) if no file there holds it yet, every

@@ -8,6 +8,7 @@
 #include "fc_delta_cache.h"
 #include "fc_error.h"
 #include "fc_hash.h"
+#include "fc_keyset.h"
 #include "fc_limits.h"
 #include "fc_manifest.h"
 #include "fc_manifest_parts.h"
@@ -105,8 +106,9 @@ typedef struct {
        refused in the handshake logged. NULL if a monitor could not be set up. */
     fc_peers_t *service_peers;
     fc_peers_t *announce_peers;
-    fc_relay_t *relay;  /* this broker relays an upstream's releases (fc_relay.h); NULL: root */
-    int64_t carried_at; /* a relay: when it last sent a heartbeat carrying the root's stamp */
+    fc_relay_t *relay;   /* this broker relays an upstream's releases (fc_relay.h); NULL: root */
+    int64_t carried_at;  /* a relay: when it last sent a heartbeat carrying the root's stamp */
+    fc_keyset_t *keyset; /* the agent keys relays read (RELAY_KEYS, topic K); NULL: insecure */
 } s_broker_t;
 
 struct fc_broker_t {
@@ -168,6 +170,7 @@ static void s_broker_destroy(s_broker_t **self_p)
     zsock_destroy(&self->router);
     zsock_destroy(&self->pub);
     fc_broker_auth_destroy(&self->auth);
+    fc_keyset_destroy(&self->keyset);
     fc_config_service_destroy(&self->config);
     fc_rollout_service_destroy(&self->rollout);
     fc_store_destroy(&self->store);
@@ -183,6 +186,7 @@ static fc_relay_refuse_fn s_refuse_held;
 static fc_relay_revision_fn s_store_revision;
 static fc_relay_revision_fn s_store_trust;
 static fc_relay_beat_fn s_carry_beat;
+static void s_on_relay_keys(s_broker_t *self, zframe_t *peer, const fc_msg_t *m);
 
 static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config, int *err,
                                 char *text, size_t textsize)
@@ -228,6 +232,8 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
         }
         fc_broker_auth_apply(self->auth, self->router);
         fc_broker_auth_apply(self->auth, self->pub);
+        self->keyset = fc_keyset_new();
+        fc_keyset_update(self->keyset, fc_broker_auth_keyring(self->auth));
         /* Secure by default includes freshness: heartbeats signed with the key agents find
            in the broker's public cert, unless the caller gave one. */
         if (!self->stamped && fc_broker_auth_timestamp_key(self->auth, &self->stamp_key) == 0)
@@ -299,6 +305,9 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
                                 .revision = s_store_revision,
                                 .trust = s_store_trust,
                                 .beat = s_carry_beat,
+                                /* Agent keys come from upstream when both links use keys. */
+                                .keys_data_dir =
+                                    self->auth && config->upstream_curve ? config->data_dir : NULL,
                                 .arg = self};
         self->relay = fc_relay_new(&rc, self->poller, err);
         if (!self->relay) {
@@ -1340,6 +1349,9 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
     case FC_MSG_STATUS_SUMMARY:
         s_on_status_summary(self, peer, m);
         break;
+    case FC_MSG_RELAY_KEYS:
+        s_on_relay_keys(self, peer, m);
+        break;
     default:
         if (fc_msg_type_is_config_request(m->type)) {
             s_on_config(self, peer, m);
@@ -1359,6 +1371,32 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
         fc_view_feed_note(self->feed, m->type);
     fc_msg_destroy(&m);
     zframe_destroy(&peer);
+}
+
+/* A relay mirrors the agent keys enrolled here (docs/PROTOCOL.md 3.16); the keyring's role
+   check let only a relay key this far. */
+static void s_on_relay_keys(s_broker_t *self, zframe_t *peer, const fc_msg_t *m)
+{
+    if (!self->keyset) {
+        s_error(self, peer, m->req, FC_ENOTFOUND,
+                "RELAY_KEYS: this broker runs with --insecure and has no agent keys");
+        return;
+    }
+    fc_keyset_update(self->keyset, fc_broker_auth_keyring(self->auth));
+    fc_msg_t *reply = fc_keyset_page(self->keyset, m->cursor, FC_MAX_LIST);
+    s_send(self, peer, m->req, &reply);
+}
+
+/* Topic K, every heartbeat: relays compare the serial with theirs and ask when it differs.
+   Sent every beat, not only on a change, because the change that matters most (a revocation)
+   also re-binds this socket, and what is published then reaches nobody. */
+static void s_announce_keys(s_broker_t *self)
+{
+    if (fc_keyset_update(self->keyset, fc_broker_auth_keyring(self->auth)) && self->verbose)
+        zsys_info("fleetcast-broker: enrolled agent keys: %zu (serial %016llx)",
+                  fc_keyset_size(self->keyset), (unsigned long long)fc_keyset_serial(self->keyset));
+    fc_msg_t *k = fc_keyset_announce(self->keyset);
+    fc_msg_publish(&k, zsock_resolve(self->pub));
 }
 
 /* --- loop ------------------------------------------------------------------------------- */
@@ -1488,6 +1526,8 @@ void fc_broker_actor(zsock_t *pipe, void *args)
                (s_carry_beat); its own only when they stop (frozen or gone upstream). */
             if (!self->relay || now - self->carried_at > 2 * (int64_t)self->heartbeat_ms)
                 s_heartbeat(self, NULL);
+            if (self->keyset)
+                s_announce_keys(self);
             /* Waves that time out (--wave-wait) move on without a report. */
             size_t changed = 0;
             if (!self->relay)

@@ -169,6 +169,11 @@ bool fc_broker_auth_revoked(fc_broker_auth_t *self)
     return revoked;
 }
 
+fc_keyring_t *fc_broker_auth_keyring(fc_broker_auth_t *self)
+{
+    return self->keyring;
+}
+
 void fc_broker_auth_flush(fc_broker_auth_t *self, fc_store_t *store)
 {
     int64_t second = zclock_mono() / 1000;
@@ -189,7 +194,8 @@ static int s_deny_role(fc_broker_auth_t *self, fc_store_t *store, const char *ke
     snprintf(detail, sizeof detail, "%s refused: key role %s", type, role);
     s_audit_denial(self, store, key, detail);
     if (roles)
-        fc_textf(text, textsize, "%s needs a publisher key; this key is %s %s key", type,
+        fc_textf(text, textsize, "%s needs a %s key; this key is %s %s key", type,
+                 msg_type == FC_MSG_RELAY_KEYS ? "relay" : "publisher",
                  strchr("aeiou", role[0]) ? "an" : "a", role);
     else
         fc_textf(text, textsize, "%s refused: this key is not enrolled", type);

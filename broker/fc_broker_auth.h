@@ -5,6 +5,7 @@
 #define FC_BROKER_AUTH_H
 
 #include "fc_key.h"
+#include "fc_keyring.h"
 #include "fc_msg.h"
 #include "fc_store.h"
 #include <stdbool.h>
@@ -45,5 +46,7 @@ bool fc_broker_auth_revoked(fc_broker_auth_t *self);
 /* Writes one audit entry per key whose refusals of a past second went beyond the limit,
    with their number. The broker calls it every heartbeat. */
 void fc_broker_auth_flush(fc_broker_auth_t *self, fc_store_t *store);
+/* The roles of the enrolled keys (borrowed, lives as long as self): what RELAY_KEYS lists. */
+fc_keyring_t *fc_broker_auth_keyring(fc_broker_auth_t *self);
 
 #endif

@@ -32,6 +32,7 @@ struct fc_keyring_t {
     int64_t next_check_ms;
     bool unsettled;       /* the last scan saw a directory modified just before it */
     uint64_t revocations; /* scans that found a key gone, or with a role fewer */
+    uint64_t scans;
 };
 
 static void s_path(const fc_keyring_t *self, const s_dir_t *dir, char *out, size_t size)
@@ -92,6 +93,7 @@ static void s_scan(fc_keyring_t *self)
 {
     zhashx_t *before = self->roles;
     self->roles = zhashx_new();
+    self->scans++;
     s_changed(self); /* records the mtimes this scan reflects */
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -172,8 +174,42 @@ size_t fc_keyring_size(const fc_keyring_t *self)
     return zhashx_size(self->roles);
 }
 
+uint64_t fc_keyring_scans(const fc_keyring_t *self)
+{
+    return self->scans;
+}
+
+static int s_strcmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **fc_keyring_keys(const fc_keyring_t *self, int role, size_t *n)
+{
+    *n = 0;
+    char **keys = NULL;
+    size_t size = zhashx_size(self->roles);
+    if (size)
+        keys = zmalloc(size * sizeof *keys);
+    zlistx_t *names = zhashx_keys(self->roles);
+    for (const char *key = zlistx_first(names); key; key = zlistx_next(names))
+        if ((uintptr_t)zhashx_lookup(self->roles, key) & (uintptr_t)role)
+            keys[(*n)++] = strdup(key);
+    zlistx_destroy(&names);
+    if (*n > 1)
+        qsort(keys, *n, sizeof *keys, s_strcmp);
+    if (!*n) {
+        free(keys);
+        keys = NULL;
+    }
+    return keys;
+}
+
 bool fc_keyring_allows(int roles, int msg_type)
 {
+    /* The enrolled agent keys go to relays only, which mirror them (docs/PROTOCOL.md 3.16). */
+    if (msg_type == FC_MSG_RELAY_KEYS)
+        return (roles & FC_ROLE_RELAY) != 0;
     if (roles & FC_ROLE_PUBLISHER)
         return true;
     /* A relay follows releases for the agents behind it: today exactly what an agent reads
@@ -250,6 +286,17 @@ void fc_keyring_test(bool verbose)
     FC_CHECK(fc_keyring_size(ring) == 2);
     FC_CHECK(fc_keyring_roles(ring, agent) == FC_ROLE_AGENT);
     FC_CHECK(fc_keyring_roles(ring, publ) == FC_ROLE_PUBLISHER);
+    size_t nkeys = 0;
+    char **listed = fc_keyring_keys(ring, FC_ROLE_AGENT, &nkeys);
+    FC_CHECK(nkeys == 1 && streq(listed[0], agent));
+    free(listed[0]);
+    free(listed);
+    FC_CHECK(!fc_keyring_keys(ring, FC_ROLE_RELAY, &nkeys) && nkeys == 0);
+    listed = fc_keyring_keys(ring, FC_ROLE_ALL, &nkeys);
+    FC_CHECK(nkeys == 2 && strcmp(listed[0], listed[1]) < 0);
+    for (size_t i = 0; i < nkeys; i++)
+        free(listed[i]);
+    free(listed);
 
     /* Revocation: the file goes, the key goes within the check interval, and the re-read
        counts as one that revoked something (the broker then re-binds its announce socket). */
@@ -297,9 +344,16 @@ void fc_keyring_test(bool verbose)
        not), and writes nothing a publisher would. */
     for (int t = 1; t < FC_MSG_TYPE_MAX; t++)
         FC_CHECK(fc_keyring_allows(FC_ROLE_RELAY, t) ==
-                 (fc_keyring_allows(FC_ROLE_AGENT, t) || t == FC_MSG_ROLLOUT_STATUS));
+                 (fc_keyring_allows(FC_ROLE_AGENT, t) || t == FC_MSG_ROLLOUT_STATUS ||
+                  t == FC_MSG_RELAY_KEYS));
     FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_ROLLOUT_STATUS));
     FC_CHECK(!fc_keyring_allows(FC_ROLE_RELAY, FC_MSG_ROLLOUT_PROMOTE));
+    /* And only a relay key reads the enrolled agent keys: not an agent, not a publisher. */
+    FC_CHECK(fc_keyring_allows(FC_ROLE_RELAY, FC_MSG_RELAY_KEYS));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_RELAY_KEYS));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_PUBLISHER, FC_MSG_RELAY_KEYS));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_NONE, FC_MSG_RELAY_KEYS));
+    FC_CHECK(fc_keyring_allows(FC_ROLE_ALL, FC_MSG_RELAY_KEYS));
     FC_CHECK(!fc_keyring_allows(FC_ROLE_RELAY, FC_MSG_RELEASE_COMMIT));
     FC_CHECK(fc_keyring_allows(FC_ROLE_RELAY, FC_MSG_GET_OBJECT));
     FC_CHECK(streq(fc_keyring_role_name(FC_ROLE_RELAY), "relay"));

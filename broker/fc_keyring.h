@@ -34,10 +34,16 @@ void fc_keyring_refresh(fc_keyring_t *self, bool force);
 uint64_t fc_keyring_revocations(const fc_keyring_t *self);
 /* Keys currently enrolled (both directories). */
 size_t fc_keyring_size(const fc_keyring_t *self);
+/* How many times the directories were read so far: a change means the key sets may differ. */
+uint64_t fc_keyring_scans(const fc_keyring_t *self);
+/* The Z85 keys holding role (an FC_ROLE_* bit) as of the last re-read, sorted ascending (byte
+   order): a new array of *n new strings, all the caller's to free (NULL when *n is 0). */
+char **fc_keyring_keys(const fc_keyring_t *self, int role, size_t *n);
 
 /* Whether a peer with these roles may send a request of this fc_msg_type_t. Deny by default:
-   agents get an allow-list of read and report types; everything else, unknown types
-   included, needs the publisher role. */
+   agents get an allow-list of read and report types; RELAY_KEYS needs the relay role (a
+   publisher key alone may not send it); everything else, unknown types included, needs the
+   publisher role. */
 bool fc_keyring_allows(int roles, int msg_type);
 /* The most capable role of the set: "publisher", "relay", "agent" or "none". */
 const char *fc_keyring_role_name(int roles);

@@ -6,6 +6,7 @@
 #include "fc_link.h"
 #include "fc_manifest.h"
 #include "fc_msg.h"
+#include "fc_relay_keys.h"
 #include "fc_requester.h"
 #include "fc_sockopt.h"
 #include "fc_store_config.h"
@@ -27,8 +28,9 @@ typedef enum {
     S_CONFIG,
     S_TRUST,
     S_PIECE,
-    S_ROLLOUTS,     /* ROLLOUT_STATUS with a sync: counts as busy */
-    S_ROLLOUTS_POLL /* ROLLOUT_STATUS on a heartbeat while a rollout is under way */
+    S_ROLLOUTS,      /* ROLLOUT_STATUS with a sync: counts as busy */
+    S_ROLLOUTS_POLL, /* ROLLOUT_STATUS on a heartbeat while a rollout is under way */
+    S_KEYS
 } s_kind_t;
 
 typedef struct s_xfer_t s_xfer_t;
@@ -40,6 +42,7 @@ typedef struct {
     size_t manifest_len;
     s_xfer_t *xfer; /* S_PIECE */
     uint64_t piece;
+    char cursor[FC_MSG_KEY_Z85_LEN + 1]; /* S_KEYS: the page asked for */
 } s_job_t;
 
 /* An agent's GET_CHUNK waiting for its blob. */
@@ -78,8 +81,13 @@ struct fc_relay_t {
     /* The upstream's rollouts (docs/PROTOCOL.md 3.16, "Rollouts"): channel -> its entry of
        the last ROLLOUT_STATUS_REPLY (fc_rollout_info_t, owned). */
     zhashx_t *rollouts;
-    bool rollouts_off;  /* the upstream refused ROLLOUT_STATUS: releases go to all at once */
-    bool rollouts_poll; /* a poll is pending */
+    bool rollouts_off;     /* the upstream refused ROLLOUT_STATUS: releases go to all at once */
+    bool rollouts_poll;    /* a poll is pending */
+    fc_relay_keys_t *keys; /* the upstream's agent keys mirrored here; NULL: not mirrored */
+    bool keys_busy;        /* a RELAY_KEYS walk is under way */
+    bool keys_again;       /* asked for while busy: walk once more after */
+    bool keys_refused;     /* the upstream's refusal was logged */
+    int64_t hello_again;   /* when to say HELLO again after the upstream refused it; 0: not */
     fc_relay_stats_t stats;
 };
 
@@ -134,6 +142,60 @@ static void s_job_free(fc_relay_t *self, s_job_t *job)
         zlistx_detach(self->jobs, handle);
     free(job->manifest);
     free(job);
+}
+
+/* --- agent keys ------------------------------------------------------------------------- */
+
+/* One page of the upstream's enrolled agent keys, after cursor ("" = a new walk). */
+static void s_keys_ask(fc_relay_t *self, const char *cursor)
+{
+    fc_msg_t *get = fc_msg_new(FC_MSG_RELAY_KEYS);
+    fc_msg_set_str(get->cursor, sizeof get->cursor, cursor);
+    s_job_t *job = s_send(self, &get, S_KEYS);
+    self->keys_busy = job != NULL;
+    if (job)
+        snprintf(job->cursor, sizeof job->cursor, "%s", cursor);
+}
+
+/* On every connect and every change announced on topic K: one walk at a time. */
+static void s_keys_sync(fc_relay_t *self)
+{
+    if (!self->keys)
+        return;
+    if (self->keys_busy)
+        self->keys_again = true;
+    else
+        s_keys_ask(self, "");
+}
+
+static void s_on_keys(fc_relay_t *self, s_job_t *job, const fc_msg_t *reply)
+{
+    self->keys_busy = false;
+    if (reply->type != FC_MSG_RELAY_KEYS_REPLY) {
+        if (!self->keys_refused)
+            zsys_warning(
+                "fleetcast-broker: relay: upstream %s did not list its agent keys (%s%s%s);"
+                " agents are admitted here by the keys in this relay's keys/agents/ only",
+                self->upstream, fc_msg_type_name(reply->type),
+                reply->type == FC_MSG_ERROR ? ": " : "",
+                reply->type == FC_MSG_ERROR ? reply->text : "");
+        self->keys_refused = true;
+        self->keys_again = false;
+        return;
+    }
+    self->keys_refused = false;
+    char cursor[FC_MSG_KEY_Z85_LEN + 1] = "";
+    fc_relay_keys_step_t step = fc_relay_keys_page(self->keys, job->cursor, reply, cursor);
+    if (step == FC_RELAY_KEYS_NEXT || step == FC_RELAY_KEYS_AGAIN) {
+        s_keys_ask(self, cursor);
+        return;
+    }
+    if (step == FC_RELAY_KEYS_DONE)
+        self->stats.key_sets++;
+    if (self->keys_again) {
+        self->keys_again = false;
+        s_keys_ask(self, "");
+    }
 }
 
 /* --- mirroring releases ----------------------------------------------------------------- */
@@ -434,6 +496,8 @@ static void s_on_welcome(fc_relay_t *self, const fc_msg_t *reply)
             zsock_set_subscribe(self->sub, FC_TOPIC_CONFIG);
         if (self->cfg.trust)
             zsock_set_subscribe(self->sub, FC_TOPIC_TRUST);
+        if (self->keys)
+            zsock_set_subscribe(self->sub, FC_TOPIC_KEYS);
         /* An upstream bound to a wildcard host names it so: connect to its host, as agents do. */
         char ep[FC_MAX_ENDPOINT + 1];
         if (fc_endpoint_for_peer(ep, sizeof ep, reply->endpoint, self->upstream) != 0 ||
@@ -449,6 +513,7 @@ static void s_on_welcome(fc_relay_t *self, const fc_msg_t *reply)
                       ep);
     }
     s_sync_all(self); /* after subscribing: nothing announced in between is lost */
+    s_keys_sync(self);
 }
 
 /* --- blobs on demand -------------------------------------------------------------------- */
@@ -664,6 +729,10 @@ static void s_on_reply(fc_relay_t *self, s_job_t *job, fc_msg_t *reply)
         s_on_piece(self, job, reply);
         return;
     }
+    if (job->kind == S_KEYS) {
+        s_on_keys(self, job, reply);
+        return;
+    }
     if (job->kind == S_ROLLOUTS_POLL)
         self->rollouts_poll = false;
     if ((job->kind == S_ROLLOUTS || job->kind == S_ROLLOUTS_POLL) && reply->type == FC_MSG_ERROR) {
@@ -683,6 +752,8 @@ static void s_on_reply(fc_relay_t *self, s_job_t *job, fc_msg_t *reply)
                      reply->text);
         if (job->kind != S_HELLO)
             s_mirror_done(self);
+        else /* e.g. our key admitted by ZAP a moment before the upstream's keyring saw it */
+            self->hello_again = zclock_mono() + S_REFUSED_RETRY_MS;
         return;
     }
     switch (job->kind) {
@@ -798,6 +869,9 @@ static void s_handle_sub(fc_relay_t *self)
         if (m->type == FC_MSG_ANNOUNCE || m->type == FC_MSG_HEARTBEAT ||
             m->type == FC_MSG_CONFIG_ANNOUNCE || m->type == FC_MSG_TRUST_ANNOUNCE)
             s_on_announce(self, m);
+        else if (m->type == FC_MSG_RELAY_KEYS_REPLY && self->keys && !self->keys_busy &&
+                 m->serial != fc_relay_keys_serial(self->keys))
+            s_keys_ask(self, ""); /* K: the upstream's set is not the one applied here */
         fc_msg_destroy(&m);
     }
 }
@@ -847,6 +921,9 @@ static void s_restart(fc_relay_t *self)
     self->busy = 0;
     self->again = false;
     self->rollouts_poll = false;
+    self->keys_busy = false;
+    self->keys_again = false;
+    self->hello_again = 0;
     zpoller_remove(self->poller, fc_requester_sock(self->req));
     zpoller_remove(self->poller, fc_requester_monitor(self->req));
     fc_requester_destroy(&self->req);
@@ -858,6 +935,8 @@ static void s_restart(fc_relay_t *self)
 
 int fc_relay_tick(fc_relay_t *self, int wait)
 {
+    if (self->keys)
+        fc_relay_keys_enforce(self->keys); /* a revoked key copied back by hand */
     if (!self->req) {
         int err = FC_OK;
         if (s_connect(self, &err) != FC_OK)
@@ -875,6 +954,16 @@ int fc_relay_tick(fc_relay_t *self, int wait)
             wait = (int)left;
     } else if (link == FC_LINK_UP)
         self->refused_logged = false;
+    if (self->hello_again) {
+        int64_t left = self->hello_again - zclock_mono();
+        if (left <= 0) {
+            self->hello_again = 0;
+            fc_msg_t *hello = fc_msg_new(FC_MSG_HELLO);
+            hello->role = FC_ROLE_RELAY;
+            s_send(self, &hello, S_HELLO);
+        } else if (left < wait)
+            wait = (int)left;
+    }
     fc_requester_tick(self->req);
     int64_t next = fc_requester_next_ms(self->req);
     if (next >= 0 && next < wait)
@@ -927,6 +1016,13 @@ fc_relay_t *fc_relay_new(const fc_relay_config_t *config, zpoller_t *poller, int
     self->xfers = zhashx_new();
     self->rollouts = zhashx_new();
     zhashx_set_destructor(self->rollouts, s_rollout_free);
+    if (config->keys_data_dir &&
+        !(self->keys = fc_relay_keys_new(config->keys_data_dir, config->quiet))) {
+        *err = FC_EIO;
+        fc_relay_destroy(&self);
+        return NULL;
+    }
+    self->cfg.keys_data_dir = NULL; /* borrowed: not kept */
     if (s_connect(self, err) != FC_OK) {
         fc_relay_destroy(&self);
         return NULL;
@@ -977,6 +1073,7 @@ void fc_relay_destroy(fc_relay_t **self_p)
     zsock_destroy(&self->sub);
     fc_requester_destroy(&self->req);
     fc_curve_destroy(&self->curve);
+    fc_relay_keys_destroy(&self->keys);
     zlistx_destroy(&self->jobs);
     zhashx_destroy(&self->sizes);
     zhashx_destroy(&self->xfers);

@@ -59,7 +59,10 @@ typedef struct {
        and announces it; same contract. NULL: trust lists are not mirrored. */
     fc_relay_revision_fn *trust;
     fc_relay_beat_fn *beat; /* NULL: the root's stamps are not carried */
-    void *arg;              /* handed to every callback */
+    /* The relay's data dir, to mirror the upstream's enrolled agent keys into its
+       keys/agents/ (RELAY_KEYS, fc_relay_keys.h); NULL: not mirrored (--insecure). */
+    const char *keys_data_dir;
+    void *arg; /* handed to every callback */
 } fc_relay_config_t;
 
 /* Connects to the upstream (a DEALER through fc_requester; the SUB once WELCOME names the
@@ -102,6 +105,7 @@ typedef struct {
     uint64_t blobs_failed; /* blobs that did not verify or upstream refused */
     uint64_t held;         /* agent requests held for a blob in transfer */
     uint64_t served_held;  /* of those, handed to serve */
+    uint64_t key_sets;     /* upstream agent-key sets applied (RELAY_KEYS walks completed) */
 } fc_relay_stats_t;
 void fc_relay_stats(const fc_relay_t *self, fc_relay_stats_t *stats);
 

@@ -256,6 +256,10 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_UPLOAD_PREFIXES] = {M_HASH(blob),
                                 M_U64(size),
                                 {F_BYTES, 0, FC_MAX_UPLOAD_CHUNKS *FC_CHUNK_PREF_LEN, -1}},
+    [FC_MSG_RELAY_KEYS] = {M_STR(cursor)},
+    [FC_MSG_RELAY_KEYS_REPLY] = {M_U64(serial),
+                                 M_BOOL(more),
+                                 {F_BYTES, 0, FC_MAX_LIST *FC_MSG_KEY_Z85_LEN, -1}},
 };
 
 static const char *s_names[FC_MSG_TYPE_MAX] = {
@@ -319,6 +323,8 @@ static const char *s_names[FC_MSG_TYPE_MAX] = {
     [FC_MSG_OBJECTS_QUERY] = "OBJECTS_QUERY",
     [FC_MSG_DERIVE_OBJECT] = "DERIVE_OBJECT",
     [FC_MSG_UPLOAD_PREFIXES] = "UPLOAD_PREFIXES",
+    [FC_MSG_RELAY_KEYS] = "RELAY_KEYS",
+    [FC_MSG_RELAY_KEYS_REPLY] = "RELAY_KEYS_REPLY",
 };
 
 bool fc_msg_agent_offline(const fc_msg_t *reply, const fc_agent_status_t *agent)
@@ -487,6 +493,60 @@ static int s_chunk_refs_check(const fc_msg_t *self, size_t entry)
     return total == self->size ? FC_OK : FC_EPROTO;
 }
 
+/* ZeroMQ's Z85 alphabet (RFC 32). */
+static bool s_z85_char(char c)
+{
+    return c && strchr("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/"
+                       "*?&<>()[]{}@%$#",
+                       c) != NULL;
+}
+
+static bool s_z85_key(const char *p)
+{
+    for (size_t i = 0; i < FC_MSG_KEY_Z85_LEN; i++)
+        if (!s_z85_char(p[i]))
+            return false;
+    return true;
+}
+
+size_t fc_msg_relay_key_count(const fc_msg_t *self)
+{
+    return self->bytes_len / FC_MSG_KEY_Z85_LEN;
+}
+
+void fc_msg_relay_key_get(const fc_msg_t *self, size_t i, char out[FC_MSG_KEY_Z85_LEN + 1])
+{
+    memcpy(out, self->bytes + i * FC_MSG_KEY_Z85_LEN, FC_MSG_KEY_Z85_LEN);
+    out[FC_MSG_KEY_Z85_LEN] = '\0';
+}
+
+int fc_msg_relay_key_add(fc_msg_t *self, const char *z85)
+{
+    size_t n = fc_msg_relay_key_count(self);
+    if (!z85 || strlen(z85) != FC_MSG_KEY_Z85_LEN || !s_z85_key(z85) || n >= FC_MAX_LIST ||
+        (n && memcmp(self->bytes + (n - 1) * FC_MSG_KEY_Z85_LEN, z85, FC_MSG_KEY_Z85_LEN) >= 0))
+        return -1;
+    self->bytes = (uint8_t *)realloc(self->bytes, self->bytes_len + FC_MSG_KEY_Z85_LEN);
+    assert(self->bytes);
+    memcpy(self->bytes + self->bytes_len, z85, FC_MSG_KEY_Z85_LEN);
+    self->bytes_len += FC_MSG_KEY_Z85_LEN;
+    return 0;
+}
+
+/* A RELAY_KEYS_REPLY's keys: whole Z85 keys, strictly ascending (each named once). */
+static int s_relay_keys_check(const fc_msg_t *self)
+{
+    if (self->bytes_len % FC_MSG_KEY_Z85_LEN != 0)
+        return FC_EPROTO;
+    for (size_t i = 0; i < fc_msg_relay_key_count(self); i++) {
+        const uint8_t *k = self->bytes + i * FC_MSG_KEY_Z85_LEN;
+        if (!s_z85_key((const char *)k) ||
+            (i && memcmp(k - FC_MSG_KEY_Z85_LEN, k, FC_MSG_KEY_Z85_LEN) >= 0))
+            return FC_EPROTO;
+    }
+    return FC_OK;
+}
+
 /* The batched blob messages' own rules, past their layout: a query names 1 to
    FC_MAX_BLOB_BATCH whole hashes, a state answers each with 0 or 1, and every PUT_BLOBS
    item is a hash and at most FC_MAX_SMALL_BLOB bytes of content (FC_ETOOBIG past it).
@@ -514,6 +574,8 @@ static int s_blobs_check(const fc_msg_t *self)
         return s_chunk_refs_check(self, FC_CHUNK_REF_LEN);
     case FC_MSG_UPLOAD_PREFIXES:
         return s_chunk_refs_check(self, FC_CHUNK_PREF_LEN);
+    case FC_MSG_RELAY_KEYS_REPLY:
+        return s_relay_keys_check(self);
     case FC_MSG_OBJECT:
     case FC_MSG_PUT_OBJECT:   /* an object is never empty: a chunk list holds its array header */
     case FC_MSG_OBJECT_DELTA: /* a delta holds at least the result's length */

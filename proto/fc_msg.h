@@ -108,6 +108,12 @@ typedef enum {
        (fc_msg_type_known: a number without a name is unknown). */
     /* A push asks which objects the broker lacks, as BLOBS_QUERY asks of blobs. */
     FC_MSG_OBJECTS_QUERY = 68, /* P>B  bytes (object hashes, 32 bytes each) -> BLOBS_STATE */
+    /* 69-71 are other branches'. Agent keys for relays (issue 16): only a relay key asks. */
+    FC_MSG_RELAY_KEYS = 72,       /* R>B  cursor (list keys sorting after it; "" = from the
+                                     first) -> RELAY_KEYS_REPLY */
+    FC_MSG_RELAY_KEYS_REPLY = 73, /* B>R  serial (of the whole set), more, bytes (enrolled agent
+                                     keys, Z85, FC_MSG_KEY_Z85_LEN each, strictly ascending);
+                                     also the body of the announce topic "K" (req 0, no keys) */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 
@@ -298,6 +304,16 @@ int fc_msg_halted(const fc_msg_t *self, uint64_t *revs, size_t max, size_t *n);
 /* PUT_BLOBS items: each is a blob's 32-byte hash followed by its whole content (at most
    FC_MAX_SMALL_BLOB bytes); the codec refuses any other item. add: appends one (copies
    data). get: item i's hash and content (borrowed from self, valid while it lives). */
+/* RELAY_KEYS_REPLY keys in bytes: FC_MSG_KEY_Z85_LEN characters each (a CURVE public key in
+   Z85), strictly ascending (so a page names each key once, and the next page starts after
+   its last), at most FC_MAX_LIST; the codec refuses any other list. add: appends one (-1 if
+   z85 is not 40 Z85 characters sorting after the last one, or the list is full). count, get:
+   key i into out (NUL-terminated). */
+#define FC_MSG_KEY_Z85_LEN 40
+int fc_msg_relay_key_add(fc_msg_t *self, const char *z85);
+size_t fc_msg_relay_key_count(const fc_msg_t *self);
+void fc_msg_relay_key_get(const fc_msg_t *self, size_t i, char out[FC_MSG_KEY_Z85_LEN + 1]);
+
 void fc_msg_put_blob_add(fc_msg_t *self, const uint8_t blob[FC_HASH_LEN], const void *data,
                          size_t len);
 void fc_msg_put_blob_get(const fc_msg_t *self, size_t i, const uint8_t **blob, const uint8_t **data,
@@ -361,8 +377,12 @@ fc_msg_t *fc_msg_recv(void *sock, zframe_t **routing_id_p, int *err);
 #define FC_TOPIC_CONFIG "C/"
 #define FC_TOPIC_HEARTBEAT "H"
 #define FC_TOPIC_TRUST "T"
+/* Relays subscribe to it: the serial of the upstream's enrolled agent keys (RELAY_KEYS_REPLY,
+   req 0, no keys), on every heartbeat and at once when it changes. */
+#define FC_TOPIC_KEYS "K"
 /* Publishes ANNOUNCE (topic "R/<channel>"), CONFIG_ANNOUNCE (topic "C/<scope>", scope in
-   text), TRUST_ANNOUNCE (topic "T") or HEARTBEAT (topic "H"). Destroys *self_p. */
+   text), TRUST_ANNOUNCE (topic "T"), HEARTBEAT (topic "H") or RELAY_KEYS_REPLY (topic "K").
+   Destroys *self_p. */
 int fc_msg_publish(fc_msg_t **self_p, void *pub);
 /* Receives one announcement from a SUB socket (topic frame checked and dropped). */
 fc_msg_t *fc_msg_recv_announce(void *sub, int *err);
@@ -429,5 +449,7 @@ void fc_msg_test(bool verbose);
 void fc_msg_config_test(bool verbose);
 /* The signed heartbeat and trust messages' part (fc_msg_fresh_test.c). */
 void fc_msg_fresh_test(bool verbose);
+/* RELAY_KEYS, RELAY_KEYS_REPLY and topic "K" (fc_msg_relay_test.c). */
+void fc_msg_relay_test(bool verbose);
 
 #endif

@@ -127,7 +127,7 @@ fc_msg_t *fc_msg_recv(void *sock, zframe_t **routing_id_p, int *err)
 /* Longest topic: "C/" and a scope held in text. */
 #define S_TOPIC_SIZE (FC_MAX_TEXT + 8)
 
-/* Topic of an announcement: "R/<channel>", "C/<scope>", "T" or "H"; -1 for other types. */
+/* Topic of an announcement: "R/<channel>", "C/<scope>", "T", "H" or "K"; -1 for other types. */
 static int s_topic(const fc_msg_t *self, char *out, size_t outsize)
 {
     int n = -1;
@@ -139,6 +139,8 @@ static int s_topic(const fc_msg_t *self, char *out, size_t outsize)
         n = snprintf(out, outsize, "%s%s", FC_TOPIC_CONFIG, self->text);
     else if (self->type == FC_MSG_TRUST_ANNOUNCE)
         n = snprintf(out, outsize, "%s", FC_TOPIC_TRUST);
+    else if (self->type == FC_MSG_RELAY_KEYS_REPLY)
+        n = snprintf(out, outsize, "%s", FC_TOPIC_KEYS);
     return n >= 0 && (size_t)n < outsize ? 0 : -1;
 }
 

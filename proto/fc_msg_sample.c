@@ -290,6 +290,15 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
     case FC_MSG_GET_TRUST:
         m->serial = 3;
         break;
+    case FC_MSG_RELAY_KEYS:
+        fc_msg_set_str(m->cursor, sizeof m->cursor, FC_MSG_SAMPLE_KEY_A);
+        break;
+    case FC_MSG_RELAY_KEYS_REPLY:
+        m->serial = 0xfedcba9876543210ull;
+        m->more = true;
+        fc_msg_relay_key_add(m, FC_MSG_SAMPLE_KEY_A);
+        fc_msg_relay_key_add(m, FC_MSG_SAMPLE_KEY_B);
+        break;
     case FC_MSG_TRUST:
         m->serial = 4;
         fc_msg_set_bytes(m, "sealed list 4", 13);

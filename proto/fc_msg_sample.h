@@ -9,6 +9,9 @@
    written out by hand (not from the layout table) so that a field the table forgets fails the
    round trip; other types come back with only their req set. The caller owns it. */
 fc_msg_t *fc_msg_sample(fc_msg_type_t type);
+/* Two Z85 public keys, A sorting before B (RELAY_KEYS samples). */
+#define FC_MSG_SAMPLE_KEY_A "(#ZxP$9!2XsWF8Nb.vxtUQ/W=mTx@d1M&V0TSjq+"
+#define FC_MSG_SAMPLE_KEY_B "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
 /* Fills a hash with seed, seed + 1, ... */
 void fc_msg_sample_hash(uint8_t *h, uint8_t seed);
 /* Gives m n release-infos with distinct values, limit-length strings and a negative time. */

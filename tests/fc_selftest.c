@@ -33,6 +33,7 @@
 #include "fc_json_parse.h"
 #include "fc_key.h"
 #include "fc_keyring.h"
+#include "fc_keyset.h"
 #include "fc_link.h"
 #include "fc_log.h"
 #include "fc_manifest.h"
@@ -48,6 +49,7 @@
 #include "fc_policy.h"
 #include "fc_reconf.h"
 #include "fc_refusals.h"
+#include "fc_relay_keys.h"
 #include "fc_requester.h"
 #include "fc_role.h"
 #include "fc_rollout.h"
@@ -113,6 +115,8 @@ static const s_test_t s_tests[] = {
     {"fc_envelope", fc_envelope_test},
     {"fc_curve", fc_curve_test},
     {"fc_keyring", fc_keyring_test},
+    {"fc_keyset", fc_keyset_test},
+    {"fc_relay_keys", fc_relay_keys_test},
     {"fc_stamp", fc_stamp_test},
     {"fc_trustlist", fc_trustlist_test},
     {"fc_store_trust", fc_store_trust_test},

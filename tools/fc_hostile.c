@@ -45,6 +45,10 @@ static int s_usage(FILE *out, int status)
         "       fleetcast-hostile commit ENDPOINT FILE\n"
         "           sends FILE as a signed manifest in RELEASE_COMMIT; prints 'ok serial N'\n"
         "           or 'error CODE (what): text'; exit 0 on an answer, 1 on none\n"
+        "       fleetcast-hostile relay-keys ENDPOINT\n"
+        "           RELAY_KEYS (the first page of the enrolled agent keys, which only a\n"
+        "           relay key may read); prints 'ok keys N serial HEX more 0|1' and the\n"
+        "           keys one a line, or 'error CODE (what): text'; exit 0 on an answer\n"
         "       fleetcast-hostile flood ENDPOINT COUNT\n"
         "           COUNT malformed messages on one connection: the broker must stop\n"
         "           answering that peer, on a new connection too (the same key), and keep\n"
@@ -833,6 +837,32 @@ static int s_commit(const fc_hostile_target_t *target, const char *file)
     return rc;
 }
 
+/* --- relay-keys: what only a relay key may read ------------------------------------------ */
+
+static int s_relay_keys(const fc_hostile_target_t *target)
+{
+    fc_msg_t *m = fc_msg_new(FC_MSG_RELAY_KEYS);
+    m->req = FC_HOSTILE_REQ;
+    char why[64];
+    fc_msg_t *reply = fc_hostile_ask(target, &m, 10000, why, sizeof why);
+    if (reply && reply->type == FC_MSG_RELAY_KEYS_REPLY) {
+        printf("ok keys %zu serial %016" PRIx64 " more %d\n", fc_msg_relay_key_count(reply),
+               reply->serial, reply->more ? 1 : 0);
+        for (size_t i = 0; i < fc_msg_relay_key_count(reply); i++) {
+            char key[FC_MSG_KEY_Z85_LEN + 1];
+            fc_msg_relay_key_get(reply, i, key);
+            printf("%s\n", key);
+        }
+    } else if (reply && reply->type == FC_MSG_ERROR)
+        printf("error %u (%s): %s\n", reply->code, fc_strerror((int)reply->code), reply->text);
+    else
+        printf("%s\n", reply ? "unexpected reply" : why);
+    int rc =
+        reply && (reply->type == FC_MSG_RELAY_KEYS_REPLY || reply->type == FC_MSG_ERROR) ? 0 : 1;
+    fc_msg_destroy(&reply);
+    return rc;
+}
+
 /* --- flood: one peer that keeps sending garbage ------------------------------------------ */
 
 static int s_flood(const fc_hostile_target_t *target, int count)
@@ -1039,6 +1069,8 @@ int main(int argc, char **argv)
         rc = s_chunks(&target, argv[3]);
     else if (argc == 4 && streq(argv[1], "commit"))
         rc = s_commit(&target, argv[3]);
+    else if (argc == 3 && streq(argv[1], "relay-keys"))
+        rc = s_relay_keys(&target);
     else if (argc == 4 && streq(argv[1], "flood"))
         rc = s_flood(&target, (int)num[0]);
     else if (argc == 5 && streq(argv[1], "hog"))

@@ -137,6 +137,13 @@ static fc_msg_t *s_filled(fc_msg_type_t type, const uint8_t *manifest, size_t ml
     }
     if (type == FC_MSG_BLOBS_STATE)
         fc_msg_set_bytes(m, "\x01\x00", 2);
+    if (type == FC_MSG_RELAY_KEYS) /* the page after a key */
+        strcpy(m->cursor, "(#ZxP$9!2XsWF8Nb.vxtUQ/W=mTx@d1M&V0TSjq+");
+    if (type == FC_MSG_RELAY_KEYS_REPLY) { /* two keys, ascending, more to come */
+        fc_msg_relay_key_add(m, "(#ZxP$9!2XsWF8Nb.vxtUQ/W=mTx@d1M&V0TSjq+");
+        fc_msg_relay_key_add(m, "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
+        m->more = true;
+    }
     if (type == FC_MSG_OBJECT || type == FC_MSG_PUT_OBJECT)
         fc_msg_set_bytes(m, "\x90", 1); /* the chunk list of an empty file */
     if (type == FC_MSG_OBJECT_DELTA)

@@ -194,6 +194,9 @@ bool fc_keyring_allows(int roles, int msg_type)
     case FC_MSG_RESTART_SLOT:
     case FC_MSG_GET_TRUST:
         return true;
+    case FC_MSG_RELAY_REPORTS: /* what its agents said: a relay key only (SECURITY.md) */
+    case FC_MSG_RELAY_SLOT:
+        return (roles & FC_ROLE_RELAY) != 0;
     default:
         return false;
     }
@@ -279,6 +282,11 @@ void fc_keyring_test(bool verbose)
     FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_AUDIT));
     /* Agents follow key rotation (GET_TRUST) but cannot publish a trusted-key list. */
     FC_CHECK(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_GET_TRUST));
+    /* Only a relay forwards its agents' reports and slot requests. */
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_RELAY_REPORTS));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_RELAY_SLOT));
+    FC_CHECK(fc_keyring_allows(FC_ROLE_RELAY, FC_MSG_RELAY_REPORTS));
+    FC_CHECK(fc_keyring_allows(FC_ROLE_RELAY, FC_MSG_RELAY_SLOT));
     FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_TRUST_PUSH));
     /* Rollouts are the operator's: an agent may sync as itself, not plan, promote or pause. */
     for (int t = FC_MSG_ROLLOUT_PLAN; t <= FC_MSG_ROLLOUT_RESUME; t++) {
@@ -290,9 +298,11 @@ void fc_keyring_test(bool verbose)
     FC_CHECK(fc_keyring_allows(FC_ROLE_PUBLISHER, FC_MSG_RELEASE_COMMIT));
     FC_CHECK(fc_keyring_allows(FC_ROLE_PUBLISHER, FC_MSG_GET_CHUNK));
     FC_CHECK(fc_keyring_allows(FC_ROLE_ALL, 999));
-    /* A relay key reads what an agent reads, and writes nothing a publisher would. */
+    /* A relay key reads what an agent reads, and writes nothing a publisher would; it adds
+       only the forwarding of its agents' reports and slot requests. */
     for (int t = 1; t < FC_MSG_TYPE_MAX; t++)
-        FC_CHECK(fc_keyring_allows(FC_ROLE_RELAY, t) == fc_keyring_allows(FC_ROLE_AGENT, t));
+        if (t != FC_MSG_RELAY_REPORTS && t != FC_MSG_RELAY_SLOT)
+            FC_CHECK(fc_keyring_allows(FC_ROLE_RELAY, t) == fc_keyring_allows(FC_ROLE_AGENT, t));
     FC_CHECK(!fc_keyring_allows(FC_ROLE_RELAY, FC_MSG_RELEASE_COMMIT));
     FC_CHECK(fc_keyring_allows(FC_ROLE_RELAY, FC_MSG_GET_OBJECT));
     FC_CHECK(streq(fc_keyring_role_name(FC_ROLE_RELAY), "relay"));

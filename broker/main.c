@@ -8,6 +8,7 @@
 #include "fc_http.h"
 #include "fc_key.h"
 #include "fc_log.h"
+#include "fc_manifest.h"
 #include "fc_notify.h"
 #include "fc_optval.h"
 #include "fc_refusals.h"
@@ -78,9 +79,13 @@ static void s_usage(FILE *out)
             "                        once, whatever number of agents want it), serve agents\n"
             "                        as any broker does, refuse publisher operations (they go\n"
             "                        to EP); config revisions and trusted-key lists are\n"
-            "                        mirrored too. Reports and agent keys are not relayed\n"
-            "                        yet, nor are the root's release waves and halts or\n"
-            "                        config canaries applied (README, Relays)\n"
+            "                        mirrored too; its agents' reports and config acks go\n"
+            "                        up in batches and their restart slots are decided by\n"
+            "                        EP, so status at the root lists them. Agent keys are\n"
+            "                        not relayed yet, nor are the root's release waves and\n"
+            "                        halts applied here (README, Relays)\n"
+            "      --relay-name NAME this relay's name, the 'via' the root lists its agents\n"
+            "                        with (default: the host name)\n"
             "      --upstream-key FILE\n"
             "                        the upstream broker's public cert (its broker.cert);\n"
             "                        required with --upstream unless --insecure\n"
@@ -143,7 +148,7 @@ int main(int argc, char *argv[])
     const char *stamp_file = NULL;
     uint64_t offline_ms = 0;
     const char *http = NULL, *http_token_file = NULL;
-    const char *upstream = NULL, *upstream_key = NULL, *cert = NULL;
+    const char *upstream = NULL, *upstream_key = NULL, *cert = NULL, *relay_name = NULL;
     fc_log_level_t log_level = FC_LOG_INFO;
     fc_log_format_t log_format = FC_LOG_TEXT;
     static const struct option options[] = {{"data", required_argument, NULL, 'd'},
@@ -157,6 +162,7 @@ int main(int argc, char *argv[])
                                             {"http-token", required_argument, NULL, 'T'},
                                             {"upstream", required_argument, NULL, 'U'},
                                             {"upstream-key", required_argument, NULL, 'K'},
+                                            {"relay-name", required_argument, NULL, 'N'},
                                             {"cert", required_argument, NULL, 'c'},
                                             {"verbose", no_argument, NULL, 'v'},
                                             {"help", no_argument, NULL, 'h'},
@@ -229,6 +235,16 @@ int main(int argc, char *argv[])
             break;
         case 'K':
             upstream_key = optarg;
+            break;
+        case 'N':
+            if (!fc_name_valid(optarg)) {
+                fprintf(stderr,
+                        "fleetcast-broker: %s--relay-name: '%s' is not a name (1 to 64 "
+                        "of A-Z a-z 0-9 . _ + -)\n",
+                        s_where(), optarg);
+                return 2;
+            }
+            relay_name = optarg;
             break;
         case 'c':
             cert = optarg;
@@ -361,6 +377,7 @@ int main(int argc, char *argv[])
     fc_broker_config_t config = {.data_dir = data,
                                  .upstream = upstream,
                                  .upstream_curve = upstream_curve,
+                                 .relay_name = relay_name,
                                  .service = service,
                                  .announce = announce,
                                  .verbose = verbose,

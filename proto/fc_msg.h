@@ -99,6 +99,10 @@ typedef enum {
     /* 58-67 are other branches' (fc_msg_type_known: a number without a name is unknown). */
     /* A push asks which objects the broker lacks, as BLOBS_QUERY asks of blobs. */
     FC_MSG_OBJECTS_QUERY = 68, /* P>B  bytes (object hashes, 32 bytes each) -> BLOBS_STATE */
+    /* 69-73 are other branches'. Relays forward what their agents say (issue 16). */
+    FC_MSG_RELAY_REPORTS = 74, /* R>B  text (via: the relay the agents are behind), items (each
+                                  an encoded REPORT or CONFIG_ACK frame) -> OK (serial = taken) */
+    FC_MSG_RELAY_SLOT = 75,    /* R>B  id, group, serial (rev), text (via) -> OK with flag */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 
@@ -129,6 +133,9 @@ typedef struct {
     uint64_t done;     /* bytes of the release in hand */
     uint64_t total;    /* bytes of the release being fetched, 0 if none */
     int64_t last_seen; /* unix seconds; filled in by the broker */
+    /* STATUS_REPLY, CONFIG_STATUS_REPLY: the relay the agent reports through ("" = this
+       broker directly); optional last element, left off the wire when empty */
+    char via[FC_MAX_NAME + 1];
 } fc_agent_status_t;
 
 /* One audit log entry (AUDIT_REPLY): who did what, when, with what result. */
@@ -408,5 +415,7 @@ void fc_msg_test(bool verbose);
 void fc_msg_config_test(bool verbose);
 /* The signed heartbeat and trust messages' part (fc_msg_fresh_test.c). */
 void fc_msg_fresh_test(bool verbose);
+/* The relay messages' part (fc_msg_relay_test.c). */
+void fc_msg_relay_test(bool verbose);
 
 #endif

@@ -1234,5 +1234,6 @@ void fc_msg_test(bool verbose)
     s_test_announce();
     fc_msg_config_test(verbose);
     fc_msg_fresh_test(verbose);
+    fc_msg_relay_test(verbose);
     printf("OK\n");
 }

@@ -223,7 +223,7 @@ static void s_send_batch(fc_relay_up_t *self)
     if (!first)
         return;
     fc_msg_t *m = fc_msg_new(FC_MSG_RELAY_REPORTS);
-    snprintf(m->text, sizeof m->text, "%s", first->via);
+    fc_msg_set_str(m->text, sizeof m->text, first->via);
     m->items = zmalloc(FC_MAX_LIST * sizeof *m->items);
     size_t bytes = 0;
     for (s_entry_t *e = first; e && m->nitems < FC_MAX_LIST; e = zlistx_next(self->queue)) {

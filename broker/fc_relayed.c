@@ -5,6 +5,7 @@
 #include "fc_manifest.h"
 #include "fc_store_config.h"
 #include "fc_store_via.h"
+#include "fc_text.h"
 
 #include <string.h>
 
@@ -28,11 +29,11 @@ static int s_item(const fc_relayed_t *ctx, const char *via, const fc_item_t *ite
     fc_msg_t *m = fc_msg_decode(&msg, &err);
     zmsg_destroy(&msg);
     if (!m) {
-        snprintf(text, textsize, "an item does not decode: %s", fc_strerror(err));
+        fc_textf(text, textsize, "an item does not decode: %s", fc_strerror(err));
         return FC_EPROTO;
     }
     if ((m->type != FC_MSG_REPORT || m->nagents != 1) && m->type != FC_MSG_CONFIG_ACK) {
-        snprintf(text, textsize, "an item is a %s, not a REPORT or CONFIG_ACK",
+        fc_textf(text, textsize, "an item is a %s, not a REPORT or CONFIG_ACK",
                  fc_msg_type_name(m->type));
         fc_msg_destroy(&m);
         return FC_EPROTO;
@@ -40,7 +41,7 @@ static int s_item(const fc_relayed_t *ctx, const char *via, const fc_item_t *ite
     const char *id = m->type == FC_MSG_REPORT ? m->agents[0].id : m->id;
     /* An agent that connects here with its own key speaks for itself only. */
     if (fc_store_agent_key(ctx->store, id)) {
-        snprintf(text, textsize, "agent %s is enrolled here with a key of its own", id);
+        fc_textf(text, textsize, "agent %s is enrolled here with a key of its own", id);
         fc_msg_destroy(&m);
         return FC_EPERM;
     }
@@ -52,7 +53,7 @@ static int s_item(const fc_relayed_t *ctx, const char *via, const fc_item_t *ite
         if (!err)
             fc_rollout_service_on_report(ctx->rollout, &m->agents[0]);
         if (err)
-            snprintf(text, textsize, "report of agent %s: %s", id, fc_strerror(err));
+            fc_textf(text, textsize, "report of agent %s: %s", id, fc_strerror(err));
     } else {
         /* The group the agent told its relay (CONFIG_SYNC there), as it would have told us. */
         fc_store_agent_group_set(ctx->store, id, m->group);
@@ -61,7 +62,7 @@ static int s_item(const fc_relayed_t *ctx, const char *via, const fc_item_t *ite
         fc_msg_destroy(&ann); /* an ack announces nothing */
         err = r->type == FC_MSG_ERROR ? (int)r->code : FC_OK;
         if (err)
-            snprintf(text, textsize, "ack of agent %s: %s", id, r->text);
+            fc_textf(text, textsize, "ack of agent %s: %s", id, r->text);
         fc_msg_destroy(&r);
     }
     if (!err) {
@@ -85,7 +86,7 @@ fc_msg_t *fc_relayed_reports(const fc_relayed_t *ctx, const fc_msg_t *m)
         if (s_item(ctx, m->text, &m->items[i], text, sizeof text) == FC_OK)
             taken++;
         else if (skipped++ == 0)
-            snprintf(first, sizeof first, "%s", text);
+            fc_textf(first, sizeof first, "%s", text);
     }
     if (skipped && !ctx->quiet)
         zsys_warning("fleetcast-broker: relay %s: %zu of %zu forwarded reports skipped (first: "
@@ -99,7 +100,7 @@ fc_msg_t *fc_relayed_slot(const fc_relayed_t *ctx, const fc_msg_t *m, fc_msg_t *
     *announce = NULL;
     if (fc_store_agent_key(ctx->store, m->id)) {
         char text[FC_MAX_TEXT + 1];
-        snprintf(text, sizeof text, "RELAY_SLOT: agent %s is enrolled here with a key of its own",
+        fc_textf(text, sizeof text, "RELAY_SLOT: agent %s is enrolled here with a key of its own",
                  m->id);
         fc_msg_t *r = s_reply(FC_EPERM, text, 0);
         r->req = m->req;

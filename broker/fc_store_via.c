@@ -35,6 +35,8 @@ int fc_store_via_set(fc_store_t *self, const char *id, const char *via)
 /* Fills the via of n agent-status structs, stride bytes apart, with one statement. */
 static void s_fill(fc_store_t *self, char *first, size_t n, size_t stride)
 {
+    if (!n)
+        return;
     sqlite3_stmt *st = fc_store_prep(self, "SELECT via FROM agent_via WHERE id = ?");
     if (!st)
         return; /* the lists still answer, without the column */
@@ -56,7 +58,8 @@ void fc_store_via_fill(fc_store_t *self, fc_agent_status_t *agents, size_t n)
 
 void fc_store_via_fill_rows(fc_store_t *self, fc_store_agent_row_t *rows, size_t n)
 {
-    s_fill(self, (char *)&rows[0].status, n, sizeof *rows);
+    if (n)
+        s_fill(self, (char *)&rows[0].status, n, sizeof *rows);
 }
 
 void fc_store_via_test(bool verbose)

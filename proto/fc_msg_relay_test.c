@@ -131,7 +131,9 @@ static void s_test_via(void)
 static void s_test_relay_reports(void)
 {
     /* The sample's items are a REPORT and a CONFIG_ACK, each decodable on its own. */
-    fc_msg_t *m = fc_msg_accept(fc_msg_encode(fc_msg_sample(FC_MSG_RELAY_REPORTS)));
+    fc_msg_t *sample = fc_msg_sample(FC_MSG_RELAY_REPORTS);
+    fc_msg_t *m = fc_msg_accept(fc_msg_encode(sample));
+    fc_msg_destroy(&sample);
     FC_CHECK(m->nitems == 2 && streq(m->text, "site1"));
     for (size_t i = 0; i < m->nitems; i++) {
         zmsg_t *msg = zmsg_new();
@@ -160,7 +162,9 @@ static void s_test_relay_reports(void)
     s_pstr(pk, "site1");
     fc_msg_reject(s_raw_end(&r), FC_EPROTO);
     /* RELAY_SLOT: all four fields; a negative revision or a missing via is malformed. */
-    m = fc_msg_accept(fc_msg_encode(fc_msg_sample(FC_MSG_RELAY_SLOT)));
+    sample = fc_msg_sample(FC_MSG_RELAY_SLOT);
+    m = fc_msg_accept(fc_msg_encode(sample));
+    fc_msg_destroy(&sample);
     FC_CHECK(streq(m->id, "a1") && streq(m->group, "wave") && m->serial == 9 &&
              streq(m->text, "site1"));
     fc_msg_destroy(&m);

@@ -16,6 +16,8 @@
 #include "fc_objdelta.h"
 #include "fc_peers.h"
 #include "fc_relay.h"
+#include "fc_relay_up.h"
+#include "fc_relayed.h"
 #include "fc_rollout_service.h"
 #include "fc_sockopt.h"
 #include "fc_stamp.h"
@@ -23,6 +25,7 @@
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_store_release_rollout.h"
+#include "fc_store_via.h"
 #include "fc_store_view.h"
 #include "fc_suspects.h"
 #include "fc_text.h"
@@ -38,6 +41,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 /* A blob asked for within this long is in transfer (seconds): a slow agent's download. */
 #define S_TRANSFER_S 600
@@ -109,6 +113,7 @@ typedef struct {
     fc_relay_t *relay;   /* this broker relays an upstream's releases (fc_relay.h); NULL: root */
     int64_t carried_at;  /* a relay: when it last sent a heartbeat carrying the root's stamp */
     fc_keyset_t *keyset; /* the agent keys relays read (RELAY_KEYS, topic K); NULL: insecure */
+    fc_relay_up_t *up;   /* and forwards its agents' reports up (fc_relay_up.h) */
 } s_broker_t;
 
 struct fc_broker_t {
@@ -159,6 +164,7 @@ static void s_broker_destroy(s_broker_t **self_p)
     if (!self)
         return;
     fc_relay_destroy(&self->relay); /* before the poller it is registered with */
+    fc_relay_up_destroy(&self->up);
     zpoller_destroy(&self->poller);
     fc_view_feed_destroy(&self->feed);
     fc_peers_destroy(&self->service_peers);
@@ -187,6 +193,7 @@ static fc_relay_revision_fn s_store_revision;
 static fc_relay_revision_fn s_store_trust;
 static fc_relay_beat_fn s_carry_beat;
 static void s_on_relay_keys(s_broker_t *self, zframe_t *peer, const fc_msg_t *m);
+static fc_relay_up_answer_fn s_answer_slot;
 
 static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config, int *err,
                                 char *text, size_t textsize)
@@ -311,6 +318,25 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
                                 .arg = self};
         self->relay = fc_relay_new(&rc, self->poller, err);
         if (!self->relay) {
+            snprintf(text, textsize, "cannot connect to the upstream broker %s: %s",
+                     config->upstream, fc_strerror(*err));
+            s_broker_destroy(&self);
+            return NULL;
+        }
+        char host[FC_MAX_NAME + 1] = "relay";
+        if (config->relay_name && *config->relay_name)
+            snprintf(host, sizeof host, "%s", config->relay_name);
+        else if (gethostname(host, sizeof host) != 0 || !fc_name_valid(host))
+            snprintf(host, sizeof host, "relay");
+        fc_relay_up_config_t uc = {.upstream = config->upstream,
+                                   .curve = config->upstream_curve,
+                                   .name = host,
+                                   .quiet = config->quiet,
+                                   .verbose = config->verbose,
+                                   .answer = s_answer_slot,
+                                   .arg = self};
+        self->up = fc_relay_up_new(&uc, self->poller, err);
+        if (!self->up) {
             snprintf(text, textsize, "cannot connect to the upstream broker %s: %s",
                      config->upstream, fc_strerror(*err));
             s_broker_destroy(&self);
@@ -1006,6 +1032,9 @@ static void s_on_report(s_broker_t *self, zframe_t *peer, fc_msg_t *m, const cha
     if (!err) {
         s_check_reported_blob(self, key, m);
         fc_rollout_service_on_report(self->rollout, &m->agents[0]);
+        fc_store_via_set(self->store, m->agents[0].id, ""); /* it reports here directly now */
+        if (self->up)
+            fc_relay_up_queue(self->up, "", m);
     }
     if (err)
         s_error(self, peer, m->req, err, err == FC_EINVAL ? "invalid agent id or channel" : NULL);
@@ -1037,6 +1066,8 @@ static void s_on_status(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     bool more = false;
     int err = fc_store_agents_page(self->store, m->channel, m->cursor, m->state, online_since,
                                    limit, &reply->agents, &reply->nagents, &more);
+    if (!err)
+        fc_store_via_fill(self->store, reply->agents, reply->nagents);
     if (!err && more && !m->limit)
         err = FC_ETOOBIG;
     if (err) {
@@ -1157,9 +1188,51 @@ static void s_on_config(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
     fc_msg_t *reply = trust
                           ? fc_trust_service_handle(self->store, m, self->epoch, self->quiet, &ann)
                           : fc_config_service_handle(self->config, m, self->epoch, &ann);
-    if (reply->type == FC_MSG_CONFIG_STATUS_REPLY)
+    if (reply->type == FC_MSG_CONFIG_STATUS_REPLY) {
         s_offline_threshold(self, reply);
+        fc_store_via_fill(self->store, reply->agents, reply->nagents);
+    }
+    if (self->up && m->type == FC_MSG_CONFIG_ACK && reply->type == FC_MSG_OK)
+        fc_relay_up_queue(self->up, "", m); /* the root counts it too */
     s_service_reply(self, peer, m, &ann, &reply);
+}
+
+/* RELAY_REPORTS: a relay's batch, each item applied as if its agent had sent it here. */
+static void s_relayed_ctx(s_broker_t *self, fc_relayed_t *ctx)
+{
+    *ctx = (fc_relayed_t){self->store, self->config, self->rollout,
+                          self->up,    self->epoch,  self->quiet};
+}
+
+static void s_on_relay_reports(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    fc_relayed_t ctx;
+    s_relayed_ctx(self, &ctx);
+    fc_msg_t *reply = fc_relayed_reports(&ctx, m);
+    s_send(self, peer, m->req, &reply);
+}
+
+/* RELAY_SLOT: decided here at the root, or forwarded further up by a relay of relays. */
+static void s_on_relay_slot(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
+{
+    if (self->up) {
+        fc_relay_up_slot(self->up, m, peer, m->req);
+        return;
+    }
+    fc_relayed_t ctx;
+    s_relayed_ctx(self, &ctx);
+    fc_msg_t *ann = NULL;
+    fc_msg_t *reply = fc_relayed_slot(&ctx, m, &ann);
+    s_service_reply(self, peer, m, &ann, &reply);
+}
+
+/* fc_relay_up_answer_fn: the upstream's answer to a slot request, to the agent that asked. */
+static void s_answer_slot(void *arg, zframe_t *peer, fc_msg_t **reply_p)
+{
+    s_broker_t *self = arg;
+    if (fc_msg_send_to(reply_p, peer, zsock_resolve(self->router)) != 0)
+        self->stats.send_failed++;
+    fc_msg_destroy(reply_p);
 }
 
 /* ROLLOUT_PLAN, ROLLOUT_STATUS, ROLLOUT_PROMOTE, ROLLOUT_PAUSE, ROLLOUT_RESUME. */
@@ -1180,11 +1253,11 @@ static void s_on_rollout(s_broker_t *self, zframe_t *peer, const char *key, fc_m
    first, so replies keep their order. */
 static bool s_batchable(fc_msg_type_t type)
 {
-    return type == FC_MSG_CONFIG_ACK || type == FC_MSG_REPORT || type == FC_MSG_UPLOAD_QUERY ||
-           type == FC_MSG_PUT_CHUNK || type == FC_MSG_BLOB_COMMIT || type == FC_MSG_BLOBS_QUERY ||
-           type == FC_MSG_PUT_BLOBS || type == FC_MSG_UPLOAD_CHUNKS || type == FC_MSG_PUT_OBJECT ||
-           type == FC_MSG_OBJECTS_QUERY || type == FC_MSG_UPLOAD_PREFIXES ||
-           type == FC_MSG_DERIVE_OBJECT;
+    return type == FC_MSG_CONFIG_ACK || type == FC_MSG_REPORT || type == FC_MSG_RELAY_REPORTS ||
+           type == FC_MSG_UPLOAD_QUERY || type == FC_MSG_PUT_CHUNK || type == FC_MSG_BLOB_COMMIT ||
+           type == FC_MSG_BLOBS_QUERY || type == FC_MSG_PUT_BLOBS || type == FC_MSG_UPLOAD_CHUNKS ||
+           type == FC_MSG_PUT_OBJECT || type == FC_MSG_OBJECTS_QUERY ||
+           type == FC_MSG_UPLOAD_PREFIXES || type == FC_MSG_DERIVE_OBJECT;
 }
 
 static void s_batch_flush(s_broker_t *self)
@@ -1352,7 +1425,17 @@ static void s_handle_request(s_broker_t *self, zmsg_t *msg)
     case FC_MSG_RELAY_KEYS:
         s_on_relay_keys(self, peer, m);
         break;
+    case FC_MSG_RELAY_REPORTS:
+        s_on_relay_reports(self, peer, m);
+        break;
+    case FC_MSG_RELAY_SLOT:
+        s_on_relay_slot(self, peer, m);
+        break;
     default:
+        if (m->type == FC_MSG_RESTART_SLOT && self->up) {
+            fc_relay_up_slot(self->up, m, peer, m->req); /* the root decides */
+            break;
+        }
         if (fc_msg_type_is_config_request(m->type)) {
             s_on_config(self, peer, m);
             break;
@@ -1555,9 +1638,13 @@ void fc_broker_actor(zsock_t *pipe, void *args)
             wait = fc_view_feed_wait(self->feed, now, wait);
         if (self->relay)
             wait = fc_relay_tick(self->relay, wait);
+        if (self->up)
+            wait = fc_relay_up_tick(self->up, wait);
         void *which = zpoller_wait(self->poller, wait);
         if (self->relay && fc_relay_handle(self->relay, which))
             fc_chunks_pump(self->chunks); /* held requests it served */
+        else if (self->up && fc_relay_up_handle(self->up, which))
+            ;
         else if (which == self->pipe)
             s_handle_pipe(self);
         else if (which == self->router)

@@ -66,6 +66,9 @@ typedef struct {
     const char *upstream;
     /* The upstream link's CURVE client keys (read here; NULL: plain, --insecure). */
     const fc_curve_t *upstream_curve;
+    /* A relay's name, the `via` the root lists its agents with (fc_relay_up.h); NULL or "":
+       the host name. */
+    const char *relay_name;
 } fc_broker_config_t;
 
 /* The broker's own certificate, in the data dir but outside keys/: zauth admits every cert

@@ -233,6 +233,9 @@ bool fc_keyring_allows(int roles, int msg_type)
     case FC_MSG_RESTART_SLOT:
     case FC_MSG_GET_TRUST:
         return true;
+    case FC_MSG_RELAY_REPORTS: /* what its agents said: a relay key only (SECURITY.md) */
+    case FC_MSG_RELAY_SLOT:
+        return (roles & FC_ROLE_RELAY) != 0;
     default:
         return false;
     }
@@ -329,6 +332,11 @@ void fc_keyring_test(bool verbose)
     FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_AUDIT));
     /* Agents follow key rotation (GET_TRUST) but cannot publish a trusted-key list. */
     FC_CHECK(fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_GET_TRUST));
+    /* Only a relay forwards its agents' reports and slot requests. */
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_RELAY_REPORTS));
+    FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_RELAY_SLOT));
+    FC_CHECK(fc_keyring_allows(FC_ROLE_RELAY, FC_MSG_RELAY_REPORTS));
+    FC_CHECK(fc_keyring_allows(FC_ROLE_RELAY, FC_MSG_RELAY_SLOT));
     FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_TRUST_PUSH));
     /* Rollouts are the operator's: an agent may sync as itself, not plan, promote or pause. */
     for (int t = FC_MSG_ROLLOUT_PLAN; t <= FC_MSG_ROLLOUT_RESUME; t++) {
@@ -341,11 +349,12 @@ void fc_keyring_test(bool verbose)
     FC_CHECK(fc_keyring_allows(FC_ROLE_PUBLISHER, FC_MSG_GET_CHUNK));
     FC_CHECK(fc_keyring_allows(FC_ROLE_ALL, 999));
     /* A relay key reads what an agent reads, and the root's rollouts (which an agent may
-       not), and writes nothing a publisher would. */
+       not), and writes nothing a publisher would; it adds only reading the enrolled agent
+       keys and the forwarding of its agents' reports and slot requests. */
     for (int t = 1; t < FC_MSG_TYPE_MAX; t++)
         FC_CHECK(fc_keyring_allows(FC_ROLE_RELAY, t) ==
                  (fc_keyring_allows(FC_ROLE_AGENT, t) || t == FC_MSG_ROLLOUT_STATUS ||
-                  t == FC_MSG_RELAY_KEYS));
+                  t == FC_MSG_RELAY_KEYS || t == FC_MSG_RELAY_REPORTS || t == FC_MSG_RELAY_SLOT));
     FC_CHECK(!fc_keyring_allows(FC_ROLE_AGENT, FC_MSG_ROLLOUT_STATUS));
     FC_CHECK(!fc_keyring_allows(FC_ROLE_RELAY, FC_MSG_ROLLOUT_PROMOTE));
     /* And only a relay key reads the enrolled agent keys: not an agent, not a publisher. */

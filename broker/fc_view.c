@@ -8,6 +8,7 @@
 #include "fc_state.h"
 #include "fc_store_config.h"
 #include "fc_store_release_rollout.h"
+#include "fc_store_via.h"
 #include "fc_test_check.h"
 
 #include <czmq.h>
@@ -133,6 +134,7 @@ static void s_json_agents(fc_json_t *j, const fc_store_agent_row_t *agents, size
         fc_json_key_int(j, "last_seen", a->last_seen);
         fc_json_key_bool(j, "online", a->last_seen >= online_since);
         fc_json_key_str(j, "message", a->message);
+        fc_json_key_str(j, "via", a->via); /* its relay; "" reports here directly */
         fc_json_close(j);
     }
     fc_json_close_array(j);
@@ -181,6 +183,8 @@ static int s_json(fc_view_t *v, fc_store_t *store)
     size_t nagents = 0, naudit = 0;
     fc_audit_entry_t *audit = NULL;
     int err = fc_store_view_agents(store, FC_VIEW_MAX_AGENTS, &agents, &nagents);
+    if (!err)
+        fc_store_via_fill_rows(store, agents, nagents); /* the relay each is behind */
     if (!err)
         err = fc_store_audit_list(store, FC_VIEW_AUDIT, &audit, &naudit);
     if (!err) {

@@ -8,6 +8,7 @@
 #include "fc_http.h"
 #include "fc_key.h"
 #include "fc_log.h"
+#include "fc_manifest.h"
 #include "fc_notify.h"
 #include "fc_optval.h"
 #include "fc_refusals.h"
@@ -84,8 +85,12 @@ static void s_usage(FILE *out)
             "                        its signed heartbeat timestamps and (with keys on both\n"
             "                        links) the agent keys enrolled at EP: written into\n"
             "                        DIR/keys/agents, removed there when revoked at EP\n"
-            "                        (DIR/relay-agent-keys records them). Reports are not\n"
-            "                        relayed yet (README, Relays)\n"
+            "                        (DIR/relay-agent-keys records them). Its agents' reports\n"
+            "                        and config acks go up in batches and their restart slots\n"
+            "                        are decided by EP, so status at the root lists them\n"
+            "                        (README, Relays)\n"
+            "      --relay-name NAME this relay's name, the 'via' the root lists its agents\n"
+            "                        with (default: the host name)\n"
             "      --upstream-key FILE\n"
             "                        the upstream broker's public cert (its broker.cert);\n"
             "                        required with --upstream unless --insecure\n"
@@ -149,7 +154,7 @@ int main(int argc, char *argv[])
     const char *stamp_file = NULL;
     uint64_t offline_ms = 0;
     const char *http = NULL, *http_token_file = NULL;
-    const char *upstream = NULL, *upstream_key = NULL, *cert = NULL;
+    const char *upstream = NULL, *upstream_key = NULL, *cert = NULL, *relay_name = NULL;
     fc_log_level_t log_level = FC_LOG_INFO;
     fc_log_format_t log_format = FC_LOG_TEXT;
     static const struct option options[] = {{"data", required_argument, NULL, 'd'},
@@ -163,6 +168,7 @@ int main(int argc, char *argv[])
                                             {"http-token", required_argument, NULL, 'T'},
                                             {"upstream", required_argument, NULL, 'U'},
                                             {"upstream-key", required_argument, NULL, 'K'},
+                                            {"relay-name", required_argument, NULL, 'N'},
                                             {"cert", required_argument, NULL, 'c'},
                                             {"verbose", no_argument, NULL, 'v'},
                                             {"help", no_argument, NULL, 'h'},
@@ -235,6 +241,16 @@ int main(int argc, char *argv[])
             break;
         case 'K':
             upstream_key = optarg;
+            break;
+        case 'N':
+            if (!fc_name_valid(optarg)) {
+                fprintf(stderr,
+                        "fleetcast-broker: %s--relay-name: '%s' is not a name (1 to 64 "
+                        "of A-Z a-z 0-9 . _ + -)\n",
+                        s_where(), optarg);
+                return 2;
+            }
+            relay_name = optarg;
             break;
         case 'c':
             cert = optarg;
@@ -367,6 +383,7 @@ int main(int argc, char *argv[])
     fc_broker_config_t config = {.data_dir = data,
                                  .upstream = upstream,
                                  .upstream_curve = upstream_curve,
+                                 .relay_name = relay_name,
                                  .service = service,
                                  .announce = announce,
                                  .verbose = verbose,

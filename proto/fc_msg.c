@@ -100,16 +100,18 @@ static const s_field_t s_release_fields[] = {
     S_U64(fc_release_info_t, files),      S_I64(fc_release_info_t, created),
     S_BOOL(fc_release_info_t, mandatory), {F_END, 0, 0, -1}};
 
-/* agent-status = [id, channel, version, state, message, done, total, last_seen] */
-static const s_field_t s_agent_fields[] = {S_STR(fc_agent_status_t, id),
-                                           S_STR(fc_agent_status_t, channel),
-                                           S_STR(fc_agent_status_t, version),
-                                           S_STR(fc_agent_status_t, state),
-                                           S_STR(fc_agent_status_t, message),
-                                           S_U64(fc_agent_status_t, done),
-                                           S_U64(fc_agent_status_t, total),
-                                           S_I64(fc_agent_status_t, last_seen),
-                                           {F_END, 0, 0, -1}};
+/* agent-status = [id, channel, version, state, message, done, total, last_seen, (via)] */
+static const s_field_t s_agent_fields[] = {
+    S_STR(fc_agent_status_t, id),
+    S_STR(fc_agent_status_t, channel),
+    S_STR(fc_agent_status_t, version),
+    S_STR(fc_agent_status_t, state),
+    S_STR(fc_agent_status_t, message),
+    S_U64(fc_agent_status_t, done),
+    S_U64(fc_agent_status_t, total),
+    S_I64(fc_agent_status_t, last_seen),
+    {F_OPTSTR, offsetof(fc_agent_status_t, via), S_SIZEOF(fc_agent_status_t, via), -1},
+    {F_END, 0, 0, -1}};
 
 /* fleet-count = [channel, version, state, reason, agents, offline, done, total] */
 static const s_field_t s_count_fields[] = {S_STR(fc_fleet_count_t, channel),
@@ -260,6 +262,8 @@ static const s_field_t s_layouts[FC_MSG_TYPE_MAX][S_MAX_FIELDS] = {
     [FC_MSG_RELAY_KEYS_REPLY] = {M_U64(serial),
                                  M_BOOL(more),
                                  {F_BYTES, 0, FC_MAX_LIST *FC_MSG_KEY_Z85_LEN, -1}},
+    [FC_MSG_RELAY_REPORTS] = {M_STR(text), {F_ITEMS, 0, FC_MAX_LIST, -1}},
+    [FC_MSG_RELAY_SLOT] = {M_STR(id), M_STR(group), M_U64(serial), M_STR(text)},
 };
 
 static const char *s_names[FC_MSG_TYPE_MAX] = {
@@ -325,6 +329,8 @@ static const char *s_names[FC_MSG_TYPE_MAX] = {
     [FC_MSG_UPLOAD_PREFIXES] = "UPLOAD_PREFIXES",
     [FC_MSG_RELAY_KEYS] = "RELAY_KEYS",
     [FC_MSG_RELAY_KEYS_REPLY] = "RELAY_KEYS_REPLY",
+    [FC_MSG_RELAY_REPORTS] = "RELAY_REPORTS",
+    [FC_MSG_RELAY_SLOT] = "RELAY_SLOT",
 };
 
 bool fc_msg_agent_offline(const fc_msg_t *reply, const fc_agent_status_t *agent)
@@ -742,6 +748,10 @@ static int s_pack_scalar(msgpack_packer *pk, const s_field_t *f, const void *bas
 static int s_pack_struct(msgpack_packer *pk, const s_field_t *fields, const void *base)
 {
     size_t n = s_count(fields, SIZE_MAX);
+    /* An optional last string (agent-status' via) is left off when empty: older readers
+       take the entry as before. */
+    if (n && fields[n - 1].kind == F_OPTSTR && *S_CAT(char, base, &fields[n - 1]) == '\0')
+        n--;
     int rc = msgpack_pack_array(pk, n);
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = s_pack_scalar(pk, &fields[i], base);
@@ -998,9 +1008,14 @@ static int s_read_scalar(const msgpack_object *o, const s_field_t *f, void *base
 static int s_read_struct(const msgpack_object *o, const s_field_t *fields, void *base)
 {
     size_t want = s_count(fields, SIZE_MAX);
+    bool opt = want && fields[want - 1].kind == F_OPTSTR;
     const msgpack_object *items;
     size_t n;
-    int rc = fc_mpack_array(o, want, (long)want, &items, &n);
+    /* Entries are fixed arrays: any other length is malformed (FC_EPROTO), as before the
+       optional via. */
+    int rc = fc_mpack_array(o, SIZE_MAX, opt ? -1 : (long)want, &items, &n);
+    if (rc == 0 && (n > want || n + (opt ? 1 : 0) < want))
+        rc = FC_EPROTO;
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = s_read_scalar(&items[i], &fields[i], base);
     return rc;

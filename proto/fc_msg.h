@@ -104,16 +104,19 @@ typedef enum {
     FC_MSG_DERIVE_OBJECT = 58,   /* P>B  hash (a chunk-list object), blob (its file) -> OK */
     FC_MSG_UPLOAD_PREFIXES = 59, /* P>B  blob, size, bytes (chunk list by hash prefix) ->
                                     UPLOAD_STATE */
-    /* 60-67 and 69-71 are free; 72-79 are reserved for relay work on other branches
-       (fc_msg_type_known: a number without a name is unknown). */
+    /* 60-67 and 69-71 are free (fc_msg_type_known: a number without a name is unknown). */
     /* A push asks which objects the broker lacks, as BLOBS_QUERY asks of blobs. */
     FC_MSG_OBJECTS_QUERY = 68, /* P>B  bytes (object hashes, 32 bytes each) -> BLOBS_STATE */
-    /* 69-71 are other branches'. Agent keys for relays (issue 16): only a relay key asks. */
+    /* Agent keys for relays (issue 16): only a relay key asks. */
     FC_MSG_RELAY_KEYS = 72,       /* R>B  cursor (list keys sorting after it; "" = from the
                                      first) -> RELAY_KEYS_REPLY */
     FC_MSG_RELAY_KEYS_REPLY = 73, /* B>R  serial (of the whole set), more, bytes (enrolled agent
                                      keys, Z85, FC_MSG_KEY_Z85_LEN each, strictly ascending);
                                      also the body of the announce topic "K" (req 0, no keys) */
+    /* Relays forward what their agents say (issue 16). */
+    FC_MSG_RELAY_REPORTS = 74, /* R>B  text (via: the relay the agents are behind), items (each
+                                  an encoded REPORT or CONFIG_ACK frame) -> OK (serial = taken) */
+    FC_MSG_RELAY_SLOT = 75,    /* R>B  id, group, serial (rev), text (via) -> OK with flag */
     FC_MSG_TYPE_MAX
 } fc_msg_type_t;
 
@@ -144,6 +147,9 @@ typedef struct {
     uint64_t done;     /* bytes of the release in hand */
     uint64_t total;    /* bytes of the release being fetched, 0 if none */
     int64_t last_seen; /* unix seconds; filled in by the broker */
+    /* STATUS_REPLY, CONFIG_STATUS_REPLY: the relay the agent reports through ("" = this
+       broker directly); optional last element, left off the wire when empty */
+    char via[FC_MAX_NAME + 1];
 } fc_agent_status_t;
 
 /* One audit log entry (AUDIT_REPLY): who did what, when, with what result. */
@@ -451,5 +457,7 @@ void fc_msg_config_test(bool verbose);
 void fc_msg_fresh_test(bool verbose);
 /* RELAY_KEYS, RELAY_KEYS_REPLY and topic "K" (fc_msg_relay_test.c). */
 void fc_msg_relay_test(bool verbose);
+/* RELAY_REPORTS, RELAY_SLOT and agent-status' via (fc_msg_relay_up_test.c). */
+void fc_msg_relay_up_test(bool verbose);
 
 #endif

@@ -254,6 +254,7 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
         break;
     case FC_MSG_STATUS_REPLY:
         s_add_agents(m, 2);
+        fc_msg_set_str(m->agents[1].via, sizeof m->agents[1].via, "site1"); /* [0]: none */
         m->offline_ms = 30000; /* the optional pair, present */
         m->time_ms = 1700000000123ull;
         break;
@@ -315,6 +316,28 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
     case FC_MSG_RELEASE_PRUNE:
         fc_msg_set_str(m->channel, sizeof m->channel, "stable");
         m->serial = type == FC_MSG_RELEASE_GET ? 12 : 3;
+        break;
+    case FC_MSG_RELAY_REPORTS: { /* a REPORT and a CONFIG_ACK, as their agents sent them */
+        fc_msg_set_str(m->text, sizeof m->text, "site1");
+        m->items = (fc_item_t *)zmalloc(2 * sizeof(fc_item_t));
+        for (int i = 0; i < 2; i++) {
+            fc_msg_t *item = fc_msg_sample(i ? FC_MSG_CONFIG_ACK : FC_MSG_REPORT);
+            zmsg_t *msg = fc_msg_encode(item);
+            fc_msg_destroy(&item);
+            zframe_t *f = zmsg_first(msg);
+            m->items[i].len = zframe_size(f);
+            m->items[i].data = (uint8_t *)zmalloc(m->items[i].len);
+            memcpy(m->items[i].data, zframe_data(f), m->items[i].len);
+            zmsg_destroy(&msg);
+        }
+        m->nitems = 2;
+        break;
+    }
+    case FC_MSG_RELAY_SLOT:
+        fc_msg_set_str(m->id, sizeof m->id, "a1");
+        fc_msg_set_str(m->group, sizeof m->group, "wave");
+        fc_msg_set_str(m->text, sizeof m->text, "site1");
+        m->serial = 9;
         break;
     default:
         break;

@@ -1271,5 +1271,6 @@ void fc_msg_test(bool verbose)
     fc_msg_config_test(verbose);
     fc_msg_fresh_test(verbose);
     fc_msg_relay_test(verbose);
+    fc_msg_relay_up_test(verbose);
     printf("OK\n");
 }

@@ -43,6 +43,7 @@ static void s_status_json(const fc_msg_t *reply, const size_t *counts)
         fc_json_key_str(j, "message", a->message);
         fc_json_key_int(j, "last_seen", a->last_seen);
         fc_json_key_bool(j, "offline", fc_msg_agent_offline(reply, a));
+        fc_json_key_str(j, "via", a->via); /* the relay it reports through; "" none */
         fc_json_close(j);
     }
     fc_json_close_array(j);
@@ -66,7 +67,13 @@ static void s_status_text(const fc_msg_t *reply, const size_t *counts)
     }
     if (reply->nagents == 0)
         return;
-    printf("%-24s %-16s %-17s %-20s %s\n", "ID", "GROUP", "STATE", "LAST-SEEN", "MESSAGE");
+    bool any_via = false; /* VIA only when some agent is behind a relay */
+    for (size_t i = 0; i < reply->nagents; i++)
+        any_via |= reply->agents[i].via[0] != '\0';
+    printf("%-24s %-16s %-17s %-20s ", "ID", "GROUP", "STATE", "LAST-SEEN");
+    if (any_via)
+        printf("%-12s ", "VIA");
+    printf("MESSAGE\n");
     /* Grouped by state, so "which agents failed" reads as one block. */
     for (size_t s = 0; s <= S_NSTATES; s++)
         for (size_t i = 0; i < reply->nagents; i++) {
@@ -75,8 +82,11 @@ static void s_status_text(const fc_msg_t *reply, const size_t *counts)
                 continue;
             char seen[32];
             fc_format_time(seen, sizeof seen, a->last_seen);
-            printf("%-24s %-16s %-17s %-20s %s%s\n", a->id, *a->channel ? a->channel : "-",
-                   a->state, seen, fc_msg_agent_offline(reply, a) ? "(offline) " : "", a->message);
+            printf("%-24s %-16s %-17s %-20s ", a->id, *a->channel ? a->channel : "-", a->state,
+                   seen);
+            if (any_via)
+                printf("%-12s ", *a->via ? a->via : "-");
+            printf("%s%s\n", fc_msg_agent_offline(reply, a) ? "(offline) " : "", a->message);
         }
 }
 

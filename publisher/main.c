@@ -132,7 +132,9 @@ static const char *s_usage =
     "                                   state, progress, last seen; an agent the broker has\n"
     "                                   not heard for its offline threshold (three of an\n"
     "                                   agent's reports, 30 s) is 'offline' since then;\n"
-    "                                   --version and --state (a state or offline) filter\n"
+    "                                   --version and --state (a state or offline) filter;\n"
+    "                                   VIA: the relay an agent reports through (only when\n"
+    "                                   some agent does; \"via\" in --json)\n"
     "  status --summary [--channel NAME]\n"
     "                                   a line per channel: agents, how many on its current\n"
     "                                   release, downloading (overall progress), failed,\n"
@@ -173,7 +175,8 @@ static const char *s_usage =
     "  config status [REV] [--summary]\n"
     "                                   how many agents applied, restarted, vetoed, failed,\n"
     "                                   need a restart, were unchanged or have not answered\n"
-    "                                   (pending), and which; HALTED with the reason when a\n"
+    "                                   (pending), and which (VIA: an agent's relay, as in\n"
+    "                                   status); HALTED with the reason when a\n"
     "                                   canary failed; --summary: the counts alone,\n"
     "                                   counted by the broker (one small reply)\n"
     "  config promote REV --key FILE    widen a canary revision to every matching agent\n"
@@ -575,14 +578,22 @@ static int s_status(const s_options_t *o)
             fc_json_key_uint(j, "total", a->total);
             fc_json_key_int(j, "last_seen", a->last_seen);
             fc_json_key_str(j, "message", a->message);
+            fc_json_key_str(j, "via", a->via); /* the relay it reports through; "" none */
             fc_json_close(j);
         }
         fc_json_close_array(j);
         puts(fc_json_text(j));
         fc_json_destroy(&j);
     } else {
-        printf("%-20s %-12s %-12s %-12s %9s %-20s %s\n", "ID", "CHANNEL", "VERSION", "STATE",
-               "PROGRESS", "LAST-SEEN", "MESSAGE");
+        /* VIA only when some agent is behind a relay: a fleet without relays reads as before. */
+        bool any_via = false;
+        for (size_t i = 0; i < reply->nagents; i++)
+            any_via |= reply->agents[i].via[0] != '\0';
+        printf("%-20s %-12s %-12s %-12s %9s %-20s ", "ID", "CHANNEL", "VERSION", "STATE",
+               "PROGRESS", "LAST-SEEN");
+        if (any_via)
+            printf("%-12s ", "VIA");
+        printf("MESSAGE\n");
         for (size_t i = 0; i < reply->nagents; i++) {
             const fc_agent_status_t *a = &reply->agents[i];
             if (!s_shown(o, reply, a))
@@ -600,9 +611,12 @@ static int s_status(const s_options_t *o)
                 snprintf(progress, sizeof progress, "%.1f%%", 100.0 * a->done / a->total);
             else
                 snprintf(progress, sizeof progress, "-");
-            printf("%-20s %-12s %-12s %-12s %9s %-20s %s\n", a->id, a->channel,
+            printf("%-20s %-12s %-12s %-12s %9s %-20s ", a->id, a->channel,
                    *a->version ? a->version : "-", offline ? "offline" : s_state_shown(a->state),
-                   progress, seen, message);
+                   progress, seen);
+            if (any_via)
+                printf("%-12s ", *a->via ? a->via : "-");
+            printf("%s\n", message);
         }
         if (reply->nagents == 0)
             printf("(no agents seen)\n");

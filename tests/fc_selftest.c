@@ -50,6 +50,7 @@
 #include "fc_reconf.h"
 #include "fc_refusals.h"
 #include "fc_relay_keys.h"
+#include "fc_relayed.h"
 #include "fc_requester.h"
 #include "fc_role.h"
 #include "fc_rollout.h"
@@ -64,6 +65,7 @@
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_store_release_rollout.h"
+#include "fc_store_via.h"
 #include "fc_suggest.h"
 #include "fc_suspects.h"
 #include "fc_text.h"
@@ -95,6 +97,8 @@ static const s_test_t s_tests[] = {
     {"fc_objdelta", fc_objdelta_test},
     {"fc_client", fc_client_test},
     {"fc_store", fc_store_test},
+    {"fc_store_via", fc_store_via_test},
+    {"fc_relayed", fc_relayed_test},
     {"fc_broker", fc_broker_test},
     {"fc_journal", fc_journal_test},
     {"fc_install", fc_install_test},

@@ -1,5 +1,6 @@
 /* fc_relay.c: a relay broker's upstream side: mirrors signed releases, fetches blobs once. */
 #include "fc_relay.h"
+#include "fc_endpoint.h"
 #include "fc_error.h"
 #include "fc_limits.h"
 #include "fc_link.h"
@@ -299,7 +300,10 @@ static void s_on_welcome(fc_relay_t *self, const fc_msg_t *reply)
             zsock_set_subscribe(self->sub, FC_TOPIC_CONFIG);
         if (self->cfg.trust)
             zsock_set_subscribe(self->sub, FC_TOPIC_TRUST);
-        if (zsock_connect(self->sub, "%s", reply->endpoint) < 0) {
+        /* An upstream bound to a wildcard host names it: reach it at the host we dialled. */
+        char ep[FC_MAX_ENDPOINT + 1];
+        if (fc_endpoint_for_peer(ep, sizeof ep, reply->endpoint, self->upstream) != 0 ||
+            zsock_connect(self->sub, "%s", ep) < 0) {
             zsys_error("fleetcast-broker: relay: cannot connect to upstream announcements %s",
                        reply->endpoint);
             zsock_destroy(&self->sub);
@@ -308,7 +312,7 @@ static void s_on_welcome(fc_relay_t *self, const fc_msg_t *reply)
         zpoller_add(self->poller, self->sub);
         if (!self->cfg.quiet)
             zsys_info("fleetcast-broker: relay: following %s (announcements %s)", self->upstream,
-                      reply->endpoint);
+                      ep);
     }
     s_sync_all(self); /* after subscribing: nothing announced in between is lost */
 }

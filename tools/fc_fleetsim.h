@@ -82,7 +82,8 @@ typedef struct {
     uint64_t rev;
     int converged;
     double p50, p99, max, ack_ms;
-    int acked;       /* engines whose CONFIG_ACK the broker had recorded (config status) */
+    int acked;       /* engines whose CONFIG_ACK the broker had recorded (config status);
+                        -1: not counted (--publish: the acks stay at the relays) */
     double acked_ms; /* when config status first showed them all (to about 50 ms) */
     uint64_t t0_ns;  /* when the revision was sent (monotonic ns; 0 for the overall) */
 } fc_simround_t;

@@ -163,5 +163,7 @@ int fc_simconfig_round(const fc_simopts_t *o, fc_client_t *client, const fc_sign
     /* Behind relays (--publish) the acks stay at the relays: the root never has them. */
     if (!o->publish)
         s_wait_acked(client, o->prefix, n, t0, o->round_timeout, r);
+    else
+        r->acked = -1; /* not counted (JSON "acked":-1) */
     return 0;
 }

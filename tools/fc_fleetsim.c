@@ -145,7 +145,7 @@ int main(int argc, char **argv)
         sims[i].t = times + (size_t)i * (size_t)(o.rounds + 1);
         sims[i].rounds = o.rounds;
     }
-    const char *endpoint = o.broker;
+    const char *endpoint = o.nbrokers ? o.brokers[0] : NULL;
     if (o.start_broker) {
         char bin[PATH_MAX];
         if (o.broker_bin)
@@ -177,20 +177,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
         goto done;
     }
+    pid_t watched = broker.pid ? broker.pid : o.broker_pid; /* whose CPU and RSS are read */
     int err = 0;
     if (!o.insecure &&
         !(curve = fc_curve_new_client(o.cert, o.broker_key, &err, msg, sizeof msg))) {
         fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
         goto done;
     }
-    client = fc_client_new(endpoint, 2000, curve, &err);
+    /* Publishing goes to the root when the engines are behind relays. */
+    const char *publish = o.publish ? o.publish : endpoint;
+    client = fc_client_new(publish, 2000, curve, &err);
     if (!client) {
-        fprintf(stderr, "fleetcast-fleetsim: bad broker endpoint '%s'\n", endpoint);
+        fprintf(stderr, "fleetcast-fleetsim: bad broker endpoint '%s'\n", publish);
         goto done;
     }
     /* A revision to sync to before the rounds, so every engine starts from the same one. */
     uint64_t base = 0, t0, ack;
-    if (fc_simconfig_publish(&*client, &key, 0, &base, &t0, &ack, msg, sizeof msg) != 0) {
+    if (!o.follow &&
+        fc_simconfig_publish(&*client, &key, 0, &base, &t0, &ack, msg, sizeof msg) != 0) {
         fprintf(stderr, "fleetcast-fleetsim: initial revision: %s\n", msg);
         goto done;
     }
@@ -222,9 +226,13 @@ int main(int argc, char **argv)
     fprintf(stderr, "fleetsim: all %d synced in %.1f s, and heard a heartbeat by %.1f s\n", n,
             rp->sync_seconds, rp->ready_seconds);
     status = 0;
+    if (o.follow) {
+        status = fc_simfollow_run(&o, agents, sims, n, rp);
+        goto report;
+    }
     if (o.idle) {
         fprintf(stderr, "fleetsim: measuring the idle cost over %.0f s\n", o.idle);
-        if (fc_simload_idle(broker.pid, 3, o.idle, &zsys_interrupted, &rp->idle) == 0)
+        if (fc_simload_idle(watched, 3, o.idle, &zsys_interrupted, &rp->idle) == 0)
             rp->idle_run = true;
         else
             status = 1;
@@ -237,12 +245,12 @@ int main(int argc, char **argv)
             status = 1;
     }
     if (o.release_mib && !zsys_interrupted) {
-        if (fc_simload_release(&o, dir, agents, endpoint, broker.pid, sims, n, rp) != 0 ||
+        if (fc_simload_release(&o, dir, agents, publish, watched, sims, n, rp) != 0 ||
             rp->release.converged < n)
             status = 1;
     }
-    if (broker.pid) {
-        fc_procstat_read(broker.pid, &rp->broker_bench0);
+    if (watched) {
+        fc_procstat_read(watched, &rp->broker_bench0);
         rp->broker_stats = true;
     }
     int nall = 0;
@@ -257,12 +265,15 @@ int main(int argc, char **argv)
         char name[24];
         snprintf(name, sizeof name, "round %d", r);
         fc_simreport_round(stderr, name, &rp->rounds[r], n);
-        if (rp->rounds[r].acked < n)
+        if (rp->rounds[r].acked < n && !o.publish)
             status = 1;
     }
     fc_simstats(all, nall, &rp->overall);
-    if (broker.pid)
-        fc_procstat_read(broker.pid, &rp->broker_end);
+report:
+    if (o.times && fc_simfollow_write_times(&o, sims, n, rp) != 0)
+        status = 1;
+    if (watched)
+        fc_procstat_read(watched, &rp->broker_end);
     fc_procstat_read(0, &rp->sim);
     /* Stopped before the report, so their counters can be read. */
     for (int i = 0; i < n; i++)

@@ -15,6 +15,7 @@
 
 #define FC_SIM_KEY "fleetsim.round" /* the key each round sets; its value is the round number */
 #define FC_SIM_MAX_ROUNDS 1000
+#define FC_SIM_MAX_BROKERS 64 /* endpoints in one --broker list */
 
 /* ---- fc_fleetsim_opts.c: the command line -------------------------------------------- */
 
@@ -22,6 +23,17 @@ typedef struct {
     const char *broker, *broker_bin, *cli_bin, *key_file, *trust_file, *group, *prefix;
     const char *cert, *agent_key, *broker_key; /* CURVE; made in the temp dir if not given */
     const char *agents_dir; /* the engines' dirs go in a new dir here; NULL: the temp dir */
+    /* --broker EP,EP,...: engine i connects to brokers[i % nbrokers] (relays of one root);
+       --publish EP: where the pushes and config revisions go (default brokers[0]);
+       --broker-pid: the process whose CPU and RSS are measured when not started here. */
+    const char *brokers[FC_SIM_MAX_BROKERS], *publish;
+    int nbrokers;
+    pid_t broker_pid;
+    /* Several processes, one fleet: --follow runs engines that publish nothing and wait for
+       what a leader process publishes (--release-version names its release); --times FILE
+       writes the monotonic times that let a script merge them (fc_fleetsim_follow.c). */
+    bool follow;
+    const char *release_version, *times;
     int agents, rounds, io_threads, release_mib, window_kib;
     double round_timeout, sync_timeout, idle, release_timeout;
     size_t stack_kib;
@@ -70,8 +82,10 @@ typedef struct {
     uint64_t rev;
     int converged;
     double p50, p99, max, ack_ms;
-    int acked;       /* engines whose CONFIG_ACK the broker had recorded (config status) */
+    int acked;       /* engines whose CONFIG_ACK the broker had recorded (config status);
+                        -1: not counted (--publish: the acks stay at the relays) */
     double acked_ms; /* when config status first showed them all (to about 50 ms) */
+    uint64_t t0_ns;  /* when the revision was sent (monotonic ns; 0 for the overall) */
 } fc_simround_t;
 
 /* Monotonic clock, ns (the engines' callbacks and the publisher share it). */
@@ -206,6 +220,7 @@ typedef struct {
     fc_simround_t release; /* p50/p99/max in seconds after the push ended; converged: installed */
     double push_seconds, release_seconds, release_broker_cpu, release_sim_cpu;
     uint64_t release_broker_hwm_kib;
+    uint64_t push_end_ns, release_last_ns; /* monotonic ns: push ended; last engine installed */
     /* Requests the engines re-sent and connections they lost, all runs (read once they
        stopped). */
     uint64_t retried, disconnects;
@@ -222,5 +237,20 @@ int fc_simload_release(const fc_simopts_t *o, const char *dir, const char *agent
 void fc_simreport_round(FILE *out, const char *name, const fc_simround_t *r, int n);
 /* The summary on stdout: text, or one JSON object with --json. */
 void fc_simreport_print(const fc_simopts_t *o, const fc_simreport_t *rp);
+
+/* ---- fc_fleetsim_follow.c: one fleet over several processes ------------------------- */
+
+/* A follower's part (--follow): waits until its engines installed o->release_version (with
+   --bench-release) and saw every one of o->rounds config rounds a leader publishes, or the
+   timeouts passed; fills rp->release (seconds after this wait began) and
+   rp->release_last_ns. 0 if all got there, 1 if not. */
+int fc_simfollow_run(const fc_simopts_t *o, const char *agents, fc_simagent_t *sims, int n,
+                     fc_simreport_t *rp);
+/* Writes o->times: "push NS" and "t0 ROUND NS" (the leader's), "last NS" (when its last
+   engine installed), "installed COUNT", and "t ROUND NS" for every engine's changed callback
+   per round; NS monotonic (CLOCK_MONOTONIC: one clock for every process of the machine).
+   0, or -1 (said on stderr). */
+int fc_simfollow_write_times(const fc_simopts_t *o, const fc_simagent_t *sims, int n,
+                             const fc_simreport_t *rp);
 
 #endif

@@ -134,7 +134,7 @@ int fc_simengines_start(const fc_simopts_t *o, fc_simagent_t *sims, const char a
         snprintf(install, sizeof install, "%s/%s/install", agents, a->id);
         fc_agent_config_t cfg;
         fc_agent_config_defaults(&cfg);
-        cfg.broker = broker;
+        cfg.broker = o->nbrokers > 1 ? o->brokers[n % o->nbrokers] : broker;
         cfg.channel = "fleetsim";
         cfg.install_dir = install;
         cfg.state_dir = state;

@@ -224,6 +224,8 @@ int fc_simload_release(const fc_simopts_t *o, const char *dir, const char *agent
     snprintf(log, sizeof log, "%s/push.log", dir);
     /* Fresh on every run, so an external broker's channel takes it as newer. */
     snprintf(version, sizeof version, "sim-%lld", (long long)time(NULL));
+    if (o->release_version)
+        snprintf(version, sizeof version, "%s", o->release_version);
     char **current = calloc((size_t)n, sizeof *current);
     double *at = calloc((size_t)n, sizeof *at);
     int rc = current && at ? 0 : -1;
@@ -244,7 +246,8 @@ int fc_simload_release(const fc_simopts_t *o, const char *dir, const char *agent
         rc = -1;
     }
     if (rc == 0) {
-        double t0 = (double)fc_sim_now_ns() / 1e9;
+        rp->push_end_ns = fc_sim_now_ns();
+        double t0 = (double)rp->push_end_ns / 1e9;
         int done = fc_simload_wait_installed(current, n, version, t0, o->release_timeout,
                                              &zsys_interrupted, at);
         double *v = malloc(sizeof *v * (size_t)(n ? n : 1));
@@ -255,6 +258,8 @@ int fc_simload_release(const fc_simopts_t *o, const char *dir, const char *agent
         fc_simstats(v, k, &rp->release);
         free(v);
         rp->release_seconds = rp->release.max;
+        if (done > 0)
+            rp->release_last_ns = rp->push_end_ns + (uint64_t)(rp->release.max * 1e9);
         rp->release_run = true;
         fc_procstat_read(0, &s1);
         rp->release_sim_cpu = s1.cpu_seconds - s0.cpu_seconds;

@@ -33,7 +33,23 @@ static void s_usage(FILE *out)
             "  -n, --agents N          engines to run (default 1000); ids PREFIX-0001...\n"
             "      --id-prefix NAME    agent id prefix (default sim)\n"
             "  -g, --group NAME        the engines' group\n"
-            "  -b, --broker EP         broker service endpoint (tcp://HOST:PORT)\n"
+            "  -b, --broker EP         broker service endpoint (tcp://HOST:PORT); a comma-\n"
+            "                          separated list spreads the engines over them in turn\n"
+            "                          (relays of one root: give the root as --publish)\n"
+            "      --publish EP        push the release and publish the config revisions\n"
+            "                          here (default: the first --broker); the rounds then\n"
+            "                          do not wait for the engines' acks there (relays keep\n"
+            "                          them)\n"
+            "      --broker-pid PID    with --broker: the process whose CPU (--idle, the\n"
+            "                          release) and RSS are measured (e.g. the root)\n"
+            "      --follow            one fleet over several processes: publish nothing;\n"
+            "                          the engines wait for --release-version (with\n"
+            "                          --bench-release) and for --bench-config rounds that\n"
+            "                          the one process without --follow publishes\n"
+            "      --release-version V the release's version (default sim-TIME)\n"
+            "      --times FILE        write the monotonic times of the push, of each round's\n"
+            "                          revision and of every engine's install and changed\n"
+            "                          callback, to merge the processes' figures\n"
             "      --start-broker      start a broker child on free loopback ports with a temp\n"
             "                          data dir, and report its CPU time and peak RSS; it is\n"
             "                          secure: CURVE keys made and enrolled in that dir\n"
@@ -127,6 +143,11 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
                                          {"cert", required_argument, NULL, 'c'},
                                          {"agent-key", required_argument, NULL, 'a'},
                                          {"insecure", no_argument, NULL, 'U'},
+                                         {"publish", required_argument, NULL, 'p'},
+                                         {"broker-pid", required_argument, NULL, 'q'},
+                                         {"follow", no_argument, NULL, 'F'},
+                                         {"release-version", required_argument, NULL, 'Q'},
+                                         {"times", required_argument, NULL, 'O'},
                                          {NULL, 0, NULL, 0}};
     *o = (fc_simopts_t){.prefix = "sim",
                         .agents = 1000,
@@ -215,12 +236,43 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
             o->group = optarg;
             break;
         case 'b':
-            if (fc_optval_endpoint("--broker", optarg, FC_OPTVAL_IPC, msg, sizeof msg)) {
+            /* Split in place (argv is ours): each endpoint checked on its own. */
+            o->broker = optarg;
+            o->nbrokers = 0;
+            for (char *save = NULL, *ep = strtok_r(optarg, ",", &save); ep;
+                 ep = strtok_r(NULL, ",", &save)) {
+                if (fc_optval_endpoint("--broker", ep, FC_OPTVAL_IPC, msg, sizeof msg)) {
+                    fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
+                    return 2;
+                }
+                if (o->nbrokers == FC_SIM_MAX_BROKERS) {
+                    fprintf(stderr, "fleetcast-fleetsim: --broker: at most %d endpoints\n",
+                            FC_SIM_MAX_BROKERS);
+                    return 2;
+                }
+                o->brokers[o->nbrokers++] = ep;
+            }
+            if (o->nbrokers == 0) {
+                fprintf(stderr, "fleetcast-fleetsim: --broker: no endpoint in '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'p':
+            if (fc_optval_endpoint("--publish", optarg, FC_OPTVAL_IPC, msg, sizeof msg)) {
                 fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
                 return 2;
             }
-            o->broker = optarg;
+            o->publish = optarg;
             break;
+        case 'q': {
+            uint64_t v = 0;
+            if (fc_optval_uint("--broker-pid", optarg, 1, 1u << 22, &v, msg, sizeof msg)) {
+                fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
+                return 2;
+            }
+            o->broker_pid = (pid_t)v;
+            break;
+        }
         case 'S':
             o->start_broker = true;
             break;
@@ -247,6 +299,15 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
             break;
         case 'U':
             o->insecure = true;
+            break;
+        case 'F':
+            o->follow = true;
+            break;
+        case 'Q':
+            o->release_version = optarg;
+            break;
+        case 'O':
+            o->times = optarg;
             break;
         case 'A':
             o->agents_dir = optarg;
@@ -287,9 +348,19 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
         fprintf(stderr, "fleetcast-fleetsim: nothing to measure (--bench-config 0 alone)\n");
         return 2;
     }
-    if (o->idle && !o->start_broker) {
+    if (o->idle && !o->start_broker && !o->broker_pid) {
         fprintf(stderr, "fleetcast-fleetsim: --idle measures the broker it starts "
-                        "(--start-broker)\n");
+                        "(--start-broker), or the one --broker-pid names\n");
+        return 2;
+    }
+    if (o->follow &&
+        (!o->broker || o->idle || o->revoke || (o->release_mib && !o->release_version))) {
+        fprintf(stderr, "fleetcast-fleetsim: --follow goes with --broker, not --idle or "
+                        "--bench-revoke, and --bench-release needs --release-version\n");
+        return 2;
+    }
+    if ((o->publish || o->broker_pid) && !o->broker) {
+        fprintf(stderr, "fleetcast-fleetsim: --publish and --broker-pid go with --broker\n");
         return 2;
     }
     if (!o->rounds_given && (o->release_mib || o->idle || o->revoke))

@@ -44,7 +44,10 @@ void fc_simreport_round(FILE *out, const char *name, const fc_simround_t *r, int
 {
     fprintf(out, "%-8s converged %5d/%-5d  p50 %8.1f ms  p99 %8.1f ms  max %8.1f ms", name,
             r->converged, n, r->p50, r->p99, r->max);
-    if (r->rev)
+    if (r->rev && r->acked < 0)
+        fprintf(out, "  (rev %llu, push ack %.1f ms, acks not counted: they stay at relays)",
+                (unsigned long long)r->rev, r->ack_ms);
+    else if (r->rev)
         fprintf(out, "  (rev %llu, push ack %.1f ms, broker has %d acks at %.0f ms)",
                 (unsigned long long)r->rev, r->ack_ms, r->acked, r->acked_ms);
     fprintf(out, "\n");

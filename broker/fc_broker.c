@@ -288,7 +288,9 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
                                 .refuse = s_refuse_held,
                                 .revision = s_store_revision,
                                 .trust = s_store_trust,
-                                .arg = self};
+                                .arg = self,
+                                .cache_max = config->cache_max,
+                                .cache_pin_s = config->cache_pin_s};
         self->relay = fc_relay_new(&rc, self->poller, err);
         if (!self->relay) {
             snprintf(text, textsize, "cannot connect to the upstream broker %s: %s",

@@ -66,6 +66,9 @@ typedef struct {
     const char *upstream;
     /* The upstream link's CURVE client keys (read here; NULL: plain, --insecure). */
     const fc_curve_t *upstream_curve;
+    /* A relay's --cache-max (bytes; 0: no bound) and --cache-pin (s; 0: the default). */
+    uint64_t cache_max;
+    int64_t cache_pin_s;
 } fc_broker_config_t;
 
 /* The broker's own certificate, in the data dir but outside keys/: zauth admits every cert

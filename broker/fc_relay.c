@@ -5,11 +5,13 @@
 #include "fc_link.h"
 #include "fc_manifest.h"
 #include "fc_msg.h"
+#include "fc_relay_cache.h"
 #include "fc_requester.h"
 #include "fc_sockopt.h"
 #include "fc_store_config.h"
 
 #include <string.h>
+#include <time.h>
 
 /* libzmq does not connect again after the upstream refused our key in the handshake (not
    enrolled yet, or revoked): the relay starts over with a new socket this often, so
@@ -62,7 +64,9 @@ struct fc_relay_t {
     size_t busy;     /* mirror requests (sync, objects) pending */
     bool again;      /* something was announced while busy: sync once more after */
     uint64_t synced_epoch, synced_seq;
-    bool refused_logged; /* the upstream's refusal of our key was said once */
+    bool refused_logged;     /* the upstream's refusal of our key was said once */
+    fc_relay_cache_t *cache; /* --cache-max: blobs bounded, LRU out; NULL: kept for good */
+    int64_t next_trim;       /* monotonic ms of the next eviction pass */
     fc_relay_stats_t stats;
 };
 
@@ -88,6 +92,10 @@ const char *fc_relay_upstream(const fc_relay_t *self)
 void fc_relay_stats(const fc_relay_t *self, fc_relay_stats_t *stats)
 {
     *stats = self->stats;
+    if (self->cache) {
+        stats->cache_bytes = fc_relay_cache_bytes(self->cache);
+        stats->evicted = fc_relay_cache_evicted(self->cache, &stats->evicted_bytes);
+    }
 }
 
 /* --- upstream requests ------------------------------------------------------------------ */
@@ -381,6 +389,10 @@ static void s_xfer_finish(fc_relay_t *self, s_xfer_t *x)
         return;
     }
     self->stats.blobs++;
+    if (self->cache) { /* the blob just fetched is the most recent: older ones make room */
+        fc_relay_cache_use(self->cache, x->blob, x->size, (int64_t)time(NULL));
+        fc_relay_cache_trim(self->cache, (int64_t)time(NULL), self->cfg.quiet);
+    }
     if (self->cfg.verbose)
         zsys_info("fleetcast-broker: relay: blob %s (%llu bytes) here; serving %zu held requests",
                   x->hex, (unsigned long long)x->size, zlistx_size(x->held));
@@ -480,8 +492,12 @@ bool fc_relay_hold(fc_relay_t *self, zframe_t *peer, const char *key, uint64_t r
                    const uint8_t blob[FC_HASH_LEN], uint64_t offset, uint64_t length)
 {
     uint64_t size;
-    if (fc_store_blob_size(self->cfg.store, blob, &size) == FC_OK)
+    if (fc_store_blob_size(self->cfg.store, blob, &size) == FC_OK) {
+        /* An agent asking for it is downloading it: most recent, and pinned a while. */
+        if (self->cache)
+            fc_relay_cache_use(self->cache, blob, size, (int64_t)time(NULL));
         return false;
+    }
     char hex[2 * FC_HASH_LEN + 1];
     uint64_t want = (uint64_t)(uintptr_t)zhashx_lookup(self->sizes, fc_hash_hex(blob, hex));
     if (!want)
@@ -490,7 +506,8 @@ bool fc_relay_hold(fc_relay_t *self, zframe_t *peer, const char *key, uint64_t r
     if (!x) {
         x = s_xfer_new(self, blob, want);
         if (!x) { /* every piece here already: commit it and serve as usual */
-            fc_store_blob_commit(self->cfg.store, blob, want);
+            if (fc_store_blob_commit(self->cfg.store, blob, want) == FC_OK && self->cache)
+                fc_relay_cache_use(self->cache, blob, want, (int64_t)time(NULL));
             return false;
         }
     }
@@ -670,6 +687,11 @@ static void s_restart(fc_relay_t *self)
 
 int fc_relay_tick(fc_relay_t *self, int wait)
 {
+    /* Pins run out with time, not with a request: look once a second. */
+    if (self->cache && zclock_mono() >= self->next_trim) {
+        fc_relay_cache_trim(self->cache, (int64_t)time(NULL), self->cfg.quiet);
+        self->next_trim = zclock_mono() + 1000;
+    }
     if (!self->req) {
         int err = FC_OK;
         if (s_connect(self, &err) != FC_OK)
@@ -731,6 +753,15 @@ fc_relay_t *fc_relay_new(const fc_relay_config_t *config, zpoller_t *poller, int
     self->jobs = zlistx_new();
     self->sizes = zhashx_new();
     self->xfers = zhashx_new();
+    if (config->cache_max) {
+        self->cache = fc_relay_cache_new(
+            config->store, config->cache_max,
+            config->cache_pin_s > 0 ? config->cache_pin_s : FC_RELAY_CACHE_PIN_S, err);
+        if (!self->cache) {
+            fc_relay_destroy(&self);
+            return NULL;
+        }
+    }
     if (s_connect(self, err) != FC_OK) {
         fc_relay_destroy(&self);
         return NULL;
@@ -781,6 +812,7 @@ void fc_relay_destroy(fc_relay_t **self_p)
     zsock_destroy(&self->sub);
     fc_requester_destroy(&self->req);
     fc_curve_destroy(&self->curve);
+    fc_relay_cache_destroy(&self->cache);
     zlistx_destroy(&self->jobs);
     zhashx_destroy(&self->sizes);
     zhashx_destroy(&self->xfers);

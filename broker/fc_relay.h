@@ -47,6 +47,10 @@ typedef struct {
        and announces it; same contract. NULL: trust lists are not mirrored. */
     fc_relay_revision_fn *trust;
     void *arg; /* handed to serve and revision */
+    /* --cache-max: the fetched blobs are a cache of at most this many bytes, the least
+       recently used evicted (fc_relay_cache.h); 0: every blob fetched is kept. */
+    uint64_t cache_max;
+    int64_t cache_pin_s; /* --cache-pin; 0: FC_RELAY_CACHE_PIN_S */
 } fc_relay_config_t;
 
 /* Connects to the upstream (a DEALER through fc_requester; the SUB once WELCOME names the
@@ -86,6 +90,9 @@ typedef struct {
     uint64_t blobs_failed; /* blobs that did not verify or upstream refused */
     uint64_t held;         /* agent requests held for a blob in transfer */
     uint64_t served_held;  /* of those, handed to serve */
+    uint64_t cache_bytes;  /* --cache-max: blob bytes held now */
+    uint64_t evicted;      /* --cache-max: blobs evicted, and their bytes */
+    uint64_t evicted_bytes;
 } fc_relay_stats_t;
 void fc_relay_stats(const fc_relay_t *self, fc_relay_stats_t *stats);
 

@@ -30,7 +30,8 @@ ports=($(fc_ports 3))
 RELAY="tcp://127.0.0.1:${ports[0]}"
 "$FC_BROKER_BIN" --data "$FC_TMP/relay" --service "$RELAY" --announce "tcp://127.0.0.1:${ports[1]}" \
   --upstream "$FC_PROXY" --insecure --cache-max 4M --cache-pin "$PIN" >"$FC_TMP/relay.log" 2>&1 &
-FC_PIDS+=("$!")
+RELAY_PID=$!
+FC_PIDS+=("$RELAY_PID")
 fc_wait_port "${ports[0]}" || fc_fail "relay did not start: $(cat "$FC_TMP/relay.log")"
 fc_wait_for "the relay mirrors release 1" 20 grep -q 'release one 1 (serial 1) mirrored' \
   "$FC_TMP/relay.log"
@@ -75,12 +76,12 @@ diff -r "$src" "$FC_TMP/a3/install/current/" || fc_fail "a3's tree differs from 
 [ -e "$blob1" ] || fc_fail "release 1's blob was not fetched again"
 fc_pass "an agent installs release 1 after its blob was evicted: fetched again on demand"
 
-# A slow agent (256 KiB in flight, 400 KB/s through a proxy) downloads release 1 while a
+# A slow agent (256 KiB in flight, 250 KB/s through a proxy: about 12 s for the blob) downloads release 1 while a
 # fast one makes the relay fetch release 2 again: both pinned, the bound is exceeded, and
 # release 1's blob stays until the slow download is done.
 sleep $((PIN + 1))
 slowport=$(fc_ports 1)
-"$FC_PROXY_BIN" --listen "127.0.0.1:$slowport" --upstream "127.0.0.1:${ports[0]}" --rate 400000 \
+"$FC_PROXY_BIN" --listen "127.0.0.1:$slowport" --upstream "127.0.0.1:${ports[0]}" --rate 250000 \
   >/dev/null 2>"$FC_TMP/slowproxy.log" &
 FC_PIDS+=("$!")
 fc_wait_port "$slowport" || fc_fail "slow proxy did not start"
@@ -127,3 +128,17 @@ fc_pass "the upstream link carried $bytes bytes: each blob fetched twice, the pi
 grep -q '^relay: 1 blobs not fetched yet$' "$FC_TMP/check" ||
   fc_fail "the evicted blob is not counted as not fetched: $(cat "$FC_TMP/check")"
 fc_pass "fleetcast-check --relay passes on the evicted store ($(grep '^relay:' "$FC_TMP/check"))"
+
+# Restarted with a smaller bound: the blobs it holds (their last use read back from their
+# files) are over it and no longer pinned, so they go at once; the store still checks out.
+fc_stop "$RELAY_PID"
+"$FC_BROKER_BIN" --data "$FC_TMP/relay" --service "$RELAY" --announce "tcp://127.0.0.1:${ports[1]}" \
+  --upstream "$FC_PROXY" --insecure --cache-max 1M --cache-pin "$PIN" >"$FC_TMP/relay2.log" 2>&1 &
+FC_PIDS+=("$!")
+fc_wait_for "the restarted relay trims to its new bound" 10 bash -c "[ \$(find '$FC_TMP/relay/blobs' -type f | wc -l) -eq 0 ]"
+grep -q "relay cache: blob .* evicted" "$FC_TMP/relay2.log" || fc_fail "the restarted relay logged no eviction"
+"$FC_CHECK_BIN" --data "$FC_TMP/relay" --relay >"$FC_TMP/check2" ||
+  fc_fail "fleetcast-check --relay after the restart: $(cat "$FC_TMP/check2")"
+grep -q '^relay: 2 blobs not fetched yet$' "$FC_TMP/check2" ||
+  fc_fail "the evicted blobs are not counted as not fetched: $(cat "$FC_TMP/check2")"
+fc_pass "restarted with --cache-max 1M, the relay evicts the blobs it held at once (its store checks out)"

@@ -290,7 +290,8 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
                                 .trust = s_store_trust,
                                 .arg = self,
                                 .cache_max = config->cache_max,
-                                .cache_pin_s = config->cache_pin_s};
+                                .cache_pin_s = config->cache_pin_s,
+                                .router = zsock_resolve(self->router)};
         self->relay = fc_relay_new(&rc, self->poller, err);
         if (!self->relay) {
             snprintf(text, textsize, "cannot connect to the upstream broker %s: %s",

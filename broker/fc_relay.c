@@ -6,8 +6,10 @@
 #include "fc_manifest.h"
 #include "fc_msg.h"
 #include "fc_relay_cache.h"
+#include "fc_relay_stream.h"
 #include "fc_requester.h"
 #include "fc_sockopt.h"
+#include "fc_store_cache.h"
 #include "fc_store_config.h"
 
 #include <string.h>
@@ -37,6 +39,8 @@ typedef struct {
     zframe_t *peer;
     char key[FC_CURVE_Z85_LEN + 1];
     uint64_t req, offset, length;
+    bool whole; /* not servable from pieces (not a run of whole chunks, or they did not
+                   check): waits for the commit */
 } s_held_t;
 
 /* One blob crossing the upstream link, in FC_CHUNK_SIZE pieces: whatever number of agents
@@ -47,6 +51,7 @@ struct s_xfer_t {
     uint64_t size, npieces, have;
     uint8_t *state; /* per piece: 0 needed, 1 asked for, 2 stored */
     size_t inflight;
+    uint64_t streamed;  /* held requests served from its pieces before the commit */
     zlistx_t *held;     /* s_held_t */
     zhashx_t *held_ids; /* "peer-hex/req" of each held request: a re-send is held once */
 };
@@ -64,9 +69,11 @@ struct fc_relay_t {
     size_t busy;     /* mirror requests (sync, objects) pending */
     bool again;      /* something was announced while busy: sync once more after */
     uint64_t synced_epoch, synced_seq;
-    bool refused_logged;     /* the upstream's refusal of our key was said once */
-    fc_relay_cache_t *cache; /* --cache-max: blobs bounded, LRU out; NULL: kept for good */
-    int64_t next_trim;       /* monotonic ms of the next eviction pass */
+    bool refused_logged;       /* the upstream's refusal of our key was said once */
+    fc_relay_cache_t *cache;   /* --cache-max: blobs bounded, LRU out; NULL: kept for good */
+    int64_t next_trim;         /* monotonic ms of the next eviction pass */
+    fc_relay_stream_t *stream; /* held requests served from pieces; NULL: at commit only */
+    bool stream_waiting;       /* a servable request waits for the stream's budget */
     fc_relay_stats_t stats;
 };
 
@@ -208,9 +215,12 @@ static void s_note_sizes(fc_relay_t *self, const fc_manifest_t *m)
 {
     char hex[2 * FC_HASH_LEN + 1];
     for (uint32_t i = 0; i < m->nfiles; i++)
-        if (m->files[i].size > 0)
+        if (m->files[i].size > 0) {
             zhashx_update(self->sizes, fc_hash_hex(m->files[i].hash, hex),
                           (void *)(uintptr_t)m->files[i].size);
+            if (self->stream)
+                fc_relay_stream_note(self->stream, &m->files[i]);
+        }
 }
 
 /* Stores the manifest once every object it names is here; else asks upstream for the first
@@ -377,6 +387,68 @@ static void s_xfer_fail(fc_relay_t *self, s_xfer_t *x, int code, const char *why
     s_xfer_end(self, x);
 }
 
+/* "peer-hex/req": a held request's id, so that a re-send is held once. */
+static void s_held_id(zframe_t *peer, uint64_t req, char *id, size_t size)
+{
+    char *peer_hex = zframe_strhex(peer);
+    snprintf(id, size, "%.512s/%llu", peer_hex ? peer_hex : "", (unsigned long long)req);
+    free(peer_hex);
+}
+
+/* fc_relay_stream_read_fn: the pieces stored so far. */
+static int s_read_pieces(void *arg, const uint8_t blob[FC_HASH_LEN], uint64_t offset, void *buf,
+                         size_t len)
+{
+    return fc_store_upload_read(((fc_relay_t *)arg)->cfg.store, blob, offset, buf, len);
+}
+
+/* Serves the held requests of x whose range lies in pieces already stored, each chunk
+   checked against the manifest's hash first (fc_relay_stream.c), so the first agents stream
+   a big blob rather than wait for all of it; the others wait for more pieces or the commit. */
+static void s_xfer_stream(fc_relay_t *self, s_xfer_t *x)
+{
+    if (!self->stream)
+        return;
+    for (s_held_t *h = zlistx_first(x->held); h; h = zlistx_next(x->held)) {
+        if (h->whole)
+            continue;
+        uint64_t p0 = h->offset / FC_CHUNK_SIZE, p1 = (h->offset + h->length - 1) / FC_CHUNK_SIZE;
+        bool ready = h->length > 0 && p1 < x->npieces;
+        for (uint64_t p = p0; ready && p <= p1; p++)
+            ready = x->state[p] == 2;
+        if (!ready)
+            continue;
+        if (!fc_relay_stream_room(self->stream, h->length)) {
+            self->stream_waiting = true; /* fc_relay_tick tries again shortly */
+            return;
+        }
+        int err = fc_relay_stream_serve(self->stream, h->peer, h->req, x->blob, h->offset,
+                                        h->length, s_read_pieces, self);
+        if (err == FC_EINVAL || err == FC_EHASH || err == FC_ENOMEM) {
+            h->whole = true; /* FC_EHASH: the commit's check will find it too */
+            continue;
+        }
+        if (err) { /* not sent (peer gone, or its queue full): a re-send is held again */
+            char id[2 * 256 + 32];
+            s_held_id(h->peer, h->req, id, sizeof id);
+            zhashx_delete(x->held_ids, id);
+        } else {
+            x->streamed++;
+            self->stats.streamed++;
+        }
+        zlistx_detach_cur(x->held); /* its id stays: a re-send of it is not answered twice */
+        s_held_free(&h);
+    }
+}
+
+/* fc_relay_tick: requests that waited for the stream's budget. */
+static void s_stream_retry(fc_relay_t *self)
+{
+    self->stream_waiting = false;
+    for (s_xfer_t *x = zhashx_first(self->xfers); x; x = zhashx_next(self->xfers))
+        s_xfer_stream(self, x);
+}
+
 /* All pieces are here: the store checks the whole blob against its name; then every held
    request is served. */
 static void s_xfer_finish(fc_relay_t *self, s_xfer_t *x)
@@ -389,6 +461,10 @@ static void s_xfer_finish(fc_relay_t *self, s_xfer_t *x)
         return;
     }
     self->stats.blobs++;
+    if (x->streamed && !self->cfg.quiet)
+        zsys_info("fleetcast-broker: relay: blob %s (%llu bytes) complete; %llu held requests "
+                  "were served from its pieces before",
+                  x->hex, (unsigned long long)x->size, (unsigned long long)x->streamed);
     if (self->cache) { /* the blob just fetched is the most recent: older ones make room */
         fc_relay_cache_use(self->cache, x->blob, x->size, (int64_t)time(NULL));
         fc_relay_cache_trim(self->cache, (int64_t)time(NULL), self->cfg.quiet);
@@ -484,8 +560,10 @@ static void s_on_piece(fc_relay_t *self, s_job_t *job, const fc_msg_t *reply)
     x->have++;
     if (x->have == x->npieces)
         s_xfer_finish(self, x);
-    else
+    else {
+        s_xfer_stream(self, x);
         s_xfer_pump(self, x);
+    }
 }
 
 bool fc_relay_hold(fc_relay_t *self, zframe_t *peer, const char *key, uint64_t req,
@@ -512,9 +590,8 @@ bool fc_relay_hold(fc_relay_t *self, zframe_t *peer, const char *key, uint64_t r
         }
     }
     /* A re-sent request already held is not held twice. */
-    char *peer_hex = zframe_strhex(peer), id[2 * 256 + 32];
-    snprintf(id, sizeof id, "%.512s/%llu", peer_hex ? peer_hex : "", (unsigned long long)req);
-    free(peer_hex);
+    char id[2 * 256 + 32];
+    s_held_id(peer, req, id, sizeof id);
     if (zhashx_lookup(x->held_ids, id))
         return true;
     if (zlistx_size(x->held) < FC_RELAY_MAX_PARKED) {
@@ -530,8 +607,10 @@ bool fc_relay_hold(fc_relay_t *self, zframe_t *peer, const char *key, uint64_t r
     }
     if (x->have == x->npieces)
         s_xfer_finish(self, x); /* every piece was here from before a restart */
-    else
+    else {
+        s_xfer_stream(self, x); /* its range may be in already */
         s_xfer_pump(self, x);
+    }
     return true;
 }
 
@@ -692,6 +771,11 @@ int fc_relay_tick(fc_relay_t *self, int wait)
         fc_relay_cache_trim(self->cache, (int64_t)time(NULL), self->cfg.quiet);
         self->next_trim = zclock_mono() + 1000;
     }
+    if (self->stream_waiting) {
+        s_stream_retry(self);
+        if (self->stream_waiting && wait > 2)
+            wait = 2; /* ZeroMQ frees the budget as it sends, without waking us */
+    }
     if (!self->req) {
         int err = FC_OK;
         if (s_connect(self, &err) != FC_OK)
@@ -753,6 +837,8 @@ fc_relay_t *fc_relay_new(const fc_relay_config_t *config, zpoller_t *poller, int
     self->jobs = zlistx_new();
     self->sizes = zhashx_new();
     self->xfers = zhashx_new();
+    if (config->router)
+        self->stream = fc_relay_stream_new(config->router, FC_RELAY_STREAM_BUDGET);
     if (config->cache_max) {
         self->cache = fc_relay_cache_new(
             config->store, config->cache_max,
@@ -813,6 +899,7 @@ void fc_relay_destroy(fc_relay_t **self_p)
     fc_requester_destroy(&self->req);
     fc_curve_destroy(&self->curve);
     fc_relay_cache_destroy(&self->cache);
+    fc_relay_stream_destroy(&self->stream);
     zlistx_destroy(&self->jobs);
     zhashx_destroy(&self->sizes);
     zhashx_destroy(&self->xfers);

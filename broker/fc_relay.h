@@ -51,6 +51,10 @@ typedef struct {
        recently used evicted (fc_relay_cache.h); 0: every blob fetched is kept. */
     uint64_t cache_max;
     int64_t cache_pin_s; /* --cache-pin; 0: FC_RELAY_CACHE_PIN_S */
+    /* The relay's ROUTER (libzmq handle, borrowed): held requests whose chunks are in
+       already are answered on it before the blob is complete (fc_relay_stream.h). NULL:
+       held requests are served once the blob is committed. */
+    void *router;
 } fc_relay_config_t;
 
 /* Connects to the upstream (a DEALER through fc_requester; the SUB once WELCOME names the
@@ -90,6 +94,7 @@ typedef struct {
     uint64_t blobs_failed; /* blobs that did not verify or upstream refused */
     uint64_t held;         /* agent requests held for a blob in transfer */
     uint64_t served_held;  /* of those, handed to serve */
+    uint64_t streamed;     /* of those, served from the pieces before the commit */
     uint64_t cache_bytes;  /* --cache-max: blob bytes held now */
     uint64_t evicted;      /* --cache-max: blobs evicted, and their bytes */
     uint64_t evicted_bytes;

@@ -1,7 +1,9 @@
-/* fc_store_cache.c: the store's complete blobs as a relay's bounded cache sees them; a private
-   part of fc_store (fc_store_priv.h), next to fc_store_gc.c which removes blobs the same way. */
+/* fc_store_cache.c: the store's blobs as a relay sees them (its bounded cache, the pieces of
+   a fetch read before its commit); a private part of fc_store (fc_store_priv.h), next to
+   fc_store_gc.c which removes blobs the same way. */
 #include "fc_store_cache.h"
 #include "fc_error.h"
+#include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_store_priv.h"
 
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int fc_store_blob_scan(fc_store_t *self, fc_store_blob_seen_fn *seen, void *arg)
 {
@@ -61,4 +64,19 @@ int fc_store_blob_touch(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], int64
 int fc_store_blob_evict(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *bytes)
 {
     return fc_store_blob_remove(self, blob, bytes);
+}
+
+int fc_store_upload_read(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t offset,
+                         void *buf, size_t len)
+{
+    char hex[2 * FC_HASH_LEN + 1], path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/incoming/%s.part", self->dir, fc_hash_hex(blob, hex));
+    /* Its own descriptor: the store's cached one is read-write and may be evicted by the
+       write path; a read per request costs one open. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? FC_ENOTFOUND : FC_EIO;
+    int err = fc_pread_all(fd, buf, len, offset) == 0 ? FC_OK : FC_EIO;
+    close(fd);
+    return err;
 }

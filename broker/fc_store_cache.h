@@ -1,5 +1,6 @@
-/* fc_store_cache.h: the store's complete blobs as a relay's bounded cache sees them (listed
-   with size and last use, marked used, evicted); a private part of fc_store (fc_store_cache.c). */
+/* fc_store_cache.h: the store's blobs as a relay sees them: complete ones for its bounded
+   cache (listed with size and last use, marked used, evicted), and the pieces of one being
+   fetched read before its commit; a private part of fc_store (fc_store_cache.c). */
 #ifndef FC_STORE_CACHE_H
 #define FC_STORE_CACHE_H
 
@@ -18,5 +19,10 @@ int fc_store_blob_touch(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], int64
 /* Removes a complete blob (its file, its open descriptor, its chunk index); *bytes its size.
    A blob not there is FC_OK with *bytes 0. */
 int fc_store_blob_evict(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *bytes);
+/* Reads len bytes at offset of blob's partial upload (incoming/), as written by
+   fc_store_put_chunk: unchecked bytes, which the caller checks. FC_ENOTFOUND if there is no
+   such upload, FC_EIO if the bytes are not there (a short file). */
+int fc_store_upload_read(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t offset,
+                         void *buf, size_t len);
 
 #endif

@@ -48,6 +48,7 @@
 #include "fc_reconf.h"
 #include "fc_refusals.h"
 #include "fc_relay_cache.h"
+#include "fc_relay_stream.h"
 #include "fc_requester.h"
 #include "fc_role.h"
 #include "fc_rollout.h"
@@ -118,6 +119,7 @@ static const s_test_t s_tests[] = {
     {"fc_store_trust", fc_store_trust_test},
     {"fc_chunks", fc_chunks_test},
     {"fc_relay_cache", fc_relay_cache_test},
+    {"fc_relay_stream", fc_relay_stream_test},
     {"fc_view", fc_view_test},
     {"fc_status_summary", fc_status_summary_test},
     {"fc_status_file", fc_status_file_test},

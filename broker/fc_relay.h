@@ -72,7 +72,9 @@ bool fc_relay_handle(fc_relay_t *self, void *which);
 int fc_relay_tick(fc_relay_t *self, int wait);
 
 /* An agent's GET_CHUNK for a blob this relay does not hold yet but a mirrored release
-   names: held (true) until the blob has crossed the upstream link, then handed to serve.
+   names: held (true) until the blob has crossed the upstream link, then handed to serve;
+   with config->router, answered before that once its chunks are in and check against the
+   manifest (fc_relay_stream.h).
    false: the blob is here, or no mirrored release names it; serve it as usual. peer and key
    are borrowed (copied when held). */
 bool fc_relay_hold(fc_relay_t *self, zframe_t *peer, const char *key, uint64_t req,

@@ -40,3 +40,33 @@ fc_pass "the upstream link carried $bytes bytes for the $size-byte blob (once)"
 "$FC_CHECK_BIN" --data "$FC_TMP/relay" --relay >"$FC_TMP/check" ||
   fc_fail "fleetcast-check --relay: $(cat "$FC_TMP/check")"
 fc_pass "fleetcast-check --relay verifies the blob the relay streamed"
+
+# A blob damaged at the root (one byte 5 MiB in): the chunks before the damage check and
+# are served from the pieces; the damaged chunk is not sent (the agent sees no chunk fail its
+# hash), and the blob fails its commit, its waiting requests told why.
+src2="$FC_TMP/src2"
+mkdir -p "$src2"
+fc_random_file "$src2/big.bin" 8192
+"$FC_PROXY_BIN" --listen "127.0.0.1:${FC_PROXY##*:}" --upstream "127.0.0.1:${ROOT##*:}" \
+  --rate 2000000 >/dev/null 2>"$FC_TMP/proxy2.log" &
+FC_PIDS+=("$!")
+find "$FC_TMP/root/blobs" -type f | sort >"$FC_TMP/blobs1"
+fc_cli release push "$src2" --channel two --version 1 --key "$FC_TMP/keys/signing.key" >/dev/null ||
+  fc_fail "push of channel two failed"
+blob2=$(find "$FC_TMP/root/blobs" -type f | sort | comm -13 "$FC_TMP/blobs1" - | head -1)
+[ -n "$blob2" ] || fc_fail "channel two's blob is not at the root"
+fc_flip_byte "$blob2" $((5 * 1024 * 1024))
+fc_wait_for "the relay mirrors channel two" 20 grep -q 'release two 1 (serial 1) mirrored' \
+  "$FC_TMP/relay.log"
+FC_AGENT_BROKER="$RELAY" FC_CHANNEL=two fc_agent_run a2 --timeout 10 --verbose &&
+  fc_fail "the agent installed a damaged release"
+grep -q 'content does not match its hash; discarded' "$FC_TMP/relay.log" ||
+  fc_fail "the relay did not find the damage: $(tail -5 "$FC_TMP/relay.log")"
+grep -q "could not fetch it from" "$FC_TMP/a2.log" ||
+  fc_fail "the agent was not told why: $(tail -5 "$FC_TMP/a2.log")"
+! grep -q 'did not match its hash' "$FC_TMP/a2.log" ||
+  fc_fail "the relay sent a chunk that failed its hash: $(grep 'did not match' "$FC_TMP/a2.log" | head -1)"
+have=$(sed -n 's/.*; have \([0-9.]*\) MiB of 8.0 MiB.*/\1/p' "$FC_TMP/a2.log" | tail -1)
+[ -n "$have" ] && [ "${have%%.*}" -ge 1 ] ||
+  fc_fail "the agent got none of the good chunks before the damage: $(tail -2 "$FC_TMP/a2.log")"
+fc_pass "a blob damaged upstream: $have MiB of good chunks streamed, the damaged one never sent, the agent told why"

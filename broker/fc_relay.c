@@ -402,44 +402,58 @@ static int s_read_pieces(void *arg, const uint8_t blob[FC_HASH_LEN], uint64_t of
     return fc_store_upload_read(((fc_relay_t *)arg)->cfg.store, blob, offset, buf, len);
 }
 
-/* Serves the held requests of x whose range lies in pieces already stored, each chunk
-   checked against the manifest's hash first (fc_relay_stream.c), so the first agents stream
-   a big blob rather than wait for all of it; the others wait for more pieces or the commit. */
+/* What s_stream_one did with a held request. */
+typedef enum { S_KEEP, S_GONE, S_FULL } s_streamed_t;
+
+/* Serves held request h of x if its range lies in pieces already stored, each chunk checked
+   against the manifest's hash first (fc_relay_stream.c). S_GONE: answered (or its send
+   failed), for the caller to drop from the held list; S_KEEP: it waits for more pieces or
+   the commit; S_FULL: the stream's budget is spent for now. */
+static s_streamed_t s_stream_one(fc_relay_t *self, s_xfer_t *x, s_held_t *h)
+{
+    /* The range as the agent sent it, unchecked so far (fc_chunks checks it at the commit):
+       one outside the blob waits for that check. */
+    if (h->whole || h->length == 0 || h->offset >= x->size || h->length > x->size - h->offset)
+        return S_KEEP;
+    uint64_t p0 = h->offset / FC_CHUNK_SIZE, p1 = (h->offset + h->length - 1) / FC_CHUNK_SIZE;
+    for (uint64_t p = p0; p <= p1; p++)
+        if (x->state[p] != 2)
+            return S_KEEP;
+    if (!fc_relay_stream_room(self->stream, h->length)) {
+        self->stream_waiting = true; /* fc_relay_tick tries again shortly */
+        return S_FULL;
+    }
+    int err = fc_relay_stream_serve(self->stream, h->peer, h->req, x->blob, h->offset, h->length,
+                                    s_read_pieces, self);
+    if (err == FC_EINVAL || err == FC_EHASH || err == FC_ENOMEM) {
+        h->whole = true; /* FC_EHASH: the commit's check will find it too */
+        return S_KEEP;
+    }
+    if (err) { /* not sent (peer gone, or its queue full): a re-send is held again */
+        char id[2 * 256 + 32];
+        s_held_id(h->peer, h->req, id, sizeof id);
+        zhashx_delete(x->held_ids, id);
+    } else {
+        x->streamed++;
+        self->stats.streamed++;
+    }
+    return S_GONE; /* its id stays: a re-send of it is not answered twice */
+}
+
+/* Serves the held requests of x whose chunks are in (s_stream_one), so the first agents of a
+   big blob stream it rather than wait for all of it; after each piece stored. */
 static void s_xfer_stream(fc_relay_t *self, s_xfer_t *x)
 {
     if (!self->stream)
         return;
     for (s_held_t *h = zlistx_first(x->held); h; h = zlistx_next(x->held)) {
-        /* The range as the agent sent it, unchecked so far (fc_chunks checks it at the
-           commit): one outside the blob waits for that check. */
-        if (h->whole || h->length == 0 || h->offset >= x->size || h->length > x->size - h->offset)
-            continue;
-        uint64_t p0 = h->offset / FC_CHUNK_SIZE, p1 = (h->offset + h->length - 1) / FC_CHUNK_SIZE;
-        bool ready = true;
-        for (uint64_t p = p0; ready && p <= p1; p++)
-            ready = x->state[p] == 2;
-        if (!ready)
-            continue;
-        if (!fc_relay_stream_room(self->stream, h->length)) {
-            self->stream_waiting = true; /* fc_relay_tick tries again shortly */
+        s_streamed_t what = s_stream_one(self, x, h);
+        if (what == S_FULL)
             return;
+        if (what == S_GONE) {
+            zlistx_detach_cur(x->held);
+            s_held_free(&h);
         }
-        int err = fc_relay_stream_serve(self->stream, h->peer, h->req, x->blob, h->offset,
-                                        h->length, s_read_pieces, self);
-        if (err == FC_EINVAL || err == FC_EHASH || err == FC_ENOMEM) {
-            h->whole = true; /* FC_EHASH: the commit's check will find it too */
-            continue;
-        }
-        if (err) { /* not sent (peer gone, or its queue full): a re-send is held again */
-            char id[2 * 256 + 32];
-            s_held_id(h->peer, h->req, id, sizeof id);
-            zhashx_delete(x->held_ids, id);
-        } else {
-            x->streamed++;
-            self->stats.streamed++;
-        }
-        zlistx_detach_cur(x->held); /* its id stays: a re-send of it is not answered twice */
-        s_held_free(&h);
     }
 }
 
@@ -597,22 +611,30 @@ bool fc_relay_hold(fc_relay_t *self, zframe_t *peer, const char *key, uint64_t r
     if (zhashx_lookup(x->held_ids, id))
         return true;
     if (zlistx_size(x->held) < FC_RELAY_MAX_PARKED) {
-        zhashx_insert(x->held_ids, id, (void *)1);
+        /* Ids of requests served from pieces stay (so a re-send is not answered twice) and
+           would pile up over a big blob's transfer: past the cap, a re-send may be answered
+           twice, which its agent drops. */
+        if (zhashx_size(x->held_ids) < 4 * FC_RELAY_MAX_PARKED)
+            zhashx_insert(x->held_ids, id, (void *)1);
         s_held_t *h = zmalloc(sizeof *h);
         h->peer = zframe_dup(peer);
         snprintf(h->key, sizeof h->key, "%s", key ? key : "");
         h->req = req;
         h->offset = offset;
         h->length = length;
-        zlistx_add_end(x->held, h);
+        void *handle = zlistx_add_end(x->held, h);
         self->stats.held++;
+        /* Its range may be in already; only this one is looked at (not the whole list for
+           every request held). */
+        if (x->have < x->npieces && self->stream && s_stream_one(self, x, h) == S_GONE) {
+            zlistx_detach(x->held, handle);
+            s_held_free(&h);
+        }
     }
     if (x->have == x->npieces)
         s_xfer_finish(self, x); /* every piece was here from before a restart */
-    else {
-        s_xfer_stream(self, x); /* its range may be in already */
+    else
         s_xfer_pump(self, x);
-    }
     return true;
 }
 

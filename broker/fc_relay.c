@@ -425,7 +425,7 @@ static s_streamed_t s_stream_one(fc_relay_t *self, s_xfer_t *x, s_held_t *h)
     }
     int err = fc_relay_stream_serve(self->stream, h->peer, h->req, x->blob, h->offset, h->length,
                                     s_read_pieces, self);
-    if (err == FC_EINVAL || err == FC_EHASH || err == FC_ENOMEM) {
+    if (err && err != FC_EIO) {
         h->whole = true; /* FC_EHASH: the commit's check will find it too */
         return S_KEEP;
     }

@@ -160,7 +160,8 @@ int fc_relay_stream_serve(fc_relay_stream_t *self, zframe_t *peer, uint64_t req,
         return FC_ENOMEM;
     block[0] = length;
     uint8_t *data = (uint8_t *)(block + S_HEADER);
-    int err = read(arg, blob, offset, data, (size_t)length);
+    /* Whatever the reader's error, FC_ENOTFOUND: FC_EIO says the send failed. */
+    int err = read(arg, blob, offset, data, (size_t)length) == FC_OK ? FC_OK : FC_ENOTFOUND;
     for (uint32_t i = first; !err && i < first + count; i++) {
         uint8_t hash[FC_HASH_LEN];
         fc_hash_buf(hash, data + (l->chunks[i].offset - offset), l->chunks[i].length);
@@ -266,6 +267,10 @@ void fc_relay_stream_test(bool verbose)
     src.flip = 3100;
     FC_CHECK(fc_relay_stream_serve(s, peer, 8, file.hash, 3000, 500, s_read, &src) == FC_EHASH);
     FC_CHECK(fc_relay_stream_serve(s, peer, 9, file.hash, 10, 990, s_read, &src) == FC_EINVAL);
+    /* Pieces that cannot be read: FC_ENOTFOUND (not FC_EIO, which says the send failed). */
+    s_src_t short_src = {buf, 100, -1};
+    FC_CHECK(fc_relay_stream_serve(s, peer, 11, file.hash, 0, 1000, s_read, &short_src) ==
+             FC_ENOTFOUND);
     zsock_set_rcvtimeo(dealer, 50);
     got = zmsg_recv(dealer);
     FC_CHECK(!got);

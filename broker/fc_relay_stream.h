@@ -35,8 +35,9 @@ bool fc_relay_stream_room(const fc_relay_stream_t *self, uint64_t length);
 
 /* Reads length bytes at offset of blob with read (the caller's reader of the fetch's pieces:
    fc_error_t), checks each chunk against its hash, and sends a CHUNK reply with them to peer
-   for req. FC_OK if sent; FC_EHASH if a chunk does not match (nothing sent: the request stays
-   the caller's); FC_EINVAL if the range is not checkable; the reader's error. */
+   for req. FC_OK if sent; FC_EIO if the send failed (peer gone or its queue full). Nothing
+   sent, the request still the caller's: FC_EHASH if a chunk does not match, FC_EINVAL if
+   the range is not checkable, FC_ENOTFOUND if the reader failed, FC_ENOMEM. */
 typedef int(fc_relay_stream_read_fn)(void *arg, const uint8_t blob[FC_HASH_LEN], uint64_t offset,
                                      void *buf, size_t len);
 int fc_relay_stream_serve(fc_relay_stream_t *self, zframe_t *peer, uint64_t req,

@@ -8,7 +8,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 
 MAX=$((4 * 1024 * 1024)) # --cache-max 4M: room for one release's blob, not two
-PIN=3                    # --cache-pin: a blob asked for within 3 s is in transfer
+PIN=5                    # --cache-pin: a blob asked for within 5 s is in transfer
 
 # Release 1 on channel one, release 2 on channel two: a relay mirrors each channel's latest,
 # so an agent of channel one still asks for release 1 after release 2 is out.
@@ -86,13 +86,20 @@ slowport=$(fc_ports 1)
 FC_PIDS+=("$!")
 fc_wait_port "$slowport" || fc_fail "slow proxy did not start"
 warned=$(grep -c 'above --cache-max' "$FC_TMP/relay.log" || true)
-# Watches release 1's blob file: a line in FILE for each moment it is missing.
-( while [ ! -e "$FC_TMP/watch.stop" ]; do [ -e "$blob1" ] || echo missing >>"$FC_TMP/watch"; sleep 0.05; done ) &
+# Watches release 1's blob file until the slow agent has all of it (its "installing" line;
+# after that the blob is no longer in transfer): a line in FILE for each moment it is missing.
+( while [ ! -e "$FC_TMP/watch.stop" ] && ! grep -q 'installing:' "$FC_TMP/s1.log" 2>/dev/null; do
+    [ -e "$blob1" ] || echo missing >>"$FC_TMP/watch"; sleep 0.05
+  done ) &
 WATCH=$!
 FC_PIDS+=("$WATCH")
-FC_AGENT_BROKER="tcp://127.0.0.1:$slowport" FC_CHANNEL=one fc_agent_once s1 --timeout 60 --window 256K &
+FC_AGENT_BROKER="tcp://127.0.0.1:$slowport" FC_CHANNEL=one fc_agent_once s1 --timeout 60 --window 256K \
+  --verbose &
 slow=$!
 FC_PIDS+=("$slow")
+# Its download under way (its first chunk requests at the relay) before the bound is
+# exceeded: a blob nobody has asked for lately is fair game.
+fc_wait_for "the slow agent starts downloading" 20 grep -q 'downloading' "$FC_TMP/s1.log"
 sleep 1
 install a4 two
 running=1

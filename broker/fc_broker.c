@@ -315,7 +315,10 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
                                 /* Agent keys come from upstream when both links use keys. */
                                 .keys_data_dir =
                                     self->auth && config->upstream_curve ? config->data_dir : NULL,
-                                .arg = self};
+                                .arg = self,
+                                .cache_max = config->cache_max,
+                                .cache_pin_s = config->cache_pin_s,
+                                .router = zsock_resolve(self->router)};
         self->relay = fc_relay_new(&rc, self->poller, err);
         if (!self->relay) {
             snprintf(text, textsize, "cannot connect to the upstream broker %s: %s",

@@ -69,6 +69,9 @@ typedef struct {
     /* A relay's name, the `via` the root lists its agents with (fc_relay_up.h); NULL or "":
        the host name. */
     const char *relay_name;
+    /* A relay's --cache-max (bytes; 0: no bound) and --cache-pin (s; 0: the default). */
+    uint64_t cache_max;
+    int64_t cache_pin_s;
 } fc_broker_config_t;
 
 /* The broker's own certificate, in the data dir but outside keys/: zauth admits every cert

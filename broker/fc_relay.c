@@ -6,13 +6,17 @@
 #include "fc_link.h"
 #include "fc_manifest.h"
 #include "fc_msg.h"
+#include "fc_relay_cache.h"
 #include "fc_relay_keys.h"
+#include "fc_relay_stream.h"
 #include "fc_requester.h"
 #include "fc_sockopt.h"
+#include "fc_store_cache.h"
 #include "fc_store_config.h"
 #include "fc_store_release_rollout.h"
 
 #include <string.h>
+#include <time.h>
 
 /* libzmq does not connect again after the upstream refused our key in the handshake (not
    enrolled yet, or revoked): the relay starts over with a new socket this often, so
@@ -50,6 +54,8 @@ typedef struct {
     zframe_t *peer;
     char key[FC_CURVE_Z85_LEN + 1];
     uint64_t req, offset, length;
+    bool whole; /* not servable from pieces (not a run of whole chunks, or they did not
+                   check): waits for the commit */
 } s_held_t;
 
 /* One blob crossing the upstream link, in FC_CHUNK_SIZE pieces: whatever number of agents
@@ -60,6 +66,7 @@ struct s_xfer_t {
     uint64_t size, npieces, have;
     uint8_t *state; /* per piece: 0 needed, 1 asked for, 2 stored */
     size_t inflight;
+    uint64_t streamed;  /* held requests served from its pieces before the commit */
     zlistx_t *held;     /* s_held_t */
     zhashx_t *held_ids; /* "peer-hex/req" of each held request: a re-send is held once */
 };
@@ -81,13 +88,17 @@ struct fc_relay_t {
     /* The upstream's rollouts (docs/PROTOCOL.md 3.16, "Rollouts"): channel -> its entry of
        the last ROLLOUT_STATUS_REPLY (fc_rollout_info_t, owned). */
     zhashx_t *rollouts;
-    bool rollouts_off;     /* the upstream refused ROLLOUT_STATUS: releases go to all at once */
-    bool rollouts_poll;    /* a poll is pending */
-    fc_relay_keys_t *keys; /* the upstream's agent keys mirrored here; NULL: not mirrored */
-    bool keys_busy;        /* a RELAY_KEYS walk is under way */
-    bool keys_again;       /* asked for while busy: walk once more after */
-    bool keys_refused;     /* the upstream's refusal was logged */
-    int64_t hello_again;   /* when to say HELLO again after the upstream refused it; 0: not */
+    bool rollouts_off;         /* the upstream refused ROLLOUT_STATUS: releases go to all at once */
+    bool rollouts_poll;        /* a poll is pending */
+    fc_relay_keys_t *keys;     /* the upstream's agent keys mirrored here; NULL: not mirrored */
+    bool keys_busy;            /* a RELAY_KEYS walk is under way */
+    bool keys_again;           /* asked for while busy: walk once more after */
+    bool keys_refused;         /* the upstream's refusal was logged */
+    int64_t hello_again;       /* when to say HELLO again after the upstream refused it; 0: not */
+    fc_relay_cache_t *cache;   /* --cache-max: blobs bounded, LRU out; NULL: kept for good */
+    int64_t next_trim;         /* monotonic ms of the next eviction pass */
+    fc_relay_stream_t *stream; /* held requests served from pieces; NULL: at commit only */
+    bool stream_waiting;       /* a servable request waits for the stream's budget */
     fc_relay_stats_t stats;
 };
 
@@ -114,6 +125,10 @@ const char *fc_relay_upstream(const fc_relay_t *self)
 void fc_relay_stats(const fc_relay_t *self, fc_relay_stats_t *stats)
 {
     *stats = self->stats;
+    if (self->cache) {
+        stats->cache_bytes = fc_relay_cache_bytes(self->cache);
+        stats->evicted = fc_relay_cache_evicted(self->cache, &stats->evicted_bytes);
+    }
 }
 
 /* --- upstream requests ------------------------------------------------------------------ */
@@ -311,9 +326,12 @@ static void s_note_sizes(fc_relay_t *self, const fc_manifest_t *m)
 {
     char hex[2 * FC_HASH_LEN + 1];
     for (uint32_t i = 0; i < m->nfiles; i++)
-        if (m->files[i].size > 0)
+        if (m->files[i].size > 0) {
             zhashx_update(self->sizes, fc_hash_hex(m->files[i].hash, hex),
                           (void *)(uintptr_t)m->files[i].size);
+            if (self->stream)
+                fc_relay_stream_note(self->stream, &m->files[i]);
+        }
 }
 
 /* Tells the relay's agents that release info was committed or offered to more of them. */
@@ -572,6 +590,84 @@ static void s_xfer_fail(fc_relay_t *self, s_xfer_t *x, int code, const char *why
     s_xfer_end(self, x);
 }
 
+/* "peer-hex/req": a held request's id, so that a re-send is held once. */
+static void s_held_id(zframe_t *peer, uint64_t req, char *id, size_t size)
+{
+    char *peer_hex = zframe_strhex(peer);
+    snprintf(id, size, "%.512s/%llu", peer_hex ? peer_hex : "", (unsigned long long)req);
+    free(peer_hex);
+}
+
+/* fc_relay_stream_read_fn: the pieces stored so far. */
+static int s_read_pieces(void *arg, const uint8_t blob[FC_HASH_LEN], uint64_t offset, void *buf,
+                         size_t len)
+{
+    return fc_store_upload_read(((fc_relay_t *)arg)->cfg.store, blob, offset, buf, len);
+}
+
+/* What s_stream_one did with a held request. */
+typedef enum { S_KEEP, S_GONE, S_FULL } s_streamed_t;
+
+/* Serves held request h of x if its range lies in pieces already stored, each chunk checked
+   against the manifest's hash first (fc_relay_stream.c). S_GONE: answered (or its send
+   failed), for the caller to drop from the held list; S_KEEP: it waits for more pieces or
+   the commit; S_FULL: the stream's budget is spent for now. */
+static s_streamed_t s_stream_one(fc_relay_t *self, s_xfer_t *x, s_held_t *h)
+{
+    /* The range as the agent sent it, unchecked so far (fc_chunks checks it at the commit):
+       one outside the blob waits for that check. */
+    if (h->whole || h->length == 0 || h->offset >= x->size || h->length > x->size - h->offset)
+        return S_KEEP;
+    uint64_t p0 = h->offset / FC_CHUNK_SIZE, p1 = (h->offset + h->length - 1) / FC_CHUNK_SIZE;
+    for (uint64_t p = p0; p <= p1; p++)
+        if (x->state[p] != 2)
+            return S_KEEP;
+    if (!fc_relay_stream_room(self->stream, h->length)) {
+        self->stream_waiting = true; /* fc_relay_tick tries again shortly */
+        return S_FULL;
+    }
+    int err = fc_relay_stream_serve(self->stream, h->peer, h->req, x->blob, h->offset, h->length,
+                                    s_read_pieces, self);
+    if (err && err != FC_EIO) {
+        h->whole = true; /* FC_EHASH: the commit's check will find it too */
+        return S_KEEP;
+    }
+    if (err) { /* not sent (peer gone, or its queue full): a re-send is held again */
+        char id[2 * 256 + 32];
+        s_held_id(h->peer, h->req, id, sizeof id);
+        zhashx_delete(x->held_ids, id);
+    } else {
+        x->streamed++;
+        self->stats.streamed++;
+    }
+    return S_GONE; /* its id stays: a re-send of it is not answered twice */
+}
+
+/* Serves the held requests of x whose chunks are in (s_stream_one), so the first agents of a
+   big blob stream it rather than wait for all of it; after each piece stored. */
+static void s_xfer_stream(fc_relay_t *self, s_xfer_t *x)
+{
+    if (!self->stream)
+        return;
+    for (s_held_t *h = zlistx_first(x->held); h; h = zlistx_next(x->held)) {
+        s_streamed_t what = s_stream_one(self, x, h);
+        if (what == S_FULL)
+            return;
+        if (what == S_GONE) {
+            zlistx_detach_cur(x->held);
+            s_held_free(&h);
+        }
+    }
+}
+
+/* fc_relay_tick: requests that waited for the stream's budget. */
+static void s_stream_retry(fc_relay_t *self)
+{
+    self->stream_waiting = false;
+    for (s_xfer_t *x = zhashx_first(self->xfers); x; x = zhashx_next(self->xfers))
+        s_xfer_stream(self, x);
+}
+
 /* All pieces are here: the store checks the whole blob against its name; then every held
    request is served. */
 static void s_xfer_finish(fc_relay_t *self, s_xfer_t *x)
@@ -584,6 +680,14 @@ static void s_xfer_finish(fc_relay_t *self, s_xfer_t *x)
         return;
     }
     self->stats.blobs++;
+    if (x->streamed && !self->cfg.quiet)
+        zsys_info("fleetcast-broker: relay: blob %s (%llu bytes) complete; %llu held requests "
+                  "were served from its pieces before",
+                  x->hex, (unsigned long long)x->size, (unsigned long long)x->streamed);
+    if (self->cache) { /* the blob just fetched is the most recent: older ones make room */
+        fc_relay_cache_use(self->cache, x->blob, x->size, (int64_t)time(NULL));
+        fc_relay_cache_trim(self->cache, (int64_t)time(NULL), self->cfg.quiet);
+    }
     if (self->cfg.verbose)
         zsys_info("fleetcast-broker: relay: blob %s (%llu bytes) here; serving %zu held requests",
                   x->hex, (unsigned long long)x->size, zlistx_size(x->held));
@@ -675,16 +779,22 @@ static void s_on_piece(fc_relay_t *self, s_job_t *job, const fc_msg_t *reply)
     x->have++;
     if (x->have == x->npieces)
         s_xfer_finish(self, x);
-    else
+    else {
+        s_xfer_stream(self, x);
         s_xfer_pump(self, x);
+    }
 }
 
 bool fc_relay_hold(fc_relay_t *self, zframe_t *peer, const char *key, uint64_t req,
                    const uint8_t blob[FC_HASH_LEN], uint64_t offset, uint64_t length)
 {
     uint64_t size;
-    if (fc_store_blob_size(self->cfg.store, blob, &size) == FC_OK)
+    if (fc_store_blob_size(self->cfg.store, blob, &size) == FC_OK) {
+        /* An agent asking for it is downloading it: most recent, and pinned a while. */
+        if (self->cache)
+            fc_relay_cache_use(self->cache, blob, size, (int64_t)time(NULL));
         return false;
+    }
     char hex[2 * FC_HASH_LEN + 1];
     uint64_t want = (uint64_t)(uintptr_t)zhashx_lookup(self->sizes, fc_hash_hex(blob, hex));
     if (!want)
@@ -693,26 +803,36 @@ bool fc_relay_hold(fc_relay_t *self, zframe_t *peer, const char *key, uint64_t r
     if (!x) {
         x = s_xfer_new(self, blob, want);
         if (!x) { /* every piece here already: commit it and serve as usual */
-            fc_store_blob_commit(self->cfg.store, blob, want);
+            if (fc_store_blob_commit(self->cfg.store, blob, want) == FC_OK && self->cache)
+                fc_relay_cache_use(self->cache, blob, want, (int64_t)time(NULL));
             return false;
         }
     }
     /* A re-sent request already held is not held twice. */
-    char *peer_hex = zframe_strhex(peer), id[2 * 256 + 32];
-    snprintf(id, sizeof id, "%.512s/%llu", peer_hex ? peer_hex : "", (unsigned long long)req);
-    free(peer_hex);
+    char id[2 * 256 + 32];
+    s_held_id(peer, req, id, sizeof id);
     if (zhashx_lookup(x->held_ids, id))
         return true;
     if (zlistx_size(x->held) < FC_RELAY_MAX_PARKED) {
-        zhashx_insert(x->held_ids, id, (void *)1);
+        /* Ids of requests served from pieces stay (so a re-send is not answered twice) and
+           would pile up over a big blob's transfer: past the cap, a re-send may be answered
+           twice, which its agent drops. */
+        if (zhashx_size(x->held_ids) < 4 * FC_RELAY_MAX_PARKED)
+            zhashx_insert(x->held_ids, id, (void *)1);
         s_held_t *h = zmalloc(sizeof *h);
         h->peer = zframe_dup(peer);
         snprintf(h->key, sizeof h->key, "%s", key ? key : "");
         h->req = req;
         h->offset = offset;
         h->length = length;
-        zlistx_add_end(x->held, h);
+        void *handle = zlistx_add_end(x->held, h);
         self->stats.held++;
+        /* Its range may be in already; only this one is looked at (not the whole list for
+           every request held). */
+        if (x->have < x->npieces && self->stream && s_stream_one(self, x, h) == S_GONE) {
+            zlistx_detach(x->held, handle);
+            s_held_free(&h);
+        }
     }
     if (x->have == x->npieces)
         s_xfer_finish(self, x); /* every piece was here from before a restart */
@@ -937,6 +1057,16 @@ int fc_relay_tick(fc_relay_t *self, int wait)
 {
     if (self->keys)
         fc_relay_keys_enforce(self->keys); /* a revoked key copied back by hand */
+    /* Pins run out with time, not with a request: look once a second. */
+    if (self->cache && zclock_mono() >= self->next_trim) {
+        fc_relay_cache_trim(self->cache, (int64_t)time(NULL), self->cfg.quiet);
+        self->next_trim = zclock_mono() + 1000;
+    }
+    if (self->stream_waiting) {
+        s_stream_retry(self);
+        if (self->stream_waiting && wait > 2)
+            wait = 2; /* ZeroMQ frees the budget as it sends, without waking us */
+    }
     if (!self->req) {
         int err = FC_OK;
         if (s_connect(self, &err) != FC_OK)
@@ -1023,6 +1153,17 @@ fc_relay_t *fc_relay_new(const fc_relay_config_t *config, zpoller_t *poller, int
         return NULL;
     }
     self->cfg.keys_data_dir = NULL; /* borrowed: not kept */
+    if (config->router)
+        self->stream = fc_relay_stream_new(config->router, FC_RELAY_STREAM_BUDGET);
+    if (config->cache_max) {
+        self->cache = fc_relay_cache_new(
+            config->store, config->cache_max,
+            config->cache_pin_s > 0 ? config->cache_pin_s : FC_RELAY_CACHE_PIN_S, err);
+        if (!self->cache) {
+            fc_relay_destroy(&self);
+            return NULL;
+        }
+    }
     if (s_connect(self, err) != FC_OK) {
         fc_relay_destroy(&self);
         return NULL;
@@ -1074,6 +1215,8 @@ void fc_relay_destroy(fc_relay_t **self_p)
     fc_requester_destroy(&self->req);
     fc_curve_destroy(&self->curve);
     fc_relay_keys_destroy(&self->keys);
+    fc_relay_cache_destroy(&self->cache);
+    fc_relay_stream_destroy(&self->stream);
     zlistx_destroy(&self->jobs);
     zhashx_destroy(&self->sizes);
     zhashx_destroy(&self->xfers);

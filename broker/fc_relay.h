@@ -63,6 +63,14 @@ typedef struct {
        keys/agents/ (RELAY_KEYS, fc_relay_keys.h); NULL: not mirrored (--insecure). */
     const char *keys_data_dir;
     void *arg; /* handed to every callback */
+    /* --cache-max: the fetched blobs are a cache of at most this many bytes, the least
+       recently used evicted (fc_relay_cache.h); 0: every blob fetched is kept. */
+    uint64_t cache_max;
+    int64_t cache_pin_s; /* --cache-pin; 0: FC_RELAY_CACHE_PIN_S */
+    /* The relay's ROUTER (libzmq handle, borrowed): held requests whose chunks are in
+       already are answered on it before the blob is complete (fc_relay_stream.h). NULL:
+       held requests are served once the blob is committed. */
+    void *router;
 } fc_relay_config_t;
 
 /* Connects to the upstream (a DEALER through fc_requester; the SUB once WELCOME names the
@@ -80,7 +88,9 @@ bool fc_relay_handle(fc_relay_t *self, void *which);
 int fc_relay_tick(fc_relay_t *self, int wait);
 
 /* An agent's GET_CHUNK for a blob this relay does not hold yet but a mirrored release
-   names: held (true) until the blob has crossed the upstream link, then handed to serve.
+   names: held (true) until the blob has crossed the upstream link, then handed to serve;
+   with config->router, answered before that once its chunks are in and check against the
+   manifest (fc_relay_stream.h).
    false: the blob is here, or no mirrored release names it; serve it as usual. peer and key
    are borrowed (copied when held). */
 bool fc_relay_hold(fc_relay_t *self, zframe_t *peer, const char *key, uint64_t req,
@@ -106,6 +116,10 @@ typedef struct {
     uint64_t held;         /* agent requests held for a blob in transfer */
     uint64_t served_held;  /* of those, handed to serve */
     uint64_t key_sets;     /* upstream agent-key sets applied (RELAY_KEYS walks completed) */
+    uint64_t streamed;     /* of those, served from the pieces before the commit */
+    uint64_t cache_bytes;  /* --cache-max: blob bytes held now */
+    uint64_t evicted;      /* --cache-max: blobs evicted, and their bytes */
+    uint64_t evicted_bytes;
 } fc_relay_stats_t;
 void fc_relay_stats(const fc_relay_t *self, fc_relay_stats_t *stats);
 

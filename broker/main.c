@@ -98,6 +98,16 @@ static void s_usage(FILE *out)
             "                        cert; default DIR/broker.cert_secret), enrolled at the\n"
             "                        upstream with 'fleetcast keys add-relay' (reads what\n"
             "                        agents read, and the enrolled agent keys)\n"
+            "      --cache-max SIZE  a relay's fetched blobs are a cache of at most SIZE\n"
+            "                        bytes (K, M, G: KiB, MiB, GiB): the least recently\n"
+            "                        fetched or asked for are evicted, and fetched again\n"
+            "                        when an agent asks; never one in transfer (see\n"
+            "                        --cache-pin): over SIZE with every blob in transfer it\n"
+            "                        serves on and says so once. Manifests and objects\n"
+            "                        always stay. Default: no bound\n"
+            "      --cache-pin SECS  a blob an agent asked for (or the relay fetched) within\n"
+            "                        SECS is in transfer and not evicted (default 60;\n"
+            "                        1s..1d)\n"
             "  -v, --verbose         log every request to stderr\n"
             "  -h, --help            show this help and exit\n"
             "      --version         print the version and exit\n"
@@ -155,6 +165,7 @@ int main(int argc, char *argv[])
     uint64_t offline_ms = 0;
     const char *http = NULL, *http_token_file = NULL;
     const char *upstream = NULL, *upstream_key = NULL, *cert = NULL, *relay_name = NULL;
+    uint64_t cache_max = 0, cache_pin_ms = 0;
     fc_log_level_t log_level = FC_LOG_INFO;
     fc_log_format_t log_format = FC_LOG_TEXT;
     static const struct option options[] = {{"data", required_argument, NULL, 'd'},
@@ -170,6 +181,8 @@ int main(int argc, char *argv[])
                                             {"upstream-key", required_argument, NULL, 'K'},
                                             {"relay-name", required_argument, NULL, 'N'},
                                             {"cert", required_argument, NULL, 'c'},
+                                            {"cache-max", required_argument, NULL, 'M'},
+                                            {"cache-pin", required_argument, NULL, 'P'},
                                             {"verbose", no_argument, NULL, 'v'},
                                             {"help", no_argument, NULL, 'h'},
                                             {"version", no_argument, NULL, 'V'},
@@ -255,6 +268,16 @@ int main(int argc, char *argv[])
         case 'c':
             cert = optarg;
             break;
+        case 'M':
+        case 'P':
+            if (c == 'M' ? fc_optval_size("--cache-max", optarg, 1, UINT64_MAX, &cache_max, msg,
+                                          sizeof msg)
+                         : fc_optval_duration("--cache-pin", optarg, 1000, 1000, 86400000,
+                                              &cache_pin_ms, msg, sizeof msg)) {
+                fprintf(stderr, "fleetcast-broker: %s%s\n", s_where(), msg);
+                return 2;
+            }
+            break;
         case 'v':
             verbose = true;
             break;
@@ -288,9 +311,12 @@ int main(int argc, char *argv[])
         fprintf(stderr, "fleetcast-broker: --data DIR is required\n" S_SEE_HELP);
         return 2;
     }
-    if ((upstream_key || cert) && !upstream) {
+    if ((upstream_key || cert || cache_max || cache_pin_ms) && !upstream) {
         fprintf(stderr, "fleetcast-broker: --%s needs --upstream\n",
-                upstream_key ? "upstream-key" : "cert");
+                upstream_key ? "upstream-key"
+                : cert       ? "cert"
+                : cache_max  ? "cache-max"
+                             : "cache-pin");
         return 2;
     }
     if (upstream && !insecure && !upstream_key) {
@@ -384,6 +410,8 @@ int main(int argc, char *argv[])
                                  .upstream = upstream,
                                  .upstream_curve = upstream_curve,
                                  .relay_name = relay_name,
+                                 .cache_max = cache_max,
+                                 .cache_pin_s = (int64_t)(cache_pin_ms / 1000),
                                  .service = service,
                                  .announce = announce,
                                  .verbose = verbose,

@@ -49,7 +49,9 @@
 #include "fc_policy.h"
 #include "fc_reconf.h"
 #include "fc_refusals.h"
+#include "fc_relay_cache.h"
 #include "fc_relay_keys.h"
+#include "fc_relay_stream.h"
 #include "fc_relayed.h"
 #include "fc_requester.h"
 #include "fc_role.h"
@@ -126,6 +128,8 @@ static const s_test_t s_tests[] = {
     {"fc_store_trust", fc_store_trust_test},
     {"fc_chunks", fc_chunks_test},
     {"fc_delta_cache", fc_delta_cache_test},
+    {"fc_relay_cache", fc_relay_cache_test},
+    {"fc_relay_stream", fc_relay_stream_test},
     {"fc_view", fc_view_test},
     {"fc_status_summary", fc_status_summary_test},
     {"fc_status_file", fc_status_file_test},

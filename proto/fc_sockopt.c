@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <zmq.h>
 
 void fc_sock_tune(void *sock)
@@ -24,10 +25,16 @@ void fc_sock_tune(void *sock)
        outright closes its sockets and is noticed at once; a frozen one shows in the signed
        heartbeats on the announce socket within a second. */
     int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 0;
-    /* libzmq's default of 1000 received messages queued per connection, each up to
-       FC_MAX_FRAME, would let a peer that sends faster than we read make us hold 16 GiB.
-       Past the HWM libzmq stops reading that connection and TCP pushes back. */
-    int rcvhwm = FC_SOCK_RCVHWM;
+    /* A socket that pings must never stop reading: libzmq 4.3.4 aborts the whole process
+       ("Assertion failed: !_io_error (src/stream_engine_base.cpp:331)") when a connection
+       whose input stopped at the receive HWM breaks and its next ping falls due, since the
+       heartbeat timer writes to the broken connection (zeromq/libzmq#4841). Relays stalled
+       for 5 s under load hit it. So no HWM here: the peers of the sockets that ping are
+       brokers answering what this side asked for (windowed requests, chunk credit) and
+       announcing a few messages a second, so what queues is bounded by our own requests
+       and the seconds we were not reading. Bound sockets do not ping and keep a bound
+       (fc_sock_tune_bound). */
+    int rcvhwm = 0;
     /* Errors ignored: not every socket type supports every option, and none is essential. */
     zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
@@ -46,12 +53,61 @@ void fc_sock_tune_bound(void *sock)
        timer per connection per ping, cancelled (a walk of every timer) by each PONG. */
     int zero = 0, on = 1, idle = 30, intvl = 10, cnt = 3;
     zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &zero, sizeof zero);
+    /* libzmq's default of 1000 received messages queued per connection, each up to
+       FC_MAX_FRAME, would let a peer that sends faster than we read make us hold 16 GiB.
+       Past the HWM libzmq stops reading that connection and TCP pushes back; without pings
+       of our own, a connection stopped so is safe to break (fc_sock_tune). */
+    int rcvhwm = FC_SOCK_RCVHWM;
+    zmq_setsockopt(sock, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
     /* A peer that vanished without a FIN (power cut, cable) is dropped after about a
        minute by the kernel's keepalive: no timer in libzmq. */
     zmq_setsockopt(sock, ZMQ_TCP_KEEPALIVE, &on, sizeof on);
     zmq_setsockopt(sock, ZMQ_TCP_KEEPALIVE_IDLE, &idle, sizeof idle);
     zmq_setsockopt(sock, ZMQ_TCP_KEEPALIVE_INTVL, &intvl, sizeof intvl);
     zmq_setsockopt(sock, ZMQ_TCP_KEEPALIVE_CNT, &cnt, sizeof cnt);
+}
+
+/* A pinging socket whose reader stalls while its peer sends much, and whose connection then
+   breaks, lives on through its next pings and loses nothing already received (with a receive
+   HWM, libzmq 4.3.4 aborted here: fc_sock_tune). Pings every 100 ms to keep it short. */
+static void s_test_stalled_reader_breaks(void)
+{
+    enum { S_MSGS = 200, S_SIZE = 64 * 1024 };
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER), *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    FC_CHECK(ctx && router && dealer);
+    fc_sock_tune_bound(router);
+    FC_CHECK(zmq_bind(router, "tcp://127.0.0.1:*") == 0);
+    char ep[256];
+    size_t sz = sizeof ep;
+    FC_CHECK(zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, ep, &sz) == 0);
+    fc_sock_tune(dealer);
+    int ivl = 100;
+    zmq_setsockopt(dealer, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+    FC_CHECK(zmq_connect(dealer, ep) == 0);
+    FC_CHECK(zmq_send(dealer, "hi", 2, 0) == 2);
+    uint8_t id[256];
+    int idlen = zmq_recv(router, id, sizeof id, 0);
+    FC_CHECK(idlen > 0);
+    char tmp[8];
+    FC_CHECK(zmq_recv(router, tmp, sizeof tmp, 0) == 2);
+    /* Far past any HWM of 64 while the dealer's owner reads nothing. */
+    static char big[S_SIZE];
+    memset(big, 'x', sizeof big);
+    for (int i = 0; i < S_MSGS; i++) {
+        FC_CHECK(zmq_send(router, id, (size_t)idlen, ZMQ_SNDMORE) == idlen);
+        FC_CHECK(zmq_send(router, big, sizeof big, 0) == (int)sizeof big);
+    }
+    zmq_sleep(1);      /* 12.5 MiB cross loopback */
+    zmq_close(router); /* the connection breaks with our reader still stalled */
+    zmq_sleep(1);      /* ten pings fall due on the broken connection */
+    int got = 0, timeout = 1000;
+    zmq_setsockopt(dealer, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    while (zmq_recv(dealer, big, sizeof big, 0) == (int)sizeof big)
+        got++;
+    FC_CHECK(got == S_MSGS);
+    zmq_close(dealer);
+    zmq_ctx_term(ctx);
 }
 
 void fc_sockopt_test(bool verbose)
@@ -73,11 +129,16 @@ void fc_sockopt_test(bool verbose)
         int linger = -1;
         sz = sizeof linger;
         FC_CHECK(zmq_getsockopt(s, ZMQ_LINGER, &linger, &sz) == 0 && linger == 0);
-        int rcvhwm = 0;
+        int rcvhwm = -1, ivl = -1;
         sz = sizeof rcvhwm;
+        FC_CHECK(zmq_getsockopt(s, ZMQ_RCVHWM, &rcvhwm, &sz) == 0 && rcvhwm == 0);
+        fc_sock_tune_bound(s);
         FC_CHECK(zmq_getsockopt(s, ZMQ_RCVHWM, &rcvhwm, &sz) == 0 && rcvhwm == FC_SOCK_RCVHWM);
+        sz = sizeof ivl;
+        FC_CHECK(zmq_getsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, &sz) == 0 && ivl == 0);
         zmq_close(s);
     }
     zmq_ctx_term(ctx);
+    s_test_stalled_reader_breaks();
     printf("OK\n");
 }

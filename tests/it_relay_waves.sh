@@ -5,7 +5,8 @@
 # exactly their agents within the root's cut. A canary held at the root reaches those agents
 # only (here both agents behind the relay of the relay and only two of the relay's six, where
 # a per-relay share would give one and three, and an agent direct at the root is left out);
-# promote widens it everywhere; a member's failure halts the root and both relays follow.
+# promote widens it everywhere; a member's failure halts the root and both relays follow; a
+# wave of members behind relays completes at the root on their forwarded reports.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 command -v b2sum >/dev/null || fc_skip "b2sum missing (coreutils)"
@@ -108,3 +109,11 @@ rs=$("$FC_CLI_BIN" --insecure --broker "$RELAY" --quiet release status --channel
 grep -q "at the upstream broker $ROOT" <<<"$rs" || fc_fail "the relay's halt does not name the root: $rs"
 grep -q "follow 2 (serial 2)" <<<"$rs" || fc_fail "agents not offered 3 at the relay do not follow 2: $rs"
 fc_pass "a member's failure halted the root, the relay and relay2: the first wave but $sick on 3 ($(on three) of 10), the other 5 stay on 2"
+
+# A wave whose members are mostly behind relays completes at the root on their forwarded
+# reports (they never sync at the root): wave 1 of 4 (sick, healthy with 4, and four agents
+# behind the relays) done, wave 2 takes everyone, without --wave-wait.
+push_edge 4 four --waves 50,100 >/dev/null || fc_fail "push of 4"
+fc_wait_for "every agent on 4 (the root's wave 1, mostly behind relays, done on forwarded reports)" 40 all_on four
+fc_wait_for "the root's rollout of 4 DONE" 20 rstate_at "$ROOT" DONE
+fc_pass "a wave of members behind relays completed at the root on their forwarded reports: all 10 on 4"

@@ -14,6 +14,7 @@
 #include "fc_store_cache.h"
 #include "fc_store_config.h"
 #include "fc_store_release_rollout.h"
+#include "fc_store_rollout_cut.h"
 
 #include <string.h>
 #include <time.h>
@@ -89,6 +90,7 @@ struct fc_relay_t {
        the last ROLLOUT_STATUS_REPLY (fc_rollout_info_t, owned). */
     zhashx_t *rollouts;
     bool rollouts_off;         /* the upstream refused ROLLOUT_STATUS: releases go to all at once */
+    bool no_cut_told;          /* logged once: the upstream states no cut (older) */
     bool rollouts_poll;        /* a poll is pending */
     fc_relay_keys_t *keys;     /* the upstream's agent keys mirrored here; NULL: not mirrored */
     bool keys_busy;            /* a RELAY_KEYS walk is under way */
@@ -389,9 +391,18 @@ static void s_on_rollouts(fc_relay_t *self, const fc_msg_t *reply)
         zhashx_update(self->rollouts, ro->channel, copy);
         if (!*ro->state || ro->percent < 1 || ro->percent > 100)
             continue;
+        if (!ro->cut[0] && strcmp(ro->state, "DONE") && !self->no_cut_told) {
+            self->no_cut_told = true;
+            zsys_warning("fleetcast-broker: relay: %s states no rollout cut (an older broker):"
+                         " waves here are drawn over this relay's own agents, not the root's",
+                         self->upstream);
+        }
         fc_release_info_t ours;
         int err = fc_store_latest(self->cfg.store, ro->channel, &ours, NULL, NULL);
         if (err == FC_ENOTFOUND || (!err && ours.serial < ro->serial)) {
+            /* The cut first: the commit here offers the first wave within it. */
+            if (ro->cut[0])
+                fc_store_rollout_cut_set(self->cfg.store, ro->channel, ro->serial, ro->cut);
             uint32_t waves[2] = {ro->percent, 100};
             size_t n = ro->percent < 100 ? 2 : 1;
             err = fc_store_rollout_plan(self->cfg.store, ro->channel, ro->serial, waves, n,

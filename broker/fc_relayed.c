@@ -4,6 +4,7 @@
 #include "fc_error.h"
 #include "fc_manifest.h"
 #include "fc_store_config.h"
+#include "fc_store_release_rollout.h"
 #include "fc_store_via.h"
 #include "fc_text.h"
 
@@ -50,8 +51,10 @@ static int s_item(const fc_relayed_t *ctx, const char *via, const fc_item_t *ite
         err = fc_store_agent_report(ctx->store, &m->agents[0]);
         if (!err) /* heard of, as HELLO would tell: restart slots and scopes count it */
             err = fc_store_agent_seen(ctx->store, id, m->agents[0].channel);
-        if (!err)
+        if (!err) { /* served by its relay, not here: counts from its first busy report */
+            fc_store_rollout_on_relayed(ctx->store, &m->agents[0]);
             fc_rollout_service_on_report(ctx->rollout, &m->agents[0]);
+        }
         if (err)
             fc_textf(text, textsize, "report of agent %s: %s", id, fc_strerror(err));
     } else {

@@ -1,6 +1,8 @@
 /* fc_rollout.c: a release rollout's rules (fc_rollout.h), and their table of cases. */
 #include "fc_rollout.h"
 #include "fc_hash.h"
+#include "fc_limits.h"
+#include "fc_msg.h"
 #include "fc_test_check.h"
 
 #include <stdio.h>
@@ -77,6 +79,22 @@ size_t fc_rollout_position(const char *id, const char **ids, size_t n)
     for (size_t i = 0; i < n; i++)
         before += strcmp(ids[i], id) != 0 && s_cmp(fc_rollout_rank(ids[i]), ids[i], mine, id) < 0;
     return before;
+}
+
+void fc_rollout_cut(uint32_t percent, const char *const *ids, size_t n, char *out)
+{
+    size_t k = fc_rollout_share(percent, n);
+    const char *cut = percent >= 100 ? FC_ROLLOUT_CUT_ALL : k ? ids[k - 1] : FC_ROLLOUT_CUT_NONE;
+    snprintf(out, FC_MAX_NAME + 1, "%s", cut);
+}
+
+bool fc_rollout_in_cut(const char *cut, const char *id)
+{
+    if (!strcmp(cut, FC_ROLLOUT_CUT_ALL))
+        return true;
+    if (!strcmp(cut, FC_ROLLOUT_CUT_NONE) || !*cut)
+        return false;
+    return s_cmp(fc_rollout_rank(id), id, fc_rollout_rank(cut), cut) <= 0;
 }
 
 bool fc_rollout_halts(uint32_t halt_percent, size_t members, size_t failed)
@@ -277,6 +295,37 @@ static void s_test_order(void)
     FC_CHECK(fc_rollout_rank("host-001") != fc_rollout_rank("host-002"));
 }
 
+/* A cut drawn over every agent selects, among any subset of them (the agents one relay
+   holds), exactly the members of the whole share: the same set everywhere. */
+static void s_test_cut(void)
+{
+    enum { N = 40 };
+    char names[N][16];
+    const char *all[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "agent-%02d", i);
+        all[i] = names[i];
+    }
+    fc_rollout_order(all, N);
+    char cut[FC_MAX_NAME + 1];
+    uint32_t percents[] = {1, 10, 25, 50, 99};
+    for (size_t p = 0; p < sizeof percents / sizeof *percents; p++) {
+        fc_rollout_cut(percents[p], all, N, cut);
+        size_t k = fc_rollout_share(percents[p], N);
+        FC_CHECK(!strcmp(cut, all[k - 1]));
+        for (int i = 0; i < N; i++)
+            FC_CHECK(fc_rollout_in_cut(cut, all[i]) == ((size_t)i < k));
+        /* An agent the root never heard of is in when it ranks within the cut. */
+        FC_CHECK(fc_rollout_in_cut(cut, "newcomer") ==
+                 (fc_rollout_rank("newcomer") < fc_rollout_rank(cut)));
+    }
+    fc_rollout_cut(100, all, N, cut);
+    FC_CHECK(!strcmp(cut, FC_ROLLOUT_CUT_ALL) && fc_rollout_in_cut(cut, "anyone"));
+    fc_rollout_cut(50, all, 0, cut);
+    FC_CHECK(!strcmp(cut, FC_ROLLOUT_CUT_NONE) && !fc_rollout_in_cut(cut, all[0]));
+    FC_CHECK(!fc_rollout_in_cut("", all[0]));
+}
+
 void fc_rollout_test(bool verbose)
 {
     printf(" * fc_rollout: ");
@@ -285,5 +334,6 @@ void fc_rollout_test(bool verbose)
     s_test_decide(verbose);
     s_test_outcome();
     s_test_order();
+    s_test_cut();
     printf("%sOK\n", verbose ? "\n" : "");
 }

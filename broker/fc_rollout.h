@@ -20,6 +20,12 @@ void fc_rollout_order(const char **ids, size_t n);
 /* How many of ids (n, id itself among them or not) come before id in offer order: id is in
    a wave of share k if this is below k. */
 size_t fc_rollout_position(const char *id, const char **ids, size_t n);
+/* The root's share as a rank cut (docs/PROTOCOL.md 3.16, "Rollouts"), written to out
+   (FC_MAX_NAME + 1 bytes): FC_ROLLOUT_CUT_ALL at percent 100, FC_ROLLOUT_CUT_NONE when the
+   share of n is no one, else the id of its last member; ids (n) are in offer order. */
+void fc_rollout_cut(uint32_t percent, const char *const *ids, size_t n, char *out);
+/* Whether id is within a cut: at or before the cut's id in offer order (rank, then id). */
+bool fc_rollout_in_cut(const char *cut, const char *id);
 /* The halt rule: at least one agent of the current wave failed or rolled back, and they are
    more than halt_percent of its members. */
 bool fc_rollout_halts(uint32_t halt_percent, size_t members, size_t failed);

@@ -8,6 +8,7 @@
 #include "fc_presence.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
+#include "fc_store_rollout_cut.h"
 #include "fc_text.h"
 
 #include <sqlite3.h>
@@ -54,7 +55,8 @@ int fc_store_release_rollout_init(fc_store_t *self)
 {
     if (self->offline_after_s == 0)
         self->offline_after_s = S_OFFLINE_DEFAULT;
-    return fc_store_exec(self, s_schema);
+    int err = fc_store_exec(self, s_schema);
+    return err ? err : fc_store_rollout_cut_init(self);
 }
 
 void fc_store_rollout_set_offline_after(fc_store_t *self, int64_t secs)
@@ -272,15 +274,21 @@ static int s_add_member(fc_store_t *self, const s_rollout_t *r, const char *id, 
     return fc_store_step_done(st);
 }
 
-/* Offers r's current wave: the first share of the online agents in offer order. */
+/* Offers r's current wave: the first share of the online agents in offer order, or at a
+   relay whose upstream states a cut, its online agents within that cut (the root's wave). */
 static int s_offer_wave(fc_store_t *self, const s_rollout_t *r)
 {
     char **ids;
     size_t n;
+    char cut[FC_MAX_NAME + 1];
+    bool has_cut = fc_store_rollout_cut_get(self, r->channel, r->serial, cut);
     int err = s_online(self, r->channel, NULL, &ids, &n);
     if (!err)
         fc_rollout_order((const char **)ids, n);
     size_t k = err ? 0 : fc_rollout_share(r->waves[r->wave - 1], n);
+    if (has_cut)
+        for (k = 0; !err && k < n && fc_rollout_in_cut(cut, ids[k]);)
+            k++;
     for (size_t i = 0; !err && i < k; i++)
         err = s_add_member(self, r, ids[i], 0);
     s_free_ids(ids, n);
@@ -449,6 +457,9 @@ static int64_t s_member_served(fc_store_t *self, const s_rollout_t *r, const cha
 /* Whether id, not offered yet, falls within r's current wave among the online agents now. */
 static bool s_joins(fc_store_t *self, const s_rollout_t *r, const char *id)
 {
+    char cut[FC_MAX_NAME + 1];
+    if (fc_store_rollout_cut_get(self, r->channel, r->serial, cut))
+        return fc_rollout_in_cut(cut, id); /* known upstream or not */
     char **ids;
     size_t n;
     if (s_online(self, r->channel, id, &ids, &n))
@@ -532,6 +543,31 @@ int fc_store_rollout_on_report(fc_store_t *self, const fc_agent_status_t *s)
                                            " AND outcome != ?1");
     if (st) {
         sqlite3_bind_text(st, 1, fc_rollout_outcome_name(outcome), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, r.channel, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)r.serial);
+        sqlite3_bind_text(st, 4, s->id, -1, SQLITE_STATIC);
+    }
+    return fc_store_step_done(st);
+}
+
+int fc_store_rollout_on_relayed(fc_store_t *self, const fc_agent_status_t *s)
+{
+    if (!fc_name_valid(s->channel))
+        return FC_OK;
+    fc_release_info_t info;
+    s_rollout_t r;
+    bool has;
+    if (s_current(self, s->channel, &info, &r, &has) || !has || !s_active(&r))
+        return FC_OK;
+    /* Busy or running the release: the relay served it (it offers members only), so what
+       the agent says from now on is about it. */
+    fc_outcome_t o = fc_rollout_outcome(s->state, s->version, r.version);
+    if (o != FC_OUTCOME_BUSY && o != FC_OUTCOME_HEALTHY)
+        return FC_OK;
+    sqlite3_stmt *st = fc_store_prep(self, "UPDATE rollout_agents SET served = ? WHERE"
+                                           " channel = ? AND serial = ? AND id = ? AND served = 0");
+    if (st) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
         sqlite3_bind_text(st, 2, r.channel, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)r.serial);
         sqlite3_bind_text(st, 4, s->id, -1, SQLITE_STATIC);
@@ -767,6 +803,24 @@ static bool s_is(const char *state, const char *a, const char *b)
     return !strcmp(state, a) || (b && !strcmp(state, b));
 }
 
+/* The cut relays offer r's release within: the one stated upstream, passed on unchanged,
+   else this broker's own share drawn over every online agent it knows (direct or reported
+   through relays), as s_offer_wave draws it. */
+static void s_cut_of(fc_store_t *self, const s_rollout_t *r, char *out)
+{
+    if (fc_store_rollout_cut_get(self, r->channel, r->serial, out))
+        return;
+    char **ids;
+    size_t n;
+    if (s_online(self, r->channel, NULL, &ids, &n)) {
+        out[0] = '\0';
+        return;
+    }
+    fc_rollout_order((const char **)ids, n);
+    fc_rollout_cut(r->waves[r->wave - 1], (const char *const *)ids, n, out);
+    s_free_ids(ids, n);
+}
+
 static int s_status_one(fc_store_t *self, const fc_release_info_t *latest, fc_rollout_info_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -798,6 +852,8 @@ static int s_status_one(fc_store_t *self, const fc_release_info_t *latest, fc_ro
                 s_col(st, 0, out->prev_version, sizeof out->prev_version);
             sqlite3_finalize(st);
         }
+        if (r.state != FC_ROLLOUT_DONE)
+            s_cut_of(self, &r, out->cut);
     }
     bool everyone = !has || r.state == FC_ROLLOUT_DONE;
     sqlite3_stmt *st = fc_store_prep(
@@ -926,18 +982,26 @@ int fc_store_rollout_follow(fc_store_t *self, const fc_rollout_info_t *up, const
     if (up->prev_serial && up->prev_serial != r.prev_serial &&
         fc_store_release_get(self, up->channel, up->prev_serial, NULL, NULL, NULL) == FC_OK)
         want.prev_serial = up->prev_serial;
+    /* The upstream's cut, if it states one, decides who is in; else the share is drawn
+       here over this relay's own agents (an older upstream). */
+    char cut[FC_MAX_NAME + 1];
+    bool had_cut = fc_store_rollout_cut_get(self, r.channel, r.serial, cut);
+    bool new_cut = up->cut[0] && (!had_cut || strcmp(cut, up->cut) != 0);
     bool same = want.prev_serial == r.prev_serial && want.nwaves == r.nwaves &&
                 want.waves[0] == r.waves[0] && want.state == r.state && want.paused == r.paused &&
-                want.halt_percent == r.halt_percent && strcmp(want.reason, r.reason) == 0;
+                want.halt_percent == r.halt_percent && strcmp(want.reason, r.reason) == 0 &&
+                !new_cut;
     if (same)
         return FC_OK;
-    bool wider = want.waves[0] > r.waves[r.wave - 1];
+    bool wider = want.waves[0] > r.waves[r.wave - 1] || new_cut;
     want.wave_started_ms = wider ? s_now_ms() : r.wave_started_ms;
     uint64_t seq_before = self->seq;
     err = fc_store_begin(self);
     if (err)
         return err;
     err = s_save(self, &want, false);
+    if (!err && new_cut)
+        err = fc_store_rollout_cut_set(self, r.channel, r.serial, up->cut);
     /* A wider share is offered and announced, so its agents sync and find it. */
     if (!err && wider && s_active(&want))
         err = s_offer_wave(self, &want);

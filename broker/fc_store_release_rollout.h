@@ -38,6 +38,10 @@ int fc_store_release_for_agent(fc_store_t *self, const char *channel, const char
 /* REPORT from an agent: records what it says about the rollout it was offered. */
 int fc_store_rollout_on_report(fc_store_t *self, const fc_agent_status_t *status);
 
+/* REPORT of a member agent forwarded by a relay (it never syncs here): counts as served
+   from its first report busy with or running the release, so its reports count then. */
+int fc_store_rollout_on_relayed(fc_store_t *self, const fc_agent_status_t *status);
+
 /* One step of the channel's rollout (fc_rollout_decide). *step says what was done; for
    FC_ROLLOUT_NEXT *info and *seq are the release to announce (a new wave is offered). text
    gets the halt reason. Audited ("release.halt", "release.wave", "release.done"). */
@@ -63,8 +67,9 @@ int fc_store_rollout_status(fc_store_t *self, const char *channel, size_t max,
 
 /* A relay (docs/PROTOCOL.md 3.16, "Rollouts"): makes the rollout of the mirrored release
    up->channel/up->serial follow the upstream's (its ROLLOUT_STATUS_REPLY entry up): the
-   upstream's cumulative percent is the relay's current wave (drawn from the relay's own
-   agents by rank, as any wave), the rest a further wave only the upstream moves it to;
+   upstream's cumulative percent is the relay's current wave (the relay's agents within the
+   upstream's cut, up->cut, kept for this rollout; without one, an older upstream, drawn from
+   the relay's own agents by rank), the rest a further wave only the upstream moves it to;
    its state, pause and halt are the upstream's (a halt's reason names upstream). A wider
    share is offered and takes an announcement number: *seq and *info are then the release
    to announce (else *seq 0). FC_ENOTFOUND: the relay holds no rollout of that release;

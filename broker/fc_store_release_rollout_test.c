@@ -7,6 +7,7 @@
 #include "fc_key.h"
 #include "fc_manifest.h"
 #include "fc_store_release_rollout.h"
+#include "fc_store_rollout_cut.h"
 #include "fc_test_check.h"
 
 #include <stdio.h>
@@ -134,6 +135,8 @@ static void s_test_follow(fc_store_t *store, const char *tree, const fc_signkey_
     FC_CHECK(fc_store_rollout_follow(store, &up, "tcp://up:1", &info, &seq) == FC_OK && seq == 0);
     fc_rollout_info_t st = s_status(store, "relayed");
     FC_CHECK(!strcmp(st.state, "WAITING-PROMOTE") && st.percent == 30 && st.offered == 3);
+    /* No cut from upstream (older): drawn here, and stated as this broker's own. */
+    FC_CHECK(!strcmp(st.cut, order[2]));
     for (int i = 0; i < S_AGENTS; i++)
         FC_CHECK(s_offered(store, "relayed", order[i], m, 2) == (i < 3 ? 2 : 1));
     /* Paused upstream: paused here, nobody more offered, nothing announced. */
@@ -165,6 +168,67 @@ static void s_test_follow(fc_store_t *store, const char *tree, const fc_signkey_
     up.percent = 60;
     snprintf(up.state, sizeof up.state, "SIDEWAYS");
     FC_CHECK(fc_store_rollout_follow(store, &up, "tcp://up:1", &info, &seq) == FC_EPROTO);
+    free(m[0].bytes);
+    free(m[1].bytes);
+}
+
+/* With the upstream's cut (the root's wave drawn over every agent it knows), a relay offers
+   the release to exactly its agents within the cut, not its own share of percent; passes the
+   cut on unchanged in its status; offers a moved cut (announced); takes in a newcomer
+   within the cut; and without a cut (an older upstream) draws its own share. */
+static void s_test_follow_cut(fc_store_t *store, const char *tree, const fc_signkey_t *key)
+{
+    s_signed_t m[2];
+    m[0].bytes = s_sign(tree, "cutchan", "1.0", 1, key, &m[0].len);
+    m[1].bytes = s_sign(tree, "cutchan", "2.0", 2, key, &m[1].len);
+    char ids[S_AGENTS][16];
+    const char *order[S_AGENTS];
+    for (int i = 0; i < S_AGENTS; i++) {
+        snprintf(ids[i], sizeof ids[i], "cut-%d", i);
+        order[i] = ids[i];
+        FC_CHECK(fc_store_agent_seen(store, ids[i], "cutchan") == FC_OK);
+    }
+    fc_rollout_order(order, S_AGENTS);
+    s_commit(store, &m[0]);
+    fc_rollout_info_t up;
+    memset(&up, 0, sizeof up);
+    snprintf(up.channel, sizeof up.channel, "cutchan");
+    snprintf(up.version, sizeof up.version, "2.0");
+    snprintf(up.state, sizeof up.state, "WAITING-PROMOTE");
+    up.serial = 2;
+    up.prev_serial = 1;
+    up.percent = 50; /* 5 of these 10, but the root's 50% ends at this relay's second */
+    snprintf(up.cut, sizeof up.cut, "%s", order[1]);
+    FC_CHECK(fc_store_rollout_cut_set(store, "cutchan", 2, "not a cut!") == FC_EINVAL);
+    FC_CHECK(fc_store_rollout_cut_set(store, "cutchan", 2, up.cut) == FC_OK);
+    uint32_t waves[] = {50, 100};
+    FC_CHECK(fc_store_rollout_plan(store, "cutchan", 2, waves, 2, 20, 0, true) == FC_OK);
+    s_commit(store, &m[1]);
+    fc_release_info_t info;
+    uint64_t seq = 0;
+    FC_CHECK(fc_store_rollout_follow(store, &up, "tcp://up:1", &info, &seq) == FC_OK && seq == 0);
+    fc_rollout_info_t st = s_status(store, "cutchan");
+    FC_CHECK(st.offered == 2 && !strcmp(st.cut, order[1]));
+    for (int i = 0; i < S_AGENTS; i++)
+        FC_CHECK(s_offered(store, "cutchan", order[i], m, 2) == (i < 2 ? 2 : 1));
+    /* The root heard of more agents: its cut moves to this relay's seventh, same percent. */
+    snprintf(up.cut, sizeof up.cut, "%s", order[6]);
+    uint64_t before = fc_store_seq(store);
+    FC_CHECK(fc_store_rollout_follow(store, &up, "tcp://up:1", &info, &seq) == FC_OK &&
+             seq == before + 1);
+    st = s_status(store, "cutchan");
+    FC_CHECK(st.offered == 7 && !strcmp(st.cut, order[6]));
+    for (int i = 0; i < S_AGENTS; i++)
+        FC_CHECK(s_offered(store, "cutchan", order[i], m, 2) == (i < 7 ? 2 : 1));
+    /* A newcomer the root never heard of: in if it ranks within the cut. */
+    char fresh[16] = "";
+    for (int i = 0; !fresh[0] && i < 1000; i++) {
+        snprintf(fresh, sizeof fresh, "fresh-%d", i);
+        if (!fc_rollout_in_cut(up.cut, fresh))
+            fresh[0] = '\0';
+    }
+    FC_CHECK(fresh[0] && fc_store_agent_seen(store, fresh, "cutchan") == FC_OK);
+    FC_CHECK(s_offered(store, "cutchan", fresh, m, 2) == 2);
     free(m[0].bytes);
     free(m[1].bytes);
 }
@@ -312,6 +376,7 @@ void fc_store_release_rollout_test(bool verbose)
     free(active);
 
     s_test_follow(store, tree, &key);
+    s_test_follow_cut(store, tree, &key);
 
     fc_store_destroy(&store);
     for (int c = 0; c < 3; c++)

@@ -77,6 +77,7 @@ typedef struct {
 #define S_I64(T, f) {F_I64, offsetof(T, f), 0, -1}
 #define S_BOOL(T, f) {F_BOOL, offsetof(T, f), 0, -1}
 #define S_HASH(T, f) {F_HASH, offsetof(T, f), 0, -1}
+#define S_OPTSTR(T, f) {F_OPTSTR, offsetof(T, f), S_SIZEOF(T, f), -1}
 #define M_STR(f) S_STR(fc_msg_t, f)
 #define M_ROLE(f) {F_ROLE, offsetof(fc_msg_t, f), 0, -1}
 #define M_U64(f) S_U64(fc_msg_t, f)
@@ -133,7 +134,7 @@ static const s_field_t s_audit_fields[] = {
 /* rollout-info = [channel, version, serial, prev_version, prev_serial, state, reason, wave,
    waves, percent, halt_percent, wave_wait_ms, wave_started, agents, offered, installed,
    healthy, failed, rolled_back, downloading, bytes_done, bytes_total, pending, not_offered,
-   offline] */
+   offline, (cut)] */
 #define S_RO(kind, f) kind(fc_rollout_info_t, f)
 static const s_field_t s_rollout_fields[] = {
     S_RO(S_STR, channel),      S_RO(S_STR, version),      S_RO(S_U64, serial),
@@ -144,7 +145,7 @@ static const s_field_t s_rollout_fields[] = {
     S_RO(S_U64, installed),    S_RO(S_U64, healthy),      S_RO(S_U64, failed),
     S_RO(S_U64, rolled_back),  S_RO(S_U64, downloading),  S_RO(S_U64, bytes_done),
     S_RO(S_U64, bytes_total),  S_RO(S_U64, pending),      S_RO(S_U64, not_offered),
-    S_RO(S_U64, offline),      {F_END, 0, 0, -1}};
+    S_RO(S_U64, offline),      S_RO(S_OPTSTR, cut),       {F_END, 0, 0, -1}};
 #undef S_RO
 
 /* Each type's fields after [version, type, req], as docs/PROTOCOL.md lists them (section 3,
@@ -1005,6 +1006,13 @@ static int s_read_scalar(const msgpack_object *o, const s_field_t *f, void *base
     }
 }
 
+/* A rollout entry's cut: not stated, a marker, or an agent id. */
+static bool s_cut_ok(const char *cut)
+{
+    return !cut[0] || !strcmp(cut, FC_ROLLOUT_CUT_ALL) || !strcmp(cut, FC_ROLLOUT_CUT_NONE) ||
+           fc_name_valid(cut);
+}
+
 static int s_read_struct(const msgpack_object *o, const s_field_t *fields, void *base)
 {
     size_t want = s_count(fields, SIZE_MAX);
@@ -1170,7 +1178,9 @@ static int s_decode_top(const msgpack_object *top, size_t frames, zframe_t **dat
         rc = s_blobs_check(self);
     fc_rollout_state_t rs;
     for (size_t i = 0; rc == 0 && type == FC_MSG_ROLLOUT_STATUS_REPLY && i < self->nrollouts; i++)
-        if (self->rollouts[i].state[0] && !fc_rollout_state_from_name(self->rollouts[i].state, &rs))
+        if ((self->rollouts[i].state[0] &&
+             !fc_rollout_state_from_name(self->rollouts[i].state, &rs)) ||
+            !s_cut_ok(self->rollouts[i].cut))
             rc = FC_EPROTO;
     if (rc) {
         fc_msg_destroy(&self);

@@ -191,7 +191,13 @@ typedef struct {
     uint64_t pending;     /* offered, nothing reported yet */
     uint64_t not_offered; /* following the previous release */
     uint64_t offline;     /* not heard for the broker's offline threshold */
+    /* The root's current share as a rank cut (PROTOCOL.md 3.16, "Rollouts"): the id of its
+       last member in offer order, FC_ROLLOUT_CUT_ALL, FC_ROLLOUT_CUT_NONE, or "" (not
+       stated: no rollout under way, or an older broker). Optional on the wire. */
+    char cut[FC_MAX_NAME + 1];
 } fc_rollout_info_t;
+#define FC_ROLLOUT_CUT_ALL "*"  /* every agent is within the share */
+#define FC_ROLLOUT_CUT_NONE "!" /* no agent is (the root knows none yet) */
 
 /* One row of a STATUS_SUMMARY_REPLY. With reason "": how many agents of channel run version
    and last reported state, how many of those are offline, and the bytes done and total of

@@ -219,6 +219,7 @@ fc_msg_t *fc_msg_sample(fc_msg_type_t type)
             r->agents = 10, r->offered = 2, r->installed = 3, r->healthy = 4, r->failed = 5;
             r->rolled_back = 6, r->downloading = 7, r->bytes_done = 8, r->bytes_total = 9;
             r->pending = 11, r->not_offered = UINT64_MAX, r->offline = 13;
+            fc_msg_set_str(r->cut, sizeof r->cut, i ? "" : "agent-7"); /* optional */
         }
         break;
     case FC_MSG_LIST_REPLY:

@@ -469,6 +469,22 @@ static void s_test_rollout_fields(void)
     zmsg_t *msg = fc_msg_encode(m);
     fc_msg_destroy(&m);
     fc_msg_reject(msg, FC_EPROTO);
+    /* A cut that is neither an agent id nor a marker is refused; the markers are not. */
+    m = fc_msg_sample(FC_MSG_ROLLOUT_STATUS_REPLY);
+    fc_msg_set_str(m->rollouts[1].cut, sizeof m->rollouts[1].cut, "not a cut");
+    msg = fc_msg_encode(m);
+    fc_msg_destroy(&m);
+    fc_msg_reject(msg, FC_EPROTO);
+    m = fc_msg_sample(FC_MSG_ROLLOUT_STATUS_REPLY);
+    fc_msg_set_str(m->rollouts[0].cut, sizeof m->rollouts[0].cut, FC_ROLLOUT_CUT_ALL);
+    fc_msg_set_str(m->rollouts[1].cut, sizeof m->rollouts[1].cut, FC_ROLLOUT_CUT_NONE);
+    msg = fc_msg_encode(m);
+    FC_CHECK(msg);
+    fc_msg_t *back = fc_msg_decode(&msg, &err);
+    FC_CHECK(back && !strcmp(back->rollouts[0].cut, FC_ROLLOUT_CUT_ALL) &&
+             !strcmp(back->rollouts[1].cut, FC_ROLLOUT_CUT_NONE));
+    fc_msg_destroy(&back);
+    fc_msg_destroy(&m);
     /* SYNC without an id is the bytes of old (no id: the channel's latest release). */
     m = fc_msg_new(FC_MSG_SYNC);
     m->req = 5;

@@ -20,6 +20,7 @@ PRIVATE = {
     "broker/fc_store_config.c": "fc_store.c",
     "broker/fc_store_rollout.c": "fc_store.c",
     "broker/fc_store_release_rollout.c": "fc_store.c",
+    "broker/fc_store_rollout_cut.c": "fc_store.c",
     "broker/fc_store_trust.c": "fc_store.c",
     "broker/fc_store_object.c": "fc_store.c",
     "broker/fc_store_backfill.c": "fc_store.c",

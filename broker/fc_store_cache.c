@@ -1,6 +1,6 @@
 /* fc_store_cache.c: the store's blobs as a relay sees them (its bounded cache, the pieces of
-   a fetch read before its commit); a private part of fc_store (fc_store_priv.h), next to
-   fc_store_gc.c which removes blobs the same way. */
+   a fetch read before its commit); a private part of fc_store (fc_store_priv.h). Its walk of
+   the blobs is also fc_store_gc.c's. */
 #include "fc_store_cache.h"
 #include "fc_error.h"
 #include "fc_file.h"

@@ -7,6 +7,7 @@
 #include "fc_error.h"
 #include "fc_hash.h"
 #include "fc_manifest.h"
+#include "fc_store_cache.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
 #include "fc_text.h"
@@ -147,51 +148,46 @@ int fc_store_release_prune(fc_store_t *self, const char *channel, uint64_t keep,
     return err;
 }
 
-/* Every complete blob file under blobs/: removed when no release names it, it is not being
-   fetched, and either a removed release named it (freed) or it is older than a day. */
+typedef struct {
+    fc_store_t *store;
+    zhashx_t *keep, *freed;
+    fc_store_busy_fn *busy;
+    void *arg;
+    int64_t now;
+    fc_store_gc_result_t *res;
+} s_collect_t;
+
+/* fc_store_blob_seen_fn: one complete blob, removed when no release names it, it is not
+   being fetched, and either a removed release named it (freed) or it is older than a day. */
+static void s_collect_blob(void *arg, const uint8_t blob[FC_HASH_LEN], uint64_t size, int64_t mtime)
+{
+    (void)size;
+    s_collect_t *c = arg;
+    char hex[2 * FC_HASH_LEN + 1];
+    fc_hash_hex(blob, hex);
+    if (zhashx_lookup(c->keep, hex))
+        return;
+    if (c->busy && c->busy(blob, c->arg)) {
+        c->res->blobs_busy++;
+        return;
+    }
+    bool old = mtime < c->now - FC_STORE_GC_AGE;
+    if (!old && !(c->freed && zhashx_lookup(c->freed, hex)))
+        return;
+    uint64_t bytes = 0;
+    if (fc_store_blob_remove(c->store, blob, &bytes) == FC_OK) {
+        c->res->blobs++;
+        c->res->bytes += bytes;
+    }
+}
+
+/* Every complete blob file under blobs/, walked as the relay's cache walks them. */
 static int s_collect_blobs(fc_store_t *self, zhashx_t *keep, zhashx_t *freed,
                            fc_store_busy_fn *busy, void *arg, int64_t now,
                            fc_store_gc_result_t *res)
 {
-    char top[PATH_MAX];
-    snprintf(top, sizeof top, "%s/blobs", self->dir);
-    DIR *d = opendir(top);
-    if (!d)
-        return FC_OK; /* no blob ever stored */
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (strlen(e->d_name) != 2)
-            continue;
-        char sub[PATH_MAX + 8];
-        snprintf(sub, sizeof sub, "%s/%.2s", top, e->d_name);
-        DIR *s = opendir(sub);
-        struct dirent *f;
-        while (s && (f = readdir(s))) {
-            uint8_t blob[FC_HASH_LEN];
-            if (strlen(f->d_name) != 2 * FC_HASH_LEN ||
-                fc_hex_decode(blob, FC_HASH_LEN, f->d_name) != 0 || zhashx_lookup(keep, f->d_name))
-                continue;
-            if (busy && busy(blob, arg)) {
-                res->blobs_busy++;
-                continue;
-            }
-            char path[PATH_MAX + 80];
-            snprintf(path, sizeof path, "%s/%.64s", sub, f->d_name);
-            struct stat sb;
-            bool old = stat(path, &sb) == 0 && sb.st_mtime < now - FC_STORE_GC_AGE;
-            if (!old && !(freed && zhashx_lookup(freed, f->d_name)))
-                continue;
-            uint64_t bytes = 0;
-            if (fc_store_blob_remove(self, blob, &bytes) == FC_OK) {
-                res->blobs++;
-                res->bytes += bytes;
-            }
-        }
-        if (s)
-            closedir(s);
-    }
-    closedir(d);
-    return FC_OK;
+    s_collect_t c = {self, keep, freed, busy, arg, now, res};
+    return fc_store_blob_scan(self, s_collect_blob, &c);
 }
 
 /* Partial uploads started more than a day ago, and .part files no upload record names that

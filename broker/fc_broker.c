@@ -641,6 +641,11 @@ static void s_on_derive_object(s_broker_t *self, zframe_t *peer, fc_msg_t *m)
         s_error(self, peer, m->req, err,
                 "manifest object %s is not the chunk list of blob %s here: PUT_OBJECT it", hex,
                 bhex);
+    else if (err == FC_ETOOBIG)
+        s_error(self, peer, m->req, err,
+                "blob %s is larger than %u MiB, too large to read on the broker's loop: "
+                "PUT_OBJECT its chunk list",
+                bhex, FC_MAX_DERIVE_BLOB >> 20);
     else if (err)
         s_error(self, peer, m->req, err, "manifest object %s: %s", hex, fc_strerror(err));
     else

@@ -77,9 +77,10 @@ int fc_store_upload_prefixes(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], 
 /* The chunks of a complete blob as the cut that names it puts them (by content, or the fixed
    pieces of before issue 13), read and checked against its name: an owned array of *n in
    *chunks (NULL if none). FC_ENOTFOUND if the blob is not stored complete, FC_EHASH if its
-   content no longer matches its name. Reads the whole blob. */
-int fc_store_blob_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], fc_chunk_t **chunks,
-                         uint32_t *n);
+   content no longer matches its name, FC_ETOOBIG (before reading) if it is larger than max
+   bytes (0: no limit). Reads the whole blob. */
+int fc_store_blob_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t max,
+                         fc_chunk_t **chunks, uint32_t *n);
 
 /* A step of filling the chunk index for blobs stored before it existed (fc_store_backfill). */
 typedef struct {
@@ -309,7 +310,8 @@ int fc_store_object_put(fc_store_t *self, const uint8_t hash[FC_HASH_LEN], const
 /* DERIVE_OBJECT. Stores the chunk list of the complete blob as the object named hash: its
    bytes are built from the blob's own chunks (fc_store_blob_chunks, fc_mchunks_encode) and
    checked against hash as fc_store_object_put checks a received one (FC_EHASH: not this
-   blob's list). FC_ENOTFOUND if the blob is not stored complete. */
+   blob's list). FC_ENOTFOUND if the blob is not stored complete, FC_ETOOBIG if it is larger
+   than FC_MAX_DERIVE_BLOB (the list is then sent whole). */
 int fc_store_object_derive(fc_store_t *self, const uint8_t hash[FC_HASH_LEN],
                            const uint8_t blob[FC_HASH_LEN]);
 /* OBJECTS_QUERY, for one object: whether it is stored intact (its bytes hash to its name: a

@@ -841,8 +841,8 @@ int fc_store_upload_prefixes(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], 
                           nranges, copied);
 }
 
-int fc_store_blob_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], fc_chunk_t **chunks,
-                         uint32_t *n)
+int fc_store_blob_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t max,
+                         fc_chunk_t **chunks, uint32_t *n)
 {
     *chunks = NULL;
     *n = 0;
@@ -858,6 +858,10 @@ int fc_store_blob_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], fc_c
     }
     s_cut_t cut = {0};
     uint64_t size = (uint64_t)sb.st_size;
+    if (max && size > max) {
+        close(fd);
+        return FC_ETOOBIG;
+    }
     int err = s_verify_fd_cut(fd, blob, size, NULL, NULL, &cut);
     uint8_t whole[FC_HASH_LEN];
     if (!err && !cut.hashes) /* named by the fixed pieces of before issue 13 */

@@ -68,7 +68,7 @@ int fc_store_object_derive(fc_store_t *self, const uint8_t hash[FC_HASH_LEN],
 {
     fc_chunk_t *chunks = NULL;
     uint32_t n = 0;
-    int err = fc_store_blob_chunks(self, blob, &chunks, &n);
+    int err = fc_store_blob_chunks(self, blob, FC_MAX_DERIVE_BLOB, &chunks, &n);
     uint8_t *data = NULL;
     size_t len = 0;
     if (!err)

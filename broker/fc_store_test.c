@@ -1192,6 +1192,34 @@ static void s_test_prefixes_derive(fc_store_t *store)
     FC_CHECK(fc_store_object_derive(store, other, idb) == FC_EHASH);
     FC_CHECK(!fc_store_object_held(store, other));
     FC_CHECK(fc_store_object_derive(store, name, ida) == FC_EHASH);
+    /* Past FC_MAX_DERIVE_BLOB: refused before it is read (the broker's loop would read it
+       whole); at the limit: derived. */
+    for (size_t big = FC_MAX_DERIVE_BLOB; big <= FC_MAX_DERIVE_BLOB + 1; big++) {
+        uint8_t *c = s_content(big, 901 + (unsigned)(big - FC_MAX_DERIVE_BLOB));
+        uint8_t idc[FC_HASH_LEN], *clist = NULL;
+        size_t clist_len = 0;
+        s_upload(store, c, big, idc);
+        uint32_t *clens;
+        uint8_t(*chashes)[FC_HASH_LEN];
+        size_t cn = s_cut(c, big, &clens, &chashes);
+        fc_chunk_t *cchunks = calloc(cn, sizeof *cchunks);
+        FC_CHECK(cchunks);
+        for (size_t i = 0; i < cn; i++) {
+            cchunks[i].length = clens[i];
+            memcpy(cchunks[i].hash, chashes[i], FC_HASH_LEN);
+        }
+        FC_CHECK(fc_mchunks_encode(cchunks, (uint32_t)cn, &clist, &clist_len) == FC_OK);
+        uint8_t cname[FC_HASH_LEN];
+        fc_hash_buf(cname, clist, clist_len);
+        int want = big > FC_MAX_DERIVE_BLOB ? FC_ETOOBIG : FC_OK;
+        FC_CHECK(fc_store_object_derive(store, cname, idc) == want);
+        FC_CHECK(fc_store_object_held(store, cname) == (want == FC_OK));
+        free(clist);
+        free(cchunks);
+        free(clens);
+        free(chashes);
+        free(c);
+    }
     free(list);
     free(chunks);
     free(prefixes);

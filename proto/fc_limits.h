@@ -17,6 +17,9 @@
 #define FC_MAX_PAGE (1024u * 1024u)           /* page object bytes */
 #define FC_MAX_CHUNKLIST (8u * 1024u * 1024u) /* chunk list object bytes (= FC_MAX_MANIFEST) */
 #define FC_MAX_OBJECT FC_MAX_CHUNKLIST        /* any object in OBJECT, PUT_OBJECT */
+/* The largest blob whose chunk list a broker derives (DERIVE_OBJECT), reading and hashing it
+   on its loop; a larger one's list, at most 0.06% of it (64 KiB chunks), is sent whole. */
+#define FC_MAX_DERIVE_BLOB (8u * 1024u * 1024u)
 
 /* The fixed chunks publishers cut before issue 13 (last one shorter), which blobs stored
    then are named by; the publisher still uploads in pieces of at most this size. The

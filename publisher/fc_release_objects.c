@@ -93,7 +93,7 @@ static int s_store(fc_client_t *client, const fc_mobj_t *o, bool defer, int time
         }
         if (rc == FC_EPROTO)
             res->old_broker = true; /* it predates DERIVE_OBJECT (one malformed message) */
-        else if (rc != FC_ENOTFOUND && rc != FC_EHASH)
+        else if (rc != FC_ENOTFOUND && rc != FC_EHASH && rc != FC_ETOOBIG)
             return rc; /* the connection, or a refusal that PUT_OBJECT would meet too */
     }
     msg[0] = '\0';

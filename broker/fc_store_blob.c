@@ -443,25 +443,37 @@ static void s_index_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], co
     fc_store_exec(self, "RELEASE chunk_index");
 }
 
+/* A complete blob opened for reading (*fd, caller closes) and its size. FC_ENOTFOUND if it is
+   not stored complete. */
+static int s_open_blob(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], int *fd, uint64_t *size)
+{
+    char path[PATH_MAX];
+    s_blob_path(self, blob, path, sizeof path);
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        return errno == ENOENT ? FC_ENOTFOUND : FC_EIO;
+    struct stat sb;
+    if (fstat(*fd, &sb) != 0) {
+        close(*fd);
+        return FC_EIO;
+    }
+    *size = (uint64_t)sb.st_size;
+    return FC_OK;
+}
+
 int fc_store_blob_index(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *bytes)
 {
     *bytes = 0;
-    char path[PATH_MAX];
-    s_blob_path(self, blob, path, sizeof path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0)
-        return errno == ENOENT ? FC_ENOTFOUND : FC_EIO;
-    if (fstat(fd, &sb) != 0) {
-        close(fd);
-        return FC_EIO;
-    }
+    int fd;
+    uint64_t size;
+    int err = s_open_blob(self, blob, &fd, &size);
+    if (err)
+        return err;
     /* Its content cut is indexed whichever cut names it (a blob stored before issue 13 is
        named by its FC_CHUNK_SIZE pieces): UPLOAD_CHUNKS asks by content-defined chunks, and
        checks each copy against its hash as it reads it. */
     s_cut_t cut = {0};
-    uint64_t size = (uint64_t)sb.st_size;
-    int err = s_verify_fd_cut(fd, blob, size, NULL, NULL, &cut);
+    err = s_verify_fd_cut(fd, blob, size, NULL, NULL, &cut);
     *bytes = size;
     if (!err && !cut.hashes) { /* named by the fixed pieces: cut it by content to index it */
         fc_cdc_t cdc;
@@ -846,23 +858,17 @@ int fc_store_blob_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
 {
     *chunks = NULL;
     *n = 0;
-    char path[PATH_MAX];
-    s_blob_path(self, blob, path, sizeof path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0)
-        return errno == ENOENT ? FC_ENOTFOUND : FC_EIO;
-    if (fstat(fd, &sb) != 0) {
-        close(fd);
-        return FC_EIO;
-    }
+    int fd;
+    uint64_t size;
+    int err = s_open_blob(self, blob, &fd, &size);
+    if (err)
+        return err;
     s_cut_t cut = {0};
-    uint64_t size = (uint64_t)sb.st_size;
     if (max && size > max) {
         close(fd);
         return FC_ETOOBIG;
     }
-    int err = s_verify_fd_cut(fd, blob, size, NULL, NULL, &cut);
+    err = s_verify_fd_cut(fd, blob, size, NULL, NULL, &cut);
     uint8_t whole[FC_HASH_LEN];
     if (!err && !cut.hashes) /* named by the fixed pieces of before issue 13 */
         err = s_hash_cut(fd, size, NULL, NULL, NULL, whole, &cut);

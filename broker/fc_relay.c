@@ -1055,8 +1055,7 @@ static void s_restart(fc_relay_t *self)
     self->keys_busy = false;
     self->keys_again = false;
     self->hello_again = 0;
-    zpoller_remove(self->poller, fc_requester_sock(self->req));
-    zpoller_remove(self->poller, fc_requester_monitor(self->req));
+    fc_requester_poll(self->req, self->poller, false);
     fc_requester_destroy(&self->req);
     int err = FC_OK;
     if (s_connect(self, &err) != FC_OK)
@@ -1189,8 +1188,7 @@ static int s_connect(fc_relay_t *self, int *err)
     self->req = fc_requester_new(self->upstream, &opts, err);
     if (!self->req)
         return *err ? *err : FC_EIO;
-    zpoller_add(self->poller, fc_requester_sock(self->req));
-    zpoller_add(self->poller, fc_requester_monitor(self->req));
+    fc_requester_poll(self->req, self->poller, true);
     /* The upstream records nothing for a relay's HELLO; WELCOME names its announce
        endpoint. */
     fc_msg_t *hello = fc_msg_new(FC_MSG_HELLO);
@@ -1218,8 +1216,7 @@ void fc_relay_destroy(fc_relay_t **self_p)
         if (self->sub)
             zpoller_remove(self->poller, self->sub);
         if (self->req) {
-            zpoller_remove(self->poller, fc_requester_sock(self->req));
-            zpoller_remove(self->poller, fc_requester_monitor(self->req));
+            fc_requester_poll(self->req, self->poller, false);
         }
     }
     zsock_destroy(&self->sub);

@@ -61,8 +61,7 @@ static int s_connect(fc_relay_up_t *self, int *err)
     self->req = fc_requester_new(self->upstream, &opts, err);
     if (!self->req)
         return *err ? *err : FC_EIO;
-    zpoller_add(self->poller, fc_requester_sock(self->req));
-    zpoller_add(self->poller, fc_requester_monitor(self->req));
+    fc_requester_poll(self->req, self->poller, true);
     return FC_OK;
 }
 
@@ -90,8 +89,7 @@ static void s_disconnect(fc_relay_up_t *self)
     self->batch = 0;
     if (!self->req)
         return;
-    zpoller_remove(self->poller, fc_requester_sock(self->req));
-    zpoller_remove(self->poller, fc_requester_monitor(self->req));
+    fc_requester_poll(self->req, self->poller, false);
     fc_requester_destroy(&self->req);
 }
 

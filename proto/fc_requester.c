@@ -152,6 +152,17 @@ zsock_t *fc_requester_monitor(fc_requester_t *self)
     return self->monitor;
 }
 
+void fc_requester_poll(fc_requester_t *self, zpoller_t *poller, bool add)
+{
+    if (add) {
+        zpoller_add(poller, self->dealer);
+        zpoller_add(poller, self->monitor);
+    } else {
+        zpoller_remove(poller, self->dealer);
+        zpoller_remove(poller, self->monitor);
+    }
+}
+
 static ssize_t s_find(const fc_requester_t *self, uint64_t req)
 {
     for (size_t i = 0; i < self->npending; i++)

@@ -74,6 +74,8 @@ zsock_t *fc_requester_sock(fc_requester_t *self);
 /* The monitor's socket to poll for input (borrowed, valid until destroy); when readable,
    call fc_requester_on_monitor. */
 zsock_t *fc_requester_monitor(fc_requester_t *self);
+/* Adds (add true) or removes both sockets to poll, the DEALER and the monitor, to poller. */
+void fc_requester_poll(fc_requester_t *self, zpoller_t *poller, bool add);
 
 /* Sends *req_p (consumed, also on failure) with a fresh request id, which it returns, and
    keeps the encoded copy for re-sends until the reply is matched, the request is forgotten

@@ -1,0 +1,32 @@
+/* fc_db_pg.h: fc_db's PostgreSQL side (fc_db_pg.c, libpq), called by fc_db.c's dispatch
+   when a database is PostgreSQL. Each call has the meaning of its fc_db.h namesake. */
+#ifndef FC_DB_PG_H
+#define FC_DB_PG_H
+
+#include "fc_db.h"
+
+typedef struct fc_db_pg_t fc_db_pg_t;
+typedef struct fc_db_pgstmt_t fc_db_pgstmt_t;
+
+fc_db_pg_t *fc_db_pg_open(const char *conninfo, int *rc, char *text, size_t textsize);
+void fc_db_pg_close(fc_db_pg_t **self_p);
+int fc_db_pg_exec(fc_db_pg_t *self, const char *sql);
+fc_db_pgstmt_t *fc_db_pg_prepare(fc_db_pg_t *self, const char *sql);
+int fc_db_pg_bind_int64(fc_db_pgstmt_t *st, int i, int64_t value);
+int fc_db_pg_bind_text(fc_db_pgstmt_t *st, int i, const char *text, int len);
+int fc_db_pg_bind_blob(fc_db_pgstmt_t *st, int i, const void *data, size_t len);
+int fc_db_pg_bind_null(fc_db_pgstmt_t *st, int i);
+int fc_db_pg_step(fc_db_pgstmt_t *st);
+int64_t fc_db_pg_column_int64(fc_db_pgstmt_t *st, int col);
+const unsigned char *fc_db_pg_column_text(fc_db_pgstmt_t *st, int col);
+const void *fc_db_pg_column_blob(fc_db_pgstmt_t *st, int col);
+int fc_db_pg_column_bytes(fc_db_pgstmt_t *st, int col);
+bool fc_db_pg_column_is_null(fc_db_pgstmt_t *st, int col);
+int fc_db_pg_reset(fc_db_pgstmt_t *st);
+void fc_db_pg_finalize(fc_db_pgstmt_t *st);
+int64_t fc_db_pg_changes(fc_db_pg_t *self);
+const char *fc_db_pg_errmsg(fc_db_pg_t *self);
+int fc_db_pg_errcode(fc_db_pg_t *self);
+bool fc_db_pg_autocommit(fc_db_pg_t *self);
+
+#endif

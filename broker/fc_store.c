@@ -10,8 +10,8 @@
 #include "fc_store_via.h"
 #include "fc_text.h"
 
+#include "fc_db.h"
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,24 +58,21 @@ static const char *s_schema =
 int fc_store_sqlite_error(int rc)
 {
     switch (rc & 0xff) {
-    case SQLITE_FULL:
+    case FC_DB_FULL:
         return FC_ENOSPC;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
+    case FC_DB_CORRUPT:
+    case FC_DB_NOTADB:
         return FC_EPROTO;
-    case SQLITE_NOMEM:
+    case FC_DB_NOMEM:
         return FC_ENOMEM;
     default:
         return FC_EIO;
     }
 }
 
-sqlite3_stmt *fc_store_prep(fc_store_t *self, const char *sql)
+fc_db_stmt_t *fc_store_prep(fc_store_t *self, const char *sql)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return NULL;
-    return st;
+    return fc_db_prepare(self->db, sql);
 }
 
 int fc_store_begin(fc_store_t *self)
@@ -131,30 +128,30 @@ bool fc_store_batch_open(const fc_store_t *self)
 }
 
 /* Runs a statement to completion and finalizes it; returns fc_error_t. */
-int fc_store_step_done(sqlite3_stmt *st)
+int fc_store_step_done(fc_db_stmt_t *st)
 {
     if (!st)
         return FC_EIO;
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? FC_OK : fc_store_sqlite_error(rc);
+    int rc = fc_db_step(st);
+    fc_db_finalize(st);
+    return rc == FC_DB_DONE || rc == FC_DB_ROW ? FC_OK : fc_store_sqlite_error(rc);
 }
 
 bool fc_store_has_row(fc_store_t *self, const char *sql, const uint8_t hash[FC_HASH_LEN])
 {
-    sqlite3_stmt *st = fc_store_prep(self, sql);
+    fc_db_stmt_t *st = fc_store_prep(self, sql);
     if (!st)
         return false;
-    sqlite3_bind_blob(st, 1, hash, FC_HASH_LEN, SQLITE_STATIC);
-    bool found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    fc_db_bind_blob(st, 1, hash, FC_HASH_LEN);
+    bool found = fc_db_step(st) == FC_DB_ROW;
+    fc_db_finalize(st);
     return found;
 }
 
 int fc_store_exec(fc_store_t *self, const char *sql)
 {
-    int rc = sqlite3_exec(self->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? FC_OK : fc_store_sqlite_error(rc);
+    int rc = fc_db_exec(self->db, sql);
+    return rc == FC_DB_OK ? FC_OK : fc_store_sqlite_error(rc);
 }
 
 /* Chunk commits must survive power loss before they are acknowledged; agent status
@@ -169,28 +166,28 @@ void fc_store_sync(fc_store_t *self, bool full)
     }
 }
 
-const char *fc_store_col(sqlite3_stmt *st, int col)
+const char *fc_store_col(fc_db_stmt_t *st, int col)
 {
-    const char *s = (const char *)sqlite3_column_text(st, col);
+    const char *s = (const char *)fc_db_column_text(st, col);
     return s ? s : "";
 }
 
-static void s_col_str(sqlite3_stmt *st, int col, char *out, size_t outsize)
+static void s_col_str(fc_db_stmt_t *st, int col, char *out, size_t outsize)
 {
     fc_msg_set_str(out, outsize, fc_store_col(st, col));
 }
 
-int fc_store_rows(sqlite3_stmt *st, size_t max, size_t elem, fc_store_row_fn *row, void *arg,
+int fc_store_rows(fc_db_stmt_t *st, size_t max, size_t elem, fc_store_row_fn *row, void *arg,
                   void **rows, size_t *n)
 {
     *rows = NULL;
     *n = 0;
     size_t cap = 0;
-    int rc = SQLITE_DONE;
-    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int rc = FC_DB_DONE;
+    while (*n < max && (rc = fc_db_step(st)) == FC_DB_ROW) {
         void *bigger = fc_grow(*rows, *n, &cap, elem);
         if (!bigger) {
-            rc = SQLITE_NOMEM;
+            rc = FC_DB_NOMEM;
             break;
         }
         *rows = bigger;
@@ -199,8 +196,8 @@ int fc_store_rows(sqlite3_stmt *st, size_t max, size_t elem, fc_store_row_fn *ro
         if (row(st, entry, arg))
             (*n)++;
     }
-    sqlite3_finalize(st);
-    if (*n < max && rc != SQLITE_DONE) {
+    fc_db_finalize(st);
+    if (*n < max && rc != FC_DB_DONE) {
         free(*rows);
         *rows = NULL;
         *n = 0;
@@ -211,38 +208,45 @@ int fc_store_rows(sqlite3_stmt *st, size_t max, size_t elem, fc_store_row_fn *ro
 
 /* --- open / close ----------------------------------------------------------------------- */
 
+/* The database as messages name it: a SQLite file's path; never a PostgreSQL connection
+   string, which may hold a password. */
+static const char *s_db_name(const fc_store_t *self)
+{
+    return fc_db_where_is_pg(self->db_path) ? "(PostgreSQL)" : self->db_path;
+}
+
 static int s_open_db(fc_store_t *self, char *text, size_t textsize)
 {
-    int rc =
-        sqlite3_open_v2(self->db_path, &self->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        fc_textf(text, textsize, "cannot open database %s: %s", self->db_path,
-                 self->db ? sqlite3_errmsg(self->db) : sqlite3_errstr(rc));
+    int rc = FC_DB_OK;
+    char why[FC_MAX_TEXT];
+    self->db = fc_db_open(self->db_path, &rc, why, sizeof why);
+    if (!self->db) {
+        fc_textf(text, textsize, "cannot open database %s: %s", s_db_name(self), why);
         return fc_store_sqlite_error(rc);
     }
-    sqlite3_busy_timeout(self->db, 5000);
-    /* journal_mode is the first statement that reads the file: a corrupt or foreign file
-       fails here (SQLITE_NOTADB). */
-    sqlite3_stmt *st = fc_store_prep(self, "PRAGMA journal_mode=WAL");
-    rc = st ? sqlite3_step(st) : sqlite3_errcode(self->db);
-    bool wal = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
-    sqlite3_finalize(st);
-    if (!wal) {
-        rc = sqlite3_errcode(self->db);
-        fc_textf(text, textsize,
-                 "database %s is unusable (corrupt or not a fleetcast database?): %s",
-                 self->db_path, sqlite3_errmsg(self->db));
-        return rc == SQLITE_OK ? FC_EIO : fc_store_sqlite_error(rc);
+    if (!fc_db_is_pg(self->db)) {
+        /* journal_mode is the first statement that reads the file: a corrupt or foreign
+           file fails here (FC_DB_NOTADB). */
+        fc_db_stmt_t *st = fc_store_prep(self, "PRAGMA journal_mode=WAL");
+        rc = st ? fc_db_step(st) : fc_db_errcode(self->db);
+        bool wal = rc == FC_DB_ROW && strcmp((const char *)fc_db_column_text(st, 0), "wal") == 0;
+        fc_db_finalize(st);
+        if (!wal) {
+            rc = fc_db_errcode(self->db);
+            fc_textf(text, textsize,
+                     "database %s is unusable (corrupt or not a fleetcast database?): %s",
+                     self->db_path, fc_db_errmsg(self->db));
+            return rc == FC_DB_OK ? FC_EIO : fc_store_sqlite_error(rc);
+        }
     }
     fc_store_exec(self, "PRAGMA synchronous=FULL");
     self->sync_full = true;
 
-    st = fc_store_prep(self, "PRAGMA user_version");
-    int version = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_finalize(st);
+    fc_db_stmt_t *st = fc_store_prep(self, "PRAGMA user_version");
+    int version = st && fc_db_step(st) == FC_DB_ROW ? fc_db_column_int(st, 0) : -1;
+    fc_db_finalize(st);
     if (version < 0 || version > FC_STORE_SCHEMA) {
-        fc_textf(text, textsize, "database %s has an unknown schema version %d", self->db_path,
+        fc_textf(text, textsize, "database %s has an unknown schema version %d", s_db_name(self),
                  version);
         return FC_EPROTO;
     }
@@ -268,21 +272,21 @@ static int s_open_db(fc_store_t *self, char *text, size_t textsize)
     if (!err)
         err = fc_store_exec(self, "COMMIT");
     if (err) {
-        fc_textf(text, textsize, "cannot initialise database %s: %s", self->db_path,
-                 err == FC_EPROTO && sqlite3_errcode(self->db) == SQLITE_OK
+        fc_textf(text, textsize, "cannot initialise database %s: %s", s_db_name(self),
+                 err == FC_EPROTO && fc_db_errcode(self->db) == FC_DB_OK
                      ? "its config tables come from a newer fleetcast-broker"
-                     : sqlite3_errmsg(self->db));
+                     : fc_db_errmsg(self->db));
         fc_store_exec(self, "ROLLBACK");
         return err;
     }
     st = fc_store_prep(self, "SELECT value FROM meta WHERE key = 'seq'");
-    if (!st || sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+    if (!st || fc_db_step(st) != FC_DB_ROW) {
+        fc_db_finalize(st);
         fc_textf(text, textsize, "database %s: cannot read the sequence number", self->db_path);
         return FC_EIO;
     }
-    self->seq = (uint64_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    self->seq = (uint64_t)fc_db_column_int64(st, 0);
+    fc_db_finalize(st);
     err = fc_store_agent_keys_load(self);
     if (err)
         fc_textf(text, textsize, "database %s: cannot read the agent keys", self->db_path);
@@ -290,6 +294,11 @@ static int s_open_db(fc_store_t *self, char *text, size_t textsize)
 }
 
 fc_store_t *fc_store_new(const char *dir, int *err, char *text, size_t textsize)
+{
+    return fc_store_new_db(dir, NULL, err, text, textsize);
+}
+
+fc_store_t *fc_store_new_db(const char *dir, const char *db, int *err, char *text, size_t textsize)
 {
     int dummy;
     if (!err)
@@ -316,13 +325,14 @@ fc_store_t *fc_store_new(const char *dir, int *err, char *text, size_t textsize)
         self->fds[i].fd = -1;
     self->dir = strdup(dir);
     size_t pathlen = strlen(dir) + sizeof "/fleetcast.db";
-    self->db_path = malloc(pathlen);
+    self->db_path = db ? strdup(db) : malloc(pathlen);
     if (!self->dir || !self->db_path) {
         *err = FC_ENOMEM;
         fc_store_destroy(&self);
         return NULL;
     }
-    snprintf(self->db_path, pathlen, "%s/fleetcast.db", dir);
+    if (!db)
+        snprintf(self->db_path, pathlen, "%s/fleetcast.db", dir);
     const char *subdirs[] = {"blobs", "incoming"};
     for (size_t i = 0; i < 2; i++) {
         char path[PATH_MAX];
@@ -354,8 +364,7 @@ void fc_store_destroy(fc_store_t **self_p)
         close(self->pending[i].fd);
     free(self->pending);
     zhashx_destroy(&self->agent_keys);
-    if (self->db)
-        sqlite3_close_v2(self->db);
+    fc_db_close(&self->db);
     free(self->db_path);
     free(self->dir);
     free(self);
@@ -378,16 +387,16 @@ static void s_info_from_manifest(fc_release_info_t *info, const fc_manifest_t *m
 
 #define S_RELEASE_COLS "channel, version, serial, size, files, created, mandatory"
 
-static void s_info_from_row(fc_release_info_t *info, sqlite3_stmt *st)
+static void s_info_from_row(fc_release_info_t *info, fc_db_stmt_t *st)
 {
     memset(info, 0, sizeof *info);
     s_col_str(st, 0, info->channel, sizeof info->channel);
     s_col_str(st, 1, info->version, sizeof info->version);
-    info->serial = (uint64_t)sqlite3_column_int64(st, 2);
-    info->size = (uint64_t)sqlite3_column_int64(st, 3);
-    info->files = (uint64_t)sqlite3_column_int64(st, 4);
-    info->created = sqlite3_column_int64(st, 5);
-    info->mandatory = sqlite3_column_int(st, 6) != 0;
+    info->serial = (uint64_t)fc_db_column_int64(st, 2);
+    info->size = (uint64_t)fc_db_column_int64(st, 3);
+    info->files = (uint64_t)fc_db_column_int64(st, 4);
+    info->created = fc_db_column_int64(st, 5);
+    info->mandatory = fc_db_column_int(st, 6) != 0;
 }
 
 /* Checks every file's blob is stored; FC_EMISSING naming the first that is not. */
@@ -412,29 +421,29 @@ static int s_check_blobs(fc_store_t *self, const fc_manifest_t *m, char *text, s
 static int s_insert_release(fc_store_t *self, const fc_manifest_t *m, const uint8_t *bytes,
                             size_t len, uint64_t seq)
 {
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "INSERT INTO releases (channel, serial, version, product,"
                             " manifest, size, files, created, mandatory, seq, committed)"
                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (st) {
-        sqlite3_bind_text(st, 1, m->channel, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)m->serial);
-        sqlite3_bind_text(st, 3, m->version, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, m->product, -1, SQLITE_STATIC);
-        sqlite3_bind_blob64(st, 5, bytes, len, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 6, (sqlite3_int64)fc_manifest_total_size(m));
-        sqlite3_bind_int64(st, 7, (sqlite3_int64)m->nfiles);
-        sqlite3_bind_int64(st, 8, m->created);
-        sqlite3_bind_int(st, 9, m->mandatory ? 1 : 0);
-        sqlite3_bind_int64(st, 10, (sqlite3_int64)seq);
-        sqlite3_bind_int64(st, 11, (sqlite3_int64)time(NULL));
+        fc_db_bind_text(st, 1, m->channel, -1);
+        fc_db_bind_int64(st, 2, (int64_t)m->serial);
+        fc_db_bind_text(st, 3, m->version, -1);
+        fc_db_bind_text(st, 4, m->product, -1);
+        fc_db_bind_blob(st, 5, bytes, len);
+        fc_db_bind_int64(st, 6, (int64_t)fc_manifest_total_size(m));
+        fc_db_bind_int64(st, 7, (int64_t)m->nfiles);
+        fc_db_bind_int64(st, 8, m->created);
+        fc_db_bind_int(st, 9, m->mandatory ? 1 : 0);
+        fc_db_bind_int64(st, 10, (int64_t)seq);
+        fc_db_bind_int64(st, 11, (int64_t)time(NULL));
     }
     int err = fc_store_step_done(st);
     if (err)
         return err;
     st = fc_store_prep(self, "UPDATE meta SET value = ? WHERE key = 'seq'");
     if (st)
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+        fc_db_bind_int64(st, 1, (int64_t)seq);
     return fc_store_step_done(st);
 }
 
@@ -482,18 +491,18 @@ static int s_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
         return err;
     }
     uint64_t prev = 0; /* the channel's latest before this one */
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT serial, manifest FROM releases WHERE channel = ?"
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT serial, manifest FROM releases WHERE channel = ?"
                                            " ORDER BY serial DESC LIMIT 1");
     if (!st)
         err = FC_EIO;
     else {
-        sqlite3_bind_text(st, 1, m->channel, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            uint64_t latest = (uint64_t)sqlite3_column_int64(st, 0);
+        fc_db_bind_text(st, 1, m->channel, -1);
+        int rc = fc_db_step(st);
+        if (rc == FC_DB_ROW) {
+            uint64_t latest = (uint64_t)fc_db_column_int64(st, 0);
             prev = latest;
-            const void *old = sqlite3_column_blob(st, 1);
-            size_t oldlen = (size_t)sqlite3_column_bytes(st, 1);
+            const void *old = fc_db_column_blob(st, 1);
+            size_t oldlen = (size_t)fc_db_column_bytes(st, 1);
             if (m->serial == latest && oldlen == len && memcmp(old, manifest, len) == 0)
                 err = -1; /* identical re-commit: nothing to store or announce */
             else if (m->serial <= latest) {
@@ -501,9 +510,9 @@ static int s_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
                          (unsigned long long)m->serial, m->channel, (unsigned long long)latest);
                 err = FC_ESERIAL;
             }
-        } else if (rc != SQLITE_DONE)
+        } else if (rc != FC_DB_DONE)
             err = fc_store_sqlite_error(rc);
-        sqlite3_finalize(st);
+        fc_db_finalize(st);
     }
     if (err == 0) {
         err = s_insert_release(self, m, manifest, len, self->seq + 1);
@@ -514,7 +523,7 @@ static int s_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
         if (!err)
             *seq = ++self->seq;
         else
-            fc_textf(text, textsize, "cannot store the release: %s", sqlite3_errmsg(self->db));
+            fc_textf(text, textsize, "cannot store the release: %s", fc_db_errmsg(self->db));
     }
     if (err)
         fc_store_exec(self, "ROLLBACK");
@@ -547,36 +556,34 @@ int fc_store_latest(fc_store_t *self, const char *channel, fc_release_info_t *in
 int fc_store_release_get(fc_store_t *self, const char *channel, uint64_t serial,
                          fc_release_info_t *info, uint8_t **manifest, size_t *len)
 {
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT " S_RELEASE_COLS ", manifest FROM releases"
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT " S_RELEASE_COLS ", manifest FROM releases"
                                            " WHERE channel = ?1 AND (?2 = 0 OR serial = ?2)"
                                            " ORDER BY serial DESC LIMIT 1");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_text(st, 1, channel ? channel : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)(serial > INT64_MAX ? INT64_MAX : serial));
-    int rc = sqlite3_step(st);
-    int err = rc == SQLITE_ROW    ? FC_OK
-              : rc == SQLITE_DONE ? FC_ENOTFOUND
-                                  : fc_store_sqlite_error(rc);
+    fc_db_bind_text(st, 1, channel ? channel : "", -1);
+    fc_db_bind_int64(st, 2, (int64_t)(serial > INT64_MAX ? INT64_MAX : serial));
+    int rc = fc_db_step(st);
+    int err = rc == FC_DB_ROW ? FC_OK : rc == FC_DB_DONE ? FC_ENOTFOUND : fc_store_sqlite_error(rc);
     if (!err && info)
         s_info_from_row(info, st);
     if (!err && manifest) {
-        size_t n = (size_t)sqlite3_column_bytes(st, 7);
+        size_t n = (size_t)fc_db_column_bytes(st, 7);
         *manifest = malloc(n ? n : 1);
         if (!*manifest)
             err = FC_ENOMEM;
         else {
             if (n)
-                memcpy(*manifest, sqlite3_column_blob(st, 7), n);
+                memcpy(*manifest, fc_db_column_blob(st, 7), n);
             *len = n;
         }
     }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     return err;
 }
 
 /* fc_store_row_fn: a row of S_RELEASE_COLS. */
-static bool s_release_row(sqlite3_stmt *st, void *entry, void *arg)
+static bool s_release_row(fc_db_stmt_t *st, void *entry, void *arg)
 {
     (void)arg;
     s_info_from_row((fc_release_info_t *)entry, st);
@@ -584,7 +591,7 @@ static bool s_release_row(sqlite3_stmt *st, void *entry, void *arg)
 }
 
 /* Collects rows of S_RELEASE_COLS into a malloc'd array. */
-static int s_collect_releases(sqlite3_stmt *st, size_t max, fc_release_info_t **list, size_t *n)
+static int s_collect_releases(fc_db_stmt_t *st, size_t max, fc_release_info_t **list, size_t *n)
 {
     void *rows = NULL;
     int err = fc_store_rows(st, max, sizeof **list, s_release_row, NULL, &rows, n);
@@ -596,16 +603,16 @@ int fc_store_list(fc_store_t *self, const char *channel, size_t max, fc_release_
                   size_t *n)
 {
     bool all = !channel || !*channel;
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, all ? "SELECT " S_RELEASE_COLS " FROM releases"
                                   " ORDER BY seq DESC, id DESC LIMIT ?"
                                 : "SELECT " S_RELEASE_COLS " FROM releases"
                                   " WHERE channel = ?2 ORDER BY seq DESC, id DESC LIMIT ?1");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+    fc_db_bind_int64(st, 1, (int64_t)max);
     if (!all)
-        sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
+        fc_db_bind_text(st, 2, channel, -1);
     return s_collect_releases(st, max, list, n);
 }
 
@@ -619,17 +626,17 @@ int fc_store_list_page(fc_store_t *self, const char *channel, uint64_t before, u
     *last = *last_id = 0;
     /* By (seq, id): the schema does not make seq unique, the row id is, so a page never
        ends between two releases of one sequence number and skips or repeats one. */
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT " S_RELEASE_COLS " FROM releases"
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT " S_RELEASE_COLS " FROM releases"
                                            " WHERE (?2 = '' OR channel = ?2)"
                                            " AND (?3 = 0 OR seq < ?3 OR (seq = ?3 AND id < ?4))"
                                            " ORDER BY seq DESC, id DESC LIMIT ?1");
     if (!st)
         return FC_EIO;
     /* One more than asked: whether it exists says whether more follow. */
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)max + 1);
-    sqlite3_bind_text(st, 2, channel ? channel : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)(before > INT64_MAX ? INT64_MAX : before));
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)(before_id > INT64_MAX ? INT64_MAX : before_id));
+    fc_db_bind_int64(st, 1, (int64_t)max + 1);
+    fc_db_bind_text(st, 2, channel ? channel : "", -1);
+    fc_db_bind_int64(st, 3, (int64_t)(before > INT64_MAX ? INT64_MAX : before));
+    fc_db_bind_int64(st, 4, (int64_t)(before_id > INT64_MAX ? INT64_MAX : before_id));
     int err = s_collect_releases(st, max + 1, list, n);
     if (err || *n == 0)
         return err;
@@ -643,14 +650,14 @@ int fc_store_list_page(fc_store_t *self, const char *channel, uint64_t before, u
         err = FC_EIO;
     else {
         const fc_release_info_t *r = &(*list)[*n - 1];
-        sqlite3_bind_text(st, 1, r->channel, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)r->serial);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            *last = (uint64_t)sqlite3_column_int64(st, 0);
-            *last_id = (uint64_t)sqlite3_column_int64(st, 1);
+        fc_db_bind_text(st, 1, r->channel, -1);
+        fc_db_bind_int64(st, 2, (int64_t)r->serial);
+        if (fc_db_step(st) == FC_DB_ROW) {
+            *last = (uint64_t)fc_db_column_int64(st, 0);
+            *last_id = (uint64_t)fc_db_column_int64(st, 1);
         } else
             err = FC_EIO;
-        sqlite3_finalize(st);
+        fc_db_finalize(st);
     }
     if (err) {
         free(*list);
@@ -662,13 +669,13 @@ int fc_store_list_page(fc_store_t *self, const char *channel, uint64_t before, u
 
 int fc_store_latest_all(fc_store_t *self, size_t max, fc_release_info_t **list, size_t *n)
 {
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "SELECT " S_RELEASE_COLS " FROM releases r WHERE serial ="
                             " (SELECT max(serial) FROM releases WHERE channel = r.channel)"
                             " ORDER BY channel LIMIT ?");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+    fc_db_bind_int64(st, 1, (int64_t)max);
     return s_collect_releases(st, max, list, n);
 }
 
@@ -679,19 +686,19 @@ int fc_store_agent_report(fc_store_t *self, const fc_agent_status_t *s)
     if (!fc_name_valid(s->id) || (*s->channel && !fc_name_valid(s->channel)))
         return FC_EINVAL;
     fc_store_sync(self, false);
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "INSERT OR REPLACE INTO agents (id, channel, version, state,"
                             " message, done, total, last_seen)"
                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     if (st) {
-        sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, s->channel, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, s->version, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, s->state, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, s->message, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 6, (sqlite3_int64)s->done);
-        sqlite3_bind_int64(st, 7, (sqlite3_int64)s->total);
-        sqlite3_bind_int64(st, 8, (sqlite3_int64)time(NULL));
+        fc_db_bind_text(st, 1, s->id, -1);
+        fc_db_bind_text(st, 2, s->channel, -1);
+        fc_db_bind_text(st, 3, s->version, -1);
+        fc_db_bind_text(st, 4, s->state, -1);
+        fc_db_bind_text(st, 5, s->message, -1);
+        fc_db_bind_int64(st, 6, (int64_t)s->done);
+        fc_db_bind_int64(st, 7, (int64_t)s->total);
+        fc_db_bind_int64(st, 8, (int64_t)time(NULL));
     }
     return fc_store_step_done(st);
 }
@@ -701,22 +708,22 @@ int fc_store_agent_seen(fc_store_t *self, const char *id, const char *channel)
     if (!id || !fc_name_valid(id) || !channel || (*channel && !fc_name_valid(channel)))
         return FC_EINVAL;
     fc_store_sync(self, false);
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "INSERT INTO agents (id, channel, version, state, message,"
                             " done, total, last_seen) VALUES (?1, ?2, '', 'unknown', '',"
                             " 0, 0, ?3) ON CONFLICT (id) DO UPDATE SET"
                             " channel = ?2, last_seen = ?3");
     if (st) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+        fc_db_bind_text(st, 1, id, -1);
+        fc_db_bind_text(st, 2, channel, -1);
+        fc_db_bind_int64(st, 3, (int64_t)time(NULL));
     }
     int err = fc_store_step_done(st);
     return err ? err : fc_store_agent_known_mark(self, id);
 }
 
 /* fc_store_row_fn: a row of the agents table. */
-static bool s_agent_row(sqlite3_stmt *st, void *entry, void *arg)
+static bool s_agent_row(fc_db_stmt_t *st, void *entry, void *arg)
 {
     (void)arg;
     fc_agent_status_t *a = (fc_agent_status_t *)entry;
@@ -725,9 +732,9 @@ static bool s_agent_row(sqlite3_stmt *st, void *entry, void *arg)
     s_col_str(st, 2, a->version, sizeof a->version);
     s_col_str(st, 3, a->state, sizeof a->state);
     s_col_str(st, 4, a->message, sizeof a->message);
-    a->done = (uint64_t)sqlite3_column_int64(st, 5);
-    a->total = (uint64_t)sqlite3_column_int64(st, 6);
-    a->last_seen = sqlite3_column_int64(st, 7);
+    a->done = (uint64_t)fc_db_column_int64(st, 5);
+    a->total = (uint64_t)fc_db_column_int64(st, 6);
+    a->last_seen = fc_db_column_int64(st, 7);
     return true;
 }
 
@@ -747,7 +754,7 @@ int fc_store_agents_page(fc_store_t *self, const char *channel, const char *afte
     *more = false;
     /* By id, after the cursor: agents arriving during a paged read land before or after it
        and never shift the ones already read into the next page (no duplicate, no skip). */
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "SELECT id, channel, version, state, message, done, total, last_seen"
                             " FROM agents WHERE id > ?2 AND (?3 = '' OR channel = ?3)"
                             " AND (?4 = '' OR (?4 = 'offline' AND last_seen < ?5)"
@@ -755,11 +762,11 @@ int fc_store_agents_page(fc_store_t *self, const char *channel, const char *afte
     if (!st)
         return FC_EIO;
     /* One more than asked: whether it exists says whether more follow. */
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)max + 1);
-    sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, channel ? channel : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, state ? state : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, online_since);
+    fc_db_bind_int64(st, 1, (int64_t)max + 1);
+    fc_db_bind_text(st, 2, after ? after : "", -1);
+    fc_db_bind_text(st, 3, channel ? channel : "", -1);
+    fc_db_bind_text(st, 4, state ? state : "", -1);
+    fc_db_bind_int64(st, 5, online_since);
     void *rows = NULL;
     int err = fc_store_rows(st, max + 1, sizeof **list, s_agent_row, NULL, &rows, n);
     if (!err && *n > max) {
@@ -780,9 +787,9 @@ uint64_t fc_store_seq(fc_store_t *self)
 int fc_store_next_seq(fc_store_t *self, uint64_t *seq)
 {
     fc_store_sync(self, true);
-    sqlite3_stmt *st = fc_store_prep(self, "UPDATE meta SET value = ? WHERE key = 'seq'");
+    fc_db_stmt_t *st = fc_store_prep(self, "UPDATE meta SET value = ? WHERE key = 'seq'");
     if (st)
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)(self->seq + 1));
+        fc_db_bind_int64(st, 1, (int64_t)(self->seq + 1));
     int err = fc_store_step_done(st);
     if (!err)
         *seq = ++self->seq;
@@ -791,11 +798,11 @@ int fc_store_next_seq(fc_store_t *self, uint64_t *seq)
 
 int fc_store_check(fc_store_t *self)
 {
-    sqlite3_stmt *st = fc_store_prep(self, "PRAGMA integrity_check");
+    fc_db_stmt_t *st = fc_store_prep(self, "PRAGMA integrity_check");
     if (!st)
         return FC_EIO;
-    bool ok = sqlite3_step(st) == SQLITE_ROW &&
-              strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
-    sqlite3_finalize(st);
+    bool ok =
+        fc_db_step(st) == FC_DB_ROW && strcmp((const char *)fc_db_column_text(st, 0), "ok") == 0;
+    fc_db_finalize(st);
     return ok ? FC_OK : FC_EPROTO;
 }

@@ -23,6 +23,10 @@ typedef struct fc_store_t fc_store_t;
    set (FC_EIO, FC_ENOSPC, FC_EPROTO for a corrupt or foreign database) and, if text is
    non-NULL, a one-line explanation naming the failing path. */
 fc_store_t *fc_store_new(const char *dir, int *err, char *text, size_t textsize);
+/* fc_store_new with the database at db instead of DIR/fleetcast.db: a SQLite path, or a
+   PostgreSQL connection string (postgresql://..., see fc_db_open); blobs and uploads stay
+   under dir. NULL db: DIR/fleetcast.db. */
+fc_store_t *fc_store_new_db(const char *dir, const char *db, int *err, char *text, size_t textsize);
 /* Closes the database and every cached file descriptor; nulls *self_p; safe on NULL. */
 void fc_store_destroy(fc_store_t **self_p);
 

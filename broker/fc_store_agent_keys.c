@@ -8,7 +8,7 @@
 #include "fc_store_priv.h"
 #include "fc_text.h"
 
-#include <sqlite3.h>
+#include "fc_db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +39,7 @@ static void s_key_free(void **key_p)
 static zhashx_t *s_cache_read(fc_store_t *self, int *err)
 {
     zhashx_t *cache = zhashx_new();
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         cache ? fc_store_prep(self, "SELECT agent_id, pubkey FROM agent_keys") : NULL;
     if (!st) {
         zhashx_destroy(&cache);
@@ -49,14 +49,14 @@ static zhashx_t *s_cache_read(fc_store_t *self, int *err)
     zhashx_set_destructor(cache, s_key_free);
     zhashx_set_duplicator(cache, s_key_dup);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-        const char *key = (const char *)sqlite3_column_text(st, 1);
+    while ((rc = fc_db_step(st)) == FC_DB_ROW) {
+        const char *id = (const char *)fc_db_column_text(st, 0);
+        const char *key = (const char *)fc_db_column_text(st, 1);
         if (id && key)
             zhashx_update(cache, id, (void *)key);
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    fc_db_finalize(st);
+    if (rc != FC_DB_DONE) {
         zhashx_destroy(&cache);
         *err = fc_store_sqlite_error(rc);
         return NULL;
@@ -99,20 +99,20 @@ static int s_bind(fc_store_t *self, const char *id, const char *key, const char 
     int err = fc_store_begin(self);
     if (err)
         return err;
-    sqlite3_stmt *st = fc_store_prep(
+    fc_db_stmt_t *st = fc_store_prep(
         self, *previous ? "UPDATE agent_keys SET pubkey = ?2, first_seen = ?3"
                           " WHERE agent_id = ?1 AND pubkey = ?4"
                         : "INSERT OR IGNORE INTO agent_keys (agent_id, pubkey, first_seen)"
                           " VALUES (?1, ?2, ?3)");
     if (st) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+        fc_db_bind_text(st, 1, id, -1);
+        fc_db_bind_text(st, 2, key, -1);
+        fc_db_bind_int64(st, 3, (int64_t)time(NULL));
         if (*previous)
-            sqlite3_bind_text(st, 4, previous, -1, SQLITE_STATIC);
+            fc_db_bind_text(st, 4, previous, -1);
     }
     err = fc_store_step_done(st);
-    if (!err && sqlite3_changes(self->db) != 1)
+    if (!err && fc_db_changes(self->db) != 1)
         err = FC_EPERM; /* the table names another key than the cache did */
     if (!err)
         err =

@@ -7,7 +7,7 @@
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
 
-#include <sqlite3.h>
+#include "fc_db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,31 +17,31 @@ int fc_store_audit_add(fc_store_t *self, const char *who, const char *action, co
                        const char *result)
 {
     /* Inside a caller's transaction this only joins it; on its own it commits durably. */
-    if (sqlite3_get_autocommit(self->db))
+    if (fc_db_autocommit(self->db))
         fc_store_sync(self, true);
-    sqlite3_stmt *st = fc_store_prep(self, "INSERT INTO audit (time, who, action, detail, result)"
+    fc_db_stmt_t *st = fc_store_prep(self, "INSERT INTO audit (time, who, action, detail, result)"
                                            " VALUES (?, substr(?, 1, ?), substr(?, 1, ?),"
                                            " substr(?, 1, ?), substr(?, 1, ?))");
     if (st) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-        sqlite3_bind_text(st, 2, who ? who : "", -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 3, FC_MAX_NAME);
-        sqlite3_bind_text(st, 4, action ? action : "", -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 5, FC_MAX_NAME);
-        sqlite3_bind_text(st, 6, detail ? detail : "", -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 7, FC_MAX_TEXT);
-        sqlite3_bind_text(st, 8, result ? result : "", -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 9, FC_MAX_TEXT);
+        fc_db_bind_int64(st, 1, (int64_t)time(NULL));
+        fc_db_bind_text(st, 2, who ? who : "", -1);
+        fc_db_bind_int(st, 3, FC_MAX_NAME);
+        fc_db_bind_text(st, 4, action ? action : "", -1);
+        fc_db_bind_int(st, 5, FC_MAX_NAME);
+        fc_db_bind_text(st, 6, detail ? detail : "", -1);
+        fc_db_bind_int(st, 7, FC_MAX_TEXT);
+        fc_db_bind_text(st, 8, result ? result : "", -1);
+        fc_db_bind_int(st, 9, FC_MAX_TEXT);
     }
     return fc_store_step_done(st);
 }
 
 /* fc_store_row_fn: a row of the audit table. */
-static bool s_entry_row(sqlite3_stmt *st, void *entry, void *arg)
+static bool s_entry_row(fc_db_stmt_t *st, void *entry, void *arg)
 {
     (void)arg;
     fc_audit_entry_t *e = (fc_audit_entry_t *)entry;
-    e->time = sqlite3_column_int64(st, 0);
+    e->time = fc_db_column_int64(st, 0);
     /* substr counts characters, the fields bytes: fc_msg_set_str bounds them again. */
     for (int col = 1; col <= 4; col++) {
         char *out = col == 1 ? e->who : col == 2 ? e->action : col == 3 ? e->detail : e->result;
@@ -55,11 +55,11 @@ int fc_store_audit_list(fc_store_t *self, size_t max, fc_audit_entry_t **list, s
 {
     *list = NULL;
     *n = 0;
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT time, who, action, detail, result FROM audit"
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT time, who, action, detail, result FROM audit"
                                            " ORDER BY id DESC LIMIT ?");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)(max > INT64_MAX ? INT64_MAX : max));
+    fc_db_bind_int64(st, 1, (int64_t)(max > INT64_MAX ? INT64_MAX : max));
     void *rows = NULL;
     int err = fc_store_rows(st, max, sizeof **list, s_entry_row, NULL, &rows, n);
     *list = rows;
@@ -74,12 +74,12 @@ int fc_store_audit_page(fc_store_t *self, uint64_t before, size_t max, fc_audit_
     *more = false;
     *last = 0;
     /* The id rides along as a sixth column s_entry_row does not read. */
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT time, who, action, detail, result, id FROM audit"
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT time, who, action, detail, result, id FROM audit"
                                            " WHERE ?2 = 0 OR id < ?2 ORDER BY id DESC LIMIT ?1");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)max + 1);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)(before > INT64_MAX ? INT64_MAX : before));
+    fc_db_bind_int64(st, 1, (int64_t)max + 1);
+    fc_db_bind_int64(st, 2, (int64_t)(before > INT64_MAX ? INT64_MAX : before));
     void *rows = NULL;
     int err = fc_store_rows(st, max + 1, sizeof **list, s_entry_row, NULL, &rows, n);
     *list = rows;
@@ -95,13 +95,13 @@ int fc_store_audit_page(fc_store_t *self, uint64_t before, size_t max, fc_audit_
     if (!st)
         err = FC_EIO;
     else {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)(before > INT64_MAX ? INT64_MAX : before));
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)(*n - 1));
-        if (sqlite3_step(st) == SQLITE_ROW)
-            *last = (uint64_t)sqlite3_column_int64(st, 0);
+        fc_db_bind_int64(st, 1, (int64_t)(before > INT64_MAX ? INT64_MAX : before));
+        fc_db_bind_int64(st, 2, (int64_t)(*n - 1));
+        if (fc_db_step(st) == FC_DB_ROW)
+            *last = (uint64_t)fc_db_column_int64(st, 0);
         else
             err = FC_EIO;
-        sqlite3_finalize(st);
+        fc_db_finalize(st);
     }
     if (err) {
         free(*list);

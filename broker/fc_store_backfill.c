@@ -22,26 +22,26 @@ int fc_store_backfill_init(fc_store_t *self)
 
 static int s_load(fc_store_t *self, char cursor[2 * FC_HASH_LEN + 1], bool *done)
 {
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "SELECT cursor, done FROM chunk_index_backfill WHERE id = 1");
     if (!st)
         return FC_EIO;
-    int rc = sqlite3_step(st);
-    const char *text = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    int rc = fc_db_step(st);
+    const char *text = rc == FC_DB_ROW ? (const char *)fc_db_column_text(st, 0) : NULL;
     snprintf(cursor, 2 * FC_HASH_LEN + 1, "%s",
              text && strlen(text) == 2 * FC_HASH_LEN ? text : "");
-    *done = rc == SQLITE_ROW && sqlite3_column_int(st, 1) != 0;
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? FC_OK : rc == SQLITE_DONE ? FC_EIO : fc_store_sqlite_error(rc);
+    *done = rc == FC_DB_ROW && fc_db_column_int(st, 1) != 0;
+    fc_db_finalize(st);
+    return rc == FC_DB_ROW ? FC_OK : rc == FC_DB_DONE ? FC_EIO : fc_store_sqlite_error(rc);
 }
 
 static int s_save(fc_store_t *self, const char *cursor, bool done)
 {
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "UPDATE chunk_index_backfill SET cursor = ?, done = ? WHERE id = 1");
     if (st) {
-        sqlite3_bind_text(st, 1, cursor, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, done);
+        fc_db_bind_text(st, 1, cursor, -1);
+        fc_db_bind_int(st, 2, done);
     }
     return fc_store_step_done(st);
 }

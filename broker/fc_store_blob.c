@@ -127,17 +127,15 @@ bool fc_store_blob_exists(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uin
 /* Declared size of the unfinished upload of blob: FC_OK, FC_ENOTFOUND or an error. */
 static int s_upload_size(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t *size)
 {
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT size FROM uploads WHERE blob = ?");
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT size FROM uploads WHERE blob = ?");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int err = rc == SQLITE_ROW    ? FC_OK
-              : rc == SQLITE_DONE ? FC_ENOTFOUND
-                                  : fc_store_sqlite_error(rc);
-    if (rc == SQLITE_ROW)
-        *size = (uint64_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    fc_db_bind_blob(st, 1, blob, FC_HASH_LEN);
+    int rc = fc_db_step(st);
+    int err = rc == FC_DB_ROW ? FC_OK : rc == FC_DB_DONE ? FC_ENOTFOUND : fc_store_sqlite_error(rc);
+    if (rc == FC_DB_ROW)
+        *size = (uint64_t)fc_db_column_int64(st, 0);
+    fc_db_finalize(st);
     return err;
 }
 
@@ -148,9 +146,9 @@ static int s_forget_upload(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
     const char *sqls[] = {"DELETE FROM upload_pieces WHERE blob = ?",
                           "DELETE FROM uploads WHERE blob = ?"};
     for (size_t i = 0; i < 2 && !err; i++) {
-        sqlite3_stmt *st = fc_store_prep(self, sqls[i]);
+        fc_db_stmt_t *st = fc_store_prep(self, sqls[i]);
         if (st)
-            sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+            fc_db_bind_blob(st, 1, blob, FC_HASH_LEN);
         err = fc_store_step_done(st);
     }
     if (!err)
@@ -176,17 +174,17 @@ static int s_discard_upload(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
 static int s_held_ranges(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64_t size,
                          fc_range_t **ranges, size_t *nranges)
 {
-    sqlite3_stmt *st = fc_store_prep(
+    fc_db_stmt_t *st = fc_store_prep(
         self, "SELECT start, length FROM upload_pieces WHERE blob = ? ORDER BY start");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+    fc_db_bind_blob(st, 1, blob, FC_HASH_LEN);
     size_t n = 0, cap = 0;
     fc_range_t *list = NULL;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        uint64_t off = (uint64_t)sqlite3_column_int64(st, 0);
-        uint64_t len = (uint64_t)sqlite3_column_int64(st, 1);
+    while ((rc = fc_db_step(st)) == FC_DB_ROW) {
+        uint64_t off = (uint64_t)fc_db_column_int64(st, 0);
+        uint64_t len = (uint64_t)fc_db_column_int64(st, 1);
         if (off >= size || len == 0 || len > size - off)
             continue; /* cannot happen: put_chunk checks bounds */
         if (n > 0 && list[n - 1].offset + list[n - 1].length >= off) {
@@ -200,7 +198,7 @@ static int s_held_ranges(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
         fc_range_t *bigger = fc_grow(list, n, &cap, sizeof *list);
         if (!bigger) {
             free(list);
-            sqlite3_finalize(st);
+            fc_db_finalize(st);
             return FC_ENOMEM;
         }
         list = bigger;
@@ -208,8 +206,8 @@ static int s_held_ranges(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
         list[n].length = len;
         n++;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    fc_db_finalize(st);
+    if (rc != FC_DB_ROW && rc != FC_DB_DONE) {
         free(list);
         return fc_store_sqlite_error(rc);
     }
@@ -260,12 +258,12 @@ int fc_store_blob_state(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint6
     } else if (err != FC_ENOTFOUND)
         return err;
     fc_store_sync(self, true);
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "INSERT INTO uploads (blob, size, started) VALUES (?, ?, ?)");
     if (st) {
-        sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+        fc_db_bind_blob(st, 1, blob, FC_HASH_LEN);
+        fc_db_bind_int64(st, 2, (int64_t)size);
+        fc_db_bind_int64(st, 3, (int64_t)time(NULL));
     }
     return fc_store_step_done(st);
 }
@@ -303,13 +301,13 @@ int fc_store_put_chunk(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint64
     self->pending_data |= self->batch;
     fc_store_sync(self, true);
     /* The longer piece at an offset is kept: a shorter one re-sent there covers less. */
-    sqlite3_stmt *st = fc_store_prep(
+    fc_db_stmt_t *st = fc_store_prep(
         self, "INSERT INTO upload_pieces (blob, start, length) VALUES (?, ?, ?) ON CONFLICT "
               "(blob, start) DO UPDATE SET length = max(length, excluded.length)");
     if (st) {
-        sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)offset);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)len);
+        fc_db_bind_blob(st, 1, blob, FC_HASH_LEN);
+        fc_db_bind_int64(st, 2, (int64_t)offset);
+        fc_db_bind_int64(st, 3, (int64_t)len);
     }
     return fc_store_step_done(st);
 }
@@ -427,19 +425,19 @@ static void s_index_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], co
 {
     if (cut->n == 0 || fc_store_exec(self, "SAVEPOINT chunk_index") != FC_OK)
         return;
-    sqlite3_stmt *st = fc_store_prep(
+    fc_db_stmt_t *st = fc_store_prep(
         self, "INSERT OR IGNORE INTO chunk_index (hash, blob, start, length) VALUES (?, ?, ?, ?)");
     uint64_t start = 0;
     for (size_t i = 0; st && i < cut->n; i++) {
-        sqlite3_bind_blob(st, 1, cut->hashes[i], FC_HASH_LEN, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 2, blob, FC_HASH_LEN, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)start);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)cut->lens[i]);
-        sqlite3_step(st);
-        sqlite3_reset(st);
+        fc_db_bind_blob(st, 1, cut->hashes[i], FC_HASH_LEN);
+        fc_db_bind_blob(st, 2, blob, FC_HASH_LEN);
+        fc_db_bind_int64(st, 3, (int64_t)start);
+        fc_db_bind_int64(st, 4, (int64_t)cut->lens[i]);
+        fc_db_step(st);
+        fc_db_reset(st);
         start += cut->lens[i];
     }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     fc_store_exec(self, "RELEASE chunk_index");
 }
 
@@ -492,9 +490,9 @@ int fc_store_blob_index(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint6
 /* Forgets the index rows of blob (removed, or moved aside). */
 static void s_unindex_blob(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
 {
-    sqlite3_stmt *st = fc_store_prep(self, "DELETE FROM chunk_index WHERE blob = ?");
+    fc_db_stmt_t *st = fc_store_prep(self, "DELETE FROM chunk_index WHERE blob = ?");
     if (st) {
-        sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+        fc_db_bind_blob(st, 1, blob, FC_HASH_LEN);
         fc_store_step_done(st);
     }
 }
@@ -586,9 +584,9 @@ int fc_store_blob_flush(fc_store_t *self)
 static void s_blob_done(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
 {
     s_forget_upload(self, blob);
-    sqlite3_stmt *st = fc_store_prep(self, "DELETE FROM corrupt_blobs WHERE blob = ?");
+    fc_db_stmt_t *st = fc_store_prep(self, "DELETE FROM corrupt_blobs WHERE blob = ?");
     if (st) {
-        sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
+        fc_db_bind_blob(st, 1, blob, FC_HASH_LEN);
         fc_store_step_done(st);
     }
 }
@@ -761,22 +759,22 @@ static bool s_chunk_lookup(fc_store_t *self, const uint8_t *name, size_t name_le
     memset(hi, 0xff, FC_HASH_LEN);
     memcpy(lo, name, name_len);
     memcpy(hi, name, name_len);
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT blob, start, hash FROM chunk_index WHERE "
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT blob, start, hash FROM chunk_index WHERE "
                                            "hash >= ? AND hash <= ? AND length = ? LIMIT 1");
     if (!st)
         return false;
-    sqlite3_bind_blob(st, 1, lo, FC_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, hi, FC_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)len);
-    bool found = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == FC_HASH_LEN &&
-                 sqlite3_column_bytes(st, 2) == FC_HASH_LEN;
+    fc_db_bind_blob(st, 1, lo, FC_HASH_LEN);
+    fc_db_bind_blob(st, 2, hi, FC_HASH_LEN);
+    fc_db_bind_int64(st, 3, (int64_t)len);
+    bool found = fc_db_step(st) == FC_DB_ROW && fc_db_column_bytes(st, 0) == FC_HASH_LEN &&
+                 fc_db_column_bytes(st, 2) == FC_HASH_LEN;
     if (found) {
-        memcpy(src, sqlite3_column_blob(st, 0), FC_HASH_LEN);
-        *start = (uint64_t)sqlite3_column_int64(st, 1);
-        memcpy(full, sqlite3_column_blob(st, 2), FC_HASH_LEN);
+        memcpy(src, fc_db_column_blob(st, 0), FC_HASH_LEN);
+        *start = (uint64_t)fc_db_column_int64(st, 1);
+        memcpy(full, fc_db_column_blob(st, 2), FC_HASH_LEN);
         found = !fc_hash_equal(src, not );
     }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     return found;
 }
 
@@ -968,21 +966,21 @@ int fc_store_blob_quarantine(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], 
     if (rename(path, aside) != 0 && errno != ENOENT)
         return fc_errno_to_error(errno);
     s_unindex_blob(self, blob);
-    sqlite3_stmt *st = fc_store_prep(
+    fc_db_stmt_t *st = fc_store_prep(
         self, "INSERT OR REPLACE INTO corrupt_blobs (blob, reason, time) VALUES (?, ?, ?)");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, reason ? reason : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+    fc_db_bind_blob(st, 1, blob, FC_HASH_LEN);
+    fc_db_bind_text(st, 2, reason ? reason : "", -1);
+    fc_db_bind_int64(st, 3, (int64_t)time(NULL));
     return fc_store_step_done(st);
 }
 
 size_t fc_store_corrupt_count(fc_store_t *self)
 {
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT count(*) FROM corrupt_blobs");
-    size_t n = st && sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT count(*) FROM corrupt_blobs");
+    size_t n = st && fc_db_step(st) == FC_DB_ROW ? (size_t)fc_db_column_int64(st, 0) : 0;
+    fc_db_finalize(st);
     return n;
 }
 

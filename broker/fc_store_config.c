@@ -9,7 +9,7 @@
 #include "fc_store_priv.h"
 #include "fc_text.h"
 
-#include <sqlite3.h>
+#include "fc_db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +55,9 @@ int fc_store_config_init(fc_store_t *self)
     int err = fc_store_exec(self, s_tables);
     if (err)
         return err;
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT value FROM meta WHERE key = 'config_schema'");
-    int version = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_finalize(st);
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT value FROM meta WHERE key = 'config_schema'");
+    int version = st && fc_db_step(st) == FC_DB_ROW ? fc_db_column_int(st, 0) : -1;
+    fc_db_finalize(st);
     if (version < 0)
         return FC_EIO;
     if (version > S_CONFIG_SCHEMA)
@@ -65,69 +65,66 @@ int fc_store_config_init(fc_store_t *self)
     return version < 2 ? fc_store_exec(self, s_migrate_2) : FC_OK;
 }
 
-static void s_rev_from_row(fc_store_rev_t *info, sqlite3_stmt *st)
+static void s_rev_from_row(fc_store_rev_t *info, fc_db_stmt_t *st)
 {
     memset(info, 0, sizeof *info);
     const char *s;
-    info->rev = (uint64_t)sqlite3_column_int64(st, 0);
-    info->kind = sqlite3_column_int(st, 1);
-    s = (const char *)sqlite3_column_text(st, 2);
+    info->rev = (uint64_t)fc_db_column_int64(st, 0);
+    info->kind = fc_db_column_int(st, 1);
+    s = (const char *)fc_db_column_text(st, 2);
     snprintf(info->scope, sizeof info->scope, "%s", s ? s : "");
-    s = (const char *)sqlite3_column_text(st, 3);
+    s = (const char *)fc_db_column_text(st, 3);
     snprintf(info->signer, sizeof info->signer, "%s", s ? s : "");
-    info->created = sqlite3_column_int64(st, 4);
-    info->committed = sqlite3_column_int64(st, 5);
-    info->canary = (uint32_t)sqlite3_column_int64(st, 6);
-    info->halt_percent = (uint32_t)sqlite3_column_int64(st, 7);
-    info->target = (uint64_t)sqlite3_column_int64(st, 8);
-    info->promoted_by = (uint64_t)sqlite3_column_int64(st, 9);
-    info->halted = sqlite3_column_int(st, 10) != 0;
-    s = (const char *)sqlite3_column_text(st, 11);
+    info->created = fc_db_column_int64(st, 4);
+    info->committed = fc_db_column_int64(st, 5);
+    info->canary = (uint32_t)fc_db_column_int64(st, 6);
+    info->halt_percent = (uint32_t)fc_db_column_int64(st, 7);
+    info->target = (uint64_t)fc_db_column_int64(st, 8);
+    info->promoted_by = (uint64_t)fc_db_column_int64(st, 9);
+    info->halted = fc_db_column_int(st, 10) != 0;
+    s = (const char *)fc_db_column_text(st, 11);
     snprintf(info->reason, sizeof info->reason, "%s", s ? s : "");
-    info->seq = (uint64_t)sqlite3_column_int64(st, 12);
+    info->seq = (uint64_t)fc_db_column_int64(st, 12);
 }
 
 int fc_store_config_rev(fc_store_t *self, uint64_t rev, fc_store_rev_t *info)
 {
     if (rev == 0 || rev > INT64_MAX)
         return FC_ENOTFOUND;
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT " S_REV_COLS " FROM config_revisions"
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT " S_REV_COLS " FROM config_revisions"
                                            " WHERE rev = ?");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)rev);
-    int rc = sqlite3_step(st);
-    int err = rc == SQLITE_ROW    ? FC_OK
-              : rc == SQLITE_DONE ? FC_ENOTFOUND
-                                  : fc_store_sqlite_error(rc);
+    fc_db_bind_int64(st, 1, (int64_t)rev);
+    int rc = fc_db_step(st);
+    int err = rc == FC_DB_ROW ? FC_OK : rc == FC_DB_DONE ? FC_ENOTFOUND : fc_store_sqlite_error(rc);
     if (!err && info)
         s_rev_from_row(info, st);
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     return err;
 }
 
 uint64_t fc_store_config_latest(fc_store_t *self)
 {
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT coalesce(max(rev), 0) FROM config_revisions");
-    uint64_t latest =
-        st && sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT coalesce(max(rev), 0) FROM config_revisions");
+    uint64_t latest = st && fc_db_step(st) == FC_DB_ROW ? (uint64_t)fc_db_column_int64(st, 0) : 0;
+    fc_db_finalize(st);
     return latest;
 }
 
 int fc_store_config_latest_set(fc_store_t *self, uint64_t *rev)
 {
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT max(rev) FROM config_revisions WHERE kind = ?");
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT max(rev) FROM config_revisions WHERE kind = ?");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int(st, 1, FC_REV_SET);
-    int rc = sqlite3_step(st);
-    int err = rc != SQLITE_ROW                            ? fc_store_sqlite_error(rc)
-              : sqlite3_column_type(st, 0) == SQLITE_NULL ? FC_ENOTFOUND
-                                                          : FC_OK;
+    fc_db_bind_int(st, 1, FC_REV_SET);
+    int rc = fc_db_step(st);
+    int err = rc != FC_DB_ROW               ? fc_store_sqlite_error(rc)
+              : fc_db_column_is_null(st, 0) ? FC_ENOTFOUND
+                                            : FC_OK;
     if (!err)
-        *rev = (uint64_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+        *rev = (uint64_t)fc_db_column_int64(st, 0);
+    fc_db_finalize(st);
     return err;
 }
 
@@ -197,24 +194,24 @@ static uint8_t *s_signed_bytes(fc_store_t *self, const char *where, uint64_t arg
 {
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT signed FROM config_revisions WHERE %s", where);
-    sqlite3_stmt *st = fc_store_prep(self, sql);
+    fc_db_stmt_t *st = fc_store_prep(self, sql);
     if (!st) {
         *err = FC_EIO;
         return NULL;
     }
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)arg);
-    int rc = sqlite3_step(st);
+    fc_db_bind_int64(st, 1, (int64_t)arg);
+    int rc = fc_db_step(st);
     uint8_t *copy = NULL;
-    *err = rc == SQLITE_ROW ? FC_OK : rc == SQLITE_DONE ? FC_ENOTFOUND : fc_store_sqlite_error(rc);
+    *err = rc == FC_DB_ROW ? FC_OK : rc == FC_DB_DONE ? FC_ENOTFOUND : fc_store_sqlite_error(rc);
     if (!*err) {
-        *len = (size_t)sqlite3_column_bytes(st, 0);
+        *len = (size_t)fc_db_column_bytes(st, 0);
         copy = malloc(*len ? *len : 1);
         if (!copy)
             *err = FC_ENOMEM;
         else if (*len)
-            memcpy(copy, sqlite3_column_blob(st, 0), *len);
+            memcpy(copy, fc_db_column_blob(st, 0), *len);
     }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     return copy;
 }
 
@@ -284,37 +281,37 @@ static int s_check_promote(fc_store_t *self, const fc_revision_t *r, char *text,
 static int s_insert(fc_store_t *self, const fc_revision_t *r, const char *scope,
                     const uint8_t *bytes, size_t len, const char *who, uint64_t seq)
 {
-    sqlite3_stmt *st = fc_store_prep(
+    fc_db_stmt_t *st = fc_store_prep(
         self, "INSERT INTO config_revisions (rev, kind, scope, signed, created, committed,"
               " signer, canary, halt_percent, target, seq)"
               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     bool canary = r->kind == FC_REV_SET && r->canary > 0 && r->canary < 100;
     if (st) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)r->rev);
-        sqlite3_bind_int(st, 2, (int)r->kind);
-        sqlite3_bind_text(st, 3, scope, -1, SQLITE_STATIC);
-        sqlite3_bind_blob64(st, 4, bytes, len, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, r->created);
-        sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
-        sqlite3_bind_text(st, 7, who, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 8, canary ? r->canary : 0);
-        sqlite3_bind_int64(st, 9, r->halt_percent);
-        sqlite3_bind_int64(st, 10, (sqlite3_int64)(r->kind == FC_REV_PROMOTE ? r->target : 0));
-        sqlite3_bind_int64(st, 11, (sqlite3_int64)seq);
+        fc_db_bind_int64(st, 1, (int64_t)r->rev);
+        fc_db_bind_int(st, 2, (int)r->kind);
+        fc_db_bind_text(st, 3, scope, -1);
+        fc_db_bind_blob(st, 4, bytes, len);
+        fc_db_bind_int64(st, 5, r->created);
+        fc_db_bind_int64(st, 6, (int64_t)time(NULL));
+        fc_db_bind_text(st, 7, who, -1);
+        fc_db_bind_int64(st, 8, canary ? r->canary : 0);
+        fc_db_bind_int64(st, 9, r->halt_percent);
+        fc_db_bind_int64(st, 10, (int64_t)(r->kind == FC_REV_PROMOTE ? r->target : 0));
+        fc_db_bind_int64(st, 11, (int64_t)seq);
     }
     int err = fc_store_step_done(st);
     if (!err && r->kind == FC_REV_PROMOTE) {
         st = fc_store_prep(self, "UPDATE config_revisions SET promoted_by = ? WHERE rev = ?");
         if (st) {
-            sqlite3_bind_int64(st, 1, (sqlite3_int64)r->rev);
-            sqlite3_bind_int64(st, 2, (sqlite3_int64)r->target);
+            fc_db_bind_int64(st, 1, (int64_t)r->rev);
+            fc_db_bind_int64(st, 2, (int64_t)r->target);
         }
         err = fc_store_step_done(st);
     }
     if (!err) {
         st = fc_store_prep(self, "UPDATE meta SET value = ? WHERE key = 'seq'");
         if (st)
-            sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+            fc_db_bind_int64(st, 1, (int64_t)seq);
         err = fc_store_step_done(st);
     }
     return err;
@@ -404,7 +401,7 @@ int fc_store_config_push(fc_store_t *self, const uint8_t *bytes, size_t len, fc_
             if (!err)
                 *seq = ++self->seq;
             else
-                fc_textf(text, textsize, "cannot store the revision: %s", sqlite3_errmsg(self->db));
+                fc_textf(text, textsize, "cannot store the revision: %s", fc_db_errmsg(self->db));
         }
         if (err)
             fc_store_exec(self, "ROLLBACK");
@@ -444,20 +441,20 @@ int fc_store_config_sync(fc_store_t *self, const char *id, const char *group, ui
     *n = 0;
     *more = false;
     bool everything = !id || !*id;
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT kind, scope, signed FROM config_revisions"
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT kind, scope, signed FROM config_revisions"
                                            " WHERE rev > ? ORDER BY rev");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)(after > INT64_MAX ? INT64_MAX : after));
+    fc_db_bind_int64(st, 1, (int64_t)(after > INT64_MAX ? INT64_MAX : after));
     size_t cap = 0, bytes = 0;
     int rc, err = FC_OK;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int kind = sqlite3_column_int(st, 0);
-        const char *scope = (const char *)sqlite3_column_text(st, 1);
+    while ((rc = fc_db_step(st)) == FC_DB_ROW) {
+        int kind = fc_db_column_int(st, 0);
+        const char *scope = (const char *)fc_db_column_text(st, 1);
         if (!everything && kind == FC_REV_SET &&
             !fc_scope_matches(scope ? scope : "", id, group ? group : ""))
             continue;
-        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        size_t len = (size_t)fc_db_column_bytes(st, 2);
         /* msgpack bin header: at most 5 bytes per item. */
         if (*n >= max_items || bytes + len + 5 > max_bytes) {
             *more = true;
@@ -475,15 +472,15 @@ int fc_store_config_sync(fc_store_t *self, const char *id, const char *group, ui
             break;
         }
         if (len)
-            memcpy(copy, sqlite3_column_blob(st, 2), len);
+            memcpy(copy, fc_db_column_blob(st, 2), len);
         (*items)[*n].data = copy;
         (*items)[*n].len = len;
         (*n)++;
         bytes += len + 5;
     }
-    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+    if (!err && rc != FC_DB_ROW && rc != FC_DB_DONE)
         err = fc_store_sqlite_error(rc);
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     if (err) {
         fc_store_items_free(items, *n);
         *n = 0;

@@ -52,16 +52,16 @@ static bool s_in_transfer(fc_store_t *self, const void *bytes, size_t len, fc_st
 static zhashx_t *s_referenced(fc_store_t *self)
 {
     zhashx_t *set = zhashx_new();
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT manifest FROM releases");
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT manifest FROM releases");
     if (!st) {
         zhashx_destroy(&set);
         return NULL;
     }
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        s_add_blobs(self, set, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    while ((rc = fc_db_step(st)) == FC_DB_ROW)
+        s_add_blobs(self, set, fc_db_column_blob(st, 0), (size_t)fc_db_column_bytes(st, 0));
+    fc_db_finalize(st);
+    if (rc != FC_DB_DONE)
         zhashx_destroy(&set);
     return set;
 }
@@ -80,20 +80,20 @@ int fc_store_release_prune(fc_store_t *self, const char *channel, uint64_t keep,
        the current one yet still follow it: both stay. */
     if (keep < FC_STORE_KEEP_MIN)
         keep = FC_STORE_KEEP_MIN;
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT serial, version, manifest FROM releases"
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT serial, version, manifest FROM releases"
                                            " WHERE channel = ? ORDER BY serial DESC");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+    fc_db_bind_text(st, 1, channel, -1);
     zhashx_t *gone = zhashx_new(); /* blobs of the releases removed */
     uint64_t *drop = NULL;
     size_t ndrop = 0, cap = 0, seen = 0;
     int rc, err = FC_OK;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = fc_db_step(st)) == FC_DB_ROW) {
         if (seen++ < keep)
             continue;
-        const void *bytes = sqlite3_column_blob(st, 2);
-        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        const void *bytes = fc_db_column_blob(st, 2);
+        size_t len = (size_t)fc_db_column_bytes(st, 2);
         if (s_in_transfer(self, bytes, len, busy, arg)) {
             res->kept_busy++;
             continue;
@@ -104,11 +104,11 @@ int fc_store_release_prune(fc_store_t *self, const char *channel, uint64_t keep,
             break;
         }
         drop = bigger;
-        drop[ndrop++] = (uint64_t)sqlite3_column_int64(st, 0);
+        drop[ndrop++] = (uint64_t)fc_db_column_int64(st, 0);
         s_add_blobs(self, gone, bytes, len);
     }
-    sqlite3_finalize(st);
-    if (!err && rc != SQLITE_DONE)
+    fc_db_finalize(st);
+    if (!err && rc != FC_DB_DONE)
         err = fc_store_sqlite_error(rc);
     bool began = false;
     if (!err) {
@@ -119,8 +119,8 @@ int fc_store_release_prune(fc_store_t *self, const char *channel, uint64_t keep,
     for (size_t i = 0; !err && i < ndrop; i++) {
         st = fc_store_prep(self, "DELETE FROM releases WHERE channel = ? AND serial = ?");
         if (st) {
-            sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 2, (sqlite3_int64)drop[i]);
+            fc_db_bind_text(st, 1, channel, -1);
+            fc_db_bind_int64(st, 2, (int64_t)drop[i]);
         }
         err = fc_store_step_done(st);
     }
@@ -194,23 +194,23 @@ static int s_collect_blobs(fc_store_t *self, zhashx_t *keep, zhashx_t *freed,
    are as old (left by a crash between the two). */
 static int s_collect_parts(fc_store_t *self, int64_t now, fc_store_gc_result_t *res)
 {
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT blob FROM uploads WHERE started < ?");
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT blob FROM uploads WHERE started < ?");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)(now - FC_STORE_GC_AGE));
+    fc_db_bind_int64(st, 1, (int64_t)(now - FC_STORE_GC_AGE));
     uint8_t(*old)[FC_HASH_LEN] = NULL;
     size_t n = 0, cap = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(st, 0) != FC_HASH_LEN)
+    while ((rc = fc_db_step(st)) == FC_DB_ROW) {
+        if (fc_db_column_bytes(st, 0) != FC_HASH_LEN)
             continue;
         void *bigger = fc_grow(old, n, &cap, sizeof *old);
         if (!bigger)
             break;
         old = bigger;
-        memcpy(old[n++], sqlite3_column_blob(st, 0), FC_HASH_LEN);
+        memcpy(old[n++], fc_db_column_blob(st, 0), FC_HASH_LEN);
     }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     for (size_t i = 0; i < n; i++)
         if (fc_store_upload_discard(self, old[i]) == FC_OK)
             res->parts++;
@@ -237,15 +237,15 @@ static int s_collect_parts(fc_store_t *self, int64_t now, fc_store_gc_result_t *
         st = fc_store_prep(self, "SELECT 1 FROM uploads WHERE blob = ?");
         if (!st)
             break;
-        sqlite3_bind_blob(st, 1, blob, FC_HASH_LEN, SQLITE_STATIC);
-        bool recorded = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
+        fc_db_bind_blob(st, 1, blob, FC_HASH_LEN);
+        bool recorded = fc_db_step(st) == FC_DB_ROW;
+        fc_db_finalize(st);
         if (!recorded && unlink(path) == 0)
             res->parts++;
     }
     if (d)
         closedir(d);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? FC_OK : fc_store_sqlite_error(rc);
+    return rc == FC_DB_DONE || rc == FC_DB_ROW ? FC_OK : fc_store_sqlite_error(rc);
 }
 
 int fc_store_gc(fc_store_t *self, zhashx_t *freed, fc_store_busy_fn *busy, void *arg, int64_t now,

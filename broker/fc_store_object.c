@@ -23,14 +23,14 @@ int fc_store_object_put(fc_store_t *self, const uint8_t hash[FC_HASH_LEN], const
     int err = fc_mobj_check(hash, data, len);
     if (err)
         return err;
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         /* REPLACE: data is checked against its name, so a copy damaged in the store is
            repaired by storing the object again (a push re-run). */
         fc_store_prep(self, "INSERT OR REPLACE INTO objects (hash, data, added) VALUES (?, ?, ?)");
     if (st) {
-        sqlite3_bind_blob(st, 1, hash, FC_HASH_LEN, SQLITE_STATIC);
-        sqlite3_bind_blob64(st, 2, data, len, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+        fc_db_bind_blob(st, 1, hash, FC_HASH_LEN);
+        fc_db_bind_blob(st, 2, data, len);
+        fc_db_bind_int64(st, 3, (int64_t)time(NULL));
     }
     return fc_store_step_done(st);
 }
@@ -40,26 +40,24 @@ int fc_store_object_get(fc_store_t *self, const uint8_t hash[FC_HASH_LEN], uint8
 {
     *data = NULL;
     *len = 0;
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT data FROM objects WHERE hash = ?");
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT data FROM objects WHERE hash = ?");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_blob(st, 1, hash, FC_HASH_LEN, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int err = rc == SQLITE_ROW    ? FC_OK
-              : rc == SQLITE_DONE ? FC_ENOTFOUND
-                                  : fc_store_sqlite_error(rc);
+    fc_db_bind_blob(st, 1, hash, FC_HASH_LEN);
+    int rc = fc_db_step(st);
+    int err = rc == FC_DB_ROW ? FC_OK : rc == FC_DB_DONE ? FC_ENOTFOUND : fc_store_sqlite_error(rc);
     if (!err) {
-        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        size_t n = (size_t)fc_db_column_bytes(st, 0);
         *data = n ? malloc(n) : NULL;
         if (n && !*data)
             err = FC_ENOMEM;
         else if (n) {
-            memcpy(*data, sqlite3_column_blob(st, 0), n);
+            memcpy(*data, fc_db_column_blob(st, 0), n);
             *len = n;
         } else
             err = FC_ENOTFOUND; /* never stored empty: as good as absent */
     }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     return err;
 }
 
@@ -90,10 +88,10 @@ bool fc_store_object_held(fc_store_t *self, const uint8_t hash[FC_HASH_LEN])
     free(data);
     if (bad)
         return false;
-    sqlite3_stmt *st = fc_store_prep(self, "UPDATE objects SET added = ? WHERE hash = ?");
+    fc_db_stmt_t *st = fc_store_prep(self, "UPDATE objects SET added = ? WHERE hash = ?");
     if (st) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-        sqlite3_bind_blob(st, 2, hash, FC_HASH_LEN, SQLITE_STATIC);
+        fc_db_bind_int64(st, 1, (int64_t)time(NULL));
+        fc_db_bind_blob(st, 2, hash, FC_HASH_LEN);
     }
     /* Not refreshed (a failed write) is still held: the next query refreshes it. */
     (void)fc_store_step_done(st);
@@ -139,31 +137,31 @@ int fc_store_object_gc(fc_store_t *self, zhashx_t *keep, zhashx_t *freed, int64_
 {
     if (removed)
         *removed = 0;
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT hash, added < ? FROM objects");
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT hash, added < ? FROM objects");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)(now - FC_STORE_OBJECT_GRACE_S));
+    fc_db_bind_int64(st, 1, (int64_t)(now - FC_STORE_OBJECT_GRACE_S));
     zlistx_t *gone = zlistx_new();
     zlistx_set_destructor(gone, (zlistx_destructor_fn *)zstr_free);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = fc_db_step(st)) == FC_DB_ROW) {
         char hex[2 * FC_HASH_LEN + 1];
-        if (sqlite3_column_bytes(st, 0) != FC_HASH_LEN)
+        if (fc_db_column_bytes(st, 0) != FC_HASH_LEN)
             continue;
-        fc_hash_hex((const uint8_t *)sqlite3_column_blob(st, 0), hex);
-        bool old = sqlite3_column_int(st, 1) != 0;
+        fc_hash_hex((const uint8_t *)fc_db_column_blob(st, 0), hex);
+        bool old = fc_db_column_int(st, 1) != 0;
         if (!zhashx_lookup(keep, hex) && (old || (freed && zhashx_lookup(freed, hex))))
             zlistx_add_end(gone, strdup(hex));
     }
-    sqlite3_finalize(st);
-    int err = rc == SQLITE_DONE ? FC_OK : fc_store_sqlite_error(rc);
+    fc_db_finalize(st);
+    int err = rc == FC_DB_DONE ? FC_OK : fc_store_sqlite_error(rc);
     for (char *hex = zlistx_first(gone); hex && !err; hex = zlistx_next(gone)) {
         uint8_t hash[FC_HASH_LEN];
         if (fc_hex_decode(hash, FC_HASH_LEN, hex))
             continue;
         st = fc_store_prep(self, "DELETE FROM objects WHERE hash = ?");
         if (st)
-            sqlite3_bind_blob(st, 1, hash, FC_HASH_LEN, SQLITE_TRANSIENT);
+            fc_db_bind_blob(st, 1, hash, FC_HASH_LEN);
         err = fc_store_step_done(st);
         if (!err && removed)
             (*removed)++;

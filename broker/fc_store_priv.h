@@ -3,8 +3,8 @@
 #ifndef FC_STORE_PRIV_H
 #define FC_STORE_PRIV_H
 
+#include "fc_db.h"
 #include "fc_store.h"
-#include <sqlite3.h>
 
 /* Open blobs kept around for positioned reads: an agent fetches a blob chunk by chunk, and
    many agents fetch the same few blobs of a new release at once. */
@@ -27,7 +27,7 @@ typedef struct {
 struct fc_store_t {
     char *dir;
     char *db_path;
-    sqlite3 *db;
+    fc_db_t *db;
     bool sync_full; /* current PRAGMA synchronous */
     bool batch;     /* inside fc_store_batch_begin: transactions nest as savepoints */
     uint64_t seq;   /* cached meta 'seq' */
@@ -49,21 +49,21 @@ struct fc_store_t {
 /* SQLite helpers (fc_store.c). Errors are fc_error_t. */
 int fc_store_sqlite_error(int rc);
 /* Prepared statement, NULL on failure. */
-sqlite3_stmt *fc_store_prep(fc_store_t *self, const char *sql);
+fc_db_stmt_t *fc_store_prep(fc_store_t *self, const char *sql);
 /* Steps a statement once (NULL allowed: FC_EIO) and finalizes it. */
-int fc_store_step_done(sqlite3_stmt *st);
+int fc_store_step_done(fc_db_stmt_t *st);
 /* Whether sql, with hash bound to its one parameter, gives a row (false on an error too). */
 bool fc_store_has_row(fc_store_t *self, const char *sql, const uint8_t hash[FC_HASH_LEN]);
 int fc_store_exec(fc_store_t *self, const char *sql);
 /* Column col of the current row as text: "" for NULL (borrowed: valid until the next step). */
-const char *fc_store_col(sqlite3_stmt *st, int col);
+const char *fc_store_col(fc_db_stmt_t *st, int col);
 /* Reads the current row of st into entry (zeroed); false to skip the row. */
-typedef bool(fc_store_row_fn)(sqlite3_stmt *st, void *entry, void *arg);
+typedef bool(fc_store_row_fn)(fc_db_stmt_t *st, void *entry, void *arg);
 /* Steps st, reading each row with row(st, entry, arg) into a new entry of elem bytes, until
    max entries are kept or the rows end, and finalizes st. *rows: a malloc'd array (the
    caller's to free; NULL if none) of *n entries. On an SQLite error or out of memory, the
    error, with *rows NULL and *n 0. */
-int fc_store_rows(sqlite3_stmt *st, size_t max, size_t elem, fc_store_row_fn *row, void *arg,
+int fc_store_rows(fc_db_stmt_t *st, size_t max, size_t elem, fc_store_row_fn *row, void *arg,
                   void **rows, size_t *n);
 /* PRAGMA synchronous FULL (before anything acknowledged as durable) or NORMAL. Inside a
    batch it stays FULL: the batch's commit is what its replies wait for. */

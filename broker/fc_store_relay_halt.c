@@ -4,7 +4,7 @@
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
 
-#include <sqlite3.h>
+#include "fc_db.h"
 #include <stdio.h>
 
 int fc_store_config_halt_upstream(fc_store_t *self, const uint64_t *revs, size_t n,
@@ -21,19 +21,19 @@ int fc_store_config_halt_upstream(fc_store_t *self, const uint64_t *revs, size_t
     for (size_t i = 0; i < n && !err; i++) {
         /* Only a canary the relay holds, neither halted nor promoted: a broker cannot take
            back a revision meant for everyone (agents would not honour it either). */
-        sqlite3_stmt *st = fc_store_prep(self, "UPDATE config_revisions SET halted = 1,"
+        fc_db_stmt_t *st = fc_store_prep(self, "UPDATE config_revisions SET halted = 1,"
                                                " halt_reason = ? WHERE rev = ? AND halted = 0"
                                                " AND canary > 0 AND promoted_by = 0");
         if (!st) {
             err = FC_EIO;
             break;
         }
-        sqlite3_bind_text(st, 1, why, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)(revs[i] > INT64_MAX ? INT64_MAX : revs[i]));
-        int rc = sqlite3_step(st);
-        int changed = sqlite3_changes(sqlite3_db_handle(st));
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
+        fc_db_bind_text(st, 1, why, -1);
+        fc_db_bind_int64(st, 2, (int64_t)(revs[i] > INT64_MAX ? INT64_MAX : revs[i]));
+        int rc = fc_db_step(st);
+        int changed = (int)fc_db_changes(self->db);
+        fc_db_finalize(st);
+        if (rc != FC_DB_DONE) {
             err = fc_store_sqlite_error(rc);
             break;
         }

@@ -11,7 +11,7 @@
 #include "fc_store_rollout_cut.h"
 #include "fc_text.h"
 
-#include <sqlite3.h>
+#include "fc_db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,9 +110,9 @@ static bool s_waves_parse(const char *text, uint32_t *waves, size_t *n)
     return *p == '\0' && fc_msg_waves_valid(waves, *n);
 }
 
-static void s_col(sqlite3_stmt *st, int col, char *out, size_t outsize)
+static void s_col(fc_db_stmt_t *st, int col, char *out, size_t outsize)
 {
-    const char *s = (const char *)sqlite3_column_text(st, col);
+    const char *s = (const char *)fc_db_column_text(st, col);
     fc_msg_set_str(out, outsize, s ? s : "");
 }
 
@@ -125,37 +125,34 @@ static void s_col(sqlite3_stmt *st, int col, char *out, size_t outsize)
 static int s_load(fc_store_t *self, const char *channel, uint64_t serial, s_rollout_t *r)
 {
     memset(r, 0, sizeof *r);
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT " S_ROLLOUT_COLS " FROM rollouts"
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT " S_ROLLOUT_COLS " FROM rollouts"
                                            " WHERE channel = ? AND serial = ?");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)serial);
-    int rc = sqlite3_step(st);
-    int err = rc == SQLITE_ROW    ? FC_OK
-              : rc == SQLITE_DONE ? FC_ENOTFOUND
-                                  : fc_store_sqlite_error(rc);
+    fc_db_bind_text(st, 1, channel, -1);
+    fc_db_bind_int64(st, 2, (int64_t)serial);
+    int rc = fc_db_step(st);
+    int err = rc == FC_DB_ROW ? FC_OK : rc == FC_DB_DONE ? FC_ENOTFOUND : fc_store_sqlite_error(rc);
     if (!err) {
         char state[FC_MAX_NAME + 1];
         s_col(st, 0, r->channel, sizeof r->channel);
-        r->serial = (uint64_t)sqlite3_column_int64(st, 1);
+        r->serial = (uint64_t)fc_db_column_int64(st, 1);
         s_col(st, 2, r->version, sizeof r->version);
-        r->prev_serial = (uint64_t)sqlite3_column_int64(st, 3);
-        bool waves_ok =
-            s_waves_parse((const char *)sqlite3_column_text(st, 4), r->waves, &r->nwaves);
-        r->halt_percent = (uint32_t)sqlite3_column_int(st, 5);
-        r->wave_wait_ms = (uint64_t)sqlite3_column_int64(st, 6);
-        r->hold = sqlite3_column_int(st, 7) != 0;
-        r->wave = (uint32_t)sqlite3_column_int(st, 8);
+        r->prev_serial = (uint64_t)fc_db_column_int64(st, 3);
+        bool waves_ok = s_waves_parse((const char *)fc_db_column_text(st, 4), r->waves, &r->nwaves);
+        r->halt_percent = (uint32_t)fc_db_column_int(st, 5);
+        r->wave_wait_ms = (uint64_t)fc_db_column_int64(st, 6);
+        r->hold = fc_db_column_int(st, 7) != 0;
+        r->wave = (uint32_t)fc_db_column_int(st, 8);
         s_col(st, 9, state, sizeof state);
-        r->paused = sqlite3_column_int(st, 10) != 0;
+        r->paused = fc_db_column_int(st, 10) != 0;
         s_col(st, 11, r->reason, sizeof r->reason);
-        r->wave_started_ms = sqlite3_column_int64(st, 12);
+        r->wave_started_ms = fc_db_column_int64(st, 12);
         if (!waves_ok || !fc_rollout_state_from_name(state, &r->state) || r->wave < 1 ||
             r->wave > r->nwaves)
             err = FC_EPROTO;
     }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     return err;
 }
 
@@ -164,21 +161,19 @@ static int s_load(fc_store_t *self, const char *channel, uint64_t serial, s_roll
 static int s_latest(fc_store_t *self, const char *channel, fc_release_info_t *info)
 {
     memset(info, 0, sizeof *info);
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT serial, version FROM releases WHERE"
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT serial, version FROM releases WHERE"
                                            " channel = ? ORDER BY serial DESC LIMIT 1");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int err = rc == SQLITE_ROW    ? FC_OK
-              : rc == SQLITE_DONE ? FC_ENOTFOUND
-                                  : fc_store_sqlite_error(rc);
+    fc_db_bind_text(st, 1, channel, -1);
+    int rc = fc_db_step(st);
+    int err = rc == FC_DB_ROW ? FC_OK : rc == FC_DB_DONE ? FC_ENOTFOUND : fc_store_sqlite_error(rc);
     if (!err) {
         fc_msg_set_str(info->channel, sizeof info->channel, channel);
-        info->serial = (uint64_t)sqlite3_column_int64(st, 0);
+        info->serial = (uint64_t)fc_db_column_int64(st, 0);
         s_col(st, 1, info->version, sizeof info->version);
     }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     return err;
 }
 
@@ -210,18 +205,18 @@ static int s_online(fc_store_t *self, const char *channel, const char *extra, ch
 {
     *ids_p = NULL;
     *n_p = 0;
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "SELECT id FROM agents WHERE channel = ? AND last_seen >= ?");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)s_live_since(self));
+    fc_db_bind_text(st, 1, channel, -1);
+    fc_db_bind_int64(st, 2, (int64_t)s_live_since(self));
     size_t n = 0, cap = 16;
     char **ids = malloc(cap * sizeof *ids);
     bool seen_extra = !extra;
     int rc, err = ids ? FC_OK : FC_ENOMEM;
-    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(st, 0);
+    while (!err && (rc = fc_db_step(st)) == FC_DB_ROW) {
+        const char *id = (const char *)fc_db_column_text(st, 0);
         if (n + 2 > cap) {
             char **more = realloc(ids, 2 * cap * sizeof *ids);
             if (!more) {
@@ -236,9 +231,9 @@ static int s_online(fc_store_t *self, const char *channel, const char *extra, ch
         if (!(ids[n++] = strdup(id ? id : "")))
             err = FC_ENOMEM;
     }
-    if (!err && rc != SQLITE_DONE)
+    if (!err && rc != FC_DB_DONE)
         err = fc_store_sqlite_error(rc);
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     if (!err && !seen_extra && !(ids[n++] = strdup(extra)))
         err = FC_ENOMEM;
     if (err) {
@@ -261,15 +256,15 @@ static void s_free_ids(char **ids, size_t n)
 
 static int s_add_member(fc_store_t *self, const s_rollout_t *r, const char *id, int64_t served)
 {
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "INSERT OR IGNORE INTO rollout_agents (channel, serial, id, wave,"
                             " served, outcome) VALUES (?, ?, ?, ?, ?, 'none')");
     if (st) {
-        sqlite3_bind_text(st, 1, r->channel, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)r->serial);
-        sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, (int)r->wave);
-        sqlite3_bind_int64(st, 5, served);
+        fc_db_bind_text(st, 1, r->channel, -1);
+        fc_db_bind_int64(st, 2, (int64_t)r->serial);
+        fc_db_bind_text(st, 3, id, -1);
+        fc_db_bind_int(st, 4, (int)r->wave);
+        fc_db_bind_int64(st, 5, served);
     }
     return fc_store_step_done(st);
 }
@@ -299,7 +294,7 @@ static int s_save(fc_store_t *self, const s_rollout_t *r, bool insert)
 {
     char waves[FC_MAX_WAVES * 4 + 1];
     s_waves_text(r->waves, r->nwaves, waves, sizeof waves);
-    sqlite3_stmt *st = fc_store_prep(
+    fc_db_stmt_t *st = fc_store_prep(
         self, insert ? "INSERT INTO rollouts (" S_ROLLOUT_COLS
                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
                      : "UPDATE rollouts SET version = ?3, prev_serial = ?4, waves = ?5,"
@@ -307,19 +302,19 @@ static int s_save(fc_store_t *self, const s_rollout_t *r, bool insert)
                        " paused = ?11, reason = ?12, wave_started_ms = ?13"
                        " WHERE channel = ?1 AND serial = ?2");
     if (st) {
-        sqlite3_bind_text(st, 1, r->channel, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)r->serial);
-        sqlite3_bind_text(st, 3, r->version, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)r->prev_serial);
-        sqlite3_bind_text(st, 5, waves, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 6, (int)r->halt_percent);
-        sqlite3_bind_int64(st, 7, (sqlite3_int64)r->wave_wait_ms);
-        sqlite3_bind_int(st, 8, r->hold);
-        sqlite3_bind_int(st, 9, (int)r->wave);
-        sqlite3_bind_text(st, 10, fc_rollout_state_name(r->state), -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 11, r->paused);
-        sqlite3_bind_text(st, 12, r->reason, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 13, r->wave_started_ms);
+        fc_db_bind_text(st, 1, r->channel, -1);
+        fc_db_bind_int64(st, 2, (int64_t)r->serial);
+        fc_db_bind_text(st, 3, r->version, -1);
+        fc_db_bind_int64(st, 4, (int64_t)r->prev_serial);
+        fc_db_bind_text(st, 5, waves, -1);
+        fc_db_bind_int(st, 6, (int)r->halt_percent);
+        fc_db_bind_int64(st, 7, (int64_t)r->wave_wait_ms);
+        fc_db_bind_int(st, 8, r->hold);
+        fc_db_bind_int(st, 9, (int)r->wave);
+        fc_db_bind_text(st, 10, fc_rollout_state_name(r->state), -1);
+        fc_db_bind_int(st, 11, r->paused);
+        fc_db_bind_text(st, 12, r->reason, -1);
+        fc_db_bind_int64(st, 13, r->wave_started_ms);
     }
     return fc_store_step_done(st);
 }
@@ -342,16 +337,16 @@ int fc_store_rollout_plan(fc_store_t *self, const char *channel, uint64_t serial
     char text[FC_MAX_WAVES * 4 + 1];
     s_waves_text(waves, nwaves, text, sizeof text);
     fc_store_sync(self, true);
-    sqlite3_stmt *st = fc_store_prep(self, "INSERT OR REPLACE INTO rollout_plans (channel,"
+    fc_db_stmt_t *st = fc_store_prep(self, "INSERT OR REPLACE INTO rollout_plans (channel,"
                                            " serial, waves, halt_percent, wave_wait_ms, hold)"
                                            " VALUES (?, ?, ?, ?, ?, ?)");
     if (st) {
-        sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)serial);
-        sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, (int)halt_percent);
-        sqlite3_bind_int64(st, 5, (sqlite3_int64)wave_wait_ms);
-        sqlite3_bind_int(st, 6, hold);
+        fc_db_bind_text(st, 1, channel, -1);
+        fc_db_bind_int64(st, 2, (int64_t)serial);
+        fc_db_bind_text(st, 3, text, -1);
+        fc_db_bind_int(st, 4, (int)halt_percent);
+        fc_db_bind_int64(st, 5, (int64_t)wave_wait_ms);
+        fc_db_bind_int(st, 6, hold);
     }
     return fc_store_step_done(st);
 }
@@ -359,26 +354,24 @@ int fc_store_rollout_plan(fc_store_t *self, const char *channel, uint64_t serial
 int fc_store_rollout_on_commit(fc_store_t *self, const char *channel, uint64_t serial,
                                const char *version, uint64_t prev)
 {
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT waves, halt_percent, wave_wait_ms, hold FROM"
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT waves, halt_percent, wave_wait_ms, hold FROM"
                                            " rollout_plans WHERE channel = ? AND serial = ?");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)serial);
+    fc_db_bind_text(st, 1, channel, -1);
+    fc_db_bind_int64(st, 2, (int64_t)serial);
     s_rollout_t r;
     memset(&r, 0, sizeof r);
-    int rc = sqlite3_step(st);
-    int err = rc == SQLITE_ROW    ? FC_OK
-              : rc == SQLITE_DONE ? FC_ENOTFOUND
-                                  : fc_store_sqlite_error(rc);
+    int rc = fc_db_step(st);
+    int err = rc == FC_DB_ROW ? FC_OK : rc == FC_DB_DONE ? FC_ENOTFOUND : fc_store_sqlite_error(rc);
     if (!err) {
-        if (!s_waves_parse((const char *)sqlite3_column_text(st, 0), r.waves, &r.nwaves))
+        if (!s_waves_parse((const char *)fc_db_column_text(st, 0), r.waves, &r.nwaves))
             err = FC_EPROTO;
-        r.halt_percent = (uint32_t)sqlite3_column_int(st, 1);
-        r.wave_wait_ms = (uint64_t)sqlite3_column_int64(st, 2);
-        r.hold = sqlite3_column_int(st, 3) != 0;
+        r.halt_percent = (uint32_t)fc_db_column_int(st, 1);
+        r.wave_wait_ms = (uint64_t)fc_db_column_int64(st, 2);
+        r.hold = fc_db_column_int(st, 3) != 0;
     }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     if (err == FC_ENOTFOUND)
         return FC_OK; /* no plan: offered to every agent at once, as ever */
     if (err)
@@ -401,8 +394,8 @@ int fc_store_rollout_on_commit(fc_store_t *self, const char *channel, uint64_t s
     if (!err) {
         st = fc_store_prep(self, "DELETE FROM rollout_plans WHERE channel = ? AND serial <= ?");
         if (st) {
-            sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 2, (sqlite3_int64)serial);
+            fc_db_bind_text(st, 1, channel, -1);
+            fc_db_bind_int64(st, 2, (int64_t)serial);
         }
         err = fc_store_step_done(st);
     }
@@ -414,43 +407,41 @@ int fc_store_rollout_on_commit(fc_store_t *self, const char *channel, uint64_t s
 static int s_manifest_of(fc_store_t *self, const char *channel, uint64_t serial, uint8_t **out,
                          size_t *len)
 {
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "SELECT manifest FROM releases WHERE channel = ? AND serial = ?");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)serial);
-    int rc = sqlite3_step(st);
-    int err = rc == SQLITE_ROW    ? FC_OK
-              : rc == SQLITE_DONE ? FC_ENOTFOUND
-                                  : fc_store_sqlite_error(rc);
+    fc_db_bind_text(st, 1, channel, -1);
+    fc_db_bind_int64(st, 2, (int64_t)serial);
+    int rc = fc_db_step(st);
+    int err = rc == FC_DB_ROW ? FC_OK : rc == FC_DB_DONE ? FC_ENOTFOUND : fc_store_sqlite_error(rc);
     if (!err) {
-        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        size_t n = (size_t)fc_db_column_bytes(st, 0);
         *out = malloc(n ? n : 1);
         if (!*out)
             err = FC_ENOMEM;
         else {
             if (n)
-                memcpy(*out, sqlite3_column_blob(st, 0), n);
+                memcpy(*out, fc_db_column_blob(st, 0), n);
             *len = n;
         }
     }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     return err;
 }
 
 /* -1: not a member; else the time it was first served (0: never). */
 static int64_t s_member_served(fc_store_t *self, const s_rollout_t *r, const char *id)
 {
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT served FROM rollout_agents WHERE channel = ?"
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT served FROM rollout_agents WHERE channel = ?"
                                            " AND serial = ? AND id = ?");
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, r->channel, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)r->serial);
-    sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
-    int64_t served = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
+    fc_db_bind_text(st, 1, r->channel, -1);
+    fc_db_bind_int64(st, 2, (int64_t)r->serial);
+    fc_db_bind_text(st, 3, id, -1);
+    int64_t served = fc_db_step(st) == FC_DB_ROW ? fc_db_column_int64(st, 0) : -1;
+    fc_db_finalize(st);
     return served;
 }
 
@@ -493,14 +484,14 @@ int fc_store_release_for_agent(fc_store_t *self, const char *channel, const char
             if (served < 0)
                 err = s_add_member(self, &r, id, (int64_t)time(NULL));
             else {
-                sqlite3_stmt *st = fc_store_prep(self, "UPDATE rollout_agents SET served = ?"
+                fc_db_stmt_t *st = fc_store_prep(self, "UPDATE rollout_agents SET served = ?"
                                                        " WHERE channel = ? AND serial = ? AND"
                                                        " id = ?");
                 if (st) {
-                    sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-                    sqlite3_bind_text(st, 2, r.channel, -1, SQLITE_STATIC);
-                    sqlite3_bind_int64(st, 3, (sqlite3_int64)r.serial);
-                    sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
+                    fc_db_bind_int64(st, 1, (int64_t)time(NULL));
+                    fc_db_bind_text(st, 2, r.channel, -1);
+                    fc_db_bind_int64(st, 3, (int64_t)r.serial);
+                    fc_db_bind_text(st, 4, id, -1);
                 }
                 err = fc_store_step_done(st);
             }
@@ -512,15 +503,15 @@ int fc_store_release_for_agent(fc_store_t *self, const char *channel, const char
         /* Not offered this one: the newest release it was offered before, at least the one
            the others follow. */
         offer = r.prev_serial;
-        sqlite3_stmt *st = fc_store_prep(self, "SELECT max(serial) FROM rollout_agents WHERE"
+        fc_db_stmt_t *st = fc_store_prep(self, "SELECT max(serial) FROM rollout_agents WHERE"
                                                " channel = ? AND id = ? AND serial < ?");
         if (st) {
-            sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 3, (sqlite3_int64)r.serial);
-            if (sqlite3_step(st) == SQLITE_ROW && (uint64_t)sqlite3_column_int64(st, 0) > offer)
-                offer = (uint64_t)sqlite3_column_int64(st, 0);
-            sqlite3_finalize(st);
+            fc_db_bind_text(st, 1, channel, -1);
+            fc_db_bind_text(st, 2, id, -1);
+            fc_db_bind_int64(st, 3, (int64_t)r.serial);
+            if (fc_db_step(st) == FC_DB_ROW && (uint64_t)fc_db_column_int64(st, 0) > offer)
+                offer = (uint64_t)fc_db_column_int64(st, 0);
+            fc_db_finalize(st);
         }
     }
     if (offer == 0)
@@ -538,14 +529,14 @@ int fc_store_rollout_on_report(fc_store_t *self, const fc_agent_status_t *s)
     if (s_current(self, s->channel, &info, &r, &has) || !has || r.state == FC_ROLLOUT_DONE)
         return FC_OK;
     fc_outcome_t outcome = fc_rollout_outcome(s->state, s->version, r.version);
-    sqlite3_stmt *st = fc_store_prep(self, "UPDATE rollout_agents SET outcome = ? WHERE"
+    fc_db_stmt_t *st = fc_store_prep(self, "UPDATE rollout_agents SET outcome = ? WHERE"
                                            " channel = ? AND serial = ? AND id = ? AND served > 0"
                                            " AND outcome != ?1");
     if (st) {
-        sqlite3_bind_text(st, 1, fc_rollout_outcome_name(outcome), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, r.channel, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)r.serial);
-        sqlite3_bind_text(st, 4, s->id, -1, SQLITE_STATIC);
+        fc_db_bind_text(st, 1, fc_rollout_outcome_name(outcome), -1);
+        fc_db_bind_text(st, 2, r.channel, -1);
+        fc_db_bind_int64(st, 3, (int64_t)r.serial);
+        fc_db_bind_text(st, 4, s->id, -1);
     }
     return fc_store_step_done(st);
 }
@@ -564,13 +555,13 @@ int fc_store_rollout_on_relayed(fc_store_t *self, const fc_agent_status_t *s)
     fc_outcome_t o = fc_rollout_outcome(s->state, s->version, r.version);
     if (o != FC_OUTCOME_BUSY && o != FC_OUTCOME_HEALTHY)
         return FC_OK;
-    sqlite3_stmt *st = fc_store_prep(self, "UPDATE rollout_agents SET served = ? WHERE"
+    fc_db_stmt_t *st = fc_store_prep(self, "UPDATE rollout_agents SET served = ? WHERE"
                                            " channel = ? AND serial = ? AND id = ? AND served = 0");
     if (st) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-        sqlite3_bind_text(st, 2, r.channel, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)r.serial);
-        sqlite3_bind_text(st, 4, s->id, -1, SQLITE_STATIC);
+        fc_db_bind_int64(st, 1, (int64_t)time(NULL));
+        fc_db_bind_text(st, 2, r.channel, -1);
+        fc_db_bind_int64(st, 3, (int64_t)r.serial);
+        fc_db_bind_text(st, 4, s->id, -1);
     }
     return fc_store_step_done(st);
 }
@@ -582,26 +573,26 @@ static int s_wave_counts(fc_store_t *self, const s_rollout_t *r, size_t *members
                          size_t *failed)
 {
     *members = *healthy = *failed = 0;
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT outcome, count(*) FROM rollout_agents WHERE"
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT outcome, count(*) FROM rollout_agents WHERE"
                                            " channel = ? AND serial = ? AND wave = ?"
                                            " GROUP BY outcome");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_text(st, 1, r->channel, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)r->serial);
-    sqlite3_bind_int(st, 3, (int)r->wave);
+    fc_db_bind_text(st, 1, r->channel, -1);
+    fc_db_bind_int64(st, 2, (int64_t)r->serial);
+    fc_db_bind_int(st, 3, (int)r->wave);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        size_t count = (size_t)sqlite3_column_int64(st, 1);
-        fc_outcome_t o = fc_rollout_outcome_from_name((const char *)sqlite3_column_text(st, 0));
+    while ((rc = fc_db_step(st)) == FC_DB_ROW) {
+        size_t count = (size_t)fc_db_column_int64(st, 1);
+        fc_outcome_t o = fc_rollout_outcome_from_name((const char *)fc_db_column_text(st, 0));
         *members += count;
         if (o == FC_OUTCOME_HEALTHY)
             *healthy += count;
         else if (o == FC_OUTCOME_FAILED || o == FC_OUTCOME_ROLLED_BACK)
             *failed += count;
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? FC_OK : fc_store_sqlite_error(rc);
+    fc_db_finalize(st);
+    return rc == FC_DB_DONE ? FC_OK : fc_store_sqlite_error(rc);
 }
 
 /* Ends the transaction of a step or control: commits if err is 0, else rolls back and
@@ -705,14 +696,14 @@ int fc_store_rollout_active(fc_store_t *self, char (**channels)[FC_MAX_NAME + 1]
 {
     *channels = NULL;
     *n = 0;
-    sqlite3_stmt *st = fc_store_prep(
+    fc_db_stmt_t *st = fc_store_prep(
         self, "SELECT r.channel FROM rollouts r WHERE r.state IN ('ROLLING', 'WAITING-PROMOTE')"
               " AND r.serial = (SELECT max(serial) FROM releases WHERE channel = r.channel)");
     if (!st)
         return FC_EIO;
     int rc, err = FC_OK;
     size_t cap = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = fc_db_step(st)) == FC_DB_ROW) {
         if (*n == cap) {
             cap = cap ? 2 * cap : 8;
             void *more = realloc(*channels, cap * sizeof **channels);
@@ -724,9 +715,9 @@ int fc_store_rollout_active(fc_store_t *self, char (**channels)[FC_MAX_NAME + 1]
         }
         s_col(st, 0, (*channels)[(*n)++], FC_MAX_NAME + 1);
     }
-    if (!err && rc != SQLITE_DONE)
+    if (!err && rc != FC_DB_DONE)
         err = fc_store_sqlite_error(rc);
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     if (err) {
         free(*channels);
         *channels = NULL;
@@ -843,37 +834,37 @@ static int s_status_one(fc_store_t *self, const fc_release_info_t *latest, fc_ro
         out->wave_wait_ms = r.wave_wait_ms;
         out->wave_started = r.wave_started_ms / 1000;
         out->prev_serial = r.prev_serial;
-        sqlite3_stmt *st = fc_store_prep(self, "SELECT version FROM releases WHERE channel = ?"
+        fc_db_stmt_t *st = fc_store_prep(self, "SELECT version FROM releases WHERE channel = ?"
                                                " AND serial = ?");
         if (st) {
-            sqlite3_bind_text(st, 1, r.channel, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 2, (sqlite3_int64)r.prev_serial);
-            if (sqlite3_step(st) == SQLITE_ROW)
+            fc_db_bind_text(st, 1, r.channel, -1);
+            fc_db_bind_int64(st, 2, (int64_t)r.prev_serial);
+            if (fc_db_step(st) == FC_DB_ROW)
                 s_col(st, 0, out->prev_version, sizeof out->prev_version);
-            sqlite3_finalize(st);
+            fc_db_finalize(st);
         }
         if (r.state != FC_ROLLOUT_DONE)
             s_cut_of(self, &r, out->cut);
     }
     bool everyone = !has || r.state == FC_ROLLOUT_DONE;
-    sqlite3_stmt *st = fc_store_prep(
+    fc_db_stmt_t *st = fc_store_prep(
         self, "SELECT a.version, a.state, a.done, a.total, a.last_seen, ra.served, ra.outcome"
               " FROM agents a LEFT JOIN rollout_agents ra ON ra.channel = a.channel AND"
               " ra.serial = ? AND ra.id = a.id WHERE a.channel = ?");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)latest->serial);
-    sqlite3_bind_text(st, 2, latest->channel, -1, SQLITE_STATIC);
+    fc_db_bind_int64(st, 1, (int64_t)latest->serial);
+    fc_db_bind_text(st, 2, latest->channel, -1);
     int64_t live_since = s_live_since(self);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = fc_db_step(st)) == FC_DB_ROW) {
         char version[FC_MAX_NAME + 1], state[FC_MAX_NAME + 1];
         s_col(st, 0, version, sizeof version);
         s_col(st, 1, state, sizeof state);
-        bool member = sqlite3_column_type(st, 5) != SQLITE_NULL;
+        bool member = !fc_db_column_is_null(st, 5);
         bool offered = everyone || member;
         out->agents++;
-        if (sqlite3_column_int64(st, 4) < live_since) {
+        if (fc_db_column_int64(st, 4) < live_since) {
             out->offline++;
             continue;
         }
@@ -888,8 +879,8 @@ static int s_status_one(fc_store_t *self, const fc_release_info_t *latest, fc_ro
             continue;
         }
         fc_outcome_t o =
-            member ? (sqlite3_column_int64(st, 5) > 0
-                          ? fc_rollout_outcome_from_name((const char *)sqlite3_column_text(st, 6))
+            member ? (fc_db_column_int64(st, 5) > 0
+                          ? fc_rollout_outcome_from_name((const char *)fc_db_column_text(st, 6))
                           : FC_OUTCOME_NONE)
                    : fc_rollout_outcome(state, version, latest->version);
         if (o == FC_OUTCOME_FAILED)
@@ -897,15 +888,15 @@ static int s_status_one(fc_store_t *self, const fc_release_info_t *latest, fc_ro
         else if (o == FC_OUTCOME_ROLLED_BACK)
             out->rolled_back++;
         else if (s_is(state, "downloading", "installing") &&
-                 (!member || sqlite3_column_int64(st, 5) > 0)) {
+                 (!member || fc_db_column_int64(st, 5) > 0)) {
             out->downloading++;
-            out->bytes_done += (uint64_t)sqlite3_column_int64(st, 2);
-            out->bytes_total += (uint64_t)sqlite3_column_int64(st, 3);
+            out->bytes_done += (uint64_t)fc_db_column_int64(st, 2);
+            out->bytes_total += (uint64_t)fc_db_column_int64(st, 3);
         } else
             out->pending++;
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? FC_OK : fc_store_sqlite_error(rc);
+    fc_db_finalize(st);
+    return rc == FC_DB_DONE ? FC_OK : fc_store_sqlite_error(rc);
 }
 
 int fc_store_rollout_status(fc_store_t *self, const char *channel, size_t max,

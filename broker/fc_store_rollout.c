@@ -10,7 +10,7 @@
 #include "fc_store_priv.h"
 #include "fc_text.h"
 
-#include <sqlite3.h>
+#include "fc_db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +25,11 @@ static bool s_group_valid(const char *group)
 
 int fc_store_agent_known_mark(fc_store_t *self, const char *id)
 {
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "INSERT OR IGNORE INTO agent_known (id, since_seq) VALUES (?, ?)");
     if (st) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)fc_store_seq(self));
+        fc_db_bind_text(st, 1, id, -1);
+        fc_db_bind_int64(st, 2, (int64_t)fc_store_seq(self));
     }
     return fc_store_step_done(st);
 }
@@ -37,15 +37,15 @@ int fc_store_agent_known_mark(fc_store_t *self, const char *id)
 int fc_store_agent_known_since(fc_store_t *self, const char *id, uint64_t *since_seq)
 {
     *since_seq = 0;
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT since_seq FROM agent_known WHERE id = ?");
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT since_seq FROM agent_known WHERE id = ?");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_text(st, 1, id ? id : "", -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *since_seq = (uint64_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? FC_OK : rc == SQLITE_DONE ? FC_ENOTFOUND : fc_store_sqlite_error(rc);
+    fc_db_bind_text(st, 1, id ? id : "", -1);
+    int rc = fc_db_step(st);
+    if (rc == FC_DB_ROW)
+        *since_seq = (uint64_t)fc_db_column_int64(st, 0);
+    fc_db_finalize(st);
+    return rc == FC_DB_ROW ? FC_OK : rc == FC_DB_DONE ? FC_ENOTFOUND : fc_store_sqlite_error(rc);
 }
 
 /* Upsert without choosing durability: callers inside a transaction already did. */
@@ -54,14 +54,14 @@ static int s_group_upsert(fc_store_t *self, const char *id, const char *group)
     int err = fc_store_agent_known_mark(self, id);
     if (err)
         return err;
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "INSERT INTO agent_groups (id, grp, last_seen) VALUES (?1, ?2, ?3)"
                             " ON CONFLICT (id) DO UPDATE SET"
                             " grp = CASE WHEN ?2 = '' THEN grp ELSE ?2 END, last_seen = ?3");
     if (st) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, group, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+        fc_db_bind_text(st, 1, id, -1);
+        fc_db_bind_text(st, 2, group, -1);
+        fc_db_bind_int64(st, 3, (int64_t)time(NULL));
     }
     return fc_store_step_done(st);
 }
@@ -79,15 +79,15 @@ void fc_store_agent_group(fc_store_t *self, const char *id, char *group, size_t 
 {
     if (size)
         group[0] = '\0';
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT grp FROM agent_groups WHERE id = ?");
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT grp FROM agent_groups WHERE id = ?");
     if (!st)
         return;
-    sqlite3_bind_text(st, 1, id ? id : "", -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const char *g = (const char *)sqlite3_column_text(st, 0);
+    fc_db_bind_text(st, 1, id ? id : "", -1);
+    if (fc_db_step(st) == FC_DB_ROW) {
+        const char *g = (const char *)fc_db_column_text(st, 0);
         snprintf(group, size, "%s", g ? g : "");
     }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
 }
 
 /* --- acks and canary halting ------------------------------------------------------------ */
@@ -98,18 +98,18 @@ static int s_halt_check(fc_store_t *self, const fc_store_rev_t *info, bool *halt
                         char *reason, size_t reasonsize)
 {
     /* Only agents known before the revision: ids made up after it cannot vote. */
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT k.agent, k.state FROM config_acks k"
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT k.agent, k.state FROM config_acks k"
                                            " JOIN agent_known n ON n.id = k.agent"
                                            " WHERE k.rev = ?1 AND n.since_seq < ?2");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)info->rev);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)(info->seq > INT64_MAX ? INT64_MAX : info->seq));
+    fc_db_bind_int64(st, 1, (int64_t)info->rev);
+    fc_db_bind_int64(st, 2, (int64_t)(info->seq > INT64_MAX ? INT64_MAX : info->seq));
     uint64_t acks = 0, failures = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *agent = (const char *)sqlite3_column_text(st, 0);
-        const char *state = (const char *)sqlite3_column_text(st, 1);
+    while ((rc = fc_db_step(st)) == FC_DB_ROW) {
+        const char *agent = (const char *)fc_db_column_text(st, 0);
+        const char *state = (const char *)fc_db_column_text(st, 1);
         if (!agent || !state || !fc_canary_member(agent, info->canary))
             continue;
         acks++;
@@ -117,8 +117,8 @@ static int s_halt_check(fc_store_t *self, const fc_store_rev_t *info, bool *halt
         if (fc_ack_from_name(state, &ack) && fc_ack_is(ack, FC_ACK_F_FAILURE))
             failures++;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    fc_db_finalize(st);
+    if (rc != FC_DB_DONE)
         return fc_store_sqlite_error(rc);
     if (failures == 0 || failures * 100 <= (uint64_t)info->halt_percent * acks)
         return FC_OK;
@@ -128,8 +128,8 @@ static int s_halt_check(fc_store_t *self, const fc_store_rev_t *info, bool *halt
     st = fc_store_prep(self, "UPDATE config_revisions SET halted = 1, halt_reason = ?"
                              " WHERE rev = ?");
     if (st) {
-        sqlite3_bind_text(st, 1, why, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)info->rev);
+        fc_db_bind_text(st, 1, why, -1);
+        fc_db_bind_int64(st, 2, (int64_t)info->rev);
     }
     int err = fc_store_step_done(st);
     snprintf(detail, sizeof detail, "rev %llu %s (canary %u%%, halt at %u%%)",
@@ -180,16 +180,16 @@ int fc_store_config_ack(fc_store_t *self, uint64_t rev, const char *id, const ch
     err = fc_store_begin(self);
     if (err)
         return err;
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "INSERT OR REPLACE INTO config_acks (rev, agent, grp, state, text,"
                             " time) VALUES (?, ?, ?, ?, ?, ?)");
     if (st) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)rev);
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, group, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, text ? text : "", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
+        fc_db_bind_int64(st, 1, (int64_t)rev);
+        fc_db_bind_text(st, 2, id, -1);
+        fc_db_bind_text(st, 3, group, -1);
+        fc_db_bind_text(st, 4, state, -1);
+        fc_db_bind_text(st, 5, text ? text : "", -1);
+        fc_db_bind_int64(st, 6, (int64_t)time(NULL));
     }
     err = fc_store_step_done(st);
     if (!err)
@@ -211,9 +211,9 @@ int fc_store_config_ack(fc_store_t *self, uint64_t rev, const char *id, const ch
 
 /* Every agent the broker knows, with its recorded group, when it was last heard from, its
    ack of rev (state NULL if none), and whether it was known before announcement seq. */
-static sqlite3_stmt *s_fleet_query(fc_store_t *self, uint64_t rev, uint64_t seq, const char *after)
+static fc_db_stmt_t *s_fleet_query(fc_store_t *self, uint64_t rev, uint64_t seq, const char *after)
 {
-    sqlite3_stmt *st = fc_store_prep(
+    fc_db_stmt_t *st = fc_store_prep(
         self, "SELECT ids.id, coalesce(g.grp, ''),"
               " max(coalesce(a.last_seen, 0), coalesce(g.last_seen, 0)), k.state, k.text, k.grp,"
               " coalesce(n.since_seq < ?2, 0)"
@@ -225,9 +225,9 @@ static sqlite3_stmt *s_fleet_query(fc_store_t *self, uint64_t rev, uint64_t seq,
               " LEFT JOIN agent_known n ON n.id = ids.id"
               " WHERE ids.id > ?3 ORDER BY ids.id");
     if (st) {
-        sqlite3_bind_text(st, 3, after ? after : "", -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)(rev > INT64_MAX ? 0 : rev));
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)(seq > INT64_MAX ? INT64_MAX : seq));
+        fc_db_bind_text(st, 3, after ? after : "", -1);
+        fc_db_bind_int64(st, 1, (int64_t)(rev > INT64_MAX ? 0 : rev));
+        fc_db_bind_int64(st, 2, (int64_t)(seq > INT64_MAX ? INT64_MAX : seq));
     }
     return st;
 }
@@ -235,15 +235,15 @@ static sqlite3_stmt *s_fleet_query(fc_store_t *self, uint64_t rev, uint64_t seq,
 int fc_store_config_matching(fc_store_t *self, const char *scope, size_t *count)
 {
     *count = 0;
-    sqlite3_stmt *st = s_fleet_query(self, 0, 0, "");
+    fc_db_stmt_t *st = s_fleet_query(self, 0, 0, "");
     if (!st)
         return FC_EIO;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = fc_db_step(st)) == FC_DB_ROW)
         if (fc_scope_matches(scope, fc_store_col(st, 0), fc_store_col(st, 1)))
             (*count)++;
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? FC_OK : fc_store_sqlite_error(rc);
+    fc_db_finalize(st);
+    return rc == FC_DB_DONE ? FC_OK : fc_store_sqlite_error(rc);
 }
 
 /* fc_store_row_fn: an agent's part in a revision (a row of s_fleet_query), if it acked the
@@ -253,10 +253,10 @@ typedef struct {
     const char *state; /* only agents in this state ("" = any) */
 } s_filter_t;
 
-static bool s_status_row(sqlite3_stmt *st, void *entry, void *arg)
+static bool s_status_row(fc_db_stmt_t *st, void *entry, void *arg)
 {
     const s_filter_t *filter = (const s_filter_t *)arg;
-    bool acked = sqlite3_column_type(st, 3) != SQLITE_NULL;
+    bool acked = !fc_db_column_is_null(st, 3);
     const char *id = fc_store_col(st, 0), *group = fc_store_col(st, 1);
     if (!acked && !fc_scope_matches(filter->scope, id, group))
         return false;
@@ -269,11 +269,11 @@ static bool s_status_row(sqlite3_stmt *st, void *entry, void *arg)
                    acked && *fc_store_col(st, 5) ? fc_store_col(st, 5) : group);
     fc_msg_set_str(a->state, sizeof a->state,
                    acked ? fc_store_col(st, 3) : fc_ack_name(FC_ACK_PENDING));
-    if (acked && !sqlite3_column_int(st, 6))
+    if (acked && !fc_db_column_int(st, 6))
         snprintf(a->message, sizeof a->message, "%s%s", FC_STORE_NOT_COUNTED, fc_store_col(st, 4));
     else
         fc_msg_set_str(a->message, sizeof a->message, acked ? fc_store_col(st, 4) : "");
-    a->last_seen = sqlite3_column_int64(st, 2);
+    a->last_seen = fc_db_column_int64(st, 2);
     return true;
 }
 
@@ -286,7 +286,7 @@ static int s_fleet_list(fc_store_t *self, const char *scope, uint64_t rev, uint6
     *list = NULL;
     *n = 0;
     *more = false;
-    sqlite3_stmt *st = s_fleet_query(self, rev, seq, after);
+    fc_db_stmt_t *st = s_fleet_query(self, rev, seq, after);
     if (!st)
         return FC_EIO;
     void *rows = NULL;
@@ -360,26 +360,26 @@ int fc_store_config_summary(fc_store_t *self, uint64_t rev, int64_t online_since
         return err;
     const char *name = "";
     fc_scope_kind_t kind = fc_scope_kind(scope, &name);
-    sqlite3_stmt *st = fc_store_prep(self, s_summary_sql);
+    fc_db_stmt_t *st = fc_store_prep(self, s_summary_sql);
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)(rev > INT64_MAX ? 0 : rev));
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)online_since);
-    sqlite3_bind_int(st, 3, (int)kind);
-    sqlite3_bind_text(st, 4, name ? name : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 5, FC_SCOPE_GLOBAL);
-    sqlite3_bind_int(st, 6, FC_SCOPE_GROUP);
-    sqlite3_bind_int(st, 7, FC_SCOPE_AGENT);
+    fc_db_bind_int64(st, 1, (int64_t)(rev > INT64_MAX ? 0 : rev));
+    fc_db_bind_int64(st, 2, (int64_t)online_since);
+    fc_db_bind_int(st, 3, (int)kind);
+    fc_db_bind_text(st, 4, name ? name : "", -1);
+    fc_db_bind_int(st, 5, FC_SCOPE_GLOBAL);
+    fc_db_bind_int(st, 6, FC_SCOPE_GROUP);
+    fc_db_bind_int(st, 7, FC_SCOPE_AGENT);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = fc_db_step(st)) == FC_DB_ROW) {
         fc_ack_t ack;
         if (!fc_ack_from_name(fc_store_col(st, 0), &ack))
             continue; /* none: fc_store_config_ack stores only fc_ack_from_agent names */
-        counts[ack].agents = (uint64_t)sqlite3_column_int64(st, 1);
-        counts[ack].offline = (uint64_t)sqlite3_column_int64(st, 2);
+        counts[ack].agents = (uint64_t)fc_db_column_int64(st, 1);
+        counts[ack].offline = (uint64_t)fc_db_column_int64(st, 2);
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? FC_OK : fc_store_sqlite_error(rc);
+    fc_db_finalize(st);
+    return rc == FC_DB_DONE ? FC_OK : fc_store_sqlite_error(rc);
 }
 
 /* --- canary choice ---------------------------------------------------------------------- */
@@ -434,24 +434,24 @@ int fc_store_config_halted(fc_store_t *self, uint64_t **revs, size_t *n)
     *revs = NULL;
     *n = 0;
     /* The newest FC_MAX_LIST, read newest first and handed out in ascending order. */
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT rev FROM config_revisions WHERE halted = 1"
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT rev FROM config_revisions WHERE halted = 1"
                                            " ORDER BY rev DESC LIMIT ?");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, FC_MAX_LIST);
+    fc_db_bind_int64(st, 1, FC_MAX_LIST);
     size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = fc_db_step(st)) == FC_DB_ROW) {
         uint64_t *bigger = fc_grow(*revs, *n, &cap, sizeof **revs);
         if (!bigger) {
-            rc = SQLITE_NOMEM;
+            rc = FC_DB_NOMEM;
             break;
         }
         *revs = bigger;
-        (*revs)[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
+        (*revs)[(*n)++] = (uint64_t)fc_db_column_int64(st, 0);
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    fc_db_finalize(st);
+    if (rc != FC_DB_DONE) {
         free(*revs);
         *revs = NULL;
         *n = 0;

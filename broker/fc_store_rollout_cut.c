@@ -7,7 +7,7 @@
 #include "fc_msg.h"
 #include "fc_store_priv.h"
 
-#include <sqlite3.h>
+#include "fc_db.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -27,12 +27,12 @@ int fc_store_rollout_cut_set(fc_store_t *self, const char *channel, uint64_t ser
         (strcmp(cut, FC_ROLLOUT_CUT_ALL) && strcmp(cut, FC_ROLLOUT_CUT_NONE) &&
          !fc_name_valid(cut)))
         return FC_EINVAL;
-    sqlite3_stmt *st = fc_store_prep(self, "INSERT OR REPLACE INTO rollout_cuts (channel,"
+    fc_db_stmt_t *st = fc_store_prep(self, "INSERT OR REPLACE INTO rollout_cuts (channel,"
                                            " serial, cut) VALUES (?, ?, ?)");
     if (st) {
-        sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)serial);
-        sqlite3_bind_text(st, 3, cut, -1, SQLITE_STATIC);
+        fc_db_bind_text(st, 1, channel, -1);
+        fc_db_bind_int64(st, 2, (int64_t)serial);
+        fc_db_bind_text(st, 3, cut, -1);
     }
     return fc_store_step_done(st);
 }
@@ -40,15 +40,15 @@ int fc_store_rollout_cut_set(fc_store_t *self, const char *channel, uint64_t ser
 bool fc_store_rollout_cut_get(fc_store_t *self, const char *channel, uint64_t serial, char *out)
 {
     out[0] = '\0';
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "SELECT cut FROM rollout_cuts WHERE channel = ? AND serial = ?");
     if (!st)
         return false;
-    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)serial);
-    bool found = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0);
+    fc_db_bind_text(st, 1, channel, -1);
+    fc_db_bind_int64(st, 2, (int64_t)serial);
+    bool found = fc_db_step(st) == FC_DB_ROW && fc_db_column_text(st, 0);
     if (found)
-        snprintf(out, FC_MAX_NAME + 1, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
+        snprintf(out, FC_MAX_NAME + 1, "%s", (const char *)fc_db_column_text(st, 0));
+    fc_db_finalize(st);
     return found && out[0];
 }

@@ -10,7 +10,7 @@
 #include "fc_text.h"
 #include "fc_trustlist.h"
 
-#include <sqlite3.h>
+#include "fc_db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,16 +33,16 @@ int fc_store_trust_latest(fc_store_t *self, uint64_t *serial, uint8_t **bytes, s
         *bytes = NULL;
     if (len)
         *len = 0;
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "SELECT serial, signed FROM trust_lists ORDER BY serial DESC LIMIT 1");
     if (!st)
         return FC_EIO;
-    int rc = sqlite3_step(st);
-    int err = rc == SQLITE_ROW ? FC_OK : rc == SQLITE_DONE ? FC_ENOTFOUND : FC_EIO;
-    if (rc == SQLITE_ROW) {
-        *serial = (uint64_t)sqlite3_column_int64(st, 0);
-        size_t n = (size_t)sqlite3_column_bytes(st, 1);
-        const void *blob = sqlite3_column_blob(st, 1);
+    int rc = fc_db_step(st);
+    int err = rc == FC_DB_ROW ? FC_OK : rc == FC_DB_DONE ? FC_ENOTFOUND : FC_EIO;
+    if (rc == FC_DB_ROW) {
+        *serial = (uint64_t)fc_db_column_int64(st, 0);
+        size_t n = (size_t)fc_db_column_bytes(st, 1);
+        const void *blob = fc_db_column_blob(st, 1);
         if (bytes && n) {
             *bytes = malloc(n);
             if (!*bytes)
@@ -53,7 +53,7 @@ int fc_store_trust_latest(fc_store_t *self, uint64_t *serial, uint8_t **bytes, s
             }
         }
     }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     return err;
 }
 
@@ -118,22 +118,22 @@ int fc_store_trust_push(fc_store_t *self, const uint8_t *bytes, size_t len, uint
         return err;
     char signer[2 * FC_PUBKEY_LEN + 1];
     fc_hex_encode(signer, list.signer, FC_PUBKEY_LEN);
-    sqlite3_stmt *st = fc_store_prep(self, "INSERT INTO trust_lists (serial, signed, signer,"
+    fc_db_stmt_t *st = fc_store_prep(self, "INSERT INTO trust_lists (serial, signed, signer,"
                                            " nkeys, created, committed) VALUES (?, ?, ?, ?, ?, ?)");
     if (st) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)list.serial);
-        sqlite3_bind_blob(st, 2, bytes, (int)len, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, signer, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)list.nkeys);
-        sqlite3_bind_int64(st, 5, list.created);
-        sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
+        fc_db_bind_int64(st, 1, (int64_t)list.serial);
+        fc_db_bind_blob(st, 2, bytes, (int)len);
+        fc_db_bind_text(st, 3, signer, -1);
+        fc_db_bind_int64(st, 4, (int64_t)list.nkeys);
+        fc_db_bind_int64(st, 5, list.created);
+        fc_db_bind_int64(st, 6, (int64_t)time(NULL));
     }
     err = fc_store_step_done(st);
     /* The sequence moves only once the commit stands (an announcement is for news). */
     if (!err) {
         st = fc_store_prep(self, "UPDATE meta SET value = ? WHERE key = 'seq'");
         if (st)
-            sqlite3_bind_int64(st, 1, (sqlite3_int64)(self->seq + 1));
+            fc_db_bind_int64(st, 1, (int64_t)(self->seq + 1));
         err = fc_store_step_done(st);
     }
     if (!err)

@@ -21,13 +21,13 @@ int fc_store_via_set(fc_store_t *self, const char *id, const char *via)
     if (!fc_name_valid(id) || (*via && !fc_name_valid(via)))
         return FC_EINVAL;
     fc_store_sync(self, false);
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, *via ? "INSERT OR REPLACE INTO agent_via (id, via) VALUES (?, ?)"
                                  : "DELETE FROM agent_via WHERE id = ?");
     if (st) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        fc_db_bind_text(st, 1, id, -1);
         if (*via)
-            sqlite3_bind_text(st, 2, via, -1, SQLITE_STATIC);
+            fc_db_bind_text(st, 2, via, -1);
     }
     return fc_store_step_done(st);
 }
@@ -37,18 +37,18 @@ static void s_fill(fc_store_t *self, char *first, size_t n, size_t stride)
 {
     if (!n)
         return;
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT via FROM agent_via WHERE id = ?");
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT via FROM agent_via WHERE id = ?");
     if (!st)
         return; /* the lists still answer, without the column */
     for (size_t i = 0; i < n; i++) {
         fc_agent_status_t *a = (fc_agent_status_t *)(first + i * stride);
         a->via[0] = '\0';
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
+        fc_db_reset(st);
+        fc_db_bind_text(st, 1, a->id, -1);
+        if (fc_db_step(st) == FC_DB_ROW)
             snprintf(a->via, sizeof a->via, "%s", fc_store_col(st, 0));
     }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
 }
 
 void fc_store_via_fill(fc_store_t *self, fc_agent_status_t *agents, size_t n)

@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* fc_store_row_fn: an agents row joined with its group. */
-static bool s_agent_row(sqlite3_stmt *st, void *entry, void *arg)
+static bool s_agent_row(fc_db_stmt_t *st, void *entry, void *arg)
 {
     (void)arg;
     fc_store_agent_row_t *r = (fc_store_agent_row_t *)entry;
@@ -19,9 +19,9 @@ static bool s_agent_row(sqlite3_stmt *st, void *entry, void *arg)
     snprintf(a->version, sizeof a->version, "%s", fc_store_col(st, 2));
     snprintf(a->state, sizeof a->state, "%s", fc_store_col(st, 3));
     snprintf(a->message, sizeof a->message, "%s", fc_store_col(st, 4));
-    a->done = (uint64_t)sqlite3_column_int64(st, 5);
-    a->total = (uint64_t)sqlite3_column_int64(st, 6);
-    a->last_seen = sqlite3_column_int64(st, 7);
+    a->done = (uint64_t)fc_db_column_int64(st, 5);
+    a->total = (uint64_t)fc_db_column_int64(st, 6);
+    a->last_seen = fc_db_column_int64(st, 7);
     snprintf(r->group, sizeof r->group, "%s", fc_store_col(st, 8));
     return true;
 }
@@ -30,13 +30,13 @@ int fc_store_view_agents(fc_store_t *self, size_t max, fc_store_agent_row_t **li
 {
     *list = NULL;
     *n = 0;
-    sqlite3_stmt *st = fc_store_prep(
+    fc_db_stmt_t *st = fc_store_prep(
         self, "SELECT a.id, a.channel, a.version, a.state, a.message, a.done, a.total,"
               " a.last_seen, coalesce(g.grp, '') FROM agents a"
               " LEFT JOIN agent_groups g ON g.id = a.id ORDER BY a.id LIMIT ?");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+    fc_db_bind_int64(st, 1, (int64_t)max);
     void *rows = NULL;
     int err = fc_store_rows(st, max, sizeof **list, s_agent_row, NULL, &rows, n);
     *list = rows;
@@ -48,31 +48,31 @@ int fc_store_view_agents(fc_store_t *self, size_t max, fc_store_agent_row_t **li
 static int s_count(fc_store_t *self, const char *sql, size_t reasons, const char *channel,
                    uint64_t *count, uint64_t *second)
 {
-    sqlite3_stmt *st = fc_store_prep(self, sql);
+    fc_db_stmt_t *st = fc_store_prep(self, sql);
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)reasons);
-    sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *count = (uint64_t)sqlite3_column_int64(st, 0);
+    fc_db_bind_int64(st, 1, (int64_t)reasons);
+    fc_db_bind_text(st, 2, channel, -1);
+    int rc = fc_db_step(st);
+    if (rc == FC_DB_ROW) {
+        *count = (uint64_t)fc_db_column_int64(st, 0);
         if (second)
-            *second = (uint64_t)sqlite3_column_int64(st, 1);
+            *second = (uint64_t)fc_db_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? FC_OK : fc_store_sqlite_error(rc);
+    fc_db_finalize(st);
+    return rc == FC_DB_ROW ? FC_OK : fc_store_sqlite_error(rc);
 }
 
 /* fc_store_row_fn: one (channel, version, state) group of agents. */
-static bool s_count_row(sqlite3_stmt *st, void *entry, void *arg)
+static bool s_count_row(fc_db_stmt_t *st, void *entry, void *arg)
 {
     (void)arg;
     fc_store_agent_count_t *c = (fc_store_agent_count_t *)entry;
     snprintf(c->channel, sizeof c->channel, "%s", fc_store_col(st, 0));
     snprintf(c->version, sizeof c->version, "%s", fc_store_col(st, 1));
     snprintf(c->state, sizeof c->state, "%s", fc_store_col(st, 2));
-    c->count = (uint64_t)sqlite3_column_int64(st, 3);
-    c->online = (uint64_t)sqlite3_column_int64(st, 4);
+    c->count = (uint64_t)fc_db_column_int64(st, 3);
+    c->online = (uint64_t)fc_db_column_int64(st, 4);
     return true;
 }
 
@@ -82,13 +82,13 @@ int fc_store_view_agent_counts(fc_store_t *self, int64_t online_since, size_t ma
     *list = NULL;
     *n = 0;
     *left_out = 0;
-    sqlite3_stmt *st = fc_store_prep(
+    fc_db_stmt_t *st = fc_store_prep(
         self, "SELECT channel, version, state, count(*), total(last_seen >= ?1) FROM agents"
               " GROUP BY channel, version, state ORDER BY channel, version, state LIMIT ?2");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)online_since);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)max + 1);
+    fc_db_bind_int64(st, 1, (int64_t)online_since);
+    fc_db_bind_int64(st, 2, (int64_t)max + 1);
     void *rows = NULL;
     int err = fc_store_rows(st, max + 1, sizeof **list, s_count_row, NULL, &rows, n);
     *list = rows;
@@ -109,43 +109,43 @@ int fc_store_view_agent_totals(fc_store_t *self, int64_t online_since, uint64_t 
                                uint64_t *online)
 {
     *agents = *online = 0;
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT count(*), total(last_seen >= ?1) FROM agents");
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT count(*), total(last_seen >= ?1) FROM agents");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)online_since);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *agents = (uint64_t)sqlite3_column_int64(st, 0);
-        *online = (uint64_t)sqlite3_column_int64(st, 1);
+    fc_db_bind_int64(st, 1, (int64_t)online_since);
+    int rc = fc_db_step(st);
+    if (rc == FC_DB_ROW) {
+        *agents = (uint64_t)fc_db_column_int64(st, 0);
+        *online = (uint64_t)fc_db_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? FC_OK : fc_store_sqlite_error(rc);
+    fc_db_finalize(st);
+    return rc == FC_DB_ROW ? FC_OK : fc_store_sqlite_error(rc);
 }
 
 int fc_store_view_channel_agents(fc_store_t *self, const char *channel, const char *version,
                                  uint64_t *agents, uint64_t *on_version)
 {
     *agents = *on_version = 0;
-    sqlite3_stmt *st =
+    fc_db_stmt_t *st =
         fc_store_prep(self, "SELECT count(*), total(version = ?2) FROM agents WHERE channel = ?1");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *agents = (uint64_t)sqlite3_column_int64(st, 0);
-        *on_version = (uint64_t)sqlite3_column_int64(st, 1);
+    fc_db_bind_text(st, 1, channel, -1);
+    fc_db_bind_text(st, 2, version, -1);
+    int rc = fc_db_step(st);
+    if (rc == FC_DB_ROW) {
+        *agents = (uint64_t)fc_db_column_int64(st, 0);
+        *on_version = (uint64_t)fc_db_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? FC_OK : fc_store_sqlite_error(rc);
+    fc_db_finalize(st);
+    return rc == FC_DB_ROW ? FC_OK : fc_store_sqlite_error(rc);
 }
 
 /* fc_store_row_fn: a revision number. */
-static bool s_rev_row(sqlite3_stmt *st, void *entry, void *arg)
+static bool s_rev_row(fc_db_stmt_t *st, void *entry, void *arg)
 {
     (void)arg;
-    *(uint64_t *)entry = (uint64_t)sqlite3_column_int64(st, 0);
+    *(uint64_t *)entry = (uint64_t)fc_db_column_int64(st, 0);
     return true;
 }
 
@@ -153,12 +153,12 @@ int fc_store_view_revisions(fc_store_t *self, size_t max, uint64_t **revs, size_
 {
     *revs = NULL;
     *n = 0;
-    sqlite3_stmt *st = fc_store_prep(
+    fc_db_stmt_t *st = fc_store_prep(
         self, "SELECT rev FROM config_revisions WHERE kind = ?1 ORDER BY rev DESC LIMIT ?2");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int(st, 1, FC_REV_SET);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    fc_db_bind_int(st, 1, FC_REV_SET);
+    fc_db_bind_int64(st, 2, (int64_t)max);
     void *rows = NULL;
     int err = fc_store_rows(st, max, sizeof **revs, s_rev_row, NULL, &rows, n);
     *revs = rows;
@@ -168,18 +168,18 @@ int fc_store_view_revisions(fc_store_t *self, size_t max, uint64_t **revs, size_
 int fc_store_view_uploads(fc_store_t *self, uint64_t *count)
 {
     *count = 0;
-    sqlite3_stmt *st = fc_store_prep(self, "SELECT count(*) FROM uploads");
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT count(*) FROM uploads");
     if (!st)
         return FC_EIO;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *count = (uint64_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? FC_OK : fc_store_sqlite_error(rc);
+    int rc = fc_db_step(st);
+    if (rc == FC_DB_ROW)
+        *count = (uint64_t)fc_db_column_int64(st, 0);
+    fc_db_finalize(st);
+    return rc == FC_DB_ROW ? FC_OK : fc_store_sqlite_error(rc);
 }
 
 /* fc_store_row_fn: one row of a fleet summary (fc_store_view_summary's two queries). */
-static bool s_summary_row(sqlite3_stmt *st, void *entry, void *arg)
+static bool s_summary_row(fc_db_stmt_t *st, void *entry, void *arg)
 {
     (void)arg;
     fc_fleet_count_t *c = (fc_fleet_count_t *)entry;
@@ -187,10 +187,10 @@ static bool s_summary_row(sqlite3_stmt *st, void *entry, void *arg)
     snprintf(c->version, sizeof c->version, "%s", fc_store_col(st, 1));
     snprintf(c->state, sizeof c->state, "%s", fc_store_col(st, 2));
     snprintf(c->reason, sizeof c->reason, "%s", fc_store_col(st, 3));
-    c->agents = (uint64_t)sqlite3_column_int64(st, 4);
-    c->offline = (uint64_t)sqlite3_column_int64(st, 5);
-    c->done = (uint64_t)sqlite3_column_int64(st, 6);
-    c->total = (uint64_t)sqlite3_column_int64(st, 7);
+    c->agents = (uint64_t)fc_db_column_int64(st, 4);
+    c->offline = (uint64_t)fc_db_column_int64(st, 5);
+    c->done = (uint64_t)fc_db_column_int64(st, 6);
+    c->total = (uint64_t)fc_db_column_int64(st, 7);
     return true;
 }
 
@@ -211,7 +211,7 @@ int fc_store_view_summary(fc_store_t *self, const char *channel, int64_t online_
     memset(left, 0, sizeof *left);
     channel = channel ? channel : "";
     /* Groups first: one row per (channel, version, state), whatever the fleet size. */
-    sqlite3_stmt *st = fc_store_prep(
+    fc_db_stmt_t *st = fc_store_prep(
         self, "SELECT channel, version, state, '', count(*), total(last_seen < ?1),"
               " total(CASE WHEN state = 'downloading' THEN done ELSE 0 END),"
               " total(CASE WHEN state = 'downloading' THEN total ELSE 0 END)"
@@ -219,9 +219,9 @@ int fc_store_view_summary(fc_store_t *self, const char *channel, int64_t online_
               " GROUP BY channel, version, state ORDER BY channel, version, state LIMIT ?3");
     if (!st)
         return FC_EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)online_since);
-    sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)max + 1);
+    fc_db_bind_int64(st, 1, (int64_t)online_since);
+    fc_db_bind_text(st, 2, channel, -1);
+    fc_db_bind_int64(st, 3, (int64_t)max + 1);
     void *rows = NULL;
     size_t ngroups = 0;
     int err = fc_store_rows(st, max + 1, sizeof **list, s_summary_row, NULL, &rows, &ngroups);
@@ -254,9 +254,9 @@ int fc_store_view_summary(fc_store_t *self, const char *channel, int64_t online_
         free(rows);
         return FC_EIO;
     }
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)reasons);
-    sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)room + 1);
+    fc_db_bind_int64(st, 1, (int64_t)reasons);
+    fc_db_bind_text(st, 2, channel, -1);
+    fc_db_bind_int64(st, 3, (int64_t)room + 1);
     void *more = NULL;
     size_t nmore = 0;
     err = fc_store_rows(st, room + 1, sizeof **list, s_summary_row, NULL, &more, &nmore);

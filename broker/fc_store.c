@@ -417,10 +417,13 @@ static int s_check_blobs(fc_store_t *self, const fc_manifest_t *m, char *text, s
     return FC_OK;
 }
 
-/* Inside a transaction: inserts the release and bumps the sequence. */
+/* Inside a transaction: bumps the sequence and inserts the release with it (*seq). */
 static int s_insert_release(fc_store_t *self, const fc_manifest_t *m, const uint8_t *bytes,
-                            size_t len, uint64_t seq)
+                            size_t len, uint64_t *seq)
 {
+    int err = fc_store_seq_take(self, seq);
+    if (err)
+        return err;
     fc_db_stmt_t *st =
         fc_store_prep(self, "INSERT INTO releases (channel, serial, version, product,"
                             " manifest, size, files, created, mandatory, seq, committed)"
@@ -435,15 +438,9 @@ static int s_insert_release(fc_store_t *self, const fc_manifest_t *m, const uint
         fc_db_bind_int64(st, 7, (int64_t)m->nfiles);
         fc_db_bind_int64(st, 8, m->created);
         fc_db_bind_int(st, 9, m->mandatory ? 1 : 0);
-        fc_db_bind_int64(st, 10, (int64_t)seq);
+        fc_db_bind_int64(st, 10, (int64_t)*seq);
         fc_db_bind_int64(st, 11, (int64_t)time(NULL));
     }
-    int err = fc_store_step_done(st);
-    if (err)
-        return err;
-    st = fc_store_prep(self, "UPDATE meta SET value = ? WHERE key = 'seq'");
-    if (st)
-        fc_db_bind_int64(st, 1, (int64_t)seq);
     return fc_store_step_done(st);
 }
 
@@ -514,14 +511,15 @@ static int s_release_commit(fc_store_t *self, const uint8_t *manifest, size_t le
             err = fc_store_sqlite_error(rc);
         fc_db_finalize(st);
     }
+    uint64_t taken = 0;
     if (err == 0) {
-        err = s_insert_release(self, m, manifest, len, self->seq + 1);
+        err = s_insert_release(self, m, manifest, len, &taken);
         if (!err) /* its planned rollout starts with it, or not at all */
             err = fc_store_rollout_on_commit(self, m->channel, m->serial, m->version, prev);
         if (!err)
             err = fc_store_exec(self, "COMMIT");
         if (!err)
-            *seq = ++self->seq;
+            *seq = self->seq = taken;
         else
             fc_textf(text, textsize, "cannot store the release: %s", fc_db_errmsg(self->db));
     }
@@ -784,15 +782,23 @@ uint64_t fc_store_seq(fc_store_t *self)
     return self->seq;
 }
 
+int fc_store_seq_take(fc_store_t *self, uint64_t *seq)
+{
+    fc_db_stmt_t *st =
+        fc_store_prep(self, "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value");
+    int rc = st ? fc_db_step(st) : FC_DB_ERROR;
+    if (rc == FC_DB_ROW)
+        *seq = (uint64_t)fc_db_column_int64(st, 0);
+    fc_db_finalize(st);
+    return rc == FC_DB_ROW ? FC_OK : fc_store_sqlite_error(rc);
+}
+
 int fc_store_next_seq(fc_store_t *self, uint64_t *seq)
 {
     fc_store_sync(self, true);
-    fc_db_stmt_t *st = fc_store_prep(self, "UPDATE meta SET value = ? WHERE key = 'seq'");
-    if (st)
-        fc_db_bind_int64(st, 1, (int64_t)(self->seq + 1));
-    int err = fc_store_step_done(st);
+    int err = fc_store_seq_take(self, seq);
     if (!err)
-        *seq = ++self->seq;
+        self->seq = *seq;
     return err;
 }
 

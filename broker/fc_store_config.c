@@ -308,12 +308,6 @@ static int s_insert(fc_store_t *self, const fc_revision_t *r, const char *scope,
         }
         err = fc_store_step_done(st);
     }
-    if (!err) {
-        st = fc_store_prep(self, "UPDATE meta SET value = ? WHERE key = 'seq'");
-        if (st)
-            fc_db_bind_int64(st, 1, (int64_t)seq);
-        err = fc_store_step_done(st);
-    }
     return err;
 }
 
@@ -393,13 +387,16 @@ int fc_store_config_push(fc_store_t *self, const uint8_t *bytes, size_t len, fc_
     if (!err) {
         err = s_check_push(self, r, bytes, len, text, textsize);
         if (err == FC_OK) {
-            err = s_insert(self, r, scope, bytes, len, who, self->seq + 1);
+            uint64_t taken = 0;
+            err = fc_store_seq_take(self, &taken);
+            if (!err)
+                err = s_insert(self, r, scope, bytes, len, who, taken);
             if (!err)
                 err = fc_store_audit_add(self, who, s_action(r->kind), detail, "ok");
             if (!err)
                 err = fc_store_exec(self, "COMMIT");
             if (!err)
-                *seq = ++self->seq;
+                *seq = self->seq = taken;
             else
                 fc_textf(text, textsize, "cannot store the revision: %s", fc_db_errmsg(self->db));
         }

@@ -68,6 +68,11 @@ int fc_store_rows(fc_db_stmt_t *st, size_t max, size_t elem, fc_store_row_fn *ro
 /* PRAGMA synchronous FULL (before anything acknowledged as durable) or NORMAL. Inside a
    batch it stays FULL: the batch's commit is what its replies wait for. */
 void fc_store_sync(fc_store_t *self, bool full);
+/* Inside the open write transaction: moves the announcement sequence on by one in the
+   database and gives the new value in *seq (self->seq is the caller's to set once the
+   transaction commits). The database's value, not self->seq, is what moves on: another broker
+   on the same database (PostgreSQL) may have moved it since. */
+int fc_store_seq_take(fc_store_t *self, uint64_t *seq);
 /* One operation's transaction: BEGIN IMMEDIATE / COMMIT / ROLLBACK, or inside a batch a
    savepoint, so a failed operation undoes only itself. */
 int fc_store_begin(fc_store_t *self);

@@ -130,12 +130,9 @@ int fc_store_trust_push(fc_store_t *self, const uint8_t *bytes, size_t len, uint
     }
     err = fc_store_step_done(st);
     /* The sequence moves only once the commit stands (an announcement is for news). */
-    if (!err) {
-        st = fc_store_prep(self, "UPDATE meta SET value = ? WHERE key = 'seq'");
-        if (st)
-            fc_db_bind_int64(st, 1, (int64_t)(self->seq + 1));
-        err = fc_store_step_done(st);
-    }
+    uint64_t taken = 0;
+    if (!err)
+        err = fc_store_seq_take(self, &taken);
     if (!err)
         err = fc_store_audit_add(self, who, "trust.push", detail, "ok");
     if (!err)
@@ -144,7 +141,7 @@ int fc_store_trust_push(fc_store_t *self, const uint8_t *bytes, size_t len, uint
         fc_store_rollback(self);
     if (!err) {
         *serial = list.serial;
-        *seq = ++self->seq;
+        *seq = self->seq = taken;
     }
     return err;
 }

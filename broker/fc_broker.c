@@ -210,7 +210,7 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
     }
     self->bad_peers = zhashx_new();
     self->served = zhashx_new();
-    self->store = fc_store_new(config->data_dir, err, text, textsize);
+    self->store = fc_store_new_db(config->data_dir, config->store, err, text, textsize);
     if (!self->store) {
         s_broker_destroy(&self);
         return NULL;

@@ -29,6 +29,7 @@ typedef struct fc_view_hub_t fc_view_hub_t; /* fc_view_hub.h */
 
 typedef struct {
     const char *data_dir; /* must exist; see fc_store.h for its layout */
+    const char *store;    /* the database (fc_store_new_db); NULL: data_dir/fleetcast.db */
     /* Bind endpoints, e.g. "tcp://0.0.0.0:7400"; a host of "*" binds every interface and a
        port of "*" takes any free one (see fc_broker_service_endpoint). */
     const char *service;  /* the request ROUTER */

@@ -38,6 +38,11 @@ static void s_usage(FILE *out)
             "\n"
             "  -d, --data DIR        data directory (created if missing): fleetcast.db,\n"
             "                        blobs/ and incoming/ live here\n"
+            "      --store DB        the database: a SQLite file (default DIR/fleetcast.db)\n"
+            "                        or a PostgreSQL server, postgresql://USER@HOST:PORT/DB\n"
+            "                        or 'host=... dbname=...' (libpq; keep a password in\n"
+            "                        ~/.pgpass or PGPASSFILE, not on the command line).\n"
+            "                        Blobs stay under DIR\n"
             "  -s, --service EP      bind the request (ROUTER) socket to EP: tcp://HOST:PORT\n"
             "                        (HOST or PORT may be *) or ipc://PATH\n"
             "                        (default " S_DEFAULT_SERVICE ")\n"
@@ -165,10 +170,12 @@ int main(int argc, char *argv[])
     uint64_t offline_ms = 0;
     const char *http = NULL, *http_token_file = NULL;
     const char *upstream = NULL, *upstream_key = NULL, *cert = NULL, *relay_name = NULL;
+    const char *store = NULL;
     uint64_t cache_max = 0, cache_pin_ms = 0;
     fc_log_level_t log_level = FC_LOG_INFO;
     fc_log_format_t log_format = FC_LOG_TEXT;
     static const struct option options[] = {{"data", required_argument, NULL, 'd'},
+                                            {"store", required_argument, NULL, 'D'},
                                             {"service", required_argument, NULL, 's'},
                                             {"announce", required_argument, NULL, 'a'},
                                             {"insecure", no_argument, NULL, 'i'},
@@ -208,6 +215,9 @@ int main(int argc, char *argv[])
         switch (c) {
         case 'd':
             data = optarg;
+            break;
+        case 'D':
+            store = optarg;
             break;
         case 's':
         case 'a':
@@ -407,6 +417,7 @@ int main(int argc, char *argv[])
         }
     }
     fc_broker_config_t config = {.data_dir = data,
+                                 .store = store,
                                  .upstream = upstream,
                                  .upstream_curve = upstream_curve,
                                  .relay_name = relay_name,

@@ -10,6 +10,7 @@
 #include "fc_sockopt.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_store_testdb.h"
 #include "fc_test_blob.h"
 #include "fc_test_check.h"
 
@@ -299,7 +300,7 @@ static void s_check_denial_audits(const char *data, const char *key, unsigned wa
 {
     int err = 0;
     char text[FC_MAX_TEXT + 1];
-    fc_store_t *store = fc_store_new(data, &err, text, sizeof text);
+    fc_store_t *store = fc_store_testdb_new(data, &err, text, sizeof text);
     FC_CHECK(store);
     fc_audit_entry_t *list = NULL;
     size_t n = 0;

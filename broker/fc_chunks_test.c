@@ -9,6 +9,7 @@
 #include "fc_file.h"
 #include "fc_hash.h"
 #include "fc_msg.h"
+#include "fc_store_testdb.h"
 #include "fc_test_check.h"
 
 #include <stdio.h>
@@ -53,7 +54,7 @@ void fc_chunks_test(bool verbose)
     char base[] = "/tmp/fc_chunks_test.XXXXXX";
     FC_CHECK(mkdtemp(base));
     int err = -1;
-    fc_store_t *store = fc_store_new(base, &err, NULL, 0);
+    fc_store_t *store = fc_store_testdb_new(base, &err, NULL, 0);
     FC_CHECK(store);
     uint8_t *buf = malloc(S_SIZE), blob[FC_HASH_LEN];
     for (size_t i = 0; i < S_SIZE; i++)

@@ -11,6 +11,7 @@
 #include "fc_sockopt.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_store_testdb.h"
 #include "fc_test_check.h"
 
 #include <stdio.h>
@@ -418,7 +419,7 @@ void fc_config_service_test(bool verbose)
     char base[] = "/tmp/fc_config_service_test.XXXXXX";
     FC_CHECK(mkdtemp(base));
     int err;
-    fc_store_t *store = fc_store_new(base, &err, NULL, 0);
+    fc_store_t *store = fc_store_testdb_new(base, &err, NULL, 0);
     FC_CHECK(store);
     fc_signkey_t sk;
     fc_signkey_generate(&sk);

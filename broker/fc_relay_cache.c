@@ -5,6 +5,7 @@
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_store_cache.h"
+#include "fc_store_testdb.h"
 #include "fc_test_blob.h"
 #include "fc_test_check.h"
 #include "fc_text.h"
@@ -237,7 +238,7 @@ void fc_relay_cache_test(bool verbose)
     char dir[] = "/tmp/fc_relay_cache_test.XXXXXX";
     FC_CHECK(mkdtemp(dir));
     int err = 0;
-    fc_store_t *store = fc_store_new(dir, &err, NULL, 0);
+    fc_store_t *store = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store);
     uint8_t data[3][1000], blobs[3][FC_HASH_LEN];
     for (int i = 0; i < 3; i++) {

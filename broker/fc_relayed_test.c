@@ -7,6 +7,7 @@
 #include "fc_relayed.h"
 #include "fc_rollout_service.h"
 #include "fc_store.h"
+#include "fc_store_testdb.h"
 #include "fc_store_via.h"
 #include "fc_test_check.h"
 
@@ -56,7 +57,7 @@ void fc_relayed_test(bool verbose)
     char dir[] = "/tmp/fc_relayed_test_XXXXXX";
     FC_CHECK(mkdtemp(dir) != NULL);
     int err = FC_OK;
-    fc_store_t *store = fc_store_new(dir, &err, NULL, 0);
+    fc_store_t *store = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store);
     fc_config_service_t *config = fc_config_service_new(store, 25, true);
     fc_rollout_service_t *rollout = fc_rollout_service_new(store, true);

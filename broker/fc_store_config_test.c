@@ -10,6 +10,7 @@
 #include "fc_revision.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_store_testdb.h"
 #include "fc_test_check.h"
 
 #include <sqlite3.h>
@@ -499,7 +500,7 @@ static void s_test_canary_wide(const char *base)
     snprintf(dir, sizeof dir, "%s/wide", base);
     FC_CHECK(fc_mkdirs(dir, 0755) == 0);
     int err;
-    fc_store_t *store = fc_store_new(dir, &err, text, sizeof text);
+    fc_store_t *store = fc_store_testdb_new(dir, &err, text, sizeof text);
     FC_CHECK(store);
     size_t want = FC_MAX_LIST + 4, added = 0;
     FC_CHECK(fc_store_batch_begin(store) == FC_OK);
@@ -531,13 +532,16 @@ static void s_test_canary_wide(const char *base)
     fc_store_destroy(&store);
 }
 
+/* Databases of older brokers: only SQLite ones exist. */
 static void s_test_old_db(const char *base)
 {
+    if (fc_store_testdb_pg())
+        return;
     char dir[300], db[340];
     snprintf(dir, sizeof dir, "%s/old", base);
     FC_CHECK(fc_mkdirs(dir, 0755) == 0);
     int err;
-    fc_store_t *store = fc_store_new(dir, &err, NULL, 0);
+    fc_store_t *store = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store);
     fc_store_destroy(&store);
     snprintf(db, sizeof db, "%s/fleetcast.db", dir);
@@ -549,7 +553,7 @@ static void s_test_old_db(const char *base)
                           " DELETE FROM meta WHERE key = 'config_schema';",
                           NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(h);
-    store = fc_store_new(dir, &err, NULL, 0);
+    store = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store && fc_store_config_latest(store) == 0);
     FC_CHECK(fc_store_audit_add(store, "t", "a", "d", "ok") == FC_OK);
     FC_CHECK(fc_store_agent_seen(store, "old1", "stable") == FC_OK);
@@ -562,7 +566,7 @@ static void s_test_old_db(const char *base)
                           " UPDATE meta SET value = 3 WHERE key = 'seq';",
                           NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(h);
-    store = fc_store_new(dir, &err, NULL, 0);
+    store = fc_store_testdb_new(dir, &err, NULL, 0);
     uint64_t since = 99;
     FC_CHECK(store && fc_store_agent_known_since(store, "old1", &since) == FC_OK && since == 0);
     FC_CHECK(fc_store_agent_seen(store, "new1", "stable") == FC_OK);
@@ -573,7 +577,7 @@ static void s_test_old_db(const char *base)
                           NULL) == SQLITE_OK);
     sqlite3_close(h);
     char text[FC_MAX_TEXT + 1] = "";
-    FC_CHECK(fc_store_new(dir, &err, text, sizeof text) == NULL && err == FC_EPROTO);
+    FC_CHECK(fc_store_testdb_new(dir, &err, text, sizeof text) == NULL && err == FC_EPROTO);
     FC_CHECK(strstr(text, "newer"));
 }
 
@@ -589,7 +593,7 @@ void fc_store_config_test(bool verbose)
     FC_CHECK(fc_mkdirs(dir, 0755) == 0);
     int err;
     char text[FC_MAX_TEXT + 1];
-    fc_store_t *store = fc_store_new(dir, &err, text, sizeof text);
+    fc_store_t *store = fc_store_testdb_new(dir, &err, text, sizeof text);
     FC_CHECK(store);
     fc_signkey_t key;
     fc_signkey_generate(&key);
@@ -623,7 +627,7 @@ void fc_store_config_test(bool verbose)
 
     /* Reopen: revisions, halt state, acks, groups, audit and the sequence are all there. */
     fc_store_destroy(&store);
-    store = fc_store_new(dir, &err, text, sizeof text);
+    store = fc_store_testdb_new(dir, &err, text, sizeof text);
     FC_CHECK(store);
     FC_CHECK(fc_store_seq(store) == seq && fc_store_config_latest(store) == 7);
     fc_store_rev_t info;

@@ -8,6 +8,7 @@
 #include "fc_manifest.h"
 #include "fc_store_release_rollout.h"
 #include "fc_store_rollout_cut.h"
+#include "fc_store_testdb.h"
 #include "fc_test_check.h"
 
 #include <stdio.h>
@@ -246,7 +247,7 @@ void fc_store_release_rollout_test(bool verbose)
     snprintf(path, sizeof path, "%s/empty", tree);
     FC_CHECK(fc_write_file_atomic(path, "", 0, 0644) == 0);
     int err = 0;
-    fc_store_t *store = fc_store_new(dir, &err, NULL, 0);
+    fc_store_t *store = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store);
     fc_signkey_t key;
     fc_signkey_generate(&key);
@@ -362,7 +363,7 @@ void fc_store_release_rollout_test(bool verbose)
 
     /* Everything survives a reopen. */
     fc_store_destroy(&store);
-    store = fc_store_new(dir, &err, NULL, 0);
+    store = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store);
     st = s_status(store, "stable");
     FC_CHECK(!strcmp(st.state, "HALTED") && st.rolled_back == 1);

@@ -10,6 +10,7 @@
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h" /* fc_store_exec: a batch commit made to fail */
+#include "fc_store_testdb.h"
 #include "fc_store_view.h"
 #include "fc_test_blob.h"
 #include "fc_test_check.h"
@@ -156,7 +157,7 @@ static void s_test_uploads(fc_store_t **store_p, const char *dir)
     fc_store_destroy(store_p);
     FC_CHECK(*store_p == NULL);
     int err = -1;
-    store = *store_p = fc_store_new(dir, &err, NULL, 0);
+    store = *store_p = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store && err == FC_OK);
     FC_CHECK(fc_store_blob_state(store, blob, len, &complete, &ranges, &nranges) == FC_OK);
     FC_CHECK(!complete && nranges == 2);
@@ -330,7 +331,7 @@ static void s_test_releases(fc_store_t **store_p, const char *dir, const char *t
     /* Reopen: everything is still there. */
     fc_store_destroy(store_p);
     int err;
-    store = *store_p = fc_store_new(dir, &err, NULL, 0);
+    store = *store_p = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store);
     FC_CHECK(fc_store_seq(store) == 4);
     fc_release_info_t *list;
@@ -502,8 +503,10 @@ static void s_test_open_errors(const char *base)
     int err = 0;
     /* Missing directory. */
     snprintf(path, sizeof path, "%s/missing", base);
-    FC_CHECK(fc_store_new(path, &err, text, sizeof text) == NULL && err == FC_EIO);
+    FC_CHECK(fc_store_testdb_new(path, &err, text, sizeof text) == NULL && err == FC_EIO);
     FC_CHECK(strstr(text, path));
+    if (fc_store_testdb_pg())
+        return; /* the rest is SQLite's file */
     /* A file that is not a database. */
     snprintf(path, sizeof path, "%s/corrupt", base);
     FC_CHECK(fc_mkdirs(path, 0755) == 0);
@@ -513,7 +516,7 @@ static void s_test_open_errors(const char *base)
     memset(junk, 'x', sizeof junk);
     FC_CHECK(fc_write_file_atomic(db, junk, sizeof junk, 0644) == 0);
     text[0] = '\0';
-    FC_CHECK(fc_store_new(path, &err, text, sizeof text) == NULL && err == FC_EPROTO);
+    FC_CHECK(fc_store_testdb_new(path, &err, text, sizeof text) == NULL && err == FC_EPROTO);
     FC_CHECK(strstr(text, "fleetcast.db"));
 }
 
@@ -611,7 +614,7 @@ static void s_test_agent_keys(fc_store_t **store_p, const char *dir)
     /* Durable: the bindings are read back at open. */
     fc_store_destroy(store_p);
     int err;
-    store = *store_p = fc_store_new(dir, &err, NULL, 0);
+    store = *store_p = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store);
     FC_CHECK(streq(fc_store_agent_key(store, "web-01"), k1));
     FC_CHECK(streq(fc_store_agent_key(store, "web-03"), k2));
@@ -668,7 +671,7 @@ static void s_test_agent_keys(fc_store_t **store_p, const char *dir)
     FC_CHECK(streq(holder, k2) && streq(fc_store_agent_key(store, "web-09"), k2));
 
     fc_store_destroy(store_p);
-    store = *store_p = fc_store_new(dir, &err, NULL, 0);
+    store = *store_p = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store);
     FC_CHECK(streq(fc_store_agent_key(store, "web-01"), k2));
     FC_CHECK(streq(fc_store_agent_key(store, "web-05"), k1));
@@ -692,7 +695,7 @@ static void s_test_gc(const char *base)
     FC_CHECK(fc_mkdirs(dir, 0755) == 0);
     int err = -1;
     char text[FC_MAX_TEXT + 1] = "";
-    fc_store_t *store = fc_store_new(dir, &err, text, sizeof text);
+    fc_store_t *store = fc_store_testdb_new(dir, &err, text, sizeof text);
     FC_CHECK(store);
     fc_signkey_t key;
     fc_signkey_generate(&key);
@@ -872,7 +875,7 @@ static void s_test_cdc_uploads(fc_store_t **store_p, const char *dir)
                                   "idx) SELECT blob, 3 FROM uploads") == FC_OK);
     fc_store_destroy(store_p);
     int err = -1;
-    store = *store_p = fc_store_new(dir, &err, NULL, 0);
+    store = *store_p = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store && err == FC_OK);
     FC_CHECK(fc_store_blob_state(store, old, len, &complete, &ranges, &nranges) == FC_OK);
     FC_CHECK(!complete && nranges == 1 && ranges[0].offset == 3 * FC_CHUNK_SIZE &&
@@ -1260,7 +1263,7 @@ static void s_test_backfill(const char *base)
     snprintf(dir, sizeof dir, "%s/backfill", base);
     FC_CHECK(fc_mkdirs(dir, 0700) == 0);
     int err = -1;
-    fc_store_t *store = fc_store_new(dir, &err, NULL, 0);
+    fc_store_t *store = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store);
     size_t len = 600000;
     uint8_t *bufs[3], ids[3][FC_HASH_LEN];
@@ -1295,7 +1298,7 @@ static void s_test_backfill(const char *base)
     FC_CHECK(fc_store_backfill_step(store, 1, &res) == FC_OK);
     FC_CHECK(res.blobs == 1 && res.indexed == 1 && res.bytes >= len && !res.done);
     fc_store_destroy(&store);
-    store = fc_store_new(dir, &err, NULL, 0);
+    store = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store);
     size_t steps = 1;
     uint64_t looked = 1;
@@ -1415,7 +1418,7 @@ static void s_test_mirror(const char *base)
     snprintf(relayed, sizeof relayed, "%s/mirror-tree", base);
     FC_CHECK(fc_mkdirs(dir, 0755) == 0 && fc_mkdirs(relayed, 0755) == 0);
     int err;
-    fc_store_t *store = fc_store_new(dir, &err, NULL, 0);
+    fc_store_t *store = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store);
     fc_signkey_t key;
     fc_signkey_generate(&key);
@@ -1462,7 +1465,7 @@ void fc_store_test(bool verbose)
 
     int err = -1;
     char text[256] = "";
-    fc_store_t *store = fc_store_new(dir, &err, text, sizeof text);
+    fc_store_t *store = fc_store_testdb_new(dir, &err, text, sizeof text);
     FC_CHECK(store && err == FC_OK);
     FC_CHECK(fc_store_seq(store) == 0);
     s_test_uploads(&store, dir);

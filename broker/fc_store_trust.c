@@ -6,6 +6,7 @@
 #include "fc_hash.h"
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
+#include "fc_store_testdb.h"
 #include "fc_test_check.h"
 #include "fc_text.h"
 #include "fc_trustlist.h"
@@ -175,7 +176,7 @@ void fc_store_trust_test(bool verbose)
     char dir[] = "/tmp/fc_store_trust_test.XXXXXX";
     FC_CHECK(mkdtemp(dir));
     int err = 0;
-    fc_store_t *store = fc_store_new(dir, &err, NULL, 0);
+    fc_store_t *store = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store);
     uint64_t serial = 99;
     FC_CHECK(fc_store_trust_latest(store, &serial, NULL, NULL) == FC_ENOTFOUND && serial == 0);
@@ -200,7 +201,7 @@ void fc_store_trust_test(bool verbose)
 
     /* It survives a reopen, and the latest is what is served. */
     fc_store_destroy(&store);
-    store = fc_store_new(dir, &err, NULL, 0);
+    store = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store);
     uint8_t *bytes = NULL;
     size_t len = 0;

@@ -5,6 +5,7 @@
 #include "fc_error.h"
 #include "fc_manifest.h"
 #include "fc_store_priv.h"
+#include "fc_store_testdb.h"
 #include "fc_test_check.h"
 
 #include <stdio.h>
@@ -69,7 +70,7 @@ void fc_store_via_test(bool verbose)
     char dir[] = "/tmp/fc_store_via_test_XXXXXX";
     FC_CHECK(mkdtemp(dir) != NULL);
     int err = FC_OK;
-    fc_store_t *store = fc_store_new(dir, &err, NULL, 0);
+    fc_store_t *store = fc_store_testdb_new(dir, &err, NULL, 0);
     FC_CHECK(store != NULL);
     fc_agent_status_t a[2];
     memset(a, 0, sizeof a);

@@ -8,6 +8,7 @@
 #include "fc_state.h"
 #include "fc_store_config.h"
 #include "fc_store_release_rollout.h"
+#include "fc_store_testdb.h"
 #include "fc_store_via.h"
 #include "fc_test_check.h"
 
@@ -278,7 +279,7 @@ void fc_view_test(bool verbose)
     FC_CHECK(mkdtemp(base));
     int err = 0;
     char text[256];
-    fc_store_t *store = fc_store_new(base, &err, text, sizeof text);
+    fc_store_t *store = fc_store_testdb_new(base, &err, text, sizeof text);
     FC_CHECK(store);
     /* An empty store: a view with nothing in it, still a document. */
     fc_view_t *v = fc_view_build(store, time(NULL), &err);

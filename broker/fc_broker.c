@@ -1615,6 +1615,10 @@ void fc_broker_actor(zsock_t *pipe, void *args)
                 s_announce_bind(self);
             /* A relay whose upstream beats sends its heartbeats as the root's stamps come
                (s_carry_beat); its own only when they stop (frozen or gone upstream). */
+            /* Brokers sharing one database: what another committed is announced here by the
+               heartbeat's sequence, which sends agents to SYNC. */
+            if (fc_store_shared(self->store))
+                fc_store_seq_reload(self->store, NULL);
             if (!self->relay || now - self->carried_at > 2 * (int64_t)self->heartbeat_ms)
                 s_heartbeat(self, NULL);
             if (self->keyset)

@@ -782,6 +782,30 @@ uint64_t fc_store_seq(fc_store_t *self)
     return self->seq;
 }
 
+bool fc_store_shared(const fc_store_t *self)
+{
+    return fc_db_is_pg(self->db);
+}
+
+int fc_store_seq_reload(fc_store_t *self, bool *moved)
+{
+    if (moved)
+        *moved = false;
+    fc_db_stmt_t *st = fc_store_prep(self, "SELECT value FROM meta WHERE key = 'seq'");
+    int rc = st ? fc_db_step(st) : FC_DB_ERROR;
+    if (rc == FC_DB_ROW) {
+        uint64_t seq = (uint64_t)fc_db_column_int64(st, 0);
+        /* Only forward: a reader that saw a later value (its own commit) keeps it. */
+        if (seq > self->seq) {
+            self->seq = seq;
+            if (moved)
+                *moved = true;
+        }
+    }
+    fc_db_finalize(st);
+    return rc == FC_DB_ROW ? FC_OK : fc_store_sqlite_error(rc);
+}
+
 int fc_store_seq_take(fc_store_t *self, uint64_t *seq)
 {
     fc_db_stmt_t *st =

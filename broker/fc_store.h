@@ -270,6 +270,12 @@ const char *fc_store_agent_key(fc_store_t *self, const char *id);
 
 /* The latest announcement sequence number (0 before the first announcement). */
 uint64_t fc_store_seq(fc_store_t *self);
+/* Whether other brokers may write the same database (PostgreSQL): what this store caches
+   from it (the sequence) must then be read again (fc_store_seq_reload). */
+bool fc_store_shared(const fc_store_t *self);
+/* Reads the sequence from the database again; *moved (may be NULL) says whether another
+   writer moved it since this store last knew it. fc_error_t. */
+int fc_store_seq_reload(fc_store_t *self, bool *moved);
 /* Durably increments the sequence and returns the new value in *seq (for announcements that
    are not releases). Returns fc_error_t. */
 int fc_store_next_seq(fc_store_t *self, uint64_t *seq);

@@ -56,7 +56,7 @@ bool fc_db_where_is_pg(const char *where)
            strncmp(where, "host=", 5) == 0 || strncmp(where, "dbname=", 7) == 0;
 }
 
-fc_db_t *fc_db_open(const char *where, int *rc, char *text, size_t textsize)
+static fc_db_t *s_open(const char *where, bool readonly, int *rc, char *text, size_t textsize)
 {
     fc_db_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -66,14 +66,19 @@ fc_db_t *fc_db_open(const char *where, int *rc, char *text, size_t textsize)
     }
     if (fc_db_where_is_pg(where)) {
         self->pg = fc_db_pg_open(where, rc, text, textsize);
+        if (self->pg && readonly &&
+            (*rc = fc_db_pg_exec(self->pg, "SET default_transaction_read_only = on")) != FC_DB_OK) {
+            snprintf(text, textsize, "%s", fc_db_pg_errmsg(self->pg));
+            fc_db_pg_close(&self->pg);
+        }
         if (!self->pg) {
             free(self);
             return NULL;
         }
         return self;
     }
-    *rc = sqlite3_open_v2(where, &self->lite,
-                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    *rc = sqlite3_open_v2(where, &self->lite, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (*rc != SQLITE_OK) {
         snprintf(text, textsize, "%s",
                  self->lite ? sqlite3_errmsg(self->lite) : sqlite3_errstr(*rc));
@@ -85,6 +90,16 @@ fc_db_t *fc_db_open(const char *where, int *rc, char *text, size_t textsize)
        moment: wait for it rather than fail. */
     sqlite3_busy_timeout(self->lite, 5000);
     return self;
+}
+
+fc_db_t *fc_db_open(const char *where, int *rc, char *text, size_t textsize)
+{
+    return s_open(where, false, rc, text, textsize);
+}
+
+fc_db_t *fc_db_open_readonly(const char *where, int *rc, char *text, size_t textsize)
+{
+    return s_open(where, true, rc, text, textsize);
 }
 
 void fc_db_close(fc_db_t **self_p)

@@ -40,6 +40,9 @@ typedef struct fc_db_stmt_t fc_db_stmt_t;
    or a libpq "key=value" string starting with "host=" / "dbname=" (PostgreSQL). On failure
    NULL, with *rc set (an FC_DB_ code) and a one-line reason in text. */
 fc_db_t *fc_db_open(const char *where, int *rc, char *text, size_t textsize);
+/* fc_db_open for reading only: a SQLite file must exist and is opened read-only; a
+   PostgreSQL session refuses writes (default_transaction_read_only). */
+fc_db_t *fc_db_open_readonly(const char *where, int *rc, char *text, size_t textsize);
 /* Closes; nulls *self_p; safe on NULL. Statements must be finalized first. */
 void fc_db_close(fc_db_t **self_p);
 /* Whether where names a PostgreSQL database (for fc_db_open). */

@@ -10,12 +10,12 @@
 #include "fc_manifest_load.h"
 #include "fc_revision.h"
 
+#include "fc_db.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,7 +146,7 @@ static void s_note_latest(fc_check_t *self, const fc_manifest_t *m)
 /* fc_mobj_get_fn over the broker's objects table (arg: the database); the last object read
    stays alive until the next read. */
 typedef struct {
-    sqlite3 *db;
+    fc_db_t *db;
     uint8_t *last;
 } s_objects_t;
 
@@ -155,36 +155,35 @@ static const uint8_t *s_object(const uint8_t hash[FC_HASH_LEN], size_t *len, voi
     s_objects_t *o = (s_objects_t *)arg;
     free(o->last);
     o->last = NULL;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(o->db, "SELECT data FROM objects WHERE hash = ?", -1, &st, NULL) !=
-        SQLITE_OK)
+    fc_db_stmt_t *st = fc_db_prepare(o->db, "SELECT data FROM objects WHERE hash = ?");
+    if (!st)
         return NULL;
-    sqlite3_bind_blob(st, 1, hash, FC_HASH_LEN, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) > 0) {
-        *len = (size_t)sqlite3_column_bytes(st, 0);
+    fc_db_bind_blob(st, 1, hash, FC_HASH_LEN);
+    if (fc_db_step(st) == FC_DB_ROW && fc_db_column_bytes(st, 0) > 0) {
+        *len = (size_t)fc_db_column_bytes(st, 0);
         o->last = malloc(*len);
         if (o->last)
-            memcpy(o->last, sqlite3_column_blob(st, 0), *len);
+            memcpy(o->last, fc_db_column_blob(st, 0), *len);
     }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     return o->last;
 }
 
-static void s_check_release(fc_check_t *self, const char *data_dir, sqlite3_stmt *st, char ***seen,
-                            size_t *nseen)
+static void s_check_release(fc_check_t *self, const char *data_dir, fc_db_t *db, fc_db_stmt_t *st,
+                            char ***seen, size_t *nseen)
 {
-    const char *channel = (const char *)sqlite3_column_text(st, 0);
-    uint64_t serial = (uint64_t)sqlite3_column_int64(st, 1);
-    const char *version = (const char *)sqlite3_column_text(st, 2);
-    const void *blob = sqlite3_column_blob(st, 3);
-    size_t len = (size_t)sqlite3_column_bytes(st, 3);
+    const char *channel = (const char *)fc_db_column_text(st, 0);
+    uint64_t serial = (uint64_t)fc_db_column_int64(st, 1);
+    const char *version = (const char *)fc_db_column_text(st, 2);
+    const void *blob = fc_db_column_blob(st, 3);
+    size_t len = (size_t)fc_db_column_bytes(st, 3);
     char where[FC_MAX_NAME * 2 + 32];
     snprintf(where, sizeof where, "release %s/%s", channel ? channel : "?",
              version ? version : "?");
     self->checked_releases++;
     int err = 0;
     /* A format-3 release is read with its pages and chunk lists from the objects table. */
-    s_objects_t objs = {sqlite3_db_handle(st), NULL};
+    s_objects_t objs = {db, NULL};
     fc_manifest_t *m =
         blob ? fc_manifest_load(blob, len, self->trust, s_object, &objs, NULL, NULL, &err) : NULL;
     free(objs.last);
@@ -229,17 +228,14 @@ static void s_check_release(fc_check_t *self, const char *data_dir, sqlite3_stmt
     fc_manifest_destroy(&m);
 }
 
-static void s_check_revisions(fc_check_t *self, sqlite3 *db)
+static void s_check_revisions(fc_check_t *self, fc_db_t *db)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT rev, signed FROM config_revisions ORDER BY rev", -1, &st,
-                           NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
+    fc_db_stmt_t *st = fc_db_prepare(db, "SELECT rev, signed FROM config_revisions ORDER BY rev");
+    if (!st)
         return; /* a broker that never had config has no such table */
-    }
     uint64_t expect = 1;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        uint64_t rev = (uint64_t)sqlite3_column_int64(st, 0);
+    while (fc_db_step(st) == FC_DB_ROW) {
+        uint64_t rev = (uint64_t)fc_db_column_int64(st, 0);
         char where[48];
         snprintf(where, sizeof where, "revision %" PRIu64, rev);
         self->checked_revisions++;
@@ -250,8 +246,8 @@ static void s_check_revisions(fc_check_t *self, sqlite3 *db)
         expect = rev + 1;
         self->latest_rev = rev;
         int err = 0;
-        fc_revision_t *r = fc_revision_parse(
-            sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), self->trust, &err);
+        fc_revision_t *r = fc_revision_parse(fc_db_column_blob(st, 1),
+                                             (size_t)fc_db_column_bytes(st, 1), self->trust, &err);
         if (!r)
             fc_check_problem(self, "revision-signature", where, "does not verify: %s",
                              fc_strerror(err));
@@ -260,73 +256,75 @@ static void s_check_revisions(fc_check_t *self, sqlite3 *db)
                              r->rev);
         fc_revision_destroy(&r);
     }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
 }
 
 /* Blobs the broker itself found corrupt (the corrupt_blobs table, if any). */
-static void s_check_marked(fc_check_t *self, sqlite3 *db)
+static void s_check_marked(fc_check_t *self, fc_db_t *db)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT lower(hex(blob)), reason FROM corrupt_blobs", -1, &st,
-                           NULL) == SQLITE_OK)
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            const char *hex = (const char *)sqlite3_column_text(st, 0);
+    fc_db_stmt_t *st = fc_db_prepare(db, "SELECT blob, reason FROM corrupt_blobs");
+    if (st)
+        while (fc_db_step(st) == FC_DB_ROW) {
+            char hex[2 * FC_HASH_LEN + 1] = "?";
+            if (fc_db_column_bytes(st, 0) == FC_HASH_LEN)
+                fc_hash_hex(fc_db_column_blob(st, 0), hex);
             fc_check_problem(self, "blob-marked-corrupt", hex,
                              "the broker marked blob %s corrupt: %s", hex,
-                             (const char *)sqlite3_column_text(st, 1));
+                             (const char *)fc_db_column_text(st, 1));
         }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
 }
 
-void fc_check_broker(fc_check_t *self, const char *data_dir)
+void fc_check_broker(fc_check_t *self, const char *data_dir, const char *store)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/fleetcast.db", data_dir);
+    /* Where problems are said to be: never a PostgreSQL connection string (a password). */
+    const char *name = store && fc_db_where_is_pg(store) ? "(PostgreSQL)" : store ? store : path;
     self->have_broker = true;
-    sqlite3 *db = NULL;
-    if (access(path, R_OK) != 0 ||
-        sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        fc_check_problem(self, "database", path, "cannot open the database: %s",
-                         db ? sqlite3_errmsg(db) : strerror(errno));
-        sqlite3_close(db);
+    int rc = FC_DB_OK;
+    char why[256];
+    fc_db_t *db = NULL;
+    if (!store && access(path, R_OK) != 0)
+        snprintf(why, sizeof why, "%s", strerror(errno));
+    else
+        db = fc_db_open_readonly(store ? store : path, &rc, why, sizeof why);
+    if (!db) {
+        fc_check_problem(self, "database", name, "cannot open the database: %s", why);
         return;
     }
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st = NULL;
     bool ok = false;
-    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK) {
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            const char *line = (const char *)sqlite3_column_text(st, 0);
+    fc_db_stmt_t *st = fc_db_prepare(db, "PRAGMA integrity_check");
+    if (st) {
+        while ((rc = fc_db_step(st)) == FC_DB_ROW) {
+            const char *line = (const char *)fc_db_column_text(st, 0);
             if (line && !strcmp(line, "ok"))
                 ok = true;
             else
-                fc_check_problem(self, "database", path, "integrity_check: %s", line ? line : "?");
+                fc_check_problem(self, "database", name, "integrity_check: %s", line ? line : "?");
         }
-        if (rc != SQLITE_DONE && !ok)
-            fc_check_problem(self, "database", path, "integrity_check: %s", sqlite3_errmsg(db));
+        if (rc != FC_DB_DONE && !ok)
+            fc_check_problem(self, "database", name, "integrity_check: %s", fc_db_errmsg(db));
     } else {
-        fc_check_problem(self, "database", path, "integrity_check: %s", sqlite3_errmsg(db));
+        fc_check_problem(self, "database", name, "integrity_check: %s", fc_db_errmsg(db));
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT channel, serial, version, manifest FROM releases ORDER BY id",
-                           -1, &st, NULL) == SQLITE_OK) {
+    fc_db_finalize(st);
+    st = fc_db_prepare(db, "SELECT channel, serial, version, manifest FROM releases ORDER BY id");
+    if (st) {
         char **seen = NULL;
         size_t nseen = 0;
-        while (sqlite3_step(st) == SQLITE_ROW)
-            s_check_release(self, data_dir, st, &seen, &nseen);
+        while (fc_db_step(st) == FC_DB_ROW)
+            s_check_release(self, data_dir, db, st, &seen, &nseen);
         for (size_t i = 0; i < nseen; i++)
             free(seen[i]);
         free(seen);
     } else {
-        fc_check_problem(self, "database", path, "no releases table: %s", sqlite3_errmsg(db));
+        fc_check_problem(self, "database", name, "no releases table: %s", fc_db_errmsg(db));
     }
-    sqlite3_finalize(st);
+    fc_db_finalize(st);
     s_check_revisions(self, db);
     s_check_marked(self, db);
-    sqlite3_close(db);
+    fc_db_close(&db);
 }
 
 /* --- main ------------------------------------------------------------------------------- */
@@ -335,13 +333,16 @@ static void s_usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: fleetcast-check [--data BROKER_DIR] [--agent DIR | --agent INSTALL:STATE]...\n"
+        "usage: fleetcast-check [--data BROKER_DIR [--store DB]] [--agent DIR | --agent "
+        "INSTALL:STATE]...\n"
         "                       [--trust signing.pub] [--expect-latest] [--channel NAME] "
         "[--json]\n"
         "Checks fleetcast's invariants and prints one line per problem:\n"
         "  --data DIR       broker data dir: PRAGMA integrity_check; every release's manifest\n"
         "                   verifies and its blobs are present with the right hash; config\n"
         "                   revisions contiguous and signed; blobs the broker marked corrupt\n"
+        "  --store DB       the broker's database when not DIR/fleetcast.db (its --store): a\n"
+        "                   SQLite file or a PostgreSQL server (postgresql://..., read-only)\n"
         "  --agent DIR      an agent (DIR/install and DIR/state, or INSTALL:STATE): `current`\n"
         "                   is a complete tree matching a signed manifest (sizes, hashes,\n"
         "                   modes), never a partial or staging tree\n"
@@ -396,12 +397,13 @@ static void s_print(const fc_check_t *c, bool json)
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"data", 1, 0, 'd'},  {"agent", 1, 0, 'a'},         {"trust", 1, 0, 't'},
-        {"json", 0, 0, 'j'},  {"expect-latest", 0, 0, 'e'}, {"channel", 1, 0, 'c'},
-        {"relay", 0, 0, 'r'}, {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"data", 1, 0, 'd'},          {"agent", 1, 0, 'a'},
+                                             {"trust", 1, 0, 't'},         {"json", 0, 0, 'j'},
+                                             {"expect-latest", 0, 0, 'e'}, {"channel", 1, 0, 'c'},
+                                             {"relay", 0, 0, 'r'},         {"help", 0, 0, 'h'},
+                                             {"store", 1, 0, 's'},         {0, 0, 0, 0}};
     fc_check_t c = {.channel = "stable"};
-    const char *data = NULL, *trust_path = NULL;
+    const char *data = NULL, *trust_path = NULL, *store = NULL;
     char **agents = NULL;
     size_t nagents = 0;
     bool json = false;
@@ -413,6 +415,9 @@ int main(int argc, char **argv)
             break;
         case 't':
             trust_path = optarg;
+            break;
+        case 's':
+            store = optarg;
             break;
         case 'j':
             json = true;
@@ -460,8 +465,12 @@ int main(int argc, char **argv)
         }
         c.trust = trust;
     }
+    if (store && !data) {
+        fprintf(stderr, "fleetcast-check: --store needs --data (the blobs are under DIR)\n");
+        return 2;
+    }
     if (data)
-        fc_check_broker(&c, data);
+        fc_check_broker(&c, data, store);
     for (size_t i = 0; i < nagents; i++) {
         char install[PATH_MAX], state[PATH_MAX];
         const char *colon = strchr(agents[i], ':');

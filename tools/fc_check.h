@@ -39,8 +39,10 @@ void fc_check_problem(fc_check_t *self, const char *kind, const char *where, con
     __attribute__((format(printf, 4, 5)));
 
 /* Checks the broker data directory: the database's integrity, every release's manifest and
-   blobs, the config revisions. Fills self->latest and self->latest_rev. */
-void fc_check_broker(fc_check_t *self, const char *data_dir);
+   blobs, the config revisions. Fills self->latest and self->latest_rev. The database is
+   store (a SQLite path or PostgreSQL connection string, fc_db_open) or, NULL,
+   DIR/fleetcast.db. */
+void fc_check_broker(fc_check_t *self, const char *data_dir, const char *store);
 
 /* Checks one agent: install and state directories. */
 void fc_check_agent(fc_check_t *self, const char *install_dir, const char *state_dir);

@@ -9,6 +9,7 @@
 
 #define FC_DB_PG_BYTEA 17
 #define FC_DB_PG_BOOL 16
+#define FC_DB_PG_TEXT 25
 
 struct fc_db_pg_t {
     PGconn *conn;
@@ -358,6 +359,9 @@ static PGresult *s_run(fc_db_pgstmt_t *st)
 {
     fc_db_pg_t *self = st->db;
     const s_sql_t *s = st->sql;
+    for (int i = 0; i < s->nparams && i < 64; i++)
+        if (!(s->flags.used & (1ULL << i)) && st->types[i] == 0)
+            st->types[i] = FC_DB_PG_TEXT;
     if (s->flags.txn || s->flags.multi || s->nparams == 0 || !self->cache)
         return s->nparams == 0
                    ? PQexec(self->conn, s->pg)
@@ -367,8 +371,9 @@ static PGresult *s_run(fc_db_pgstmt_t *st)
     char *key = malloc(keylen);
     if (!key)
         return NULL;
-    for (int i = 0; i < s->nparams; i++)
-        key[i] = st->types[i] == FC_DB_PG_BYTEA ? 'b' : '0';
+    for (int i = 0; i < s->nparams; i++) {
+        key[i] = st->types[i] == FC_DB_PG_BYTEA ? 'b' : st->types[i] == FC_DB_PG_TEXT ? 't' : '0';
+    }
     key[s->nparams] = '|';
     strcpy(key + s->nparams + 1, s->pg);
     const char *name = zhash_lookup(self->prepared, key);

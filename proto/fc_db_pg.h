@@ -10,10 +10,12 @@ typedef struct fc_db_pgstmt_t fc_db_pgstmt_t;
 
 /* What fc_db_pg_sql_with learnt of a statement. */
 typedef struct {
-    bool txn;    /* transaction control (BEGIN, COMMIT, SAVEPOINT...): never prepared */
-    bool multi;  /* several statements: run by the simple protocol, with no parameters */
-    bool pragma; /* was a PRAGMA */
-    bool empty;  /* nothing for PostgreSQL to do (a PRAGMA of SQLite's own) */
+    bool txn;      /* transaction control (BEGIN, COMMIT, SAVEPOINT...): never prepared */
+    bool multi;    /* several statements: run by the simple protocol, with no parameters */
+    bool pragma;   /* was a PRAGMA */
+    bool empty;    /* nothing for PostgreSQL to do (a PRAGMA of SQLite's own) */
+    uint64_t used; /* bit n-1: the text names $n (SQLite lets ?1 go unused, PostgreSQL
+                      cannot guess an unused parameter's type) */
 } fc_db_pg_flags_t;
 /* The primary key of table as "a, b" (malloc'd), NULL when unknown. */
 typedef char *(fc_db_pg_keys_fn)(void *ctx, const char *table);

@@ -110,8 +110,53 @@ typedef struct {
     char cols[32][64];
     int ncols;
     bool want_table, want_cols;
-    bool at_start; /* no word of the statement seen yet */
+    bool at_start;  /* no word of the statement seen yet */
+    bool ddl;       /* CREATE or ALTER: BLOB and INTEGER after a column name are types */
+    bool in_update; /* in ON CONFLICT ... DO UPDATE, where SQLite's bare column is the row's */
+    int update_depth;
+    char prev[16]; /* the previous token: a word (upper case) or one character */
+    int aliases;   /* subqueries in FROM given a name */
 } s_stmt_t;
+
+static void s_prev(s_stmt_t *st, const char *w, size_t n)
+{
+    if (n >= sizeof st->prev)
+        n = sizeof st->prev - 1;
+    for (size_t i = 0; i < n; i++)
+        st->prev[i] = (char)toupper((unsigned char)w[i]);
+    st->prev[n] = 0;
+}
+
+static bool s_prev_is_word(const s_stmt_t *st)
+{
+    return isalpha((unsigned char)st->prev[0]) || st->prev[0] == '_';
+}
+
+/* Words after a subquery in FROM that show it has no name of its own. */
+static bool s_ends_from_item(const char *w, size_t n)
+{
+    static const char *words[] = {"WHERE",     "GROUP",  "ORDER",  "LIMIT", "UNION", "EXCEPT",
+                                  "INTERSECT", "HAVING", "JOIN",   "LEFT",  "INNER", "CROSS",
+                                  "ON",        "WINDOW", "OFFSET", "RIGHT", "FULL",  NULL};
+    if (n == 0)
+        return true;
+    for (int i = 0; words[i]; i++)
+        if (s_word_is(w, n, words[i]))
+            return true;
+    return false;
+}
+
+/* closes[] marker: the subquery in FROM that ends here needs a name (PostgreSQL before 16). */
+static const char s_alias_mark[] = "alias";
+
+/* Whether w is a column of the INSERT's column list. */
+static bool s_insert_col(const s_stmt_t *st, const char *w, size_t n)
+{
+    for (int i = 0; i < st->ncols; i++)
+        if (s_word_is(w, n, st->cols[i]))
+            return true;
+    return false;
+}
 
 /* ON CONFLICT for the statement that ends here. */
 static void s_finish(s_buf_t *b, s_stmt_t *st, fc_db_pg_keys_fn *keys, void *ctx)
@@ -205,6 +250,7 @@ char *fc_db_pg_sql_with(const char *sql, int *nparams, fc_db_pg_flags_t *flags,
             s_put(&b, p, (size_t)(e - p));
             p = e;
             st.at_start = false;
+            s_prev(&st, "'", 1);
         } else if (c == '-' && p[1] == '-') {
             size_t n = strcspn(p, "\n");
             s_put(&b, p, n);
@@ -219,10 +265,15 @@ char *fc_db_pg_sql_with(const char *sql, int *nparams, fc_db_pg_flags_t *flags,
             if (n > maxparam)
                 maxparam = n;
             char num[16];
+            if (n >= 1 && n <= 64)
+                fl.used |= 1ULL << (n - 1);
             snprintf(num, sizeof num, "$%d", n);
             s_puts(&b, num);
+            s_prev(&st, "?", 1);
         } else if (c == ';') {
+            int aliases = st.aliases;
             s_finish(&b, &st, keys, ctx);
+            st.aliases = aliases;
             s_put(&b, p++, 1);
             fl.multi = fl.multi || *p;
         } else if (c == '(') {
@@ -245,16 +296,31 @@ char *fc_db_pg_sql_with(const char *sql, int *nparams, fc_db_pg_flags_t *flags,
                 }
                 st.want_cols = false;
             }
+            const char *nw;
+            size_t nn = s_next_word(p + 1, &nw);
+            bool from = strcmp(st.prev, "FROM") == 0 || strcmp(st.prev, "JOIN") == 0;
             if (depth < 63)
-                closes[++depth] = NULL;
+                closes[++depth] = from && s_word_is(nw, nn, "SELECT") ? s_alias_mark : NULL;
             s_put(&b, p++, 1);
+            s_prev(&st, "(", 1);
         } else if (c == ')') {
             s_put(&b, p++, 1);
+            s_prev(&st, ")", 1);
             if (depth > 0) {
-                if (closes[depth])
+                const char *nw;
+                size_t nn = s_next_word(p, &nw);
+                if (closes[depth] == s_alias_mark) {
+                    if (s_ends_from_item(nw, nn)) {
+                        char alias[24];
+                        snprintf(alias, sizeof alias, " AS fc_q%d", ++st.aliases);
+                        s_puts(&b, alias);
+                    }
+                } else if (closes[depth])
                     s_puts(&b, closes[depth]);
                 depth--;
             }
+            if (st.in_update && depth < st.update_depth)
+                st.in_update = false;
         } else if (isalpha(c) || c == '_') {
             size_t n = 0;
             while (s_is_ident((unsigned char)p[n]))
@@ -262,6 +328,18 @@ char *fc_db_pg_sql_with(const char *sql, int *nparams, fc_db_pg_flags_t *flags,
             const char *w = p;
             bool first = st.at_start;
             st.at_start = false;
+            if (first && (s_word_is(w, n, "CREATE") || s_word_is(w, n, "ALTER")))
+                st.ddl = true;
+            /* BLOB and INTEGER are types after a column name in DDL, or after CAST's AS;
+               elsewhere (a column named blob) they stay */
+            bool type_pos = (st.ddl && s_prev_is_word(&st) && strcmp(st.prev, "KEY") != 0 &&
+                             strcmp(st.prev, "TABLE") != 0 && strcmp(st.prev, "EXISTS") != 0 &&
+                             strcmp(st.prev, "ON") != 0 && strcmp(st.prev, "INDEX") != 0) ||
+                            strcmp(st.prev, "AS") == 0;
+            bool after_dot = strcmp(st.prev, ".") == 0;
+            char prev_before[16];
+            memcpy(prev_before, st.prev, sizeof prev_before);
+            s_prev(&st, w, n);
             const char *nw;
             size_t nn = s_next_word(p + n, &nw);
             const char *after = p + n;
@@ -271,11 +349,24 @@ char *fc_db_pg_sql_with(const char *sql, int *nparams, fc_db_pg_flags_t *flags,
             if (st.want_table && !s_word_is(w, n, "INTO")) {
                 snprintf(st.table, sizeof st.table, "%.*s", (int)n, w);
                 st.want_table = false;
-                st.want_cols = true;
+                st.want_cols = *after == '(';
                 s_put(&b, w, n);
-            } else if (s_word_is(w, n, "BLOB")) {
+            } else if (st.in_update && !after_dot && *after != '(' && *after != '.' &&
+                       s_insert_col(&st, w, n) &&
+                       !((strcmp(prev_before, "SET") == 0 || strcmp(prev_before, ",") == 0) &&
+                         *after == '=' && depth == st.update_depth)) {
+                /* a bare column in DO UPDATE: SQLite's is the existing row's, PostgreSQL's
+                   ambiguous with excluded's: name the table */
+                s_puts(&b, st.table);
+                s_puts(&b, ".");
+                s_put(&b, w, n);
+            } else if (s_word_is(w, n, "UPDATE") && strcmp(prev_before, "DO") == 0 && *st.table) {
+                st.in_update = true;
+                st.update_depth = depth;
+                s_put(&b, w, n);
+            } else if (type_pos && s_word_is(w, n, "BLOB")) {
                 s_puts(&b, "BYTEA");
-            } else if (s_word_is(w, n, "INTEGER")) {
+            } else if (type_pos && s_word_is(w, n, "INTEGER")) {
                 const char *w2;
                 if (s_word_is(nw, nn, "PRIMARY") && s_next_word(nw + nn, &w2) == 3 &&
                     strncasecmp(w2, "KEY", 3) == 0)
@@ -287,14 +378,15 @@ char *fc_db_pg_sql_with(const char *sql, int *nparams, fc_db_pg_flags_t *flags,
                 p = nw + nn;
                 while (b.len && b.data[b.len - 1] == ' ')
                     b.data[--b.len] = 0;
-            } else if (s_word_is(w, n, "INSERT") && s_word_is(nw, nn, "OR")) {
+            } else if (first && s_word_is(w, n, "INSERT")) {
                 const char *w2;
                 size_t n2 = s_next_word(nw + nn, &w2);
-                if (s_word_is(w2, n2, "IGNORE") || s_word_is(w2, n2, "REPLACE")) {
+                if (s_word_is(nw, nn, "OR") &&
+                    (s_word_is(w2, n2, "IGNORE") || s_word_is(w2, n2, "REPLACE"))) {
                     st.insert_or = toupper((unsigned char)*w2) == 'I' ? 'I' : 'R';
-                    st.want_table = true;
                     p = w2 + n2;
                 }
+                st.want_table = true;
                 s_puts(&b, "INSERT");
             } else if ((s_word_is(w, n, "max") || s_word_is(w, n, "min")) && *after == '(' &&
                        s_call_has_comma(after)) {
@@ -332,6 +424,8 @@ char *fc_db_pg_sql_with(const char *sql, int *nparams, fc_db_pg_flags_t *flags,
             } else
                 s_put(&b, w, n);
         } else {
+            if (!isspace(c))
+                s_prev(&st, p, 1);
             s_put(&b, p++, 1);
         }
     }

@@ -23,11 +23,13 @@ esac
 # it_page (headless, driven over its DevTools protocol). libsystemd-dev: sd_notify for the
 # Type=notify units; scdoc makes the man pages; dpkg-dev (dpkg-shlibdeps) and systemd
 # (systemd-analyze verify) and lintian for the packaging suite (it builds the debs).
+# libpq-dev: the broker's PostgreSQL store (fc_db_pg.c); postgresql: the server the tests
+# start for it (tests/pg.sh), not its system service.
 packages=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
           libsodium-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev sqlite3 procps
-          libsystemd-dev scdoc)
+          libsystemd-dev scdoc libpq-dev)
 [ "$what" = test ] && packages+=("nginx-light|nginx" curl python3 clang-format prometheus chromium
-                                 dpkg-dev systemd lintian)
+                                 dpkg-dev systemd lintian postgresql)
 bash tools/apt_install.sh "${packages[@]}"
 
 build=build

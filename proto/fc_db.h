@@ -88,4 +88,7 @@ bool fc_db_autocommit(fc_db_t *self);
    memory. *nparams gets the number of parameters. Exposed for its self-test. */
 char *fc_db_pg_sql(const char *sql, int *nparams);
 
+/* Self-test (fc_db_test.c): on SQLite, and on PostgreSQL when FC_TEST_PG is set. */
+void fc_db_test(bool verbose);
+
 #endif

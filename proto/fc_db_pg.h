@@ -8,6 +8,22 @@
 typedef struct fc_db_pg_t fc_db_pg_t;
 typedef struct fc_db_pgstmt_t fc_db_pgstmt_t;
 
+/* What fc_db_pg_sql_with learnt of a statement. */
+typedef struct {
+    bool txn;      /* transaction control (BEGIN, COMMIT, SAVEPOINT...): never prepared */
+    bool multi;    /* several statements: run by the simple protocol, with no parameters */
+    bool pragma;   /* was a PRAGMA */
+    bool empty;    /* nothing for PostgreSQL to do (a PRAGMA of SQLite's own) */
+    uint64_t used; /* bit n-1: the text names $n (SQLite lets ?1 go unused, PostgreSQL
+                      cannot guess an unused parameter's type) */
+} fc_db_pg_flags_t;
+/* The primary key of table as "a, b" (malloc'd), NULL when unknown. */
+typedef char *(fc_db_pg_keys_fn)(void *ctx, const char *table);
+/* fc_db_pg_sql (fc_db.h), with what it learnt in *flags (may be NULL) and keys to find the
+   conflict target of INSERT OR REPLACE (NULL: none known). fc_db_pg_sql.c. */
+char *fc_db_pg_sql_with(const char *sql, int *nparams, fc_db_pg_flags_t *flags,
+                        fc_db_pg_keys_fn *keys, void *ctx);
+
 fc_db_pg_t *fc_db_pg_open(const char *conninfo, int *rc, char *text, size_t textsize);
 void fc_db_pg_close(fc_db_pg_t **self_p);
 int fc_db_pg_exec(fc_db_pg_t *self, const char *sql);

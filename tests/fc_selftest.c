@@ -17,6 +17,7 @@
 #include "fc_config.h"
 #include "fc_config_service.h"
 #include "fc_curve.h"
+#include "fc_db.h"
 #include "fc_delta_cache.h"
 #include "fc_endpoint.h"
 #include "fc_envelope.h"
@@ -101,6 +102,7 @@ static const s_test_t s_tests[] = {
     {"fc_store", fc_store_test},
     {"fc_store_via", fc_store_via_test},
     {"fc_relayed", fc_relayed_test},
+    {"fc_db", fc_db_test},
     {"fc_broker", fc_broker_test},
     {"fc_journal", fc_journal_test},
     {"fc_install", fc_install_test},

@@ -333,7 +333,9 @@ static void s_test_secure(const char *base, bool verbose)
     snprintf(data, sizeof data, "%s/secure", base);
     snprintf(other, sizeof other, "%s/secure2", base);
     FC_CHECK(fc_mkdirs(data, 0700) == 0 && fc_mkdirs(other, 0700) == 0);
+    char where[1024];
     fc_broker_config_t config = {.data_dir = data,
+                                 .store = fc_store_testdb_where(data, where, sizeof where),
                                  .service = "tcp://127.0.0.1:*",
                                  .announce = "tcp://127.0.0.1:*",
                                  .quiet = !verbose,
@@ -369,7 +371,9 @@ static void s_test_secure(const char *base, bool verbose)
     fc_broker_t *broker = fc_broker_new(&config, &err, text, sizeof text);
     FC_CHECK(broker && err == FC_OK);
     fc_broker_config_t second = config;
+    char where2[1024];
     second.data_dir = other;
+    second.store = fc_store_testdb_where(other, where2, sizeof where2);
     FC_CHECK(!fc_broker_new(&second, &err, text, sizeof text) && err == FC_EINVAL);
     FC_CHECK(strstr(text, "ZAP"));
 
@@ -445,7 +449,9 @@ void fc_broker_test(bool verbose)
     FC_CHECK(fc_mkdirs(data, 0755) == 0 && fc_mkdirs(tree, 0755) == 0);
 
     /* A port already in use is reported, not fatal. */
+    char where[1024];
     fc_broker_config_t config = {.data_dir = data,
+                                 .store = fc_store_testdb_where(data, where, sizeof where),
                                  .service = "tcp://127.0.0.1:*",
                                  .announce = "tcp://127.0.0.1:*",
                                  .quiet = !verbose,
@@ -459,12 +465,15 @@ void fc_broker_test(bool verbose)
     FC_CHECK(strncmp(service, "tcp://127.0.0.1:", 16) == 0 && strcmp(service + 16, "*") != 0);
     fc_broker_config_t clash = config;
     clash.service = service;
+    char where2[1024];
     clash.data_dir = base;
+    clash.store = fc_store_testdb_where(base, where2, sizeof where2);
     text[0] = '\0';
     FC_CHECK(fc_broker_new(&clash, &err, text, sizeof text) == NULL && err != FC_OK);
     FC_CHECK(strstr(text, "cannot bind") && strstr(text, service));
     clash.service = "tcp://127.0.0.1:*";
     clash.data_dir = "/nonexistent/fleetcast";
+    clash.store = NULL;
     FC_CHECK(fc_broker_new(&clash, &err, text, sizeof text) == NULL && err == FC_EIO);
 
     zsock_t *dealer = zsock_new(ZMQ_DEALER);

@@ -338,7 +338,9 @@ static void s_test_slots_per_key(fc_store_t *store, const fc_signkey_t *sk, uint
 /* The same requests over a real broker: codec, dispatch, and CONFIG_ANNOUNCE on "C/". */
 static void s_test_wire(const char *dir, const fc_signkey_t *sk, bool verbose)
 {
+    char where[1024];
     fc_broker_config_t config = {.data_dir = dir,
+                                 .store = fc_store_testdb_where(dir, where, sizeof where),
                                  .service = "tcp://127.0.0.1:*",
                                  .announce = "tcp://127.0.0.1:*",
                                  .quiet = !verbose,

@@ -423,7 +423,10 @@ static int s_verify_fd(int fd, const uint8_t blob[FC_HASH_LEN], uint64_t size,
    in another blob kept there. Best effort: an index row missing only costs an upload. */
 static void s_index_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], const s_cut_t *cut)
 {
-    if (cut->n == 0 || fc_store_exec(self, "SAVEPOINT chunk_index") != FC_OK)
+    /* One transaction for every row, or a savepoint in the caller's: not a bare SAVEPOINT
+       starting one, which only SQLite allows. */
+    bool own = fc_db_autocommit(self->db);
+    if (cut->n == 0 || fc_store_exec(self, own ? "BEGIN IMMEDIATE" : "SAVEPOINT chunk_index"))
         return;
     fc_db_stmt_t *st = fc_store_prep(
         self, "INSERT OR IGNORE INTO chunk_index (hash, blob, start, length) VALUES (?, ?, ?, ?)");
@@ -438,7 +441,7 @@ static void s_index_chunks(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], co
         start += cut->lens[i];
     }
     fc_db_finalize(st);
-    fc_store_exec(self, "RELEASE chunk_index");
+    fc_store_exec(self, own ? "COMMIT" : "RELEASE chunk_index");
 }
 
 /* A complete blob opened for reading (*fd, caller closes) and its size. FC_ENOTFOUND if it is

@@ -216,7 +216,7 @@ static fc_db_stmt_t *s_fleet_query(fc_store_t *self, uint64_t rev, uint64_t seq,
     fc_db_stmt_t *st = fc_store_prep(
         self, "SELECT ids.id, coalesce(g.grp, ''),"
               " max(coalesce(a.last_seen, 0), coalesce(g.last_seen, 0)), k.state, k.text, k.grp,"
-              " coalesce(n.since_seq < ?2, 0)"
+              " CASE WHEN n.since_seq < ?2 THEN 1 ELSE 0 END"
               " FROM (SELECT id FROM agents UNION SELECT id FROM agent_groups"
               "       UNION SELECT agent FROM config_acks WHERE rev = ?1) ids"
               " LEFT JOIN agents a ON a.id = ids.id"
@@ -332,18 +332,19 @@ static const char *s_summary_sql =
     "SELECT state, count(*), total(seen < ?2) FROM ("
     " SELECT coalesce(k.state, 'pending') AS state,"
     "  max(a.last_seen, coalesce(g.last_seen, 0)) AS seen, a.id AS id,"
-    "  coalesce(g.grp, '') AS grp, k.state IS NOT NULL AS acked"
+    "  coalesce(g.grp, '') AS grp, CASE WHEN k.state IS NULL THEN 0 ELSE 1 END AS acked"
     " FROM agents a LEFT JOIN agent_groups g ON g.id = a.id"
     " LEFT JOIN config_acks k ON k.rev = ?1 AND k.agent = a.id"
     " UNION ALL"
-    " SELECT coalesce(k.state, 'pending'), g.last_seen, g.id, g.grp, k.state IS NOT NULL"
+    " SELECT coalesce(k.state, 'pending'), g.last_seen, g.id, g.grp,"
+    "  CASE WHEN k.state IS NULL THEN 0 ELSE 1 END"
     " FROM agent_groups g LEFT JOIN config_acks k ON k.rev = ?1 AND k.agent = g.id"
     " WHERE NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = g.id)"
     " UNION ALL"
     " SELECT k.state, 0, k.agent, '', 1 FROM config_acks k WHERE k.rev = ?1"
     " AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = k.agent)"
     " AND NOT EXISTS (SELECT 1 FROM agent_groups g WHERE g.id = k.agent))"
-    " WHERE acked OR ?3 = ?5 OR (?3 = ?6 AND grp <> '' AND grp = ?4)"
+    " WHERE acked = 1 OR ?3 = ?5 OR (?3 = ?6 AND grp <> '' AND grp = ?4)"
     " OR (?3 = ?7 AND id = ?4) GROUP BY state";
 
 int fc_store_config_summary(fc_store_t *self, uint64_t rev, int64_t online_since,

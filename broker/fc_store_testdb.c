@@ -48,17 +48,18 @@ bool fc_store_testdb_pg(void)
     return server && *server;
 }
 
-fc_store_t *fc_store_testdb_new(const char *dir, int *err, char *text, size_t textsize)
+const char *fc_store_testdb_where(const char *dir, char *where, size_t wheresize)
 {
     if (!fc_store_testdb_pg())
-        return fc_store_new(dir, err, text, textsize);
-    char where[1024];
-    if (s_database(getenv("FC_TEST_PG"), dir, where, sizeof where) != 0) {
-        if (err)
-            *err = FC_EIO;
-        if (text && textsize)
-            snprintf(text, textsize, "no test database on %s", getenv("FC_TEST_PG"));
         return NULL;
-    }
-    return fc_store_new_db(dir, where, err, text, textsize);
+    if (s_database(getenv("FC_TEST_PG"), dir, where, wheresize) != 0)
+        snprintf(where, wheresize, "%s dbname=fc_store_testdb_failed", getenv("FC_TEST_PG"));
+    return where;
+}
+
+fc_store_t *fc_store_testdb_new(const char *dir, int *err, char *text, size_t textsize)
+{
+    char where[1024];
+    return fc_store_new_db(dir, fc_store_testdb_where(dir, where, sizeof where), err, text,
+                           textsize);
 }

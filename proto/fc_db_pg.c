@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define FC_DB_PG_BYTEA 17
 #define FC_DB_PG_BOOL 16
@@ -75,6 +76,8 @@ static void s_set_error(fc_db_pg_t *self, int code, const char *msg)
     snprintf(self->errmsg, sizeof self->errmsg, "%s", msg && *msg ? msg : "unknown error");
     /* libpq's messages end with a newline and may run on: keep the first line */
     self->errmsg[strcspn(self->errmsg, "\n")] = 0;
+    if (getenv("FC_DB_TRACE"))
+        fprintf(stderr, "fc_db_pg: %s\n", self->errmsg);
 }
 
 /* Whether res succeeded; otherwise the error is recorded and the code returned in *rc. */
@@ -251,6 +254,13 @@ int fc_db_pg_exec(fc_db_pg_t *self, const char *sql)
     }
     if (s->flags.empty || !*s->pg)
         return FC_DB_OK;
+    /* SQLite refuses to end a transaction that is not there; PostgreSQL only warns, which
+       would hide a batch lost under the store (its commit must fail). */
+    if ((strcasecmp(sql, "COMMIT") == 0 || strcasecmp(sql, "ROLLBACK") == 0) &&
+        PQtransactionStatus(self->conn) == PQTRANS_IDLE) {
+        s_set_error(self, FC_DB_ERROR, "cannot end the transaction: no transaction is active");
+        return FC_DB_ERROR;
+    }
     PGresult *res = PQexec(self->conn, s->pg);
     int rc = FC_DB_OK;
     if (s_ok(self, res, &rc))

@@ -16,7 +16,19 @@
      INSERT ... ON CONFLICT DO NOTHING; scalar max(a, b) / min(a, b) become GREATEST / LEAST;
      BEGIN IMMEDIATE becomes BEGIN plus a transaction-scoped advisory lock, so writers on
      every broker sharing the database take turns as SQLite's writers do.
-   - PRAGMA statements are SQLite's own: PostgreSQL ignores them (FC_DB_OK, no rows).
+     Also: INSERT OR REPLACE becomes ON CONFLICT (the table's primary key, from the catalog)
+     DO UPDATE SET every other listed column; INTEGER PRIMARY KEY an identity column (a row
+     inserted without it is numbered); total(x) a sum that is 0 over no rows, of a number or
+     a comparison; a bare column in ON CONFLICT's DO UPDATE is the existing row's; a
+     subquery in FROM without a name gets one. Not rewritten: a comparison used as an
+     integer outside total() (coalesce(a < b, 0), UNION of a comparison with 1), which
+     PostgreSQL refuses: write CASE WHEN ... THEN 1 ELSE 0 END, which both accept.
+   - A failed statement inside a transaction: SQLite's transaction goes on, PostgreSQL's is
+     aborted until ROLLBACK or ROLLBACK TO a savepoint taken before it. Work that may fail
+     inside a transaction runs under a SAVEPOINT and rolls back to it (as the store does).
+   - PRAGMA statements are SQLite's own: PostgreSQL ignores them (FC_DB_OK, no rows), but
+     for user_version (kept in a table fc_pragma), integrity_check (one row, 'ok') and
+     journal_mode (one row, 'wal').
    - Column values read as SQLite converts them: an integer column read as text gives its
      digits, a boolean (t/f) read as an integer gives 1/0, a bytea gives its bytes.
    Return codes are SQLite's numbers, whichever database answers. */

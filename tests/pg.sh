@@ -90,11 +90,19 @@ if declare -F fc_cleanup >/dev/null; then
 else
   trap fc_pg_stop EXIT
 fi
-trap 'exit 1' INT TERM HUP
+FC_PG_CMD=
+# On a signal: the wrapped command goes too, then the EXIT trap stops the server.
+trap '[ -z "$FC_PG_CMD" ] || kill -TERM "$FC_PG_CMD" 2>/dev/null; exit 1' INT TERM HUP
 fc_pg_start
 
 if [ "${BASH_SOURCE[0]}" = "$0" ] && [ "${1:-}" = run ]; then
   shift
-  "$@"
-  exit $?
+  # In the background and waited for: bash runs a trap only once a foreground command ends,
+  # but interrupts wait at once.
+  "$@" &
+  FC_PG_CMD=$!
+  wait "$FC_PG_CMD"
+  rc=$?
+  FC_PG_CMD=
+  exit $rc
 fi

@@ -7,10 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-bool fc_test_pg_fresh(char *out, size_t size)
+bool fc_test_pg_named(const char *name, char *out, size_t size)
 {
-    /* Unique across the processes of one server (pid) and the calls of one (the clock and
-       a random number): CREATE DATABASE of a name taken fails rather than share one. */
     const char *server = getenv("FC_TEST_PG");
     if (!server || !*server)
         return false;
@@ -18,23 +16,37 @@ bool fc_test_pg_fresh(char *out, size_t size)
     char text[256];
     fc_db_t *db = fc_db_open(server, &rc, text, sizeof text);
     if (!db) {
-        fprintf(stderr, "fc_test_pg_fresh: %s\n", text);
+        fprintf(stderr, "fc_test_pg: %s\n", text);
         return false;
     }
+    fc_db_stmt_t *st = fc_db_prepare(db, "SELECT 1 FROM pg_database WHERE datname = ?");
+    if (st)
+        fc_db_bind_text(st, 1, name, -1);
+    rc = st ? fc_db_step(st) : FC_DB_ERROR;
+    fc_db_finalize(st);
+    if (rc == FC_DB_DONE) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+        rc = fc_db_exec(db, sql) == FC_DB_OK ? FC_DB_ROW : FC_DB_ERROR;
+    }
+    if (rc != FC_DB_ROW)
+        fprintf(stderr, "fc_test_pg: cannot make database %s: %s\n", name, fc_db_errmsg(db));
+    fc_db_close(&db);
+    if (rc != FC_DB_ROW)
+        return false;
+    /* libpq takes the last of a repeated keyword */
+    int n = snprintf(out, size, "%s dbname=%s", server, name);
+    return n > 0 && (size_t)n < size;
+}
+
+bool fc_test_pg_fresh(char *out, size_t size)
+{
+    /* Unique across the processes of one server (pid) and the calls of one (the clock and
+       a random number). */
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     char name[64];
     snprintf(name, sizeof name, "t%d_%ld_%u", (int)getpid(), (long)ts.tv_nsec,
              (unsigned)randombytes_random());
-    char sql[96];
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
-    rc = fc_db_exec(db, sql);
-    if (rc != FC_DB_OK)
-        fprintf(stderr, "fc_test_pg_fresh: %s: %s\n", sql, fc_db_errmsg(db));
-    fc_db_close(&db);
-    if (rc != FC_DB_OK)
-        return false;
-    /* libpq takes the last of a repeated keyword */
-    int n = snprintf(out, size, "%s dbname=%s", server, name);
-    return n > 0 && (size_t)n < size;
+    return fc_test_pg_named(name, out, size);
 }

@@ -11,5 +11,8 @@
    reason on stderr, when FC_TEST_PG is unset or the database cannot be made: the caller
    skips its PostgreSQL cases. The database is left for the server's temp dir to take. */
 bool fc_test_pg_fresh(char *out, size_t size);
+/* fc_test_pg_fresh for the database called name (a plain identifier): made if missing, the
+   one already there otherwise (a test opening the same store again). */
+bool fc_test_pg_named(const char *name, char *out, size_t size);
 
 #endif

@@ -2,13 +2,12 @@
    audit. */
 #include "fc_config_service.h"
 #include "fc_ack.h"
-#include "fc_array.h"
 #include "fc_config.h"
-#include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_manifest.h"
 #include "fc_store_config.h"
 #include "fc_store_release_rollout.h"
+#include "fc_store_slots.h"
 
 #include <ctype.h>
 #include <czmq.h>
@@ -22,21 +21,11 @@
    CONFIG_SYNC (a PUB message goes to every subscriber, wanted or not). */
 #define S_CARRY_MAX (64u * 1024u)
 
-/* One granted restart slot. */
-typedef struct {
-    uint64_t rev;
-    char id[FC_MAX_NAME + 1];
-    char key[FC_CURVE_Z85_LEN + 1]; /* the agent key id belongs to; "" if none (insecure) */
-    int64_t granted;                /* zclock_mono ms */
-} s_slot_t;
-
 struct fc_config_service_t {
     fc_store_t *store; /* borrowed */
     uint32_t share;    /* percent */
     bool quiet;
     int64_t slot_ttl_ms;
-    s_slot_t *slots;
-    size_t nslots, capslots;
 };
 
 fc_config_service_t *fc_config_service_new(fc_store_t *store, uint32_t restart_share, bool quiet)
@@ -55,7 +44,6 @@ void fc_config_service_destroy(fc_config_service_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    free((*self_p)->slots);
     free(*self_p);
     *self_p = NULL;
 }
@@ -96,25 +84,6 @@ static bool s_ids_valid(const char *id, const char *group, bool optional)
 
 /* --- restart slots ---------------------------------------------------------------------- */
 
-static void s_slots_expire(fc_config_service_t *self)
-{
-    int64_t now = zclock_mono();
-    size_t kept = 0;
-    for (size_t i = 0; i < self->nslots; i++)
-        if (now - self->slots[i].granted < self->slot_ttl_ms)
-            self->slots[kept++] = self->slots[i];
-    self->nslots = kept;
-}
-
-static void s_slot_release(fc_config_service_t *self, uint64_t rev, const char *id)
-{
-    for (size_t i = 0; i < self->nslots; i++)
-        if (self->slots[i].rev == rev && streq(self->slots[i].id, id)) {
-            self->slots[i] = self->slots[--self->nslots];
-            return;
-        }
-}
-
 static fc_msg_t *s_restart_slot(fc_config_service_t *self, const fc_msg_t *m)
 {
     if (!*m->id || !s_ids_valid(m->id, m->group, false))
@@ -146,36 +115,15 @@ static fc_msg_t *s_restart_slot(fc_config_service_t *self, const fc_msg_t *m)
     size_t limit = (self->share * matching + 99) / 100;
     if (limit < 1)
         limit = 1;
-    s_slots_expire(self);
+    /* Decided in the database, in one transaction: brokers sharing it grant one share of
+       the fleet between them (fc_store_slots.c), and a broker restarted finds its slots. */
     const char *key = fc_store_agent_key(self->store, m->id);
-    size_t active = 0, held = 0, held_here = 0;
-    for (size_t i = 0; i < self->nslots; i++) {
-        bool mine = key && streq(self->slots[i].key, key);
-        if (self->slots[i].rev == m->serial) {
-            /* A re-sent request keeps its slot (and its original expiry). */
-            if (streq(self->slots[i].id, m->id))
-                return s_ok(m->serial, true);
-            active++;
-            held_here += mine;
-        }
-        held += mine;
-    }
-    /* One key cannot hold the fleet's slots through ids of its own making: one slot per
-       revision (a made-up id in a small scope cannot take the slot its real agents need; slots
-       are not kept from agents first heard of after the revision, so the scope alone does not
-       stop it), at most FC_CONFIG_SLOTS_PER_KEY across revisions. */
-    if (active >= limit || held_here >= 1 || held >= FC_CONFIG_SLOTS_PER_KEY)
-        return s_ok(m->serial, false);
-    s_slot_t *bigger = fc_grow(self->slots, self->nslots, &self->capslots, sizeof *bigger);
-    if (!bigger)
-        return s_error(FC_ENOMEM, NULL);
-    self->slots = bigger;
-    s_slot_t *slot = &self->slots[self->nslots++];
-    slot->rev = m->serial;
-    fc_msg_set_str(slot->id, sizeof slot->id, m->id);
-    fc_msg_set_str(slot->key, sizeof slot->key, key ? key : "");
-    slot->granted = zclock_mono();
-    return s_ok(m->serial, true);
+    bool granted = false;
+    err = fc_store_slot_take(self->store, m->serial, m->id, key, limit, FC_CONFIG_SLOTS_PER_KEY,
+                             self->slot_ttl_ms, zclock_time(), &granted);
+    if (err)
+        return s_error(err, "cannot record the restart slot");
+    return s_ok(m->serial, granted);
 }
 
 /* --- requests --------------------------------------------------------------------------- */
@@ -262,7 +210,7 @@ static fc_msg_t *s_ack(fc_config_service_t *self, const fc_msg_t *m)
         return s_error(err, "cannot record the ack");
     fc_ack_t ack;
     if (fc_ack_from_agent(m->state, &ack) && fc_ack_is(ack, FC_ACK_F_ENDS))
-        s_slot_release(self, m->serial, m->id);
+        fc_store_slot_release(self->store, m->serial, m->id); /* else it expires */
     if (halted && !self->quiet)
         zsys_warning("fleetcast-broker: config revision %llu %s", (unsigned long long)m->serial,
                      reason);

@@ -22,7 +22,8 @@
 #define FC_CONFIG_SYNC_BYTES (12u * 1024u * 1024u)
 
 /* Handles the config message types for the broker actor, on the actor's thread. Restart
-   slots live in memory only: after a broker restart agents simply ask again. */
+   slots are decided in the store's database (fc_store_slots.h), so brokers sharing one
+   database grant one share of the fleet between them; nothing of them is kept here. */
 typedef struct fc_config_service_t fc_config_service_t;
 
 /* store is borrowed and must outlive the service. restart_share is a percent (1..100;

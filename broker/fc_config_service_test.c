@@ -335,6 +335,34 @@ static void s_test_slots_per_key(fc_store_t *store, const fc_signkey_t *sk, uint
     fc_config_service_destroy(&svc);
 }
 
+/* Two brokers on one database (two stores of one directory, each with its service): the
+   share of restart slots is the fleet's, not each broker's. With slots in each service's
+   memory, sb granted w4 a slot of its own past the share. Pushes revision rev. */
+static void s_test_two_brokers(fc_store_t *store, const char *dir, const fc_signkey_t *sk,
+                               uint64_t rev)
+{
+    int err;
+    fc_store_t *other = fc_store_testdb_new(dir, &err, NULL, 0);
+    FC_CHECK(other);
+    fc_config_service_t *sa = fc_config_service_new(store, 25, true);
+    fc_config_service_t *sb = fc_config_service_new(other, 25, true);
+    fc_msg_t *ann = NULL;
+    fc_msg_t *r = s_handle(sa, s_push_msg(sk, rev, "group:web", 0, "two", "1"), FC_MSG_OK, &ann);
+    fc_msg_destroy(&ann);
+    fc_msg_destroy(&r);
+    /* 25% of the 9 web agents is 3, wherever they ask. */
+    FC_CHECK(s_slot(sa, "w1", rev) && s_slot(sb, "w2", rev) && s_slot(sa, "w3", rev));
+    FC_CHECK(!s_slot(sb, "w4", rev));
+    FC_CHECK(!s_slot(sa, "w4", rev));
+    FC_CHECK(s_slot(sb, "w1", rev)); /* re-sent to the other broker: still its slot */
+    /* An ack through one broker frees the slot for the other. */
+    s_ack(sb, "w1", "web", rev, "restarted");
+    FC_CHECK(s_slot(sa, "w4", rev) && !s_slot(sb, "w5", rev));
+    fc_config_service_destroy(&sb);
+    fc_config_service_destroy(&sa);
+    fc_store_destroy(&other);
+}
+
 /* The same requests over a real broker: codec, dispatch, and CONFIG_ANNOUNCE on "C/". */
 static void s_test_wire(const char *dir, const fc_signkey_t *sk, bool verbose)
 {
@@ -427,6 +455,7 @@ void fc_config_service_test(bool verbose)
     fc_signkey_generate(&sk);
     s_test_handlers(store, &sk);
     s_test_slots_per_key(store, &sk, 5);
+    s_test_two_brokers(store, base, &sk, 5 + FC_CONFIG_SLOTS_PER_KEY + 1);
     fc_store_destroy(&store);
     /* The broker reopens the same data: revisions, groups and audit carry over. */
     s_test_wire(base, &sk, verbose);

@@ -7,6 +7,7 @@
 #include "fc_store_config.h"
 #include "fc_store_priv.h"
 #include "fc_store_release_rollout.h"
+#include "fc_store_slots.h"
 #include "fc_store_via.h"
 #include "fc_text.h"
 
@@ -261,6 +262,8 @@ static int s_open_db(fc_store_t *self, char *text, size_t textsize)
         err = fc_store_agent_keys_init(self); /* agent id -> key: fc_store_agent_keys.c */
     if (!err)
         err = fc_store_via_init(self); /* agent id -> its relay: fc_store_via.c */
+    if (!err)
+        err = fc_store_slots_init(self); /* restart slots: fc_store_slots.c */
     if (!err)
         err = fc_store_release_rollout_init(self); /* fc_store_release_rollout.c */
     if (!err)

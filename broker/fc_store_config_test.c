@@ -13,11 +13,13 @@
 #include "fc_store_testdb.h"
 #include "fc_test_check.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A signed SET revision of "key=value" pairs (NULL-terminated; "key" alone unsets). */
 static uint8_t *s_set(const fc_signkey_t *key, uint64_t rev, const char *scope, uint32_t canary,
@@ -581,6 +583,77 @@ static void s_test_old_db(const char *base)
     FC_CHECK(strstr(text, "newer"));
 }
 
+/* One canary ack of another broker, on a thread of its own. */
+typedef struct {
+    fc_store_t *store;
+    const char *id;
+    bool halted;
+    int err;
+} s_acker_t;
+
+static void *s_acker(void *arg)
+{
+    s_acker_t *a = arg;
+    char reason[FC_MAX_TEXT + 1];
+    a->err = fc_store_config_ack(a->store, 1, a->id, "", "failed", "", &a->halted, reason,
+                                 sizeof reason);
+    return NULL;
+}
+
+/* Two brokers on one database halt a canary once: the halt is decided on the revision as the
+   database holds it inside the ack's transaction. Before, an ack through B that read the
+   revision before A's halt committed halted it again: a second config.halt entry and a
+   second sequence number. */
+static void s_test_canary_peers(const char *base, const fc_signkey_t *key)
+{
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/peers", base);
+    FC_CHECK(fc_mkdirs(dir, 0755) == 0);
+    int err;
+    fc_store_t *a = fc_store_testdb_new(dir, &err, NULL, 0);
+    fc_store_t *b = fc_store_testdb_new(dir, &err, NULL, 0);
+    FC_CHECK(a && b);
+    char in[5][16], out[1][16];
+    s_canary_ids(50, in, 5, out, 1);
+    for (int i = 0; i < 5; i++)
+        FC_CHECK(fc_store_agent_seen(a, in[i], "stable") == FC_OK);
+    size_t len;
+    s_push(a, s_set(key, 1, "global", 50, &len, "feature=true", NULL), &len, FC_OK, NULL,
+           fc_store_seq(a) + 1);
+    bool halted = true;
+    char reason[FC_MAX_TEXT + 1];
+    for (int i = 0; i < 3; i++)
+        FC_CHECK(fc_store_config_ack(a, 1, in[i], "", "applied", "", &halted, reason,
+                                     sizeof reason) == FC_OK &&
+                 !halted);
+    /* B reads the revision (not halted), then waits for the writer's lock that A holds
+       while its ack halts the canary (1 of 4 failed: above 20%). */
+    FC_CHECK(fc_store_batch_begin(a) == FC_OK);
+    s_acker_t other = {b, in[4], true, -1};
+    pthread_t t;
+    FC_CHECK(pthread_create(&t, NULL, s_acker, &other) == 0);
+    usleep(1000 * 1000);
+    FC_CHECK(fc_store_config_ack(a, 1, in[3], "", "failed", "", &halted, reason, sizeof reason) ==
+                 FC_OK &&
+             halted);
+    FC_CHECK(fc_store_batch_commit(a) == FC_OK);
+    uint64_t seq = fc_store_seq(a);
+    pthread_join(t, NULL);
+    FC_CHECK(other.err == FC_OK && !other.halted);
+    fc_audit_entry_t *list;
+    size_t n, halts = 0;
+    FC_CHECK(fc_store_audit_list(a, 1000, &list, &n) == FC_OK);
+    for (size_t i = 0; i < n; i++)
+        halts += streq(list[i].action, "config.halt");
+    free(list);
+    FC_CHECK(halts == 1);
+    fc_store_destroy(&b);
+    fc_store_destroy(&a);
+    a = fc_store_testdb_new(dir, &err, NULL, 0); /* the database's sequence, not a cache */
+    FC_CHECK(a && fc_store_seq(a) == seq);
+    fc_store_destroy(&a);
+}
+
 void fc_store_config_test(bool verbose)
 {
     (void)verbose;
@@ -601,6 +674,7 @@ void fc_store_config_test(bool verbose)
     s_test_revisions(store, &key);
     s_test_fleet(store, &key);
     s_test_canary_wide(base);
+    s_test_canary_peers(base, &key);
     fc_audit_entry_t *audit;
     size_t naudit;
     FC_CHECK(fc_store_audit_list(store, 1000, &audit, &naudit) == FC_OK && naudit > 10);

@@ -623,6 +623,32 @@ static int s_next_wave(fc_store_t *self, s_rollout_t *r, uint64_t *seq)
     return err;
 }
 
+/* Reads channel's rollout and what its current wave's members said, and decides its next
+   step (FC_ROLLOUT_STAY when it has no active rollout). */
+static int s_decide(fc_store_t *self, const char *channel, fc_release_info_t *latest,
+                    s_rollout_t *r, fc_rollout_view_t *v, fc_rollout_step_t *decided)
+{
+    *decided = FC_ROLLOUT_STAY;
+    bool has;
+    int err = s_current(self, channel, latest, r, &has);
+    if (err || !has || !s_active(r))
+        return err == FC_ENOTFOUND ? FC_OK : err;
+    *v = (fc_rollout_view_t){r->state,
+                             r->paused,
+                             r->wave,
+                             (uint32_t)r->nwaves,
+                             r->halt_percent,
+                             r->wave_wait_ms,
+                             s_now_ms() - r->wave_started_ms,
+                             0,
+                             0,
+                             0};
+    err = s_wave_counts(self, r, &v->members, &v->healthy, &v->failed);
+    if (!err)
+        *decided = fc_rollout_decide(v);
+    return err;
+}
+
 int fc_store_rollout_step(fc_store_t *self, const char *channel, fc_rollout_step_t *step,
                           fc_release_info_t *info, uint64_t *seq, char *text, size_t textsize)
 {
@@ -632,31 +658,25 @@ int fc_store_rollout_step(fc_store_t *self, const char *channel, fc_rollout_step
         text[0] = '\0';
     fc_release_info_t latest;
     s_rollout_t r;
-    bool has;
-    int err = s_current(self, channel, &latest, &r, &has);
-    if (err || !has || !s_active(&r))
-        return err == FC_ENOTFOUND ? FC_OK : err;
-    fc_rollout_view_t v = {r.state,
-                           r.paused,
-                           r.wave,
-                           (uint32_t)r.nwaves,
-                           r.halt_percent,
-                           r.wave_wait_ms,
-                           s_now_ms() - r.wave_started_ms,
-                           0,
-                           0,
-                           0};
-    err = s_wave_counts(self, &r, &v.members, &v.healthy, &v.failed);
-    if (err)
+    fc_rollout_view_t v;
+    fc_rollout_step_t decided;
+    /* Most beats change nothing: decided without the writer's lock first. */
+    int err = s_decide(self, channel, &latest, &r, &v, &decided);
+    if (err || decided == FC_ROLLOUT_STAY)
         return err;
-    fc_rollout_step_t decided = fc_rollout_decide(&v);
-    if (decided == FC_ROLLOUT_STAY)
-        return FC_OK;
     uint64_t seq_before = self->seq;
     fc_store_sync(self, true);
     err = fc_store_begin(self);
     if (err)
         return err;
+    /* Decided again on what the database holds now, inside the writer's transaction: another
+       broker on the same database may have moved, paused or halted the rollout since, and
+       what is written below is the whole row. */
+    err = s_decide(self, channel, &latest, &r, &v, &decided);
+    if (err || decided == FC_ROLLOUT_STAY) {
+        fc_store_rollback(self);
+        return err;
+    }
     char detail[FC_MAX_TEXT + 1];
     const char *action = "release.wave";
     if (decided == FC_ROLLOUT_HALT) {
@@ -726,6 +746,32 @@ int fc_store_rollout_active(fc_store_t *self, char (**channels)[FC_MAX_NAME + 1]
     return err;
 }
 
+/* The checks of a control on the rollout r of latest (read inside the transaction): an
+   error with text, or FC_OK with *act false when there is nothing to do. */
+static int s_control_check(const char *channel, fc_rollout_action_t action, const s_rollout_t *r,
+                           bool *act, char *text, size_t textsize)
+{
+    *act = false;
+    if (r->state == FC_ROLLOUT_HALTED) {
+        fc_textf(text, textsize, "the rollout of %s %s is halted: %s", channel, r->version,
+                 r->reason);
+        return FC_EREFUSED;
+    }
+    if (r->state == FC_ROLLOUT_DONE) {
+        fc_textf(text, textsize, "the rollout of %s %s is done", channel, r->version);
+        return action == FC_ROLLOUT_PROMOTE ? FC_EINVAL : FC_OK;
+    }
+    if (action == FC_ROLLOUT_PROMOTE && r->state != FC_ROLLOUT_WAITING_PROMOTE) {
+        fc_textf(text, textsize,
+                 "the rollout of %s %s is not waiting for promote (wave %u of"
+                 " %zu, moving on by itself)",
+                 channel, r->version, r->wave, r->nwaves);
+        return FC_EINVAL;
+    }
+    *act = true;
+    return FC_OK;
+}
+
 int fc_store_rollout_control(fc_store_t *self, const char *channel, fc_rollout_action_t action,
                              uint64_t *serial, fc_release_info_t *info, uint64_t *seq, char *text,
                              size_t textsize)
@@ -738,41 +784,32 @@ int fc_store_rollout_control(fc_store_t *self, const char *channel, fc_rollout_a
         fc_textf(text, textsize, "invalid channel name");
         return FC_EINVAL;
     }
+    uint64_t seq_before = self->seq;
+    fc_store_sync(self, true);
+    int err = fc_store_begin(self);
+    if (err)
+        return err;
+    /* Read inside the writer's transaction: the row written back below is whole, and another
+       broker on the same database may have moved the rollout on since any earlier read. */
     fc_release_info_t latest;
     s_rollout_t r;
-    bool has;
-    int err = s_current(self, channel, &latest, &r, &has);
+    bool has, act = false;
+    err = s_current(self, channel, &latest, &r, &has);
     if (err == FC_ENOTFOUND || (!err && !has)) {
         fc_textf(text, textsize,
                  "channel %s has no rollout: its latest release goes to every"
                  " agent",
                  channel);
-        return FC_ENOTFOUND;
+        err = FC_ENOTFOUND;
     }
-    if (err)
+    if (!err) {
+        *serial = r.serial;
+        err = s_control_check(channel, action, &r, &act, text, textsize);
+    }
+    if (err || !act) {
+        fc_store_rollback(self);
         return err;
-    *serial = r.serial;
-    if (r.state == FC_ROLLOUT_HALTED) {
-        fc_textf(text, textsize, "the rollout of %s %s is halted: %s", channel, r.version,
-                 r.reason);
-        return FC_EREFUSED;
     }
-    if (r.state == FC_ROLLOUT_DONE) {
-        fc_textf(text, textsize, "the rollout of %s %s is done", channel, r.version);
-        return action == FC_ROLLOUT_PROMOTE ? FC_EINVAL : FC_OK;
-    }
-    if (action == FC_ROLLOUT_PROMOTE && r.state != FC_ROLLOUT_WAITING_PROMOTE) {
-        fc_textf(text, textsize,
-                 "the rollout of %s %s is not waiting for promote (wave %u of"
-                 " %zu, moving on by itself)",
-                 channel, r.version, r.wave, r.nwaves);
-        return FC_EINVAL;
-    }
-    uint64_t seq_before = self->seq;
-    fc_store_sync(self, true);
-    err = fc_store_begin(self);
-    if (err)
-        return err;
     if (action == FC_ROLLOUT_PROMOTE) {
         r.state = FC_ROLLOUT_ROLLING;
         r.hold = false;

@@ -11,9 +11,11 @@
 #include "fc_store_testdb.h"
 #include "fc_test_check.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S_AGENTS 10
 
@@ -234,6 +236,114 @@ static void s_test_follow_cut(fc_store_t *store, const char *tree, const fc_sign
     free(m[1].bytes);
 }
 
+/* One call of another broker, on a thread of its own: it blocks on the writer's lock while
+   the main thread holds it (a batch on a third store). */
+typedef struct {
+    fc_store_t *store;
+    const char *channel;
+    bool step; /* fc_store_rollout_step, else a PAUSE */
+    fc_rollout_step_t stepped;
+    int err;
+} s_peer_t;
+
+static void *s_peer(void *arg)
+{
+    s_peer_t *p = arg;
+    uint64_t serial, seq;
+    fc_release_info_t info;
+    char text[FC_MAX_TEXT + 1];
+    if (p->step)
+        p->err = fc_store_rollout_step(p->store, p->channel, &p->stepped, &info, &seq, text,
+                                       sizeof text);
+    else
+        p->err = fc_store_rollout_control(p->store, p->channel, FC_ROLLOUT_PAUSE, &serial, &info,
+                                          &seq, text, sizeof text);
+    return NULL;
+}
+
+/* Runs p on its thread while `holder` holds the writer's lock (a batch) and does what
+   `during` does inside it, then lets go: p read the rollout before the change, and writes
+   after it. */
+static void s_race(fc_store_t *holder, s_peer_t *p, void (*during)(fc_store_t *, const char *))
+{
+    FC_CHECK(fc_store_batch_begin(holder) == FC_OK);
+    pthread_t t;
+    FC_CHECK(pthread_create(&t, NULL, s_peer, p) == 0);
+    usleep(1000 * 1000); /* the peer reads, then waits for the lock */
+    during(holder, p->channel);
+    FC_CHECK(fc_store_batch_commit(holder) == FC_OK);
+    pthread_join(t, NULL);
+}
+
+static void s_promote(fc_store_t *store, const char *channel)
+{
+    uint64_t serial, seq;
+    fc_release_info_t info;
+    char text[FC_MAX_TEXT + 1];
+    FC_CHECK(fc_store_rollout_control(store, channel, FC_ROLLOUT_PROMOTE, &serial, &info, &seq,
+                                      text, sizeof text) == FC_OK);
+}
+
+static void s_pause(fc_store_t *store, const char *channel)
+{
+    uint64_t serial, seq;
+    fc_release_info_t info;
+    char text[FC_MAX_TEXT + 1];
+    FC_CHECK(fc_store_rollout_control(store, channel, FC_ROLLOUT_PAUSE, &serial, &info, &seq, text,
+                                      sizeof text) == FC_OK);
+}
+
+/* Two brokers on one database: a rollout's waves, pauses and halts are decided on what the
+   database holds inside the writer's transaction, not on what a broker read before it. Before,
+   a pause through one broker racing a promote through another put the rollout back to wave 1
+   (the pause wrote back the wave it had read), and a step racing a pause un-paused it. */
+static void s_test_peers(const char *dir, const char *tree, const fc_signkey_t *key)
+{
+    int err = 0;
+    fc_store_t *a = fc_store_testdb_new(dir, &err, NULL, 0);
+    fc_store_t *b = fc_store_testdb_new(dir, &err, NULL, 0);
+    FC_CHECK(a && b);
+    uint32_t waves[] = {20, 100};
+    const char *chans[] = {"peer1", "peer2"};
+    s_signed_t m[2][2];
+    for (int c = 0; c < 2; c++) {
+        m[c][0].bytes = s_sign(tree, chans[c], "1.0", 1, key, &m[c][0].len);
+        m[c][1].bytes = s_sign(tree, chans[c], "2.0", 2, key, &m[c][1].len);
+        for (int i = 0; i < S_AGENTS; i++) {
+            char id[32];
+            snprintf(id, sizeof id, "%s-%d", chans[c], i);
+            FC_CHECK(fc_store_agent_seen(a, id, chans[c]) == FC_OK);
+        }
+        s_commit(a, &m[c][0]);
+        FC_CHECK(fc_store_rollout_plan(a, chans[c], 2, waves, 2, 20, 0, c == 0) == FC_OK);
+        s_commit(a, &m[c][1]);
+    }
+    /* peer1 waits for promote; B pauses it while A promotes: wave 2, paused. */
+    FC_CHECK(!strcmp(s_status(a, "peer1").state, "WAITING-PROMOTE"));
+    s_peer_t p = {b, "peer1", false, FC_ROLLOUT_STAY, -1};
+    s_race(a, &p, s_promote);
+    FC_CHECK(p.err == FC_OK);
+    fc_rollout_info_t st = s_status(a, "peer1");
+    FC_CHECK(st.wave == 2 && !strcmp(st.state, "PAUSED"));
+    /* peer2's wave 1 is healthy: B steps it on while A pauses it: it stays, paused. */
+    for (int i = 0; i < S_AGENTS; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "peer2-%d", i);
+        if (s_offered(a, "peer2", id, m[1], 2) == 2)
+            s_report(a, "peer2", id, "2.0", "installed");
+    }
+    p = (s_peer_t){b, "peer2", true, FC_ROLLOUT_NEXT, -1};
+    s_race(a, &p, s_pause);
+    FC_CHECK(p.err == FC_OK && p.stepped == FC_ROLLOUT_STAY);
+    st = s_status(a, "peer2");
+    FC_CHECK(st.wave == 1 && !strcmp(st.state, "PAUSED"));
+    fc_store_destroy(&b);
+    fc_store_destroy(&a);
+    for (int c = 0; c < 2; c++)
+        for (int v = 0; v < 2; v++)
+            free(m[c][v].bytes);
+}
+
 void fc_store_release_rollout_test(bool verbose)
 {
     printf(" * fc_store_release_rollout: ");
@@ -378,6 +488,7 @@ void fc_store_release_rollout_test(bool verbose)
 
     s_test_follow(store, tree, &key);
     s_test_follow_cut(store, tree, &key);
+    s_test_peers(dir, tree, &key);
 
     fc_store_destroy(&store);
     for (int c = 0; c < 3; c++)

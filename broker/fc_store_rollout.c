@@ -125,13 +125,23 @@ static int s_halt_check(fc_store_t *self, const fc_store_rev_t *info, bool *halt
     char why[FC_MAX_TEXT + 1], detail[FC_MAX_TEXT + 1];
     snprintf(why, sizeof why, "halted: %llu of %llu canaries failed or vetoed",
              (unsigned long long)failures, (unsigned long long)acks);
+    /* Only if it still is an unhalted, unpromoted canary now, inside the transaction: info
+       was read before it, and another broker on the same database may have halted or
+       promoted it since (then this ack only counts: no second halt, audit or sequence). */
     st = fc_store_prep(self, "UPDATE config_revisions SET halted = 1, halt_reason = ?"
-                             " WHERE rev = ?");
-    if (st) {
-        fc_db_bind_text(st, 1, why, -1);
-        fc_db_bind_int64(st, 2, (int64_t)info->rev);
-    }
-    int err = fc_store_step_done(st);
+                             " WHERE rev = ? AND halted = 0 AND promoted_by = 0");
+    if (!st)
+        return FC_EIO;
+    fc_db_bind_text(st, 1, why, -1);
+    fc_db_bind_int64(st, 2, (int64_t)info->rev);
+    rc = fc_db_step(st);
+    int64_t changed = fc_db_changes(self->db);
+    fc_db_finalize(st);
+    if (rc != FC_DB_DONE)
+        return fc_store_sqlite_error(rc);
+    if (changed == 0)
+        return FC_OK;
+    int err = FC_OK;
     snprintf(detail, sizeof detail, "rev %llu %s (canary %u%%, halt at %u%%)",
              (unsigned long long)info->rev, info->scope, info->canary, info->halt_percent);
     if (!err)

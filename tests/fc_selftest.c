@@ -68,6 +68,7 @@
 #include "fc_store.h"
 #include "fc_store_config.h"
 #include "fc_store_release_rollout.h"
+#include "fc_store_slots.h"
 #include "fc_store_via.h"
 #include "fc_suggest.h"
 #include "fc_suspects.h"
@@ -101,6 +102,7 @@ static const s_test_t s_tests[] = {
     {"fc_client", fc_client_test},
     {"fc_store", fc_store_test},
     {"fc_store_via", fc_store_via_test},
+    {"fc_store_slots", fc_store_slots_test},
     {"fc_relayed", fc_relayed_test},
     {"fc_db", fc_db_test},
     {"fc_broker", fc_broker_test},

@@ -1,5 +1,6 @@
 /* fc_store_testdb.c: the store a self-test opens: SQLite under its directory, or, when
-   FC_TEST_PG names a PostgreSQL server (tests/pg.sh starts one), a database of its own. */
+   FC_TEST_PG names a PostgreSQL server (tests/pg.sh starts one), a database of its own; a
+   private part of fc_store (its self-tests' way in). */
 #include "fc_store_testdb.h"
 #include "fc_error.h"
 #include "fc_hash.h"

@@ -1037,8 +1037,10 @@ static void s_restart(fc_relay_t *self)
     fc_link_state_t link = fc_requester_link(self->req, NULL);
     if (!self->refused_logged) {
         char advice[FC_MAX_TEXT * 2];
-        fc_link_advice(link, self->upstream, FC_ROLE_RELAY, fc_curve_public_txt(self->curve),
-                       self->curve != NULL, advice, sizeof advice);
+        /* --insecure: no key of ours to name (fc_curve_public_txt needs one). */
+        const char *key = self->curve ? fc_curve_public_txt(self->curve) : NULL;
+        fc_link_advice(link, self->upstream, FC_ROLE_RELAY, key, self->curve != NULL, advice,
+                       sizeof advice);
         zsys_error("fleetcast-broker: relay: %s; trying again every %d s", advice,
                    S_REFUSED_RETRY_MS / 1000);
         self->refused_logged = true;

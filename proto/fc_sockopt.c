@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -146,6 +147,8 @@ static void s_test_bound_pinged_peer_breaks(void)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     FC_CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    struct timeval tv = {.tv_sec = 10}; /* a recv below fails instead of hanging */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 
     uint8_t out[4096];
     size_t n = 0;

@@ -250,7 +250,6 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
        queueing nowhere; with the HWM it keeps every send non-blocking and bounded. */
     zsock_set_router_mandatory(self->router, 1);
     zsock_set_sndhwm(self->router, FC_BROKER_SNDHWM);
-    zsock_set_rcvhwm(self->router, FC_BROKER_RCVHWM);
     /* A fleet reconnecting at once (a broker restart, a network back) is thousands of SYNs
        in a burst: libzmq's default listen backlog (100) drops the rest, and each dropped
        one waits out TCP's retry backoff (1, 2, 4, 8, 16 s): 10,000 agents took 31 s to be

@@ -14,12 +14,6 @@
    further by its share (fc_chunks.h: bytes, and FC_CHUNKS_SHARE_MSGS replies), which this
    leaves room above. */
 #define FC_BROKER_SNDHWM 64
-/* Requests queued per connection, received and not yet read by the broker: each may be up
-   to FC_MAX_FRAME, and a peer sending faster than the broker reads (a flood of large
-   garbage) would otherwise have libzmq hold 1000 of them (16 GiB). Beyond it libzmq stops
-   reading that connection (TCP pushes back on the sender); nothing is lost. (1 is too few:
-   with libzmq 4.3.4 a ROUTER with a receive HWM of 1 answered no CURVE client at all.) */
-#define FC_BROKER_RCVHWM 2
 /* Malformed messages after which a peer's messages are ignored: per CURVE key (secure),
    so reconnecting does not start afresh, until the broker restarts; per connection
    (routing id) with --insecure, where there is no key. */

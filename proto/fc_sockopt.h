@@ -5,8 +5,9 @@
 
 #include <stdbool.h>
 
-/* Messages received and not yet read that libzmq queues per connection (ZMQ_RCVHWM) on a
-   bound socket that does not ping. The broker's ROUTER has less (fc_broker.h). */
+/* Requests a client keeps in flight where it must stay under what a bound socket once
+   queued per connection (FC_UPLOAD_MAX_REQUESTS); bound sockets no longer have a receive
+   HWM (fc_sockopt.c). */
 #define FC_SOCK_RCVHWM 64
 /* Sets the options every fleetcast socket gets: ZMQ_MAXMSGSIZE (FC_MAX_FRAME), no
    ZMQ_RCVHWM (a socket that pings must never stop reading: fc_sockopt.c), linger 0,
@@ -15,8 +16,8 @@
    is a libzmq socket handle (zsock_resolve'd). */
 void fc_sock_tune(void *sock);
 /* For the broker's bound sockets (many peers on one I/O thread): fc_sock_tune without
-   ZMTP pings of its own (its peers ping it), ZMQ_RCVHWM FC_SOCK_RCVHWM, and TCP keepalive
-   to drop vanished peers. */
+   ZMTP pings of its own (its peers ping it), no ZMQ_RCVHWM either (a socket whose peers
+   ping must never stop reading: fc_sockopt.c), and TCP keepalive to drop vanished peers. */
 void fc_sock_tune_bound(void *sock);
 
 void fc_sockopt_test(bool verbose);

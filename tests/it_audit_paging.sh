@@ -7,6 +7,7 @@
 # minutes; the broker's paging and the CLI's are what is tested, and both are the real ones.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
+fc_sqlite_only
 command -v sqlite3 >/dev/null || { echo "SKIP: no sqlite3"; exit 77; }
 
 FC_INSECURE=1 fc_start_broker "$FC_TMP/broker"

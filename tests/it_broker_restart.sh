@@ -3,6 +3,7 @@
 # back, and the broker lost nothing (release, blobs, agent status).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
+fc_sqlite_only
 
 data="$FC_TMP/broker"
 fc_start_broker "$data"

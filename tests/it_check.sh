@@ -5,6 +5,7 @@
 # (--expect-latest) an agent behind on its release or config.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
+fc_sqlite_only
 
 data="$FC_TMP/broker"
 fc_start_broker "$data"

@@ -2,6 +2,7 @@
 # it_chunk_backfill.sh: a broker whose blobs have no chunk index rows (stored before the index existed) indexes them in the background after it starts, so a push of an edited file then uploads only the chunks around the edit.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
+fc_sqlite_only
 
 # One 4 MiB file: its blob is what the backfill indexes.
 src="$FC_TMP/src"

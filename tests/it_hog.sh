@@ -5,6 +5,7 @@
 # is dropped past the deadline (logged, audited once as chunks.drop).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
+fc_sqlite_only
 command -v sqlite3 >/dev/null || fc_fail "sqlite3 CLI missing (run.sh installs it)"
 
 data="$FC_TMP/broker"

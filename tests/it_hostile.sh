@@ -6,6 +6,7 @@
 # garbage. An agent facing a garbage-spewing broker exits with a clear error.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
+fc_sqlite_only
 command -v sqlite3 >/dev/null || fc_fail "sqlite3 CLI missing (run.sh installs it)"
 
 data="$FC_TMP/broker"

@@ -6,6 +6,7 @@
 # or written where it should not be, and a well-behaved agent keeps installing.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
+fc_sqlite_only
 command -v sqlite3 >/dev/null || fc_fail "sqlite3 CLI missing (run.sh installs it)"
 
 data="$FC_TMP/broker"

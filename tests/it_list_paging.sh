@@ -8,6 +8,7 @@
 # every commit does (LIST pages by it).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
+fc_sqlite_only
 command -v sqlite3 >/dev/null || fc_skip "no sqlite3"
 
 FC_INSECURE=1 fc_start_broker "$FC_TMP/broker"

@@ -2,6 +2,7 @@
 # it_manifest_objects.sh: format-3 manifest objects as hostile input: a copy damaged at the agent is refused and fetched again, a broker that keeps serving a damaged one is reported, a re-push repairs it, and the agent keeps only the objects of its installed and previous releases.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
+fc_sqlite_only
 
 fc_many_installed 300 2048
 objs="$FC_TMP/a1/state/objects"

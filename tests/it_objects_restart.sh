@@ -2,6 +2,7 @@
 # it_objects_restart.sh: an agent that starts with a manifest object of its installed release damaged or gone on disk still knows what it has installed: it fetches that object again, and nothing is downloaded again that it holds; only if the broker no longer has the object does the release count as not installed.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
+fc_sqlite_only
 
 fc_many_installed 200 4096
 objs="$FC_TMP/a1/state/objects"

@@ -2,6 +2,7 @@
 # it_push_objects.sh: a push sends only the manifest objects the broker lacks (OBJECTS_QUERY): a second push of a tree differing in one file sends only that release's new objects, a re-run none, and one the broker holds damaged is sent again.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
+fc_sqlite_only
 
 fc_start_broker "$FC_TMP/broker"
 fc_keygen

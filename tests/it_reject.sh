@@ -4,6 +4,7 @@
 # message, nothing is written outside the state dir, and the running version is untouched.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
+fc_sqlite_only
 command -v sqlite3 >/dev/null || fc_fail "sqlite3 CLI missing (run.sh installs it)"
 
 data="$FC_TMP/broker"

@@ -5,6 +5,7 @@
 # stays (its download completes). Partial uploads a day old are collected, younger ones not.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
+fc_sqlite_only
 
 fc_start_broker "$FC_TMP/broker"
 fc_keygen

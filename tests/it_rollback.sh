@@ -6,6 +6,7 @@
 # (it_reject.sh covers older serials, tampered manifests, untrusted keys and bad paths.)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
+fc_sqlite_only
 command -v sqlite3 >/dev/null || fc_skip "sqlite3 CLI missing"
 
 data="$FC_TMP/broker"

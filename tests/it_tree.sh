@@ -8,6 +8,7 @@
 # a newer format) are refused by the agent.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
+fc_sqlite_only
 command -v sqlite3 >/dev/null || fc_skip "sqlite3 CLI missing"
 
 data="$FC_TMP/broker"

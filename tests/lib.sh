@@ -85,6 +85,26 @@ fc_pass() { echo "ok - $*"; }
 # Prints N free loopback ports.
 fc_ports() { "$FC_FREEPORT_BIN" "${1:-1}"; }
 
+# FC_STORE=postgresql: the suite's brokers keep their state in PostgreSQL (a server of the
+# suite's own, tests/pg.sh; one database per data directory, tests/fc_store_wrap.sh), and
+# fleetcast-check reads it there. Suites that read fleetcast.db themselves skip
+# (fc_sqlite_only).
+fc_sqlite_only() {
+  [ "${FC_STORE:-}" != postgresql ] || fc_skip "reads the SQLite file fleetcast.db itself (FC_STORE=postgresql)"
+}
+if [ "${FC_STORE:-}" = postgresql ]; then
+  FC_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  mkdir -p "$FC_TMP/bin"
+  for b in FC_BROKER_BIN FC_CHECK_BIN; do
+    w="$FC_TMP/bin/$(basename "${!b}")"
+    printf '#!/bin/sh\nexec bash %q %q "$@"\n' "$FC_LIB_DIR/fc_store_wrap.sh" "${!b}" >"$w"
+    chmod +x "$w"
+    printf -v "$b" '%s' "$w"
+  done
+  # shellcheck source=tests/pg.sh
+  source "$FC_LIB_DIR/pg.sh"
+fi
+
 # Secure by default: one publisher key (signing + CURVE) and one agent key per suite in
 # $FC_TMP/keys, a broker key in data dir $1 (kept across restarts), both client keys enrolled
 # there; sets the *_SEC_ARGS arrays. With FC_INSECURE=1: --insecure everywhere.

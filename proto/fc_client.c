@@ -70,22 +70,28 @@ void fc_client_set_role(fc_client_t *self, fc_role_t role)
 
 /* Waiting longer will not help: the link fails for a reason of configuration, or nothing
    has ever listened at the endpoint for S_GIVE_UP_MS. A broker that was reached once and
-   went away is waited for: it may be restarting. */
+   went away is waited for: it may be restarting. With a list of brokers: once each was
+   left as lost (the requester moves along it). */
 static bool s_hopeless(const fc_client_t *self)
 {
     int64_t since = 0;
     fc_link_state_t link = fc_requester_link(self->requester, &since);
     if (fc_link_misconfigured(link))
         return true;
-    return link == FC_LINK_NO_LISTENER && !fc_requester_ever_up(self->requester) &&
-           zclock_mono() - since >= S_GIVE_UP_MS;
+    if (fc_requester_ever_up(self->requester))
+        return false;
+    /* A list: each broker was left once as lost (not up for the requester's move time). */
+    size_t n = fc_requester_brokers(self->requester);
+    if (n > 1)
+        return fc_requester_moves(self->requester) >= n;
+    return link == FC_LINK_NO_LISTENER && zclock_mono() - since >= S_GIVE_UP_MS;
 }
 
 bool fc_client_why(const fc_client_t *self, char *buf, size_t size)
 {
     fc_link_state_t link = fc_requester_link(self->requester, NULL);
-    fc_link_advice(link, self->endpoint, self->role, self->curve ? self->own_key : NULL,
-                   self->curve, buf, size);
+    fc_link_advice(link, fc_requester_endpoint(self->requester), self->role,
+                   self->curve ? self->own_key : NULL, self->curve, buf, size);
     return fc_link_failing(link);
 }
 

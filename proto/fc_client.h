@@ -16,7 +16,9 @@ typedef struct fc_client_t fc_client_t;
    so requests outstanding when a connection drops are re-sent as soon as it is back.
    resend_ms: a request unanswered that long is re-sent. curve: the CURVE client settings
    (own cert and broker key; read here, the caller keeps it), NULL for a plain connection
-   (a broker started with --insecure). NULL with *err on a bad endpoint. */
+   (a broker started with --insecure). endpoint may list several brokers serving the same
+   data (fc_brokers.h): one that does not answer is left for the next (fc_requester_new).
+   NULL with *err on a bad endpoint. */
 fc_client_t *fc_client_new(const char *endpoint, int resend_ms, const fc_curve_t *curve, int *err);
 void fc_client_destroy(fc_client_t **self_p);
 

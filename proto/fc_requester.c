@@ -1,7 +1,9 @@
 /* fc_requester.c: the non-blocking requester over DEALER: pending table, re-send deadlines,
    the flush after a reconnect, replies matched to requests. */
 #include "fc_requester.h"
+#include "fc_brokers.h"
 #include "fc_error.h"
+#include "fc_limits.h"
 #include "fc_link.h"
 #include "fc_sockopt.h"
 
@@ -13,6 +15,7 @@
 #define S_DEFAULT_RESEND_MS 3000
 #define S_FLUSH_WAIT_MS 10 /* a new connection finishing its handshake: look again this soon */
 #define S_RECV_BUDGET 1000
+#define S_DEFAULT_MOVE_MS 2000
 
 /* One request in flight: the encoded message is kept so it can be re-sent unchanged. */
 typedef struct {
@@ -51,6 +54,13 @@ struct fc_requester_t {
     bool ever_up;         /* a handshake succeeded once */
     int64_t reply_sent;   /* when the last matched reply's request was last transmitted */
     uint64_t retries, disconnects, dropped, malformed;
+    /* A list of brokers (fc_brokers.h): connected to one at a time, the next when it is lost. */
+    char *endpoints;
+    size_t nendpoints, current;
+    char endpoint[FC_MAX_ENDPOINT + 1]; /* the one connected to */
+    int move_ms;
+    int64_t down_since; /* when (mono ms) the link last stopped being up; 0: up */
+    uint64_t moves;
 };
 
 /* Grows an array of elem-sized items to hold one more; false when out of memory. */
@@ -79,6 +89,8 @@ fc_requester_t *fc_requester_new(const char *endpoint, const fc_requester_opts_t
         return NULL;
     }
     self->resend_ms = opts->resend_ms > 0 ? opts->resend_ms : S_DEFAULT_RESEND_MS;
+    self->move_ms = opts->move_ms > 0 ? opts->move_ms : S_DEFAULT_MOVE_MS;
+    self->down_since = zclock_mono();
     self->tag = opts->tag;
     /* Random start, so ids from a restarted process never match replies meant for the old one. */
     self->next_req = ((uint64_t)randombytes_random() << 20) + 1;
@@ -116,7 +128,11 @@ fc_requester_t *fc_requester_new(const char *endpoint, const fc_requester_opts_t
         fc_requester_destroy(&self);
         return NULL;
     }
-    if (!endpoint || zsock_connect(self->dealer, "%s", endpoint) != 0) {
+    self->endpoints = endpoint ? strdup(endpoint) : NULL;
+    self->nendpoints = fc_brokers_count(endpoint);
+    if (!self->endpoints || self->nendpoints > FC_MAX_BROKERS ||
+        fc_brokers_nth(endpoint, 0, self->endpoint, sizeof self->endpoint) != 0 ||
+        zsock_connect(self->dealer, "%s", self->endpoint) != 0) {
         if (err)
             *err = FC_EINVAL;
         fc_requester_destroy(&self);
@@ -138,6 +154,7 @@ void fc_requester_destroy(fc_requester_t **self_p)
         zmq_socket_monitor(zsock_resolve(self->dealer), NULL, 0);
     zsock_destroy(&self->monitor);
     zsock_destroy(&self->dealer);
+    free(self->endpoints);
     free(self);
     *self_p = NULL;
 }
@@ -321,10 +338,24 @@ fc_requester_event_t fc_requester_on_monitor(fc_requester_t *self)
         memcpy(&value, zframe_data(head) + 2, sizeof value);
     }
     const char *name = s_event_name(num);
+    /* Late events of a broker we moved away from tell nothing about the current one. */
+    zframe_t *addr = zmsg_next(ev);
+    if (self->nendpoints > 1 && addr && !zframe_streq(addr, self->endpoint)) {
+        char left[FC_MAX_ENDPOINT + 1];
+        for (size_t i = 0; i < self->nendpoints; i++)
+            if (i != self->current && fc_brokers_nth(self->endpoints, i, left, sizeof left) == 0 &&
+                zframe_streq(addr, left)) {
+                zmsg_destroy(&ev);
+                return FC_REQUESTER_EV_NONE;
+            }
+    }
     fc_link_state_t was = self->link;
     self->link = fc_link_next(self->link, name, (int32_t)value, self->curve);
-    if (self->link == FC_LINK_UP)
+    if (self->link == FC_LINK_UP) {
         self->ever_up = true;
+        self->down_since = 0;
+    } else if (self->down_since == 0)
+        self->down_since = zclock_mono();
     if (!fc_link_failing(self->link))
         self->link_since = 0;
     else if (!fc_link_failing(was))
@@ -372,9 +403,33 @@ bool fc_requester_ever_up(const fc_requester_t *self)
     return self->ever_up;
 }
 
+/* The current broker is lost: not up for move_ms (never connected, refused, dropped and not
+   back). Connects to the next of the list instead; everything pending goes there in the
+   flush once it is up, as after any reconnect. */
+static void s_move(fc_requester_t *self, int64_t now)
+{
+    char next[FC_MAX_ENDPOINT + 1];
+    size_t i = (self->current + 1) % self->nendpoints;
+    if (fc_brokers_nth(self->endpoints, i, next, sizeof next) != 0)
+        return;
+    zsock_disconnect(self->dealer, "%s", self->endpoint);
+    if (zsock_connect(self->dealer, "%s", next) != 0)
+        return; /* cannot happen for a checked list; the old one is gone either way */
+    self->current = i;
+    memcpy(self->endpoint, next, sizeof next);
+    self->connected = false;
+    self->flush_pending = true;
+    self->link = FC_LINK_UNKNOWN;
+    self->link_since = 0;
+    self->down_since = now;
+    self->moves++;
+}
+
 bool fc_requester_tick(fc_requester_t *self)
 {
     int64_t now = zclock_mono();
+    if (self->nendpoints > 1 && self->down_since && now - self->down_since >= self->move_ms)
+        s_move(self, now);
     for (size_t i = 0; i < self->npending;) {
         s_pending_t *p = &self->pending[i];
         /* Sent as often as it may be, and unanswered a re-send interval after the last. */
@@ -400,10 +455,10 @@ bool fc_requester_tick(fc_requester_t *self)
 
 int64_t fc_requester_next_ms(const fc_requester_t *self)
 {
-    if (self->npending == 0)
-        return -1;
     int64_t now = zclock_mono();
     int64_t next = INT64_MAX;
+    if (self->nendpoints > 1 && self->down_since)
+        next = self->down_since + self->move_ms;
     for (size_t i = 0; i < self->npending; i++) {
         const s_pending_t *p = &self->pending[i];
         if (p->expires && p->expires < next)
@@ -511,4 +566,19 @@ uint64_t fc_requester_dropped(const fc_requester_t *self)
 uint64_t fc_requester_malformed(const fc_requester_t *self)
 {
     return self->malformed;
+}
+
+const char *fc_requester_endpoint(const fc_requester_t *self)
+{
+    return self->endpoint;
+}
+
+size_t fc_requester_brokers(const fc_requester_t *self)
+{
+    return self->nendpoints;
+}
+
+uint64_t fc_requester_moves(const fc_requester_t *self)
+{
+    return self->moves;
 }

@@ -26,6 +26,9 @@ typedef struct {
        lacks them is not ours (another sender on the same socket, such as the agent's chunk
        fetcher): it is handed over as FC_REQUESTER_OTHER, untouched. 0: every id is ours. */
     uint64_t tag;
+    /* With a list of brokers: the current one is lost when the link has not been up for this
+       long (0: 2000 ms), and the next is tried (fc_requester_new). */
+    int move_ms;
 } fc_requester_opts_t;
 
 /* Per-request options to fc_requester_send. NULL: the requester's defaults. */
@@ -60,7 +63,11 @@ typedef enum {
 } fc_requester_event_t;
 
 /* Makes a DEALER (tuned with fc_sock_tune), watches it with a monitor started before the
-   connect (so the first CONNECTED is seen too) and connects it to endpoint. opts: read
+   connect (so the first CONNECTED is seen too) and connects it to endpoint: one, or a list
+   separated by commas (fc_brokers.h) of brokers serving the same data. With a list it is
+   connected to one at a time, the first at start; when that one is lost (not up for
+   opts.move_ms) fc_requester_tick moves it to the next (round robin) and everything
+   pending goes there with the flush, as after any reconnect. opts: read
    here, NULL for defaults. Returns an owned requester, or NULL with *err (if not NULL) set
    to FC_EINVAL on a bad endpoint or FC_ENOMEM. */
 fc_requester_t *fc_requester_new(const char *endpoint, const fc_requester_opts_t *opts, int *err);
@@ -102,7 +109,8 @@ fc_requester_event_t fc_requester_on_monitor(fc_requester_t *self);
    more often. Returns true if a flush went out in this call. */
 bool fc_requester_tick(fc_requester_t *self);
 /* Milliseconds until the earliest thing fc_requester_tick has to do (0: now), -1 if
-   nothing is pending. Waiting for a new connection to take the flush counts as 10 ms. */
+   nothing is pending and no move to another broker is due. Waiting for a new connection to
+   take the flush counts as 10 ms. */
 int64_t fc_requester_next_ms(const fc_requester_t *self);
 /* After fc_requester_tick: takes one request that expired (its id in *req_p if not NULL),
    returning its user pointer, and true; false when none is left. */
@@ -144,7 +152,14 @@ uint64_t fc_requester_retries(const fc_requester_t *self);
 uint64_t fc_requester_disconnects(const fc_requester_t *self); /* drops the monitor saw */
 uint64_t fc_requester_dropped(const fc_requester_t *self);     /* duplicates and late replies */
 uint64_t fc_requester_malformed(const fc_requester_t *self);   /* frames that did not decode */
+/* The broker endpoint connected to now (borrowed, valid until the next tick or destroy). */
+const char *fc_requester_endpoint(const fc_requester_t *self);
+/* Brokers in the list (1 for a single endpoint). */
+size_t fc_requester_brokers(const fc_requester_t *self);
+/* Moves to the next broker of the list so far: a caller logs each once by watching this. */
+uint64_t fc_requester_moves(const fc_requester_t *self);
 
 void fc_requester_test(bool verbose);
+void fc_requester_move_test(bool verbose); /* fc_requester_test_move.c */
 
 #endif

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fc_brokers.h"
 #include "fc_client.h"
 #include "fc_conffile.h"
 #include "fc_config_cmd.h"
@@ -187,10 +188,13 @@ static const char *s_usage =
     "\n"
     "Options:\n"
     "  --broker ENDPOINT   broker service endpoint, tcp://HOST:PORT or ipc://PATH (default\n"
-    "                      $FLEETCAST_BROKER or tcp://127.0.0.1:7400)\n"
+    "                      $FLEETCAST_BROKER or tcp://127.0.0.1:7400), or a list EP,EP,...\n"
+    "                      of brokers serving the same data: one not up for 2 s is left\n"
+    "                      for the next (publishing needs the root: a relay refuses it)\n"
     "  --timeout SECS      give up when the broker does not answer for this long (default 30;\n"
     "                      1s..1000000s, a unit may follow: 90s, 5m, 1h); at once when it\n"
-    "                      refuses this key, and after 3 s when nothing listens there\n"
+    "                      refuses this key, and after 3 s when nothing listens there (at\n"
+    "                      the last broker of a list)\n"
     "  --json              print the result as one JSON document on stdout\n"
     "  --quiet             no progress bars\n"
     "  --window BYTES      bytes of upload in flight (default 8M; 64K..1G, K, M, G = 1024)\n"
@@ -769,7 +773,7 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case O_BROKER:
-            if (fc_optval_endpoint("--broker", optarg, FC_OPTVAL_IPC, msg, sizeof msg))
+            if (fc_brokers_check("--broker", optarg, FC_OPTVAL_IPC, msg, sizeof msg))
                 return s_option_error(msg);
             o.broker = optarg;
             broker_given = true;
@@ -952,7 +956,7 @@ int main(int argc, char **argv)
                              "(fleetcast keygen --out DIR makes DIR/signing.key)%s",
                              "");
     if (!broker_given &&
-        fc_optval_endpoint("FLEETCAST_BROKER", o.broker, FC_OPTVAL_IPC, msg, sizeof msg))
+        fc_brokers_check("FLEETCAST_BROKER", o.broker, FC_OPTVAL_IPC, msg, sizeof msg))
         return s_usage_error("%s", msg);
     int rc = s_security(&o);
     if (rc == 0)

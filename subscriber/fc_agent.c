@@ -265,7 +265,7 @@ static void s_begin(fc_agent_t *self, fc_agent_mode_t mode)
     self->started = fc_now();
     self->req_retried_base = fc_requester_retries(self->req);
     r->bytes_fetched = r->bytes_reused = r->bytes_total = 0;
-    r->disconnects = 0;
+    r->disconnects = r->broker_moves = 0;
     r->error = 0;
     r->exit_code = FC_AGENT_EXIT_ERROR;
     r->update_available = false;

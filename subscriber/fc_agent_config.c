@@ -1,6 +1,7 @@
 /* fc_agent_config.c: the agent's options (defaults, checks, policy names), error names and
    the result as JSON: everything about the engine that needs no socket. */
 #include "fc_agent.h"
+#include "fc_brokers.h"
 #include "fc_curve.h"
 #include "fc_error.h"
 #include "fc_json.h"
@@ -49,11 +50,17 @@ int fc_agent_config_check(const fc_agent_config_t *cfg, char *msg, size_t msgsiz
         S_BAD("no configuration");
     if (!cfg->broker || !cfg->broker[0])
         S_BAD("--broker is required (e.g. tcp://broker.example:7400)");
-    if (strncmp(cfg->broker, "tcp://", 6) && strncmp(cfg->broker, "ipc://", 6) &&
-        strncmp(cfg->broker, "inproc://", 9))
-        S_BAD("--broker '%s' is not a tcp://, ipc:// or inproc:// endpoint", cfg->broker);
-    if (strlen(cfg->broker) > FC_MAX_ENDPOINT)
-        S_BAD("--broker endpoint is longer than %d bytes", FC_MAX_ENDPOINT);
+    /* One endpoint, or several brokers serving the same data (fc_brokers.h). */
+    size_t nbrokers = fc_brokers_count(cfg->broker);
+    if (nbrokers > FC_MAX_BROKERS)
+        S_BAD("--broker lists %zu brokers, at most %d", nbrokers, FC_MAX_BROKERS);
+    for (size_t i = 0; i < nbrokers; i++) {
+        char ep[FC_MAX_ENDPOINT + 1];
+        if (fc_brokers_nth(cfg->broker, i, ep, sizeof ep) != 0)
+            S_BAD("--broker endpoint is longer than %d bytes", FC_MAX_ENDPOINT);
+        if (strncmp(ep, "tcp://", 6) && strncmp(ep, "ipc://", 6) && strncmp(ep, "inproc://", 9))
+            S_BAD("--broker '%s' is not a tcp://, ipc:// or inproc:// endpoint", ep);
+    }
     if (!cfg->channel || !cfg->channel[0])
         S_BAD("--channel is required");
     if (!fc_name_valid(cfg->channel))
@@ -132,6 +139,7 @@ char *fc_agent_result_json(const fc_agent_result_t *r)
     fc_json_key_uint(j, "requests_retried", r->requests_retried);
     fc_json_key_uint(j, "hash_errors", r->hash_errors);
     fc_json_key_uint(j, "disconnects", r->disconnects);
+    fc_json_key_uint(j, "broker_moves", r->broker_moves);
     fc_json_key_double(j, "seconds", r->seconds);
     fc_json_key_int(j, "exit_code", r->exit_code);
     fc_json_key_uint(j, "config_rev", r->config_rev);

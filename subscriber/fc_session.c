@@ -51,9 +51,18 @@ struct fc_session_t {
     fc_link_state_t diag_link; /* the link failure last told, FC_LINK_UNKNOWN: none */
     bool unknown_told;         /* the daemon said its channel is unknown to the broker */
     double diag_next, diag_every;
+    uint64_t moves;               /* the requester's moves to another broker, logged */
+    bool moved;                   /* a move since the last WELCOME */
+    char at[FC_MAX_ENDPOINT + 1]; /* the broker before the last move */
 };
 
 #define s_log(self, ...) fc_agent_logf((self)->host.log, (self)->host.ctx, __VA_ARGS__)
+
+/* The broker talked to now: one of the --broker list (fc_requester moves along it). */
+static const char *s_broker(const fc_session_t *self)
+{
+    return fc_requester_endpoint(self->req);
+}
 
 static void s_state(fc_session_t *self, const char *state, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -342,10 +351,25 @@ void fc_session_progress(fc_session_t *self, double now)
    for a reason of configuration ends at once: waiting will not help. */
 static void s_link_check(fc_session_t *self, double now)
 {
+    if (fc_requester_moves(self->req) != self->moves) {
+        /* One line per move: the operator sees which broker was lost and where we went. */
+        self->moves = fc_requester_moves(self->req);
+        self->moved = true;
+        char have[32], total[32];
+        size_t inflight = 0;
+        bool staged = self->host.staged(self->host.ctx, have, total, sizeof have, &inflight);
+        s_log(self, "broker %s lost; moving to %s (%zu brokers listed)%s%s%s%s", self->at,
+              s_broker(self), fc_requester_brokers(self->req),
+              staged ? ", the download continuing from " : "", staged ? have : "",
+              staged ? " of " : "", staged ? total : "");
+        self->res->broker_moves++;
+        self->diag_link = FC_LINK_UNKNOWN;
+    }
+    fc_msg_set_str(self->at, sizeof self->at, s_broker(self));
     fc_link_state_t link = fc_requester_link(self->req, NULL);
     if (!fc_link_failing(link)) {
         if (self->diag_link != FC_LINK_UNKNOWN && link == FC_LINK_UP)
-            s_log(self, "connected to %s", self->broker);
+            s_log(self, "connected to %s", s_broker(self));
         if (link == FC_LINK_UP)
             self->diag_link = FC_LINK_UNKNOWN;
         return;
@@ -356,7 +380,7 @@ static void s_link_check(fc_session_t *self, double now)
         self->diag_every = S_DIAG_FIRST;
     }
     char advice[FC_MAX_TEXT + 1];
-    fc_link_advice(link, self->broker, FC_ROLE_AGENT,
+    fc_link_advice(link, s_broker(self), FC_ROLE_AGENT,
                    self->curve ? fc_curve_public_txt(self->curve) : NULL, self->curve != NULL,
                    advice, sizeof advice);
     if (self->mode != FC_AGENT_DAEMON && !self->welcomed && fc_link_misconfigured(link) &&
@@ -391,9 +415,9 @@ void fc_session_on_monitor(fc_session_t *self, double now)
             s_log(self, "connection lost (have %s of %s, %zu requests in flight)", have, total,
                   inflight);
         else
-            s_log(self, "connection to %s lost", self->broker);
+            s_log(self, "connection to %s lost", s_broker(self));
     } else if (self->verbose)
-        s_log(self, "connection to %s dropped before any reply", self->broker);
+        s_log(self, "connection to %s dropped before any reply", s_broker(self));
 }
 
 void fc_session_on_flushed(fc_session_t *self, size_t n, double now)
@@ -407,7 +431,7 @@ void fc_session_on_flushed(fc_session_t *self, size_t n, double now)
     if (self->host.staged(self->host.ctx, have, total, sizeof have, &inflight))
         s_log(self, "reconnected, resuming from %s of %s, re-sending %zu requests", have, total, n);
     else
-        s_log(self, "reconnected to %s", self->broker);
+        s_log(self, "reconnected to %s", s_broker(self));
 }
 
 /* ---------------------------------------------------------------- replies */
@@ -421,15 +445,21 @@ static void s_on_welcome(fc_session_t *self, const fc_msg_t *msg, double now)
     if (n && self->verbose)
         s_log(self, "re-sent %zu requests lost with an earlier connection", n);
     self->last_progress = now;
-    if (self->welcomed && msg->epoch != self->epoch) {
+    if (self->welcomed && self->moved) {
+        /* Another broker: its epoch and sequence are its own, not a restart nor a gap (the
+           WELCOME's seq is where its announcements start for us). */
+        s_log(self, "now served by %s, synchronising", s_broker(self));
+        fc_agent_trust_reset(self->trusted);
+    } else if (self->welcomed && msg->epoch != self->epoch) {
         s_log(self, "broker restarted (new epoch), synchronising again");
         fc_agent_trust_reset(self->trusted);
     }
+    self->moved = false;
     self->welcomed = true;
     self->epoch = msg->epoch;
     self->seq = msg->seq;
     char ep[FC_MAX_ENDPOINT + 1];
-    if (fc_endpoint_for_peer(ep, sizeof ep, msg->endpoint, self->broker) != 0)
+    if (fc_endpoint_for_peer(ep, sizeof ep, msg->endpoint, s_broker(self)) != 0)
         s_log(self, "broker named an unusable announce endpoint '%s'; relying on polling",
               msg->endpoint);
     else if (!self->sub || !streq(ep, self->sub_endpoint))
@@ -470,7 +500,7 @@ static bool s_channel_unknown(fc_session_t *self, const fc_msg_t *msg)
     char text[FC_MAX_TEXT];
     snprintf(text, sizeof text,
              "channel '%s' has never had a release on the broker at %s (known channels: %s)%s%s%s",
-             self->channel, self->broker, known, like ? "; did you mean '" : "", like ? like : "",
+             self->channel, s_broker(self), known, like ? "; did you mean '" : "", like ? like : "",
              like ? "'?" : "");
     if (self->mode == FC_AGENT_DAEMON) {
         if (!self->unknown_told)
@@ -709,16 +739,16 @@ bool fc_session_timers(fc_session_t *self, double now)
     bool staged = self->host.staged(self->host.ctx, have, total, sizeof have, &inflight);
     fc_link_state_t link = fc_requester_link(self->req, NULL);
     char advice[FC_MAX_TEXT + 1];
-    fc_link_advice(link, self->broker, FC_ROLE_AGENT, NULL, self->curve != NULL, advice,
+    fc_link_advice(link, s_broker(self), FC_ROLE_AGENT, NULL, self->curve != NULL, advice,
                    sizeof advice);
     if (!self->welcomed && fc_link_failing(link))
         s_state(self, "failed", "broker unreachable for %g s: %s (%s)", self->timeout, advice,
                 fc_error_name(FC_ETIMEOUT));
     else if (!self->welcomed)
         s_state(self, "failed", "broker unreachable: no reply to HELLO from %s in %g s (%s)",
-                self->broker, self->timeout, fc_error_name(FC_ETIMEOUT));
+                s_broker(self), self->timeout, fc_error_name(FC_ETIMEOUT));
     else
-        s_state(self, "failed", "no progress from broker %s in %g s%s%s%s%s (%s)", self->broker,
+        s_state(self, "failed", "no progress from broker %s in %g s%s%s%s%s (%s)", s_broker(self),
                 self->timeout, staged ? "; have " : "", staged ? have : "", staged ? " of " : "",
                 staged ? total : "", fc_error_name(FC_ETIMEOUT));
     self->host.finish(self->host.ctx, FC_AGENT_EXIT_ERROR, FC_ETIMEOUT);
@@ -785,7 +815,7 @@ void fc_session_await_fresh(fc_session_t *self)
     s_state(self, "stale",
             "%s; but no fresh signed timestamp from broker %s in %g s (%llu bad,"
             " %llu replayed): it may be frozen or replaying old data",
-            self->res->message, self->broker, self->timeout, (unsigned long long)r.stamps_bad,
+            self->res->message, s_broker(self), self->timeout, (unsigned long long)r.stamps_bad,
             (unsigned long long)r.stamps_replayed);
 }
 

@@ -1,6 +1,7 @@
 /* main.c: fleetcast-agent, the program: parses options and runs the agent engine (releases
    and runtime config) once or as a daemon until SIGINT/SIGTERM. */
 #include "fc_agent.h"
+#include "fc_brokers.h"
 #include "fc_conffile.h"
 #include "fc_error.h"
 #include "fc_hash.h"
@@ -37,7 +38,10 @@ static void s_usage(FILE *out)
             "revision.\n"
             "\n"
             "  --broker EP          broker service endpoint, tcp://HOST:PORT or ipc://PATH\n"
-            "                       (required)\n"
+            "                       or a list EP,EP,... of brokers serving the same data\n"
+            "                       (relays of one root): the agent uses one and moves to\n"
+            "                       the next when it is lost, a download continuing\n"
+            "                       from its journal (required)\n"
             "  --channel NAME       channel to follow (required)\n"
             "  --product NAME       install only releases of this product (a release of\n"
             "                       another product on the channel is rejected); default:\n"
@@ -298,7 +302,7 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_BROKER:
-            if (fc_optval_endpoint("--broker", optarg, FC_OPTVAL_IPC, msg, sizeof msg)) {
+            if (fc_brokers_check("--broker", optarg, FC_OPTVAL_IPC, msg, sizeof msg)) {
                 fprintf(stderr, "fleetcast-agent: %s%s\n", s_where(), msg);
                 return 1;
             }

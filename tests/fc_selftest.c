@@ -9,6 +9,7 @@
 #include "fc_agent_trust.h"
 #include "fc_array.h"
 #include "fc_broker.h"
+#include "fc_brokers.h"
 #include "fc_cdc.h"
 #include "fc_chunks.h"
 #include "fc_client.h"
@@ -155,6 +156,8 @@ static const s_test_t s_tests[] = {
     {"fc_suspects", fc_suspects_test},
     {"fc_verifier", fc_verifier_test},
     {"fc_requester", fc_requester_test},
+    {"fc_brokers", fc_brokers_test},
+    {"fc_requester_move", fc_requester_move_test},
     {"fc_optval", fc_optval_test},
     {"fc_rollout", fc_rollout_test},
     {"fc_rollout_state", fc_rollout_state_test},

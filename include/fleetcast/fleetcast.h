@@ -39,7 +39,9 @@ typedef void(fc_agent_log_fn)(const char *line, void *arg);
 
 /* Every option of the agent. Strings are borrowed by fc_agent_new, which copies them. */
 typedef struct {
-    const char *broker;      /* service endpoint, "tcp://host:7400" (required) */
+    const char *broker;      /* service endpoint, "tcp://host:7400" (required), or a list
+                                "tcp://a:7400,tcp://b:7400" of brokers serving the same data:
+                                the agent moves to the next when its broker is lost */
     const char *channel;     /* channel to follow (required) */
     const char *product;     /* install only releases whose manifest names this product (a
                                 release of another product on the channel is rejected);
@@ -127,6 +129,7 @@ typedef struct {
     uint64_t trust_serial;    /* trusted-key list in force (0: the --trust file) */
     uint64_t heartbeats;      /* heartbeats heard and accepted since fc_agent_new (with a
                                  pinned timestamp key, only fresh validly signed ones) */
+    uint64_t broker_moves;    /* moves to the next broker of a --broker list, its own lost */
 } fc_agent_result_t;
 
 typedef struct fc_agent_t fc_agent_t;

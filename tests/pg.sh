@@ -46,7 +46,9 @@ fc_pg_start() {
     id postgres >/dev/null 2>&1 || fc_pg_skip "no postgres user to run the server as"
     command -v setpriv >/dev/null || fc_pg_skip "no setpriv to run the server as postgres"
   fi
-  FC_PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/fleetcast-pg.XXXXXX")
+  # Under /tmp, not TMPDIR: a suite may point TMPDIR into its own 0700 directory, which the
+  # server's user cannot enter.
+  FC_PG_DIR=$(mktemp -d /tmp/fleetcast-pg.XXXXXX)
   chmod 755 "$FC_PG_DIR"
   [ "$(id -u)" != 0 ] || chown postgres: "$FC_PG_DIR"
   # --no-sync: initdb's own final sync only (a fresh cluster thrown away after the test);

@@ -5,37 +5,12 @@
 #include "fc_file.h"
 #include "fc_requester.h"
 #include "fc_test_check.h"
+#include "fc_test_pump.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* Drives the requester as a caller's loop would (poll, monitor, tick) for up to wait_ms,
-   until a reply or another's message arrives. Returns it (caller owns), NULL if none. */
-static fc_msg_t *s_pump(fc_requester_t *r, int wait_ms, void **user_p, fc_requester_got_t *got)
-{
-    int64_t end = zclock_mono() + wait_ms;
-    while (zclock_mono() < end) {
-        fc_requester_tick(r);
-        fc_msg_t *msg = NULL;
-        fc_requester_got_t g = fc_requester_recv(r, &msg, user_p);
-        if (g != FC_REQUESTER_NONE) {
-            if (got)
-                *got = g;
-            return msg;
-        }
-        int64_t wait = end - zclock_mono();
-        int64_t next = fc_requester_next_ms(r);
-        if (next >= 0 && next < wait)
-            wait = next;
-        zmq_pollitem_t items[2] = {{zsock_resolve(fc_requester_sock(r)), 0, ZMQ_POLLIN, 0},
-                                   {zsock_resolve(fc_requester_monitor(r)), 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, wait > 0 ? (long)wait : 0) > 0 && (items[1].revents & ZMQ_POLLIN))
-            fc_requester_on_monitor(r);
-    }
-    return NULL;
-}
 
 /* Pumps until the requester has seen a connection event of this kind. */
 static bool s_await_event(fc_requester_t *r, fc_requester_event_t want, int wait_ms)
@@ -157,7 +132,7 @@ static void s_test_deadlines(void)
     gone = 0;
     int64_t end = zclock_mono() + 5000;
     while (!gone && zclock_mono() < end) {
-        fc_msg_t *none = s_pump(r, 20, NULL, NULL);
+        fc_msg_t *none = fc_test_pump(r, 20, NULL, NULL);
         FC_CHECK(none == NULL);
         while (fc_requester_expired(r, &gone, NULL))
             ;
@@ -203,7 +178,7 @@ static void s_test_loss_duplicates_late(void)
     fc_msg_destroy(&got);
     zframe_destroy(&who); /* lost */
     /* Nothing answers, so the requester re-sends at its deadline. */
-    fc_msg_t *none = s_pump(r, 300, NULL, NULL);
+    fc_msg_t *none = fc_test_pump(r, 300, NULL, NULL);
     FC_CHECK(none == NULL);
     got = s_peer_recv(router, &who, 5000);
     FC_CHECK(got && got->req == id);
@@ -215,12 +190,12 @@ static void s_test_loss_duplicates_late(void)
 
     void *user = NULL;
     fc_requester_got_t kind = FC_REQUESTER_NONE;
-    fc_msg_t *reply = s_pump(r, 5000, &user, &kind);
+    fc_msg_t *reply = fc_test_pump(r, 5000, &user, &kind);
     FC_CHECK(reply && kind == FC_REQUESTER_REPLY && reply->req == id && reply->serial == 7);
     FC_CHECK(user == &token && fc_requester_outstanding(r) == 0);
     FC_CHECK(fc_requester_reply_sent(r) >= sent + 200); /* the re-sent copy was answered */
     fc_msg_destroy(&reply);
-    none = s_pump(r, 100, NULL, NULL);
+    none = fc_test_pump(r, 100, NULL, NULL);
     FC_CHECK(none == NULL);
     FC_CHECK(fc_requester_dropped(r) == 1);
 
@@ -252,7 +227,7 @@ static void s_test_loss_duplicates_late(void)
     FC_CHECK(rc == 0);
     /* Another's: an id without the tag bit is handed over, not dropped. */
     s_peer_reply(router, who, 42, 9);
-    reply = s_pump(r, 5000, &user, &kind);
+    reply = fc_test_pump(r, 5000, &user, &kind);
     FC_CHECK(reply && kind == FC_REQUESTER_OTHER && reply->req == 42 && user == NULL);
     fc_msg_destroy(&reply);
     FC_CHECK(fc_requester_dropped(r) == 2);
@@ -269,7 +244,7 @@ static size_t s_collect(fc_requester_t *r, zsock_t *router, uint64_t *ids, size_
     size_t got_n = 0;
     int64_t end = zclock_mono() + 10000;
     while (got_n < n && zclock_mono() < end) {
-        fc_msg_t *none = s_pump(r, 20, NULL, NULL);
+        fc_msg_t *none = fc_test_pump(r, 20, NULL, NULL);
         FC_CHECK(none == NULL);
         zframe_t *who = NULL;
         fc_msg_t *got = s_peer_recv(router, &who, 0);
@@ -383,7 +358,7 @@ static void s_test_many(void)
     zframe_destroy(&who);
     for (int i = 0; i < N; i++) {
         void *user = NULL;
-        fc_msg_t *reply = s_pump(r, 5000, &user, NULL);
+        fc_msg_t *reply = fc_test_pump(r, 5000, &user, NULL);
         FC_CHECK(reply);
         int k = (int)((int *)user - tokens);
         FC_CHECK(k >= 0 && k < N && ids[k] == reply->req);

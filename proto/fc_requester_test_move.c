@@ -3,28 +3,22 @@
 #include "fc_dead_port.h"
 #include "fc_requester.h"
 #include "fc_test_check.h"
+#include "fc_test_pump.h"
 
 #include <string.h>
 #include <unistd.h>
 
-/* Drives the requester (poll, monitor, tick) until a reply, or wait_ms. */
+/* Drives the requester until a reply, or wait_ms; other messages are dropped. */
 static fc_msg_t *s_pump(fc_requester_t *r, int wait_ms)
 {
     int64_t end = zclock_mono() + wait_ms;
-    while (zclock_mono() < end) {
-        fc_requester_tick(r);
-        fc_msg_t *msg = NULL;
-        if (fc_requester_recv(r, &msg, NULL) == FC_REQUESTER_REPLY)
+    int64_t left;
+    while ((left = end - zclock_mono()) > 0) {
+        fc_requester_got_t got = FC_REQUESTER_NONE;
+        fc_msg_t *msg = fc_test_pump(r, (int)left, NULL, &got);
+        if (msg && got == FC_REQUESTER_REPLY)
             return msg;
         fc_msg_destroy(&msg);
-        int64_t wait = end - zclock_mono();
-        int64_t next = fc_requester_next_ms(r);
-        if (next >= 0 && next < wait)
-            wait = next;
-        zmq_pollitem_t items[2] = {{zsock_resolve(fc_requester_sock(r)), 0, ZMQ_POLLIN, 0},
-                                   {zsock_resolve(fc_requester_monitor(r)), 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, wait > 0 ? (long)wait : 0) > 0 && (items[1].revents & ZMQ_POLLIN))
-            fc_requester_on_monitor(r);
     }
     return NULL;
 }

@@ -31,7 +31,9 @@
      journal_mode (one row, 'wal').
    - Column values read as SQLite converts them: an integer column read as text gives its
      digits, a boolean (t/f) read as an integer gives 1/0, a bytea gives its bytes.
-   Return codes are SQLite's numbers, whichever database answers. */
+   Return codes are SQLite's numbers, whichever database answers. With FC_DB_TRACE set in the
+   environment every PostgreSQL error is also printed on stderr (finding which statement a
+   store operation's FC_EIO came from). */
 enum {
     FC_DB_OK = 0,
     FC_DB_ERROR = 1, /* anything else: SQL error, connection lost */

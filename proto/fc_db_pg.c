@@ -76,7 +76,7 @@ static void s_set_error(fc_db_pg_t *self, int code, const char *msg)
     snprintf(self->errmsg, sizeof self->errmsg, "%s", msg && *msg ? msg : "unknown error");
     /* libpq's messages end with a newline and may run on: keep the first line */
     self->errmsg[strcspn(self->errmsg, "\n")] = 0;
-    if (getenv("FC_DB_TRACE"))
+    if (getenv("FC_DB_TRACE")) /* fc_db.h */
         fprintf(stderr, "fc_db_pg: %s\n", self->errmsg);
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # it_pg_peers.sh: two brokers on one PostgreSQL database (issue 17): a config set through
 # broker B reaches an agent connected to broker A (its heartbeat carries the database's
-# sequence, the agent SYNCs); 20 concurrent sets, half through each broker, get 20 distinct,
+# sequence, the agent SYNCs); 100 concurrent sets, half through each broker, get 100 distinct,
 # contiguous revision numbers (the writer lock of the database) and the agent converges on
 # the last with every key.
 set -euo pipefail
@@ -28,7 +28,7 @@ fc_wait_for "a1 (on broker A) to apply the revision made through broker B" 15 \
 fc_pass "a config set through broker B reaches an agent on broker A (one database)"
 
 pids=()
-for i in $(seq 20); do
+for i in $(seq 100); do
   if ((i % 2)); then s=$A; else s=$B; fi
   FC_SERVICE=$s fc_config set "k$i=$i" >"$FC_TMP/set$i.out" 2>&1 &
   pids+=($!)
@@ -38,11 +38,11 @@ for i in "${!pids[@]}"; do
 done
 psql=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)/psql
 revs=$("$psql" -qtA "$FC_TEST_PG" -c "SELECT string_agg(rev::text, ',' ORDER BY rev) FROM config_revisions")
-[ "$revs" = "$(seq -s, 1 22)" ] || fc_fail "revision numbers are not 1..22: $revs"
-fc_pass "20 concurrent sets through both brokers: revisions 1..22, none twice, none missing"
+[ "$revs" = "$(seq -s, 1 102)" ] || fc_fail "revision numbers are not 1..102: $revs"
+fc_pass "100 concurrent sets through both brokers: revisions 1..102, none twice, none missing"
 
-fc_wait_for "a1 to converge on revision 22" 30 fc_config_at a1 22
-for i in $(seq 20); do
+fc_wait_for "a1 to converge on revision 102" 60 fc_config_at a1 102
+for i in $(seq 100); do
   fc_config_has a1 "k$i" "$i" || fc_fail "a1 lacks k$i: $(fc_config_text a1)"
 done
 fc_pass "the agent converges on the last revision, with every key set"

@@ -12,8 +12,12 @@
 /* Replies queued per connection before further ones are dropped (the peer re-sends): bounds
    the number of replies a peer that stops reading can hold; chunk replies are bounded
    further by its share (fc_chunks.h: bytes, and FC_CHUNKS_SHARE_MSGS replies), which this
-   leaves room above. */
-#define FC_BROKER_SNDHWM 64
+   leaves room above. Room too for an agent's whole object window (FC_OBJFETCH_WINDOW, 64
+   GET_OBJECTs sent at once) beside its other requests: since the ROUTER reads without a
+   receive HWM (fc_sock_tune_bound), all of them are answered in one turn, and at 64 the
+   last replies were dropped and such an install made no progress in 30 s (it_push_small,
+   it_manifest_delta, it_push_kill_broker). */
+#define FC_BROKER_SNDHWM 256
 /* Malformed messages after which a peer's messages are ignored: per CURVE key (secure),
    so reconnecting does not start afresh, until the broker restarts; per connection
    (routing id) with --insecure, where there is no key. */

@@ -16,8 +16,11 @@
 #include <time.h>
 
 /* A publish loses the race for latest + 1 when another publisher got there first; the
-   revision is rebuilt on a fresh history and signed again, this many times. */
-#define S_MAX_ATTEMPTS 6
+   revision is rebuilt on a fresh history and signed again until the command's --timeout
+   runs out: of N publishers racing (through one broker or several on one database), one wins
+   each round, so the last needs up to N attempts (6, as before, lost it_pg_peers' 100 sets
+   under ThreadSanitizer). The pause between attempts grows to this cap. */
+#define S_MAX_PAUSE_MS 200
 
 /* --- shared helpers --------------------------------------------------------------------- */
 
@@ -283,7 +286,8 @@ static int s_publish(const fc_config_cmd_options_t *o, s_build_fn *build, void *
         return fc_cmd_fail("cannot load signing key %s: %s", o->key, fc_strerror(rc));
     fc_client_t *client = fc_cmd_connect(o);
     int status = 1;
-    for (int attempt = 1; client && attempt <= S_MAX_ATTEMPTS; attempt++) {
+    int64_t deadline = zclock_mono() + o->timeout_ms;
+    for (int attempt = 1; client; attempt++) {
         fc_history_t *hist = fc_cmd_history(o, client, NULL, NULL);
         if (!hist)
             break;
@@ -322,12 +326,13 @@ static int s_publish(const fc_config_cmd_options_t *o, s_build_fn *build, void *
             s_print_published(o, client, rev);
             status = 0;
         } else if (reply->type == FC_MSG_ERROR && reply->code == FC_ESERIAL &&
-                   attempt < S_MAX_ATTEMPTS) {
+                   zclock_mono() < deadline) {
             /* Another publisher took this number: rebuild on the new history, after a short
                random pause so racing publishers spread out. */
             fc_msg_destroy(&reply);
             fc_revision_destroy(&rev);
-            zclock_sleep(attempt * (10 + (int)randof(40)));
+            int pause = attempt * (10 + (int)randof(40));
+            zclock_sleep(pause < S_MAX_PAUSE_MS ? pause : S_MAX_PAUSE_MS - (int)randof(100));
             continue;
         } else if (reply->type == FC_MSG_ERROR)
             status =

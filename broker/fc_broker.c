@@ -24,6 +24,7 @@
 #include "fc_state.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_store_listen.h"
 #include "fc_store_release_rollout.h"
 #include "fc_store_via.h"
 #include "fc_store_view.h"
@@ -99,6 +100,8 @@ typedef struct {
        thread that re-reads them off this loop. */
     fc_suspects_t *suspects;
     fc_verifier_t *verifier;
+    /* A shared store's LISTEN thread: other brokers' commits, heard at once (NULL: none). */
+    fc_store_listen_t *listen;
     /* Blob hex -> when (unix seconds) a chunk of it was last asked for: a blob asked for
        within S_TRANSFER_S is in transfer, and neither pruning nor collection removes it. */
     zhashx_t *served;
@@ -166,6 +169,7 @@ static void s_broker_destroy(s_broker_t **self_p)
     fc_relay_destroy(&self->relay); /* before the poller it is registered with */
     fc_relay_up_destroy(&self->up);
     zpoller_destroy(&self->poller);
+    fc_store_listen_destroy(&self->listen);
     fc_view_feed_destroy(&self->feed);
     fc_peers_destroy(&self->service_peers);
     fc_peers_destroy(&self->announce_peers);
@@ -298,6 +302,11 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
     if (config->view_hub)
         self->feed =
             fc_view_feed_new(config->view_hub, self->store, self->chunks, self->service_peers);
+    if (fc_store_shared(self->store) && !config->upstream) {
+        self->listen = fc_store_listen_new(config->store, config->quiet);
+        if (self->listen)
+            zpoller_add(self->poller, fc_store_listen_sock(self->listen));
+    }
     if (config->upstream) {
         fc_relay_config_t rc = {.upstream = config->upstream,
                                 .curve = config->upstream_curve,
@@ -1585,6 +1594,16 @@ static void s_handle_router(s_broker_t *self)
         fc_view_feed_changed(self->feed);
 }
 
+/* Another broker on the shared store committed (its NOTIFY): a moved sequence goes out in a
+   heartbeat now, which sends agents to SYNC; the heartbeat's own reload is the catch-up for a
+   notification lost. */
+static void s_on_store_news(s_broker_t *self)
+{
+    bool moved = false;
+    if (fc_store_seq_reload(self->store, &moved) == FC_OK && moved)
+        s_heartbeat(self, NULL);
+}
+
 void fc_broker_actor(zsock_t *pipe, void *args)
 {
     const fc_broker_config_t *config = args;
@@ -1656,6 +1675,8 @@ void fc_broker_actor(zsock_t *pipe, void *args)
             fc_chunks_pump(self->chunks); /* held requests it served */
         else if (self->up && fc_relay_up_handle(self->up, which))
             ;
+        else if (self->listen && fc_store_listen_handle(self->listen, which))
+            s_on_store_news(self);
         else if (which == self->pipe)
             s_handle_pipe(self);
         else if (which == self->router)

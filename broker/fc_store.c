@@ -5,6 +5,7 @@
 #include "fc_hash.h"
 #include "fc_manifest.h"
 #include "fc_store_config.h"
+#include "fc_store_listen.h"
 #include "fc_store_priv.h"
 #include "fc_store_release_rollout.h"
 #include "fc_store_slots.h"
@@ -817,6 +818,15 @@ int fc_store_seq_take(fc_store_t *self, uint64_t *seq)
     if (rc == FC_DB_ROW)
         *seq = (uint64_t)fc_db_column_int64(st, 0);
     fc_db_finalize(st);
+    if (rc == FC_DB_ROW && fc_db_is_pg(self->db)) {
+        /* Brokers sharing the database LISTEN on this channel (fc_store_listen.c): the
+           notification goes out only if this transaction commits, so they reload the
+           sequence at once instead of at their next heartbeat. */
+        st = fc_store_prep(self, "SELECT pg_notify('" FC_STORE_CHANNEL "', '') IS NULL");
+        rc = st ? fc_db_step(st) : FC_DB_ERROR;
+        fc_db_finalize(st);
+        return rc == FC_DB_ROW ? FC_OK : fc_store_sqlite_error(rc);
+    }
     return rc == FC_DB_ROW ? FC_OK : fc_store_sqlite_error(rc);
 }
 

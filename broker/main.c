@@ -69,6 +69,12 @@ static void s_usage(FILE *out)
             "                        status, release status), and release rollout waves are\n"
             "                        drawn from the agents online (default 30: three of an\n"
             "                        agent's 10-second status reports; 1s..1d)\n"
+            "      --heartbeat DURATION\n"
+            "                        announce a heartbeat this often (500ms, 2s, 1m; a bare\n"
+            "                        number is seconds; default 1s; 100ms..10m). Agents are\n"
+            "                        told it and judge the broker's silence by it; longer\n"
+            "                        beats send fewer messages but a lost last announcement\n"
+            "                        is noticed later\n"
             "      --http EP         serve metrics and the fleet page over HTTP on EP,\n"
             "                        tcp://HOST:PORT with HOST an IPv4 address, localhost\n"
             "                        or * (e.g. " FC_HTTP_DEFAULT "): /metrics\n"
@@ -167,7 +173,7 @@ int main(int argc, char *argv[])
     bool verbose = false, insecure = false;
     uint32_t restart_share = 25;
     const char *stamp_file = NULL;
-    uint64_t offline_ms = 0;
+    uint64_t offline_ms = 0, heartbeat_ms = 0;
     const char *http = NULL, *http_token_file = NULL;
     const char *upstream = NULL, *upstream_key = NULL, *cert = NULL, *relay_name = NULL;
     const char *store = NULL;
@@ -182,6 +188,7 @@ int main(int argc, char *argv[])
                                             {"restart-share", required_argument, NULL, 'r'},
                                             {"timestamp-key", required_argument, NULL, 't'},
                                             {"offline-after", required_argument, NULL, 'o'},
+                                            {"heartbeat", required_argument, NULL, 'B'},
                                             {"http", required_argument, NULL, 'H'},
                                             {"http-token", required_argument, NULL, 'T'},
                                             {"upstream", required_argument, NULL, 'U'},
@@ -246,6 +253,13 @@ int main(int argc, char *argv[])
             if (fc_optval_duration("--offline-after", optarg, 1000, 1000, 86400000, &offline_ms,
                                    msg, sizeof msg)) {
                 fprintf(stderr, "fleetcast-broker: %s\n", msg);
+                return 2;
+            }
+            break;
+        case 'B':
+            if (fc_optval_duration("--heartbeat", optarg, 1000, 100, 600000, &heartbeat_ms, msg,
+                                   sizeof msg)) {
+                fprintf(stderr, "fleetcast-broker: %s%s\n", s_where(), msg);
                 return 2;
             }
             break;
@@ -427,6 +441,7 @@ int main(int argc, char *argv[])
                                  .announce = announce,
                                  .verbose = verbose,
                                  .restart_share = restart_share,
+                                 .heartbeat_ms = (int)heartbeat_ms,
                                  .offline_after_s = (int64_t)((offline_ms + 999) / 1000),
                                  .secure = !insecure,
                                  .timestamp_key = stamp_file ? &stamp_key : NULL,

@@ -26,6 +26,9 @@ typedef struct fc_db_pgstmt_t fc_db_pgstmt_t;
 #define fc_db_pg_errmsg(p) ((void)(p), "")
 #define fc_db_pg_errcode(p) ((void)(p), FC_DB_ERROR)
 #define fc_db_pg_autocommit(p) ((void)(p), true)
+#define fc_db_pg_listen(p, c) ((void)(p), (void)(c), FC_DB_ERROR)
+#define fc_db_pg_fd(p) ((void)(p), -1)
+#define fc_db_pg_notified(p, n) ((void)(p), (void)(n), FC_DB_ERROR)
 static fc_db_pg_t *fc_db_pg_open(const char *where, int *rc, char *text, size_t textsize)
 {
     (void)where;
@@ -269,4 +272,26 @@ bool fc_db_autocommit(fc_db_t *self)
     if (self->pg)
         return fc_db_pg_autocommit(self->pg);
     return sqlite3_get_autocommit(self->lite) != 0;
+}
+
+int fc_db_listen(fc_db_t *self, const char *channel)
+{
+    if (self->pg)
+        return fc_db_pg_listen(self->pg, channel);
+    return FC_DB_ERROR; /* SQLite has no notifications */
+}
+
+int fc_db_fd(fc_db_t *self)
+{
+    if (self->pg)
+        return fc_db_pg_fd(self->pg);
+    return -1;
+}
+
+int fc_db_notified(fc_db_t *self, int *count)
+{
+    *count = 0;
+    if (self->pg)
+        return fc_db_pg_notified(self->pg, count);
+    return FC_DB_ERROR;
 }

@@ -98,6 +98,20 @@ int fc_db_errcode(fc_db_t *self);
 /* Whether no transaction is open. */
 bool fc_db_autocommit(fc_db_t *self);
 
+/* Notifications (PostgreSQL's LISTEN/NOTIFY), so a program learns at once of a commit made
+   by another connection. SQLite has none: fc_db_listen and fc_db_notified give FC_DB_ERROR,
+   fc_db_fd -1.
+   fc_db_listen: LISTEN channel on self (a connection kept for it: a NOTIFY is delivered
+   between the listener's statements, so one that runs transactions of its own may hold
+   them back). FC_DB_OK or an error (fc_db_errmsg says why). */
+int fc_db_listen(fc_db_t *self, const char *channel);
+/* The connection's socket, to poll(2) for reading: readable means notifications (or the
+   connection's loss) may be waiting for fc_db_notified. -1 when there is none. */
+int fc_db_fd(fc_db_t *self);
+/* Reads what the server sent and consumes the notifications received so far: *count gets
+   how many (0: none). FC_DB_OK, or FC_DB_ERROR when the connection is lost (open again). */
+int fc_db_notified(fc_db_t *self, int *count);
+
 /* PostgreSQL's form of SQLite-dialect sql (the rules above): a malloc'd string, NULL out of
    memory. *nparams gets the number of parameters. Exposed for its self-test. */
 char *fc_db_pg_sql(const char *sql, int *nparams);

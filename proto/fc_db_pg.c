@@ -559,3 +559,44 @@ bool fc_db_pg_autocommit(fc_db_pg_t *self)
 {
     return PQtransactionStatus(self->conn) == PQTRANS_IDLE;
 }
+
+int fc_db_pg_listen(fc_db_pg_t *self, const char *channel)
+{
+    char *name = PQescapeIdentifier(self->conn, channel, strlen(channel));
+    if (!name) {
+        s_set_error(self, FC_DB_ERROR, PQerrorMessage(self->conn));
+        return FC_DB_ERROR;
+    }
+    char sql[256];
+    int n = snprintf(sql, sizeof sql, "LISTEN %s", name);
+    PQfreemem(name);
+    if (n < 0 || (size_t)n >= sizeof sql) {
+        s_set_error(self, FC_DB_ERROR, "channel name too long");
+        return FC_DB_ERROR;
+    }
+    int rc = FC_DB_OK;
+    PGresult *res = PQexec(self->conn, sql);
+    s_ok(self, res, &rc);
+    PQclear(res);
+    return rc;
+}
+
+int fc_db_pg_fd(fc_db_pg_t *self)
+{
+    return PQsocket(self->conn);
+}
+
+int fc_db_pg_notified(fc_db_pg_t *self, int *count)
+{
+    *count = 0;
+    if (!PQconsumeInput(self->conn) || PQstatus(self->conn) == CONNECTION_BAD) {
+        s_set_error(self, FC_DB_ERROR, PQerrorMessage(self->conn));
+        return FC_DB_ERROR;
+    }
+    PGnotify *note;
+    while ((note = PQnotifies(self->conn)) != NULL) {
+        (*count)++;
+        PQfreemem(note);
+    }
+    return FC_DB_OK;
+}

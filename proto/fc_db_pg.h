@@ -44,5 +44,8 @@ int64_t fc_db_pg_changes(fc_db_pg_t *self);
 const char *fc_db_pg_errmsg(fc_db_pg_t *self);
 int fc_db_pg_errcode(fc_db_pg_t *self);
 bool fc_db_pg_autocommit(fc_db_pg_t *self);
+int fc_db_pg_listen(fc_db_pg_t *self, const char *channel);
+int fc_db_pg_fd(fc_db_pg_t *self);
+int fc_db_pg_notified(fc_db_pg_t *self, int *count);
 
 #endif

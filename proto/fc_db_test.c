@@ -6,6 +6,7 @@
 #include "fc_test_check.h"
 #include "fc_test_pg.h"
 #include <czmq.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -190,6 +191,56 @@ static void s_writers_take_turns(fc_db_t *db, const char *where)
 }
 
 /* The same behaviour whichever database where names. */
+/* Whether a notification reaches self within ms, counting them in *count. */
+static bool s_wait_notified(fc_db_t *self, int ms, int *count)
+{
+    *count = 0;
+    int64_t end = s_now_ns() + (int64_t)ms * 1000000;
+    while (s_now_ns() < end) {
+        struct pollfd p = {.fd = fc_db_fd(self), .events = POLLIN};
+        poll(&p, 1, 50);
+        int n = 0;
+        FC_CHECK(fc_db_notified(self, &n) == FC_DB_OK);
+        *count += n;
+        if (*count > 0)
+            return true;
+    }
+    return false;
+}
+
+/* LISTEN/NOTIFY: a commit's notification reaches another connection listening on the
+   channel, one rolled back never does; SQLite has none. */
+static void s_notifications(fc_db_t *db, const char *where)
+{
+    int n = -1;
+    if (!fc_db_is_pg(db)) {
+        FC_CHECK(fc_db_fd(db) == -1);
+        FC_CHECK(fc_db_listen(db, "fleetcast") == FC_DB_ERROR);
+        FC_CHECK(fc_db_notified(db, &n) == FC_DB_ERROR && n == 0);
+        return;
+    }
+    int rc = 0;
+    char text[256];
+    fc_db_t *ear = fc_db_open(where, &rc, text, sizeof text);
+    FC_CHECK(ear && fc_db_fd(ear) >= 0);
+    FC_CHECK(fc_db_listen(ear, "fc test \"odd\"") == FC_DB_OK);
+    FC_CHECK(fc_db_notified(ear, &n) == FC_DB_OK && n == 0);
+    s_exec(db, "BEGIN IMMEDIATE");
+    s_int(db, "SELECT pg_notify('fc test \"odd\"', '') IS NULL");
+    s_exec(db, "ROLLBACK");
+    FC_CHECK(!s_wait_notified(ear, 300, &n) && n == 0);
+    s_exec(db, "BEGIN IMMEDIATE");
+    s_int(db, "SELECT pg_notify('fc test \"odd\"', '') IS NULL");
+    /* not before the commit */
+    FC_CHECK(!s_wait_notified(ear, 200, &n));
+    s_exec(db, "COMMIT");
+    FC_CHECK(s_wait_notified(ear, 5000, &n) && n == 1);
+    /* another channel is not heard */
+    s_int(db, "SELECT pg_notify('other', '') IS NULL");
+    FC_CHECK(!s_wait_notified(ear, 300, &n));
+    fc_db_close(&ear);
+}
+
 static void s_behaviour_test(const char *where, bool verbose)
 {
     int rc = -1;
@@ -376,6 +427,7 @@ static void s_behaviour_test(const char *where, bool verbose)
     fc_db_finalize(NULL);
 
     s_writers_take_turns(db, where);
+    s_notifications(db, where);
     fc_db_close(&db);
     FC_CHECK(db == NULL);
     fc_db_close(&db);

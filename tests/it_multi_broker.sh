@@ -82,13 +82,7 @@ grep -q "now served by $B" "$FC_TMP/a1.log" || fc_fail "the new broker is not lo
 fc_pass "after the move: no stamp replayed, not stale, B's epoch taken as a move (not a restart)"
 
 # Chunks fetched twice: what was fetched beyond what the release needed (none was reused).
-fetched=$(fc_json_field "$FC_TMP/a1.json" bytes_fetched)
-total=$(fc_json_field "$FC_TMP/a1.json" bytes_total)
-reused=$(fc_json_field "$FC_TMP/a1.json" bytes_reused)
-twice=$((fetched - (total - reused)))
-[ "$total" -ge "$size" ] || fc_fail "bytes_total $total below the release's $size"
-[ "$twice" -ge 0 ] && [ "$twice" -le "$window" ] ||
-  fc_fail "fetched $fetched bytes for $total: $twice twice, above one window ($window)"
+twice=$(fc_fetched_twice a1 "$size" "$window")
 # The download continued: part of it came before the kill (through the proxy) and was kept.
 read -r _ through_a < <(fc_stop_proxy)
 [ "$through_a" -gt $((256 * 1024)) ] ||

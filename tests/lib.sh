@@ -233,6 +233,21 @@ fc_agent_once() {
 # In the foreground, run it in a subshell so the exec does not replace the test.
 fc_agent_run() { ( fc_agent_once "$@" ); }
 
+# fc_fetched_twice NAME SIZE WINDOW: agent NAME's --once result (NAME.json) covers a release
+# of SIZE bytes and fetched at most WINDOW bytes beyond what it needed (chunks fetched twice,
+# around a move between brokers or a reconnect); prints that figure, fails the suite if not.
+fc_fetched_twice() {
+  local f="$FC_TMP/$1.json" fetched total reused twice
+  fetched=$(fc_json_field "$f" bytes_fetched)
+  total=$(fc_json_field "$f" bytes_total)
+  reused=$(fc_json_field "$f" bytes_reused)
+  twice=$((fetched - (total - reused)))
+  [ "$total" -ge "$2" ] || fc_fail "$1: bytes_total $total below the release's $2"
+  [ "$twice" -ge 0 ] && [ "$twice" -le "$3" ] ||
+    fc_fail "$1 fetched $fetched bytes for $total: $twice twice, above one window ($3)"
+  echo "$twice"
+}
+
 # Reads a numeric or string field from a one-object JSON file (flat keys only).
 fc_json_field() {
   sed -n "s/.*\"$2\": *\"\{0,1\}\([^,\"}]*\)\"\{0,1\}.*/\1/p" "$1" | head -1

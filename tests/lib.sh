@@ -54,6 +54,9 @@ fc_cleanup() {
     wait "$pid" 2>/dev/null || true
   done
   FC_PIDS=()
+  # The suite's PostgreSQL (FC_STORE=postgresql, tests/pg.sh), stopped here too so a suite
+  # whose own EXIT trap calls fc_cleanup does not leave it running.
+  if declare -F fc_pg_stop >/dev/null; then fc_pg_stop; fi
   local m
   for m in "${FC_MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
   # LeakSanitizer prints "Unable to get registers from thread N" alone when a thread of the

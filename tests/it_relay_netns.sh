@@ -56,8 +56,12 @@ for s in 0 1; do
   tc -n "$ns" qdisc add dev "${DOWN[$s]}" root tbf rate "$RATE" burst 32kb latency 200ms
 done
 
-# nsx NS CMD...: runs CMD in namespace NS (ip netns exec execs it: $! is the program's PID).
+# nsx NS CMD...: runs CMD in namespace NS, in the foreground.
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# nsx_bg NS CMD... &: the same in the background, its subshell replaced by ip, and ip by CMD,
+# so $! is CMD's PID and the cleanup's kill reaches it (with nsx the subshell stayed between:
+# the brokers outlived the suite).
+nsx_bg() { local ns=$1; shift; exec ip netns exec "$ns" "$@"; }
 # Waits until something listens on 127.0.0.1:PORT inside namespace NS.
 ns_wait_port() {
   local i
@@ -79,7 +83,7 @@ fc_secure_setup "$FC_TMP/root"
 fc_keygen
 ports=($(fc_ports 4))
 FC_SERVICE="tcp://127.0.0.1:${ports[0]}" # the publisher's view, inside the root namespace
-nsx "$NS_ROOT" "$FC_BROKER_BIN" --data "$FC_TMP/root" --service "tcp://*:${ports[0]}" \
+nsx_bg "$NS_ROOT" "$FC_BROKER_BIN" --data "$FC_TMP/root" --service "tcp://*:${ports[0]}" \
   --announce "tcp://*:${ports[1]}" --insecure >>"$FC_TMP/root.log" 2>&1 &
 FC_PIDS+=($!)
 ns_wait_port "$NS_ROOT" "${ports[0]}" || fc_fail "root did not start: $(tail -5 "$FC_TMP/root.log")"
@@ -94,7 +98,7 @@ nsx "$NS_ROOT" "$FC_CLI_BIN" --insecure --broker "$FC_SERVICE" --quiet release p
 
 # A relay in each site, its upstream the root across the site's uplink.
 for s in 0 1; do
-  nsx "${NS_SITE[$s]}" "$FC_BROKER_BIN" --data "$FC_TMP/relay$s" \
+  nsx_bg "${NS_SITE[$s]}" "$FC_BROKER_BIN" --data "$FC_TMP/relay$s" \
     --service "tcp://127.0.0.1:${ports[2]}" --announce "tcp://127.0.0.1:${ports[3]}" \
     --upstream "tcp://10.213.$((s + 1)).1:${ports[0]}" --insecure >>"$FC_TMP/relay$s.log" 2>&1 &
   FC_PIDS+=($!)

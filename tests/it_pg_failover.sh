@@ -26,18 +26,8 @@ FC_SERVICE=$A
 fc_start_proxy --rate 500000
 window=$((1024 * 1024))
 FC_AGENT_BROKER="$FC_PROXY,$B" fc_agent_once a1 --timeout 60 --window "$window" &
-agent=$!
-sleep 2.5
-kill -0 "$agent" 2>/dev/null || fc_fail "the agent ended before the kill: $(tail -5 "$FC_TMP/a1.log")"
-killed=$(date +%s.%N)
-fc_kill9 "$A_PID"
-rc=0
-wait "$agent" || rc=$?
-done_at=$(date +%s.%N)
-[ "$rc" = 0 ] || fc_fail "the agent did not finish after broker A was killed (rc $rc): $(tail -8 "$FC_TMP/a1.log")"
-diff -r "$src" "$FC_TMP/a1/install/current/" || fc_fail "the installed tree differs from the release"
-took=$(awk -v a="$killed" -v b="$done_at" 'BEGIN { printf "%.1f", b - a }')
-awk -v t="$took" 'BEGIN { exit !(t <= 10) }' || fc_fail "the agent finished $took s after the kill (limit 10 s)"
+fc_kill_mid_download $! "$A_PID" a1 "$src"
+took=$FC_TOOK
 grep -q "lost; moving to $B" "$FC_TMP/a1.log" || fc_fail "the move is not logged: $(cat "$FC_TMP/a1.log")"
 fc_pass "broker A SIGKILLed mid-download: the agent finished through broker B (same database) $took s after the kill"
 

@@ -236,6 +236,26 @@ fc_agent_once() {
 # In the foreground, run it in a subshell so the exec does not replace the test.
 fc_agent_run() { ( fc_agent_once "$@" ); }
 
+# fc_kill_mid_download AGENT_PID BROKER_PID NAME SRC: 2.5 s into the download of agent NAME
+# (fc_agent_once in the background, its PID AGENT_PID), SIGKILLs the broker it fetches from;
+# the agent must then install the tree SRC within 10 s of the kill (issue 17's bound). Sets
+# FC_TOOK: seconds from the kill to the agent's end, one decimal.
+fc_kill_mid_download() {
+  local agent=$1 broker=$2 name=$3 src=$4 killed done_at rc=0
+  sleep 2.5
+  kill -0 "$agent" 2>/dev/null || fc_fail "$name ended before the kill: $(tail -5 "$FC_TMP/$name.log")"
+  killed=$(date +%s.%N)
+  fc_kill9 "$broker"
+  wait "$agent" || rc=$?
+  done_at=$(date +%s.%N)
+  [ "$rc" = 0 ] ||
+    fc_fail "$name did not finish after its broker was killed (rc $rc): $(tail -8 "$FC_TMP/$name.log")"
+  diff -r "$src" "$FC_TMP/$name/install/current/" || fc_fail "$name's installed tree differs from the release"
+  FC_TOOK=$(awk -v a="$killed" -v b="$done_at" 'BEGIN { printf "%.1f", b - a }')
+  awk -v t="$FC_TOOK" 'BEGIN { exit !(t <= 10) }' ||
+    fc_fail "$name finished $FC_TOOK s after the kill (limit 10 s)"
+}
+
 # fc_fetched_twice NAME SIZE WINDOW: agent NAME's --once result (NAME.json) covers a release
 # of SIZE bytes and fetched at most WINDOW bytes beyond what it needed (chunks fetched twice,
 # around a move between brokers or a reconnect); prints that figure, fails the suite if not.

@@ -231,7 +231,8 @@ static void s_loop(fc_agent_t *self, zsock_t *pipe)
         /* The requester's next deadline (10 ms while a new connection finishes its
            handshake), at most a tick. */
         int64_t next = fc_requester_next_ms(self->req);
-        int rc = zmq_poll(items, (int)n, next >= 0 && next < S_TICK_MS ? (long)next : S_TICK_MS);
+        long tick = self->tick_ms > 0 ? self->tick_ms : S_TICK_MS;
+        int rc = zmq_poll(items, (int)n, next >= 0 && next < tick ? (long)next : tick);
         if (rc < 0) {
             if (errno == EINTR)
                 continue;

@@ -17,6 +17,11 @@
    every chunk but write none, so "installed" trees are sparse files of the right size that
    read as zeros. Never in a real agent; off unless called (before the engine runs). */
 void fc_agent_sim_discard(fc_agent_t *self, bool on);
+/* Fleet simulators only: the engine's loop wakes at least every ms milliseconds when
+   nothing happens (0: the agent's 100). Replies and announcements wake it at once either
+   way; a longer tick makes its timers (re-sends, reports) fire up to that much later and
+   lets more idle engines share a core. Before the engine runs. */
+void fc_agent_sim_tick(fc_agent_t *self, int ms);
 
 /* fleetcast-agent --status-file: from now on the engine keeps its status (state, version,
    progress, last error) in the JSON file path, rewritten atomically (fc_status_file.h).

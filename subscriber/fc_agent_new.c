@@ -421,3 +421,8 @@ void fc_agent_sim_discard(fc_agent_t *self, bool on)
 {
     fc_install_set_discard(self->inst, on);
 }
+
+void fc_agent_sim_tick(fc_agent_t *self, int ms)
+{
+    self->tick_ms = ms > 0 ? ms : 0;
+}

@@ -29,6 +29,7 @@ struct fc_agent_t {
     char *broker, *channel, *state_dir, *id;
     double hook_timeout; /* for the config hooks (fc_reconf_apply.c); 0: none */
     double timeout;
+    int tick_ms; /* fc_agent_sim_tick; 0: S_TICK_MS */
     bool verbose;
     fc_agent_log_fn *log;
     void *log_arg;

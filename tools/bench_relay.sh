@@ -17,6 +17,9 @@
 #   FC_RELAY_ROUNDS (default 5): config rounds.
 #   FC_RELAY_IDLE_S (default 10): seconds over which the root's CPU is read, every engine
 #     connected to its relay.
+#   FC_RELAY_TIMEOUT_S (default 900): how long the engines wait to sync and to install.
+#   FC_RELAY_TICK_MS (default: the agent's 100): the engines' idle tick (fleetsim --tick-ms);
+#     at 100 ms, 6,000 idle engines fill this machine's 2 cores with wakeups.
 #   Plain TCP (--insecure) on every link: with CURVE the engines share one --broker-key,
 #     and each relay has its own.
 # Prints one line per figure, then fleetsim's JSON summary.
@@ -35,6 +38,8 @@ nr=${FC_RELAY_RELAYS:-10}
 mib=${FC_RELAY_MIB:-16}
 rounds=${FC_RELAY_ROUNDS:-5}
 idle=${FC_RELAY_IDLE_S:-10}
+wait_s=${FC_RELAY_TIMEOUT_S:-900}
+tick=${FC_RELAY_TICK_MS:-}
 
 fc_relay_root
 ROOT_PID=$FC_BROKER_PID
@@ -67,8 +72,8 @@ agents_dir=/dev/shm
 [ -d "$agents_dir" ] || agents_dir=$FC_TMP
 version="relay-$(date +%s)"
 common=(--broker "$list" --insecure --key "$FC_TMP/keys/signing.key" --bench-release "$mib" --release-version "$version" --discard
-  --bench-config "$rounds" --agents-dir "$agents_dir" --sync-timeout 900 --release-timeout 900
-  --round-timeout 120 --json)
+  --bench-config "$rounds" --agents-dir "$agents_dir" --sync-timeout "$wait_s" --release-timeout "$wait_s"
+  --round-timeout 120 --json ${tick:+--tick-ms "$tick"})
 # sim_start NAME COUNT [options]: one fleetsim process, its output in $FC_TMP/NAME.*.
 sims=() names=()
 sim_start() {

@@ -35,6 +35,7 @@ typedef struct {
     bool follow;
     const char *release_version, *times;
     int agents, rounds, io_threads, release_mib, window_kib;
+    int tick_ms; /* --tick-ms; 0: the agent's */
     double round_timeout, sync_timeout, idle, release_timeout;
     size_t stack_kib;
     size_t max_sockets; /* --max-sockets; 0: as many as libzmq allows */

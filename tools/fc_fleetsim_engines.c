@@ -158,6 +158,7 @@ int fc_simengines_start(const fc_simopts_t *o, fc_simagent_t *sims, const char a
             break;
         }
         fc_agent_sim_discard(a->agent, o->discard);
+        fc_agent_sim_tick(a->agent, o->tick_ms);
         fc_agent_on_config_changed(a->agent, s_changed, a);
         if (fc_agent_start(a->agent) != 0) {
             snprintf(msg, msgsize, "cannot start the thread of engine %d (%s): %s", n + 1, a->id,

@@ -77,6 +77,10 @@ static void s_usage(FILE *out)
             "                          engines' dirs are: the temp dir or --agents-dir)\n"
             "      --window KIB        the engines' GET_CHUNK window (default: the agent's,\n"
             "                          4096)\n"
+            "      --tick-ms MS        each engine's loop wakes at least every MS ms when idle\n"
+            "                          (default: the agent's 100); replies and announcements\n"
+            "                          wake it at once, its timers fire up to MS late: a\n"
+            "                          larger value fits more idle engines on a core\n"
             "      --release-timeout S give up waiting for the installs after S (default 900)\n"
             "      --cli-bin PATH      fleetcast CLI for the push (default:\n"
             "                          ../publisher/fleetcast next to this program)\n"
@@ -125,6 +129,7 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
                                          {"bench-release", required_argument, NULL, 'R'},
                                          {"discard", no_argument, NULL, 'D'},
                                          {"window", required_argument, NULL, 'W'},
+                                         {"tick-ms", required_argument, NULL, 'H'},
                                          {"release-timeout", required_argument, NULL, 'X'},
                                          {"cli-bin", required_argument, NULL, 'C'},
                                          {"idle", required_argument, NULL, 'i'},
@@ -166,11 +171,13 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
         case 'M':
         case 'K':
         case 'R':
+        case 'H':
         case 'W': {
             uint64_t v = 0;
             uint64_t max = c == 'n'   ? 100000
                            : c == 'r' ? FC_SIM_MAX_ROUNDS
                            : c == 'I' ? 64
+                           : c == 'H' ? 10000
                                       : 1 << 20;
             uint64_t min = c == 'K' || c == 'r' ? 0 : c == 'W' ? 64 : c == 'M' ? 16 : 1;
             const char *name = c == 'n'   ? "--agents"
@@ -179,6 +186,7 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
                                : c == 'M' ? "--max-sockets"
                                : c == 'K' ? "--thread-stack"
                                : c == 'R' ? "--bench-release"
+                               : c == 'H' ? "--tick-ms"
                                           : "--window";
             if (fc_optval_uint(name, optarg, min, max, &v, msg, sizeof msg)) {
                 fprintf(stderr, "fleetcast-fleetsim: %s\n", msg);
@@ -193,6 +201,8 @@ int fc_simopts_parse(int argc, char **argv, fc_simopts_t *o)
                 o->release_mib = (int)v;
             else if (c == 'W')
                 o->window_kib = (int)v;
+            else if (c == 'H')
+                o->tick_ms = (int)v;
             else if (c == 'I')
                 o->io_threads = (int)v;
             else if (c == 'M')

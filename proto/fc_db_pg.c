@@ -32,7 +32,7 @@ struct fc_db_pg_t {
     bool lost_txn;     /* the caller's transaction went with the connection: not ended yet */
     bool warned;       /* a failed attempt to connect again was logged for this loss */
     char lost_why[256];
-    int64_t last_try;  /* zclock_mono of the last attempt to connect again */
+    int64_t last_try;  /* zclock_mono at the end of the last failed attempt to connect */
     zhash_t *sql;      /* SQLite text -> s_sql_t: each text rewritten once */
     zhash_t *prepared; /* parameter kinds + "|" + PostgreSQL text -> statement name */
     zhash_t *keys;     /* table -> its primary key ("a, b"), for INSERT OR REPLACE */
@@ -204,7 +204,6 @@ static bool s_reconnect(fc_db_pg_t *self)
         s_set_error(self, FC_DB_ERROR, msg);
         return false;
     }
-    self->last_try = now;
     PQfinish(self->conn);
     self->conn = PQconnectdb(self->conninfo);
     char why[700] = "";
@@ -219,6 +218,8 @@ static bool s_reconnect(fc_db_pg_t *self)
     if (!ok) {
         PQfinish(self->conn);
         self->conn = NULL;
+        /* from the attempt's end: one that took long (a host timing out) still waits */
+        self->last_try = zclock_mono();
         if (!self->warned)
             zsys_warning(
                 "cannot reconnect to the database yet: %s (trying again at most every %d ms)", why,

@@ -583,16 +583,15 @@ static void s_reconnect_test(const char *where)
     snprintf(sql, sizeof sql, "ALTER DATABASE \"%s\" ALLOW_CONNECTIONS false", name);
     s_exec(admin, sql);
     s_kill_backend(admin, db);
-    int64_t start = s_now_ns();
     FC_CHECK(s_put(db, "n", 1) == FC_DB_ERROR);
     FC_CHECK(strstr(fc_db_errmsg(db), "cannot connect again") != NULL);
-    int tries = 0;
-    while (s_now_ns() - start < 300 * 1000000LL) {
-        FC_CHECK(s_put(db, "n", 1) == FC_DB_ERROR);
-        FC_CHECK(strstr(fc_db_errmsg(db), "next attempt to connect within") != NULL);
-        tries++;
-    }
-    FC_CHECK(tries > 0);
+    int64_t failed = s_now_ns();
+    int rc_soon = s_put(db, "n", 1);
+    bool soon = s_now_ns() - failed < 400 * 1000000LL;
+    FC_CHECK(rc_soon == FC_DB_ERROR);
+    /* no new attempt this soon after a failed one (unchecked on a machine so loaded that
+       the call itself took most of the 500 ms) */
+    FC_CHECK(!soon || strstr(fc_db_errmsg(db), "next attempt to connect within") != NULL);
     zclock_sleep(600);
     FC_CHECK(s_put(db, "n", 1) == FC_DB_ERROR);
     FC_CHECK(strstr(fc_db_errmsg(db), "cannot connect again") != NULL);

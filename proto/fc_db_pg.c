@@ -11,9 +11,28 @@
 #define FC_DB_PG_BYTEA 17
 #define FC_DB_PG_BOOL 16
 #define FC_DB_PG_TEXT 25
+/* After a failed attempt to connect again, the next no sooner than this many ms later: a
+   broker's loop calls the store often and must not spin on a refused port. */
+#define S_RECONNECT_MS 500
+
+/* A lost connection (the server restarted, its machine gone, a standby promoted) is opened
+   again with the same conninfo, so a multi-host string with target_session_attrs=read-write
+   finds whichever server is the primary now. The session is set up again (s_setup and the
+   SET statements run through fc_db_pg_exec), and prepared statements, which die with the
+   session, are forgotten. A statement that found the connection lost outside a transaction
+   runs once more on the new one; inside one it fails, and so does every statement after it
+   until the caller ends that transaction (ROLLBACK: FC_DB_OK), so nothing the caller meant
+   as one transaction runs half on the new connection in autocommit. */
 
 struct fc_db_pg_t {
-    PGconn *conn;
+    PGconn *conn;      /* NULL while the server cannot be reached (libpq takes NULL) */
+    char *conninfo;    /* to connect again */
+    zlist_t *settings; /* SET statements run outside a transaction: run again on reconnect */
+    bool lost;         /* the connection is gone and not yet opened again */
+    bool lost_txn;     /* the caller's transaction went with the connection: not ended yet */
+    bool warned;       /* a failed attempt to connect again was logged for this loss */
+    char lost_why[256];
+    int64_t last_try;  /* zclock_mono at the end of the last failed attempt to connect */
     zhash_t *sql;      /* SQLite text -> s_sql_t: each text rewritten once */
     zhash_t *prepared; /* parameter kinds + "|" + PostgreSQL text -> statement name */
     zhash_t *keys;     /* table -> its primary key ("a, b"), for INSERT OR REPLACE */
@@ -22,13 +41,17 @@ struct fc_db_pg_t {
     unsigned next_name;
     int64_t changes;
     int errcode;
-    char errmsg[512];
+    char errmsg[1024];
 };
+
+/* How a statement ends a transaction, if it does. */
+typedef enum { S_END_NONE = 0, S_END_COMMIT, S_END_ROLLBACK } s_end_t;
 
 typedef struct {
     char *pg; /* PostgreSQL's text */
     int nparams;
     fc_db_pg_flags_t flags;
+    s_end_t end;
 } s_sql_t;
 
 struct fc_db_pgstmt_t {
@@ -100,6 +123,225 @@ static bool s_ok(fc_db_pg_t *self, PGresult *res, int *rc)
     return false;
 }
 
+static bool s_res_ok(PGresult *res)
+{
+    ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY;
+}
+
+/* libpq's text of what ended res or the connection, on one line (a multi-host attempt says
+   one line per host: all kept, joined by "; "). */
+static void s_why(fc_db_pg_t *self, PGresult *res, char *why, size_t size)
+{
+    const char *msg = res ? PQresultErrorMessage(res) : NULL;
+    if (!msg || !*msg)
+        msg = PQerrorMessage(self->conn);
+    if (!msg || !*msg)
+        msg = "the connection is gone";
+    size_t n = 0;
+    for (const char *p = msg; *p && n + 3 < size; p++) {
+        if (*p == '\n') {
+            /* a line starting with a tab goes on the one before */
+            if (p[1] == '\t')
+                why[n++] = ' ';
+            else if (p[1] && n > 0) {
+                why[n++] = ';';
+                why[n++] = ' ';
+            }
+        } else if (*p != '\t')
+            why[n++] = *p;
+    }
+    why[n] = 0;
+}
+
+static bool s_setup(fc_db_pg_t *self, int *rc);
+
+/* The connection found gone: said once per loss, and its prepared statements forgotten. */
+static void s_lose(fc_db_pg_t *self, const char *why)
+{
+    if (self->lost)
+        return;
+    self->lost = true;
+    self->warned = false;
+    snprintf(self->lost_why, sizeof self->lost_why, "%s", why);
+    /* CZMQ 4.2's stable API has no zhash_purge */
+    zhash_destroy(&self->prepared);
+    self->prepared = zhash_new();
+    if (self->prepared)
+        zhash_autofree(self->prepared);
+    else
+        self->cache = false; /* out of memory: parse every time (s_run) */
+    zsys_warning("database connection lost: %s; reconnecting", why);
+}
+
+/* The session settings of fc_db_pg_open and of every SET the caller ran, on a new
+   connection. */
+static bool s_replay(fc_db_pg_t *self, int *rc)
+{
+    if (!s_setup(self, rc))
+        return false;
+    for (const char *sql = zlist_first(self->settings); sql; sql = zlist_next(self->settings)) {
+        PGresult *res = PQexec(self->conn, sql);
+        bool ok = s_ok(self, res, rc);
+        PQclear(res);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* Connects again after a loss, at once the first time, then at most once per
+   S_RECONNECT_MS while it fails: whether the connection is back (if not, the error says
+   why). */
+static bool s_reconnect(fc_db_pg_t *self)
+{
+    char msg[1024];
+    int64_t now = zclock_mono();
+    if (self->last_try && now - self->last_try < S_RECONNECT_MS) {
+        snprintf(msg, sizeof msg,
+                 "database connection lost: %.255s; next attempt to connect within %d ms",
+                 self->lost_why, S_RECONNECT_MS);
+        s_set_error(self, FC_DB_ERROR, msg);
+        return false;
+    }
+    PQfinish(self->conn);
+    self->conn = PQconnectdb(self->conninfo);
+    char why[700] = "";
+    int rc = FC_DB_OK;
+    bool ok = PQstatus(self->conn) == CONNECTION_OK;
+    if (!ok)
+        s_why(self, NULL, why, sizeof why);
+    else if (!s_replay(self, &rc)) {
+        snprintf(why, sizeof why, "cannot set up the session: %.600s", self->errmsg);
+        ok = false;
+    }
+    if (!ok) {
+        PQfinish(self->conn);
+        self->conn = NULL;
+        /* from the attempt's end: one that took long (a host timing out) still waits */
+        self->last_try = zclock_mono();
+        if (!self->warned)
+            zsys_warning(
+                "cannot reconnect to the database yet: %s (trying again at most every %d ms)", why,
+                S_RECONNECT_MS);
+        self->warned = true;
+        snprintf(msg, sizeof msg, "database connection lost: %.255s; cannot connect again: %s",
+                 self->lost_why, why);
+        s_set_error(self, FC_DB_ERROR, msg);
+        return false;
+    }
+    self->lost = false;
+    self->last_try = 0; /* a loss after this one tries at once: only failures wait */
+    zsys_notice("database connection lost: %s; reconnected to %s:%s", self->lost_why,
+                PQhost(self->conn), PQport(self->conn));
+    return true;
+}
+
+/* Whether there is a connection to run a statement on, connecting again if it was lost. */
+static bool s_usable(fc_db_pg_t *self)
+{
+    if (!self->lost && PQstatus(self->conn) != CONNECTION_BAD)
+        return true;
+    if (!self->lost) {
+        char why[400];
+        s_why(self, NULL, why, sizeof why);
+        s_lose(self, why);
+    }
+    return s_reconnect(self);
+}
+
+typedef PGresult *(s_query_fn)(fc_db_pg_t *self, void *arg);
+
+/* Runs query (end: how it ends a transaction), following a lost connection (the top of
+   this file): its result, or NULL with the error set. */
+static PGresult *s_query(fc_db_pg_t *self, s_query_fn *query, void *arg, s_end_t end)
+{
+    if (!s_usable(self))
+        return NULL;
+    bool in_txn = PQtransactionStatus(self->conn) != PQTRANS_IDLE;
+    PGresult *res = query(self, arg);
+    if (s_res_ok(res) || PQstatus(self->conn) != CONNECTION_BAD)
+        return res;
+    char why[400];
+    s_why(self, res, why, sizeof why);
+    PQclear(res);
+    s_lose(self, why);
+    bool back = s_reconnect(self);
+    if (!in_txn)
+        /* Once: it may have run before the connection went (a loss mid-statement); an
+           idle connection's loss, the common case, means it never reached the server. */
+        return back ? query(self, arg) : NULL;
+    /* The server rolls back a transaction whose connection goes. */
+    if (end == S_END_ROLLBACK)
+        return PQmakeEmptyPGresult(NULL, PGRES_COMMAND_OK);
+    char msg[700];
+    if (end == S_END_COMMIT)
+        snprintf(msg, sizeof msg,
+                 "database connection lost at COMMIT (%s): whether the transaction was "
+                 "committed is unknown",
+                 why);
+    else {
+        self->lost_txn = true;
+        snprintf(msg, sizeof msg,
+                 "database connection lost in a transaction, which is rolled back (%s): "
+                 "roll back and run it again",
+                 why);
+    }
+    s_set_error(self, FC_DB_ERROR, msg);
+    return NULL;
+}
+
+/* After a transaction went with its connection every statement fails until the caller ends
+   the transaction: true when s is answered here, with *rc. */
+static bool s_lost_txn_gate(fc_db_pg_t *self, const s_sql_t *s, int *rc)
+{
+    if (!self->lost_txn)
+        return false;
+    if (s->end == S_END_ROLLBACK) {
+        self->lost_txn = false;
+        self->errcode = FC_DB_OK;
+        snprintf(self->errmsg, sizeof self->errmsg, "not an error");
+        *rc = FC_DB_OK;
+        return true;
+    }
+    if (s->end == S_END_COMMIT) {
+        self->lost_txn = false;
+        s_set_error(self, FC_DB_ERROR,
+                    "cannot commit: the transaction was lost with the database connection");
+    } else
+        s_set_error(self, FC_DB_ERROR,
+                    "the transaction was lost with the database connection: roll it back");
+    *rc = FC_DB_ERROR;
+    return true;
+}
+
+/* Whether pg (PostgreSQL's text of a transaction statement) ends the transaction. */
+static s_end_t s_txn_end(const char *pg)
+{
+    s_end_t end = S_END_NONE;
+    bool first = true;
+    for (const char *p = pg; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        size_t n = strcspn(p, " \t\n\r;");
+        if (n == 0)
+            break;
+        if (first) {
+            first = false;
+            if (n == 6 && strncasecmp(p, "COMMIT", 6) == 0)
+                return S_END_COMMIT;
+            if ((n == 8 && strncasecmp(p, "ROLLBACK", 8) == 0) ||
+                (n == 5 && strncasecmp(p, "ABORT", 5) == 0))
+                end = S_END_ROLLBACK;
+            else
+                return S_END_NONE;
+        } else if (n == 2 && strncasecmp(p, "TO", 2) == 0)
+            return S_END_NONE; /* ROLLBACK TO a savepoint: the transaction goes on */
+        p += n;
+    }
+    return end;
+}
+
 /* Rows changed, as sqlite3_changes counts them: only INSERT, UPDATE and DELETE set it. */
 static void s_count_changes(fc_db_pg_t *self, PGresult *res)
 {
@@ -107,6 +349,18 @@ static void s_count_changes(fc_db_pg_t *self, PGresult *res)
     if (strncmp(status, "INSERT", 6) == 0 || strncmp(status, "UPDATE", 6) == 0 ||
         strncmp(status, "DELETE", 6) == 0)
         self->changes = strtoll(PQcmdTuples(res), NULL, 10);
+}
+
+static PGresult *s_keys_query(fc_db_pg_t *self, void *arg)
+{
+    const char *params[1] = {arg};
+    return PQexecParams(
+        self->conn,
+        "SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.n) FROM pg_index"
+        " i CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(att, n)"
+        " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.att"
+        " WHERE i.indrelid = to_regclass($1) AND i.indisprimary",
+        1, NULL, params, NULL, NULL, 0);
 }
 
 /* The primary key of table, from the catalog (so it holds whichever connection or broker
@@ -117,14 +371,7 @@ static char *s_keys(void *ctx, const char *table)
     const char *known = zhash_lookup(self->keys, table);
     if (known)
         return strdup(known);
-    const char *params[1] = {table};
-    PGresult *res =
-        PQexecParams(self->conn,
-                     "SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.n) FROM pg_index i"
-                     " CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(att, n)"
-                     " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.att"
-                     " WHERE i.indrelid = to_regclass($1) AND i.indisprimary",
-                     1, NULL, params, NULL, NULL, 0);
+    PGresult *res = s_query(self, s_keys_query, (void *)table, S_END_NONE);
     char *key = NULL;
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
         key = strdup(PQgetvalue(res, 0, 0));
@@ -149,6 +396,8 @@ static const s_sql_t *s_translate(fc_db_pg_t *self, const char *sql)
         free(s);
         return NULL;
     }
+    if (s->flags.txn)
+        s->end = s_txn_end(s->pg);
     /* A rewrite that asked the catalog for a key it did not find is not kept: the table
        may exist next time. */
     if (strstr(s->pg, "fc_db_unknown_primary_key") == NULL && zhash_insert(self->sql, sql, s) == 0)
@@ -201,13 +450,16 @@ fc_db_pg_t *fc_db_pg_open(const char *conninfo, int *rc, char *text, size_t text
         return NULL;
     }
     self->conn = PQconnectdb(conninfo);
+    self->conninfo = strdup(conninfo);
+    self->settings = zlist_new();
     self->sql = zhash_new();
     self->prepared = zhash_new();
     self->keys = zhash_new();
     self->uncached = zlist_new();
     const char *cache = getenv("FC_DB_PG_CACHE");
     self->cache = !cache || strcmp(cache, "0") != 0;
-    if (!self->conn || !self->sql || !self->prepared || !self->keys || !self->uncached) {
+    if (!self->conn || !self->conninfo || !self->settings || !self->sql || !self->prepared ||
+        !self->keys || !self->uncached) {
         *rc = FC_DB_NOMEM;
         snprintf(text, textsize, "out of memory");
         fc_db_pg_close(&self);
@@ -215,6 +467,7 @@ fc_db_pg_t *fc_db_pg_open(const char *conninfo, int *rc, char *text, size_t text
     }
     zhash_autofree(self->prepared);
     zhash_autofree(self->keys);
+    zlist_autofree(self->settings);
     if (PQstatus(self->conn) != CONNECTION_OK) {
         *rc = FC_DB_ERROR;
         s_set_error(self, FC_DB_ERROR, PQerrorMessage(self->conn));
@@ -237,12 +490,34 @@ void fc_db_pg_close(fc_db_pg_t **self_p)
         return;
     fc_db_pg_t *self = *self_p;
     PQfinish(self->conn);
+    free(self->conninfo);
+    zlist_destroy(&self->settings);
     zhash_destroy(&self->sql);
     zhash_destroy(&self->prepared);
     zhash_destroy(&self->keys);
     zlist_destroy(&self->uncached);
     free(self);
     *self_p = NULL;
+}
+
+static PGresult *s_exec_query(fc_db_pg_t *self, void *arg)
+{
+    return PQexec(self->conn, arg);
+}
+
+/* A session setting (SET name ...) run outside a transaction, kept to run again on a new
+   connection (fc_db_open_readonly's default_transaction_read_only, for one). */
+static void s_keep_setting(fc_db_pg_t *self, const char *sql)
+{
+    if (strncasecmp(sql, "SET ", 4) != 0 || strncasecmp(sql + 4, "LOCAL ", 6) == 0 ||
+        strncasecmp(sql + 4, "TRANSACTION ", 12) == 0 ||
+        strncasecmp(sql + 4, "CONSTRAINTS ", 12) == 0 ||
+        PQtransactionStatus(self->conn) != PQTRANS_IDLE)
+        return;
+    for (const char *kept = zlist_first(self->settings); kept; kept = zlist_next(self->settings))
+        if (strcmp(kept, sql) == 0)
+            return;
+    zlist_append(self->settings, (void *)sql); /* autofree: a copy */
 }
 
 int fc_db_pg_exec(fc_db_pg_t *self, const char *sql)
@@ -254,6 +529,9 @@ int fc_db_pg_exec(fc_db_pg_t *self, const char *sql)
     }
     if (s->flags.empty || !*s->pg)
         return FC_DB_OK;
+    int rc = FC_DB_OK;
+    if (s_lost_txn_gate(self, s, &rc))
+        return rc;
     /* SQLite refuses to end a transaction that is not there; PostgreSQL only warns, which
        would hide a batch lost under the store (its commit must fail). */
     if ((strcasecmp(sql, "COMMIT") == 0 || strcasecmp(sql, "ROLLBACK") == 0) &&
@@ -261,10 +539,13 @@ int fc_db_pg_exec(fc_db_pg_t *self, const char *sql)
         s_set_error(self, FC_DB_ERROR, "cannot end the transaction: no transaction is active");
         return FC_DB_ERROR;
     }
-    PGresult *res = PQexec(self->conn, s->pg);
-    int rc = FC_DB_OK;
-    if (s_ok(self, res, &rc))
+    PGresult *res = s_query(self, s_exec_query, s->pg, s->end);
+    if (!res)
+        return self->errcode;
+    if (s_ok(self, res, &rc)) {
         s_count_changes(self, res);
+        s_keep_setting(self, sql);
+    }
     PQclear(res);
     return rc;
 }
@@ -404,6 +685,12 @@ static PGresult *s_run(fc_db_pgstmt_t *st)
                           st->lengths, st->formats, 0);
 }
 
+static PGresult *s_run_query(fc_db_pg_t *self, void *arg)
+{
+    (void)self;
+    return s_run(arg);
+}
+
 int fc_db_pg_step(fc_db_pgstmt_t *st)
 {
     fc_db_pg_t *self = st->db;
@@ -415,8 +702,12 @@ int fc_db_pg_step(fc_db_pgstmt_t *st)
         st->ran = true;
         if (st->sql->flags.empty)
             return FC_DB_DONE;
-        st->res = s_run(st);
         int rc = FC_DB_OK;
+        if (s_lost_txn_gate(self, st->sql, &rc))
+            return rc == FC_DB_OK ? FC_DB_DONE : rc;
+        st->res = s_query(self, s_run_query, st, st->sql->end);
+        if (!st->res)
+            return self->errcode;
         if (!s_ok(self, st->res, &rc)) {
             PQclear(st->res);
             st->res = NULL;
@@ -557,6 +848,11 @@ int fc_db_pg_errcode(fc_db_pg_t *self)
 
 bool fc_db_pg_autocommit(fc_db_pg_t *self)
 {
+    if (self->lost_txn)
+        return false;
+    /* a connection lost outside a transaction: the next statement runs in autocommit */
+    if (self->lost || PQstatus(self->conn) == CONNECTION_BAD)
+        return true;
     return PQtransactionStatus(self->conn) == PQTRANS_IDLE;
 }
 

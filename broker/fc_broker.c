@@ -24,6 +24,7 @@
 #include "fc_state.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_store_keys.h"
 #include "fc_store_listen.h"
 #include "fc_store_release_rollout.h"
 #include "fc_store_via.h"
@@ -102,6 +103,8 @@ typedef struct {
     fc_verifier_t *verifier;
     /* A shared store's LISTEN thread: other brokers' commits, heard at once (NULL: none). */
     fc_store_listen_t *listen;
+    /* A shared store's enrolled keys mirrored into keys/ (fc_store_keys.h); NULL: none. */
+    fc_store_keys_t *store_keys;
     /* Blob hex -> when (unix seconds) a chunk of it was last asked for: a blob asked for
        within S_TRANSFER_S is in transfer, and neither pruning nor collection removes it. */
     zhashx_t *served;
@@ -170,6 +173,7 @@ static void s_broker_destroy(s_broker_t **self_p)
     fc_relay_up_destroy(&self->up);
     zpoller_destroy(&self->poller);
     fc_store_listen_destroy(&self->listen);
+    fc_store_keys_destroy(&self->store_keys);
     fc_view_feed_destroy(&self->feed);
     fc_peers_destroy(&self->service_peers);
     fc_peers_destroy(&self->announce_peers);
@@ -233,6 +237,13 @@ static s_broker_t *s_broker_new(zsock_t *pipe, const fc_broker_config_t *config,
     }
     fc_sock_tune_bound(zsock_resolve(self->router));
     fc_sock_tune_bound(zsock_resolve(self->pub));
+    /* Keys enrolled in a shared database (`fleetcast keys ... --store`): in keys/ before the
+       keyring's first read. */
+    if (fc_store_shared(self->store) && config->secure) {
+        self->store_keys = fc_store_keys_new(config->data_dir, config->quiet);
+        if (self->store_keys)
+            fc_store_keys_sync(self->store_keys, self->store, false, NULL);
+    }
     if (config->secure) {
         /* Before any bind: with libzmq 4.3.4 a CURVE server without a ZAP handler admits
            any key. */
@@ -1602,6 +1613,8 @@ static void s_on_store_news(s_broker_t *self)
     bool moved = false;
     if (fc_store_seq_reload(self->store, &moved) == FC_OK && moved)
         s_heartbeat(self, NULL);
+    if (self->store_keys)
+        fc_store_keys_sync(self->store_keys, self->store, false, NULL);
 }
 
 void fc_broker_actor(zsock_t *pipe, void *args)
@@ -1637,6 +1650,10 @@ void fc_broker_actor(zsock_t *pipe, void *args)
                heartbeat's sequence, which sends agents to SYNC. */
             if (fc_store_shared(self->store))
                 fc_store_seq_reload(self->store, NULL);
+            if (self->store_keys) {
+                fc_store_keys_sync(self->store_keys, self->store, false, NULL);
+                fc_store_keys_enforce(self->store_keys);
+            }
             if (!self->relay || now - self->carried_at > 2 * (int64_t)self->heartbeat_ms)
                 s_heartbeat(self, NULL);
             if (self->keyset)

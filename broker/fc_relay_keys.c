@@ -1,4 +1,5 @@
-/* fc_relay_keys.c: a relay's mirror of its upstream's agent keys in its own keys/agents/. */
+/* fc_relay_keys.c: a mirror of a key list kept elsewhere in one keys/<role>/ directory: a
+   relay's of its upstream's agent keys, a shared store's broker's of the database's. */
 #include "fc_relay_keys.h"
 #include "fc_curve.h"
 #include "fc_error.h"
@@ -18,8 +19,11 @@
 
 struct fc_relay_keys_t {
     char *state_path;
-    char *agents_dir;
+    char *agents_dir; /* keys/<role>/ (keys/agents/ for a relay) */
     bool quiet;
+    const char *label;    /* in log lines: "relay" or "store" */
+    const char *role;     /* "agent", "publisher" or "relay" */
+    const char *source;   /* where the list comes from: "upstream", "in the database" */
     uint64_t serial;      /* of the set applied last */
     zhashx_t *mirrored;   /* Z85 -> 1: written by us, as the upstream listed them */
     zhashx_t *withdrawn;  /* Z85 -> 1: mirrored once, then gone upstream */
@@ -57,9 +61,9 @@ static void s_load(fc_relay_keys_t *self)
     }
     free(text);
     if (!ok) {
-        zsys_warning("fleetcast-broker: relay: %s is damaged; read as empty, rebuilt from the "
-                     "upstream's next list of agent keys",
-                     self->state_path);
+        zsys_warning("fleetcast-broker: %s: %s is damaged; read as empty, rebuilt from the "
+                     "next list of %s keys",
+                     self->label, self->state_path, self->role);
         zhashx_purge(self->mirrored);
         zhashx_purge(self->withdrawn);
         self->serial = 0;
@@ -80,17 +84,28 @@ static int s_save(fc_relay_keys_t *self)
     int rc = fc_write_file_atomic(self->state_path, text, len, 0640);
     free(text);
     if (rc)
-        zsys_error("fleetcast-broker: relay: cannot write %s: %s", self->state_path,
+        zsys_error("fleetcast-broker: %s: cannot write %s: %s", self->label, self->state_path,
                    strerror(errno));
     return rc;
 }
 
 fc_relay_keys_t *fc_relay_keys_new(const char *data_dir, bool quiet)
 {
+    return fc_relay_keys_new_mirror(data_dir, "agents", FC_RELAY_KEYS_STATE, "relay", "agent",
+                                    "upstream", quiet);
+}
+
+fc_relay_keys_t *fc_relay_keys_new_mirror(const char *data_dir, const char *role_dir,
+                                          const char *state_name, const char *label,
+                                          const char *role, const char *source, bool quiet)
+{
     fc_relay_keys_t *self = zmalloc(sizeof *self);
-    self->state_path = zsys_sprintf("%s/" FC_RELAY_KEYS_STATE, data_dir);
-    self->agents_dir = zsys_sprintf("%s/keys/agents", data_dir);
+    self->state_path = zsys_sprintf("%s/%s", data_dir, state_name);
+    self->agents_dir = zsys_sprintf("%s/keys/%s", data_dir, role_dir);
     self->quiet = quiet;
+    self->label = label;
+    self->role = role;
+    self->source = source;
     self->mirrored = zhashx_new();
     self->withdrawn = zhashx_new();
     self->walk = zlistx_new();
@@ -147,13 +162,11 @@ static size_t s_visit(fc_relay_keys_t *self, zhashx_t *remove, zhashx_t *present
             if (unlink(file) == 0) {
                 removed++;
                 if (!self->quiet)
-                    zsys_warning("fleetcast-broker: relay: agent key %s was revoked upstream: "
-                                 "removed %s",
-                                 key, file);
+                    zsys_warning("fleetcast-broker: %s: %s key %s was revoked %s: removed %s",
+                                 self->label, self->role, key, self->source, file);
             } else
-                zsys_error("fleetcast-broker: relay: cannot remove %s (agent key %s, revoked "
-                           "upstream): %s",
-                           file, key, strerror(errno));
+                zsys_error("fleetcast-broker: %s: cannot remove %s (%s key %s, revoked %s): %s",
+                           self->label, file, self->role, key, self->source, strerror(errno));
         }
     }
     closedir(d);
@@ -189,8 +202,8 @@ static void s_apply(fc_relay_keys_t *self)
         snprintf(file, sizeof file, "%s/%s.cert", self->agents_dir, hex);
         int err = fc_curve_save_public(k, file);
         if (err)
-            zsys_error("fleetcast-broker: relay: cannot write %s (agent key %s): %s", file, k,
-                       fc_strerror(err));
+            zsys_error("fleetcast-broker: %s: cannot write %s (%s key %s): %s", self->label, file,
+                       self->role, k, fc_strerror(err));
         else
             added++;
     }
@@ -201,10 +214,10 @@ static void s_apply(fc_relay_keys_t *self)
     s_save(self);
     s_set_mtime(self, &self->agents_mtime);
     if (!self->quiet && (added || removed || revoked))
-        zsys_info("fleetcast-broker: relay: upstream's agent keys (serial %016llx): %zu enrolled,"
-                  " %zu written here, %zu revoked upstream, %zu files removed",
-                  (unsigned long long)self->serial, zhashx_size(self->mirrored), added, revoked,
-                  removed);
+        zsys_info("fleetcast-broker: %s: %s keys %s (serial %016llx): %zu enrolled, %zu written "
+                  "here, %zu revoked, %zu files removed",
+                  self->label, self->role, self->source, (unsigned long long)self->serial,
+                  zhashx_size(self->mirrored), added, revoked, removed);
 }
 
 fc_relay_keys_step_t fc_relay_keys_page(fc_relay_keys_t *self, const char *first,
@@ -246,6 +259,17 @@ fc_relay_keys_step_t fc_relay_keys_page(fc_relay_keys_t *self, const char *first
     zlistx_purge(self->walk);
     cursor[0] = '\0';
     return FC_RELAY_KEYS_DONE;
+}
+
+void fc_relay_keys_set(fc_relay_keys_t *self, uint64_t serial, zlistx_t *keys)
+{
+    zlistx_purge(self->walk);
+    for (const char *k = zlistx_first(keys); k; k = zlistx_next(keys))
+        if (strlen(k) == FC_CURVE_Z85_LEN)
+            zlistx_add_end(self->walk, strdup(k));
+    self->walk_serial = serial;
+    s_apply(self);
+    zlistx_purge(self->walk);
 }
 
 size_t fc_relay_keys_enforce(fc_relay_keys_t *self)

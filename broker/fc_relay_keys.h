@@ -5,6 +5,7 @@
 #define FC_RELAY_KEYS_H
 
 #include "fc_msg.h"
+#include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,6 +19,12 @@ typedef struct fc_relay_keys_t fc_relay_keys_t;
 /* Reads data_dir/FC_RELAY_KEYS_STATE if there (a damaged one is logged and read as empty:
    the next RELAY_KEYS rebuilds it). NULL if keys/agents cannot be created. */
 fc_relay_keys_t *fc_relay_keys_new(const char *data_dir, bool quiet);
+/* The same mirror for any list of keys of one role, kept in data_dir/keys/role_dir/ with its
+   record in data_dir/state_name (a shared store's broker: fc_store_keys.h). label, role and
+   source name it in log lines ("store", "publisher", "in the database") and must outlive it. */
+fc_relay_keys_t *fc_relay_keys_new_mirror(const char *data_dir, const char *role_dir,
+                                          const char *state_name, const char *label,
+                                          const char *role, const char *source, bool quiet);
 void fc_relay_keys_destroy(fc_relay_keys_t **self_p);
 /* The serial of the set applied last (0: none yet). */
 uint64_t fc_relay_keys_serial(const fc_relay_keys_t *self);
@@ -39,6 +46,9 @@ typedef enum {
    gets the next page's cursor. */
 fc_relay_keys_step_t fc_relay_keys_page(fc_relay_keys_t *self, const char *first,
                                         const fc_msg_t *reply, char cursor[FC_MSG_KEY_Z85_LEN + 1]);
+/* The whole list at once (keys: Z85 strings, borrowed; others are skipped), applied as the
+   last page of a walk is: written, the mirrored keys now missing removed and kept out. */
+void fc_relay_keys_set(fc_relay_keys_t *self, uint64_t serial, zlistx_t *keys);
 /* Removes from keys/agents/ every file holding a withdrawn key, if the directory changed
    since the last look (a copy by hand): looked at most once a second. Returns how many. */
 size_t fc_relay_keys_enforce(fc_relay_keys_t *self);

@@ -1,7 +1,9 @@
 /* fc_keys_cmd.c: `fleetcast keygen` (signing keys and CURVE certificates) and `fleetcast keys`
-   (enrol, revoke and list the CURVE keys a broker admits), all local file operations. */
+   (enrol, revoke and list the CURVE keys a broker admits): files in one broker's DIR/keys, or
+   rows of the database brokers share (--store, proto/fc_db_keys.h). */
 #include "fc_keys_cmd.h"
 #include "fc_curve.h"
+#include "fc_db_keys.h"
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_json.h"
@@ -181,13 +183,107 @@ static void s_list_one(const char *role, const char *file, const char *key, void
         printf("%-10s %s %s\n", role, key, file);
 }
 
-int fc_keys_cmd_run(const char *data, bool json, int argc, char **argv)
+static bool s_list_row(const char *key, const char *role, const char *name, int64_t added,
+                       void *arg)
+{
+    fc_json_t *j = arg;
+    if (j) {
+        fc_json_open(j);
+        fc_json_key_str(j, "role", role);
+        fc_json_key_str(j, "key", key);
+        fc_json_key_str(j, "name", name);
+        fc_json_key_int(j, "added", added);
+        fc_json_close(j);
+    } else
+        printf("%-10s %s %s\n", role, key, name);
+    return true;
+}
+
+/* keys ... --store DB: the rows every broker on DB mirrors into its keys/ (fc_store_keys.h). */
+static int s_store_run(const char *store, bool json, const char *sub, const char *arg)
+{
+    if (!fc_db_where_is_pg(store))
+        return s_usage("--store takes the PostgreSQL database brokers share (postgresql://...), "
+                       "not '%s': a broker on SQLite admits the keys in its DIR/keys (--data)",
+                       store);
+    bool list = streq(sub, "list");
+    int rc = 0;
+    char why[512] = "";
+    fc_db_t *db = list ? fc_db_open_readonly(store, &rc, why, sizeof why)
+                       : fc_db_open(store, &rc, why, sizeof why);
+    if (!db)
+        return s_fail("cannot open the database %s: %s", "(--store)", why);
+    int status = 0;
+    if (list) {
+        fc_json_t *j = json ? fc_json_new() : NULL;
+        if (j)
+            fc_json_open_array(j);
+        else
+            printf("%-10s %-40s %s\n", "ROLE", "KEY", "NAME");
+        rc = fc_db_keys_each(db, s_list_row, j);
+        if (rc == FC_DB_OK && j)
+            puts(fc_json_text(j));
+        fc_json_destroy(&j);
+        if (rc != FC_DB_OK)
+            status = s_fail("cannot read the enrolled keys (%s%s)", fc_db_errmsg(db),
+                            ": has a broker started on this database yet?");
+        fc_db_close(&db);
+        return status;
+    }
+    char key[FC_CURVE_Z85_LEN + 1];
+    int err = fc_curve_read_public(arg, key);
+    if (err) {
+        fc_db_close(&db);
+        return s_fail("'%s' is not a CURVE key or certificate file (%s)", arg, fc_strerror(err));
+    }
+    if (streq(sub, "revoke")) {
+        int removed = 0;
+        rc = fc_db_keys_revoke(db, key, &removed);
+        if (rc != FC_DB_OK)
+            status = s_fail("cannot revoke %s: %s", key, fc_db_errmsg(db));
+        else if (!removed)
+            status = s_fail("key %s is not enrolled in the database%s", key, "");
+        else
+            printf("revoked key %s in the database; every broker on it removes it within a "
+                   "second\n",
+                   key);
+        fc_db_close(&db);
+        return status;
+    }
+    const char *role = streq(sub, "add-agent")       ? fc_role_name(FC_ROLE_AGENT)
+                       : streq(sub, "add-publisher") ? fc_role_name(FC_ROLE_PUBLISHER)
+                                                     : fc_role_name(FC_ROLE_RELAY);
+    rc = fc_db_keys_add(db, key, role, arg);
+    if (rc != FC_DB_OK)
+        status = s_fail("cannot enrol %s: %s", key, fc_db_errmsg(db));
+    else
+        printf("enrolled %s key %s in the database; every broker on it admits it within a "
+               "second\n",
+               role, key);
+    fc_db_close(&db);
+    return status;
+}
+
+int fc_keys_cmd_run(const char *data, const char *store, bool json, int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : NULL;
     if (!sub)
         return s_usage("keys needs add-agent, add-publisher, add-relay, revoke or list%s", "");
+    if (store && data)
+        return s_usage("keys %s takes --data DIR (one broker's files) or --store DB (the "
+                       "database brokers share), not both",
+                       sub);
+    if (store) {
+        bool known = streq(sub, "list") || streq(sub, "add-agent") || streq(sub, "add-publisher") ||
+                     streq(sub, "add-relay") || streq(sub, "revoke");
+        if (!known)
+            return s_usage("unknown keys command '%s'", sub);
+        if (streq(sub, "list") ? argc != 2 : argc != 3)
+            return s_usage("keys %s --store needs one KEY (Z85 key or .cert file)", sub);
+        return s_store_run(store, json, sub, argc > 2 ? argv[2] : NULL);
+    }
     if (!data)
-        return s_usage("keys %s needs --data BROKER_DATA_DIR", sub);
+        return s_usage("keys %s needs --data BROKER_DATA_DIR (or --store DB)", sub);
     if (streq(sub, "list")) {
         fc_json_t *j = json ? fc_json_new() : NULL;
         if (j)

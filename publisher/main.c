@@ -58,6 +58,12 @@ static const char *s_usage =
     "  keys list --data DIR             enrolled keys: role, key, file\n"
     "                                   (quote Z85 keys for the shell; one starting with '-'\n"
     "                                   goes last, after --)\n"
+    "  keys add-agent|add-publisher|add-relay|revoke|list KEY --store DB\n"
+    "                                   the same in the database of brokers sharing a\n"
+    "                                   PostgreSQL store (DB: their --store, postgresql://...)\n"
+    "                                   instead of one broker's DIR/keys: every broker on it\n"
+    "                                   writes the key into (or removes it from) its own\n"
+    "                                   keys/ within a second (list shows role, key, name)\n"
     "\n"
     "Broker commands:\n"
     "  keys rotate --key FILE --trust NEWKEYS [--serial N]\n"
@@ -241,6 +247,7 @@ typedef struct {
     const char *cert;
     const char *role;
     const char *data;
+    const char *store; /* keys: the shared database (postgresql://...) instead of --data */
     bool insecure;
     fc_curve_t *curve; /* built once the command is known to need the broker */
     fc_config_cmd_options_t config;
@@ -694,6 +701,7 @@ int main(int argc, char **argv)
         O_INSECURE,
         O_ROLE,
         O_DATA,
+        O_STORE,
         O_TRUST,
         O_ALLOW_EMPTY,
         O_FORCE,
@@ -739,6 +747,7 @@ int main(int argc, char **argv)
         {"insecure", no_argument, 0, O_INSECURE},
         {"role", required_argument, 0, O_ROLE},
         {"data", required_argument, 0, O_DATA},
+        {"store", required_argument, 0, O_STORE},
         {"trust", required_argument, 0, O_TRUST},
         {"allow-empty", no_argument, 0, O_ALLOW_EMPTY},
         {"force", no_argument, 0, O_FORCE},
@@ -861,6 +870,9 @@ int main(int argc, char **argv)
         case O_DATA:
             o.data = optarg;
             break;
+        case O_STORE:
+            o.store = optarg;
+            break;
         case O_TRUST:
             o.trust = optarg;
             break;
@@ -944,7 +956,7 @@ int main(int argc, char **argv)
         return fc_keygen_cmd(o.out, o.role, o.json);
     bool trust_cmd = streq(cmd, "keys") && sub && (streq(sub, "rotate") || streq(sub, "trusted"));
     if (streq(cmd, "keys") && !trust_cmd)
-        return fc_keys_cmd_run(o.data, o.json, argc - optind, argv + optind);
+        return fc_keys_cmd_run(o.data, o.store, o.json, argc - optind, argv + optind);
     bool known = trust_cmd || streq(cmd, "config") || streq(cmd, "audit") || streq(cmd, "status") ||
                  (streq(cmd, "release") && sub &&
                   (streq(sub, "push") || streq(sub, "list") || streq(sub, "rollback") ||

@@ -68,6 +68,7 @@
 #include "fc_status_summary.h"
 #include "fc_store.h"
 #include "fc_store_config.h"
+#include "fc_store_keys.h"
 #include "fc_store_listen.h"
 #include "fc_store_release_rollout.h"
 #include "fc_store_slots.h"
@@ -130,6 +131,7 @@ static const s_test_t s_tests[] = {
     {"fc_keyring", fc_keyring_test},
     {"fc_keyset", fc_keyset_test},
     {"fc_relay_keys", fc_relay_keys_test},
+    {"fc_store_keys", fc_store_keys_test},
     {"fc_stamp", fc_stamp_test},
     {"fc_trustlist", fc_trustlist_test},
     {"fc_store_trust", fc_store_trust_test},

@@ -7,6 +7,7 @@
 #include "fc_store_config.h"
 #include "fc_store_keys.h"
 #include "fc_store_listen.h"
+#include "fc_store_pieces.h"
 #include "fc_store_priv.h"
 #include "fc_store_release_rollout.h"
 #include "fc_store_slots.h"
@@ -268,6 +269,8 @@ static int s_open_db(fc_store_t *self, char *text, size_t textsize)
         err = fc_store_slots_init(self); /* restart slots: fc_store_slots.c */
     if (!err)
         err = fc_store_keys_init(self); /* enrolled CURVE keys: fc_store_keys.c */
+    if (!err)
+        err = fc_store_pieces_init(self); /* blobs in PostgreSQL: fc_store_pieces.c */
     if (!err)
         err = fc_store_release_rollout_init(self); /* fc_store_release_rollout.c */
     if (!err)

@@ -14,7 +14,8 @@
      DIR/blobs/<2 hex>/<64 hex>  complete, verified blobs, named by their hash, never rewritten
      DIR/incoming/<64 hex>.part  partial uploads; which chunks they hold is in the database
    A blob only appears under blobs/ (by rename) after its content matched its hash, so the
-   presence of that file is what "complete" means.
+   presence of that file is what "complete" means. On a PostgreSQL store the database also
+   holds every complete blob (fc_store_pieces.h) and blobs/ is a cache filled from it.
 
    Single-threaded: one fc_store_t is used by one thread (the broker actor). */
 typedef struct fc_store_t fc_store_t;

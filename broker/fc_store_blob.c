@@ -6,6 +6,7 @@
 #include "fc_error.h"
 #include "fc_file.h"
 #include "fc_hash.h"
+#include "fc_store_pieces.h"
 #include "fc_store_priv.h"
 
 #include <errno.h>
@@ -36,6 +37,8 @@ static void s_part_path(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], char 
     char hex[2 * FC_HASH_LEN + 1];
     snprintf(out, n, "%s/incoming/%s.part", self->dir, fc_hash_hex(blob, hex));
 }
+
+static int s_fill(fc_store_t *self, const uint8_t blob[FC_HASH_LEN]);
 
 /* --- file descriptor cache -------------------------------------------------------------- */
 
@@ -76,6 +79,12 @@ static fc_store_fd_t *s_fd_get(fc_store_t *self, const uint8_t blob[FC_HASH_LEN]
     } else {
         s_blob_path(self, blob, path, sizeof path);
         fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+            if (s_fill(self, blob) == FC_OK)
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+            else
+                errno = ENOENT;
+        }
     }
     if (fd < 0)
         return NULL;
@@ -118,8 +127,10 @@ bool fc_store_blob_exists(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uin
     char path[PATH_MAX];
     s_blob_path(self, blob, path, sizeof path);
     struct stat sb;
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
-        return false;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        if (s_fill(self, blob) != FC_OK || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+            return false;
+    }
     *size = (uint64_t)sb.st_size;
     return true;
 }
@@ -500,12 +511,24 @@ static void s_unindex_blob(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
     }
 }
 
-/* Moves a verified partial file into blobs/, durably. */
-static int s_install_blob(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], int fd)
+/* On a PostgreSQL store, a verified blob's pieces go into the database (committed, or in
+   the open batch's transaction) before anything names the blob complete (fc_store_pieces). */
+static int s_keep_pieces(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], int fd)
 {
-    char path[PATH_MAX], part[PATH_MAX], sub[PATH_MAX], blobs[PATH_MAX];
+    if (!fc_db_is_pg(self->db))
+        return FC_OK;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return fc_errno_to_error(errno);
+    return fc_store_pieces_put(self, blob, fd, (uint64_t)sb.st_size);
+}
+
+/* Moves the verified file part (open as fd) into blobs/, durably. */
+static int s_install_from(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], int fd,
+                          const char *part)
+{
+    char path[PATH_MAX], sub[PATH_MAX], blobs[PATH_MAX];
     s_blob_path(self, blob, path, sizeof path);
-    s_part_path(self, blob, part, sizeof part);
     snprintf(blobs, sizeof blobs, "%s/blobs", self->dir);
     snprintf(sub, sizeof sub, "%s", path);
     *strrchr(sub, '/') = '\0';
@@ -521,10 +544,59 @@ static int s_install_blob(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], int
     return FC_OK;
 }
 
+/* A blob missing here but stored in the database (fc_store_pieces): copied into
+   incoming/HEX.fill, verified and renamed into blobs/ as an upload is, so a file only ever
+   appears complete. FC_ENOTFOUND if the database does not hold it (always on SQLite). Runs
+   in the caller's thread (the broker's loop): about 1.3 s for 256 MiB at the 200 MB/s
+   fleetcast-blobbench measured, once per blob and broker. */
+static int s_fill(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
+{
+    uint64_t size;
+    int err = fc_store_pieces_size(self, blob, &size);
+    if (err)
+        return err;
+    /* Marked corrupt (fc_store_blob_suspect): not served until a re-push clears the mark,
+       as on SQLite, even though the database's copy was verified at its commit. */
+    if (fc_store_blob_marked(self, blob))
+        return FC_ENOTFOUND;
+    /* Its pieces in the open batch's own transaction: complete at the batch's commit only. */
+    for (size_t i = 0; i < self->npending; i++)
+        if (fc_hash_equal(self->pending[i].blob, blob))
+            return FC_ENOTFOUND;
+    char hex[2 * FC_HASH_LEN + 1], fill[PATH_MAX];
+    snprintf(fill, sizeof fill, "%s/incoming/%s.fill", self->dir, fc_hash_hex(blob, hex));
+    int fd = open(fill, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fc_errno_to_error(errno);
+    err = fc_store_pieces_copy(self, blob, size, fd);
+    if (!err)
+        err = s_verify_fd(fd, blob, size, NULL, NULL);
+    if (!err)
+        err = s_install_from(self, blob, fd, fill);
+    close(fd);
+    if (err)
+        unlink(fill); /* the caller sees the blob as missing, as before */
+    return err;
+}
+
+/* Moves a verified partial upload into blobs/, durably, its pieces kept first. */
+static int s_install_blob(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], int fd)
+{
+    int err = s_keep_pieces(self, blob, fd);
+    if (err)
+        return err;
+    char part[PATH_MAX];
+    s_part_path(self, blob, part, sizeof part);
+    return s_install_from(self, blob, fd, part);
+}
+
 /* Inside a batch: the verified blob moves into blobs/ at the batch's flush, with the others
    (a copy of fd is kept until then). fc_error_t. */
 static int s_defer_install(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], int fd)
 {
+    int err = s_keep_pieces(self, blob, fd);
+    if (err)
+        return err;
     fc_store_pending_t *grown =
         fc_grow(self->pending, self->npending, &self->pending_cap, sizeof *grown);
     if (!grown)
@@ -952,7 +1024,7 @@ int fc_store_blob_remove(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
     if (unlink(path) != 0 && errno != ENOENT)
         return fc_errno_to_error(errno);
     s_unindex_blob(self, blob);
-    return FC_OK;
+    return fc_store_pieces_remove(self, blob);
 }
 
 int fc_store_upload_discard(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])

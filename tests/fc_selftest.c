@@ -70,6 +70,7 @@
 #include "fc_store_config.h"
 #include "fc_store_keys.h"
 #include "fc_store_listen.h"
+#include "fc_store_pieces.h"
 #include "fc_store_release_rollout.h"
 #include "fc_store_slots.h"
 #include "fc_store_via.h"
@@ -106,6 +107,7 @@ static const s_test_t s_tests[] = {
     {"fc_store", fc_store_test},
     {"fc_store_via", fc_store_via_test},
     {"fc_store_slots", fc_store_slots_test},
+    {"fc_store_pieces", fc_store_pieces_test},
     {"fc_store_listen", fc_store_listen_test},
     {"fc_relayed", fc_relayed_test},
     {"fc_db", fc_db_test},

@@ -9,7 +9,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
 # Under FC_STORE=postgresql lib.sh has started the server already.
 [ -n "${FC_TEST_PG:-}" ] || source "$(dirname "$0")/pg.sh"
-FC_INSECURE=1
+export FC_INSECURE=1
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 # psql on the suite's database: one value a line, stop at the first error
 sql() { "$pgbin/psql" -qtA -v ON_ERROR_STOP=1 "$FC_TEST_PG" -c "$1"; }
@@ -132,10 +132,12 @@ port=$(fc_ports 1)
 rc=0
 "$FC_CHECK_BIN" --data "$data" --store "host=127.0.0.1 port=$port dbname=fleetcast user=postgres" \
   >"$FC_TMP/check.out" 2>&1 || rc=$?
-[ "$rc" = 1 ] && grep -q "^PROBLEM database: (PostgreSQL): cannot open the database" "$FC_TMP/check.out" ||
+if [ "$rc" != 1 ] || ! grep -q "^PROBLEM database: (PostgreSQL): cannot open the database" "$FC_TMP/check.out"; then
   fc_fail "no server (exit $rc): $(cat "$FC_TMP/check.out")"
+fi
 rc=0
 "$FC_CHECK_BIN" --data "$data" --store "$FC_TEST_PG dbname=nosuchdb" >"$FC_TMP/check.out" 2>&1 || rc=$?
-[ "$rc" = 1 ] && grep -q "^PROBLEM database: " "$FC_TMP/check.out" ||
+if [ "$rc" != 1 ] || ! grep -q "^PROBLEM database: " "$FC_TMP/check.out"; then
   fc_fail "no such database (exit $rc): $(cat "$FC_TMP/check.out")"
+fi
 fc_pass "no server and no database are each a database problem: $(head -1 "$FC_TMP/check.out")"

@@ -202,7 +202,7 @@ failover_run() {
         src="$FC_TMP/src"
         mkdir -p "$src"
         fc_random_file "$src/big.bin" $((FAILOVER_MIB * 1024))
-        ports=($(fc_ports 2))
+        mapfile -t ports < <(fc_ports 2)
         B="tcp://127.0.0.1:${ports[0]}"
         # other_broker ARGS...: broker B on its own log, --verbose (a line per GET_CHUNK)
         other_broker() {
@@ -220,7 +220,7 @@ failover_run() {
             fc_start_broker "$FC_TMP/root"
             ROOT=$FC_SERVICE
             fc_push "$src" 1 >/dev/null || fc_fail "push failed"
-            rp=($(fc_ports 2))
+            mapfile -t rp < <(fc_ports 2)
             "$FC_BROKER_BIN" --data "$FC_TMP/relayA" --service "tcp://127.0.0.1:${rp[0]}" \
                 --announce "tcp://127.0.0.1:${rp[1]}" --upstream "$ROOT" --insecure >"$FC_TMP/a.log" 2>&1 &
             A_PID=$!

@@ -313,8 +313,11 @@ void fc_check_broker(fc_check_t *self, const char *data_dir, const char *store)
     if (st) {
         char **seen = NULL;
         size_t nseen = 0;
-        while (fc_db_step(st) == FC_DB_ROW)
+        while ((rc = fc_db_step(st)) == FC_DB_ROW)
             s_check_release(self, data_dir, db, st, &seen, &nseen);
+        /* PostgreSQL prepares at the first step: a missing table shows here, not above */
+        if (rc != FC_DB_DONE)
+            fc_check_problem(self, "database", name, "reading the releases: %s", fc_db_errmsg(db));
         for (size_t i = 0; i < nseen; i++)
             free(seen[i]);
         free(seen);

@@ -26,6 +26,7 @@ PRIVATE = {
     "broker/fc_store_backfill.c": "fc_store.c",
     "broker/fc_store_via.c": "fc_store.c",
     "broker/fc_store_slots.c": "fc_store.c",
+    "broker/fc_store_pieces.c": "fc_store.c",
     "broker/fc_store_testdb.c": "fc_store.c",
     "publisher/fc_config_show.c": "fc_config_cmd.c",
     "publisher/fc_config_status.c": "fc_config_cmd.c",

@@ -98,6 +98,28 @@ void fc_store_rollback(fc_store_t *self)
         fc_store_exec(self, "ROLLBACK");
 }
 
+int fc_store_end(fc_store_t *self, int err)
+{
+    if (!err)
+        err = fc_store_commit(self);
+    if (err)
+        fc_store_rollback(self);
+    return err;
+}
+
+int fc_store_delete_blob_rows(fc_store_t *self, const char *const *sqls, size_t n,
+                              const uint8_t blob[FC_HASH_LEN])
+{
+    int err = fc_store_begin(self); /* a savepoint inside a batch */
+    for (size_t i = 0; i < n && !err; i++) {
+        fc_db_stmt_t *st = fc_store_prep(self, sqls[i]);
+        if (st)
+            fc_db_bind_blob(st, 1, blob, FC_HASH_LEN);
+        err = fc_store_step_done(st);
+    }
+    return fc_store_end(self, err);
+}
+
 int fc_store_batch_begin(fc_store_t *self)
 {
     if (self->batch)

@@ -153,20 +153,9 @@ static int s_upload_size(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], uint
 static int s_forget_upload(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
 {
     fc_store_sync(self, true);
-    int err = fc_store_begin(self); /* a savepoint inside a batch */
-    const char *sqls[] = {"DELETE FROM upload_pieces WHERE blob = ?",
-                          "DELETE FROM uploads WHERE blob = ?"};
-    for (size_t i = 0; i < 2 && !err; i++) {
-        fc_db_stmt_t *st = fc_store_prep(self, sqls[i]);
-        if (st)
-            fc_db_bind_blob(st, 1, blob, FC_HASH_LEN);
-        err = fc_store_step_done(st);
-    }
-    if (!err)
-        err = fc_store_commit(self);
-    if (err)
-        fc_store_rollback(self);
-    return err;
+    const char *const sqls[] = {"DELETE FROM upload_pieces WHERE blob = ?",
+                                "DELETE FROM uploads WHERE blob = ?"};
+    return fc_store_delete_blob_rows(self, sqls, 2, blob);
 }
 
 /* Drops a partial upload: the records first, so a crash in between leaves an orphan file

@@ -132,18 +132,7 @@ int fc_store_pieces_remove(fc_store_t *self, const uint8_t blob[FC_HASH_LEN])
 {
     if (!fc_db_is_pg(self->db))
         return FC_OK;
-    int err = fc_store_begin(self);
-    const char *sqls[] = {"DELETE FROM blob_stored WHERE blob = ?",
-                          "DELETE FROM blob_pieces WHERE blob = ?"};
-    for (size_t i = 0; i < 2 && !err; i++) {
-        fc_db_stmt_t *st = fc_store_prep(self, sqls[i]);
-        if (st)
-            fc_db_bind_blob(st, 1, blob, FC_HASH_LEN);
-        err = fc_store_step_done(st);
-    }
-    if (!err)
-        err = fc_store_commit(self);
-    if (err)
-        fc_store_rollback(self);
-    return err;
+    const char *const sqls[] = {"DELETE FROM blob_stored WHERE blob = ?",
+                                "DELETE FROM blob_pieces WHERE blob = ?"};
+    return fc_store_delete_blob_rows(self, sqls, 2, blob);
 }

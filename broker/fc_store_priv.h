@@ -78,6 +78,13 @@ int fc_store_seq_take(fc_store_t *self, uint64_t *seq);
 int fc_store_begin(fc_store_t *self);
 int fc_store_commit(fc_store_t *self);
 void fc_store_rollback(fc_store_t *self);
+/* Ends the operation begun by fc_store_begin: commits if err is FC_OK, else (or if the
+   commit fails) rolls back. Returns err, or the commit's error. */
+int fc_store_end(fc_store_t *self, int err);
+/* Runs each of the n statements (one "?", the blob's hash) in one operation: deleting a
+   blob's rows from several tables at once. fc_error_t. */
+int fc_store_delete_blob_rows(fc_store_t *self, const char *const *sqls, size_t n,
+                              const uint8_t blob[FC_HASH_LEN]);
 
 /* Creates the agent_keys table inside the store's open transaction (fc_store_agent_keys.c). */
 int fc_store_agent_keys_init(fc_store_t *self);

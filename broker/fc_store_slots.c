@@ -127,9 +127,5 @@ int fc_store_slot_release(fc_store_t *self, uint64_t rev, const char *id)
         fc_db_bind_text(st, 2, id, -1);
     }
     err = fc_store_step_done(st);
-    if (!err)
-        err = fc_store_commit(self);
-    if (err)
-        fc_store_rollback(self);
-    return err;
+    return fc_store_end(self, err);
 }

@@ -48,8 +48,10 @@ case "$what" in
     # The integration suites again with the broker's state on PostgreSQL (issue 17): each
     # suite starts a server of its own (tests/pg.sh) and its brokers keep one database per
     # data directory there (tests/lib.sh, FC_STORE); suites that read fleetcast.db
-    # themselves, or run brokers in network namespaces, skip. About 7 minutes here.
-    FC_STORE=postgresql ctest --test-dir "$build" --output-on-failure -j2 -R '^it_'
+    # themselves, or run brokers in network namespaces, skip. The it_pg_* suites and
+    # it_check_pg start PostgreSQL themselves and ran above: not again. About 7 minutes here.
+    FC_STORE=postgresql ctest --test-dir "$build" --output-on-failure -j2 -R '^it_' \
+      -E '^it_(pg_|check_pg$)'
     # The unit tests again in a release configuration: MinSizeRel sets -DNDEBUG, which drops
     # every assert, so a self-test passes there only if it still checks (FC_CHECK, which
     # NDEBUG keeps) and the code under test never depended on a call made inside an assert.

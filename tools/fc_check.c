@@ -169,6 +169,22 @@ static const uint8_t *s_object(const uint8_t hash[FC_HASH_LEN], size_t *len, voi
     return o->last;
 }
 
+/* On a PostgreSQL store every complete blob is also in the database (blob_stored, written
+   after its last piece: broker/fc_store_pieces.h), and DIR/blobs is this broker's cache of
+   them: a blob held there and not here is not missing, only not filled here yet. */
+static bool s_in_db(fc_db_t *db, const uint8_t hash[FC_HASH_LEN])
+{
+    if (!fc_db_is_pg(db))
+        return false;
+    fc_db_stmt_t *st = fc_db_prepare(db, "SELECT size FROM blob_stored WHERE blob = ?");
+    if (!st)
+        return false;
+    fc_db_bind_blob(st, 1, hash, FC_HASH_LEN);
+    bool found = fc_db_step(st) == FC_DB_ROW;
+    fc_db_finalize(st);
+    return found;
+}
+
 static void s_check_release(fc_check_t *self, const char *data_dir, fc_db_t *db, fc_db_stmt_t *st,
                             char ***seen, size_t *nseen)
 {
@@ -215,7 +231,7 @@ static void s_check_release(fc_check_t *self, const char *data_dir, fc_db_t *db,
             fc_check_problem(self, "blob-corrupt", hex,
                              "blob %s corrupt (%s of %s): moved aside by the broker", hex, f->path,
                              where);
-        else if (access(path, F_OK) != 0 && self->relay) {
+        else if (access(path, F_OK) != 0 && (self->relay || s_in_db(db, f->hash))) {
             self->checked_blobs--; /* nothing here to check yet */
             self->not_fetched++;
         } else if (access(path, F_OK) != 0)
@@ -370,6 +386,10 @@ static void s_print(const fc_check_t *c, bool json)
                c->checked_revisions, c->checked_agents, c->nproblems, c->nproblems == 1 ? "" : "s");
         if (c->relay)
             printf("relay: %zu blobs not fetched yet\n", c->not_fetched);
+        else if (c->not_fetched)
+            printf("%zu blobs kept in the database and not filled into this broker's DIR/blobs "
+                   "yet (it fills them at their first request)\n",
+                   c->not_fetched);
         return;
     }
     fc_json_t *j = fc_json_new();
@@ -381,7 +401,7 @@ static void s_print(const fc_check_t *c, bool json)
     fc_json_key_uint(j, "blobs", c->checked_blobs);
     fc_json_key_uint(j, "revisions", c->checked_revisions);
     fc_json_key_uint(j, "agents", c->checked_agents);
-    if (c->relay)
+    if (c->relay || c->not_fetched)
         fc_json_key_uint(j, "not_fetched", c->not_fetched);
     fc_json_key(j, "problems");
     fc_json_open_array(j);

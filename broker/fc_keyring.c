@@ -120,9 +120,9 @@ fc_keyring_t *fc_keyring_new(const char *keys_dir)
 {
     fc_keyring_t *self = zmalloc(sizeof *self);
     self->keys_dir = strdup(keys_dir);
-    self->dirs[0] = (s_dir_t){.name = "agents", .role = FC_ROLE_AGENT};
-    self->dirs[1] = (s_dir_t){.name = "publishers", .role = FC_ROLE_PUBLISHER};
-    self->dirs[2] = (s_dir_t){.name = "relays", .role = FC_ROLE_RELAY};
+    const fc_role_t roles[S_NDIRS] = {FC_ROLE_AGENT, FC_ROLE_PUBLISHER, FC_ROLE_RELAY};
+    for (int i = 0; i < S_NDIRS; i++)
+        self->dirs[i] = (s_dir_t){.name = fc_role_keys_dir(roles[i]), .role = roles[i]};
     self->roles = zhashx_new();
     for (int i = 0; i < S_NDIRS; i++) {
         char path[PATH_MAX];

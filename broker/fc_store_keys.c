@@ -5,16 +5,15 @@
 #include "fc_db_keys.h"
 #include "fc_error.h"
 #include "fc_relay_keys.h"
+#include "fc_role.h"
 #include "fc_store_priv.h"
 
 #include <czmq.h>
 #include <string.h>
 
-/* The role names of the table (fc_role_name) and their directories under keys/. */
-static const struct {
-    const char *role;
-    const char *dir;
-} s_roles[] = {{"agent", "agents"}, {"publisher", "publishers"}, {"relay", "relays"}};
+/* The roles mirrored: the table names them as fc_role_name does, and each has its
+   directory under keys/ (fc_role_keys_dir). */
+static const fc_role_t s_roles[] = {FC_ROLE_AGENT, FC_ROLE_PUBLISHER, FC_ROLE_RELAY};
 #define S_ROLES (sizeof s_roles / sizeof s_roles[0])
 
 struct fc_store_keys_t {
@@ -32,9 +31,10 @@ fc_store_keys_t *fc_store_keys_new(const char *data_dir, bool quiet)
     fc_store_keys_t *self = zmalloc(sizeof *self);
     for (size_t i = 0; i < S_ROLES; i++) {
         char state[64];
-        snprintf(state, sizeof state, FC_STORE_KEYS_STATE, s_roles[i].role);
-        self->mirror[i] = fc_relay_keys_new_mirror(data_dir, s_roles[i].dir, state, "store",
-                                                   s_roles[i].role, "in the database", quiet);
+        const char *role = fc_role_name(s_roles[i]);
+        snprintf(state, sizeof state, FC_STORE_KEYS_STATE, role);
+        self->mirror[i] = fc_relay_keys_new_mirror(data_dir, fc_role_keys_dir(s_roles[i]), state,
+                                                   "store", role, "in the database", quiet);
         if (!self->mirror[i]) {
             fc_store_keys_destroy(&self);
             return NULL;
@@ -60,7 +60,7 @@ static bool s_row(const char *key, const char *role, const char *name, int64_t a
     (void)added;
     zlistx_t **lists = arg;
     for (size_t i = 0; i < S_ROLES; i++)
-        if (streq(role, s_roles[i].role) && strlen(key) == FC_CURVE_Z85_LEN)
+        if (streq(role, fc_role_name(s_roles[i])) && strlen(key) == FC_CURVE_Z85_LEN)
             zlistx_add_end(lists[i], strdup(key));
     return true; /* an unknown role or a malformed key is skipped, never written */
 }

@@ -92,10 +92,7 @@ int fc_store_pieces_put(fc_store_t *self, const uint8_t blob[FC_HASH_LEN], int f
     err = fc_store_begin(self); /* a savepoint inside a batch */
     if (!err)
         err = s_put_rows(self, blob, fd, size, buf);
-    if (!err)
-        err = fc_store_commit(self);
-    if (err)
-        fc_store_rollback(self);
+    err = fc_store_end(self, err);
     free(buf);
     return err;
 }

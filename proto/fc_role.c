@@ -43,6 +43,20 @@ bool fc_role_from_name(const char *name, fc_role_t *role)
     return false;
 }
 
+const char *fc_role_keys_dir(fc_role_t role)
+{
+    switch (role) {
+    case FC_ROLE_AGENT:
+        return "agents";
+    case FC_ROLE_PUBLISHER:
+        return "publishers";
+    case FC_ROLE_RELAY:
+        return "relays";
+    default:
+        return NULL;
+    }
+}
+
 void fc_role_test(bool verbose)
 {
     printf(" * fc_role: ");
@@ -56,6 +70,7 @@ void fc_role_test(bool verbose)
         FC_CHECK(fc_role_valid((fc_role_t)i));
         FC_CHECK(fc_role_from_name(fc_role_name((fc_role_t)i), &r) && r == (fc_role_t)i);
         FC_CHECK(*fc_role_meaning((fc_role_t)i));
+        FC_CHECK(fc_role_keys_dir((fc_role_t)i) && *fc_role_keys_dir((fc_role_t)i));
         if (verbose)
             printf("\n   %-10s %s", fc_role_name((fc_role_t)i), fc_role_meaning((fc_role_t)i));
     }

@@ -32,6 +32,10 @@ bool fc_role_valid(fc_role_t role);
 /* The role named name (exact, case-sensitive): true and *role set, or false (name not in
    the table, or NULL) with *role left alone. */
 bool fc_role_from_name(const char *name, fc_role_t *role);
+/* The directory under a broker's DATA/keys that enrols keys with role ("agents",
+   "publishers", "relays": the broker's keyring, `fleetcast keys` and the database's mirror
+   all name them here); NULL for a role that has none. */
+const char *fc_role_keys_dir(fc_role_t role);
 
 void fc_role_test(bool verbose);
 

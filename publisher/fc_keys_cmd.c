@@ -17,12 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Role directories under BROKERDATA/keys (the broker's fc_keyring reads the same). */
-static const struct {
-    fc_role_t role;
-    const char *dir;
-} s_role_dirs[] = {
-    {FC_ROLE_AGENT, "agents"}, {FC_ROLE_PUBLISHER, "publishers"}, {FC_ROLE_RELAY, "relays"}};
+/* The roles with a directory under BROKERDATA/keys (fc_role_keys_dir: the broker's
+   fc_keyring reads the same). */
+static const fc_role_t s_role_dirs[] = {FC_ROLE_AGENT, FC_ROLE_PUBLISHER, FC_ROLE_RELAY};
 
 /* A usage error: the message (one %s for arg) and exit status 2. */
 static int s_usage(const char *fmt, const char *arg)
@@ -131,7 +128,7 @@ static void s_visit(const char *data, s_visit_fn *fn, void *arg)
 {
     for (size_t i = 0; i < sizeof s_role_dirs / sizeof s_role_dirs[0]; i++) {
         char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s/keys/%s", data, s_role_dirs[i].dir);
+        snprintf(dir, sizeof dir, "%s/keys/%s", data, fc_role_keys_dir(s_role_dirs[i]));
         DIR *d = opendir(dir);
         struct dirent *e;
         while (d && (e = readdir(d))) {
@@ -143,7 +140,7 @@ static void s_visit(const char *data, s_visit_fn *fn, void *arg)
                 continue;
             struct stat st;
             if (stat(file, &st) == 0 && S_ISREG(st.st_mode) && fc_curve_read_public(file, key) == 0)
-                fn(fc_role_name(s_role_dirs[i].role), file, key, arg);
+                fn(fc_role_name(s_role_dirs[i]), file, key, arg);
         }
         if (d)
             closedir(d);
@@ -318,7 +315,7 @@ int fc_keys_cmd_run(const char *data, const char *store, bool json, int argc, ch
     }
     char dir[PATH_MAX], file[PATH_MAX + 80];
     size_t which = add_agent ? 0 : add_pub ? 1 : 2; /* s_role_dirs */
-    snprintf(dir, sizeof dir, "%s/keys/%s", data, s_role_dirs[which].dir);
+    snprintf(dir, sizeof dir, "%s/keys/%s", data, fc_role_keys_dir(s_role_dirs[which]));
     if (fc_mkdirs(dir, 0750) != 0)
         return s_fail("cannot create %s: %s", dir, strerror(errno));
     fc_curve_key_hex(key, hex);
@@ -327,6 +324,6 @@ int fc_keys_cmd_run(const char *data, const char *store, bool json, int argc, ch
     if (err)
         return s_fail("cannot write %s: %s", file, fc_strerror(err));
     printf("enrolled %s key %s (%s); the broker admits it within a second\n",
-           fc_role_name(s_role_dirs[which].role), key, file);
+           fc_role_name(s_role_dirs[which]), key, file);
     return 0;
 }
